@@ -1,0 +1,41 @@
+//! Byte encodings: strict base64url (RFC 4648 §5, no padding), base64 and hex.
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+
+/// Encodes bytes as base64url without padding.
+pub(crate) fn b64url(bytes: &[u8]) -> String {
+    Base64UrlUnpadded::encode_string(bytes)
+}
+
+/// Decodes unpadded base64url, refusing padding, other alphabets and non-canonical
+/// trailing bits, so that every byte string has exactly one accepted encoding.
+pub(crate) fn b64url_decode(text: &str) -> Option<Vec<u8>> {
+    Base64UrlUnpadded::decode_vec(text).ok()
+}
+
+/// Lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xF)]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64url_is_strict() {
+        assert_eq!(b64url(b"\xfb\xff"), "-_8");
+        assert_eq!(b64url_decode("-_8").unwrap(), b"\xfb\xff");
+        assert_eq!(b64url_decode("").unwrap(), b"");
+        // Padding, standard alphabet, whitespace and non-canonical last characters.
+        for bad in ["-_8=", "+/8", "-_ 8", "-_9", "A", "AB=="] {
+            assert!(b64url_decode(bad).is_none(), "{bad}");
+        }
+    }
+}

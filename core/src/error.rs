@@ -1,0 +1,295 @@
+//! The one error type of Evidentia and its stable, append-only code table.
+//!
+//! Every binding (C, Python, Node, WASM, Kotlin/Swift) exposes the numeric code and
+//! the name of [`ErrorCode`]. Codes are grouped in families of one hundred; a code,
+//! once published, keeps its number and meaning forever and is never reused.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// A family of related error codes: the hundreds digit of the numeric code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorFamily {
+    /// 1xx: the caller used the API wrongly (bad argument, buffer too small).
+    Usage,
+    /// 2xx: JSON text or value that cannot be canonicalized.
+    Json,
+    /// 3xx: keys and key sets that cannot be read or used.
+    Key,
+    /// 4xx: a JWS that is not well-formed or uses unsupported features.
+    Jws,
+    /// 5xx: records, receipts and timestamps that are not well-formed.
+    Record,
+    /// 6xx: well-formed evidence that failed verification.
+    Verification,
+    /// 7xx: reading or writing a log on disk.
+    Storage,
+    /// 8xx: Merkle proofs and checkpoints that are not well-formed.
+    Proof,
+    /// 9xx: a defect in Evidentia itself.
+    Internal,
+}
+
+impl ErrorFamily {
+    /// Every family, in code order.
+    pub const ALL: &'static [ErrorFamily] = &[
+        ErrorFamily::Usage,
+        ErrorFamily::Json,
+        ErrorFamily::Key,
+        ErrorFamily::Jws,
+        ErrorFamily::Record,
+        ErrorFamily::Verification,
+        ErrorFamily::Storage,
+        ErrorFamily::Proof,
+        ErrorFamily::Internal,
+    ];
+
+    /// The family's name as bindings spell it (`"Json"`, `"Verification"`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorFamily::Usage => "Usage",
+            ErrorFamily::Json => "Json",
+            ErrorFamily::Key => "Key",
+            ErrorFamily::Jws => "Jws",
+            ErrorFamily::Record => "Record",
+            ErrorFamily::Verification => "Verification",
+            ErrorFamily::Storage => "Storage",
+            ErrorFamily::Proof => "Proof",
+            ErrorFamily::Internal => "Internal",
+        }
+    }
+}
+
+macro_rules! error_codes {
+    ($( $(#[doc = $doc:literal])+ $variant:ident = $num:literal, $family:ident, $name:literal; )*) => {
+        /// Stable error codes. The numbers are part of the public contract of every
+        /// binding: they are append-only and never reused.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        #[repr(u16)]
+        pub enum ErrorCode {
+            $( $(#[doc = $doc])+ $variant = $num, )*
+        }
+
+        impl ErrorCode {
+            /// Every code, in numeric order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The code's family.
+            pub fn family(self) -> ErrorFamily {
+                match self { $(ErrorCode::$variant => ErrorFamily::$family),* }
+            }
+
+            /// The code's name in SCREAMING_SNAKE_CASE, e.g. `JSON_DUPLICATE_KEY`.
+            pub fn name(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $name),* }
+            }
+
+            /// One sentence saying what the code means.
+            pub fn description(self) -> &'static str {
+                match self { $(ErrorCode::$variant => concat!($($doc),+).trim_ascii()),* }
+            }
+
+            /// The code for a number, if one exists.
+            pub fn from_u16(n: u16) -> Option<ErrorCode> {
+                match n { $($num => Some(ErrorCode::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// An argument is missing, empty where it must not be, or out of its allowed range.
+    InvalidArgument = 100, Usage, "INVALID_ARGUMENT";
+    /// The caller's output buffer is too small; nothing was written.
+    BufferTooSmall = 101, Usage, "BUFFER_TOO_SMALL";
+    /// An object handle was used after it was closed or freed.
+    InvalidHandle = 102, Usage, "INVALID_HANDLE";
+
+    /// The input is not JSON text (RFC 8259 grammar).
+    JsonSyntax = 200, Json, "JSON_SYNTAX";
+    /// An object has the same member name twice.
+    JsonDuplicateKey = 201, Json, "JSON_DUPLICATE_KEY";
+    /// A string contains an unpaired UTF-16 surrogate escape.
+    JsonLoneSurrogate = 202, Json, "JSON_LONE_SURROGATE";
+    /// The input is not valid UTF-8.
+    JsonInvalidUtf8 = 203, Json, "JSON_INVALID_UTF8";
+    /// A number is outside the range of an IEEE-754 double (it would become infinite or zero).
+    JsonNumberOutOfRange = 204, Json, "JSON_NUMBER_OUT_OF_RANGE";
+    /// An integer cannot be represented exactly as an IEEE-754 double (it would silently change).
+    JsonIntegerPrecision = 205, Json, "JSON_INTEGER_PRECISION";
+    /// Arrays and objects are nested deeper than the configured limit.
+    JsonTooDeep = 206, Json, "JSON_TOO_DEEP";
+    /// The input is larger than the configured limit.
+    JsonTooLarge = 207, Json, "JSON_TOO_LARGE";
+    /// A number is NaN or infinite, which JSON cannot represent.
+    JsonNonFinite = 208, Json, "JSON_NON_FINITE";
+    /// A native value has a type that has no JSON equivalent.
+    JsonUnsupportedType = 209, Json, "JSON_UNSUPPORTED_TYPE";
+
+    /// A key is not well-formed JWK, PEM or SEC1 data.
+    KeyMalformed = 300, Key, "KEY_MALFORMED";
+    /// A key is of a type or curve other than EC P-256.
+    KeyUnsupported = 301, Key, "KEY_UNSUPPORTED";
+    /// Key material is invalid: a point not on the curve, a scalar out of range, or a private part that does not match the public part.
+    KeyInvalid = 302, Key, "KEY_INVALID";
+    /// A private key is needed but only a public key was given.
+    KeyNotPrivate = 303, Key, "KEY_NOT_PRIVATE";
+    /// A key set (JWKS) is not well-formed or lists a key twice.
+    KeySetMalformed = 304, Key, "KEY_SET_MALFORMED";
+
+    /// A JWS is not a well-formed compact serialization.
+    JwsMalformed = 400, Jws, "JWS_MALFORMED";
+    /// A JWS protected header is missing, not a JSON object, or has invalid members.
+    JwsHeaderInvalid = 401, Jws, "JWS_HEADER_INVALID";
+    /// A JWS uses an algorithm other than ES256.
+    JwsUnsupportedAlgorithm = 402, Jws, "JWS_UNSUPPORTED_ALGORITHM";
+    /// A JWS lists a critical header parameter that is not understood.
+    JwsUnsupportedCritical = 403, Jws, "JWS_UNSUPPORTED_CRITICAL";
+    /// A JWS signature is not exactly 64 bytes (R || S).
+    JwsSignatureFormat = 404, Jws, "JWS_SIGNATURE_FORMAT";
+    /// A detached JWS was given without its payload, or an attached one with a second payload.
+    JwsPayloadMismatch = 405, Jws, "JWS_PAYLOAD_MISMATCH";
+
+    /// A record is not a canonical JSON object with the fields SPEC.md requires.
+    RecordMalformed = 500, Record, "RECORD_MALFORMED";
+    /// A time is not an RFC 3339 UTC timestamp (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`).
+    TimeInvalid = 501, Record, "TIME_INVALID";
+    /// A JWS is not an Evidentia receipt (wrong `typ`, or a detached or unencoded payload).
+    ReceiptMalformed = 502, Record, "RECEIPT_MALFORMED";
+    /// A digest is not in the notation `sha256:<64 lowercase hex digits>`.
+    DigestMalformed = 503, Record, "DIGEST_MALFORMED";
+    /// A log identifier is empty, too long, or contains characters other than printable ASCII.
+    LogIdInvalid = 504, Record, "LOG_ID_INVALID";
+
+    /// The signature does not verify with the selected key.
+    SignatureInvalid = 600, Verification, "SIGNATURE_INVALID";
+    /// No usable ES256 key with the JWS's key id is in the key set.
+    KeyNotFound = 601, Verification, "KEY_NOT_FOUND";
+    /// The JWS has no key id and the key set holds more than one usable key.
+    KeyAmbiguous = 602, Verification, "KEY_AMBIGUOUS";
+    /// The record's time is before the key's not-before time.
+    KeyNotYetValid = 603, Verification, "KEY_NOT_YET_VALID";
+    /// The record's time is at or after the key's expiry time.
+    KeyExpired = 604, Verification, "KEY_EXPIRED";
+    /// The record's time is at or after the key's revocation time.
+    KeyRevoked = 605, Verification, "KEY_REVOKED";
+    /// The event's canonical digest differs from the digest in the record.
+    EventMismatch = 606, Verification, "EVENT_MISMATCH";
+    /// The key id in the JWS header differs from the key id in the record.
+    KidMismatch = 607, Verification, "KID_MISMATCH";
+    /// A record belongs to a different log.
+    LogIdMismatch = 608, Verification, "LOG_ID_MISMATCH";
+    /// Sequence numbers skip: records are missing.
+    SequenceGap = 609, Verification, "SEQUENCE_GAP";
+    /// A sequence number appears twice.
+    SequenceDuplicate = 610, Verification, "SEQUENCE_DUPLICATE";
+    /// Records are out of order.
+    SequenceReordered = 611, Verification, "SEQUENCE_REORDERED";
+    /// A record's previous-record digest does not match the record before it.
+    ChainBroken = 612, Verification, "CHAIN_BROKEN";
+    /// A record's time is earlier than the time of the record before it.
+    TimeBackwards = 613, Verification, "TIME_BACKWARDS";
+    /// A nonce is used by more than one record of the log.
+    NonceReplayed = 614, Verification, "NONCE_REPLAYED";
+    /// A record's event is not stored with the log.
+    EventMissing = 615, Verification, "EVENT_MISSING";
+    /// A stored record cannot be read as a receipt and event.
+    RecordUnreadable = 616, Verification, "RECORD_UNREADABLE";
+
+    /// A file or directory could not be read or written.
+    Io = 700, Storage, "IO";
+    /// A log already exists where a new one was to be created.
+    LogExists = 701, Storage, "LOG_EXISTS";
+    /// No log exists at the given location.
+    LogNotFound = 702, Storage, "LOG_NOT_FOUND";
+    /// Another process holds the log open for writing.
+    LogLocked = 703, Storage, "LOG_LOCKED";
+    /// A log's files are damaged beyond what recovery may repair.
+    LogCorrupt = 704, Storage, "LOG_CORRUPT";
+    /// A log's configuration file is missing fields or has unsupported values.
+    LogConfigInvalid = 705, Storage, "LOG_CONFIG_INVALID";
+
+    /// An internal error: a defect in Evidentia. Please report it.
+    Internal = 900, Internal, "INTERNAL";
+}
+
+/// An error: a stable [`ErrorCode`] and a message for people.
+///
+/// Messages never contain key material or payload bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Error {
+    code: ErrorCode,
+    message: Cow<'static, str>,
+}
+
+impl Error {
+    /// Makes an error with a code and a message.
+    pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Error {
+        Error { code, message: message.into() }
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The message, without the code.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Whether this error means "verified, and the evidence is invalid" rather than
+    /// "could not verify".
+    pub fn is_verification_failure(&self) -> bool {
+        self.code.family() == ErrorFamily::Verification
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Error({} {}: {})", self.code as u16, self.code.name(), self.message)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Result with Evidentia's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_sorted_and_in_their_family_range() {
+        let mut last = 0u16;
+        for &code in ErrorCode::ALL {
+            let n = code as u16;
+            assert!(n > last, "{} is not above {last}", code.name());
+            last = n;
+            let family_index = ErrorFamily::ALL.iter().position(|f| *f == code.family()).unwrap();
+            assert_eq!(usize::from(n / 100), family_index + 1, "{} is outside its family range", code.name());
+            assert_eq!(ErrorCode::from_u16(n), Some(code));
+        }
+    }
+
+    #[test]
+    fn names_and_descriptions() {
+        assert_eq!(ErrorCode::JsonDuplicateKey.name(), "JSON_DUPLICATE_KEY");
+        assert_eq!(ErrorCode::Io.name(), "IO");
+        assert_eq!(ErrorCode::Internal.name(), "INTERNAL");
+        assert_eq!(ErrorCode::SignatureInvalid.description(), "The signature does not verify with the selected key.");
+        for &code in ErrorCode::ALL {
+            assert!(code.description().ends_with('.'), "{}", code.name());
+        }
+        assert_eq!(ErrorCode::from_u16(1), None);
+    }
+}

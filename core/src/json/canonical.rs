@@ -1,0 +1,138 @@
+//! RFC 8785 (JCS) serialization: ECMAScript number formatting, member names sorted
+//! by UTF-16 code units, minimal string escaping, no whitespace.
+
+use std::cmp::Ordering;
+
+use super::parse::{MAX_DEPTH_LIMIT, ParseOptions, parse_with};
+use super::value::Value;
+use crate::error::{Error, ErrorCode, Result};
+
+/// Canonicalizes JSON text (RFC 8785) with the default limits.
+///
+/// # Errors
+/// Any error of [`parse`](super::parse); see [`ErrorCode`]'s `Json*` codes.
+pub fn canonicalize(input: &[u8]) -> Result<Vec<u8>> {
+    canonicalize_with(input, &ParseOptions::default())
+}
+
+/// Canonicalizes JSON text with explicit limits.
+///
+/// # Errors
+/// Any error of [`parse_with`](super::parse_with).
+pub fn canonicalize_with(input: &[u8], options: &ParseOptions) -> Result<Vec<u8>> {
+    let value = parse_with(input, options)?;
+    let mut out = Vec::with_capacity(input.len());
+    write_value(&value, &mut out, 0, options.max_depth)?;
+    Ok(out)
+}
+
+/// Canonicalizes an in-memory value with the default depth limit.
+///
+/// # Errors
+/// [`ErrorCode::JsonDuplicateKey`] when an object has a member name twice,
+/// [`ErrorCode::JsonTooDeep`] when nesting exceeds the default limit.
+pub fn canonicalize_value(value: &Value) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    write_value(value, &mut out, 0, ParseOptions::default().max_depth.min(MAX_DEPTH_LIMIT))?;
+    Ok(out)
+}
+
+/// Formats a finite double as ECMAScript's `Number.prototype.toString` does, which
+/// is what RFC 8785 §3.2.2.3 requires. `-0` becomes `0`.
+pub(crate) fn format_number(value: f64) -> String {
+    if value == 0.0 {
+        return "0".to_owned();
+    }
+    let mut buffer = ryu_js::Buffer::new();
+    buffer.format_finite(value).to_owned()
+}
+
+/// Orders member names by their UTF-16 code units (RFC 8785 §3.2.3).
+pub(crate) fn compare_names(a: &str, b: &str) -> Ordering {
+    // UTF-8 byte order equals code point order; it differs from UTF-16 order only
+    // when a supplementary character meets one in U+E000..U+FFFF. Bytes 0xEE and
+    // above start exactly those characters, so pure byte comparison is safe below them.
+    let (ab, bb) = (a.as_bytes(), b.as_bytes());
+    let common = ab.iter().zip(bb).take_while(|(x, y)| x == y).count();
+    match (ab.get(common), bb.get(common)) {
+        (Some(&x), Some(&y)) if x < 0xEE && y < 0xEE => x.cmp(&y),
+        (Some(_), Some(_)) => a.encode_utf16().cmp(b.encode_utf16()),
+        _ => ab.len().cmp(&bb.len()),
+    }
+}
+
+fn write_value(value: &Value, out: &mut Vec<u8>, depth: usize, max_depth: usize) -> Result<()> {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => out.extend_from_slice(format_number(n.as_f64()).as_bytes()),
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            check_depth(depth + 1, max_depth)?;
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(item, out, depth + 1, max_depth)?;
+            }
+            out.push(b']');
+        }
+        Value::Object(members) => {
+            check_depth(depth + 1, max_depth)?;
+            let mut sorted: Vec<&(String, Value)> = members.iter().collect();
+            if !members.windows(2).all(|p| compare_names(&p[0].0, &p[1].0) == Ordering::Less) {
+                sorted.sort_by(|a, b| compare_names(&a.0, &b.0));
+                if sorted.windows(2).any(|p| p[0].0 == p[1].0) {
+                    return Err(Error::new(ErrorCode::JsonDuplicateKey, "an object has the same member name twice"));
+                }
+            }
+            out.push(b'{');
+            for (i, (name, member)) in sorted.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(name, out);
+                out.push(b':');
+                write_value(member, out, depth + 1, max_depth)?;
+            }
+            out.push(b'}');
+        }
+    }
+    Ok(())
+}
+
+fn check_depth(depth: usize, max_depth: usize) -> Result<()> {
+    if depth > max_depth {
+        Err(Error::new(ErrorCode::JsonTooDeep, format!("nesting deeper than the limit of {max_depth}")))
+    } else {
+        Ok(())
+    }
+}
+
+/// Writes a JSON string with exactly the escapes RFC 8785 §3.2.2.2 prescribes.
+pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut run_start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x0C => b"\\f",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x00..=0x1F => &[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]],
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[run_start..i]);
+        out.extend_from_slice(escape);
+        run_start = i + 1;
+    }
+    out.extend_from_slice(&bytes[run_start..]);
+    out.push(b'"');
+}

@@ -1,0 +1,9 @@
+//! JSON: a strict parser, an in-memory [`Value`], and RFC 8785 canonicalization.
+
+mod canonical;
+mod parse;
+mod value;
+
+pub use canonical::{canonicalize, canonicalize_value, canonicalize_with};
+pub use parse::{MAX_DEPTH_LIMIT, ParseOptions, parse, parse_with};
+pub use value::{MAX_SAFE_INTEGER, Number, Value};

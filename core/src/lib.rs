@@ -1,0 +1,37 @@
+//! Evidentia: non-repudiation evidence that anyone can re-check years later.
+//!
+//! - [`canonicalize`]: RFC 8785 canonical JSON, so re-formatting never breaks a signature.
+//! - [`SigningKey`], [`PublicKey`], [`KeySet`]: P-256 keys, JWK/PEM/SEC1, RFC 7638
+//!   kids, and key histories that keep old evidence verifiable after rotation.
+//! - [`sign_jws`], [`verify_jws`]: ES256 JWS, deterministic and strict.
+//! - [`Record`], [`Receipt`], [`ChainState`], [`issue_receipt`]: hash-chained, signed
+//!   evidence records.
+//! - [`verify_receipt`], [`LogVerifier`]: verification with [`Report`]s.
+//!
+//! The core is sans-I/O: it never touches files, the network or the clock. Time
+//! and randomness come in as parameters. SPEC.md defines every format.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod digest;
+mod encoding;
+mod error;
+pub mod json;
+mod jwks;
+mod jws;
+mod keys;
+mod record;
+mod report;
+mod time;
+mod verify;
+
+pub use digest::Digest;
+pub use error::{Error, ErrorCode, ErrorFamily, Result};
+pub use json::{Value, canonicalize, canonicalize_value};
+pub use jwks::{KeyEntry, KeySet, Validity};
+pub use jws::{JwsOptions, VerifiedJws, sign_jws, verify_jws};
+pub use keys::{ALGORITHM, PublicKey, SigningKey, jwk_thumbprint};
+pub use record::{ChainState, Issued, RECEIPT_TYPE, RECORD_VERSION, Receipt, Record, issue_receipt, validate_log_id};
+pub use report::{Check, CheckResult, Finding, Report, Status, Subject};
+pub use time::Timestamp;
+pub use verify::{DEFAULT_MAX_FINDINGS, LogVerifier, LogVerifyOptions, verify_log, verify_receipt};

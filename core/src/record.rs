@@ -1,0 +1,365 @@
+//! Evidence records, the hash chain that links them, and receipts (signed records).
+
+use crate::digest::Digest;
+use crate::error::{Error, ErrorCode, Result};
+use crate::json::{MAX_SAFE_INTEGER, Number, Value, canonicalize_value, parse};
+use crate::jws::{DecodedJws, JwsOptions, decode, sign_with_header};
+use crate::keys::SigningKey;
+use crate::time::Timestamp;
+
+/// The record format version this library writes and reads.
+pub const RECORD_VERSION: u32 = 1;
+
+/// The JWS `typ` of a receipt. Generic JWS signing never sets it, so a signature
+/// made for another purpose can never pass as a receipt.
+pub const RECEIPT_TYPE: &str = "evidentia-receipt+jws";
+
+/// Longest log id, nonce and kid, in bytes.
+const MAX_ID_LEN: usize = 256;
+
+/// One entry of an evidence log: what happened (the event's digest), when, where
+/// in the log, and who signed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// The log this record belongs to.
+    pub log_id: String,
+    /// Position in the log, from 0.
+    pub seq: u64,
+    /// Digest of the previous record's canonical bytes; `None` for sequence 0.
+    pub prev: Option<Digest>,
+    /// Digest of the event's canonical JSON.
+    pub event: Digest,
+    /// When the event was recorded, as stated by the signer.
+    pub time: Timestamp,
+    /// An optional caller-supplied nonce (a request id, a challenge), unique within the log.
+    pub nonce: Option<String>,
+    /// The kid (RFC 7638 thumbprint) of the signing key.
+    pub kid: String,
+}
+
+fn record_error(message: impl Into<std::borrow::Cow<'static, str>>) -> Error {
+    Error::new(ErrorCode::RecordMalformed, message)
+}
+
+/// Checks a log id: 1–256 bytes of printable ASCII without spaces, so that it can
+/// serve as the origin line of a checkpoint.
+///
+/// # Errors
+/// [`ErrorCode::LogIdInvalid`].
+pub fn validate_log_id(log_id: &str) -> Result<()> {
+    if log_id.is_empty() || log_id.len() > MAX_ID_LEN || !log_id.bytes().all(|b| (0x21..=0x7E).contains(&b)) {
+        return Err(Error::new(
+            ErrorCode::LogIdInvalid,
+            "a log id is 1 to 256 printable ASCII characters without spaces",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_nonce(nonce: &str) -> Result<()> {
+    if nonce.is_empty() || nonce.len() > MAX_ID_LEN {
+        return Err(Error::new(ErrorCode::InvalidArgument, "a nonce is 1 to 256 bytes of text"));
+    }
+    Ok(())
+}
+
+impl Record {
+    /// The record as a JSON value (see SPEC.md, "Records").
+    pub fn to_value(&self) -> Value {
+        let mut members = vec![
+            ("event", Value::from(self.event.to_string())),
+            ("kid", Value::from(self.kid.as_str())),
+            ("log_id", Value::from(self.log_id.as_str())),
+            ("prev", self.prev.map_or(Value::Null, |d| Value::from(d.to_string()))),
+            // Sequence numbers stay below 2^53: checked wherever a record is made.
+            ("seq", Value::Number(Number::from_i64(self.seq as i64).unwrap_or(Number::from(0)))),
+            ("time", Value::from(self.time.to_string())),
+            ("v", Value::from(RECORD_VERSION)),
+        ];
+        if let Some(nonce) = &self.nonce {
+            members.push(("nonce", Value::from(nonce.as_str())));
+        }
+        Value::object(members)
+    }
+
+    /// The canonical JSON bytes: what a receipt signs and what the chain hashes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match canonicalize_value(&self.to_value()) {
+            Ok(bytes) => bytes,
+            Err(_) => unreachable!("a record value is always canonicalizable"),
+        }
+    }
+
+    /// The record's digest: SHA-256 of its canonical bytes.
+    pub fn digest(&self) -> Digest {
+        Digest::sha256(&self.to_bytes())
+    }
+
+    /// Reads a record from its canonical bytes.
+    ///
+    /// The bytes must be exactly what [`Record::to_bytes`] produces: canonical JSON,
+    /// no unknown members, times in their shortest form. Any other spelling is
+    /// refused, so every record has one byte form and one digest.
+    ///
+    /// # Errors
+    /// [`ErrorCode::RecordMalformed`], or the code of the field that is invalid.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Record> {
+        let value = parse(bytes).map_err(|e| record_error(format!("record is not valid JSON: {e}")))?;
+        let record = Record::from_value(&value)?;
+        if record.to_bytes() != bytes {
+            return Err(record_error("record is not in canonical form"));
+        }
+        Ok(record)
+    }
+
+    fn from_value(value: &Value) -> Result<Record> {
+        let members = value.as_object().ok_or_else(|| record_error("record is not a JSON object"))?;
+        for (name, _) in members {
+            if !matches!(name.as_str(), "event" | "kid" | "log_id" | "nonce" | "prev" | "seq" | "time" | "v") {
+                return Err(record_error(format!("record has an unknown member {name:?}")));
+            }
+        }
+        let string = |name: &'static str| -> Result<&str> {
+            value
+                .get(name)
+                .and_then(Value::as_str)
+                .ok_or_else(|| record_error(format!("record member '{name}' is missing or not a string")))
+        };
+        match value.get("v").and_then(Value::as_number).and_then(Number::as_safe_u64) {
+            Some(v) if v == u64::from(RECORD_VERSION) => {}
+            Some(_) => return Err(record_error("record version 'v' is not supported")),
+            None => return Err(record_error("record member 'v' is missing or not an integer")),
+        }
+        let log_id = string("log_id")?;
+        validate_log_id(log_id)?;
+        let seq = value
+            .get("seq")
+            .and_then(Value::as_number)
+            .and_then(Number::as_safe_u64)
+            .ok_or_else(|| record_error("record member 'seq' is missing or not an integer from 0 to 2^53-1"))?;
+        let prev = match value.get("prev") {
+            Some(Value::Null) => None,
+            Some(Value::String(d)) => Some(Digest::parse(d)?),
+            _ => return Err(record_error("record member 'prev' is missing or neither null nor a digest")),
+        };
+        let kid = string("kid")?;
+        if kid.is_empty() || kid.len() > MAX_ID_LEN {
+            return Err(record_error("record member 'kid' is empty or too long"));
+        }
+        let nonce = match value.get("nonce") {
+            None => None,
+            Some(Value::String(n)) => {
+                validate_nonce(n).map_err(|_| record_error("record member 'nonce' is empty or too long"))?;
+                Some(n.clone())
+            }
+            Some(_) => return Err(record_error("record member 'nonce' is not a string")),
+        };
+        Ok(Record {
+            log_id: log_id.to_owned(),
+            seq,
+            prev,
+            event: Digest::parse(string("event")?)?,
+            time: Timestamp::parse(string("time")?)?,
+            nonce,
+            kid: kid.to_owned(),
+        })
+    }
+}
+
+/// A receipt: a record signed as a compact JWS. The receipt string is the stored
+/// artifact and is never re-serialized.
+#[derive(Clone, Debug)]
+pub struct Receipt {
+    text: String,
+    record: Record,
+    jws: DecodedJws,
+}
+
+impl Receipt {
+    /// Signs a record.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] when the record's kid is not the key's.
+    pub fn sign(key: &SigningKey, record: &Record) -> Result<Receipt> {
+        if record.kid != key.kid() {
+            return Err(Error::new(ErrorCode::InvalidArgument, "the record's kid is not the signing key's kid"));
+        }
+        let text = sign_with_header(key, &record.to_bytes(), JwsOptions::default(), Some(RECEIPT_TYPE))?;
+        Receipt::parse(&text)
+    }
+
+    /// Reads a receipt and checks its structure (not yet its signature).
+    ///
+    /// # Errors
+    /// `Jws*` codes for a malformed JWS, [`ErrorCode::ReceiptMalformed`] for a JWS
+    /// that is not a receipt, [`ErrorCode::RecordMalformed`] (or a field's code) for
+    /// a payload that is not a canonical record.
+    pub fn parse(text: &str) -> Result<Receipt> {
+        let not_receipt = |message: &'static str| Error::new(ErrorCode::ReceiptMalformed, message);
+        let jws = decode(text, None)?;
+        if jws.typ() != Some(RECEIPT_TYPE) {
+            return Err(not_receipt("the JWS is not an Evidentia receipt (its 'typ' is not evidentia-receipt+jws)"));
+        }
+        if jws.unencoded {
+            return Err(not_receipt("a receipt's payload must be base64url-encoded"));
+        }
+        if jws.payload.is_empty() {
+            return Err(not_receipt("a receipt carries its record as payload; this one has none"));
+        }
+        if jws.kid().is_none() {
+            return Err(not_receipt("a receipt's header names the signing key's kid; this one has none"));
+        }
+        let record = Record::from_bytes(&jws.payload)?;
+        Ok(Receipt { text: text.to_owned(), record, jws })
+    }
+
+    /// The receipt exactly as signed.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The signed record.
+    pub fn record(&self) -> &Record {
+        &self.record
+    }
+
+    /// The record's canonical bytes (the JWS payload).
+    pub fn record_bytes(&self) -> &[u8] {
+        &self.jws.payload
+    }
+
+    /// The kid in the JWS header.
+    pub fn header_kid(&self) -> &str {
+        self.jws.kid().unwrap_or_default()
+    }
+
+    /// The exact bytes the signature covers (JWS signing input).
+    pub fn signing_input(&self) -> &[u8] {
+        &self.jws.signing_input
+    }
+
+    /// The signature, `R || S`.
+    pub fn signature(&self) -> &[u8; 64] {
+        &self.jws.signature
+    }
+}
+
+/// The state a log writer keeps to make the next record: the log id, the next
+/// sequence number, and the digest and time of the last record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainState {
+    log_id: String,
+    next_seq: u64,
+    last_digest: Option<Digest>,
+    last_time: Option<Timestamp>,
+}
+
+impl ChainState {
+    /// The state of an empty log.
+    ///
+    /// # Errors
+    /// [`ErrorCode::LogIdInvalid`].
+    pub fn new(log_id: &str) -> Result<ChainState> {
+        validate_log_id(log_id)?;
+        Ok(ChainState { log_id: log_id.to_owned(), next_seq: 0, last_digest: None, last_time: None })
+    }
+
+    /// The state after `last`, the newest record of a log.
+    pub fn after(last: &Record) -> ChainState {
+        ChainState {
+            log_id: last.log_id.clone(),
+            next_seq: last.seq + 1,
+            last_digest: Some(last.digest()),
+            last_time: Some(last.time),
+        }
+    }
+
+    /// The log id.
+    pub fn log_id(&self) -> &str {
+        &self.log_id
+    }
+
+    /// The sequence number the next record gets; also the number of records so far.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The time of the last record, if any.
+    pub fn last_time(&self) -> Option<Timestamp> {
+        self.last_time
+    }
+
+    /// The digest of the last record, if any.
+    pub fn last_digest(&self) -> Option<Digest> {
+        self.last_digest
+    }
+
+    /// Makes the next record, without changing the state.
+    ///
+    /// # Errors
+    /// [`ErrorCode::TimeInvalid`] when `time` is before the last record's time,
+    /// [`ErrorCode::InvalidArgument`] for an empty or overlong nonce or a full log.
+    pub fn next_record(&self, kid: &str, event: Digest, time: Timestamp, nonce: Option<&str>) -> Result<Record> {
+        if self.last_time.is_some_and(|last| time < last) {
+            return Err(Error::new(
+                ErrorCode::TimeInvalid,
+                "a record's time may not be earlier than the previous record's",
+            ));
+        }
+        if self.next_seq > MAX_SAFE_INTEGER as u64 {
+            return Err(Error::new(ErrorCode::InvalidArgument, "the log has reached 2^53 records"));
+        }
+        if let Some(nonce) = nonce {
+            validate_nonce(nonce)?;
+        }
+        Ok(Record {
+            log_id: self.log_id.clone(),
+            seq: self.next_seq,
+            prev: self.last_digest,
+            event,
+            time,
+            nonce: nonce.map(str::to_owned),
+            kid: kid.to_owned(),
+        })
+    }
+
+    /// Moves past `record`, which must be the record [`ChainState::next_record`] made.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] when `record` does not continue this chain.
+    pub fn advance(&mut self, record: &Record) -> Result<()> {
+        if record.log_id != self.log_id || record.seq != self.next_seq || record.prev != self.last_digest {
+            return Err(Error::new(ErrorCode::InvalidArgument, "the record does not continue this chain"));
+        }
+        *self = ChainState::after(record);
+        Ok(())
+    }
+}
+
+/// A receipt just issued, with the canonical event bytes it commits to.
+#[derive(Clone, Debug)]
+pub struct Issued {
+    /// The signed receipt.
+    pub receipt: Receipt,
+    /// The event's canonical JSON bytes, which a log stores beside the receipt.
+    pub event: Vec<u8>,
+}
+
+/// Makes, signs and chains the next record for a JSON event, advancing `state`.
+///
+/// # Errors
+/// `Json*` codes for an event that cannot be canonicalized; the errors of
+/// [`ChainState::next_record`].
+pub fn issue_receipt(
+    key: &SigningKey,
+    state: &mut ChainState,
+    event_json: &[u8],
+    time: Timestamp,
+    nonce: Option<&str>,
+) -> Result<Issued> {
+    let event = crate::json::canonicalize(event_json)?;
+    let record = state.next_record(key.kid(), Digest::sha256(&event), time, nonce)?;
+    let receipt = Receipt::sign(key, &record)?;
+    state.advance(&record)?;
+    Ok(Issued { receipt, event })
+}

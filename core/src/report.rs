@@ -1,0 +1,396 @@
+//! Verification reports: one status per check, each failure with a stable code and
+//! the position of the record it concerns, and a summary a person can read.
+
+use std::fmt::Write as _;
+
+use crate::error::ErrorCode;
+use crate::json::{Number, Value};
+use crate::keys::canonical_text;
+
+/// One kind of check a verifier performs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Check {
+    /// Every receipt is a well-formed ES256 JWS over a canonical record.
+    Format,
+    /// The signing key is in the key set and was valid at the record's time.
+    Key,
+    /// The signature matches the record.
+    Signature,
+    /// The event matches the digest in the record.
+    Event,
+    /// Every record belongs to the same log.
+    LogId,
+    /// Sequence numbers run from 0 without gaps, repeats or reordering.
+    Sequence,
+    /// Each record commits to the digest of the record before it.
+    Chain,
+    /// Record times never go backwards.
+    Time,
+    /// No nonce is used twice.
+    Nonce,
+}
+
+impl Check {
+    /// Every check, in report order.
+    pub const ALL: &'static [Check] = &[
+        Check::Format,
+        Check::Key,
+        Check::Signature,
+        Check::Event,
+        Check::LogId,
+        Check::Sequence,
+        Check::Chain,
+        Check::Time,
+        Check::Nonce,
+    ];
+
+    /// The stable identifier used in JSON reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Check::Format => "format",
+            Check::Key => "key",
+            Check::Signature => "signature",
+            Check::Event => "event",
+            Check::LogId => "log_id",
+            Check::Sequence => "sequence",
+            Check::Chain => "chain",
+            Check::Time => "time",
+            Check::Nonce => "nonce",
+        }
+    }
+
+    /// What the check establishes, in plain language.
+    pub fn description(self) -> &'static str {
+        match self {
+            Check::Format => "Each receipt is a well-formed signed record",
+            Check::Key => "The signing key is trusted and was valid at the record's time",
+            Check::Signature => "The signature matches the record, so the record is unchanged since signing",
+            Check::Event => "The event is exactly the one the record commits to",
+            Check::LogId => "Every record belongs to the same log",
+            Check::Sequence => "Records are numbered from 0 with nothing missing, repeated or out of order",
+            Check::Chain => "Each record commits to the record before it, so none was removed or inserted",
+            Check::Time => "Record times never go backwards",
+            Check::Nonce => "No nonce is used twice",
+        }
+    }
+
+    /// The check a verification failure code belongs to.
+    pub fn for_code(code: ErrorCode) -> Check {
+        match code {
+            ErrorCode::SignatureInvalid => Check::Signature,
+            ErrorCode::KeyNotFound
+            | ErrorCode::KeyAmbiguous
+            | ErrorCode::KeyNotYetValid
+            | ErrorCode::KeyExpired
+            | ErrorCode::KeyRevoked
+            | ErrorCode::KidMismatch => Check::Key,
+            ErrorCode::EventMismatch | ErrorCode::EventMissing => Check::Event,
+            ErrorCode::LogIdMismatch => Check::LogId,
+            ErrorCode::SequenceGap | ErrorCode::SequenceDuplicate | ErrorCode::SequenceReordered => Check::Sequence,
+            ErrorCode::ChainBroken => Check::Chain,
+            ErrorCode::TimeBackwards => Check::Time,
+            ErrorCode::NonceReplayed => Check::Nonce,
+            _ => Check::Format,
+        }
+    }
+}
+
+/// The outcome of one check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Status {
+    /// The check ran and found nothing wrong.
+    Passed,
+    /// The check found at least one failure.
+    Failed,
+    /// The check did not apply (for example, no event was supplied).
+    Skipped,
+}
+
+impl Status {
+    /// The stable identifier used in JSON reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+/// The result of one check over everything verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckResult {
+    /// Which check.
+    pub check: Check,
+    /// Its outcome.
+    pub status: Status,
+    /// How many records failed it.
+    pub failures: u64,
+}
+
+/// One failure: what is wrong, with which record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// The check that failed.
+    pub check: Check,
+    /// The 0-based position of the record in the verified sequence, if it concerns one.
+    pub index: Option<u64>,
+    /// An explanation for people.
+    pub message: String,
+}
+
+/// What was verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Subject {
+    /// One receipt.
+    Receipt,
+    /// A whole log.
+    Log,
+}
+
+/// A verification report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    subject: Subject,
+    log_id: Option<String>,
+    records: u64,
+    checks: Vec<CheckResult>,
+    findings: Vec<Finding>,
+    omitted: u64,
+}
+
+impl Report {
+    /// Whether every check that ran passed.
+    pub fn is_valid(&self) -> bool {
+        self.checks.iter().all(|c| c.status != Status::Failed)
+    }
+
+    /// What was verified.
+    pub fn subject(&self) -> Subject {
+        self.subject
+    }
+
+    /// The log id of the verified records, when they agree on one.
+    pub fn log_id(&self) -> Option<&str> {
+        self.log_id.as_deref()
+    }
+
+    /// How many records were verified.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// One result per check, in [`Check::ALL`] order.
+    pub fn checks(&self) -> &[CheckResult] {
+        &self.checks
+    }
+
+    /// The failures, in the order found (at most the configured number).
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// Failures found but not listed because of the limit on findings.
+    pub fn omitted_findings(&self) -> u64 {
+        self.omitted
+    }
+
+    /// The codes of all listed findings, in order, without repeats.
+    pub fn failure_codes(&self) -> Vec<ErrorCode> {
+        let mut codes = Vec::new();
+        for finding in &self.findings {
+            if !codes.contains(&finding.code) {
+                codes.push(finding.code);
+            }
+        }
+        codes
+    }
+
+    /// One line: `VALID: ...` or `INVALID: ...`.
+    pub fn summary(&self) -> String {
+        let what = match self.subject {
+            Subject::Receipt => "receipt".to_owned(),
+            Subject::Log => format!("log of {} record{}", self.records, if self.records == 1 { "" } else { "s" }),
+        };
+        let ran = self.checks.iter().filter(|c| c.status != Status::Skipped).count();
+        let failed: Vec<&CheckResult> = self.checks.iter().filter(|c| c.status == Status::Failed).collect();
+        if failed.is_empty() {
+            format!("VALID: {what}, all {ran} checks passed")
+        } else {
+            let list: Vec<String> = failed.iter().map(|c| format!("{} ({})", c.check.id(), c.failures)).collect();
+            format!("INVALID: {what}, {} of {ran} checks failed: {}", failed.len(), list.join(", "))
+        }
+    }
+
+    /// The report as canonical JSON (see SPEC.md, "Verification reports").
+    pub fn to_json(&self) -> String {
+        let count = |n: u64| {
+            Value::Number(
+                Number::from_i64(n.min(crate::json::MAX_SAFE_INTEGER as u64) as i64).unwrap_or(Number::from(0)),
+            )
+        };
+        let checks = self
+            .checks
+            .iter()
+            .map(|c| {
+                Value::object([
+                    ("check", Value::from(c.check.id())),
+                    ("description", Value::from(c.check.description())),
+                    ("failures", count(c.failures)),
+                    ("status", Value::from(c.status.id())),
+                ])
+            })
+            .collect();
+        let findings = self
+            .findings
+            .iter()
+            .map(|f| {
+                Value::object([
+                    ("check", Value::from(f.check.id())),
+                    ("code", Value::from(u32::from(f.code as u16))),
+                    ("index", f.index.map_or(Value::Null, count)),
+                    ("message", Value::from(f.message.as_str())),
+                    ("name", Value::from(f.code.name())),
+                ])
+            })
+            .collect();
+        let subject = match self.subject {
+            Subject::Receipt => "receipt",
+            Subject::Log => "log",
+        };
+        canonical_text(&Value::object([
+            ("checks", Value::Array(checks)),
+            ("findings", Value::Array(findings)),
+            ("findings_omitted", count(self.omitted)),
+            ("log_id", self.log_id.as_deref().map_or(Value::Null, Value::from)),
+            ("records", count(self.records)),
+            ("subject", Value::from(subject)),
+            ("summary", Value::from(self.summary())),
+            ("valid", Value::Bool(self.is_valid())),
+        ]))
+    }
+
+    /// The report as text for a terminal: the summary, one line per check, and
+    /// the failures under the check they belong to.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "{}", self.summary());
+        if let Some(log_id) = &self.log_id {
+            let _ = writeln!(out, "  log id: {log_id}");
+        }
+        for result in &self.checks {
+            let mark = match result.status {
+                Status::Passed => "PASS",
+                Status::Failed => "FAIL",
+                Status::Skipped => "SKIP",
+            };
+            let _ = writeln!(out, "  {mark}  {:<9} {}", result.check.id(), result.check.description());
+            for finding in self.findings.iter().filter(|f| f.check == result.check) {
+                let place = finding.index.map(|i| format!("record {i}: ")).unwrap_or_default();
+                let _ = writeln!(out, "        - {place}{} [{}]", finding.message, finding.code.name());
+            }
+        }
+        if self.omitted > 0 {
+            let _ = writeln!(out, "  ({} more failures not listed)", self.omitted);
+        }
+        out
+    }
+}
+
+/// Collects check outcomes and findings while verifying.
+#[derive(Debug)]
+pub(crate) struct ReportBuilder {
+    subject: Subject,
+    log_id: Option<String>,
+    records: u64,
+    ran: Vec<Check>,
+    failures: Vec<(Check, u64)>,
+    findings: Vec<Finding>,
+    max_findings: usize,
+    omitted: u64,
+}
+
+impl ReportBuilder {
+    pub(crate) fn new(subject: Subject, max_findings: usize) -> ReportBuilder {
+        ReportBuilder {
+            subject,
+            log_id: None,
+            records: 0,
+            ran: Vec::new(),
+            failures: Vec::new(),
+            findings: Vec::new(),
+            max_findings,
+            omitted: 0,
+        }
+    }
+
+    pub(crate) fn set_log_id(&mut self, log_id: Option<String>) {
+        self.log_id = log_id;
+    }
+
+    pub(crate) fn count_record(&mut self) {
+        self.records += 1;
+    }
+
+    /// Marks checks as having run.
+    pub(crate) fn ran(&mut self, checks: &[Check]) {
+        for &check in checks {
+            if !self.ran.contains(&check) {
+                self.ran.push(check);
+            }
+        }
+    }
+
+    /// Records a failure of the check its code belongs to.
+    pub(crate) fn fail(&mut self, code: ErrorCode, index: Option<u64>, message: impl Into<String>) {
+        self.fail_check(Check::for_code(code), code, index, message);
+    }
+
+    /// Records a failure of a given check.
+    pub(crate) fn fail_check(&mut self, check: Check, code: ErrorCode, index: Option<u64>, message: impl Into<String>) {
+        self.ran(&[check]);
+        match self.failures.iter_mut().find(|(c, _)| *c == check) {
+            Some((_, n)) => *n += 1,
+            None => self.failures.push((check, 1)),
+        }
+        if self.findings.len() < self.max_findings {
+            self.findings.push(Finding { code, check, index, message: message.into() });
+        } else {
+            self.omitted += 1;
+        }
+    }
+
+    pub(crate) fn finish(self) -> Report {
+        let checks = Check::ALL
+            .iter()
+            .filter(|check| {
+                self.subject == Subject::Log
+                    || !matches!(check, Check::LogId | Check::Sequence | Check::Chain | Check::Time | Check::Nonce)
+            })
+            .map(|&check| {
+                let failures = self.failures.iter().find(|(c, _)| *c == check).map_or(0, |(_, n)| *n);
+                let status = if failures > 0 {
+                    Status::Failed
+                } else if self.ran.contains(&check) {
+                    Status::Passed
+                } else {
+                    Status::Skipped
+                };
+                CheckResult { check, status, failures }
+            })
+            .collect();
+        Report {
+            subject: self.subject,
+            log_id: self.log_id,
+            records: self.records,
+            checks,
+            findings: self.findings,
+            omitted: self.omitted,
+        }
+    }
+}

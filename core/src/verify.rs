@@ -1,0 +1,343 @@
+//! Verification of one receipt and of whole logs, producing [`Report`]s.
+//!
+//! Malformed input is an error ("could not verify"); well-formed evidence that fails
+//! a check is a report ("verified: invalid").
+
+use std::collections::HashSet;
+
+use crate::digest::Digest;
+use crate::error::{ErrorCode, Result};
+use crate::jwks::KeySet;
+use crate::record::Receipt;
+use crate::report::{Check, Report, ReportBuilder, Subject};
+use crate::time::Timestamp;
+
+/// Findings listed in a report before further ones are only counted.
+pub const DEFAULT_MAX_FINDINGS: usize = 1000;
+
+/// Verifies one receipt: its signature, that its key is in `keys` and was valid at
+/// the record's time, and, when `event` (JSON text) is given, that the event is
+/// the one the record commits to.
+///
+/// # Errors
+/// Malformed input: a receipt that is not a well-formed receipt (`Jws*`, `Record*`
+/// codes) or an event that is not valid JSON (`Json*` codes).
+pub fn verify_receipt(receipt: &str, keys: &KeySet, event: Option<&[u8]>) -> Result<Report> {
+    let receipt = Receipt::parse(receipt)?;
+    let event_digest = event.map(Digest::of_json).transpose()?;
+    let mut report = ReportBuilder::new(Subject::Receipt, DEFAULT_MAX_FINDINGS);
+    report.count_record();
+    report.set_log_id(Some(receipt.record().log_id.clone()));
+    report.ran(&[Check::Format]);
+    check_signed(&receipt, keys, None, &mut report);
+    if let Some(digest) = event_digest {
+        report.ran(&[Check::Event]);
+        if digest != receipt.record().event {
+            report.fail(ErrorCode::EventMismatch, None, EVENT_MISMATCH);
+        }
+    }
+    Ok(report.finish())
+}
+
+const EVENT_MISMATCH: &str = "the event differs from the event the record commits to";
+
+/// Checks the key binding, the key's validity and the signature of a receipt.
+fn check_signed(receipt: &Receipt, keys: &KeySet, index: Option<u64>, report: &mut ReportBuilder) {
+    report.ran(&[Check::Key]);
+    let record = receipt.record();
+    if receipt.header_kid() != record.kid {
+        report.fail(
+            ErrorCode::KidMismatch,
+            index,
+            format!("the signature names key {} but the record names key {}", receipt.header_kid(), record.kid),
+        );
+    }
+    match keys.select(Some(receipt.header_kid())) {
+        Err(e) => report.fail(e.code(), index, e.message()),
+        Ok((key, validity)) => {
+            if let Err(e) = validity.check(record.time) {
+                report.fail(e.code(), index, e.message());
+            }
+            report.ran(&[Check::Signature]);
+            if !key.verify(receipt.signing_input(), receipt.signature()) {
+                report.fail(
+                    ErrorCode::SignatureInvalid,
+                    index,
+                    "the signature does not match the record: the record or the signature was altered, or another key signed it",
+                );
+            }
+        }
+    }
+}
+
+/// Options for verifying a log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogVerifyOptions {
+    /// The log id every record must carry; by default, the first record's.
+    pub expected_log_id: Option<String>,
+    /// Whether a record without its event is a failure ([`ErrorCode::EventMissing`]).
+    pub require_events: bool,
+    /// How many findings a report lists; further ones are counted only.
+    pub max_findings: usize,
+}
+
+impl Default for LogVerifyOptions {
+    fn default() -> Self {
+        LogVerifyOptions { expected_log_id: None, require_events: false, max_findings: DEFAULT_MAX_FINDINGS }
+    }
+}
+
+/// What the verifier knows about the record before the current one.
+#[derive(Clone, Copy, Debug)]
+enum Previous {
+    /// No record yet.
+    Start,
+    /// The previous record's digest.
+    Known(Digest),
+    /// The previous record could not be read; the link to it is not judged again.
+    Unreadable,
+}
+
+/// A range of sequence numbers `[from, to)` missing so far, and the position of the
+/// record after which the gap appeared.
+#[derive(Clone, Copy, Debug)]
+struct Gap {
+    from: u64,
+    to: u64,
+    index: u64,
+}
+
+/// Verifies a log record by record, in bounded memory apart from one 16-byte
+/// fingerprint per nonce.
+///
+/// ```
+/// # use evidentia::*;
+/// let key = SigningKey::from_bytes(&[1u8; 32])?;
+/// let mut chain = ChainState::new("example.com/log")?;
+/// let time = Timestamp::parse("2026-01-01T00:00:00Z")?;
+/// let issued = issue_receipt(&key, &mut chain, br#"{"action":"approve"}"#, time, None)?;
+/// let keys = KeySet::single(key.public_key());
+/// let mut verifier = LogVerifier::new(&keys, LogVerifyOptions::default());
+/// verifier.push(issued.receipt.as_str(), Some(&issued.event));
+/// assert!(verifier.finish().is_valid());
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Debug)]
+pub struct LogVerifier<'k> {
+    keys: &'k KeySet,
+    options: LogVerifyOptions,
+    report: ReportBuilder,
+    index: u64,
+    log_id: Option<String>,
+    previous: Previous,
+    last_time: Option<Timestamp>,
+    max_seq: Option<u64>,
+    gaps: Vec<Gap>,
+    nonces: HashSet<[u8; 16]>,
+}
+
+impl<'k> LogVerifier<'k> {
+    /// A verifier for a log whose keys are in `keys`.
+    pub fn new(keys: &'k KeySet, options: LogVerifyOptions) -> LogVerifier<'k> {
+        LogVerifier {
+            keys,
+            report: ReportBuilder::new(Subject::Log, options.max_findings),
+            log_id: options.expected_log_id.clone(),
+            options,
+            index: 0,
+            previous: Previous::Start,
+            last_time: None,
+            max_seq: None,
+            gaps: Vec::new(),
+            nonces: HashSet::new(),
+        }
+    }
+
+    /// Verifies the next stored record: its receipt text and, if stored, its event
+    /// as the exact canonical JSON bytes the record's digest was taken over.
+    pub fn push(&mut self, receipt: &str, event: Option<&[u8]>) {
+        let index = self.index;
+        self.index += 1;
+        self.report.count_record();
+        self.report.ran(&[Check::Format]);
+        let receipt = match Receipt::parse(receipt) {
+            Ok(receipt) => receipt,
+            Err(e) => {
+                self.unreadable(index, e.code(), &format!("the receipt cannot be read: {e}"));
+                return;
+            }
+        };
+        let at = Some(index);
+        check_signed(&receipt, self.keys, at, &mut self.report);
+        let record = receipt.record();
+
+        match event {
+            // Stored events are the exact canonical bytes that were hashed, so the
+            // digest is taken over the stored bytes: any change to them is detected,
+            // even one that re-formats the JSON without changing its value.
+            Some(bytes) if Digest::sha256(bytes) == record.event => self.report.ran(&[Check::Event]),
+            Some(bytes) => {
+                let message = match Digest::of_json(bytes) {
+                    Ok(digest) if digest == record.event => {
+                        "the stored event was re-formatted: it is not in the canonical form that was signed"
+                    }
+                    Ok(_) => "the stored event differs from the event the record commits to",
+                    Err(_) => "the stored event is not valid JSON",
+                };
+                self.report.fail(ErrorCode::EventMismatch, at, message);
+            }
+            None if self.options.require_events => {
+                self.report.fail(ErrorCode::EventMissing, at, "the event of this record is not stored");
+            }
+            None => {}
+        }
+
+        self.report.ran(&[Check::LogId]);
+        match &self.log_id {
+            None => self.log_id = Some(record.log_id.clone()),
+            Some(expected) if *expected != record.log_id => {
+                let message = format!("the record belongs to log {:?}, not {expected:?}", record.log_id);
+                self.report.fail(ErrorCode::LogIdMismatch, at, message);
+            }
+            Some(_) => {}
+        }
+
+        self.check_sequence(index, record.seq);
+
+        self.report.ran(&[Check::Chain]);
+        match self.previous {
+            Previous::Start if record.prev.is_some() => self.report.fail(
+                ErrorCode::ChainBroken,
+                at,
+                "the first record names a predecessor, so the records before it are missing",
+            ),
+            Previous::Known(prev) if record.prev != Some(prev) => self.report.fail(
+                ErrorCode::ChainBroken,
+                at,
+                "the record does not commit to the record stored before it: a record was removed, inserted, reordered or altered here",
+            ),
+            _ => {}
+        }
+        self.previous = Previous::Known(Digest::sha256(receipt.record_bytes()));
+
+        self.report.ran(&[Check::Time]);
+        if let Some(last) = self.last_time.filter(|last| record.time < *last) {
+            let message =
+                format!("the record's time {} is earlier than the previous record's time {last}", record.time);
+            self.report.fail(ErrorCode::TimeBackwards, at, message);
+        }
+        self.last_time = Some(record.time);
+
+        if let Some(nonce) = &record.nonce {
+            self.report.ran(&[Check::Nonce]);
+            let mut fingerprint = [0u8; 16];
+            fingerprint.copy_from_slice(&Digest::sha256(nonce.as_bytes()).as_bytes()[..16]);
+            if !self.nonces.insert(fingerprint) {
+                self.report.fail(
+                    ErrorCode::NonceReplayed,
+                    at,
+                    "the record's nonce was already used by an earlier record",
+                );
+            }
+        }
+    }
+
+    /// Records a stored entry that is not a receipt at all (for example, a damaged
+    /// line in a log file).
+    pub fn push_unreadable(&mut self, reason: &str) {
+        let index = self.index;
+        self.index += 1;
+        self.report.count_record();
+        self.report.ran(&[Check::Format]);
+        self.unreadable(index, ErrorCode::RecordUnreadable, reason);
+    }
+
+    fn unreadable(&mut self, index: u64, code: ErrorCode, message: &str) {
+        self.report.fail_check(Check::Format, code, Some(index), message);
+        self.previous = Previous::Unreadable;
+        // Assume the unreadable record held the next sequence number, so that it is
+        // reported once and not again as a gap.
+        self.max_seq = Some(self.max_seq.map_or(0, |max| max + 1));
+    }
+
+    fn check_sequence(&mut self, index: u64, seq: u64) {
+        self.report.ran(&[Check::Sequence]);
+        let at = Some(index);
+        let expected = self.max_seq.map_or(0, |max| max + 1);
+        if seq > expected {
+            self.gaps.push(Gap { from: expected, to: seq, index });
+        } else if seq < expected {
+            let max = expected - 1;
+            if let Some(pos) = self.gaps.iter().position(|g| (g.from..g.to).contains(&seq)) {
+                let gap = self.gaps.remove(pos);
+                if seq + 1 < gap.to {
+                    self.gaps.insert(pos, Gap { from: seq + 1, ..gap });
+                }
+                if gap.from < seq {
+                    self.gaps.insert(pos, Gap { to: seq, ..gap });
+                }
+                let message =
+                    format!("record with sequence {seq} is stored after sequence {max}: records are out of order");
+                self.report.fail(ErrorCode::SequenceReordered, at, message);
+            } else {
+                self.report.fail(
+                    ErrorCode::SequenceDuplicate,
+                    at,
+                    format!("sequence number {seq} appears more than once"),
+                );
+            }
+        }
+        self.max_seq = Some(self.max_seq.map_or(seq, |max| max.max(seq)));
+    }
+
+    /// Ends verification and returns the report.
+    pub fn finish(mut self) -> Report {
+        for gap in std::mem::take(&mut self.gaps) {
+            let missing = if gap.to - gap.from == 1 {
+                format!("the record with sequence {} is missing", gap.from)
+            } else {
+                format!("the records with sequences {} to {} are missing", gap.from, gap.to - 1)
+            };
+            self.report.fail(ErrorCode::SequenceGap, Some(gap.index), format!("{missing} before this record"));
+        }
+        self.report.set_log_id(self.log_id);
+        self.report.finish()
+    }
+}
+
+/// Verifies a whole log given as `(receipt, canonical event)` pairs in stored order.
+pub fn verify_log<'a>(
+    entries: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>,
+    keys: &KeySet,
+    options: LogVerifyOptions,
+) -> Report {
+    let mut verifier = LogVerifier::new(keys, options);
+    for (receipt, event) in entries {
+        verifier.push(receipt, event);
+    }
+    verifier.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jws::{JwsOptions, sign_with_header};
+    use crate::keys::SigningKey;
+    use crate::record::{ChainState, RECEIPT_TYPE};
+
+    #[test]
+    fn a_receipt_whose_header_and_record_name_different_keys_fails_the_key_check() {
+        let signer = SigningKey::from_bytes(&[3u8; 32]).unwrap();
+        let other = SigningKey::from_bytes(&[4u8; 32]).unwrap();
+        let chain = ChainState::new("test/log").unwrap();
+        let time = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+        // The record claims `other` signed it; the JWS header names the real signer.
+        let record = chain.next_record(other.kid(), Digest::sha256(b"{}"), time, None).unwrap();
+        let forged = sign_with_header(&signer, &record.to_bytes(), JwsOptions::default(), Some(RECEIPT_TYPE)).unwrap();
+        let mut keys = KeySet::single(signer.public_key());
+        keys.add(other.public_key(), Default::default()).unwrap();
+        let report = verify_receipt(&forged, &keys, None).unwrap();
+        assert!(!report.is_valid());
+        assert_eq!(report.failure_codes(), vec![ErrorCode::KidMismatch]);
+    }
+}
