@@ -1,20 +1,21 @@
-//! Byte encodings: strict base64url (RFC 4648 §5, no padding), base64 and hex.
+//! Byte encodings used by Evidentia's formats: strict base64url (RFC 4648 §5,
+//! no padding) and lowercase hex.
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 
 /// Encodes bytes as base64url without padding.
-pub(crate) fn b64url(bytes: &[u8]) -> String {
+pub fn b64url(bytes: &[u8]) -> String {
     Base64UrlUnpadded::encode_string(bytes)
 }
 
 /// Decodes unpadded base64url, refusing padding, other alphabets and non-canonical
 /// trailing bits, so that every byte string has exactly one accepted encoding.
-pub(crate) fn b64url_decode(text: &str) -> Option<Vec<u8>> {
+pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
     Base64UrlUnpadded::decode_vec(text).ok()
 }
 
 /// Lowercase hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {

@@ -29,29 +29,29 @@ impl Validity {
     /// # Errors
     /// [`ErrorCode::KeyNotYetValid`], [`ErrorCode::KeyExpired`] or [`ErrorCode::KeyRevoked`].
     pub fn check(&self, time: Timestamp) -> Result<()> {
-        if let Some(revoked_at) = self.revoked_at {
-            if time >= revoked_at {
-                return Err(Error::new(
-                    ErrorCode::KeyRevoked,
-                    format!("the key was revoked at {revoked_at}, and the record claims {time}"),
-                ));
-            }
+        if let Some(revoked_at) = self.revoked_at
+            && time >= revoked_at
+        {
+            return Err(Error::new(
+                ErrorCode::KeyRevoked,
+                format!("the key was revoked at {revoked_at}, and the record claims {time}"),
+            ));
         }
-        if let Some(nbf) = self.not_before {
-            if time < nbf {
-                return Err(Error::new(
-                    ErrorCode::KeyNotYetValid,
-                    format!("the key only became valid at {nbf}, after the record's time {time}"),
-                ));
-            }
+        if let Some(nbf) = self.not_before
+            && time < nbf
+        {
+            return Err(Error::new(
+                ErrorCode::KeyNotYetValid,
+                format!("the key only became valid at {nbf}, after the record's time {time}"),
+            ));
         }
-        if let Some(exp) = self.expires {
-            if time >= exp {
-                return Err(Error::new(
-                    ErrorCode::KeyExpired,
-                    format!("the key stopped being valid at {exp}, before the record's time {time}"),
-                ));
-            }
+        if let Some(exp) = self.expires
+            && time >= exp
+        {
+            return Err(Error::new(
+                ErrorCode::KeyExpired,
+                format!("the key stopped being valid at {exp}, before the record's time {time}"),
+            ));
         }
         Ok(())
     }

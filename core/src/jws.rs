@@ -252,7 +252,12 @@ pub fn verify_jws(jws: &str, keys: &KeySet, payload: Option<&[u8]>, at: Option<T
         validity.check(at)?;
     }
     if !key.verify(&decoded.signing_input, &decoded.signature) {
-        return Err(Error::new(ErrorCode::SignatureInvalid, "the JWS signature does not verify with the selected key"));
+        let message = if payload.is_none() && jws.contains("..") {
+            "the JWS signature does not verify with the selected key; its payload part is empty: if it is a detached JWS, supply the payload"
+        } else {
+            "the JWS signature does not verify with the selected key"
+        };
+        return Err(Error::new(ErrorCode::SignatureInvalid, message));
     }
     let kid = decoded.kid().unwrap_or(key.kid()).to_owned();
     Ok(VerifiedJws { header: canonical_text(&decoded.header), payload: decoded.payload, kid })

@@ -14,7 +14,7 @@
 #![warn(missing_docs)]
 
 mod digest;
-mod encoding;
+pub mod encoding;
 mod error;
 pub mod json;
 mod jwks;

@@ -1,5 +1,7 @@
 //! Receipts, key histories and log verification, including every kind of tampering.
 
+#![allow(clippy::unwrap_used)]
+
 use evidentia::{
     ChainState, Digest, ErrorCode, Issued, JwsOptions, KeySet, LogVerifier, LogVerifyOptions, Receipt, Record,
     SigningKey, Status, Timestamp, Validity, issue_receipt, sign_jws, verify_log, verify_receipt,

@@ -1,5 +1,7 @@
 //! RFC 8785 conformance: the cyberphone test data and the RFC's Appendix B.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{read, read_json, unhex};

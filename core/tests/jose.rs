@@ -1,6 +1,8 @@
 //! JOSE conformance: Wycheproof ECDSA P-256 (IEEE P1363) and JWS/JWK cases, and the
 //! RFC 7515, RFC 7638, RFC 7797 and RFC 9449 examples.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{read_json, str_of, unhex};

@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use super::parse::{MAX_DEPTH_LIMIT, ParseOptions, parse_with};
+use super::parse::{ParseOptions, parse_with};
 use super::value::Value;
 use crate::error::{Error, ErrorCode, Result};
 
@@ -22,7 +22,7 @@ pub fn canonicalize(input: &[u8]) -> Result<Vec<u8>> {
 pub fn canonicalize_with(input: &[u8], options: &ParseOptions) -> Result<Vec<u8>> {
     let value = parse_with(input, options)?;
     let mut out = Vec::with_capacity(input.len());
-    write_value(&value, &mut out, 0, options.max_depth)?;
+    write_value(&value, &mut out, options.max_depth)?;
     Ok(out)
 }
 
@@ -33,7 +33,7 @@ pub fn canonicalize_with(input: &[u8], options: &ParseOptions) -> Result<Vec<u8>
 /// [`ErrorCode::JsonTooDeep`] when nesting exceeds the default limit.
 pub fn canonicalize_value(value: &Value) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    write_value(value, &mut out, 0, ParseOptions::default().max_depth.min(MAX_DEPTH_LIMIT))?;
+    write_value(value, &mut out, ParseOptions::default().max_depth)?;
     Ok(out)
 }
 
@@ -61,46 +61,64 @@ pub(crate) fn compare_names(a: &str, b: &str) -> Ordering {
     }
 }
 
-fn write_value(value: &Value, out: &mut Vec<u8>, depth: usize, max_depth: usize) -> Result<()> {
-    match value {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(n) => out.extend_from_slice(format_number(n.as_f64()).as_bytes()),
-        Value::String(s) => write_string(s, out),
-        Value::Array(items) => {
-            check_depth(depth + 1, max_depth)?;
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
+/// Writes the canonical form of `value`, iteratively: no value, however deep,
+/// can exhaust the stack here.
+fn write_value(value: &Value, out: &mut Vec<u8>, max_depth: usize) -> Result<()> {
+    enum Frame<'a> {
+        Array { items: std::slice::Iter<'a, Value>, started: bool },
+        Object { members: std::vec::IntoIter<&'a (String, Value)>, started: bool },
+    }
+    let mut stack: Vec<Frame<'_>> = Vec::new();
+    let mut next = Some(value);
+    loop {
+        if let Some(value) = next.take() {
+            match value {
+                Value::Null => out.extend_from_slice(b"null"),
+                Value::Bool(true) => out.extend_from_slice(b"true"),
+                Value::Bool(false) => out.extend_from_slice(b"false"),
+                Value::Number(n) => out.extend_from_slice(format_number(n.as_f64()).as_bytes()),
+                Value::String(s) => write_string(s, out),
+                Value::Array(items) => {
+                    check_depth(stack.len() + 1, max_depth)?;
+                    out.push(b'[');
+                    stack.push(Frame::Array { items: items.iter(), started: false });
                 }
-                write_value(item, out, depth + 1, max_depth)?;
+                Value::Object(members) => {
+                    check_depth(stack.len() + 1, max_depth)?;
+                    out.push(b'{');
+                    stack.push(Frame::Object { members: sorted_members(members)?.into_iter(), started: false });
+                }
             }
-            out.push(b']');
         }
-        Value::Object(members) => {
-            check_depth(depth + 1, max_depth)?;
-            let mut sorted: Vec<&(String, Value)> = members.iter().collect();
-            if !members.windows(2).all(|p| compare_names(&p[0].0, &p[1].0) == Ordering::Less) {
-                sorted.sort_by(|a, b| compare_names(&a.0, &b.0));
-                if sorted.windows(2).any(|p| p[0].0 == p[1].0) {
-                    return Err(Error::new(ErrorCode::JsonDuplicateKey, "an object has the same member name twice"));
-                }
+        // Continue with the next element of the innermost container, or close it.
+        let Some(frame) = stack.last_mut() else {
+            return Ok(());
+        };
+        let (started, item) = match frame {
+            Frame::Array { items, started } => (std::mem::replace(started, true), items.next().map(|v| (None, v))),
+            Frame::Object { members, started } => {
+                (std::mem::replace(started, true), members.next().map(|(k, v)| (Some(k.as_str()), v)))
             }
-            out.push(b'{');
-            for (i, (name, member)) in sorted.into_iter().enumerate() {
-                if i > 0 {
+        };
+        match item {
+            Some((name, value)) => {
+                if started {
                     out.push(b',');
                 }
-                write_string(name, out);
-                out.push(b':');
-                write_value(member, out, depth + 1, max_depth)?;
+                if let Some(name) = name {
+                    write_string(name, out);
+                    out.push(b':');
+                }
+                next = Some(value);
             }
-            out.push(b'}');
+            None => {
+                out.push(match stack.pop() {
+                    Some(Frame::Array { .. }) => b']',
+                    _ => b'}',
+                });
+            }
         }
     }
-    Ok(())
 }
 
 fn check_depth(depth: usize, max_depth: usize) -> Result<()> {
@@ -109,6 +127,21 @@ fn check_depth(depth: usize, max_depth: usize) -> Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// An object's members in canonical order.
+///
+/// # Errors
+/// [`ErrorCode::JsonDuplicateKey`] when two members share a name.
+fn sorted_members(members: &[(String, Value)]) -> Result<Vec<&(String, Value)>> {
+    let mut sorted: Vec<&(String, Value)> = members.iter().collect();
+    if !members.windows(2).all(|p| compare_names(&p[0].0, &p[1].0) == Ordering::Less) {
+        sorted.sort_by(|a, b| compare_names(&a.0, &b.0));
+        if sorted.windows(2).any(|p| p[0].0 == p[1].0) {
+            return Err(Error::new(ErrorCode::JsonDuplicateKey, "an object has the same member name twice"));
+        }
+    }
+    Ok(sorted)
 }
 
 /// Writes a JSON string with exactly the escapes RFC 8785 §3.2.2.2 prescribes.

@@ -16,9 +16,9 @@ pub struct ParseOptions {
     pub max_size: usize,
 }
 
-/// The largest `max_depth` that may be configured. The parser recurses once per
-/// level, and this bound keeps the deepest recursion well inside the smallest thread
-/// stacks bindings run on (WASM and secondary threads).
+/// The largest `max_depth` that may be configured. Parsing and canonicalization
+/// never recurse, but dropping, cloning and comparing a [`Value`] do, once per level;
+/// this bound keeps that well inside a 1 MiB stack, the smallest a binding runs on.
 pub const MAX_DEPTH_LIMIT: usize = 1024;
 
 impl Default for ParseOptions {
@@ -68,7 +68,7 @@ pub fn parse_with(input: &[u8], options: &ParseOptions) -> Result<Value> {
     }
     let mut parser = Parser { text, bytes: input, pos: 0, max_depth: options.max_depth };
     parser.skip_whitespace();
-    let value = parser.value(0)?;
+    let value = parser.value()?;
     parser.skip_whitespace();
     if parser.pos != input.len() {
         return Err(parser.error(ErrorCode::JsonSyntax, "unexpected data after the JSON value"));
@@ -84,6 +84,18 @@ fn line_column(input: &[u8], offset: usize) -> (usize, usize) {
     // Count characters, not bytes: continuation bytes do not start a character.
     let column = before[line_start..].iter().filter(|&&b| b & 0xC0 != 0x80).count() + 1;
     (line, column)
+}
+
+/// An array or object being parsed.
+enum Container {
+    Array(Vec<Value>),
+    /// Members so far, where the object starts, and the name of the member whose
+    /// value is being parsed.
+    Object {
+        members: Vec<(String, Value)>,
+        start: usize,
+        name: String,
+    },
 }
 
 struct Parser<'a> {
@@ -122,89 +134,108 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Value> {
-        match self.peek() {
-            None => Err(self.error(ErrorCode::JsonSyntax, "unexpected end of input, expected a value")),
-            Some(b'n') => self.expect_literal("null", Value::Null),
-            Some(b't') => self.expect_literal("true", Value::Bool(true)),
-            Some(b'f') => self.expect_literal("false", Value::Bool(false)),
-            Some(b'"') => self.string().map(Value::String),
-            Some(b'-' | b'0'..=b'9') => self.number().map(Value::Number),
-            Some(b'[') => self.array(depth + 1),
-            Some(b'{') => self.object(depth + 1),
-            Some(_) => Err(self.error(ErrorCode::JsonSyntax, "unexpected character, expected a value")),
-        }
-    }
-
-    fn enter(&self, depth: usize) -> Result<()> {
-        if depth > self.max_depth {
-            Err(self.error(ErrorCode::JsonTooDeep, &format!("nesting deeper than the limit of {}", self.max_depth)))
-        } else {
-            Ok(())
-        }
-    }
-
-    fn array(&mut self, depth: usize) -> Result<Value> {
-        self.enter(depth)?;
-        self.pos += 1; // '['
-        let mut items = Vec::new();
-        self.skip_whitespace();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            return Ok(Value::Array(items));
-        }
+    /// Parses one value. Nesting is handled with an explicit stack rather than
+    /// recursion, so no input can exhaust the thread's stack.
+    fn value(&mut self) -> Result<Value> {
+        let mut stack: Vec<Container> = Vec::new();
         loop {
-            self.skip_whitespace();
-            items.push(self.value(depth)?);
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b']') => {
+            // Parse a value, or open a container and continue with its first element.
+            let mut value = match self.peek() {
+                None => return Err(self.error(ErrorCode::JsonSyntax, "unexpected end of input, expected a value")),
+                Some(b'n') => self.expect_literal("null", Value::Null)?,
+                Some(b't') => self.expect_literal("true", Value::Bool(true))?,
+                Some(b'f') => self.expect_literal("false", Value::Bool(false))?,
+                Some(b'"') => Value::String(self.string()?),
+                Some(b'-' | b'0'..=b'9') => Value::Number(self.number()?),
+                Some(open @ (b'[' | b'{')) => {
+                    if stack.len() >= self.max_depth {
+                        return Err(self.error(
+                            ErrorCode::JsonTooDeep,
+                            &format!("nesting deeper than the limit of {}", self.max_depth),
+                        ));
+                    }
+                    let start = self.pos;
                     self.pos += 1;
-                    return Ok(Value::Array(items));
+                    self.skip_whitespace();
+                    let close = if open == b'[' { b']' } else { b'}' };
+                    if self.peek() == Some(close) {
+                        self.pos += 1;
+                        if open == b'[' { Value::Array(Vec::new()) } else { Value::Object(Vec::new()) }
+                    } else {
+                        stack.push(if open == b'[' {
+                            Container::Array(Vec::new())
+                        } else {
+                            Container::Object { members: Vec::new(), start, name: self.member_name()? }
+                        });
+                        continue;
+                    }
                 }
-                None => return Err(self.error(ErrorCode::JsonSyntax, "unexpected end of input in an array")),
-                Some(_) => return Err(self.error(ErrorCode::JsonSyntax, "expected ',' or ']'")),
-            }
-        }
-    }
-
-    fn object(&mut self, depth: usize) -> Result<Value> {
-        self.enter(depth)?;
-        let start = self.pos;
-        self.pos += 1; // '{'
-        let mut members: Vec<(String, Value)> = Vec::new();
-        self.skip_whitespace();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            return Ok(Value::Object(members));
-        }
-        loop {
-            self.skip_whitespace();
-            if self.peek() != Some(b'"') {
-                return Err(self.error(ErrorCode::JsonSyntax, "expected a member name in double quotes"));
-            }
-            let name = self.string()?;
-            self.skip_whitespace();
-            if self.peek() != Some(b':') {
-                return Err(self.error(ErrorCode::JsonSyntax, "expected ':' after a member name"));
-            }
-            self.pos += 1;
-            self.skip_whitespace();
-            let value = self.value(depth)?;
-            members.push((name, value));
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
+                Some(_) => return Err(self.error(ErrorCode::JsonSyntax, "unexpected character, expected a value")),
+            };
+            // Hand the value to its container; close every container that ends here.
+            loop {
+                let Some(container) = stack.last_mut() else {
+                    return Ok(value);
+                };
+                self.skip_whitespace();
+                let next = self.peek();
+                match container {
+                    Container::Array(items) => {
+                        items.push(value);
+                        match next {
+                            Some(b',') => {}
+                            Some(b']') => {}
+                            None => {
+                                return Err(self.error(ErrorCode::JsonSyntax, "unexpected end of input in an array"));
+                            }
+                            Some(_) => return Err(self.error(ErrorCode::JsonSyntax, "expected ',' or ']'")),
+                        }
+                    }
+                    Container::Object { members, name, .. } => {
+                        members.push((std::mem::take(name), value));
+                        match next {
+                            Some(b',') | Some(b'}') => {}
+                            None => {
+                                return Err(self.error(ErrorCode::JsonSyntax, "unexpected end of input in an object"));
+                            }
+                            Some(_) => return Err(self.error(ErrorCode::JsonSyntax, "expected ',' or '}'")),
+                        }
+                    }
+                }
+                self.pos += 1;
+                if next == Some(b',') {
+                    self.skip_whitespace();
+                    if let Some(Container::Object { name, .. }) = stack.last_mut() {
+                        *name = self.member_name()?;
+                    }
                     break;
                 }
-                None => return Err(self.error(ErrorCode::JsonSyntax, "unexpected end of input in an object")),
-                Some(_) => return Err(self.error(ErrorCode::JsonSyntax, "expected ',' or '}'")),
+                value = match stack.pop() {
+                    Some(Container::Array(items)) => Value::Array(items),
+                    Some(Container::Object { members, start, .. }) => self.finish_object(members, start)?,
+                    None => unreachable!("a container was just inspected"),
+                };
             }
         }
-        // Store members in canonical order; equal neighbours are duplicates.
+    }
+
+    /// Reads `"name" :` and the whitespace after it.
+    fn member_name(&mut self) -> Result<String> {
+        if self.peek() != Some(b'"') {
+            return Err(self.error(ErrorCode::JsonSyntax, "expected a member name in double quotes"));
+        }
+        let name = self.string()?;
+        self.skip_whitespace();
+        if self.peek() != Some(b':') {
+            return Err(self.error(ErrorCode::JsonSyntax, "expected ':' after a member name"));
+        }
+        self.pos += 1;
+        self.skip_whitespace();
+        Ok(name)
+    }
+
+    /// Sorts members into canonical order and refuses duplicate names.
+    fn finish_object(&self, mut members: Vec<(String, Value)>, start: usize) -> Result<Value> {
         members.sort_by(|a, b| super::canonical::compare_names(&a.0, &b.0));
         if members.windows(2).any(|pair| pair[0].0 == pair[1].0) {
             return Err(self.error_at(
@@ -360,9 +391,10 @@ impl Parser<'_> {
         if value == 0.0 && has_nonzero_digit(literal) {
             return Err(self.error_at(start, ErrorCode::JsonNumberOutOfRange, "number is too small for a double"));
         }
-        // An integer beyond 2^53 is accepted only when it is exactly the canonical
-        // spelling of the double it denotes, so it can never silently change.
-        if is_integer && value.abs() > 9_007_199_254_740_992.0 && format_number(value) != literal {
+        // Every integer below 2^53 is exact. From 2^53 on, an integer is accepted only
+        // when it is exactly the canonical spelling of the double it denotes, so it
+        // can never silently change (9007199254740993 would become ...992).
+        if is_integer && value.abs() >= 9_007_199_254_740_992.0 && format_number(value) != literal {
             return Err(self.error_at(
                 start,
                 ErrorCode::JsonIntegerPrecision,

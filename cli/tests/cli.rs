@@ -1,0 +1,202 @@
+//! The `evidentia` command end to end: outputs and exit codes (0 valid,
+//! 1 verification failed, 2 malformed input or usage error).
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn evidentia(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_evidentia"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    evidentia(dir, args, b"")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[track_caller]
+fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(output.status.code(), Some(code), "stdout: {}\nstderr: {}", stdout(output), stderr(output));
+}
+
+/// A scratch directory, removed when the test ends.
+struct Workdir(PathBuf);
+
+impl std::ops::Deref for Workdir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn workdir(name: &str) -> Workdir {
+    let dir = std::env::temp_dir().join(format!("evidentia-cli-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    Workdir(dir)
+}
+
+#[test]
+fn canonicalize_prints_canonical_bytes_and_rejects_bad_json() {
+    let dir = workdir("canon");
+    let out = evidentia(&dir, &["canonicalize"], b"{ \"b\": 2, \"a\": [1.50, \"\\u00e9\"] }\n");
+    assert_exit(&out, 0);
+    assert_eq!(out.stdout, "{\"a\":[1.5,\"é\"],\"b\":2}".as_bytes());
+    std::fs::write(dir.join("doc.json"), "[1e2]").unwrap();
+    assert_eq!(run(&dir, &["canonicalize", "doc.json"]).stdout, b"[100]");
+
+    let out = evidentia(&dir, &["canonicalize", "-"], b"{\"a\":1,\"a\":2}");
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("[JSON_DUPLICATE_KEY]"), "{}", stderr(&out));
+    let out = evidentia(&dir, &["--json", "canonicalize"], b"\xff");
+    assert_exit(&out, 2);
+    assert!(stdout(&out).contains(r#""name":"JSON_INVALID_UTF8""#), "{}", stdout(&out));
+    assert_exit(&run(&dir, &["canonicalize", "missing.json"]), 2);
+}
+
+#[test]
+fn keys_jws_and_exit_codes() {
+    let dir = workdir("jws");
+    assert_exit(&run(&dir, &["keygen", "--out", "key.jwk"]), 0);
+    assert_exit(&run(&dir, &["keygen", "--out", "key.jwk"]), 2);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(dir.join("key.jwk")).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let public = run(&dir, &["pubkey", "key.jwk"]);
+    assert_exit(&public, 0);
+    assert!(!stdout(&public).contains("\"d\""));
+    std::fs::write(dir.join("public.jwk"), public.stdout).unwrap();
+    let pem = run(&dir, &["pubkey", "key.jwk", "--format", "pem"]);
+    assert!(stdout(&pem).starts_with("-----BEGIN PUBLIC KEY-----"));
+
+    std::fs::write(dir.join("payload.txt"), "pay 100 EUR").unwrap();
+    let jws = run(&dir, &["jws", "sign", "--key", "key.jwk", "payload.txt"]);
+    assert_exit(&jws, 0);
+    assert_eq!(jws.stdout, run(&dir, &["jws", "sign", "--key", "key.jwk", "payload.txt"]).stdout, "deterministic");
+    std::fs::write(dir.join("signed.jws"), &jws.stdout).unwrap();
+    let verified = run(&dir, &["jws", "verify", "--jwks", "public.jwk", "signed.jws"]);
+    assert_exit(&verified, 0);
+    assert!(stdout(&verified).contains("payload: pay 100 EUR"));
+
+    // Detached and unencoded.
+    let detached = run(&dir, &["jws", "sign", "--key", "key.jwk", "--detached", "--unencoded", "payload.txt"]);
+    std::fs::write(dir.join("detached.jws"), &detached.stdout).unwrap();
+    assert_exit(&run(&dir, &["jws", "verify", "--jwks", "public.jwk", "--payload", "payload.txt", "detached.jws"]), 0);
+    std::fs::write(dir.join("other.txt"), "pay 900 EUR").unwrap();
+    assert_exit(&run(&dir, &["jws", "verify", "--jwks", "public.jwk", "--payload", "other.txt", "detached.jws"]), 1);
+
+    // Another key: verification fails (1). Garbage: malformed (2).
+    assert_exit(&run(&dir, &["keygen", "--out", "other.jwk"]), 0);
+    std::fs::write(dir.join("other-public.jwk"), run(&dir, &["pubkey", "other.jwk"]).stdout).unwrap();
+    assert_exit(&run(&dir, &["jws", "verify", "--jwks", "other-public.jwk", "signed.jws"]), 1);
+    std::fs::write(dir.join("garbage.jws"), "not a jws").unwrap();
+    assert_exit(&run(&dir, &["jws", "verify", "--jwks", "public.jwk", "garbage.jws"]), 2);
+    std::fs::write(dir.join("garbage.jwk"), "{\"kty\":\"EC\"}").unwrap();
+    assert_exit(&run(&dir, &["jws", "sign", "--key", "garbage.jwk", "payload.txt"]), 2);
+    assert_exit(&run(&dir, &["jws", "verify", "--jwks", "garbage.jwk", "signed.jws"]), 2);
+    assert_exit(&run(&dir, &["pubkey", "garbage.jws"]), 2);
+    assert_exit(&run(&dir, &["no-such-command"]), 2);
+    assert_exit(&run(&dir, &["jws", "sign"]), 2);
+}
+
+#[test]
+fn log_init_append_verify_and_receipt_verify() {
+    let dir = workdir("log");
+    assert_exit(&run(&dir, &["keygen", "--out", "key.jwk"]), 0);
+    assert_exit(&run(&dir, &["log", "init", "payments", "--key", "key.jwk", "--id", "example.com/payments"]), 0);
+    assert_exit(&run(&dir, &["log", "init", "payments", "--key", "key.jwk"]), 2);
+    assert_exit(&run(&dir, &["log", "init", "bad", "--key", "key.jwk", "--id", "has space"]), 2);
+
+    let first = evidentia(&dir, &["log", "append", "payments", "--nonce", "req-1"], b"{\"amount\": 100}");
+    assert_exit(&first, 0);
+    std::fs::write(dir.join("receipt.jws"), &first.stdout).unwrap();
+    std::fs::write(dir.join("event.json"), "{\n  \"amount\": 100.0\n}\n").unwrap();
+    std::fs::write(dir.join("wrong-event.json"), "{\"amount\": 900}").unwrap();
+    assert_exit(&evidentia(&dir, &["log", "append", "payments", "-"], b"{\"amount\": 200}"), 0);
+    assert_exit(&evidentia(&dir, &["log", "append", "payments"], b"{\"amount\": "), 2);
+
+    let verified = run(&dir, &["log", "verify", "payments"]);
+    assert_exit(&verified, 0);
+    assert!(stdout(&verified).contains("VALID: log of 2 records"), "{}", stdout(&verified));
+    let json = run(&dir, &["--json", "log", "verify", "payments"]);
+    assert!(stdout(&json).contains(r#""valid":true"#));
+
+    std::fs::write(dir.join("keys.jwks"), std::fs::read(dir.join("payments/keys.jwks")).unwrap()).unwrap();
+    let receipt = run(&dir, &["receipt", "verify", "receipt.jws", "--jwks", "keys.jwks", "--event", "event.json"]);
+    assert_exit(&receipt, 0);
+    let wrong = run(
+        &dir,
+        &["--json", "receipt", "verify", "receipt.jws", "--jwks", "keys.jwks", "--event", "wrong-event.json"],
+    );
+    assert_exit(&wrong, 1);
+    assert!(stdout(&wrong).contains(r#""name":"EVENT_MISMATCH""#));
+    assert_exit(&run(&dir, &["receipt", "verify", "event.json", "--jwks", "keys.jwks"]), 2);
+
+    // Delete the first record: the log no longer verifies.
+    let records = dir.join("payments/records.log");
+    let text = std::fs::read_to_string(&records).unwrap();
+    std::fs::write(&records, text.lines().nth(1).unwrap().to_owned() + "\n").unwrap();
+    let tampered = run(&dir, &["log", "verify", "payments"]);
+    assert_exit(&tampered, 1);
+    assert!(stdout(&tampered).contains("SEQUENCE_GAP"), "{}", stdout(&tampered));
+    assert_exit(&run(&dir, &["log", "verify", "nothing-here"]), 2);
+}
+
+#[test]
+fn rotation_through_the_cli() {
+    let dir = workdir("rotate");
+    assert_exit(&run(&dir, &["keygen", "--out", "one.jwk"]), 0);
+    assert_exit(&run(&dir, &["keygen", "--out", "two.jwk"]), 0);
+    assert_exit(&run(&dir, &["log", "init", "log", "--key", "one.jwk"]), 0);
+    assert_exit(&evidentia(&dir, &["log", "append", "log"], b"{}"), 0);
+    assert_exit(&run(&dir, &["log", "rotate", "log", "--key", "two.jwk"]), 0);
+    assert_exit(&evidentia(&dir, &["log", "append", "log"], b"{}"), 0);
+    // The retired key may no longer append.
+    assert_exit(&evidentia(&dir, &["log", "append", "log", "--key", "one.jwk"], b"{}"), 1);
+    assert_exit(&run(&dir, &["log", "verify", "log"]), 0);
+}
+
+#[test]
+fn demo_runs_and_detects_every_tampering() {
+    let dir = workdir("demo");
+    let out = run(&dir, &["--json", "demo", "tour"]);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    assert!(text.contains(r#""success":true"#), "{text}");
+    assert!(text.contains(r#""valid":true"#), "{text}");
+    for name in ["EVENT_MISMATCH", "SEQUENCE_GAP", "SEQUENCE_REORDERED", "CHAIN_BROKEN"] {
+        assert!(text.contains(name), "{name} missing from {text}");
+    }
+    // The demo refuses to write into a directory that is not empty.
+    assert_exit(&run(&dir, &["demo", "tour"]), 2);
+    let human = run(&dir, &["demo", "tour2"]);
+    assert_exit(&human, 0);
+    assert!(stdout(&human).contains("every tampering was detected"));
+    assert_exit(&run(&dir, &["log", "verify", "tour2/log"]), 0);
+    assert_exit(&run(&dir, &["log", "verify", "tour2/tampered-edit"]), 1);
+}
