@@ -1,1 +1,84 @@
-fn main() {}
+//! `cargo xtask`: every build step of Evidentia in one place. CI only calls this.
+//!
+//! - `cargo xtask test [part...]`: install what is missing and run the test suites.
+//! - `cargo xtask codegen [--check]`: regenerate every generated file (or check them).
+//! - `cargo xtask vectors [--check]`: regenerate `testvectors/` only.
+//! - `cargo xtask dist <target>`: build an installable package.
+//! - `cargo xtask bench`: run the benchmarks.
+
+mod codegen;
+mod dist;
+mod util;
+mod vectors;
+
+use std::process::ExitCode;
+
+use util::{Result, cargo, root};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  test [part...]      run the test suites; parts: core (default: all)
+  codegen [--check]   regenerate generated files, or fail if they are stale
+  vectors [--check]   regenerate testvectors/, or fail if they are stale
+  dist <target>       build a package; targets: cli
+  bench               run the benchmarks (criterion)";
+
+/// Every test part, in the order `cargo xtask test` runs them.
+const PARTS: &[&str] = &["core"];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(&args[1..]),
+        Some("codegen") => codegen::run(codegen::Scope::All, has_check(&args[1..])),
+        Some("vectors") => codegen::run(codegen::Scope::Vectors, has_check(&args[1..])),
+        Some("dist") => dist::run(&args[1..]),
+        Some("bench") => cargo(&["bench", "-p", "evidentia"]),
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(format!("unknown command\n\n{USAGE}").into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn has_check(args: &[String]) -> bool {
+    args.iter().any(|a| a == "--check")
+}
+
+fn test(parts: &[String]) -> Result<()> {
+    let selected: Vec<&str> =
+        if parts.is_empty() { PARTS.to_vec() } else { parts.iter().map(String::as_str).collect() };
+    for part in &selected {
+        if !PARTS.contains(part) {
+            return Err(format!("unknown test part {part:?}; parts: {}", PARTS.join(", ")).into());
+        }
+    }
+    for part in selected {
+        util::section(&format!("test {part}"));
+        match part {
+            "core" => test_core()?,
+            _ => unreachable!("checked above"),
+        }
+    }
+    util::section("all selected tests passed");
+    Ok(())
+}
+
+/// Formatting, lints, the Rust test suites, and the drift check of generated files.
+fn test_core() -> Result<()> {
+    let _ = root();
+    cargo(&["fmt", "--all", "--", "--check"])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&["test", "--workspace"])?;
+    cargo(&["run", "--quiet", "-p", "evidentia", "--example", "quickstart"])?;
+    codegen::run(codegen::Scope::All, true)
+}

@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use super::parse::{ParseOptions, parse_with};
+use super::parse::{MAX_DEPTH_LIMIT, ParseOptions, parse_with};
 use super::value::Value;
 use crate::error::{Error, ErrorCode, Result};
 
@@ -37,6 +37,18 @@ pub fn canonicalize_value(value: &Value) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Writes a value as indented JSON for people to read: members in canonical
+/// order, two-space indentation, a final newline. Not canonical JSON.
+///
+/// # Errors
+/// As [`canonicalize_value`].
+pub fn to_pretty_string(value: &Value) -> Result<String> {
+    let mut out = Vec::new();
+    write_value_indented(value, &mut out, MAX_DEPTH_LIMIT, true)?;
+    out.push(b'\n');
+    String::from_utf8(out).map_err(|_| Error::new(ErrorCode::Internal, "JSON output is not UTF-8"))
+}
+
 /// Formats a finite double as ECMAScript's `Number.prototype.toString` does, which
 /// is what RFC 8785 §3.2.2.3 requires. `-0` becomes `0`.
 pub(crate) fn format_number(value: f64) -> String {
@@ -64,6 +76,12 @@ pub(crate) fn compare_names(a: &str, b: &str) -> Ordering {
 /// Writes the canonical form of `value`, iteratively: no value, however deep,
 /// can exhaust the stack here.
 fn write_value(value: &Value, out: &mut Vec<u8>, max_depth: usize) -> Result<()> {
+    write_value_indented(value, out, max_depth, false)
+}
+
+/// Writes `value` with member names in canonical order; `pretty` adds newlines
+/// and two-space indentation (which canonical JSON never has).
+fn write_value_indented(value: &Value, out: &mut Vec<u8>, max_depth: usize, pretty: bool) -> Result<()> {
     enum Frame<'a> {
         Array { items: std::slice::Iter<'a, Value>, started: bool },
         Object { members: std::vec::IntoIter<&'a (String, Value)>, started: bool },
@@ -100,19 +118,33 @@ fn write_value(value: &Value, out: &mut Vec<u8>, max_depth: usize) -> Result<()>
                 (std::mem::replace(started, true), members.next().map(|(k, v)| (Some(k.as_str()), v)))
             }
         };
+        let newline = |out: &mut Vec<u8>, depth: usize| {
+            out.push(b'\n');
+            out.resize(out.len() + 2 * depth, b' ');
+        };
         match item {
             Some((name, value)) => {
                 if started {
                     out.push(b',');
                 }
+                if pretty {
+                    newline(out, stack.len());
+                }
                 if let Some(name) = name {
                     write_string(name, out);
                     out.push(b':');
+                    if pretty {
+                        out.push(b' ');
+                    }
                 }
                 next = Some(value);
             }
             None => {
-                out.push(match stack.pop() {
+                let frame = stack.pop();
+                if pretty && started {
+                    newline(out, stack.len());
+                }
+                out.push(match frame {
                     Some(Frame::Array { .. }) => b']',
                     _ => b'}',
                 });
@@ -168,4 +200,19 @@ pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
     }
     out.extend_from_slice(&bytes[run_start..]);
     out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::parse;
+
+    #[test]
+    fn pretty_output_is_indented_and_parses_back() {
+        let value = parse(br#"{"b":[1,{"c":[]},{}],"a":"x"}"#).unwrap();
+        let pretty = to_pretty_string(&value).unwrap();
+        assert_eq!(pretty, "{\n  \"a\": \"x\",\n  \"b\": [\n    1,\n    {\n      \"c\": []\n    },\n    {}\n  ]\n}\n");
+        assert_eq!(parse(pretty.as_bytes()).unwrap(), value);
+        assert_eq!(to_pretty_string(&Value::Null).unwrap(), "null\n");
+    }
 }

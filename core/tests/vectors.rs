@@ -1,0 +1,182 @@
+//! Runs the generated language-neutral vectors in `testvectors/` against the core,
+//! exactly as every binding runs them.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{hex, read_json, str_of, unhex};
+use evidentia::json::Value;
+use evidentia::{
+    ChainState, Digest, ErrorCode, JwsOptions, KeySet, LogVerifyOptions, PublicKey, SigningKey, Timestamp,
+    canonicalize, issue_receipt, sign_jws, verify_jws, verify_log, verify_receipt,
+};
+
+fn array<'a>(v: &'a Value, name: &str) -> &'a [Value] {
+    v.get(name).and_then(Value::as_array).unwrap_or_else(|| panic!("missing array {name}"))
+}
+
+fn opt_str<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
+    v.get(name).and_then(Value::as_str)
+}
+
+fn names(v: &Value, name: &str) -> Vec<String> {
+    array(v, name).iter().map(|c| c.as_str().unwrap().to_owned()).collect()
+}
+
+fn code_names(codes: Vec<ErrorCode>) -> Vec<String> {
+    codes.into_iter().map(|c| c.name().to_owned()).collect()
+}
+
+fn key(keys: &Value, name: &str) -> SigningKey {
+    let entry = array(keys, "keys").iter().find(|k| str_of(k, "name") == name).unwrap();
+    SigningKey::from_jwk(str_of(entry, "private_jwk")).unwrap()
+}
+
+#[test]
+fn canonicalization() {
+    let doc = read_json("canonicalization.json");
+    for case in array(&doc, "cases") {
+        let input = unhex(str_of(case, "input_hex"));
+        let result = canonicalize(&input);
+        match (opt_str(case, "canonical"), opt_str(case, "error")) {
+            (Some(expected), None) => assert_eq!(result.unwrap(), expected.as_bytes(), "{}", str_of(case, "name")),
+            (None, Some(code)) => assert_eq!(result.unwrap_err().code().name(), code, "{}", str_of(case, "name")),
+            _ => panic!("malformed case"),
+        }
+    }
+}
+
+#[test]
+fn digests() {
+    let doc = read_json("digests.json");
+    for case in array(&doc, "json") {
+        let input = str_of(case, "input").as_bytes();
+        assert_eq!(canonicalize(input).unwrap(), str_of(case, "canonical").as_bytes());
+        assert_eq!(Digest::of_json(input).unwrap().to_string(), str_of(case, "digest"));
+    }
+    for case in array(&doc, "raw") {
+        assert_eq!(Digest::sha256(&unhex(str_of(case, "input_hex"))).to_string(), str_of(case, "digest"));
+    }
+}
+
+#[test]
+fn keys() {
+    let doc = read_json("keys.json");
+    for entry in array(&doc, "keys") {
+        let key = SigningKey::from_jwk(str_of(entry, "private_jwk")).unwrap();
+        assert_eq!(key.to_jwk(), str_of(entry, "private_jwk"));
+        assert_eq!(key.public_jwk(), str_of(entry, "public_jwk"));
+        assert_eq!(key.to_pem(), str_of(entry, "private_pem"));
+        assert_eq!(key.kid(), str_of(entry, "kid"));
+        assert_eq!(hex(&key.to_bytes()), str_of(entry, "private_scalar_hex"));
+        assert_eq!(SigningKey::from_pem(str_of(entry, "private_pem")).unwrap().kid(), key.kid());
+        let public = PublicKey::from_pem(str_of(entry, "public_pem")).unwrap();
+        assert_eq!(&public, key.public_key());
+        assert_eq!(public.to_pem(), str_of(entry, "public_pem"));
+        for form in ["public_sec1_uncompressed_hex", "public_sec1_compressed_hex"] {
+            assert_eq!(&PublicKey::from_sec1(&unhex(str_of(entry, form))).unwrap(), key.public_key());
+        }
+    }
+    for case in array(&doc, "invalid_private_keys") {
+        let err = SigningKey::from_text(str_of(case, "input")).unwrap_err();
+        assert_eq!(err.code().name(), str_of(case, "error"), "{}", str_of(case, "name"));
+    }
+    for case in array(&doc, "invalid_key_sets") {
+        let err = KeySet::from_json(str_of(case, "input")).unwrap_err();
+        assert_eq!(err.code().name(), str_of(case, "error"), "{}", str_of(case, "name"));
+    }
+}
+
+#[test]
+fn jws() {
+    let keys = read_json("keys.json");
+    let doc = read_json("jws.json");
+    for case in array(&doc, "sign") {
+        let key = key(&keys, str_of(case, "key"));
+        let options = JwsOptions {
+            detached: case.get("detached").and_then(Value::as_bool).unwrap(),
+            unencoded: case.get("unencoded").and_then(Value::as_bool).unwrap(),
+        };
+        assert_eq!(sign_jws(&key, &unhex(str_of(case, "payload_hex")), options).unwrap(), str_of(case, "jws"));
+    }
+    for case in array(&doc, "verify") {
+        let name = str_of(case, "name");
+        let keys = KeySet::from_json(str_of(case, "jwks")).unwrap();
+        let payload = opt_str(case, "payload_hex").map(unhex);
+        let result = verify_jws(str_of(case, "jws"), &keys, payload.as_deref(), None);
+        if case.get("valid").and_then(Value::as_bool).unwrap() {
+            let verified = result.unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(hex(&verified.payload), str_of(case, "verified_payload_hex"), "{name}");
+            assert_eq!(verified.kid, str_of(case, "kid"), "{name}");
+        } else {
+            assert_eq!(result.unwrap_err().code().name(), str_of(case, "error"), "{name}");
+        }
+    }
+}
+
+#[test]
+fn receipts() {
+    let keys = read_json("keys.json");
+    let doc = read_json("receipts.json");
+    let signer = key(&keys, str_of(&doc, "key"));
+    let mut chain = ChainState::new(str_of(&doc, "log_id")).unwrap();
+    for entry in array(&doc, "issue") {
+        let time = Timestamp::parse(str_of(entry, "time")).unwrap();
+        let issued =
+            issue_receipt(&signer, &mut chain, str_of(entry, "event").as_bytes(), time, opt_str(entry, "nonce"))
+                .unwrap();
+        assert_eq!(issued.event, str_of(entry, "canonical_event").as_bytes());
+        assert_eq!(issued.receipt.record_bytes(), str_of(entry, "record").as_bytes());
+        assert_eq!(issued.receipt.record().event.to_string(), str_of(entry, "event_digest"));
+        assert_eq!(issued.receipt.record().digest().to_string(), str_of(entry, "record_digest"));
+        assert_eq!(issued.receipt.as_str(), str_of(entry, "receipt"));
+    }
+    for case in array(&doc, "verify") {
+        let name = str_of(case, "name");
+        let keys = KeySet::from_json(str_of(case, "jwks")).unwrap();
+        let result = verify_receipt(str_of(case, "receipt"), &keys, opt_str(case, "event").map(str::as_bytes));
+        match opt_str(case, "error") {
+            Some(code) => assert_eq!(result.unwrap_err().code().name(), code, "{name}"),
+            None => {
+                let report = result.unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_eq!(report.is_valid(), case.get("valid").and_then(Value::as_bool).unwrap(), "{name}");
+                assert_eq!(code_names(report.failure_codes()), names(case, "failures"), "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn logs() {
+    let doc = read_json("logs.json");
+    let keys = KeySet::from_json(str_of(&doc, "jwks")).unwrap();
+    for case in array(&doc, "cases") {
+        let name = str_of(case, "name");
+        let entries: Vec<(&str, &[u8])> =
+            array(case, "entries").iter().map(|e| (str_of(e, "receipt"), str_of(e, "event").as_bytes())).collect();
+        let report = verify_log(entries.iter().map(|(r, e)| (*r, Some(*e))), &keys, LogVerifyOptions::default());
+        assert_eq!(report.is_valid(), case.get("valid").and_then(Value::as_bool).unwrap(), "{name}");
+        let findings: Vec<(String, Option<u64>)> =
+            report.findings().iter().map(|f| (f.code.name().to_owned(), f.index)).collect();
+        let expected: Vec<(String, Option<u64>)> = array(case, "findings")
+            .iter()
+            .map(|f| {
+                (str_of(f, "code").to_owned(), f.get("index").and_then(Value::as_number).and_then(|n| n.as_safe_u64()))
+            })
+            .collect();
+        assert_eq!(findings, expected, "{name}");
+    }
+}
+
+#[test]
+fn errors() {
+    let doc = read_json("errors.json");
+    let codes = array(&doc, "codes");
+    assert_eq!(codes.len(), ErrorCode::ALL.len());
+    for (entry, code) in codes.iter().zip(ErrorCode::ALL) {
+        let number = entry.get("code").and_then(Value::as_number).and_then(|n| n.as_safe_u64()).unwrap();
+        assert_eq!(number, u64::from(*code as u16));
+        assert_eq!(str_of(entry, "name"), code.name());
+    }
+}

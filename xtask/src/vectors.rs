@@ -1,0 +1,566 @@
+//! `cargo xtask vectors`: the language-neutral test vectors in `testvectors/`,
+//! generated from the core, deterministically. Every binding runs these files.
+
+use std::collections::BTreeMap;
+
+use evidentia::encoding::hex;
+use evidentia::json::{Value, to_pretty_string};
+use evidentia::{
+    ChainState, Digest, ErrorCode, ErrorFamily, JwsOptions, KeySet, LogVerifyOptions, Receipt, Record, SigningKey,
+    Timestamp, Validity, canonicalize, issue_receipt, sign_jws, verify_jws, verify_log, verify_receipt,
+};
+
+/// File name → contents of every generated vector file.
+pub(crate) fn generate() -> BTreeMap<&'static str, String> {
+    let mut files = BTreeMap::new();
+    files.insert("canonicalization.json", pretty(canonicalization()));
+    files.insert("digests.json", pretty(digests()));
+    files.insert("keys.json", pretty(keys()));
+    files.insert("jws.json", pretty(jws()));
+    files.insert("receipts.json", pretty(receipts()));
+    files.insert("logs.json", pretty(logs()));
+    files.insert("errors.json", pretty(errors()));
+    files
+}
+
+fn pretty(value: Value) -> String {
+    to_pretty_string(&value).expect("vector values are valid JSON")
+}
+
+fn obj(members: Vec<(&str, Value)>) -> Value {
+    Value::object(members)
+}
+
+fn s(text: impl Into<String>) -> Value {
+    Value::String(text.into())
+}
+
+fn n(value: u64) -> Value {
+    Value::Number(evidentia::json::Number::from_i64(value as i64).expect("small"))
+}
+
+fn file(description: &str, members: Vec<(&str, Value)>) -> Value {
+    let mut all = vec![("description", s(description)), ("generator", s("cargo xtask vectors")), ("version", n(1))];
+    all.extend(members);
+    obj(all)
+}
+
+/// The deterministic test key number `i`.
+fn test_key(i: u8) -> SigningKey {
+    SigningKey::from_bytes(Digest::sha256(format!("evidentia test vector key {i}").as_bytes()).as_bytes())
+        .expect("a SHA-256 output is a valid P-256 scalar with overwhelming probability")
+}
+
+fn time(seconds: i64) -> Timestamp {
+    // 2026-01-01T00:00:00Z plus `seconds`.
+    Timestamp::from_unix(1_767_225_600 + seconds, 0).expect("in range")
+}
+
+fn code(e: &evidentia::Error) -> Value {
+    s(e.code().name())
+}
+
+fn canonicalization() -> Value {
+    let valid: &[(&str, &[u8])] = &[
+        ("sorted members", br#"{"b":1,"a":2}"#),
+        ("nested objects and arrays", br#"{ "z": [ {"y": 1, "x": [true, false, null]} ], "a": {} }"#),
+        ("utf-16 member order", "{\"\u{e000}\":1,\"\u{1f600}\":2,\"a\":3}".as_bytes()),
+        ("escapes", br#"["\u0000\u001f\"\\\/\b\f\n\r\t", "\u00e9\u2028\ud83d\ude00"]"#),
+        ("numbers", br#"[0, -0, 1.0, 1e2, 1E-7, 123456789012, 0.1, 1e21, 1e-6, 5e-324, 1.7976931348623157e308]"#),
+        ("integer at 2^53", b"[9007199254740992, -9007199254740992]"),
+        ("large integer in canonical spelling", b"295147905179352830000"),
+        ("whitespace everywhere", b" \t\r\n[ 1 , 2 ]\n"),
+        ("top-level string", br#""text""#),
+        ("top-level literal", b"true"),
+        ("empty containers", br#"[[],{},[{}]]"#),
+        ("unnormalized unicode is kept", "\"A\u{30a}\"".as_bytes()),
+    ];
+    let invalid: &[(&str, &[u8])] = &[
+        ("empty input", b""),
+        ("trailing comma", b"[1,]"),
+        ("single quotes", b"{'a':1}"),
+        ("leading zero", b"01"),
+        ("NaN literal", b"NaN"),
+        ("trailing data", b"{} {}"),
+        ("comment", b"/* c */ 1"),
+        ("byte order mark", b"\xef\xbb\xbf{}"),
+        ("raw control character in a string", b"\"a\x01b\""),
+        ("duplicate member", br#"{"a":1,"a":2}"#),
+        ("duplicate member spelled with an escape", br#"{"a":1,"\u0061":2}"#),
+        ("lone high surrogate", br#""\ud800""#),
+        ("lone low surrogate", br#""\udc00x""#),
+        ("invalid UTF-8", b"\"\xff\""),
+        ("overlong UTF-8", b"\"\xc0\xaf\""),
+        ("UTF-8 encoded surrogate", b"\"\xed\xa0\x80\""),
+        ("number overflows", b"1e400"),
+        ("number underflows", b"1e-400"),
+        ("integer loses precision", b"9007199254740993"),
+        ("long integer loses precision", b"12345678901234567890"),
+    ];
+    let mut cases = Vec::new();
+    for (name, input) in valid {
+        let canonical = canonicalize(input).expect("valid vector");
+        cases.push(obj(vec![
+            ("name", s(*name)),
+            ("input_hex", s(hex(input))),
+            ("canonical", s(String::from_utf8(canonical).expect("UTF-8"))),
+        ]));
+    }
+    for (name, input) in invalid {
+        let error = canonicalize(input).expect_err("invalid vector");
+        cases.push(obj(vec![("name", s(*name)), ("input_hex", s(hex(input))), ("error", code(&error))]));
+    }
+    let deep = format!("{}{}", "[".repeat(129), "]".repeat(129));
+    cases.push(obj(vec![
+        ("name", s("nesting deeper than the default limit of 128")),
+        ("input_hex", s(hex(deep.as_bytes()))),
+        ("error", s(ErrorCode::JsonTooDeep.name())),
+    ]));
+    let limit = format!("{}{}", "[".repeat(128), "]".repeat(128));
+    cases.push(obj(vec![
+        ("name", s("nesting at the default limit of 128")),
+        ("input_hex", s(hex(limit.as_bytes()))),
+        ("canonical", s(limit)),
+    ]));
+    file(
+        "RFC 8785 canonicalization with the default limits. input_hex is the JSON text; a case has either the canonical text or the error code name.",
+        vec![("cases", Value::Array(cases))],
+    )
+}
+
+fn digests() -> Value {
+    let inputs = [
+        "{}",
+        "[]",
+        r#"{"b":2,"a":1}"#,
+        r#"{ "a" : 1 , "b" : 2.0 }"#,
+        r#""€""#,
+        r#"{"amount":"100.00","currency":"EUR"}"#,
+    ];
+    let cases = inputs
+        .iter()
+        .map(|input| {
+            obj(vec![
+                ("input", s(*input)),
+                ("canonical", s(String::from_utf8(canonicalize(input.as_bytes()).expect("valid")).expect("UTF-8"))),
+                ("digest", s(Digest::of_json(input.as_bytes()).expect("valid").to_string())),
+            ])
+        })
+        .collect();
+    let raw = [&b""[..], b"abc", b"evidentia"]
+        .iter()
+        .map(|bytes| obj(vec![("input_hex", s(hex(bytes))), ("digest", s(Digest::sha256(bytes).to_string()))]))
+        .collect();
+    file(
+        "SHA-256 digests in the notation sha256:<64 lowercase hex>. json: digest of the canonical form of the input text; raw: digest of the bytes.",
+        vec![("json", Value::Array(cases)), ("raw", Value::Array(raw))],
+    )
+}
+
+fn keys() -> Value {
+    let keys = (1..=3)
+        .map(|i| {
+            let key = test_key(i);
+            let public = key.public_key();
+            obj(vec![
+                ("name", s(format!("key{i}"))),
+                ("private_scalar_hex", s(hex(&key.to_bytes()))),
+                ("private_jwk", s(key.to_jwk())),
+                ("private_pem", s(key.to_pem())),
+                ("public_jwk", s(key.public_jwk())),
+                ("public_pem", s(public.to_pem())),
+                ("public_sec1_uncompressed_hex", s(hex(&public.to_sec1(false)))),
+                ("public_sec1_compressed_hex", s(hex(&public.to_sec1(true)))),
+                ("kid", s(key.kid())),
+            ])
+        })
+        .collect();
+    let key = test_key(1);
+    let other = test_key(2);
+    let mismatched =
+        key.public_jwk().replacen('}', &format!(",\"d\":\"{}\"}}", evidentia::encoding::b64url(&other.to_bytes())), 1);
+    let invalid_private = [
+        ("empty", String::new()),
+        ("not JSON", "{".to_owned()),
+        ("no kty", "{}".to_owned()),
+        ("RSA key", r#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#.to_owned()),
+        ("P-384 key", r#"{"kty":"EC","crv":"P-384","x":"AA","y":"AA"}"#.to_owned()),
+        ("short coordinates", r#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}"#.to_owned()),
+        ("public key only", key.public_jwk()),
+        ("private part of another key", mismatched),
+        ("point off the curve", off_curve_jwk(&key)),
+        ("garbage PEM", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".to_owned()),
+    ]
+    .into_iter()
+    .map(|(name, input)| {
+        let error = SigningKey::from_text(&input).expect_err("invalid vector");
+        obj(vec![("name", s(name)), ("input", s(input)), ("error", code(&error))])
+    })
+    .collect();
+    let invalid_key_sets = [
+        ("not JSON", "[".to_owned()),
+        ("neither JWKS nor JWK", "{}".to_owned()),
+        ("keys is not an array", r#"{"keys":{}}"#.to_owned()),
+        ("entry is not an object", r#"{"keys":[1]}"#.to_owned()),
+        ("same key twice", format!(r#"{{"keys":[{0},{0}]}}"#, key.public_jwk())),
+        ("bad NumericDate", key.public_jwk().replacen('}', r#","exp":"tomorrow"}"#, 1)),
+    ]
+    .into_iter()
+    .map(|(name, input)| {
+        let error = KeySet::from_json(&input).expect_err("invalid vector");
+        obj(vec![("name", s(name)), ("input", s(input)), ("error", code(&error))])
+    })
+    .collect();
+    file(
+        "P-256 keys in every format with their RFC 7638 kids; private keys and key sets that must be refused, with error code names.",
+        vec![
+            ("keys", Value::Array(keys)),
+            ("invalid_private_keys", Value::Array(invalid_private)),
+            ("invalid_key_sets", Value::Array(invalid_key_sets)),
+        ],
+    )
+}
+
+/// A private JWK whose public point is moved off the curve.
+fn off_curve_jwk(key: &SigningKey) -> String {
+    let mut point = key.public_key().to_sec1(false);
+    point[64] ^= 1;
+    let b64 = evidentia::encoding::b64url;
+    format!(
+        r#"{{"crv":"P-256","d":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+        b64(&key.to_bytes()),
+        b64(&point[1..33]),
+        b64(&point[33..])
+    )
+}
+
+fn jws() -> Value {
+    let key = test_key(1);
+    let payloads: &[&[u8]] = &[b"", b"hello", br#"{"iss":"evidentia","n":1}"#, b"$.02", &[0, 1, 2, 254, 255]];
+    let mut sign = Vec::new();
+    for payload in payloads {
+        for (detached, unencoded) in [(false, false), (true, false), (false, true), (true, true)] {
+            let Ok(jws) = sign_jws(&key, payload, JwsOptions { detached, unencoded }) else {
+                continue; // An attached unencoded payload that is not plain text.
+            };
+            sign.push(obj(vec![
+                ("key", s("key1")),
+                ("payload_hex", s(hex(payload))),
+                ("detached", Value::Bool(detached)),
+                ("unencoded", Value::Bool(unencoded)),
+                ("jws", s(jws)),
+            ]));
+        }
+    }
+    let jwks1 = KeySet::single(key.public_key()).to_json();
+    let mut both = KeySet::single(key.public_key());
+    both.add(test_key(2).public_key(), Validity::default()).expect("distinct keys");
+    let both = both.to_json();
+    let jwks2 = KeySet::single(test_key(2).public_key()).to_json();
+    let signed = sign_jws(&key, b"hello", JwsOptions::default()).expect("sign");
+    let detached = sign_jws(&key, b"hello", JwsOptions { detached: true, unencoded: false }).expect("sign");
+    let (header, rest) = signed.split_once('.').expect("compact");
+    let (_, signature) = rest.split_once('.').expect("compact");
+    let no_kid = {
+        // Sign by hand a JWS whose header has no kid: same key, header {"alg":"ES256"}.
+        let header = evidentia::encoding::b64url(br#"{"alg":"ES256"}"#);
+        let input = format!("{header}.{}", evidentia::encoding::b64url(b"hello"));
+        let signature = evidentia::encoding::b64url(&key.sign(input.as_bytes()));
+        format!("{input}.{signature}")
+    };
+    let flipped = {
+        let mut bytes = signature.as_bytes().to_vec();
+        bytes[5] = if bytes[5] == b'A' { b'B' } else { b'A' };
+        format!("{header}.{}.{}", rest.split_once('.').expect("compact").0, String::from_utf8(bytes).expect("ASCII"))
+    };
+    let cases: Vec<(&str, String, &str, Option<&[u8]>)> = vec![
+        ("attached", signed.clone(), &jwks1, None),
+        ("detached with its payload", detached.clone(), &jwks1, Some(b"hello")),
+        ("detached with another payload", detached.clone(), &jwks1, Some(b"hellO")),
+        ("attached with a second payload", signed.clone(), &jwks1, Some(b"hello")),
+        ("key set without the key", signed.clone(), &jwks2, None),
+        ("key chosen by kid from two", signed.clone(), &both, None),
+        ("no kid, one key", no_kid.clone(), &jwks1, None),
+        ("no kid, two keys", no_kid, &both, None),
+        ("signature changed", flipped, &jwks1, None),
+        ("payload changed", format!("{header}.aGVsbE8.{signature}"), &jwks1, None),
+        ("alg none", format!("eyJhbGciOiJub25lIn0.aGVsbG8.{signature}"), &jwks1, None),
+        ("DER signature", format!("{header}.aGVsbG8.MEUCIQDx"), &jwks1, None),
+        ("two parts", format!("{header}.aGVsbG8"), &jwks1, None),
+        ("unknown critical header", unknown_crit(&key), &jwks1, None),
+    ];
+    let verify = cases
+        .into_iter()
+        .map(|(name, jws, jwks, payload)| {
+            let mut members = vec![
+                ("name", s(name)),
+                ("jws", s(jws.clone())),
+                ("jwks", s(jwks)),
+                ("payload_hex", payload.map_or(Value::Null, |p| s(hex(p)))),
+            ];
+            let keys = KeySet::from_json(jwks).expect("valid key set");
+            match verify_jws(&jws, &keys, payload, None) {
+                Ok(verified) => {
+                    members.push(("valid", Value::Bool(true)));
+                    members.push(("verified_payload_hex", s(hex(&verified.payload))));
+                    members.push(("kid", s(verified.kid)));
+                }
+                Err(e) => {
+                    members.push(("valid", Value::Bool(false)));
+                    members.push(("error", code(&e)));
+                }
+            }
+            obj(members)
+        })
+        .collect();
+    file(
+        "ES256 JWS. sign: deterministic signatures every implementation must reproduce byte for byte (key names refer to keys.json). verify: expected outcomes, with the error code name when invalid.",
+        vec![("sign", Value::Array(sign)), ("verify", Value::Array(verify))],
+    )
+}
+
+fn unknown_crit(key: &SigningKey) -> String {
+    let header = evidentia::encoding::b64url(br#"{"alg":"ES256","crit":["exp"],"exp":1}"#);
+    let input = format!("{header}.aGVsbG8");
+    format!("{input}.{}", evidentia::encoding::b64url(&key.sign(input.as_bytes())))
+}
+
+/// Events of the receipt and log vectors: non-canonical spellings on purpose.
+const EVENTS: [&str; 4] = [
+    r#"{"type": "payment.approved", "amount": {"value": "1250.00", "currency": "EUR"}, "payment_id": "PAY-1"}"#,
+    r#"{"type":"payment.approved","amount":{"value":"89.90","currency":"EUR"},"payment_id":"PAY-2","approved_by":"officer-7"}"#,
+    "{\n  \"type\": \"contract.signed\",\n  \"document\": \"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\",\n  \"signer\": \"Zoë Müller\"\n}",
+    r#"{"type":"payment.approved","amount":{"value":"1.0E3","currency":"EUR"},"payment_id":"PAY-3","flags":[1,2.50,3e0]}"#,
+];
+
+const LOG_ID: &str = "vectors.evidentia.dev/payments";
+
+struct Entry {
+    event_input: &'static str,
+    time: Timestamp,
+    nonce: Option<String>,
+    receipt: Receipt,
+    event: Vec<u8>,
+}
+
+fn build_log(key: &SigningKey, count: usize) -> Vec<Entry> {
+    let mut chain = ChainState::new(LOG_ID).expect("valid id");
+    (0..count)
+        .map(|i| {
+            let event_input = EVENTS[i % EVENTS.len()];
+            let time = time(60 * i as i64);
+            let nonce = (i % 2 == 0).then(|| format!("req-{i:04}"));
+            let issued = issue_receipt(key, &mut chain, event_input.as_bytes(), time, nonce.as_deref()).expect("issue");
+            Entry { event_input, time, nonce, receipt: issued.receipt, event: issued.event }
+        })
+        .collect()
+}
+
+fn receipts() -> Value {
+    let key = test_key(1);
+    let log = build_log(&key, 4);
+    let issue = log
+        .iter()
+        .map(|e| {
+            let record = e.receipt.record();
+            obj(vec![
+                ("event", s(e.event_input)),
+                ("time", s(e.time.to_string())),
+                ("nonce", e.nonce.clone().map_or(Value::Null, s)),
+                ("canonical_event", s(String::from_utf8(e.event.clone()).expect("UTF-8"))),
+                ("event_digest", s(record.event.to_string())),
+                ("record", s(String::from_utf8(record.to_bytes()).expect("UTF-8"))),
+                ("record_digest", s(record.digest().to_string())),
+                ("receipt", s(e.receipt.as_str())),
+            ])
+        })
+        .collect();
+
+    let jwks = KeySet::single(key.public_key()).to_json();
+    let other = KeySet::single(test_key(2).public_key()).to_json();
+    let rotated = {
+        let mut keys = KeySet::new();
+        keys.add(key.public_key(), Validity { expires: Some(time(60)), ..Validity::default() }).expect("add");
+        keys.add(test_key(2).public_key(), Validity { not_before: Some(time(60)), ..Validity::default() })
+            .expect("add");
+        keys.to_json()
+    };
+    let revoked = {
+        let mut keys = KeySet::new();
+        let validity = Validity {
+            revoked_at: Some(time(90)),
+            revocation_reason: Some("keyCompromise".into()),
+            ..Validity::default()
+        };
+        keys.add(key.public_key(), validity).expect("add");
+        keys.to_json()
+    };
+    let receipt0 = log[0].receipt.as_str();
+    let receipt2 = log[2].receipt.as_str();
+    let mut swapped_signature = receipt0.rsplit_once('.').expect("compact").0.to_owned();
+    swapped_signature.push('.');
+    swapped_signature.push_str(receipt2.rsplit_once('.').expect("compact").1);
+    let generic = sign_jws(&key, log[0].receipt.record_bytes(), JwsOptions::default()).expect("sign");
+    let cases: Vec<(&str, String, &str, Option<&str>)> = vec![
+        ("valid, with the event as first written", receipt0.to_owned(), &jwks, Some(EVENTS[0])),
+        (
+            "valid, with the event re-formatted",
+            receipt0.to_owned(),
+            &jwks,
+            Some(r#"{"payment_id":"PAY-1","type":"payment.approved","amount":{"currency":"EUR","value":"1250.00"}}"#),
+        ),
+        ("valid, without the event", receipt0.to_owned(), &jwks, None),
+        ("another event", receipt0.to_owned(), &jwks, Some(EVENTS[1])),
+        ("unknown key", receipt0.to_owned(), &other, None),
+        ("signed before the key was rotated out", log[0].receipt.as_str().to_owned(), &rotated, None),
+        ("signed after the key was rotated out", receipt2.to_owned(), &rotated, None),
+        ("signed before revocation", log[1].receipt.as_str().to_owned(), &revoked, None),
+        ("signed after revocation", receipt2.to_owned(), &revoked, None),
+        ("signature of another receipt", swapped_signature, &jwks, None),
+        ("a JWS that is not a receipt", generic, &jwks, None),
+        ("event that is not JSON", receipt0.to_owned(), &jwks, Some("{not json")),
+        ("not a JWS", "receipt".to_owned(), &jwks, None),
+    ];
+    let verify = cases
+        .into_iter()
+        .map(|(name, receipt, jwks, event)| {
+            let mut members = vec![
+                ("name", s(name)),
+                ("receipt", s(receipt.clone())),
+                ("jwks", s(jwks)),
+                ("event", event.map_or(Value::Null, s)),
+            ];
+            let keys = KeySet::from_json(jwks).expect("valid");
+            match verify_receipt(&receipt, &keys, event.map(str::as_bytes)) {
+                Ok(report) => {
+                    members.push(("valid", Value::Bool(report.is_valid())));
+                    members.push(("failures", codes(&report)));
+                }
+                Err(e) => members.push(("error", code(&e))),
+            }
+            obj(members)
+        })
+        .collect();
+    file(
+        "Receipts. issue: a log made with key1 (keys.json) and log id vectors.evidentia.dev/payments; appending each event at its time with its nonce must give exactly these canonical events, records and receipts. verify: a receipt checked against a key set and optionally its event; either a report (valid and the failing codes) or an error (malformed input).",
+        vec![
+            ("log_id", s(LOG_ID)),
+            ("key", s("key1")),
+            ("issue", Value::Array(issue)),
+            ("verify", Value::Array(verify)),
+        ],
+    )
+}
+
+fn codes(report: &evidentia::Report) -> Value {
+    Value::Array(report.failure_codes().iter().map(|c| s(c.name())).collect())
+}
+
+/// A stored log entry: the receipt and the canonical event bytes.
+type StoredEntry = (String, Vec<u8>);
+
+fn logs() -> Value {
+    let key = test_key(1);
+    let log = build_log(&key, 8);
+    let entries: Vec<(String, Vec<u8>)> =
+        log.iter().map(|e| (e.receipt.as_str().to_owned(), e.event.clone())).collect();
+    let jwks = KeySet::single(key.public_key()).to_json();
+    let mut cases: Vec<(&str, Vec<StoredEntry>)> = vec![("untouched", entries.clone())];
+
+    let mut edited = entries.clone();
+    edited[3].1 = edited[3].1.replace_bytes("1.0E3", "2000");
+    cases.push(("event edited", edited));
+    let mut reformatted = entries.clone();
+    reformatted[1].1 = reformatted[1].1.replace_bytes("\"amount\":{", "\"amount\": {");
+    cases.push(("event re-formatted", reformatted));
+    let mut deleted = entries.clone();
+    deleted.remove(4);
+    cases.push(("record deleted", deleted));
+    let mut swapped = entries.clone();
+    swapped.swap(2, 3);
+    cases.push(("records swapped", swapped));
+    let mut duplicated = entries.clone();
+    duplicated.insert(5, entries[4].clone());
+    cases.push(("record duplicated", duplicated));
+    cases.push(("first records cut off", entries[2..].to_vec()));
+    let mut damaged = entries.clone();
+    damaged[6].0.replace_range(10..11, "!");
+    cases.push(("receipt damaged", damaged));
+    cases.push(("nonce replayed and time going backwards", replayed(&key)));
+
+    let cases = cases
+        .into_iter()
+        .map(|(name, entries)| {
+            let report = verify_log(
+                entries.iter().map(|(r, e)| (r.as_str(), Some(e.as_slice()))),
+                &KeySet::from_json(&jwks).expect("valid"),
+                LogVerifyOptions::default(),
+            );
+            let findings = report
+                .findings()
+                .iter()
+                .map(|f| obj(vec![("code", s(f.code.name())), ("index", f.index.map_or(Value::Null, n))]))
+                .collect();
+            let entries = entries
+                .iter()
+                .map(|(r, e)| {
+                    obj(vec![("receipt", s(r.as_str())), ("event", s(String::from_utf8_lossy(e).into_owned()))])
+                })
+                .collect();
+            obj(vec![
+                ("name", s(name)),
+                ("entries", Value::Array(entries)),
+                ("valid", Value::Bool(report.is_valid())),
+                ("findings", Value::Array(findings)),
+            ])
+        })
+        .collect();
+    file(
+        "Whole logs verified record by record, with the findings (code name and 0-based index, in order) a verifier reports. Events are stored canonical bytes; the digest is taken over them as stored.",
+        vec![("jwks", s(jwks)), ("cases", Value::Array(cases))],
+    )
+}
+
+/// A log whose third record reuses the first record's nonce and goes back in time.
+fn replayed(key: &SigningKey) -> Vec<StoredEntry> {
+    let mut chain = ChainState::new(LOG_ID).expect("valid");
+    let mut out = Vec::new();
+    for (seconds, nonce) in [(10, "a"), (20, "b"), (15, "a")] {
+        let event = b"{}".to_vec();
+        let mut record: Record =
+            chain.next_record(key.kid(), Digest::sha256(&event), time(1_000), Some(nonce)).expect("record");
+        record.time = time(seconds);
+        out.push((Receipt::sign(key, &record).expect("sign").as_str().to_owned(), event));
+        chain = ChainState::after(&record);
+    }
+    out
+}
+
+trait ReplaceBytes {
+    fn replace_bytes(&self, from: &str, to: &str) -> Vec<u8>;
+}
+
+impl ReplaceBytes for Vec<u8> {
+    fn replace_bytes(&self, from: &str, to: &str) -> Vec<u8> {
+        String::from_utf8_lossy(self).replacen(from, to, 1).into_bytes()
+    }
+}
+
+fn errors() -> Value {
+    let codes = ErrorCode::ALL
+        .iter()
+        .map(|&c| {
+            obj(vec![
+                ("code", n(u64::from(c as u16))),
+                ("name", s(c.name())),
+                ("family", s(c.family().name())),
+                ("description", s(c.description())),
+            ])
+        })
+        .collect();
+    let families = ErrorFamily::ALL.iter().map(|f| s(f.name())).collect();
+    file(
+        "The stable error-code table every binding exposes. Codes are append-only and never reused; the hundreds digit is the family.",
+        vec![("families", Value::Array(families)), ("codes", Value::Array(codes))],
+    )
+}
