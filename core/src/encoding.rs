@@ -1,7 +1,7 @@
 //! Byte encodings used by Evidentia's formats: strict base64url (RFC 4648 §5,
 //! no padding) and lowercase hex.
 
-use base64ct::{Base64UrlUnpadded, Encoding};
+use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 
 /// Encodes bytes as base64url without padding.
 pub fn b64url(bytes: &[u8]) -> String {
@@ -12,6 +12,18 @@ pub fn b64url(bytes: &[u8]) -> String {
 /// trailing bits, so that every byte string has exactly one accepted encoding.
 pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
     Base64UrlUnpadded::decode_vec(text).ok()
+}
+
+/// Encodes bytes as standard base64 with padding (RFC 4648 §4), as checkpoints
+/// and proofs use it.
+pub fn b64(bytes: &[u8]) -> String {
+    Base64::encode_string(bytes)
+}
+
+/// Decodes standard padded base64, refusing other alphabets, missing padding and
+/// non-canonical trailing bits.
+pub fn b64_decode(text: &str) -> Option<Vec<u8>> {
+    Base64::decode_vec(text).ok()
 }
 
 /// Lowercase hex.

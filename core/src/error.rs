@@ -197,6 +197,18 @@ error_codes! {
     EventMissing = 615, Verification, "EVENT_MISSING";
     /// A stored record cannot be read as a receipt and event.
     RecordUnreadable = 616, Verification, "RECORD_UNREADABLE";
+    /// The inclusion proof does not lead from the record to the checkpoint's root hash.
+    InclusionProofInvalid = 617, Verification, "INCLUSION_PROOF_INVALID";
+    /// The consistency proof does not show that the older tree is a prefix of the newer one.
+    ConsistencyProofInvalid = 618, Verification, "CONSISTENCY_PROOF_INVALID";
+    /// The checkpoint has no valid signature from a trusted key, or a trusted key's signature on it is invalid.
+    CheckpointSignatureInvalid = 619, Verification, "CHECKPOINT_SIGNATURE_INVALID";
+    /// A checkpoint's origin, size or root hash does not match the log's records.
+    CheckpointMismatch = 620, Verification, "CHECKPOINT_MISMATCH";
+    /// A stored tree hash does not match the hash computed from the log's records.
+    TreeMismatch = 621, Verification, "TREE_MISMATCH";
+    /// A batch-mode record is not covered by any signed checkpoint.
+    RecordUnsigned = 622, Verification, "RECORD_UNSIGNED";
 
     /// A file or directory could not be read or written.
     Io = 700, Storage, "IO";
@@ -210,6 +222,13 @@ error_codes! {
     LogCorrupt = 704, Storage, "LOG_CORRUPT";
     /// A log's configuration file is missing fields or has unsupported values.
     LogConfigInvalid = 705, Storage, "LOG_CONFIG_INVALID";
+
+    /// A Merkle proof is not well-formed: a hash is not 32 bytes, or an index or size is out of range.
+    ProofMalformed = 800, Proof, "PROOF_MALFORMED";
+    /// A checkpoint or signed note is not well-formed.
+    CheckpointMalformed = 801, Proof, "CHECKPOINT_MALFORMED";
+    /// A batch receipt is not well-formed.
+    BatchReceiptMalformed = 802, Proof, "BATCH_RECEIPT_MALFORMED";
 
     /// An internal error: a defect in Evidentia. Please report it.
     Internal = 900, Internal, "INTERNAL";

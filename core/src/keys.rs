@@ -170,6 +170,13 @@ impl SigningKey {
         &self.public.kid
     }
 
+    /// Signs like [`SigningKey::sign`] and returns the signature in ASN.1 DER, the
+    /// form signed notes (checkpoints) and X.509 tools use.
+    pub fn sign_der(&self, message: &[u8]) -> Vec<u8> {
+        let signature: Signature = self.inner.sign(message);
+        signature.to_der().as_bytes().to_vec()
+    }
+
     /// Signs `message` with ECDSA P-256 / SHA-256 and a deterministic nonce
     /// (RFC 6979): the same key and message always give the same 64 bytes `R || S`.
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
@@ -336,6 +343,24 @@ impl PublicKey {
             members.push(("d", Value::String(b64url(d))));
         }
         canonical_text(&Value::object(members))
+    }
+
+    /// Reads a public key from SubjectPublicKeyInfo DER.
+    ///
+    /// # Errors
+    /// [`ErrorCode::KeyMalformed`] when the bytes are not a P-256 SubjectPublicKeyInfo.
+    pub fn from_der(der: &[u8]) -> Result<PublicKey> {
+        let inner = VerifyingKey::from_public_key_der(der)
+            .map_err(|_| key_error(ErrorCode::KeyMalformed, "not a DER P-256 public key (SubjectPublicKeyInfo)"))?;
+        Ok(PublicKey::from_inner(inner))
+    }
+
+    /// Verifies an ASN.1 DER ECDSA P-256 / SHA-256 signature over `message`.
+    pub fn verify_der(&self, message: &[u8], der: &[u8]) -> bool {
+        match p256::ecdsa::DerSignature::from_bytes(der) {
+            Ok(signature) => self.inner.verify(message, &signature).is_ok(),
+            Err(_) => false,
+        }
     }
 
     /// Verifies a 64-byte `R || S` ECDSA P-256 / SHA-256 signature over `message`.

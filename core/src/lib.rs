@@ -6,13 +6,18 @@
 //! - [`sign_jws`], [`verify_jws`]: ES256 JWS, deterministic and strict.
 //! - [`Record`], [`Receipt`], [`ChainState`], [`issue_receipt`]: hash-chained, signed
 //!   evidence records.
-//! - [`verify_receipt`], [`LogVerifier`]: verification with [`Report`]s.
+//! - [`merkle`], [`Checkpoint`], [`BatchReceipt`]: RFC 6962/9162 Merkle trees with
+//!   inclusion and consistency proofs, C2SP signed checkpoints, batch receipts.
+//! - [`verify_receipt`], [`verify_batch_receipt`], [`LogVerifier`]: verification
+//!   with [`Report`]s.
 //!
 //! The core is sans-I/O: it never touches files, the network or the clock. Time
 //! and randomness come in as parameters. SPEC.md defines every format.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod batch;
+mod checkpoint;
 mod digest;
 pub mod encoding;
 mod error;
@@ -20,17 +25,23 @@ pub mod json;
 mod jwks;
 mod jws;
 mod keys;
+pub mod merkle;
 mod record;
 mod report;
 mod time;
 mod verify;
 
+pub use batch::{BATCH_RECEIPT_TYPE, BatchReceipt, verify_batch_receipt};
+pub use checkpoint::{
+    Checkpoint, NoteVerifier, VerifiedNote, read_checkpoint, sign_checkpoint, sign_note, verify_checkpoint, verify_note,
+};
 pub use digest::Digest;
 pub use error::{Error, ErrorCode, ErrorFamily, Result};
 pub use json::{Value, canonicalize, canonicalize_value};
 pub use jwks::{KeyEntry, KeySet, Validity};
 pub use jws::{JwsOptions, VerifiedJws, sign_jws, verify_jws};
 pub use keys::{ALGORITHM, PublicKey, SigningKey, jwk_thumbprint};
+pub use merkle::{ConsistencyProof, InclusionProof};
 pub use record::{ChainState, Issued, RECEIPT_TYPE, RECORD_VERSION, Receipt, Record, issue_receipt, validate_log_id};
 pub use report::{Check, CheckResult, Finding, Report, Status, Subject};
 pub use time::Timestamp;

@@ -29,6 +29,12 @@ pub enum Check {
     Time,
     /// No nonce is used twice.
     Nonce,
+    /// Checkpoints are signed by a trusted key and match the records.
+    Checkpoint,
+    /// The record is in the tree the checkpoint commits to.
+    Inclusion,
+    /// The stored Merkle tree matches the records.
+    Tree,
 }
 
 impl Check {
@@ -43,6 +49,9 @@ impl Check {
         Check::Chain,
         Check::Time,
         Check::Nonce,
+        Check::Checkpoint,
+        Check::Inclusion,
+        Check::Tree,
     ];
 
     /// The stable identifier used in JSON reports.
@@ -57,6 +66,9 @@ impl Check {
             Check::Chain => "chain",
             Check::Time => "time",
             Check::Nonce => "nonce",
+            Check::Checkpoint => "checkpoint",
+            Check::Inclusion => "inclusion",
+            Check::Tree => "tree",
         }
     }
 
@@ -72,6 +84,9 @@ impl Check {
             Check::Chain => "Each record commits to the record before it, so none was removed or inserted",
             Check::Time => "Record times never go backwards",
             Check::Nonce => "No nonce is used twice",
+            Check::Checkpoint => "Checkpoints are signed by a trusted key and match the records they cover",
+            Check::Inclusion => "The record is in the log the signed checkpoint describes",
+            Check::Tree => "The stored Merkle tree matches the records",
         }
     }
 
@@ -91,6 +106,11 @@ impl Check {
             ErrorCode::ChainBroken => Check::Chain,
             ErrorCode::TimeBackwards => Check::Time,
             ErrorCode::NonceReplayed => Check::Nonce,
+            ErrorCode::CheckpointSignatureInvalid | ErrorCode::CheckpointMismatch | ErrorCode::RecordUnsigned => {
+                Check::Checkpoint
+            }
+            ErrorCode::InclusionProofInvalid => Check::Inclusion,
+            ErrorCode::TreeMismatch => Check::Tree,
             _ => Check::Format,
         }
     }
@@ -149,8 +169,42 @@ pub struct Finding {
 pub enum Subject {
     /// One receipt.
     Receipt,
+    /// One batch receipt (a record, its inclusion proof and a signed checkpoint).
+    BatchReceipt,
     /// A whole log.
     Log,
+}
+
+impl Subject {
+    /// The stable identifier used in JSON reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Subject::Receipt => "receipt",
+            Subject::BatchReceipt => "batch_receipt",
+            Subject::Log => "log",
+        }
+    }
+
+    /// The checks a report on this subject lists, in order.
+    pub fn checks(self) -> &'static [Check] {
+        match self {
+            Subject::Receipt => &[Check::Format, Check::Key, Check::Signature, Check::Event],
+            Subject::BatchReceipt => &[Check::Format, Check::Key, Check::Checkpoint, Check::Inclusion, Check::Event],
+            Subject::Log => &[
+                Check::Format,
+                Check::Key,
+                Check::Signature,
+                Check::Event,
+                Check::LogId,
+                Check::Sequence,
+                Check::Chain,
+                Check::Time,
+                Check::Nonce,
+                Check::Checkpoint,
+                Check::Tree,
+            ],
+        }
+    }
 }
 
 /// A verification report.
@@ -215,6 +269,7 @@ impl Report {
     pub fn summary(&self) -> String {
         let what = match self.subject {
             Subject::Receipt => "receipt".to_owned(),
+            Subject::BatchReceipt => "batch receipt".to_owned(),
             Subject::Log => format!("log of {} record{}", self.records, if self.records == 1 { "" } else { "s" }),
         };
         let ran = self.checks.iter().filter(|c| c.status != Status::Skipped).count();
@@ -259,10 +314,7 @@ impl Report {
                 ])
             })
             .collect();
-        let subject = match self.subject {
-            Subject::Receipt => "receipt",
-            Subject::Log => "log",
-        };
+        let subject = self.subject.id();
         canonical_text(&Value::object([
             ("checks", Value::Array(checks)),
             ("findings", Value::Array(findings)),
@@ -366,12 +418,10 @@ impl ReportBuilder {
     }
 
     pub(crate) fn finish(self) -> Report {
-        let checks = Check::ALL
+        let checks = self
+            .subject
+            .checks()
             .iter()
-            .filter(|check| {
-                self.subject == Subject::Log
-                    || !matches!(check, Check::LogId | Check::Sequence | Check::Chain | Check::Time | Check::Nonce)
-            })
             .map(|&check| {
                 let failures = self.failures.iter().find(|(c, _)| *c == check).map_or(0, |(_, n)| *n);
                 let status = if failures > 0 {

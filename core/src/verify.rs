@@ -5,10 +5,12 @@
 
 use std::collections::HashSet;
 
+use crate::checkpoint::{NoteVerifier, read_checkpoint, verify_note};
 use crate::digest::Digest;
 use crate::error::{ErrorCode, Result};
 use crate::jwks::KeySet;
-use crate::record::Receipt;
+use crate::merkle::{Accumulator, Hash, leaf_hash};
+use crate::record::{Receipt, Record};
 use crate::report::{Check, Report, ReportBuilder, Subject};
 use crate::time::Timestamp;
 
@@ -110,6 +112,13 @@ struct Gap {
 /// Verifies a log record by record, in bounded memory apart from one 16-byte
 /// fingerprint per nonce.
 ///
+/// Entries are pushed in stored order: receipts ([`LogVerifier::push`]) or, in
+/// batch-signed logs, bare records ([`LogVerifier::push_record`]). Every record is
+/// also a leaf of the log's Merkle tree; a checkpoint pushed when the verifier has
+/// seen exactly its number of records is checked against that tree
+/// ([`LogVerifier::push_checkpoint`]), and so are stored tree hashes
+/// ([`LogVerifier::push_tree_node`]).
+///
 /// ```
 /// # use evidentia::*;
 /// let key = SigningKey::from_bytes(&[1u8; 32])?;
@@ -134,6 +143,13 @@ pub struct LogVerifier<'k> {
     max_seq: Option<u64>,
     gaps: Vec<Gap>,
     nonces: HashSet<[u8; 16]>,
+    tree: Accumulator,
+    /// The perfect subtrees the last leaf completed: `(level, index, hash)`.
+    completed: Vec<(u32, u64, Hash)>,
+    /// The first batch record not yet covered by a verified checkpoint.
+    first_unsigned: Option<u64>,
+    /// The largest tree size a checkpoint covered.
+    covered: u64,
 }
 
 impl<'k> LogVerifier<'k> {
@@ -150,27 +166,61 @@ impl<'k> LogVerifier<'k> {
             max_seq: None,
             gaps: Vec::new(),
             nonces: HashSet::new(),
+            tree: Accumulator::new(),
+            completed: Vec::new(),
+            first_unsigned: None,
+            covered: 0,
         }
     }
 
-    /// Verifies the next stored record: its receipt text and, if stored, its event
-    /// as the exact canonical JSON bytes the record's digest was taken over.
-    pub fn push(&mut self, receipt: &str, event: Option<&[u8]>) {
+    /// Starts the next entry: counts it and returns its index.
+    fn next_index(&mut self) -> u64 {
         let index = self.index;
         self.index += 1;
         self.report.count_record();
         self.report.ran(&[Check::Format]);
-        let receipt = match Receipt::parse(receipt) {
-            Ok(receipt) => receipt,
-            Err(e) => {
-                self.unreadable(index, e.code(), &format!("the receipt cannot be read: {e}"));
-                return;
-            }
-        };
-        let at = Some(index);
-        check_signed(&receipt, self.keys, at, &mut self.report);
-        let record = receipt.record();
+        index
+    }
 
+    /// Verifies the next stored receipt and, if stored, its event as the exact
+    /// canonical JSON bytes the record's digest was taken over.
+    pub fn push(&mut self, receipt: &str, event: Option<&[u8]>) {
+        let index = self.next_index();
+        match Receipt::parse(receipt) {
+            Ok(receipt) => {
+                check_signed(&receipt, self.keys, Some(index), &mut self.report);
+                self.check_record(index, receipt.record(), receipt.record_bytes(), event);
+            }
+            Err(e) => self.unreadable(index, e.code(), &format!("the receipt cannot be read: {e}")),
+        }
+    }
+
+    /// Verifies the next stored record of a batch-signed log (its canonical bytes,
+    /// not signed individually) and, if stored, its event. The record's key must be
+    /// in the key set and valid at its time; a later checkpoint must cover it.
+    pub fn push_record(&mut self, record_bytes: &[u8], event: Option<&[u8]>) {
+        let index = self.next_index();
+        match Record::from_bytes(record_bytes) {
+            Ok(record) => {
+                self.report.ran(&[Check::Key]);
+                match self.keys.select(Some(&record.kid)) {
+                    Err(e) => self.report.fail(e.code(), Some(index), e.message()),
+                    Ok((_, validity)) => {
+                        if let Err(e) = validity.check(record.time) {
+                            self.report.fail(e.code(), Some(index), e.message());
+                        }
+                    }
+                }
+                self.first_unsigned.get_or_insert(index);
+                self.check_record(index, &record, record_bytes, event);
+            }
+            Err(e) => self.unreadable(index, e.code(), &format!("the record cannot be read: {e}")),
+        }
+    }
+
+    /// The checks every readable record goes through, receipt or not.
+    fn check_record(&mut self, index: u64, record: &Record, record_bytes: &[u8], event: Option<&[u8]>) {
+        let at = Some(index);
         match event {
             // Stored events are the exact canonical bytes that were hashed, so the
             // digest is taken over the stored bytes: any change to them is detected,
@@ -218,7 +268,7 @@ impl<'k> LogVerifier<'k> {
             ),
             _ => {}
         }
-        self.previous = Previous::Known(Digest::sha256(receipt.record_bytes()));
+        self.previous = Previous::Known(Digest::sha256(record_bytes));
 
         self.report.ran(&[Check::Time]);
         if let Some(last) = self.last_time.filter(|last| record.time < *last) {
@@ -240,15 +290,19 @@ impl<'k> LogVerifier<'k> {
                 );
             }
         }
+        self.add_leaf(leaf_hash(record_bytes));
+    }
+
+    fn add_leaf(&mut self, leaf: Hash) {
+        let completed = &mut self.completed;
+        completed.clear();
+        self.tree.push_with(leaf, |level, index, hash| completed.push((level, index, *hash)));
     }
 
     /// Records a stored entry that is not a receipt at all (for example, a damaged
     /// line in a log file).
     pub fn push_unreadable(&mut self, reason: &str) {
-        let index = self.index;
-        self.index += 1;
-        self.report.count_record();
-        self.report.ran(&[Check::Format]);
+        let index = self.next_index();
         self.unreadable(index, ErrorCode::RecordUnreadable, reason);
     }
 
@@ -258,8 +312,84 @@ impl<'k> LogVerifier<'k> {
         // Assume the unreadable record held the next sequence number, so that it is
         // reported once and not again as a gap.
         self.max_seq = Some(self.max_seq.map_or(0, |max| max + 1));
+        // It still occupies a leaf; its hash is unknown, so checkpoints covering it
+        // will not match.
+        self.add_leaf([0u8; 32]);
     }
 
+    /// Checks a signed checkpoint stored with the log, pushed when exactly
+    /// `checkpoint.size` records have been pushed: it must be signed (under the log
+    /// id) by a key of the key set valid at the time of its last record, name the
+    /// log, and carry the root of the records so far.
+    pub fn push_checkpoint(&mut self, note: &str) {
+        self.report.ran(&[Check::Checkpoint]);
+        let at = self.index.checked_sub(1);
+        let checkpoint = match read_checkpoint(note) {
+            Ok(checkpoint) => checkpoint,
+            Err(e) => {
+                self.report.fail_check(
+                    Check::Checkpoint,
+                    e.code(),
+                    at,
+                    format!("a stored checkpoint cannot be read: {e}"),
+                );
+                return;
+            }
+        };
+        let log_id = self.log_id.clone().unwrap_or_default();
+        if checkpoint.origin != log_id {
+            let message = format!("a checkpoint names the log {:?}, not {log_id:?}", checkpoint.origin);
+            self.report.fail(ErrorCode::CheckpointMismatch, at, message);
+            return;
+        }
+        if checkpoint.size != self.tree.size() || checkpoint.root != self.tree.root() {
+            let message = format!(
+                "the checkpoint for {} records does not match the first {} records of the log",
+                checkpoint.size,
+                self.tree.size()
+            );
+            self.report.fail(ErrorCode::CheckpointMismatch, at, message);
+            return;
+        }
+        let verifiers: Vec<NoteVerifier> = self
+            .keys
+            .entries()
+            .iter()
+            .filter_map(|entry| entry.public_key().map(|key| (key, entry.validity())))
+            .filter(|(_, validity)| self.last_time.is_none_or(|t| validity.check(t).is_ok()))
+            .filter_map(|(key, _)| NoteVerifier::new(&log_id, key).ok())
+            .collect();
+        match verify_note(note, &verifiers) {
+            Ok(_) => {
+                self.covered = self.covered.max(checkpoint.size);
+                if self.first_unsigned.is_some_and(|first| first < self.covered) {
+                    self.first_unsigned = None;
+                }
+            }
+            Err(e) => self.report.fail(
+                ErrorCode::CheckpointSignatureInvalid,
+                at,
+                format!("the checkpoint for {} records: {e} (valid at the time of its last record)", checkpoint.size),
+            ),
+        }
+    }
+
+    /// Checks a stored tree hash against the tree computed from the records. Call it,
+    /// right after pushing a record, for each perfect subtree that record completes:
+    /// `(0, i)` for record `i` itself, `(1, i/2)` when `i` is odd, and so on.
+    pub fn push_tree_node(&mut self, level: u32, index: u64, stored: &Hash) {
+        self.report.ran(&[Check::Tree]);
+        let computed = self.completed.iter().find(|(l, i, _)| *l == level && *i == index).map(|(_, _, h)| h);
+        if computed != Some(stored) {
+            let message = format!("the stored tree hash at level {level}, position {index} does not match the records");
+            self.report.fail(ErrorCode::TreeMismatch, self.index.checked_sub(1), message);
+        }
+    }
+
+    /// The root of the tree of the records pushed so far.
+    pub fn tree_root(&self) -> Hash {
+        self.tree.root()
+    }
     fn check_sequence(&mut self, index: u64, seq: u64) {
         self.report.ran(&[Check::Sequence]);
         let at = Some(index);
@@ -292,6 +422,10 @@ impl<'k> LogVerifier<'k> {
 
     /// Ends verification and returns the report.
     pub fn finish(mut self) -> Report {
+        if let Some(first) = self.first_unsigned {
+            let message = format!("records {first} to {} are not covered by a signed checkpoint", self.index - 1);
+            self.report.fail(ErrorCode::RecordUnsigned, Some(first), message);
+        }
         for gap in std::mem::take(&mut self.gaps) {
             let missing = if gap.to - gap.from == 1 {
                 format!("the record with sequence {} is missing", gap.from)

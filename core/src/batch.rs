@@ -1,0 +1,161 @@
+//! Batch receipts: a record, its inclusion proof, and the signed checkpoint the proof
+//! leads to. One ECDSA signature (the checkpoint's) covers a whole batch of records,
+//! and each batch receipt still verifies offline on its own.
+
+use crate::checkpoint::{Checkpoint, NoteVerifier, read_checkpoint, verify_note};
+use crate::digest::Digest;
+use crate::error::{Error, ErrorCode, Result};
+use crate::json::{Number, Value, parse};
+use crate::jwks::KeySet;
+use crate::keys::canonical_text;
+use crate::merkle::{InclusionProof, leaf_hash};
+use crate::record::{RECORD_VERSION, Record};
+use crate::report::{Check, Report, ReportBuilder, Subject};
+use crate::verify::DEFAULT_MAX_FINDINGS;
+
+/// The `type` of a batch receipt.
+pub const BATCH_RECEIPT_TYPE: &str = "evidentia-batch-receipt";
+
+fn malformed(message: impl Into<std::borrow::Cow<'static, str>>) -> Error {
+    Error::new(ErrorCode::BatchReceiptMalformed, message)
+}
+
+/// A record with the proof that it is in a log, and the log's signed checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchReceipt {
+    record_bytes: Vec<u8>,
+    record: Record,
+    proof: InclusionProof,
+    checkpoint_note: String,
+    checkpoint: Checkpoint,
+}
+
+impl BatchReceipt {
+    /// Assembles a batch receipt and checks that its parts belong together (not yet
+    /// the signature or the proof).
+    ///
+    /// # Errors
+    /// [`ErrorCode::RecordMalformed`], [`ErrorCode::CheckpointMalformed`] or
+    /// [`ErrorCode::BatchReceiptMalformed`].
+    pub fn new(record_bytes: &[u8], proof: InclusionProof, checkpoint_note: &str) -> Result<BatchReceipt> {
+        let record = Record::from_bytes(record_bytes)?;
+        let checkpoint = read_checkpoint(checkpoint_note)?;
+        if proof.leaf_index != record.seq {
+            return Err(malformed("the proof's leaf index is not the record's sequence number"));
+        }
+        if proof.tree_size != checkpoint.size {
+            return Err(malformed("the proof's tree size is not the checkpoint's"));
+        }
+        Ok(BatchReceipt {
+            record_bytes: record_bytes.to_vec(),
+            record,
+            proof,
+            checkpoint_note: checkpoint_note.to_owned(),
+            checkpoint,
+        })
+    }
+
+    /// The batch receipt as canonical JSON (see SPEC.md, "Batch receipts").
+    pub fn to_json(&self) -> String {
+        let proof = self.proof.to_value().unwrap_or(Value::Null);
+        canonical_text(&Value::object([
+            ("checkpoint", Value::from(self.checkpoint_note.as_str())),
+            ("proof", proof),
+            ("record", Value::from(String::from_utf8_lossy(&self.record_bytes).into_owned())),
+            ("type", Value::from(BATCH_RECEIPT_TYPE)),
+            ("v", Value::from(RECORD_VERSION)),
+        ]))
+    }
+
+    /// Reads a batch receipt.
+    ///
+    /// # Errors
+    /// [`ErrorCode::BatchReceiptMalformed`], or the code of the part that is malformed.
+    pub fn parse(text: &str) -> Result<BatchReceipt> {
+        let value =
+            parse(text.as_bytes()).map_err(|e| malformed(format!("the batch receipt is not valid JSON: {e}")))?;
+        if value.get("type").and_then(Value::as_str) != Some(BATCH_RECEIPT_TYPE) {
+            return Err(malformed("not a batch receipt (its 'type' is not evidentia-batch-receipt)"));
+        }
+        if value.get("v").and_then(Value::as_number).and_then(Number::as_safe_u64) != Some(u64::from(RECORD_VERSION)) {
+            return Err(malformed("unsupported batch receipt version"));
+        }
+        let record = value.get("record").and_then(Value::as_str).ok_or_else(|| malformed("no 'record' string"))?;
+        let note =
+            value.get("checkpoint").and_then(Value::as_str).ok_or_else(|| malformed("no 'checkpoint' string"))?;
+        let proof = value.get("proof").ok_or_else(|| malformed("no 'proof'"))?;
+        if proof.get("type").and_then(Value::as_str) != Some("inclusion") {
+            return Err(malformed("the 'proof' is not an inclusion proof"));
+        }
+        BatchReceipt::new(record.as_bytes(), InclusionProof::from_value(proof)?, note)
+    }
+
+    /// The record.
+    pub fn record(&self) -> &Record {
+        &self.record
+    }
+
+    /// The record's canonical bytes (the Merkle leaf).
+    pub fn record_bytes(&self) -> &[u8] {
+        &self.record_bytes
+    }
+
+    /// The inclusion proof.
+    pub fn proof(&self) -> &InclusionProof {
+        &self.proof
+    }
+
+    /// The signed checkpoint note, as signed.
+    pub fn checkpoint_note(&self) -> &str {
+        &self.checkpoint_note
+    }
+
+    /// The checkpoint.
+    pub fn checkpoint(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+}
+
+/// Verifies a batch receipt offline: the record's key is in `keys` and valid at the
+/// record's time, that key signed the checkpoint (under the log id as key name),
+/// the proof leads from the record to the checkpoint's root, and — when `event`
+/// (JSON text) is given — the event is the one the record commits to.
+///
+/// # Errors
+/// Malformed input: a batch receipt, proof or checkpoint that is not well-formed,
+/// or an event that is not valid JSON.
+pub fn verify_batch_receipt(text: &str, keys: &KeySet, event: Option<&[u8]>) -> Result<Report> {
+    let receipt = BatchReceipt::parse(text)?;
+    let event_digest = event.map(Digest::of_json).transpose()?;
+    let record = receipt.record();
+    let mut report = ReportBuilder::new(Subject::BatchReceipt, DEFAULT_MAX_FINDINGS);
+    report.count_record();
+    report.set_log_id(Some(record.log_id.clone()));
+    report.ran(&[Check::Format, Check::Key, Check::Checkpoint, Check::Inclusion]);
+
+    match keys.select(Some(&record.kid)) {
+        Err(e) => report.fail(e.code(), None, e.message()),
+        Ok((key, validity)) => {
+            if let Err(e) = validity.check(record.time) {
+                report.fail(e.code(), None, e.message());
+            }
+            if receipt.checkpoint.origin != record.log_id {
+                report.fail(ErrorCode::CheckpointMismatch, None, "the checkpoint is of another log than the record");
+            }
+            let verifier = NoteVerifier::new(&record.log_id, key)?;
+            if let Err(e) = verify_note(&receipt.checkpoint_note, &[verifier]) {
+                report.fail(e.code(), None, format!("the checkpoint is not signed by the record's key: {e}"));
+            }
+        }
+    }
+    if let Err(e) = receipt.proof.verify(&leaf_hash(&receipt.record_bytes), &receipt.checkpoint.root) {
+        report.fail(ErrorCode::InclusionProofInvalid, None, e.message());
+    }
+    if let Some(digest) = event_digest {
+        report.ran(&[Check::Event]);
+        if digest != record.event {
+            report.fail(ErrorCode::EventMismatch, None, "the event differs from the event the record commits to");
+        }
+    }
+    Ok(report.finish())
+}
