@@ -305,7 +305,7 @@ mod tests {
             "{note}{}",
             sign_note(&checkpoint.to_text(), "witness.example", &witness).unwrap().split_once("\n\n").unwrap().1
         );
-        verify_checkpoint(&cosigned, &[verifier.clone()]).unwrap();
+        verify_checkpoint(&cosigned, std::slice::from_ref(&verifier)).unwrap();
         let both = [verifier.clone(), NoteVerifier::new("witness.example", witness.public_key()).unwrap()];
         assert_eq!(verify_checkpoint(&cosigned, &both).unwrap().1.signed_by.len(), 2);
         let tampered = note.replacen("\n42\n", "\n43\n", 1);
