@@ -58,7 +58,10 @@ fn read_probe(relative: &str) -> (Value, Vec<(String, u64)>) {
     (evidentia::json::parse(text.as_bytes()).unwrap(), big)
 }
 
-fn probes(kind: &str) -> Vec<(String, Value, Vec<(String, u64)>)> {
+/// A probe: its file, its JSON, and the members too large for a JSON number.
+type Probe = (String, Value, Vec<(String, u64)>);
+
+fn probes(kind: &str) -> Vec<Probe> {
     let mut out = Vec::new();
     let mut dirs = vec![vectors_dir().join("external/merkle/transparency-dev/testdata").join(kind)];
     while let Some(dir) = dirs.pop() {
