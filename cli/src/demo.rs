@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use evidentia::json::{Value, parse};
 use evidentia::{Error, ErrorCode, KeySet, Report, SigningKey, canonicalize_value, verify_receipt};
-use evidentia_store::{CreateOptions, Log, read_entries, verify_dir, write_copy};
+use evidentia_store::{CreateOptions, Entry, Log, LogReader, Mode, verify_dir};
 
 use crate::Outcome;
-use crate::io::write_key_file;
+use crate::io::{outln, write_key_file};
 
 const EVENTS: usize = 1000;
 const ROTATE_AFTER: usize = 600;
@@ -87,7 +87,7 @@ struct Narrator {
 impl Narrator {
     fn say(&self, line: impl AsRef<str>) {
         if !self.quiet {
-            println!("{}", line.as_ref());
+            outln!("{}", line.as_ref());
         }
     }
 }
@@ -119,8 +119,8 @@ pub(crate) fn run(dir: Option<&Path>, json: bool) -> Result<Outcome, Error> {
 
     // 2. The log.
     let log_dir = dir.join("log");
-    let mut log =
-        Log::create(&log_dir, &first_key, CreateOptions { log_id: Some(LOG_ID.into()), key_file: Some(first_path) })?;
+    let options = CreateOptions { log_id: Some(LOG_ID.into()), key_file: Some(first_path), mode: Mode::Receipts };
+    let log = Log::create(&log_dir, &first_key, options)?;
     out.say(format!("2. Created the log {LOG_ID} in {}", log_dir.display()));
 
     // 3. Appending.
@@ -132,12 +132,13 @@ pub(crate) fn run(dir: Option<&Path>, json: bool) -> Result<Outcome, Error> {
         }
         let key = if i < ROTATE_AFTER { &first_key } else { &second_key };
         let event = payment_event(i);
-        let receipt = log.append(key, event.as_bytes(), Some(&format!("req-{i:06}")))?;
+        let appended = log.append(key, event.as_bytes(), Some(&format!("req-{i:06}")))?;
         if i == EDITED {
-            kept = Some((receipt.as_str().to_owned(), event));
+            kept = Some((appended.to_line(), event));
         }
     }
     let append_time = started.elapsed().as_secs_f64();
+    let checkpoint = log.checkpoint(&second_key)?;
     drop(log);
     out.say(format!(
         "3. Appended {EVENTS} payment approvals in {append_time:.2} s ({:.0} per second, each flushed to disk before its receipt)",
@@ -148,6 +149,14 @@ pub(crate) fn run(dir: Option<&Path>, json: bool) -> Result<Outcome, Error> {
         ROTATE_AFTER - 1,
         EVENTS - 1
     ));
+
+    out.say(format!(
+        "   signed a checkpoint of all {} records (the Merkle tree root, C2SP signed note):",
+        checkpoint.size
+    ));
+    for line in checkpoint.note.lines() {
+        out.say(format!("     | {line}"));
+    }
 
     let Some((receipt, event)) = kept else {
         return Err(Error::new(ErrorCode::Internal, "the demo did not keep its sample receipt"));
@@ -174,43 +183,40 @@ pub(crate) fn run(dir: Option<&Path>, json: bool) -> Result<Outcome, Error> {
     let receipt_altered = verify_receipt(&receipt, &keys, Some(altered_event.as_bytes()))?;
     out.say(format!("   receipt {EDITED} with its event, checked alone: {}", receipt_ok.summary()));
     out.say(format!("   the same receipt with an altered event:         {}", receipt_altered.summary()));
+    let reader = LogReader::open(&log_dir)?;
+    let proof = reader.inclusion_proof(EDITED as u64, None)?;
+    let record = reader.entry(EDITED as u64)?.record_bytes()?;
+    evidentia::verify_inclusion_in_checkpoint(&record, &proof, &checkpoint.note, &keys)?;
+    out.say(format!(
+        "   record {EDITED} is in the signed checkpoint: an inclusion proof of {} hashes verified",
+        proof.hashes.len()
+    ));
 
     // 5. Tampering with copies.
     out.say("5. Tampered with three copies of the log and verified each:");
-    let entries: Vec<(String, Vec<u8>)> = read_entries(&log_dir)?
-        .collect::<Result<_, _>>()
-        .map_err(|reason| Error::new(ErrorCode::LogCorrupt, reason))?;
+    let mut entries = Vec::new();
+    reader.for_each_entry(|entry| {
+        entries.push(entry.map_err(|reason| Error::new(ErrorCode::LogCorrupt, reason))?.to_owned());
+        Ok(())
+    })?;
     let mut tamperings = Vec::new();
 
     let mut edited = entries.clone();
-    edited[EDITED].1 = edit_amount(&edited[EDITED].1)?;
-    tamperings.push(tamper(
-        &log_dir,
-        &dir.join("tampered-edit"),
-        &edited,
-        "edit",
-        format!("changed the amount of payment {EDITED}"),
-    )?);
+    if let Entry::Receipt { event, .. } = &mut edited[EDITED] {
+        *event = edit_amount(event)?;
+    }
+    let what = format!("changed the amount of payment {EDITED}");
+    tamperings.push(tamper(&reader, &dir.join("tampered-edit"), &edited, "edit", what)?);
 
     let mut deleted = entries.clone();
     deleted.remove(DELETED);
-    tamperings.push(tamper(
-        &log_dir,
-        &dir.join("tampered-delete"),
-        &deleted,
-        "delete",
-        format!("deleted record {DELETED}"),
-    )?);
+    let what = format!("deleted record {DELETED}");
+    tamperings.push(tamper(&reader, &dir.join("tampered-delete"), &deleted, "delete", what)?);
 
     let mut swapped = entries;
     swapped.swap(SWAPPED, SWAPPED + 1);
-    tamperings.push(tamper(
-        &log_dir,
-        &dir.join("tampered-swap"),
-        &swapped,
-        "swap",
-        format!("swapped records {SWAPPED} and {}", SWAPPED + 1),
-    )?);
+    let what = format!("swapped records {SWAPPED} and {}", SWAPPED + 1);
+    tamperings.push(tamper(&reader, &dir.join("tampered-swap"), &swapped, "swap", what)?);
 
     for t in &tamperings {
         out.say(format!("   - {}: {}", t.what, if t.report.is_valid() { "NOT DETECTED" } else { "detected" }));
@@ -244,7 +250,7 @@ pub(crate) fn run(dir: Option<&Path>, json: bool) -> Result<Outcome, Error> {
             ("tamperings", Value::Array(tampering_values)),
             ("valid", Value::Bool(original_valid)),
         ]);
-        println!("{}", crate::text(&summary));
+        outln!("{}", crate::text(&summary));
     } else {
         out.say("");
         if success {
@@ -285,14 +291,16 @@ fn edit_amount(event: &[u8]) -> Result<Vec<u8>, Error> {
     canonicalize_value(&Value::Object(members))
 }
 
+/// Writes a copy of the log with `entries`, as someone with write access to the
+/// files could (the copy keeps the original's signed checkpoints), and verifies it.
 fn tamper(
-    source: &Path,
+    source: &LogReader,
     target: &Path,
-    entries: &[(String, Vec<u8>)],
+    entries: &[Entry],
     name: &'static str,
     what: String,
 ) -> Result<Tampering, Error> {
-    write_copy(source, target, entries.iter().map(|(r, e)| (r.as_str(), e.as_slice())))?;
+    source.write_copy(target, entries)?;
     let report = verify_dir(target, None, |_| {})?;
     Ok(Tampering { name, what, report })
 }

@@ -63,8 +63,33 @@ pub(crate) fn write_key_file(path: &Path, bytes: &[u8], overwrite: bool) -> Resu
         .map_err(|e| io_error("write", path, &e))
 }
 
-/// Writes bytes to standard output.
+/// Writes bytes to standard output: canonical output must arrive whole, so a
+/// failure is an error.
 pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     out.write_all(bytes).and_then(|()| out.flush()).map_err(|e| io_error("write", Path::new("standard output"), &e))
+}
+
+/// Prints text and a newline to standard output. A closed output (a pipe whose
+/// reader has gone, as in `evidentia log verify DIR | head -1`) is not an error:
+/// the command finishes and its exit status still tells the result.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::io::write_out(format!("{}\n", format_args!($($arg)*)).as_bytes())
+    };
+}
+
+/// Prints text to standard output, without a newline (see [`outln`]).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::io::write_out(format!("{}", format_args!($($arg)*)).as_bytes())
+    };
+}
+
+pub(crate) use {out, outln};
+
+/// Writes to standard output, ignoring a closed output.
+pub(crate) fn write_out(bytes: &[u8]) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(bytes).and_then(|()| stdout.flush());
 }

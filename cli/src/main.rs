@@ -5,22 +5,26 @@
 
 mod demo;
 mod io;
+mod log;
+mod progress;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use evidentia::json::Value;
-use evidentia::{Error, ErrorCode, JwsOptions, KeySet, PublicKey, SigningKey, canonicalize, sign_jws, verify_jws};
-use evidentia_store::{CreateOptions, Log, verify_dir};
+use evidentia::{
+    ConsistencyProof, Error, ErrorCode, InclusionProof, JwsOptions, KeySet, PublicKey, SigningKey, canonicalize,
+    sign_jws, verify_jws,
+};
 
-use crate::io::{read_input, read_text, write_key_file};
+use crate::io::{out, outln, read_input, read_text, write_key_file};
 
 #[derive(Parser, Debug)]
 #[command(
     name = "evidentia",
     version,
-    about = "Tamper-evident evidence: canonical JSON, ES256 receipts, hash-chained logs"
+    about = "Tamper-evident evidence: canonical JSON, ES256 receipts, hash-chained and Merkle-tree logs"
 )]
 #[command(after_help = "Exit status: 0 valid, 1 verification failed, 2 malformed input or usage error.")]
 struct Cli {
@@ -57,12 +61,15 @@ enum Command {
     /// Sign and verify JSON Web Signatures (ES256)
     #[command(subcommand)]
     Jws(JwsCommand),
-    /// Create, append to and verify evidence logs
+    /// Create, append to, prove from and verify evidence logs
     #[command(subcommand)]
-    Log(LogCommand),
-    /// Verify receipts
+    Log(log::LogCommand),
+    /// Verify receipts and batch receipts
     #[command(subcommand)]
     Receipt(ReceiptCommand),
+    /// Verify inclusion and consistency proofs against signed checkpoints
+    #[command(subcommand)]
+    Proof(ProofCommand),
     /// Create a log, append 1,000 events, verify it, then tamper with copies and
     /// show that every change is detected
     Demo {
@@ -107,53 +114,10 @@ enum JwsCommand {
 }
 
 #[derive(Subcommand, Debug)]
-enum LogCommand {
-    /// Create a new log in DIR
-    Init {
-        dir: PathBuf,
-        /// The log's signing key file (JWK or PEM); remembered for appends
-        #[arg(long)]
-        key: PathBuf,
-        /// The log id (printable ASCII, no spaces); random by default
-        #[arg(long)]
-        id: Option<String>,
-    },
-    /// Append an event (JSON); prints its receipt once it is on disk
-    Append {
-        dir: PathBuf,
-        /// Event file, or - for standard input
-        event: Option<PathBuf>,
-        /// A nonce to bind into the record (a request id); must be unique in the log
-        #[arg(long)]
-        nonce: Option<String>,
-        /// Signing key file, if not the one the log was created with
-        #[arg(long)]
-        key: Option<PathBuf>,
-    },
-    /// Verify every record of the log in DIR
-    Verify(LogVerifyArgs),
-    /// Retire the log's signing key and continue with a new one
-    Rotate {
-        dir: PathBuf,
-        /// The new signing key file (JWK or PEM)
-        #[arg(long)]
-        key: PathBuf,
-    },
-}
-
-#[derive(Args, Debug)]
-struct LogVerifyArgs {
-    dir: PathBuf,
-    /// Trusted keys (JWKS); by default the log's own key history
-    #[arg(long)]
-    jwks: Option<PathBuf>,
-}
-
-#[derive(Subcommand, Debug)]
 enum ReceiptCommand {
-    /// Verify one receipt, and optionally the event it commits to
+    /// Verify one receipt or batch receipt, and optionally the event it commits to
     Verify {
-        /// File holding the receipt, or - for standard input
+        /// File holding the receipt (a JWS) or batch receipt (JSON), or - for standard input
         receipt: PathBuf,
         /// Trusted keys: a JWKS (with validity history), or a single JWK
         #[arg(long)]
@@ -164,8 +128,33 @@ enum ReceiptCommand {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum ProofCommand {
+    /// Verify an inclusion proof (with the record it proves) or a consistency proof
+    /// (with the older checkpoint) against a signed checkpoint
+    Verify {
+        /// The proof (JSON from 'log prove' or 'log consistency')
+        proof: PathBuf,
+        /// The signed checkpoint the proof leads to
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// Trusted keys of the log (JWKS)
+        #[arg(long)]
+        jwks: PathBuf,
+        /// For an inclusion proof: the record's receipt or batch receipt
+        #[arg(long, conflicts_with = "record")]
+        receipt: Option<PathBuf>,
+        /// For an inclusion proof: the record's canonical bytes
+        #[arg(long)]
+        record: Option<PathBuf>,
+        /// For a consistency proof: the older signed checkpoint
+        #[arg(long)]
+        old_checkpoint: Option<PathBuf>,
+    },
+}
+
 /// What a command established.
-enum Outcome {
+pub(crate) enum Outcome {
     /// Done, or verified and valid.
     Valid,
     /// Verified, and the evidence is invalid.
@@ -177,13 +166,9 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(Outcome::Valid) => ExitCode::SUCCESS,
         Ok(Outcome::Invalid) => ExitCode::from(1),
-        Err(e) if e.is_verification_failure() => {
-            report_error(&e, cli.json);
-            ExitCode::from(1)
-        }
         Err(e) => {
             report_error(&e, cli.json);
-            ExitCode::from(2)
+            ExitCode::from(if e.is_verification_failure() { 1 } else { 2 })
         }
     }
 }
@@ -195,32 +180,35 @@ fn report_error(e: &Error, json: bool) {
             ("message", Value::from(e.message())),
             ("name", Value::from(e.code().name())),
         ]);
-        println!("{}", text(&Value::object([("error", error)])));
+        outln!("{}", text(&Value::object([("error", error)])));
     } else {
         eprintln!("error: {} [{}]", e.message(), e.code().name());
     }
 }
 
 /// Canonical JSON text of a value the CLI built.
-fn text(value: &Value) -> String {
+pub(crate) fn text(value: &Value) -> String {
     evidentia::canonicalize_value(value).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
 }
 
-fn load_signing_key(path: &Path) -> Result<SigningKey, Error> {
-    let text = read_text(path)?;
-    SigningKey::from_text(&text).map_err(|e| Error::new(e.code(), format!("{}: {e}", path.display())))
+/// Adds the file's name to an error about its contents.
+pub(crate) fn in_file(path: &Path) -> impl Fn(Error) -> Error + '_ {
+    move |e| Error::new(e.code(), format!("{}: {e}", path.display()))
 }
 
-fn load_keys(path: &Path) -> Result<KeySet, Error> {
-    let text = read_text(path)?;
-    KeySet::from_json(&text).map_err(|e| Error::new(e.code(), format!("{}: {e}", path.display())))
+pub(crate) fn load_signing_key(path: &Path) -> Result<SigningKey, Error> {
+    SigningKey::from_text(&read_text(path)?).map_err(in_file(path))
 }
 
-fn print_report(report: &evidentia::Report, json: bool) -> Outcome {
+pub(crate) fn load_keys(path: &Path) -> Result<KeySet, Error> {
+    KeySet::from_json(&read_text(path)?).map_err(in_file(path))
+}
+
+pub(crate) fn print_report(report: &evidentia::Report, json: bool) -> Outcome {
     if json {
-        println!("{}", report.to_json());
+        outln!("{}", report.to_json());
     } else {
-        print!("{}", report.to_text());
+        out!("{}", report.to_text());
     }
     if report.is_valid() { Outcome::Valid } else { Outcome::Invalid }
 }
@@ -230,8 +218,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
     match &cli.command {
         Command::Canonicalize { file } => {
             let input = read_input(file.as_deref())?;
-            let canonical = canonicalize(&input)?;
-            io::write_stdout(&canonical)?;
+            io::write_stdout(&canonicalize(&input)?)?;
         }
         Command::Keygen { out, force } => {
             let key = SigningKey::generate()?;
@@ -239,7 +226,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
                 Some(path) => {
                     write_key_file(path, key.to_jwk().as_bytes(), *force)?;
                     if json {
-                        println!(
+                        outln!(
                             "{}",
                             text(&Value::object([
                                 ("kid", Value::from(key.kid())),
@@ -250,22 +237,20 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
                         eprintln!("wrote private key {} (kid {})", path.display(), key.kid());
                     }
                 }
-                None => println!("{}", key.to_jwk()),
+                None => outln!("{}", key.to_jwk()),
             }
         }
         Command::Pubkey { key, format } => {
-            let text = read_text(key)?;
-            let public =
-                PublicKey::from_text(&text).map_err(|e| Error::new(e.code(), format!("{}: {e}", key.display())))?;
+            let public = PublicKey::from_text(&read_text(key)?).map_err(in_file(key))?;
             match format {
-                KeyFormat::Jwk => println!("{}", public.to_jwk()),
-                KeyFormat::Pem => print!("{}", public.to_pem()),
+                KeyFormat::Jwk => outln!("{}", public.to_jwk()),
+                KeyFormat::Pem => out!("{}", public.to_pem()),
             }
         }
         Command::Jws(JwsCommand::Sign { key, detached, unencoded, file }) => {
             let key = load_signing_key(key)?;
             let payload = read_input(file.as_deref())?;
-            println!("{}", sign_jws(&key, &payload, JwsOptions { detached: *detached, unencoded: *unencoded })?);
+            outln!("{}", sign_jws(&key, &payload, JwsOptions { detached: *detached, unencoded: *unencoded })?);
         }
         Command::Jws(JwsCommand::Verify { jwks, payload, jws }) => {
             let keys = load_keys(jwks)?;
@@ -275,7 +260,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             let verified = verify_jws(compact.trim(), &keys, payload.as_deref(), None)?;
             if json {
                 let header = evidentia::json::parse(verified.header.as_bytes())?;
-                println!(
+                outln!(
                     "{}",
                     text(&Value::object([
                         ("header", header),
@@ -285,11 +270,11 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
                     ]))
                 );
             } else {
-                println!("VALID: signature verified with key {}", verified.kid);
-                println!("  header:  {}", verified.header);
+                outln!("VALID: signature verified with key {}", verified.kid);
+                outln!("  header:  {}", verified.header);
                 match std::str::from_utf8(&verified.payload) {
-                    Ok(text) => println!("  payload: {text}"),
-                    Err(_) => println!(
+                    Ok(text) => outln!("  payload: {text}"),
+                    Err(_) => outln!(
                         "  payload: {} bytes (base64url {})",
                         verified.payload.len(),
                         evidentia::encoding::b64url(&verified.payload)
@@ -297,66 +282,102 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
                 }
             }
         }
-        Command::Log(LogCommand::Init { dir, key, id }) => {
-            let signing = load_signing_key(key)?;
-            let key_file =
-                std::path::absolute(key).map_err(|e| Error::new(ErrorCode::Io, format!("{}: {e}", key.display())))?;
-            let log = Log::create(dir, &signing, CreateOptions { log_id: id.clone(), key_file: Some(key_file) })?;
-            if json {
-                println!(
-                    "{}",
-                    text(&Value::object([
-                        ("dir", Value::from(dir.display().to_string())),
-                        ("kid", Value::from(signing.kid())),
-                        ("log_id", Value::from(log.log_id()))
-                    ]))
-                );
-            } else {
-                eprintln!("created log {} in {} (signing key {})", log.log_id(), dir.display(), signing.kid());
-            }
-        }
-        Command::Log(LogCommand::Append { dir, event, nonce, key }) => {
-            let mut log = Log::open(dir)?;
-            let key_path = match (key, log.key_file()) {
-                (Some(path), _) => path.clone(),
-                (None, Some(path)) => path.to_owned(),
-                (None, None) => {
-                    return Err(Error::new(
-                        ErrorCode::InvalidArgument,
-                        "the log has no key file on record: pass --key",
-                    ));
-                }
-            };
-            let key = load_signing_key(&key_path)?;
-            let event = read_input(event.as_deref())?;
-            let receipt = log.append(&key, &event, nonce.as_deref())?;
-            println!("{}", receipt.as_str());
-        }
-        Command::Log(LogCommand::Verify(args)) => {
-            let keys = args.jwks.as_deref().map(load_keys).transpose()?;
-            let report = verify_dir(&args.dir, keys.as_ref(), |_| {})?;
-            if keys.is_none() && !json {
-                println!("(keys: the log's own key history; pass --jwks with keys you trust to check who signed)");
-            }
-            return Ok(print_report(&report, json));
-        }
-        Command::Log(LogCommand::Rotate { dir, key }) => {
-            let new_key = load_signing_key(key)?;
-            let key_file =
-                std::path::absolute(key).map_err(|e| Error::new(ErrorCode::Io, format!("{}: {e}", key.display())))?;
-            let mut log = Log::open(dir)?;
-            log.rotate(&new_key, Some(key_file))?;
-            eprintln!("log {} now signs with key {}", log.log_id(), new_key.kid());
-        }
+        Command::Log(command) => return log::run(command, json),
         Command::Receipt(ReceiptCommand::Verify { receipt, jwks, event }) => {
             let keys = load_keys(jwks)?;
             let receipt = String::from_utf8(read_input(Some(receipt))?)
                 .map_err(|_| Error::new(ErrorCode::JwsMalformed, "the receipt is not UTF-8 text"))?;
             let event = event.as_deref().map(|p| read_input(Some(p))).transpose()?;
-            let report = evidentia::verify_receipt(receipt.trim(), &keys, event.as_deref())?;
+            let receipt = receipt.trim();
+            let report = if receipt.starts_with('{') {
+                evidentia::verify_batch_receipt(receipt, &keys, event.as_deref())?
+            } else {
+                evidentia::verify_receipt(receipt, &keys, event.as_deref())?
+            };
             return Ok(print_report(&report, json));
         }
+        Command::Proof(ProofCommand::Verify { proof, checkpoint, jwks, receipt, record, old_checkpoint }) => {
+            return verify_proof(
+                proof,
+                checkpoint,
+                jwks,
+                receipt.as_deref(),
+                record.as_deref(),
+                old_checkpoint.as_deref(),
+                json,
+            );
+        }
         Command::Demo { dir } => return demo::run(dir.as_deref(), json),
+    }
+    Ok(Outcome::Valid)
+}
+
+/// The record bytes of a receipt or batch receipt.
+fn record_of_receipt(text: &str) -> Result<Vec<u8>, Error> {
+    let text = text.trim();
+    if text.starts_with('{') {
+        Ok(evidentia::BatchReceipt::parse(text)?.record_bytes().to_vec())
+    } else {
+        Ok(evidentia::Receipt::parse(text)?.record_bytes().to_vec())
+    }
+}
+
+fn verify_proof(
+    proof: &Path,
+    checkpoint: &Path,
+    jwks: &Path,
+    receipt: Option<&Path>,
+    record: Option<&Path>,
+    old_checkpoint: Option<&Path>,
+    json: bool,
+) -> Result<Outcome, Error> {
+    let keys = load_keys(jwks)?;
+    let proof_text = read_text(proof)?;
+    let note = read_text(checkpoint)?;
+    let kind = evidentia::json::parse(proof_text.as_bytes())
+        .ok()
+        .and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_default();
+    let message = match kind.as_str() {
+        "inclusion" => {
+            let proof = InclusionProof::from_json(&proof_text).map_err(in_file(proof))?;
+            let record_bytes = match (receipt, record) {
+                (Some(path), _) => record_of_receipt(&read_text(path)?).map_err(in_file(path))?,
+                (None, Some(path)) => read_input(Some(path))?,
+                (None, None) => {
+                    return Err(Error::new(
+                        ErrorCode::InvalidArgument,
+                        "an inclusion proof needs --receipt or --record",
+                    ));
+                }
+            };
+            let checkpoint = evidentia::verify_inclusion_in_checkpoint(&record_bytes, &proof, &note, &keys)?;
+            format!(
+                "VALID: record {} is in the log {} of {} records, whose checkpoint is signed by a trusted key",
+                proof.leaf_index, checkpoint.origin, checkpoint.size
+            )
+        }
+        "consistency" => {
+            let proof = ConsistencyProof::from_json(&proof_text).map_err(in_file(proof))?;
+            let old_path = old_checkpoint
+                .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, "a consistency proof needs --old-checkpoint"))?;
+            let (old, new) = evidentia::verify_consistency_between(&proof, &read_text(old_path)?, &note, &keys)?;
+            format!(
+                "VALID: the log {} of {} records contains, unchanged, the log of {} records the older checkpoint describes",
+                new.origin, new.size, old.size
+            )
+        }
+        _ => {
+            return Err(Error::new(
+                ErrorCode::ProofMalformed,
+                format!("{}: not an inclusion or consistency proof", proof.display()),
+            ));
+        }
+    };
+    if json {
+        outln!("{}", text(&Value::object([("message", Value::from(message)), ("valid", Value::Bool(true))])));
+    } else {
+        outln!("{message}");
     }
     Ok(Outcome::Valid)
 }

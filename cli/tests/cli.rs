@@ -157,13 +157,20 @@ fn log_init_append_verify_and_receipt_verify() {
     assert!(stdout(&wrong).contains(r#""name":"EVENT_MISMATCH""#));
     assert_exit(&run(&dir, &["receipt", "verify", "event.json", "--jwks", "keys.jwks"]), 2);
 
-    // Delete the first record: the log no longer verifies.
-    let records = dir.join("payments/records.log");
-    let text = std::fs::read_to_string(&records).unwrap();
-    std::fs::write(&records, text.lines().nth(1).unwrap().to_owned() + "\n").unwrap();
+    // Damage a byte of the first receipt on disk: the log no longer verifies.
+    let segment = dir.join("payments/segments/00000000000000000000.seg");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let receipt = std::fs::read_to_string(dir.join("receipt.jws")).unwrap();
+    let at = bytes.windows(20).position(|w| w == &receipt.as_bytes()[100..120]).unwrap();
+    bytes[at] ^= 0x01;
+    std::fs::write(&segment, &bytes).unwrap();
     let tampered = run(&dir, &["log", "verify", "payments"]);
     assert_exit(&tampered, 1);
-    assert!(stdout(&tampered).contains("SEQUENCE_GAP"), "{}", stdout(&tampered));
+    assert!(stdout(&tampered).contains("record 0:"), "{}", stdout(&tampered));
+    // The damaged log refuses appends rather than cutting acknowledged records.
+    let refused = evidentia(&dir, &["log", "append", "payments"], b"{}");
+    assert_exit(&refused, 2);
+    assert!(stderr(&refused).contains("LOG_CORRUPT"), "{}", stderr(&refused));
     assert_exit(&run(&dir, &["log", "verify", "nothing-here"]), 2);
 }
 
@@ -199,4 +206,120 @@ fn demo_runs_and_detects_every_tampering() {
     assert!(stdout(&human).contains("every tampering was detected"));
     assert_exit(&run(&dir, &["log", "verify", "tour2/log"]), 0);
     assert_exit(&run(&dir, &["log", "verify", "tour2/tampered-edit"]), 1);
+}
+
+#[test]
+fn batch_mode_checkpoints_proofs_and_batch_receipts() {
+    let dir = workdir("batch");
+    assert_exit(&run(&dir, &["keygen", "--out", "key.jwk"]), 0);
+    std::fs::write(dir.join("keys.jwk"), run(&dir, &["pubkey", "key.jwk"]).stdout).unwrap();
+    assert_exit(
+        &run(&dir, &["log", "init", "log", "--key", "key.jwk", "--id", "example.com/batch", "--mode", "batch"]),
+        0,
+    );
+    let lines: String = (0..2500).map(|i| format!("{{\"n\": {i}, \"kind\": \"approval\"}}\n")).collect();
+    let out = evidentia(&dir, &["log", "append", "log", "--batch", "-"], lines.as_bytes());
+    assert_exit(&out, 0);
+    let acks: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+    assert_eq!(acks.len(), 2500);
+    assert!(acks[42].contains(r#""seq":42"#), "{}", acks[42]);
+    assert!(acks.iter().all(|a| a.contains("checkpoint_size")));
+
+    let checkpoint = run(&dir, &["log", "checkpoint", "log"]);
+    assert_exit(&checkpoint, 0);
+    assert!(stdout(&checkpoint).starts_with("example.com/batch\n2500\n"), "{}", stdout(&checkpoint));
+    std::fs::write(dir.join("checkpoint.note"), &checkpoint.stdout).unwrap();
+
+    let receipt = run(&dir, &["log", "receipt", "log", "--index", "1234"]);
+    assert_exit(&receipt, 0);
+    std::fs::write(dir.join("receipt.json"), &receipt.stdout).unwrap();
+    std::fs::write(dir.join("event.json"), "{\"kind\":\"approval\",\"n\":1234}").unwrap();
+    assert_exit(&run(&dir, &["receipt", "verify", "receipt.json", "--jwks", "keys.jwk", "--event", "event.json"]), 0);
+
+    let proof = run(&dir, &["log", "prove", "log", "--index", "1234"]);
+    assert_exit(&proof, 0);
+    std::fs::write(dir.join("proof.json"), &proof.stdout).unwrap();
+    let verified = run(
+        &dir,
+        &[
+            "proof",
+            "verify",
+            "proof.json",
+            "--checkpoint",
+            "checkpoint.note",
+            "--jwks",
+            "keys.jwk",
+            "--receipt",
+            "receipt.json",
+        ],
+    );
+    assert_exit(&verified, 0);
+    assert!(stdout(&verified).starts_with("VALID: record 1234"));
+    // The proof of one record does not prove another.
+    std::fs::write(dir.join("proof-1235.json"), run(&dir, &["log", "prove", "log", "--index", "1235"]).stdout).unwrap();
+    let wrong = run(
+        &dir,
+        &[
+            "proof",
+            "verify",
+            "proof-1235.json",
+            "--checkpoint",
+            "checkpoint.note",
+            "--jwks",
+            "keys.jwk",
+            "--receipt",
+            "receipt.json",
+        ],
+    );
+    assert_exit(&wrong, 1);
+
+    // The log grows; the old checkpoint is consistent with the new one.
+    assert_exit(&evidentia(&dir, &["log", "append", "log", "--batch"], b"{\"more\":1}\n{\"more\":2}\n"), 0);
+    let newer = run(&dir, &["log", "checkpoint", "log"]);
+    assert!(stdout(&newer).starts_with("example.com/batch\n2502\n"));
+    std::fs::write(dir.join("newer.note"), &newer.stdout).unwrap();
+    std::fs::write(dir.join("consistency.json"), run(&dir, &["log", "consistency", "log", "--from", "2500"]).stdout)
+        .unwrap();
+    let consistent = run(
+        &dir,
+        &[
+            "proof",
+            "verify",
+            "consistency.json",
+            "--checkpoint",
+            "newer.note",
+            "--old-checkpoint",
+            "checkpoint.note",
+            "--jwks",
+            "keys.jwk",
+        ],
+    );
+    assert_exit(&consistent, 0);
+    // Swapping the checkpoints fails.
+    let swapped = run(
+        &dir,
+        &[
+            "proof",
+            "verify",
+            "consistency.json",
+            "--checkpoint",
+            "checkpoint.note",
+            "--old-checkpoint",
+            "newer.note",
+            "--jwks",
+            "keys.jwk",
+        ],
+    );
+    assert_exit(&swapped, 1);
+    assert_exit(&run(&dir, &["proof", "verify", "event.json", "--checkpoint", "newer.note", "--jwks", "keys.jwk"]), 2);
+
+    let verified = run(&dir, &["--json", "log", "verify", "log"]);
+    assert_exit(&verified, 0);
+    assert!(stdout(&verified).contains(r#""records":2502"#));
+    // A line that is not JSON stops the run after committing the lines before it.
+    let bad = evidentia(&dir, &["log", "append", "log", "--batch"], b"{\"ok\":1}\n{oops\n{\"ok\":2}\n");
+    assert_exit(&bad, 2);
+    assert_eq!(stdout(&bad).lines().count(), 1);
+    assert!(stderr(&bad).contains("line 2"), "{}", stderr(&bad));
+    assert_exit(&run(&dir, &["log", "verify", "log"]), 0);
 }

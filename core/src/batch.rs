@@ -8,7 +8,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::json::{Number, Value, parse};
 use crate::jwks::KeySet;
 use crate::keys::canonical_text;
-use crate::merkle::{InclusionProof, leaf_hash};
+use crate::merkle::{ConsistencyProof, InclusionProof, leaf_hash};
 use crate::record::{RECORD_VERSION, Record};
 use crate::report::{Check, Report, ReportBuilder, Subject};
 use crate::verify::DEFAULT_MAX_FINDINGS;
@@ -158,4 +158,95 @@ pub fn verify_batch_receipt(text: &str, keys: &KeySet, event: Option<&[u8]>) -> 
         }
     }
     Ok(report.finish())
+}
+
+/// The note verifiers a key set provides for checkpoints of the log `origin`: every
+/// usable ES256 key that was never revoked, named by the origin. (A revoked key may
+/// be in a forger's hands, and a checkpoint carries no time to tell its signature
+/// apart from theirs; rotated keys stay trusted for the checkpoints they signed.)
+pub fn checkpoint_verifiers(keys: &KeySet, origin: &str) -> Vec<NoteVerifier> {
+    keys.entries()
+        .iter()
+        .filter(|entry| entry.validity().revoked_at.is_none())
+        .filter_map(|entry| entry.public_key())
+        .filter_map(|key| NoteVerifier::new(origin, key).ok())
+        .collect()
+}
+
+/// Verifies a signed checkpoint with a key set: signed, under its origin as key
+/// name, by a key of the set.
+///
+/// # Errors
+/// [`ErrorCode::CheckpointMalformed`]; [`ErrorCode::CheckpointSignatureInvalid`].
+pub fn verify_checkpoint_with_keys(note: &str, keys: &KeySet) -> Result<Checkpoint> {
+    let origin = read_checkpoint(note)?.origin;
+    let verifiers = checkpoint_verifiers(keys, &origin);
+    Ok(crate::checkpoint::verify_checkpoint(note, &verifiers)?.0)
+}
+
+/// Verifies that a record (its canonical bytes) is in the log a signed checkpoint
+/// describes: the checkpoint is signed by a key of `keys`, names the record's log,
+/// and the proof leads from the record to its root at its size.
+///
+/// # Errors
+/// Malformed input (`Proof*`, `Record*` codes); verification failures:
+/// [`ErrorCode::CheckpointSignatureInvalid`], [`ErrorCode::CheckpointMismatch`],
+/// [`ErrorCode::InclusionProofInvalid`].
+pub fn verify_inclusion_in_checkpoint(
+    record_bytes: &[u8],
+    proof: &InclusionProof,
+    note: &str,
+    keys: &KeySet,
+) -> Result<Checkpoint> {
+    let record = Record::from_bytes(record_bytes)?;
+    let checkpoint = verify_checkpoint_with_keys(note, keys)?;
+    if checkpoint.origin != record.log_id {
+        return Err(Error::new(ErrorCode::CheckpointMismatch, "the checkpoint is of another log than the record"));
+    }
+    if proof.tree_size != checkpoint.size {
+        return Err(Error::new(
+            ErrorCode::CheckpointMismatch,
+            format!("the proof is for a tree of {} records, the checkpoint for {}", proof.tree_size, checkpoint.size),
+        ));
+    }
+    if proof.leaf_index != record.seq {
+        return Err(Error::new(
+            ErrorCode::InclusionProofInvalid,
+            "the proof is for another position than the record's",
+        ));
+    }
+    proof.verify(&leaf_hash(record_bytes), &checkpoint.root)?;
+    Ok(checkpoint)
+}
+
+/// Verifies that a log only grew between two signed checkpoints: both are signed
+/// by keys of `keys` and name the same log, and the proof shows the older tree is
+/// a prefix of the newer.
+///
+/// # Errors
+/// Malformed input (`Proof*` codes); verification failures:
+/// [`ErrorCode::CheckpointSignatureInvalid`], [`ErrorCode::CheckpointMismatch`],
+/// [`ErrorCode::ConsistencyProofInvalid`].
+pub fn verify_consistency_between(
+    proof: &ConsistencyProof,
+    old_note: &str,
+    new_note: &str,
+    keys: &KeySet,
+) -> Result<(Checkpoint, Checkpoint)> {
+    let old = verify_checkpoint_with_keys(old_note, keys)?;
+    let new = verify_checkpoint_with_keys(new_note, keys)?;
+    if old.origin != new.origin {
+        return Err(Error::new(ErrorCode::CheckpointMismatch, "the two checkpoints are of different logs"));
+    }
+    if (proof.old_size, proof.new_size) != (old.size, new.size) {
+        return Err(Error::new(
+            ErrorCode::CheckpointMismatch,
+            format!(
+                "the proof is between sizes {} and {}, the checkpoints are of sizes {} and {}",
+                proof.old_size, proof.new_size, old.size, new.size
+            ),
+        ));
+    }
+    proof.verify(&old.root, &new.root)?;
+    Ok((old, new))
 }

@@ -58,8 +58,14 @@ impl Digest {
             return Err(malformed());
         }
         let mut out = [0u8; 32];
+        let mut bad = 0u8;
         for (i, pair) in hex.as_bytes().chunks_exact(2).enumerate() {
-            out[i] = (hex_value(pair[0]).ok_or_else(malformed)? << 4) | hex_value(pair[1]).ok_or_else(malformed)?;
+            let (high, low) = (HEX_VALUE[usize::from(pair[0])], HEX_VALUE[usize::from(pair[1])]);
+            bad |= (high | low) & 0x80;
+            out[i] = (high << 4) | (low & 0x0F);
+        }
+        if bad != 0 {
+            return Err(malformed());
         }
         Ok(Digest(out))
     }
@@ -68,15 +74,29 @@ impl Digest {
     pub fn to_hex(&self) -> String {
         crate::encoding::hex(&self.0)
     }
-}
 
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
+    /// Appends the notation `sha256:<hex>` to `out`.
+    pub(crate) fn write_text(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(PREFIX.as_bytes());
+        crate::encoding::write_hex(&self.0, out);
     }
 }
+
+/// The value of each lowercase hex digit; 0x80 marks every other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [0x80u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

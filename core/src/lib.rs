@@ -31,7 +31,10 @@ mod report;
 mod time;
 mod verify;
 
-pub use batch::{BATCH_RECEIPT_TYPE, BatchReceipt, verify_batch_receipt};
+pub use batch::{
+    BATCH_RECEIPT_TYPE, BatchReceipt, checkpoint_verifiers, verify_batch_receipt, verify_checkpoint_with_keys,
+    verify_consistency_between, verify_inclusion_in_checkpoint,
+};
 pub use checkpoint::{
     Checkpoint, NoteVerifier, VerifiedNote, read_checkpoint, sign_checkpoint, sign_note, verify_checkpoint, verify_note,
 };
@@ -42,7 +45,11 @@ pub use jwks::{KeyEntry, KeySet, Validity};
 pub use jws::{JwsOptions, VerifiedJws, sign_jws, verify_jws};
 pub use keys::{ALGORITHM, PublicKey, SigningKey, jwk_thumbprint};
 pub use merkle::{ConsistencyProof, InclusionProof};
-pub use record::{ChainState, Issued, RECEIPT_TYPE, RECORD_VERSION, Receipt, Record, issue_receipt, validate_log_id};
+pub use record::{
+    ChainState, ChainedRecord, Issued, RECEIPT_TYPE, RECORD_VERSION, Receipt, Record, issue_receipt, validate_log_id,
+};
 pub use report::{Check, CheckResult, Finding, Report, Status, Subject};
 pub use time::Timestamp;
-pub use verify::{DEFAULT_MAX_FINDINGS, LogVerifier, LogVerifyOptions, verify_log, verify_receipt};
+pub use verify::{
+    DEFAULT_MAX_FINDINGS, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, verify_log, verify_receipt,
+};

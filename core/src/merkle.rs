@@ -289,6 +289,22 @@ impl Accumulator {
         self.size
     }
 
+    /// Resumes a tree of `size` leaves from the roots of its right-edge perfect
+    /// subtrees, largest first: one per set bit of `size`.
+    ///
+    /// # Panics
+    /// Never; a wrong number of peaks is a caller's defect and yields a tree whose
+    /// roots will not match (debug builds assert it).
+    pub fn from_peaks(size: u64, peaks: Vec<Hash>) -> Accumulator {
+        debug_assert_eq!(peaks.len(), size.count_ones() as usize);
+        Accumulator { size, peaks }
+    }
+
+    /// The roots of the right-edge perfect subtrees, largest first.
+    pub fn peaks(&self) -> &[Hash] {
+        &self.peaks
+    }
+
     /// Adds a leaf by its hash, and calls `completed(level, index, hash)` for every
     /// perfect subtree it completes, from level 0 upwards.
     pub fn push_with(&mut self, leaf: Hash, mut completed: impl FnMut(u32, u64, &Hash)) {

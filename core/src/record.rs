@@ -2,7 +2,7 @@
 
 use crate::digest::Digest;
 use crate::error::{Error, ErrorCode, Result};
-use crate::json::{MAX_SAFE_INTEGER, Number, Value, canonicalize_value, parse};
+use crate::json::{MAX_SAFE_INTEGER, Number, Value, parse, write_string};
 use crate::jws::{DecodedJws, JwsOptions, decode, sign_with_header};
 use crate::keys::SigningKey;
 use crate::time::Timestamp;
@@ -83,11 +83,38 @@ impl Record {
     }
 
     /// The canonical JSON bytes: what a receipt signs and what the chain hashes.
+    ///
+    /// Written directly rather than through [`Record::to_value`]: member names in
+    /// their fixed canonical order, strings escaped as RFC 8785 prescribes. A test
+    /// checks it against the general canonicalization.
     pub fn to_bytes(&self) -> Vec<u8> {
-        match canonicalize_value(&self.to_value()) {
-            Ok(bytes) => bytes,
-            Err(_) => unreachable!("a record value is always canonicalizable"),
+        let mut out = Vec::with_capacity(256 + self.kid.len() + self.log_id.len());
+        let digest = |out: &mut Vec<u8>, d: &Digest| {
+            out.push(b'"');
+            d.write_text(out);
+            out.push(b'"');
+        };
+        out.extend_from_slice(b"{\"event\":");
+        digest(&mut out, &self.event);
+        out.extend_from_slice(b",\"kid\":");
+        write_string(&self.kid, &mut out);
+        out.extend_from_slice(b",\"log_id\":");
+        write_string(&self.log_id, &mut out);
+        if let Some(nonce) = &self.nonce {
+            out.extend_from_slice(b",\"nonce\":");
+            write_string(nonce, &mut out);
         }
+        out.extend_from_slice(b",\"prev\":");
+        match &self.prev {
+            Some(prev) => digest(&mut out, prev),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"seq\":");
+        out.extend_from_slice(self.seq.to_string().as_bytes());
+        out.extend_from_slice(b",\"time\":\"");
+        self.time.write_text(&mut out);
+        out.extend_from_slice(b"\",\"v\":1}");
+        out
     }
 
     /// The record's digest: SHA-256 of its canonical bytes.
@@ -104,12 +131,86 @@ impl Record {
     /// # Errors
     /// [`ErrorCode::RecordMalformed`], or the code of the field that is invalid.
     pub fn from_bytes(bytes: &[u8]) -> Result<Record> {
+        // Records written by Evidentia take the fast path; anything else is parsed in
+        // full, which also says precisely what is wrong.
+        if let Some(record) = Record::from_canonical_layout(bytes) {
+            return Ok(record);
+        }
         let value = parse(bytes).map_err(|e| record_error(format!("record is not valid JSON: {e}")))?;
         let record = Record::from_value(&value)?;
         if record.to_bytes() != bytes {
             return Err(record_error("record is not in canonical form"));
         }
         Ok(record)
+    }
+
+    /// Reads a record laid out exactly as [`Record::to_bytes`] writes it, with no
+    /// escapes in its strings; `None` for anything else.
+    fn from_canonical_layout(bytes: &[u8]) -> Option<Record> {
+        let mut rest = bytes;
+        let literal = |text: &[u8], rest: &mut &[u8]| -> Option<()> {
+            *rest = rest.strip_prefix(text)?;
+            Some(())
+        };
+        // A string without escapes or control characters, up to its closing quote.
+        let string = |rest: &mut &[u8]| -> Option<String> {
+            let end = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+            if rest[end] != b'"' {
+                return None;
+            }
+            let text = std::str::from_utf8(&rest[..end]).ok()?.to_owned();
+            *rest = &rest[end + 1..];
+            Some(text)
+        };
+        literal(b"{\"event\":\"", &mut rest)?;
+        let event = Digest::parse(&string(&mut rest)?).ok()?;
+        literal(b",\"kid\":\"", &mut rest)?;
+        let kid = string(&mut rest)?;
+        literal(b",\"log_id\":\"", &mut rest)?;
+        let log_id = string(&mut rest)?;
+        let nonce = match literal(b",\"nonce\":\"", &mut rest) {
+            Some(()) => Some(string(&mut rest)?),
+            None => None,
+        };
+        literal(b",\"prev\":", &mut rest)?;
+        let prev = match literal(b"null", &mut rest) {
+            Some(()) => None,
+            None => {
+                literal(b"\"", &mut rest)?;
+                Some(Digest::parse(&string(&mut rest)?).ok()?)
+            }
+        };
+        literal(b",\"seq\":", &mut rest)?;
+        let rest_len_before_seq = rest.len();
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let seq: u64 = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+        rest = &rest[digits..];
+        literal(b",\"time\":\"", &mut rest)?;
+        let time_text = string(&mut rest)?;
+        let time = Timestamp::parse(&time_text).ok()?;
+        literal(b",\"v\":1}", &mut rest)?;
+        if !rest.is_empty()
+            || seq > MAX_SAFE_INTEGER as u64
+            || validate_log_id(&log_id).is_err()
+            || kid.is_empty()
+            || kid.len() > MAX_ID_LEN
+            || nonce.as_deref().is_some_and(|n| validate_nonce(n).is_err())
+        {
+            return None;
+        }
+        // What remains non-canonical: leading zeros in `seq`, trailing zeros in the
+        // time's fraction. Strings without escapes or control characters, strict
+        // digests and the fixed layout are canonical as they are.
+        let seq_text = &bytes[bytes.len() - rest_len_before_seq..][..digits];
+        if seq_text.len() > 1 && seq_text[0] == b'0' {
+            return None;
+        }
+        if time_text.contains('.') && time_text.as_bytes()[time_text.len() - 2] == b'0' {
+            return None;
+        }
+        let record = Record { log_id, seq, prev, event, time, nonce, kid };
+        debug_assert_eq!(record.to_bytes(), bytes);
+        Some(record)
     }
 
     fn from_value(value: &Value) -> Result<Record> {
@@ -323,6 +424,22 @@ impl ChainState {
         })
     }
 
+    /// Makes the next record and moves past it: [`ChainState::next_record`] and
+    /// [`ChainState::advance`] in one step, serializing the record once. Returns the
+    /// record with its canonical bytes and digest.
+    ///
+    /// # Errors
+    /// As [`ChainState::next_record`].
+    pub fn append(&mut self, kid: &str, event: Digest, time: Timestamp, nonce: Option<&str>) -> Result<ChainedRecord> {
+        let record = self.next_record(kid, event, time, nonce)?;
+        let bytes = record.to_bytes();
+        let digest = Digest::sha256(&bytes);
+        self.next_seq = record.seq + 1;
+        self.last_digest = Some(digest);
+        self.last_time = Some(record.time);
+        Ok(ChainedRecord { record, bytes, digest })
+    }
+
     /// Moves past `record`, which must be the record [`ChainState::next_record`] made.
     ///
     /// # Errors
@@ -334,6 +451,17 @@ impl ChainState {
         *self = ChainState::after(record);
         Ok(())
     }
+}
+
+/// A record just added to a chain, with its canonical bytes and their digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainedRecord {
+    /// The record.
+    pub record: Record,
+    /// Its canonical bytes.
+    pub bytes: Vec<u8>,
+    /// SHA-256 of the bytes: the next record's `prev`.
+    pub digest: Digest,
 }
 
 /// A receipt just issued, with the canonical event bytes it commits to.
@@ -362,4 +490,56 @@ pub fn issue_receipt(
     let receipt = Receipt::sign(key, &record)?;
     state.advance(&record)?;
     Ok(Issued { receipt, event })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::canonicalize_value;
+
+    fn record(nonce: Option<&str>, kid: &str, log_id: &str, seq: u64, prev: bool) -> Record {
+        Record {
+            log_id: log_id.into(),
+            seq,
+            prev: prev.then(|| Digest::sha256(b"prev")),
+            event: Digest::sha256(b"event"),
+            time: Timestamp::from_unix(1_800_000_000, 120_000_000).unwrap(),
+            nonce: nonce.map(str::to_owned),
+            kid: kid.into(),
+        }
+    }
+
+    #[test]
+    fn direct_writer_matches_canonicalization_and_fast_path_matches_full_parse() {
+        let records = [
+            record(None, "kid", "a/b", 0, false),
+            record(Some("req-1"), "kid", "a/b", 7, true),
+            record(
+                Some("quote \" backslash \\ tab \t é 😂 \u{2028}"),
+                "k\"i\\d",
+                "log\"with\\escapes",
+                9_007_199_254_740_991,
+                true,
+            ),
+        ];
+        for r in &records {
+            let bytes = r.to_bytes();
+            assert_eq!(bytes, canonicalize_value(&r.to_value()).unwrap());
+            assert_eq!(&Record::from_bytes(&bytes).unwrap(), r);
+        }
+        // The fast path takes only records without escapes; the others still parse.
+        assert!(Record::from_canonical_layout(&records[1].to_bytes()).is_some());
+        assert!(Record::from_canonical_layout(&records[2].to_bytes()).is_none());
+        // Near misses are refused by both paths.
+        let text = String::from_utf8(records[1].to_bytes()).unwrap();
+        for bad in [
+            text.replace("\"seq\":7", "\"seq\":07"),
+            text.replace(".12Z", ".120Z"),
+            text.replace("\"v\":1", "\"v\":1 "),
+            format!("{text} "),
+        ] {
+            assert!(Record::from_canonical_layout(bad.as_bytes()).is_none(), "{bad}");
+            assert!(Record::from_bytes(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
 }

@@ -144,18 +144,49 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+impl Timestamp {
+    /// Appends the RFC 3339 form (see [`Display`](fmt::Display)) to `out`.
+    pub(crate) fn write_text(&self, out: &mut Vec<u8>) {
+        fn digits(out: &mut Vec<u8>, value: u64, width: usize) {
+            let start = out.len();
+            out.resize(start + width, b'0');
+            let mut v = value;
+            for slot in out[start..].iter_mut().rev() {
+                *slot = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        }
+        let days = self.seconds.div_euclid(86_400);
+        let secs = self.seconds.rem_euclid(86_400) as u64;
+        let (year, month, day) = civil_from_days(days);
+        digits(out, year as u64, 4);
+        out.push(b'-');
+        digits(out, u64::from(month), 2);
+        out.push(b'-');
+        digits(out, u64::from(day), 2);
+        out.push(b'T');
+        digits(out, secs / 3600, 2);
+        out.push(b':');
+        digits(out, secs % 3600 / 60, 2);
+        out.push(b':');
+        digits(out, secs % 60, 2);
+        if self.nanos != 0 {
+            out.push(b'.');
+            digits(out, u64::from(self.nanos), 9);
+            while out.last() == Some(&b'0') {
+                out.pop();
+            }
+        }
+        out.push(b'Z');
+    }
+}
+
 /// RFC 3339 in UTC, with the fraction's trailing zeros removed (none when whole).
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let days = self.seconds.div_euclid(86_400);
-        let secs = self.seconds.rem_euclid(86_400);
-        let (year, month, day) = civil_from_days(days);
-        write!(f, "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)?;
-        if self.nanos != 0 {
-            let frac = format!("{:09}", self.nanos);
-            write!(f, ".{}", frac.trim_end_matches('0'))?;
-        }
-        f.write_str("Z")
+        let mut out = Vec::with_capacity(30);
+        self.write_text(&mut out);
+        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
     }
 }
 

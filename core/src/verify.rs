@@ -5,10 +5,10 @@
 
 use std::collections::HashSet;
 
-use crate::checkpoint::{NoteVerifier, read_checkpoint, verify_note};
+use crate::checkpoint::{Checkpoint, NoteVerifier, read_checkpoint, verify_note};
 use crate::digest::Digest;
-use crate::error::{ErrorCode, Result};
-use crate::jwks::KeySet;
+use crate::error::{Error, ErrorCode, Result};
+use crate::jwks::{KeySet, Validity};
 use crate::merkle::{Accumulator, Hash, leaf_hash};
 use crate::record::{Receipt, Record};
 use crate::report::{Check, Report, ReportBuilder, Subject};
@@ -31,7 +31,11 @@ pub fn verify_receipt(receipt: &str, keys: &KeySet, event: Option<&[u8]>) -> Res
     report.count_record();
     report.set_log_id(Some(receipt.record().log_id.clone()));
     report.ran(&[Check::Format]);
-    check_signed(&receipt, keys, None, &mut report);
+    let checks = PreparedEntry::key_and_signature(&receipt, keys);
+    report.ran(&checks.ran);
+    for finding in checks.findings {
+        report.fail_check(finding.check, finding.code, None, finding.message);
+    }
     if let Some(digest) = event_digest {
         report.ran(&[Check::Event]);
         if digest != receipt.record().event {
@@ -42,35 +46,6 @@ pub fn verify_receipt(receipt: &str, keys: &KeySet, event: Option<&[u8]>) -> Res
 }
 
 const EVENT_MISMATCH: &str = "the event differs from the event the record commits to";
-
-/// Checks the key binding, the key's validity and the signature of a receipt.
-fn check_signed(receipt: &Receipt, keys: &KeySet, index: Option<u64>, report: &mut ReportBuilder) {
-    report.ran(&[Check::Key]);
-    let record = receipt.record();
-    if receipt.header_kid() != record.kid {
-        report.fail(
-            ErrorCode::KidMismatch,
-            index,
-            format!("the signature names key {} but the record names key {}", receipt.header_kid(), record.kid),
-        );
-    }
-    match keys.select(Some(receipt.header_kid())) {
-        Err(e) => report.fail(e.code(), index, e.message()),
-        Ok((key, validity)) => {
-            if let Err(e) = validity.check(record.time) {
-                report.fail(e.code(), index, e.message());
-            }
-            report.ran(&[Check::Signature]);
-            if !key.verify(receipt.signing_input(), receipt.signature()) {
-                report.fail(
-                    ErrorCode::SignatureInvalid,
-                    index,
-                    "the signature does not match the record: the record or the signature was altered, or another key signed it",
-                );
-            }
-        }
-    }
-}
 
 /// Options for verifying a log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,6 +83,190 @@ struct Gap {
     to: u64,
     index: u64,
 }
+
+/// A finding of the checks that need no other entry; its index is added when the
+/// entry is pushed.
+#[derive(Clone, Debug)]
+struct PendingFinding {
+    check: Check,
+    code: ErrorCode,
+    message: String,
+}
+
+/// What the order-dependent checks need of a readable record.
+#[derive(Clone, Debug)]
+struct PreparedRecord {
+    record: Record,
+    /// SHA-256 of the record's bytes: the next record's `prev`.
+    digest: Digest,
+    /// The record's Merkle leaf hash.
+    leaf: Hash,
+    /// The first 16 bytes of SHA-256 of the nonce, if any.
+    nonce: Option<[u8; 16]>,
+}
+
+/// One stored entry after the checks that need no other entry — reading it, its key,
+/// its signature, its event — and the digests the others need. Preparing is the
+/// bulk of the work and may run on any thread; [`LogVerifier::push_prepared`] then
+/// takes prepared entries in stored order.
+#[derive(Clone, Debug)]
+pub struct PreparedEntry {
+    ran: Vec<Check>,
+    findings: Vec<PendingFinding>,
+    record: Option<PreparedRecord>,
+    /// A record of a batch-signed log (covered by checkpoints, not signed itself).
+    batch: bool,
+    event_missing: bool,
+}
+
+impl PreparedEntry {
+    fn new() -> PreparedEntry {
+        PreparedEntry { ran: Vec::new(), findings: Vec::new(), record: None, batch: false, event_missing: false }
+    }
+
+    fn fail(&mut self, code: ErrorCode, message: impl Into<String>) {
+        self.findings.push(PendingFinding { check: Check::for_code(code), code, message: message.into() });
+    }
+
+    fn unreadable_with(code: ErrorCode, message: String) -> PreparedEntry {
+        let mut entry = PreparedEntry::new();
+        entry.findings.push(PendingFinding { check: Check::Format, code, message });
+        entry
+    }
+
+    /// A stored entry that is not a receipt or record at all (a damaged frame, a
+    /// line that cannot be split), with the reason.
+    pub fn unreadable(reason: &str) -> PreparedEntry {
+        PreparedEntry::unreadable_with(ErrorCode::RecordUnreadable, reason.to_owned())
+    }
+
+    /// Prepares a stored receipt and its stored event (canonical bytes).
+    pub fn receipt(keys: &KeySet, receipt: &str, event: Option<&[u8]>) -> PreparedEntry {
+        let receipt = match Receipt::parse(receipt) {
+            Ok(receipt) => receipt,
+            Err(e) => return PreparedEntry::unreadable_with(e.code(), format!("the receipt cannot be read: {e}")),
+        };
+        let mut entry = PreparedEntry::key_and_signature(&receipt, keys);
+        entry.finish(receipt.record().clone(), receipt.record_bytes(), event);
+        entry
+    }
+
+    /// The key binding, the key's validity at the record's time, and the signature.
+    fn key_and_signature(receipt: &Receipt, keys: &KeySet) -> PreparedEntry {
+        let mut entry = PreparedEntry::new();
+        entry.ran.push(Check::Key);
+        let record = receipt.record();
+        if receipt.header_kid() != record.kid {
+            let message =
+                format!("the signature names key {} but the record names key {}", receipt.header_kid(), record.kid);
+            entry.fail(ErrorCode::KidMismatch, message);
+        }
+        match keys.select(Some(receipt.header_kid())) {
+            Err(e) => entry.fail(e.code(), e.message()),
+            Ok((key, validity)) => {
+                if let Err(e) = validity.check(record.time) {
+                    entry.fail(e.code(), e.message());
+                }
+                entry.ran.push(Check::Signature);
+                if !key.verify(receipt.signing_input(), receipt.signature()) {
+                    entry.fail(ErrorCode::SignatureInvalid, SIGNATURE_INVALID);
+                }
+            }
+        }
+        entry
+    }
+
+    /// Prepares a stored record of a batch-signed log and its stored event.
+    pub fn record(keys: &KeySet, record_bytes: &[u8], event: Option<&[u8]>) -> PreparedEntry {
+        let record = match Record::from_bytes(record_bytes) {
+            Ok(record) => record,
+            Err(e) => return PreparedEntry::unreadable_with(e.code(), format!("the record cannot be read: {e}")),
+        };
+        let mut entry = PreparedEntry::new();
+        entry.batch = true;
+        entry.ran.push(Check::Key);
+        match keys.select(Some(&record.kid)) {
+            Err(e) => entry.fail(e.code(), e.message()),
+            Ok((_, validity)) => {
+                if let Err(e) = validity.check(record.time) {
+                    entry.fail(e.code(), e.message());
+                }
+            }
+        }
+        entry.finish(record, record_bytes, event);
+        entry
+    }
+
+    /// The event check and the digests, for a readable record.
+    fn finish(&mut self, record: Record, record_bytes: &[u8], event: Option<&[u8]>) {
+        match event {
+            // Stored events are the exact canonical bytes that were hashed, so the
+            // digest is taken over the stored bytes: any change to them is detected,
+            // even one that re-formats the JSON without changing its value.
+            Some(bytes) if Digest::sha256(bytes) == record.event => self.ran.push(Check::Event),
+            Some(bytes) => {
+                let message = match Digest::of_json(bytes) {
+                    Ok(digest) if digest == record.event => {
+                        "the stored event was re-formatted: it is not in the canonical form that was signed"
+                    }
+                    Ok(_) => "the stored event differs from the event the record commits to",
+                    Err(_) => "the stored event is not valid JSON",
+                };
+                self.fail(ErrorCode::EventMismatch, message);
+            }
+            None => self.event_missing = true,
+        }
+        let nonce = record.nonce.as_ref().map(|nonce| {
+            let mut fingerprint = [0u8; 16];
+            fingerprint.copy_from_slice(&Digest::sha256(nonce.as_bytes()).as_bytes()[..16]);
+            fingerprint
+        });
+        self.record =
+            Some(PreparedRecord { digest: Digest::sha256(record_bytes), leaf: leaf_hash(record_bytes), nonce, record });
+    }
+}
+
+/// A stored checkpoint with its signature checked against a key set: the part of
+/// checking it that needs no records, so it may run on any thread.
+#[derive(Clone, Debug)]
+pub struct PreparedCheckpoint {
+    checkpoint: Result<Checkpoint>,
+    /// The validity of each key whose signature verified, or why none did.
+    signers: Result<Vec<Validity>>,
+}
+
+impl PreparedCheckpoint {
+    /// Reads a signed checkpoint and checks its signatures with every usable key of
+    /// `keys`, under the checkpoint's origin as key name.
+    pub fn new(keys: &KeySet, note: &str) -> PreparedCheckpoint {
+        let checkpoint = read_checkpoint(note);
+        let signers = match &checkpoint {
+            Err(e) => Err(e.clone()),
+            Ok(checkpoint) => {
+                let candidates: Vec<(NoteVerifier, &Validity)> = keys
+                    .entries()
+                    .iter()
+                    .filter_map(|entry| entry.public_key().map(|key| (key, entry.validity())))
+                    .filter_map(|(key, validity)| {
+                        NoteVerifier::new(&checkpoint.origin, key).ok().map(|v| (v, validity))
+                    })
+                    .collect();
+                let verifiers: Vec<NoteVerifier> = candidates.iter().map(|(v, _)| v.clone()).collect();
+                verify_note(note, &verifiers).map(|verified| {
+                    candidates
+                        .iter()
+                        .filter(|(v, _)| verified.keys.contains(v.key()))
+                        .map(|(_, validity)| (*validity).clone())
+                        .collect()
+                })
+            }
+        };
+        PreparedCheckpoint { checkpoint, signers }
+    }
+}
+
+const SIGNATURE_INVALID: &str =
+    "the signature does not match the record: the record or the signature was altered, or another key signed it";
 
 /// Verifies a log record by record, in bounded memory apart from one 16-byte
 /// fingerprint per nonce.
@@ -173,73 +332,51 @@ impl<'k> LogVerifier<'k> {
         }
     }
 
-    /// Starts the next entry: counts it and returns its index.
-    fn next_index(&mut self) -> u64 {
-        let index = self.index;
-        self.index += 1;
-        self.report.count_record();
-        self.report.ran(&[Check::Format]);
-        index
-    }
-
     /// Verifies the next stored receipt and, if stored, its event as the exact
     /// canonical JSON bytes the record's digest was taken over.
     pub fn push(&mut self, receipt: &str, event: Option<&[u8]>) {
-        let index = self.next_index();
-        match Receipt::parse(receipt) {
-            Ok(receipt) => {
-                check_signed(&receipt, self.keys, Some(index), &mut self.report);
-                self.check_record(index, receipt.record(), receipt.record_bytes(), event);
-            }
-            Err(e) => self.unreadable(index, e.code(), &format!("the receipt cannot be read: {e}")),
-        }
+        self.push_prepared(PreparedEntry::receipt(self.keys, receipt, event));
     }
 
     /// Verifies the next stored record of a batch-signed log (its canonical bytes,
     /// not signed individually) and, if stored, its event. The record's key must be
     /// in the key set and valid at its time; a later checkpoint must cover it.
     pub fn push_record(&mut self, record_bytes: &[u8], event: Option<&[u8]>) {
-        let index = self.next_index();
-        match Record::from_bytes(record_bytes) {
-            Ok(record) => {
-                self.report.ran(&[Check::Key]);
-                match self.keys.select(Some(&record.kid)) {
-                    Err(e) => self.report.fail(e.code(), Some(index), e.message()),
-                    Ok((_, validity)) => {
-                        if let Err(e) = validity.check(record.time) {
-                            self.report.fail(e.code(), Some(index), e.message());
-                        }
-                    }
-                }
-                self.first_unsigned.get_or_insert(index);
-                self.check_record(index, &record, record_bytes, event);
-            }
-            Err(e) => self.unreadable(index, e.code(), &format!("the record cannot be read: {e}")),
-        }
+        self.push_prepared(PreparedEntry::record(self.keys, record_bytes, event));
     }
 
-    /// The checks every readable record goes through, receipt or not.
-    fn check_record(&mut self, index: u64, record: &Record, record_bytes: &[u8], event: Option<&[u8]>) {
+    /// Records a stored entry that is not a receipt at all (for example, a damaged
+    /// line in a log file).
+    pub fn push_unreadable(&mut self, reason: &str) {
+        self.push_prepared(PreparedEntry::unreadable(reason));
+    }
+
+    /// Takes the next entry, prepared (possibly on another thread) with the same key
+    /// set, and runs the checks that depend on the entries before it.
+    pub fn push_prepared(&mut self, prepared: PreparedEntry) {
+        let index = self.index;
+        self.index += 1;
         let at = Some(index);
-        match event {
-            // Stored events are the exact canonical bytes that were hashed, so the
-            // digest is taken over the stored bytes: any change to them is detected,
-            // even one that re-formats the JSON without changing its value.
-            Some(bytes) if Digest::sha256(bytes) == record.event => self.report.ran(&[Check::Event]),
-            Some(bytes) => {
-                let message = match Digest::of_json(bytes) {
-                    Ok(digest) if digest == record.event => {
-                        "the stored event was re-formatted: it is not in the canonical form that was signed"
-                    }
-                    Ok(_) => "the stored event differs from the event the record commits to",
-                    Err(_) => "the stored event is not valid JSON",
-                };
-                self.report.fail(ErrorCode::EventMismatch, at, message);
-            }
-            None if self.options.require_events => {
-                self.report.fail(ErrorCode::EventMissing, at, "the event of this record is not stored");
-            }
-            None => {}
+        self.report.count_record();
+        self.report.ran(&[Check::Format]);
+        self.report.ran(&prepared.ran);
+        for finding in prepared.findings {
+            self.report.fail_check(finding.check, finding.code, at, finding.message);
+        }
+        let Some(PreparedRecord { record, digest, leaf, nonce }) = prepared.record else {
+            self.previous = Previous::Unreadable;
+            // Assume the unreadable record held the next sequence number, so that it is
+            // reported once and not again as a gap; it still occupies a leaf, whose hash
+            // is unknown, so checkpoints covering it will not match.
+            self.max_seq = Some(self.max_seq.map_or(0, |max| max + 1));
+            self.add_leaf([0u8; 32]);
+            return;
+        };
+        if prepared.batch {
+            self.first_unsigned.get_or_insert(index);
+        }
+        if prepared.event_missing && self.options.require_events {
+            self.report.fail(ErrorCode::EventMissing, at, "the event of this record is not stored");
         }
 
         self.report.ran(&[Check::LogId]);
@@ -268,7 +405,7 @@ impl<'k> LogVerifier<'k> {
             ),
             _ => {}
         }
-        self.previous = Previous::Known(Digest::sha256(record_bytes));
+        self.previous = Previous::Known(digest);
 
         self.report.ran(&[Check::Time]);
         if let Some(last) = self.last_time.filter(|last| record.time < *last) {
@@ -278,10 +415,8 @@ impl<'k> LogVerifier<'k> {
         }
         self.last_time = Some(record.time);
 
-        if let Some(nonce) = &record.nonce {
+        if let Some(fingerprint) = nonce {
             self.report.ran(&[Check::Nonce]);
-            let mut fingerprint = [0u8; 16];
-            fingerprint.copy_from_slice(&Digest::sha256(nonce.as_bytes()).as_bytes()[..16]);
             if !self.nonces.insert(fingerprint) {
                 self.report.fail(
                     ErrorCode::NonceReplayed,
@@ -290,7 +425,7 @@ impl<'k> LogVerifier<'k> {
                 );
             }
         }
-        self.add_leaf(leaf_hash(record_bytes));
+        self.add_leaf(leaf);
     }
 
     fn add_leaf(&mut self, leaf: Hash) {
@@ -299,40 +434,24 @@ impl<'k> LogVerifier<'k> {
         self.tree.push_with(leaf, |level, index, hash| completed.push((level, index, *hash)));
     }
 
-    /// Records a stored entry that is not a receipt at all (for example, a damaged
-    /// line in a log file).
-    pub fn push_unreadable(&mut self, reason: &str) {
-        let index = self.next_index();
-        self.unreadable(index, ErrorCode::RecordUnreadable, reason);
-    }
-
-    fn unreadable(&mut self, index: u64, code: ErrorCode, message: &str) {
-        self.report.fail_check(Check::Format, code, Some(index), message);
-        self.previous = Previous::Unreadable;
-        // Assume the unreadable record held the next sequence number, so that it is
-        // reported once and not again as a gap.
-        self.max_seq = Some(self.max_seq.map_or(0, |max| max + 1));
-        // It still occupies a leaf; its hash is unknown, so checkpoints covering it
-        // will not match.
-        self.add_leaf([0u8; 32]);
-    }
-
     /// Checks a signed checkpoint stored with the log, pushed when exactly
     /// `checkpoint.size` records have been pushed: it must be signed (under the log
     /// id) by a key of the key set valid at the time of its last record, name the
     /// log, and carry the root of the records so far.
     pub fn push_checkpoint(&mut self, note: &str) {
+        self.push_prepared_checkpoint(PreparedCheckpoint::new(self.keys, note));
+    }
+
+    /// As [`LogVerifier::push_checkpoint`], with the signature already checked
+    /// (possibly on another thread) against the same key set.
+    pub fn push_prepared_checkpoint(&mut self, prepared: PreparedCheckpoint) {
         self.report.ran(&[Check::Checkpoint]);
         let at = self.index.checked_sub(1);
-        let checkpoint = match read_checkpoint(note) {
+        let checkpoint = match prepared.checkpoint {
             Ok(checkpoint) => checkpoint,
             Err(e) => {
-                self.report.fail_check(
-                    Check::Checkpoint,
-                    e.code(),
-                    at,
-                    format!("a stored checkpoint cannot be read: {e}"),
-                );
+                let message = format!("a stored checkpoint cannot be read: {e}");
+                self.report.fail_check(Check::Checkpoint, e.code(), at, message);
                 return;
             }
         };
@@ -351,16 +470,18 @@ impl<'k> LogVerifier<'k> {
             self.report.fail(ErrorCode::CheckpointMismatch, at, message);
             return;
         }
-        let verifiers: Vec<NoteVerifier> = self
-            .keys
-            .entries()
-            .iter()
-            .filter_map(|entry| entry.public_key().map(|key| (key, entry.validity())))
-            .filter(|(_, validity)| self.last_time.is_none_or(|t| validity.check(t).is_ok()))
-            .filter_map(|(key, _)| NoteVerifier::new(&log_id, key).ok())
-            .collect();
-        match verify_note(note, &verifiers) {
-            Ok(_) => {
+        // A signer must have been valid when the checkpoint's last record was made.
+        let signed = prepared.signers.and_then(|signers| {
+            match signers.iter().any(|validity| self.last_time.is_none_or(|t| validity.check(t).is_ok())) {
+                true => Ok(()),
+                false => Err(Error::new(
+                    ErrorCode::CheckpointSignatureInvalid,
+                    "its signing key was not valid at the time of its last record",
+                )),
+            }
+        });
+        match signed {
+            Ok(()) => {
                 self.covered = self.covered.max(checkpoint.size);
                 if self.first_unsigned.is_some_and(|first| first < self.covered) {
                     self.first_unsigned = None;
@@ -369,7 +490,7 @@ impl<'k> LogVerifier<'k> {
             Err(e) => self.report.fail(
                 ErrorCode::CheckpointSignatureInvalid,
                 at,
-                format!("the checkpoint for {} records: {e} (valid at the time of its last record)", checkpoint.size),
+                format!("the checkpoint for {} records: {e}", checkpoint.size),
             ),
         }
     }

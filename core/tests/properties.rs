@@ -157,6 +157,39 @@ proptest! {
     }
 
     #[test]
+    fn records_have_exactly_one_byte_form(
+        seq in 0u64..(1u64 << 53),
+        seconds in 0i64..253_402_300_799,
+        nanos in prop_oneof![Just(0u32), 0u32..1_000_000_000],
+        nonce in proptest::option::of("[ -~é😂\\\\\"]{1,20}"),
+        log_id in "[!-~]{1,30}",
+        position in any::<prop::sample::Index>(),
+        replacement in any::<u8>(),
+    ) {
+        let record = evidentia::Record {
+            log_id,
+            seq,
+            prev: (seq > 0).then(|| evidentia::Digest::sha256(&seq.to_be_bytes())),
+            event: evidentia::Digest::sha256(b"event"),
+            time: Timestamp::from_unix(seconds, nanos).unwrap(),
+            nonce,
+            kid: "kid".into(),
+        };
+        let bytes = record.to_bytes();
+        prop_assert_eq!(&bytes, &canonicalize_value(&record.to_value()).unwrap());
+        prop_assert_eq!(&evidentia::Record::from_bytes(&bytes).unwrap(), &record);
+        // After any single-byte change, a record is either refused or read back to
+        // exactly the changed bytes: no second spelling is ever accepted.
+        let mut changed = bytes.clone();
+        let i = position.index(changed.len());
+        prop_assume!(changed[i] != replacement);
+        changed[i] = replacement;
+        if let Ok(other) = evidentia::Record::from_bytes(&changed) {
+            prop_assert_eq!(other.to_bytes(), changed);
+        }
+    }
+
+    #[test]
     fn any_single_byte_change_to_a_stored_event_fails_verification(position in any::<prop::sample::Index>(), replacement in any::<u8>()) {
         let (key, mut log) = small_log();
         let keys = KeySet::single(key.public_key());

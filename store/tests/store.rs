@@ -1,115 +1,288 @@
-//! The on-disk log: create, append, reopen, lock, rotate, verify, detect damage.
+//! The on-disk log: create, append, reopen, lock, rotate, both signing modes,
+//! proofs, crash recovery, damage detection, concurrent appends.
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use evidentia::{ErrorCode, KeySet, SigningKey, verify_receipt};
-use evidentia_store::{CreateOptions, Log, read_entries, verify_dir, write_copy};
+use evidentia::merkle::leaf_hash;
+use evidentia::{
+    ErrorCode, KeySet, SigningKey, read_checkpoint, verify_batch_receipt, verify_checkpoint, verify_receipt,
+};
+use evidentia_store::{CreateOptions, Log, LogReader, Mode, NewEvent, verify_dir};
 
-fn temp_dir(name: &str) -> PathBuf {
+/// A scratch directory, removed when the test ends.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("evidentia-store-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    dir
+    Scratch(dir)
 }
 
 fn key(n: u8) -> SigningKey {
     SigningKey::from_bytes(&[n; 32]).unwrap()
 }
 
+fn options(mode: Mode) -> CreateOptions {
+    CreateOptions { log_id: Some("test.example/log".into()), key_file: None, mode }
+}
+
+fn event(i: usize) -> Vec<u8> {
+    format!(r#"{{"n": {i}, "what": "payment approved"}}"#).into_bytes()
+}
+
+fn append_many(log: &Log, key: &SigningKey, from: usize, n: usize) {
+    let events: Vec<Vec<u8>> = (from..from + n).map(event).collect();
+    let batch: Vec<NewEvent<'_>> = events.iter().map(|e| NewEvent { json: e, nonce: None }).collect();
+    log.append_batch(key, &batch, None).unwrap();
+}
+
+fn assert_valid(dir: &Path) {
+    let report = verify_dir(dir, None, |_| {}).unwrap();
+    assert!(report.is_valid(), "{}", report.to_text());
+}
+
 #[test]
-fn create_append_reopen_verify() {
-    let dir = temp_dir("basic");
+fn receipts_mode_create_append_reopen_verify() {
+    let dir = scratch("receipts");
     let k = key(1);
-    let mut log = Log::create(&dir, &k, CreateOptions { log_id: Some("test/basic".into()), key_file: None }).unwrap();
-    assert_eq!(log.log_id(), "test/basic");
+    let log = Log::create(&dir.0, &k, options(Mode::Receipts)).unwrap();
     let first = log.append(&k, br#"{"n": 1}"#, Some("req-1")).unwrap();
-    assert_eq!(first.record().seq, 0);
+    assert_eq!(first.seq, 0);
     drop(log);
 
-    let mut log = Log::open(&dir).unwrap();
+    let log = Log::open(&dir.0).unwrap();
     assert_eq!(log.len(), 1);
+    assert!(!log.recovery().repaired());
     let second = log.append(&k, br#"{"n": 2}"#, None).unwrap();
-    assert_eq!(second.record().seq, 1);
-    assert_eq!(second.record().prev, Some(first.record().digest()));
-    assert!(second.record().time >= first.record().time);
+    assert_eq!(second.record.prev, Some(first.record.digest()));
+    let receipt = second.receipt.clone().unwrap();
+    assert_eq!(second.to_line(), receipt.as_str());
+    let checkpoint = log.checkpoint(&k).unwrap();
+    assert_eq!(checkpoint.size, 2);
+    drop(log);
 
-    let report = verify_dir(&dir, None, |_| {}).unwrap();
-    assert!(report.is_valid(), "{}", report.to_text());
-    assert_eq!(report.records(), 2);
-    // A receipt verifies on its own with the log's key history.
-    let keys = KeySet::from_json(&std::fs::read_to_string(dir.join("keys.jwks")).unwrap()).unwrap();
-    assert!(verify_receipt(second.as_str(), &keys, Some(br#"{"n":2}"#)).unwrap().is_valid());
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert_valid(&dir.0);
+    let reader = LogReader::open(&dir.0).unwrap();
+    assert_eq!(reader.receipt(1).unwrap(), receipt.as_str());
+    assert!(verify_receipt(receipt.as_str(), reader.keys(), Some(br#"{"n":2}"#)).unwrap().is_valid());
+}
+
+#[test]
+fn batch_mode_seals_each_batch_with_a_checkpoint() {
+    let dir = scratch("batch");
+    let k = key(2);
+    let log = Log::create(&dir.0, &k, options(Mode::Batch)).unwrap();
+    append_many(&log, &k, 0, 10);
+    let single = log.append(&k, &event(10), Some("req-10")).unwrap();
+    assert_eq!(single.checkpoint_size, Some(11));
+    assert!(single.receipt.is_none());
+    assert!(single.to_line().contains(r#""seq":10"#));
+    drop(log);
+
+    let reader = LogReader::open(&dir.0).unwrap();
+    assert_eq!(reader.checkpoints().iter().map(|c| c.size).collect::<Vec<_>>(), vec![10, 11]);
+    for seq in 0..11 {
+        let receipt = reader.receipt(seq).unwrap();
+        let canonical = evidentia::canonicalize(&event(seq as usize)).unwrap();
+        let report = verify_batch_receipt(&receipt, reader.keys(), Some(&canonical)).unwrap();
+        assert!(report.is_valid(), "{}", report.to_text());
+    }
+    assert_valid(&dir.0);
+}
+
+#[test]
+fn proofs_verify_against_checkpoints() {
+    let dir = scratch("proofs");
+    let k = key(3);
+    let log = Log::create(&dir.0, &k, options(Mode::Batch)).unwrap();
+    append_many(&log, &k, 0, 37);
+    append_many(&log, &k, 37, 64);
+    drop(log);
+    let reader = LogReader::open(&dir.0).unwrap();
+    let verifier = evidentia::NoteVerifier::new("test.example/log", k.public_key()).unwrap();
+    let (old, _) = verify_checkpoint(&reader.checkpoints()[0].note, std::slice::from_ref(&verifier)).unwrap();
+    let (new, _) = verify_checkpoint(&reader.checkpoints()[1].note, &[verifier]).unwrap();
+    assert_eq!((old.size, new.size), (37, 101));
+    for seq in [0, 1, 36, 50, 100] {
+        let proof = reader.inclusion_proof(seq, None).unwrap();
+        let leaf = leaf_hash(&reader.entry(seq).unwrap().record_bytes().unwrap());
+        proof.verify(&leaf, &new.root).unwrap();
+    }
+    reader.consistency_proof(37, None).unwrap().verify(&old.root, &new.root).unwrap();
+    assert_eq!(reader.inclusion_proof(101, None).unwrap_err().code(), ErrorCode::ProofMalformed);
+    assert_eq!(reader.consistency_proof(0, None).unwrap_err().code(), ErrorCode::ProofMalformed);
+    assert_eq!(reader.entry(101).unwrap_err().code(), ErrorCode::InvalidArgument);
 }
 
 #[test]
 fn one_writer_at_a_time_and_no_overwrite() {
-    let dir = temp_dir("lock");
+    let dir = scratch("lock");
     let k = key(1);
-    let log = Log::create(&dir, &k, CreateOptions::default()).unwrap();
+    let log = Log::create(&dir.0, &k, CreateOptions::default()).unwrap();
     assert!(log.log_id().starts_with("evidentia/"));
-    assert_eq!(Log::open(&dir).unwrap_err().code(), ErrorCode::LogLocked);
-    assert_eq!(Log::create(&dir, &k, CreateOptions::default()).unwrap_err().code(), ErrorCode::LogExists);
+    assert_eq!(Log::open(&dir.0).unwrap_err().code(), ErrorCode::LogLocked);
+    assert_eq!(Log::create(&dir.0, &k, CreateOptions::default()).unwrap_err().code(), ErrorCode::LogExists);
+    // Readers need no lock.
+    assert_eq!(LogReader::open(&dir.0).unwrap().len(), 0);
     drop(log);
-    assert!(Log::open(&dir).is_ok());
-    assert_eq!(Log::open(&dir.join("nothing")).unwrap_err().code(), ErrorCode::LogNotFound);
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(Log::open(&dir.0).is_ok());
+    assert_eq!(Log::open(&dir.0.join("nothing")).unwrap_err().code(), ErrorCode::LogNotFound);
 }
 
 #[test]
 fn rotation_keeps_old_records_valid_and_retires_the_old_key() {
-    let dir = temp_dir("rotate");
+    let dir = scratch("rotate");
     let (old, new) = (key(1), key(2));
-    let mut log = Log::create(&dir, &old, CreateOptions::default()).unwrap();
+    let log = Log::create(&dir.0, &old, CreateOptions::default()).unwrap();
     log.append(&old, b"{}", None).unwrap();
     log.rotate(&new, None).unwrap();
     assert_eq!(log.append(&old, b"{}", None).unwrap_err().code(), ErrorCode::KeyNotFound);
     log.append(&new, b"{}", None).unwrap();
     drop(log);
-    let report = verify_dir(&dir, None, |_| {}).unwrap();
-    assert!(report.is_valid(), "{}", report.to_text());
+    assert_valid(&dir.0);
     // Against a key set holding only the new key, the old record fails the key check.
-    let report = verify_dir(&dir, Some(&KeySet::single(new.public_key())), |_| {}).unwrap();
+    let report = verify_dir(&dir.0, Some(&KeySet::single(new.public_key())), |_| {}).unwrap();
     assert_eq!(report.failure_codes(), vec![ErrorCode::KeyNotFound]);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
-fn damaged_files_are_reported() {
-    let dir = temp_dir("damage");
-    let k = key(1);
-    let mut log = Log::create(&dir, &k, CreateOptions::default()).unwrap();
-    for i in 0..5 {
-        log.append(&k, format!(r#"{{"i":{i}}}"#).as_bytes(), None).unwrap();
+fn concurrent_appends_keep_the_chain() {
+    let dir = scratch("threads");
+    let k = Arc::new(key(4));
+    let log = Arc::new(Log::create(&dir.0, &k, options(Mode::Receipts)).unwrap());
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let (log, k) = (Arc::clone(&log), Arc::clone(&k));
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let nonce = format!("t{t}-{i}");
+                    log.append(&k, &event(t * 100 + i), Some(&nonce)).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(log.len(), 200);
+    drop(log);
+    assert_valid(&dir.0);
+}
+
+fn segment(dir: &Path) -> PathBuf {
+    dir.join("segments").join(format!("{:020}.seg", 0))
+}
+
+#[test]
+fn a_torn_last_entry_is_cut_and_everything_before_it_kept() {
+    let dir = scratch("torn");
+    let k = key(5);
+    let log = Log::create(&dir.0, &k, options(Mode::Receipts)).unwrap();
+    append_many(&log, &k, 0, 20);
+    drop(log);
+    let full = std::fs::read(segment(&dir.0)).unwrap();
+    let log = Log::open(&dir.0).unwrap();
+    log.append(&k, &event(20), None).unwrap();
+    drop(log);
+    let with_last = std::fs::read(segment(&dir.0)).unwrap();
+    // Cut the last entry at every point: the log reopens with the first 20 intact.
+    for cut in full.len() + 1..with_last.len() {
+        std::fs::write(segment(&dir.0), &with_last[..cut]).unwrap();
+        let log = Log::open(&dir.0).unwrap();
+        assert_eq!(log.len(), 20, "cut at {cut}");
+        assert_eq!(log.recovery().truncated_bytes, (cut - full.len()) as u64);
+        drop(log);
+        assert_eq!(std::fs::read(segment(&dir.0)).unwrap(), full);
+    }
+    assert_valid(&dir.0);
+}
+
+#[test]
+fn damage_in_the_middle_is_never_cut_and_verification_names_the_record() {
+    let dir = scratch("flip");
+    let k = key(6);
+    let log = Log::create(&dir.0, &k, options(Mode::Receipts)).unwrap();
+    for i in 0..6 {
+        log.append(&k, &event(i), None).unwrap();
     }
     drop(log);
-    let entries: Vec<(String, Vec<u8>)> = read_entries(&dir).unwrap().map(Result::unwrap).collect();
+    let original = std::fs::read(segment(&dir.0)).unwrap();
+    // Flip one bit at many positions of the third entry (its frame header and receipt).
+    let receipt = LogReader::open(&dir.0).unwrap().receipt(2).unwrap();
+    let start = original.windows(receipt.len()).position(|w| w == receipt.as_bytes()).unwrap();
+    for i in (start - 17..start + receipt.len()).step_by(7) {
+        let mut damaged = original.clone();
+        damaged[i] ^= 0x04;
+        std::fs::write(segment(&dir.0), &damaged).unwrap();
+        assert_eq!(Log::open(&dir.0).unwrap_err().code(), ErrorCode::LogCorrupt, "byte {i}");
+        assert_eq!(std::fs::read(segment(&dir.0)).unwrap(), damaged, "nothing is changed");
+        let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+        assert!(!report.is_valid(), "byte {i} (receipt at {start}): {}", report.to_text());
+        assert_eq!(report.findings()[0].index, Some(2), "byte {i}: {}", report.to_text());
+    }
+    std::fs::write(segment(&dir.0), &original).unwrap();
+    assert_valid(&dir.0);
+}
 
-    // A copy with a record removed fails verification; the original still passes.
-    let copy = dir.join("copy");
-    write_copy(
-        &dir,
-        &copy,
-        entries.iter().enumerate().filter(|(i, _)| *i != 2).map(|(_, (r, e))| (r.as_str(), e.as_slice())),
-    )
-    .unwrap();
-    let report = verify_dir(&copy, None, |_| {}).unwrap();
-    assert!(report.failure_codes().contains(&ErrorCode::SequenceGap), "{}", report.to_text());
-    assert!(verify_dir(&dir, None, |_| {}).unwrap().is_valid());
+#[test]
+fn lost_index_and_tree_are_rebuilt() {
+    let dir = scratch("rebuild");
+    let k = key(7);
+    let log = Log::create(&dir.0, &k, options(Mode::Batch)).unwrap();
+    append_many(&log, &k, 0, 300);
+    drop(log);
+    std::fs::remove_file(dir.0.join("index")).unwrap();
+    let tree = std::fs::read(dir.0.join("tree")).unwrap();
+    std::fs::write(dir.0.join("tree"), &tree[..tree.len() / 3 + 5]).unwrap();
+    let log = Log::open(&dir.0).unwrap();
+    let recovery = log.recovery();
+    assert_eq!(recovery.rebuilt_index_entries, 300);
+    assert!(recovery.rebuilt_tree_leaves > 150, "{recovery:?}");
+    drop(log);
+    assert_eq!(std::fs::read(dir.0.join("tree")).unwrap(), tree);
+    assert_valid(&dir.0);
 
-    // A torn last line: reported by verification, and the log refuses appends.
-    let records = dir.join("records.log");
-    let mut bytes = std::fs::read(&records).unwrap();
-    bytes.truncate(bytes.len() - 3);
-    std::fs::write(&records, &bytes).unwrap();
-    let report = verify_dir(&dir, None, |_| {}).unwrap();
-    assert_eq!(report.failure_codes(), vec![ErrorCode::RecordUnreadable]);
-    assert_eq!(Log::open(&dir).unwrap_err().code(), ErrorCode::LogCorrupt);
+    // A wrong tree hash is found by verification.
+    let mut bad = tree.clone();
+    bad[32 * 100] ^= 1;
+    std::fs::write(dir.0.join("tree"), &bad).unwrap();
+    let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+    assert_eq!(report.failure_codes(), vec![ErrorCode::TreeMismatch]);
+}
 
-    // Garbage configuration.
-    std::fs::write(dir.join("log.json"), b"{\"format\":\"something\"}").unwrap();
-    assert_eq!(Log::open(&dir).unwrap_err().code(), ErrorCode::LogConfigInvalid);
-    std::fs::write(dir.join("log.json"), b"\xff").unwrap();
-    assert_eq!(verify_dir(&dir, None, |_| {}).unwrap_err().code(), ErrorCode::LogConfigInvalid);
-    std::fs::remove_dir_all(&dir).unwrap();
+#[test]
+fn tampered_copies_fail_against_the_original_checkpoints() {
+    let dir = scratch("copy");
+    let k = key(8);
+    let log = Log::create(&dir.0, &k, options(Mode::Batch)).unwrap();
+    append_many(&log, &k, 0, 10);
+    drop(log);
+    let reader = LogReader::open(&dir.0).unwrap();
+    let mut entries = Vec::new();
+    reader
+        .for_each_entry(|e| {
+            entries.push(e.unwrap().to_owned());
+            Ok(())
+        })
+        .unwrap();
+    let copy = dir.0.join("copy");
+    reader.write_copy(&copy, &entries).unwrap();
+    assert_valid(&copy);
+    entries.remove(4);
+    let removed = dir.0.join("removed");
+    reader.write_copy(&removed, &entries).unwrap();
+    let report = verify_dir(&removed, None, |_| {}).unwrap();
+    let codes = report.failure_codes();
+    assert!(codes.contains(&ErrorCode::ChainBroken) && codes.contains(&ErrorCode::SequenceGap), "{codes:?}");
+    assert!(codes.contains(&ErrorCode::RecordUnsigned), "the checkpoint no longer matches: {codes:?}");
+    // The copy's checkpoint still names the original size and root.
+    assert_eq!(read_checkpoint(&LogReader::open(&removed).unwrap().checkpoints()[0].note).unwrap().size, 10);
 }

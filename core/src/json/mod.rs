@@ -4,6 +4,7 @@ mod canonical;
 mod parse;
 mod value;
 
+pub(crate) use canonical::write_string;
 pub use canonical::{canonicalize, canonicalize_value, canonicalize_with, to_pretty_string};
 pub use parse::{MAX_DEPTH_LIMIT, ParseOptions, parse, parse_with};
 pub use value::{MAX_SAFE_INTEGER, Number, Value};

@@ -1,0 +1,268 @@
+//! `evidentia log …`: create, append to, prove from and verify logs on disk.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use clap::Subcommand;
+use evidentia::json::Value;
+use evidentia::{Error, ErrorCode, SigningKey};
+use evidentia_store::{CreateOptions, Log, LogReader, Mode, NewEvent};
+
+use crate::io::{outln, read_input, write_stdout};
+use crate::progress::Progress;
+use crate::{Outcome, load_keys, load_signing_key, print_report, text};
+
+/// Events committed together, at most: one flush to disk (and, in batch mode, one
+/// signed checkpoint) per group.
+const GROUP: usize = 1000;
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum LogCommand {
+    /// Create a new log in DIR
+    Init {
+        dir: PathBuf,
+        /// The log's signing key file (JWK or PEM); remembered for appends
+        #[arg(long)]
+        key: PathBuf,
+        /// The log id (printable ASCII, no spaces); random by default
+        #[arg(long)]
+        id: Option<String>,
+        /// receipts: every record signed (a receipt per append); batch: one signed
+        /// checkpoint per batch of appends, batch receipts on demand
+        #[arg(long, default_value = "receipts", value_parser = ["receipts", "batch"])]
+        mode: String,
+    },
+    /// Append an event (JSON) and print its receipt once it is on disk; with --batch,
+    /// append JSON Lines (one event per line) and print one line per event as soon
+    /// as it is durable
+    Append {
+        dir: PathBuf,
+        /// Event file (JSON, or JSON Lines with --batch), or - for standard input
+        event: Option<PathBuf>,
+        /// Read JSON Lines and commit them in groups
+        #[arg(long)]
+        batch: bool,
+        /// A nonce to bind into the record (a request id); must be unique in the log
+        #[arg(long, conflicts_with = "batch")]
+        nonce: Option<String>,
+        /// Signing key file, if not the one the log was created with
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Print the log's latest signed checkpoint, signing a new one if records were
+    /// appended since
+    Checkpoint {
+        dir: PathBuf,
+        /// Signing key file, if not the one the log was created with
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Print the inclusion proof of a record
+    Prove {
+        dir: PathBuf,
+        /// The record's sequence number
+        #[arg(long)]
+        index: u64,
+        /// The tree size to prove against (default: the latest checkpoint's)
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// Print the consistency proof between two sizes of the log
+    Consistency {
+        dir: PathBuf,
+        /// The older size
+        #[arg(long)]
+        from: u64,
+        /// The newer size (default: the latest checkpoint's)
+        #[arg(long)]
+        to: Option<u64>,
+    },
+    /// Print what a holder of a record needs to verify it offline: its receipt, or
+    /// in a batch-signed log its batch receipt
+    Receipt {
+        dir: PathBuf,
+        /// The record's sequence number
+        #[arg(long)]
+        index: u64,
+    },
+    /// Verify the whole log: every record, link, checkpoint and tree hash
+    Verify {
+        dir: PathBuf,
+        /// Trusted keys (JWKS); by default the log's own key history
+        #[arg(long)]
+        jwks: Option<PathBuf>,
+    },
+    /// Retire the log's signing key and continue with a new one
+    Rotate {
+        dir: PathBuf,
+        /// The new signing key file (JWK or PEM)
+        #[arg(long)]
+        key: PathBuf,
+    },
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, Error> {
+    std::path::absolute(path).map_err(|e| Error::new(ErrorCode::Io, format!("{}: {e}", path.display())))
+}
+
+/// The signing key: the one given, or the one the log remembers.
+fn signing_key(log: &Log, key: Option<&Path>) -> Result<SigningKey, Error> {
+    let path = match (key, log.key_file()) {
+        (Some(path), _) => path.to_owned(),
+        (None, Some(path)) => path,
+        (None, None) => {
+            return Err(Error::new(ErrorCode::InvalidArgument, "the log has no key file on record: pass --key"));
+        }
+    };
+    load_signing_key(&path)
+}
+
+pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
+    match command {
+        LogCommand::Init { dir, key, id, mode } => {
+            let signing = load_signing_key(key)?;
+            let options =
+                CreateOptions { log_id: id.clone(), key_file: Some(absolute(key)?), mode: Mode::from_name(mode)? };
+            let log = Log::create(dir, &signing, options)?;
+            if json {
+                let summary = Value::object([
+                    ("dir", Value::from(dir.display().to_string())),
+                    ("kid", Value::from(signing.kid())),
+                    ("log_id", Value::from(log.log_id())),
+                    ("mode", Value::from(log.mode().name())),
+                ]);
+                outln!("{}", text(&summary));
+            } else {
+                eprintln!(
+                    "created log {} in {} (signing key {}, {} mode)",
+                    log.log_id(),
+                    dir.display(),
+                    signing.kid(),
+                    mode
+                );
+            }
+        }
+        LogCommand::Append { dir, event, batch, nonce, key } => {
+            let log = Log::open(dir)?;
+            let key = signing_key(&log, key.as_deref())?;
+            if *batch {
+                append_lines(&log, &key, event.as_deref())?;
+            } else {
+                let event = read_input(event.as_deref())?;
+                outln!("{}", log.append(&key, &event, nonce.as_deref())?.to_line());
+            }
+        }
+        LogCommand::Checkpoint { dir, key } => {
+            let reader = LogReader::open(dir)?;
+            let note = match reader.latest_checkpoint() {
+                Some(latest) if latest.size == reader.len() => latest.note.clone(),
+                _ => {
+                    let log = Log::open(dir)?;
+                    let key = signing_key(&log, key.as_deref())?;
+                    log.checkpoint(&key)?.note
+                }
+            };
+            write_stdout(note.as_bytes())?;
+        }
+        LogCommand::Prove { dir, index, size } => {
+            outln!("{}", LogReader::open(dir)?.inclusion_proof(*index, *size)?.to_json()?);
+        }
+        LogCommand::Consistency { dir, from, to } => {
+            outln!("{}", LogReader::open(dir)?.consistency_proof(*from, *to)?.to_json()?);
+        }
+        LogCommand::Receipt { dir, index } => {
+            outln!("{}", LogReader::open(dir)?.receipt(*index)?);
+        }
+        LogCommand::Verify { dir, jwks } => {
+            let keys = jwks.as_deref().map(load_keys).transpose()?;
+            let reader = LogReader::open(dir)?;
+            let mut progress = Progress::new("verifying", Some(reader.len()));
+            let report = reader.verify(keys.as_ref(), |done| progress.update(done))?;
+            progress.finish();
+            if keys.is_none() && !json {
+                outln!("(keys: the log's own key history; pass --jwks with keys you trust to check who signed)");
+            }
+            return Ok(print_report(&report, json));
+        }
+        LogCommand::Rotate { dir, key } => {
+            let new_key = load_signing_key(key)?;
+            let log = Log::open(dir)?;
+            log.rotate(&new_key, Some(absolute(key)?))?;
+            eprintln!("log {} now signs with key {}", log.log_id(), new_key.kid());
+        }
+    }
+    Ok(Outcome::Valid)
+}
+
+/// Appends JSON Lines in groups: a reader thread feeds lines; each group takes what
+/// is waiting (up to [`GROUP`]), so a fast producer gets large groups and a slow one
+/// gets each event committed — and acknowledged — as soon as it arrives.
+fn append_lines(log: &Log, key: &SigningKey, input: Option<&Path>) -> Result<(), Error> {
+    let (sender, lines) = mpsc::sync_channel::<Result<(u64, Vec<u8>), Error>>(4 * GROUP);
+    let source: Box<dyn BufRead + Send> = match input {
+        None => Box::new(std::io::BufReader::new(std::io::stdin())),
+        Some(p) if p == Path::new("-") => Box::new(std::io::BufReader::new(std::io::stdin())),
+        Some(p) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(p)
+                .map_err(|e| Error::new(ErrorCode::Io, format!("cannot read {}: {e}", p.display())))?,
+        )),
+    };
+    std::thread::spawn(move || {
+        let mut source = source;
+        let mut number = 0;
+        loop {
+            let mut line = Vec::new();
+            number += 1;
+            match source.read_until(b'\n', &mut line) {
+                Ok(0) => return,
+                Ok(_) => {
+                    while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                        line.pop();
+                    }
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        continue; // Blank lines separate nothing in JSON Lines.
+                    }
+                    if sender.send(Ok((number, line))).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = sender.send(Err(Error::new(ErrorCode::Io, format!("cannot read the input: {e}"))));
+                    return;
+                }
+            }
+        }
+    });
+
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut progress = Progress::new("appended", None);
+    let mut total = 0u64;
+    while let Ok(first) = lines.recv() {
+        let mut group = vec![first?];
+        while group.len() < GROUP {
+            match lines.try_recv() {
+                Ok(line) => group.push(line?),
+                Err(_) => break,
+            }
+        }
+        // A line that is not JSON stops the run; the lines before it are committed.
+        let events: Vec<NewEvent<'_>> = group.iter().map(|(_, line)| NewEvent { json: line, nonce: None }).collect();
+        let result = log.append_valid_prefix(key, &events, None)?;
+        for a in &result.appended {
+            writeln!(out, "{}", a.to_line()).map_err(stdout_error)?;
+        }
+        out.flush().map_err(stdout_error)?;
+        total += result.appended.len() as u64;
+        progress.update(total);
+        if let Some(invalid) = result.invalid {
+            let e = invalid.error;
+            return Err(Error::new(e.code(), format!("line {}: {e}", group[invalid.position].0)));
+        }
+    }
+    Ok(())
+}
+
+fn stdout_error(e: std::io::Error) -> Error {
+    Error::new(ErrorCode::Io, format!("cannot write standard output: {e}"))
+}

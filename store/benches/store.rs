@@ -1,0 +1,96 @@
+//! Criterion benchmarks of the on-disk log: `cargo bench -p evidentia-store`.
+//!
+//! - durable batched appends (batches of 1,000 events, one fsync and one signed
+//!   checkpoint each);
+//! - inclusion-proof generation in a 1,000,000-entry log;
+//! - full verification of that 1,000,000-event batch-signed log.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use evidentia::SigningKey;
+use evidentia_store::{CreateOptions, Log, LogReader, Mode, NewEvent};
+
+const BATCH: usize = 1000;
+const LARGE: usize = 1_000_000;
+
+fn events(from: usize, n: usize) -> Vec<Vec<u8>> {
+    (from..from + n)
+        .map(|i| {
+            format!(
+                r#"{{"type":"payment.approved","payment_id":"PAY-{i:08}","amount":{{"value":"{}.{:02}","currency":"EUR"}},"approved_by":"officer-{}"}}"#,
+                i % 99_991,
+                i % 100,
+                i % 40
+            )
+            .into_bytes()
+        })
+        .collect()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("evidentia-bench-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn new_log(dir: &Path, key: &SigningKey) -> Log {
+    let options = CreateOptions { log_id: Some("bench.example/log".into()), key_file: None, mode: Mode::Batch };
+    Log::create(dir, key, options).expect("create")
+}
+
+fn append(log: &Log, key: &SigningKey, events: &[Vec<u8>]) {
+    let batch: Vec<NewEvent<'_>> = events.iter().map(|e| NewEvent { json: e, nonce: None }).collect();
+    log.append_batch(key, &batch, None).expect("append");
+}
+
+fn appends(c: &mut Criterion) {
+    let key = SigningKey::from_bytes(&[5u8; 32]).expect("key");
+    let dir = scratch("append");
+    let log = new_log(&dir, &key);
+    let batch = events(0, BATCH);
+    let mut group = c.benchmark_group("store");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function("append_batch of 1000 (durable, batch mode)", |b| {
+        b.iter(|| append(&log, &key, black_box(&batch)))
+    });
+    group.finish();
+    drop(log);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn large_log(c: &mut Criterion) {
+    let key = SigningKey::from_bytes(&[6u8; 32]).expect("key");
+    let dir = scratch("large");
+    let log = new_log(&dir, &key);
+    for from in (0..LARGE).step_by(BATCH) {
+        append(&log, &key, &events(from, BATCH));
+    }
+    drop(log);
+    let reader = LogReader::open(&dir).expect("open");
+    assert_eq!(reader.len(), LARGE as u64);
+
+    let mut group = c.benchmark_group("store 1M");
+    let mut i: u64 = 0;
+    group.bench_function("inclusion proof", |b| {
+        b.iter(|| {
+            i = (i + 7_919) % LARGE as u64;
+            reader.inclusion_proof(black_box(i), None).expect("proof")
+        })
+    });
+    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(20));
+    group.throughput(Throughput::Elements(LARGE as u64));
+    group.bench_function("verify the whole batch-signed log", |b| {
+        b.iter(|| {
+            let report = reader.verify(None, |_| {}).expect("readable");
+            assert!(report.is_valid());
+        })
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, appends, large_log);
+criterion_main!(benches);
