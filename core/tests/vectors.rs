@@ -180,3 +180,99 @@ fn errors() {
         assert_eq!(str_of(entry, "name"), code.name());
     }
 }
+
+fn b64(text: &str) -> Vec<u8> {
+    evidentia::encoding::b64_decode(text).unwrap()
+}
+
+#[test]
+fn merkle() {
+    use evidentia::merkle::{MemoryTree, consistency_proof, inclusion_proof, leaf_hash, root};
+    use evidentia::{ConsistencyProof, InclusionProof};
+    let doc = read_json("merkle.json");
+    let data: Vec<Vec<u8>> = array(&doc, "leaves").iter().map(|l| unhex(str_of(l, "data_hex"))).collect();
+    for (leaf, d) in array(&doc, "leaves").iter().zip(&data) {
+        assert_eq!(b64(str_of(leaf, "leaf_hash")), leaf_hash(d));
+    }
+    let tree = MemoryTree::from_leaf_hashes(data.iter().map(|d| leaf_hash(d)));
+    let roots: Vec<Vec<u8>> = array(&doc, "roots").iter().map(|r| b64(r.as_str().unwrap())).collect();
+    for (size, expected) in roots.iter().enumerate() {
+        assert_eq!(&root(&tree, size as u64).unwrap().to_vec(), expected);
+    }
+    assert_eq!(b64(str_of(&doc, "empty_root")), roots[0]);
+    for case in array(&doc, "inclusion") {
+        let proof = InclusionProof::from_json(str_of(case, "proof")).unwrap();
+        assert_eq!(proof.hashes, inclusion_proof(&tree, proof.leaf_index, proof.tree_size).unwrap());
+        assert_eq!(proof.to_json().unwrap(), str_of(case, "proof"));
+        let r: [u8; 32] = roots[proof.tree_size as usize].clone().try_into().unwrap();
+        proof.verify(&leaf_hash(&data[proof.leaf_index as usize]), &r).unwrap();
+    }
+    for case in array(&doc, "consistency") {
+        let proof = ConsistencyProof::from_json(str_of(case, "proof")).unwrap();
+        assert_eq!(proof.hashes, consistency_proof(&tree, proof.old_size, proof.new_size).unwrap());
+        let old: [u8; 32] = roots[proof.old_size as usize].clone().try_into().unwrap();
+        let new: [u8; 32] = roots[proof.new_size as usize].clone().try_into().unwrap();
+        proof.verify(&old, &new).unwrap();
+    }
+    let r13: [u8; 32] = roots[13].clone().try_into().unwrap();
+    for case in array(&doc, "invalid_inclusion") {
+        let error = InclusionProof::from_json(str_of(case, "proof")).and_then(|p| p.verify(&leaf_hash(&data[5]), &r13));
+        assert_eq!(error.unwrap_err().code().name(), str_of(case, "error"), "{}", str_of(case, "name"));
+    }
+}
+
+#[test]
+fn checkpoints() {
+    use evidentia::{Checkpoint, NoteVerifier, sign_checkpoint, verify_checkpoint_with_keys};
+    let keys = read_json("keys.json");
+    let doc = read_json("checkpoints.json");
+    let body = Checkpoint::from_text(str_of(&doc, "body")).unwrap();
+    assert_eq!(body.origin, str_of(&doc, "origin"));
+    assert_eq!(b64(str_of(&doc, "root")), body.root);
+    assert_eq!(sign_checkpoint(&body, &key(&keys, "key1")).unwrap(), str_of(&doc, "signed_note"));
+    let verifier = NoteVerifier::from_vkey(str_of(&doc, "vkey")).unwrap();
+    evidentia::verify_checkpoint(str_of(&doc, "signed_note"), &[verifier]).unwrap();
+    let jwks = KeySet::from_json(str_of(&doc, "jwks")).unwrap();
+    for case in array(&doc, "verify") {
+        let result = verify_checkpoint_with_keys(str_of(case, "note"), &jwks);
+        match case.get("valid").and_then(Value::as_bool).unwrap() {
+            true => {
+                assert_eq!(result.unwrap().size, case.get("size").unwrap().as_number().unwrap().as_safe_u64().unwrap())
+            }
+            false => assert_eq!(result.unwrap_err().code().name(), str_of(case, "error"), "{}", str_of(case, "name")),
+        }
+    }
+}
+
+#[test]
+fn batch_receipts() {
+    use evidentia::merkle::{MemoryTree, leaf_hash};
+    use evidentia::{BatchReceipt, verify_batch_receipt};
+    let doc = read_json("batch_receipts.json");
+    let note = str_of(&doc, "checkpoint");
+    let issue = array(&doc, "issue");
+    let tree = MemoryTree::from_leaf_hashes(issue.iter().map(|e| leaf_hash(str_of(e, "record").as_bytes())));
+    for (i, entry) in issue.iter().enumerate() {
+        let record = str_of(entry, "record").as_bytes();
+        let proof = evidentia::InclusionProof {
+            leaf_index: i as u64,
+            tree_size: issue.len() as u64,
+            hashes: evidentia::merkle::inclusion_proof(&tree, i as u64, issue.len() as u64).unwrap(),
+        };
+        assert_eq!(BatchReceipt::new(record, proof, note).unwrap().to_json(), str_of(entry, "batch_receipt"));
+    }
+    for case in array(&doc, "verify") {
+        let name = str_of(case, "name");
+        let keys = KeySet::from_json(str_of(case, "jwks")).unwrap();
+        let result =
+            verify_batch_receipt(str_of(case, "batch_receipt"), &keys, opt_str(case, "event").map(str::as_bytes));
+        match opt_str(case, "error") {
+            Some(code) => assert_eq!(result.unwrap_err().code().name(), code, "{name}"),
+            None => {
+                let report = result.unwrap();
+                assert_eq!(report.is_valid(), case.get("valid").and_then(Value::as_bool).unwrap(), "{name}");
+                assert_eq!(code_names(report.failure_codes()), names(case, "failures"), "{name}");
+            }
+        }
+    }
+}

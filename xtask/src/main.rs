@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         Some("codegen") => codegen::run(codegen::Scope::All, has_check(&args[1..])),
         Some("vectors") => codegen::run(codegen::Scope::Vectors, has_check(&args[1..])),
         Some("dist") => dist::run(&args[1..]),
-        Some("bench") => cargo(&["bench", "-p", "evidentia"]),
+        Some("bench") => cargo(&["bench", "-p", "evidentia", "-p", "evidentia-store"]),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use evidentia::encoding::hex;
 use evidentia::json::{Value, to_pretty_string};
 use evidentia::{
-    ChainState, Digest, ErrorCode, ErrorFamily, JwsOptions, KeySet, LogVerifyOptions, Receipt, Record, SigningKey,
-    Timestamp, Validity, canonicalize, issue_receipt, sign_jws, verify_jws, verify_log, verify_receipt,
+    ChainState, ConsistencyProof, Digest, ErrorCode, ErrorFamily, InclusionProof, JwsOptions, KeySet, LogVerifyOptions,
+    Receipt, Record, SigningKey, Timestamp, Validity, canonicalize, issue_receipt, sign_jws, verify_jws, verify_log,
+    verify_receipt,
 };
 
 /// File name → contents of every generated vector file.
@@ -19,6 +20,9 @@ pub(crate) fn generate() -> BTreeMap<&'static str, String> {
     files.insert("jws.json", pretty(jws()));
     files.insert("receipts.json", pretty(receipts()));
     files.insert("logs.json", pretty(logs()));
+    files.insert("merkle.json", pretty(merkle_vectors()));
+    files.insert("checkpoints.json", pretty(checkpoints()));
+    files.insert("batch_receipts.json", pretty(batch_receipts()));
     files.insert("errors.json", pretty(errors()));
     files
 }
@@ -562,5 +566,213 @@ fn errors() -> Value {
     file(
         "The stable error-code table every binding exposes. Codes are append-only and never reused; the hundreds digit is the family.",
         vec![("families", Value::Array(families)), ("codes", Value::Array(codes))],
+    )
+}
+
+fn b64(bytes: &[u8]) -> Value {
+    s(evidentia::encoding::b64(bytes))
+}
+
+fn merkle_vectors() -> Value {
+    use evidentia::merkle::{MemoryTree, consistency_proof, inclusion_proof, leaf_hash, root};
+    const N: u64 = 21;
+    let data: Vec<Vec<u8>> = (0..N).map(|i| format!("leaf {i}").into_bytes()).collect();
+    let tree = MemoryTree::from_leaf_hashes(data.iter().map(|d| leaf_hash(d)));
+    let leaves = data.iter().map(|d| obj(vec![("data_hex", s(hex(d))), ("leaf_hash", b64(&leaf_hash(d)))])).collect();
+    let roots = (0..=N).map(|size| b64(&root(&tree, size).expect("size within the tree"))).collect();
+    let mut inclusion = Vec::new();
+    for size in [1, 2, 3, 7, 8, 13, 21] {
+        for index in [0, size / 2, size - 1] {
+            let proof = InclusionProof {
+                leaf_index: index,
+                tree_size: size,
+                hashes: inclusion_proof(&tree, index, size).expect("proof"),
+            };
+            inclusion.push(obj(vec![("proof", s(proof.to_json().expect("small sizes")))]));
+        }
+    }
+    let mut consistency = Vec::new();
+    for (old, new) in [(1, 1), (1, 2), (3, 7), (4, 8), (5, 21), (8, 21), (13, 21), (21, 21)] {
+        let proof = ConsistencyProof {
+            old_size: old,
+            new_size: new,
+            hashes: consistency_proof(&tree, old, new).expect("proof"),
+        };
+        consistency.push(obj(vec![("proof", s(proof.to_json().expect("small sizes")))]));
+    }
+    // Proofs that must be refused: a changed hash, a wrong position, malformed sizes.
+    let good = InclusionProof { leaf_index: 5, tree_size: 13, hashes: inclusion_proof(&tree, 5, 13).expect("proof") };
+    let mut bent = good.clone();
+    bent.hashes[1][0] ^= 1;
+    let moved = InclusionProof { leaf_index: 6, ..good.clone() };
+    let invalid_inclusion: Vec<(&str, String)> = vec![
+        ("a proof hash changed", bent.to_json().expect("json")),
+        ("another leaf's position", moved.to_json().expect("json")),
+        ("index not below size", r#"{"hashes":[],"leaf_index":13,"tree_size":13,"type":"inclusion"}"#.into()),
+        ("a hash of 31 bytes", r#"{"hashes":["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="],"leaf_index":0,"tree_size":2,"type":"inclusion"}"#.into()),
+        ("not a proof", r#"{"type":"consistency"}"#.into()),
+    ];
+    let invalid_inclusion = invalid_inclusion
+        .into_iter()
+        .map(|(name, proof)| {
+            let error = InclusionProof::from_json(&proof)
+                .and_then(|p| p.verify(&leaf_hash(&data[5]), &root(&tree, 13).expect("root")))
+                .expect_err("invalid vector");
+            obj(vec![("name", s(name)), ("proof", s(proof)), ("leaf_index_of_data", n(5)), ("error", code(&error))])
+        })
+        .collect();
+    let empty_root = b64(&evidentia::merkle::empty_root());
+    file(
+        "RFC 6962 / RFC 9162 Merkle trees over the leaves 'leaf 0'..'leaf 20': leaf hashes, the root of every size 0..21, inclusion and consistency proofs in Evidentia's JSON form (to reproduce exactly and to verify against roots), and inclusion proofs that must be refused when verified for leaf 5 against the root of size 13. Consistency proofs from the empty tree are refused (PROOF_MALFORMED).",
+        vec![
+            ("leaves", Value::Array(leaves)),
+            ("roots", Value::Array(roots)),
+            ("empty_root", empty_root),
+            ("inclusion", Value::Array(inclusion)),
+            ("consistency", Value::Array(consistency)),
+            ("invalid_inclusion", Value::Array(invalid_inclusion)),
+        ],
+    )
+}
+
+fn checkpoints() -> Value {
+    use evidentia::{Checkpoint, NoteVerifier, sign_checkpoint, sign_note, verify_checkpoint_with_keys};
+    let key = test_key(1);
+    let checkpoint = Checkpoint {
+        origin: LOG_ID.into(),
+        size: 4,
+        root: evidentia::merkle::leaf_hash(b"example root"),
+        extensions: vec![],
+    };
+    let note = sign_checkpoint(&checkpoint, &key).expect("valid origin");
+    let vkey = NoteVerifier::new(LOG_ID, key.public_key()).expect("name").to_vkey();
+    let witness = test_key(3);
+    let cosignature = sign_note(&checkpoint.to_text(), "witness.example", &witness).expect("name");
+    let cosigned = format!("{note}{}", cosignature.split_once("\n\n").expect("signed note").1);
+    let forged = sign_checkpoint(&checkpoint, &test_key(2)).expect("valid origin");
+    let jwks = KeySet::single(key.public_key()).to_json();
+    let cases: Vec<(&str, String)> = vec![
+        ("signed by key1", note.clone()),
+        ("cosigned by an unknown witness", cosigned),
+        ("size changed", note.replacen("\n4\n", "\n5\n", 1)),
+        ("signed by key2", forged),
+        ("no signatures", checkpoint.to_text() + "\n"),
+        ("not a note", "checkpoint".into()),
+    ];
+    let verify = cases
+        .into_iter()
+        .map(|(name, note)| {
+            let mut members = vec![("name", s(name)), ("note", s(note.clone()))];
+            match verify_checkpoint_with_keys(&note, &KeySet::from_json(&jwks).expect("valid")) {
+                Ok(c) => {
+                    members.push(("valid", Value::Bool(true)));
+                    members.push(("size", n(c.size)));
+                }
+                Err(e) => {
+                    members.push(("valid", Value::Bool(false)));
+                    members.push(("error", code(&e)));
+                }
+            }
+            obj(members)
+        })
+        .collect();
+    file(
+        "C2SP checkpoints signed as C2SP signed notes with ECDSA P-256 (deterministic, RFC 6979): key1 (keys.json) signs the checkpoint below under the log id; its note verifier key is vkey. verify: notes checked against the key set jwks.",
+        vec![
+            ("origin", s(LOG_ID)),
+            ("size", n(checkpoint.size)),
+            ("root", b64(&checkpoint.root)),
+            ("body", s(checkpoint.to_text())),
+            ("signed_note", s(note)),
+            ("vkey", s(vkey)),
+            ("jwks", s(jwks)),
+            ("verify", Value::Array(verify)),
+        ],
+    )
+}
+
+fn batch_receipts() -> Value {
+    use evidentia::merkle::{MemoryTree, leaf_hash};
+    use evidentia::{BatchReceipt, Checkpoint, sign_checkpoint, verify_batch_receipt};
+    let key = test_key(1);
+    let mut chain = ChainState::new(LOG_ID).expect("valid");
+    let mut tree = MemoryTree::new();
+    let mut records = Vec::new();
+    let mut events = Vec::new();
+    for (i, event) in EVENTS.iter().enumerate() {
+        let canonical = canonicalize(event.as_bytes()).expect("valid");
+        let chained = chain.append(key.kid(), Digest::sha256(&canonical), time(60 * i as i64), None).expect("record");
+        tree.push(leaf_hash(&chained.bytes));
+        records.push(chained.bytes);
+        events.push(canonical);
+    }
+    let size = records.len() as u64;
+    let checkpoint = Checkpoint { origin: LOG_ID.into(), size, root: tree.root(), extensions: vec![] };
+    let note = sign_checkpoint(&checkpoint, &key).expect("valid origin");
+    let receipts: Vec<String> = (0..size)
+        .map(|i| {
+            let proof = InclusionProof {
+                leaf_index: i,
+                tree_size: size,
+                hashes: evidentia::merkle::inclusion_proof(&tree, i, size).expect("proof"),
+            };
+            BatchReceipt::new(&records[i as usize], proof, &note).expect("consistent").to_json()
+        })
+        .collect();
+    let issue = (0..size as usize)
+        .map(|i| {
+            obj(vec![
+                ("record", s(String::from_utf8(records[i].clone()).expect("UTF-8"))),
+                ("canonical_event", s(String::from_utf8(events[i].clone()).expect("UTF-8"))),
+                ("batch_receipt", s(receipts[i].clone())),
+            ])
+        })
+        .collect();
+    let jwks = KeySet::single(key.public_key()).to_json();
+    let other = KeySet::single(test_key(2).public_key()).to_json();
+    let forged_note = sign_checkpoint(&checkpoint, &test_key(2)).expect("valid origin");
+    let quote = |text: &str| {
+        let quoted =
+            String::from_utf8(evidentia::canonicalize_value(&Value::from(text)).expect("string")).expect("UTF-8");
+        quoted[1..quoted.len() - 1].to_owned()
+    };
+    let forged = receipts[2].replace(&quote(&note), &quote(&forged_note));
+    let cases: Vec<(&str, String, &str, Option<String>)> = vec![
+        ("valid, with the event", receipts[2].clone(), &jwks, Some(EVENTS[2].to_owned())),
+        ("valid, without the event", receipts[0].clone(), &jwks, None),
+        ("another event", receipts[2].clone(), &jwks, Some(EVENTS[1].to_owned())),
+        ("unknown key", receipts[2].clone(), &other, None),
+        ("checkpoint signed by another key", forged, &jwks, None),
+        ("not a batch receipt", "{}".into(), &jwks, None),
+    ];
+    let verify = cases
+        .into_iter()
+        .map(|(name, receipt, jwks, event)| {
+            let mut members = vec![
+                ("name", s(name)),
+                ("batch_receipt", s(receipt.clone())),
+                ("jwks", s(jwks)),
+                ("event", event.clone().map_or(Value::Null, s)),
+            ];
+            let keys = KeySet::from_json(jwks).expect("valid");
+            match verify_batch_receipt(&receipt, &keys, event.as_deref().map(str::as_bytes)) {
+                Ok(report) => {
+                    members.push(("valid", Value::Bool(report.is_valid())));
+                    members.push(("failures", codes(&report)));
+                }
+                Err(e) => members.push(("error", code(&e))),
+            }
+            obj(members)
+        })
+        .collect();
+    file(
+        "Batch receipts of a batch-signed log: the events of receipts.json recorded without nonces at the same times, sealed by one checkpoint signed by key1. issue: the records and batch receipts to reproduce exactly. verify: either a report (valid and the failing codes) or an error.",
+        vec![
+            ("log_id", s(LOG_ID)),
+            ("key", s("key1")),
+            ("checkpoint", s(note)),
+            ("issue", Value::Array(issue)),
+            ("verify", Value::Array(verify)),
+        ],
     )
 }
