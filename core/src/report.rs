@@ -341,7 +341,7 @@ impl Report {
                 Status::Failed => "FAIL",
                 Status::Skipped => "SKIP",
             };
-            let _ = writeln!(out, "  {mark}  {:<9} {}", result.check.id(), result.check.description());
+            let _ = writeln!(out, "  {mark}  {:<10} {}", result.check.id(), result.check.description());
             for finding in self.findings.iter().filter(|f| f.check == result.check) {
                 let place = finding.index.map(|i| format!("record {i}: ")).unwrap_or_default();
                 let _ = writeln!(out, "        - {place}{} [{}]", finding.message, finding.code.name());
