@@ -15,6 +15,9 @@ use evidentia::{Error, ErrorCode, Result};
 use crate::{io_error, read_at, write_at};
 
 const HASH: u64 = 32;
+/// A reader keeps the nodes of this level and above in memory (one in 512 of all
+/// nodes), so a proof reads the file only for the levels below.
+const CACHED_LEVEL: u32 = 9;
 
 /// Nodes completed by the first `leaves` leaves.
 pub(crate) fn nodes_for(leaves: u64) -> u64 {
@@ -35,6 +38,8 @@ pub(crate) struct TreeFile {
     accumulator: Accumulator,
     /// Nodes completed but not yet written.
     pending: Vec<u8>,
+    /// For readers: every node at level `CACHED_LEVEL + i` in `cached[i]`.
+    cached: Vec<Vec<Hash>>,
 }
 
 impl TreeFile {
@@ -47,8 +52,17 @@ impl TreeFile {
             .truncate(false)
             .open(path)
             .map_err(|e| io_error("open", path, &e))?;
-        let mut tree = TreeFile { file, leaves, accumulator: Accumulator::new(), pending: Vec::new() };
+        let mut tree =
+            TreeFile { file, leaves, accumulator: Accumulator::new(), pending: Vec::new(), cached: Vec::new() };
         tree.accumulator = tree.accumulator_at(leaves)?;
+        if !writable {
+            let mut level = CACHED_LEVEL;
+            while leaves >> level > 0 {
+                let nodes = (0..leaves >> level).map(|index| tree.read(level, index)).collect::<Result<Vec<_>>>()?;
+                tree.cached.push(nodes);
+                level += 1;
+            }
+        }
         Ok(tree)
     }
 
@@ -130,7 +144,11 @@ impl NodeSource for TreeFile {
         if ((index + 1) << level) > self.leaves {
             return Err(Error::new(ErrorCode::Internal, format!("tree node {level}/{index} is beyond the log")));
         }
-        self.read(level, index)
+        let cached = level.checked_sub(CACHED_LEVEL).and_then(|l| self.cached.get(l as usize));
+        match cached.and_then(|nodes| nodes.get(index as usize)) {
+            Some(hash) => Ok(*hash),
+            None => self.read(level, index),
+        }
     }
 }
 
