@@ -32,7 +32,7 @@ fn append_and_kill(dir: &Path, log: &str, kill_after: usize, round: usize) -> Ve
     let mut stdin = child.stdin.take().unwrap();
     let feeder = std::thread::spawn(move || {
         for i in 0..1_000_000 {
-            let line = format!("{{\"round\":{round},\"i\":{i},\"payload\":\"{}\"}}\n", "x".repeat(i % 200));
+            let line = format!("{{\"round\":{round},\"i\":{i},\"payload\":\"{}\"}}\n", "x".repeat(if round % 4 == 3 { i % 8000 } else { i % 200 }));
             if stdin.write_all(line.as_bytes()).is_err() {
                 return; // The writer is gone.
             }
@@ -50,7 +50,7 @@ fn append_and_kill(dir: &Path, log: &str, kill_after: usize, round: usize) -> Ve
     }
     // Kill at a varying moment after the last acknowledgement read: while signing,
     // writing, flushing or reading input.
-    std::thread::sleep(std::time::Duration::from_micros((round as u64 * 397) % 3000));
+    std::thread::sleep(std::time::Duration::from_micros((round as u64 * 1_597) % 9_000));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     // Lines already printed were acknowledged too; a line cut short was not.
