@@ -288,12 +288,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             let receipt = String::from_utf8(read_input(Some(receipt))?)
                 .map_err(|_| Error::new(ErrorCode::JwsMalformed, "the receipt is not UTF-8 text"))?;
             let event = event.as_deref().map(|p| read_input(Some(p))).transpose()?;
-            let receipt = receipt.trim();
-            let report = if receipt.starts_with('{') {
-                evidentia::verify_batch_receipt(receipt, &keys, event.as_deref())?
-            } else {
-                evidentia::verify_receipt(receipt, &keys, event.as_deref())?
-            };
+            let report = evidentia::verify_receipt(receipt.trim(), &keys, event.as_deref())?;
             return Ok(print_report(&report, json));
         }
         Command::Proof(ProofCommand::Verify { proof, checkpoint, jwks, receipt, record, old_checkpoint }) => {
@@ -310,16 +305,6 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
         Command::Demo { dir } => return demo::run(dir.as_deref(), json),
     }
     Ok(Outcome::Valid)
-}
-
-/// The record bytes of a receipt or batch receipt.
-fn record_of_receipt(text: &str) -> Result<Vec<u8>, Error> {
-    let text = text.trim();
-    if text.starts_with('{') {
-        Ok(evidentia::BatchReceipt::parse(text)?.record_bytes().to_vec())
-    } else {
-        Ok(evidentia::Receipt::parse(text)?.record_bytes().to_vec())
-    }
 }
 
 fn verify_proof(
@@ -342,7 +327,7 @@ fn verify_proof(
         "inclusion" => {
             let proof = InclusionProof::from_json(&proof_text).map_err(in_file(proof))?;
             let record_bytes = match (receipt, record) {
-                (Some(path), _) => record_of_receipt(&read_text(path)?).map_err(in_file(path))?,
+                (Some(path), _) => evidentia::record_of_receipt(read_text(path)?.trim()).map_err(in_file(path))?,
                 (None, Some(path)) => read_input(Some(path))?,
                 (None, None) => {
                     return Err(Error::new(

@@ -32,7 +32,10 @@ fn append_and_kill(dir: &Path, log: &str, kill_after: usize, round: usize) -> Ve
     let mut stdin = child.stdin.take().unwrap();
     let feeder = std::thread::spawn(move || {
         for i in 0..1_000_000 {
-            let line = format!("{{\"round\":{round},\"i\":{i},\"payload\":\"{}\"}}\n", "x".repeat(if round % 4 == 3 { i % 8000 } else { i % 200 }));
+            let line = format!(
+                "{{\"round\":{round},\"i\":{i},\"payload\":\"{}\"}}\n",
+                "x".repeat(if round % 4 == 3 { i % 8000 } else { i % 200 })
+            );
             if stdin.write_all(line.as_bytes()).is_err() {
                 return; // The writer is gone.
             }

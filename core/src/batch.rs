@@ -184,6 +184,18 @@ pub fn verify_checkpoint_with_keys(note: &str, keys: &KeySet) -> Result<Checkpoi
     Ok(crate::checkpoint::verify_checkpoint(note, &verifiers)?.0)
 }
 
+/// The record a receipt or batch receipt signs, as its canonical bytes.
+///
+/// # Errors
+/// As [`Receipt::parse`](crate::Receipt::parse) or [`BatchReceipt::parse`].
+pub fn record_of_receipt(receipt: &str) -> Result<Vec<u8>> {
+    if receipt.starts_with('{') {
+        Ok(BatchReceipt::parse(receipt)?.record_bytes.clone())
+    } else {
+        Ok(crate::record::Receipt::parse(receipt)?.record_bytes().to_vec())
+    }
+}
+
 /// Verifies that a record (its canonical bytes) is in the log a signed checkpoint
 /// describes: the checkpoint is signed by a key of `keys`, names the record's log,
 /// and the proof leads from the record to its root at its size.

@@ -32,8 +32,8 @@ mod time;
 mod verify;
 
 pub use batch::{
-    BATCH_RECEIPT_TYPE, BatchReceipt, checkpoint_verifiers, verify_batch_receipt, verify_checkpoint_with_keys,
-    verify_consistency_between, verify_inclusion_in_checkpoint,
+    BATCH_RECEIPT_TYPE, BatchReceipt, checkpoint_verifiers, record_of_receipt, verify_batch_receipt,
+    verify_checkpoint_with_keys, verify_consistency_between, verify_inclusion_in_checkpoint,
 };
 pub use checkpoint::{
     Checkpoint, NoteVerifier, VerifiedNote, read_checkpoint, sign_checkpoint, sign_note, verify_checkpoint, verify_note,

@@ -17,14 +17,19 @@ use crate::time::Timestamp;
 /// Findings listed in a report before further ones are only counted.
 pub const DEFAULT_MAX_FINDINGS: usize = 1000;
 
-/// Verifies one receipt: its signature, that its key is in `keys` and was valid at
-/// the record's time, and, when `event` (JSON text) is given, that the event is
-/// the one the record commits to.
+/// Verifies one receipt — a JWS receipt, or a batch receipt (JSON, which starts
+/// with `{`) — with [`verify_batch_receipt`](crate::verify_batch_receipt) for the
+/// latter: its signature, that its key is in `keys` and was valid at the record's
+/// time, and, when `event` (JSON text) is given, that the event is the one the
+/// record commits to.
 ///
 /// # Errors
-/// Malformed input: a receipt that is not a well-formed receipt (`Jws*`, `Record*`
-/// codes) or an event that is not valid JSON (`Json*` codes).
+/// Malformed input: a receipt that is not a well-formed receipt (`Jws*`, `Record*`,
+/// `Proof*` codes) or an event that is not valid JSON (`Json*` codes).
 pub fn verify_receipt(receipt: &str, keys: &KeySet, event: Option<&[u8]>) -> Result<Report> {
+    if receipt.starts_with('{') {
+        return crate::batch::verify_batch_receipt(receipt, keys, event);
+    }
     let receipt = Receipt::parse(receipt)?;
     let event_digest = event.map(Digest::of_json).transpose()?;
     let mut report = ReportBuilder::new(Subject::Receipt, DEFAULT_MAX_FINDINGS);
@@ -291,8 +296,8 @@ const SIGNATURE_INVALID: &str =
 /// # Ok::<(), Error>(())
 /// ```
 #[derive(Debug)]
-pub struct LogVerifier<'k> {
-    keys: &'k KeySet,
+pub struct LogVerifier {
+    keys: KeySet,
     options: LogVerifyOptions,
     report: ReportBuilder,
     index: u64,
@@ -311,11 +316,11 @@ pub struct LogVerifier<'k> {
     covered: u64,
 }
 
-impl<'k> LogVerifier<'k> {
-    /// A verifier for a log whose keys are in `keys`.
-    pub fn new(keys: &'k KeySet, options: LogVerifyOptions) -> LogVerifier<'k> {
+impl LogVerifier {
+    /// A verifier for a log whose keys are in `keys` (copied).
+    pub fn new(keys: &KeySet, options: LogVerifyOptions) -> LogVerifier {
         LogVerifier {
-            keys,
+            keys: keys.clone(),
             report: ReportBuilder::new(Subject::Log, options.max_findings),
             log_id: options.expected_log_id.clone(),
             options,
@@ -335,14 +340,27 @@ impl<'k> LogVerifier<'k> {
     /// Verifies the next stored receipt and, if stored, its event as the exact
     /// canonical JSON bytes the record's digest was taken over.
     pub fn push(&mut self, receipt: &str, event: Option<&[u8]>) {
-        self.push_prepared(PreparedEntry::receipt(self.keys, receipt, event));
+        self.push_prepared(PreparedEntry::receipt(&self.keys, receipt, event));
     }
 
     /// Verifies the next stored record of a batch-signed log (its canonical bytes,
     /// not signed individually) and, if stored, its event. The record's key must be
     /// in the key set and valid at its time; a later checkpoint must cover it.
     pub fn push_record(&mut self, record_bytes: &[u8], event: Option<&[u8]>) {
-        self.push_prepared(PreparedEntry::record(self.keys, record_bytes, event));
+        self.push_prepared(PreparedEntry::record(&self.keys, record_bytes, event));
+    }
+
+    /// Verifies the next stored entry, whichever kind it is: a record of a
+    /// batch-signed log (JSON, starting with `{`) or a receipt (a JWS).
+    pub fn push_entry(&mut self, entry: &[u8], event: Option<&[u8]>) {
+        if entry.starts_with(b"{") {
+            self.push_record(entry, event);
+        } else {
+            match std::str::from_utf8(entry) {
+                Ok(receipt) => self.push(receipt, event),
+                Err(_) => self.push_unreadable("the entry is neither a receipt nor a record"),
+            }
+        }
     }
 
     /// Records a stored entry that is not a receipt at all (for example, a damaged
@@ -439,7 +457,7 @@ impl<'k> LogVerifier<'k> {
     /// id) by a key of the key set valid at the time of its last record, name the
     /// log, and carry the root of the records so far.
     pub fn push_checkpoint(&mut self, note: &str) {
-        self.push_prepared_checkpoint(PreparedCheckpoint::new(self.keys, note));
+        self.push_prepared_checkpoint(PreparedCheckpoint::new(&self.keys, note));
     }
 
     /// As [`LogVerifier::push_checkpoint`], with the signature already checked

@@ -7,14 +7,15 @@ use crate::util::{self, Result, cargo, root};
 pub(crate) fn run_target(target: &str) -> Result<()> {
     match target {
         "cli" => cli(),
-        other => Err(format!("unknown dist target {other:?}; targets: cli").into()),
+        "c" => crate::c::dist(),
+        other => Err(format!("unknown dist target {other:?}; targets: cli, c").into()),
     }
 }
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     match args {
         [target] => run_target(target),
-        _ => Err("usage: cargo xtask dist <target>; targets: cli".into()),
+        _ => Err("usage: cargo xtask dist <target>; targets: cli, c".into()),
     }
 }
 

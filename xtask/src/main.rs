@@ -6,8 +6,10 @@
 //! - `cargo xtask dist <target>`: build an installable package.
 //! - `cargo xtask bench`: run the benchmarks.
 
+mod c;
 mod codegen;
 mod dist;
+mod tools;
 mod util;
 mod vectors;
 
@@ -18,14 +20,14 @@ use util::{Result, cargo, root};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  test [part...]      run the test suites; parts: core (default: all)
+  test [part...]      run the test suites; parts: core, c (default: all)
   codegen [--check]   regenerate generated files, or fail if they are stale
   vectors [--check]   regenerate testvectors/, or fail if they are stale
-  dist <target>       build a package; targets: cli
+  dist <target>       build a package; targets: cli, c
   bench               run the benchmarks (criterion)";
 
 /// Every test part, in the order `cargo xtask test` runs them.
-const PARTS: &[&str] = &["core"];
+const PARTS: &[&str] = &["core", "c"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -66,6 +68,7 @@ fn test(parts: &[String]) -> Result<()> {
         util::section(&format!("test {part}"));
         match part {
             "core" => test_core()?,
+            "c" => c::test()?,
             _ => unreachable!("checked above"),
         }
     }

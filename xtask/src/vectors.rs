@@ -699,9 +699,10 @@ fn batch_receipts() -> Value {
     let mut tree = MemoryTree::new();
     let mut records = Vec::new();
     let mut events = Vec::new();
-    for (i, event) in EVENTS.iter().enumerate() {
+    // One batch: every record gets the batch's time, as a batch-signed log does.
+    for event in EVENTS {
         let canonical = canonicalize(event.as_bytes()).expect("valid");
-        let chained = chain.append(key.kid(), Digest::sha256(&canonical), time(60 * i as i64), None).expect("record");
+        let chained = chain.append(key.kid(), Digest::sha256(&canonical), time(0), None).expect("record");
         tree.push(leaf_hash(&chained.bytes));
         records.push(chained.bytes);
         events.push(canonical);
@@ -766,10 +767,11 @@ fn batch_receipts() -> Value {
         })
         .collect();
     file(
-        "Batch receipts of a batch-signed log: the events of receipts.json recorded without nonces at the same times, sealed by one checkpoint signed by key1. issue: the records and batch receipts to reproduce exactly. verify: either a report (valid and the failing codes) or an error.",
+        "Batch receipts of a batch-signed log: the events of receipts.json appended as one batch at 'time', without nonces, by key1 under 'log_id', sealed by one checkpoint. issue: the records and batch receipts to reproduce exactly. verify: either a report (valid and the failing codes) or an error.",
         vec![
             ("log_id", s(LOG_ID)),
             ("key", s("key1")),
+            ("time", s(time(0).to_string())),
             ("checkpoint", s(note)),
             ("issue", Value::Array(issue)),
             ("verify", Value::Array(verify)),

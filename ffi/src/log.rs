@@ -1,0 +1,262 @@
+//! Logs on disk.
+
+use std::ffi::c_char;
+use std::path::Path;
+
+use evidentia::{Error, ErrorCode, SigningKey, Timestamp};
+use evidentia_store::{CreateOptions, Log, LogReader, Mode, NewEvent};
+
+use crate::keys::{evidentia_key_set, evidentia_signing_key};
+use crate::verify::evidentia_report;
+use crate::{boundary, bytes, c_str, evidentia_result, give, handle, null, take, write_text};
+
+/// `evidentia_log_create` mode: every record signed (a receipt per append).
+pub const EVIDENTIA_MODE_RECEIPTS: u32 = 0;
+/// `evidentia_log_create` mode: one signed checkpoint per batch of appends.
+pub const EVIDENTIA_MODE_BATCH: u32 = 1;
+
+/// A log opened for appending (opaque). Safe to use from several threads at once.
+#[derive(Debug)]
+pub struct evidentia_log {
+    log: Log,
+    key: Option<SigningKey>,
+}
+
+impl evidentia_log {
+    fn key(&self) -> Result<&SigningKey, Error> {
+        self.key
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))
+    }
+
+    fn reader(&self) -> Result<LogReader, Error> {
+        LogReader::open(self.log.dir())
+    }
+}
+
+unsafe fn path<'a>(path: *const c_char) -> Result<&'a Path, Error> {
+    let path = unsafe { c_str(path, "path")? }.ok_or_else(|| null("path"))?;
+    Ok(Path::new(path))
+}
+
+/// Creates a new log in the directory `path`, signed by `key` (copied), in mode
+/// `EVIDENTIA_MODE_RECEIPTS` or `EVIDENTIA_MODE_BATCH`. `log_id` may be NULL for
+/// a random id.
+///
+/// # Safety
+/// `path` and `log_id` must be NUL-terminated (or `log_id` NULL); `key` live; `out`
+/// writable. Free the log with [`evidentia_log_free`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_create(
+    path: *const c_char,
+    key: *const evidentia_signing_key,
+    log_id: *const c_char,
+    mode: u32,
+    out: *mut *mut evidentia_log,
+) -> evidentia_result {
+    boundary(|| {
+        let dir = unsafe { self::path(path)? };
+        let key = unsafe { handle(key, "key")? };
+        let mode = match mode {
+            EVIDENTIA_MODE_RECEIPTS => Mode::Receipts,
+            EVIDENTIA_MODE_BATCH => Mode::Batch,
+            _ => {
+                return Err(Error::new(
+                    ErrorCode::InvalidArgument,
+                    "mode is EVIDENTIA_MODE_RECEIPTS or EVIDENTIA_MODE_BATCH",
+                ));
+            }
+        };
+        let log_id = unsafe { c_str(log_id, "log_id")? }.map(str::to_owned);
+        let log = Log::create(dir, &key.0, CreateOptions { log_id, key_file: None, mode })?;
+        unsafe { give(evidentia_log { log, key: Some(key.0.clone()) }, out) }
+    })
+}
+
+/// Opens an existing log for appending, repairing what a crash left. `key` (copied)
+/// may be NULL to open it for reading, proving and verifying only.
+///
+/// # Safety
+/// As [`evidentia_log_create`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_open(
+    path: *const c_char,
+    key: *const evidentia_signing_key,
+    out: *mut *mut evidentia_log,
+) -> evidentia_result {
+    boundary(|| {
+        let dir = unsafe { self::path(path)? };
+        let key = unsafe { key.as_ref() }.map(|k| k.0.clone());
+        unsafe { give(evidentia_log { log: Log::open(dir)?, key }, out) }
+    })
+}
+
+/// Closes a log (NULL is ignored).
+///
+/// # Safety
+/// `log` must come from this library and not be used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_free(log: *mut evidentia_log) {
+    unsafe { take(log) }
+}
+
+/// Appends an event (JSON text) and writes what acknowledges it once it is on
+/// stable storage: the receipt, or in batch mode a JSON line naming the record.
+/// `nonce` and `time` (RFC 3339 UTC; the clock when NULL) may be NULL.
+///
+/// # Safety
+/// `log` live; `event` must point to `event_len` bytes; `nonce`, `time`
+/// NUL-terminated or NULL; `out` must have room for `cap` bytes; `out_len` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_append(
+    log: *const evidentia_log,
+    event: *const u8,
+    event_len: usize,
+    nonce: *const c_char,
+    time: *const c_char,
+    out: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        let event = unsafe { bytes(event, event_len, "event")? };
+        let nonce = unsafe { c_str(nonce, "nonce")? };
+        let time = unsafe { c_str(time, "time")? }.map(Timestamp::parse).transpose()?;
+        let appended = log.log.append_batch(log.key()?, &[NewEvent { json: event, nonce }], time)?;
+        let line = appended.first().map(|a| a.to_line()).unwrap_or_default();
+        unsafe { write_text(&line, out, cap, out_len) }
+    })
+}
+
+/// The number of records.
+///
+/// # Safety
+/// `log` live; `out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_len(log: *const evidentia_log, out: *mut u64) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        let out = unsafe { out.as_mut() }.ok_or_else(|| null("out"))?;
+        *out = log.log.len();
+        Ok(())
+    })
+}
+
+/// Writes the latest signed checkpoint (a C2SP signed note), signing a new one
+/// first if records were appended since.
+///
+/// # Safety
+/// As [`evidentia_log_append`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_checkpoint(
+    log: *const evidentia_log,
+    out: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        let checkpoint = log.log.checkpoint(log.key()?)?;
+        unsafe { write_text(&checkpoint.note, out, cap, out_len) }
+    })
+}
+
+/// Writes what a holder of record `index` needs to verify it offline: its receipt,
+/// or in batch mode its batch receipt.
+///
+/// # Safety
+/// As [`evidentia_log_append`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_receipt(
+    log: *const evidentia_log,
+    index: u64,
+    out: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        unsafe { write_text(&log.reader()?.receipt(index)?, out, cap, out_len) }
+    })
+}
+
+/// Writes the inclusion proof (JSON) of record `index` in the tree of `size`
+/// records; `size` 0 means the latest checkpoint's size.
+///
+/// # Safety
+/// As [`evidentia_log_append`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_inclusion_proof(
+    log: *const evidentia_log,
+    index: u64,
+    size: u64,
+    out: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        let proof = log.reader()?.inclusion_proof(index, (size != 0).then_some(size))?;
+        unsafe { write_text(&proof.to_json()?, out, cap, out_len) }
+    })
+}
+
+/// Writes the consistency proof (JSON) between the trees of `old` and `new`
+/// records; `new` 0 means the latest checkpoint's size.
+///
+/// # Safety
+/// As [`evidentia_log_append`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_consistency_proof(
+    log: *const evidentia_log,
+    old: u64,
+    new: u64,
+    out: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        let proof = log.reader()?.consistency_proof(old, (new != 0).then_some(new))?;
+        unsafe { write_text(&proof.to_json()?, out, cap, out_len) }
+    })
+}
+
+/// Verifies the whole log against `keys` (NULL: the log's own key history).
+///
+/// # Safety
+/// `log` live; `keys` live or NULL; `out` writable. Free the report with
+/// [`crate::evidentia_report_free`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_verify(
+    log: *const evidentia_log,
+    keys: *const evidentia_key_set,
+    out: *mut *mut evidentia_report,
+) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        let keys = unsafe { keys.as_ref() }.map(|k| &k.0);
+        let report = log.reader()?.verify(keys, |_| {})?;
+        unsafe { give(evidentia_report(report), out) }
+    })
+}
+
+/// Verifies the log in the directory `path` without opening it for writing (so
+/// while another process may be appending).
+///
+/// # Safety
+/// `path` NUL-terminated; `keys` live or NULL; `out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_verify_log_dir(
+    path: *const c_char,
+    keys: *const evidentia_key_set,
+    out: *mut *mut evidentia_report,
+) -> evidentia_result {
+    boundary(|| {
+        let dir = unsafe { self::path(path)? };
+        let keys = unsafe { keys.as_ref() }.map(|k| &k.0);
+        let report = evidentia_store::verify_dir(dir, keys, |_| {})?;
+        unsafe { give(evidentia_report(report), out) }
+    })
+}

@@ -1,0 +1,158 @@
+/* The conventions of the C ABI: NULL checks, buffer sizes, last errors, garbage
+   input to every parser, and concurrent appends from several threads. */
+#define _DEFAULT_SOURCE
+#include <pthread.h>
+#include <unistd.h>
+
+#include "common.h"
+
+static void null_pointers_are_refused(void) {
+    evidentia_signing_key *key = NULL;
+    CHECK(evidentia_canonicalize(NULL, 3, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "null input");
+    CHECK(evidentia_canonicalize((const uint8_t *)"[1]", 3, out, BIG, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null len");
+    CHECK(evidentia_signing_key_generate(NULL) == EVIDENTIA_INVALID_ARGUMENT, "null out");
+    CHECK(evidentia_signing_key_kid(NULL, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "null key");
+    CHECK(evidentia_signing_key_from_text(NULL, 5, &key) == EVIDENTIA_INVALID_ARGUMENT && key == NULL, "null text");
+    CHECK(evidentia_verify_jws("a.b.c", 5, NULL, NULL, 0, NULL, 0, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null keys");
+    CHECK(evidentia_log_open(NULL, NULL, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null path");
+    CHECK(evidentia_log_len(NULL, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null log");
+    CHECK(!evidentia_report_is_valid(NULL), "null report");
+    /* Freeing NULL is allowed. */
+    evidentia_signing_key_free(NULL);
+    evidentia_key_set_free(NULL);
+    evidentia_log_free(NULL);
+    evidentia_report_free(NULL);
+    evidentia_log_verifier_free(NULL);
+    /* An empty input may come with a NULL pointer. */
+    CHECK(evidentia_canonicalize(NULL, 0, out, BIG, &out_len) == EVIDENTIA_JSON_SYNTAX, "empty");
+}
+
+static void small_buffers_get_the_needed_size_and_stay_untouched(void) {
+    const char *json = "{ \"b\":1,\"a\":2 }";
+    char small[4] = {'x', 'x', 'x', 'x'};
+    size_t len = 0;
+    evidentia_result r = evidentia_canonicalize((const uint8_t *)json, strlen(json), small, sizeof small, &len);
+    CHECK(r == EVIDENTIA_BUFFER_TOO_SMALL, "%s", evidentia_result_name(r));
+    CHECK(len == 14 && memcmp(small, "xxxx", 4) == 0, "needed %zu", len);
+    char exact[14];
+    CHECK(evidentia_canonicalize((const uint8_t *)json, strlen(json), exact, sizeof exact, &len) ==
+                  EVIDENTIA_OK &&
+              len == 13 && strcmp(exact, "{\"a\":2,\"b\":1}") == 0,
+          "exact fit");
+    CHECK(evidentia_canonicalize((const uint8_t *)"[]", 2, NULL, 0, &len) == EVIDENTIA_BUFFER_TOO_SMALL && len == 3,
+          "size query");
+}
+
+static void last_error_says_what_failed(void) {
+    evidentia_canonicalize((const uint8_t *)"{\"a\":1,\"a\":2}", 13, out, BIG, &out_len);
+    char message[256];
+    size_t len = 0;
+    CHECK(evidentia_last_error(message, sizeof message, &len) == EVIDENTIA_OK && strstr(message, "duplicate") != NULL,
+          "%s", message);
+    CHECK(strcmp(evidentia_result_name(EVIDENTIA_JSON_DUPLICATE_KEY), "JSON_DUPLICATE_KEY") == 0, "name");
+    CHECK(strcmp(evidentia_result_name(0), "OK") == 0 && strcmp(evidentia_result_name(12345), "UNKNOWN") == 0, "names");
+    CHECK(strlen(evidentia_version()) > 0, "version");
+}
+
+static void garbage_never_crashes(void) {
+    const char *garbage[] = {"", "{", "\xff\xfe", "null", "[[[[[[[[", "a.b.c", "-----BEGIN PRIVATE KEY-----\nxx\n", "{\"kty\":1}",
+                             "{\"keys\":[1]}", "\xe2\x80\x94 x y\n"};
+    for (size_t i = 0; i < sizeof garbage / sizeof *garbage; i++) {
+        const char *g = garbage[i];
+        size_t n = strlen(g);
+        evidentia_signing_key *key = NULL;
+        evidentia_key_set *set = NULL;
+        evidentia_report *report = NULL;
+        CHECK(evidentia_signing_key_from_text(g, n, &key) != EVIDENTIA_OK && key == NULL, "key %zu", i);
+        CHECK(evidentia_key_set_from_json(g, n, &set) != EVIDENTIA_OK && set == NULL, "set %zu", i);
+        evidentia_canonicalize((const uint8_t *)g, n, out, BIG, &out_len);
+        evidentia_jwk_thumbprint(g, n, out, BIG, &out_len);
+        const char *jwks = "{\"keys\":[]}";
+        evidentia_key_set_from_json(jwks, strlen(jwks), &set);
+        CHECK(evidentia_verify_jws(g, n, set, NULL, 0, NULL, 0, NULL) != EVIDENTIA_OK, "jws %zu", i);
+        CHECK(evidentia_verify_receipt(g, n, set, NULL, 0, &report) != EVIDENTIA_OK && report == NULL, "receipt %zu", i);
+        CHECK(evidentia_verify_checkpoint(g, n, set, NULL) != EVIDENTIA_OK, "checkpoint %zu", i);
+        CHECK(evidentia_verify_inclusion(g, n, g, n, g, n, set) != EVIDENTIA_OK, "inclusion %zu", i);
+        CHECK(evidentia_verify_consistency(g, n, g, n, g, n, set) != EVIDENTIA_OK, "consistency %zu", i);
+        evidentia_key_set_free(set);
+    }
+    /* Invalid UTF-8 where text is expected is an argument error, not undefined behaviour. */
+    evidentia_key_set *set = NULL;
+    CHECK(evidentia_key_set_from_json("\xff", 1, &set) == EVIDENTIA_INVALID_ARGUMENT, "utf8");
+}
+
+struct appender {
+    evidentia_log *log;
+    int thread;
+    int failures;
+};
+
+static void *append_many(void *arg) {
+    struct appender *a = arg;
+    char event[64], receipt[4096];
+    size_t len;
+    for (int i = 0; i < 20; i++) {
+        int n = snprintf(event, sizeof event, "{\"thread\":%d,\"i\":%d}", a->thread, i);
+        if (evidentia_log_append(a->log, (const uint8_t *)event, (size_t)n, NULL, NULL, receipt, sizeof receipt, &len) !=
+            EVIDENTIA_OK)
+            a->failures++;
+    }
+    return NULL;
+}
+
+static void threads_share_a_log(void) {
+    char dir[] = "/tmp/evidentia-c-api-XXXXXX";
+    if (!mkdtemp(dir)) exit(2);
+    char path[256];
+    snprintf(path, sizeof path, "%s/log", dir);
+    evidentia_signing_key *key = NULL;
+    evidentia_log *log = NULL;
+    CHECK(evidentia_signing_key_generate(&key) == EVIDENTIA_OK, "generate");
+    CHECK(evidentia_log_create(path, key, "c.example/threads", EVIDENTIA_MODE_RECEIPTS, &log) == EVIDENTIA_OK, "create");
+    /* A second writer of the same log is refused. */
+    evidentia_log *second = NULL;
+    CHECK(evidentia_log_open(path, key, &second) == EVIDENTIA_LOG_LOCKED && second == NULL, "lock");
+    pthread_t threads[4];
+    struct appender appenders[4];
+    for (int t = 0; t < 4; t++) {
+        appenders[t] = (struct appender){log, t, 0};
+        pthread_create(&threads[t], NULL, append_many, &appenders[t]);
+    }
+    for (int t = 0; t < 4; t++) {
+        pthread_join(threads[t], NULL);
+        CHECK(appenders[t].failures == 0, "thread %d", t);
+    }
+    uint64_t len = 0;
+    CHECK(evidentia_log_len(log, &len) == EVIDENTIA_OK && len == 80, "len %llu", (unsigned long long)len);
+    evidentia_report *report = NULL;
+    CHECK(evidentia_log_verify(log, NULL, &report) == EVIDENTIA_OK && evidentia_report_is_valid(report), "verify");
+    evidentia_report_free(report);
+    CHECK(evidentia_log_checkpoint(log, out, BIG, &out_len) == EVIDENTIA_OK && strstr(out, "c.example/threads\n80\n"),
+          "checkpoint");
+    evidentia_log_free(log);
+    /* Opened again without a key: it reads, proves and verifies, but does not append. */
+    CHECK(evidentia_log_open(path, NULL, &log) == EVIDENTIA_OK, "reopen");
+    CHECK(evidentia_log_append(log, (const uint8_t *)"{}", 2, NULL, NULL, out, BIG, &out_len) == EVIDENTIA_KEY_NOT_PRIVATE,
+          "no key");
+    CHECK(evidentia_log_inclusion_proof(log, 3, 0, out, BIG, &out_len) == EVIDENTIA_OK, "prove");
+    CHECK(evidentia_log_append(log, (const uint8_t *)"{}", 2, NULL, "not a time", out, BIG, &out_len) ==
+              EVIDENTIA_TIME_INVALID,
+          "bad time");
+    evidentia_log_free(log);
+    CHECK(evidentia_verify_log_dir(path, NULL, &report) == EVIDENTIA_OK && evidentia_report_is_valid(report), "dir");
+    evidentia_report_free(report);
+    evidentia_signing_key_free(key);
+    char command[300];
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    if (system(command) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+int main(void) {
+    null_pointers_are_refused();
+    small_buffers_get_the_needed_size_and_stay_untouched();
+    last_error_says_what_failed();
+    garbage_never_crashes();
+    threads_share_a_log();
+    printf("test_api: %d checks, %d failed\n", checks_run, checks_failed);
+    return checks_failed ? 1 : 0;
+}

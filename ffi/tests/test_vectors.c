@@ -1,0 +1,451 @@
+/* Runs every file of testvectors/ through the C ABI, as every binding does. */
+#define _DEFAULT_SOURCE
+#include <stdint.h>
+#include <unistd.h>
+
+#include "common.h"
+
+static unsigned char *base64(const char *text, size_t *len) {
+    static const char *alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(text);
+    unsigned char *out_bytes = malloc(n);
+    size_t o = 0;
+    uint32_t bits = 0;
+    int count = 0;
+    for (size_t i = 0; i < n && text[i] != '='; i++) {
+        const char *p = strchr(alphabet, text[i]);
+        bits = (bits << 6) | (uint32_t)(p - alphabet);
+        count += 6;
+        if (count >= 8) {
+            count -= 8;
+            out_bytes[o++] = (unsigned char)(bits >> count);
+        }
+    }
+    *len = o;
+    return out_bytes;
+}
+
+static evidentia_signing_key *key_named(const cJSON *keys, const char *name) {
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, cJSON_GetObjectItem(keys, "keys")) {
+        if (strcmp(str(entry, "name"), name) == 0) {
+            const char *jwk = str(entry, "private_jwk");
+            evidentia_signing_key *key = NULL;
+            if (evidentia_signing_key_from_text(jwk, strlen(jwk), &key) == EVIDENTIA_OK) return key;
+        }
+    }
+    fprintf(stderr, "no key %s\n", name);
+    exit(2);
+}
+
+static evidentia_key_set *key_set(const char *jwks) {
+    evidentia_key_set *keys = NULL;
+    evidentia_result r = evidentia_key_set_from_json(jwks, strlen(jwks), &keys);
+    if (r != EVIDENTIA_OK) {
+        fprintf(stderr, "bad key set: %s\n", name_of(r));
+        exit(2);
+    }
+    return keys;
+}
+
+static void canonicalization(void) {
+    cJSON *doc = read_vectors("canonicalization.json");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
+        size_t len;
+        unsigned char *input = unhex(str(c, "input_hex"), &len);
+        evidentia_result r = evidentia_canonicalize(input, len, out, BIG, &out_len);
+        if (str(c, "canonical")) {
+            CHECK(r == EVIDENTIA_OK && strcmp(out, str(c, "canonical")) == 0, "%s", str(c, "name"));
+        } else {
+            CHECK(strcmp(name_of(r), str(c, "error")) == 0, "%s: %s", str(c, "name"), name_of(r));
+        }
+        free(input);
+    }
+    cJSON_Delete(doc);
+}
+
+static void digests(void) {
+    cJSON *doc = read_vectors("digests.json");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "json")) {
+        const char *input = str(c, "input");
+        CHECK(evidentia_canonicalize((const uint8_t *)input, strlen(input), out, BIG, &out_len) == EVIDENTIA_OK &&
+                  strcmp(out, str(c, "canonical")) == 0,
+              "%s", input);
+        CHECK(evidentia_digest((const uint8_t *)input, strlen(input), out, BIG, &out_len) == EVIDENTIA_OK &&
+                  strcmp(out, str(c, "digest")) == 0,
+              "%s", input);
+    }
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "raw")) {
+        size_t len;
+        unsigned char *input = unhex(str(c, "input_hex"), &len);
+        CHECK(evidentia_sha256(input, len, out, BIG, &out_len) == EVIDENTIA_OK && strcmp(out, str(c, "digest")) == 0,
+              "%s", str(c, "input_hex"));
+        free(input);
+    }
+    cJSON_Delete(doc);
+}
+
+static void keys(void) {
+    cJSON *doc = read_vectors("keys.json");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "keys")) {
+        const char *jwk = str(c, "private_jwk");
+        evidentia_signing_key *key = NULL;
+        CHECK(evidentia_signing_key_from_text(jwk, strlen(jwk), &key) == EVIDENTIA_OK, "%s", str(c, "name"));
+        CHECK(evidentia_signing_key_to_jwk(key, out, BIG, &out_len) == EVIDENTIA_OK && strcmp(out, jwk) == 0, "jwk");
+        CHECK(evidentia_signing_key_public_jwk(key, out, BIG, &out_len) == EVIDENTIA_OK &&
+                  strcmp(out, str(c, "public_jwk")) == 0,
+              "public jwk");
+        CHECK(evidentia_signing_key_to_pem(key, out, BIG, &out_len) == EVIDENTIA_OK &&
+                  strcmp(out, str(c, "private_pem")) == 0,
+              "pem");
+        CHECK(evidentia_signing_key_public_pem(key, out, BIG, &out_len) == EVIDENTIA_OK &&
+                  strcmp(out, str(c, "public_pem")) == 0,
+              "public pem");
+        CHECK(evidentia_signing_key_kid(key, out, BIG, &out_len) == EVIDENTIA_OK && strcmp(out, str(c, "kid")) == 0,
+              "kid");
+        CHECK(evidentia_jwk_thumbprint(jwk, strlen(jwk), out, BIG, &out_len) == EVIDENTIA_OK &&
+                  strcmp(out, str(c, "kid")) == 0,
+              "thumbprint");
+        evidentia_signing_key_free(key);
+        const char *pem = str(c, "private_pem");
+        CHECK(evidentia_signing_key_from_text(pem, strlen(pem), &key) == EVIDENTIA_OK, "from pem");
+        CHECK(evidentia_signing_key_kid(key, out, BIG, &out_len) == EVIDENTIA_OK && strcmp(out, str(c, "kid")) == 0,
+              "pem kid");
+        evidentia_signing_key_free(key);
+    }
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "invalid_private_keys")) {
+        const char *input = str(c, "input");
+        evidentia_signing_key *key = NULL;
+        evidentia_result r = evidentia_signing_key_from_text(input, strlen(input), &key);
+        CHECK(strcmp(name_of(r), str(c, "error")) == 0 && key == NULL, "%s: %s", str(c, "name"), name_of(r));
+    }
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "invalid_key_sets")) {
+        const char *input = str(c, "input");
+        evidentia_key_set *set = NULL;
+        evidentia_result r = evidentia_key_set_from_json(input, strlen(input), &set);
+        CHECK(strcmp(name_of(r), str(c, "error")) == 0 && set == NULL, "%s: %s", str(c, "name"), name_of(r));
+    }
+    cJSON_Delete(doc);
+}
+
+static void jws(void) {
+    cJSON *keys_doc = read_vectors("keys.json");
+    cJSON *doc = read_vectors("jws.json");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "sign")) {
+        evidentia_signing_key *key = key_named(keys_doc, str(c, "key"));
+        size_t len;
+        unsigned char *payload = unhex(str(c, "payload_hex"), &len);
+        uint32_t flags = (boolean(c, "detached") ? EVIDENTIA_JWS_DETACHED : 0) |
+                         (boolean(c, "unencoded") ? EVIDENTIA_JWS_UNENCODED : 0);
+        CHECK(evidentia_signing_key_sign_jws(key, payload, len, flags, out, BIG, &out_len) == EVIDENTIA_OK &&
+                  strcmp(out, str(c, "jws")) == 0,
+              "sign %s", str(c, "payload_hex"));
+        free(payload);
+        evidentia_signing_key_free(key);
+    }
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "verify")) {
+        evidentia_key_set *set = key_set(str(c, "jwks"));
+        const char *token = str(c, "jws");
+        size_t payload_len = 0;
+        unsigned char *payload = str(c, "payload_hex") ? unhex(str(c, "payload_hex"), &payload_len) : NULL;
+        unsigned char verified[4096];
+        size_t verified_len = 0;
+        evidentia_result r = evidentia_verify_jws(token, strlen(token), set, payload, payload_len, verified,
+                                                  sizeof verified, &verified_len);
+        if (boolean(c, "valid")) {
+            size_t expected_len;
+            unsigned char *expected = unhex(str(c, "verified_payload_hex"), &expected_len);
+            CHECK(r == EVIDENTIA_OK && verified_len == expected_len && memcmp(verified, expected, expected_len) == 0,
+                  "%s: %s", str(c, "name"), name_of(r));
+            free(expected);
+        } else {
+            CHECK(strcmp(name_of(r), str(c, "error")) == 0, "%s: %s", str(c, "name"), name_of(r));
+        }
+        free(payload);
+        evidentia_key_set_free(set);
+    }
+    cJSON_Delete(doc);
+    cJSON_Delete(keys_doc);
+}
+
+/* The failure code names of a report, comma-separated, into buf. */
+static void failure_names(const evidentia_report *report, char *buf, size_t cap) {
+    uint32_t codes[64];
+    size_t n = 0;
+    buf[0] = 0;
+    if (evidentia_report_failure_codes(report, codes, 64, &n) != EVIDENTIA_OK) return;
+    for (size_t i = 0; i < n; i++) {
+        if (i) strncat(buf, ",", cap - strlen(buf) - 1);
+        strncat(buf, evidentia_result_name(codes[i]), cap - strlen(buf) - 1);
+    }
+}
+
+static void expected_names(const cJSON *array, char *buf, size_t cap) {
+    const cJSON *item;
+    buf[0] = 0;
+    int first = 1;
+    cJSON_ArrayForEach(item, array) {
+        if (!first) strncat(buf, ",", cap - strlen(buf) - 1);
+        strncat(buf, item->valuestring, cap - strlen(buf) - 1);
+        first = 0;
+    }
+}
+
+static char *temp_dir(void) {
+    char *dir = strdup("/tmp/evidentia-c-test-XXXXXX");
+    if (!mkdtemp(dir)) exit(2);
+    return dir;
+}
+
+static void remove_dir(const char *dir) {
+    char command[1200];
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    if (system(command) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* Runs a "verify" case against a report: either an error or valid + failures. */
+static void check_report_case(const cJSON *c, evidentia_result r, evidentia_report *report) {
+    if (str(c, "error")) {
+        CHECK(strcmp(name_of(r), str(c, "error")) == 0, "%s: %s", str(c, "name"), name_of(r));
+        return;
+    }
+    char got[1024], want[1024];
+    CHECK(r == EVIDENTIA_OK, "%s: %s", str(c, "name"), name_of(r));
+    if (r != EVIDENTIA_OK) return;
+    failure_names(report, got, sizeof got);
+    expected_names(cJSON_GetObjectItem(c, "failures"), want, sizeof want);
+    CHECK(evidentia_report_is_valid(report) == boolean(c, "valid") && strcmp(got, want) == 0, "%s: [%s] vs [%s]",
+          str(c, "name"), got, want);
+}
+
+static void verify_cases(const cJSON *cases, const char *receipt_member) {
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cases) {
+        evidentia_key_set *set = key_set(str(c, "jwks"));
+        const char *receipt = str(c, receipt_member);
+        const char *event = str(c, "event");
+        evidentia_report *report = NULL;
+        evidentia_result r = evidentia_verify_receipt(receipt, strlen(receipt), set, (const uint8_t *)event,
+                                                      event ? strlen(event) : 0, &report);
+        check_report_case(c, r, report);
+        evidentia_report_free(report);
+        evidentia_key_set_free(set);
+    }
+}
+
+static void receipts(void) {
+    cJSON *keys_doc = read_vectors("keys.json");
+    cJSON *doc = read_vectors("receipts.json");
+    evidentia_signing_key *key = key_named(keys_doc, str(doc, "key"));
+    char *dir = temp_dir();
+    char path[1200];
+    snprintf(path, sizeof path, "%s/log", dir);
+    evidentia_log *log = NULL;
+    CHECK(evidentia_log_create(path, key, str(doc, "log_id"), EVIDENTIA_MODE_RECEIPTS, &log) == EVIDENTIA_OK, "create");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "issue")) {
+        const char *event = str(c, "event");
+        CHECK(evidentia_log_append(log, (const uint8_t *)event, strlen(event), str(c, "nonce"), str(c, "time"), out, BIG,
+                                   &out_len) == EVIDENTIA_OK &&
+                  strcmp(out, str(c, "receipt")) == 0,
+              "append %s", str(c, "time"));
+    }
+    /* The records carry times before the log's key history begins (now), so the log
+       verifies with the key itself and fails with its own history. */
+    CHECK(evidentia_signing_key_public_jwk(key, out, BIG, &out_len) == EVIDENTIA_OK, "public jwk");
+    evidentia_key_set *own_key = key_set(out);
+    evidentia_report *report = NULL;
+    CHECK(evidentia_log_verify(log, own_key, &report) == EVIDENTIA_OK && evidentia_report_is_valid(report), "log verify");
+    evidentia_report_free(report);
+    CHECK(evidentia_log_verify(log, NULL, &report) == EVIDENTIA_OK && !evidentia_report_is_valid(report), "history");
+    evidentia_report_free(report);
+    evidentia_key_set_free(own_key);
+    evidentia_log_free(log);
+    remove_dir(dir);
+    free(dir);
+    evidentia_signing_key_free(key);
+    verify_cases(cJSON_GetObjectItem(doc, "verify"), "receipt");
+    cJSON_Delete(doc);
+    cJSON_Delete(keys_doc);
+}
+
+static void logs(void) {
+    cJSON *doc = read_vectors("logs.json");
+    evidentia_key_set *set = key_set(str(doc, "jwks"));
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
+        evidentia_log_verifier *verifier = NULL;
+        CHECK(evidentia_log_verifier_new(set, &verifier) == EVIDENTIA_OK, "new");
+        const cJSON *e;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItem(c, "entries")) {
+            const char *receipt = str(e, "receipt"), *event = str(e, "event");
+            evidentia_log_verifier_push(verifier, (const uint8_t *)receipt, strlen(receipt), (const uint8_t *)event,
+                                        strlen(event));
+        }
+        evidentia_report *report = NULL;
+        CHECK(evidentia_log_verifier_finish(verifier, &report) == EVIDENTIA_OK, "finish");
+        CHECK(evidentia_log_verifier_finish(verifier, &report) == EVIDENTIA_INVALID_HANDLE, "finish twice");
+        evidentia_log_verifier_free(verifier);
+        CHECK(evidentia_report_is_valid(report) == boolean(c, "valid"), "%s", str(c, "name"));
+        /* The findings, code and index, in order, from the report's JSON. */
+        CHECK(evidentia_report_to_json(report, out, BIG, &out_len) == EVIDENTIA_OK, "json");
+        cJSON *json = cJSON_Parse(out);
+        const cJSON *findings = cJSON_GetObjectItem(json, "findings");
+        const cJSON *expected = cJSON_GetObjectItem(c, "findings");
+        CHECK(cJSON_GetArraySize(findings) == cJSON_GetArraySize(expected), "%s: finding count", str(c, "name"));
+        for (int i = 0; i < cJSON_GetArraySize(expected) && i < cJSON_GetArraySize(findings); i++) {
+            const cJSON *f = cJSON_GetArrayItem(findings, i), *x = cJSON_GetArrayItem(expected, i);
+            CHECK(strcmp(str(f, "name"), str(x, "code")) == 0 &&
+                      cJSON_GetObjectItem(f, "index")->valuedouble == cJSON_GetObjectItem(x, "index")->valuedouble,
+                  "%s: finding %d", str(c, "name"), i);
+        }
+        cJSON_Delete(json);
+        evidentia_report_free(report);
+    }
+    evidentia_key_set_free(set);
+    cJSON_Delete(doc);
+}
+
+static void merkle(void) {
+    cJSON *doc = read_vectors("merkle.json");
+    const cJSON *leaves = cJSON_GetObjectItem(doc, "leaves"), *roots = cJSON_GetObjectItem(doc, "roots");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "inclusion")) {
+        cJSON *proof = cJSON_Parse(str(c, "proof"));
+        int index = cJSON_GetObjectItem(proof, "leaf_index")->valueint;
+        int size = cJSON_GetObjectItem(proof, "tree_size")->valueint;
+        size_t leaf_len, root_len;
+        unsigned char *leaf = unhex(str(cJSON_GetArrayItem(leaves, index), "data_hex"), &leaf_len);
+        unsigned char *root = base64(cJSON_GetArrayItem(roots, size)->valuestring, &root_len);
+        const char *text = str(c, "proof");
+        CHECK(evidentia_verify_inclusion_proof(text, strlen(text), leaf, leaf_len, root) == EVIDENTIA_OK, "%s", text);
+        free(leaf);
+        free(root);
+        cJSON_Delete(proof);
+    }
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "consistency")) {
+        cJSON *proof = cJSON_Parse(str(c, "proof"));
+        size_t old_len, new_len;
+        unsigned char *old_root =
+            base64(cJSON_GetArrayItem(roots, cJSON_GetObjectItem(proof, "old_size")->valueint)->valuestring, &old_len);
+        unsigned char *new_root =
+            base64(cJSON_GetArrayItem(roots, cJSON_GetObjectItem(proof, "new_size")->valueint)->valuestring, &new_len);
+        const char *text = str(c, "proof");
+        CHECK(evidentia_verify_consistency_proof(text, strlen(text), old_root, new_root) == EVIDENTIA_OK, "%s", text);
+        free(old_root);
+        free(new_root);
+        cJSON_Delete(proof);
+    }
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "invalid_inclusion")) {
+        size_t leaf_len, root_len;
+        unsigned char *leaf = unhex(str(cJSON_GetArrayItem(leaves, 5), "data_hex"), &leaf_len);
+        unsigned char *root = base64(cJSON_GetArrayItem(roots, 13)->valuestring, &root_len);
+        const char *text = str(c, "proof");
+        evidentia_result r = evidentia_verify_inclusion_proof(text, strlen(text), leaf, leaf_len, root);
+        CHECK(strcmp(name_of(r), str(c, "error")) == 0, "%s: %s", str(c, "name"), name_of(r));
+        free(leaf);
+        free(root);
+    }
+    cJSON_Delete(doc);
+}
+
+static void checkpoints(void) {
+    cJSON *doc = read_vectors("checkpoints.json");
+    evidentia_key_set *set = key_set(str(doc, "jwks"));
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "verify")) {
+        const char *note = str(c, "note");
+        uint64_t size = 0;
+        evidentia_result r = evidentia_verify_checkpoint(note, strlen(note), set, &size);
+        if (boolean(c, "valid")) {
+            CHECK(r == EVIDENTIA_OK && size == (uint64_t)cJSON_GetObjectItem(c, "size")->valuedouble, "%s",
+                  str(c, "name"));
+        } else {
+            CHECK(strcmp(name_of(r), str(c, "error")) == 0, "%s: %s", str(c, "name"), name_of(r));
+        }
+    }
+    evidentia_key_set_free(set);
+    cJSON_Delete(doc);
+}
+
+static void batch_receipts(void) {
+    cJSON *keys_doc = read_vectors("keys.json");
+    cJSON *doc = read_vectors("batch_receipts.json");
+    evidentia_signing_key *key = key_named(keys_doc, str(doc, "key"));
+    char *dir = temp_dir();
+    char path[1200];
+    snprintf(path, sizeof path, "%s/log", dir);
+    evidentia_log *log = NULL;
+    CHECK(evidentia_log_create(path, key, str(doc, "log_id"), EVIDENTIA_MODE_BATCH, &log) == EVIDENTIA_OK, "create");
+    const cJSON *issue = cJSON_GetObjectItem(doc, "issue"), *c;
+    cJSON_ArrayForEach(c, issue) {
+        const char *event = str(c, "canonical_event");
+        CHECK(evidentia_log_append(log, (const uint8_t *)event, strlen(event), NULL, str(doc, "time"), out, BIG,
+                                   &out_len) == EVIDENTIA_OK,
+              "append");
+    }
+    for (int i = 0; i < cJSON_GetArraySize(issue); i++) {
+        CHECK(evidentia_log_receipt(log, (uint64_t)i, out, BIG, &out_len) == EVIDENTIA_OK &&
+                  strcmp(out, str(cJSON_GetArrayItem(issue, i), "batch_receipt")) == 0,
+              "batch receipt %d", i);
+    }
+    CHECK(evidentia_log_checkpoint(log, out, BIG, &out_len) == EVIDENTIA_OK && strcmp(out, str(doc, "checkpoint")) == 0,
+          "checkpoint");
+    evidentia_log_free(log);
+    remove_dir(dir);
+    free(dir);
+    evidentia_signing_key_free(key);
+    verify_cases(cJSON_GetObjectItem(doc, "verify"), "batch_receipt");
+    cJSON_Delete(doc);
+    cJSON_Delete(keys_doc);
+}
+
+static void errors(void) {
+    cJSON *doc = read_vectors("errors.json");
+    const cJSON *c;
+    int count = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "codes")) {
+        uint32_t code = (uint32_t)cJSON_GetObjectItem(c, "code")->valueint;
+        CHECK(strcmp(evidentia_result_name(code), str(c, "name")) == 0, "%u", code);
+        count++;
+    }
+    CHECK(count > 60, "only %d codes", count);
+    cJSON_Delete(doc);
+}
+
+static void external_jcs_documents(void) {
+    const char *names[] = {"arrays", "french", "structures", "unicode", "values", "weird"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char path[1024];
+        size_t input_len, expected_len;
+        snprintf(path, sizeof path, "%s/external/jcs/input/%s.json", vectors_dir(), names[i]);
+        char *input = read_file(path, &input_len);
+        snprintf(path, sizeof path, "%s/external/jcs/output/%s.json", vectors_dir(), names[i]);
+        char *expected = read_file(path, &expected_len);
+        CHECK(evidentia_canonicalize((const uint8_t *)input, input_len, out, BIG, &out_len) == EVIDENTIA_OK &&
+                  out_len == expected_len && memcmp(out, expected, expected_len) == 0,
+              "%s", names[i]);
+        free(input);
+        free(expected);
+    }
+}
+
+int main(void) {
+    canonicalization();
+    digests();
+    keys();
+    jws();
+    receipts();
+    logs();
+    merkle();
+    checkpoints();
+    batch_receipts();
+    errors();
+    external_jcs_documents();
+    printf("test_vectors: %d checks, %d failed\n", checks_run, checks_failed);
+    return checks_failed ? 1 : 0;
+}

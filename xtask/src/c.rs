@@ -1,0 +1,117 @@
+//! The C ABI: staging libevidentia with its header and pkg-config file, the C
+//! tests (shared and static, under valgrind), and the C example.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::tools::ensure_apt;
+use crate::util::{Result, cargo, root, run};
+
+/// The libraries the static library needs (`--print native-static-libs`, Linux).
+const NATIVE_STATIC_LIBS: &str = "-lm -lrt -lpthread -lgcc_s -lutil -ldl -lc";
+
+/// Builds the FFI crate and stages `include/`, `lib/` (libevidentia.so.0 with its
+/// links, libevidentia.a) and `lib/pkgconfig/evidentia.pc` under `dir`.
+pub(crate) fn stage(release: bool, dir: &Path) -> Result<()> {
+    let mut args = vec!["build", "-p", "evidentia-ffi"];
+    if release {
+        args.push("--release");
+    }
+    cargo(&args)?;
+    let root = root();
+    let built = root.join("target").join(if release { "release" } else { "debug" });
+    let version = env!("CARGO_PKG_VERSION");
+    let _ = std::fs::remove_dir_all(dir);
+    let lib = dir.join("lib");
+    std::fs::create_dir_all(lib.join("pkgconfig"))?;
+    std::fs::create_dir_all(dir.join("include"))?;
+    std::fs::copy(root.join("ffi/include/evidentia.h"), dir.join("include/evidentia.h"))?;
+    let shared = format!("libevidentia.so.{version}");
+    std::fs::copy(built.join("libevidentia_ffi.so"), lib.join(&shared))?;
+    std::os::unix::fs::symlink(&shared, lib.join("libevidentia.so.0"))?;
+    std::os::unix::fs::symlink("libevidentia.so.0", lib.join("libevidentia.so"))?;
+    std::fs::copy(built.join("libevidentia_ffi.a"), lib.join("libevidentia.a"))?;
+    let prefix = std::path::absolute(dir)?;
+    std::fs::write(
+        lib.join("pkgconfig/evidentia.pc"),
+        format!(
+            "prefix={}\nlibdir=${{prefix}}/lib\nincludedir=${{prefix}}/include\n\n\
+             Name: evidentia\nDescription: Non-repudiation evidence: canonical JSON, ES256 receipts, tamper-evident logs\n\
+             Version: {version}\nLibs: -L${{libdir}} -levidentia\nLibs.private: {NATIVE_STATIC_LIBS}\nCflags: -I${{includedir}}\n",
+            prefix.display()
+        ),
+    )?;
+    Ok(())
+}
+
+fn gcc(source: &Path, output: &Path, link: &[String]) -> Result<()> {
+    let mut command = Command::new("gcc");
+    command.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g"]).arg(source).arg("-o").arg(output).args(link);
+    run(&mut command)
+}
+
+/// The C part of `cargo xtask test`.
+pub(crate) fn test() -> Result<()> {
+    ensure_apt(&[
+        ("gcc", "gcc"),
+        ("make", "make"),
+        ("pkg-config", "pkg-config"),
+        ("valgrind", "valgrind"),
+        ("/usr/include/cjson/cJSON.h", "libcjson-dev"),
+    ])?;
+    let root = root();
+    let stage_dir = root.join("build/c/stage");
+    stage(false, &stage_dir)?;
+    let include = format!("-I{}", stage_dir.join("include").display());
+    let lib = stage_dir.join("lib");
+    let bin = root.join("build/c/bin");
+    std::fs::create_dir_all(&bin)?;
+    for test in ["test_vectors", "test_api"] {
+        let source = root.join("ffi/tests").join(format!("{test}.c"));
+        let shared: PathBuf = bin.join(format!("{test}_shared"));
+        let static_: PathBuf = bin.join(format!("{test}_static"));
+        gcc(
+            &source,
+            &shared,
+            &[
+                include.clone(),
+                format!("-L{}", lib.display()),
+                format!("-Wl,-rpath,{}", lib.display()),
+                "-levidentia".into(),
+                "-lcjson".into(),
+                "-lpthread".into(),
+            ],
+        )?;
+        let mut static_link = vec![include.clone(), lib.join("libevidentia.a").display().to_string(), "-lcjson".into()];
+        static_link.extend(NATIVE_STATIC_LIBS.split(' ').map(str::to_owned));
+        gcc(&source, &static_, &static_link)?;
+        for binary in [&shared, &static_] {
+            run(Command::new("valgrind")
+                .args([
+                    "-q",
+                    "--leak-check=full",
+                    "--show-possibly-lost=no",
+                    "--errors-for-leak-kinds=definite,indirect",
+                    "--error-exitcode=1",
+                ])
+                .arg(binary)
+                .env("EVIDENTIA_VECTORS", root.join("testvectors")))?;
+        }
+    }
+    // The example, built the way a user would: make and pkg-config.
+    let example = root.join("examples/c");
+    run(Command::new("make").args(["-B", "run"]).current_dir(&example).env("PKG_CONFIG_PATH", lib.join("pkgconfig")))?;
+    run(Command::new("make").arg("clean").current_dir(&example))
+}
+
+/// `cargo xtask dist c`: build/dist/evidentia-c-<version>-<arch>-linux.tar.gz.
+pub(crate) fn dist() -> Result<()> {
+    let root = root();
+    let name = format!("evidentia-c-{}-{}-{}", env!("CARGO_PKG_VERSION"), std::env::consts::ARCH, std::env::consts::OS);
+    let dir = root.join("build/dist").join(&name);
+    stage(true, &dir)?;
+    let tarball = format!("{name}.tar.gz");
+    run(Command::new("tar").current_dir(root.join("build/dist")).args(["czf", &tarball, &name]))?;
+    eprintln!("built build/dist/{tarball}");
+    Ok(())
+}
