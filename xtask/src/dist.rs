@@ -8,14 +8,15 @@ pub(crate) fn run_target(target: &str) -> Result<()> {
     match target {
         "cli" => cli(),
         "c" => crate::c::dist(),
-        other => Err(format!("unknown dist target {other:?}; targets: cli, c").into()),
+        "python" => crate::python::dist().map(drop),
+        other => Err(format!("unknown dist target {other:?}; targets: cli, c, python").into()),
     }
 }
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     match args {
         [target] => run_target(target),
-        _ => Err("usage: cargo xtask dist <target>; targets: cli, c".into()),
+        _ => Err("usage: cargo xtask dist <target>; targets: cli, c, python".into()),
     }
 }
 

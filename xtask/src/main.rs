@@ -9,6 +9,7 @@
 mod c;
 mod codegen;
 mod dist;
+mod python;
 mod tools;
 mod util;
 mod vectors;
@@ -20,14 +21,14 @@ use util::{Result, cargo, root};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  test [part...]      run the test suites; parts: core, c (default: all)
+  test [part...]      run the test suites; parts: core, c, python (default: all)
   codegen [--check]   regenerate generated files, or fail if they are stale
   vectors [--check]   regenerate testvectors/, or fail if they are stale
-  dist <target>       build a package; targets: cli, c
+  dist <target>       build a package; targets: cli, c, python
   bench               run the benchmarks (criterion)";
 
 /// Every test part, in the order `cargo xtask test` runs them.
-const PARTS: &[&str] = &["core", "c"];
+const PARTS: &[&str] = &["core", "c", "python"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -69,6 +70,7 @@ fn test(parts: &[String]) -> Result<()> {
         match part {
             "core" => test_core()?,
             "c" => c::test()?,
+            "python" => python::test()?,
             _ => unreachable!("checked above"),
         }
     }
@@ -81,7 +83,7 @@ fn test_core() -> Result<()> {
     let _ = root();
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
-    cargo(&["test", "--workspace"])?;
+    cargo(&["test"])?;
     cargo(&["run", "--quiet", "-p", "evidentia", "--example", "quickstart"])?;
     codegen::run(codegen::Scope::All, true)
 }

@@ -1,0 +1,81 @@
+"""Evidentia: non-repudiation evidence that anyone can re-check years later.
+
+RFC 8785 canonical JSON, deterministic ES256 receipts, hash-chained logs with
+Merkle inclusion and consistency proofs and signed checkpoints, and verification
+reports. All logic runs in Evidentia's Rust core; this package converts values.
+
+JSON inputs are JSON text (``str`` or ``bytes``) or Python values (``dict``,
+``list``, ``tuple``, ``str`` inside containers, ``int`` within ±(2**53 - 1),
+finite ``float``, ``bool``, ``None``); anything else raises ``JsonError`` rather
+than being changed.
+"""
+
+from __future__ import annotations
+
+from . import errors
+from ._native import (
+    Log,
+    Report,
+    SigningKey,
+    VerifiedJws,
+    __version__,
+    canonicalize,
+    digest,
+    error_codes,
+    jwk_thumbprint,
+    sha256,
+    verify_checkpoint,
+    verify_consistency,
+    verify_consistency_proof,
+    verify_inclusion,
+    verify_inclusion_proof,
+    verify_jws,
+    verify_log,
+    verify_log_entries,
+    verify_receipt,
+)
+from .errors import (
+    EvidentiaError,
+    InternalError,
+    JsonError,
+    JwsError,
+    KeyMaterialError,
+    ProofError,
+    RecordError,
+    StorageError,
+    UsageError,
+    VerificationError,
+)
+
+__all__ = [
+    "Log",
+    "Report",
+    "SigningKey",
+    "VerifiedJws",
+    "__version__",
+    "canonicalize",
+    "digest",
+    "error_codes",
+    "errors",
+    "jwk_thumbprint",
+    "sha256",
+    "verify_checkpoint",
+    "verify_consistency",
+    "verify_consistency_proof",
+    "verify_inclusion",
+    "verify_inclusion_proof",
+    "verify_jws",
+    "verify_log",
+    "verify_log_entries",
+    "verify_receipt",
+    "EvidentiaError",
+    "InternalError",
+    "JsonError",
+    "JwsError",
+    "KeyMaterialError",
+    "ProofError",
+    "RecordError",
+    "StorageError",
+    "UsageError",
+    "VerificationError",
+]

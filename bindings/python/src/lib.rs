@@ -1,0 +1,245 @@
+//! The native module `evidentia._native`: a thin adapter over the Evidentia core and
+//! store. It converts Python values and maps errors; every rule lives in the core.
+
+mod convert;
+mod log;
+mod report;
+
+use evidentia::{ConsistencyProof, InclusionProof, JwsOptions, KeySet};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use crate::convert::{Text, error, json_input, json_input_opt, value_to_py};
+use crate::report::Report;
+
+/// A P-256 private key that signs deterministically (RFC 6979).
+#[pyclass(module = "evidentia._native", frozen)]
+struct SigningKey(evidentia::SigningKey);
+
+#[pymethods]
+impl SigningKey {
+    /// A new key from the operating system's random source.
+    #[staticmethod]
+    fn generate() -> PyResult<SigningKey> {
+        Ok(SigningKey(evidentia::SigningKey::generate().map_err(error)?))
+    }
+
+    /// A key from JWK text (with its private part `d`).
+    #[staticmethod]
+    fn from_jwk(jwk: &str) -> PyResult<SigningKey> {
+        Ok(SigningKey(evidentia::SigningKey::from_jwk(jwk).map_err(error)?))
+    }
+
+    /// A key from PEM text (PKCS#8 or SEC1).
+    #[staticmethod]
+    fn from_pem(pem: &str) -> PyResult<SigningKey> {
+        Ok(SigningKey(evidentia::SigningKey::from_pem(pem).map_err(error)?))
+    }
+
+    /// The private key as canonical JWK text.
+    fn to_jwk(&self) -> String {
+        self.0.to_jwk()
+    }
+
+    /// The private key as PKCS#8 PEM.
+    fn to_pem(&self) -> String {
+        self.0.to_pem()
+    }
+
+    /// The public key as canonical JWK text.
+    fn public_jwk(&self) -> String {
+        self.0.public_jwk()
+    }
+
+    /// The public key as SubjectPublicKeyInfo PEM.
+    fn public_pem(&self) -> String {
+        self.0.public_key().to_pem()
+    }
+
+    /// The key id: the RFC 7638 thumbprint of the public key.
+    #[getter]
+    fn kid(&self) -> &str {
+        self.0.kid()
+    }
+
+    /// Signs `payload` as a compact ES256 JWS (deterministic).
+    #[pyo3(signature = (payload, detached = false, unencoded = false))]
+    fn sign_jws(&self, payload: &[u8], detached: bool, unencoded: bool) -> PyResult<String> {
+        evidentia::sign_jws(&self.0, payload, JwsOptions { detached, unencoded }).map_err(error)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("SigningKey(kid={:?})", self.0.kid())
+    }
+}
+
+/// A JWS that verified.
+#[pyclass(module = "evidentia._native", frozen, get_all)]
+struct VerifiedJws {
+    /// The protected header.
+    header: Py<PyDict>,
+    /// The payload bytes.
+    payload: Py<PyBytes>,
+    /// The kid of the key that verified it.
+    kid: String,
+}
+
+fn keys(jwks: &str) -> PyResult<KeySet> {
+    KeySet::from_json(jwks).map_err(error)
+}
+
+/// The RFC 8785 canonical form of a JSON value: JSON text (str or bytes) or a
+/// Python value (dict, list, str inside containers, int, float, bool, None).
+#[pyfunction]
+fn canonicalize<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    Ok(PyBytes::new(py, &json_input(value)?))
+}
+
+/// The digest of a JSON value's canonical form, `sha256:<hex>`.
+#[pyfunction]
+fn digest(value: &Bound<'_, PyAny>) -> PyResult<String> {
+    Ok(evidentia::Digest::sha256(&json_input(value)?).to_string())
+}
+
+/// The SHA-256 digest of bytes, `sha256:<hex>`.
+#[pyfunction]
+fn sha256(data: &[u8]) -> String {
+    evidentia::Digest::sha256(data).to_string()
+}
+
+/// The RFC 7638 thumbprint of a JWK.
+#[pyfunction]
+fn jwk_thumbprint(jwk: &str) -> PyResult<String> {
+    evidentia::jwk_thumbprint(jwk).map_err(error)
+}
+
+/// Verifies a compact ES256 JWS against a JWKS (or a single JWK); raises
+/// `VerificationError` when it does not verify.
+#[pyfunction]
+#[pyo3(signature = (jws, jwks, payload = None))]
+fn verify_jws(py: Python<'_>, jws: &str, jwks: &str, payload: Option<&[u8]>) -> PyResult<VerifiedJws> {
+    let verified = evidentia::verify_jws(jws, &keys(jwks)?, payload, None).map_err(error)?;
+    let header = evidentia::json::parse(verified.header.as_bytes()).map_err(error)?;
+    Ok(VerifiedJws {
+        header: value_to_py(py, &header)?.cast_into::<PyDict>()?.unbind(),
+        payload: PyBytes::new(py, &verified.payload).unbind(),
+        kid: verified.kid,
+    })
+}
+
+/// Verifies a receipt or batch receipt against a JWKS, and the event (JSON text or
+/// a Python value) when given. Malformed input raises; everything else is in the
+/// report.
+#[pyfunction]
+#[pyo3(signature = (receipt, jwks, event = None))]
+fn verify_receipt(receipt: &str, jwks: &str, event: Option<&Bound<'_, PyAny>>) -> PyResult<Report> {
+    let event = json_input_opt(event)?;
+    Ok(Report(evidentia::verify_receipt(receipt, &keys(jwks)?, event.as_deref()).map_err(error)?))
+}
+
+/// Verifies a log held in memory: `entries` are `(entry, event)` pairs in stored
+/// order — a receipt or a batch-signed record, and the event's stored canonical
+/// bytes (or None) — and `checkpoints` are `(size, signed note)` pairs.
+#[pyfunction]
+#[pyo3(signature = (entries, jwks, checkpoints = Vec::new()))]
+fn verify_log_entries(
+    py: Python<'_>,
+    entries: Vec<(Text, Option<Text>)>,
+    jwks: &str,
+    checkpoints: Vec<(u64, String)>,
+) -> PyResult<Report> {
+    let keys = keys(jwks)?;
+    let report = py.detach(|| {
+        let mut verifier = evidentia::LogVerifier::new(&keys, evidentia::LogVerifyOptions::default());
+        let mut checkpoints = checkpoints.iter().peekable();
+        for (count, (entry, event)) in entries.iter().enumerate() {
+            verifier.push_entry(&entry.0, event.as_ref().map(|e| e.0.as_slice()));
+            while let Some((_, note)) = checkpoints.next_if(|(size, _)| *size == count as u64 + 1) {
+                verifier.push_checkpoint(note);
+            }
+        }
+        for (_, note) in checkpoints {
+            verifier.push_checkpoint(note);
+        }
+        verifier.finish()
+    });
+    Ok(Report(report))
+}
+
+/// Verifies a signed checkpoint with a JWKS; returns its origin, size and root hash.
+#[pyfunction]
+fn verify_checkpoint<'py>(py: Python<'py>, note: &str, jwks: &str) -> PyResult<Bound<'py, PyDict>> {
+    let checkpoint = evidentia::verify_checkpoint_with_keys(note, &keys(jwks)?).map_err(error)?;
+    let out = PyDict::new(py);
+    out.set_item("origin", checkpoint.origin)?;
+    out.set_item("size", checkpoint.size)?;
+    out.set_item("root", PyBytes::new(py, &checkpoint.root))?;
+    Ok(out)
+}
+
+/// Verifies that the record of a receipt or batch receipt is in the log a signed
+/// checkpoint describes; raises `VerificationError` when it is not.
+#[pyfunction]
+fn verify_inclusion(receipt: &str, proof: &str, checkpoint: &str, jwks: &str) -> PyResult<()> {
+    let record = evidentia::record_of_receipt(receipt).map_err(error)?;
+    let proof = InclusionProof::from_json(proof).map_err(error)?;
+    evidentia::verify_inclusion_in_checkpoint(&record, &proof, checkpoint, &keys(jwks)?).map(drop).map_err(error)
+}
+
+/// Verifies that a log only grew between two signed checkpoints; raises
+/// `VerificationError` when the proof does not show it.
+#[pyfunction]
+fn verify_consistency(proof: &str, old_checkpoint: &str, new_checkpoint: &str, jwks: &str) -> PyResult<()> {
+    let proof = ConsistencyProof::from_json(proof).map_err(error)?;
+    evidentia::verify_consistency_between(&proof, old_checkpoint, new_checkpoint, &keys(jwks)?).map(drop).map_err(error)
+}
+
+fn root(bytes: &[u8]) -> PyResult<evidentia::merkle::Hash> {
+    bytes
+        .try_into()
+        .map_err(|_| error(evidentia::Error::new(evidentia::ErrorCode::InvalidArgument, "a root hash is 32 bytes")))
+}
+
+/// Verifies an inclusion proof of a leaf (its data) against a root hash.
+#[pyfunction]
+fn verify_inclusion_proof(proof: &str, leaf: &[u8], root_hash: &[u8]) -> PyResult<()> {
+    let proof = InclusionProof::from_json(proof).map_err(error)?;
+    proof.verify(&evidentia::merkle::leaf_hash(leaf), &root(root_hash)?).map_err(error)
+}
+
+/// Verifies a consistency proof between two root hashes.
+#[pyfunction]
+fn verify_consistency_proof(proof: &str, old_root: &[u8], new_root: &[u8]) -> PyResult<()> {
+    let proof = ConsistencyProof::from_json(proof).map_err(error)?;
+    proof.verify(&root(old_root)?, &root(new_root)?).map_err(error)
+}
+
+/// The error-code table: `(code, name, family, description)` for every code.
+#[pyfunction]
+fn error_codes() -> Vec<(u16, &'static str, &'static str, &'static str)> {
+    evidentia::ErrorCode::ALL.iter().map(|c| (*c as u16, c.name(), c.family().name(), c.description())).collect()
+}
+
+#[pymodule(name = "_native")]
+fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<SigningKey>()?;
+    m.add_class::<VerifiedJws>()?;
+    m.add_class::<Report>()?;
+    m.add_class::<log::Log>()?;
+    m.add_function(wrap_pyfunction!(canonicalize, m)?)?;
+    m.add_function(wrap_pyfunction!(digest, m)?)?;
+    m.add_function(wrap_pyfunction!(sha256, m)?)?;
+    m.add_function(wrap_pyfunction!(jwk_thumbprint, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_jws, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_receipt, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_log_entries, m)?)?;
+    m.add_function(wrap_pyfunction!(log::verify_log, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_checkpoint, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_inclusion, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_consistency, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_inclusion_proof, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_consistency_proof, m)?)?;
+    m.add_function(wrap_pyfunction!(error_codes, m)?)?;
+    Ok(())
+}

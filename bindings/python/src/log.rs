@@ -1,0 +1,198 @@
+//! Logs on disk as Python objects.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use evidentia::{KeySet, Timestamp};
+use evidentia_store::{CreateOptions, LogReader, Mode, NewEvent};
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use crate::SigningKey;
+use crate::convert::{error, json_input};
+use crate::report::Report;
+
+/// An evidence log on the local disk, opened for appending. Use it as a context
+/// manager, or call `close()`, to release the log for other processes.
+#[pyclass(module = "evidentia._native", frozen)]
+pub(crate) struct Log {
+    dir: PathBuf,
+    /// `None` once closed. The store's log is itself safe to share between threads;
+    /// the mutex only guards closing, and is never held while waiting for the GIL.
+    log: Mutex<Option<Arc<evidentia_store::Log>>>,
+    key: Option<evidentia::SigningKey>,
+}
+
+fn closed() -> PyErr {
+    error(evidentia::Error::new(evidentia::ErrorCode::InvalidHandle, "the log is closed"))
+}
+
+fn time(time: Option<&str>) -> PyResult<Option<Timestamp>> {
+    time.map(Timestamp::parse).transpose().map_err(error)
+}
+
+fn keys(jwks: Option<&str>) -> PyResult<Option<KeySet>> {
+    jwks.map(KeySet::from_json).transpose().map_err(error)
+}
+
+impl Log {
+    /// The open log (a new reference, so no lock is held while it is used).
+    fn log(&self) -> PyResult<Arc<evidentia_store::Log>> {
+        self.log.lock().map_err(|_| closed())?.clone().ok_or_else(closed)
+    }
+
+    fn key(&self) -> PyResult<&evidentia::SigningKey> {
+        self.key.as_ref().ok_or_else(|| {
+            error(evidentia::Error::new(
+                evidentia::ErrorCode::KeyNotPrivate,
+                "the log was opened without a signing key",
+            ))
+        })
+    }
+
+    fn reader(&self) -> PyResult<LogReader> {
+        LogReader::open(&self.dir).map_err(error)
+    }
+}
+
+#[pymethods]
+impl Log {
+    /// Creates a new log in the directory `path`: mode "receipts" signs every record,
+    /// "batch" one checkpoint per batch of appends.
+    #[staticmethod]
+    #[pyo3(signature = (path, key, log_id = None, mode = "receipts"))]
+    fn create(path: PathBuf, key: &SigningKey, log_id: Option<String>, mode: &str) -> PyResult<Log> {
+        let mode = Mode::from_name(mode).map_err(error)?;
+        let log = evidentia_store::Log::create(&path, &key.0, CreateOptions { log_id, key_file: None, mode })
+            .map_err(error)?;
+        Ok(Log { dir: path, log: Mutex::new(Some(Arc::new(log))), key: Some(key.0.clone()) })
+    }
+
+    /// Opens an existing log, repairing what a crash left. Without `key` it can
+    /// prove and verify but not append.
+    #[staticmethod]
+    #[pyo3(signature = (path, key = None))]
+    fn open(path: PathBuf, key: Option<&SigningKey>) -> PyResult<Log> {
+        let log = evidentia_store::Log::open(&path).map_err(error)?;
+        Ok(Log { dir: path, log: Mutex::new(Some(Arc::new(log))), key: key.map(|k| k.0.clone()) })
+    }
+
+    /// Appends an event (JSON text or a Python value) and returns, once it is on
+    /// disk, its receipt — or, in batch mode, a JSON line naming the record.
+    #[pyo3(signature = (event, nonce = None, time = None))]
+    fn append(
+        &self,
+        py: Python<'_>,
+        event: &Bound<'_, PyAny>,
+        nonce: Option<&str>,
+        time: Option<&str>,
+    ) -> PyResult<String> {
+        let event = json_input(event)?;
+        let time = self::time(time)?;
+        let (log, key) = (self.log()?, self.key()?);
+        let appended = py.detach(|| log.append_batch(key, &[NewEvent { json: &event, nonce }], time)).map_err(error)?;
+        Ok(appended.first().map(|a| a.to_line()).unwrap_or_default())
+    }
+
+    /// Appends several events with one flush to disk (and, in batch mode, one
+    /// signed checkpoint); all or none.
+    #[pyo3(signature = (events, time = None))]
+    fn append_batch(&self, py: Python<'_>, events: &Bound<'_, PyList>, time: Option<&str>) -> PyResult<Vec<String>> {
+        let events = events.iter().map(|e| json_input(&e)).collect::<PyResult<Vec<_>>>()?;
+        let time = self::time(time)?;
+        let (log, key) = (self.log()?, self.key()?);
+        let batch: Vec<NewEvent<'_>> = events.iter().map(|e| NewEvent { json: e, nonce: None }).collect();
+        let appended = py.detach(|| log.append_batch(key, &batch, time)).map_err(error)?;
+        Ok(appended.iter().map(|a| a.to_line()).collect())
+    }
+
+    /// The latest signed checkpoint, signing a new one if records were appended since.
+    fn checkpoint(&self, py: Python<'_>) -> PyResult<String> {
+        let (log, key) = (self.log()?, self.key()?);
+        Ok(py.detach(|| log.checkpoint(key)).map_err(error)?.note)
+    }
+
+    /// What a holder of record `index` needs to verify it offline: its receipt, or
+    /// in batch mode its batch receipt.
+    fn receipt(&self, index: u64) -> PyResult<String> {
+        self.reader()?.receipt(index).map_err(error)
+    }
+
+    /// The inclusion proof (JSON) of record `index` (default size: the latest checkpoint's).
+    #[pyo3(signature = (index, size = None))]
+    fn inclusion_proof(&self, index: u64, size: Option<u64>) -> PyResult<String> {
+        self.reader()?.inclusion_proof(index, size).and_then(|p| p.to_json()).map_err(error)
+    }
+
+    /// The consistency proof (JSON) between two sizes (default new: the latest checkpoint's).
+    #[pyo3(signature = (old, new = None))]
+    fn consistency_proof(&self, old: u64, new: Option<u64>) -> PyResult<String> {
+        self.reader()?.consistency_proof(old, new).and_then(|p| p.to_json()).map_err(error)
+    }
+
+    /// Verifies the whole log against `jwks` (default: the log's own key history).
+    /// Releases the GIL while it works.
+    #[pyo3(signature = (jwks = None))]
+    fn verify(&self, py: Python<'_>, jwks: Option<&str>) -> PyResult<Report> {
+        let keys = keys(jwks)?;
+        let reader = self.reader()?;
+        let report = py.detach(|| reader.verify(keys.as_ref(), |_| {})).map_err(error)?;
+        Ok(Report(report))
+    }
+
+    /// Retires the current signing key and continues with `new_key`.
+    fn rotate(&self, new_key: &SigningKey) -> PyResult<()> {
+        self.log()?.rotate(&new_key.0, None).map_err(error)
+    }
+
+    /// The log's key history as JWKS text.
+    fn keys(&self) -> PyResult<String> {
+        Ok(self.log()?.keys().to_json())
+    }
+
+    /// The log id.
+    #[getter]
+    fn log_id(&self) -> PyResult<String> {
+        Ok(self.log()?.log_id())
+    }
+
+    /// "receipts" or "batch".
+    #[getter]
+    fn mode(&self) -> PyResult<&'static str> {
+        Ok(self.log()?.mode().name())
+    }
+
+    /// Releases the log (other processes may then open it for writing).
+    fn close(&self) {
+        if let Ok(mut log) = self.log.lock() {
+            *log = None;
+        }
+    }
+
+    fn __len__(&self) -> PyResult<usize> {
+        Ok(self.log()?.len() as usize)
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) {
+        self.close();
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Log({:?})", self.dir)
+    }
+}
+
+/// Verifies the log in the directory `path` without opening it for writing (so
+/// while another process may be appending). Releases the GIL while it works.
+#[pyfunction]
+#[pyo3(signature = (path, jwks = None))]
+pub(crate) fn verify_log(py: Python<'_>, path: PathBuf, jwks: Option<&str>) -> PyResult<Report> {
+    let keys = keys(jwks)?;
+    let report = py.detach(|| evidentia_store::verify_dir(&path, keys.as_ref(), |_| {})).map_err(error)?;
+    Ok(Report(report))
+}

@@ -1,0 +1,187 @@
+"""The Python API: value conversion, typed errors, garbage input, threads, the GIL."""
+
+from __future__ import annotations
+
+import math
+import pickle
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import evidentia
+
+
+def test_python_values_canonicalize_like_json_text() -> None:
+    value = {"b": [1, 2.5, "é", None, True, False], "a": {"nested": (1, 2)}, "": -0.0}
+    assert evidentia.canonicalize(value) == b'{"":0,"a":{"nested":[1,2]},"b":[1,2.5,"\xc3\xa9",null,true,false]}'
+    assert evidentia.canonicalize(value) == evidentia.canonicalize('{"a":{"nested":[1,2]},"b":[1,2.5,"é",null,true,false],"":0}')
+    assert evidentia.canonicalize(2**53 - 1) == b"9007199254740991"
+    assert evidentia.canonicalize(-(2**53 - 1)) == b"-9007199254740991"
+    assert evidentia.canonicalize(1e21) == b"1e+21"
+    assert evidentia.digest({"x": 1}) == evidentia.digest(b'{ "x" : 1.0 }')
+
+
+@pytest.mark.parametrize(
+    ("value", "code_name"),
+    [
+        (2**53, "JSON_INTEGER_PRECISION"),
+        (-(2**53), "JSON_INTEGER_PRECISION"),
+        (2**100, "JSON_INTEGER_PRECISION"),
+        (math.nan, "JSON_NON_FINITE"),
+        (math.inf, "JSON_NON_FINITE"),
+        ({1: "int key"}, "JSON_UNSUPPORTED_TYPE"),
+        ({"set": {1, 2}}, "JSON_UNSUPPORTED_TYPE"),
+        (b"\xff", "JSON_INVALID_UTF8"),
+        ("{", "JSON_SYNTAX"),
+        ('{"a":1,"a":2}', "JSON_DUPLICATE_KEY"),
+        (object(), "JSON_UNSUPPORTED_TYPE"),
+    ],
+)
+def test_values_that_would_change_are_refused(value: object, code_name: str) -> None:
+    with pytest.raises(evidentia.JsonError) as raised:
+        evidentia.canonicalize(value)
+    error = raised.value
+    assert isinstance(error, evidentia.EvidentiaError) and isinstance(error, ValueError)
+    assert error.code_name == code_name
+    assert error.code == next(code for code, name, _, _ in evidentia.error_codes() if name == code_name)
+    assert error.family == "Json"
+
+
+def test_deep_nesting_is_refused_not_a_crash() -> None:
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(evidentia.JsonError) as raised:
+        evidentia.canonicalize(deep)
+    assert raised.value.code_name == "JSON_TOO_DEEP"
+    with pytest.raises(evidentia.JsonError):
+        evidentia.canonicalize("[" * 100_000)
+
+
+def test_errors_survive_pickling() -> None:
+    try:
+        evidentia.canonicalize("[1,]")
+    except evidentia.EvidentiaError as error:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is evidentia.JsonError and copy.code == error.code and str(copy) == str(error)
+
+
+GARBAGE = ["", "{", "null", "\x00", "a.b.c", "-----BEGIN PRIVATE KEY-----\nxx\n", '{"kty":1}', '{"keys":[1]}', "— x y\n", "💥" * 10]
+
+
+@pytest.mark.parametrize("text", GARBAGE)
+def test_garbage_raises_typed_errors(text: str) -> None:
+    jwks = evidentia.SigningKey.generate().public_jwk()
+    calls = [
+        lambda: evidentia.SigningKey.from_jwk(text),
+        lambda: evidentia.SigningKey.from_pem(text),
+        lambda: evidentia.jwk_thumbprint(text),
+        lambda: evidentia.verify_jws(text, jwks),
+        lambda: evidentia.verify_jws("a.b.c", text),
+        lambda: evidentia.verify_receipt(text, jwks),
+        lambda: evidentia.verify_checkpoint(text, jwks),
+        lambda: evidentia.verify_inclusion(text, text, text, jwks),
+        lambda: evidentia.verify_consistency(text, text, text, jwks),
+        lambda: evidentia.verify_inclusion_proof(text, b"", bytes(32)),
+    ]
+    for call in calls:
+        with pytest.raises(evidentia.EvidentiaError):
+            call()
+
+
+def test_wrong_argument_types_are_type_errors() -> None:
+    with pytest.raises(TypeError):
+        evidentia.SigningKey.generate().sign_jws("not bytes")  # type: ignore[arg-type]
+    with pytest.raises(evidentia.UsageError):
+        evidentia.verify_inclusion_proof('{"type":"inclusion","leaf_index":0,"tree_size":1,"hashes":[]}', b"", b"short")
+
+
+def test_log_lifecycle(tmp_path: Path) -> None:
+    old, new = evidentia.SigningKey.generate(), evidentia.SigningKey.generate()
+    path = tmp_path / "log"
+    log = evidentia.Log.create(path, old, log_id="example.com/py")
+    assert (log.log_id, log.mode, len(log)) == ("example.com/py", "receipts", 0)
+    first = log.append({"n": 1}, nonce="r-1")
+    log.rotate(new)
+    with pytest.raises(evidentia.StorageError) as raised:
+        evidentia.Log.open(path, new)
+    assert raised.value.code_name == "LOG_LOCKED"
+    log.close()
+    with pytest.raises(evidentia.UsageError):
+        log.append({"n": 2})
+    with evidentia.Log.open(path, new) as log:
+        log.append({"n": 2})
+        checkpoint = log.checkpoint()
+        proof = log.inclusion_proof(0)
+        assert log.verify().valid
+        assert "revoked" not in log.keys() and '"exp"' in log.keys()
+    evidentia.verify_inclusion(first, proof, checkpoint, log_keys(path))
+    assert evidentia.verify_log(path).valid
+    with evidentia.Log.open(path) as reader:
+        with pytest.raises(evidentia.KeyMaterialError):
+            reader.append({"n": 3})
+    with pytest.raises(evidentia.StorageError) as raised:
+        evidentia.Log.open(tmp_path / "missing")
+    assert raised.value.code_name == "LOG_NOT_FOUND"
+
+
+def log_keys(path: Path) -> str:
+    return (path / "keys.jwks").read_text()
+
+
+def test_threads_append_to_one_log(tmp_path: Path) -> None:
+    key = evidentia.SigningKey.generate()
+    with evidentia.Log.create(tmp_path / "log", key, mode="batch") as log:
+
+        def work(t: int) -> None:
+            for i in range(20):
+                log.append_batch([{"thread": t, "i": i, "j": j} for j in range(5)])
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(log) == 400
+        report = log.verify()
+        assert report.valid and report.records == 400, report.to_text()
+
+
+def test_verification_releases_the_gil(tmp_path: Path) -> None:
+    key = evidentia.SigningKey.generate()
+    with evidentia.Log.create(tmp_path / "log", key) as log:
+        log.append_batch([{"i": i} for i in range(1500)])
+    ticks = 0
+    done = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            time.sleep(0.0005)
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    started = time.perf_counter()
+    report = evidentia.verify_log(tmp_path / "log")
+    elapsed = time.perf_counter() - started
+    done.set()
+    counter.join()
+    assert report.valid
+    # While 1,500 signatures were verified, the other Python thread kept running.
+    assert elapsed < 0.05 or ticks >= 10, (elapsed, ticks)
+
+
+def test_report_shape() -> None:
+    key = evidentia.SigningKey.generate()
+    jws = key.sign_jws(b"x")
+    with pytest.raises(evidentia.RecordError) as raised:
+        evidentia.verify_receipt(jws, key.public_jwk())
+    assert raised.value.code_name == "RECEIPT_MALFORMED"
+    report = evidentia.verify_log_entries([], key.public_jwk())
+    assert report.subject == "log" and report.records == 0 and report.valid
+    assert [c["check"] for c in report.checks][:3] == ["format", "key", "signature"]
+    assert report.summary.startswith("VALID")
+    assert '"valid":true' in report.to_json()

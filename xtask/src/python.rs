@@ -1,0 +1,88 @@
+//! The Python package: a virtual environment with the build and test tools, the
+//! pytest suite over a freshly built wheel, the stub check, and the packaging
+//! check (a release wheel installed into an empty virtual environment).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::{Result, root, run};
+
+const TOOLS: &[&str] = &["maturin>=1.9.4,<2", "pytest", "mypy", "ziglang"];
+
+/// The tools' virtual environment, created and filled on first use.
+fn venv() -> Result<PathBuf> {
+    let venv = root().join("build/python/venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    let missing = Command::new(&python)
+        .args(["-c", "import maturin, pytest, mypy, ziglang"])
+        .output()
+        .map_or(true, |o| !o.status.success());
+    if missing {
+        run(Command::new(&python).args(["-m", "pip", "install", "-q", "--upgrade", "pip"]))?;
+        run(Command::new(&python).args(["-m", "pip", "install", "-q"]).args(TOOLS))?;
+    }
+    Ok(venv)
+}
+
+/// Runs maturin with the virtual environment first on PATH (zig is found there).
+fn maturin(venv: &Path, args: &[&str]) -> Result<()> {
+    let path = format!("{}:{}", venv.join("bin").display(), std::env::var("PATH").unwrap_or_default());
+    run(Command::new(venv.join("bin/maturin"))
+        .args(args)
+        .args(["-m", "bindings/python/Cargo.toml", "-i"])
+        .arg(venv.join("bin/python"))
+        .env("PATH", path)
+        .env("PYO3_PYTHON", venv.join("bin/python")))
+}
+
+fn newest_wheel(dir: &Path) -> Result<PathBuf> {
+    let mut wheels: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "whl"))
+        .collect();
+    wheels.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+    wheels.pop().ok_or_else(|| format!("no wheel in {}", dir.display()).into())
+}
+
+/// Builds the release wheel (manylinux2014, abi3) into `build/dist`.
+pub(crate) fn dist() -> Result<PathBuf> {
+    let venv = venv()?;
+    let out = root().join("build/dist/python");
+    let _ = std::fs::remove_dir_all(&out);
+    maturin(&venv, &["build", "--release", "--zig", "--compatibility", "manylinux2014", "-o", &out.to_string_lossy()])?;
+    let wheel = newest_wheel(&out)?;
+    eprintln!("built {}", wheel.display());
+    Ok(wheel)
+}
+
+/// The Python part of `cargo xtask test`.
+pub(crate) fn test() -> Result<()> {
+    let root = root();
+    let venv = venv()?;
+    let python = venv.join("bin/python");
+    let wheels = root.join("build/python/wheels");
+    let _ = std::fs::remove_dir_all(&wheels);
+    maturin(&venv, &["build", "-o", &wheels.to_string_lossy()])?;
+    run(Command::new(&python)
+        .args(["-m", "pip", "install", "-q", "--force-reinstall", "--no-deps"])
+        .arg(newest_wheel(&wheels)?))?;
+    run(Command::new(&python)
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "bindings/python/tests"])
+        .current_dir(&root)
+        .env("EVIDENTIA_VECTORS", root.join("testvectors")))?;
+    run(Command::new(&python)
+        .args(["-m", "mypy.stubtest", "evidentia._native", "evidentia.errors"])
+        .current_dir(&root))?;
+
+    // What a newcomer does: the release wheel into an empty virtual environment.
+    let wheel = dist()?;
+    let fresh = root.join("build/python/fresh");
+    let _ = std::fs::remove_dir_all(&fresh);
+    run(Command::new("python3").args(["-m", "venv"]).arg(&fresh))?;
+    run(Command::new(fresh.join("bin/python")).args(["-m", "pip", "install", "-q"]).arg(&wheel))?;
+    let scratch = std::env::temp_dir();
+    run(Command::new(fresh.join("bin/python")).arg(root.join("examples/python/quickstart.py")).current_dir(scratch))
+}
