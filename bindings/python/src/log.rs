@@ -20,7 +20,8 @@ pub(crate) struct Log {
     /// `None` once closed. The store's log is itself safe to share between threads;
     /// the mutex only guards closing, and is never held while waiting for the GIL.
     log: Mutex<Option<Arc<evidentia_store::Log>>>,
-    key: Option<evidentia::SigningKey>,
+    /// The key that signs appends; `rotate` replaces it.
+    key: Mutex<Option<evidentia::SigningKey>>,
 }
 
 fn closed() -> PyErr {
@@ -41,8 +42,8 @@ impl Log {
         self.log.lock().map_err(|_| closed())?.clone().ok_or_else(closed)
     }
 
-    fn key(&self) -> PyResult<&evidentia::SigningKey> {
-        self.key.as_ref().ok_or_else(|| {
+    fn key(&self) -> PyResult<evidentia::SigningKey> {
+        self.key.lock().map_err(|_| closed())?.clone().ok_or_else(|| {
             error(evidentia::Error::new(
                 evidentia::ErrorCode::KeyNotPrivate,
                 "the log was opened without a signing key",
@@ -65,7 +66,7 @@ impl Log {
         let mode = Mode::from_name(mode).map_err(error)?;
         let log = evidentia_store::Log::create(&path, &key.0, CreateOptions { log_id, key_file: None, mode })
             .map_err(error)?;
-        Ok(Log { dir: path, log: Mutex::new(Some(Arc::new(log))), key: Some(key.0.clone()) })
+        Ok(Log { dir: path, log: Mutex::new(Some(Arc::new(log))), key: Mutex::new(Some(key.0.clone())) })
     }
 
     /// Opens an existing log, repairing what a crash left. Without `key` it can
@@ -74,7 +75,7 @@ impl Log {
     #[pyo3(signature = (path, key = None))]
     fn open(path: PathBuf, key: Option<&SigningKey>) -> PyResult<Log> {
         let log = evidentia_store::Log::open(&path).map_err(error)?;
-        Ok(Log { dir: path, log: Mutex::new(Some(Arc::new(log))), key: key.map(|k| k.0.clone()) })
+        Ok(Log { dir: path, log: Mutex::new(Some(Arc::new(log))), key: Mutex::new(key.map(|k| k.0.clone())) })
     }
 
     /// Appends an event (JSON text or a Python value) and returns, once it is on
@@ -90,7 +91,8 @@ impl Log {
         let event = json_input(event)?;
         let time = self::time(time)?;
         let (log, key) = (self.log()?, self.key()?);
-        let appended = py.detach(|| log.append_batch(key, &[NewEvent { json: &event, nonce }], time)).map_err(error)?;
+        let appended =
+            py.detach(|| log.append_batch(&key, &[NewEvent { json: &event, nonce }], time)).map_err(error)?;
         Ok(appended.first().map(|a| a.to_line()).unwrap_or_default())
     }
 
@@ -102,14 +104,14 @@ impl Log {
         let time = self::time(time)?;
         let (log, key) = (self.log()?, self.key()?);
         let batch: Vec<NewEvent<'_>> = events.iter().map(|e| NewEvent { json: e, nonce: None }).collect();
-        let appended = py.detach(|| log.append_batch(key, &batch, time)).map_err(error)?;
+        let appended = py.detach(|| log.append_batch(&key, &batch, time)).map_err(error)?;
         Ok(appended.iter().map(|a| a.to_line()).collect())
     }
 
     /// The latest signed checkpoint, signing a new one if records were appended since.
     fn checkpoint(&self, py: Python<'_>) -> PyResult<String> {
         let (log, key) = (self.log()?, self.key()?);
-        Ok(py.detach(|| log.checkpoint(key)).map_err(error)?.note)
+        Ok(py.detach(|| log.checkpoint(&key)).map_err(error)?.note)
     }
 
     /// What a holder of record `index` needs to verify it offline: its receipt, or
@@ -142,7 +144,9 @@ impl Log {
 
     /// Retires the current signing key and continues with `new_key`.
     fn rotate(&self, new_key: &SigningKey) -> PyResult<()> {
-        self.log()?.rotate(&new_key.0, None).map_err(error)
+        self.log()?.rotate(&new_key.0, None).map_err(error)?;
+        *self.key.lock().map_err(|_| closed())? = Some(new_key.0.clone());
+        Ok(())
     }
 
     /// The log's key history as JWKS text.

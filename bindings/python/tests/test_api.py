@@ -105,6 +105,8 @@ def test_log_lifecycle(tmp_path: Path) -> None:
     assert (log.log_id, log.mode, len(log)) == ("example.com/py", "receipts", 0)
     first = log.append({"n": 1}, nonce="r-1")
     log.rotate(new)
+    after_rotation = log.append({"n": 1.5})
+    assert evidentia.verify_jws(after_rotation, new.public_jwk()).kid == new.kid
     with pytest.raises(evidentia.StorageError) as raised:
         evidentia.Log.open(path, new)
     assert raised.value.code_name == "LOG_LOCKED"
