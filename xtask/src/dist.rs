@@ -9,14 +9,15 @@ pub(crate) fn run_target(target: &str) -> Result<()> {
         "cli" => cli(),
         "c" => crate::c::dist(),
         "python" => crate::python::dist().map(drop),
-        other => Err(format!("unknown dist target {other:?}; targets: cli, c, python").into()),
+        "node" => crate::node::dist(),
+        other => Err(format!("unknown dist target {other:?}; targets: cli, c, python, node").into()),
     }
 }
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     match args {
         [target] => run_target(target),
-        _ => Err("usage: cargo xtask dist <target>; targets: cli, c, python".into()),
+        _ => Err("usage: cargo xtask dist <target>; targets: cli, c, python, node".into()),
     }
 }
 

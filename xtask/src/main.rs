@@ -9,6 +9,7 @@
 mod c;
 mod codegen;
 mod dist;
+mod node;
 mod python;
 mod tools;
 mod util;
@@ -21,14 +22,14 @@ use util::{Result, cargo, root};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  test [part...]      run the test suites; parts: core, c, python (default: all)
+  test [part...]      run the test suites; parts: core, c, python, node (default: all)
   codegen [--check]   regenerate generated files, or fail if they are stale
   vectors [--check]   regenerate testvectors/, or fail if they are stale
-  dist <target>       build a package; targets: cli, c, python
+  dist <target>       build a package; targets: cli, c, python, node
   bench               run the benchmarks (criterion)";
 
 /// Every test part, in the order `cargo xtask test` runs them.
-const PARTS: &[&str] = &["core", "c", "python"];
+const PARTS: &[&str] = &["core", "c", "python", "node"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -71,6 +72,7 @@ fn test(parts: &[String]) -> Result<()> {
             "core" => test_core()?,
             "c" => c::test()?,
             "python" => python::test()?,
+            "node" => node::test()?,
             _ => unreachable!("checked above"),
         }
     }

@@ -1,0 +1,274 @@
+//! Conversions between JavaScript values and Evidentia's, and error mapping.
+
+use evidentia::json::{MAX_SAFE_INTEGER, Number, ParseOptions, Value};
+use evidentia::{Error, ErrorCode};
+use napi::bindgen_prelude::*;
+use napi::{JsValue, ValueType};
+
+/// The `code` of a thrown error: the name of the core's error code.
+#[derive(Clone, Copy, Debug)]
+pub struct Code(pub &'static str);
+
+impl AsRef<str> for Code {
+    fn as_ref(&self) -> &str {
+        self.0
+    }
+}
+
+/// The error type of every function: a JavaScript `Error` whose `code` is the
+/// name of Evidentia's error code (`"JSON_DUPLICATE_KEY"`).
+pub type Result<T> = std::result::Result<T, napi::Error<Code>>;
+
+pub(crate) fn error(e: Error) -> napi::Error<Code> {
+    napi::Error::new(Code(e.code().name()), e.message().to_owned())
+}
+
+pub(crate) fn fail(code: ErrorCode, message: impl Into<String>) -> napi::Error<Code> {
+    error(Error::new(code, message.into()))
+}
+
+/// A failure of the JavaScript engine itself while converting a value.
+pub(crate) fn engine(e: napi::Error) -> napi::Error<Code> {
+    napi::Error::new(Code(ErrorCode::Internal.name()), e.reason.clone())
+}
+
+/// Runs `f`, turning a panic into an `INTERNAL` error: a panic must never unwind
+/// into Node, where it would abort the process.
+pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| Err(panicked()))
+}
+
+fn panicked() -> napi::Error<Code> {
+    fail(ErrorCode::Internal, "internal error: a panic in Evidentia (please report it)")
+}
+
+/// Work for a libuv worker thread, resolving a Promise with its value or rejecting
+/// it with an error carrying Evidentia's `code`.
+pub struct Blocking<T> {
+    work: Option<Box<dyn FnOnce() -> Result<T> + Send>>,
+}
+
+impl<T> Blocking<T> {
+    /// A Promise of what `work` returns on a worker thread.
+    pub(crate) fn spawn(work: impl FnOnce() -> Result<T> + Send + 'static) -> AsyncTask<Blocking<T>>
+    where
+        Blocking<T>: Task,
+    {
+        AsyncTask::new(Blocking { work: Some(Box::new(work)) })
+    }
+
+    /// A Promise of what `work` returns when it was prepared, or rejected with the
+    /// error that prepared it: functions that return Promises reject, never throw.
+    pub(crate) fn spawn_prepared<W>(prepared: Result<W>) -> AsyncTask<Blocking<T>>
+    where
+        W: FnOnce() -> Result<T> + Send + 'static,
+        Blocking<T>: Task,
+    {
+        match prepared {
+            Ok(work) => Blocking::spawn(work),
+            Err(e) => Blocking::spawn(move || Err(e)),
+        }
+    }
+}
+
+impl<T: ToNapiValue + TypeName + Send + 'static> Task for Blocking<T> {
+    type Output = Result<T>;
+    type JsValue = T;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        Ok(self.work.take().map_or_else(|| Err(panicked()), guard))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<T> {
+        output.map_err(|e| {
+            // Reject with the error object itself, so it keeps Evidentia's `code`.
+            // SAFETY: a valid env on the JavaScript thread, and a value napi just made.
+            match unsafe { ToNapiValue::to_napi_value(env.raw(), e) } {
+                Ok(raw) => napi::Error::from(unsafe { Unknown::from_raw_unchecked(env.raw(), raw) }),
+                Err(e) => e,
+            }
+        })
+    }
+}
+
+/// Whether a value is a Buffer or another typed array.
+fn is_typed_array(value: &Unknown<'_>) -> bool {
+    let mut result = false;
+    let raw = value.value();
+    // SAFETY: a valid env and value from napi; the out-parameter is a local.
+    let status = unsafe { napi::sys::napi_is_typedarray(raw.env, raw.value, &mut result) };
+    status == napi::sys::Status::napi_ok && result
+}
+
+/// JSON input given as JSON text (a string, a Buffer or a Uint8Array) or as a
+/// JavaScript value, as the bytes of canonical JSON text.
+pub(crate) fn json_input(value: Unknown<'_>) -> Result<Vec<u8>> {
+    match value.get_type().map_err(engine)? {
+        ValueType::String => {
+            // SAFETY: the type was just checked.
+            let text: String = unsafe { value.cast() }.map_err(engine)?;
+            evidentia::canonicalize(text.as_bytes()).map_err(error)
+        }
+        ValueType::Object if is_typed_array(&value) => {
+            // SAFETY: a typed array, just checked; napi checks that it is a Uint8Array.
+            let bytes: Uint8Array = unsafe { value.cast() }.map_err(|_| {
+                fail(ErrorCode::InvalidArgument, "JSON text given as bytes must be a Uint8Array or a Buffer")
+            })?;
+            evidentia::canonicalize(&bytes).map_err(error)
+        }
+        _ => evidentia::canonicalize_value(&JsonValues::new(&value)?.convert(value, 0)?).map_err(error),
+    }
+}
+
+/// As [`json_input`], for an optional argument (`undefined` and `null` are absent).
+pub(crate) fn json_input_opt(value: Option<Unknown<'_>>) -> Result<Option<Vec<u8>>> {
+    match value {
+        Some(value) if !matches!(value.get_type().map_err(engine)?, ValueType::Undefined | ValueType::Null) => {
+            json_input(value).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Converts JavaScript values to JSON values: plain objects, arrays, strings,
+/// finite numbers, booleans, null, and BigInts within ±(2^53 − 1). `undefined`,
+/// functions, symbols, Dates, Maps, typed arrays and other objects are refused,
+/// never changed (where `JSON.stringify` would drop or rewrite them).
+struct JsonValues<'env> {
+    env: Env,
+    /// `Object.prototype`, which only plain objects inherit from directly.
+    object_prototype: Object<'env>,
+    max_depth: usize,
+}
+
+impl<'env> JsonValues<'env> {
+    fn new(value: &Unknown<'env>) -> Result<JsonValues<'env>> {
+        let env = Env::from_raw(value.value().env);
+        // The `Object` constructor is a function, which napi only hands out as an Object raw.
+        let object: Unknown<'_> = env.get_global().map_err(engine)?.get_named_property("Object").map_err(engine)?;
+        let object = Object::from_raw(env.raw(), object.raw());
+        let object_prototype: Object<'env> = object.get_named_property("prototype").map_err(engine)?;
+        Ok(JsonValues { env, object_prototype, max_depth: ParseOptions::default().max_depth })
+    }
+
+    fn convert(&self, value: Unknown<'_>, depth: usize) -> Result<Value> {
+        // SAFETY (every cast below): the value's type was checked first.
+        match value.get_type().map_err(engine)? {
+            ValueType::Null => Ok(Value::Null),
+            ValueType::Boolean => Ok(Value::Bool(unsafe { value.cast::<bool>() }.map_err(engine)?)),
+            ValueType::Number => {
+                Number::from_f64(unsafe { value.cast::<f64>() }.map_err(engine)?).map(Value::Number).map_err(error)
+            }
+            ValueType::String => Ok(Value::String(unsafe { value.cast::<String>() }.map_err(engine)?)),
+            ValueType::BigInt => {
+                let big: BigInt = unsafe { value.cast() }.map_err(engine)?;
+                let (n, lossless) = big.get_i64();
+                if !lossless || n.unsigned_abs() > MAX_SAFE_INTEGER as u64 {
+                    return Err(fail(
+                        ErrorCode::JsonIntegerPrecision,
+                        "a BigInt beyond ±(2^53-1) has no exact JSON number",
+                    ));
+                }
+                Number::from_i64(n).map(Value::Number).map_err(error)
+            }
+            ValueType::Object => {
+                if depth >= self.max_depth {
+                    let limit = self.max_depth;
+                    return Err(fail(ErrorCode::JsonTooDeep, format!("nesting deeper than the limit of {limit}")));
+                }
+                let object: Object<'_> = unsafe { value.cast() }.map_err(engine)?;
+                if object.is_array().map_err(engine)? {
+                    let len = object.get_array_length().map_err(engine)?;
+                    let mut items = Vec::with_capacity(len.min(1 << 16) as usize);
+                    for i in 0..len {
+                        items.push(self.convert(object.get_element(i).map_err(engine)?, depth + 1)?);
+                    }
+                    return Ok(Value::Array(items));
+                }
+                if !self.is_plain(&object)? {
+                    return Err(fail(
+                        ErrorCode::JsonUnsupportedType,
+                        "only plain objects and arrays have a JSON equivalent (not Dates, Maps, Buffers or class instances)",
+                    ));
+                }
+                let names = own_enumerable_names(&object)?;
+                let mut members = Vec::with_capacity(names.len());
+                for name in names {
+                    let item: Unknown<'_> = object.get_named_property(&name).map_err(engine)?;
+                    members.push((name, self.convert(item, depth + 1)?));
+                }
+                Ok(Value::Object(members))
+            }
+            other => {
+                let name = match other {
+                    ValueType::Undefined => "undefined",
+                    ValueType::Function => "a function",
+                    ValueType::Symbol => "a symbol",
+                    _ => "an external value",
+                };
+                Err(fail(ErrorCode::JsonUnsupportedType, format!("{name} has no JSON equivalent")))
+            }
+        }
+    }
+
+    /// Whether an object is plain: its prototype is `Object.prototype` or `null`.
+    fn is_plain(&self, object: &Object<'_>) -> Result<bool> {
+        let proto: Unknown<'_> = object.get_prototype().map_err(engine)?;
+        Ok(proto.get_type().map_err(engine)? == ValueType::Null
+            || self.env.strict_equals(proto, self.object_prototype).map_err(engine)?)
+    }
+}
+
+/// The names of an object's own enumerable string-keyed properties, in property
+/// order: what `Object.keys` and `JSON.stringify` see.
+fn own_enumerable_names(object: &Object<'_>) -> Result<Vec<String>> {
+    use napi::sys;
+    let raw = object.value();
+    let mut names = std::ptr::null_mut();
+    // SAFETY: a valid env and object from napi; the out-parameter is a local.
+    let status = unsafe {
+        sys::napi_get_all_property_names(
+            raw.env,
+            raw.value,
+            sys::KeyCollectionMode::own_only,
+            sys::KeyFilter::enumerable | sys::KeyFilter::skip_symbols,
+            sys::KeyConversion::numbers_to_strings,
+            &mut names,
+        )
+    };
+    if status != sys::Status::napi_ok {
+        return Err(fail(ErrorCode::Internal, "could not list the properties of an object"));
+    }
+    // SAFETY: napi returned an array in this env.
+    let names = unsafe { Array::from_napi_value(raw.env, names) }.map_err(engine)?;
+    (0..names.len()).map(|i| names.get::<String>(i).map_err(engine)?.ok_or_else(|| engine_gap(i))).collect()
+}
+
+fn engine_gap(index: u32) -> napi::Error<Code> {
+    fail(ErrorCode::Internal, format!("property name {index} is missing"))
+}
+
+/// A JSON value as a JavaScript value.
+pub(crate) fn value_to_js<'env>(env: &'env Env, value: &Value) -> Result<Unknown<'env>> {
+    let unknown = match value {
+        Value::Null => Null.into_unknown(env),
+        Value::Bool(b) => b.into_unknown(env),
+        Value::Number(n) => n.as_f64().into_unknown(env),
+        Value::String(s) => s.as_str().into_unknown(env),
+        Value::Array(items) => {
+            let mut array = env.create_array(items.len() as u32).map_err(engine)?;
+            for (i, item) in items.iter().enumerate() {
+                array.set(i as u32, value_to_js(env, item)?).map_err(engine)?;
+            }
+            array.into_unknown(env)
+        }
+        Value::Object(members) => {
+            let mut object = Object::new(env).map_err(engine)?;
+            for (name, item) in members {
+                object.set_named_property(name, value_to_js(env, item)?).map_err(engine)?;
+            }
+            object.into_unknown(env)
+        }
+    };
+    unknown.map_err(engine)
+}

@@ -1,0 +1,345 @@
+//! The Node.js addon of Evidentia: a thin adapter over the core and the store. It
+//! converts JavaScript values and maps errors; every rule lives in the core.
+
+// The public surface of this cdylib is the JavaScript API that napi-derive
+// generates from these `pub` items; nothing is reachable from Rust.
+#![allow(missing_debug_implementations, unreachable_pub)]
+
+mod convert;
+mod log;
+mod report;
+
+use evidentia::{ConsistencyProof, InclusionProof, JwsOptions, KeySet};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::convert::{Result, error, fail, guard, json_input, value_to_js};
+use crate::report::Report;
+
+pub use crate::log::{verify_log, verify_log_async};
+
+/// A P-256 private key that signs deterministically (RFC 6979).
+#[napi]
+pub struct SigningKey(pub(crate) evidentia::SigningKey);
+
+/// Options of `SigningKey.signJws`.
+#[napi(object)]
+#[derive(Default)]
+pub struct SignJwsOptions {
+    /// Leave the payload out of the JWS (RFC 7515 Appendix F).
+    pub detached: Option<bool>,
+    /// Sign the payload bytes as they are, without base64url (RFC 7797, `"b64": false`).
+    pub unencoded: Option<bool>,
+}
+
+#[napi]
+impl SigningKey {
+    /// A new key from the operating system's random source.
+    #[napi(factory)]
+    pub fn generate() -> Result<SigningKey> {
+        guard(|| Ok(SigningKey(evidentia::SigningKey::generate().map_err(error)?)))
+    }
+
+    /// A key from JWK text (with its private part `d`).
+    #[napi(factory)]
+    pub fn from_jwk(jwk: String) -> Result<SigningKey> {
+        guard(|| Ok(SigningKey(evidentia::SigningKey::from_jwk(&jwk).map_err(error)?)))
+    }
+
+    /// A key from PEM text (PKCS#8 or SEC1).
+    #[napi(factory)]
+    pub fn from_pem(pem: String) -> Result<SigningKey> {
+        guard(|| Ok(SigningKey(evidentia::SigningKey::from_pem(&pem).map_err(error)?)))
+    }
+
+    /// The private key as canonical JWK text.
+    #[napi]
+    pub fn to_jwk(&self) -> String {
+        self.0.to_jwk()
+    }
+
+    /// The private key as PKCS#8 PEM.
+    #[napi]
+    pub fn to_pem(&self) -> String {
+        self.0.to_pem()
+    }
+
+    /// The public key as canonical JWK text.
+    #[napi]
+    pub fn public_jwk(&self) -> String {
+        self.0.public_jwk()
+    }
+
+    /// The public key as SubjectPublicKeyInfo PEM.
+    #[napi]
+    pub fn public_pem(&self) -> String {
+        self.0.public_key().to_pem()
+    }
+
+    /// The key id: the RFC 7638 thumbprint of the public key.
+    #[napi(getter)]
+    pub fn kid(&self) -> String {
+        self.0.kid().to_owned()
+    }
+
+    /// Signs `payload` as a compact ES256 JWS (deterministic).
+    #[napi]
+    pub fn sign_jws(&self, payload: Uint8Array, options: Option<SignJwsOptions>) -> Result<String> {
+        let options = options.unwrap_or_default();
+        let options =
+            JwsOptions { detached: options.detached.unwrap_or(false), unencoded: options.unencoded.unwrap_or(false) };
+        guard(|| evidentia::sign_jws(&self.0, &payload, options).map_err(error))
+    }
+
+    /// `SigningKey(kid=…)`, never the key material.
+    #[napi(js_name = "toString")]
+    pub fn describe(&self) -> String {
+        format!("SigningKey(kid={})", self.0.kid())
+    }
+}
+
+/// A JWS that verified.
+#[napi(object)]
+pub struct VerifiedJws<'env> {
+    /// The protected header.
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub header: Unknown<'env>,
+    /// The payload bytes.
+    pub payload: Buffer,
+    /// The kid of the key that verified it.
+    pub kid: String,
+}
+
+/// What a signed checkpoint that verified says.
+#[napi(object)]
+pub struct Checkpoint {
+    /// The log's origin line.
+    pub origin: String,
+    /// The number of records.
+    pub size: i64,
+    /// The Merkle root hash (32 bytes).
+    pub root: Buffer,
+}
+
+/// One row of the error-code table.
+#[napi(object)]
+pub struct ErrorCodeInfo {
+    /// The stable number.
+    pub code: u32,
+    /// The stable name, the `code` of thrown errors.
+    pub name: String,
+    /// The family: Usage, Json, KeyMaterial, Jws, Record, Verification, Storage, Proof, Internal.
+    pub family: String,
+    /// What it means.
+    pub description: String,
+}
+
+pub(crate) fn keys(jwks: &str) -> Result<KeySet> {
+    KeySet::from_json(jwks).map_err(error)
+}
+
+/// The RFC 8785 canonical form of a JSON value: JSON text (a string, Buffer or
+/// Uint8Array) or a JavaScript value (plain object, array, string, finite number,
+/// boolean, null, BigInt within ±(2^53 − 1)).
+#[napi(ts_args_type = "value: unknown")]
+pub fn canonicalize(value: Unknown<'_>) -> Result<Buffer> {
+    guard(|| Ok(json_input(value)?.into()))
+}
+
+/// The digest of a JSON value's canonical form, `sha256:<hex>`.
+#[napi(ts_args_type = "value: unknown")]
+pub fn digest(value: Unknown<'_>) -> Result<String> {
+    guard(|| Ok(evidentia::Digest::sha256(&json_input(value)?).to_string()))
+}
+
+/// The SHA-256 digest of bytes, `sha256:<hex>`.
+#[napi]
+pub fn sha256(data: Uint8Array) -> String {
+    evidentia::Digest::sha256(&data).to_string()
+}
+
+/// The RFC 7638 thumbprint of a JWK.
+#[napi]
+pub fn jwk_thumbprint(jwk: String) -> Result<String> {
+    guard(|| evidentia::jwk_thumbprint(&jwk).map_err(error))
+}
+
+/// Verifies a compact ES256 JWS against a JWKS (or a single JWK); throws an error
+/// with a Verification code when it does not verify.
+#[napi]
+pub fn verify_jws<'env>(
+    env: &'env Env,
+    jws: String,
+    jwks: String,
+    payload: Option<Uint8Array>,
+) -> Result<VerifiedJws<'env>> {
+    guard(|| {
+        let verified = evidentia::verify_jws(&jws, &keys(&jwks)?, payload.as_deref(), None).map_err(error)?;
+        let header = evidentia::json::parse(verified.header.as_bytes()).map_err(error)?;
+        Ok(VerifiedJws { header: value_to_js(env, &header)?, payload: verified.payload.into(), kid: verified.kid })
+    })
+}
+
+/// Verifies a receipt or batch receipt against a JWKS, and the event (JSON text or
+/// a JavaScript value) when given. Malformed input throws; everything else is in
+/// the report.
+#[napi(ts_args_type = "receipt: string, jwks: string, event?: unknown")]
+pub fn verify_receipt(receipt: String, jwks: String, event: Option<Unknown<'_>>) -> Result<Report> {
+    guard(|| {
+        let event = convert::json_input_opt(event)?;
+        Ok(Report(evidentia::verify_receipt(&receipt, &keys(&jwks)?, event.as_deref()).map_err(error)?))
+    })
+}
+
+/// One stored entry of a log held in memory: a receipt or batch-signed record, and
+/// the event's stored canonical bytes when they are kept.
+#[napi(object)]
+pub struct LogEntry {
+    /// The receipt (per-event mode) or the record JSON (batch mode).
+    pub entry: String,
+    /// The event's canonical JSON text.
+    pub event: Option<String>,
+}
+
+/// A signed checkpoint of a log held in memory, and the size it was signed at.
+#[napi(object)]
+pub struct LogCheckpoint {
+    /// The tree size.
+    pub size: f64,
+    /// The signed note.
+    pub note: String,
+}
+
+/// The work of `verifyLogEntries`, which may run on a worker thread.
+fn verify_entries(entries: &[LogEntry], keys: &KeySet, checkpoints: &[LogCheckpoint]) -> evidentia::Report {
+    let mut verifier = evidentia::LogVerifier::new(keys, evidentia::LogVerifyOptions::default());
+    let mut checkpoints = checkpoints.iter().peekable();
+    for (count, entry) in entries.iter().enumerate() {
+        verifier.push_entry(entry.entry.as_bytes(), entry.event.as_ref().map(|e| e.as_bytes()));
+        while let Some(checkpoint) = checkpoints.next_if(|c| c.size == (count + 1) as f64) {
+            verifier.push_checkpoint(&checkpoint.note);
+        }
+    }
+    for checkpoint in checkpoints {
+        verifier.push_checkpoint(&checkpoint.note);
+    }
+    verifier.finish()
+}
+
+/// Verifies a log held in memory: its entries in stored order, and its signed
+/// checkpoints.
+#[napi]
+pub fn verify_log_entries(
+    entries: Vec<LogEntry>,
+    jwks: String,
+    checkpoints: Option<Vec<LogCheckpoint>>,
+) -> Result<Report> {
+    guard(|| Ok(Report(verify_entries(&entries, &keys(&jwks)?, &checkpoints.unwrap_or_default()))))
+}
+
+/// As `verifyLogEntries`, on a worker thread.
+#[napi(ts_return_type = "Promise<Report>")]
+pub fn verify_log_entries_async(
+    entries: Vec<LogEntry>,
+    jwks: String,
+    checkpoints: Option<Vec<LogCheckpoint>>,
+) -> AsyncTask<convert::Blocking<Report>> {
+    let checkpoints = checkpoints.unwrap_or_default();
+    convert::Blocking::spawn_prepared(
+        keys(&jwks).map(|keys| move || Ok(Report(verify_entries(&entries, &keys, &checkpoints)))),
+    )
+}
+
+/// Verifies a signed checkpoint with a JWKS; returns its origin, size and root hash.
+#[napi]
+pub fn verify_checkpoint(note: String, jwks: String) -> Result<Checkpoint> {
+    guard(|| {
+        let checkpoint = evidentia::verify_checkpoint_with_keys(&note, &keys(&jwks)?).map_err(error)?;
+        Ok(Checkpoint {
+            origin: checkpoint.origin,
+            size: size_to_js(checkpoint.size),
+            root: checkpoint.root.to_vec().into(),
+        })
+    })
+}
+
+/// Verifies that the record of a receipt or batch receipt is in the log a signed
+/// checkpoint describes; throws when it is not.
+#[napi]
+pub fn verify_inclusion(receipt: String, proof: String, checkpoint: String, jwks: String) -> Result<()> {
+    guard(|| {
+        let record = evidentia::record_of_receipt(&receipt).map_err(error)?;
+        let proof = InclusionProof::from_json(&proof).map_err(error)?;
+        evidentia::verify_inclusion_in_checkpoint(&record, &proof, &checkpoint, &keys(&jwks)?).map(drop).map_err(error)
+    })
+}
+
+/// Verifies that a log only grew between two signed checkpoints; throws when the
+/// proof does not show it.
+#[napi]
+pub fn verify_consistency(proof: String, old_checkpoint: String, new_checkpoint: String, jwks: String) -> Result<()> {
+    guard(|| {
+        let proof = ConsistencyProof::from_json(&proof).map_err(error)?;
+        evidentia::verify_consistency_between(&proof, &old_checkpoint, &new_checkpoint, &keys(&jwks)?)
+            .map(drop)
+            .map_err(error)
+    })
+}
+
+fn root(bytes: &[u8]) -> Result<evidentia::merkle::Hash> {
+    bytes.try_into().map_err(|_| fail(evidentia::ErrorCode::InvalidArgument, "a root hash is 32 bytes"))
+}
+
+/// Verifies an inclusion proof of a leaf (its data) against a root hash.
+#[napi]
+pub fn verify_inclusion_proof(proof: String, leaf: Uint8Array, root_hash: Uint8Array) -> Result<()> {
+    guard(|| {
+        let proof = InclusionProof::from_json(&proof).map_err(error)?;
+        proof.verify(&evidentia::merkle::leaf_hash(&leaf), &root(&root_hash)?).map_err(error)
+    })
+}
+
+/// Verifies a consistency proof between two root hashes.
+#[napi]
+pub fn verify_consistency_proof(proof: String, old_root: Uint8Array, new_root: Uint8Array) -> Result<()> {
+    guard(|| {
+        let proof = ConsistencyProof::from_json(&proof).map_err(error)?;
+        proof.verify(&root(&old_root)?, &root(&new_root)?).map_err(error)
+    })
+}
+
+/// The error-code table: every code with its name, family and meaning.
+#[napi]
+pub fn error_codes() -> Vec<ErrorCodeInfo> {
+    evidentia::ErrorCode::ALL
+        .iter()
+        .map(|c| ErrorCodeInfo {
+            code: *c as u32,
+            name: c.name().to_owned(),
+            family: c.family().name().to_owned(),
+            description: c.description().to_owned(),
+        })
+        .collect()
+}
+
+/// The version of the package and of the core it binds.
+#[napi]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
+
+/// A size or index as a JavaScript number (exact below 2^53, which no log reaches).
+pub(crate) fn size_to_js(n: u64) -> i64 {
+    n as i64
+}
+
+/// A size or index from JavaScript: a non-negative safe integer, never rounded.
+pub(crate) fn size_from_js(n: f64, what: &str) -> Result<u64> {
+    if n.fract() != 0.0 || !(0.0..=evidentia::json::MAX_SAFE_INTEGER as f64).contains(&n) {
+        return Err(fail(
+            evidentia::ErrorCode::InvalidArgument,
+            format!("{what} must be a non-negative integer, not {n}"),
+        ));
+    }
+    Ok(n as u64)
+}

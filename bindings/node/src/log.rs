@@ -1,0 +1,281 @@
+//! Logs on disk as JavaScript objects.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use evidentia::{ErrorCode, KeySet, Timestamp};
+use evidentia_store::{CreateOptions, LogReader, Mode, NewEvent};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::convert::{Blocking, Result, error, fail, guard, json_input};
+use crate::report::Report;
+use crate::{SigningKey, size_from_js, size_to_js};
+
+/// An evidence log on the local disk, opened for appending. Call `close()` to
+/// release it for other processes.
+#[napi]
+pub struct Log {
+    dir: PathBuf,
+    /// `None` once closed. The store's log is itself safe to share between
+    /// threads, so work on a worker thread holds its own reference.
+    log: Mutex<Option<Arc<evidentia_store::Log>>>,
+    key: Option<evidentia::SigningKey>,
+}
+
+/// Options of `Log.create`.
+#[napi(object)]
+#[derive(Default)]
+pub struct CreateLogOptions {
+    /// The log id (default: a new random one).
+    pub log_id: Option<String>,
+    /// "receipts" (the default) signs every record; "batch" one checkpoint per batch.
+    pub mode: Option<String>,
+}
+
+/// Options of `Log.append`.
+#[napi(object)]
+#[derive(Default)]
+pub struct AppendOptions {
+    /// The record's nonce (default: 16 random bytes, base64url).
+    pub nonce: Option<String>,
+    /// The record's time, RFC 3339 (default: now).
+    pub time: Option<String>,
+}
+
+/// Options of `Log.appendBatch`.
+#[napi(object)]
+#[derive(Default)]
+pub struct AppendBatchOptions {
+    /// The records' time, RFC 3339 (default: now).
+    pub time: Option<String>,
+}
+
+fn closed() -> napi::Error<crate::convert::Code> {
+    fail(ErrorCode::InvalidHandle, "the log is closed")
+}
+
+fn time(time: Option<&str>) -> Result<Option<Timestamp>> {
+    time.map(Timestamp::parse).transpose().map_err(error)
+}
+
+fn optional_keys(jwks: Option<String>) -> Result<Option<KeySet>> {
+    jwks.as_deref().map(crate::keys).transpose()
+}
+
+impl Log {
+    /// The open log (a new reference, so no lock is held while it is used).
+    fn log(&self) -> Result<Arc<evidentia_store::Log>> {
+        self.log.lock().map_err(|_| closed())?.clone().ok_or_else(closed)
+    }
+
+    fn key(&self) -> Result<evidentia::SigningKey> {
+        self.key.clone().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))
+    }
+
+    fn reader(&self) -> Result<LogReader> {
+        LogReader::open(&self.dir).map_err(error)
+    }
+
+    /// The parts of an append that can move to a worker thread.
+    fn prepare_batch(
+        &self,
+        events: Vec<Unknown<'_>>,
+        nonce: Option<String>,
+        time: Option<&str>,
+    ) -> Result<impl FnOnce() -> Result<Vec<String>> + Send + 'static> {
+        let events = events.into_iter().map(json_input).collect::<Result<Vec<_>>>()?;
+        let time = self::time(time)?;
+        let (log, key) = (self.log()?, self.key()?);
+        Ok(move || {
+            let nonce = nonce.as_deref();
+            let batch: Vec<NewEvent<'_>> = events.iter().map(|json| NewEvent { json, nonce }).collect();
+            let appended = log.append_batch(&key, &batch, time).map_err(error)?;
+            Ok(appended.iter().map(|a| a.to_line()).collect())
+        })
+    }
+}
+
+fn single(lines: Vec<String>) -> String {
+    lines.into_iter().next().unwrap_or_default()
+}
+
+#[napi]
+impl Log {
+    /// Creates a new log in the directory `path`.
+    #[napi(factory)]
+    pub fn create(path: String, key: &SigningKey, options: Option<CreateLogOptions>) -> Result<Log> {
+        guard(|| {
+            let options = options.unwrap_or_default();
+            let mode = Mode::from_name(options.mode.as_deref().unwrap_or("receipts")).map_err(error)?;
+            let dir = PathBuf::from(path);
+            let log = evidentia_store::Log::create(
+                &dir,
+                &key.0,
+                CreateOptions { log_id: options.log_id, key_file: None, mode },
+            )
+            .map_err(error)?;
+            Ok(Log { dir, log: Mutex::new(Some(Arc::new(log))), key: Some(key.0.clone()) })
+        })
+    }
+
+    /// Opens an existing log, repairing what a crash left. Without `key` it can
+    /// prove and verify but not append.
+    #[napi(factory)]
+    pub fn open(path: String, key: Option<&SigningKey>) -> Result<Log> {
+        guard(|| {
+            let dir = PathBuf::from(path);
+            let log = evidentia_store::Log::open(&dir).map_err(error)?;
+            Ok(Log { dir, log: Mutex::new(Some(Arc::new(log))), key: key.map(|k| k.0.clone()) })
+        })
+    }
+
+    /// Appends an event (JSON text or a JavaScript value) and returns, once it is
+    /// on disk, its receipt — or, in batch mode, a JSON line naming the record.
+    /// Blocks until the data is flushed; `appendAsync` waits on a worker thread.
+    #[napi(ts_args_type = "event: unknown, options?: AppendOptions")]
+    pub fn append(&self, event: Unknown<'_>, options: Option<AppendOptions>) -> Result<String> {
+        let options = options.unwrap_or_default();
+        guard(|| Ok(single(self.prepare_batch(vec![event], options.nonce, options.time.as_deref())?()?)))
+    }
+
+    /// As `append`, flushing on a worker thread.
+    #[napi(ts_args_type = "event: unknown, options?: AppendOptions", ts_return_type = "Promise<string>")]
+    pub fn append_async(&self, event: Unknown<'_>, options: Option<AppendOptions>) -> AsyncTask<Blocking<String>> {
+        let options = options.unwrap_or_default();
+        let work = guard(|| self.prepare_batch(vec![event], options.nonce, options.time.as_deref()));
+        Blocking::spawn_prepared(work.map(|work| move || work().map(single)))
+    }
+
+    /// Appends several events with one flush to disk (and, in batch mode, one
+    /// signed checkpoint); all or none.
+    #[napi(ts_args_type = "events: unknown[], options?: AppendBatchOptions")]
+    pub fn append_batch(&self, events: Vec<Unknown<'_>>, options: Option<AppendBatchOptions>) -> Result<Vec<String>> {
+        let options = options.unwrap_or_default();
+        guard(|| self.prepare_batch(events, None, options.time.as_deref())?())
+    }
+
+    /// As `appendBatch`, flushing on a worker thread.
+    #[napi(ts_args_type = "events: unknown[], options?: AppendBatchOptions", ts_return_type = "Promise<string[]>")]
+    pub fn append_batch_async(
+        &self,
+        events: Vec<Unknown<'_>>,
+        options: Option<AppendBatchOptions>,
+    ) -> AsyncTask<Blocking<Vec<String>>> {
+        let options = options.unwrap_or_default();
+        Blocking::spawn_prepared(guard(|| self.prepare_batch(events, None, options.time.as_deref())))
+    }
+
+    /// The latest signed checkpoint, signing a new one if records were appended since.
+    #[napi]
+    pub fn checkpoint(&self) -> Result<String> {
+        guard(|| Ok(self.log()?.checkpoint(&self.key()?).map_err(error)?.note))
+    }
+
+    /// What a holder of record `index` needs to verify it offline: its receipt, or
+    /// in batch mode its batch receipt.
+    #[napi]
+    pub fn receipt(&self, index: f64) -> Result<String> {
+        guard(|| self.reader()?.receipt(size_from_js(index, "index")?).map_err(error))
+    }
+
+    /// The inclusion proof (JSON) of record `index` (default size: the latest checkpoint's).
+    #[napi]
+    pub fn inclusion_proof(&self, index: f64, size: Option<f64>) -> Result<String> {
+        guard(|| {
+            let size = size.map(|s| size_from_js(s, "size")).transpose()?;
+            self.reader()?.inclusion_proof(size_from_js(index, "index")?, size).and_then(|p| p.to_json()).map_err(error)
+        })
+    }
+
+    /// The consistency proof (JSON) between two sizes (default new: the latest checkpoint's).
+    #[napi]
+    pub fn consistency_proof(&self, old_size: f64, new_size: Option<f64>) -> Result<String> {
+        guard(|| {
+            let new_size = new_size.map(|s| size_from_js(s, "new size")).transpose()?;
+            self.reader()?
+                .consistency_proof(size_from_js(old_size, "old size")?, new_size)
+                .and_then(|p| p.to_json())
+                .map_err(error)
+        })
+    }
+
+    /// Verifies the whole log against `jwks` (default: the log's own key history).
+    /// Blocks; `verifyAsync` runs on a worker thread.
+    #[napi]
+    pub fn verify(&self, jwks: Option<String>) -> Result<Report> {
+        guard(|| Ok(Report(self.reader()?.verify(optional_keys(jwks)?.as_ref(), |_| {}).map_err(error)?)))
+    }
+
+    /// As `verify`, on a worker thread.
+    #[napi(ts_return_type = "Promise<Report>")]
+    pub fn verify_async(&self, jwks: Option<String>) -> AsyncTask<Blocking<Report>> {
+        let prepared = optional_keys(jwks).and_then(|keys| {
+            self.log()?;
+            let dir = self.dir.clone();
+            Ok(move || {
+                let reader = LogReader::open(&dir).map_err(error)?;
+                Ok(Report(reader.verify(keys.as_ref(), |_| {}).map_err(error)?))
+            })
+        });
+        Blocking::spawn_prepared(prepared)
+    }
+
+    /// Retires the current signing key and continues with `newKey`.
+    #[napi]
+    pub fn rotate(&mut self, new_key: &SigningKey) -> Result<()> {
+        guard(|| self.log()?.rotate(&new_key.0, None).map_err(error))?;
+        self.key = Some(new_key.0.clone());
+        Ok(())
+    }
+
+    /// The log's key history as JWKS text.
+    #[napi]
+    pub fn keys(&self) -> Result<String> {
+        Ok(self.log()?.keys().to_json())
+    }
+
+    /// The log id.
+    #[napi(getter)]
+    pub fn log_id(&self) -> Result<String> {
+        Ok(self.log()?.log_id())
+    }
+
+    /// "receipts" or "batch".
+    #[napi(getter)]
+    pub fn mode(&self) -> Result<String> {
+        Ok(self.log()?.mode().name().to_owned())
+    }
+
+    /// The number of records.
+    #[napi(getter)]
+    pub fn length(&self) -> Result<i64> {
+        Ok(size_to_js(self.log()?.len()))
+    }
+
+    /// Releases the log (other processes may then open it for writing). Work
+    /// already running on a worker thread finishes first.
+    #[napi]
+    pub fn close(&self) {
+        if let Ok(mut log) = self.log.lock() {
+            *log = None;
+        }
+    }
+}
+
+/// Verifies the log in the directory `path` without opening it for writing (so
+/// while another process may be appending). Blocks; see `verifyLogAsync`.
+#[napi]
+pub fn verify_log(path: String, jwks: Option<String>) -> Result<Report> {
+    guard(|| {
+        Ok(Report(evidentia_store::verify_dir(path.as_ref(), optional_keys(jwks)?.as_ref(), |_| {}).map_err(error)?))
+    })
+}
+
+/// As `verifyLog`, on a worker thread.
+#[napi(ts_return_type = "Promise<Report>")]
+pub fn verify_log_async(path: String, jwks: Option<String>) -> AsyncTask<Blocking<Report>> {
+    Blocking::spawn_prepared(optional_keys(jwks).map(|keys| {
+        move || Ok(Report(evidentia_store::verify_dir(path.as_ref(), keys.as_ref(), |_| {}).map_err(error)?))
+    }))
+}

@@ -1,0 +1,248 @@
+// The JavaScript API: value conversion, errors with codes, garbage input, logs,
+// and work off the main thread.
+'use strict'
+
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+
+const evidentia = require('..')
+
+const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'evidentia-node-'))
+
+function throwsCode(call, code) {
+  assert.throws(call, (error) => {
+    assert.ok(error instanceof Error)
+    assert.equal(error.code, code, error.message)
+    return true
+  })
+}
+
+test('JavaScript values canonicalize like JSON text', () => {
+  const value = { b: [1, 2.5, 'é', null, true, false], a: { nested: [1, 2] }, '': -0 }
+  const canonical = '{"":0,"a":{"nested":[1,2]},"b":[1,2.5,"é",null,true,false]}'
+  assert.ok(Buffer.isBuffer(evidentia.canonicalize(value)))
+  assert.equal(evidentia.canonicalize(value).toString('utf8'), canonical)
+  assert.deepEqual(
+    evidentia.canonicalize(value),
+    evidentia.canonicalize('{"a":{"nested":[1,2]},"b":[1,2.5,"é",null,true,false],"":0}'),
+  )
+  assert.deepEqual(evidentia.canonicalize(new TextEncoder().encode('[1.0]')), Buffer.from('[1]'))
+  assert.equal(evidentia.canonicalize(Number.MAX_SAFE_INTEGER).toString(), '9007199254740991')
+  assert.equal(evidentia.canonicalize(-(2n ** 53n - 1n)).toString(), '-9007199254740991')
+  assert.equal(evidentia.canonicalize(1e21).toString(), '1e+21')
+  assert.equal(evidentia.canonicalize(Object.assign(Object.create(null), { z: 1, y: 2 })).toString(), '{"y":2,"z":1}')
+  // Keys order by UTF-16 code units, and integer-like keys are strings like any other.
+  assert.equal(evidentia.canonicalize({ 10: 'a', 9: 'b', '\u{1F600}': 'c', '\uFFFF': 'd' }).toString(), '{"10":"a","9":"b","😀":"c","\uFFFF":"d"}')
+  assert.equal(evidentia.digest({ x: 1 }), evidentia.digest(Buffer.from('{ "x" : 1.0 }')))
+})
+
+test('values that would change are refused', () => {
+  class Point {
+    constructor() {
+      this.x = 1
+    }
+  }
+  const sparse = [1, , 3] // eslint-disable-line no-sparse-arrays
+  const cases = [
+    [2n ** 53n, 'JSON_INTEGER_PRECISION'],
+    [-(2n ** 53n), 'JSON_INTEGER_PRECISION'],
+    [2n ** 100n, 'JSON_INTEGER_PRECISION'],
+    [NaN, 'JSON_NON_FINITE'],
+    [{ a: Infinity }, 'JSON_NON_FINITE'],
+    [{ a: undefined }, 'JSON_UNSUPPORTED_TYPE'],
+    [sparse, 'JSON_UNSUPPORTED_TYPE'],
+    [{ f() {} }, 'JSON_UNSUPPORTED_TYPE'],
+    [{ s: Symbol('s') }, 'JSON_UNSUPPORTED_TYPE'],
+    [{ d: new Date(0) }, 'JSON_UNSUPPORTED_TYPE'],
+    [new Map([['a', 1]]), 'JSON_UNSUPPORTED_TYPE'],
+    [new Point(), 'JSON_UNSUPPORTED_TYPE'],
+    [[new Float64Array(2)], 'JSON_UNSUPPORTED_TYPE'],
+    [new Float64Array(2), 'INVALID_ARGUMENT'],
+    [Buffer.from([0xff]), 'JSON_INVALID_UTF8'],
+    ['{', 'JSON_SYNTAX'],
+    ['{"a":1,"a":2}', 'JSON_DUPLICATE_KEY'],
+    ['"\\ud800"', 'JSON_LONE_SURROGATE'],
+    [undefined, 'JSON_UNSUPPORTED_TYPE'],
+  ]
+  const codes = new Map(evidentia.errorCodes().map((c) => [c.name, c]))
+  for (const [value, code] of cases) {
+    throwsCode(() => evidentia.canonicalize(value), code)
+    assert.ok(codes.has(code), code)
+  }
+})
+
+test('inherited and symbol-keyed properties are not members', () => {
+  const withSymbol = { a: 1, [Symbol('hidden')]: 2 }
+  assert.equal(evidentia.canonicalize(withSymbol).toString(), '{"a":1}')
+  const hidden = Object.defineProperty({ a: 1 }, 'b', { value: 2, enumerable: false })
+  assert.equal(evidentia.canonicalize(hidden).toString(), '{"a":1}')
+  Object.prototype.polluted = 1 // eslint-disable-line no-extend-native
+  try {
+    assert.equal(evidentia.canonicalize({ a: 1 }).toString(), '{"a":1}')
+  } finally {
+    delete Object.prototype.polluted
+  }
+})
+
+test('deep nesting is refused, not a crash', () => {
+  let deep = []
+  for (let i = 0; i < 100000; i++) deep = [deep]
+  throwsCode(() => evidentia.canonicalize(deep), 'JSON_TOO_DEEP')
+  throwsCode(() => evidentia.canonicalize('['.repeat(100000)), 'JSON_TOO_DEEP')
+})
+
+const GARBAGE = ['', '{', 'null', '\x00', 'a.b.c', '-----BEGIN PRIVATE KEY-----\nxx\n', '{"kty":1}', '{"keys":[1]}', '— x y\n', '💥'.repeat(10)]
+
+test('garbage throws errors with codes from the table', () => {
+  const names = new Set(evidentia.errorCodes().map((c) => c.name))
+  const jwks = evidentia.SigningKey.generate().publicJwk()
+  for (const text of GARBAGE) {
+    const calls = [
+      () => evidentia.SigningKey.fromJwk(text),
+      () => evidentia.SigningKey.fromPem(text),
+      () => evidentia.jwkThumbprint(text),
+      () => evidentia.verifyJws(text, jwks),
+      () => evidentia.verifyJws('a.b.c', text),
+      () => evidentia.verifyReceipt(text, jwks),
+      () => evidentia.verifyCheckpoint(text, jwks),
+      () => evidentia.verifyInclusion(text, text, text, jwks),
+      () => evidentia.verifyConsistency(text, text, text, jwks),
+      () => evidentia.verifyInclusionProof(text, Buffer.alloc(0), Buffer.alloc(32)),
+      () => evidentia.verifyConsistencyProof(text, Buffer.alloc(32), Buffer.alloc(32)),
+      () => evidentia.verifyLogEntries([{ entry: text }], text),
+    ]
+    for (const call of calls) {
+      assert.throws(call, (error) => error instanceof Error && names.has(error.code), JSON.stringify(text))
+    }
+  }
+})
+
+test('arguments of the wrong JavaScript type are refused before Evidentia runs', () => {
+  const key = evidentia.SigningKey.generate()
+  // napi-rs refuses them with its own status as the code.
+  assert.throws(() => key.signJws('not bytes'), (e) => e instanceof Error && typeof e.code === 'string')
+  assert.throws(() => evidentia.verifyJws(42, key.publicJwk()), (e) => e instanceof Error && typeof e.code === 'string')
+  throwsCode(() => evidentia.verifyInclusionProof('{"type":"inclusion","leaf_index":0,"tree_size":1,"hashes":[]}', Buffer.alloc(0), Buffer.from('short')), 'INVALID_ARGUMENT')
+})
+
+test('keys do not show their secret', () => {
+  const key = evidentia.SigningKey.generate()
+  assert.equal(String(key), `SigningKey(kid=${key.kid})`)
+  assert.ok(!String(key).includes(JSON.parse(key.toJwk()).d))
+  assert.equal(JSON.parse(key.publicJwk()).d, undefined)
+})
+
+test('JWS: detached and unencoded payloads, wrong payloads', () => {
+  const key = evidentia.SigningKey.generate()
+  const payload = Buffer.from('{"amount":100}')
+  for (const options of [{}, { detached: true }, { unencoded: true }, { detached: true, unencoded: true }]) {
+    const jws = key.signJws(payload, options)
+    assert.equal(jws, key.signJws(payload, options), 'deterministic')
+    const verified = evidentia.verifyJws(jws, key.publicJwk(), options.detached ? payload : undefined)
+    assert.deepEqual(verified.payload, payload)
+    const other = Buffer.from('{"amount":999}')
+    const expected = options.detached ? 'SIGNATURE_INVALID' : 'JWS_PAYLOAD_MISMATCH'
+    throwsCode(() => evidentia.verifyJws(jws, key.publicJwk(), other), expected)
+  }
+  throwsCode(() => evidentia.verifyJws(key.signJws(payload), evidentia.SigningKey.generate().publicJwk()), 'KEY_NOT_FOUND')
+})
+
+test('log lifecycle: create, append, rotate, close, reopen, prove, verify', () => {
+  const [oldKey, newKey] = [evidentia.SigningKey.generate(), evidentia.SigningKey.generate()]
+  const dir = path.join(tempDir(), 'log')
+  let log = evidentia.Log.create(dir, oldKey, { logId: 'example.com/node' })
+  assert.deepEqual([log.logId, log.mode, log.length], ['example.com/node', 'receipts', 0])
+  const first = log.append({ n: 1 }, { nonce: 'r-1' })
+  log.rotate(newKey)
+  const afterRotation = log.append({ n: 1.5 })
+  assert.equal(evidentia.verifyJws(afterRotation, newKey.publicJwk()).kid, newKey.kid)
+  throwsCode(() => evidentia.Log.open(dir, newKey), 'LOG_LOCKED')
+  log.close()
+  throwsCode(() => log.append({ n: 2 }), 'INVALID_HANDLE')
+  log = evidentia.Log.open(dir, newKey)
+  log.append({ n: 2 })
+  const checkpoint = log.checkpoint()
+  const proof = log.inclusionProof(0)
+  assert.equal(JSON.parse(log.consistencyProof(1)).new_size, 3)
+  throwsCode(() => log.receipt(-1), 'INVALID_ARGUMENT')
+  throwsCode(() => log.receipt(0.5), 'INVALID_ARGUMENT')
+  throwsCode(() => log.receipt(99), 'INVALID_ARGUMENT')
+  assert.ok(log.verify().valid)
+  const keys = log.keys()
+  assert.ok(keys.includes('"exp"') && !keys.includes('revoked'))
+  log.close()
+  evidentia.verifyInclusion(first, proof, checkpoint, keys)
+  const checkpointKeys = fs.readFileSync(path.join(dir, 'keys.jwks'), 'utf8')
+  assert.equal(evidentia.verifyCheckpoint(checkpoint, checkpointKeys).size, 3)
+  assert.ok(evidentia.verifyLog(dir).valid)
+  const reader = evidentia.Log.open(dir)
+  throwsCode(() => reader.append({ n: 3 }), 'KEY_NOT_PRIVATE')
+  reader.close()
+  throwsCode(() => evidentia.Log.open(path.join(tempDir(), 'missing')), 'LOG_NOT_FOUND')
+  throwsCode(() => evidentia.Log.create(path.join(tempDir(), 'x'), oldKey, { mode: 'sometimes' }), 'INVALID_ARGUMENT')
+})
+
+test('async appends and verification run off the main thread', async () => {
+  const key = evidentia.SigningKey.generate()
+  const dir = path.join(tempDir(), 'log')
+  const log = evidentia.Log.create(dir, key, { mode: 'batch' })
+  const writers = []
+  for (let t = 0; t < 4; t++) {
+    writers.push((async () => {
+      for (let i = 0; i < 5; i++) {
+        await log.appendBatchAsync(Array.from({ length: 20 }, (_, j) => ({ t, i, j })))
+      }
+    })())
+  }
+  writers.push(log.appendAsync({ single: true }))
+  await Promise.all(writers)
+  assert.equal(log.length, 401)
+  log.close()
+
+  // Sign 1,500 receipts, then verify them while the event loop keeps ticking.
+  const receipts = evidentia.Log.create(path.join(tempDir(), 'log'), key)
+  receipts.appendBatch(Array.from({ length: 1500 }, (_, i) => ({ i })))
+  let ticks = 0
+  const timer = setInterval(() => ticks++, 1)
+  const started = process.hrtime.bigint()
+  const report = await receipts.verifyAsync()
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6
+  clearInterval(timer)
+  receipts.close()
+  assert.ok(report instanceof evidentia.Report)
+  assert.ok(report.valid && report.records === 1500, report.toText())
+  assert.ok(elapsedMs < 20 || ticks >= 5, `${elapsedMs} ms, ${ticks} ticks`)
+
+  assert.ok((await evidentia.verifyLogAsync(dir)).valid)
+  await assert.rejects(evidentia.verifyLogAsync(path.join(tempDir(), 'missing')), (error) => {
+    assert.ok(error instanceof Error)
+    assert.equal(error.code, 'LOG_NOT_FOUND')
+    return true
+  })
+  await assert.rejects(log.appendAsync({ n: 1 }), { code: 'INVALID_HANDLE' })
+  await assert.rejects(log.verifyAsync(), { code: 'INVALID_HANDLE' })
+  await assert.rejects(evidentia.verifyLogEntriesAsync([], 'not a jwks'), { code: 'KEY_SET_MALFORMED' })
+  await assert.rejects(receipts.appendBatchAsync([{ ok: 1 }, { bad: NaN }]), { code: 'JSON_NON_FINITE' })
+})
+
+test('report shape', () => {
+  const key = evidentia.SigningKey.generate()
+  throwsCode(() => evidentia.verifyReceipt(key.signJws(Buffer.from('x')), key.publicJwk()), 'RECEIPT_MALFORMED')
+  const report = evidentia.verifyLogEntries([], key.publicJwk())
+  assert.equal(report.subject, 'log')
+  assert.equal(report.records, 0)
+  assert.ok(report.valid)
+  assert.deepEqual(report.checks.slice(0, 3).map((c) => c.check), ['format', 'key', 'signature'])
+  assert.ok(report.summary.startsWith('VALID'))
+  assert.equal(String(report), report.summary)
+  assert.equal(JSON.parse(report.toJson()).valid, true)
+  assert.ok(report.toText().includes('VALID'))
+})
+
+test('version', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'))
+  assert.equal(evidentia.version(), pkg.version)
+})

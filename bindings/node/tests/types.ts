@@ -1,0 +1,25 @@
+// Compiled by `tsc --noEmit --strict` in the test suite: index.d.ts describes the
+// API as the tests use it.
+import * as evidentia from '..'
+
+const key: evidentia.SigningKey = evidentia.SigningKey.generate()
+const canonical: Buffer = evidentia.canonicalize({ a: 1 })
+const jws: string = key.signJws(new Uint8Array([1, 2]), { detached: true })
+const verified: evidentia.VerifiedJws = evidentia.verifyJws(jws, key.publicJwk(), canonical)
+const kid: string = verified.kid
+const report: evidentia.Report = evidentia.verifyReceipt('receipt', key.publicJwk(), { a: 1 })
+const findings: Array<{ code: number; name: string; index: number | null }> = report.findings
+const log: evidentia.Log = evidentia.Log.create('dir', key, { logId: 'example.com/log', mode: 'batch' })
+const receipt: string = log.append({ a: 1 }, { nonce: 'n', time: '2026-01-01T00:00:00Z' })
+const later: Promise<evidentia.Report> = log.verifyAsync()
+const lines: Promise<string[]> = log.appendBatchAsync([{ a: 1 }])
+const checkpoint: evidentia.Checkpoint = evidentia.verifyCheckpoint(log.checkpoint(), log.keys())
+const size: number = checkpoint.size + log.length
+const codes: evidentia.ErrorCodeInfo[] = evidentia.errorCodes()
+
+// @ts-expect-error: payloads are bytes, not strings
+key.signJws('text')
+// @ts-expect-error: the mode is an option, not a positional argument
+evidentia.Log.create('dir', key, 'batch')
+
+export { kid, findings, receipt, later, lines, size, codes }

@@ -1,0 +1,220 @@
+// Every file of testvectors/ through the Node package, as every binding runs them.
+'use strict'
+
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+
+const evidentia = require('..')
+
+const VECTORS = process.env.EVIDENTIA_VECTORS || path.resolve(__dirname, '../../../testvectors')
+
+const load = (name) => JSON.parse(fs.readFileSync(path.join(VECTORS, name), 'utf8'))
+const hex = (text) => Buffer.from(text, 'hex')
+const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'evidentia-node-'))
+
+function key(name) {
+  const entry = load('keys.json').keys.find((k) => k.name === name)
+  return evidentia.SigningKey.fromJwk(entry.private_jwk)
+}
+
+/** Asserts that `call` throws an Error whose `code` is the name `code`. */
+function throwsCode(call, code, message) {
+  assert.throws(call, (error) => {
+    assert.ok(error instanceof Error, message)
+    assert.equal(error.code, code, message)
+    return true
+  })
+}
+
+/** A verify case: either an error code name, or validity and failure codes. */
+function expectReport(kase, call) {
+  if ('error' in kase) {
+    throwsCode(call, kase.error, kase.name)
+  } else {
+    const report = call()
+    assert.equal(report.valid, kase.valid, kase.name)
+    assert.deepEqual(report.failureCodes, kase.failures, kase.name)
+  }
+}
+
+test('canonicalization', () => {
+  const cases = load('canonicalization.json').cases
+  for (const kase of cases) {
+    const input = hex(kase.input_hex)
+    if ('canonical' in kase) {
+      assert.equal(evidentia.canonicalize(input).toString('utf8'), kase.canonical, kase.name)
+      assert.deepEqual(evidentia.canonicalize(input), Buffer.from(kase.canonical, 'utf8'), kase.name)
+    } else {
+      throwsCode(() => evidentia.canonicalize(input), kase.error, kase.name)
+    }
+  }
+  assert.equal(cases.length, 34)
+})
+
+test('digests', () => {
+  const doc = load('digests.json')
+  for (const kase of doc.json) {
+    assert.equal(evidentia.canonicalize(kase.input).toString('utf8'), kase.canonical)
+    assert.equal(evidentia.digest(kase.input), kase.digest)
+  }
+  for (const kase of doc.raw) {
+    assert.equal(evidentia.sha256(hex(kase.input_hex)), kase.digest)
+  }
+})
+
+test('keys', () => {
+  const doc = load('keys.json')
+  for (const entry of doc.keys) {
+    const k = evidentia.SigningKey.fromJwk(entry.private_jwk)
+    assert.equal(k.toJwk(), entry.private_jwk)
+    assert.equal(k.publicJwk(), entry.public_jwk)
+    assert.equal(k.toPem(), entry.private_pem)
+    assert.equal(k.publicPem(), entry.public_pem)
+    assert.equal(k.kid, entry.kid)
+    assert.equal(evidentia.jwkThumbprint(entry.public_jwk), entry.kid)
+    assert.equal(evidentia.SigningKey.fromPem(entry.private_pem).kid, entry.kid)
+  }
+  for (const kase of doc.invalid_private_keys) {
+    const load = kase.input.startsWith('-') ? evidentia.SigningKey.fromPem : evidentia.SigningKey.fromJwk
+    throwsCode(() => load(kase.input), kase.error, kase.name)
+  }
+  for (const kase of doc.invalid_key_sets) {
+    throwsCode(() => evidentia.verifyJws('a.b.c', kase.input), kase.error, kase.name)
+  }
+})
+
+test('jws', () => {
+  const doc = load('jws.json')
+  for (const kase of doc.sign) {
+    const jws = key(kase.key).signJws(hex(kase.payload_hex), { detached: kase.detached, unencoded: kase.unencoded })
+    assert.equal(jws, kase.jws, kase.name)
+  }
+  for (const kase of doc.verify) {
+    const payload = kase.payload_hex === null ? undefined : hex(kase.payload_hex)
+    if (kase.valid) {
+      const verified = evidentia.verifyJws(kase.jws, kase.jwks, payload)
+      assert.deepEqual(verified.payload, hex(kase.verified_payload_hex), kase.name)
+      assert.equal(verified.kid, kase.kid, kase.name)
+      assert.equal(verified.header.alg, 'ES256', kase.name)
+    } else {
+      throwsCode(() => evidentia.verifyJws(kase.jws, kase.jwks, payload), kase.error, kase.name)
+    }
+  }
+})
+
+test('receipts', () => {
+  const doc = load('receipts.json')
+  const signer = key(doc.key)
+  const log = evidentia.Log.create(path.join(tempDir(), 'log'), signer, { logId: doc.log_id })
+  try {
+    for (const entry of doc.issue) {
+      const options = { nonce: entry.nonce ?? undefined, time: entry.time ?? undefined }
+      assert.equal(log.append(entry.event, options), entry.receipt)
+    }
+    // The records are dated before the log's key history begins (now), so the log
+    // verifies against the key itself and not against its own history.
+    assert.ok(log.verify(signer.publicJwk()).valid)
+    assert.deepEqual(log.verify().failureCodes, ['KEY_NOT_YET_VALID'])
+  } finally {
+    log.close()
+  }
+  for (const kase of doc.verify) {
+    expectReport(kase, () => evidentia.verifyReceipt(kase.receipt, kase.jwks, kase.event))
+  }
+})
+
+test('logs', () => {
+  const doc = load('logs.json')
+  for (const kase of doc.cases) {
+    const entries = kase.entries.map((e) => ({ entry: e.receipt, event: e.event ?? undefined }))
+    const report = evidentia.verifyLogEntries(entries, doc.jwks)
+    assert.equal(report.valid, kase.valid, kase.name)
+    const found = report.findings.map((f) => [f.name, f.index])
+    assert.deepEqual(found, kase.findings.map((f) => [f.code, f.index]), kase.name)
+  }
+})
+
+test('merkle', () => {
+  const doc = load('merkle.json')
+  const leaves = doc.leaves.map((leaf) => hex(leaf.data_hex))
+  const roots = doc.roots.map((r) => Buffer.from(r, 'base64'))
+  for (const kase of doc.inclusion) {
+    const proof = JSON.parse(kase.proof)
+    evidentia.verifyInclusionProof(kase.proof, leaves[proof.leaf_index], roots[proof.tree_size])
+  }
+  for (const kase of doc.consistency) {
+    const proof = JSON.parse(kase.proof)
+    evidentia.verifyConsistencyProof(kase.proof, roots[proof.old_size], roots[proof.new_size])
+  }
+  for (const kase of doc.invalid_inclusion) {
+    throwsCode(() => evidentia.verifyInclusionProof(kase.proof, leaves[5], roots[13]), kase.error, kase.name)
+  }
+})
+
+test('checkpoints', () => {
+  const doc = load('checkpoints.json')
+  for (const kase of doc.verify) {
+    if (kase.valid) {
+      const checkpoint = evidentia.verifyCheckpoint(kase.note, doc.jwks)
+      assert.equal(checkpoint.size, kase.size, kase.name)
+      assert.equal(checkpoint.origin, doc.origin, kase.name)
+      assert.equal(checkpoint.root.length, 32, kase.name)
+    } else {
+      throwsCode(() => evidentia.verifyCheckpoint(kase.note, doc.jwks), kase.error, kase.name)
+    }
+  }
+})
+
+test('batch receipts', () => {
+  const doc = load('batch_receipts.json')
+  const log = evidentia.Log.create(path.join(tempDir(), 'log'), key(doc.key), { logId: doc.log_id, mode: 'batch' })
+  try {
+    log.appendBatch(doc.issue.map((entry) => entry.canonical_event), { time: doc.time })
+    doc.issue.forEach((entry, index) => assert.equal(log.receipt(index), entry.batch_receipt))
+    assert.equal(log.checkpoint(), doc.checkpoint)
+  } finally {
+    log.close()
+  }
+  for (const kase of doc.verify) {
+    expectReport(kase, () => evidentia.verifyReceipt(kase.batch_receipt, kase.jwks, kase.event))
+  }
+})
+
+test('errors', () => {
+  const table = new Map(evidentia.errorCodes().map((c) => [c.code, [c.name, c.family]]))
+  for (const entry of load('errors.json').codes) {
+    assert.deepEqual(table.get(entry.code), [entry.name, entry.family])
+  }
+})
+
+test('external JCS documents', () => {
+  for (const name of ['arrays', 'french', 'structures', 'unicode', 'values', 'weird']) {
+    const source = fs.readFileSync(path.join(VECTORS, 'external/jcs/input', `${name}.json`))
+    const expected = fs.readFileSync(path.join(VECTORS, 'external/jcs/output', `${name}.json`))
+    assert.deepEqual(evidentia.canonicalize(source), expected, name)
+  }
+})
+
+test('external Wycheproof ES256 JWS', () => {
+  const doc = JSON.parse(fs.readFileSync(path.join(VECTORS, 'external/wycheproof/json_web_signature_test.json')))
+  let checked = 0
+  for (const group of doc.testGroups) {
+    if (!['es256', 'SpecialCaseEs256', 'ec_key_for_encryption'].includes(group.comment)) continue
+    for (const t of group.tests) {
+      let accepted
+      try {
+        evidentia.verifyJws(t.jws, JSON.stringify(group.public))
+        accepted = true
+      } catch (error) {
+        assert.equal(typeof error.code, 'string', `tcId ${t.tcId}`)
+        accepted = false
+      }
+      assert.equal(accepted, t.result === 'valid', `tcId ${t.tcId}`)
+      checked += 1
+    }
+  }
+  assert.equal(checked, 41)
+})

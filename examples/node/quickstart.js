@@ -1,0 +1,11 @@
+// Sign events into a log, hand out a receipt, verify it offline (README example).
+const fs = require('node:fs'), os = require('node:os'), path = require('node:path')
+const evidentia = require('evidentia')
+
+const key = evidentia.SigningKey.generate()
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evidentia-'))
+const log = evidentia.Log.create(path.join(dir, 'payments'), key, { logId: 'example.com/payments' })
+const receipt = log.append({ type: 'payment.approved', amount: '1250.00', currency: 'EUR' })
+const report = evidentia.verifyReceipt(receipt, key.publicJwk(), { currency: 'EUR', amount: '1250.00', type: 'payment.approved' })
+console.log(report.summary) // VALID: receipt, all 4 checks passed
+log.verifyAsync().then((all) => { log.close(); fs.rmSync(dir, { recursive: true }); if (!report.valid || !all.valid) process.exit(1) })

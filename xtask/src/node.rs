@@ -1,0 +1,118 @@
+//! The Node package: its npm tools, the release addon with its generated loader
+//! and TypeScript declarations (checked for drift), the `node --test` suite, a
+//! type check, and the packaging check (`npm pack` installed into an empty folder).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::{Result, root, run};
+
+/// Files napi-rs generates beside the addon; committed, and checked for drift.
+const GENERATED: &[&str] = &["index.js", "index.d.ts"];
+
+fn package_dir() -> PathBuf {
+    root().join("bindings/node")
+}
+
+/// Node.js and npm come with the machine; say so plainly when they are missing.
+fn require_node() -> Result<()> {
+    for tool in ["node", "npm"] {
+        let found = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+        if !found {
+            return Err(
+                format!("{tool} is not installed: the Node package needs Node.js 20.17 or later with npm").into()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The npm development tools, installed as package-lock.json says.
+fn npm_ci() -> Result<()> {
+    let dir = package_dir();
+    let lock = std::fs::read(dir.join("package-lock.json"))?;
+    // npm ci starts from scratch; skip it when node_modules came from this lock file.
+    let stamp = dir.join("node_modules/.installed-from-package-lock.json");
+    if std::fs::read(&stamp).is_ok_and(|installed| installed == lock) {
+        return Ok(());
+    }
+    // Not `npm ci`: some optional platform packages of a transitive dependency of
+    // @napi-rs/cli (@napi-rs/lzma 1.5.3 for macOS) were never published, so the lock
+    // file cannot list them and `npm ci` refuses it. `npm install` follows the lock
+    // file; that it left the file unchanged is checked here.
+    run(Command::new("npm").args(["install", "--no-audit", "--no-fund"]).current_dir(&dir))?;
+    if std::fs::read(dir.join("package-lock.json"))? != lock {
+        return Err("npm install changed bindings/node/package-lock.json: review and commit it".into());
+    }
+    Ok(std::fs::write(stamp, lock)?)
+}
+
+/// Builds the release addon into bindings/node with its loader and declarations,
+/// and fails if those differed from the committed ones.
+fn build() -> Result<()> {
+    require_node()?;
+    npm_ci()?;
+    let dir = package_dir();
+    let before: Vec<Option<Vec<u8>>> = GENERATED.iter().map(|f| std::fs::read(dir.join(f)).ok()).collect();
+    run(Command::new("npx").args(["napi", "build", "--platform", "--release", "--strip"]).current_dir(&dir))?;
+    let stale: Vec<&str> = GENERATED
+        .iter()
+        .zip(&before)
+        .filter(|(file, old)| std::fs::read(dir.join(file)).ok() != **old)
+        .map(|(file, _)| *file)
+        .collect();
+    if !stale.is_empty() {
+        return Err(format!(
+            "bindings/node/{} did not match the Rust API and were regenerated: review and commit them",
+            stale.join(", bindings/node/")
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Packs the built package into `build/dist/node`.
+fn pack() -> Result<PathBuf> {
+    let out = root().join("build/dist/node");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out)?;
+    run(Command::new("npm").args(["pack", "--pack-destination"]).arg(&out).current_dir(package_dir()))?;
+    let tarball = std::fs::read_dir(&out)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "tgz"))
+        .ok_or("npm pack wrote no tarball")?;
+    eprintln!("built {}", tarball.display());
+    Ok(tarball)
+}
+
+/// `cargo xtask dist node`: the npm package tarball.
+pub(crate) fn dist() -> Result<()> {
+    build()?;
+    pack().map(drop)
+}
+
+/// Installs the tarball into an empty folder, as a newcomer does, and runs the
+/// README example there.
+fn install_and_run_example(tarball: &Path) -> Result<()> {
+    let fresh = root().join("build/node/fresh");
+    let _ = std::fs::remove_dir_all(&fresh);
+    std::fs::create_dir_all(&fresh)?;
+    std::fs::write(fresh.join("package.json"), "{\"name\": \"fresh\", \"private\": true}\n")?;
+    run(Command::new("npm").args(["install", "--no-audit", "--no-fund"]).arg(tarball).current_dir(&fresh))?;
+    std::fs::copy(root().join("examples/node/quickstart.js"), fresh.join("quickstart.js"))?;
+    run(Command::new("node").arg("quickstart.js").current_dir(&fresh))
+}
+
+/// The Node part of `cargo xtask test`.
+pub(crate) fn test() -> Result<()> {
+    build()?;
+    let dir = package_dir();
+    run(Command::new("node")
+        .args(["--test", "tests/"])
+        .current_dir(&dir)
+        .env("EVIDENTIA_VECTORS", root().join("testvectors")))?;
+    run(Command::new("npx")
+        .args(["tsc", "--noEmit", "--strict", "--types", "node", "tests/types.ts"])
+        .current_dir(&dir))?;
+    install_and_run_example(&pack()?)
+}
