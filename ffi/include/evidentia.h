@@ -585,6 +585,54 @@ evidentia_result evidentia_log_append(const evidentia_log *log,
                                       size_t *out_len);
 
 /**
+ * Appends `count` events (JSON texts: `events[i]` points to `event_lens[i]`
+ * bytes) with one flush to stable storage and, in batch mode, one signed
+ * checkpoint; all or none. Writes one acknowledgement per event, as
+ * [`evidentia_log_append`] does, separated by newlines. `time` may be NULL.
+ *
+ * # Safety
+ * `log` live; `events` and `event_lens` must point to `count` entries each (or be
+ * NULL when `count` is 0); otherwise as [`evidentia_log_append`].
+ */
+evidentia_result evidentia_log_append_batch(const evidentia_log *log,
+                                            const uint8_t *const *events,
+                                            const size_t *event_lens,
+                                            size_t count,
+                                            const char *time,
+                                            char *out,
+                                            size_t cap,
+                                            size_t *out_len);
+
+/**
+ * Retires the log's current signing key and continues with `new_key` (copied):
+ * records signed before keep verifying with the key history.
+ *
+ * # Safety
+ * `log` and `new_key` live.
+ */
+evidentia_result evidentia_log_rotate(const evidentia_log *log,
+                                      const evidentia_signing_key *new_key);
+
+/**
+ * Writes the log's key history (JWKS text, with each key's validity).
+ *
+ * # Safety
+ * As [`evidentia_log_append`].
+ */
+evidentia_result evidentia_log_keys(const evidentia_log *log,
+                                    char *out,
+                                    size_t cap,
+                                    size_t *out_len);
+
+/**
+ * Writes the log id.
+ *
+ * # Safety
+ * As [`evidentia_log_append`].
+ */
+evidentia_result evidentia_log_id(const evidentia_log *log, char *out, size_t cap, size_t *out_len);
+
+/**
  * The number of records.
  *
  * # Safety

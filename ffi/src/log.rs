@@ -2,6 +2,7 @@
 
 use std::ffi::c_char;
 use std::path::Path;
+use std::sync::Mutex;
 
 use evidentia::{Error, ErrorCode, SigningKey, Timestamp};
 use evidentia_store::{CreateOptions, Log, LogReader, Mode, NewEvent};
@@ -19,14 +20,18 @@ pub const EVIDENTIA_MODE_BATCH: u32 = 1;
 #[derive(Debug)]
 pub struct evidentia_log {
     log: Log,
-    key: Option<SigningKey>,
+    /// The key that signs appends; [`evidentia_log_rotate`] replaces it.
+    key: Mutex<Option<SigningKey>>,
 }
 
 impl evidentia_log {
-    fn key(&self) -> Result<&SigningKey, Error> {
-        self.key
-            .as_ref()
-            .ok_or_else(|| Error::new(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))
+    fn new(log: Log, key: Option<SigningKey>) -> evidentia_log {
+        evidentia_log { log, key: Mutex::new(key) }
+    }
+
+    fn key(&self) -> Result<SigningKey, Error> {
+        let key = self.key.lock().map_err(|_| Error::new(ErrorCode::Internal, "a thread panicked holding the key"))?;
+        key.clone().ok_or_else(|| Error::new(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))
     }
 
     fn reader(&self) -> Result<LogReader, Error> {
@@ -69,7 +74,7 @@ pub unsafe extern "C" fn evidentia_log_create(
         };
         let log_id = unsafe { c_str(log_id, "log_id")? }.map(str::to_owned);
         let log = Log::create(dir, &key.0, CreateOptions { log_id, key_file: None, mode })?;
-        unsafe { give(evidentia_log { log, key: Some(key.0.clone()) }, out) }
+        unsafe { give(evidentia_log::new(log, Some(key.0.clone())), out) }
     })
 }
 
@@ -87,7 +92,7 @@ pub unsafe extern "C" fn evidentia_log_open(
     boundary(|| {
         let dir = unsafe { self::path(path)? };
         let key = unsafe { key.as_ref() }.map(|k| k.0.clone());
-        unsafe { give(evidentia_log { log: Log::open(dir)?, key }, out) }
+        unsafe { give(evidentia_log::new(Log::open(dir)?, key), out) }
     })
 }
 
@@ -123,9 +128,109 @@ pub unsafe extern "C" fn evidentia_log_append(
         let event = unsafe { bytes(event, event_len, "event")? };
         let nonce = unsafe { c_str(nonce, "nonce")? };
         let time = unsafe { c_str(time, "time")? }.map(Timestamp::parse).transpose()?;
-        let appended = log.log.append_batch(log.key()?, &[NewEvent { json: event, nonce }], time)?;
+        let appended = log.log.append_batch(&log.key()?, &[NewEvent { json: event, nonce }], time)?;
         let line = appended.first().map(|a| a.to_line()).unwrap_or_default();
         unsafe { write_text(&line, out, cap, out_len) }
+    })
+}
+
+/// Appends `count` events (JSON texts: `events[i]` points to `event_lens[i]`
+/// bytes) with one flush to stable storage and, in batch mode, one signed
+/// checkpoint; all or none. Writes one acknowledgement per event, as
+/// [`evidentia_log_append`] does, separated by newlines. `time` may be NULL.
+///
+/// # Safety
+/// `log` live; `events` and `event_lens` must point to `count` entries each (or be
+/// NULL when `count` is 0); otherwise as [`evidentia_log_append`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_append_batch(
+    log: *const evidentia_log,
+    events: *const *const u8,
+    event_lens: *const usize,
+    count: usize,
+    time: *const c_char,
+    out: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        let pointers = unsafe { slice(events, count, "events")? };
+        let lens = unsafe { slice(event_lens, count, "event_lens")? };
+        let events = pointers
+            .iter()
+            .zip(lens)
+            .map(|(&event, &len)| unsafe { bytes(event, len, "event") })
+            .collect::<Result<Vec<_>, _>>()?;
+        let time = unsafe { c_str(time, "time")? }.map(Timestamp::parse).transpose()?;
+        let batch: Vec<NewEvent<'_>> = events.iter().map(|json| NewEvent { json, nonce: None }).collect();
+        let appended = log.log.append_batch(&log.key()?, &batch, time)?;
+        let lines: Vec<String> = appended.iter().map(|a| a.to_line()).collect();
+        unsafe { write_text(&lines.join("\n"), out, cap, out_len) }
+    })
+}
+
+/// A slice of `T` from a pointer and a count; NULL is allowed only for count 0.
+unsafe fn slice<'a, T>(data: *const T, count: usize, name: &str) -> Result<&'a [T], Error> {
+    if data.is_null() {
+        return if count == 0 { Ok(&[]) } else { Err(null(name)) };
+    }
+    // SAFETY: the caller promises `data` points to `count` readable values.
+    Ok(unsafe { std::slice::from_raw_parts(data, count) })
+}
+
+/// Retires the log's current signing key and continues with `new_key` (copied):
+/// records signed before keep verifying with the key history.
+///
+/// # Safety
+/// `log` and `new_key` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_rotate(
+    log: *const evidentia_log,
+    new_key: *const evidentia_signing_key,
+) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        let new_key = unsafe { handle(new_key, "new_key")? };
+        let mut key =
+            log.key.lock().map_err(|_| Error::new(ErrorCode::Internal, "a thread panicked holding the key"))?;
+        log.log.rotate(&new_key.0, None)?;
+        *key = Some(new_key.0.clone());
+        Ok(())
+    })
+}
+
+/// Writes the log's key history (JWKS text, with each key's validity).
+///
+/// # Safety
+/// As [`evidentia_log_append`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_keys(
+    log: *const evidentia_log,
+    out: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        unsafe { write_text(&log.log.keys().to_json(), out, cap, out_len) }
+    })
+}
+
+/// Writes the log id.
+///
+/// # Safety
+/// As [`evidentia_log_append`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_id(
+    log: *const evidentia_log,
+    out: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        unsafe { write_text(&log.log.log_id(), out, cap, out_len) }
     })
 }
 
@@ -157,7 +262,7 @@ pub unsafe extern "C" fn evidentia_log_checkpoint(
 ) -> evidentia_result {
     boundary(|| {
         let log = unsafe { handle(log, "log")? };
-        let checkpoint = log.log.checkpoint(log.key()?)?;
+        let checkpoint = log.log.checkpoint(&log.key()?)?;
         unsafe { write_text(&checkpoint.note, out, cap, out_len) }
     })
 }

@@ -16,6 +16,11 @@ static void null_pointers_are_refused(void) {
     CHECK(evidentia_verify_jws("a.b.c", 5, NULL, NULL, 0, NULL, 0, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null keys");
     CHECK(evidentia_log_open(NULL, NULL, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null path");
     CHECK(evidentia_log_len(NULL, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null log");
+    CHECK(evidentia_log_rotate(NULL, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null log to rotate");
+    CHECK(evidentia_log_keys(NULL, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "null log keys");
+    CHECK(evidentia_log_id(NULL, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "null log id");
+    CHECK(evidentia_log_append_batch(NULL, NULL, NULL, 0, NULL, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT,
+          "null log batch");
     CHECK(!evidentia_report_is_valid(NULL), "null report");
     /* Freeing NULL is allowed. */
     evidentia_signing_key_free(NULL);
@@ -147,12 +152,60 @@ static void threads_share_a_log(void) {
     if (system(command) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
+static void batches_rotation_and_key_history(void) {
+    char dir[] = "/tmp/evidentia-c-api-XXXXXX";
+    if (!mkdtemp(dir)) exit(2);
+    char path[256];
+    snprintf(path, sizeof path, "%s/log", dir);
+    evidentia_signing_key *old_key = NULL, *new_key = NULL;
+    evidentia_log *log = NULL;
+    CHECK(evidentia_signing_key_generate(&old_key) == EVIDENTIA_OK, "generate");
+    CHECK(evidentia_signing_key_generate(&new_key) == EVIDENTIA_OK, "generate");
+    CHECK(evidentia_log_create(path, old_key, "c.example/batches", EVIDENTIA_MODE_BATCH, &log) == EVIDENTIA_OK, "create");
+    CHECK(evidentia_log_id(log, out, BIG, &out_len) == EVIDENTIA_OK && strcmp(out, "c.example/batches") == 0, "id");
+    const char *texts[] = {"{\"n\":1}", "{\"n\":2}", "{\"n\":3}"};
+    const uint8_t *events[] = {(const uint8_t *)texts[0], (const uint8_t *)texts[1], (const uint8_t *)texts[2]};
+    size_t lens[] = {7, 7, 7};
+    CHECK(evidentia_log_append_batch(log, events, lens, 3, NULL, out, BIG, &out_len) == EVIDENTIA_OK, "batch");
+    size_t lines = 1;
+    for (size_t i = 0; i < out_len; i++) lines += out[i] == '\n';
+    CHECK(lines == 3 && strstr(out, "\"seq\":2"), "one line per event: %s", out);
+    /* All or none: an invalid event in a batch appends nothing. */
+    const uint8_t *bad[] = {(const uint8_t *)texts[0], (const uint8_t *)"{\"n\":"};
+    size_t bad_lens[] = {7, 5};
+    CHECK(evidentia_log_append_batch(log, bad, bad_lens, 2, NULL, out, BIG, &out_len) == EVIDENTIA_JSON_SYNTAX, "bad");
+    CHECK(evidentia_log_append_batch(log, NULL, lens, 2, NULL, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "null");
+    CHECK(evidentia_log_append_batch(log, NULL, NULL, 0, NULL, out, BIG, &out_len) == EVIDENTIA_OK, "empty");
+    uint64_t len = 0;
+    CHECK(evidentia_log_len(log, &len) == EVIDENTIA_OK && len == 3, "len %llu", (unsigned long long)len);
+    /* After a rotation, appends are signed with the new key and the history keeps both. */
+    CHECK(evidentia_log_rotate(log, new_key) == EVIDENTIA_OK, "rotate");
+    CHECK(evidentia_log_rotate(log, old_key) == EVIDENTIA_KEY_SET_MALFORMED, "an old key does not come back");
+    CHECK(evidentia_log_append_batch(log, events, lens, 1, NULL, out, BIG, &out_len) == EVIDENTIA_OK, "after rotation");
+    CHECK(evidentia_log_keys(log, out, BIG, &out_len) == EVIDENTIA_OK && strstr(out, "\"exp\"") != NULL, "history");
+    char kid[64];
+    size_t kid_len = 0;
+    CHECK(evidentia_signing_key_kid(new_key, kid, sizeof kid, &kid_len) == EVIDENTIA_OK && strstr(out, kid), "new kid");
+    CHECK(evidentia_log_checkpoint(log, out, BIG, &out_len) == EVIDENTIA_OK && strstr(out, "c.example/batches\n4\n"),
+          "checkpoint signed by the new key");
+    evidentia_report *report = NULL;
+    CHECK(evidentia_log_verify(log, NULL, &report) == EVIDENTIA_OK && evidentia_report_is_valid(report), "verify");
+    evidentia_report_free(report);
+    evidentia_log_free(log);
+    evidentia_signing_key_free(old_key);
+    evidentia_signing_key_free(new_key);
+    char command[300];
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    if (system(command) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
 int main(void) {
     null_pointers_are_refused();
     small_buffers_get_the_needed_size_and_stay_untouched();
     last_error_says_what_failed();
     garbage_never_crashes();
     threads_share_a_log();
+    batches_rotation_and_key_history();
     printf("test_api: %d checks, %d failed\n", checks_run, checks_failed);
     return checks_failed ? 1 : 0;
 }

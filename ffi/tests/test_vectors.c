@@ -381,13 +381,18 @@ static void batch_receipts(void) {
     snprintf(path, sizeof path, "%s/log", dir);
     evidentia_log *log = NULL;
     CHECK(evidentia_log_create(path, key, str(doc, "log_id"), EVIDENTIA_MODE_BATCH, &log) == EVIDENTIA_OK, "create");
+    /* One batch, as the vectors were made. */
     const cJSON *issue = cJSON_GetObjectItem(doc, "issue"), *c;
+    const uint8_t *events[16];
+    size_t lens[16], count = 0;
     cJSON_ArrayForEach(c, issue) {
-        const char *event = str(c, "canonical_event");
-        CHECK(evidentia_log_append(log, (const uint8_t *)event, strlen(event), NULL, str(doc, "time"), out, BIG,
-                                   &out_len) == EVIDENTIA_OK,
-              "append");
+        if (count == 16) break;
+        events[count] = (const uint8_t *)str(c, "canonical_event");
+        lens[count] = strlen((const char *)events[count]);
+        count++;
     }
+    CHECK(evidentia_log_append_batch(log, events, lens, count, str(doc, "time"), out, BIG, &out_len) == EVIDENTIA_OK,
+          "append batch");
     for (int i = 0; i < cJSON_GetArraySize(issue); i++) {
         CHECK(evidentia_log_receipt(log, (uint64_t)i, out, BIG, &out_len) == EVIDENTIA_OK &&
                   strcmp(out, str(cJSON_GetArrayItem(issue, i), "batch_receipt")) == 0,
