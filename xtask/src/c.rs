@@ -44,21 +44,26 @@ pub(crate) fn stage(release: bool, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn gcc(source: &Path, output: &Path, link: &[String]) -> Result<()> {
+pub(crate) fn gcc(source: &Path, output: &Path, link: &[String]) -> Result<()> {
     let mut command = Command::new("gcc");
     command.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g"]).arg(source).arg("-o").arg(output).args(link);
     run(&mut command)
 }
 
-/// The C part of `cargo xtask test`.
-pub(crate) fn test() -> Result<()> {
+/// The packages the C tests build with.
+pub(crate) fn ensure_tools() -> Result<()> {
     ensure_apt(&[
         ("gcc", "gcc"),
         ("make", "make"),
         ("pkg-config", "pkg-config"),
         ("valgrind", "valgrind"),
         ("/usr/include/cjson/cJSON.h", "libcjson-dev"),
-    ])?;
+    ])
+}
+
+/// The C part of `cargo xtask test`.
+pub(crate) fn test() -> Result<()> {
+    ensure_tools()?;
     let root = root();
     let stage_dir = root.join("build/c/stage");
     stage(false, &stage_dir)?;

@@ -8,6 +8,7 @@
 
 mod c;
 mod codegen;
+mod cross;
 mod dist;
 mod node;
 mod python;
@@ -22,14 +23,14 @@ use util::{Result, cargo, root};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  test [part...]      run the test suites; parts: core, c, python, node (default: all)
+  test [part...]      run the test suites; parts: core, c, python, node, cross (default: all)
   codegen [--check]   regenerate generated files, or fail if they are stale
   vectors [--check]   regenerate testvectors/, or fail if they are stale
   dist <target>       build a package; targets: cli, c, python, node
   bench               run the benchmarks (criterion)";
 
 /// Every test part, in the order `cargo xtask test` runs them.
-const PARTS: &[&str] = &["core", "c", "python", "node"];
+const PARTS: &[&str] = &["core", "c", "python", "node", "cross"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -73,6 +74,7 @@ fn test(parts: &[String]) -> Result<()> {
             "c" => c::test()?,
             "python" => python::test()?,
             "node" => node::test()?,
+            "cross" => cross::test()?,
             _ => unreachable!("checked above"),
         }
     }

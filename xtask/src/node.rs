@@ -10,7 +10,7 @@ use crate::util::{Result, root, run};
 /// Files napi-rs generates beside the addon; committed, and checked for drift.
 const GENERATED: &[&str] = &["index.js", "index.d.ts"];
 
-fn package_dir() -> PathBuf {
+pub(crate) fn package_dir() -> PathBuf {
     root().join("bindings/node")
 }
 
@@ -49,7 +49,7 @@ fn npm_ci() -> Result<()> {
 
 /// Builds the release addon into bindings/node with its loader and declarations,
 /// and fails if those differed from the committed ones.
-fn build() -> Result<()> {
+pub(crate) fn build() -> Result<()> {
     require_node()?;
     npm_ci()?;
     let dir = package_dir();

@@ -58,17 +58,24 @@ pub(crate) fn dist() -> Result<PathBuf> {
     Ok(wheel)
 }
 
-/// The Python part of `cargo xtask test`.
-pub(crate) fn test() -> Result<()> {
-    let root = root();
+/// Builds the development wheel and installs it into the tools' virtual
+/// environment; returns that environment's Python.
+pub(crate) fn install_dev() -> Result<PathBuf> {
     let venv = venv()?;
     let python = venv.join("bin/python");
-    let wheels = root.join("build/python/wheels");
+    let wheels = root().join("build/python/wheels");
     let _ = std::fs::remove_dir_all(&wheels);
     maturin(&venv, &["build", "-o", &wheels.to_string_lossy()])?;
     run(Command::new(&python)
         .args(["-m", "pip", "install", "-q", "--force-reinstall", "--no-deps"])
         .arg(newest_wheel(&wheels)?))?;
+    Ok(python)
+}
+
+/// The Python part of `cargo xtask test`.
+pub(crate) fn test() -> Result<()> {
+    let root = root();
+    let python = install_dev()?;
     run(Command::new(&python)
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "bindings/python/tests"])
         .current_dir(&root)

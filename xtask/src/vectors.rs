@@ -24,6 +24,7 @@ pub(crate) fn generate() -> BTreeMap<&'static str, String> {
     files.insert("checkpoints.json", pretty(checkpoints()));
     files.insert("batch_receipts.json", pretty(batch_receipts()));
     files.insert("errors.json", pretty(errors()));
+    files.insert("cross_language.json", pretty(cross_language()));
     files
 }
 
@@ -775,6 +776,75 @@ fn batch_receipts() -> Value {
             ("checkpoint", s(note)),
             ("issue", Value::Array(issue)),
             ("verify", Value::Array(verify)),
+        ],
+    )
+}
+
+/// The contract of the cross-language test (`cargo xtask test cross`): inputs every
+/// producer turns into evidence, the deterministic outputs each must match byte for
+/// byte, and the inputs of the evidence it makes with a fresh key.
+fn cross_language() -> Value {
+    let key = test_key(3);
+    let documents: Vec<Value> = [
+        EVENTS[0],
+        EVENTS[2],
+        EVENTS[3],
+        r#"{"\u20ac":"€","\ud83d\ude00":[1E2, 0.1, -0, 1e-7, 9007199254740991, 1.5e300, 5E-324], "a\tb": "\u001f"}"#,
+        "[null, true, false, \"\", {}, []]",
+    ]
+    .iter()
+    .map(|json| {
+        let canonical = canonicalize(json.as_bytes()).expect("valid");
+        obj(vec![
+            ("json", s(*json)),
+            ("canonical", s(String::from_utf8(canonical.clone()).expect("UTF-8"))),
+            ("digest", s(Digest::sha256(&canonical).to_string())),
+        ])
+    })
+    .collect();
+    let payloads: Vec<Value> = [&b"hello"[..], br#"{"iss":"evidentia","n":1}"#, &[0, 1, 2, 254, 255]]
+        .iter()
+        .map(|payload| {
+            let sign =
+                |detached, unencoded| s(sign_jws(&key, payload, JwsOptions { detached, unencoded }).expect("sign"));
+            obj(vec![
+                ("payload_hex", s(hex(payload))),
+                ("jws", sign(false, false)),
+                ("detached", sign(true, false)),
+                ("unencoded_detached", sign(true, true)),
+            ])
+        })
+        .collect();
+    let log_id = "vectors.evidentia.dev/cross";
+    let mut chain = ChainState::new(log_id).expect("valid id");
+    let receipts: Vec<Value> = EVENTS
+        .iter()
+        .enumerate()
+        .map(|(i, event)| {
+            let (time, nonce) = (time(60 * i as i64), format!("cross-{i}"));
+            let issued = issue_receipt(&key, &mut chain, event.as_bytes(), time, Some(&nonce)).expect("issue");
+            obj(vec![
+                ("event", s(*event)),
+                ("nonce", s(nonce)),
+                ("time", s(time.to_string())),
+                ("receipt", s(issued.receipt.as_str())),
+            ])
+        })
+        .collect();
+    file(
+        "Cross-language evidence: every language (C, Python, Node, the CLI) produces evidence from these inputs, and verifies what every other language produced. documents: JSON text → canonical text and digest. payloads: ES256 JWS by 'private_jwk', attached, detached, and unencoded (RFC 7797) detached. receipts: events appended to a receipts-mode log 'log_id' with the given nonces and times. All outputs must be reproduced byte for byte. fresh_event and fresh_payload_hex: what each producer signs with a key of its own, into a log of its own, for the others to verify.",
+        vec![
+            ("private_jwk", s(key.to_jwk())),
+            ("public_jwk", s(key.public_jwk())),
+            ("log_id", s(log_id)),
+            ("documents", Value::Array(documents)),
+            ("payloads", Value::Array(payloads)),
+            ("receipts", Value::Array(receipts)),
+            (
+                "fresh_event",
+                s("{ \"type\": \"cross.check\", \"amount\": 10.50, \"by\": \"Zoë\", \"items\": [1, 2.0, 3e0] }"),
+            ),
+            ("fresh_payload_hex", s(hex("approve transfer T-77 for 1250.00 EUR".as_bytes()))),
         ],
     )
 }
