@@ -793,6 +793,25 @@ void evidentia_log_verifier_free(evidentia_log_verifier *verifier);
 bool evidentia_report_is_valid(const evidentia_report *report);
 
 /**
+ * Writes the report's one-line summary, beginning with `VALID` or `INVALID`.
+ *
+ * # Safety
+ * `report` live; `out` must have room for `cap` bytes; `out_len` writable.
+ */
+evidentia_result evidentia_report_summary(const evidentia_report *report,
+                                          char *out,
+                                          size_t cap,
+                                          size_t *out_len);
+
+/**
+ * The number of records a report covers (0 for a NULL report).
+ *
+ * # Safety
+ * `report` live or NULL.
+ */
+uint64_t evidentia_report_records(const evidentia_report *report);
+
+/**
  * Writes the report as JSON (SPEC.md, "Reports").
  *
  * # Safety

@@ -136,6 +136,32 @@ pub unsafe extern "C" fn evidentia_report_is_valid(report: *const evidentia_repo
     std::panic::catch_unwind(|| unsafe { report.as_ref() }.is_some_and(|r| r.0.is_valid())).unwrap_or(false)
 }
 
+/// Writes the report's one-line summary, beginning with `VALID` or `INVALID`.
+///
+/// # Safety
+/// `report` live; `out` must have room for `cap` bytes; `out_len` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_report_summary(
+    report: *const evidentia_report,
+    out: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> evidentia_result {
+    boundary(|| {
+        let report = unsafe { handle(report, "report")? };
+        unsafe { write_text(&report.0.summary(), out, cap, out_len) }
+    })
+}
+
+/// The number of records a report covers (0 for a NULL report).
+///
+/// # Safety
+/// `report` live or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_report_records(report: *const evidentia_report) -> u64 {
+    std::panic::catch_unwind(|| unsafe { report.as_ref() }.map_or(0, |r| r.0.records())).unwrap_or(0)
+}
+
 /// Writes the report as JSON (SPEC.md, "Reports").
 ///
 /// # Safety

@@ -131,6 +131,9 @@ static void threads_share_a_log(void) {
     CHECK(evidentia_log_len(log, &len) == EVIDENTIA_OK && len == 80, "len %llu", (unsigned long long)len);
     evidentia_report *report = NULL;
     CHECK(evidentia_log_verify(log, NULL, &report) == EVIDENTIA_OK && evidentia_report_is_valid(report), "verify");
+    CHECK(evidentia_report_records(report) == 80 && evidentia_report_records(NULL) == 0, "records");
+    CHECK(evidentia_report_summary(report, out, BIG, &out_len) == EVIDENTIA_OK && strncmp(out, "VALID: log of 80", 16) == 0,
+          "summary: %s", out);
     evidentia_report_free(report);
     CHECK(evidentia_log_checkpoint(log, out, BIG, &out_len) == EVIDENTIA_OK && strstr(out, "c.example/threads\n80\n"),
           "checkpoint");
