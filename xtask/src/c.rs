@@ -61,10 +61,53 @@ pub(crate) fn ensure_tools() -> Result<()> {
     ])
 }
 
+/// Checks that docs/API.md is complete and true for C: every function of the
+/// header appears in the C column, and every name there is in the header.
+fn check_api_doc(root: &Path) -> Result<()> {
+    const C_COLUMN: usize = 2;
+    let header = std::fs::read_to_string(root.join("ffi/include/evidentia.h"))?;
+    let declared = |name: &str| {
+        header.match_indices(name).any(|(at, _)| {
+            let after = header[at + name.len()..].chars().next();
+            let before = header[..at].chars().next_back();
+            !matches!(after, Some(c) if c.is_alphanumeric() || c == '_')
+                && !matches!(before, Some(c) if c.is_alphanumeric() || c == '_')
+        })
+    };
+    let functions: Vec<&str> = header
+        .lines()
+        .filter(|l| l.contains('(') && !l.starts_with(' ') && !l.starts_with('#') && !l.starts_with('/'))
+        .filter_map(|l| l.split('(').next()?.split_whitespace().last())
+        .map(|name| name.trim_start_matches('*'))
+        .filter(|name| name.starts_with("evidentia_"))
+        .collect();
+    let doc = std::fs::read_to_string(root.join("docs/API.md"))?;
+    let start = doc.find("## Canonical JSON and digests").ok_or("docs/API.md: no API tables")?;
+    let mut documented = Vec::new();
+    for line in doc[start..].lines().filter(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
+        if cells.len() == 5 && !matches!(cells[0], "Concept" | "---") {
+            documented.extend(cells[C_COLUMN].split('`').skip(1).step_by(2));
+        }
+    }
+    let unknown: Vec<&&str> = documented.iter().filter(|n| !declared(n)).collect();
+    let undocumented: Vec<&&str> = functions.iter().filter(|f| !documented.contains(f)).collect();
+    if functions.len() < 40 || !unknown.is_empty() || !undocumented.is_empty() {
+        return Err(format!(
+            "docs/API.md and evidentia.h disagree ({} functions): not in the header: {unknown:?}; not documented: {undocumented:?}",
+            functions.len()
+        )
+        .into());
+    }
+    eprintln!("docs/API.md names all {} functions of evidentia.h", functions.len());
+    Ok(())
+}
+
 /// The C part of `cargo xtask test`.
 pub(crate) fn test() -> Result<()> {
     ensure_tools()?;
     let root = root();
+    check_api_doc(&root)?;
     let stage_dir = root.join("build/c/stage");
     stage(false, &stage_dir)?;
     let include = format!("-I{}", stage_dir.join("include").display());

@@ -25,8 +25,44 @@ fn generate(scope: Scope) -> Result<BTreeMap<PathBuf, String>> {
     if scope == Scope::All {
         files.insert(PathBuf::from("docs/ERRORS.md"), errors_markdown());
         files.insert(PathBuf::from("ffi/src/result.rs"), ffi_result_enum());
+        for readme in ["README.md", "bindings/python/README.md", "bindings/node/README.md"] {
+            files.insert(PathBuf::from(readme), with_examples(readme)?);
+        }
     }
     Ok(files)
+}
+
+/// A README whose examples are the example programs the tests run: the fenced
+/// block after each `<!-- example: PATH -->` line is replaced by the file at PATH.
+fn with_examples(readme: &str) -> Result<String> {
+    const MARKER: &str = "<!-- example: ";
+    let root = root();
+    let text = std::fs::read_to_string(root.join(readme))?;
+    let mut out = String::with_capacity(text.len());
+    let mut lines = text.split_inclusive('\n');
+    while let Some(line) = lines.next() {
+        out.push_str(line);
+        let Some(path) = line.trim_end().strip_prefix(MARKER).and_then(|rest| rest.strip_suffix(" -->")) else {
+            continue;
+        };
+        let fence = lines
+            .next()
+            .filter(|l| l.starts_with("```"))
+            .ok_or_else(|| format!("{readme}: a fenced code block must follow the line {:?}", line.trim_end()))?;
+        out.push_str(fence);
+        for line in lines.by_ref() {
+            if line.starts_with("```") {
+                break;
+            }
+        }
+        let example = std::fs::read_to_string(root.join(path)).map_err(|e| format!("{readme}: {path}: {e}"))?;
+        out.push_str(&example);
+        if !example.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str("```\n");
+    }
+    Ok(out)
 }
 
 /// Generated from sources that must be written first (the header from the FFI
