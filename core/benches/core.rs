@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use evidentia::{
-    ChainState, KeySet, LogVerifyOptions, SigningKey, Timestamp, canonicalize, issue_receipt, verify_log,
-    verify_receipt,
+    ChainState, JwsOptions, KeySet, LogVerifyOptions, SigningKey, Timestamp, canonicalize, issue_receipt, sign_jws,
+    verify_jws, verify_log, verify_receipt,
 };
 
 /// A payment event of about `size` bytes of pretty-printed JSON.
@@ -99,5 +99,27 @@ fn log_verification(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, canonicalization, receipts, log_verification);
+/// The operations whose per-call cost `cargo xtask bench` compares across the
+/// bindings, on the same 1 KB event and key (benches/bindings/).
+fn per_call(c: &mut Criterion) {
+    let text = include_bytes!("../../benches/bindings/event-1k.json");
+    let key = SigningKey::from_jwk(include_str!("../../benches/bindings/key.jwk")).expect("valid key");
+    let jwks = key.public_jwk();
+    let value = evidentia::json::parse(text).expect("valid");
+    let canonical = canonicalize(text).expect("valid");
+    let jws = sign_jws(&key, &canonical, JwsOptions::default()).expect("sign");
+    let mut group = c.benchmark_group("per_call");
+    group.bench_function("canonicalize", |b| b.iter(|| canonicalize(black_box(text)).expect("valid")));
+    group.bench_function("canonicalize_value", |b| {
+        b.iter(|| evidentia::canonicalize_value(black_box(&value)).expect("valid"))
+    });
+    group.bench_function("sign", |b| b.iter(|| sign_jws(&key, black_box(&canonical), JwsOptions::default())));
+    // As in the bindings, the key set arrives as JWKS text and is read per call.
+    group.bench_function("verify", |b| {
+        b.iter(|| verify_jws(black_box(&jws), &KeySet::from_json(&jwks).expect("valid"), None, None).expect("valid"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, canonicalization, receipts, log_verification, per_call);
 criterion_main!(benches);

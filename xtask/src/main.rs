@@ -6,6 +6,7 @@
 //! - `cargo xtask dist <target>`: build an installable package.
 //! - `cargo xtask bench`: run the benchmarks.
 
+mod bench;
 mod c;
 mod codegen;
 mod cross;
@@ -27,7 +28,8 @@ commands:
   codegen [--check]   regenerate generated files, or fail if they are stale
   vectors [--check]   regenerate testvectors/, or fail if they are stale
   dist <target>       build a package; targets: cli, c, python, node
-  bench               run the benchmarks (criterion)";
+  bench [core|bindings]  run the benchmarks: criterion (core, store) and the
+                      per-call cost of each binding against the core (default: both)";
 
 /// Every test part, in the order `cargo xtask test` runs them.
 const PARTS: &[&str] = &["core", "c", "python", "node", "cross"];
@@ -39,7 +41,7 @@ fn main() -> ExitCode {
         Some("codegen") => codegen::run(codegen::Scope::All, has_check(&args[1..])),
         Some("vectors") => codegen::run(codegen::Scope::Vectors, has_check(&args[1..])),
         Some("dist") => dist::run(&args[1..]),
-        Some("bench") => cargo(&["bench", "-p", "evidentia", "-p", "evidentia-store"]),
+        Some("bench") => bench::run_bench(&args[1..]),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())

@@ -85,11 +85,18 @@ pub(crate) fn test() -> Result<()> {
         .current_dir(&root))?;
 
     // What a newcomer does: the release wheel into an empty virtual environment.
+    let python = install_release()?;
+    let scratch = std::env::temp_dir();
+    run(Command::new(python).arg(root.join("examples/python/quickstart.py")).current_dir(scratch))
+}
+
+/// Builds the release wheel and installs it into a new, empty virtual environment;
+/// returns that environment's Python.
+pub(crate) fn install_release() -> Result<PathBuf> {
     let wheel = dist()?;
-    let fresh = root.join("build/python/fresh");
+    let fresh = root().join("build/python/fresh");
     let _ = std::fs::remove_dir_all(&fresh);
     run(Command::new("python3").args(["-m", "venv"]).arg(&fresh))?;
     run(Command::new(fresh.join("bin/python")).args(["-m", "pip", "install", "-q"]).arg(&wheel))?;
-    let scratch = std::env::temp_dir();
-    run(Command::new(fresh.join("bin/python")).arg(root.join("examples/python/quickstart.py")).current_dir(scratch))
+    Ok(fresh.join("bin/python"))
 }

@@ -104,11 +104,7 @@ fn is_typed_array(value: &Unknown<'_>) -> bool {
 /// JavaScript value, as the bytes of canonical JSON text.
 pub(crate) fn json_input(value: Unknown<'_>) -> Result<Vec<u8>> {
     match value.get_type().map_err(engine)? {
-        ValueType::String => {
-            // SAFETY: the type was just checked.
-            let text: String = unsafe { value.cast() }.map_err(engine)?;
-            evidentia::canonicalize(text.as_bytes()).map_err(error)
-        }
+        ValueType::String => evidentia::canonicalize(js_string(&value)?.as_bytes()).map_err(error),
         ValueType::Object if is_typed_array(&value) => {
             // SAFETY: a typed array, just checked; napi checks that it is a Uint8Array.
             let bytes: Uint8Array = unsafe { value.cast() }.map_err(|_| {
@@ -159,7 +155,7 @@ impl<'env> JsonValues<'env> {
             ValueType::Number => {
                 Number::from_f64(unsafe { value.cast::<f64>() }.map_err(engine)?).map(Value::Number).map_err(error)
             }
-            ValueType::String => Ok(Value::String(unsafe { value.cast::<String>() }.map_err(engine)?)),
+            ValueType::String => Ok(Value::String(js_string(&value)?)),
             ValueType::BigInt => {
                 let big: BigInt = unsafe { value.cast() }.map_err(engine)?;
                 let (n, lossless) = big.get_i64();
@@ -191,12 +187,10 @@ impl<'env> JsonValues<'env> {
                         "only plain objects and arrays have a JSON equivalent (not Dates, Maps, Buffers or class instances)",
                     ));
                 }
-                let names = own_enumerable_names(&object)?;
-                let mut members = Vec::with_capacity(names.len());
-                for name in names {
-                    let item: Unknown<'_> = object.get_named_property(&name).map_err(engine)?;
-                    members.push((name, self.convert(item, depth + 1)?));
-                }
+                let members = own_enumerable_members(&object)?
+                    .into_iter()
+                    .map(|(name, item)| Ok((name, self.convert(item, depth + 1)?)))
+                    .collect::<Result<Vec<_>>>()?;
                 Ok(Value::Object(members))
             }
             other => {
@@ -219,33 +213,88 @@ impl<'env> JsonValues<'env> {
     }
 }
 
-/// The names of an object's own enumerable string-keyed properties, in property
-/// order: what `Object.keys` and `JSON.stringify` see.
-fn own_enumerable_names(object: &Object<'_>) -> Result<Vec<String>> {
+/// Fails unless a Node-API call succeeded.
+fn napi_ok(status: napi::sys::napi_status, what: &str) -> Result<()> {
+    if status == napi::sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(fail(ErrorCode::Internal, format!("Node-API could not {what}")))
+    }
+}
+
+/// A JavaScript string as Rust text, read as UTF-16: a lone surrogate, which UTF-8
+/// cannot carry, is refused (a UTF-8 read would silently turn it into U+FFFD).
+fn js_string(value: &Unknown<'_>) -> Result<String> {
+    use napi::sys;
+    let raw = value.value();
+    // Most strings fit a small buffer and take one call; longer ones ask for their length.
+    let mut units = vec![0u16; 128];
+    let mut written = 0;
+    // SAFETY: a valid env and string from napi; `units` has room for its length.
+    napi_ok(
+        unsafe { sys::napi_get_value_string_utf16(raw.env, raw.value, units.as_mut_ptr(), units.len(), &mut written) },
+        "read a string",
+    )?;
+    if written + 1 == units.len() {
+        // SAFETY: as above; a NULL buffer asks for the length.
+        napi_ok(
+            unsafe { sys::napi_get_value_string_utf16(raw.env, raw.value, std::ptr::null_mut(), 0, &mut written) },
+            "read a string",
+        )?;
+        units = vec![0u16; written + 1];
+        // SAFETY: `units` has room for the string and the terminating NUL.
+        napi_ok(
+            unsafe {
+                sys::napi_get_value_string_utf16(raw.env, raw.value, units.as_mut_ptr(), units.len(), &mut written)
+            },
+            "read a string",
+        )?;
+    }
+    units.truncate(written);
+    String::from_utf16(&units).map_err(|_| {
+        fail(ErrorCode::JsonLoneSurrogate, "a string holds a lone surrogate, which JSON text in UTF-8 cannot carry")
+    })
+}
+
+/// An object's own enumerable string-keyed properties, in property order (what
+/// `Object.keys` and `JSON.stringify` see), as names and values.
+fn own_enumerable_members<'env>(object: &Object<'env>) -> Result<Vec<(String, Unknown<'env>)>> {
     use napi::sys;
     let raw = object.value();
     let mut names = std::ptr::null_mut();
-    // SAFETY: a valid env and object from napi; the out-parameter is a local.
-    let status = unsafe {
-        sys::napi_get_all_property_names(
-            raw.env,
-            raw.value,
-            sys::KeyCollectionMode::own_only,
-            sys::KeyFilter::enumerable | sys::KeyFilter::skip_symbols,
-            sys::KeyConversion::numbers_to_strings,
-            &mut names,
-        )
-    };
-    if status != sys::Status::napi_ok {
-        return Err(fail(ErrorCode::Internal, "could not list the properties of an object"));
+    // SAFETY (every call below): a valid env and values from napi; out-parameters are locals.
+    napi_ok(
+        unsafe {
+            sys::napi_get_all_property_names(
+                raw.env,
+                raw.value,
+                sys::KeyCollectionMode::own_only,
+                sys::KeyFilter::enumerable | sys::KeyFilter::skip_symbols,
+                sys::KeyConversion::numbers_to_strings,
+                &mut names,
+            )
+        },
+        "list the properties of an object",
+    )?;
+    let mut count = 0;
+    napi_ok(unsafe { sys::napi_get_array_length(raw.env, names, &mut count) }, "count properties")?;
+    let mut members = Vec::with_capacity(count as usize);
+    for i in 0..count {
+        let (mut key, mut item) = (std::ptr::null_mut(), std::ptr::null_mut());
+        napi_ok(unsafe { sys::napi_get_element(raw.env, names, i, &mut key) }, "read a property name")?;
+        napi_ok(unsafe { sys::napi_get_property(raw.env, raw.value, key, &mut item) }, "read a property")?;
+        // SAFETY: values napi just returned in this env, alive as long as the object.
+        let (key, item) =
+            unsafe { (Unknown::from_raw_unchecked(raw.env, key), Unknown::from_raw_unchecked(raw.env, item)) };
+        members.push((js_string(&key)?, item));
     }
-    // SAFETY: napi returned an array in this env.
-    let names = unsafe { Array::from_napi_value(raw.env, names) }.map_err(engine)?;
-    (0..names.len()).map(|i| names.get::<String>(i).map_err(engine)?.ok_or_else(|| engine_gap(i))).collect()
+    Ok(members)
 }
 
-fn engine_gap(index: u32) -> napi::Error<Code> {
-    fail(ErrorCode::Internal, format!("property name {index} is missing"))
+/// A new Buffer holding a copy of `bytes`: for small outputs a copy is cheaper
+/// than handing V8 an external buffer to track.
+pub(crate) fn buffer<'env>(env: &'env Env, bytes: &[u8]) -> Result<BufferSlice<'env>> {
+    BufferSlice::copy_from(env, bytes).map_err(engine)
 }
 
 /// A JSON value as a JavaScript value.

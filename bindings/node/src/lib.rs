@@ -142,8 +142,8 @@ pub(crate) fn keys(jwks: &str) -> Result<KeySet> {
 /// Uint8Array) or a JavaScript value (plain object, array, string, finite number,
 /// boolean, null, BigInt within ±(2^53 − 1)).
 #[napi(ts_args_type = "value: unknown")]
-pub fn canonicalize(value: Unknown<'_>) -> Result<Buffer> {
-    guard(|| Ok(json_input(value)?.into()))
+pub fn canonicalize<'env>(env: &'env Env, value: Unknown<'_>) -> Result<BufferSlice<'env>> {
+    guard(|| convert::buffer(env, &json_input(value)?))
 }
 
 /// The digest of a JSON value's canonical form, `sha256:<hex>`.

@@ -39,6 +39,14 @@ test('JavaScript values canonicalize like JSON text', () => {
   assert.equal(evidentia.digest({ x: 1 }), evidentia.digest(Buffer.from('{ "x" : 1.0 }')))
 })
 
+test('strings of every length arrive whole', () => {
+  for (const n of [0, 1, 126, 127, 128, 129, 255, 4096]) {
+    const text = 'é'.repeat(n)
+    assert.equal(evidentia.canonicalize({ [text]: text }).toString('utf8'), JSON.stringify({ [text]: text }), `${n}`)
+    assert.equal(evidentia.canonicalize(JSON.stringify(text)).toString('utf8'), JSON.stringify(text), `${n}`)
+  }
+})
+
 test('values that would change are refused', () => {
   class Point {
     constructor() {
@@ -66,6 +74,10 @@ test('values that would change are refused', () => {
     ['{"a":1,"a":2}', 'JSON_DUPLICATE_KEY'],
     ['"\\ud800"', 'JSON_LONE_SURROGATE'],
     [undefined, 'JSON_UNSUPPORTED_TYPE'],
+    // A UTF-8 conversion would replace a lone surrogate with U+FFFD, silently.
+    [{ a: '\ud800' }, 'JSON_LONE_SURROGATE'],
+    [{ ['\udc00']: 1 }, 'JSON_LONE_SURROGATE'],
+    ['"\ud800"', 'JSON_LONE_SURROGATE'],
   ]
   const codes = new Map(evidentia.errorCodes().map((c) => [c.name, c]))
   for (const [value, code] of cases) {

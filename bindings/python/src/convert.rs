@@ -28,12 +28,20 @@ fn fail(code: ErrorCode, message: impl Into<String>) -> PyErr {
 /// bytes of JSON text. Python values are canonicalized right away.
 pub(crate) fn json_input(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(text) = value.cast::<PyString>() {
-        return evidentia::canonicalize(text.to_cow()?.as_bytes()).map_err(error);
+        return evidentia::canonicalize(text_of(text)?.as_bytes()).map_err(error);
     }
     if let Ok(bytes) = value.cast::<PyBytes>() {
         return evidentia::canonicalize(bytes.as_bytes()).map_err(error);
     }
     evidentia::canonicalize_value(&to_value(value, 0)?).map_err(error)
+}
+
+/// A Python string as UTF-8: a lone surrogate, which UTF-8 cannot carry, is refused
+/// with Evidentia's code rather than Python's `UnicodeEncodeError`.
+fn text_of<'a>(text: &'a Bound<'_, PyString>) -> PyResult<std::borrow::Cow<'a, str>> {
+    text.to_cow().map_err(|_| {
+        fail(ErrorCode::JsonLoneSurrogate, "a string holds a lone surrogate, which JSON text in UTF-8 cannot carry")
+    })
 }
 
 /// As [`json_input`], for an optional argument.
@@ -62,7 +70,7 @@ pub(crate) fn to_value(value: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value
         return Number::from_f64(f.value()).map(Value::Number).map_err(error);
     }
     if let Ok(s) = value.cast::<PyString>() {
-        return Ok(Value::String(s.to_cow()?.into_owned()));
+        return Ok(Value::String(text_of(s)?.into_owned()));
     }
     let nested = || -> PyResult<()> {
         if depth >= max_depth {
@@ -85,7 +93,7 @@ pub(crate) fn to_value(value: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value
             let Ok(name) = k.cast::<PyString>() else {
                 return Err(fail(ErrorCode::JsonUnsupportedType, "JSON object keys are str"));
             };
-            members.push((name.to_cow()?.into_owned(), to_value(&v, depth + 1)?));
+            members.push((text_of(name)?.into_owned(), to_value(&v, depth + 1)?));
         }
         return Ok(Value::Object(members));
     }
@@ -129,7 +137,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Text {
 
     fn extract(value: Borrowed<'a, 'py, PyAny>) -> PyResult<Text> {
         if let Ok(text) = value.cast::<PyString>() {
-            return Ok(Text(text.to_cow()?.as_bytes().to_vec()));
+            return Ok(Text(text_of(&text)?.as_bytes().to_vec()));
         }
         Ok(Text(value.extract::<Vec<u8>>()?))
     }

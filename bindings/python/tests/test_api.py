@@ -37,6 +37,9 @@ def test_python_values_canonicalize_like_json_text() -> None:
         ("{", "JSON_SYNTAX"),
         ('{"a":1,"a":2}', "JSON_DUPLICATE_KEY"),
         (object(), "JSON_UNSUPPORTED_TYPE"),
+        ({"a": "\ud800"}, "JSON_LONE_SURROGATE"),
+        ({"\udc00": 1}, "JSON_LONE_SURROGATE"),
+        ('"\ud800"', "JSON_LONE_SURROGATE"),
     ],
 )
 def test_values_that_would_change_are_refused(value: object, code_name: str) -> None:
