@@ -135,7 +135,10 @@ export interface AppendBatchOptions {
 
 /** Options of `Log.append`. */
 export interface AppendOptions {
-  /** The record's nonce (default: 16 random bytes, base64url). */
+  /**
+   * The record's nonce (default: none). Read strictly, like event text: it is
+   * part of the signed record.
+   */
   nonce?: string
   /** The record's time, RFC 3339 (default: now). */
   time?: string

@@ -224,7 +224,7 @@ fn napi_ok(status: napi::sys::napi_status, what: &str) -> Result<()> {
 
 /// A JavaScript string as Rust text, read as UTF-16: a lone surrogate, which UTF-8
 /// cannot carry, is refused (a UTF-8 read would silently turn it into U+FFFD).
-fn js_string(value: &Unknown<'_>) -> Result<String> {
+pub(crate) fn js_string(value: &Unknown<'_>) -> Result<String> {
     use napi::sys;
     let raw = value.value();
     // Most strings fit a small buffer and take one call; longer ones ask for their length.

@@ -36,9 +36,11 @@ pub struct CreateLogOptions {
 /// Options of `Log.append`.
 #[napi(object)]
 #[derive(Default)]
-pub struct AppendOptions {
-    /// The record's nonce (default: 16 random bytes, base64url).
-    pub nonce: Option<String>,
+pub struct AppendOptions<'env> {
+    /// The record's nonce (default: none). Read strictly, like event text: it is
+    /// part of the signed record.
+    #[napi(ts_type = "string")]
+    pub nonce: Option<Unknown<'env>>,
     /// The record's time, RFC 3339 (default: now).
     pub time: Option<String>,
 }
@@ -53,6 +55,14 @@ pub struct AppendBatchOptions {
 
 fn closed() -> napi::Error<crate::convert::Code> {
     fail(ErrorCode::InvalidHandle, "the log is closed")
+}
+
+/// A string argument that becomes part of a record, read strictly (see `js_string`).
+fn text(value: &Unknown<'_>) -> Result<String> {
+    if value.get_type().map_err(crate::convert::engine)? != napi::ValueType::String {
+        return Err(fail(ErrorCode::InvalidArgument, "a nonce is a string"));
+    }
+    crate::convert::js_string(value)
 }
 
 fn time(time: Option<&str>) -> Result<Option<Timestamp>> {
@@ -134,16 +144,24 @@ impl Log {
     /// on disk, its receipt — or, in batch mode, a JSON line naming the record.
     /// Blocks until the data is flushed; `appendAsync` waits on a worker thread.
     #[napi(ts_args_type = "event: unknown, options?: AppendOptions")]
-    pub fn append(&self, event: Unknown<'_>, options: Option<AppendOptions>) -> Result<String> {
+    pub fn append(&self, event: Unknown<'_>, options: Option<AppendOptions<'_>>) -> Result<String> {
         let options = options.unwrap_or_default();
-        guard(|| Ok(single(self.prepare_batch(vec![event], options.nonce, options.time.as_deref())?()?)))
+        guard(|| {
+            Ok(single(self.prepare_batch(
+                vec![event],
+                options.nonce.as_ref().map(text).transpose()?,
+                options.time.as_deref(),
+            )?()?))
+        })
     }
 
     /// As `append`, flushing on a worker thread.
     #[napi(ts_args_type = "event: unknown, options?: AppendOptions", ts_return_type = "Promise<string>")]
-    pub fn append_async(&self, event: Unknown<'_>, options: Option<AppendOptions>) -> AsyncTask<Blocking<String>> {
+    pub fn append_async(&self, event: Unknown<'_>, options: Option<AppendOptions<'_>>) -> AsyncTask<Blocking<String>> {
         let options = options.unwrap_or_default();
-        let work = guard(|| self.prepare_batch(vec![event], options.nonce, options.time.as_deref()));
+        let work = guard(|| {
+            self.prepare_batch(vec![event], options.nonce.as_ref().map(text).transpose()?, options.time.as_deref())
+        });
         Blocking::spawn_prepared(work.map(|work| move || work().map(single)))
     }
 

@@ -179,6 +179,8 @@ test('log lifecycle: create, append, rotate, close, reopen, prove, verify', () =
   const checkpoint = log.checkpoint()
   const proof = log.inclusionProof(0)
   assert.equal(JSON.parse(log.consistencyProof(1)).new_size, 3)
+  throwsCode(() => log.append({ n: 3 }, { nonce: 'req-\ud800' }), 'JSON_LONE_SURROGATE')
+  throwsCode(() => log.append({ n: 3 }, { nonce: 42 }), 'INVALID_ARGUMENT')
   throwsCode(() => log.receipt(-1), 'INVALID_ARGUMENT')
   throwsCode(() => log.receipt(0.5), 'INVALID_ARGUMENT')
   throwsCode(() => log.receipt(99), 'INVALID_ARGUMENT')
