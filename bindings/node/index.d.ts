@@ -194,6 +194,8 @@ export interface ErrorCodeInfo {
   family: string
   /** What it means. */
   description: string
+  /** What it means in plain words, for people who are not engineers. */
+  explanation: string
 }
 
 /** The error-code table: every code with its name, family and meaning. */

@@ -234,6 +234,143 @@ error_codes! {
     Internal = 900, Internal, "INTERNAL";
 }
 
+impl ErrorCode {
+    /// What the code means for someone who is not an engineer — an auditor, a
+    /// counterparty, a judge's expert — in one or two plain sentences.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidArgument => {
+                "Something given to the program is missing or out of range; this is a problem with how the check was run, not with the evidence."
+            }
+            ErrorCode::BufferTooSmall => {
+                "The program's output space was too small; this is a programming problem, not a problem with the evidence."
+            }
+            ErrorCode::InvalidHandle => {
+                "The program used something it had already closed; this is a programming problem, not a problem with the evidence."
+            }
+            ErrorCode::JsonSyntax => {
+                "This is not readable JSON: it may be cut off, or it is not the kind of file expected here."
+            }
+            ErrorCode::JsonDuplicateKey => {
+                "The same field appears twice, so it is ambiguous which value was meant. Such data is refused rather than guessed."
+            }
+            ErrorCode::JsonLoneSurrogate => "The text contains a broken character that cannot be stored reliably.",
+            ErrorCode::JsonInvalidUtf8 => "The text is not in the UTF-8 encoding, so it cannot be read reliably.",
+            ErrorCode::JsonNumberOutOfRange => "A number is too large or too small to be represented exactly.",
+            ErrorCode::JsonIntegerPrecision => {
+                "A whole number is too large to be kept exactly; it would silently change, so it is refused."
+            }
+            ErrorCode::JsonTooDeep => "The data is nested too deeply to be processed safely.",
+            ErrorCode::JsonTooLarge => "The data is larger than the configured limit.",
+            ErrorCode::JsonNonFinite => {
+                "A number is not a real number (infinity or not-a-number), which JSON cannot represent."
+            }
+            ErrorCode::JsonUnsupportedType => {
+                "A value has no JSON equivalent (such as a date object or an undefined value), so it cannot be signed reliably."
+            }
+            ErrorCode::KeyMalformed => "The key is not in a format that can be read (JWK or PEM expected).",
+            ErrorCode::KeyUnsupported => {
+                "The key is of a kind this program does not use; it expects P-256 (ES256) keys."
+            }
+            ErrorCode::KeyInvalid => "The key is damaged or inconsistent, so it cannot be used.",
+            ErrorCode::KeyNotPrivate => "Signing needs the private key, but only the public key was given.",
+            ErrorCode::KeySetMalformed => "The list of trusted keys (JWKS) cannot be read, or lists a key twice.",
+            ErrorCode::JwsMalformed => {
+                "This is not a signed token in the expected format: it may be incomplete or damaged."
+            }
+            ErrorCode::JwsHeaderInvalid => "The signed token's header is damaged or incomplete.",
+            ErrorCode::JwsUnsupportedAlgorithm => {
+                "The token uses a signature method this program does not accept; only ES256 is accepted."
+            }
+            ErrorCode::JwsUnsupportedCritical => {
+                "The token requires a feature this program does not understand, so it cannot be checked safely."
+            }
+            ErrorCode::JwsSignatureFormat => {
+                "The signature has the wrong length, so it is damaged or not an ES256 signature."
+            }
+            ErrorCode::JwsPayloadMismatch => "The signed content was not supplied, or was supplied twice.",
+            ErrorCode::RecordMalformed => {
+                "The signed record does not have the expected contents, so it is damaged or not an Evidentia record."
+            }
+            ErrorCode::TimeInvalid => "A date and time is not written in the expected form.",
+            ErrorCode::ReceiptMalformed => {
+                "This is not an Evidentia receipt: it may be another kind of signed token, or damaged."
+            }
+            ErrorCode::DigestMalformed => "A fingerprint (digest) is not written in the expected form.",
+            ErrorCode::LogIdInvalid => "The log's name contains characters that are not allowed.",
+            ErrorCode::SignatureInvalid => {
+                "The signature does not match: the content was changed after it was signed, or it was signed with a different key."
+            }
+            ErrorCode::KeyNotFound => {
+                "None of the trusted keys made this signature: it was signed by someone else, or the right key was not provided."
+            }
+            ErrorCode::KeyAmbiguous => {
+                "The token does not say which key signed it and several keys are trusted, so it cannot be checked unambiguously."
+            }
+            ErrorCode::KeyNotYetValid => {
+                "The record is dated before the signing key came into use, so the key was not valid at that time."
+            }
+            ErrorCode::KeyExpired => {
+                "The record is dated after the signing key was retired, so the key was no longer valid at that time."
+            }
+            ErrorCode::KeyRevoked => {
+                "The record is dated after the signing key was revoked (for example because it was compromised), so it cannot be trusted."
+            }
+            ErrorCode::EventMismatch => {
+                "The event supplied is not the one that was signed: it was changed, or it is a different event."
+            }
+            ErrorCode::KidMismatch => {
+                "The record names a different signing key than the signature, so the two do not belong together."
+            }
+            ErrorCode::LogIdMismatch => "A record belongs to a different log than the others.",
+            ErrorCode::SequenceGap => "Records are missing from the log: the numbering skips.",
+            ErrorCode::SequenceDuplicate => "A record appears twice in the log.",
+            ErrorCode::SequenceReordered => "Records of the log are out of order.",
+            ErrorCode::ChainBroken => {
+                "A record does not follow from the one before it: a record was removed, inserted or altered."
+            }
+            ErrorCode::TimeBackwards => "A record is dated earlier than the record before it.",
+            ErrorCode::NonceReplayed => {
+                "The same request number is used by two records, which suggests a record was replayed."
+            }
+            ErrorCode::EventMissing => {
+                "The original event of a record is not stored, so it cannot be compared with what was signed."
+            }
+            ErrorCode::RecordUnreadable => "A stored record cannot be read; the log's files may be damaged.",
+            ErrorCode::InclusionProofInvalid => {
+                "The proof does not show that this record is in the published log: it belongs to another log, or was changed."
+            }
+            ErrorCode::ConsistencyProofInvalid => {
+                "The proof does not show that the later log still contains everything the earlier one did."
+            }
+            ErrorCode::CheckpointSignatureInvalid => {
+                "The published summary of the log (checkpoint) is not signed by a trusted key, or its signature does not match."
+            }
+            ErrorCode::CheckpointMismatch => {
+                "The published summary of the log (checkpoint) does not match the records it covers."
+            }
+            ErrorCode::TreeMismatch => "The log's internal index does not match its records; the files may be damaged.",
+            ErrorCode::RecordUnsigned => {
+                "A record is not covered by any signed summary of the log, so nothing vouches for it."
+            }
+            ErrorCode::Io => "A file or folder could not be read or written.",
+            ErrorCode::LogExists => "A log already exists in that place.",
+            ErrorCode::LogNotFound => "There is no log in that place.",
+            ErrorCode::LogLocked => "Another program is writing to this log right now.",
+            ErrorCode::LogCorrupt => "The log's files are damaged beyond safe repair.",
+            ErrorCode::LogConfigInvalid => "The log's settings file is incomplete or invalid.",
+            ErrorCode::ProofMalformed => "The proof is damaged or not in the expected format.",
+            ErrorCode::CheckpointMalformed => {
+                "The published summary of the log (checkpoint) is damaged or not in the expected format."
+            }
+            ErrorCode::BatchReceiptMalformed => "The batch receipt is damaged or not in the expected format.",
+            ErrorCode::Internal => {
+                "Something went wrong inside Evidentia itself; this is a defect to report, not a finding about the evidence."
+            }
+        }
+    }
+}
+
 /// An error: a stable [`ErrorCode`] and a message for people.
 ///
 /// Messages never contain key material or payload bytes.
@@ -286,6 +423,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_code_has_a_plain_explanation_without_jargon() {
+        for code in ErrorCode::ALL {
+            let text = code.explanation();
+            assert!(text.len() > 20 && text.ends_with('.'), "{code:?}: {text}");
+            assert!(!text.contains(code.name()) && !text.contains('_'), "{code:?}: {text}");
+        }
+    }
 
     #[test]
     fn codes_are_unique_sorted_and_in_their_family_range() {

@@ -339,6 +339,12 @@ const char *evidentia_version(void);
 const char *evidentia_result_name(uint32_t result);
 
 /**
+ * What a result code means, in plain words for people who are not engineers, as
+ * a static NUL-terminated string; `"Unknown result code."` for other numbers.
+ */
+const char *evidentia_result_explanation(uint32_t result);
+
+/**
  * Copies the message of the last error on this thread into `out` (NUL-terminated).
  * An empty message means no error has happened on this thread.
  *

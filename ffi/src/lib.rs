@@ -149,23 +149,33 @@ pub extern "C" fn evidentia_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
+/// Every result code with its name and plain-language explanation, as C strings.
+fn result_table() -> &'static [(u32, std::ffi::CString, std::ffi::CString)] {
+    static TABLE: std::sync::OnceLock<Vec<(u32, std::ffi::CString, std::ffi::CString)>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let c_string = |text: &str| std::ffi::CString::new(text).unwrap_or_default();
+        let mut table = vec![(0, c_string("OK"), c_string("Success."))];
+        table.extend(
+            ErrorCode::ALL.iter().map(|c| (u32::from(*c as u16), c_string(c.name()), c_string(c.explanation()))),
+        );
+        table
+    })
+}
+
 /// The name of a result code (`"JSON_DUPLICATE_KEY"`, `"OK"`), as a static
 /// NUL-terminated string; `"UNKNOWN"` for numbers that are not codes.
 #[unsafe(no_mangle)]
 pub extern "C" fn evidentia_result_name(result: u32) -> *const c_char {
-    static NAMES: std::sync::OnceLock<Vec<(u32, std::ffi::CString)>> = std::sync::OnceLock::new();
-    let names = NAMES.get_or_init(|| {
-        let mut names: Vec<(u32, std::ffi::CString)> = ErrorCode::ALL
-            .iter()
-            .filter_map(|c| std::ffi::CString::new(c.name()).ok().map(|n| (u32::from(*c as u16), n)))
-            .collect();
-        names.extend(std::ffi::CString::new("OK").ok().map(|n| (0, n)));
-        names
-    });
-    match names.iter().find(|(code, _)| *code == result) {
-        Some((_, name)) => name.as_ptr(),
-        None => c"UNKNOWN".as_ptr(),
-    }
+    let found = catch_unwind(|| result_table().iter().find(|(code, _, _)| *code == result).map(|(_, n, _)| n.as_ptr()));
+    found.ok().flatten().unwrap_or(c"UNKNOWN".as_ptr())
+}
+
+/// What a result code means, in plain words for people who are not engineers, as
+/// a static NUL-terminated string; `"Unknown result code."` for other numbers.
+#[unsafe(no_mangle)]
+pub extern "C" fn evidentia_result_explanation(result: u32) -> *const c_char {
+    let found = catch_unwind(|| result_table().iter().find(|(code, _, _)| *code == result).map(|(_, _, e)| e.as_ptr()));
+    found.ok().flatten().unwrap_or(c"Unknown result code.".as_ptr())
 }
 
 /// Copies the message of the last error on this thread into `out` (NUL-terminated).

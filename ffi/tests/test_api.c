@@ -56,6 +56,9 @@ static void last_error_says_what_failed(void) {
           "%s", message);
     CHECK(strcmp(evidentia_result_name(EVIDENTIA_JSON_DUPLICATE_KEY), "JSON_DUPLICATE_KEY") == 0, "name");
     CHECK(strcmp(evidentia_result_name(0), "OK") == 0 && strcmp(evidentia_result_name(12345), "UNKNOWN") == 0, "names");
+    CHECK(strstr(evidentia_result_explanation(EVIDENTIA_EVENT_MISMATCH), "not the one that was signed") != NULL,
+          "explanation");
+    CHECK(strcmp(evidentia_result_explanation(12345), "Unknown result code.") == 0, "unknown explanation");
     CHECK(strlen(evidentia_version()) > 0, "version");
 }
 

@@ -135,16 +135,21 @@ fn errors_markdown() -> String {
          append-only: a code keeps its number and meaning forever and is never reused. The\n\
          hundreds digit is the family; codes of the `Verification` family mean \"verified,\n\
          and the evidence is invalid\" (the CLI exits with 1); all others mean \"could not\n\
-         verify\" or \"could not do it\" (the CLI exits with 2).\n",
+         verify\" or \"could not do it\" (the CLI exits with 2). The plain words are what\n\
+         verifiers show people who are not engineers (`ErrorCode::explanation`).\n",
     );
     for family in ErrorFamily::ALL {
         let codes: Vec<ErrorCode> = ErrorCode::ALL.iter().copied().filter(|c| c.family() == *family).collect();
         if codes.is_empty() {
             continue;
         }
-        out.push_str(&format!("\n## {}\n\n| Code | Name | Meaning |\n|---:|---|---|\n", family.name()));
+        out.push_str(&format!(
+            "\n## {}\n\n| Code | Name | Meaning | In plain words |\n|---:|---|---|---|\n",
+            family.name()
+        ));
         for code in codes {
-            out.push_str(&format!("| {} | `{}` | {} |\n", code as u16, code.name(), code.description()));
+            let (number, name) = (code as u16, code.name());
+            out.push_str(&format!("| {number} | `{name}` | {} | {} |\n", code.description(), code.explanation()));
         }
     }
     out

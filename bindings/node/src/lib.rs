@@ -132,6 +132,8 @@ pub struct ErrorCodeInfo {
     pub family: String,
     /// What it means.
     pub description: String,
+    /// What it means in plain words, for people who are not engineers.
+    pub explanation: String,
 }
 
 pub(crate) fn keys(jwks: &str) -> Result<KeySet> {
@@ -318,6 +320,7 @@ pub fn error_codes() -> Vec<ErrorCodeInfo> {
             name: c.name().to_owned(),
             family: c.family().name().to_owned(),
             description: c.description().to_owned(),
+            explanation: c.explanation().to_owned(),
         })
         .collect()
 }

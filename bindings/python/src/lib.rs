@@ -214,10 +214,14 @@ fn verify_consistency_proof(proof: &str, old_root: &[u8], new_root: &[u8]) -> Py
     proof.verify(&root(old_root)?, &root(new_root)?).map_err(error)
 }
 
-/// The error-code table: `(code, name, family, description)` for every code.
+/// The error-code table: `(code, name, family, description, explanation)` for every
+/// code; the explanation is in plain words for people who are not engineers.
 #[pyfunction]
-fn error_codes() -> Vec<(u16, &'static str, &'static str, &'static str)> {
-    evidentia::ErrorCode::ALL.iter().map(|c| (*c as u16, c.name(), c.family().name(), c.description())).collect()
+fn error_codes() -> Vec<(u16, &'static str, &'static str, &'static str, &'static str)> {
+    evidentia::ErrorCode::ALL
+        .iter()
+        .map(|c| (*c as u16, c.name(), c.family().name(), c.description(), c.explanation()))
+        .collect()
 }
 
 #[pymodule(name = "_native")]

@@ -48,7 +48,7 @@ def test_values_that_would_change_are_refused(value: object, code_name: str) -> 
     error = raised.value
     assert isinstance(error, evidentia.EvidentiaError) and isinstance(error, ValueError)
     assert error.code_name == code_name
-    assert error.code == next(code for code, name, _, _ in evidentia.error_codes() if name == code_name)
+    assert error.code == next(code for code, name, *_ in evidentia.error_codes() if name == code_name)
     assert error.family == "Json"
 
 

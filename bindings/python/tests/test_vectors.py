@@ -160,9 +160,11 @@ def test_batch_receipts(tmp_path: Path) -> None:
 
 
 def test_errors() -> None:
-    table = {code: (name, family) for code, name, family, _ in evidentia.error_codes()}
+    table = {code: (name, family) for code, name, family, _, _ in evidentia.error_codes()}
     for entry in load("errors.json")["codes"]:
         assert table[entry["code"]] == (entry["name"], entry["family"])
+    explanations = {name: text for _, name, _, _, text in evidentia.error_codes()}
+    assert "not the one that was signed" in explanations["EVENT_MISMATCH"]
 
 
 @pytest.mark.parametrize("name", ["arrays", "french", "structures", "unicode", "values", "weird"])
