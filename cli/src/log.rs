@@ -7,9 +7,9 @@ use std::sync::mpsc;
 use clap::Subcommand;
 use evidentia::json::Value;
 use evidentia::{Error, ErrorCode, SigningKey};
-use evidentia_store::{CreateOptions, Log, LogReader, Mode, NewEvent};
+use evidentia_store::{CreateOptions, Entry, Log, LogReader, Mode, NewEvent};
 
-use crate::io::{outln, read_input, write_stdout};
+use crate::io::{out, outln, read_input, write_stdout};
 use crate::progress::Progress;
 use crate::{Outcome, load_keys, load_signing_key, print_report, text};
 
@@ -85,6 +85,10 @@ pub(crate) enum LogCommand {
         /// The record's sequence number
         #[arg(long)]
         index: u64,
+        /// Print an evidence file instead (SPEC.md §18): the receipt, the log's key
+        /// history and the event, in one JSON file for the verifier page
+        #[arg(long)]
+        evidence: bool,
     },
     /// Verify the whole log: every record, link, checkpoint and tree hash
     Verify {
@@ -171,8 +175,17 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
         LogCommand::Consistency { dir, from, to } => {
             outln!("{}", LogReader::open(dir)?.consistency_proof(*from, *to)?.to_json()?);
         }
-        LogCommand::Receipt { dir, index } => {
-            outln!("{}", LogReader::open(dir)?.receipt(*index)?);
+        LogCommand::Receipt { dir, index, evidence } => {
+            let reader = LogReader::open(dir)?;
+            let receipt = reader.receipt(*index)?;
+            if *evidence {
+                let event = match reader.entry(*index)? {
+                    Entry::Receipt { event, .. } | Entry::Record { event, .. } => event,
+                };
+                out!("{}", evidentia::evidence_file(&receipt, reader.keys(), Some(&event))?);
+            } else {
+                outln!("{receipt}");
+            }
         }
         LogCommand::Verify { dir, jwks } => {
             let keys = jwks.as_deref().map(load_keys).transpose()?;

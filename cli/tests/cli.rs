@@ -236,6 +236,21 @@ fn batch_mode_checkpoints_proofs_and_batch_receipts() {
     std::fs::write(dir.join("event.json"), "{\"kind\":\"approval\",\"n\":1234}").unwrap();
     assert_exit(&run(&dir, &["receipt", "verify", "receipt.json", "--jwks", "keys.jwk", "--event", "event.json"]), 0);
 
+    // An evidence file (SPEC.md §18) carries the batch receipt exactly, the log's keys and the event.
+    let evidence = run(&dir, &["log", "receipt", "log", "--index", "1234", "--evidence"]);
+    assert_exit(&evidence, 0);
+    let file = evidentia::json::parse(&evidence.stdout).unwrap();
+    let member = |name: &str| file.get(name).unwrap_or_else(|| panic!("no {name} in {}", stdout(&evidence)));
+    assert_eq!(member("batch_receipt").as_str().unwrap(), stdout(&receipt).trim_end());
+    assert_eq!(evidentia::canonicalize_value(member("event")).unwrap(), b"{\"kind\":\"approval\",\"n\":1234}");
+    let keys = String::from_utf8(evidentia::canonicalize_value(member("jwks")).unwrap()).unwrap();
+    let keys = evidentia::KeySet::from_json(&keys).unwrap();
+    let event = evidentia::canonicalize_value(member("event")).unwrap();
+    assert!(
+        evidentia::verify_receipt(member("batch_receipt").as_str().unwrap(), &keys, Some(&event)).unwrap().is_valid()
+    );
+    assert_exit(&run(&dir, &["log", "receipt", "log", "--index", "2500", "--evidence"]), 2);
+
     let proof = run(&dir, &["log", "prove", "log", "--index", "1234"]);
     assert_exit(&proof, 0);
     std::fs::write(dir.join("proof.json"), &proof.stdout).unwrap();

@@ -21,6 +21,7 @@ mod checkpoint;
 mod digest;
 pub mod encoding;
 mod error;
+mod evidence;
 pub mod json;
 mod jwks;
 mod jws;
@@ -40,6 +41,7 @@ pub use checkpoint::{
 };
 pub use digest::Digest;
 pub use error::{Error, ErrorCode, ErrorFamily, Result};
+pub use evidence::evidence_file;
 pub use json::{Value, canonicalize, canonicalize_value};
 pub use jwks::{KeyEntry, KeySet, Validity};
 pub use jws::{JwsOptions, VerifiedJws, sign_jws, verify_jws};
