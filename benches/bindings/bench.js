@@ -34,5 +34,5 @@ const operations = {
   verify: [() => evidentia.verifyJws(jws, jwks), 150],
 }
 for (const [op, [call, calls]] of Object.entries(operations)) {
-  console.log(JSON.stringify({ language: 'node', op, median_ns: medianNs(call, calls) }))
+  console.log(JSON.stringify({ language: process.env.EVIDENTIA_BENCH_LANGUAGE || 'node', op, median_ns: medianNs(call, calls) }))
 }

@@ -1,5 +1,6 @@
-//! `cargo xtask bench`: the criterion benchmarks of the core and the store, and the
-//! per-call cost of each binding against the core for a 1 KB event.
+//! `cargo xtask bench`: the criterion benchmarks of the core and the store, the
+//! per-call cost of each binding against the core for a 1 KB event, and receipts
+//! verified per second by the WASM build (Chromium, Node.js) against the native CLI.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -17,17 +18,21 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("verify", "verify that JWS (key set given as JWKS text)"),
 ];
 
-const LANGUAGES: &[&str] = &["core", "c", "python", "node"];
+/// The columns of the per-call table: (language, heading).
+const LANGUAGES: &[(&str, &str)] =
+    &[("core", "Rust core"), ("c", "C"), ("python", "Python"), ("node", "Node"), ("wasm", "WASM in Node")];
 
 pub(crate) fn run_bench(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         None => {
             criterion()?;
-            bindings()
+            bindings()?;
+            wasm()
         }
         Some("core") => criterion(),
         Some("bindings") => bindings(),
-        Some(other) => Err(format!("unknown benchmark {other:?}; choose core or bindings (default: both)").into()),
+        Some("wasm") => wasm(),
+        Some(other) => Err(format!("unknown benchmark {other:?}; choose core, bindings or wasm (default: all)").into()),
     }
 }
 
@@ -57,7 +62,7 @@ fn bindings() -> Result<()> {
         medians.entry("core".into()).or_default().insert((*op).into(), median.ok_or("no median in estimates.json")?);
     }
 
-    section("bench: per call, C, Python and Node (release builds)");
+    section("bench: per call, C, Python, Node and WASM (release builds)");
     let stage = root.join("build/bench/c");
     crate::c::stage(true, &stage)?;
     let c_bench = root.join("build/bench/bench-c");
@@ -74,6 +79,7 @@ fn bindings() -> Result<()> {
     )?;
     let python = crate::python::install_release()?;
     crate::node::build()?;
+    let wasm = crate::wasm::build()?.join("node/evidentia.js");
     let runs = [
         Command::new(&c_bench).arg(&fixtures).output()?,
         Command::new(&python).arg(fixtures.join("bench.py")).arg(&fixtures).output()?,
@@ -81,6 +87,12 @@ fn bindings() -> Result<()> {
             .arg(fixtures.join("bench.js"))
             .arg(&fixtures)
             .env("EVIDENTIA_NODE_PACKAGE", crate::node::package_dir())
+            .output()?,
+        Command::new("node")
+            .arg(fixtures.join("bench.js"))
+            .arg(&fixtures)
+            .env("EVIDENTIA_NODE_PACKAGE", &wasm)
+            .env("EVIDENTIA_BENCH_LANGUAGE", "wasm")
             .output()?,
     ];
     for output in runs {
@@ -113,11 +125,15 @@ fn micros(ns: f64) -> String {
 /// A Markdown table: median per call, and each binding's overhead over the core.
 fn table(medians: &Medians) -> String {
     let mut out = String::from("Median time per call (each binding: its overhead over the core in parentheses)\n\n");
-    out.push_str("| Operation | Rust core | C | Python | Node |\n|---|---|---|---|---|\n");
+    out.push_str("| Operation |");
+    for (_, heading) in LANGUAGES {
+        let _ = write!(out, " {heading} |");
+    }
+    out.push_str(&format!("\n|---|{}\n", "---|".repeat(LANGUAGES.len())));
     for (op, what) in OPERATIONS {
         let core = medians.get("core").and_then(|m| m.get(*op)).copied();
         let _ = write!(out, "| {what} |");
-        for language in LANGUAGES {
+        for (language, _) in LANGUAGES {
             let cell = match (medians.get(*language).and_then(|m| m.get(*op)), core) {
                 (None, _) => "—".to_owned(),
                 (Some(ns), Some(core)) if *language != "core" => {
@@ -130,4 +146,110 @@ fn table(medians: &Medians) -> String {
         out.push('\n');
     }
     out
+}
+
+/// How many receipts the WASM benchmark verifies per pass.
+const WASM_RECEIPTS: usize = 2000;
+
+/// Receipts verified per second: the WASM build in headless Chromium and in Node.js
+/// against the native CLI (`log verify`, on all cores and pinned to one), over the
+/// receipts of one log of 1 KB events.
+fn wasm() -> Result<()> {
+    let root = root();
+    section("bench: receipts verified per second, WASM against the native CLI");
+    cargo(&["build", "--release", "-p", "evidentia-cli"])?;
+    let cli = root.join("target/release/evidentia");
+    let dir = root.join("build/bench/wasm");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let capture = |command: &mut Command| -> Result<String> {
+        let output = command.output()?;
+        if !output.status.success() {
+            return Err(format!("{command:?} failed: {}", String::from_utf8_lossy(&output.stderr)).into());
+        }
+        Ok(String::from_utf8(output.stdout)?)
+    };
+
+    // A log of WASM_RECEIPTS distinct 1 KB events, one receipt each.
+    let key = dir.join("key.jwk");
+    std::fs::write(&key, capture(Command::new(&cli).arg("keygen"))?)?;
+    let log = dir.join("log");
+    capture(Command::new(&cli).args(["log", "init", "--id", "bench.evidentia.dev/wasm", "--key"]).arg(&key).arg(&log))?;
+    let event =
+        String::from_utf8(evidentia::canonicalize(&std::fs::read(root.join("benches/bindings/event-1k.json"))?)?)?;
+    let body = event.strip_prefix('{').ok_or("the event is not an object")?;
+    let lines: String = (0..WASM_RECEIPTS).map(|i| format!("{{\"bench_n\":{i},{body}\n")).collect();
+    let events = dir.join("events.jsonl");
+    std::fs::write(&events, lines)?;
+    let receipts = capture(Command::new(&cli).args(["log", "append", "--batch"]).arg(&log).arg(&events))?;
+    let receipts: Vec<Value> = receipts.lines().map(|r| Value::String(r.to_owned())).collect();
+    if receipts.len() != WASM_RECEIPTS {
+        return Err(format!("expected {WASM_RECEIPTS} receipts, got {}", receipts.len()).into());
+    }
+    let jwks = std::fs::read_to_string(log.join("keys.jwks"))?;
+    let input = dir.join("input.json");
+    let doc = Value::Object(vec![("jwks".into(), Value::String(jwks)), ("receipts".into(), Value::Array(receipts))]);
+    std::fs::write(&input, json::canonicalize_value(&doc)?)?;
+
+    // The native CLI: the median of five runs of `log verify`, whole process.
+    let mut rates = Vec::new();
+    for (label, pinned) in [("native CLI, all cores", false), ("native CLI, one core", true)] {
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let mut command = if pinned {
+                let mut c = Command::new("taskset");
+                c.args(["-c", "0"]).arg(&cli);
+                c
+            } else {
+                Command::new(&cli)
+            };
+            command.args(["log", "verify"]).arg(&log);
+            let start = std::time::Instant::now();
+            capture(&mut command)?;
+            times.push(start.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        rates.push((label.to_owned(), WASM_RECEIPTS as f64 / times[times.len() / 2]));
+    }
+
+    // The WASM build, in headless Chromium and in Node.js.
+    let out = crate::wasm::build()?;
+    let e2e = crate::wasm::browser_tools()?;
+    let lines = capture(
+        Command::new("node")
+            .arg("bench.mjs")
+            .arg(&input)
+            .current_dir(&e2e)
+            .env("EVIDENTIA_WEB_PKG", out.join("web"))
+            .env("EVIDENTIA_NODE_PKG", out.join("node/evidentia.js")),
+    )?;
+    for line in lines.lines() {
+        let row = json::parse(line.as_bytes())?;
+        let runtime = row.get("runtime").and_then(Value::as_str).ok_or("no runtime")?;
+        let rate = row.get("receipts_per_s").and_then(Value::as_number).map(json::Number::as_f64).ok_or("no rate")?;
+        rates.push((format!("WASM in {}", if runtime == "chromium" { "headless Chromium" } else { "Node.js" }), rate));
+    }
+
+    let one_core = rates[1].1;
+    let mut table = format!(
+        "Receipts verified per second ({WASM_RECEIPTS} receipts of 1 KB events, medians of 5 passes; \
+         the WASM runs use one thread)\n\n| Verifier | Receipts/s | Against the native CLI on one core |\n|---|---|---|\n"
+    );
+    for (label, rate) in &rates {
+        let _ = writeln!(table, "| {label} | {rate:.0} | {:.2}× |", rate / one_core);
+    }
+    let wasm_file = out.join("web/evidentia_bg.wasm");
+    let raw = std::fs::metadata(&wasm_file)?.len();
+    let gzipped = capture(Command::new("sh").arg("-c").arg(format!("gzip -9 -c '{}' | wc -c", wasm_file.display())))?;
+    let _ = writeln!(
+        table,
+        "\nevidentia_bg.wasm: {} KB raw, {} KB gzipped (-9)",
+        raw / 1024,
+        gzipped.trim().parse::<u64>()? / 1024
+    );
+    println!("\n{table}");
+    let path = root.join("build/bench/wasm.md");
+    std::fs::write(&path, &table)?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
 }

@@ -45,6 +45,7 @@ pub(crate) fn test() -> Result<()> {
     )?;
     let python = crate::python::install_dev()?;
     crate::node::build()?;
+    let wasm = crate::wasm::build()?.join("node/evidentia.js");
     let node = |args: &[&Path]| {
         let mut command = Command::new("node");
         command
@@ -66,6 +67,10 @@ pub(crate) fn test() -> Result<()> {
     run(Command::new(&c_program).arg("verify").arg(&spec_path).arg(&dir).args(PRODUCERS))?;
     run(Command::new(&python).arg(&python_program).arg("verify").arg(&spec_path).arg(&dir))?;
     run(&mut node(&[Path::new("verify"), &spec_path, &dir]))?;
+    // The WASM build verifies what it can without a file system: all but the logs on disk.
+    run(node(&[Path::new("verify"), &spec_path, &dir])
+        .env("EVIDENTIA_NODE_PACKAGE", &wasm)
+        .env("EVIDENTIA_CROSS_NAME", "wasm"))?;
     for producer in PRODUCERS {
         let evidence = json::parse(&std::fs::read(out(producer).join("evidence.json"))?)?;
         let passed = cli.verify(&spec, &evidence, &dir.join(format!("cli-verifying-{producer}")))?;

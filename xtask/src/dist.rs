@@ -10,14 +10,15 @@ pub(crate) fn run_target(target: &str) -> Result<()> {
         "c" => crate::c::dist(),
         "python" => crate::python::dist().map(drop),
         "node" => crate::node::dist(),
-        other => Err(format!("unknown dist target {other:?}; targets: cli, c, python, node").into()),
+        "wasm" => crate::wasm::dist(),
+        other => Err(format!("unknown dist target {other:?}; targets: cli, c, python, node, wasm").into()),
     }
 }
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     match args {
         [target] => run_target(target),
-        _ => Err("usage: cargo xtask dist <target>; targets: cli, c, python, node".into()),
+        _ => Err("usage: cargo xtask dist <target>; targets: cli, c, python, node, wasm".into()),
     }
 }
 

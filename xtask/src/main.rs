@@ -16,6 +16,7 @@ mod python;
 mod tools;
 mod util;
 mod vectors;
+mod wasm;
 
 use std::process::ExitCode;
 
@@ -24,15 +25,17 @@ use util::{Result, cargo, root};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  test [part...]      run the test suites; parts: core, c, python, node, cross (default: all)
+  test [part...]      run the test suites; parts: core, c, python, node, cross, wasm (default: all)
   codegen [--check]   regenerate generated files, or fail if they are stale
   vectors [--check]   regenerate testvectors/, or fail if they are stale
-  dist <target>       build a package; targets: cli, c, python, node
-  bench [core|bindings]  run the benchmarks: criterion (core, store) and the
-                      per-call cost of each binding against the core (default: both)";
+  dist <target>       build a package; targets: cli, c, python, node, wasm
+  bench [core|bindings|wasm]
+                      run the benchmarks: criterion (core, store), the per-call
+                      cost of each binding against the core, and receipts verified
+                      per second by the WASM build against the native CLI (default: all)";
 
 /// Every test part, in the order `cargo xtask test` runs them.
-const PARTS: &[&str] = &["core", "c", "python", "node", "cross"];
+const PARTS: &[&str] = &["core", "c", "python", "node", "cross", "wasm"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -77,6 +80,7 @@ fn test(parts: &[String]) -> Result<()> {
             "python" => python::test()?,
             "node" => node::test()?,
             "cross" => cross::test()?,
+            "wasm" => wasm::test()?,
             _ => unreachable!("checked above"),
         }
     }

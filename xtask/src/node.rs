@@ -29,9 +29,14 @@ fn require_node() -> Result<()> {
 
 /// The npm development tools, installed as package-lock.json says.
 fn npm_ci() -> Result<()> {
-    let dir = package_dir();
+    require_node()?;
+    npm_install(&package_dir())
+}
+
+/// Installs the npm packages of `dir` as its package-lock.json says (skipped when
+/// node_modules already came from that lock file).
+pub(crate) fn npm_install(dir: &Path) -> Result<()> {
     let lock = std::fs::read(dir.join("package-lock.json"))?;
-    // npm ci starts from scratch; skip it when node_modules came from this lock file.
     let stamp = dir.join("node_modules/.installed-from-package-lock.json");
     if std::fs::read(&stamp).is_ok_and(|installed| installed == lock) {
         return Ok(());
@@ -40,9 +45,11 @@ fn npm_ci() -> Result<()> {
     // @napi-rs/cli (@napi-rs/lzma 1.5.3 for macOS) were never published, so the lock
     // file cannot list them and `npm ci` refuses it. `npm install` follows the lock
     // file; that it left the file unchanged is checked here.
-    run(Command::new("npm").args(["install", "--no-audit", "--no-fund"]).current_dir(&dir))?;
+    run(Command::new("npm").args(["install", "--no-audit", "--no-fund"]).current_dir(dir))?;
     if std::fs::read(dir.join("package-lock.json"))? != lock {
-        return Err("npm install changed bindings/node/package-lock.json: review and commit it".into());
+        return Err(
+            format!("npm install changed {}: review and commit it", dir.join("package-lock.json").display()).into()
+        );
     }
     Ok(std::fs::write(stamp, lock)?)
 }
@@ -50,7 +57,6 @@ fn npm_ci() -> Result<()> {
 /// Builds the release addon into bindings/node with its loader and declarations,
 /// and fails if those differed from the committed ones.
 pub(crate) fn build() -> Result<()> {
-    require_node()?;
     npm_ci()?;
     let dir = package_dir();
     let before: Vec<Option<Vec<u8>>> = GENERATED.iter().map(|f| std::fs::read(dir.join(f)).ok()).collect();

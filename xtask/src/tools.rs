@@ -10,19 +10,44 @@ const CBINDGEN_VERSION: &str = "0.29.4";
 
 /// The `cbindgen` binary, installed on first use.
 pub(crate) fn cbindgen() -> Result<PathBuf> {
+    cargo_install("cbindgen", "cbindgen", CBINDGEN_VERSION)
+}
+
+/// The `wasm-bindgen` CLI, installed on first use at exactly the version of the
+/// `wasm-bindgen` crate in Cargo.lock (the two must match).
+pub(crate) fn wasm_bindgen() -> Result<PathBuf> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))?;
+    let version = lock
+        .split("[[package]]")
+        .find(|package| package.contains("\nname = \"wasm-bindgen\"\n"))
+        .and_then(|package| package.lines().find_map(|l| l.strip_prefix("version = \"")))
+        .and_then(|v| v.strip_suffix('"'))
+        .ok_or("Cargo.lock has no wasm-bindgen")?;
+    cargo_install("wasm-bindgen-cli", "wasm-bindgen", version)
+}
+
+/// A binary from crates.io, installed with `cargo install --locked` into
+/// `build/tools` unless that version is there already.
+fn cargo_install(package: &str, binary: &str, version: &str) -> Result<PathBuf> {
     let tools = root().join("build/tools");
-    let binary = tools.join("bin/cbindgen");
+    let binary = tools.join("bin").join(binary);
     let installed = Command::new(&binary).arg("--version").output().ok().filter(|o| o.status.success());
-    if installed.is_none_or(|o| !String::from_utf8_lossy(&o.stdout).contains(CBINDGEN_VERSION)) {
-        run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).args([
-            "install",
-            "cbindgen",
-            "--version",
-            CBINDGEN_VERSION,
-            "--locked",
-            "--root",
-            &tools.to_string_lossy(),
-        ]))?;
+    if installed.is_none_or(|o| !String::from_utf8_lossy(&o.stdout).split_whitespace().any(|word| word == version)) {
+        let install = |locked: bool| {
+            let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+            command.args(["install", package, "--version", version, "--root"]).arg(&tools);
+            if locked {
+                command.arg("--locked");
+            }
+            run(&mut command)
+        };
+        // The package's own lock file first; it can name a dependency version the
+        // registry no longer offers (wasm-bindgen-cli 0.2.130 locks a webpki-roots
+        // that crates.io does not serve), and then cargo resolves afresh.
+        if let Err(locked_failure) = install(true) {
+            eprintln!("cargo install --locked failed ({locked_failure}); resolving dependencies afresh");
+            install(false)?;
+        }
     }
     Ok(binary)
 }

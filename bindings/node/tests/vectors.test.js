@@ -1,4 +1,6 @@
 // Every file of testvectors/ through the Node package, as every binding runs them.
+// The same file runs against the WebAssembly build (EVIDENTIA_JS_PACKAGE names its
+// Node.js module), which has every name here but `Log`: it has no file system.
 'use strict'
 
 const { test } = require('node:test')
@@ -7,12 +9,16 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
-const evidentia = require('..')
+const evidentia = require(process.env.EVIDENTIA_JS_PACKAGE || '..')
+
+const NO_LOG = Boolean(process.env.EVIDENTIA_JS_PACKAGE) && 'the WASM build has no Log (it needs a file system)'
 
 const VECTORS = process.env.EVIDENTIA_VECTORS || path.resolve(__dirname, '../../../testvectors')
 
 const load = (name) => JSON.parse(fs.readFileSync(path.join(VECTORS, name), 'utf8'))
 const hex = (text) => Buffer.from(text, 'hex')
+// Bytes as a Buffer: the Node package returns Buffers, the WASM build Uint8Arrays.
+const buf = (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'evidentia-node-'))
 
 function key(name) {
@@ -45,8 +51,9 @@ test('canonicalization', () => {
   for (const kase of cases) {
     const input = hex(kase.input_hex)
     if ('canonical' in kase) {
-      assert.equal(evidentia.canonicalize(input).toString('utf8'), kase.canonical, kase.name)
-      assert.deepEqual(evidentia.canonicalize(input), Buffer.from(kase.canonical, 'utf8'), kase.name)
+      const canonical = evidentia.canonicalize(input)
+      assert.ok(canonical instanceof Uint8Array, kase.name)
+      assert.equal(buf(canonical).toString('utf8'), kase.canonical, kase.name)
     } else {
       throwsCode(() => evidentia.canonicalize(input), kase.error, kase.name)
     }
@@ -57,7 +64,7 @@ test('canonicalization', () => {
 test('digests', () => {
   const doc = load('digests.json')
   for (const kase of doc.json) {
-    assert.equal(evidentia.canonicalize(kase.input).toString('utf8'), kase.canonical)
+    assert.equal(buf(evidentia.canonicalize(kase.input)).toString('utf8'), kase.canonical)
     assert.equal(evidentia.digest(kase.input), kase.digest)
   }
   for (const kase of doc.raw) {
@@ -96,7 +103,7 @@ test('jws', () => {
     const payload = kase.payload_hex === null ? undefined : hex(kase.payload_hex)
     if (kase.valid) {
       const verified = evidentia.verifyJws(kase.jws, kase.jwks, payload)
-      assert.deepEqual(verified.payload, hex(kase.verified_payload_hex), kase.name)
+      assert.deepEqual(buf(verified.payload), hex(kase.verified_payload_hex), kase.name)
       assert.equal(verified.kid, kase.kid, kase.name)
       assert.equal(verified.header.alg, 'ES256', kase.name)
     } else {
@@ -105,7 +112,7 @@ test('jws', () => {
   }
 })
 
-test('receipts', () => {
+test('receipts issued by a log', { skip: NO_LOG }, () => {
   const doc = load('receipts.json')
   const signer = key(doc.key)
   const log = evidentia.Log.create(path.join(tempDir(), 'log'), signer, { logId: doc.log_id })
@@ -121,7 +128,10 @@ test('receipts', () => {
   } finally {
     log.close()
   }
-  for (const kase of doc.verify) {
+})
+
+test('receipts verified', () => {
+  for (const kase of load('receipts.json').verify) {
     expectReport(kase, () => evidentia.verifyReceipt(kase.receipt, kase.jwks, kase.event))
   }
 })
@@ -168,7 +178,7 @@ test('checkpoints', () => {
   }
 })
 
-test('batch receipts', () => {
+test('batch receipts issued by a log', { skip: NO_LOG }, () => {
   const doc = load('batch_receipts.json')
   const log = evidentia.Log.create(path.join(tempDir(), 'log'), key(doc.key), { logId: doc.log_id, mode: 'batch' })
   try {
@@ -178,7 +188,10 @@ test('batch receipts', () => {
   } finally {
     log.close()
   }
-  for (const kase of doc.verify) {
+})
+
+test('batch receipts verified', () => {
+  for (const kase of load('batch_receipts.json').verify) {
     expectReport(kase, () => evidentia.verifyReceipt(kase.batch_receipt, kase.jwks, kase.event))
   }
 })
@@ -188,13 +201,15 @@ test('errors', () => {
   for (const entry of load('errors.json').codes) {
     assert.deepEqual(table.get(entry.code), [entry.name, entry.family])
   }
+  const explanation = evidentia.errorCodes().find((c) => c.name === 'EVENT_MISMATCH').explanation
+  assert.match(explanation, /not the one that was signed/)
 })
 
 test('external JCS documents', () => {
   for (const name of ['arrays', 'french', 'structures', 'unicode', 'values', 'weird']) {
     const source = fs.readFileSync(path.join(VECTORS, 'external/jcs/input', `${name}.json`))
     const expected = fs.readFileSync(path.join(VECTORS, 'external/jcs/output', `${name}.json`))
-    assert.deepEqual(evidentia.canonicalize(source), expected, name)
+    assert.deepEqual(buf(evidentia.canonicalize(source)), expected, name)
   }
 })
 

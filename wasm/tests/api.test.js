@@ -1,0 +1,155 @@
+// What only the WASM build has to get right: arguments checked here rather than by
+// napi-rs, strings crossing into UTF-8, panics, and Promises. The shared vectors and
+// docs/API.md run against it from bindings/node/tests/ (cargo xtask test wasm).
+'use strict'
+
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+
+const PACKAGE = process.env.EVIDENTIA_JS_PACKAGE
+if (!PACKAGE) throw new Error('EVIDENTIA_JS_PACKAGE must name the Node.js build of the WASM package')
+const evidentia = require(PACKAGE)
+
+const VECTORS = process.env.EVIDENTIA_VECTORS || path.resolve(__dirname, '../../testvectors')
+const load = (name) => JSON.parse(fs.readFileSync(path.join(VECTORS, name), 'utf8'))
+const CODES = new Set(evidentia.errorCodes().map((c) => c.name))
+
+/** Asserts that `call` throws an Error whose `code` is `code`, a name of the table. */
+function throwsCode(call, code, message) {
+  assert.throws(call, (error) => {
+    assert.ok(error instanceof Error, `${message}: not an Error: ${error}`)
+    assert.equal(error.code, code, `${message}: ${error.message}`)
+    assert.ok(CODES.has(error.code), message)
+    assert.ok(error.message.length > 0, message)
+    return true
+  }, message)
+}
+
+const keyDoc = load('keys.json').keys[0]
+const receipts = load('receipts.json')
+const validReceipt = receipts.verify.find((k) => k.valid === true && k.event !== undefined)
+
+test('arguments of the wrong type throw INVALID_ARGUMENT, never a coercion', () => {
+  const key = evidentia.SigningKey.fromJwk(keyDoc.private_jwk)
+  const cases = [
+    ['fromJwk(object)', () => evidentia.SigningKey.fromJwk({ kty: 'EC' })],
+    ['fromPem(undefined)', () => evidentia.SigningKey.fromPem()],
+    ['signJws(string)', () => key.signJws('payload')],
+    ['signJws(array)', () => key.signJws([1, 2, 3])],
+    ['signJws(no payload)', () => key.signJws()],
+    ['signJws(options not an object)', () => key.signJws(new Uint8Array(1), 'detached')],
+    ['signJws(detached: 1)', () => key.signJws(new Uint8Array(1), { detached: 1 })],
+    ['sha256(string)', () => evidentia.sha256('abc')],
+    ['sha256(Uint16Array)', () => evidentia.sha256(new Uint16Array(2))],
+    ['jwkThumbprint(number)', () => evidentia.jwkThumbprint(7)],
+    ['verifyJws(null jws)', () => evidentia.verifyJws(null, keyDoc.public_jwk)],
+    ['verifyJws(payload string)', () => evidentia.verifyJws('a.b.c', keyDoc.public_jwk, 'x')],
+    ['verifyReceipt(number)', () => evidentia.verifyReceipt(42, keyDoc.public_jwk)],
+    ['verifyReceipt(jwks object)', () => evidentia.verifyReceipt(validReceipt.receipt, JSON.parse(validReceipt.jwks))],
+    ['verifyLogEntries(not an array)', () => evidentia.verifyLogEntries('[]', keyDoc.public_jwk)],
+    ['verifyLogEntries(entry a string)', () => evidentia.verifyLogEntries(['x'], keyDoc.public_jwk)],
+    ['verifyLogEntries(entry without record)', () => evidentia.verifyLogEntries([{}], keyDoc.public_jwk)],
+    ['verifyLogEntries(size -1)', () => evidentia.verifyLogEntries([], keyDoc.public_jwk, [{ size: -1, note: '' }])],
+    ['verifyLogEntries(size 1.5)', () => evidentia.verifyLogEntries([], keyDoc.public_jwk, [{ size: 1.5, note: '' }])],
+    ['verifyInclusionProof(31-byte root)', () => evidentia.verifyInclusionProof('{}', new Uint8Array(1), new Uint8Array(31))],
+    ['canonicalize(Float64Array)', () => evidentia.canonicalize(new Float64Array(1))],
+    ['canonicalize(ArrayBuffer)', () => evidentia.canonicalize(new ArrayBuffer(2))],
+  ]
+  for (const [name, call] of cases) {
+    // Some of these reach a parser first (a proof's JSON); all must be refused with a code.
+    assert.throws(call, (error) => error instanceof Error && CODES.has(error.code), name)
+  }
+  for (const [name, call] of cases.filter(([n]) => !n.startsWith('verifyInclusionProof'))) {
+    throwsCode(call, 'INVALID_ARGUMENT', name)
+  }
+})
+
+test('JavaScript values without a JSON equivalent are refused, not changed', () => {
+  const cases = [
+    [undefined, 'JSON_UNSUPPORTED_TYPE'],
+    [{ a: undefined }, 'JSON_UNSUPPORTED_TYPE'],
+    [{ f() {} }, 'JSON_UNSUPPORTED_TYPE'],
+    [[Symbol('s')], 'JSON_UNSUPPORTED_TYPE'],
+    [new Date(0), 'JSON_UNSUPPORTED_TYPE'],
+    [new Map(), 'JSON_UNSUPPORTED_TYPE'],
+    [[1, , 3], 'JSON_UNSUPPORTED_TYPE'], // eslint-disable-line no-sparse-arrays
+    [{ n: NaN }, 'JSON_NON_FINITE'],
+    [{ n: Infinity }, 'JSON_NON_FINITE'],
+    [2n ** 53n, 'JSON_INTEGER_PRECISION'],
+  ]
+  for (const [value, code] of cases) {
+    throwsCode(() => evidentia.canonicalize(value), code, `${code} case`)
+  }
+  let deep = 1
+  for (let i = 0; i < 10000; i++) deep = [deep]
+  throwsCode(() => evidentia.canonicalize(deep), 'JSON_TOO_DEEP', 'nested 10,000 deep')
+  const text = (value) => new TextDecoder().decode(evidentia.canonicalize(value))
+  assert.equal(text({ b: [1n, -0, 1e21, 'é'], a: null, c: true }), '{"a":null,"b":[1,0,1e+21,"é"],"c":true}')
+  assert.equal(text(Object.assign(Object.create(null), { z: 1 })), '{"z":1}')
+})
+
+test('a lone surrogate is refused wherever a string crosses into UTF-8', () => {
+  const lone = '\ud800'
+  throwsCode(() => evidentia.canonicalize(`"${lone}"`), 'JSON_LONE_SURROGATE', 'JSON text')
+  throwsCode(() => evidentia.canonicalize({ a: lone }), 'JSON_LONE_SURROGATE', 'a value')
+  throwsCode(() => evidentia.canonicalize({ [lone]: 1 }), 'JSON_LONE_SURROGATE', 'a key')
+  throwsCode(() => evidentia.verifyReceipt(validReceipt.receipt, validReceipt.jwks, { a: lone }), 'JSON_LONE_SURROGATE', 'an event')
+  throwsCode(() => evidentia.jwkThumbprint(lone), 'JSON_LONE_SURROGATE', 'a JWK')
+  // A surrogate pair is one character, and goes through.
+  assert.equal(new TextDecoder().decode(evidentia.canonicalize({ a: '\ud83d\ude00' })), '{"a":"😀"}')
+})
+
+test('a panic is an Error with code INTERNAL, and the next call works', () => {
+  throwsCode(() => evidentia.__evidentiaTestPanic(), 'INTERNAL', 'the panic')
+  assert.match(
+    (() => { try { evidentia.__evidentiaTestPanic() } catch (e) { return e.message } })(),
+    /internal error in Evidentia .*the panic the tests ask for/,
+  )
+  const report = evidentia.verifyReceipt(validReceipt.receipt, validReceipt.jwks, validReceipt.event)
+  assert.equal(report.valid, true)
+  assert.equal(evidentia.SigningKey.fromJwk(keyDoc.private_jwk).kid, keyDoc.kid)
+})
+
+test('keys from the platform random source sign JWS that verify', () => {
+  const a = evidentia.SigningKey.generate()
+  const b = evidentia.SigningKey.generate()
+  assert.notEqual(a.kid, b.kid)
+  assert.equal(String(a), `SigningKey(kid=${a.kid})`)
+  assert.ok(!String(a).includes(JSON.parse(a.toJwk()).d))
+  const payload = new TextEncoder().encode('{"approved":true}')
+  const jws = a.signJws(payload)
+  const verified = evidentia.verifyJws(jws, a.publicJwk())
+  assert.deepEqual(verified.payload, payload)
+  assert.equal(verified.kid, a.kid)
+  throwsCode(() => evidentia.verifyJws(jws, b.publicJwk()), 'KEY_NOT_FOUND', 'another key')
+})
+
+test('verifyLogEntriesAsync resolves to a report and rejects with a coded Error', async () => {
+  const doc = load('logs.json')
+  const kase = doc.cases.find((k) => k.valid)
+  const entries = kase.entries.map((e) => ({ entry: e.receipt, event: e.event ?? undefined }))
+  const report = await evidentia.verifyLogEntriesAsync(entries, doc.jwks)
+  assert.equal(report.valid, true)
+  assert.equal(report.records, entries.length)
+  assert.equal(report.subject, 'log')
+  await assert.rejects(evidentia.verifyLogEntriesAsync(entries, 'not a JWKS'), (error) => {
+    assert.ok(error instanceof Error)
+    assert.equal(error.code, 'KEY_SET_MALFORMED')
+    return true
+  })
+})
+
+test('a report explains itself', () => {
+  const tampered = receipts.verify.find((k) => k.valid === false && k.failures.includes('EVENT_MISMATCH'))
+  const report = evidentia.verifyReceipt(tampered.receipt, tampered.jwks, tampered.event)
+  assert.equal(report.valid, false)
+  assert.match(report.summary, /^INVALID/)
+  assert.ok(report.checks.some((c) => c.status === 'failed' && c.description.length > 0))
+  const finding = report.findings.find((f) => f.name === 'EVENT_MISMATCH')
+  assert.equal(typeof finding.code, 'number')
+  assert.equal(JSON.parse(report.toJson()).valid, false)
+  assert.match(report.toText(), /EVENT_MISMATCH/)
+  assert.equal(String(report), report.summary)
+})
