@@ -138,6 +138,8 @@ error_codes! {
     KeyNotPrivate = 303, Key, "KEY_NOT_PRIVATE";
     /// A key set (JWKS) is not well-formed or lists a key twice.
     KeySetMalformed = 304, Key, "KEY_SET_MALFORMED";
+    /// A signer outside Evidentia (a platform keystore) failed, or returned a signature that is not a valid ECDSA P-256 / SHA-256 signature by its key over what it was given.
+    SignerFailed = 305, Key, "SIGNER_FAILED";
 
     /// A JWS is not a well-formed compact serialization.
     JwsMalformed = 400, Jws, "JWS_MALFORMED";
@@ -275,6 +277,9 @@ impl ErrorCode {
             ErrorCode::KeyInvalid => "The key is damaged or inconsistent, so it cannot be used.",
             ErrorCode::KeyNotPrivate => "Signing needs the private key, but only the public key was given.",
             ErrorCode::KeySetMalformed => "The list of trusted keys (JWKS) cannot be read, or lists a key twice.",
+            ErrorCode::SignerFailed => {
+                "The device or service holding the signing key could not sign, or its signature did not check out, so no receipt was made."
+            }
             ErrorCode::JwsMalformed => {
                 "This is not a signed token in the expected format: it may be incomplete or damaged."
             }

@@ -36,14 +36,10 @@ pub fn sign_jws(key: &SigningKey, payload: &[u8], options: JwsOptions) -> Result
     sign_with_header(key, payload, options, None)
 }
 
-/// Signs with an optional `typ` header parameter.
-pub(crate) fn sign_with_header(
-    key: &SigningKey,
-    payload: &[u8],
-    options: JwsOptions,
-    typ: Option<&str>,
-) -> Result<String> {
-    let mut header = vec![("alg", Value::from(ALGORITHM)), ("kid", Value::from(key.kid()))];
+/// The protected header, base64url-encoded: the canonical JSON of `alg`, `kid` and
+/// the members `typ` and `options` call for.
+fn protected_header(kid: &str, options: JwsOptions, typ: Option<&str>) -> String {
+    let mut header = vec![("alg", Value::from(ALGORITHM)), ("kid", Value::from(kid))];
     if let Some(typ) = typ {
         header.push(("typ", Value::from(typ)));
     }
@@ -51,7 +47,23 @@ pub(crate) fn sign_with_header(
         header.push(("b64", Value::Bool(false)));
         header.push(("crit", Value::Array(vec![Value::from("b64")])));
     }
-    let header_b64 = b64url(canonical_text(&Value::object(header)).as_bytes());
+    b64url(canonical_text(&Value::object(header)).as_bytes())
+}
+
+/// The signing input of an attached, base64url-encoded JWS with a `typ`: what a
+/// signer outside Evidentia signs (see `UnsignedReceipt`).
+pub(crate) fn signing_input_with_header(kid: &str, payload: &[u8], typ: &str) -> String {
+    format!("{}.{}", protected_header(kid, JwsOptions::default(), Some(typ)), b64url(payload))
+}
+
+/// Signs with an optional `typ` header parameter.
+pub(crate) fn sign_with_header(
+    key: &SigningKey,
+    payload: &[u8],
+    options: JwsOptions,
+    typ: Option<&str>,
+) -> Result<String> {
+    let header_b64 = protected_header(key.kid(), options, typ);
     let encoded_payload = (!options.unencoded).then(|| b64url(payload));
     let shown_payload = match (options.detached, &encoded_payload) {
         (true, _) => "",

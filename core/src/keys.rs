@@ -363,6 +363,29 @@ impl PublicKey {
         }
     }
 
+    /// A signature made with this key by a signer outside Evidentia (a platform
+    /// keystore), in the 64-byte `R || S` form JWS uses, once it verifies over
+    /// `message`. Platforms return ASN.1 DER (Android Keystore, Secure Enclave,
+    /// `java.security`) or `R || S` (WebCrypto); both are accepted.
+    ///
+    /// # Errors
+    /// [`ErrorCode::SignerFailed`] when the bytes are neither form, or the signature
+    /// does not verify with this key.
+    pub fn normalize_signature(&self, message: &[u8], signature: &[u8]) -> Result<[u8; 64]> {
+        let failed = |why: &str| Error::new(ErrorCode::SignerFailed, why.to_owned());
+        // Both readings are tried: a DER signature can be 64 bytes long too.
+        let raw = (signature.len() == 64).then(|| Signature::from_slice(signature).ok()).flatten();
+        let candidates: Vec<Signature> = raw.into_iter().chain(Signature::from_der(signature).ok()).collect();
+        if candidates.is_empty() {
+            return Err(failed("the signer returned neither a DER nor a 64-byte ECDSA P-256 signature"));
+        }
+        let verified = candidates.into_iter().find(|candidate| self.inner.verify(message, candidate).is_ok());
+        let verified = verified.ok_or_else(|| {
+            failed("the signer's signature does not verify with its public key over the data it was given")
+        })?;
+        Ok(verified.to_bytes().into())
+    }
+
     /// Verifies a 64-byte `R || S` ECDSA P-256 / SHA-256 signature over `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
         match Signature::from_slice(signature) {

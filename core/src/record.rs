@@ -1,10 +1,11 @@
 //! Evidence records, the hash chain that links them, and receipts (signed records).
 
 use crate::digest::Digest;
+use crate::encoding::b64url;
 use crate::error::{Error, ErrorCode, Result};
 use crate::json::{MAX_SAFE_INTEGER, Number, Value, parse, write_string};
-use crate::jws::{DecodedJws, JwsOptions, decode, sign_with_header};
-use crate::keys::SigningKey;
+use crate::jws::{DecodedJws, JwsOptions, decode, sign_with_header, signing_input_with_header};
+use crate::keys::{PublicKey, SigningKey};
 use crate::time::Timestamp;
 
 /// The record format version this library writes and reads.
@@ -473,6 +474,60 @@ pub struct Issued {
     pub event: Vec<u8>,
 }
 
+/// The next receipt of a chain, made by Evidentia and signed by a key it never sees
+/// (the Android Keystore, the Secure Enclave, an HSM): [`UnsignedReceipt::signing_input`]
+/// goes to the platform, and [`UnsignedReceipt::finish`] checks the signature that
+/// comes back and assembles the receipt. Platform keys sign with randomized ECDSA,
+/// so such receipts verify everywhere but are not byte-reproducible.
+#[derive(Clone, Debug)]
+pub struct UnsignedReceipt {
+    key: PublicKey,
+    record: Record,
+    signing_input: String,
+    event: Vec<u8>,
+}
+
+impl UnsignedReceipt {
+    /// Makes the next record of `state` for a JSON event, to be signed by the
+    /// holder of `key` (the record's kid is the key's), without changing `state`.
+    ///
+    /// # Errors
+    /// JSON codes for the event; as [`ChainState::next_record`].
+    pub fn new(
+        key: &PublicKey,
+        state: &ChainState,
+        event_json: &[u8],
+        time: Timestamp,
+        nonce: Option<&str>,
+    ) -> Result<UnsignedReceipt> {
+        let event = crate::json::canonicalize(event_json)?;
+        let record = state.next_record(key.kid(), Digest::sha256(&event), time, nonce)?;
+        let signing_input = signing_input_with_header(key.kid(), &record.to_bytes(), RECEIPT_TYPE);
+        Ok(UnsignedReceipt { key: key.clone(), record, signing_input, event })
+    }
+
+    /// The bytes to sign with ECDSA P-256 / SHA-256 (the JWS signing input).
+    pub fn signing_input(&self) -> &[u8] {
+        self.signing_input.as_bytes()
+    }
+
+    /// The record being signed.
+    pub fn record(&self) -> &Record {
+        &self.record
+    }
+
+    /// The receipt, from the platform's signature (DER or 64-byte `R || S`) once it
+    /// verifies with the key; the caller then advances its chain past the record.
+    ///
+    /// # Errors
+    /// [`ErrorCode::SignerFailed`] for a signature that is malformed or does not verify.
+    pub fn finish(self, signature: &[u8]) -> Result<Issued> {
+        let signature = self.key.normalize_signature(self.signing_input.as_bytes(), signature)?;
+        let receipt = Receipt::parse(&format!("{}.{}", self.signing_input, b64url(&signature)))?;
+        Ok(Issued { receipt, event: self.event })
+    }
+}
+
 /// Makes, signs and chains the next record for a JSON event, advancing `state`.
 ///
 /// # Errors
@@ -541,5 +596,44 @@ mod tests {
             assert!(Record::from_canonical_layout(bad.as_bytes()).is_none(), "{bad}");
             assert!(Record::from_bytes(bad.as_bytes()).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_receipt_signed_outside_is_checked_and_normalized() {
+        let key = SigningKey::from_bytes(&[5u8; 32]).unwrap();
+        let time = Timestamp::parse("2026-11-22T08:00:00Z").unwrap();
+        let event = br#"{"approved": true}"#;
+        let state = ChainState::new("example.com/device").unwrap();
+        let expected = issue_receipt(&key, &mut state.clone(), event, time, Some("n-1")).unwrap();
+
+        // DER (what platform keystores return) and R || S give the same receipt, and
+        // with a deterministic signer the very receipt Evidentia would have made.
+        for signature in [|k: &SigningKey, m: &[u8]| k.sign_der(m), |k: &SigningKey, m: &[u8]| k.sign(m).to_vec()] {
+            let unsigned = UnsignedReceipt::new(key.public_key(), &state, event, time, Some("n-1")).unwrap();
+            assert_eq!(unsigned.record(), expected.receipt.record());
+            let signed = signature(&key, unsigned.signing_input());
+            let issued = unsigned.finish(&signed).unwrap();
+            assert_eq!(issued.receipt.as_str(), expected.receipt.as_str());
+            assert_eq!(issued.event, expected.event);
+        }
+
+        let unsigned = UnsignedReceipt::new(key.public_key(), &state, event, time, None).unwrap();
+        let other = SigningKey::from_bytes(&[6u8; 32]).unwrap();
+        let mut flipped = key.sign(unsigned.signing_input());
+        flipped[40] ^= 1;
+        for bad in [
+            other.sign_der(unsigned.signing_input()),
+            key.sign_der(b"something else"),
+            flipped.to_vec(),
+            vec![0x30, 0x02, 0x01],
+            Vec::new(),
+            vec![0u8; 64],
+        ] {
+            assert_eq!(unsigned.clone().finish(&bad).unwrap_err().code(), ErrorCode::SignerFailed);
+        }
+        assert_eq!(
+            UnsignedReceipt::new(key.public_key(), &state, b"{", time, None).unwrap_err().code(),
+            ErrorCode::JsonSyntax
+        );
     }
 }

@@ -121,6 +121,10 @@ typedef enum {
    */
   EVIDENTIA_KEY_SET_MALFORMED = 304,
   /**
+   * A signer outside Evidentia (a platform keystore) failed, or returned a signature that is not a valid ECDSA P-256 / SHA-256 signature by its key over what it was given.
+   */
+  EVIDENTIA_SIGNER_FAILED = 305,
+  /**
    * A JWS is not a well-formed compact serialization.
    */
   EVIDENTIA_JWS_MALFORMED = 400,

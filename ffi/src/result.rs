@@ -46,6 +46,8 @@ pub enum evidentia_result {
     EVIDENTIA_KEY_NOT_PRIVATE = 303,
     /// A key set (JWKS) is not well-formed or lists a key twice.
     EVIDENTIA_KEY_SET_MALFORMED = 304,
+    /// A signer outside Evidentia (a platform keystore) failed, or returned a signature that is not a valid ECDSA P-256 / SHA-256 signature by its key over what it was given.
+    EVIDENTIA_SIGNER_FAILED = 305,
     /// A JWS is not a well-formed compact serialization.
     EVIDENTIA_JWS_MALFORMED = 400,
     /// A JWS protected header is missing, not a JSON object, or has invalid members.
@@ -157,6 +159,7 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::KeyInvalid => evidentia_result::EVIDENTIA_KEY_INVALID,
             ErrorCode::KeyNotPrivate => evidentia_result::EVIDENTIA_KEY_NOT_PRIVATE,
             ErrorCode::KeySetMalformed => evidentia_result::EVIDENTIA_KEY_SET_MALFORMED,
+            ErrorCode::SignerFailed => evidentia_result::EVIDENTIA_SIGNER_FAILED,
             ErrorCode::JwsMalformed => evidentia_result::EVIDENTIA_JWS_MALFORMED,
             ErrorCode::JwsHeaderInvalid => evidentia_result::EVIDENTIA_JWS_HEADER_INVALID,
             ErrorCode::JwsUnsupportedAlgorithm => evidentia_result::EVIDENTIA_JWS_UNSUPPORTED_ALGORITHM,
