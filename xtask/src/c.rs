@@ -86,7 +86,7 @@ fn check_api_doc(root: &Path) -> Result<()> {
     let mut documented = Vec::new();
     for line in doc[start..].lines().filter(|l| l.starts_with('|')) {
         let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
-        if cells.len() == 5 && !matches!(cells[0], "Concept" | "---") {
+        if cells.len() == 7 && !matches!(cells[0], "Concept" | "---") {
             documented.extend(cells[C_COLUMN].split('`').skip(1).step_by(2));
         }
     }

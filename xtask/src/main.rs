@@ -11,6 +11,7 @@ mod c;
 mod codegen;
 mod cross;
 mod dist;
+mod kotlin;
 mod node;
 mod python;
 mod tools;
@@ -25,7 +26,8 @@ use util::{Result, cargo, root};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  test [part...]      run the test suites; parts: core, c, python, node, cross, wasm (default: all)
+  test [part...]      run the test suites; parts: core, c, python, node, cross,
+                      wasm, kotlin (default: all)
   codegen [--check]   regenerate generated files, or fail if they are stale
   vectors [--check]   regenerate testvectors/, or fail if they are stale
   dist <target>       build a package; targets: cli, c, python, node, wasm
@@ -35,7 +37,7 @@ commands:
                       per second by the WASM build against the native CLI (default: all)";
 
 /// Every test part, in the order `cargo xtask test` runs them.
-const PARTS: &[&str] = &["core", "c", "python", "node", "cross", "wasm"];
+const PARTS: &[&str] = &["core", "c", "python", "node", "cross", "wasm", "kotlin"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -81,6 +83,7 @@ fn test(parts: &[String]) -> Result<()> {
             "node" => node::test()?,
             "cross" => cross::test()?,
             "wasm" => wasm::test()?,
+            "kotlin" => kotlin::test()?,
             _ => unreachable!("checked above"),
         }
     }

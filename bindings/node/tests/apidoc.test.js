@@ -30,7 +30,7 @@ function documentedNames() {
   const names = []
   for (const line of text.slice(text.indexOf('## Canonical JSON and digests')).split('\n')) {
     const cells = line.trim().replace(/^\||\|$/g, '').split('|').map((c) => c.trim())
-    if (line.startsWith('|') && cells.length === 5 && !['Concept', '---'].includes(cells[0])) {
+    if (line.startsWith('|') && cells.length === 7 && !['Concept', '---'].includes(cells[0])) {
       for (const match of cells[JS_COLUMN].matchAll(/`([^`]+)`/g)) {
         if (!absent.has(match[1].split('.')[0])) names.push(match[1])
       }

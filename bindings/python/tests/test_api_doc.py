@@ -19,7 +19,7 @@ def documented_names() -> list[str]:
     names = []
     for line in text[text.index("## Canonical JSON and digests") :].splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if line.startswith("|") and len(cells) == 5 and cells[0] not in ("Concept", "---"):
+        if line.startswith("|") and len(cells) == 7 and cells[0] not in ("Concept", "---"):
             names += re.findall(r"`([^`]+)`", cells[PYTHON_COLUMN])
     return names
 

@@ -1,0 +1,269 @@
+//! Kotlin and Swift bindings of Evidentia through UniFFI (proc-macros, library
+//! mode): the concepts of docs/API.md under Kotlin/Swift names. This crate converts
+//! types and maps errors; every rule lives in the core.
+//!
+//! Generate the bindings from the built library:
+//! `uniffi-bindgen generate --library libevidentia_uniffi.so --language kotlin --out-dir …`.
+
+mod error;
+mod log;
+mod report;
+mod signer;
+
+use std::sync::Arc;
+
+use evidentia::{ConsistencyProof, ErrorCode, InclusionProof, JwsOptions, KeySet};
+
+pub use crate::error::EvidentiaError;
+use crate::error::{Result, fail};
+pub use crate::log::{Log, verify_log};
+pub use crate::report::{CheckResult, Finding, Report};
+pub use crate::signer::{ReceiptChain, Signer};
+
+uniffi::setup_scaffolding!();
+
+/// A P-256 private key that signs deterministically (RFC 6979).
+#[derive(Debug, uniffi::Object)]
+#[uniffi::export(Debug)]
+pub struct SigningKey(pub(crate) evidentia::SigningKey);
+
+#[uniffi::export]
+impl SigningKey {
+    /// A new key from the operating system's random source.
+    #[uniffi::constructor]
+    pub fn generate() -> Result<Arc<SigningKey>> {
+        Ok(Arc::new(SigningKey(evidentia::SigningKey::generate()?)))
+    }
+
+    /// A key from JWK text (with its private part `d`).
+    #[uniffi::constructor]
+    pub fn from_jwk(jwk: String) -> Result<Arc<SigningKey>> {
+        Ok(Arc::new(SigningKey(evidentia::SigningKey::from_jwk(&jwk)?)))
+    }
+
+    /// A key from PEM text (PKCS#8 or SEC1).
+    #[uniffi::constructor]
+    pub fn from_pem(pem: String) -> Result<Arc<SigningKey>> {
+        Ok(Arc::new(SigningKey(evidentia::SigningKey::from_pem(&pem)?)))
+    }
+
+    /// The private key as canonical JWK text.
+    pub fn to_jwk(&self) -> String {
+        self.0.to_jwk()
+    }
+
+    /// The private key as PKCS#8 PEM.
+    pub fn to_pem(&self) -> String {
+        self.0.to_pem()
+    }
+
+    /// The public key as canonical JWK text.
+    pub fn public_jwk(&self) -> String {
+        self.0.public_jwk()
+    }
+
+    /// The public key as SubjectPublicKeyInfo PEM.
+    pub fn public_pem(&self) -> String {
+        self.0.public_key().to_pem()
+    }
+
+    /// The key id: the RFC 7638 thumbprint of the public key.
+    pub fn kid(&self) -> String {
+        self.0.kid().to_owned()
+    }
+
+    /// Signs `payload` as a compact ES256 JWS (deterministic): detached leaves the
+    /// payload out (RFC 7515 Appendix F), unencoded signs it as is (RFC 7797).
+    #[uniffi::method(default(detached = false, unencoded = false))]
+    pub fn sign_jws(&self, payload: Vec<u8>, detached: bool, unencoded: bool) -> Result<String> {
+        Ok(evidentia::sign_jws(&self.0, &payload, JwsOptions { detached, unencoded })?)
+    }
+}
+
+fn keys(jwks: &str) -> Result<KeySet> {
+    Ok(KeySet::from_json(jwks)?)
+}
+
+/// The RFC 8785 canonical form of JSON text (UTF-8 bytes).
+#[uniffi::export]
+pub fn canonicalize(json: Vec<u8>) -> Result<Vec<u8>> {
+    Ok(evidentia::canonicalize(&json)?)
+}
+
+/// The RFC 8785 canonical form of JSON text given as a string.
+#[uniffi::export]
+pub fn canonicalize_text(json: String) -> Result<String> {
+    let bytes = evidentia::canonicalize(json.as_bytes())?;
+    String::from_utf8(bytes).map_err(|_| fail(ErrorCode::Internal, "canonical JSON is not UTF-8"))
+}
+
+/// The digest of JSON text's canonical form, `sha256:<hex>`.
+#[uniffi::export]
+pub fn digest(json: String) -> Result<String> {
+    Ok(evidentia::Digest::sha256(&evidentia::canonicalize(json.as_bytes())?).to_string())
+}
+
+/// The SHA-256 digest of bytes, `sha256:<hex>`.
+#[uniffi::export]
+pub fn sha256(data: Vec<u8>) -> String {
+    evidentia::Digest::sha256(&data).to_string()
+}
+
+/// The RFC 7638 thumbprint of a JWK.
+#[uniffi::export]
+pub fn jwk_thumbprint(jwk: String) -> Result<String> {
+    Ok(evidentia::jwk_thumbprint(&jwk)?)
+}
+
+/// A JWS that verified.
+#[derive(Debug, uniffi::Record)]
+pub struct VerifiedJws {
+    /// The protected header, as JSON text.
+    pub header: String,
+    /// The payload bytes.
+    pub payload: Vec<u8>,
+    /// The kid of the key that verified it.
+    pub kid: String,
+}
+
+/// Verifies a compact ES256 JWS against a JWKS (or a single JWK), with the payload
+/// given separately for a detached JWS; throws a Verification error when it does
+/// not verify.
+#[uniffi::export(default(payload = None))]
+pub fn verify_jws(jws: String, jwks: String, payload: Option<Vec<u8>>) -> Result<VerifiedJws> {
+    let verified = evidentia::verify_jws(&jws, &keys(&jwks)?, payload.as_deref(), None)?;
+    Ok(VerifiedJws { header: verified.header, payload: verified.payload, kid: verified.kid })
+}
+
+/// Verifies a receipt or batch receipt against a JWKS, and the event (JSON text)
+/// when given. Malformed input throws; everything else is in the report.
+#[uniffi::export(default(event = None))]
+pub fn verify_receipt(receipt: String, jwks: String, event: Option<String>) -> Result<Arc<Report>> {
+    let report = evidentia::verify_receipt(&receipt, &keys(&jwks)?, event.as_deref().map(str::as_bytes))?;
+    Ok(Arc::new(Report(report)))
+}
+
+/// One stored entry of a log held in memory.
+#[derive(Debug, uniffi::Record)]
+pub struct LogEntry {
+    /// The receipt (per-event mode) or the record JSON (batch mode).
+    pub entry: String,
+    /// The event's canonical JSON text, when it is kept.
+    #[uniffi(default = None)]
+    pub event: Option<String>,
+}
+
+/// A signed checkpoint of a log held in memory, and the size it was signed at.
+#[derive(Debug, uniffi::Record)]
+pub struct LogCheckpoint {
+    pub size: u64,
+    pub note: String,
+}
+
+/// Verifies a log held in memory: its entries in stored order, and its signed
+/// checkpoints.
+#[uniffi::export(default(checkpoints = []))]
+pub fn verify_log_entries(
+    entries: Vec<LogEntry>,
+    jwks: String,
+    checkpoints: Vec<LogCheckpoint>,
+) -> Result<Arc<Report>> {
+    let keys = keys(&jwks)?;
+    let mut verifier = evidentia::LogVerifier::new(&keys, evidentia::LogVerifyOptions::default());
+    let mut notes = checkpoints.into_iter().peekable();
+    for (count, entry) in entries.iter().enumerate() {
+        verifier.push_entry(entry.entry.as_bytes(), entry.event.as_ref().map(|e| e.as_bytes()));
+        while let Some(checkpoint) = notes.next_if(|c| c.size == count as u64 + 1) {
+            verifier.push_checkpoint(&checkpoint.note);
+        }
+    }
+    for checkpoint in notes {
+        verifier.push_checkpoint(&checkpoint.note);
+    }
+    Ok(Arc::new(Report(verifier.finish())))
+}
+
+/// What a signed checkpoint that verified says.
+#[derive(Debug, uniffi::Record)]
+pub struct Checkpoint {
+    pub origin: String,
+    pub size: u64,
+    /// The Merkle root hash (32 bytes).
+    pub root: Vec<u8>,
+}
+
+/// Verifies a signed checkpoint with a JWKS; returns its origin, size and root hash.
+#[uniffi::export]
+pub fn verify_checkpoint(note: String, jwks: String) -> Result<Checkpoint> {
+    let checkpoint = evidentia::verify_checkpoint_with_keys(&note, &keys(&jwks)?)?;
+    Ok(Checkpoint { origin: checkpoint.origin, size: checkpoint.size, root: checkpoint.root.to_vec() })
+}
+
+/// Verifies that the record of a receipt or batch receipt is in the log a signed
+/// checkpoint describes; throws when it is not.
+#[uniffi::export]
+pub fn verify_inclusion(receipt: String, proof: String, checkpoint: String, jwks: String) -> Result<()> {
+    let record = evidentia::record_of_receipt(&receipt)?;
+    let proof = InclusionProof::from_json(&proof)?;
+    evidentia::verify_inclusion_in_checkpoint(&record, &proof, &checkpoint, &keys(&jwks)?)?;
+    Ok(())
+}
+
+/// Verifies that a log only grew between two signed checkpoints; throws when the
+/// proof does not show it.
+#[uniffi::export]
+pub fn verify_consistency(proof: String, old_checkpoint: String, new_checkpoint: String, jwks: String) -> Result<()> {
+    let proof = ConsistencyProof::from_json(&proof)?;
+    evidentia::verify_consistency_between(&proof, &old_checkpoint, &new_checkpoint, &keys(&jwks)?)?;
+    Ok(())
+}
+
+fn root(bytes: &[u8], what: &str) -> Result<evidentia::merkle::Hash> {
+    bytes.try_into().map_err(|_| fail(ErrorCode::InvalidArgument, format!("{what} is a 32-byte hash")))
+}
+
+/// Verifies an inclusion proof of a leaf (its data) against a root hash.
+#[uniffi::export]
+pub fn verify_inclusion_proof(proof: String, leaf: Vec<u8>, root_hash: Vec<u8>) -> Result<()> {
+    let proof = InclusionProof::from_json(&proof)?;
+    Ok(proof.verify(&evidentia::merkle::leaf_hash(&leaf), &root(&root_hash, "rootHash")?)?)
+}
+
+/// Verifies a consistency proof between two root hashes.
+#[uniffi::export]
+pub fn verify_consistency_proof(proof: String, old_root: Vec<u8>, new_root: Vec<u8>) -> Result<()> {
+    let proof = ConsistencyProof::from_json(&proof)?;
+    Ok(proof.verify(&root(&old_root, "oldRoot")?, &root(&new_root, "newRoot")?)?)
+}
+
+/// One row of the error-code table.
+#[derive(Debug, uniffi::Record)]
+pub struct ErrorCodeInfo {
+    pub code: u16,
+    pub name: String,
+    pub family: String,
+    pub description: String,
+    /// What it means in plain words, for people who are not engineers.
+    pub explanation: String,
+}
+
+/// The error-code table: every code with its name, family and meaning.
+#[uniffi::export]
+pub fn error_codes() -> Vec<ErrorCodeInfo> {
+    ErrorCode::ALL
+        .iter()
+        .map(|code| ErrorCodeInfo {
+            code: *code as u16,
+            name: code.name().to_owned(),
+            family: code.family().name().to_owned(),
+            description: code.description().to_owned(),
+            explanation: code.explanation().to_owned(),
+        })
+        .collect()
+}
+
+/// The version of the bindings and of the core they bind.
+#[uniffi::export]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}

@@ -1,0 +1,150 @@
+//! Logs on disk.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use evidentia::{ErrorCode, KeySet, Timestamp};
+use evidentia_store::{CreateOptions, LogReader, Mode, NewEvent};
+
+use crate::SigningKey;
+use crate::error::{Result, fail};
+use crate::report::Report;
+
+/// An evidence log in a directory: appends, checkpoints, proofs, verification.
+/// Freeing the object releases the writer lock: Kotlin `close()` (or `use { }`),
+/// Swift when the last reference goes.
+#[derive(Debug, uniffi::Object)]
+pub struct Log {
+    dir: PathBuf,
+    log: evidentia_store::Log,
+    key: Mutex<Option<evidentia::SigningKey>>,
+}
+
+fn time(time: Option<String>) -> Result<Option<Timestamp>> {
+    Ok(time.as_deref().map(Timestamp::parse).transpose()?)
+}
+
+fn optional_keys(jwks: Option<String>) -> Result<Option<KeySet>> {
+    Ok(jwks.as_deref().map(KeySet::from_json).transpose()?)
+}
+
+impl Log {
+    fn key(&self) -> Result<evidentia::SigningKey> {
+        let key = self.key.lock().map_err(|_| fail(ErrorCode::Internal, "a thread panicked holding the key"))?;
+        key.clone().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))
+    }
+
+    fn reader(&self) -> Result<LogReader> {
+        Ok(LogReader::open(&self.dir)?)
+    }
+}
+
+#[uniffi::export]
+impl Log {
+    /// Creates a log in a new directory, signing with `key`; `mode` is "receipts"
+    /// (a receipt per append) or "batch" (a signed checkpoint per batch).
+    #[uniffi::constructor(default(log_id = None, mode = None))]
+    pub fn create(
+        path: String,
+        key: Arc<SigningKey>,
+        log_id: Option<String>,
+        mode: Option<String>,
+    ) -> Result<Arc<Log>> {
+        let mode = Mode::from_name(mode.as_deref().unwrap_or("receipts"))?;
+        let dir = PathBuf::from(path);
+        let log = evidentia_store::Log::create(&dir, &key.0, CreateOptions { log_id, key_file: None, mode })?;
+        Ok(Arc::new(Log { dir, log, key: Mutex::new(Some(key.0.clone())) }))
+    }
+
+    /// Opens an existing log; without a key it can prove and verify but not append.
+    #[uniffi::constructor(default(key = None))]
+    pub fn open(path: String, key: Option<Arc<SigningKey>>) -> Result<Arc<Log>> {
+        let dir = PathBuf::from(path);
+        let log = evidentia_store::Log::open(&dir)?;
+        Ok(Arc::new(Log { dir, log, key: Mutex::new(key.map(|k| k.0.clone())) }))
+    }
+
+    /// Appends an event (JSON text) and returns its receipt, or in batch mode its
+    /// acknowledgement line, once it is on disk. `time` (RFC 3339 UTC) defaults to now.
+    #[uniffi::method(default(nonce = None, time = None))]
+    pub fn append(&self, event: String, nonce: Option<String>, time: Option<String>) -> Result<String> {
+        let (key, time) = (self.key()?, self::time(time)?);
+        let batch = [NewEvent { json: event.as_bytes(), nonce: nonce.as_deref() }];
+        let appended = self.log.append_batch(&key, &batch, time)?;
+        Ok(appended.first().map(|a| a.to_line()).unwrap_or_default())
+    }
+
+    /// Appends events (JSON texts) as one group; returns a receipt or
+    /// acknowledgement line for each.
+    #[uniffi::method(default(time = None))]
+    pub fn append_batch(&self, events: Vec<String>, time: Option<String>) -> Result<Vec<String>> {
+        let (key, time) = (self.key()?, self::time(time)?);
+        let batch: Vec<NewEvent<'_>> = events.iter().map(|e| NewEvent { json: e.as_bytes(), nonce: None }).collect();
+        Ok(self.log.append_batch(&key, &batch, time)?.iter().map(|a| a.to_line()).collect())
+    }
+
+    /// The latest signed checkpoint (signing a new one if records were appended since).
+    pub fn checkpoint(&self) -> Result<String> {
+        Ok(self.log.checkpoint(&self.key()?)?.note)
+    }
+
+    /// What a holder of record `index` needs: its receipt, or its batch receipt.
+    pub fn receipt(&self, index: u64) -> Result<String> {
+        Ok(self.reader()?.receipt(index)?)
+    }
+
+    /// The inclusion proof of record `index` in the tree of `size` records
+    /// (default: the latest checkpoint's), as JSON.
+    #[uniffi::method(default(size = None))]
+    pub fn inclusion_proof(&self, index: u64, size: Option<u64>) -> Result<String> {
+        Ok(self.reader()?.inclusion_proof(index, size)?.to_json()?)
+    }
+
+    /// The consistency proof between two sizes of the log, as JSON.
+    #[uniffi::method(default(new_size = None))]
+    pub fn consistency_proof(&self, old_size: u64, new_size: Option<u64>) -> Result<String> {
+        Ok(self.reader()?.consistency_proof(old_size, new_size)?.to_json()?)
+    }
+
+    /// Verifies the whole log, with trusted keys (a JWKS) or its own key history.
+    #[uniffi::method(default(jwks = None))]
+    pub fn verify(&self, jwks: Option<String>) -> Result<Arc<Report>> {
+        let keys = optional_keys(jwks)?;
+        Ok(Arc::new(Report(self.reader()?.verify(keys.as_ref(), |_| {})?)))
+    }
+
+    /// Retires the signing key and continues with `new_key`.
+    pub fn rotate(&self, new_key: Arc<SigningKey>) -> Result<()> {
+        self.log.rotate(&new_key.0, None)?;
+        let mut key = self.key.lock().map_err(|_| fail(ErrorCode::Internal, "a thread panicked holding the key"))?;
+        *key = Some(new_key.0.clone());
+        Ok(())
+    }
+
+    /// The log's key history as JWKS text.
+    pub fn keys(&self) -> String {
+        self.log.keys().to_json()
+    }
+
+    /// The log id.
+    pub fn log_id(&self) -> String {
+        self.log.log_id()
+    }
+
+    /// "receipts" or "batch".
+    pub fn mode(&self) -> String {
+        self.log.mode().name().to_owned()
+    }
+
+    /// How many records the log holds.
+    pub fn length(&self) -> u64 {
+        self.log.len()
+    }
+}
+
+/// Verifies a log directory without opening it for writing.
+#[uniffi::export(default(jwks = None))]
+pub fn verify_log(path: String, jwks: Option<String>) -> Result<Arc<Report>> {
+    let keys = optional_keys(jwks)?;
+    Ok(Arc::new(Report(evidentia_store::verify_dir(path.as_ref(), keys.as_ref(), |_| {})?)))
+}
