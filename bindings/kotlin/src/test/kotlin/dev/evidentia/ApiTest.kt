@@ -110,6 +110,9 @@ class ApiTest {
         }
         val proof = load("merkle.json").getJSONArray("inclusion").getJSONObject(0).getString("proof")
         assertCode("INVALID_ARGUMENT", "a 31-byte root") { verifyInclusionProof(proof, ByteArray(0), ByteArray(31)) }
+        // A lone surrogate cannot become UTF-8: UniFFI's encoder refuses it, never replaces it.
+        assertThrows(java.nio.charset.CharacterCodingException::class.java) { canonicalizeText("\"\uD800\"") }
+        assertEquals("\"\uD83D\uDE00\"", canonicalizeText("\"\uD83D\uDE00\""))
         verifyLogEntries(listOf(LogEntry("garbage", null)), jwks).use {
             assertFalse(it.valid())
             assertEquals(listOf("JWS_MALFORMED"), it.failureCodes())
