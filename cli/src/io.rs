@@ -8,7 +8,7 @@ use evidentia::{Error, ErrorCode};
 /// Inputs larger than this are refused rather than read into memory.
 const MAX_INPUT: u64 = 256 * 1024 * 1024;
 
-fn io_error(what: &str, path: &Path, e: &std::io::Error) -> Error {
+pub(crate) fn io_error(what: &str, path: &Path, e: &std::io::Error) -> Error {
     Error::new(ErrorCode::Io, format!("cannot {what} {}: {e}", path.display()))
 }
 

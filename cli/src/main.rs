@@ -6,6 +6,7 @@
 mod demo;
 mod io;
 mod log;
+mod package;
 mod progress;
 
 use std::path::{Path, PathBuf};
@@ -70,6 +71,21 @@ enum Command {
     /// Verify inclusion and consistency proofs against signed checkpoints
     #[command(subcommand)]
     Proof(ProofCommand),
+    /// Write an evidence package for one record: a folder (and a .tar.gz of it) that
+    /// an auditor checks with nothing but OpenSSL (`sh verify.sh`)
+    Export {
+        /// The log directory
+        dir: PathBuf,
+        /// The record's sequence number
+        #[arg(long)]
+        index: u64,
+        /// The package folder to create; the archive is written beside it as .tar.gz
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check evidence packages
+    #[command(subcommand)]
+    Package(PackageCommand),
     /// Create a log, append 1,000 events, verify it, then tamper with copies and
     /// show that every change is detected
     Demo {
@@ -110,6 +126,15 @@ enum JwsCommand {
         payload: Option<PathBuf>,
         /// File holding the JWS, or - for standard input
         jws: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PackageCommand {
+    /// Check an evidence package (a folder or its .tar.gz) as its verify.sh does
+    Verify {
+        /// The package folder or .tar.gz
+        path: PathBuf,
     },
 }
 
@@ -213,6 +238,39 @@ pub(crate) fn print_report(report: &evidentia::Report, json: bool) -> Outcome {
     if report.is_valid() { Outcome::Valid } else { Outcome::Invalid }
 }
 
+/// The checks of a package, as verify.sh prints them (or as JSON), and the verdict.
+fn print_package_checks(checks: &[evidentia::package::PackageCheck], json: bool) -> Outcome {
+    let failed = checks.iter().filter(|c| c.failure.is_some()).count();
+    if json {
+        let rows = checks
+            .iter()
+            .map(|c| {
+                Value::object([
+                    ("number", Value::from(u32::from(c.number))),
+                    ("check", Value::from(c.title)),
+                    ("passed", Value::Bool(c.failure.is_none())),
+                    ("failure", c.failure.as_deref().map_or(Value::Null, Value::from)),
+                ])
+            })
+            .collect();
+        let doc = Value::object([("checks", Value::Array(rows)), ("valid", Value::Bool(failed == 0))]);
+        outln!("{}", evidentia::json::to_pretty_string(&doc).unwrap_or_default().trim_end());
+    } else {
+        for check in checks {
+            match &check.failure {
+                None => outln!("OK      {}. {}", check.number, check.title),
+                Some(why) => outln!("FAILED  {}. {}: {why}", check.number, check.title),
+            }
+        }
+        if failed == 0 {
+            outln!("VERDICT: VALID — every check passed");
+        } else {
+            outln!("VERDICT: INVALID — {failed} check(s) failed");
+        }
+    }
+    if failed == 0 { Outcome::Valid } else { Outcome::Invalid }
+}
+
 fn run(cli: &Cli) -> Result<Outcome, Error> {
     let json = cli.json;
     match &cli.command {
@@ -301,6 +359,18 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
                 old_checkpoint.as_deref(),
                 json,
             );
+        }
+        Command::Export { dir, index, out } => {
+            let archive = package::export(dir, *index, out)?;
+            eprintln!(
+                "wrote {} and {}; check it with: sh {}/verify.sh",
+                out.display(),
+                archive.display(),
+                out.display()
+            );
+        }
+        Command::Package(PackageCommand::Verify { path }) => {
+            return Ok(print_package_checks(&package::verify(path)?, json));
         }
         Command::Demo { dir } => return demo::run(dir.as_deref(), json),
     }

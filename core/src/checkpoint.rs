@@ -220,6 +220,22 @@ fn split_note(note: &str) -> Result<(&str, Vec<NoteSignature>)> {
     Ok((text, signatures))
 }
 
+/// The signed text of a note, and the DER signature of its line by `key` under the
+/// key name `name` (the line the key hash of `key` selects).
+///
+/// # Errors
+/// [`ErrorCode::CheckpointMalformed`] for a malformed note,
+/// [`ErrorCode::CheckpointSignatureInvalid`] when `key` has no signature line.
+pub(crate) fn note_signature_by(note: &str, name: &str, key: &PublicKey) -> Result<(String, Vec<u8>)> {
+    let (text, signatures) = split_note(note)?;
+    let hash = Digest::sha256(&key.to_der());
+    let line = signatures.into_iter().find(|s| s.name == name && s.key_hash[..] == hash.as_bytes()[..4]);
+    let line = line.ok_or_else(|| {
+        Error::new(ErrorCode::CheckpointSignatureInvalid, format!("the note has no signature by key {}", key.kid()))
+    })?;
+    Ok((text.to_owned(), line.signature))
+}
+
 /// A note whose signature by at least one trusted key verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedNote {

@@ -402,6 +402,16 @@ impl fmt::Debug for PublicKey {
     }
 }
 
+/// A 64-byte `R || S` ECDSA P-256 signature in ASN.1 DER, the form OpenSSL reads.
+///
+/// # Errors
+/// [`ErrorCode::SignatureInvalid`] when R or S is zero or not below the group order.
+pub(crate) fn signature_to_der(signature: &[u8; 64]) -> Result<Vec<u8>> {
+    let signature = Signature::from_slice(signature)
+        .map_err(|_| Error::new(ErrorCode::SignatureInvalid, "the signature's R or S is out of range"))?;
+    Ok(signature.to_der().as_bytes().to_vec())
+}
+
 /// Canonical JSON text of a value built by Evidentia itself.
 pub(crate) fn canonical_text(value: &Value) -> String {
     match canonicalize_value(value).map(String::from_utf8) {

@@ -27,6 +27,7 @@ mod jwks;
 mod jws;
 mod keys;
 pub mod merkle;
+pub mod package;
 mod record;
 mod report;
 mod time;

@@ -1,0 +1,230 @@
+//! Evidence packages: `evidentia export` writes them, `verify.sh` checks them with
+//! only OpenSSL and POSIX tools on a PATH without Evidentia, `evidentia package
+//! verify` reaches the same verdicts, and a single-byte change to any file makes
+//! both fail at the check that covers it.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn evidentia(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_evidentia")).args(args).current_dir(dir).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A scratch directory, removed when the test ends.
+struct Workdir(PathBuf);
+
+impl Workdir {
+    fn new(name: &str) -> Workdir {
+        let dir = std::env::temp_dir().join(format!("evidentia-package-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Workdir(dir)
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A folder holding links to the only programs verify.sh may use.
+fn restricted_path(dir: &Path) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let tools = [
+        "sh",
+        "openssl",
+        "sha256sum",
+        "sed",
+        "tr",
+        "od",
+        "awk",
+        "head",
+        "tail",
+        "cut",
+        "cmp",
+        "grep",
+        "mktemp",
+        "rm",
+        "cat",
+        "wc",
+        "dirname",
+        "mv",
+    ];
+    for tool in tools {
+        let found = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+            .map(|p| p.join(tool))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("{tool} is not installed"));
+        std::os::unix::fs::symlink(found, bin.join(tool)).unwrap();
+    }
+    bin
+}
+
+/// The check numbers a run reported FAILED, and whether the verdict was VALID.
+fn shell_verdict(script: &Path, package: &Path, path: &Path) -> (Vec<u8>, bool) {
+    let out = Command::new(path.join("sh")).arg(script).arg(package).env_clear().env("PATH", path).output().unwrap();
+    let stdout = text(&out.stdout);
+    let failed = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("FAILED  "))
+        // "4a." counts as check 4.
+        .filter_map(|l| l.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .collect();
+    let valid = stdout.contains("VERDICT: VALID") && out.status.code() == Some(0);
+    assert!(
+        valid || out.status.code() == Some(1),
+        "verify.sh exit {:?}: {stdout}{}",
+        out.status.code(),
+        text(&out.stderr)
+    );
+    (failed, valid)
+}
+
+fn evidentia_verdict(dir: &Path, package: &Path) -> (Vec<u8>, bool) {
+    let out = evidentia(dir, &["--json", "package", "verify", package.to_str().unwrap()]);
+    let report = evidentia::json::parse(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)));
+    let checks = report.get("checks").and_then(|c| c.as_array()).unwrap();
+    let failed = checks
+        .iter()
+        .filter(|c| c.get("passed") == Some(&evidentia::json::Value::Bool(false)))
+        .map(|c| c.get("number").and_then(|n| n.as_number()).unwrap().as_f64() as u8)
+        .collect();
+    let valid = report.get("valid") == Some(&evidentia::json::Value::Bool(true));
+    assert_eq!(out.status.code(), Some(if valid { 0 } else { 1 }));
+    (failed, valid)
+}
+
+/// The check that covers each file's content, beyond check 1 (SHA256SUMS), which
+/// covers them all. Files that only inform people have none.
+fn covering_check(file: &str, batch: bool) -> Option<u8> {
+    match file {
+        "public-key.pem" | "public-key.jwk" => Some(2),
+        "receipt.jws" | "signing-input.txt" | "signature.der" => Some(4),
+        "record.json" if !batch => Some(4),
+        "record.json" | "inclusion-proof.json" => Some(5),
+        "checkpoint.txt" => Some(6),
+        "event.json" => Some(7),
+        _ => None,
+    }
+}
+
+fn make_log(dir: &Path, mode: &str) -> PathBuf {
+    let key = dir.join("key.jwk");
+    std::fs::write(&key, evidentia(dir, &["keygen"]).stdout).unwrap();
+    let log = dir.join(format!("log-{mode}"));
+    let id = format!("example.com/{mode}");
+    let out = evidentia(dir, &["log", "init", "--key", "key.jwk", "--id", &id, "--mode", mode, log.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let events: String = (0..13).map(|i| format!("{{\"type\":\"approval\",\"n\":{i},\"note\":\"café\"}}\n")).collect();
+    std::fs::write(dir.join("events.jsonl"), events).unwrap();
+    let out = evidentia(dir, &["log", "append", "--batch", log.to_str().unwrap(), "events.jsonl"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = evidentia(dir, &["log", "checkpoint", log.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    log
+}
+
+fn check_package(mode: &str) {
+    let work = Workdir::new(mode);
+    let dir = &work.0;
+    let path = restricted_path(dir);
+    assert!(!path.join("evidentia").exists());
+    let log = make_log(dir, mode);
+    let package = dir.join("package");
+    let out = evidentia(dir, &["export", log.to_str().unwrap(), "--index", "6", "--out", package.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(package.with_extension("tar.gz").is_file());
+    let trusted_script = dir.join("trusted-verify.sh");
+    std::fs::copy(package.join("verify.sh"), &trusted_script).unwrap();
+
+    // The package as written: VALID everywhere, and OpenSSL says so for each signature.
+    let out =
+        Command::new(path.join("sh")).arg(package.join("verify.sh")).env_clear().env("PATH", &path).output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert_eq!(stdout.matches("Verified OK").count(), 2, "{stdout}");
+    assert!(stdout.trim_end().ends_with("VERDICT: VALID — every check passed"), "{stdout}");
+    assert_eq!(evidentia_verdict(dir, &package), (vec![], true));
+    assert_eq!(evidentia_verdict(dir, &package.with_extension("tar.gz")), (vec![], true));
+
+    // Every file, at positions spread over it: flip one bit of one byte.
+    let batch = mode == "batch";
+    let mut names: Vec<String> =
+        std::fs::read_dir(&package).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    let mut tampered = 0;
+    for name in &names {
+        let original = std::fs::read(package.join(name)).unwrap();
+        let positions: Vec<usize> = if original.len() <= 8 {
+            (0..original.len()).collect()
+        } else {
+            (0..8).map(|i| i * (original.len() - 1) / 7).collect()
+        };
+        for at in positions {
+            let mut bytes = original.clone();
+            bytes[at] ^= 0x01;
+            std::fs::write(package.join(name), &bytes).unwrap();
+            let (shell_failed, shell_valid) = shell_verdict(&trusted_script, &package, &path);
+            let (failed, valid) = evidentia_verdict(dir, &package);
+            let what = format!("{mode}: {name} byte {at}");
+            assert!(!shell_valid && !valid, "{what}: a change went unnoticed");
+            assert!(shell_failed.contains(&1) && failed.contains(&1), "{what}: check 1 did not fail");
+            if let Some(check) = covering_check(name, batch) {
+                assert!(failed.contains(&check), "{what}: package verify failed {failed:?}, not {check}");
+                assert!(shell_failed.contains(&check), "{what}: verify.sh failed {shell_failed:?}, not {check}");
+            }
+            tampered += 1;
+        }
+        std::fs::write(package.join(name), &original).unwrap();
+    }
+    assert!(tampered > 80, "{tampered}");
+    assert_eq!(evidentia_verdict(dir, &package), (vec![], true), "restored");
+
+    // A file added to the package, and a file removed from it.
+    std::fs::write(package.join("extra.txt"), "x").unwrap();
+    assert_eq!(shell_verdict(&trusted_script, &package, &path), (vec![1], false));
+    assert_eq!(evidentia_verdict(dir, &package), (vec![1], false));
+    std::fs::remove_file(package.join("extra.txt")).unwrap();
+    std::fs::remove_file(package.join("event.json")).unwrap();
+    assert!(shell_verdict(&trusted_script, &package, &path).0.contains(&7));
+    assert!(evidentia_verdict(dir, &package).0.contains(&7));
+}
+
+#[test]
+fn a_receipt_package_verifies_with_openssl_alone_and_every_change_is_caught() {
+    check_package("receipts");
+}
+
+#[test]
+fn a_batch_receipt_package_verifies_with_openssl_alone_and_every_change_is_caught() {
+    check_package("batch");
+}
+
+#[test]
+fn export_and_package_verify_refuse_garbage() {
+    let work = Workdir::new("garbage");
+    let dir = &work.0;
+    std::fs::write(dir.join("not-a-package.tar.gz"), b"\x1f\x8b garbage").unwrap();
+    for args in [
+        vec!["package", "verify", "not-a-package.tar.gz"],
+        vec!["package", "verify", "missing"],
+        vec!["export", "missing", "--index", "0", "--out", "p"],
+    ] {
+        let out = evidentia(dir, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).starts_with("error: "), "{args:?}: {}", text(&out.stderr));
+    }
+    let log = make_log(dir, "receipts");
+    let out = evidentia(dir, &["export", log.to_str().unwrap(), "--index", "13", "--out", "p"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    std::fs::create_dir(dir.join("taken")).unwrap();
+    let out = evidentia(dir, &["export", log.to_str().unwrap(), "--index", "1", "--out", "taken"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

@@ -1,0 +1,340 @@
+//! Evidence packages (SPEC.md §19): one record with everything needed to check it
+//! with nothing but OpenSSL and POSIX tools — the receipt as signed, the event, the
+//! exact signing input, the signature in DER, the key as PEM and JWK, the key
+//! history, the inclusion proof and the signed checkpoint — with `verify.sh`, which
+//! performs every check, `VERIFICATION.md`, which explains them to people, and the
+//! SHA-256 of every file. Sans-I/O: this module returns the files; writing them and
+//! making the `.tar.gz` is the caller's.
+
+use crate::batch::BatchReceipt;
+use crate::checkpoint::note_signature_by;
+use crate::digest::Digest;
+use crate::error::{Error, ErrorCode, Result};
+use crate::json::{Value, canonicalize_value};
+use crate::jwks::KeySet;
+use crate::merkle::InclusionProof;
+use crate::record::{Receipt, Record};
+use crate::verify::verify_receipt;
+
+/// The shell script of every package.
+pub const VERIFY_SH: &str = include_str!("verify.sh");
+const VERIFICATION_MD: &str = include_str!("VERIFICATION.md");
+
+/// One file of a package: its name in the package folder and its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageFile {
+    /// The file name (no directories).
+    pub name: String,
+    /// The contents.
+    pub bytes: Vec<u8>,
+}
+
+/// What a package is made from: the record's receipt (or batch receipt), the event's
+/// canonical bytes, the key set to check it with, and, for a receipt, the inclusion
+/// proof and the signed checkpoint it leads to (a batch receipt carries its own).
+#[derive(Clone, Copy, Debug)]
+pub struct PackageInput<'a> {
+    /// A receipt (compact JWS) or a batch receipt (JSON), exactly as issued.
+    pub receipt: &'a str,
+    /// The event's canonical JSON bytes.
+    pub event: &'a [u8],
+    /// The signer's key history.
+    pub keys: &'a KeySet,
+    /// For a receipt: the inclusion proof of its record.
+    pub proof: Option<&'a InclusionProof>,
+    /// For a receipt: the signed checkpoint the proof leads to.
+    pub checkpoint: Option<&'a str>,
+}
+
+/// Makes the files of a package, after checking that the evidence in it verifies
+/// (a package that cannot pass its own checks is refused, not written).
+///
+/// # Errors
+/// The code of the first problem: a malformed receipt, proof or checkpoint, an
+/// event that is not the one recorded ([`ErrorCode::EventMismatch`]), a key set
+/// that does not verify the receipt, or a missing proof or checkpoint
+/// ([`ErrorCode::InvalidArgument`]).
+pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
+    let report = verify_receipt(input.receipt, input.keys, Some(input.event))?;
+    if let Some(code) = report.failure_codes().first() {
+        return Err(Error::new(
+            *code,
+            format!("the evidence does not verify, so no package is made: {}", report.summary()),
+        ));
+    }
+    let mut files = Vec::new();
+    let mut add = |name: &str, bytes: Vec<u8>| files.push(PackageFile { name: name.to_owned(), bytes });
+
+    // For a receipt, the signature of the record; for a batch receipt, none: the
+    // key signed the checkpoint, whose signature is taken below.
+    let (record, record_bytes, proof, checkpoint, receipt_signature) = if input.receipt.starts_with('{') {
+        let batch = BatchReceipt::parse(input.receipt)?;
+        add("batch-receipt.json", input.receipt.as_bytes().to_vec());
+        (
+            batch.record().clone(),
+            batch.record_bytes().to_vec(),
+            batch.proof().clone(),
+            batch.checkpoint_note().to_owned(),
+            None,
+        )
+    } else {
+        let receipt = Receipt::parse(input.receipt)?;
+        let missing =
+            || Error::new(ErrorCode::InvalidArgument, "a receipt's package needs its inclusion proof and checkpoint");
+        let proof = input.proof.ok_or_else(missing)?.clone();
+        let checkpoint = input.checkpoint.ok_or_else(missing)?.to_owned();
+        crate::batch::verify_inclusion_in_checkpoint(receipt.record_bytes(), &proof, &checkpoint, input.keys)?;
+        add("receipt.jws", input.receipt.as_bytes().to_vec());
+        let signing_input = input.receipt.rsplit_once('.').map_or("", |(head, _)| head);
+        add("signing-input.txt", signing_input.as_bytes().to_vec());
+        let signature = crate::keys::signature_to_der(receipt.signature())?;
+        (receipt.record().clone(), receipt.record_bytes().to_vec(), proof, checkpoint, Some(signature))
+    };
+    let subject = if receipt_signature.is_some() { "receipt" } else { "batch receipt" };
+
+    let (key, _) = input.keys.select(Some(&record.kid))?;
+    let (body, note_signature) = note_signature_by(&checkpoint, &record.log_id, key)?;
+    add("signature.der", receipt_signature.unwrap_or(note_signature));
+    add("record.json", record_bytes);
+    add("event.json", input.event.to_vec());
+    add("public-key.pem", key.to_pem().into_bytes());
+    add("public-key.jwk", key.to_jwk().into_bytes());
+    add("keys.jwks", input.keys.to_json().into_bytes());
+    add("inclusion-proof.json", proof.to_json()?.into_bytes());
+    add("checkpoint.txt", checkpoint.into_bytes());
+    add("checkpoint-body.txt", body.into_bytes());
+    add("subject.txt", describe(subject, &record).into_bytes());
+    add("VERIFICATION.md", VERIFICATION_MD.replace("{{subject}}", &describe(subject, &record)).into_bytes());
+    add("verify.sh", VERIFY_SH.as_bytes().to_vec());
+
+    // The manifest names every file with its SHA-256; SHA256SUMS says the same for
+    // `sha256sum -c`, and covers the manifest too.
+    let mut listed = Vec::new();
+    for file in &files {
+        let size = crate::json::Number::from_i64(i64::try_from(file.bytes.len()).unwrap_or(i64::MAX))?;
+        listed.push(Value::object([
+            ("name", Value::from(file.name.as_str())),
+            ("sha256", Value::from(Digest::sha256(&file.bytes).to_hex())),
+            ("size", Value::Number(size)),
+        ]));
+    }
+    let manifest = Value::object([("files", Value::Array(listed))]);
+    let mut manifest = canonicalize_value(&manifest)?;
+    manifest.push(b'\n');
+    files.push(PackageFile { name: "manifest.json".to_owned(), bytes: manifest });
+    let sums: String = files.iter().map(|f| format!("{}  {}\n", Digest::sha256(&f.bytes).to_hex(), f.name)).collect();
+    files.push(PackageFile { name: "SHA256SUMS".to_owned(), bytes: sums.into_bytes() });
+    Ok(files)
+}
+
+/// One line saying what the package holds.
+fn describe(subject: &str, record: &Record) -> String {
+    format!("{subject} for record {} of log {}, recorded at {}\n", record.seq, record.log_id, record.time)
+}
+
+/// The outcome of one check of a package, numbered as `verify.sh` numbers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageCheck {
+    /// 1 to 7, as in `verify.sh` and VERIFICATION.md.
+    pub number: u8,
+    /// What the check establishes, in plain words.
+    pub title: &'static str,
+    /// Why it failed, or `None` when it passed.
+    pub failure: Option<String>,
+}
+
+/// The checks of `verify.sh`, numbered as there, in order.
+pub const PACKAGE_CHECKS: [&str; 7] = [
+    "every file matches its SHA-256 in SHA256SUMS",
+    "the key files are one key, whose thumbprint is the record's kid",
+    "keys.jwks lists the key as in force at the record's time",
+    "the signature is valid for the key",
+    "the inclusion proof leads from the record to the checkpoint's root",
+    "the checkpoint is signed by the same key",
+    "event.json is the event the record commits to",
+];
+
+/// Checks a package as `verify.sh` does, with the same verdict for each check.
+/// Every check runs even when an earlier one failed, so the report says all that
+/// is wrong.
+pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
+    let file = |name: &str| files.iter().find(|f| f.name == name).map(|f| f.bytes.as_slice());
+    let text = |name: &str| -> std::result::Result<&str, String> {
+        let bytes = file(name).ok_or_else(|| format!("{name} is missing"))?;
+        std::str::from_utf8(bytes).map_err(|_| format!("{name} is not UTF-8 text"))
+    };
+    let record =
+        text("record.json").and_then(|t| Record::from_bytes(t.as_bytes()).map_err(|e| format!("record.json: {e}")));
+    let key =
+        text("public-key.pem").and_then(|t| crate::PublicKey::from_pem(t).map_err(|e| format!("public-key.pem: {e}")));
+    let body = text("checkpoint-body.txt").map(str::to_owned);
+    let outcomes: [std::result::Result<(), String>; 7] = [
+        check_sums(files),
+        (|| {
+            let (record, key) = (record.as_ref()?, key.as_ref()?);
+            if text("public-key.pem")? != key.to_pem() {
+                return Err("public-key.pem is not the canonical PEM of its key".to_owned());
+            }
+            if text("public-key.jwk")? != key.to_jwk() {
+                return Err("public-key.jwk is not the canonical JWK of the key in public-key.pem".to_owned());
+            }
+            if key.kid() != record.kid {
+                return Err(format!("the key's thumbprint is {}, the record names {}", key.kid(), record.kid));
+            }
+            Ok(())
+        })(),
+        (|| {
+            let record = record.as_ref()?;
+            let keys = KeySet::from_json(text("keys.jwks")?).map_err(|e| format!("keys.jwks: {e}"))?;
+            let (_, validity) = keys.select(Some(&record.kid)).map_err(|e| format!("keys.jwks: {e}"))?;
+            validity.check(record.time).map_err(|e| e.to_string())
+        })(),
+        (|| {
+            let key = key.as_ref()?;
+            let signature = file("signature.der").ok_or("signature.der is missing")?;
+            if let Some(receipt) = file("receipt.jws") {
+                let receipt = std::str::from_utf8(receipt).map_err(|_| "receipt.jws is not text")?;
+                let parsed = Receipt::parse(receipt).map_err(|e| format!("receipt.jws: {e}"))?;
+                let input = receipt.rsplit_once('.').map_or("", |(head, _)| head);
+                let der = crate::keys::signature_to_der(parsed.signature()).map_err(|e| e.to_string())?;
+                if text("signing-input.txt")? != input
+                    || der != signature
+                    || file("record.json") != Some(parsed.record_bytes())
+                {
+                    return Err("signing-input.txt, signature.der or record.json is not the receipt's".to_owned());
+                }
+                verified(key.verify_der(input.as_bytes(), signature), "the receipt")
+            } else {
+                verified(key.verify_der(body.as_ref()?.as_bytes(), signature), "the checkpoint")
+            }
+        })(),
+        (|| {
+            let (record, body) = (record.as_ref()?, body.as_ref()?);
+            let proof = InclusionProof::from_json(text("inclusion-proof.json")?)
+                .map_err(|e| format!("inclusion-proof.json: {e}"))?;
+            let checkpoint = crate::Checkpoint::from_text(body).map_err(|e| format!("checkpoint-body.txt: {e}"))?;
+            if proof.leaf_index != record.seq || proof.tree_size != checkpoint.size {
+                return Err("the proof is not for this record in this checkpoint's tree".to_owned());
+            }
+            let leaf = crate::merkle::leaf_hash(file("record.json").unwrap_or_default());
+            proof.verify(&leaf, &checkpoint.root).map_err(|e| e.to_string())
+        })(),
+        (|| {
+            let (record, key, body) = (record.as_ref()?, key.as_ref()?, body.as_ref()?);
+            let note = text("checkpoint.txt")?;
+            let verifier = crate::NoteVerifier::new(&record.log_id, key).map_err(|e| e.to_string())?;
+            let verified = crate::verify_note(note, &[verifier]).map_err(|e| e.to_string())?;
+            if verified.text != *body {
+                return Err("checkpoint-body.txt is not the text checkpoint.txt signs".to_owned());
+            }
+            Ok(())
+        })(),
+        (|| {
+            let record = record.as_ref()?;
+            let event = file("event.json").ok_or("event.json is missing")?;
+            if Digest::sha256(event) != record.event {
+                return Err("event.json's SHA-256 is not the digest the record commits to".to_owned());
+            }
+            Ok(())
+        })(),
+    ];
+    outcomes
+        .into_iter()
+        .zip(PACKAGE_CHECKS)
+        .enumerate()
+        .map(|(i, (outcome, title))| PackageCheck { number: i as u8 + 1, title, failure: outcome.err() })
+        .collect()
+}
+
+fn verified(valid: bool, what: &str) -> std::result::Result<(), String> {
+    if valid { Ok(()) } else { Err(format!("the signature over {what} does not verify with the key")) }
+}
+
+/// Check 1: SHA256SUMS lists every other file of the package with its SHA-256.
+fn check_sums(files: &[PackageFile]) -> std::result::Result<(), String> {
+    let sums = files.iter().find(|f| f.name == "SHA256SUMS").ok_or("SHA256SUMS is missing")?;
+    let sums = std::str::from_utf8(&sums.bytes).map_err(|_| "SHA256SUMS is not text")?;
+    let mut listed = Vec::new();
+    for line in sums.lines() {
+        let (hash, name) = line.split_once("  ").ok_or_else(|| format!("SHA256SUMS: malformed line {line:?}"))?;
+        let file = files.iter().find(|f| f.name == name).ok_or_else(|| format!("{name} is missing"))?;
+        if Digest::sha256(&file.bytes).to_hex() != hash {
+            return Err(format!("{name} differs from its SHA-256 in SHA256SUMS"));
+        }
+        listed.push(name);
+    }
+    match files.iter().find(|f| f.name != "SHA256SUMS" && !listed.contains(&f.name.as_str())) {
+        Some(extra) => Err(format!("{} is not listed in SHA256SUMS", extra.name)),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merkle::{MemoryTree, inclusion_proof, leaf_hash};
+    use crate::{ChainState, Checkpoint, SigningKey, Timestamp, issue_receipt, sign_checkpoint};
+
+    /// A log of three receipts in memory: the second receipt, its event, its proof and
+    /// the checkpoint, and the key set.
+    fn evidence() -> (String, Vec<u8>, InclusionProof, String, KeySet) {
+        let key = SigningKey::from_bytes(&[3u8; 32]).unwrap();
+        let mut state = ChainState::new("example.com/package").unwrap();
+        let time = Timestamp::parse("2026-11-22T10:00:00Z").unwrap();
+        let issued: Vec<_> = (0..3)
+            .map(|i| issue_receipt(&key, &mut state, format!("{{\"n\":{i}}}").as_bytes(), time, None).unwrap())
+            .collect();
+        let tree = MemoryTree::from_leaf_hashes(issued.iter().map(|i| leaf_hash(i.receipt.record_bytes())));
+        let checkpoint =
+            Checkpoint { origin: "example.com/package".into(), size: 3, root: tree.root(), extensions: vec![] };
+        let note = sign_checkpoint(&checkpoint, &key).unwrap();
+        let proof = InclusionProof { leaf_index: 1, tree_size: 3, hashes: inclusion_proof(&tree, 1, 3).unwrap() };
+        let keys = KeySet::single(key.public_key());
+        (issued[1].receipt.as_str().to_owned(), issued[1].event.clone(), proof, note, keys)
+    }
+
+    #[test]
+    fn a_package_passes_its_own_checks_and_fails_them_when_changed() {
+        let (receipt, event, proof, note, keys) = evidence();
+        let input = PackageInput {
+            receipt: &receipt,
+            event: &event,
+            keys: &keys,
+            proof: Some(&proof),
+            checkpoint: Some(&note),
+        };
+        let mut files = build_package(input).unwrap();
+        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        assert!(names.contains(&"verify.sh") && names.contains(&"SHA256SUMS") && names.contains(&"signature.der"));
+        assert!(verify_package(&files).iter().all(|c| c.failure.is_none()));
+
+        let event_file = files.iter_mut().find(|f| f.name == "event.json").unwrap();
+        event_file.bytes = br#"{"n":9}"#.to_vec();
+        let failed: Vec<u8> = verify_package(&files).iter().filter(|c| c.failure.is_some()).map(|c| c.number).collect();
+        assert_eq!(failed, [1, 7]);
+    }
+
+    #[test]
+    fn no_package_is_made_from_evidence_that_does_not_verify() {
+        let (receipt, event, proof, note, keys) = evidence();
+        let with = |event: &[u8], proof: Option<&InclusionProof>, checkpoint: Option<&str>| {
+            build_package(PackageInput { receipt: &receipt, event, keys: &keys, proof, checkpoint }).unwrap_err().code()
+        };
+        assert_eq!(with(br#"{"n":9}"#, Some(&proof), Some(&note)), ErrorCode::EventMismatch);
+        assert_eq!(with(&event, None, Some(&note)), ErrorCode::InvalidArgument);
+        assert_eq!(with(&event, Some(&proof), None), ErrorCode::InvalidArgument);
+        let wrong = InclusionProof { leaf_index: 0, ..proof.clone() };
+        assert_eq!(with(&event, Some(&wrong), Some(&note)), ErrorCode::InclusionProofInvalid);
+        let other = KeySet::single(SigningKey::from_bytes(&[4u8; 32]).unwrap().public_key());
+        let code = build_package(PackageInput {
+            receipt: &receipt,
+            event: &event,
+            keys: &other,
+            proof: Some(&proof),
+            checkpoint: Some(&note),
+        })
+        .unwrap_err()
+        .code();
+        assert_eq!(code, ErrorCode::KeyNotFound);
+    }
+}
