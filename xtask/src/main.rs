@@ -94,6 +94,8 @@ fn test(parts: &[String]) -> Result<()> {
 /// Formatting, lints, the Rust test suites, and the drift check of generated files.
 fn test_core() -> Result<()> {
     let _ = root();
+    // The evidence-package tests run verify.sh with OpenSSL.
+    tools::ensure_apt(&[("/usr/bin/openssl", "openssl")])?;
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     cargo(&["test"])?;
