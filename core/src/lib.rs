@@ -55,5 +55,6 @@ pub use record::{
 pub use report::{Check, CheckResult, Finding, Report, Status, Subject};
 pub use time::Timestamp;
 pub use verify::{
-    DEFAULT_MAX_FINDINGS, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, verify_log, verify_receipt,
+    DEFAULT_MAX_FINDINGS, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, verify_log,
+    verify_log_entries, verify_receipt,
 };

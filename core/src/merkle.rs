@@ -23,6 +23,14 @@ pub fn empty_root() -> Hash {
     Sha256::digest([]).into()
 }
 
+/// A hash given as bytes by a caller (a root hash from another language).
+///
+/// # Errors
+/// [`ErrorCode::InvalidArgument`] unless there are exactly 32 bytes.
+pub fn hash_from_slice(bytes: &[u8]) -> Result<Hash> {
+    bytes.try_into().map_err(|_| Error::new(ErrorCode::InvalidArgument, "a root hash is 32 bytes"))
+}
+
 /// The hash of a leaf: SHA-256(0x00 ‖ data).
 pub fn leaf_hash(data: &[u8]) -> Hash {
     let mut hasher = Sha256::new();

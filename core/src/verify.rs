@@ -591,6 +591,31 @@ pub fn verify_log<'a>(
     verifier.finish()
 }
 
+/// Verifies a log held in memory: its entries in stored order (a receipt or a
+/// batch-signed record, and the event's stored canonical bytes if kept) and its
+/// signed checkpoints with the sizes they were signed at. Each checkpoint is
+/// checked once the entries it covers have been read, as a verifier reading the
+/// log from disk meets it; checkpoints that fit no position are checked at the end.
+pub fn verify_log_entries<'a>(
+    entries: impl IntoIterator<Item = (&'a [u8], Option<&'a [u8]>)>,
+    checkpoints: impl IntoIterator<Item = (u64, &'a str)>,
+    keys: &KeySet,
+    options: LogVerifyOptions,
+) -> Report {
+    let mut verifier = LogVerifier::new(keys, options);
+    let mut checkpoints = checkpoints.into_iter().peekable();
+    for (read, (entry, event)) in (1u64..).zip(entries) {
+        verifier.push_entry(entry, event);
+        while let Some((_, note)) = checkpoints.next_if(|(size, _)| *size == read) {
+            verifier.push_checkpoint(note);
+        }
+    }
+    for (_, note) in checkpoints {
+        verifier.push_checkpoint(note);
+    }
+    verifier.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -612,5 +637,30 @@ mod tests {
         let report = verify_receipt(&forged, &keys, None).unwrap();
         assert!(!report.is_valid());
         assert_eq!(report.failure_codes(), vec![ErrorCode::KidMismatch]);
+    }
+
+    #[test]
+    fn log_entries_meet_each_checkpoint_after_the_records_it_covers() {
+        use crate::checkpoint::{Checkpoint, sign_checkpoint};
+        use crate::merkle::{MemoryTree, leaf_hash};
+        let key = SigningKey::from_bytes(&[3u8; 32]).unwrap();
+        let mut chain = ChainState::new("test/log").unwrap();
+        let time = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+        let receipts: Vec<_> = (0..3)
+            .map(|i| crate::issue_receipt(&key, &mut chain, format!("{{\"n\":{i}}}").as_bytes(), time, None).unwrap())
+            .collect();
+        let tree = MemoryTree::from_leaf_hashes(receipts[..2].iter().map(|r| leaf_hash(r.receipt.record_bytes())));
+        let at_two = Checkpoint { origin: "test/log".into(), size: 2, root: tree.root(), extensions: vec![] };
+        let note = sign_checkpoint(&at_two, &key).unwrap();
+        let keys = KeySet::single(key.public_key());
+        let entries = || receipts.iter().map(|r| (r.receipt.as_str().as_bytes(), Some(r.event.as_slice())));
+        let report = verify_log_entries(entries(), [(2, note.as_str())], &keys, LogVerifyOptions::default());
+        assert!(report.is_valid(), "{}", report.to_text());
+        // Signed at size 2, claimed for size 3: it does not match the records it is met after.
+        let report = verify_log_entries(entries(), [(3, note.as_str())], &keys, LogVerifyOptions::default());
+        assert!(!report.is_valid());
+        // Garbage for a note is a finding, not a panic.
+        let report = verify_log_entries(entries(), [(1, "garbage")], &keys, LogVerifyOptions::default());
+        assert!(!report.is_valid());
     }
 }

@@ -345,7 +345,5 @@ pub unsafe extern "C" fn evidentia_verify_consistency_proof(
 }
 
 fn root_of(bytes: &[u8]) -> Result<evidentia::merkle::Hash, evidentia::Error> {
-    bytes
-        .try_into()
-        .map_err(|_| evidentia::Error::new(evidentia::ErrorCode::InvalidArgument, "a root hash is 32 bytes"))
+    evidentia::merkle::hash_from_slice(bytes)
 }

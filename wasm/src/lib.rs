@@ -247,21 +247,19 @@ pub fn verify_log_entries(
         let (size_value, note) = (get(&checkpoint, "size", "a checkpoint")?, get(&checkpoint, "note", "a checkpoint")?);
         notes.push((size(&size_value, "a checkpoint's size")?, text(&note, "a checkpoint's note")?));
     }
-    let mut verifier = evidentia::LogVerifier::new(&keys, evidentia::LogVerifyOptions::default());
-    let mut notes = notes.into_iter().peekable();
-    for (count, entry) in list(&entries, "entries")?.iter().enumerate() {
-        let record = text(&get(entry, "entry", "an entry")?, "an entry's record")?;
-        let event = get(entry, "event", "an entry")?;
+    let mut records = Vec::new();
+    for entry in list(&entries, "entries")? {
+        let record = text(&get(&entry, "entry", "an entry")?, "an entry's record")?;
+        let event = get(&entry, "event", "an entry")?;
         let event = if event.is_undefined() || event.is_null() { None } else { Some(text(&event, "an event")?) };
-        verifier.push_entry(record.as_bytes(), event.as_ref().map(|e| e.as_bytes()));
-        while let Some((_, note)) = notes.next_if(|(size, _)| *size == count as u64 + 1) {
-            verifier.push_checkpoint(&note);
-        }
+        records.push((record, event));
     }
-    for (_, note) in notes {
-        verifier.push_checkpoint(&note);
-    }
-    Ok(Report(verifier.finish()))
+    Ok(Report(evidentia::verify_log_entries(
+        records.iter().map(|(record, event)| (record.as_bytes(), event.as_ref().map(|e| e.as_bytes()))),
+        notes.iter().map(|(size, note)| (*size, note.as_str())),
+        &keys,
+        evidentia::LogVerifyOptions::default(),
+    )))
 }
 
 /// As `verifyLogEntries`, returning a Promise, so code written for the Node package
@@ -323,8 +321,7 @@ pub fn verify_consistency(
 }
 
 fn root(value: &JsValue, what: &str) -> Result<evidentia::merkle::Hash> {
-    let bytes = optional_bytes(value, what)?.unwrap_or_default();
-    bytes.as_slice().try_into().map_err(|_| fail(ErrorCode::InvalidArgument, format!("{what} is a 32-byte hash")))
+    evidentia::merkle::hash_from_slice(&optional_bytes(value, what)?.unwrap_or_default()).map_err(error)
 }
 
 /// Verifies an inclusion proof of a leaf (its data) against a root hash.

@@ -214,18 +214,14 @@ pub struct LogCheckpoint {
 
 /// The work of `verifyLogEntries`, which may run on a worker thread.
 fn verify_entries(entries: &[LogEntry], keys: &KeySet, checkpoints: &[LogCheckpoint]) -> evidentia::Report {
-    let mut verifier = evidentia::LogVerifier::new(keys, evidentia::LogVerifyOptions::default());
-    let mut checkpoints = checkpoints.iter().peekable();
-    for (count, entry) in entries.iter().enumerate() {
-        verifier.push_entry(entry.entry.as_bytes(), entry.event.as_ref().map(|e| e.as_bytes()));
-        while let Some(checkpoint) = checkpoints.next_if(|c| c.size == (count + 1) as f64) {
-            verifier.push_checkpoint(&checkpoint.note);
-        }
-    }
-    for checkpoint in checkpoints {
-        verifier.push_checkpoint(&checkpoint.note);
-    }
-    verifier.finish()
+    // A size that is not a whole non-negative number fits no position: checked last.
+    let size = |s: f64| if s.fract() == 0.0 && s >= 0.0 { s as u64 } else { u64::MAX };
+    evidentia::verify_log_entries(
+        entries.iter().map(|e| (e.entry.as_bytes(), e.event.as_ref().map(|e| e.as_bytes()))),
+        checkpoints.iter().map(|c| (size(c.size), c.note.as_str())),
+        keys,
+        evidentia::LogVerifyOptions::default(),
+    )
 }
 
 /// Verifies a log held in memory: its entries in stored order, and its signed
@@ -289,7 +285,7 @@ pub fn verify_consistency(proof: String, old_checkpoint: String, new_checkpoint:
 }
 
 fn root(bytes: &[u8]) -> Result<evidentia::merkle::Hash> {
-    bytes.try_into().map_err(|_| fail(evidentia::ErrorCode::InvalidArgument, "a root hash is 32 bytes"))
+    evidentia::merkle::hash_from_slice(bytes).map_err(error)
 }
 
 /// Verifies an inclusion proof of a leaf (its data) against a root hash.

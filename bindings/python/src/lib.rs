@@ -150,18 +150,12 @@ fn verify_log_entries(
 ) -> PyResult<Report> {
     let keys = keys(jwks)?;
     let report = py.detach(|| {
-        let mut verifier = evidentia::LogVerifier::new(&keys, evidentia::LogVerifyOptions::default());
-        let mut checkpoints = checkpoints.iter().peekable();
-        for (count, (entry, event)) in entries.iter().enumerate() {
-            verifier.push_entry(&entry.0, event.as_ref().map(|e| e.0.as_slice()));
-            while let Some((_, note)) = checkpoints.next_if(|(size, _)| *size == count as u64 + 1) {
-                verifier.push_checkpoint(note);
-            }
-        }
-        for (_, note) in checkpoints {
-            verifier.push_checkpoint(note);
-        }
-        verifier.finish()
+        evidentia::verify_log_entries(
+            entries.iter().map(|(entry, event)| (entry.0.as_slice(), event.as_ref().map(|e| e.0.as_slice()))),
+            checkpoints.iter().map(|(size, note)| (*size, note.as_str())),
+            &keys,
+            evidentia::LogVerifyOptions::default(),
+        )
     });
     Ok(Report(report))
 }
@@ -195,9 +189,7 @@ fn verify_consistency(proof: &str, old_checkpoint: &str, new_checkpoint: &str, j
 }
 
 fn root(bytes: &[u8]) -> PyResult<evidentia::merkle::Hash> {
-    bytes
-        .try_into()
-        .map_err(|_| error(evidentia::Error::new(evidentia::ErrorCode::InvalidArgument, "a root hash is 32 bytes")))
+    evidentia::merkle::hash_from_slice(bytes).map_err(error)
 }
 
 /// Verifies an inclusion proof of a leaf (its data) against a root hash.

@@ -168,19 +168,13 @@ pub fn verify_log_entries(
     jwks: String,
     checkpoints: Vec<LogCheckpoint>,
 ) -> Result<Arc<Report>> {
-    let keys = keys(&jwks)?;
-    let mut verifier = evidentia::LogVerifier::new(&keys, evidentia::LogVerifyOptions::default());
-    let mut notes = checkpoints.into_iter().peekable();
-    for (count, entry) in entries.iter().enumerate() {
-        verifier.push_entry(entry.entry.as_bytes(), entry.event.as_ref().map(|e| e.as_bytes()));
-        while let Some(checkpoint) = notes.next_if(|c| c.size == count as u64 + 1) {
-            verifier.push_checkpoint(&checkpoint.note);
-        }
-    }
-    for checkpoint in notes {
-        verifier.push_checkpoint(&checkpoint.note);
-    }
-    Ok(Arc::new(Report(verifier.finish())))
+    let report = evidentia::verify_log_entries(
+        entries.iter().map(|e| (e.entry.as_bytes(), e.event.as_ref().map(|e| e.as_bytes()))),
+        checkpoints.iter().map(|c| (c.size, c.note.as_str())),
+        &keys(&jwks)?,
+        evidentia::LogVerifyOptions::default(),
+    );
+    Ok(Arc::new(Report(report)))
 }
 
 /// What a signed checkpoint that verified says.
@@ -218,22 +212,22 @@ pub fn verify_consistency(proof: String, old_checkpoint: String, new_checkpoint:
     Ok(())
 }
 
-fn root(bytes: &[u8], what: &str) -> Result<evidentia::merkle::Hash> {
-    bytes.try_into().map_err(|_| fail(ErrorCode::InvalidArgument, format!("{what} is a 32-byte hash")))
+fn root(bytes: &[u8]) -> Result<evidentia::merkle::Hash> {
+    Ok(evidentia::merkle::hash_from_slice(bytes)?)
 }
 
 /// Verifies an inclusion proof of a leaf (its data) against a root hash.
 #[uniffi::export]
 pub fn verify_inclusion_proof(proof: String, leaf: Vec<u8>, root_hash: Vec<u8>) -> Result<()> {
     let proof = InclusionProof::from_json(&proof)?;
-    Ok(proof.verify(&evidentia::merkle::leaf_hash(&leaf), &root(&root_hash, "rootHash")?)?)
+    Ok(proof.verify(&evidentia::merkle::leaf_hash(&leaf), &root(&root_hash)?)?)
 }
 
 /// Verifies a consistency proof between two root hashes.
 #[uniffi::export]
 pub fn verify_consistency_proof(proof: String, old_root: Vec<u8>, new_root: Vec<u8>) -> Result<()> {
     let proof = ConsistencyProof::from_json(&proof)?;
-    Ok(proof.verify(&root(&old_root, "oldRoot")?, &root(&new_root, "newRoot")?)?)
+    Ok(proof.verify(&root(&old_root)?, &root(&new_root)?)?)
 }
 
 /// One row of the error-code table.
