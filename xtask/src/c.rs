@@ -81,17 +81,9 @@ fn check_api_doc(root: &Path) -> Result<()> {
         .map(|name| name.trim_start_matches('*'))
         .filter(|name| name.starts_with("evidentia_"))
         .collect();
-    let doc = std::fs::read_to_string(root.join("docs/API.md"))?;
-    let start = doc.find("## Canonical JSON and digests").ok_or("docs/API.md: no API tables")?;
-    let mut documented = Vec::new();
-    for line in doc[start..].lines().filter(|l| l.starts_with('|')) {
-        let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
-        if cells.len() == 7 && !matches!(cells[0], "Concept" | "---") {
-            documented.extend(cells[C_COLUMN].split('`').skip(1).step_by(2));
-        }
-    }
-    let unknown: Vec<&&str> = documented.iter().filter(|n| !declared(n)).collect();
-    let undocumented: Vec<&&str> = functions.iter().filter(|f| !documented.contains(f)).collect();
+    let documented = crate::util::api_doc_names(C_COLUMN)?;
+    let unknown: Vec<&String> = documented.iter().filter(|n| !declared(n)).collect();
+    let undocumented: Vec<&&str> = functions.iter().filter(|f| !documented.iter().any(|d| d == **f)).collect();
     if functions.len() < 40 || !unknown.is_empty() || !undocumented.is_empty() {
         return Err(format!(
             "docs/API.md and evidentia.h disagree ({} functions): not in the header: {unknown:?}; not documented: {undocumented:?}",

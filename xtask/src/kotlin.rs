@@ -86,16 +86,8 @@ fn check_api_doc(out: &std::path::Path) -> Result<()> {
     const SWIFT_COLUMN: usize = 6;
     let kotlin = std::fs::read_to_string(out.join("kotlin/dev/evidentia/evidentia_uniffi.kt"))?;
     let swift = std::fs::read_to_string(out.join("swift/Evidentia.swift"))?;
-    let doc = std::fs::read_to_string(root().join("docs/API.md"))?;
-    let start = doc.find("## Canonical JSON and digests").ok_or("docs/API.md: no API tables")?;
-    let (mut kotlin_names, mut swift_names) = (Vec::new(), Vec::new());
-    for line in doc[start..].lines().filter(|l| l.starts_with('|')) {
-        let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
-        if cells.len() == 7 && !matches!(cells[0], "Concept" | "---") {
-            kotlin_names.extend(cells[KOTLIN_COLUMN].split('`').skip(1).step_by(2));
-            swift_names.extend(cells[SWIFT_COLUMN].split('`').skip(1).step_by(2));
-        }
-    }
+    let (kotlin_names, swift_names) =
+        (crate::util::api_doc_names(KOTLIN_COLUMN)?, crate::util::api_doc_names(SWIFT_COLUMN)?);
     // A name is `Type`, `function` or `Type.member`; the generated code declares it.
     let in_kotlin = |name: &str| match name.split_once('.') {
         Some((class, member)) => {
@@ -134,8 +126,7 @@ fn check_api_doc(out: &std::path::Path) -> Result<()> {
         .into_iter()
         .filter(|name| !name.ends_with("Impl"))
         .collect();
-    problems
-        .extend(public.iter().filter(|n| !swift_names.contains(&n.as_str())).map(|n| format!("not documented: {n}")));
+    problems.extend(public.iter().filter(|n| !swift_names.contains(n)).map(|n| format!("not documented: {n}")));
     if public.len() < 15 || !problems.is_empty() {
         return Err(format!(
             "docs/API.md and the Kotlin/Swift bindings disagree ({} public names): {problems:?}",

@@ -52,3 +52,18 @@ impl CurrentDir for Command {
         self
     }
 }
+
+/// The names (in backquotes) of one column of docs/API.md's API tables: 0 concept,
+/// 1 Rust, 2 C, 3 Python, 4 JavaScript, 5 Kotlin, 6 Swift.
+pub(crate) fn api_doc_names(column: usize) -> Result<Vec<String>> {
+    let doc = std::fs::read_to_string(root().join("docs/API.md"))?;
+    let start = doc.find("## Canonical JSON and digests").ok_or("docs/API.md: no API tables")?;
+    let mut names = Vec::new();
+    for line in doc[start..].lines().filter(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
+        if cells.len() == 7 && !matches!(cells[0], "Concept" | "---") {
+            names.extend(cells[column].split('`').skip(1).step_by(2).map(str::to_owned));
+        }
+    }
+    Ok(names)
+}
