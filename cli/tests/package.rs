@@ -5,33 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn evidentia(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_evidentia")).args(args).current_dir(dir).output().unwrap()
-}
+mod support;
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A scratch directory, removed when the test ends.
-struct Workdir(PathBuf);
-
-impl Workdir {
-    fn new(name: &str) -> Workdir {
-        let dir = std::env::temp_dir().join(format!("evidentia-package-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Workdir(dir)
-    }
-}
-
-impl Drop for Workdir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use support::{LocalTsa, TsaKey, Workdir, evidentia, text};
 
 /// A folder holding links to the only programs verify.sh may use.
 fn restricted_path(dir: &Path) -> PathBuf {
@@ -111,6 +89,7 @@ fn covering_check(file: &str, batch: bool) -> Option<u8> {
         "record.json" | "inclusion-proof.json" => Some(5),
         "checkpoint.txt" => Some(6),
         "event.json" => Some(7),
+        "timestamp.tst" | "tsa-root.pem" | "tsa-chain.pem" => Some(8),
         _ => None,
     }
 }
@@ -131,12 +110,26 @@ fn make_log(dir: &Path, mode: &str) -> PathBuf {
     log
 }
 
+/// A log whose newest checkpoint has a trusted timestamp from a local OpenSSL TSA:
+/// P-256 and a root for the receipt log, RSA and an intermediate (not embedded in
+/// the token, so the package carries it) for the batch log.
+fn make_stamped_log(dir: &Path, mode: &str) -> PathBuf {
+    let log = make_log(dir, mode);
+    let tsa = if mode == "batch" {
+        LocalTsa::new(dir, "tsa-rsa", TsaKey::Rsa, true, true)
+    } else {
+        LocalTsa::new(dir, "tsa-p256", TsaKey::P256, false, false)
+    };
+    tsa.stamp_log(dir, &log, "sha256");
+    log
+}
+
 fn check_package(mode: &str) {
     let work = Workdir::new(mode);
     let dir = &work.0;
     let path = restricted_path(dir);
     assert!(!path.join("evidentia").exists());
-    let log = make_log(dir, mode);
+    let log = make_stamped_log(dir, mode);
     let package = dir.join("package");
     let out = evidentia(dir, &["export", log.to_str().unwrap(), "--index", "6", "--out", package.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -150,6 +143,15 @@ fn check_package(mode: &str) {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert_eq!(stdout.matches("Verified OK").count(), 2, "{stdout}");
+    assert!(
+        stdout.contains("Verification: OK\nOK      8. a trusted timestamp says the checkpoint existed at"),
+        "{stdout}"
+    );
+    // With the timestamp, its root, and for the batch log's RSA authority the
+    // intermediate the token does not embed (the receipt package has signing-input.txt
+    // instead).
+    assert_eq!(std::fs::read_dir(&package).unwrap().count(), 18, "{stdout}");
+    assert_eq!(package.join("tsa-chain.pem").exists(), mode == "batch");
     assert!(stdout.trim_end().ends_with("VERDICT: VALID — every check passed"), "{stdout}");
     assert_eq!(evidentia_verdict(dir, &package), (vec![], true));
     assert_eq!(evidentia_verdict(dir, &package.with_extension("tar.gz")), (vec![], true));

@@ -211,6 +211,14 @@ error_codes! {
     TreeMismatch = 621, Verification, "TREE_MISMATCH";
     /// A batch-mode record is not covered by any signed checkpoint.
     RecordUnsigned = 622, Verification, "RECORD_UNSIGNED";
+    /// The time-stamp authority did not grant the request: the response carries no token.
+    TimestampNotGranted = 623, Verification, "TIMESTAMP_NOT_GRANTED";
+    /// The time-stamp token is for other data, or does not answer the request (imprint or nonce differs).
+    TimestampMismatch = 624, Verification, "TIMESTAMP_MISMATCH";
+    /// The time-stamp token's signature, or the digest of its signed content, does not verify.
+    TimestampSignatureInvalid = 625, Verification, "TIMESTAMP_SIGNATURE_INVALID";
+    /// The time-stamp token's certificate is not a trusted time-stamping certificate at the token's time.
+    TimestampUntrusted = 626, Verification, "TIMESTAMP_UNTRUSTED";
 
     /// A file or directory could not be read or written.
     Io = 700, Storage, "IO";
@@ -231,6 +239,10 @@ error_codes! {
     CheckpointMalformed = 801, Proof, "CHECKPOINT_MALFORMED";
     /// A batch receipt is not well-formed.
     BatchReceiptMalformed = 802, Proof, "BATCH_RECEIPT_MALFORMED";
+    /// A time-stamp request, response or certificate is not well-formed DER.
+    TimestampMalformed = 803, Proof, "TIMESTAMP_MALFORMED";
+    /// A time-stamp token uses an algorithm Evidentia does not support.
+    TimestampUnsupported = 804, Proof, "TIMESTAMP_UNSUPPORTED";
 
     /// An internal error: a defect in Evidentia. Please report it.
     Internal = 900, Internal, "INTERNAL";
@@ -358,6 +370,18 @@ impl ErrorCode {
             ErrorCode::RecordUnsigned => {
                 "A record is not covered by any signed summary of the log, so nothing vouches for it."
             }
+            ErrorCode::TimestampNotGranted => {
+                "The independent time-stamping service refused or did not complete the request, so there is no trusted time."
+            }
+            ErrorCode::TimestampMismatch => {
+                "The trusted timestamp is for something else: it does not vouch for the time of this evidence."
+            }
+            ErrorCode::TimestampSignatureInvalid => {
+                "The trusted timestamp was changed after the time-stamping service signed it, or was not signed by it."
+            }
+            ErrorCode::TimestampUntrusted => {
+                "The timestamp was not made by a trusted time-stamping service holding a valid certificate at that time."
+            }
             ErrorCode::Io => "A file or folder could not be read or written.",
             ErrorCode::LogExists => "A log already exists in that place.",
             ErrorCode::LogNotFound => "There is no log in that place.",
@@ -369,6 +393,12 @@ impl ErrorCode {
                 "The published summary of the log (checkpoint) is damaged or not in the expected format."
             }
             ErrorCode::BatchReceiptMalformed => "The batch receipt is damaged or not in the expected format.",
+            ErrorCode::TimestampMalformed => {
+                "The trusted timestamp, or a certificate that comes with it, is damaged or not in the standard format."
+            }
+            ErrorCode::TimestampUnsupported => {
+                "The trusted timestamp was made with a method this program cannot check; it is neither confirmed nor disproved."
+            }
             ErrorCode::Internal => {
                 "Something went wrong inside Evidentia itself; this is a defect to report, not a finding about the evidence."
             }

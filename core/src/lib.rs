@@ -10,6 +10,7 @@
 //!   inclusion and consistency proofs, C2SP signed checkpoints, batch receipts.
 //! - [`verify_receipt`], [`verify_batch_receipt`], [`LogVerifier`]: verification
 //!   with [`Report`]s.
+//! - [`timestamp`]: RFC 3161 trusted timestamps from an independent authority.
 //!
 //! The core is sans-I/O: it never touches files, the network or the clock. Time
 //! and randomness come in as parameters. SPEC.md defines every format.
@@ -31,6 +32,7 @@ pub mod package;
 mod record;
 mod report;
 mod time;
+pub mod timestamp;
 mod verify;
 
 pub use batch::{

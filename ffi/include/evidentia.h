@@ -261,6 +261,22 @@ typedef enum {
    */
   EVIDENTIA_RECORD_UNSIGNED = 622,
   /**
+   * The time-stamp authority did not grant the request: the response carries no token.
+   */
+  EVIDENTIA_TIMESTAMP_NOT_GRANTED = 623,
+  /**
+   * The time-stamp token is for other data, or does not answer the request (imprint or nonce differs).
+   */
+  EVIDENTIA_TIMESTAMP_MISMATCH = 624,
+  /**
+   * The time-stamp token's signature, or the digest of its signed content, does not verify.
+   */
+  EVIDENTIA_TIMESTAMP_SIGNATURE_INVALID = 625,
+  /**
+   * The time-stamp token's certificate is not a trusted time-stamping certificate at the token's time.
+   */
+  EVIDENTIA_TIMESTAMP_UNTRUSTED = 626,
+  /**
    * A file or directory could not be read or written.
    */
   EVIDENTIA_IO = 700,
@@ -296,6 +312,14 @@ typedef enum {
    * A batch receipt is not well-formed.
    */
   EVIDENTIA_BATCH_RECEIPT_MALFORMED = 802,
+  /**
+   * A time-stamp request, response or certificate is not well-formed DER.
+   */
+  EVIDENTIA_TIMESTAMP_MALFORMED = 803,
+  /**
+   * A time-stamp token uses an algorithm Evidentia does not support.
+   */
+  EVIDENTIA_TIMESTAMP_UNSUPPORTED = 804,
   /**
    * An internal error: a defect in Evidentia. Please report it.
    */

@@ -116,6 +116,14 @@ pub enum evidentia_result {
     EVIDENTIA_TREE_MISMATCH = 621,
     /// A batch-mode record is not covered by any signed checkpoint.
     EVIDENTIA_RECORD_UNSIGNED = 622,
+    /// The time-stamp authority did not grant the request: the response carries no token.
+    EVIDENTIA_TIMESTAMP_NOT_GRANTED = 623,
+    /// The time-stamp token is for other data, or does not answer the request (imprint or nonce differs).
+    EVIDENTIA_TIMESTAMP_MISMATCH = 624,
+    /// The time-stamp token's signature, or the digest of its signed content, does not verify.
+    EVIDENTIA_TIMESTAMP_SIGNATURE_INVALID = 625,
+    /// The time-stamp token's certificate is not a trusted time-stamping certificate at the token's time.
+    EVIDENTIA_TIMESTAMP_UNTRUSTED = 626,
     /// A file or directory could not be read or written.
     EVIDENTIA_IO = 700,
     /// A log already exists where a new one was to be created.
@@ -134,6 +142,10 @@ pub enum evidentia_result {
     EVIDENTIA_CHECKPOINT_MALFORMED = 801,
     /// A batch receipt is not well-formed.
     EVIDENTIA_BATCH_RECEIPT_MALFORMED = 802,
+    /// A time-stamp request, response or certificate is not well-formed DER.
+    EVIDENTIA_TIMESTAMP_MALFORMED = 803,
+    /// A time-stamp token uses an algorithm Evidentia does not support.
+    EVIDENTIA_TIMESTAMP_UNSUPPORTED = 804,
     /// An internal error: a defect in Evidentia. Please report it.
     EVIDENTIA_INTERNAL = 900,
 }
@@ -194,6 +206,10 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::CheckpointMismatch => evidentia_result::EVIDENTIA_CHECKPOINT_MISMATCH,
             ErrorCode::TreeMismatch => evidentia_result::EVIDENTIA_TREE_MISMATCH,
             ErrorCode::RecordUnsigned => evidentia_result::EVIDENTIA_RECORD_UNSIGNED,
+            ErrorCode::TimestampNotGranted => evidentia_result::EVIDENTIA_TIMESTAMP_NOT_GRANTED,
+            ErrorCode::TimestampMismatch => evidentia_result::EVIDENTIA_TIMESTAMP_MISMATCH,
+            ErrorCode::TimestampSignatureInvalid => evidentia_result::EVIDENTIA_TIMESTAMP_SIGNATURE_INVALID,
+            ErrorCode::TimestampUntrusted => evidentia_result::EVIDENTIA_TIMESTAMP_UNTRUSTED,
             ErrorCode::Io => evidentia_result::EVIDENTIA_IO,
             ErrorCode::LogExists => evidentia_result::EVIDENTIA_LOG_EXISTS,
             ErrorCode::LogNotFound => evidentia_result::EVIDENTIA_LOG_NOT_FOUND,
@@ -203,6 +219,8 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::ProofMalformed => evidentia_result::EVIDENTIA_PROOF_MALFORMED,
             ErrorCode::CheckpointMalformed => evidentia_result::EVIDENTIA_CHECKPOINT_MALFORMED,
             ErrorCode::BatchReceiptMalformed => evidentia_result::EVIDENTIA_BATCH_RECEIPT_MALFORMED,
+            ErrorCode::TimestampMalformed => evidentia_result::EVIDENTIA_TIMESTAMP_MALFORMED,
+            ErrorCode::TimestampUnsupported => evidentia_result::EVIDENTIA_TIMESTAMP_UNSUPPORTED,
             ErrorCode::Internal => evidentia_result::EVIDENTIA_INTERNAL,
             _ => evidentia_result::EVIDENTIA_INTERNAL,
         }

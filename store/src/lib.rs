@@ -9,13 +9,16 @@
 //! - `segments/*.seg`: the entries, framed and checksummed, appended and flushed to
 //!   stable storage before an append returns;
 //! - `checkpoints.log`: every signed checkpoint, framed;
+//! - `timestamps/`: RFC 3161 timestamps of checkpoints, with their certificate chains;
 //! - `tree`, `index`: the Merkle tree's node hashes and an entry index, derived from
 //!   the segments and rebuilt from them when needed;
 //! - `.lock`: held by the one process that writes the log.
 #![forbid(unsafe_code)]
 
 mod frame;
+mod package;
 mod segments;
+mod timestamps;
 mod tree;
 
 use std::fs::{self, File, OpenOptions};
@@ -31,8 +34,10 @@ use evidentia::{
     Timestamp, Validity, read_checkpoint, sign_checkpoint,
 };
 
+pub use package::{export_package, read_package};
 pub use segments::{Entry, EntryRef, Recovery};
 use segments::{Segment, SegmentWriter};
+pub use timestamps::{StoredTimestamp, attach_timestamp};
 use tree::TreeFile;
 
 const CONFIG_FILE: &str = "log.json";

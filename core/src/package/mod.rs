@@ -1,7 +1,8 @@
 //! Evidence packages (SPEC.md §19): one record with everything needed to check it
 //! with nothing but OpenSSL and POSIX tools — the receipt as signed, the event, the
 //! exact signing input, the signature in DER, the key as PEM and JWK, the key
-//! history, the inclusion proof and the signed checkpoint — with `verify.sh`, which
+//! history, the inclusion proof, the signed checkpoint and, when there is one, an
+//! RFC 3161 timestamp of that checkpoint — with `verify.sh`, which
 //! performs every check, `VERIFICATION.md`, which explains them to people, and the
 //! SHA-256 of every file. Sans-I/O: this module returns the files; writing them and
 //! making the `.tar.gz` is the caller's.
@@ -14,6 +15,7 @@ use crate::json::{Value, canonicalize_value};
 use crate::jwks::KeySet;
 use crate::merkle::InclusionProof;
 use crate::record::{Receipt, Record};
+use crate::timestamp::{self, TimestampTrust};
 use crate::verify::verify_receipt;
 
 /// The shell script of every package.
@@ -44,6 +46,20 @@ pub struct PackageInput<'a> {
     pub proof: Option<&'a InclusionProof>,
     /// For a receipt: the signed checkpoint the proof leads to.
     pub checkpoint: Option<&'a str>,
+    /// An RFC 3161 timestamp of that checkpoint (of the batch receipt's own, for a
+    /// batch receipt).
+    pub timestamp: Option<PackageTimestamp<'a>>,
+}
+
+/// An RFC 3161 time-stamp token over a checkpoint's signed note, with the
+/// certificate chain it verifies with: the TSA's certificate first, the trusted root
+/// last (as [`VerifiedTimestamp::chain_der`](crate::timestamp::VerifiedTimestamp)).
+#[derive(Clone, Copy, Debug)]
+pub struct PackageTimestamp<'a> {
+    /// The TimeStampToken (DER).
+    pub token: &'a [u8],
+    /// The chain, TSA certificate first, root last.
+    pub chain: &'a [Vec<u8>],
 }
 
 /// Makes the files of a package, after checking that the evidence in it verifies
@@ -101,6 +117,9 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
     add("public-key.jwk", key.to_jwk().into_bytes());
     add("keys.jwks", input.keys.to_json().into_bytes());
     add("inclusion-proof.json", proof.to_json()?.into_bytes());
+    if let Some(stamp) = input.timestamp {
+        add_timestamp(&mut add, stamp, &checkpoint)?;
+    }
     add("checkpoint.txt", checkpoint.into_bytes());
     add("checkpoint-body.txt", body.into_bytes());
     add("subject.txt", describe(subject, &record).into_bytes());
@@ -127,6 +146,26 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
     Ok(files)
 }
 
+/// The token as `timestamp.tst`, the root as `tsa-root.pem`, and the rest of the
+/// chain that the token does not embed as `tsa-chain.pem`, after checking that the
+/// token verifies for the checkpoint with them.
+fn add_timestamp(add: &mut impl FnMut(&str, Vec<u8>), stamp: PackageTimestamp<'_>, checkpoint: &str) -> Result<()> {
+    let (root, rest) = stamp
+        .chain
+        .split_last()
+        .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, "a timestamp needs its certificate chain"))?;
+    let embedded = timestamp::read_timestamp_token(stamp.token)?.certificates;
+    let missing: Vec<Vec<u8>> = rest.iter().filter(|c| !embedded.contains(c)).cloned().collect();
+    let trust = TimestampTrust { roots: vec![root.clone()], intermediates: missing.clone(), tsa_certificate: None };
+    timestamp::verify_timestamp_token(stamp.token, checkpoint.as_bytes(), &trust)?;
+    add("timestamp.tst", stamp.token.to_vec());
+    add("tsa-root.pem", timestamp::certificate_to_pem(root).into_bytes());
+    if !missing.is_empty() {
+        add("tsa-chain.pem", missing.iter().map(|c| timestamp::certificate_to_pem(c)).collect::<String>().into_bytes());
+    }
+    Ok(())
+}
+
 /// One line saying what the package holds.
 fn describe(subject: &str, record: &Record) -> String {
     format!("{subject} for record {} of log {}, recorded at {}\n", record.seq, record.log_id, record.time)
@@ -135,16 +174,21 @@ fn describe(subject: &str, record: &Record) -> String {
 /// The outcome of one check of a package, numbered as `verify.sh` numbers it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PackageCheck {
-    /// 1 to 7, as in `verify.sh` and VERIFICATION.md.
+    /// 1 to 8, as in `verify.sh` and VERIFICATION.md.
     pub number: u8,
     /// What the check establishes, in plain words.
     pub title: &'static str,
-    /// Why it failed, or `None` when it passed.
+    /// Why it failed, or `None` when it passed (or does not apply).
     pub failure: Option<String>,
+    /// Whether the check applies to this package: check 8 applies only to a package
+    /// with a timestamp.
+    pub applies: bool,
+    /// What a passed check found that a reader needs, such as the trusted time.
+    pub detail: Option<String>,
 }
 
 /// The checks of `verify.sh`, numbered as there, in order.
-pub const PACKAGE_CHECKS: [&str; 7] = [
+pub const PACKAGE_CHECKS: [&str; 8] = [
     "every file matches its SHA-256 in SHA256SUMS",
     "the key files are one key, whose thumbprint is the record's kid",
     "keys.jwks lists the key as in force at the record's time",
@@ -152,6 +196,7 @@ pub const PACKAGE_CHECKS: [&str; 7] = [
     "the inclusion proof leads from the record to the checkpoint's root",
     "the checkpoint is signed by the same key",
     "event.json is the event the record commits to",
+    "a trusted timestamp (RFC 3161) shows the checkpoint existed at its time",
 ];
 
 /// Checks a package as `verify.sh` does, with the same verdict for each check.
@@ -238,12 +283,62 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
             Ok(())
         })(),
     ];
-    outcomes
+    let mut checks: Vec<PackageCheck> = outcomes
         .into_iter()
         .zip(PACKAGE_CHECKS)
         .enumerate()
-        .map(|(i, (outcome, title))| PackageCheck { number: i as u8 + 1, title, failure: outcome.err() })
-        .collect()
+        .map(|(i, (outcome, title))| PackageCheck {
+            number: i as u8 + 1,
+            title,
+            failure: outcome.err(),
+            applies: true,
+            detail: None,
+        })
+        .collect();
+    let stamp = file("timestamp.tst").map(|token| check_timestamp(token, &file));
+    checks.push(PackageCheck {
+        number: 8,
+        title: PACKAGE_CHECKS[7],
+        applies: stamp.is_some(),
+        detail: match &stamp {
+            Some(Ok(detail)) => Some(detail.clone()),
+            Some(Err(_)) => None,
+            None => {
+                Some("the package has no trusted timestamp: the record's time is the signer's own statement".into())
+            }
+        },
+        failure: stamp.and_then(|outcome| outcome.err()),
+    });
+    checks
+}
+
+/// Check 8: the token verifies for checkpoint.txt through tsa-root.pem (with
+/// tsa-chain.pem), at its own time; both certificate files are canonical PEM.
+fn check_timestamp<'f>(token: &[u8], file: &impl Fn(&str) -> Option<&'f [u8]>) -> std::result::Result<String, String> {
+    let certificates = |name: &str| -> std::result::Result<Vec<Vec<u8>>, String> {
+        let Some(bytes) = file(name) else { return Ok(Vec::new()) };
+        let list = timestamp::read_certificates(bytes).map_err(|e| format!("{name}: {e}"))?;
+        let canonical: String = list.iter().map(|c| timestamp::certificate_to_pem(c)).collect();
+        if canonical.as_bytes() != bytes {
+            return Err(format!("{name} is not the canonical PEM of its certificates"));
+        }
+        Ok(list)
+    };
+    let roots = certificates("tsa-root.pem")?;
+    if roots.len() != 1 {
+        return Err("tsa-root.pem must hold exactly one certificate".to_owned());
+    }
+    timestamp::verify_self_signed(&roots[0]).map_err(|e| format!("tsa-root.pem: {e}"))?;
+    let trust = TimestampTrust { roots, intermediates: certificates("tsa-chain.pem")?, tsa_certificate: None };
+    let checkpoint = file("checkpoint.txt").ok_or("checkpoint.txt is missing")?;
+    let verified = timestamp::verify_timestamp_token(token, checkpoint, &trust).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "the checkpoint existed at {} by {} (root {}, SHA-256 fingerprint {})",
+        verified.gen_time,
+        verified.tsa,
+        verified.chain.last().map_or("", String::as_str),
+        timestamp::certificate_fingerprint(&trust.roots[0])
+    ))
 }
 
 fn verified(valid: bool, what: &str) -> std::result::Result<(), String> {
@@ -302,6 +397,7 @@ mod tests {
             keys: &keys,
             proof: Some(&proof),
             checkpoint: Some(&note),
+            timestamp: None,
         };
         let mut files = build_package(input).unwrap();
         let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
@@ -318,7 +414,9 @@ mod tests {
     fn no_package_is_made_from_evidence_that_does_not_verify() {
         let (receipt, event, proof, note, keys) = evidence();
         let with = |event: &[u8], proof: Option<&InclusionProof>, checkpoint: Option<&str>| {
-            build_package(PackageInput { receipt: &receipt, event, keys: &keys, proof, checkpoint }).unwrap_err().code()
+            build_package(PackageInput { receipt: &receipt, event, keys: &keys, proof, checkpoint, timestamp: None })
+                .unwrap_err()
+                .code()
         };
         assert_eq!(with(br#"{"n":9}"#, Some(&proof), Some(&note)), ErrorCode::EventMismatch);
         assert_eq!(with(&event, None, Some(&note)), ErrorCode::InvalidArgument);
@@ -332,6 +430,7 @@ mod tests {
             keys: &other,
             proof: Some(&proof),
             checkpoint: Some(&note),
+            timestamp: None,
         })
         .unwrap_err()
         .code();

@@ -65,22 +65,31 @@ fi
 
 # 3. The key history lists that key, in force at the record's time: not before its
 #    nbf, before its exp and before any revocation (NumericDates, seconds since 1970).
+# Seconds since 1970 of an RFC 3339 time YYYY-MM-DDTHH:MM:SS[.F]Z (days from the
+# civil calendar), or nothing when the text is not such a time.
+epoch() {
+    awk -v t="$1" 'BEGIN {
+        if (t !~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\.[0-9]+)?Z$/) exit
+        y = substr(t, 1, 4) + 0; m = substr(t, 6, 2) + 0; d = substr(t, 9, 2) + 0
+        y -= (m <= 2); era = (y >= 0 ? int(y / 400) : int((y - 399) / 400)); yoe = y - era * 400
+        doy = int((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1
+        days = era * 146097 + yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy - 719468
+        s = days * 86400 + substr(t, 12, 2) * 3600 + substr(t, 15, 2) * 60 + substr(t, 18, 2)
+        if (substr(t, 20, 1) == ".") s += ("0" substr(t, 20, length(t) - 20)) + 0
+        printf "%.9f\n", s
+    }'
+}
 time=$(member time < record.json)
+seconds=$(epoch "$time")
 entry=$(tr -d '\n' < keys.jwks | sed 's/},{/}\
 {/g' | grep "\"kid\":\"$kid\"" | head -n 1)
 decimal() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p"; }
 nbf=$(printf '%s' "$entry" | decimal nbf)
 exp=$(printf '%s' "$entry" | decimal exp)
 revoked=$(printf '%s' "$entry" | decimal revoked_at)
-in_force=$(awk -v t="$time" -v nbf="$nbf" -v expires="$exp" -v rev="$revoked" -v found="${entry:+yes}" 'BEGIN {
-    # Seconds since 1970 of YYYY-MM-DDTHH:MM:SS[.F]Z (days from the civil calendar).
-    y = substr(t, 1, 4) + 0; m = substr(t, 6, 2) + 0; d = substr(t, 9, 2) + 0
-    y -= (m <= 2); era = (y >= 0 ? int(y / 400) : int((y - 399) / 400)); yoe = y - era * 400
-    doy = int((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1
-    days = era * 146097 + yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy - 719468
-    s = days * 86400 + substr(t, 12, 2) * 3600 + substr(t, 15, 2) * 60 + substr(t, 18, 2)
-    if (substr(t, 20, 1) == ".") s += ("0" substr(t, 20, length(t) - 20)) + 0
-    ok = (found == "yes")
+in_force=$(awk -v s="$seconds" -v nbf="$nbf" -v expires="$exp" -v rev="$revoked" -v found="${entry:+yes}" 'BEGIN {
+    ok = (found == "yes" && s != "")
+    s += 0
     if (nbf != "" && s < nbf + 0) ok = 0
     if (expires != "" && s >= expires + 0) ok = 0
     if (rev != "" && s >= rev + 0) ok = 0
@@ -189,6 +198,52 @@ if [ "sha256:$(sha256_hex < event.json)" = "$event" ]; then
     ok "7. event.json is the event the record commits to"
 else
     failed "7. event.json is not the event the record commits to"
+fi
+
+# 8. The trusted timestamp (RFC 3161), when the package has one: a time-stamping
+#    authority signed the SHA-256 of checkpoint.txt with its time. OpenSSL checks
+#    the token, its certificate's time-stamping purpose and its chain to
+#    tsa-root.pem, every certificate valid at the stamped time (not today), and
+#    the root's own signature (-check_ss_sig), so a damaged root is refused.
+# A certificate file is exactly OpenSSL's PEM of the certificates in it.
+canonical_certificates() {
+    rm -f "$work"/cert-*
+    awk -v dir="$work" '/^-----BEGIN CERTIFICATE-----$/ { n++ } { print > (dir "/cert-" n) }' "$1"
+    for c in "$work"/cert-*; do openssl x509 -in "$c" 2>/dev/null || echo invalid; done
+}
+if [ -f timestamp.tst ]; then
+    # "Oct  8 15:40:32 2024 GMT" or "Oct  8 15:40:32.125 2024 GMT"
+    stamp=$(openssl ts -reply -token_in -in timestamp.tst -text 2>/dev/null | sed -n 's/^Time stamp: //p')
+    stamp_time=$(printf '%s\n' "$stamp" | awk '$5 == "GMT" {
+        m = index("JanFebMarAprMayJunJulAugSepOctNovDec", $1); if (m % 3 != 1) exit
+        split($3, hms, "."); printf "%s-%02d-%02dT%sZ\n", $4, (m + 2) / 3, $2, hms[1]
+    }')
+    at=$(epoch "$stamp_time" | cut -d. -f1)
+    untrusted=
+    [ -f tsa-chain.pem ] && untrusted="-untrusted tsa-chain.pem"
+    canonical=yes
+    for f in tsa-root.pem tsa-chain.pem; do
+        [ -f "$f" ] || continue
+        canonical_certificates "$f" > "$work/canonical"
+        cmp -s "$work/canonical" "$f" || canonical=no
+    done
+    roots=$(grep -c '^-----BEGIN CERTIFICATE-----$' tsa-root.pem 2>/dev/null)
+    rm -f "$work/root" "$work/ts"
+    fingerprint=$(openssl x509 -in tsa-root.pem -noout -fingerprint -sha256 2>/dev/null | sed 's/.*=//')
+    # shellcheck disable=SC2086
+    # The root is one self-signed certificate whose own signature holds.
+    if [ -n "$at" ] && [ "$canonical" = yes ] && [ "$roots" = 1 ] \
+        && openssl verify -check_ss_sig -attime "$at" -CAfile tsa-root.pem tsa-root.pem > "$work/root" 2>&1 \
+        && openssl ts -verify -token_in -in timestamp.tst -data checkpoint.txt -CAfile tsa-root.pem $untrusted \
+            -attime "$at" -check_ss_sig > "$work/ts" 2>&1 && grep -q '^Verification: OK$' "$work/ts"; then
+        grep '^Verification: OK$' "$work/ts"
+        ok "8. a trusted timestamp says the checkpoint existed at $stamp_time (TSA root SHA-256 fingerprint $fingerprint: compare it with the one the authority publishes)"
+    else
+        grep -hv -e '^Using configuration' -e ': OK$' "$work/root" "$work/ts" 2>/dev/null
+        failed "8. the trusted timestamp does not verify for checkpoint.txt with tsa-root.pem"
+    fi
+else
+    echo "--      8. no trusted timestamp in this package: the record's time is the signer's own statement"
 fi
 
 echo

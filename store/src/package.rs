@@ -1,43 +1,69 @@
-//! `evidentia export`: an evidence package for one record (SPEC.md §19), as a folder
-//! and as a `.tar.gz` of it.
+//! Evidence packages on disk (SPEC.md §19): `export` writes the package of one
+//! record as a folder and a deterministic `.tar.gz` of it; `read_package` reads
+//! either back for `evidentia::package::verify_package`.
 
 use std::path::{Path, PathBuf};
 
-use evidentia::package::{PackageCheck, PackageFile, PackageInput, build_package, verify_package};
-use evidentia::{Error, ErrorCode, InclusionProof};
-use evidentia_store::{Entry, LogReader};
+use evidentia::package::{PackageFile, PackageInput, PackageTimestamp, build_package};
+use evidentia::{BatchReceipt, Error, ErrorCode, Result, timestamp};
 
-use crate::io::io_error;
+use crate::{Entry, LogReader, io_error};
 
-/// Writes the package of record `index` of the log in `dir` to the folder `out` and
-/// to `out.tar.gz`; returns the archive's path.
-pub(crate) fn export(dir: &Path, index: u64, out: &Path) -> Result<PathBuf, Error> {
+/// Writes the package of record `index` of the log in `dir` to the new folder `out`
+/// and to `out.tar.gz`; returns the archive's path.
+///
+/// A receipt's package proves inclusion in the newest checkpoint that covers the
+/// record and has a trusted timestamp, or else in the newest checkpoint; a batch
+/// receipt carries its own checkpoint, whose timestamp is included when stored.
+///
+/// # Errors
+/// [`ErrorCode::InvalidArgument`] for a record beyond the log, a log without a
+/// checkpoint, or an `out` that exists; the code of evidence that does not verify
+/// (no package is written then); [`ErrorCode::Io`].
+pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
     let reader = LogReader::open(dir)?;
     let receipt = reader.receipt(index)?;
     let event = match reader.entry(index)? {
         Entry::Receipt { event, .. } | Entry::Record { event, .. } => event,
     };
-    // A receipt's package proves inclusion in the latest checkpoint; a batch receipt
-    // carries its own proof and checkpoint.
-    let checkpoint = reader.latest_checkpoint().map(|c| c.note.clone());
-    let proof: Option<InclusionProof> = match &checkpoint {
-        Some(_) if !receipt.starts_with('{') => Some(reader.inclusion_proof(index, None)?),
-        _ => None,
+    let latest = reader.checkpoint_of_size(None)?;
+    let (checkpoint, proof, stamp) = if receipt.starts_with('{') {
+        let note = BatchReceipt::parse(&receipt)?.checkpoint_note().to_owned();
+        let size = evidentia::read_checkpoint(&note)?.size;
+        let stamp =
+            reader.timestamp(size)?.filter(|_| reader.checkpoint_of_size(Some(size)).is_ok_and(|c| c.note == note));
+        (None, None, stamp)
+    } else {
+        let mut stamped = None;
+        for checkpoint in reader.checkpoints().iter().rev().filter(|c| c.size > index) {
+            if let Some(stamp) = reader.timestamp(checkpoint.size)? {
+                stamped = Some((checkpoint, stamp));
+                break;
+            }
+        }
+        let (checkpoint, stamp) = match stamped {
+            Some((checkpoint, stamp)) => (checkpoint, Some(stamp)),
+            None => (latest, None),
+        };
+        (Some(checkpoint.note.clone()), Some(reader.inclusion_proof(index, Some(checkpoint.size))?), stamp)
     };
-    if checkpoint.is_none() {
-        return Err(Error::new(
-            ErrorCode::InvalidArgument,
-            "the log has no signed checkpoint yet: run `evidentia log checkpoint` first",
-        ));
-    }
+    let token = stamp.as_ref().map(|s| timestamp::timestamp_token(&s.response)).transpose()?;
     let files = build_package(PackageInput {
         receipt: &receipt,
         event: &event,
         keys: reader.keys(),
         proof: proof.as_ref(),
         checkpoint: checkpoint.as_deref(),
+        timestamp: match (&token, &stamp) {
+            (Some(token), Some(stamp)) => Some(PackageTimestamp { token, chain: &stamp.chain }),
+            _ => None,
+        },
     })?;
+    write_package(&files, out)
+}
 
+/// Writes the files to the new folder `out` and to `out.tar.gz`.
+fn write_package(files: &[PackageFile], out: &Path) -> Result<PathBuf> {
     if out.exists() {
         return Err(Error::new(ErrorCode::InvalidArgument, format!("{} exists; choose a new path", out.display())));
     }
@@ -46,7 +72,7 @@ pub(crate) fn export(dir: &Path, index: u64, out: &Path) -> Result<PathBuf, Erro
     let archive_file = std::fs::File::create(&archive_path).map_err(|e| io_error("create", &archive_path, &e))?;
     let mut archive = tar::Builder::new(flate2::write::GzEncoder::new(archive_file, flate2::Compression::default()));
     let folder = out.file_name().map_or_else(|| "package".into(), |n| n.to_string_lossy().into_owned());
-    for file in &files {
+    for file in files {
         let path = out.join(&file.name);
         std::fs::write(&path, &file.bytes).map_err(|e| io_error("write", &path, &e))?;
         let executable = file.name.ends_with(".sh");
@@ -74,7 +100,11 @@ pub(crate) fn export(dir: &Path, index: u64, out: &Path) -> Result<PathBuf, Erro
 }
 
 /// Reads a package: a folder, or a `.tar.gz` of one.
-pub(crate) fn read(path: &Path) -> Result<Vec<PackageFile>, Error> {
+///
+/// # Errors
+/// [`ErrorCode::InvalidArgument`] for something that is neither, or holds no files;
+/// [`ErrorCode::Io`].
+pub fn read_package(path: &Path) -> Result<Vec<PackageFile>> {
     let mut files = Vec::new();
     if path.is_dir() {
         let entries = std::fs::read_dir(path).map_err(|e| io_error("read", path, &e))?;
@@ -110,9 +140,4 @@ pub(crate) fn read(path: &Path) -> Result<Vec<PackageFile>, Error> {
         return Err(Error::new(ErrorCode::InvalidArgument, format!("{} holds no files", path.display())));
     }
     Ok(files)
-}
-
-/// `evidentia package verify`: the checks of verify.sh, done by Evidentia.
-pub(crate) fn verify(path: &Path) -> Result<Vec<PackageCheck>, Error> {
-    Ok(verify_package(&read(path)?))
 }

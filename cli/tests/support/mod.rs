@@ -1,0 +1,185 @@
+//! Helpers shared by the CLI's integration tests.
+#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub(crate) fn evidentia(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_evidentia")).args(args).current_dir(dir).output().unwrap()
+}
+
+pub(crate) fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A scratch directory, removed when the test ends.
+pub(crate) struct Workdir(pub(crate) PathBuf);
+
+impl Workdir {
+    pub(crate) fn new(name: &str) -> Workdir {
+        let dir = std::env::temp_dir().join(format!("evidentia-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Workdir(dir)
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs");
+    assert!(out.status.success(), "openssl {args:?}: {}{}", text(&out.stdout), text(&out.stderr));
+}
+
+/// The kind of key a test time-stamping authority signs with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TsaKey {
+    P256,
+    Rsa,
+}
+
+/// A real RFC 3161 time-stamping authority: `openssl ts -reply` with a throwaway CA
+/// made here (root, optionally an intermediate, and the TSA certificate with the
+/// critical timeStamping extended key usage).
+pub(crate) struct LocalTsa {
+    pub(crate) dir: PathBuf,
+    /// The root certificate (PEM), to trust.
+    pub(crate) root: PathBuf,
+    /// The intermediate's certificate (PEM), when there is one; tokens do not embed it.
+    pub(crate) intermediate: Option<PathBuf>,
+}
+
+impl LocalTsa {
+    /// `ess_sha1`: name the certificate with ESS signing-certificate v1 (SHA-1),
+    /// as older authorities do, instead of v2 (SHA-256).
+    pub(crate) fn new(parent: &Path, name: &str, key: TsaKey, with_intermediate: bool, ess_sha1: bool) -> LocalTsa {
+        let dir = parent.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let newkey: &[&str] = match key {
+            TsaKey::P256 => &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            TsaKey::Rsa => &["-newkey", "rsa:2048"],
+        };
+        std::fs::write(
+            dir.join("ca.ext"),
+            "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("tsa.ext"),
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n",
+        )
+        .unwrap();
+        let subject = |cn: &str| format!("/O=Evidentia tests/CN={cn} ({name})");
+        let root_subject = subject("Test TSA Root");
+        let mut args = vec!["req", "-x509", "-new"];
+        args.extend(newkey);
+        args.extend(["-nodes", "-keyout", "root.key", "-out", "root.pem", "-days", "3650", "-subj", &root_subject]);
+        args.extend([
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        openssl(&dir, &args);
+        let issue = |subject: &str, stem: &str, issuer: &str, ext: &str| {
+            let mut args = vec!["req", "-new"];
+            args.extend(newkey);
+            let (key, csr, pem) = (format!("{stem}.key"), format!("{stem}.csr"), format!("{stem}.pem"));
+            args.extend(["-nodes", "-keyout", &key, "-out", &csr, "-subj", subject]);
+            openssl(&dir, &args);
+            let (issuer_pem, issuer_key) = (format!("{issuer}.pem"), format!("{issuer}.key"));
+            openssl(
+                &dir,
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    &csr,
+                    "-CA",
+                    &issuer_pem,
+                    "-CAkey",
+                    &issuer_key,
+                    "-CAcreateserial",
+                    "-days",
+                    "3000",
+                    "-out",
+                    &pem,
+                    "-extfile",
+                    ext,
+                ],
+            );
+        };
+        let signer_issuer = if with_intermediate {
+            issue(&subject("Test TSA Intermediate"), "intermediate", "root", "ca.ext");
+            "intermediate"
+        } else {
+            "root"
+        };
+        issue(&subject("Test TSA"), "tsa", signer_issuer, "tsa.ext");
+        std::fs::write(dir.join("serial"), "01\n").unwrap();
+        let config = format!(
+            "[ tsa ]\ndefault_tsa = tsa_config\n[ tsa_config ]\ndir = {}\nserial = $dir/serial\nsigner_cert = $dir/tsa.pem\n\
+             signer_key = $dir/tsa.key\nsigner_digest = sha256\ndefault_policy = 1.2.3.4.1\n\
+             digests = sha256, sha384, sha512\naccuracy = secs:1\nordering = yes\ntsa_name = yes\n\
+             ess_cert_id_chain = no\ness_cert_id_alg = {}\n",
+            dir.display(),
+            if ess_sha1 { "sha1" } else { "sha256" }
+        );
+        std::fs::write(dir.join("tsa.cnf"), config).unwrap();
+        LocalTsa {
+            root: dir.join("root.pem"),
+            intermediate: with_intermediate.then(|| dir.join("intermediate.pem")),
+            dir,
+        }
+    }
+
+    /// The authority's response to a request file.
+    pub(crate) fn reply(&self, request: &Path, response: &Path) {
+        let config = self.dir.join("tsa.cnf");
+        openssl(
+            &self.dir,
+            &[
+                "ts",
+                "-reply",
+                "-config",
+                config.to_str().unwrap(),
+                "-queryfile",
+                request.to_str().unwrap(),
+                "-out",
+                response.to_str().unwrap(),
+            ],
+        );
+    }
+
+    /// The `--ca` (and `--certs`) arguments that trust this authority.
+    pub(crate) fn trust_args(&self) -> Vec<String> {
+        let mut args = vec!["--ca".to_owned(), self.root.display().to_string()];
+        if let Some(intermediate) = &self.intermediate {
+            args.extend(["--certs".to_owned(), intermediate.display().to_string()]);
+        }
+        args
+    }
+
+    /// Requests a timestamp of the log's newest checkpoint, has this authority answer
+    /// it, and attaches the answer to the log.
+    pub(crate) fn stamp_log(&self, dir: &Path, log: &Path, hash: &str) {
+        let request = self.dir.join(format!("{hash}.tsq"));
+        let response = self.dir.join(format!("{hash}.tsr"));
+        let out = evidentia(
+            dir,
+            &["timestamp", "request", log.to_str().unwrap(), "--hash", hash, "--out", request.to_str().unwrap()],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        self.reply(&request, &response);
+        let mut args = vec!["timestamp", "attach", log.to_str().unwrap(), "--response", response.to_str().unwrap()];
+        args.extend(["--request", request.to_str().unwrap()]);
+        let trust = self.trust_args();
+        args.extend(trust.iter().map(String::as_str));
+        let out = evidentia(dir, &args);
+        assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    }
+}

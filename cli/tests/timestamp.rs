@@ -1,0 +1,243 @@
+//! `evidentia timestamp`: requests answered by a real local TSA (`openssl ts -reply`,
+//! P-256 and RSA keys, a throwaway CA), responses verified and attached, the same
+//! verdicts as `openssl ts -verify`, and clear refusals of everything else.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::{LocalTsa, TsaKey, Workdir, evidentia, text};
+
+fn make_log(dir: &Path) -> std::path::PathBuf {
+    let log = dir.join("log");
+    std::fs::write(dir.join("key.jwk"), evidentia(dir, &["keygen"]).stdout).unwrap();
+    let out = evidentia(dir, &["log", "init", "--key", "key.jwk", "--id", "example.com/ts", log.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for i in 0..3 {
+        std::fs::write(dir.join("event.json"), format!("{{\"n\":{i}}}")).unwrap();
+        assert!(evidentia(dir, &["log", "append", log.to_str().unwrap(), "event.json"]).status.success());
+    }
+    assert!(evidentia(dir, &["log", "checkpoint", log.to_str().unwrap()]).status.success());
+    log
+}
+
+fn json(out: &std::process::Output) -> evidentia::json::Value {
+    evidentia::json::parse(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)))
+}
+
+fn openssl_verifies(tsa: &LocalTsa, response: &Path, data: &Path) -> bool {
+    let mut command = Command::new("openssl");
+    command.args(["ts", "-verify", "-in"]).arg(response).arg("-data").arg(data).arg("-CAfile").arg(&tsa.root);
+    if let Some(intermediate) = &tsa.intermediate {
+        command.arg("-untrusted").arg(intermediate);
+    }
+    String::from_utf8_lossy(&command.output().unwrap().stdout).contains("Verification: OK")
+}
+
+#[test]
+fn a_local_tsa_with_p256_and_rsa_keys_stamps_checkpoints() {
+    let work = Workdir::new("timestamp-local");
+    let dir = &work.0;
+    let log = make_log(dir);
+    let log_arg = log.to_str().unwrap();
+    let p256 = LocalTsa::new(dir, "p256", TsaKey::P256, false, false);
+    let rsa = LocalTsa::new(dir, "rsa", TsaKey::Rsa, true, true);
+    let note = dir.join("checkpoint.txt");
+    std::fs::write(&note, evidentia(dir, &["log", "checkpoint", log_arg]).stdout).unwrap();
+
+    for (tsa, hash) in [(&p256, "sha256"), (&p256, "sha512"), (&rsa, "sha384"), (&rsa, "sha256")] {
+        let request = dir.join(format!("{hash}.tsq"));
+        let response = dir.join(format!("{hash}-{}.tsr", tsa.dir.file_name().unwrap().to_string_lossy()));
+        let _ = std::fs::remove_file(&request);
+        let out =
+            evidentia(dir, &["timestamp", "request", log_arg, "--hash", hash, "--out", request.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        tsa.reply(&request, &response);
+        assert!(openssl_verifies(tsa, &response, &note), "OpenSSL accepts the local TSA's answer");
+
+        // Verified for the log's checkpoint and for the same bytes as a file, with the request.
+        let trust = tsa.trust_args();
+        let trust: Vec<&str> = trust.iter().map(String::as_str).collect();
+        let mut args = vec!["--json", "timestamp", "verify", response.to_str().unwrap(), "--log", log_arg];
+        args.extend(["--request", request.to_str().unwrap()]);
+        args.extend(&trust);
+        let out = evidentia(dir, &args);
+        assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+        let report = json(&out);
+        assert_eq!(report.get("hash").and_then(|v| v.as_str()), Some(hash));
+        let chain_length = report.get("chain").and_then(|c| c.as_array()).map(|c| c.len());
+        assert_eq!(chain_length, Some(if tsa.intermediate.is_some() { 3 } else { 2 }));
+        let mut args = vec!["timestamp", "verify", response.to_str().unwrap(), "--data", note.to_str().unwrap()];
+        args.extend(&trust);
+        assert_eq!(evidentia(dir, &args).status.code(), Some(0));
+
+        // Other data: exit 1, TIMESTAMP_MISMATCH, as OpenSSL refuses it too.
+        let other = dir.join("other.txt");
+        std::fs::write(&other, "not the checkpoint").unwrap();
+        let mut args = vec!["timestamp", "verify", response.to_str().unwrap(), "--data", other.to_str().unwrap()];
+        args.extend(&trust);
+        let out = evidentia(dir, &args);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("[TIMESTAMP_MISMATCH]"), "{}", text(&out.stderr));
+        assert!(!openssl_verifies(tsa, &response, &other));
+
+        // Attached: stored beside the checkpoint.
+        let mut args = vec!["timestamp", "attach", log_arg, "--response", response.to_str().unwrap()];
+        args.extend(["--request", request.to_str().unwrap()]);
+        args.extend(&trust);
+        let out = evidentia(dir, &args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(log.join("timestamps/3.tsr").is_file() && log.join("timestamps/3.pem").is_file());
+    }
+
+    // The other authority's root does not make a token trusted.
+    let response = dir.join("sha256-p256.tsr");
+    let out = evidentia(
+        dir,
+        &["timestamp", "verify", response.to_str().unwrap(), "--log", log_arg, "--ca", rsa.root.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("[TIMESTAMP_UNTRUSTED]"), "{}", text(&out.stderr));
+
+    // Pinning the TSA certificate: its own tokens pass, the other TSA's do not.
+    let pinned = p256.dir.join("tsa.pem");
+    let root = p256.root.to_str().unwrap();
+    let verify_pinned = |response: &Path, ca: &str| {
+        let args = [
+            "timestamp",
+            "verify",
+            response.to_str().unwrap(),
+            "--log",
+            log_arg,
+            "--ca",
+            ca,
+            "--tsa-cert",
+            pinned.to_str().unwrap(),
+        ];
+        evidentia(dir, &args).status.code()
+    };
+    assert_eq!(verify_pinned(&response, root), Some(0));
+    let rsa_response = dir.join("sha256-rsa.tsr");
+    assert_eq!(verify_pinned(&rsa_response, rsa.root.to_str().unwrap()), Some(1));
+
+    // A response to another request is refused by `attach --request`.
+    let request = dir.join("fresh.tsq");
+    assert!(evidentia(dir, &["timestamp", "request", log_arg, "--out", request.to_str().unwrap()]).status.success());
+    let out = evidentia(
+        dir,
+        &[
+            "timestamp",
+            "attach",
+            log_arg,
+            "--response",
+            response.to_str().unwrap(),
+            "--request",
+            request.to_str().unwrap(),
+            "--ca",
+            root,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("[TIMESTAMP_MISMATCH]"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_refusal_from_the_tsa_is_reported_with_its_reason() {
+    let work = Workdir::new("timestamp-refused");
+    let dir = &work.0;
+    let log = make_log(dir);
+    let tsa = LocalTsa::new(dir, "p256", TsaKey::P256, false, false);
+    // SHA-1 is not among the digests the authority accepts: it answers "rejection".
+    std::fs::write(dir.join("data"), "x").unwrap();
+    let out = Command::new("openssl")
+        .args(["ts", "-query", "-data", "data", "-sha1", "-cert", "-out", "sha1.tsq"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let response = dir.join("refused.tsr");
+    tsa.reply(&dir.join("sha1.tsq"), &response);
+    let out = evidentia(
+        dir,
+        &[
+            "timestamp",
+            "attach",
+            log.to_str().unwrap(),
+            "--response",
+            "refused.tsr",
+            "--ca",
+            tsa.root.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("[TIMESTAMP_NOT_GRANTED]") && stderr.contains("rejection"), "{stderr}");
+    assert!(!log.join("timestamps").exists());
+}
+
+#[test]
+fn external_responses_verify_from_the_command_line() {
+    let work = Workdir::new("timestamp-external");
+    let dir = &work.0;
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testvectors/external/rfc3161/trailofbits");
+    std::fs::write(dir.join("hello"), "hello").unwrap();
+    let chain = std::fs::read_to_string(vectors.join("test_tsa/ts_chain.pem")).unwrap();
+    let split = chain.rfind("-----BEGIN CERTIFICATE-----").unwrap();
+    std::fs::write(dir.join("root.pem"), &chain[split..]).unwrap();
+    std::fs::write(dir.join("chain.pem"), &chain[..split]).unwrap();
+    let verify = |response: &str| {
+        let response = vectors.join(response);
+        evidentia(
+            dir,
+            &[
+                "timestamp",
+                "verify",
+                response.to_str().unwrap(),
+                "--data",
+                "hello",
+                "--ca",
+                "root.pem",
+                "--certs",
+                "chain.pem",
+            ],
+        )
+    };
+    let out = verify("test_tsa/response.tsr");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("existed at 2024-10-08T15:40:32Z"), "{}", text(&out.stdout));
+    let out = verify("sigstage/response-invalid-signature.tsr");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+}
+
+#[test]
+fn garbage_is_refused_with_exit_2() {
+    let work = Workdir::new("timestamp-garbage");
+    let dir = &work.0;
+    let log = make_log(dir);
+    let log_arg = log.to_str().unwrap();
+    std::fs::write(dir.join("garbage"), b"\x30\x80 not DER").unwrap();
+    std::fs::write(dir.join("empty"), b"").unwrap();
+    let tsa = LocalTsa::new(dir, "p256", TsaKey::P256, false, false);
+    let root = tsa.root.to_str().unwrap();
+    for args in [
+        vec!["timestamp", "attach", log_arg, "--response", "garbage", "--ca", root],
+        vec!["timestamp", "attach", log_arg, "--response", "empty", "--ca", root],
+        vec!["timestamp", "attach", log_arg, "--response", "missing.tsr", "--ca", root],
+        vec!["timestamp", "verify", "garbage", "--data", "empty", "--ca", root],
+        vec!["timestamp", "verify", "garbage", "--data", "empty", "--ca", "garbage"],
+        vec!["timestamp", "verify", "garbage", "--data", "empty", "--ca", "empty"],
+        vec!["timestamp", "verify", "garbage", "--log", "missing-log", "--ca", root],
+        vec!["timestamp", "attach", log_arg, "--response", "garbage", "--request", "garbage", "--ca", root],
+        vec!["timestamp", "request", "missing-log", "--out", "x.tsq"],
+        vec!["timestamp", "request", log_arg, "--size", "99", "--out", "x.tsq"],
+        vec!["timestamp", "request", log_arg, "--hash", "md5", "--out", "x.tsq"],
+        vec!["timestamp", "request", log_arg, "--out", "garbage"],
+        vec!["timestamp", "request", "--data", "missing", "--out", "y.tsq"],
+    ] {
+        let out = evidentia(dir, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}{}", text(&out.stdout), text(&out.stderr));
+        assert!(text(&out.stderr).starts_with("error: ") || text(&out.stderr).contains("error:"), "{args:?}");
+    }
+}

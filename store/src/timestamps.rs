@@ -1,0 +1,107 @@
+//! RFC 3161 timestamps of a log's checkpoints, kept beside them (SPEC.md §20):
+//! `timestamps/<size>.tsr` is the authority's response as received, and
+//! `timestamps/<size>.pem` the certificate chain it was verified with when it was
+//! attached (TSA certificate first, trusted root last).
+
+use std::path::Path;
+
+use evidentia::timestamp::{self, TimestampRequest, TimestampTrust, VerifiedTimestamp};
+use evidentia::{Error, ErrorCode, Result};
+
+use crate::{LogReader, StoredCheckpoint, io_error, replace_durably};
+
+const TIMESTAMPS_DIR: &str = "timestamps";
+
+/// A stored timestamp of one checkpoint.
+#[derive(Clone, Debug)]
+pub struct StoredTimestamp {
+    /// The size of the checkpoint it covers.
+    pub size: u64,
+    /// The TimeStampResp as the authority sent it.
+    pub response: Vec<u8>,
+    /// The chain it verified with: TSA certificate first, root last (DER).
+    pub chain: Vec<Vec<u8>>,
+}
+
+impl LogReader {
+    /// The stored checkpoint of `size` records, or the newest when `size` is `None`.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] when there is no such checkpoint.
+    pub fn checkpoint_of_size(&self, size: Option<u64>) -> Result<&StoredCheckpoint> {
+        let found = match size {
+            Some(size) => self.checkpoints().iter().rev().find(|c| c.size == size),
+            None => self.latest_checkpoint(),
+        };
+        found.ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidArgument,
+                match size {
+                    Some(size) => format!("the log has no signed checkpoint of {size} records"),
+                    None => "the log has no signed checkpoint yet: run `evidentia log checkpoint` first".to_owned(),
+                },
+            )
+        })
+    }
+
+    /// The stored timestamp of the checkpoint of `size` records, if there is one.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Io`] when a file exists but cannot be read;
+    /// [`ErrorCode::TimestampMalformed`] when its chain file is damaged.
+    pub fn timestamp(&self, size: u64) -> Result<Option<StoredTimestamp>> {
+        let dir = self.dir.join(TIMESTAMPS_DIR);
+        let response_path = dir.join(format!("{size}.tsr"));
+        let response = match std::fs::read(&response_path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error("read", &response_path, &e)),
+        };
+        let chain_path = dir.join(format!("{size}.pem"));
+        let chain = std::fs::read(&chain_path).map_err(|e| io_error("read", &chain_path, &e))?;
+        let chain = timestamp::read_certificates(&chain)
+            .map_err(|e| Error::new(e.code(), format!("{}: {e}", chain_path.display())))?;
+        Ok(Some(StoredTimestamp { size, response, chain }))
+    }
+}
+
+/// Verifies a time-stamp response for one of the log's checkpoints and stores it
+/// beside the checkpoint. The checkpoint is the one whose signed note the token's
+/// imprint is the digest of; with `request`, the response must answer it.
+///
+/// # Errors
+/// The timestamp's verification error, [`ErrorCode::TimestampMismatch`] when the
+/// token covers none of the log's checkpoints, or [`ErrorCode::Io`].
+pub fn attach_timestamp(
+    dir: &Path,
+    response: &[u8],
+    request: Option<&TimestampRequest>,
+    trust: &TimestampTrust,
+) -> Result<(u64, VerifiedTimestamp)> {
+    let reader = LogReader::open(dir)?;
+    let mut last_error = None;
+    for checkpoint in reader.checkpoints().iter().rev() {
+        match timestamp::verify_timestamp(response, checkpoint.note.as_bytes(), request, trust) {
+            Ok(verified) => {
+                let folder = dir.join(TIMESTAMPS_DIR);
+                std::fs::create_dir_all(&folder).map_err(|e| io_error("create", &folder, &e))?;
+                let chain: String = verified.chain_der.iter().map(|c| timestamp::certificate_to_pem(c)).collect();
+                // The chain first: a response is only ever found with its chain.
+                replace_durably(&folder, &format!("{}.pem", checkpoint.size), chain.as_bytes())?;
+                replace_durably(&folder, &format!("{}.tsr", checkpoint.size), response)?;
+                return Ok((checkpoint.size, verified));
+            }
+            Err(e) if e.code() == ErrorCode::TimestampMismatch => last_error = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_error.map_or_else(
+        || Error::new(ErrorCode::InvalidArgument, "the log has no signed checkpoint to timestamp"),
+        |e| {
+            Error::new(
+                ErrorCode::TimestampMismatch,
+                format!("the token is not for any of this log's checkpoints ({})", e.message()),
+            )
+        },
+    ))
+}
