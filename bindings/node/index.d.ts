@@ -45,6 +45,12 @@ export declare class Log {
   receipt(index: number): string
   /** The inclusion proof (JSON) of record `index` (default size: the latest checkpoint's). */
   inclusionProof(index: number, size?: number | undefined | null): string
+  /**
+   * Writes the evidence package of record `index` (SPEC.md §19) to the new folder
+   * `out` and to `out` + ".tar.gz"; returns the archive's path. The package
+   * verifies with its `verify.sh` and OpenSSL alone.
+   */
+  exportPackage(index: number, out: string): string
   /** The consistency proof (JSON) between two sizes (default new: the latest checkpoint's). */
   consistencyProof(oldSize: number, newSize?: number | undefined | null): string
   /**

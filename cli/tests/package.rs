@@ -87,7 +87,7 @@ fn covering_check(file: &str, batch: bool) -> Option<u8> {
         "receipt.jws" | "signing-input.txt" | "signature.der" => Some(4),
         "record.json" if !batch => Some(4),
         "record.json" | "inclusion-proof.json" => Some(5),
-        "checkpoint.txt" => Some(6),
+        "checkpoint.txt" | "checkpoint-key.pem" => Some(6),
         "event.json" => Some(7),
         "timestamp.tst" | "tsa-root.pem" | "tsa-chain.pem" => Some(8),
         _ => None,
@@ -207,6 +207,47 @@ fn a_receipt_package_verifies_with_openssl_alone_and_every_change_is_caught() {
 #[test]
 fn a_batch_receipt_package_verifies_with_openssl_alone_and_every_change_is_caught() {
     check_package("batch");
+}
+
+#[test]
+fn a_package_made_after_a_key_rotation_carries_the_checkpoints_key() {
+    let work = Workdir::new("rotated");
+    let dir = &work.0;
+    let path = restricted_path(dir);
+    let log = make_log(dir, "receipts");
+    std::fs::write(dir.join("key-2.jwk"), evidentia(dir, &["keygen"]).stdout).unwrap();
+    for args in [
+        vec!["log", "rotate", log.to_str().unwrap(), "--key", "key-2.jwk"],
+        vec!["log", "append", log.to_str().unwrap(), "events.jsonl", "--batch"],
+        vec!["log", "checkpoint", log.to_str().unwrap()],
+    ] {
+        let out = evidentia(dir, &args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    }
+    // Record 6 was signed by the first key; the newest checkpoint by the second.
+    let package = dir.join("package");
+    let out = evidentia(dir, &["export", log.to_str().unwrap(), "--index", "6", "--out", package.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(package.join("checkpoint-key.pem").is_file());
+    let (failed, valid) = shell_verdict(&package.join("verify.sh"), &package, &path);
+    assert_eq!((failed, valid), (vec![], true));
+    assert_eq!(evidentia_verdict(dir, &package), (vec![], true));
+    let original = std::fs::read(package.join("checkpoint-key.pem")).unwrap();
+    for at in (0..8).map(|i| i * (original.len() - 1) / 7) {
+        let mut bytes = original.clone();
+        bytes[at] ^= 0x01;
+        std::fs::write(package.join("checkpoint-key.pem"), &bytes).unwrap();
+        let (shell_failed, _) = shell_verdict(&package.join("verify.sh"), &package, &path);
+        let (failed, _) = evidentia_verdict(dir, &package);
+        assert!(shell_failed.contains(&6) && failed.contains(&6), "byte {at}: {shell_failed:?} {failed:?}");
+    }
+    // Another key of the right form but not of the key history is refused too.
+    let stranger = evidentia(dir, &["keygen"]).stdout;
+    std::fs::write(dir.join("stranger.jwk"), stranger).unwrap();
+    let pem = evidentia(dir, &["pubkey", "stranger.jwk", "--format", "pem"]).stdout;
+    std::fs::write(package.join("checkpoint-key.pem"), pem).unwrap();
+    assert!(shell_verdict(&package.join("verify.sh"), &package, &path).0.contains(&6));
+    assert!(evidentia_verdict(dir, &package).0.contains(&6));
 }
 
 #[test]

@@ -714,6 +714,21 @@ evidentia_result evidentia_log_inclusion_proof(const evidentia_log *log,
                                                size_t *out_len);
 
 /**
+ * Writes the evidence package of record `index` (SPEC.md §19) to the new folder
+ * `dir` (a NUL-terminated path) and to `dir` + `.tar.gz`, and writes the archive's
+ * path to `out`. The package verifies with its `verify.sh` and OpenSSL alone.
+ *
+ * # Safety
+ * As [`evidentia_log_append`]; `dir` is a NUL-terminated UTF-8 path.
+ */
+evidentia_result evidentia_log_export_package(const evidentia_log *log,
+                                              uint64_t index,
+                                              const char *dir,
+                                              char *out,
+                                              size_t cap,
+                                              size_t *out_len);
+
+/**
  * Writes the consistency proof (JSON) between the trees of `old` and `new`
  * records; `new` 0 means the latest checkpoint's size.
  *

@@ -307,6 +307,29 @@ pub unsafe extern "C" fn evidentia_log_inclusion_proof(
     })
 }
 
+/// Writes the evidence package of record `index` (SPEC.md §19) to the new folder
+/// `dir` (a NUL-terminated path) and to `dir` + `.tar.gz`, and writes the archive's
+/// path to `out`. The package verifies with its `verify.sh` and OpenSSL alone.
+///
+/// # Safety
+/// As [`evidentia_log_append`]; `dir` is a NUL-terminated UTF-8 path.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_export_package(
+    log: *const evidentia_log,
+    index: u64,
+    dir: *const c_char,
+    out: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        let target = unsafe { path(dir)? };
+        let archive = evidentia_store::export_package(log.log.dir(), index, target)?;
+        unsafe { write_text(&archive.display().to_string(), out, cap, out_len) }
+    })
+}
+
 /// Writes the consistency proof (JSON) between the trees of `old` and `new`
 /// records; `new` 0 means the latest checkpoint's size.
 ///

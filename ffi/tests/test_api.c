@@ -146,6 +146,16 @@ static void threads_share_a_log(void) {
     CHECK(evidentia_log_append(log, (const uint8_t *)"{}", 2, NULL, NULL, out, BIG, &out_len) == EVIDENTIA_KEY_NOT_PRIVATE,
           "no key");
     CHECK(evidentia_log_inclusion_proof(log, 3, 0, out, BIG, &out_len) == EVIDENTIA_OK, "prove");
+    char package[300];
+    snprintf(package, sizeof package, "%s/package", dir);
+    CHECK(evidentia_log_export_package(log, 3, package, out, BIG, &out_len) == EVIDENTIA_OK, "export");
+    CHECK(out_len == strlen(package) + 7 && strcmp(out + strlen(package), ".tar.gz") == 0, "archive path: %s", out);
+    CHECK(evidentia_log_export_package(log, 3, package, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "exists");
+    CHECK(evidentia_log_export_package(log, 80, "/tmp/evidentia-c-never", out, BIG, &out_len) ==
+              EVIDENTIA_INVALID_ARGUMENT,
+          "beyond the log");
+    CHECK(evidentia_log_export_package(log, 3, NULL, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "no path");
+    CHECK(evidentia_log_export_package(NULL, 3, package, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "no log");
     CHECK(evidentia_log_append(log, (const uint8_t *)"{}", 2, NULL, "not a time", out, BIG, &out_len) ==
               EVIDENTIA_TIME_INVALID,
           "bad time");

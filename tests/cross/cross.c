@@ -1,6 +1,6 @@
 /* Cross-language evidence, C side (run by `cargo xtask test cross`).
  *
- *   cross produce SPEC OUT    write OUT/evidence.json and OUT's logs
+ *   cross produce SPEC OUT    write OUT/evidence.json, OUT's logs and evidence packages
  *   cross verify SPEC ROOT    verify ROOT/<dir>/evidence.json for each named <dir>
  */
 #include <cjson/cJSON.h>
@@ -153,6 +153,8 @@ static void produce(const cJSON *spec, const char *dir) {
     cJSON_AddStringToObject(fresh, "inclusion_proof", out);
     ok(evidentia_log_keys(log, out, BIG, &out_len), "keys");
     cJSON_AddStringToObject(fresh, "jwks", out);
+    snprintf(path, sizeof path, "%s/package-receipt", dir);
+    ok(evidentia_log_export_package(log, 0, path, out, BIG, &out_len), "export");
     evidentia_log_free(log);
 
     snprintf(path, sizeof path, "%s/batch", dir);
@@ -161,6 +163,8 @@ static void produce(const cJSON *spec, const char *dir) {
     ok(evidentia_log_append_batch(log, batch, lens, 3, NULL, out, BIG, &out_len), "append batch");
     ok(evidentia_log_receipt(log, 0, out, BIG, &out_len), "batch receipt");
     cJSON_AddStringToObject(fresh, "batch_receipt", out);
+    snprintf(path, sizeof path, "%s/package-batch", dir);
+    ok(evidentia_log_export_package(log, 0, path, out, BIG, &out_len), "export batch");
     evidentia_log_free(log);
     evidentia_signing_key_free(fresh_key);
 

@@ -38,10 +38,13 @@ function produce(spec, out) {
   const checkpoint = log.checkpoint()
   const proof = log.inclusionProof(0)
   const jwks = log.keys()
+  const archive = log.exportPackage(0, path.join(out, 'package-receipt'))
+  if (!archive.endsWith('package-receipt.tar.gz')) throw new Error(`exportPackage returned ${archive}`)
   log.close()
   const batch = evidentia.Log.create(path.join(out, 'batch'), fresh, { logId: 'node.example/cross-batch', mode: 'batch' })
   batch.appendBatch([spec.fresh_event, { n: 2 }, { n: 3 }])
   const batchReceipt = batch.receipt(0)
+  batch.exportPackage(0, path.join(out, 'package-batch'))
   batch.close()
   evidence.fresh = {
     public_jwk: fresh.publicJwk(),

@@ -37,9 +37,11 @@ def produce(spec: dict, out: Path) -> None:
         checkpoint = log.checkpoint()
         proof = log.inclusion_proof(0)
         jwks = log.keys()
+        log.export_package(0, out / "package-receipt")
     with evidentia.Log.create(out / "batch", fresh, log_id="python.example/cross-batch", mode="batch") as batch:
         batch.append_batch([spec["fresh_event"], {"n": 2}, {"n": 3}])
         batch_receipt = batch.receipt(0)
+        batch.export_package(0, str(out / "package-batch"))
     evidence["fresh"] = {
         "public_jwk": fresh.public_jwk(),
         "jws": fresh.sign_jws(payload, detached=True),

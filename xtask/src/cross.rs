@@ -1,8 +1,9 @@
 //! The cross-language test: C, Python, Node and the CLI each produce evidence from
 //! `testvectors/cross_language.json` (deterministic outputs, and logs, receipts,
 //! proofs and signatures with a fresh key of their own); then each verifies what
-//! every one of them produced. Programs: `tests/cross/cross.{c,py,js}`; the CLI's
-//! side is here, driving the `evidentia` binary.
+//! every one of them produced, and every evidence package they exported is checked
+//! by its own verify.sh with OpenSSL alone. Programs: `tests/cross/cross.{c,py,js}`;
+//! the CLI's side is here, driving the `evidentia` binary.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -75,6 +76,72 @@ pub(crate) fn test() -> Result<()> {
         let evidence = json::parse(&std::fs::read(out(producer).join("evidence.json"))?)?;
         let passed = cli.verify(&spec, &evidence, &dir.join(format!("cli-verifying-{producer}")))?;
         eprintln!("cli verified {producer}'s evidence: {passed} checks passed");
+    }
+
+    // The evidence packages each language exported, checked by their verify.sh with
+    // only OpenSSL and POSIX tools on the PATH (no Evidentia), and by the CLI.
+    let tools = openssl_only_path(&dir.join("openssl-only"))?;
+    for producer in PRODUCERS {
+        for kind in ["receipt", "batch"] {
+            let package = out(producer).join(format!("package-{kind}"));
+            verify_package_with_openssl(&package, &tools)?;
+            cli.output(&[&"package", &"verify", &package.with_extension("tar.gz")])?;
+            eprintln!("verify.sh (OpenSSL only) and the CLI verified {producer}'s {kind} package");
+        }
+    }
+    Ok(())
+}
+
+/// The programs a package's verify.sh may use, and nothing else.
+pub(crate) const PACKAGE_TOOLS: &[&str] = &[
+    "sh",
+    "openssl",
+    "sha256sum",
+    "sed",
+    "tr",
+    "od",
+    "awk",
+    "head",
+    "tail",
+    "cut",
+    "cmp",
+    "grep",
+    "mktemp",
+    "rm",
+    "cat",
+    "wc",
+    "dirname",
+    "mv",
+];
+
+/// A folder of links to [`PACKAGE_TOOLS`], to use as the only PATH.
+pub(crate) fn openssl_only_path(bin: &Path) -> Result<PathBuf> {
+    let _ = std::fs::remove_dir_all(bin);
+    std::fs::create_dir_all(bin)?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for tool in PACKAGE_TOOLS {
+        let found = std::env::split_paths(&path)
+            .map(|p| p.join(tool))
+            .find(|p| p.is_file())
+            .ok_or_else(|| format!("{tool} is not installed"))?;
+        std::os::unix::fs::symlink(found, bin.join(tool))?;
+    }
+    Ok(bin.to_owned())
+}
+
+/// Runs a package's verify.sh with `tools` as the whole PATH; it must print
+/// OpenSSL's `Verified OK` twice and the VALID verdict.
+pub(crate) fn verify_package_with_openssl(package: &Path, tools: &Path) -> Result<()> {
+    let output =
+        Command::new(tools.join("sh")).arg(package.join("verify.sh")).env_clear().env("PATH", tools).output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() || stdout.matches("Verified OK").count() != 2 || !stdout.contains("VERDICT: VALID") {
+        return Err(format!(
+            "verify.sh did not find {} valid:\n{stdout}{}",
+            package.display(),
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
     }
     Ok(())
 }
@@ -172,6 +239,8 @@ impl Cli {
         ])?;
         self.output(&[&"log", &"append", &"--batch", &batch, &batch_events])?;
         let batch_receipt = self.output(&[&"log", &"receipt", &"--index", &"0", &batch])?;
+        self.output(&[&"export", &log, &"--index", &"0", &"--out", &out.join("package-receipt")])?;
+        self.output(&[&"export", &batch, &"--index", &"0", &"--out", &out.join("package-batch")])?;
 
         let path = |p: &Path| Value::String(p.display().to_string());
         let fresh = Value::object(vec![

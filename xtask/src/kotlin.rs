@@ -56,7 +56,11 @@ pub(crate) fn test() -> Result<()> {
         .arg(property("vectors", &root.join("testvectors")))
         .arg(property("cli", &root.join("target/debug/evidentia")))
         .arg(property("python", &python))
-        .arg(property("out", &evidence)))
+        .arg(property("out", &evidence)))?;
+
+    section("kotlin: the package Kotlin exported, checked by its verify.sh with OpenSSL alone");
+    let tools = crate::cross::openssl_only_path(&root.join("build/uniffi/openssl-only"))?;
+    crate::cross::verify_package_with_openssl(&evidence.join("kotlin-package"), &tools)
 }
 
 /// The Swift sources exist and declare the API the Kotlin suite tests.

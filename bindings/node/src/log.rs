@@ -57,10 +57,10 @@ fn closed() -> napi::Error<crate::convert::Code> {
     fail(ErrorCode::InvalidHandle, "the log is closed")
 }
 
-/// A string argument that becomes part of a record, read strictly (see `js_string`).
-fn text(value: &Unknown<'_>) -> Result<String> {
+/// A string argument (`what` names it in the error), read strictly (see `js_string`).
+fn text(value: &Unknown<'_>, what: &str) -> Result<String> {
     if value.get_type().map_err(crate::convert::engine)? != napi::ValueType::String {
-        return Err(fail(ErrorCode::InvalidArgument, "a nonce is a string"));
+        return Err(fail(ErrorCode::InvalidArgument, format!("{what} is a string")));
     }
     crate::convert::js_string(value)
 }
@@ -149,7 +149,7 @@ impl Log {
         guard(|| {
             Ok(single(self.prepare_batch(
                 vec![event],
-                options.nonce.as_ref().map(text).transpose()?,
+                options.nonce.as_ref().map(|n| text(n, "a nonce")).transpose()?,
                 options.time.as_deref(),
             )?()?))
         })
@@ -160,7 +160,11 @@ impl Log {
     pub fn append_async(&self, event: Unknown<'_>, options: Option<AppendOptions<'_>>) -> AsyncTask<Blocking<String>> {
         let options = options.unwrap_or_default();
         let work = guard(|| {
-            self.prepare_batch(vec![event], options.nonce.as_ref().map(text).transpose()?, options.time.as_deref())
+            self.prepare_batch(
+                vec![event],
+                options.nonce.as_ref().map(|n| text(n, "a nonce")).transpose()?,
+                options.time.as_deref(),
+            )
         });
         Blocking::spawn_prepared(work.map(|work| move || work().map(single)))
     }
@@ -203,6 +207,19 @@ impl Log {
         guard(|| {
             let size = size.map(|s| size_from_js(s, "size")).transpose()?;
             self.reader()?.inclusion_proof(size_from_js(index, "index")?, size).and_then(|p| p.to_json()).map_err(error)
+        })
+    }
+
+    /// Writes the evidence package of record `index` (SPEC.md §19) to the new folder
+    /// `out` and to `out` + ".tar.gz"; returns the archive's path. The package
+    /// verifies with its `verify.sh` and OpenSSL alone.
+    #[napi]
+    pub fn export_package(&self, index: f64, #[napi(ts_arg_type = "string")] out: Unknown<'_>) -> Result<String> {
+        guard(|| {
+            let out = text(&out, "the package path")?;
+            let archive = evidentia_store::export_package(&self.dir, size_from_js(index, "index")?, out.as_ref())
+                .map_err(error)?;
+            Ok(archive.display().to_string())
         })
     }
 

@@ -126,6 +126,15 @@ impl Log {
         self.reader()?.inclusion_proof(index, size).and_then(|p| p.to_json()).map_err(error)
     }
 
+    /// Writes the evidence package of record `index` (SPEC.md §19) to the new folder
+    /// `out` and to `out` + ".tar.gz"; returns the archive's path. The package verifies
+    /// with its `verify.sh` and OpenSSL alone. Releases the GIL while it works.
+    fn export_package(&self, py: Python<'_>, index: u64, out: PathBuf) -> PyResult<String> {
+        let dir = self.dir.clone();
+        let archive = py.detach(|| evidentia_store::export_package(&dir, index, &out)).map_err(error)?;
+        Ok(archive.display().to_string())
+    }
+
     /// The consistency proof (JSON) between two sizes (default new: the latest checkpoint's).
     #[pyo3(signature = (old, new = None))]
     fn consistency_proof(&self, old: u64, new: Option<u64>) -> PyResult<String> {

@@ -121,6 +121,13 @@ def test_log_lifecycle(tmp_path: Path) -> None:
         checkpoint = log.checkpoint()
         proof = log.inclusion_proof(0)
         assert log.verify().valid
+        archive = log.export_package(0, tmp_path / "package")
+        assert archive == str(tmp_path / "package") + ".tar.gz"
+        assert (tmp_path / "package" / "verify.sh").is_file()
+        for index, out in [(0, tmp_path / "package"), (99, tmp_path / "other")]:
+            with pytest.raises(evidentia.UsageError) as raised:
+                log.export_package(index, out)
+            assert raised.value.code_name == "INVALID_ARGUMENT"
         assert "revoked" not in log.keys() and '"exp"' in log.keys()
     evidentia.verify_inclusion(first, proof, checkpoint, log_keys(path))
     assert evidentia.verify_log(path).valid

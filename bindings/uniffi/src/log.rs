@@ -100,6 +100,13 @@ impl Log {
         Ok(self.reader()?.inclusion_proof(index, size)?.to_json()?)
     }
 
+    /// Writes the evidence package of record `index` (SPEC.md §19) to the new folder
+    /// `out` and to `out` + ".tar.gz"; returns the archive's path. The package
+    /// verifies with its `verify.sh` and OpenSSL alone.
+    pub fn export_package(&self, index: u64, out: String) -> Result<String> {
+        Ok(evidentia_store::export_package(&self.dir, index, out.as_ref())?.display().to_string())
+    }
+
     /// The consistency proof between two sizes of the log, as JSON.
     #[uniffi::method(default(new_size = None))]
     pub fn consistency_proof(&self, old_size: u64, new_size: Option<u64>) -> Result<String> {

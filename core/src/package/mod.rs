@@ -109,7 +109,26 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
     let subject = if receipt_signature.is_some() { "receipt" } else { "batch receipt" };
 
     let (key, _) = input.keys.select(Some(&record.kid))?;
-    let (body, note_signature) = note_signature_by(&checkpoint, &record.log_id, key)?;
+    // The checkpoint is signed by the key in force when it was signed: after a
+    // rotation, a later key of the history than the record's (receipts only; a batch
+    // receipt's checkpoint is the record's signature).
+    let signed_by = |k: &crate::PublicKey| note_signature_by(&checkpoint, &record.log_id, k).ok();
+    let (checkpoint_key, (body, note_signature)) = match signed_by(key) {
+        Some(found) => (key, found),
+        None if receipt_signature.is_some() => input
+            .keys
+            .entries()
+            .iter()
+            .filter_map(|entry| entry.public_key())
+            .find_map(|k| signed_by(k).map(|found| (k, found)))
+            .ok_or_else(|| {
+                Error::new(ErrorCode::CheckpointSignatureInvalid, "no key of the key history signed the checkpoint")
+            })?,
+        None => note_signature_by(&checkpoint, &record.log_id, key).map(|found| (key, found))?,
+    };
+    if checkpoint_key != key {
+        add("checkpoint-key.pem", checkpoint_key.to_pem().into_bytes());
+    }
     add("signature.der", receipt_signature.unwrap_or(note_signature));
     add("record.json", record_bytes);
     add("event.json", input.event.to_vec());
@@ -194,7 +213,7 @@ pub const PACKAGE_CHECKS: [&str; 8] = [
     "keys.jwks lists the key as in force at the record's time",
     "the signature is valid for the key",
     "the inclusion proof leads from the record to the checkpoint's root",
-    "the checkpoint is signed by the same key",
+    "the checkpoint is signed by the same key, or by a later key of keys.jwks",
     "event.json is the event the record commits to",
     "a trusted timestamp (RFC 3161) shows the checkpoint existed at its time",
 ];
@@ -267,6 +286,22 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
         (|| {
             let (record, key, body) = (record.as_ref()?, key.as_ref()?, body.as_ref()?);
             let note = text("checkpoint.txt")?;
+            // After a rotation, another key of the history signed the checkpoint.
+            let other_key;
+            let key = match file("checkpoint-key.pem") {
+                None => key,
+                Some(_) => {
+                    let pem = text("checkpoint-key.pem")?;
+                    other_key = crate::PublicKey::from_pem(pem).map_err(|e| format!("checkpoint-key.pem: {e}"))?;
+                    if other_key.to_pem() != pem {
+                        return Err("checkpoint-key.pem is not the canonical PEM of its key".to_owned());
+                    }
+                    let keys = KeySet::from_json(text("keys.jwks")?).map_err(|e| format!("keys.jwks: {e}"))?;
+                    keys.select(Some(other_key.kid()))
+                        .map_err(|_| "checkpoint-key.pem is not a key of keys.jwks".to_owned())?;
+                    &other_key
+                }
+            };
             let verifier = crate::NoteVerifier::new(&record.log_id, key).map_err(|e| e.to_string())?;
             let verified = crate::verify_note(note, &[verifier]).map_err(|e| e.to_string())?;
             if verified.text != *body {
@@ -408,6 +443,41 @@ mod tests {
         event_file.bytes = br#"{"n":9}"#.to_vec();
         let failed: Vec<u8> = verify_package(&files).iter().filter(|c| c.failure.is_some()).map(|c| c.number).collect();
         assert_eq!(failed, [1, 7]);
+    }
+
+    #[test]
+    fn every_single_byte_change_to_the_evidence_fails_the_check_that_covers_it() {
+        let (receipt, event, proof, note, keys) = evidence();
+        let input = PackageInput {
+            receipt: &receipt,
+            event: &event,
+            keys: &keys,
+            proof: Some(&proof),
+            checkpoint: Some(&note),
+            timestamp: None,
+        };
+        let files = build_package(input).unwrap();
+        let covering = |name: &str| match name {
+            "public-key.pem" | "public-key.jwk" => Some(2),
+            "receipt.jws" | "signing-input.txt" | "signature.der" | "record.json" => Some(4),
+            "inclusion-proof.json" => Some(5),
+            "checkpoint.txt" => Some(6),
+            "event.json" => Some(7),
+            _ => None,
+        };
+        let mut changes = 0;
+        for (i, file) in files.iter().enumerate() {
+            let Some(check) = covering(&file.name) else { continue };
+            for at in 0..file.bytes.len() {
+                let mut changed = files.clone();
+                changed[i].bytes[at] ^= 0x01;
+                let failed: Vec<u8> =
+                    verify_package(&changed).iter().filter(|c| c.failure.is_some()).map(|c| c.number).collect();
+                assert!(failed.contains(&1) && failed.contains(&check), "{} byte {at}: {failed:?}", file.name);
+                changes += 1;
+            }
+        }
+        assert!(changes > 2000, "{changes}");
     }
 
     #[test]

@@ -33,6 +33,17 @@ class ApiTest {
             }
             log.verify().use { assertTrue(it.valid(), it.toText()) }
 
+            // An evidence package: cargo xtask test kotlin then runs its verify.sh
+            // with OpenSSL alone.
+            val out = java.nio.file.Path.of(System.getProperty("evidentia.out") ?: error("evidentia.out is not set"))
+            java.nio.file.Files.createDirectories(out)
+            val packageDir = out.resolve("kotlin-package").toString()
+            val archive = log.exportPackage(0uL, packageDir)
+            assertEquals("$packageDir.tar.gz", archive)
+            assertTrue(java.nio.file.Files.isRegularFile(java.nio.file.Path.of(packageDir, "verify.sh")))
+            assertCode("INVALID_ARGUMENT", "export over an existing folder") { log.exportPackage(0uL, packageDir) }
+            assertCode("INVALID_ARGUMENT", "export a record beyond the log") { log.exportPackage(9uL, "$packageDir-9") }
+
             val newKey = SigningKey.generate()
             log.rotate(newKey)
             log.append("""{"n":4}""")
