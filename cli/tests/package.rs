@@ -147,11 +147,12 @@ fn check_package(mode: &str) {
         stdout.contains("Verification: OK\nOK      8. a trusted timestamp says the checkpoint existed at"),
         "{stdout}"
     );
-    // With the timestamp, its root, and for the batch log's RSA authority the
-    // intermediate the token does not embed (the receipt package has signing-input.txt
-    // instead).
-    assert_eq!(std::fs::read_dir(&package).unwrap().count(), 18, "{stdout}");
-    assert_eq!(package.join("tsa-chain.pem").exists(), mode == "batch");
+    // With the timestamp, its root and the chain below it (the batch receipt's
+    // package has no signing-input.txt and receipt.jws, but batch-receipt.json).
+    let expected = if mode == "batch" { 18 } else { 19 };
+    assert_eq!(std::fs::read_dir(&package).unwrap().count(), expected, "{stdout}");
+    let chain = std::fs::read_to_string(package.join("tsa-chain.pem")).unwrap();
+    assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), if mode == "batch" { 2 } else { 1 });
     assert!(stdout.trim_end().ends_with("VERDICT: VALID — every check passed"), "{stdout}");
     assert_eq!(evidentia_verdict(dir, &package), (vec![], true));
     assert_eq!(evidentia_verdict(dir, &package.with_extension("tar.gz")), (vec![], true));

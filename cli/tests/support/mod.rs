@@ -57,6 +57,26 @@ impl LocalTsa {
     /// `ess_sha1`: name the certificate with ESS signing-certificate v1 (SHA-1),
     /// as older authorities do, instead of v2 (SHA-256).
     pub(crate) fn new(parent: &Path, name: &str, key: TsaKey, with_intermediate: bool, ess_sha1: bool) -> LocalTsa {
+        LocalTsa::with_tsa_extensions(
+            parent,
+            name,
+            key,
+            with_intermediate,
+            ess_sha1,
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n",
+        )
+    }
+
+    /// An authority whose certificate has the given extensions (OpenSSL's
+    /// extension-file syntax), to make certificates a verifier must refuse.
+    pub(crate) fn with_tsa_extensions(
+        parent: &Path,
+        name: &str,
+        key: TsaKey,
+        with_intermediate: bool,
+        ess_sha1: bool,
+        tsa_extensions: &str,
+    ) -> LocalTsa {
         let dir = parent.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let newkey: &[&str] = match key {
@@ -68,11 +88,7 @@ impl LocalTsa {
             "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n",
         )
         .unwrap();
-        std::fs::write(
-            dir.join("tsa.ext"),
-            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n",
-        )
-        .unwrap();
+        std::fs::write(dir.join("tsa.ext"), tsa_extensions).unwrap();
         let subject = |cn: &str| format!("/O=Evidentia tests/CN={cn} ({name})");
         let root_subject = subject("Test TSA Root");
         let mut args = vec!["req", "-x509", "-new"];

@@ -165,22 +165,26 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
     Ok(files)
 }
 
-/// The token as `timestamp.tst`, the root as `tsa-root.pem`, and the rest of the
-/// chain that the token does not embed as `tsa-chain.pem`, after checking that the
-/// token verifies for the checkpoint with them.
+/// The token as `timestamp.tst`, the root as `tsa-root.pem` and the rest of the
+/// chain as `tsa-chain.pem`, after checking that the root is self-signed and that
+/// the token verifies for the checkpoint with them.
 fn add_timestamp(add: &mut impl FnMut(&str, Vec<u8>), stamp: PackageTimestamp<'_>, checkpoint: &str) -> Result<()> {
     let (root, rest) = stamp
         .chain
         .split_last()
         .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, "a timestamp needs its certificate chain"))?;
-    let embedded = timestamp::read_timestamp_token(stamp.token)?.certificates;
-    let missing: Vec<Vec<u8>> = rest.iter().filter(|c| !embedded.contains(c)).cloned().collect();
-    let trust = TimestampTrust { roots: vec![root.clone()], intermediates: missing.clone(), tsa_certificate: None };
-    timestamp::verify_timestamp_token(stamp.token, checkpoint.as_bytes(), &trust)?;
+    timestamp::verify_self_signed(root)?;
+    let trust = TimestampTrust { roots: vec![root.clone()], intermediates: rest.to_vec(), tsa_certificate: None };
+    let verified = timestamp::verify_timestamp_token(stamp.token, checkpoint.as_bytes(), &trust)?;
+    for cert in timestamp::read_timestamp_token(stamp.token)?.certificates {
+        timestamp::verify_certificate_chain(&cert, &trust, verified.gen_time)?;
+    }
     add("timestamp.tst", stamp.token.to_vec());
     add("tsa-root.pem", timestamp::certificate_to_pem(root).into_bytes());
-    if !missing.is_empty() {
-        add("tsa-chain.pem", missing.iter().map(|c| timestamp::certificate_to_pem(c)).collect::<String>().into_bytes());
+    // The whole chain below the root, even what the token embeds: OpenSSL 1.1 builds
+    // the chain from -untrusted and -CAfile only.
+    if !rest.is_empty() {
+        add("tsa-chain.pem", rest.iter().map(|c| timestamp::certificate_to_pem(c)).collect::<String>().into_bytes());
     }
     Ok(())
 }
@@ -367,6 +371,14 @@ fn check_timestamp<'f>(token: &[u8], file: &impl Fn(&str) -> Option<&'f [u8]>) -
     let trust = TimestampTrust { roots, intermediates: certificates("tsa-chain.pem")?, tsa_certificate: None };
     let checkpoint = file("checkpoint.txt").ok_or("checkpoint.txt is missing")?;
     let verified = timestamp::verify_timestamp_token(token, checkpoint, &trust).map_err(|e| e.to_string())?;
+    // Every certificate of tsa-chain.pem, and every one the token carries (its
+    // signature does not cover them), leads to the root at the stamped time.
+    let embedded = timestamp::read_timestamp_token(token).map_err(|e| e.to_string())?.certificates;
+    for (cert, place) in
+        trust.intermediates.iter().map(|c| (c, "tsa-chain.pem")).chain(embedded.iter().map(|c| (c, "timestamp.tst")))
+    {
+        timestamp::verify_certificate_chain(cert, &trust, verified.gen_time).map_err(|e| format!("{place}: {e}"))?;
+    }
     Ok(format!(
         "the checkpoint existed at {} by {} (root {}, SHA-256 fingerprint {})",
         verified.gen_time,

@@ -225,10 +225,13 @@ fi
 #    the token, its certificate's time-stamping purpose and its chain to
 #    tsa-root.pem, every certificate valid at the stamped time (not today), and
 #    the root's own signature (-check_ss_sig), so a damaged root is refused.
-# A certificate file is exactly OpenSSL's PEM of the certificates in it.
+#    tsa-chain.pem holds the whole chain below the root (OpenSSL 1.1 does not take
+#    certificates from the token to build it).
+# A certificate file is exactly OpenSSL's PEM of the certificates in it; its
+# certificates are left in $work/cert-NNN, in order.
 canonical_certificates() {
     rm -f "$work"/cert-*
-    awk -v dir="$work" '/^-----BEGIN CERTIFICATE-----$/ { n++ } { print > (dir "/cert-" n) }' "$1"
+    awk -v dir="$work" '/^-----BEGIN CERTIFICATE-----$/ { n++ } { print > sprintf("%s/cert-%03d", dir, n) }' "$1"
     for c in "$work"/cert-*; do openssl x509 -in "$c" 2>/dev/null || echo invalid; done
 }
 if [ -f timestamp.tst ]; then
@@ -239,27 +242,44 @@ if [ -f timestamp.tst ]; then
         split($3, hms, "."); printf "%s-%02d-%02dT%sZ\n", $4, (m + 2) / 3, $2, hms[1]
     }')
     at=$(epoch "$stamp_time" | cut -d. -f1)
+    rm -f "$work/root" "$work/chain" "$work/ts"
+    # The root: one self-signed certificate whose own signature holds.
+    certificates_ok=no
+    canonical_certificates tsa-root.pem > "$work/canonical"
+    if [ -n "$at" ] && cmp -s "$work/canonical" tsa-root.pem \
+        && [ "$(grep -c '^-----BEGIN CERTIFICATE-----$' tsa-root.pem)" = 1 ] \
+        && openssl verify -check_ss_sig -attime "$at" -CAfile tsa-root.pem tsa-root.pem > "$work/root" 2>&1; then
+        certificates_ok=yes
+    fi
+    # The rest of the chain, and the certificates the token carries (which its
+    # signature does not cover): every one leads to the root at the stamped time.
     untrusted=
-    [ -f tsa-chain.pem ] && untrusted="-untrusted tsa-chain.pem"
-    canonical=yes
-    for f in tsa-root.pem tsa-chain.pem; do
-        [ -f "$f" ] || continue
-        canonical_certificates "$f" > "$work/canonical"
-        cmp -s "$work/canonical" "$f" || canonical=no
+    : > "$work/given.pem"
+    if [ -f tsa-chain.pem ]; then
+        untrusted="-untrusted tsa-chain.pem"
+        canonical_certificates tsa-chain.pem > "$work/canonical"
+        cmp -s "$work/canonical" tsa-chain.pem || certificates_ok=no
+        cat tsa-chain.pem > "$work/given.pem"
+    fi
+    openssl pkcs7 -inform DER -in timestamp.tst -print_certs 2>/dev/null >> "$work/given.pem" || certificates_ok=no
+    rm -f "$work"/cert-*
+    awk -v dir="$work" '/^-----BEGIN CERTIFICATE-----$/ { n++; keep = 1 }
+        keep { print > sprintf("%s/cert-%03d", dir, n) } /^-----END CERTIFICATE-----$/ { keep = 0 }' "$work/given.pem"
+    for c in "$work"/cert-*; do
+        [ -f "$c" ] || continue
+        # shellcheck disable=SC2086
+        openssl verify -check_ss_sig -attime "${at:-0}" -CAfile tsa-root.pem $untrusted "$c" >> "$work/chain" 2>&1 \
+            || certificates_ok=no
     done
-    roots=$(grep -c '^-----BEGIN CERTIFICATE-----$' tsa-root.pem 2>/dev/null)
-    rm -f "$work/root" "$work/ts"
     fingerprint=$(openssl x509 -in tsa-root.pem -noout -fingerprint -sha256 2>/dev/null | sed 's/.*=//')
     # shellcheck disable=SC2086
-    # The root is one self-signed certificate whose own signature holds.
-    if [ -n "$at" ] && [ "$canonical" = yes ] && [ "$roots" = 1 ] \
-        && openssl verify -check_ss_sig -attime "$at" -CAfile tsa-root.pem tsa-root.pem > "$work/root" 2>&1 \
+    if [ "$certificates_ok" = yes ] \
         && openssl ts -verify -token_in -in timestamp.tst -data checkpoint.txt -CAfile tsa-root.pem $untrusted \
             -attime "$at" -check_ss_sig > "$work/ts" 2>&1 && grep -q '^Verification: OK$' "$work/ts"; then
         grep '^Verification: OK$' "$work/ts"
         ok "8. a trusted timestamp says the checkpoint existed at $stamp_time (TSA root SHA-256 fingerprint $fingerprint: compare it with the one the authority publishes)"
     else
-        grep -hv -e '^Using configuration' -e ': OK$' "$work/root" "$work/ts" 2>/dev/null
+        grep -hv -e '^Using configuration' -e ': OK$' "$work/root" "$work/chain" "$work/ts" 2>/dev/null
         failed "8. the trusted timestamp does not verify for checkpoint.txt with tsa-root.pem"
     fi
 else

@@ -95,6 +95,8 @@ pub(crate) struct Certificate<'a> {
     pub(crate) key_usage: Option<u16>,
     /// The subject key identifier, when present.
     pub(crate) key_identifier: Option<&'a [u8]>,
+    /// The first critical extension this module does not process, if any.
+    pub(crate) unknown_critical_extension: Option<&'a [u8]>,
 }
 
 impl<'a> Certificate<'a> {
@@ -144,6 +146,7 @@ impl<'a> Certificate<'a> {
             is_ca: false,
             key_usage: None,
             key_identifier: None,
+            unknown_critical_extension: None,
         };
         if let Some(extensions) = fields.optional(der::explicit(3))? {
             let list = Reader::single(extensions.value, der::SEQUENCE, WHAT)?;
@@ -165,7 +168,7 @@ impl<'a> Certificate<'a> {
         Ok(cert)
     }
 
-    fn read_extension(&mut self, oid: &[u8], critical: bool, value: &'a [u8]) -> Result<()> {
+    fn read_extension(&mut self, oid: &'a [u8], critical: bool, value: &'a [u8]) -> Result<()> {
         const WHAT: &str = "certificate extension";
         if oid == oids::EXTENDED_KEY_USAGE {
             let mut purposes = Reader::single(value, der::SEQUENCE, WHAT)?.reader(WHAT);
@@ -187,6 +190,8 @@ impl<'a> Certificate<'a> {
             self.key_usage = Some(
                 u16::from(bytes.first().copied().unwrap_or(0)) << 8 | u16::from(bytes.get(1).copied().unwrap_or(0)),
             );
+        } else if critical && self.unknown_critical_extension.is_none() {
+            self.unknown_critical_extension = Some(oid);
         }
         Ok(())
     }
@@ -196,20 +201,39 @@ impl<'a> Certificate<'a> {
         name_text(self.subject)
     }
 
-    /// Whether the certificate was valid at `time` (inclusive bounds, RFC 5280).
+    /// Whether the certificate was valid at `time`: from notBefore, and before
+    /// notAfter, as OpenSSL decides (RFC 5280 includes the notAfter second; the two
+    /// verifiers of a package must agree, so OpenSSL's rule is used).
     pub(crate) fn valid_at(&self, time: Timestamp) -> bool {
-        self.not_before <= time && time <= self.not_after
+        self.not_before <= time && time < self.not_after
     }
 
-    /// Whether `issuer`'s key signed this certificate.
+    /// Whether `issuer`'s key signed this certificate (SHA-2 signatures only).
     pub(crate) fn signed_by(&self, issuer: &Certificate<'_>) -> Result<bool> {
-        let hash = match self.signature_algorithm {
-            oids::ECDSA_SHA256 | oids::RSA_SHA256 => HashAlgorithm::Sha256,
-            oids::ECDSA_SHA384 | oids::RSA_SHA384 => HashAlgorithm::Sha384,
-            oids::ECDSA_SHA512 | oids::RSA_SHA512 => HashAlgorithm::Sha512,
-            other => return Err(unsupported(&format!("certificate signature algorithm {}", der::oid_text(other)))),
+        verify_signature(issuer.public_key, self.signature_algorithm, None, self.tbs, self.signature)
+    }
+
+    /// Whether this is a self-signed certificate whose own signature holds. SHA-1 is
+    /// accepted here, and only here: many long-lived roots (Apple Root CA, DigiCert
+    /// Assured ID Root CA) sign themselves with it, and a trust anchor's trust comes
+    /// from its fingerprint, not from that signature.
+    pub(crate) fn is_self_signed(&self) -> Result<bool> {
+        if self.issuer != self.subject {
+            return Ok(false);
+        }
+        let (algorithm, sha1) = match self.signature_algorithm {
+            oids::RSA_SHA1 => (oids::RSA_ENCRYPTION, true),
+            oids::ECDSA_SHA1 => (oids::EC_PUBLIC_KEY, true),
+            other => (other, false),
         };
-        verify_signature(issuer.public_key, self.signature_algorithm, hash, self.tbs, self.signature)
+        if sha1 {
+            let digest = {
+                use sha1::Digest as _;
+                sha1::Sha1::digest(self.tbs).to_vec()
+            };
+            return verify_digest(self.public_key, algorithm, Prehash::Sha1(&digest), self.signature);
+        }
+        self.signed_by(self)
     }
 }
 
@@ -218,56 +242,68 @@ fn unsupported(what: &str) -> crate::Error {
 }
 
 /// Verifies `signature` over `message` with the key of a SubjectPublicKeyInfo,
-/// `algorithm` being the signature's algorithm OID (a specific one like
-/// ecdsa-with-SHA256, or rsaEncryption / id-ecPublicKey, meaning "with `hash`").
+/// `algorithm` being the signature's algorithm OID: a specific one like
+/// ecdsa-with-SHA256 names its hash; rsaEncryption or id-ecPublicKey (as CMS signer
+/// infos write them) mean "with `hash`", which must then be given.
 pub(crate) fn verify_signature(
     public_key: &[u8],
     algorithm: &[u8],
-    hash: HashAlgorithm,
+    hash: Option<HashAlgorithm>,
     message: &[u8],
     signature: &[u8],
 ) -> Result<bool> {
+    let (generic, named) = match algorithm {
+        oids::ECDSA_SHA256 => (oids::EC_PUBLIC_KEY, Some(HashAlgorithm::Sha256)),
+        oids::ECDSA_SHA384 => (oids::EC_PUBLIC_KEY, Some(HashAlgorithm::Sha384)),
+        oids::ECDSA_SHA512 => (oids::EC_PUBLIC_KEY, Some(HashAlgorithm::Sha512)),
+        oids::RSA_SHA256 => (oids::RSA_ENCRYPTION, Some(HashAlgorithm::Sha256)),
+        oids::RSA_SHA384 => (oids::RSA_ENCRYPTION, Some(HashAlgorithm::Sha384)),
+        oids::RSA_SHA512 => (oids::RSA_ENCRYPTION, Some(HashAlgorithm::Sha512)),
+        oids::EC_PUBLIC_KEY | oids::RSA_ENCRYPTION => (algorithm, hash),
+        other => return Err(unsupported(&format!("signature algorithm {}", der::oid_text(other)))),
+    };
+    let hash = named.ok_or_else(|| unsupported("a signature without a hash algorithm"))?;
+    verify_digest(public_key, generic, Prehash::Sha2(hash, &hash.digest(message)), signature)
+}
+
+/// A message digest and the algorithm that made it.
+#[derive(Clone, Copy)]
+enum Prehash<'a> {
+    Sha1(&'a [u8]),
+    Sha2(HashAlgorithm, &'a [u8]),
+}
+
+/// Verifies a signature over a digest; `key_type` is id-ecPublicKey or
+/// rsaEncryption, and must be the key's type (else the signature does not verify).
+fn verify_digest(public_key: &[u8], key_type: &[u8], prehash: Prehash<'_>, signature: &[u8]) -> Result<bool> {
     const WHAT: &str = "public key";
     let spki = Reader::single(public_key, der::SEQUENCE, WHAT)?;
     let mut parts = spki.reader(WHAT);
     let key_algorithm = parts.expect(der::SEQUENCE)?;
     let key_bits = parts.expect(der::BIT_STRING)?.bit_string(WHAT)?;
     let mut key_algorithm = key_algorithm.reader(WHAT);
-    let key_type = key_algorithm.expect(der::OID)?.value;
-    // A specific signature algorithm names its hash; only the generic key OIDs take
-    // the signer's digest algorithm.
-    let hash = match algorithm {
-        oids::ECDSA_SHA256 | oids::RSA_SHA256 => HashAlgorithm::Sha256,
-        oids::ECDSA_SHA384 | oids::RSA_SHA384 => HashAlgorithm::Sha384,
-        oids::ECDSA_SHA512 | oids::RSA_SHA512 => HashAlgorithm::Sha512,
-        _ => hash,
-    };
-    let digest = hash.digest(message);
-    let signature_matches_key = match (key_type, algorithm) {
-        (oids::EC_PUBLIC_KEY, oids::EC_PUBLIC_KEY | oids::ECDSA_SHA256 | oids::ECDSA_SHA384 | oids::ECDSA_SHA512) => {
-            true
-        }
-        (oids::RSA_ENCRYPTION, oids::RSA_ENCRYPTION | oids::RSA_SHA256 | oids::RSA_SHA384 | oids::RSA_SHA512) => true,
-        (oids::EC_PUBLIC_KEY | oids::RSA_ENCRYPTION, _) => {
-            return Err(unsupported(&format!("signature algorithm {}", der::oid_text(algorithm))));
-        }
-        _ => return Err(unsupported(&format!("public key algorithm {}", der::oid_text(key_type)))),
-    };
-    if !signature_matches_key {
+    let actual_type = key_algorithm.expect(der::OID)?.value;
+    if actual_type != oids::EC_PUBLIC_KEY && actual_type != oids::RSA_ENCRYPTION {
+        return Err(unsupported(&format!("public key algorithm {}", der::oid_text(actual_type))));
+    }
+    if actual_type != key_type {
         return Ok(false);
     }
-    if key_type == oids::EC_PUBLIC_KEY {
+    let digest = match prehash {
+        Prehash::Sha1(d) | Prehash::Sha2(_, d) => d,
+    };
+    if actual_type == oids::EC_PUBLIC_KEY {
         let curve = key_algorithm.expect(der::OID)?.value;
         let ok = match curve {
             oids::P256 => {
                 let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bits)
                     .map_err(|_| malformed(WHAT, "not a point on P-256"))?;
-                p256::ecdsa::Signature::from_der(signature).is_ok_and(|s| key.verify_prehash(&digest, &s).is_ok())
+                p256::ecdsa::Signature::from_der(signature).is_ok_and(|s| key.verify_prehash(digest, &s).is_ok())
             }
             oids::P384 => {
                 let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(key_bits)
                     .map_err(|_| malformed(WHAT, "not a point on P-384"))?;
-                p384::ecdsa::Signature::from_der(signature).is_ok_and(|s| key.verify_prehash(&digest, &s).is_ok())
+                p384::ecdsa::Signature::from_der(signature).is_ok_and(|s| key.verify_prehash(digest, &s).is_ok())
             }
             other => return Err(unsupported(&format!("elliptic curve {}", der::oid_text(other)))),
         };
@@ -275,12 +311,13 @@ pub(crate) fn verify_signature(
     }
     let key =
         rsa::RsaPublicKey::from_public_key_der(public_key).map_err(|_| malformed(WHAT, "not an RSA public key"))?;
-    let scheme = match hash {
-        HashAlgorithm::Sha256 => rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
-        HashAlgorithm::Sha384 => rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
-        HashAlgorithm::Sha512 => rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
+    let scheme = match prehash {
+        Prehash::Sha1(_) => rsa::Pkcs1v15Sign::new::<sha1::Sha1>(),
+        Prehash::Sha2(HashAlgorithm::Sha256, _) => rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+        Prehash::Sha2(HashAlgorithm::Sha384, _) => rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
+        Prehash::Sha2(HashAlgorithm::Sha512, _) => rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
     };
-    Ok(key.verify(scheme, &digest, signature).is_ok())
+    Ok(key.verify(scheme, digest, signature).is_ok())
 }
 
 /// A distinguished name as text, attributes in encoded order, e.g.

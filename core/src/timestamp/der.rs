@@ -85,7 +85,10 @@ impl<'a> Tlv<'a> {
 
     /// A UTCTime or GeneralizedTime in UTC ("Z"), with an optional fraction.
     pub(crate) fn time(&self, what: &str) -> Result<Timestamp> {
-        let text = std::str::from_utf8(self.value).map_err(|_| malformed(what, "a time is not text"))?;
+        let text = std::str::from_utf8(self.value)
+            .ok()
+            .filter(|t| t.is_ascii())
+            .ok_or_else(|| malformed(what, "a time is not ASCII text"))?;
         let full = match self.tag {
             // RFC 5280 §4.1.2.5.1: YY below 50 is 20YY.
             UTC_TIME if text.len() == 13 => {
@@ -261,6 +264,8 @@ pub(crate) mod oids {
     pub(crate) const ECDSA_SHA384: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03];
     pub(crate) const ECDSA_SHA512: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04];
     pub(crate) const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+    pub(crate) const RSA_SHA1: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05];
+    pub(crate) const ECDSA_SHA1: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01];
     pub(crate) const RSA_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b];
     pub(crate) const RSA_SHA384: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c];
     pub(crate) const RSA_SHA512: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d];

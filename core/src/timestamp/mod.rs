@@ -217,7 +217,7 @@ impl Token<'_> {
         if !verify_signature(
             signer.public_key,
             signed.signature_algorithm,
-            signed.digest,
+            Some(signed.digest),
             &attributes,
             signed.signature,
         )? {
@@ -234,6 +234,15 @@ impl Token<'_> {
             Some((false, _)) => return Err(untrusted(signer, "has a non-critical extended key usage (RFC 3161 §2.3)")),
             Some(_) => return Err(untrusted(signer, "has an extended key usage other than only timeStamping")),
             None => return Err(untrusted(signer, "has no extended key usage timeStamping")),
+        }
+        // As OpenSSL requires of a time-stamping certificate: key usage, when
+        // present, is digitalSignature and/or nonRepudiation, and nothing else.
+        const DIGITAL_SIGNATURE: u16 = 0x8000;
+        const NON_REPUDIATION: u16 = 0x4000;
+        if let Some(bits) = signer.key_usage {
+            if bits & !(DIGITAL_SIGNATURE | NON_REPUDIATION) != 0 || bits & (DIGITAL_SIGNATURE | NON_REPUDIATION) == 0 {
+                return Err(untrusted(signer, "has a key usage other than digitalSignature and nonRepudiation"));
+            }
         }
         let chain = build_chain(signer, &embedded, &intermediates, &roots, info.gen_time)?;
         if let Some(pinned) = &pinned {
@@ -298,13 +307,27 @@ pub fn read_timestamp_token(token: &[u8]) -> Result<TimestampContents> {
 /// or [`ErrorCode::TimestampUnsupported`] when it cannot be read.
 pub fn verify_self_signed(der_bytes: &[u8]) -> Result<()> {
     let cert = Certificate::parse(der_bytes)?;
-    if cert.issuer != cert.subject || !cert.signed_by(&cert)? {
+    if !cert.is_self_signed()? {
         return Err(Error::new(
             ErrorCode::TimestampUntrusted,
             format!("{} is not a self-signed root certificate, or its signature does not verify", cert.subject_text()),
         ));
     }
     Ok(())
+}
+
+/// Checks that a certificate leads to one of `trust.roots` through
+/// `trust.intermediates`, every certificate valid at `time` and every issuer a CA,
+/// as `openssl verify -attime` does (no purpose is required of it).
+///
+/// # Errors
+/// [`ErrorCode::TimestampUntrusted`] when it does not; [`ErrorCode::TimestampMalformed`]
+/// for unreadable certificates.
+pub fn verify_certificate_chain(der_bytes: &[u8], trust: &TimestampTrust, time: Timestamp) -> Result<()> {
+    let cert = Certificate::parse(der_bytes)?;
+    let intermediates = parse_all(&trust.intermediates)?;
+    let roots = parse_all(&trust.roots)?;
+    build_chain(&cert, &[], &intermediates, &roots, time).map(|_| ())
 }
 
 /// A certificate's SHA-256 fingerprint as OpenSSL prints it (`AB:CD:…`), so people
@@ -346,11 +369,21 @@ fn build_chain<'c, 'd>(
                 ),
             ));
         }
+        if let Some(oid) = current.unknown_critical_extension {
+            return Err(Error::new(
+                ErrorCode::TimestampUntrusted,
+                format!(
+                    "the certificate {} has a critical extension {} that Evidentia does not process (RFC 5280 §4.2)",
+                    current.subject_text(),
+                    der::oid_text(oid)
+                ),
+            ));
+        }
         if roots.iter().any(|root| root.der == current.der) {
             // A self-signed root is trusted as given, but its own signature must
             // still hold: a changed byte in a root that travelled with the evidence
             // is caught here, not only by comparing fingerprints.
-            if current.issuer == current.subject && !current.signed_by(current)? {
+            if current.issuer == current.subject && !current.is_self_signed()? {
                 return Err(Error::new(
                     ErrorCode::TimestampUntrusted,
                     format!(
@@ -365,13 +398,13 @@ fn build_chain<'c, 'd>(
             return Err(Error::new(ErrorCode::TimestampUntrusted, "the certificate chain is too long"));
         }
         // Roots first, so a trusted copy wins over an embedded one with the same name.
-        let mut issuer = None;
-        for candidate in roots.iter().chain(embedded).chain(intermediates) {
-            if candidate.subject == current.issuer && candidate.der != current.der && current.signed_by(candidate)? {
-                issuer = Some(candidate);
-                break;
-            }
-        }
+        // A candidate whose key cannot check the signature (another key type, an
+        // unsupported curve) is simply not the issuer.
+        let issuer = roots.iter().chain(embedded).chain(intermediates).find(|candidate| {
+            candidate.subject == current.issuer
+                && candidate.der != current.der
+                && current.signed_by(candidate).unwrap_or(false)
+        });
         let Some(issuer) = issuer else {
             let self_signed = current.issuer == current.subject;
             return Err(Error::new(
@@ -387,8 +420,11 @@ fn build_chain<'c, 'd>(
                 },
             ));
         };
+        // A trust anchor is trusted as configured (old X.509 v1 roots have no basic
+        // constraints); every other issuer must be a CA allowed to sign certificates.
+        let is_root = roots.iter().any(|root| root.der == issuer.der);
         let may_sign_certificates = issuer.key_usage.is_none_or(|bits| bits & 0x0400 != 0);
-        if !issuer.is_ca || !may_sign_certificates {
+        if !is_root && (!issuer.is_ca || !may_sign_certificates) {
             return Err(Error::new(
                 ErrorCode::TimestampUntrusted,
                 format!("{} issued a certificate but is not a certificate authority", issuer.subject_text()),
@@ -428,7 +464,9 @@ struct SignerInfo<'a> {
     message_digest: &'a [u8],
     /// ESS signing certificate: the hash algorithm, the certificate hash, and the
     /// issuer/serial when given.
-    ess: EssCertId<'a>,
+    /// signing-certificate (v1) and signing-certificate-v2; at least one is present,
+    /// and every one present must name the signer.
+    ess: [Option<EssCertId<'a>>; 2],
     signature_algorithm: &'a [u8],
     signature: &'a [u8],
 }
@@ -600,7 +638,7 @@ impl<'a> SignerInfo<'a> {
 
         let mut content_type = None;
         let mut message_digest = None;
-        let mut ess = None;
+        let mut ess = [None, None];
         let mut list = attributes.reader(WHAT);
         while !list.is_empty() {
             let mut attribute = list.expect(der::SEQUENCE)?.reader(WHAT);
@@ -616,8 +654,8 @@ impl<'a> SignerInfo<'a> {
                 oids::MESSAGE_DIGEST => {
                     message_digest.replace(Reader::single(value.raw, der::OCTET_STRING, WHAT)?.value).is_some()
                 }
-                oids::SIGNING_CERTIFICATE => ess.replace(read_ess(&value, false)?).is_some(),
-                oids::SIGNING_CERTIFICATE_V2 => ess.replace(read_ess(&value, true)?).is_some(),
+                oids::SIGNING_CERTIFICATE => ess[0].replace(read_ess(&value, false)?).is_some(),
+                oids::SIGNING_CERTIFICATE_V2 => ess[1].replace(read_ess(&value, true)?).is_some(),
                 _ => false,
             };
             if slot {
@@ -632,7 +670,7 @@ impl<'a> SignerInfo<'a> {
             attributes_raw: attributes.raw,
             content_type: content_type.ok_or_else(|| missing("content-type"))?,
             message_digest: message_digest.ok_or_else(|| missing("message-digest"))?,
-            ess: ess.ok_or_else(|| missing("signing-certificate (ESS)"))?,
+            ess: if ess.iter().any(Option::is_some) { ess } else { return Err(missing("signing-certificate (ESS)")) },
             signature_algorithm,
             signature,
         })
@@ -650,7 +688,18 @@ impl<'a> SignerInfo<'a> {
     /// ESS (RFC 2634 / RFC 5035): the signed attributes name the signer's certificate
     /// by hash, so another certificate with the same key cannot be substituted.
     fn check_signing_certificate(&self, signer: &Certificate<'_>) -> Result<()> {
-        let (hash, expected, issuer_serial) = self.ess;
+        for (hash, expected, issuer_serial) in self.ess.iter().flatten().copied() {
+            Self::check_ess_id(signer, hash, expected, issuer_serial)?;
+        }
+        Ok(())
+    }
+
+    fn check_ess_id(
+        signer: &Certificate<'_>,
+        hash: EssHash,
+        expected: &[u8],
+        issuer_serial: Option<(&[u8], &[u8])>,
+    ) -> Result<()> {
         let actual = match hash {
             EssHash::Sha1 => {
                 use sha1::Digest as _;
