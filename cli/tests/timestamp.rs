@@ -154,25 +154,21 @@ fn certificates_unfit_for_time_stamping_are_refused_as_openssl_refuses_them() {
     let eku = "extendedKeyUsage=critical,timeStamping\n";
     // (OpenSSL's TSA itself refuses to sign with a certificate whose key usage or
     // extended key usage is wrong, so those cases cannot be made with it.)
-    for (name, extensions, reason) in
-        [("unknown-critical", format!("1.3.6.1.4.1.55555.1=critical,ASN1:NULL\n{eku}"), "critical extension")]
-    {
-        let tsa = LocalTsa::with_tsa_extensions(dir, name, TsaKey::P256, false, false, &extensions);
-        let request = dir.join(format!("{name}.tsq"));
-        let response = dir.join(format!("{name}.tsr"));
-        assert!(
-            evidentia(dir, &["timestamp", "request", log_arg, "--out", request.to_str().unwrap()]).status.success()
-        );
-        tsa.reply(&request, &response);
-        assert!(!openssl_verifies(&tsa, &response, &note), "{name}: OpenSSL refuses it");
-        let out = evidentia(
-            dir,
-            &["timestamp", "verify", response.to_str().unwrap(), "--log", log_arg, "--ca", tsa.root.to_str().unwrap()],
-        );
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
-        assert!(stderr.contains("[TIMESTAMP_UNTRUSTED]") && stderr.contains(reason), "{name}: {stderr}");
-    }
+    let (name, extensions, reason) =
+        ("unknown-critical", format!("1.3.6.1.4.1.55555.1=critical,ASN1:NULL\n{eku}"), "critical extension");
+    let tsa = LocalTsa::with_tsa_extensions(dir, name, TsaKey::P256, false, false, &extensions);
+    let request = dir.join(format!("{name}.tsq"));
+    let response = dir.join(format!("{name}.tsr"));
+    assert!(evidentia(dir, &["timestamp", "request", log_arg, "--out", request.to_str().unwrap()]).status.success());
+    tsa.reply(&request, &response);
+    assert!(!openssl_verifies(&tsa, &response, &note), "{name}: OpenSSL refuses it");
+    let out = evidentia(
+        dir,
+        &["timestamp", "verify", response.to_str().unwrap(), "--log", log_arg, "--ca", tsa.root.to_str().unwrap()],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+    assert!(stderr.contains("[TIMESTAMP_UNTRUSTED]") && stderr.contains(reason), "{name}: {stderr}");
 }
 
 #[test]

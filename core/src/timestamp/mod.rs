@@ -239,10 +239,10 @@ impl Token<'_> {
         // present, is digitalSignature and/or nonRepudiation, and nothing else.
         const DIGITAL_SIGNATURE: u16 = 0x8000;
         const NON_REPUDIATION: u16 = 0x4000;
-        if let Some(bits) = signer.key_usage {
-            if bits & !(DIGITAL_SIGNATURE | NON_REPUDIATION) != 0 || bits & (DIGITAL_SIGNATURE | NON_REPUDIATION) == 0 {
-                return Err(untrusted(signer, "has a key usage other than digitalSignature and nonRepudiation"));
-            }
+        if let Some(bits) = signer.key_usage
+            && (bits & !(DIGITAL_SIGNATURE | NON_REPUDIATION) != 0 || bits & (DIGITAL_SIGNATURE | NON_REPUDIATION) == 0)
+        {
+            return Err(untrusted(signer, "has a key usage other than digitalSignature and nonRepudiation"));
         }
         let chain = build_chain(signer, &embedded, &intermediates, &roots, info.gen_time)?;
         if let Some(pinned) = &pinned {
