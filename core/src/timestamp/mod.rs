@@ -557,13 +557,22 @@ impl<'a> Token<'a> {
             let mut reader = set.reader(WHAT);
             while !reader.is_empty() {
                 let element = reader.read()?;
-                // Other certificate formats ([0]..[3]) are not X.509 certificates.
-                if element.tag == der::SEQUENCE {
-                    certificates.push(element.raw.to_vec());
+                // CertificateChoices (RFC 5652 §10.2.2): an X.509 certificate, or
+                // another format ([0] to [3]) that plays no part here.
+                match element.tag {
+                    der::SEQUENCE => certificates.push(element.raw.to_vec()),
+                    0xa0..=0xa3 => {}
+                    _ => return Err(malformed(WHAT, "an element of the certificate set is not a certificate")),
                 }
             }
         }
-        fields.optional(der::explicit(1))?;
+        // CRLs are not used, but must be CRLs: nothing else may hide in their place.
+        if let Some(crls) = fields.optional(der::explicit(1))? {
+            let mut reader = crls.reader(WHAT);
+            while !reader.is_empty() {
+                check_crl_shape(&reader.read()?)?;
+            }
+        }
         let signer_infos = fields.expect(der::SET)?;
         fields.finish()?;
         let mut signers = signer_infos.reader(WHAT);
@@ -720,6 +729,31 @@ impl<'a> SignerInfo<'a> {
         }
         Ok(())
     }
+}
+
+/// A RevocationInfoChoice is a CertificateList (RFC 5280 §5.1: a SEQUENCE of the
+/// TBSCertList, an algorithm and a signature, the TBSCertList starting with an
+/// optional version, the algorithm, the issuer and a time) or an other format
+/// ([1]); anything else, a certificate included, is malformed.
+fn check_crl_shape(crl: &Tlv<'_>) -> Result<()> {
+    const WHAT: &str = "CRL in a time-stamp token";
+    if crl.tag == der::explicit(1) {
+        return Ok(());
+    }
+    if crl.tag != der::SEQUENCE {
+        return Err(malformed(WHAT, "not a CertificateList"));
+    }
+    let mut parts = crl.reader(WHAT);
+    let tbs = parts.expect(der::SEQUENCE)?;
+    parts.expect(der::SEQUENCE)?;
+    parts.expect(der::BIT_STRING)?;
+    parts.finish()?;
+    let mut fields = tbs.reader(WHAT);
+    fields.optional(der::INTEGER)?;
+    fields.expect(der::SEQUENCE)?;
+    fields.expect(der::SEQUENCE)?;
+    fields.read()?.time(WHAT)?;
+    Ok(())
 }
 
 fn unsupported_digest(oid: &[u8]) -> Error {
