@@ -2,10 +2,11 @@
 
 use std::fmt;
 
-use p256::ecdsa::signature::{Signer as _, Verifier as _};
+use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey as EcdsaSigningKey, VerifyingKey};
 use p256::pkcs8::{DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 
+use crate::crypto::{RandomizedSigner, Verifier};
 use crate::digest::Digest;
 use crate::encoding::{b64url, b64url_decode};
 use crate::error::{Error, ErrorCode, Result};
@@ -14,19 +15,30 @@ use crate::json::{Value, canonicalize_value, parse};
 /// The only algorithm Evidentia signs and verifies with.
 pub const ALGORITHM: &str = "ES256";
 
-/// A P-256 private key that signs deterministically (RFC 6979).
+/// A P-256 private key that signs deterministically (RFC 6979), unless made
+/// randomized with [`SigningKey::with_randomized_signatures`].
 #[derive(Clone)]
 pub struct SigningKey {
     inner: EcdsaSigningKey,
     public: PublicKey,
+    randomized: Option<RandomizedSigner>,
 }
 
 /// A P-256 public key, identified by its RFC 7638 thumbprint.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct PublicKey {
     inner: VerifyingKey,
     kid: String,
+    verifier: Verifier,
 }
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &PublicKey) -> bool {
+        self.inner == other.inner
+    }
+}
+
+impl Eq for PublicKey {}
 
 fn key_error(code: ErrorCode, message: &'static str) -> Error {
     Error::new(code, message)
@@ -77,7 +89,7 @@ impl SigningKey {
 
     fn from_inner(inner: EcdsaSigningKey) -> SigningKey {
         let public = PublicKey::from_inner(*inner.verifying_key());
-        SigningKey { inner, public }
+        SigningKey { inner, public, randomized: None }
     }
 
     /// The 32-byte big-endian private scalar.
@@ -173,15 +185,41 @@ impl SigningKey {
     /// Signs like [`SigningKey::sign`] and returns the signature in ASN.1 DER, the
     /// form signed notes (checkpoints) and X.509 tools use.
     pub fn sign_der(&self, message: &[u8]) -> Vec<u8> {
-        let signature: Signature = self.inner.sign(message);
-        signature.to_der().as_bytes().to_vec()
+        let raw = self.sign(message);
+        match Signature::from_slice(&raw) {
+            Ok(signature) => signature.to_der().as_bytes().to_vec(),
+            Err(_) => unreachable!("a signature just made has R and S in range"),
+        }
     }
 
     /// Signs `message` with ECDSA P-256 / SHA-256 and a deterministic nonce
     /// (RFC 6979): the same key and message always give the same 64 bytes `R || S`.
+    /// A key made with [`SigningKey::with_randomized_signatures`] uses a fresh
+    /// random nonce instead.
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        if let Some(signature) = self.randomized.as_ref().and_then(|r| r.sign(message)) {
+            return signature;
+        }
         let signature: Signature = self.inner.sign(message);
         signature.to_bytes().into()
+    }
+
+    /// This key, signing with a fresh random nonce each time through AWS-LC: about
+    /// five times faster than deterministic signing, but the same key and message
+    /// no longer give the same signature, so evidence is not byte-identical across
+    /// runs and languages (it verifies everywhere all the same). Opt in only where
+    /// signing speed matters more than reproducible bytes. Where AWS-LC is not
+    /// available (WebAssembly), the key keeps signing deterministically; see
+    /// [`SigningKey::is_randomized`].
+    pub fn with_randomized_signatures(&self) -> SigningKey {
+        let private: [u8; 32] = self.inner.to_bytes().into();
+        SigningKey { randomized: RandomizedSigner::new(&private, self.inner.verifying_key()), ..self.clone() }
+    }
+
+    /// Whether this key signs with random nonces (see
+    /// [`SigningKey::with_randomized_signatures`]).
+    pub fn is_randomized(&self) -> bool {
+        self.randomized.is_some()
     }
 }
 
@@ -199,7 +237,7 @@ impl PublicKey {
             unreachable!("an uncompressed SEC1 point of a valid key has both coordinates")
         };
         let kid = thumbprint_of_members(&[("crv", "P-256"), ("kty", "EC"), ("x", &x), ("y", &y)]);
-        PublicKey { inner, kid }
+        PublicKey { verifier: Verifier::new(&inner), inner, kid }
     }
 
     /// Reads a public key from JWK text. Private parts, if present, are ignored.
@@ -357,10 +395,7 @@ impl PublicKey {
 
     /// Verifies an ASN.1 DER ECDSA P-256 / SHA-256 signature over `message`.
     pub fn verify_der(&self, message: &[u8], der: &[u8]) -> bool {
-        match p256::ecdsa::DerSignature::from_bytes(der) {
-            Ok(signature) => self.inner.verify(message, &signature).is_ok(),
-            Err(_) => false,
-        }
+        Signature::from_der(der).is_ok_and(|signature| self.verifier.verify(message, &signature))
     }
 
     /// A signature made with this key by a signer outside Evidentia (a platform
@@ -379,7 +414,7 @@ impl PublicKey {
         if candidates.is_empty() {
             return Err(failed("the signer returned neither a DER nor a 64-byte ECDSA P-256 signature"));
         }
-        let verified = candidates.into_iter().find(|candidate| self.inner.verify(message, candidate).is_ok());
+        let verified = candidates.into_iter().find(|candidate| self.verifier.verify(message, candidate));
         let verified = verified.ok_or_else(|| {
             failed("the signer's signature does not verify with its public key over the data it was given")
         })?;
@@ -389,7 +424,7 @@ impl PublicKey {
     /// Verifies a 64-byte `R || S` ECDSA P-256 / SHA-256 signature over `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
         match Signature::from_slice(signature) {
-            Ok(signature) => self.inner.verify(message, &signature).is_ok(),
+            Ok(signature) => self.verifier.verify(message, &signature),
             // R or S is zero or not below the group order.
             Err(_) => false,
         }
@@ -463,6 +498,22 @@ pub(crate) fn jwk_thumbprint_value(jwk: &Value) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn randomized_signatures_differ_and_verify_and_deterministic_ones_do_not_change() {
+        let key = fixed_key();
+        let fast = key.with_randomized_signatures();
+        assert_eq!(fast.kid(), key.kid());
+        assert_eq!(key.sign(b"m"), key.sign(b"m"), "RFC 6979: the same bytes every time");
+        let (a, b) = (fast.sign(b"m"), fast.sign(b"m"));
+        assert!(key.public_key().verify(b"m", &a) && key.public_key().verify(b"m", &b));
+        assert!(key.public_key().verify_der(b"m", &fast.sign_der(b"m")));
+        assert!(!key.public_key().verify(b"other", &a));
+        // A randomized provider exists exactly where AWS-LC verifies.
+        assert_eq!(fast.is_randomized(), crate::VERIFICATION_PROVIDER == "aws-lc");
+        assert_eq!(a != b, fast.is_randomized());
+        assert!(!key.is_randomized());
+    }
 
     fn fixed_key() -> SigningKey {
         SigningKey::from_bytes(&Digest::sha256(b"evidentia unit test key").as_bytes()[..]).unwrap()

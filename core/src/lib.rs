@@ -19,6 +19,7 @@
 
 mod batch;
 mod checkpoint;
+mod crypto;
 mod digest;
 pub mod encoding;
 mod error;
@@ -42,6 +43,7 @@ pub use batch::{
 pub use checkpoint::{
     Checkpoint, NoteVerifier, VerifiedNote, read_checkpoint, sign_checkpoint, sign_note, verify_checkpoint, verify_note,
 };
+pub use crypto::VERIFICATION_PROVIDER;
 pub use digest::Digest;
 pub use error::{Error, ErrorCode, ErrorFamily, Result};
 pub use evidence::evidence_file;

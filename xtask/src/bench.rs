@@ -1,4 +1,5 @@
-//! `cargo xtask bench`: the criterion benchmarks of the core and the store, the
+//! `cargo xtask bench`: the side-by-side comparison with the peers (compare.rs,
+//! written to docs/PERFORMANCE.md), the criterion benchmarks of the core and the store, the
 //! per-call cost of each binding against the core for a 1 KB event, and receipts
 //! verified per second by the WASM build (Chromium, Node.js) against the native CLI.
 
@@ -25,14 +26,18 @@ const LANGUAGES: &[(&str, &str)] =
 pub(crate) fn run_bench(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         None => {
+            crate::compare::bench()?;
             criterion()?;
             bindings()?;
             wasm()
         }
+        Some("compare") => crate::compare::bench(),
         Some("core") => criterion(),
         Some("bindings") => bindings(),
         Some("wasm") => wasm(),
-        Some(other) => Err(format!("unknown benchmark {other:?}; choose core, bindings or wasm (default: all)").into()),
+        Some(other) => {
+            Err(format!("unknown benchmark {other:?}; choose compare, core, bindings or wasm (default: all)").into())
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 mod bench;
 mod c;
 mod codegen;
+mod compare;
 mod cross;
 mod dist;
 mod kotlin;
@@ -21,7 +22,7 @@ mod wasm;
 
 use std::process::ExitCode;
 
-use util::{Result, cargo, root};
+use util::{Result, cargo, root, section};
 
 const USAGE: &str = "usage: cargo xtask <command>
 
@@ -75,7 +76,7 @@ fn test(parts: &[String]) -> Result<()> {
         }
     }
     for part in selected {
-        util::section(&format!("test {part}"));
+        section(&format!("test {part}"));
         match part {
             "core" => test_core()?,
             "c" => c::test()?,
@@ -87,7 +88,7 @@ fn test(parts: &[String]) -> Result<()> {
             _ => unreachable!("checked above"),
         }
     }
-    util::section("all selected tests passed");
+    section("all selected tests passed");
     Ok(())
 }
 
@@ -99,6 +100,12 @@ fn test_core() -> Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     cargo(&["test"])?;
+    // The core again with its other crypto provider, the pure-Rust `p256` that
+    // WebAssembly uses: every shared vector must pass with both (src/crypto.rs).
+    section("core: the p256 provider");
+    let p256_only = ["-p", "evidentia", "--no-default-features", "--features", "getrandom"];
+    cargo(&[&["clippy"][..], &p256_only, &["--all-targets", "--", "-D", "warnings"]].concat())?;
+    cargo(&[&["test"][..], &p256_only].concat())?;
     cargo(&["run", "--quiet", "-p", "evidentia", "--example", "quickstart"])?;
     codegen::run(codegen::Scope::All, true)
 }

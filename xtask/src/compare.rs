@@ -1,0 +1,458 @@
+//! The side-by-side benchmark: the same workloads through Evidentia (Rust core,
+//! Python, Node, WASM, the CLI) and through the libraries users would otherwise
+//! pick (`rfc8785` + `cryptography` / `joserfc` in Python, `canonicalize` +
+//! `node:crypto` / `jose` in Node), with `openssl speed` as the limit for raw ECDSA.
+//! Every implementation runs once per round, rounds interleave them in rotating
+//! order so machine drift cancels out, and the medians go to docs/PERFORMANCE.md.
+//! `smoke` runs every implementation on tiny inputs and checks their outputs agree
+//! (part of `cargo xtask test cross`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::Command;
+
+use evidentia::json::{self, Value};
+
+use crate::util::{Result, cargo, root, run, section};
+
+/// The peers, pinned; installed by the benchmark itself.
+const PYTHON_PEERS: &[&str] = &["rfc8785==0.1.4", "cryptography==50.0.2", "joserfc==1.8.0"];
+
+/// Workloads, in table order: (name, what it is).
+const WORKLOADS: &[(&str, &str)] = &[
+    ("canonicalize_1k", "canonicalize a 1 KB JSON document (text in, canonical bytes out)"),
+    ("canonicalize_64k", "canonicalize a 64 KB JSON document"),
+    ("build_receipt", "build a receipt for a 1 KB event (canonicalize, digest, record, sign ES256, serialize)"),
+    ("build_receipt_randomized", "the same with opt-in randomized signing (AWS-LC)"),
+    ("verify_receipt", "verify a receipt and the event it commits to"),
+    ("verify_log", "verify a log of receipts (signatures, chain, events)"),
+    ("merkle", "RFC 6962 tree of 1,000,000 leaves, 1,000 inclusion proofs made and checked"),
+];
+
+/// Implementations, in table order: (name, heading).
+const IMPLEMENTATIONS: &[(&str, &str)] = &[
+    ("rust-core", "Rust core"),
+    ("cli-1-core", "CLI, 1 core"),
+    ("cli-all-cores", "CLI, all cores"),
+    ("evidentia-python", "Python: evidentia"),
+    ("rfc8785+cryptography", "Python: rfc8785 + cryptography"),
+    ("rfc8785+joserfc", "Python: rfc8785 + joserfc"),
+    ("evidentia-node", "Node: evidentia"),
+    ("canonicalize+node:crypto", "Node: canonicalize + node:crypto"),
+    ("canonicalize+jose", "Node: canonicalize + jose"),
+    ("evidentia-wasm", "Node: evidentia WASM"),
+];
+
+struct Setup {
+    release: bool,
+    inputs: PathBuf,
+    cli: PathBuf,
+    python: PathBuf,
+    wasm: PathBuf,
+    records: usize,
+}
+
+/// Inputs for every implementation: the 1 KB event, a 64 KB document, the key, a
+/// log of `records` receipts (with its receipts and events as text for the peers).
+fn prepare(release: bool, records: usize, python: PathBuf) -> Result<Setup> {
+    let root = root();
+    let inputs = root.join(if release { "build/bench/compare" } else { "build/bench/compare-smoke" });
+    let _ = std::fs::remove_dir_all(&inputs);
+    std::fs::create_dir_all(&inputs)?;
+    let profile = if release { "release" } else { "debug" };
+    cargo(&[&["build", "-p", "evidentia-cli"][..], if release { &["--release"][..] } else { &[][..] }].concat())?;
+    let cli = root.join("target").join(profile).join("evidentia");
+    let fixtures = root.join("benches/bindings");
+    for file in ["event-1k.json", "key.jwk"] {
+        std::fs::copy(fixtures.join(file), inputs.join(file))?;
+    }
+    std::fs::write(inputs.join("doc-64k.json"), document(64 * 1024))?;
+
+    let log = inputs.join("log");
+    let key = inputs.join("key.jwk");
+    run(Command::new(&cli).args(["log", "init", "--id", "bench.evidentia.dev/log", "--key"]).arg(&key).arg(&log))?;
+    let event = String::from_utf8(evidentia::canonicalize(&std::fs::read(inputs.join("event-1k.json"))?)?)?;
+    let body = event.strip_prefix('{').ok_or("the event is not an object")?;
+    let events: String = (0..records).map(|i| format!("{{\"bench_n\":{i},{body}\n")).collect();
+    std::fs::write(inputs.join("log-events.jsonl"), &events)?;
+    let output = Command::new(&cli)
+        .args(["log", "append", "--batch"])
+        .arg(&log)
+        .arg(inputs.join("log-events.jsonl"))
+        .output()?;
+    if !output.status.success() {
+        return Err(format!("log append failed: {}", String::from_utf8_lossy(&output.stderr)).into());
+    }
+    let receipts = String::from_utf8(output.stdout)?;
+    if receipts.lines().count() != records {
+        return Err("the log did not return one receipt per event".into());
+    }
+    std::fs::write(inputs.join("log-receipts.txt"), &receipts)?;
+    std::fs::write(inputs.join("receipt.jws"), receipts.lines().next().unwrap_or_default())?;
+    std::fs::write(inputs.join("receipt-event.json"), events.lines().next().unwrap_or_default())?;
+    std::fs::copy(log.join("keys.jwks"), inputs.join("keys.jwks"))?;
+
+    run(Command::new(&python).args(["-m", "pip", "install", "-q"]).args(PYTHON_PEERS))?;
+    crate::node::npm_install(&root.join("benches/compare"))?;
+    crate::node::build()?;
+    let wasm = crate::wasm::build()?.join("node/evidentia.js");
+    Ok(Setup { release, inputs, cli, python, wasm, records })
+}
+
+/// About `size` bytes of JSON with strings, numbers of every kind, nesting.
+fn document(size: usize) -> String {
+    let mut items = Vec::new();
+    let mut length = 0;
+    let mut i = 0u32;
+    while length < size {
+        let item = format!(
+            "{{\"payment_id\": \"PAY-2026-{i:06}\", \"amount\": {{\"value\": \"{}.{:02}\", \"currency\": \"EUR\"}}, \"rate\": {}, \"big\": {}e{}, \"debtor\": {{\"name\": \"Zoë Müller \\u00e9\", \"iban\": \"DE89370400440532013000\"}}, \"approved\": {}, \"tags\": [\"sepa\", \"instant\", null]}}",
+            1000 + i * 7,
+            i % 100,
+            1.0 / (f64::from(i) + 3.0),
+            i + 1,
+            i % 30,
+            i.is_multiple_of(2)
+        );
+        length += item.len() + 2;
+        items.push(item);
+        i += 1;
+    }
+    format!("[\n{}\n]\n", items.join(",\n"))
+}
+
+/// One implementation's command for one run.
+fn command(setup: &Setup, implementation: &str, flag: Option<&str>) -> Command {
+    let root = root();
+    let scripts = root.join("benches/compare");
+    let mut command = match implementation {
+        "rust-core" => {
+            let mut c = Command::new("cargo");
+            c.args(["run", "-q", "-p", "evidentia", "--example", "compare"]);
+            if setup.release {
+                c.arg("--release");
+            }
+            c.arg("--").arg(&setup.inputs);
+            c
+        }
+        "evidentia-python" | "rfc8785+cryptography" | "rfc8785+joserfc" => {
+            let mut c = Command::new(&setup.python);
+            c.arg(scripts.join("bench.py"))
+                .arg(implementation.trim_start_matches("evidentia-").replace("python", "evidentia"));
+            c.arg(&setup.inputs);
+            c
+        }
+        _ => {
+            let mut c = Command::new("node");
+            let name = if implementation == "evidentia-node" { "evidentia" } else { implementation };
+            c.arg(scripts.join("bench.js")).arg(name).arg(&setup.inputs);
+            c.env("EVIDENTIA_NODE_PACKAGE", crate::node::package_dir()).env("EVIDENTIA_WASM_PACKAGE", &setup.wasm);
+            c.env("NODE_PATH", scripts.join("node_modules"));
+            c
+        }
+    };
+    command.current_dir(&scripts);
+    if let Some(flag) = flag {
+        command.arg(flag);
+    }
+    command
+}
+
+/// Medians: implementation → workload → nanoseconds, one sample per round.
+type Samples = BTreeMap<String, BTreeMap<String, Vec<f64>>>;
+
+fn collect(samples: &mut Samples, implementation: &str, output: &str) -> Result<()> {
+    for line in output.lines().filter(|l| l.starts_with('{')) {
+        let row = json::parse(line.as_bytes())?;
+        let workload = row.get("workload").and_then(Value::as_str).ok_or("no workload")?.to_owned();
+        let ns = row.get("median_ns").and_then(Value::as_number).map(json::Number::as_f64).ok_or("no median_ns")?;
+        samples.entry(implementation.to_owned()).or_default().entry(workload).or_default().push(ns);
+    }
+    Ok(())
+}
+
+fn capture(command: &mut Command) -> Result<String> {
+    let output = command.output()?;
+    if !output.status.success() {
+        return Err(format!(
+            "{command:?} failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
+    }
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+/// The CLI verifying the whole log, pinned to one core or on all of them.
+fn cli_verify(setup: &Setup, pinned: bool) -> Result<f64> {
+    let mut command = if pinned {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "0"]).arg(&setup.cli);
+        c
+    } else {
+        Command::new(&setup.cli)
+    };
+    command.args(["log", "verify"]).arg(setup.inputs.join("log"));
+    let start = std::time::Instant::now();
+    capture(&mut command)?;
+    Ok(start.elapsed().as_nanos() as f64)
+}
+
+/// `openssl speed ecdsap256`: (signatures/s, verifications/s) on one core.
+fn openssl_speed() -> Result<(f64, f64)> {
+    let out = capture(Command::new("openssl").args(["speed", "-seconds", "2", "ecdsap256"]))?;
+    let line = out.lines().find(|l| l.trim_start().starts_with("256 bits ecdsa")).ok_or("no ecdsa line")?;
+    let numbers: Vec<f64> = line.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+    match numbers.as_slice() {
+        [.., sign, verify] => Ok((*sign, *verify)),
+        _ => Err(format!("unexpected openssl speed line: {line}").into()),
+    }
+}
+
+/// `cargo xtask bench compare`: writes docs/PERFORMANCE.md.
+pub(crate) fn bench() -> Result<()> {
+    const ROUNDS: usize = 3;
+    section("bench compare: building every implementation and the peers");
+    let python = crate::python::install_release()?;
+    let setup = prepare(true, 100_000, python)?;
+    cargo(&["build", "--release", "-p", "evidentia", "--example", "compare"])?;
+
+    let mut samples = Samples::new();
+    let mut openssl = Vec::new();
+    let runs: Vec<&str> = IMPLEMENTATIONS.iter().map(|(name, _)| *name).collect();
+    for round in 0..ROUNDS {
+        section(&format!("bench compare: round {} of {ROUNDS}", round + 1));
+        // Rotate the order every round, so no implementation always runs first.
+        for i in 0..runs.len() {
+            let implementation = runs[(i + round) % runs.len()];
+            eprintln!("  {implementation}");
+            match implementation {
+                "cli-1-core" | "cli-all-cores" => {
+                    let ns = cli_verify(&setup, implementation == "cli-1-core")?;
+                    samples.entry(implementation.into()).or_default().entry("verify_log".into()).or_default().push(ns);
+                }
+                _ => collect(&mut samples, implementation, &capture(&mut command(&setup, implementation, None))?)?,
+            }
+        }
+        openssl.push(openssl_speed()?);
+    }
+    let report = report(&samples, &openssl, setup.records)?;
+    let path = root().join("docs/PERFORMANCE.md");
+    std::fs::write(&path, report)?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+/// The smoke version, inside `cargo xtask test`: every implementation runs on tiny
+/// inputs (`--quick`), and receipts made by each side verify on the other (`--check`).
+pub(crate) fn smoke() -> Result<()> {
+    section("bench smoke: every implementation on tiny inputs, outputs checked against each other");
+    let python = crate::python::install_dev()?;
+    let setup = prepare(false, 200, python)?;
+    let mut samples = Samples::new();
+    for (implementation, _) in IMPLEMENTATIONS {
+        match *implementation {
+            "rust-core" => {
+                collect(
+                    &mut samples,
+                    implementation,
+                    &capture(&mut command(&setup, implementation, Some("--quick")))?,
+                )?;
+            }
+            "cli-1-core" | "cli-all-cores" => {
+                cli_verify(&setup, *implementation == "cli-1-core")?;
+            }
+            _ => {
+                let checked = capture(&mut command(&setup, implementation, Some("--check")))?;
+                if !checked.contains("\"check\": \"ok\"") && !checked.contains("\"check\":\"ok\"") {
+                    return Err(format!("{implementation}: the outputs did not agree: {checked}").into());
+                }
+                collect(
+                    &mut samples,
+                    implementation,
+                    &capture(&mut command(&setup, implementation, Some("--quick")))?,
+                )?;
+            }
+        }
+    }
+    for (implementation, workloads) in &samples {
+        eprintln!("  {implementation}: {} workloads ran", workloads.len());
+    }
+    if samples.len() != IMPLEMENTATIONS.len() - 2 {
+        return Err(format!("only {} implementations reported", samples.len()).into());
+    }
+    Ok(())
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
+fn duration(ns: f64) -> String {
+    match ns {
+        ns if ns >= 1e9 => format!("{:.2} s", ns / 1e9),
+        ns if ns >= 1e6 => format!("{:.1} ms", ns / 1e6),
+        ns if ns >= 1e4 => format!("{:.0} µs", ns / 1e3),
+        ns => format!("{:.2} µs", ns / 1e3),
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let version = |program: &str, arg: &str| {
+        Command::new(program)
+            .arg(arg)
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default()
+    };
+    format!(
+        "{cpu}, {cores} cores; {}; {}; Node.js {}; {}; evidentia verifies with {}",
+        version("rustc", "--version"),
+        version("python3", "--version"),
+        version("node", "--version"),
+        version("openssl", "version"),
+        evidentia::VERIFICATION_PROVIDER
+    )
+}
+
+/// docs/PERFORMANCE.md: medians per workload and implementation, the targets with
+/// their ratios, and the raw samples.
+fn report(samples: &Samples, openssl: &[(f64, f64)], records: usize) -> Result<String> {
+    let get = |implementation: &str, workload: &str| {
+        samples.get(implementation).and_then(|w| w.get(workload)).map(|v| median(v))
+    };
+    let mut out = String::from("# Performance\n\n");
+    let _ = writeln!(
+        out,
+        "Written by `cargo xtask bench compare` (the whole of `cargo xtask bench` runs it too). Every implementation \
+         does the same work on the same inputs; each runs once per round, {} rounds, in rotating order, so drift \
+         of this shared machine spreads over all of them. Each number is the median over rounds of the median \
+         time per operation within a run (7 repeats after a warm-up; one timed call for the log and the tree). \
+         Figures vary ±20% from run to run here; compare ratios within this file, not with other files.\n",
+        openssl.len()
+    );
+    let _ = writeln!(out, "Machine: {}\n", machine());
+    let _ = writeln!(
+        out,
+        "The log has {records} receipts of 1 KB events. Peers: Python {}; Node `canonicalize` 5.1.0, `jose` 6.2.17.\n",
+        PYTHON_PEERS.join(", ")
+    );
+    out.push_str("## Median time per operation\n\n| Workload |");
+    let present: Vec<&(&str, &str)> = IMPLEMENTATIONS.iter().filter(|(name, _)| samples.contains_key(*name)).collect();
+    for (_, heading) in &present {
+        let _ = write!(out, " {heading} |");
+    }
+    let _ = writeln!(out, "\n|---|{}", "---|".repeat(present.len()));
+    for (workload, what) in WORKLOADS {
+        let _ = write!(out, "| {what} |");
+        for (implementation, _) in &present {
+            let cell = get(implementation, workload).map_or_else(|| "—".to_owned(), duration);
+            let _ = write!(out, " {cell} |");
+        }
+        out.push('\n');
+    }
+    let (sign, verify) = (
+        median(&openssl.iter().map(|o| o.0).collect::<Vec<_>>()),
+        median(&openssl.iter().map(|o| o.1).collect::<Vec<_>>()),
+    );
+    let _ = writeln!(
+        out,
+        "\n`openssl speed ecdsap256` on one core: {sign:.0} signatures/s, {verify:.0} verifications/s.\n"
+    );
+
+    // The targets of issue 8, each as a ratio within this run.
+    out.push_str("## Targets\n\n| Target | Measured | Met |\n|---|---|---|\n");
+    let mut target = |name: &str, ratio: Option<f64>, goal: f64, more_is_better: bool| {
+        let (cell, met) = match ratio {
+            Some(r) => (format!("{r:.2}×"), if more_is_better { r >= goal } else { r <= goal }),
+            None => ("not measured".to_owned(), false),
+        };
+        let _ = writeln!(out, "| {name} | {cell} | {} |", if met { "yes" } else { "**no**" });
+    };
+    let speedup = |base: &str, ours: &str, workload: &str| Some(get(base, workload)? / get(ours, workload)?);
+    let core_verify_rate = get("rust-core", "verify_receipt").map(|ns| 1e9 / ns);
+    target(
+        "Rust core receipt verification ≥ 0.9× OpenSSL's raw verify rate",
+        core_verify_rate.map(|r| r / verify),
+        0.9,
+        true,
+    );
+    target(
+        "Log verification on all cores ≥ 1.7× one core (CLI)",
+        speedup("cli-1-core", "cli-all-cores", "verify_log"),
+        1.7,
+        true,
+    );
+    target(
+        "Python builds a receipt ≥ 2× faster than rfc8785 + cryptography",
+        speedup("rfc8785+cryptography", "evidentia-python", "build_receipt"),
+        2.0,
+        true,
+    );
+    target(
+        "Python verifies a receipt ≥ 1.5× faster than rfc8785 + cryptography",
+        speedup("rfc8785+cryptography", "evidentia-python", "verify_receipt"),
+        1.5,
+        true,
+    );
+    target(
+        "Node builds a receipt ≥ 1.5× faster than canonicalize + node:crypto",
+        speedup("canonicalize+node:crypto", "evidentia-node", "build_receipt"),
+        1.5,
+        true,
+    );
+    target(
+        "Node verifies a receipt ≥ 1.5× faster than canonicalize + node:crypto",
+        speedup("canonicalize+node:crypto", "evidentia-node", "verify_receipt"),
+        1.5,
+        true,
+    );
+    target(
+        "Python canonicalization (1 KB) ≥ 10× faster than rfc8785",
+        speedup("rfc8785+cryptography", "evidentia-python", "canonicalize_1k"),
+        10.0,
+        true,
+    );
+    target(
+        "Node canonicalization (1 KB) ≥ 10× faster than canonicalize",
+        speedup("canonicalize+node:crypto", "evidentia-node", "canonicalize_1k"),
+        10.0,
+        true,
+    );
+    target(
+        "WASM receipt verification within 3× of the native CLI's per-receipt rate on one core",
+        (|| {
+            let cli_per_receipt = get("cli-1-core", "verify_log")? / records as f64;
+            Some(get("evidentia-wasm", "verify_receipt")? / cli_per_receipt)
+        })(),
+        3.0,
+        false,
+    );
+
+    out.push_str("\n## Raw samples (nanoseconds per operation, one per round)\n\n```\n");
+    for (implementation, workloads) in samples {
+        for (workload, values) in workloads {
+            let values: Vec<String> = values.iter().map(|v| format!("{v:.0}")).collect();
+            let _ = writeln!(out, "{implementation:<26} {workload:<26} {}", values.join(" "));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "openssl speed (sign/s verify/s) {}",
+        openssl.iter().map(|(s, v)| format!("{s:.0}/{v:.0}")).collect::<Vec<_>>().join(" ")
+    );
+    out.push_str("```\n");
+    Ok(out)
+}
