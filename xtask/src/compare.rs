@@ -327,6 +327,40 @@ fn machine() -> String {
     )
 }
 
+/// What the numbers mean where a target is missed: the parts of each cost, as
+/// measured by the rows of the table above (they hold from run to run; the exact
+/// ratios do not).
+const WHY: &str = "
+## Where targets are missed, and why
+
+- **Building a receipt.** Most of it is the ECDSA signature: compare the Rust core's
+  two rows, deterministic (RFC 6979 in the pure-Rust `p256`) against randomized
+  (AWS-LC). The peers sign with OpenSSL and random nonces. Evidentia signs
+  deterministically by default so that the same record gives the same receipt in
+  every language (ARCHITECTURE.md, \"Two providers\"); with the opt-in randomized
+  signing the core builds a receipt in about a third of the time, which is below
+  what any peer needs. That opt-in is in the Rust API only so far
+  (`SigningKey::with_randomized_signatures`), not yet in the Python and Node
+  packages, whose receipts here are also written to a log (on tmpfs, so no disk
+  flush is counted) and chained, which the peers do not do.
+- **Canonicalization in Node.** `canonicalize` leaves the parsing to V8's native
+  `JSON.parse` and only re-serializes; Evidentia parses the text itself, strictly:
+  it refuses duplicate names, lone surrogates and integers that would silently
+  change, which `JSON.parse` accepts without a word. Its time is the core's
+  (first column) plus the cost of crossing into Rust; a 10× margin over a native
+  parser is not there to be had without dropping those checks.
+- **Canonicalization in Python** is at the edge of 10× against the pure-Python
+  `rfc8785`: the core's own time plus about 4 µs of crossing, against ten times
+  that. The ratio moves across 10 from run to run.
+- **WASM against the native CLI.** The native CLI now verifies with AWS-LC; the
+  WebAssembly build can only use the pure-Rust `p256`, whose verification is
+  several times slower, and runs it in WebAssembly. Against the native CLI with the
+  same `p256` (`cargo xtask bench wasm`, before the provider seam) it was within 3×.
+- **Node verification** is at the edge of 1.5× against `node:crypto` (OpenSSL): the
+  signature check itself costs the same in both; the margin is the canonicalization
+  and record checks.
+";
+
 /// docs/PERFORMANCE.md: medians per workload and implementation, the targets with
 /// their ratios, and the raw samples.
 fn report(samples: &Samples, openssl: &[(f64, f64)], records: usize) -> Result<String> {
@@ -441,6 +475,7 @@ fn report(samples: &Samples, openssl: &[(f64, f64)], records: usize) -> Result<S
         false,
     );
 
+    out.push_str(WHY);
     out.push_str("\n## Raw samples (nanoseconds per operation, one per round)\n\n```\n");
     for (implementation, workloads) in samples {
         for (workload, values) in workloads {

@@ -32,10 +32,12 @@ commands:
   codegen [--check]   regenerate generated files, or fail if they are stale
   vectors [--check]   regenerate testvectors/, or fail if they are stale
   dist <target>       build a package; targets: cli, c, python, node, wasm
-  bench [core|bindings|wasm]
-                      run the benchmarks: criterion (core, store), the per-call
-                      cost of each binding against the core, and receipts verified
-                      per second by the WASM build against the native CLI (default: all)";
+  bench [compare|core|bindings|wasm]
+                      run the benchmarks: Evidentia side by side with the libraries
+                      users would otherwise pick (writes docs/PERFORMANCE.md),
+                      criterion (core, store), the per-call cost of each binding
+                      against the core, and receipts verified per second by the WASM
+                      build against the native CLI (default: all)";
 
 /// Every test part, in the order `cargo xtask test` runs them.
 const PARTS: &[&str] = &["core", "c", "python", "node", "cross", "wasm", "kotlin"];
