@@ -435,8 +435,8 @@ mod tests {
         (issued[1].receipt.as_str().to_owned(), issued[1].event.clone(), proof, note, keys)
     }
 
-    #[test]
-    fn a_package_passes_its_own_checks_and_fails_them_when_changed() {
+    /// The package of [`evidence`], without a timestamp.
+    fn package_of_evidence() -> Vec<PackageFile> {
         let (receipt, event, proof, note, keys) = evidence();
         let input = PackageInput {
             receipt: &receipt,
@@ -446,7 +446,12 @@ mod tests {
             checkpoint: Some(&note),
             timestamp: None,
         };
-        let mut files = build_package(input).unwrap();
+        build_package(input).unwrap()
+    }
+
+    #[test]
+    fn a_package_passes_its_own_checks_and_fails_them_when_changed() {
+        let mut files = package_of_evidence();
         let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
         assert!(names.contains(&"verify.sh") && names.contains(&"SHA256SUMS") && names.contains(&"signature.der"));
         assert!(verify_package(&files).iter().all(|c| c.failure.is_none()));
@@ -459,16 +464,7 @@ mod tests {
 
     #[test]
     fn every_single_byte_change_to_the_evidence_fails_the_check_that_covers_it() {
-        let (receipt, event, proof, note, keys) = evidence();
-        let input = PackageInput {
-            receipt: &receipt,
-            event: &event,
-            keys: &keys,
-            proof: Some(&proof),
-            checkpoint: Some(&note),
-            timestamp: None,
-        };
-        let files = build_package(input).unwrap();
+        let files = package_of_evidence();
         let covering = |name: &str| match name {
             "public-key.pem" | "public-key.jwk" => Some(2),
             "receipt.jws" | "signing-input.txt" | "signature.der" | "record.json" => Some(4),
