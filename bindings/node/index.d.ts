@@ -78,6 +78,30 @@ export declare class Log {
 }
 
 /**
+ * A chain of receipts held in memory: the record chain of a log (log id, sequence
+ * numbers, links to the previous record) for applications that store receipts
+ * themselves, in their own database. Resume after a restart from the newest
+ * receipt. Receipts verify as a log's do; the chain writes nothing to disk.
+ */
+export declare class ReceiptChain {
+  /** A new chain for the log id (printable ASCII, no spaces). */
+  constructor(logId: string)
+  /** The chain continuing after `receipt`, the newest receipt it issued. */
+  static resume(receipt: string): ReceiptChain
+  /**
+   * Signs the receipt of the next record, for an event (JSON text or a
+   * JavaScript value). The time defaults to now.
+   */
+  issue(key: SigningKey, event: unknown, options?: AppendOptions): string
+  /** The log id. */
+  get logId(): string
+  /** How many receipts the chain has issued: the next receipt's sequence number. */
+  get length(): number
+  /** `ReceiptChain(logId=…, length=…)`. */
+  toString(): string
+}
+
+/**
  * A verification report: one status per check, and every failure with its code
  * and the position of the record it concerns.
  */
@@ -109,7 +133,10 @@ export declare class Report {
   toString(): string
 }
 
-/** A P-256 private key that signs deterministically (RFC 6979). */
+/**
+ * A P-256 private key that signs deterministically (RFC 6979), or with random
+ * nonces when made by `withRandomizedSignatures`.
+ */
 export declare class SigningKey {
   /** A new key from the operating system's random source. */
   static generate(): SigningKey
@@ -127,7 +154,18 @@ export declare class SigningKey {
   publicPem(): string
   /** The key id: the RFC 7638 thumbprint of the public key. */
   get kid(): string
-  /** Signs `payload` as a compact ES256 JWS (deterministic). */
+  /**
+   * The same key signing with random nonces through AWS-LC: about three times
+   * faster, but signatures (and so receipts) are no longer byte-identical from
+   * run to run; they verify everywhere all the same.
+   */
+  withRandomizedSignatures(): SigningKey
+  /** Whether this key signs with random nonces. */
+  get randomized(): boolean
+  /**
+   * Signs `payload` as a compact ES256 JWS (deterministic unless the key is
+   * randomized).
+   */
   signJws(payload: Uint8Array, options?: SignJwsOptions | undefined | null): string
   /** `SigningKey(kid=…)`, never the key material. */
   toString(): string

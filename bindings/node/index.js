@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Log = nativeBinding.Log
+module.exports.ReceiptChain = nativeBinding.ReceiptChain
 module.exports.Report = nativeBinding.Report
 module.exports.SigningKey = nativeBinding.SigningKey
 module.exports.canonicalize = nativeBinding.canonicalize

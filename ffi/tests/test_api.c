@@ -215,11 +215,44 @@ static void batches_rotation_and_key_history(void) {
     if (system(command) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* A randomized key signs the same payload differently each time, and every
+   signature verifies under the same public key; the deterministic key it came
+   from keeps giving the same signature. */
+static void randomized_signing_is_opt_in(void) {
+    evidentia_signing_key *key = NULL, *fast = NULL;
+    CHECK(evidentia_signing_key_generate(&key) == EVIDENTIA_OK, "generate");
+    CHECK(evidentia_signing_key_with_randomized_signatures(key, &fast) == EVIDENTIA_OK, "randomized");
+    CHECK(evidentia_signing_key_with_randomized_signatures(NULL, &fast) == EVIDENTIA_INVALID_ARGUMENT, "null key");
+    CHECK(evidentia_signing_key_with_randomized_signatures(key, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null out");
+    const uint8_t payload[] = "{\"amount\":\"1250.00\"}";
+    char jws[4][512];
+    size_t len[4];
+    for (int i = 0; i < 4; i++)
+        CHECK(evidentia_signing_key_sign_jws(i < 2 ? key : fast, payload, sizeof payload - 1, 0, jws[i], sizeof jws[i],
+                                             &len[i]) == EVIDENTIA_OK,
+              "sign %d", i);
+    CHECK(strcmp(jws[0], jws[1]) == 0, "deterministic signatures are equal");
+    CHECK(strcmp(jws[2], jws[3]) != 0, "randomized signatures differ");
+    char jwk[512], jwks[600];
+    CHECK(evidentia_signing_key_public_jwk(fast, jwk, sizeof jwk, &out_len) == EVIDENTIA_OK, "public jwk");
+    snprintf(jwks, sizeof jwks, "{\"keys\":[%s]}", jwk);
+    evidentia_key_set *keys = NULL;
+    CHECK(evidentia_key_set_from_json(jwks, strlen(jwks), &keys) == EVIDENTIA_OK, "key set");
+    for (int i = 0; i < 4; i++)
+        CHECK(evidentia_verify_jws(jws[i], len[i], keys, NULL, 0, (uint8_t *)out, BIG, &out_len) == EVIDENTIA_OK &&
+                  out_len == sizeof payload - 1,
+              "verify %d", i);
+    evidentia_key_set_free(keys);
+    evidentia_signing_key_free(fast);
+    evidentia_signing_key_free(key);
+}
+
 int main(void) {
     null_pointers_are_refused();
     small_buffers_get_the_needed_size_and_stay_untouched();
     last_error_says_what_failed();
     garbage_never_crashes();
+    randomized_signing_is_opt_in();
     threads_share_a_log();
     batches_rotation_and_key_history();
     printf("test_api: %d checks, %d failed\n", checks_run, checks_failed);

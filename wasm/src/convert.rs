@@ -61,21 +61,40 @@ pub(crate) fn js_string(value: &JsValue) -> Result<String> {
 /// JSON input given as JSON text (a string or a Uint8Array) or as a JavaScript
 /// value, as the bytes of canonical JSON text.
 pub(crate) fn json_input(value: &JsValue) -> Result<Vec<u8>> {
+    match given_text(value)? {
+        Some(text) => evidentia::canonicalize(&text).map_err(error),
+        None => evidentia::canonicalize_value(&JsonValues::new().convert(value, 0)?).map_err(error),
+    }
+}
+
+/// JSON input for a core function that canonicalizes it itself (verifying,
+/// issuing): JSON text as given, for the core to parse and check once, and a
+/// JavaScript value as canonical JSON text.
+pub(crate) fn json_text(value: &JsValue) -> Result<Vec<u8>> {
+    match given_text(value)? {
+        Some(text) => Ok(text),
+        None => evidentia::canonicalize_value(&JsonValues::new().convert(value, 0)?).map_err(error),
+    }
+}
+
+/// As [`json_text`], for an optional argument (`undefined` and `null` are absent).
+pub(crate) fn json_text_opt(value: &JsValue) -> Result<Option<Vec<u8>>> {
+    if value.is_undefined() || value.is_null() { Ok(None) } else { json_text(value).map(Some) }
+}
+
+/// The bytes of JSON text given as a string or a Uint8Array; `None` for other
+/// values. Other typed arrays and ArrayBuffers are refused rather than converted.
+fn given_text(value: &JsValue) -> Result<Option<Vec<u8>>> {
     if value.is_string() {
-        return evidentia::canonicalize(js_string(value)?.as_bytes()).map_err(error);
+        return Ok(Some(js_string(value)?.into_bytes()));
     }
     if let Some(bytes) = value.dyn_ref::<Uint8Array>() {
-        return evidentia::canonicalize(&bytes.to_vec()).map_err(error);
+        return Ok(Some(bytes.to_vec()));
     }
     if value.has_type::<js_sys::ArrayBuffer>() || ArrayBufferView::is_view(value) {
         return Err(fail(ErrorCode::InvalidArgument, "JSON text given as bytes must be a Uint8Array"));
     }
-    evidentia::canonicalize_value(&JsonValues::new().convert(value, 0)?).map_err(error)
-}
-
-/// As [`json_input`], for an optional argument (`undefined` and `null` are absent).
-pub(crate) fn json_input_opt(value: &JsValue) -> Result<Option<Vec<u8>>> {
-    if value.is_undefined() || value.is_null() { Ok(None) } else { json_input(value).map(Some) }
+    Ok(None)
 }
 
 #[wasm_bindgen]

@@ -5,6 +5,7 @@
 //! Arguments arrive as `JsValue` and are checked here, so that a wrong type gets an
 //! error with Evidentia's code (`INVALID_ARGUMENT`) rather than being coerced.
 
+mod chain;
 mod convert;
 mod report;
 
@@ -12,7 +13,7 @@ use evidentia::{ConsistencyProof, ErrorCode, InclusionProof, JwsOptions, KeySet}
 use js_sys::{Array, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{Result, bytes, error, fail, flag, get, json_input, json_input_opt, optional_bytes, set, text};
+use crate::convert::{Result, bytes, error, fail, flag, get, json_input, json_text_opt, optional_bytes, set, text};
 pub use crate::report::Report;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -23,6 +24,13 @@ export interface SignJwsOptions {
   detached?: boolean
   /** Sign the payload bytes as they are, without base64url (RFC 7797, `"b64": false`). */
   unencoded?: boolean
+}
+/** Options of `ReceiptChain.issue`. */
+export interface IssueOptions {
+  /** The record's nonce (default: none). */
+  nonce?: string
+  /** The record's time, RFC 3339 (default: now). */
+  time?: string
 }
 /** A JWS that verified. */
 export interface VerifiedJws {
@@ -81,7 +89,7 @@ export interface Finding {
 /// A P-256 private key that signs deterministically (RFC 6979).
 #[wasm_bindgen]
 #[derive(Debug)]
-pub struct SigningKey(evidentia::SigningKey);
+pub struct SigningKey(pub(crate) evidentia::SigningKey);
 
 #[wasm_bindgen]
 impl SigningKey {
@@ -130,6 +138,20 @@ impl SigningKey {
     #[wasm_bindgen(getter)]
     pub fn kid(&self) -> String {
         self.0.kid().to_owned()
+    }
+
+    /// The Node package's randomized signing, for code that moves between Node
+    /// and the browser: WebAssembly has no AWS-LC, so this key keeps signing
+    /// deterministically and `randomized` says `false`.
+    #[wasm_bindgen(js_name = withRandomizedSignatures)]
+    pub fn with_randomized_signatures(&self) -> SigningKey {
+        SigningKey(self.0.with_randomized_signatures())
+    }
+
+    /// Whether this key signs with random nonces: never in WebAssembly.
+    #[wasm_bindgen(getter)]
+    pub fn randomized(&self) -> bool {
+        self.0.is_randomized()
     }
 
     /// Signs `payload` as a compact ES256 JWS (deterministic).
@@ -210,7 +232,7 @@ pub fn verify_receipt(
     #[wasm_bindgen(unchecked_param_type = "string")] jwks: JsValue,
     #[wasm_bindgen(unchecked_param_type = "unknown")] event: JsValue,
 ) -> Result<Report> {
-    let event = json_input_opt(&event)?;
+    let event = json_text_opt(&event)?;
     let report =
         evidentia::verify_receipt(&text(&receipt, "receipt")?, &keys(&jwks)?, event.as_deref()).map_err(error)?;
     Ok(Report(report))

@@ -153,3 +153,36 @@ test('a report explains itself', () => {
   assert.match(report.toText(), /EVENT_MISMATCH/)
   assert.equal(String(report), report.summary)
 })
+
+test('randomized signing is not available in WebAssembly: the key stays deterministic and says so', () => {
+  const key = evidentia.SigningKey.generate()
+  const same = key.withRandomizedSignatures()
+  assert.deepEqual([key.randomized, same.randomized, same.kid], [false, false, key.kid])
+  const payload = new TextEncoder().encode('{"amount":"1250.00"}')
+  assert.equal(same.signJws(payload), key.signJws(payload))
+})
+
+test('a receipt chain in memory issues receipts that verify, and resumes', () => {
+  const key = evidentia.SigningKey.generate()
+  const jwks = `{"keys":[${key.publicJwk()}]}`
+  const chain = new evidentia.ReceiptChain('example.com/browser')
+  const first = chain.issue(key, { n: 1 }, { nonce: 'r-1' })
+  const resumed = evidentia.ReceiptChain.resume(first)
+  const second = resumed.issue(key, '{"n": 2}')
+  assert.deepEqual([chain.logId, chain.length, resumed.length], ['example.com/browser', 1, 2])
+  assert.ok(evidentia.verifyReceipt(first, jwks, { n: 1 }).valid)
+  assert.ok(evidentia.verifyReceipt(second, jwks, { n: 2 }).valid)
+  const entries = [{ entry: first, event: '{"n":1}' }, { entry: second, event: '{"n":2}' }]
+  assert.ok(evidentia.verifyLogEntries(entries, jwks).valid)
+  // Deterministic signing: the same chain, key, event and time give the same receipt.
+  const issueOnce = () => new evidentia.ReceiptChain('x.example/a').issue(key, { n: 1 }, { time: '2026-11-22T10:00:00Z' })
+  assert.equal(issueOnce(), issueOnce())
+  // The time defaults to the platform's clock.
+  const issued = JSON.parse(Buffer.from(first.split('.')[1], 'base64url'))
+  assert.ok(Math.abs(Date.parse(issued.time) - Date.now()) < 60_000, issued.time)
+  throwsCode(() => new evidentia.ReceiptChain('has spaces'), 'LOG_ID_INVALID', 'log id')
+  throwsCode(() => new evidentia.ReceiptChain(42), 'INVALID_ARGUMENT', 'log id type')
+  throwsCode(() => chain.issue(key, '{nope'), 'JSON_SYNTAX', 'event')
+  throwsCode(() => chain.issue(key, {}, { time: 'yesterday' }), 'TIME_INVALID', 'time')
+  throwsCode(() => chain.issue(key, {}, 'not options'), 'INVALID_ARGUMENT', 'options')
+})

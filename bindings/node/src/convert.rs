@@ -103,24 +103,42 @@ fn is_typed_array(value: &Unknown<'_>) -> bool {
 /// JSON input given as JSON text (a string, a Buffer or a Uint8Array) or as a
 /// JavaScript value, as the bytes of canonical JSON text.
 pub(crate) fn json_input(value: Unknown<'_>) -> Result<Vec<u8>> {
+    match given_text(&value)? {
+        Some(text) => evidentia::canonicalize(&text).map_err(error),
+        None => evidentia::canonicalize_value(&JsonValues::new(&value)?.convert(value, 0)?).map_err(error),
+    }
+}
+
+/// JSON input for a core function that canonicalizes it itself (verifying,
+/// appending, issuing): JSON text as given, for the core to parse and check once,
+/// and a JavaScript value as canonical JSON text.
+pub(crate) fn json_text(value: Unknown<'_>) -> Result<Vec<u8>> {
+    match given_text(&value)? {
+        Some(text) => Ok(text),
+        None => evidentia::canonicalize_value(&JsonValues::new(&value)?.convert(value, 0)?).map_err(error),
+    }
+}
+
+/// The bytes of JSON text given as a string or a Uint8Array; `None` for other values.
+fn given_text(value: &Unknown<'_>) -> Result<Option<Vec<u8>>> {
     match value.get_type().map_err(engine)? {
-        ValueType::String => evidentia::canonicalize(js_string(&value)?.as_bytes()).map_err(error),
-        ValueType::Object if is_typed_array(&value) => {
+        ValueType::String => Ok(Some(js_string(value)?.into_bytes())),
+        ValueType::Object if is_typed_array(value) => {
             // SAFETY: a typed array, just checked; napi checks that it is a Uint8Array.
             let bytes: Uint8Array = unsafe { value.cast() }.map_err(|_| {
                 fail(ErrorCode::InvalidArgument, "JSON text given as bytes must be a Uint8Array or a Buffer")
             })?;
-            evidentia::canonicalize(&bytes).map_err(error)
+            Ok(Some(bytes.to_vec()))
         }
-        _ => evidentia::canonicalize_value(&JsonValues::new(&value)?.convert(value, 0)?).map_err(error),
+        _ => Ok(None),
     }
 }
 
-/// As [`json_input`], for an optional argument (`undefined` and `null` are absent).
-pub(crate) fn json_input_opt(value: Option<Unknown<'_>>) -> Result<Option<Vec<u8>>> {
+/// As [`json_text`], for an optional argument (`undefined` and `null` are absent).
+pub(crate) fn json_text_opt(value: Option<Unknown<'_>>) -> Result<Option<Vec<u8>>> {
     match value {
         Some(value) if !matches!(value.get_type().map_err(engine)?, ValueType::Undefined | ValueType::Null) => {
-            json_input(value).map(Some)
+            json_text(value).map(Some)
         }
         _ => Ok(None),
     }
@@ -222,34 +240,51 @@ fn napi_ok(status: napi::sys::napi_status, what: &str) -> Result<()> {
     }
 }
 
-/// A JavaScript string as Rust text, read as UTF-16: a lone surrogate, which UTF-8
-/// cannot carry, is refused (a UTF-8 read would silently turn it into U+FFFD).
+/// A JavaScript string as Rust text. A lone surrogate, which UTF-8 cannot carry, is
+/// refused: napi's UTF-8 read (the fast one) silently turns it into U+FFFD, so text
+/// holding U+FFFD is read again as UTF-16 to tell a real U+FFFD from a lone surrogate.
 pub(crate) fn js_string(value: &Unknown<'_>) -> Result<String> {
     use napi::sys;
     let raw = value.value();
-    // Most strings fit a small buffer and take one call; longer ones ask for their length.
-    let mut units = vec![0u16; 128];
+    let mut length = 0;
+    // SAFETY: a valid env and string from napi; a NULL buffer asks for the length.
+    napi_ok(
+        unsafe { sys::napi_get_value_string_utf8(raw.env, raw.value, std::ptr::null_mut(), 0, &mut length) },
+        "read a string",
+    )?;
+    let mut bytes = vec![0u8; length + 1];
     let mut written = 0;
-    // SAFETY: a valid env and string from napi; `units` has room for its length.
+    // SAFETY: `bytes` has room for the string and the terminating NUL.
+    napi_ok(
+        unsafe {
+            sys::napi_get_value_string_utf8(raw.env, raw.value, bytes.as_mut_ptr().cast(), bytes.len(), &mut written)
+        },
+        "read a string",
+    )?;
+    bytes.truncate(written);
+    match String::from_utf8(bytes) {
+        Ok(text) if !text.contains('\u{FFFD}') => Ok(text),
+        _ => js_string_utf16(value),
+    }
+}
+
+/// A JavaScript string read as UTF-16, refusing a lone surrogate.
+fn js_string_utf16(value: &Unknown<'_>) -> Result<String> {
+    use napi::sys;
+    let raw = value.value();
+    let mut length = 0;
+    // SAFETY: a valid env and string from napi; a NULL buffer asks for the length.
+    napi_ok(
+        unsafe { sys::napi_get_value_string_utf16(raw.env, raw.value, std::ptr::null_mut(), 0, &mut length) },
+        "read a string",
+    )?;
+    let mut units = vec![0u16; length + 1];
+    let mut written = 0;
+    // SAFETY: `units` has room for the string and the terminating NUL.
     napi_ok(
         unsafe { sys::napi_get_value_string_utf16(raw.env, raw.value, units.as_mut_ptr(), units.len(), &mut written) },
         "read a string",
     )?;
-    if written + 1 == units.len() {
-        // SAFETY: as above; a NULL buffer asks for the length.
-        napi_ok(
-            unsafe { sys::napi_get_value_string_utf16(raw.env, raw.value, std::ptr::null_mut(), 0, &mut written) },
-            "read a string",
-        )?;
-        units = vec![0u16; written + 1];
-        // SAFETY: `units` has room for the string and the terminating NUL.
-        napi_ok(
-            unsafe {
-                sys::napi_get_value_string_utf16(raw.env, raw.value, units.as_mut_ptr(), units.len(), &mut written)
-            },
-            "read a string",
-        )?;
-    }
     units.truncate(written);
     String::from_utf16(&units).map_err(|_| {
         fail(ErrorCode::JsonLoneSurrogate, "a string holds a lone surrogate, which JSON text in UTF-8 cannot carry")

@@ -8,7 +8,7 @@ use evidentia_store::{CreateOptions, LogReader, Mode, NewEvent};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::convert::{Blocking, Result, error, fail, guard, json_input};
+use crate::convert::{Blocking, Result, error, fail, guard, json_text};
 use crate::report::Report;
 use crate::{SigningKey, size_from_js, size_to_js};
 
@@ -58,14 +58,14 @@ fn closed() -> napi::Error<crate::convert::Code> {
 }
 
 /// A string argument (`what` names it in the error), read strictly (see `js_string`).
-fn text(value: &Unknown<'_>, what: &str) -> Result<String> {
+pub(crate) fn text(value: &Unknown<'_>, what: &str) -> Result<String> {
     if value.get_type().map_err(crate::convert::engine)? != napi::ValueType::String {
         return Err(fail(ErrorCode::InvalidArgument, format!("{what} is a string")));
     }
     crate::convert::js_string(value)
 }
 
-fn time(time: Option<&str>) -> Result<Option<Timestamp>> {
+pub(crate) fn time(time: Option<&str>) -> Result<Option<Timestamp>> {
     time.map(Timestamp::parse).transpose().map_err(error)
 }
 
@@ -94,7 +94,7 @@ impl Log {
         nonce: Option<String>,
         time: Option<&str>,
     ) -> Result<impl FnOnce() -> Result<Vec<String>> + Send + 'static> {
-        let events = events.into_iter().map(json_input).collect::<Result<Vec<_>>>()?;
+        let events = events.into_iter().map(json_text).collect::<Result<Vec<_>>>()?;
         let time = self::time(time)?;
         let (log, key) = (self.log()?, self.key()?);
         Ok(move || {

@@ -78,7 +78,13 @@ test('values that would change are refused', () => {
     [{ a: '\ud800' }, 'JSON_LONE_SURROGATE'],
     [{ ['\udc00']: 1 }, 'JSON_LONE_SURROGATE'],
     ['"\ud800"', 'JSON_LONE_SURROGATE'],
+    [{ long: 'x'.repeat(300) + '\ud800' + '\ufffd' }, 'JSON_LONE_SURROGATE'],
   ]
+  // A real U+FFFD, short or long, is text like any other.
+  for (const text of ['\ufffd', 'x'.repeat(300) + '\ufffd', 'é'.repeat(200)]) {
+    assert.equal(Buffer.from(evidentia.canonicalize({ text })).toString(), JSON.stringify({ text }))
+    assert.equal(Buffer.from(evidentia.canonicalize(JSON.stringify(text))).toString(), JSON.stringify(text))
+  }
   const codes = new Map(evidentia.errorCodes().map((c) => [c.name, c]))
   for (const [value, code] of cases) {
     throwsCode(() => evidentia.canonicalize(value), code)
@@ -145,6 +151,49 @@ test('keys do not show their secret', () => {
   assert.equal(String(key), `SigningKey(kid=${key.kid})`)
   assert.ok(!String(key).includes(JSON.parse(key.toJwk()).d))
   assert.equal(JSON.parse(key.publicJwk()).d, undefined)
+})
+
+test('randomized signing is opt-in', () => {
+  const key = evidentia.SigningKey.generate()
+  const fast = key.withRandomizedSignatures()
+  assert.deepEqual([key.randomized, fast.randomized, fast.kid], [false, true, key.kid])
+  const payload = Buffer.from('{"amount":"1250.00"}')
+  assert.equal(key.signJws(payload), key.signJws(payload))
+  const signatures = new Set([fast.signJws(payload), fast.signJws(payload), fast.signJws(payload)])
+  assert.equal(signatures.size, 3)
+  for (const jws of signatures) assert.deepEqual(evidentia.verifyJws(jws, key.publicJwk()).payload, payload)
+  const dir = path.join(tempDir(), 'log')
+  const log = evidentia.Log.create(dir, fast)
+  const receipt = log.append({ n: 1 })
+  assert.ok(evidentia.verifyReceipt(receipt, log.keys(), { n: 1 }).valid)
+  log.close()
+  assert.ok(evidentia.verifyLog(dir).valid)
+})
+
+test('a receipt chain in memory issues receipts that verify as a log', () => {
+  const key = evidentia.SigningKey.generate()
+  const jwks = `{"keys":[${key.publicJwk()}]}`
+  const chain = new evidentia.ReceiptChain('example.com/own-db')
+  const events = [{ n: 1 }, '{"n": 2, "b": [1, 2]}', Buffer.from('{"n":3}')]
+  const receipts = [chain.issue(key, events[0], { nonce: 'r-1' }), chain.issue(key, events[1])]
+  assert.deepEqual([chain.logId, chain.length, String(chain)], ['example.com/own-db', 2, 'ReceiptChain(logId=example.com/own-db, length=2)'])
+  // After a restart, the chain continues from its newest receipt.
+  const resumed = evidentia.ReceiptChain.resume(receipts[1])
+  receipts.push(resumed.issue(key.withRandomizedSignatures(), events[2]))
+  assert.equal(resumed.length, 3)
+  receipts.forEach((receipt, i) => assert.ok(evidentia.verifyReceipt(receipt, jwks, events[i]).valid))
+  const entries = receipts.map((entry, i) => ({ entry, event: Buffer.from(evidentia.canonicalize(events[i])).toString() }))
+  assert.ok(evidentia.verifyLogEntries(entries, jwks).valid)
+  // The chain is checked: leaving a record out breaks it.
+  assert.ok(!evidentia.verifyLogEntries([entries[0], entries[2]], jwks).valid)
+  // Deterministic signing: the same chain, key, event and time give the same receipt.
+  const issueOnce = () => new evidentia.ReceiptChain('x.example/a').issue(key, { n: 1 }, { time: '2026-11-22T10:00:00Z' })
+  assert.equal(issueOnce(), issueOnce())
+  // Garbage is refused with a code.
+  throwsCode(() => new evidentia.ReceiptChain('has spaces'), 'LOG_ID_INVALID')
+  throwsCode(() => new evidentia.ReceiptChain('a.example/x').issue(key, '{nope'), 'JSON_SYNTAX')
+  throwsCode(() => new evidentia.ReceiptChain('a.example/x').issue(key, { n: 1 }, { time: 'yesterday' }), 'TIME_INVALID')
+  assert.throws(() => evidentia.ReceiptChain.resume('not.a.receipt'), (e) => e instanceof Error && typeof e.code === 'string')
 })
 
 test('JWS: detached and unencoded payloads, wrong payloads', () => {

@@ -25,15 +25,30 @@ fn fail(code: ErrorCode, message: impl Into<String>) -> PyErr {
 }
 
 /// JSON input given as JSON text (`str` or `bytes`) or as a Python value, as the
-/// bytes of JSON text. Python values are canonicalized right away.
+/// bytes of canonical JSON text.
 pub(crate) fn json_input(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    match given_text(value)? {
+        Some(text) => evidentia::canonicalize(&text).map_err(error),
+        None => evidentia::canonicalize_value(&to_value(value, 0)?).map_err(error),
+    }
+}
+
+/// JSON input for a core function that canonicalizes it itself (verifying,
+/// appending, issuing): JSON text as given, for the core to parse and check once,
+/// and a Python value as canonical JSON text.
+pub(crate) fn json_text(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    match given_text(value)? {
+        Some(text) => Ok(text),
+        None => evidentia::canonicalize_value(&to_value(value, 0)?).map_err(error),
+    }
+}
+
+/// The bytes of JSON text given as `str` or `bytes`; `None` for other values.
+fn given_text(value: &Bound<'_, PyAny>) -> PyResult<Option<Vec<u8>>> {
     if let Ok(text) = value.cast::<PyString>() {
-        return evidentia::canonicalize(text_of(text)?.as_bytes()).map_err(error);
+        return Ok(Some(text_of(text)?.as_bytes().to_vec()));
     }
-    if let Ok(bytes) = value.cast::<PyBytes>() {
-        return evidentia::canonicalize(bytes.as_bytes()).map_err(error);
-    }
-    evidentia::canonicalize_value(&to_value(value, 0)?).map_err(error)
+    Ok(value.cast::<PyBytes>().ok().map(|bytes| bytes.as_bytes().to_vec()))
 }
 
 /// A Python string as UTF-8: a lone surrogate, which UTF-8 cannot carry, is refused
@@ -44,9 +59,9 @@ fn text_of<'a>(text: &'a Bound<'_, PyString>) -> PyResult<std::borrow::Cow<'a, s
     })
 }
 
-/// As [`json_input`], for an optional argument.
-pub(crate) fn json_input_opt(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<u8>>> {
-    value.filter(|v| !v.is_none()).map(json_input).transpose()
+/// As [`json_text`], for an optional argument.
+pub(crate) fn json_text_opt(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<u8>>> {
+    value.filter(|v| !v.is_none()).map(json_text).transpose()
 }
 
 /// A Python value as a JSON value: dict (str keys), list, tuple, str, int within

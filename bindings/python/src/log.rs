@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::SigningKey;
-use crate::convert::{error, json_input};
+use crate::convert::{error, json_text};
 use crate::report::Report;
 
 /// An evidence log on the local disk, opened for appending. Use it as a context
@@ -28,7 +28,7 @@ fn closed() -> PyErr {
     error(evidentia::Error::new(evidentia::ErrorCode::InvalidHandle, "the log is closed"))
 }
 
-fn time(time: Option<&str>) -> PyResult<Option<Timestamp>> {
+pub(crate) fn time(time: Option<&str>) -> PyResult<Option<Timestamp>> {
     time.map(Timestamp::parse).transpose().map_err(error)
 }
 
@@ -88,7 +88,7 @@ impl Log {
         nonce: Option<&str>,
         time: Option<&str>,
     ) -> PyResult<String> {
-        let event = json_input(event)?;
+        let event = json_text(event)?;
         let time = self::time(time)?;
         let (log, key) = (self.log()?, self.key()?);
         let appended =
@@ -100,7 +100,7 @@ impl Log {
     /// signed checkpoint); all or none.
     #[pyo3(signature = (events, time = None))]
     fn append_batch(&self, py: Python<'_>, events: &Bound<'_, PyList>, time: Option<&str>) -> PyResult<Vec<String>> {
-        let events = events.iter().map(|e| json_input(&e)).collect::<PyResult<Vec<_>>>()?;
+        let events = events.iter().map(|e| json_text(&e)).collect::<PyResult<Vec<_>>>()?;
         let time = self::time(time)?;
         let (log, key) = (self.log()?, self.key()?);
         let batch: Vec<NewEvent<'_>> = events.iter().map(|e| NewEvent { json: e, nonce: None }).collect();

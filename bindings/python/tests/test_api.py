@@ -101,6 +101,60 @@ def test_wrong_argument_types_are_type_errors() -> None:
         evidentia.verify_inclusion_proof('{"type":"inclusion","leaf_index":0,"tree_size":1,"hashes":[]}', b"", b"short")
 
 
+def test_randomized_signing_is_opt_in(tmp_path: Path) -> None:
+    key = evidentia.SigningKey.generate()
+    fast = key.with_randomized_signatures()
+    assert (key.randomized, fast.randomized, fast.kid) == (False, True, key.kid)
+    payload = b'{"amount":"1250.00"}'
+    assert key.sign_jws(payload) == key.sign_jws(payload)
+    signatures = {fast.sign_jws(payload) for _ in range(3)}
+    assert len(signatures) == 3
+    for jws in signatures:
+        assert evidentia.verify_jws(jws, key.public_jwk()).payload == payload
+    with evidentia.Log.create(tmp_path / "log", fast) as log:
+        receipt = log.append({"n": 1})
+        assert evidentia.verify_receipt(receipt, log.keys(), {"n": 1}).valid
+    assert evidentia.verify_log(tmp_path / "log").valid
+
+
+def test_receipt_chain_in_memory() -> None:
+    key = evidentia.SigningKey.generate()
+    jwks = '{"keys":[%s]}' % key.public_jwk()
+    chain = evidentia.ReceiptChain("example.com/own-db")
+    events = [{"n": 1}, '{"n": 2, "b": [1, 2]}', b'{"n":3}']
+    receipts = [chain.issue(key, events[0], nonce="r-1"), chain.issue(key, events[1])]
+    assert (chain.log_id, len(chain)) == ("example.com/own-db", 2)
+    # After a restart, the chain continues from its newest receipt.
+    resumed = evidentia.ReceiptChain.resume(receipts[-1])
+    receipts.append(resumed.issue(key.with_randomized_signatures(), events[2]))
+    assert len(resumed) == 3
+    for receipt, event in zip(receipts, events):
+        assert evidentia.verify_receipt(receipt, jwks, event).valid
+    entries = [(r, evidentia.canonicalize(e)) for r, e in zip(receipts, events)]
+    assert evidentia.verify_log_entries(entries, jwks).valid
+    # The chain is checked: leaving a record out breaks it.
+    assert not evidentia.verify_log_entries([entries[0], entries[2]], jwks).valid
+    # Deterministic signing: the same chain, key, event and time give the same receipt.
+    again = [evidentia.ReceiptChain("x.example/a").issue(key, {"n": 1}, time="2026-11-22T10:00:00Z") for _ in range(2)]
+    assert again[0] == again[1]
+
+
+@pytest.mark.parametrize(
+    ("call", "code_name"),
+    [
+        (lambda key: evidentia.ReceiptChain("has spaces"), "LOG_ID_INVALID"),
+        (lambda key: evidentia.ReceiptChain.resume("not.a.receipt"), None),
+        (lambda key: evidentia.ReceiptChain("a.example/x").issue(key, "{nope"), "JSON_SYNTAX"),
+        (lambda key: evidentia.ReceiptChain("a.example/x").issue(key, {"n": 1}, time="yesterday"), "TIME_INVALID"),
+    ],
+)
+def test_receipt_chain_refuses_garbage(call, code_name) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(evidentia.EvidentiaError) as raised:
+        call(evidentia.SigningKey.generate())
+    if code_name:
+        assert raised.value.code_name == code_name
+
+
 def test_log_lifecycle(tmp_path: Path) -> None:
     old, new = evidentia.SigningKey.generate(), evidentia.SigningKey.generate()
     path = tmp_path / "log"

@@ -22,7 +22,8 @@ pub use crate::signer::{ReceiptChain, Signer};
 
 uniffi::setup_scaffolding!();
 
-/// A P-256 private key that signs deterministically (RFC 6979).
+/// A P-256 private key that signs deterministically (RFC 6979), or with random
+/// nonces when made by `withRandomizedSignatures`.
 #[derive(Debug, uniffi::Object)]
 #[uniffi::export(Debug)]
 pub struct SigningKey(pub(crate) evidentia::SigningKey);
@@ -72,7 +73,20 @@ impl SigningKey {
         self.0.kid().to_owned()
     }
 
-    /// Signs `payload` as a compact ES256 JWS (deterministic): detached leaves the
+    /// The same key signing with random nonces through AWS-LC: about three times
+    /// faster, but signatures (and so receipts) are no longer byte-identical from
+    /// run to run; they verify everywhere all the same.
+    pub fn with_randomized_signatures(&self) -> Arc<SigningKey> {
+        Arc::new(SigningKey(self.0.with_randomized_signatures()))
+    }
+
+    /// Whether this key signs with random nonces.
+    pub fn is_randomized(&self) -> bool {
+        self.0.is_randomized()
+    }
+
+    /// Signs `payload` as a compact ES256 JWS (deterministic unless the key is
+    /// randomized): detached leaves the
     /// payload out (RFC 7515 Appendix F), unencoded signs it as is (RFC 7797).
     #[uniffi::method(default(detached = false, unencoded = false))]
     pub fn sign_jws(&self, payload: Vec<u8>, detached: bool, unencoded: bool) -> Result<String> {

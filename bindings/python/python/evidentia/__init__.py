@@ -15,6 +15,7 @@ from __future__ import annotations
 from . import errors
 from ._native import (
     Log,
+    ReceiptChain,
     Report,
     SigningKey,
     VerifiedJws,
@@ -49,6 +50,7 @@ from .errors import (
 
 __all__ = [
     "Log",
+    "ReceiptChain",
     "Report",
     "SigningKey",
     "VerifiedJws",

@@ -10,6 +10,7 @@ _Path = Union[str, "os.PathLike[str]"]
 
 __all__ = [
     "Log",
+    "ReceiptChain",
     "Report",
     "SigningKey",
     "VerifiedJws",
@@ -34,7 +35,8 @@ __version__: str
 
 @final
 class SigningKey:
-    """A P-256 private key that signs deterministically (RFC 6979)."""
+    """A P-256 private key that signs deterministically (RFC 6979), or with random
+    nonces when made by `with_randomized_signatures`."""
 
     @staticmethod
     def generate() -> SigningKey: ...
@@ -48,6 +50,11 @@ class SigningKey:
     def public_pem(self) -> str: ...
     @property
     def kid(self) -> str: ...
+    def with_randomized_signatures(self) -> SigningKey:
+        """The same key signing with random nonces (AWS-LC): faster, but signatures
+        are no longer byte-identical from run to run."""
+    @property
+    def randomized(self) -> bool: ...
     def sign_jws(self, payload: bytes, detached: bool = False, unencoded: bool = False) -> str: ...
 
 @final
@@ -83,6 +90,21 @@ class Report:
     def failure_codes(self) -> list[str]: ...
     def to_json(self) -> str: ...
     def to_text(self) -> str: ...
+
+@final
+class ReceiptChain:
+    """A chain of receipts held in memory, for applications that store receipts
+    themselves; the chain writes nothing to disk."""
+
+    def __new__(cls, log_id: str) -> ReceiptChain: ...
+    @staticmethod
+    def resume(receipt: str) -> ReceiptChain: ...
+    def issue(
+        self, key: SigningKey, event: _JsonInput, nonce: Optional[str] = None, time: Optional[str] = None
+    ) -> str: ...
+    @property
+    def log_id(self) -> str: ...
+    def __len__(self) -> int: ...
 
 @final
 class Log:

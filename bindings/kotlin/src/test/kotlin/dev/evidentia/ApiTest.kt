@@ -10,6 +10,20 @@ import org.junit.jupiter.api.Test
 
 class ApiTest {
     @Test
+    fun randomizedSigningIsOptIn() {
+        val key = SigningKey.generate()
+        val fast = key.withRandomizedSignatures()
+        assertEquals(listOf(false, true, key.kid()), listOf(key.isRandomized(), fast.isRandomized(), fast.kid()))
+        val payload = """{"amount":"1250.00"}""".toByteArray()
+        assertEquals(key.signJws(payload), key.signJws(payload))
+        val signatures = List(3) { fast.signJws(payload) }
+        assertEquals(3, signatures.toSet().size)
+        for (jws in signatures) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(payload, verifyJws(jws, key.publicJwk()).payload)
+        }
+    }
+
+    @Test
     fun aLogOnDiskFromAppendToProofs() {
         val key = SigningKey.generate()
         val dir = tempDir().resolve("payments").toString()

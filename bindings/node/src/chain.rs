@@ -1,0 +1,77 @@
+//! Receipts kept by the application itself: a record chain in memory.
+
+use evidentia::ChainState;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::convert::{Result, error, guard, json_text};
+use crate::log::{AppendOptions, text, time};
+use crate::{SigningKey, size_to_js};
+
+/// A chain of receipts held in memory: the record chain of a log (log id, sequence
+/// numbers, links to the previous record) for applications that store receipts
+/// themselves, in their own database. Resume after a restart from the newest
+/// receipt. Receipts verify as a log's do; the chain writes nothing to disk.
+#[napi]
+pub struct ReceiptChain {
+    state: ChainState,
+}
+
+#[napi]
+impl ReceiptChain {
+    /// A new chain for the log id (printable ASCII, no spaces).
+    #[napi(constructor)]
+    pub fn new(log_id: String) -> Result<ReceiptChain> {
+        guard(|| Ok(ReceiptChain { state: ChainState::new(&log_id).map_err(error)? }))
+    }
+
+    /// The chain continuing after `receipt`, the newest receipt it issued.
+    #[napi(factory)]
+    pub fn resume(receipt: String) -> Result<ReceiptChain> {
+        guard(|| {
+            let receipt = evidentia::Receipt::parse(&receipt).map_err(error)?;
+            Ok(ReceiptChain { state: ChainState::after(receipt.record()) })
+        })
+    }
+
+    /// Signs the receipt of the next record, for an event (JSON text or a
+    /// JavaScript value). The time defaults to now.
+    #[napi(ts_args_type = "key: SigningKey, event: unknown, options?: AppendOptions")]
+    pub fn issue(
+        &mut self,
+        key: &SigningKey,
+        event: Unknown<'_>,
+        options: Option<AppendOptions<'_>>,
+    ) -> Result<String> {
+        let options = options.unwrap_or_default();
+        guard(|| {
+            let nonce = options.nonce.as_ref().map(|n| text(n, "a nonce")).transpose()?;
+            let time = match time(options.time.as_deref())? {
+                Some(time) => time,
+                None => evidentia_store::now().map_err(error)?,
+            };
+            let event = json_text(event)?;
+            let issued =
+                evidentia::issue_receipt(&key.0, &mut self.state, &event, time, nonce.as_deref()).map_err(error)?;
+            Ok(issued.receipt.as_str().to_owned())
+        })
+    }
+
+    /// The log id.
+    #[napi(getter)]
+    pub fn log_id(&self) -> String {
+        self.state.log_id().to_owned()
+    }
+
+    /// How many receipts the chain has issued: the next receipt's sequence number.
+    #[napi(getter)]
+    pub fn length(&self) -> i64 {
+        size_to_js(self.state.next_seq())
+    }
+
+    /// `ReceiptChain(logId=…, length=…)`.
+    #[napi(js_name = "toString")]
+    pub fn describe(&self) -> String {
+        format!("ReceiptChain(logId={}, length={})", self.state.log_id(), self.state.next_seq())
+    }
+}

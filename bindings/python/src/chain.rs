@@ -1,0 +1,77 @@
+//! Receipts kept by the application itself: a record chain in memory.
+
+use std::sync::Mutex;
+
+use evidentia::{ChainState, ErrorCode};
+use pyo3::prelude::*;
+
+use crate::SigningKey;
+use crate::convert::{error, json_text};
+
+/// A chain of receipts held in memory: the record chain of a log (log id, sequence
+/// numbers, links to the previous record) for applications that store receipts
+/// themselves, in their own database. Resume after a restart from the newest
+/// receipt. Receipts verify as a log's do; the chain writes nothing to disk.
+#[pyclass(module = "evidentia._native", frozen)]
+pub(crate) struct ReceiptChain {
+    state: Mutex<ChainState>,
+}
+
+fn lock_failed() -> PyErr {
+    error(evidentia::Error::new(ErrorCode::Internal, "a thread panicked while issuing a receipt"))
+}
+
+#[pymethods]
+impl ReceiptChain {
+    /// A new chain for the log id (printable ASCII, no spaces).
+    #[new]
+    fn new(log_id: &str) -> PyResult<ReceiptChain> {
+        Ok(ReceiptChain { state: Mutex::new(ChainState::new(log_id).map_err(error)?) })
+    }
+
+    /// The chain continuing after `receipt`, the newest receipt it issued.
+    #[staticmethod]
+    fn resume(receipt: &str) -> PyResult<ReceiptChain> {
+        let receipt = evidentia::Receipt::parse(receipt).map_err(error)?;
+        Ok(ReceiptChain { state: Mutex::new(ChainState::after(receipt.record())) })
+    }
+
+    /// Signs the receipt of the next record, for an event (JSON text or a Python
+    /// value). `time` (RFC 3339 UTC) defaults to now; `nonce` binds a request id
+    /// into the record.
+    #[pyo3(signature = (key, event, nonce = None, time = None))]
+    fn issue(
+        &self,
+        key: &SigningKey,
+        event: &Bound<'_, PyAny>,
+        nonce: Option<&str>,
+        time: Option<&str>,
+    ) -> PyResult<String> {
+        let event = json_text(event)?;
+        let time = match crate::log::time(time)? {
+            Some(time) => time,
+            None => evidentia_store::now().map_err(error)?,
+        };
+        let mut state = self.state.lock().map_err(|_| lock_failed())?;
+        let issued = evidentia::issue_receipt(&key.0, &mut state, &event, time, nonce).map_err(error)?;
+        Ok(issued.receipt.as_str().to_owned())
+    }
+
+    /// The log id.
+    #[getter]
+    fn log_id(&self) -> PyResult<String> {
+        Ok(self.state.lock().map_err(|_| lock_failed())?.log_id().to_owned())
+    }
+
+    /// How many receipts the chain has issued: the next receipt's sequence number.
+    fn __len__(&self) -> PyResult<usize> {
+        Ok(self.state.lock().map_err(|_| lock_failed())?.next_seq() as usize)
+    }
+
+    fn __repr__(&self) -> String {
+        match self.state.lock() {
+            Ok(state) => format!("ReceiptChain(log_id={:?}, length={})", state.log_id(), state.next_seq()),
+            Err(_) => "ReceiptChain(<poisoned>)".to_owned(),
+        }
+    }
+}
