@@ -23,12 +23,17 @@ const TYPES = {
   '.wasm': 'application/wasm',
 }
 
-/** Serves examples/web at / and the web build at /pkg/, from 127.0.0.1 only. */
-export async function serve() {
+/**
+ * Serves examples/web at / and the web build at /pkg/, from 127.0.0.1 only;
+ * `mounts` adds folders under other prefixes (`{ '/peers/': dir }`).
+ */
+export async function serve(mounts = {}) {
+  const prefixes = { '/pkg/': PKG_DIR, ...mounts }
   const server = createServer((request, response) => {
     const url = new URL(request.url, 'http://127.0.0.1')
-    const [base, relative] = url.pathname.startsWith('/pkg/')
-      ? [PKG_DIR, url.pathname.slice('/pkg/'.length)]
+    const prefix = Object.keys(prefixes).find((p) => url.pathname.startsWith(p))
+    const [base, relative] = prefix
+      ? [prefixes[prefix], url.pathname.slice(prefix.length)]
       : [PAGE_DIR, url.pathname === '/' ? 'index.html' : url.pathname.slice(1)]
     const file = path.resolve(base, decodeURIComponent(relative))
     const type = TYPES[path.extname(file)]

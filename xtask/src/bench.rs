@@ -31,6 +31,7 @@ pub(crate) fn run_bench(args: &[String]) -> Result<()> {
             bindings()?;
             wasm()
         }
+        Some("compare") if args.get(1).is_some_and(|a| a == "--rewrite") => crate::compare::rewrite(),
         Some("compare") => crate::compare::bench(),
         Some("core") => criterion(),
         Some("bindings") => bindings(),

@@ -37,7 +37,9 @@ commands:
                       users would otherwise pick (writes docs/PERFORMANCE.md),
                       criterion (core, store), the per-call cost of each binding
                       against the core, and receipts verified per second by the WASM
-                      build against the native CLI (default: all)";
+                      build against the native CLI (default: all);
+                      `bench compare --rewrite` renders docs/PERFORMANCE.md again
+                      from the raw samples it holds";
 
 /// Every test part, in the order `cargo xtask test` runs them.
 const PARTS: &[&str] = &["core", "c", "python", "node", "cross", "wasm", "kotlin"];
