@@ -453,6 +453,15 @@ on their own; shares of samples).
   strings. The binding takes the JWKS as text and parses it on every call, about
   10 µs (ECDSA key import, thumbprint), where the peer imports its key once outside
   the loop; a parsed key set object in the bindings is what would close the gap.
+- **Canonicalization in Python.** `rfc8785` canonicalized the 1 KB document in
+  114 µs in one process and 170 µs in the other (the same code; the target takes the
+  faster). Evidentia's 16 µs are the core's 11 µs plus pyo3's call and the `bytes`
+  object. Profile of the core's canonicalization: parsing 30% (scanning strings
+  16%), malloc/free 25-30% (one allocation per string, member name and container of
+  the parsed document), writing 17%, sorting member names 7%, number formatting 4%.
+  Scanning string runs in bulk and writing without temporary allocations made no
+  measurable difference (glibc's allocator dominates); parsing into borrowed
+  strings would, at the price of a second JSON value type in the core.
 - **Canonicalization in Node.** `canonicalize` leaves the parsing to V8's native
   `JSON.parse` and only re-serializes; Evidentia parses the text itself, strictly:
   it refuses duplicate names, lone surrogates and integers that would silently
@@ -600,15 +609,26 @@ fn report(samples: &Samples, openssl: &[(f64, f64)], records: usize) -> Result<S
         1.5,
         true,
     );
+    // Each peer canonicalizer runs in two processes (one per JWS library); the
+    // target is judged against the faster of the two.
+    let fastest = |implementations: [&str; 2], workload: &str| {
+        implementations.iter().filter_map(|i| get(i, workload)).min_by(f64::total_cmp)
+    };
     target(
-        "Python canonicalization (1 KB) ≥ 10× faster than rfc8785",
-        speedup("rfc8785+cryptography", "evidentia-python", "canonicalize_1k"),
+        "Python canonicalization (1 KB) ≥ 10× faster than rfc8785 (the faster of its two runs)",
+        (|| {
+            let peer = fastest(["rfc8785+cryptography", "rfc8785+joserfc"], "canonicalize_1k")?;
+            Some(peer / get("evidentia-python", "canonicalize_1k")?)
+        })(),
         10.0,
         true,
     );
     target(
-        "Node canonicalization (1 KB) ≥ 10× faster than canonicalize",
-        speedup("canonicalize+node:crypto", "evidentia-node", "canonicalize_1k"),
+        "Node canonicalization (1 KB) ≥ 10× faster than canonicalize (the faster of its two runs)",
+        (|| {
+            let peer = fastest(["canonicalize+node:crypto", "canonicalize+jose"], "canonicalize_1k")?;
+            Some(peer / get("evidentia-node", "canonicalize_1k")?)
+        })(),
         10.0,
         true,
     );
