@@ -436,10 +436,10 @@ Profiles with `perf record` on this machine (the loops of the table's workloads,
 on their own; shares of samples).
 
 - **Building a receipt with deterministic signing (the default).** The signature is
-  the cost: a profile of the Rust core's row puts 85-90% of the time in the
-  pure-Rust `p256` (field multiplication and addition about 60%, the constant-time
-  inversion 13%, wide multiplication 12%); canonicalizing and hashing the event are
-  under 10%. Evidentia signs deterministically (RFC 6979) by default so that the
+  the cost: a profile of the Rust core's row puts about 80% of the time in the
+  pure-Rust `p256` signature (field arithmetic 47%, wide multiplication 12%,
+  the constant-time inversion 13%); canonicalizing and hashing the event, building
+  the record and malloc are about 12%. Evidentia signs deterministically (RFC 6979) by default so that the
   same record gives the same receipt in every language (ARCHITECTURE.md, \"Two
   providers\"), and AWS-LC has no deterministic ECDSA to use instead. The peers
   sign with random nonces through OpenSSL; the row below, with Evidentia's opt-in
