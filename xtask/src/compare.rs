@@ -435,18 +435,18 @@ const WHY: &str = "
 Profiles with `perf record` on this machine (the loops of the table's workloads, run
 on their own; shares of samples).
 
-- **Building a receipt with deterministic signing (the default).** The signature is
-  the cost: a profile of the Rust core's row puts about 80% of the time in the
-  pure-Rust `p256` signature (field arithmetic 47%, wide multiplication 12%,
-  the constant-time inversion 13%); canonicalizing and hashing the event, building
-  the record and malloc are about 12%. Evidentia signs deterministically (RFC 6979) by default so that the
-  same record gives the same receipt in every language (ARCHITECTURE.md, \"Two
-  providers\"), and AWS-LC has no deterministic ECDSA to use instead. The peers
-  sign with random nonces through OpenSSL; the row below, with Evidentia's opt-in
-  randomized signing (AWS-LC), is the like-for-like comparison, and meets both
-  targets by a wide margin. In Python the default is at the edge of 2×; in Node
-  `node:crypto` signs in native code with no crossing, so only the randomized mode
-  is ahead.
+- **Building a receipt with deterministic signing (the default).** The signature
+  is the cost: a profile of the Rust core's row puts about 80% of the time in the
+  pure-Rust `p256` signature (field arithmetic 47%, wide multiplication 12%, the
+  constant-time inversion 13%); canonicalizing and hashing the event, building the
+  record and malloc are about 12%. Evidentia signs deterministically (RFC 6979) by
+  default so that the same record gives the same receipt in every language
+  (ARCHITECTURE.md, \"Two providers\"), and AWS-LC has no deterministic ECDSA to
+  use instead. The peers sign with random nonces through OpenSSL; the row below,
+  with Evidentia's opt-in randomized signing (AWS-LC), is the like-for-like
+  comparison, and meets both targets by a wide margin. In Python the default is at
+  the edge of 2×; in Node `node:crypto` signs in native code with no crossing, so
+  only the randomized mode is ahead.
 - **Node verification** is at the edge of 1.5× against `node:crypto`. Profile of
   `verifyReceipt`: 62% ECDSA in AWS-LC (the same work OpenSSL does for the peer),
   10% malloc/free, 7% JSON parsing and canonicalization, 3% reading the JavaScript
