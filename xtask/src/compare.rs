@@ -17,7 +17,9 @@ use evidentia::json::{self, Value};
 use crate::util::{Result, cargo, root, run, section};
 
 /// The peers, pinned; installed by the benchmark itself.
-const PYTHON_PEERS: &[&str] = &["rfc8785==0.1.4", "cryptography==50.0.2", "joserfc==1.8.0"];
+/// The Python libraries compared against (their versions, and their dependencies,
+/// are pinned in xtask/requirements/peers.txt).
+const PYTHON_PEERS: &[&str] = &["rfc8785", "cryptography", "joserfc"];
 
 /// Workloads, in table order: (name, what it is).
 const WORKLOADS: &[(&str, &str)] = &[
@@ -64,6 +66,13 @@ struct Setup {
 
 /// Inputs for every implementation: the 1 KB event, a 64 KB document, the key, a
 /// log of `records` receipts (with its receipts and events as text for the peers).
+/// `name==version` of each Python peer, as pinned.
+fn python_peer_versions() -> String {
+    let pinned = std::fs::read_to_string(root().join("xtask/requirements/peers.txt")).unwrap_or_default();
+    let line = |name: &str| pinned.lines().find(|l| l.starts_with(&format!("{name}=="))).unwrap_or(name).to_owned();
+    PYTHON_PEERS.iter().map(|name| line(name)).collect::<Vec<_>>().join(", ")
+}
+
 fn prepare(release: bool, records: usize, python: PathBuf) -> Result<Setup> {
     let root = root();
     let inputs = root.join(if release { "build/bench/compare" } else { "build/bench/compare-smoke" });
@@ -85,7 +94,7 @@ fn prepare(release: bool, records: usize, python: PathBuf) -> Result<Setup> {
     std::fs::write(inputs.join("receipt-event.json"), events.lines().next().unwrap_or_default())?;
     std::fs::copy(inputs.join("log/keys.jwks"), inputs.join("keys.jwks"))?;
 
-    run(Command::new(&python).args(["-m", "pip", "install", "-q"]).args(PYTHON_PEERS))?;
+    crate::python::pip_install_pinned(&python, "peers.txt")?;
     crate::node::npm_install(&root.join("benches/compare"))?;
     crate::node::build()?;
     let wasm = crate::wasm::build()?;
@@ -500,7 +509,7 @@ fn report(samples: &Samples, openssl: &[(f64, f64)], records: usize) -> Result<S
     let _ = writeln!(
         out,
         "The log has {records} receipts of 1 KB events. Peers: Python {}; Node `canonicalize` 5.1.0, `jose` 6.2.17.\n",
-        PYTHON_PEERS.join(", ")
+        python_peer_versions()
     );
     out.push_str("## Median time per operation\n\n| Workload |");
     let present: Vec<&(&str, &str)> = IMPLEMENTATIONS.iter().filter(|(name, _)| samples.contains_key(*name)).collect();

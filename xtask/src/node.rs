@@ -41,16 +41,11 @@ pub(crate) fn npm_install(dir: &Path) -> Result<()> {
     if std::fs::read(&stamp).is_ok_and(|installed| installed == lock) {
         return Ok(());
     }
-    // Not `npm ci`: some optional platform packages of a transitive dependency of
-    // @napi-rs/cli (@napi-rs/lzma 1.5.3 for macOS) were never published, so the lock
-    // file cannot list them and `npm ci` refuses it. `npm install` follows the lock
-    // file; that it left the file unchanged is checked here.
-    run(Command::new("npm").args(["install", "--no-audit", "--no-fund"]).current_dir(dir))?;
-    if std::fs::read(dir.join("package-lock.json"))? != lock {
-        return Err(
-            format!("npm install changed {}: review and commit it", dir.join("package-lock.json").display()).into()
-        );
-    }
+    // `npm ci` installs exactly what the lock file lists and never resolves
+    // anything afresh, so a build does not depend on what the registry published
+    // after the lock file was written; it fails if the lock file does not match
+    // package.json.
+    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(dir))?;
     Ok(std::fs::write(stamp, lock)?)
 }
 

@@ -7,8 +7,6 @@ use std::process::Command;
 
 use crate::util::{Result, root, run};
 
-const TOOLS: &[&str] = &["maturin>=1.9.4,<2", "pytest", "mypy", "ziglang"];
-
 /// The tools' virtual environment, created and filled on first use.
 fn venv() -> Result<PathBuf> {
     let venv = root().join("build/python/venv");
@@ -21,10 +19,16 @@ fn venv() -> Result<PathBuf> {
         .output()
         .map_or(true, |o| !o.status.success());
     if missing {
-        run(Command::new(&python).args(["-m", "pip", "install", "-q", "--upgrade", "pip"]))?;
-        run(Command::new(&python).args(["-m", "pip", "install", "-q"]).args(TOOLS))?;
+        pip_install_pinned(&python, "tools.txt")?;
     }
     Ok(venv)
+}
+
+/// Installs exactly the packages of `xtask/requirements/<list>` (every one pinned,
+/// dependencies included), resolving nothing afresh.
+pub(crate) fn pip_install_pinned(python: &Path, list: &str) -> Result<()> {
+    let requirements = root().join("xtask/requirements").join(list);
+    run(Command::new(python).args(["-m", "pip", "install", "-q", "--no-deps", "-r"]).arg(requirements))
 }
 
 /// Runs maturin with the virtual environment first on PATH (zig is found there).
