@@ -147,6 +147,208 @@ fn numbers_that_would_change_are_refused() {
     }
 }
 
+/// The number a literal denotes as `parse` reads it: its double, or the error code.
+fn number(literal: &str) -> Result<f64, ErrorCode> {
+    match parse(literal.as_bytes()) {
+        Ok(value) => Ok(value.as_number().unwrap_or_else(|| panic!("{literal:.40}… is not a number")).as_f64()),
+        Err(e) => Err(e.code()),
+    }
+}
+
+/// What a moderate literal must give, with Rust's `str::parse` as the oracle: the
+/// nearest double, or 204 when a non-zero value rounds to infinity or to zero.
+fn oracle(literal: &str) -> Result<f64, ErrorCode> {
+    let value: f64 = literal.parse().unwrap();
+    let nonzero = literal.bytes().take_while(|b| !matches!(b, b'e' | b'E')).any(|b| matches!(b, b'1'..=b'9'));
+    if value.is_infinite() || (value == 0.0 && nonzero) { Err(ErrorCode::JsonNumberOutOfRange) } else { Ok(value) }
+}
+
+/// Compares results bit for bit, so that 0 and -0 differ.
+fn same(a: Result<f64, ErrorCode>, b: Result<f64, ErrorCode>) -> bool {
+    match (a, b) {
+        (Ok(a), Ok(b)) => a.to_bits() == b.to_bits(),
+        (a, b) => a == b,
+    }
+}
+
+/// A decimal digit string times a small factor.
+fn times(digits: &str, factor: u64) -> String {
+    let mut out = Vec::new();
+    let mut carry = 0u128;
+    for d in digits.bytes().rev() {
+        let x = u128::from(d - b'0') * u128::from(factor) + carry;
+        out.push(b'0' + (x % 10) as u8);
+        carry = x / 10;
+    }
+    while carry > 0 {
+        out.push(b'0' + (carry % 10) as u8);
+        carry /= 10;
+    }
+    while out.len() > 1 && out.last() == Some(&b'0') {
+        out.pop();
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap()
+}
+
+fn power(base: u64, exponent: usize) -> String {
+    (0..exponent).fold("1".to_owned(), |acc, _| times(&acc, base))
+}
+
+/// A positive decimal digit string minus one.
+fn minus_one(digits: &str) -> String {
+    let mut out = digits.as_bytes().to_vec();
+    for d in out.iter_mut().rev() {
+        if *d == b'0' {
+            *d = b'9';
+        } else {
+            *d -= 1;
+            break;
+        }
+    }
+    let s = String::from_utf8(out).unwrap();
+    let trimmed = s.trim_start_matches('0');
+    if trimmed.is_empty() { "0".to_owned() } else { trimmed.to_owned() }
+}
+
+#[test]
+fn long_number_literals_keep_their_exponent() {
+    let zeros = |n: usize| "0".repeat(n);
+    for (literal, expected) in [
+        // 1e-900000: far below the smallest double, so refused, not read as 1.
+        (format!("1{}e-1000000", zeros(100_000)), Err(ErrorCode::JsonNumberOutOfRange)),
+        // Exactly 1, spelled with 8 million zeros (well within the 16 MiB limit).
+        (format!("1{}e-8000000", zeros(8_000_000)), Ok(1.0)),
+        (format!("-1{}e-8000000", zeros(8_000_000)), Ok(-1.0)),
+        (format!("0.{}1e8000001", zeros(8_000_000)), Ok(1.0)),
+        // Many leading zeros, with and without the exponent that makes up for them.
+        (format!("0.{}1e5", zeros(99_999)), Err(ErrorCode::JsonNumberOutOfRange)),
+        (format!("0.{}1e100005", zeros(99_999)), Ok(100_000.0)),
+        (format!("0.{}1e+1000005", zeros(1_000_000)), Ok(10_000.0)),
+        (format!("-0.{}25e+1000000", zeros(1_000_000)), Ok(-0.25)),
+        // Exponents with many leading zeros.
+        (format!("1e-{}1", zeros(1_000_000)), Ok(0.1)),
+        (format!("1E+{}308", zeros(1_000_000)), Ok(1e308)),
+        (format!("1e{}309", zeros(1_000_000)), Err(ErrorCode::JsonNumberOutOfRange)),
+        // Exponents beyond u64, and far beyond: 0, or out of range, whatever the digits.
+        (format!("1e{}", "9".repeat(30)), Err(ErrorCode::JsonNumberOutOfRange)),
+        (format!("1e-{}", "9".repeat(30)), Err(ErrorCode::JsonNumberOutOfRange)),
+        (format!("1{}e-{}", zeros(1_000_000), "9".repeat(1_000_000)), Err(ErrorCode::JsonNumberOutOfRange)),
+        (format!("0.{}1e{}", zeros(1_000_000), "9".repeat(1_000_000)), Err(ErrorCode::JsonNumberOutOfRange)),
+        ("1e-18446744073709551616".to_owned(), Err(ErrorCode::JsonNumberOutOfRange)),
+        (format!("1{}e-18446744073709551616", zeros(1_000_000)), Err(ErrorCode::JsonNumberOutOfRange)),
+        // Zero in every spelling is zero; the sign of -0 is kept (and written as 0).
+        (format!("0e{}", "9".repeat(1_000_000)), Ok(0.0)),
+        (format!("0.{}e-{}", zeros(1_000_000), "9".repeat(30)), Ok(0.0)),
+        (format!("-0.{}e{}", zeros(1_000_000), "9".repeat(30)), Ok(-0.0)),
+        ("-0".to_owned(), Ok(-0.0)),
+        ("-0e-99999999999999999999999".to_owned(), Ok(-0.0)),
+        // Digits far past the 17 a double needs still decide the rounding: 2^53 + 1
+        // is halfway between two doubles, and a 1 a million digits later tips it up.
+        (format!("9007199254740993.{}", zeros(1_000_000)), Ok(9_007_199_254_740_992.0)),
+        (format!("9007199254740993.{}1", zeros(1_000_000)), Ok(9_007_199_254_740_994.0)),
+        (format!("9007199254740993{}1e-1000001", zeros(1_000_000)), Ok(9_007_199_254_740_994.0)),
+    ] {
+        let got = number(&literal);
+        assert!(same(got, expected), "{:.60}…: {got:?}, expected {expected:?}", literal);
+    }
+    // The canonical text too: the reported literal was silently written as `1`.
+    assert_eq!(code(format!("1{}e-1000000", zeros(100_000)).as_bytes()), ErrorCode::JsonNumberOutOfRange);
+    assert_eq!(canon(&format!("[1{}e-8000000]", zeros(8_000_000))), "[1]");
+    assert_eq!(canon(&format!("-0.{}e1", zeros(1_000_000))), "0");
+    // The integer rule is unchanged: long integers are out of range, not imprecise.
+    assert_eq!(code(format!("1{}", zeros(400)).as_bytes()), ErrorCode::JsonNumberOutOfRange);
+    assert_eq!(code(format!("1{}", zeros(1_000_000)).as_bytes()), ErrorCode::JsonNumberOutOfRange);
+    assert_eq!(code(b"9007199254740993"), ErrorCode::JsonIntegerPrecision);
+}
+
+#[test]
+fn padded_number_literals_denote_the_same_double() {
+    // Values at the edges of rounding: the largest double, the halfway point above
+    // it (2^1024 - 2^970, which rounds to infinity), the smallest subnormal, the
+    // halfway point below it (2^-1075, which rounds to zero), the halfway point with
+    // the most significant digits (768; (2^53 - 1) * 2^-1075 rounds up to 2^-1022),
+    // and 2^53 + 1. Each is digits * 10^exponent.
+    let overflow_half = times(&power(2, 970), (1 << 54) - 1);
+    let underflow_half = power(5, 1075);
+    let longest_half = times(&underflow_half, (1 << 53) - 1);
+    assert_eq!(longest_half.len(), 768);
+    let cores: Vec<(String, i64)> = vec![
+        ("1".into(), 0),
+        ("17976931348623157".into(), 292),
+        (overflow_half.clone(), 0),
+        (minus_one(&overflow_half), 0),
+        ("5".into(), -324),
+        ("24703282292062328".into(), -340),
+        (underflow_half.clone(), -1075),
+        (minus_one(&underflow_half), -1075),
+        (longest_half.clone(), -1075),
+        (minus_one(&longest_half), -1075),
+        ("9007199254740993".into(), 0),
+        ("123456789012345678901234567890".into(), -400),
+        ("25".into(), -2),
+    ];
+    let n = 1_000_000;
+    for (digits, exponent) in &cores {
+        let len = digits.len() as i64;
+        let n64 = n as i64;
+        let zeros = "0".repeat(n);
+        let exact = oracle(&format!("{digits}e{exponent}"));
+        // The same value in other spellings: trailing zeros, leading zeros, a decimal
+        // point inside the digits, an exponent with leading zeros, a minus sign.
+        let (head, tail) = digits.split_at(1);
+        let exponent_sign = if *exponent < 0 { "-" } else { "+" };
+        for literal in [
+            format!("{digits}{zeros}e{}", exponent - n64),
+            format!("0.{zeros}{digits}e{}", exponent + n64 + len),
+            format!("{head}.{tail}{zeros}e{}", exponent + len - 1),
+            format!("{digits}e{exponent_sign}{zeros}{}", exponent.unsigned_abs()),
+        ] {
+            assert!(same(number(&literal), exact), "{digits}e{exponent} as {:.60}…: {:?}", literal, number(&literal));
+            let negative = format!("-{literal}");
+            assert!(same(number(&negative), exact.map(|v| -v)), "-{digits}e{exponent}: {:?}", number(&negative));
+        }
+        // A little more, or a little less, than the value: a non-zero digit a million
+        // places on. Rounding treats every such tail alike, so a thousand places
+        // (which the oracle reads exactly) gives the expected result.
+        let (short, long) = (
+            format!("{digits}{}1e{}", "0".repeat(1000), exponent - 1001),
+            format!("{digits}{zeros}1e{}", exponent - n64 - 1),
+        );
+        assert!(same(number(&long), oracle(&short)), "{digits}e{exponent} + a tail: {:?}", number(&long));
+        let below = minus_one(digits);
+        if below != "0" {
+            let (short, long) = (
+                format!("{below}{}e{}", "9".repeat(1000), exponent - 1000),
+                format!("{below}{}e{}", "9".repeat(n), exponent - n64),
+            );
+            assert!(same(number(&long), oracle(&short)), "{digits}e{exponent} - a tail: {:?}", number(&long));
+        }
+    }
+    // Around 800 significant digits, where the parser stops keeping digits: halfway
+    // points with 768 digits (one whose tie rounds up, one down) and a tail just above
+    // or below, spelled with 798 to 803 digits (short enough for the oracle to read).
+    let tie_down = times(&underflow_half, (1 << 53) - 3);
+    for (half, k) in [&longest_half, &tie_down].into_iter().flat_map(|half| (29..=34).map(move |k| (half, k))) {
+        for literal in [
+            format!("{half}{}1e{}", "0".repeat(k), -1075 - k as i64 - 1),
+            format!("{}{}e{}", minus_one(half), "9".repeat(k + 1), -1075 - k as i64 - 1),
+        ] {
+            assert!(
+                same(number(&literal), oracle(&literal)),
+                "{} digits: {:?}",
+                literal.find('e').unwrap(),
+                number(&literal)
+            );
+        }
+    }
+    // The oracle agrees with the documented edges.
+    assert_eq!(oracle(&format!("{overflow_half}e0")), Err(ErrorCode::JsonNumberOutOfRange));
+    assert_eq!(oracle(&format!("{}e0", minus_one(&overflow_half))), Ok(f64::MAX));
+    assert_eq!(oracle(&format!("{underflow_half}e-1075")), Err(ErrorCode::JsonNumberOutOfRange));
+    assert_eq!(oracle(&format!("{longest_half}e-1075")), Ok(f64::MIN_POSITIVE));
+}
+
 #[test]
 fn depth_and_size_limits() {
     // Far deeper than any stack could recurse: refused at the limit, no overflow.

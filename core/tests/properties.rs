@@ -90,6 +90,29 @@ proptest! {
     }
 
     #[test]
+    fn number_literals_round_as_rust_does(
+        literal in "-?(0|[1-9][0-9]{0,30}0{0,10})(\\.0{0,20}[0-9]{1,30}0{0,5})?([eE][+-]?0{0,3}[0-9]{1,3})?"
+    ) {
+        // Rust's own parser is exact for literals this short: the double parsed must
+        // be the one it gives, bit for bit (so -0 stays -0), or a refusal the rules call for.
+        let expected: f64 = literal.parse().unwrap();
+        let is_integer = !literal.contains(['.', 'e', 'E']);
+        let nonzero = literal.bytes().take_while(|b| !matches!(b, b'e' | b'E')).any(|b| matches!(b, b'1'..=b'9'));
+        match parse(literal.as_bytes()) {
+            Ok(value) => prop_assert_eq!(value.as_number().unwrap().as_f64().to_bits(), expected.to_bits()),
+            Err(e) => match e.code() {
+                ErrorCode::JsonNumberOutOfRange => {
+                    prop_assert!(expected.is_infinite() || (expected == 0.0 && nonzero), "{} refused: {}", literal, e);
+                }
+                ErrorCode::JsonIntegerPrecision => {
+                    prop_assert!(is_integer && expected.abs() >= 9_007_199_254_740_992.0, "{} refused: {}", literal, e);
+                }
+                _ => prop_assert!(false, "{} refused: {}", literal, e),
+            },
+        }
+    }
+
+    #[test]
     fn parsers_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
         let text = String::from_utf8_lossy(&bytes);
         let _ = canonicalize(&bytes);

@@ -350,9 +350,11 @@ impl Parser<'_> {
 
     fn number(&mut self) -> Result<Number> {
         let start = self.pos;
-        if self.peek() == Some(b'-') {
+        let negative = self.peek() == Some(b'-');
+        if negative {
             self.pos += 1;
         }
+        let int_start = self.pos;
         match self.peek() {
             Some(b'0') => {
                 self.pos += 1;
@@ -365,30 +367,40 @@ impl Parser<'_> {
             }
             _ => return Err(self.error(ErrorCode::JsonSyntax, "expected a digit")),
         }
-        let mut is_integer = true;
+        let int = &self.bytes[int_start..self.pos];
+        let mut fraction: &[u8] = &[];
         if self.peek() == Some(b'.') {
-            is_integer = false;
             self.pos += 1;
+            let fraction_start = self.pos;
             if self.digits() == 0 {
                 return Err(self.error(ErrorCode::JsonSyntax, "expected a digit after the decimal point"));
             }
+            fraction = &self.bytes[fraction_start..self.pos];
         }
+        let mut exponent: Option<(bool, &[u8])> = None;
         if let Some(b'e' | b'E') = self.peek() {
-            is_integer = false;
             self.pos += 1;
+            let exponent_negative = self.peek() == Some(b'-');
             if let Some(b'+' | b'-') = self.peek() {
                 self.pos += 1;
             }
+            let exponent_start = self.pos;
             if self.digits() == 0 {
                 return Err(self.error(ErrorCode::JsonSyntax, "expected a digit in the exponent"));
             }
+            exponent = Some((exponent_negative, &self.bytes[exponent_start..self.pos]));
         }
+        let is_integer = fraction.is_empty() && exponent.is_none();
         let literal = &self.text[start..self.pos];
-        let value: f64 = literal.parse().map_err(|_| self.error_at(start, ErrorCode::JsonSyntax, "invalid number"))?;
+        let (exponent_negative, exponent_digits) = exponent.unwrap_or((false, b"0"));
+        let magnitude_text = &self.text[int_start..self.pos];
+        let (magnitude, nonzero) = nearest_double(magnitude_text, int, fraction, exponent_negative, exponent_digits)
+            .ok_or_else(|| self.error_at(start, ErrorCode::Internal, "number could not be rounded"))?;
+        let value = if negative { -magnitude } else { magnitude };
         if value.is_infinite() {
             return Err(self.error_at(start, ErrorCode::JsonNumberOutOfRange, "number is too large for a double"));
         }
-        if value == 0.0 && has_nonzero_digit(literal) {
+        if value == 0.0 && nonzero {
             return Err(self.error_at(start, ErrorCode::JsonNumberOutOfRange, "number is too small for a double"));
         }
         // Every integer below 2^53 is exact. From 2^53 on, an integer is accepted only
@@ -405,7 +417,111 @@ impl Parser<'_> {
     }
 }
 
-/// Whether the significand of a number literal has a digit other than zero.
-fn has_nonzero_digit(literal: &str) -> bool {
-    literal.bytes().take_while(|b| !matches!(b, b'e' | b'E')).any(|b| matches!(b, b'1'..=b'9'))
+/// Literals up to this many bytes (sign excluded), which covers every number real
+/// documents hold, go to `str::parse` as they stand. It is exact on them: with this
+/// few digits, an exponent large enough for it to stop reading (see [`round_long`]) is
+/// out of range whatever the digits. Rewriting them first would double the cost of
+/// every number.
+const SHORT_LITERAL: usize = 64;
+
+/// Significant digits kept when rounding a long literal. Rounding to the nearest
+/// double can only change at a point halfway between two neighbouring doubles (or at
+/// the halfway point above the largest, where infinity begins), and every such point
+/// has at most 768 significant digits: it is m·2^e with m < 2^54 and e ≥ −1075, and
+/// for e < 0 its digits are those of m·5^−e, at most (2^54 − 1)·5^1075, which has 768.
+/// So the first 800 significant digits, followed by one non-zero digit when a non-zero
+/// digit was dropped, lie on the same side of every such point as the full literal,
+/// and round to the same double.
+const KEPT_DIGITS: usize = 800;
+
+/// The double nearest to the magnitude of a number literal (`text`, made of its
+/// integer digits, fraction digits and exponent), and whether the literal has a
+/// non-zero digit (a value that rounds to zero is then out of range).
+fn nearest_double(
+    text: &str,
+    int: &[u8],
+    fraction: &[u8],
+    exponent_negative: bool,
+    exponent: &[u8],
+) -> Option<(f64, bool)> {
+    if text.len() <= SHORT_LITERAL {
+        let nonzero = int.iter().chain(fraction).any(|&d| d != b'0');
+        Some((text.parse().ok()?, nonzero))
+    } else {
+        round_long(int, fraction, exponent_negative, exponent)
+    }
+}
+
+/// [`nearest_double`] for a literal of any length, in time linear in its length.
+///
+/// Rust's `str::parse::<f64>` is exact on short literals but not on every literal up
+/// to the input limit: it stops reading exponent digits once the exponent passes
+/// 65536, which is harmless only when there are not as many digits to offset it, so
+/// `1` followed by 100,000 zeros and `e-1000000` read as 1, and `1` followed by
+/// 8,000,000 zeros and `e-8000000` as infinity. So the literal is first rewritten into
+/// a short one that rounds to the same double: `0.`, the significant digits (leading
+/// and trailing zeros dropped; at most [`KEPT_DIGITS`] and one non-zero digit standing
+/// for the rest), and an exponent clamped to ±400. The value is 0.d₁d₂…·10^point with
+/// 0.1 ≤ 0.d₁d₂… < 1, so every point above 400 gives at least 10^400 (infinity) and
+/// every point below −400 less than 10^−400 (zero), whatever the digits.
+fn round_long(int: &[u8], fraction: &[u8], exponent_negative: bool, exponent: &[u8]) -> Option<(f64, bool)> {
+    // The significand's digits with the decimal point removed; the point falls after
+    // the first `int.len()` of them.
+    let count = int.len() + fraction.len();
+    let digit = |i: usize| if i < int.len() { int[i] } else { fraction[i - int.len()] };
+    let Some(first) = (0..count).find(|&i| digit(i) != b'0') else {
+        return Some((0.0, false)); // zero, whatever the exponent
+    };
+    let last = (first..count).rev().find(|&i| digit(i) != b'0').unwrap_or(first);
+    // The explicit exponent saturates at u64::MAX. That cannot change the result: a
+    // literal is shorter than isize::MAX bytes, so its digits move the point by less
+    // than that, and an exponent of at least u64::MAX − isize::MAX lies far beyond ±400.
+    let explicit = exponent.iter().fold(0u64, |e, &d| e.saturating_mul(10).saturating_add(u64::from(d - b'0')));
+    let explicit = if exponent_negative { -i128::from(explicit) } else { i128::from(explicit) };
+    let point = (int.len() as i128 - first as i128 + explicit).clamp(-400, 400);
+
+    let kept = (last - first + 1).min(KEPT_DIGITS);
+    let mut text = String::with_capacity(kept + 8);
+    text.push_str("0.");
+    text.extend((first..first + kept).map(|i| char::from(digit(i))));
+    if last - first + 1 > KEPT_DIGITS {
+        text.push('1'); // stands for the dropped digits, the last of which is non-zero
+    }
+    text.push('e');
+    text.push_str(&point.to_string());
+    Some((text.parse().ok()?, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rewriting of long literals, on short ones, against `str::parse`.
+    #[test]
+    fn rewritten_literals_round_as_the_originals() {
+        let significands = [
+            ("0", ""),
+            ("1", ""),
+            ("0", "5"),
+            ("25", ""),
+            ("0", "001"),
+            ("9007199254740993", ""),
+            ("17976931348623157", ""),
+            ("4", "9406564584124654"),
+            ("2", "4703282292062327"),
+        ];
+        for (int, fraction) in significands {
+            for zeros in [0, 1, 30] {
+                let fraction = format!("{fraction}{}", "0".repeat(zeros));
+                for exponent in (-420i32..=420).step_by(3) {
+                    let point = if fraction.is_empty() { "" } else { "." };
+                    let literal = format!("{int}{point}{fraction}e{exponent}");
+                    let expected: f64 = literal.parse().unwrap_or_else(|_| panic!("{literal}"));
+                    let exponent_digits = exponent.unsigned_abs().to_string();
+                    let got = round_long(int.as_bytes(), fraction.as_bytes(), exponent < 0, exponent_digits.as_bytes());
+                    assert_eq!(got.map(|(v, _)| v.to_bits()), Some(expected.to_bits()), "{literal}");
+                }
+            }
+        }
+    }
 }
