@@ -62,6 +62,19 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
     write_package(&files, out)
 }
 
+/// The most files a package may hold: it has 21 at most (SPEC.md §19).
+const MAX_FILES: usize = 64;
+/// The largest file a package may hold. The store keeps no entry larger than
+/// 64 MiB, so no exported `event.json` is larger; every other file of a package is
+/// a few kilobytes (the key history grows by about 300 bytes a key).
+const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+/// The most bytes the files of a package may hold together: the largest file and
+/// ample room for the rest.
+const MAX_TOTAL_SIZE: u64 = 96 * 1024 * 1024;
+/// The most bytes read from a decompressed archive: the files, their headers and
+/// padding, and the zero blocks that end an archive.
+const MAX_ARCHIVE_STREAM: u64 = MAX_TOTAL_SIZE + 1024 * 1024;
+
 /// Writes the files to the new folder `out` and to `out.tar.gz`.
 fn write_package(files: &[PackageFile], out: &Path) -> Result<PathBuf> {
     if out.exists() {
@@ -101,43 +114,254 @@ fn write_package(files: &[PackageFile], out: &Path) -> Result<PathBuf> {
 
 /// Reads a package: a folder, or a `.tar.gz` of one.
 ///
+/// Only what `tar x` would extract as one flat folder of plain files is read; an
+/// archive is refused when `tar` could extract anything else or other bytes: a
+/// name twice (also in other letter case), a member outside the one top folder or
+/// in a subfolder, a link, device, FIFO or other non-regular member, a long-name
+/// or PAX extension header, or data after the end of the archive. A folder is
+/// refused when it holds a symbolic link or anything but regular files. Both are
+/// refused beyond 64 files, 64 MiB a file or 96 MiB in all, and memory stays
+/// within that whatever the archive's headers claim.
+///
 /// # Errors
-/// [`ErrorCode::InvalidArgument`] for something that is neither, or holds no files;
-/// [`ErrorCode::Io`].
+/// [`ErrorCode::InvalidArgument`] for something that is neither, holds no files,
+/// or is refused as above; [`ErrorCode::Io`].
 pub fn read_package(path: &Path) -> Result<Vec<PackageFile>> {
-    let mut files = Vec::new();
-    if path.is_dir() {
-        let entries = std::fs::read_dir(path).map_err(|e| io_error("read", path, &e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| io_error("read", path, &e))?;
-            let file = entry.path();
-            if file.is_file() {
-                let bytes = std::fs::read(&file).map_err(|e| io_error("read", &file, &e))?;
-                files.push(PackageFile { name: entry.file_name().to_string_lossy().into_owned(), bytes });
-            }
-        }
+    let metadata = std::fs::metadata(path).map_err(|e| io_error("read", path, &e))?;
+    let files = if metadata.is_dir() {
+        read_package_folder(path)?
+    } else if metadata.is_file() {
+        read_package_archive(path)?
     } else {
-        let archive = std::fs::File::open(path).map_err(|e| io_error("open", path, &e))?;
-        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(archive));
-        let not_package = |e: std::io::Error| {
-            Error::new(
-                ErrorCode::InvalidArgument,
-                format!("{} is not a package folder or .tar.gz: {e}", path.display()),
-            )
-        };
-        for entry in archive.entries().map_err(not_package)? {
-            let mut entry = entry.map_err(not_package)?;
-            if !entry.header().entry_type().is_file() {
-                continue;
-            }
-            let name = entry.path().map_err(not_package)?.file_name().map(|n| n.to_string_lossy().into_owned());
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut entry, &mut bytes).map_err(not_package)?;
-            files.push(PackageFile { name: name.unwrap_or_default(), bytes });
-        }
-    }
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            format!("{} is not a package folder or .tar.gz", path.display()),
+        ));
+    };
     if files.is_empty() {
         return Err(Error::new(ErrorCode::InvalidArgument, format!("{} holds no files", path.display())));
     }
     Ok(files)
+}
+
+/// A name a package file may have: letters, digits, `.`, `_` and `-`, not `.`
+/// or `..` and not ending in `.` (which Windows drops). `verify.sh` refuses the
+/// same names.
+fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.ends_with('.')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The files read so far, counted against the caps.
+struct Limits {
+    files: usize,
+    total: u64,
+}
+
+impl Limits {
+    /// Counts one more file of `size` bytes, or refuses it beyond a cap.
+    fn admit(&mut self, path: &Path, name: &str, size: u64) -> Result<()> {
+        let refuse = |why: String| Error::new(ErrorCode::InvalidArgument, format!("{}: {why}", path.display()));
+        self.files += 1;
+        if self.files > MAX_FILES {
+            return Err(refuse(format!("more than {MAX_FILES} files; a package has about 20")));
+        }
+        if size > MAX_FILE_SIZE {
+            return Err(refuse(format!("{name} is larger than {} MiB", MAX_FILE_SIZE >> 20)));
+        }
+        self.total = self.total.saturating_add(size);
+        if self.total > MAX_TOTAL_SIZE {
+            return Err(refuse(format!("the files are larger than {} MiB in all", MAX_TOTAL_SIZE >> 20)));
+        }
+        Ok(())
+    }
+}
+
+fn read_package_folder(path: &Path) -> Result<Vec<PackageFile>> {
+    use std::io::Read;
+    let refuse = |why: String| Error::new(ErrorCode::InvalidArgument, format!("{}: {why}", path.display()));
+    let mut files = Vec::new();
+    let mut limits = Limits { files: 0, total: 0 };
+    let entries = std::fs::read_dir(path).map_err(|e| io_error("read", path, &e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error("read", path, &e))?;
+        let name = entry.file_name();
+        let name = name
+            .to_str()
+            .filter(|n| is_plain_file_name(n))
+            .ok_or_else(|| refuse(format!("{:?} is not a plain file name of a package", entry.file_name())))?
+            .to_owned();
+        let file = entry.path();
+        // Not followed: a link could lead outside the package, or to a device.
+        let before = std::fs::symlink_metadata(&file).map_err(|e| io_error("read", &file, &e))?;
+        if before.file_type().is_symlink() {
+            return Err(refuse(format!("{name} is a symbolic link; a package holds plain files only")));
+        }
+        if !before.is_file() {
+            return Err(refuse(format!("{name} is not a regular file; a package holds plain files only")));
+        }
+        limits.admit(path, &name, before.len())?;
+        let opened = std::fs::File::open(&file).map_err(|e| io_error("read", &file, &e))?;
+        let after = opened.metadata().map_err(|e| io_error("read", &file, &e))?;
+        #[cfg(unix)]
+        let same = {
+            use std::os::unix::fs::MetadataExt;
+            after.is_file() && (after.dev(), after.ino()) == (before.dev(), before.ino())
+        };
+        #[cfg(not(unix))]
+        let same = after.is_file();
+        if !same {
+            return Err(refuse(format!("{name} changed while it was read")));
+        }
+        let mut bytes = Vec::new();
+        opened.take(before.len().saturating_add(1)).read_to_end(&mut bytes).map_err(|e| io_error("read", &file, &e))?;
+        if bytes.len() as u64 != before.len() {
+            return Err(refuse(format!("{name} changed while it was read")));
+        }
+        files.push(PackageFile { name, bytes });
+    }
+    Ok(files)
+}
+
+/// A reader that fails, rather than ending, once it has given `left` bytes and has
+/// more: a decompressed archive cannot grow beyond its limit unnoticed.
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let most = usize::try_from(self.left.saturating_add(1)).unwrap_or(usize::MAX).min(buf.len());
+        let n = self.inner.read(&mut buf[..most])?;
+        if n as u64 > self.left {
+            return Err(std::io::Error::other(format!(
+                "it holds more than {} MiB uncompressed",
+                MAX_ARCHIVE_STREAM >> 20
+            )));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+fn read_package_archive(path: &Path) -> Result<Vec<PackageFile>> {
+    use std::io::Read;
+    let refuse = |why: String| {
+        Error::new(ErrorCode::InvalidArgument, format!("{} is not a package .tar.gz: {why}", path.display()))
+    };
+    let not_package = |e: std::io::Error| refuse(e.to_string());
+    let archive = std::fs::File::open(path).map_err(|e| io_error("open", path, &e))?;
+    // Every gzip member, as `gzip -d` reads them (the first alone would hide what
+    // a later one holds), and never more than the limit.
+    let stream = Bounded {
+        inner: flate2::read::MultiGzDecoder::new(std::io::BufReader::new(archive)),
+        left: MAX_ARCHIVE_STREAM,
+    };
+    let mut archive = tar::Archive::new(stream);
+    let mut files: Vec<PackageFile> = Vec::new();
+    let mut limits = Limits { files: 0, total: 0 };
+    let mut top: Option<String> = None;
+    let mut members = 0;
+    // Raw entries: long-name and PAX headers come as members, and are refused,
+    // so each name is the header's own, as `tar` reads it.
+    for entry in archive.entries().map_err(not_package)?.raw(true) {
+        let mut entry = entry.map_err(not_package)?;
+        members += 1;
+        if members > MAX_FILES + 1 {
+            return Err(refuse(format!("more than {MAX_FILES} files; a package has about 20")));
+        }
+        let header = entry.header();
+        if header.as_ustar().is_none() && header.as_gnu().is_none() {
+            return Err(refuse("a member's header is neither ustar nor GNU tar".into()));
+        }
+        let raw_name = header.path_bytes().into_owned();
+        let shown = String::from_utf8_lossy(&raw_name).into_owned();
+        let kind = header.entry_type();
+        let size = header.entry_size().map_err(not_package)?;
+        header.mode().map_err(not_package)?;
+        header.mtime().map_err(not_package)?;
+        if kind != tar::EntryType::Regular && kind != tar::EntryType::Directory {
+            return Err(refuse(format!("{shown:?} is not a regular file ({})", describe_kind(kind))));
+        }
+        let name = std::str::from_utf8(&raw_name).map_err(|_| refuse(format!("{shown:?} is not a UTF-8 name")))?;
+        let (folder, file) = match name.split_once('/') {
+            Some((folder, file)) => (folder, file),
+            None => (name, ""),
+        };
+        if folder.is_empty()
+            || folder == "."
+            || folder == ".."
+            || folder.contains(['\\'])
+            || folder.contains(char::is_control)
+        {
+            return Err(refuse(format!("{shown:?} is not inside the package's folder")));
+        }
+        match &top {
+            Some(top) if top != folder => {
+                return Err(refuse(format!("{shown:?} is outside the package's folder {top}/")));
+            }
+            Some(_) => {}
+            None => top = Some(folder.to_owned()),
+        }
+        if kind.is_dir() && file.is_empty() {
+            // The package's folder itself.
+            if size != 0 {
+                return Err(refuse(format!("the folder {shown:?} carries data")));
+            }
+            continue;
+        }
+        if file.is_empty() || file.contains('/') {
+            return Err(refuse(format!("{shown:?} is not a file directly in the package's folder")));
+        }
+        if !is_plain_file_name(file) {
+            return Err(refuse(format!("{shown:?} is not a plain file name of a package")));
+        }
+        if kind != tar::EntryType::Regular {
+            return Err(refuse(format!("{shown:?} is not a regular file ({})", describe_kind(kind))));
+        }
+        if files.iter().any(|f| f.name.eq_ignore_ascii_case(file)) {
+            return Err(refuse(format!(
+                "{shown:?} is in it twice (tar keeps the last, so the folder would not be what was checked)"
+            )));
+        }
+        limits.admit(path, file, size)?;
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        (&mut entry).take(size).read_to_end(&mut bytes).map_err(not_package)?;
+        if bytes.len() as u64 != size {
+            return Err(refuse(format!("{shown:?} is cut short")));
+        }
+        files.push(PackageFile { name: file.to_owned(), bytes });
+    }
+    // After the end-of-archive block, only zeros (`tar` reads no further, and
+    // neither may anything be hidden there); this also checks the gzip trailers.
+    let mut rest = archive.into_inner();
+    let mut block = [0u8; 8192];
+    loop {
+        let n = rest.read(&mut block).map_err(not_package)?;
+        if n == 0 {
+            break;
+        }
+        if block[..n].iter().any(|&b| b != 0) {
+            return Err(refuse("it has data after the end of the archive".into()));
+        }
+    }
+    Ok(files)
+}
+
+/// What a non-regular archive member is, in words.
+fn describe_kind(kind: tar::EntryType) -> &'static str {
+    match kind {
+        tar::EntryType::Link => "a hard link",
+        tar::EntryType::Symlink => "a symbolic link",
+        tar::EntryType::Char | tar::EntryType::Block => "a device",
+        tar::EntryType::Fifo => "a FIFO",
+        tar::EntryType::Directory => "a folder",
+        tar::EntryType::Continuous => "a contiguous file",
+        tar::EntryType::GNULongName | tar::EntryType::GNULongLink => "a GNU long-name header",
+        tar::EntryType::XHeader | tar::EntryType::XGlobalHeader => "a PAX extended header",
+        tar::EntryType::GNUSparse => "a sparse file",
+        _ => "an unknown kind of member",
+    }
 }

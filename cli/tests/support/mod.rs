@@ -199,3 +199,155 @@ impl LocalTsa {
         assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
     }
 }
+
+/// The programs verify.sh may use, and nothing else.
+pub(crate) const VERIFY_SH_TOOLS: [&str; 18] = [
+    "sh",
+    "openssl",
+    "sha256sum",
+    "sed",
+    "tr",
+    "od",
+    "awk",
+    "head",
+    "tail",
+    "cut",
+    "cmp",
+    "grep",
+    "mktemp",
+    "rm",
+    "cat",
+    "wc",
+    "dirname",
+    "mv",
+];
+
+/// Where a program is on the PATH.
+pub(crate) fn find_program(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|p| p.join(name)).find(|p| p.is_file())
+}
+
+/// A folder `dir/bin` of links to the programs verify.sh may use, and to `dash`
+/// and `bash` when they are installed (to run it with each); `replace` names
+/// programs to put there instead (name, path).
+pub(crate) fn restricted_path(dir: &Path, replace: &[(&str, &Path)]) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for tool in VERIFY_SH_TOOLS.iter().chain(&["dash", "bash"]) {
+        let found = match replace.iter().find(|(name, _)| name == tool) {
+            Some((_, path)) => path.to_path_buf(),
+            None => match find_program(tool) {
+                Some(found) => found,
+                None if *tool == "dash" || *tool == "bash" => continue,
+                None => panic!("{tool} is not installed"),
+            },
+        };
+        std::os::unix::fs::symlink(found, bin.join(tool)).unwrap();
+    }
+    bin
+}
+
+/// The shells of `bin` to run verify.sh with: dash and bash where installed, else sh.
+pub(crate) fn shells(bin: &Path) -> Vec<PathBuf> {
+    let found: Vec<PathBuf> = ["dash", "bash"].iter().map(|s| bin.join(s)).filter(|s| s.exists()).collect();
+    if found.is_empty() { vec![bin.join("sh")] } else { found }
+}
+
+/// A log of 13 receipts with a checkpoint in `dir`, and the package of record 6
+/// exported from it to `dir/package` (and `dir/package.tar.gz`).
+pub(crate) fn export_package(dir: &Path) -> PathBuf {
+    std::fs::write(dir.join("key.jwk"), evidentia(dir, &["keygen"]).stdout).unwrap();
+    let events: String = (0..13).map(|i| format!("{{\"type\":\"approval\",\"n\":{i}}}\n")).collect();
+    std::fs::write(dir.join("events.jsonl"), events).unwrap();
+    for args in [
+        &["log", "init", "--key", "key.jwk", "--id", "example.com/hostile", "log"][..],
+        &["log", "append", "--batch", "log", "events.jsonl"],
+        &["log", "checkpoint", "log"],
+        &["export", "log", "--index", "6", "--out", "package"],
+    ] {
+        let out = evidentia(dir, args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    }
+    dir.join("package")
+}
+
+/// Copies a flat folder.
+pub(crate) fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+/// Sends a signal to every process of a process group.
+pub(crate) fn signal_group(group: u32, signal: &str) {
+    let _ = Command::new("sh").arg("-c").arg(format!("kill -s {signal} -- -{group} 2>/dev/null")).status();
+}
+
+/// A child started in its own process group, with its output read as it comes.
+pub(crate) struct Running {
+    pub(crate) child: std::process::Child,
+    stdout: Option<std::thread::JoinHandle<Vec<u8>>>,
+    stderr: Option<std::thread::JoinHandle<Vec<u8>>>,
+}
+
+impl Running {
+    pub(crate) fn start(command: &mut Command) -> Running {
+        use std::os::unix::process::CommandExt;
+        let mut child = command
+            .process_group(0)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let read = |mut pipe: Box<dyn std::io::Read + Send>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                let _ = pipe.read_to_end(&mut bytes);
+                bytes
+            })
+        };
+        let stdout = Some(read(Box::new(child.stdout.take().unwrap())));
+        let stderr = Some(read(Box::new(child.stderr.take().unwrap())));
+        Running { child, stdout, stderr }
+    }
+
+    /// Waits for the child to end; `None` if it is still running after `limit`
+    /// (the test then fails, and the group is killed when this is dropped).
+    pub(crate) fn wait_for(&mut self, limit: std::time::Duration) -> Option<Output> {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Nothing of the group may hold the output open.
+                signal_group(self.child.id(), "KILL");
+                let stdout = self.stdout.take().unwrap().join().unwrap();
+                let stderr = self.stderr.take().unwrap().join().unwrap();
+                return Some(Output { status, stdout, stderr });
+            }
+            if start.elapsed() > limit {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            signal_group(self.child.id(), "KILL");
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs a command in its own process group, failing the test (and killing the
+/// group) if it has not ended after `seconds`.
+pub(crate) fn run_within(command: &mut Command, seconds: u64) -> Output {
+    let mut running = Running::start(command);
+    running
+        .wait_for(std::time::Duration::from_secs(seconds))
+        .unwrap_or_else(|| panic!("{command:?} still runs after {seconds} s"))
+}
