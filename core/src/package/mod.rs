@@ -22,6 +22,31 @@ use crate::verify::verify_receipt;
 pub const VERIFY_SH: &str = include_str!("verify.sh");
 const VERIFICATION_MD: &str = include_str!("VERIFICATION.md");
 
+/// The names the files of a package may have (SPEC.md §19), each listed in
+/// `SHA256SUMS`, which is the only other file. `verify.sh` holds the same list.
+pub const PACKAGE_FILE_NAMES: [&str; 20] = [
+    "receipt.jws",
+    "batch-receipt.json",
+    "signing-input.txt",
+    "signature.der",
+    "record.json",
+    "event.json",
+    "public-key.pem",
+    "public-key.jwk",
+    "keys.jwks",
+    "inclusion-proof.json",
+    "checkpoint.txt",
+    "checkpoint-body.txt",
+    "checkpoint-key.pem",
+    "timestamp.tst",
+    "tsa-root.pem",
+    "tsa-chain.pem",
+    "subject.txt",
+    "VERIFICATION.md",
+    "verify.sh",
+    "manifest.json",
+];
+
 /// One file of a package: its name in the package folder and its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PackageFile {
@@ -392,13 +417,27 @@ fn verified(valid: bool, what: &str) -> std::result::Result<(), String> {
     if valid { Ok(()) } else { Err(format!("the signature over {what} does not verify with the key")) }
 }
 
-/// Check 1: SHA256SUMS lists every other file of the package with its SHA-256.
+/// Check 1: SHA256SUMS lists every other file of the package with its SHA-256:
+/// lines of 64 lowercase hex digits, two spaces and a name of
+/// [`PACKAGE_FILE_NAMES`], each name once, each line ending in a newline (as
+/// `verify.sh` requires before it lets `sha256sum` read any file).
 fn check_sums(files: &[PackageFile]) -> std::result::Result<(), String> {
     let sums = files.iter().find(|f| f.name == "SHA256SUMS").ok_or("SHA256SUMS is missing")?;
     let sums = std::str::from_utf8(&sums.bytes).map_err(|_| "SHA256SUMS is not text")?;
+    let body = sums.strip_suffix('\n').ok_or("SHA256SUMS does not end with a newline")?;
     let mut listed = Vec::new();
-    for line in sums.lines() {
-        let (hash, name) = line.split_once("  ").ok_or_else(|| format!("SHA256SUMS: malformed line {line:?}"))?;
+    for line in body.split('\n') {
+        let malformed = || format!("SHA256SUMS: malformed line {line:?}");
+        let (hash, name) = line.split_once("  ").ok_or_else(malformed)?;
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err(malformed());
+        }
+        if !PACKAGE_FILE_NAMES.contains(&name) {
+            return Err(format!("SHA256SUMS names {name:?}, which is not a file of a package"));
+        }
+        if listed.contains(&name) {
+            return Err(format!("SHA256SUMS lists {name} twice"));
+        }
         let file = files.iter().find(|f| f.name == name).ok_or_else(|| format!("{name} is missing"))?;
         if Digest::sha256(&file.bytes).to_hex() != hash {
             return Err(format!("{name} differs from its SHA-256 in SHA256SUMS"));

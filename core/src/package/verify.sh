@@ -5,11 +5,18 @@
 # Each check prints OK or FAILED; a signature check prints OpenSSL's own
 # "Verified OK". The last line is the verdict. VERIFICATION.md explains each check.
 set -u
-cd "${1:-$(dirname "$0")}" || exit 2
 LC_ALL=C
 export LC_ALL
+# Temporary files live in $work, removed on exit; an interrupt (Ctrl-C), TERM or
+# HUP removes them and stops the script.
+work=
+cleanup() { [ -z "$work" ] || rm -rf "$work"; }
+trap cleanup EXIT
+trap 'cleanup; trap - EXIT; exit 129' HUP
+trap 'cleanup; trap - EXIT; exit 130' INT
+trap 'cleanup; trap - EXIT; exit 143' TERM
+cd "${1:-$(dirname "$0")}" || exit 2
 work=$(mktemp -d) || exit 2
-trap 'rm -rf "$work"' EXIT INT TERM
 failures=0
 
 ok() { printf 'OK      %s\n' "$1"; }
@@ -28,18 +35,79 @@ member() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
 # The integer value of member $1.
 number() { sed -n "s/.*\"$1\":\([0-9][0-9]*\).*/\1/p"; }
 
+# A package is one folder of plain files. Anything else (a link, which could lead
+# outside the folder, a folder, a device, a FIFO that would block a read, a name
+# that is not a plain name) is refused before any file is read.
+refused=0
+for f in * .[!.]* ..?*; do
+    [ -e "$f" ] || [ -L "$f" ] || continue
+    why=
+    case $f in
+        *[!A-Za-z0-9._-]* | *.) why="is not a plain file name (letters, digits, '.', '_' and '-')" ;;
+    esac
+    if [ -z "$why" ]; then
+        if [ -L "$f" ]; then
+            why="is a symbolic link"
+        elif [ ! -f "$f" ]; then
+            why="is not a regular file"
+        fi
+    fi
+    if [ -n "$why" ]; then
+        printf 'REFUSED %s %s\n' "$(printf '%s' "$f" | tr -c 'A-Za-z0-9._-' '?')" "$why"
+        refused=$((refused + 1))
+    fi
+done
+if [ "$refused" -ne 0 ]; then
+    echo
+    echo "VERDICT: INVALID — the package is not a folder of plain files, so it was not checked"
+    exit 2
+fi
+
 echo "Evidence package: $(cat subject.txt 2>/dev/null || echo '(no subject.txt)')"
 echo
 
-# 1. Every file is the one the package was made with.
+# 1. Every file is the one the package was made with. SHA256SUMS may name only the
+#    files a package has, each once, so sha256sum reads nothing else.
+expected="receipt.jws batch-receipt.json signing-input.txt signature.der record.json event.json \
+public-key.pem public-key.jwk keys.jwks inclusion-proof.json checkpoint.txt checkpoint-body.txt \
+checkpoint-key.pem timestamp.tst tsa-root.pem tsa-chain.pem subject.txt VERIFICATION.md verify.sh manifest.json"
+: > "$work/listed"
+: > "$work/sums-lines"
+sums_ok=no
+if [ ! -f SHA256SUMS ]; then
+    echo "SHA256SUMS is missing" > "$work/sums-lines"
+elif [ "$(tail -c 1 SHA256SUMS | hex)" != 0a ] || ! tr -d '\000' < SHA256SUMS | cmp -s - SHA256SUMS; then
+    echo "SHA256SUMS is not lines of text, each ending in a newline" > "$work/sums-lines"
+elif awk -v names="$expected" -v listed="$work/listed" 'BEGIN { n = split(names, list); for (i = 1; i <= n; i++) known[list[i]] = 1 }
+        {
+            hash = substr($0, 1, 64); name = substr($0, 67)
+            if (length(hash) != 64 || hash !~ /^[0-9a-f]+$/ || substr($0, 65, 2) != "  ") {
+                printf "SHA256SUMS line %d is not a SHA-256 and a file name\n", NR; bad = 1
+            } else if (!(name in known)) {
+                printf "SHA256SUMS line %d names a file a package does not have\n", NR; bad = 1
+            } else if (name in seen) {
+                printf "SHA256SUMS names %s twice\n", name; bad = 1
+            } else {
+                seen[name] = 1; print name > listed
+            }
+        }
+        END { exit bad }' SHA256SUMS > "$work/sums-lines"; then
+    sums_ok=yes
+fi
 unlisted=
-for f in *; do
-    [ "$f" = SHA256SUMS ] || grep -q "  $f\$" SHA256SUMS || unlisted="$unlisted $f"
+for f in * .[!.]* ..?*; do
+    [ -e "$f" ] || continue
+    [ "$f" = SHA256SUMS ] || grep -q -x -F -e "$f" "$work/listed" || unlisted="$unlisted $f"
 done
-if sha256sum -c --strict --quiet SHA256SUMS >"$work/sums" 2>&1 && [ -z "$unlisted" ]; then
+if [ "$sums_ok" = yes ] && sha256sum -c --strict --quiet SHA256SUMS >"$work/sums" 2>&1 && [ -z "$unlisted" ]; then
     ok "1. every file matches its SHA-256 in SHA256SUMS"
 else
-    cat "$work/sums"
+    if [ "$sums_ok" = yes ]; then
+        cat "$work/sums"
+    else
+        cat "$work/sums-lines"
+        echo "SHA256SUMS must list files of a package only, each once, so no file was compared with it"
+    fi
     [ -z "$unlisted" ] || echo "not listed in SHA256SUMS:$unlisted"
     failed "1. files differ from SHA256SUMS (changed, missing or added)"
 fi
