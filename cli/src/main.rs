@@ -79,7 +79,8 @@ enum Command {
         /// The record's sequence number
         #[arg(long)]
         index: u64,
-        /// The package folder to create; the archive is written beside it as .tar.gz
+        /// The package folder to create; the archive is written beside it as
+        /// <OUT>.tar.gz. Neither may exist
         #[arg(long)]
         out: PathBuf,
     },

@@ -74,27 +74,110 @@ const MAX_TOTAL_SIZE: u64 = 96 * 1024 * 1024;
 /// The most bytes read from a decompressed archive: the files, their headers and
 /// padding, and the zero blocks that end an archive.
 const MAX_ARCHIVE_STREAM: u64 = MAX_TOTAL_SIZE + 1024 * 1024;
+/// The longest folder name that fits a ustar header's prefix field, so the archive
+/// needs no long-name extension (which `read_package` refuses).
+const MAX_FOLDER_NAME: usize = 155;
 
-/// Writes the files to the new folder `out` and to `out.tar.gz`.
+/// Writes the files to the new folder `out` and to the new archive `<out>.tar.gz`
+/// (the suffix appended to the whole name, never replacing an extension); returns
+/// the archive's path. Refuses, writing nothing, when either exists. Every file,
+/// the folder and the directory holding them are flushed to stable storage before
+/// it returns; after a failure, what it wrote is removed.
 fn write_package(files: &[PackageFile], out: &Path) -> Result<PathBuf> {
-    if out.exists() {
-        return Err(Error::new(ErrorCode::InvalidArgument, format!("{} exists; choose a new path", out.display())));
+    let invalid = |why: String| Error::new(ErrorCode::InvalidArgument, why);
+    let folder = match out.components().next_back() {
+        Some(std::path::Component::Normal(name)) => name,
+        _ => return Err(invalid(format!("{} does not end in a folder name", out.display()))),
+    };
+    let folder = folder
+        .to_str()
+        .filter(|name| name.len() <= MAX_FOLDER_NAME && !name.contains('\\') && !name.contains(char::is_control))
+        .ok_or_else(|| {
+            invalid(format!(
+                "{}: the package folder's name must be UTF-8 text of at most {MAX_FOLDER_NAME} bytes, \
+                 without control characters or backslashes",
+                out.display()
+            ))
+        })?;
+    // "d/name.v2" gives "d/name.v2.tar.gz"; "d/name/" and "d/name/." give "d/name.tar.gz".
+    let out = &out.with_file_name(folder);
+    let archive_path = out.with_file_name(format!("{folder}.tar.gz"));
+    for path in [out, archive_path.as_path()] {
+        if std::fs::symlink_metadata(path).is_ok() {
+            return Err(invalid(format!("{} exists; choose a new path", path.display())));
+        }
     }
-    std::fs::create_dir_all(out).map_err(|e| io_error("create", out, &e))?;
-    let archive_path = out.with_extension("tar.gz");
-    let archive_file = std::fs::File::create(&archive_path).map_err(|e| io_error("create", &archive_path, &e))?;
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    // Folders made here to hold the package: each one's entry in its own parent
+    // is flushed too.
+    let made: Vec<PathBuf> =
+        parent.ancestors().take_while(|a| !a.as_os_str().is_empty() && !a.exists()).map(Path::to_path_buf).collect();
+    std::fs::create_dir_all(&parent).map_err(|e| io_error("create", &parent, &e))?;
+    let archive_file = std::fs::OpenOptions::new().write(true).create_new(true).open(&archive_path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            invalid(format!("{} exists; choose a new path", archive_path.display()))
+        } else {
+            io_error("create", &archive_path, &e)
+        }
+    })?;
+    if let Err(e) = std::fs::create_dir(out) {
+        let _ = std::fs::remove_file(&archive_path);
+        return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
+            invalid(format!("{} exists; choose a new path", out.display()))
+        } else {
+            io_error("create", out, &e)
+        });
+    }
+    let written = fill_package(files, out, folder, archive_file, &archive_path).and_then(|()| {
+        flush_directory(out)?;
+        flush_directory(&parent)?;
+        made.iter().try_for_each(|dir| match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => flush_directory(p),
+            _ => flush_directory(Path::new(".")),
+        })
+    });
+    if let Err(e) = written {
+        // Only what this call made: the files it wrote, its folder and its archive.
+        for file in files {
+            let _ = std::fs::remove_file(out.join(&file.name));
+        }
+        let _ = std::fs::remove_dir(out);
+        let _ = std::fs::remove_file(&archive_path);
+        return Err(e);
+    }
+    Ok(archive_path)
+}
+
+/// Writes each file to the folder `out` and to the archive, under `folder/`, and
+/// flushes each to stable storage.
+fn fill_package(
+    files: &[PackageFile],
+    out: &Path,
+    folder: &str,
+    archive_file: std::fs::File,
+    archive_path: &Path,
+) -> Result<()> {
     let mut archive = tar::Builder::new(flate2::write::GzEncoder::new(archive_file, flate2::Compression::default()));
-    let folder = out.file_name().map_or_else(|| "package".into(), |n| n.to_string_lossy().into_owned());
     for file in files {
         let path = out.join(&file.name);
-        std::fs::write(&path, &file.bytes).map_err(|e| io_error("write", &path, &e))?;
+        let mut written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| io_error("create", &path, &e))?;
+        std::io::Write::write_all(&mut written, &file.bytes).map_err(|e| io_error("write", &path, &e))?;
         let executable = file.name.ends_with(".sh");
         #[cfg(unix)]
         if executable {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            written
+                .set_permissions(std::fs::Permissions::from_mode(0o755))
                 .map_err(|e| io_error("set permissions of", &path, &e))?;
         }
+        written.sync_all().map_err(|e| io_error("flush", &path, &e))?;
         // Fixed owner, mode and time, so the same package gives the same archive.
         let mut header = tar::Header::new_ustar();
         header.set_size(file.bytes.len() as u64);
@@ -105,11 +188,21 @@ fn write_package(files: &[PackageFile], out: &Path) -> Result<PathBuf> {
         header.set_cksum();
         archive
             .append_data(&mut header, format!("{folder}/{}", file.name), file.bytes.as_slice())
-            .map_err(|e| io_error("write", &archive_path, &e))?;
+            .map_err(|e| io_error("write", archive_path, &e))?;
     }
-    let encoder = archive.into_inner().map_err(|e| io_error("write", &archive_path, &e))?;
-    encoder.finish().map_err(|e| io_error("write", &archive_path, &e))?;
-    Ok(archive_path)
+    let encoder = archive.into_inner().map_err(|e| io_error("write", archive_path, &e))?;
+    let archive_file = encoder.finish().map_err(|e| io_error("write", archive_path, &e))?;
+    archive_file.sync_all().map_err(|e| io_error("flush", archive_path, &e))
+}
+
+/// Flushes a directory's entries to stable storage (a no-op where directories
+/// cannot be opened, as on Windows).
+fn flush_directory(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_error("flush directory", dir, &e))?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// Reads a package: a folder, or a `.tar.gz` of one.
