@@ -164,6 +164,9 @@ error_codes! {
     DigestMalformed = 503, Record, "DIGEST_MALFORMED";
     /// A log identifier is empty, too long, or contains characters other than printable ASCII.
     LogIdInvalid = 504, Record, "LOG_ID_INVALID";
+    /// A record time given by the caller was refused: earlier than the previous
+    /// record's, before the signing key became valid, or too far ahead of the clock.
+    TimeRefused = 505, Record, "TIME_REFUSED";
 
     /// The signature does not verify with the selected key.
     SignatureInvalid = 600, Verification, "SIGNATURE_INVALID";
@@ -232,6 +235,13 @@ error_codes! {
     LogCorrupt = 704, Storage, "LOG_CORRUPT";
     /// A log's configuration file is missing fields or has unsupported values.
     LogConfigInvalid = 705, Storage, "LOG_CONFIG_INVALID";
+    /// An event, or a batch of events, is too large to be stored as one entry of a log.
+    EntryTooLarge = 706, Storage, "ENTRY_TOO_LARGE";
+    /// The nonce is already used by a record of the log (a nonce is unique in a log).
+    NonceInUse = 707, Storage, "NONCE_IN_USE";
+    /// The records are stored, but the checkpoint that seals them could not be
+    /// written: they must not be appended again; the next append or checkpoint seals them.
+    RecordsUnsealed = 708, Storage, "RECORDS_UNSEALED";
 
     /// A Merkle proof is not well-formed: a hash is not 32 bytes, or an index or size is out of range.
     ProofMalformed = 800, Proof, "PROOF_MALFORMED";
@@ -315,6 +325,9 @@ impl ErrorCode {
             }
             ErrorCode::DigestMalformed => "A fingerprint (digest) is not written in the expected form.",
             ErrorCode::LogIdInvalid => "The log's name contains characters that are not allowed.",
+            ErrorCode::TimeRefused => {
+                "The date and time given for the entry cannot be used: it is before the previous entry, before the signing key was valid, or in the future."
+            }
             ErrorCode::SignatureInvalid => {
                 "The signature does not match: the content was changed after it was signed, or it was signed with a different key."
             }
@@ -388,6 +401,13 @@ impl ErrorCode {
             ErrorCode::LogLocked => "Another program is writing to this log right now.",
             ErrorCode::LogCorrupt => "The log's files are damaged beyond safe repair.",
             ErrorCode::LogConfigInvalid => "The log's settings file is incomplete or invalid.",
+            ErrorCode::EntryTooLarge => "The data is too large to be stored as one entry of the log.",
+            ErrorCode::NonceInUse => {
+                "This request identifier was already used for another entry of the log, so it was not recorded again."
+            }
+            ErrorCode::RecordsUnsealed => {
+                "The entries were stored, but not yet sealed with the log's signature; they will be sealed next time, and must not be sent again."
+            }
             ErrorCode::ProofMalformed => "The proof is damaged or not in the expected format.",
             ErrorCode::CheckpointMalformed => {
                 "The published summary of the log (checkpoint) is damaged or not in the expected format."

@@ -268,6 +268,12 @@ impl PreparedCheckpoint {
         };
         PreparedCheckpoint { checkpoint, signers }
     }
+
+    /// A stored checkpoint that could not be read at all (damaged storage): it
+    /// becomes a checkpoint finding with the error's code.
+    pub fn unreadable(error: &Error) -> PreparedCheckpoint {
+        PreparedCheckpoint { checkpoint: Err(error.clone()), signers: Err(error.clone()) }
+    }
 }
 
 const SIGNATURE_INVALID: &str =

@@ -70,6 +70,8 @@ pub enum evidentia_result {
     EVIDENTIA_DIGEST_MALFORMED = 503,
     /// A log identifier is empty, too long, or contains characters other than printable ASCII.
     EVIDENTIA_LOG_ID_INVALID = 504,
+    /// A record time given by the caller was refused: earlier than the previous record's, before the signing key became valid, or too far ahead of the clock.
+    EVIDENTIA_TIME_REFUSED = 505,
     /// The signature does not verify with the selected key.
     EVIDENTIA_SIGNATURE_INVALID = 600,
     /// No usable ES256 key with the JWS's key id is in the key set.
@@ -136,6 +138,12 @@ pub enum evidentia_result {
     EVIDENTIA_LOG_CORRUPT = 704,
     /// A log's configuration file is missing fields or has unsupported values.
     EVIDENTIA_LOG_CONFIG_INVALID = 705,
+    /// An event, or a batch of events, is too large to be stored as one entry of a log.
+    EVIDENTIA_ENTRY_TOO_LARGE = 706,
+    /// The nonce is already used by a record of the log (a nonce is unique in a log).
+    EVIDENTIA_NONCE_IN_USE = 707,
+    /// The records are stored, but the checkpoint that seals them could not be written: they must not be appended again; the next append or checkpoint seals them.
+    EVIDENTIA_RECORDS_UNSEALED = 708,
     /// A Merkle proof is not well-formed: a hash is not 32 bytes, or an index or size is out of range.
     EVIDENTIA_PROOF_MALFORMED = 800,
     /// A checkpoint or signed note is not well-formed.
@@ -183,6 +191,7 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::ReceiptMalformed => evidentia_result::EVIDENTIA_RECEIPT_MALFORMED,
             ErrorCode::DigestMalformed => evidentia_result::EVIDENTIA_DIGEST_MALFORMED,
             ErrorCode::LogIdInvalid => evidentia_result::EVIDENTIA_LOG_ID_INVALID,
+            ErrorCode::TimeRefused => evidentia_result::EVIDENTIA_TIME_REFUSED,
             ErrorCode::SignatureInvalid => evidentia_result::EVIDENTIA_SIGNATURE_INVALID,
             ErrorCode::KeyNotFound => evidentia_result::EVIDENTIA_KEY_NOT_FOUND,
             ErrorCode::KeyAmbiguous => evidentia_result::EVIDENTIA_KEY_AMBIGUOUS,
@@ -216,6 +225,9 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::LogLocked => evidentia_result::EVIDENTIA_LOG_LOCKED,
             ErrorCode::LogCorrupt => evidentia_result::EVIDENTIA_LOG_CORRUPT,
             ErrorCode::LogConfigInvalid => evidentia_result::EVIDENTIA_LOG_CONFIG_INVALID,
+            ErrorCode::EntryTooLarge => evidentia_result::EVIDENTIA_ENTRY_TOO_LARGE,
+            ErrorCode::NonceInUse => evidentia_result::EVIDENTIA_NONCE_IN_USE,
+            ErrorCode::RecordsUnsealed => evidentia_result::EVIDENTIA_RECORDS_UNSEALED,
             ErrorCode::ProofMalformed => evidentia_result::EVIDENTIA_PROOF_MALFORMED,
             ErrorCode::CheckpointMalformed => evidentia_result::EVIDENTIA_CHECKPOINT_MALFORMED,
             ErrorCode::BatchReceiptMalformed => evidentia_result::EVIDENTIA_BATCH_RECEIPT_MALFORMED,
