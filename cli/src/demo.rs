@@ -119,7 +119,12 @@ pub(crate) fn run(dir: Option<&Path>, json: bool) -> Result<Outcome, Error> {
 
     // 2. The log.
     let log_dir = dir.join("log");
-    let options = CreateOptions { log_id: Some(LOG_ID.into()), key_file: Some(first_path), mode: Mode::Receipts };
+    let options = CreateOptions {
+        log_id: Some(LOG_ID.into()),
+        key_file: Some(first_path),
+        mode: Mode::Receipts,
+        ..CreateOptions::default()
+    };
     let log = Log::create(&log_dir, &first_key, options)?;
     out.say(format!("2. Created the log {LOG_ID} in {}", log_dir.display()));
 
@@ -128,7 +133,7 @@ pub(crate) fn run(dir: Option<&Path>, json: bool) -> Result<Outcome, Error> {
     let mut kept = None;
     for i in 0..EVENTS {
         if i == ROTATE_AFTER {
-            log.rotate(&second_key, Some(second_path.clone()))?;
+            log.rotate(&first_key, &second_key, Some(second_path.clone()))?;
         }
         let key = if i < ROTATE_AFTER { &first_key } else { &second_key };
         let event = payment_event(i);

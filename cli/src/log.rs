@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use clap::Subcommand;
 use evidentia::json::Value;
 use evidentia::{Error, ErrorCode, SigningKey};
-use evidentia_store::{CreateOptions, Entry, Log, LogReader, Mode, NewEvent};
+use evidentia_store::{AppendOptions, CreateOptions, Entry, Log, LogOptions, LogReader, Mode, NewEvent, Wait};
 
 use crate::io::{out, outln, read_input, write_stdout};
 use crate::progress::Progress;
@@ -16,6 +16,32 @@ use crate::{Outcome, load_keys, load_signing_key, print_report, text};
 /// Events committed together, at most: one flush to disk (and, in batch mode, one
 /// signed checkpoint) per group.
 const GROUP: usize = 1000;
+/// Bytes of JSON Lines committed together, at most.
+const GROUP_BYTES: usize = 64 * 1024 * 1024;
+/// The longest line of JSON Lines read: the JSON parser's input limit (16 MiB).
+const MAX_LINE: usize = 16 * 1024 * 1024;
+
+/// How long a writer waits for another process holding the log.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub(crate) struct WaitArg {
+    /// Wait up to SECONDS for another process writing to the log, instead of
+    /// failing at once (LOG_LOCKED)
+    #[arg(long, value_name = "SECONDS")]
+    wait: Option<f64>,
+}
+
+impl WaitArg {
+    fn options(self) -> Result<LogOptions, Error> {
+        let wait = match self.wait {
+            None => Wait::No,
+            Some(seconds) if seconds.is_finite() && (0.0..=86_400.0).contains(&seconds) => {
+                Wait::For(std::time::Duration::from_secs_f64(seconds))
+            }
+            Some(_) => return Err(Error::new(ErrorCode::InvalidArgument, "--wait takes 0 to 86400 seconds")),
+        };
+        Ok(LogOptions { wait, ..LogOptions::default() })
+    }
+}
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum LogCommand {
@@ -46,9 +72,16 @@ pub(crate) enum LogCommand {
         /// A nonce to bind into the record (a request id); must be unique in the log
         #[arg(long, conflicts_with = "batch")]
         nonce: Option<String>,
+        /// If the nonce is already in the log with the same event, print that
+        /// record's receipt instead of failing (NONCE_IN_USE): a retried request
+        /// is not appended twice
+        #[arg(long, requires = "nonce")]
+        idempotent: bool,
         /// Signing key file, if not the one the log was created with
         #[arg(long)]
         key: Option<PathBuf>,
+        #[command(flatten)]
+        wait: WaitArg,
     },
     /// Print the log's latest signed checkpoint, signing a new one if records were
     /// appended since
@@ -57,6 +90,8 @@ pub(crate) enum LogCommand {
         /// Signing key file, if not the one the log was created with
         #[arg(long)]
         key: Option<PathBuf>,
+        #[command(flatten)]
+        wait: WaitArg,
     },
     /// Print the inclusion proof of a record
     Prove {
@@ -78,6 +113,13 @@ pub(crate) enum LogCommand {
         #[arg(long)]
         to: Option<u64>,
     },
+    /// Print the sequence number of the record that holds a nonce
+    Find {
+        dir: PathBuf,
+        /// The nonce (a request id) given when the record was appended
+        #[arg(long)]
+        nonce: String,
+    },
     /// Print what a holder of a record needs to verify it offline: its receipt, or
     /// in a batch-signed log its batch receipt
     Receipt {
@@ -97,17 +139,39 @@ pub(crate) enum LogCommand {
         #[arg(long)]
         jwks: Option<PathBuf>,
     },
-    /// Retire the log's signing key and continue with a new one
+    /// Retire the log's signing key and continue with a new one. The retiring key
+    /// first signs a checkpoint of the records it signed
     Rotate {
         dir: PathBuf,
         /// The new signing key file (JWK or PEM)
         #[arg(long)]
         key: PathBuf,
+        /// The retiring key file, if not the one the log remembers
+        #[arg(long)]
+        current_key: Option<PathBuf>,
+        #[command(flatten)]
+        wait: WaitArg,
     },
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, Error> {
     std::path::absolute(path).map_err(|e| Error::new(ErrorCode::Io, format!("{}: {e}", path.display())))
+}
+
+/// Opens a log for writing and says on standard error what opening it repaired.
+fn open(dir: &Path, wait: WaitArg, json: bool) -> Result<Log, Error> {
+    let log = Log::open_with(dir, &wait.options()?)?;
+    let recovery = log.recovery();
+    if json {
+        if recovery.repaired() || recovery.unsealed_records > 0 {
+            eprintln!("{}", text(&Value::object([("recovery", recovery.to_value())])));
+        }
+    } else {
+        for line in recovery.describe() {
+            eprintln!("recovery: {line}");
+        }
+    }
+    Ok(log)
 }
 
 /// The signing key: the one given, or the one the log remembers.
@@ -126,8 +190,12 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
     match command {
         LogCommand::Init { dir, key, id, mode } => {
             let signing = load_signing_key(key)?;
-            let options =
-                CreateOptions { log_id: id.clone(), key_file: Some(absolute(key)?), mode: Mode::from_name(mode)? };
+            let options = CreateOptions {
+                log_id: id.clone(),
+                key_file: Some(absolute(key)?),
+                mode: Mode::from_name(mode)?,
+                ..CreateOptions::default()
+            };
             let log = Log::create(dir, &signing, options)?;
             if json {
                 let summary = Value::object([
@@ -147,28 +215,49 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                 );
             }
         }
-        LogCommand::Append { dir, event, batch, nonce, key } => {
-            let log = Log::open(dir)?;
+        LogCommand::Append { dir, event, batch, nonce, idempotent, key, wait } => {
+            let log = open(dir, *wait, json)?;
             let key = signing_key(&log, key.as_deref())?;
             if *batch {
                 append_lines(&log, &key, event.as_deref())?;
             } else {
                 let event = read_input(event.as_deref())?;
-                outln!("{}", log.append(&key, &event, nonce.as_deref())?.to_line());
+                let options = AppendOptions { idempotent: *idempotent, ..AppendOptions::default() };
+                let appended =
+                    log.append_events(&key, &[NewEvent { json: &event, nonce: nonce.as_deref() }], &options)?;
+                for a in appended {
+                    if a.replayed {
+                        eprintln!(
+                            "the nonce is already in the log: record {} (the same event), appended before",
+                            a.seq
+                        );
+                    }
+                    outln!("{}", a.to_line());
+                }
             }
         }
-        LogCommand::Checkpoint { dir, key } => {
+        LogCommand::Checkpoint { dir, key, wait } => {
             let reader = LogReader::open(dir)?;
-            let note = match reader.latest_checkpoint() {
-                Some(latest) if latest.size == reader.len() => latest.note.clone(),
+            let note = match reader.latest_checkpoint()? {
+                Some(latest) if latest.size == reader.len() => latest.note,
                 _ => {
-                    let log = Log::open(dir)?;
+                    let log = open(dir, *wait, json)?;
                     let key = signing_key(&log, key.as_deref())?;
                     log.checkpoint(&key)?.note
                 }
             };
             write_stdout(note.as_bytes())?;
         }
+        LogCommand::Find { dir, nonce } => match LogReader::open(dir)?.find_nonce(nonce)? {
+            Some(seq) if json => {
+                let index = evidentia::json::Number::from_i64(seq as i64)?;
+                outln!("{}", text(&Value::object([("index", Value::Number(index))])));
+            }
+            Some(seq) => outln!("{seq}"),
+            None => {
+                return Err(Error::new(ErrorCode::InvalidArgument, "no record of the log holds this nonce"));
+            }
+        },
         LogCommand::Prove { dir, index, size } => {
             outln!("{}", LogReader::open(dir)?.inclusion_proof(*index, *size)?.to_json()?);
         }
@@ -193,15 +282,22 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
             let mut progress = Progress::new("verifying", Some(reader.len()));
             let report = reader.verify(keys.as_ref(), |done| progress.update(done))?;
             progress.finish();
+            if reader.torn_tail_bytes() > 0 {
+                eprintln!(
+                    "note: the log ends with {} bytes of an entry whose writing never completed (a writer stopped mid-append); they are not part of the log, and the next writer cuts them",
+                    reader.torn_tail_bytes()
+                );
+            }
             if keys.is_none() && !json {
                 outln!("(keys: the log's own key history; pass --jwks with keys you trust to check who signed)");
             }
             return Ok(print_report(&report, json));
         }
-        LogCommand::Rotate { dir, key } => {
+        LogCommand::Rotate { dir, key, current_key, wait } => {
             let new_key = load_signing_key(key)?;
-            let log = Log::open(dir)?;
-            log.rotate(&new_key, Some(absolute(key)?))?;
+            let log = open(dir, *wait, json)?;
+            let current = signing_key(&log, current_key.as_deref())?;
+            log.rotate(&current, &new_key, Some(absolute(key)?))?;
             eprintln!("log {} now signs with key {}", log.log_id(), new_key.kid());
         }
     }
@@ -227,8 +323,18 @@ fn append_lines(log: &Log, key: &SigningKey, input: Option<&Path>) -> Result<(),
         loop {
             let mut line = Vec::new();
             number += 1;
-            match source.read_until(b'\n', &mut line) {
+            // Read at most one byte past the limit, so a huge line cannot exhaust memory.
+            let read = std::io::Read::take(&mut source, MAX_LINE as u64 + 1).read_until(b'\n', &mut line);
+            match read {
                 Ok(0) => return,
+                Ok(_) if line.len() > MAX_LINE && line.last() != Some(&b'\n') => {
+                    let error = Error::new(
+                        ErrorCode::JsonTooLarge,
+                        format!("line {number}: longer than {} MiB", MAX_LINE >> 20),
+                    );
+                    let _ = sender.send(Err(error));
+                    return;
+                }
                 Ok(_) => {
                     while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
                         line.pop();
@@ -251,11 +357,22 @@ fn append_lines(log: &Log, key: &SigningKey, input: Option<&Path>) -> Result<(),
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut progress = Progress::new("appended", None);
     let mut total = 0u64;
-    while let Ok(first) = lines.recv() {
-        let mut group = vec![first?];
-        while group.len() < GROUP {
+    let mut pending = None;
+    while let Some(first) = pending.take().or_else(|| lines.recv().ok()) {
+        let first: (u64, Vec<u8>) = first?;
+        let mut bytes = first.1.len();
+        let mut group = vec![first];
+        while group.len() < GROUP && bytes < GROUP_BYTES {
             match lines.try_recv() {
-                Ok(line) => group.push(line?),
+                Ok(line) => {
+                    let line = line?;
+                    if bytes + line.1.len() > GROUP_BYTES {
+                        pending = Some(Ok(line));
+                        break;
+                    }
+                    bytes += line.1.len();
+                    group.push(line);
+                }
                 Err(_) => break,
             }
         }

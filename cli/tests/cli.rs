@@ -167,7 +167,18 @@ fn log_init_append_verify_and_receipt_verify() {
     let tampered = run(&dir, &["log", "verify", "payments"]);
     assert_exit(&tampered, 1);
     assert!(stdout(&tampered).contains("record 0:"), "{}", stdout(&tampered));
-    // The damaged log refuses appends rather than cutting acknowledged records.
+    // Appending goes on after a damaged record (opening reads only what follows the
+    // last entry known durable) and never cuts it: verification still names it.
+    assert_exit(&evidentia(&dir, &["log", "append", "payments"], b"{}"), 0);
+    assert_eq!(std::fs::read(&segment).unwrap()[..bytes.len()], bytes[..], "the damaged bytes stay as they are");
+    let still = run(&dir, &["log", "verify", "payments"]);
+    assert_exit(&still, 1);
+    assert!(stdout(&still).contains("record 0:"), "{}", stdout(&still));
+    // Damage to the last entry stops appends: that is where a torn write would be.
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let last = bytes.len() - 10;
+    bytes[last] ^= 0x01;
+    std::fs::write(&segment, &bytes).unwrap();
     let refused = evidentia(&dir, &["log", "append", "payments"], b"{}");
     assert_exit(&refused, 2);
     assert!(stderr(&refused).contains("LOG_CORRUPT"), "{}", stderr(&refused));

@@ -41,6 +41,12 @@
 #define EVIDENTIA_MODE_BATCH 1
 
 /**
+ * `evidentia_log_append` flag: when the nonce is already in the log with the same
+ * event, return that record's receipt instead of `EVIDENTIA_NONCE_IN_USE`.
+ */
+#define EVIDENTIA_APPEND_IDEMPOTENT 1
+
+/**
  * The result of a call: `EVIDENTIA_OK` (0), or an error code of docs/ERRORS.md.
  */
 typedef enum {
@@ -168,6 +174,10 @@ typedef enum {
    * A log identifier is empty, too long, or contains characters other than printable ASCII.
    */
   EVIDENTIA_LOG_ID_INVALID = 504,
+  /**
+   * A record time given by the caller was refused: earlier than the previous record's, before the signing key became valid, or too far ahead of the clock.
+   */
+  EVIDENTIA_TIME_REFUSED = 505,
   /**
    * The signature does not verify with the selected key.
    */
@@ -301,6 +311,18 @@ typedef enum {
    */
   EVIDENTIA_LOG_CONFIG_INVALID = 705,
   /**
+   * An event, or a batch of events, is too large to be stored as one entry of a log.
+   */
+  EVIDENTIA_ENTRY_TOO_LARGE = 706,
+  /**
+   * The nonce is already used by a record of the log (a nonce is unique in a log).
+   */
+  EVIDENTIA_NONCE_IN_USE = 707,
+  /**
+   * The records are stored, but the checkpoint that seals them could not be written: they must not be appended again; the next append or checkpoint seals them.
+   */
+  EVIDENTIA_RECORDS_UNSEALED = 708,
+  /**
    * A Merkle proof is not well-formed: a hash is not 32 bytes, or an index or size is out of range.
    */
   EVIDENTIA_PROOF_MALFORMED = 800,
@@ -354,6 +376,15 @@ typedef struct evidentia_signing_key evidentia_signing_key;
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Frees a string this library allocated (NULL is ignored).
+ *
+ * # Safety
+ * `text` must come from this library (an out-parameter documented as freed by
+ * this function) and not be used afterwards.
+ */
+void evidentia_string_free(char *text);
 
 /**
  * The library's version, as a static NUL-terminated string.
@@ -582,27 +613,32 @@ evidentia_result evidentia_verify_jws(const char *jws,
 /**
  * Creates a new log in the directory `path`, signed by `key` (copied), in mode
  * `EVIDENTIA_MODE_RECEIPTS` or `EVIDENTIA_MODE_BATCH`. `log_id` may be NULL for
- * a random id.
+ * a random id; `valid_from` (RFC 3339 UTC) is when the key becomes valid, NULL
+ * for now: records may not be dated before it.
  *
  * # Safety
- * `path` and `log_id` must be NUL-terminated (or `log_id` NULL); `key` live; `out`
- * writable. Free the log with [`evidentia_log_free`].
+ * `path`, `log_id` and `valid_from` must be NUL-terminated (or the last two NULL);
+ * `key` live; `out` writable. Free the log with [`evidentia_log_free`].
  */
 evidentia_result evidentia_log_create(const char *path,
                                       const evidentia_signing_key *key,
                                       const char *log_id,
                                       uint32_t mode,
+                                      const char *valid_from,
                                       evidentia_log **out);
 
 /**
- * Opens an existing log for appending, repairing what a crash left. `key` (copied)
- * may be NULL to open it for reading, proving and verifying only.
+ * Opens an existing log for appending, repairing what a crash left (see
+ * [`evidentia_log_recovery`]). `key` (copied) may be NULL to open it for reading,
+ * proving and verifying only. `wait_seconds` (0 to 86400) is how long to wait for
+ * another process writing to the log before failing with `EVIDENTIA_LOG_LOCKED`.
  *
  * # Safety
- * As [`evidentia_log_create`].
+ * `path` NUL-terminated; `key` live or NULL; `out` writable.
  */
 evidentia_result evidentia_log_open(const char *path,
                                     const evidentia_signing_key *key,
+                                    double wait_seconds,
                                     evidentia_log **out);
 
 /**
@@ -614,28 +650,30 @@ evidentia_result evidentia_log_open(const char *path,
 void evidentia_log_free(evidentia_log *log);
 
 /**
- * Appends an event (JSON text) and writes what acknowledges it once it is on
- * stable storage: the receipt, or in batch mode a JSON line naming the record.
- * `nonce` and `time` (RFC 3339 UTC; the clock when NULL) may be NULL.
+ * Appends an event (JSON text) and gives what acknowledges it once it is on
+ * stable storage: the receipt, or in batch mode a JSON line naming the record, as
+ * a new string in `*out` (free it with [`crate::evidentia_string_free`]). `nonce`
+ * and `time` (RFC 3339 UTC; the clock when NULL) may be NULL. `flags`: 0, or
+ * `EVIDENTIA_APPEND_IDEMPOTENT`.
  *
  * # Safety
  * `log` live; `event` must point to `event_len` bytes; `nonce`, `time`
- * NUL-terminated or NULL; `out` must have room for `cap` bytes; `out_len` writable.
+ * NUL-terminated or NULL; `out` writable.
  */
 evidentia_result evidentia_log_append(const evidentia_log *log,
                                       const uint8_t *event,
                                       size_t event_len,
                                       const char *nonce,
                                       const char *time,
-                                      char *out,
-                                      size_t cap,
-                                      size_t *out_len);
+                                      uint32_t flags,
+                                      char **out);
 
 /**
  * Appends `count` events (JSON texts: `events[i]` points to `event_lens[i]`
  * bytes) with one flush to stable storage and, in batch mode, one signed
- * checkpoint; all or none. Writes one acknowledgement per event, as
- * [`evidentia_log_append`] does, separated by newlines. `time` may be NULL.
+ * checkpoint; all or none. Gives one acknowledgement per event, as
+ * [`evidentia_log_append`] does, separated by newlines, in a new string in `*out`
+ * (free it with [`crate::evidentia_string_free`]). `time` may be NULL.
  *
  * # Safety
  * `log` live; `events` and `event_lens` must point to `count` entries each (or be
@@ -646,13 +684,12 @@ evidentia_result evidentia_log_append_batch(const evidentia_log *log,
                                             const size_t *event_lens,
                                             size_t count,
                                             const char *time,
-                                            char *out,
-                                            size_t cap,
-                                            size_t *out_len);
+                                            char **out);
 
 /**
- * Retires the log's current signing key and continues with `new_key` (copied):
- * records signed before keep verifying with the key history.
+ * Retires the log's current signing key, which first signs a checkpoint of the
+ * records it signed, and continues with `new_key` (copied): records signed before
+ * keep verifying with the key history.
  *
  * # Safety
  * `log` and `new_key` live.
@@ -688,16 +725,36 @@ evidentia_result evidentia_log_id(const evidentia_log *log, char *out, size_t ca
 evidentia_result evidentia_log_len(const evidentia_log *log, uint64_t *out);
 
 /**
- * Writes the latest signed checkpoint (a C2SP signed note), signing a new one
- * first if records were appended since.
+ * Gives the latest signed checkpoint (a C2SP signed note), signing a new one
+ * first if records were appended since, as a new string in `*out` (free it with
+ * [`crate::evidentia_string_free`]).
  *
  * # Safety
- * As [`evidentia_log_append`].
+ * `log` live; `out` writable.
  */
-evidentia_result evidentia_log_checkpoint(const evidentia_log *log,
-                                          char *out,
-                                          size_t cap,
-                                          size_t *out_len);
+evidentia_result evidentia_log_checkpoint(const evidentia_log *log, char **out);
+
+/**
+ * Finds the record holding `nonce`: `*found` is true and `*index` its sequence
+ * number, or `*found` is false.
+ *
+ * # Safety
+ * `log` live; `nonce` NUL-terminated; `found` and `index` writable.
+ */
+evidentia_result evidentia_log_find_nonce(const evidentia_log *log,
+                                          const char *nonce,
+                                          bool *found,
+                                          uint64_t *index);
+
+/**
+ * Gives what opening the log found and repaired, as JSON (counts by name,
+ * `repaired`, and `messages` in words), in a new string in `*out` (free it with
+ * [`crate::evidentia_string_free`]).
+ *
+ * # Safety
+ * `log` live; `out` writable.
+ */
+evidentia_result evidentia_log_recovery(const evidentia_log *log, char **out);
 
 /**
  * Writes what a holder of record `index` needs to verify it offline: its receipt,
@@ -728,18 +785,17 @@ evidentia_result evidentia_log_inclusion_proof(const evidentia_log *log,
 
 /**
  * Writes the evidence package of record `index` (SPEC.md §19) to the new folder
- * `dir` (a NUL-terminated path) and to `dir` + `.tar.gz`, and writes the archive's
- * path to `out`. The package verifies with its `verify.sh` and OpenSSL alone.
+ * `dir` (a NUL-terminated path) and to `dir` + `.tar.gz`, and gives the archive's
+ * path as a new string in `*out` (free it with [`crate::evidentia_string_free`]).
+ * The package verifies with its `verify.sh` and OpenSSL alone.
  *
  * # Safety
- * As [`evidentia_log_append`]; `dir` is a NUL-terminated UTF-8 path.
+ * `log` live; `dir` is a NUL-terminated UTF-8 path; `out` writable.
  */
 evidentia_result evidentia_log_export_package(const evidentia_log *log,
                                               uint64_t index,
                                               const char *dir,
-                                              char *out,
-                                              size_t cap,
-                                              size_t *out_len);
+                                              char **out);
 
 /**
  * Writes the consistency proof (JSON) between the trees of `old` and `new`

@@ -8,6 +8,9 @@
 //!   with a terminating NUL (`*out_len` excludes it), bytes without; when the buffer
 //!   is too small, nothing is written, `*out_len` receives the size needed (text:
 //!   including the NUL) and the result is `EVIDENTIA_BUFFER_TOO_SMALL`;
+//! - a function that changes something (an append, a checkpoint, a package) does
+//!   not take a buffer, since a retry with a larger one would change it again: it
+//!   returns a string the library allocates, freed with [`evidentia_string_free`];
 //! - the message of the last error on the calling thread is copied out by
 //!   [`evidentia_last_error`];
 //! - every pointer is checked for NULL, and no panic unwinds into C: a panic
@@ -121,6 +124,38 @@ unsafe fn write_out(data: &[u8], nul: bool, out: *mut u8, cap: usize, out_len: *
 unsafe fn write_text(text: &str, out: *mut c_char, cap: usize, out_len: *mut usize) -> Result<(), Error> {
     // SAFETY: forwarded from the caller.
     unsafe { write_out(text.as_bytes(), true, out.cast(), cap, out_len) }
+}
+
+/// Checks an out-parameter for a library-allocated string before any work is done
+/// (so that a NULL one never costs a change), and sets it to NULL.
+unsafe fn string_out<'a>(out: *mut *mut c_char) -> Result<&'a mut *mut c_char, Error> {
+    // SAFETY: the caller promises `out` is writable, or NULL.
+    let out = unsafe { out.as_mut() }.ok_or_else(|| null("out"))?;
+    *out = std::ptr::null_mut();
+    Ok(out)
+}
+
+/// Gives text to C as a new NUL-terminated string, freed by [`evidentia_string_free`].
+fn give_string(text: String, out: &mut *mut c_char) -> Result<(), Error> {
+    let text = std::ffi::CString::new(text)
+        .map_err(|_| Error::new(ErrorCode::Internal, "the output holds a NUL character"))?;
+    *out = text.into_raw();
+    Ok(())
+}
+
+/// Frees a string this library allocated (NULL is ignored).
+///
+/// # Safety
+/// `text` must come from this library (an out-parameter documented as freed by
+/// this function) and not be used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_string_free(text: *mut c_char) {
+    if !text.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: the caller passes a string made by `give_string`, once.
+            drop(unsafe { std::ffi::CString::from_raw(text) });
+        }));
+    }
 }
 
 /// Moves a value into a new handle stored in `*out`.

@@ -5,16 +5,19 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use evidentia::{Error, ErrorCode, SigningKey, Timestamp};
-use evidentia_store::{CreateOptions, Log, LogReader, Mode, NewEvent};
+use evidentia_store::{AppendOptions, CreateOptions, Log, LogOptions, Mode, NewEvent, Wait};
 
 use crate::keys::{evidentia_key_set, evidentia_signing_key};
 use crate::verify::evidentia_report;
-use crate::{boundary, bytes, c_str, evidentia_result, give, handle, null, take, write_text};
+use crate::{boundary, bytes, c_str, evidentia_result, give, give_string, handle, null, string_out, take, write_text};
 
 /// `evidentia_log_create` mode: every record signed (a receipt per append).
 pub const EVIDENTIA_MODE_RECEIPTS: u32 = 0;
 /// `evidentia_log_create` mode: one signed checkpoint per batch of appends.
 pub const EVIDENTIA_MODE_BATCH: u32 = 1;
+/// `evidentia_log_append` flag: when the nonce is already in the log with the same
+/// event, return that record's receipt instead of `EVIDENTIA_NONCE_IN_USE`.
+pub const EVIDENTIA_APPEND_IDEMPOTENT: u32 = 1;
 
 /// A log opened for appending (opaque). Safe to use from several threads at once.
 #[derive(Debug)]
@@ -33,10 +36,6 @@ impl evidentia_log {
         let key = self.key.lock().map_err(|_| Error::new(ErrorCode::Internal, "a thread panicked holding the key"))?;
         key.clone().ok_or_else(|| Error::new(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))
     }
-
-    fn reader(&self) -> Result<LogReader, Error> {
-        LogReader::open(self.log.dir())
-    }
 }
 
 unsafe fn path<'a>(path: *const c_char) -> Result<&'a Path, Error> {
@@ -46,17 +45,19 @@ unsafe fn path<'a>(path: *const c_char) -> Result<&'a Path, Error> {
 
 /// Creates a new log in the directory `path`, signed by `key` (copied), in mode
 /// `EVIDENTIA_MODE_RECEIPTS` or `EVIDENTIA_MODE_BATCH`. `log_id` may be NULL for
-/// a random id.
+/// a random id; `valid_from` (RFC 3339 UTC) is when the key becomes valid, NULL
+/// for now: records may not be dated before it.
 ///
 /// # Safety
-/// `path` and `log_id` must be NUL-terminated (or `log_id` NULL); `key` live; `out`
-/// writable. Free the log with [`evidentia_log_free`].
+/// `path`, `log_id` and `valid_from` must be NUL-terminated (or the last two NULL);
+/// `key` live; `out` writable. Free the log with [`evidentia_log_free`].
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evidentia_log_create(
     path: *const c_char,
     key: *const evidentia_signing_key,
     log_id: *const c_char,
     mode: u32,
+    valid_from: *const c_char,
     out: *mut *mut evidentia_log,
 ) -> evidentia_result {
     boundary(|| {
@@ -73,26 +74,36 @@ pub unsafe extern "C" fn evidentia_log_create(
             }
         };
         let log_id = unsafe { c_str(log_id, "log_id")? }.map(str::to_owned);
-        let log = Log::create(dir, &key.0, CreateOptions { log_id, key_file: None, mode })?;
+        let key_valid_from = unsafe { c_str(valid_from, "valid_from")? }.map(Timestamp::parse).transpose()?;
+        let log = Log::create(dir, &key.0, CreateOptions { log_id, mode, key_valid_from, ..CreateOptions::default() })?;
         unsafe { give(evidentia_log::new(log, Some(key.0.clone())), out) }
     })
 }
 
-/// Opens an existing log for appending, repairing what a crash left. `key` (copied)
-/// may be NULL to open it for reading, proving and verifying only.
+/// Opens an existing log for appending, repairing what a crash left (see
+/// [`evidentia_log_recovery`]). `key` (copied) may be NULL to open it for reading,
+/// proving and verifying only. `wait_seconds` (0 to 86400) is how long to wait for
+/// another process writing to the log before failing with `EVIDENTIA_LOG_LOCKED`.
 ///
 /// # Safety
-/// As [`evidentia_log_create`].
+/// `path` NUL-terminated; `key` live or NULL; `out` writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evidentia_log_open(
     path: *const c_char,
     key: *const evidentia_signing_key,
+    wait_seconds: f64,
     out: *mut *mut evidentia_log,
 ) -> evidentia_result {
     boundary(|| {
         let dir = unsafe { self::path(path)? };
         let key = unsafe { key.as_ref() }.map(|k| k.0.clone());
-        unsafe { give(evidentia_log::new(Log::open(dir)?, key), out) }
+        if !(wait_seconds.is_finite() && (0.0..=86_400.0).contains(&wait_seconds)) {
+            return Err(Error::new(ErrorCode::InvalidArgument, "wait_seconds is 0 to 86400"));
+        }
+        let wait =
+            if wait_seconds > 0.0 { Wait::For(std::time::Duration::from_secs_f64(wait_seconds)) } else { Wait::No };
+        let log = Log::open_with(dir, &LogOptions { wait, ..LogOptions::default() })?;
+        unsafe { give(evidentia_log::new(log, key), out) }
     })
 }
 
@@ -105,13 +116,15 @@ pub unsafe extern "C" fn evidentia_log_free(log: *mut evidentia_log) {
     unsafe { take(log) }
 }
 
-/// Appends an event (JSON text) and writes what acknowledges it once it is on
-/// stable storage: the receipt, or in batch mode a JSON line naming the record.
-/// `nonce` and `time` (RFC 3339 UTC; the clock when NULL) may be NULL.
+/// Appends an event (JSON text) and gives what acknowledges it once it is on
+/// stable storage: the receipt, or in batch mode a JSON line naming the record, as
+/// a new string in `*out` (free it with [`crate::evidentia_string_free`]). `nonce`
+/// and `time` (RFC 3339 UTC; the clock when NULL) may be NULL. `flags`: 0, or
+/// `EVIDENTIA_APPEND_IDEMPOTENT`.
 ///
 /// # Safety
 /// `log` live; `event` must point to `event_len` bytes; `nonce`, `time`
-/// NUL-terminated or NULL; `out` must have room for `cap` bytes; `out_len` writable.
+/// NUL-terminated or NULL; `out` writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evidentia_log_append(
     log: *const evidentia_log,
@@ -119,25 +132,29 @@ pub unsafe extern "C" fn evidentia_log_append(
     event_len: usize,
     nonce: *const c_char,
     time: *const c_char,
-    out: *mut c_char,
-    cap: usize,
-    out_len: *mut usize,
+    flags: u32,
+    out: *mut *mut c_char,
 ) -> evidentia_result {
     boundary(|| {
+        let out = unsafe { string_out(out)? };
         let log = unsafe { handle(log, "log")? };
         let event = unsafe { bytes(event, event_len, "event")? };
         let nonce = unsafe { c_str(nonce, "nonce")? };
         let time = unsafe { c_str(time, "time")? }.map(Timestamp::parse).transpose()?;
-        let appended = log.log.append_batch(&log.key()?, &[NewEvent { json: event, nonce }], time)?;
-        let line = appended.first().map(|a| a.to_line()).unwrap_or_default();
-        unsafe { write_text(&line, out, cap, out_len) }
+        if flags & !EVIDENTIA_APPEND_IDEMPOTENT != 0 {
+            return Err(Error::new(ErrorCode::InvalidArgument, "unknown flags: 0 or EVIDENTIA_APPEND_IDEMPOTENT"));
+        }
+        let options = AppendOptions { time, idempotent: flags & EVIDENTIA_APPEND_IDEMPOTENT != 0 };
+        let appended = log.log.append_events(&log.key()?, &[NewEvent { json: event, nonce }], &options)?;
+        give_string(appended.first().map(|a| a.to_line()).unwrap_or_default(), out)
     })
 }
 
 /// Appends `count` events (JSON texts: `events[i]` points to `event_lens[i]`
 /// bytes) with one flush to stable storage and, in batch mode, one signed
-/// checkpoint; all or none. Writes one acknowledgement per event, as
-/// [`evidentia_log_append`] does, separated by newlines. `time` may be NULL.
+/// checkpoint; all or none. Gives one acknowledgement per event, as
+/// [`evidentia_log_append`] does, separated by newlines, in a new string in `*out`
+/// (free it with [`crate::evidentia_string_free`]). `time` may be NULL.
 ///
 /// # Safety
 /// `log` live; `events` and `event_lens` must point to `count` entries each (or be
@@ -149,11 +166,10 @@ pub unsafe extern "C" fn evidentia_log_append_batch(
     event_lens: *const usize,
     count: usize,
     time: *const c_char,
-    out: *mut c_char,
-    cap: usize,
-    out_len: *mut usize,
+    out: *mut *mut c_char,
 ) -> evidentia_result {
     boundary(|| {
+        let out = unsafe { string_out(out)? };
         let log = unsafe { handle(log, "log")? };
         let pointers = unsafe { slice(events, count, "events")? };
         let lens = unsafe { slice(event_lens, count, "event_lens")? };
@@ -166,7 +182,7 @@ pub unsafe extern "C" fn evidentia_log_append_batch(
         let batch: Vec<NewEvent<'_>> = events.iter().map(|json| NewEvent { json, nonce: None }).collect();
         let appended = log.log.append_batch(&log.key()?, &batch, time)?;
         let lines: Vec<String> = appended.iter().map(|a| a.to_line()).collect();
-        unsafe { write_text(&lines.join("\n"), out, cap, out_len) }
+        give_string(lines.join("\n"), out)
     })
 }
 
@@ -179,8 +195,9 @@ unsafe fn slice<'a, T>(data: *const T, count: usize, name: &str) -> Result<&'a [
     Ok(unsafe { std::slice::from_raw_parts(data, count) })
 }
 
-/// Retires the log's current signing key and continues with `new_key` (copied):
-/// records signed before keep verifying with the key history.
+/// Retires the log's current signing key, which first signs a checkpoint of the
+/// records it signed, and continues with `new_key` (copied): records signed before
+/// keep verifying with the key history.
 ///
 /// # Safety
 /// `log` and `new_key` live.
@@ -194,7 +211,10 @@ pub unsafe extern "C" fn evidentia_log_rotate(
         let new_key = unsafe { handle(new_key, "new_key")? };
         let mut key =
             log.key.lock().map_err(|_| Error::new(ErrorCode::Internal, "a thread panicked holding the key"))?;
-        log.log.rotate(&new_key.0, None)?;
+        let current = key
+            .clone()
+            .ok_or_else(|| Error::new(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))?;
+        log.log.rotate(&current, &new_key.0, None)?;
         *key = Some(new_key.0.clone());
         Ok(())
     })
@@ -248,22 +268,60 @@ pub unsafe extern "C" fn evidentia_log_len(log: *const evidentia_log, out: *mut 
     })
 }
 
-/// Writes the latest signed checkpoint (a C2SP signed note), signing a new one
-/// first if records were appended since.
+/// Gives the latest signed checkpoint (a C2SP signed note), signing a new one
+/// first if records were appended since, as a new string in `*out` (free it with
+/// [`crate::evidentia_string_free`]).
 ///
 /// # Safety
-/// As [`evidentia_log_append`].
+/// `log` live; `out` writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evidentia_log_checkpoint(
     log: *const evidentia_log,
-    out: *mut c_char,
-    cap: usize,
-    out_len: *mut usize,
+    out: *mut *mut c_char,
+) -> evidentia_result {
+    boundary(|| {
+        let out = unsafe { string_out(out)? };
+        let log = unsafe { handle(log, "log")? };
+        give_string(log.log.checkpoint(&log.key()?)?.note, out)
+    })
+}
+
+/// Finds the record holding `nonce`: `*found` is true and `*index` its sequence
+/// number, or `*found` is false.
+///
+/// # Safety
+/// `log` live; `nonce` NUL-terminated; `found` and `index` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_find_nonce(
+    log: *const evidentia_log,
+    nonce: *const c_char,
+    found: *mut bool,
+    index: *mut u64,
 ) -> evidentia_result {
     boundary(|| {
         let log = unsafe { handle(log, "log")? };
-        let checkpoint = log.log.checkpoint(&log.key()?)?;
-        unsafe { write_text(&checkpoint.note, out, cap, out_len) }
+        let nonce = unsafe { c_str(nonce, "nonce")? }.ok_or_else(|| null("nonce"))?;
+        let found = unsafe { found.as_mut() }.ok_or_else(|| null("found"))?;
+        let index = unsafe { index.as_mut() }.ok_or_else(|| null("index"))?;
+        let seq = log.log.find_nonce(nonce)?;
+        *found = seq.is_some();
+        *index = seq.unwrap_or(0);
+        Ok(())
+    })
+}
+
+/// Gives what opening the log found and repaired, as JSON (counts by name,
+/// `repaired`, and `messages` in words), in a new string in `*out` (free it with
+/// [`crate::evidentia_string_free`]).
+///
+/// # Safety
+/// `log` live; `out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_recovery(log: *const evidentia_log, out: *mut *mut c_char) -> evidentia_result {
+    boundary(|| {
+        let out = unsafe { string_out(out)? };
+        let log = unsafe { handle(log, "log")? };
+        give_string(log.log.recovery().to_json(), out)
     })
 }
 
@@ -282,7 +340,7 @@ pub unsafe extern "C" fn evidentia_log_receipt(
 ) -> evidentia_result {
     boundary(|| {
         let log = unsafe { handle(log, "log")? };
-        unsafe { write_text(&log.reader()?.receipt(index)?, out, cap, out_len) }
+        unsafe { write_text(&log.log.receipt(index)?, out, cap, out_len) }
     })
 }
 
@@ -302,31 +360,31 @@ pub unsafe extern "C" fn evidentia_log_inclusion_proof(
 ) -> evidentia_result {
     boundary(|| {
         let log = unsafe { handle(log, "log")? };
-        let proof = log.reader()?.inclusion_proof(index, (size != 0).then_some(size))?;
+        let proof = log.log.inclusion_proof(index, (size != 0).then_some(size))?;
         unsafe { write_text(&proof.to_json()?, out, cap, out_len) }
     })
 }
 
 /// Writes the evidence package of record `index` (SPEC.md §19) to the new folder
-/// `dir` (a NUL-terminated path) and to `dir` + `.tar.gz`, and writes the archive's
-/// path to `out`. The package verifies with its `verify.sh` and OpenSSL alone.
+/// `dir` (a NUL-terminated path) and to `dir` + `.tar.gz`, and gives the archive's
+/// path as a new string in `*out` (free it with [`crate::evidentia_string_free`]).
+/// The package verifies with its `verify.sh` and OpenSSL alone.
 ///
 /// # Safety
-/// As [`evidentia_log_append`]; `dir` is a NUL-terminated UTF-8 path.
+/// `log` live; `dir` is a NUL-terminated UTF-8 path; `out` writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evidentia_log_export_package(
     log: *const evidentia_log,
     index: u64,
     dir: *const c_char,
-    out: *mut c_char,
-    cap: usize,
-    out_len: *mut usize,
+    out: *mut *mut c_char,
 ) -> evidentia_result {
     boundary(|| {
+        let out = unsafe { string_out(out)? };
         let log = unsafe { handle(log, "log")? };
         let target = unsafe { path(dir)? };
         let archive = evidentia_store::export_package(log.log.dir(), index, target)?;
-        unsafe { write_text(&archive.display().to_string(), out, cap, out_len) }
+        give_string(archive.display().to_string(), out)
     })
 }
 
@@ -346,7 +404,7 @@ pub unsafe extern "C" fn evidentia_log_consistency_proof(
 ) -> evidentia_result {
     boundary(|| {
         let log = unsafe { handle(log, "log")? };
-        let proof = log.reader()?.consistency_proof(old, (new != 0).then_some(new))?;
+        let proof = log.log.consistency_proof(old, (new != 0).then_some(new))?;
         unsafe { write_text(&proof.to_json()?, out, cap, out_len) }
     })
 }
@@ -365,7 +423,7 @@ pub unsafe extern "C" fn evidentia_log_verify(
     boundary(|| {
         let log = unsafe { handle(log, "log")? };
         let keys = unsafe { keys.as_ref() }.map(|k| &k.0);
-        let report = log.reader()?.verify(keys, |_| {})?;
+        let report = evidentia_store::verify_dir(log.log.dir(), keys, |_| {})?;
         unsafe { give(evidentia_report(report), out) }
     })
 }

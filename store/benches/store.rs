@@ -37,7 +37,8 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn new_log(dir: &Path, key: &SigningKey) -> Log {
-    let options = CreateOptions { log_id: Some("bench.example/log".into()), key_file: None, mode: Mode::Batch };
+    let options =
+        CreateOptions { log_id: Some("bench.example/log".into()), mode: Mode::Batch, ..CreateOptions::default() };
     Log::create(dir, key, options).expect("create")
 }
 

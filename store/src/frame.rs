@@ -116,34 +116,69 @@ pub(crate) struct Scan {
 pub(crate) enum Tail {
     /// Nothing: the file ends with a complete frame.
     Clean,
-    /// Bytes that are not a complete valid frame, with no valid frame after them:
-    /// a write that was cut short.
+    /// The beginning of a frame that was never completely written (a write cut
+    /// short by a crash, or in progress), or zeros (a file extended whose data never
+    /// reached the disk), and nothing valid after it. Never acknowledged.
     Torn,
-    /// Damage followed by further valid frames (at this offset).
-    Corrupt(usize),
+    /// Bytes that were completely written and have changed since: a complete frame
+    /// whose checksum, length or magic no longer holds, or garbage; `next_valid` is
+    /// where valid frames start again after it, if they do.
+    Damaged {
+        /// The offset of the next valid frame, if any.
+        next_valid: Option<usize>,
+    },
+}
+
+/// How the bytes of `data` from `end` (where valid frames stop) came to be.
+///
+/// A write always begins with the magic and the length, so what a crash leaves is
+/// a prefix of a frame: a header cut short, or a length that reaches past the end
+/// of the file. Everything else was complete once and has changed since, which is
+/// damage, never cut: a frame with all its bytes present whose checksum fails, a
+/// length field changed so that it reaches past the end (the bytes present still
+/// check out as a whole frame of the length that is there), or bytes that do not
+/// begin with the magic.
+pub(crate) fn classify_tail(data: &[u8], end: usize) -> Tail {
+    let rest = &data[end.min(data.len())..];
+    if rest.is_empty() {
+        return Tail::Clean;
+    }
+    if let Some(next) = next_valid(data, end + 1) {
+        return Tail::Damaged { next_valid: Some(next) };
+    }
+    if rest.iter().all(|b| *b == 0) {
+        return Tail::Torn;
+    }
+    let damaged = Tail::Damaged { next_valid: None };
+    if rest.len() < HEADER {
+        // A header cut short starts with (part of) the magic.
+        let magic = &rest[..rest.len().min(MAGIC.len())];
+        return if MAGIC.starts_with(magic) { Tail::Torn } else { damaged };
+    }
+    if rest[..4] != MAGIC {
+        return damaged;
+    }
+    let len = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
+    if len > MAX_PAYLOAD || HEADER + len <= rest.len() {
+        return damaged;
+    }
+    // The length reaches past the end: cut short, unless the bytes that are there
+    // form a whole frame under another length (the length field was changed).
+    let present = (rest.len() - HEADER) as u32;
+    let stored = u32::from_le_bytes([rest[8], rest[9], rest[10], rest[11]]);
+    if checksum(present.to_le_bytes(), &rest[HEADER..]) == stored { damaged } else { Tail::Torn }
 }
 
 /// Reads every valid frame of `data` from the start.
 pub(crate) fn scan(data: &[u8]) -> Scan {
     let mut frames = Vec::new();
     let mut offset = 0;
-    loop {
-        match decode(data, offset) {
-            Decoded::Frame(payload, next) => {
-                let start = offset + HEADER;
-                frames.push((offset, start..start + payload.len()));
-                offset = next;
-            }
-            Decoded::End => return Scan { frames, end: offset, tail: Tail::Clean },
-            Decoded::Truncated | Decoded::Invalid => {
-                let tail = match next_valid(data, offset + 1) {
-                    Some(valid) => Tail::Corrupt(valid),
-                    None => Tail::Torn,
-                };
-                return Scan { frames, end: offset, tail };
-            }
-        }
+    while let Decoded::Frame(payload, next) = decode(data, offset) {
+        let start = offset + HEADER;
+        frames.push((offset, start..start + payload.len()));
+        offset = next;
     }
+    Scan { frames, end: offset, tail: classify_tail(data, offset) }
 }
 
 #[cfg(test)]
@@ -167,7 +202,7 @@ mod tests {
     }
 
     #[test]
-    fn clean_torn_and_corrupt() {
+    fn clean_torn_and_damaged() {
         let data = file(&[b"one", b"two", b"three"]);
         let s = scan(&data);
         assert_eq!((s.frames.len(), s.end, s.tail), (3, data.len(), Tail::Clean));
@@ -179,18 +214,33 @@ mod tests {
             let s = scan(&data[..cut]);
             assert_eq!((s.frames.len(), s.end, s.tail), (2, second_end, Tail::Torn), "cut at {cut}");
         }
-        // A flipped bit in the middle frame, with a valid frame after it, is corruption.
+        // A flipped bit in the middle frame, with a valid frame after it, is damage.
         for i in s.frames[1].0..second_end {
             let mut damaged = data.clone();
             damaged[i] ^= 0x10;
             let s = scan(&damaged);
             assert_eq!(s.frames.len(), 1, "bit {i}");
-            assert_eq!(s.tail, Tail::Corrupt(second_end), "bit {i}");
+            assert_eq!(s.tail, Tail::Damaged { next_valid: Some(second_end) }, "bit {i}");
+        }
+        // Any flipped bit of the complete last frame is damage, never a torn write:
+        // in the magic, the length, the checksum or the payload.
+        for i in second_end..data.len() {
+            for bit in 0..8 {
+                let mut damaged = data.clone();
+                damaged[i] ^= 1 << bit;
+                let s = scan(&damaged);
+                assert_eq!(s.frames.len(), 2, "byte {i} bit {bit}");
+                assert_eq!(s.tail, Tail::Damaged { next_valid: None }, "byte {i} bit {bit}");
+            }
         }
         // Zeros appended (a file extended without its data) are a torn tail.
         let mut zeros = data.clone();
         zeros.extend_from_slice(&[0u8; 100]);
         assert_eq!(scan(&zeros).tail, Tail::Torn);
+        // Garbage that does not begin like a frame is damage.
+        let mut garbage = data.clone();
+        garbage.extend_from_slice(b"xyz");
+        assert_eq!(scan(&garbage).tail, Tail::Damaged { next_valid: None });
         assert_eq!(scan(&[]).tail, Tail::Clean);
     }
 }

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use evidentia::package::{PackageFile, PackageInput, PackageTimestamp, build_package};
 use evidentia::{BatchReceipt, Error, ErrorCode, Result, timestamp};
 
-use crate::{Entry, LogReader, io_error};
+use crate::fsio::io_error;
+use crate::{Entry, LogReader};
 
 /// Writes the package of record `index` of the log in `dir` to the new folder `out`
 /// and to `out.tar.gz`; returns the archive's path.
@@ -27,6 +28,7 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
         Entry::Receipt { event, .. } | Entry::Record { event, .. } => event,
     };
     let latest = reader.checkpoint_of_size(None)?;
+    let checkpoints = reader.checkpoints()?;
     let (checkpoint, proof, stamp) = if receipt.starts_with('{') {
         let note = BatchReceipt::parse(&receipt)?.checkpoint_note().to_owned();
         let size = evidentia::read_checkpoint(&note)?.size;
@@ -35,7 +37,7 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
         (None, None, stamp)
     } else {
         let mut stamped = None;
-        for checkpoint in reader.checkpoints().iter().rev().filter(|c| c.size > index) {
+        for checkpoint in checkpoints.iter().rev().filter(|c| c.size > index) {
             if let Some(stamp) = reader.timestamp(checkpoint.size)? {
                 stamped = Some((checkpoint, stamp));
                 break;
@@ -43,7 +45,7 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
         }
         let (checkpoint, stamp) = match stamped {
             Some((checkpoint, stamp)) => (checkpoint, Some(stamp)),
-            None => (latest, None),
+            None => (&latest, None),
         };
         (Some(checkpoint.note.clone()), Some(reader.inclusion_proof(index, Some(checkpoint.size))?), stamp)
     };

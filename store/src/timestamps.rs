@@ -8,9 +8,10 @@ use std::path::Path;
 use evidentia::timestamp::{self, TimestampRequest, TimestampTrust, VerifiedTimestamp};
 use evidentia::{Error, ErrorCode, Result};
 
-use crate::{LogReader, StoredCheckpoint, io_error, replace_durably};
-
-const TIMESTAMPS_DIR: &str = "timestamps";
+use crate::LogReader;
+use crate::config::TIMESTAMPS_DIR;
+use crate::fsio::{Fs, io_error};
+use crate::writer::LogOptions;
 
 /// A stored timestamp of one checkpoint.
 #[derive(Clone, Debug)]
@@ -24,26 +25,6 @@ pub struct StoredTimestamp {
 }
 
 impl LogReader {
-    /// The stored checkpoint of `size` records, or the newest when `size` is `None`.
-    ///
-    /// # Errors
-    /// [`ErrorCode::InvalidArgument`] when there is no such checkpoint.
-    pub fn checkpoint_of_size(&self, size: Option<u64>) -> Result<&StoredCheckpoint> {
-        let found = match size {
-            Some(size) => self.checkpoints().iter().rev().find(|c| c.size == size),
-            None => self.latest_checkpoint(),
-        };
-        found.ok_or_else(|| {
-            Error::new(
-                ErrorCode::InvalidArgument,
-                match size {
-                    Some(size) => format!("the log has no signed checkpoint of {size} records"),
-                    None => "the log has no signed checkpoint yet: run `evidentia log checkpoint` first".to_owned(),
-                },
-            )
-        })
-    }
-
     /// The stored timestamp of the checkpoint of `size` records, if there is one.
     ///
     /// # Errors
@@ -78,17 +59,32 @@ pub fn attach_timestamp(
     request: Option<&TimestampRequest>,
     trust: &TimestampTrust,
 ) -> Result<(u64, VerifiedTimestamp)> {
+    attach_timestamp_with(dir, response, request, trust, &LogOptions::default())
+}
+
+/// [`attach_timestamp`], its files written as `options` say (a fault plan, for tests).
+///
+/// # Errors
+/// As [`attach_timestamp`].
+pub fn attach_timestamp_with(
+    dir: &Path,
+    response: &[u8],
+    request: Option<&TimestampRequest>,
+    trust: &TimestampTrust,
+    options: &LogOptions,
+) -> Result<(u64, VerifiedTimestamp)> {
+    let fs = Fs::new(options.faults.clone());
     let reader = LogReader::open(dir)?;
     let mut last_error = None;
-    for checkpoint in reader.checkpoints().iter().rev() {
+    for checkpoint in reader.checkpoints()?.iter().rev() {
         match timestamp::verify_timestamp(response, checkpoint.note.as_bytes(), request, trust) {
             Ok(verified) => {
                 let folder = dir.join(TIMESTAMPS_DIR);
-                std::fs::create_dir_all(&folder).map_err(|e| io_error("create", &folder, &e))?;
+                fs.create_dir_all(&folder)?;
                 let chain: String = verified.chain_der.iter().map(|c| timestamp::certificate_to_pem(c)).collect();
                 // The chain first: a response is only ever found with its chain.
-                replace_durably(&folder, &format!("{}.pem", checkpoint.size), chain.as_bytes())?;
-                replace_durably(&folder, &format!("{}.tsr", checkpoint.size), response)?;
+                fs.replace(&folder, &format!("{}.pem", checkpoint.size), chain.as_bytes())?;
+                fs.replace(&folder, &format!("{}.tsr", checkpoint.size), response)?;
                 return Ok((checkpoint.size, verified));
             }
             Err(e) if e.code() == ErrorCode::TimestampMismatch => last_error = Some(e),

@@ -7,16 +7,17 @@
 //! `j = (index + 1)·2^level − 1`, is at position `2j − popcount(j) + level`.
 
 use std::fs::File;
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use evidentia::merkle::{Accumulator, Hash, NodeSource};
 use evidentia::{Error, ErrorCode, Result};
 
-use crate::{io_error, read_at, write_at};
+use crate::fsio::{Fs, file_len, io_error, read_at};
 
 const HASH: u64 = 32;
-/// A reader keeps the nodes of this level and above in memory (one in 512 of all
-/// nodes), so a proof reads the file only for the levels below.
+/// The nodes of this level and above (one in 512 of all nodes) are kept in memory,
+/// so a proof reads the file only for the levels below.
 const CACHED_LEVEL: u32 = 9;
 
 /// Nodes completed by the first `leaves` leaves.
@@ -30,49 +31,66 @@ fn position(level: u32, index: u64) -> u64 {
     nodes_for(j) + u64::from(level)
 }
 
+/// The number of leaves whose nodes are all in a file of `nodes` nodes.
+fn leaves_within(nodes: u64) -> u64 {
+    // nodes_for is increasing and nodes_for(n) >= n, so the answer is at most `nodes`.
+    let (mut low, mut high) = (0u64, nodes);
+    while low < high {
+        let mid = low + (high - low).div_ceil(2);
+        if nodes_for(mid) <= nodes { low = mid } else { high = mid - 1 }
+    }
+    low
+}
+
+/// The number of leaves whose nodes are all stored in the tree file at `path`.
+pub(crate) fn stored_leaves(path: &Path) -> Result<u64> {
+    Ok(leaves_within(file_len(path)? / HASH))
+}
+
 /// A tree file opened for reading (and, by the writer, for appending).
 #[derive(Debug)]
 pub(crate) struct TreeFile {
     file: File,
+    path: PathBuf,
     leaves: u64,
     accumulator: Accumulator,
     /// Nodes completed but not yet written.
     pending: Vec<u8>,
-    /// For readers: every node at level `CACHED_LEVEL + i` in `cached[i]`.
+    /// Every node at level `CACHED_LEVEL + i` in `cached[i]`.
     cached: Vec<Vec<Hash>>,
 }
 
 impl TreeFile {
-    /// Opens a tree file holding the nodes of `leaves` leaves, which it must.
-    pub(crate) fn open(path: &Path, leaves: u64, writable: bool) -> Result<TreeFile> {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(writable)
-            .create(writable)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| io_error("open", path, &e))?;
-        let mut tree =
-            TreeFile { file, leaves, accumulator: Accumulator::new(), pending: Vec::new(), cached: Vec::new() };
-        tree.accumulator = tree.accumulator_at(leaves)?;
-        if !writable {
-            let mut level = CACHED_LEVEL;
-            while leaves >> level > 0 {
-                let nodes = (0..leaves >> level).map(|index| tree.read(level, index)).collect::<Result<Vec<_>>>()?;
-                tree.cached.push(nodes);
-                level += 1;
-            }
-        }
-        Ok(tree)
+    /// Opens the tree file of a log of `leaves` leaves, whose nodes it must hold,
+    /// for reading.
+    pub(crate) fn open_read(path: &Path, leaves: u64) -> Result<TreeFile> {
+        let file = File::open(path).map_err(|e| io_error("open", path, &e))?;
+        TreeFile::with_file(file, path, leaves)
     }
 
-    /// The number of whole nodes in the file.
-    pub(crate) fn stored_nodes(path: &Path) -> Result<u64> {
-        match std::fs::metadata(path) {
-            Ok(meta) => Ok(meta.len() / HASH),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
-            Err(e) => Err(io_error("read", path, &e)),
+    /// Opens (or creates) the tree file for appending after `leaves` leaves, whose
+    /// nodes it must hold.
+    pub(crate) fn open_write(fs: &Fs, path: &Path, leaves: u64) -> Result<TreeFile> {
+        TreeFile::with_file(fs.open(path, true)?, path, leaves)
+    }
+
+    fn with_file(file: File, path: &Path, leaves: u64) -> Result<TreeFile> {
+        let mut tree = TreeFile {
+            file,
+            path: path.to_owned(),
+            leaves,
+            accumulator: Accumulator::new(),
+            pending: Vec::new(),
+            cached: Vec::new(),
+        };
+        tree.accumulator = tree.accumulator_at(leaves)?;
+        let mut level = CACHED_LEVEL;
+        while leaves >> level > 0 {
+            let nodes = (0..leaves >> level).map(|index| tree.read(level, index)).collect::<Result<Vec<_>>>()?;
+            tree.cached.push(nodes);
+            level += 1;
         }
+        Ok(tree)
     }
 
     /// The right edge of the tree of the first `leaves` leaves, read from the file.
@@ -97,36 +115,54 @@ impl TreeFile {
 
     /// Adds a leaf; its nodes are written by [`TreeFile::write_pending`].
     pub(crate) fn push(&mut self, leaf: Hash) {
-        let pending = &mut self.pending;
-        self.accumulator.push_with(leaf, |_, _, hash| pending.extend_from_slice(hash));
+        let (pending, cached) = (&mut self.pending, &mut self.cached);
+        self.accumulator.push_with(leaf, |level, _, hash| {
+            pending.extend_from_slice(hash);
+            if let Some(above) = level.checked_sub(CACHED_LEVEL) {
+                if cached.len() <= above as usize {
+                    cached.push(Vec::new());
+                }
+                cached[above as usize].push(*hash);
+            }
+        });
         self.leaves += 1;
     }
 
     /// Writes the nodes of the leaves pushed since the last call.
-    pub(crate) fn write_pending(&mut self, path: &Path) -> Result<()> {
+    pub(crate) fn write_pending(&mut self, fs: &Fs) -> Result<()> {
         let offset = (nodes_for(self.leaves) - self.pending.len() as u64 / HASH) * HASH;
-        write_at(&self.file, &self.pending, offset).map_err(|e| io_error("write", path, &e))?;
+        fs.write_at(&self.file, &self.path, &self.pending, offset)?;
         self.pending.clear();
         Ok(())
     }
 
-    /// Forgets leaves pushed since the last write (a failed append).
-    pub(crate) fn discard_pending(&mut self, leaves: u64) -> Result<()> {
+    /// Forgets the leaves after the first `leaves` (an append that failed), reading
+    /// the right edge of the tree back from the file.
+    pub(crate) fn discard_after(&mut self, leaves: u64) -> Result<()> {
         self.pending.clear();
         self.leaves = leaves;
+        for (above, nodes) in self.cached.iter_mut().enumerate() {
+            nodes.truncate((leaves >> (CACHED_LEVEL + above as u32)) as usize);
+        }
+        self.cached.retain(|nodes| !nodes.is_empty());
         self.accumulator = self.accumulator_at(leaves)?;
         Ok(())
     }
 
     /// Flushes written nodes to stable storage.
-    pub(crate) fn sync(&self, path: &Path) -> Result<()> {
-        self.file.sync_data().map_err(|e| io_error("flush", path, &e))
+    pub(crate) fn sync(&self, fs: &Fs) -> Result<()> {
+        fs.sync(&self.file, &self.path)
     }
 
-    /// Cuts the file to the nodes of `leaves` leaves.
-    pub(crate) fn truncate(path: &Path, leaves: u64) -> Result<()> {
-        let file = std::fs::OpenOptions::new().write(true).open(path).map_err(|e| io_error("open", path, &e))?;
-        file.set_len(nodes_for(leaves) * HASH).map_err(|e| io_error("truncate", path, &e))
+    /// Cuts the file to the nodes of the first `leaves` leaves.
+    pub(crate) fn truncate(&mut self, fs: &Fs, leaves: u64) -> Result<()> {
+        fs.set_len(&self.file, &self.path, nodes_for(leaves) * HASH)?;
+        self.discard_after(leaves)
+    }
+
+    /// The number of leaves.
+    pub(crate) fn leaves(&self) -> u64 {
+        self.leaves
     }
 
     /// The root of the whole tree.
@@ -148,6 +184,51 @@ impl NodeSource for TreeFile {
         match cached.and_then(|nodes| nodes.get(index as usize)) {
             Some(hash) => Ok(*hash),
             None => self.read(level, index),
+        }
+    }
+}
+
+/// Reads a tree file from the start, leaf by leaf: the stored nodes each leaf
+/// completed, for checking them against the records.
+#[derive(Debug)]
+pub(crate) struct NodeStream {
+    reader: Option<std::io::BufReader<File>>,
+    /// Nodes in the file, whole.
+    stored: u64,
+    read: u64,
+    leaf: u64,
+}
+
+impl NodeStream {
+    /// Streams the nodes of the tree file at `path` (none if it does not exist).
+    pub(crate) fn open(path: &Path) -> Result<NodeStream> {
+        let reader = match File::open(path) {
+            Ok(file) => Some(std::io::BufReader::with_capacity(1 << 16, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io_error("open", path, &e)),
+        };
+        Ok(NodeStream { reader, stored: file_len(path)? / HASH, read: 0, leaf: 0 })
+    }
+
+    /// The nodes the next leaf completed, `(level, index, stored hash)`: the leaf
+    /// itself, and one more per trailing one bit of its index. Nodes the file does
+    /// not hold are left out.
+    pub(crate) fn next_leaf(&mut self, out: &mut Vec<(u32, u64, Hash)>) {
+        out.clear();
+        let leaf = self.leaf;
+        self.leaf += 1;
+        for level in 0..=leaf.trailing_ones() {
+            if self.read >= self.stored {
+                continue;
+            }
+            let mut hash = [0u8; 32];
+            match self.reader.as_mut().map(|r| r.read_exact(&mut hash)) {
+                Some(Ok(())) => {
+                    self.read += 1;
+                    out.push((level, leaf >> level, hash));
+                }
+                _ => self.stored = self.read,
+            }
         }
     }
 }
@@ -181,5 +262,11 @@ mod tests {
         }
         assert_eq!(nodes_for(8), 15);
         assert_eq!(nodes_for(5), 8);
+        for leaves in 0..2000 {
+            assert_eq!(leaves_within(nodes_for(leaves)), leaves);
+            if leaves > 0 {
+                assert_eq!(leaves_within(nodes_for(leaves) - 1), leaves - 1);
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use evidentia::{ErrorCode, KeySet, Timestamp};
-use evidentia_store::{CreateOptions, LogReader, Mode, NewEvent};
+use evidentia_store::{CreateOptions, LogOptions, Mode, NewEvent, Wait};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -31,6 +31,18 @@ pub struct CreateLogOptions {
     pub log_id: Option<String>,
     /// "receipts" (the default) signs every record; "batch" one checkpoint per batch.
     pub mode: Option<String>,
+    /// When the key becomes valid, RFC 3339 (default: now); records may not be dated
+    /// before it.
+    pub valid_from: Option<String>,
+}
+
+/// Options of `Log.open`.
+#[napi(object)]
+#[derive(Default)]
+pub struct OpenLogOptions {
+    /// Seconds to wait for another process writing to the log, instead of failing
+    /// at once with LOG_LOCKED (default: 0).
+    pub wait: Option<f64>,
 }
 
 /// Options of `Log.append`.
@@ -43,6 +55,9 @@ pub struct AppendOptions<'env> {
     pub nonce: Option<Unknown<'env>>,
     /// The record's time, RFC 3339 (default: now).
     pub time: Option<String>,
+    /// When the nonce is already in the log with the same event, return that
+    /// record's receipt instead of failing with NONCE_IN_USE (default: false).
+    pub idempotent: Option<bool>,
 }
 
 /// Options of `Log.appendBatch`.
@@ -83,27 +98,47 @@ impl Log {
         self.key.clone().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))
     }
 
-    fn reader(&self) -> Result<LogReader> {
-        LogReader::open(&self.dir).map_err(error)
-    }
-
     /// The parts of an append that can move to a worker thread.
     fn prepare_batch(
         &self,
         events: Vec<Unknown<'_>>,
         nonce: Option<String>,
         time: Option<&str>,
-    ) -> Result<impl FnOnce() -> Result<Vec<String>> + Send + 'static> {
+        idempotent: bool,
+    ) -> Result<impl FnOnce() -> Result<Vec<String>> + Send + use<>> {
         let events = events.into_iter().map(json_text).collect::<Result<Vec<_>>>()?;
-        let time = self::time(time)?;
+        let options = evidentia_store::AppendOptions { time: self::time(time)?, idempotent };
         let (log, key) = (self.log()?, self.key()?);
         Ok(move || {
             let nonce = nonce.as_deref();
             let batch: Vec<NewEvent<'_>> = events.iter().map(|json| NewEvent { json, nonce }).collect();
-            let appended = log.append_batch(&key, &batch, time).map_err(error)?;
+            let appended = log.append_events(&key, &batch, &options).map_err(error)?;
             Ok(appended.iter().map(|a| a.to_line()).collect())
         })
     }
+
+    /// The parts of `append` and `appendAsync` that read the JavaScript arguments.
+    fn prepare_append(
+        &self,
+        event: Unknown<'_>,
+        options: Option<AppendOptions<'_>>,
+    ) -> Result<impl FnOnce() -> Result<String> + Send + use<>> {
+        let options = options.unwrap_or_default();
+        let nonce = options.nonce.as_ref().map(|n| text(n, "a nonce")).transpose()?;
+        let work =
+            self.prepare_batch(vec![event], nonce, options.time.as_deref(), options.idempotent.unwrap_or(false))?;
+        Ok(move || work().map(single))
+    }
+}
+
+/// How long to wait for another writer.
+fn open_options(options: Option<OpenLogOptions>) -> Result<LogOptions> {
+    let wait = match options.and_then(|o| o.wait) {
+        None => Wait::No,
+        Some(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => Wait::For(std::time::Duration::from_secs_f64(s)),
+        Some(_) => return Err(fail(ErrorCode::InvalidArgument, "wait is 0 to 86400 seconds")),
+    };
+    Ok(LogOptions { wait, ..LogOptions::default() })
 }
 
 fn single(lines: Vec<String>) -> String {
@@ -119,23 +154,24 @@ impl Log {
             let options = options.unwrap_or_default();
             let mode = Mode::from_name(options.mode.as_deref().unwrap_or("receipts")).map_err(error)?;
             let dir = PathBuf::from(path);
-            let log = evidentia_store::Log::create(
-                &dir,
-                &key.0,
-                CreateOptions { log_id: options.log_id, key_file: None, mode },
-            )
-            .map_err(error)?;
+            let create = CreateOptions {
+                log_id: options.log_id,
+                mode,
+                key_valid_from: time(options.valid_from.as_deref())?,
+                ..CreateOptions::default()
+            };
+            let log = evidentia_store::Log::create(&dir, &key.0, create).map_err(error)?;
             Ok(Log { dir, log: Mutex::new(Some(Arc::new(log))), key: Some(key.0.clone()) })
         })
     }
 
-    /// Opens an existing log, repairing what a crash left. Without `key` it can
-    /// prove and verify but not append.
+    /// Opens an existing log, repairing what a crash left (see `recovery()`).
+    /// Without `key` it can prove and verify but not append.
     #[napi(factory)]
-    pub fn open(path: String, key: Option<&SigningKey>) -> Result<Log> {
+    pub fn open(path: String, key: Option<&SigningKey>, options: Option<OpenLogOptions>) -> Result<Log> {
         guard(|| {
             let dir = PathBuf::from(path);
-            let log = evidentia_store::Log::open(&dir).map_err(error)?;
+            let log = evidentia_store::Log::open_with(&dir, &open_options(options)?).map_err(error)?;
             Ok(Log { dir, log: Mutex::new(Some(Arc::new(log))), key: key.map(|k| k.0.clone()) })
         })
     }
@@ -145,28 +181,13 @@ impl Log {
     /// Blocks until the data is flushed; `appendAsync` waits on a worker thread.
     #[napi(ts_args_type = "event: unknown, options?: AppendOptions")]
     pub fn append(&self, event: Unknown<'_>, options: Option<AppendOptions<'_>>) -> Result<String> {
-        let options = options.unwrap_or_default();
-        guard(|| {
-            Ok(single(self.prepare_batch(
-                vec![event],
-                options.nonce.as_ref().map(|n| text(n, "a nonce")).transpose()?,
-                options.time.as_deref(),
-            )?()?))
-        })
+        guard(|| self.prepare_append(event, options)?())
     }
 
     /// As `append`, flushing on a worker thread.
     #[napi(ts_args_type = "event: unknown, options?: AppendOptions", ts_return_type = "Promise<string>")]
     pub fn append_async(&self, event: Unknown<'_>, options: Option<AppendOptions<'_>>) -> AsyncTask<Blocking<String>> {
-        let options = options.unwrap_or_default();
-        let work = guard(|| {
-            self.prepare_batch(
-                vec![event],
-                options.nonce.as_ref().map(|n| text(n, "a nonce")).transpose()?,
-                options.time.as_deref(),
-            )
-        });
-        Blocking::spawn_prepared(work.map(|work| move || work().map(single)))
+        Blocking::spawn_prepared(guard(|| self.prepare_append(event, options)))
     }
 
     /// Appends several events with one flush to disk (and, in batch mode, one
@@ -174,7 +195,7 @@ impl Log {
     #[napi(ts_args_type = "events: unknown[], options?: AppendBatchOptions")]
     pub fn append_batch(&self, events: Vec<Unknown<'_>>, options: Option<AppendBatchOptions>) -> Result<Vec<String>> {
         let options = options.unwrap_or_default();
-        guard(|| self.prepare_batch(events, None, options.time.as_deref())?())
+        guard(|| self.prepare_batch(events, None, options.time.as_deref(), false)?())
     }
 
     /// As `appendBatch`, flushing on a worker thread.
@@ -185,7 +206,7 @@ impl Log {
         options: Option<AppendBatchOptions>,
     ) -> AsyncTask<Blocking<Vec<String>>> {
         let options = options.unwrap_or_default();
-        Blocking::spawn_prepared(guard(|| self.prepare_batch(events, None, options.time.as_deref())))
+        Blocking::spawn_prepared(guard(|| self.prepare_batch(events, None, options.time.as_deref(), false)))
     }
 
     /// The latest signed checkpoint, signing a new one if records were appended since.
@@ -198,7 +219,23 @@ impl Log {
     /// in batch mode its batch receipt.
     #[napi]
     pub fn receipt(&self, index: f64) -> Result<String> {
-        guard(|| self.reader()?.receipt(size_from_js(index, "index")?).map_err(error))
+        guard(|| self.log()?.receipt(size_from_js(index, "index")?).map_err(error))
+    }
+
+    /// The index of the record holding `nonce`, or null.
+    #[napi]
+    pub fn find_nonce(&self, #[napi(ts_arg_type = "string")] nonce: Unknown<'_>) -> Result<Option<f64>> {
+        guard(|| {
+            let nonce = text(&nonce, "a nonce")?;
+            Ok(self.log()?.find_nonce(&nonce).map_err(error)?.map(|seq| size_to_js(seq) as f64))
+        })
+    }
+
+    /// What opening the log found and repaired: counts by name, `repaired`, and
+    /// `messages` in words.
+    #[napi(ts_return_type = "Record<string, unknown>")]
+    pub fn recovery<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
+        guard(|| crate::convert::value_to_js(env, &self.log()?.recovery().to_value()))
     }
 
     /// The inclusion proof (JSON) of record `index` (default size: the latest checkpoint's).
@@ -206,7 +243,7 @@ impl Log {
     pub fn inclusion_proof(&self, index: f64, size: Option<f64>) -> Result<String> {
         guard(|| {
             let size = size.map(|s| size_from_js(s, "size")).transpose()?;
-            self.reader()?.inclusion_proof(size_from_js(index, "index")?, size).and_then(|p| p.to_json()).map_err(error)
+            self.log()?.inclusion_proof(size_from_js(index, "index")?, size).and_then(|p| p.to_json()).map_err(error)
         })
     }
 
@@ -228,7 +265,7 @@ impl Log {
     pub fn consistency_proof(&self, old_size: f64, new_size: Option<f64>) -> Result<String> {
         guard(|| {
             let new_size = new_size.map(|s| size_from_js(s, "new size")).transpose()?;
-            self.reader()?
+            self.log()?
                 .consistency_proof(size_from_js(old_size, "old size")?, new_size)
                 .and_then(|p| p.to_json())
                 .map_err(error)
@@ -239,7 +276,10 @@ impl Log {
     /// Blocks; `verifyAsync` runs on a worker thread.
     #[napi]
     pub fn verify(&self, jwks: Option<String>) -> Result<Report> {
-        guard(|| Ok(Report(self.reader()?.verify(optional_keys(jwks)?.as_ref(), |_| {}).map_err(error)?)))
+        guard(|| {
+            self.log()?;
+            Ok(Report(evidentia_store::verify_dir(&self.dir, optional_keys(jwks)?.as_ref(), |_| {}).map_err(error)?))
+        })
     }
 
     /// As `verify`, on a worker thread.
@@ -248,10 +288,7 @@ impl Log {
         let prepared = optional_keys(jwks).and_then(|keys| {
             self.log()?;
             let dir = self.dir.clone();
-            Ok(move || {
-                let reader = LogReader::open(&dir).map_err(error)?;
-                Ok(Report(reader.verify(keys.as_ref(), |_| {}).map_err(error)?))
-            })
+            Ok(move || Ok(Report(evidentia_store::verify_dir(&dir, keys.as_ref(), |_| {}).map_err(error)?)))
         });
         Blocking::spawn_prepared(prepared)
     }
@@ -259,7 +296,7 @@ impl Log {
     /// Retires the current signing key and continues with `newKey`.
     #[napi]
     pub fn rotate(&mut self, new_key: &SigningKey) -> Result<()> {
-        guard(|| self.log()?.rotate(&new_key.0, None).map_err(error))?;
+        guard(|| self.log()?.rotate(&self.key()?, &new_key.0, None).map_err(error))?;
         self.key = Some(new_key.0.clone());
         Ok(())
     }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use evidentia::{KeySet, Timestamp};
-use evidentia_store::{CreateOptions, LogReader, Mode, NewEvent};
+use evidentia_store::{AppendOptions, CreateOptions, LogOptions, Mode, NewEvent, Wait};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
@@ -50,49 +50,77 @@ impl Log {
             ))
         })
     }
+}
 
-    fn reader(&self) -> PyResult<LogReader> {
-        LogReader::open(&self.dir).map_err(error)
-    }
+/// How long to wait for another writer: `None` fails at once.
+fn wait(seconds: Option<f64>) -> PyResult<LogOptions> {
+    let wait = match seconds {
+        None => Wait::No,
+        Some(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => Wait::For(std::time::Duration::from_secs_f64(s)),
+        Some(_) => {
+            return Err(error(evidentia::Error::new(
+                evidentia::ErrorCode::InvalidArgument,
+                "wait is 0 to 86400 seconds",
+            )));
+        }
+    };
+    Ok(LogOptions { wait, ..LogOptions::default() })
 }
 
 #[pymethods]
 impl Log {
     /// Creates a new log in the directory `path`: mode "receipts" signs every record,
-    /// "batch" one checkpoint per batch of appends.
+    /// "batch" one checkpoint per batch of appends. The key is valid from now, or
+    /// from `valid_from` (RFC 3339), for records of an earlier time.
     #[staticmethod]
-    #[pyo3(signature = (path, key, log_id = None, mode = "receipts"))]
-    fn create(path: PathBuf, key: &SigningKey, log_id: Option<String>, mode: &str) -> PyResult<Log> {
-        let mode = Mode::from_name(mode).map_err(error)?;
-        let log = evidentia_store::Log::create(&path, &key.0, CreateOptions { log_id, key_file: None, mode })
-            .map_err(error)?;
+    #[pyo3(signature = (path, key, log_id = None, mode = "receipts", valid_from = None))]
+    fn create(
+        path: PathBuf,
+        key: &SigningKey,
+        log_id: Option<String>,
+        mode: &str,
+        valid_from: Option<&str>,
+    ) -> PyResult<Log> {
+        let options = CreateOptions {
+            log_id,
+            mode: Mode::from_name(mode).map_err(error)?,
+            key_valid_from: self::time(valid_from)?,
+            ..CreateOptions::default()
+        };
+        let log = evidentia_store::Log::create(&path, &key.0, options).map_err(error)?;
         Ok(Log { dir: path, log: Mutex::new(Some(Arc::new(log))), key: Mutex::new(Some(key.0.clone())) })
     }
 
-    /// Opens an existing log, repairing what a crash left. Without `key` it can
-    /// prove and verify but not append.
+    /// Opens an existing log, repairing what a crash left (see `recovery`). Without
+    /// `key` it can prove and verify but not append. With `wait` (seconds) it waits
+    /// for another process writing to the log instead of failing at once.
+    /// Releases the GIL while it waits and repairs.
     #[staticmethod]
-    #[pyo3(signature = (path, key = None))]
-    fn open(path: PathBuf, key: Option<&SigningKey>) -> PyResult<Log> {
-        let log = evidentia_store::Log::open(&path).map_err(error)?;
+    #[pyo3(signature = (path, key = None, wait = None))]
+    fn open(py: Python<'_>, path: PathBuf, key: Option<&SigningKey>, wait: Option<f64>) -> PyResult<Log> {
+        let options = self::wait(wait)?;
+        let log = py.detach(|| evidentia_store::Log::open_with(&path, &options)).map_err(error)?;
         Ok(Log { dir: path, log: Mutex::new(Some(Arc::new(log))), key: Mutex::new(key.map(|k| k.0.clone())) })
     }
 
     /// Appends an event (JSON text or a Python value) and returns, once it is on
-    /// disk, its receipt — or, in batch mode, a JSON line naming the record.
-    #[pyo3(signature = (event, nonce = None, time = None))]
+    /// disk, its receipt — or, in batch mode, a JSON line naming the record. With
+    /// `idempotent`, a nonce already in the log with the same event returns that
+    /// record's receipt instead of raising NONCE_IN_USE.
+    #[pyo3(signature = (event, nonce = None, time = None, idempotent = false))]
     fn append(
         &self,
         py: Python<'_>,
         event: &Bound<'_, PyAny>,
         nonce: Option<&str>,
         time: Option<&str>,
+        idempotent: bool,
     ) -> PyResult<String> {
         let event = json_text(event)?;
-        let time = self::time(time)?;
+        let options = AppendOptions { time: self::time(time)?, idempotent };
         let (log, key) = (self.log()?, self.key()?);
         let appended =
-            py.detach(|| log.append_batch(&key, &[NewEvent { json: &event, nonce }], time)).map_err(error)?;
+            py.detach(|| log.append_events(&key, &[NewEvent { json: &event, nonce }], &options)).map_err(error)?;
         Ok(appended.first().map(|a| a.to_line()).unwrap_or_default())
     }
 
@@ -117,13 +145,25 @@ impl Log {
     /// What a holder of record `index` needs to verify it offline: its receipt, or
     /// in batch mode its batch receipt.
     fn receipt(&self, index: u64) -> PyResult<String> {
-        self.reader()?.receipt(index).map_err(error)
+        self.log()?.receipt(index).map_err(error)
+    }
+
+    /// The index of the record holding `nonce`, or None.
+    fn find_nonce(&self, nonce: &str) -> PyResult<Option<u64>> {
+        self.log()?.find_nonce(nonce).map_err(error)
+    }
+
+    /// What opening the log found and repaired (a dict: counts by name, "repaired",
+    /// and "messages" in words).
+    #[getter]
+    fn recovery<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::convert::value_to_py(py, &self.log()?.recovery().to_value())
     }
 
     /// The inclusion proof (JSON) of record `index` (default size: the latest checkpoint's).
     #[pyo3(signature = (index, size = None))]
     fn inclusion_proof(&self, index: u64, size: Option<u64>) -> PyResult<String> {
-        self.reader()?.inclusion_proof(index, size).and_then(|p| p.to_json()).map_err(error)
+        self.log()?.inclusion_proof(index, size).and_then(|p| p.to_json()).map_err(error)
     }
 
     /// Writes the evidence package of record `index` (SPEC.md §19) to the new folder
@@ -138,7 +178,7 @@ impl Log {
     /// The consistency proof (JSON) between two sizes (default new: the latest checkpoint's).
     #[pyo3(signature = (old, new = None))]
     fn consistency_proof(&self, old: u64, new: Option<u64>) -> PyResult<String> {
-        self.reader()?.consistency_proof(old, new).and_then(|p| p.to_json()).map_err(error)
+        self.log()?.consistency_proof(old, new).and_then(|p| p.to_json()).map_err(error)
     }
 
     /// Verifies the whole log against `jwks` (default: the log's own key history).
@@ -146,14 +186,15 @@ impl Log {
     #[pyo3(signature = (jwks = None))]
     fn verify(&self, py: Python<'_>, jwks: Option<&str>) -> PyResult<Report> {
         let keys = keys(jwks)?;
-        let reader = self.reader()?;
-        let report = py.detach(|| reader.verify(keys.as_ref(), |_| {})).map_err(error)?;
+        let dir = self.dir.clone();
+        let report = py.detach(|| evidentia_store::verify_dir(&dir, keys.as_ref(), |_| {})).map_err(error)?;
         Ok(Report(report))
     }
 
-    /// Retires the current signing key and continues with `new_key`.
+    /// Retires the current signing key (which first signs a checkpoint of the
+    /// records it signed) and continues with `new_key`.
     fn rotate(&self, new_key: &SigningKey) -> PyResult<()> {
-        self.log()?.rotate(&new_key.0, None).map_err(error)?;
+        self.log()?.rotate(&self.key()?, &new_key.0, None).map_err(error)?;
         *self.key.lock().map_err(|_| closed())? = Some(new_key.0.clone());
         Ok(())
     }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use evidentia::{ErrorCode, KeySet, Timestamp};
-use evidentia_store::{CreateOptions, LogReader, Mode, NewEvent};
+use evidentia_store::{AppendOptions, CreateOptions, LogOptions, Mode, NewEvent, Wait};
 
 use crate::SigningKey;
 use crate::error::{Result, fail};
@@ -33,44 +33,65 @@ impl Log {
         let key = self.key.lock().map_err(|_| fail(ErrorCode::Internal, "a thread panicked holding the key"))?;
         key.clone().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))
     }
-
-    fn reader(&self) -> Result<LogReader> {
-        Ok(LogReader::open(&self.dir)?)
-    }
 }
 
 #[uniffi::export]
 impl Log {
     /// Creates a log in a new directory, signing with `key`; `mode` is "receipts"
-    /// (a receipt per append) or "batch" (a signed checkpoint per batch).
-    #[uniffi::constructor(default(log_id = None, mode = None))]
+    /// (a receipt per append) or "batch" (a signed checkpoint per batch). The key
+    /// is valid from now, or from `valid_from` (RFC 3339) for records of an earlier time.
+    #[uniffi::constructor(default(log_id = None, mode = None, valid_from = None))]
     pub fn create(
         path: String,
         key: Arc<SigningKey>,
         log_id: Option<String>,
         mode: Option<String>,
+        valid_from: Option<String>,
     ) -> Result<Arc<Log>> {
-        let mode = Mode::from_name(mode.as_deref().unwrap_or("receipts"))?;
+        let options = CreateOptions {
+            log_id,
+            mode: Mode::from_name(mode.as_deref().unwrap_or("receipts"))?,
+            key_valid_from: time(valid_from)?,
+            ..CreateOptions::default()
+        };
         let dir = PathBuf::from(path);
-        let log = evidentia_store::Log::create(&dir, &key.0, CreateOptions { log_id, key_file: None, mode })?;
+        let log = evidentia_store::Log::create(&dir, &key.0, options)?;
         Ok(Arc::new(Log { dir, log, key: Mutex::new(Some(key.0.clone())) }))
     }
 
-    /// Opens an existing log; without a key it can prove and verify but not append.
-    #[uniffi::constructor(default(key = None))]
-    pub fn open(path: String, key: Option<Arc<SigningKey>>) -> Result<Arc<Log>> {
+    /// Opens an existing log, repairing what a crash left (see `recovery`); without
+    /// a key it can prove and verify but not append. `wait_seconds` waits for
+    /// another process writing to the log instead of failing with LOG_LOCKED.
+    #[uniffi::constructor(default(key = None, wait_seconds = None))]
+    pub fn open(path: String, key: Option<Arc<SigningKey>>, wait_seconds: Option<f64>) -> Result<Arc<Log>> {
+        let wait = match wait_seconds {
+            None => Wait::No,
+            Some(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => {
+                Wait::For(std::time::Duration::from_secs_f64(s))
+            }
+            Some(_) => return Err(fail(ErrorCode::InvalidArgument, "wait_seconds is 0 to 86400")),
+        };
         let dir = PathBuf::from(path);
-        let log = evidentia_store::Log::open(&dir)?;
+        let log = evidentia_store::Log::open_with(&dir, &LogOptions { wait, ..LogOptions::default() })?;
         Ok(Arc::new(Log { dir, log, key: Mutex::new(key.map(|k| k.0.clone())) }))
     }
 
     /// Appends an event (JSON text) and returns its receipt, or in batch mode its
-    /// acknowledgement line, once it is on disk. `time` (RFC 3339 UTC) defaults to now.
-    #[uniffi::method(default(nonce = None, time = None))]
-    pub fn append(&self, event: String, nonce: Option<String>, time: Option<String>) -> Result<String> {
-        let (key, time) = (self.key()?, self::time(time)?);
+    /// acknowledgement line, once it is on disk. `time` (RFC 3339 UTC) defaults to
+    /// now. With `idempotent`, a nonce already in the log with the same event
+    /// returns that record's receipt instead of failing with NONCE_IN_USE.
+    #[uniffi::method(default(nonce = None, time = None, idempotent = false))]
+    pub fn append(
+        &self,
+        event: String,
+        nonce: Option<String>,
+        time: Option<String>,
+        idempotent: bool,
+    ) -> Result<String> {
+        let key = self.key()?;
+        let options = AppendOptions { time: self::time(time)?, idempotent };
         let batch = [NewEvent { json: event.as_bytes(), nonce: nonce.as_deref() }];
-        let appended = self.log.append_batch(&key, &batch, time)?;
+        let appended = self.log.append_events(&key, &batch, &options)?;
         Ok(appended.first().map(|a| a.to_line()).unwrap_or_default())
     }
 
@@ -90,14 +111,25 @@ impl Log {
 
     /// What a holder of record `index` needs: its receipt, or its batch receipt.
     pub fn receipt(&self, index: u64) -> Result<String> {
-        Ok(self.reader()?.receipt(index)?)
+        Ok(self.log.receipt(index)?)
+    }
+
+    /// The index of the record holding `nonce`, if one does.
+    pub fn find_nonce(&self, nonce: String) -> Result<Option<u64>> {
+        Ok(self.log.find_nonce(&nonce)?)
+    }
+
+    /// What opening the log found and repaired, as JSON: counts by name,
+    /// `repaired`, and `messages` in words.
+    pub fn recovery(&self) -> String {
+        self.log.recovery().to_json()
     }
 
     /// The inclusion proof of record `index` in the tree of `size` records
     /// (default: the latest checkpoint's), as JSON.
     #[uniffi::method(default(size = None))]
     pub fn inclusion_proof(&self, index: u64, size: Option<u64>) -> Result<String> {
-        Ok(self.reader()?.inclusion_proof(index, size)?.to_json()?)
+        Ok(self.log.inclusion_proof(index, size)?.to_json()?)
     }
 
     /// Writes the evidence package of record `index` (SPEC.md §19) to the new folder
@@ -110,20 +142,23 @@ impl Log {
     /// The consistency proof between two sizes of the log, as JSON.
     #[uniffi::method(default(new_size = None))]
     pub fn consistency_proof(&self, old_size: u64, new_size: Option<u64>) -> Result<String> {
-        Ok(self.reader()?.consistency_proof(old_size, new_size)?.to_json()?)
+        Ok(self.log.consistency_proof(old_size, new_size)?.to_json()?)
     }
 
     /// Verifies the whole log, with trusted keys (a JWKS) or its own key history.
     #[uniffi::method(default(jwks = None))]
     pub fn verify(&self, jwks: Option<String>) -> Result<Arc<Report>> {
         let keys = optional_keys(jwks)?;
-        Ok(Arc::new(Report(self.reader()?.verify(keys.as_ref(), |_| {})?)))
+        Ok(Arc::new(Report(evidentia_store::verify_dir(&self.dir, keys.as_ref(), |_| {})?)))
     }
 
-    /// Retires the signing key and continues with `new_key`.
+    /// Retires the signing key (which first signs a checkpoint of the records it
+    /// signed) and continues with `new_key`.
     pub fn rotate(&self, new_key: Arc<SigningKey>) -> Result<()> {
-        self.log.rotate(&new_key.0, None)?;
         let mut key = self.key.lock().map_err(|_| fail(ErrorCode::Internal, "a thread panicked holding the key"))?;
+        let current =
+            key.clone().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))?;
+        self.log.rotate(&current, &new_key.0, None)?;
         *key = Some(new_key.0.clone());
         Ok(())
     }

@@ -1,0 +1,43 @@
+//! Copies of a log with other entries: for imports, and for showing what
+//! verification finds in a tampered copy (the demo).
+
+use std::path::Path;
+
+use evidentia::Result;
+use evidentia::merkle::leaf_hash;
+
+use crate::config::{CHECKPOINTS_FILE, CONFIG_FILE, INDEX_FILE, KEYS_FILE, SEGMENTS_DIR, TREE_FILE};
+use crate::frame;
+use crate::fsio::{Fs, io_error};
+use crate::index::slot;
+use crate::reader::LogReader;
+use crate::segments::Entry;
+use crate::tree::TreeFile;
+
+/// See [`LogReader::write_copy`].
+pub(crate) fn write_copy<'a>(
+    source: &LogReader,
+    target: &Path,
+    entries: impl IntoIterator<Item = &'a Entry>,
+) -> Result<()> {
+    let fs = Fs::default();
+    fs.create_dir_all(&target.join(SEGMENTS_DIR))?;
+    for name in [CONFIG_FILE, KEYS_FILE, CHECKPOINTS_FILE] {
+        let from = source.dir.join(name);
+        if from.exists() {
+            std::fs::copy(&from, target.join(name)).map_err(|e| io_error("copy", &from, &e))?;
+        }
+    }
+    let mut tree = TreeFile::open_write(&fs, &target.join(TREE_FILE), 0)?;
+    let (mut frames, mut index) = (Vec::new(), Vec::new());
+    for entry in entries {
+        index.extend_from_slice(&slot(0, frames.len() as u64));
+        frame::encode_with(&mut frames, |out| entry.as_ref().write_payload(out));
+        // An entry whose record cannot be read still takes a leaf (of nothing).
+        tree.push(leaf_hash(&entry.record_bytes().unwrap_or_default()));
+    }
+    tree.write_pending(&fs)?;
+    tree.sync(&fs)?;
+    fs.replace(&target.join(SEGMENTS_DIR), &format!("{:020}.seg", 0), &frames)?;
+    fs.replace(target, INDEX_FILE, &index)
+}

@@ -1,0 +1,134 @@
+//! Verifying a log on disk with every core: one thread reads the segments, worker
+//! threads prepare entries (parsing, signatures, digests), another checks the
+//! stored checkpoints' signatures, and the caller's thread takes the entries back
+//! in order for the checks that depend on the entries before them (sequence,
+//! chain, times, nonces, the tree). Memory stays bounded by the channel sizes and
+//! one segment buffer.
+
+use std::sync::{Arc, Mutex, mpsc};
+
+use evidentia::{
+    Error, ErrorCode, KeySet, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, Report, Result,
+};
+
+use crate::config::TREE_FILE;
+use crate::reader::LogReader;
+use crate::segments::{Entry, EntryRef};
+use crate::tree::NodeStream;
+
+/// Entries handed to a verification worker at a time.
+const CHUNK: usize = 1024;
+
+/// See [`LogReader::verify`].
+pub(crate) fn verify(reader: &LogReader, keys: &KeySet, mut progress: impl FnMut(u64)) -> Result<Report> {
+    let options = LogVerifyOptions {
+        expected_log_id: Some(reader.log_id().to_owned()),
+        require_events: true,
+        ..LogVerifyOptions::default()
+    };
+    let mut verifier = LogVerifier::new(keys, options);
+    let mut tree = NodeStream::open(&reader.dir.join(TREE_FILE))?;
+    let mut stored_nodes = Vec::new();
+    let mut done = 0u64;
+    // Checkpoint signatures are checked on a thread of their own.
+    let (checkpoint_sender, checkpoint_receiver) = mpsc::sync_channel::<(u64, PreparedCheckpoint)>(64);
+    let mut checkpoints = checkpoint_receiver.iter().peekable();
+
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    std::thread::scope(|scope| -> Result<()> {
+        let (work, jobs) = mpsc::sync_channel::<(u64, Vec<std::result::Result<Entry, String>>)>(2 * workers);
+        let jobs = Arc::new(Mutex::new(jobs));
+        let (results, prepared) = mpsc::sync_channel::<(u64, Vec<PreparedEntry>)>(2 * workers + 2);
+        for _ in 0..workers {
+            let (jobs, results) = (Arc::clone(&jobs), results.clone());
+            scope.spawn(move || {
+                loop {
+                    let job = match jobs.lock() {
+                        Ok(jobs) => jobs.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((number, chunk)) = job else { return };
+                    let chunk = chunk
+                        .into_iter()
+                        .map(|entry| match entry {
+                            Ok(Entry::Receipt { receipt, event }) => {
+                                PreparedEntry::receipt(keys, &receipt, Some(&event))
+                            }
+                            Ok(Entry::Record { record, event }) => PreparedEntry::record(keys, &record, Some(&event)),
+                            Err(reason) => PreparedEntry::unreadable(&reason),
+                        })
+                        .collect();
+                    if results.send((number, chunk)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(results);
+        let stored = &reader.checkpoints;
+        let damaged = reader.checkpoints_damaged;
+        scope.spawn(move || {
+            for (i, size) in stored.sizes().enumerate() {
+                let prepared = match stored.get(i) {
+                    Ok(checkpoint) => PreparedCheckpoint::new(keys, &checkpoint.note),
+                    Err(e) => PreparedCheckpoint::unreadable(&e),
+                };
+                if checkpoint_sender.send((size, prepared)).is_err() {
+                    return;
+                }
+            }
+            if damaged {
+                let error =
+                    Error::new(ErrorCode::LogCorrupt, "checkpoints.log is damaged after its last valid checkpoint");
+                let _ = checkpoint_sender.send((u64::MAX, PreparedCheckpoint::unreadable(&error)));
+            }
+        });
+        let reading = scope.spawn(move || -> Result<()> {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            let mut number = 0u64;
+            let sent = reader.for_each_entry(|entry| {
+                chunk.push(entry.map(EntryRef::to_owned));
+                if chunk.len() == CHUNK {
+                    work.send((number, std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))))
+                        .map_err(|_| Error::new(ErrorCode::Internal, "a verification worker stopped"))?;
+                    number += 1;
+                }
+                Ok(())
+            });
+            if !chunk.is_empty() {
+                let _ = work.send((number, chunk));
+            }
+            sent
+        });
+
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0u64;
+        for (number, chunk) in prepared.iter() {
+            waiting.insert(number, chunk);
+            while let Some(chunk) = waiting.remove(&next) {
+                next += 1;
+                for entry in chunk {
+                    verifier.push_prepared(entry);
+                    tree.next_leaf(&mut stored_nodes);
+                    for (level, index, hash) in &stored_nodes {
+                        verifier.push_tree_node(*level, *index, hash);
+                    }
+                    done += 1;
+                    while let Some((size, checkpoint)) = checkpoints.next_if(|(size, _)| *size <= done) {
+                        if size == done {
+                            verifier.push_prepared_checkpoint(checkpoint);
+                        }
+                    }
+                }
+                progress(done);
+            }
+        }
+        reading.join().map_err(|_| Error::new(ErrorCode::Internal, "the log reader panicked"))??;
+        // Checkpoints of more records than the log holds: records were removed from the end.
+        for (_, checkpoint) in checkpoints {
+            verifier.push_prepared_checkpoint(checkpoint);
+        }
+        Ok(())
+    })?;
+    Ok(verifier.finish())
+}

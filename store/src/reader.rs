@@ -1,0 +1,316 @@
+//! [`LogReader`]: a log opened for reading, without the writer's lock, for
+//! verifying, proving and exporting while another process may be appending.
+//!
+//! It takes a snapshot when it opens: holding the commit lock shared (a writer
+//! holds it exclusively while it changes the files), it reads the configuration,
+//! the key history and the checkpoints and counts the complete entries. Files are
+//! only ever appended to, so everything it reads later is as it was then: a reader
+//! never sees half of an append, nor a checkpoint of records it cannot see.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use evidentia::merkle::Hash;
+use evidentia::{ConsistencyProof, Error, ErrorCode, InclusionProof, KeySet, Report, Result};
+
+use crate::checkpoints::{Checkpoints, StoredCheckpoint};
+use crate::config::{
+    CHECKPOINTS_FILE, COMMIT_LOCK, Config, INDEX_FILE, Mode, NONCES_FILE, SEGMENTS_DIR, TREE_FILE, read_keys,
+};
+use crate::frame::{self, Tail};
+use crate::fsio::lock_shared;
+use crate::index::IndexFile;
+use crate::nonces::NonceTable;
+use crate::segments::{self, Entry, EntryRef, Segment};
+use crate::tree::{self, TreeFile};
+use crate::view::{TreeAccess, View};
+
+/// A log opened for reading (see the module documentation). It sees the entries
+/// that were complete when it was opened.
+#[derive(Debug)]
+pub struct LogReader {
+    pub(crate) dir: PathBuf,
+    config: Config,
+    keys: KeySet,
+    pub(crate) segments: Vec<Segment>,
+    index: Option<IndexFile>,
+    nonces: Option<NonceTable>,
+    pub(crate) count: u64,
+    pub(crate) checkpoints: Checkpoints,
+    /// Whether bytes after the valid checkpoints are damaged (not a torn write).
+    pub(crate) checkpoints_damaged: bool,
+    torn_bytes: u64,
+    /// The tree file, opened on first use.
+    tree: OnceLock<Result<TreeFile>>,
+}
+
+/// Counts the entries of the segments: through the index when its last slot finds
+/// the last complete entry, so that only what follows is read; otherwise by reading
+/// the last segment. Also returns the bytes of a torn write at the end.
+fn count_entries(segments: &[Segment], index: Option<&IndexFile>) -> Result<(u64, u64)> {
+    let Some(last) = segments.last() else { return Ok((0, 0)) };
+    let mut from = (0u64, last.first_seq);
+    if let Some(index) = index
+        && let Ok(slots) = index.stored()
+        && slots > last.first_seq
+        && let Ok((segment, offset)) = index.get(slots - 1)
+        && segment + 1 == segments.len()
+        && let Ok(payload) = last.frame_at(offset)
+        && Entry::decode(&payload).ok().and_then(|e| e.record().ok()).is_some_and(|r| r.seq == slots - 1)
+    {
+        from = (offset + (frame::HEADER + payload.len()) as u64, slots);
+    }
+    let data = last.read()?;
+    let data = data.get(from.0 as usize..).unwrap_or_default();
+    let mut count = from.1;
+    segments::walk(data, 0, last, true, |_, _| {
+        count += 1;
+        Ok(())
+    })?;
+    let scan = frame::scan(data);
+    let torn = if scan.tail == Tail::Torn { (data.len() - scan.end) as u64 } else { 0 };
+    Ok((count, torn))
+}
+
+impl LogReader {
+    /// Opens a log for reading.
+    ///
+    /// # Errors
+    /// [`ErrorCode::LogNotFound`], [`ErrorCode::LogConfigInvalid`], [`ErrorCode::Io`].
+    pub fn open(dir: &Path) -> Result<LogReader> {
+        Config::read(dir)?;
+        let snapshot = lock_shared(&dir.join(COMMIT_LOCK))?;
+        let config = Config::read(dir)?;
+        let keys = read_keys(dir)?;
+        let (checkpoints, tail) = Checkpoints::read(&dir.join(CHECKPOINTS_FILE))?;
+        let segments = segments::list(&dir.join(SEGMENTS_DIR))?;
+        let index = IndexFile::open_read(&dir.join(INDEX_FILE))?;
+        let (count, torn_bytes) = count_entries(&segments, index.as_ref())?;
+        // An unreadable nonce index only means lookups read the records instead.
+        let nonces = NonceTable::open_read(&dir.join(NONCES_FILE)).ok().flatten();
+        drop(snapshot);
+        Ok(LogReader {
+            dir: dir.to_owned(),
+            config,
+            keys,
+            segments,
+            index,
+            nonces,
+            count,
+            checkpoints,
+            checkpoints_damaged: matches!(tail, Tail::Damaged { .. }),
+            torn_bytes,
+            tree: OnceLock::new(),
+        })
+    }
+
+    /// The log id.
+    pub fn log_id(&self) -> &str {
+        &self.config.log_id
+    }
+
+    /// How records are signed.
+    pub fn mode(&self) -> Mode {
+        self.config.mode
+    }
+
+    /// The log's key history.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// The number of complete entries.
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    /// Whether the log holds no entries.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Bytes of an entry whose writing never completed, at the end of the log: a
+    /// writer stopped in the middle of an append, and the next writer to open the
+    /// log cuts them. They are not part of the log.
+    pub fn torn_tail_bytes(&self) -> u64 {
+        self.torn_bytes
+    }
+
+    /// Every stored checkpoint, in order.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Io`] when one cannot be read.
+    pub fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>> {
+        (0..self.checkpoints.len()).map(|i| self.checkpoints.get(i)).collect()
+    }
+
+    /// The sizes of the stored checkpoints, in order.
+    pub fn checkpoint_sizes(&self) -> Vec<u64> {
+        self.checkpoints.sizes().collect()
+    }
+
+    /// The newest stored checkpoint.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Io`] when it cannot be read.
+    pub fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        self.checkpoints.latest()
+    }
+
+    /// The stored checkpoint of `size` records, or the newest when `size` is `None`.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] when there is no such checkpoint.
+    pub fn checkpoint_of_size(&self, size: Option<u64>) -> Result<StoredCheckpoint> {
+        let found = match size {
+            Some(size) => self.checkpoints.sizes().rposition(|s| s == size),
+            None => self.checkpoints.len().checked_sub(1),
+        };
+        match found {
+            Some(i) => self.checkpoints.get(i),
+            None => Err(Error::new(
+                ErrorCode::InvalidArgument,
+                match size {
+                    Some(size) => format!("the log has no signed checkpoint of {size} records"),
+                    None => "the log has no signed checkpoint yet: run `evidentia log checkpoint` first".to_owned(),
+                },
+            )),
+        }
+    }
+}
+
+impl TreeAccess for LogReader {
+    /// The tree of all complete entries (proofs for smaller sizes use its nodes).
+    fn tree(&self) -> Result<&TreeFile> {
+        let tree = self.tree.get_or_init(|| {
+            let path = self.dir.join(TREE_FILE);
+            if tree::stored_leaves(&path)? < self.count {
+                return Err(Error::new(
+                    ErrorCode::LogCorrupt,
+                    "the tree index is behind the records (a writer stopped before updating it); open the log for writing (append or checkpoint) to rebuild it",
+                ));
+            }
+            TreeFile::open_read(&path, self.count)
+        });
+        tree.as_ref().map_err(Clone::clone)
+    }
+}
+
+impl LogReader {
+    fn read<T>(&self, read: impl FnOnce(&View<'_>) -> Result<T>) -> Result<T> {
+        read(&View {
+            config: &self.config,
+            segments: &self.segments,
+            index: self.index.as_ref(),
+            checkpoints: &self.checkpoints,
+            nonces: self.nonces.as_ref(),
+            count: self.count,
+            tree: self,
+        })
+    }
+
+    /// The entry with sequence number `seq`.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] beyond the log; [`ErrorCode::LogCorrupt`] when
+    /// it cannot be read.
+    pub fn entry(&self, seq: u64) -> Result<Entry> {
+        self.read(|view| view.entry(seq))
+    }
+
+    /// Calls `visit` with every entry in order (or the reason an entry is damaged).
+    ///
+    /// # Errors
+    /// Whatever reading the segments or `visit` fails with.
+    pub fn for_each_entry(
+        &self,
+        mut visit: impl FnMut(std::result::Result<EntryRef<'_>, String>) -> Result<()>,
+    ) -> Result<()> {
+        let mut read = 0u64;
+        let count = self.count;
+        segments::for_each_entry(&self.segments, |entry| {
+            if read >= count {
+                return Ok(()); // Appended after this reader was opened.
+            }
+            read += 1;
+            visit(entry)
+        })
+    }
+
+    /// The inclusion proof of record `index` in the tree of the first `size` records
+    /// (by default, the size of the latest checkpoint).
+    ///
+    /// # Errors
+    /// [`ErrorCode::ProofMalformed`] for positions outside the log.
+    pub fn inclusion_proof(&self, index: u64, size: Option<u64>) -> Result<InclusionProof> {
+        self.read(|view| view.inclusion_proof(index, size))
+    }
+
+    /// The consistency proof between the trees of the first `old` and `new` records
+    /// (by default, the size of the latest checkpoint).
+    ///
+    /// # Errors
+    /// [`ErrorCode::ProofMalformed`] unless `0 < old <= new <= len`.
+    pub fn consistency_proof(&self, old: u64, new: Option<u64>) -> Result<ConsistencyProof> {
+        self.read(|view| view.consistency_proof(old, new))
+    }
+
+    /// The root hash of the first `size` records.
+    ///
+    /// # Errors
+    /// As [`LogReader::inclusion_proof`].
+    pub fn root(&self, size: u64) -> Result<Hash> {
+        self.read(|view| view.root(size))
+    }
+
+    /// What a holder of record `seq` needs to verify it offline: its receipt in a log
+    /// that signs every record, or a batch receipt (the record, its inclusion proof
+    /// and the newest checkpoint its own key signed) in a batch-signed log.
+    ///
+    /// # Errors
+    /// As [`LogReader::entry`]; [`ErrorCode::InvalidArgument`] when a batch-signed
+    /// record is not yet covered by a checkpoint.
+    pub fn receipt(&self, seq: u64) -> Result<String> {
+        self.read(|view| view.receipt(seq))
+    }
+
+    /// The sequence number of the record holding `nonce`, if one does.
+    ///
+    /// # Errors
+    /// [`ErrorCode::LogCorrupt`], [`ErrorCode::Io`].
+    pub fn find_nonce(&self, nonce: &str) -> Result<Option<u64>> {
+        self.read(|view| view.find_nonce(nonce))
+    }
+
+    /// Verifies the whole log: every entry (signatures or, in batch mode, the key
+    /// of each record), events, sequence, chain, times, nonces; every stored
+    /// checkpoint against the records and the key set; every stored tree hash
+    /// against the records. `keys` are the keys to trust (the log's own key history
+    /// when `None`); `progress` is called with the number of entries done.
+    ///
+    /// # Errors
+    /// Only when the log cannot be read at all; everything found wrong is in the report.
+    pub fn verify(&self, keys: Option<&KeySet>, progress: impl FnMut(u64)) -> Result<Report> {
+        crate::pipeline::verify(self, keys.unwrap_or(&self.keys), progress)
+    }
+
+    /// Writes a copy of this log with the given entries in place of its own, without
+    /// any checks — as someone with access to the files could — for copies, imports,
+    /// and for showing what verification finds in a tampered copy. The copy gets its
+    /// own index and tree, made from the entries, and this log's configuration, keys
+    /// and signed checkpoints unchanged (a copier cannot sign new ones).
+    ///
+    /// # Errors
+    /// [`ErrorCode::Io`]; [`ErrorCode::LogCorrupt`] for an entry whose record cannot be read.
+    pub fn write_copy<'a>(&self, target: &Path, entries: impl IntoIterator<Item = &'a Entry>) -> Result<()> {
+        crate::copy::write_copy(self, target, entries)
+    }
+}
+
+/// Verifies the log in `dir` (see [`LogReader::verify`]).
+///
+/// # Errors
+/// Only when the log cannot be read at all.
+pub fn verify_dir(dir: &Path, keys: Option<&KeySet>, progress: impl FnMut(u64)) -> Result<Report> {
+    LogReader::open(dir)?.verify(keys, progress)
+}

@@ -1,0 +1,185 @@
+//! Reading a log's state, whoever holds it: the writer (a [`crate::Log`]) serves
+//! receipts and proofs from its open files, a [`crate::LogReader`] from its
+//! snapshot. Both build a [`View`] and ask it.
+
+use evidentia::merkle::{self, Hash};
+use evidentia::{BatchReceipt, ConsistencyProof, Error, ErrorCode, InclusionProof, Record, Result};
+
+use crate::checkpoints::{Checkpoints, StoredCheckpoint};
+use crate::config::Config;
+use crate::index::IndexFile;
+use crate::nonces::{NonceTable, fingerprint};
+use crate::segments::{Entry, Segment};
+use crate::tree::TreeFile;
+
+/// The parts of a log that reads need, borrowed.
+pub(crate) struct View<'a> {
+    pub config: &'a Config,
+    pub segments: &'a [Segment],
+    pub index: Option<&'a IndexFile>,
+    pub checkpoints: &'a Checkpoints,
+    pub nonces: Option<&'a NonceTable>,
+    /// The number of complete entries.
+    pub count: u64,
+    /// The tree of those entries, opened when a proof needs it.
+    pub tree: &'a dyn TreeAccess,
+}
+
+/// Gives the tree file, opening it on first use if need be.
+pub(crate) trait TreeAccess {
+    fn tree(&self) -> Result<&TreeFile>;
+}
+
+impl TreeAccess for TreeFile {
+    fn tree(&self) -> Result<&TreeFile> {
+        Ok(self)
+    }
+}
+
+fn beyond(count: u64, seq: u64) -> Error {
+    Error::new(ErrorCode::InvalidArgument, format!("the log has {count} records; there is no record {seq}"))
+}
+
+impl View<'_> {
+    /// The entry with sequence number `seq`, checked to be that record of this log.
+    pub(crate) fn entry(&self, seq: u64) -> Result<Entry> {
+        if seq >= self.count {
+            return Err(beyond(self.count, seq));
+        }
+        let corrupt = |why: &str| Error::new(ErrorCode::LogCorrupt, format!("entry {seq}: {why}"));
+        let index = self.index.ok_or_else(|| corrupt("the log has no index; open it for writing to rebuild it"))?;
+        let (segment, offset) = index.get(seq)?;
+        let segment = self.segments.get(segment).ok_or_else(|| corrupt("the index names a missing segment"))?;
+        let payload = segment.frame_at(offset).map_err(|why| corrupt(&why))?;
+        let entry = Entry::decode(&payload).map_err(|why| corrupt(&why))?;
+        let record = entry.record().map_err(|e| corrupt(&format!("the record cannot be read: {e}")))?;
+        if record.seq != seq || record.log_id != self.config.log_id {
+            return Err(corrupt("the index points at another record; open the log for writing to rebuild it"));
+        }
+        Ok(entry)
+    }
+
+    /// The receipt, or in a batch-signed log the batch receipt, of record `seq`.
+    pub(crate) fn receipt(&self, seq: u64) -> Result<String> {
+        match self.entry(seq)? {
+            Entry::Receipt { receipt, .. } => Ok(receipt),
+            Entry::Record { record, .. } => {
+                let parsed = Record::from_bytes(&record)?;
+                let checkpoint = self.batch_checkpoint(seq, &parsed)?;
+                let proof = self.inclusion_proof(seq, Some(checkpoint.size))?;
+                Ok(BatchReceipt::new(&record, proof, &checkpoint.note)?.to_json())
+            }
+        }
+    }
+
+    /// The checkpoint a batch receipt of record `seq` carries: the newest one its
+    /// own key signed. Keys change only at rotations, and a rotation first seals
+    /// the records so far with the outgoing key, so that checkpoint is the newest
+    /// one covering no record of a later key.
+    fn batch_checkpoint(&self, seq: u64, record: &Record) -> Result<StoredCheckpoint> {
+        let first_of_next_key = self.first_record_after_key(seq, &record.kid)?;
+        let within = first_of_next_key.map_or(self.count, |first| first);
+        self.checkpoints
+            .newest_within(within)
+            .map(|i| self.checkpoints.get(i))
+            .transpose()?
+            .filter(|c| c.size > seq)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::InvalidArgument,
+                    format!("record {seq} is not yet covered by a checkpoint signed with its key"),
+                )
+            })
+    }
+
+    /// The first record after `seq` signed by another key than `kid`, found by
+    /// bisection (records of one key are contiguous).
+    fn first_record_after_key(&self, seq: u64, kid: &str) -> Result<Option<u64>> {
+        let last = self.count - 1;
+        if self.entry(last)?.record()?.kid == kid {
+            return Ok(None);
+        }
+        let (mut low, mut high) = (seq, last); // entry(low) has `kid`, entry(high) does not
+        while high - low > 1 {
+            let mid = low + (high - low) / 2;
+            if self.entry(mid)?.record()?.kid == kid {
+                low = mid;
+            } else {
+                high = mid;
+            }
+        }
+        Ok(Some(high))
+    }
+
+    fn default_size(&self) -> Result<u64> {
+        self.checkpoints.latest_size().ok_or_else(|| {
+            Error::new(ErrorCode::InvalidArgument, "the log has no signed checkpoint yet: run 'log checkpoint' first")
+        })
+    }
+
+    /// The inclusion proof of record `index` in the tree of the first `size` records
+    /// (by default, the size of the latest checkpoint).
+    pub(crate) fn inclusion_proof(&self, index: u64, size: Option<u64>) -> Result<InclusionProof> {
+        let size = match size {
+            Some(size) => size,
+            None => self.default_size()?,
+        };
+        if size > self.count {
+            return Err(Error::new(ErrorCode::ProofMalformed, format!("the log has only {} records", self.count)));
+        }
+        Ok(InclusionProof {
+            leaf_index: index,
+            tree_size: size,
+            hashes: merkle::inclusion_proof(self.tree.tree()?, index, size)?,
+        })
+    }
+
+    /// The consistency proof between the trees of the first `old` and `new` records
+    /// (by default, the size of the latest checkpoint).
+    pub(crate) fn consistency_proof(&self, old: u64, new: Option<u64>) -> Result<ConsistencyProof> {
+        let new = match new {
+            Some(new) => new,
+            None => self.default_size()?,
+        };
+        if new > self.count {
+            return Err(Error::new(ErrorCode::ProofMalformed, format!("the log has only {} records", self.count)));
+        }
+        Ok(ConsistencyProof {
+            old_size: old,
+            new_size: new,
+            hashes: merkle::consistency_proof(self.tree.tree()?, old, new)?,
+        })
+    }
+
+    /// The root hash of the first `size` records.
+    pub(crate) fn root(&self, size: u64) -> Result<Hash> {
+        if size > self.count {
+            return Err(Error::new(ErrorCode::ProofMalformed, format!("the log has only {} records", self.count)));
+        }
+        merkle::root(self.tree.tree()?, size)
+    }
+
+    /// The record holding `nonce`, if one does: looked up in the nonce index, and
+    /// for records the index does not cover yet (after a crash, until a writer
+    /// opens the log), in the records themselves.
+    pub(crate) fn find_nonce(&self, nonce: &str) -> Result<Option<u64>> {
+        let holds = |seq: u64| -> Result<bool> { Ok(self.entry(seq)?.record()?.nonce.as_deref() == Some(nonce)) };
+        let indexed = match self.nonces {
+            Some(table) => {
+                for seq in table.find(&fingerprint(nonce))? {
+                    if seq < self.count && holds(seq)? {
+                        return Ok(Some(seq));
+                    }
+                }
+                table.indexed.min(self.count)
+            }
+            None => 0,
+        };
+        for seq in indexed..self.count {
+            if holds(seq)? {
+                return Ok(Some(seq));
+            }
+        }
+        Ok(None)
+    }
+}

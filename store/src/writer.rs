@@ -1,0 +1,840 @@
+//! [`Log`]: a log opened for appending. One process at a time holds it (the
+//! writer lock); within the process any number of threads may append.
+//!
+//! An append makes its records and frames, takes the commit lock (so that readers
+//! never see half of it), writes the frames and their index slots, and flushes the
+//! segment: the durability point. Only then does it count the records and return
+//! their receipts. The derived files (`tree`, `nonces`) are written after that and
+//! flushed now and then (`state.json` says how far); a failure there does not
+//! undo a stored record, it only makes the next call repair them first. In batch
+//! mode the append then signs a checkpoint; if that fails, the records are stored
+//! but not sealed, and the error says so.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use evidentia::json::{Number, Value};
+use evidentia::merkle::{Hash, leaf_hash};
+use evidentia::{
+    ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeySet, Receipt, Record,
+    Result, SigningKey, Timestamp, Validity, sign_checkpoint,
+};
+
+use crate::checkpoints::{Checkpoints, StoredCheckpoint};
+use crate::config::{COMMIT_LOCK, CONFIG_FILE, Config, KEYS_FILE, Mode, SEGMENTS_DIR, WRITER_LOCK, random_log_id};
+use crate::faults::Faults;
+use crate::frame;
+use crate::fsio::{Fs, Wait, lock_exclusive};
+use crate::index::{IndexFile, slot};
+use crate::nonces::{NonceTable, fingerprint};
+use crate::recovery::{self, Recovery};
+use crate::segments::{Entry, EntryRef, SegmentWriter};
+use crate::state::Durable;
+use crate::tree::TreeFile;
+use crate::view::View;
+
+/// The largest group of events committed at once, framed: appends of more must be
+/// split. It also keeps every segment far below the 4 GiB its index can address.
+const MAX_GROUP_BYTES: usize = 256 * 1024 * 1024;
+/// After this many records the derived files are flushed and `state.json` written,
+/// so that recovery after a crash rebuilds at most about this many.
+const FLUSH_DERIVED_EVERY: u64 = 1 << 16;
+/// How far ahead of the clock a caller-given record time may be.
+const MAX_AHEAD_OF_CLOCK: Duration = Duration::from_secs(300);
+
+/// The current time from the system clock.
+///
+/// # Errors
+/// [`ErrorCode::Internal`] when the clock is before 1970 or beyond 9999.
+pub fn now() -> Result<Timestamp> {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| Error::new(ErrorCode::Internal, "the system clock is set before 1970"))?;
+    Timestamp::from_unix(since.as_secs() as i64, since.subsec_nanos())
+}
+
+/// `time` moved by `by` (forwards, or backwards when `back`).
+fn shifted(time: Timestamp, by: Duration, back: bool) -> Result<Timestamp> {
+    let nanos = i128::from(time.unix_seconds()) * 1_000_000_000 + i128::from(time.subsec_nanos());
+    let by = by.as_nanos() as i128;
+    let moved = if back { nanos - by } else { nanos + by };
+    Timestamp::from_unix(moved.div_euclid(1_000_000_000) as i64, moved.rem_euclid(1_000_000_000) as u32)
+}
+
+/// How a log is opened: how long to wait for another writer, and (for tests) a
+/// fault plan for its file operations.
+#[derive(Clone, Debug, Default)]
+pub struct LogOptions {
+    /// How long to wait when another process holds the log for writing.
+    pub wait: Wait,
+    /// Fails file operations as the plan says (see [`Faults`]).
+    pub faults: Option<Arc<Faults>>,
+}
+
+/// Settings for a new log.
+#[derive(Clone, Debug, Default)]
+pub struct CreateOptions {
+    /// The log id; a random one (`evidentia/<32 hex digits>`) when `None`.
+    pub log_id: Option<String>,
+    /// Where the signing key is kept, remembered so that later appends find it.
+    pub key_file: Option<PathBuf>,
+    /// How records are signed.
+    pub mode: Mode,
+    /// When the first key becomes valid (`nbf`); now when `None`. Records may not
+    /// be dated before it: set it to append records of an earlier time (imports,
+    /// test vectors).
+    pub key_valid_from: Option<Timestamp>,
+    /// How the new log is opened.
+    pub options: LogOptions,
+}
+
+/// How to append.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AppendOptions {
+    /// The time every record gets, instead of the clock; it may not be earlier than
+    /// the last record's or the key's validity, nor more than 5 minutes ahead of
+    /// the clock.
+    pub time: Option<Timestamp>,
+    /// An event whose nonce is already in the log returns that record's original
+    /// acknowledgement, if the event is the same, instead of being refused: a
+    /// retried request does not append twice.
+    pub idempotent: bool,
+}
+
+/// One event to append: its JSON text and an optional nonce.
+#[derive(Clone, Copy, Debug)]
+pub struct NewEvent<'a> {
+    /// The event as JSON text (any formatting; it is stored canonical).
+    pub json: &'a [u8],
+    /// A nonce to bind into the record: unique in the log.
+    pub nonce: Option<&'a str>,
+}
+
+/// What an append returns, once the entry is durable (and, in batch mode, sealed
+/// by a signed checkpoint).
+#[derive(Clone, Debug)]
+pub struct Appended {
+    /// The record's sequence number.
+    pub seq: u64,
+    /// The record.
+    pub record: Record,
+    /// The record's digest (SHA-256 of its canonical bytes).
+    pub record_digest: Digest,
+    /// The receipt, for a log that signs every record.
+    pub receipt: Option<Receipt>,
+    /// The size of the checkpoint that seals the record, for a batch-signed log.
+    pub checkpoint_size: Option<u64>,
+    /// Whether this is the record an earlier append of the same nonce made
+    /// (an idempotent retry), rather than a new one.
+    pub replayed: bool,
+}
+
+impl Appended {
+    /// One line that acknowledges the append: the receipt, or for a batch-signed
+    /// log a JSON object naming the record, its digest and its checkpoint.
+    pub fn to_line(&self) -> String {
+        match (&self.receipt, self.checkpoint_size) {
+            (Some(receipt), _) => receipt.as_str().to_owned(),
+            (None, size) => {
+                let count = |n: u64| Value::Number(Number::from_i64(n as i64).unwrap_or(Number::from(0)));
+                let members = [
+                    ("checkpoint_size", size.map_or(Value::Null, count)),
+                    ("event", Value::from(self.record.event.to_string())),
+                    ("log_id", Value::from(self.record.log_id.as_str())),
+                    ("record", Value::from(self.record_digest.to_string())),
+                    ("seq", count(self.seq)),
+                ];
+                String::from_utf8(evidentia::canonicalize_value(&Value::object(members)).unwrap_or_default())
+                    .unwrap_or_default()
+            }
+        }
+    }
+}
+
+/// What [`Log::append_valid_prefix`] did.
+#[derive(Debug)]
+pub struct PrefixAppended {
+    /// The events appended: all up to the first invalid one.
+    pub appended: Vec<Appended>,
+    /// The first event that is not valid JSON, if any.
+    pub invalid: Option<InvalidEvent>,
+}
+
+/// An event refused because it is not valid JSON.
+#[derive(Debug)]
+pub struct InvalidEvent {
+    /// Its position among the events given.
+    pub position: usize,
+    /// Why.
+    pub error: Error,
+}
+
+/// The writer's state: the log's files, open, and what they hold.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    pub fs: Fs,
+    pub dir: PathBuf,
+    pub config: Config,
+    pub keys: KeySet,
+    pub chain: ChainState,
+    pub segments: SegmentWriter,
+    pub index: IndexFile,
+    pub tree: TreeFile,
+    pub nonces: NonceTable,
+    pub checkpoints: Checkpoints,
+    /// What the derived files hold on stable storage.
+    pub durable: Durable,
+    pub recovery: Recovery,
+    /// Set when a write failed and left files that must be repaired before the
+    /// next change (the next call repairs them).
+    pub damaged: bool,
+}
+
+/// A log opened for appending. Only one process at a time may hold it; within the
+/// process, any number of threads may append at once.
+#[derive(Debug)]
+pub struct Log {
+    dir: PathBuf,
+    writer: Mutex<Writer>,
+    _lock: File,
+}
+
+fn not_current() -> Error {
+    Error::new(ErrorCode::KeyNotFound, "the key is not this log's current signing key")
+}
+
+impl Writer {
+    fn view(&self) -> View<'_> {
+        View {
+            config: &self.config,
+            segments: &self.segments.segments,
+            index: Some(&self.index),
+            checkpoints: &self.checkpoints,
+            nonces: Some(&self.nonces),
+            count: self.segments.count,
+            tree: &self.tree,
+        }
+    }
+
+    fn commit_lock(&self, wait: Wait) -> Result<File> {
+        lock_exclusive(&self.fs, &self.dir.join(COMMIT_LOCK), wait, "the log is being changed")
+    }
+
+    /// Checks that `key` is the log's current key; returns its validity.
+    fn current(&self, key: &SigningKey) -> Result<Validity> {
+        let (current, validity) = self.keys.select(Some(key.kid())).map_err(|_| not_current())?;
+        if current != key.public_key() || validity.expires.is_some() || validity.revoked_at.is_some() {
+            return Err(not_current());
+        }
+        Ok(validity.clone())
+    }
+
+    /// Repairs the files after a write failed in this process: what was written
+    /// after the last acknowledged append is cut, then everything is recovered as
+    /// when opening.
+    fn repair(&mut self) -> Result<()> {
+        if !self.damaged {
+            return Ok(());
+        }
+        let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
+        self.segments.rollback()?;
+        let repaired = recovery::open_writer(&self.fs, &self.dir)?;
+        let recovery = std::mem::take(&mut self.recovery);
+        *self = repaired;
+        self.recovery = recovery;
+        Ok(())
+    }
+
+    /// The time the next records get.
+    fn time_for(&self, given: Option<Timestamp>, validity: &Validity) -> Result<Timestamp> {
+        let floor = self.chain.last_time().into_iter().chain(validity.not_before).max();
+        let Some(time) = given else {
+            let now = now()?;
+            return Ok(floor.map_or(now, |floor| floor.max(now)));
+        };
+        let refused = |why: String| Error::new(ErrorCode::TimeRefused, why);
+        if let Some(last) = self.chain.last_time().filter(|last| time < *last) {
+            return Err(refused(format!("the time {time} is earlier than the last record's time {last}")));
+        }
+        if let Some(nbf) = validity.not_before.filter(|nbf| time < *nbf) {
+            return Err(refused(format!("the time {time} is before the signing key became valid ({nbf})")));
+        }
+        let limit = shifted(now()?, MAX_AHEAD_OF_CLOCK, false)?;
+        if time > limit {
+            return Err(refused(format!(
+                "the time {time} is more than {} seconds ahead of the clock",
+                MAX_AHEAD_OF_CLOCK.as_secs()
+            )));
+        }
+        Ok(time)
+    }
+
+    /// The acknowledgement of a record already in the log (an idempotent retry).
+    fn replay(&self, seq: u64) -> Result<Appended> {
+        let entry = self.view().entry(seq)?;
+        let bytes = entry.record_bytes()?;
+        let record = Record::from_bytes(&bytes)?;
+        let receipt = match &entry {
+            Entry::Receipt { receipt, .. } => Some(Receipt::parse(receipt)?),
+            Entry::Record { .. } => None,
+        };
+        let checkpoint_size = match receipt {
+            Some(_) => None,
+            None => self.checkpoints.latest_size().filter(|size| *size > seq),
+        };
+        Ok(Appended { seq, record_digest: Digest::sha256(&bytes), record, receipt, checkpoint_size, replayed: true })
+    }
+
+    /// Appends canonical events as one group: all or none.
+    fn commit(
+        &mut self,
+        key: &SigningKey,
+        events: &[NewEvent<'_>],
+        canonical: Vec<Vec<u8>>,
+        options: &AppendOptions,
+    ) -> Result<Vec<Appended>> {
+        self.repair()?;
+        let validity = self.current(key)?;
+        let time = self.time_for(options.time, &validity)?;
+
+        // Nonces: never twice in a log. A retry marked idempotent gets the original.
+        let mut results: Vec<Option<Appended>> = Vec::with_capacity(events.len());
+        let mut group_nonces = std::collections::HashSet::new();
+        for (event, canonical) in events.iter().zip(&canonical) {
+            let Some(nonce) = event.nonce else {
+                results.push(None);
+                continue;
+            };
+            if !group_nonces.insert(nonce) {
+                return Err(Error::new(ErrorCode::NonceInUse, "two events of the batch have the same nonce"));
+            }
+            match self.view().find_nonce(nonce)? {
+                None => results.push(None),
+                Some(seq) => {
+                    let original = self.replay(seq)?;
+                    if options.idempotent && original.record.event == Digest::sha256(canonical) {
+                        results.push(Some(original));
+                    } else {
+                        let why = if options.idempotent { ", with another event" } else { "" };
+                        return Err(Error::new(
+                            ErrorCode::NonceInUse,
+                            format!("the nonce is already used by record {seq}{why}"),
+                        ));
+                    }
+                }
+            }
+        }
+
+        // Records and frames, made before anything is written.
+        let mut chain = self.chain.clone();
+        let total: usize = canonical.iter().map(|e| e.len() + 600).sum();
+        let mut frames = Vec::with_capacity(total.min(MAX_GROUP_BYTES));
+        let mut offsets = Vec::new();
+        let mut leaves = Vec::new();
+        let mut new_nonces = Vec::new();
+        for ((event, canonical), result) in events.iter().zip(canonical).zip(&mut results) {
+            if result.is_some() {
+                continue;
+            }
+            let chained = chain.append(key.kid(), Digest::sha256(&canonical), time, event.nonce)?;
+            let receipt = match self.config.mode {
+                Mode::Receipts => Some(Receipt::sign(key, &chained.record)?),
+                Mode::Batch => None,
+            };
+            let entry = match &receipt {
+                Some(receipt) => EntryRef::Receipt { receipt: receipt.as_str(), event: &canonical },
+                None => EntryRef::Record { record: &chained.bytes, event: &canonical },
+            };
+            if entry.payload_len() > frame::MAX_PAYLOAD {
+                return Err(Error::new(
+                    ErrorCode::EntryTooLarge,
+                    format!(
+                        "an event of {} bytes in canonical form is too large to store: an entry holds at most {} MiB",
+                        canonical.len(),
+                        frame::MAX_PAYLOAD >> 20
+                    ),
+                ));
+            }
+            if frames.len() + entry.payload_len() > MAX_GROUP_BYTES {
+                return Err(Error::new(
+                    ErrorCode::EntryTooLarge,
+                    format!(
+                        "the events are larger than {} MiB together: append them in smaller batches",
+                        MAX_GROUP_BYTES >> 20
+                    ),
+                ));
+            }
+            offsets.push(frames.len() as u64);
+            frame::encode_with(&mut frames, |out| entry.write_payload(out));
+            leaves.push(leaf_hash(&chained.bytes));
+            if let Some(nonce) = event.nonce {
+                new_nonces.push((fingerprint(nonce), chained.record.seq));
+            }
+            *result = Some(Appended {
+                seq: chained.record.seq,
+                record_digest: chained.digest,
+                record: chained.record,
+                receipt,
+                checkpoint_size: None,
+                replayed: false,
+            });
+        }
+        let appended: Vec<Appended> = results.into_iter().flatten().collect();
+        if offsets.is_empty() {
+            return Ok(appended);
+        }
+
+        let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
+        let count = self.segments.count;
+        let stored = self.store(&frames, &offsets, count);
+        if let Err(e) = stored {
+            // Nothing was acknowledged: cut what may have been written.
+            let undone = self.segments.rollback().and_then(|()| self.index.truncate(&self.fs, count));
+            if undone.is_err() {
+                self.damaged = true;
+            }
+            return Err(e);
+        }
+        // Durable from here: the state follows the files even if what comes next fails.
+        self.segments.commit(frames.len() as u64, offsets.len() as u64);
+        self.chain = chain;
+        let new = offsets.len();
+        for leaf in leaves {
+            self.tree.push(leaf);
+        }
+        if self.update_derived(&new_nonces).is_err() {
+            self.damaged = true;
+        }
+        let mut appended = appended;
+        if self.config.mode == Mode::Batch {
+            match self.sign_checkpoint(key) {
+                Ok(size) => {
+                    for a in appended.iter_mut().filter(|a| !a.replayed) {
+                        a.checkpoint_size = Some(size);
+                    }
+                }
+                Err(e) => {
+                    let first = self.segments.count - new as u64;
+                    return Err(Error::new(
+                        ErrorCode::RecordsUnsealed,
+                        format!(
+                            "records {first} to {} are stored but not yet sealed by a signed checkpoint ({}): do not append them again; the next append or checkpoint seals them",
+                            self.segments.count - 1,
+                            e.message()
+                        ),
+                    ));
+                }
+            }
+        }
+        if self.segments.count - self.durable.entries >= FLUSH_DERIVED_EVERY && self.flush_derived().is_err() {
+            self.damaged = true;
+        }
+        Ok(appended)
+    }
+
+    /// Writes frames and their index slots and flushes the segment.
+    fn store(&mut self, frames: &[u8], offsets: &[u64], count: u64) -> Result<()> {
+        let (segment, base) = self.segments.write(frames)?;
+        let slots: Vec<u8> = offsets.iter().flat_map(|offset| slot(segment, base + offset)).collect();
+        self.index.write(&self.fs, count, &slots)?;
+        self.segments.sync()
+    }
+
+    /// Writes the tree nodes and nonces of records just stored.
+    fn update_derived(&mut self, nonces: &[(crate::nonces::Fingerprint, u64)]) -> Result<()> {
+        self.tree.write_pending(&self.fs)?;
+        for (fingerprint, seq) in nonces {
+            self.nonces.insert(&self.fs, fingerprint, *seq)?;
+        }
+        self.nonces.write_header(&self.fs, self.segments.count)
+    }
+
+    /// Flushes the derived files and records in `state.json` that they are durable.
+    pub(crate) fn flush_derived(&mut self) -> Result<()> {
+        self.index.sync(&self.fs)?;
+        self.tree.sync(&self.fs)?;
+        self.nonces.sync(&self.fs)?;
+        let durable = Durable { entries: self.segments.count, root: self.tree.root() };
+        durable.write(&self.fs, &self.dir)?;
+        self.durable = durable;
+        Ok(())
+    }
+
+    /// Signs a checkpoint of the whole log, stores it durably, and returns its size.
+    fn sign_checkpoint(&mut self, key: &SigningKey) -> Result<u64> {
+        let size = self.segments.count;
+        let checkpoint =
+            Checkpoint { origin: self.config.log_id.clone(), size, root: self.tree.root(), extensions: vec![] };
+        let note = sign_checkpoint(&checkpoint, key)?;
+        if let Err(e) = self.checkpoints.append(&self.fs, size, &note) {
+            self.damaged = true;
+            return Err(e);
+        }
+        self.recovery.unsealed_records = 0;
+        Ok(size)
+    }
+
+    /// The latest checkpoint, signing one of the whole log with `key` first when
+    /// records came after it.
+    fn checkpoint(&mut self, key: &SigningKey) -> Result<StoredCheckpoint> {
+        self.repair()?;
+        if self.checkpoints.latest_size() != Some(self.segments.count) {
+            let validity = self.current(key)?;
+            // Its key must have been valid when the last record was made, as log
+            // verification requires.
+            if let Some(last) = self.chain.last_time() {
+                validity.check(last).map_err(|e| {
+                    Error::new(
+                        e.code(),
+                        format!("a checkpoint of the records so far cannot be signed with this key: {}", e.message()),
+                    )
+                })?;
+            }
+            let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
+            self.sign_checkpoint(key)?;
+        }
+        self.checkpoints.latest()?.ok_or_else(|| Error::new(ErrorCode::Internal, "no checkpoint after signing"))
+    }
+}
+
+impl Log {
+    /// Creates a new, empty log in `dir` (created if missing, and which must not
+    /// already hold a log) whose first key is `key`, valid from now (or from
+    /// `options.key_valid_from`).
+    ///
+    /// # Errors
+    /// [`ErrorCode::LogExists`], [`ErrorCode::LogIdInvalid`], [`ErrorCode::LogLocked`],
+    /// [`ErrorCode::Io`].
+    pub fn create(dir: &Path, key: &SigningKey, options: CreateOptions) -> Result<Log> {
+        let fs = Fs::new(options.options.faults.clone());
+        let log_id = match options.log_id {
+            Some(id) => id,
+            None => random_log_id()?,
+        };
+        evidentia::validate_log_id(&log_id)?;
+        let exists = || match dir.join(CONFIG_FILE).exists() {
+            true => Err(Error::new(ErrorCode::LogExists, format!("a log already exists at {}", dir.display()))),
+            false => Ok(()),
+        };
+        exists()?;
+        fs.create_dir_all(dir)?;
+        // Checked again under the lock: two processes creating the same log must not
+        // both succeed.
+        let lock = lock_exclusive(&fs, &dir.join(WRITER_LOCK), options.options.wait, &busy(dir))?;
+        exists()?;
+        fs.create_dir_all(&dir.join(SEGMENTS_DIR))?;
+        let mut keys = KeySet::new();
+        let valid_from = match options.key_valid_from {
+            Some(time) => time,
+            None => now()?,
+        };
+        keys.add(key.public_key(), Validity { not_before: Some(valid_from), ..Validity::default() })?;
+        let config = Config { log_id, mode: options.mode, key_file: options.key_file };
+        fs.replace(dir, KEYS_FILE, keys.to_json().as_bytes())?;
+        // The configuration is written last: a log exists once it is there.
+        fs.replace(dir, CONFIG_FILE, &config.to_json())?;
+        Log::open_locked(dir, fs, lock)
+    }
+
+    /// Opens an existing log for appending, repairing what a crash may have left
+    /// (SPEC.md §16): an incompletely written last entry or checkpoint is cut off
+    /// and reported in [`Log::recovery`], and the derived files are brought up to
+    /// date from the entries. Damage to complete entries is never cut: it is an
+    /// error, and the log is left as it is.
+    ///
+    /// # Errors
+    /// [`ErrorCode::LogNotFound`], [`ErrorCode::LogLocked`], [`ErrorCode::LogConfigInvalid`],
+    /// [`ErrorCode::LogCorrupt`], [`ErrorCode::Io`].
+    pub fn open(dir: &Path) -> Result<Log> {
+        Log::open_with(dir, &LogOptions::default())
+    }
+
+    /// [`Log::open`] with options: how long to wait for another writer.
+    ///
+    /// # Errors
+    /// As [`Log::open`].
+    pub fn open_with(dir: &Path, options: &LogOptions) -> Result<Log> {
+        let fs = Fs::new(options.faults.clone());
+        Config::read(dir)?;
+        let lock = lock_exclusive(&fs, &dir.join(WRITER_LOCK), options.wait, &busy(dir))?;
+        Log::open_locked(dir, fs, lock)
+    }
+
+    fn open_locked(dir: &Path, fs: Fs, lock: File) -> Result<Log> {
+        let commit =
+            lock_exclusive(&fs, &dir.join(COMMIT_LOCK), Wait::For(Duration::from_secs(60)), "the log is being read")?;
+        let writer = recovery::open_writer(&fs, dir)?;
+        drop(commit);
+        Ok(Log { dir: dir.to_owned(), writer: Mutex::new(writer), _lock: lock })
+    }
+
+    fn writer(&self) -> Result<MutexGuard<'_, Writer>> {
+        self.writer.lock().map_err(|_| Error::new(ErrorCode::Internal, "a thread panicked while appending"))
+    }
+
+    /// The log id.
+    pub fn log_id(&self) -> String {
+        self.writer.lock().map(|w| w.config.log_id.clone()).unwrap_or_default()
+    }
+
+    /// How records are signed.
+    pub fn mode(&self) -> Mode {
+        self.writer.lock().map(|w| w.config.mode).unwrap_or_default()
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The log's key history (after a failed rotation, read back from the disk:
+    /// it tells whether the rotation took effect).
+    pub fn keys(&self) -> KeySet {
+        let Ok(mut writer) = self.writer.lock() else { return KeySet::default() };
+        let _ = writer.repair();
+        writer.keys.clone()
+    }
+
+    /// Where the log's signing key is kept, if the log was told.
+    pub fn key_file(&self) -> Option<PathBuf> {
+        self.writer.lock().ok().and_then(|w| w.config.key_file.clone())
+    }
+
+    /// What opening the log found and repaired.
+    pub fn recovery(&self) -> Recovery {
+        self.writer.lock().map(|w| w.recovery.clone()).unwrap_or_default()
+    }
+
+    /// How many records the log holds.
+    pub fn len(&self) -> u64 {
+        self.writer.lock().map(|w| w.segments.count).unwrap_or(0)
+    }
+
+    /// Whether the log holds no records.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends an event (JSON text) signed by `key`, stamped with the current time.
+    /// Returns once the record is on stable storage.
+    ///
+    /// If the clock has stepped back since the last record (or since the key became
+    /// valid), the record carries that later time instead, so that times in a log
+    /// never go backwards.
+    ///
+    /// # Errors
+    /// `Json*` codes for an event that is not valid JSON; [`ErrorCode::NonceInUse`]
+    /// for a nonce the log holds already; [`ErrorCode::EntryTooLarge`];
+    /// [`ErrorCode::KeyNotFound`] when `key` is not the log's current key;
+    /// [`ErrorCode::RecordsUnsealed`] in batch mode when the record is stored but its
+    /// checkpoint could not be written; [`ErrorCode::Io`].
+    pub fn append(&self, key: &SigningKey, event: &[u8], nonce: Option<&str>) -> Result<Appended> {
+        let mut appended = self.append_events(key, &[NewEvent { json: event, nonce }], &AppendOptions::default())?;
+        appended.pop().ok_or_else(|| Error::new(ErrorCode::Internal, "an append returned nothing"))
+    }
+
+    /// Appends several events with one flush to stable storage (group commit) and,
+    /// in batch mode, one signed checkpoint. All are appended, or none. `time`
+    /// overrides the clock (see [`AppendOptions::time`]).
+    ///
+    /// # Errors
+    /// As [`Log::append`]; [`ErrorCode::TimeRefused`] for a refused `time`.
+    pub fn append_batch(
+        &self,
+        key: &SigningKey,
+        events: &[NewEvent<'_>],
+        time: Option<Timestamp>,
+    ) -> Result<Vec<Appended>> {
+        self.append_events(key, events, &AppendOptions { time, idempotent: false })
+    }
+
+    /// Appends several events as [`Log::append_batch`] does, with options.
+    ///
+    /// # Errors
+    /// As [`Log::append_batch`].
+    pub fn append_events(
+        &self,
+        key: &SigningKey,
+        events: &[NewEvent<'_>],
+        options: &AppendOptions,
+    ) -> Result<Vec<Appended>> {
+        let canonical = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                evidentia::canonicalize(e.json).map_err(|err| Error::new(err.code(), format!("event {i}: {err}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.writer()?.commit(key, events, canonical, options)
+    }
+
+    /// Appends the events up to the first one that is not valid JSON, as
+    /// [`Log::append_batch`] does, and says which event stopped it, if one did.
+    ///
+    /// # Errors
+    /// As [`Log::append_batch`], for everything but invalid events.
+    pub fn append_valid_prefix(
+        &self,
+        key: &SigningKey,
+        events: &[NewEvent<'_>],
+        time: Option<Timestamp>,
+    ) -> Result<PrefixAppended> {
+        let mut canonical = Vec::with_capacity(events.len());
+        let mut invalid = None;
+        for (position, event) in events.iter().enumerate() {
+            match evidentia::canonicalize(event.json) {
+                Ok(bytes) => canonical.push(bytes),
+                Err(error) => {
+                    invalid = Some(InvalidEvent { position, error });
+                    break;
+                }
+            }
+        }
+        let appended = if canonical.is_empty() {
+            Vec::new()
+        } else {
+            let options = AppendOptions { time, idempotent: false };
+            self.writer()?.commit(key, &events[..canonical.len()], canonical, &options)?
+        };
+        Ok(PrefixAppended { appended, invalid })
+    }
+
+    /// The latest signed checkpoint, signing a new one with `key` first if records
+    /// were appended since (or none exists). This also seals records a failed
+    /// batch append left unsealed.
+    ///
+    /// # Errors
+    /// [`ErrorCode::KeyNotFound`] when `key` is not the log's current key; a key
+    /// validity code when `key` was not valid at the last record's time;
+    /// [`ErrorCode::Io`].
+    pub fn checkpoint(&self, key: &SigningKey) -> Result<StoredCheckpoint> {
+        self.writer()?.checkpoint(key)
+    }
+
+    /// Rotates the signing key: `current` signs a checkpoint of the records made
+    /// under it (if one is not there yet), then stops being valid, and `new_key`
+    /// becomes valid from now. Records signed before keep verifying.
+    ///
+    /// # Errors
+    /// [`ErrorCode::KeyNotFound`] when `current` is not the log's current key;
+    /// [`ErrorCode::KeySetMalformed`] when `new_key` was used by this log before;
+    /// [`ErrorCode::Io`], after which the rotation may or may not have taken
+    /// effect: [`Log::keys`] says which key is current.
+    pub fn rotate(&self, current: &SigningKey, new_key: &SigningKey, new_key_file: Option<PathBuf>) -> Result<()> {
+        let mut guard = self.writer()?;
+        let writer = &mut *guard;
+        writer.repair()?;
+        let validity = writer.current(current)?;
+        if writer.segments.count > 0 {
+            writer.checkpoint(current)?;
+        }
+        // Strictly after the last record, which stays within the old key's validity.
+        let after_last = writer.chain.last_time().map(|t| shifted(t, Duration::from_nanos(1), false)).transpose()?;
+        let time = after_last.into_iter().chain(validity.not_before).fold(now()?, Timestamp::max);
+        let mut keys = writer.keys.clone();
+        keys.set_validity(current.kid(), Validity { expires: Some(time), ..validity })?;
+        keys.add(new_key.public_key(), Validity { not_before: Some(time), ..Validity::default() })?;
+        let _commit = writer.commit_lock(Wait::For(Duration::from_secs(60)))?;
+        let mut config = writer.config.clone();
+        let new_config = new_key_file.is_some();
+        if new_config {
+            config.key_file = new_key_file;
+        }
+        let replaced = writer.fs.replace(&writer.dir, KEYS_FILE, keys.to_json().as_bytes()).and_then(|()| {
+            writer.keys = keys;
+            match new_config {
+                true => writer.fs.replace(&writer.dir, CONFIG_FILE, &config.to_json()),
+                false => Ok(()),
+            }
+        });
+        if replaced.is_err() {
+            // The new key history may be on disk even though a flush failed: the
+            // next call reads back whichever it is.
+            writer.damaged = true;
+        }
+        replaced?;
+        writer.config = config;
+        Ok(())
+    }
+
+    fn read<T>(&self, read: impl FnOnce(&View<'_>) -> Result<T>) -> Result<T> {
+        let mut writer = self.writer()?;
+        writer.repair()?;
+        read(&writer.view())
+    }
+
+    /// The entry with sequence number `seq`.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] beyond the log; [`ErrorCode::LogCorrupt`].
+    pub fn entry(&self, seq: u64) -> Result<Entry> {
+        self.read(|view| view.entry(seq))
+    }
+
+    /// What a holder of record `seq` needs to verify it offline (see
+    /// [`crate::LogReader::receipt`]), from the open log.
+    ///
+    /// # Errors
+    /// As [`crate::LogReader::receipt`].
+    pub fn receipt(&self, seq: u64) -> Result<String> {
+        self.read(|view| view.receipt(seq))
+    }
+
+    /// The inclusion proof of record `index` (see [`crate::LogReader::inclusion_proof`]).
+    ///
+    /// # Errors
+    /// As [`crate::LogReader::inclusion_proof`].
+    pub fn inclusion_proof(&self, index: u64, size: Option<u64>) -> Result<InclusionProof> {
+        self.read(|view| view.inclusion_proof(index, size))
+    }
+
+    /// The consistency proof between two sizes (see [`crate::LogReader::consistency_proof`]).
+    ///
+    /// # Errors
+    /// As [`crate::LogReader::consistency_proof`].
+    pub fn consistency_proof(&self, old: u64, new: Option<u64>) -> Result<ConsistencyProof> {
+        self.read(|view| view.consistency_proof(old, new))
+    }
+
+    /// The root hash of the first `size` records.
+    ///
+    /// # Errors
+    /// As [`crate::LogReader::root`].
+    pub fn root(&self, size: u64) -> Result<Hash> {
+        self.read(|view| view.root(size))
+    }
+
+    /// The sequence number of the record holding `nonce`, if one does.
+    ///
+    /// # Errors
+    /// [`ErrorCode::LogCorrupt`], [`ErrorCode::Io`].
+    pub fn find_nonce(&self, nonce: &str) -> Result<Option<u64>> {
+        self.read(|view| view.find_nonce(nonce))
+    }
+
+    /// The newest stored checkpoint.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Io`] when it cannot be read.
+    pub fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        self.read(|view| view.checkpoints.latest())
+    }
+}
+
+impl Drop for Log {
+    /// Flushes the derived files, so that the next open has nothing to rebuild.
+    fn drop(&mut self) {
+        if let Ok(writer) = self.writer.get_mut()
+            && !writer.damaged
+            && writer.durable.entries != writer.segments.count
+        {
+            let _ = writer.flush_derived();
+        }
+    }
+}
+
+fn busy(dir: &Path) -> String {
+    format!("the log at {} is open for writing by another process", dir.display())
+}

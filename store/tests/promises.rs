@@ -1,0 +1,369 @@
+//! What the store promises under hostile input, damage, retries, rotation and
+//! concurrent readers: each test here failed on the store before it was split and
+//! hardened, and holds now.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use evidentia::{ErrorCode, SigningKey, Timestamp, verify_batch_receipt, verify_receipt};
+use evidentia_store::{
+    AppendOptions, CreateOptions, FaultError, Faults, Log, LogOptions, LogReader, Mode, NewEvent, Wait, verify_dir,
+};
+
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
+    let dir = std::env::temp_dir().join(format!("evidentia-promises-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    Scratch(dir)
+}
+
+fn key(n: u8) -> SigningKey {
+    SigningKey::from_bytes(&[n; 32]).unwrap()
+}
+
+fn create(dir: &Path, k: &SigningKey, mode: Mode) -> Log {
+    Log::create(dir, k, CreateOptions { log_id: Some("test.example/log".into()), mode, ..CreateOptions::default() })
+        .unwrap()
+}
+
+fn segment(dir: &Path) -> PathBuf {
+    dir.join("segments").join(format!("{:020}.seg", 0))
+}
+
+fn assert_valid(dir: &Path) {
+    let report = verify_dir(dir, None, |_| {}).unwrap();
+    assert!(report.is_valid(), "{}", report.to_text());
+}
+
+fn events(from: usize, n: usize) -> Vec<Vec<u8>> {
+    (from..from + n).map(|i| format!(r#"{{"n":{i}}}"#).into_bytes()).collect()
+}
+
+fn append_many(log: &Log, k: &SigningKey, from: usize, n: usize) {
+    let events = events(from, n);
+    let batch: Vec<NewEvent<'_>> = events.iter().map(|e| NewEvent { json: e, nonce: None }).collect();
+    log.append_batch(k, &batch, None).unwrap();
+}
+
+/// Behaviour 1: an event whose stored form is larger than an entry can hold is
+/// refused before anything is written; it used to get a receipt, vanish, and have
+/// its sequence number issued again.
+#[test]
+fn an_entry_too_large_to_store_is_refused_and_nothing_is_written() {
+    for mode in [Mode::Receipts, Mode::Batch] {
+        let dir = scratch(&format!("large-{}", mode.name()));
+        let k = key(1);
+        let log = create(&dir.0, &k, mode);
+        let first = log.append(&k, br#"{"before":true}"#, None).unwrap();
+        // Within the parser's 16 MiB input limit; canonical, each 1e20 is 21 digits.
+        let mut huge = b"[1e20".to_vec();
+        while huge.len() < 16 * 1024 * 1024 - 8 {
+            huge.extend_from_slice(b",1e20");
+        }
+        huge.push(b']');
+        let before = std::fs::read(segment(&dir.0)).unwrap();
+        assert_eq!(log.append(&k, &huge, None).unwrap_err().code(), ErrorCode::EntryTooLarge);
+        assert_eq!(std::fs::read(segment(&dir.0)).unwrap(), before, "nothing written");
+        let next = log.append(&k, br#"{"after":true}"#, None).unwrap();
+        assert_eq!((first.seq, next.seq), (0, 1));
+        drop(log);
+        assert_eq!(Log::open(&dir.0).unwrap().len(), 2);
+        assert_valid(&dir.0);
+    }
+}
+
+/// Behaviour 2: damage to the last, acknowledged entry is never cut: opening for writing
+/// refuses, verification reports the entry, and appending does not reuse its
+/// sequence number. A torn write is cut, and the cut is reported.
+#[test]
+fn damage_to_the_last_entry_is_reported_and_a_torn_write_is_cut_and_reported() {
+    let dir = scratch("last");
+    let k = key(2);
+    let log = create(&dir.0, &k, Mode::Receipts);
+    for i in 0..5 {
+        log.append(&k, format!(r#"{{"n":{i}}}"#).as_bytes(), None).unwrap();
+    }
+    drop(log);
+    let original = std::fs::read(segment(&dir.0)).unwrap();
+    let last = LogReader::open(&dir.0).unwrap().receipt(4).unwrap();
+    let start = original.windows(last.len()).position(|w| w == last.as_bytes()).unwrap() - 17;
+    for i in (start..original.len()).step_by(5) {
+        let mut damaged = original.clone();
+        damaged[i] ^= 0x20;
+        std::fs::write(segment(&dir.0), &damaged).unwrap();
+        let error = Log::open(&dir.0).unwrap_err();
+        assert_eq!(error.code(), ErrorCode::LogCorrupt, "byte {i}");
+        assert!(error.message().contains("Nothing was cut"), "{}", error.message());
+        assert_eq!(std::fs::read(segment(&dir.0)).unwrap(), damaged, "byte {i}: nothing is changed");
+        let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+        assert!(!report.is_valid(), "byte {i}");
+        assert_eq!(report.records(), 5, "byte {i}: the damaged entry still counts");
+        assert_eq!(report.findings()[0].index, Some(4), "byte {i}: {}", report.to_text());
+    }
+    // A torn write: part of a sixth entry that was never acknowledged.
+    let mut torn = original.clone();
+    torn.extend_from_slice(&original[start..start + 40]);
+    std::fs::write(segment(&dir.0), &torn).unwrap();
+    let reader = LogReader::open(&dir.0).unwrap();
+    assert_eq!((reader.len(), reader.torn_tail_bytes()), (5, 40));
+    assert_valid(&dir.0);
+    let log = Log::open(&dir.0).unwrap();
+    assert_eq!(log.recovery().truncated_bytes, 40);
+    assert!(log.recovery().describe()[0].contains("never acknowledged"));
+    assert_eq!(log.append(&k, b"{}", None).unwrap().seq, 5);
+    drop(log);
+    assert_valid(&dir.0);
+}
+
+/// Behaviour 4: rotating and then signing a checkpoint leaves a log that verifies, in both
+/// modes; batch receipts of records before the rotation carry a checkpoint their
+/// own key signed, and verify.
+#[test]
+fn a_rotation_followed_by_a_checkpoint_verifies_and_old_batch_receipts_verify() {
+    for mode in [Mode::Receipts, Mode::Batch] {
+        let dir = scratch(&format!("rotate-{}", mode.name()));
+        let (old, new) = (key(3), key(4));
+        let log = create(&dir.0, &old, mode);
+        append_many(&log, &old, 0, 7);
+        log.rotate(&old, &new, None).unwrap();
+        let checkpoint = log.checkpoint(&new).unwrap();
+        assert_eq!(checkpoint.size, 7, "the rotation sealed the records with the old key");
+        append_many(&log, &new, 7, 5);
+        log.checkpoint(&new).unwrap();
+        drop(log);
+        assert_valid(&dir.0);
+        let reader = LogReader::open(&dir.0).unwrap();
+        for seq in 0..12 {
+            let receipt = reader.receipt(seq).unwrap();
+            let report = match mode {
+                Mode::Receipts => verify_receipt(&receipt, reader.keys(), None).unwrap(),
+                Mode::Batch => verify_batch_receipt(&receipt, reader.keys(), None).unwrap(),
+            };
+            assert!(report.is_valid(), "{mode:?} record {seq}: {}", report.to_text());
+        }
+    }
+}
+
+/// Behaviour 5: a nonce is unique in a log: a retry is refused with a stable code, or with
+/// `idempotent` gets the original receipt; the log keeps verifying, and the record
+/// is found by its nonce, also after reopening and after the index is lost.
+#[test]
+fn a_retried_nonce_is_refused_or_answered_with_the_original() {
+    let dir = scratch("nonce");
+    let k = key(5);
+    let log = create(&dir.0, &k, Mode::Receipts);
+    let first = log.append(&k, br#"{"payment":1}"#, Some("req-1")).unwrap();
+    log.append(&k, br#"{"payment":2}"#, Some("req-2")).unwrap();
+    assert_eq!(log.append(&k, br#"{"payment":1}"#, Some("req-1")).unwrap_err().code(), ErrorCode::NonceInUse);
+    let idempotent = AppendOptions { idempotent: true, ..AppendOptions::default() };
+    let again =
+        log.append_events(&k, &[NewEvent { json: br#"{ "payment": 1 }"#, nonce: Some("req-1") }], &idempotent).unwrap();
+    assert!(again[0].replayed);
+    assert_eq!(again[0].to_line(), first.to_line(), "the original receipt");
+    let other = log.append_events(&k, &[NewEvent { json: br#"{"payment":9}"#, nonce: Some("req-1") }], &idempotent);
+    assert_eq!(other.unwrap_err().code(), ErrorCode::NonceInUse, "same nonce, another event");
+    let twice = [NewEvent { json: b"{}", nonce: Some("x") }, NewEvent { json: b"[]", nonce: Some("x") }];
+    assert_eq!(log.append_batch(&k, &twice, None).unwrap_err().code(), ErrorCode::NonceInUse);
+    assert_eq!(log.find_nonce("req-2").unwrap(), Some(1));
+    assert_eq!(log.find_nonce("req-3").unwrap(), None);
+    assert_eq!(log.len(), 2);
+    // Many nonces: the index grows past its first size.
+    for i in 0..3000 {
+        log.append_batch(&k, &[NewEvent { json: b"{}", nonce: Some(&format!("n-{i}")) }], None).unwrap();
+    }
+    drop(log);
+    assert_valid(&dir.0);
+    let log = Log::open(&dir.0).unwrap();
+    assert_eq!(log.append(&k, b"{}", Some("n-2999")).unwrap_err().code(), ErrorCode::NonceInUse);
+    assert_eq!(log.find_nonce("n-1234").unwrap(), Some(1236));
+    drop(log);
+    assert_eq!(LogReader::open(&dir.0).unwrap().find_nonce("req-1").unwrap(), Some(0));
+    std::fs::remove_file(dir.0.join("nonces")).unwrap();
+    assert_eq!(LogReader::open(&dir.0).unwrap().find_nonce("n-7").unwrap(), Some(9), "found in the records");
+    let log = Log::open(&dir.0).unwrap();
+    assert_eq!(log.recovery().reindexed_nonce_records, 3002);
+    assert_eq!(log.append(&k, b"{}", Some("req-2")).unwrap_err().code(), ErrorCode::NonceInUse);
+}
+
+/// Behaviour 6: readers racing a writer (in this process; `cli/tests/stress.rs` runs
+/// processes) never see half of an append: no false findings, no failed proofs.
+#[test]
+fn readers_racing_a_writer_see_consistent_snapshots() {
+    for mode in [Mode::Batch, Mode::Receipts] {
+        let dir = scratch(&format!("race-{}", mode.name()));
+        let k = key(6);
+        let log = create(&dir.0, &k, mode);
+        append_many(&log, &k, 0, 3);
+        log.checkpoint(&k).unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let done = Arc::clone(&done);
+            std::thread::spawn(move || {
+                for round in 0..150 {
+                    append_many(&log, &k, 3 + round * 7, 7);
+                    if round % 5 == 0 {
+                        log.checkpoint(&k).unwrap();
+                    }
+                }
+                done.store(true, Ordering::SeqCst);
+            })
+        };
+        let mut rounds = 0;
+        while !done.load(Ordering::SeqCst) || rounds < 10 {
+            let reader = LogReader::open(&dir.0).unwrap();
+            let report = reader.verify(None, |_| {}).unwrap();
+            assert!(report.is_valid(), "{mode:?} round {rounds}: {}", report.to_text());
+            let latest = reader.latest_checkpoint().unwrap().unwrap();
+            let proof = reader.inclusion_proof(latest.size - 1, None).unwrap();
+            assert_eq!(proof.tree_size, latest.size);
+            reader.receipt(reader.len() - 1).unwrap();
+            rounds += 1;
+        }
+        writer.join().unwrap();
+    }
+}
+
+/// Behaviour 7: a failure after the durable point does not claim the records were not
+/// stored: in batch mode a failed checkpoint says RECORDS_UNSEALED, the records
+/// are in the log, and the next append seals them.
+#[test]
+fn records_stored_but_not_sealed_are_reported_as_such_and_sealed_next() {
+    let dir = scratch("unsealed");
+    let k = key(7);
+    drop(create(&dir.0, &k, Mode::Batch));
+    let faults = Arc::new(Faults::new());
+    let log =
+        Log::open_with(&dir.0, &LogOptions { faults: Some(Arc::clone(&faults)), ..LogOptions::default() }).unwrap();
+    append_many(&log, &k, 0, 2);
+    // Count the operations of one append, then fail the last (the checkpoint's flush).
+    let before = faults.operations();
+    append_many(&log, &k, 2, 2);
+    let per_append = faults.operations() - before;
+    faults.fail_operation(per_append, FaultError::NoSpace);
+    let error = log.append_batch(&k, &[NewEvent { json: b"{}", nonce: None }], None).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::RecordsUnsealed, "{}: {:?}", error.message(), faults.injected());
+    assert!(error.message().contains("records 4 to 4 are stored"), "{}", error.message());
+    assert_eq!(log.len(), 5);
+    append_many(&log, &k, 5, 1);
+    drop(log);
+    assert_valid(&dir.0);
+    assert_eq!(LogReader::open(&dir.0).unwrap().latest_checkpoint().unwrap().unwrap().size, 6);
+}
+
+/// Behaviour 12: writers can wait for each other instead of failing at once.
+#[test]
+fn a_writer_waits_for_the_lock_when_asked() {
+    let dir = scratch("wait");
+    let k = key(8);
+    let log = create(&dir.0, &k, Mode::Receipts);
+    assert_eq!(Log::open(&dir.0).unwrap_err().code(), ErrorCode::LogLocked);
+    let short = LogOptions { wait: Wait::For(Duration::from_millis(50)), ..LogOptions::default() };
+    let error = Log::open_with(&dir.0, &short).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::LogLocked);
+    assert!(error.message().contains("waited"), "{}", error.message());
+    let holder = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        drop(log);
+    });
+    let long = LogOptions { wait: Wait::For(Duration::from_secs(20)), ..LogOptions::default() };
+    let log = Log::open_with(&dir.0, &long).unwrap();
+    holder.join().unwrap();
+    log.append(&k, b"{}", None).unwrap();
+}
+
+/// Behaviour 13: a record time given by the caller is checked against the last record, the
+/// key's validity and the clock; a log whose key is valid from an earlier time
+/// takes records of that time.
+#[test]
+fn record_times_given_by_the_caller_are_checked() {
+    let dir = scratch("time");
+    let k = key(9);
+    let log = create(&dir.0, &k, Mode::Receipts);
+    let at = |text: &str| Timestamp::parse(text).unwrap();
+    let past = [NewEvent { json: b"{}", nonce: None }];
+    let refused = log.append_batch(&k, &past, Some(at("2020-01-01T00:00:00Z"))).unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::TimeRefused, "before the key was valid");
+    let future = evidentia_store::now().unwrap().unix_seconds() + 3600;
+    let future = Timestamp::from_unix(future, 0).unwrap();
+    assert_eq!(log.append_batch(&k, &past, Some(future)).unwrap_err().code(), ErrorCode::TimeRefused);
+    drop(log);
+
+    let dir = scratch("time-from");
+    let options = CreateOptions { key_valid_from: Some(at("2026-01-01T00:00:00Z")), ..CreateOptions::default() };
+    let log = Log::create(&dir.0, &k, options).unwrap();
+    log.append_batch(&k, &past, Some(at("2026-01-01T00:00:00Z"))).unwrap();
+    log.append_batch(&k, &past, Some(at("2026-01-02T00:00:00Z"))).unwrap();
+    let backwards = log.append_batch(&k, &past, Some(at("2026-01-01T12:00:00Z"))).unwrap_err();
+    assert_eq!(backwards.code(), ErrorCode::TimeRefused);
+    drop(log);
+    assert_valid(&dir.0);
+}
+
+/// Behaviour 15: receipts and proofs come from the open log, the same as a reader's.
+#[test]
+fn receipts_and_proofs_from_the_open_log_equal_a_readers() {
+    for mode in [Mode::Receipts, Mode::Batch] {
+        let dir = scratch(&format!("open-{}", mode.name()));
+        let k = key(10);
+        let log = create(&dir.0, &k, mode);
+        append_many(&log, &k, 0, 1500);
+        log.checkpoint(&k).unwrap();
+        append_many(&log, &k, 1500, 10);
+        let reader = LogReader::open(&dir.0).unwrap();
+        for seq in [0, 1, 511, 512, 1023, 1499] {
+            assert_eq!(log.receipt(seq).unwrap(), reader.receipt(seq).unwrap());
+            assert_eq!(log.inclusion_proof(seq, None).unwrap(), reader.inclusion_proof(seq, None).unwrap());
+            assert_eq!(log.inclusion_proof(seq, Some(1510)).unwrap(), reader.inclusion_proof(seq, Some(1510)).unwrap());
+            assert_eq!(log.consistency_proof(seq + 1, None).unwrap(), reader.consistency_proof(seq + 1, None).unwrap());
+        }
+        assert_eq!(log.entry(1509).unwrap(), reader.entry(1509).unwrap());
+        assert_eq!(log.receipt(1510).unwrap_err().code(), ErrorCode::InvalidArgument);
+    }
+}
+
+/// Behaviour 13: a crash leaves derived files that are not flushed; a power cut may lose
+/// nodes in the middle of the tree while keeping the newest. Opening checks the
+/// tree against the last durable state and rebuilds everything after it.
+#[test]
+fn derived_files_lost_in_a_power_cut_are_rebuilt_from_the_last_durable_state() {
+    let dir = scratch("power");
+    let k = key(11);
+    let log = create(&dir.0, &k, Mode::Receipts);
+    append_many(&log, &k, 0, 100);
+    drop(log);
+    let state = std::fs::read(dir.0.join("state.json")).unwrap();
+    let log = Log::open(&dir.0).unwrap();
+    append_many(&log, &k, 100, 200);
+    drop(log);
+    // As if the process had crashed: the durable state is the one before, and pages
+    // in the middle of the tree and index were never written.
+    std::fs::write(dir.0.join("state.json"), &state).unwrap();
+    for name in ["tree", "index"] {
+        let mut bytes = std::fs::read(dir.0.join(name)).unwrap();
+        let middle = bytes.len() * 2 / 3;
+        bytes[middle..middle + 64].fill(0);
+        std::fs::write(dir.0.join(name), &bytes).unwrap();
+    }
+    let log = Log::open(&dir.0).unwrap();
+    assert_eq!(log.recovery().rebuilt_tree_leaves, 200);
+    assert_eq!(log.recovery().rebuilt_index_entries, 200);
+    drop(log);
+    assert_valid(&dir.0);
+    // A state that claims more records than the segments hold: records are missing.
+    std::fs::write(
+        dir.0.join("state.json"),
+        br#"{"entries":500,"root":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","version":1}"#,
+    )
+    .unwrap();
+    assert_eq!(Log::open(&dir.0).unwrap_err().code(), ErrorCode::LogCorrupt);
+}
