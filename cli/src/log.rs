@@ -364,8 +364,12 @@ fn append_lines(log: &Log, key: &SigningKey, input: Option<&Path>) -> Result<(),
         let mut group = vec![first];
         while group.len() < GROUP && bytes < GROUP_BYTES {
             match lines.try_recv() {
-                Ok(line) => {
-                    let line = line?;
+                // An error reading the input comes after the lines before it are committed.
+                Ok(Err(e)) => {
+                    pending = Some(Err(e));
+                    break;
+                }
+                Ok(Ok(line)) => {
                     if bytes + line.1.len() > GROUP_BYTES {
                         pending = Some(Ok(line));
                         break;
