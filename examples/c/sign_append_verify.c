@@ -32,18 +32,18 @@ int main(void) {
     evidentia_signing_key *key;
     check(evidentia_signing_key_generate(&key), "generate a key");
     evidentia_log *log;
-    check(evidentia_log_create(path, key, "example.com/payments", EVIDENTIA_MODE_RECEIPTS, &log), "create the log");
+    check(evidentia_log_create(path, key, "example.com/payments", EVIDENTIA_MODE_RECEIPTS, NULL, &log), "create the log");
 
     const char *events[] = {
         "{\"type\": \"payment.approved\", \"amount\": \"1250.00\", \"currency\": \"EUR\"}",
         "{\"type\": \"payment.approved\", \"amount\": \"89.90\", \"currency\": \"EUR\"}",
     };
-    char receipt[4096];
+    /* Each receipt is a new string, freed with evidentia_string_free; keep the last. */
+    char *receipt = NULL;
     for (size_t i = 0; i < 2; i++) {
-        check(evidentia_log_append(log, (const uint8_t *)events[i], strlen(events[i]), NULL, NULL, buffer,
-                                   sizeof buffer, &length),
+        evidentia_string_free(receipt);
+        check(evidentia_log_append(log, (const uint8_t *)events[i], strlen(events[i]), NULL, NULL, 0, &receipt),
               "append");
-        memcpy(receipt, buffer, length + 1); /* keep the last receipt */
     }
     printf("receipt: %.60s...\n", receipt);
 
@@ -67,6 +67,7 @@ int main(void) {
     printf("%.*s\n", (int)strcspn(buffer, "\n"), buffer);
     evidentia_report_free(report);
 
+    evidentia_string_free(receipt);
     evidentia_key_set_free(keys);
     evidentia_log_free(log);
     evidentia_signing_key_free(key);

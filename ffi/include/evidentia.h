@@ -6,9 +6,13 @@
  * or a code of docs/ERRORS.md). Text outputs are NUL-terminated and byte outputs
  * are not; each output buffer comes with its capacity and an out_len. When the
  * buffer is too small nothing is written, *out_len receives the size needed and
- * the result is EVIDENTIA_BUFFER_TOO_SMALL. evidentia_last_error() copies the
- * message of the last error on the calling thread. Handles made by _generate,
- * _from_*, _new, _create or _open are released by the matching _free.
+ * the result is EVIDENTIA_BUFFER_TOO_SMALL. Calls that change a log (append,
+ * checkpoint, export) take no buffer, since a retry with a larger one would
+ * change the log again: they give a string the library allocates (char **out),
+ * freed with evidentia_string_free(), as evidentia_log_recovery() does.
+ * evidentia_last_error() copies the message of the last error on the calling
+ * thread. Handles made by _generate, _from_*, _new, _create or _open are
+ * released by the matching _free.
  */
 
 #ifndef EVIDENTIA_H

@@ -14,13 +14,23 @@ static void null_pointers_are_refused(void) {
     CHECK(evidentia_signing_key_kid(NULL, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "null key");
     CHECK(evidentia_signing_key_from_text(NULL, 5, &key) == EVIDENTIA_INVALID_ARGUMENT && key == NULL, "null text");
     CHECK(evidentia_verify_jws("a.b.c", 5, NULL, NULL, 0, NULL, 0, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null keys");
-    CHECK(evidentia_log_open(NULL, NULL, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null path");
+    CHECK(evidentia_log_open(NULL, NULL, 0, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null path");
     CHECK(evidentia_log_len(NULL, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null log");
     CHECK(evidentia_log_rotate(NULL, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null log to rotate");
     CHECK(evidentia_log_keys(NULL, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "null log keys");
     CHECK(evidentia_log_id(NULL, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "null log id");
-    CHECK(evidentia_log_append_batch(NULL, NULL, NULL, 0, NULL, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT,
+    char *text = NULL;
+    CHECK(evidentia_log_append_batch(NULL, NULL, NULL, 0, NULL, &text) == EVIDENTIA_INVALID_ARGUMENT && text == NULL,
           "null log batch");
+    CHECK(evidentia_log_append(NULL, (const uint8_t *)"{}", 2, NULL, NULL, 0, &text) == EVIDENTIA_INVALID_ARGUMENT &&
+              text == NULL,
+          "null log append");
+    CHECK(evidentia_log_checkpoint(NULL, &text) == EVIDENTIA_INVALID_ARGUMENT && text == NULL, "null log checkpoint");
+    CHECK(evidentia_log_recovery(NULL, &text) == EVIDENTIA_INVALID_ARGUMENT && text == NULL, "null log recovery");
+    CHECK(evidentia_log_checkpoint(NULL, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null out checkpoint");
+    bool found = true;
+    uint64_t index = 7;
+    CHECK(evidentia_log_find_nonce(NULL, "n", &found, &index) == EVIDENTIA_INVALID_ARGUMENT, "null log find");
     CHECK(!evidentia_report_is_valid(NULL), "null report");
     /* Freeing NULL is allowed. */
     evidentia_signing_key_free(NULL);
@@ -28,6 +38,7 @@ static void null_pointers_are_refused(void) {
     evidentia_log_free(NULL);
     evidentia_report_free(NULL);
     evidentia_log_verifier_free(NULL);
+    evidentia_string_free(NULL);
     /* An empty input may come with a NULL pointer. */
     CHECK(evidentia_canonicalize(NULL, 0, out, BIG, &out_len) == EVIDENTIA_JSON_SYNTAX, "empty");
 }
@@ -97,13 +108,14 @@ struct appender {
 
 static void *append_many(void *arg) {
     struct appender *a = arg;
-    char event[64], receipt[4096];
-    size_t len;
+    char event[64];
     for (int i = 0; i < 20; i++) {
         int n = snprintf(event, sizeof event, "{\"thread\":%d,\"i\":%d}", a->thread, i);
-        if (evidentia_log_append(a->log, (const uint8_t *)event, (size_t)n, NULL, NULL, receipt, sizeof receipt, &len) !=
-            EVIDENTIA_OK)
+        char *receipt = NULL;
+        if (evidentia_log_append(a->log, (const uint8_t *)event, (size_t)n, NULL, NULL, 0, &receipt) != EVIDENTIA_OK ||
+            receipt == NULL)
             a->failures++;
+        evidentia_string_free(receipt);
     }
     return NULL;
 }
@@ -116,10 +128,17 @@ static void threads_share_a_log(void) {
     evidentia_signing_key *key = NULL;
     evidentia_log *log = NULL;
     CHECK(evidentia_signing_key_generate(&key) == EVIDENTIA_OK, "generate");
-    CHECK(evidentia_log_create(path, key, "c.example/threads", EVIDENTIA_MODE_RECEIPTS, &log) == EVIDENTIA_OK, "create");
+    CHECK(evidentia_log_create(path, key, "c.example/threads", EVIDENTIA_MODE_RECEIPTS, NULL, &log) == EVIDENTIA_OK, "create");
     /* A second writer of the same log is refused. */
     evidentia_log *second = NULL;
-    CHECK(evidentia_log_open(path, key, &second) == EVIDENTIA_LOG_LOCKED && second == NULL, "lock");
+    CHECK(evidentia_log_open(path, key, 0, &second) == EVIDENTIA_LOG_LOCKED && second == NULL, "lock");
+    /* Waiting a little does not help while the writer keeps it; the message says how long it waited. */
+    CHECK(evidentia_log_open(path, key, 0.2, &second) == EVIDENTIA_LOG_LOCKED && second == NULL, "lock after a wait");
+    char message[512];
+    size_t message_len = 0;
+    CHECK(evidentia_last_error(message, sizeof message, &message_len) == EVIDENTIA_OK && strstr(message, "waited"),
+          "the message mentions the wait: %s", message);
+    CHECK(evidentia_log_open(path, key, -1, &second) == EVIDENTIA_INVALID_ARGUMENT && second == NULL, "negative wait");
     pthread_t threads[4];
     struct appender appenders[4];
     for (int t = 0; t < 4; t++) {
@@ -138,26 +157,36 @@ static void threads_share_a_log(void) {
     CHECK(evidentia_report_summary(report, out, BIG, &out_len) == EVIDENTIA_OK && strncmp(out, "VALID: log of 80", 16) == 0,
           "summary: %s", out);
     evidentia_report_free(report);
-    CHECK(evidentia_log_checkpoint(log, out, BIG, &out_len) == EVIDENTIA_OK && strstr(out, "c.example/threads\n80\n"),
+    char *checkpoint = NULL;
+    CHECK(evidentia_log_checkpoint(log, &checkpoint) == EVIDENTIA_OK && checkpoint &&
+              strstr(checkpoint, "c.example/threads\n80\n"),
           "checkpoint");
+    evidentia_string_free(checkpoint);
     evidentia_log_free(log);
     /* Opened again without a key: it reads, proves and verifies, but does not append. */
-    CHECK(evidentia_log_open(path, NULL, &log) == EVIDENTIA_OK, "reopen");
-    CHECK(evidentia_log_append(log, (const uint8_t *)"{}", 2, NULL, NULL, out, BIG, &out_len) == EVIDENTIA_KEY_NOT_PRIVATE,
+    CHECK(evidentia_log_open(path, NULL, 0, &log) == EVIDENTIA_OK, "reopen");
+    char *text = NULL;
+    CHECK(evidentia_log_append(log, (const uint8_t *)"{}", 2, NULL, NULL, 0, &text) == EVIDENTIA_KEY_NOT_PRIVATE &&
+              text == NULL,
           "no key");
     CHECK(evidentia_log_inclusion_proof(log, 3, 0, out, BIG, &out_len) == EVIDENTIA_OK, "prove");
     char package[300];
     snprintf(package, sizeof package, "%s/package", dir);
-    CHECK(evidentia_log_export_package(log, 3, package, out, BIG, &out_len) == EVIDENTIA_OK, "export");
-    CHECK(out_len == strlen(package) + 7 && strcmp(out + strlen(package), ".tar.gz") == 0, "archive path: %s", out);
-    CHECK(evidentia_log_export_package(log, 3, package, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "exists");
-    CHECK(evidentia_log_export_package(log, 80, "/tmp/evidentia-c-never", out, BIG, &out_len) ==
-              EVIDENTIA_INVALID_ARGUMENT,
+    char *archive = NULL;
+    CHECK(evidentia_log_export_package(log, 3, package, &archive) == EVIDENTIA_OK && archive, "export");
+    CHECK(archive && strlen(archive) == strlen(package) + 7 && strncmp(archive, package, strlen(package)) == 0 &&
+              strcmp(archive + strlen(package), ".tar.gz") == 0,
+          "archive path: %s", archive ? archive : "(null)");
+    evidentia_string_free(archive);
+    CHECK(evidentia_log_export_package(log, 3, package, &text) == EVIDENTIA_INVALID_ARGUMENT && text == NULL, "exists");
+    CHECK(evidentia_log_export_package(log, 80, "/tmp/evidentia-c-never", &text) == EVIDENTIA_INVALID_ARGUMENT,
           "beyond the log");
-    CHECK(evidentia_log_export_package(log, 3, NULL, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "no path");
-    CHECK(evidentia_log_export_package(NULL, 3, package, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "no log");
-    CHECK(evidentia_log_append(log, (const uint8_t *)"{}", 2, NULL, "not a time", out, BIG, &out_len) ==
-              EVIDENTIA_TIME_INVALID,
+    CHECK(evidentia_log_export_package(log, 3, NULL, &text) == EVIDENTIA_INVALID_ARGUMENT, "no path");
+    CHECK(evidentia_log_export_package(NULL, 3, package, &text) == EVIDENTIA_INVALID_ARGUMENT, "no log");
+    CHECK(evidentia_log_export_package(log, 3, "/tmp/evidentia-c-never", NULL) == EVIDENTIA_INVALID_ARGUMENT,
+          "no out");
+    CHECK(evidentia_log_append(log, (const uint8_t *)"{}", 2, NULL, "not a time", 0, &text) == EVIDENTIA_TIME_INVALID &&
+              text == NULL,
           "bad time");
     evidentia_log_free(log);
     CHECK(evidentia_verify_log_dir(path, NULL, &report) == EVIDENTIA_OK && evidentia_report_is_valid(report), "dir");
@@ -177,39 +206,174 @@ static void batches_rotation_and_key_history(void) {
     evidentia_log *log = NULL;
     CHECK(evidentia_signing_key_generate(&old_key) == EVIDENTIA_OK, "generate");
     CHECK(evidentia_signing_key_generate(&new_key) == EVIDENTIA_OK, "generate");
-    CHECK(evidentia_log_create(path, old_key, "c.example/batches", EVIDENTIA_MODE_BATCH, &log) == EVIDENTIA_OK, "create");
+    CHECK(evidentia_log_create(path, old_key, "c.example/batches", EVIDENTIA_MODE_BATCH, NULL, &log) == EVIDENTIA_OK, "create");
     CHECK(evidentia_log_id(log, out, BIG, &out_len) == EVIDENTIA_OK && strcmp(out, "c.example/batches") == 0, "id");
     const char *texts[] = {"{\"n\":1}", "{\"n\":2}", "{\"n\":3}"};
     const uint8_t *events[] = {(const uint8_t *)texts[0], (const uint8_t *)texts[1], (const uint8_t *)texts[2]};
     size_t lens[] = {7, 7, 7};
-    CHECK(evidentia_log_append_batch(log, events, lens, 3, NULL, out, BIG, &out_len) == EVIDENTIA_OK, "batch");
+    char *acks = NULL;
+    CHECK(evidentia_log_append_batch(log, events, lens, 3, NULL, &acks) == EVIDENTIA_OK && acks, "batch");
     size_t lines = 1;
-    for (size_t i = 0; i < out_len; i++) lines += out[i] == '\n';
-    CHECK(lines == 3 && strstr(out, "\"seq\":2"), "one line per event: %s", out);
+    for (const char *c = acks ? acks : ""; *c; c++) lines += *c == '\n';
+    CHECK(lines == 3 && acks && strstr(acks, "\"seq\":2"), "one line per event: %s", acks ? acks : "(null)");
+    evidentia_string_free(acks);
     /* All or none: an invalid event in a batch appends nothing. */
     const uint8_t *bad[] = {(const uint8_t *)texts[0], (const uint8_t *)"{\"n\":"};
     size_t bad_lens[] = {7, 5};
-    CHECK(evidentia_log_append_batch(log, bad, bad_lens, 2, NULL, out, BIG, &out_len) == EVIDENTIA_JSON_SYNTAX, "bad");
-    CHECK(evidentia_log_append_batch(log, NULL, lens, 2, NULL, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "null");
-    CHECK(evidentia_log_append_batch(log, NULL, NULL, 0, NULL, out, BIG, &out_len) == EVIDENTIA_OK, "empty");
+    CHECK(evidentia_log_append_batch(log, bad, bad_lens, 2, NULL, &acks) == EVIDENTIA_JSON_SYNTAX && acks == NULL, "bad");
+    CHECK(evidentia_log_append_batch(log, NULL, lens, 2, NULL, &acks) == EVIDENTIA_INVALID_ARGUMENT, "null");
+    CHECK(evidentia_log_append_batch(log, events, lens, 3, NULL, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null out");
+    CHECK(evidentia_log_append_batch(log, NULL, NULL, 0, NULL, &acks) == EVIDENTIA_OK && acks && acks[0] == 0, "empty");
+    evidentia_string_free(acks);
     uint64_t len = 0;
     CHECK(evidentia_log_len(log, &len) == EVIDENTIA_OK && len == 3, "len %llu", (unsigned long long)len);
     /* After a rotation, appends are signed with the new key and the history keeps both. */
     CHECK(evidentia_log_rotate(log, new_key) == EVIDENTIA_OK, "rotate");
     CHECK(evidentia_log_rotate(log, old_key) == EVIDENTIA_KEY_SET_MALFORMED, "an old key does not come back");
-    CHECK(evidentia_log_append_batch(log, events, lens, 1, NULL, out, BIG, &out_len) == EVIDENTIA_OK, "after rotation");
+    CHECK(evidentia_log_append_batch(log, events, lens, 1, NULL, &acks) == EVIDENTIA_OK, "after rotation");
+    evidentia_string_free(acks);
     CHECK(evidentia_log_keys(log, out, BIG, &out_len) == EVIDENTIA_OK && strstr(out, "\"exp\"") != NULL, "history");
     char kid[64];
     size_t kid_len = 0;
     CHECK(evidentia_signing_key_kid(new_key, kid, sizeof kid, &kid_len) == EVIDENTIA_OK && strstr(out, kid), "new kid");
-    CHECK(evidentia_log_checkpoint(log, out, BIG, &out_len) == EVIDENTIA_OK && strstr(out, "c.example/batches\n4\n"),
+    char *checkpoint = NULL;
+    CHECK(evidentia_log_checkpoint(log, &checkpoint) == EVIDENTIA_OK && checkpoint &&
+              strstr(checkpoint, "c.example/batches\n4\n"),
           "checkpoint signed by the new key");
+    evidentia_string_free(checkpoint);
     evidentia_report *report = NULL;
     CHECK(evidentia_log_verify(log, NULL, &report) == EVIDENTIA_OK && evidentia_report_is_valid(report), "verify");
     evidentia_report_free(report);
     evidentia_log_free(log);
     evidentia_signing_key_free(old_key);
     evidentia_signing_key_free(new_key);
+    char command[300];
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    if (system(command) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static uint64_t length_of(const evidentia_log *log) {
+    uint64_t len = UINT64_MAX;
+    if (evidentia_log_len(log, &len) != EVIDENTIA_OK) return UINT64_MAX;
+    return len;
+}
+
+/* Nonces are unique in a log, an idempotent retry gets the original receipt, times
+   are checked, and calls that change the log give library-allocated strings that
+   are checked before anything is done. */
+static void nonces_times_and_strings(void) {
+    char dir[] = "/tmp/evidentia-c-api-XXXXXX";
+    if (!mkdtemp(dir)) exit(2);
+    char path[256];
+    snprintf(path, sizeof path, "%s/log", dir);
+    evidentia_signing_key *key = NULL;
+    evidentia_log *log = NULL;
+    CHECK(evidentia_signing_key_generate(&key) == EVIDENTIA_OK, "generate");
+    CHECK(evidentia_log_create(path, key, "c.example/nonces", EVIDENTIA_MODE_RECEIPTS, "not a time", &log) ==
+                  EVIDENTIA_TIME_INVALID &&
+              log == NULL,
+          "bad valid_from");
+    CHECK(evidentia_log_create(path, key, "c.example/nonces", EVIDENTIA_MODE_RECEIPTS, NULL, &log) == EVIDENTIA_OK,
+          "create");
+    const char *event = "{\"order\":1}";
+    const uint8_t *bytes = (const uint8_t *)event;
+    char *first = NULL, *again = NULL;
+    CHECK(evidentia_log_append(log, bytes, strlen(event), "order-1", NULL, 0, &first) == EVIDENTIA_OK && first,
+          "append");
+    /* The same nonce again is refused, and appends nothing. */
+    CHECK(evidentia_log_append(log, bytes, strlen(event), "order-1", NULL, 0, &again) == EVIDENTIA_NONCE_IN_USE &&
+              again == NULL,
+          "nonce in use");
+    CHECK(length_of(log) == 1, "len after the refusal");
+    /* An idempotent retry with the same event gives the original receipt. */
+    CHECK(evidentia_log_append(log, bytes, strlen(event), "order-1", NULL, EVIDENTIA_APPEND_IDEMPOTENT, &again) ==
+                  EVIDENTIA_OK &&
+              again && first && strcmp(again, first) == 0,
+          "idempotent retry");
+    evidentia_string_free(again);
+    again = NULL;
+    CHECK(length_of(log) == 1, "len after the retry");
+    /* ... but not with another event under the same nonce. */
+    CHECK(evidentia_log_append(log, (const uint8_t *)"{\"order\":2}", 11, "order-1", NULL, EVIDENTIA_APPEND_IDEMPOTENT,
+                               &again) == EVIDENTIA_NONCE_IN_USE &&
+              again == NULL,
+          "idempotent with another event");
+    /* Unknown flags are refused and append nothing. */
+    CHECK(evidentia_log_append(log, (const uint8_t *)"{\"order\":3}", 11, "order-3", NULL, 2, &again) ==
+                  EVIDENTIA_INVALID_ARGUMENT &&
+              again == NULL,
+          "unknown flags");
+    CHECK(length_of(log) == 1, "len after unknown flags");
+    /* Without a place for the receipt nothing is appended (a retry would append twice). */
+    CHECK(evidentia_log_append(log, (const uint8_t *)"{\"order\":4}", 11, "order-4", NULL, 0, NULL) ==
+              EVIDENTIA_INVALID_ARGUMENT,
+          "null out");
+    CHECK(length_of(log) == 1, "len after a null out");
+    bool found = false;
+    uint64_t index = 99;
+    CHECK(evidentia_log_find_nonce(log, "order-4", &found, &index) == EVIDENTIA_OK && !found, "order-4 not stored");
+    CHECK(evidentia_log_find_nonce(log, "order-1", &found, &index) == EVIDENTIA_OK && found && index == 0,
+          "find the nonce");
+    CHECK(evidentia_log_find_nonce(log, "unknown", &found, &index) == EVIDENTIA_OK && !found, "unknown nonce");
+    CHECK(evidentia_log_find_nonce(log, NULL, &found, &index) == EVIDENTIA_INVALID_ARGUMENT, "null nonce");
+    CHECK(evidentia_log_find_nonce(log, "order-1", NULL, &index) == EVIDENTIA_INVALID_ARGUMENT, "null found");
+    CHECK(evidentia_log_find_nonce(log, "order-1", &found, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null index");
+    /* A time before the key became valid (the log's creation) is refused. */
+    CHECK(evidentia_log_append(log, (const uint8_t *)"{\"order\":5}", 11, NULL, "2000-01-01T00:00:00Z", 0, &again) ==
+                  EVIDENTIA_TIME_REFUSED &&
+              again == NULL,
+          "time before the key");
+    CHECK(evidentia_log_append(log, (const uint8_t *)"{\"order\":5}", 11, NULL, "2999-01-01T00:00:00Z", 0, &again) ==
+                  EVIDENTIA_TIME_REFUSED &&
+              again == NULL,
+          "time far ahead of the clock");
+    CHECK(length_of(log) == 1, "len after refused times");
+    /* A clean log: opening repaired nothing. */
+    char *recovery = NULL;
+    CHECK(evidentia_log_recovery(log, &recovery) == EVIDENTIA_OK && recovery && strstr(recovery, "\"repaired\":false") &&
+              strstr(recovery, "\"messages\":[]"),
+          "recovery: %s", recovery ? recovery : "(null)");
+    evidentia_string_free(recovery);
+    CHECK(evidentia_log_recovery(log, NULL) == EVIDENTIA_INVALID_ARGUMENT, "recovery without out");
+    /* Receipts and proofs served by the open log equal those of a fresh reader. */
+    const uint8_t *more[] = {(const uint8_t *)"{\"order\":6}", (const uint8_t *)"{\"order\":7}"};
+    size_t more_lens[] = {11, 11};
+    char *acks = NULL;
+    CHECK(evidentia_log_append_batch(log, more, more_lens, 2, NULL, &acks) == EVIDENTIA_OK, "batch");
+    evidentia_string_free(acks);
+    char *checkpoint = NULL;
+    CHECK(evidentia_log_checkpoint(log, &checkpoint) == EVIDENTIA_OK && checkpoint, "checkpoint");
+    static char receipts[3][4096], proofs[3][4096];
+    size_t len = 0;
+    for (uint64_t i = 0; i < 3; i++) {
+        CHECK(evidentia_log_receipt(log, i, receipts[i], sizeof receipts[i], &len) == EVIDENTIA_OK, "receipt %d", (int)i);
+        CHECK(evidentia_log_inclusion_proof(log, i, 0, proofs[i], sizeof proofs[i], &len) == EVIDENTIA_OK, "proof %d",
+              (int)i);
+    }
+    CHECK(first && strcmp(receipts[0], first) == 0, "the stored receipt is the one appending gave");
+    evidentia_string_free(first);
+    evidentia_log_free(log);
+    log = NULL;
+    CHECK(evidentia_log_open(path, key, 0, &log) == EVIDENTIA_OK, "reopen");
+    for (uint64_t i = 0; i < 3; i++) {
+        CHECK(evidentia_log_receipt(log, i, out, BIG, &out_len) == EVIDENTIA_OK && strcmp(out, receipts[i]) == 0,
+              "same receipt %d", (int)i);
+        CHECK(evidentia_log_inclusion_proof(log, i, 0, out, BIG, &out_len) == EVIDENTIA_OK && strcmp(out, proofs[i]) == 0,
+              "same proof %d", (int)i);
+    }
+    char *latest = NULL;
+    CHECK(evidentia_log_checkpoint(log, &latest) == EVIDENTIA_OK && latest && checkpoint &&
+              strcmp(latest, checkpoint) == 0,
+          "the same checkpoint");
+    evidentia_string_free(latest);
+    evidentia_string_free(checkpoint);
+    CHECK(evidentia_log_find_nonce(log, "order-1", &found, &index) == EVIDENTIA_OK && found && index == 0,
+          "find after reopening");
+    evidentia_report *report = NULL;
+    CHECK(evidentia_log_verify(log, NULL, &report) == EVIDENTIA_OK && evidentia_report_is_valid(report), "verify");
+    evidentia_report_free(report);
+    evidentia_log_free(log);
+    evidentia_signing_key_free(key);
     char command[300];
     snprintf(command, sizeof command, "rm -rf '%s'", dir);
     if (system(command) != 0) fprintf(stderr, "could not remove %s\n", dir);
@@ -254,6 +418,7 @@ int main(void) {
     garbage_never_crashes();
     randomized_signing_is_opt_in();
     threads_share_a_log();
+    nonces_times_and_strings();
     batches_rotation_and_key_history();
     printf("test_api: %d checks, %d failed\n", checks_run, checks_failed);
     return checks_failed ? 1 : 0;
