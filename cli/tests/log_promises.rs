@@ -177,3 +177,45 @@ fn a_json_line_too_long_to_read_stops_the_run_after_the_lines_before() {
     exit(&verified, 0);
     assert!(text(&verified.stdout).contains(r#""records":2"#));
 }
+
+/// Two `timestamp attach` runs at once each write their own temporary files, so
+/// neither reads the other's half-written one.
+#[test]
+fn timestamps_attached_at_once_do_not_share_temporary_files() {
+    use evidentia::timestamp::{HashAlgorithm, TimestampRequest, TimestampTrust, read_certificates};
+    let work = Workdir::new("log-attach");
+    let dir = &work.0;
+    new_log(dir, "receipts");
+    exit(&evidentia(dir, &["log", "append", "log", "-"], b"{}"), 0);
+    let note = evidentia(dir, &["log", "checkpoint", "log"], b"");
+    exit(&note, 0);
+    let tsa = support::LocalTsa::new(dir, "tsa", support::TsaKey::P256, false, false);
+    let request = TimestampRequest::new(&note.stdout, HashAlgorithm::Sha256, [1; 8]);
+    std::fs::write(dir.join("request.tsq"), request.to_der()).unwrap();
+    tsa.reply(&dir.join("request.tsq"), &dir.join("response.tsr"));
+    let response = std::fs::read(dir.join("response.tsr")).unwrap();
+    let trust =
+        TimestampTrust { roots: read_certificates(&std::fs::read(&tsa.root).unwrap()).unwrap(), ..Default::default() };
+    for _ in 0..10 {
+        let attaching: Vec<_> = (0..4)
+            .map(|_| {
+                let (log, response, trust) = (dir.join("log"), response.clone(), trust.clone());
+                std::thread::spawn(move || {
+                    evidentia_store::attach_timestamp(&log, &response, None, &trust).map(|(size, _)| size)
+                })
+            })
+            .collect();
+        for attached in attaching {
+            assert_eq!(attached.join().unwrap().unwrap(), 1);
+        }
+    }
+    let stamps: Vec<_> =
+        std::fs::read_dir(dir.join("log/timestamps")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(stamps.len(), 2, "only 1.tsr and 1.pem, no temporary file left: {stamps:?}");
+    let verified = evidentia(
+        dir,
+        &["timestamp", "verify", "log/timestamps/1.tsr", "--log", "log", "--ca", tsa.root.to_str().unwrap()],
+        b"",
+    );
+    exit(&verified, 0);
+}

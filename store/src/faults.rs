@@ -70,7 +70,7 @@ impl Undo {
 #[derive(Debug, Default)]
 struct State {
     operations: u64,
-    fail_at: Option<(u64, FaultError)>,
+    fail_at: Vec<(u64, FaultError)>,
     injected: Option<String>,
     power_off: bool,
     track: bool,
@@ -99,10 +99,12 @@ impl Faults {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Fails the `n`th operation counted from now (1 is the next one) with `error`.
+    /// Fails the `n`th operation counted from now (1 is the next one) with `error`
+    /// (in addition to any failure planned before).
     pub fn fail_operation(&self, n: u64, error: FaultError) {
         let mut state = self.state();
-        state.fail_at = Some((state.operations + n, error));
+        let at = state.operations + n;
+        state.fail_at.push((at, error));
     }
 
     /// The number of operations seen so far.
@@ -213,12 +215,15 @@ impl Faults {
             return Err(std::io::Error::other("the power is off"));
         }
         state.operations += 1;
-        match state.fail_at {
-            Some((at, error)) if at == state.operations => {
-                state.injected = Some(format!("operation {at}: {op:?} {} ({error:?})", path.display()));
+        let operation = state.operations;
+        match state.fail_at.iter().find(|(at, _)| *at == operation).map(|(_, error)| *error) {
+            Some(error) => {
+                let injected = format!("operation {operation}: {op:?} {} ({error:?})", path.display());
+                state.injected =
+                    Some(state.injected.take().map_or(injected.clone(), |before| format!("{before}; {injected}")));
                 Err(error.to_io())
             }
-            _ => Ok(()),
+            None => Ok(()),
         }
     }
 

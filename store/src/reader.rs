@@ -42,6 +42,8 @@ pub struct LogReader {
     torn_bytes: u64,
     /// The tree file, opened on first use.
     tree: OnceLock<Result<TreeFile>>,
+    /// The kid of the last record, read on first use.
+    last_kid: OnceLock<Option<String>>,
 }
 
 /// Counts the entries of the segments: through the index when its last slot finds
@@ -101,6 +103,7 @@ impl LogReader {
             checkpoints_damaged: matches!(tail, Tail::Damaged { .. }),
             torn_bytes,
             tree: OnceLock::new(),
+            last_kid: OnceLock::new(),
         })
     }
 
@@ -198,15 +201,21 @@ impl TreeAccess for LogReader {
 
 impl LogReader {
     fn read<T>(&self, read: impl FnOnce(&View<'_>) -> Result<T>) -> Result<T> {
-        read(&View {
+        let view = |last_kid| View {
             config: &self.config,
             segments: &self.segments,
             index: self.index.as_ref(),
             checkpoints: &self.checkpoints,
             nonces: self.nonces.as_ref(),
             count: self.count,
+            last_kid,
             tree: self,
-        })
+        };
+        let last_kid = self.last_kid.get_or_init(|| {
+            let last = self.count.checked_sub(1)?;
+            view(None).entry(last).and_then(|entry| entry.record()).ok().map(|record| record.kid)
+        });
+        read(&view(last_kid.as_deref()))
     }
 
     /// The entry with sequence number `seq`.

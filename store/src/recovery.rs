@@ -263,6 +263,7 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
         index.truncate(fs, count)?;
     }
 
+    let mut last_kid = None;
     let chain = match count {
         0 => ChainState::new(&config.log_id)?,
         _ => {
@@ -279,6 +280,7 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
             if record.log_id != config.log_id || record.seq + 1 != count {
                 return Err(corrupt("the last record does not belong at the end of this log".into()));
             }
+            last_kid = Some(record.kid.clone());
             ChainState::after(&record)
         }
     };
@@ -291,6 +293,7 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
         config,
         keys,
         chain,
+        last_kid,
         segments,
         index,
         tree,

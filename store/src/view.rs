@@ -21,6 +21,8 @@ pub(crate) struct View<'a> {
     pub nonces: Option<&'a NonceTable>,
     /// The number of complete entries.
     pub count: u64,
+    /// The kid of the last entry's record, if the holder knows it (saves a read).
+    pub last_kid: Option<&'a str>,
     /// The tree of those entries, opened when a proof needs it.
     pub tree: &'a dyn TreeAccess,
 }
@@ -43,6 +45,12 @@ fn beyond(count: u64, seq: u64) -> Error {
 impl View<'_> {
     /// The entry with sequence number `seq`, checked to be that record of this log.
     pub(crate) fn entry(&self, seq: u64) -> Result<Entry> {
+        self.entry_and_record(seq).map(|(entry, _)| entry)
+    }
+
+    /// The entry with sequence number `seq` and its record, checked to be that
+    /// record of this log.
+    fn entry_and_record(&self, seq: u64) -> Result<(Entry, Record)> {
         if seq >= self.count {
             return Err(beyond(self.count, seq));
         }
@@ -56,15 +64,14 @@ impl View<'_> {
         if record.seq != seq || record.log_id != self.config.log_id {
             return Err(corrupt("the index points at another record; open the log for writing to rebuild it"));
         }
-        Ok(entry)
+        Ok((entry, record))
     }
 
     /// The receipt, or in a batch-signed log the batch receipt, of record `seq`.
     pub(crate) fn receipt(&self, seq: u64) -> Result<String> {
-        match self.entry(seq)? {
-            Entry::Receipt { receipt, .. } => Ok(receipt),
-            Entry::Record { record, .. } => {
-                let parsed = Record::from_bytes(&record)?;
+        match self.entry_and_record(seq)? {
+            (Entry::Receipt { receipt, .. }, _) => Ok(receipt),
+            (Entry::Record { record, .. }, parsed) => {
                 let checkpoint = self.batch_checkpoint(seq, &parsed)?;
                 let proof = self.inclusion_proof(seq, Some(checkpoint.size))?;
                 Ok(BatchReceipt::new(&record, proof, &checkpoint.note)?.to_json())
@@ -96,13 +103,17 @@ impl View<'_> {
     /// bisection (records of one key are contiguous).
     fn first_record_after_key(&self, seq: u64, kid: &str) -> Result<Option<u64>> {
         let last = self.count - 1;
-        if self.entry(last)?.record()?.kid == kid {
+        let last_kid = match self.last_kid {
+            Some(known) => known == kid,
+            None => self.entry_and_record(last)?.1.kid == kid,
+        };
+        if last_kid {
             return Ok(None);
         }
         let (mut low, mut high) = (seq, last); // entry(low) has `kid`, entry(high) does not
         while high - low > 1 {
             let mid = low + (high - low) / 2;
-            if self.entry(mid)?.record()?.kid == kid {
+            if self.entry_and_record(mid)?.1.kid == kid {
                 low = mid;
             } else {
                 high = mid;
@@ -163,7 +174,7 @@ impl View<'_> {
     /// for records the index does not cover yet (after a crash, until a writer
     /// opens the log), in the records themselves.
     pub(crate) fn find_nonce(&self, nonce: &str) -> Result<Option<u64>> {
-        let holds = |seq: u64| -> Result<bool> { Ok(self.entry(seq)?.record()?.nonce.as_deref() == Some(nonce)) };
+        let holds = |seq: u64| -> Result<bool> { Ok(self.entry_and_record(seq)?.1.nonce.as_deref() == Some(nonce)) };
         let indexed = match self.nonces {
             Some(table) => {
                 for seq in table.find(&fingerprint(nonce))? {

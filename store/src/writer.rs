@@ -179,6 +179,8 @@ pub(crate) struct Writer {
     pub config: Config,
     pub keys: KeySet,
     pub chain: ChainState,
+    /// The kid of the last record.
+    pub last_kid: Option<String>,
     pub segments: SegmentWriter,
     pub index: IndexFile,
     pub tree: TreeFile,
@@ -214,6 +216,7 @@ impl Writer {
             checkpoints: &self.checkpoints,
             nonces: Some(&self.nonces),
             count: self.segments.count,
+            last_kid: self.last_kid.as_deref(),
             tree: &self.tree,
         }
     }
@@ -400,6 +403,7 @@ impl Writer {
         // Durable from here: the state follows the files even if what comes next fails.
         self.segments.commit(frames.len() as u64, offsets.len() as u64);
         self.chain = chain;
+        self.last_kid = Some(key.kid().to_owned());
         let new = offsets.len();
         for leaf in leaves {
             self.tree.push(leaf);

@@ -367,3 +367,58 @@ fn derived_files_lost_in_a_power_cut_are_rebuilt_from_the_last_durable_state() {
     .unwrap();
     assert_eq!(Log::open(&dir.0).unwrap_err().code(), ErrorCode::LogCorrupt);
 }
+
+/// Behaviour 13: when the write of an append fails and so does cutting it back,
+/// the writer does not go on as if nothing were there: the next call cuts the
+/// unacknowledged bytes first, and no record of the failed append survives.
+#[test]
+fn a_failed_append_whose_cut_also_fails_leaves_nothing_behind() {
+    for mode in [Mode::Receipts, Mode::Batch] {
+        let dir = scratch(&format!("double-{}", mode.name()));
+        let k = key(12);
+        drop(create(&dir.0, &k, mode));
+        let faults = Arc::new(Faults::new());
+        let options = LogOptions { faults: Some(Arc::clone(&faults)), ..LogOptions::default() };
+        let log = Log::open_with(&dir.0, &options).unwrap();
+        append_many(&log, &k, 0, 3);
+        // The append's operations: write the frames (1), write the index (2), flush
+        // the segment (3). Fail the flush, then the cut back (4).
+        faults.fail_operation(3, FaultError::Io);
+        faults.fail_operation(4, FaultError::NoSpace);
+        let failed = log.append_batch(&k, &[NewEvent { json: br#"{"lost":true}"#, nonce: None }], None);
+        assert_eq!(failed.unwrap_err().code(), ErrorCode::Io, "{:?}", faults.injected());
+        assert!(faults.injected().unwrap().contains("Truncate"), "{:?}", faults.injected());
+        let next = log.append(&k, br#"{"next":true}"#, None).unwrap();
+        assert_eq!(next.seq, 3, "the failed append's sequence number is given to the next record");
+        drop(log);
+        let reader = LogReader::open(&dir.0).unwrap();
+        assert_eq!(reader.len(), 4);
+        assert_eq!(reader.entry(3).unwrap().event(), br#"{"next":true}"#);
+        drop(reader);
+        assert_valid(&dir.0);
+    }
+}
+
+/// Behaviour 13: two processes creating the same log at once: exactly one gets it.
+#[test]
+fn creating_the_same_log_at_once_gives_it_to_one() {
+    for round in 0..20 {
+        let dir = scratch(&format!("create-{round}"));
+        let creators: Vec<_> = (0..2u8)
+            .map(|n| {
+                let path = dir.0.clone();
+                std::thread::spawn(move || {
+                    Log::create(&path, &key(20 + n), CreateOptions::default()).map(|log| log.log_id())
+                })
+            })
+            .collect();
+        let results: Vec<_> = creators.into_iter().map(|c| c.join().unwrap()).collect();
+        let created: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(created.len(), 1, "round {round}: {results:?}");
+        for refused in results.iter().filter_map(|r| r.as_ref().err()) {
+            assert!(matches!(refused.code(), ErrorCode::LogExists | ErrorCode::LogLocked), "{refused:?}");
+        }
+        let log = Log::open(&dir.0).unwrap();
+        assert_eq!(&log.log_id(), created[0]);
+    }
+}
