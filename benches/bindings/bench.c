@@ -12,6 +12,8 @@
 static char text[8192], jwk[1024], jwks[1024], canonical[8192], jws[8192], out[16384];
 static size_t text_len, canonical_len, jws_len, jwks_len, out_len;
 static evidentia_signing_key *key;
+static evidentia_log *log_handle;
+static uint64_t log_size, log_next;
 
 static void must(evidentia_result result) {
     if (result != EVIDENTIA_OK) {
@@ -32,6 +34,16 @@ static void verify(void) {
     evidentia_key_set_free(set);
 }
 
+/* Receipts and proofs of records spread over the log, from the open log. */
+static void log_receipt(void) {
+    log_next = (log_next + 7919) % log_size;
+    must(evidentia_log_receipt(log_handle, log_next, out, sizeof out, &out_len));
+}
+static void log_inclusion_proof(void) {
+    log_next = (log_next + 7919) % log_size;
+    must(evidentia_log_inclusion_proof(log_handle, log_next, 0, out, sizeof out, &out_len));
+}
+
 static double now_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -43,6 +55,8 @@ static int compare(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+static const char *group = "";
+
 static void measure(const char *op, void (*call)(void), int calls) {
     double per_call[ROUNDS];
     call();
@@ -52,7 +66,7 @@ static void measure(const char *op, void (*call)(void), int calls) {
         per_call[r] = (now_ns() - start) / calls;
     }
     qsort(per_call, ROUNDS, sizeof per_call[0], compare);
-    printf("{\"language\":\"c\",\"op\":\"%s\",\"median_ns\":%.1f}\n", op, per_call[ROUNDS / 2]);
+    printf("{\"language\":\"c\",\"op\":\"%s%s\",\"median_ns\":%.1f}\n", group, op, per_call[ROUNDS / 2]);
     fflush(stdout);
 }
 
@@ -69,6 +83,21 @@ static size_t read_into(const char *dir, const char *name, char *buffer, size_t 
 
 int main(int argc, char **argv) {
     if (argc != 2) return 2;
+    /* With EVIDENTIA_BENCH_LOG, only the reads from that log (`cargo xtask bench log`). */
+    const char *log_dir = getenv("EVIDENTIA_BENCH_LOG");
+    if (log_dir) {
+        group = getenv("EVIDENTIA_BENCH_GROUP");
+        if (!group) return 2;
+        must(evidentia_log_open(log_dir, NULL, 0.0, &log_handle));
+        must(evidentia_log_len(log_handle, &log_size));
+        static char prefixed[64];
+        snprintf(prefixed, sizeof prefixed, "%s/", group);
+        group = prefixed;
+        measure("log_receipt", log_receipt, 2000);
+        measure("log_inclusion_proof", log_inclusion_proof, 2000);
+        evidentia_log_free(log_handle);
+        return 0;
+    }
     text_len = read_into(argv[1], "event-1k.json", text, sizeof text);
     size_t jwk_len = read_into(argv[1], "key.jwk", jwk, sizeof jwk);
     must(evidentia_signing_key_from_text(jwk, jwk_len, &key));

@@ -20,6 +20,25 @@ function medianNs(call, callsPerRound) {
   return perCall[Math.floor(ROUNDS / 2)]
 }
 
+// With EVIDENTIA_BENCH_LOG, only the reads from that log (`cargo xtask bench log`):
+// receipts and proofs of records spread over the log, from the open log.
+if (process.env.EVIDENTIA_BENCH_LOG) {
+  const log = evidentia.Log.open(process.env.EVIDENTIA_BENCH_LOG)
+  const size = log.length
+  let position = 0
+  const next = () => (position = (position + 7919) % size)
+  const reads = {
+    log_receipt: () => log.receipt(next()),
+    log_inclusion_proof: () => log.inclusionProof(next()),
+  }
+  for (const [op, call] of Object.entries(reads)) {
+    const name = `${process.env.EVIDENTIA_BENCH_GROUP}/${op}`
+    console.log(JSON.stringify({ language: 'node', op: name, median_ns: medianNs(call, 2000) }))
+  }
+  log.close()
+  process.exit(0)
+}
+
 const here = process.argv[2]
 const text = fs.readFileSync(path.join(here, 'event-1k.json'), 'utf8')
 const value = JSON.parse(text)

@@ -2,7 +2,8 @@
 //!
 //! - durable batched appends (batches of 1,000 events, one fsync and one signed
 //!   checkpoint each);
-//! - inclusion-proof generation in a 1,000,000-entry log;
+//! - inclusion proofs and batch receipts from a 1,000,000-entry log, from a reader's
+//!   snapshot and from the open log (what the bindings serve them from);
 //! - full verification of that 1,000,000-event batch-signed log.
 
 use std::hint::black_box;
@@ -75,12 +76,22 @@ fn large_log(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("store 1M");
     let mut i: u64 = 0;
+    let mut next = || {
+        i = (i + 7_919) % LARGE as u64;
+        i
+    };
     group.bench_function("inclusion proof", |b| {
-        b.iter(|| {
-            i = (i + 7_919) % LARGE as u64;
-            reader.inclusion_proof(black_box(i), None).expect("proof")
-        })
+        b.iter(|| reader.inclusion_proof(black_box(next()), None).expect("proof"))
     });
+    group.bench_function("batch receipt", |b| b.iter(|| reader.receipt(black_box(next())).expect("receipt")));
+    let log = Log::open(&dir).expect("open for writing");
+    group.bench_function("inclusion proof from the open log", |b| {
+        b.iter(|| log.inclusion_proof(black_box(next()), None).expect("proof"))
+    });
+    group.bench_function("batch receipt from the open log", |b| {
+        b.iter(|| log.receipt(black_box(next())).expect("receipt"))
+    });
+    drop(log);
     group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Elements(LARGE as u64));
     group.bench_function("verify the whole batch-signed log", |b| {
@@ -93,5 +104,28 @@ fn large_log(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, appends, large_log);
+/// Receipts and inclusion proofs from an open log made elsewhere (by `cargo xtask
+/// bench log`, whose other languages read the same log): EVIDENTIA_BENCH_LOG names
+/// the log directory, EVIDENTIA_BENCH_OP the group (`log_reads_batch` or
+/// `log_reads_receipts`).
+fn log_reads(c: &mut Criterion) {
+    let (Ok(dir), Ok(group)) = (std::env::var("EVIDENTIA_BENCH_LOG"), std::env::var("EVIDENTIA_BENCH_GROUP")) else {
+        return;
+    };
+    let log = Log::open(Path::new(&dir)).expect("open the log");
+    let size = log.len();
+    let mut i: u64 = 0;
+    let mut next = || {
+        i = (i + 7_919) % size;
+        i
+    };
+    let mut group = c.benchmark_group(group);
+    group.bench_function("log_receipt", |b| b.iter(|| log.receipt(black_box(next())).expect("receipt")));
+    group.bench_function("log_inclusion_proof", |b| {
+        b.iter(|| log.inclusion_proof(black_box(next()), None).expect("proof"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, appends, large_log, log_reads);
 criterion_main!(benches);

@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: the side-by-side comparison with the peers (compare.rs,
 //! written to docs/PERFORMANCE.md), the criterion benchmarks of the core and the store, the
-//! per-call cost of each binding against the core for a 1 KB event, and receipts
+//! per-call cost of each binding against the core for a 1 KB event, receipts and
+//! proofs served from an open 1,000,000-record log in every binding, and receipts
 //! verified per second by the WASM build (Chromium, Node.js) against the native CLI.
 
 use std::collections::BTreeMap;
@@ -29,15 +30,18 @@ pub(crate) fn run_bench(args: &[String]) -> Result<()> {
             crate::compare::bench()?;
             criterion()?;
             bindings()?;
+            log_reads()?;
             wasm()
         }
         Some("compare") if args.get(1).is_some_and(|a| a == "--rewrite") => crate::compare::rewrite(),
         Some("compare") => crate::compare::bench(),
         Some("core") => criterion(),
         Some("bindings") => bindings(),
+        Some("log") => log_reads(),
         Some("wasm") => wasm(),
         Some(other) => {
-            Err(format!("unknown benchmark {other:?}; choose compare, core, bindings or wasm (default: all)").into())
+            Err(format!("unknown benchmark {other:?}; choose compare, core, bindings, log or wasm (default: all)")
+                .into())
         }
     }
 }
@@ -152,6 +156,181 @@ fn table(medians: &Medians) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The size of the logs `cargo xtask bench log` reads from.
+const LOG_RECORDS: usize = 1_000_000;
+
+/// Reads of `log_reads`, in table order.
+const LOG_READS: &[(&str, &str)] = &[
+    ("log_batch/log_receipt", "a batch receipt (record, inclusion proof, checkpoint), batch-signed log"),
+    ("log_batch/log_inclusion_proof", "an inclusion proof, batch-signed log"),
+    ("log_receipts/log_receipt", "a receipt, log that signs every record"),
+    ("log_receipts/log_inclusion_proof", "an inclusion proof, log that signs every record"),
+];
+
+/// A log of `LOG_RECORDS` 1 KB-ish events in `mode`, made once with the release CLI
+/// and kept in build/bench (a `complete` file marks a finished one).
+fn bench_log(cli: &std::path::Path, mode: &str) -> Result<std::path::PathBuf> {
+    let dir = root().join(format!("build/bench/log-1m-{mode}"));
+    if dir.join("complete").exists() {
+        return Ok(dir.join("log"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let key = dir.join("key.jwk");
+    run_captured(Command::new(cli).arg("keygen").arg("--out").arg(&key))?;
+    let log = dir.join("log");
+    run_captured(
+        Command::new(cli)
+            .args(["log", "init", "--mode", mode, "--id", "bench.evidentia.dev/reads", "--key"])
+            .arg(&key)
+            .arg(&log),
+    )?;
+    let events = dir.join("events.jsonl");
+    let lines: String = (0..LOG_RECORDS)
+        .map(|i| {
+            format!(
+                "{{\"type\":\"payment.approved\",\"payment_id\":\"PAY-{i:08}\",\"amount\":\"{}.{:02}\"}}\n",
+                i % 99_991,
+                i % 100
+            )
+        })
+        .collect();
+    std::fs::write(&events, lines)?;
+    eprintln!("making a {LOG_RECORDS}-record log in {mode} mode");
+    let appended = Command::new(cli)
+        .args(["log", "append", "--batch"])
+        .arg(&log)
+        .arg(&events)
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    if !appended.success() {
+        return Err("appending the benchmark's events failed".into());
+    }
+    run_captured(Command::new(cli).args(["log", "checkpoint"]).arg(&log))?;
+    std::fs::remove_file(&events)?;
+    std::fs::write(dir.join("complete"), "")?;
+    Ok(log)
+}
+
+fn run_captured(command: &mut Command) -> Result<String> {
+    let output = command.output()?;
+    if !output.status.success() {
+        return Err(format!("{command:?} failed: {}", String::from_utf8_lossy(&output.stderr)).into());
+    }
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+/// Receipts and inclusion proofs served from an open log of 1,000,000 records, in
+/// the core and every binding, for records spread over the log (median per call).
+fn log_reads() -> Result<()> {
+    let root = root();
+    section("bench: receipts and proofs from an open 1,000,000-record log, every binding");
+    cargo(&["build", "--release", "-p", "evidentia-cli"])?;
+    let cli = root.join("target/release/evidentia");
+    let fixtures = root.join("benches/bindings");
+    let stage = root.join("build/bench/c");
+    crate::c::stage(true, &stage)?;
+    let c_bench = root.join("build/bench/bench-c");
+    crate::c::gcc(
+        &fixtures.join("bench.c"),
+        &c_bench,
+        &[
+            "-O2".into(),
+            format!("-I{}", stage.join("include").display()),
+            format!("-L{}", stage.join("lib").display()),
+            format!("-Wl,-rpath,{}", stage.join("lib").display()),
+            "-levidentia".into(),
+        ],
+    )?;
+    let python = crate::python::install_release()?;
+    crate::node::build()?;
+    cargo(&["build", "--release", "-p", "evidentia-uniffi"])?;
+    let kotlin = crate::kotlin::generate()?;
+    let mut medians = Medians::new();
+    for mode in ["batch", "receipts"] {
+        let log = bench_log(&cli, mode)?;
+        let group = format!("log_{mode}");
+        let with_log = |command: &mut Command| {
+            command.env("EVIDENTIA_BENCH_LOG", &log).env("EVIDENTIA_BENCH_GROUP", &group);
+        };
+
+        let mut core = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        core.args(["bench", "-p", "evidentia-store", "--bench", "store", "--"]).arg(format!("{group}/"));
+        with_log(&mut core);
+        crate::util::run(&mut core)?;
+        for op in ["log_receipt", "log_inclusion_proof"] {
+            let path = root.join("target/criterion").join(&group).join(op).join("new/estimates.json");
+            let estimates = json::parse(&std::fs::read(&path)?)?;
+            let median = estimates
+                .get("median")
+                .and_then(|m| m.get("point_estimate"))
+                .and_then(Value::as_number)
+                .map(json::Number::as_f64)
+                .ok_or("no median in estimates.json")?;
+            medians.entry("core".into()).or_default().insert(format!("{group}/{op}"), median);
+        }
+
+        let kotlin_out = root.join(format!("build/bench/kotlin-{mode}.jsonl"));
+        let _ = std::fs::remove_file(&kotlin_out);
+        let property = |name: &str, value: &dyn std::fmt::Display| format!("-Devidentia.{name}={value}");
+        let mut runs = vec![Command::new(&c_bench), Command::new(&python), Command::new("node"), Command::new("mvn")];
+        runs[0].arg(&fixtures);
+        runs[1].arg(fixtures.join("bench.py")).arg(&fixtures);
+        runs[2].arg(fixtures.join("bench.js")).arg(&fixtures).env("EVIDENTIA_NODE_PACKAGE", crate::node::package_dir());
+        runs[3]
+            .args([
+                "-B",
+                "--no-transfer-progress",
+                "-q",
+                "test",
+                "-Dtest=LogReadBench",
+                "-Dsurefire.failIfNoSpecifiedTests=false",
+                "-f",
+            ])
+            .arg(root.join("bindings/kotlin/pom.xml"))
+            .arg(property("generated", &kotlin.join("kotlin").display()))
+            .arg(property("lib.dir", &root.join("target/release").display()))
+            .arg(property("bench.log", &log.display()))
+            .arg(property("bench.group", &group))
+            .arg(property("bench.out", &kotlin_out.display()));
+        let mut lines = String::new();
+        for mut command in runs {
+            with_log(&mut command);
+            lines.push_str(&run_captured(&mut command)?);
+        }
+        lines.push_str(&std::fs::read_to_string(&kotlin_out)?);
+        for line in lines.lines().filter(|l| l.starts_with('{')) {
+            let row = json::parse(line.as_bytes())?;
+            let field = |name: &str| row.get(name).and_then(Value::as_str).map(str::to_owned);
+            let (Some(language), Some(op)) = (field("language"), field("op")) else { continue };
+            let ns = row.get("median_ns").and_then(Value::as_number).map(json::Number::as_f64).ok_or("no median_ns")?;
+            medians.entry(language).or_default().insert(op, ns);
+        }
+    }
+
+    let languages = [("core", "Rust"), ("c", "C"), ("python", "Python"), ("node", "Node"), ("kotlin", "Kotlin")];
+    let mut table = format!(
+        "Median time per call from an open log of {LOG_RECORDS} records (records spread over the log)\n\n| Read |"
+    );
+    for (_, heading) in languages {
+        let _ = write!(table, " {heading} |");
+    }
+    let _ = writeln!(table, "\n|---|{}", "---|".repeat(languages.len()));
+    for (op, what) in LOG_READS {
+        let _ = write!(table, "| {what} |");
+        for (language, _) in languages {
+            let cell = medians.get(language).and_then(|m| m.get(*op)).map_or("—".to_owned(), |ns| micros(*ns));
+            let _ = write!(table, " {cell} |");
+        }
+        table.push('\n');
+    }
+    println!("\n{table}");
+    let out = root.join("build/bench/log-reads.md");
+    std::fs::write(&out, &table)?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
 }
 
 /// How many receipts the WASM benchmark verifies per pass.

@@ -32,11 +32,13 @@ commands:
   codegen [--check]   regenerate generated files, or fail if they are stale
   vectors [--check]   regenerate testvectors/, or fail if they are stale
   dist <target>       build a package; targets: cli, c, python, node, wasm
-  bench [compare|core|bindings|wasm]
+  bench [compare|core|bindings|log|wasm]
                       run the benchmarks: Evidentia side by side with the libraries
                       users would otherwise pick (writes docs/PERFORMANCE.md),
                       criterion (core, store), the per-call cost of each binding
-                      against the core, and receipts verified per second by the WASM
+                      against the core, receipts and proofs from an open
+                      1,000,000-record log in every binding, and receipts verified
+                      per second by the WASM
                       build against the native CLI (default: all);
                       `bench compare --rewrite` renders docs/PERFORMANCE.md again
                       from the raw samples it holds";
