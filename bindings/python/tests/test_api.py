@@ -197,6 +197,100 @@ def log_keys(path: Path) -> str:
     return (path / "keys.jwks").read_text()
 
 
+def test_nonces_are_unique_and_retries_idempotent(tmp_path: Path) -> None:
+    key = evidentia.SigningKey.generate()
+    with evidentia.Log.create(tmp_path / "log", key, log_id="example.com/nonces") as log:
+        first = log.append({"order": 1}, nonce="order-1")
+        with pytest.raises(evidentia.StorageError) as raised:
+            log.append({"order": 1}, nonce="order-1")
+        assert raised.value.code_name == "NONCE_IN_USE" and "record 0" in str(raised.value)
+        assert len(log) == 1
+        # A retry of the same request gets the original receipt, and appends nothing.
+        assert log.append({"order": 1}, nonce="order-1", idempotent=True) == first
+        assert log.append('{ "order": 1 }', nonce="order-1", idempotent=True) == first
+        assert len(log) == 1
+        # Another event under the same nonce is refused, idempotent or not.
+        with pytest.raises(evidentia.StorageError) as raised:
+            log.append({"order": 2}, nonce="order-1", idempotent=True)
+        assert raised.value.code_name == "NONCE_IN_USE"
+        assert len(log) == 1
+        assert log.find_nonce("order-1") == 0
+        assert log.find_nonce("unknown") is None
+        log.append({"order": 2}, nonce="order-2")
+        assert log.find_nonce("order-2") == 1
+    with evidentia.Log.open(tmp_path / "log") as reader:
+        assert (reader.find_nonce("order-1"), reader.find_nonce("order-2"), reader.find_nonce("x")) == (0, 1, None)
+
+
+def test_record_times_are_checked(tmp_path: Path) -> None:
+    key = evidentia.SigningKey.generate()
+    with evidentia.Log.create(tmp_path / "log", key) as log:
+        # Before the key became valid (the log's creation), or far ahead of the clock.
+        for when in ["2000-01-01T00:00:00Z", "2999-01-01T00:00:00Z"]:
+            with pytest.raises(evidentia.RecordError) as raised:
+                log.append({"n": 1}, time=when)
+            assert raised.value.code_name == "TIME_REFUSED", when
+        assert len(log) == 0
+    # A key valid from an earlier time takes records of that time, in order.
+    with evidentia.Log.create(tmp_path / "import", key, valid_from="2020-01-01T00:00:00Z") as log:
+        log.append({"n": 1}, time="2020-06-01T00:00:00Z")
+        with pytest.raises(evidentia.RecordError) as raised:
+            log.append({"n": 2}, time="2020-05-01T00:00:00Z")
+        assert raised.value.code_name == "TIME_REFUSED"
+        log.append_batch([{"n": 2}, {"n": 3}], time="2020-07-01T00:00:00Z")
+        with pytest.raises(evidentia.RecordError) as raised:
+            log.append_batch([{"n": 4}], time="2019-12-31T23:59:59Z")
+        assert raised.value.code_name == "TIME_REFUSED"
+        assert len(log) == 3 and log.verify().valid
+    with pytest.raises(evidentia.RecordError) as raised:
+        evidentia.Log.create(tmp_path / "bad", key, valid_from="yesterday")
+    assert raised.value.code_name == "TIME_INVALID"
+
+
+def test_open_waits_for_a_locked_log(tmp_path: Path) -> None:
+    key = evidentia.SigningKey.generate()
+    with evidentia.Log.create(tmp_path / "log", key) as log:
+        assert log.recovery["repaired"] is False and log.recovery["messages"] == []
+        started = time.perf_counter()
+        with pytest.raises(evidentia.StorageError) as raised:
+            evidentia.Log.open(tmp_path / "log", key, wait=0.2)
+        assert raised.value.code_name == "LOG_LOCKED"
+        assert "waited" in str(raised.value) and time.perf_counter() - started >= 0.2
+        for wait in [-1.0, math.inf, math.nan, 86_401.0]:
+            with pytest.raises(evidentia.UsageError) as raised:
+                evidentia.Log.open(tmp_path / "log", key, wait=wait)
+            assert raised.value.code_name == "INVALID_ARGUMENT"
+    # Once the writer is gone, a waiting open gets the log, with nothing to repair.
+    with evidentia.Log.open(tmp_path / "log", key, wait=0.2) as log:
+        recovery = log.recovery
+        assert recovery["repaired"] is False and recovery["messages"] == []
+        assert recovery["truncated_bytes"] == 0 and recovery["unsealed_records"] == 0
+
+
+@pytest.mark.parametrize("mode", ["receipts", "batch"])
+def test_the_open_log_serves_what_a_fresh_reader_does(tmp_path: Path, mode: str) -> None:
+    old, new = evidentia.SigningKey.generate(), evidentia.SigningKey.generate()
+    path = tmp_path / "log"
+    with evidentia.Log.create(path, old, mode=mode) as log:
+        acknowledgements = [log.append({"n": 0}, nonce="n-0")]
+        acknowledgements += log.append_batch([{"n": 1}, {"n": 2}])
+        log.rotate(new)
+        acknowledgements.append(log.append({"n": 3}))
+        checkpoint = log.checkpoint()
+        receipts = [log.receipt(i) for i in range(len(log))]
+        proofs = [log.inclusion_proof(i) for i in range(len(log))]
+        consistency = log.consistency_proof(1)
+        if mode == "receipts":
+            assert receipts == acknowledgements
+    with evidentia.Log.open(path) as reader:
+        assert [reader.receipt(i) for i in range(len(reader))] == receipts
+        assert [reader.inclusion_proof(i) for i in range(len(reader))] == proofs
+        assert reader.consistency_proof(1) == consistency
+    for receipt, proof in zip(receipts, proofs):
+        evidentia.verify_inclusion(receipt, proof, checkpoint, log_keys(path))
+    assert evidentia.verify_log(path).valid
+
+
 def test_threads_append_to_one_log(tmp_path: Path) -> None:
     key = evidentia.SigningKey.generate()
     with evidentia.Log.create(tmp_path / "log", key, mode="batch") as log:
