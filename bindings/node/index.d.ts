@@ -17,10 +17,10 @@ export declare class Log {
   /** Creates a new log in the directory `path`. */
   static create(path: string, key: SigningKey, options?: CreateLogOptions | undefined | null): Log
   /**
-   * Opens an existing log, repairing what a crash left. Without `key` it can
-   * prove and verify but not append.
+   * Opens an existing log, repairing what a crash left (see `recovery()`).
+   * Without `key` it can prove and verify but not append.
    */
-  static open(path: string, key?: SigningKey | undefined | null): Log
+  static open(path: string, key?: SigningKey | undefined | null, options?: OpenLogOptions | undefined | null): Log
   /**
    * Appends an event (JSON text or a JavaScript value) and returns, once it is
    * on disk, its receipt — or, in batch mode, a JSON line naming the record.
@@ -43,6 +43,13 @@ export declare class Log {
    * in batch mode its batch receipt.
    */
   receipt(index: number): string
+  /** The index of the record holding `nonce`, or null. */
+  findNonce(nonce: string): number | null
+  /**
+   * What opening the log found and repaired: counts by name, `repaired`, and
+   * `messages` in words.
+   */
+  recovery(): Record<string, unknown>
   /** The inclusion proof (JSON) of record `index` (default size: the latest checkpoint's). */
   inclusionProof(index: number, size?: number | undefined | null): string
   /**
@@ -186,6 +193,11 @@ export interface AppendOptions {
   nonce?: string
   /** The record's time, RFC 3339 (default: now). */
   time?: string
+  /**
+   * When the nonce is already in the log with the same event, return that
+   * record's receipt instead of failing with NONCE_IN_USE (default: false).
+   */
+  idempotent?: boolean
 }
 
 /**
@@ -223,6 +235,11 @@ export interface CreateLogOptions {
   logId?: string
   /** "receipts" (the default) signs every record; "batch" one checkpoint per batch. */
   mode?: string
+  /**
+   * When the key becomes valid, RFC 3339 (default: now); records may not be dated
+   * before it.
+   */
+  validFrom?: string
 }
 
 /** The digest of a JSON value's canonical form, `sha256:<hex>`. */
@@ -279,6 +296,15 @@ export interface LogEntry {
   entry: string
   /** The event's canonical JSON text. */
   event?: string
+}
+
+/** Options of `Log.open`. */
+export interface OpenLogOptions {
+  /**
+   * Seconds to wait for another process writing to the log, instead of failing
+   * at once with LOG_LOCKED (default: 0).
+   */
+  wait?: number
 }
 
 /** The SHA-256 digest of bytes, `sha256:<hex>`. */
