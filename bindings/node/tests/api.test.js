@@ -254,6 +254,114 @@ test('log lifecycle: create, append, rotate, close, reopen, prove, verify', () =
   throwsCode(() => evidentia.Log.create(path.join(tempDir(), 'x'), oldKey, { mode: 'sometimes' }), 'INVALID_ARGUMENT')
 })
 
+test('a nonce is used once; an idempotent retry gets the original receipt', async () => {
+  const key = evidentia.SigningKey.generate()
+  const dir = path.join(tempDir(), 'log')
+  const log = evidentia.Log.create(dir, key, { logId: 'example.com/nonces' })
+  const first = log.append({ order: 1 }, { nonce: 'order-1' })
+  assert.throws(() => log.append({ order: 1 }, { nonce: 'order-1' }), (error) => {
+    assert.equal(error.code, 'NONCE_IN_USE')
+    assert.match(error.message, /record 0/)
+    return true
+  })
+  assert.equal(log.length, 1)
+  // A retry of the same request gets the original receipt, and appends nothing.
+  assert.equal(log.append({ order: 1 }, { nonce: 'order-1', idempotent: true }), first)
+  assert.equal(log.append('{ "order": 1.0 }', { nonce: 'order-1', idempotent: true }), first)
+  assert.equal(await log.appendAsync({ order: 1 }, { nonce: 'order-1', idempotent: true }), first)
+  assert.equal(log.length, 1)
+  // Another event under the same nonce is refused, idempotent or not.
+  throwsCode(() => log.append({ order: 2 }, { nonce: 'order-1', idempotent: true }), 'NONCE_IN_USE')
+  await assert.rejects(log.appendAsync({ order: 2 }, { nonce: 'order-1' }), { code: 'NONCE_IN_USE' })
+  assert.equal(log.length, 1)
+  assert.equal(log.findNonce('order-1'), 0)
+  assert.equal(log.findNonce('unknown'), null)
+  throwsCode(() => log.findNonce(42), 'INVALID_ARGUMENT')
+  log.append({ order: 2 }, { nonce: 'order-2' })
+  assert.equal(log.findNonce('order-2'), 1)
+  log.close()
+  throwsCode(() => log.findNonce('order-1'), 'INVALID_HANDLE')
+  const reader = evidentia.Log.open(dir)
+  assert.deepEqual([reader.findNonce('order-1'), reader.findNonce('order-2'), reader.findNonce('x')], [0, 1, null])
+  reader.close()
+})
+
+test('record times are checked against the key and the last record', () => {
+  const key = evidentia.SigningKey.generate()
+  const log = evidentia.Log.create(path.join(tempDir(), 'log'), key)
+  // Before the key became valid (the log's creation), or far ahead of the clock.
+  for (const time of ['2000-01-01T00:00:00Z', '2999-01-01T00:00:00Z']) {
+    throwsCode(() => log.append({ n: 1 }, { time }), 'TIME_REFUSED')
+  }
+  throwsCode(() => log.appendBatch([{ n: 1 }], { time: '2000-01-01T00:00:00Z' }), 'TIME_REFUSED')
+  assert.equal(log.length, 0)
+  log.close()
+  // A key valid from an earlier time takes records of that time, in order.
+  const imported = evidentia.Log.create(path.join(tempDir(), 'log'), key, { validFrom: '2020-01-01T00:00:00Z' })
+  imported.append({ n: 1 }, { time: '2020-06-01T00:00:00Z' })
+  throwsCode(() => imported.append({ n: 2 }, { time: '2020-05-01T00:00:00Z' }), 'TIME_REFUSED')
+  imported.appendBatch([{ n: 2 }, { n: 3 }], { time: '2020-07-01T00:00:00Z' })
+  assert.equal(imported.length, 3)
+  assert.ok(imported.verify().valid)
+  imported.close()
+  throwsCode(() => evidentia.Log.create(path.join(tempDir(), 'log'), key, { validFrom: 'yesterday' }), 'TIME_INVALID')
+})
+
+test('opening a locked log waits, then fails with LOG_LOCKED; recovery of a clean log', () => {
+  const key = evidentia.SigningKey.generate()
+  const dir = path.join(tempDir(), 'log')
+  let log = evidentia.Log.create(dir, key)
+  const clean = log.recovery()
+  assert.equal(clean.repaired, false)
+  assert.deepEqual(clean.messages, [])
+  const started = process.hrtime.bigint()
+  assert.throws(() => evidentia.Log.open(dir, key, { wait: 0.2 }), (error) => {
+    assert.equal(error.code, 'LOG_LOCKED')
+    assert.match(error.message, /waited/)
+    return true
+  })
+  assert.ok(Number(process.hrtime.bigint() - started) / 1e9 >= 0.2)
+  for (const wait of [-1, Infinity, NaN, 86401]) {
+    throwsCode(() => evidentia.Log.open(dir, key, { wait }), 'INVALID_ARGUMENT')
+  }
+  log.close()
+  throwsCode(() => log.recovery(), 'INVALID_HANDLE')
+  // Once the writer is gone, a waiting open gets the log, with nothing to repair.
+  log = evidentia.Log.open(dir, key, { wait: 0.2 })
+  const recovery = log.recovery()
+  assert.equal(recovery.repaired, false)
+  assert.deepEqual(recovery.messages, [])
+  assert.equal(recovery.truncated_bytes, 0)
+  assert.equal(recovery.unsealed_records, 0)
+  log.close()
+})
+
+for (const mode of ['receipts', 'batch']) {
+  test(`the open log serves the receipts and proofs a fresh reader does (${mode})`, () => {
+    const [oldKey, newKey] = [evidentia.SigningKey.generate(), evidentia.SigningKey.generate()]
+    const dir = path.join(tempDir(), 'log')
+    const log = evidentia.Log.create(dir, oldKey, { mode })
+    const acknowledgements = [log.append({ n: 0 }, { nonce: 'n-0' }), ...log.appendBatch([{ n: 1 }, { n: 2 }])]
+    log.rotate(newKey)
+    acknowledgements.push(log.append({ n: 3 }))
+    const checkpoint = log.checkpoint()
+    const indexes = [...Array(log.length).keys()]
+    const receipts = indexes.map((i) => log.receipt(i))
+    const proofs = indexes.map((i) => log.inclusionProof(i))
+    const consistency = log.consistencyProof(1)
+    if (mode === 'receipts') assert.deepEqual(receipts, acknowledgements)
+    log.close()
+    const reader = evidentia.Log.open(dir)
+    assert.deepEqual(indexes.map((i) => reader.receipt(i)), receipts)
+    assert.deepEqual(indexes.map((i) => reader.inclusionProof(i)), proofs)
+    assert.equal(reader.consistencyProof(1), consistency)
+    const keys = reader.keys()
+    reader.close()
+    receipts.forEach((receipt, i) => evidentia.verifyInclusion(receipt, proofs[i], checkpoint, keys))
+    assert.ok(evidentia.verifyLog(dir).valid)
+  })
+}
+
 test('async appends and verification run off the main thread', async () => {
   const key = evidentia.SigningKey.generate()
   const dir = path.join(tempDir(), 'log')

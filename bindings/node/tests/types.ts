@@ -16,10 +16,18 @@ const lines: Promise<string[]> = log.appendBatchAsync([{ a: 1 }])
 const checkpoint: evidentia.Checkpoint = evidentia.verifyCheckpoint(log.checkpoint(), log.keys())
 const size: number = checkpoint.size + log.length
 const codes: evidentia.ErrorCodeInfo[] = evidentia.errorCodes()
+const imported: evidentia.Log = evidentia.Log.create('dir', key, { validFrom: '2026-01-01T00:00:00Z' })
+const retried: string = imported.append({ a: 1 }, { nonce: 'n', idempotent: true })
+const found: number | null = imported.findNonce('n')
+const recovery: Record<string, unknown> = imported.recovery()
+const waited: evidentia.Log = evidentia.Log.open('dir', key, { wait: 1.5 })
+const reader: evidentia.Log = evidentia.Log.open('dir', undefined, { wait: 0 })
 
 // @ts-expect-error: payloads are bytes, not strings
 key.signJws('text')
 // @ts-expect-error: the mode is an option, not a positional argument
 evidentia.Log.create('dir', key, 'batch')
+// @ts-expect-error: the wait is an option, not a positional argument
+evidentia.Log.open('dir', key, 1.5)
 
-export { kid, findings, receipt, later, lines, size, codes }
+export { kid, findings, receipt, later, lines, size, codes, retried, found, recovery, waited, reader }
