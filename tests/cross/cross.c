@@ -87,6 +87,12 @@ static evidentia_key_set *keys(const char *jwks) {
 /* Adds the text of the last output to `array`. */
 static void push(cJSON *array) { cJSON_AddItemToArray(array, cJSON_CreateString(out)); }
 
+/* Adds a string the library allocated to `object` as `name`, and frees it. */
+static void add_given(cJSON *object, const char *name, char *text) {
+    cJSON_AddStringToObject(object, name, text);
+    evidentia_string_free(text);
+}
+
 static void produce(const cJSON *spec, const char *dir) {
     char path[1024];
     cJSON *evidence = cJSON_CreateObject();
@@ -116,14 +122,18 @@ static void produce(const cJSON *spec, const char *dir) {
     }
     evidentia_log *log = NULL;
     snprintf(path, sizeof path, "%s/fixed", dir);
-    ok(evidentia_log_create(path, key, str(spec, "log_id"), EVIDENTIA_MODE_RECEIPTS, &log), "create");
+    /* The records carry fixed past times: the key is valid from the first. */
+    const char *valid_from = str(cJSON_GetArrayItem(cJSON_GetObjectItem(spec, "receipts"), 0), "time");
+    ok(evidentia_log_create(path, key, str(spec, "log_id"), EVIDENTIA_MODE_RECEIPTS, valid_from, &log), "create");
     cJSON *receipts = cJSON_AddArrayToObject(evidence, "receipts");
     cJSON_ArrayForEach(item, cJSON_GetObjectItem(spec, "receipts")) {
         const char *event = str(item, "event");
-        ok(evidentia_log_append(log, (const uint8_t *)event, strlen(event), str(item, "nonce"), str(item, "time"), out,
-                                BIG, &out_len),
+        char *receipt = NULL;
+        ok(evidentia_log_append(log, (const uint8_t *)event, strlen(event), str(item, "nonce"), str(item, "time"), 0,
+                                &receipt),
            "append");
-        push(receipts);
+        cJSON_AddItemToArray(receipts, cJSON_CreateString(receipt));
+        evidentia_string_free(receipt);
     }
     evidentia_log_free(log);
     evidentia_signing_key_free(key);
@@ -141,30 +151,35 @@ static void produce(const cJSON *spec, const char *dir) {
     size_t lens[] = {strlen(event), 7, 7};
 
     snprintf(path, sizeof path, "%s/log", dir);
-    ok(evidentia_log_create(path, fresh_key, "c.example/cross", EVIDENTIA_MODE_RECEIPTS, &log), "create");
+    ok(evidentia_log_create(path, fresh_key, "c.example/cross", EVIDENTIA_MODE_RECEIPTS, NULL, &log), "create");
     cJSON_AddStringToObject(fresh, "log", path);
-    ok(evidentia_log_append(log, batch[0], lens[0], NULL, NULL, out, BIG, &out_len), "append");
-    cJSON_AddStringToObject(fresh, "receipt", out);
-    ok(evidentia_log_append_batch(log, batch + 1, lens + 1, 2, NULL, out, BIG, &out_len), "append batch");
-    ok(evidentia_log_checkpoint(log, out, BIG, &out_len), "checkpoint");
-    cJSON_AddStringToObject(fresh, "checkpoint", out);
+    char *given = NULL;
+    ok(evidentia_log_append(log, batch[0], lens[0], NULL, NULL, 0, &given), "append");
+    add_given(fresh, "receipt", given);
+    ok(evidentia_log_append_batch(log, batch + 1, lens + 1, 2, NULL, &given), "append batch");
+    evidentia_string_free(given);
+    ok(evidentia_log_checkpoint(log, &given), "checkpoint");
+    add_given(fresh, "checkpoint", given);
     cJSON_AddNumberToObject(fresh, "size", 3);
     ok(evidentia_log_inclusion_proof(log, 0, 0, out, BIG, &out_len), "prove");
     cJSON_AddStringToObject(fresh, "inclusion_proof", out);
     ok(evidentia_log_keys(log, out, BIG, &out_len), "keys");
     cJSON_AddStringToObject(fresh, "jwks", out);
     snprintf(path, sizeof path, "%s/package-receipt", dir);
-    ok(evidentia_log_export_package(log, 0, path, out, BIG, &out_len), "export");
+    ok(evidentia_log_export_package(log, 0, path, &given), "export");
+    evidentia_string_free(given);
     evidentia_log_free(log);
 
     snprintf(path, sizeof path, "%s/batch", dir);
-    ok(evidentia_log_create(path, fresh_key, "c.example/cross-batch", EVIDENTIA_MODE_BATCH, &log), "create");
+    ok(evidentia_log_create(path, fresh_key, "c.example/cross-batch", EVIDENTIA_MODE_BATCH, NULL, &log), "create");
     cJSON_AddStringToObject(fresh, "batch_log", path);
-    ok(evidentia_log_append_batch(log, batch, lens, 3, NULL, out, BIG, &out_len), "append batch");
+    ok(evidentia_log_append_batch(log, batch, lens, 3, NULL, &given), "append batch");
+    evidentia_string_free(given);
     ok(evidentia_log_receipt(log, 0, out, BIG, &out_len), "batch receipt");
     cJSON_AddStringToObject(fresh, "batch_receipt", out);
     snprintf(path, sizeof path, "%s/package-batch", dir);
-    ok(evidentia_log_export_package(log, 0, path, out, BIG, &out_len), "export batch");
+    ok(evidentia_log_export_package(log, 0, path, &given), "export batch");
+    evidentia_string_free(given);
     evidentia_log_free(log);
     evidentia_signing_key_free(fresh_key);
 

@@ -27,7 +27,9 @@ function produce(spec, out) {
       key.signJws(payload, { detached: true, unencoded: true }),
     ]
   })
-  const fixed = evidentia.Log.create(path.join(out, 'fixed'), key, { logId: spec.log_id })
+  // The records carry fixed past times: the key is valid from the first.
+  const validFrom = spec.receipts[0].time
+  const fixed = evidentia.Log.create(path.join(out, 'fixed'), key, { logId: spec.log_id, validFrom })
   evidence.receipts = spec.receipts.map((r) => fixed.append(r.event, { nonce: r.nonce, time: r.time }))
   fixed.close()
 

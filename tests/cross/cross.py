@@ -26,7 +26,9 @@ def produce(spec: dict, out: Path) -> None:
             key.sign_jws(payload, detached=True),
             key.sign_jws(payload, detached=True, unencoded=True),
         ]
-    with evidentia.Log.create(out / "fixed", key, log_id=spec["log_id"]) as log:
+    # The records carry fixed past times: the key is valid from the first.
+    valid_from = spec["receipts"][0]["time"]
+    with evidentia.Log.create(out / "fixed", key, log_id=spec["log_id"], valid_from=valid_from) as log:
         evidence["receipts"] = [log.append(r["event"], nonce=r["nonce"], time=r["time"]) for r in spec["receipts"]]
 
     fresh = evidentia.SigningKey.generate()
