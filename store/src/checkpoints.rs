@@ -134,13 +134,8 @@ impl Checkpoints {
         Ok(())
     }
 
-    /// Cuts the file after its valid frames (a torn write), returning the bytes cut.
-    pub(crate) fn cut_torn_tail(&mut self, fs: &Fs) -> Result<u64> {
-        let file = fs.open(&self.path, false)?;
-        let len = file.metadata().map_err(|e| io_error("read", &self.path, &e))?.len();
-        fs.set_len(&file, &self.path, self.end)?;
-        fs.sync(&file, &self.path)?;
-        self.writer = Some(file);
-        Ok(len - self.end)
+    /// Where the valid frames end.
+    pub(crate) fn end(&self) -> u64 {
+        self.end
     }
 }

@@ -17,6 +17,8 @@ pub(crate) const INDEX_FILE: &str = "index";
 pub(crate) const NONCES_FILE: &str = "nonces";
 pub(crate) const STATE_FILE: &str = "state.json";
 pub(crate) const TIMESTAMPS_DIR: &str = "timestamps";
+/// What recovery cut off (the debris of unfinished writes), kept for inspection.
+pub(crate) const CUT_DIR: &str = "cut";
 /// Held exclusively by the one process that writes the log, for as long as it does.
 pub(crate) const WRITER_LOCK: &str = ".lock";
 /// Held exclusively while a writer changes the files, and shared while a reader

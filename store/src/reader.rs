@@ -21,7 +21,7 @@ use crate::frame::{self, Tail};
 use crate::fsio::lock_shared;
 use crate::index::IndexFile;
 use crate::nonces::NonceTable;
-use crate::segments::{self, Entry, EntryRef, Segment};
+use crate::segments::{self, Entry, EntryRef, Known, Segment};
 use crate::tree::{self, TreeFile};
 use crate::view::{TreeAccess, View};
 
@@ -40,6 +40,8 @@ pub struct LogReader {
     /// Whether bytes after the valid checkpoints are damaged (not a torn write).
     pub(crate) checkpoints_damaged: bool,
     torn_bytes: u64,
+    /// What is known of the last segment's acknowledged bytes.
+    known: Known,
     /// The tree file, opened on first use.
     tree: OnceLock<Result<TreeFile>>,
     /// The kid of the last record, read on first use.
@@ -47,31 +49,33 @@ pub struct LogReader {
 }
 
 /// Counts the entries of the segments: through the index when its last slot finds
-/// the last complete entry, so that only what follows is read; otherwise by reading
-/// the last segment. Also returns the bytes of a torn write at the end.
-fn count_entries(segments: &[Segment], index: Option<&IndexFile>) -> Result<(u64, u64)> {
-    let Some(last) = segments.last() else { return Ok((0, 0)) };
-    let mut from = (0u64, last.first_seq);
-    if let Some(index) = index
-        && let Ok(slots) = index.stored()
-        && slots > last.first_seq
-        && let Ok((segment, offset)) = index.get(slots - 1)
-        && segment + 1 == segments.len()
-        && let Ok(payload) = last.frame_at(offset)
-        && Entry::decode(&payload).ok().and_then(|e| e.record().ok()).is_some_and(|r| r.seq == slots - 1)
-    {
-        from = (offset + (frame::HEADER + payload.len()) as u64, slots);
-    }
+/// an intact entry in the last segment, so that only what follows is read; otherwise
+/// by reading the last segment. Also says what is known of the last segment (see
+/// [`Known`]) and how many bytes of debris an unfinished write left at its end.
+fn count_entries(segments: &[Segment], index: Option<&IndexFile>) -> Result<(u64, Known, u64)> {
+    let Some(last) = segments.last() else { return Ok((0, Known::Nothing, 0)) };
+    let indexed = index.and_then(|index| segments::last_indexed(segments, index));
+    let known = indexed.map_or(Known::Nothing, |(_, offset)| Known::AcknowledgedAt(offset));
+    // Count from the last indexed entry when it is intact, else from the start.
+    let (from, before) = match indexed {
+        Some((seq, offset)) => match last.frame_at(offset) {
+            Ok(payload) => (offset + (frame::HEADER + payload.len()) as u64, seq + 1),
+            Err(_) => (0, last.first_seq),
+        },
+        None => (0, last.first_seq),
+    };
     let data = last.read()?;
-    let data = data.get(from.0 as usize..).unwrap_or_default();
-    let mut count = from.1;
-    segments::walk(data, 0, last, true, |_, _| {
+    let mut count = before;
+    // Where the last thing walked ends: a valid frame's end, or None after damage
+    // (which counts as an entry, so nothing after it is debris).
+    let mut end = Some(from as usize);
+    segments::walk(&data, from as usize, last, known, |offset, frame| {
         count += 1;
+        end = frame.ok().map(|payload| offset + frame::HEADER + payload.len());
         Ok(())
     })?;
-    let scan = frame::scan(data);
-    let torn = if scan.tail == Tail::Torn { (data.len() - scan.end) as u64 } else { 0 };
-    Ok((count, torn))
+    let debris = end.map_or(0, |end| data.len().saturating_sub(end) as u64);
+    Ok((count, known, debris))
 }
 
 impl LogReader {
@@ -87,7 +91,7 @@ impl LogReader {
         let (checkpoints, tail) = Checkpoints::read(&dir.join(CHECKPOINTS_FILE))?;
         let segments = segments::list(&dir.join(SEGMENTS_DIR))?;
         let index = IndexFile::open_read(&dir.join(INDEX_FILE))?;
-        let (count, torn_bytes) = count_entries(&segments, index.as_ref())?;
+        let (count, known, torn_bytes) = count_entries(&segments, index.as_ref())?;
         // An unreadable nonce index only means lookups read the records instead.
         let nonces = NonceTable::open_read(&dir.join(NONCES_FILE)).ok().flatten();
         drop(snapshot);
@@ -102,6 +106,7 @@ impl LogReader {
             checkpoints,
             checkpoints_damaged: matches!(tail, Tail::Damaged { .. }),
             torn_bytes,
+            known,
             tree: OnceLock::new(),
             last_kid: OnceLock::new(),
         })
@@ -132,9 +137,9 @@ impl LogReader {
         self.count == 0
     }
 
-    /// Bytes of an entry whose writing never completed, at the end of the log: a
-    /// writer stopped in the middle of an append, and the next writer to open the
-    /// log cuts them. They are not part of the log.
+    /// Bytes at the end of the log that an unfinished write left (a writer stopped
+    /// in the middle of an append; the next writer to open the log cuts them). They
+    /// are not part of the log.
     pub fn torn_tail_bytes(&self) -> u64 {
         self.torn_bytes
     }
@@ -237,7 +242,7 @@ impl LogReader {
     ) -> Result<()> {
         let mut read = 0u64;
         let count = self.count;
-        segments::for_each_entry(&self.segments, |entry| {
+        segments::for_each_entry(&self.segments, self.known, |entry| {
             if read >= count {
                 return Ok(()); // Appended after this reader was opened.
             }

@@ -15,9 +15,11 @@ use evidentia::merkle::leaf_hash;
 use evidentia::{ChainState, Error, ErrorCode, Record, Result};
 
 use crate::checkpoints::Checkpoints;
-use crate::config::{CHECKPOINTS_FILE, Config, INDEX_FILE, Mode, NONCES_FILE, SEGMENTS_DIR, TREE_FILE, read_keys};
+use crate::config::{
+    CHECKPOINTS_FILE, CUT_DIR, Config, INDEX_FILE, Mode, NONCES_FILE, SEGMENTS_DIR, TREE_FILE, read_keys,
+};
 use crate::frame::{self, Decoded, Tail};
-use crate::fsio::{Fs, io_error};
+use crate::fsio::{Fs, file_len, io_error};
 use crate::index::{IndexFile, slot};
 use crate::nonces::{NonceTable, fingerprint};
 use crate::segments::{self, Entry, EntryRef, Segment, SegmentWriter};
@@ -105,59 +107,101 @@ fn corrupt(message: String) -> Error {
     Error::new(ErrorCode::LogCorrupt, message)
 }
 
-/// The entries of the last segment, found by reading it from the end of a known
-/// entry (or from its start), with a torn tail cut and damage refused. Returns the
-/// number of entries in the log and the segment's length.
-fn recover_last_segment(
-    fs: &Fs,
-    segments: &[Segment],
-    index: &IndexFile,
-    durable: Option<Durable>,
-    recovery: &mut Recovery,
-) -> Result<(u64, u64)> {
-    let Some(last) = segments.last() else { return Ok((0, 0)) };
-    // Start after the last entry known durable, when the index finds it in this
-    // segment: the bytes before it were acknowledged and need no scan here.
-    let mut start = (0u64, last.first_seq);
-    if let Some(durable) = durable.filter(|d| d.entries > last.first_seq)
-        && index.stored()? >= durable.entries
-        && let Ok((segment, offset)) = index.get(durable.entries - 1)
-        && segment + 1 == segments.len()
-        && let Ok(payload) = last.frame_at(offset)
-        && Entry::decode(&payload).ok().and_then(|e| e.record().ok()).is_some_and(|r| r.seq == durable.entries - 1)
-    {
-        start = (offset + (frame::HEADER + payload.len()) as u64, durable.entries);
+/// The last segment as found: how many entries the log holds, where its valid
+/// frames end, and the bytes after them that no acknowledged entry occupies.
+struct LastSegment {
+    count: u64,
+    end: u64,
+    /// `(offset, length)` of debris to cut: what an unacknowledged write left.
+    debris: Option<(u64, u64)>,
+}
+
+/// Where the frame of entry `seq` ends, if the index finds it in the last segment
+/// and it is that record, intact.
+fn indexed_end(segments: &[Segment], index: &IndexFile, seq: u64) -> Option<u64> {
+    let last = segments.last()?;
+    let (segment, offset) = index.get(seq).ok()?;
+    if segment + 1 != segments.len() {
+        return None;
     }
+    let payload = last.frame_at(offset).ok()?;
+    let record = Entry::decode(&payload).ok()?.record().ok()?;
+    (record.seq == seq).then_some(offset + (frame::HEADER + payload.len()) as u64)
+}
+
+/// Reads the last segment from the end of the last entry known durable (or from
+/// its start), and tells acknowledged entries from what an unfinished write left.
+///
+/// An append flushes its frames before it writes their index slots, so an indexed
+/// entry was flushed and acknowledged (see [`segments::last_indexed`]): the bytes
+/// up to and including the last indexed entry (or the entry `state.json` names)
+/// must be valid frames, and damage there fails opening. After them, valid frames
+/// are kept (they are complete records, even if no one was told), and whatever
+/// follows the last of them is the debris of an unfinished write, whatever it looks
+/// like (a frame cut short, zeros where a power cut lost a page, frames after such a
+/// hole): it is cut. Without an index to go by, only a prefix of a frame or zeros
+/// count as debris.
+fn inspect_last_segment(segments: &[Segment], index: &IndexFile, durable: Option<Durable>) -> Result<LastSegment> {
+    let Some(last) = segments.last() else { return Ok(LastSegment { count: 0, end: 0, debris: None }) };
+    let durable_end = durable
+        .filter(|d| d.entries > last.first_seq)
+        .and_then(|d| indexed_end(segments, index, d.entries - 1).map(|end| (end, d.entries)));
+    // Where the last acknowledged entry begins (its bytes must all be valid).
+    let acknowledged = segments::last_indexed(segments, index)
+        .map(|(_, offset)| offset)
+        .max(durable_end.map(|(end, _)| end.saturating_sub(1)));
+    // Start after the last entry known durable: the bytes before it need no scan.
+    let (start, before) = durable_end.unwrap_or((0, last.first_seq));
     let data = {
         let mut file = std::fs::File::open(&last.path).map_err(|e| io_error("open", &last.path, &e))?;
-        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(start.0))
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(start))
             .map_err(|e| io_error("read", &last.path, &e))?;
         let mut data = Vec::new();
         std::io::Read::read_to_end(&mut file, &mut data).map_err(|e| io_error("read", &last.path, &e))?;
         data
     };
     let scan = frame::scan(&data);
-    let end = start.0 + scan.end as u64;
-    match scan.tail {
-        Tail::Clean => {}
-        Tail::Torn => {
-            recovery.truncated_bytes = (data.len() - scan.end) as u64;
-            let file = fs.open(&last.path, false)?;
-            fs.set_len(&file, &last.path, end)?;
-            fs.sync(&file, &last.path)?;
-        }
-        Tail::Damaged { next_valid } => {
-            let after = match next_valid {
-                Some(at) => format!("and holds valid entries after it (from offset {})", start.0 + at as u64),
-                None => "at its last entry".to_owned(),
-            };
-            return Err(corrupt(format!(
-                "{} is damaged at offset {end} {after}: an acknowledged entry was changed. Nothing was cut or changed; `evidentia log verify` shows which records are affected",
-                last.path.display()
-            )));
-        }
+    let end = start + scan.end as u64;
+    let count = before + scan.frames.len() as u64;
+    let rest = (data.len() - scan.end) as u64;
+    let damaged = |what: String| {
+        corrupt(format!(
+            "{} is damaged at offset {end}{what}: an acknowledged entry was changed. Nothing was cut or changed; `evidentia log verify` shows which records are affected",
+            last.path.display()
+        ))
+    };
+    if acknowledged.is_some_and(|acknowledged| end <= acknowledged) {
+        return Err(damaged(String::new()));
     }
-    Ok((start.1 + scan.frames.len() as u64, end))
+    let debris = match (scan.tail, acknowledged) {
+        (Tail::Clean, _) => None,
+        (_, Some(_)) | (Tail::Torn, None) => Some((end, rest)),
+        (Tail::Damaged { next_valid }, None) => {
+            return Err(damaged(match next_valid {
+                Some(at) => format!(" and holds valid entries after it (from offset {})", start + at as u64),
+                None => ", its last entry,".to_owned(),
+            }));
+        }
+    };
+    Ok(LastSegment { count, end, debris })
+}
+
+/// Keeps bytes about to be cut in `cut/<file>@<offset>`, flushed, so that a cut
+/// can always be looked at (and undone) by hand.
+fn keep_cut_bytes(fs: &Fs, dir: &Path, file: &Path, offset: u64) -> Result<()> {
+    let bytes = std::fs::read(file).map_err(|e| io_error("read", file, &e))?;
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let folder = dir.join(CUT_DIR);
+    fs.create_dir_all(&folder)?;
+    fs.replace(&folder, &format!("{name}@{offset}"), bytes.get(offset as usize..).unwrap_or_default())
+}
+
+/// Cuts a file at `offset`, keeping what it cuts (see [`keep_cut_bytes`]).
+fn cut(fs: &Fs, dir: &Path, file: &Path, offset: u64) -> Result<()> {
+    keep_cut_bytes(fs, dir, file, offset)?;
+    let handle = fs.open(file, false)?;
+    fs.set_len(&handle, file, offset)?;
+    fs.sync(&handle, file)
 }
 
 /// The number of leaves the tree file holds correctly: `durable.entries` when its
@@ -186,33 +230,40 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
     let segments_dir = dir.join(SEGMENTS_DIR);
     let index = IndexFile::open_write(fs, &dir.join(INDEX_FILE))?;
 
+    // First find out, changing nothing; then refuse, or cut what needs cutting.
     let listed = segments::list(&segments_dir)?;
-    let (count, len) = recover_last_segment(fs, &listed, &index, durable, &mut recovery)?;
-    drop(listed);
-    let segments = SegmentWriter::open(fs, &segments_dir, count, len)?;
-
-    let (mut checkpoints, tail) = Checkpoints::read(&dir.join(CHECKPOINTS_FILE))?;
-    match tail {
-        Tail::Clean => {}
-        Tail::Torn => recovery.truncated_checkpoint_bytes = checkpoints.cut_torn_tail(fs)?,
-        Tail::Damaged { .. } => {
-            return Err(corrupt(format!(
-                "{} is damaged: a signed checkpoint was changed. Nothing was cut or changed",
-                dir.join(CHECKPOINTS_FILE).display()
-            )));
-        }
+    let last = inspect_last_segment(&listed, &index, durable)?;
+    let count = last.count;
+    let checkpoints_path = dir.join(CHECKPOINTS_FILE);
+    let (checkpoints, tail) = Checkpoints::read(&checkpoints_path)?;
+    if let Tail::Damaged { .. } = tail {
+        return Err(corrupt(format!(
+            "{} is damaged: a signed checkpoint was changed. Nothing was cut or changed",
+            checkpoints_path.display()
+        )));
     }
     if checkpoints.latest_size().is_some_and(|size| size > count) {
         return Err(corrupt(
-            "a signed checkpoint covers more records than the log holds: acknowledged records are missing".into(),
+            "a signed checkpoint covers more records than the log holds: acknowledged records are missing. Nothing was cut or changed".into(),
         ));
     }
     if let Some(d) = durable.filter(|d| d.entries > count) {
         return Err(corrupt(format!(
-            "the log held {} records and now holds {count}: acknowledged records are missing",
+            "the log held {} records and now holds {count}: acknowledged records are missing. Nothing was cut or changed",
             d.entries
         )));
     }
+    if let (Some((offset, length)), Some(segment)) = (last.debris, listed.last()) {
+        cut(fs, dir, &segment.path, offset)?;
+        recovery.truncated_bytes = length;
+    }
+    if tail == Tail::Torn {
+        let end = checkpoints.end();
+        recovery.truncated_checkpoint_bytes = file_len(&checkpoints_path)? - end;
+        cut(fs, dir, &checkpoints_path, end)?;
+    }
+    drop(listed);
+    let segments = SegmentWriter::open(fs, &segments_dir, count, last.end)?;
 
     // Where each derived file stops being trustworthy.
     let trusted = durable.map_or(0, |d| d.entries);

@@ -204,6 +204,32 @@ impl Segment {
     }
 }
 
+/// Where the last indexed entry begins: `(seq, offset)` in the last segment, when
+/// the index's last slot points there credibly (the segment's first entry at offset
+/// 0, or right after the intact entry before it). An append writes its index slots
+/// only after it flushed its frames, so that entry was acknowledged, even when its
+/// bytes have since been damaged.
+pub(crate) fn last_indexed(segments: &[Segment], index: &crate::index::IndexFile) -> Option<(u64, u64)> {
+    let last = segments.last()?;
+    let seq = index.stored().ok()?.checked_sub(1)?;
+    if seq < last.first_seq {
+        return None;
+    }
+    let (segment, offset) = index.get(seq).ok()?;
+    if segment + 1 != segments.len() {
+        return None;
+    }
+    let credible = if seq == last.first_seq {
+        offset == 0
+    } else {
+        let (before_segment, before) = index.get(seq - 1).ok()?;
+        let payload = last.frame_at(before).ok()?;
+        let record = Entry::decode(&payload).ok()?.record().ok()?;
+        before_segment == segment && record.seq == seq - 1 && before + (frame::HEADER + payload.len()) as u64 == offset
+    };
+    credible.then_some((seq, offset))
+}
+
 fn segment_name(first_seq: u64) -> String {
     format!("{first_seq:020}.seg")
 }
@@ -225,16 +251,30 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<Segment>> {
     Ok(segments)
 }
 
+/// How far a segment's bytes are known to hold acknowledged entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Known {
+    /// A segment before the last: all of it.
+    Whole,
+    /// The last segment, where its last acknowledged entry begins: damage there or
+    /// before is damage; whatever is wrong after it is the debris of an unfinished
+    /// write.
+    AcknowledgedAt(u64),
+    /// The last segment, with nothing known: only a frame cut short (or zeros) at
+    /// the very end is the debris of an unfinished write.
+    Nothing,
+}
+
 /// Walks the frames of one segment's data from `offset`: `visit` gets each frame's
 /// offset and payload, or `Err` for a damaged region (after which walking resumes
-/// at the next valid frame). An incompletely written frame at the very end of the
-/// last segment (cut short by a crash, never acknowledged) is not part of the log
-/// and is skipped; damage at the end of any segment is an entry that cannot be read.
+/// at the next valid frame). The debris of an unfinished write at the end of the
+/// last segment (see [`Known`]) is not part of the log and is skipped; damage
+/// anywhere else is an entry that cannot be read.
 pub(crate) fn walk(
     data: &[u8],
     mut offset: usize,
     segment: &Segment,
-    last: bool,
+    known: Known,
     mut visit: impl FnMut(usize, std::result::Result<&[u8], String>) -> Result<()>,
 ) -> Result<()> {
     loop {
@@ -243,29 +283,39 @@ pub(crate) fn walk(
             offset = next;
             continue;
         }
-        return match frame::classify_tail(data, offset) {
-            Tail::Clean => Ok(()),
-            Tail::Torn if last => Ok(()),
-            Tail::Damaged { next_valid: Some(next) } => {
+        let debris = match (known, frame::classify_tail(data, offset)) {
+            (_, Tail::Clean) => return Ok(()),
+            (Known::AcknowledgedAt(start), _) => offset as u64 > start,
+            (Known::Nothing, Tail::Torn) => true,
+            _ => false,
+        };
+        if debris {
+            return Ok(());
+        }
+        match frame::next_valid(data, offset + 1) {
+            Some(next) => {
                 visit(offset, Err(format!("{}: damaged bytes at offset {offset}", segment.path.display())))?;
                 offset = next;
-                continue;
             }
-            Tail::Torn | Tail::Damaged { next_valid: None } => visit(
-                offset,
-                Err(format!(
-                    "{}: the frame at offset {offset}, the end of the segment, is damaged",
-                    segment.path.display()
-                )),
-            ),
-        };
+            None => {
+                return visit(
+                    offset,
+                    Err(format!(
+                        "{}: the frame at offset {offset}, the end of the segment, is damaged",
+                        segment.path.display()
+                    )),
+                );
+            }
+        }
     }
 }
 
 /// Reads every entry of the segments in order; damaged entries come as `Err` with
-/// the reason (see [`walk`]). One buffer, the size of the largest segment, is reused.
+/// the reason (see [`walk`]); `last` is what is known of the last segment. One
+/// buffer, the size of the largest segment, is reused.
 pub(crate) fn for_each_entry(
     segments: &[Segment],
+    last: Known,
     mut visit: impl FnMut(std::result::Result<EntryRef<'_>, String>) -> Result<()>,
 ) -> Result<()> {
     let mut data = Vec::new();
@@ -273,7 +323,8 @@ pub(crate) fn for_each_entry(
         data.clear();
         let mut file = File::open(&segment.path).map_err(|e| io_error("open", &segment.path, &e))?;
         std::io::Read::read_to_end(&mut file, &mut data).map_err(|e| io_error("read", &segment.path, &e))?;
-        walk(&data, 0, segment, n + 1 == segments.len(), |_, item| visit(item.and_then(EntryRef::decode)))?;
+        let known = if n + 1 == segments.len() { last } else { Known::Whole };
+        walk(&data, 0, segment, known, |_, item| visit(item.and_then(EntryRef::decode)))?;
     }
     Ok(())
 }

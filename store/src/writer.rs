@@ -391,16 +391,20 @@ impl Writer {
 
         let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
         let count = self.segments.count;
-        let stored = self.store(&frames, &offsets, count);
-        if let Err(e) = stored {
-            // Nothing was acknowledged: cut what may have been written.
-            let undone = self.segments.rollback().and_then(|()| self.index.truncate(&self.fs, count));
-            if undone.is_err() {
-                self.damaged = true;
+        let stored = self.segments.write(&frames).and_then(|at| self.segments.sync().map(|()| at));
+        let (segment, base) = match stored {
+            Ok(at) => at,
+            Err(e) => {
+                // Nothing was acknowledged: cut what may have been written.
+                if self.segments.rollback().is_err() {
+                    self.damaged = true;
+                }
+                return Err(e);
             }
-            return Err(e);
-        }
-        // Durable from here: the state follows the files even if what comes next fails.
+        };
+        // Durable from here: the state follows the files even if what comes next
+        // fails. The index slots come only now, so that an indexed entry is always
+        // one that was flushed (recovery relies on it).
         self.segments.commit(frames.len() as u64, offsets.len() as u64);
         self.chain = chain;
         self.last_kid = Some(key.kid().to_owned());
@@ -408,7 +412,8 @@ impl Writer {
         for leaf in leaves {
             self.tree.push(leaf);
         }
-        if self.update_derived(&new_nonces).is_err() {
+        let slots: Vec<u8> = offsets.iter().flat_map(|offset| slot(segment, base + offset)).collect();
+        if self.index.write(&self.fs, count, &slots).and_then(|()| self.update_derived(&new_nonces)).is_err() {
             self.damaged = true;
         }
         let mut appended = appended;
@@ -436,14 +441,6 @@ impl Writer {
             self.damaged = true;
         }
         Ok(appended)
-    }
-
-    /// Writes frames and their index slots and flushes the segment.
-    fn store(&mut self, frames: &[u8], offsets: &[u64], count: u64) -> Result<()> {
-        let (segment, base) = self.segments.write(frames)?;
-        let slots: Vec<u8> = offsets.iter().flat_map(|offset| slot(segment, base + offset)).collect();
-        self.index.write(&self.fs, count, &slots)?;
-        self.segments.sync()
     }
 
     /// Writes the tree nodes and nonces of records just stored.

@@ -381,10 +381,10 @@ fn a_failed_append_whose_cut_also_fails_leaves_nothing_behind() {
         let options = LogOptions { faults: Some(Arc::clone(&faults)), ..LogOptions::default() };
         let log = Log::open_with(&dir.0, &options).unwrap();
         append_many(&log, &k, 0, 3);
-        // The append's operations: write the frames (1), write the index (2), flush
-        // the segment (3). Fail the flush, then the cut back (4).
-        faults.fail_operation(3, FaultError::Io);
-        faults.fail_operation(4, FaultError::NoSpace);
+        // The append's operations: write the frames (1), flush the segment (2). Fail
+        // the flush, then the cut back (3).
+        faults.fail_operation(2, FaultError::Io);
+        faults.fail_operation(3, FaultError::NoSpace);
         let failed = log.append_batch(&k, &[NewEvent { json: br#"{"lost":true}"#, nonce: None }], None);
         assert_eq!(failed.unwrap_err().code(), ErrorCode::Io, "{:?}", faults.injected());
         assert!(faults.injected().unwrap().contains("Truncate"), "{:?}", faults.injected());
@@ -421,4 +421,73 @@ fn creating_the_same_log_at_once_gives_it_to_one() {
         let log = Log::open(&dir.0).unwrap();
         assert_eq!(&log.log_id(), created[0]);
     }
+}
+
+/// Behaviour 2: an acknowledged entry cut short (or zeroed) at the end of the log
+/// is damage, never a torn write, even when `state.json` lags after a crash: the
+/// index slot written after its flush proves it was acknowledged.
+#[test]
+fn an_acknowledged_last_entry_cut_short_is_never_cut_after_a_crash() {
+    let dir = scratch("acked-tail");
+    let k = key(13);
+    let log = create(&dir.0, &k, Mode::Receipts);
+    log.append(&k, b"{}", None).unwrap();
+    drop(log);
+    let lagging = std::fs::read(dir.0.join("state.json")).unwrap();
+    let log = Log::open(&dir.0).unwrap();
+    for i in 0..5 {
+        log.append(&k, format!(r#"{{"n":{i}}}"#).as_bytes(), None).unwrap();
+    }
+    drop(log);
+    std::fs::write(dir.0.join("state.json"), &lagging).unwrap(); // as if the writer had been killed
+    let original = std::fs::read(segment(&dir.0)).unwrap();
+    let last = LogReader::open(&dir.0).unwrap().receipt(5).unwrap();
+    let start = original.windows(last.len()).position(|w| w == last.as_bytes()).unwrap() - 17;
+    let mut zeroed = original.clone();
+    zeroed[start..].fill(0);
+    for damaged in [original[..original.len() - 5].to_vec(), zeroed] {
+        std::fs::write(segment(&dir.0), &damaged).unwrap();
+        assert_eq!(Log::open(&dir.0).unwrap_err().code(), ErrorCode::LogCorrupt);
+        assert_eq!(std::fs::read(segment(&dir.0)).unwrap(), damaged, "nothing is cut");
+        let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+        assert_eq!((report.is_valid(), report.records()), (false, 6), "{}", report.to_text());
+    }
+}
+
+/// A power cut in the middle of an unacknowledged group can lose a page before
+/// frames that did reach the disk: that is debris of the unfinished write, cut
+/// (and kept in `cut/`), not damage that makes the log unwritable.
+#[test]
+fn a_hole_in_an_unacknowledged_group_is_debris_and_is_cut_and_kept() {
+    let dir = scratch("hole");
+    let k = key(14);
+    let log = create(&dir.0, &k, Mode::Receipts);
+    append_many(&log, &k, 0, 3);
+    drop(log);
+    let (segment_before, index_before, state_before) = (
+        std::fs::read(segment(&dir.0)).unwrap(),
+        std::fs::read(dir.0.join("index")).unwrap(),
+        std::fs::read(dir.0.join("state.json")).unwrap(),
+    );
+    let log = Log::open(&dir.0).unwrap();
+    append_many(&log, &k, 3, 3);
+    drop(log);
+    // The group's frames reached the disk but a page in them did not, and neither
+    // did the index slots and state written after them.
+    let mut bytes = std::fs::read(segment(&dir.0)).unwrap();
+    bytes[segment_before.len() + 20..segment_before.len() + 60].fill(0);
+    std::fs::write(segment(&dir.0), &bytes).unwrap();
+    std::fs::write(dir.0.join("index"), &index_before).unwrap();
+    std::fs::write(dir.0.join("state.json"), &state_before).unwrap();
+    let reader = LogReader::open(&dir.0).unwrap();
+    assert_eq!((reader.len(), reader.torn_tail_bytes()), (3, (bytes.len() - segment_before.len()) as u64));
+    assert_valid(&dir.0);
+    let log = Log::open(&dir.0).unwrap();
+    assert_eq!(log.recovery().truncated_bytes, (bytes.len() - segment_before.len()) as u64);
+    assert_eq!(log.len(), 3);
+    drop(log);
+    assert_eq!(std::fs::read(segment(&dir.0)).unwrap(), segment_before);
+    let kept = dir.0.join("cut").join(format!("{:020}.seg@{}", 0, segment_before.len()));
+    assert_eq!(std::fs::read(kept).unwrap(), bytes[segment_before.len()..]);
+    assert_valid(&dir.0);
 }

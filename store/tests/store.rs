@@ -191,15 +191,18 @@ fn a_torn_last_entry_is_cut_and_everything_before_it_kept() {
     drop(log);
     let full = std::fs::read(segment(&dir.0)).unwrap();
     let state = std::fs::read(dir.0.join("state.json")).unwrap();
+    let index = std::fs::read(dir.0.join("index")).unwrap();
     let log = Log::open(&dir.0).unwrap();
     log.append(&k, &event(20), None).unwrap();
     drop(log);
     let with_last = std::fs::read(segment(&dir.0)).unwrap();
     // Cut the last entry at every point, as a crash before it was acknowledged
-    // would (so the durable state still says 20): the log reopens with the first 20.
+    // would (so the durable state still says 20, and its index slot was never
+    // written): the log reopens with the first 20.
     for cut in full.len() + 1..with_last.len() {
         std::fs::write(segment(&dir.0), &with_last[..cut]).unwrap();
         std::fs::write(dir.0.join("state.json"), &state).unwrap();
+        std::fs::write(dir.0.join("index"), &index).unwrap();
         let log = Log::open(&dir.0).unwrap();
         assert_eq!(log.len(), 20, "cut at {cut}");
         assert_eq!(log.recovery().truncated_bytes, (cut - full.len()) as u64);
