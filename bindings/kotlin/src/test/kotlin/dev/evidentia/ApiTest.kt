@@ -79,6 +79,121 @@ class ApiTest {
     }
 
     @Test
+    fun aNonceIsUsedOnceAndARetryGetsTheOriginalReceipt() {
+        val key = SigningKey.generate()
+        val dir = tempDir().resolve("log").toString()
+        Log.create(dir, key, "example.com/nonces").use { log ->
+            val first = log.append("""{"order":1}""", "order-1")
+            val refused = assertThrows(EvidentiaException.Storage::class.java) { log.append("""{"order":1}""", "order-1") }
+            assertEquals("NONCE_IN_USE", refused.codeName)
+            assertTrue(refused.reason.contains("record 0"), refused.reason)
+            assertEquals(1uL, log.length())
+            // A retry of the same request gets the original receipt, and appends nothing.
+            assertEquals(first, log.append("""{"order":1}""", "order-1", idempotent = true))
+            assertEquals(first, log.append("""{ "order": 1.0 }""", "order-1", null, true))
+            assertEquals(1uL, log.length())
+            // Another event under the same nonce is refused, idempotent or not.
+            assertCode("NONCE_IN_USE", "another event") { log.append("""{"order":2}""", "order-1", idempotent = true) }
+            assertEquals(1uL, log.length())
+            assertEquals(0uL, log.findNonce("order-1"))
+            assertEquals(null, log.findNonce("unknown"))
+            log.append("""{"order":2}""", "order-2")
+            assertEquals(1uL, log.findNonce("order-2"))
+        }
+        Log.open(dir).use { reader ->
+            assertEquals(listOf(0uL, 1uL, null), listOf("order-1", "order-2", "x").map { reader.findNonce(it) })
+        }
+    }
+
+    @Test
+    fun recordTimesAreCheckedAgainstTheKeyAndTheLastRecord() {
+        val key = SigningKey.generate()
+        Log.create(tempDir().resolve("log").toString(), key).use { log ->
+            // Before the key became valid (the log's creation), or far ahead of the clock.
+            for (time in listOf("2000-01-01T00:00:00Z", "2999-01-01T00:00:00Z")) {
+                val e = assertThrows(EvidentiaException.Record::class.java) { log.append("""{"n":1}""", null, time) }
+                assertEquals("TIME_REFUSED", e.codeName, time)
+            }
+            assertCode("TIME_REFUSED", "a batch before the key") { log.appendBatch(listOf("""{"n":1}"""), "2000-01-01T00:00:00Z") }
+            assertEquals(0uL, log.length())
+        }
+        // A key valid from an earlier time takes records of that time, in order.
+        Log.create(tempDir().resolve("log").toString(), key, validFrom = "2020-01-01T00:00:00Z").use { log ->
+            log.append("""{"n":1}""", time = "2020-06-01T00:00:00Z")
+            assertCode("TIME_REFUSED", "before the last record") { log.append("""{"n":2}""", time = "2020-05-01T00:00:00Z") }
+            log.appendBatch(listOf("""{"n":2}""", """{"n":3}"""), "2020-07-01T00:00:00Z")
+            assertEquals(3uL, log.length())
+            log.verify().use { assertTrue(it.valid(), it.toText()) }
+        }
+        assertCode("TIME_INVALID", "a valid_from that is no time") {
+            Log.create(tempDir().resolve("log").toString(), key, validFrom = "yesterday")
+        }
+    }
+
+    @Test
+    fun openingALockedLogWaitsThenFailsAndACleanLogNeedsNoRepair() {
+        val key = SigningKey.generate()
+        val dir = tempDir().resolve("log").toString()
+        Log.create(dir, key).use { log ->
+            val clean = org.json.JSONObject(log.recovery())
+            assertFalse(clean.getBoolean("repaired"))
+            assertEquals(0, clean.getJSONArray("messages").length())
+            val started = System.nanoTime()
+            val e = assertThrows(EvidentiaException.Storage::class.java) { Log.open(dir, key, 0.2) }
+            assertEquals("LOG_LOCKED", e.codeName)
+            assertTrue(e.reason.contains("waited"), e.reason)
+            assertTrue(System.nanoTime() - started >= 200_000_000L)
+            for (wait in listOf(-1.0, Double.POSITIVE_INFINITY, Double.NaN, 86_401.0)) {
+                assertCode("INVALID_ARGUMENT", "wait $wait") { Log.open(dir, key, wait) }
+            }
+        }
+        // Once the writer is gone, a waiting open gets the log, with nothing to repair.
+        Log.open(dir, key, waitSeconds = 0.2).use { log ->
+            val recovery = org.json.JSONObject(log.recovery())
+            assertFalse(recovery.getBoolean("repaired"))
+            assertEquals(0, recovery.getJSONArray("messages").length())
+            assertEquals(0, recovery.getInt("truncated_bytes"))
+            assertEquals(0, recovery.getInt("unsealed_records"))
+        }
+    }
+
+    /** What a log serves: its latest checkpoint, every receipt and inclusion proof, a consistency proof. */
+    private data class Served(val checkpoint: String, val receipts: List<String>, val proofs: List<String>, val consistency: String)
+
+    @Test
+    fun theOpenLogServesWhatAFreshReaderDoes() {
+        for (mode in listOf("receipts", "batch")) {
+            val (oldKey, newKey) = SigningKey.generate() to SigningKey.generate()
+            val dir = tempDir().resolve("log").toString()
+            val served = Log.create(dir, oldKey, null, mode).use { log ->
+                val acknowledgements = mutableListOf(log.append("""{"n":0}""", "n-0"))
+                acknowledgements += log.appendBatch(listOf("""{"n":1}""", """{"n":2}"""))
+                log.rotate(newKey)
+                acknowledgements += log.append("""{"n":3}""")
+                val checkpoint = log.checkpoint()
+                val indexes = 0uL until log.length()
+                val receipts = indexes.map { log.receipt(it) }
+                if (mode == "receipts") assertEquals(acknowledgements, receipts)
+                Served(checkpoint, receipts, indexes.map { log.inclusionProof(it) }, log.consistencyProof(1uL))
+            }
+            Log.open(dir).use { reader ->
+                val indexes = 0uL until reader.length()
+                val fresh = Served(
+                    served.checkpoint,
+                    indexes.map { reader.receipt(it) },
+                    indexes.map { reader.inclusionProof(it) },
+                    reader.consistencyProof(1uL),
+                )
+                assertEquals(served, fresh, mode)
+                served.receipts.zip(served.proofs).forEach { (receipt, proof) ->
+                    verifyInclusion(receipt, proof, served.checkpoint, reader.keys())
+                }
+            }
+            verifyLog(dir).use { assertTrue(it.valid(), it.toText()) }
+        }
+    }
+
+    @Test
     fun errorsCarryTheirFamilyCodeAndReason() {
         val e = assertThrows(EvidentiaException.Json::class.java) { canonicalizeText("""{"a":1,"a":2}""") }
         assertEquals(201.toUShort(), e.code)
