@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 
 use clap::Subcommand;
 use evidentia::json::Value;
@@ -20,6 +20,8 @@ const GROUP: usize = 1000;
 const GROUP_BYTES: usize = 64 * 1024 * 1024;
 /// The longest line of JSON Lines read: the JSON parser's input limit (16 MiB).
 const MAX_LINE: usize = 16 * 1024 * 1024;
+/// Bytes of JSON Lines read ahead of what is committed, at most (or one line).
+const IN_FLIGHT_BYTES: usize = 2 * GROUP_BYTES;
 
 /// How long a writer waits for another process holding the log.
 #[derive(clap::Args, Debug, Clone, Copy)]
@@ -32,14 +34,7 @@ pub(crate) struct WaitArg {
 
 impl WaitArg {
     fn options(self) -> Result<LogOptions, Error> {
-        let wait = match self.wait {
-            None => Wait::No,
-            Some(seconds) if seconds.is_finite() && (0.0..=86_400.0).contains(&seconds) => {
-                Wait::For(std::time::Duration::from_secs_f64(seconds))
-            }
-            Some(_) => return Err(Error::new(ErrorCode::InvalidArgument, "--wait takes 0 to 86400 seconds")),
-        };
-        Ok(LogOptions { wait, ..LogOptions::default() })
+        Ok(LogOptions { wait: Wait::from_seconds(self.wait)?, ..LogOptions::default() })
     }
 }
 
@@ -232,7 +227,8 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                             a.seq
                         );
                     }
-                    outln!("{}", a.to_line());
+                    // The acknowledgement must arrive: a failure to write it is an error.
+                    write_stdout(format!("{}\n", a.to_line()).as_bytes())?;
                 }
             }
         }
@@ -309,6 +305,8 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
 /// gets each event committed — and acknowledged — as soon as it arrives.
 fn append_lines(log: &Log, key: &SigningKey, input: Option<&Path>) -> Result<(), Error> {
     let (sender, lines) = mpsc::sync_channel::<Result<(u64, Vec<u8>), Error>>(4 * GROUP);
+    // Bytes read but not yet committed: the reader waits while they exceed the budget.
+    let in_flight = Arc::new((Mutex::new(0usize), Condvar::new()));
     let source: Box<dyn BufRead + Send> = match input {
         None => Box::new(std::io::BufReader::new(std::io::stdin())),
         Some(p) if p == Path::new("-") => Box::new(std::io::BufReader::new(std::io::stdin())),
@@ -317,6 +315,7 @@ fn append_lines(log: &Log, key: &SigningKey, input: Option<&Path>) -> Result<(),
                 .map_err(|e| Error::new(ErrorCode::Io, format!("cannot read {}: {e}", p.display())))?,
         )),
     };
+    let budget = Arc::clone(&in_flight);
     std::thread::spawn(move || {
         let mut source = source;
         let mut number = 0;
@@ -342,6 +341,14 @@ fn append_lines(log: &Log, key: &SigningKey, input: Option<&Path>) -> Result<(),
                     if line.iter().all(u8::is_ascii_whitespace) {
                         continue; // Blank lines separate nothing in JSON Lines.
                     }
+                    let (used, committed) = &*budget;
+                    let Ok(mut used) = used.lock() else { return };
+                    while *used > 0 && *used + line.len() > IN_FLIGHT_BYTES {
+                        let Ok(waited) = committed.wait(used) else { return };
+                        used = waited;
+                    }
+                    *used += line.len();
+                    drop(used);
                     if sender.send(Ok((number, line))).is_err() {
                         return;
                     }
@@ -381,17 +388,28 @@ fn append_lines(log: &Log, key: &SigningKey, input: Option<&Path>) -> Result<(),
             }
         }
         // A line that is not JSON stops the run; the lines before it are committed.
+        // The store takes as many as fit one commit (events grow when canonicalized),
+        // and the rest go into the next.
         let events: Vec<NewEvent<'_>> = group.iter().map(|(_, line)| NewEvent { json: line, nonce: None }).collect();
-        let result = log.append_valid_prefix(key, &events, None)?;
-        for a in &result.appended {
-            writeln!(out, "{}", a.to_line()).map_err(stdout_error)?;
+        let mut from = 0;
+        while from < events.len() {
+            let result = log.append_valid_prefix(key, &events[from..], None)?;
+            for a in &result.appended {
+                writeln!(out, "{}", a.to_line()).map_err(stdout_error)?;
+            }
+            out.flush().map_err(stdout_error)?;
+            total += result.appended.len() as u64;
+            progress.update(total);
+            if let Some(invalid) = result.invalid {
+                let e = invalid.error;
+                return Err(Error::new(e.code(), format!("line {}: {e}", group[from + invalid.position].0)));
+            }
+            from += result.appended.len();
         }
-        out.flush().map_err(stdout_error)?;
-        total += result.appended.len() as u64;
-        progress.update(total);
-        if let Some(invalid) = result.invalid {
-            let e = invalid.error;
-            return Err(Error::new(e.code(), format!("line {}: {e}", group[invalid.position].0)));
+        let (used, committed) = &*in_flight;
+        if let Ok(mut used) = used.lock() {
+            *used -= bytes;
+            committed.notify_all();
         }
     }
     Ok(())

@@ -69,6 +69,28 @@ fn a_retried_nonce_is_refused_or_answered_with_the_original_receipt() {
 }
 
 #[test]
+fn an_acknowledgement_that_cannot_be_written_is_an_error() {
+    let work = Workdir::new("log-full");
+    let dir = &work.0;
+    new_log(dir, "receipts");
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_evidentia"))
+        .args(["log", "append", "log", "-"])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(b"{}")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    exit(&out, 2);
+    assert!(text(&out.stderr).contains("cannot write"), "{}", text(&out.stderr));
+}
+
+#[test]
 fn writers_wait_for_each_other_when_asked() {
     let work = Workdir::new("log-wait");
     let dir = &work.0;

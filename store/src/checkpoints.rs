@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use evidentia::{Error, ErrorCode, Result, read_checkpoint};
 
 use crate::frame::{self, Tail};
-use crate::fsio::{Fs, io_error, read_at};
+use crate::fsio::{Fs, io_error, read_at, read_regular};
 
 /// A signed checkpoint stored with the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,44 +35,54 @@ pub(crate) struct Checkpoints {
     /// Opened for appending, by a writer, on its first append.
     writer: Option<File>,
     places: Vec<Place>,
+    problems: Vec<String>,
     /// Where the valid frames end.
     end: u64,
 }
 
+/// The checkpoints file is read whole; this is far beyond millions of checkpoints.
+const MAX_CHECKPOINTS_FILE: u64 = 1 << 30;
+
 impl Checkpoints {
     /// Reads the checkpoints file (none if it does not exist) and says what follows
-    /// its valid frames.
+    /// its valid frames. A frame whose note cannot be read, or that is out of order,
+    /// is left out and described in [`Checkpoints::problems`].
     pub(crate) fn read(path: &Path) -> Result<(Checkpoints, Tail)> {
-        let data = match std::fs::read(path) {
-            Ok(data) => data,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(io_error("read", path, &e)),
-        };
+        let data = read_regular(path, MAX_CHECKPOINTS_FILE)?.unwrap_or_default();
         let scan = frame::scan(&data);
         let mut places = Vec::with_capacity(scan.frames.len());
-        for (offset, range) in &scan.frames {
-            let note = std::str::from_utf8(&data[range.clone()]).map_err(|_| {
-                Error::new(ErrorCode::LogCorrupt, format!("{}: a checkpoint is not text", path.display()))
-            })?;
-            let size = read_checkpoint(note)
-                .map_err(|e| {
-                    Error::new(ErrorCode::LogCorrupt, format!("{}: a checkpoint cannot be read: {e}", path.display()))
-                })?
-                .size;
-            if places.last().is_some_and(|p: &Place| p.size > size) {
-                return Err(Error::new(
-                    ErrorCode::LogCorrupt,
-                    format!("{}: checkpoints are out of order", path.display()),
-                ));
+        let mut problems = Vec::new();
+        for (n, (offset, range)) in scan.frames.iter().enumerate() {
+            let size = std::str::from_utf8(&data[range.clone()])
+                .map_err(|_| "is not text".to_owned())
+                .and_then(|note| read_checkpoint(note).map_err(|e| format!("cannot be read: {e}")))
+                .and_then(|checkpoint| match places.last() {
+                    Some(Place { size, .. }) if *size > checkpoint.size => {
+                        Err(format!("(of {} records) comes after one of {size}: out of order", checkpoint.size))
+                    }
+                    _ => Ok(checkpoint.size),
+                });
+            match size {
+                Ok(size) => {
+                    places.push(Place { size, offset: (*offset + frame::HEADER) as u64, len: range.len() as u32 })
+                }
+                Err(why) => problems.push(format!("{}: the stored checkpoint number {} {why}", path.display(), n + 1)),
             }
-            places.push(Place { size, offset: (*offset + frame::HEADER) as u64, len: range.len() as u32 });
         }
         let file = match File::open(path) {
             Ok(file) => Some(file),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io_error("open", path, &e)),
         };
-        Ok((Checkpoints { path: path.to_owned(), file, writer: None, places, end: scan.end as u64 }, scan.tail))
+        let checkpoints =
+            Checkpoints { path: path.to_owned(), file, writer: None, places, problems, end: scan.end as u64 };
+        Ok((checkpoints, scan.tail))
+    }
+
+    /// Stored checkpoints that could not be used (a note that cannot be read, or
+    /// one out of order): damage, for verification to report.
+    pub(crate) fn problems(&self) -> &[String] {
+        &self.problems
     }
 
     /// How many there are.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use evidentia::json::{Number, Value, parse};
 use evidentia::{Error, ErrorCode, KeySet, Result};
 
-use crate::fsio::io_error;
+use crate::fsio::read_regular;
 
 pub(crate) const CONFIG_FILE: &str = "log.json";
 pub(crate) const KEYS_FILE: &str = "keys.jwks";
@@ -88,15 +88,8 @@ impl Config {
 
     pub(crate) fn read(dir: &Path) -> Result<Config> {
         let path = dir.join(CONFIG_FILE);
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::new(
-                    ErrorCode::LogNotFound,
-                    format!("no log at {} (no {CONFIG_FILE})", dir.display()),
-                ));
-            }
-            Err(e) => return Err(io_error("read", &path, &e)),
+        let Some(bytes) = read_regular(&path, 1 << 16)? else {
+            return Err(Error::new(ErrorCode::LogNotFound, format!("no log at {} (no {CONFIG_FILE})", dir.display())));
         };
         let invalid = |what: &str| Error::new(ErrorCode::LogConfigInvalid, format!("{}: {what}", path.display()));
         let value = parse(&bytes).map_err(|e| invalid(&format!("not valid JSON: {e}")))?;
@@ -130,6 +123,9 @@ pub(crate) fn random_log_id() -> Result<String> {
 /// The log's key history.
 pub(crate) fn read_keys(dir: &Path) -> Result<KeySet> {
     let path = dir.join(KEYS_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| io_error("read", &path, &e))?;
+    let bytes = read_regular(&path, 1 << 24)?
+        .ok_or_else(|| Error::new(ErrorCode::LogCorrupt, format!("{} is missing", path.display())))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::new(ErrorCode::KeySetMalformed, format!("{} is not UTF-8 text", path.display())))?;
     KeySet::from_json(&text).map_err(|e| Error::new(e.code(), format!("{}: {e}", path.display())))
 }

@@ -83,13 +83,25 @@ pub(crate) fn decode(data: &[u8], offset: usize) -> Decoded<'_> {
     Decoded::Frame(payload, offset + HEADER + len)
 }
 
-/// The offset of the first valid frame at or after `from`, if any.
+/// The offset of the first valid frame at or after `from`, if any. Each candidate
+/// costs a checksum over its claimed payload; hostile bytes full of the magic could
+/// make that quadratic, so after checksumming `SEARCH_BUDGET` bytes the search gives
+/// up and says none was found (which never leads to cutting acknowledged data:
+/// damage without valid frames after it is still damage).
 pub(crate) fn next_valid(data: &[u8], from: usize) -> Option<usize> {
     let mut offset = from;
+    let mut spent = 0usize;
     while offset + HEADER <= data.len() {
         match data[offset..].windows(4).position(|w| w == MAGIC) {
             Some(found) => offset += found,
             None => return None,
+        }
+        let claimed = data
+            .get(offset + 4..offset + 8)
+            .map_or(0, |len| u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize);
+        spent += claimed.min(data.len() - offset);
+        if spent > SEARCH_BUDGET {
+            return None;
         }
         if matches!(decode(data, offset), Decoded::Frame(..)) {
             return Some(offset);
@@ -98,6 +110,9 @@ pub(crate) fn next_valid(data: &[u8], from: usize) -> Option<usize> {
     }
     None
 }
+
+/// Bytes a search for the next valid frame may checksum: twice the largest payload.
+const SEARCH_BUDGET: usize = 2 * MAX_PAYLOAD;
 
 /// The valid frames at the start of `data` and where they end, or how the data
 /// after them is damaged.

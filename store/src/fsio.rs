@@ -60,13 +60,56 @@ pub(crate) fn file_len(path: &Path) -> Result<u64> {
     }
 }
 
-/// Reads a whole file, or `None` when it does not exist.
-pub(crate) fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+/// Reads a whole regular file of at most `max` bytes, or `None` when it does not
+/// exist. Anything else at the path (a link, a device, a FIFO, a folder) or a file
+/// larger than any this store writes is refused: a log directory from someone else
+/// must not make a reader block or fill its memory.
+pub(crate) fn read_regular(path: &Path, max: u64) -> Result<Option<Vec<u8>>> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error("read", path, &e)),
+    };
+    check_regular(path, &meta, max)?;
+    let file = File::open(path).map_err(|e| io_error("read", path, &e))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, max + 1), &mut bytes)
+        .map_err(|e| io_error("read", path, &e))?;
+    if bytes.len() as u64 > max {
+        return Err(too_large(path, max));
+    }
+    Ok(Some(bytes))
+}
+
+fn too_large(path: &Path, max: u64) -> Error {
+    Error::new(
+        ErrorCode::LogCorrupt,
+        format!("{} is larger than any such file this store writes ({max} bytes)", path.display()),
+    )
+}
+
+/// Refuses anything at `path` but a regular file (or nothing), before it is opened:
+/// opening a pipe would block, and a link could lead anywhere.
+pub(crate) fn regular_or_missing(path: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => check_regular(path, &meta, u64::MAX),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(io_error("read", path, &e)),
     }
+}
+
+/// Refuses anything at `path` but a regular file of at most `max` bytes.
+pub(crate) fn check_regular(path: &Path, meta: &std::fs::Metadata, max: u64) -> Result<()> {
+    if !meta.file_type().is_file() {
+        return Err(Error::new(
+            ErrorCode::LogCorrupt,
+            format!("{} is not a regular file (a link, folder, device or pipe): refused", path.display()),
+        ));
+    }
+    if meta.len() > max {
+        return Err(too_large(path, max));
+    }
+    Ok(())
 }
 
 /// Where the store's writes go. Cheap to clone; without faults it is the plain
@@ -115,6 +158,7 @@ impl Fs {
     /// Opens a file for reading and writing, creating it (empty) if `create` and it
     /// does not exist. A new file is flushed into its directory at once.
     pub(crate) fn open(&self, path: &Path, create: bool) -> Result<File> {
+        regular_or_missing(path)?;
         let exists = path.exists();
         if create && !exists {
             self.check(Op::Create, path).map_err(|e| io_error("create", path, &e))?;
@@ -249,10 +293,56 @@ pub enum Wait {
     For(Duration),
 }
 
+/// Which file a handle or path is (device and inode), to tell a lock file that was
+/// removed or replaced from the one locked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FileId(u64, u64);
+
+impl FileId {
+    #[cfg(unix)]
+    fn of(meta: &std::fs::Metadata) -> FileId {
+        use std::os::unix::fs::MetadataExt;
+        FileId(meta.dev(), meta.ino())
+    }
+
+    #[cfg(not(unix))]
+    fn of(_: &std::fs::Metadata) -> FileId {
+        FileId(0, 0)
+    }
+
+    /// The file open as `file`.
+    pub(crate) fn of_file(file: &File) -> Option<FileId> {
+        file.metadata().ok().map(|meta| FileId::of(&meta))
+    }
+
+    /// The file now at `path`.
+    pub(crate) fn of_path(path: &Path) -> Option<FileId> {
+        std::fs::symlink_metadata(path).ok().map(|meta| FileId::of(&meta))
+    }
+}
+
+impl Wait {
+    /// A wait given in seconds, as every language gives it: `None` or 0 fails at
+    /// once; at most a day.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for a negative, infinite or longer wait.
+    pub fn from_seconds(seconds: Option<f64>) -> Result<Wait> {
+        match seconds {
+            None => Ok(Wait::No),
+            Some(0.0) => Ok(Wait::No),
+            Some(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => Ok(Wait::For(Duration::from_secs_f64(s))),
+            Some(_) => Err(Error::new(ErrorCode::InvalidArgument, "a wait is 0 to 86400 seconds")),
+        }
+    }
+}
+
 /// Takes an exclusive lock on `path` (created if missing), waiting as `wait` says.
-/// `busy` describes the holder for the error message.
+/// `busy` describes the holder for the error message. A lock file removed or
+/// replaced between opening and locking is opened again, so that the lock held is
+/// always on the file at `path`.
 pub(crate) fn lock_exclusive(fs: &Fs, path: &Path, wait: Wait, busy: &str) -> Result<File> {
-    let file = fs.open(path, true)?;
+    let mut file = fs.open(path, true)?;
     let deadline = match wait {
         Wait::No => None,
         Wait::For(limit) => Some(Instant::now() + limit),
@@ -260,7 +350,10 @@ pub(crate) fn lock_exclusive(fs: &Fs, path: &Path, wait: Wait, busy: &str) -> Re
     let mut pause = Duration::from_millis(1);
     loop {
         match file.try_lock() {
-            Ok(()) => return Ok(file),
+            Ok(()) if FileId::of_file(&file).is_some() && FileId::of_file(&file) == FileId::of_path(path) => {
+                return Ok(file);
+            }
+            Ok(()) => file = fs.open(path, true)?,
             Err(std::fs::TryLockError::WouldBlock) => match deadline {
                 Some(deadline) if Instant::now() < deadline => {
                     // Back off, with jitter so that waiting writers do not wake together.
@@ -286,6 +379,7 @@ pub(crate) fn lock_exclusive(fs: &Fs, path: &Path, wait: Wait, busy: &str) -> Re
 /// A shared lock on `path`, waiting for an exclusive holder to finish; `None` when
 /// the file does not exist (a log no writer of this version has opened yet).
 pub(crate) fn lock_shared(path: &Path) -> Result<Option<File>> {
+    regular_or_missing(path)?;
     let file = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use evidentia::{Error, ErrorCode, Result};
 
-use crate::fsio::{Fs, io_error, read_at};
+use crate::fsio::{Fs, io_error, read_at, regular_or_missing};
 
 const SLOT: u64 = 8;
 
@@ -27,6 +27,7 @@ pub(crate) fn slot(segment: usize, offset: u64) -> [u8; 8] {
 impl IndexFile {
     /// Opens the index for reading, if there is one.
     pub(crate) fn open_read(path: &Path) -> Result<Option<IndexFile>> {
+        regular_or_missing(path)?;
         match File::open(path) {
             Ok(file) => Ok(Some(IndexFile { file, path: path.to_owned() })),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

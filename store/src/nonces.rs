@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use evidentia::{Digest, Error, ErrorCode, Result};
 
-use crate::fsio::{Fs, io_error, read_at};
+use crate::fsio::{Fs, io_error, read_at, regular_or_missing};
 
 const MAGIC: [u8; 4] = *b"EVDN";
 const VERSION: u32 = 1;
@@ -68,21 +68,33 @@ pub(crate) struct NonceTable {
 }
 
 impl NonceTable {
-    /// Opens the table for reading, if there is one.
-    pub(crate) fn open_read(path: &Path) -> Result<Option<NonceTable>> {
+    /// Whether the table is one this store could have made for a log of `records`
+    /// records: never more entries than records, never more than four slots per
+    /// record. A table from elsewhere is not trusted to size anything.
+    fn fits(&self, records: u64) -> bool {
+        self.entries <= records
+            && self.indexed <= records
+            && self.slots() <= records.saturating_mul(4).max(1 << MIN_SLOTS_LOG2)
+    }
+
+    /// Opens the table of a log of `records` records for reading, if there is one
+    /// that fits it.
+    pub(crate) fn open_read(path: &Path, records: u64) -> Result<Option<NonceTable>> {
+        regular_or_missing(path)?;
         let file = match File::open(path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_error("open", path, &e)),
         };
-        NonceTable::read_header(file, path).map(Some)
+        Ok(NonceTable::read_header(file, path).ok().filter(|table| table.fits(records)))
     }
 
-    /// Opens the table for writing, creating an empty one if there is none or it
-    /// cannot be read.
-    pub(crate) fn open_write(fs: &Fs, path: &Path) -> Result<NonceTable> {
+    /// Opens the table of a log of `records` records for writing, creating an
+    /// empty one if there is none, or it cannot be read or does not fit the log.
+    pub(crate) fn open_write(fs: &Fs, path: &Path, records: u64) -> Result<NonceTable> {
         if let Ok(file) = fs.open(path, false)
             && let Ok(table) = NonceTable::read_header(file, path)
+            && table.fits(records)
         {
             return Ok(table);
         }
@@ -212,19 +224,34 @@ impl NonceTable {
         Ok(())
     }
 
-    /// Doubles the table: a new file with every entry placed anew, renamed over.
-    fn grow(&mut self, fs: &Fs) -> Result<()> {
-        let slots_log2 = self.slots_log2 + 1;
-        let mut slots = vec![0u8; (SLOT << slots_log2) as usize];
+    /// Calls `each` with every occupied slot, reading the table in chunks.
+    fn for_each_slot(&self, mut each: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
         let mut buffer = Vec::new();
         let mut first = 0;
         while first < self.slots() {
             let count = 4096.min(self.slots() - first);
             self.read_slots(first, count, &mut buffer)?;
-            for chunk in buffer.chunks_exact(SLOT as usize) {
-                if chunk[16..] == [0u8; 8] {
-                    continue;
-                }
+            for chunk in buffer.chunks_exact(SLOT as usize).filter(|c| c[16..] != [0u8; 8]) {
+                each(chunk)?;
+            }
+            first += count;
+        }
+        Ok(())
+    }
+
+    /// Doubles the table: a new file with every entry placed anew, renamed over.
+    /// Up to 64 MiB the new table is built in memory; beyond, in the new file, so
+    /// that memory stays bounded however many nonces a log holds.
+    fn grow(&mut self, fs: &Fs) -> Result<()> {
+        let slots_log2 = self.slots_log2 + 1;
+        let size = HEADER + (SLOT << slots_log2);
+        let dir = self.path.parent().unwrap_or(Path::new(".")).to_owned();
+        let name = self.path.file_name().and_then(|n| n.to_str()).unwrap_or("nonces").to_owned();
+        if size <= 64 << 20 {
+            let mut bytes = vec![0u8; size as usize];
+            bytes[..HEADER as usize].copy_from_slice(&header(slots_log2, self.entries, self.indexed));
+            let slots = &mut bytes[HEADER as usize..];
+            self.for_each_slot(|chunk| {
                 let mut fingerprint = [0u8; 16];
                 fingerprint.copy_from_slice(&chunk[..16]);
                 let mut slot = home(&fingerprint, slots_log2);
@@ -232,14 +259,29 @@ impl NonceTable {
                     slot = (slot + 1) & ((1 << slots_log2) - 1);
                 }
                 slots[(slot * SLOT) as usize..(slot * SLOT + SLOT) as usize].copy_from_slice(chunk);
-            }
-            first += count;
+                Ok(())
+            })?;
+            fs.replace(&dir, &name, &bytes)?;
+        } else {
+            let temporary = dir.join(format!(".{name}.growing"));
+            let file = fs.open(&temporary, true)?;
+            fs.set_len(&file, &temporary, 0)?;
+            fs.set_len(&file, &temporary, size)?;
+            let mut bigger =
+                NonceTable { file, path: temporary.clone(), slots_log2, entries: 0, indexed: self.indexed };
+            self.for_each_slot(|chunk| {
+                let mut fingerprint = [0u8; 16];
+                fingerprint.copy_from_slice(&chunk[..16]);
+                let empty = bigger.probe(&fingerprint, |_| {})?;
+                fs.write_at(&bigger.file, &temporary, chunk, HEADER + empty * SLOT)?;
+                bigger.entries += 1;
+                Ok(())
+            })?;
+            bigger.write_header(fs, self.indexed)?;
+            bigger.sync(fs)?;
+            fs.rename(&temporary, &self.path)?;
+            fs.sync_dir(&dir)?;
         }
-        let mut bytes = header(slots_log2, self.entries, self.indexed).to_vec();
-        bytes.extend_from_slice(&slots);
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        let name = self.path.file_name().and_then(|n| n.to_str()).unwrap_or("nonces");
-        fs.replace(dir, name, &bytes)?;
         self.file = fs.open(&self.path, false)?;
         self.slots_log2 = slots_log2;
         Ok(())

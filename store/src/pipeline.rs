@@ -67,6 +67,11 @@ pub(crate) fn verify(reader: &LogReader, keys: &KeySet, mut progress: impl FnMut
         drop(results);
         let stored = &reader.checkpoints;
         let damaged = reader.checkpoints_damaged;
+        // Stored checkpoints that cannot be used are findings, whatever they claim.
+        for problem in stored.problems() {
+            let error = Error::new(ErrorCode::LogCorrupt, problem.clone());
+            verifier.push_prepared_checkpoint(PreparedCheckpoint::unreadable(&error));
+        }
         scope.spawn(move || {
             for (i, size) in stored.sizes().enumerate() {
                 let prepared = match stored.get(i) {
@@ -101,6 +106,10 @@ pub(crate) fn verify(reader: &LogReader, keys: &KeySet, mut progress: impl FnMut
             sent
         });
 
+        // Checkpoints of no records come before the first entry.
+        while let Some((_, checkpoint)) = checkpoints.next_if(|(size, _)| *size == 0) {
+            verifier.push_prepared_checkpoint(checkpoint);
+        }
         let mut waiting = std::collections::BTreeMap::new();
         let mut next = 0u64;
         for (number, chunk) in prepared.iter() {
@@ -114,10 +123,10 @@ pub(crate) fn verify(reader: &LogReader, keys: &KeySet, mut progress: impl FnMut
                         verifier.push_tree_node(*level, *index, hash);
                     }
                     done += 1;
-                    while let Some((size, checkpoint)) = checkpoints.next_if(|(size, _)| *size <= done) {
-                        if size == done {
-                            verifier.push_prepared_checkpoint(checkpoint);
-                        }
+                    // A checkpoint met late (stored out of order) is checked too: it
+                    // cannot match, and says so.
+                    while let Some((_, checkpoint)) = checkpoints.next_if(|(size, _)| *size <= done) {
+                        verifier.push_prepared_checkpoint(checkpoint);
                     }
                 }
                 progress(done);

@@ -93,7 +93,7 @@ impl LogReader {
         let index = IndexFile::open_read(&dir.join(INDEX_FILE))?;
         let (count, known, torn_bytes) = count_entries(&segments, index.as_ref())?;
         // An unreadable nonce index only means lookups read the records instead.
-        let nonces = NonceTable::open_read(&dir.join(NONCES_FILE)).ok().flatten();
+        let nonces = NonceTable::open_read(&dir.join(NONCES_FILE), count).ok().flatten();
         drop(snapshot);
         Ok(LogReader {
             dir: dir.to_owned(),

@@ -206,18 +206,19 @@ fn cut(fs: &Fs, dir: &Path, file: &Path, offset: u64) -> Result<()> {
 
 /// The number of leaves the tree file holds correctly: `durable.entries` when its
 /// root there is the one recorded, else none.
+///
+/// Nothing is cut here: the nodes after are written again in place, with the same
+/// values where they were right, so that a reader reading the tree meanwhile never
+/// finds nodes missing.
 fn trusted_tree(fs: &Fs, path: &Path, durable: Option<Durable>) -> Result<TreeFile> {
     if let Some(durable) = durable.filter(|d| d.entries > 0)
         && tree::stored_leaves(path)? >= durable.entries
-        && let Ok(mut tree) = TreeFile::open_write(fs, path, durable.entries)
+        && let Ok(tree) = TreeFile::open_write(fs, path, durable.entries)
         && tree.root() == durable.root
     {
-        tree.truncate(fs, durable.entries)?;
         return Ok(tree);
     }
-    let mut tree = TreeFile::open_write(fs, path, 0)?;
-    tree.truncate(fs, 0)?;
-    Ok(tree)
+    TreeFile::open_write(fs, path, 0)
 }
 
 /// Opens the log in `dir` for writing (the caller holds the writer and commit
@@ -241,6 +242,9 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
             "{} is damaged: a signed checkpoint was changed. Nothing was cut or changed",
             checkpoints_path.display()
         )));
+    }
+    if let Some(problem) = checkpoints.problems().first() {
+        return Err(corrupt(format!("{problem}. Nothing was cut or changed")));
     }
     if checkpoints.latest_size().is_some_and(|size| size > count) {
         return Err(corrupt(
@@ -271,7 +275,7 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
     let mut tree = trusted_tree(fs, &dir.join(TREE_FILE), durable)?;
     let tree_from = tree.leaves();
     let nonces_path = dir.join(NONCES_FILE);
-    let mut nonces = NonceTable::open_write(fs, &nonces_path)?;
+    let mut nonces = NonceTable::open_write(fs, &nonces_path, count)?;
     let nonces_from = trusted.min(nonces.indexed);
     if nonces_from == 0 && nonces.indexed > 0 {
         // Nothing in it is known to be durable: start afresh rather than sift it.
@@ -310,9 +314,11 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
         recovery.rebuilt_tree_leaves = count - tree_from;
         recovery.reindexed_nonce_records = count - nonces_from;
     }
+    // Only now cut what lies beyond the log (nodes and slots of entries that were cut).
     if index.stored()? != count {
         index.truncate(fs, count)?;
     }
+    tree.cut_beyond(fs)?;
 
     let mut last_kid = None;
     let chain = match count {
@@ -335,6 +341,18 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
             ChainState::after(&record)
         }
     };
+    // The records must still be the ones the newest checkpoint signed: rewritten
+    // history (by someone with the files but not the key) is never signed again.
+    if let Some(latest) = checkpoints.latest()?.filter(|c| c.size > 0) {
+        let signed = evidentia::read_checkpoint(&latest.note)
+            .map_err(|e| corrupt(format!("the newest checkpoint cannot be read: {e}")))?;
+        if evidentia::merkle::root(&tree, latest.size)? != signed.root {
+            return Err(corrupt(format!(
+                "the records no longer match the log's newest signed checkpoint (of {} records): they were changed; `evidentia log verify` shows where",
+                latest.size
+            )));
+        }
+    }
     if config.mode == Mode::Batch {
         recovery.unsealed_records = count - checkpoints.latest_size().unwrap_or(0);
     }
@@ -353,6 +371,7 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
         durable: durable.unwrap_or(Durable { entries: 0, root: evidentia::merkle::empty_root() }),
         recovery,
         damaged: false,
+        lock_id: None,
     };
     if writer.durable.entries != count {
         writer.flush_derived()?;

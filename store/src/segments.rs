@@ -8,10 +8,13 @@ use std::sync::OnceLock;
 use evidentia::{Error, ErrorCode, Receipt, Record, Result};
 
 use crate::frame::{self, Decoded, Tail};
-use crate::fsio::{Fs, io_error, read_at};
+use crate::fsio::{Fs, check_regular, io_error, read_at, read_regular, regular_or_missing};
 
 /// A new segment is started once the current one reaches this size.
 pub(crate) const MAX_SEGMENT: u64 = 64 * 1024 * 1024;
+/// No segment this store writes is larger: a full one plus the largest group of
+/// appends (256 MiB) that can follow before the next starts.
+const MAX_SEGMENT_FILE: u64 = MAX_SEGMENT + 256 * 1024 * 1024;
 
 const RECEIPT: u8 = 1;
 const RECORD: u8 = 2;
@@ -174,13 +177,15 @@ impl Segment {
         if let Some(file) = self.file.get() {
             return Ok(file);
         }
+        regular_or_missing(&self.path)?;
         let file = File::open(&self.path).map_err(|e| io_error("open", &self.path, &e))?;
         Ok(self.file.get_or_init(|| file))
     }
 
     /// The whole file.
     pub(crate) fn read(&self) -> Result<Vec<u8>> {
-        std::fs::read(&self.path).map_err(|e| io_error("read", &self.path, &e))
+        read_regular(&self.path, MAX_SEGMENT_FILE)?
+            .ok_or_else(|| Error::new(ErrorCode::LogCorrupt, format!("{} is missing", self.path.display())))
     }
 
     /// The payload of the frame at `offset`.
@@ -241,8 +246,9 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<Segment>> {
         let path = entry.map_err(|e| io_error("read", dir, &e))?.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
         let Some(stem) = name.strip_suffix(".seg") else { continue };
+        // Sequence numbers stop at 2^53 (SPEC §6), far from overflowing a count.
         let first_seq =
-            stem.parse().ok().filter(|_| stem.len() == 20).ok_or_else(|| {
+            stem.parse::<u64>().ok().filter(|first| stem.len() == 20 && *first <= 1 << 53).ok_or_else(|| {
                 Error::new(ErrorCode::LogCorrupt, format!("{} is not a segment name", path.display()))
             })?;
         segments.push(Segment::new(first_seq, path));
@@ -321,8 +327,11 @@ pub(crate) fn for_each_entry(
     let mut data = Vec::new();
     for (n, segment) in segments.iter().enumerate() {
         data.clear();
+        let meta = std::fs::symlink_metadata(&segment.path).map_err(|e| io_error("read", &segment.path, &e))?;
+        check_regular(&segment.path, &meta, MAX_SEGMENT_FILE)?;
         let mut file = File::open(&segment.path).map_err(|e| io_error("open", &segment.path, &e))?;
-        std::io::Read::read_to_end(&mut file, &mut data).map_err(|e| io_error("read", &segment.path, &e))?;
+        std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, MAX_SEGMENT_FILE), &mut data)
+            .map_err(|e| io_error("read", &segment.path, &e))?;
         let known = if n + 1 == segments.len() { last } else { Known::Whole };
         walk(&data, 0, segment, known, |_, item| visit(item.and_then(EntryRef::decode)))?;
     }
@@ -368,9 +377,30 @@ impl SegmentWriter {
     /// first if the current one is full; returns where they start (the segment's
     /// position in the list and the offset). Nothing counts until [`Self::commit`].
     pub(crate) fn write(&mut self, frames: &[u8]) -> Result<(usize, u64)> {
+        // Nothing but this writer may have added to the segment since its last append.
+        let length = self.file.metadata().map_err(|e| io_error("read", self.path(), &e))?.len();
+        if length != self.len {
+            return Err(Error::new(
+                ErrorCode::LogCorrupt,
+                format!(
+                    "{} changed while this process was writing the log ({length} bytes, {} expected): another process wrote to it; nothing was written",
+                    self.path().display(),
+                    self.len
+                ),
+            ));
+        }
         if self.len >= MAX_SEGMENT {
             let path = self.dir.join(segment_name(self.count));
-            let file = self.fs.create_new(&path)?;
+            // An empty segment of this name is one an earlier attempt created and could
+            // not flush into its directory: take it, and flush the directory now.
+            let file = match std::fs::symlink_metadata(&path) {
+                Ok(meta) if meta.file_type().is_file() && meta.len() == 0 => {
+                    let file = self.fs.open(&path, false)?;
+                    self.fs.sync_dir(&self.dir)?;
+                    file
+                }
+                _ => self.fs.create_new(&path)?,
+            };
             self.segments.push(Segment::new(self.count, path));
             self.file = file;
             self.len = 0;

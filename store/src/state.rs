@@ -13,7 +13,7 @@ use evidentia::json::{Number, Value, parse};
 use evidentia::merkle::Hash;
 
 use crate::config::STATE_FILE;
-use crate::fsio::{Fs, read_if_exists};
+use crate::fsio::{Fs, read_regular};
 
 const VERSION: u32 = 1;
 
@@ -28,7 +28,7 @@ impl Durable {
     /// Reads `state.json`; `None` when it is missing or cannot be read (then
     /// everything is rebuilt, which is always safe).
     pub(crate) fn read(dir: &Path) -> Result<Option<Durable>> {
-        let Some(bytes) = read_if_exists(&dir.join(STATE_FILE))? else { return Ok(None) };
+        let Some(bytes) = read_regular(&dir.join(STATE_FILE), 4096).ok().flatten() else { return Ok(None) };
         let Ok(value) = parse(&bytes) else { return Ok(None) };
         let entries = value.get("entries").and_then(Value::as_number).and_then(Number::as_safe_u64);
         let root = value

@@ -10,7 +10,10 @@ use evidentia::{Error, ErrorCode, Result};
 
 use crate::LogReader;
 use crate::config::TIMESTAMPS_DIR;
-use crate::fsio::{Fs, io_error};
+use crate::fsio::{Fs, read_regular};
+
+/// A time-stamp response or certificate chain is a few kilobytes.
+const MAX_FILE: u64 = 1 << 20;
 use crate::writer::LogOptions;
 
 /// A stored timestamp of one checkpoint.
@@ -33,13 +36,10 @@ impl LogReader {
     pub fn timestamp(&self, size: u64) -> Result<Option<StoredTimestamp>> {
         let dir = self.dir.join(TIMESTAMPS_DIR);
         let response_path = dir.join(format!("{size}.tsr"));
-        let response = match std::fs::read(&response_path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_error("read", &response_path, &e)),
-        };
+        let Some(response) = read_regular(&response_path, MAX_FILE)? else { return Ok(None) };
         let chain_path = dir.join(format!("{size}.pem"));
-        let chain = std::fs::read(&chain_path).map_err(|e| io_error("read", &chain_path, &e))?;
+        let chain = read_regular(&chain_path, MAX_FILE)?
+            .ok_or_else(|| Error::new(ErrorCode::LogCorrupt, format!("{} is missing", chain_path.display())))?;
         let chain = timestamp::read_certificates(&chain)
             .map_err(|e| Error::new(e.code(), format!("{}: {e}", chain_path.display())))?;
         Ok(Some(StoredTimestamp { size, response, chain }))

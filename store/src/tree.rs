@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use evidentia::merkle::{Accumulator, Hash, NodeSource};
 use evidentia::{Error, ErrorCode, Result};
 
-use crate::fsio::{Fs, file_len, io_error, read_at};
+use crate::fsio::{Fs, file_len, io_error, read_at, regular_or_missing};
 
 const HASH: u64 = 32;
 /// The nodes of this level and above (one in 512 of all nodes) are kept in memory,
@@ -64,6 +64,7 @@ impl TreeFile {
     /// Opens the tree file of a log of `leaves` leaves, whose nodes it must hold,
     /// for reading.
     pub(crate) fn open_read(path: &Path, leaves: u64) -> Result<TreeFile> {
+        regular_or_missing(path)?;
         let file = File::open(path).map_err(|e| io_error("open", path, &e))?;
         TreeFile::with_file(file, path, leaves)
     }
@@ -136,28 +137,18 @@ impl TreeFile {
         Ok(())
     }
 
-    /// Forgets the leaves after the first `leaves` (an append that failed), reading
-    /// the right edge of the tree back from the file.
-    pub(crate) fn discard_after(&mut self, leaves: u64) -> Result<()> {
-        self.pending.clear();
-        self.leaves = leaves;
-        for (above, nodes) in self.cached.iter_mut().enumerate() {
-            nodes.truncate((leaves >> (CACHED_LEVEL + above as u32)) as usize);
-        }
-        self.cached.retain(|nodes| !nodes.is_empty());
-        self.accumulator = self.accumulator_at(leaves)?;
-        Ok(())
-    }
-
     /// Flushes written nodes to stable storage.
     pub(crate) fn sync(&self, fs: &Fs) -> Result<()> {
         fs.sync(&self.file, &self.path)
     }
 
-    /// Cuts the file to the nodes of the first `leaves` leaves.
-    pub(crate) fn truncate(&mut self, fs: &Fs, leaves: u64) -> Result<()> {
-        fs.set_len(&self.file, &self.path, nodes_for(leaves) * HASH)?;
-        self.discard_after(leaves)
+    /// Cuts the file after the nodes of its leaves, if it holds more.
+    pub(crate) fn cut_beyond(&mut self, fs: &Fs) -> Result<()> {
+        let needed = nodes_for(self.leaves) * HASH;
+        if file_len(&self.path)? > needed {
+            fs.set_len(&self.file, &self.path, needed)?;
+        }
+        Ok(())
     }
 
     /// The number of leaves.
@@ -202,6 +193,7 @@ pub(crate) struct NodeStream {
 impl NodeStream {
     /// Streams the nodes of the tree file at `path` (none if it does not exist).
     pub(crate) fn open(path: &Path) -> Result<NodeStream> {
+        regular_or_missing(path)?;
         let reader = match File::open(path) {
             Ok(file) => Some(std::io::BufReader::with_capacity(1 << 16, file)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,

@@ -26,7 +26,7 @@ use crate::checkpoints::{Checkpoints, StoredCheckpoint};
 use crate::config::{COMMIT_LOCK, CONFIG_FILE, Config, KEYS_FILE, Mode, SEGMENTS_DIR, WRITER_LOCK, random_log_id};
 use crate::faults::Faults;
 use crate::frame;
-use crate::fsio::{Fs, Wait, lock_exclusive};
+use crate::fsio::{FileId, Fs, Wait, lock_exclusive};
 use crate::index::{IndexFile, slot};
 use crate::nonces::{NonceTable, fingerprint};
 use crate::recovery::{self, Recovery};
@@ -38,6 +38,8 @@ use crate::view::View;
 /// The largest group of events committed at once, framed: appends of more must be
 /// split. It also keeps every segment far below the 4 GiB its index can address.
 const MAX_GROUP_BYTES: usize = 256 * 1024 * 1024;
+/// The frame, kind, length and record or receipt around an event: at most this.
+const ENTRY_OVERHEAD: usize = 2048;
 /// After this many records the derived files are flushed and `state.json` written,
 /// so that recovery after a crash rebuilds at most about this many.
 const FLUSH_DERIVED_EVERY: u64 = 1 << 16;
@@ -192,6 +194,8 @@ pub(crate) struct Writer {
     /// Set when a write failed and left files that must be repaired before the
     /// next change (the next call repairs them).
     pub damaged: bool,
+    /// The writer lock file this writer holds (set once the log is open).
+    pub lock_id: Option<FileId>,
 }
 
 /// A log opened for appending. Only one process at a time may hold it; within the
@@ -221,8 +225,18 @@ impl Writer {
         }
     }
 
+    /// Takes the commit lock, after making sure this writer still holds the log: if
+    /// the writer lock file was removed or replaced, another process may have opened
+    /// the log for writing, and appending now would fork it.
     fn commit_lock(&self, wait: Wait) -> Result<File> {
-        lock_exclusive(&self.fs, &self.dir.join(COMMIT_LOCK), wait, "the log is being changed")
+        let commit = lock_exclusive(&self.fs, &self.dir.join(COMMIT_LOCK), wait, "the log is being changed")?;
+        if self.lock_id.is_some() && FileId::of_path(&self.dir.join(WRITER_LOCK)) != self.lock_id {
+            return Err(Error::new(
+                ErrorCode::LogLocked,
+                "the log's lock file was removed or replaced while this process held it: another process may be writing to the log, so nothing more is written; close and reopen the log",
+            ));
+        }
+        Ok(commit)
     }
 
     /// Checks that `key` is the log's current key; returns its validity.
@@ -244,9 +258,10 @@ impl Writer {
         let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
         self.segments.rollback()?;
         let repaired = recovery::open_writer(&self.fs, &self.dir)?;
-        let recovery = std::mem::take(&mut self.recovery);
+        let (recovery, lock_id) = (std::mem::take(&mut self.recovery), self.lock_id);
         *self = repaired;
         self.recovery = recovery;
+        self.lock_id = lock_id;
         Ok(())
     }
 
@@ -300,9 +315,9 @@ impl Writer {
     ) -> Result<Vec<Appended>> {
         self.repair()?;
         let validity = self.current(key)?;
-        let time = self.time_for(options.time, &validity)?;
 
-        // Nonces: never twice in a log. A retry marked idempotent gets the original.
+        // Nonces: never twice in a log. A retry marked idempotent gets the original
+        // (whatever time it gives: it is the original request).
         let mut results: Vec<Option<Appended>> = Vec::with_capacity(events.len());
         let mut group_nonces = std::collections::HashSet::new();
         for (event, canonical) in events.iter().zip(&canonical) {
@@ -331,8 +346,12 @@ impl Writer {
         }
 
         // Records and frames, made before anything is written.
+        let time = match results.iter().any(Option::is_none) {
+            true => self.time_for(options.time, &validity)?,
+            false => now()?, // nothing new: no record takes it
+        };
         let mut chain = self.chain.clone();
-        let total: usize = canonical.iter().map(|e| e.len() + 600).sum();
+        let total: usize = canonical.iter().map(|e| e.len() + ENTRY_OVERHEAD).sum();
         let mut frames = Vec::with_capacity(total.min(MAX_GROUP_BYTES));
         let mut offsets = Vec::new();
         let mut leaves = Vec::new();
@@ -384,8 +403,13 @@ impl Writer {
                 replayed: false,
             });
         }
-        let appended: Vec<Appended> = results.into_iter().flatten().collect();
+        let mut appended: Vec<Appended> = results.into_iter().flatten().collect();
         if offsets.is_empty() {
+            // Only retries: they still seal what a failed batch append left unsealed.
+            if self.config.mode == Mode::Batch && self.checkpoints.latest_size() != Some(self.segments.count) {
+                let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
+                self.seal(key, &mut appended, 0)?;
+            }
             return Ok(appended);
         }
 
@@ -416,31 +440,38 @@ impl Writer {
         if self.index.write(&self.fs, count, &slots).and_then(|()| self.update_derived(&new_nonces)).is_err() {
             self.damaged = true;
         }
-        let mut appended = appended;
         if self.config.mode == Mode::Batch {
-            match self.sign_checkpoint(key) {
-                Ok(size) => {
-                    for a in appended.iter_mut().filter(|a| !a.replayed) {
-                        a.checkpoint_size = Some(size);
-                    }
-                }
-                Err(e) => {
-                    let first = self.segments.count - new as u64;
-                    return Err(Error::new(
-                        ErrorCode::RecordsUnsealed,
-                        format!(
-                            "records {first} to {} are stored but not yet sealed by a signed checkpoint ({}): do not append them again; the next append or checkpoint seals them",
-                            self.segments.count - 1,
-                            e.message()
-                        ),
-                    ));
-                }
-            }
+            self.seal(key, &mut appended, new)?;
         }
         if self.segments.count - self.durable.entries >= FLUSH_DERIVED_EVERY && self.flush_derived().is_err() {
             self.damaged = true;
         }
         Ok(appended)
+    }
+
+    /// Signs a checkpoint of the whole log (batch mode) and says so in each
+    /// acknowledgement; when that fails, the `new` records just stored (and any the
+    /// log held unsealed before) are reported stored but not sealed.
+    fn seal(&mut self, key: &SigningKey, appended: &mut [Appended], new: usize) -> Result<()> {
+        match self.sign_checkpoint(key) {
+            Ok(size) => {
+                for a in appended.iter_mut() {
+                    a.checkpoint_size = Some(size);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let first = self.checkpoints.latest_size().unwrap_or(0).min(self.segments.count - new as u64);
+                Err(Error::new(
+                    ErrorCode::RecordsUnsealed,
+                    format!(
+                        "records {first} to {} are stored but not yet sealed by a signed checkpoint ({}): do not append them again; the next append or checkpoint seals them",
+                        self.segments.count - 1,
+                        e.message()
+                    ),
+                ))
+            }
+        }
     }
 
     /// Writes the tree nodes and nonces of records just stored.
@@ -566,7 +597,8 @@ impl Log {
     fn open_locked(dir: &Path, fs: Fs, lock: File) -> Result<Log> {
         let commit =
             lock_exclusive(&fs, &dir.join(COMMIT_LOCK), Wait::For(Duration::from_secs(60)), "the log is being read")?;
-        let writer = recovery::open_writer(&fs, dir)?;
+        let mut writer = recovery::open_writer(&fs, dir)?;
+        writer.lock_id = FileId::of_file(&lock);
         drop(commit);
         Ok(Log { dir: dir.to_owned(), writer: Mutex::new(writer), _lock: lock })
     }
@@ -672,7 +704,9 @@ impl Log {
     }
 
     /// Appends the events up to the first one that is not valid JSON, as
-    /// [`Log::append_batch`] does, and says which event stopped it, if one did.
+    /// [`Log::append_batch`] does, and says which event stopped it, if one did. It
+    /// appends fewer, with none invalid, when they do not fit one commit (256 MiB
+    /// framed): append the rest with another call.
     ///
     /// # Errors
     /// As [`Log::append_batch`], for everything but invalid events.
@@ -684,9 +718,15 @@ impl Log {
     ) -> Result<PrefixAppended> {
         let mut canonical = Vec::with_capacity(events.len());
         let mut invalid = None;
+        let mut bytes = 0;
         for (position, event) in events.iter().enumerate() {
             match evidentia::canonicalize(event.json) {
-                Ok(bytes) => canonical.push(bytes),
+                // What fits one commit; the caller appends the rest next.
+                Ok(event) if !canonical.is_empty() && bytes + event.len() + ENTRY_OVERHEAD > MAX_GROUP_BYTES => break,
+                Ok(event) => {
+                    bytes += event.len() + ENTRY_OVERHEAD;
+                    canonical.push(event);
+                }
                 Err(error) => {
                     invalid = Some(InvalidEvent { position, error });
                     break;

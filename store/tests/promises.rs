@@ -491,3 +491,21 @@ fn a_hole_in_an_unacknowledged_group_is_debris_and_is_cut_and_kept() {
     assert_eq!(std::fs::read(kept).unwrap(), bytes[segment_before.len()..]);
     assert_valid(&dir.0);
 }
+
+/// A writer whose lock file is removed (so that a second writer gets the log)
+/// stops writing instead of forking the log.
+#[test]
+fn a_writer_whose_lock_file_was_removed_stops_writing() {
+    let dir = scratch("lock-removed");
+    let k = key(15);
+    let first = create(&dir.0, &k, Mode::Receipts);
+    first.append(&k, b"{}", None).unwrap();
+    std::fs::remove_file(dir.0.join(".lock")).unwrap();
+    let second = Log::open(&dir.0).unwrap();
+    let error = first.append(&k, br#"{"from":"first"}"#, None).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::LogLocked, "{}", error.message());
+    assert_eq!(second.append(&k, br#"{"from":"second"}"#, None).unwrap().seq, 1);
+    drop((first, second));
+    assert_valid(&dir.0);
+    assert_eq!(LogReader::open(&dir.0).unwrap().len(), 2);
+}

@@ -1,0 +1,283 @@
+//! Log directories someone else made: rewritten history, forged or unreadable
+//! checkpoints, hostile derived files, special files and absurd names. Each gives a
+//! clear refusal or a finding, never a signature over a changed history, a hang or
+//! unbounded memory.
+#![cfg(unix)]
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use evidentia::{ErrorCode, SigningKey};
+use evidentia_store::{
+    AppendOptions, CreateOptions, FaultError, Faults, Log, LogOptions, LogReader, Mode, NewEvent, verify_dir,
+};
+
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
+    let dir = std::env::temp_dir().join(format!("evidentia-hostile-logs-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    Scratch(dir)
+}
+
+fn key() -> SigningKey {
+    SigningKey::from_bytes(&[42; 32]).unwrap()
+}
+
+fn create(dir: &Path, mode: Mode) -> Log {
+    Log::create(dir, &key(), CreateOptions { log_id: Some("test.example/hostile".into()), mode, ..Default::default() })
+        .unwrap()
+}
+
+fn append(log: &Log, n: usize) {
+    let events: Vec<Vec<u8>> = (0..n).map(|i| format!(r#"{{"n":{i}}}"#).into_bytes()).collect();
+    let batch: Vec<NewEvent<'_>> = events.iter().map(|json| NewEvent { json, nonce: None }).collect();
+    log.append_batch(&key(), &batch, None).unwrap();
+}
+
+fn segment(dir: &Path) -> PathBuf {
+    dir.join("segments").join(format!("{:020}.seg", 0))
+}
+
+/// Someone with the files but not the key rewrites an event and re-chains every
+/// record after it (batch records are not signed one by one), then removes the
+/// derived files: the writer refuses, instead of signing the rewritten history.
+#[test]
+fn rewritten_history_is_never_signed_again() {
+    let dir = scratch("rewritten");
+    let log = create(&dir.0, Mode::Batch);
+    append(&log, 4);
+    drop(log);
+    let reader = LogReader::open(&dir.0).unwrap();
+    let mut entries = Vec::new();
+    reader
+        .for_each_entry(|e| {
+            entries.push(e.unwrap().to_owned());
+            Ok(())
+        })
+        .unwrap();
+    // Rewrite record 1's event, then re-chain: every later record names the new digest.
+    let mut chain = evidentia::ChainState::new("test.example/hostile").unwrap();
+    let mut forged = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let record = entry.record().unwrap();
+        let event = if i == 1 { br#"{"n":999}"#.to_vec() } else { entry.event().to_vec() };
+        let chained = chain.append(&record.kid, evidentia::Digest::sha256(&event), record.time, None).unwrap();
+        forged.push(evidentia_store::Entry::Record { record: chained.bytes, event });
+    }
+    let copy = dir.0.join("copy");
+    reader.write_copy(&copy, &forged).unwrap();
+    for name in ["state.json", "tree", "index", "nonces"] {
+        let _ = std::fs::remove_file(copy.join(name));
+    }
+    let error = Log::open(&copy).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::LogCorrupt);
+    assert!(error.message().contains("newest signed checkpoint"), "{}", error.message());
+    assert!(!verify_dir(&copy, None, |_| {}).unwrap().is_valid());
+}
+
+/// A checkpoint of no records is checked like any other: a forged one is a finding.
+#[test]
+fn a_forged_checkpoint_of_no_records_is_a_finding() {
+    let dir = scratch("size-zero");
+    let log = create(&dir.0, Mode::Receipts);
+    append(&log, 2);
+    log.checkpoint(&key()).unwrap();
+    drop(log);
+    let other = SigningKey::from_bytes(&[7; 32]).unwrap();
+    let empty = evidentia::Checkpoint {
+        origin: "test.example/hostile".into(),
+        size: 0,
+        root: evidentia::merkle::empty_root(),
+        extensions: vec![],
+    };
+    let note = evidentia::sign_checkpoint(&empty, &other).unwrap();
+    let mut framed = b"EVD1".to_vec();
+    framed.extend_from_slice(&(note.len() as u32).to_le_bytes());
+    framed.extend_from_slice(&crc32_of(&(note.len() as u32).to_le_bytes(), note.as_bytes()).to_le_bytes());
+    framed.extend_from_slice(note.as_bytes());
+    let path = dir.0.join("checkpoints.log");
+    framed.extend_from_slice(&std::fs::read(&path).unwrap());
+    std::fs::write(&path, &framed).unwrap();
+    let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+    assert_eq!(report.failure_codes(), vec![ErrorCode::CheckpointSignatureInvalid], "{}", report.to_text());
+}
+
+/// CRC-32 (IEEE), as the frames use: computed here so the test forges frames
+/// without the store's internals.
+fn crc32_of(first: &[u8], second: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for byte in first.iter().chain(second) {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// A stored checkpoint whose note cannot be read is a finding for readers, and
+/// the writer refuses to open rather than append after it.
+#[test]
+fn an_unreadable_checkpoint_is_a_finding_and_stops_the_writer() {
+    let dir = scratch("unreadable-checkpoint");
+    let log = create(&dir.0, Mode::Receipts);
+    append(&log, 2);
+    log.checkpoint(&key()).unwrap();
+    drop(log);
+    let garbage = b"not a signed note";
+    let mut framed = b"EVD1".to_vec();
+    framed.extend_from_slice(&(garbage.len() as u32).to_le_bytes());
+    framed.extend_from_slice(&crc32_of(&(garbage.len() as u32).to_le_bytes(), garbage).to_le_bytes());
+    framed.extend_from_slice(garbage);
+    let path = dir.0.join("checkpoints.log");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(&framed);
+    std::fs::write(&path, &bytes).unwrap();
+    let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+    assert!(!report.is_valid());
+    assert!(report.to_text().contains("cannot be read"), "{}", report.to_text());
+    assert_eq!(Log::open(&dir.0).unwrap_err().code(), ErrorCode::LogCorrupt);
+}
+
+/// An idempotent retry in a batch log left unsealed (a crash between the
+/// records and their checkpoint) seals it.
+#[test]
+fn an_idempotent_retry_seals_what_was_left_unsealed() {
+    let dir = scratch("retry-seals");
+    let log = create(&dir.0, Mode::Batch);
+    log.append(&key(), b"{}", Some("a")).unwrap();
+    log.append(&key(), br#"{"b":1}"#, Some("b")).unwrap();
+    drop(log);
+    // The last checkpoint never reached the disk.
+    let path = dir.0.join("checkpoints.log");
+    let bytes = std::fs::read(&path).unwrap();
+    let first = LogReader::open(&dir.0).unwrap().checkpoints().unwrap()[0].note.len() + 12;
+    std::fs::write(&path, &bytes[..first]).unwrap();
+    let log = Log::open(&dir.0).unwrap();
+    assert_eq!(log.recovery().unsealed_records, 1);
+    let retried = log
+        .append_events(
+            &key(),
+            &[NewEvent { json: br#"{"b":1}"#, nonce: Some("b") }],
+            &AppendOptions { idempotent: true, ..AppendOptions::default() },
+        )
+        .unwrap();
+    assert_eq!((retried[0].replayed, retried[0].checkpoint_size), (true, Some(2)));
+    drop(log);
+    let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+    assert!(report.is_valid(), "{}", report.to_text());
+}
+
+/// A tail full of the frame magic, each claiming the rest of the file, made the
+/// search for the next valid frame quadratic: now it gives up and reports damage.
+#[test]
+fn a_tail_full_of_magic_is_damage_found_without_a_quadratic_search() {
+    let dir = scratch("magic-tail");
+    let log = create(&dir.0, Mode::Receipts);
+    append(&log, 3);
+    drop(log);
+    let mut bytes = std::fs::read(segment(&dir.0)).unwrap();
+    let tail = 4 << 20;
+    for i in 0..tail / 12 {
+        let remaining = (tail - i * 12) as u32;
+        bytes.extend_from_slice(b"EVD1");
+        bytes.extend_from_slice(&remaining.to_le_bytes());
+        bytes.extend_from_slice(&[0xAB; 4]);
+    }
+    std::fs::write(segment(&dir.0), &bytes).unwrap();
+    let started = std::time::Instant::now();
+    let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+    // The tail follows the last indexed entry: the debris of an unfinished write.
+    assert!(report.is_valid(), "{}", report.to_text());
+    let log = Log::open(&dir.0).unwrap();
+    assert_eq!(log.len(), 3);
+    assert!(log.recovery().truncated_bytes > 0);
+    eprintln!("verified and reopened in {:?}", started.elapsed());
+}
+
+/// A nonce index from elsewhere that claims absurd sizes is rebuilt, not trusted.
+#[test]
+fn a_hostile_nonce_index_is_rebuilt() {
+    let dir = scratch("nonces");
+    let log = create(&dir.0, Mode::Receipts);
+    log.append(&key(), b"{}", Some("n-1")).unwrap();
+    drop(log);
+    let path = dir.0.join("nonces");
+    let mut header = std::fs::read(&path).unwrap()[..32].to_vec();
+    header[8..12].copy_from_slice(&39u32.to_le_bytes()); // 2^39 slots
+    header[12..20].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, &header, 0).unwrap();
+    file.set_len(32 + (24u64 << 39)).unwrap(); // sparse: 12 TiB claimed
+    drop(file);
+    assert_eq!(LogReader::open(&dir.0).unwrap().find_nonce("n-1").unwrap(), Some(0));
+    let log = Log::open(&dir.0).unwrap();
+    assert_eq!(log.append(&key(), b"{}", Some("n-1")).unwrap_err().code(), ErrorCode::NonceInUse);
+    log.append(&key(), b"{}", Some("n-2")).unwrap();
+    drop(log);
+    assert!(std::fs::metadata(&path).unwrap().len() < 1 << 20, "the table was rebuilt at its own size");
+}
+
+/// Special files and absurd sizes in a log directory are refused, never followed,
+/// blocked on or read whole.
+#[test]
+fn special_files_and_absurd_sizes_are_refused() {
+    let dir = scratch("special");
+    drop(create(&dir.0, Mode::Receipts));
+    // A link to a device as the key history.
+    let keys = dir.0.join("keys.jwks");
+    let saved = std::fs::read(&keys).unwrap();
+    std::fs::remove_file(&keys).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &keys).unwrap();
+    assert_eq!(LogReader::open(&dir.0).unwrap_err().code(), ErrorCode::LogCorrupt);
+    std::fs::remove_file(&keys).unwrap();
+    std::fs::write(&keys, &saved).unwrap();
+    // A pipe as the commit lock: refused at once instead of blocking.
+    let commit = dir.0.join(".commit");
+    std::fs::remove_file(&commit).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(&commit).status().unwrap().success());
+    assert_eq!(LogReader::open(&dir.0).unwrap_err().code(), ErrorCode::LogCorrupt);
+    assert_eq!(Log::open(&dir.0).unwrap_err().code(), ErrorCode::LogCorrupt);
+    std::fs::remove_file(&commit).unwrap();
+    // A sparse segment of many gigabytes.
+    let file = std::fs::OpenOptions::new().write(true).open(segment(&dir.0)).unwrap();
+    file.set_len(6 << 30).unwrap();
+    drop(file);
+    assert_eq!(verify_dir(&dir.0, None, |_| {}).unwrap_err().code(), ErrorCode::LogCorrupt);
+    std::fs::OpenOptions::new().write(true).open(segment(&dir.0)).unwrap().set_len(0).unwrap();
+    // A segment named beyond the largest sequence number.
+    std::fs::write(dir.0.join("segments").join("18446744073709551615.seg"), b"").unwrap();
+    assert_eq!(LogReader::open(&dir.0).unwrap_err().code(), ErrorCode::LogCorrupt);
+}
+
+/// A directory flush that fails while a new segment starts does not block every
+/// later append: the next one takes the empty segment and flushes again.
+#[test]
+fn a_failed_flush_when_a_segment_starts_does_not_block_later_appends() {
+    let dir = scratch("rollover");
+    drop(create(&dir.0, Mode::Receipts));
+    let faults = Arc::new(Faults::new());
+    let log =
+        Log::open_with(&dir.0, &LogOptions { faults: Some(Arc::clone(&faults)), ..LogOptions::default() }).unwrap();
+    // Fill the first segment past 64 MiB with large events.
+    let big = format!(r#"{{"padding":"{}"}}"#, "x".repeat(8 << 20));
+    for _ in 0..8 {
+        log.append(&key(), big.as_bytes(), None).unwrap();
+    }
+    // The next append starts a segment: create (1), flush the folder (2) fails.
+    faults.fail_operation(2, FaultError::Io);
+    assert!(log.append(&key(), b"{}", None).is_err());
+    assert!(faults.injected().unwrap().contains("SyncDir"), "{:?}", faults.injected());
+    assert_eq!(log.append(&key(), b"{}", None).unwrap().seq, 8);
+    drop(log);
+    assert!(verify_dir(&dir.0, None, |_| {}).unwrap().is_valid());
+    assert_eq!(std::fs::read_dir(dir.0.join("segments")).unwrap().count(), 2);
+}
