@@ -97,11 +97,7 @@ pub unsafe extern "C" fn evidentia_log_open(
     boundary(|| {
         let dir = unsafe { self::path(path)? };
         let key = unsafe { key.as_ref() }.map(|k| k.0.clone());
-        if !(wait_seconds.is_finite() && (0.0..=86_400.0).contains(&wait_seconds)) {
-            return Err(Error::new(ErrorCode::InvalidArgument, "wait_seconds is 0 to 86400"));
-        }
-        let wait =
-            if wait_seconds > 0.0 { Wait::For(std::time::Duration::from_secs_f64(wait_seconds)) } else { Wait::No };
+        let wait = Wait::from_seconds(Some(wait_seconds))?;
         let log = Log::open_with(dir, &LogOptions { wait, ..LogOptions::default() })?;
         unsafe { give(evidentia_log::new(log, key), out) }
     })

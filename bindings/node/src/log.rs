@@ -133,11 +133,7 @@ impl Log {
 
 /// How long to wait for another writer.
 fn open_options(options: Option<OpenLogOptions>) -> Result<LogOptions> {
-    let wait = match options.and_then(|o| o.wait) {
-        None => Wait::No,
-        Some(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => Wait::For(std::time::Duration::from_secs_f64(s)),
-        Some(_) => return Err(fail(ErrorCode::InvalidArgument, "wait is 0 to 86400 seconds")),
-    };
+    let wait = Wait::from_seconds(options.and_then(|o| o.wait)).map_err(error)?;
     Ok(LogOptions { wait, ..LogOptions::default() })
 }
 

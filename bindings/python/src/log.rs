@@ -54,17 +54,7 @@ impl Log {
 
 /// How long to wait for another writer: `None` fails at once.
 fn wait(seconds: Option<f64>) -> PyResult<LogOptions> {
-    let wait = match seconds {
-        None => Wait::No,
-        Some(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => Wait::For(std::time::Duration::from_secs_f64(s)),
-        Some(_) => {
-            return Err(error(evidentia::Error::new(
-                evidentia::ErrorCode::InvalidArgument,
-                "wait is 0 to 86400 seconds",
-            )));
-        }
-    };
-    Ok(LogOptions { wait, ..LogOptions::default() })
+    Ok(LogOptions { wait: Wait::from_seconds(seconds).map_err(error)?, ..LogOptions::default() })
 }
 
 #[pymethods]
@@ -186,6 +176,7 @@ impl Log {
     #[pyo3(signature = (jwks = None))]
     fn verify(&self, py: Python<'_>, jwks: Option<&str>) -> PyResult<Report> {
         let keys = keys(jwks)?;
+        self.log()?; // refused once closed, as every other method is
         let dir = self.dir.clone();
         let report = py.detach(|| evidentia_store::verify_dir(&dir, keys.as_ref(), |_| {})).map_err(error)?;
         Ok(Report(report))

@@ -64,13 +64,7 @@ impl Log {
     /// another process writing to the log instead of failing with LOG_LOCKED.
     #[uniffi::constructor(default(key = None, wait_seconds = None))]
     pub fn open(path: String, key: Option<Arc<SigningKey>>, wait_seconds: Option<f64>) -> Result<Arc<Log>> {
-        let wait = match wait_seconds {
-            None => Wait::No,
-            Some(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => {
-                Wait::For(std::time::Duration::from_secs_f64(s))
-            }
-            Some(_) => return Err(fail(ErrorCode::InvalidArgument, "wait_seconds is 0 to 86400")),
-        };
+        let wait = Wait::from_seconds(wait_seconds)?;
         let dir = PathBuf::from(path);
         let log = evidentia_store::Log::open_with(&dir, &LogOptions { wait, ..LogOptions::default() })?;
         Ok(Arc::new(Log { dir, log, key: Mutex::new(key.map(|k| k.0.clone())) }))
