@@ -509,3 +509,22 @@ fn a_writer_whose_lock_file_was_removed_stops_writing() {
     assert_valid(&dir.0);
     assert_eq!(LogReader::open(&dir.0).unwrap().len(), 2);
 }
+
+/// An idempotent retry carries its original time; later records do not make it a
+/// refused time: it gets its original receipt.
+#[test]
+fn an_idempotent_retry_with_its_original_time_gets_its_receipt() {
+    let dir = scratch("retry-time");
+    let k = key(16);
+    let at = |text: &str| Timestamp::parse(text).unwrap();
+    let options = CreateOptions { key_valid_from: Some(at("2020-01-01T00:00:00Z")), ..CreateOptions::default() };
+    let log = Log::create(&dir.0, &k, options).unwrap();
+    let original = [NewEvent { json: br#"{"a":1}"#, nonce: Some("n1") }];
+    let first = log.append_batch(&k, &original, Some(at("2020-06-01T00:00:00Z"))).unwrap();
+    log.append_batch(&k, &[NewEvent { json: br#"{"b":2}"#, nonce: None }], Some(at("2020-07-01T00:00:00Z"))).unwrap();
+    let retry = AppendOptions { time: Some(at("2020-06-01T00:00:00Z")), idempotent: true };
+    let again = log.append_events(&k, &original, &retry).unwrap();
+    assert_eq!(again[0].to_line(), first[0].to_line());
+    let plain = log.append_batch(&k, &original, Some(at("2020-06-01T00:00:00Z"))).unwrap_err();
+    assert_eq!(plain.code(), ErrorCode::NonceInUse, "the nonce, not the time, is what is wrong");
+}
