@@ -299,6 +299,7 @@ fn log_reads() -> Result<()> {
         for mut command in runs {
             with_log(&mut command);
             lines.push_str(&run_captured(&mut command)?);
+            lines.push('\n');
         }
         lines.push_str(&std::fs::read_to_string(&kotlin_out)?);
         for line in lines.lines().filter(|l| l.starts_with('{')) {
