@@ -12,6 +12,7 @@ mod codegen;
 mod compare;
 mod cross;
 mod dist;
+mod hostile;
 mod kotlin;
 mod node;
 mod python;

@@ -25,6 +25,7 @@ pub(crate) fn generate() -> BTreeMap<&'static str, String> {
     files.insert("batch_receipts.json", pretty(batch_receipts()));
     files.insert("errors.json", pretty(errors()));
     files.insert("cross_language.json", pretty(cross_language()));
+    files.insert("hostile.json", crate::hostile::generate());
     files
 }
 
@@ -51,12 +52,12 @@ fn file(description: &str, members: Vec<(&str, Value)>) -> Value {
 }
 
 /// The deterministic test key number `i`.
-fn test_key(i: u8) -> SigningKey {
+pub(crate) fn test_key(i: u8) -> SigningKey {
     SigningKey::from_bytes(Digest::sha256(format!("evidentia test vector key {i}").as_bytes()).as_bytes())
         .expect("a SHA-256 output is a valid P-256 scalar with overwhelming probability")
 }
 
-fn time(seconds: i64) -> Timestamp {
+pub(crate) fn time(seconds: i64) -> Timestamp {
     // 2026-01-01T00:00:00Z plus `seconds`.
     Timestamp::from_unix(1_767_225_600 + seconds, 0).expect("in range")
 }
@@ -331,14 +332,14 @@ fn unknown_crit(key: &SigningKey) -> String {
 }
 
 /// Events of the receipt and log vectors: non-canonical spellings on purpose.
-const EVENTS: [&str; 4] = [
+pub(crate) const EVENTS: [&str; 4] = [
     r#"{"type": "payment.approved", "amount": {"value": "1250.00", "currency": "EUR"}, "payment_id": "PAY-1"}"#,
     r#"{"type":"payment.approved","amount":{"value":"89.90","currency":"EUR"},"payment_id":"PAY-2","approved_by":"officer-7"}"#,
     "{\n  \"type\": \"contract.signed\",\n  \"document\": \"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\",\n  \"signer\": \"Zoë Müller\"\n}",
     r#"{"type":"payment.approved","amount":{"value":"1.0E3","currency":"EUR"},"payment_id":"PAY-3","flags":[1,2.50,3e0]}"#,
 ];
 
-const LOG_ID: &str = "vectors.evidentia.dev/payments";
+pub(crate) const LOG_ID: &str = "vectors.evidentia.dev/payments";
 
 struct Entry {
     event_input: &'static str,
