@@ -5,6 +5,8 @@
 //! `nbf` and `exp` (NumericDate: seconds since the epoch) and `revoked`
 //! (`{"revoked_at": NumericDate, "reason": "..."}`) on each JWK.
 
+use std::collections::HashSet;
+
 use crate::error::{Error, ErrorCode, Result};
 use crate::json::{Number, Value, parse};
 use crate::keys::{ALGORITHM, PublicKey, canonical_text, jwk_thumbprint_value};
@@ -151,9 +153,22 @@ impl KeySet {
             (None, Some(_)) => vec![&value],
             (None, None) => return Err(malformed("neither a JWKS with 'keys' nor a single JWK".into())),
         };
+        // Duplicates are found through hash sets: comparing each entry with every
+        // earlier one took quadratic time, hours for a key set of 16 MiB.
         let mut set = KeySet::new();
+        let mut thumbprints = HashSet::with_capacity(entries.len());
+        let mut kids = HashSet::new();
         for (index, jwk) in entries.into_iter().enumerate() {
-            set.push(KeySet::entry(jwk, index)?)?;
+            let entry = KeySet::entry(jwk, index)?;
+            if !thumbprints.insert(entry.thumbprint.clone()) {
+                return Err(malformed(format!("key {} is listed twice", entry.thumbprint)));
+            }
+            if let Some(kid) = &entry.kid
+                && !kids.insert(kid.clone())
+            {
+                return Err(malformed(format!("two keys share the kid {kid:?}")));
+            }
+            set.entries.push(entry);
         }
         Ok(set)
     }
