@@ -83,6 +83,31 @@ static inline unsigned char *unhex(const char *hex, size_t *len) {
     return out;
 }
 
+/* Standard base64 (with or without padding) into a new buffer; *len gets its size. */
+static inline unsigned char *unbase64(const char *text, size_t *len) {
+    static const char *alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(text);
+    unsigned char *bytes = malloc(n + 1);
+    size_t o = 0;
+    unsigned int bits = 0;
+    int count = 0;
+    for (size_t i = 0; i < n && text[i] != '='; i++) {
+        const char *p = strchr(alphabet, text[i]);
+        if (!p || !*p) {
+            fprintf(stderr, "not base64: %s\n", text);
+            exit(2);
+        }
+        bits = (bits << 6) | (unsigned int)(p - alphabet);
+        count += 6;
+        if (count >= 8) {
+            count -= 8;
+            bytes[o++] = (unsigned char)(bits >> count);
+        }
+    }
+    *len = o;
+    return bytes;
+}
+
 /* A buffer large enough for every output of the tests. */
 enum { BIG = 1 << 20 };
 static char out[BIG];

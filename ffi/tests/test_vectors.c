@@ -5,26 +5,6 @@
 
 #include "common.h"
 
-static unsigned char *base64(const char *text, size_t *len) {
-    static const char *alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t n = strlen(text);
-    unsigned char *out_bytes = malloc(n);
-    size_t o = 0;
-    uint32_t bits = 0;
-    int count = 0;
-    for (size_t i = 0; i < n && text[i] != '='; i++) {
-        const char *p = strchr(alphabet, text[i]);
-        bits = (bits << 6) | (uint32_t)(p - alphabet);
-        count += 6;
-        if (count >= 8) {
-            count -= 8;
-            out_bytes[o++] = (unsigned char)(bits >> count);
-        }
-    }
-    *len = o;
-    return out_bytes;
-}
-
 static evidentia_signing_key *key_named(const cJSON *keys, const char *name) {
     const cJSON *entry;
     cJSON_ArrayForEach(entry, cJSON_GetObjectItem(keys, "keys")) {
@@ -325,7 +305,7 @@ static void merkle(void) {
         int size = cJSON_GetObjectItem(proof, "tree_size")->valueint;
         size_t leaf_len, root_len;
         unsigned char *leaf = unhex(str(cJSON_GetArrayItem(leaves, index), "data_hex"), &leaf_len);
-        unsigned char *root = base64(cJSON_GetArrayItem(roots, size)->valuestring, &root_len);
+        unsigned char *root = unbase64(cJSON_GetArrayItem(roots, size)->valuestring, &root_len);
         const char *text = str(c, "proof");
         CHECK(evidentia_verify_inclusion_proof(text, strlen(text), leaf, leaf_len, root) == EVIDENTIA_OK, "%s", text);
         free(leaf);
@@ -336,9 +316,9 @@ static void merkle(void) {
         cJSON *proof = cJSON_Parse(str(c, "proof"));
         size_t old_len, new_len;
         unsigned char *old_root =
-            base64(cJSON_GetArrayItem(roots, cJSON_GetObjectItem(proof, "old_size")->valueint)->valuestring, &old_len);
+            unbase64(cJSON_GetArrayItem(roots, cJSON_GetObjectItem(proof, "old_size")->valueint)->valuestring, &old_len);
         unsigned char *new_root =
-            base64(cJSON_GetArrayItem(roots, cJSON_GetObjectItem(proof, "new_size")->valueint)->valuestring, &new_len);
+            unbase64(cJSON_GetArrayItem(roots, cJSON_GetObjectItem(proof, "new_size")->valueint)->valuestring, &new_len);
         const char *text = str(c, "proof");
         CHECK(evidentia_verify_consistency_proof(text, strlen(text), old_root, new_root) == EVIDENTIA_OK, "%s", text);
         free(old_root);
@@ -348,7 +328,7 @@ static void merkle(void) {
     cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "invalid_inclusion")) {
         size_t leaf_len, root_len;
         unsigned char *leaf = unhex(str(cJSON_GetArrayItem(leaves, 5), "data_hex"), &leaf_len);
-        unsigned char *root = base64(cJSON_GetArrayItem(roots, 13)->valuestring, &root_len);
+        unsigned char *root = unbase64(cJSON_GetArrayItem(roots, 13)->valuestring, &root_len);
         const char *text = str(c, "proof");
         evidentia_result r = evidentia_verify_inclusion_proof(text, strlen(text), leaf, leaf_len, root);
         CHECK(strcmp(name_of(r), str(c, "error")) == 0, "%s: %s", str(c, "name"), name_of(r));

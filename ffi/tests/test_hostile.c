@@ -1,0 +1,359 @@
+/* The hostile-input corpus (testvectors/hostile.json) through every function of the
+ * C ABI that takes outside data: each call returns EVIDENTIA_OK or a result code
+ * that evidentia_result_name knows, never EVIDENTIA_INTERNAL, and never crashes
+ * (valgrind runs this: no invalid read or write, no leak).
+ *
+ * Kinds with no C entry point are skipped: vkey (note verifier keys), timestamp_*
+ * and certificate (RFC 3161 is in the Rust core and the CLI only), package
+ * (evidence packages are checked by the CLI). Evidence files are read by the verifier
+ * page only; here they go where a program handed one in place of a receipt would
+ * pass it, as receipts do. log_id, time and nonce go to
+ * evidentia_log_create and evidentia_log_append, the C functions that take them;
+ * inputs holding a NUL byte are skipped there, since a C string cannot carry one. */
+#define _DEFAULT_SOURCE
+#include <stdint.h>
+#include <unistd.h>
+
+#include "common.h"
+
+static int calls = 0;
+static int entry_points_used[64];
+static const char *entry_point_names[64];
+static int entry_points = 0;
+
+static void used(const char *entry) {
+    for (int i = 0; i < entry_points; i++) {
+        if (strcmp(entry_point_names[i], entry) == 0) {
+            entry_points_used[i]++;
+            return;
+        }
+    }
+    entry_point_names[entry_points] = entry;
+    entry_points_used[entry_points++] = 1;
+}
+
+/* A result must be OK or a code of the table, and not INTERNAL. */
+static void check(const char *name, const char *entry, evidentia_result r) {
+    calls++;
+    used(entry);
+    CHECK(r == EVIDENTIA_OK || (strcmp(name_of(r), "UNKNOWN") != 0 && r != EVIDENTIA_INTERNAL), "%s: %s gave %u (%s)",
+          name, entry, (unsigned)r, name_of(r));
+}
+
+/* A report's failure codes must be codes of the table, and not INTERNAL; frees it. */
+static void check_report(const char *name, const char *entry, evidentia_result r, evidentia_report *report) {
+    check(name, entry, r);
+    if (r != EVIDENTIA_OK) {
+        CHECK(report == NULL, "%s: %s left a report after an error", name, entry);
+        return;
+    }
+    uint32_t codes[64];
+    size_t n = 0;
+    CHECK(evidentia_report_failure_codes(report, codes, 64, &n) == EVIDENTIA_OK, "%s: failure codes", name);
+    for (size_t i = 0; i < n && i < 64; i++) {
+        CHECK(strcmp(evidentia_result_name(codes[i]), "UNKNOWN") != 0 && codes[i] != EVIDENTIA_INTERNAL,
+              "%s: %s reported %u", name, entry, codes[i]);
+    }
+    CHECK(evidentia_report_to_json(report, out, BIG, &out_len) == EVIDENTIA_OK, "%s: report json", name);
+    CHECK(evidentia_report_to_text(report, out, BIG, &out_len) == EVIDENTIA_OK, "%s: report text", name);
+    evidentia_report_free(report);
+}
+
+/* Calls `call`, which gives a report through `&report`, and checks both. */
+#define CHECK_REPORT(name, entry, call)             \
+    do {                                            \
+        evidentia_report *report = NULL;            \
+        evidentia_result result_ = (call);          \
+        check_report(name, entry, result_, report); \
+    } while (0)
+
+/* A member holding base64 bytes, decoded (NULL when absent). */
+static unsigned char *bytes_of(const cJSON *obj, const char *member, size_t *len) {
+    const char *text = str(obj, member);
+    *len = 0;
+    return text ? unbase64(text, len) : NULL;
+}
+
+struct context {
+    evidentia_key_set *keys;
+    const char *jws, *receipt, *inclusion, *checkpoint, *consistency, *old_checkpoint;
+    unsigned char *event, *leaf, *root, *old_root;
+    size_t event_len, leaf_len, root_len, old_root_len;
+    evidentia_signing_key *key;
+    char *dir;
+};
+
+static void context_free(struct context *x) {
+    evidentia_key_set_free(x->keys);
+    evidentia_signing_key_free(x->key);
+    free(x->event);
+    free(x->leaf);
+    free(x->root);
+    free(x->old_root);
+}
+
+static void verifier_of_one(const char *name, struct context *x, const uint8_t *entry, size_t len,
+                            const uint8_t *event, size_t event_len) {
+    evidentia_log_verifier *verifier = NULL;
+    check(name, "evidentia_log_verifier_new", evidentia_log_verifier_new(x->keys, &verifier));
+    check(name, "evidentia_log_verifier_push", evidentia_log_verifier_push(verifier, entry, len, event, event_len));
+    CHECK_REPORT(name, "evidentia_log_verifier_finish", evidentia_log_verifier_finish(verifier, &report));
+    evidentia_log_verifier_free(verifier);
+}
+
+static void with_keys(const char *name, struct context *x, evidentia_key_set *keys) {
+    CHECK_REPORT(name, "evidentia_verify_receipt (with the key set)",
+                 evidentia_verify_receipt(x->receipt, strlen(x->receipt), keys, x->event, x->event_len, &report));
+    check(name, "evidentia_verify_jws (with the key set)",
+          evidentia_verify_jws(x->jws, strlen(x->jws), keys, NULL, 0, (uint8_t *)out, BIG, &out_len));
+    uint64_t size = 0;
+    check(name, "evidentia_verify_checkpoint (with the key set)",
+          evidentia_verify_checkpoint(x->checkpoint, strlen(x->checkpoint), keys, &size));
+}
+
+static void receipt_like(const char *name, struct context *x, const unsigned char *in, size_t len,
+                         const unsigned char *in2, size_t len2) {
+    CHECK_REPORT(name, "evidentia_verify_receipt",
+                 evidentia_verify_receipt((const char *)in, len, x->keys, in2, len2, &report));
+    check(name, "evidentia_verify_inclusion",
+          evidentia_verify_inclusion((const char *)in, len, x->inclusion, strlen(x->inclusion), x->checkpoint,
+                                     strlen(x->checkpoint), x->keys));
+    verifier_of_one(name, x, in, len, in2, len2);
+}
+
+static void checkpoint_note(const char *name, struct context *x, const unsigned char *in, size_t len) {
+    uint64_t size = 0;
+    check(name, "evidentia_verify_checkpoint", evidentia_verify_checkpoint((const char *)in, len, x->keys, &size));
+    check(name, "evidentia_verify_checkpoint (no size)",
+          evidentia_verify_checkpoint((const char *)in, len, x->keys, NULL));
+    check(name, "evidentia_verify_inclusion (the checkpoint)",
+          evidentia_verify_inclusion(x->receipt, strlen(x->receipt), x->inclusion, strlen(x->inclusion),
+                                     (const char *)in, len, x->keys));
+    check(name, "evidentia_verify_consistency (the new checkpoint)",
+          evidentia_verify_consistency(x->consistency, strlen(x->consistency), x->old_checkpoint,
+                                       strlen(x->old_checkpoint), (const char *)in, len, x->keys));
+    check(name, "evidentia_verify_consistency (the old checkpoint)",
+          evidentia_verify_consistency(x->consistency, strlen(x->consistency), (const char *)in, len, x->checkpoint,
+                                       strlen(x->checkpoint), x->keys));
+    evidentia_log_verifier *verifier = NULL;
+    check(name, "evidentia_log_verifier_new", evidentia_log_verifier_new(x->keys, &verifier));
+    check(name, "evidentia_log_verifier_push_checkpoint",
+          evidentia_log_verifier_push_checkpoint(verifier, (const char *)in, len));
+    CHECK_REPORT(name, "evidentia_log_verifier_finish", evidentia_log_verifier_finish(verifier, &report));
+    evidentia_log_verifier_free(verifier);
+}
+
+static void log_entries(const char *name, struct context *x, const cJSON *c) {
+    evidentia_log_verifier *verifier = NULL;
+    check(name, "evidentia_log_verifier_new", evidentia_log_verifier_new(x->keys, &verifier));
+    const cJSON *checkpoints = cJSON_GetObjectItem(c, "checkpoints");
+    int pushed_checkpoints[256] = {0};
+    int count = cJSON_GetArraySize(checkpoints);
+    /* Each checkpoint after exactly its number of entries; the others at the end. */
+    double read = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(c, "entries")) {
+        size_t len, event_len;
+        unsigned char *entry = bytes_of(e, "entry", &len);
+        unsigned char *event = bytes_of(e, "event", &event_len);
+        check(name, "evidentia_log_verifier_push", evidentia_log_verifier_push(verifier, entry, len, event, event_len));
+        free(entry);
+        free(event);
+        read++;
+        for (int i = 0; i < count && i < 256; i++) {
+            const cJSON *cp = cJSON_GetArrayItem(checkpoints, i);
+            if (!pushed_checkpoints[i] && cJSON_GetObjectItem(cp, "size")->valuedouble == read) {
+                size_t note_len;
+                unsigned char *note = bytes_of(cp, "note", &note_len);
+                check(name, "evidentia_log_verifier_push_checkpoint",
+                      evidentia_log_verifier_push_checkpoint(verifier, (const char *)note, note_len));
+                free(note);
+                pushed_checkpoints[i] = 1;
+            }
+        }
+    }
+    for (int i = 0; i < count && i < 256; i++) {
+        if (!pushed_checkpoints[i]) {
+            size_t note_len;
+            unsigned char *note = bytes_of(cJSON_GetArrayItem(checkpoints, i), "note", &note_len);
+            check(name, "evidentia_log_verifier_push_checkpoint",
+                  evidentia_log_verifier_push_checkpoint(verifier, (const char *)note, note_len));
+            free(note);
+        }
+    }
+    CHECK_REPORT(name, "evidentia_log_verifier_finish", evidentia_log_verifier_finish(verifier, &report));
+    evidentia_log_verifier_free(verifier);
+}
+
+/* A NUL-terminated copy, or NULL when the bytes hold a NUL (a C string cannot). */
+static char *c_string(const unsigned char *in, size_t len) {
+    if (memchr(in, 0, len)) return NULL;
+    char *s = malloc(len + 1);
+    memcpy(s, in, len);
+    s[len] = 0;
+    return s;
+}
+
+static evidentia_log *chain_log = NULL;
+static int skipped_nul = 0;
+
+static void chain(const char *name, const char *kind, struct context *x, const unsigned char *in, size_t len) {
+    char *text = c_string(in, len);
+    if (!text) {
+        skipped_nul++;
+        return;
+    }
+    static int n = 0;
+    char path[1300];
+    if (strcmp(kind, "log_id") == 0) {
+        snprintf(path, sizeof path, "%s/log-%d", x->dir, n++);
+        evidentia_log *log = NULL;
+        evidentia_result r = evidentia_log_create(path, x->key, text, EVIDENTIA_MODE_RECEIPTS, NULL, &log);
+        check(name, "evidentia_log_create (log id)", r);
+        if (r == EVIDENTIA_OK) {
+            char *receipt = NULL;
+            check(name, "evidentia_log_append", evidentia_log_append(log, (const uint8_t *)"{}", 2, NULL, NULL, 0,
+                                                                     &receipt));
+            evidentia_string_free(receipt);
+        }
+        evidentia_log_free(log);
+    } else if (strcmp(kind, "time") == 0) {
+        char *receipt = NULL;
+        check(name, "evidentia_log_append (time)",
+              evidentia_log_append(chain_log, (const uint8_t *)"{}", 2, NULL, text, 0, &receipt));
+        evidentia_string_free(receipt);
+        snprintf(path, sizeof path, "%s/valid-from-%d", x->dir, n++);
+        evidentia_log *log = NULL;
+        check(name, "evidentia_log_create (valid from)",
+              evidentia_log_create(path, x->key, NULL, EVIDENTIA_MODE_BATCH, text, &log));
+        evidentia_log_free(log);
+    } else {
+        char *receipt = NULL;
+        check(name, "evidentia_log_append (nonce)",
+              evidentia_log_append(chain_log, (const uint8_t *)"{}", 2, text, NULL, EVIDENTIA_APPEND_IDEMPOTENT,
+                                   &receipt));
+        evidentia_string_free(receipt);
+        bool found = false;
+        uint64_t index = 0;
+        check(name, "evidentia_log_find_nonce", evidentia_log_find_nonce(chain_log, text, &found, &index));
+    }
+    free(text);
+}
+
+static int run_case(struct context *x, const cJSON *c) {
+    const char *kind = str(c, "kind");
+    char name[600];
+    snprintf(name, sizeof name, "%s: %.500s", kind, str(c, "name"));
+    size_t len, len2;
+    unsigned char *in = bytes_of(c, "input", &len);
+    unsigned char *in2 = bytes_of(c, "input2", &len2);
+    int ran = 1;
+    if (strcmp(kind, "json") == 0) {
+        check(name, "evidentia_canonicalize", evidentia_canonicalize(in, len, out, BIG, &out_len));
+        check(name, "evidentia_digest", evidentia_digest(in, len, out, BIG, &out_len));
+        check(name, "evidentia_sha256", evidentia_sha256(in, len, out, BIG, &out_len));
+    } else if (strcmp(kind, "jws") == 0) {
+        check(name, "evidentia_verify_jws",
+              evidentia_verify_jws((const char *)in, len, x->keys, in2, len2, (uint8_t *)out, BIG, &out_len));
+        check(name, "evidentia_verify_jws (no payload out)",
+              evidentia_verify_jws((const char *)in, len, x->keys, in2, len2, NULL, 0, NULL));
+    } else if (strcmp(kind, "jwks") == 0) {
+        evidentia_key_set *keys = NULL;
+        evidentia_result r = evidentia_key_set_from_json((const char *)in, len, &keys);
+        check(name, "evidentia_key_set_from_json", r);
+        if (r == EVIDENTIA_OK) with_keys(name, x, keys);
+        evidentia_key_set_free(keys);
+    } else if (strcmp(kind, "jwk") == 0 || strcmp(kind, "pem") == 0) {
+        evidentia_signing_key *key = NULL;
+        evidentia_result r = evidentia_signing_key_from_text((const char *)in, len, &key);
+        check(name, "evidentia_signing_key_from_text", r);
+        if (r == EVIDENTIA_OK) {
+            check(name, "evidentia_signing_key_kid", evidentia_signing_key_kid(key, out, BIG, &out_len));
+        }
+        evidentia_signing_key_free(key);
+        if (strcmp(kind, "jwk") == 0) {
+            check(name, "evidentia_jwk_thumbprint",
+                  evidentia_jwk_thumbprint((const char *)in, len, out, BIG, &out_len));
+            evidentia_key_set *keys = NULL;
+            r = evidentia_key_set_from_json((const char *)in, len, &keys);
+            check(name, "evidentia_key_set_from_json", r);
+            if (r == EVIDENTIA_OK) with_keys(name, x, keys);
+            evidentia_key_set_free(keys);
+        }
+    } else if (strcmp(kind, "receipt") == 0 || strcmp(kind, "batch_receipt") == 0 || strcmp(kind, "evidence") == 0) {
+        receipt_like(name, x, in, len, in2, len2);
+    } else if (strcmp(kind, "inclusion_proof") == 0 || strcmp(kind, "inclusion") == 0) {
+        check(name, "evidentia_verify_inclusion_proof",
+              evidentia_verify_inclusion_proof((const char *)in, len, x->leaf, x->leaf_len, x->root));
+        const char *note = in2 ? (const char *)in2 : x->checkpoint;
+        size_t note_len = in2 ? len2 : strlen(x->checkpoint);
+        check(name, "evidentia_verify_inclusion",
+              evidentia_verify_inclusion(x->receipt, strlen(x->receipt), (const char *)in, len, note, note_len,
+                                         x->keys));
+    } else if (strcmp(kind, "consistency_proof") == 0 || strcmp(kind, "consistency") == 0) {
+        check(name, "evidentia_verify_consistency_proof",
+              evidentia_verify_consistency_proof((const char *)in, len, x->old_root, x->root));
+        const char *note = in2 ? (const char *)in2 : x->checkpoint;
+        size_t note_len = in2 ? len2 : strlen(x->checkpoint);
+        check(name, "evidentia_verify_consistency",
+              evidentia_verify_consistency((const char *)in, len, x->old_checkpoint, strlen(x->old_checkpoint), note,
+                                           note_len, x->keys));
+    } else if (strcmp(kind, "checkpoint") == 0) {
+        checkpoint_note(name, x, in, len);
+    } else if (strcmp(kind, "log_entries") == 0) {
+        log_entries(name, x, c);
+    } else if (strcmp(kind, "log_id") == 0 || strcmp(kind, "time") == 0 || strcmp(kind, "nonce") == 0) {
+        chain(name, kind, x, in, len);
+    } else {
+        ran = 0; /* No C entry point: see the top of this file. */
+    }
+    free(in);
+    free(in2);
+    return ran;
+}
+
+int main(void) {
+    cJSON *corpus = read_vectors("hostile.json");
+    const cJSON *ctx = cJSON_GetObjectItem(corpus, "context");
+    struct context x = {0};
+    const char *jwks = str(ctx, "jwks");
+    CHECK(evidentia_key_set_from_json(jwks, strlen(jwks), &x.keys) == EVIDENTIA_OK, "context key set");
+    const char *jwk = str(ctx, "private_jwk");
+    CHECK(evidentia_signing_key_from_text(jwk, strlen(jwk), &x.key) == EVIDENTIA_OK, "context key");
+    x.jws = str(ctx, "jws");
+    x.receipt = str(ctx, "receipt");
+    x.inclusion = str(ctx, "inclusion_proof");
+    x.checkpoint = str(ctx, "checkpoint");
+    x.consistency = str(ctx, "consistency_proof");
+    x.old_checkpoint = str(ctx, "old_checkpoint");
+    x.event = bytes_of(ctx, "event", &x.event_len);
+    x.leaf = bytes_of(ctx, "leaf", &x.leaf_len);
+    x.root = bytes_of(ctx, "root", &x.root_len);
+    x.old_root = bytes_of(ctx, "old_root", &x.old_root_len);
+    x.dir = strdup("/tmp/evidentia-c-hostile-XXXXXX");
+    if (!mkdtemp(x.dir)) return 2;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/chain", x.dir);
+    CHECK(evidentia_log_create(path, x.key, "hostile.example/log", EVIDENTIA_MODE_RECEIPTS, "2000-01-01T00:00:00Z",
+                               &chain_log) == EVIDENTIA_OK,
+          "the log for times and nonces");
+
+    int cases = 0, ran = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(corpus, "cases")) {
+        cases++;
+        ran += run_case(&x, c);
+    }
+    CHECK(cases == cJSON_GetObjectItem(corpus, "total")->valueint, "the corpus has its total of cases");
+    evidentia_log_free(chain_log);
+    char command[1300];
+    snprintf(command, sizeof command, "rm -rf '%s'", x.dir);
+    if (system(command) != 0) fprintf(stderr, "could not remove %s\n", x.dir);
+    free(x.dir);
+    context_free(&x);
+    cJSON_Delete(corpus);
+    printf("test_hostile: %d cases (%d with a C entry point, %d C strings with a NUL skipped), %d calls through %d "
+           "entry points; %d checks, %d failed\n",
+           cases, ran, skipped_nul, calls, entry_points, checks_run, checks_failed);
+    return checks_failed ? 1 : 0;
+}
