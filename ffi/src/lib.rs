@@ -158,6 +158,16 @@ pub unsafe extern "C" fn evidentia_string_free(text: *mut c_char) {
     }
 }
 
+/// Checks the out-parameter of a new handle before any work is done, for the
+/// functions that change something on the way (creating or repairing a log), so
+/// that a NULL one never costs a change, and sets it to NULL.
+unsafe fn handle_out<'a, T>(out: *mut *mut T) -> Result<&'a mut *mut T, Error> {
+    // SAFETY: the caller promises `out` is writable, or NULL.
+    let out = unsafe { out.as_mut() }.ok_or_else(|| null("out"))?;
+    *out = std::ptr::null_mut();
+    Ok(out)
+}
+
 /// Moves a value into a new handle stored in `*out`.
 unsafe fn give<T>(value: T, out: *mut *mut T) -> Result<(), Error> {
     if out.is_null() {

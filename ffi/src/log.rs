@@ -9,7 +9,9 @@ use evidentia_store::{AppendOptions, CreateOptions, Log, LogOptions, Mode, NewEv
 
 use crate::keys::{evidentia_key_set, evidentia_signing_key};
 use crate::verify::evidentia_report;
-use crate::{boundary, bytes, c_str, evidentia_result, give, give_string, handle, null, string_out, take, write_text};
+use crate::{
+    boundary, bytes, c_str, evidentia_result, give, give_string, handle, handle_out, null, string_out, take, write_text,
+};
 
 /// `evidentia_log_create` mode: every record signed (a receipt per append).
 pub const EVIDENTIA_MODE_RECEIPTS: u32 = 0;
@@ -61,6 +63,7 @@ pub unsafe extern "C" fn evidentia_log_create(
     out: *mut *mut evidentia_log,
 ) -> evidentia_result {
     boundary(|| {
+        let out = unsafe { handle_out(out)? };
         let dir = unsafe { self::path(path)? };
         let key = unsafe { handle(key, "key")? };
         let mode = match mode {
@@ -76,7 +79,8 @@ pub unsafe extern "C" fn evidentia_log_create(
         let log_id = unsafe { c_str(log_id, "log_id")? }.map(str::to_owned);
         let key_valid_from = unsafe { c_str(valid_from, "valid_from")? }.map(Timestamp::parse).transpose()?;
         let log = Log::create(dir, &key.0, CreateOptions { log_id, mode, key_valid_from, ..CreateOptions::default() })?;
-        unsafe { give(evidentia_log::new(log, Some(key.0.clone())), out) }
+        *out = Box::into_raw(Box::new(evidentia_log::new(log, Some(key.0.clone()))));
+        Ok(())
     })
 }
 
@@ -95,11 +99,13 @@ pub unsafe extern "C" fn evidentia_log_open(
     out: *mut *mut evidentia_log,
 ) -> evidentia_result {
     boundary(|| {
+        let out = unsafe { handle_out(out)? };
         let dir = unsafe { self::path(path)? };
         let key = unsafe { key.as_ref() }.map(|k| k.0.clone());
         let wait = Wait::from_seconds(Some(wait_seconds))?;
         let log = Log::open_with(dir, &LogOptions { wait, ..LogOptions::default() })?;
-        unsafe { give(evidentia_log::new(log, key), out) }
+        *out = Box::into_raw(Box::new(evidentia_log::new(log, key)));
+        Ok(())
     })
 }
 

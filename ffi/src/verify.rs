@@ -72,8 +72,7 @@ pub unsafe extern "C" fn evidentia_log_verifier_push(
     event_len: usize,
 ) -> evidentia_result {
     boundary(|| {
-        let verifier =
-            unsafe { verifier.as_mut() }.and_then(|v| v.0.as_mut()).ok_or_else(|| crate::null("verifier"))?;
+        let verifier = unsafe { live(verifier)? };
         let entry = unsafe { bytes(entry, entry_len, "entry")? };
         let event = if event.is_null() { None } else { Some(unsafe { bytes(event, event_len, "event")? }) };
         verifier.push_entry(entry, event);
@@ -93,11 +92,20 @@ pub unsafe extern "C" fn evidentia_log_verifier_push_checkpoint(
     note_len: usize,
 ) -> evidentia_result {
     boundary(|| {
-        let verifier =
-            unsafe { verifier.as_mut() }.and_then(|v| v.0.as_mut()).ok_or_else(|| crate::null("verifier"))?;
+        let verifier = unsafe { live(verifier)? };
         verifier.push_checkpoint(unsafe { text(note, note_len, "note")? });
         Ok(())
     })
+}
+
+/// The verifier behind a handle: NULL is INVALID_ARGUMENT, a finished one
+/// INVALID_HANDLE (it can only be freed), as for a second finish.
+unsafe fn live<'a>(verifier: *mut evidentia_log_verifier) -> Result<&'a mut LogVerifier, evidentia::Error> {
+    // SAFETY: the caller promises a live handle made by this library, or NULL.
+    let slot = unsafe { verifier.as_mut() }.ok_or_else(|| crate::null("verifier"))?;
+    slot.0
+        .as_mut()
+        .ok_or_else(|| evidentia::Error::new(evidentia::ErrorCode::InvalidHandle, "the verifier was already finished"))
 }
 
 /// Ends verification: the report goes to `out`, and the verifier can only be freed.

@@ -106,7 +106,7 @@ pub(crate) fn test() -> Result<()> {
     let lib = stage_dir.join("lib");
     let bin = root.join("build/c/bin");
     std::fs::create_dir_all(&bin)?;
-    for test in ["test_vectors", "test_api"] {
+    for test in ["test_vectors", "test_api", "test_hostile", "test_pointers"] {
         let source = root.join("ffi/tests").join(format!("{test}.c"));
         let shared: PathBuf = bin.join(format!("{test}_shared"));
         let static_: PathBuf = bin.join(format!("{test}_static"));
