@@ -194,8 +194,10 @@ fn rotation_through_the_cli() {
     assert_exit(&evidentia(&dir, &["log", "append", "log"], b"{}"), 0);
     assert_exit(&run(&dir, &["log", "rotate", "log", "--key", "two.jwk"]), 0);
     assert_exit(&evidentia(&dir, &["log", "append", "log"], b"{}"), 0);
-    // The retired key may no longer append.
-    assert_exit(&evidentia(&dir, &["log", "append", "log", "--key", "one.jwk"], b"{}"), 1);
+    // The retired key may no longer append: a usage error (2), not invalid evidence.
+    let refused = evidentia(&dir, &["log", "append", "log", "--key", "one.jwk"], b"{}");
+    assert_exit(&refused, 2);
+    assert!(stderr(&refused).contains("KEY_NOT_CURRENT"), "{}", stderr(&refused));
     assert_exit(&run(&dir, &["log", "verify", "log"]), 0);
 }
 

@@ -140,6 +140,9 @@ error_codes! {
     KeySetMalformed = 304, Key, "KEY_SET_MALFORMED";
     /// A signer outside Evidentia (a platform keystore) failed, or returned a signature that is not a valid ECDSA P-256 / SHA-256 signature by its key over what it was given.
     SignerFailed = 305, Key, "SIGNER_FAILED";
+    /// The key given to sign a log's records is not the log's current signing key,
+    /// or was not valid when its last record was made.
+    KeyNotCurrent = 306, Key, "KEY_NOT_CURRENT";
 
     /// A JWS is not a well-formed compact serialization.
     JwsMalformed = 400, Jws, "JWS_MALFORMED";
@@ -298,6 +301,7 @@ impl ErrorCode {
             }
             ErrorCode::KeyInvalid => "The key is damaged or inconsistent, so it cannot be used.",
             ErrorCode::KeyNotPrivate => "Signing needs the private key, but only the public key was given.",
+            ErrorCode::KeyNotCurrent => "The key given is not the one this log signs with now.",
             ErrorCode::KeySetMalformed => "The list of trusted keys (JWKS) cannot be read, or lists a key twice.",
             ErrorCode::SignerFailed => {
                 "The device or service holding the signing key could not sign, or its signature did not check out, so no receipt was made."

@@ -135,6 +135,10 @@ typedef enum {
    */
   EVIDENTIA_SIGNER_FAILED = 305,
   /**
+   * The key given to sign a log's records is not the log's current signing key, or was not valid when its last record was made.
+   */
+  EVIDENTIA_KEY_NOT_CURRENT = 306,
+  /**
    * A JWS is not a well-formed compact serialization.
    */
   EVIDENTIA_JWS_MALFORMED = 400,

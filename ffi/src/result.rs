@@ -48,6 +48,8 @@ pub enum evidentia_result {
     EVIDENTIA_KEY_SET_MALFORMED = 304,
     /// A signer outside Evidentia (a platform keystore) failed, or returned a signature that is not a valid ECDSA P-256 / SHA-256 signature by its key over what it was given.
     EVIDENTIA_SIGNER_FAILED = 305,
+    /// The key given to sign a log's records is not the log's current signing key, or was not valid when its last record was made.
+    EVIDENTIA_KEY_NOT_CURRENT = 306,
     /// A JWS is not a well-formed compact serialization.
     EVIDENTIA_JWS_MALFORMED = 400,
     /// A JWS protected header is missing, not a JSON object, or has invalid members.
@@ -180,6 +182,7 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::KeyNotPrivate => evidentia_result::EVIDENTIA_KEY_NOT_PRIVATE,
             ErrorCode::KeySetMalformed => evidentia_result::EVIDENTIA_KEY_SET_MALFORMED,
             ErrorCode::SignerFailed => evidentia_result::EVIDENTIA_SIGNER_FAILED,
+            ErrorCode::KeyNotCurrent => evidentia_result::EVIDENTIA_KEY_NOT_CURRENT,
             ErrorCode::JwsMalformed => evidentia_result::EVIDENTIA_JWS_MALFORMED,
             ErrorCode::JwsHeaderInvalid => evidentia_result::EVIDENTIA_JWS_HEADER_INVALID,
             ErrorCode::JwsUnsupportedAlgorithm => evidentia_result::EVIDENTIA_JWS_UNSUPPORTED_ALGORITHM,

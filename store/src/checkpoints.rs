@@ -49,7 +49,7 @@ impl Checkpoints {
     /// is left out and described in [`Checkpoints::problems`].
     pub(crate) fn read(path: &Path) -> Result<(Checkpoints, Tail)> {
         let data = read_regular(path, MAX_CHECKPOINTS_FILE)?.unwrap_or_default();
-        let scan = frame::scan(&data);
+        let scan = frame::scan(&data, 0);
         let mut places = Vec::with_capacity(scan.frames.len());
         let mut problems = Vec::new();
         for (n, (offset, range)) in scan.frames.iter().enumerate() {

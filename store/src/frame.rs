@@ -83,14 +83,24 @@ pub(crate) fn decode(data: &[u8], offset: usize) -> Decoded<'_> {
     Decoded::Frame(payload, offset + HEADER + len)
 }
 
-/// The offset of the first valid frame at or after `from`, if any. Each candidate
-/// costs a checksum over its claimed payload; hostile bytes full of the magic could
-/// make that quadratic, so after checksumming `SEARCH_BUDGET` bytes the search gives
-/// up and says none was found (which never leads to cutting acknowledged data:
-/// damage without valid frames after it is still damage).
-pub(crate) fn next_valid(data: &[u8], from: usize) -> Option<usize> {
+/// What a search for valid frames may still checksum while one file is read: each
+/// candidate costs a checksum over its claimed payload, and hostile bytes full of
+/// the magic could make searching quadratic. One budget serves every search in a
+/// file; once it is spent, searches find nothing more (which never leads to cutting
+/// acknowledged data: damage without valid frames after it is still damage).
+#[derive(Debug)]
+pub(crate) struct Budget(usize);
+
+impl Budget {
+    /// Twice the largest payload, for one file.
+    pub(crate) fn new() -> Budget {
+        Budget(2 * MAX_PAYLOAD)
+    }
+}
+
+/// The offset of the first valid frame at or after `from`, if any (within `budget`).
+pub(crate) fn next_valid(data: &[u8], from: usize, budget: &mut Budget) -> Option<usize> {
     let mut offset = from;
-    let mut spent = 0usize;
     while offset + HEADER <= data.len() {
         match data[offset..].windows(4).position(|w| w == MAGIC) {
             Some(found) => offset += found,
@@ -99,10 +109,12 @@ pub(crate) fn next_valid(data: &[u8], from: usize) -> Option<usize> {
         let claimed = data
             .get(offset + 4..offset + 8)
             .map_or(0, |len| u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize);
-        spent += claimed.min(data.len() - offset);
-        if spent > SEARCH_BUDGET {
+        let cost = claimed.min(data.len() - offset).max(1);
+        if cost > budget.0 {
+            budget.0 = 0;
             return None;
         }
+        budget.0 -= cost;
         if matches!(decode(data, offset), Decoded::Frame(..)) {
             return Some(offset);
         }
@@ -111,11 +123,64 @@ pub(crate) fn next_valid(data: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// Bytes a search for the next valid frame may checksum: twice the largest payload.
-const SEARCH_BUDGET: usize = 2 * MAX_PAYLOAD;
+/// Disks write in sectors of at least this many bytes.
+const SECTOR: usize = 512;
 
-/// The valid frames at the start of `data` and where they end, or how the data
-/// after them is damaged.
+/// Whether `data[at..until]` (bytes where a valid frame was expected, up to the next
+/// valid frame or the end) is what a write that never completed leaves, rather than
+/// bytes that were written and changed since. `base` is the offset of `data` in its
+/// file (sectors are aligned in the file).
+///
+/// A write cut short leaves a prefix of a frame at the end of the file (the magic or
+/// part of it, or a header whose length reaches past the end while the bytes present
+/// are not themselves a whole frame of another length). A power cut leaves sectors
+/// that never reached the disk as zeros: a run of zeros from a sector boundary, a
+/// whole sector long or to the end of the file, or nothing but zeros. A bit flipped
+/// in a written frame, or any other change, leaves neither.
+pub(crate) fn unwritten(data: &[u8], at: usize, until: usize, base: u64) -> bool {
+    let span = &data[at..until];
+    if span.is_empty() {
+        return false;
+    }
+    if span.iter().all(|b| *b == 0) {
+        return true;
+    }
+    let at_end = until == data.len();
+    if at_end && frame_prefix(span) {
+        return true;
+    }
+    let misaligned = ((base + at as u64) % SECTOR as u64) as usize;
+    let mut sector = at + (SECTOR - misaligned) % SECTOR;
+    while sector < until {
+        let sector_end = (sector + SECTOR).min(until);
+        if (sector_end == sector + SECTOR || at_end) && data[sector..sector_end].iter().all(|b| *b == 0) {
+            return true;
+        }
+        sector += SECTOR;
+    }
+    false
+}
+
+/// Whether `bytes` could be the beginning of a frame that continues past them.
+fn frame_prefix(bytes: &[u8]) -> bool {
+    if bytes.len() < HEADER {
+        return MAGIC.starts_with(&bytes[..bytes.len().min(MAGIC.len())]);
+    }
+    if bytes[..4] != MAGIC {
+        return false;
+    }
+    let len = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+    if len > MAX_PAYLOAD || HEADER + len <= bytes.len() {
+        return false;
+    }
+    // Unless the bytes there form a whole frame under another length (the length
+    // field was changed).
+    let present = (bytes.len() - HEADER) as u32;
+    let stored = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+    checksum(present.to_le_bytes(), &bytes[HEADER..]) != stored
+}
+
+/// The valid frames at the start of `data` and where they end, and what follows.
 #[derive(Debug)]
 pub(crate) struct Scan {
     /// `(offset, payload range)` of every valid frame before the first bad one.
@@ -131,61 +196,35 @@ pub(crate) struct Scan {
 pub(crate) enum Tail {
     /// Nothing: the file ends with a complete frame.
     Clean,
-    /// The beginning of a frame that was never completely written (a write cut
-    /// short by a crash, or in progress), or zeros (a file extended whose data never
-    /// reached the disk), and nothing valid after it. Never acknowledged.
-    Torn,
-    /// Bytes that were completely written and have changed since: a complete frame
-    /// whose checksum, length or magic no longer holds, or garbage; `next_valid` is
-    /// where valid frames start again after it, if they do.
+    /// What a write that never completed leaves (see [`unwritten`]), up to the end
+    /// of the file or to valid frames after a hole (`next_valid`).
+    Unwritten {
+        /// The offset of the next valid frame, if any.
+        next_valid: Option<usize>,
+    },
+    /// Bytes that were written and have changed since; `next_valid` is where valid
+    /// frames start again after them, if they do.
     Damaged {
         /// The offset of the next valid frame, if any.
         next_valid: Option<usize>,
     },
 }
 
-/// How the bytes of `data` from `end` (where valid frames stop) came to be.
-///
-/// A write always begins with the magic and the length, so what a crash leaves is
-/// a prefix of a frame: a header cut short, or a length that reaches past the end
-/// of the file. Everything else was complete once and has changed since, which is
-/// damage, never cut: a frame with all its bytes present whose checksum fails, a
-/// length field changed so that it reaches past the end (the bytes present still
-/// check out as a whole frame of the length that is there), or bytes that do not
-/// begin with the magic.
-pub(crate) fn classify_tail(data: &[u8], end: usize) -> Tail {
-    let rest = &data[end.min(data.len())..];
-    if rest.is_empty() {
+/// What the bytes of `data` from `end` (where valid frames stop) are; `base` is the
+/// offset of `data` in its file.
+pub(crate) fn classify_tail(data: &[u8], end: usize, base: u64, budget: &mut Budget) -> Tail {
+    if end >= data.len() {
         return Tail::Clean;
     }
-    if let Some(next) = next_valid(data, end + 1) {
-        return Tail::Damaged { next_valid: Some(next) };
+    let next = next_valid(data, end + 1, budget);
+    match unwritten(data, end, next.unwrap_or(data.len()), base) {
+        true => Tail::Unwritten { next_valid: next },
+        false => Tail::Damaged { next_valid: next },
     }
-    if rest.iter().all(|b| *b == 0) {
-        return Tail::Torn;
-    }
-    let damaged = Tail::Damaged { next_valid: None };
-    if rest.len() < HEADER {
-        // A header cut short starts with (part of) the magic.
-        let magic = &rest[..rest.len().min(MAGIC.len())];
-        return if MAGIC.starts_with(magic) { Tail::Torn } else { damaged };
-    }
-    if rest[..4] != MAGIC {
-        return damaged;
-    }
-    let len = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
-    if len > MAX_PAYLOAD || HEADER + len <= rest.len() {
-        return damaged;
-    }
-    // The length reaches past the end: cut short, unless the bytes that are there
-    // form a whole frame under another length (the length field was changed).
-    let present = (rest.len() - HEADER) as u32;
-    let stored = u32::from_le_bytes([rest[8], rest[9], rest[10], rest[11]]);
-    if checksum(present.to_le_bytes(), &rest[HEADER..]) == stored { damaged } else { Tail::Torn }
 }
 
-/// Reads every valid frame of `data` from the start.
-pub(crate) fn scan(data: &[u8]) -> Scan {
+/// Reads every valid frame of `data` (at offset `base` of its file) from the start.
+pub(crate) fn scan(data: &[u8], base: u64) -> Scan {
     let mut frames = Vec::new();
     let mut offset = 0;
     while let Decoded::Frame(payload, next) = decode(data, offset) {
@@ -193,7 +232,7 @@ pub(crate) fn scan(data: &[u8]) -> Scan {
         frames.push((offset, start..start + payload.len()));
         offset = next;
     }
-    Scan { frames, end: offset, tail: classify_tail(data, offset) }
+    Scan { frames, end: offset, tail: classify_tail(data, offset, base, &mut Budget::new()) }
 }
 
 #[cfg(test)]
@@ -217,45 +256,87 @@ mod tests {
     }
 
     #[test]
-    fn clean_torn_and_damaged() {
+    fn clean_unwritten_and_damaged() {
         let data = file(&[b"one", b"two", b"three"]);
-        let s = scan(&data);
+        let s = scan(&data, 0);
         assert_eq!((s.frames.len(), s.end, s.tail), (3, data.len(), Tail::Clean));
         assert_eq!(&data[s.frames[2].1.clone()], b"three");
+        let unwritten_end = Tail::Unwritten { next_valid: None };
 
-        // Every cut inside the last frame is a torn tail after two frames.
+        // Every cut inside the last frame leaves what a write cut short leaves.
         let second_end = s.frames[2].0;
         for cut in second_end + 1..data.len() {
-            let s = scan(&data[..cut]);
-            assert_eq!((s.frames.len(), s.end, s.tail), (2, second_end, Tail::Torn), "cut at {cut}");
+            let s = scan(&data[..cut], 0);
+            assert_eq!(
+                (s.frames.len(), s.end, s.tail),
+                (2, second_end, Tail::Unwritten { next_valid: None }),
+                "cut at {cut}"
+            );
         }
         // A flipped bit in the middle frame, with a valid frame after it, is damage.
         for i in s.frames[1].0..second_end {
             let mut damaged = data.clone();
             damaged[i] ^= 0x10;
-            let s = scan(&damaged);
+            let s = scan(&damaged, 0);
             assert_eq!(s.frames.len(), 1, "bit {i}");
             assert_eq!(s.tail, Tail::Damaged { next_valid: Some(second_end) }, "bit {i}");
         }
-        // Any flipped bit of the complete last frame is damage, never a torn write:
-        // in the magic, the length, the checksum or the payload.
+        // Any flipped bit of the complete last frame is damage, never a write cut
+        // short: in the magic, the length, the checksum or the payload.
         for i in second_end..data.len() {
             for bit in 0..8 {
                 let mut damaged = data.clone();
                 damaged[i] ^= 1 << bit;
-                let s = scan(&damaged);
+                let s = scan(&damaged, 0);
                 assert_eq!(s.frames.len(), 2, "byte {i} bit {bit}");
                 assert_eq!(s.tail, Tail::Damaged { next_valid: None }, "byte {i} bit {bit}");
             }
         }
-        // Zeros appended (a file extended without its data) are a torn tail.
+        // Zeros appended (a file extended without its data) were never written.
         let mut zeros = data.clone();
         zeros.extend_from_slice(&[0u8; 100]);
-        assert_eq!(scan(&zeros).tail, Tail::Torn);
+        assert_eq!(scan(&zeros, 0).tail, unwritten_end);
         // Garbage that does not begin like a frame is damage.
         let mut garbage = data.clone();
         garbage.extend_from_slice(b"xyz");
-        assert_eq!(scan(&garbage).tail, Tail::Damaged { next_valid: None });
-        assert_eq!(scan(&[]).tail, Tail::Clean);
+        assert_eq!(scan(&garbage, 0).tail, Tail::Damaged { next_valid: None });
+        assert_eq!(scan(&[], 0).tail, Tail::Clean);
+    }
+
+    #[test]
+    fn a_sector_lost_in_a_power_cut_was_never_written() {
+        // Three frames of 2,000 bytes; the second one's first full sector is zeros.
+        let big = vec![b'x'; 2000];
+        let data = file(&[&big, &big, &big]);
+        let second = data.len() / 3;
+        let mut lost = data.clone();
+        let sector = second.next_multiple_of(SECTOR);
+        lost[sector..sector + SECTOR].fill(0);
+        let s = scan(&lost, 0);
+        assert_eq!(s.frames.len(), 1);
+        assert_eq!(s.tail, Tail::Unwritten { next_valid: Some(2 * second) });
+        // The same zeros read from an offset that shifts the sectors are not aligned.
+        let s = scan(&lost[7..], 7);
+        assert_ne!(s.tail, Tail::Clean);
+        // A zero run shorter than a sector, in the middle, is damage.
+        let mut flipped = data.clone();
+        flipped[second + 100..second + 140].fill(0);
+        assert_eq!(scan(&flipped, 0).tail, Tail::Damaged { next_valid: Some(2 * second) });
+    }
+
+    #[test]
+    fn searching_hostile_bytes_stays_within_the_budget() {
+        // The magic every 12 bytes, each claiming the rest of 8 MiB.
+        let mut hostile = Vec::new();
+        let total = 8 << 20;
+        while hostile.len() < total {
+            let remaining = (total - hostile.len()) as u32;
+            hostile.extend_from_slice(&MAGIC);
+            hostile.extend_from_slice(&remaining.to_le_bytes());
+            hostile.extend_from_slice(&[0xAB; 4]);
+        }
+        let mut budget = Budget::new();
+        assert_eq!(next_valid(&hostile, 0, &mut budget), None);
+        assert_eq!(next_valid(&hostile, 12, &mut budget), None, "the budget is spent");
     }
 }

@@ -155,6 +155,22 @@ impl Fs {
         }
     }
 
+    /// Creates a folder of the log (its parent exists), flushed into its parent; one
+    /// that exists must be a real folder, not a link to one elsewhere.
+    pub(crate) fn create_folder(&self, dir: &Path) -> Result<()> {
+        match std::fs::symlink_metadata(dir) {
+            Ok(meta) if meta.file_type().is_dir() => return Ok(()),
+            Ok(_) => {
+                return Err(Error::new(
+                    ErrorCode::LogCorrupt,
+                    format!("{} is not a folder (a link or a file): refused", dir.display()),
+                ));
+            }
+            Err(_) => {}
+        }
+        self.create_dir_all(dir)
+    }
+
     /// Opens a file for reading and writing, creating it (empty) if `create` and it
     /// does not exist. A new file is flushed into its directory at once.
     pub(crate) fn open(&self, path: &Path, create: bool) -> Result<File> {
@@ -376,15 +392,35 @@ pub(crate) fn lock_exclusive(fs: &Fs, path: &Path, wait: Wait, busy: &str) -> Re
     }
 }
 
-/// A shared lock on `path`, waiting for an exclusive holder to finish; `None` when
-/// the file does not exist (a log no writer of this version has opened yet).
+/// A shared lock on `path` (created if missing and the folder allows it), waiting
+/// at most a minute for an exclusive holder to finish; `None` when the file neither
+/// exists nor can be made (a read-only copy of a log no writer will touch).
 pub(crate) fn lock_shared(path: &Path) -> Result<Option<File>> {
     regular_or_missing(path)?;
-    let file = match File::open(path) {
+    let file = match OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path) {
         Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_error("open", path, &e)),
+        Err(_) => match File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error("open", path, &e)),
+        },
     };
-    file.lock_shared().map_err(|e| io_error("lock", path, &e))?;
-    Ok(Some(file))
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match file.try_lock_shared() {
+            Ok(()) => return Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::new(
+                    ErrorCode::LogLocked,
+                    format!("{} stayed locked by a writer changing the log (waited 60 s)", path.display()),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_error("lock", path, &e)),
+        }
+    }
 }

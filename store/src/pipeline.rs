@@ -27,7 +27,7 @@ pub(crate) fn verify(reader: &LogReader, keys: &KeySet, mut progress: impl FnMut
         ..LogVerifyOptions::default()
     };
     let mut verifier = LogVerifier::new(keys, options);
-    let mut tree = NodeStream::open(&reader.dir.join(TREE_FILE))?;
+    let mut tree = NodeStream::open(&reader.dir.join(TREE_FILE), reader.durable)?;
     let mut stored_nodes = Vec::new();
     let mut done = 0u64;
     // Checkpoint signatures are checked on a thread of their own.

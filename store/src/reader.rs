@@ -22,6 +22,7 @@ use crate::fsio::lock_shared;
 use crate::index::IndexFile;
 use crate::nonces::NonceTable;
 use crate::segments::{self, Entry, EntryRef, Known, Segment};
+use crate::state::Durable;
 use crate::tree::{self, TreeFile};
 use crate::view::{TreeAccess, View};
 
@@ -42,6 +43,8 @@ pub struct LogReader {
     torn_bytes: u64,
     /// What is known of the last segment's acknowledged bytes.
     known: Known,
+    /// How many entries `state.json` says the derived files hold durably, if it says.
+    pub(crate) durable: Option<u64>,
     /// The tree file, opened on first use.
     tree: OnceLock<Result<TreeFile>>,
     /// The kid of the last record, read on first use.
@@ -53,10 +56,11 @@ pub struct LogReader {
 /// by reading the last segment. Also says what is known of the last segment (see
 /// [`Known`]) and how many bytes of debris an unfinished write left at its end.
 fn count_entries(segments: &[Segment], index: Option<&IndexFile>) -> Result<(u64, Known, u64)> {
-    let Some(last) = segments.last() else { return Ok((0, Known::Nothing, 0)) };
+    let Some(last) = segments.last() else { return Ok((0, Known::Last(None), 0)) };
     let indexed = index.and_then(|index| segments::last_indexed(segments, index));
-    let known = indexed.map_or(Known::Nothing, |(_, offset)| Known::AcknowledgedAt(offset));
-    // Count from the last indexed entry when it is intact, else from the start.
+    let known = Known::Last(indexed.map(|(_, offset)| offset));
+    // Count from the end of the last indexed entry when it is intact, else from the
+    // start: only what follows is read.
     let (from, before) = match indexed {
         Some((seq, offset)) => match last.frame_at(offset) {
             Ok(payload) => (offset + (frame::HEADER + payload.len()) as u64, seq + 1),
@@ -64,12 +68,12 @@ fn count_entries(segments: &[Segment], index: Option<&IndexFile>) -> Result<(u64
         },
         None => (0, last.first_seq),
     };
-    let data = last.read()?;
+    let data = last.read_from(from)?;
     let mut count = before;
     // Where the last thing walked ends: a valid frame's end, or None after damage
     // (which counts as an entry, so nothing after it is debris).
-    let mut end = Some(from as usize);
-    segments::walk(&data, from as usize, last, known, |offset, frame| {
+    let mut end = Some(0);
+    segments::walk(&data, 0, from, last, known, |offset, frame| {
         count += 1;
         end = frame.ok().map(|payload| offset + frame::HEADER + payload.len());
         Ok(())
@@ -94,6 +98,7 @@ impl LogReader {
         let (count, known, torn_bytes) = count_entries(&segments, index.as_ref())?;
         // An unreadable nonce index only means lookups read the records instead.
         let nonces = NonceTable::open_read(&dir.join(NONCES_FILE), count).ok().flatten();
+        let durable = Durable::read(dir)?.map(|d| d.entries);
         drop(snapshot);
         Ok(LogReader {
             dir: dir.to_owned(),
@@ -107,6 +112,7 @@ impl LogReader {
             checkpoints_damaged: matches!(tail, Tail::Damaged { .. }),
             torn_bytes,
             known,
+            durable,
             tree: OnceLock::new(),
             last_kid: OnceLock::new(),
         })

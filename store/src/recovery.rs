@@ -19,7 +19,7 @@ use crate::config::{
     CHECKPOINTS_FILE, CUT_DIR, Config, INDEX_FILE, Mode, NONCES_FILE, SEGMENTS_DIR, TREE_FILE, read_keys,
 };
 use crate::frame::{self, Decoded, Tail};
-use crate::fsio::{Fs, file_len, io_error};
+use crate::fsio::{Fs, file_len, read_regular};
 use crate::index::{IndexFile, slot};
 use crate::nonces::{NonceTable, fingerprint};
 use crate::segments::{self, Entry, EntryRef, Segment, SegmentWriter};
@@ -136,11 +136,11 @@ fn indexed_end(segments: &[Segment], index: &IndexFile, seq: u64) -> Option<u64>
 /// entry was flushed and acknowledged (see [`segments::last_indexed`]): the bytes
 /// up to and including the last indexed entry (or the entry `state.json` names)
 /// must be valid frames, and damage there fails opening. After them, valid frames
-/// are kept (they are complete records, even if no one was told), and whatever
-/// follows the last of them is the debris of an unfinished write, whatever it looks
-/// like (a frame cut short, zeros where a power cut lost a page, frames after such a
-/// hole): it is cut. Without an index to go by, only a prefix of a frame or zeros
-/// count as debris.
+/// are kept (they are complete records, even if no one was told); what follows the
+/// last of them is cut if it is what an unfinished write leaves (see
+/// [`frame::unwritten`]: a frame cut short at the end, or sectors of zeros a power
+/// cut left, with whatever valid frames follow such a hole), and is damage, which
+/// fails opening, if it is anything else.
 fn inspect_last_segment(segments: &[Segment], index: &IndexFile, durable: Option<Durable>) -> Result<LastSegment> {
     let Some(last) = segments.last() else { return Ok(LastSegment { count: 0, end: 0, debris: None }) };
     let durable_end = durable
@@ -152,15 +152,8 @@ fn inspect_last_segment(segments: &[Segment], index: &IndexFile, durable: Option
         .max(durable_end.map(|(end, _)| end.saturating_sub(1)));
     // Start after the last entry known durable: the bytes before it need no scan.
     let (start, before) = durable_end.unwrap_or((0, last.first_seq));
-    let data = {
-        let mut file = std::fs::File::open(&last.path).map_err(|e| io_error("open", &last.path, &e))?;
-        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(start))
-            .map_err(|e| io_error("read", &last.path, &e))?;
-        let mut data = Vec::new();
-        std::io::Read::read_to_end(&mut file, &mut data).map_err(|e| io_error("read", &last.path, &e))?;
-        data
-    };
-    let scan = frame::scan(&data);
+    let data = last.read_from(start)?;
+    let scan = frame::scan(&data, start);
     let end = start + scan.end as u64;
     let count = before + scan.frames.len() as u64;
     let rest = (data.len() - scan.end) as u64;
@@ -173,10 +166,10 @@ fn inspect_last_segment(segments: &[Segment], index: &IndexFile, durable: Option
     if acknowledged.is_some_and(|acknowledged| end <= acknowledged) {
         return Err(damaged(String::new()));
     }
-    let debris = match (scan.tail, acknowledged) {
-        (Tail::Clean, _) => None,
-        (_, Some(_)) | (Tail::Torn, None) => Some((end, rest)),
-        (Tail::Damaged { next_valid }, None) => {
+    let debris = match scan.tail {
+        Tail::Clean => None,
+        Tail::Unwritten { .. } => Some((end, rest)),
+        Tail::Damaged { next_valid } => {
             return Err(damaged(match next_valid {
                 Some(at) => format!(" and holds valid entries after it (from offset {})", start + at as u64),
                 None => ", its last entry,".to_owned(),
@@ -186,14 +179,23 @@ fn inspect_last_segment(segments: &[Segment], index: &IndexFile, durable: Option
     Ok(LastSegment { count, end, debris })
 }
 
-/// Keeps bytes about to be cut in `cut/<file>@<offset>`, flushed, so that a cut
-/// can always be looked at (and undone) by hand.
+/// Keeps bytes about to be cut in `cut/<file>@<offset>` (or `…@<offset>.<n>` when
+/// that exists already: a later crash may cut at the same place), flushed, so that
+/// a cut can always be looked at (and undone) by hand.
 fn keep_cut_bytes(fs: &Fs, dir: &Path, file: &Path, offset: u64) -> Result<()> {
-    let bytes = std::fs::read(file).map_err(|e| io_error("read", file, &e))?;
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let bytes = read_regular(file, 1 << 30)?.unwrap_or_default();
     let folder = dir.join(CUT_DIR);
-    fs.create_dir_all(&folder)?;
-    fs.replace(&folder, &format!("{name}@{offset}"), bytes.get(offset as usize..).unwrap_or_default())
+    fs.create_folder(&folder)?;
+    let mut kept = folder.join(format!("{name}@{offset}"));
+    for n in 1.. {
+        if std::fs::symlink_metadata(&kept).is_err() {
+            break;
+        }
+        kept = folder.join(format!("{name}@{offset}.{n}"));
+    }
+    fs.write_new(&kept, bytes.get(offset as usize..).unwrap_or_default())?;
+    fs.sync_dir(&folder)
 }
 
 /// Cuts a file at `offset`, keeping what it cuts (see [`keep_cut_bytes`]).
@@ -237,7 +239,7 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
     let count = last.count;
     let checkpoints_path = dir.join(CHECKPOINTS_FILE);
     let (checkpoints, tail) = Checkpoints::read(&checkpoints_path)?;
-    if let Tail::Damaged { .. } = tail {
+    if matches!(tail, Tail::Damaged { .. } | Tail::Unwritten { next_valid: Some(_) }) {
         return Err(corrupt(format!(
             "{} is damaged: a signed checkpoint was changed. Nothing was cut or changed",
             checkpoints_path.display()
@@ -261,13 +263,16 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
         cut(fs, dir, &segment.path, offset)?;
         recovery.truncated_bytes = length;
     }
-    if tail == Tail::Torn {
+    if tail == (Tail::Unwritten { next_valid: None }) {
         let end = checkpoints.end();
         recovery.truncated_checkpoint_bytes = file_len(&checkpoints_path)? - end;
         cut(fs, dir, &checkpoints_path, end)?;
     }
     drop(listed);
     let segments = SegmentWriter::open(fs, &segments_dir, count, last.end)?;
+    // Entries a writer wrote but never flushed (it was killed first) are complete in
+    // the page cache and counted now: flush them before anything acknowledges them.
+    segments.sync()?;
 
     // Where each derived file stops being trustworthy.
     let trusted = durable.map_or(0, |d| d.entries);
@@ -344,8 +349,9 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
     // The records must still be the ones the newest checkpoint signed: rewritten
     // history (by someone with the files but not the key) is never signed again.
     if let Some(latest) = checkpoints.latest()?.filter(|c| c.size > 0) {
-        let signed = evidentia::read_checkpoint(&latest.note)
-            .map_err(|e| corrupt(format!("the newest checkpoint cannot be read: {e}")))?;
+        let signed = evidentia::verify_checkpoint_with_keys(&latest.note, &keys).map_err(|e| {
+            corrupt(format!("the newest stored checkpoint is not one the log's keys signed: {}", e.message()))
+        })?;
         if evidentia::merkle::root(&tree, latest.size)? != signed.root {
             return Err(corrupt(format!(
                 "the records no longer match the log's newest signed checkpoint (of {} records): they were changed; `evidentia log verify` shows where",

@@ -182,6 +182,19 @@ impl Segment {
         Ok(self.file.get_or_init(|| file))
     }
 
+    /// The file from `offset` on.
+    pub(crate) fn read_from(&self, offset: u64) -> Result<Vec<u8>> {
+        let meta = std::fs::symlink_metadata(&self.path).map_err(|e| io_error("read", &self.path, &e))?;
+        check_regular(&self.path, &meta, MAX_SEGMENT_FILE)?;
+        let mut file = File::open(&self.path).map_err(|e| io_error("open", &self.path, &e))?;
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset))
+            .map_err(|e| io_error("read", &self.path, &e))?;
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_SEGMENT_FILE), &mut data)
+            .map_err(|e| io_error("read", &self.path, &e))?;
+        Ok(data)
+    }
+
     /// The whole file.
     pub(crate) fn read(&self) -> Result<Vec<u8>> {
         read_regular(&self.path, MAX_SEGMENT_FILE)?
@@ -257,59 +270,59 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<Segment>> {
     Ok(segments)
 }
 
-/// How far a segment's bytes are known to hold acknowledged entries.
+/// What is known of a segment's bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Known {
-    /// A segment before the last: all of it.
+    /// A segment before the last: all of it holds entries.
     Whole,
-    /// The last segment, where its last acknowledged entry begins: damage there or
-    /// before is damage; whatever is wrong after it is the debris of an unfinished
-    /// write.
-    AcknowledgedAt(u64),
-    /// The last segment, with nothing known: only a frame cut short (or zeros) at
-    /// the very end is the debris of an unfinished write.
-    Nothing,
+    /// The last segment; its last acknowledged entry begins at this offset, if that
+    /// is known. Damage there or before is damage; after it, what an unfinished
+    /// write leaves ([`frame::unwritten`]) is not part of the log.
+    Last(Option<u64>),
 }
 
-/// Walks the frames of one segment's data from `offset`: `visit` gets each frame's
-/// offset and payload, or `Err` for a damaged region (after which walking resumes
-/// at the next valid frame). The debris of an unfinished write at the end of the
-/// last segment (see [`Known`]) is not part of the log and is skipped; damage
-/// anywhere else is an entry that cannot be read.
+/// Walks the frames of one segment's data from `offset` (`base` is the offset of
+/// `data` in the file): `visit` gets each frame's offset and payload, or `Err` for a
+/// damaged region (after which walking resumes at the next valid frame). What an
+/// unfinished write left at the end of the last segment (see [`Known`]) is not part
+/// of the log and ends the walk; damage anywhere else is an entry that cannot be
+/// read.
 pub(crate) fn walk(
     data: &[u8],
     mut offset: usize,
+    base: u64,
     segment: &Segment,
     known: Known,
     mut visit: impl FnMut(usize, std::result::Result<&[u8], String>) -> Result<()>,
 ) -> Result<()> {
+    let mut budget = frame::Budget::new();
     loop {
         if let Decoded::Frame(payload, next) = frame::decode(data, offset) {
             visit(offset, Ok(payload))?;
             offset = next;
             continue;
         }
-        let debris = match (known, frame::classify_tail(data, offset)) {
-            (_, Tail::Clean) => return Ok(()),
-            (Known::AcknowledgedAt(start), _) => offset as u64 > start,
-            (Known::Nothing, Tail::Torn) => true,
-            _ => false,
+        let next = match frame::classify_tail(data, offset, base, &mut budget) {
+            Tail::Clean => return Ok(()),
+            Tail::Unwritten { .. }
+                if matches!(known, Known::Last(acknowledged)
+                    if acknowledged.is_none_or(|at| base + offset as u64 > at)) =>
+            {
+                return Ok(());
+            }
+            Tail::Unwritten { next_valid } | Tail::Damaged { next_valid } => next_valid,
         };
-        if debris {
-            return Ok(());
-        }
-        match frame::next_valid(data, offset + 1) {
+        let path = segment.path.display();
+        match next {
             Some(next) => {
-                visit(offset, Err(format!("{}: damaged bytes at offset {offset}", segment.path.display())))?;
+                visit(offset, Err(format!("{path}: damaged bytes at offset {}", base + offset as u64)))?;
                 offset = next;
             }
             None => {
+                let at = base + offset as u64;
                 return visit(
                     offset,
-                    Err(format!(
-                        "{}: the frame at offset {offset}, the end of the segment, is damaged",
-                        segment.path.display()
-                    )),
+                    Err(format!("{path}: the frame at offset {at}, the end of the segment, is damaged")),
                 );
             }
         }
@@ -333,7 +346,7 @@ pub(crate) fn for_each_entry(
         std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, MAX_SEGMENT_FILE), &mut data)
             .map_err(|e| io_error("read", &segment.path, &e))?;
         let known = if n + 1 == segments.len() { last } else { Known::Whole };
-        walk(&data, 0, segment, known, |_, item| visit(item.and_then(EntryRef::decode)))?;
+        walk(&data, 0, 0, segment, known, |_, item| visit(item.and_then(EntryRef::decode)))?;
     }
     Ok(())
 }

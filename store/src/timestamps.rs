@@ -80,7 +80,7 @@ pub fn attach_timestamp_with(
         match timestamp::verify_timestamp(response, checkpoint.note.as_bytes(), request, trust) {
             Ok(verified) => {
                 let folder = dir.join(TIMESTAMPS_DIR);
-                fs.create_dir_all(&folder)?;
+                fs.create_folder(&folder)?;
                 let chain: String = verified.chain_der.iter().map(|c| timestamp::certificate_to_pem(c)).collect();
                 // The chain first: a response is only ever found with its chain.
                 fs.replace(&folder, &format!("{}.pem", checkpoint.size), chain.as_bytes())?;

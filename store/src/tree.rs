@@ -191,15 +191,18 @@ pub(crate) struct NodeStream {
 }
 
 impl NodeStream {
-    /// Streams the nodes of the tree file at `path` (none if it does not exist).
-    pub(crate) fn open(path: &Path) -> Result<NodeStream> {
+    /// Streams the nodes of the tree file at `path` (none if it does not exist),
+    /// those of the first `durable` leaves only when that is given: nodes after them
+    /// may be ones a power cut left unwritten, which the next writer rebuilds.
+    pub(crate) fn open(path: &Path, durable: Option<u64>) -> Result<NodeStream> {
         regular_or_missing(path)?;
         let reader = match File::open(path) {
             Ok(file) => Some(std::io::BufReader::with_capacity(1 << 16, file)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io_error("open", path, &e)),
         };
-        Ok(NodeStream { reader, stored: file_len(path)? / HASH, read: 0, leaf: 0 })
+        let stored = (file_len(path)? / HASH).min(durable.map_or(u64::MAX, nodes_for));
+        Ok(NodeStream { reader, stored, read: 0, leaf: 0 })
     }
 
     /// The nodes the next leaf completed, `(level, index, stored hash)`: the leaf

@@ -208,7 +208,7 @@ pub struct Log {
 }
 
 fn not_current() -> Error {
-    Error::new(ErrorCode::KeyNotFound, "the key is not this log's current signing key")
+    Error::new(ErrorCode::KeyNotCurrent, "the key is not this log's current signing key")
 }
 
 impl Writer {
@@ -519,7 +519,7 @@ impl Writer {
             if let Some(last) = self.chain.last_time() {
                 validity.check(last).map_err(|e| {
                     Error::new(
-                        e.code(),
+                        ErrorCode::KeyNotCurrent,
                         format!("a checkpoint of the records so far cannot be signed with this key: {}", e.message()),
                     )
                 })?;
@@ -556,7 +556,7 @@ impl Log {
         // both succeed.
         let lock = lock_exclusive(&fs, &dir.join(WRITER_LOCK), options.options.wait, &busy(dir))?;
         exists()?;
-        fs.create_dir_all(&dir.join(SEGMENTS_DIR))?;
+        fs.create_folder(&dir.join(SEGMENTS_DIR))?;
         let mut keys = KeySet::new();
         let valid_from = match options.key_valid_from {
             Some(time) => time,
@@ -660,7 +660,7 @@ impl Log {
     /// # Errors
     /// `Json*` codes for an event that is not valid JSON; [`ErrorCode::NonceInUse`]
     /// for a nonce the log holds already; [`ErrorCode::EntryTooLarge`];
-    /// [`ErrorCode::KeyNotFound`] when `key` is not the log's current key;
+    /// [`ErrorCode::KeyNotCurrent`] when `key` is not the log's current key;
     /// [`ErrorCode::RecordsUnsealed`] in batch mode when the record is stored but its
     /// checkpoint could not be written; [`ErrorCode::Io`].
     pub fn append(&self, key: &SigningKey, event: &[u8], nonce: Option<&str>) -> Result<Appended> {
@@ -747,7 +747,7 @@ impl Log {
     /// batch append left unsealed.
     ///
     /// # Errors
-    /// [`ErrorCode::KeyNotFound`] when `key` is not the log's current key; a key
+    /// [`ErrorCode::KeyNotCurrent`] when `key` is not the log's current key; a key
     /// validity code when `key` was not valid at the last record's time;
     /// [`ErrorCode::Io`].
     pub fn checkpoint(&self, key: &SigningKey) -> Result<StoredCheckpoint> {
@@ -759,7 +759,7 @@ impl Log {
     /// becomes valid from now. Records signed before keep verifying.
     ///
     /// # Errors
-    /// [`ErrorCode::KeyNotFound`] when `current` is not the log's current key;
+    /// [`ErrorCode::KeyNotCurrent`] when `current` is not the log's current key;
     /// [`ErrorCode::KeySetMalformed`] when `new_key` was used by this log before;
     /// [`ErrorCode::Io`], after which the rotation may or may not have taken
     /// effect: [`Log::keys`] says which key is current.

@@ -281,3 +281,186 @@ fn a_failed_flush_when_a_segment_starts_does_not_block_later_appends() {
     assert!(verify_dir(&dir.0, None, |_| {}).unwrap().is_valid());
     assert_eq!(std::fs::read_dir(dir.0.join("segments")).unwrap().count(), 2);
 }
+
+/// A frame a killed writer wrote but never flushed is counted when the log opens
+/// again: it is flushed then, before anything acknowledges it, so a power cut after
+/// an idempotent retry acknowledged it loses nothing.
+#[test]
+fn unflushed_entries_counted_at_open_are_flushed_first() {
+    let dir = scratch("unflushed");
+    drop(create(&dir.0, Mode::Receipts));
+    let faults = Arc::new(Faults::new());
+    faults.record_unflushed();
+    let options = LogOptions { faults: Some(Arc::clone(&faults)), ..LogOptions::default() };
+    let log = Log::open_with(&dir.0, &options).unwrap();
+    log.append(&key(), b"{}", Some("first")).unwrap();
+    // The next append's flush fails, and so does cutting it back: its frame stays,
+    // unflushed, as after a kill between the write and the flush.
+    faults.fail_operation(2, FaultError::Io);
+    faults.fail_operation(3, FaultError::Io);
+    let event = [NewEvent { json: br#"{"second":true}"#, nonce: Some("second") }];
+    assert!(log.append_batch(&key(), &event, None).is_err());
+    drop(log);
+    let log = Log::open_with(&dir.0, &options).unwrap();
+    assert_eq!(log.len(), 2, "the complete frame is kept");
+    let retry = AppendOptions { idempotent: true, ..AppendOptions::default() };
+    let acknowledged = log.append_events(&key(), &event, &retry).unwrap();
+    assert!(acknowledged[0].replayed);
+    drop(log);
+    faults.power_cut().unwrap();
+    let log = Log::open(&dir.0).unwrap();
+    assert_eq!(log.receipt(1).unwrap(), acknowledged[0].to_line());
+}
+
+/// After a power cut the index can lag; a bit flipped in an acknowledged entry past
+/// it is still damage, not the debris of a write: never cut, and reported.
+#[test]
+fn damage_past_a_lagging_index_is_never_cut() {
+    let dir = scratch("lagging");
+    let log = create(&dir.0, Mode::Receipts);
+    append(&log, 2);
+    drop(log);
+    let (index, state) =
+        (std::fs::read(dir.0.join("index")).unwrap(), std::fs::read(dir.0.join("state.json")).unwrap());
+    let log = Log::open(&dir.0).unwrap();
+    for i in 0..8 {
+        log.append(&key(), format!(r#"{{"later":{i}}}"#).as_bytes(), None).unwrap();
+    }
+    let fifth = log.receipt(5).unwrap();
+    drop(log);
+    std::fs::write(dir.0.join("index"), &index).unwrap();
+    std::fs::write(dir.0.join("state.json"), &state).unwrap();
+    let mut bytes = std::fs::read(segment(&dir.0)).unwrap();
+    let at = bytes.windows(fifth.len()).position(|w| w == fifth.as_bytes()).unwrap() + 30;
+    bytes[at] ^= 0x01;
+    std::fs::write(segment(&dir.0), &bytes).unwrap();
+    let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+    assert_eq!((report.is_valid(), report.records()), (false, 10), "{}", report.to_text());
+    assert_eq!(Log::open(&dir.0).unwrap_err().code(), ErrorCode::LogCorrupt);
+    assert_eq!(std::fs::read(segment(&dir.0)).unwrap(), bytes, "nothing is cut");
+}
+
+/// Tree nodes past what `state.json` says is durable may be ones a power cut left
+/// unwritten: verification does not call them evidence of tampering.
+#[test]
+fn tree_nodes_a_power_cut_left_unwritten_are_no_finding() {
+    let dir = scratch("tree-zeros");
+    let log = create(&dir.0, Mode::Batch);
+    append(&log, 10);
+    drop(log);
+    let state = std::fs::read(dir.0.join("state.json")).unwrap();
+    let log = Log::open(&dir.0).unwrap();
+    append(&log, 30);
+    drop(log);
+    std::fs::write(dir.0.join("state.json"), &state).unwrap();
+    let tree = dir.0.join("tree");
+    let mut bytes = std::fs::read(&tree).unwrap();
+    let len = bytes.len();
+    bytes[len - 32 * 20..].fill(0);
+    std::fs::write(&tree, &bytes).unwrap();
+    let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+    assert!(report.is_valid(), "{}", report.to_text());
+    let log = Log::open(&dir.0).unwrap();
+    assert_eq!(log.recovery().rebuilt_tree_leaves, 30);
+}
+
+/// A forged checkpoint carrying a rewritten history's root, signed by a key the
+/// log does not have, does not make the writer sign that history.
+#[test]
+fn a_checkpoint_the_logs_keys_did_not_sign_stops_the_writer() {
+    let dir = scratch("forged-note");
+    let log = create(&dir.0, Mode::Batch);
+    append(&log, 3);
+    drop(log);
+    let reader = LogReader::open(&dir.0).unwrap();
+    let forged = evidentia::Checkpoint {
+        origin: "test.example/hostile".into(),
+        size: 3,
+        root: reader.root(3).unwrap(),
+        extensions: vec![],
+    };
+    let note = evidentia::sign_checkpoint(&forged, &SigningKey::from_bytes(&[9; 32]).unwrap()).unwrap();
+    let mut framed = b"EVD1".to_vec();
+    framed.extend_from_slice(&(note.len() as u32).to_le_bytes());
+    framed.extend_from_slice(&crc32_of(&(note.len() as u32).to_le_bytes(), note.as_bytes()).to_le_bytes());
+    framed.extend_from_slice(note.as_bytes());
+    let path = dir.0.join("checkpoints.log");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(&framed);
+    std::fs::write(&path, &bytes).unwrap();
+    let error = Log::open(&dir.0).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::LogCorrupt);
+    assert!(error.message().contains("not one the log's keys signed"), "{}", error.message());
+}
+
+/// A pipe or a link to a device as the last segment is refused, not read.
+#[test]
+fn a_special_file_as_the_last_segment_is_refused() {
+    let dir = scratch("segment-pipe");
+    drop(create(&dir.0, Mode::Receipts));
+    std::fs::remove_file(segment(&dir.0)).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(segment(&dir.0)).status().unwrap().success());
+    assert_eq!(Log::open(&dir.0).unwrap_err().code(), ErrorCode::LogCorrupt);
+    assert_eq!(LogReader::open(&dir.0).unwrap_err().code(), ErrorCode::LogCorrupt);
+    std::fs::remove_file(segment(&dir.0)).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", segment(&dir.0)).unwrap();
+    assert_eq!(Log::open(&dir.0).unwrap_err().code(), ErrorCode::LogCorrupt);
+}
+
+/// Many damaged regions, each followed by a valid frame, share one search budget:
+/// reading them stays linear.
+#[test]
+fn many_damaged_regions_are_read_in_linear_time() {
+    let dir = scratch("many-regions");
+    let log = create(&dir.0, Mode::Receipts);
+    append(&log, 2);
+    drop(log);
+    let mut bytes = std::fs::read(segment(&dir.0)).unwrap();
+    let total = 2 << 20;
+    let start = bytes.len();
+    while bytes.len() - start < total {
+        let remaining = (total - (bytes.len() - start)) as u32;
+        bytes.push(0xFF);
+        bytes.extend_from_slice(b"EVD1");
+        bytes.extend_from_slice(&remaining.to_le_bytes());
+        bytes.extend_from_slice(&[0xAB; 4]);
+        let empty_crc = crc32_of(&0u32.to_le_bytes(), b"");
+        bytes.extend_from_slice(b"EVD1");
+        bytes.extend_from_slice(&0u32.to_le_bytes());
+        bytes.extend_from_slice(&empty_crc.to_le_bytes());
+    }
+    std::fs::write(segment(&dir.0), &bytes).unwrap();
+    std::fs::remove_file(dir.0.join("index")).unwrap();
+    let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+    assert!(!report.is_valid());
+}
+
+/// Two cuts at the same place (two crashes in a row) keep both copies, and a `cut`
+/// folder that is a link is refused rather than followed.
+#[test]
+fn cut_bytes_are_kept_apart_and_never_written_through_a_link() {
+    let dir = scratch("cuts");
+    let log = create(&dir.0, Mode::Receipts);
+    append(&log, 1);
+    drop(log);
+    let clean = std::fs::read(segment(&dir.0)).unwrap();
+    for debris in [b"EVD1\x40\x00".as_slice(), b"EVD1\x41".as_slice()] {
+        let mut bytes = clean.clone();
+        bytes.extend_from_slice(debris);
+        std::fs::write(segment(&dir.0), &bytes).unwrap();
+        drop(Log::open(&dir.0).unwrap());
+    }
+    let mut kept: Vec<Vec<u8>> =
+        std::fs::read_dir(dir.0.join("cut")).unwrap().map(|e| std::fs::read(e.unwrap().path()).unwrap()).collect();
+    kept.sort();
+    assert_eq!(kept, vec![b"EVD1\x40\x00".to_vec(), b"EVD1\x41".to_vec()]);
+    std::fs::remove_dir_all(dir.0.join("cut")).unwrap();
+    let elsewhere = dir.0.join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, dir.0.join("cut")).unwrap();
+    let mut bytes = clean.clone();
+    bytes.extend_from_slice(b"EVD1");
+    std::fs::write(segment(&dir.0), &bytes).unwrap();
+    assert_eq!(Log::open(&dir.0).unwrap_err().code(), ErrorCode::LogCorrupt);
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}

@@ -454,9 +454,10 @@ fn an_acknowledged_last_entry_cut_short_is_never_cut_after_a_crash() {
     }
 }
 
-/// A power cut in the middle of an unacknowledged group can lose a page before
+/// A power cut in the middle of an unacknowledged group can lose a sector before
 /// frames that did reach the disk: that is debris of the unfinished write, cut
-/// (and kept in `cut/`), not damage that makes the log unwritable.
+/// (and kept in `cut/`), not damage that makes the log unwritable. (A change that
+/// is not a lost sector is damage: see `hostile_logs.rs`.)
 #[test]
 fn a_hole_in_an_unacknowledged_group_is_debris_and_is_cut_and_kept() {
     let dir = scratch("hole");
@@ -475,7 +476,9 @@ fn a_hole_in_an_unacknowledged_group_is_debris_and_is_cut_and_kept() {
     // The group's frames reached the disk but a page in them did not, and neither
     // did the index slots and state written after them.
     let mut bytes = std::fs::read(segment(&dir.0)).unwrap();
-    bytes[segment_before.len() + 20..segment_before.len() + 60].fill(0);
+    let sector = segment_before.len().next_multiple_of(512);
+    assert!(sector + 512 < bytes.len(), "a whole sector lies in the group");
+    bytes[sector..sector + 512].fill(0);
     std::fs::write(segment(&dir.0), &bytes).unwrap();
     std::fs::write(dir.0.join("index"), &index_before).unwrap();
     std::fs::write(dir.0.join("state.json"), &state_before).unwrap();

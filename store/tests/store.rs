@@ -144,7 +144,7 @@ fn rotation_keeps_old_records_valid_and_retires_the_old_key() {
     let log = Log::create(&dir.0, &old, CreateOptions::default()).unwrap();
     log.append(&old, b"{}", None).unwrap();
     log.rotate(&old, &new, None).unwrap();
-    assert_eq!(log.append(&old, b"{}", None).unwrap_err().code(), ErrorCode::KeyNotFound);
+    assert_eq!(log.append(&old, b"{}", None).unwrap_err().code(), ErrorCode::KeyNotCurrent);
     log.append(&new, b"{}", None).unwrap();
     drop(log);
     assert_valid(&dir.0);
