@@ -6,7 +6,7 @@ use evidentia::{ChainState, ErrorCode};
 use pyo3::prelude::*;
 
 use crate::SigningKey;
-use crate::convert::{error, json_text};
+use crate::convert::{Str, error, json_text};
 
 /// A chain of receipts held in memory: the record chain of a log (log id, sequence
 /// numbers, links to the previous record) for applications that store receipts
@@ -25,14 +25,14 @@ fn lock_failed() -> PyErr {
 impl ReceiptChain {
     /// A new chain for the log id (printable ASCII, no spaces).
     #[new]
-    fn new(log_id: &str) -> PyResult<ReceiptChain> {
-        Ok(ReceiptChain { state: Mutex::new(ChainState::new(log_id).map_err(error)?) })
+    fn new(log_id: Str) -> PyResult<ReceiptChain> {
+        Ok(ReceiptChain { state: Mutex::new(ChainState::new(&log_id).map_err(error)?) })
     }
 
     /// The chain continuing after `receipt`, the newest receipt it issued.
     #[staticmethod]
-    fn resume(receipt: &str) -> PyResult<ReceiptChain> {
-        let receipt = evidentia::Receipt::parse(receipt).map_err(error)?;
+    fn resume(receipt: Str) -> PyResult<ReceiptChain> {
+        let receipt = evidentia::Receipt::parse(&receipt).map_err(error)?;
         Ok(ReceiptChain { state: Mutex::new(ChainState::after(receipt.record())) })
     }
 
@@ -44,16 +44,16 @@ impl ReceiptChain {
         &self,
         key: &SigningKey,
         event: &Bound<'_, PyAny>,
-        nonce: Option<&str>,
-        time: Option<&str>,
+        nonce: Option<Str>,
+        time: Option<Str>,
     ) -> PyResult<String> {
         let event = json_text(event)?;
-        let time = match crate::log::time(time)? {
+        let time = match crate::log::time(time.as_deref())? {
             Some(time) => time,
             None => evidentia_store::now().map_err(error)?,
         };
         let mut state = self.state.lock().map_err(|_| lock_failed())?;
-        let issued = evidentia::issue_receipt(&key.0, &mut state, &event, time, nonce).map_err(error)?;
+        let issued = evidentia::issue_receipt(&key.0, &mut state, &event, time, nonce.as_deref()).map_err(error)?;
         Ok(issued.receipt.as_str().to_owned())
     }
 

@@ -157,3 +157,29 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Text {
         Ok(Text(value.extract::<Vec<u8>>()?))
     }
 }
+
+/// Text given as `str`. A string holding a lone surrogate (what `surrogateescape`
+/// makes of bytes that are not UTF-8), which UTF-8 cannot carry, is refused with
+/// Evidentia's INVALID_ARGUMENT rather than Python's `UnicodeEncodeError`, as the C
+/// API refuses text that is not UTF-8. Other types raise `TypeError`, as for `str`.
+pub(crate) struct Str(pub(crate) String);
+
+impl std::ops::Deref for Str {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Str {
+    type Error = PyErr;
+
+    fn extract(value: Borrowed<'a, 'py, PyAny>) -> PyResult<Str> {
+        let text = value.cast::<PyString>()?;
+        match text.to_cow() {
+            Ok(text) => Ok(Str(text.into_owned())),
+            Err(_) => Err(fail(ErrorCode::InvalidArgument, "text holds a lone surrogate, which UTF-8 cannot carry")),
+        }
+    }
+}

@@ -10,7 +10,7 @@ use evidentia::{ConsistencyProof, InclusionProof, JwsOptions, KeySet};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::convert::{Text, error, json_input, json_text_opt, value_to_py};
+use crate::convert::{Str, Text, error, json_input, json_text_opt, value_to_py};
 use crate::report::Report;
 
 /// A P-256 private key that signs deterministically (RFC 6979), or with random
@@ -28,14 +28,14 @@ impl SigningKey {
 
     /// A key from JWK text (with its private part `d`).
     #[staticmethod]
-    fn from_jwk(jwk: &str) -> PyResult<SigningKey> {
-        Ok(SigningKey(evidentia::SigningKey::from_jwk(jwk).map_err(error)?))
+    fn from_jwk(jwk: Str) -> PyResult<SigningKey> {
+        Ok(SigningKey(evidentia::SigningKey::from_jwk(&jwk).map_err(error)?))
     }
 
     /// A key from PEM text (PKCS#8 or SEC1).
     #[staticmethod]
-    fn from_pem(pem: &str) -> PyResult<SigningKey> {
-        Ok(SigningKey(evidentia::SigningKey::from_pem(pem).map_err(error)?))
+    fn from_pem(pem: Str) -> PyResult<SigningKey> {
+        Ok(SigningKey(evidentia::SigningKey::from_pem(&pem).map_err(error)?))
     }
 
     /// The private key as canonical JWK text.
@@ -125,16 +125,16 @@ fn sha256(data: &[u8]) -> String {
 
 /// The RFC 7638 thumbprint of a JWK.
 #[pyfunction]
-fn jwk_thumbprint(jwk: &str) -> PyResult<String> {
-    evidentia::jwk_thumbprint(jwk).map_err(error)
+fn jwk_thumbprint(jwk: Str) -> PyResult<String> {
+    evidentia::jwk_thumbprint(&jwk).map_err(error)
 }
 
 /// Verifies a compact ES256 JWS against a JWKS (or a single JWK); raises
 /// `VerificationError` when it does not verify.
 #[pyfunction]
 #[pyo3(signature = (jws, jwks, payload = None))]
-fn verify_jws(py: Python<'_>, jws: &str, jwks: &str, payload: Option<&[u8]>) -> PyResult<VerifiedJws> {
-    let verified = evidentia::verify_jws(jws, &keys(jwks)?, payload, None).map_err(error)?;
+fn verify_jws(py: Python<'_>, jws: Str, jwks: Str, payload: Option<&[u8]>) -> PyResult<VerifiedJws> {
+    let verified = evidentia::verify_jws(&jws, &keys(&jwks)?, payload, None).map_err(error)?;
     let header = evidentia::json::parse(verified.header.as_bytes()).map_err(error)?;
     Ok(VerifiedJws {
         header: value_to_py(py, &header)?.cast_into::<PyDict>()?.unbind(),
@@ -148,9 +148,9 @@ fn verify_jws(py: Python<'_>, jws: &str, jwks: &str, payload: Option<&[u8]>) -> 
 /// report.
 #[pyfunction]
 #[pyo3(signature = (receipt, jwks, event = None))]
-fn verify_receipt(receipt: &str, jwks: &str, event: Option<&Bound<'_, PyAny>>) -> PyResult<Report> {
+fn verify_receipt(receipt: Str, jwks: Str, event: Option<&Bound<'_, PyAny>>) -> PyResult<Report> {
     let event = json_text_opt(event)?;
-    Ok(Report(evidentia::verify_receipt(receipt, &keys(jwks)?, event.as_deref()).map_err(error)?))
+    Ok(Report(evidentia::verify_receipt(&receipt, &keys(&jwks)?, event.as_deref()).map_err(error)?))
 }
 
 /// Verifies a log held in memory: `entries` are `(entry, event)` pairs in stored
@@ -161,14 +161,14 @@ fn verify_receipt(receipt: &str, jwks: &str, event: Option<&Bound<'_, PyAny>>) -
 fn verify_log_entries(
     py: Python<'_>,
     entries: Vec<(Text, Option<Text>)>,
-    jwks: &str,
-    checkpoints: Vec<(u64, String)>,
+    jwks: Str,
+    checkpoints: Vec<(u64, Str)>,
 ) -> PyResult<Report> {
-    let keys = keys(jwks)?;
+    let keys = keys(&jwks)?;
     let report = py.detach(|| {
         evidentia::verify_log_entries(
             entries.iter().map(|(entry, event)| (entry.0.as_slice(), event.as_ref().map(|e| e.0.as_slice()))),
-            checkpoints.iter().map(|(size, note)| (*size, note.as_str())),
+            checkpoints.iter().map(|(size, note)| (*size, &**note)),
             &keys,
             evidentia::LogVerifyOptions::default(),
         )
@@ -178,8 +178,8 @@ fn verify_log_entries(
 
 /// Verifies a signed checkpoint with a JWKS; returns its origin, size and root hash.
 #[pyfunction]
-fn verify_checkpoint<'py>(py: Python<'py>, note: &str, jwks: &str) -> PyResult<Bound<'py, PyDict>> {
-    let checkpoint = evidentia::verify_checkpoint_with_keys(note, &keys(jwks)?).map_err(error)?;
+fn verify_checkpoint<'py>(py: Python<'py>, note: Str, jwks: Str) -> PyResult<Bound<'py, PyDict>> {
+    let checkpoint = evidentia::verify_checkpoint_with_keys(&note, &keys(&jwks)?).map_err(error)?;
     let out = PyDict::new(py);
     out.set_item("origin", checkpoint.origin)?;
     out.set_item("size", checkpoint.size)?;
@@ -190,18 +190,20 @@ fn verify_checkpoint<'py>(py: Python<'py>, note: &str, jwks: &str) -> PyResult<B
 /// Verifies that the record of a receipt or batch receipt is in the log a signed
 /// checkpoint describes; raises `VerificationError` when it is not.
 #[pyfunction]
-fn verify_inclusion(receipt: &str, proof: &str, checkpoint: &str, jwks: &str) -> PyResult<()> {
-    let record = evidentia::record_of_receipt(receipt).map_err(error)?;
-    let proof = InclusionProof::from_json(proof).map_err(error)?;
-    evidentia::verify_inclusion_in_checkpoint(&record, &proof, checkpoint, &keys(jwks)?).map(drop).map_err(error)
+fn verify_inclusion(receipt: Str, proof: Str, checkpoint: Str, jwks: Str) -> PyResult<()> {
+    let record = evidentia::record_of_receipt(&receipt).map_err(error)?;
+    let proof = InclusionProof::from_json(&proof).map_err(error)?;
+    evidentia::verify_inclusion_in_checkpoint(&record, &proof, &checkpoint, &keys(&jwks)?).map(drop).map_err(error)
 }
 
 /// Verifies that a log only grew between two signed checkpoints; raises
 /// `VerificationError` when the proof does not show it.
 #[pyfunction]
-fn verify_consistency(proof: &str, old_checkpoint: &str, new_checkpoint: &str, jwks: &str) -> PyResult<()> {
-    let proof = ConsistencyProof::from_json(proof).map_err(error)?;
-    evidentia::verify_consistency_between(&proof, old_checkpoint, new_checkpoint, &keys(jwks)?).map(drop).map_err(error)
+fn verify_consistency(proof: Str, old_checkpoint: Str, new_checkpoint: Str, jwks: Str) -> PyResult<()> {
+    let proof = ConsistencyProof::from_json(&proof).map_err(error)?;
+    evidentia::verify_consistency_between(&proof, &old_checkpoint, &new_checkpoint, &keys(&jwks)?)
+        .map(drop)
+        .map_err(error)
 }
 
 fn root(bytes: &[u8]) -> PyResult<evidentia::merkle::Hash> {
@@ -210,15 +212,15 @@ fn root(bytes: &[u8]) -> PyResult<evidentia::merkle::Hash> {
 
 /// Verifies an inclusion proof of a leaf (its data) against a root hash.
 #[pyfunction]
-fn verify_inclusion_proof(proof: &str, leaf: &[u8], root_hash: &[u8]) -> PyResult<()> {
-    let proof = InclusionProof::from_json(proof).map_err(error)?;
+fn verify_inclusion_proof(proof: Str, leaf: &[u8], root_hash: &[u8]) -> PyResult<()> {
+    let proof = InclusionProof::from_json(&proof).map_err(error)?;
     proof.verify(&evidentia::merkle::leaf_hash(leaf), &root(root_hash)?).map_err(error)
 }
 
 /// Verifies a consistency proof between two root hashes.
 #[pyfunction]
-fn verify_consistency_proof(proof: &str, old_root: &[u8], new_root: &[u8]) -> PyResult<()> {
-    let proof = ConsistencyProof::from_json(proof).map_err(error)?;
+fn verify_consistency_proof(proof: Str, old_root: &[u8], new_root: &[u8]) -> PyResult<()> {
+    let proof = ConsistencyProof::from_json(&proof).map_err(error)?;
     proof.verify(&root(old_root)?, &root(new_root)?).map_err(error)
 }
 

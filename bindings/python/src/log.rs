@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::SigningKey;
-use crate::convert::{error, json_text};
+use crate::convert::{Str, error, json_text};
 use crate::report::Report;
 
 /// An evidence log on the local disk, opened for appending. Use it as a context
@@ -67,14 +67,14 @@ impl Log {
     fn create(
         path: PathBuf,
         key: &SigningKey,
-        log_id: Option<String>,
+        log_id: Option<Str>,
         mode: &str,
-        valid_from: Option<&str>,
+        valid_from: Option<Str>,
     ) -> PyResult<Log> {
         let options = CreateOptions {
-            log_id,
+            log_id: log_id.map(|id| id.0),
             mode: Mode::from_name(mode).map_err(error)?,
-            key_valid_from: self::time(valid_from)?,
+            key_valid_from: self::time(valid_from.as_deref())?,
             ..CreateOptions::default()
         };
         let log = evidentia_store::Log::create(&path, &key.0, options).map_err(error)?;
@@ -102,12 +102,13 @@ impl Log {
         &self,
         py: Python<'_>,
         event: &Bound<'_, PyAny>,
-        nonce: Option<&str>,
-        time: Option<&str>,
+        nonce: Option<Str>,
+        time: Option<Str>,
         idempotent: bool,
     ) -> PyResult<String> {
         let event = json_text(event)?;
-        let options = AppendOptions { time: self::time(time)?, idempotent };
+        let options = AppendOptions { time: self::time(time.as_deref())?, idempotent };
+        let nonce = nonce.as_deref();
         let (log, key) = (self.log()?, self.key()?);
         let appended =
             py.detach(|| log.append_events(&key, &[NewEvent { json: &event, nonce }], &options)).map_err(error)?;
@@ -117,9 +118,9 @@ impl Log {
     /// Appends several events with one flush to disk (and, in batch mode, one
     /// signed checkpoint); all or none.
     #[pyo3(signature = (events, time = None))]
-    fn append_batch(&self, py: Python<'_>, events: &Bound<'_, PyList>, time: Option<&str>) -> PyResult<Vec<String>> {
+    fn append_batch(&self, py: Python<'_>, events: &Bound<'_, PyList>, time: Option<Str>) -> PyResult<Vec<String>> {
         let events = events.iter().map(|e| json_text(&e)).collect::<PyResult<Vec<_>>>()?;
-        let time = self::time(time)?;
+        let time = self::time(time.as_deref())?;
         let (log, key) = (self.log()?, self.key()?);
         let batch: Vec<NewEvent<'_>> = events.iter().map(|e| NewEvent { json: e, nonce: None }).collect();
         let appended = py.detach(|| log.append_batch(&key, &batch, time)).map_err(error)?;
@@ -139,8 +140,8 @@ impl Log {
     }
 
     /// The index of the record holding `nonce`, or None.
-    fn find_nonce(&self, nonce: &str) -> PyResult<Option<u64>> {
-        self.log()?.find_nonce(nonce).map_err(error)
+    fn find_nonce(&self, nonce: Str) -> PyResult<Option<u64>> {
+        self.log()?.find_nonce(&nonce).map_err(error)
     }
 
     /// What opening the log found and repaired (a dict: counts by name, "repaired",
@@ -174,8 +175,8 @@ impl Log {
     /// Verifies the whole log against `jwks` (default: the log's own key history).
     /// Releases the GIL while it works.
     #[pyo3(signature = (jwks = None))]
-    fn verify(&self, py: Python<'_>, jwks: Option<&str>) -> PyResult<Report> {
-        let keys = keys(jwks)?;
+    fn verify(&self, py: Python<'_>, jwks: Option<Str>) -> PyResult<Report> {
+        let keys = keys(jwks.as_deref())?;
         self.log()?; // refused once closed, as every other method is
         let dir = self.dir.clone();
         let report = py.detach(|| evidentia_store::verify_dir(&dir, keys.as_ref(), |_| {})).map_err(error)?;
@@ -236,8 +237,8 @@ impl Log {
 /// while another process may be appending). Releases the GIL while it works.
 #[pyfunction]
 #[pyo3(signature = (path, jwks = None))]
-pub(crate) fn verify_log(py: Python<'_>, path: PathBuf, jwks: Option<&str>) -> PyResult<Report> {
-    let keys = keys(jwks)?;
+pub(crate) fn verify_log(py: Python<'_>, path: PathBuf, jwks: Option<Str>) -> PyResult<Report> {
+    let keys = keys(jwks.as_deref())?;
     let report = py.detach(|| evidentia_store::verify_dir(&path, keys.as_ref(), |_| {})).map_err(error)?;
     Ok(Report(report))
 }

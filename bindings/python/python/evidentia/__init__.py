@@ -7,7 +7,10 @@ reports. All logic runs in Evidentia's Rust core; this package converts values.
 JSON inputs are JSON text (``str`` or ``bytes``) or Python values (``dict``,
 ``list``, ``tuple``, ``str`` inside containers, ``int`` within ±(2**53 - 1),
 finite ``float``, ``bool``, ``None``); anything else raises ``JsonError`` rather
-than being changed.
+than being changed. Other text (JWS, key sets, proofs, checkpoints, log ids) is
+``str``; a ``str`` holding a lone surrogate, which UTF-8 cannot carry (as
+``surrogateescape`` makes of bytes that are not UTF-8), raises ``UsageError``
+(INVALID_ARGUMENT).
 """
 
 from __future__ import annotations

@@ -1,0 +1,212 @@
+"""The hostile-input corpus (testvectors/hostile.json) through every function of the
+Python package that takes outside data: each call returns a value or raises an
+``evidentia.EvidentiaError`` whose code is in the table and is not INTERNAL; no
+other exception, no crash, no hang.
+
+Text arguments are ``str``: bytes that are not UTF-8 arrive as Python decodes such
+input with ``surrogateescape`` (file names, command lines), so with lone surrogates.
+
+Kinds with no Python entry point are skipped: vkey (note verifier keys),
+timestamp_* and certificate (RFC 3161 is in the Rust core and the CLI only) and
+package (evidence packages are checked by the CLI). Evidence files are read by the
+verifier page only; here they go where a program handed one in place of a receipt
+would pass it, as receipts do.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import evidentia
+
+VECTORS = Path(os.environ.get("EVIDENTIA_VECTORS", Path(__file__).resolve().parents[3] / "testvectors"))
+CORPUS = json.loads((VECTORS / "hostile.json").read_text(encoding="utf-8"))
+CONTEXT = CORPUS["context"]
+CODES = {row[1] for row in evidentia.error_codes()} - {"INTERNAL"}
+SKIPPED = {"vkey", "timestamp_response", "timestamp_token", "timestamp_request", "certificate", "package"}
+TIME_LIMIT = 5.0
+
+
+def raw(text: str | None) -> bytes | None:
+    return None if text is None else base64.b64decode(text)
+
+
+def text(data: bytes | None) -> str | None:
+    return None if data is None else data.decode("utf-8", "surrogateescape")
+
+
+JWKS = CONTEXT["jwks"]
+KEY = evidentia.SigningKey.from_jwk(CONTEXT["private_jwk"])
+EVENT = raw(CONTEXT["event"])
+LEAF = raw(CONTEXT["leaf"])
+ROOT = raw(CONTEXT["root"])
+OLD_ROOT = raw(CONTEXT["old_root"])
+
+
+class Runner:
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+        self.calls = 0
+        self.entry_points: set[str] = set()
+
+    def __call__(self, case: str, entry: str, call: Callable[[], Any]) -> Any:
+        self.calls += 1
+        self.entry_points.add(entry)
+        started = time.monotonic()
+        result = None
+        try:
+            result = call()
+        except evidentia.EvidentiaError as e:
+            if e.code_name not in CODES:
+                self.failures.append(f"{case}: {entry} raised the code {e.code_name}: {e}")
+        except Exception as e:  # noqa: BLE001 — any other exception is the failure looked for
+            self.failures.append(f"{case}: {entry} raised {type(e).__name__}: {e}")
+        elapsed = time.monotonic() - started
+        if elapsed > TIME_LIMIT:
+            self.failures.append(f"{case}: {entry} took {elapsed:.1f} s")
+        if isinstance(result, evidentia.Report):
+            for code in result.failure_codes:
+                if code not in CODES:
+                    self.failures.append(f"{case}: {entry} reported the code {code}")
+            result.to_json()
+            result.to_text()
+        return result
+
+
+def receipt_like(run: Runner, name: str, data: bytes, event: bytes | None) -> None:
+    receipt = text(data)
+    run(name, "verify_receipt", lambda: evidentia.verify_receipt(receipt, JWKS, event))
+    run(name, "verify_receipt (event as str)", lambda: evidentia.verify_receipt(receipt, JWKS, text(event)))
+    run(
+        name,
+        "verify_inclusion",
+        lambda: evidentia.verify_inclusion(receipt, CONTEXT["inclusion_proof"], CONTEXT["checkpoint"], JWKS),
+    )
+    run(name, "ReceiptChain.resume", lambda: evidentia.ReceiptChain.resume(receipt))
+    run(name, "verify_log_entries", lambda: evidentia.verify_log_entries([(data, event)], JWKS))
+
+
+def checkpoint_note(run: Runner, name: str, note: str) -> None:
+    run(name, "verify_checkpoint", lambda: evidentia.verify_checkpoint(note, JWKS))
+    run(
+        name,
+        "verify_inclusion (the checkpoint)",
+        lambda: evidentia.verify_inclusion(CONTEXT["receipt"], CONTEXT["inclusion_proof"], note, JWKS),
+    )
+    run(
+        name,
+        "verify_consistency (the new checkpoint)",
+        lambda: evidentia.verify_consistency(CONTEXT["consistency_proof"], CONTEXT["old_checkpoint"], note, JWKS),
+    )
+    run(
+        name,
+        "verify_consistency (the old checkpoint)",
+        lambda: evidentia.verify_consistency(CONTEXT["consistency_proof"], note, CONTEXT["checkpoint"], JWKS),
+    )
+    run(name, "verify_log_entries (the checkpoint)", lambda: evidentia.verify_log_entries([], JWKS, [(0, note)]))
+
+
+def run_case(run: Runner, case: dict) -> None:
+    kind = case["kind"]
+    name = f"{kind}: {case['name']}"
+    data = raw(case.get("input"))
+    second = raw(case.get("input2"))
+    given = text(data)
+    if kind == "json":
+        run(name, "canonicalize (bytes)", lambda: evidentia.canonicalize(data))
+        run(name, "canonicalize (str)", lambda: evidentia.canonicalize(given))
+        run(name, "digest", lambda: evidentia.digest(data))
+    elif kind == "jws":
+        run(name, "verify_jws", lambda: evidentia.verify_jws(given, JWKS, second))
+    elif kind == "jwks":
+        run(name, "verify_receipt (the key set)", lambda: evidentia.verify_receipt(CONTEXT["receipt"], given, EVENT))
+        run(name, "verify_jws (the key set)", lambda: evidentia.verify_jws(CONTEXT["jws"], given))
+        run(name, "verify_checkpoint (the key set)", lambda: evidentia.verify_checkpoint(CONTEXT["checkpoint"], given))
+    elif kind == "jwk":
+        run(name, "jwk_thumbprint", lambda: evidentia.jwk_thumbprint(given))
+        run(name, "SigningKey.from_jwk", lambda: evidentia.SigningKey.from_jwk(given))
+        run(name, "verify_jws (the key set)", lambda: evidentia.verify_jws(CONTEXT["jws"], given))
+    elif kind == "pem":
+        run(name, "SigningKey.from_pem", lambda: evidentia.SigningKey.from_pem(given))
+    elif kind in ("receipt", "batch_receipt", "evidence"):
+        receipt_like(run, name, data, second)
+    elif kind in ("inclusion_proof", "inclusion"):
+        note = text(second) if second is not None else CONTEXT["checkpoint"]
+        run(name, "verify_inclusion_proof", lambda: evidentia.verify_inclusion_proof(given, LEAF, ROOT))
+        run(name, "verify_inclusion", lambda: evidentia.verify_inclusion(CONTEXT["receipt"], given, note, JWKS))
+    elif kind in ("consistency_proof", "consistency"):
+        note = text(second) if second is not None else CONTEXT["checkpoint"]
+        run(name, "verify_consistency_proof", lambda: evidentia.verify_consistency_proof(given, OLD_ROOT, ROOT))
+        run(
+            name,
+            "verify_consistency",
+            lambda: evidentia.verify_consistency(given, CONTEXT["old_checkpoint"], note, JWKS),
+        )
+    elif kind == "checkpoint":
+        checkpoint_note(run, name, given)
+    elif kind == "log_entries":
+        entries = [(raw(e["entry"]), raw(e["event"])) for e in case["entries"]]
+        checkpoints = [(c["size"], text(raw(c["note"]))) for c in case["checkpoints"]]
+        run(name, "verify_log_entries", lambda: evidentia.verify_log_entries(entries, JWKS, checkpoints))
+    elif kind == "log_id":
+        run(name, "ReceiptChain", lambda: evidentia.ReceiptChain(given))
+    elif kind == "time":
+        chain = evidentia.ReceiptChain("hostile.example/log")
+        run(name, "ReceiptChain.issue (time)", lambda: chain.issue(KEY, "{}", time=given))
+    elif kind == "nonce":
+        chain = evidentia.ReceiptChain("hostile.example/log")
+        run(name, "ReceiptChain.issue (nonce)", lambda: chain.issue(KEY, "{}", nonce=given, time="2026-01-01T00:00:00Z"))
+    else:
+        assert kind in SKIPPED, f"unknown kind {kind}"
+
+
+KINDS = sorted(CORPUS["counts"])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_no_hostile_input_raises_anything_but_an_evidentia_error(kind: str) -> None:
+    if kind in SKIPPED:
+        pytest.skip(f"{kind}: no Python entry point")
+    run = Runner()
+    cases = [c for c in CORPUS["cases"] if c["kind"] == kind]
+    assert len(cases) == CORPUS["counts"][kind]
+    for case in cases:
+        run_case(run, case)
+    print(f"{kind}: {len(cases)} cases, {run.calls} calls through {sorted(run.entry_points)}")
+    assert not run.failures, f"{len(run.failures)} failures:\n" + "\n".join(run.failures[:50])
+
+
+def test_the_corpus_is_whole() -> None:
+    assert len(CORPUS["cases"]) == CORPUS["total"] >= 3000
+
+
+def test_text_with_a_lone_surrogate_is_an_evidentia_error() -> None:
+    """A str that UTF-8 cannot carry raises INVALID_ARGUMENT, not UnicodeEncodeError."""
+    bad = b"\xff".decode("utf-8", "surrogateescape")
+    calls = [
+        lambda: evidentia.verify_jws(bad, JWKS),
+        lambda: evidentia.verify_receipt(CONTEXT["receipt"], bad),
+        lambda: evidentia.verify_checkpoint(bad, JWKS),
+        lambda: evidentia.SigningKey.from_pem(bad),
+        lambda: evidentia.ReceiptChain(bad),
+        lambda: evidentia.verify_log_entries([], JWKS, [(1, bad)]),
+    ]
+    for call in calls:
+        with pytest.raises(evidentia.UsageError) as raised:
+            call()
+        assert raised.value.code_name == "INVALID_ARGUMENT"
+    # Where the text is JSON given as a value, the JSON code.
+    with pytest.raises(evidentia.JsonError) as raised:
+        evidentia.canonicalize(bad)
+    assert raised.value.code_name == "JSON_LONE_SURROGATE"
+    # Other types than str stay a TypeError, as for any Python function.
+    with pytest.raises(TypeError):
+        evidentia.verify_jws(b"jws", JWKS)  # type: ignore[arg-type]
