@@ -483,3 +483,73 @@ fn folders_with_links_other_than_regular_files_or_beyond_the_caps_are_refused() 
     }
     s.refused("120 MiB in all", &total, "larger than 96 MiB in all");
 }
+
+/// The evidence packages of the shared hostile corpus (testvectors/hostile.json: the
+/// core's package with files changed, removed or added), each checked as a folder
+/// and as an archive made here: `package verify` answers 0 (valid), 1 (invalid), or 2
+/// with a code of the table other than INTERNAL; it never dies of a signal and never
+/// takes long.
+#[test]
+fn the_hostile_corpus_packages_get_a_verdict_or_a_code_of_the_table() {
+    use evidentia::json::{ParseOptions, Value, parse_with};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testvectors/hostile.json");
+    let corpus =
+        parse_with(&std::fs::read(path).unwrap(), &ParseOptions { max_size: 64 << 20, ..Default::default() }).unwrap();
+    let b64 = |v: &Value, name: &str| evidentia::encoding::b64_decode(v.get(name).unwrap().as_str().unwrap()).unwrap();
+    let text = |v: &Value, name: &str| v.get(name).unwrap().as_str().unwrap().to_owned();
+    let base: Vec<(String, Vec<u8>)> = corpus
+        .get("context")
+        .and_then(|c| c.get("package"))
+        .and_then(Value::as_array)
+        .unwrap()
+        .iter()
+        .map(|f| (text(f, "name"), b64(f, "bytes")))
+        .collect();
+    let codes: Vec<&str> =
+        evidentia::ErrorCode::ALL.iter().filter(|c| **c != evidentia::ErrorCode::Internal).map(|c| c.name()).collect();
+    let work = Workdir::new("hostile-corpus");
+    let check = |what: &str, target: &Path| {
+        let started = std::time::Instant::now();
+        let out = evidentia(&work.0, &["package", "verify", target.to_str().unwrap()]);
+        let stderr = support::text(&out.stderr);
+        assert!(started.elapsed().as_secs() < 20, "{what}: took {:?}", started.elapsed());
+        match out.status.code() {
+            Some(0 | 1) => {}
+            Some(2) => assert!(
+                codes.iter().any(|c| stderr.contains(&format!("[{c}]"))),
+                "{what}: exit 2 without a code of the table: {stderr}"
+            ),
+            other => panic!("{what}: exit {other:?}: {stderr}"),
+        }
+    };
+    let cases: Vec<&Value> = corpus
+        .get("cases")
+        .and_then(Value::as_array)
+        .unwrap()
+        .iter()
+        .filter(|c| c.get("kind").and_then(Value::as_str) == Some("package"))
+        .collect();
+    assert!(cases.len() > 100);
+    for (i, case) in cases.iter().enumerate() {
+        let name = text(case, "name");
+        let mut files = base.clone();
+        for change in case.get("files").and_then(Value::as_array).unwrap() {
+            let file = text(change, "name");
+            files.retain(|(n, _)| *n != file);
+            if change.get("input").is_some() {
+                files.push((file, b64(change, "input")));
+            }
+        }
+        let folder = work.0.join(format!("package-{i}"));
+        std::fs::create_dir(&folder).unwrap();
+        for (file, bytes) in &files {
+            std::fs::write(folder.join(file), bytes).unwrap();
+        }
+        check(&format!("{name} (folder)"), &folder);
+        let archive = work.0.join(format!("package-{i}.tar.gz"));
+        std::fs::write(&archive, gzip(&concat(vec![members(&files), end()]))).unwrap();
+        check(&format!("{name} (archive)"), &archive);
+        std::fs::remove_dir_all(&folder).unwrap();
+        std::fs::remove_file(&archive).unwrap();
+    }
+}
