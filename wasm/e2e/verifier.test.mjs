@@ -148,6 +148,21 @@ test('dropped files land in the right inputs', async () => {
   assert.match(await page.getByTestId('result').innerText(), /^VALID/)
 })
 
+test('every evidence file of the hostile corpus gives a verdict, and any code shown is of the table', async () => {
+  const codes = new Set(load('errors.json').codes.map((c) => c.name).filter((n) => n !== 'INTERNAL'))
+  const cases = load('hostile.json').cases.filter((c) => c.kind === 'evidence')
+  assert.ok(cases.length > 100)
+  for (const kase of cases) {
+    // As a file dropped or pasted as text: bytes that are not UTF-8 become U+FFFD.
+    const text = await verify({ receipt: Buffer.from(kase.input, 'base64').toString('utf8') })
+    assert.match(text, /^(VALID|INVALID)/, `${kase.name}: ${text}`)
+    for (const line of await page.getByTestId('result').locator('.technical').allInnerTexts()) {
+      assert.ok(codes.has(line.split(':')[0]), `${kase.name}: ${line}`)
+    }
+  }
+  assert.match(await verify(valid), /^VALID/)
+})
+
 test('nothing but the page itself was loaded, and nothing went wrong in it', () => {
   assert.deepEqual(problems, [])
 })

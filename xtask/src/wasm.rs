@@ -97,10 +97,16 @@ pub(crate) fn browser_tools() -> Result<PathBuf> {
 pub(crate) fn test() -> Result<()> {
     let root = root();
     let out = build()?;
-    section("wasm: the shared vectors and the API in Node.js");
+    section("wasm: the shared vectors, the hostile corpus and the API in Node.js");
     let package = out.join("node/evidentia.js");
     run(Command::new("node")
-        .args(["--test", "bindings/node/tests/vectors.test.js", "bindings/node/tests/apidoc.test.js", "wasm/tests/"])
+        .args([
+            "--test",
+            "bindings/node/tests/vectors.test.js",
+            "bindings/node/tests/apidoc.test.js",
+            "bindings/node/tests/hostile.test.js",
+            "wasm/tests/",
+        ])
         .current_dir(&root)
         .env("EVIDENTIA_JS_PACKAGE", &package)
         .env("EVIDENTIA_VECTORS", root.join("testvectors")))?;
