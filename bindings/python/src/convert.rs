@@ -183,3 +183,22 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Str {
         }
     }
 }
+
+/// A size or index given as `int`: 0 to 2^64 − 1. One outside that range is refused
+/// with Evidentia's INVALID_ARGUMENT rather than Python's `OverflowError`, as the Node
+/// package refuses one; other types raise `TypeError`, as for `int`.
+pub(crate) struct Count(pub(crate) u64);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Count {
+    type Error = PyErr;
+
+    fn extract(value: Borrowed<'a, 'py, PyAny>) -> PyResult<Count> {
+        value.extract::<u64>().map(Count).map_err(|e| {
+            if e.is_instance_of::<pyo3::exceptions::PyOverflowError>(value.py()) {
+                fail(ErrorCode::InvalidArgument, "a size or index is a whole number from 0 to 2^64 - 1")
+            } else {
+                e
+            }
+        })
+    }
+}

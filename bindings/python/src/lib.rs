@@ -10,7 +10,7 @@ use evidentia::{ConsistencyProof, InclusionProof, JwsOptions, KeySet};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::convert::{Str, Text, error, json_input, json_text_opt, value_to_py};
+use crate::convert::{Count, Str, Text, error, json_input, json_text_opt, value_to_py};
 use crate::report::Report;
 
 /// A P-256 private key that signs deterministically (RFC 6979), or with random
@@ -162,13 +162,13 @@ fn verify_log_entries(
     py: Python<'_>,
     entries: Vec<(Text, Option<Text>)>,
     jwks: Str,
-    checkpoints: Vec<(u64, Str)>,
+    checkpoints: Vec<(Count, Str)>,
 ) -> PyResult<Report> {
     let keys = keys(&jwks)?;
     let report = py.detach(|| {
         evidentia::verify_log_entries(
             entries.iter().map(|(entry, event)| (entry.0.as_slice(), event.as_ref().map(|e| e.0.as_slice()))),
-            checkpoints.iter().map(|(size, note)| (*size, &**note)),
+            checkpoints.iter().map(|(size, note)| (size.0, &**note)),
             &keys,
             evidentia::LogVerifyOptions::default(),
         )

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::SigningKey;
-use crate::convert::{Str, error, json_text};
+use crate::convert::{Count, Str, error, json_text};
 use crate::report::Report;
 
 /// An evidence log on the local disk, opened for appending. Use it as a context
@@ -135,8 +135,8 @@ impl Log {
 
     /// What a holder of record `index` needs to verify it offline: its receipt, or
     /// in batch mode its batch receipt.
-    fn receipt(&self, index: u64) -> PyResult<String> {
-        self.log()?.receipt(index).map_err(error)
+    fn receipt(&self, index: Count) -> PyResult<String> {
+        self.log()?.receipt(index.0).map_err(error)
     }
 
     /// The index of the record holding `nonce`, or None.
@@ -153,23 +153,23 @@ impl Log {
 
     /// The inclusion proof (JSON) of record `index` (default size: the latest checkpoint's).
     #[pyo3(signature = (index, size = None))]
-    fn inclusion_proof(&self, index: u64, size: Option<u64>) -> PyResult<String> {
-        self.log()?.inclusion_proof(index, size).and_then(|p| p.to_json()).map_err(error)
+    fn inclusion_proof(&self, index: Count, size: Option<Count>) -> PyResult<String> {
+        self.log()?.inclusion_proof(index.0, size.map(|s| s.0)).and_then(|p| p.to_json()).map_err(error)
     }
 
     /// Writes the evidence package of record `index` (SPEC.md §19) to the new folder
     /// `out` and to `out` + ".tar.gz"; returns the archive's path. The package verifies
     /// with its `verify.sh` and OpenSSL alone. Releases the GIL while it works.
-    fn export_package(&self, py: Python<'_>, index: u64, out: PathBuf) -> PyResult<String> {
+    fn export_package(&self, py: Python<'_>, index: Count, out: PathBuf) -> PyResult<String> {
         let dir = self.dir.clone();
-        let archive = py.detach(|| evidentia_store::export_package(&dir, index, &out)).map_err(error)?;
+        let archive = py.detach(|| evidentia_store::export_package(&dir, index.0, &out)).map_err(error)?;
         Ok(archive.display().to_string())
     }
 
     /// The consistency proof (JSON) between two sizes (default new: the latest checkpoint's).
     #[pyo3(signature = (old, new = None))]
-    fn consistency_proof(&self, old: u64, new: Option<u64>) -> PyResult<String> {
-        self.log()?.consistency_proof(old, new).and_then(|p| p.to_json()).map_err(error)
+    fn consistency_proof(&self, old: Count, new: Option<Count>) -> PyResult<String> {
+        self.log()?.consistency_proof(old.0, new.map(|n| n.0)).and_then(|p| p.to_json()).map_err(error)
     }
 
     /// Verifies the whole log against `jwks` (default: the log's own key history).

@@ -210,3 +210,25 @@ def test_text_with_a_lone_surrogate_is_an_evidentia_error() -> None:
     # Other types than str stay a TypeError, as for any Python function.
     with pytest.raises(TypeError):
         evidentia.verify_jws(b"jws", JWKS)  # type: ignore[arg-type]
+
+
+def test_sizes_and_indexes_beyond_a_u64_are_an_evidentia_error(tmp_path: Path) -> None:
+    """-1 and 2**64 raise INVALID_ARGUMENT, as in the Node package, not OverflowError."""
+    for size in (-1, 2**64, -(2**70)):
+        with pytest.raises(evidentia.UsageError) as raised:
+            evidentia.verify_log_entries([], JWKS, [(size, CONTEXT["checkpoint"])])
+        assert raised.value.code_name == "INVALID_ARGUMENT"
+    with evidentia.Log.create(tmp_path / "log", KEY) as log:
+        log.append("{}")
+        for call in (
+            lambda: log.receipt(-1),
+            lambda: log.inclusion_proof(0, 2**64),
+            lambda: log.consistency_proof(-1),
+            lambda: log.export_package(2**64, tmp_path / "package"),
+        ):
+            with pytest.raises(evidentia.UsageError) as raised:
+                call()
+            assert raised.value.code_name == "INVALID_ARGUMENT"
+    # Other types than int stay a TypeError.
+    with pytest.raises(TypeError):
+        evidentia.verify_log_entries([], JWKS, [(1.5, CONTEXT["checkpoint"])])  # type: ignore[list-item]

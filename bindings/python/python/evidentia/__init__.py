@@ -10,7 +10,7 @@ finite ``float``, ``bool``, ``None``); anything else raises ``JsonError`` rather
 than being changed. Other text (JWS, key sets, proofs, checkpoints, log ids) is
 ``str``; a ``str`` holding a lone surrogate, which UTF-8 cannot carry (as
 ``surrogateescape`` makes of bytes that are not UTF-8), raises ``UsageError``
-(INVALID_ARGUMENT).
+(INVALID_ARGUMENT), as does a size or index (``int``) below 0 or above 2**64 - 1.
 """
 
 from __future__ import annotations
