@@ -157,6 +157,25 @@ fn sha256sums_may_name_only_the_packages_own_files_each_once() {
 }
 
 #[test]
+fn a_second_receipt_listed_in_sha256sums_fails_check_1() {
+    let s = setup("sh-both");
+    // A bogus batch receipt beside the receipt, listed with its true SHA-256.
+    let package = hostile_copy(&s, "both", |p| {
+        std::fs::write(p.join("batch-receipt.json"), "{}").unwrap();
+        let mut sums = std::fs::read_to_string(p.join("SHA256SUMS")).unwrap();
+        sums.push_str(&format!("{}  batch-receipt.json\n", sha256_hex(b"{}")));
+        std::fs::write(p.join("SHA256SUMS"), sums).unwrap();
+    });
+    for shell in shells(&s.bin) {
+        let run = run_script(&shell, &s.script, &package, &s.bin, &s.tmp);
+        assert_eq!((run.code, run.failed.as_slice()), (Some(1), &[1][..]), "{shell:?}: {}", run.stdout);
+        assert!(run.stdout.contains("both receipt.jws and batch-receipt.json"), "{}", run.stdout);
+    }
+    let (code, failed, stdout) = cli_verdict(&s.dir, &package);
+    assert_eq!((code, failed), (Some(1), vec![1]), "{stdout}");
+}
+
+#[test]
 fn hidden_and_lookalike_files_are_not_taken_for_listed_ones() {
     let s = setup("sh-unlisted");
     // A dot file, and a name that is a regular expression matching a listed name.

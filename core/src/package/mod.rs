@@ -422,6 +422,12 @@ fn verified(valid: bool, what: &str) -> std::result::Result<(), String> {
 /// [`PACKAGE_FILE_NAMES`], each name once, each line ending in a newline (as
 /// `verify.sh` requires before it lets `sha256sum` read any file).
 fn check_sums(files: &[PackageFile]) -> std::result::Result<(), String> {
+    // A package proves one record one way: a receipt, or a batch receipt. A second
+    // one would be listed and hashed but never checked.
+    let has = |name: &str| files.iter().any(|f| f.name == name);
+    if has("receipt.jws") && has("batch-receipt.json") {
+        return Err("the package holds both receipt.jws and batch-receipt.json; a package holds one".to_owned());
+    }
     let sums = files.iter().find(|f| f.name == "SHA256SUMS").ok_or("SHA256SUMS is missing")?;
     let sums = std::str::from_utf8(&sums.bytes).map_err(|_| "SHA256SUMS is not text")?;
     let body = sums.strip_suffix('\n').ok_or("SHA256SUMS does not end with a newline")?;
@@ -499,6 +505,17 @@ mod tests {
         event_file.bytes = br#"{"n":9}"#.to_vec();
         let failed: Vec<u8> = verify_package(&files).iter().filter(|c| c.failure.is_some()).map(|c| c.number).collect();
         assert_eq!(failed, [1, 7]);
+    }
+
+    #[test]
+    fn a_package_with_both_a_receipt_and_a_batch_receipt_fails_check_1() {
+        let mut files = package_of_evidence();
+        let extra = PackageFile { name: "batch-receipt.json".into(), bytes: b"{}".to_vec() };
+        let sums = files.iter_mut().find(|f| f.name == "SHA256SUMS").unwrap();
+        sums.bytes.extend_from_slice(format!("{}  batch-receipt.json\n", Digest::sha256(b"{}").to_hex()).as_bytes());
+        files.push(extra);
+        let failed: Vec<u8> = verify_package(&files).iter().filter(|c| c.failure.is_some()).map(|c| c.number).collect();
+        assert_eq!(failed, [1]);
     }
 
     #[test]

@@ -99,9 +99,15 @@ for f in * .[!.]* ..?*; do
     [ -e "$f" ] || continue
     [ "$f" = SHA256SUMS ] || grep -q -x -F -e "$f" "$work/listed" || unlisted="$unlisted $f"
 done
-if [ "$sums_ok" = yes ] && sha256sum -c --strict --quiet SHA256SUMS >"$work/sums" 2>&1 && [ -z "$unlisted" ]; then
+# A package proves one record one way: a receipt or a batch receipt, never both
+# (a second one would be hashed but never checked).
+both=no
+[ -f receipt.jws ] && [ -f batch-receipt.json ] && both=yes
+if [ "$sums_ok" = yes ] && sha256sum -c --strict --quiet SHA256SUMS >"$work/sums" 2>&1 && [ -z "$unlisted" ] \
+    && [ "$both" = no ]; then
     ok "1. every file matches its SHA-256 in SHA256SUMS"
 else
+    [ "$both" = no ] || echo "the package holds both receipt.jws and batch-receipt.json; a package holds one"
     if [ "$sums_ok" = yes ]; then
         cat "$work/sums"
     else

@@ -341,6 +341,9 @@ fn untrusted(cert: &Certificate<'_>, problem: &str) -> Error {
     Error::new(ErrorCode::TimestampUntrusted, format!("the TSA certificate {} {problem}", cert.subject_text()))
 }
 
+/// The most certificates a token may carry.
+const MAX_CERTIFICATES: usize = 32;
+
 fn parse_all(list: &[Vec<u8>]) -> Result<Vec<Certificate<'_>>> {
     list.iter().map(|der_bytes| Certificate::parse(der_bytes)).collect()
 }
@@ -560,6 +563,11 @@ impl<'a> Token<'a> {
                 // CertificateChoices (RFC 5652 §10.2.2): an X.509 certificate, or
                 // another format ([0] to [3]) that plays no part here.
                 match element.tag {
+                    // Each one may cost a signature check when the chain is built:
+                    // a real token carries its chain, a handful at most.
+                    der::SEQUENCE if certificates.len() == MAX_CERTIFICATES => {
+                        return Err(malformed(WHAT, "the token carries more than 32 certificates"));
+                    }
                     der::SEQUENCE => certificates.push(element.raw.to_vec()),
                     0xa0..=0xa3 => {}
                     _ => return Err(malformed(WHAT, "an element of the certificate set is not a certificate")),
