@@ -409,9 +409,17 @@ fn verify_proof(
     let message = match kind.as_str() {
         "inclusion" => {
             let proof = InclusionProof::from_json(&proof_text).map_err(in_file(proof))?;
-            let record_bytes = match (receipt, record) {
-                (Some(path), _) => evidentia::record_of_receipt(read_text(path)?.trim()).map_err(in_file(path))?,
-                (None, Some(path)) => read_input(Some(path))?,
+            // A receipt must verify itself before its record's inclusion counts; it
+            // is read first so that a malformed one is reported with its file name.
+            let checkpoint = match (receipt, record) {
+                (Some(path), _) => {
+                    let receipt = read_text(path)?;
+                    evidentia::record_of_receipt(receipt.trim()).map_err(in_file(path))?;
+                    evidentia::verify_receipt_in_checkpoint(receipt.trim(), &proof, &note, &keys)?
+                }
+                (None, Some(path)) => {
+                    evidentia::verify_inclusion_in_checkpoint(&read_input(Some(path))?, &proof, &note, &keys)?
+                }
                 (None, None) => {
                     return Err(Error::new(
                         ErrorCode::InvalidArgument,
@@ -419,7 +427,6 @@ fn verify_proof(
                     ));
                 }
             };
-            let checkpoint = evidentia::verify_inclusion_in_checkpoint(&record_bytes, &proof, &note, &keys)?;
             format!(
                 "VALID: record {} is in the log {} of {} records, whose checkpoint is signed by a trusted key",
                 proof.leaf_index, checkpoint.origin, checkpoint.size

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::Write;
+
+use evidentia::json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -340,6 +342,33 @@ fn batch_mode_checkpoints_proofs_and_batch_receipts() {
     );
     assert_exit(&swapped, 1);
     assert_exit(&run(&dir, &["proof", "verify", "event.json", "--checkpoint", "newer.note", "--jwks", "keys.jwk"]), 2);
+
+    // A receipt that does not verify by itself (a hash of its own proof changed) is
+    // refused, although its record is in the log and proof.json proves it.
+    let mut broken = evidentia::json::parse(&receipt.stdout).unwrap();
+    fn member_mut<'a>(value: &'a mut Value, name: &str) -> &'a mut Value {
+        let Value::Object(members) = value else { panic!("not an object") };
+        &mut members.iter_mut().find(|(n, _)| n == name).unwrap().1
+    }
+    let Value::Array(hashes) = member_mut(member_mut(&mut broken, "proof"), "hashes") else { panic!("no hashes") };
+    hashes[0] = Value::from(evidentia::encoding::b64(&[0u8; 32]).as_str());
+    std::fs::write(dir.join("broken-receipt.json"), evidentia::canonicalize_value(&broken).unwrap()).unwrap();
+    let refused = run(
+        &dir,
+        &[
+            "proof",
+            "verify",
+            "proof.json",
+            "--checkpoint",
+            "checkpoint.note",
+            "--jwks",
+            "keys.jwk",
+            "--receipt",
+            "broken-receipt.json",
+        ],
+    );
+    assert_exit(&refused, 1);
+    assert!(stderr(&refused).contains("INCLUSION_PROOF_INVALID"), "{}", stderr(&refused));
 
     let verified = run(&dir, &["--json", "log", "verify", "log"]);
     assert_exit(&verified, 0);

@@ -87,7 +87,14 @@ impl BatchReceipt {
         if proof.get("type").and_then(Value::as_str) != Some("inclusion") {
             return Err(malformed("the 'proof' is not an inclusion proof"));
         }
-        BatchReceipt::new(record.as_bytes(), InclusionProof::from_value(proof)?, note)
+        let receipt = BatchReceipt::new(record.as_bytes(), InclusionProof::from_value(proof)?, note)?;
+        // One byte form, as for receipts: canonical JSON of exactly these members.
+        if receipt.to_json() != text {
+            return Err(malformed(
+                "a batch receipt is the canonical JSON of exactly 'checkpoint', 'proof', 'record', 'type' and 'v'",
+            ));
+        }
+        Ok(receipt)
     }
 
     /// The record.
@@ -229,6 +236,29 @@ pub fn verify_inclusion_in_checkpoint(
     }
     proof.verify(&leaf_hash(record_bytes), &checkpoint.root)?;
     Ok(checkpoint)
+}
+
+/// Verifies a receipt or batch receipt, then that its record is in the log a signed
+/// checkpoint describes. The receipt is the evidence handed over, so it must verify
+/// by itself first: an inclusion proof says nothing for a receipt whose signature
+/// is not the log's.
+///
+/// # Errors
+/// As [`verify_receipt`](crate::verify_receipt) for a malformed receipt; the
+/// receipt's first finding (e.g. [`ErrorCode::SignatureInvalid`],
+/// [`ErrorCode::KeyNotFound`]) when it does not verify; then as
+/// [`verify_inclusion_in_checkpoint`].
+pub fn verify_receipt_in_checkpoint(
+    receipt: &str,
+    proof: &InclusionProof,
+    note: &str,
+    keys: &KeySet,
+) -> Result<Checkpoint> {
+    let report = crate::verify::verify_receipt(receipt, keys, None)?;
+    if let Some(finding) = report.findings().first() {
+        return Err(Error::new(finding.code, format!("the receipt does not verify: {}", finding.message)));
+    }
+    verify_inclusion_in_checkpoint(&record_of_receipt(receipt)?, proof, note, keys)
 }
 
 /// Verifies that a log only grew between two signed checkpoints: both are signed

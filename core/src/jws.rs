@@ -150,7 +150,13 @@ pub(crate) fn decode(jws: &str, detached_payload: Option<&[u8]>) -> Result<Decod
             ));
         }
         Some(_) => return Err(header_error("the JWS header 'alg' is not a string")),
-        None => return Err(header_error("the JWS header has no 'alg'")),
+        // No algorithm is not a supported algorithm (SPEC §5 step 3).
+        None => {
+            return Err(Error::new(
+                ErrorCode::JwsUnsupportedAlgorithm,
+                "the JWS header has no 'alg' (ES256 is the only one accepted)",
+            ));
+        }
     }
     for name in ["kid", "typ", "cty"] {
         if header.get(name).is_some_and(|v| v.as_str().is_none()) {
@@ -219,13 +225,15 @@ fn check_critical(header: &Value) -> Result<()> {
             return Err(header_error("the JWS header 'crit' lists a name twice"));
         }
         seen.push(name);
+        // A name the header does not have makes the header invalid, whatever the
+        // name (SPEC §5 step 4); only a present one can be unsupported.
+        if header.get(name).is_none() {
+            return Err(header_error("the JWS header 'crit' lists a parameter the header does not have"));
+        }
         if !UNDERSTOOD_CRITICAL.contains(&name) {
             return Err(unsupported(format!(
                 "the JWS requires understanding header parameter {name:?}, which is not supported"
             )));
-        }
-        if header.get(name).is_none() {
-            return Err(header_error("the JWS header 'crit' lists a parameter the header does not have"));
         }
     }
     if header.get("b64").is_some() && !seen.contains(&"b64") {

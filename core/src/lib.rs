@@ -39,6 +39,7 @@ mod verify;
 pub use batch::{
     BATCH_RECEIPT_TYPE, BatchReceipt, checkpoint_verifiers, record_of_receipt, verify_batch_receipt,
     verify_checkpoint_with_keys, verify_consistency_between, verify_inclusion_in_checkpoint,
+    verify_receipt_in_checkpoint,
 };
 pub use checkpoint::{
     Checkpoint, NoteVerifier, VerifiedNote, read_checkpoint, sign_checkpoint, sign_note, verify_checkpoint, verify_note,

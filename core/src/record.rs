@@ -209,6 +209,10 @@ impl Record {
         if time_text.contains('.') && time_text.as_bytes()[time_text.len() - 2] == b'0' {
             return None;
         }
+        // `prev` is null exactly for the first record: the full parse says why not.
+        if (seq == 0) != prev.is_none() {
+            return None;
+        }
         let record = Record { log_id, seq, prev, event, time, nonce, kid };
         debug_assert_eq!(record.to_bytes(), bytes);
         Some(record)
@@ -244,6 +248,12 @@ impl Record {
             Some(Value::String(d)) => Some(Digest::parse(d)?),
             _ => return Err(record_error("record member 'prev' is missing or neither null nor a digest")),
         };
+        if (seq == 0) != prev.is_none() {
+            return Err(record_error(match seq {
+                0 => "the first record (seq 0) has no predecessor: its 'prev' must be null",
+                _ => "only the first record (seq 0) has a null 'prev'",
+            }));
+        }
         let kid = string("kid")?;
         if kid.is_empty() || kid.len() > MAX_ID_LEN {
             return Err(record_error("record member 'kid' is empty or too long"));
@@ -310,6 +320,14 @@ impl Receipt {
         }
         if jws.kid().is_none() {
             return Err(not_receipt("a receipt's header names the signing key's kid; this one has none"));
+        }
+        // Exactly {"alg","kid","typ"}, canonical: every receipt has one byte form.
+        let header_b64 = text.split('.').next().unwrap_or_default();
+        let canonical = crate::json::canonicalize_value(&jws.header).unwrap_or_default();
+        if jws.header.as_object().is_none_or(|members| members.len() != 3) || b64url(&canonical) != header_b64 {
+            return Err(not_receipt(
+                "a receipt's header is exactly the canonical JSON of 'alg', 'kid' and 'typ', with nothing else",
+            ));
         }
         let record = Record::from_bytes(&jws.payload)?;
         Ok(Receipt { text: text.to_owned(), record, jws })

@@ -441,7 +441,11 @@ fn jws_and_receipt_parsers_reject_garbage() {
         (format!("{}.e30.{sig}", header(r#"{"alg":"HS256"}"#)), ErrorCode::JwsUnsupportedAlgorithm),
         (format!("{}.e30.{sig}", header(r#"{"alg":"es256"}"#)), ErrorCode::JwsUnsupportedAlgorithm),
         (format!("{}.e30.{sig}", header(r#"{"alg":256}"#)), ErrorCode::JwsHeaderInvalid),
-        (format!("{}.e30.{sig}", header(r#"{}"#)), ErrorCode::JwsHeaderInvalid),
+        // No 'alg' is no supported algorithm (SPEC §5 step 3).
+        (format!("{}.e30.{sig}", header(r#"{}"#)), ErrorCode::JwsUnsupportedAlgorithm),
+        // 'crit' naming a parameter the header lacks: an invalid header (step 4),
+        // whether or not the name would be supported.
+        (format!("{}.e30.{sig}", header(r#"{"alg":"ES256","crit":["exp"]}"#)), ErrorCode::JwsHeaderInvalid),
         (format!("{}.e30.{sig}", header(r#"{"alg":"ES256","kid":5}"#)), ErrorCode::JwsHeaderInvalid),
         (
             format!("{}.e30.{sig}", header(r#"{"alg":"ES256","crit":["exp"],"exp":1}"#)),
@@ -480,6 +484,53 @@ fn time_digest_and_record_parsers_reject_garbage() {
     }
     for bad in [&b""[..], b"[]", b"{}", b"null", b"{\"v\":1}", b"\xff"] {
         assert_eq!(Record::from_bytes(bad).unwrap_err().code(), ErrorCode::RecordMalformed, "{bad:?}");
+    }
+}
+
+/// Records, receipts and batch receipts each have one byte form: a second spelling
+/// of the same content is refused, so two parties can never hold different bytes
+/// for one piece of evidence (SPEC §6, §7, §10).
+#[test]
+fn evidence_has_one_byte_form() {
+    let key = SigningKey::from_bytes(&[6u8; 32]).unwrap();
+    let keys = KeySet::single(key.public_key());
+    let mut chain = evidentia::ChainState::new("example.com/forms").unwrap();
+    let time = Timestamp::from_unix(1_800_000_000, 0).unwrap();
+    let first = chain.append(key.kid(), Digest::sha256(b"{}"), time, None).unwrap().record;
+    let later = Timestamp::from_unix(1_800_000_001, 0).unwrap();
+    let second = chain.append(key.kid(), Digest::sha256(b"{}"), later, None).unwrap().record;
+    let text = |record: &Record| String::from_utf8(record.to_bytes()).unwrap();
+
+    // `prev` is null exactly for seq 0.
+    let prev_of_second = format!("\"{}\"", second.prev.unwrap());
+    let null_prev = text(&second).replace(&prev_of_second, "null");
+    let prev_on_first = text(&first).replace("\"prev\":null", &format!("\"prev\":{prev_of_second}"));
+    for bad in [null_prev, prev_on_first] {
+        assert_ne!(bad, text(&second));
+        assert_eq!(Record::from_bytes(bad.as_bytes()).unwrap_err().code(), ErrorCode::RecordMalformed, "{bad}");
+    }
+
+    // A receipt's header is the canonical {"alg","kid","typ"} and nothing else, even
+    // when signed by the right key.
+    let receipt = Receipt::sign(&key, &second).unwrap();
+    assert!(verify_receipt(receipt.as_str(), &keys, None).unwrap().is_valid());
+    let payload = receipt.as_str().split('.').nth(1).unwrap().to_owned();
+    let kid = key.kid();
+    let signed_with = |header: &str| {
+        let input = format!("{}.{payload}", base64url(header.as_bytes()));
+        format!("{input}.{}", base64url(&key.sign(input.as_bytes())))
+    };
+    let canonical = format!(r#"{{"alg":"ES256","kid":"{kid}","typ":"evidentia-receipt+jws"}}"#);
+    assert_eq!(signed_with(&canonical), receipt.as_str(), "the receipt header is the canonical one");
+    for header in [
+        format!(r#"{{"kid":"{kid}","alg":"ES256","typ":"evidentia-receipt+jws"}}"#),
+        format!(r#"{{"alg":"ES256", "kid":"{kid}","typ":"evidentia-receipt+jws"}}"#),
+        format!(r#"{{"alg":"ES256","cty":"json","kid":"{kid}","typ":"evidentia-receipt+jws"}}"#),
+    ] {
+        let jws = signed_with(&header);
+        assert!(verify_jws(&jws, &keys, None, None).is_ok(), "a valid JWS: {header}");
+        assert_eq!(Receipt::parse(&jws).unwrap_err().code(), ErrorCode::ReceiptMalformed, "{header}");
+        assert!(verify_receipt(&jws, &keys, None).is_err(), "{header}");
     }
 }
 

@@ -10,7 +10,8 @@ use evidentia::json::Value;
 use evidentia::merkle::{MemoryTree, NodeSource, inclusion_proof, leaf_hash, root};
 use evidentia::{
     BatchReceipt, ChainState, Checkpoint, Digest, ErrorCode, InclusionProof, KeySet, LogVerifier, LogVerifyOptions,
-    NoteVerifier, SigningKey, Timestamp, read_checkpoint, sign_checkpoint, verify_batch_receipt, verify_checkpoint,
+    NoteVerifier, Receipt, Record, SigningKey, Timestamp, read_checkpoint, sign_checkpoint, verify_batch_receipt,
+    verify_checkpoint, verify_receipt_in_checkpoint,
 };
 
 #[test]
@@ -158,9 +159,46 @@ fn batch_receipts_verify_offline_and_detect_changes() {
     assert_ne!(forged, receipt);
     assert_eq!(codes(&forged, &keys), vec![ErrorCode::CheckpointSignatureInvalid]);
 
+    // One byte form: the same members spaced, reordered or with one more are refused.
+    let spaced = receipt.replacen("{\"checkpoint\"", "{ \"checkpoint\"", 1);
+    let reordered = format!("{{\"v\":1,{}", receipt[1..].replace(",\"v\":1}", "}"));
+    let extended = receipt.replace(",\"v\":1}", ",\"v\":1,\"x\":0}");
+    for changed in [spaced, reordered, extended] {
+        assert_ne!(changed, receipt);
+        assert!(evidentia::json::parse(changed.as_bytes()).is_ok(), "{changed}");
+        assert_eq!(BatchReceipt::parse(&changed).unwrap_err().code(), ErrorCode::BatchReceiptMalformed, "{changed}");
+    }
     for bad in ["", "{}", r#"{"type":"evidentia-batch-receipt","v":1}"#, &receipt.replace("\"v\":1", "\"v\":2")] {
         assert!(verify_batch_receipt(bad, &keys, None).is_err(), "{bad}");
     }
+}
+
+/// An inclusion proof vouches for a receipt only once the receipt itself verifies:
+/// a receipt whose signature is not the log key's is refused even though its
+/// record is really in the log.
+#[test]
+fn receipt_in_checkpoint_verifies_the_receipt_first() {
+    let log = batch_log(6);
+    let keys = KeySet::single(log.key.public_key());
+    let note = checkpoint_note(&log, 6);
+    let proof = InclusionProof { leaf_index: 2, tree_size: 6, hashes: inclusion_proof(&log.tree, 2, 6).unwrap() };
+    let record = Record::from_bytes(&log.records[2]).unwrap();
+    let receipt = Receipt::sign(&log.key, &record).unwrap();
+    let checkpoint = verify_receipt_in_checkpoint(receipt.as_str(), &proof, &note, &keys).unwrap();
+    assert_eq!(checkpoint.size, 6);
+    let batch = batch_receipt(&log, 2, 6);
+    assert_eq!(verify_receipt_in_checkpoint(&batch, &proof, &note, &keys).unwrap().size, 6);
+
+    // The same header and record, signed by another key: the proof alone would pass.
+    let input = receipt.as_str().rsplit_once('.').unwrap().0;
+    let forger = SigningKey::from_bytes(&[14u8; 32]).unwrap();
+    let forged = format!("{input}.{}", evidentia::encoding::b64url(&forger.sign(input.as_bytes())));
+    assert!(evidentia::verify_inclusion_in_checkpoint(&log.records[2], &proof, &note, &keys).is_ok());
+    let refused = verify_receipt_in_checkpoint(&forged, &proof, &note, &keys).unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::SignatureInvalid, "{refused}");
+    // A receipt of a key the set does not hold is refused too.
+    let strangers = KeySet::single(forger.public_key());
+    assert!(verify_receipt_in_checkpoint(receipt.as_str(), &proof, &note, &strangers).is_err());
 }
 
 fn json_string(text: &str) -> String {

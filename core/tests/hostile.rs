@@ -23,7 +23,7 @@ use evidentia::{
     Timestamp, Value, canonicalize, canonicalize_value, checkpoint_verifiers, evidence_file, issue_receipt,
     jwk_thumbprint, read_checkpoint, record_of_receipt, validate_log_id, verify_batch_receipt, verify_checkpoint,
     verify_checkpoint_with_keys, verify_consistency_between, verify_inclusion_in_checkpoint, verify_jws,
-    verify_log_entries, verify_note, verify_receipt,
+    verify_log_entries, verify_note, verify_receipt, verify_receipt_in_checkpoint,
 };
 
 /// Longer than any case takes in an unoptimized build: more means a hang.
@@ -232,6 +232,9 @@ fn receipt_like(r: &mut Runner, x: &Context, case: &str, input: &[u8], event: Op
             verify_inclusion_in_checkpoint(&record, &x.inclusion, &x.checkpoint, &x.keys)
         });
     }
+    r.call(case, "verify_receipt_in_checkpoint", || {
+        verify_receipt_in_checkpoint(&receipt, &x.inclusion, &x.checkpoint, &x.keys)
+    });
 }
 
 fn checkpoint_note(r: &mut Runner, x: &Context, case: &str, input: &[u8]) {

@@ -992,8 +992,8 @@ evidentia_result evidentia_verify_checkpoint(const char *note,
                                              uint64_t *out_size);
 
 /**
- * Verifies that the record of a receipt or batch receipt is in the log a signed
- * checkpoint describes, with an inclusion proof (JSON).
+ * Verifies a receipt or batch receipt (its signature by a key of the set) and that
+ * its record is in the log a signed checkpoint describes, with an inclusion proof (JSON).
  *
  * # Safety
  * Each text must point to its length in bytes; `keys` live.

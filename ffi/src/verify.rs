@@ -265,8 +265,8 @@ pub unsafe extern "C" fn evidentia_verify_checkpoint(
     })
 }
 
-/// Verifies that the record of a receipt or batch receipt is in the log a signed
-/// checkpoint describes, with an inclusion proof (JSON).
+/// Verifies a receipt or batch receipt (its signature by a key of the set) and that
+/// its record is in the log a signed checkpoint describes, with an inclusion proof (JSON).
 ///
 /// # Safety
 /// Each text must point to its length in bytes; `keys` live.
@@ -281,11 +281,11 @@ pub unsafe extern "C" fn evidentia_verify_inclusion(
     keys: *const evidentia_key_set,
 ) -> evidentia_result {
     boundary(|| {
-        let record = evidentia::record_of_receipt(unsafe { text(receipt, receipt_len, "receipt")? })?;
+        let receipt = unsafe { text(receipt, receipt_len, "receipt")? };
         let proof = InclusionProof::from_json(unsafe { text(proof, proof_len, "proof")? })?;
         let note = unsafe { text(checkpoint, checkpoint_len, "checkpoint")? };
         let keys = unsafe { handle(keys, "keys")? };
-        evidentia::verify_inclusion_in_checkpoint(&record, &proof, note, &keys.0).map(drop)
+        evidentia::verify_receipt_in_checkpoint(receipt, &proof, note, &keys.0).map(drop)
     })
 }
 

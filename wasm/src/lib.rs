@@ -313,8 +313,8 @@ pub fn verify_checkpoint(
     Ok(out)
 }
 
-/// Verifies that the record of a receipt or batch receipt is in the log a signed
-/// checkpoint describes; throws when it is not.
+/// Verifies a receipt or batch receipt (its signature by a key of the set) and that
+/// its record is in the log a signed checkpoint describes; throws when it is not.
 #[wasm_bindgen(js_name = verifyInclusion)]
 pub fn verify_inclusion(
     #[wasm_bindgen(unchecked_param_type = "string")] receipt: JsValue,
@@ -322,10 +322,10 @@ pub fn verify_inclusion(
     #[wasm_bindgen(unchecked_param_type = "string")] checkpoint: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string")] jwks: JsValue,
 ) -> Result<()> {
-    let record = evidentia::record_of_receipt(&text(&receipt, "receipt")?).map_err(error)?;
+    let receipt = text(&receipt, "receipt")?;
     let proof = InclusionProof::from_json(&text(&proof, "proof")?).map_err(error)?;
     let checkpoint = text(&checkpoint, "checkpoint")?;
-    evidentia::verify_inclusion_in_checkpoint(&record, &proof, &checkpoint, &keys(&jwks)?).map(drop).map_err(error)
+    evidentia::verify_receipt_in_checkpoint(&receipt, &proof, &checkpoint, &keys(&jwks)?).map(drop).map_err(error)
 }
 
 /// Verifies that a log only grew between two signed checkpoints; throws when the

@@ -187,13 +187,12 @@ fn verify_checkpoint<'py>(py: Python<'py>, note: Str, jwks: Str) -> PyResult<Bou
     Ok(out)
 }
 
-/// Verifies that the record of a receipt or batch receipt is in the log a signed
-/// checkpoint describes; raises `VerificationError` when it is not.
+/// Verifies a receipt or batch receipt (its signature by a key of the set) and that
+/// its record is in the log a signed checkpoint describes; raises `VerificationError` when it is not.
 #[pyfunction]
 fn verify_inclusion(receipt: Str, proof: Str, checkpoint: Str, jwks: Str) -> PyResult<()> {
-    let record = evidentia::record_of_receipt(&receipt).map_err(error)?;
     let proof = InclusionProof::from_json(&proof).map_err(error)?;
-    evidentia::verify_inclusion_in_checkpoint(&record, &proof, &checkpoint, &keys(&jwks)?).map(drop).map_err(error)
+    evidentia::verify_receipt_in_checkpoint(&receipt, &proof, &checkpoint, &keys(&jwks)?).map(drop).map_err(error)
 }
 
 /// Verifies that a log only grew between two signed checkpoints; raises

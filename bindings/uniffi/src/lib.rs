@@ -207,13 +207,12 @@ pub fn verify_checkpoint(note: String, jwks: String) -> Result<Checkpoint> {
     Ok(Checkpoint { origin: checkpoint.origin, size: checkpoint.size, root: checkpoint.root.to_vec() })
 }
 
-/// Verifies that the record of a receipt or batch receipt is in the log a signed
-/// checkpoint describes; throws when it is not.
+/// Verifies a receipt or batch receipt (its signature by a key of the set) and that
+/// its record is in the log a signed checkpoint describes; throws when it is not.
 #[uniffi::export]
 pub fn verify_inclusion(receipt: String, proof: String, checkpoint: String, jwks: String) -> Result<()> {
-    let record = evidentia::record_of_receipt(&receipt)?;
     let proof = InclusionProof::from_json(&proof)?;
-    evidentia::verify_inclusion_in_checkpoint(&record, &proof, &checkpoint, &keys(&jwks)?)?;
+    evidentia::verify_receipt_in_checkpoint(&receipt, &proof, &checkpoint, &keys(&jwks)?)?;
     Ok(())
 }
 
