@@ -17,7 +17,10 @@ fn evidentia(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    // A command that fails before reading its input closes the pipe: not an error here.
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
     child.wait_with_output().unwrap()
 }
 
@@ -265,6 +268,22 @@ fn batch_mode_checkpoints_proofs_and_batch_receipts() {
         evidentia::verify_receipt(member("batch_receipt").as_str().unwrap(), &keys, Some(&event)).unwrap().is_valid()
     );
     assert_exit(&run(&dir, &["log", "receipt", "log", "--index", "2500", "--evidence"]), 2);
+
+    // The checkpoint on its own.
+    let checked = run(&dir, &["checkpoint", "verify", "checkpoint.note", "--jwks", "keys.jwk"]);
+    assert_exit(&checked, 0);
+    assert!(stdout(&checked).starts_with("VALID: the log example.com/batch of 2500 records has the root "));
+    let checked = run(&dir, &["--json", "checkpoint", "verify", "checkpoint.note", "--jwks", "keys.jwk"]);
+    assert_exit(&checked, 0);
+    let doc = evidentia::json::parse(&checked.stdout).unwrap();
+    assert_eq!(doc.get("size").and_then(Value::as_number).and_then(|n| n.as_safe_u64()), Some(2500));
+    assert_eq!(doc.get("valid"), Some(&Value::Bool(true)));
+    let note = std::fs::read_to_string(dir.join("checkpoint.note")).unwrap();
+    std::fs::write(dir.join("grown.note"), note.replacen("\n2500\n", "\n2501\n", 1)).unwrap();
+    let grown = run(&dir, &["checkpoint", "verify", "grown.note", "--jwks", "keys.jwk"]);
+    assert_exit(&grown, 1);
+    assert!(stderr(&grown).contains("CHECKPOINT_SIGNATURE_INVALID"), "{}", stderr(&grown));
+    assert_exit(&run(&dir, &["checkpoint", "verify", "keys.jwk", "--jwks", "keys.jwk"]), 2);
 
     let proof = run(&dir, &["log", "prove", "log", "--index", "1234"]);
     assert_exit(&proof, 0);
