@@ -26,6 +26,21 @@ pub struct Validity {
 }
 
 impl Validity {
+    /// This validity with each time as a key set's JSON holds it (a NumericDate,
+    /// SPEC.md §4.1), so that a set written and read back is the same set.
+    ///
+    /// # Errors
+    /// [`ErrorCode::TimeInvalid`] for a time that rounds beyond the year 9999.
+    pub fn as_numeric_dates(&self) -> Result<Validity> {
+        let held = |t: Option<Timestamp>| t.map(Timestamp::as_numeric_date).transpose();
+        Ok(Validity {
+            not_before: held(self.not_before)?,
+            expires: held(self.expires)?,
+            revoked_at: held(self.revoked_at)?,
+            revocation_reason: self.revocation_reason.clone(),
+        })
+    }
+
     /// Checks that a key with this validity may have signed at `time`.
     ///
     /// # Errors
@@ -109,17 +124,14 @@ fn numeric_date(value: &Value, what: &str, index: usize) -> Result<Timestamp> {
     let seconds = value
         .as_number()
         .map(Number::as_f64)
-        .filter(|s| s.is_finite())
         .ok_or_else(|| malformed(format!("key {index}: '{what}' is not a NumericDate (seconds since 1970)")))?;
-    let whole = seconds.floor();
-    Timestamp::from_unix(whole as i64, ((seconds - whole) * 1e9).round().min(999_999_999.0) as u32)
+    Timestamp::from_numeric_date(seconds)
         .map_err(|_| malformed(format!("key {index}: '{what}' is outside the years 0000-9999")))
 }
 
 fn numeric_date_value(t: Timestamp) -> Value {
-    let seconds = t.unix_seconds() as f64 + f64::from(t.subsec_nanos()) / 1e9;
     // Timestamps are bounded to the years 0000–9999, far inside the finite range.
-    Value::Number(Number::from_f64(seconds).unwrap_or(Number::from(0)))
+    Value::Number(Number::from_f64(t.to_numeric_date()).unwrap_or(Number::from(0)))
 }
 
 impl KeySet {
@@ -239,7 +251,8 @@ impl KeySet {
         Ok(())
     }
 
-    /// Adds a key with its validity. Its `kid` is its thumbprint.
+    /// Adds a key with its validity (its times as NumericDates hold them, see
+    /// [`Validity::as_numeric_dates`]). Its `kid` is its thumbprint.
     ///
     /// # Errors
     /// [`ErrorCode::KeySetMalformed`] when the key is already in the set.
@@ -249,16 +262,18 @@ impl KeySet {
             kid: Some(key.kid().to_owned()),
             thumbprint: key.kid().to_owned(),
             key: Ok(key.clone()),
-            validity,
+            validity: validity.as_numeric_dates()?,
             jwk,
         })
     }
 
-    /// Changes the validity of the key with this kid.
+    /// Changes the validity of the key with this kid (its times as NumericDates
+    /// hold them).
     ///
     /// # Errors
     /// [`ErrorCode::KeyNotFound`] when no such key is in the set.
     pub fn set_validity(&mut self, kid: &str, validity: Validity) -> Result<()> {
+        let validity = validity.as_numeric_dates()?;
         let entry = self
             .entries
             .iter_mut()

@@ -106,6 +106,67 @@ impl Timestamp {
     }
 }
 
+/// NumericDates (RFC 7519: seconds since the epoch as a JSON number, so an IEEE
+/// double) as key histories carry them (SPEC.md §4.1).
+impl Timestamp {
+    /// The instant a NumericDate denotes: the double's exact value rounded to the
+    /// nearest nanosecond, ties to even.
+    ///
+    /// # Errors
+    /// [`ErrorCode::TimeInvalid`] when it is not finite or falls outside the years
+    /// 0000–9999.
+    pub fn from_numeric_date(seconds: f64) -> Result<Timestamp> {
+        let outside = || Error::new(ErrorCode::TimeInvalid, "the NumericDate is outside the years 0000-9999");
+        if !seconds.is_finite() {
+            return Err(outside());
+        }
+        // seconds = mantissa · 2^exponent exactly.
+        let bits = seconds.abs().to_bits();
+        let biased = (bits >> 52) as i32;
+        let fraction = i128::from(bits & ((1 << 52) - 1));
+        let (mantissa, exponent) = match biased {
+            0 => (fraction, -1074),
+            _ => (fraction | (1 << 52), biased - 1075),
+        };
+        let scaled = mantissa * 1_000_000_000; // below 2^83
+        let nanos = if exponent >= 0 {
+            // Years 0000–9999 lie within 2^38 seconds of the epoch.
+            if exponent > 40 {
+                return Err(outside());
+            }
+            scaled << exponent
+        } else {
+            let shift = -exponent;
+            if shift >= 100 {
+                0 // below half a nanosecond: scaled < 2^83
+            } else {
+                let quotient = scaled >> shift;
+                let remainder = scaled - (quotient << shift);
+                let half = 1i128 << (shift - 1);
+                quotient + i128::from(remainder > half || (remainder == half && quotient % 2 == 1))
+            }
+        };
+        let nanos = if seconds.is_sign_negative() { -nanos } else { nanos };
+        let whole = i64::try_from(nanos.div_euclid(1_000_000_000)).map_err(|_| outside())?;
+        Timestamp::from_unix(whole, nanos.rem_euclid(1_000_000_000) as u32).map_err(|_| outside())
+    }
+
+    /// The NumericDate nearest to this instant (correctly rounded).
+    pub fn to_numeric_date(self) -> f64 {
+        let nanos = i128::from(self.seconds) * 1_000_000_000 + i128::from(self.nanos);
+        let sign = if nanos < 0 { "-" } else { "" };
+        let magnitude = nanos.unsigned_abs();
+        // Rust parses decimal text to the nearest double; the text is always valid.
+        format!("{sign}{}.{:09}", magnitude / 1_000_000_000, magnitude % 1_000_000_000).parse().unwrap_or(0.0)
+    }
+
+    /// This instant as a key history can hold it: the instant its nearest
+    /// NumericDate denotes. Reading back what is written gives the same instant.
+    pub fn as_numeric_date(self) -> Result<Timestamp> {
+        Timestamp::from_numeric_date(self.to_numeric_date())
+    }
+}
+
 fn is_leap(year: u32) -> bool {
     year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
 }
@@ -199,6 +260,50 @@ impl fmt::Debug for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numeric_dates_are_exact_doubles_rounded_to_the_nanosecond() {
+        let at = |s: f64| Timestamp::from_numeric_date(s).map(|t| (t.unix_seconds(), t.subsec_nanos()));
+        assert_eq!(at(0.0), Ok((0, 0)));
+        assert_eq!(at(-0.0), Ok((0, 0)));
+        assert_eq!(at(1.5), Ok((1, 500_000_000)));
+        assert_eq!(at(-1.5), Ok((-2, 500_000_000)));
+        // 0.1 is 0.1000000000000000055…: the nearest nanosecond is 100,000,000.
+        assert_eq!(at(0.1), Ok((0, 100_000_000)));
+        // 1800000000.123457 is 1800000000.12345695495605…: not 123,457,000.
+        assert_eq!(at(1_800_000_000.123_457), Ok((1_800_000_000, 123_456_955)));
+        // 0.9999999999 rounds up into the next second (it was clamped before).
+        assert_eq!(at(0.999_999_999_9), Ok((1, 0)));
+        // Ties go to the even nanosecond: 2^-31 s is 0.465661287307739…, 2^-10 s is
+        // exactly 976,562.5 ns.
+        assert_eq!(at(2f64.powi(-10)), Ok((0, 976_562)));
+        assert_eq!(at(3.0 * 2f64.powi(-10)), Ok((0, 2_929_688)));
+        assert_eq!(at(-(2f64.powi(-10))), Ok((-1, 999_023_438)));
+        assert_eq!(at(f64::MIN_POSITIVE), Ok((0, 0)));
+        assert_eq!(at(5e-324), Ok((0, 0)));
+        assert_eq!(at(253_402_300_799.5), Ok((253_402_300_799, 500_000_000)));
+        for outside in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 253_402_300_800.0, -62_167_219_201.0, 1e300] {
+            assert_eq!(Timestamp::from_numeric_date(outside).unwrap_err().code(), ErrorCode::TimeInvalid);
+        }
+    }
+
+    #[test]
+    fn numeric_dates_round_trip() {
+        for text in ["2026-11-30T08:00:00.123456789Z", "1969-12-31T23:59:59.5Z", "2026-01-01T00:00:00Z"] {
+            let t = Timestamp::parse(text).unwrap();
+            let held = t.as_numeric_date().unwrap();
+            // Within half the spacing of doubles (2^-22 s today) of the instant…
+            let gap = (i128::from(held.unix_seconds() - t.unix_seconds()) * 1_000_000_000
+                + i128::from(held.subsec_nanos())
+                - i128::from(t.subsec_nanos()))
+            .abs();
+            assert!(gap <= 120, "{text}: {held}");
+            // …and a fixed point: writing and reading it again changes nothing.
+            assert_eq!(held.as_numeric_date().unwrap(), held, "{text}");
+            assert_eq!(held.to_numeric_date(), t.to_numeric_date());
+        }
+        assert_eq!(Timestamp::from_unix(-1, 500_000_000).unwrap().to_numeric_date(), -0.5);
+    }
 
     #[test]
     fn parses_and_formats() {

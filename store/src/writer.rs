@@ -771,9 +771,15 @@ impl Log {
         if writer.segments.count > 0 {
             writer.checkpoint(current)?;
         }
-        // Strictly after the last record, which stays within the old key's validity.
-        let after_last = writer.chain.last_time().map(|t| shifted(t, Duration::from_nanos(1), false)).transpose()?;
-        let time = after_last.into_iter().chain(validity.not_before).fold(now()?, Timestamp::max);
+        // Strictly after the last record, which stays within the old key's validity,
+        // as keys.jwks will hold it: a NumericDate is a double, about a quarter of a
+        // microsecond apart today, so the instant is moved on until its NumericDate is
+        // still after the last record.
+        let last = writer.chain.last_time();
+        let mut time = last.into_iter().chain(validity.not_before).fold(now()?, Timestamp::max).as_numeric_date()?;
+        while last.is_some_and(|last| time <= last) {
+            time = shifted(time, Duration::from_micros(1), false)?.as_numeric_date()?;
+        }
         let mut keys = writer.keys.clone();
         keys.set_validity(current.kid(), Validity { expires: Some(time), ..validity })?;
         keys.add(new_key.public_key(), Validity { not_before: Some(time), ..Validity::default() })?;

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use evidentia::merkle::leaf_hash;
 use evidentia::{
-    ErrorCode, KeySet, SigningKey, read_checkpoint, verify_batch_receipt, verify_checkpoint, verify_receipt,
+    ErrorCode, KeySet, SigningKey, Timestamp, read_checkpoint, verify_batch_receipt, verify_checkpoint, verify_receipt,
 };
-use evidentia_store::{CreateOptions, Log, LogReader, Mode, NewEvent, verify_dir};
+use evidentia_store::{AppendOptions, CreateOptions, Log, LogReader, Mode, NewEvent, verify_dir};
 
 /// A scratch directory, removed when the test ends.
 struct Scratch(PathBuf);
@@ -152,6 +152,40 @@ fn rotation_keeps_old_records_valid_and_retires_the_old_key() {
     // and so does the checkpoint the old key sealed it with when it was retired.
     let report = verify_dir(&dir.0, Some(&KeySet::single(new.public_key())), |_| {}).unwrap();
     assert_eq!(report.failure_codes(), vec![ErrorCode::KeyNotFound, ErrorCode::CheckpointSignatureInvalid]);
+}
+
+/// keys.jwks holds the rotation instant as a NumericDate (a double, about 0.24 µs
+/// apart today): the instant must still follow the last record once written and
+/// read back, or the last record of the retired key fails with KEY_EXPIRED.
+#[test]
+fn rotation_time_survives_its_numeric_date() {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let seconds = i64::try_from(since_epoch.as_secs()).unwrap() + 60;
+    // A last record for which "one nanosecond later", as a NumericDate, reads back
+    // at or before it: the naive rotation instant.
+    let last = (0..1_000_000)
+        .map(|nanos| Timestamp::from_unix(seconds, 123_000_000 + nanos).unwrap())
+        .find(|t| {
+            let next = Timestamp::from_unix(t.unix_seconds(), t.subsec_nanos() + 1).unwrap();
+            next.as_numeric_date().unwrap() <= *t
+        })
+        .unwrap();
+    let dir = scratch("rotate-numeric-date");
+    let (old, new) = (key(1), key(2));
+    let log = Log::create(&dir.0, &old, CreateOptions::default()).unwrap();
+    let at = AppendOptions { time: Some(last), ..AppendOptions::default() };
+    log.append_events(&old, &[NewEvent { json: b"{}", nonce: None }], &at).unwrap();
+    log.rotate(&old, &new, None).unwrap();
+    let boundary = log.keys().entries()[0].validity().expires.unwrap();
+    assert!(boundary > last, "{boundary} after {last}");
+    assert_eq!(boundary.as_numeric_date().unwrap(), boundary);
+    log.append(&new, b"{}", None).unwrap();
+    drop(log);
+    assert_valid(&dir.0);
+    // What was written is what the writer used.
+    let written = KeySet::from_json(&std::fs::read_to_string(dir.0.join("keys.jwks")).unwrap()).unwrap();
+    assert_eq!(written.entries()[0].validity().expires, Some(boundary));
+    assert_eq!(written.entries()[1].validity().not_before, Some(boundary));
 }
 
 #[test]
