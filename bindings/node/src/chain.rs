@@ -4,8 +4,8 @@ use evidentia::ChainState;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::convert::{Result, error, guard, json_text};
-use crate::log::{AppendOptions, text, time};
+use crate::convert::{Result, error, guard, json_text, optional_text, text};
+use crate::log::{AppendOptions, time};
 use crate::{SigningKey, size_to_js};
 
 /// A chain of receipts held in memory: the record chain of a log (log id, sequence
@@ -21,15 +21,15 @@ pub struct ReceiptChain {
 impl ReceiptChain {
     /// A new chain for the log id (printable ASCII, no spaces).
     #[napi(constructor)]
-    pub fn new(log_id: String) -> Result<ReceiptChain> {
-        guard(|| Ok(ReceiptChain { state: ChainState::new(&log_id).map_err(error)? }))
+    pub fn new(#[napi(ts_arg_type = "string")] log_id: Unknown<'_>) -> Result<ReceiptChain> {
+        guard(|| Ok(ReceiptChain { state: ChainState::new(&text(&log_id, "the log id")?).map_err(error)? }))
     }
 
     /// The chain continuing after `receipt`, the newest receipt it issued.
     #[napi(factory)]
-    pub fn resume(receipt: String) -> Result<ReceiptChain> {
+    pub fn resume(#[napi(ts_arg_type = "string")] receipt: Unknown<'_>) -> Result<ReceiptChain> {
         guard(|| {
-            let receipt = evidentia::Receipt::parse(&receipt).map_err(error)?;
+            let receipt = evidentia::Receipt::parse(&text(&receipt, "receipt")?).map_err(error)?;
             Ok(ReceiptChain { state: ChainState::after(receipt.record()) })
         })
     }
@@ -45,8 +45,8 @@ impl ReceiptChain {
     ) -> Result<String> {
         let options = options.unwrap_or_default();
         guard(|| {
-            let nonce = options.nonce.as_ref().map(|n| text(n, "a nonce")).transpose()?;
-            let time = match time(options.time.as_deref())? {
+            let nonce = optional_text(options.nonce.as_ref(), "a nonce")?;
+            let time = match time(options.time.as_ref())? {
                 Some(time) => time,
                 None => evidentia_store::now().map_err(error)?,
             };

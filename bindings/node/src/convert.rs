@@ -268,6 +268,24 @@ pub(crate) fn js_string(value: &Unknown<'_>) -> Result<String> {
     }
 }
 
+/// A text argument or option (`what` names it in the error): a string, read
+/// strictly by [`js_string`], so a lone surrogate is refused (JSON_LONE_SURROGATE)
+/// rather than silently changed to U+FFFD, and any other value is refused with
+/// INVALID_ARGUMENT rather than coerced. Every text a function takes goes through it.
+pub(crate) fn text(value: &Unknown<'_>, what: &str) -> Result<String> {
+    if value.get_type().map_err(engine)? != ValueType::String {
+        return Err(fail(ErrorCode::InvalidArgument, format!("{what} is a string")));
+    }
+    js_string(value)
+}
+
+/// As [`text`], for an optional argument or option: absent is `None`. (napi-rs
+/// makes an absent argument, and `undefined` or `null` given for one, `None`; an
+/// option given as `null` is refused as not a string.)
+pub(crate) fn optional_text(value: Option<&Unknown<'_>>, what: &str) -> Result<Option<String>> {
+    value.map(|value| text(value, what)).transpose()
+}
+
 /// A JavaScript string read as UTF-16, refusing a lone surrogate.
 fn js_string_utf16(value: &Unknown<'_>) -> Result<String> {
     use napi::sys;

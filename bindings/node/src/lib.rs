@@ -14,7 +14,7 @@ use evidentia::{ConsistencyProof, InclusionProof, JwsOptions, KeySet};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::convert::{Result, error, fail, guard, json_input, value_to_js};
+use crate::convert::{Result, error, fail, guard, json_input, text, value_to_js};
 use crate::report::Report;
 
 pub use crate::log::{verify_log, verify_log_async};
@@ -44,14 +44,14 @@ impl SigningKey {
 
     /// A key from JWK text (with its private part `d`).
     #[napi(factory)]
-    pub fn from_jwk(jwk: String) -> Result<SigningKey> {
-        guard(|| Ok(SigningKey(evidentia::SigningKey::from_jwk(&jwk).map_err(error)?)))
+    pub fn from_jwk(#[napi(ts_arg_type = "string")] jwk: Unknown<'_>) -> Result<SigningKey> {
+        guard(|| Ok(SigningKey(evidentia::SigningKey::from_jwk(&text(&jwk, "jwk")?).map_err(error)?)))
     }
 
     /// A key from PEM text (PKCS#8 or SEC1).
     #[napi(factory)]
-    pub fn from_pem(pem: String) -> Result<SigningKey> {
-        guard(|| Ok(SigningKey(evidentia::SigningKey::from_pem(&pem).map_err(error)?)))
+    pub fn from_pem(#[napi(ts_arg_type = "string")] pem: Unknown<'_>) -> Result<SigningKey> {
+        guard(|| Ok(SigningKey(evidentia::SigningKey::from_pem(&text(&pem, "pem")?).map_err(error)?)))
     }
 
     /// The private key as canonical JWK text.
@@ -179,8 +179,8 @@ pub fn sha256(data: Uint8Array) -> String {
 
 /// The RFC 7638 thumbprint of a JWK.
 #[napi]
-pub fn jwk_thumbprint(jwk: String) -> Result<String> {
-    guard(|| evidentia::jwk_thumbprint(&jwk).map_err(error))
+pub fn jwk_thumbprint(#[napi(ts_arg_type = "string")] jwk: Unknown<'_>) -> Result<String> {
+    guard(|| evidentia::jwk_thumbprint(&text(&jwk, "jwk")?).map_err(error))
 }
 
 /// Verifies a compact ES256 JWS against a JWKS (or a single JWK); throws an error
@@ -188,11 +188,12 @@ pub fn jwk_thumbprint(jwk: String) -> Result<String> {
 #[napi]
 pub fn verify_jws<'env>(
     env: &'env Env,
-    jws: String,
-    jwks: String,
+    #[napi(ts_arg_type = "string")] jws: Unknown<'_>,
+    #[napi(ts_arg_type = "string")] jwks: Unknown<'_>,
     payload: Option<Uint8Array>,
 ) -> Result<VerifiedJws<'env>> {
     guard(|| {
+        let (jws, jwks) = (text(&jws, "jws")?, text(&jwks, "jwks")?);
         let verified = evidentia::verify_jws(&jws, &keys(&jwks)?, payload.as_deref(), None).map_err(error)?;
         let header = evidentia::json::parse(verified.header.as_bytes()).map_err(error)?;
         Ok(VerifiedJws { header: value_to_js(env, &header)?, payload: verified.payload.into(), kid: verified.kid })
@@ -203,8 +204,9 @@ pub fn verify_jws<'env>(
 /// a JavaScript value) when given. Malformed input throws; everything else is in
 /// the report.
 #[napi(ts_args_type = "receipt: string, jwks: string, event?: unknown")]
-pub fn verify_receipt(receipt: String, jwks: String, event: Option<Unknown<'_>>) -> Result<Report> {
+pub fn verify_receipt(receipt: Unknown<'_>, jwks: Unknown<'_>, event: Option<Unknown<'_>>) -> Result<Report> {
     guard(|| {
+        let (receipt, jwks) = (text(&receipt, "receipt")?, text(&jwks, "jwks")?);
         let event = convert::json_text_opt(event)?;
         Ok(Report(evidentia::verify_receipt(&receipt, &keys(&jwks)?, event.as_deref()).map_err(error)?))
     })
@@ -213,62 +215,91 @@ pub fn verify_receipt(receipt: String, jwks: String, event: Option<Unknown<'_>>)
 /// One stored entry of a log held in memory: a receipt or batch-signed record, and
 /// the event's stored canonical bytes when they are kept.
 #[napi(object)]
-pub struct LogEntry {
+pub struct LogEntry<'env> {
     /// The receipt (per-event mode) or the record JSON (batch mode).
-    pub entry: String,
+    #[napi(ts_type = "string")]
+    pub entry: Unknown<'env>,
     /// The event's canonical JSON text.
-    pub event: Option<String>,
+    #[napi(ts_type = "string")]
+    pub event: Option<Unknown<'env>>,
 }
 
 /// A signed checkpoint of a log held in memory, and the size it was signed at.
 #[napi(object)]
-pub struct LogCheckpoint {
+pub struct LogCheckpoint<'env> {
     /// The tree size.
     pub size: f64,
     /// The signed note.
-    pub note: String,
+    #[napi(ts_type = "string")]
+    pub note: Unknown<'env>,
+}
+
+/// What `verifyLogEntries` verifies, read from its arguments: the entries (record,
+/// and event when kept), the key set, and the checkpoints (size, note).
+type LogEntriesInput = (Vec<(String, Option<String>)>, KeySet, Vec<(u64, String)>);
+
+fn log_entries_input(
+    entries: &[LogEntry<'_>],
+    jwks: &Unknown<'_>,
+    checkpoints: Option<&[LogCheckpoint<'_>]>,
+) -> Result<LogEntriesInput> {
+    // A size that is not a whole non-negative number fits no position: checked last.
+    let size = |s: f64| if s.fract() == 0.0 && s >= 0.0 { s as u64 } else { u64::MAX };
+    let entries = entries
+        .iter()
+        .map(|e| Ok((text(&e.entry, "an entry's record")?, convert::optional_text(e.event.as_ref(), "an event")?)))
+        .collect::<Result<Vec<_>>>()?;
+    let jwks = text(jwks, "jwks")?;
+    let checkpoints = checkpoints
+        .unwrap_or_default()
+        .iter()
+        .map(|c| Ok((size(c.size), text(&c.note, "a checkpoint's note")?)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((entries, keys(&jwks)?, checkpoints))
 }
 
 /// The work of `verifyLogEntries`, which may run on a worker thread.
-fn verify_entries(entries: &[LogEntry], keys: &KeySet, checkpoints: &[LogCheckpoint]) -> evidentia::Report {
-    // A size that is not a whole non-negative number fits no position: checked last.
-    let size = |s: f64| if s.fract() == 0.0 && s >= 0.0 { s as u64 } else { u64::MAX };
-    evidentia::verify_log_entries(
-        entries.iter().map(|e| (e.entry.as_bytes(), e.event.as_ref().map(|e| e.as_bytes()))),
-        checkpoints.iter().map(|c| (size(c.size), c.note.as_str())),
+fn verify_entries((entries, keys, checkpoints): &LogEntriesInput) -> Report {
+    Report(evidentia::verify_log_entries(
+        entries.iter().map(|(entry, event)| (entry.as_bytes(), event.as_ref().map(|e| e.as_bytes()))),
+        checkpoints.iter().map(|(size, note)| (*size, note.as_str())),
         keys,
         evidentia::LogVerifyOptions::default(),
-    )
+    ))
 }
 
 /// Verifies a log held in memory: its entries in stored order, and its signed
 /// checkpoints.
 #[napi]
 pub fn verify_log_entries(
-    entries: Vec<LogEntry>,
-    jwks: String,
-    checkpoints: Option<Vec<LogCheckpoint>>,
+    entries: Vec<LogEntry<'_>>,
+    #[napi(ts_arg_type = "string")] jwks: Unknown<'_>,
+    checkpoints: Option<Vec<LogCheckpoint<'_>>>,
 ) -> Result<Report> {
-    guard(|| Ok(Report(verify_entries(&entries, &keys(&jwks)?, &checkpoints.unwrap_or_default()))))
+    guard(|| Ok(verify_entries(&log_entries_input(&entries, &jwks, checkpoints.as_deref())?)))
 }
 
 /// As `verifyLogEntries`, on a worker thread.
 #[napi(ts_return_type = "Promise<Report>")]
 pub fn verify_log_entries_async(
-    entries: Vec<LogEntry>,
-    jwks: String,
-    checkpoints: Option<Vec<LogCheckpoint>>,
+    entries: Vec<LogEntry<'_>>,
+    #[napi(ts_arg_type = "string")] jwks: Unknown<'_>,
+    checkpoints: Option<Vec<LogCheckpoint<'_>>>,
 ) -> AsyncTask<convert::Blocking<Report>> {
-    let checkpoints = checkpoints.unwrap_or_default();
-    convert::Blocking::spawn_prepared(
-        keys(&jwks).map(|keys| move || Ok(Report(verify_entries(&entries, &keys, &checkpoints)))),
-    )
+    convert::Blocking::spawn_prepared(guard(|| {
+        let input = log_entries_input(&entries, &jwks, checkpoints.as_deref())?;
+        Ok(move || Ok(verify_entries(&input)))
+    }))
 }
 
 /// Verifies a signed checkpoint with a JWKS; returns its origin, size and root hash.
 #[napi]
-pub fn verify_checkpoint(note: String, jwks: String) -> Result<Checkpoint> {
+pub fn verify_checkpoint(
+    #[napi(ts_arg_type = "string")] note: Unknown<'_>,
+    #[napi(ts_arg_type = "string")] jwks: Unknown<'_>,
+) -> Result<Checkpoint> {
     guard(|| {
+        let (note, jwks) = (text(&note, "note")?, text(&jwks, "jwks")?);
         let checkpoint = evidentia::verify_checkpoint_with_keys(&note, &keys(&jwks)?).map_err(error)?;
         Ok(Checkpoint {
             origin: checkpoint.origin,
@@ -281,8 +312,15 @@ pub fn verify_checkpoint(note: String, jwks: String) -> Result<Checkpoint> {
 /// Verifies that the record of a receipt or batch receipt is in the log a signed
 /// checkpoint describes; throws when it is not.
 #[napi]
-pub fn verify_inclusion(receipt: String, proof: String, checkpoint: String, jwks: String) -> Result<()> {
+pub fn verify_inclusion(
+    #[napi(ts_arg_type = "string")] receipt: Unknown<'_>,
+    #[napi(ts_arg_type = "string")] proof: Unknown<'_>,
+    #[napi(ts_arg_type = "string")] checkpoint: Unknown<'_>,
+    #[napi(ts_arg_type = "string")] jwks: Unknown<'_>,
+) -> Result<()> {
     guard(|| {
+        let (receipt, proof) = (text(&receipt, "receipt")?, text(&proof, "proof")?);
+        let (checkpoint, jwks) = (text(&checkpoint, "checkpoint")?, text(&jwks, "jwks")?);
         let record = evidentia::record_of_receipt(&receipt).map_err(error)?;
         let proof = InclusionProof::from_json(&proof).map_err(error)?;
         evidentia::verify_inclusion_in_checkpoint(&record, &proof, &checkpoint, &keys(&jwks)?).map(drop).map_err(error)
@@ -292,12 +330,18 @@ pub fn verify_inclusion(receipt: String, proof: String, checkpoint: String, jwks
 /// Verifies that a log only grew between two signed checkpoints; throws when the
 /// proof does not show it.
 #[napi]
-pub fn verify_consistency(proof: String, old_checkpoint: String, new_checkpoint: String, jwks: String) -> Result<()> {
+pub fn verify_consistency(
+    #[napi(ts_arg_type = "string")] proof: Unknown<'_>,
+    #[napi(ts_arg_type = "string")] old_checkpoint: Unknown<'_>,
+    #[napi(ts_arg_type = "string")] new_checkpoint: Unknown<'_>,
+    #[napi(ts_arg_type = "string")] jwks: Unknown<'_>,
+) -> Result<()> {
     guard(|| {
+        let proof = text(&proof, "proof")?;
+        let (old, new) = (text(&old_checkpoint, "oldCheckpoint")?, text(&new_checkpoint, "newCheckpoint")?);
+        let jwks = text(&jwks, "jwks")?;
         let proof = ConsistencyProof::from_json(&proof).map_err(error)?;
-        evidentia::verify_consistency_between(&proof, &old_checkpoint, &new_checkpoint, &keys(&jwks)?)
-            .map(drop)
-            .map_err(error)
+        evidentia::verify_consistency_between(&proof, &old, &new, &keys(&jwks)?).map(drop).map_err(error)
     })
 }
 
@@ -307,18 +351,26 @@ fn root(bytes: &[u8]) -> Result<evidentia::merkle::Hash> {
 
 /// Verifies an inclusion proof of a leaf (its data) against a root hash.
 #[napi]
-pub fn verify_inclusion_proof(proof: String, leaf: Uint8Array, root_hash: Uint8Array) -> Result<()> {
+pub fn verify_inclusion_proof(
+    #[napi(ts_arg_type = "string")] proof: Unknown<'_>,
+    leaf: Uint8Array,
+    root_hash: Uint8Array,
+) -> Result<()> {
     guard(|| {
-        let proof = InclusionProof::from_json(&proof).map_err(error)?;
+        let proof = InclusionProof::from_json(&text(&proof, "proof")?).map_err(error)?;
         proof.verify(&evidentia::merkle::leaf_hash(&leaf), &root(&root_hash)?).map_err(error)
     })
 }
 
 /// Verifies a consistency proof between two root hashes.
 #[napi]
-pub fn verify_consistency_proof(proof: String, old_root: Uint8Array, new_root: Uint8Array) -> Result<()> {
+pub fn verify_consistency_proof(
+    #[napi(ts_arg_type = "string")] proof: Unknown<'_>,
+    old_root: Uint8Array,
+    new_root: Uint8Array,
+) -> Result<()> {
     guard(|| {
-        let proof = ConsistencyProof::from_json(&proof).map_err(error)?;
+        let proof = ConsistencyProof::from_json(&text(&proof, "proof")?).map_err(error)?;
         proof.verify(&root(&old_root)?, &root(&new_root)?).map_err(error)
     })
 }

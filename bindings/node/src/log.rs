@@ -8,7 +8,7 @@ use evidentia_store::{CreateOptions, LogOptions, Mode, NewEvent, Wait};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::convert::{Blocking, Result, error, fail, guard, json_text};
+use crate::convert::{Blocking, Result, error, fail, guard, json_text, optional_text, text};
 use crate::report::Report;
 use crate::{SigningKey, size_from_js, size_to_js};
 
@@ -26,14 +26,17 @@ pub struct Log {
 /// Options of `Log.create`.
 #[napi(object)]
 #[derive(Default)]
-pub struct CreateLogOptions {
+pub struct CreateLogOptions<'env> {
     /// The log id (default: a new random one).
-    pub log_id: Option<String>,
+    #[napi(ts_type = "string")]
+    pub log_id: Option<Unknown<'env>>,
     /// "receipts" (the default) signs every record; "batch" one checkpoint per batch.
-    pub mode: Option<String>,
+    #[napi(ts_type = "string")]
+    pub mode: Option<Unknown<'env>>,
     /// When the key becomes valid, RFC 3339 (default: now); records may not be dated
     /// before it.
-    pub valid_from: Option<String>,
+    #[napi(ts_type = "string")]
+    pub valid_from: Option<Unknown<'env>>,
 }
 
 /// Options of `Log.open`.
@@ -54,7 +57,8 @@ pub struct AppendOptions<'env> {
     #[napi(ts_type = "string")]
     pub nonce: Option<Unknown<'env>>,
     /// The record's time, RFC 3339 (default: now).
-    pub time: Option<String>,
+    #[napi(ts_type = "string")]
+    pub time: Option<Unknown<'env>>,
     /// When the nonce is already in the log with the same event, return that
     /// record's receipt instead of failing with NONCE_IN_USE (default: false).
     pub idempotent: Option<bool>,
@@ -63,29 +67,24 @@ pub struct AppendOptions<'env> {
 /// Options of `Log.appendBatch`.
 #[napi(object)]
 #[derive(Default)]
-pub struct AppendBatchOptions {
+pub struct AppendBatchOptions<'env> {
     /// The records' time, RFC 3339 (default: now).
-    pub time: Option<String>,
+    #[napi(ts_type = "string")]
+    pub time: Option<Unknown<'env>>,
 }
 
 fn closed() -> napi::Error<crate::convert::Code> {
     fail(ErrorCode::InvalidHandle, "the log is closed")
 }
 
-/// A string argument (`what` names it in the error), read strictly (see `js_string`).
-pub(crate) fn text(value: &Unknown<'_>, what: &str) -> Result<String> {
-    if value.get_type().map_err(crate::convert::engine)? != napi::ValueType::String {
-        return Err(fail(ErrorCode::InvalidArgument, format!("{what} is a string")));
-    }
-    crate::convert::js_string(value)
+/// A time option, RFC 3339, read strictly.
+pub(crate) fn time(time: Option<&Unknown<'_>>) -> Result<Option<Timestamp>> {
+    optional_text(time, "the time")?.as_deref().map(Timestamp::parse).transpose().map_err(error)
 }
 
-pub(crate) fn time(time: Option<&str>) -> Result<Option<Timestamp>> {
-    time.map(Timestamp::parse).transpose().map_err(error)
-}
-
-fn optional_keys(jwks: Option<String>) -> Result<Option<KeySet>> {
-    jwks.as_deref().map(crate::keys).transpose()
+/// An optional JWKS argument, read strictly.
+fn optional_keys(jwks: Option<&Unknown<'_>>) -> Result<Option<KeySet>> {
+    optional_text(jwks, "jwks")?.as_deref().map(crate::keys).transpose()
 }
 
 impl Log {
@@ -103,7 +102,7 @@ impl Log {
         &self,
         events: Vec<Unknown<'_>>,
         nonce: Option<String>,
-        time: Option<&str>,
+        time: Option<&Unknown<'_>>,
         idempotent: bool,
     ) -> Result<impl FnOnce() -> Result<Vec<String>> + Send + use<>> {
         let events = events.into_iter().map(json_text).collect::<Result<Vec<_>>>()?;
@@ -124,9 +123,9 @@ impl Log {
         options: Option<AppendOptions<'_>>,
     ) -> Result<impl FnOnce() -> Result<String> + Send + use<>> {
         let options = options.unwrap_or_default();
-        let nonce = options.nonce.as_ref().map(|n| text(n, "a nonce")).transpose()?;
+        let nonce = optional_text(options.nonce.as_ref(), "a nonce")?;
         let work =
-            self.prepare_batch(vec![event], nonce, options.time.as_deref(), options.idempotent.unwrap_or(false))?;
+            self.prepare_batch(vec![event], nonce, options.time.as_ref(), options.idempotent.unwrap_or(false))?;
         Ok(move || work().map(single))
     }
 }
@@ -145,15 +144,21 @@ fn single(lines: Vec<String>) -> String {
 impl Log {
     /// Creates a new log in the directory `path`.
     #[napi(factory)]
-    pub fn create(path: String, key: &SigningKey, options: Option<CreateLogOptions>) -> Result<Log> {
+    pub fn create(
+        #[napi(ts_arg_type = "string")] path: Unknown<'_>,
+        key: &SigningKey,
+        options: Option<CreateLogOptions<'_>>,
+    ) -> Result<Log> {
         guard(|| {
+            let dir = PathBuf::from(text(&path, "the log path")?);
             let options = options.unwrap_or_default();
-            let mode = Mode::from_name(options.mode.as_deref().unwrap_or("receipts")).map_err(error)?;
-            let dir = PathBuf::from(path);
+            let log_id = optional_text(options.log_id.as_ref(), "the log id")?;
+            let mode = optional_text(options.mode.as_ref(), "the mode")?;
+            let mode = Mode::from_name(mode.as_deref().unwrap_or("receipts")).map_err(error)?;
             let create = CreateOptions {
-                log_id: options.log_id,
+                log_id,
                 mode,
-                key_valid_from: time(options.valid_from.as_deref())?,
+                key_valid_from: time(options.valid_from.as_ref())?,
                 ..CreateOptions::default()
             };
             let log = evidentia_store::Log::create(&dir, &key.0, create).map_err(error)?;
@@ -164,9 +169,13 @@ impl Log {
     /// Opens an existing log, repairing what a crash left (see `recovery()`).
     /// Without `key` it can prove and verify but not append.
     #[napi(factory)]
-    pub fn open(path: String, key: Option<&SigningKey>, options: Option<OpenLogOptions>) -> Result<Log> {
+    pub fn open(
+        #[napi(ts_arg_type = "string")] path: Unknown<'_>,
+        key: Option<&SigningKey>,
+        options: Option<OpenLogOptions>,
+    ) -> Result<Log> {
         guard(|| {
-            let dir = PathBuf::from(path);
+            let dir = PathBuf::from(text(&path, "the log path")?);
             let log = evidentia_store::Log::open_with(&dir, &open_options(options)?).map_err(error)?;
             Ok(Log { dir, log: Mutex::new(Some(Arc::new(log))), key: key.map(|k| k.0.clone()) })
         })
@@ -189,9 +198,13 @@ impl Log {
     /// Appends several events with one flush to disk (and, in batch mode, one
     /// signed checkpoint); all or none.
     #[napi(ts_args_type = "events: unknown[], options?: AppendBatchOptions")]
-    pub fn append_batch(&self, events: Vec<Unknown<'_>>, options: Option<AppendBatchOptions>) -> Result<Vec<String>> {
+    pub fn append_batch(
+        &self,
+        events: Vec<Unknown<'_>>,
+        options: Option<AppendBatchOptions<'_>>,
+    ) -> Result<Vec<String>> {
         let options = options.unwrap_or_default();
-        guard(|| self.prepare_batch(events, None, options.time.as_deref(), false)?())
+        guard(|| self.prepare_batch(events, None, options.time.as_ref(), false)?())
     }
 
     /// As `appendBatch`, flushing on a worker thread.
@@ -199,10 +212,10 @@ impl Log {
     pub fn append_batch_async(
         &self,
         events: Vec<Unknown<'_>>,
-        options: Option<AppendBatchOptions>,
+        options: Option<AppendBatchOptions<'_>>,
     ) -> AsyncTask<Blocking<Vec<String>>> {
         let options = options.unwrap_or_default();
-        Blocking::spawn_prepared(guard(|| self.prepare_batch(events, None, options.time.as_deref(), false)))
+        Blocking::spawn_prepared(guard(|| self.prepare_batch(events, None, options.time.as_ref(), false)))
     }
 
     /// The latest signed checkpoint, signing a new one if records were appended since.
@@ -271,22 +284,30 @@ impl Log {
     /// Verifies the whole log against `jwks` (default: the log's own key history).
     /// Blocks; `verifyAsync` runs on a worker thread.
     #[napi]
-    pub fn verify(&self, jwks: Option<String>) -> Result<Report> {
+    pub fn verify(
+        &self,
+        #[napi(ts_arg_type = "string | undefined | null")] jwks: Option<Unknown<'_>>,
+    ) -> Result<Report> {
         guard(|| {
+            let jwks = optional_text(jwks.as_ref(), "jwks")?;
             self.log()?;
-            Ok(Report(evidentia_store::verify_dir(&self.dir, optional_keys(jwks)?.as_ref(), |_| {}).map_err(error)?))
+            let keys = jwks.as_deref().map(crate::keys).transpose()?;
+            Ok(Report(evidentia_store::verify_dir(&self.dir, keys.as_ref(), |_| {}).map_err(error)?))
         })
     }
 
     /// As `verify`, on a worker thread.
     #[napi(ts_return_type = "Promise<Report>")]
-    pub fn verify_async(&self, jwks: Option<String>) -> AsyncTask<Blocking<Report>> {
-        let prepared = optional_keys(jwks).and_then(|keys| {
+    pub fn verify_async(
+        &self,
+        #[napi(ts_arg_type = "string | undefined | null")] jwks: Option<Unknown<'_>>,
+    ) -> AsyncTask<Blocking<Report>> {
+        Blocking::spawn_prepared(guard(|| {
+            let keys = optional_keys(jwks.as_ref())?;
             self.log()?;
             let dir = self.dir.clone();
             Ok(move || Ok(Report(evidentia_store::verify_dir(&dir, keys.as_ref(), |_| {}).map_err(error)?)))
-        });
-        Blocking::spawn_prepared(prepared)
+        }))
     }
 
     /// Retires the current signing key and continues with `newKey`.
@@ -334,16 +355,24 @@ impl Log {
 /// Verifies the log in the directory `path` without opening it for writing (so
 /// while another process may be appending). Blocks; see `verifyLogAsync`.
 #[napi]
-pub fn verify_log(path: String, jwks: Option<String>) -> Result<Report> {
+pub fn verify_log(
+    #[napi(ts_arg_type = "string")] path: Unknown<'_>,
+    #[napi(ts_arg_type = "string | undefined | null")] jwks: Option<Unknown<'_>>,
+) -> Result<Report> {
     guard(|| {
-        Ok(Report(evidentia_store::verify_dir(path.as_ref(), optional_keys(jwks)?.as_ref(), |_| {}).map_err(error)?))
+        let (path, keys) = (text(&path, "the log path")?, optional_keys(jwks.as_ref())?);
+        Ok(Report(evidentia_store::verify_dir(path.as_ref(), keys.as_ref(), |_| {}).map_err(error)?))
     })
 }
 
 /// As `verifyLog`, on a worker thread.
 #[napi(ts_return_type = "Promise<Report>")]
-pub fn verify_log_async(path: String, jwks: Option<String>) -> AsyncTask<Blocking<Report>> {
-    Blocking::spawn_prepared(optional_keys(jwks).map(|keys| {
-        move || Ok(Report(evidentia_store::verify_dir(path.as_ref(), keys.as_ref(), |_| {}).map_err(error)?))
+pub fn verify_log_async(
+    #[napi(ts_arg_type = "string")] path: Unknown<'_>,
+    #[napi(ts_arg_type = "string | undefined | null")] jwks: Option<Unknown<'_>>,
+) -> AsyncTask<Blocking<Report>> {
+    Blocking::spawn_prepared(guard(|| {
+        let (path, keys) = (text(&path, "the log path")?, optional_keys(jwks.as_ref())?);
+        Ok(move || Ok(Report(evidentia_store::verify_dir(path.as_ref(), keys.as_ref(), |_| {}).map_err(error)?)))
     }))
 }

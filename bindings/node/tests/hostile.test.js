@@ -15,11 +15,16 @@
 // package (evidence packages are checked by the CLI). Evidence files are read by the
 // verifier page (run by the WASM tests in a browser); here they go where a program
 // handed one in place of a receipt would pass it, as receipts do.
+//
+// Last, every text argument and text option of every function, one at a time, given
+// a lone surrogate (which UTF-8 cannot carry, and a lax conversion would silently
+// turn into U+FFFD) and given a value that is not a string.
 'use strict'
 
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 
 const evidentia = require(process.env.EVIDENTIA_JS_PACKAGE || '..')
@@ -262,3 +267,176 @@ for (const kind of Object.keys(CORPUS.counts).sort()) {
     assert.deepEqual(run.failures.slice(0, 50), [], `${run.failures.length} failures`)
   })
 }
+
+// Every text argument, one at a time: the call with `base` there must not throw, so
+// that what the other arguments hold is not what is refused; the same text with a
+// lone surrogate at its end ('\uD800') or before its last character ('\uDC00', so a
+// path stays in its temporary folder should a build let it through) must throw
+// JSON_LONE_SURROGATE (the WASM build's code too), never succeed with U+FFFD in its
+// place; and a number there must throw INVALID_ARGUMENT. Arguments that take JSON
+// values as well as JSON text (`json`) take a number, so only the surrogates apply.
+// A function that returns a Promise rejects, and never throws.
+
+const EVENT_TEXT = EVENT.toString('utf8')
+const PUBLIC_JWK = JSON.stringify(JSON.parse(JWKS).keys[0])
+const ENTRY = { entry: CONTEXT.receipt, event: EVENT_TEXT }
+const CHECKPOINT = { size: 4, note: CONTEXT.checkpoint }
+const TIME = '2026-01-01T00:00:00Z'
+
+/** The text arguments of the functions the Node package and the WASM build share. */
+const TEXT_ARGUMENTS = [
+  ['SigningKey.fromJwk: jwk', CONTEXT.private_jwk, (t) => evidentia.SigningKey.fromJwk(t)],
+  ['SigningKey.fromPem: pem', KEY.toPem(), (t) => evidentia.SigningKey.fromPem(t)],
+  ['jwkThumbprint: jwk', PUBLIC_JWK, (t) => evidentia.jwkThumbprint(t)],
+  ['canonicalize: value', EVENT_TEXT, (t) => evidentia.canonicalize(t), { json: true }],
+  ['digest: value', EVENT_TEXT, (t) => evidentia.digest(t), { json: true }],
+  ['verifyJws: jws', CONTEXT.jws, (t) => evidentia.verifyJws(t, JWKS)],
+  ['verifyJws: jwks', JWKS, (t) => evidentia.verifyJws(CONTEXT.jws, t)],
+  ['verifyReceipt: receipt', CONTEXT.receipt, (t) => evidentia.verifyReceipt(t, JWKS, EVENT)],
+  ['verifyReceipt: jwks', JWKS, (t) => evidentia.verifyReceipt(CONTEXT.receipt, t, EVENT)],
+  ['verifyReceipt: event', EVENT_TEXT, (t) => evidentia.verifyReceipt(CONTEXT.receipt, JWKS, t), { json: true }],
+  ['verifyLogEntries: entry', ENTRY.entry, (t) => evidentia.verifyLogEntries([{ ...ENTRY, entry: t }], JWKS, [CHECKPOINT])],
+  ['verifyLogEntries: event', ENTRY.event, (t) => evidentia.verifyLogEntries([{ ...ENTRY, event: t }], JWKS, [CHECKPOINT])],
+  ['verifyLogEntries: jwks', JWKS, (t) => evidentia.verifyLogEntries([ENTRY], t, [CHECKPOINT])],
+  ['verifyLogEntries: note', CHECKPOINT.note, (t) => evidentia.verifyLogEntries([ENTRY], JWKS, [{ ...CHECKPOINT, note: t }])],
+  ['verifyLogEntriesAsync: entry', ENTRY.entry,
+    (t) => evidentia.verifyLogEntriesAsync([{ ...ENTRY, entry: t }], JWKS, [CHECKPOINT]), { async: true }],
+  ['verifyLogEntriesAsync: event', ENTRY.event,
+    (t) => evidentia.verifyLogEntriesAsync([{ ...ENTRY, event: t }], JWKS, [CHECKPOINT]), { async: true }],
+  ['verifyLogEntriesAsync: jwks', JWKS, (t) => evidentia.verifyLogEntriesAsync([ENTRY], t, [CHECKPOINT]), { async: true }],
+  ['verifyLogEntriesAsync: note', CHECKPOINT.note,
+    (t) => evidentia.verifyLogEntriesAsync([ENTRY], JWKS, [{ ...CHECKPOINT, note: t }]), { async: true }],
+  ['verifyCheckpoint: note', CONTEXT.checkpoint, (t) => evidentia.verifyCheckpoint(t, JWKS)],
+  ['verifyCheckpoint: jwks', JWKS, (t) => evidentia.verifyCheckpoint(CONTEXT.checkpoint, t)],
+  ['verifyInclusion: receipt', CONTEXT.receipt,
+    (t) => evidentia.verifyInclusion(t, CONTEXT.inclusion_proof, CONTEXT.checkpoint, JWKS)],
+  ['verifyInclusion: proof', CONTEXT.inclusion_proof,
+    (t) => evidentia.verifyInclusion(CONTEXT.receipt, t, CONTEXT.checkpoint, JWKS)],
+  ['verifyInclusion: checkpoint', CONTEXT.checkpoint,
+    (t) => evidentia.verifyInclusion(CONTEXT.receipt, CONTEXT.inclusion_proof, t, JWKS)],
+  ['verifyInclusion: jwks', JWKS,
+    (t) => evidentia.verifyInclusion(CONTEXT.receipt, CONTEXT.inclusion_proof, CONTEXT.checkpoint, t)],
+  ['verifyConsistency: proof', CONTEXT.consistency_proof,
+    (t) => evidentia.verifyConsistency(t, CONTEXT.old_checkpoint, CONTEXT.checkpoint, JWKS)],
+  ['verifyConsistency: oldCheckpoint', CONTEXT.old_checkpoint,
+    (t) => evidentia.verifyConsistency(CONTEXT.consistency_proof, t, CONTEXT.checkpoint, JWKS)],
+  ['verifyConsistency: newCheckpoint', CONTEXT.checkpoint,
+    (t) => evidentia.verifyConsistency(CONTEXT.consistency_proof, CONTEXT.old_checkpoint, t, JWKS)],
+  ['verifyConsistency: jwks', JWKS,
+    (t) => evidentia.verifyConsistency(CONTEXT.consistency_proof, CONTEXT.old_checkpoint, CONTEXT.checkpoint, t)],
+  ['verifyInclusionProof: proof', CONTEXT.inclusion_proof, (t) => evidentia.verifyInclusionProof(t, LEAF, ROOT)],
+  ['verifyConsistencyProof: proof', CONTEXT.consistency_proof, (t) => evidentia.verifyConsistencyProof(t, OLD_ROOT, ROOT)],
+  ['new ReceiptChain: logId', 'example.com/chain', (t) => new evidentia.ReceiptChain(t)],
+  ['ReceiptChain.resume: receipt', CONTEXT.receipt, (t) => evidentia.ReceiptChain.resume(t)],
+  ['ReceiptChain.issue: event', EVENT_TEXT,
+    (t) => new evidentia.ReceiptChain('example.com/chain').issue(KEY, t, { time: TIME }), { json: true }],
+  ['ReceiptChain.issue: options.nonce', 'n-1',
+    (t) => new evidentia.ReceiptChain('example.com/chain').issue(KEY, EVENT, { nonce: t, time: TIME })],
+  ['ReceiptChain.issue: options.time', TIME, (t) => new evidentia.ReceiptChain('example.com/chain').issue(KEY, EVENT, { time: t })],
+]
+
+/** The text arguments of `Log` and the functions that read logs on disk (the Node package only). */
+function logTextArguments() {
+  const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'evidentia-surrogate-'))
+  const VALID_FROM = '2020-01-01T00:00:00Z'
+  /** Runs `f` on a new log, closing it after (after the Promise `f` returns settles). */
+  const onLog = (f) => {
+    const log = evidentia.Log.create(path.join(tempDir(), 'log'), KEY, { validFrom: VALID_FROM })
+    let result
+    try {
+      result = f(log)
+    } catch (error) {
+      log.close()
+      throw error
+    }
+    if (result instanceof Promise) return result.finally(() => log.close())
+    log.close()
+    return result
+  }
+  const closed = path.join(tempDir(), 'log')
+  const log = evidentia.Log.create(closed, KEY)
+  log.append(EVENT)
+  const logKeys = log.keys()
+  log.close()
+  return [
+    ['Log.create: path', path.join(tempDir(), 'log'), (t) => evidentia.Log.create(t, KEY).close()],
+    ['Log.create: options.logId', 'example.com/log',
+      (t) => evidentia.Log.create(path.join(tempDir(), 'log'), KEY, { logId: t }).close()],
+    ['Log.create: options.mode', 'batch', (t) => evidentia.Log.create(path.join(tempDir(), 'log'), KEY, { mode: t }).close()],
+    ['Log.create: options.validFrom', VALID_FROM,
+      (t) => evidentia.Log.create(path.join(tempDir(), 'log'), KEY, { validFrom: t }).close()],
+    ['Log.open: path', closed, (t) => evidentia.Log.open(t).close()],
+    ['Log.append: event', EVENT_TEXT, (t) => onLog((l) => l.append(t)), { json: true }],
+    ['Log.append: options.nonce', 'n-1', (t) => onLog((l) => l.append(EVENT, { nonce: t }))],
+    ['Log.append: options.time', TIME, (t) => onLog((l) => l.append(EVENT, { time: t }))],
+    ['Log.appendAsync: event', EVENT_TEXT, (t) => onLog((l) => l.appendAsync(t)), { async: true, json: true }],
+    ['Log.appendAsync: options.nonce', 'n-1', (t) => onLog((l) => l.appendAsync(EVENT, { nonce: t })), { async: true }],
+    ['Log.appendAsync: options.time', TIME, (t) => onLog((l) => l.appendAsync(EVENT, { time: t })), { async: true }],
+    ['Log.appendBatch: events', EVENT_TEXT, (t) => onLog((l) => l.appendBatch([EVENT, t])), { json: true }],
+    ['Log.appendBatchAsync: events', EVENT_TEXT, (t) => onLog((l) => l.appendBatchAsync([EVENT, t])), { async: true, json: true }],
+    ['Log.appendBatch: options.time', TIME, (t) => onLog((l) => l.appendBatch([EVENT], { time: t }))],
+    ['Log.appendBatchAsync: options.time', TIME, (t) => onLog((l) => l.appendBatchAsync([EVENT], { time: t })), { async: true }],
+    ['Log.findNonce: nonce', 'n-1', (t) => onLog((l) => l.findNonce(t))],
+    ['Log.exportPackage: out', path.join(tempDir(), 'package'), (t) => onLog((l) => {
+      l.append(EVENT)
+      l.checkpoint()
+      return l.exportPackage(0, t)
+    })],
+    ['Log.verify: jwks', logKeys, (t) => onLog((l) => l.verify(t))],
+    ['Log.verifyAsync: jwks', logKeys, (t) => onLog((l) => l.verifyAsync(t)), { async: true }],
+    ['verifyLog: path', closed, (t) => evidentia.verifyLog(t)],
+    ['verifyLog: jwks', logKeys, (t) => evidentia.verifyLog(closed, t)],
+    ['verifyLogAsync: path', closed, (t) => evidentia.verifyLogAsync(t), { async: true }],
+    ['verifyLogAsync: jwks', logKeys, (t) => evidentia.verifyLogAsync(closed, t), { async: true }],
+  ]
+}
+
+/** What a call gives: its value, or the error it threw or rejected with. */
+async function outcome(call, argument, async) {
+  let result
+  try {
+    result = call(argument)
+  } catch (error) {
+    return { error, threw: true }
+  }
+  if (!async) return { value: result }
+  assert.ok(result instanceof Promise, 'a Promise')
+  try {
+    return { value: await result }
+  } catch (error) {
+    return { error }
+  }
+}
+
+async function checkTextArguments(cases) {
+  const failures = []
+  for (const [name, base, call, options = {}] of cases) {
+    const clean = await outcome(call, base, options.async)
+    if (clean.error) failures.push(`${name}: the call without a surrogate threw ${clean.error.code} ${clean.error.message}`)
+    const low = `${base.slice(0, -1)}\uDC00${base.slice(-1)}`
+    const refusals = [[`${base}\uD800`, 'JSON_LONE_SURROGATE'], [low, 'JSON_LONE_SURROGATE']]
+    if (!options.json) refusals.push([42, 'INVALID_ARGUMENT'])
+    for (const [argument, code] of refusals) {
+      const given = typeof argument === 'string' ? 'a lone surrogate' : 'a number'
+      const { error, threw } = await outcome(call, argument, options.async)
+      if (!(error instanceof Error) || error.code !== code) {
+        const got = error ? `${error instanceof Error ? 'Error' : typeof error} ${error.code} ${error.message}` : 'no error'
+        failures.push(`${name}, given ${given}: ${got}, not ${code}`)
+      } else if (options.async && threw) {
+        failures.push(`${name}, given ${given}: threw instead of rejecting`)
+      }
+    }
+  }
+  assert.deepEqual(failures, [])
+}
+
+test('a lone surrogate in any text argument is refused with JSON_LONE_SURROGATE, a number with INVALID_ARGUMENT', async () => {
+  await checkTextArguments(TEXT_ARGUMENTS)
+})
+
+const NO_LOG = Boolean(process.env.EVIDENTIA_JS_PACKAGE) && 'the WASM build has no Log (it needs a file system)'
+
+test('a lone surrogate in any text argument of a log is refused with JSON_LONE_SURROGATE, a number with INVALID_ARGUMENT',
+  { skip: NO_LOG }, async () => {
+    await checkTextArguments(logTextArguments())
+  })
