@@ -341,8 +341,8 @@ export declare function verifyConsistency(proof: string, oldCheckpoint: string, 
 export declare function verifyConsistencyProof(proof: string, oldRoot: Uint8Array, newRoot: Uint8Array): void
 
 /**
- * Verifies that the record of a receipt or batch receipt is in the log a signed
- * checkpoint describes; throws when it is not.
+ * Verifies a receipt or batch receipt (its signature by a key of the set) and that
+ * its record is in the log a signed checkpoint describes; throws when it is not.
  */
 export declare function verifyInclusion(receipt: string, proof: string, checkpoint: string, jwks: string): void
 

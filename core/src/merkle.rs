@@ -460,12 +460,31 @@ fn read_count(value: &Value, name: &str) -> Result<u64> {
         .ok_or_else(|| malformed(format!("a proof needs '{name}', a non-negative integer")))
 }
 
+/// Reads a proof's JSON (any formatting) and checks its members: exactly
+/// `type`, `hashes` and the two counts of its kind (SPEC.md §9).
 fn read_proof(text: &str, kind: &str) -> Result<Value> {
     let value = parse(text.as_bytes()).map_err(|e| malformed(format!("the proof is not valid JSON: {e}")))?;
+    check_proof_members(&value, kind)?;
+    Ok(value)
+}
+
+fn check_proof_members(value: &Value, kind: &str) -> Result<()> {
     if value.get("type").and_then(Value::as_str) != Some(kind) {
         return Err(malformed(format!("not an {kind} proof (its 'type' is not {kind:?})")));
     }
-    Ok(value)
+    let counts: [&str; 2] = if kind == "inclusion" { ["leaf_index", "tree_size"] } else { ["new_size", "old_size"] };
+    let members = value.as_object().unwrap_or_default();
+    if members.len() != 4
+        || !members
+            .iter()
+            .all(|(name, _)| ["hashes", "type"].contains(&name.as_str()) || counts.contains(&name.as_str()))
+    {
+        return Err(malformed(format!(
+            "an {kind} proof has exactly the members 'hashes', '{}', '{}' and 'type'",
+            counts[0], counts[1]
+        )));
+    }
+    Ok(())
 }
 
 impl InclusionProof {
@@ -495,6 +514,7 @@ impl InclusionProof {
     }
 
     pub(crate) fn from_value(value: &Value) -> Result<InclusionProof> {
+        check_proof_members(value, "inclusion")?;
         let proof = InclusionProof {
             leaf_index: read_count(value, "leaf_index")?,
             tree_size: read_count(value, "tree_size")?,
@@ -535,11 +555,23 @@ impl ConsistencyProof {
     /// [`ErrorCode::ProofMalformed`].
     pub fn from_json(text: &str) -> Result<ConsistencyProof> {
         let value = read_proof(text, "consistency")?;
-        Ok(ConsistencyProof {
+        let proof = ConsistencyProof {
             old_size: read_count(&value, "old_size")?,
             new_size: read_count(&value, "new_size")?,
             hashes: read_hashes(&value)?,
-        })
+        };
+        // Refused when read, before any checkpoint is looked at, as an inclusion
+        // proof's index beyond its size is.
+        if proof.old_size == 0 {
+            return Err(malformed("a consistency proof from the empty tree is not defined"));
+        }
+        if proof.old_size > proof.new_size {
+            return Err(malformed(format!(
+                "the old tree size {} is larger than the new one {}",
+                proof.old_size, proof.new_size
+            )));
+        }
+        Ok(proof)
     }
 
     /// Verifies the proof between two roots.

@@ -199,6 +199,35 @@ fn empty_tree_rule() {
     assert_eq!(inclusion_proof(&tree, 0, 2).unwrap_err().code(), ErrorCode::ProofMalformed);
 }
 
+/// A proof's JSON is read in any formatting but with exactly its four members, and
+/// its sizes are checked when it is read, before any checkpoint (SPEC.md §9).
+#[test]
+fn proof_json_is_read_strictly() {
+    let hash = evidentia::encoding::b64(&[0u8; 32]);
+    let inclusion = format!(r#"{{"hashes":["{hash}"],"leaf_index":0,"tree_size":2,"type":"inclusion"}}"#);
+    let consistency = format!(r#"{{"hashes":["{hash}"],"new_size":2,"old_size":1,"type":"consistency"}}"#);
+    assert!(InclusionProof::from_json(&inclusion).is_ok());
+    assert!(ConsistencyProof::from_json(&consistency).is_ok());
+    // Any formatting.
+    assert!(InclusionProof::from_json(&inclusion.replace(",", " ,\n ")).is_ok());
+    assert!(ConsistencyProof::from_json(&format!(" {} ", consistency.replace(":", ": "))).is_ok());
+    let malformed = |text: String| {
+        let code = if text.contains("inclusion") {
+            InclusionProof::from_json(&text).unwrap_err().code()
+        } else {
+            ConsistencyProof::from_json(&text).unwrap_err().code()
+        };
+        assert_eq!(code, ErrorCode::ProofMalformed, "{text}");
+    };
+    malformed(inclusion.replace(r#","type""#, r#","extra":1,"type""#));
+    malformed(inclusion.replace(r#""leaf_index":0,"#, ""));
+    malformed(inclusion.replace("leaf_index", "old_size"));
+    malformed(consistency.replace(r#","type""#, r#","leaf_index":0,"type""#));
+    malformed(consistency.replace(r#""old_size":1"#, r#""old_size":0"#));
+    malformed(consistency.replace(r#""old_size":1"#, r#""old_size":3"#));
+    malformed(inclusion.replace(r#""leaf_index":0"#, r#""leaf_index":2"#));
+}
+
 /// rs_merkle configured with RFC 6962 node hashing (its odd nodes are promoted
 /// unchanged, which is exactly RFC 6962's shape).
 #[derive(Clone)]

@@ -309,8 +309,8 @@ pub fn verify_checkpoint(
     })
 }
 
-/// Verifies that the record of a receipt or batch receipt is in the log a signed
-/// checkpoint describes; throws when it is not.
+/// Verifies a receipt or batch receipt (its signature by a key of the set) and that
+/// its record is in the log a signed checkpoint describes; throws when it is not.
 #[napi]
 pub fn verify_inclusion(
     #[napi(ts_arg_type = "string")] receipt: Unknown<'_>,
@@ -321,9 +321,8 @@ pub fn verify_inclusion(
     guard(|| {
         let (receipt, proof) = (text(&receipt, "receipt")?, text(&proof, "proof")?);
         let (checkpoint, jwks) = (text(&checkpoint, "checkpoint")?, text(&jwks, "jwks")?);
-        let record = evidentia::record_of_receipt(&receipt).map_err(error)?;
         let proof = InclusionProof::from_json(&proof).map_err(error)?;
-        evidentia::verify_inclusion_in_checkpoint(&record, &proof, &checkpoint, &keys(&jwks)?).map(drop).map_err(error)
+        evidentia::verify_receipt_in_checkpoint(&receipt, &proof, &checkpoint, &keys(&jwks)?).map(drop).map_err(error)
     })
 }
 
