@@ -126,6 +126,14 @@ pub(crate) enum LogCommand {
         /// history and the event, in one JSON file for the verifier page
         #[arg(long)]
         evidence: bool,
+        /// For a batch-signed log rotated before rotations sealed the retiring key's
+        /// records: the record's own (retired) key, which signs a checkpoint of the
+        /// records it signed when no stored one does (SPEC.md §11). Opens the log
+        /// for writing
+        #[arg(long)]
+        key: Option<PathBuf>,
+        #[command(flatten)]
+        wait: WaitArg,
     },
     /// Verify the whole log: every record, link, checkpoint and tree hash
     Verify {
@@ -260,9 +268,12 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
         LogCommand::Consistency { dir, from, to } => {
             outln!("{}", LogReader::open(dir)?.consistency_proof(*from, *to)?.to_json()?);
         }
-        LogCommand::Receipt { dir, index, evidence } => {
+        LogCommand::Receipt { dir, index, evidence, key, wait } => {
             let reader = LogReader::open(dir)?;
-            let receipt = reader.receipt(*index)?;
+            let receipt = match key {
+                Some(path) => open(dir, *wait, json)?.receipt_sealed_by(*index, &load_signing_key(path)?)?,
+                None => reader.receipt(*index)?,
+            };
             if *evidence {
                 let event = match reader.entry(*index)? {
                     Entry::Receipt { event, .. } | Entry::Record { event, .. } => event,

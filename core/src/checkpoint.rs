@@ -284,8 +284,9 @@ pub fn verify_note(note: &str, trusted: &[NoteVerifier]) -> Result<VerifiedNote>
 /// # Errors
 /// As [`verify_note`] and [`Checkpoint::from_text`].
 pub fn verify_checkpoint(note: &str, trusted: &[NoteVerifier]) -> Result<(Checkpoint, VerifiedNote)> {
-    let verified = verify_note(note, trusted)?;
-    Ok((Checkpoint::from_text(&verified.text)?, verified))
+    // Read first: a note whose text is not a checkpoint is malformed whoever signed it.
+    let checkpoint = read_checkpoint(note)?;
+    Ok((checkpoint, verify_note(note, trusted)?))
 }
 
 /// Reads a signed checkpoint without verifying its signatures.

@@ -494,9 +494,15 @@ impl LogVerifier {
             self.report.fail(ErrorCode::CheckpointMismatch, at, message);
             return;
         }
-        // A signer must have been valid when the checkpoint's last record was made.
+        // A signer must have been valid when the checkpoint's last record was made;
+        // a checkpoint of no records has no time, so, as alone (SPEC §10), its
+        // signer must never have been revoked.
         let signed = prepared.signers.and_then(|signers| {
-            match signers.iter().any(|validity| self.last_time.is_none_or(|t| validity.check(t).is_ok())) {
+            let valid = |validity: &Validity| match self.last_time {
+                Some(t) => validity.check(t).is_ok(),
+                None => validity.revoked_at.is_none(),
+            };
+            match signers.iter().any(valid) {
                 true => Ok(()),
                 false => Err(Error::new(
                     ErrorCode::CheckpointSignatureInvalid,

@@ -201,6 +201,32 @@ fn receipt_in_checkpoint_verifies_the_receipt_first() {
     assert!(verify_receipt_in_checkpoint(receipt.as_str(), &proof, &note, &strangers).is_err());
 }
 
+/// In a log, a checkpoint's signer must have been valid at the time of its last
+/// record; a checkpoint of no records has no such time, so its signer must never
+/// have been revoked, as for a checkpoint checked alone.
+#[test]
+fn a_checkpoint_of_no_records_needs_a_key_never_revoked() {
+    let key = SigningKey::from_bytes(&[15u8; 32]).unwrap();
+    let empty = Checkpoint {
+        origin: "example.com/batch".into(),
+        size: 0,
+        root: evidentia::merkle::empty_root(),
+        extensions: vec![],
+    };
+    let note = sign_checkpoint(&empty, &key).unwrap();
+    let verdict = |revoked_at: Option<Timestamp>| {
+        let mut keys = KeySet::new();
+        keys.add(key.public_key(), evidentia::Validity { revoked_at, ..Default::default() }).unwrap();
+        let options = LogVerifyOptions { expected_log_id: Some("example.com/batch".into()), ..Default::default() };
+        let mut verifier = LogVerifier::new(&keys, options);
+        verifier.push_checkpoint(&note);
+        verifier.finish().failure_codes()
+    };
+    assert_eq!(verdict(None), vec![]);
+    let revoked = Some(Timestamp::from_unix(1_900_000_000, 0).unwrap());
+    assert_eq!(verdict(revoked), vec![ErrorCode::CheckpointSignatureInvalid]);
+}
+
 fn json_string(text: &str) -> String {
     let quoted = String::from_utf8(evidentia::canonicalize_value(&Value::from(text)).unwrap()).unwrap();
     quoted[1..quoted.len() - 1].to_owned()

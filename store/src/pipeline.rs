@@ -19,6 +19,12 @@ use crate::tree::NodeStream;
 /// Entries handed to a verification worker at a time.
 const CHUNK: usize = 1024;
 
+/// An entry's event part: empty when the event is not stored (SPEC.md §16), since
+/// canonical JSON is never empty; verification then reports EVENT_MISSING.
+fn stored_event(event: &[u8]) -> Option<&[u8]> {
+    Some(event).filter(|event| !event.is_empty())
+}
+
 /// See [`LogReader::verify`].
 pub(crate) fn verify(reader: &LogReader, keys: &KeySet, mut progress: impl FnMut(u64)) -> Result<Report> {
     let options = LogVerifyOptions {
@@ -52,9 +58,11 @@ pub(crate) fn verify(reader: &LogReader, keys: &KeySet, mut progress: impl FnMut
                         .into_iter()
                         .map(|entry| match entry {
                             Ok(Entry::Receipt { receipt, event }) => {
-                                PreparedEntry::receipt(keys, &receipt, Some(&event))
+                                PreparedEntry::receipt(keys, &receipt, stored_event(&event))
                             }
-                            Ok(Entry::Record { record, event }) => PreparedEntry::record(keys, &record, Some(&event)),
+                            Ok(Entry::Record { record, event }) => {
+                                PreparedEntry::record(keys, &record, stored_event(&event))
+                            }
                             Err(reason) => PreparedEntry::unreadable(&reason),
                         })
                         .collect();

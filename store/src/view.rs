@@ -3,7 +3,10 @@
 //! snapshot. Both build a [`View`] and ask it.
 
 use evidentia::merkle::{self, Hash};
-use evidentia::{BatchReceipt, ConsistencyProof, Error, ErrorCode, InclusionProof, Record, Result};
+use evidentia::{
+    BatchReceipt, Checkpoint, ConsistencyProof, Error, ErrorCode, InclusionProof, Record, Result, SigningKey,
+    sign_checkpoint,
+};
 
 use crate::checkpoints::{Checkpoints, StoredCheckpoint};
 use crate::config::Config;
@@ -77,6 +80,32 @@ impl View<'_> {
                 Ok(BatchReceipt::new(&record, proof, &checkpoint.note)?.to_json())
             }
         }
+    }
+
+    /// The batch receipt of record `seq` of a log rotated before rotations sealed:
+    /// when no stored checkpoint signed by the record's key covers it, `key` (that
+    /// key) signs one of the records it signed, on the spot. The checkpoint is not
+    /// stored (checkpoints are stored in order of size); it needs no storing, since
+    /// it states the root of records the log holds. Receipts, and records a stored
+    /// checkpoint covers, are served as [`View::receipt`] serves them.
+    pub(crate) fn receipt_sealed_by(&self, seq: u64, key: &SigningKey) -> Result<String> {
+        let (entry, parsed) = self.entry_and_record(seq)?;
+        if matches!(entry, Entry::Receipt { .. }) || self.batch_checkpoint(seq, &parsed).is_ok() {
+            return self.receipt(seq);
+        }
+        if key.kid() != parsed.kid {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                format!("record {seq} was signed by key {}, not by key {}", parsed.kid, key.kid()),
+            ));
+        }
+        let size = self.first_record_after_key(seq, &parsed.kid)?.unwrap_or(self.count);
+        let checkpoint =
+            Checkpoint { origin: self.config.log_id.clone(), size, root: self.root(size)?, extensions: vec![] };
+        let note = sign_checkpoint(&checkpoint, key)?;
+        let proof = self.inclusion_proof(seq, Some(size))?;
+        let Entry::Record { record, .. } = entry else { unreachable!("receipts returned above") };
+        Ok(BatchReceipt::new(&record, proof, &note)?.to_json())
     }
 
     /// The checkpoint a batch receipt of record `seq` carries: the newest one its

@@ -829,6 +829,19 @@ impl Log {
         self.read(|view| view.receipt(seq))
     }
 
+    /// As [`Log::receipt`], for a log rotated before rotations sealed the retiring
+    /// key's records: when no stored checkpoint signed by record `seq`'s own key
+    /// covers it, `key` (that key, retired or not) signs a checkpoint of the records
+    /// it signed for the batch receipt. The log holds the records, so the writer's
+    /// repaired state is what is signed; nothing is stored.
+    ///
+    /// # Errors
+    /// As [`Log::receipt`]; [`ErrorCode::InvalidArgument`] when `key` did not sign
+    /// the record.
+    pub fn receipt_sealed_by(&self, seq: u64, key: &SigningKey) -> Result<String> {
+        self.read(|view| view.receipt_sealed_by(seq, key))
+    }
+
     /// The inclusion proof of record `index` (see [`crate::LogReader::inclusion_proof`]).
     ///
     /// # Errors

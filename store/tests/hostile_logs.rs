@@ -464,3 +464,29 @@ fn cut_bytes_are_kept_apart_and_never_written_through_a_link() {
     assert_eq!(Log::open(&dir.0).unwrap_err().code(), ErrorCode::LogCorrupt);
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
 }
+
+/// An entry whose event part is empty has no stored event (canonical JSON is never
+/// empty): verification reports EVENT_MISSING, not an event that fails to parse.
+#[test]
+fn an_entry_without_its_event_is_event_missing() {
+    for mode in [Mode::Receipts, Mode::Batch] {
+        let dir = scratch(&format!("no-event-{mode:?}"));
+        let log = create(&dir.0, mode);
+        append(&log, 2);
+        drop(log);
+        let mut data = std::fs::read(segment(&dir.0)).unwrap();
+        let u32_at = |data: &[u8], at: usize| u32::from_le_bytes(data[at..at + 4].try_into().unwrap()) as usize;
+        let second = 12 + u32_at(&data, 4);
+        let payload = &data[second + 12..];
+        let without_event = payload[..5 + u32_at(payload, 1)].to_vec();
+        data.truncate(second);
+        data.extend_from_slice(b"EVD1");
+        data.extend_from_slice(&(without_event.len() as u32).to_le_bytes());
+        data.extend_from_slice(&crc32_of(&(without_event.len() as u32).to_le_bytes(), &without_event).to_le_bytes());
+        data.extend_from_slice(&without_event);
+        std::fs::write(segment(&dir.0), &data).unwrap();
+        let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+        assert_eq!(report.failure_codes(), vec![ErrorCode::EventMissing], "{mode:?}: {}", report.to_text());
+        assert_eq!(report.findings()[0].index, Some(1));
+    }
+}

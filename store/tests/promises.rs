@@ -260,6 +260,57 @@ fn records_stored_but_not_sealed_are_reported_as_such_and_sealed_next() {
     assert_eq!(LogReader::open(&dir.0).unwrap().latest_checkpoint().unwrap().unwrap().size, 6);
 }
 
+/// A log rotated (by hand, as before rotations sealed) while its last records were
+/// unsealed: only the new key's checkpoint covers them, and a batch receipt must
+/// carry a checkpoint of the record's own key (SPEC §11). The old key reissues one.
+#[test]
+fn a_retired_key_reissues_batch_receipts_its_checkpoints_do_not_cover() {
+    let dir = scratch("reissue");
+    let (old, new) = (key(9), key(10));
+    drop(create(&dir.0, &old, Mode::Batch));
+    let faults = Arc::new(Faults::new());
+    let log =
+        Log::open_with(&dir.0, &LogOptions { faults: Some(Arc::clone(&faults)), ..LogOptions::default() }).unwrap();
+    append_many(&log, &old, 0, 2);
+    let before = faults.operations();
+    append_many(&log, &old, 2, 1);
+    let per_append = faults.operations() - before;
+    faults.fail_operation(per_append, FaultError::NoSpace);
+    let unsealed = log.append_batch(&old, &[NewEvent { json: b"{}", nonce: None }], None).unwrap_err();
+    assert_eq!(unsealed.code(), ErrorCode::RecordsUnsealed);
+    drop(log);
+    // The rotation an earlier version made: no sealing checkpoint by the old key.
+    std::thread::sleep(Duration::from_millis(5));
+    let keys_file = dir.0.join("keys.jwks");
+    let mut keys = evidentia::KeySet::from_json(&std::fs::read_to_string(&keys_file).unwrap()).unwrap();
+    let at = Timestamp::parse(&now_text()).unwrap().as_numeric_date().unwrap();
+    let mut retired = keys.entries()[0].validity().clone();
+    retired.expires = Some(at);
+    keys.set_validity(old.kid(), retired).unwrap();
+    keys.add(new.public_key(), evidentia::Validity { not_before: Some(at), ..Default::default() }).unwrap();
+    std::fs::write(&keys_file, keys.to_json()).unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    let log = Log::open(&dir.0).unwrap();
+    append_many(&log, &new, 4, 1);
+    assert_eq!(log.receipt(3).unwrap_err().code(), ErrorCode::InvalidArgument);
+    assert_eq!(log.receipt_sealed_by(3, &new).unwrap_err().code(), ErrorCode::InvalidArgument);
+    let reissued = log.receipt_sealed_by(3, &old).unwrap();
+    let keys = log.keys();
+    let report = verify_batch_receipt(&reissued, &keys, Some(b"{}")).unwrap();
+    assert!(report.is_valid(), "{}", report.to_text());
+    assert!(reissued.contains("test.example/log\\n4\\n"), "a checkpoint of the old key's 4 records: {reissued}");
+    // Records a stored checkpoint of their key covers are served as before.
+    assert_eq!(log.receipt_sealed_by(1, &old).unwrap(), log.receipt(1).unwrap());
+    assert_eq!(log.receipt_sealed_by(4, &old).unwrap(), log.receipt(4).unwrap());
+    drop(log);
+    assert_valid(&dir.0);
+}
+
+fn now_text() -> String {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    Timestamp::from_unix(i64::try_from(since.as_secs()).unwrap(), since.subsec_nanos()).unwrap().to_string()
+}
+
 /// Behaviour 12: writers can wait for each other instead of failing at once.
 #[test]
 fn a_writer_waits_for_the_lock_when_asked() {
