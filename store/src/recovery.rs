@@ -378,6 +378,7 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
         recovery,
         damaged: false,
         lock_id: None,
+        clock: None,
     };
     if writer.durable.entries != count {
         writer.flush_derived()?;

@@ -66,13 +66,17 @@ fn shifted(time: Timestamp, by: Duration, back: bool) -> Result<Timestamp> {
 }
 
 /// How a log is opened: how long to wait for another writer, and (for tests) a
-/// fault plan for its file operations.
+/// fault plan for its file operations and a fixed clock.
 #[derive(Clone, Debug, Default)]
 pub struct LogOptions {
     /// How long to wait when another process holds the log for writing.
     pub wait: Wait,
     /// Fails file operations as the plan says (see [`Faults`]).
     pub faults: Option<Arc<Faults>>,
+    /// A fixed time instead of the system clock, for reproducible fixtures and
+    /// tests: what the log reads wherever it would read the clock (a record's
+    /// default time, the limit on a given time, a first key's `nbf`, a rotation).
+    pub clock: Option<Timestamp>,
 }
 
 /// Settings for a new log.
@@ -196,6 +200,8 @@ pub(crate) struct Writer {
     pub damaged: bool,
     /// The writer lock file this writer holds (set once the log is open).
     pub lock_id: Option<FileId>,
+    /// A fixed time read instead of the system clock ([`LogOptions::clock`]).
+    pub clock: Option<Timestamp>,
 }
 
 /// A log opened for appending. Only one process at a time may hold it; within the
@@ -212,6 +218,11 @@ fn not_current() -> Error {
 }
 
 impl Writer {
+    /// The current time: the fixed clock if one was given, else the system clock's.
+    fn now(&self) -> Result<Timestamp> {
+        self.clock.map_or_else(now, Ok)
+    }
+
     fn view(&self) -> View<'_> {
         View {
             config: &self.config,
@@ -258,10 +269,11 @@ impl Writer {
         let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
         self.segments.rollback()?;
         let repaired = recovery::open_writer(&self.fs, &self.dir)?;
-        let (recovery, lock_id) = (std::mem::take(&mut self.recovery), self.lock_id);
+        let (recovery, lock_id, clock) = (std::mem::take(&mut self.recovery), self.lock_id, self.clock);
         *self = repaired;
         self.recovery = recovery;
         self.lock_id = lock_id;
+        self.clock = clock;
         Ok(())
     }
 
@@ -269,7 +281,7 @@ impl Writer {
     fn time_for(&self, given: Option<Timestamp>, validity: &Validity) -> Result<Timestamp> {
         let floor = self.chain.last_time().into_iter().chain(validity.not_before).max();
         let Some(time) = given else {
-            let now = now()?;
+            let now = self.now()?;
             return Ok(floor.map_or(now, |floor| floor.max(now)));
         };
         let refused = |why: String| Error::new(ErrorCode::TimeRefused, why);
@@ -279,7 +291,7 @@ impl Writer {
         if let Some(nbf) = validity.not_before.filter(|nbf| time < *nbf) {
             return Err(refused(format!("the time {time} is before the signing key became valid ({nbf})")));
         }
-        let limit = shifted(now()?, MAX_AHEAD_OF_CLOCK, false)?;
+        let limit = shifted(self.now()?, MAX_AHEAD_OF_CLOCK, false)?;
         if time > limit {
             return Err(refused(format!(
                 "the time {time} is more than {} seconds ahead of the clock",
@@ -348,7 +360,7 @@ impl Writer {
         // Records and frames, made before anything is written.
         let time = match results.iter().any(Option::is_none) {
             true => self.time_for(options.time, &validity)?,
-            false => now()?, // nothing new: no record takes it
+            false => self.now()?, // nothing new: no record takes it
         };
         let mut chain = self.chain.clone();
         let total: usize = canonical.iter().map(|e| e.len() + ENTRY_OVERHEAD).sum();
@@ -560,14 +572,14 @@ impl Log {
         let mut keys = KeySet::new();
         let valid_from = match options.key_valid_from {
             Some(time) => time,
-            None => now()?,
+            None => options.options.clock.map_or_else(now, Ok)?,
         };
         keys.add(key.public_key(), Validity { not_before: Some(valid_from), ..Validity::default() })?;
         let config = Config { log_id, mode: options.mode, key_file: options.key_file };
         fs.replace(dir, KEYS_FILE, keys.to_json().as_bytes())?;
         // The configuration is written last: a log exists once it is there.
         fs.replace(dir, CONFIG_FILE, &config.to_json())?;
-        Log::open_locked(dir, fs, lock)
+        Log::open_locked(dir, fs, lock, options.options.clock)
     }
 
     /// Opens an existing log for appending, repairing what a crash may have left
@@ -591,14 +603,15 @@ impl Log {
         let fs = Fs::new(options.faults.clone());
         Config::read(dir)?;
         let lock = lock_exclusive(&fs, &dir.join(WRITER_LOCK), options.wait, &busy(dir))?;
-        Log::open_locked(dir, fs, lock)
+        Log::open_locked(dir, fs, lock, options.clock)
     }
 
-    fn open_locked(dir: &Path, fs: Fs, lock: File) -> Result<Log> {
+    fn open_locked(dir: &Path, fs: Fs, lock: File, clock: Option<Timestamp>) -> Result<Log> {
         let commit =
             lock_exclusive(&fs, &dir.join(COMMIT_LOCK), Wait::For(Duration::from_secs(60)), "the log is being read")?;
         let mut writer = recovery::open_writer(&fs, dir)?;
         writer.lock_id = FileId::of_file(&lock);
+        writer.clock = clock;
         drop(commit);
         Ok(Log { dir: dir.to_owned(), writer: Mutex::new(writer), _lock: lock })
     }
@@ -776,7 +789,8 @@ impl Log {
         // microsecond apart today, so the instant is moved on until its NumericDate is
         // still after the last record.
         let last = writer.chain.last_time();
-        let mut time = last.into_iter().chain(validity.not_before).fold(now()?, Timestamp::max).as_numeric_date()?;
+        let mut time =
+            last.into_iter().chain(validity.not_before).fold(writer.now()?, Timestamp::max).as_numeric_date()?;
         while last.is_some_and(|last| time <= last) {
             time = shifted(time, Duration::from_micros(1), false)?.as_numeric_date()?;
         }

@@ -188,6 +188,48 @@ fn rotation_time_survives_its_numeric_date() {
     assert_eq!(written.entries()[1].validity().not_before, Some(boundary));
 }
 
+/// With a fixed clock (LogOptions::clock) the log never reads the system's: the
+/// first key's nbf, default record times, the limit on given times and a rotation
+/// all take the fixed time, so the same calls make the same bytes.
+#[test]
+fn a_fixed_clock_makes_the_same_log_twice() {
+    let at = Timestamp::parse("2030-06-01T12:00:00Z").unwrap();
+    let make = |name: &str| {
+        let dir = scratch(name);
+        let (old, new) = (key(1), key(2));
+        let options = CreateOptions {
+            log_id: Some("test.example/clock".into()),
+            options: evidentia_store::LogOptions { clock: Some(at), ..Default::default() },
+            ..CreateOptions::default()
+        };
+        let log = Log::create(&dir.0, &old, options).unwrap();
+        let first = log.append(&old, b"{}", None).unwrap();
+        assert_eq!(first.record.time, at, "a record's default time is the fixed clock's");
+        // Five minutes ahead of the fixed clock is the limit, whatever the system's says.
+        let late = Timestamp::from_unix(at.unix_seconds() + 301, 0).unwrap();
+        let refused = log.append_events(
+            &old,
+            &[NewEvent { json: b"{}", nonce: None }],
+            &AppendOptions { time: Some(late), ..AppendOptions::default() },
+        );
+        assert_eq!(refused.unwrap_err().code(), ErrorCode::TimeRefused);
+        log.rotate(&old, &new, None).unwrap();
+        let second = log.append(&new, b"{}", None).unwrap();
+        assert!(second.record.time > at, "after the rotation instant, which follows the last record");
+        drop(log);
+        assert_valid(&dir.0);
+        let keys = std::fs::read(dir.0.join("keys.jwks")).unwrap();
+        let segment = std::fs::read(segment(&dir.0)).unwrap();
+        (dir, keys, segment)
+    };
+    let (_a, keys_a, segment_a) = make("clock-a");
+    let (_b, keys_b, segment_b) = make("clock-b");
+    assert_eq!(keys_a, keys_b);
+    assert_eq!(segment_a, segment_b);
+    let keys = KeySet::from_json(std::str::from_utf8(&keys_a).unwrap()).unwrap();
+    assert_eq!(keys.entries()[0].validity().not_before, Some(at));
+}
+
 #[test]
 fn concurrent_appends_keep_the_chain() {
     let dir = scratch("threads");
