@@ -74,6 +74,10 @@ enum Command {
     /// Verify signed checkpoints (C2SP signed notes) on their own
     #[command(subcommand)]
     Checkpoint(CheckpointCommand),
+    /// Verify evidence files (SPEC.md §18): a receipt or batch receipt with the key
+    /// set and event to check it with, as `log receipt --evidence` writes them
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
     /// Write an evidence package for one record: a folder (and a .tar.gz of it) that
     /// an auditor checks with nothing but OpenSSL (`sh verify.sh`)
     Export {
@@ -197,6 +201,20 @@ enum CheckpointCommand {
         /// Trusted keys of the log (JWKS)
         #[arg(long)]
         jwks: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum EvidenceCommand {
+    /// Verify the receipt or batch receipt of an evidence file, with the event it
+    /// holds, against the key set it holds or the one given
+    Verify {
+        /// The evidence file, or - for standard input
+        file: PathBuf,
+        /// Trusted keys to verify with instead of the file's own: the file's keys
+        /// come from whoever made it, so confirm them independently
+        #[arg(long)]
+        jwks: Option<PathBuf>,
     },
 }
 
@@ -416,6 +434,17 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
                     checkpoint.size
                 );
             }
+        }
+        Command::Evidence(EvidenceCommand::Verify { file, jwks }) => {
+            let keys = jwks.as_deref().map(load_keys).transpose()?;
+            let evidence = evidentia::EvidenceFile::parse(&read_input(Some(file))?).map_err(in_file(file))?;
+            if keys.is_none() && !json {
+                eprintln!(
+                    "note: the keys came with the evidence file, from whoever made it; pass --jwks with keys you trust to check who signed"
+                );
+            }
+            let report = evidence.verify(keys.as_ref())?;
+            return Ok(print_report(&report, json));
         }
         Command::Export { dir, index, out } => {
             let archive = evidentia_store::export_package(dir, *index, out)?;

@@ -268,6 +268,25 @@ fn batch_mode_checkpoints_proofs_and_batch_receipts() {
         evidentia::verify_receipt(member("batch_receipt").as_str().unwrap(), &keys, Some(&event)).unwrap().is_valid()
     );
     assert_exit(&run(&dir, &["log", "receipt", "log", "--index", "2500", "--evidence"]), 2);
+    // `evidence verify` reads it back (SPEC.md §18) and verifies it with the keys it
+    // holds, or with the keys given instead.
+    std::fs::write(dir.join("evidence.json"), &evidence.stdout).unwrap();
+    let verified = run(&dir, &["--json", "evidence", "verify", "evidence.json"]);
+    assert_exit(&verified, 0);
+    assert!(stdout(&verified).contains(r#""subject":"batch_receipt""#), "{}", stdout(&verified));
+    assert_exit(&run(&dir, &["evidence", "verify", "evidence.json", "--jwks", "keys.jwk"]), 0);
+    assert_exit(&evidentia(&dir, &["evidence", "verify", "-"], &evidence.stdout), 0);
+    let text = stdout(&evidence);
+    let other_event = text.replacen("\"n\": 1234", "\"n\": 1235", 1);
+    assert_ne!(other_event, text);
+    std::fs::write(dir.join("other-event.json"), &other_event).unwrap();
+    let mismatch = run(&dir, &["--json", "evidence", "verify", "other-event.json"]);
+    assert_exit(&mismatch, 1);
+    assert!(stdout(&mismatch).contains(r#""name":"EVENT_MISMATCH""#), "{}", stdout(&mismatch));
+    std::fs::write(dir.join("no-keys.json"), r#"{"receipt":"a.b.c"}"#).unwrap();
+    let refused = run(&dir, &["--json", "evidence", "verify", "no-keys.json"]);
+    assert_exit(&refused, 2);
+    assert!(stdout(&refused).contains(r#""name":"INVALID_ARGUMENT""#), "{}", stdout(&refused));
 
     // The checkpoint on its own.
     let checked = run(&dir, &["checkpoint", "verify", "checkpoint.note", "--jwks", "keys.jwk"]);

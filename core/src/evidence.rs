@@ -3,7 +3,7 @@
 //! who verify by hand or in the verifier page.
 
 use crate::json::{self, Value};
-use crate::{BatchReceipt, Error, ErrorCode, KeySet, Result};
+use crate::{BatchReceipt, Error, ErrorCode, KeySet, Report, Result};
 
 /// Writes an evidence file: `receipt` (a receipt, or a batch receipt's JSON text),
 /// the key set, and the event's JSON text when given. Indented for people; the
@@ -27,6 +27,97 @@ pub fn evidence_file(receipt: &str, keys: &KeySet, event: Option<&[u8]>) -> Resu
         members.push(("event".to_owned(), json::parse(event)?));
     }
     json::to_pretty_string(&Value::Object(members))
+}
+
+/// What an evidence file holds (SPEC.md §18), read but not yet verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvidenceFile {
+    /// The receipt (a compact JWS) or the batch receipt (its canonical JSON text).
+    pub receipt: String,
+    /// Whether `receipt` came from the member `batch_receipt`.
+    pub batch: bool,
+    /// The key set's JSON text: the member's string, or the canonical JSON of its object.
+    pub jwks: String,
+    /// The event's canonical JSON, when the file holds one.
+    pub event: Option<Vec<u8>>,
+}
+
+impl EvidenceFile {
+    /// Reads an evidence file as SPEC.md §18 says: JSON (§1) holding an object with
+    /// exactly one of `receipt` (a string) and `batch_receipt` (a string, or an
+    /// object, written back as canonical JSON), `jwks` (an object or a string) and
+    /// optionally `event` (any JSON value); other members are ignored.
+    ///
+    /// # Errors
+    /// A JSON code for text that is not JSON; [`ErrorCode::InvalidArgument`] for JSON
+    /// that is not an evidence file.
+    pub fn parse(text: &[u8]) -> Result<EvidenceFile> {
+        let not_evidence = |message: &'static str| Error::new(ErrorCode::InvalidArgument, message);
+        let value = json::parse(text)?;
+        if value.as_object().is_none() {
+            return Err(not_evidence("an evidence file is a JSON object"));
+        }
+        let (receipt, batch) = match (value.get("receipt"), value.get("batch_receipt")) {
+            (Some(_), Some(_)) => {
+                return Err(not_evidence("the evidence file holds both a receipt and a batch receipt; it holds one"));
+            }
+            (None, None) => return Err(not_evidence("the evidence file holds neither a receipt nor a batch receipt")),
+            (Some(Value::String(receipt)), None) => (receipt.clone(), false),
+            (Some(_), None) => return Err(not_evidence("the evidence file's 'receipt' is not a string")),
+            (None, Some(Value::String(receipt))) => (receipt.clone(), true),
+            (None, Some(object @ Value::Object(_))) => (canonical(object)?, true),
+            (None, Some(_)) => {
+                return Err(not_evidence("the evidence file's 'batch_receipt' is neither a string nor an object"));
+            }
+        };
+        let jwks = match value.get("jwks") {
+            Some(Value::String(text)) => text.clone(),
+            Some(object @ Value::Object(_)) => canonical(object)?,
+            Some(_) => return Err(not_evidence("the evidence file's 'jwks' is neither an object nor a string")),
+            None => return Err(not_evidence("the evidence file holds no key set ('jwks')")),
+        };
+        let event = value.get("event").map(json::canonicalize_value).transpose()?;
+        Ok(EvidenceFile { receipt, batch, jwks, event })
+    }
+
+    /// Verifies the receipt (SPEC.md §12) or batch receipt (§11) with the event the
+    /// file holds, and with `keys` or, when `None`, the key set the file holds. The
+    /// file's keys come from whoever made it: a verifier must still confirm them
+    /// independently (§17).
+    ///
+    /// # Errors
+    /// The key set's code when the file's key set is malformed (§4); then as
+    /// [`verify_receipt`](crate::verify_receipt).
+    pub fn verify(&self, keys: Option<&KeySet>) -> Result<Report> {
+        let own;
+        let keys = match keys {
+            Some(keys) => keys,
+            None => {
+                own = KeySet::from_json(&self.jwks)?;
+                &own
+            }
+        };
+        let event = self.event.as_deref();
+        match self.batch {
+            true => crate::batch::verify_batch_receipt(&self.receipt, keys, event),
+            false => crate::verify::verify_compact_receipt(&self.receipt, keys, event),
+        }
+    }
+}
+
+fn canonical(value: &Value) -> Result<String> {
+    String::from_utf8(json::canonicalize_value(value)?)
+        .map_err(|_| Error::new(ErrorCode::Internal, "canonical JSON is UTF-8"))
+}
+
+/// Reads an evidence file (SPEC.md §18) and verifies what it holds with the key set
+/// it holds: [`EvidenceFile::parse`], then [`EvidenceFile::verify`]. The file's keys
+/// come from whoever made it; confirm them independently (§17).
+///
+/// # Errors
+/// As [`EvidenceFile::parse`] and [`EvidenceFile::verify`].
+pub fn verify_evidence_file(text: &[u8]) -> Result<Report> {
+    EvidenceFile::parse(text)?.verify(None)
 }
 
 #[cfg(test)]
@@ -59,6 +150,57 @@ mod tests {
         let without_event =
             json::parse(evidence_file(issued.receipt.as_str(), &keys, None).unwrap().as_bytes()).unwrap();
         assert!(without_event.get("event").is_none());
+    }
+
+    #[test]
+    fn an_evidence_file_reads_back_and_verifies_in_each_form() {
+        let key = SigningKey::from_bytes(&[7u8; 32]).unwrap();
+        let mut state = ChainState::new("example.com/evidence").unwrap();
+        let time = Timestamp::parse("2026-11-22T10:00:00Z").unwrap();
+        let issued = issue_receipt(&key, &mut state, br#"{"b": 1, "a": [true]}"#, time, None).unwrap();
+        let keys = KeySet::single(key.public_key());
+        let file = evidence_file(issued.receipt.as_str(), &keys, Some(&issued.event)).unwrap();
+        let read = EvidenceFile::parse(file.as_bytes()).unwrap();
+        assert_eq!(read.receipt, issued.receipt.as_str());
+        assert_eq!(read.event.as_deref(), Some(&issued.event[..]));
+        assert!(!read.batch);
+        assert!(verify_evidence_file(file.as_bytes()).unwrap().is_valid());
+        // The key set as text, the event in another formatting: the same evidence.
+        let jwks = crate::json::Value::from(keys.to_json());
+        let text = format!(
+            r#"{{"event": {{"a": [ true ], "b": 1.0}}, "jwks": {}, "receipt": "{}", "note": 1}}"#,
+            String::from_utf8(json::canonicalize_value(&jwks).unwrap()).unwrap(),
+            issued.receipt.as_str()
+        );
+        assert!(verify_evidence_file(text.as_bytes()).unwrap().is_valid());
+        let other = format!(r#"{{"event": 2, "jwks": {}, "receipt": "{}"}}"#, keys.to_json(), issued.receipt.as_str());
+        assert_eq!(verify_evidence_file(other.as_bytes()).unwrap().failure_codes(), vec![ErrorCode::EventMismatch]);
+        // Keys given by the verifier replace the file's.
+        let stranger = KeySet::single(SigningKey::from_bytes(&[8u8; 32]).unwrap().public_key());
+        let report = EvidenceFile::parse(file.as_bytes()).unwrap().verify(Some(&stranger)).unwrap();
+        assert_eq!(report.failure_codes(), vec![ErrorCode::KeyNotFound]);
+    }
+
+    #[test]
+    fn what_is_not_an_evidence_file_is_refused_with_its_code() {
+        let key = SigningKey::from_bytes(&[7u8; 32]).unwrap();
+        let jwks = KeySet::single(key.public_key()).to_json();
+        for (text, code) in [
+            ("{".to_owned(), ErrorCode::JsonSyntax),
+            ("[]".to_owned(), ErrorCode::InvalidArgument),
+            (format!(r#"{{"jwks":{jwks}}}"#), ErrorCode::InvalidArgument),
+            (format!(r#"{{"jwks":{jwks},"receipt":"a.b.c","batch_receipt":"{{}}"}}"#), ErrorCode::InvalidArgument),
+            (format!(r#"{{"jwks":{jwks},"receipt":{{}}}}"#), ErrorCode::InvalidArgument),
+            (format!(r#"{{"jwks":{jwks},"batch_receipt":[]}}"#), ErrorCode::InvalidArgument),
+            (r#"{"receipt":"a.b.c"}"#.to_owned(), ErrorCode::InvalidArgument),
+            (r#"{"receipt":"a.b.c","jwks":[]}"#.to_owned(), ErrorCode::InvalidArgument),
+            (r#"{"receipt":"a.b.c","jwks":"{}"}"#.to_owned(), ErrorCode::KeySetMalformed),
+            (format!(r#"{{"jwks":{jwks},"receipt":"a.b.c"}}"#), ErrorCode::JwsMalformed),
+            (format!(r#"{{"jwks":{jwks},"batch_receipt":"a.b.c"}}"#), ErrorCode::BatchReceiptMalformed),
+            (format!(r#"{{"jwks":{jwks},"batch_receipt":{{"type":"x"}}}}"#), ErrorCode::BatchReceiptMalformed),
+        ] {
+            assert_eq!(verify_evidence_file(text.as_bytes()).unwrap_err().code(), code, "{text}");
+        }
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub use checkpoint::{
 pub use crypto::VERIFICATION_PROVIDER;
 pub use digest::Digest;
 pub use error::{Error, ErrorCode, ErrorFamily, Result};
-pub use evidence::evidence_file;
+pub use evidence::{EvidenceFile, evidence_file, verify_evidence_file};
 pub use json::{Value, canonicalize, canonicalize_value};
 pub use jwks::{KeyEntry, KeySet, Validity};
 pub use jws::{JwsOptions, VerifiedJws, sign_jws, verify_jws};

@@ -30,6 +30,11 @@ pub fn verify_receipt(receipt: &str, keys: &KeySet, event: Option<&[u8]>) -> Res
     if receipt.starts_with('{') {
         return crate::batch::verify_batch_receipt(receipt, keys, event);
     }
+    verify_compact_receipt(receipt, keys, event)
+}
+
+/// [`verify_receipt`] for a receipt (a compact JWS), never a batch receipt.
+pub(crate) fn verify_compact_receipt(receipt: &str, keys: &KeySet, event: Option<&[u8]>) -> Result<Report> {
     let receipt = Receipt::parse(receipt)?;
     let event_digest = event.map(Digest::of_json).transpose()?;
     let mut report = ReportBuilder::new(Subject::Receipt, DEFAULT_MAX_FINDINGS);

@@ -71,7 +71,8 @@ function collect() {
       jwks = jsonText(parsed.jwks)
       keysFromFile = true
     }
-    if (!event && parsed.event !== undefined) event = jsonText(parsed.event)
+    // The event is a JSON value (SPEC.md §18): a string is the JSON string, not JSON text.
+    if (!event && parsed.event !== undefined) event = JSON.stringify(parsed.event)
   }
   if (!jwks) throw new InputError('Paste or drop the signer\'s public keys (a JWKS) too: without them nothing can be checked.', 'INVALID_ARGUMENT')
   return { receipt, jwks, event: event || undefined, keysFromFile }
