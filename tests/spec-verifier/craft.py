@@ -1,0 +1,43 @@
+"""Helpers for this verifier's own tests: make evidence with a private JWK (not part of the verifier)."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from spec_verifier import ecdsa, jcs  # noqa: E402
+from spec_verifier.util import b64url_decode, b64url_encode, b64std_encode, digest_text  # noqa: E402
+
+
+def load_private(path_or_jwk):
+    jwk = json.load(open(path_or_jwk)) if isinstance(path_or_jwk, str) else path_or_jwk
+    return int.from_bytes(b64url_decode(jwk["d"]), "big"), jwk
+
+
+def jws_sign(d, header_bytes, payload_bytes, raw_payload=False):
+    h64 = b64url_encode(header_bytes)
+    p64 = payload_bytes.decode() if raw_payload else b64url_encode(payload_bytes)
+    r, s = ecdsa.sign(d, (h64 + "." + p64).encode())
+    return h64 + "." + p64 + "." + b64url_encode(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+
+
+def receipt(d, kid, record_bytes, header=None):
+    if header is None:
+        header = jcs.canonical({"alg": "ES256", "kid": kid, "typ": "evidentia-receipt+jws"})
+    return jws_sign(d, header, record_bytes)
+
+
+def record(log_id, seq, prev, event, time, kid, nonce=None):
+    f = {"v": 1, "log_id": log_id, "seq": seq, "prev": prev, "event": digest_text(jcs.canonicalize(event) if isinstance(event, (bytes, str)) else jcs.canonical(event)),
+         "time": time, "kid": kid}
+    if nonce is not None:
+        f["nonce"] = nonce
+    return jcs.canonical(f)
+
+
+def note_sign(d, name, text):
+    from spec_verifier.util import sha256
+    x, y = ecdsa.public_of(d)
+    keyhash = sha256(ecdsa.spki_der(x, y))[:4]
+    r, s = ecdsa.sign(d, text.encode())
+    return text + "\n" + "\u2014 " + name + " " + b64std_encode(keyhash + ecdsa.encode_der_sig(r, s)) + "\n"

@@ -1,0 +1,1 @@
+"""An independent Evidentia verifier written from SPEC.md alone (standard library only)."""

@@ -1,0 +1,383 @@
+"""SPEC §13 verifying a log, and §16 reading an on-disk log directory."""
+import hashlib
+import os
+import struct
+import zlib
+
+from . import checkpoints, jcs, merkle
+from .errors import EvError
+from .jws import verify_signature
+from .records import check_log_id, parse_receipt, parse_record
+from .receipt import key_check
+from .report import Report
+from .util import b64std_decode, digest_text
+
+MAGIC = b"EVD1"
+MAX_PAYLOAD = 64 * 1024 * 1024
+UNREADABLE = object()
+
+
+class LogVerifier:
+    """§13, entry by entry. Entries: (kind, first_part bytes, event bytes or None) or UNREADABLE."""
+
+    def __init__(self, key_set, mode, expected_log_id=None, require_events=False,
+                 checkpoints_list=(), stored_tree=None, stored_tree_leaves=None):
+        self.keys = key_set
+        self.mode = mode
+        self.log_id = expected_log_id
+        self.require_events = require_events
+        self.report = Report("log")
+        self.i = 0
+        self.max_seq = None
+        self.gaps = []  # [index, set of missing seqs]
+        self.prev_bytes = None  # previous entry's record bytes; None after an unreadable one
+        self.prev_unreadable = False
+        self.last_time = None
+        self.nonces = set()
+        self.tree = merkle.CompactTree()
+        self.stored_tree = stored_tree
+        self.stored_tree_leaves = stored_tree_leaves
+        self.cps = {}
+        self.pending_bad = []
+        for cp in checkpoints_list:
+            if isinstance(cp, EvError):
+                self.pending_bad.append(cp)
+            else:
+                self.cps.setdefault(cp.size, []).append(cp)
+        self.valid_cover = 0
+        self.any_nonce = False
+        self.any_readable = False
+        for e in self.pending_bad:
+            self.report.fail("checkpoint", e.name, None, e.message)
+        self._check_checkpoints()
+
+    # --- per entry ---
+    def push(self, entry):
+        i = self.i
+        r = self.report
+        rec = None
+        receipt = None
+        event = None
+        if entry is UNREADABLE:
+            r.fail("format", "RECORD_UNREADABLE", i)
+        else:
+            kind, first, event = entry
+            try:
+                if kind == 1 and self.mode == "receipts":
+                    receipt = parse_receipt(first)
+                    rec = receipt.record
+                elif kind == 2 and self.mode == "batch":
+                    rec = parse_record(first)
+                else:
+                    raise EvError("RECORD_UNREADABLE", "entry kind does not fit the log's mode")
+            except EvError as e:
+                r.fail("format", e.name, i, e.message)
+        if rec is None:
+            self._unreadable_entry()
+            return
+        self.any_readable = True
+        if self.log_id is None:
+            self.log_id = rec.log_id
+        # key and signature
+        if receipt is not None:
+            if receipt.header_kid != rec.kid:
+                r.fail("key", "KID_MISMATCH", i)
+            key = key_check(r, self.keys, receipt.header_kid, rec.time_ns, i)
+            if key is not None and not verify_signature(receipt.jws, key):
+                r.fail("signature", "SIGNATURE_INVALID", i)
+        else:
+            key_check(r, self.keys, rec.kid, rec.time_ns, i)
+        # event
+        if event:
+            if digest_text(event) != rec.event:
+                r.fail("event", "EVENT_MISMATCH", i)
+        elif self.require_events:
+            r.fail("event", "EVENT_MISSING", i)
+        # log_id
+        if rec.log_id != self.log_id:
+            r.fail("log_id", "LOG_ID_MISMATCH", i)
+        # sequence
+        e = 0 if self.max_seq is None else self.max_seq + 1
+        if rec.seq > e:
+            self.gaps.append([i, (e, rec.seq)])
+        elif rec.seq < e:
+            for g in self.gaps:
+                if self._gap_take(g, rec.seq):
+                    r.fail("sequence", "SEQUENCE_REORDERED", i)
+                    break
+            else:
+                r.fail("sequence", "SEQUENCE_DUPLICATE", i)
+        self.max_seq = rec.seq if self.max_seq is None else max(self.max_seq, rec.seq)
+        # chain
+        if i == 0:
+            if rec.prev is not None:
+                r.fail("chain", "CHAIN_BROKEN", i)
+        elif not self.prev_unreadable:
+            if rec.prev != digest_text(self.prev_bytes):
+                r.fail("chain", "CHAIN_BROKEN", i)
+        # time
+        if self.last_time is not None and rec.time_ns < self.last_time:
+            r.fail("time", "TIME_BACKWARDS", i)
+        self.last_time = rec.time_ns
+        # nonce
+        if rec.nonce is not None:
+            self.any_nonce = True
+            fp = hashlib.sha256(rec.nonce.encode("utf-8")).digest()[:16]
+            if fp in self.nonces:
+                r.fail("nonce", "NONCE_REPLAYED", i)
+            self.nonces.add(fp)
+        # tree
+        self._tree_push(merkle.leaf_hash(rec.bytes), i)
+        self.prev_bytes = rec.bytes
+        self.prev_unreadable = False
+        self.i += 1
+        self._check_checkpoints()
+
+    def _unreadable_entry(self):
+        e = 0 if self.max_seq is None else self.max_seq + 1
+        self.max_seq = e
+        self.prev_unreadable = True
+        self.prev_bytes = None
+        self._tree_push(None, self.i)
+        self.i += 1
+        self._check_checkpoints()
+
+    @staticmethod
+    def _gap_take(g, seq):
+        ranges = g[1] if isinstance(g[1], list) else [g[1]]
+        for k, (a, b) in enumerate(ranges):
+            if a <= seq < b:
+                new = [x for x in ((a, seq), (seq + 1, b)) if x[0] < x[1]]
+                g[1] = ranges[:k] + new + ranges[k + 1:]
+                return True
+        g[1] = ranges
+        return False
+
+    def _tree_push(self, leaf, i):
+        nodes = self.tree.push(leaf)
+        if self.stored_tree is None:
+            return
+        j = self.tree.size - 1
+        if self.stored_tree_leaves is not None and j >= self.stored_tree_leaves:
+            return
+        base = 2 * j - bin(j).count("1")
+        for level, h in nodes:
+            pos = base + level
+            stored = self.stored_tree[pos * 32:pos * 32 + 32]
+            if len(stored) < 32 or h is None:
+                continue
+            if stored != h:
+                self.report.fail("tree", "TREE_MISMATCH", i)
+                break
+
+    # --- checkpoints ---
+    def _check_checkpoints(self):
+        n = self.tree.size
+        for cp in self.cps.pop(n, []):
+            self._check_cp(cp, n)
+
+    def _check_cp(self, cp, n):
+        r = self.report
+        idx = n - 1 if n else None
+        ok = True
+        root = self.tree.root()
+        if cp.origin != self.log_id or cp.size != n or (root is not None and root != cp.root):
+            r.fail("checkpoint", "CHECKPOINT_MISMATCH", idx)
+            ok = False
+        if self.last_time is None:
+            keys = [k for k in self.keys.usable_keys() if "revoked" not in k.jwk]
+        else:
+            keys = [k for k in self.keys.usable_keys() if k.validity_failure(self.last_time) is None]
+        try:
+            signed = checkpoints.signed_by(cp, cp.origin, keys)
+        except EvError:
+            signed = []
+        if not signed:
+            r.fail("checkpoint", "CHECKPOINT_SIGNATURE_INVALID", idx)
+            ok = False
+        if ok:
+            self.valid_cover = max(self.valid_cover, n)
+
+    def finish(self):
+        r = self.report
+        for size in sorted(self.cps):
+            for cp in self.cps[size]:
+                r.fail("checkpoint", "CHECKPOINT_MISMATCH", None, "checkpoint of more records than the log holds")
+        self.cps = {}
+        if self.mode == "batch" and self.tree.size > self.valid_cover:
+            r.fail("signature", "RECORD_UNSIGNED", self.valid_cover)
+        for idx, ranges in self.gaps:
+            if not isinstance(ranges, list) or ranges:
+                r.fail("sequence", "SEQUENCE_GAP", idx)
+        if not self.any_nonce:
+            r.skip("nonce")
+        r.log_id = self.log_id
+        r.records = self.i
+        return r
+
+
+# --- §16 on-disk format ---
+
+def _valid_frame(data, pos):
+    """The payload of a valid frame at pos, and its end; None when not a valid frame."""
+    if data[pos:pos + 4] != MAGIC or pos + 12 > len(data):
+        return None
+    (length,) = struct.unpack_from("<I", data, pos + 4)
+    (crc,) = struct.unpack_from("<I", data, pos + 8)
+    end = pos + 12 + length
+    if length > MAX_PAYLOAD or end > len(data):
+        return None
+    if zlib.crc32(data[pos + 4:pos + 8] + data[pos + 12:end]) != crc:
+        return None
+    return data[pos + 12:end], end
+
+
+def _is_debris(tail, start):
+    """§16 Recovery: what an unfinished write leaves at the end of the last segment."""
+    if not tail:
+        return True
+    if MAGIC.startswith(tail[:4]) and len(tail) < 4:
+        return True
+    if tail[:4] == MAGIC and len(tail) >= 8:
+        (length,) = struct.unpack_from("<I", tail, 4)
+        if 12 + length > len(tail):
+            return True
+    elif tail[:4] == MAGIC:
+        return True
+    if tail.count(0) == len(tail):
+        return True
+    # a run of zeros from a 512-byte boundary of the file, a whole sector long or to its end
+    off = start
+    b = ((off + 511) // 512) * 512
+    while b - start < len(tail):
+        rel = b - start
+        # bytes before the hole must be a frame prefix for this to be an unfinished write
+        run = tail[rel:rel + 512]
+        if run and run.count(0) == len(run) and (len(run) == 512 or rel + len(run) == len(tail)):
+            return True
+        b += 512
+    return False
+
+
+def read_frames(data, last=False):
+    """Walk a file's frames: a list of payloads, with UNREADABLE for skipped bytes."""
+    out = []
+    pos = 0
+    n = len(data)
+    while pos < n:
+        f = _valid_frame(data, pos)
+        if f:
+            out.append(f[0])
+            pos = f[1]
+            continue
+        if last and _is_debris(data[pos:], pos):
+            break
+        j = data.find(MAGIC, pos + 1)
+        nxt = None
+        while j >= 0:
+            if _valid_frame(data, j):
+                nxt = j
+                break
+            j = data.find(MAGIC, j + 1)
+        out.append(UNREADABLE)
+        if nxt is None:
+            break
+        pos = nxt
+    return out
+
+
+def parse_entry(payload):
+    if payload is UNREADABLE or len(payload) < 5:
+        return UNREADABLE
+    kind = payload[0]
+    (ln,) = struct.unpack_from("<I", payload, 1)
+    if kind not in (1, 2) or 5 + ln > len(payload):
+        return UNREADABLE
+    first = payload[5:5 + ln]
+    event = payload[5 + ln:]
+    return kind, first, (event if event else None)
+
+
+def _read_file(path, limit=400 * 1024 * 1024):
+    if os.path.islink(path) or not os.path.isfile(path):
+        raise EvError("IO", f"{os.path.basename(path)} is not a regular file")
+    if os.path.getsize(path) > limit:
+        raise EvError("IO", f"{os.path.basename(path)} is larger than any the store writes")
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def read_config(d):
+    p = os.path.join(d, "log.json")
+    if not os.path.lexists(p):
+        raise EvError("LOG_NOT_FOUND", "no log.json")
+    raw = _read_file(p, 1 << 20)
+    try:
+        cfg = jcs.parse(raw)
+    except EvError as e:
+        raise EvError("LOG_CONFIG_INVALID", "log.json is not JSON: " + e.message)
+    if not isinstance(cfg, dict):
+        raise EvError("LOG_CONFIG_INVALID", "log.json is not an object")
+    allowed = {"format", "key_file", "log_id", "mode", "version"}
+    if not set(cfg) <= allowed or not {"format", "log_id", "mode", "version"} <= set(cfg):
+        raise EvError("LOG_CONFIG_INVALID", "log.json members")
+    if cfg["format"] != "evidentia-log" or not jcs.is_int(cfg["version"]) or cfg["version"] != 1 \
+            or cfg["mode"] not in ("receipts", "batch") \
+            or ("key_file" in cfg and not isinstance(cfg["key_file"], str)):
+        raise EvError("LOG_CONFIG_INVALID", "log.json values")
+    try:
+        check_log_id(cfg["log_id"])
+    except EvError:
+        raise EvError("LOG_CONFIG_INVALID", "log.json log_id")
+    return cfg
+
+
+def read_dir(d):
+    """(config, entries, checkpoint list, stored tree bytes or None, N or None)."""
+    if not os.path.isdir(d) or os.path.islink(d):
+        raise EvError("LOG_NOT_FOUND", "not a log directory")
+    cfg = read_config(d)
+    segdir = os.path.join(d, "segments")
+    names = []
+    if os.path.isdir(segdir):
+        names = sorted(n for n in os.listdir(segdir) if n.endswith(".seg"))
+    entries = []
+    for k, name in enumerate(names):
+        data = _read_file(os.path.join(segdir, name), 320 * 1024 * 1024)
+        for p in read_frames(data, last=(k == len(names) - 1)):
+            entries.append(parse_entry(p))
+    cps = []
+    cpath = os.path.join(d, "checkpoints.log")
+    if os.path.lexists(cpath):
+        data = _read_file(cpath, 320 * 1024 * 1024)
+        for p in read_frames(data, last=True):
+            if p is UNREADABLE:
+                cps.append(EvError("CHECKPOINT_MALFORMED", "a stored checkpoint frame cannot be read"))
+                continue
+            try:
+                cps.append(checkpoints.read(p))
+            except EvError as e:
+                cps.append(e)
+    n = None
+    spath = os.path.join(d, "state.json")
+    if os.path.lexists(spath):
+        try:
+            st = jcs.parse(_read_file(spath, 1 << 20))
+            if isinstance(st, dict) and jcs.is_int(st.get("entries")):
+                n = int(st["entries"])
+        except EvError:
+            n = None
+    tree = None
+    tpath = os.path.join(d, "tree")
+    if os.path.lexists(tpath):
+        tree = _read_file(tpath)
+    return cfg, entries, cps, tree, n
+
+
+def verify_dir(d, key_set, require_events=True):
+    cfg, entries, cps, tree, n = read_dir(d)
+    v = LogVerifier(key_set, cfg["mode"], expected_log_id=cfg["log_id"], require_events=require_events,
+                    checkpoints_list=cps, stored_tree=tree, stored_tree_leaves=n)
+    for e in entries:
+        v.push(e)
+    return v.finish()
