@@ -128,8 +128,11 @@ test('a batch receipt, and an evidence file that carries its own keys and event'
   assert.doesNotMatch(await verify({ receipt: evidence, jwks: valid.jwks }), /The keys came with the evidence file/)
   const both = JSON.stringify({ receipt: valid.receipt, batch_receipt: batch.batch_receipt, jwks: valid.jwks })
   assert.match(await verify({ receipt: both }), /^INVALID — nothing was checked\. .*both a receipt and a batch receipt/)
-  const batchEvidence = JSON.stringify({ batch_receipt: JSON.parse(batch.batch_receipt), jwks: batch.jwks, event: batch.event })
+  const batchEvidence = JSON.stringify({ batch_receipt: JSON.parse(batch.batch_receipt), jwks: batch.jwks, event: JSON.parse(batch.event) })
   assert.match(await verify({ receipt: batchEvidence }), /^VALID — this batch receipt/)
+  // A string event is the JSON string itself (SPEC §18), not JSON text to be read.
+  const eventAsText = JSON.stringify({ batch_receipt: JSON.parse(batch.batch_receipt), jwks: batch.jwks, event: batch.event })
+  assert.match(await verify({ receipt: eventAsText }), /^INVALID[\s\S]*EVENT_MISMATCH/)
 })
 
 test('dropped files land in the right inputs', async () => {
