@@ -437,13 +437,13 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
         }
         Command::Evidence(EvidenceCommand::Verify { file, jwks }) => {
             let keys = jwks.as_deref().map(load_keys).transpose()?;
-            let evidence = evidentia::EvidenceFile::parse(&read_input(Some(file))?).map_err(in_file(file))?;
+            let report =
+                evidentia::verify_evidence_file(&read_input(Some(file))?, keys.as_ref()).map_err(in_file(file))?;
             if keys.is_none() && !json {
                 eprintln!(
                     "note: the keys came with the evidence file, from whoever made it; pass --jwks with keys you trust to check who signed"
                 );
             }
-            let report = evidence.verify(keys.as_ref())?;
             return Ok(print_report(&report, json));
         }
         Command::Export { dir, index, out } => {

@@ -110,14 +110,15 @@ fn canonical(value: &Value) -> Result<String> {
         .map_err(|_| Error::new(ErrorCode::Internal, "canonical JSON is UTF-8"))
 }
 
-/// Reads an evidence file (SPEC.md §18) and verifies what it holds with the key set
-/// it holds: [`EvidenceFile::parse`], then [`EvidenceFile::verify`]. The file's keys
-/// come from whoever made it; confirm them independently (§17).
+/// Reads an evidence file (SPEC.md §18) and verifies what it holds with `keys`, the
+/// keys the verifier trusts, or, when `None`, with the key set the file holds:
+/// [`EvidenceFile::parse`], then [`EvidenceFile::verify`]. The file's keys come from
+/// whoever made it; confirm them independently (§17).
 ///
 /// # Errors
 /// As [`EvidenceFile::parse`] and [`EvidenceFile::verify`].
-pub fn verify_evidence_file(text: &[u8]) -> Result<Report> {
-    EvidenceFile::parse(text)?.verify(None)
+pub fn verify_evidence_file(text: &[u8], keys: Option<&KeySet>) -> Result<Report> {
+    EvidenceFile::parse(text)?.verify(keys)
 }
 
 #[cfg(test)]
@@ -164,7 +165,7 @@ mod tests {
         assert_eq!(read.receipt, issued.receipt.as_str());
         assert_eq!(read.event.as_deref(), Some(&issued.event[..]));
         assert!(!read.batch);
-        assert!(verify_evidence_file(file.as_bytes()).unwrap().is_valid());
+        assert!(verify_evidence_file(file.as_bytes(), None).unwrap().is_valid());
         // The key set as text, the event in another formatting: the same evidence.
         let jwks = crate::json::Value::from(keys.to_json());
         let text = format!(
@@ -172,13 +173,21 @@ mod tests {
             String::from_utf8(json::canonicalize_value(&jwks).unwrap()).unwrap(),
             issued.receipt.as_str()
         );
-        assert!(verify_evidence_file(text.as_bytes()).unwrap().is_valid());
+        assert!(verify_evidence_file(text.as_bytes(), None).unwrap().is_valid());
         let other = format!(r#"{{"event": 2, "jwks": {}, "receipt": "{}"}}"#, keys.to_json(), issued.receipt.as_str());
-        assert_eq!(verify_evidence_file(other.as_bytes()).unwrap().failure_codes(), vec![ErrorCode::EventMismatch]);
+        assert_eq!(
+            verify_evidence_file(other.as_bytes(), None).unwrap().failure_codes(),
+            vec![ErrorCode::EventMismatch]
+        );
         // Keys given by the verifier replace the file's.
         let stranger = KeySet::single(SigningKey::from_bytes(&[8u8; 32]).unwrap().public_key());
         let report = EvidenceFile::parse(file.as_bytes()).unwrap().verify(Some(&stranger)).unwrap();
         assert_eq!(report.failure_codes(), vec![ErrorCode::KeyNotFound]);
+        assert_eq!(verify_evidence_file(file.as_bytes(), Some(&stranger)).unwrap(), report);
+        // Trusted keys stand in for a key set the file holds that is not one.
+        let no_keys = format!(r#"{{"jwks": "{{}}", "receipt": "{}"}}"#, issued.receipt.as_str());
+        assert_eq!(verify_evidence_file(no_keys.as_bytes(), None).unwrap_err().code(), ErrorCode::KeySetMalformed);
+        assert!(verify_evidence_file(no_keys.as_bytes(), Some(&keys)).unwrap().is_valid());
     }
 
     #[test]
@@ -199,7 +208,7 @@ mod tests {
             (format!(r#"{{"jwks":{jwks},"batch_receipt":"a.b.c"}}"#), ErrorCode::BatchReceiptMalformed),
             (format!(r#"{{"jwks":{jwks},"batch_receipt":{{"type":"x"}}}}"#), ErrorCode::BatchReceiptMalformed),
         ] {
-            assert_eq!(verify_evidence_file(text.as_bytes()).unwrap_err().code(), code, "{text}");
+            assert_eq!(verify_evidence_file(text.as_bytes(), None).unwrap_err().code(), code, "{text}");
         }
     }
 

@@ -18,12 +18,12 @@ use evidentia::timestamp::{
     verify_certificate_chain, verify_self_signed, verify_timestamp, verify_timestamp_token,
 };
 use evidentia::{
-    BatchReceipt, ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeySet,
-    LogVerifyOptions, NoteVerifier, PreparedCheckpoint, PreparedEntry, PublicKey, Receipt, Report, SigningKey,
+    BatchReceipt, ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, EvidenceFile, InclusionProof,
+    KeySet, LogVerifyOptions, NoteVerifier, PreparedCheckpoint, PreparedEntry, PublicKey, Receipt, Report, SigningKey,
     Timestamp, Value, canonicalize, canonicalize_value, checkpoint_verifiers, evidence_file, issue_receipt,
     jwk_thumbprint, read_checkpoint, record_of_receipt, validate_log_id, verify_batch_receipt, verify_checkpoint,
-    verify_checkpoint_with_keys, verify_consistency_between, verify_inclusion_in_checkpoint, verify_jws,
-    verify_log_entries, verify_note, verify_receipt, verify_receipt_in_checkpoint,
+    verify_checkpoint_with_keys, verify_consistency_between, verify_evidence_file, verify_inclusion_in_checkpoint,
+    verify_jws, verify_log_entries, verify_note, verify_receipt, verify_receipt_in_checkpoint,
 };
 
 /// Longer than any case takes in an unoptimized build: more means a hang.
@@ -147,6 +147,7 @@ no_codes!(
     SigningKey,
     Receipt,
     BatchReceipt,
+    EvidenceFile,
     Checkpoint,
     (Checkpoint, Checkpoint),
     InclusionProof,
@@ -314,7 +315,14 @@ fn run_case(r: &mut Runner, x: &Context, case: &Value) {
             r.call(name, "PublicKey::from_pem", || PublicKey::from_pem(&pem));
             r.call(name, "PublicKey::from_text", || PublicKey::from_text(&pem));
         }
-        "receipt" | "batch_receipt" | "evidence" => receipt_like(r, x, name, &input, input2.as_deref()),
+        "receipt" | "batch_receipt" => receipt_like(r, x, name, &input, input2.as_deref()),
+        "evidence" => {
+            r.call(name, "EvidenceFile::parse", || EvidenceFile::parse(&input));
+            r.call(name, "verify_evidence_file", || verify_evidence_file(&input, None));
+            r.call(name, "verify_evidence_file (trusted keys)", || verify_evidence_file(&input, Some(&x.keys)));
+            // And where a program handed one in place of a receipt would pass it.
+            receipt_like(r, x, name, &input, input2.as_deref());
+        }
         "inclusion_proof" | "inclusion" => {
             let note = input2.as_deref().map_or_else(|| x.checkpoint.clone(), text);
             if let Some(proof) = r.then(name, "InclusionProof::from_json", || InclusionProof::from_json(&text(&input)))
