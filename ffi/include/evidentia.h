@@ -859,6 +859,23 @@ evidentia_result evidentia_verify_receipt(const char *receipt,
                                           evidentia_report **out);
 
 /**
+ * Reads an evidence file (SPEC.md §18: JSON holding a receipt or batch receipt,
+ * a key set and optionally the event) and verifies what it holds, with `keys`, the
+ * keys the caller trusts, or, when `keys` is NULL, with the key set the file holds
+ * (which came from whoever made the file: confirm it independently). Malformed
+ * input is an error (`EVIDENTIA_INVALID_ARGUMENT` for JSON that is not an evidence
+ * file); everything else is in the report.
+ *
+ * # Safety
+ * `evidence` must point to `evidence_len` bytes; `keys` live or NULL; `out`
+ * writable. Free the report with [`evidentia_report_free`].
+ */
+evidentia_result evidentia_verify_evidence_file(const uint8_t *evidence,
+                                                size_t evidence_len,
+                                                const evidentia_key_set *keys,
+                                                evidentia_report **out);
+
+/**
  * Starts verifying a log held in memory, whose keys are `keys` (copied).
  *
  * # Safety

@@ -1,4 +1,4 @@
-//! Verification: receipts, logs held in memory, checkpoints, proofs; reports.
+//! Verification: receipts, evidence files, logs held in memory, checkpoints, proofs; reports.
 
 use std::ffi::c_char;
 
@@ -37,6 +37,31 @@ pub unsafe extern "C" fn evidentia_verify_receipt(
         let keys = unsafe { handle(keys, "keys")? };
         let event = if event.is_null() { None } else { Some(unsafe { bytes(event, event_len, "event")? }) };
         let report = evidentia::verify_receipt(receipt, &keys.0, event)?;
+        unsafe { give(evidentia_report(report), out) }
+    })
+}
+
+/// Reads an evidence file (SPEC.md §18: JSON holding a receipt or batch receipt,
+/// a key set and optionally the event) and verifies what it holds, with `keys`, the
+/// keys the caller trusts, or, when `keys` is NULL, with the key set the file holds
+/// (which came from whoever made the file: confirm it independently). Malformed
+/// input is an error (`EVIDENTIA_INVALID_ARGUMENT` for JSON that is not an evidence
+/// file); everything else is in the report.
+///
+/// # Safety
+/// `evidence` must point to `evidence_len` bytes; `keys` live or NULL; `out`
+/// writable. Free the report with [`evidentia_report_free`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_verify_evidence_file(
+    evidence: *const u8,
+    evidence_len: usize,
+    keys: *const evidentia_key_set,
+    out: *mut *mut evidentia_report,
+) -> evidentia_result {
+    boundary(|| {
+        let evidence = unsafe { bytes(evidence, evidence_len, "evidence")? };
+        let keys = unsafe { keys.as_ref() }.map(|k| &k.0);
+        let report = evidentia::verify_evidence_file(evidence, keys)?;
         unsafe { give(evidentia_report(report), out) }
     })
 }

@@ -411,6 +411,83 @@ static void randomized_signing_is_opt_in(void) {
     evidentia_signing_key_free(key);
 }
 
+/* An evidence file (SPEC.md §18) verifies with the key set it holds, or with the
+   keys the caller trusts instead; what is not one is refused with its code. */
+static void evidence_files(void) {
+    cJSON *corpus = read_vectors("hostile.json");
+    const cJSON *ctx = cJSON_GetObjectItem(corpus, "context");
+    const char *receipt = str(ctx, "receipt"), *jwks = str(ctx, "jwks");
+    size_t event_len = 0;
+    unsigned char *event = unbase64(str(ctx, "event"), &event_len);
+    char evidence[4096], foreign_keys[4096];
+    snprintf(evidence, sizeof evidence, "{\"receipt\":\"%s\",\"jwks\":%s,\"event\":%.*s}", receipt, jwks,
+             (int)event_len, (const char *)event);
+    snprintf(foreign_keys, sizeof foreign_keys, "{\"receipt\":\"%s\",\"jwks\":\"{}\"}", receipt);
+    evidentia_key_set *trusted = NULL, *stranger = NULL;
+    evidentia_signing_key *other = NULL;
+    char jwk[512], other_jwks[600];
+    CHECK(evidentia_key_set_from_json(jwks, strlen(jwks), &trusted) == EVIDENTIA_OK, "key set");
+    CHECK(evidentia_signing_key_generate(&other) == EVIDENTIA_OK &&
+              evidentia_signing_key_public_jwk(other, jwk, sizeof jwk, &out_len) == EVIDENTIA_OK,
+          "another key");
+    snprintf(other_jwks, sizeof other_jwks, "{\"keys\":[%s]}", jwk);
+    CHECK(evidentia_key_set_from_json(other_jwks, strlen(other_jwks), &stranger) == EVIDENTIA_OK, "another key set");
+
+    const uint8_t *text = (const uint8_t *)evidence;
+    evidentia_report *report = NULL;
+    CHECK(evidentia_verify_evidence_file(text, strlen(evidence), NULL, &report) == EVIDENTIA_OK &&
+              evidentia_report_is_valid(report),
+          "with the file's keys");
+    CHECK(evidentia_report_summary(report, out, BIG, &out_len) == EVIDENTIA_OK && strncmp(out, "VALID", 5) == 0, "%s",
+          out);
+    evidentia_report_free(report);
+    /* Trusted keys replace the file's: another key set did not sign it. */
+    report = NULL;
+    uint32_t codes[8];
+    size_t n = 0;
+    CHECK(evidentia_verify_evidence_file(text, strlen(evidence), stranger, &report) == EVIDENTIA_OK &&
+              !evidentia_report_is_valid(report),
+          "with another key set");
+    CHECK(evidentia_report_failure_codes(report, codes, 8, &n) == EVIDENTIA_OK && n == 1 &&
+              codes[0] == EVIDENTIA_KEY_NOT_FOUND,
+          "KEY_NOT_FOUND");
+    evidentia_report_free(report);
+    /* A file whose own key set is no key set verifies with trusted keys only. */
+    report = NULL;
+    text = (const uint8_t *)foreign_keys;
+    CHECK(evidentia_verify_evidence_file(text, strlen(foreign_keys), NULL, &report) == EVIDENTIA_KEY_SET_MALFORMED &&
+              report == NULL,
+          "the file's key set is malformed");
+    CHECK(evidentia_verify_evidence_file(text, strlen(foreign_keys), trusted, &report) == EVIDENTIA_OK &&
+              evidentia_report_is_valid(report),
+          "trusted keys instead");
+    evidentia_report_free(report);
+    /* What is not an evidence file. */
+    const struct {
+        const char *text;
+        evidentia_result code;
+    } refused[] = {
+        {"{\"receipt\":", EVIDENTIA_JSON_SYNTAX},
+        {"[]", EVIDENTIA_INVALID_ARGUMENT},
+        {"{\"receipt\":\"a.b.c\",\"batch_receipt\":\"{}\",\"jwks\":{}}", EVIDENTIA_INVALID_ARGUMENT},
+        {"{\"receipt\":\"a.b.c\",\"jwks\":{\"keys\":[]}}", EVIDENTIA_JWS_MALFORMED},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        report = NULL;
+        evidentia_result r =
+            evidentia_verify_evidence_file((const uint8_t *)refused[i].text, strlen(refused[i].text), trusted, &report);
+        CHECK(r == refused[i].code && report == NULL, "%s gave %s", refused[i].text, evidentia_result_name(r));
+    }
+    CHECK(evidentia_verify_evidence_file((const uint8_t *)"[]", 2, NULL, &report) == EVIDENTIA_INVALID_ARGUMENT &&
+              evidentia_last_error(out, BIG, &out_len) == EVIDENTIA_OK && strstr(out, "evidence file"),
+          "the message says what is wrong: %s", out);
+    evidentia_key_set_free(trusted);
+    evidentia_key_set_free(stranger);
+    evidentia_signing_key_free(other);
+    free(event);
+    cJSON_Delete(corpus);
+}
+
 int main(void) {
     null_pointers_are_refused();
     small_buffers_get_the_needed_size_and_stay_untouched();
@@ -420,6 +497,7 @@ int main(void) {
     threads_share_a_log();
     nonces_times_and_strings();
     batches_rotation_and_key_history();
+    evidence_files();
     printf("test_api: %d checks, %d failed\n", checks_run, checks_failed);
     return checks_failed ? 1 : 0;
 }

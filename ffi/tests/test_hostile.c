@@ -5,11 +5,11 @@
  *
  * Kinds with no C entry point are skipped: vkey (note verifier keys), timestamp_*
  * and certificate (RFC 3161 is in the Rust core and the CLI only), package
- * (evidence packages are checked by the CLI). Evidence files are read by the verifier
- * page only; here they go where a program handed one in place of a receipt would
- * pass it, as receipts do. log_id, time and nonce go to
- * evidentia_log_create and evidentia_log_append, the C functions that take them;
- * inputs holding a NUL byte are skipped there, since a C string cannot carry one. */
+ * (evidence packages are checked by the CLI). Evidence files go to
+ * evidentia_verify_evidence_file, with the key set each holds and with trusted keys.
+ * log_id, time and nonce go to evidentia_log_create and evidentia_log_append, the C
+ * functions that take them; inputs holding a NUL byte are skipped there, since a C
+ * string cannot carry one. */
 #define _DEFAULT_SOURCE
 #include <stdint.h>
 #include <unistd.h>
@@ -119,6 +119,12 @@ static void receipt_like(const char *name, struct context *x, const unsigned cha
           evidentia_verify_inclusion((const char *)in, len, x->inclusion, strlen(x->inclusion), x->checkpoint,
                                      strlen(x->checkpoint), x->keys));
     verifier_of_one(name, x, in, len, in2, len2);
+}
+
+static void evidence_file(const char *name, struct context *x, const unsigned char *in, size_t len) {
+    CHECK_REPORT(name, "evidentia_verify_evidence_file", evidentia_verify_evidence_file(in, len, NULL, &report));
+    CHECK_REPORT(name, "evidentia_verify_evidence_file (trusted keys)",
+                 evidentia_verify_evidence_file(in, len, x->keys, &report));
 }
 
 static void checkpoint_note(const char *name, struct context *x, const unsigned char *in, size_t len) {
@@ -280,8 +286,10 @@ static int run_case(struct context *x, const cJSON *c) {
             if (r == EVIDENTIA_OK) with_keys(name, x, keys);
             evidentia_key_set_free(keys);
         }
-    } else if (strcmp(kind, "receipt") == 0 || strcmp(kind, "batch_receipt") == 0 || strcmp(kind, "evidence") == 0) {
+    } else if (strcmp(kind, "receipt") == 0 || strcmp(kind, "batch_receipt") == 0) {
         receipt_like(name, x, in, len, in2, len2);
+    } else if (strcmp(kind, "evidence") == 0) {
+        evidence_file(name, x, in, len);
     } else if (strcmp(kind, "inclusion_proof") == 0 || strcmp(kind, "inclusion") == 0) {
         check(name, "evidentia_verify_inclusion_proof",
               evidentia_verify_inclusion_proof((const char *)in, len, x->leaf, x->leaf_len, x->root));

@@ -53,6 +53,7 @@ static struct {
     evidentia_report *report;  /* valid */
     evidentia_report *failing; /* with a failure code */
     const char *jwks, *jwk, *jws, *receipt, *inclusion, *checkpoint, *consistency, *old_checkpoint;
+    char *evidence; /* an evidence file of the receipt, the key set and the event */
     unsigned char *event, *leaf, *root, *old_root;
     size_t event_len, leaf_len;
     char dir[256], log_path[300];
@@ -406,6 +407,16 @@ static void setup_verify_receipt(struct call *c) {
     out_handle(c, 3, 0);
 }
 
+static evidentia_result call_verify_evidence_file(struct call *c) {
+    return evidentia_verify_evidence_file(c->p[0], c->n[0], c->p[1], c->p[2]);
+}
+
+static void setup_verify_evidence_file(struct call *c) {
+    in_text(c, 0, fx.evidence);
+    c->p[1] = fx.keys;
+    out_handle(c, 2, 0);
+}
+
 static evidentia_result call_verifier_new(struct call *c) {
     return evidentia_log_verifier_new(c->p[0], c->p[1]);
 }
@@ -580,6 +591,7 @@ static const struct spec specs[] = {
     {"evidentia_log_verify", "hHo", setup_log_verify, call_log_verify, free_report_slot},
     {"evidentia_verify_log_dir", "sHo", setup_verify_log_dir, call_verify_log_dir, free_report_slot},
     {"evidentia_verify_receipt", "ihIo", setup_verify_receipt, call_verify_receipt, free_report_slot},
+    {"evidentia_verify_evidence_file", "iHo", setup_verify_evidence_file, call_verify_evidence_file, free_report_slot},
     {"evidentia_log_verifier_new", "ho", setup_verifier_new, call_verifier_new, free_verifier_slot},
     {"evidentia_log_verifier_push", "hiI", setup_verifier_push, call_verifier_push, free_made_verifier},
     {"evidentia_log_verifier_push_checkpoint", "hi", setup_verifier_push_checkpoint, call_verifier_push_checkpoint,
@@ -750,6 +762,10 @@ static void fixture(void) {
     fx.leaf = unbase64(str(ctx, "leaf"), &fx.leaf_len);
     fx.root = unbase64(str(ctx, "root"), &len);
     fx.old_root = unbase64(str(ctx, "old_root"), &len);
+    size_t evidence_cap = strlen(fx.receipt) + strlen(fx.jwks) + fx.event_len + 64;
+    fx.evidence = malloc(evidence_cap);
+    snprintf(fx.evidence, evidence_cap, "{\"receipt\":\"%s\",\"jwks\":%s,\"event\":%.*s}", fx.receipt, fx.jwks,
+             (int)fx.event_len, (const char *)fx.event);
     cJSON_Delete(corpus);
     CHECK(evidentia_key_set_from_json(fx.jwks, strlen(fx.jwks), &fx.keys) == EVIDENTIA_OK, "key set");
     CHECK(evidentia_signing_key_from_text(fx.jwk, strlen(fx.jwk), &fx.key) == EVIDENTIA_OK, "key");
@@ -773,6 +789,12 @@ static void fixture(void) {
     CHECK(evidentia_verify_receipt(fx.receipt, strlen(fx.receipt), fx.keys, (const uint8_t *)"{}", 2, &fx.failing) ==
               EVIDENTIA_OK,
           "failing report");
+    evidentia_report *report = NULL;
+    CHECK(evidentia_verify_evidence_file((const uint8_t *)fx.evidence, strlen(fx.evidence), NULL, &report) ==
+                  EVIDENTIA_OK &&
+              evidentia_report_is_valid(report),
+          "evidence file");
+    evidentia_report_free(report);
 }
 
 static void fixture_free(void) {
@@ -789,6 +811,7 @@ static void fixture_free(void) {
     free((void *)fx.checkpoint);
     free((void *)fx.consistency);
     free((void *)fx.old_checkpoint);
+    free(fx.evidence);
     free(fx.event);
     free(fx.leaf);
     free(fx.root);
