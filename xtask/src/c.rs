@@ -138,6 +138,21 @@ pub(crate) fn test() -> Result<()> {
                 .env("EVIDENTIA_VECTORS", root.join("testvectors")))?;
         }
     }
+    // The conformance suite through the shared library.
+    let adapter = bin.join("conformance_adapter");
+    gcc(
+        &root.join("ffi/tests/conformance_adapter.c"),
+        &adapter,
+        &[
+            include.clone(),
+            format!("-L{}", lib.display()),
+            format!("-Wl,-rpath,{}", lib.display()),
+            "-levidentia".into(),
+            "-lcjson".into(),
+        ],
+    )?;
+    crate::conformance::run_cases(&[&adapter.to_string_lossy()])?;
+
     // The example, built the way a user would: make and pkg-config.
     let example = root.join("examples/c");
     run(Command::new("make").args(["-B", "run"]).current_dir(&example).env("PKG_CONFIG_PATH", lib.join("pkgconfig")))?;

@@ -16,17 +16,24 @@ pub(crate) enum Scope {
     Vectors,
 }
 
+/// Folders whose every file is generated: a file there that a fresh generation
+/// does not make is stale (removed by a generation, reported by `--check`).
+const GENERATED_FOLDERS: &[&str] = &["testvectors/conformance/cases"];
+
 /// Path (relative to the root) → contents.
-fn generate(scope: Scope) -> Result<BTreeMap<PathBuf, String>> {
+fn generate(scope: Scope) -> Result<BTreeMap<PathBuf, Vec<u8>>> {
     let mut files = BTreeMap::new();
     for (name, contents) in vectors::generate() {
-        files.insert(PathBuf::from("testvectors").join(name), contents);
+        files.insert(PathBuf::from("testvectors").join(name), contents.into_bytes());
+    }
+    for (name, contents) in crate::conformance::generate()? {
+        files.insert(PathBuf::from("testvectors/conformance").join(name), contents);
     }
     if scope == Scope::All {
-        files.insert(PathBuf::from("docs/ERRORS.md"), errors_markdown());
-        files.insert(PathBuf::from("ffi/src/result.rs"), ffi_result_enum());
+        files.insert(PathBuf::from("docs/ERRORS.md"), errors_markdown().into_bytes());
+        files.insert(PathBuf::from("ffi/src/result.rs"), ffi_result_enum().into_bytes());
         for readme in ["README.md", "bindings/python/README.md", "bindings/node/README.md"] {
-            files.insert(PathBuf::from(readme), with_examples(readme)?);
+            files.insert(PathBuf::from(readme), with_examples(readme)?.into_bytes());
         }
     }
     Ok(files)
@@ -67,10 +74,10 @@ fn with_examples(readme: &str) -> Result<String> {
 
 /// Generated from sources that must be written first (the header from the FFI
 /// crate, which includes the generated result enum).
-fn generate_second(scope: Scope) -> Result<BTreeMap<PathBuf, String>> {
+fn generate_second(scope: Scope) -> Result<BTreeMap<PathBuf, Vec<u8>>> {
     let mut files = BTreeMap::new();
     if scope == Scope::All {
-        files.insert(PathBuf::from("ffi/include/evidentia.h"), c_header()?);
+        files.insert(PathBuf::from("ffi/include/evidentia.h"), c_header()?.into_bytes());
     }
     Ok(files)
 }
@@ -90,7 +97,9 @@ fn c_header() -> Result<String> {
 }
 
 pub(crate) fn run(scope: Scope, check: bool) -> Result<()> {
-    let mut stale = write_or_check(generate(scope)?, check)?;
+    let first = generate(scope)?;
+    let mut stale = remove_or_list_extra(&first, check)?;
+    stale.extend(write_or_check(first, check)?);
     stale.extend(write_or_check(generate_second(scope)?, check)?);
     if !stale.is_empty() {
         return Err(format!(
@@ -105,14 +114,57 @@ pub(crate) fn run(scope: Scope, check: bool) -> Result<()> {
     Ok(())
 }
 
+/// The files of [`GENERATED_FOLDERS`] that `files` does not hold: removed (with
+/// the folders they leave empty), or (checking) listed.
+fn remove_or_list_extra(files: &BTreeMap<PathBuf, Vec<u8>>, check: bool) -> Result<Vec<String>> {
+    fn walk(dir: &std::path::Path, found: &mut Vec<PathBuf>) -> Result<()> {
+        let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+        for entry in entries {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                walk(&entry.path(), found)?;
+            } else {
+                found.push(entry.path());
+            }
+        }
+        Ok(())
+    }
+    let root = root();
+    let mut extra = Vec::new();
+    for folder in GENERATED_FOLDERS {
+        let mut found = Vec::new();
+        walk(&root.join(folder), &mut found)?;
+        found.sort();
+        for path in found {
+            let relative = path.strip_prefix(&root)?.to_owned();
+            if files.contains_key(&relative) {
+                continue;
+            }
+            extra.push(format!("{} (not generated)", relative.display()));
+            if !check {
+                std::fs::remove_file(&path)?;
+                eprintln!("removed {}", relative.display());
+                let mut dir = path.parent();
+                while let Some(d) = dir.filter(|d| d.starts_with(root.join(folder)) && *d != root.join(folder)) {
+                    if std::fs::remove_dir(d).is_err() {
+                        break;
+                    }
+                    dir = d.parent();
+                }
+            }
+        }
+    }
+    Ok(if check { extra } else { Vec::new() })
+}
+
 /// Writes the files that differ, or (checking) lists them.
-fn write_or_check(files: BTreeMap<PathBuf, String>, check: bool) -> Result<Vec<String>> {
+fn write_or_check(files: BTreeMap<PathBuf, Vec<u8>>, check: bool) -> Result<Vec<String>> {
     let root = root();
     let mut stale = Vec::new();
     for (path, contents) in files {
         let full = root.join(&path);
-        let current = std::fs::read_to_string(&full).ok();
-        if current.as_deref() == Some(contents.as_str()) {
+        let current = std::fs::read(&full).ok();
+        if current.as_deref() == Some(contents.as_slice()) {
             continue;
         }
         if check {

@@ -10,6 +10,7 @@ mod bench;
 mod c;
 mod codegen;
 mod compare;
+mod conformance;
 mod cross;
 mod dist;
 mod hostile;
@@ -21,9 +22,9 @@ mod util;
 mod vectors;
 mod wasm;
 
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
-use util::{Result, cargo, root, section};
+use util::{Result, cargo, root, run, section};
 
 const USAGE: &str = "usage: cargo xtask <command>
 
@@ -114,5 +115,10 @@ fn test_core() -> Result<()> {
     cargo(&[&["clippy"][..], &p256_only, &["--all-targets", "--", "-D", "warnings"]].concat())?;
     cargo(&[&["test"][..], &p256_only].concat())?;
     cargo(&["run", "--quiet", "-p", "evidentia", "--example", "quickstart"])?;
-    codegen::run(codegen::Scope::All, true)
+    codegen::run(codegen::Scope::All, true)?;
+    section("conformance: the CLI and the verifier written from SPEC alone");
+    cargo(&["build", "--quiet", "-p", "evidentia-cli"])?;
+    conformance::run_cases(&["python3", "testvectors/conformance/cli-adapter.py"])?;
+    run(Command::new("python3").args(["-m", "unittest", "-q"]).current_dir(root().join("tests/spec-verifier")))?;
+    conformance::run_cases(&["python3", "tests/spec-verifier/adapter.py"])
 }

@@ -112,6 +112,7 @@ pub(crate) fn test() -> Result<()> {
         .args(["--test", "tests/"])
         .current_dir(&dir)
         .env("EVIDENTIA_VECTORS", root().join("testvectors")))?;
+    crate::conformance::run_cases(&["node", "bindings/node/tests/conformance-adapter.js"])?;
     run(Command::new("npx")
         .args(["tsc", "--noEmit", "--strict", "--types", "node", "tests/types.ts"])
         .current_dir(&dir))?;

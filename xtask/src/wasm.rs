@@ -110,6 +110,10 @@ pub(crate) fn test() -> Result<()> {
         .current_dir(&root)
         .env("EVIDENTIA_JS_PACKAGE", &package)
         .env("EVIDENTIA_VECTORS", root.join("testvectors")))?;
+    crate::conformance::run_cases_with(
+        &["node", "bindings/node/tests/conformance-adapter.js"],
+        &[("EVIDENTIA_JS_PACKAGE", package.as_os_str())],
+    )?;
 
     section("wasm: the verifier page in headless Chromium");
     let e2e = browser_tools()?;

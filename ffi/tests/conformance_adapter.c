@@ -1,0 +1,157 @@
+/* Conformance adapter for the C library: `conformance_adapter CASE_DIR`.
+ *
+ * Performs the case's operation (testvectors/conformance/README.md, "Operations")
+ * through the C API, exits 0, 1 or 2 and prints {"code": ..., "codes": [...]} as its
+ * last line. Operations the library does not offer are skipped, saying why. Inputs
+ * reach the library as the bytes they are (C strings here carry a length).
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evidentia.h"
+
+static const char *case_dir;
+static const cJSON *inputs;
+
+/* The bytes of the input of `role`, NULL when the case has none. */
+static char *input(const char *role, size_t *len) {
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(inputs, role);
+    if (!cJSON_IsString(name)) return NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", case_dir, name->valuestring);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "cannot open %s\n", path);
+        exit(3);
+    }
+    char *data = NULL;
+    size_t size = 0, cap = 0;
+    for (;;) {
+        if (size == cap) {
+            cap = cap ? 2 * cap : 4096;
+            data = realloc(data, cap + 1);
+            if (!data) exit(3);
+        }
+        size_t n = fread(data + size, 1, cap - size, f);
+        if (n == 0) break;
+        size += n;
+    }
+    fclose(f);
+    data[size] = 0;
+    *len = size;
+    return data;
+}
+
+static char *path_of(const char *role) {
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(inputs, role);
+    static char path[4096];
+    snprintf(path, sizeof path, "%s/%s", case_dir, cJSON_IsString(name) ? name->valuestring : "");
+    return path;
+}
+
+static int error_answer(evidentia_result r) {
+    printf("{\"code\": \"%s\"}\n", evidentia_result_name(r));
+    return r / 100 == 6 ? 1 : 2;
+}
+
+static int report_answer(evidentia_report *report) {
+    uint32_t codes[256];
+    size_t n = 0;
+    if (evidentia_report_failure_codes(report, codes, 256, &n) != EVIDENTIA_OK) exit(3);
+    int valid = evidentia_report_is_valid(report);
+    evidentia_report_free(report);
+    printf("{\"code\": ");
+    if (n) printf("\"%s\"", evidentia_result_name(codes[0]));
+    else printf("null");
+    printf(", \"codes\": [");
+    for (size_t i = 0; i < n; i++) printf("%s\"%s\"", i ? ", " : "", evidentia_result_name(codes[i]));
+    printf("]}\n");
+    return valid ? 0 : 1;
+}
+
+static int skip(const char *why) {
+    printf("{\"skip\": \"%s\"}\n", why);
+    return 0;
+}
+
+static int perform(const char *operation) {
+    size_t jwks_len = 0;
+    char *jwks = input("jwks", &jwks_len);
+    evidentia_key_set *keys = NULL;
+    if (jwks) {
+        evidentia_result r = evidentia_key_set_from_json(jwks, jwks_len, &keys);
+        free(jwks);
+        if (r != EVIDENTIA_OK) return error_answer(r);
+    }
+    evidentia_result r = EVIDENTIA_OK;
+    evidentia_report *report = NULL;
+    size_t a_len = 0, b_len = 0, c_len = 0;
+    char *a = NULL, *b = NULL, *c = NULL;
+    if (!strcmp(operation, "receipt")) {
+        a = input("receipt", &a_len);
+        b = input("event", &b_len);
+        r = evidentia_verify_receipt(a, a_len, keys, (const uint8_t *)b, b ? b_len : 0, &report);
+    } else if (!strcmp(operation, "log")) {
+        r = evidentia_verify_log_dir(path_of("log"), keys, &report);
+    } else if (!strcmp(operation, "checkpoint")) {
+        uint64_t size = 0;
+        a = input("checkpoint", &a_len);
+        r = evidentia_verify_checkpoint(a, a_len, keys, &size);
+    } else if (!strcmp(operation, "inclusion")) {
+        if (cJSON_GetObjectItemCaseSensitive(inputs, "record")) {
+            evidentia_key_set_free(keys);
+            return skip("the library verifies a receipt's inclusion, not a bare record's");
+        }
+        a = input("receipt", &a_len);
+        b = input("proof", &b_len);
+        c = input("checkpoint", &c_len);
+        r = evidentia_verify_inclusion(a, a_len, b, b_len, c, c_len, keys);
+    } else if (!strcmp(operation, "consistency")) {
+        a = input("proof", &a_len);
+        b = input("old_checkpoint", &b_len);
+        c = input("checkpoint", &c_len);
+        r = evidentia_verify_consistency(a, a_len, b, b_len, c, c_len, keys);
+    } else if (!strcmp(operation, "evidence")) {
+        a = input("evidence", &a_len);
+        r = evidentia_verify_evidence_file((const uint8_t *)a, a_len, keys, &report);
+    } else if (!strcmp(operation, "package")) {
+        evidentia_key_set_free(keys);
+        return skip("packages are checked by verify.sh and the CLI");
+    } else {
+        fprintf(stderr, "unknown operation %s\n", operation);
+        exit(3);
+    }
+    free(a);
+    free(b);
+    free(c);
+    evidentia_key_set_free(keys);
+    if (r != EVIDENTIA_OK) return error_answer(r);
+    if (report) return report_answer(report);
+    printf("{\"code\": null}\n");
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: conformance_adapter CASE_DIR\n");
+        return 3;
+    }
+    case_dir = argv[1];
+    char path[4096];
+    snprintf(path, sizeof path, "%s/expected.json", case_dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) return 3;
+    char text[65536];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    cJSON *expected = cJSON_Parse(text);
+    const cJSON *operation = cJSON_GetObjectItemCaseSensitive(expected, "operation");
+    inputs = cJSON_GetObjectItemCaseSensitive(expected, "inputs");
+    if (!cJSON_IsString(operation) || !cJSON_IsObject(inputs)) return 3;
+    int status = perform(operation->valuestring);
+    cJSON_Delete(expected);
+    return status;
+}

@@ -1,0 +1,369 @@
+#!/bin/sh
+# Checks this evidence package with nothing but OpenSSL, sha256sum and POSIX tools:
+# no Evidentia, no network. Run it from anywhere:  sh verify.sh
+# or, with a copy of this script you trust, on a package folder:  sh verify.sh DIR
+# Each check prints OK or FAILED; a signature check prints OpenSSL's own
+# "Verified OK". The last line is the verdict. VERIFICATION.md explains each check.
+set -u
+LC_ALL=C
+export LC_ALL
+# Temporary files live in $work, removed on exit; an interrupt (Ctrl-C), TERM or
+# HUP removes them and stops the script.
+work=
+cleanup() { [ -z "$work" ] || rm -rf "$work"; }
+trap cleanup EXIT
+trap 'cleanup; trap - EXIT; exit 129' HUP
+trap 'cleanup; trap - EXIT; exit 130' INT
+trap 'cleanup; trap - EXIT; exit 143' TERM
+cd "${1:-$(dirname "$0")}" || exit 2
+work=$(mktemp -d) || exit 2
+failures=0
+
+ok() { printf 'OK      %s\n' "$1"; }
+failed() { printf 'FAILED  %s\n' "$1"; failures=$((failures + 1)); }
+# base64url (RFC 4648 §5, no padding) from standard input to bytes on standard output.
+b64url_decode() {
+    s=$(tr -- '-_' '+/')
+    case $(( ${#s} % 4 )) in 2) s="$s==" ;; 3) s="$s=" ;; esac
+    printf '%s' "$s" | openssl base64 -d -A
+}
+b64url_encode() { openssl base64 -A | tr -- '+/' '-_' | tr -d '='; }
+hex() { od -An -v -tx1 | tr -d ' \n'; }
+sha256_hex() { openssl dgst -sha256 -binary | hex; }
+# The string value of member $1 in the one-line canonical JSON on standard input.
+member() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
+# The integer value of member $1.
+number() { sed -n "s/.*\"$1\":\([0-9][0-9]*\).*/\1/p"; }
+
+# A package is one folder of plain files. Anything else (a link, which could lead
+# outside the folder, a folder, a device, a FIFO that would block a read, a name
+# that is not a plain name) is refused before any file is read.
+refused=0
+for f in * .[!.]* ..?*; do
+    [ -e "$f" ] || [ -L "$f" ] || continue
+    why=
+    case $f in
+        *[!A-Za-z0-9._-]* | *.) why="is not a plain file name (letters, digits, '.', '_' and '-')" ;;
+    esac
+    if [ -z "$why" ]; then
+        if [ -L "$f" ]; then
+            why="is a symbolic link"
+        elif [ ! -f "$f" ]; then
+            why="is not a regular file"
+        fi
+    fi
+    if [ -n "$why" ]; then
+        printf 'REFUSED %s %s\n' "$(printf '%s' "$f" | tr -c 'A-Za-z0-9._-' '?')" "$why"
+        refused=$((refused + 1))
+    fi
+done
+if [ "$refused" -ne 0 ]; then
+    echo
+    echo "VERDICT: INVALID — the package is not a folder of plain files, so it was not checked"
+    exit 2
+fi
+
+echo "Evidence package: $(cat subject.txt 2>/dev/null || echo '(no subject.txt)')"
+echo
+
+# 1. Every file is the one the package was made with. SHA256SUMS may name only the
+#    files a package has, each once, so sha256sum reads nothing else.
+expected="receipt.jws batch-receipt.json signing-input.txt signature.der record.json event.json \
+public-key.pem public-key.jwk keys.jwks inclusion-proof.json checkpoint.txt checkpoint-body.txt \
+checkpoint-key.pem timestamp.tst tsa-root.pem tsa-chain.pem subject.txt VERIFICATION.md verify.sh manifest.json"
+: > "$work/listed"
+: > "$work/sums-lines"
+sums_ok=no
+if [ ! -f SHA256SUMS ]; then
+    echo "SHA256SUMS is missing" > "$work/sums-lines"
+elif [ "$(tail -c 1 SHA256SUMS | hex)" != 0a ] || ! tr -d '\000' < SHA256SUMS | cmp -s - SHA256SUMS; then
+    echo "SHA256SUMS is not lines of text, each ending in a newline" > "$work/sums-lines"
+elif awk -v names="$expected" -v listed="$work/listed" 'BEGIN { n = split(names, list); for (i = 1; i <= n; i++) known[list[i]] = 1 }
+        {
+            hash = substr($0, 1, 64); name = substr($0, 67)
+            if (length(hash) != 64 || hash !~ /^[0-9a-f]+$/ || substr($0, 65, 2) != "  ") {
+                printf "SHA256SUMS line %d is not a SHA-256 and a file name\n", NR; bad = 1
+            } else if (!(name in known)) {
+                printf "SHA256SUMS line %d names a file a package does not have\n", NR; bad = 1
+            } else if (name in seen) {
+                printf "SHA256SUMS names %s twice\n", name; bad = 1
+            } else {
+                seen[name] = 1; print name > listed
+            }
+        }
+        END { exit bad }' SHA256SUMS > "$work/sums-lines"; then
+    sums_ok=yes
+fi
+unlisted=
+for f in * .[!.]* ..?*; do
+    [ -e "$f" ] || continue
+    [ "$f" = SHA256SUMS ] || grep -q -x -F -e "$f" "$work/listed" || unlisted="$unlisted $f"
+done
+# A package proves one record one way: a receipt or a batch receipt, never both
+# (a second one would be hashed but never checked).
+both=no
+[ -f receipt.jws ] && [ -f batch-receipt.json ] && both=yes
+if [ "$sums_ok" = yes ] && sha256sum -c --strict --quiet SHA256SUMS >"$work/sums" 2>&1 && [ -z "$unlisted" ] \
+    && [ "$both" = no ]; then
+    ok "1. every file matches its SHA-256 in SHA256SUMS"
+else
+    [ "$both" = no ] || echo "the package holds both receipt.jws and batch-receipt.json; a package holds one"
+    if [ "$sums_ok" = yes ]; then
+        cat "$work/sums"
+    else
+        cat "$work/sums-lines"
+        echo "SHA256SUMS must list files of a package only, each once, so no file was compared with it"
+    fi
+    [ -z "$unlisted" ] || echo "not listed in SHA256SUMS:$unlisted"
+    failed "1. files differ from SHA256SUMS (changed, missing or added)"
+fi
+
+# 2. The public key: the PEM and the JWK are the same key, and its thumbprint
+#    (RFC 7638) is the key id the record names.
+x=$(member x < public-key.jwk)
+y=$(member y < public-key.jwk)
+{ printf '%s' "$x" | b64url_decode; printf '%s' "$y" | b64url_decode; } > "$work/xy"
+openssl pkey -pubin -in public-key.pem -outform DER 2>/dev/null | tail -c 64 > "$work/pem-xy"
+thumbprint=$(printf '{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}' "$x" "$y" | openssl dgst -sha256 -binary | b64url_encode)
+kid=$(member kid < record.json)
+# The JWK file is exactly the canonical public JWK of that key.
+printf '{"alg":"ES256","crv":"P-256","kid":"%s","kty":"EC","use":"sig","x":"%s","y":"%s"}' "$thumbprint" "$x" "$y" > "$work/jwk"
+# The PEM file is exactly OpenSSL's own PEM of that key.
+openssl pkey -pubin -in public-key.pem -pubout 2>/dev/null > "$work/pem"
+if [ -s "$work/xy" ] && cmp -s "$work/xy" "$work/pem-xy" && [ "$thumbprint" = "$kid" ] && cmp -s "$work/jwk" public-key.jwk \
+    && cmp -s "$work/pem" public-key.pem; then
+    ok "2. public-key.pem and public-key.jwk are one key, whose thumbprint is the record's kid ($kid)"
+else
+    failed "2. the public key files disagree, or the key is not the one the record names"
+fi
+
+# 3. The key history lists that key, in force at the record's time: not before its
+#    nbf, before its exp and before any revocation (NumericDates, seconds since 1970).
+# Seconds since 1970 of an RFC 3339 time YYYY-MM-DDTHH:MM:SS[.F]Z (days from the
+# civil calendar), or nothing when the text is not such a time.
+epoch() {
+    awk -v t="$1" 'BEGIN {
+        if (t !~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\.[0-9]+)?Z$/) exit
+        y = substr(t, 1, 4) + 0; m = substr(t, 6, 2) + 0; d = substr(t, 9, 2) + 0
+        y -= (m <= 2); era = (y >= 0 ? int(y / 400) : int((y - 399) / 400)); yoe = y - era * 400
+        doy = int((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1
+        days = era * 146097 + yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy - 719468
+        s = days * 86400 + substr(t, 12, 2) * 3600 + substr(t, 15, 2) * 60 + substr(t, 18, 2)
+        if (substr(t, 20, 1) == ".") s += ("0" substr(t, 20, length(t) - 20)) + 0
+        printf "%.9f\n", s
+    }'
+}
+time=$(member time < record.json)
+seconds=$(epoch "$time")
+entry=$(tr -d '\n' < keys.jwks | sed 's/},{/}\
+{/g' | grep "\"kid\":\"$kid\"" | head -n 1)
+decimal() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p"; }
+nbf=$(printf '%s' "$entry" | decimal nbf)
+exp=$(printf '%s' "$entry" | decimal exp)
+revoked=$(printf '%s' "$entry" | decimal revoked_at)
+in_force=$(awk -v s="$seconds" -v nbf="$nbf" -v expires="$exp" -v rev="$revoked" -v found="${entry:+yes}" 'BEGIN {
+    ok = (found == "yes" && s != "")
+    s += 0
+    if (nbf != "" && s < nbf + 0) ok = 0
+    if (expires != "" && s >= expires + 0) ok = 0
+    if (rev != "" && s >= rev + 0) ok = 0
+    print ok ? "yes" : "no"
+}')
+if [ "$in_force" = yes ]; then
+    ok "3. keys.jwks lists the key as in force at the record's time ($time)"
+else
+    failed "3. keys.jwks does not list the key as in force at $time"
+fi
+
+# 4. The signature: OpenSSL verifies it over the exact signing input.
+if [ -f receipt.jws ]; then
+    # A receipt: the JWS signing input is the receipt's first two parts, and
+    # signature.der is its third part in DER.
+    cut -d. -f1,2 receipt.jws | tr -d '\n' > "$work/input"
+    cut -d. -f3 receipt.jws | tr -d '\n' | b64url_decode > "$work/raw"
+    r=$(head -c 32 "$work/raw" | hex)
+    s=$(tail -c 32 "$work/raw" | hex)
+    printf 'asn1=SEQUENCE:sig\n[sig]\nr=INTEGER:0x%s\ns=INTEGER:0x%s\n' "$r" "$s" > "$work/asn1"
+    openssl asn1parse -genconf "$work/asn1" -noout -out "$work/der" >/dev/null 2>&1
+    cut -d. -f2 receipt.jws | tr -d '\n' | b64url_decode > "$work/record"
+    if cmp -s "$work/input" signing-input.txt && cmp -s "$work/der" signature.der && cmp -s "$work/record" record.json; then
+        ok "4a. signing-input.txt, signature.der and record.json are exactly the receipt's parts"
+    else
+        failed "4a. signing-input.txt, signature.der or record.json is not the receipt's"
+    fi
+    signed=signing-input.txt
+    what="the receipt"
+else
+    # A batch receipt: the key signed the checkpoint, which commits to the record (5).
+    signed=checkpoint-body.txt
+    what="the checkpoint"
+fi
+if openssl dgst -sha256 -verify public-key.pem -signature signature.der "$signed"; then
+    ok "4. the signature over $what is valid for the key"
+else
+    failed "4. the signature over $what does not verify"
+fi
+
+# 5. The record is in the log: its leaf hash and the inclusion proof lead to the
+#    root of the signed checkpoint (RFC 9162 §2.1.3.2, hashes over SHA-256 with
+#    the 0x00 leaf and 0x01 node prefixes).
+index=$(number leaf_index < inclusion-proof.json)
+size=$(number tree_size < inclusion-proof.json)
+{ printf '\000'; cat record.json; } | openssl dgst -sha256 -binary > "$work/hash"
+fn=$index
+sn=$((size - 1))
+proof_ok=yes
+for h in $(sed -n 's/.*"hashes":\[\([^]]*\)\].*/\1/p' inclusion-proof.json | tr ',' ' ' | tr -d '"'); do
+    printf '%s' "$h" | openssl base64 -d -A > "$work/sibling"
+    if [ "$sn" -eq 0 ]; then proof_ok=no; break; fi
+    if [ $((fn % 2)) -eq 1 ] || [ "$fn" -eq "$sn" ]; then
+        { printf '\001'; cat "$work/sibling" "$work/hash"; } | openssl dgst -sha256 -binary > "$work/next"
+        if [ $((fn % 2)) -eq 0 ]; then
+            while [ "$fn" -ne 0 ] && [ $((fn % 2)) -eq 0 ]; do fn=$((fn / 2)); sn=$((sn / 2)); done
+        fi
+    else
+        { printf '\001'; cat "$work/hash" "$work/sibling"; } | openssl dgst -sha256 -binary > "$work/next"
+    fi
+    mv "$work/next" "$work/hash"
+    fn=$((fn / 2))
+    sn=$((sn / 2))
+done
+# The proof file is exactly the canonical proof of those values.
+hashes=$(sed -n 's/.*"hashes":\[\([^]]*\)\].*/\1/p' inclusion-proof.json)
+printf '{"hashes":[%s],"leaf_index":%s,"tree_size":%s,"type":"inclusion"}' "$hashes" "$index" "$size" > "$work/proof"
+cmp -s "$work/proof" inclusion-proof.json || proof_ok=no
+root=$(sed -n 3p checkpoint-body.txt)
+checkpoint_size=$(sed -n 2p checkpoint-body.txt)
+if [ "$proof_ok" = yes ] && [ "$sn" -eq 0 ] && [ "$(openssl base64 -A < "$work/hash")" = "$root" ] \
+    && [ "$size" = "$checkpoint_size" ] && [ "$index" = "$(number seq < record.json)" ]; then
+    ok "5. record $index is in the log of $size records whose root the checkpoint states"
+else
+    failed "5. the inclusion proof does not lead from the record to the checkpoint's root"
+fi
+
+# 6. The checkpoint is signed by the same key (C2SP signed note: the signed text, an
+#    empty line, then lines "— <name> <base64(key hash, DER signature)>") — or, when
+#    the key was rotated before the checkpoint was signed, by the later key in
+#    checkpoint-key.pem, which must be a key of keys.jwks (its thumbprint a kid).
+checkpoint_key=public-key.pem
+key_listed=yes
+if [ -f checkpoint-key.pem ]; then
+    checkpoint_key=checkpoint-key.pem
+    openssl pkey -pubin -in checkpoint-key.pem -pubout 2>/dev/null > "$work/checkpoint-key"
+    openssl pkey -pubin -in checkpoint-key.pem -outform DER 2>/dev/null > "$work/checkpoint-key.der"
+    cx=$(tail -c 64 "$work/checkpoint-key.der" | head -c 32 | b64url_encode)
+    cy=$(tail -c 32 "$work/checkpoint-key.der" | b64url_encode)
+    ckid=$(printf '{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}' "$cx" "$cy" | openssl dgst -sha256 -binary | b64url_encode)
+    if ! cmp -s "$work/checkpoint-key" checkpoint-key.pem || [ "$(wc -c < "$work/checkpoint-key.der")" -ne 91 ] \
+        || ! grep -q "\"kid\":\"$ckid\"" keys.jwks; then
+        key_listed=no
+    fi
+fi
+body_length=$(wc -c < checkpoint-body.txt)
+head -c "$body_length" checkpoint.txt > "$work/body"
+tail -c +$((body_length + 1)) checkpoint.txt | head -c 1 | hex > "$work/blank"
+tail -c +$((body_length + 2)) checkpoint.txt > "$work/signatures"
+malformed=$(grep -c -v '^— [^ ][^ ]* [A-Za-z0-9+/][A-Za-z0-9+/]*=*$' "$work/signatures")
+key_hash=$(openssl pkey -pubin -in "$checkpoint_key" -outform DER 2>/dev/null | openssl dgst -sha256 -binary | head -c 4 | hex)
+found=no
+for signature in $(grep "^— $(sed -n 1p checkpoint-body.txt) " "$work/signatures" | sed 's/.* //'); do
+    printf '%s' "$signature" | openssl base64 -d -A > "$work/note-sig"
+    if [ "$(head -c 4 "$work/note-sig" | hex)" = "$key_hash" ]; then
+        tail -c +5 "$work/note-sig" > "$work/note-der"
+        found=yes
+        break
+    fi
+done
+if cmp -s "$work/body" checkpoint-body.txt && [ "$(cat "$work/blank")" = 0a ] && [ "$malformed" = 0 ] \
+    && [ "$(tail -c 1 checkpoint.txt | hex)" = 0a ] && [ "$found" = yes ] && [ "$key_listed" = yes ] \
+    && openssl dgst -sha256 -verify "$checkpoint_key" -signature "$work/note-der" checkpoint-body.txt; then
+    if [ "$checkpoint_key" = public-key.pem ]; then
+        ok "6. the checkpoint is signed by the same key"
+    else
+        ok "6. the checkpoint is signed by the later key $ckid of keys.jwks (checkpoint-key.pem)"
+    fi
+else
+    failed "6. the checkpoint's signature does not verify with the key"
+fi
+
+# 7. The event: its SHA-256 is the digest the record commits to.
+event=$(member event < record.json)
+if [ "sha256:$(sha256_hex < event.json)" = "$event" ]; then
+    ok "7. event.json is the event the record commits to"
+else
+    failed "7. event.json is not the event the record commits to"
+fi
+
+# 8. The trusted timestamp (RFC 3161), when the package has one: a time-stamping
+#    authority signed the SHA-256 of checkpoint.txt with its time. OpenSSL checks
+#    the token, its certificate's time-stamping purpose and its chain to
+#    tsa-root.pem, every certificate valid at the stamped time (not today), and
+#    the root's own signature (-check_ss_sig), so a damaged root is refused.
+#    tsa-chain.pem holds the whole chain below the root (OpenSSL 1.1 does not take
+#    certificates from the token to build it).
+# A certificate file is exactly OpenSSL's PEM of the certificates in it; its
+# certificates are left in $work/cert-NNN, in order.
+canonical_certificates() {
+    rm -f "$work"/cert-*
+    awk -v dir="$work" '/^-----BEGIN CERTIFICATE-----$/ { n++ } { print > sprintf("%s/cert-%03d", dir, n) }' "$1"
+    for c in "$work"/cert-*; do openssl x509 -in "$c" 2>/dev/null || echo invalid; done
+}
+if [ -f timestamp.tst ]; then
+    # "Oct  8 15:40:32 2024 GMT" or "Oct  8 15:40:32.125 2024 GMT"
+    stamp=$(openssl ts -reply -token_in -in timestamp.tst -text 2>/dev/null | sed -n 's/^Time stamp: //p')
+    stamp_time=$(printf '%s\n' "$stamp" | awk '$5 == "GMT" {
+        m = index("JanFebMarAprMayJunJulAugSepOctNovDec", $1); if (m % 3 != 1) exit
+        split($3, hms, "."); printf "%s-%02d-%02dT%sZ\n", $4, (m + 2) / 3, $2, hms[1]
+    }')
+    at=$(epoch "$stamp_time" | cut -d. -f1)
+    rm -f "$work/root" "$work/chain" "$work/ts"
+    # The root: one self-signed certificate whose own signature holds.
+    certificates_ok=no
+    canonical_certificates tsa-root.pem > "$work/canonical"
+    if [ -n "$at" ] && cmp -s "$work/canonical" tsa-root.pem \
+        && [ "$(grep -c '^-----BEGIN CERTIFICATE-----$' tsa-root.pem)" = 1 ] \
+        && openssl verify -check_ss_sig -attime "$at" -CAfile tsa-root.pem tsa-root.pem > "$work/root" 2>&1; then
+        certificates_ok=yes
+    fi
+    # The rest of the chain, and the certificates the token carries (which its
+    # signature does not cover): every one leads to the root at the stamped time.
+    untrusted=
+    : > "$work/given.pem"
+    if [ -f tsa-chain.pem ]; then
+        untrusted="-untrusted tsa-chain.pem"
+        canonical_certificates tsa-chain.pem > "$work/canonical"
+        cmp -s "$work/canonical" tsa-chain.pem || certificates_ok=no
+        cat tsa-chain.pem > "$work/given.pem"
+    fi
+    openssl pkcs7 -inform DER -in timestamp.tst -print_certs 2>/dev/null >> "$work/given.pem" || certificates_ok=no
+    rm -f "$work"/cert-*
+    awk -v dir="$work" '/^-----BEGIN CERTIFICATE-----$/ { n++; keep = 1 }
+        keep { print > sprintf("%s/cert-%03d", dir, n) } /^-----END CERTIFICATE-----$/ { keep = 0 }' "$work/given.pem"
+    for c in "$work"/cert-*; do
+        [ -f "$c" ] || continue
+        # shellcheck disable=SC2086
+        openssl verify -check_ss_sig -attime "${at:-0}" -CAfile tsa-root.pem $untrusted "$c" >> "$work/chain" 2>&1 \
+            || certificates_ok=no
+    done
+    fingerprint=$(openssl x509 -in tsa-root.pem -noout -fingerprint -sha256 2>/dev/null | sed 's/.*=//')
+    # shellcheck disable=SC2086
+    if [ "$certificates_ok" = yes ] \
+        && openssl ts -verify -token_in -in timestamp.tst -data checkpoint.txt -CAfile tsa-root.pem $untrusted \
+            -attime "$at" -check_ss_sig > "$work/ts" 2>&1 && grep -q '^Verification: OK$' "$work/ts"; then
+        grep '^Verification: OK$' "$work/ts"
+        ok "8. a trusted timestamp says the checkpoint existed at $stamp_time (TSA root SHA-256 fingerprint $fingerprint: compare it with the one the authority publishes)"
+    else
+        grep -hv -e '^Using configuration' -e ': OK$' "$work/root" "$work/chain" "$work/ts" 2>/dev/null
+        failed "8. the trusted timestamp does not verify for checkpoint.txt with tsa-root.pem"
+    fi
+else
+    echo "--      8. no trusted timestamp in this package: the record's time is the signer's own statement"
+fi
+
+echo
+if [ "$failures" -eq 0 ]; then
+    echo "VERDICT: VALID — every check passed"
+    exit 0
+fi
+echo "VERDICT: INVALID — $failures check(s) failed"
+exit 1

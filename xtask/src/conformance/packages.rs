@@ -1,0 +1,586 @@
+//! Cases of SPEC.md's packages rules (§19): the eight checks of a package, and
+//! what a package folder or archive must be to be read at all.
+//!
+//! Packages are exported by the store from logs made with a fixed clock; a case
+//! changes a file and, unless it is about the sums, writes `manifest.json` and
+//! `SHA256SUMS` again so that only the check it aims at fails. Archives are
+//! packed here with fixed times, owners and modes.
+
+use std::collections::BTreeMap;
+
+use evidentia::json::{Number, Value};
+use evidentia::{Digest, canonicalize_value};
+use evidentia_store::{Log, Mode, NewEvent, export_package};
+
+use super::fixtures::{LOG_ID, World, at, checkpoint_of, event, jwk_with, jwks, signed};
+use super::logs::{Scratch, append, options, read_tree};
+use super::{Input, Op, Outcome, Suite, dir, file};
+use crate::util::Result;
+
+/// A package's files in memory, with the order its `SHA256SUMS` lists them.
+#[derive(Clone)]
+struct Package {
+    files: BTreeMap<String, Vec<u8>>,
+    order: Vec<String>,
+}
+
+impl Package {
+    fn new(files: BTreeMap<String, Vec<u8>>) -> Package {
+        let sums = String::from_utf8(files["SHA256SUMS"].clone()).expect("text");
+        let order = sums
+            .lines()
+            .filter_map(|l| l.split_once("  ").map(|(_, name)| name.to_owned()))
+            .filter(|name| name != "manifest.json")
+            .collect();
+        Package { files, order }
+    }
+
+    fn text(&self, name: &str) -> String {
+        String::from_utf8(self.files[name].clone()).expect("text")
+    }
+
+    /// The package with a file replaced (or added), and `manifest.json` and
+    /// `SHA256SUMS` written again to match: only the checks after 1 can fail.
+    fn with(&self, name: &str, bytes: impl Into<Vec<u8>>) -> Package {
+        let mut out = self.clone();
+        out.files.insert(name.to_owned(), bytes.into());
+        if !out.order.iter().any(|n| n == name) {
+            out.order.push(name.to_owned());
+        }
+        out.resealed()
+    }
+
+    /// The package without a file, the sums written again.
+    fn without(&self, name: &str) -> Package {
+        let mut out = self.clone();
+        out.files.remove(name);
+        out.order.retain(|n| n != name);
+        out.resealed()
+    }
+
+    /// A file changed or added without touching the sums.
+    fn raw(&self, name: &str, bytes: impl Into<Vec<u8>>) -> Package {
+        let mut out = self.clone();
+        out.files.insert(name.to_owned(), bytes.into());
+        out
+    }
+
+    /// A file removed without touching the sums.
+    fn raw_without(&self, name: &str) -> Package {
+        let mut out = self.clone();
+        out.files.remove(name);
+        out
+    }
+
+    /// `manifest.json` and `SHA256SUMS` as the exporter writes them.
+    fn resealed(mut self) -> Package {
+        let listed = self
+            .order
+            .iter()
+            .map(|name| {
+                let bytes = &self.files[name];
+                Value::object([
+                    ("name", Value::from(name.as_str())),
+                    ("sha256", Value::from(Digest::sha256(bytes).to_hex())),
+                    ("size", Value::Number(Number::from_i64(bytes.len() as i64).expect("small"))),
+                ])
+            })
+            .collect();
+        let mut manifest = canonicalize_value(&Value::object([("files", Value::Array(listed))])).expect("JSON");
+        manifest.push(b'\n');
+        self.files.insert("manifest.json".to_owned(), manifest);
+        let sums: String = self
+            .order
+            .iter()
+            .chain(std::iter::once(&"manifest.json".to_owned()))
+            .map(|name| format!("{}  {name}\n", Digest::sha256(&self.files[name]).to_hex()))
+            .collect();
+        self.files.insert("SHA256SUMS".to_owned(), sums.into_bytes());
+        self
+    }
+
+    fn folder(&self) -> Input {
+        dir("package", "package", self.files.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+
+    /// The archive of the package as the exporter packs it: `package/NAME` for each
+    /// file, in the order of `SHA256SUMS`.
+    fn members(&self) -> Vec<Member> {
+        let mut names: Vec<&String> = self.order.iter().collect();
+        let manifest = "manifest.json".to_owned();
+        let sums = "SHA256SUMS".to_owned();
+        names.extend([&manifest, &sums]);
+        names.extend(self.files.keys().filter(|k| !names.contains(k)).collect::<Vec<_>>());
+        names.into_iter().map(|n| Member::file(&format!("package/{n}"), &self.files[n.as_str()])).collect()
+    }
+
+    fn archive(&self) -> Input {
+        file("package", "package.tar.gz", pack(&self.members(), b""))
+    }
+}
+
+/// One member of an archive, written with a raw ustar header.
+#[derive(Clone)]
+struct Member {
+    name: Vec<u8>,
+    kind: tar::EntryType,
+    data: Vec<u8>,
+    link: Vec<u8>,
+}
+
+impl Member {
+    fn file(name: &str, data: &[u8]) -> Member {
+        Member { name: name.as_bytes().to_vec(), kind: tar::EntryType::Regular, data: data.to_vec(), link: vec![] }
+    }
+
+    fn other(name: &str, kind: tar::EntryType, link: &str) -> Member {
+        Member { name: name.as_bytes().to_vec(), kind, data: vec![], link: link.as_bytes().to_vec() }
+    }
+}
+
+/// A `.tar.gz` of the members (fixed mode, owner and time), then `after` inside the
+/// compressed stream after the end-of-archive blocks.
+fn pack(members: &[Member], after: &[u8]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for member in members {
+        let mut header = tar::Header::new_ustar();
+        // The name as it is, even absolute or with `..` (which set_path refuses).
+        header.as_old_mut().name[..member.name.len()].copy_from_slice(&member.name);
+        header.as_old_mut().linkname[..member.link.len()].copy_from_slice(&member.link);
+        header.set_entry_type(member.kind);
+        header.set_size(member.data.len() as u64);
+        header.set_mode(if member.name.ends_with(b".sh") { 0o755 } else { 0o644 });
+        header.set_mtime(0);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_cksum();
+        tar.append(&header, member.data.as_slice()).expect("in memory");
+    }
+    let mut bytes = tar.into_inner().expect("in memory");
+    bytes.extend_from_slice(after);
+    gzip(&bytes)
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut encoder, bytes).expect("in memory");
+    encoder.finish().expect("in memory")
+}
+
+/// Exports the package of record `index` of a log `build` makes (k1 valid from
+/// `T0`, the suite's clock).
+fn export(name: &str, mode: Mode, index: u64, build: impl FnOnce(&Log) -> evidentia::Result<()>) -> Result<Package> {
+    let scratch = Scratch::new(&format!("package-{name}"))?;
+    let path = scratch.0.join("log");
+    let log = Log::create(
+        &path,
+        &super::fixtures::key(1),
+        evidentia_store::CreateOptions {
+            log_id: Some(LOG_ID.to_owned()),
+            key_file: None,
+            mode,
+            key_valid_from: Some(at(0)),
+            options: options(),
+        },
+    )?;
+    build(&log)?;
+    drop(log);
+    let out = scratch.0.join("package");
+    export_package(&path, index, &out)?;
+    Ok(Package::new(read_tree(&out)?))
+}
+
+pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
+    let (k1, k2, k3) = (&world.k1, &world.k2, &world.k3);
+    let mut add = |slug: &str, why: &str, outcome: Outcome, input: Input| {
+        suite.add("package", slug, Op::Package, "§19", why, outcome, vec![input]);
+    };
+    let (valid, invalid, refused) = (Outcome::Valid, Outcome::PackageInvalid, Outcome::PackageRefused);
+
+    // Record 1 of five receipts by k1, with a checkpoint of all five.
+    let receipts = export("receipts", Mode::Receipts, 1, |log| {
+        (0..5).try_for_each(|i| append(log, k1, i))?;
+        log.checkpoint(k1).map(|_| ())
+    })?;
+    // Record 1 of a batch-mode log of three records sealed by one checkpoint.
+    let batch = export("batch", Mode::Batch, 1, |log| {
+        let events: Vec<Vec<u8>> = (0..3).map(event).collect();
+        let events: Vec<NewEvent<'_>> = events.iter().map(|json| NewEvent { json, nonce: None }).collect();
+        log.append_batch(k1, &events, Some(at(0))).map(|_| ())
+    })?;
+    // Record 1 (by k1) of a log rotated to k2, whose newest checkpoint k2 signed.
+    let rotated = export("rotated", Mode::Receipts, 1, |log| {
+        (0..3).try_for_each(|i| append(log, k1, i))?;
+        log.rotate(k1, k2, None)?;
+        log.append_batch(k2, &[NewEvent { json: &event(3), nonce: None }], Some(at(61)))?;
+        log.checkpoint(k2).map(|_| ())
+    })?;
+
+    // Valid packages.
+    add(
+        "receipt-package-folder",
+        "A receipt's package folder as exported: every check passes, and check 8 does not apply (no timestamp).",
+        valid.clone(),
+        receipts.folder(),
+    );
+    add(
+        "receipt-package-archive",
+        "The same package as a .tar.gz of one folder of plain files: valid.",
+        valid.clone(),
+        receipts.archive(),
+    );
+    add(
+        "batch-package-folder",
+        "A batch receipt's package folder as exported (batch-receipt.json, no signing-input.txt): valid.",
+        valid.clone(),
+        batch.folder(),
+    );
+    add("batch-package-archive", "The batch receipt's package as a .tar.gz: valid.", valid.clone(), batch.archive());
+    add(
+        "rotated-package-with-checkpoint-key",
+        "Record 1 by k1, its checkpoint signed by k2 after a rotation: checkpoint-key.pem holds k2, a kid of keys.jwks, so check 6 passes.",
+        valid.clone(),
+        rotated.folder(),
+    );
+    let mut with_folder = vec![Member::other("package/", tar::EntryType::Directory, "")];
+    with_folder.extend(receipts.members());
+    add(
+        "archive-with-its-folder-entry",
+        "The archive also holds the entry of its top folder itself, as tar writes it: still one folder of plain files, valid.",
+        valid.clone(),
+        file("package", "package.tar.gz", pack(&with_folder, b"")),
+    );
+    let wrong_manifest = receipts.text("manifest.json").replacen("\"size\":", "\"size\":1", 1);
+    let manifest_sums = receipts.text("SHA256SUMS").replace(
+        &Digest::sha256(&receipts.files["manifest.json"]).to_hex(),
+        &Digest::sha256(wrong_manifest.as_bytes()).to_hex(),
+    );
+    add(
+        "manifest-wrong-but-summed",
+        "manifest.json lists a wrong size for a file and SHA256SUMS holds the manifest's new hash: no check reads the manifest's contents, so valid.",
+        valid.clone(),
+        receipts.raw("manifest.json", wrong_manifest).raw("SHA256SUMS", manifest_sums).folder(),
+    );
+    add(
+        "verify-sh-absent-and-unlisted",
+        "verify.sh is removed from the folder and from the sums: no check needs it (a trusted copy is run), so every check passes.",
+        valid.clone(),
+        receipts.without("verify.sh").folder(),
+    );
+
+    // Check 1: every file matches SHA256SUMS and no file is unlisted.
+    add(
+        "file-changed-after-the-sums",
+        "event.json is changed but SHA256SUMS is not: check 1 fails (and check 7).",
+        invalid.clone(),
+        receipts.raw("event.json", event(9)).folder(),
+    );
+    add(
+        "unlisted-file",
+        "A file notes.txt that SHA256SUMS does not list: check 1 fails, no file may be unlisted.",
+        invalid.clone(),
+        receipts.raw("notes.txt", b"hello\n".to_vec()).folder(),
+    );
+    add(
+        "sums-missing",
+        "SHA256SUMS is missing: check 1 cannot pass.",
+        invalid.clone(),
+        receipts.raw_without("SHA256SUMS").folder(),
+    );
+    add(
+        "listed-file-missing",
+        "verify.sh is listed in SHA256SUMS but missing from the folder: check 1 fails.",
+        invalid.clone(),
+        receipts.raw_without("verify.sh").folder(),
+    );
+    add(
+        "both-receipt-and-batch-receipt",
+        "The package holds receipt.jws and, listed and hashed too, batch-receipt.json: a package holds one or the other, so it fails.",
+        invalid.clone(),
+        receipts.with("batch-receipt.json", batch.files["batch-receipt.json"].clone()).folder(),
+    );
+    add(
+        "archive-file-changed-after-the-sums",
+        "In the archive, record.json is changed but SHA256SUMS is not: check 1 fails.",
+        invalid.clone(),
+        receipts.raw("record.json", receipts.text("record.json").replace("\"v\":1", "\"v\":2")).archive(),
+    );
+
+    // Check 2: the PEM and JWK are one key, canonical, whose thumbprint is the kid.
+    add(
+        "pem-not-canonical",
+        "public-key.pem with CRLF line ends (sums updated): not the PEM as OpenSSL writes it, check 2 fails.",
+        invalid.clone(),
+        receipts.with("public-key.pem", receipts.text("public-key.pem").replace('\n', "\r\n")).folder(),
+    );
+    add(
+        "jwk-not-canonical",
+        "public-key.jwk with a space after its first colon (sums updated): not canonical, check 2 fails.",
+        invalid.clone(),
+        receipts.with("public-key.jwk", receipts.text("public-key.jwk").replacen(':', ": ", 1)).folder(),
+    );
+    add(
+        "jwk-of-another-key",
+        "public-key.jwk is k3's JWK while public-key.pem is k1's (sums updated): not one key, check 2 fails.",
+        invalid.clone(),
+        receipts.with("public-key.jwk", k3.public_jwk()).folder(),
+    );
+    add(
+        "key-files-of-another-key",
+        "public-key.pem and public-key.jwk are both k3's (sums updated): their thumbprint is not the record's kid, check 2 fails.",
+        invalid.clone(),
+        receipts.with("public-key.pem", k3.public_key().to_pem()).with("public-key.jwk", k3.public_jwk()).folder(),
+    );
+
+    // Check 3: keys.jwks has the key in force at the record's time.
+    add(
+        "key-expired-at-the-record",
+        "keys.jwks gives k1 exp = T0 + 1 s, the time of record 1 (sums updated): not in force then, check 3 fails.",
+        invalid.clone(),
+        receipts.with("keys.jwks", jwks(&[jwk_with(k1, r#""exp":1800000001,"nbf":1800000000"#)])).folder(),
+    );
+    add(
+        "key-history-without-the-key",
+        "keys.jwks lists only k3 (sums updated): the record's key is not in it, check 3 fails.",
+        invalid.clone(),
+        receipts.with("keys.jwks", super::fixtures::set(&[k3])).folder(),
+    );
+
+    // Check 4: the signature verifies over the signing input, which is the receipt's.
+    let mut der = receipts.files["signature.der"].clone();
+    let n = der.len();
+    der[n - 1] ^= 1;
+    add(
+        "signature-der-changed",
+        "The last byte of signature.der changed (sums updated): the signature does not verify, check 4 fails.",
+        invalid.clone(),
+        receipts.with("signature.der", der).folder(),
+    );
+    add(
+        "signing-input-not-the-receipts",
+        "signing-input.txt ends in a line feed the receipt's first two parts do not have (sums updated): check 4 fails.",
+        invalid.clone(),
+        receipts.with("signing-input.txt", format!("{}\n", receipts.text("signing-input.txt"))).folder(),
+    );
+    add(
+        "record-json-not-the-receipts",
+        "record.json holds record 2's bytes, not those the receipt carries (sums updated): check 4 fails (and 5, 7).",
+        invalid.clone(),
+        receipts.with("record.json", world.record_bytes[2].clone()).folder(),
+    );
+    add(
+        "batch-checkpoint-body-changed",
+        "In a batch package, checkpoint-body.txt gains an extension line (sums updated): the signature over it fails, check 4 (and 6).",
+        invalid.clone(),
+        batch.with("checkpoint-body.txt", format!("{}extra\n", batch.text("checkpoint-body.txt"))).folder(),
+    );
+
+    // Check 5: the inclusion proof, canonical, from record.json to the root.
+    add(
+        "proof-not-canonical",
+        "inclusion-proof.json with a space after its first colon (sums updated): not written canonically, check 5 fails.",
+        invalid.clone(),
+        receipts.with("inclusion-proof.json", receipts.text("inclusion-proof.json").replacen(':', ": ", 1)).folder(),
+    );
+    add(
+        "proof-of-another-index",
+        "inclusion-proof.json is the proof of record 2, not 1 (sums updated): its index is not the record's seq, check 5 fails.",
+        invalid.clone(),
+        receipts.with("inclusion-proof.json", world.proof(2, 5)).folder(),
+    );
+
+    // Check 6: checkpoint.txt is the body, an empty line and a signature by the key.
+    let checkpoint = evidentia::read_checkpoint(&receipts.text("checkpoint.txt")).expect("a checkpoint");
+    let by_k3 = signed(&checkpoint, k3);
+    // The text of a checkpoint of 5 other records (the batch records of the suite).
+    let other = signed(&checkpoint_of(&world.batch_tree, 5, LOG_ID), k1);
+    let other_body = format!("{}\n", other.split_once("\n\n").expect("a note").0);
+    add(
+        "checkpoint-signed-by-a-stranger",
+        "checkpoint.txt is the same body signed by k3 alone (sums updated): no line verifies with the record's key, check 6 fails.",
+        invalid.clone(),
+        receipts.with("checkpoint.txt", by_k3).folder(),
+    );
+    add(
+        "checkpoint-body-not-the-signed-text",
+        "checkpoint-body.txt has another root than checkpoint.txt signs (sums updated): check 6 fails (and 5).",
+        invalid.clone(),
+        receipts.with("checkpoint-body.txt", other_body).folder(),
+    );
+    add(
+        "checkpoint-key-not-in-history",
+        "checkpoint-key.pem is k3's and k3 signed checkpoint.txt (sums updated): k3's thumbprint is no kid of keys.jwks, check 6 fails.",
+        invalid.clone(),
+        {
+            let cp = evidentia::read_checkpoint(&rotated.text("checkpoint.txt")).expect("a checkpoint");
+            rotated
+                .with("checkpoint-key.pem", k3.public_key().to_pem())
+                .with("checkpoint.txt", signed(&cp, k3))
+                .folder()
+        },
+    );
+    add(
+        "checkpoint-key-not-canonical",
+        "checkpoint-key.pem with CRLF line ends (sums updated): it must be written canonically, check 6 fails.",
+        invalid.clone(),
+        rotated.with("checkpoint-key.pem", rotated.text("checkpoint-key.pem").replace('\n', "\r\n")).folder(),
+    );
+    add(
+        "rotated-package-without-checkpoint-key",
+        "checkpoint-key.pem is removed (sums updated): the checkpoint must then verify with the record's key k1, but k2 signed it, check 6 fails.",
+        invalid.clone(),
+        rotated.without("checkpoint-key.pem").folder(),
+    );
+
+    // Check 7: event.json is the event the record commits to.
+    add(
+        "event-edited",
+        "event.json is another event (sums updated): its SHA-256 is not the record's event, check 7 fails.",
+        invalid.clone(),
+        receipts.with("event.json", event(9)).folder(),
+    );
+    add(
+        "event-reformatted",
+        "event.json with a space after its first colon (sums updated): the SHA-256 of the bytes is not the record's event, check 7 fails.",
+        invalid.clone(),
+        receipts.with("event.json", receipts.text("event.json").replacen(':', ": ", 1)).folder(),
+    );
+
+    // Check 8: applies when timestamp.tst is present.
+    add(
+        "timestamp-not-a-token",
+        "timestamp.tst holds bytes that are no RFC 3161 token (sums updated): check 8 then applies and fails.",
+        invalid.clone(),
+        receipts.with("timestamp.tst", b"not a token".to_vec()).folder(),
+    );
+
+    // Not a folder of plain files, or an archive that tar would not extract as one
+    // flat folder of plain files: refused before any check.
+    let mut nested = receipts.files.clone();
+    nested.insert("extra/notes.txt".to_owned(), b"hello\n".to_vec());
+    add(
+        "folder-with-a-subfolder",
+        "The package folder holds a subfolder: not a folder of plain files, refused.",
+        refused.clone(),
+        dir("package", "package", nested.into_iter().collect()),
+    );
+    let archive_with = |extra: Member| {
+        let mut members = receipts.members();
+        members.push(extra);
+        file("package", "package.tar.gz", pack(&members, b""))
+    };
+    add(
+        "archive-symlink",
+        "The archive holds a symbolic link package/link -> /etc/passwd: not a regular file, refused.",
+        refused.clone(),
+        archive_with(Member::other("package/link", tar::EntryType::Symlink, "/etc/passwd")),
+    );
+    add(
+        "archive-hardlink",
+        "The archive holds a hard link package/copy to package/event.json: not a regular file, refused.",
+        refused.clone(),
+        archive_with(Member::other("package/copy", tar::EntryType::Link, "package/event.json")),
+    );
+    add(
+        "archive-device",
+        "The archive holds a character device package/tty: not a regular file, refused.",
+        refused.clone(),
+        archive_with(Member::other("package/tty", tar::EntryType::Char, "")),
+    );
+    add(
+        "archive-fifo",
+        "The archive holds a FIFO package/pipe: not a regular file, refused.",
+        refused.clone(),
+        archive_with(Member::other("package/pipe", tar::EntryType::Fifo, "")),
+    );
+    add(
+        "archive-duplicate-name",
+        "package/event.json appears twice (tar keeps the last, so what is checked may not be what is extracted): refused.",
+        refused.clone(),
+        archive_with(Member::file("package/event.json", &event(9))),
+    );
+    add(
+        "archive-duplicate-name-other-case",
+        "package/Event.json besides package/event.json: the same name on a case-insensitive file system, refused.",
+        refused.clone(),
+        archive_with(Member::file("package/Event.json", &event(9))),
+    );
+    add(
+        "archive-second-top-folder",
+        "A member other/notes.txt outside the archive's one top folder package/: refused.",
+        refused.clone(),
+        archive_with(Member::file("other/notes.txt", b"hello\n")),
+    );
+    add(
+        "archive-member-at-top-level",
+        "A member notes.txt with no folder: not inside the package's folder, refused.",
+        refused.clone(),
+        archive_with(Member::file("notes.txt", b"hello\n")),
+    );
+    add(
+        "archive-absolute-path",
+        "A member /package/notes.txt with an absolute path: refused.",
+        refused.clone(),
+        archive_with(Member::file("/package/notes.txt", b"hello\n")),
+    );
+    add(
+        "archive-dot-dot",
+        "A member package/../notes.txt that leads out of the folder: refused.",
+        refused.clone(),
+        archive_with(Member::file("package/../notes.txt", b"hello\n")),
+    );
+    add(
+        "archive-subfolder",
+        "A member package/extra/notes.txt in a subfolder: not a flat folder of plain files, refused.",
+        refused.clone(),
+        archive_with(Member::file("package/extra/notes.txt", b"hello\n")),
+    );
+    add(
+        "archive-pax-header",
+        "A PAX extended header (which can rename the next member): refused, names are the headers' own.",
+        refused.clone(),
+        {
+            let mut members = vec![Member {
+                name: b"package/PaxHeader".to_vec(),
+                kind: tar::EntryType::XHeader,
+                data: b"27 path=package/event.json\n".to_vec(),
+                link: vec![],
+            }];
+            members.extend(receipts.members());
+            file("package", "package.tar.gz", pack(&members, b""))
+        },
+    );
+    add(
+        "archive-data-after-the-end",
+        "Non-zero bytes after the archive's end-of-archive blocks, where tar never looks: refused.",
+        refused.clone(),
+        file("package", "package.tar.gz", pack(&receipts.members(), &[b'x'; 512])),
+    );
+    add(
+        "archive-too-many-files",
+        "The archive holds 65 files (a package has about 20; at most 64 are read): refused.",
+        refused.clone(),
+        {
+            let mut members = receipts.members();
+            let count = members.len();
+            members.extend((count..65).map(|i| Member::file(&format!("package/extra-{i}.txt"), b"x")));
+            file("package", "package.tar.gz", pack(&members, b""))
+        },
+    );
+    add(
+        "archive-not-compressed",
+        "A plain tar archive, not gzip-compressed: not a .tar.gz, refused.",
+        refused.clone(),
+        {
+            let gz = pack(&receipts.members(), b"");
+            let mut plain = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz.as_slice()), &mut plain)?;
+            file("package", "package.tar.gz", plain)
+        },
+    );
+    add("archive-cut-short", "The .tar.gz cut in half: it cannot be read whole, refused.", refused, {
+        let gz = pack(&receipts.members(), b"");
+        file("package", "package.tar.gz", gz[..gz.len() / 2].to_vec())
+    });
+    Ok(())
+}
