@@ -210,6 +210,23 @@ fn check_package(mode: &str) {
     }
     assert!(changes > 4000, "{changes}");
 
+    // The inclusion proof in another formatting, its sum updated so that check 1
+    // holds: verify.sh compares it with the proof's canonical form, and so does
+    // package verify; check 5 alone fails.
+    let proof_file = package.join("inclusion-proof.json");
+    let canonical = std::fs::read(&proof_file).unwrap();
+    let pretty = evidentia::json::to_pretty_string(&evidentia::json::parse(&canonical).unwrap()).unwrap();
+    assert_ne!(pretty.as_bytes(), canonical.as_slice());
+    let sums = std::fs::read_to_string(package.join("SHA256SUMS")).unwrap();
+    let sum = |bytes: &[u8]| evidentia::Digest::sha256(bytes).to_hex();
+    assert!(sums.contains(&sum(&canonical)));
+    std::fs::write(&proof_file, &pretty).unwrap();
+    std::fs::write(package.join("SHA256SUMS"), sums.replace(&sum(&canonical), &sum(pretty.as_bytes()))).unwrap();
+    assert_eq!(shell_verdict(&trusted_script, &package, &path), (vec![5], false));
+    assert_eq!(evidentia_verdict(dir, &package), (vec![5], false));
+    std::fs::write(&proof_file, &canonical).unwrap();
+    std::fs::write(package.join("SHA256SUMS"), &sums).unwrap();
+
     // A file added to the package, and a file removed from it.
     std::fs::write(package.join("extra.txt"), "x").unwrap();
     assert_eq!(shell_verdict(&trusted_script, &package, &path), (vec![1], false));

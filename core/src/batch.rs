@@ -146,12 +146,14 @@ pub fn verify_batch_receipt(text: &str, keys: &KeySet, event: Option<&[u8]>) -> 
             if let Err(e) = validity.check(record.time) {
                 report.fail(e.code(), None, e.message());
             }
-            if receipt.checkpoint.origin != record.log_id {
-                report.fail(ErrorCode::CheckpointMismatch, None, "the checkpoint is of another log than the record");
-            }
+            // The signature first, then the origin (SPEC §11, in the order the
+            // checkpoint row lists them, as §9 orders them for a receipt's inclusion).
             let verifier = NoteVerifier::new(&record.log_id, key)?;
             if let Err(e) = verify_note(&receipt.checkpoint_note, &[verifier]) {
                 report.fail(e.code(), None, format!("the checkpoint is not signed by the record's key: {e}"));
+            }
+            if receipt.checkpoint.origin != record.log_id {
+                report.fail(ErrorCode::CheckpointMismatch, None, "the checkpoint is of another log than the record");
             }
         }
     }

@@ -303,8 +303,13 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
         })(),
         (|| {
             let (record, body) = (record.as_ref()?, body.as_ref()?);
-            let proof = InclusionProof::from_json(text("inclusion-proof.json")?)
-                .map_err(|e| format!("inclusion-proof.json: {e}"))?;
+            let written = text("inclusion-proof.json")?;
+            let proof = InclusionProof::from_json(written).map_err(|e| format!("inclusion-proof.json: {e}"))?;
+            // As verify.sh compares it byte for byte: one form, so the file checked
+            // is the file an auditor reads.
+            if proof.to_json().ok().as_deref() != Some(written) {
+                return Err("inclusion-proof.json is not the canonical JSON of its proof".to_owned());
+            }
             let checkpoint = crate::Checkpoint::from_text(body).map_err(|e| format!("checkpoint-body.txt: {e}"))?;
             if proof.leaf_index != record.seq || proof.tree_size != checkpoint.size {
                 return Err("the proof is not for this record in this checkpoint's tree".to_owned());
