@@ -153,6 +153,19 @@ fn verify_receipt(receipt: Str, jwks: Str, event: Option<&Bound<'_, PyAny>>) -> 
     Ok(Report(evidentia::verify_receipt(&receipt, &keys(&jwks)?, event.as_deref()).map_err(error)?))
 }
 
+/// Reads an evidence file (SPEC.md §18: JSON text, `str` or `bytes`, holding a
+/// receipt or batch receipt, a key set and optionally the event) and verifies what
+/// it holds, with `jwks`, keys the caller trusts, or, when None, with the key set
+/// the file holds (which came from whoever made the file: confirm it
+/// independently). Malformed input raises (`UsageError` INVALID_ARGUMENT for JSON
+/// that is not an evidence file); everything else is in the report.
+#[pyfunction]
+#[pyo3(signature = (evidence, jwks = None))]
+fn verify_evidence_file(evidence: Text, jwks: Option<Str>) -> PyResult<Report> {
+    let keys = jwks.as_deref().map(keys).transpose()?;
+    Ok(Report(evidentia::verify_evidence_file(&evidence.0, keys.as_ref()).map_err(error)?))
+}
+
 /// Verifies a log held in memory: `entries` are `(entry, event)` pairs in stored
 /// order — a receipt or a batch-signed record, and the event's stored canonical
 /// bytes (or None) — and `checkpoints` are `(size, signed note)` pairs.
@@ -247,6 +260,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(jwk_thumbprint, m)?)?;
     m.add_function(wrap_pyfunction!(verify_jws, m)?)?;
     m.add_function(wrap_pyfunction!(verify_receipt, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_evidence_file, m)?)?;
     m.add_function(wrap_pyfunction!(verify_log_entries, m)?)?;
     m.add_function(wrap_pyfunction!(log::verify_log, m)?)?;
     m.add_function(wrap_pyfunction!(verify_checkpoint, m)?)?;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import pickle
 import threading
@@ -137,6 +138,46 @@ def test_receipt_chain_in_memory() -> None:
     # Deterministic signing: the same chain, key, event and time give the same receipt.
     again = [evidentia.ReceiptChain("x.example/a").issue(key, {"n": 1}, time="2026-11-22T10:00:00Z") for _ in range(2)]
     assert again[0] == again[1]
+
+
+def test_evidence_files_verify_with_their_keys_or_trusted_ones() -> None:
+    key, stranger = evidentia.SigningKey.generate(), evidentia.SigningKey.generate()
+    jwks = '{"keys":[%s]}' % key.public_jwk()
+    receipt = evidentia.ReceiptChain("example.com/evidence").issue(key, {"n": 1, "a": [True]})
+    evidence = json.dumps({"receipt": receipt, "jwks": json.loads(jwks), "event": {"a": [True], "n": 1}}, indent=2)
+    for given in (evidence, evidence.encode()):
+        report = evidentia.verify_evidence_file(given)
+        assert report.valid and report.subject == "receipt", report.to_text()
+    # Keys the verifier trusts replace the file's.
+    assert evidentia.verify_evidence_file(evidence, jwks).valid
+    report = evidentia.verify_evidence_file(evidence, stranger.public_jwk())
+    assert not report.valid and report.failure_codes == ["KEY_NOT_FOUND"]
+    no_keys = json.dumps({"receipt": receipt, "jwks": "{}"})
+    with pytest.raises(evidentia.KeyMaterialError) as raised:
+        evidentia.verify_evidence_file(no_keys)
+    assert raised.value.code_name == "KEY_SET_MALFORMED"
+    assert evidentia.verify_evidence_file(no_keys, jwks=jwks).valid
+    # Another event than the one recorded is a report, not an error.
+    other = json.dumps({"receipt": receipt, "jwks": jwks, "event": {"n": 2}})
+    assert evidentia.verify_evidence_file(other).failure_codes == ["EVENT_MISMATCH"]
+
+
+@pytest.mark.parametrize(
+    ("evidence", "code_name"),
+    [
+        ('{"receipt":', "JSON_SYNTAX"),
+        ("[]", "INVALID_ARGUMENT"),
+        ('{"receipt": "a.b.c", "batch_receipt": "{}", "jwks": {}}', "INVALID_ARGUMENT"),
+        ('{"receipt": 1, "jwks": {}}', "INVALID_ARGUMENT"),
+        ('{"receipt": "a.b.c", "jwks": {"keys": []}}', "JWS_MALFORMED"),
+        (b"\xff", "JSON_INVALID_UTF8"),
+    ],
+)
+def test_what_is_not_an_evidence_file_raises_its_code(evidence: str | bytes, code_name: str) -> None:
+    jwks = '{"keys":[%s]}' % evidentia.SigningKey.generate().public_jwk()
+    with pytest.raises(evidentia.EvidentiaError) as raised:
+        evidentia.verify_evidence_file(evidence, jwks)
+    assert raised.value.code_name == code_name
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ input with ``surrogateescape`` (file names, command lines), so with lone surroga
 
 Kinds with no Python entry point are skipped: vkey (note verifier keys),
 timestamp_* and certificate (RFC 3161 is in the Rust core and the CLI only) and
-package (evidence packages are checked by the CLI). Evidence files are read by the
-verifier page only; here they go where a program handed one in place of a receipt
-would pass it, as receipts do.
+package (evidence packages are checked by the CLI). Evidence files go to
+``verify_evidence_file`` as bytes and as ``str``, with the key set each holds and
+with trusted keys.
 """
 
 from __future__ import annotations
@@ -94,6 +94,13 @@ def receipt_like(run: Runner, name: str, data: bytes, event: bytes | None) -> No
     run(name, "verify_log_entries", lambda: evidentia.verify_log_entries([(data, event)], JWKS))
 
 
+def evidence_file(run: Runner, name: str, data: bytes) -> None:
+    given = text(data)
+    run(name, "verify_evidence_file (bytes)", lambda: evidentia.verify_evidence_file(data))
+    run(name, "verify_evidence_file (str)", lambda: evidentia.verify_evidence_file(given))
+    run(name, "verify_evidence_file (trusted keys)", lambda: evidentia.verify_evidence_file(data, JWKS))
+
+
 def checkpoint_note(run: Runner, name: str, note: str) -> None:
     run(name, "verify_checkpoint", lambda: evidentia.verify_checkpoint(note, JWKS))
     run(
@@ -136,8 +143,10 @@ def run_case(run: Runner, case: dict) -> None:
         run(name, "verify_jws (the key set)", lambda: evidentia.verify_jws(CONTEXT["jws"], given))
     elif kind == "pem":
         run(name, "SigningKey.from_pem", lambda: evidentia.SigningKey.from_pem(given))
-    elif kind in ("receipt", "batch_receipt", "evidence"):
+    elif kind in ("receipt", "batch_receipt"):
         receipt_like(run, name, data, second)
+    elif kind == "evidence":
+        evidence_file(run, name, data)
     elif kind in ("inclusion_proof", "inclusion"):
         note = text(second) if second is not None else CONTEXT["checkpoint"]
         run(name, "verify_inclusion_proof", lambda: evidentia.verify_inclusion_proof(given, LEAF, ROOT))
@@ -198,15 +207,17 @@ def test_text_with_a_lone_surrogate_is_an_evidentia_error() -> None:
         lambda: evidentia.SigningKey.from_pem(bad),
         lambda: evidentia.ReceiptChain(bad),
         lambda: evidentia.verify_log_entries([], JWKS, [(1, bad)]),
+        lambda: evidentia.verify_evidence_file("{}", bad),
     ]
     for call in calls:
         with pytest.raises(evidentia.UsageError) as raised:
             call()
         assert raised.value.code_name == "INVALID_ARGUMENT"
-    # Where the text is JSON given as a value, the JSON code.
-    with pytest.raises(evidentia.JsonError) as raised:
-        evidentia.canonicalize(bad)
-    assert raised.value.code_name == "JSON_LONE_SURROGATE"
+    # Where the text is JSON (a value, an evidence file), the JSON code.
+    for call in (lambda: evidentia.canonicalize(bad), lambda: evidentia.verify_evidence_file(bad, JWKS)):
+        with pytest.raises(evidentia.JsonError) as raised:
+            call()
+        assert raised.value.code_name == "JSON_LONE_SURROGATE"
     # Other types than str stay a TypeError, as for any Python function.
     with pytest.raises(TypeError):
         evidentia.verify_jws(b"jws", JWKS)  # type: ignore[arg-type]
