@@ -341,6 +341,16 @@ export declare function verifyConsistency(proof: string, oldCheckpoint: string, 
 export declare function verifyConsistencyProof(proof: string, oldRoot: Uint8Array, newRoot: Uint8Array): void
 
 /**
+ * Reads an evidence file (SPEC.md §18: JSON text, a string or a Uint8Array,
+ * holding a receipt or batch receipt, a key set and optionally the event) and
+ * verifies what it holds, with `jwks`, keys the caller trusts, or, when absent,
+ * with the key set the file holds (which came from whoever made the file: confirm
+ * it independently). Malformed input throws (INVALID_ARGUMENT for JSON that is
+ * not an evidence file); everything else is in the report.
+ */
+export declare function verifyEvidenceFile(evidence: string | Uint8Array, jwks?: string): Report
+
+/**
  * Verifies a receipt or batch receipt (its signature by a key of the set) and that
  * its record is in the log a signed checkpoint describes; throws when it is not.
  */

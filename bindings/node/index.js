@@ -847,6 +847,7 @@ module.exports.sha256 = nativeBinding.sha256
 module.exports.verifyCheckpoint = nativeBinding.verifyCheckpoint
 module.exports.verifyConsistency = nativeBinding.verifyConsistency
 module.exports.verifyConsistencyProof = nativeBinding.verifyConsistencyProof
+module.exports.verifyEvidenceFile = nativeBinding.verifyEvidenceFile
 module.exports.verifyInclusion = nativeBinding.verifyInclusion
 module.exports.verifyInclusionProof = nativeBinding.verifyInclusionProof
 module.exports.verifyJws = nativeBinding.verifyJws

@@ -134,6 +134,13 @@ fn given_text(value: &Unknown<'_>) -> Result<Option<Vec<u8>>> {
     }
 }
 
+/// JSON text that must be given as text (`what` names it in the error): a string,
+/// read strictly by [`js_string`], or a Uint8Array; any other value is refused with
+/// INVALID_ARGUMENT.
+pub(crate) fn json_bytes(value: &Unknown<'_>, what: &str) -> Result<Vec<u8>> {
+    given_text(value)?.ok_or_else(|| fail(ErrorCode::InvalidArgument, format!("{what} is a string or a Uint8Array")))
+}
+
 /// As [`json_text`], for an optional argument (`undefined` and `null` are absent).
 pub(crate) fn json_text_opt(value: Option<Unknown<'_>>) -> Result<Option<Vec<u8>>> {
     match value {

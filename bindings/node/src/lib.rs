@@ -157,6 +157,11 @@ pub(crate) fn keys(jwks: &str) -> Result<KeySet> {
     KeySet::from_json(jwks).map_err(error)
 }
 
+/// An optional JWKS argument, read strictly.
+pub(crate) fn optional_keys(jwks: Option<&Unknown<'_>>) -> Result<Option<KeySet>> {
+    convert::optional_text(jwks, "jwks")?.as_deref().map(keys).transpose()
+}
+
 /// The RFC 8785 canonical form of a JSON value: JSON text (a string, Buffer or
 /// Uint8Array) or a JavaScript value (plain object, array, string, finite number,
 /// boolean, null, BigInt within ±(2^53 − 1)).
@@ -209,6 +214,21 @@ pub fn verify_receipt(receipt: Unknown<'_>, jwks: Unknown<'_>, event: Option<Unk
         let (receipt, jwks) = (text(&receipt, "receipt")?, text(&jwks, "jwks")?);
         let event = convert::json_text_opt(event)?;
         Ok(Report(evidentia::verify_receipt(&receipt, &keys(&jwks)?, event.as_deref()).map_err(error)?))
+    })
+}
+
+/// Reads an evidence file (SPEC.md §18: JSON text, a string or a Uint8Array,
+/// holding a receipt or batch receipt, a key set and optionally the event) and
+/// verifies what it holds, with `jwks`, keys the caller trusts, or, when absent,
+/// with the key set the file holds (which came from whoever made the file: confirm
+/// it independently). Malformed input throws (INVALID_ARGUMENT for JSON that is
+/// not an evidence file); everything else is in the report.
+#[napi(ts_args_type = "evidence: string | Uint8Array, jwks?: string")]
+pub fn verify_evidence_file(evidence: Unknown<'_>, jwks: Option<Unknown<'_>>) -> Result<Report> {
+    guard(|| {
+        let evidence = convert::json_bytes(&evidence, "evidence")?;
+        let keys = optional_keys(jwks.as_ref())?;
+        Ok(Report(evidentia::verify_evidence_file(&evidence, keys.as_ref()).map_err(error)?))
     })
 }
 

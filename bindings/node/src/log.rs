@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use evidentia::{ErrorCode, KeySet, Timestamp};
+use evidentia::{ErrorCode, Timestamp};
 use evidentia_store::{CreateOptions, LogOptions, Mode, NewEvent, Wait};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::convert::{Blocking, Result, error, fail, guard, json_text, optional_text, text};
 use crate::report::Report;
-use crate::{SigningKey, size_from_js, size_to_js};
+use crate::{SigningKey, optional_keys, size_from_js, size_to_js};
 
 /// An evidence log on the local disk, opened for appending. Call `close()` to
 /// release it for other processes.
@@ -80,11 +80,6 @@ fn closed() -> napi::Error<crate::convert::Code> {
 /// A time option, RFC 3339, read strictly.
 pub(crate) fn time(time: Option<&Unknown<'_>>) -> Result<Option<Timestamp>> {
     optional_text(time, "the time")?.as_deref().map(Timestamp::parse).transpose().map_err(error)
-}
-
-/// An optional JWKS argument, read strictly.
-fn optional_keys(jwks: Option<&Unknown<'_>>) -> Result<Option<KeySet>> {
-    optional_text(jwks, "jwks")?.as_deref().map(crate::keys).transpose()
 }
 
 impl Log {

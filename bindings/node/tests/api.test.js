@@ -198,6 +198,42 @@ test('a receipt chain in memory issues receipts that verify as a log', () => {
   assert.throws(() => evidentia.ReceiptChain.resume('not.a.receipt'), (e) => e instanceof Error && typeof e.code === 'string')
 })
 
+test('an evidence file verifies with the keys it holds, or with trusted keys instead', () => {
+  const key = evidentia.SigningKey.generate()
+  const stranger = evidentia.SigningKey.generate()
+  const jwks = `{"keys":[${key.publicJwk()}]}`
+  const receipt = new evidentia.ReceiptChain('example.com/evidence').issue(key, { n: 1, a: [true] })
+  const evidence = JSON.stringify({ receipt, jwks: JSON.parse(jwks), event: { a: [true], n: 1 } }, null, 2)
+  for (const given of [evidence, Buffer.from(evidence), new TextEncoder().encode(evidence)]) {
+    const report = evidentia.verifyEvidenceFile(given)
+    assert.ok(report.valid, report.toText())
+    assert.equal(report.subject, 'receipt')
+  }
+  // Keys the verifier trusts replace the file's.
+  assert.ok(evidentia.verifyEvidenceFile(evidence, jwks).valid)
+  assert.ok(evidentia.verifyEvidenceFile(evidence, undefined).valid)
+  const report = evidentia.verifyEvidenceFile(evidence, stranger.publicJwk())
+  assert.deepEqual([report.valid, report.failureCodes], [false, ['KEY_NOT_FOUND']])
+  const noKeys = JSON.stringify({ receipt, jwks: '{}' })
+  throwsCode(() => evidentia.verifyEvidenceFile(noKeys), 'KEY_SET_MALFORMED')
+  assert.ok(evidentia.verifyEvidenceFile(noKeys, jwks).valid)
+  // Another event than the one recorded is a report, not an error.
+  const other = JSON.stringify({ receipt, jwks, event: { n: 2 } })
+  assert.deepEqual(evidentia.verifyEvidenceFile(other).failureCodes, ['EVENT_MISMATCH'])
+  for (const [text, code] of [
+    ['{"receipt":', 'JSON_SYNTAX'],
+    ['[]', 'INVALID_ARGUMENT'],
+    ['{"receipt": "a.b.c", "batch_receipt": "{}", "jwks": {}}', 'INVALID_ARGUMENT'],
+    ['{"receipt": 1, "jwks": {}}', 'INVALID_ARGUMENT'],
+    ['{"receipt": "a.b.c", "jwks": {"keys": []}}', 'JWS_MALFORMED'],
+    [new Uint8Array([0xff]), 'JSON_INVALID_UTF8'],
+    // An evidence file is text: a JavaScript value is not read as one.
+    [JSON.parse(evidence), 'INVALID_ARGUMENT'],
+  ]) {
+    throwsCode(() => evidentia.verifyEvidenceFile(text, jwks), code)
+  }
+})
+
 test('JWS: detached and unencoded payloads, wrong payloads', () => {
   const key = evidentia.SigningKey.generate()
   const payload = Buffer.from('{"amount":100}')

@@ -12,9 +12,9 @@
 //
 // Kinds with no JavaScript entry point are skipped: vkey (note verifier keys),
 // timestamp_* and certificate (RFC 3161 is in the Rust core and the CLI only) and
-// package (evidence packages are checked by the CLI). Evidence files are read by the
-// verifier page (run by the WASM tests in a browser); here they go where a program
-// handed one in place of a receipt would pass it, as receipts do.
+// package (evidence packages are checked by the CLI). Evidence files go to
+// verifyEvidenceFile as bytes and as strings, with the key set each holds and with
+// trusted keys (and to the verifier page, run by the WASM tests in a browser).
 //
 // Last, every text argument and text option of every function, one at a time, given
 // a lone surrogate (which UTF-8 cannot carry, and a lax conversion would silently
@@ -146,6 +146,14 @@ function receiptLike(run, name, data, event) {
   }
 }
 
+function evidenceFile(run, name, data) {
+  run.call(name, 'verifyEvidenceFile (bytes)', () => evidentia.verifyEvidenceFile(data))
+  for (const text of texts(data)) {
+    run.call(name, 'verifyEvidenceFile (string)', () => evidentia.verifyEvidenceFile(text))
+  }
+  run.call(name, 'verifyEvidenceFile (trusted keys)', () => evidentia.verifyEvidenceFile(data, JWKS))
+}
+
 function checkpointNote(run, name, data) {
   for (const note of texts(data)) {
     run.call(name, 'verifyCheckpoint', () => evidentia.verifyCheckpoint(note, JWKS))
@@ -193,8 +201,10 @@ async function runCase(run, kase) {
       break
     case 'receipt':
     case 'batch_receipt':
-    case 'evidence':
       receiptLike(run, name, data, second)
+      break
+    case 'evidence':
+      evidenceFile(run, name, data)
       break
     case 'inclusion_proof':
     case 'inclusion': {
@@ -282,6 +292,7 @@ const PUBLIC_JWK = JSON.stringify(JSON.parse(JWKS).keys[0])
 const ENTRY = { entry: CONTEXT.receipt, event: EVENT_TEXT }
 const CHECKPOINT = { size: 4, note: CONTEXT.checkpoint }
 const TIME = '2026-01-01T00:00:00Z'
+const EVIDENCE = JSON.stringify({ receipt: CONTEXT.receipt, jwks: JSON.parse(JWKS), event: JSON.parse(EVENT_TEXT) })
 
 /** The text arguments of the functions the Node package and the WASM build share. */
 const TEXT_ARGUMENTS = [
@@ -295,6 +306,8 @@ const TEXT_ARGUMENTS = [
   ['verifyReceipt: receipt', CONTEXT.receipt, (t) => evidentia.verifyReceipt(t, JWKS, EVENT)],
   ['verifyReceipt: jwks', JWKS, (t) => evidentia.verifyReceipt(CONTEXT.receipt, t, EVENT)],
   ['verifyReceipt: event', EVENT_TEXT, (t) => evidentia.verifyReceipt(CONTEXT.receipt, JWKS, t), { json: true }],
+  ['verifyEvidenceFile: evidence', EVIDENCE, (t) => evidentia.verifyEvidenceFile(t)],
+  ['verifyEvidenceFile: jwks', JWKS, (t) => evidentia.verifyEvidenceFile(EVIDENCE, t)],
   ['verifyLogEntries: entry', ENTRY.entry, (t) => evidentia.verifyLogEntries([{ ...ENTRY, entry: t }], JWKS, [CHECKPOINT])],
   ['verifyLogEntries: event', ENTRY.event, (t) => evidentia.verifyLogEntries([{ ...ENTRY, event: t }], JWKS, [CHECKPOINT])],
   ['verifyLogEntries: jwks', JWKS, (t) => evidentia.verifyLogEntries([ENTRY], t, [CHECKPOINT])],

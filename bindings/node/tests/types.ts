@@ -9,6 +9,8 @@ const verified: evidentia.VerifiedJws = evidentia.verifyJws(jws, key.publicJwk()
 const kid: string = verified.kid
 const report: evidentia.Report = evidentia.verifyReceipt('receipt', key.publicJwk(), { a: 1 })
 const findings: Array<{ code: number; name: string; index: number | null }> = report.findings
+const fromFile: evidentia.Report = evidentia.verifyEvidenceFile('{}')
+const withKeys: evidentia.Report = evidentia.verifyEvidenceFile(new Uint8Array([123, 125]), key.publicJwk())
 const log: evidentia.Log = evidentia.Log.create('dir', key, { logId: 'example.com/log', mode: 'batch' })
 const receipt: string = log.append({ a: 1 }, { nonce: 'n', time: '2026-01-01T00:00:00Z' })
 const later: Promise<evidentia.Report> = log.verifyAsync()
@@ -25,9 +27,11 @@ const reader: evidentia.Log = evidentia.Log.open('dir', undefined, { wait: 0 })
 
 // @ts-expect-error: payloads are bytes, not strings
 key.signJws('text')
+// @ts-expect-error: an evidence file is JSON text, not a value
+evidentia.verifyEvidenceFile({ receipt: 'r' })
 // @ts-expect-error: the mode is an option, not a positional argument
 evidentia.Log.create('dir', key, 'batch')
 // @ts-expect-error: the wait is an option, not a positional argument
 evidentia.Log.open('dir', key, 1.5)
 
-export { kid, findings, receipt, later, lines, size, codes, retried, found, recovery, waited, reader }
+export { kid, findings, fromFile, withKeys, receipt, later, lines, size, codes, retried, found, recovery, waited, reader }
