@@ -4,7 +4,7 @@ use evidentia::{ChainState, Timestamp};
 use wasm_bindgen::prelude::*;
 
 use crate::SigningKey;
-use crate::convert::{Result, error, get, json_text, text};
+use crate::convert::{Result, error, get, json_text, optional_text, text};
 
 /// A chain of receipts held in memory: the record chain of a log (log id, sequence
 /// numbers, links to the previous record) for applications that store receipts
@@ -65,10 +65,6 @@ impl ReceiptChain {
     pub fn describe(&self) -> String {
         format!("ReceiptChain(logId={}, length={})", self.state.log_id(), self.state.next_seq())
     }
-}
-
-fn optional_text(value: &JsValue, what: &str) -> Result<Option<String>> {
-    if value.is_undefined() || value.is_null() { Ok(None) } else { text(value, what).map(Some) }
 }
 
 /// The current time from the platform's clock, to the millisecond (the core never

@@ -77,6 +77,14 @@ pub(crate) fn json_text(value: &JsValue) -> Result<Vec<u8>> {
     }
 }
 
+/// JSON text that must be given as text (`what` names it in the error): a string
+/// (a lone surrogate refused) or a Uint8Array; any other value is refused with
+/// INVALID_ARGUMENT.
+pub(crate) fn json_bytes(value: &JsValue, what: &str) -> Result<Vec<u8>> {
+    given_text(value)?
+        .ok_or_else(|| fail(ErrorCode::InvalidArgument, format!("{what} must be a string or a Uint8Array")))
+}
+
 /// As [`json_text`], for an optional argument (`undefined` and `null` are absent).
 pub(crate) fn json_text_opt(value: &JsValue) -> Result<Option<Vec<u8>>> {
     if value.is_undefined() || value.is_null() { Ok(None) } else { json_text(value).map(Some) }
@@ -219,6 +227,11 @@ pub(crate) fn text(value: &JsValue, what: &str) -> Result<String> {
         return Err(fail(ErrorCode::InvalidArgument, format!("{what} must be a string")));
     }
     js_string(value)
+}
+
+/// An optional string argument or member: `undefined` and `null` are absent.
+pub(crate) fn optional_text(value: &JsValue, what: &str) -> Result<Option<String>> {
+    if value.is_undefined() || value.is_null() { Ok(None) } else { text(value, what).map(Some) }
 }
 
 /// An optional Uint8Array argument.

@@ -13,7 +13,10 @@ use evidentia::{ConsistencyProof, ErrorCode, InclusionProof, JwsOptions, KeySet}
 use js_sys::{Array, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{Result, bytes, error, fail, flag, get, json_input, json_text_opt, optional_bytes, set, text};
+use crate::convert::{
+    Result, bytes, error, fail, flag, get, json_bytes, json_input, json_text_opt, optional_bytes, optional_text, set,
+    text,
+};
 pub use crate::report::Report;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -236,6 +239,22 @@ pub fn verify_receipt(
     let report =
         evidentia::verify_receipt(&text(&receipt, "receipt")?, &keys(&jwks)?, event.as_deref()).map_err(error)?;
     Ok(Report(report))
+}
+
+/// Reads an evidence file (SPEC.md §18: JSON text, a string or a Uint8Array,
+/// holding a receipt or batch receipt, a key set and optionally the event) and
+/// verifies what it holds, with `jwks`, keys the caller trusts, or, when absent,
+/// with the key set the file holds (which came from whoever made the file: confirm
+/// it independently). Malformed input throws (INVALID_ARGUMENT for JSON that is
+/// not an evidence file); everything else is in the report.
+#[wasm_bindgen(js_name = verifyEvidenceFile)]
+pub fn verify_evidence_file(
+    #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] evidence: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | undefined | null")] jwks: JsValue,
+) -> Result<Report> {
+    let evidence = json_bytes(&evidence, "evidence")?;
+    let keys = optional_text(&jwks, "jwks")?.as_deref().map(KeySet::from_json).transpose().map_err(error)?;
+    Ok(Report(evidentia::verify_evidence_file(&evidence, keys.as_ref()).map_err(error)?))
 }
 
 /// A size or index from JavaScript: a non-negative safe integer, never rounded.

@@ -162,6 +162,39 @@ test('randomized signing is not available in WebAssembly: the key stays determin
   assert.equal(same.signJws(payload), key.signJws(payload))
 })
 
+test('an evidence file verifies with the keys it holds, or with trusted keys instead', () => {
+  const key = evidentia.SigningKey.generate()
+  const stranger = evidentia.SigningKey.generate()
+  const jwks = `{"keys":[${key.publicJwk()}]}`
+  const receipt = new evidentia.ReceiptChain('example.com/evidence').issue(key, { n: 1, a: [true] })
+  const evidence = JSON.stringify({ receipt, jwks: JSON.parse(jwks), event: { a: [true], n: 1 } }, null, 2)
+  for (const given of [evidence, new TextEncoder().encode(evidence)]) {
+    const report = evidentia.verifyEvidenceFile(given)
+    assert.ok(report.valid, report.toText())
+    assert.equal(report.subject, 'receipt')
+  }
+  // Keys the verifier trusts replace the file's.
+  assert.ok(evidentia.verifyEvidenceFile(evidence, jwks).valid)
+  assert.ok(evidentia.verifyEvidenceFile(evidence, null).valid)
+  const report = evidentia.verifyEvidenceFile(evidence, stranger.publicJwk())
+  assert.deepEqual([report.valid, report.failureCodes], [false, ['KEY_NOT_FOUND']])
+  const noKeys = JSON.stringify({ receipt, jwks: '{}' })
+  throwsCode(() => evidentia.verifyEvidenceFile(noKeys), 'KEY_SET_MALFORMED', 'the file\'s key set')
+  assert.ok(evidentia.verifyEvidenceFile(noKeys, jwks).valid)
+  for (const [text, code] of [
+    ['{"receipt":', 'JSON_SYNTAX'],
+    ['[]', 'INVALID_ARGUMENT'],
+    ['{"receipt": "a.b.c", "batch_receipt": "{}", "jwks": {}}', 'INVALID_ARGUMENT'],
+    ['{"receipt": "a.b.c", "jwks": {"keys": []}}', 'JWS_MALFORMED'],
+    [new Uint8Array([0xff]), 'JSON_INVALID_UTF8'],
+    [new Uint16Array(2), 'INVALID_ARGUMENT'],
+    [JSON.parse(evidence), 'INVALID_ARGUMENT'],
+  ]) {
+    throwsCode(() => evidentia.verifyEvidenceFile(text, jwks), code, String(text))
+  }
+  throwsCode(() => evidentia.verifyEvidenceFile(evidence, JSON.parse(jwks)), 'INVALID_ARGUMENT', 'jwks object')
+})
+
 test('a receipt chain in memory issues receipts that verify, and resumes', () => {
   const key = evidentia.SigningKey.generate()
   const jwks = `{"keys":[${key.publicJwk()}]}`
