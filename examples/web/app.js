@@ -1,9 +1,10 @@
 // The verifier page: reads what the user pasted or dropped, asks Evidentia (the
 // WebAssembly module in ./pkg) to verify it, and explains the report in plain words.
-// Every check is done by Evidentia's core; this file only sorts inputs and shows
-// results. Nothing is sent anywhere (the page's Content-Security-Policy forbids it).
+// Every check is done by Evidentia's core, which also reads evidence files; this
+// file only sorts inputs and shows results. Nothing is sent anywhere (the page's
+// Content-Security-Policy forbids it).
 
-import { verifyReceipt, canonicalize, errorCodes, version } from './pkg/index.js'
+import { verifyReceipt, verifyEvidenceFile, errorCodes, version } from './pkg/index.js'
 
 const $ = (id) => document.getElementById(id)
 const inputs = { receipt: $('receipt'), jwks: $('jwks'), event: $('event') }
@@ -30,9 +31,6 @@ class InputError extends Error {
   }
 }
 
-/** The text of a JSON value given in an evidence file: strings as they are. */
-const jsonText = (value) => (typeof value === 'string' ? value : JSON.stringify(value))
-
 function parseJson(text) {
   try {
     return JSON.parse(text)
@@ -42,40 +40,53 @@ function parseJson(text) {
 }
 
 /**
- * What to verify: the receipt (or batch receipt) text, the key set text and the
- * event text (or undefined), from the three inputs. An evidence file in the first
- * input brings its own key set and event, unless those inputs are filled.
+ * An evidence file (SPEC.md §18) is a JSON object with a `receipt` or a
+ * `batch_receipt`; anything else in the first input is a receipt or batch receipt.
+ * This only sorts the input: Evidentia reads the file and says what is wrong with it.
+ */
+function isEvidenceFile(text) {
+  const parsed = text.startsWith('{') ? parseJson(text) : undefined
+  return Boolean(parsed && (parsed.receipt !== undefined || parsed.batch_receipt !== undefined))
+}
+
+/** The receipt an evidence file holds, for display only (Evidentia verifies the file itself). */
+function receiptOf(evidence) {
+  const { receipt, batch_receipt: batch } = parseJson(evidence)
+  return receipt ?? (typeof batch === 'string' ? batch : JSON.stringify(batch))
+}
+
+/**
+ * What to verify, from the three inputs: an evidence file (with the keys pasted,
+ * which replace the file's, or none), or a receipt (or batch receipt) with its key
+ * set and its event (or undefined).
  */
 function collect() {
-  let receipt = inputs.receipt.value.trim()
-  let jwks = inputs.jwks.value.trim()
-  let event = inputs.event.value.trim()
+  const receipt = inputs.receipt.value.trim()
+  const jwks = inputs.jwks.value.trim()
+  const event = inputs.event.value.trim()
   if (!receipt) throw new InputError('Paste or drop a receipt first.', 'INVALID_ARGUMENT')
-  const parsed = receipt.startsWith('{') ? parseJson(receipt) : undefined
-  let keysFromFile = false
-  if (parsed && (parsed.receipt !== undefined || parsed.batch_receipt !== undefined)) {
-    // An evidence file (SPEC.md §18).
-    if (parsed.receipt !== undefined && parsed.batch_receipt !== undefined) {
-      throw new InputError('The evidence file holds both a receipt and a batch receipt; it must hold one.', 'INVALID_ARGUMENT')
+  if (isEvidenceFile(receipt)) {
+    if (event) {
+      throw new InputError('An evidence file brings its own event: to compare another event, paste the receipt ' +
+        'itself instead of the evidence file, or empty the event.', 'INVALID_ARGUMENT')
     }
-    if (parsed.receipt !== undefined) {
-      receipt = parsed.receipt
-    } else {
-      // A batch receipt is canonical JSON: as an object, it is written back canonically.
-      receipt = typeof parsed.batch_receipt === 'string'
-        ? parsed.batch_receipt
-        : new TextDecoder().decode(canonicalize(parsed.batch_receipt))
-    }
-    if (typeof receipt !== 'string') throw new InputError('The evidence file\'s receipt must be a string.', 'INVALID_ARGUMENT')
-    if (!jwks && parsed.jwks !== undefined) {
-      jwks = jsonText(parsed.jwks)
-      keysFromFile = true
-    }
-    // The event is a JSON value (SPEC.md §18): a string is the JSON string, not JSON text.
-    if (!event && parsed.event !== undefined) event = JSON.stringify(parsed.event)
+    return { evidence: receipt, jwks: jwks || undefined, keysFromFile: !jwks }
   }
   if (!jwks) throw new InputError('Paste or drop the signer\'s public keys (a JWKS) too: without them nothing can be checked.', 'INVALID_ARGUMENT')
-  return { receipt, jwks, event: event || undefined, keysFromFile }
+  return { receipt, jwks, event: event || undefined, keysFromFile: false }
+}
+
+/**
+ * Verifies an evidence file. What is JSON but no evidence file (INVALID_ARGUMENT)
+ * was not checked at all: the page says so, in Evidentia's words.
+ */
+function verifyEvidence(evidence, jwks) {
+  try {
+    return verifyEvidenceFile(evidence, jwks)
+  } catch (error) {
+    if (error.code !== 'INVALID_ARGUMENT') throw error
+    throw new InputError(`${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`, error.code)
+  }
 }
 
 /** What the record of a receipt says, for display only (the report says whether to trust it). */
@@ -162,10 +173,10 @@ function showReport(report, receipt, keysFromFile) {
 
 function verify() {
   try {
-    const { receipt, jwks, event, keysFromFile } = collect()
-    const report = verifyReceipt(receipt, jwks, event)
+    const { evidence, receipt, jwks, event, keysFromFile } = collect()
+    const report = evidence === undefined ? verifyReceipt(receipt, jwks, event) : verifyEvidence(evidence, jwks)
     try {
-      showReport(report, receipt, keysFromFile)
+      showReport(report, evidence === undefined ? receipt : receiptOf(evidence), keysFromFile)
     } finally {
       report.free()
     }

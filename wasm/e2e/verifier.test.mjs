@@ -126,6 +126,11 @@ test('a batch receipt, and an evidence file that carries its own keys and event'
   assert.match(fromFile, /^VALID[\s\S]*✓ Passed\s+The event given matches/)
   assert.match(fromFile, /The keys came with the evidence file/)
   assert.doesNotMatch(await verify({ receipt: evidence, jwks: valid.jwks }), /The keys came with the evidence file/)
+  // Keys pasted replace the file's: another key set, and the receipt is not signed by one of its keys.
+  const strangers = JSON.stringify({ keys: [JSON.parse(otherKey.public_jwk)] })
+  assert.match(await verify({ receipt: evidence, jwks: strangers }), /^INVALID[\s\S]*KEY_NOT_FOUND/)
+  // The file brings its own event: another one pasted is refused, not silently left out.
+  assert.match(await verify({ receipt: evidence, event: valid.event }), /^INVALID — nothing was checked\. An evidence file brings its own event/)
   const both = JSON.stringify({ receipt: valid.receipt, batch_receipt: batch.batch_receipt, jwks: valid.jwks })
   assert.match(await verify({ receipt: both }), /^INVALID — nothing was checked\. .*both a receipt and a batch receipt/)
   const batchEvidence = JSON.stringify({ batch_receipt: JSON.parse(batch.batch_receipt), jwks: batch.jwks, event: JSON.parse(batch.event) })
