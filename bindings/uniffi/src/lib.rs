@@ -157,6 +157,19 @@ pub fn verify_receipt(receipt: String, jwks: String, event: Option<String>) -> R
     Ok(Arc::new(Report(report)))
 }
 
+/// Reads an evidence file (SPEC.md §18: JSON text holding a receipt or batch
+/// receipt, a key set and optionally the event) and verifies what it holds, with
+/// `jwks`, keys the caller trusts, or, when absent, with the key set the file holds
+/// (which came from whoever made the file: confirm it independently). Malformed
+/// input throws (INVALID_ARGUMENT for JSON that is not an evidence file);
+/// everything else is in the report.
+#[uniffi::export(default(jwks = None))]
+pub fn verify_evidence_file(evidence: String, jwks: Option<String>) -> Result<Arc<Report>> {
+    let keys = jwks.as_deref().map(keys).transpose()?;
+    let report = evidentia::verify_evidence_file(evidence.as_bytes(), keys.as_ref())?;
+    Ok(Arc::new(Report(report)))
+}
+
 /// One stored entry of a log held in memory.
 #[derive(Debug, uniffi::Record)]
 pub struct LogEntry {

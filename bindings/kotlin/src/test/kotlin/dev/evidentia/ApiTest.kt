@@ -207,6 +207,40 @@ class ApiTest {
     }
 
     @Test
+    fun anEvidenceFileVerifiesWithItsOwnKeysOrTrustedOnes() {
+        val key = SigningKey.generate()
+        val stranger = """{"keys":[${SigningKey.generate().publicJwk()}]}"""
+        val (receipt, jwks) = Log.create(tempDir().resolve("log").toString(), key).use { log ->
+            log.append("""{"n":1,"a":[true]}""") to log.keys()
+        }
+        val evidence = """{"receipt": "$receipt", "jwks": $jwks, "event": {"a": [true], "n": 1.0}}"""
+        verifyEvidenceFile(evidence).use {
+            assertTrue(it.valid(), it.toText())
+            assertEquals("receipt", it.subject())
+        }
+        // Keys the verifier trusts replace the file's.
+        verifyEvidenceFile(evidence, jwks).use { assertTrue(it.valid(), it.toText()) }
+        verifyEvidenceFile(evidence, stranger).use {
+            assertFalse(it.valid())
+            assertEquals(listOf("KEY_NOT_FOUND"), it.failureCodes())
+        }
+        val noKeys = """{"receipt": "$receipt", "jwks": "{}"}"""
+        assertCode("KEY_SET_MALFORMED", "the file's key set") { verifyEvidenceFile(noKeys) }
+        verifyEvidenceFile(noKeys, jwks).use { assertTrue(it.valid(), it.toText()) }
+        val otherEvent = """{"receipt": "$receipt", "jwks": $jwks, "event": {"n": 2}}"""
+        verifyEvidenceFile(otherEvent).use { assertEquals(listOf("EVENT_MISMATCH"), it.failureCodes()) }
+        for ((text, code) in listOf(
+            """{"receipt":""" to "JSON_SYNTAX",
+            "[]" to "INVALID_ARGUMENT",
+            """{"receipt": "a.b.c", "batch_receipt": "{}", "jwks": {}}""" to "INVALID_ARGUMENT",
+            """{"receipt": 1, "jwks": {}}""" to "INVALID_ARGUMENT",
+            """{"receipt": "a.b.c", "jwks": {"keys": []}}""" to "JWS_MALFORMED",
+        )) {
+            assertCode(code, text) { verifyEvidenceFile(text, jwks) }
+        }
+    }
+
+    @Test
     fun keyMaterialNeverAppearsInMessages() {
         val key = SigningKey.generate()
         val d = org.json.JSONObject(key.toJwk()).getString("d")
@@ -229,6 +263,8 @@ class ApiTest {
             "verifyJws" to { g -> verifyJws(g, jwks) },
             "verifyJws jwks" to { g -> verifyJws("a.b.c", g) },
             "verifyReceipt" to { g -> verifyReceipt(g, jwks) },
+            "verifyEvidenceFile" to { g -> verifyEvidenceFile(g) },
+            "verifyEvidenceFile jwks" to { g -> verifyEvidenceFile("{}", g) },
             "verifyCheckpoint" to { g -> verifyCheckpoint(g, jwks) },
             "verifyInclusion" to { g -> verifyInclusion(g, g, g, jwks) },
             "verifyConsistency" to { g -> verifyConsistency(g, g, g, jwks) },

@@ -12,9 +12,8 @@
 //
 // Kinds with no Kotlin entry point are skipped: vkey (note verifier keys),
 // timestamp_* and certificate (RFC 3161 is in the Rust core and the CLI only) and
-// package (evidence packages are checked by the CLI). Evidence files are read by the
-// verifier page only; here they go where a program handed one in place of a receipt
-// would pass it, as receipts do.
+// package (evidence packages are checked by the CLI). Evidence files go to
+// verifyEvidenceFile, with the key set each holds and with trusted keys.
 package dev.evidentia
 
 import java.nio.charset.CharacterCodingException
@@ -138,6 +137,13 @@ private fun receiptLike(run: Runner, name: String, data: ByteArray, event: ByteA
     }
 }
 
+private fun evidenceFile(run: Runner, name: String, data: ByteArray) {
+    for (evidence in texts(data)) {
+        run.call(name, "verifyEvidenceFile", evidence) { verifyEvidenceFile(evidence) }
+        run.call(name, "verifyEvidenceFile (trusted keys)", evidence) { verifyEvidenceFile(evidence, JWKS) }
+    }
+}
+
 private fun checkpointNote(run: Runner, name: String, data: ByteArray) {
     for (note in texts(data)) {
         run.call(name, "verifyCheckpoint", note) { verifyCheckpoint(note, JWKS) }
@@ -183,7 +189,8 @@ private fun runCase(run: Runner, case: JSONObject) {
             run.call(name, "verifyJws (the key set)", jwk) { verifyJws(CONTEXT.getString("jws"), jwk) }
         }
         "pem" -> for (pem in texts(data)) run.call(name, "SigningKey.fromPem", pem) { SigningKey.fromPem(pem) }
-        "receipt", "batch_receipt", "evidence" -> receiptLike(run, name, data, second)
+        "receipt", "batch_receipt" -> receiptLike(run, name, data, second)
+        "evidence" -> evidenceFile(run, name, data)
         "inclusion_proof", "inclusion" -> {
             val note = second?.let { escaped(it) } ?: CONTEXT.getString("checkpoint")
             for (proof in texts(data)) {
