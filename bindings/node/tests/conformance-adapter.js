@@ -57,7 +57,7 @@ function main(caseDir) {
     return [0, { skip: "the package verifies a receipt's inclusion, not a bare record's" }]
   }
   const data = (role) => fs.readFileSync(inputs[role])
-  const decoder = new TextDecoder('utf-8', { fatal: true })
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
   const text = (role) => decoder.decode(data(role))
   let report
   try {
