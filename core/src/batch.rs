@@ -148,8 +148,11 @@ pub fn verify_batch_receipt(text: &str, keys: &KeySet, event: Option<&[u8]>) -> 
             }
             // The signature first, then the origin (SPEC §11, in the order the
             // checkpoint row lists them, as §9 orders them for a receipt's inclusion).
-            let verifier = NoteVerifier::new(&record.log_id, key)?;
-            if let Err(e) = verify_note(&receipt.checkpoint_note, &[verifier]) {
+            // A log id that cannot name a note key (one with '+') names no signer.
+            let signed = NoteVerifier::new(&record.log_id, key)
+                .map_err(|e| Error::new(ErrorCode::CheckpointSignatureInvalid, e.message().to_owned()))
+                .and_then(|verifier| verify_note(&receipt.checkpoint_note, &[verifier]));
+            if let Err(e) = signed {
                 report.fail(e.code(), None, format!("the checkpoint is not signed by the record's key: {e}"));
             }
             if receipt.checkpoint.origin != record.log_id {

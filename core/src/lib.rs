@@ -55,7 +55,7 @@ pub use keys::{ALGORITHM, PublicKey, SigningKey, jwk_thumbprint};
 pub use merkle::{ConsistencyProof, InclusionProof};
 pub use record::{
     ChainState, ChainedRecord, Issued, RECEIPT_TYPE, RECORD_VERSION, Receipt, Record, UnsignedReceipt, issue_receipt,
-    validate_log_id,
+    validate_log_id, validate_new_log_id,
 };
 pub use report::{Check, CheckResult, Finding, Report, Status, Subject};
 pub use time::Timestamp;

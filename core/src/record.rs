@@ -57,6 +57,24 @@ pub fn validate_log_id(log_id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks the id of a new log: a log id (see [`validate_log_id`]) that can also
+/// name the key of the log's checkpoints, which a signed note's key name cannot
+/// if it holds `+` (SPEC.md §10). Records of an existing log are read with
+/// [`validate_log_id`] alone, so receipts issued under such an id still verify.
+///
+/// # Errors
+/// [`ErrorCode::LogIdInvalid`].
+pub fn validate_new_log_id(log_id: &str) -> Result<()> {
+    validate_log_id(log_id)?;
+    if log_id.contains('+') {
+        return Err(Error::new(
+            ErrorCode::LogIdInvalid,
+            "a new log's id may not contain '+': it names the key of the log's checkpoints (SPEC.md §10)",
+        ));
+    }
+    Ok(())
+}
+
 fn validate_nonce(nonce: &str) -> Result<()> {
     if nonce.is_empty() || nonce.len() > MAX_ID_LEN {
         return Err(Error::new(ErrorCode::InvalidArgument, "a nonce is 1 to 256 bytes of text"));

@@ -557,7 +557,7 @@ impl Log {
             Some(id) => id,
             None => random_log_id()?,
         };
-        evidentia::validate_log_id(&log_id)?;
+        evidentia::validate_new_log_id(&log_id)?;
         let exists = || match dir.join(CONFIG_FILE).exists() {
             true => Err(Error::new(ErrorCode::LogExists, format!("a log already exists at {}", dir.display()))),
             false => Ok(()),

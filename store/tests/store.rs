@@ -371,3 +371,18 @@ fn tampered_copies_fail_against_the_original_checkpoints() {
     // The copy's checkpoint still names the original size and root.
     assert_eq!(read_checkpoint(&LogReader::open(&removed).unwrap().checkpoints().unwrap()[0].note).unwrap().size, 10);
 }
+
+#[test]
+fn a_new_log_id_may_not_hold_a_plus_which_no_checkpoint_key_name_may() {
+    // A log id with '+' is a valid log id in a record (receipts issued under one
+    // still verify), but it names the key of the log's checkpoints, which a signed
+    // note's key name may not hold: such a log could never seal or checkpoint.
+    for mode in [Mode::Receipts, Mode::Batch] {
+        let dir = scratch("plus");
+        let options = CreateOptions { log_id: Some("test.example/a+b".into()), mode, ..CreateOptions::default() };
+        let e = Log::create(&dir.0, &key(1), options).map(|_| ()).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::LogIdInvalid, "{e}");
+        assert!(!dir.0.join("log.json").exists(), "nothing is written");
+    }
+    evidentia::validate_log_id("test.example/a+b").unwrap();
+}

@@ -36,6 +36,35 @@ def last_json_line(text):
     return None
 
 
+# What an adapter may declare it skips (--skips), and which cases that covers. A
+# skip outside the declared kinds fails, so an adapter cannot pass by skipping
+# what it gets wrong.
+SKIP_KINDS = {
+    "package": lambda case, folder: case["operation"] == "package",
+    "log": lambda case, folder: case["operation"] == "log",
+    "record-inclusion": lambda case, folder: case["operation"] == "inclusion" and "record" in case["inputs"],
+    "not-utf8": lambda case, folder: any(not_utf8(os.path.join(folder, name)) for role, name in case["inputs"].items()
+                                         if role not in ("event", "evidence")),
+}
+
+
+def not_utf8(path):
+    """Whether a file input holds bytes that are not UTF-8 (a folder is not text)."""
+    if not os.path.isfile(path):
+        return False
+    with open(path, "rb") as f:
+        try:
+            f.read().decode("utf-8")
+        except UnicodeDecodeError:
+            return True
+    return False
+
+
+def skippable(case, kinds):
+    folder = os.path.join(HERE, "cases", case["case"])
+    return any(SKIP_KINDS[kind](case, folder) for kind in kinds)
+
+
 def run_case(adapter, case):
     """(status, detail): status is 'pass', 'fail' or 'skip'."""
     folder = os.path.join(HERE, "cases", case["case"])
@@ -70,6 +99,7 @@ def main():
     parser.add_argument("--only", help="comma-separated groups to run")
     parser.add_argument("--case", action="append", default=[], help="a case id to run (repeatable)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--skips", default="", help=f"comma-separated kinds of case the adapter may skip: {', '.join(SKIP_KINDS)}")
     parser.add_argument("adapter", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     adapter = args.adapter[1:] if args.adapter[:1] == ["--"] else args.adapter
@@ -84,11 +114,17 @@ def main():
     if not cases:
         print("no case selected", file=sys.stderr)
         return 2
+    kinds = [k for k in args.skips.split(",") if k]
+    for kind in kinds:
+        if kind not in SKIP_KINDS:
+            parser.error(f"unknown kind to skip {kind!r}")
     with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
         results = list(pool.map(lambda c: (c, run_case(adapter, c)), cases))
     counts = {"pass": 0, "fail": 0, "skip": 0}
     skipped = {}
     for case, (status, detail) in results:
+        if status == "skip" and not skippable(case, kinds):
+            status, detail = "fail", f"skipped ({detail}), but it is of no kind given to --skips"
         counts[status] += 1
         if status == "fail":
             print(f"FAIL {case['case']}: {detail}")

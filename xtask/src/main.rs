@@ -118,7 +118,7 @@ fn test_core() -> Result<()> {
     codegen::run(codegen::Scope::All, true)?;
     section("conformance: the CLI and the verifier written from SPEC alone");
     cargo(&["build", "--quiet", "-p", "evidentia-cli"])?;
-    conformance::run_cases(&["python3", "testvectors/conformance/cli-adapter.py"])?;
+    conformance::run_cases(&["python3", "testvectors/conformance/cli-adapter.py"], &[])?;
     run(Command::new("python3").args(["-m", "unittest", "-q"]).current_dir(root().join("tests/spec-verifier")))?;
-    conformance::run_cases(&["python3", "tests/spec-verifier/adapter.py"])
+    conformance::run_cases(&["python3", "tests/spec-verifier/adapter.py"], &[])
 }

@@ -84,7 +84,10 @@ pub(crate) fn test() -> Result<()> {
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "bindings/python/tests"])
         .current_dir(&root)
         .env("EVIDENTIA_VECTORS", root.join("testvectors")))?;
-    crate::conformance::run_cases(&[&python.to_string_lossy(), "bindings/python/tests/conformance_adapter.py"])?;
+    crate::conformance::run_cases(
+        &[&python.to_string_lossy(), "bindings/python/tests/conformance_adapter.py"],
+        crate::conformance::PACKAGE_SKIPS,
+    )?;
     run(Command::new(&python)
         .args(["-m", "mypy.stubtest", "evidentia._native", "evidentia.errors"])
         .current_dir(&root))?;

@@ -17,6 +17,10 @@ SKIPPED = {
 }
 
 
+class NotText(Exception):
+    """An input is not UTF-8, so it cannot be passed as a str."""
+
+
 def main(case):
     with open(os.path.join(case, "expected.json"), encoding="utf-8") as f:
         expected = json.load(f)
@@ -31,7 +35,10 @@ def main(case):
             return f.read()
 
     def text(role):
-        return data(role).decode("utf-8")
+        try:
+            return data(role).decode("utf-8")
+        except UnicodeDecodeError:
+            raise NotText from None
 
     try:
         if operation == "receipt":
@@ -54,7 +61,7 @@ def main(case):
             return 0, {"code": None}
         else:
             raise SystemExit(f"unknown operation {operation!r}")
-    except UnicodeDecodeError:
+    except NotText:
         # Bytes that are not UTF-8 cannot reach the package as a str.
         return 0, {"skip": "an input is not UTF-8 text, which a Python str cannot hold"}
     except EvidentiaError as e:

@@ -999,5 +999,38 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
                 .input(),
         ],
     );
+    // log.json's other members (§16): each wrong one refuses the directory.
+    let config = String::from_utf8(plain.files["log.json"].clone()).expect("text");
+    let with_config = |text: String| vec![plain.with("log.json", text.into_bytes()).input()];
+    for (slug, why, from, to) in [
+        ("log-json-other-format", "names the format \"evidentia-ledger\"", "\"evidentia-log\"", "\"evidentia-ledger\""),
+        ("log-json-version-2", "is of version 2", "\"version\":1", "\"version\":2"),
+        ("log-json-log-id-with-a-space", "has a log id with a space", "\"log_id\":\"", "\"log_id\":\"a "),
+        ("log-json-key-file-a-number", "has a key_file that is a number", "{", "{\"key_file\":7,"),
+        ("log-json-not-json", "is not JSON (cut short)", "}", ""),
+    ] {
+        assert!(config.contains(from), "{slug}");
+        add(
+            slug,
+            "§16",
+            &format!("log.json {why}: LOG_CONFIG_INVALID, an error, before any entry is read."),
+            Outcome::Error(ErrorCode::LogConfigInvalid),
+            with_config(config.replacen(from, to, 1)),
+        );
+    }
+    add(
+        "log-json-with-another-member",
+        "§16",
+        "log.json has a member it does not define, \"comment\": other members are ignored, so valid.",
+        valid(),
+        with_config(config.replacen('{', r#"{"comment":"payments","#, 1)),
+    );
+    add(
+        "key-history-malformed-with-trusted-keys",
+        "§16",
+        "keys.jwks is not a key set, and the verifier brings keys it trusts: keys.jwks is still read, KEY_SET_MALFORMED, an error.",
+        Outcome::Error(ErrorCode::KeySetMalformed),
+        vec![plain.with("keys.jwks", br#"{"keyz":[]}"#.to_vec()).input(), trusted(&world.keys())],
+    );
     Ok(())
 }

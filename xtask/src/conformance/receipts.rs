@@ -1751,6 +1751,15 @@ pub(crate) fn batch_cases(suite: &mut Suite, world: &World) {
         &keys,
         None,
     );
+    case(
+        "log-id-with-a-plus",
+        "§11",
+        "The record's log id holds '+', which no note key name may (§10), so no checkpoint is signed under it: a report, not an error: CHECKPOINT_SIGNATURE_INVALID, CHECKPOINT_MISMATCH, and INCLUSION_PROOF_INVALID (the record changed).",
+        found(&[E::CheckpointSignatureInvalid, E::CheckpointMismatch, E::InclusionProofInvalid]),
+        &batch_text(&changed(&[("log_id", &quote("conformance.evidentia.dev/a+b"))]), &proof, &cp),
+        &keys,
+        None,
+    );
 }
 
 /// The text signed by `key` as a note under the suite's log id (whatever the text's origin).
