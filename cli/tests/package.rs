@@ -84,7 +84,7 @@ fn evidentia_verdict(dir: &Path, package: &Path) -> (Vec<u8>, bool) {
 fn covering_check(file: &str, batch: bool) -> Option<u8> {
     match file {
         "public-key.pem" | "public-key.jwk" => Some(2),
-        "receipt.jws" | "signing-input.txt" | "signature.der" => Some(4),
+        "receipt.jws" | "batch-receipt.json" | "signing-input.txt" | "signature.der" => Some(4),
         "record.json" if !batch => Some(4),
         "record.json" | "inclusion-proof.json" => Some(5),
         "checkpoint.txt" | "checkpoint-key.pem" => Some(6),
@@ -222,8 +222,11 @@ fn check_package(mode: &str) {
     assert!(sums.contains(&sum(&canonical)));
     std::fs::write(&proof_file, &pretty).unwrap();
     std::fs::write(package.join("SHA256SUMS"), sums.replace(&sum(&canonical), &sum(pretty.as_bytes()))).unwrap();
-    assert_eq!(shell_verdict(&trusted_script, &package, &path), (vec![5], false));
-    assert_eq!(evidentia_verdict(dir, &package), (vec![5], false));
+    // A batch receipt holds the proof in canonical form, so batch-receipt.json is no
+    // longer the one made of this inclusion-proof.json: check 4 fails too.
+    let expected = if batch { vec![4, 5] } else { vec![5] };
+    assert_eq!(shell_verdict(&trusted_script, &package, &path), (expected.clone(), false));
+    assert_eq!(evidentia_verdict(dir, &package), (expected, false));
     std::fs::write(&proof_file, &canonical).unwrap();
     std::fs::write(package.join("SHA256SUMS"), &sums).unwrap();
 
@@ -308,4 +311,69 @@ fn export_and_package_verify_refuse_garbage() {
     std::fs::create_dir(dir.join("taken")).unwrap();
     let out = evidentia(dir, &["export", log.to_str().unwrap(), "--index", "1", "--out", "taken"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
+/// Both verifiers' failed checks and verdicts for a package folder: verify.sh (a
+/// trusted copy), `package verify`, and `verify_package` in process.
+fn verdicts(dir: &Path, script: &Path, package: &Path, path: &Path) -> [(Vec<u8>, bool); 3] {
+    let files = evidentia_store::read_package(package).unwrap();
+    let checks = evidentia::package::verify_package(&files);
+    let failed: Vec<u8> = checks.iter().filter(|c| c.failure.is_some()).map(|c| c.number).collect();
+    let valid = failed.is_empty();
+    [shell_verdict(script, package, path), evidentia_verdict(dir, package), (failed, valid)]
+}
+
+/// Replaces a file of a package (or removes it, for `None`) and its line of
+/// SHA256SUMS, so that check 1 holds.
+fn replace_file(package: &Path, name: &str, bytes: Option<&[u8]>) {
+    let sums = std::fs::read_to_string(package.join("SHA256SUMS")).unwrap();
+    let mut lines: Vec<String> =
+        sums.lines().filter(|l| !l.ends_with(&format!("  {name}"))).map(str::to_owned).collect();
+    match bytes {
+        Some(bytes) => {
+            std::fs::write(package.join(name), bytes).unwrap();
+            lines.push(format!("{}  {name}", evidentia::Digest::sha256(bytes).to_hex()));
+        }
+        None => std::fs::remove_file(package.join(name)).unwrap(),
+    }
+    std::fs::write(package.join("SHA256SUMS"), lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+}
+
+#[test]
+fn a_batch_receipt_that_is_not_the_one_of_the_packages_parts_fails_check_4() {
+    let work = Workdir::new("batch-swap");
+    let dir = &work.0;
+    let path = restricted_path(dir);
+    let log = make_log(dir, "batch");
+    let export = |index: &str, name: &str| {
+        let package = dir.join(name);
+        let out =
+            evidentia(dir, &["export", log.to_str().unwrap(), "--index", index, "--out", package.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        package
+    };
+    let package = export("6", "package");
+    let other = std::fs::read(export("7", "other").join("batch-receipt.json")).unwrap();
+    let script = dir.join("trusted-verify.sh");
+    std::fs::copy(package.join("verify.sh"), &script).unwrap();
+    let valid = (vec![], true);
+    assert_eq!(verdicts(dir, &script, &package, &path), [valid.clone(), valid.clone(), valid]);
+    let original = std::fs::read(package.join("batch-receipt.json")).unwrap();
+    // As the writer issued it: canonical JSON, no line feed after it.
+    assert_eq!(original.last(), Some(&b'}'));
+    let not_a_receipt: &[u8] = br#"{"this":"is not a batch receipt at all"}"#;
+    let with_line_feed = [original.as_slice(), b"\n"].concat();
+    for (what, bytes) in [
+        ("another record's batch receipt", Some(other.as_slice())),
+        ("not a batch receipt", Some(not_a_receipt)),
+        ("a line feed after it", Some(with_line_feed.as_slice())),
+        ("no batch receipt", None),
+    ] {
+        replace_file(&package, "batch-receipt.json", bytes);
+        let failed = (vec![4], false);
+        assert_eq!(verdicts(dir, &script, &package, &path), [failed.clone(), failed.clone(), failed], "{what}");
+        replace_file(&package, "batch-receipt.json", Some(&original));
+    }
+    let valid = (vec![], true);
+    assert_eq!(verdicts(dir, &script, &package, &path), [valid.clone(), valid.clone(), valid], "restored");
 }

@@ -298,6 +298,20 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
                 }
                 verified(key.verify_der(input.as_bytes(), signature), "the receipt")
             } else {
+                // As verify.sh builds it: the batch receipt's canonical JSON spliced
+                // from the bytes of its parts (§11), so that both verifiers compare
+                // the same text.
+                let batch = file("batch-receipt.json").ok_or("batch-receipt.json is missing")?;
+                let part = |name: &str| file(name).ok_or_else(|| format!("{name} is missing"));
+                let expected =
+                    batch_receipt_of(part("record.json")?, part("inclusion-proof.json")?, part("checkpoint.txt")?);
+                if batch != expected.as_slice() {
+                    return Err(
+                        "batch-receipt.json is not the batch receipt of record.json, inclusion-proof.json and \
+                        checkpoint.txt"
+                            .to_owned(),
+                    );
+                }
                 verified(key.verify_der(body.as_ref()?.as_bytes(), signature), "the checkpoint")
             }
         })(),
@@ -418,6 +432,35 @@ fn check_timestamp<'f>(token: &[u8], file: &impl Fn(&str) -> Option<&'f [u8]>) -
     ))
 }
 
+/// The batch receipt (SPEC.md §11) made of a record's bytes, an inclusion proof's
+/// JSON and a signed checkpoint, as `verify.sh` builds it: the record and the
+/// checkpoint as JSON strings (a backslash, a double quote and a line feed escaped,
+/// every other byte as it is: canonical record bytes and a well-formed note have no
+/// other character JSON escapes), the proof's JSON as it is. For parts that are
+/// canonical this is exactly [`BatchReceipt::to_json`].
+fn batch_receipt_of(record: &[u8], proof: &[u8], checkpoint: &[u8]) -> Vec<u8> {
+    let string = |out: &mut Vec<u8>, bytes: &[u8]| {
+        out.push(b'"');
+        for &b in bytes {
+            match b {
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                _ => out.push(b),
+            }
+        }
+        out.push(b'"');
+    };
+    let mut out = b"{\"checkpoint\":".to_vec();
+    string(&mut out, checkpoint);
+    out.extend_from_slice(b",\"proof\":");
+    out.extend_from_slice(proof);
+    out.extend_from_slice(b",\"record\":");
+    string(&mut out, record);
+    out.extend_from_slice(b",\"type\":\"evidentia-batch-receipt\",\"v\":1}");
+    out
+}
+
 fn verified(valid: bool, what: &str) -> std::result::Result<(), String> {
     if valid { Ok(()) } else { Err(format!("the signature over {what} does not verify with the key")) }
 }
@@ -510,6 +553,20 @@ mod tests {
         event_file.bytes = br#"{"n":9}"#.to_vec();
         let failed: Vec<u8> = verify_package(&files).iter().filter(|c| c.failure.is_some()).map(|c| c.number).collect();
         assert_eq!(failed, [1, 7]);
+    }
+
+    #[test]
+    fn the_batch_receipt_verify_sh_builds_is_the_cores() {
+        let (receipt, _, proof, note, _) = evidence();
+        let record = Receipt::parse(&receipt).unwrap().record_bytes().to_vec();
+        let batch = BatchReceipt::new(&record, proof.clone(), &note).unwrap();
+        let built = batch_receipt_of(&record, proof.to_json().unwrap().as_bytes(), note.as_bytes());
+        assert_eq!(String::from_utf8(built).unwrap(), batch.to_json());
+        // A note's line feeds, the em dash and a quote or backslash in the parts.
+        assert_eq!(batch_receipt_of(b"a\\\"b", b"{}", "\u{2014} x\n".as_bytes()), {
+            let expected = "{\"checkpoint\":\"\u{2014} x\\n\",\"proof\":{},\"record\":\"a\\\\\\\"b\",\"type\":\"evidentia-batch-receipt\",\"v\":1}";
+            expected.as_bytes().to_vec()
+        });
     }
 
     #[test]

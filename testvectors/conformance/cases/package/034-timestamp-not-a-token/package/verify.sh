@@ -32,6 +32,12 @@ hex() { od -An -v -tx1 | tr -d ' \n'; }
 sha256_hex() { openssl dgst -sha256 -binary | hex; }
 # The string value of member $1 in the one-line canonical JSON on standard input.
 member() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
+# The bytes of file $1 inside a JSON string, without the quotes: a backslash, a
+# double quote and a line feed escaped, every other byte as it is.
+json_string() {
+    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e '1!s/^/\\n/' "$1" | tr -d '\n'
+    [ "$(tail -c 1 "$1" | hex)" != 0a ] || printf '\\n'
+}
 # The integer value of member $1.
 number() { sed -n "s/.*\"$1\":\([0-9][0-9]*\).*/\1/p"; }
 
@@ -195,6 +201,22 @@ if [ -f receipt.jws ]; then
     what="the receipt"
 else
     # A batch receipt: the key signed the checkpoint, which commits to the record (5).
+    # batch-receipt.json must be exactly the batch receipt made of record.json,
+    # inclusion-proof.json and checkpoint.txt: canonical JSON with the record and
+    # the checkpoint as JSON strings (a backslash, a double quote and a line feed
+    # escaped; canonical record bytes and a signed note have nothing else to escape).
+    {
+        printf '{"checkpoint":"'; json_string checkpoint.txt
+        printf '","proof":'; cat inclusion-proof.json
+        printf ',"record":"'; json_string record.json
+        printf '","type":"evidentia-batch-receipt","v":1}'
+    } > "$work/batch" 2>/dev/null
+    if [ -f batch-receipt.json ] && [ -f record.json ] && [ -f inclusion-proof.json ] && [ -f checkpoint.txt ] \
+        && cmp -s "$work/batch" batch-receipt.json; then
+        ok "4a. batch-receipt.json is exactly the batch receipt of record.json, inclusion-proof.json and checkpoint.txt"
+    else
+        failed "4a. batch-receipt.json is not the batch receipt of record.json, inclusion-proof.json and checkpoint.txt"
+    fi
     signed=checkpoint-body.txt
     what="the checkpoint"
 fi
