@@ -95,11 +95,14 @@ fn covering_check(file: &str, batch: bool) -> Option<u8> {
 }
 
 fn make_log(dir: &Path, mode: &str) -> PathBuf {
+    make_log_with_id(dir, mode, &format!("example.com/{mode}"))
+}
+
+fn make_log_with_id(dir: &Path, mode: &str, id: &str) -> PathBuf {
     let key = dir.join("key.jwk");
     std::fs::write(&key, evidentia(dir, &["keygen"]).stdout).unwrap();
     let log = dir.join(format!("log-{mode}"));
-    let id = format!("example.com/{mode}");
-    let out = evidentia(dir, &["log", "init", "--key", "key.jwk", "--id", &id, "--mode", mode, log.to_str().unwrap()]);
+    let out = evidentia(dir, &["log", "init", "--key", "key.jwk", "--id", id, "--mode", mode, log.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let events: String = (0..13).map(|i| format!("{{\"type\":\"approval\",\"n\":{i},\"note\":\"café\"}}\n")).collect();
     std::fs::write(dir.join("events.jsonl"), events).unwrap();
@@ -376,4 +379,63 @@ fn a_batch_receipt_that_is_not_the_one_of_the_packages_parts_fails_check_4() {
     }
     let valid = (vec![], true);
     assert_eq!(verdicts(dir, &script, &package, &path), [valid.clone(), valid.clone(), valid], "restored");
+}
+
+#[test]
+fn a_log_id_with_pattern_and_json_characters_verifies_alike_everywhere() {
+    let work = Workdir::new("log-id");
+    let dir = &work.0;
+    let path = restricted_path(dir);
+    // Characters a grep pattern, a sed expression or a JSON string would read
+    // specially; a log id is any printable ASCII without spaces.
+    let id = r#"ex.com/x[1*y\n"q$^.&|"#;
+    for mode in ["receipts", "batch"] {
+        let log = make_log_with_id(dir, mode, id);
+        let package = dir.join(format!("package-{mode}"));
+        let out =
+            evidentia(dir, &["export", log.to_str().unwrap(), "--index", "6", "--out", package.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let script = dir.join("trusted-verify.sh");
+        std::fs::copy(package.join("verify.sh"), &script).unwrap();
+        let valid = (vec![], true);
+        assert_eq!(verdicts(dir, &script, &package, &path), [valid.clone(), valid.clone(), valid], "{mode}");
+    }
+}
+
+#[test]
+fn every_checkpoint_signature_line_of_the_key_must_verify() {
+    let work = Workdir::new("note-lines");
+    let dir = &work.0;
+    let path = restricted_path(dir);
+    let log = make_log(dir, "receipts");
+    let package = dir.join("package");
+    let out = evidentia(dir, &["export", log.to_str().unwrap(), "--index", "6", "--out", package.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let script = dir.join("trusted-verify.sh");
+    std::fs::copy(package.join("verify.sh"), &script).unwrap();
+    let note = std::fs::read_to_string(package.join("checkpoint.txt")).unwrap();
+    let line = note.lines().last().unwrap();
+    let (name, signature) = line.rsplit_once(' ').unwrap();
+    // The same key hash with a signature that does not verify (the last byte of s
+    // changed, so it is still DER).
+    let mut bytes = evidentia::encoding::b64_decode(signature).unwrap();
+    *bytes.last_mut().unwrap() ^= 0x01;
+    let bad = format!("{name} {}\n", evidentia::encoding::b64(&bytes));
+    let valid = (vec![], true);
+    let failed = (vec![6], false);
+    // A good line then a bad one, and the other way round: the bad line is the
+    // key's, so it must verify.
+    for changed in [format!("{note}{bad}"), note.replacen(&format!("{line}\n"), &format!("{bad}{line}\n"), 1)] {
+        replace_file(&package, "checkpoint.txt", Some(changed.as_bytes()));
+        assert_eq!(verdicts(dir, &script, &package, &path), [failed.clone(), failed.clone(), failed.clone()]);
+    }
+    // The good line twice: both verify.
+    replace_file(&package, "checkpoint.txt", Some(format!("{note}{line}\n").as_bytes()));
+    assert_eq!(verdicts(dir, &script, &package, &path), [valid.clone(), valid.clone(), valid.clone()]);
+    // No line of the key (only another name's): none verified.
+    let other = note.replacen(&format!("{line}\n"), &format!("— other.example/log {signature}\n"), 1);
+    replace_file(&package, "checkpoint.txt", Some(other.as_bytes()));
+    assert_eq!(verdicts(dir, &script, &package, &path), [failed.clone(), failed.clone(), failed]);
+    replace_file(&package, "checkpoint.txt", Some(note.as_bytes()));
+    assert_eq!(verdicts(dir, &script, &package, &path), [valid.clone(), valid.clone(), valid]);
 }

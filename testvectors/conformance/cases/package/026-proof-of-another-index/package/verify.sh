@@ -287,18 +287,23 @@ tail -c +$((body_length + 1)) checkpoint.txt | head -c 1 | hex > "$work/blank"
 tail -c +$((body_length + 2)) checkpoint.txt > "$work/signatures"
 malformed=$(grep -c -v '^— [^ ][^ ]* [A-Za-z0-9+/][A-Za-z0-9+/]*=*$' "$work/signatures")
 key_hash=$(openssl pkey -pubin -in "$checkpoint_key" -outform DER 2>/dev/null | openssl dgst -sha256 -binary | head -c 4 | hex)
-found=no
-for signature in $(grep "^— $(sed -n 1p checkpoint-body.txt) " "$work/signatures" | sed 's/.* //'); do
+# Every signature line under the log id (the origin, matched as plain text, not as
+# a pattern) with the key's key hash must verify, and there must be one (SPEC §10).
+found=0
+signatures_ok=yes
+origin=$(sed -n 1p checkpoint-body.txt)
+for signature in $(prefix="— $origin " awk 'index($0, ENVIRON["prefix"]) == 1 { print $NF }' "$work/signatures"); do
     printf '%s' "$signature" | openssl base64 -d -A > "$work/note-sig"
     if [ "$(head -c 4 "$work/note-sig" | hex)" = "$key_hash" ]; then
         tail -c +5 "$work/note-sig" > "$work/note-der"
-        found=yes
-        break
+        found=$((found + 1))
+        openssl dgst -sha256 -verify "$checkpoint_key" -signature "$work/note-der" checkpoint-body.txt \
+            || signatures_ok=no
     fi
 done
 if cmp -s "$work/body" checkpoint-body.txt && [ "$(cat "$work/blank")" = 0a ] && [ "$malformed" = 0 ] \
-    && [ "$(tail -c 1 checkpoint.txt | hex)" = 0a ] && [ "$found" = yes ] && [ "$key_listed" = yes ] \
-    && openssl dgst -sha256 -verify "$checkpoint_key" -signature "$work/note-der" checkpoint-body.txt; then
+    && [ "$(tail -c 1 checkpoint.txt | hex)" = 0a ] && [ "$found" -gt 0 ] && [ "$signatures_ok" = yes ] \
+    && [ "$key_listed" = yes ]; then
     if [ "$checkpoint_key" = public-key.pem ]; then
         ok "6. the checkpoint is signed by the same key"
     else
