@@ -11,7 +11,7 @@ use evidentia::{
     Error, ErrorCode, KeySet, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, Report, Result,
 };
 
-use crate::config::TREE_FILE;
+use crate::config::{Mode, TREE_FILE};
 use crate::reader::LogReader;
 use crate::segments::{Entry, EntryRef};
 use crate::tree::NodeStream;
@@ -33,6 +33,7 @@ pub(crate) fn verify(reader: &LogReader, keys: &KeySet, mut progress: impl FnMut
         ..LogVerifyOptions::default()
     };
     let mut verifier = LogVerifier::new(keys, options);
+    let mode = reader.mode();
     let mut tree = NodeStream::open(&reader.dir.join(TREE_FILE), reader.durable)?;
     let mut stored_nodes = Vec::new();
     let mut done = 0u64;
@@ -56,14 +57,22 @@ pub(crate) fn verify(reader: &LogReader, keys: &KeySet, mut progress: impl FnMut
                     let Ok((number, chunk)) = job else { return };
                     let chunk = chunk
                         .into_iter()
-                        .map(|entry| match entry {
-                            Ok(Entry::Receipt { receipt, event }) => {
+                        .map(|entry| match (entry, mode) {
+                            (Ok(Entry::Receipt { receipt, event }), Mode::Receipts) => {
                                 PreparedEntry::receipt(keys, &receipt, stored_event(&event))
                             }
-                            Ok(Entry::Record { record, event }) => {
+                            (Ok(Entry::Record { record, event }), Mode::Batch) => {
                                 PreparedEntry::record(keys, &record, stored_event(&event))
                             }
-                            Err(reason) => PreparedEntry::unreadable(&reason),
+                            // An entry of the other mode's kind is not an entry of this
+                            // log (SPEC.md §13 step 1): a record without its signature
+                            // in a log that signs every record must not pass as one
+                            // that is merely unsealed.
+                            (Ok(_), _) => PreparedEntry::unreadable(&format!(
+                                "an entry of another kind than the log's mode ({}) stores",
+                                mode.name()
+                            )),
+                            (Err(reason), _) => PreparedEntry::unreadable(&reason),
                         })
                         .collect();
                     if results.send((number, chunk)).is_err() {

@@ -55,10 +55,10 @@ pub struct LogReader {
 /// an intact entry in the last segment, so that only what follows is read; otherwise
 /// by reading the last segment. Also says what is known of the last segment (see
 /// [`Known`]) and how many bytes of debris an unfinished write left at its end.
-fn count_entries(segments: &[Segment], index: Option<&IndexFile>) -> Result<(u64, Known, u64)> {
-    let Some(last) = segments.last() else { return Ok((0, Known::Last(None), 0)) };
+fn count_entries(segments: &[Segment], index: Option<&IndexFile>, durable: u64) -> Result<(u64, Known, u64)> {
+    let Some(last) = segments.last() else { return Ok((0, Known::Last { offset: None, entries: durable }, 0)) };
     let indexed = index.and_then(|index| segments::last_indexed(segments, index));
-    let known = Known::Last(indexed.map(|(_, offset)| offset));
+    let known = Known::Last { offset: indexed.map(|(_, offset)| offset), entries: durable };
     // Count from the end of the last indexed entry when it is intact, else from the
     // start: only what follows is read.
     let (from, before) = match indexed {
@@ -73,7 +73,7 @@ fn count_entries(segments: &[Segment], index: Option<&IndexFile>) -> Result<(u64
     // Where the last thing walked ends: a valid frame's end, or None after damage
     // (which counts as an entry, so nothing after it is debris).
     let mut end = Some(0);
-    segments::walk(&data, 0, from, last, known, |offset, frame| {
+    segments::walk(&data, 0, from, before, last, known, |offset, frame| {
         count += 1;
         end = frame.ok().map(|payload| offset + frame::HEADER + payload.len());
         Ok(())
@@ -95,10 +95,10 @@ impl LogReader {
         let (checkpoints, tail) = Checkpoints::read(&dir.join(CHECKPOINTS_FILE))?;
         let segments = segments::list(&dir.join(SEGMENTS_DIR))?;
         let index = IndexFile::open_read(&dir.join(INDEX_FILE))?;
-        let (count, known, torn_bytes) = count_entries(&segments, index.as_ref())?;
+        let durable = Durable::read(dir)?.map(|d| d.entries);
+        let (count, known, torn_bytes) = count_entries(&segments, index.as_ref(), durable.unwrap_or(0))?;
         // An unreadable nonce index only means lookups read the records instead.
         let nonces = NonceTable::open_read(&dir.join(NONCES_FILE), count).ok().flatten();
-        let durable = Durable::read(dir)?.map(|d| d.entries);
         drop(snapshot);
         Ok(LogReader {
             dir: dir.to_owned(),

@@ -275,14 +275,17 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<Segment>> {
 pub(crate) enum Known {
     /// A segment before the last: all of it holds entries.
     Whole,
-    /// The last segment; its last acknowledged entry begins at this offset, if that
-    /// is known. Damage there or before is damage; after it, what an unfinished
-    /// write leaves ([`frame::unwritten`]) is not part of the log.
-    Last(Option<u64>),
+    /// The last segment. Its last acknowledged entry begins at `offset`, if that is
+    /// known, and the log holds at least `entries` acknowledged entries (those
+    /// `state.json` says are on stable storage). Damage at that offset or before,
+    /// or before that many entries, is damage; after both, what an unfinished write
+    /// leaves ([`frame::unwritten`]) is not part of the log.
+    Last { offset: Option<u64>, entries: u64 },
 }
 
 /// Walks the frames of one segment's data from `offset` (`base` is the offset of
-/// `data` in the file): `visit` gets each frame's offset and payload, or `Err` for a
+/// `data` in the file; `seq` the number of the entry there): `visit` gets each
+/// frame's offset and payload, or `Err` for a
 /// damaged region (after which walking resumes at the next valid frame). What an
 /// unfinished write left at the end of the last segment (see [`Known`]) is not part
 /// of the log and ends the walk; damage anywhere else is an entry that cannot be
@@ -291,6 +294,7 @@ pub(crate) fn walk(
     data: &[u8],
     mut offset: usize,
     base: u64,
+    mut seq: u64,
     segment: &Segment,
     known: Known,
     mut visit: impl FnMut(usize, std::result::Result<&[u8], String>) -> Result<()>,
@@ -299,14 +303,18 @@ pub(crate) fn walk(
     loop {
         if let Decoded::Frame(payload, next) = frame::decode(data, offset) {
             visit(offset, Ok(payload))?;
+            seq += 1;
             offset = next;
             continue;
         }
         let next = match frame::classify_tail(data, offset, base, &mut budget) {
             Tail::Clean => return Ok(()),
+            // Zeros or a torn frame where an acknowledged entry belongs are damage,
+            // never the leftovers of an unfinished write: the entries after them
+            // are read, not dropped.
             Tail::Unwritten { .. }
-                if matches!(known, Known::Last(acknowledged)
-                    if acknowledged.is_none_or(|at| base + offset as u64 > at)) =>
+                if matches!(known, Known::Last { offset: acknowledged, entries }
+                    if acknowledged.is_none_or(|at| base + offset as u64 > at) && seq >= entries) =>
             {
                 return Ok(());
             }
@@ -316,6 +324,7 @@ pub(crate) fn walk(
         match next {
             Some(next) => {
                 visit(offset, Err(format!("{path}: damaged bytes at offset {}", base + offset as u64)))?;
+                seq += 1;
                 offset = next;
             }
             None => {
@@ -346,7 +355,7 @@ pub(crate) fn for_each_entry(
         std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, MAX_SEGMENT_FILE), &mut data)
             .map_err(|e| io_error("read", &segment.path, &e))?;
         let known = if n + 1 == segments.len() { last } else { Known::Whole };
-        walk(&data, 0, 0, segment, known, |_, item| visit(item.and_then(EntryRef::decode)))?;
+        walk(&data, 0, 0, segment.first_seq, segment, known, |_, item| visit(item.and_then(EntryRef::decode)))?;
     }
     Ok(())
 }

@@ -490,3 +490,62 @@ fn an_entry_without_its_event_is_event_missing() {
         assert_eq!(report.findings()[0].index, Some(1));
     }
 }
+
+/// Zeros where acknowledged entries are (here inserted between two of them, the
+/// index no longer finding the last one where it was) look like the leftovers of an
+/// unfinished write, but state.json says seven entries are on stable storage: they
+/// are damage, one unreadable entry, and the three entries after them are read, not
+/// dropped with them (which made the log VALID with four records).
+#[test]
+fn zeros_among_acknowledged_entries_are_damage_not_leftovers() {
+    for mode in [Mode::Receipts, Mode::Batch] {
+        let dir = scratch(&format!("zeros-{mode:?}"));
+        let log = create(&dir.0, mode);
+        append(&log, 7);
+        drop(log);
+        let data = std::fs::read(segment(&dir.0)).unwrap();
+        let mut offsets = Vec::new();
+        let mut at = 0;
+        while at < data.len() {
+            offsets.push(at);
+            at += 12 + u32::from_le_bytes(data[at + 4..at + 8].try_into().unwrap()) as usize;
+        }
+        let mut changed = data[..offsets[4]].to_vec();
+        changed.extend_from_slice(&[0; 700]);
+        changed.extend_from_slice(&data[offsets[4]..]);
+        std::fs::write(segment(&dir.0), changed).unwrap();
+
+        let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+        assert!(!report.is_valid(), "{mode:?}: {}", report.to_text());
+        assert_eq!(report.records(), 8, "{mode:?}: the zeros, then all seven entries");
+        let findings: Vec<_> = report.findings().iter().map(|f| (f.code, f.index)).collect();
+        assert_eq!(findings[0], (ErrorCode::RecordUnreadable, Some(4)), "{mode:?}: {findings:?}");
+        assert!(findings.contains(&(ErrorCode::SequenceDuplicate, Some(5))), "{mode:?}: {findings:?}");
+        // And the writer still refuses to cut anything.
+        let e = Log::open(&dir.0).map(|_| ()).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::LogCorrupt, "{mode:?}: {e}");
+    }
+}
+
+/// A log read as the other mode (its log.json changed): its entries are not of the
+/// kind that mode stores, so each is an entry that cannot be read. Records without
+/// their signatures must not pass as a batch log's records awaiting a seal, nor
+/// receipts as records.
+#[test]
+fn entries_of_the_other_modes_kind_cannot_be_read() {
+    for (mode, other) in [(Mode::Receipts, "batch"), (Mode::Batch, "receipts")] {
+        let dir = scratch(&format!("other-kind-{mode:?}"));
+        let log = create(&dir.0, mode);
+        append(&log, 3);
+        log.checkpoint(&key()).unwrap();
+        drop(log);
+        let config = std::fs::read_to_string(dir.0.join("log.json")).unwrap();
+        let changed = config.replace(&format!("\"{}\"", mode.name()), &format!("\"{other}\""));
+        assert_ne!(changed, config);
+        std::fs::write(dir.0.join("log.json"), changed).unwrap();
+        let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+        let unreadable = report.findings().iter().filter(|f| f.code == ErrorCode::RecordUnreadable).count();
+        assert_eq!(unreadable, 3, "{mode:?}: {}", report.to_text());
+        assert!(!report.is_valid());
+    }
+}
