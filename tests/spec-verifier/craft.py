@@ -10,7 +10,11 @@ from spec_verifier.util import b64url_decode, b64url_encode, b64std_encode, dige
 
 
 def load_private(path_or_jwk):
-    jwk = json.load(open(path_or_jwk)) if isinstance(path_or_jwk, str) else path_or_jwk
+    if isinstance(path_or_jwk, str):
+        with open(path_or_jwk) as f:
+            jwk = json.load(f)
+    else:
+        jwk = path_or_jwk
     return int.from_bytes(b64url_decode(jwk["d"]), "big"), jwk
 
 

@@ -7,48 +7,46 @@ from .receipt import verify_batch_receipt, verify_receipt
 _ABSENT = object()
 
 
-def read_evidence(data):
-    """(kind, text, key set, event or _ABSENT). SPEC names no code for a malformed
-    evidence file; the guesses are in README.md."""
-    doc = jcs.parse(data)
+def read_evidence(data, trusted=None):
+    """(kind, text, key set, event or _ABSENT), §18 "Reading an evidence file" steps 1-3.
+    With `trusted` keys, step 3 is skipped and those are used."""
+    doc = jcs.parse(data)  # 1. its JSON code
+    # 2.
     if not isinstance(doc, dict):
         raise EvError("INVALID_ARGUMENT", "an evidence file is a JSON object")
     has_r, has_b = "receipt" in doc, "batch_receipt" in doc
     if has_r == has_b:
         raise EvError("INVALID_ARGUMENT", "exactly one of receipt and batch_receipt")
+    if has_r and not isinstance(doc["receipt"], str):
+        raise EvError("INVALID_ARGUMENT", "receipt is not a string")
+    if has_b and not isinstance(doc["batch_receipt"], (str, dict)):
+        raise EvError("INVALID_ARGUMENT", "batch_receipt is neither a string nor an object")
+    if not isinstance(doc.get("jwks"), (str, dict)):
+        # Required even when the verifier holds trusted keys: step 2 comes before step 3 (a guess).
+        raise EvError("INVALID_ARGUMENT", "jwks is missing or neither an object nor a string")
     if has_r:
-        if not isinstance(doc["receipt"], str):
-            raise EvError("RECEIPT_MALFORMED", "receipt is not a string")
         kind, text = "receipt", doc["receipt"]
     else:
         b = doc["batch_receipt"]
-        if isinstance(b, str):
-            text = b
-        elif isinstance(b, dict):
-            text = jcs.canonical(b).decode("utf-8")
-        else:
-            raise EvError("BATCH_RECEIPT_MALFORMED", "batch_receipt is neither text nor an object")
-        kind = "batch_receipt"
-    if "jwks" not in doc:
-        raise EvError("KEY_SET_MALFORMED", "no jwks")
-    j = doc["jwks"]
-    if isinstance(j, str):
-        keys = read_key_set(j)
-    elif isinstance(j, dict):
-        keys = read_key_set_value(j)
+        kind, text = "batch_receipt", (b if isinstance(b, str) else jcs.canonical(b).decode("utf-8"))
+    # 3.
+    if trusted is not None:
+        keys = trusted
     else:
-        raise EvError("KEY_SET_MALFORMED", "jwks is neither an object nor text")
+        j = doc["jwks"]
+        keys = read_key_set(j) if isinstance(j, str) else read_key_set_value(j)
     event = doc["event"] if "event" in doc else _ABSENT
     return kind, text, keys, event
 
 
-def verify_evidence(data):
-    kind, text, keys, event = read_evidence(data)
-    ev = None if event is _ABSENT else event
-    # A parsed event is canonicalized as a value; None (JSON null) is a value too.
+def verify_evidence(data, trusted=None):
+    """§18: with `trusted` keys, those instead of the file's own (step 3 skipped); step 4."""
+    kind, text, keys, event = read_evidence(data, trusted)
+    ev = _Value(event) if event is not _ABSENT else None
+    # A parsed event is canonicalized as a value; JSON null is a value too.
     if kind == "receipt":
-        return verify_receipt(text, keys, _Value(ev) if event is not _ABSENT else None)
-    return verify_batch_receipt(text, keys, _Value(ev) if event is not _ABSENT else None)
+        return verify_receipt(text, keys, ev)
+    return verify_batch_receipt(text, keys, ev)
 
 
 class _Value:

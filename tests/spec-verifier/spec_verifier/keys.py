@@ -71,7 +71,7 @@ class Key:
 
 def _read_entry(entry):
     if not isinstance(entry, dict):
-        # SPEC §4 names no code for an entry that is not an object (see README, guesses).
+        # §4: "each entry is an object (KEY_SET_MALFORMED otherwise)".
         raise EvError("KEY_SET_MALFORMED", "a key set entry is not an object")
     if not isinstance(entry.get("kty"), str):
         # A missing kty is KEY_MALFORMED (§4); a non-string one is treated alike (a guess).
@@ -142,6 +142,7 @@ def read_key_set_value(doc):
     else:
         raise EvError("KEY_SET_MALFORMED", "neither a JWKS nor a JWK")
     keys, thumbs, kids = [], set(), set()
+    # Duplicates are judged entry by entry, in order, with the other checks (a guess).
     for entry in entries:
         key = _read_entry(entry)
         if key.thumbprint in thumbs:

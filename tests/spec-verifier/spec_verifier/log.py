@@ -6,6 +6,7 @@ import zlib
 
 from . import checkpoints, jcs, merkle
 from .errors import EvError
+from .keys import read_key_set
 from .jws import verify_signature
 from .records import check_log_id, parse_receipt, parse_record
 from .receipt import key_check
@@ -41,7 +42,7 @@ class LogVerifier:
         self.pending_bad = []
         for cp in checkpoints_list:
             if isinstance(cp, EvError):
-                self.pending_bad.append(cp)
+                self.pending_bad.append(cp)  # a finding, not an error (a guess)
             else:
                 self.cps.setdefault(cp.size, []).append(cp)
         self.valid_cover = 0
@@ -164,11 +165,10 @@ class LogVerifier:
         for level, h in nodes:
             pos = base + level
             stored = self.stored_tree[pos * 32:pos * 32 + 32]
-            if len(stored) < 32 or h is None:
+            if len(stored) < 32:
                 continue
-            if stored != h:
+            if h is None or stored != h:  # an unknown node never equals a stored one (a guess)
                 self.report.fail("tree", "TREE_MISMATCH", i)
-                break
 
     # --- checkpoints ---
     def _check_checkpoints(self):
@@ -178,12 +178,14 @@ class LogVerifier:
 
     def _check_cp(self, cp, n):
         r = self.report
-        idx = n - 1 if n else None
+        idx = n - 1 if n else None  # the last entry it covers (a guess)
         ok = True
         root = self.tree.root()
-        if cp.origin != self.log_id or cp.size != n or (root is not None and root != cp.root):
+        if cp.origin != self.log_id or cp.size != n or root is None or root != cp.root:
+            # §13: "a checkpoint that does not match gives that one finding, and its signature is
+            # not judged: it is not a checkpoint of this log".
             r.fail("checkpoint", "CHECKPOINT_MISMATCH", idx)
-            ok = False
+            return
         if self.last_time is None:
             keys = [k for k in self.keys.usable_keys() if "revoked" not in k.jwk]
         else:
@@ -202,10 +204,11 @@ class LogVerifier:
         r = self.report
         for size in sorted(self.cps):
             for cp in self.cps[size]:
-                r.fail("checkpoint", "CHECKPOINT_MISMATCH", None, "checkpoint of more records than the log holds")
+                r.fail("checkpoint", "CHECKPOINT_MISMATCH", self.i - 1 if self.i else None,
+                       "checkpoint of more records than the log holds")
         self.cps = {}
         if self.mode == "batch" and self.tree.size > self.valid_cover:
-            r.fail("signature", "RECORD_UNSIGNED", self.valid_cover)
+            r.fail("checkpoint", "RECORD_UNSIGNED", self.valid_cover)  # check name: a guess
         for idx, ranges in self.gaps:
             if not isinstance(ranges, list) or ranges:
                 r.fail("sequence", "SEQUENCE_GAP", idx)
@@ -232,58 +235,101 @@ def _valid_frame(data, pos):
     return data[pos + 12:end], end
 
 
-def _is_debris(tail, start):
-    """§16 Recovery: what an unfinished write leaves at the end of the last segment."""
+def _is_debris(tail, start, frame_follows):
+    """§16 Recovery: what an unfinished write leaves at the end of the last segment: "a prefix of
+    a frame at the end of the file (the magic or part of it, or a header whose length reaches past
+    the end ...), or zeros where sectors never reached the disk (only zeros, or a run of zeros from
+    a 512-byte boundary of the file, a whole sector long or to its end), together with any valid
+    frames after such a hole". `frame_follows`: whether a valid frame begins after the tail's
+    first byte. A frame prefix is debris only when it is at the end of the
+    file: a valid frame after it means a later write completed, so it was not an unfinished one."""
     if not tail:
         return True
-    if MAGIC.startswith(tail[:4]) and len(tail) < 4:
-        return True
-    if tail[:4] == MAGIC and len(tail) >= 8:
-        (length,) = struct.unpack_from("<I", tail, 4)
-        if 12 + length > len(tail):
-            return True
+    prefix = False
+    if len(tail) < 4:
+        prefix = MAGIC.startswith(tail)
     elif tail[:4] == MAGIC:
+        if len(tail) < 8:
+            prefix = True
+        else:
+            (length,) = struct.unpack_from("<I", tail, 4)
+            prefix = 12 + length > len(tail)
+    if prefix and not frame_follows:  # only at the very end (a guess)
         return True
     if tail.count(0) == len(tail):
         return True
     # a run of zeros from a 512-byte boundary of the file, a whole sector long or to its end
-    off = start
-    b = ((off + 511) // 512) * 512
+    b = ((start + 511) // 512) * 512
     while b - start < len(tail):
         rel = b - start
-        # bytes before the hole must be a frame prefix for this to be an unfinished write
         run = tail[rel:rel + 512]
-        if run and run.count(0) == len(run) and (len(run) == 512 or rel + len(run) == len(tail)):
+        if run.count(0) == len(run) and (len(run) == 512 or rel + len(run) == len(tail)):
             return True
         b += 512
     return False
 
 
-def read_frames(data, last=False):
-    """Walk a file's frames: a list of payloads, with UNREADABLE for skipped bytes."""
+SEARCH_BUDGET = 2 * 64 * 1024 * 1024
+
+
+def read_frames(data, last=False, acknowledged_left=0):
+    """Walk a file's frames (§16 "Reading frames"): a list of payloads, with UNREADABLE for
+    skipped bytes. `last`: the file is the last segment, whose tail may be the debris of an
+    unfinished write, but only when none of the `acknowledged_left` entries still expected
+    (§16 Recovery step 1: "damage when an acknowledged entry is among them") lies in it."""
     out = []
     pos = 0
     n = len(data)
+    budget = SEARCH_BUDGET
     while pos < n:
         f = _valid_frame(data, pos)
         if f:
             out.append(f[0])
             pos = f[1]
             continue
-        if last and _is_debris(data[pos:], pos):
-            break
+        # Search forward, from the next byte, for the first offset where a valid frame begins;
+        # the checksums computed count against the file's budget (a guess: the bytes checksummed).
         j = data.find(MAGIC, pos + 1)
         nxt = None
         while j >= 0:
+            if j + 12 <= n:
+                (length,) = struct.unpack_from("<I", data, j + 4)
+                if length <= MAX_PAYLOAD and j + 12 + length <= n:
+                    budget -= 4 + length
+                    if budget < 0:
+                        break
             if _valid_frame(data, j):
                 nxt = j
                 break
             j = data.find(MAGIC, j + 1)
+        if last and len(out) >= acknowledged_left and _is_debris(data[pos:], pos, nxt is not None):
+            break
         out.append(UNREADABLE)
         if nxt is None:
-            break
+            break  # no valid frame follows, or the budget is spent: the rest is one entry
         pos = nxt
     return out
+
+
+def index_acknowledged(index, seg_datas):
+    """§16 Recovery step 1: entries acknowledged by the index: up to the last slot when that
+    slot is trusted (it points at offset 0 of a segment, or right after the intact entry the slot
+    before names), else up to the slot before it (a guess: SPEC does not say what a distrusted last
+    slot leaves acknowledged). Segment number: the segment's position in name order (a guess)."""
+    count = len(index) // 8
+    if count == 0:
+        return 0
+    slots = [struct.unpack_from("<Q", index, 8 * k)[0] for k in range(count)]
+    seg, off = slots[-1] >> 32, slots[-1] & 0xFFFFFFFF
+    if off == 0 and seg < len(seg_datas):
+        return count
+    if count >= 2:
+        pseg, poff = slots[-2] >> 32, slots[-2] & 0xFFFFFFFF
+        if pseg == seg and seg < len(seg_datas):
+            f = _valid_frame(seg_datas[seg], poff)
+            if f and f[1] == off:
+                return count
+    return count - 1
 
 
 def parse_entry(payload):
@@ -299,6 +345,7 @@ def parse_entry(payload):
 
 
 def _read_file(path, limit=400 * 1024 * 1024):
+    """§16: a regular file of a plausible size, else refused; the code, IO, is a guess."""
     if os.path.islink(path) or not os.path.isfile(path):
         raise EvError("IO", f"{os.path.basename(path)} is not a regular file")
     if os.path.getsize(path) > limit:
@@ -308,6 +355,9 @@ def _read_file(path, limit=400 * 1024 * 1024):
 
 
 def read_config(d):
+    """§16 log.json, read first: missing, LOG_NOT_FOUND; not JSON, or `format`, `version` (1),
+    `log_id` (§6), `mode`, or `key_file` if present (a string) missing or other,
+    LOG_CONFIG_INVALID; other members are ignored."""
     p = os.path.join(d, "log.json")
     if not os.path.lexists(p):
         raise EvError("LOG_NOT_FOUND", "no log.json")
@@ -317,34 +367,65 @@ def read_config(d):
     except EvError as e:
         raise EvError("LOG_CONFIG_INVALID", "log.json is not JSON: " + e.message)
     if not isinstance(cfg, dict):
+        # "not JSON ... refused": a JSON value that is not an object has none of the members.
         raise EvError("LOG_CONFIG_INVALID", "log.json is not an object")
-    allowed = {"format", "key_file", "log_id", "mode", "version"}
-    if not set(cfg) <= allowed or not {"format", "log_id", "mode", "version"} <= set(cfg):
-        raise EvError("LOG_CONFIG_INVALID", "log.json members")
-    if cfg["format"] != "evidentia-log" or not jcs.is_int(cfg["version"]) or cfg["version"] != 1 \
-            or cfg["mode"] not in ("receipts", "batch") \
+    if cfg.get("format") != "evidentia-log" or not jcs.is_int(cfg.get("version")) or cfg["version"] != 1 \
+            or cfg.get("mode") not in ("receipts", "batch") \
             or ("key_file" in cfg and not isinstance(cfg["key_file"], str)):
         raise EvError("LOG_CONFIG_INVALID", "log.json values")
     try:
-        check_log_id(cfg["log_id"])
+        check_log_id(cfg.get("log_id"))
     except EvError:
         raise EvError("LOG_CONFIG_INVALID", "log.json log_id")
     return cfg
 
 
+def read_key_history(d):
+    """§16 keys.jwks, read second (also when the verifier brings keys it trusts): missing,
+    LOG_CORRUPT; not UTF-8, KEY_SET_MALFORMED; otherwise read as §4 says."""
+    p = os.path.join(d, "keys.jwks")
+    if not os.path.lexists(p):
+        raise EvError("LOG_CORRUPT", "no keys.jwks")
+    raw = _read_file(p, 1 << 24)
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise EvError("KEY_SET_MALFORMED", "keys.jwks is not UTF-8")
+    return read_key_set(raw)
+
+
+def _state_entries(d):
+    spath = os.path.join(d, "state.json")
+    if not os.path.lexists(spath):
+        return None
+    try:
+        st = jcs.parse(_read_file(spath, 1 << 20))
+    except EvError:
+        return None
+    if isinstance(st, dict) and jcs.is_int(st.get("entries")) and st["entries"] >= 0:
+        return int(st["entries"])
+    return None
+
+
 def read_dir(d):
-    """(config, entries, checkpoint list, stored tree bytes or None, N or None)."""
+    """(config, own key history, entries, checkpoint list, stored tree bytes or None, N or None)."""
     if not os.path.isdir(d) or os.path.islink(d):
         raise EvError("LOG_NOT_FOUND", "not a log directory")
     cfg = read_config(d)
+    own = read_key_history(d)
     segdir = os.path.join(d, "segments")
     names = []
     if os.path.isdir(segdir):
         names = sorted(n for n in os.listdir(segdir) if n.endswith(".seg"))
+    seg_datas = [_read_file(os.path.join(segdir, name), 320 * 1024 * 1024) for name in names]
+    n = _state_entries(d)
+    ipath = os.path.join(d, "index")
+    index = _read_file(ipath) if os.path.lexists(ipath) else b""
+    acknowledged = max(n or 0, index_acknowledged(index, seg_datas))
     entries = []
-    for k, name in enumerate(names):
-        data = _read_file(os.path.join(segdir, name), 320 * 1024 * 1024)
-        for p in read_frames(data, last=(k == len(names) - 1)):
+    for k, data in enumerate(seg_datas):
+        last = k == len(seg_datas) - 1
+        for p in read_frames(data, last=last, acknowledged_left=max(0, acknowledged - len(entries))):
             entries.append(parse_entry(p))
     cps = []
     cpath = os.path.join(d, "checkpoints.log")
@@ -358,24 +439,20 @@ def read_dir(d):
                 cps.append(checkpoints.read(p))
             except EvError as e:
                 cps.append(e)
-    n = None
-    spath = os.path.join(d, "state.json")
-    if os.path.lexists(spath):
-        try:
-            st = jcs.parse(_read_file(spath, 1 << 20))
-            if isinstance(st, dict) and jcs.is_int(st.get("entries")):
-                n = int(st["entries"])
-        except EvError:
-            n = None
     tree = None
     tpath = os.path.join(d, "tree")
     if os.path.lexists(tpath):
         tree = _read_file(tpath)
-    return cfg, entries, cps, tree, n
+    return cfg, own, entries, cps, tree, n
 
 
-def verify_dir(d, key_set, require_events=True):
-    cfg, entries, cps, tree, n = read_dir(d)
+def verify_dir(d, key_set=None, require_events=True):
+    """§13 over a §16 directory; `key_set`: trusted keys, used instead of keys.jwks (which is
+    read all the same, §16)."""
+    cfg, own, entries, cps, tree, n = read_dir(d)
+    if key_set is None:
+        key_set = own
+    # §16 "Verifying a log directory": "`log.json`'s `log_id` as the expected log id", every event required.
     v = LogVerifier(key_set, cfg["mode"], expected_log_id=cfg["log_id"], require_events=require_events,
                     checkpoints_list=cps, stored_tree=tree, stored_tree_leaves=n)
     for e in entries:

@@ -1,10 +1,10 @@
-"""SPEC §19 evidence packages: checks 1-7 (check 8, RFC 3161, is not implemented: see README)."""
+"""SPEC §19 evidence packages: reading, checks 1-7, and of check 8 (RFC 3161) only the token's
+outer shape (a guess at what can be judged without §20: see README)."""
 import base64
 import hashlib
-import io
 import os
 import re
-import tarfile
+import zlib
 
 from . import checkpoints, ecdsa, jcs, merkle
 from .errors import EvError
@@ -17,48 +17,157 @@ _NAME = re.compile(r"[A-Za-z0-9._-]+")
 MAX_FILE = 64 * 1024 * 1024
 
 
+MAX_FILES = 64
+MAX_TOTAL = 96 * 1024 * 1024
+
+
+def _refuse(msg):
+    raise EvError("INVALID_ARGUMENT", msg)
+
+
+def _check_name(name):
+    """§19: "a file name is letters, digits, `.`, `_` and `-`, is not `.` or `..` and does not
+    end in `.`"."""
+    if not _NAME.fullmatch(name) or name in (".", "..") or name.endswith("."):
+        _refuse(f"{name!r} is not a plain file name")
+
+
+def _check_totals(files):
+    if not files:
+        _refuse("a package holds at least one file")
+    if len(files) > MAX_FILES:
+        _refuse("more than 64 files")
+    if sum(len(v) for v in files.values()) > MAX_TOTAL:
+        _refuse("more than 96 MiB in all")
+
+
 def read_package(path):
-    """{name: bytes} of a package folder or .tar.gz; only plain files with plain names."""
-    files = {}
-    if os.path.isdir(path):
-        for name in sorted(os.listdir(path)):
+    """§19 "Reading a package": {name: bytes} of a package folder or .tar.gz, or
+    INVALID_ARGUMENT (exit class 2) before any check."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        files = {}
+        names = sorted(os.listdir(path))
+        if len(names) > MAX_FILES:
+            _refuse("more than 64 files")
+        for name in names:
             p = os.path.join(path, name)
-            if os.path.islink(p) or not os.path.isfile(p) or not _NAME.fullmatch(name) or name.endswith("."):
-                raise EvError("IO", f"{name} is not a plain file")
+            if os.path.islink(p) or not os.path.isfile(p):
+                _refuse(f"{name} is not a regular file")
+            _check_name(name)
             if os.path.getsize(p) > MAX_FILE:
-                raise EvError("IO", f"{name} is too large")
+                _refuse(f"{name} is larger than 64 MiB")
             with open(p, "rb") as f:
-                files[name] = f.read()
+                files[name] = f.read(MAX_FILE + 1)
+            if len(files[name]) > MAX_FILE:
+                _refuse(f"{name} is larger than 64 MiB")
+        _check_totals(files)
         return files
-    if not os.path.isfile(path):
-        raise EvError("IO", "no package there")
-    try:
-        with tarfile.open(path, "r:gz") as tf:
-            members = tf.getmembers()
-            prefixes = set()
-            for m in members:
-                parts = [x for x in m.name.split("/") if x not in ("", ".")]
-                if m.isdir():
-                    if len(parts) > 1:
-                        raise EvError("IO", "nested folder in the archive")
-                    continue
-                if not m.isfile():
-                    raise EvError("IO", f"{m.name} is not a plain file")
-                if len(parts) == 2:
-                    prefixes.add(parts[0])
-                    name = parts[1]
-                elif len(parts) == 1:
-                    prefixes.add("")
-                    name = parts[0]
-                else:
-                    raise EvError("IO", f"{m.name} is not in one folder")
-                if not _NAME.fullmatch(name) or name.endswith(".") or name in files or m.size > MAX_FILE:
-                    raise EvError("IO", f"{m.name} is not a plain file name")
-                files[name] = tf.extractfile(m).read()
-            if len(prefixes) > 1:
-                raise EvError("IO", "the archive holds more than one folder")
-    except (tarfile.TarError, OSError, EOFError) as e:
-        raise EvError("IO", f"not a .tar.gz package: {e}")
+    if os.path.islink(path) or not os.path.isfile(path):
+        _refuse("no package there")
+    with open(path, "rb") as f:
+        raw = f.read(MAX_TOTAL + 1)
+    return _read_tar(_gunzip(raw))
+
+
+def _gunzip(raw, cap=MAX_TOTAL + 1024 * 1024):
+    """Every gzip member, as `gzip -d` reads them, at most `cap` bytes out (no gzip bomb)."""
+    out = bytearray()
+    if not raw:
+        _refuse("not gzip: empty")
+    while raw:
+        d = zlib.decompressobj(wbits=31)
+        try:
+            out += d.decompress(raw, cap + 1 - len(out))
+        except zlib.error as e:
+            _refuse(f"not gzip: {e}")
+        if len(out) > cap:
+            _refuse("the archive holds more than a package can")
+        if not d.eof:
+            _refuse("the gzip stream is cut short")
+        raw = d.unused_data
+    return bytes(out)
+
+
+def _octal(field):
+    t = field.rstrip(b"\0 ").lstrip(b" ")
+    if not t or any(c not in b"01234567" for c in t):
+        return None
+    return int(t, 8)
+
+
+def _read_tar(data):
+    """A ustar or GNU tar stream of one folder of regular files (§19). Refusing a header whose
+    checksum fails, a non-ASCII name, or no end-of-archive block is a guess (not a tar stream)."""
+    files, folded, top, pos = {}, set(), None, 0
+    while True:
+        block = data[pos:pos + 512]
+        if len(block) < 512:
+            _refuse("the archive is cut short (no end-of-archive block)")
+        if block.count(0) == 512:
+            if data[pos:].count(0) != len(data) - pos:
+                _refuse("bytes other than zeros after the end-of-archive blocks")
+            break
+        if block[257:263] not in (b"ustar\0", b"ustar "):
+            _refuse("not a ustar or GNU tar header")
+        chk = _octal(block[148:156])
+        if chk is None or chk != sum(block[:148]) + 8 * 32 + sum(block[156:]):
+            _refuse("a tar header checksum fails")
+        typ = block[156:157]
+        if block[124] & 0x80:
+            _refuse("a member size in base-256")  # larger than any file of a package (a guess)
+        size = _octal(block[124:136])
+        if size is None:
+            _refuse("a member size is not octal")
+        name = block[0:100].split(b"\0", 1)[0]
+        if block[257:263] == b"ustar\0":
+            prefix = block[345:500].split(b"\0", 1)[0]
+            if prefix:
+                name = prefix + b"/" + name
+        try:
+            name = name.decode("ascii")
+        except UnicodeDecodeError:
+            _refuse("a member name is not ASCII")
+        start = pos + 512
+        end = start + size
+        if end > len(data):
+            _refuse(f"member {name} is cut short")
+        pos = start + (size + 511) // 512 * 512
+        if typ in (b"L", b"K", b"x", b"g"):
+            _refuse("a long-name or PAX header")
+        if name.startswith("/"):
+            _refuse(f"member {name} has an absolute path")
+        parts = name.split("/")
+        if typ == b"5":
+            if parts[-1] == "":
+                parts = parts[:-1]
+            if len(parts) != 1 or size != 0:
+                _refuse(f"member {name} is not the one top folder")
+            _check_name(parts[0])
+            if top is not None and top != parts[0]:
+                _refuse("a second top folder")
+            top = parts[0]
+            continue
+        if typ not in (b"0", b"\0"):
+            _refuse(f"member {name} is not a regular file (a link, device or FIFO)")
+        if len(parts) != 2:
+            _refuse(f"member {name} is not directly in the one top folder")
+        folder, base = parts
+        if ".." in parts:
+            _refuse(f"member {name} leaves the folder")
+        _check_name(folder)
+        if top is not None and top != folder:
+            _refuse("a second top folder")
+        top = folder
+        _check_name(base)
+        if base.lower() in folded:
+            _refuse(f"{base} twice (ignoring ASCII case)")
+        folded.add(base.lower())
+        if size > MAX_FILE:
+            _refuse(f"{base} is larger than 64 MiB")
+        files[base] = data[start:end]
+        if len(files) > MAX_FILES:
+            _refuse("more than 64 files")
+    _check_totals(files)
     return files
 
 
@@ -88,6 +197,19 @@ def pem_point(text):
     if not ecdsa.on_curve(x, y) or canonical_pem(der) != s:
         return None
     return x, y
+
+
+def _as_json_string(b):
+    """§19 check 4: a file as a JSON string: a quote, its bytes with each backslash, quote and
+    line feed escaped (backslash-backslash, backslash-quote, backslash-n), and a quote."""
+    return b'"' + b.replace(b"\\", b"\\\\").replace(b'"', b'\\"').replace(b"\n", b"\\n") + b'"'
+
+
+def batch_receipt_of(files):
+    """The bytes §19 check 4 says `batch-receipt.json` must be exactly."""
+    return (b'{"checkpoint":' + _as_json_string(files.get("checkpoint.txt", b"")) + b',"proof":'
+            + files.get("inclusion-proof.json", b"") + b',"record":' + _as_json_string(files.get("record.json", b""))
+            + b',"type":"evidentia-batch-receipt","v":1}')
 
 
 class Check:
@@ -215,8 +337,9 @@ def verify_package(path):
     else:
         try:
             br = parse_batch_receipt(files["batch-receipt.json"])
-            if br.record.bytes != files["record.json"] or cp is None or br.checkpoint.note != files["checkpoint.txt"]:
-                checks[4].fail("record.json or checkpoint.txt is not the batch receipt's")
+            if files["batch-receipt.json"] != batch_receipt_of(files) or cp is None:
+                checks[4].fail("batch-receipt.json is not the batch receipt of record.json, "
+                               "inclusion-proof.json and checkpoint.txt")
             elif sig_rs is None or key_point is None or body is None \
                     or not ecdsa.verify(key_point, body, *sig_rs):
                 checks[4].fail("the signature does not verify over checkpoint-body.txt")
@@ -255,12 +378,14 @@ def verify_package(path):
                     signer = None
         if signer is not None:
             kh = sha256(ecdsa.spki_der(*signer))[:4]
-            ok = False
-            for line in cp.sigs:
-                if line.name == record.log_id and line.keyhash == kh:
-                    rs = ecdsa.parse_der_sig(line.sig)
-                    if rs and ecdsa.verify(signer, body, *rs):
-                        ok = True
+            # "at least one of which is under the log id ... with the key's key hash, and every
+            # such line verifies with the key (as §10 requires)"
+            matching = [line for line in cp.sigs if line.name == record.log_id and line.keyhash == kh]
+            ok = bool(matching)
+            for line in matching:
+                rs = ecdsa.parse_der_sig(line.sig)
+                if not rs or not ecdsa.verify(signer, body, *rs):
+                    ok = False
             if not ok or cp.origin != record.log_id:
                 checks[6].fail("no signature line of the key under the log id verifies")
 
@@ -273,10 +398,43 @@ def verify_package(path):
     if "timestamp.tst" not in files:
         checks[8].applies = False
         checks[8].passed = None
+    elif not _looks_like_signed_data(files["timestamp.tst"]):
+        checks[8].fail("timestamp.tst is not a CMS SignedData in DER (a TimeStampToken)")
     else:
         checks[8].passed = None
         checks[8].failure = "not verified: this verifier does not implement RFC 3161 (see README)"
     return checks
+
+
+_SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")
+
+
+def _der_tlv(b, pos):
+    """(tag, content start, end) of a DER TLV with a definite minimal length; None otherwise."""
+    if pos + 2 > len(b):
+        return None
+    tag, ln = b[pos], b[pos + 1]
+    pos += 2
+    if ln & 0x80:
+        k = ln & 0x7F
+        if k == 0 or k > 4 or pos + k > len(b) or b[pos] == 0:
+            return None
+        ln = int.from_bytes(b[pos:pos + k], "big")
+        if ln < 0x80:
+            return None
+        pos += k
+    if pos + ln > len(b):
+        return None
+    return tag, pos, pos + ln
+
+
+def _looks_like_signed_data(b):
+    """Only the outer shape of a TimeStampToken (RFC 3161 §2.4.2: a ContentInfo of SignedData):
+    a DER SEQUENCE filling the file whose first member is the id-signedData OID."""
+    t = _der_tlv(b, 0)
+    if t is None or t[0] != 0x30 or t[2] != len(b):
+        return False
+    return b[t[1]:t[1] + len(_SIGNED_DATA_OID)] == _SIGNED_DATA_OID
 
 
 def package_valid(checks):

@@ -80,8 +80,10 @@ def parse_batch_receipt(text):
         _bad("record, checkpoint or proof of the wrong type")
     if jcs.canonical(obj) != text:
         _bad("not canonical JSON")
-    record = parse_record(obj["record"].encode("utf-8"))
+    # §11: "the proof is then read as §9 says (PROOF_MALFORMED), and only then" the cross-checks;
+    # the record and the checkpoint are read after the proof (their order: a guess).
     proof = merkle.read_inclusion(obj["proof"])
+    record = parse_record(obj["record"].encode("utf-8"))
     cp = checkpoints.read(obj["checkpoint"])
     if proof.leaf_index != record.seq or proof.tree_size != cp.size:
         _bad("proof index or size differs from the record's seq or the checkpoint's size")
@@ -96,6 +98,8 @@ def verify_batch_receipt(text, key_set, event=None):
     report.log_id, report.records = rec.log_id, 1
     key = key_check(report, key_set, rec.kid, rec.time_ns)
     if key is None:
+        # §11 `checkpoint`: "judged in this order, each failure a finding; skipped when no key
+        # was selected".
         report.skip("checkpoint")
     else:
         try:
@@ -116,9 +120,11 @@ def verify_batch_receipt(text, key_set, event=None):
 
 
 def is_batch_text(text):
+    """§12: a verifier handed "a receipt" that may be either kind "takes a string whose first
+    character is `{` as a batch receipt (§11) and any other as a receipt"."""
     if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return text.lstrip(" \t\r\n").startswith("{")
+        return text[:1] == b"{"
+    return text[:1] == "{"
 
 
 def verify_any(text, key_set, event=None):

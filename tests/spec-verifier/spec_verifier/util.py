@@ -97,10 +97,10 @@ MAX_NS = days_from_civil(10000, 1, 1) * 86400 * NS - 1
 def parse_time(s, allow_trailing_zeros=False):
     """A §6.1 time to nanoseconds since the epoch; TIME_INVALID otherwise.
 
-    allow_trailing_zeros: SPEC §6 says a record's time "not in its shortest form" is
-    refused by the canonical re-serialization (RECORD_MALFORMED), while §6.1 says other
-    spellings are TIME_INVALID; records read the fraction leniently and check the
-    shortest form last (see README, guesses)."""
+    allow_trailing_zeros: §6.1 "except in a record, where a time that only is not in its
+    shortest form (a fraction with a trailing zero, or `.0`) fails the record's one byte form
+    first (RECORD_MALFORMED, §6)": records read the fraction leniently and check the shortest
+    form with the byte form."""
     m = _TIME.fullmatch(s) if isinstance(s, str) else None
     if not m:
         raise EvError("TIME_INVALID", "time is not YYYY-MM-DDTHH:MM:SS[.F]Z")

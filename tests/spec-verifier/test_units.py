@@ -1,0 +1,240 @@
+"""Hand tests of rules SPEC.md states, each asserting something that could fail."""
+import os
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import craft  # noqa: E402
+from spec_verifier import checkpoints, ecdsa, jcs, merkle  # noqa: E402
+from spec_verifier.errors import EvError  # noqa: E402
+from spec_verifier.keys import numeric_date_ns, read_key_set  # noqa: E402
+from spec_verifier.records import parse_record  # noqa: E402
+from spec_verifier.receipt import verify_receipt  # noqa: E402
+from spec_verifier.util import b64std_decode, b64url_decode, b64url_encode, parse_time  # noqa: E402
+
+
+def code(fn):
+    try:
+        fn()
+    except EvError as e:
+        return e.name
+    return None
+
+
+D = 0xC9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721  # RFC 6979 A.2.5
+X, Y = ecdsa.public_of(D)
+JWK = {"kty": "EC", "crv": "P-256", "x": b64url_encode(X.to_bytes(32, "big")), "y": b64url_encode(Y.to_bytes(32, "big"))}
+
+
+class Json(unittest.TestCase):
+    def test_refusals(self):
+        cases = {b'{"a":1,"a":2}': "JSON_DUPLICATE_KEY", b'{"a":1,"\\u0061":2}': "JSON_DUPLICATE_KEY",
+                 b'"\\udc00"': "JSON_LONE_SURROGATE", b'"\\ud800x"': "JSON_LONE_SURROGATE",
+                 b'"\xc0\xaf"': "JSON_INVALID_UTF8", b'"\xed\xa0\x80"': "JSON_INVALID_UTF8",
+                 b"1e400": "JSON_NUMBER_OUT_OF_RANGE", b"-1e-400": "JSON_NUMBER_OUT_OF_RANGE",
+                 b"9007199254740993": "JSON_INTEGER_PRECISION", b"NaN": "JSON_SYNTAX",
+                 b"\xef\xbb\xbf{}": "JSON_SYNTAX", b"[1,]": "JSON_SYNTAX", b'"\x01"': "JSON_SYNTAX",
+                 b"01": "JSON_SYNTAX", b"[" * 129 + b"]" * 129: "JSON_TOO_DEEP"}
+        for text, want in cases.items():
+            self.assertEqual(code(lambda: jcs.parse(text)), want, text[:40])
+        self.assertIsNone(code(lambda: jcs.parse(b"[" * 128 + b"]" * 128)))
+        self.assertEqual(code(lambda: jcs.parse(b" " * (16 * 1024 * 1024 + 1))), "JSON_TOO_LARGE")
+
+    def test_numbers(self):
+        for text, want in {b"-0": "0", b"1e21": "1e+21", b"1e-7": "1e-7", b"0.000001": "0.000001",
+                           b"123456789": "123456789", b"9007199254740992": "9007199254740992",
+                           b"295147905179352830000": "295147905179352830000", b"0.1e1": "1",
+                           b"1" + b"0" * 400 + b"e-400": "1"}.items():
+            self.assertEqual(jcs.canonicalize(text).decode(), want)
+
+    def test_order_and_escapes(self):
+        self.assertEqual(jcs.canonicalize('{"\ue000":1,"\U0001F600":2,"a":3}'.encode()).decode(),
+                         '{"a":3,"\U0001F600":2,"\ue000":1}')
+        self.assertEqual(jcs.canonicalize(b'"\\u001f\\u007f\\u2028\\/"').decode(), '"\\u001f\x7f\u2028/"')
+
+
+class Base64(unittest.TestCase):
+    def test_strict(self):
+        self.assertEqual(b64url_decode("aGk"), b"hi")
+        self.assertIsNone(b64url_decode("aGl"))  # non-zero trailing bits
+        self.assertIsNone(b64url_decode("aGk="))  # padding
+        self.assertIsNone(b64url_decode("a+k"))
+        self.assertEqual(b64std_decode("aGk="), b"hi")
+        self.assertIsNone(b64std_decode("aGk"))
+
+
+class Times(unittest.TestCase):
+    def test_times(self):
+        self.assertEqual(parse_time("1970-01-01T00:00:01.5Z"), 1_500_000_000)
+        for bad in ("2026-02-29T00:00:00Z", "2026-01-01T00:00:60Z", "2026-01-01 00:00:00Z",
+                    "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00.1234567891Z", "2026-01-01t00:00:00Z"):
+            self.assertEqual(code(lambda: parse_time(bad)), "TIME_INVALID", bad)
+        self.assertIsNotNone(parse_time("0000-02-29T00:00:00Z"))  # year 0 is a leap year
+
+    def test_numeric_date_example(self):
+        # SPEC §4.1: 1800000000.123457 denotes ...08:00:00.123456955Z; a record at .123456999Z is after it
+        ns = numeric_date_ns(jcs.parse(b"1800000000.123457"))
+        self.assertEqual(ns, parse_time("2027-01-15T08:00:00.123456955Z"))
+        self.assertGreater(parse_time("2027-01-15T08:00:00.123456999Z"), ns)
+        self.assertEqual(code(lambda: numeric_date_ns(jcs.parse(b"1e12"))), "KEY_SET_MALFORMED")
+
+
+class Keys(unittest.TestCase):
+    def test_key_set_rules(self):
+        j = jcs.canonical(JWK).decode()
+        self.assertEqual(len(read_key_set(j).keys), 1)
+        self.assertEqual(code(lambda: read_key_set('{"keys":[%s,%s]}' % (j, j))), "KEY_SET_MALFORMED")
+        self.assertEqual(code(lambda: read_key_set('{"keys":[{"kty":"XX"}]}')), "KEY_UNSUPPORTED")
+        bad_y = dict(JWK, y=b64url_encode(((Y + 1) % ecdsa.P).to_bytes(32, "big")))
+        self.assertEqual(code(lambda: read_key_set(jcs.canonical(bad_y))), "KEY_INVALID")
+        # a P-384 entry is kept but its material is not examined
+        self.assertEqual(len(read_key_set('{"keys":[{"kty":"EC","crv":"P-384","x":"A","y":"B"}]}').keys), 1)
+
+    def test_validity_precedence(self):
+        ks = read_key_set(jcs.canonical(dict(JWK, nbf=100.0, exp=50.0, revoked={"revoked_at": 10.0})))
+        k = ks.keys[0]
+        self.assertEqual(k.validity_failure(5 * 10**9), "KEY_NOT_YET_VALID")
+        self.assertEqual(k.validity_failure(20 * 10**9), "KEY_REVOKED")
+
+
+class Records(unittest.TestCase):
+    def _rec(self, **kw):
+        f = {"v": 1, "log_id": "a", "seq": 0, "prev": None, "event": "sha256:" + "0" * 64,
+             "time": "2026-01-01T00:00:00Z", "kid": "k"}
+        f.update(kw)
+        return jcs.canonical({k: v for k, v in f.items() if v != "DEL"})
+
+    def test_codes(self):
+        self.assertIsNone(code(lambda: parse_record(self._rec())))
+        self.assertEqual(code(lambda: parse_record(self._rec(log_id="a b"))), "LOG_ID_INVALID")
+        self.assertEqual(code(lambda: parse_record(self._rec(event="sha256:AB"))), "DIGEST_MALFORMED")
+        self.assertEqual(code(lambda: parse_record(self._rec(time="2026-01-01T00:00:00z"))), "TIME_INVALID")
+        self.assertEqual(code(lambda: parse_record(self._rec(seq=1.0))), "RECORD_MALFORMED")
+        self.assertEqual(code(lambda: parse_record(self._rec(x=1))), "RECORD_MALFORMED")
+        self.assertEqual(code(lambda: parse_record(b" " + self._rec())), "RECORD_MALFORMED")
+
+
+class Receipts(unittest.TestCase):
+    def test_sign_and_verify(self):
+        from spec_verifier.keys import thumbprint
+        kid = thumbprint(JWK)
+        rec = craft.record("a", 0, None, {"x": 1}, "2026-01-01T00:00:00Z", kid)
+        r = craft.receipt(D, kid, rec)
+        ks = read_key_set(jcs.canonical(JWK))
+        self.assertTrue(verify_receipt(r, ks, b'{ "x" : 1.0 }').valid)
+        self.assertEqual(verify_receipt(r, ks, b'{"x":2}').codes(), ["EVENT_MISMATCH"])
+        sig = b64url_decode(r.split(".")[2])
+        s = int.from_bytes(sig[32:], "big")
+        high = r.rsplit(".", 1)[0] + "." + b64url_encode(sig[:32] + (ecdsa.N - s).to_bytes(32, "big"))
+        self.assertTrue(verify_receipt(high, ks).valid)  # high-S is valid (§5 step 8)
+        other = craft.receipt(D, kid, rec, header=b'{"alg":"ES256","kid":"%s","typ":"evidentia-receipt+jws","x":1}' % kid.encode())
+        self.assertEqual(code(lambda: verify_receipt(other, ks)), "RECEIPT_MALFORMED")
+
+
+class Proofs(unittest.TestCase):
+    def test_reading(self):
+        h = '"' + "A" * 43 + '="'
+        self.assertEqual(code(lambda: merkle.read_consistency('{"hashes":[],"new_size":0,"old_size":0,"type":"consistency"}')), "PROOF_MALFORMED")
+        self.assertEqual(code(lambda: merkle.read_inclusion('{"hashes":[%s],"leaf_index":2,"tree_size":2,"type":"inclusion"}' % h)), "PROOF_MALFORMED")
+        self.assertEqual(code(lambda: merkle.read_inclusion('{"hashes":[],"leaf_index":0,"tree_size":1,"type":"inclusion","x":1}')), "PROOF_MALFORMED")
+        self.assertIsNone(code(lambda: merkle.read_inclusion('{ "type":"inclusion","hashes":[%s],"leaf_index":0,"tree_size":2}' % h)))
+
+    def test_equal_sizes(self):
+        r = b"\x01" * 32
+        self.assertTrue(merkle.verify_consistency(3, 3, [], r, r))
+        self.assertFalse(merkle.verify_consistency(3, 3, [r], r, r))
+
+
+class Notes(unittest.TestCase):
+    def test_reading_and_signing(self):
+        text = "o\n1\n" + "A" * 43 + "=\n"
+        note = craft.note_sign(D, "o", text)
+        cp = checkpoints.read(note)
+        ks = read_key_set(jcs.canonical(JWK))
+        self.assertEqual(checkpoints.verify_alone(cp, ks).size, 1)
+        self.assertEqual(code(lambda: checkpoints.read(note.replace("\n1\n", "\n01\n"))), "CHECKPOINT_MALFORMED")
+        self.assertEqual(code(lambda: checkpoints.read(note.replace("o\n", "o\x7f\n", 1))), "CHECKPOINT_MALFORMED")
+        self.assertEqual(code(lambda: checkpoints.read(text + "\n")), "CHECKPOINT_MALFORMED")
+        witness = note + "\u2014 witness AAAAAAAA\n"
+        self.assertEqual(checkpoints.verify_alone(checkpoints.read(witness), ks).size, 1)
+        revoked = read_key_set(jcs.canonical(dict(JWK, revoked={"revoked_at": 1e9})))
+        self.assertEqual(code(lambda: checkpoints.verify_alone(cp, revoked)), "CHECKPOINT_SIGNATURE_INVALID")
+
+
+class Frames(unittest.TestCase):
+    """§16 "Reading frames" and the debris of an unfinished write."""
+
+    @staticmethod
+    def frame(payload):
+        import struct
+        import zlib
+        ln = struct.pack("<I", len(payload))
+        return b"EVD1" + ln + struct.pack("<I", zlib.crc32(ln + payload)) + payload
+
+    def test_damage_and_debris(self):
+        from spec_verifier.log import UNREADABLE, read_frames
+        f = [self.frame(bytes([65 + i]) * (100 + i)) for i in range(4)]
+        self.assertEqual(read_frames(b"".join(f), last=True), [x[12:] for x in f])
+        # a length past the end, followed by valid frames: one unreadable entry, then the rest
+        bad = f[1][:4] + b"\xff\xff\x00\x00" + f[1][8:]
+        got = read_frames(f[0] + bad + f[2] + f[3], last=True)
+        self.assertEqual(got, [f[0][12:], UNREADABLE, f[2][12:], f[3][12:]])
+        # the same header at the very end: the debris of an unfinished write, not an entry
+        self.assertEqual(read_frames(f[0] + bad[:40], last=True), [f[0][12:]])
+        # ... unless an acknowledged entry is among those bytes: damage
+        self.assertEqual(read_frames(f[0] + bad[:40], last=True, acknowledged_left=2), [f[0][12:], UNREADABLE])
+        # zeros not on a sector boundary before a valid frame: damage
+        self.assertEqual(read_frames(f[0] + b"\0" * 300 + f[1], last=True), [f[0][12:], UNREADABLE, f[1][12:]])
+        # a whole zero sector from a 512-byte boundary, then valid frames: debris (a lost sector)
+        head = f[0] + b"X" * (512 - len(f[0]))
+        self.assertEqual(read_frames(head + b"\0" * 512 + f[1], last=True), [f[0][12:]])
+        # not the last segment: never debris
+        self.assertEqual(read_frames(f[0] + bad[:40]), [f[0][12:], UNREADABLE])
+
+    def test_search_budget(self):
+        from spec_verifier import log
+        f = [self.frame(bytes([65 + i]) * 100) for i in range(3)]
+        data = f[0] + b"junk" + f[1] + f[2]
+        self.assertEqual(log.read_frames(data), [f[0][12:], log.UNREADABLE, f[1][12:], f[2][12:]])
+        saved = log.SEARCH_BUDGET
+        try:
+            log.SEARCH_BUDGET = 50  # spent before the next frame's checksum: the rest is one entry
+            self.assertEqual(log.read_frames(data), [f[0][12:], log.UNREADABLE])
+        finally:
+            log.SEARCH_BUDGET = saved
+
+
+class Packages(unittest.TestCase):
+    """§19 "Reading a package": refused with INVALID_ARGUMENT before any check."""
+
+    @staticmethod
+    def tgz(members, trailer=b""):
+        import gzip
+        import io
+        import tarfile
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tf:
+            for name, data in members:
+                ti = tarfile.TarInfo(name)
+                ti.size = len(data)
+                tf.addfile(ti, io.BytesIO(data))
+        return gzip.compress(buf.getvalue() + trailer)
+
+    def test_archive_rules(self):
+        from spec_verifier.package import _gunzip, _read_tar
+        ok = [("p/a.txt", b"1"), ("p/b.txt", b"2")]
+        self.assertEqual(_read_tar(_gunzip(self.tgz(ok))), {"a.txt": b"1", "b.txt": b"2"})
+        two = self.tgz(ok[:1]) + self.tgz(ok[1:])  # two gzip members, as gzip -d reads them
+        self.assertEqual(len(_gunzip(two)) % 512, 0)
+        for bad in ([("p/a.txt", b"1"), ("p/A.TXT", b"2")], [("/p/a.txt", b"1")], [("a.txt", b"1")],
+                    [("p/a.txt", b"1"), ("q/b.txt", b"2")], [("p/../a.txt", b"1")], [("p/a.", b"1")],
+                    [("p/x/a.txt", b"1")], [("p/f%d" % i, b"") for i in range(65)], []):
+            self.assertEqual(code(lambda: _read_tar(_gunzip(self.tgz(bad)))), "INVALID_ARGUMENT", bad[:2])
+        self.assertEqual(code(lambda: _read_tar(_gunzip(self.tgz(ok, trailer=b"\1")))), "INVALID_ARGUMENT")
+        self.assertEqual(code(lambda: _gunzip(self.tgz(ok)[:-9])), "INVALID_ARGUMENT")
+
+
+if __name__ == "__main__":
+    unittest.main()
