@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use evidentia::ErrorCode;
 use evidentia::json::Value;
 
+use self::fixtures::{canonical, quote};
 use crate::util::{Result, root, run};
 
 /// What a case's operation does with its inputs (see README.md, "Operations").
@@ -244,11 +245,6 @@ fn expected(case: &Case) -> Value {
     Value::Object(members)
 }
 
-/// A JSON string literal.
-fn quote(text: &str) -> String {
-    String::from_utf8(evidentia::canonicalize_value(&Value::from(text)).expect("a string is JSON")).expect("UTF-8")
-}
-
 /// JSON text of a value, members in their given order (not sorted), on one line
 /// with a space after each ',' and ':'.
 fn line_text(value: &Value) -> String {
@@ -259,7 +255,7 @@ fn line_text(value: &Value) -> String {
             format!("{{{}}}", inner.join(", "))
         }
         Value::Array(items) => format!("[{}]", items.iter().map(line_text).collect::<Vec<_>>().join(", ")),
-        other => String::from_utf8(evidentia::canonicalize_value(other).expect("JSON")).expect("UTF-8"),
+        other => canonical(other),
     }
 }
 
