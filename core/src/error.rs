@@ -143,12 +143,19 @@ error_codes! {
     /// The key given to sign a log's records is not the log's current signing key,
     /// or was not valid when its last record was made.
     KeyNotCurrent = 306, Key, "KEY_NOT_CURRENT";
+    /// The key's type or curve does not fit the JWS algorithm (an RSA key for ES256,
+    /// a P-256 key for ES384, an Ed25519 key for PS256, ...).
+    KeyAlgorithmMismatch = 307, Key, "KEY_ALGORITHM_MISMATCH";
+    /// The key is too weak to be trusted: an RSA modulus under 2048 bits.
+    KeyTooWeak = 308, Key, "KEY_TOO_WEAK";
 
     /// A JWS is not a well-formed compact serialization.
     JwsMalformed = 400, Jws, "JWS_MALFORMED";
     /// A JWS protected header is missing, not a JSON object, or has invalid members.
     JwsHeaderInvalid = 401, Jws, "JWS_HEADER_INVALID";
-    /// A JWS uses an algorithm other than ES256.
+    /// A JWS uses an algorithm not accepted where it is used: ES256 for Evidentia's own
+    /// signatures; ES256, ES384, ES512, RS256, PS256 or EdDSA for a partner's signed
+    /// message; never `none`.
     JwsUnsupportedAlgorithm = 402, Jws, "JWS_UNSUPPORTED_ALGORITHM";
     /// A JWS lists a critical header parameter that is not understood.
     JwsUnsupportedCritical = 403, Jws, "JWS_UNSUPPORTED_CRITICAL";
@@ -170,6 +177,9 @@ error_codes! {
     /// A record time given by the caller was refused: earlier than the previous
     /// record's, before the signing key became valid, or too far ahead of the clock.
     TimeRefused = 505, Record, "TIME_REFUSED";
+    /// A signed-message event (a partner's JWS with its key snapshot, provenance and
+    /// verification result) does not have the form SPEC.md requires.
+    MessageMalformed = 506, Record, "MESSAGE_MALFORMED";
 
     /// The signature does not verify with the selected key.
     SignatureInvalid = 600, Verification, "SIGNATURE_INVALID";
@@ -225,6 +235,12 @@ error_codes! {
     TimestampSignatureInvalid = 625, Verification, "TIMESTAMP_SIGNATURE_INVALID";
     /// The time-stamp token's certificate is not a trusted time-stamping certificate at the token's time.
     TimestampUntrusted = 626, Verification, "TIMESTAMP_UNTRUSTED";
+    /// Verifying a signed message again against its stored key snapshot gives a
+    /// different result from the one recorded with it.
+    MessageVerificationMismatch = 627, Verification, "MESSAGE_VERIFICATION_MISMATCH";
+    /// A signed message's link names a record that does not exist in the log or has
+    /// a different digest.
+    LinkMismatch = 628, Verification, "LINK_MISMATCH";
 
     /// A file or directory could not be read or written.
     Io = 700, Storage, "IO";
@@ -245,6 +261,8 @@ error_codes! {
     /// The records are stored, but the checkpoint that seals them could not be
     /// written: they must not be appended again; the next append or checkpoint seals them.
     RecordsUnsealed = 708, Storage, "RECORDS_UNSEALED";
+    /// A lookup by a field the log does not index.
+    FieldNotIndexed = 709, Storage, "FIELD_NOT_INDEXED";
 
     /// A Merkle proof is not well-formed: a hash is not 32 bytes, or an index or size is out of range.
     ProofMalformed = 800, Proof, "PROOF_MALFORMED";
@@ -302,6 +320,10 @@ impl ErrorCode {
             ErrorCode::KeyInvalid => "The key is damaged or inconsistent, so it cannot be used.",
             ErrorCode::KeyNotPrivate => "Signing needs the private key, but only the public key was given.",
             ErrorCode::KeyNotCurrent => "The key given is not the one this log signs with now.",
+            ErrorCode::KeyAlgorithmMismatch => {
+                "The key is of a different kind from the one the signature's algorithm needs, so it cannot have made this signature."
+            }
+            ErrorCode::KeyTooWeak => "The key is too short to be trusted today (RSA keys need at least 2048 bits).",
             ErrorCode::KeySetMalformed => "The list of trusted keys (JWKS) cannot be read, or lists a key twice.",
             ErrorCode::SignerFailed => {
                 "The device or service holding the signing key could not sign, or its signature did not check out, so no receipt was made."
@@ -331,6 +353,9 @@ impl ErrorCode {
             ErrorCode::LogIdInvalid => "The log's name contains characters that are not allowed.",
             ErrorCode::TimeRefused => {
                 "The date and time given for the entry cannot be used: it is before the previous entry, before the signing key was valid, or in the future."
+            }
+            ErrorCode::MessageMalformed => {
+                "The record of a partner's signed message is damaged or incomplete, so what the partner signed cannot be shown."
             }
             ErrorCode::SignatureInvalid => {
                 "The signature does not match: the content was changed after it was signed, or it was signed with a different key."
@@ -399,6 +424,12 @@ impl ErrorCode {
             ErrorCode::TimestampUntrusted => {
                 "The timestamp was not made by a trusted time-stamping service holding a valid certificate at that time."
             }
+            ErrorCode::MessageVerificationMismatch => {
+                "Checking the partner's signature again with the key kept on record gives a different answer from the one recorded: the record or the key snapshot was changed."
+            }
+            ErrorCode::LinkMismatch => {
+                "The message is said to answer another entry of the log, but that entry is missing or different."
+            }
             ErrorCode::Io => "A file or folder could not be read or written.",
             ErrorCode::LogExists => "A log already exists in that place.",
             ErrorCode::LogNotFound => "There is no log in that place.",
@@ -411,6 +442,9 @@ impl ErrorCode {
             }
             ErrorCode::RecordsUnsealed => {
                 "The entries were stored, but not yet sealed with the log's signature; they will be sealed next time, and must not be sent again."
+            }
+            ErrorCode::FieldNotIndexed => {
+                "The log is not set up to search by that field; it can only be searched by the fields it was told to index."
             }
             ErrorCode::ProofMalformed => "The proof is damaged or not in the expected format.",
             ErrorCode::CheckpointMalformed => {

@@ -139,6 +139,14 @@ typedef enum {
    */
   EVIDENTIA_KEY_NOT_CURRENT = 306,
   /**
+   * The key's type or curve does not fit the JWS algorithm (an RSA key for ES256, a P-256 key for ES384, an Ed25519 key for PS256, ...).
+   */
+  EVIDENTIA_KEY_ALGORITHM_MISMATCH = 307,
+  /**
+   * The key is too weak to be trusted: an RSA modulus under 2048 bits.
+   */
+  EVIDENTIA_KEY_TOO_WEAK = 308,
+  /**
    * A JWS is not a well-formed compact serialization.
    */
   EVIDENTIA_JWS_MALFORMED = 400,
@@ -147,7 +155,7 @@ typedef enum {
    */
   EVIDENTIA_JWS_HEADER_INVALID = 401,
   /**
-   * A JWS uses an algorithm other than ES256.
+   * A JWS uses an algorithm not accepted where it is used: ES256 for Evidentia's own signatures; ES256, ES384, ES512, RS256, PS256 or EdDSA for a partner's signed message; never `none`.
    */
   EVIDENTIA_JWS_UNSUPPORTED_ALGORITHM = 402,
   /**
@@ -186,6 +194,10 @@ typedef enum {
    * A record time given by the caller was refused: earlier than the previous record's, before the signing key became valid, or too far ahead of the clock.
    */
   EVIDENTIA_TIME_REFUSED = 505,
+  /**
+   * A signed-message event (a partner's JWS with its key snapshot, provenance and verification result) does not have the form SPEC.md requires.
+   */
+  EVIDENTIA_MESSAGE_MALFORMED = 506,
   /**
    * The signature does not verify with the selected key.
    */
@@ -295,6 +307,14 @@ typedef enum {
    */
   EVIDENTIA_TIMESTAMP_UNTRUSTED = 626,
   /**
+   * Verifying a signed message again against its stored key snapshot gives a different result from the one recorded with it.
+   */
+  EVIDENTIA_MESSAGE_VERIFICATION_MISMATCH = 627,
+  /**
+   * A signed message's link names a record that does not exist in the log or has a different digest.
+   */
+  EVIDENTIA_LINK_MISMATCH = 628,
+  /**
    * A file or directory could not be read or written.
    */
   EVIDENTIA_IO = 700,
@@ -330,6 +350,10 @@ typedef enum {
    * The records are stored, but the checkpoint that seals them could not be written: they must not be appended again; the next append or checkpoint seals them.
    */
   EVIDENTIA_RECORDS_UNSEALED = 708,
+  /**
+   * A lookup by a field the log does not index.
+   */
+  EVIDENTIA_FIELD_NOT_INDEXED = 709,
   /**
    * A Merkle proof is not well-formed: a hash is not 32 bytes, or an index or size is out of range.
    */

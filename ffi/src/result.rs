@@ -50,11 +50,15 @@ pub enum evidentia_result {
     EVIDENTIA_SIGNER_FAILED = 305,
     /// The key given to sign a log's records is not the log's current signing key, or was not valid when its last record was made.
     EVIDENTIA_KEY_NOT_CURRENT = 306,
+    /// The key's type or curve does not fit the JWS algorithm (an RSA key for ES256, a P-256 key for ES384, an Ed25519 key for PS256, ...).
+    EVIDENTIA_KEY_ALGORITHM_MISMATCH = 307,
+    /// The key is too weak to be trusted: an RSA modulus under 2048 bits.
+    EVIDENTIA_KEY_TOO_WEAK = 308,
     /// A JWS is not a well-formed compact serialization.
     EVIDENTIA_JWS_MALFORMED = 400,
     /// A JWS protected header is missing, not a JSON object, or has invalid members.
     EVIDENTIA_JWS_HEADER_INVALID = 401,
-    /// A JWS uses an algorithm other than ES256.
+    /// A JWS uses an algorithm not accepted where it is used: ES256 for Evidentia's own signatures; ES256, ES384, ES512, RS256, PS256 or EdDSA for a partner's signed message; never `none`.
     EVIDENTIA_JWS_UNSUPPORTED_ALGORITHM = 402,
     /// A JWS lists a critical header parameter that is not understood.
     EVIDENTIA_JWS_UNSUPPORTED_CRITICAL = 403,
@@ -74,6 +78,8 @@ pub enum evidentia_result {
     EVIDENTIA_LOG_ID_INVALID = 504,
     /// A record time given by the caller was refused: earlier than the previous record's, before the signing key became valid, or too far ahead of the clock.
     EVIDENTIA_TIME_REFUSED = 505,
+    /// A signed-message event (a partner's JWS with its key snapshot, provenance and verification result) does not have the form SPEC.md requires.
+    EVIDENTIA_MESSAGE_MALFORMED = 506,
     /// The signature does not verify with the selected key.
     EVIDENTIA_SIGNATURE_INVALID = 600,
     /// No usable ES256 key with the JWS's key id is in the key set.
@@ -128,6 +134,10 @@ pub enum evidentia_result {
     EVIDENTIA_TIMESTAMP_SIGNATURE_INVALID = 625,
     /// The time-stamp token's certificate is not a trusted time-stamping certificate at the token's time.
     EVIDENTIA_TIMESTAMP_UNTRUSTED = 626,
+    /// Verifying a signed message again against its stored key snapshot gives a different result from the one recorded with it.
+    EVIDENTIA_MESSAGE_VERIFICATION_MISMATCH = 627,
+    /// A signed message's link names a record that does not exist in the log or has a different digest.
+    EVIDENTIA_LINK_MISMATCH = 628,
     /// A file or directory could not be read or written.
     EVIDENTIA_IO = 700,
     /// A log already exists where a new one was to be created.
@@ -146,6 +156,8 @@ pub enum evidentia_result {
     EVIDENTIA_NONCE_IN_USE = 707,
     /// The records are stored, but the checkpoint that seals them could not be written: they must not be appended again; the next append or checkpoint seals them.
     EVIDENTIA_RECORDS_UNSEALED = 708,
+    /// A lookup by a field the log does not index.
+    EVIDENTIA_FIELD_NOT_INDEXED = 709,
     /// A Merkle proof is not well-formed: a hash is not 32 bytes, or an index or size is out of range.
     EVIDENTIA_PROOF_MALFORMED = 800,
     /// A checkpoint or signed note is not well-formed.
@@ -183,6 +195,8 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::KeySetMalformed => evidentia_result::EVIDENTIA_KEY_SET_MALFORMED,
             ErrorCode::SignerFailed => evidentia_result::EVIDENTIA_SIGNER_FAILED,
             ErrorCode::KeyNotCurrent => evidentia_result::EVIDENTIA_KEY_NOT_CURRENT,
+            ErrorCode::KeyAlgorithmMismatch => evidentia_result::EVIDENTIA_KEY_ALGORITHM_MISMATCH,
+            ErrorCode::KeyTooWeak => evidentia_result::EVIDENTIA_KEY_TOO_WEAK,
             ErrorCode::JwsMalformed => evidentia_result::EVIDENTIA_JWS_MALFORMED,
             ErrorCode::JwsHeaderInvalid => evidentia_result::EVIDENTIA_JWS_HEADER_INVALID,
             ErrorCode::JwsUnsupportedAlgorithm => evidentia_result::EVIDENTIA_JWS_UNSUPPORTED_ALGORITHM,
@@ -195,6 +209,7 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::DigestMalformed => evidentia_result::EVIDENTIA_DIGEST_MALFORMED,
             ErrorCode::LogIdInvalid => evidentia_result::EVIDENTIA_LOG_ID_INVALID,
             ErrorCode::TimeRefused => evidentia_result::EVIDENTIA_TIME_REFUSED,
+            ErrorCode::MessageMalformed => evidentia_result::EVIDENTIA_MESSAGE_MALFORMED,
             ErrorCode::SignatureInvalid => evidentia_result::EVIDENTIA_SIGNATURE_INVALID,
             ErrorCode::KeyNotFound => evidentia_result::EVIDENTIA_KEY_NOT_FOUND,
             ErrorCode::KeyAmbiguous => evidentia_result::EVIDENTIA_KEY_AMBIGUOUS,
@@ -222,6 +237,8 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::TimestampMismatch => evidentia_result::EVIDENTIA_TIMESTAMP_MISMATCH,
             ErrorCode::TimestampSignatureInvalid => evidentia_result::EVIDENTIA_TIMESTAMP_SIGNATURE_INVALID,
             ErrorCode::TimestampUntrusted => evidentia_result::EVIDENTIA_TIMESTAMP_UNTRUSTED,
+            ErrorCode::MessageVerificationMismatch => evidentia_result::EVIDENTIA_MESSAGE_VERIFICATION_MISMATCH,
+            ErrorCode::LinkMismatch => evidentia_result::EVIDENTIA_LINK_MISMATCH,
             ErrorCode::Io => evidentia_result::EVIDENTIA_IO,
             ErrorCode::LogExists => evidentia_result::EVIDENTIA_LOG_EXISTS,
             ErrorCode::LogNotFound => evidentia_result::EVIDENTIA_LOG_NOT_FOUND,
@@ -231,6 +248,7 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::EntryTooLarge => evidentia_result::EVIDENTIA_ENTRY_TOO_LARGE,
             ErrorCode::NonceInUse => evidentia_result::EVIDENTIA_NONCE_IN_USE,
             ErrorCode::RecordsUnsealed => evidentia_result::EVIDENTIA_RECORDS_UNSEALED,
+            ErrorCode::FieldNotIndexed => evidentia_result::EVIDENTIA_FIELD_NOT_INDEXED,
             ErrorCode::ProofMalformed => evidentia_result::EVIDENTIA_PROOF_MALFORMED,
             ErrorCode::CheckpointMalformed => evidentia_result::EVIDENTIA_CHECKPOINT_MALFORMED,
             ErrorCode::BatchReceiptMalformed => evidentia_result::EVIDENTIA_BATCH_RECEIPT_MALFORMED,
