@@ -28,6 +28,7 @@ pub mod json;
 mod jwks;
 mod jws;
 mod keys;
+mod lookup;
 pub mod merkle;
 pub mod package;
 mod record;
@@ -52,6 +53,7 @@ pub use json::{Value, canonicalize, canonicalize_value};
 pub use jwks::{KeyEntry, KeySet, Validity};
 pub use jws::{JwsOptions, VerifiedJws, sign_jws, verify_jws};
 pub use keys::{ALGORITHM, PublicKey, SigningKey, jwk_thumbprint};
+pub use lookup::{MESSAGE_MEMBER, lookup_document, lookup_terms};
 pub use merkle::{ConsistencyProof, InclusionProof};
 pub use record::{
     ChainState, ChainedRecord, Issued, RECEIPT_TYPE, RECORD_VERSION, Receipt, Record, UnsignedReceipt, issue_receipt,
