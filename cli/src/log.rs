@@ -53,6 +53,21 @@ pub(crate) enum LogCommand {
         /// checkpoint per batch of appends, batch receipts on demand
         #[arg(long, default_value = "receipts", value_parser = ["receipts", "batch"])]
         mode: String,
+        /// A payload field to index, so that records can be found by its value
+        /// (`log find --field NAME=VALUE`); repeat for more (at most 16)
+        #[arg(long = "index-field", value_name = "NAME")]
+        index_fields: Vec<String>,
+    },
+    /// Index one more payload field of an existing log (built from the records
+    /// stored, and kept up to date by later appends)
+    Index {
+        dir: PathBuf,
+        /// The field's name (a top-level member of the events, or of a signed
+        /// message's payload)
+        #[arg(long, value_name = "NAME")]
+        field: String,
+        #[command(flatten)]
+        wait: WaitArg,
     },
     /// Append an event (JSON) and print its receipt once it is on disk; with --batch,
     /// append JSON Lines (one event per line) and print one line per event as soon
@@ -108,12 +123,17 @@ pub(crate) enum LogCommand {
         #[arg(long)]
         to: Option<u64>,
     },
-    /// Print the sequence number of the record that holds a nonce
+    /// Print the sequence number of the record that holds a nonce, or those of the
+    /// records whose indexed field holds a value (one per line, ascending)
     Find {
         dir: PathBuf,
         /// The nonce (a request id) given when the record was appended
-        #[arg(long)]
-        nonce: String,
+        #[arg(long, required_unless_present = "field", conflicts_with = "field")]
+        nonce: Option<String>,
+        /// An indexed field and the value to find, as NAME=VALUE (split at the
+        /// first '=')
+        #[arg(long, value_name = "NAME=VALUE")]
+        field: Option<String>,
     },
     /// Print what a holder of a record needs to verify it offline: its receipt, or
     /// in a batch-signed log its batch receipt
@@ -162,7 +182,7 @@ fn absolute(path: &Path) -> Result<PathBuf, Error> {
 }
 
 /// Opens a log for writing and says on standard error what opening it repaired.
-fn open(dir: &Path, wait: WaitArg, json: bool) -> Result<Log, Error> {
+pub(crate) fn open(dir: &Path, wait: WaitArg, json: bool) -> Result<Log, Error> {
     let log = Log::open_with(dir, &wait.options()?)?;
     let recovery = log.recovery();
     if json {
@@ -178,7 +198,7 @@ fn open(dir: &Path, wait: WaitArg, json: bool) -> Result<Log, Error> {
 }
 
 /// The signing key: the one given, or the one the log remembers.
-fn signing_key(log: &Log, key: Option<&Path>) -> Result<SigningKey, Error> {
+pub(crate) fn signing_key(log: &Log, key: Option<&Path>) -> Result<SigningKey, Error> {
     let path = match (key, log.key_file()) {
         (Some(path), _) => path.to_owned(),
         (None, Some(path)) => path,
@@ -191,12 +211,13 @@ fn signing_key(log: &Log, key: Option<&Path>) -> Result<SigningKey, Error> {
 
 pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
     match command {
-        LogCommand::Init { dir, key, id, mode } => {
+        LogCommand::Init { dir, key, id, mode, index_fields } => {
             let signing = load_signing_key(key)?;
             let options = CreateOptions {
                 log_id: id.clone(),
                 key_file: Some(absolute(key)?),
                 mode: Mode::from_name(mode)?,
+                index_fields: index_fields.clone(),
                 ..CreateOptions::default()
             };
             let log = Log::create(dir, &signing, options)?;
@@ -252,15 +273,55 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
             };
             write_stdout(note.as_bytes())?;
         }
-        LogCommand::Find { dir, nonce } => match LogReader::open(dir)?.find_nonce(nonce)? {
-            Some(seq) if json => {
-                let index = evidentia::json::Number::from_i64(seq as i64)?;
-                outln!("{}", text(&Value::object([("index", Value::Number(index))])));
+        LogCommand::Index { dir, field, wait } => {
+            evidentia_store::validate_index_field(field)?;
+            let log = open(dir, *wait, json)?;
+            log.add_index_field(field)?;
+            if json {
+                let fields = log.index_fields().into_iter().map(Value::from).collect();
+                outln!("{}", text(&Value::object([("index_fields", Value::Array(fields))])));
+            } else {
+                eprintln!("log {} now indexes the field '{field}' ({} records indexed)", log.log_id(), log.len());
             }
-            Some(seq) => outln!("{seq}"),
-            None => {
-                return Err(Error::new(ErrorCode::InvalidArgument, "no record of the log holds this nonce"));
+        }
+        LogCommand::Find { dir, nonce, field } => match (nonce, field) {
+            (Some(nonce), _) => match LogReader::open(dir)?.find_nonce(nonce)? {
+                Some(seq) if json => {
+                    let index = evidentia::json::Number::from_i64(seq as i64)?;
+                    outln!("{}", text(&Value::object([("index", Value::Number(index))])));
+                }
+                Some(seq) => outln!("{seq}"),
+                None => {
+                    return Err(Error::new(ErrorCode::InvalidArgument, "no record of the log holds this nonce"));
+                }
+            },
+            (None, Some(term)) => {
+                let Some((name, value)) = term.split_once('=') else {
+                    return Err(Error::new(
+                        ErrorCode::InvalidArgument,
+                        "--field takes NAME=VALUE: the indexed field and the value to find",
+                    ));
+                };
+                evidentia_store::validate_index_field(name)?;
+                let found = LogReader::open(dir)?.find(name, value)?;
+                if found.is_empty() {
+                    return Err(Error::new(
+                        ErrorCode::InvalidArgument,
+                        format!("no record of the log holds this value in the field '{name}'"),
+                    ));
+                }
+                if json {
+                    let indexes = found
+                        .iter()
+                        .map(|seq| evidentia::json::Number::from_i64(*seq as i64).map(Value::Number))
+                        .collect::<Result<Vec<_>, Error>>()?;
+                    outln!("{}", text(&Value::object([("indexes", Value::Array(indexes))])));
+                } else {
+                    let lines: Vec<String> = found.iter().map(u64::to_string).collect();
+                    outln!("{}", lines.join("\n"));
+                }
             }
+            (None, None) => return Err(Error::new(ErrorCode::InvalidArgument, "give --nonce or --field NAME=VALUE")),
         },
         LogCommand::Prove { dir, index, size } => {
             outln!("{}", LogReader::open(dir)?.inclusion_proof(*index, *size)?.to_json()?);

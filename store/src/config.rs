@@ -15,6 +15,7 @@ pub(crate) const CHECKPOINTS_FILE: &str = "checkpoints.log";
 pub(crate) const TREE_FILE: &str = "tree";
 pub(crate) const INDEX_FILE: &str = "index";
 pub(crate) const NONCES_FILE: &str = "nonces";
+pub(crate) const FIELDS_FILE: &str = "fields";
 pub(crate) const STATE_FILE: &str = "state.json";
 pub(crate) const TIMESTAMPS_DIR: &str = "timestamps";
 /// What recovery cut off (the debris of unfinished writes), kept for inspection.
@@ -24,6 +25,43 @@ pub(crate) const WRITER_LOCK: &str = ".lock";
 /// Held exclusively while a writer changes the files, and shared while a reader
 /// takes its snapshot, so that a reader never sees half of an append.
 pub(crate) const COMMIT_LOCK: &str = ".commit";
+
+/// The most payload fields a log indexes.
+pub const MAX_INDEX_FIELDS: usize = 16;
+/// The longest name of an indexed field, in bytes.
+const MAX_FIELD_NAME: usize = 64;
+
+/// Checks the name of a field to index: 1 to 64 bytes of printable ASCII
+/// (space to `~`).
+///
+/// # Errors
+/// [`ErrorCode::InvalidArgument`] otherwise.
+pub fn validate_index_field(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > MAX_FIELD_NAME || !name.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            format!("an indexed field's name is 1 to {MAX_FIELD_NAME} bytes of printable ASCII"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a list of fields to index: valid names, at most 16, none twice.
+///
+/// # Errors
+/// [`ErrorCode::InvalidArgument`] otherwise.
+pub(crate) fn validate_index_fields(names: &[String]) -> Result<()> {
+    if names.len() > MAX_INDEX_FIELDS {
+        return Err(Error::new(ErrorCode::InvalidArgument, format!("a log indexes at most {MAX_INDEX_FIELDS} fields")));
+    }
+    for (i, name) in names.iter().enumerate() {
+        validate_index_field(name)?;
+        if names[..i].contains(name) {
+            return Err(Error::new(ErrorCode::InvalidArgument, format!("the field '{name}' is indexed already")));
+        }
+    }
+    Ok(())
+}
 
 const FORMAT: &str = "evidentia-log";
 const FORMAT_VERSION: u32 = 1;
@@ -68,6 +106,8 @@ pub(crate) struct Config {
     pub log_id: String,
     pub mode: Mode,
     pub key_file: Option<PathBuf>,
+    /// The payload fields the log indexes (`index_fields`), in order.
+    pub index_fields: Vec<String>,
 }
 
 impl Config {
@@ -80,6 +120,10 @@ impl Config {
         ];
         if let Some(key_file) = &self.key_file {
             members.push(("key_file", Value::from(key_file.to_string_lossy().into_owned())));
+        }
+        if !self.index_fields.is_empty() {
+            let names = self.index_fields.iter().map(|n| Value::from(n.as_str())).collect();
+            members.push(("index_fields", Value::Array(names)));
         }
         let mut bytes = evidentia::canonicalize_value(&Value::object(members)).unwrap_or_default();
         bytes.push(b'\n');
@@ -110,7 +154,21 @@ impl Config {
             Some(Value::String(path)) => Some(PathBuf::from(path)),
             Some(_) => return Err(invalid("'key_file' is not a string")),
         };
-        Ok(Config { log_id: log_id.to_owned(), mode, key_file })
+        let index_fields = match value.get("index_fields") {
+            None => Vec::new(),
+            Some(Value::Array(names)) if names.len() <= MAX_INDEX_FIELDS => names
+                .iter()
+                .map(|name| {
+                    name.as_str().map(str::to_owned).ok_or_else(|| invalid("'index_fields' holds a non-string"))
+                })
+                .collect::<Result<Vec<_>>>()?,
+            Some(Value::Array(_)) => {
+                return Err(invalid(&format!("'index_fields' names more than {MAX_INDEX_FIELDS} fields")));
+            }
+            Some(_) => return Err(invalid("'index_fields' is not an array")),
+        };
+        validate_index_fields(&index_fields).map_err(|e| invalid(&format!("'index_fields': {}", e.message())))?;
+        Ok(Config { log_id: log_id.to_owned(), mode, key_file, index_fields })
     }
 }
 

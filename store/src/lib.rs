@@ -10,8 +10,9 @@
 //!   stable storage before an append returns;
 //! - `checkpoints.log`: every signed checkpoint, framed;
 //! - `timestamps/`: RFC 3161 timestamps of checkpoints, with their certificate chains;
-//! - `index`, `tree`, `nonces`: an entry index, the Merkle tree's node hashes and
-//!   the nonce index, derived from the segments and rebuilt from them when needed;
+//! - `index`, `tree`, `nonces`, `fields`: an entry index, the Merkle tree's node
+//!   hashes, the nonce index and the index of the payload fields `log.json` names,
+//!   derived from the segments and rebuilt from them when needed;
 //!   `state.json` says how far they are known to be on stable storage;
 //! - `.lock`: held by the one process that writes the log; `.commit`: held while a
 //!   writer changes the files, and shared while a reader takes its snapshot.
@@ -19,7 +20,8 @@
 //! The code, a file per job: [`Log`] the writer (`writer.rs`) and what opening it
 //! repairs (`recovery.rs`); [`LogReader`] a snapshot for reading (`reader.rs`), the
 //! reads both share (`view.rs`) and parallel verification (`pipeline.rs`); the files
-//! (`segments.rs`, `index.rs`, `tree.rs`, `nonces.rs`, `checkpoints.rs`,
+//! (`segments.rs`, `index.rs`, `tree.rs`, `nonces.rs` and `fields.rs` on one hash
+//! table (`table.rs`), `checkpoints.rs`,
 //! `state.rs`, `config.rs`, framed by `frame.rs`); every file operation through one
 //! seam (`fsio.rs`) that tests fail on purpose ([`Faults`]); evidence packages and
 //! RFC 3161 timestamps (`package.rs`, `timestamps.rs`).
@@ -29,6 +31,7 @@ mod checkpoints;
 mod config;
 mod copy;
 mod faults;
+mod fields;
 mod frame;
 mod fsio;
 mod index;
@@ -39,13 +42,14 @@ mod reader;
 mod recovery;
 mod segments;
 mod state;
+mod table;
 mod timestamps;
 mod tree;
 mod view;
 mod writer;
 
 pub use checkpoints::StoredCheckpoint;
-pub use config::Mode;
+pub use config::{MAX_INDEX_FIELDS, Mode, validate_index_field};
 pub use faults::{FaultError, Faults, Op};
 pub use fsio::Wait;
 pub use package::{export_package, read_package};

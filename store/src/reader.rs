@@ -14,15 +14,15 @@ use evidentia::merkle::Hash;
 use evidentia::{ConsistencyProof, Error, ErrorCode, InclusionProof, KeySet, Report, Result};
 
 use crate::checkpoints::{Checkpoints, StoredCheckpoint};
-use crate::config::{
-    CHECKPOINTS_FILE, COMMIT_LOCK, Config, INDEX_FILE, Mode, NONCES_FILE, SEGMENTS_DIR, TREE_FILE, read_keys,
-};
+use crate::config::{CHECKPOINTS_FILE, COMMIT_LOCK, Config, INDEX_FILE, Mode, SEGMENTS_DIR, TREE_FILE, read_keys};
+use crate::fields::{self, FIELDS};
 use crate::frame::{self, Tail};
 use crate::fsio::lock_shared;
 use crate::index::IndexFile;
-use crate::nonces::NonceTable;
+use crate::nonces::NONCES;
 use crate::segments::{self, Entry, EntryRef, Known, Segment};
 use crate::state::Durable;
+use crate::table::HashTable;
 use crate::tree::{self, TreeFile};
 use crate::view::{TreeAccess, View};
 
@@ -35,7 +35,8 @@ pub struct LogReader {
     keys: KeySet,
     pub(crate) segments: Vec<Segment>,
     index: Option<IndexFile>,
-    nonces: Option<NonceTable>,
+    nonces: Option<HashTable>,
+    fields: Option<HashTable>,
     pub(crate) count: u64,
     pub(crate) checkpoints: Checkpoints,
     /// Whether bytes after the valid checkpoints are damaged (not a torn write).
@@ -97,8 +98,12 @@ impl LogReader {
         let index = IndexFile::open_read(&dir.join(INDEX_FILE))?;
         let durable = Durable::read(dir)?.map(|d| d.entries);
         let (count, known, torn_bytes) = count_entries(&segments, index.as_ref(), durable.unwrap_or(0))?;
-        // An unreadable nonce index only means lookups read the records instead.
-        let nonces = NonceTable::open_read(&dir.join(NONCES_FILE), count).ok().flatten();
+        // An unreadable lookup index only means lookups read the records instead.
+        let nonces = HashTable::open_read(NONCES, 0, dir, count, 1).ok().flatten();
+        let fields = match config.index_fields.len() {
+            0 => None,
+            n => HashTable::open_read(FIELDS, fields::tag(&config.index_fields), dir, count, n as u64).ok().flatten(),
+        };
         drop(snapshot);
         Ok(LogReader {
             dir: dir.to_owned(),
@@ -107,6 +112,7 @@ impl LogReader {
             segments,
             index,
             nonces,
+            fields,
             count,
             checkpoints,
             checkpoints_damaged: matches!(tail, Tail::Damaged { .. }),
@@ -218,6 +224,7 @@ impl LogReader {
             index: self.index.as_ref(),
             checkpoints: &self.checkpoints,
             nonces: self.nonces.as_ref(),
+            fields: self.fields.as_ref(),
             count: self.count,
             last_kid,
             tree: self,
@@ -300,6 +307,22 @@ impl LogReader {
     /// [`ErrorCode::LogCorrupt`], [`ErrorCode::Io`].
     pub fn find_nonce(&self, nonce: &str) -> Result<Option<u64>> {
         self.read(|view| view.find_nonce(nonce))
+    }
+
+    /// The sequence numbers of the records whose event holds `value` in the indexed
+    /// payload field `field` (for a signed message, in its payload; see
+    /// [`evidentia::lookup_terms`]), ascending; found through the field index.
+    ///
+    /// # Errors
+    /// [`ErrorCode::FieldNotIndexed`] when the log does not index `field`;
+    /// [`ErrorCode::LogCorrupt`], [`ErrorCode::Io`].
+    pub fn find(&self, field: &str, value: &str) -> Result<Vec<u64>> {
+        self.read(|view| view.find(field, value))
+    }
+
+    /// The payload fields the log indexes (see [`LogReader::find`]).
+    pub fn index_fields(&self) -> &[String] {
+        &self.config.index_fields
     }
 
     /// Verifies the whole log: every entry (signatures or, in batch mode, the key

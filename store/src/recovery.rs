@@ -4,7 +4,7 @@
 //! - The last segment and `checkpoints.log`: a torn tail (a write that never
 //!   completed, so never acknowledged) is cut; damage to complete frames is never
 //!   cut: opening fails with `LOG_CORRUPT` and nothing changes.
-//! - The derived files (`index`, `tree`, `nonces`) are trusted up to what
+//! - The derived files (`index`, `tree`, `nonces`, `fields`) are trusted up to what
 //!   `state.json` says is durable (after checking the tree's root there) and
 //!   rebuilt from the records after it, in one pass over the segments.
 
@@ -15,15 +15,15 @@ use evidentia::merkle::leaf_hash;
 use evidentia::{ChainState, Error, ErrorCode, Record, Result};
 
 use crate::checkpoints::Checkpoints;
-use crate::config::{
-    CHECKPOINTS_FILE, CUT_DIR, Config, INDEX_FILE, Mode, NONCES_FILE, SEGMENTS_DIR, TREE_FILE, read_keys,
-};
+use crate::config::{CHECKPOINTS_FILE, CUT_DIR, Config, INDEX_FILE, Mode, SEGMENTS_DIR, TREE_FILE, read_keys};
+use crate::fields::{self, FIELDS};
 use crate::frame::{self, Decoded, Tail};
 use crate::fsio::{Fs, file_len, read_regular};
 use crate::index::{IndexFile, slot};
-use crate::nonces::{NonceTable, fingerprint};
+use crate::nonces::{NONCES, fingerprint};
 use crate::segments::{self, Entry, EntryRef, Segment, SegmentWriter};
 use crate::state::Durable;
+use crate::table::{HashTable, Kind};
 use crate::tree::{self, TreeFile};
 use crate::writer::Writer;
 
@@ -40,6 +40,8 @@ pub struct Recovery {
     pub rebuilt_tree_leaves: u64,
     /// Records whose nonces were indexed again.
     pub reindexed_nonce_records: u64,
+    /// Records whose indexed payload fields were indexed again.
+    pub reindexed_field_records: u64,
     /// Records of a batch-signed log that no checkpoint seals yet (a batch append
     /// stopped after storing them): the next append or checkpoint seals them.
     pub unsealed_records: u64,
@@ -72,6 +74,12 @@ impl Recovery {
                 self.rebuilt_index_entries, self.rebuilt_tree_leaves, self.reindexed_nonce_records
             ));
         }
+        if self.reindexed_field_records > 0 {
+            lines.push(format!(
+                "rebuilt the field index from the records: the indexed fields of {} records",
+                self.reindexed_field_records
+            ));
+        }
         if self.unsealed_records > 0 {
             lines.push(format!(
                 "{} records at the end are stored but not yet sealed by a signed checkpoint; the next append or checkpoint seals them",
@@ -89,6 +97,7 @@ impl Recovery {
             ("messages", Value::Array(self.describe().into_iter().map(Value::from).collect())),
             ("rebuilt_index_entries", count(self.rebuilt_index_entries)),
             ("rebuilt_tree_leaves", count(self.rebuilt_tree_leaves)),
+            ("reindexed_field_records", count(self.reindexed_field_records)),
             ("reindexed_nonce_records", count(self.reindexed_nonce_records)),
             ("repaired", Value::Bool(self.repaired())),
             ("truncated_bytes", count(self.truncated_bytes)),
@@ -279,18 +288,17 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
     let index_from = trusted.min(index.stored()?);
     let mut tree = trusted_tree(fs, &dir.join(TREE_FILE), durable)?;
     let tree_from = tree.leaves();
-    let nonces_path = dir.join(NONCES_FILE);
-    let mut nonces = NonceTable::open_write(fs, &nonces_path, count)?;
-    let nonces_from = trusted.min(nonces.indexed);
-    if nonces_from == 0 && nonces.indexed > 0 {
-        // Nothing in it is known to be durable: start afresh rather than sift it.
-        nonces = NonceTable::create(fs, &nonces_path)?;
-    } else if nonces_from < count {
-        // Its header may lag the slots a crash left behind.
-        nonces.recount()?;
-    }
+    let (mut nonces, nonces_from) = open_table(fs, dir, NONCES, 0, count, 1, trusted)?;
+    let field_names = config.index_fields.clone();
+    let (mut field_table, fields_from) = match field_names.len() {
+        0 => (None, count),
+        n => {
+            let (table, from) = open_table(fs, dir, FIELDS, fields::tag(&field_names), count, n as u64, trusted)?;
+            (Some(table), from)
+        }
+    };
 
-    let start = index_from.min(tree_from).min(nonces_from);
+    let start = index_from.min(tree_from).min(nonces_from).min(fields_from);
     if start < count {
         let mut slots = Vec::new();
         rebuild_pass(&segments.segments, start, count, |seq, segment, offset, entry| {
@@ -310,14 +318,26 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
                     nonces.insert(fs, &fingerprint(&nonce), seq)?;
                 }
             }
+            if seq >= fields_from
+                && let Some(table) = field_table.as_mut()
+            {
+                let (EntryRef::Receipt { event, .. } | EntryRef::Record { event, .. }) = entry;
+                for fingerprint in fields::event_fingerprints(event, &field_names) {
+                    table.insert(fs, &fingerprint, seq)?;
+                }
+            }
             Ok(())
         })?;
         index.write(fs, index_from, &slots)?;
         tree.write_pending(fs)?;
-        nonces.write_header(fs, count)?;
+        finish_table(fs, &mut nonces, nonces_from, count)?;
+        if let Some(table) = field_table.as_mut() {
+            finish_table(fs, table, fields_from, count)?;
+        }
         recovery.rebuilt_index_entries = count - index_from;
         recovery.rebuilt_tree_leaves = count - tree_from;
         recovery.reindexed_nonce_records = count - nonces_from;
+        recovery.reindexed_field_records = count - fields_from;
     }
     // Only now cut what lies beyond the log (nodes and slots of entries that were cut).
     if index.stored()? != count {
@@ -373,6 +393,7 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
         index,
         tree,
         nonces,
+        fields: field_table,
         checkpoints,
         durable: durable.unwrap_or(Durable { entries: 0, root: evidentia::merkle::empty_root() }),
         recovery,
@@ -380,16 +401,51 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
         lock_id: None,
         clock: None,
     };
-    if writer.durable.entries != count {
+    if writer.durable.entries != count || start < count {
         writer.flush_derived()?;
     }
     Ok(writer)
 }
 
+/// Opens a lookup index for writing, and says from which record on it must be
+/// (re)built: it is trusted up to `trusted` records (what `state.json` says is
+/// durable) and as far as its header says it indexes.
+pub(crate) fn open_table(
+    fs: &Fs,
+    dir: &Path,
+    kind: Kind,
+    tag: u32,
+    count: u64,
+    per_record: u64,
+    trusted: u64,
+) -> Result<(HashTable, u64)> {
+    let mut table = HashTable::open_write(kind, tag, fs, dir, count, per_record)?;
+    let from = trusted.min(table.indexed);
+    if from == 0 && table.indexed > 0 {
+        // Nothing in it is known to be durable: start afresh rather than sift it.
+        table = HashTable::create(kind, tag, fs, dir)?;
+    } else if from < count {
+        // Its header may lag the slots a crash left behind.
+        table.recount()?;
+    }
+    Ok((table, from))
+}
+
+/// Records in a lookup index's header that it holds the first `count` records,
+/// after rebuilding it from record `from`. A table rebuilt from the first record
+/// is new (its header said it indexed nothing): its slots are flushed first, so
+/// that a header saying it indexes records never reaches the disk before them.
+pub(crate) fn finish_table(fs: &Fs, table: &mut HashTable, from: u64, count: u64) -> Result<()> {
+    if from == 0 && count > 0 {
+        table.sync(fs)?;
+    }
+    table.write_header(fs, count)
+}
+
 /// Calls `visit` with every entry from `start` to `count` (exclusive): its sequence
 /// number, segment position, frame offset and contents, reading the segments from
 /// the one holding `start`.
-fn rebuild_pass(
+pub(crate) fn rebuild_pass(
     segments: &[Segment],
     start: u64,
     count: u64,

@@ -10,9 +10,11 @@ use evidentia::{
 
 use crate::checkpoints::{Checkpoints, StoredCheckpoint};
 use crate::config::Config;
+use crate::fields;
 use crate::index::IndexFile;
-use crate::nonces::{NonceTable, fingerprint};
+use crate::nonces::fingerprint;
 use crate::segments::{Entry, Segment};
+use crate::table::HashTable;
 use crate::tree::TreeFile;
 
 /// The parts of a log that reads need, borrowed.
@@ -21,7 +23,9 @@ pub(crate) struct View<'a> {
     pub segments: &'a [Segment],
     pub index: Option<&'a IndexFile>,
     pub checkpoints: &'a Checkpoints,
-    pub nonces: Option<&'a NonceTable>,
+    pub nonces: Option<&'a HashTable>,
+    /// The field index, when the log indexes fields and it could be opened.
+    pub fields: Option<&'a HashTable>,
     /// The number of complete entries.
     pub count: u64,
     /// The kid of the last entry's record, if the holder knows it (saves a read).
@@ -221,5 +225,41 @@ impl View<'_> {
             }
         }
         Ok(None)
+    }
+
+    /// The records whose event holds `value` in the indexed payload field `field`
+    /// (as [`evidentia::lookup_terms`] decides), in ascending order: candidates from
+    /// the field index, each read and checked (fingerprints may collide), and the
+    /// records the index does not cover yet read one by one.
+    pub(crate) fn find(&self, field: &str, value: &str) -> Result<Vec<u64>> {
+        if !self.config.index_fields.iter().any(|f| f == field) {
+            return Err(Error::new(
+                ErrorCode::FieldNotIndexed,
+                format!("the log does not index the field '{field}' (add it with `evidentia log index`)"),
+            ));
+        }
+        let holds = |seq: u64| -> Result<bool> { Ok(fields::holds(self.entry(seq)?.event(), field, value)) };
+        let mut found = Vec::new();
+        let indexed = match self.fields {
+            Some(table) => {
+                let mut candidates = table.find(&fields::fingerprint(field, value))?;
+                candidates.sort_unstable();
+                candidates.dedup();
+                for seq in candidates {
+                    if seq < self.count && holds(seq)? {
+                        found.push(seq);
+                    }
+                }
+                table.indexed.min(self.count)
+            }
+            None => 0,
+        };
+        found.retain(|seq| *seq < indexed);
+        for seq in indexed..self.count {
+            if holds(seq)? {
+                found.push(seq);
+            }
+        }
+        Ok(found)
     }
 }

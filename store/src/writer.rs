@@ -23,15 +23,20 @@ use evidentia::{
 };
 
 use crate::checkpoints::{Checkpoints, StoredCheckpoint};
-use crate::config::{COMMIT_LOCK, CONFIG_FILE, Config, KEYS_FILE, Mode, SEGMENTS_DIR, WRITER_LOCK, random_log_id};
+use crate::config::{
+    COMMIT_LOCK, CONFIG_FILE, Config, KEYS_FILE, Mode, SEGMENTS_DIR, WRITER_LOCK, random_log_id, validate_index_field,
+    validate_index_fields,
+};
 use crate::faults::Faults;
+use crate::fields::{self, FIELDS};
 use crate::frame;
 use crate::fsio::{FileId, Fs, Wait, lock_exclusive};
 use crate::index::{IndexFile, slot};
-use crate::nonces::{NonceTable, fingerprint};
+use crate::nonces::fingerprint;
 use crate::recovery::{self, Recovery};
 use crate::segments::{Entry, EntryRef, SegmentWriter};
 use crate::state::Durable;
+use crate::table::{Fingerprint, HashTable};
 use crate::tree::TreeFile;
 use crate::view::View;
 
@@ -92,6 +97,10 @@ pub struct CreateOptions {
     /// be dated before it: set it to append records of an earlier time (imports,
     /// test vectors).
     pub key_valid_from: Option<Timestamp>,
+    /// The payload fields to index, so that records can be found by their values
+    /// ([`Log::find`]): 1 to 64 bytes of printable ASCII each, at most 16, none
+    /// twice.
+    pub index_fields: Vec<String>,
     /// How the new log is opened.
     pub options: LogOptions,
 }
@@ -190,7 +199,9 @@ pub(crate) struct Writer {
     pub segments: SegmentWriter,
     pub index: IndexFile,
     pub tree: TreeFile,
-    pub nonces: NonceTable,
+    pub nonces: HashTable,
+    /// The field index, when the log indexes fields.
+    pub fields: Option<HashTable>,
     pub checkpoints: Checkpoints,
     /// What the derived files hold on stable storage.
     pub durable: Durable,
@@ -230,6 +241,7 @@ impl Writer {
             index: Some(&self.index),
             checkpoints: &self.checkpoints,
             nonces: Some(&self.nonces),
+            fields: self.fields.as_ref(),
             count: self.segments.count,
             last_kid: self.last_kid.as_deref(),
             tree: &self.tree,
@@ -368,11 +380,16 @@ impl Writer {
         let mut offsets = Vec::new();
         let mut leaves = Vec::new();
         let mut new_nonces = Vec::new();
+        let mut new_terms = Vec::new();
         for ((event, canonical), result) in events.iter().zip(canonical).zip(&mut results) {
             if result.is_some() {
                 continue;
             }
             let chained = chain.append(key.kid(), Digest::sha256(&canonical), time, event.nonce)?;
+            if !self.config.index_fields.is_empty() {
+                let terms = fields::event_fingerprints(&canonical, &self.config.index_fields);
+                new_terms.extend(terms.into_iter().map(|fingerprint| (fingerprint, chained.record.seq)));
+            }
             let receipt = match self.config.mode {
                 Mode::Receipts => Some(Receipt::sign(key, &chained.record)?),
                 Mode::Batch => None,
@@ -449,7 +466,12 @@ impl Writer {
             self.tree.push(leaf);
         }
         let slots: Vec<u8> = offsets.iter().flat_map(|offset| slot(segment, base + offset)).collect();
-        if self.index.write(&self.fs, count, &slots).and_then(|()| self.update_derived(&new_nonces)).is_err() {
+        if self
+            .index
+            .write(&self.fs, count, &slots)
+            .and_then(|()| self.update_derived(&new_nonces, &new_terms))
+            .is_err()
+        {
             self.damaged = true;
         }
         if self.config.mode == Mode::Batch {
@@ -486,13 +508,65 @@ impl Writer {
         }
     }
 
-    /// Writes the tree nodes and nonces of records just stored.
-    fn update_derived(&mut self, nonces: &[(crate::nonces::Fingerprint, u64)]) -> Result<()> {
+    /// Writes the tree nodes, nonces and indexed field values of records just stored.
+    fn update_derived(&mut self, nonces: &[(Fingerprint, u64)], terms: &[(Fingerprint, u64)]) -> Result<()> {
         self.tree.write_pending(&self.fs)?;
         for (fingerprint, seq) in nonces {
             self.nonces.insert(&self.fs, fingerprint, *seq)?;
         }
-        self.nonces.write_header(&self.fs, self.segments.count)
+        self.nonces.write_header(&self.fs, self.segments.count)?;
+        if let Some(table) = self.fields.as_mut() {
+            for (fingerprint, seq) in terms {
+                table.insert(&self.fs, fingerprint, *seq)?;
+            }
+            table.write_header(&self.fs, self.segments.count)?;
+        }
+        Ok(())
+    }
+
+    /// Indexes one more payload field: the configuration names it, and the field
+    /// index is built anew from the stored events.
+    fn add_index_field(&mut self, name: &str) -> Result<()> {
+        validate_index_field(name)?;
+        let mut names = self.config.index_fields.clone();
+        names.push(name.to_owned());
+        validate_index_fields(&names)?;
+        self.repair()?;
+        let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
+        let mut config = self.config.clone();
+        config.index_fields = names;
+        let result = self.build_field_index(&config);
+        if result.is_err() {
+            self.damaged = true;
+        }
+        result?;
+        self.config = config;
+        Ok(())
+    }
+
+    /// Writes `config` (with its new field list) and builds its field index from
+    /// the stored events. The new table is written under its own tag before the
+    /// configuration names the new field: whichever of them a crash leaves, opening
+    /// the log finds a table that does not match its fields, or one that indexes
+    /// nothing yet, and builds it again.
+    fn build_field_index(&mut self, config: &Config) -> Result<()> {
+        let count = self.segments.count;
+        let tag = fields::tag(&config.index_fields);
+        self.fields = None;
+        let mut table = HashTable::create(FIELDS, tag, &self.fs, &self.dir)?;
+        self.fs.replace(&self.dir, CONFIG_FILE, &config.to_json())?;
+        let fs = &self.fs;
+        recovery::rebuild_pass(&self.segments.segments, 0, count, |seq, _, _, entry| {
+            let (EntryRef::Receipt { event, .. } | EntryRef::Record { event, .. }) = entry;
+            for fingerprint in fields::event_fingerprints(event, &config.index_fields) {
+                table.insert(fs, &fingerprint, seq)?;
+            }
+            Ok(())
+        })?;
+        recovery::finish_table(&self.fs, &mut table, 0, count)?;
+        table.sync(&self.fs)?;
+        self.fields = Some(table);
+        Ok(())
     }
 
     /// Flushes the derived files and records in `state.json` that they are durable.
@@ -500,6 +574,9 @@ impl Writer {
         self.index.sync(&self.fs)?;
         self.tree.sync(&self.fs)?;
         self.nonces.sync(&self.fs)?;
+        if let Some(table) = &self.fields {
+            table.sync(&self.fs)?;
+        }
         let durable = Durable { entries: self.segments.count, root: self.tree.root() };
         durable.write(&self.fs, &self.dir)?;
         self.durable = durable;
@@ -558,6 +635,7 @@ impl Log {
             None => random_log_id()?,
         };
         evidentia::validate_new_log_id(&log_id)?;
+        validate_index_fields(&options.index_fields)?;
         let exists = || match dir.join(CONFIG_FILE).exists() {
             true => Err(Error::new(ErrorCode::LogExists, format!("a log already exists at {}", dir.display()))),
             false => Ok(()),
@@ -575,7 +653,8 @@ impl Log {
             None => options.options.clock.map_or_else(now, Ok)?,
         };
         keys.add(key.public_key(), Validity { not_before: Some(valid_from), ..Validity::default() })?;
-        let config = Config { log_id, mode: options.mode, key_file: options.key_file };
+        let config =
+            Config { log_id, mode: options.mode, key_file: options.key_file, index_fields: options.index_fields };
         fs.replace(dir, KEYS_FILE, keys.to_json().as_bytes())?;
         // The configuration is written last: a log exists once it is there.
         fs.replace(dir, CONFIG_FILE, &config.to_json())?;
@@ -709,9 +788,7 @@ impl Log {
         let canonical = events
             .iter()
             .enumerate()
-            .map(|(i, e)| {
-                evidentia::canonicalize(e.json).map_err(|err| Error::new(err.code(), format!("event {i}: {err}")))
-            })
+            .map(|(i, e)| canonical_event(e.json).map_err(|err| Error::new(err.code(), format!("event {i}: {err}"))))
             .collect::<Result<Vec<_>>>()?;
         self.writer()?.commit(key, events, canonical, options)
     }
@@ -733,7 +810,7 @@ impl Log {
         let mut invalid = None;
         let mut bytes = 0;
         for (position, event) in events.iter().enumerate() {
-            match evidentia::canonicalize(event.json) {
+            match canonical_event(event.json) {
                 // What fits one commit; the caller appends the rest next.
                 Ok(event) if !canonical.is_empty() && bytes + event.len() + ENTRY_OVERHEAD > MAX_GROUP_BYTES => break,
                 Ok(event) => {
@@ -888,6 +965,34 @@ impl Log {
         self.read(|view| view.find_nonce(nonce))
     }
 
+    /// The sequence numbers of the records whose event holds `value` in the indexed
+    /// payload field `field` (see [`crate::LogReader::find`]), ascending.
+    ///
+    /// # Errors
+    /// As [`crate::LogReader::find`].
+    pub fn find(&self, field: &str, value: &str) -> Result<Vec<u64>> {
+        self.read(|view| view.find(field, value))
+    }
+
+    /// The payload fields the log indexes.
+    pub fn index_fields(&self) -> Vec<String> {
+        self.writer.lock().map(|w| w.config.index_fields.clone()).unwrap_or_default()
+    }
+
+    /// Indexes one more payload field (1 to 64 bytes of printable ASCII; at most 16
+    /// fields a log): `log.json` names it, and the field index is built anew from
+    /// the stored events (one pass over the log), so that [`Log::find`] finds
+    /// records appended before as well as after.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for a bad name, one the log indexes already,
+    /// or a 17th field; [`ErrorCode::LogCorrupt`], [`ErrorCode::Io`] (after which
+    /// [`Log::index_fields`] says whether the field was added: the next call or
+    /// opening builds its index).
+    pub fn add_index_field(&self, name: &str) -> Result<()> {
+        self.writer()?.add_index_field(name)
+    }
+
     /// The newest stored checkpoint.
     ///
     /// # Errors
@@ -907,6 +1012,11 @@ impl Drop for Log {
             let _ = writer.flush_derived();
         }
     }
+}
+
+/// An event as the log stores it: every append path passes through here, once.
+fn canonical_event(json: &[u8]) -> Result<Vec<u8>> {
+    evidentia::canonicalize(json)
 }
 
 fn busy(dir: &Path) -> String {

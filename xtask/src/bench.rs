@@ -2,7 +2,8 @@
 //! written to docs/PERFORMANCE.md), the criterion benchmarks of the core and the store, the
 //! per-call cost of each binding against the core for a 1 KB event, receipts and
 //! proofs served from an open 1,000,000-record log in every binding, and receipts
-//! verified per second by the WASM build (Chromium, Node.js) against the native CLI.
+//! verified per second by the WASM build (Chromium, Node.js) against the native CLI,
+//! and records found by an indexed field and by nonce in a 1,000,000-record log.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -31,6 +32,7 @@ pub(crate) fn run_bench(args: &[String]) -> Result<()> {
             criterion()?;
             bindings()?;
             log_reads()?;
+            lookup()?;
             wasm()
         }
         Some("compare") if args.get(1).is_some_and(|a| a == "--rewrite") => crate::compare::rewrite(),
@@ -38,12 +40,21 @@ pub(crate) fn run_bench(args: &[String]) -> Result<()> {
         Some("core") => criterion(),
         Some("bindings") => bindings(),
         Some("log") => log_reads(),
+        Some("lookup") => lookup(),
         Some("wasm") => wasm(),
-        Some(other) => {
-            Err(format!("unknown benchmark {other:?}; choose compare, core, bindings, log or wasm (default: all)")
-                .into())
-        }
+        Some(other) => Err(format!(
+            "unknown benchmark {other:?}; choose compare, core, bindings, log, lookup or wasm (default: all)"
+        )
+        .into()),
     }
+}
+
+/// Records found by an indexed field and by nonce in a 1,000,000-record log, from an
+/// open reader (store/benches/lookup.rs, which makes the log once, in build/bench,
+/// and prints the medians; the target is 1 ms at most).
+fn lookup() -> Result<()> {
+    section("bench: find by field and by nonce in a 1,000,000-record log");
+    cargo(&["bench", "-p", "evidentia-store", "--bench", "lookup"])
 }
 
 fn criterion() -> Result<()> {

@@ -34,12 +34,13 @@ commands:
   codegen [--check]   regenerate generated files, or fail if they are stale
   vectors [--check]   regenerate testvectors/, or fail if they are stale
   dist <target>       build a package; targets: cli, c, python, node, wasm
-  bench [compare|core|bindings|log|wasm]
+  bench [compare|core|bindings|log|lookup|wasm]
                       run the benchmarks: Evidentia side by side with the libraries
                       users would otherwise pick (writes docs/PERFORMANCE.md),
                       criterion (core, store), the per-call cost of each binding
                       against the core, receipts and proofs from an open
-                      1,000,000-record log in every binding, and receipts verified
+                      1,000,000-record log in every binding, records found by
+                      field and by nonce in such a log, and receipts verified
                       per second by the WASM
                       build against the native CLI (default: all);
                       `bench compare --rewrite` renders docs/PERFORMANCE.md again

@@ -233,6 +233,7 @@ pub(crate) fn make(name: &str, mode: Mode, build: impl FnOnce(&Log) -> evidentia
             key_file: None,
             mode,
             key_valid_from: Some(at(0)),
+            index_fields: Vec::new(),
             options: options(),
         },
     )?;

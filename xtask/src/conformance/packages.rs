@@ -180,6 +180,7 @@ fn export(name: &str, mode: Mode, index: u64, build: impl FnOnce(&Log) -> eviden
             key_file: None,
             mode,
             key_valid_from: Some(at(0)),
+            index_fields: Vec::new(),
             options: options(),
         },
     )?;
