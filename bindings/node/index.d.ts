@@ -46,6 +46,32 @@ export declare class Log {
   /** The index of the record holding `nonce`, or null. */
   findNonce(nonce: string): number | null
   /**
+   * The indexes of the records whose event has `value` in the indexed payload
+   * field `field` (for a signed message, a field of its JWS payload), in order.
+   */
+  find(field: string, value: string): Array<number>
+  /** Indexes one more payload field, for records appended before as well as after. */
+  addIndexField(name: string): void
+  /**
+   * Checks a JWS another party signed (or one sent to it) against `keys` (a JWKS
+   * or one JWK) and records it with those keys, where they came from and the
+   * result; returns the acknowledgement as `append` does. A signature that does
+   * not verify throws unless `recordFailure` is set.
+   */
+  recordMessage(jws: string, keys: string | Record<string, unknown>, options?: RecordMessageOptions): string
+  /** As `recordMessage`, flushing on a worker thread. */
+  recordMessageAsync(jws: string, keys: string | Record<string, unknown>, options?: RecordMessageOptions): Promise<string>
+  /**
+   * The signed message record `index` holds, as `readSignedMessage` shows it;
+   * null when it holds another event.
+   */
+  message(index: number): Record<string, unknown> | null
+  /**
+   * Checks the signed message record `index` holds again, now, with the keys
+   * recorded with it: `valid`, `status`, `agrees`, `original`, `reverified`.
+   */
+  verifyMessage(index: number): Record<string, unknown>
+  /**
    * What opening the log found and repaired: counts by name, `repaired`, and
    * `messages` in words.
    */
@@ -240,6 +266,8 @@ export interface CreateLogOptions {
    * before it.
    */
   validFrom?: string
+  /** The payload fields to index, so that `find` finds records by their values. */
+  indexFields?: string[]
 }
 
 /** The digest of a JSON value's canonical form, `sha256:<hex>`. */
@@ -305,6 +333,52 @@ export interface OpenLogOptions {
    * at once with LOG_LOCKED (default: 0).
    */
   wait?: number
+}
+
+/** A partner's JWS whose signature verified. */
+export interface PartnerVerified {
+  /** The JWS algorithm: ES256, ES384, ES512, RS256, PS256, PS384 or EdDSA. */
+  alg: string
+  /** The header's `kid`; absent when it has none. */
+  kid?: string
+  /** The RFC 7638 thumbprint of the key that verified the signature. */
+  keyThumbprint: string
+  /** The protected header. */
+  header: Record<string, unknown>
+  /** The payload bytes. */
+  payload: Buffer
+}
+
+/**
+ * The signed message an event holds (JSON text or a JavaScript value), as shown:
+ * its direction, JWS, key snapshot, provenance, recorded verification and decoded
+ * payload; null when the event is not a signed message.
+ */
+export declare function readSignedMessage(event: unknown): Record<string, unknown> | null
+
+/** Options of `Log.recordMessage`. */
+export interface RecordMessageOptions {
+  /**
+   * Where the keys came from: a JSON object (jwks_url, fetched_at,
+   * tls_certificate_sha256, key_thumbprint, partner_id, established_by, and any
+   * other members), as text or an object (default: `{}`).
+   */
+  provenance?: unknown
+  /** "inbound" (received from the partner, the default) or "outbound" (sent to it). */
+  direction?: 'inbound' | 'outbound'
+  /** The payload of a detached JWS. */
+  payload?: Uint8Array
+  /** The sequence number of the record this message answers. */
+  link?: number
+  /**
+   * Record the message even when its signature does not verify, marked as failed
+   * (default: false, it throws).
+   */
+  recordFailure?: boolean
+  /** The record's nonce (default: none). */
+  nonce?: string
+  /** The time of the check and of the record, RFC 3339 (default: now). */
+  time?: string
 }
 
 /** The SHA-256 digest of bytes, `sha256:<hex>`. */
@@ -382,6 +456,20 @@ export declare function verifyLogEntries(entries: Array<LogEntry>, jwks: string,
 
 /** As `verifyLogEntries`, on a worker thread. */
 export declare function verifyLogEntriesAsync(entries: Array<LogEntry>, jwks: string, checkpoints?: Array<LogCheckpoint> | undefined | null): Promise<Report>
+
+/**
+ * Verifies a compact JWS another party signed (ES256, ES384, ES512, RS256, PS256,
+ * PS384 or EdDSA) against its keys (a JWKS or one JWK, as text or an object),
+ * with the payload of a detached JWS when given; throws the coded error when it
+ * does not verify.
+ */
+export declare function verifyPartnerJws(jws: string, keys: string | Record<string, unknown>, payload?: Uint8Array | undefined | null): PartnerVerified
+
+/**
+ * Verifies a raw signature another party made over `message` with `alg` and the
+ * key `jwk` (text or an object); throws the coded error when it does not verify.
+ */
+export declare function verifyPartnerSignature(alg: string, jwk: string | Record<string, unknown>, message: Uint8Array, signature: Uint8Array): void
 
 /**
  * Verifies a receipt or batch receipt against a JWKS, and the event (JSON text or

@@ -104,6 +104,17 @@ fn install_and_run_example(tarball: &Path) -> Result<()> {
     run(Command::new("node").arg("quickstart.js").current_dir(&fresh))
 }
 
+/// Runs the disputed-payment example (examples/dispute/node) against the package
+/// installed from the tarball, with its own npm packages as its lock file says.
+fn run_dispute_example() -> Result<()> {
+    let example = root().join("examples/dispute/node");
+    npm_install(&example)?;
+    run(Command::new("node")
+        .arg("dispute.js")
+        .current_dir(&example)
+        .env("NODE_PATH", root().join("build/node/fresh/node_modules")))
+}
+
 /// The Node part of `cargo xtask test`.
 pub(crate) fn test() -> Result<()> {
     build()?;
@@ -119,5 +130,6 @@ pub(crate) fn test() -> Result<()> {
     run(Command::new("npx")
         .args(["tsc", "--noEmit", "--strict", "--types", "node", "tests/types.ts"])
         .current_dir(&dir))?;
-    install_and_run_example(&pack()?)
+    install_and_run_example(&pack()?)?;
+    run_dispute_example()
 }

@@ -8,6 +8,7 @@
 mod chain;
 mod convert;
 mod log;
+mod message;
 mod report;
 
 use evidentia::{ConsistencyProof, InclusionProof, JwsOptions, KeySet};
@@ -18,6 +19,7 @@ use crate::convert::{Result, error, fail, guard, json_input, text, value_to_js};
 use crate::report::Report;
 
 pub use crate::log::{verify_log, verify_log_async};
+pub use crate::message::{read_signed_message, verify_partner_jws, verify_partner_signature};
 
 /// A P-256 private key that signs deterministically (RFC 6979), or with random
 /// nonces when made by `withRandomizedSignatures`.

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use evidentia::{ErrorCode, Timestamp};
+use evidentia::{Direction, ErrorCode, NewMessage, SignedMessage, Timestamp};
 use evidentia_store::{CreateOptions, LogOptions, Mode, NewEvent, Wait};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -37,6 +37,9 @@ pub struct CreateLogOptions<'env> {
     /// before it.
     #[napi(ts_type = "string")]
     pub valid_from: Option<Unknown<'env>>,
+    /// The payload fields to index, so that `find` finds records by their values.
+    #[napi(ts_type = "string[]")]
+    pub index_fields: Option<Vec<Unknown<'env>>>,
 }
 
 /// Options of `Log.open`.
@@ -69,6 +72,33 @@ pub struct AppendOptions<'env> {
 #[derive(Default)]
 pub struct AppendBatchOptions<'env> {
     /// The records' time, RFC 3339 (default: now).
+    #[napi(ts_type = "string")]
+    pub time: Option<Unknown<'env>>,
+}
+
+/// Options of `Log.recordMessage`.
+#[napi(object)]
+#[derive(Default)]
+pub struct RecordMessageOptions<'env> {
+    /// Where the keys came from: a JSON object (jwks_url, fetched_at,
+    /// tls_certificate_sha256, key_thumbprint, partner_id, established_by, and any
+    /// other members), as text or an object (default: `{}`).
+    #[napi(ts_type = "unknown")]
+    pub provenance: Option<Unknown<'env>>,
+    /// "inbound" (received from the partner, the default) or "outbound" (sent to it).
+    #[napi(ts_type = "'inbound' | 'outbound'")]
+    pub direction: Option<Unknown<'env>>,
+    /// The payload of a detached JWS.
+    pub payload: Option<Uint8Array>,
+    /// The sequence number of the record this message answers.
+    pub link: Option<f64>,
+    /// Record the message even when its signature does not verify, marked as failed
+    /// (default: false, it throws).
+    pub record_failure: Option<bool>,
+    /// The record's nonce (default: none).
+    #[napi(ts_type = "string")]
+    pub nonce: Option<Unknown<'env>>,
+    /// The time of the check and of the record, RFC 3339 (default: now).
     #[napi(ts_type = "string")]
     pub time: Option<Unknown<'env>>,
 }
@@ -111,6 +141,48 @@ impl Log {
         })
     }
 
+    /// The parts of `recordMessage` that read the JavaScript arguments and check the
+    /// signature; what is left writes the record.
+    fn prepare_message(
+        &self,
+        jws: Unknown<'_>,
+        keys: Unknown<'_>,
+        options: Option<RecordMessageOptions<'_>>,
+    ) -> Result<impl FnOnce() -> Result<String> + Send + use<>> {
+        let options = options.unwrap_or_default();
+        let jws = text(&jws, "jws")?;
+        let keys = crate::message::partner_keys(keys)?;
+        let provenance = match options.provenance {
+            Some(provenance) => evidentia::json::parse(&json_text(provenance)?).map_err(error)?,
+            None => evidentia::json::Value::object(Vec::<(String, evidentia::json::Value)>::new()),
+        };
+        let direction = optional_text(options.direction.as_ref(), "the direction")?;
+        let direction = Direction::from_name(direction.as_deref().unwrap_or("inbound")).map_err(error)?;
+        let nonce = optional_text(options.nonce.as_ref(), "a nonce")?;
+        let time = self::time(options.time.as_ref())?;
+        let (log, key) = (self.log()?, self.key()?);
+        let link = options.link.map(|seq| log.link_to(size_from_js(seq, "link")?).map_err(error)).transpose()?;
+        let message = SignedMessage::verify_new(&NewMessage {
+            jws: &jws,
+            detached_payload: options.payload.as_deref(),
+            keys: &keys,
+            provenance: &provenance,
+            direction,
+            link,
+            record_failure: options.record_failure.unwrap_or(false),
+            at: match time {
+                Some(time) => time,
+                None => evidentia_store::now().map_err(error)?,
+            },
+        })
+        .map_err(error)?;
+        let options = evidentia_store::AppendOptions { time, idempotent: false };
+        Ok(move || {
+            let appended = log.record_message(&key, &message, nonce.as_deref(), &options).map_err(error)?;
+            Ok(appended.to_line())
+        })
+    }
+
     /// The parts of `append` and `appendAsync` that read the JavaScript arguments.
     fn prepare_append(
         &self,
@@ -150,10 +222,17 @@ impl Log {
             let log_id = optional_text(options.log_id.as_ref(), "the log id")?;
             let mode = optional_text(options.mode.as_ref(), "the mode")?;
             let mode = Mode::from_name(mode.as_deref().unwrap_or("receipts")).map_err(error)?;
+            let index_fields = options
+                .index_fields
+                .unwrap_or_default()
+                .iter()
+                .map(|name| text(name, "an index field"))
+                .collect::<Result<Vec<_>>>()?;
             let create = CreateOptions {
                 log_id,
                 mode,
                 key_valid_from: time(options.valid_from.as_ref())?,
+                index_fields,
                 ..CreateOptions::default()
             };
             let log = evidentia_store::Log::create(&dir, &key.0, create).map_err(error)?;
@@ -232,6 +311,77 @@ impl Log {
         guard(|| {
             let nonce = text(&nonce, "a nonce")?;
             Ok(self.log()?.find_nonce(&nonce).map_err(error)?.map(|seq| size_to_js(seq) as f64))
+        })
+    }
+
+    /// The indexes of the records whose event has `value` in the indexed payload
+    /// field `field` (for a signed message, a field of its JWS payload), in order.
+    #[napi]
+    pub fn find(
+        &self,
+        #[napi(ts_arg_type = "string")] field: Unknown<'_>,
+        #[napi(ts_arg_type = "string")] value: Unknown<'_>,
+    ) -> Result<Vec<i64>> {
+        guard(|| {
+            let (field, value) = (text(&field, "a field name")?, text(&value, "a field value")?);
+            Ok(self.log()?.find(&field, &value).map_err(error)?.into_iter().map(size_to_js).collect())
+        })
+    }
+
+    /// Indexes one more payload field, for records appended before as well as after.
+    #[napi]
+    pub fn add_index_field(&self, #[napi(ts_arg_type = "string")] name: Unknown<'_>) -> Result<()> {
+        guard(|| {
+            let name = text(&name, "a field name")?;
+            self.log()?.add_index_field(&name).map_err(error)
+        })
+    }
+
+    /// Checks a JWS another party signed (or one sent to it) against `keys` (a JWKS
+    /// or one JWK) and records it with those keys, where they came from and the
+    /// result; returns the acknowledgement as `append` does. A signature that does
+    /// not verify throws unless `recordFailure` is set.
+    #[napi(ts_args_type = "jws: string, keys: string | Record<string, unknown>, options?: RecordMessageOptions")]
+    pub fn record_message(
+        &self,
+        jws: Unknown<'_>,
+        keys: Unknown<'_>,
+        options: Option<RecordMessageOptions<'_>>,
+    ) -> Result<String> {
+        guard(|| self.prepare_message(jws, keys, options)?())
+    }
+
+    /// As `recordMessage`, flushing on a worker thread.
+    #[napi(
+        ts_args_type = "jws: string, keys: string | Record<string, unknown>, options?: RecordMessageOptions",
+        ts_return_type = "Promise<string>"
+    )]
+    pub fn record_message_async(
+        &self,
+        jws: Unknown<'_>,
+        keys: Unknown<'_>,
+        options: Option<RecordMessageOptions<'_>>,
+    ) -> AsyncTask<Blocking<String>> {
+        Blocking::spawn_prepared(guard(|| self.prepare_message(jws, keys, options)))
+    }
+
+    /// The signed message record `index` holds, as `readSignedMessage` shows it;
+    /// null when it holds another event.
+    #[napi(ts_return_type = "Record<string, unknown> | null")]
+    pub fn message<'env>(&self, env: &'env Env, index: f64) -> Result<Option<Unknown<'env>>> {
+        guard(|| {
+            let message = self.log()?.message(size_from_js(index, "index")?).map_err(error)?;
+            message.map(|m| crate::convert::value_to_js(env, &m.describe())).transpose()
+        })
+    }
+
+    /// Checks the signed message record `index` holds again, now, with the keys
+    /// recorded with it: `valid`, `status`, `agrees`, `original`, `reverified`.
+    #[napi(ts_return_type = "Record<string, unknown>")]
+    pub fn verify_message<'env>(&self, env: &'env Env, index: f64) -> Result<Unknown<'env>> {
+        guard(|| {
+            let checked = self.log()?.verify_message(size_from_js(index, "index")?).map_err(error)?;
+            crate::convert::value_to_js(env, &checked.to_value())
         })
     }
 

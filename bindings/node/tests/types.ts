@@ -24,6 +24,17 @@ const found: number | null = imported.findNonce('n')
 const recovery: Record<string, unknown> = imported.recovery()
 const waited: evidentia.Log = evidentia.Log.open('dir', key, { wait: 1.5 })
 const reader: evidentia.Log = evidentia.Log.open('dir', undefined, { wait: 0 })
+const indexed: evidentia.Log = evidentia.Log.create('dir', key, { indexFields: ['instruction_id'] })
+const hits: number[] = indexed.find('instruction_id', 'INS-1')
+indexed.addIndexField('order')
+const partner: evidentia.PartnerVerified = evidentia.verifyPartnerJws('a.b.c', { keys: [] }, new Uint8Array(0))
+const partnerKid: string | undefined = partner.kid
+evidentia.verifyPartnerSignature('PS256', '{"kty":"RSA"}', new Uint8Array(1), new Uint8Array(1))
+const ack: string = indexed.recordMessage('a.b.c', '{"keys":[]}', { provenance: { partner_id: 'p' }, direction: 'outbound', link: 0, recordFailure: true, nonce: 'n', time: '2026-01-01T00:00:00Z' })
+const acked: Promise<string> = indexed.recordMessageAsync('a.b.c', { keys: [] })
+const shown: Record<string, unknown> | null = indexed.message(0)
+const again: Record<string, unknown> = indexed.verifyMessage(0)
+const read: Record<string, unknown> | null = evidentia.readSignedMessage({ evidentia_signed_message: {} })
 
 // @ts-expect-error: payloads are bytes, not strings
 key.signJws('text')
@@ -34,4 +45,8 @@ evidentia.Log.create('dir', key, 'batch')
 // @ts-expect-error: the wait is an option, not a positional argument
 evidentia.Log.open('dir', key, 1.5)
 
+// @ts-expect-error: the direction is inbound or outbound
+indexed.recordMessage('a.b.c', '{}', { direction: 'sideways' })
+
 export { kid, findings, fromFile, withKeys, receipt, later, lines, size, codes, retried, found, recovery, waited, reader }
+export { hits, partnerKid, ack, acked, shown, again, read }

@@ -236,3 +236,46 @@ test('external Wycheproof ES256 JWS', () => {
   }
   assert.equal(checked, 41)
 })
+
+test('partners\' signatures and JWS (partner.json)', () => {
+  const doc = load('partner.json')
+  const outcome = (call) => {
+    try {
+      call()
+      return null
+    } catch (error) {
+      assert.ok(error instanceof Error)
+      return error.code
+    }
+  }
+  let signatures = 0
+  for (const kase of doc.signatures) {
+    const jwk = doc.keys[kase.key]
+    // Keys arrive as objects and as text, alike.
+    const jwkGiven = signatures % 2 === 0 ? jwk : JSON.stringify(jwk)
+    const got = outcome(() => evidentia.verifyPartnerSignature(kase.alg, jwkGiven, hex(kase.message), hex(kase.signature)))
+    assert.equal(got, kase.code, kase.source)
+    signatures += 1
+  }
+  let jws = 0
+  for (const kase of doc.jws) {
+    const payload = kase.payload === undefined ? undefined : Buffer.from(kase.payload, 'base64url')
+    const keys = jws % 2 === 0 ? kase.keys : JSON.stringify(kase.keys)
+    let verified
+    const got = outcome(() => {
+      verified = evidentia.verifyPartnerJws(kase.jws, keys, payload)
+    })
+    assert.equal(got, kase.code, kase.source)
+    if (kase.code === null) {
+      assert.equal(verified.alg, verified.header.alg, kase.source)
+      assert.equal(typeof verified.keyThumbprint, 'string', kase.source)
+      assert.ok(verified.payload instanceof Uint8Array, kase.source)
+      assert.equal(verified.kid ?? undefined, verified.header.kid, kase.source)
+    }
+    jws += 1
+  }
+  assert.equal(signatures, doc.signatures.length)
+  assert.equal(jws, doc.jws.length)
+  assert.equal(signatures, 1519)
+  assert.equal(jws, 33)
+})
