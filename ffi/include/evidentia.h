@@ -51,6 +51,12 @@
 #define EVIDENTIA_APPEND_IDEMPOTENT 1
 
 /**
+ * `evidentia_log_record_message` flag: record a message whose signature does not
+ * verify, marked as failed, instead of returning the failure's code.
+ */
+#define EVIDENTIA_RECORD_FAILURE 1
+
+/**
  * The result of a call: `EVIDENTIA_OK` (0), or an error code of docs/ERRORS.md.
  */
 typedef enum {
@@ -864,6 +870,153 @@ evidentia_result evidentia_log_verify(const evidentia_log *log,
 evidentia_result evidentia_verify_log_dir(const char *path,
                                           const evidentia_key_set *keys,
                                           evidentia_report **out);
+
+/**
+ * Verifies a compact JWS another party signed (ES256, ES384, ES512, RS256, PS256,
+ * PS384 or EdDSA) against its keys, `keys` (JSON text: a JWKS or one JWK, public
+ * keys only). Returns `EVIDENTIA_OK` when it verifies, a verification code (600s,
+ * e.g. `EVIDENTIA_SIGNATURE_INVALID`) when it does not, another code when it is
+ * malformed. On success the payload is copied to `out_payload` (bytes, no NUL)
+ * when `out_payload` is not NULL.
+ *
+ * `payload` (may be NULL) is the payload of a detached JWS.
+ *
+ * # Safety
+ * `jws` must point to `jws_len` bytes, `keys` to `keys_len` bytes, `payload` to
+ * `payload_len` bytes (or be NULL); `out_payload` must have room for `cap` bytes;
+ * `out_len` must be writable when `out_payload` is not NULL.
+ */
+evidentia_result evidentia_verify_partner_jws(const char *jws,
+                                              size_t jws_len,
+                                              const char *keys,
+                                              size_t keys_len,
+                                              const uint8_t *payload,
+                                              size_t payload_len,
+                                              uint8_t *out_payload,
+                                              size_t cap,
+                                              size_t *out_len);
+
+/**
+ * Verifies a raw signature another party made over `message` with the algorithm
+ * `alg` (NUL-terminated: `"ES256"` … `"EdDSA"`) and the public key `jwk` (JSON
+ * text). ECDSA signatures are `R || S`. Returns `EVIDENTIA_OK` when it verifies,
+ * `EVIDENTIA_SIGNATURE_INVALID` when it does not, another code when an argument
+ * cannot be used.
+ *
+ * # Safety
+ * `alg` NUL-terminated; `jwk`, `message` and `signature` must point to their
+ * lengths in bytes.
+ */
+evidentia_result evidentia_verify_partner_signature(const char *alg,
+                                                    const char *jwk,
+                                                    size_t jwk_len,
+                                                    const uint8_t *message,
+                                                    size_t message_len,
+                                                    const uint8_t *signature,
+                                                    size_t signature_len);
+
+/**
+ * Checks a JWS another party signed (or one sent to it) against `keys` (JSON
+ * text: a JWKS or one JWK) and records it in the log with those keys, where they
+ * came from (`provenance`: a JSON object, NULL for `{}`) and the result; gives the
+ * acknowledgement as [`crate::evidentia_log_append`] does, in a new string in
+ * `*out` (free it with [`crate::evidentia_string_free`]).
+ *
+ * `payload` (may be NULL) is the payload of a detached JWS; `direction` is
+ * `"inbound"` (received) or `"outbound"` (sent); `link` is the sequence number of
+ * the record this message answers, negative for none; `flags` is 0 or
+ * `EVIDENTIA_RECORD_FAILURE`; `nonce` may be NULL; `time` (RFC 3339 UTC) is the
+ * time of the check and of the record, the clock when NULL (for imports).
+ *
+ * # Safety
+ * `log` live; `jws`, `keys`, `provenance` and `payload` must point to their
+ * lengths in bytes (the last two may be NULL); `direction` NUL-terminated;
+ * `nonce`, `time` NUL-terminated or NULL; `out` writable.
+ */
+evidentia_result evidentia_log_record_message(const evidentia_log *log,
+                                              const char *jws,
+                                              size_t jws_len,
+                                              const uint8_t *payload,
+                                              size_t payload_len,
+                                              const char *keys,
+                                              size_t keys_len,
+                                              const uint8_t *provenance,
+                                              size_t provenance_len,
+                                              const char *direction,
+                                              int64_t link,
+                                              uint32_t flags,
+                                              const char *nonce,
+                                              const char *time,
+                                              char **out);
+
+/**
+ * Writes the signed message record `index` holds, as JSON (its direction, JWS,
+ * key snapshot, provenance, recorded verification and decoded payload), or empty
+ * text (`*out_len` 0) when the record holds an ordinary event.
+ *
+ * # Safety
+ * `log` live; `out` must have room for `cap` bytes; `out_len` writable.
+ */
+evidentia_result evidentia_log_message(const evidentia_log *log,
+                                       uint64_t index,
+                                       char *out,
+                                       size_t cap,
+                                       size_t *out_len);
+
+/**
+ * Checks the signed message record `index` holds again, now, with the keys
+ * recorded with it, and writes the result as JSON: `agrees`, `original`,
+ * `reverified`, `status` and `valid`.
+ *
+ * # Safety
+ * As [`evidentia_log_message`].
+ */
+evidentia_result evidentia_log_verify_message(const evidentia_log *log,
+                                              uint64_t index,
+                                              char *out,
+                                              size_t cap,
+                                              size_t *out_len);
+
+/**
+ * Writes the signed message an event (JSON text, as in an evidence file) holds,
+ * as [`evidentia_log_message`] does, or empty text when it is an ordinary event.
+ *
+ * # Safety
+ * `event` must point to `event_len` bytes; `out` must have room for `cap` bytes;
+ * `out_len` writable.
+ */
+evidentia_result evidentia_read_signed_message(const uint8_t *event,
+                                               size_t event_len,
+                                               char *out,
+                                               size_t cap,
+                                               size_t *out_len);
+
+/**
+ * Writes the indexes of the records whose event holds `value` in the indexed
+ * payload field `field` (for a signed message, a field of its JWS payload), in
+ * ascending order, as a JSON array (`[3,17]`; `[]` when none does).
+ * `EVIDENTIA_FIELD_NOT_INDEXED` when the log does not index `field`.
+ *
+ * # Safety
+ * `log` live; `field` and `value` NUL-terminated; `out` must have room for `cap`
+ * bytes; `out_len` writable.
+ */
+evidentia_result evidentia_log_find(const evidentia_log *log,
+                                    const char *field,
+                                    const char *value,
+                                    char *out,
+                                    size_t cap,
+                                    size_t *out_len);
+
+/**
+ * Indexes one more payload field (`name`, NUL-terminated), for the records
+ * already in the log as well as later ones, so that [`evidentia_log_find`] finds
+ * them.
+ *
+ * # Safety
+ * `log` live; `name` NUL-terminated.
+ */
+evidentia_result evidentia_log_add_index_field(const evidentia_log *log, const char *name);
 
 /**
  * Verifies a receipt (a JWS) or a batch receipt (JSON) and, when `event` is not

@@ -22,6 +22,7 @@
 
 mod keys;
 mod log;
+mod message;
 mod result;
 mod verify;
 
@@ -33,6 +34,7 @@ use evidentia::{Error, ErrorCode};
 
 pub use keys::*;
 pub use log::*;
+pub use message::*;
 pub use result::evidentia_result;
 pub use verify::*;
 

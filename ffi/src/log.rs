@@ -24,7 +24,7 @@ pub const EVIDENTIA_APPEND_IDEMPOTENT: u32 = 1;
 /// A log opened for appending (opaque). Safe to use from several threads at once.
 #[derive(Debug)]
 pub struct evidentia_log {
-    log: Log,
+    pub(crate) log: Log,
     /// The key that signs appends; [`evidentia_log_rotate`] replaces it.
     key: Mutex<Option<SigningKey>>,
 }
@@ -34,10 +34,15 @@ impl evidentia_log {
         evidentia_log { log, key: Mutex::new(key) }
     }
 
-    fn key(&self) -> Result<SigningKey, Error> {
+    pub(crate) fn key(&self) -> Result<SigningKey, Error> {
         let key = self.key.lock().map_err(|_| Error::new(ErrorCode::Internal, "a thread panicked holding the key"))?;
         key.clone().ok_or_else(|| Error::new(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))
     }
+}
+
+/// An optional RFC 3339 time from a NUL-terminated string; NULL is `None`.
+pub(crate) unsafe fn timestamp(time: *const c_char, name: &str) -> Result<Option<Timestamp>, Error> {
+    unsafe { c_str(time, name)? }.map(Timestamp::parse).transpose()
 }
 
 unsafe fn path<'a>(path: *const c_char) -> Result<&'a Path, Error> {

@@ -488,6 +488,144 @@ static void evidence_files(void) {
     cJSON_Delete(corpus);
 }
 
+/* Signed messages of other parties: verified, recorded, found, shown, checked again. */
+static void signed_messages(void) {
+    char dir[] = "/tmp/evidentia-c-api-XXXXXX";
+    if (!mkdtemp(dir)) exit(2);
+    char path[256];
+    snprintf(path, sizeof path, "%s/log", dir);
+    evidentia_signing_key *key = NULL, *partner = NULL;
+    evidentia_log *log = NULL;
+    CHECK(evidentia_signing_key_generate(&key) == EVIDENTIA_OK, "generate");
+    CHECK(evidentia_signing_key_generate(&partner) == EVIDENTIA_OK, "generate the partner's key");
+    CHECK(evidentia_log_create(path, key, "c.example/messages", EVIDENTIA_MODE_RECEIPTS, NULL, &log) == EVIDENTIA_OK,
+          "create");
+    CHECK(evidentia_log_add_index_field(log, "instruction_id") == EVIDENTIA_OK, "add an index field");
+    CHECK(evidentia_log_add_index_field(log, "instruction_id") == EVIDENTIA_INVALID_ARGUMENT, "the same field again");
+
+    /* The partner signs an authorization (ES256 here; any partner algorithm goes the same way). */
+    char jwk[512], jws[2048];
+    size_t len = 0;
+    CHECK(evidentia_signing_key_public_jwk(partner, jwk, sizeof jwk, &len) == EVIDENTIA_OK, "public jwk");
+    const char *payload = "{\"amount\":100,\"instruction_id\":\"INS-1\"}";
+    CHECK(evidentia_signing_key_sign_jws(partner, (const uint8_t *)payload, strlen(payload), 0, jws, sizeof jws,
+                                         &len) == EVIDENTIA_OK,
+          "partner signs");
+    unsigned char verified[256];
+    size_t verified_len = 0;
+    CHECK(evidentia_verify_partner_jws(jws, strlen(jws), jwk, strlen(jwk), NULL, 0, verified, sizeof verified,
+                                       &verified_len) == EVIDENTIA_OK &&
+              verified_len == strlen(payload) && memcmp(verified, payload, verified_len) == 0,
+          "verify the partner's JWS");
+
+    const char *provenance = "{\"jwks_url\":\"https://issuer.example/jwks\",\"partner_id\":\"issuer\"}";
+    char *ack = NULL;
+    CHECK(evidentia_log_record_message(log, jws, strlen(jws), NULL, 0, jwk, strlen(jwk), (const uint8_t *)provenance,
+                                       strlen(provenance), "inbound", -1, 0, "INS-1", NULL, &ack) == EVIDENTIA_OK &&
+              ack && strncmp(ack, "eyJ", 3) == 0,
+          "record the message");
+    evidentia_string_free(ack);
+    ack = NULL;
+    CHECK(evidentia_log_append(log, (const uint8_t *)"{\"instruction_id\":\"INS-1\",\"note\":\"paid\"}", 40, NULL, NULL,
+                               0, &ack) == EVIDENTIA_OK,
+          "an ordinary event");
+    evidentia_string_free(ack);
+    ack = NULL;
+
+    /* The response, sent by the operator and linked to the request; a link to no record is refused. */
+    CHECK(evidentia_log_record_message(log, jws, strlen(jws), NULL, 0, jwk, strlen(jwk), NULL, 0, "outbound", 0, 0,
+                                       NULL, NULL, &ack) == EVIDENTIA_OK &&
+              ack,
+          "record a linked message");
+    evidentia_string_free(ack);
+    ack = NULL;
+    CHECK(evidentia_log_record_message(log, jws, strlen(jws), NULL, 0, jwk, strlen(jwk), NULL, 0, "outbound", 99, 0,
+                                       NULL, NULL, &ack) != EVIDENTIA_OK &&
+              ack == NULL,
+          "a link to no record");
+    CHECK(evidentia_log_record_message(log, jws, strlen(jws), NULL, 0, jwk, strlen(jwk), NULL, 0, "sideways", -1, 0,
+                                       NULL, NULL, &ack) == EVIDENTIA_INVALID_ARGUMENT,
+          "a direction that is not one");
+    CHECK(evidentia_log_record_message(log, jws, strlen(jws), NULL, 0, jwk, strlen(jwk), NULL, 0, "inbound", -1, 4,
+                                       NULL, NULL, &ack) == EVIDENTIA_INVALID_ARGUMENT,
+          "unknown flags");
+
+    /* A tampered signature is refused, or recorded as failed when asked. */
+    char tampered[2048];
+    strcpy(tampered, jws);
+    size_t last = strlen(tampered) - 2;
+    tampered[last] = tampered[last] == 'A' ? 'B' : 'A';
+    CHECK(evidentia_log_record_message(log, tampered, strlen(tampered), NULL, 0, jwk, strlen(jwk), NULL, 0, "inbound",
+                                       -1, 0, NULL, NULL, &ack) == EVIDENTIA_SIGNATURE_INVALID &&
+              ack == NULL,
+          "a tampered JWS is refused");
+    CHECK(evidentia_log_record_message(log, tampered, strlen(tampered), NULL, 0, jwk, strlen(jwk), NULL, 0, "inbound",
+                                       -1, EVIDENTIA_RECORD_FAILURE, NULL, NULL, &ack) == EVIDENTIA_OK &&
+              ack,
+          "a tampered JWS recorded as failed");
+    evidentia_string_free(ack);
+    ack = NULL;
+    CHECK(length_of(log) == 4, "four records");
+
+    CHECK(evidentia_log_find(log, "instruction_id", "INS-1", out, BIG, &out_len) == EVIDENTIA_OK &&
+              strcmp(out, "[0,1,2,3]") == 0,
+          "find: %s", out);
+    CHECK(evidentia_log_find(log, "instruction_id", "INS-2", out, BIG, &out_len) == EVIDENTIA_OK &&
+              strcmp(out, "[]") == 0,
+          "find nothing");
+    CHECK(evidentia_log_find(log, "amount", "100", out, BIG, &out_len) == EVIDENTIA_FIELD_NOT_INDEXED, "not indexed");
+
+    CHECK(evidentia_log_message(log, 0, out, BIG, &out_len) == EVIDENTIA_OK &&
+              strstr(out, "\"direction\":\"inbound\"") && strstr(out, "\"partner_id\":\"issuer\"") &&
+              strstr(out, "\"payload\":{\"amount\":100"),
+          "message: %s", out);
+    CHECK(evidentia_log_message(log, 1, out, BIG, &out_len) == EVIDENTIA_OK && out_len == 0 && out[0] == 0,
+          "an ordinary event holds no message");
+    CHECK(evidentia_log_message(log, 2, out, BIG, &out_len) == EVIDENTIA_OK && strstr(out, "\"link\":{"),
+          "the linked message");
+    CHECK(evidentia_log_message(log, 9, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "beyond the log");
+
+    CHECK(evidentia_log_verify_message(log, 0, out, BIG, &out_len) == EVIDENTIA_OK &&
+              strstr(out, "\"status\":\"VALID\"") && strstr(out, "\"valid\":true"),
+          "verify message: %s", out);
+    CHECK(evidentia_log_verify_message(log, 3, out, BIG, &out_len) == EVIDENTIA_OK &&
+              strstr(out, "\"status\":\"INVALID (as recorded)\"") && strstr(out, "\"valid\":false"),
+          "the failed one: %s", out);
+    CHECK(evidentia_log_verify_message(log, 1, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "not a message");
+
+    evidentia_report *report = NULL;
+    CHECK(evidentia_log_verify(log, NULL, &report) == EVIDENTIA_OK && evidentia_report_is_valid(report), "log valid");
+    evidentia_report_free(report);
+
+    const char *plain = "{\"a\":1}";
+    CHECK(evidentia_read_signed_message((const uint8_t *)plain, strlen(plain), out, BIG, &out_len) == EVIDENTIA_OK &&
+              out_len == 0,
+          "an ordinary event");
+    const char *broken = "{\"evidentia_signed_message\":{}}";
+    CHECK(evidentia_read_signed_message((const uint8_t *)broken, strlen(broken), out, BIG, &out_len) ==
+              EVIDENTIA_MESSAGE_MALFORMED,
+          "a malformed message");
+
+    const char *message = "abc";
+    uint8_t signature[64] = {0};
+    CHECK(evidentia_verify_partner_signature("none", jwk, strlen(jwk), (const uint8_t *)message, 3, signature, 64) ==
+              EVIDENTIA_JWS_UNSUPPORTED_ALGORITHM,
+          "alg none");
+    CHECK(evidentia_verify_partner_signature("ES256", jwk, strlen(jwk), (const uint8_t *)message, 3, signature, 64) ==
+              EVIDENTIA_SIGNATURE_INVALID,
+          "a zero signature");
+    CHECK(evidentia_verify_partner_signature("RS256", jwk, strlen(jwk), (const uint8_t *)message, 3, signature, 64) ==
+              EVIDENTIA_KEY_ALGORITHM_MISMATCH,
+          "an EC key for RS256");
+
+    evidentia_log_free(log);
+    evidentia_signing_key_free(partner);
+    evidentia_signing_key_free(key);
+    char command[400];
+    snprintf(command, sizeof command, "rm -rf %s", dir);
+    if (system(command) != 0) exit(2);
+}
+
 int main(void) {
     null_pointers_are_refused();
     small_buffers_get_the_needed_size_and_stay_untouched();
@@ -498,6 +636,7 @@ int main(void) {
     nonces_times_and_strings();
     batches_rotation_and_key_history();
     evidence_files();
+    signed_messages();
     printf("test_api: %d checks, %d failed\n", checks_run, checks_failed);
     return checks_failed ? 1 : 0;
 }

@@ -434,6 +434,65 @@ static void external_jcs_documents(void) {
     }
 }
 
+/* Base64url (unpadded) into a new buffer; *len gets its size. */
+static unsigned char *unbase64url(const char *text, size_t *len) {
+    char *standard = strdup(text);
+    for (char *p = standard; *p; p++) {
+        if (*p == '-') *p = '+';
+        if (*p == '_') *p = '/';
+    }
+    unsigned char *bytes = unbase64(standard, len);
+    free(standard);
+    return bytes;
+}
+
+/* partner.json: every raw signature and every JWS of other parties. */
+static void partner(void) {
+    cJSON *doc = read_vectors("partner.json");
+    const cJSON *keys = cJSON_GetObjectItem(doc, "keys");
+    const cJSON *c;
+    int signatures = 0, jws_cases = 0, signatures_run = 0, jws_run = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "signatures")) {
+        signatures++;
+        char *jwk = cJSON_PrintUnformatted(cJSON_GetArrayItem(keys, cJSON_GetObjectItem(c, "key")->valueint));
+        size_t message_len, signature_len;
+        unsigned char *message = unhex(str(c, "message"), &message_len);
+        unsigned char *signature = unhex(str(c, "signature"), &signature_len);
+        evidentia_result r = evidentia_verify_partner_signature(str(c, "alg"), jwk, strlen(jwk), message, message_len,
+                                                                signature, signature_len);
+        const char *expected = str(c, "code") ? str(c, "code") : "OK";
+        CHECK(strcmp(name_of(r), expected) == 0, "%s: %s, expected %s", str(c, "source"), name_of(r), expected);
+        signatures_run++;
+        free(message);
+        free(signature);
+        cJSON_free(jwk);
+    }
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "jws")) {
+        jws_cases++;
+        char *set = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "keys"));
+        const char *token = str(c, "jws");
+        size_t payload_len = 0;
+        unsigned char *payload = str(c, "payload") ? unbase64url(str(c, "payload"), &payload_len) : NULL;
+        unsigned char verified[65536];
+        size_t verified_len = 0;
+        evidentia_result r = evidentia_verify_partner_jws(token, strlen(token), set, strlen(set), payload, payload_len,
+                                                          verified, sizeof verified, &verified_len);
+        const char *expected = str(c, "code") ? str(c, "code") : "OK";
+        CHECK(strcmp(name_of(r), expected) == 0, "%s: %s, expected %s", str(c, "source"), name_of(r), expected);
+        if (r == EVIDENTIA_OK && payload) {
+            CHECK(verified_len == payload_len && memcmp(verified, payload, payload_len) == 0, "%s: payload",
+                  str(c, "source"));
+        }
+        jws_run++;
+        free(payload);
+        cJSON_free(set);
+    }
+    CHECK(signatures > 0 && signatures_run == signatures, "partner signatures: %d of %d", signatures_run, signatures);
+    CHECK(jws_cases > 0 && jws_run == jws_cases, "partner JWS: %d of %d", jws_run, jws_cases);
+    printf("partner.json: %d signature cases, %d JWS cases\n", signatures_run, jws_run);
+    cJSON_Delete(doc);
+}
+
 int main(void) {
     canonicalization();
     digests();
@@ -445,6 +504,7 @@ int main(void) {
     checkpoints();
     batch_receipts();
     errors();
+    partner();
     external_jcs_documents();
     printf("test_vectors: %d checks, %d failed\n", checks_run, checks_failed);
     return checks_failed ? 1 : 0;
