@@ -4,6 +4,7 @@
 mod chain;
 mod convert;
 mod log;
+mod message;
 mod report;
 
 use evidentia::{ConsistencyProof, InclusionProof, JwsOptions, KeySet};
@@ -254,11 +255,15 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Report>()?;
     m.add_class::<log::Log>()?;
     m.add_class::<chain::ReceiptChain>()?;
+    m.add_class::<message::PartnerVerified>()?;
     m.add_function(wrap_pyfunction!(canonicalize, m)?)?;
     m.add_function(wrap_pyfunction!(digest, m)?)?;
     m.add_function(wrap_pyfunction!(sha256, m)?)?;
     m.add_function(wrap_pyfunction!(jwk_thumbprint, m)?)?;
     m.add_function(wrap_pyfunction!(verify_jws, m)?)?;
+    m.add_function(wrap_pyfunction!(message::verify_partner_jws, m)?)?;
+    m.add_function(wrap_pyfunction!(message::verify_partner_signature, m)?)?;
+    m.add_function(wrap_pyfunction!(message::read_signed_message, m)?)?;
     m.add_function(wrap_pyfunction!(verify_receipt, m)?)?;
     m.add_function(wrap_pyfunction!(verify_evidence_file, m)?)?;
     m.add_function(wrap_pyfunction!(verify_log_entries, m)?)?;

@@ -3,13 +3,14 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use evidentia::{KeySet, Timestamp};
+use evidentia::json::Value;
+use evidentia::{Direction, KeySet, NewMessage, SignedMessage, Timestamp};
 use evidentia_store::{AppendOptions, CreateOptions, LogOptions, Mode, NewEvent, Wait};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::SigningKey;
-use crate::convert::{Count, Str, error, json_text};
+use crate::convert::{Count, Str, error, json_text, json_text_opt, value_to_py};
 use crate::report::Report;
 
 /// An evidence log on the local disk, opened for appending. Use it as a context
@@ -61,20 +62,23 @@ fn wait(seconds: Option<f64>) -> PyResult<LogOptions> {
 impl Log {
     /// Creates a new log in the directory `path`: mode "receipts" signs every record,
     /// "batch" one checkpoint per batch of appends. The key is valid from now, or
-    /// from `valid_from` (RFC 3339), for records of an earlier time.
+    /// from `valid_from` (RFC 3339), for records of an earlier time. `index_fields`
+    /// names the payload fields to index, so that `find` finds records by their values.
     #[staticmethod]
-    #[pyo3(signature = (path, key, log_id = None, mode = "receipts", valid_from = None))]
+    #[pyo3(signature = (path, key, log_id = None, mode = "receipts", valid_from = None, index_fields = None))]
     fn create(
         path: PathBuf,
         key: &SigningKey,
         log_id: Option<Str>,
         mode: &str,
         valid_from: Option<Str>,
+        index_fields: Option<Vec<Str>>,
     ) -> PyResult<Log> {
         let options = CreateOptions {
             log_id: log_id.map(|id| id.0),
             mode: Mode::from_name(mode).map_err(error)?,
             key_valid_from: self::time(valid_from.as_deref())?,
+            index_fields: index_fields.unwrap_or_default().into_iter().map(|name| name.0).collect(),
             ..CreateOptions::default()
         };
         let log = evidentia_store::Log::create(&path, &key.0, options).map_err(error)?;
@@ -142,6 +146,96 @@ impl Log {
     /// The index of the record holding `nonce`, or None.
     fn find_nonce(&self, nonce: Str) -> PyResult<Option<u64>> {
         self.log()?.find_nonce(&nonce).map_err(error)
+    }
+
+    /// The indexes of the records whose event holds `value` in the indexed payload
+    /// field `field` (for a signed message, a field of its JWS payload), ascending.
+    /// Raises `StorageError` (FIELD_NOT_INDEXED) for a field the log does not index.
+    fn find(&self, py: Python<'_>, field: Str, value: Str) -> PyResult<Vec<u64>> {
+        let log = self.log()?;
+        py.detach(|| log.find(&field, &value)).map_err(error)
+    }
+
+    /// Indexes one more payload field, for the records already in the log as well
+    /// as later ones. Releases the GIL while it indexes.
+    fn add_index_field(&self, py: Python<'_>, name: Str) -> PyResult<()> {
+        let log = self.log()?;
+        py.detach(|| log.add_index_field(&name)).map_err(error)
+    }
+
+    /// Checks a JWS another party signed (or one sent to it: `direction`
+    /// "outbound") against `keys` (a JWKS or one JWK, text or a dict) and records
+    /// it with those keys, where they came from (`provenance`, a dict or JSON text:
+    /// jwks_url, fetched_at, tls_certificate_sha256, key_thumbprint, partner_id,
+    /// established_by, and any other members) and the result; returns the
+    /// acknowledgement as `append` does. `payload` is a detached JWS's payload;
+    /// `link` the index of the record this message answers; `time` (RFC 3339) is
+    /// the time of the check and of the record (default: now). A signature that
+    /// does not verify raises unless `record_failure` is true.
+    #[pyo3(signature = (
+        jws, keys, provenance = None, direction = "inbound", payload = None, link = None,
+        record_failure = false, nonce = None, time = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn record_message(
+        &self,
+        py: Python<'_>,
+        jws: Str,
+        keys: &Bound<'_, PyAny>,
+        provenance: Option<&Bound<'_, PyAny>>,
+        direction: &str,
+        payload: Option<&[u8]>,
+        link: Option<Count>,
+        record_failure: bool,
+        nonce: Option<Str>,
+        time: Option<Str>,
+    ) -> PyResult<String> {
+        let keys = crate::message::partner_keys(keys)?;
+        let provenance = match json_text_opt(provenance)? {
+            Some(json) => evidentia::json::parse(&json).map_err(error)?,
+            None => Value::object(Vec::<(String, Value)>::new()),
+        };
+        let direction = Direction::from_name(direction).map_err(error)?;
+        let time = self::time(time.as_deref())?;
+        let (log, key) = (self.log()?, self.key()?);
+        let link = link.map(|seq| log.link_to(seq.0)).transpose().map_err(error)?;
+        let at = match time {
+            Some(time) => time,
+            None => evidentia_store::now().map_err(error)?,
+        };
+        let nonce = nonce.as_deref();
+        let appended = py
+            .detach(|| {
+                let message = SignedMessage::verify_new(&NewMessage {
+                    jws: &jws,
+                    detached_payload: payload,
+                    keys: &keys,
+                    provenance: &provenance,
+                    direction,
+                    link,
+                    record_failure,
+                    at,
+                })?;
+                log.record_message(&key, &message, nonce, &AppendOptions { time, idempotent: false })
+            })
+            .map_err(error)?;
+        Ok(appended.to_line())
+    }
+
+    /// The signed message record `index` holds (a dict: its direction, JWS, key
+    /// snapshot, provenance, recorded verification and decoded payload), or None
+    /// when it holds an ordinary event.
+    fn message<'py>(&self, py: Python<'py>, index: Count) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let message = self.log()?.message(index.0).map_err(error)?;
+        message.map(|m| value_to_py(py, &m.describe())).transpose()
+    }
+
+    /// Checks the signed message record `index` holds again, now, with the keys
+    /// recorded with it: a dict with `valid`, `status`, `agrees`, `original` and
+    /// `reverified`.
+    fn verify_message<'py>(&self, py: Python<'py>, index: Count) -> PyResult<Bound<'py, PyAny>> {
+        let checked = self.log()?.verify_message(index.0).map_err(error)?;
+        value_to_py(py, &checked.to_value())
     }
 
     /// What opening the log found and repaired (a dict: counts by name, "repaired",

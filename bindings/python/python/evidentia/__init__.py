@@ -18,6 +18,7 @@ from __future__ import annotations
 from . import errors
 from ._native import (
     Log,
+    PartnerVerified,
     ReceiptChain,
     Report,
     SigningKey,
@@ -27,6 +28,7 @@ from ._native import (
     digest,
     error_codes,
     jwk_thumbprint,
+    read_signed_message,
     sha256,
     verify_checkpoint,
     verify_consistency,
@@ -37,6 +39,8 @@ from ._native import (
     verify_jws,
     verify_log,
     verify_log_entries,
+    verify_partner_jws,
+    verify_partner_signature,
     verify_receipt,
 )
 from .errors import (
@@ -54,6 +58,7 @@ from .errors import (
 
 __all__ = [
     "Log",
+    "PartnerVerified",
     "ReceiptChain",
     "Report",
     "SigningKey",
@@ -64,6 +69,7 @@ __all__ = [
     "error_codes",
     "errors",
     "jwk_thumbprint",
+    "read_signed_message",
     "sha256",
     "verify_checkpoint",
     "verify_consistency",
@@ -74,6 +80,8 @@ __all__ = [
     "verify_jws",
     "verify_log",
     "verify_log_entries",
+    "verify_partner_jws",
+    "verify_partner_signature",
     "verify_receipt",
     "EvidentiaError",
     "InternalError",
