@@ -7,6 +7,7 @@
 
 mod error;
 mod log;
+mod message;
 mod report;
 mod signer;
 
@@ -17,6 +18,7 @@ use evidentia::{ConsistencyProof, ErrorCode, InclusionProof, JwsOptions, KeySet}
 pub use crate::error::EvidentiaError;
 use crate::error::{Result, fail};
 pub use crate::log::{Log, verify_log};
+pub use crate::message::{PartnerVerified, read_signed_message, verify_partner_jws, verify_partner_signature};
 pub use crate::report::{CheckResult, Finding, Report};
 pub use crate::signer::{ReceiptChain, Signer};
 

@@ -3,11 +3,13 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use evidentia::{ErrorCode, KeySet, Timestamp};
+use evidentia::json::Value;
+use evidentia::{Direction, ErrorCode, KeySet, NewMessage, PartnerKeys, SignedMessage, Timestamp};
 use evidentia_store::{AppendOptions, CreateOptions, LogOptions, Mode, NewEvent, Wait};
 
 use crate::SigningKey;
 use crate::error::{Result, fail};
+use crate::message::json_string;
 use crate::report::Report;
 
 /// An evidence log in a directory: appends, checkpoints, proofs, verification.
@@ -39,19 +41,23 @@ impl Log {
 impl Log {
     /// Creates a log in a new directory, signing with `key`; `mode` is "receipts"
     /// (a receipt per append) or "batch" (a signed checkpoint per batch). The key
-    /// is valid from now, or from `valid_from` (RFC 3339) for records of an earlier time.
-    #[uniffi::constructor(default(log_id = None, mode = None, valid_from = None))]
+    /// is valid from now, or from `valid_from` (RFC 3339) for records of an earlier
+    /// time. `index_fields` names the payload fields to index, so that `find` finds
+    /// records by their values.
+    #[uniffi::constructor(default(log_id = None, mode = None, valid_from = None, index_fields = []))]
     pub fn create(
         path: String,
         key: Arc<SigningKey>,
         log_id: Option<String>,
         mode: Option<String>,
         valid_from: Option<String>,
+        index_fields: Vec<String>,
     ) -> Result<Arc<Log>> {
         let options = CreateOptions {
             log_id,
             mode: Mode::from_name(mode.as_deref().unwrap_or("receipts"))?,
             key_valid_from: time(valid_from)?,
+            index_fields,
             ..CreateOptions::default()
         };
         let dir = PathBuf::from(path);
@@ -111,6 +117,90 @@ impl Log {
     /// The index of the record holding `nonce`, if one does.
     pub fn find_nonce(&self, nonce: String) -> Result<Option<u64>> {
         Ok(self.log.find_nonce(&nonce)?)
+    }
+
+    /// The indexes of the records whose event holds `value` in the indexed payload
+    /// field `field` (for a signed message, a field of its JWS payload), ascending;
+    /// throws FIELD_NOT_INDEXED for a field the log does not index.
+    pub fn find(&self, field: String, value: String) -> Result<Vec<u64>> {
+        Ok(self.log.find(&field, &value)?)
+    }
+
+    /// Indexes one more payload field, for the records already in the log as well
+    /// as later ones.
+    pub fn add_index_field(&self, name: String) -> Result<()> {
+        Ok(self.log.add_index_field(&name)?)
+    }
+
+    /// Checks a JWS another party signed (or one sent to it: `direction`
+    /// "outbound") against `keys` (JSON text: a JWKS or one JWK) and records it with
+    /// those keys, where they came from (`provenance`, a JSON object: jwks_url,
+    /// fetched_at, tls_certificate_sha256, key_thumbprint, partner_id,
+    /// established_by, and any other members; default `{}`) and the result;
+    /// returns the acknowledgement as `append` does. `payload` is a detached JWS's
+    /// payload; `link` the index of the record this message answers; `time`
+    /// (RFC 3339) the time of the check and of the record (default: now). A
+    /// signature that does not verify throws unless `record_failure` is true.
+    #[uniffi::method(default(
+        provenance = None,
+        direction = "inbound",
+        payload = None,
+        link = None,
+        record_failure = false,
+        nonce = None,
+        time = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_message(
+        &self,
+        jws: String,
+        keys: String,
+        provenance: Option<String>,
+        direction: String,
+        payload: Option<Vec<u8>>,
+        link: Option<u64>,
+        record_failure: bool,
+        nonce: Option<String>,
+        time: Option<String>,
+    ) -> Result<String> {
+        let keys = PartnerKeys::from_json(&keys)?;
+        let provenance = match provenance {
+            Some(json) => evidentia::json::parse(json.as_bytes())?,
+            None => Value::object(Vec::<(String, Value)>::new()),
+        };
+        let direction = Direction::from_name(&direction)?;
+        let time = self::time(time)?;
+        let key = self.key()?;
+        let link = link.map(|seq| self.log.link_to(seq)).transpose()?;
+        let message = SignedMessage::verify_new(&NewMessage {
+            jws: &jws,
+            detached_payload: payload.as_deref(),
+            keys: &keys,
+            provenance: &provenance,
+            direction,
+            link,
+            record_failure,
+            at: match time {
+                Some(time) => time,
+                None => evidentia_store::now()?,
+            },
+        })?;
+        let options = AppendOptions { time, idempotent: false };
+        Ok(self.log.record_message(&key, &message, nonce.as_deref(), &options)?.to_line())
+    }
+
+    /// The signed message record `index` holds, as JSON (its direction, JWS, key
+    /// snapshot, provenance, recorded verification and decoded payload), or null
+    /// when it holds an ordinary event.
+    pub fn message(&self, index: u64) -> Result<Option<String>> {
+        self.log.message(index)?.map(|m| json_string(&m.describe())).transpose()
+    }
+
+    /// Checks the signed message record `index` holds again, now, with the keys
+    /// recorded with it, as JSON: `agrees`, `original`, `reverified`, `status` and
+    /// `valid`.
+    pub fn verify_message(&self, index: u64) -> Result<String> {
+        json_string(&self.log.verify_message(index)?.to_value())
     }
 
     /// What opening the log found and repaired, as JSON: counts by name,
