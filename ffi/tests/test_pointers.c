@@ -16,7 +16,7 @@
 
 #include "common.h"
 
-enum { MAX_ARGS = 8, GUARD = 32 };
+enum { MAX_ARGS = 10, GUARD = 32 };
 
 /* The pointer arguments of one call, in order, and the length (or capacity) that
  * goes with each, when it has one. */
@@ -551,6 +551,100 @@ static void setup_verify_consistency_proof(struct call *c) {
     c->p[2] = fx.root;
 }
 
+/* ---- signatures by other parties ---- */
+
+/* The public JWK of the fixture's key: a partner key the fixture's JWS verifies with. */
+static const char *partner_jwk(void) {
+    static char jwk[512];
+    static size_t len;
+    if (!len && evidentia_signing_key_public_jwk(fx.key, jwk, sizeof jwk, &len) != EVIDENTIA_OK) exit(2);
+    return jwk;
+}
+
+static const uint8_t zero_signature[64];
+
+static evidentia_result call_verify_partner_jws(struct call *c) {
+    return evidentia_verify_partner_jws(c->p[0], c->n[0], c->p[1], c->n[1], c->p[2], c->n[2], c->p[3], c->n[3],
+                                        c->p[4]);
+}
+
+static void setup_verify_partner_jws(struct call *c) {
+    in_text(c, 0, fx.jws);
+    in_text(c, 1, partner_jwk());
+    c->p[2] = NULL;
+    c->n[2] = 0;
+    out_text(c, 3);
+}
+
+static evidentia_result call_verify_partner_signature(struct call *c) {
+    return evidentia_verify_partner_signature(c->p[0], c->p[1], c->n[1], c->p[2], c->n[2], c->p[3], c->n[3]);
+}
+
+static void setup_verify_partner_signature(struct call *c) {
+    c->p[0] = "ES256";
+    in_text(c, 1, partner_jwk());
+    in_text(c, 2, "message");
+    c->p[3] = (void *)zero_signature;
+    c->n[3] = sizeof zero_signature;
+}
+
+static evidentia_result call_record_message(struct call *c) {
+    return evidentia_log_record_message(c->p[0], c->p[1], c->n[1], c->p[2], c->n[2], c->p[3], c->n[3], c->p[4],
+                                        c->n[4], c->p[5], -1, 0, c->p[6], c->p[7], c->p[8]);
+}
+
+static void setup_record_message(struct call *c) {
+    c->p[0] = fx.log;
+    in_text(c, 1, fx.jws);
+    c->p[2] = NULL;
+    c->n[2] = 0;
+    in_text(c, 3, partner_jwk());
+    in_text(c, 4, "{\"partner_id\":\"p\"}");
+    c->p[5] = "inbound";
+    c->made[0] = fresh_path("message");
+    c->p[6] = c->made[0];
+    c->p[7] = NULL;
+    out_handle(c, 8, 0);
+}
+
+static evidentia_result call_log_message(struct call *c) {
+    return evidentia_log_message(c->p[0], 0, c->p[1], c->n[1], c->p[2]);
+}
+
+static evidentia_result call_log_verify_message(struct call *c) {
+    return evidentia_log_verify_message(c->p[0], 0, c->p[1], c->n[1], c->p[2]);
+}
+
+static evidentia_result call_read_signed_message(struct call *c) {
+    return evidentia_read_signed_message(c->p[0], c->n[0], c->p[1], c->n[1], c->p[2]);
+}
+
+static void setup_read_signed_message(struct call *c) {
+    c->p[0] = fx.event;
+    c->n[0] = fx.event_len;
+    out_text(c, 1);
+}
+
+static evidentia_result call_add_index_field(struct call *c) {
+    return evidentia_log_add_index_field(c->p[0], c->p[1]);
+}
+
+static void setup_add_index_field(struct call *c) {
+    c->p[0] = fx.log;
+    c->p[1] = "n";
+}
+
+static evidentia_result call_log_find(struct call *c) {
+    return evidentia_log_find(c->p[0], c->p[1], c->p[2], c->p[3], c->n[3], c->p[4]);
+}
+
+static void setup_log_find(struct call *c) {
+    c->p[0] = fx.log;
+    c->p[1] = "n";
+    c->p[2] = "1";
+    out_text(c, 3);
+}
+
 static void nothing(struct call *c) {
     (void)c;
 }
@@ -607,6 +701,15 @@ static const struct spec specs[] = {
     {"evidentia_verify_inclusion_proof", "iir", setup_verify_inclusion_proof, call_verify_inclusion_proof, nothing},
     {"evidentia_verify_consistency_proof", "irr", setup_verify_consistency_proof, call_verify_consistency_proof,
      nothing},
+    {"evidentia_verify_partner_jws", "iiIBL", setup_verify_partner_jws, call_verify_partner_jws, nothing},
+    {"evidentia_verify_partner_signature", "siii", setup_verify_partner_signature, call_verify_partner_signature,
+     nothing},
+    {"evidentia_log_record_message", "hiIiIsSSo", setup_record_message, call_record_message, free_string_slot},
+    {"evidentia_log_message", "hbl", setup_log_text, call_log_message, nothing},
+    {"evidentia_log_verify_message", "hbl", setup_log_text, call_log_verify_message, nothing},
+    {"evidentia_read_signed_message", "ibl", setup_read_signed_message, call_read_signed_message, nothing},
+    {"evidentia_log_add_index_field", "hs", setup_add_index_field, call_add_index_field, nothing},
+    {"evidentia_log_find", "hssbl", setup_log_find, call_log_find, nothing},
 };
 
 static int calls = 0;
