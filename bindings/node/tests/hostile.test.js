@@ -80,6 +80,12 @@ const JWKS = CONTEXT.jwks
 const KEY = evidentia.SigningKey.fromJwk(CONTEXT.private_jwk)
 const EVENT = raw(CONTEXT.event)
 const LEAF = raw(CONTEXT.leaf)
+// A partner's JWS that verifies (RFC 7515 A.3, ES256), for the partner functions.
+const PARTNER = JSON.parse(fs.readFileSync(path.join(VECTORS, 'partner.json'), 'utf8')).jws.find((k) => k.source === 'RFC 7515 A.3')
+const PARTNER_KEYS = JSON.stringify(PARTNER.keys)
+const PARTNER_JWK = JSON.stringify(PARTNER.keys.keys[0])
+const PARTNER_INPUT = Buffer.from(PARTNER.jws.split('.').slice(0, 2).join('.'))
+const PARTNER_SIGNATURE = Buffer.from(PARTNER.jws.split('.')[2], 'base64url')
 const ROOT = raw(CONTEXT.root)
 const OLD_ROOT = raw(CONTEXT.old_root)
 
@@ -178,15 +184,21 @@ async function runCase(run, kase) {
       run.call(name, 'canonicalize (bytes)', () => evidentia.canonicalize(data))
       for (const text of texts(data)) run.call(name, 'canonicalize (string)', () => evidentia.canonicalize(text))
       run.call(name, 'digest', () => evidentia.digest(data))
+      run.call(name, 'readSignedMessage (bytes)', () => evidentia.readSignedMessage(data))
+      for (const text of texts(data)) run.call(name, 'readSignedMessage (string)', () => evidentia.readSignedMessage(text))
       break
     case 'jws':
-      for (const jws of texts(data)) run.call(name, 'verifyJws', () => evidentia.verifyJws(jws, JWKS, second))
+      for (const jws of texts(data)) {
+        run.call(name, 'verifyJws', () => evidentia.verifyJws(jws, JWKS, second))
+        run.call(name, 'verifyPartnerJws', () => evidentia.verifyPartnerJws(jws, PARTNER_KEYS, second))
+      }
       break
     case 'jwks':
       for (const jwks of texts(data)) {
         run.call(name, 'verifyReceipt (the key set)', () => evidentia.verifyReceipt(CONTEXT.receipt, jwks, EVENT))
         run.call(name, 'verifyJws (the key set)', () => evidentia.verifyJws(CONTEXT.jws, jwks))
         run.call(name, 'verifyCheckpoint (the key set)', () => evidentia.verifyCheckpoint(CONTEXT.checkpoint, jwks))
+        run.call(name, 'verifyPartnerJws (the key set)', () => evidentia.verifyPartnerJws(PARTNER.jws, jwks))
       }
       break
     case 'jwk':
@@ -194,6 +206,11 @@ async function runCase(run, kase) {
         run.call(name, 'jwkThumbprint', () => evidentia.jwkThumbprint(jwk))
         run.call(name, 'SigningKey.fromJwk', () => evidentia.SigningKey.fromJwk(jwk))
         run.call(name, 'verifyJws (the key set)', () => evidentia.verifyJws(CONTEXT.jws, jwk))
+        run.call(name, 'verifyPartnerJws (the key)', () => evidentia.verifyPartnerJws(PARTNER.jws, jwk))
+        for (const alg of ['ES256', 'RS256', 'PS384', 'EdDSA']) {
+          run.call(name, `verifyPartnerSignature (${alg})`, () =>
+            evidentia.verifyPartnerSignature(alg, jwk, PARTNER_INPUT, PARTNER_SIGNATURE))
+        }
       }
       break
     case 'pem':
@@ -339,6 +356,12 @@ const TEXT_ARGUMENTS = [
     (t) => evidentia.verifyConsistency(CONTEXT.consistency_proof, CONTEXT.old_checkpoint, CONTEXT.checkpoint, t)],
   ['verifyInclusionProof: proof', CONTEXT.inclusion_proof, (t) => evidentia.verifyInclusionProof(t, LEAF, ROOT)],
   ['verifyConsistencyProof: proof', CONTEXT.consistency_proof, (t) => evidentia.verifyConsistencyProof(t, OLD_ROOT, ROOT)],
+  ['verifyPartnerJws: jws', PARTNER.jws, (t) => evidentia.verifyPartnerJws(t, PARTNER_KEYS)],
+  ['verifyPartnerJws: keys', PARTNER_KEYS, (t) => evidentia.verifyPartnerJws(PARTNER.jws, t), { json: true }],
+  ['verifyPartnerSignature: alg', 'ES256', (t) => evidentia.verifyPartnerSignature(t, PARTNER_JWK, PARTNER_INPUT, PARTNER_SIGNATURE)],
+  ['verifyPartnerSignature: jwk', PARTNER_JWK,
+    (t) => evidentia.verifyPartnerSignature('ES256', t, PARTNER_INPUT, PARTNER_SIGNATURE), { json: true }],
+  ['readSignedMessage: event', EVENT_TEXT, (t) => evidentia.readSignedMessage(t), { json: true }],
   ['new ReceiptChain: logId', 'example.com/chain', (t) => new evidentia.ReceiptChain(t)],
   ['ReceiptChain.resume: receipt', CONTEXT.receipt, (t) => evidentia.ReceiptChain.resume(t)],
   ['ReceiptChain.issue: event', EVENT_TEXT,
@@ -390,6 +413,22 @@ function logTextArguments() {
     ['Log.appendBatch: options.time', TIME, (t) => onLog((l) => l.appendBatch([EVENT], { time: t }))],
     ['Log.appendBatchAsync: options.time', TIME, (t) => onLog((l) => l.appendBatchAsync([EVENT], { time: t })), { async: true }],
     ['Log.findNonce: nonce', 'n-1', (t) => onLog((l) => l.findNonce(t))],
+    ['Log.create: options.indexFields', 'order',
+      (t) => evidentia.Log.create(path.join(tempDir(), 'log'), KEY, { indexFields: [t] }).close()],
+    ['Log.addIndexField: name', 'order', (t) => onLog((l) => l.addIndexField(t))],
+    ['Log.find: field', 'order', (t) => onLog((l) => (l.addIndexField('order'), l.find(t, 'A-1')))],
+    ['Log.find: value', 'A-1', (t) => onLog((l) => (l.addIndexField('order'), l.find('order', t)))],
+    ['Log.recordMessage: jws', PARTNER.jws, (t) => onLog((l) => l.recordMessage(t, PARTNER_KEYS))],
+    ['Log.recordMessage: keys', PARTNER_KEYS, (t) => onLog((l) => l.recordMessage(PARTNER.jws, t)), { json: true }],
+    ['Log.recordMessage: options.provenance', '{"partner_id":"joe"}',
+      (t) => onLog((l) => l.recordMessage(PARTNER.jws, PARTNER_KEYS, { provenance: t })), { json: true }],
+    ['Log.recordMessage: options.direction', 'inbound',
+      (t) => onLog((l) => l.recordMessage(PARTNER.jws, PARTNER_KEYS, { direction: t }))],
+    ['Log.recordMessage: options.nonce', 'n-1', (t) => onLog((l) => l.recordMessage(PARTNER.jws, PARTNER_KEYS, { nonce: t }))],
+    ['Log.recordMessage: options.time', TIME, (t) => onLog((l) => l.recordMessage(PARTNER.jws, PARTNER_KEYS, { time: t }))],
+    ['Log.recordMessageAsync: jws', PARTNER.jws, (t) => onLog((l) => l.recordMessageAsync(t, PARTNER_KEYS)), { async: true }],
+    ['Log.recordMessageAsync: keys', PARTNER_KEYS,
+      (t) => onLog((l) => l.recordMessageAsync(PARTNER.jws, t)), { async: true, json: true }],
     ['Log.exportPackage: out', path.join(tempDir(), 'package'), (t) => onLog((l) => {
       l.append(EVENT)
       l.checkpoint()
