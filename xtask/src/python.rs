@@ -1,6 +1,6 @@
 //! The Python package: a virtual environment with the build and test tools, the
-//! pytest suite over a freshly built wheel, the stub check, and the packaging
-//! check (a release wheel installed into an empty virtual environment).
+//! pytest suite over a freshly built wheel, the stub check, the examples, and the
+//! packaging check (a release wheel installed into an empty virtual environment).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,11 +15,13 @@ fn venv() -> Result<PathBuf> {
         run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
     }
     let missing = Command::new(&python)
-        .args(["-c", "import maturin, pytest, mypy, ziglang"])
+        .args(["-c", "import maturin, pytest, mypy, ziglang, cryptography"])
         .output()
         .map_or(true, |o| !o.status.success());
     if missing {
         pip_install_pinned(&python, "tools.txt")?;
+        // What the interoperability tests and the dispute example sign with.
+        pip_install_pinned(&python, "interop.txt")?;
     }
     Ok(venv)
 }
@@ -91,6 +93,9 @@ pub(crate) fn test() -> Result<()> {
     run(Command::new(&python)
         .args(["-m", "mypy.stubtest", "evidentia._native", "evidentia.errors"])
         .current_dir(&root))?;
+    // The disputed payment (signs with `cryptography`, so it runs here, where that
+    // is installed), through to the package's verify.sh with OpenSSL.
+    run(Command::new(&python).arg(root.join("examples/dispute/python/dispute.py")).current_dir(std::env::temp_dir()))?;
 
     // What a newcomer does: the release wheel into an empty virtual environment.
     let python = install_release()?;
