@@ -49,6 +49,14 @@ EVENT = raw(CONTEXT["event"])
 LEAF = raw(CONTEXT["leaf"])
 ROOT = raw(CONTEXT["root"])
 OLD_ROOT = raw(CONTEXT["old_root"])
+# A partner's JWS that verifies (RFC 7515 A.3, ES256), for the partner functions.
+PARTNER = next(
+    c for c in json.loads((VECTORS / "partner.json").read_text(encoding="utf-8"))["jws"] if c["source"] == "RFC 7515 A.3"
+)
+PARTNER_KEYS = json.dumps(PARTNER["keys"])
+PARTNER_JWK = json.dumps(PARTNER["keys"]["keys"][0])
+PARTNER_INPUT = ".".join(PARTNER["jws"].split(".")[:2]).encode()
+PARTNER_SIGNATURE = base64.urlsafe_b64decode(PARTNER["jws"].split(".")[2] + "==")
 
 
 class Runner:
@@ -131,16 +139,27 @@ def run_case(run: Runner, case: dict) -> None:
         run(name, "canonicalize (bytes)", lambda: evidentia.canonicalize(data))
         run(name, "canonicalize (str)", lambda: evidentia.canonicalize(given))
         run(name, "digest", lambda: evidentia.digest(data))
+        run(name, "read_signed_message (bytes)", lambda: evidentia.read_signed_message(data))
+        run(name, "read_signed_message (str)", lambda: evidentia.read_signed_message(given))
     elif kind == "jws":
         run(name, "verify_jws", lambda: evidentia.verify_jws(given, JWKS, second))
+        run(name, "verify_partner_jws", lambda: evidentia.verify_partner_jws(given, PARTNER_KEYS, second))
     elif kind == "jwks":
         run(name, "verify_receipt (the key set)", lambda: evidentia.verify_receipt(CONTEXT["receipt"], given, EVENT))
         run(name, "verify_jws (the key set)", lambda: evidentia.verify_jws(CONTEXT["jws"], given))
         run(name, "verify_checkpoint (the key set)", lambda: evidentia.verify_checkpoint(CONTEXT["checkpoint"], given))
+        run(name, "verify_partner_jws (the key set)", lambda: evidentia.verify_partner_jws(PARTNER["jws"], given))
     elif kind == "jwk":
         run(name, "jwk_thumbprint", lambda: evidentia.jwk_thumbprint(given))
         run(name, "SigningKey.from_jwk", lambda: evidentia.SigningKey.from_jwk(given))
         run(name, "verify_jws (the key set)", lambda: evidentia.verify_jws(CONTEXT["jws"], given))
+        run(name, "verify_partner_jws (the key)", lambda: evidentia.verify_partner_jws(PARTNER["jws"], given))
+        for alg in ("ES256", "RS256", "PS384", "EdDSA"):
+            run(
+                name,
+                f"verify_partner_signature ({alg})",
+                lambda alg=alg: evidentia.verify_partner_signature(alg, given, PARTNER_INPUT, PARTNER_SIGNATURE),
+            )
     elif kind == "pem":
         run(name, "SigningKey.from_pem", lambda: evidentia.SigningKey.from_pem(given))
     elif kind in ("receipt", "batch_receipt"):
@@ -208,6 +227,8 @@ def test_text_with_a_lone_surrogate_is_an_evidentia_error() -> None:
         lambda: evidentia.ReceiptChain(bad),
         lambda: evidentia.verify_log_entries([], JWKS, [(1, bad)]),
         lambda: evidentia.verify_evidence_file("{}", bad),
+        lambda: evidentia.verify_partner_jws(bad, PARTNER_KEYS),
+        lambda: evidentia.verify_partner_signature(bad, PARTNER_JWK, PARTNER_INPUT, PARTNER_SIGNATURE),
     ]
     for call in calls:
         with pytest.raises(evidentia.UsageError) as raised:
@@ -236,6 +257,9 @@ def test_sizes_and_indexes_beyond_a_u64_are_an_evidentia_error(tmp_path: Path) -
             lambda: log.inclusion_proof(0, 2**64),
             lambda: log.consistency_proof(-1),
             lambda: log.export_package(2**64, tmp_path / "package"),
+            lambda: log.message(-1),
+            lambda: log.verify_message(2**64),
+            lambda: log.record_message(PARTNER["jws"], PARTNER_KEYS, link=-1),
         ):
             with pytest.raises(evidentia.UsageError) as raised:
                 call()
