@@ -81,6 +81,11 @@ struct context {
     size_t event_len, leaf_len, root_len, old_root_len;
     evidentia_signing_key *key;
     char *dir;
+    /* A partner's JWS that verifies (RFC 7515 A.3, ES256), its key set, signing input and signature. */
+    const char *partner_jws;
+    char *partner_keys;
+    unsigned char *partner_input, *partner_signature;
+    size_t partner_input_len, partner_signature_len;
 };
 
 static void context_free(struct context *x) {
@@ -258,7 +263,11 @@ static int run_case(struct context *x, const cJSON *c) {
         check(name, "evidentia_canonicalize", evidentia_canonicalize(in, len, out, BIG, &out_len));
         check(name, "evidentia_digest", evidentia_digest(in, len, out, BIG, &out_len));
         check(name, "evidentia_sha256", evidentia_sha256(in, len, out, BIG, &out_len));
+        check(name, "evidentia_read_signed_message", evidentia_read_signed_message(in, len, out, BIG, &out_len));
     } else if (strcmp(kind, "jws") == 0) {
+        check(name, "evidentia_verify_partner_jws",
+              evidentia_verify_partner_jws((const char *)in, len, x->partner_keys, strlen(x->partner_keys), in2, len2,
+                                           (uint8_t *)out, BIG, &out_len));
         check(name, "evidentia_verify_jws",
               evidentia_verify_jws((const char *)in, len, x->keys, in2, len2, (uint8_t *)out, BIG, &out_len));
         check(name, "evidentia_verify_jws (no payload out)",
@@ -269,6 +278,9 @@ static int run_case(struct context *x, const cJSON *c) {
         check(name, "evidentia_key_set_from_json", r);
         if (r == EVIDENTIA_OK) with_keys(name, x, keys);
         evidentia_key_set_free(keys);
+        check(name, "evidentia_verify_partner_jws (the key set)",
+              evidentia_verify_partner_jws(x->partner_jws, strlen(x->partner_jws), (const char *)in, len, NULL, 0,
+                                           NULL, 0, NULL));
     } else if (strcmp(kind, "jwk") == 0 || strcmp(kind, "pem") == 0) {
         evidentia_signing_key *key = NULL;
         evidentia_result r = evidentia_signing_key_from_text((const char *)in, len, &key);
@@ -285,6 +297,16 @@ static int run_case(struct context *x, const cJSON *c) {
             check(name, "evidentia_key_set_from_json", r);
             if (r == EVIDENTIA_OK) with_keys(name, x, keys);
             evidentia_key_set_free(keys);
+            check(name, "evidentia_verify_partner_jws (the key)",
+                  evidentia_verify_partner_jws(x->partner_jws, strlen(x->partner_jws), (const char *)in, len, NULL, 0,
+                                               NULL, 0, NULL));
+            const char *algs[] = {"ES256", "RS256", "PS384", "EdDSA"};
+            for (size_t a = 0; a < sizeof algs / sizeof *algs; a++) {
+                check(name, "evidentia_verify_partner_signature",
+                      evidentia_verify_partner_signature(algs[a], (const char *)in, len, x->partner_input,
+                                                         x->partner_input_len, x->partner_signature,
+                                                         x->partner_signature_len));
+            }
         }
     } else if (strcmp(kind, "receipt") == 0 || strcmp(kind, "batch_receipt") == 0) {
         receipt_like(name, x, in, len, in2, len2);
@@ -338,6 +360,24 @@ int main(void) {
     x.leaf = bytes_of(ctx, "leaf", &x.leaf_len);
     x.root = bytes_of(ctx, "root", &x.root_len);
     x.old_root = bytes_of(ctx, "old_root", &x.old_root_len);
+    cJSON *partner = read_vectors("partner.json");
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItem(partner, "jws")) {
+        if (strcmp(str(p, "source"), "RFC 7515 A.3") == 0) break;
+    }
+    CHECK(p != NULL, "the partner JWS of RFC 7515 A.3");
+    x.partner_jws = str(p, "jws");
+    x.partner_keys = cJSON_PrintUnformatted(cJSON_GetObjectItem(p, "keys"));
+    const char *last_dot = strrchr(x.partner_jws, '.');
+    x.partner_input_len = (size_t)(last_dot - x.partner_jws);
+    x.partner_input = (unsigned char *)strndup(x.partner_jws, x.partner_input_len);
+    char *signature = strdup(last_dot + 1);
+    for (char *q = signature; *q; q++) {
+        if (*q == '-') *q = '+';
+        if (*q == '_') *q = '/';
+    }
+    x.partner_signature = unbase64(signature, &x.partner_signature_len);
+    free(signature);
     x.dir = strdup("/tmp/evidentia-c-hostile-XXXXXX");
     if (!mkdtemp(x.dir)) return 2;
     char path[1200];
@@ -359,6 +399,10 @@ int main(void) {
     if (system(command) != 0) fprintf(stderr, "could not remove %s\n", x.dir);
     free(x.dir);
     context_free(&x);
+    cJSON_free(x.partner_keys);
+    free(x.partner_input);
+    free(x.partner_signature);
+    cJSON_Delete(partner);
     cJSON_Delete(corpus);
     printf("test_hostile: %d cases (%d with a C entry point, %d C strings with a NUL skipped), %d calls through %d "
            "entry points; %d checks, %d failed\n",
