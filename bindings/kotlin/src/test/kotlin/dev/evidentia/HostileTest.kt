@@ -89,6 +89,14 @@ private val LEAF: ByteArray = raw(CONTEXT.getString("leaf"))
 private val ROOT: ByteArray = raw(CONTEXT.getString("root"))
 private val OLD_ROOT: ByteArray = raw(CONTEXT.getString("old_root"))
 
+// A partner's JWS that verifies (RFC 7515 A.3, ES256), for the partner functions.
+private val PARTNER: JSONObject =
+    load("partner.json").getJSONArray("jws").objects().first { it.getString("source") == "RFC 7515 A.3" }
+private val PARTNER_JWS: String = PARTNER.getString("jws")
+private val PARTNER_KEYS: String = PARTNER.getJSONObject("keys").toString()
+private val PARTNER_INPUT: ByteArray = PARTNER_JWS.split(".").take(2).joinToString(".").encodeToByteArray()
+private val PARTNER_SIGNATURE: ByteArray = java.util.Base64.getUrlDecoder().decode(PARTNER_JWS.split(".")[2])
+
 private class Runner {
     val failures = mutableListOf<String>()
     var calls = 0
@@ -173,20 +181,31 @@ private fun runCase(run: Runner, case: JSONObject) {
             for (text in texts(data)) {
                 run.call(name, "canonicalizeText", text) { canonicalizeText(text) }
                 run.call(name, "digest", text) { digest(text) }
+                run.call(name, "readSignedMessage", text) { readSignedMessage(text) }
             }
         }
-        "jws" -> for (jws in texts(data)) run.call(name, "verifyJws", jws) { verifyJws(jws, JWKS, second) }
+        "jws" -> for (jws in texts(data)) {
+            run.call(name, "verifyJws", jws) { verifyJws(jws, JWKS, second) }
+            run.call(name, "verifyPartnerJws", jws) { verifyPartnerJws(jws, PARTNER_KEYS, second) }
+        }
         "jwks" -> for (jwks in texts(data)) {
             run.call(name, "verifyReceipt (the key set)", jwks) {
                 verifyReceipt(CONTEXT.getString("receipt"), jwks, String(EVENT, Charsets.UTF_8))
             }
             run.call(name, "verifyJws (the key set)", jwks) { verifyJws(CONTEXT.getString("jws"), jwks) }
             run.call(name, "verifyCheckpoint (the key set)", jwks) { verifyCheckpoint(CONTEXT.getString("checkpoint"), jwks) }
+            run.call(name, "verifyPartnerJws (the key set)", jwks) { verifyPartnerJws(PARTNER_JWS, jwks) }
         }
         "jwk" -> for (jwk in texts(data)) {
             run.call(name, "jwkThumbprint", jwk) { jwkThumbprint(jwk) }
             run.call(name, "SigningKey.fromJwk", jwk) { SigningKey.fromJwk(jwk) }
             run.call(name, "verifyJws (the key set)", jwk) { verifyJws(CONTEXT.getString("jws"), jwk) }
+            run.call(name, "verifyPartnerJws (the key)", jwk) { verifyPartnerJws(PARTNER_JWS, jwk) }
+            for (alg in listOf("ES256", "RS256", "PS384", "EdDSA")) {
+                run.call(name, "verifyPartnerSignature ($alg)", jwk) {
+                    verifyPartnerSignature(alg, jwk, PARTNER_INPUT, PARTNER_SIGNATURE)
+                }
+            }
         }
         "pem" -> for (pem in texts(data)) run.call(name, "SigningKey.fromPem", pem) { SigningKey.fromPem(pem) }
         "receipt", "batch_receipt" -> receiptLike(run, name, data, second)
