@@ -4,7 +4,7 @@
 // file only sorts inputs and shows results. Nothing is sent anywhere (the page's
 // Content-Security-Policy forbids it).
 
-import { verifyReceipt, verifyEvidenceFile, errorCodes, version } from './pkg/index.js'
+import { verifyReceipt, verifyEvidenceFile, readSignedMessage, errorCodes, version } from './pkg/index.js'
 
 const $ = (id) => document.getElementById(id)
 const inputs = { receipt: $('receipt'), jwks: $('jwks'), event: $('event') }
@@ -22,6 +22,7 @@ const CHECK_NAMES = {
   checkpoint: ['The log it belongs to was signed by the same organisation', ''],
   inclusion: ['It is one of the entries of that signed log', ''],
   event: ['The event given matches the one recorded', 'No original event was given, so it was not compared.'],
+  message: ['The other party\'s signature checks out again with the keys recorded with it, as recorded', ''],
 }
 
 class InputError extends Error {
@@ -89,6 +90,24 @@ function verifyEvidence(evidence, jwks) {
   }
 }
 
+/** The event an evidence file holds, for display only; undefined when it has none. */
+function eventOf(evidence) {
+  return parseJson(evidence)?.event
+}
+
+/**
+ * The signed message of another party that an event holds (Evidentia reads it),
+ * or undefined: a message that cannot be read is in the report's findings already.
+ */
+function messageOf(event) {
+  if (event === undefined || event === null) return undefined
+  try {
+    return readSignedMessage(event) ?? undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** What the record of a receipt says, for display only (the report says whether to trust it). */
 function recordOf(receipt) {
   try {
@@ -122,8 +141,62 @@ function showError(error) {
   }
 }
 
-function showReport(report, receipt, keysFromFile) {
-  const checks = report.checks
+/** The signed message of another party a record holds: who signed what, with which key, as recorded. */
+function showMessage(message, report) {
+  const verification = message.verification || {}
+  const again = report.checks.find((c) => c.check === 'message')
+  const section = element('section', 'message')
+  section.dataset.testid = 'message'
+  section.append(element('h2', '', message.direction === 'outbound'
+    ? 'A message sent to another party, with its signature'
+    : 'A message signed by another party'))
+  if (!report.valid) section.append(element('p', 'warning', 'What the record claims about this message is not to be trusted: see the checks above.'))
+  const agreement = again === undefined
+    ? 'not checked'
+    : again.status === 'passed'
+      ? 'yes: checking the signature again with the keys recorded gives the same result'
+      : again.status === 'failed' ? 'NO: checking it again does not give the result recorded' : 'not checked'
+  const recorded = verification.result === 'valid'
+    ? 'valid'
+    : `invalid${verification.failure ? ` (${verification.failure})` : ''}`
+  const keys = Array.isArray(message.keys?.keys) ? message.keys.keys : []
+  const used = keys.find((k) => verification.kid !== undefined && k.kid === verification.kid) ?? (keys.length === 1 ? keys[0] : undefined)
+  const keyType = used ? [used.kty, used.crv].filter(Boolean).join(' ') : undefined
+  const details = element('dl', 'record')
+  for (const [label, value] of [
+    ['Direction', message.direction === 'outbound' ? 'outbound (sent to the other party)' : 'inbound (received from the other party)'],
+    ['Result recorded', recorded],
+    ['Checked at (UTC)', verification.verified_at],
+    ['Checking again agrees', agreement],
+    ['Algorithm', verification.alg],
+    ['Key thumbprint', verification.key_thumbprint],
+    ['Key type', keyType],
+    ['Key id', verification.kid],
+  ]) {
+    if (value !== undefined && value !== null) details.append(element('dt', '', label), element('dd', '', String(value)))
+  }
+  section.append(details)
+  section.append(element('p', '', 'What it says (the signed payload):'))
+  const payload = message.payload !== undefined ? JSON.stringify(message.payload, null, 2) : `base64url: ${message.payload_b64url}`
+  section.append(element('pre', 'payload', payload))
+  const provenance = message.provenance && typeof message.provenance === 'object' ? Object.entries(message.provenance) : []
+  if (provenance.length > 0) {
+    section.append(element('p', '', 'Where the keys came from, as recorded:'))
+    const origin = element('dl', 'record provenance')
+    for (const [name, value] of provenance) {
+      origin.append(element('dt', '', name), element('dd', '', typeof value === 'string' ? value : JSON.stringify(value)))
+    }
+    section.append(origin)
+  }
+  section.append(element('p', '',
+    'A valid signature shows that the holder of this key signed exactly this payload; whose key it is rests on where the keys came from.'))
+  result.append(section)
+}
+
+function showReport(report, receipt, keysFromFile, event) {
+  // The signed-message check concerns only events that are another party's signed
+  // message: for any other event it is not shown.
+  const checks = report.checks.filter((c) => !(c.check === 'message' && c.status === 'skipped'))
   const failed = checks.filter((c) => c.status === 'failed')
   const what = report.subject === 'batch_receipt' ? 'batch receipt' : 'receipt'
   result.className = `result ${report.valid ? 'valid' : 'invalid'}`
@@ -169,6 +242,9 @@ function showReport(report, receipt, keysFromFile) {
     }
     result.append(details)
   }
+
+  const message = messageOf(event)
+  if (message) showMessage(message, report)
 }
 
 function verify() {
@@ -176,7 +252,8 @@ function verify() {
     const { evidence, receipt, jwks, event, keysFromFile } = collect()
     const report = evidence === undefined ? verifyReceipt(receipt, jwks, event) : verifyEvidence(evidence, jwks)
     try {
-      showReport(report, evidence === undefined ? receipt : receiptOf(evidence), keysFromFile)
+      showReport(report, evidence === undefined ? receipt : receiptOf(evidence), keysFromFile,
+        evidence === undefined ? parseJson(event ?? '') : eventOf(evidence))
     } finally {
       report.free()
     }

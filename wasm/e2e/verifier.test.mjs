@@ -1,13 +1,17 @@
 // The verifier page (examples/web) in real headless Chromium: what a counterparty
 // sees for a valid receipt, a tampered one, the wrong key and garbage, with the
-// network cut after load. Run by `cargo xtask test wasm`.
+// network cut after load; an evidence file of another party's signed message; and
+// the partners' signature vectors run in the browser. Run by `cargo xtask test wasm`.
 //
 //   EVIDENTIA_WEB_PKG     the web build of the WASM package
+//   EVIDENTIA_CLI         the evidentia command, which makes the signed message's evidence file
 //   EVIDENTIA_SCREENSHOT  where to save a screenshot of a verified receipt
 
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { serve, launch } from './browser.mjs'
@@ -19,6 +23,38 @@ const receipts = load('receipts.json').verify
 const valid = receipts.find((k) => k.name === 'valid, with the event re-formatted')
 const batch = load('batch_receipts.json').verify.find((k) => k.valid)
 const otherKey = load('keys.json').keys.find((k) => k.kid !== JSON.parse(valid.jwks).keys[0].kid)
+
+/**
+ * An evidence file of a record holding another party's signed message (RFC 7515
+ * A.3, ES256), as `evidentia message record` and `log receipt --evidence` make it.
+ */
+function messageEvidence() {
+  const cli = process.env.EVIDENTIA_CLI
+  if (!cli) throw new Error('EVIDENTIA_CLI must name the evidentia command (cargo xtask test wasm sets it)')
+  const dir = mkdtempSync(path.join(tmpdir(), 'evidentia-page-'))
+  try {
+    const kase = load('partner.json').jws.find((k) => k.source === 'RFC 7515 A.3')
+    const file = (name, text) => {
+      writeFileSync(path.join(dir, name), text)
+      return path.join(dir, name)
+    }
+    const provenance = {
+      jwks_url: 'https://joe.example/.well-known/jwks.json',
+      fetched_at: '2026-01-01T00:00:00Z',
+      partner_id: 'joe',
+      established_by: 'contract 7',
+    }
+    const run = (...args) => execFileSync(cli, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    run('keygen', '--out', path.join(dir, 'log.jwk'))
+    run('log', 'init', path.join(dir, 'log'), '--key', path.join(dir, 'log.jwk'), '--id', 'example.com/partners')
+    run('message', 'record', path.join(dir, 'log'), '--jws', file('message.jws', kase.jws),
+      '--keys', file('keys.jwks', JSON.stringify(kase.keys)), '--provenance', file('provenance.json', JSON.stringify(provenance)),
+      '--direction', 'inbound')
+    return { evidence: run('log', 'receipt', path.join(dir, 'log'), '--index', '0', '--evidence'), kase, provenance }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
 
 /** The receipt with its record's time changed and the signature kept. */
 function withChangedTime(receipt) {
@@ -169,6 +205,74 @@ test('every evidence file of the hostile corpus gives a verdict, and any code sh
     }
   }
   assert.match(await verify(valid), /^VALID/)
+})
+
+test('an evidence file of another party\'s signed message shows the message, as recorded and checked again', async () => {
+  const { evidence, kase, provenance } = messageEvidence()
+  const text = await verify({ receipt: evidence })
+  assert.match(text, /^VALID/)
+  assert.equal(text.match(/✓ Passed/g).length, 5, text)
+  assert.match(text, /✓ Passed\s+The other party's signature checks out again/)
+  const message = await page.getByTestId('message').innerText()
+  assert.match(message, /A message signed by another party/)
+  assert.match(message, /Direction\s+inbound \(received from the other party\)/)
+  assert.match(message, /Result recorded\s+valid/)
+  assert.match(message, /Checking again agrees\s+yes/)
+  assert.match(message, /Algorithm\s+ES256/)
+  const thumbprint = JSON.parse(evidence).event.evidentia_signed_message.verification.key_thumbprint
+  assert.ok(message.includes(`Key thumbprint\t${thumbprint}`) || message.includes(thumbprint), message)
+  assert.match(message, /Key type\s+EC P-256/)
+  assert.match(message, /"iss": "joe"/)
+  assert.match(message, /"http:\/\/example.com\/is_root": true/)
+  for (const [name, value] of Object.entries(provenance)) assert.ok(message.includes(name) && message.includes(value), `${name} in ${message}`)
+  assert.ok(kase.jws.length > 0)
+  await page.screenshot({ path: (process.env.EVIDENTIA_SCREENSHOT || 'verifier.png').replace(/\.png$/, '-message.png'), fullPage: true })
+
+  // The message changed in the file: the event no longer matches its record.
+  const changed = JSON.parse(evidence)
+  changed.event.evidentia_signed_message.provenance.partner_id = 'mallory'
+  const tampered = await verify({ receipt: JSON.stringify(changed) })
+  assert.match(tampered, /^INVALID[\s\S]*EVENT_MISMATCH/)
+  assert.match(await page.getByTestId('message').innerText(), /not to be trusted/)
+  // An ordinary evidence file shows no message.
+  await verify({ receipt: JSON.stringify({ receipt: valid.receipt, jwks: JSON.parse(valid.jwks), event: JSON.parse(valid.event) }) })
+  assert.equal(await page.getByTestId('message').count(), 0)
+})
+
+test('partners\' signature vectors (partner.json), every case, in the browser', async () => {
+  const doc = load('partner.json')
+  const counts = await page.evaluate(async (doc) => {
+    const wasm = await import('/pkg/index.js')
+    const hex = (text) => Uint8Array.from(text.match(/../g) ?? [], (b) => parseInt(b, 16))
+    const b64url = (text) => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
+    const outcome = (call) => {
+      try {
+        call()
+        return null
+      } catch (error) {
+        return error.code ?? `not coded: ${error}`
+      }
+    }
+    const wrong = []
+    let signatures = 0
+    let jws = 0
+    for (const kase of doc.signatures) {
+      const got = outcome(() => wasm.verifyPartnerSignature(kase.alg, doc.keys[kase.key], hex(kase.message), hex(kase.signature)))
+      if (got !== kase.code) wrong.push(`${kase.source}: ${got}`)
+      signatures += 1
+    }
+    for (const kase of doc.jws) {
+      const payload = kase.payload === undefined ? undefined : b64url(kase.payload)
+      const got = outcome(() => wasm.verifyPartnerJws(kase.jws, JSON.stringify(kase.keys), payload))
+      if (got !== kase.code) wrong.push(`${kase.source}: ${got}`)
+      jws += 1
+    }
+    return { signatures, jws, wrong }
+  }, doc)
+  assert.deepEqual(counts.wrong, [])
+  assert.equal(counts.signatures, doc.signatures.length)
+  assert.equal(counts.jws, doc.jws.length)
+  assert.deepEqual([counts.signatures, counts.jws], [1519, 33])
 })
 
 test('nothing but the page itself was loaded, and nothing went wrong in it', () => {

@@ -7,6 +7,7 @@
 
 mod chain;
 mod convert;
+mod message;
 mod report;
 
 use evidentia::{ConsistencyProof, ErrorCode, InclusionProof, JwsOptions, KeySet};
@@ -17,6 +18,7 @@ use crate::convert::{
     Result, bytes, error, fail, flag, get, json_bytes, json_input, json_text_opt, optional_bytes, optional_text, set,
     text,
 };
+pub use crate::message::{read_signed_message, verify_partner_jws, verify_partner_signature};
 pub use crate::report::Report;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -34,6 +36,19 @@ export interface IssueOptions {
   nonce?: string
   /** The record's time, RFC 3339 (default: now). */
   time?: string
+}
+/** A partner's JWS whose signature verified. */
+export interface PartnerVerified {
+  /** The JWS algorithm: ES256, ES384, ES512, RS256, PS256, PS384 or EdDSA. */
+  alg: string
+  /** The header's `kid`; absent when it has none. */
+  kid?: string
+  /** The RFC 7638 thumbprint of the key that verified the signature. */
+  keyThumbprint: string
+  /** The protected header. */
+  header: Record<string, unknown>
+  /** The payload bytes. */
+  payload: Uint8Array
 }
 /** A JWS that verified. */
 export interface VerifiedJws {

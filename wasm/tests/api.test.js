@@ -219,3 +219,28 @@ test('a receipt chain in memory issues receipts that verify, and resumes', () =>
   throwsCode(() => chain.issue(key, {}, { time: 'yesterday' }), 'TIME_INVALID', 'time')
   throwsCode(() => chain.issue(key, {}, 'not options'), 'INVALID_ARGUMENT', 'options')
 })
+
+test('partners\' signatures: arguments checked, signed messages read from events', () => {
+  const kase = load('partner.json').jws.find((k) => k.source === 'RFC 7515 A.3')
+  const verified = evidentia.verifyPartnerJws(kase.jws, kase.keys)
+  assert.equal(verified.alg, 'ES256')
+  assert.ok(verified.payload instanceof Uint8Array)
+  assert.equal(verified.kid, undefined)
+  assert.equal(evidentia.verifyPartnerJws(kase.jws, JSON.stringify(kase.keys)).keyThumbprint, verified.keyThumbprint)
+  throwsCode(() => evidentia.verifyPartnerJws(7, kase.keys), 'INVALID_ARGUMENT', 'jws a number')
+  throwsCode(() => evidentia.verifyPartnerJws(kase.jws, kase.keys, 'payload'), 'INVALID_ARGUMENT', 'payload a string')
+  throwsCode(() => evidentia.verifyPartnerJws(kase.jws, '{"keys": ['), 'KEY_SET_MALFORMED', 'keys not JSON')
+  throwsCode(() => evidentia.verifyPartnerJws(kase.jws, undefined), 'JSON_UNSUPPORTED_TYPE', 'keys undefined')
+  const [h, p, s] = kase.jws.split('.')
+  const jwk = kase.keys.keys[0]
+  evidentia.verifyPartnerSignature('ES256', jwk, new TextEncoder().encode(`${h}.${p}`), Buffer.from(s, 'base64url'))
+  throwsCode(() => evidentia.verifyPartnerSignature('ES256', jwk, new TextEncoder().encode(`${h}.${p}.`), Buffer.from(s, 'base64url')),
+    'SIGNATURE_INVALID', 'another message')
+  throwsCode(() => evidentia.verifyPartnerSignature('none', jwk, new Uint8Array(1), new Uint8Array(1)), 'JWS_UNSUPPORTED_ALGORITHM', 'none')
+  throwsCode(() => evidentia.verifyPartnerSignature('ES256', jwk, new Uint8Array(1)), 'INVALID_ARGUMENT', 'no signature')
+  throwsCode(() => evidentia.verifyPartnerSignature('ES256', 'x', new Uint8Array(1), new Uint8Array(1)), 'KEY_MALFORMED', 'jwk not JSON')
+  assert.equal(evidentia.readSignedMessage({ type: 'payment' }), null)
+  assert.equal(evidentia.readSignedMessage('{"type":"payment"}'), null)
+  throwsCode(() => evidentia.readSignedMessage({ evidentia_signed_message: [] }), 'MESSAGE_MALFORMED', 'not an object')
+  throwsCode(() => evidentia.readSignedMessage('{"a":1,"a":2}'), 'JSON_DUPLICATE_KEY', 'duplicate key')
+})

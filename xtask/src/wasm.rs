@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::tools::{ensure_apt, wasm_bindgen};
-use crate::util::{Result, root, run, section};
+use crate::util::{Result, cargo, root, run, section};
 
 const TARGET: &str = "wasm32-unknown-unknown";
 
@@ -118,10 +118,13 @@ pub(crate) fn test() -> Result<()> {
 
     section("wasm: the verifier page in headless Chromium");
     let e2e = browser_tools()?;
+    // The CLI makes the evidence file of a signed message that the page shows.
+    cargo(&["build", "-p", "evidentia-cli"])?;
     run(Command::new("node")
         .arg("verifier.test.mjs")
         .current_dir(&e2e)
         .env("EVIDENTIA_WEB_PKG", out.join("web"))
+        .env("EVIDENTIA_CLI", root.join("target/debug/evidentia"))
         .env("EVIDENTIA_NODE_PKG", &package)
         .env("EVIDENTIA_SCREENSHOT", out.join("verifier.png")))?;
     dist_into(&root.join("build/dist/wasm")).map(drop)
