@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use evidentia::package::{PackageFile, PackageInput, PackageTimestamp, build_package};
+use evidentia::package::{PackageFile, PackageInput, PackageRequest, PackageTimestamp, build_package};
 use evidentia::{BatchReceipt, Error, ErrorCode, Result, timestamp};
 
 use crate::fsio::io_error;
@@ -50,6 +50,21 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
         (Some(checkpoint.note.clone()), Some(reader.inclusion_proof(index, Some(checkpoint.size))?), stamp)
     };
     let token = stamp.as_ref().map(|s| timestamp::timestamp_token(&s.response)).transpose()?;
+    // A signed message that answers an earlier record: that record's evidence too,
+    // in the same checkpoint (receipts mode only; core refuses the rest).
+    let link = evidentia::json::parse(&event)
+        .ok()
+        .and_then(|value| evidentia::SignedMessage::from_event(&value).ok().flatten())
+        .and_then(|message| message.link);
+    let request = match (link, &proof) {
+        (Some(link), Some(proof)) => {
+            let event = match reader.entry(link.seq)? {
+                Entry::Receipt { event, .. } | Entry::Record { event, .. } => event,
+            };
+            Some((reader.receipt(link.seq)?, event, reader.inclusion_proof(link.seq, Some(proof.tree_size))?))
+        }
+        _ => None,
+    };
     let files = build_package(PackageInput {
         receipt: &receipt,
         event: &event,
@@ -60,6 +75,8 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
             (Some(token), Some(stamp)) => Some(PackageTimestamp { token, chain: &stamp.chain }),
             _ => None,
         },
+        exported_at: Some(crate::writer::now()?),
+        request: request.as_ref().map(|(receipt, event, proof)| PackageRequest { receipt, event, proof }),
     })?;
     write_package(&files, out)
 }

@@ -2147,6 +2147,8 @@ fn package_files(f: &Fixture) -> Vec<PackageFile> {
         proof: Some(&proof),
         checkpoint: Some(&f.checkpoint),
         timestamp: None,
+        exported_at: None,
+        request: None,
     })
     .expect("the fixture's package")
 }

@@ -15,8 +15,11 @@ use crate::json::{Value, canonicalize_value};
 use crate::jwks::KeySet;
 use crate::merkle::InclusionProof;
 use crate::record::{Receipt, Record};
+use crate::time::Timestamp;
 use crate::timestamp::{self, TimestampTrust};
 use crate::verify::verify_receipt;
+
+mod message;
 
 /// The shell script of every package.
 pub const VERIFY_SH: &str = include_str!("verify.sh");
@@ -24,7 +27,7 @@ const VERIFICATION_MD: &str = include_str!("VERIFICATION.md");
 
 /// The names the files of a package may have (SPEC.md §19), each listed in
 /// `SHA256SUMS`, which is the only other file. `verify.sh` holds the same list.
-pub const PACKAGE_FILE_NAMES: [&str; 20] = [
+pub const PACKAGE_FILE_NAMES: [&str; 46] = [
     "receipt.jws",
     "batch-receipt.json",
     "signing-input.txt",
@@ -45,6 +48,32 @@ pub const PACKAGE_FILE_NAMES: [&str; 20] = [
     "VERIFICATION.md",
     "verify.sh",
     "manifest.json",
+    "message.jws",
+    "message-keys.jwks",
+    "message-provenance.json",
+    "message-verification.json",
+    "message-export.json",
+    "message-signing-input.txt",
+    "message-payload.bin",
+    "message-signature.bin",
+    "message-key.jwk",
+    "message-key.pem",
+    "request-receipt.jws",
+    "request-signing-input.txt",
+    "request-signature.der",
+    "request-record.json",
+    "request-event.json",
+    "request-inclusion-proof.json",
+    "request-message.jws",
+    "request-message-keys.jwks",
+    "request-message-provenance.json",
+    "request-message-verification.json",
+    "request-message-export.json",
+    "request-message-signing-input.txt",
+    "request-message-payload.bin",
+    "request-message-signature.bin",
+    "request-message-key.jwk",
+    "request-message-key.pem",
 ];
 
 /// One file of a package: its name in the package folder and its bytes.
@@ -74,6 +103,24 @@ pub struct PackageInput<'a> {
     /// An RFC 3161 timestamp of that checkpoint (of the batch receipt's own, for a
     /// batch receipt).
     pub timestamp: Option<PackageTimestamp<'a>>,
+    /// When the package is made: written into `message-export.json` when the event
+    /// is a signed message (SPEC.md §21), which needs it; unused otherwise.
+    pub exported_at: Option<Timestamp>,
+    /// For a signed message that answers an earlier record (its `link`): that
+    /// record's evidence, in the same checkpoint (SPEC.md §21.6).
+    pub request: Option<PackageRequest<'a>>,
+}
+
+/// The record a linked signed message answers, packaged with it: its receipt, its
+/// event's canonical bytes and its inclusion proof in the package's checkpoint.
+#[derive(Clone, Copy, Debug)]
+pub struct PackageRequest<'a> {
+    /// The request record's receipt (compact JWS), exactly as issued.
+    pub receipt: &'a str,
+    /// Its event's canonical JSON bytes.
+    pub event: &'a [u8],
+    /// Its inclusion proof in the tree of the package's checkpoint.
+    pub proof: &'a InclusionProof,
 }
 
 /// An RFC 3161 time-stamp token over a checkpoint's signed note, with the
@@ -157,6 +204,32 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
     add("signature.der", receipt_signature.unwrap_or(note_signature));
     add("record.json", record_bytes);
     add("event.json", input.event.to_vec());
+    for file in message::message_files(input.event, input.exported_at)?.unwrap_or_default() {
+        add(&file.name, file.bytes);
+    }
+    let linked = message::link_of(input.event).is_some();
+    if linked {
+        let request = input.request.ok_or_else(|| {
+            Error::new(ErrorCode::InvalidArgument, "a linked message's package needs the record it answers")
+        })?;
+        if subject != "receipt" {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "a linked message's package is made from a log in receipts mode",
+            ));
+        }
+        let parsed = Receipt::parse(request.receipt)?;
+        add("request-receipt.jws", request.receipt.as_bytes().to_vec());
+        let signing_input = request.receipt.rsplit_once('.').map_or("", |(head, _)| head);
+        add("request-signing-input.txt", signing_input.as_bytes().to_vec());
+        add("request-signature.der", crate::keys::signature_to_der(parsed.signature())?);
+        add("request-record.json", parsed.record_bytes().to_vec());
+        add("request-event.json", request.event.to_vec());
+        add("request-inclusion-proof.json", request.proof.to_json()?.into_bytes());
+        for file in message::message_files(request.event, input.exported_at)?.unwrap_or_default() {
+            add(&format!("request-{}", file.name), file.bytes);
+        }
+    }
     add("public-key.pem", key.to_pem().into_bytes());
     add("public-key.jwk", key.to_jwk().into_bytes());
     add("keys.jwks", input.keys.to_json().into_bytes());
@@ -167,8 +240,24 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
     add("checkpoint.txt", checkpoint.into_bytes());
     add("checkpoint-body.txt", body.into_bytes());
     add("subject.txt", describe(subject, &record).into_bytes());
-    add("VERIFICATION.md", VERIFICATION_MD.replace("{{subject}}", &describe(subject, &record)).into_bytes());
+    let explained = VERIFICATION_MD
+        .replace("{{subject}}", &describe(subject, &record))
+        .replace("{{message}}", &message::explanation(input.event, &record.time.to_string(), input.exported_at));
+    add("VERIFICATION.md", explained.into_bytes());
     add("verify.sh", VERIFY_SH.as_bytes().to_vec());
+
+    if message::is_message_event(input.event) {
+        let file = |name: &str| files.iter().find(|f| f.name == name).map(|f| f.bytes.as_slice());
+        message::check_message(&file).map_err(|why| {
+            Error::new(ErrorCode::InvalidArgument, format!("the signed message's package would not verify: {why}"))
+        })?;
+    }
+    if linked {
+        let file = |name: &str| files.iter().find(|f| f.name == name).map(|f| f.bytes.as_slice());
+        message::check_request(&file).map_err(|why| {
+            Error::new(ErrorCode::LinkMismatch, format!("the record the message answers does not check: {why}"))
+        })?;
+    }
 
     // The manifest names every file with its SHA-256; SHA256SUMS says the same for
     // `sha256sum -c`, and covers the manifest too.
@@ -235,8 +324,9 @@ pub struct PackageCheck {
     pub detail: Option<String>,
 }
 
-/// The checks of `verify.sh`, numbered as there, in order.
-pub const PACKAGE_CHECKS: [&str; 8] = [
+/// The checks of `verify.sh`, numbered as there, in order. Check 9 is listed only
+/// for a package whose event is a signed message.
+pub const PACKAGE_CHECKS: [&str; 10] = [
     "every file matches its SHA-256 in SHA256SUMS",
     "the key files are one key, whose thumbprint is the record's kid",
     "keys.jwks lists the key as in force at the record's time",
@@ -245,6 +335,8 @@ pub const PACKAGE_CHECKS: [&str; 8] = [
     "the checkpoint is signed by the same key, or by a later key of keys.jwks",
     "event.json is the event the record commits to",
     "a trusted timestamp (RFC 3161) shows the checkpoint existed at its time",
+    message::MESSAGE_CHECK,
+    message::REQUEST_CHECK,
 ];
 
 /// Checks a package as `verify.sh` does, with the same verdict for each check.
@@ -392,6 +484,26 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
         },
         failure: stamp.and_then(|outcome| outcome.err()),
     });
+    if file("event.json").is_some_and(message::is_message_event) {
+        let outcome = message::check_message(&file);
+        checks.push(PackageCheck {
+            number: 9,
+            title: PACKAGE_CHECKS[8],
+            applies: true,
+            detail: outcome.as_ref().ok().cloned(),
+            failure: outcome.err(),
+        });
+    }
+    if file("event.json").and_then(message::link_of).is_some() {
+        let outcome = message::check_request(&file);
+        checks.push(PackageCheck {
+            number: 10,
+            title: PACKAGE_CHECKS[9],
+            applies: true,
+            detail: outcome.as_ref().ok().cloned(),
+            failure: outcome.err(),
+        });
+    }
     checks
 }
 
@@ -439,25 +551,30 @@ fn check_timestamp<'f>(token: &[u8], file: &impl Fn(&str) -> Option<&'f [u8]>) -
 /// other character JSON escapes), the proof's JSON as it is. For parts that are
 /// canonical this is exactly [`BatchReceipt::to_json`].
 fn batch_receipt_of(record: &[u8], proof: &[u8], checkpoint: &[u8]) -> Vec<u8> {
-    let string = |out: &mut Vec<u8>, bytes: &[u8]| {
-        out.push(b'"');
-        for &b in bytes {
-            match b {
-                b'\\' => out.extend_from_slice(b"\\\\"),
-                b'"' => out.extend_from_slice(b"\\\""),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                _ => out.push(b),
-            }
-        }
-        out.push(b'"');
-    };
     let mut out = b"{\"checkpoint\":".to_vec();
-    string(&mut out, checkpoint);
+    out.extend(json_string(checkpoint));
     out.extend_from_slice(b",\"proof\":");
     out.extend_from_slice(proof);
     out.extend_from_slice(b",\"record\":");
-    string(&mut out, record);
+    out.extend(json_string(record));
     out.extend_from_slice(b",\"type\":\"evidentia-batch-receipt\",\"v\":1}");
+    out
+}
+
+/// Bytes as a JSON string, as `verify.sh`'s `json_string` writes them: `"`, the
+/// bytes with each backslash, double quote and line feed escaped and every other
+/// byte as it is, and `"`.
+fn json_string(bytes: &[u8]) -> Vec<u8> {
+    let mut out = vec![b'"'];
+    for &b in bytes {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            _ => out.push(b),
+        }
+    }
+    out.push(b'"');
     out
 }
 
@@ -538,6 +655,8 @@ mod tests {
             proof: Some(&proof),
             checkpoint: Some(&note),
             timestamp: None,
+            exported_at: None,
+            request: None,
         };
         build_package(input).unwrap()
     }
@@ -610,9 +729,18 @@ mod tests {
     fn no_package_is_made_from_evidence_that_does_not_verify() {
         let (receipt, event, proof, note, keys) = evidence();
         let with = |event: &[u8], proof: Option<&InclusionProof>, checkpoint: Option<&str>| {
-            build_package(PackageInput { receipt: &receipt, event, keys: &keys, proof, checkpoint, timestamp: None })
-                .unwrap_err()
-                .code()
+            build_package(PackageInput {
+                receipt: &receipt,
+                event,
+                keys: &keys,
+                proof,
+                checkpoint,
+                timestamp: None,
+                exported_at: None,
+                request: None,
+            })
+            .unwrap_err()
+            .code()
         };
         assert_eq!(with(br#"{"n":9}"#, Some(&proof), Some(&note)), ErrorCode::EventMismatch);
         assert_eq!(with(&event, None, Some(&note)), ErrorCode::InvalidArgument);
@@ -627,6 +755,8 @@ mod tests {
             proof: Some(&proof),
             checkpoint: Some(&note),
             timestamp: None,
+            exported_at: None,
+            request: None,
         })
         .unwrap_err()
         .code();

@@ -76,7 +76,13 @@ echo
 #    files a package has, each once, so sha256sum reads nothing else.
 expected="receipt.jws batch-receipt.json signing-input.txt signature.der record.json event.json \
 public-key.pem public-key.jwk keys.jwks inclusion-proof.json checkpoint.txt checkpoint-body.txt \
-checkpoint-key.pem timestamp.tst tsa-root.pem tsa-chain.pem subject.txt VERIFICATION.md verify.sh manifest.json"
+checkpoint-key.pem timestamp.tst tsa-root.pem tsa-chain.pem subject.txt VERIFICATION.md verify.sh manifest.json \
+message.jws message-keys.jwks message-provenance.json message-verification.json message-export.json \
+message-signing-input.txt message-payload.bin message-signature.bin message-key.jwk message-key.pem \
+request-receipt.jws request-signing-input.txt request-signature.der request-record.json request-event.json \
+request-inclusion-proof.json request-message.jws request-message-keys.jwks request-message-provenance.json \
+request-message-verification.json request-message-export.json request-message-signing-input.txt \
+request-message-payload.bin request-message-signature.bin request-message-key.jwk request-message-key.pem"
 : > "$work/listed"
 : > "$work/sums-lines"
 sums_ok=no
@@ -229,35 +235,46 @@ fi
 # 5. The record is in the log: its leaf hash and the inclusion proof lead to the
 #    root of the signed checkpoint (RFC 9162 §2.1.3.2, hashes over SHA-256 with
 #    the 0x00 leaf and 0x01 node prefixes).
-index=$(number leaf_index < inclusion-proof.json)
-size=$(number tree_size < inclusion-proof.json)
-{ printf '\000'; cat record.json; } | openssl dgst -sha256 -binary > "$work/hash"
-fn=$index
-sn=$((size - 1))
-proof_ok=yes
-for h in $(sed -n 's/.*"hashes":\[\([^]]*\)\].*/\1/p' inclusion-proof.json | tr ',' ' ' | tr -d '"'); do
-    printf '%s' "$h" | openssl base64 -d -A > "$work/sibling"
-    if [ "$sn" -eq 0 ]; then proof_ok=no; break; fi
-    if [ $((fn % 2)) -eq 1 ] || [ "$fn" -eq "$sn" ]; then
-        { printf '\001'; cat "$work/sibling" "$work/hash"; } | openssl dgst -sha256 -binary > "$work/next"
-        if [ $((fn % 2)) -eq 0 ]; then
-            while [ "$fn" -ne 0 ] && [ $((fn % 2)) -eq 0 ]; do fn=$((fn / 2)); sn=$((sn / 2)); done
+# inclusion RECORD PROOF: proof_ok is yes when the inclusion proof in file PROOF,
+# written canonically, leads from the leaf hash of file RECORD to the root of
+# checkpoint-body.txt, at the record's seq in a tree of the checkpoint's size.
+inclusion() {
+    index=$(number leaf_index < "$2")
+    size=$(number tree_size < "$2")
+    { printf '\000'; cat "$1"; } | openssl dgst -sha256 -binary > "$work/hash"
+    fn=$index
+    sn=$((size - 1))
+    proof_ok=yes
+    for h in $(sed -n 's/.*"hashes":\[\([^]]*\)\].*/\1/p' "$2" | tr ',' ' ' | tr -d '"'); do
+        printf '%s' "$h" | openssl base64 -d -A > "$work/sibling"
+        if [ "$sn" -eq 0 ]; then proof_ok=no; break; fi
+        if [ $((fn % 2)) -eq 1 ] || [ "$fn" -eq "$sn" ]; then
+            { printf '\001'; cat "$work/sibling" "$work/hash"; } | openssl dgst -sha256 -binary > "$work/next"
+            if [ $((fn % 2)) -eq 0 ]; then
+                while [ "$fn" -ne 0 ] && [ $((fn % 2)) -eq 0 ]; do fn=$((fn / 2)); sn=$((sn / 2)); done
+            fi
+        else
+            { printf '\001'; cat "$work/hash" "$work/sibling"; } | openssl dgst -sha256 -binary > "$work/next"
         fi
+        mv "$work/next" "$work/hash"
+        fn=$((fn / 2))
+        sn=$((sn / 2))
+    done
+    # The proof file is exactly the canonical proof of those values.
+    hashes=$(sed -n 's/.*"hashes":\[\([^]]*\)\].*/\1/p' "$2")
+    printf '{"hashes":[%s],"leaf_index":%s,"tree_size":%s,"type":"inclusion"}' "$hashes" "$index" "$size" > "$work/proof"
+    cmp -s "$work/proof" "$2" || proof_ok=no
+    root=$(sed -n 3p checkpoint-body.txt)
+    checkpoint_size=$(sed -n 2p checkpoint-body.txt)
+    if [ "$proof_ok" = yes ] && [ "$sn" -eq 0 ] && [ "$(openssl base64 -A < "$work/hash")" = "$root" ] \
+        && [ "$size" = "$checkpoint_size" ] && [ "$index" = "$(number seq < "$1")" ]; then
+        proof_ok=yes
     else
-        { printf '\001'; cat "$work/hash" "$work/sibling"; } | openssl dgst -sha256 -binary > "$work/next"
+        proof_ok=no
     fi
-    mv "$work/next" "$work/hash"
-    fn=$((fn / 2))
-    sn=$((sn / 2))
-done
-# The proof file is exactly the canonical proof of those values.
-hashes=$(sed -n 's/.*"hashes":\[\([^]]*\)\].*/\1/p' inclusion-proof.json)
-printf '{"hashes":[%s],"leaf_index":%s,"tree_size":%s,"type":"inclusion"}' "$hashes" "$index" "$size" > "$work/proof"
-cmp -s "$work/proof" inclusion-proof.json || proof_ok=no
-root=$(sed -n 3p checkpoint-body.txt)
-checkpoint_size=$(sed -n 2p checkpoint-body.txt)
-if [ "$proof_ok" = yes ] && [ "$sn" -eq 0 ] && [ "$(openssl base64 -A < "$work/hash")" = "$root" ] \
-    && [ "$size" = "$checkpoint_size" ] && [ "$index" = "$(number seq < record.json)" ]; then
+}
+inclusion record.json inclusion-proof.json
+if [ "$proof_ok" = yes ]; then
     ok "5. record $index is in the log of $size records whose root the checkpoint states"
 else
     failed "5. the inclusion proof does not lead from the record to the checkpoint's root"
@@ -385,6 +402,248 @@ if [ -f timestamp.tst ]; then
     fi
 else
     echo "--      8. no trusted timestamp in this package: the record's time is the signer's own statement"
+fi
+
+# message_check P LABEL: check 9 for the signed message whose files are named with
+# the prefix P (P is empty, or "request-" for the request a response answers), its
+# lines labelled LABEL. Leaves m_link, the link its event holds, if any.
+message_check() {
+    p=$1
+    label=$2
+    m_ok=yes
+    m_why=
+    m_detached=$(sed -n 's/^{"evidentia_signed_message":{"detached_payload":"\([A-Za-z0-9_-]*\)",.*/x\1/p' "${p}event.json")
+    m_direction=$(sed -n 's/^{"evidentia_signed_message":{\("detached_payload":"[A-Za-z0-9_-]*",\)\{0,1\}"direction":"\([a-z]*\)",.*/\2/p' "${p}event.json")
+    {
+        printf '{"evidentia_signed_message":{'
+        [ -z "$m_detached" ] || printf '"detached_payload":"%s",' "${m_detached#x}"
+        printf '"direction":"%s","format":1,"jws":"' "$m_direction"
+        json_string "${p}message.jws"
+        printf '","keys":'
+        cat "${p}message-keys.jwks"
+    } > "$work/m-prefix" 2>/dev/null
+    m_length=$(wc -c < "$work/m-prefix")
+    m_link=$(tail -c +$((m_length + 1)) "${p}event.json" | sed -n 's/^,"link":{"record":"\(sha256:[0-9a-f]*\)","seq":\([0-9]*\)}.*/\1 \2/p')
+    {
+        cat "$work/m-prefix"
+        [ -z "$m_link" ] || printf ',"link":{"record":"%s","seq":%s}' "${m_link% *}" "${m_link#* }"
+        printf ',"provenance":'; cat "${p}message-provenance.json"
+        printf ',"verification":'; cat "${p}message-verification.json"
+        printf '}}'
+    } > "$work/m-event" 2>/dev/null
+    if ! cmp -s "$work/m-event" "${p}event.json" || [ -n "$(tr -d '\040-\377' < "${p}message.jws")" ]; then
+        m_ok=no
+        m_why="${p}message.jws, ${p}message-keys.jwks, ${p}message-provenance.json or ${p}message-verification.json is not what ${p}event.json records"
+    fi
+    m_result=$(member result < "${p}message-verification.json" 2>/dev/null)
+    m_error=$(member error < "${p}message-verification.json" 2>/dev/null)
+    m_recorded_alg=$(member alg < "${p}message-verification.json" 2>/dev/null)
+    m_thumbprint=$(member key_thumbprint < "${p}message-verification.json" 2>/dev/null)
+    m_verified_at=$(member verified_at < "${p}message-verification.json" 2>/dev/null)
+    m_verifies=
+    if [ "$m_ok" = yes ] && [ -f "${p}message-key.jwk" ]; then
+        # The signing input, the payload and the signature, from message.jws: its
+        # three parts, the payload base64url unless the header says "b64": false,
+        # the detached payload of event.json when the middle part is empty.
+        m_header=$(cut -d. -f1 "${p}message.jws" | b64url_decode | tr -d '\n')
+        m_alg=$(printf '%s' "$m_header" | sed -n 's/.*"alg"[[:space:]]*:[[:space:]]*"\([A-Za-z0-9]*\)".*/\1/p')
+        m_b64=yes
+        printf '%s' "$m_header" | grep -q '"b64"[[:space:]]*:[[:space:]]*false' && m_b64=no
+        m_middle=$(cut -d. -f2 "${p}message.jws")
+        {
+            cut -d. -f1 "${p}message.jws" | tr -d '\n'; printf .
+            if [ -n "$m_middle" ]; then printf '%s' "$m_middle"
+            elif [ "$m_b64" = yes ]; then printf '%s' "${m_detached#x}"
+            else printf '%s' "${m_detached#x}" | b64url_decode; fi
+        } > "$work/m-input"
+        if [ -z "$m_middle" ]; then printf '%s' "${m_detached#x}" | b64url_decode
+        elif [ "$m_b64" = yes ]; then printf '%s' "$m_middle" | b64url_decode
+        else printf '%s' "$m_middle"; fi > "$work/m-payload"
+        cut -d. -f3 "${p}message.jws" | tr -d '\n' | b64url_decode > "$work/m-raw"
+        m_n=
+        m_hash=
+        m_opts=
+        case $m_alg in
+            ES256) m_n=32; m_hash=sha256 ;;
+            ES384) m_n=48; m_hash=sha384 ;;
+            ES512) m_n=66; m_hash=sha512 ;;
+            RS256) m_hash=sha256 ;;
+            PS256) m_hash=sha256; m_opts="-sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha256" ;;
+            PS384) m_hash=sha384; m_opts="-sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:48 -sigopt rsa_mgf1_md:sha384" ;;
+            EdDSA) ;;
+            *) m_ok=no; m_why="${p}message.jws's algorithm is not one a partner may use" ;;
+        esac
+        if [ -n "$m_n" ]; then
+            # ECDSA: R ‖ S of the field size each, in DER for OpenSSL.
+            if [ "$(wc -c < "$work/m-raw")" -eq $((2 * m_n)) ]; then
+                printf 'asn1=SEQUENCE:sig\n[sig]\nr=INTEGER:0x%s\ns=INTEGER:0x%s\n' \
+                    "$(head -c "$m_n" "$work/m-raw" | hex)" "$(tail -c "$m_n" "$work/m-raw" | hex)" > "$work/m-asn1"
+                openssl asn1parse -genconf "$work/m-asn1" -noout -out "$work/m-signature" >/dev/null 2>&1
+            else
+                : > "$work/m-signature"
+                m_ok=no
+            fi
+        else
+            cat "$work/m-raw" > "$work/m-signature"
+        fi
+        if ! cmp -s "$work/m-input" "${p}message-signing-input.txt" || ! cmp -s "$work/m-payload" "${p}message-payload.bin" \
+            || ! cmp -s "$work/m-signature" "${p}message-signature.bin"; then
+            m_ok=no
+            m_why="${p}message-signing-input.txt, ${p}message-payload.bin or ${p}message-signature.bin is not ${p}message.jws's"
+        elif [ "$m_alg" != "$m_recorded_alg" ]; then
+            m_ok=no
+            m_why="the JWS's alg is not the one recorded"
+        fi
+        # The key: one line, a key of the snapshot, and message-key.pem is OpenSSL's
+        # PEM of the very key the JWK states (rebuilt from the JWK's members).
+        m_kty=$(member kty < "${p}message-key.jwk")
+        m_crv=$(member crv < "${p}message-key.jwk")
+        m_x=$(member x < "${p}message-key.jwk")
+        case $m_kty in
+            EC)
+                m_y=$(member y < "${p}message-key.jwk")
+                m_print=$(printf '{"crv":"%s","kty":"EC","x":"%s","y":"%s"}' "$m_crv" "$m_x" "$m_y")
+                case $m_crv in
+                    P-256) m_curve=1.2.840.10045.3.1.7 ;;
+                    P-384) m_curve=1.3.132.0.34 ;;
+                    P-521) m_curve=1.3.132.0.35 ;;
+                    *) m_curve=0.0 ;;
+                esac
+                printf 'asn1=SEQUENCE:spki\n[spki]\nalg=SEQUENCE:alg\nkey=FORMAT:HEX,BITSTRING:04%s%s\n[alg]\ntype=OID:1.2.840.10045.2.1\ncurve=OID:%s\n' \
+                    "$(printf '%s' "$m_x" | b64url_decode | hex)" "$(printf '%s' "$m_y" | b64url_decode | hex)" "$m_curve" ;;
+            RSA)
+                m_e=$(member e < "${p}message-key.jwk")
+                m_modulus=$(member n < "${p}message-key.jwk")
+                m_print=$(printf '{"e":"%s","kty":"RSA","n":"%s"}' "$m_e" "$m_modulus")
+                printf 'asn1=SEQUENCE:spki\n[spki]\nalg=SEQUENCE:alg\nkey=BITWRAP,SEQUENCE:rsa\n[alg]\ntype=OID:1.2.840.113549.1.1.1\nparams=NULL\n[rsa]\nn=INTEGER:0x%s\ne=INTEGER:0x%s\n' \
+                    "$(printf '%s' "$m_modulus" | b64url_decode | hex)" "$(printf '%s' "$m_e" | b64url_decode | hex)" ;;
+            OKP)
+                m_print=$(printf '{"crv":"%s","kty":"OKP","x":"%s"}' "$m_crv" "$m_x")
+                [ "$m_crv" = Ed25519 ] || m_x=
+                printf 'asn1=SEQUENCE:spki\n[spki]\nalg=SEQUENCE:alg\nkey=FORMAT:HEX,BITSTRING:%s\n[alg]\ntype=OID:1.3.101.112\n' \
+                    "$(printf '%s' "$m_x" | b64url_decode | hex)" ;;
+            *) m_print= ;;
+        esac > "$work/m-spki"
+        rm -f "$work/m-pem"
+        openssl asn1parse -genconf "$work/m-spki" -noout -out "$work/m-spki.der" >/dev/null 2>&1 \
+            && openssl pkey -pubin -inform DER -in "$work/m-spki.der" -pubout > "$work/m-pem" 2>/dev/null
+        m_key_thumbprint=$(printf '%s' "$m_print" | openssl dgst -sha256 -binary | b64url_encode)
+        m_in_snapshot=$(jwk=$(cat "${p}message-key.jwk") awk 'BEGIN { k = ENVIRON["jwk"] }
+            substr($0, 1, 9) == "{\"keys\":[" && (index($0, "[" k ",") || index($0, "," k ",") || index($0, "," k "]") || index($0, "[" k "]")) { found = 1 }
+            END { print found ? "yes" : "no" }' "${p}message-keys.jwks")
+        if [ "$m_ok" = yes ] && { [ -z "$m_print" ] || [ "$m_in_snapshot" != yes ] || [ "$(wc -l < "${p}message-key.jwk")" -ne 0 ] \
+            || ! cmp -s "$work/m-pem" "${p}message-key.pem"; }; then
+            m_ok=no
+            m_why="${p}message-key.jwk is not a key of the snapshot, or ${p}message-key.pem is not that key as OpenSSL writes it"
+        fi
+        if [ "$m_ok" = yes ]; then
+            # The partner's signature, by OpenSSL. A key whose JWK names another
+            # algorithm verifies nothing else (SPEC §21.3).
+            m_jwk_alg=$(member alg < "${p}message-key.jwk")
+            if [ -n "$m_jwk_alg" ] && [ "$m_jwk_alg" != "$m_alg" ]; then
+                m_verifies=no
+            elif [ "$m_alg" = EdDSA ]; then
+                openssl pkeyutl -verify -pubin -inkey "${p}message-key.pem" -rawin -in "${p}message-signing-input.txt" \
+                    -sigfile "${p}message-signature.bin" > "$work/m-openssl" 2>&1 && m_verifies=yes || m_verifies=no
+            else
+                # shellcheck disable=SC2086
+                openssl dgst -"$m_hash" $m_opts -verify "${p}message-key.pem" -signature "${p}message-signature.bin" \
+                    "${p}message-signing-input.txt" > "$work/m-openssl" 2>&1 && m_verifies=yes || m_verifies=no
+            fi
+            if [ "$m_result" = valid ] && [ "$m_verifies" = yes ]; then
+                if [ "$m_key_thumbprint" != "$m_thumbprint" ]; then
+                    m_ok=no
+                    m_why="${p}message-key.jwk is not the key that verified the message when it was recorded"
+                else
+                    echo "Verified OK"
+                fi
+            elif [ "$m_result" = valid ]; then
+                m_ok=no
+                m_why="the partner's $m_alg signature does not verify"
+            elif [ "$m_verifies" = yes ]; then
+                m_ok=no
+                m_why="the message was recorded as invalid ($m_error), but its signature verifies"
+            fi
+        fi
+    elif [ "$m_ok" = yes ] && [ "$m_result" = valid ]; then
+        m_ok=no
+        m_why="${p}message-key.jwk is missing"
+    fi
+    if [ "$m_ok" = no ]; then
+        failed "$label. the partner's signed message: ${m_why:-its files do not derive from ${p}message.jws}"
+    elif [ "$m_result" = valid ]; then
+        ok "$label. the partner's $m_alg signature verifies with the snapshot key $m_thumbprint, as recorded at $m_verified_at"
+    elif [ -n "$m_verifies" ]; then
+        ok "$label. the partner's $m_alg signature does NOT verify with the key $m_key_thumbprint, as recorded: invalid ($m_error)"
+    else
+        ok "$label. the partner's signature does NOT verify, as recorded: invalid ($m_error); no key of the snapshot is chosen for it"
+    fi
+}
+# 9. Only when event.json is a signed message of another party (SPEC §21): the
+#    message files hold exactly what event.json (which the receipt covers, 7) holds,
+#    and OpenSSL checks the partner's signature. event.json is rebuilt from them:
+#    {"evidentia_signed_message":{ ["detached_payload":"…",] "direction":"…",
+#    "format":1,"jws": message.jws as a JSON string ,"keys": message-keys.jwks
+#    [,"link":{…}] ,"provenance": message-provenance.json ,"verification":
+#    message-verification.json }}
+m_link=
+if [ "$(head -c 29 event.json 2>/dev/null)" = '{"evidentia_signed_message":{' ]; then
+    message_check "" 9
+fi
+
+# 10. Only when the message answers an earlier record (its event holds a link): the
+#     package holds that record's evidence under the prefix request-, and the link
+#     names it exactly. request-receipt.jws is signed by the same key (its parts are
+#     request-signing-input.txt, request-signature.der and request-record.json), of
+#     the same log, at the linked seq, and the SHA-256 of request-record.json is the
+#     linked digest; request-event.json is its event; request-inclusion-proof.json
+#     leads from it to the same checkpoint's root; and when the request is itself a
+#     signed message, check 9 runs on its request-message* files (10b).
+response_link=$m_link
+if [ -n "$response_link" ]; then
+    r_ok=yes
+    r_why=
+    cut -d. -f1,2 request-receipt.jws 2>/dev/null | tr -d '\n' > "$work/r-input"
+    cut -d. -f3 request-receipt.jws 2>/dev/null | tr -d '\n' | b64url_decode > "$work/r-raw"
+    printf 'asn1=SEQUENCE:sig\n[sig]\nr=INTEGER:0x%s\ns=INTEGER:0x%s\n' \
+        "$(head -c 32 "$work/r-raw" | hex)" "$(tail -c 32 "$work/r-raw" | hex)" > "$work/r-asn1"
+    rm -f "$work/r-der"
+    openssl asn1parse -genconf "$work/r-asn1" -noout -out "$work/r-der" >/dev/null 2>&1
+    cut -d. -f2 request-receipt.jws 2>/dev/null | tr -d '\n' | b64url_decode > "$work/r-record"
+    r_seq=$(number seq < request-record.json 2>/dev/null)
+    if [ "$(wc -c < "$work/r-raw")" -ne 64 ] || ! cmp -s "$work/r-input" request-signing-input.txt \
+        || ! cmp -s "$work/r-der" request-signature.der || ! cmp -s "$work/r-record" request-record.json; then
+        r_ok=no
+        r_why="request-signing-input.txt, request-signature.der or request-record.json is not request-receipt.jws's"
+    elif ! openssl dgst -sha256 -verify public-key.pem -signature request-signature.der request-signing-input.txt; then
+        r_ok=no
+        r_why="the signature over request-receipt.jws does not verify with the key"
+    elif [ "$(member kid < request-record.json)" != "$kid" ] \
+        || [ "$(member log_id < request-record.json)" != "$(member log_id < record.json)" ]; then
+        r_ok=no
+        r_why="request-record.json is not a record of this log signed with this key"
+    elif [ "$r_seq" != "${response_link#* }" ] || [ "sha256:$(sha256_hex < request-record.json)" != "${response_link% *}" ] \
+        || [ "$r_seq" -ge "$(number seq < record.json)" ]; then
+        r_ok=no
+        r_why="the message's link (record ${response_link#* }, ${response_link% *}) does not name request-record.json, an earlier record"
+    elif [ "sha256:$(sha256_hex < request-event.json)" != "$(member event < request-record.json)" ]; then
+        r_ok=no
+        r_why="request-event.json is not the event request-record.json commits to"
+    else
+        inclusion request-record.json request-inclusion-proof.json
+        if [ "$proof_ok" != yes ]; then
+            r_ok=no
+            r_why="request-inclusion-proof.json does not lead from request-record.json to the checkpoint's root"
+        fi
+    fi
+    if [ "$r_ok" = yes ]; then
+        ok "10. the message answers record $r_seq of this log (${response_link% *}), signed by the key and in the checkpoint"
+    else
+        failed "10. the record the message answers: $r_why"
+    fi
+    if [ "$(head -c 29 request-event.json 2>/dev/null)" = '{"evidentia_signed_message":{' ]; then
+        message_check request- 10b
+    fi
 fi
 
 echo
