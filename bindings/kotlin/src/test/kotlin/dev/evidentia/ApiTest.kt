@@ -42,7 +42,7 @@ class ApiTest {
                 assertTrue(it.valid(), it.toText())
                 assertTrue(it.summary().startsWith("VALID"))
                 assertEquals("receipt", it.subject())
-                assertEquals(4, it.checks().size)
+                assertEquals(5, it.checks().size) // format, key, signature, event, message
                 assertEquals("example.com/payments", it.logId())
             }
             log.verify().use { assertTrue(it.valid(), it.toText()) }

@@ -67,7 +67,8 @@ class PartnerTest {
         assertEquals("ES256", JSONObject(verified.header).getString("alg"))
 
         val dir = tempDir().resolve("log").toString()
-        Log.create(dir, SigningKey.generate(), indexFields = listOf("instruction_id")).use { log ->
+        val key = SigningKey.generate()
+        Log.create(dir, key, validFrom = "2024-01-01T00:00:00Z", indexFields = listOf("instruction_id")).use { log ->
             val ack = log.recordMessage(jws, jwk, provenance = """{"partner_id":"issuer"}""", time = "2024-05-06T07:08:09Z")
             assertTrue(ack.startsWith("eyJ"))
             log.append("""{"instruction_id":"INS-1","note":"paid"}""")
