@@ -118,8 +118,69 @@ fn header_error(message: &'static str) -> Error {
     Error::new(ErrorCode::JwsHeaderInvalid, message)
 }
 
-/// Splits and decodes a compact JWS and checks everything but the signature.
+/// Splits and decodes a compact ES256 JWS and checks everything but the signature.
 pub(crate) fn decode(jws: &str, detached_payload: Option<&[u8]>) -> Result<DecodedJws> {
+    let decoded = decode_structure(jws, detached_payload, es256_algorithm, |(), signature| {
+        if signature.len() == 64 { Ok(()) } else { Err(es256_signature_format()) }
+    })?;
+    let signature: [u8; 64] = decoded.signature.try_into().map_err(|_| es256_signature_format())?;
+    Ok(DecodedJws {
+        header: decoded.header,
+        payload: decoded.payload,
+        signing_input: decoded.signing_input,
+        signature,
+        unencoded: decoded.unencoded,
+    })
+}
+
+fn es256_signature_format() -> Error {
+    Error::new(ErrorCode::JwsSignatureFormat, "an ES256 signature is exactly 64 bytes (R || S); DER is not accepted")
+}
+
+/// The algorithm check of Evidentia's own JWS: `alg` is ES256.
+fn es256_algorithm(alg: Option<&Value>) -> Result<()> {
+    match alg {
+        Some(Value::String(alg)) if alg == ALGORITHM => Ok(()),
+        Some(Value::String(_)) => Err(Error::new(
+            ErrorCode::JwsUnsupportedAlgorithm,
+            "the JWS algorithm is not ES256 (the only one accepted)",
+        )),
+        Some(_) => Err(header_error("the JWS header 'alg' is not a string")),
+        // No algorithm is not a supported algorithm (SPEC §5 step 3).
+        None => Err(Error::new(
+            ErrorCode::JwsUnsupportedAlgorithm,
+            "the JWS header has no 'alg' (ES256 is the only one accepted)",
+        )),
+    }
+}
+
+/// A compact JWS split, decoded and checked for structure, for any algorithm.
+#[derive(Clone, Debug)]
+pub(crate) struct JwsStructure<A> {
+    /// What `check_alg` made of the header's `alg`.
+    pub alg: A,
+    /// The protected header.
+    pub header: Value,
+    /// The payload bytes (decoded, or supplied for a detached JWS).
+    pub payload: Vec<u8>,
+    /// The exact bytes the signature covers.
+    pub signing_input: Vec<u8>,
+    /// The decoded signature, as long as `check_signature` allowed.
+    pub signature: Vec<u8>,
+    /// Whether the payload was unencoded (`"b64": false`).
+    pub unencoded: bool,
+}
+
+/// Splits and decodes a compact JWS and checks everything but the signature. The
+/// algorithm is the caller's: `check_alg` reads the header's `alg` (after the
+/// header is known to be a JSON object) and `check_signature` the decoded
+/// signature's form, each at its fixed place in the order of checks.
+pub(crate) fn decode_structure<A>(
+    jws: &str,
+    detached_payload: Option<&[u8]>,
+    check_alg: impl FnOnce(Option<&Value>) -> Result<A>,
+    check_signature: impl FnOnce(&A, &[u8]) -> Result<()>,
+) -> Result<JwsStructure<A>> {
     let malformed = |message: &'static str| Error::new(ErrorCode::JwsMalformed, message);
     let mut parts = jws.split('.');
     let (Some(header_b64), Some(payload_part), Some(signature_b64), None) =
@@ -141,23 +202,7 @@ pub(crate) fn decode(jws: &str, detached_payload: Option<&[u8]>) -> Result<Decod
     if header.as_object().is_none() {
         return Err(header_error("the JWS protected header is not a JSON object"));
     }
-    match header.get("alg") {
-        Some(Value::String(alg)) if alg == ALGORITHM => {}
-        Some(Value::String(_)) => {
-            return Err(Error::new(
-                ErrorCode::JwsUnsupportedAlgorithm,
-                "the JWS algorithm is not ES256 (the only one accepted)",
-            ));
-        }
-        Some(_) => return Err(header_error("the JWS header 'alg' is not a string")),
-        // No algorithm is not a supported algorithm (SPEC §5 step 3).
-        None => {
-            return Err(Error::new(
-                ErrorCode::JwsUnsupportedAlgorithm,
-                "the JWS header has no 'alg' (ES256 is the only one accepted)",
-            ));
-        }
-    }
+    let alg = check_alg(header.get("alg"))?;
     for name in ["kid", "typ", "cty"] {
         if header.get(name).is_some_and(|v| v.as_str().is_none()) {
             return Err(Error::new(ErrorCode::JwsHeaderInvalid, format!("the JWS header '{name}' is not a string")));
@@ -170,14 +215,8 @@ pub(crate) fn decode(jws: &str, detached_payload: Option<&[u8]>) -> Result<Decod
     };
     check_critical(&header)?;
 
-    let signature_bytes =
-        b64url_decode(signature_b64).ok_or_else(|| malformed("the JWS signature is not base64url"))?;
-    let signature: [u8; 64] = signature_bytes.try_into().map_err(|_| {
-        Error::new(
-            ErrorCode::JwsSignatureFormat,
-            "an ES256 signature is exactly 64 bytes (R || S); DER is not accepted",
-        )
-    })?;
+    let signature = b64url_decode(signature_b64).ok_or_else(|| malformed("the JWS signature is not base64url"))?;
+    check_signature(&alg, &signature)?;
 
     let (payload, detached) = match (payload_part.is_empty(), detached_payload) {
         (true, Some(payload)) => (payload.to_vec(), true),
@@ -200,7 +239,7 @@ pub(crate) fn decode(jws: &str, detached_payload: Option<&[u8]>) -> Result<Decod
     } else {
         signing_input.extend_from_slice(payload_part.as_bytes());
     }
-    Ok(DecodedJws { header, payload, signing_input, signature, unencoded })
+    Ok(JwsStructure { alg, header, payload, signing_input, signature, unencoded })
 }
 
 /// `crit` (RFC 7515 §4.1.11): a non-empty array of distinct names, each present in

@@ -4,6 +4,8 @@
 //! - [`SigningKey`], [`PublicKey`], [`KeySet`]: P-256 keys, JWK/PEM/SEC1, RFC 7638
 //!   kids, and key histories that keep old evidence verifiable after rotation.
 //! - [`sign_jws`], [`verify_jws`]: ES256 JWS, deterministic and strict.
+//! - [`verify_partner_jws`], [`PartnerKeys`]: JWS signed by others with ES256/384/512,
+//!   RS256, PS256/384 or EdDSA (Ed25519).
 //! - [`Record`], [`Receipt`], [`ChainState`], [`issue_receipt`]: hash-chained, signed
 //!   evidence records.
 //! - [`merkle`], [`Checkpoint`], [`BatchReceipt`]: RFC 6962/9162 Merkle trees with
@@ -31,6 +33,7 @@ mod keys;
 mod lookup;
 pub mod merkle;
 pub mod package;
+mod partner;
 mod record;
 mod report;
 mod time;
@@ -55,6 +58,7 @@ pub use jws::{JwsOptions, VerifiedJws, sign_jws, verify_jws};
 pub use keys::{ALGORITHM, PublicKey, SigningKey, jwk_thumbprint};
 pub use lookup::{MESSAGE_MEMBER, lookup_document, lookup_terms};
 pub use merkle::{ConsistencyProof, InclusionProof};
+pub use partner::{PartnerAlgorithm, PartnerKey, PartnerKeys, PartnerVerified, verify_partner_jws};
 pub use record::{
     ChainState, ChainedRecord, Issued, RECEIPT_TYPE, RECORD_VERSION, Receipt, Record, UnsignedReceipt, issue_receipt,
     validate_log_id, validate_new_log_id,
