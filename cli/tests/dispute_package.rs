@@ -127,11 +127,9 @@ fn public_jwk(dir: &Path, key: &str, alg: &Algorithm, kid: &str) -> String {
     }
 }
 
-/// A compact JWS over `payload` signed by OpenSSL.
-fn openssl_jws(dir: &Path, key: &str, alg: &Algorithm, kid: &str, payload: &[u8]) -> String {
-    let input =
-        format!("{}.{}", b64url(format!(r#"{{"alg":"{}","kid":"{kid}"}}"#, alg.alg).as_bytes()), b64url(payload));
-    std::fs::write(dir.join("input"), &input).unwrap();
+/// OpenSSL's signature over `input`, as JOSE writes it (ECDSA as R ‖ S).
+fn openssl_sign(dir: &Path, key: &str, alg: &Algorithm, input: &[u8]) -> Vec<u8> {
+    std::fs::write(dir.join("input"), input).unwrap();
     let args: Vec<&str> = if alg.sign[0] == "dgst" {
         [alg.sign, &["-sign", key, "-out", "signature", "input"]].concat()
     } else {
@@ -139,11 +137,17 @@ fn openssl_jws(dir: &Path, key: &str, alg: &Algorithm, kid: &str, payload: &[u8]
     };
     openssl(dir, &args);
     let signature = std::fs::read(dir.join("signature")).unwrap();
-    let signature = match alg.ecdsa {
+    match alg.ecdsa {
         Some(size) => raw_ecdsa(&signature, size),
         None => signature,
-    };
-    format!("{input}.{}", b64url(&signature))
+    }
+}
+
+/// A compact JWS over `payload` signed by OpenSSL.
+fn openssl_jws(dir: &Path, key: &str, alg: &Algorithm, kid: &str, payload: &[u8]) -> String {
+    let input =
+        format!("{}.{}", b64url(format!(r#"{{"alg":"{}","kid":"{kid}"}}"#, alg.alg).as_bytes()), b64url(payload));
+    format!("{input}.{}", b64url(&openssl_sign(dir, key, alg, input.as_bytes())))
 }
 
 /// A folder holding links to the only programs verify.sh may use.
@@ -586,4 +590,47 @@ fn a_signed_request_and_the_partners_signed_response_export_as_one_package() {
     let (shell_runs, rust_runs) = mutate(dir, &package, &script, &path, 2, 48, 1);
     eprintln!("pair: {shell_runs} changes through verify.sh and package verify, {rust_runs} in process");
     assert!(shell_runs > 50 && rust_runs > 1200, "{shell_runs} {rust_runs}");
+}
+
+#[test]
+fn detached_and_unencoded_payloads_export_and_verify() {
+    let work = Workdir::new("dispute-payloads");
+    let dir = &work.0;
+    let path = restricted_path(dir);
+    new_log(dir);
+    let alg = &ALGORITHMS[6];
+    let partner = Partner::new(dir, alg);
+    let sign = |input: &str| b64url(&openssl_sign(dir, &partner.key, alg, input.as_bytes()));
+    // Record 0: detached; 1: RFC 7797 unencoded, with characters JSON escapes;
+    // 2: unencoded and detached, answering record 1.
+    let payload = r#"{"amount":"5.00","note":"café \"q\""}"#;
+    std::fs::write(dir.join("payload.bin"), payload).unwrap();
+    let header = b64url(br#"{"alg":"EdDSA","kid":"issuer-eddsa"}"#);
+    let detached = format!("{header}..{}", sign(&format!("{header}.{}", b64url(payload.as_bytes()))));
+    record(dir, &detached, "inbound", &["--payload", "payload.bin"]);
+    let header = b64url(br#"{"alg":"EdDSA","b64":false,"crit":["b64"],"kid":"issuer-eddsa"}"#);
+    let raw = r#"{"amount":"7","ref":"A \"x\" \\ y"}"#;
+    let unencoded = format!("{header}.{raw}.{}", sign(&format!("{header}.{raw}")));
+    record(dir, &unencoded, "inbound", &[]);
+    std::fs::write(dir.join("raw.bin"), raw).unwrap();
+    let both = format!("{header}..{}", sign(&format!("{header}.{raw}")));
+    record(dir, &both, "outbound", &["--payload", "raw.bin", "--link", "1"]);
+    assert_exit(&evidentia(dir, &["log", "checkpoint", "log"]), 0);
+    for (index, payload) in [(0, payload), (1, raw), (2, raw)] {
+        let out = format!("package-{index}");
+        assert_exit(&evidentia(dir, &["export", "log", "--index", &index.to_string(), "--out", &out]), 0);
+        let package = dir.join(&out);
+        assert_eq!(std::fs::read_to_string(package.join("message-payload.bin")).unwrap(), payload);
+        let script = dir.join("trusted-verify.sh");
+        std::fs::copy(package.join("verify.sh"), &script).unwrap();
+        let (stdout, failed, valid) = shell_verdict(&script, &package, &path);
+        assert!(valid && failed.is_empty(), "{index}: {stdout}");
+        let (failed, valid, report) = evidentia_verdict(dir, &package);
+        assert!(valid && failed.is_empty(), "{index}: {report}");
+        if index == 2 {
+            assert!(stdout.contains("OK      10b. the partner's EdDSA signature verifies"), "{stdout}");
+            let (shell_runs, rust_runs) = mutate(dir, &package, &script, &path, 1, 48, index);
+            eprintln!("payloads: {shell_runs} changes through verify.sh and package verify, {rust_runs} in process");
+        }
+    }
 }

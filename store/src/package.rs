@@ -81,7 +81,8 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
     write_package(&files, out)
 }
 
-/// The most files a package may hold: it has 21 at most (SPEC.md §19).
+/// The most files a package may hold: it has 21 at most, 47 for a signed message
+/// that answers another (SPEC.md §19, §21.6).
 const MAX_FILES: usize = 64;
 /// The largest file a package may hold. The store keeps no entry larger than
 /// 64 MiB, so no exported `event.json` is larger; every other file of a package is

@@ -398,6 +398,8 @@ pub(super) fn explanation(event: &[u8], recorded_at: &str, exported_at: Option<T
         )),
         None => out.push_str(".\n"),
     }
+    // The template's own line break and blank line follow.
+    out.truncate(out.trim_end().len());
     out
 }
 
