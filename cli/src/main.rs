@@ -6,6 +6,7 @@
 mod demo;
 mod io;
 mod log;
+mod message;
 mod progress;
 mod timestamp;
 
@@ -65,6 +66,10 @@ enum Command {
     /// Create, append to, prove from and verify evidence logs
     #[command(subcommand)]
     Log(log::LogCommand),
+    /// Record, show and check again messages another party signed (a partner's
+    /// JWS with its key snapshot and provenance)
+    #[command(subcommand)]
+    Message(message::MessageCommand),
     /// Verify receipts and batch receipts
     #[command(subcommand)]
     Receipt(ReceiptCommand),
@@ -386,6 +391,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             }
         }
         Command::Log(command) => return log::run(command, json),
+        Command::Message(command) => return message::run(command, json),
         Command::Receipt(ReceiptCommand::Verify { receipt, jwks, event }) => {
             let keys = load_keys(jwks)?;
             let receipt = String::from_utf8(read_input(Some(receipt))?)

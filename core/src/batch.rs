@@ -167,6 +167,8 @@ pub fn verify_batch_receipt(text: &str, keys: &KeySet, event: Option<&[u8]>) -> 
         report.ran(&[Check::Event]);
         if digest != record.event {
             report.fail(ErrorCode::EventMismatch, None, "the event differs from the event the record commits to");
+        } else if let Some(event) = event {
+            crate::verify::check_message_event(&mut report, event, Some(record.time));
         }
     }
     Ok(report.finish())

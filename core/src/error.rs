@@ -154,12 +154,14 @@ error_codes! {
     /// A JWS protected header is missing, not a JSON object, or has invalid members.
     JwsHeaderInvalid = 401, Jws, "JWS_HEADER_INVALID";
     /// A JWS uses an algorithm not accepted where it is used: ES256 for Evidentia's own
-    /// signatures; ES256, ES384, ES512, RS256, PS256 or EdDSA for a partner's signed
-    /// message; never `none`.
+    /// signatures; ES256, ES384, ES512, RS256, PS256, PS384 or EdDSA for a partner's
+    /// signed message; never `none`.
     JwsUnsupportedAlgorithm = 402, Jws, "JWS_UNSUPPORTED_ALGORITHM";
     /// A JWS lists a critical header parameter that is not understood.
     JwsUnsupportedCritical = 403, Jws, "JWS_UNSUPPORTED_CRITICAL";
-    /// A JWS signature is not exactly 64 bytes (R || S).
+    /// A JWS signature does not have its algorithm's length: 64 bytes (R || S) for
+    /// ES256, twice the field size for ES384 and ES512, 64 for EdDSA, the modulus
+    /// length for RSA.
     JwsSignatureFormat = 404, Jws, "JWS_SIGNATURE_FORMAT";
     /// A detached JWS was given without its payload, or an attached one with a second payload.
     JwsPayloadMismatch = 405, Jws, "JWS_PAYLOAD_MISMATCH";
@@ -339,7 +341,7 @@ impl ErrorCode {
                 "The token requires a feature this program does not understand, so it cannot be checked safely."
             }
             ErrorCode::JwsSignatureFormat => {
-                "The signature has the wrong length, so it is damaged or not an ES256 signature."
+                "The signature has the wrong length for its algorithm, so it is damaged or not a signature of that kind."
             }
             ErrorCode::JwsPayloadMismatch => "The signed content was not supplied, or was supplied twice.",
             ErrorCode::RecordMalformed => {

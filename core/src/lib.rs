@@ -32,6 +32,7 @@ mod jws;
 mod keys;
 mod lookup;
 pub mod merkle;
+mod message;
 pub mod package;
 mod partner;
 mod record;
@@ -58,7 +59,13 @@ pub use jws::{JwsOptions, VerifiedJws, sign_jws, verify_jws};
 pub use keys::{ALGORITHM, PublicKey, SigningKey, jwk_thumbprint};
 pub use lookup::{MESSAGE_MEMBER, lookup_document, lookup_terms};
 pub use merkle::{ConsistencyProof, InclusionProof};
-pub use partner::{PartnerAlgorithm, PartnerKey, PartnerKeys, PartnerVerified, verify_partner_jws};
+pub use message::{
+    Direction, Link, MESSAGE_FORMAT, NewMessage, PROVENANCE_FIELDS, Reverification, SignedMessage, Verification,
+    prepare_event,
+};
+pub use partner::{
+    MAX_KEYS as MAX_PARTNER_KEYS, PartnerAlgorithm, PartnerKey, PartnerKeys, PartnerVerified, verify_partner_jws,
+};
 pub use record::{
     ChainState, ChainedRecord, Issued, RECEIPT_TYPE, RECORD_VERSION, Receipt, Record, UnsignedReceipt, issue_receipt,
     validate_log_id, validate_new_log_id,
@@ -66,6 +73,6 @@ pub use record::{
 pub use report::{Check, CheckResult, Finding, Report, Status, Subject};
 pub use time::Timestamp;
 pub use verify::{
-    DEFAULT_MAX_FINDINGS, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, verify_log,
-    verify_log_entries, verify_receipt,
+    DEFAULT_MAX_FINDINGS, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, entry_record_digest,
+    verify_log, verify_log_entries, verify_receipt,
 };

@@ -54,7 +54,8 @@ pub fn lookup_terms(event: &[u8], fields: &[String]) -> Vec<(usize, String)> {
     if fields.is_empty() {
         return Vec::new();
     }
-    let Some(document) = json::parse(event).ok().as_ref().and_then(lookup_document) else {
+    let parsed = json::parse_with(event, &crate::message::stored_event_options()).ok();
+    let Some(document) = parsed.as_ref().and_then(lookup_document) else {
         return Vec::new();
     };
     let mut terms = Vec::new();

@@ -528,7 +528,8 @@ impl UnsignedReceipt {
     /// holder of `key` (the record's kid is the key's), without changing `state`.
     ///
     /// # Errors
-    /// JSON codes for the event; as [`ChainState::next_record`].
+    /// JSON and `Message*` codes for the event (see
+    /// [`prepare_event`](crate::prepare_event)); as [`ChainState::next_record`].
     pub fn new(
         key: &PublicKey,
         state: &ChainState,
@@ -536,7 +537,8 @@ impl UnsignedReceipt {
         time: Timestamp,
         nonce: Option<&str>,
     ) -> Result<UnsignedReceipt> {
-        let event = crate::json::canonicalize(event_json)?;
+        // The gate every append passes (a log's, or a chain kept by the application).
+        let event = crate::message::prepare_event(event_json)?;
         let record = state.next_record(key.kid(), Digest::sha256(&event), time, nonce)?;
         let signing_input = signing_input_with_header(key.kid(), &record.to_bytes(), RECEIPT_TYPE);
         Ok(UnsignedReceipt { key: key.clone(), record, signing_input, event })
@@ -567,7 +569,9 @@ impl UnsignedReceipt {
 /// Makes, signs and chains the next record for a JSON event, advancing `state`.
 ///
 /// # Errors
-/// `Json*` codes for an event that cannot be canonicalized; the errors of
+/// `Json*` codes for an event that cannot be canonicalized; `Message*` codes for
+/// a signed-message event that does not check out (see
+/// [`prepare_event`](crate::prepare_event)); the errors of
 /// [`ChainState::next_record`].
 pub fn issue_receipt(
     key: &SigningKey,
@@ -576,7 +580,8 @@ pub fn issue_receipt(
     time: Timestamp,
     nonce: Option<&str>,
 ) -> Result<Issued> {
-    let event = crate::json::canonicalize(event_json)?;
+    // The gate every append passes (a log's, or a chain kept by the application).
+    let event = crate::message::prepare_event(event_json)?;
     let record = state.next_record(key.kid(), Digest::sha256(&event), time, nonce)?;
     let receipt = Receipt::sign(key, &record)?;
     state.advance(&record)?;

@@ -35,6 +35,9 @@ pub enum Check {
     Inclusion,
     /// The stored Merkle tree matches the records.
     Tree,
+    /// Signed messages of other parties verify again with their recorded keys, as
+    /// recorded, and their links name records of the log.
+    Message,
 }
 
 impl Check {
@@ -52,6 +55,7 @@ impl Check {
         Check::Checkpoint,
         Check::Inclusion,
         Check::Tree,
+        Check::Message,
     ];
 
     /// The stable identifier used in JSON reports.
@@ -69,6 +73,7 @@ impl Check {
             Check::Checkpoint => "checkpoint",
             Check::Inclusion => "inclusion",
             Check::Tree => "tree",
+            Check::Message => "message",
         }
     }
 
@@ -87,6 +92,9 @@ impl Check {
             Check::Checkpoint => "Checkpoints are signed by a trusted key and match the records they cover",
             Check::Inclusion => "The record is in the log the signed checkpoint describes",
             Check::Tree => "The stored Merkle tree matches the records",
+            Check::Message => {
+                "Messages signed by other parties verify again with the keys recorded with them, as recorded, and answer records of this log"
+            }
         }
     }
 
@@ -111,6 +119,9 @@ impl Check {
             }
             ErrorCode::InclusionProofInvalid => Check::Inclusion,
             ErrorCode::TreeMismatch => Check::Tree,
+            ErrorCode::MessageMalformed | ErrorCode::MessageVerificationMismatch | ErrorCode::LinkMismatch => {
+                Check::Message
+            }
             _ => Check::Format,
         }
     }
@@ -188,8 +199,10 @@ impl Subject {
     /// The checks a report on this subject lists, in order.
     pub fn checks(self) -> &'static [Check] {
         match self {
-            Subject::Receipt => &[Check::Format, Check::Key, Check::Signature, Check::Event],
-            Subject::BatchReceipt => &[Check::Format, Check::Key, Check::Checkpoint, Check::Inclusion, Check::Event],
+            Subject::Receipt => &[Check::Format, Check::Key, Check::Signature, Check::Event, Check::Message],
+            Subject::BatchReceipt => {
+                &[Check::Format, Check::Key, Check::Checkpoint, Check::Inclusion, Check::Event, Check::Message]
+            }
             Subject::Log => &[
                 Check::Format,
                 Check::Key,
@@ -202,6 +215,7 @@ impl Subject {
                 Check::Nonce,
                 Check::Checkpoint,
                 Check::Tree,
+                Check::Message,
             ],
         }
     }

@@ -10,6 +10,7 @@ use crate::digest::Digest;
 use crate::error::{Error, ErrorCode, Result};
 use crate::jwks::{KeySet, Validity};
 use crate::merkle::{Accumulator, Hash, leaf_hash};
+use crate::message::{Link, check_stored_event};
 use crate::record::{Receipt, Record};
 use crate::report::{Check, Report, ReportBuilder, Subject};
 use crate::time::Timestamp;
@@ -50,12 +51,26 @@ pub(crate) fn verify_compact_receipt(receipt: &str, keys: &KeySet, event: Option
         report.ran(&[Check::Event]);
         if digest != receipt.record().event {
             report.fail(ErrorCode::EventMismatch, None, EVENT_MISMATCH);
+        } else if let Some(event) = event {
+            check_message_event(&mut report, event, Some(receipt.record().time));
         }
     }
     Ok(report.finish())
 }
 
 const EVENT_MISMATCH: &str = "the event differs from the event the record commits to";
+
+/// Checks an event that matched its record as a signed message, if it is one. A
+/// single record's link cannot be checked without the log it points into.
+pub(crate) fn check_message_event(report: &mut ReportBuilder, event: &[u8], record_time: Option<Timestamp>) {
+    let Ok(canonical) = crate::json::canonicalize(event) else { return };
+    if let Some(check) = check_stored_event(&canonical, record_time) {
+        report.ran(&[Check::Message]);
+        if let Some((code, message)) = check.failure {
+            report.fail(code, None, message);
+        }
+    }
+}
 
 /// Options for verifying a log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,11 +142,20 @@ pub struct PreparedEntry {
     /// A record of a batch-signed log (covered by checkpoints, not signed itself).
     batch: bool,
     event_missing: bool,
+    /// A signed message's link to an earlier record.
+    link: Option<Link>,
 }
 
 impl PreparedEntry {
     fn new() -> PreparedEntry {
-        PreparedEntry { ran: Vec::new(), findings: Vec::new(), record: None, batch: false, event_missing: false }
+        PreparedEntry {
+            ran: Vec::new(),
+            findings: Vec::new(),
+            record: None,
+            batch: false,
+            event_missing: false,
+            link: None,
+        }
     }
 
     fn fail(&mut self, code: ErrorCode, message: impl Into<String>) {
@@ -213,7 +237,16 @@ impl PreparedEntry {
             // Stored events are the exact canonical bytes that were hashed, so the
             // digest is taken over the stored bytes: any change to them is detected,
             // even one that re-formats the JSON without changing its value.
-            Some(bytes) if Digest::sha256(bytes) == record.event => self.ran.push(Check::Event),
+            Some(bytes) if Digest::sha256(bytes) == record.event => {
+                self.ran.push(Check::Event);
+                if let Some(check) = check_stored_event(bytes, Some(record.time)) {
+                    self.ran.push(Check::Message);
+                    if let Some((code, message)) = check.failure {
+                        self.fail(code, message);
+                    }
+                    self.link = check.link;
+                }
+            }
             Some(bytes) => {
                 let message = match Digest::of_json(bytes) {
                     Ok(digest) if digest == record.event => {
@@ -325,6 +358,9 @@ pub struct LogVerifier {
     first_unsigned: Option<u64>,
     /// The largest tree size a checkpoint covered.
     covered: u64,
+    /// Links of signed messages, `(index of the linking record, link)`, not yet
+    /// checked against the record they name.
+    links: Vec<(u64, Link)>,
 }
 
 impl LogVerifier {
@@ -345,6 +381,7 @@ impl LogVerifier {
             completed: Vec::new(),
             first_unsigned: None,
             covered: 0,
+            links: Vec::new(),
         }
     }
 
@@ -403,6 +440,14 @@ impl LogVerifier {
         };
         if prepared.batch {
             self.first_unsigned.get_or_insert(index);
+        }
+        if let Some(link) = prepared.link {
+            if link.seq >= record.seq {
+                let message = format!("the message links to record {}, which is not before it", link.seq);
+                self.report.fail(ErrorCode::LinkMismatch, at, message);
+            } else {
+                self.links.push((index, link));
+            }
         }
         if prepared.event_missing && self.options.require_events {
             self.report.fail(ErrorCode::EventMissing, at, "the event of this record is not stored");
@@ -576,8 +621,39 @@ impl LogVerifier {
         self.max_seq = Some(self.max_seq.map_or(seq, |max| max.max(seq)));
     }
 
-    /// Ends verification and returns the report.
+    /// The links of signed messages met so far and not yet checked, as
+    /// `(index of the linking record, link)`: the caller looks up each linked
+    /// record and passes its digest to [`LogVerifier::check_link`].
+    pub fn take_links(&mut self) -> Vec<(u64, Link)> {
+        std::mem::take(&mut self.links)
+    }
+
+    /// Checks a signed message's link: `found` is the digest of the record stored
+    /// at the link's sequence number, `None` when there is none.
+    pub fn check_link(&mut self, index: u64, link: Link, found: Option<Digest>) {
+        match found {
+            Some(digest) if digest == link.record => {}
+            Some(_) => self.report.fail(
+                ErrorCode::LinkMismatch,
+                Some(index),
+                format!("the message links to record {}, but that record has a different digest", link.seq),
+            ),
+            None => self.report.fail(
+                ErrorCode::LinkMismatch,
+                Some(index),
+                format!("the message links to record {}, which is not in the log", link.seq),
+            ),
+        }
+    }
+
+    /// Ends verification and returns the report. Links not checked with
+    /// [`LogVerifier::check_link`] are findings: a verifier that cannot look up
+    /// records must not report them as checked.
     pub fn finish(mut self) -> Report {
+        for (index, link) in std::mem::take(&mut self.links) {
+            let message = format!("the message's link to record {} was not checked against the log", link.seq);
+            self.report.fail(ErrorCode::LinkMismatch, Some(index), message);
+        }
         if let Some(first) = self.first_unsigned {
             let message = format!("records {first} to {} are not covered by a signed checkpoint", self.index - 1);
             self.report.fail(ErrorCode::RecordUnsigned, Some(first), message);
@@ -602,10 +678,22 @@ pub fn verify_log<'a>(
     options: LogVerifyOptions,
 ) -> Report {
     let mut verifier = LogVerifier::new(keys, options);
+    let mut digests = Vec::new();
     for (receipt, event) in entries {
         verifier.push(receipt, event);
+        digests.push(Receipt::parse(receipt).ok().map(|r| (r.record().seq, Digest::sha256(r.record_bytes()))));
     }
+    resolve_links(&mut verifier, &digests);
     verifier.finish()
+}
+
+/// Checks the links met by a verifier of a log held in memory, given each entry's
+/// `(seq, record digest)` in stored order (`None` for unreadable ones).
+fn resolve_links(verifier: &mut LogVerifier, digests: &[Option<(u64, Digest)>]) {
+    for (index, link) in verifier.take_links() {
+        let found = digests.iter().flatten().find(|(seq, _)| *seq == link.seq).map(|(_, digest)| *digest);
+        verifier.check_link(index, link, found);
+    }
 }
 
 /// Verifies a log held in memory: its entries in stored order (a receipt or a
@@ -621,8 +709,10 @@ pub fn verify_log_entries<'a>(
 ) -> Report {
     let mut verifier = LogVerifier::new(keys, options);
     let mut checkpoints = checkpoints.into_iter().peekable();
+    let mut digests = Vec::new();
     for (read, (entry, event)) in (1u64..).zip(entries) {
         verifier.push_entry(entry, event);
+        digests.push(entry_record_digest(entry));
         while let Some((_, note)) = checkpoints.next_if(|(size, _)| *size == read) {
             verifier.push_checkpoint(note);
         }
@@ -630,7 +720,19 @@ pub fn verify_log_entries<'a>(
     for (_, note) in checkpoints {
         verifier.push_checkpoint(note);
     }
+    resolve_links(&mut verifier, &digests);
     verifier.finish()
+}
+
+/// The sequence number and record digest of a stored entry (a receipt or a
+/// batch-signed record), if it can be read.
+pub fn entry_record_digest(entry: &[u8]) -> Option<(u64, Digest)> {
+    if entry.starts_with(b"{") {
+        let record = Record::from_bytes(entry).ok()?;
+        return Some((record.seq, Digest::sha256(entry)));
+    }
+    let receipt = Receipt::parse(std::str::from_utf8(entry).ok()?).ok()?;
+    Some((receipt.record().seq, Digest::sha256(receipt.record_bytes())))
 }
 
 #[cfg(test)]

@@ -161,7 +161,7 @@ typedef enum {
    */
   EVIDENTIA_JWS_HEADER_INVALID = 401,
   /**
-   * A JWS uses an algorithm not accepted where it is used: ES256 for Evidentia's own signatures; ES256, ES384, ES512, RS256, PS256 or EdDSA for a partner's signed message; never `none`.
+   * A JWS uses an algorithm not accepted where it is used: ES256 for Evidentia's own signatures; ES256, ES384, ES512, RS256, PS256, PS384 or EdDSA for a partner's signed message; never `none`.
    */
   EVIDENTIA_JWS_UNSUPPORTED_ALGORITHM = 402,
   /**
@@ -169,7 +169,7 @@ typedef enum {
    */
   EVIDENTIA_JWS_UNSUPPORTED_CRITICAL = 403,
   /**
-   * A JWS signature is not exactly 64 bytes (R || S).
+   * A JWS signature does not have its algorithm's length: 64 bytes (R || S) for ES256, twice the field size for ES384 and ES512, 64 for EdDSA, the modulus length for RSA.
    */
   EVIDENTIA_JWS_SIGNATURE_FORMAT = 404,
   /**

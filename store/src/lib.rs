@@ -35,6 +35,7 @@ mod fields;
 mod frame;
 mod fsio;
 mod index;
+mod messages;
 mod nonces;
 mod package;
 mod pipeline;

@@ -12,6 +12,7 @@ use evidentia::{
 };
 
 use crate::config::{Mode, TREE_FILE};
+use crate::messages::record_digest;
 use crate::reader::LogReader;
 use crate::segments::{Entry, EntryRef};
 use crate::tree::NodeStream;
@@ -156,5 +157,11 @@ pub(crate) fn verify(reader: &LogReader, keys: &KeySet, mut progress: impl FnMut
         }
         Ok(())
     })?;
+    // Signed messages' links name earlier records, looked up once all entries are
+    // read (SPEC.md §21.5).
+    for (index, link) in verifier.take_links() {
+        let found = reader.entry(link.seq).ok().as_ref().and_then(record_digest).filter(|(seq, _)| *seq == link.seq);
+        verifier.check_link(index, link, found.map(|(_, digest)| digest));
+    }
     Ok(verifier.finish())
 }

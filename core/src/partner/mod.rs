@@ -76,6 +76,10 @@ impl PartnerAlgorithm {
     }
 }
 
+/// The most keys a partner's key snapshot may hold: real key sets hold a handful,
+/// and every check of a recorded message reads the whole snapshot again.
+pub const MAX_KEYS: usize = 1000;
+
 /// The keys a partner's JWS is checked against: a JWKS `{"keys":[...]}` or one JWK.
 #[derive(Clone, Debug)]
 pub struct PartnerKeys {
@@ -101,14 +105,20 @@ impl PartnerKeys {
     /// one key that is not is refused as a whole.
     ///
     /// # Errors
-    /// [`ErrorCode::KeySetMalformed`] for a value that is neither, an empty set, or
-    /// two keys with the same `kid`; a key's own error (see
+    /// [`ErrorCode::KeySetMalformed`] for a value that is neither, an empty set, a
+    /// set of more than [`MAX_KEYS`] keys, or two keys with the same `kid`; a key's own error (see
     /// [`PartnerKey::from_jwk_value`]) with its index for a key that is not usable.
     pub fn from_value(value: &Value) -> Result<PartnerKeys> {
         if value.as_object().is_none() {
             return Err(set_malformed("the partner keys are not a JSON object (a JWKS or a JWK)"));
         }
         let keys = match value.get("keys") {
+            Some(Value::Array(jwks)) if jwks.len() > MAX_KEYS => {
+                return Err(set_malformed(format!(
+                    "the partner key set has {} keys, more than the {MAX_KEYS} a snapshot may hold",
+                    jwks.len()
+                )));
+            }
             Some(Value::Array(jwks)) => {
                 let mut keys = Vec::with_capacity(jwks.len());
                 for (index, jwk) in jwks.iter().enumerate() {
@@ -127,10 +137,9 @@ impl PartnerKeys {
         if keys.is_empty() {
             return Err(set_malformed("the partner key set is empty"));
         }
-        for (index, key) in keys.iter().enumerate() {
-            if let Some(kid) = key.kid()
-                && keys[..index].iter().any(|earlier| earlier.kid() == Some(kid))
-            {
+        let mut kids = std::collections::HashSet::with_capacity(keys.len());
+        for kid in keys.iter().filter_map(PartnerKey::kid) {
+            if !kids.insert(kid) {
                 return Err(set_malformed(format!("two partner keys share the kid {kid:?}")));
             }
         }
