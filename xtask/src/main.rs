@@ -16,6 +16,7 @@ mod dist;
 mod hostile;
 mod kotlin;
 mod node;
+mod partner_vectors;
 mod python;
 mod tools;
 mod util;
