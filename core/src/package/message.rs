@@ -479,3 +479,116 @@ pub(super) fn check_request<'f>(file: &impl Fn(&str) -> Option<&'f [u8]>) -> std
     }
     Ok(detail)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{PackageFile, PackageInput, PackageRequest, build_package, verify_package};
+    use crate::encoding::b64url;
+    use crate::error::ErrorCode;
+    use crate::json;
+    use crate::merkle::{InclusionProof, MemoryTree, inclusion_proof, leaf_hash};
+    use crate::message::{Direction, Link, NewMessage, SignedMessage};
+    use crate::partner::PartnerKeys;
+    use crate::{ChainState, Checkpoint, Digest, KeySet, SigningKey, Timestamp, issue_receipt, sign_checkpoint};
+    use ed25519_dalek::Signer;
+
+    /// A partner's Ed25519 JWS over `payload`, and the partner's keys.
+    fn partner_jws(payload: &str) -> (String, PartnerKeys) {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+        let jwk = format!(
+            r#"{{"keys":[{{"crv":"Ed25519","kid":"p","kty":"OKP","x":"{}"}}]}}"#,
+            b64url(key.verifying_key().as_bytes())
+        );
+        let input = format!("{}.{}", b64url(br#"{"alg":"EdDSA","kid":"p"}"#), b64url(payload.as_bytes()));
+        let signature = key.sign(input.as_bytes()).to_bytes();
+        (format!("{input}.{}", b64url(&signature)), PartnerKeys::from_json(&jwk).unwrap())
+    }
+
+    /// A log of a signed request (record 0) and the partner's signed response
+    /// answering it (record 1): the response's package, with the request's evidence.
+    fn pair() -> Vec<PackageFile> {
+        let key = SigningKey::from_bytes(&[3u8; 32]).unwrap();
+        let mut state = ChainState::new("example.com/disputes").unwrap();
+        let time = Timestamp::parse("2026-11-22T10:00:00Z").unwrap();
+        let provenance = json::parse(br#"{"partner_id":"BANK-042","established_by":"onboarding"}"#).unwrap();
+        let message = |payload: &str, direction, link| {
+            let (jws, keys) = partner_jws(payload);
+            let new = NewMessage {
+                jws: &jws,
+                detached_payload: None,
+                keys: &keys,
+                provenance: &provenance,
+                direction,
+                link,
+                record_failure: false,
+                at: time,
+            };
+            SignedMessage::verify_new(&new).unwrap().to_event_bytes()
+        };
+        let request = message(r#"{"request":"authorize"}"#, Direction::Outbound, None);
+        let first = issue_receipt(&key, &mut state, &request, time, None).unwrap();
+        let link = Link { seq: 0, record: Digest::sha256(first.receipt.record_bytes()) };
+        let response = message(r#"{"response":"approved"}"#, Direction::Inbound, Some(link));
+        let second = issue_receipt(&key, &mut state, &response, time, None).unwrap();
+        let tree = MemoryTree::from_leaf_hashes(
+            [&first, &second].iter().map(|issued| leaf_hash(issued.receipt.record_bytes())),
+        );
+        let checkpoint =
+            Checkpoint { origin: "example.com/disputes".into(), size: 2, root: tree.root(), extensions: vec![] };
+        let note = sign_checkpoint(&checkpoint, &key).unwrap();
+        let proof =
+            |i: u64| InclusionProof { leaf_index: i, tree_size: 2, hashes: inclusion_proof(&tree, i, 2).unwrap() };
+        let keys = KeySet::single(key.public_key());
+        let (request_proof, response_proof) = (proof(0), proof(1));
+        let input = PackageInput {
+            receipt: second.receipt.as_str(),
+            event: &second.event,
+            keys: &keys,
+            proof: Some(&response_proof),
+            checkpoint: Some(&note),
+            timestamp: None,
+            exported_at: Some(time),
+            request: Some(PackageRequest {
+                receipt: first.receipt.as_str(),
+                event: &first.event,
+                proof: &request_proof,
+            }),
+        };
+        assert_eq!(
+            build_package(PackageInput { request: None, ..input }).unwrap_err().code(),
+            ErrorCode::InvalidArgument,
+            "a linked message is not packaged without the record it answers"
+        );
+        build_package(input).unwrap()
+    }
+
+    #[test]
+    fn a_pairs_package_passes_checks_9_and_10_and_every_changed_byte_of_its_message_files_fails() {
+        let files = pair();
+        let checks = verify_package(&files);
+        let numbers: Vec<u8> = checks.iter().map(|c| c.number).collect();
+        assert_eq!(numbers, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        assert!(checks.iter().all(|c| c.failure.is_none()), "{checks:?}");
+        let mut changes = 0;
+        for (i, file) in files.iter().enumerate() {
+            let check = match file.name.as_str() {
+                "message-export.json" | "request-message-export.json" => None,
+                name if name.starts_with("message") => Some(9),
+                name if name.starts_with("request-") => Some(10),
+                _ => continue,
+            };
+            for at in 0..file.bytes.len() {
+                let mut changed = files.clone();
+                changed[i].bytes[at] ^= 0x01;
+                let failed: Vec<u8> =
+                    verify_package(&changed).iter().filter(|c| c.failure.is_some()).map(|c| c.number).collect();
+                assert!(failed.contains(&1), "{} byte {at}: {failed:?}", file.name);
+                if let Some(check) = check {
+                    assert!(failed.contains(&check), "{} byte {at}: {failed:?}", file.name);
+                }
+                changes += 1;
+            }
+        }
+        assert!(changes > 3000, "{changes}");
+    }
+}
