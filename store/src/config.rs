@@ -16,6 +16,7 @@ pub(crate) const TREE_FILE: &str = "tree";
 pub(crate) const INDEX_FILE: &str = "index";
 pub(crate) const NONCES_FILE: &str = "nonces";
 pub(crate) const FIELDS_FILE: &str = "fields";
+pub(crate) const POSTINGS_FILE: &str = "fields.postings";
 pub(crate) const STATE_FILE: &str = "state.json";
 pub(crate) const TIMESTAMPS_DIR: &str = "timestamps";
 /// What recovery cut off (the debris of unfinished writes), kept for inspection.

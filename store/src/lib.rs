@@ -10,9 +10,10 @@
 //!   stable storage before an append returns;
 //! - `checkpoints.log`: every signed checkpoint, framed;
 //! - `timestamps/`: RFC 3161 timestamps of checkpoints, with their certificate chains;
-//! - `index`, `tree`, `nonces`, `fields`: an entry index, the Merkle tree's node
-//!   hashes, the nonce index and the index of the payload fields `log.json` names,
-//!   derived from the segments and rebuilt from them when needed;
+//! - `index`, `tree`, `nonces`, `fields` (with `fields.postings`): an entry index,
+//!   the Merkle tree's node hashes, the nonce index and the index of the payload
+//!   fields `log.json` names, derived from the segments and rebuilt from them when
+//!   needed;
 //!   `state.json` says how far they are known to be on stable storage;
 //! - `.lock`: held by the one process that writes the log; `.commit`: held while a
 //!   writer changes the files, and shared while a reader takes its snapshot.

@@ -10,7 +10,7 @@ use crate::table::HashTable;
 use crate::table::{Fingerprint, Kind, truncated};
 
 /// The nonce index's table.
-pub(crate) const NONCES: Kind = Kind { magic: *b"EVDN", what: "the nonce index", file: NONCES_FILE };
+pub(crate) const NONCES: Kind = Kind { magic: *b"EVDN", what: "the nonce index", file: NONCES_FILE, version: 1 };
 
 /// The fingerprint of a nonce.
 pub(crate) fn fingerprint(nonce: &str) -> Fingerprint {

@@ -15,7 +15,7 @@ use evidentia::{ConsistencyProof, Error, ErrorCode, InclusionProof, KeySet, Repo
 
 use crate::checkpoints::{Checkpoints, StoredCheckpoint};
 use crate::config::{CHECKPOINTS_FILE, COMMIT_LOCK, Config, INDEX_FILE, Mode, SEGMENTS_DIR, TREE_FILE, read_keys};
-use crate::fields::{self, FIELDS};
+use crate::fields::{self, FieldIndex};
 use crate::frame::{self, Tail};
 use crate::fsio::lock_shared;
 use crate::index::IndexFile;
@@ -36,7 +36,7 @@ pub struct LogReader {
     pub(crate) segments: Vec<Segment>,
     index: Option<IndexFile>,
     nonces: Option<HashTable>,
-    fields: Option<HashTable>,
+    fields: Option<FieldIndex>,
     pub(crate) count: u64,
     pub(crate) checkpoints: Checkpoints,
     /// Whether bytes after the valid checkpoints are damaged (not a torn write).
@@ -102,7 +102,7 @@ impl LogReader {
         let nonces = HashTable::open_read(NONCES, 0, dir, count, 1).ok().flatten();
         let fields = match config.index_fields.len() {
             0 => None,
-            n => HashTable::open_read(FIELDS, fields::tag(&config.index_fields), dir, count, n as u64).ok().flatten(),
+            n => FieldIndex::open_read(fields::tag(&config.index_fields), dir, count, n as u64).ok().flatten(),
         };
         drop(snapshot);
         Ok(LogReader {

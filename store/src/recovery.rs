@@ -16,7 +16,7 @@ use evidentia::{ChainState, Error, ErrorCode, Record, Result};
 
 use crate::checkpoints::Checkpoints;
 use crate::config::{CHECKPOINTS_FILE, CUT_DIR, Config, INDEX_FILE, Mode, SEGMENTS_DIR, TREE_FILE, read_keys};
-use crate::fields::{self, FIELDS};
+use crate::fields::{self, FieldIndex};
 use crate::frame::{self, Decoded, Tail};
 use crate::fsio::{Fs, file_len, read_regular};
 use crate::index::{IndexFile, slot};
@@ -293,14 +293,15 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
     let (mut field_table, fields_from) = match field_names.len() {
         0 => (None, count),
         n => {
-            let (table, from) = open_table(fs, dir, FIELDS, fields::tag(&field_names), count, n as u64, trusted)?;
-            (Some(table), from)
+            let (index, from) = FieldIndex::open_write(fs, dir, fields::tag(&field_names), count, n as u64, trusted)?;
+            (Some(index), from)
         }
     };
 
     let start = index_from.min(tree_from).min(nonces_from).min(fields_from);
     if start < count {
         let mut slots = Vec::new();
+        let mut terms = Vec::new();
         rebuild_pass(&segments.segments, start, count, |seq, segment, offset, entry| {
             if seq >= index_from {
                 slots.extend_from_slice(&slot(segment, offset));
@@ -322,8 +323,10 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
                 && let Some(table) = field_table.as_mut()
             {
                 let (EntryRef::Receipt { event, .. } | EntryRef::Record { event, .. }) = entry;
-                for fingerprint in fields::event_fingerprints(event, &field_names) {
-                    table.insert(fs, &fingerprint, seq)?;
+                terms.extend(fields::event_fingerprints(event, &field_names).into_iter().map(|f| (f, seq)));
+                if terms.len() >= fields::INSERT_AT_ONCE {
+                    table.insert(fs, &terms)?;
+                    terms.clear();
                 }
             }
             Ok(())
@@ -332,7 +335,8 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
         tree.write_pending(fs)?;
         finish_table(fs, &mut nonces, nonces_from, count)?;
         if let Some(table) = field_table.as_mut() {
-            finish_table(fs, table, fields_from, count)?;
+            table.insert(fs, &terms)?;
+            finish_fields(fs, table, fields_from, count)?;
         }
         recovery.rebuilt_index_entries = count - index_from;
         recovery.rebuilt_tree_leaves = count - tree_from;
@@ -440,6 +444,15 @@ pub(crate) fn finish_table(fs: &Fs, table: &mut HashTable, from: u64, count: u64
         table.sync(fs)?;
     }
     table.write_header(fs, count)
+}
+
+/// [`finish_table`] for the field index: a new one has its postings and slots
+/// flushed before its header says it indexes any record.
+pub(crate) fn finish_fields(fs: &Fs, index: &mut FieldIndex, from: u64, count: u64) -> Result<()> {
+    if from == 0 && count > 0 {
+        index.sync(fs)?;
+    }
+    index.write_header(fs, count)
 }
 
 /// Calls `visit` with every entry from `start` to `count` (exclusive): its sequence

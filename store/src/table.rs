@@ -4,20 +4,23 @@
 //! An open-addressing hash table in one file: a 32-byte header (a magic naming the
 //! index, version, log2 of the number of slots, entries, records indexed, and a
 //! tag saying what it indexes: for the field index, which fields) and
-//! 24-byte slots, each a 16-byte fingerprint and the record's sequence number plus
-//! one (0: empty slot), probed linearly from the slot the fingerprint's first 8
-//! bytes name. A fingerprint may be stored under many records (one slot each). The
-//! table is kept at most half full and doubled by writing a new file and renaming
-//! it over. Derived from the records, and rebuilt from them when it lags.
+//! 24-byte slots, each a 16-byte fingerprint and a non-zero value (0: empty slot),
+//! probed linearly from the slot the fingerprint's first 8 bytes name. The nonce
+//! index stores a record's sequence number plus one, a slot per record
+//! ([`HashTable::insert`], [`HashTable::find`]); the field index stores each
+//! fingerprint once, with the number of its newest posting plus one
+//! ([`HashTable::head`], [`HashTable::set_head`]: see `fields.rs`). The table is
+//! kept at most half full and doubled by writing a new file and renaming it over.
+//! Derived from the records, and rebuilt from them when it lags.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use evidentia::{Error, ErrorCode, Result};
 
 use crate::fsio::{Fs, io_error, read_at, regular_or_missing};
 
-const VERSION: u32 = 1;
 const HEADER: u64 = 32;
 const SLOT: u64 = 24;
 const MIN_SLOTS_LOG2: u32 = 10;
@@ -42,6 +45,8 @@ pub(crate) struct Kind {
     pub what: &'static str,
     /// The file's name in the log directory.
     pub file: &'static str,
+    /// The format's version, in the header: a table of another version is rebuilt.
+    pub version: u32,
 }
 
 fn home(fingerprint: &Fingerprint, slots_log2: u32) -> u64 {
@@ -50,10 +55,10 @@ fn home(fingerprint: &Fingerprint, slots_log2: u32) -> u64 {
     u64::from_le_bytes(first) & ((1u64 << slots_log2) - 1)
 }
 
-fn header(magic: [u8; 4], slots_log2: u32, entries: u64, indexed: u64, tag: u32) -> [u8; HEADER as usize] {
+fn header(kind: Kind, slots_log2: u32, entries: u64, indexed: u64, tag: u32) -> [u8; HEADER as usize] {
     let mut header = [0u8; HEADER as usize];
-    header[..4].copy_from_slice(&magic);
-    header[4..8].copy_from_slice(&VERSION.to_le_bytes());
+    header[..4].copy_from_slice(&kind.magic);
+    header[4..8].copy_from_slice(&kind.version.to_le_bytes());
     header[8..12].copy_from_slice(&slots_log2.to_le_bytes());
     header[12..20].copy_from_slice(&entries.to_le_bytes());
     header[20..28].copy_from_slice(&indexed.to_le_bytes());
@@ -81,6 +86,8 @@ pub(crate) struct HashTable {
     entries: u64,
     /// The number of records (from the first) whose fingerprints are in the table.
     pub indexed: u64,
+    /// Slot reads so far (each reads up to 16 slots), for tests of probe lengths.
+    reads: AtomicU64,
 }
 
 impl HashTable {
@@ -144,10 +151,10 @@ impl HashTable {
         let slots_log2 = MIN_SLOTS_LOG2;
         let path = dir.join(kind.file);
         let mut bytes = vec![0u8; (HEADER + (SLOT << slots_log2)) as usize];
-        bytes[..HEADER as usize].copy_from_slice(&header(kind.magic, slots_log2, 0, 0, tag));
+        bytes[..HEADER as usize].copy_from_slice(&header(kind, slots_log2, 0, 0, tag));
         fs.replace(dir, kind.file, &bytes)?;
         let file = fs.open(&path, false)?;
-        Ok(HashTable { kind, tag, file, path, slots_log2, entries: 0, indexed: 0 })
+        Ok(HashTable { kind, tag, file, path, slots_log2, entries: 0, indexed: 0, reads: AtomicU64::new(0) })
     }
 
     fn read_header(kind: Kind, file: File, path: &Path) -> Result<HashTable> {
@@ -161,14 +168,23 @@ impl HashTable {
         };
         let len = file.metadata().map_err(|e| io_error("read", path, &e))?.len();
         if bytes[..4] != kind.magic
-            || bytes[4..8] != VERSION.to_le_bytes()
+            || bytes[4..8] != kind.version.to_le_bytes()
             || !(MIN_SLOTS_LOG2..48).contains(&slots_log2)
             || len != HEADER + (SLOT << slots_log2)
         {
             return Err(corrupt(path, &format!("{} is not a valid table", kind.what)));
         }
         let tag = u32::from_le_bytes([bytes[28], bytes[29], bytes[30], bytes[31]]);
-        Ok(HashTable { kind, tag, file, path: path.to_owned(), slots_log2, entries: number(12), indexed: number(20) })
+        Ok(HashTable {
+            kind,
+            tag,
+            file,
+            path: path.to_owned(),
+            slots_log2,
+            entries: number(12),
+            indexed: number(20),
+            reads: AtomicU64::new(0),
+        })
     }
 
     fn slots(&self) -> u64 {
@@ -177,6 +193,7 @@ impl HashTable {
 
     /// Reads `count` slots from slot `first` (wrapping around the end).
     fn read_slots(&self, first: u64, count: u64, out: &mut Vec<u8>) -> Result<()> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
         out.clear();
         out.resize((count * SLOT) as usize, 0);
         let until_end = (self.slots() - first).min(count);
@@ -188,9 +205,10 @@ impl HashTable {
         Ok(())
     }
 
-    /// Probes from the fingerprint's home slot: calls `found` with each sequence
-    /// number stored under the fingerprint, and returns the first empty slot.
-    fn probe(&self, fingerprint: &Fingerprint, mut found: impl FnMut(u64)) -> Result<u64> {
+    /// Probes from the fingerprint's home slot: calls `found` with each slot and
+    /// value (sequence number, or posting number) stored under the fingerprint,
+    /// and returns the first empty slot.
+    fn probe(&self, fingerprint: &Fingerprint, mut found: impl FnMut(u64, u64)) -> Result<u64> {
         let mut slot = home(fingerprint, self.slots_log2);
         let mut buffer = Vec::new();
         let mut probed = 0;
@@ -205,7 +223,7 @@ impl HashTable {
                     return Ok(slot);
                 }
                 if chunk[..16] == fingerprint[..] {
-                    found(seq - 1);
+                    found(slot, seq - 1);
                 }
                 slot = (slot + 1) & (self.slots() - 1);
             }
@@ -217,7 +235,7 @@ impl HashTable {
     /// The sequence numbers of records stored under this fingerprint.
     pub(crate) fn find(&self, fingerprint: &Fingerprint) -> Result<Vec<u64>> {
         let mut found = Vec::new();
-        self.probe(fingerprint, |seq| found.push(seq))?;
+        self.probe(fingerprint, |_, seq| found.push(seq))?;
         Ok(found)
     }
 
@@ -228,7 +246,7 @@ impl HashTable {
             self.grow(fs)?;
         }
         let mut present = false;
-        let empty = self.probe(fingerprint, |stored| present |= stored == seq)?;
+        let empty = self.probe(fingerprint, |_, stored| present |= stored == seq)?;
         if present {
             return Ok(());
         }
@@ -240,16 +258,54 @@ impl HashTable {
         Ok(())
     }
 
+    /// The value stored once under a fingerprint (a table of unique keys, as the
+    /// field index's), if there is one.
+    pub(crate) fn head(&self, fingerprint: &Fingerprint) -> Result<Option<u64>> {
+        let mut head = None;
+        self.probe(fingerprint, |_, value| head = head.or(Some(value)))?;
+        Ok(head)
+    }
+
+    /// Stores `value` under a fingerprint, in place of the value stored there (a
+    /// table of unique keys, as the field index's).
+    pub(crate) fn set_head(&mut self, fs: &Fs, fingerprint: &Fingerprint, value: u64) -> Result<()> {
+        let mut at = None;
+        let mut empty = self.probe(fingerprint, |slot, _| at = at.or(Some(slot)))?;
+        if at.is_none() && (self.entries + 1) * 2 > self.slots() {
+            self.grow(fs)?;
+            empty = self.probe(fingerprint, |_, _| {})?;
+        }
+        let mut slot = [0u8; SLOT as usize];
+        slot[..16].copy_from_slice(fingerprint);
+        slot[16..].copy_from_slice(&(value + 1).to_le_bytes());
+        fs.write_at(&self.file, &self.path, &slot, HEADER + at.unwrap_or(empty) * SLOT)?;
+        if at.is_none() {
+            self.entries += 1;
+        }
+        Ok(())
+    }
+
+    /// What the table is of (its tag).
+    pub(crate) fn tag(&self) -> u32 {
+        self.tag
+    }
+
+    /// The number of entries (slots in use).
+    pub(crate) fn entries(&self) -> u64 {
+        self.entries
+    }
+
+    /// Slot reads made so far through this handle.
+    #[cfg(test)]
+    pub(crate) fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
     /// Writes the header: the number of entries, and that the fingerprints of the first
     /// `indexed` records are in the table (after a batch of inserts).
     pub(crate) fn write_header(&mut self, fs: &Fs, indexed: u64) -> Result<()> {
         self.indexed = indexed;
-        fs.write_at(
-            &self.file,
-            &self.path,
-            &header(self.kind.magic, self.slots_log2, self.entries, indexed, self.tag),
-            0,
-        )
+        fs.write_at(&self.file, &self.path, &header(self.kind, self.slots_log2, self.entries, indexed, self.tag), 0)
     }
 
     /// Counts the entries again from the slots (after a crash the header may lag).
@@ -293,7 +349,7 @@ impl HashTable {
         if size <= 64 << 20 {
             let mut bytes = vec![0u8; size as usize];
             bytes[..HEADER as usize].copy_from_slice(&header(
-                self.kind.magic,
+                self.kind,
                 slots_log2,
                 self.entries,
                 self.indexed,
@@ -324,11 +380,12 @@ impl HashTable {
                 slots_log2,
                 entries: 0,
                 indexed: self.indexed,
+                reads: AtomicU64::new(0),
             };
             self.for_each_slot(|chunk| {
                 let mut fingerprint = [0u8; 16];
                 fingerprint.copy_from_slice(&chunk[..16]);
-                let empty = bigger.probe(&fingerprint, |_| {})?;
+                let empty = bigger.probe(&fingerprint, |_, _| {})?;
                 fs.write_at(&bigger.file, &temporary, chunk, HEADER + empty * SLOT)?;
                 bigger.entries += 1;
                 Ok(())

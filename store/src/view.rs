@@ -10,7 +10,7 @@ use evidentia::{
 
 use crate::checkpoints::{Checkpoints, StoredCheckpoint};
 use crate::config::Config;
-use crate::fields;
+use crate::fields::{self, FieldIndex};
 use crate::index::IndexFile;
 use crate::nonces::fingerprint;
 use crate::segments::{Entry, Segment};
@@ -25,7 +25,7 @@ pub(crate) struct View<'a> {
     pub checkpoints: &'a Checkpoints,
     pub nonces: Option<&'a HashTable>,
     /// The field index, when the log indexes fields and it could be opened.
-    pub fields: Option<&'a HashTable>,
+    pub fields: Option<&'a FieldIndex>,
     /// The number of complete entries.
     pub count: u64,
     /// The kid of the last entry's record, if the holder knows it (saves a read).
@@ -229,8 +229,9 @@ impl View<'_> {
 
     /// The records whose event holds `value` in the indexed payload field `field`
     /// (as [`evidentia::lookup_terms`] decides), in ascending order: candidates from
-    /// the field index, each read and checked (fingerprints may collide), and the
-    /// records the index does not cover yet read one by one.
+    /// the field index (its chain, newest first), each read and checked
+    /// (fingerprints may collide), and the records the index does not cover yet
+    /// read one by one.
     pub(crate) fn find(&self, field: &str, value: &str) -> Result<Vec<u64>> {
         if !self.config.index_fields.iter().any(|f| f == field) {
             return Err(Error::new(
@@ -240,17 +241,20 @@ impl View<'_> {
         }
         let holds = |seq: u64| -> Result<bool> { Ok(fields::holds(self.entry(seq)?.event(), field, value)) };
         let mut found = Vec::new();
-        let indexed = match self.fields {
-            Some(table) => {
-                let mut candidates = table.find(&fields::fingerprint(field, value))?;
-                candidates.sort_unstable();
-                candidates.dedup();
+        // A chain that is not one the store writes: the records are read instead.
+        let candidates = match self.fields {
+            Some(index) => index.find(&fields::fingerprint(field, value))?.map(|c| (c, index.indexed())),
+            None => None,
+        };
+        let indexed = match candidates {
+            Some((mut candidates, indexed)) => {
+                candidates.reverse();
                 for seq in candidates {
                     if seq < self.count && holds(seq)? {
                         found.push(seq);
                     }
                 }
-                table.indexed.min(self.count)
+                indexed.min(self.count)
             }
             None => 0,
         };

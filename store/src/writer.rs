@@ -28,7 +28,7 @@ use crate::config::{
     validate_index_fields,
 };
 use crate::faults::Faults;
-use crate::fields::{self, FIELDS};
+use crate::fields::{self, FieldIndex};
 use crate::frame;
 use crate::fsio::{FileId, Fs, Wait, lock_exclusive};
 use crate::index::{IndexFile, slot};
@@ -201,7 +201,7 @@ pub(crate) struct Writer {
     pub tree: TreeFile,
     pub nonces: HashTable,
     /// The field index, when the log indexes fields.
-    pub fields: Option<HashTable>,
+    pub fields: Option<FieldIndex>,
     pub checkpoints: Checkpoints,
     /// What the derived files hold on stable storage.
     pub durable: Durable,
@@ -516,9 +516,7 @@ impl Writer {
         }
         self.nonces.write_header(&self.fs, self.segments.count)?;
         if let Some(table) = self.fields.as_mut() {
-            for (fingerprint, seq) in terms {
-                table.insert(&self.fs, fingerprint, *seq)?;
-            }
+            table.insert(&self.fs, terms)?;
             table.write_header(&self.fs, self.segments.count)?;
         }
         Ok(())
@@ -544,6 +542,18 @@ impl Writer {
         Ok(())
     }
 
+    /// Builds the field index anew from the stored events (its files were found
+    /// inconsistent).
+    fn rebuild_field_index(&mut self) -> Result<()> {
+        let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
+        let config = self.config.clone();
+        let result = self.build_field_index(&config);
+        if result.is_err() {
+            self.damaged = true;
+        }
+        result
+    }
+
     /// Writes `config` (with its new field list) and builds its field index from
     /// the stored events. The new table is written under its own tag before the
     /// configuration names the new field: whichever of them a crash leaves, opening
@@ -553,17 +563,21 @@ impl Writer {
         let count = self.segments.count;
         let tag = fields::tag(&config.index_fields);
         self.fields = None;
-        let mut table = HashTable::create(FIELDS, tag, &self.fs, &self.dir)?;
+        let mut table = FieldIndex::create(&self.fs, &self.dir, tag)?;
         self.fs.replace(&self.dir, CONFIG_FILE, &config.to_json())?;
         let fs = &self.fs;
+        let mut terms = Vec::new();
         recovery::rebuild_pass(&self.segments.segments, 0, count, |seq, _, _, entry| {
             let (EntryRef::Receipt { event, .. } | EntryRef::Record { event, .. }) = entry;
-            for fingerprint in fields::event_fingerprints(event, &config.index_fields) {
-                table.insert(fs, &fingerprint, seq)?;
+            terms.extend(fields::event_fingerprints(event, &config.index_fields).into_iter().map(|f| (f, seq)));
+            if terms.len() >= fields::INSERT_AT_ONCE {
+                table.insert(fs, &terms)?;
+                terms.clear();
             }
             Ok(())
         })?;
-        recovery::finish_table(&self.fs, &mut table, 0, count)?;
+        table.insert(fs, &terms)?;
+        recovery::finish_fields(&self.fs, &mut table, 0, count)?;
         table.sync(&self.fs)?;
         self.fields = Some(table);
         Ok(())
@@ -971,7 +985,15 @@ impl Log {
     /// # Errors
     /// As [`crate::LogReader::find`].
     pub fn find(&self, field: &str, value: &str) -> Result<Vec<u64>> {
-        self.read(|view| view.find(field, value))
+        let mut writer = self.writer()?;
+        writer.repair()?;
+        let found = writer.view().find(field, value)?;
+        // A chain the store does not write (the lookup read the records instead):
+        // the field index is built anew.
+        if writer.fields.as_ref().is_some_and(FieldIndex::inconsistent) {
+            writer.rebuild_field_index()?;
+        }
+        Ok(found)
     }
 
     /// The payload fields the log indexes.

@@ -241,10 +241,23 @@ fn a_field_list_changed_behind_the_logs_back_rebuilds_the_index() {
 fn signed_messages_are_found_by_their_payload() {
     let dir = scratch("signed");
     let log = create(&dir, Mode::Batch, &["instruction_id"]);
-    let b64 = |b: &[u8]| evidentia::encoding::b64url(b);
-    let jws = format!("{}.{}.c2ln", b64(br#"{"alg":"PS256"}"#), b64(br#"{"instruction_id":"INS-M"}"#));
-    let event = format!(r#"{{"evidentia_signed_message":{{"jws":"{jws}"}}}}"#);
-    log.append(&key(), event.as_bytes(), None).unwrap();
+    let partner = SigningKey::from_bytes(&[8; 32]).unwrap();
+    let jws =
+        evidentia::sign_jws(&partner, br#"{"instruction_id":"INS-M"}"#, evidentia::JwsOptions::default()).unwrap();
+    let keys = evidentia::PartnerKeys::from_json(&partner.public_jwk()).unwrap();
+    let provenance = evidentia::json::parse(br#"{"partner_id":"BANK-042"}"#).unwrap();
+    let message = evidentia::SignedMessage::verify_new(&evidentia::NewMessage {
+        jws: &jws,
+        detached_payload: None,
+        keys: &keys,
+        provenance: &provenance,
+        direction: evidentia::Direction::Inbound,
+        link: None,
+        record_failure: false,
+        at: evidentia::Timestamp::parse("2026-03-01T10:00:00Z").unwrap(),
+    })
+    .unwrap();
+    log.record_message(&key(), &message, None, &AppendOptions::default()).unwrap();
     log.append(&key(), br#"{"instruction_id":"INS-M"}"#, None).unwrap();
     assert_eq!(log.find("instruction_id", "INS-M").unwrap(), vec![0, 1]);
 }
@@ -342,6 +355,7 @@ fn lookups_stay_exact_after_any_failed_operation_and_power_cuts() {
     fault_workload(&dir, &counting);
     let total = counting.operations();
     assert!(total > 20, "{total}");
+    let mut postings_failed = false;
     for n in 1..=total {
         for power_cut in [false, true] {
             let dir = scratch(&format!("faults-{n}-{power_cut}"));
@@ -351,6 +365,7 @@ fn lookups_stay_exact_after_any_failed_operation_and_power_cuts() {
             }
             faults.fail_operation(n, if n % 2 == 0 { FaultError::Io } else { FaultError::NoSpace });
             fault_workload(&dir, &faults);
+            postings_failed |= faults.injected().is_some_and(|op| op.contains("fields.postings"));
             if power_cut {
                 faults.power_cut_keeping_some(n).unwrap();
             }
@@ -373,5 +388,91 @@ fn lookups_stay_exact_after_any_failed_operation_and_power_cuts() {
                 assert_eq!(&reader.find(field, value).unwrap(), seqs, "{what}, reopened: {field}={value}");
             }
         }
+    }
+    assert!(postings_failed, "no operation on fields.postings was failed");
+}
+
+/// Thousands of records sharing one value (a currency, say), appended one at a
+/// time and in batches: all are found, in order, and the index is exact after
+/// reopening. (The slot reads per append are counted in the store's unit tests.)
+#[test]
+fn thousands_of_records_sharing_a_value_are_appended_and_found() {
+    let dir = scratch("shared");
+    let log = create(&dir, Mode::Batch, &["c", "i"]);
+    let shared = |from: usize, n: usize| -> Vec<Vec<u8>> {
+        (from..from + n).map(|i| format!(r#"{{"c":"EUR","i":{i}}}"#).into_bytes()).collect()
+    };
+    for from in (0..5000).step_by(500) {
+        let events = shared(from, 500);
+        let batch: Vec<NewEvent<'_>> = events.iter().map(|e| NewEvent { json: e, nonce: None }).collect();
+        log.append_batch(&key(), &batch, None).unwrap();
+    }
+    for i in 5000..5020 {
+        log.append(&key(), &shared(i, 1)[0], None).unwrap();
+    }
+    assert_eq!(log.find("c", "EUR").unwrap(), (0..5020).collect::<Vec<u64>>());
+    assert_eq!(log.find("i", "4321").unwrap(), [4321]);
+    assert!(log.find("c", "USD").unwrap().is_empty());
+    drop(log);
+    let log = Log::open(&dir.0).unwrap();
+    assert_eq!(log.recovery().reindexed_field_records, 0);
+    drop(log);
+    let reader = LogReader::open(&dir.0).unwrap();
+    assert_eq!(reader.find("c", "EUR").unwrap().len(), 5020);
+    assert_eq!(reader.find("i", "5019").unwrap(), [5019]);
+}
+
+/// The postings damaged, or a field index of the earlier format (a slot per
+/// record): lookups stay exact (a reader reads the records where the index cannot
+/// be used) and a writer builds the index anew.
+#[test]
+fn damaged_postings_or_an_old_format_index_are_rebuilt_and_lookups_stay_exact() {
+    let dir = scratch("postings");
+    let log = create(&dir, Mode::Batch, &["instruction_id", "kind"]);
+    append(&log, 0, 600);
+    drop(log);
+    let (fields, postings) = (dir.0.join("fields"), dir.0.join("fields.postings"));
+    let (table, original) = (std::fs::read(&fields).unwrap(), std::fs::read(&postings).unwrap());
+    let posting = |n: usize| 24 + 16 * n;
+    for what in ["postings deleted", "postings cut", "postings cut and their count too", "version 1 table"] {
+        std::fs::write(&fields, &table).unwrap();
+        std::fs::write(&postings, &original).unwrap();
+        match what {
+            "postings deleted" => std::fs::remove_file(&postings).unwrap(),
+            "postings cut" => std::fs::write(&postings, &original[..posting(100)]).unwrap(),
+            "postings cut and their count too" => {
+                let mut bytes = original[..posting(100)].to_vec();
+                bytes[16..24].copy_from_slice(&100u64.to_le_bytes());
+                std::fs::write(&postings, bytes).unwrap();
+            }
+            _ => {
+                let mut bytes = table.clone();
+                bytes[4..8].copy_from_slice(&1u32.to_le_bytes());
+                std::fs::write(&fields, bytes).unwrap();
+            }
+        }
+        check(&dir, 600);
+        let log = Log::open(&dir.0).unwrap();
+        assert_eq!(log.recovery().reindexed_field_records, 600, "{what}");
+        assert_eq!(log.find("kind", "request").unwrap().len(), 300, "{what}");
+        drop(log);
+        check(&dir, 600);
+        assert_eq!(std::fs::read(&postings).unwrap(), original, "{what}");
+    }
+    // A chain that points forward, or whose records do not descend: lookups read
+    // the records, and the writer's first lookup builds the index anew.
+    for (what, at, value) in [("forward", 8, u64::MAX), ("not descending", 0, 599 + 1)] {
+        std::fs::write(&fields, &table).unwrap();
+        let mut bytes = original.clone();
+        // The second posting: record 0's kind (its first is its instruction id).
+        bytes[posting(1) + at..posting(1) + at + 8].copy_from_slice(&value.to_le_bytes());
+        // And every posting of record 2 ("request" again) names it.
+        std::fs::write(&postings, &bytes).unwrap();
+        check(&dir, 600);
+        let log = Log::open(&dir.0).unwrap();
+        assert_eq!(log.find("kind", "request").unwrap(), expected(600, "kind", "request"), "{what}");
+        assert_eq!(std::fs::read(&postings).unwrap(), original, "{what}");
+        drop(log);
+        check(&dir, 600);
     }
 }
