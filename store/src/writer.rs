@@ -1036,9 +1036,11 @@ impl Drop for Log {
     }
 }
 
-/// An event as the log stores it: every append path passes through here, once.
+/// An event as the log stores it, canonical, and refused if it is a signed message
+/// that does not check out as recorded (core's gate, SPEC.md §21.1): every append
+/// path passes through here, once.
 fn canonical_event(json: &[u8]) -> Result<Vec<u8>> {
-    evidentia::canonicalize(json)
+    evidentia::prepare_event(json)
 }
 
 fn busy(dir: &Path) -> String {

@@ -388,7 +388,8 @@ pub(super) fn explanation(event: &[u8], recorded_at: &str, exported_at: Option<T
         "- **Evidentia's own receipt adds when the message was received, and that it has not changed since.**\n  \
          The record was made at {recorded_at} (the log's own statement; check 8, when present, bounds it by an\n  \
          independent time), and the message, its keys, the provenance and the check are inside the event the\n  \
-         receipt signs. The signature was first checked at {} by Evidentia {}",
+         receipt signs. The log's operator recorded, signed with it, that the signature was first checked\n  \
+         at {} by Evidentia {}",
         v.verified_at, v.evidentia_version
     ));
     match exported_at {
