@@ -1,6 +1,8 @@
 //! Helpers shared by the CLI's integration tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
+pub(crate) mod partner;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
