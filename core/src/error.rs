@@ -148,6 +148,18 @@ error_codes! {
     KeyAlgorithmMismatch = 307, Key, "KEY_ALGORITHM_MISMATCH";
     /// The key is too weak to be trusted: an RSA modulus under 2048 bits.
     KeyTooWeak = 308, Key, "KEY_TOO_WEAK";
+    /// A key reference is not a well-formed RFC 7512 `pkcs11:` URI, or names a
+    /// PIN source that cannot be read.
+    KeyUriInvalid = 309, Key, "KEY_URI_INVALID";
+    /// No PKCS#11 token matches the URI: the module cannot be loaded, or the token
+    /// is missing or was removed.
+    TokenNotFound = 310, Key, "TOKEN_NOT_FOUND";
+    /// The token refused the login: a wrong PIN, or a locked PIN.
+    TokenLoginFailed = 311, Key, "TOKEN_LOGIN_FAILED";
+    /// The token holds no private key object matching the URI (or more than one).
+    TokenKeyNotFound = 312, Key, "TOKEN_KEY_NOT_FOUND";
+    /// The token failed an operation for another reason (a PKCS#11 `CKR_*` error).
+    TokenFailed = 313, Key, "TOKEN_FAILED";
 
     /// A JWS is not a well-formed compact serialization.
     JwsMalformed = 400, Jws, "JWS_MALFORMED";
@@ -243,6 +255,10 @@ error_codes! {
     /// A signed message's link names a record that does not exist in the log or has
     /// a different digest.
     LinkMismatch = 628, Verification, "LINK_MISMATCH";
+    /// A cosignature by a witness the policy names does not verify.
+    CosignatureInvalid = 629, Verification, "COSIGNATURE_INVALID";
+    /// A checkpoint lacks the cosignatures its policy's quorum requires.
+    PolicyNotSatisfied = 630, Verification, "POLICY_NOT_SATISFIED";
 
     /// A file or directory could not be read or written.
     Io = 700, Storage, "IO";
@@ -276,6 +292,9 @@ error_codes! {
     TimestampMalformed = 803, Proof, "TIMESTAMP_MALFORMED";
     /// A time-stamp token uses an algorithm Evidentia does not support.
     TimestampUnsupported = 804, Proof, "TIMESTAMP_UNSUPPORTED";
+    /// A C2SP tlog-policy file is not well-formed: an unknown line, an unknown or
+    /// repeated name, a bad key, or a quorum that cannot be met.
+    PolicyMalformed = 805, Proof, "POLICY_MALFORMED";
 
     /// An internal error: a defect in Evidentia. Please report it.
     Internal = 900, Internal, "INTERNAL";
@@ -326,6 +345,15 @@ impl ErrorCode {
                 "The key is of a different kind from the one the signature's algorithm needs, so it cannot have made this signature."
             }
             ErrorCode::KeyTooWeak => "The key is too short to be trusted today (RSA keys need at least 2048 bits).",
+            ErrorCode::KeyUriInvalid => {
+                "The reference to a key in a hardware token (a pkcs11: URI) is not written correctly, or its PIN file cannot be read."
+            }
+            ErrorCode::TokenNotFound => {
+                "The hardware token holding the key cannot be reached: its software is missing, or the token is not connected."
+            }
+            ErrorCode::TokenLoginFailed => "The hardware token refused the PIN, so the key cannot be used.",
+            ErrorCode::TokenKeyNotFound => "The hardware token has no key by the name given, or more than one.",
+            ErrorCode::TokenFailed => "The hardware token could not complete the operation.",
             ErrorCode::KeySetMalformed => "The list of trusted keys (JWKS) cannot be read, or lists a key twice.",
             ErrorCode::SignerFailed => {
                 "The device or service holding the signing key could not sign, or its signature did not check out, so no receipt was made."
@@ -429,6 +457,12 @@ impl ErrorCode {
             ErrorCode::MessageVerificationMismatch => {
                 "Checking the partner's signature again with the key kept on record gives a different answer from the one recorded: the record or the key snapshot was changed."
             }
+            ErrorCode::CosignatureInvalid => {
+                "A witness's countersignature on the log's checkpoint does not check out, so it cannot be counted."
+            }
+            ErrorCode::PolicyNotSatisfied => {
+                "Not enough independent witnesses vouched for the log's checkpoint to meet the policy."
+            }
             ErrorCode::LinkMismatch => {
                 "The message is said to answer another entry of the log, but that entry is missing or different."
             }
@@ -455,6 +489,9 @@ impl ErrorCode {
             ErrorCode::BatchReceiptMalformed => "The batch receipt is damaged or not in the expected format.",
             ErrorCode::TimestampMalformed => {
                 "The trusted timestamp, or a certificate that comes with it, is damaged or not in the standard format."
+            }
+            ErrorCode::PolicyMalformed => {
+                "The witness policy cannot be read: a line, name, key or quorum in it is not written correctly."
             }
             ErrorCode::TimestampUnsupported => {
                 "The trusted timestamp was made with a method this program cannot check; it is neither confirmed nor disproved."

@@ -153,6 +153,26 @@ typedef enum {
    */
   EVIDENTIA_KEY_TOO_WEAK = 308,
   /**
+   * A key reference is not a well-formed RFC 7512 `pkcs11:` URI, or names a PIN source that cannot be read.
+   */
+  EVIDENTIA_KEY_URI_INVALID = 309,
+  /**
+   * No PKCS#11 token matches the URI: the module cannot be loaded, or the token is missing or was removed.
+   */
+  EVIDENTIA_TOKEN_NOT_FOUND = 310,
+  /**
+   * The token refused the login: a wrong PIN, or a locked PIN.
+   */
+  EVIDENTIA_TOKEN_LOGIN_FAILED = 311,
+  /**
+   * The token holds no private key object matching the URI (or more than one).
+   */
+  EVIDENTIA_TOKEN_KEY_NOT_FOUND = 312,
+  /**
+   * The token failed an operation for another reason (a PKCS#11 `CKR_*` error).
+   */
+  EVIDENTIA_TOKEN_FAILED = 313,
+  /**
    * A JWS is not a well-formed compact serialization.
    */
   EVIDENTIA_JWS_MALFORMED = 400,
@@ -321,6 +341,14 @@ typedef enum {
    */
   EVIDENTIA_LINK_MISMATCH = 628,
   /**
+   * A cosignature by a witness the policy names does not verify.
+   */
+  EVIDENTIA_COSIGNATURE_INVALID = 629,
+  /**
+   * A checkpoint lacks the cosignatures its policy's quorum requires.
+   */
+  EVIDENTIA_POLICY_NOT_SATISFIED = 630,
+  /**
    * A file or directory could not be read or written.
    */
   EVIDENTIA_IO = 700,
@@ -380,6 +408,10 @@ typedef enum {
    * A time-stamp token uses an algorithm Evidentia does not support.
    */
   EVIDENTIA_TIMESTAMP_UNSUPPORTED = 804,
+  /**
+   * A C2SP tlog-policy file is not well-formed: an unknown line, an unknown or repeated name, a bad key, or a quorum that cannot be met.
+   */
+  EVIDENTIA_POLICY_MALFORMED = 805,
   /**
    * An internal error: a defect in Evidentia. Please report it.
    */

@@ -54,6 +54,16 @@ pub enum evidentia_result {
     EVIDENTIA_KEY_ALGORITHM_MISMATCH = 307,
     /// The key is too weak to be trusted: an RSA modulus under 2048 bits.
     EVIDENTIA_KEY_TOO_WEAK = 308,
+    /// A key reference is not a well-formed RFC 7512 `pkcs11:` URI, or names a PIN source that cannot be read.
+    EVIDENTIA_KEY_URI_INVALID = 309,
+    /// No PKCS#11 token matches the URI: the module cannot be loaded, or the token is missing or was removed.
+    EVIDENTIA_TOKEN_NOT_FOUND = 310,
+    /// The token refused the login: a wrong PIN, or a locked PIN.
+    EVIDENTIA_TOKEN_LOGIN_FAILED = 311,
+    /// The token holds no private key object matching the URI (or more than one).
+    EVIDENTIA_TOKEN_KEY_NOT_FOUND = 312,
+    /// The token failed an operation for another reason (a PKCS#11 `CKR_*` error).
+    EVIDENTIA_TOKEN_FAILED = 313,
     /// A JWS is not a well-formed compact serialization.
     EVIDENTIA_JWS_MALFORMED = 400,
     /// A JWS protected header is missing, not a JSON object, or has invalid members.
@@ -138,6 +148,10 @@ pub enum evidentia_result {
     EVIDENTIA_MESSAGE_VERIFICATION_MISMATCH = 627,
     /// A signed message's link names a record that does not exist in the log or has a different digest.
     EVIDENTIA_LINK_MISMATCH = 628,
+    /// A cosignature by a witness the policy names does not verify.
+    EVIDENTIA_COSIGNATURE_INVALID = 629,
+    /// A checkpoint lacks the cosignatures its policy's quorum requires.
+    EVIDENTIA_POLICY_NOT_SATISFIED = 630,
     /// A file or directory could not be read or written.
     EVIDENTIA_IO = 700,
     /// A log already exists where a new one was to be created.
@@ -168,6 +182,8 @@ pub enum evidentia_result {
     EVIDENTIA_TIMESTAMP_MALFORMED = 803,
     /// A time-stamp token uses an algorithm Evidentia does not support.
     EVIDENTIA_TIMESTAMP_UNSUPPORTED = 804,
+    /// A C2SP tlog-policy file is not well-formed: an unknown line, an unknown or repeated name, a bad key, or a quorum that cannot be met.
+    EVIDENTIA_POLICY_MALFORMED = 805,
     /// An internal error: a defect in Evidentia. Please report it.
     EVIDENTIA_INTERNAL = 900,
 }
@@ -197,6 +213,11 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::KeyNotCurrent => evidentia_result::EVIDENTIA_KEY_NOT_CURRENT,
             ErrorCode::KeyAlgorithmMismatch => evidentia_result::EVIDENTIA_KEY_ALGORITHM_MISMATCH,
             ErrorCode::KeyTooWeak => evidentia_result::EVIDENTIA_KEY_TOO_WEAK,
+            ErrorCode::KeyUriInvalid => evidentia_result::EVIDENTIA_KEY_URI_INVALID,
+            ErrorCode::TokenNotFound => evidentia_result::EVIDENTIA_TOKEN_NOT_FOUND,
+            ErrorCode::TokenLoginFailed => evidentia_result::EVIDENTIA_TOKEN_LOGIN_FAILED,
+            ErrorCode::TokenKeyNotFound => evidentia_result::EVIDENTIA_TOKEN_KEY_NOT_FOUND,
+            ErrorCode::TokenFailed => evidentia_result::EVIDENTIA_TOKEN_FAILED,
             ErrorCode::JwsMalformed => evidentia_result::EVIDENTIA_JWS_MALFORMED,
             ErrorCode::JwsHeaderInvalid => evidentia_result::EVIDENTIA_JWS_HEADER_INVALID,
             ErrorCode::JwsUnsupportedAlgorithm => evidentia_result::EVIDENTIA_JWS_UNSUPPORTED_ALGORITHM,
@@ -239,6 +260,8 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::TimestampUntrusted => evidentia_result::EVIDENTIA_TIMESTAMP_UNTRUSTED,
             ErrorCode::MessageVerificationMismatch => evidentia_result::EVIDENTIA_MESSAGE_VERIFICATION_MISMATCH,
             ErrorCode::LinkMismatch => evidentia_result::EVIDENTIA_LINK_MISMATCH,
+            ErrorCode::CosignatureInvalid => evidentia_result::EVIDENTIA_COSIGNATURE_INVALID,
+            ErrorCode::PolicyNotSatisfied => evidentia_result::EVIDENTIA_POLICY_NOT_SATISFIED,
             ErrorCode::Io => evidentia_result::EVIDENTIA_IO,
             ErrorCode::LogExists => evidentia_result::EVIDENTIA_LOG_EXISTS,
             ErrorCode::LogNotFound => evidentia_result::EVIDENTIA_LOG_NOT_FOUND,
@@ -254,6 +277,7 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::BatchReceiptMalformed => evidentia_result::EVIDENTIA_BATCH_RECEIPT_MALFORMED,
             ErrorCode::TimestampMalformed => evidentia_result::EVIDENTIA_TIMESTAMP_MALFORMED,
             ErrorCode::TimestampUnsupported => evidentia_result::EVIDENTIA_TIMESTAMP_UNSUPPORTED,
+            ErrorCode::PolicyMalformed => evidentia_result::EVIDENTIA_POLICY_MALFORMED,
             ErrorCode::Internal => evidentia_result::EVIDENTIA_INTERNAL,
             _ => evidentia_result::EVIDENTIA_INTERNAL,
         }
