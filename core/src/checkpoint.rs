@@ -85,11 +85,11 @@ impl Checkpoint {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NoteVerifier {
     name: String,
-    key_hash: [u8; 4],
+    pub(crate) key_hash: [u8; 4],
     key: PublicKey,
 }
 
-fn validate_key_name(name: &str) -> Result<()> {
+pub(crate) fn validate_key_name(name: &str) -> Result<()> {
     if name.is_empty() || name.contains(['+', ' ', '\n', '\t']) || name.chars().any(char::is_control) {
         return Err(malformed("a note key name is non-empty and has no '+', whitespace or control characters"));
     }
@@ -184,14 +184,14 @@ fn check_text(text: &str) -> Result<()> {
 
 /// One signature line of a note.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct NoteSignature {
-    name: String,
-    key_hash: [u8; 4],
-    signature: Vec<u8>,
+pub(crate) struct NoteSignature {
+    pub(crate) name: String,
+    pub(crate) key_hash: [u8; 4],
+    pub(crate) signature: Vec<u8>,
 }
 
 /// Splits a signed note into its text and its signatures.
-fn split_note(note: &str) -> Result<(&str, Vec<NoteSignature>)> {
+pub(crate) fn split_note(note: &str) -> Result<(&str, Vec<NoteSignature>)> {
     if note.len() > MAX_NOTE_SIZE {
         return Err(malformed("the note is larger than 64 KiB"));
     }

@@ -13,6 +13,8 @@
 //! - [`verify_receipt`], [`verify_batch_receipt`], [`LogVerifier`]: verification
 //!   with [`Report`]s.
 //! - [`timestamp`]: RFC 3161 trusted timestamps from an independent authority.
+//! - [`Policy`], [`TlogProof`]: C2SP witness cosignatures, tlog-policy quorums and
+//!   tlog-proof files.
 //!
 //! The core is sans-I/O: it never touches files, the network or the clock. Time
 //! and randomness come in as parameters. SPEC.md defines every format.
@@ -40,6 +42,7 @@ mod report;
 mod time;
 pub mod timestamp;
 mod verify;
+mod witness;
 
 pub use batch::{
     BATCH_RECEIPT_TYPE, BatchReceipt, checkpoint_verifiers, record_of_receipt, verify_batch_receipt,
@@ -75,4 +78,7 @@ pub use time::Timestamp;
 pub use verify::{
     DEFAULT_MAX_FINDINGS, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, entry_record_digest,
     verify_log, verify_log_entries, verify_receipt,
+};
+pub use witness::{
+    Cosignature, Cosigned, LogKey, Policy, PolicyResult, TlogProof, WitnessKey, cosignature_message, verify_log_note,
 };
