@@ -11,8 +11,9 @@
 use crate::digest::Digest;
 use crate::encoding::{b64, b64_decode, hex};
 use crate::error::{Error, ErrorCode, Result};
-use crate::keys::{PublicKey, SigningKey};
+use crate::keys::{PublicKey, signature_to_der};
 use crate::merkle::Hash;
+use crate::signer::Signer;
 
 /// The signature type byte of ECDSA P-256 keys in signed notes.
 const ECDSA_TYPE: u8 = 0x02;
@@ -152,20 +153,22 @@ impl NoteVerifier {
 /// Signs a note's text with `key` under `name`; returns the signed note.
 ///
 /// # Errors
-/// [`ErrorCode::CheckpointMalformed`] for an invalid name or text.
-pub fn sign_note(text: &str, name: &str, key: &SigningKey) -> Result<String> {
+/// [`ErrorCode::CheckpointMalformed`] for an invalid name or text; the signer's
+/// errors (see [`Signer::signature`]).
+pub fn sign_note(text: &str, name: &str, key: &dyn Signer) -> Result<String> {
     check_text(text)?;
     let verifier = NoteVerifier::new(name, key.public_key())?;
     let mut signature = verifier.key_hash.to_vec();
-    signature.extend_from_slice(&key.sign_der(text.as_bytes()));
+    signature.extend_from_slice(&signature_to_der(&key.signature(text.as_bytes())?)?);
     Ok(format!("{text}\n{SIGNATURE_PREFIX}{name} {}\n", b64(&signature)))
 }
 
 /// Signs a checkpoint as a note, with the checkpoint's origin as the key name.
 ///
 /// # Errors
-/// [`ErrorCode::CheckpointMalformed`] for an origin that cannot be a key name.
-pub fn sign_checkpoint(checkpoint: &Checkpoint, key: &SigningKey) -> Result<String> {
+/// [`ErrorCode::CheckpointMalformed`] for an origin that cannot be a key name; the
+/// signer's errors.
+pub fn sign_checkpoint(checkpoint: &Checkpoint, key: &dyn Signer) -> Result<String> {
     sign_note(&checkpoint.to_text(), &checkpoint.origin, key)
 }
 
@@ -301,6 +304,7 @@ pub fn read_checkpoint(note: &str) -> Result<Checkpoint> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SigningKey;
 
     #[test]
     fn sign_and_verify_a_checkpoint() {

@@ -5,7 +5,8 @@ use crate::encoding::{b64url, b64url_decode};
 use crate::error::{Error, ErrorCode, Result};
 use crate::json::{ParseOptions, Value, parse_with};
 use crate::jwks::KeySet;
-use crate::keys::{ALGORITHM, SigningKey, canonical_text};
+use crate::keys::{ALGORITHM, canonical_text};
+use crate::signer::Signer;
 use crate::time::Timestamp;
 
 /// How to serialize a signed payload.
@@ -26,13 +27,15 @@ const MAX_HEADER_SIZE: usize = 16 * 1024;
 
 /// Signs `payload` as a compact JWS with header `{"alg":"ES256","kid":...}`.
 ///
-/// The header is canonical JSON and the signature deterministic (RFC 6979), so the
-/// same key, payload and options give the same JWS in every language.
+/// The header is canonical JSON and, with a software key, the signature
+/// deterministic (RFC 6979), so the same key, payload and options give the same JWS
+/// in every language.
 ///
 /// # Errors
 /// [`ErrorCode::InvalidArgument`] when an attached unencoded payload is not UTF-8
-/// or contains `.`, which compact serialization cannot carry.
-pub fn sign_jws(key: &SigningKey, payload: &[u8], options: JwsOptions) -> Result<String> {
+/// or contains `.`, which compact serialization cannot carry; the signer's errors
+/// (see [`Signer::signature`]).
+pub fn sign_jws(key: &dyn Signer, payload: &[u8], options: JwsOptions) -> Result<String> {
     sign_with_header(key, payload, options, None)
 }
 
@@ -58,12 +61,12 @@ pub(crate) fn signing_input_with_header(kid: &str, payload: &[u8], typ: &str) ->
 
 /// Signs with an optional `typ` header parameter.
 pub(crate) fn sign_with_header(
-    key: &SigningKey,
+    key: &dyn Signer,
     payload: &[u8],
     options: JwsOptions,
     typ: Option<&str>,
 ) -> Result<String> {
-    let header_b64 = protected_header(key.kid(), options, typ);
+    let header_b64 = protected_header(key.public_key().kid(), options, typ);
     let encoded_payload = (!options.unencoded).then(|| b64url(payload));
     let shown_payload = match (options.detached, &encoded_payload) {
         (true, _) => "",
@@ -83,7 +86,7 @@ pub(crate) fn sign_with_header(
     signing_input.extend_from_slice(header_b64.as_bytes());
     signing_input.push(b'.');
     signing_input.extend_from_slice(signed_payload);
-    let signature = b64url(&key.sign(&signing_input));
+    let signature = b64url(&key.signature(&signing_input)?);
     Ok(format!("{header_b64}.{shown_payload}.{signature}"))
 }
 

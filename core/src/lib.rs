@@ -6,8 +6,9 @@
 //! - [`sign_jws`], [`verify_jws`]: ES256 JWS, deterministic and strict.
 //! - [`verify_partner_jws`], [`PartnerKeys`]: JWS signed by others with ES256/384/512,
 //!   RS256, PS256/384 or EdDSA (Ed25519).
-//! - [`Record`], [`Receipt`], [`ChainState`], [`issue_receipt`]: hash-chained, signed
-//!   evidence records.
+//! - [`Record`], [`Receipt`], [`ReceiptChain`], [`issue_receipt`]: hash-chained,
+//!   signed evidence records; [`Signer`], the seam every signature goes through
+//!   (keys in memory, in PKCS#11 tokens, behind a KMS callback).
 //! - [`merkle`], [`Checkpoint`], [`BatchReceipt`]: RFC 6962/9162 Merkle trees with
 //!   inclusion and consistency proofs, C2SP signed checkpoints, batch receipts.
 //! - [`verify_receipt`], [`verify_batch_receipt`], [`LogVerifier`]: verification
@@ -22,6 +23,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod chain;
 mod checkpoint;
 mod crypto;
 mod digest;
@@ -39,6 +41,7 @@ pub mod package;
 mod partner;
 mod record;
 mod report;
+mod signer;
 mod time;
 pub mod timestamp;
 mod verify;
@@ -49,6 +52,7 @@ pub use batch::{
     verify_checkpoint_with_keys, verify_consistency_between, verify_inclusion_in_checkpoint,
     verify_receipt_in_checkpoint,
 };
+pub use chain::{MAX_AHEAD_OF_CLOCK, ReceiptChain, record_time};
 pub use checkpoint::{
     Checkpoint, NoteVerifier, VerifiedNote, read_checkpoint, sign_checkpoint, sign_note, verify_checkpoint, verify_note,
 };
@@ -74,6 +78,7 @@ pub use record::{
     validate_log_id, validate_new_log_id,
 };
 pub use report::{Check, CheckResult, Finding, Report, Status, Subject};
+pub use signer::Signer;
 pub use time::Timestamp;
 pub use verify::{
     DEFAULT_MAX_FINDINGS, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, entry_record_digest,

@@ -5,7 +5,8 @@ use crate::encoding::b64url;
 use crate::error::{Error, ErrorCode, Result};
 use crate::json::{MAX_SAFE_INTEGER, Number, Value, parse, write_string};
 use crate::jws::{DecodedJws, JwsOptions, decode, sign_with_header, signing_input_with_header};
-use crate::keys::{PublicKey, SigningKey};
+use crate::keys::PublicKey;
+use crate::signer::Signer;
 use crate::time::Timestamp;
 
 /// The record format version this library writes and reads.
@@ -309,9 +310,10 @@ impl Receipt {
     /// Signs a record.
     ///
     /// # Errors
-    /// [`ErrorCode::InvalidArgument`] when the record's kid is not the key's.
-    pub fn sign(key: &SigningKey, record: &Record) -> Result<Receipt> {
-        if record.kid != key.kid() {
+    /// [`ErrorCode::InvalidArgument`] when the record's kid is not the key's; the
+    /// signer's errors (see [`Signer::signature`]).
+    pub fn sign(key: &dyn Signer, record: &Record) -> Result<Receipt> {
+        if record.kid != key.public_key().kid() {
             return Err(Error::new(ErrorCode::InvalidArgument, "the record's kid is not the signing key's kid"));
         }
         let text = sign_with_header(key, &record.to_bytes(), JwsOptions::default(), Some(RECEIPT_TYPE))?;
@@ -574,7 +576,7 @@ impl UnsignedReceipt {
 /// [`prepare_event`](crate::prepare_event)); the errors of
 /// [`ChainState::next_record`].
 pub fn issue_receipt(
-    key: &SigningKey,
+    key: &dyn Signer,
     state: &mut ChainState,
     event_json: &[u8],
     time: Timestamp,
@@ -582,7 +584,7 @@ pub fn issue_receipt(
 ) -> Result<Issued> {
     // The gate every append passes (a log's, or a chain kept by the application).
     let event = crate::message::prepare_event(event_json)?;
-    let record = state.next_record(key.kid(), Digest::sha256(&event), time, nonce)?;
+    let record = state.next_record(key.public_key().kid(), Digest::sha256(&event), time, nonce)?;
     let receipt = Receipt::sign(key, &record)?;
     state.advance(&record)?;
     Ok(Issued { receipt, event })
@@ -591,6 +593,7 @@ pub fn issue_receipt(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SigningKey;
     use crate::json::canonicalize_value;
 
     fn record(nonce: Option<&str>, kid: &str, log_id: &str, seq: u64, prev: bool) -> Record {

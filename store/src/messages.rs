@@ -4,9 +4,7 @@
 //! touches the log.
 
 use evidentia::json::parse;
-use evidentia::{
-    Digest, Error, ErrorCode, Link, Result, Reverification, SignedMessage, SigningKey, entry_record_digest,
-};
+use evidentia::{Digest, Error, ErrorCode, Link, Result, Reverification, SignedMessage, Signer, entry_record_digest};
 
 use crate::reader::LogReader;
 use crate::segments::Entry;
@@ -65,7 +63,7 @@ impl Log {
     /// differs; otherwise as [`Log::append_events`].
     pub fn record_message(
         &self,
-        key: &SigningKey,
+        key: &dyn Signer,
         message: &SignedMessage,
         nonce: Option<&str>,
         options: &AppendOptions,

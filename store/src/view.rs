@@ -4,7 +4,7 @@
 
 use evidentia::merkle::{self, Hash};
 use evidentia::{
-    BatchReceipt, Checkpoint, ConsistencyProof, Error, ErrorCode, InclusionProof, Record, Result, SigningKey,
+    BatchReceipt, Checkpoint, ConsistencyProof, Error, ErrorCode, InclusionProof, Record, Result, Signer,
     sign_checkpoint,
 };
 
@@ -92,15 +92,15 @@ impl View<'_> {
     /// stored (checkpoints are stored in order of size); it needs no storing, since
     /// it states the root of records the log holds. Receipts, and records a stored
     /// checkpoint covers, are served as [`View::receipt`] serves them.
-    pub(crate) fn receipt_sealed_by(&self, seq: u64, key: &SigningKey) -> Result<String> {
+    pub(crate) fn receipt_sealed_by(&self, seq: u64, key: &dyn Signer) -> Result<String> {
         let (entry, parsed) = self.entry_and_record(seq)?;
         if matches!(entry, Entry::Receipt { .. }) || self.batch_checkpoint(seq, &parsed).is_ok() {
             return self.receipt(seq);
         }
-        if key.kid() != parsed.kid {
+        if key.public_key().kid() != parsed.kid {
             return Err(Error::new(
                 ErrorCode::InvalidArgument,
-                format!("record {seq} was signed by key {}, not by key {}", parsed.kid, key.kid()),
+                format!("record {seq} was signed by key {}, not by key {}", parsed.kid, key.public_key().kid()),
             ));
         }
         let size = self.first_record_after_key(seq, &parsed.kid)?.unwrap_or(self.count);

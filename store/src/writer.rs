@@ -13,13 +13,13 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use evidentia::json::{Number, Value};
 use evidentia::merkle::{Hash, leaf_hash};
 use evidentia::{
     ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeySet, Receipt, Record,
-    Result, SigningKey, Timestamp, Validity, sign_checkpoint,
+    Result, Signer, Timestamp, Validity, record_time, sign_checkpoint,
 };
 
 use crate::checkpoints::{Checkpoints, StoredCheckpoint};
@@ -48,26 +48,12 @@ const ENTRY_OVERHEAD: usize = 2048;
 /// After this many records the derived files are flushed and `state.json` written,
 /// so that recovery after a crash rebuilds at most about this many.
 const FLUSH_DERIVED_EVERY: u64 = 1 << 16;
-/// How far ahead of the clock a caller-given record time may be.
-const MAX_AHEAD_OF_CLOCK: Duration = Duration::from_secs(300);
-
 /// The current time from the system clock.
 ///
 /// # Errors
 /// [`ErrorCode::Internal`] when the clock is before 1970 or beyond 9999.
 pub fn now() -> Result<Timestamp> {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(|_| Error::new(ErrorCode::Internal, "the system clock is set before 1970"))?;
-    Timestamp::from_unix(since.as_secs() as i64, since.subsec_nanos())
-}
-
-/// `time` moved by `by` (forwards, or backwards when `back`).
-fn shifted(time: Timestamp, by: Duration, back: bool) -> Result<Timestamp> {
-    let nanos = i128::from(time.unix_seconds()) * 1_000_000_000 + i128::from(time.subsec_nanos());
-    let by = by.as_nanos() as i128;
-    let moved = if back { nanos - by } else { nanos + by };
-    Timestamp::from_unix(moved.div_euclid(1_000_000_000) as i64, moved.rem_euclid(1_000_000_000) as u32)
+    Timestamp::from_system_time(SystemTime::now())
 }
 
 /// How a log is opened: how long to wait for another writer, and (for tests) a
@@ -263,8 +249,8 @@ impl Writer {
     }
 
     /// Checks that `key` is the log's current key; returns its validity.
-    fn current(&self, key: &SigningKey) -> Result<Validity> {
-        let (current, validity) = self.keys.select(Some(key.kid())).map_err(|_| not_current())?;
+    fn current(&self, key: &dyn Signer) -> Result<Validity> {
+        let (current, validity) = self.keys.select(Some(key.public_key().kid())).map_err(|_| not_current())?;
         if current != key.public_key() || validity.expires.is_some() || validity.revoked_at.is_some() {
             return Err(not_current());
         }
@@ -289,28 +275,9 @@ impl Writer {
         Ok(())
     }
 
-    /// The time the next records get.
+    /// The time the next records get: core's rule for every chain.
     fn time_for(&self, given: Option<Timestamp>, validity: &Validity) -> Result<Timestamp> {
-        let floor = self.chain.last_time().into_iter().chain(validity.not_before).max();
-        let Some(time) = given else {
-            let now = self.now()?;
-            return Ok(floor.map_or(now, |floor| floor.max(now)));
-        };
-        let refused = |why: String| Error::new(ErrorCode::TimeRefused, why);
-        if let Some(last) = self.chain.last_time().filter(|last| time < *last) {
-            return Err(refused(format!("the time {time} is earlier than the last record's time {last}")));
-        }
-        if let Some(nbf) = validity.not_before.filter(|nbf| time < *nbf) {
-            return Err(refused(format!("the time {time} is before the signing key became valid ({nbf})")));
-        }
-        let limit = shifted(self.now()?, MAX_AHEAD_OF_CLOCK, false)?;
-        if time > limit {
-            return Err(refused(format!(
-                "the time {time} is more than {} seconds ahead of the clock",
-                MAX_AHEAD_OF_CLOCK.as_secs()
-            )));
-        }
-        Ok(time)
+        record_time(self.chain.last_time(), validity.not_before, given, self.now()?)
     }
 
     /// The acknowledgement of a record already in the log (an idempotent retry).
@@ -332,7 +299,7 @@ impl Writer {
     /// Appends canonical events as one group: all or none.
     fn commit(
         &mut self,
-        key: &SigningKey,
+        key: &dyn Signer,
         events: &[NewEvent<'_>],
         canonical: Vec<Vec<u8>>,
         options: &AppendOptions,
@@ -385,7 +352,7 @@ impl Writer {
             if result.is_some() {
                 continue;
             }
-            let chained = chain.append(key.kid(), Digest::sha256(&canonical), time, event.nonce)?;
+            let chained = chain.append(key.public_key().kid(), Digest::sha256(&canonical), time, event.nonce)?;
             if !self.config.index_fields.is_empty() {
                 let terms = fields::event_fingerprints(&canonical, &self.config.index_fields);
                 new_terms.extend(terms.into_iter().map(|fingerprint| (fingerprint, chained.record.seq)));
@@ -460,7 +427,7 @@ impl Writer {
         // one that was flushed (recovery relies on it).
         self.segments.commit(frames.len() as u64, offsets.len() as u64);
         self.chain = chain;
-        self.last_kid = Some(key.kid().to_owned());
+        self.last_kid = Some(key.public_key().kid().to_owned());
         let new = offsets.len();
         for leaf in leaves {
             self.tree.push(leaf);
@@ -486,7 +453,7 @@ impl Writer {
     /// Signs a checkpoint of the whole log (batch mode) and says so in each
     /// acknowledgement; when that fails, the `new` records just stored (and any the
     /// log held unsealed before) are reported stored but not sealed.
-    fn seal(&mut self, key: &SigningKey, appended: &mut [Appended], new: usize) -> Result<()> {
+    fn seal(&mut self, key: &dyn Signer, appended: &mut [Appended], new: usize) -> Result<()> {
         match self.sign_checkpoint(key) {
             Ok(size) => {
                 for a in appended.iter_mut() {
@@ -598,7 +565,7 @@ impl Writer {
     }
 
     /// Signs a checkpoint of the whole log, stores it durably, and returns its size.
-    fn sign_checkpoint(&mut self, key: &SigningKey) -> Result<u64> {
+    fn sign_checkpoint(&mut self, key: &dyn Signer) -> Result<u64> {
         let size = self.segments.count;
         let checkpoint =
             Checkpoint { origin: self.config.log_id.clone(), size, root: self.tree.root(), extensions: vec![] };
@@ -613,7 +580,7 @@ impl Writer {
 
     /// The latest checkpoint, signing one of the whole log with `key` first when
     /// records came after it.
-    fn checkpoint(&mut self, key: &SigningKey) -> Result<StoredCheckpoint> {
+    fn checkpoint(&mut self, key: &dyn Signer) -> Result<StoredCheckpoint> {
         self.repair()?;
         if self.checkpoints.latest_size() != Some(self.segments.count) {
             let validity = self.current(key)?;
@@ -642,7 +609,7 @@ impl Log {
     /// # Errors
     /// [`ErrorCode::LogExists`], [`ErrorCode::LogIdInvalid`], [`ErrorCode::LogLocked`],
     /// [`ErrorCode::Io`].
-    pub fn create(dir: &Path, key: &SigningKey, options: CreateOptions) -> Result<Log> {
+    pub fn create(dir: &Path, key: &dyn Signer, options: CreateOptions) -> Result<Log> {
         let fs = Fs::new(options.options.faults.clone());
         let log_id = match options.log_id {
             Some(id) => id,
@@ -769,7 +736,7 @@ impl Log {
     /// [`ErrorCode::KeyNotCurrent`] when `key` is not the log's current key;
     /// [`ErrorCode::RecordsUnsealed`] in batch mode when the record is stored but its
     /// checkpoint could not be written; [`ErrorCode::Io`].
-    pub fn append(&self, key: &SigningKey, event: &[u8], nonce: Option<&str>) -> Result<Appended> {
+    pub fn append(&self, key: &dyn Signer, event: &[u8], nonce: Option<&str>) -> Result<Appended> {
         let mut appended = self.append_events(key, &[NewEvent { json: event, nonce }], &AppendOptions::default())?;
         appended.pop().ok_or_else(|| Error::new(ErrorCode::Internal, "an append returned nothing"))
     }
@@ -782,7 +749,7 @@ impl Log {
     /// As [`Log::append`]; [`ErrorCode::TimeRefused`] for a refused `time`.
     pub fn append_batch(
         &self,
-        key: &SigningKey,
+        key: &dyn Signer,
         events: &[NewEvent<'_>],
         time: Option<Timestamp>,
     ) -> Result<Vec<Appended>> {
@@ -795,7 +762,7 @@ impl Log {
     /// As [`Log::append_batch`].
     pub fn append_events(
         &self,
-        key: &SigningKey,
+        key: &dyn Signer,
         events: &[NewEvent<'_>],
         options: &AppendOptions,
     ) -> Result<Vec<Appended>> {
@@ -816,7 +783,7 @@ impl Log {
     /// As [`Log::append_batch`], for everything but invalid events.
     pub fn append_valid_prefix(
         &self,
-        key: &SigningKey,
+        key: &dyn Signer,
         events: &[NewEvent<'_>],
         time: Option<Timestamp>,
     ) -> Result<PrefixAppended> {
@@ -854,7 +821,7 @@ impl Log {
     /// [`ErrorCode::KeyNotCurrent`] when `key` is not the log's current key; a key
     /// validity code when `key` was not valid at the last record's time;
     /// [`ErrorCode::Io`].
-    pub fn checkpoint(&self, key: &SigningKey) -> Result<StoredCheckpoint> {
+    pub fn checkpoint(&self, key: &dyn Signer) -> Result<StoredCheckpoint> {
         self.writer()?.checkpoint(key)
     }
 
@@ -867,7 +834,7 @@ impl Log {
     /// [`ErrorCode::KeySetMalformed`] when `new_key` was used by this log before;
     /// [`ErrorCode::Io`], after which the rotation may or may not have taken
     /// effect: [`Log::keys`] says which key is current.
-    pub fn rotate(&self, current: &SigningKey, new_key: &SigningKey, new_key_file: Option<PathBuf>) -> Result<()> {
+    pub fn rotate(&self, current: &dyn Signer, new_key: &dyn Signer, new_key_file: Option<PathBuf>) -> Result<()> {
         let mut guard = self.writer()?;
         let writer = &mut *guard;
         writer.repair()?;
@@ -883,10 +850,10 @@ impl Log {
         let mut time =
             last.into_iter().chain(validity.not_before).fold(writer.now()?, Timestamp::max).as_numeric_date()?;
         while last.is_some_and(|last| time <= last) {
-            time = shifted(time, Duration::from_micros(1), false)?.as_numeric_date()?;
+            time = time.shifted(Duration::from_micros(1), false)?.as_numeric_date()?;
         }
         let mut keys = writer.keys.clone();
-        keys.set_validity(current.kid(), Validity { expires: Some(time), ..validity })?;
+        keys.set_validity(current.public_key().kid(), Validity { expires: Some(time), ..validity })?;
         keys.add(new_key.public_key(), Validity { not_before: Some(time), ..Validity::default() })?;
         let _commit = writer.commit_lock(Wait::For(Duration::from_secs(60)))?;
         let mut config = writer.config.clone();
@@ -943,7 +910,7 @@ impl Log {
     /// # Errors
     /// As [`Log::receipt`]; [`ErrorCode::InvalidArgument`] when `key` did not sign
     /// the record.
-    pub fn receipt_sealed_by(&self, seq: u64, key: &SigningKey) -> Result<String> {
+    pub fn receipt_sealed_by(&self, seq: u64, key: &dyn Signer) -> Result<String> {
         self.read(|view| view.receipt_sealed_by(seq, key))
     }
 

@@ -2,19 +2,20 @@
 
 use std::sync::Mutex;
 
-use evidentia::{ChainState, ErrorCode};
+use evidentia::ErrorCode;
 use pyo3::prelude::*;
 
 use crate::SigningKey;
 use crate::convert::{Str, error, json_text};
 
-/// A chain of receipts held in memory: the record chain of a log (log id, sequence
-/// numbers, links to the previous record) for applications that store receipts
-/// themselves, in their own database. Resume after a restart from the newest
-/// receipt. Receipts verify as a log's do; the chain writes nothing to disk.
+/// A chain of receipts held in memory (core's `ReceiptChain`): the record chain of
+/// a log (log id, sequence numbers, links to the previous record) for applications
+/// that store receipts themselves, in their own database. Resume after a restart
+/// from the newest receipt. Receipts verify as a log's do; the chain writes nothing
+/// to disk.
 #[pyclass(module = "evidentia._native", frozen)]
 pub(crate) struct ReceiptChain {
-    state: Mutex<ChainState>,
+    chain: Mutex<evidentia::ReceiptChain>,
 }
 
 fn lock_failed() -> PyErr {
@@ -26,19 +27,18 @@ impl ReceiptChain {
     /// A new chain for the log id (printable ASCII, no spaces).
     #[new]
     fn new(log_id: Str) -> PyResult<ReceiptChain> {
-        Ok(ReceiptChain { state: Mutex::new(ChainState::new(&log_id).map_err(error)?) })
+        Ok(ReceiptChain { chain: Mutex::new(evidentia::ReceiptChain::new(&log_id).map_err(error)?) })
     }
 
     /// The chain continuing after `receipt`, the newest receipt it issued.
     #[staticmethod]
     fn resume(receipt: Str) -> PyResult<ReceiptChain> {
-        let receipt = evidentia::Receipt::parse(&receipt).map_err(error)?;
-        Ok(ReceiptChain { state: Mutex::new(ChainState::after(receipt.record())) })
+        Ok(ReceiptChain { chain: Mutex::new(evidentia::ReceiptChain::resume(&receipt).map_err(error)?) })
     }
 
     /// Signs the receipt of the next record, for an event (JSON text or a Python
-    /// value). `time` (RFC 3339 UTC) defaults to now; `nonce` binds a request id
-    /// into the record.
+    /// value). `time` (RFC 3339 UTC) defaults to now, never earlier than the last
+    /// record's; `nonce` binds a request id into the record.
     #[pyo3(signature = (key, event, nonce = None, time = None))]
     fn issue(
         &self,
@@ -48,29 +48,27 @@ impl ReceiptChain {
         time: Option<Str>,
     ) -> PyResult<String> {
         let event = json_text(event)?;
-        let time = match crate::log::time(time.as_deref())? {
-            Some(time) => time,
-            None => evidentia_store::now().map_err(error)?,
-        };
-        let mut state = self.state.lock().map_err(|_| lock_failed())?;
-        let issued = evidentia::issue_receipt(&key.0, &mut state, &event, time, nonce.as_deref()).map_err(error)?;
+        let time = crate::log::time(time.as_deref())?;
+        let now = evidentia_store::now().map_err(error)?;
+        let mut chain = self.chain.lock().map_err(|_| lock_failed())?;
+        let issued = chain.issue(&key.0, &event, now, time, nonce.as_deref()).map_err(error)?;
         Ok(issued.receipt.as_str().to_owned())
     }
 
     /// The log id.
     #[getter]
     fn log_id(&self) -> PyResult<String> {
-        Ok(self.state.lock().map_err(|_| lock_failed())?.log_id().to_owned())
+        Ok(self.chain.lock().map_err(|_| lock_failed())?.log_id().to_owned())
     }
 
     /// How many receipts the chain has issued: the next receipt's sequence number.
     fn __len__(&self) -> PyResult<usize> {
-        Ok(self.state.lock().map_err(|_| lock_failed())?.next_seq() as usize)
+        Ok(self.chain.lock().map_err(|_| lock_failed())?.len() as usize)
     }
 
     fn __repr__(&self) -> String {
-        match self.state.lock() {
-            Ok(state) => format!("ReceiptChain(log_id={:?}, length={})", state.log_id(), state.next_seq()),
+        match self.chain.lock() {
+            Ok(chain) => format!("ReceiptChain(log_id={:?}, length={})", chain.log_id(), chain.len()),
             Err(_) => "ReceiptChain(<poisoned>)".to_owned(),
         }
     }

@@ -68,7 +68,7 @@ impl std::fmt::Display for EvidentiaError {
 impl std::error::Error for EvidentiaError {}
 
 impl EvidentiaError {
-    fn parts(&self) -> (u16, &str, &str) {
+    pub(crate) fn parts(&self) -> (u16, &str, &str) {
         match self {
             EvidentiaError::Usage { code, code_name, reason }
             | EvidentiaError::Json { code, code_name, reason }

@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use evidentia::{ChainState, ErrorCode, PublicKey, Timestamp, UnsignedReceipt};
+use evidentia::{ErrorCode, PublicKey, Timestamp};
 
 use crate::error::{Result, fail};
 
@@ -22,13 +22,33 @@ pub trait Signer: Send + Sync {
     fn sign(&self, message: Vec<u8>) -> Result<Vec<u8>>;
 }
 
-/// A chain of receipts held in memory, each signed by a `Signer`: the record chain
-/// of a log (log id, sequence numbers, links to the previous record) for devices
-/// that keep their receipts themselves. Resume a chain after a restart from its
-/// newest receipt.
+/// A `Signer` of the platform as the core's signer seam: the core checks each
+/// signature with the public key before using it.
+struct PlatformSigner {
+    signer: Arc<dyn Signer>,
+    key: PublicKey,
+}
+
+impl evidentia::Signer for PlatformSigner {
+    fn public_key(&self) -> &PublicKey {
+        &self.key
+    }
+
+    fn sign_message(&self, message: &[u8]) -> evidentia::Result<Vec<u8>> {
+        // A throwing signer already became SIGNER_FAILED with its exception's text.
+        self.signer
+            .sign(message.to_vec())
+            .map_err(|e| evidentia::Error::new(ErrorCode::SignerFailed, e.parts().2.to_owned()))
+    }
+}
+
+/// A chain of receipts held in memory (core's `ReceiptChain`), each signed by a
+/// `Signer`: the record chain of a log (log id, sequence numbers, links to the
+/// previous record) for devices that keep their receipts themselves. Resume a chain
+/// after a restart from its newest receipt.
 #[derive(Debug, uniffi::Object)]
 pub struct ReceiptChain {
-    state: Mutex<ChainState>,
+    chain: Mutex<evidentia::ReceiptChain>,
 }
 
 fn lock_failed() -> crate::EvidentiaError {
@@ -40,19 +60,19 @@ impl ReceiptChain {
     /// A new chain for the log id (printable ASCII, no spaces).
     #[uniffi::constructor]
     pub fn new(log_id: String) -> Result<Arc<ReceiptChain>> {
-        Ok(Arc::new(ReceiptChain { state: Mutex::new(ChainState::new(&log_id)?) }))
+        Ok(Arc::new(ReceiptChain { chain: Mutex::new(evidentia::ReceiptChain::new(&log_id)?) }))
     }
 
     /// The chain continuing after `receipt`, the newest receipt it issued.
     #[uniffi::constructor]
     pub fn resume(receipt: String) -> Result<Arc<ReceiptChain>> {
-        let receipt = evidentia::Receipt::parse(&receipt)?;
-        Ok(Arc::new(ReceiptChain { state: Mutex::new(ChainState::after(receipt.record())) }))
+        Ok(Arc::new(ReceiptChain { chain: Mutex::new(evidentia::ReceiptChain::resume(&receipt)?) }))
     }
 
     /// Issues the next receipt for an event (JSON text): the platform signs, the core
     /// checks the signature with the signer's public key before returning. `time`
-    /// (RFC 3339 UTC) defaults to now; `nonce` binds a request id into the record.
+    /// (RFC 3339 UTC) defaults to now, never earlier than the last record's; `nonce`
+    /// binds a request id into the record.
     #[uniffi::method(default(nonce = None, time = None))]
     pub fn issue(
         &self,
@@ -62,36 +82,21 @@ impl ReceiptChain {
         time: Option<String>,
     ) -> Result<String> {
         let key = PublicKey::from_jwk(&signer.public_jwk())?;
-        let time = match time {
-            Some(time) => Timestamp::parse(&time)?,
-            None => now()?,
-        };
+        let time = time.map(|time| Timestamp::parse(&time)).transpose()?;
+        let now = Timestamp::from_system_time(std::time::SystemTime::now())?;
         // Held across the platform's signature, so that receipts are chained in order.
-        let mut state = self.state.lock().map_err(|_| lock_failed())?;
-        let unsigned = UnsignedReceipt::new(&key, &state, event.as_bytes(), time, nonce.as_deref())?;
-        let signature = signer.sign(unsigned.signing_input().to_vec())?;
-        let issued = unsigned.finish(&signature)?;
-        state.advance(issued.receipt.record())?;
+        let mut chain = self.chain.lock().map_err(|_| lock_failed())?;
+        let issued = chain.issue(&PlatformSigner { signer, key }, event.as_bytes(), now, time, nonce.as_deref())?;
         Ok(issued.receipt.as_str().to_owned())
     }
 
     /// The log id.
     pub fn log_id(&self) -> Result<String> {
-        Ok(self.state.lock().map_err(|_| lock_failed())?.log_id().to_owned())
+        Ok(self.chain.lock().map_err(|_| lock_failed())?.log_id().to_owned())
     }
 
     /// How many receipts the chain has issued: the next receipt's sequence number.
     pub fn length(&self) -> Result<u64> {
-        Ok(self.state.lock().map_err(|_| lock_failed())?.next_seq())
+        Ok(self.chain.lock().map_err(|_| lock_failed())?.len())
     }
-}
-
-/// The current time, from the system clock (the core never reads one).
-fn now() -> Result<Timestamp> {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| fail(ErrorCode::InvalidArgument, "the system clock is before 1970"))?;
-    let seconds = i64::try_from(since.as_secs())
-        .map_err(|_| fail(ErrorCode::InvalidArgument, "the system clock is out of range"))?;
-    Ok(Timestamp::from_unix(seconds, since.subsec_nanos())?)
 }

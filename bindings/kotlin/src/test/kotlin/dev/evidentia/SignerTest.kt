@@ -139,7 +139,7 @@ class SignerTest {
         assertEquals(0uL, chain.length(), "no failure advanced the chain")
 
         chain.issue(signer, events[0], null, time(5))
-        assertCode("TIME_INVALID", "a time before the previous record's") { chain.issue(signer, events[1], null, time(4)) }
+        assertCode("TIME_REFUSED", "a time before the previous record's") { chain.issue(signer, events[1], null, time(4)) }
         assertCode("LOG_ID_INVALID", "a log id with a space") { ReceiptChain("not a log id") }
         assertCode("JWS_MALFORMED", "resuming from garbage") { ReceiptChain.resume("garbage") }
         assertEquals(1uL, chain.length())
