@@ -224,6 +224,14 @@ fn witness_keys() {
     ] {
         assert!(WitnessKey::from_vkey(&bad).is_err(), "{bad}");
     }
+    // Evidentia's ECDSA log vkeys read as log keys, by the same rules.
+    let ecdsa = ecdsa_log().1;
+    assert_eq!(LogKey::from_vkey(&ecdsa).unwrap().to_vkey(), ecdsa);
+    let id = ecdsa.split('+').nth(1).unwrap();
+    assert_eq!(code(LogKey::from_vkey(&ecdsa.replacen(id, "00000000", 1))), ErrorCode::KeyMalformed);
+    if id != id.to_uppercase() {
+        assert_eq!(code(LogKey::from_vkey(&ecdsa.replacen(id, &id.to_uppercase(), 1))), ErrorCode::KeyMalformed);
+    }
     // A 32-byte string that is not a curve point.
     let mut not_a_point = [0xffu8; 32];
     not_a_point[31] = 0x7f;

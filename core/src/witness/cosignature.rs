@@ -55,6 +55,11 @@ fn read_vkey(vkey: &str) -> Result<Vkey<'_>> {
     let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(key_malformed("a verifier key is <name>+<key ID>+<base64 key>"));
     };
+    // Lowercase only, whatever the key type: the signed-note spec's hex is
+    // fixed-length lowercase.
+    if id.len() != 8 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err(key_malformed("a verifier key's key ID is 8 lowercase hex digits"));
+    }
     let key = b64_decode(key).ok_or_else(|| key_malformed("a verifier key's key is not standard base64"))?;
     let Some((&kind, key)) = key.split_first() else {
         return Err(key_malformed("a verifier key's key is empty"));
@@ -75,7 +80,6 @@ fn ed25519_vkey(vkey: &Vkey<'_>, kind: u8) -> Result<(String, [u8; 4], ed25519_d
         vkey.key.as_slice().try_into().map_err(|_| key_malformed("an Ed25519 verifier key holds 32 bytes of key"))?;
     let key = ed25519_key(vkey.name, &bytes)?;
     let id = key_id(vkey.name, kind, &bytes);
-    // Lowercase only: the signed-note spec's hex is fixed-length lowercase.
     if vkey.id != hex(&id) {
         return Err(key_malformed("a verifier key's key ID does not match its name and key"));
     }
@@ -199,15 +203,17 @@ impl Cosignature {
         let bytes: &[u8; 72] = line.signature.as_slice().try_into().map_err(|_| {
             cosignature_invalid(format!("the cosignature of {} is not a timestamp and an Ed25519 signature", line.name))
         })?;
-        let (timestamp, signature) = bytes.split_at(8);
-        let timestamp = u64::from_be_bytes(timestamp.try_into().map_err(|_| cosignature_invalid("timestamp"))?);
+        let mut timestamp = [0u8; 8];
+        timestamp.copy_from_slice(&bytes[..8]);
+        let timestamp = u64::from_be_bytes(timestamp);
         if timestamp > MAX_TIMESTAMP {
             return Err(cosignature_invalid(format!(
                 "the cosignature of {} has a timestamp beyond 2^63 - 1",
                 line.name
             )));
         }
-        let signature = signature.try_into().map_err(|_| cosignature_invalid("signature"))?;
+        let mut signature = [0u8; 64];
+        signature.copy_from_slice(&bytes[8..]);
         Ok(Cosignature { name: line.name.clone(), key_hash: line.key_hash, timestamp, signature })
     }
 
