@@ -102,14 +102,37 @@ fn test(parts: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Debian's SoftHSM2 module (package softhsm2).
+const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// The SoftHSM2 token folders the tests made (`softhsm-<pid>` in cargo's
+/// CARGO_TARGET_TMPDIR, `target/tmp`): removed after the run.
+fn remove_token_dirs() {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), Into::into);
+    let Ok(entries) = std::fs::read_dir(target.join("tmp")) else { return };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with("softhsm-") {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Formatting, lints, the Rust test suites, and the drift check of generated files.
 fn test_core() -> Result<()> {
     let _ = root();
     // The evidence-package tests run verify.sh with OpenSSL.
     tools::ensure_apt(&[("/usr/bin/openssl", "openssl")])?;
+    // Keys in tokens (pkcs11/, cli/tests/pkcs11.rs) are tested against SoftHSM2,
+    // made with OpenSC's pkcs11-tool; required here, so those tests cannot skip.
+    tools::ensure_apt(&[(SOFTHSM_MODULE, "softhsm2"), ("pkcs11-tool", "opensc")])?;
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
-    cargo(&["test"])?;
+    let tested = run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .arg("test")
+        .env("EVIDENTIA_REQUIRE_SOFTHSM", "1")
+        .env("EVIDENTIA_PKCS11_MODULE", SOFTHSM_MODULE));
+    remove_token_dirs();
+    tested?;
     // The core again with its other crypto provider, the pure-Rust `p256` that
     // WebAssembly uses: every shared vector must pass with both (src/crypto.rs).
     section("core: the p256 provider");
