@@ -5,8 +5,8 @@ use std::sync::Mutex;
 use evidentia::ErrorCode;
 use pyo3::prelude::*;
 
-use crate::SigningKey;
 use crate::convert::{Str, error, json_text};
+use crate::signer::signer;
 
 /// A chain of receipts held in memory (core's `ReceiptChain`): the record chain of
 /// a log (log id, sequence numbers, links to the previous record) for applications
@@ -37,12 +37,13 @@ impl ReceiptChain {
     }
 
     /// Signs the receipt of the next record, for an event (JSON text or a Python
-    /// value). `time` (RFC 3339 UTC) defaults to now, never earlier than the last
+    /// value), signed by `key`: a `SigningKey`, or an object that signs (see
+    /// `Signer`). `time` (RFC 3339 UTC) defaults to now, never earlier than the last
     /// record's; `nonce` binds a request id into the record.
     #[pyo3(signature = (key, event, nonce = None, time = None))]
     fn issue(
         &self,
-        key: &SigningKey,
+        key: &Bound<'_, PyAny>,
         event: &Bound<'_, PyAny>,
         nonce: Option<Str>,
         time: Option<Str>,
@@ -51,7 +52,8 @@ impl ReceiptChain {
         let time = crate::log::time(time.as_deref())?;
         let now = evidentia_store::now().map_err(error)?;
         let mut chain = self.chain.lock().map_err(|_| lock_failed())?;
-        let issued = chain.issue(&key.0, &event, now, time, nonce.as_deref()).map_err(error)?;
+        let key = signer(key)?;
+        let issued = chain.issue(&key, &event, now, time, nonce.as_deref()).map_err(error)?;
         Ok(issued.receipt.as_str().to_owned())
     }
 

@@ -6,6 +6,7 @@ mod convert;
 mod log;
 mod message;
 mod report;
+mod signer;
 
 use evidentia::{ConsistencyProof, InclusionProof, JwsOptions, KeySet};
 use pyo3::prelude::*;

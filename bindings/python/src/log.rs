@@ -9,9 +9,9 @@ use evidentia_store::{AppendOptions, CreateOptions, LogOptions, Mode, NewEvent, 
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use crate::SigningKey;
 use crate::convert::{Count, Str, error, json_text, json_text_opt, value_to_py};
 use crate::report::Report;
+use crate::signer::{AnySigner, signer};
 
 /// An evidence log on the local disk, opened for appending. Use it as a context
 /// manager, or call `close()`, to release the log for other processes.
@@ -22,7 +22,7 @@ pub(crate) struct Log {
     /// the mutex only guards closing, and is never held while waiting for the GIL.
     log: Mutex<Option<Arc<evidentia_store::Log>>>,
     /// The key that signs appends; `rotate` replaces it.
-    key: Mutex<Option<evidentia::SigningKey>>,
+    key: Mutex<Option<AnySigner>>,
 }
 
 fn closed() -> PyErr {
@@ -43,7 +43,7 @@ impl Log {
         self.log.lock().map_err(|_| closed())?.clone().ok_or_else(closed)
     }
 
-    fn key(&self) -> PyResult<evidentia::SigningKey> {
+    fn key(&self) -> PyResult<AnySigner> {
         self.key.lock().map_err(|_| closed())?.clone().ok_or_else(|| {
             error(evidentia::Error::new(
                 evidentia::ErrorCode::KeyNotPrivate,
@@ -68,7 +68,7 @@ impl Log {
     #[pyo3(signature = (path, key, log_id = None, mode = "receipts", valid_from = None, index_fields = None))]
     fn create(
         path: PathBuf,
-        key: &SigningKey,
+        key: &Bound<'_, PyAny>,
         log_id: Option<Str>,
         mode: &str,
         valid_from: Option<Str>,
@@ -81,8 +81,9 @@ impl Log {
             index_fields: index_fields.unwrap_or_default().into_iter().map(|name| name.0).collect(),
             ..CreateOptions::default()
         };
-        let log = evidentia_store::Log::create(&path, &key.0, options).map_err(error)?;
-        Ok(Log { dir: path, log: Mutex::new(Some(Arc::new(log))), key: Mutex::new(Some(key.0.clone())) })
+        let key = signer(key)?;
+        let log = evidentia_store::Log::create(&path, &key, options).map_err(error)?;
+        Ok(Log { dir: path, log: Mutex::new(Some(Arc::new(log))), key: Mutex::new(Some(key)) })
     }
 
     /// Opens an existing log, repairing what a crash left (see `recovery`). Without
@@ -91,10 +92,11 @@ impl Log {
     /// Releases the GIL while it waits and repairs.
     #[staticmethod]
     #[pyo3(signature = (path, key = None, wait = None))]
-    fn open(py: Python<'_>, path: PathBuf, key: Option<&SigningKey>, wait: Option<f64>) -> PyResult<Log> {
+    fn open(py: Python<'_>, path: PathBuf, key: Option<&Bound<'_, PyAny>>, wait: Option<f64>) -> PyResult<Log> {
+        let key = key.map(signer).transpose()?;
         let options = self::wait(wait)?;
         let log = py.detach(|| evidentia_store::Log::open_with(&path, &options)).map_err(error)?;
-        Ok(Log { dir: path, log: Mutex::new(Some(Arc::new(log))), key: Mutex::new(key.map(|k| k.0.clone())) })
+        Ok(Log { dir: path, log: Mutex::new(Some(Arc::new(log))), key: Mutex::new(key) })
     }
 
     /// Appends an event (JSON text or a Python value) and returns, once it is on
@@ -279,9 +281,10 @@ impl Log {
 
     /// Retires the current signing key (which first signs a checkpoint of the
     /// records it signed) and continues with `new_key`.
-    fn rotate(&self, new_key: &SigningKey) -> PyResult<()> {
-        self.log()?.rotate(&self.key()?, &new_key.0, None).map_err(error)?;
-        *self.key.lock().map_err(|_| closed())? = Some(new_key.0.clone());
+    fn rotate(&self, new_key: &Bound<'_, PyAny>) -> PyResult<()> {
+        let new_key = signer(new_key)?;
+        self.log()?.rotate(&self.key()?, &new_key, None).map_err(error)?;
+        *self.key.lock().map_err(|_| closed())? = Some(new_key);
         Ok(())
     }
 

@@ -15,7 +15,7 @@ than being changed. Other text (JWS, key sets, proofs, checkpoints, log ids) is
 
 from __future__ import annotations
 
-from . import errors
+from . import errors, kms
 from ._native import (
     Log,
     PartnerVerified,
@@ -55,12 +55,14 @@ from .errors import (
     UsageError,
     VerificationError,
 )
+from .kms import Signer
 
 __all__ = [
     "Log",
     "PartnerVerified",
     "ReceiptChain",
     "Report",
+    "Signer",
     "SigningKey",
     "VerifiedJws",
     "__version__",
@@ -68,6 +70,7 @@ __all__ = [
     "digest",
     "error_codes",
     "errors",
+    "kms",
     "jwk_thumbprint",
     "read_signed_message",
     "sha256",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any, Optional, Sequence, Union, final
 
+from .kms import Signer
+
 _JsonInput = Union[str, bytes, dict, list, tuple, int, float, bool, None]
 _Path = Union[str, "os.PathLike[str]"]
 
@@ -105,7 +107,7 @@ class ReceiptChain:
     @staticmethod
     def resume(receipt: str) -> ReceiptChain: ...
     def issue(
-        self, key: SigningKey, event: _JsonInput, nonce: Optional[str] = None, time: Optional[str] = None
+        self, key: Union[SigningKey, Signer], event: _JsonInput, nonce: Optional[str] = None, time: Optional[str] = None
     ) -> str: ...
     @property
     def log_id(self) -> str: ...
@@ -118,14 +120,14 @@ class Log:
     @staticmethod
     def create(
         path: _Path,
-        key: SigningKey,
+        key: Union[SigningKey, Signer],
         log_id: Optional[str] = None,
         mode: str = "receipts",
         valid_from: Optional[str] = None,
         index_fields: Optional[Sequence[str]] = None,
     ) -> Log: ...
     @staticmethod
-    def open(path: _Path, key: Optional[SigningKey] = None, wait: Optional[float] = None) -> Log: ...
+    def open(path: _Path, key: Optional[Union[SigningKey, Signer]] = None, wait: Optional[float] = None) -> Log: ...
     def append(
         self,
         event: _JsonInput,
@@ -159,7 +161,7 @@ class Log:
     def export_package(self, index: int, out: _Path) -> str: ...
     def consistency_proof(self, old: int, new: Optional[int] = None) -> str: ...
     def verify(self, jwks: Optional[str] = None) -> Report: ...
-    def rotate(self, new_key: SigningKey) -> None: ...
+    def rotate(self, new_key: Union[SigningKey, Signer]) -> None: ...
     def keys(self) -> str: ...
     @property
     def log_id(self) -> str: ...
