@@ -6,12 +6,12 @@ use std::sync::{Arc, Condvar, Mutex, mpsc};
 
 use clap::Subcommand;
 use evidentia::json::Value;
-use evidentia::{Error, ErrorCode, SigningKey};
+use evidentia::{Error, ErrorCode, Signer};
 use evidentia_store::{AppendOptions, CreateOptions, Entry, Log, LogOptions, LogReader, Mode, NewEvent, Wait};
 
 use crate::io::{out, outln, read_input, write_stdout};
 use crate::progress::Progress;
-use crate::{Outcome, load_keys, load_signing_key, print_report, text};
+use crate::{AnySigner, Outcome, load_keys, load_signing_key, print_report, text};
 
 /// Events committed together, at most: one flush to disk (and, in batch mode, one
 /// signed checkpoint) per group.
@@ -43,7 +43,8 @@ pub(crate) enum LogCommand {
     /// Create a new log in DIR
     Init {
         dir: PathBuf,
-        /// The log's signing key file (JWK or PEM); remembered for appends
+        /// The log's signing key file (JWK or PEM), or a key in a PKCS#11 token (a
+        /// `pkcs11:` URI with pin-source, never pin-value); remembered for appends
         #[arg(long)]
         key: PathBuf,
         /// The log id (printable ASCII, no spaces); random by default
@@ -87,7 +88,7 @@ pub(crate) enum LogCommand {
         /// is not appended twice
         #[arg(long, requires = "nonce")]
         idempotent: bool,
-        /// Signing key file, if not the one the log was created with
+        /// Signing key file or `pkcs11:` URI, if not the one the log remembers
         #[arg(long)]
         key: Option<PathBuf>,
         #[command(flatten)]
@@ -97,7 +98,7 @@ pub(crate) enum LogCommand {
     /// appended since
     Checkpoint {
         dir: PathBuf,
-        /// Signing key file, if not the one the log was created with
+        /// Signing key file or `pkcs11:` URI, if not the one the log remembers
         #[arg(long)]
         key: Option<PathBuf>,
         #[command(flatten)]
@@ -166,7 +167,8 @@ pub(crate) enum LogCommand {
     /// first signs a checkpoint of the records it signed
     Rotate {
         dir: PathBuf,
-        /// The new signing key file (JWK or PEM)
+        /// The new signing key file (JWK or PEM), or a `pkcs11:` URI (pin-source,
+        /// never pin-value)
         #[arg(long)]
         key: PathBuf,
         /// The retiring key file, if not the one the log remembers
@@ -175,6 +177,16 @@ pub(crate) enum LogCommand {
         #[command(flatten)]
         wait: WaitArg,
     },
+}
+
+/// What log.json remembers of a key: a key file's absolute path, or a `pkcs11:`
+/// URI as given, which must not hold a PIN (`pin-value`; `pin-source` names a file
+/// and is kept).
+fn key_reference(key: &Path) -> Result<PathBuf, Error> {
+    match key.to_str().filter(|k| evidentia_pkcs11::is_pkcs11_uri(k)) {
+        Some(uri) => Ok(PathBuf::from(evidentia_pkcs11::Pkcs11Uri::parse(uri)?.to_storable()?)),
+        None => absolute(key),
+    }
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, Error> {
@@ -198,7 +210,7 @@ pub(crate) fn open(dir: &Path, wait: WaitArg, json: bool) -> Result<Log, Error> 
 }
 
 /// The signing key: the one given, or the one the log remembers.
-pub(crate) fn signing_key(log: &Log, key: Option<&Path>) -> Result<SigningKey, Error> {
+pub(crate) fn signing_key(log: &Log, key: Option<&Path>) -> Result<AnySigner, Error> {
     let path = match (key, log.key_file()) {
         (Some(path), _) => path.to_owned(),
         (None, Some(path)) => path,
@@ -212,19 +224,20 @@ pub(crate) fn signing_key(log: &Log, key: Option<&Path>) -> Result<SigningKey, E
 pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
     match command {
         LogCommand::Init { dir, key, id, mode, index_fields } => {
+            let key_file = key_reference(key)?;
             let signing = load_signing_key(key)?;
             let options = CreateOptions {
                 log_id: id.clone(),
-                key_file: Some(absolute(key)?),
+                key_file: Some(key_file),
                 mode: Mode::from_name(mode)?,
                 index_fields: index_fields.clone(),
                 ..CreateOptions::default()
             };
-            let log = Log::create(dir, &signing, options)?;
+            let log = Log::create(dir, signing.as_ref(), options)?;
             if json {
                 let summary = Value::object([
                     ("dir", Value::from(dir.display().to_string())),
-                    ("kid", Value::from(signing.kid())),
+                    ("kid", Value::from(signing.public_key().kid())),
                     ("log_id", Value::from(log.log_id())),
                     ("mode", Value::from(log.mode().name())),
                 ]);
@@ -234,7 +247,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                     "created log {} in {} (signing key {}, {} mode)",
                     log.log_id(),
                     dir.display(),
-                    signing.kid(),
+                    signing.public_key().kid(),
                     mode
                 );
             }
@@ -243,12 +256,12 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
             let log = open(dir, *wait, json)?;
             let key = signing_key(&log, key.as_deref())?;
             if *batch {
-                append_lines(&log, &key, event.as_deref())?;
+                append_lines(&log, key.as_ref(), event.as_deref())?;
             } else {
                 let event = read_input(event.as_deref())?;
                 let options = AppendOptions { idempotent: *idempotent, ..AppendOptions::default() };
                 let appended =
-                    log.append_events(&key, &[NewEvent { json: &event, nonce: nonce.as_deref() }], &options)?;
+                    log.append_events(key.as_ref(), &[NewEvent { json: &event, nonce: nonce.as_deref() }], &options)?;
                 for a in appended {
                     if a.replayed {
                         eprintln!(
@@ -268,7 +281,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                 _ => {
                     let log = open(dir, *wait, json)?;
                     let key = signing_key(&log, key.as_deref())?;
-                    log.checkpoint(&key)?.note
+                    log.checkpoint(key.as_ref())?.note
                 }
             };
             write_stdout(note.as_bytes())?;
@@ -332,7 +345,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
         LogCommand::Receipt { dir, index, evidence, key, wait } => {
             let reader = LogReader::open(dir)?;
             let receipt = match key {
-                Some(path) => open(dir, *wait, json)?.receipt_sealed_by(*index, &load_signing_key(path)?)?,
+                Some(path) => open(dir, *wait, json)?.receipt_sealed_by(*index, load_signing_key(path)?.as_ref())?,
                 None => reader.receipt(*index)?,
             };
             if *evidence {
@@ -362,11 +375,12 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
             return Ok(print_report(&report, json));
         }
         LogCommand::Rotate { dir, key, current_key, wait } => {
+            let key_file = key_reference(key)?;
             let new_key = load_signing_key(key)?;
             let log = open(dir, *wait, json)?;
             let current = signing_key(&log, current_key.as_deref())?;
-            log.rotate(&current, &new_key, Some(absolute(key)?))?;
-            eprintln!("log {} now signs with key {}", log.log_id(), new_key.kid());
+            log.rotate(current.as_ref(), new_key.as_ref(), Some(key_file))?;
+            eprintln!("log {} now signs with key {}", log.log_id(), new_key.public_key().kid());
         }
     }
     Ok(Outcome::Valid)
@@ -375,7 +389,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
 /// Appends JSON Lines in groups: a reader thread feeds lines; each group takes what
 /// is waiting (up to [`GROUP`]), so a fast producer gets large groups and a slow one
 /// gets each event committed — and acknowledged — as soon as it arrives.
-fn append_lines(log: &Log, key: &SigningKey, input: Option<&Path>) -> Result<(), Error> {
+fn append_lines(log: &Log, key: &dyn Signer, input: Option<&Path>) -> Result<(), Error> {
     let (sender, lines) = mpsc::sync_channel::<Result<(u64, Vec<u8>), Error>>(4 * GROUP);
     // Bytes read but not yet committed: the reader waits while they exceed the budget.
     let in_flight = Arc::new((Mutex::new(0usize), Condvar::new()));

@@ -16,8 +16,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use evidentia::json::Value;
 use evidentia::{
-    ConsistencyProof, Error, ErrorCode, InclusionProof, JwsOptions, KeySet, PublicKey, SigningKey, canonicalize,
-    sign_jws, verify_jws,
+    ConsistencyProof, Error, ErrorCode, InclusionProof, JwsOptions, KeySet, PublicKey, Signer, SigningKey,
+    canonicalize, sign_jws, verify_jws,
 };
 
 use crate::io::{out, outln, read_input, read_text, write_key_file};
@@ -44,7 +44,7 @@ enum Command {
         /// JSON file, or - for standard input
         file: Option<PathBuf>,
     },
-    /// Generate a P-256 signing key (a private JWK)
+    /// Generate a P-256 signing key (a private JWK), or a key in a PKCS#11 token
     Keygen {
         /// Write the key to this file (mode 0600) instead of standard output
         #[arg(long)]
@@ -52,6 +52,11 @@ enum Command {
         /// Overwrite the file if it exists
         #[arg(long)]
         force: bool,
+        /// Generate the key in a PKCS#11 token instead, named by this RFC 7512 URI
+        /// (token, object label and/or id, pin-source, module-path); prints its
+        /// public JWK. The private key never leaves the token
+        #[arg(long, value_name = "URI", conflicts_with_all = ["out", "force"])]
+        pkcs11: Option<String>,
     },
     /// Print the public key of a key file
     Pubkey {
@@ -122,7 +127,7 @@ enum KeyFormat {
 enum JwsCommand {
     /// Sign a payload; prints the compact JWS
     Sign {
-        /// Signing key file (JWK or PEM)
+        /// Signing key file (JWK or PEM), or a key in a PKCS#11 token (a `pkcs11:` URI)
         #[arg(long)]
         key: PathBuf,
         /// Leave the payload out of the JWS
@@ -266,8 +271,16 @@ pub(crate) fn in_file(path: &Path) -> impl Fn(Error) -> Error + '_ {
     move |e| Error::new(e.code(), format!("{}: {e}", path.display()))
 }
 
-pub(crate) fn load_signing_key(path: &Path) -> Result<SigningKey, Error> {
-    SigningKey::from_text(&read_text(path)?).map_err(in_file(path))
+/// A signing key: from a key file, or kept in a PKCS#11 token.
+pub(crate) type AnySigner = Box<dyn Signer + Send + Sync>;
+
+/// Reads a key file (JWK or PEM), or opens the key a `pkcs11:` URI names. A URI is
+/// never repeated in an error message (it may hold a PIN).
+pub(crate) fn load_signing_key(path: &Path) -> Result<AnySigner, Error> {
+    if let Some(uri) = path.to_str().filter(|p| evidentia_pkcs11::is_pkcs11_uri(p)) {
+        return Ok(Box::new(evidentia_pkcs11::Pkcs11Signer::open(uri)?));
+    }
+    Ok(Box::new(SigningKey::from_text(&read_text(path)?).map_err(in_file(path))?))
 }
 
 pub(crate) fn load_keys(path: &Path) -> Result<KeySet, Error> {
@@ -328,7 +341,17 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             let input = read_input(file.as_deref())?;
             io::write_stdout(&canonicalize(&input)?)?;
         }
-        Command::Keygen { out, force } => {
+        Command::Keygen { pkcs11: Some(uri), .. } => {
+            let public = evidentia_pkcs11::generate_key(uri)?;
+            if json {
+                let jwk = evidentia::json::parse(public.to_jwk().as_bytes())?;
+                outln!("{}", text(&Value::object([("jwk", jwk), ("kid", Value::from(public.kid()))])));
+            } else {
+                outln!("{}", public.to_jwk());
+                eprintln!("generated a P-256 key in the token (kid {}); its private key never leaves it", public.kid());
+            }
+        }
+        Command::Keygen { out, force, pkcs11: None } => {
             let key = SigningKey::generate()?;
             match out {
                 Some(path) => {
@@ -358,7 +381,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
         Command::Jws(JwsCommand::Sign { key, detached, unencoded, file }) => {
             let key = load_signing_key(key)?;
             let payload = read_input(file.as_deref())?;
-            outln!("{}", sign_jws(&key, &payload, JwsOptions { detached: *detached, unencoded: *unencoded })?);
+            outln!("{}", sign_jws(key.as_ref(), &payload, JwsOptions { detached: *detached, unencoded: *unencoded })?);
         }
         Command::Jws(JwsCommand::Verify { jwks, payload, jws }) => {
             let keys = load_keys(jwks)?;

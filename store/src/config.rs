@@ -101,11 +101,29 @@ impl Mode {
     }
 }
 
+/// The scheme of a signing key kept in a PKCS#11 token (RFC 7512).
+const KEY_URI_SCHEME: &str = "pkcs11:";
+
+/// A `pkcs11:` URI as log.json keeps it: without a `pin-value` query attribute, so
+/// that a PIN never reaches the disk (callers refuse such URIs before; this is the
+/// last guard). A `pin-source` (a file name) is kept.
+fn storable_uri(uri: &str) -> String {
+    match uri.split_once('?') {
+        None => uri.to_owned(),
+        Some((path, query)) => {
+            let kept: Vec<&str> = query.split('&').filter(|a| !a.starts_with("pin-value=")).collect();
+            if kept.is_empty() { path.to_owned() } else { format!("{path}?{}", kept.join("&")) }
+        }
+    }
+}
+
 /// A log's configuration, `log.json`.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
     pub log_id: String,
     pub mode: Mode,
+    /// The signing key's file, or a `pkcs11:` URI of a key in a token (written as
+    /// the member `key_uri`, so that no reader takes it for a file name).
     pub key_file: Option<PathBuf>,
     /// The payload fields the log indexes (`index_fields`), in order.
     pub index_fields: Vec<String>,
@@ -120,7 +138,11 @@ impl Config {
             ("version", Value::from(FORMAT_VERSION)),
         ];
         if let Some(key_file) = &self.key_file {
-            members.push(("key_file", Value::from(key_file.to_string_lossy().into_owned())));
+            let text = key_file.to_string_lossy().into_owned();
+            match text.strip_prefix(KEY_URI_SCHEME) {
+                Some(_) => members.push(("key_uri", Value::from(storable_uri(&text)))),
+                None => members.push(("key_file", Value::from(text))),
+            }
         }
         if !self.index_fields.is_empty() {
             let names = self.index_fields.iter().map(|n| Value::from(n.as_str())).collect();
@@ -150,10 +172,13 @@ impl Config {
         evidentia::validate_log_id(log_id).map_err(|e| invalid(e.message()))?;
         let mode = value.get("mode").and_then(Value::as_str).ok_or_else(|| invalid("no 'mode'"))?;
         let mode = Mode::from_name(mode).map_err(|e| invalid(e.message()))?;
-        let key_file = match value.get("key_file") {
-            None => None,
-            Some(Value::String(path)) => Some(PathBuf::from(path)),
-            Some(_) => return Err(invalid("'key_file' is not a string")),
+        let key_file = match (value.get("key_file"), value.get("key_uri")) {
+            (None, None) => None,
+            (Some(Value::String(path)), None) => Some(PathBuf::from(path)),
+            (None, Some(Value::String(uri))) if uri.starts_with(KEY_URI_SCHEME) => Some(PathBuf::from(uri)),
+            (Some(_), Some(_)) => return Err(invalid("both 'key_file' and 'key_uri'")),
+            (Some(_), None) => return Err(invalid("'key_file' is not a string")),
+            (None, Some(_)) => return Err(invalid("'key_uri' is not a pkcs11: URI")),
         };
         let index_fields = match value.get("index_fields") {
             None => Vec::new(),
@@ -187,4 +212,33 @@ pub(crate) fn read_keys(dir: &Path) -> Result<KeySet> {
     let text = String::from_utf8(bytes)
         .map_err(|_| Error::new(ErrorCode::KeySetMalformed, format!("{} is not UTF-8 text", path.display())))?;
     KeySet::from_json(&text).map_err(|e| Error::new(e.code(), format!("{}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod key_uri_tests {
+    use super::*;
+
+    #[test]
+    fn token_keys_are_stored_as_key_uri_without_a_pin() {
+        let dir = std::env::temp_dir().join(format!("evidentia-config-key-uri-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let uri = "pkcs11:token=t;object=k?pin-value=1234&module-path=/m.so";
+        let config = Config {
+            log_id: "example.com/log".into(),
+            mode: Mode::Receipts,
+            key_file: Some(PathBuf::from(uri)),
+            index_fields: Vec::new(),
+        };
+        let json = String::from_utf8(config.to_json()).unwrap();
+        assert!(json.contains("\"key_uri\":\"pkcs11:token=t;object=k?module-path=/m.so\""), "{json}");
+        assert!(!json.contains("1234") && !json.contains("key_file"), "{json}");
+        std::fs::write(dir.join(CONFIG_FILE), &json).unwrap();
+        let read = Config::read(&dir).unwrap();
+        assert_eq!(read.key_file, Some(PathBuf::from("pkcs11:token=t;object=k?module-path=/m.so")));
+        assert_eq!(storable_uri("pkcs11:object=k?pin-value=1"), "pkcs11:object=k");
+        let both = json.replace('}', ",\"key_file\":\"/k.jwk\"}");
+        std::fs::write(dir.join(CONFIG_FILE), both).unwrap();
+        assert_eq!(Config::read(&dir).unwrap_err().code(), ErrorCode::LogConfigInvalid);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

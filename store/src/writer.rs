@@ -75,7 +75,9 @@ pub struct LogOptions {
 pub struct CreateOptions {
     /// The log id; a random one (`evidentia/<32 hex digits>`) when `None`.
     pub log_id: Option<String>,
-    /// Where the signing key is kept, remembered so that later appends find it.
+    /// Where the signing key is kept, remembered so that later appends find it: a
+    /// file, or a `pkcs11:` URI of a key in a token (log.json's `key_uri`; a
+    /// `pin-value` in it is never written).
     pub key_file: Option<PathBuf>,
     /// How records are signed.
     pub mode: Mode,

@@ -1,0 +1,199 @@
+//! `--key pkcs11:...`: logs signed by keys in a PKCS#11 token (SoftHSM2).
+//!
+//! Skipped (with a notice) when SoftHSM2 is not installed, unless
+//! `EVIDENTIA_REQUIRE_SOFTHSM` is set (as `cargo xtask test` does).
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const DEFAULT_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+const PIN: &str = "73916428";
+
+/// A token folder of its own for one test, with SOFTHSM2_CONF for the commands.
+struct Hsm {
+    module: String,
+    dir: PathBuf,
+    conf: PathBuf,
+    pin_file: PathBuf,
+}
+
+impl Drop for Hsm {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Hsm {
+    fn new(name: &str, tokens: &[&str]) -> Option<Hsm> {
+        let module = std::env::var("EVIDENTIA_PKCS11_MODULE").unwrap_or_else(|_| DEFAULT_MODULE.to_owned());
+        if !Path::new(&module).exists() {
+            assert!(
+                std::env::var_os("EVIDENTIA_REQUIRE_SOFTHSM").is_none(),
+                "EVIDENTIA_REQUIRE_SOFTHSM is set but {module} is missing (apt-get install softhsm2 opensc)"
+            );
+            eprintln!("SKIPPED: SoftHSM2 is not installed ({module} is missing)");
+            return None;
+        }
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("softhsm-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("tokens")).unwrap();
+        let conf = dir.join("softhsm2.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n",
+                dir.join("tokens").display()
+            ),
+        )
+        .unwrap();
+        let pin_file = dir.join("pin");
+        std::fs::write(&pin_file, format!("{PIN}\n")).unwrap();
+        let hsm = Hsm { module, dir, conf, pin_file };
+        for token in tokens {
+            let output = Command::new("softhsm2-util")
+                .args(["--init-token", "--free", "--label", token, "--pin", PIN, "--so-pin", "11223344"])
+                .env("SOFTHSM2_CONF", &hsm.conf)
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        }
+        Some(hsm)
+    }
+
+    /// A key URI with the PIN in a file.
+    fn uri(&self, token: &str, object: &str, id: &str) -> String {
+        format!(
+            "pkcs11:token={token};object={object};id={id}?pin-source=file://{}&module-path={}",
+            self.pin_file.display(),
+            self.module
+        )
+    }
+
+    fn evidentia(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_evidentia"))
+            .args(args)
+            .env("SOFTHSM2_CONF", &self.conf)
+            .env_remove("EVIDENTIA_PKCS11_MODULE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str], stdin: &[u8]) -> String {
+        let output = self.evidentia(args, stdin);
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// Runs a command that must fail with exit status 2 and the code name on stderr.
+    fn fails(&self, args: &[&str], code: &str) {
+        let output = self.evidentia(args, b"");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(&format!("[{code}]")), "{args:?}: expected {code}: {stderr}");
+        assert!(!stderr.contains(PIN) && !stderr.contains("555555"), "the PIN is shown: {stderr}");
+    }
+}
+
+fn every_file(dir: &Path, files: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            every_file(&path, files);
+        } else {
+            files.push(path);
+        }
+    }
+}
+
+fn log_with_token_keys(mode: &str) {
+    let Some(hsm) = Hsm::new(mode, &["evidentia"]) else { return };
+    let first = hsm.uri("evidentia", "first", "%01");
+    let second = hsm.uri("evidentia", "second", "%02");
+    let jwk = hsm.ok(&["keygen", "--pkcs11", &first], b"");
+    assert!(jwk.contains("\"kty\":\"EC\"") && !jwk.contains("\"d\""), "{jwk}");
+    hsm.ok(&["keygen", "--pkcs11", &second], b"");
+    // The same label again: a key is never replaced.
+    hsm.fails(&["keygen", "--pkcs11", &first], "KEY_URI_INVALID");
+
+    let log = hsm.dir.join("log");
+    let log = log.to_str().unwrap();
+    hsm.ok(&["log", "init", log, "--key", &first, "--id", "example.com/hsm", "--mode", mode], b"");
+    let config = std::fs::read_to_string(Path::new(log).join("log.json")).unwrap();
+    assert!(config.contains("\"key_uri\":\"pkcs11:token=evidentia;object=first"), "{config}");
+    // Two single appends, then 18 events in one batch: one group.
+    hsm.ok(&["log", "append", log, "-"], b"{\"n\":0}");
+    hsm.ok(&["log", "append", log, "-", "--key", &first], b"{\"n\":1}");
+    let lines: String = (2..20).map(|n| format!("{{\"n\":{n}}}\n")).collect();
+    let acknowledged = hsm.ok(&["log", "append", log, "--batch", "-"], lines.as_bytes());
+    assert_eq!(acknowledged.lines().count(), 18);
+    let note = hsm.ok(&["log", "checkpoint", log], b"");
+    assert!(note.starts_with("example.com/hsm\n20\n"), "{note}");
+    hsm.ok(&["log", "rotate", log, "--key", &second], b"");
+    let config = std::fs::read_to_string(Path::new(log).join("log.json")).unwrap();
+    assert!(config.contains("object=second"), "{config}");
+    hsm.ok(&["log", "append", log, "-"], b"{\"n\":20}");
+    hsm.ok(&["log", "checkpoint", log], b"");
+    let report = hsm.ok(&["log", "verify", log], b"");
+    assert!(report.contains("VALID") && !report.contains("INVALID"), "{report}");
+    let receipt = hsm.ok(&["log", "receipt", log, "--index", "3"], b"");
+    assert!(!receipt.trim().is_empty());
+
+    let mut files = Vec::new();
+    every_file(Path::new(log), &mut files);
+    assert!(files.len() > 3);
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(!bytes.windows(PIN.len()).any(|w| w == PIN.as_bytes()), "the PIN is in {}", file.display());
+    }
+}
+
+#[test]
+fn a_receipts_log_signed_in_the_token() {
+    log_with_token_keys("receipts");
+}
+
+#[test]
+fn a_batch_log_signed_in_the_token() {
+    log_with_token_keys("batch");
+}
+
+#[test]
+fn token_errors_exit_2_with_their_code() {
+    let Some(hsm) = Hsm::new("errors", &["evidentia"]) else { return };
+    let key = hsm.uri("evidentia", "key", "%01");
+    hsm.ok(&["keygen", "--pkcs11", &key], b"");
+    let log = hsm.dir.join("log");
+    let log = log.to_str().unwrap();
+    let with_pin = format!("pkcs11:token=evidentia;object=key?pin-value={PIN}&module-path={}", hsm.module);
+    // A URI holding the PIN is never stored.
+    hsm.fails(&["log", "init", log, "--key", &with_pin], "KEY_URI_INVALID");
+    assert!(!Path::new(log).join("log.json").exists());
+    // ... but it signs where nothing is stored.
+    let jws = hsm.ok(&["jws", "sign", "--key", &with_pin, "-"], b"hello");
+    assert_eq!(jws.trim().split('.').count(), 3);
+    hsm.ok(&["log", "init", log, "--key", &key], b"");
+    let wrong_pin = format!("pkcs11:token=evidentia;object=key?pin-value=555555&module-path={}", hsm.module);
+    hsm.fails(&["log", "append", log, "--key", &wrong_pin, "-"], "TOKEN_LOGIN_FAILED");
+    let no_key = hsm.uri("evidentia", "nothing", "%09");
+    hsm.fails(&["log", "append", log, "--key", &no_key, "-"], "TOKEN_KEY_NOT_FOUND");
+    let no_token = hsm.uri("elsewhere", "key", "%01");
+    hsm.fails(&["log", "append", log, "--key", &no_token, "-"], "TOKEN_NOT_FOUND");
+    hsm.fails(&["log", "append", log, "--key", "pkcs11:token=evidentia;objekt=key", "-"], "KEY_URI_INVALID");
+    hsm.fails(&["keygen", "--pkcs11", "pkcs11:object=k?pin-value=1"], "KEY_URI_INVALID");
+    // No module named: the message says how to name one.
+    let output = hsm.evidentia(&["log", "append", log, "--key", "pkcs11:token=evidentia;object=key", "-"], b"{}");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("EVIDENTIA_PKCS11_MODULE") && stderr.contains("[KEY_URI_INVALID]"), "{stderr}");
+    // Nothing was appended by the failures.
+    hsm.ok(&["log", "append", log, "-"], b"{\"ok\":true}");
+    assert!(hsm.ok(&["log", "verify", log], b"").contains("VALID"));
+}
