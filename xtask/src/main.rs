@@ -22,6 +22,7 @@ mod tools;
 mod util;
 mod vectors;
 mod wasm;
+mod witness_vectors;
 
 use std::process::{Command, ExitCode};
 
