@@ -265,14 +265,20 @@ impl Pkcs11Signer {
                 format!("the token's key {} is on another curve than P-256; Evidentia signs with ES256", describe(uri)),
             ));
         }
-        let public = public_key(&session, id, label, uri)?;
+        let public = public_key(&session, key, id, label, uri)?;
         Ok(Pkcs11Signer { module, slot, session: Mutex::new(session), key, public })
     }
 }
 
 /// The public key matching the private one: the public key object of the same id
 /// (and label), or the private key's own CKA_EC_POINT where the token keeps it.
-fn public_key(session: &Session, id: Option<Vec<u8>>, label: Option<Vec<u8>>, uri: &Pkcs11Uri) -> Result<PublicKey> {
+fn public_key(
+    session: &Session,
+    private: ObjectHandle,
+    id: Option<Vec<u8>>,
+    label: Option<Vec<u8>>,
+    uri: &Pkcs11Uri,
+) -> Result<PublicKey> {
     let mut template = vec![Attribute::Class(ObjectClass::PUBLIC_KEY)];
     if let Some(id) = id.filter(|i| !i.is_empty()) {
         template.push(Attribute::Id(id));
@@ -280,22 +286,34 @@ fn public_key(session: &Session, id: Option<Vec<u8>>, label: Option<Vec<u8>>, ur
         template.push(Attribute::Label(label));
     }
     let found = session.find_objects(&template).map_err(|e| token_error(e, "finding the public key"))?;
-    let [object] = found.as_slice() else {
-        return Err(Error::new(
+    match found.as_slice() {
+        [object] => read_point(session, *object, uri),
+        // Some tokens keep no public key object but give the point on the private key.
+        [] => read_point(session, private, uri),
+        _ => Err(Error::new(
             ErrorCode::TokenKeyNotFound,
             format!(
                 "the token has {} public keys for the private key {}: one is needed to know the key",
                 found.len(),
                 describe(uri)
             ),
-        ));
-    };
+        )),
+    }
+}
+
+/// The SEC1 point of an EC key object (CKA_EC_POINT).
+fn read_point(session: &Session, object: ObjectHandle, uri: &Pkcs11Uri) -> Result<PublicKey> {
     let point = session
-        .get_attributes(*object, &[AttributeType::EcPoint])
+        .get_attributes(object, &[AttributeType::EcPoint])
         .map_err(|e| token_error(e, "reading the public key"))?
         .into_iter()
         .find_map(|a| if let Attribute::EcPoint(p) = a { Some(p) } else { None })
-        .ok_or_else(|| Error::new(ErrorCode::TokenFailed, "the token's public key has no CKA_EC_POINT"))?;
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::TokenKeyNotFound,
+                format!("the token has no public key for the private key {} (no CKA_EC_POINT)", describe(uri)),
+            )
+        })?;
     PublicKey::from_sec1(&unwrap_octet_string(&point))
 }
 

@@ -85,6 +85,8 @@ fn hsm() -> Option<&'static Hsm> {
         tool("main", &["--keypairgen", "--key-type", "rsa:2048", "--label", "rsa", "--id", "03"]);
         tool("main", &["--keypairgen", "--key-type", "EC:prime256v1", "--label", "twin", "--id", "04"]);
         tool("main", &["--keypairgen", "--key-type", "EC:prime256v1", "--label", "twin", "--id", "05"]);
+        tool("main", &["--keypairgen", "--key-type", "EC:prime256v1", "--label", "lonely", "--id", "06"]);
+        tool("main", &["--delete-object", "--type", "pubkey", "--id", "06"]);
         tool("pins", &["--keypairgen", "--key-type", "EC:prime256v1", "--label", "evkey", "--id", "01"]);
         tool("doomed", &["--keypairgen", "--key-type", "EC:prime256v1", "--label", "evkey", "--id", "01"]);
         Some(Hsm { module, dir })
@@ -193,7 +195,8 @@ fn keygen_makes_a_sensitive_key_that_never_leaves_the_token() {
         .get_slots_with_token()
         .unwrap()
         .into_iter()
-        .find(|s| module.get_token_info(*s).unwrap().label() == "main")
+        // Another test deletes the token "doomed": its slot answers CKR_GENERAL_ERROR.
+        .find(|s| module.get_token_info(*s).is_ok_and(|i| i.label() == "main"))
         .unwrap();
     let session = module.open_ro_session(slot).unwrap();
     session
@@ -325,4 +328,12 @@ fn uris_parse_and_store_without_the_pin() {
     assert_eq!(error.code(), ErrorCode::KeyUriInvalid);
     assert!(!error.message().contains("s3cr3t"));
     assert!(!format!("{secret:?}").contains("s3cr3t"));
+}
+
+#[test]
+fn a_private_key_without_its_public_key() {
+    let hsm = hsm_or_skip!();
+    let result = Pkcs11Signer::open(&hsm.uri("main", "lonely"));
+    eprintln!("a private key alone: {result:?}");
+    assert_eq!(code(result), ErrorCode::TokenKeyNotFound);
 }
