@@ -9,6 +9,7 @@ mod log;
 mod message;
 mod progress;
 mod timestamp;
+mod witness;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -199,6 +200,9 @@ enum ProofCommand {
         #[arg(long)]
         old_checkpoint: Option<PathBuf>,
     },
+    /// Verify a C2SP tlog-proof for an entry: the inclusion proof and its checkpoint,
+    /// whose witness cosignatures must meet the policy's quorum
+    VerifyTlog(witness::VerifyTlogArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -212,6 +216,10 @@ enum CheckpointCommand {
         #[arg(long)]
         jwks: PathBuf,
     },
+    /// Check a checkpoint's witness cosignatures against a C2SP tlog-policy: the log
+    /// key that signed, which witnesses cosigned and when, and whether the quorum is
+    /// met (exit 1 when not: POLICY_NOT_SATISFIED)
+    VerifyPolicy(witness::VerifyPolicyArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -434,6 +442,8 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
                 json,
             );
         }
+        Command::Proof(ProofCommand::VerifyTlog(args)) => return witness::verify_tlog(args, json),
+        Command::Checkpoint(CheckpointCommand::VerifyPolicy(args)) => return witness::verify_policy(args, json),
         Command::Checkpoint(CheckpointCommand::Verify { note, jwks }) => {
             let keys = load_keys(jwks)?;
             let note = String::from_utf8(read_input(Some(note))?)
