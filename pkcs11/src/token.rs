@@ -142,6 +142,19 @@ fn login_slot(uri: &Pkcs11Uri) -> Result<(Pkcs11, Slot, Session)> {
     let slot = find_slot(&module, uri)?;
     let pin = uri.pin()?;
     let session = module.open_rw_session(slot).map_err(|e| token_error(e, "opening a session on the token"))?;
+    if pin.is_none() {
+        // A token with a protected authentication path (a PIN pad) logs in without one.
+        let info = module.get_token_info(slot).map_err(|e| token_error(e, "reading the token's description"))?;
+        if !info.login_required() {
+            return Ok((module, slot, session));
+        }
+        if !info.protected_authentication_path() {
+            return Err(Error::new(
+                ErrorCode::TokenLoginFailed,
+                "the token needs a PIN: add \"pin-source=file:/path/to/pin\" to the URI",
+            ));
+        }
+    }
     match session.login(UserType::User, pin.as_ref()) {
         Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok((module, slot, session)),
         Err(CkError::Pkcs11(RvError::PinIncorrect, _)) => {

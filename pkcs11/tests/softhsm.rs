@@ -241,6 +241,8 @@ fn a_wrong_pin_is_a_login_failure_and_is_never_shown() {
     Pkcs11Signer::open(&uri).unwrap();
     let plain = format!("pkcs11:token=pins;object=evkey?module-path={}&pin-source={}", hsm.module, pin_file.display());
     Pkcs11Signer::open(&plain).unwrap();
+    let no_pin = format!("pkcs11:token=pins;object=evkey?module-path={}", hsm.module);
+    assert_eq!(code(Pkcs11Signer::open(&no_pin)), ErrorCode::TokenLoginFailed);
     let missing = format!("pkcs11:token=pins;object=evkey?module-path={}&pin-source=/nonexistent/pin", hsm.module);
     assert_eq!(code(Pkcs11Signer::open(&missing)), ErrorCode::KeyUriInvalid);
 }
