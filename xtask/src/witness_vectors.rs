@@ -47,34 +47,12 @@ impl Witness {
     }
 }
 
-fn result_value(result: &PolicyResult) -> Value {
-    let cosigned = result
-        .cosigned
-        .iter()
-        .map(|c| {
-            Value::object([
-                ("key_name", Value::from(c.key_name.as_str())),
-                ("timestamp", number(c.timestamp)),
-                ("witness", Value::from(c.witness.as_str())),
-            ])
-        })
-        .collect();
-    Value::object([
-        ("cosigned", Value::Array(cosigned)),
-        ("origin", Value::from(result.checkpoint.origin.as_str())),
-        ("quorum_met", Value::Bool(result.quorum_met)),
-        ("root", Value::from(b64(&result.checkpoint.root))),
-        ("signed_by", Value::Array(result.signed_by.iter().map(|s| Value::from(s.as_str())).collect())),
-        ("size", number(result.checkpoint.size)),
-    ])
-}
-
 /// The case's verdict, as core gives it, checked against the one expected.
 fn verdict(name: &str, outcome: evidentia::Result<PolicyResult>, expected: Option<&str>) -> (Value, Value) {
     let got = outcome.as_ref().err().map(|e| e.code().name());
     assert_eq!(got, expected, "witness.json case {name:?}: {outcome:?}");
     match outcome {
-        Ok(result) => (Value::Null, result_value(&result)),
+        Ok(result) => (Value::Null, result.to_value()),
         Err(e) => (Value::from(e.code().name()), Value::Null),
     }
 }

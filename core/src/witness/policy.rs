@@ -3,6 +3,7 @@
 
 use crate::checkpoint::{Checkpoint, split_note};
 use crate::error::{Error, ErrorCode, Result};
+use crate::json::{Number, Value};
 use crate::witness::cosignature::{Cosignature, LogKey, WitnessKey, verify_note_lines};
 
 /// Larger policy files are refused.
@@ -67,6 +68,40 @@ pub struct PolicyResult {
     pub cosigned: Vec<Cosigned>,
     /// Whether those cosignatures meet the quorum.
     pub quorum_met: bool,
+}
+
+impl PolicyResult {
+    /// The result as JSON, as the C, Node and WASM bindings give it: `origin`,
+    /// `size`, `root` (standard base64), `signed_by` (key names), `cosigned` (each
+    /// `witness`, `key_name`, `timestamp`) and `quorum_met`. A size or timestamp
+    /// beyond 2^53 − 1, which a JSON number cannot hold exactly, is decimal text.
+    pub fn to_value(&self) -> Value {
+        fn number(n: u64) -> Value {
+            i64::try_from(n)
+                .ok()
+                .and_then(|n| Number::from_i64(n).ok())
+                .map_or_else(|| Value::from(n.to_string()), Value::Number)
+        }
+        let cosigned = self
+            .cosigned
+            .iter()
+            .map(|c| {
+                Value::object([
+                    ("key_name", Value::from(c.key_name.as_str())),
+                    ("timestamp", number(c.timestamp)),
+                    ("witness", Value::from(c.witness.as_str())),
+                ])
+            })
+            .collect();
+        Value::object([
+            ("cosigned", Value::Array(cosigned)),
+            ("origin", Value::from(self.checkpoint.origin.as_str())),
+            ("quorum_met", Value::Bool(self.quorum_met)),
+            ("root", Value::from(crate::encoding::b64(&self.checkpoint.root))),
+            ("signed_by", Value::Array(self.signed_by.iter().map(|s| Value::from(s.as_str())).collect())),
+            ("size", number(self.checkpoint.size)),
+        ])
+    }
 }
 
 impl Policy {
