@@ -15,29 +15,37 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class Log {
   /** Creates a new log in the directory `path`. */
-  static create(path: string, key: SigningKey, options?: CreateLogOptions | undefined | null): Log
+  static create(path: string, key: SigningKey | Signer, options?: CreateLogOptions | undefined | null): Log
   /**
    * Opens an existing log, repairing what a crash left (see `recovery()`).
    * Without `key` it can prove and verify but not append.
    */
-  static open(path: string, key?: SigningKey | undefined | null, options?: OpenLogOptions | undefined | null): Log
+  static open(path: string, key?: SigningKey | Signer | undefined | null, options?: OpenLogOptions | undefined | null): Log
   /**
    * Appends an event (JSON text or a JavaScript value) and returns, once it is
    * on disk, its receipt — or, in batch mode, a JSON line naming the record.
    * Blocks until the data is flushed; `appendAsync` waits on a worker thread.
    */
   append(event: unknown, options?: AppendOptions): string
-  /** As `append`, flushing on a worker thread. */
+  /**
+   * As `append`, flushing on a worker thread; a signer's `sign` may return a
+   * Promise.
+   */
   appendAsync(event: unknown, options?: AppendOptions): Promise<string>
   /**
    * Appends several events with one flush to disk (and, in batch mode, one
    * signed checkpoint); all or none.
    */
   appendBatch(events: unknown[], options?: AppendBatchOptions): Array<string>
-  /** As `appendBatch`, flushing on a worker thread. */
+  /**
+   * As `appendBatch`, flushing on a worker thread; a signer's `sign` may
+   * return a Promise.
+   */
   appendBatchAsync(events: unknown[], options?: AppendBatchOptions): Promise<string[]>
   /** The latest signed checkpoint, signing a new one if records were appended since. */
   checkpoint(): string
+  /** As `checkpoint`, on a worker thread; a signer's `sign` may return a Promise. */
+  checkpointAsync(): Promise<string>
   /**
    * What a holder of record `index` needs to verify it offline: its receipt, or
    * in batch mode its batch receipt.
@@ -93,8 +101,12 @@ export declare class Log {
   verify(jwks?: string | undefined | null): Report
   /** As `verify`, on a worker thread. */
   verifyAsync(jwks?: string | undefined | null): Promise<Report>
-  /** Retires the current signing key and continues with `newKey`. */
-  rotate(newKey: SigningKey): void
+  /**
+   * Retires the current signing key and continues with `newKey` (a
+   * `SigningKey` or a signer). The current key signs a checkpoint here, so a
+   * signer's `sign` must answer synchronously.
+   */
+  rotate(newKey: SigningKey | Signer): void
   /** The log's key history as JWKS text. */
   keys(): string
   /** The log id. */
@@ -111,7 +123,7 @@ export declare class Log {
 }
 
 /**
- * A chain of receipts held in memory: the record chain of a log (log id, sequence
+ * A chain of receipts held in memory (core's `ReceiptChain`): the record chain of a log (log id, sequence
  * numbers, links to the previous record) for applications that store receipts
  * themselves, in their own database. Resume after a restart from the newest
  * receipt. Receipts verify as a log's do; the chain writes nothing to disk.
@@ -123,9 +135,19 @@ export declare class ReceiptChain {
   static resume(receipt: string): ReceiptChain
   /**
    * Signs the receipt of the next record, for an event (JSON text or a
-   * JavaScript value). The time defaults to now.
+   * JavaScript value), with a `SigningKey` or a signer whose `sign` answers
+   * synchronously. The time defaults to now, never earlier than the last
+   * record's.
    */
-  issue(key: SigningKey, event: unknown, options?: AppendOptions): string
+  issue(key: SigningKey | Signer, event: unknown, options?: AppendOptions): string
+  /**
+   * As `issue`, with a signer whose `sign` may return a Promise (a cloud KMS):
+   * the record is prepared now, signed when the Promise settles (within the
+   * signer's `signTimeoutMs`, default 60 s), and the chain moves past it then.
+   * One at a time: another `issue` or `issueAsync` before this one is done is
+   * refused (INVALID_ARGUMENT); await each.
+   */
+  issueAsync(signer: SigningKey | Signer, event: unknown, options?: AppendOptions): Promise<string>
   /** The log id. */
   get logId(): string
   /** How many receipts the chain has issued: the next receipt's sequence number. */
@@ -383,6 +405,28 @@ export interface RecordMessageOptions {
 
 /** The SHA-256 digest of bytes, `sha256:<hex>`. */
 export declare function sha256(data: Uint8Array): string
+
+/**
+ * A P-256 key held elsewhere (a cloud KMS, an HSM client), for every function
+ * that signs: its public key, and `sign`, which signs the whole message (ECDSA
+ * P-256 with SHA-256) and returns the signature as DER (as KMS return it) or as
+ * the 64 bytes R || S. Every signature is checked against `publicJwk` before it
+ * is used: a wrong one, a throw, a rejection or a value that is not bytes is
+ * SIGNER_FAILED, and nothing is written. The methods that block need `sign` to
+ * answer synchronously; `ReceiptChain.issueAsync` and the `…Async` methods of
+ * `Log` also take a Promise, waiting at most `signTimeoutMs` (default 60000).
+ */
+export interface Signer {
+  /** The public key as a JWK (EC P-256), text. */
+  publicJwk: string
+  /** Signs a message; `this` is the signer object. */
+  sign: (message: Buffer) => Uint8Array | Promise<Uint8Array>
+  /**
+   * How long the `…Async` methods wait for a signature, in milliseconds
+   * (default 60000); then they fail with SIGNER_FAILED.
+   */
+  signTimeoutMs?: number
+}
 
 /** Options of `SigningKey.signJws`. */
 export interface SignJwsOptions {

@@ -92,7 +92,7 @@ impl<T: ToNapiValue + TypeName + Send + 'static> Task for Blocking<T> {
 }
 
 /// Whether a value is a Buffer or another typed array.
-fn is_typed_array(value: &Unknown<'_>) -> bool {
+pub(crate) fn is_typed_array(value: &Unknown<'_>) -> bool {
     let mut result = false;
     let raw = value.value();
     // SAFETY: a valid env and value from napi; the out-parameter is a local.

@@ -10,6 +10,7 @@ mod convert;
 mod log;
 mod message;
 mod report;
+mod signer;
 
 use evidentia::{ConsistencyProof, InclusionProof, JwsOptions, KeySet};
 use napi::bindgen_prelude::*;

@@ -8,9 +8,12 @@ use evidentia_store::{CreateOptions, LogOptions, Mode, NewEvent, Wait};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use evidentia::Signer;
+
 use crate::convert::{Blocking, Result, error, fail, guard, json_text, optional_text, text};
 use crate::report::Report;
-use crate::{SigningKey, optional_keys, size_from_js, size_to_js};
+use crate::signer::Key;
+use crate::{optional_keys, size_from_js, size_to_js};
 
 /// An evidence log on the local disk, opened for appending. Call `close()` to
 /// release it for other processes.
@@ -20,7 +23,8 @@ pub struct Log {
     /// `None` once closed. The store's log is itself safe to share between
     /// threads, so work on a worker thread holds its own reference.
     log: Mutex<Option<Arc<evidentia_store::Log>>>,
-    key: Option<evidentia::SigningKey>,
+    /// The key that signs: a `SigningKey`, or a signer object.
+    key: Option<Key>,
 }
 
 /// Options of `Log.create`.
@@ -118,21 +122,22 @@ impl Log {
         self.log.lock().map_err(|_| closed())?.clone().ok_or_else(closed)
     }
 
-    fn key(&self) -> Result<evidentia::SigningKey> {
-        self.key.clone().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))
+    fn key(&self) -> Result<&Key> {
+        self.key.as_ref().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))
     }
 
     /// The parts of an append that can move to a worker thread.
-    fn prepare_batch(
+    fn prepare_batch<S: Signer>(
         &self,
+        signer: S,
         events: Vec<Unknown<'_>>,
         nonce: Option<String>,
         time: Option<&Unknown<'_>>,
         idempotent: bool,
-    ) -> Result<impl FnOnce() -> Result<Vec<String>> + Send + use<>> {
+    ) -> Result<impl FnOnce() -> Result<Vec<String>> + use<S>> {
         let events = events.into_iter().map(json_text).collect::<Result<Vec<_>>>()?;
         let options = evidentia_store::AppendOptions { time: self::time(time)?, idempotent };
-        let (log, key) = (self.log()?, self.key()?);
+        let (log, key) = (self.log()?, signer);
         Ok(move || {
             let nonce = nonce.as_deref();
             let batch: Vec<NewEvent<'_>> = events.iter().map(|json| NewEvent { json, nonce }).collect();
@@ -143,12 +148,13 @@ impl Log {
 
     /// The parts of `recordMessage` that read the JavaScript arguments and check the
     /// signature; what is left writes the record.
-    fn prepare_message(
+    fn prepare_message<S: Signer>(
         &self,
+        signer: S,
         jws: Unknown<'_>,
         keys: Unknown<'_>,
         options: Option<RecordMessageOptions<'_>>,
-    ) -> Result<impl FnOnce() -> Result<String> + Send + use<>> {
+    ) -> Result<impl FnOnce() -> Result<String> + use<S>> {
         let options = options.unwrap_or_default();
         let jws = text(&jws, "jws")?;
         let keys = crate::message::partner_keys(keys)?;
@@ -160,7 +166,7 @@ impl Log {
         let direction = Direction::from_name(direction.as_deref().unwrap_or("inbound")).map_err(error)?;
         let nonce = optional_text(options.nonce.as_ref(), "a nonce")?;
         let time = self::time(options.time.as_ref())?;
-        let (log, key) = (self.log()?, self.key()?);
+        let (log, key) = (self.log()?, signer);
         let link = options.link.map(|seq| log.link_to(size_from_js(seq, "link")?).map_err(error)).transpose()?;
         let message = SignedMessage::verify_new(&NewMessage {
             jws: &jws,
@@ -184,15 +190,16 @@ impl Log {
     }
 
     /// The parts of `append` and `appendAsync` that read the JavaScript arguments.
-    fn prepare_append(
+    fn prepare_append<S: Signer>(
         &self,
+        signer: S,
         event: Unknown<'_>,
         options: Option<AppendOptions<'_>>,
-    ) -> Result<impl FnOnce() -> Result<String> + Send + use<>> {
+    ) -> Result<impl FnOnce() -> Result<String> + use<S>> {
         let options = options.unwrap_or_default();
         let nonce = optional_text(options.nonce.as_ref(), "a nonce")?;
-        let work =
-            self.prepare_batch(vec![event], nonce, options.time.as_ref(), options.idempotent.unwrap_or(false))?;
+        let idempotent = options.idempotent.unwrap_or(false);
+        let work = self.prepare_batch(signer, vec![event], nonce, options.time.as_ref(), idempotent)?;
         Ok(move || work().map(single))
     }
 }
@@ -212,11 +219,13 @@ impl Log {
     /// Creates a new log in the directory `path`.
     #[napi(factory)]
     pub fn create(
+        env: &Env,
         #[napi(ts_arg_type = "string")] path: Unknown<'_>,
-        key: &SigningKey,
+        #[napi(ts_arg_type = "SigningKey | Signer")] key: Unknown<'_>,
         options: Option<CreateLogOptions<'_>>,
     ) -> Result<Log> {
         guard(|| {
+            let key = Key::from_js(env, &key)?;
             let dir = PathBuf::from(text(&path, "the log path")?);
             let options = options.unwrap_or_default();
             let log_id = optional_text(options.log_id.as_ref(), "the log id")?;
@@ -235,8 +244,8 @@ impl Log {
                 index_fields,
                 ..CreateOptions::default()
             };
-            let log = evidentia_store::Log::create(&dir, &key.0, create).map_err(error)?;
-            Ok(Log { dir, log: Mutex::new(Some(Arc::new(log))), key: Some(key.0.clone()) })
+            let log = evidentia_store::Log::create(&dir, &*key.here(env), create).map_err(error)?;
+            Ok(Log { dir, log: Mutex::new(Some(Arc::new(log))), key: Some(key) })
         })
     }
 
@@ -244,14 +253,16 @@ impl Log {
     /// Without `key` it can prove and verify but not append.
     #[napi(factory)]
     pub fn open(
+        env: &Env,
         #[napi(ts_arg_type = "string")] path: Unknown<'_>,
-        key: Option<&SigningKey>,
+        #[napi(ts_arg_type = "SigningKey | Signer | undefined | null")] key: Option<Unknown<'_>>,
         options: Option<OpenLogOptions>,
     ) -> Result<Log> {
         guard(|| {
             let dir = PathBuf::from(text(&path, "the log path")?);
+            let key = key.map(|key| Key::from_js(env, &key)).transpose()?;
             let log = evidentia_store::Log::open_with(&dir, &open_options(options)?).map_err(error)?;
-            Ok(Log { dir, log: Mutex::new(Some(Arc::new(log))), key: key.map(|k| k.0.clone()) })
+            Ok(Log { dir, log: Mutex::new(Some(Arc::new(log))), key })
         })
     }
 
@@ -259,14 +270,20 @@ impl Log {
     /// on disk, its receipt — or, in batch mode, a JSON line naming the record.
     /// Blocks until the data is flushed; `appendAsync` waits on a worker thread.
     #[napi(ts_args_type = "event: unknown, options?: AppendOptions")]
-    pub fn append(&self, event: Unknown<'_>, options: Option<AppendOptions<'_>>) -> Result<String> {
-        guard(|| self.prepare_append(event, options)?())
+    pub fn append(&self, env: &Env, event: Unknown<'_>, options: Option<AppendOptions<'_>>) -> Result<String> {
+        guard(|| self.prepare_append(self.key()?.here(env), event, options)?())
     }
 
-    /// As `append`, flushing on a worker thread.
+    /// As `append`, flushing on a worker thread; a signer's `sign` may return a
+    /// Promise.
     #[napi(ts_args_type = "event: unknown, options?: AppendOptions", ts_return_type = "Promise<string>")]
-    pub fn append_async(&self, event: Unknown<'_>, options: Option<AppendOptions<'_>>) -> AsyncTask<Blocking<String>> {
-        Blocking::spawn_prepared(guard(|| self.prepare_append(event, options)))
+    pub fn append_async(
+        &self,
+        env: &Env,
+        event: Unknown<'_>,
+        options: Option<AppendOptions<'_>>,
+    ) -> AsyncTask<Blocking<String>> {
+        Blocking::spawn_prepared(guard(|| self.prepare_append(self.key()?.worker(env)?, event, options)))
     }
 
     /// Appends several events with one flush to disk (and, in batch mode, one
@@ -274,28 +291,42 @@ impl Log {
     #[napi(ts_args_type = "events: unknown[], options?: AppendBatchOptions")]
     pub fn append_batch(
         &self,
+        env: &Env,
         events: Vec<Unknown<'_>>,
         options: Option<AppendBatchOptions<'_>>,
     ) -> Result<Vec<String>> {
         let options = options.unwrap_or_default();
-        guard(|| self.prepare_batch(events, None, options.time.as_ref(), false)?())
+        guard(|| self.prepare_batch(self.key()?.here(env), events, None, options.time.as_ref(), false)?())
     }
 
-    /// As `appendBatch`, flushing on a worker thread.
+    /// As `appendBatch`, flushing on a worker thread; a signer's `sign` may
+    /// return a Promise.
     #[napi(ts_args_type = "events: unknown[], options?: AppendBatchOptions", ts_return_type = "Promise<string[]>")]
     pub fn append_batch_async(
         &self,
+        env: &Env,
         events: Vec<Unknown<'_>>,
         options: Option<AppendBatchOptions<'_>>,
     ) -> AsyncTask<Blocking<Vec<String>>> {
         let options = options.unwrap_or_default();
-        Blocking::spawn_prepared(guard(|| self.prepare_batch(events, None, options.time.as_ref(), false)))
+        Blocking::spawn_prepared(guard(|| {
+            self.prepare_batch(self.key()?.worker(env)?, events, None, options.time.as_ref(), false)
+        }))
     }
 
     /// The latest signed checkpoint, signing a new one if records were appended since.
     #[napi]
-    pub fn checkpoint(&self) -> Result<String> {
-        guard(|| Ok(self.log()?.checkpoint(&self.key()?).map_err(error)?.note))
+    pub fn checkpoint(&self, env: &Env) -> Result<String> {
+        guard(|| Ok(self.log()?.checkpoint(&*self.key()?.here(env)).map_err(error)?.note))
+    }
+
+    /// As `checkpoint`, on a worker thread; a signer's `sign` may return a Promise.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn checkpoint_async(&self, env: &Env) -> AsyncTask<Blocking<String>> {
+        Blocking::spawn_prepared(guard(|| {
+            let (log, key) = (self.log()?, self.key()?.worker(env)?);
+            Ok(move || Ok(log.checkpoint(&key).map_err(error)?.note))
+        }))
     }
 
     /// What a holder of record `index` needs to verify it offline: its receipt, or
@@ -344,11 +375,12 @@ impl Log {
     #[napi(ts_args_type = "jws: string, keys: string | Record<string, unknown>, options?: RecordMessageOptions")]
     pub fn record_message(
         &self,
+        env: &Env,
         jws: Unknown<'_>,
         keys: Unknown<'_>,
         options: Option<RecordMessageOptions<'_>>,
     ) -> Result<String> {
-        guard(|| self.prepare_message(jws, keys, options)?())
+        guard(|| self.prepare_message(self.key()?.here(env), jws, keys, options)?())
     }
 
     /// As `recordMessage`, flushing on a worker thread.
@@ -358,11 +390,12 @@ impl Log {
     )]
     pub fn record_message_async(
         &self,
+        env: &Env,
         jws: Unknown<'_>,
         keys: Unknown<'_>,
         options: Option<RecordMessageOptions<'_>>,
     ) -> AsyncTask<Blocking<String>> {
-        Blocking::spawn_prepared(guard(|| self.prepare_message(jws, keys, options)))
+        Blocking::spawn_prepared(guard(|| self.prepare_message(self.key()?.worker(env)?, jws, keys, options)))
     }
 
     /// The signed message record `index` holds, as `readSignedMessage` shows it;
@@ -455,11 +488,21 @@ impl Log {
         }))
     }
 
-    /// Retires the current signing key and continues with `newKey`.
+    /// Retires the current signing key and continues with `newKey` (a
+    /// `SigningKey` or a signer). The current key signs a checkpoint here, so a
+    /// signer's `sign` must answer synchronously.
     #[napi]
-    pub fn rotate(&mut self, new_key: &SigningKey) -> Result<()> {
-        guard(|| self.log()?.rotate(&self.key()?, &new_key.0, None).map_err(error))?;
-        self.key = Some(new_key.0.clone());
+    pub fn rotate(
+        &mut self,
+        env: &Env,
+        #[napi(ts_arg_type = "SigningKey | Signer")] new_key: Unknown<'_>,
+    ) -> Result<()> {
+        let new_key = guard(|| {
+            let new_key = Key::from_js(env, &new_key)?;
+            self.log()?.rotate(&*self.key()?.here(env), &*new_key.here(env), None).map_err(error)?;
+            Ok(new_key)
+        })?;
+        self.key = Some(new_key);
         Ok(())
     }
 

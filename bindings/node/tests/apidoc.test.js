@@ -32,7 +32,7 @@ function documentedNames() {
     const cells = line.trim().replace(/^\||\|$/g, '').split('|').map((c) => c.trim())
     if (line.startsWith('|') && cells.length === 7 && !['Concept', '---'].includes(cells[0])) {
       for (const match of cells[JS_COLUMN].matchAll(/`([^`]+)`/g)) {
-        if (!absent.has(match[1].split('.')[0])) names.push(match[1])
+        if (!absent.has(match[1]) && !absent.has(match[1].split('.')[0])) names.push(match[1])
       }
     }
   }

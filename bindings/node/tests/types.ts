@@ -36,6 +36,15 @@ const shown: Record<string, unknown> | null = indexed.message(0)
 const again: Record<string, unknown> = indexed.verifyMessage(0)
 const read: Record<string, unknown> | null = evidentia.readSignedMessage({ evidentia_signed_message: {} })
 
+// Signers: a key held elsewhere, answering at once or with a Promise.
+const signer: evidentia.Signer = { publicJwk: key.publicJwk(), sign: (message: Buffer) => Buffer.from(message), signTimeoutMs: 5000 }
+const kms: evidentia.Signer = { publicJwk: key.publicJwk(), sign: async (message: Buffer) => new Uint8Array(message) }
+const signed: string = new evidentia.ReceiptChain('a.example/s').issue(signer, { n: 1 })
+const signedLater: Promise<string> = new evidentia.ReceiptChain('a.example/s').issueAsync(kms, { n: 1 })
+const sealed: Promise<string> = evidentia.Log.create('dir', kms).checkpointAsync()
+// @ts-expect-error: a signer has a public JWK
+evidentia.Log.create('dir', { sign: (message: Buffer) => message })
+
 // @ts-expect-error: payloads are bytes, not strings
 key.signJws('text')
 // @ts-expect-error: an evidence file is JSON text, not a value
@@ -49,4 +58,4 @@ evidentia.Log.open('dir', key, 1.5)
 indexed.recordMessage('a.b.c', '{}', { direction: 'sideways' })
 
 export { kid, findings, fromFile, withKeys, receipt, later, lines, size, codes, retried, found, recovery, waited, reader }
-export { hits, partnerKid, ack, acked, shown, again, read }
+export { hits, partnerKid, ack, acked, shown, again, read, signed, signedLater, sealed }
