@@ -1270,6 +1270,51 @@ evidentia_result evidentia_verify_consistency_proof(const char *proof,
                                                     const uint8_t *old_root,
                                                     const uint8_t *new_root);
 
+/**
+ * Checks a signed checkpoint note and its witness cosignatures against a policy
+ * (c2sp.org/tlog-policy text). Returns `EVIDENTIA_OK` when a log key of the
+ * policy signed it and the witnesses that cosigned meet the quorum, and writes
+ * the result to `out` as JSON text (NUL-terminated): `{"cosigned":[{"key_name",
+ * "timestamp","witness"}],"origin","quorum_met","root","signed_by","size"}`.
+ * Otherwise a code: `EVIDENTIA_POLICY_NOT_SATISFIED` (the quorum is not met),
+ * `EVIDENTIA_COSIGNATURE_INVALID`, `EVIDENTIA_CHECKPOINT_SIGNATURE_INVALID`,
+ * `EVIDENTIA_CHECKPOINT_MALFORMED`, `EVIDENTIA_POLICY_MALFORMED`, or
+ * `EVIDENTIA_BUFFER_TOO_SMALL` with the size needed in `*out_len`.
+ *
+ * # Safety
+ * `note` must point to `note_len` bytes, `policy` to `policy_len` bytes; `out`
+ * must have room for `cap` bytes; `out_len` must be writable.
+ */
+evidentia_result evidentia_policy_check(const char *note,
+                                        size_t note_len,
+                                        const char *policy,
+                                        size_t policy_len,
+                                        char *out,
+                                        size_t cap,
+                                        size_t *out_len);
+
+/**
+ * Verifies a tlog-proof (c2sp.org/tlog-proof text) for `entry` (its bytes, hashed
+ * as an RFC 6962 leaf) against a policy: the proof's checkpoint must satisfy the
+ * policy (as `evidentia_policy_check`), and the inclusion proof must lead from the
+ * entry to its root. Returns `EVIDENTIA_OK` and writes the checkpoint's result
+ * to `out` as `evidentia_policy_check` does; otherwise a code, among them
+ * `EVIDENTIA_PROOF_MALFORMED` and `EVIDENTIA_INCLUSION_PROOF_INVALID`.
+ *
+ * # Safety
+ * `proof`, `entry` and `policy` must point to their lengths in bytes; `out` must
+ * have room for `cap` bytes; `out_len` must be writable.
+ */
+evidentia_result evidentia_tlog_proof_verify(const char *proof,
+                                             size_t proof_len,
+                                             const uint8_t *entry,
+                                             size_t entry_len,
+                                             const char *policy,
+                                             size_t policy_len,
+                                             char *out,
+                                             size_t cap,
+                                             size_t *out_len);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -25,6 +25,7 @@ mod log;
 mod message;
 mod result;
 mod verify;
+mod witness;
 
 use std::cell::RefCell;
 use std::ffi::{CStr, c_char};
@@ -37,6 +38,7 @@ pub use log::*;
 pub use message::*;
 pub use result::evidentia_result;
 pub use verify::*;
+pub use witness::*;
 
 thread_local! {
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };

@@ -493,6 +493,54 @@ static void partner(void) {
     cJSON_Delete(doc);
 }
 
+/* witness.json: checkpoints cosigned by witnesses against tlog-policies (2 of 3
+ * satisfied, 1 of 3 refused with POLICY_NOT_SATISFIED, a tampered cosignature, a
+ * malformed policy), and tlog-proofs; the result JSON equals the vector's. */
+static void witness(void) {
+    cJSON *doc = read_vectors("witness.json");
+    const cJSON *c;
+    int policies = 0, proofs = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "policies")) {
+        const char *note = str(c, "note"), *policy = str(c, "policy");
+        size_t out_len = 0;
+        evidentia_result r = evidentia_policy_check(note, strlen(note), policy, strlen(policy), out, BIG, &out_len);
+        const char *expected = str(c, "code") ? str(c, "code") : "OK";
+        CHECK(strcmp(name_of(r), expected) == 0, "%s: %s, expected %s", str(c, "name"), name_of(r), expected);
+        if (r == EVIDENTIA_OK) {
+            cJSON *got = cJSON_Parse(out);
+            CHECK(got && cJSON_Compare(got, cJSON_GetObjectItem(c, "result"), 1), "%s: %s", str(c, "name"), out);
+            CHECK(out_len == strlen(out), "%s: out_len", str(c, "name"));
+            cJSON_Delete(got);
+            /* Too small a buffer: the size needed. */
+            size_t needed = 0;
+            char small[8];
+            CHECK(evidentia_policy_check(note, strlen(note), policy, strlen(policy), small, sizeof small, &needed) ==
+                          EVIDENTIA_BUFFER_TOO_SMALL &&
+                      needed == out_len + 1,
+                  "%s: buffer too small", str(c, "name"));
+        }
+        policies++;
+    }
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "proofs")) {
+        const char *proof = str(c, "proof"), *entry = str(c, "entry"), *policy = str(c, "policy");
+        size_t out_len = 0;
+        evidentia_result r = evidentia_tlog_proof_verify(proof, strlen(proof), (const uint8_t *)entry, strlen(entry),
+                                                         policy, strlen(policy), out, BIG, &out_len);
+        const char *expected = str(c, "code") ? str(c, "code") : "OK";
+        CHECK(strcmp(name_of(r), expected) == 0, "%s: %s, expected %s", str(c, "name"), name_of(r), expected);
+        if (r == EVIDENTIA_OK) {
+            cJSON *got = cJSON_Parse(out);
+            CHECK(got && cJSON_Compare(got, cJSON_GetObjectItem(c, "result"), 1), "%s: %s", str(c, "name"), out);
+            cJSON_Delete(got);
+        }
+        proofs++;
+    }
+    CHECK(policies >= 9 && proofs >= 6, "witness.json: %d policy cases, %d proof cases", policies, proofs);
+    CHECK(evidentia_policy_check(NULL, 1, "", 0, out, BIG, NULL) == EVIDENTIA_INVALID_ARGUMENT, "NULL note");
+    printf("witness.json: %d policy cases, %d proof cases\n", policies, proofs);
+    cJSON_Delete(doc);
+}
+
 int main(void) {
     canonicalization();
     digests();
@@ -505,6 +553,7 @@ int main(void) {
     batch_receipts();
     errors();
     partner();
+    witness();
     external_jcs_documents();
     printf("test_vectors: %d checks, %d failed\n", checks_run, checks_failed);
     return checks_failed ? 1 : 0;
