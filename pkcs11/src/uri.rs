@@ -106,13 +106,12 @@ impl Pkcs11Uri {
             .filter(|p| !p.is_empty())
             .map(|p| (false, p))
             .chain(query.into_iter().flat_map(|q| q.split('&')).filter(|p| !p.is_empty()).map(|p| (true, p)));
-        for (in_query, part) in parts {
-            let (name, raw) = part.split_once('=').ok_or_else(|| {
-                invalid(format!(
-                    "PKCS#11 URI attribute {:?} has no \"=\"",
-                    printable(part.split('=').next().unwrap_or(""))
-                ))
-            })?;
+        for (position, (in_query, part)) in parts.enumerate() {
+            // A part without "=" may be "pin-value 1234" or the PIN alone: name it by
+            // its position (and a known attribute name it starts with), never echo it.
+            let (name, raw) = part
+                .split_once('=')
+                .ok_or_else(|| invalid(format!("PKCS#11 URI {} has no \"=\"", attribute_at(position + 1, part))))?;
             if name.is_empty() {
                 return Err(invalid("PKCS#11 URI attribute with an empty name"));
             }
@@ -132,7 +131,13 @@ impl Pkcs11Uri {
                 } else {
                     ""
                 };
-                return Err(invalid(format!("unknown PKCS#11 URI attribute {:?}{hint}", printable(name))));
+                if !shows_safely(name) {
+                    return Err(invalid(format!(
+                        "unknown PKCS#11 URI attribute (the {} attribute){hint}",
+                        ordinal(position + 1)
+                    )));
+                }
+                return Err(invalid(format!("unknown PKCS#11 URI attribute {name:?}{hint}")));
             }
             if seen.iter().any(|s| s == name) {
                 return Err(invalid(format!("PKCS#11 URI attribute {name:?} appears twice")));
@@ -330,6 +335,45 @@ impl fmt::Debug for Pkcs11Uri {
             .field("pin_value", &self.pin_value.as_ref().map(|_| "<redacted>"))
             .finish()
     }
+}
+
+/// "1st", "2nd", "3rd", "4th", ….
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// How a message names the attribute at `position` (1-based) whose text is `part`:
+/// by position, and by the attribute name the text starts with when that is a known
+/// one other than `pin-value`. The rest of the text (a PIN, perhaps) is never shown.
+fn attribute_at(position: usize, part: &str) -> String {
+    let head = part.split([' ', '=', '\t', ':', ',']).next().unwrap_or("");
+    let known = PATH_ATTRIBUTES.contains(&head) || QUERY_ATTRIBUTES.contains(&head);
+    if known && head != "pin-value" && head.len() < part.len() {
+        format!("attribute {head:?} (the {} attribute)", ordinal(position))
+    } else if known && head != "pin-value" {
+        format!("attribute {head:?}")
+    } else {
+        format!("the {} attribute", ordinal(position))
+    }
+}
+
+/// Whether an unknown attribute name may be repeated in a message: a plain name
+/// (letters, "-" and "_" only, at most 40) that does not start with "pin", so that a
+/// mistyped "pin-value1234" or a PIN given as a name is never shown.
+fn shows_safely(name: &str) -> bool {
+    if PATH_ATTRIBUTES.contains(&name) || QUERY_ATTRIBUTES.contains(&name) {
+        return true;
+    }
+    name.len() <= 40
+        && name.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_')
+        && !name.to_ascii_lowercase().starts_with("pin")
 }
 
 /// A value as it may appear in a message: at most 40 characters, control characters

@@ -123,6 +123,12 @@ macro_rules! hsm_or_skip {
     };
 }
 
+/// A signature of the token, checked against the signer's public key.
+fn checked(signer: &Pkcs11Signer, message: &[u8]) -> evidentia::Result<[u8; 64]> {
+    let signature = signer.sign_message(message)?;
+    signer.public_key().normalize_signature(message, &signature)
+}
+
 fn code<T: std::fmt::Debug>(result: evidentia::Result<T>) -> ErrorCode {
     result.expect_err("an error").code()
 }
@@ -160,7 +166,7 @@ fn a_signer_is_shared_by_threads() {
             let signer = &signer;
             s.spawn(move || {
                 for i in 0..10u8 {
-                    signer.signature(&[t, i]).unwrap();
+                    checked(signer, &[t, i]).unwrap();
                 }
             });
         }
@@ -183,7 +189,7 @@ fn keygen_makes_a_sensitive_key_that_never_leaves_the_token() {
     let public = generate_key(&uri).unwrap();
     let signer = Pkcs11Signer::open(&uri).unwrap();
     assert_eq!(signer.public_key().kid(), public.kid());
-    signer.signature(b"hello").unwrap();
+    checked(&signer, b"hello").unwrap();
     // Read the private key's attributes with cryptoki directly.
     use cryptoki::object::{Attribute, AttributeType, ObjectClass};
     use cryptoki::session::UserType;
@@ -271,10 +277,10 @@ fn keys_other_than_p256_are_unsupported() {
 fn a_removed_token_is_not_found() {
     let hsm = hsm_or_skip!();
     let signer = Pkcs11Signer::open(&hsm.uri("doomed", "evkey")).unwrap();
-    signer.signature(b"before").unwrap();
+    checked(&signer, b"before").unwrap();
     let dir = hsm.token_dir("doomed").expect("the token's folder");
     std::fs::remove_dir_all(&dir).unwrap();
-    let error = signer.signature(b"after").unwrap_err();
+    let error = checked(&signer, b"after").unwrap_err();
     eprintln!("signing after removal: {error:?}");
     assert_eq!(error.code(), ErrorCode::TokenNotFound, "{error:?}");
     let error = Pkcs11Signer::open(&hsm.uri("doomed", "evkey")).unwrap_err();
@@ -338,4 +344,29 @@ fn a_private_key_without_its_public_key() {
     let result = Pkcs11Signer::open(&hsm.uri("main", "lonely"));
     eprintln!("a private key alone: {result:?}");
     assert_eq!(code(result), ErrorCode::TokenKeyNotFound);
+}
+
+#[test]
+fn a_pin_in_a_malformed_uri_is_never_shown() {
+    for (uri, shown) in [
+        ("pkcs11:token=rv;object=k1?pin-value 1234&module-path=/m.so", "the 3rd attribute"),
+        ("pkcs11:token=rv;object=k1?pin-value:1234", "the 3rd attribute"),
+        ("pkcs11:token=rv;object=k1?1234", "the 3rd attribute"),
+        ("pkcs11:token=rv;object=k1;1234", "the 3rd attribute"),
+        ("pkcs11:token=rv;object=k1?pin-value1234=x", "the 3rd attribute"),
+        ("pkcs11:token=rv;object=k1?pin-value%201234=x", "the 3rd attribute"),
+        ("pkcs11:token=rv;object=k1?1234=x", "the 3rd attribute"),
+        ("pkcs11:token=rv;object=k1?pin-source 1234", "\"pin-source\""),
+        ("pkcs11:token=rv;object=k1;pin-value=1234", "pin-value"),
+        ("pkcs11:token=rv;object=k1?pin-value=%zz1234", "pin-value"),
+        ("pkcs11:token=rv;object=k1?pin-value=1234&pin-value=1234", "pin-value"),
+    ] {
+        let error = Pkcs11Uri::parse(uri).expect_err(uri);
+        assert_eq!(error.code(), ErrorCode::KeyUriInvalid, "{uri}: {error:?}");
+        assert!(!error.message().contains("1234"), "{uri}: {}", error.message());
+        assert!(error.message().contains(shown), "{uri}: {}", error.message());
+    }
+    // A plain misspelt name is still shown, to help.
+    let error = Pkcs11Uri::parse("pkcs11:token=a;objet=b").unwrap_err();
+    assert!(error.message().contains("\"objet\""), "{}", error.message());
 }
