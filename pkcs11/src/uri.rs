@@ -1,6 +1,7 @@
 //! RFC 7512 `pkcs11:` URIs: which module, token and key to use, and where the PIN is.
 
 use std::fmt;
+use std::io::Read;
 use std::path::PathBuf;
 
 use cryptoki::types::AuthPin;
@@ -61,6 +62,9 @@ const PATH_ATTRIBUTES: &[&str] = &[
     "library-description",
     "library-version",
 ];
+
+/// The largest PIN file read (`pin-source`), in bytes.
+const PIN_FILE_LIMIT: u64 = 4096;
 
 const QUERY_ATTRIBUTES: &[&str] = &["pin-source", "pin-value", "module-path", "module-name"];
 
@@ -315,8 +319,32 @@ impl Pkcs11Uri {
             }
             None => source.clone(),
         };
-        let mut text = std::fs::read_to_string(&path)
-            .map_err(|e| invalid(format!("cannot read the PIN file named by \"pin-source\" ({path}): {}", e.kind())))?;
+        let unreadable = |e: std::io::Error| {
+            invalid(format!("cannot read the PIN file named by \"pin-source\" ({path}): {}", e.kind()))
+        };
+        // At most PIN_FILE_LIMIT + 1 bytes are read: "pin-source=/dev/zero" or a huge
+        // file is refused rather than read until memory runs out.
+        let mut bytes = Vec::new();
+        let read = std::fs::File::open(&path)
+            .and_then(|file| file.take(PIN_FILE_LIMIT + 1).read_to_end(&mut bytes))
+            .map_err(unreadable);
+        if let Err(error) = read {
+            bytes.zeroize();
+            return Err(error);
+        }
+        if bytes.len() as u64 > PIN_FILE_LIMIT {
+            bytes.zeroize();
+            return Err(invalid(format!(
+                "the PIN file named by \"pin-source\" ({path}) is larger than {PIN_FILE_LIMIT} bytes"
+            )));
+        }
+        let mut text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(error) => {
+                error.into_bytes().zeroize();
+                return Err(invalid(format!("the PIN file named by \"pin-source\" ({path}) is not UTF-8")));
+            }
+        };
         if text.ends_with("\r\n") {
             text.truncate(text.len() - 2);
         } else if text.ends_with('\n') {

@@ -370,3 +370,21 @@ fn a_pin_in_a_malformed_uri_is_never_shown() {
     let error = Pkcs11Uri::parse("pkcs11:token=a;objet=b").unwrap_err();
     assert!(error.message().contains("\"objet\""), "{}", error.message());
 }
+
+#[test]
+fn a_pin_file_is_read_up_to_4_kib() {
+    let hsm = hsm_or_skip!();
+    let uri = |source: &str| format!("pkcs11:token=pins;object=evkey?module-path={}&pin-source={source}", hsm.module);
+    let error = Pkcs11Signer::open(&uri("/dev/zero")).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::KeyUriInvalid, "{error:?}");
+    assert!(error.message().contains("larger than 4096 bytes"), "{error:?}");
+    let big = hsm.dir.join("big-pin.txt");
+    std::fs::write(&big, vec![b'1'; 5 * 1024]).unwrap();
+    let error = Pkcs11Signer::open(&uri(&big.display().to_string())).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::KeyUriInvalid, "{error:?}");
+    assert!(error.message().contains("larger than"), "{error:?}");
+    // A PIN file of exactly 4096 bytes is read (and the PIN is wrong).
+    let full = hsm.dir.join("full-pin.txt");
+    std::fs::write(&full, vec![b'1'; 4096]).unwrap();
+    assert_ne!(code(Pkcs11Signer::open(&uri(&full.display().to_string()))), ErrorCode::KeyUriInvalid);
+}
