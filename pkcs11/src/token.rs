@@ -279,12 +279,33 @@ impl Pkcs11Signer {
             ));
         }
         let public = public_key(&session, key, id, label, uri)?;
-        Ok(Pkcs11Signer { module, slot, session: Mutex::new(session), key, public })
+        let signer = Pkcs11Signer { module, slot, session: Mutex::new(session), key, public };
+        signer.check_pair(uri)?;
+        Ok(signer)
+    }
+
+    /// One test signature, verified with the public key found: a public key object
+    /// that does not belong to the private key (same id and label, another key) is
+    /// refused here rather than at the first signature.
+    fn check_pair(&self, uri: &Pkcs11Uri) -> Result<()> {
+        const MESSAGE: &[u8] = b"evidentia-pkcs11: does the public key belong to the private key?";
+        let signature = self.sign_message(MESSAGE)?;
+        match self.public.normalize_signature(MESSAGE, &signature) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(Error::new(
+                ErrorCode::TokenKeyNotFound,
+                format!(
+                    "the token's public key object does not belong to the private key {}: \
+                     its signature does not verify with that public key",
+                    describe(uri)
+                ),
+            )),
+        }
     }
 }
 
-/// The public key matching the private one: the public key object of the same id
-/// (and label), or the private key's own CKA_EC_POINT where the token keeps it.
+/// The public key of the private one: the private key's own CKA_EC_POINT where the
+/// token keeps it, else the one public key object with the same id and label.
 fn public_key(
     session: &Session,
     private: ObjectHandle,
@@ -292,17 +313,49 @@ fn public_key(
     label: Option<Vec<u8>>,
     uri: &Pkcs11Uri,
 ) -> Result<PublicKey> {
-    let mut template = vec![Attribute::Class(ObjectClass::PUBLIC_KEY)];
-    if let Some(id) = id.filter(|i| !i.is_empty()) {
-        template.push(Attribute::Id(id));
-    } else if let Some(label) = label {
-        template.push(Attribute::Label(label));
+    if let Some(point) = read_point(session, private)? {
+        return PublicKey::from_sec1(&unwrap_octet_string(&point));
     }
-    let found = session.find_objects(&template).map_err(|e| token_error(e, "finding the public key"))?;
+    let id = id.filter(|i| !i.is_empty());
+    let label = label.filter(|l| !l.is_empty());
+    if id.is_none() && label.is_none() {
+        return Err(Error::new(
+            ErrorCode::TokenKeyNotFound,
+            format!(
+                "the token's private key {} has neither id nor label nor CKA_EC_POINT: its public key cannot be found",
+                describe(uri)
+            ),
+        ));
+    }
+    // By id and label: a public object that shares only the id may be another key
+    // pair's. Tools that label the two halves differently leave only the id; the
+    // test signature at open (check_pair) tells whether that object is this key's.
+    let find =
+        |template: &[Attribute]| session.find_objects(template).map_err(|e| token_error(e, "finding the public key"));
+    let mut template = vec![Attribute::Class(ObjectClass::PUBLIC_KEY)];
+    template.extend(id.clone().map(Attribute::Id));
+    template.extend(label.map(Attribute::Label));
+    let mut found = find(&template)?;
+    if found.is_empty() && template.len() == 3 {
+        template.pop();
+        found = find(&template)?;
+    }
     match found.as_slice() {
-        [object] => read_point(session, *object, uri),
-        // Some tokens keep no public key object but give the point on the private key.
-        [] => read_point(session, private, uri),
+        [object] => match read_point(session, *object)? {
+            Some(point) => PublicKey::from_sec1(&unwrap_octet_string(&point)),
+            None => Err(Error::new(
+                ErrorCode::TokenKeyNotFound,
+                format!("the token's public key object for the private key {} has no CKA_EC_POINT", describe(uri)),
+            )),
+        },
+        [] => Err(Error::new(
+            ErrorCode::TokenKeyNotFound,
+            format!(
+                "the token has no public key for the private key {} (no public key object with its id and label, \
+                 no CKA_EC_POINT on the private key)",
+                describe(uri)
+            ),
+        )),
         _ => Err(Error::new(
             ErrorCode::TokenKeyNotFound,
             format!(
@@ -314,20 +367,16 @@ fn public_key(
     }
 }
 
-/// The SEC1 point of an EC key object (CKA_EC_POINT).
-fn read_point(session: &Session, object: ObjectHandle, uri: &Pkcs11Uri) -> Result<PublicKey> {
-    let point = session
-        .get_attributes(object, &[AttributeType::EcPoint])
-        .map_err(|e| token_error(e, "reading the public key"))?
-        .into_iter()
-        .find_map(|a| if let Attribute::EcPoint(p) = a { Some(p) } else { None })
-        .ok_or_else(|| {
-            Error::new(
-                ErrorCode::TokenKeyNotFound,
-                format!("the token has no public key for the private key {} (no CKA_EC_POINT)", describe(uri)),
-            )
-        })?;
-    PublicKey::from_sec1(&unwrap_octet_string(&point))
+/// The CKA_EC_POINT of an EC key object, if the token gives it.
+fn read_point(session: &Session, object: ObjectHandle) -> Result<Option<Vec<u8>>> {
+    match session.get_attributes(object, &[AttributeType::EcPoint]) {
+        Ok(attributes) => {
+            Ok(attributes.into_iter().find_map(|a| if let Attribute::EcPoint(p) = a { Some(p) } else { None }))
+        }
+        // A private key object may refuse the attribute outright.
+        Err(CkError::Pkcs11(RvError::AttributeTypeInvalid | RvError::AttributeSensitive, _)) => Ok(None),
+        Err(e) => Err(token_error(e, "reading the public key")),
+    }
 }
 
 /// CKA_EC_POINT is a DER OCTET STRING holding the SEC1 point (PKCS#11 2.40);

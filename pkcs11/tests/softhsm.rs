@@ -87,6 +87,17 @@ fn hsm() -> Option<&'static Hsm> {
         tool("main", &["--keypairgen", "--key-type", "EC:prime256v1", "--label", "twin", "--id", "05"]);
         tool("main", &["--keypairgen", "--key-type", "EC:prime256v1", "--label", "lonely", "--id", "06"]);
         tool("main", &["--delete-object", "--type", "pubkey", "--id", "06"]);
+        // "orphan" (id 07) lost its public key object; "stray", another key pair,
+        // has the same id 07.
+        tool("main", &["--keypairgen", "--key-type", "EC:prime256v1", "--label", "orphan", "--id", "07"]);
+        tool("main", &["--delete-object", "--type", "pubkey", "--id", "07"]);
+        tool("main", &["--keypairgen", "--key-type", "EC:prime256v1", "--label", "stray", "--id", "07"]);
+        // "mixed" (id 08) lost its public key object; the public key object of another
+        // "mixed" key pair (id 09) was given the id 08: same id and label, another key.
+        tool("main", &["--keypairgen", "--key-type", "EC:prime256v1", "--label", "mixed", "--id", "08"]);
+        tool("main", &["--delete-object", "--type", "pubkey", "--id", "08"]);
+        tool("main", &["--keypairgen", "--key-type", "EC:prime256v1", "--label", "mixed", "--id", "09"]);
+        tool("main", &["--type", "pubkey", "--id", "09", "--set-id", "08"]);
         tool("pins", &["--keypairgen", "--key-type", "EC:prime256v1", "--label", "evkey", "--id", "01"]);
         tool("doomed", &["--keypairgen", "--key-type", "EC:prime256v1", "--label", "evkey", "--id", "01"]);
         Some(Hsm { module, dir })
@@ -387,4 +398,21 @@ fn a_pin_file_is_read_up_to_4_kib() {
     let full = hsm.dir.join("full-pin.txt");
     std::fs::write(&full, vec![b'1'; 4096]).unwrap();
     assert_ne!(code(Pkcs11Signer::open(&uri(&full.display().to_string()))), ErrorCode::KeyUriInvalid);
+}
+
+#[test]
+fn a_public_key_object_of_another_key_is_refused() {
+    let hsm = hsm_or_skip!();
+    let orphan = Pkcs11Signer::open(&hsm.uri("main", "orphan"));
+    eprintln!("a private key whose id another key pair shares: {orphan:?}");
+    let error = orphan.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::TokenKeyNotFound, "{error:?}");
+    let mixed = format!("pkcs11:token=main;object=mixed;id=%08?module-path={}&pin-value={PIN}", hsm.module);
+    let error = Pkcs11Signer::open(&mixed).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::TokenKeyNotFound, "{error:?}");
+    assert!(error.message().contains("does not belong to the private key"), "{error:?}");
+    // The key pair that kept its public key object, with the same id, opens.
+    let stray = format!("pkcs11:token=main;object=stray;id=%07?module-path={}&pin-value={PIN}", hsm.module);
+    let signer = Pkcs11Signer::open(&stray).unwrap();
+    checked(&signer, b"stray").unwrap();
 }
