@@ -7,6 +7,7 @@ mod log;
 mod message;
 mod report;
 mod signer;
+mod witness;
 
 use evidentia::{ConsistencyProof, InclusionProof, JwsOptions, KeySet};
 use pyo3::prelude::*;
@@ -257,6 +258,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<log::Log>()?;
     m.add_class::<chain::ReceiptChain>()?;
     m.add_class::<message::PartnerVerified>()?;
+    m.add_class::<witness::PolicyResult>()?;
     m.add_function(wrap_pyfunction!(canonicalize, m)?)?;
     m.add_function(wrap_pyfunction!(digest, m)?)?;
     m.add_function(wrap_pyfunction!(sha256, m)?)?;
@@ -274,6 +276,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(verify_consistency, m)?)?;
     m.add_function(wrap_pyfunction!(verify_inclusion_proof, m)?)?;
     m.add_function(wrap_pyfunction!(verify_consistency_proof, m)?)?;
+    m.add_function(wrap_pyfunction!(witness::check_policy, m)?)?;
+    m.add_function(wrap_pyfunction!(witness::verify_tlog_proof, m)?)?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;
     Ok(())
 }

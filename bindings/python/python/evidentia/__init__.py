@@ -19,12 +19,14 @@ from . import errors, kms
 from ._native import (
     Log,
     PartnerVerified,
+    PolicyResult,
     ReceiptChain,
     Report,
     SigningKey,
     VerifiedJws,
     __version__,
     canonicalize,
+    check_policy,
     digest,
     error_codes,
     jwk_thumbprint,
@@ -42,6 +44,7 @@ from ._native import (
     verify_partner_jws,
     verify_partner_signature,
     verify_receipt,
+    verify_tlog_proof,
 )
 from .errors import (
     EvidentiaError,
@@ -60,6 +63,7 @@ from .kms import Signer
 __all__ = [
     "Log",
     "PartnerVerified",
+    "PolicyResult",
     "ReceiptChain",
     "Report",
     "Signer",
@@ -67,6 +71,7 @@ __all__ = [
     "VerifiedJws",
     "__version__",
     "canonicalize",
+    "check_policy",
     "digest",
     "error_codes",
     "errors",
@@ -86,6 +91,7 @@ __all__ = [
     "verify_partner_jws",
     "verify_partner_signature",
     "verify_receipt",
+    "verify_tlog_proof",
     "EvidentiaError",
     "InternalError",
     "JsonError",
