@@ -180,11 +180,17 @@ pub(crate) enum LogCommand {
 }
 
 /// What log.json remembers of a key: a key file's absolute path, or a `pkcs11:`
-/// URI as given, which must not hold a PIN (`pin-value`; `pin-source` names a file
-/// and is kept).
+/// URI, which must not hold a PIN (`pin-value`; `pin-source` names a file and is
+/// kept), with a relative `pin-source` and `module-path` made absolute against the
+/// current directory, so that commands run from elsewhere find the same files.
 fn key_reference(key: &Path) -> Result<PathBuf, Error> {
     match key.to_str().filter(|k| evidentia_pkcs11::is_pkcs11_uri(k)) {
-        Some(uri) => Ok(PathBuf::from(evidentia_pkcs11::Pkcs11Uri::parse(uri)?.to_storable()?)),
+        Some(uri) => {
+            let here = std::env::current_dir()
+                .map_err(|e| Error::new(ErrorCode::Io, format!("cannot read the current directory: {e}")))?;
+            let uri = evidentia_pkcs11::Pkcs11Uri::parse(uri)?.with_absolute_paths(&here);
+            Ok(PathBuf::from(uri.to_storable()?))
+        }
         None => absolute(key),
     }
 }

@@ -73,7 +73,13 @@ impl Hsm {
     }
 
     fn evidentia(&self, args: &[&str], stdin: &[u8]) -> Output {
+        self.evidentia_in(Path::new("."), args, stdin)
+    }
+
+    /// Runs the command with `cwd` as its current directory.
+    fn evidentia_in(&self, cwd: &Path, args: &[&str], stdin: &[u8]) -> Output {
         let mut child = Command::new(env!("CARGO_BIN_EXE_evidentia"))
+            .current_dir(cwd)
             .args(args)
             .env("SOFTHSM2_CONF", &self.conf)
             .env_remove("EVIDENTIA_PKCS11_MODULE")
@@ -195,5 +201,41 @@ fn token_errors_exit_2_with_their_code() {
     assert!(stderr.contains("EVIDENTIA_PKCS11_MODULE") && stderr.contains("[KEY_URI_INVALID]"), "{stderr}");
     // Nothing was appended by the failures.
     hsm.ok(&["log", "append", log, "-"], b"{\"ok\":true}");
+    assert!(hsm.ok(&["log", "verify", log], b"").contains("VALID"));
+}
+
+#[test]
+fn relative_paths_in_a_uri_are_stored_absolute() {
+    let Some(hsm) = Hsm::new("relative", &["evidentia"]) else { return };
+    hsm.ok(&["keygen", "--pkcs11", &hsm.uri("evidentia", "key", "%01")], b"");
+    let work = hsm.dir.join("work");
+    let elsewhere = hsm.dir.join("elsewhere");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::copy(&hsm.pin_file, work.join("pin")).unwrap();
+    // The module by a path relative to `work`.
+    let work = std::fs::canonicalize(&work).unwrap();
+    let up = "../".repeat(work.components().count() - 1);
+    let module = format!("{up}{}", hsm.module.trim_start_matches('/'));
+    assert!(work.join(&module).exists(), "{module}");
+    let uri = format!("pkcs11:token=evidentia;object=key?pin-source=./pin&module-path={module}");
+    let log = hsm.dir.join("log");
+    let log = log.to_str().unwrap();
+    let run = |cwd: &Path, args: &[&str], stdin: &[u8]| {
+        let output = hsm.evidentia_in(cwd, args, stdin);
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    };
+    run(&work, &["log", "init", log, "--key", &uri], b"");
+    let config = std::fs::read_to_string(Path::new(log).join("log.json")).unwrap();
+    let pin = work.join("pin");
+    assert!(config.contains(&format!("pin-source={}", pin.display())), "{config}");
+    assert!(config.contains(&format!("module-path={}", work.join(&module).display())), "{config}");
+    // Appends from another directory, with the key log.json remembers.
+    run(&elsewhere, &["log", "append", log, "-"], b"{\"n\":1}");
+    // A rotation's new key too.
+    hsm.ok(&["keygen", "--pkcs11", &hsm.uri("evidentia", "next", "%02")], b"");
+    let next = format!("pkcs11:token=evidentia;object=next?pin-source=pin&module-path={}", hsm.module);
+    run(&work, &["log", "rotate", log, "--key", &next], b"");
+    run(&elsewhere, &["log", "append", log, "-"], b"{\"n\":2}");
     assert!(hsm.ok(&["log", "verify", log], b"").contains("VALID"));
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use cryptoki::types::AuthPin;
 use evidentia::{Error, ErrorCode, Result};
@@ -245,6 +245,45 @@ impl Pkcs11Uri {
         Ok(self.render())
     }
 
+    /// The same URI with a relative `pin-source` path and a relative `module-path`
+    /// made absolute against `base` (the current directory of the command that was
+    /// given the URI), so that the URI means the same files wherever it is used
+    /// later. A `module-path` without a "/" (a bare library name, found by the
+    /// system's library search) and a `file:` `pin-source` (always absolute) are kept.
+    pub fn with_absolute_paths(mut self, base: &Path) -> Pkcs11Uri {
+        let absolute = |value: &str| -> Option<String> {
+            let path = Path::new(value);
+            (!path.is_absolute()).then(|| {
+                let joined = base.join(path);
+                // "./pin" → "/base/pin": std::path::absolute drops "." components.
+                std::path::absolute(&joined).unwrap_or(joined).to_string_lossy().into_owned()
+            })
+        };
+        let mut changed = Vec::new();
+        if let Some(source) = &self.pin_source
+            && !source.starts_with("file:")
+            && let Some(path) = absolute(source)
+        {
+            changed.push(("pin-source", path));
+        }
+        if let Some(module) = &self.module_path
+            && module.contains('/')
+            && let Some(path) = absolute(module)
+        {
+            changed.push(("module-path", path));
+        }
+        for (name, value) in changed {
+            if let Some(attribute) = self.storable.iter_mut().find(|a| a.0 && a.1 == name) {
+                attribute.2 = percent_encode(&value);
+            }
+            match name {
+                "pin-source" => self.pin_source = Some(value),
+                _ => self.module_path = Some(value),
+            }
+        }
+        self
+    }
+
     /// Whether the URI carries the PIN itself (`pin-value`).
     pub fn has_pin_value(&self) -> bool {
         self.pin_value.is_some()
@@ -408,6 +447,20 @@ fn shows_safely(name: &str) -> bool {
 /// escaped by `{:?}`.
 fn printable(text: &str) -> String {
     text.chars().take(40).collect()
+}
+
+/// A query attribute value as a URI holds it: bytes other than unreserved ones,
+/// "/" and ":" percent-encoded.
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/:".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn percent_decode(raw: &str, name: &str) -> Result<Vec<u8>> {
