@@ -13,7 +13,7 @@ use crate::encoding::{b64, b64_decode, hex};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{PublicKey, signature_to_der};
 use crate::merkle::Hash;
-use crate::signer::Signer;
+use crate::signer::{Signer, checked_signature};
 
 /// The signature type byte of ECDSA P-256 keys in signed notes.
 const ECDSA_TYPE: u8 = 0x02;
@@ -154,12 +154,12 @@ impl NoteVerifier {
 ///
 /// # Errors
 /// [`ErrorCode::CheckpointMalformed`] for an invalid name or text; the signer's
-/// errors (see [`Signer::signature`]).
+/// errors (see [`checked_signature`](crate::checked_signature)).
 pub fn sign_note(text: &str, name: &str, key: &dyn Signer) -> Result<String> {
     check_text(text)?;
     let verifier = NoteVerifier::new(name, key.public_key())?;
     let mut signature = verifier.key_hash.to_vec();
-    signature.extend_from_slice(&signature_to_der(&key.signature(text.as_bytes())?)?);
+    signature.extend_from_slice(&signature_to_der(&checked_signature(key, text.as_bytes())?)?);
     Ok(format!("{text}\n{SIGNATURE_PREFIX}{name} {}\n", b64(&signature)))
 }
 

@@ -6,7 +6,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::json::{ParseOptions, Value, parse_with};
 use crate::jwks::KeySet;
 use crate::keys::{ALGORITHM, canonical_text};
-use crate::signer::Signer;
+use crate::signer::{Signer, checked_signature};
 use crate::time::Timestamp;
 
 /// How to serialize a signed payload.
@@ -34,7 +34,7 @@ const MAX_HEADER_SIZE: usize = 16 * 1024;
 /// # Errors
 /// [`ErrorCode::InvalidArgument`] when an attached unencoded payload is not UTF-8
 /// or contains `.`, which compact serialization cannot carry; the signer's errors
-/// (see [`Signer::signature`]).
+/// (see [`checked_signature`](crate::checked_signature)).
 pub fn sign_jws(key: &dyn Signer, payload: &[u8], options: JwsOptions) -> Result<String> {
     sign_with_header(key, payload, options, None)
 }
@@ -86,7 +86,7 @@ pub(crate) fn sign_with_header(
     signing_input.extend_from_slice(header_b64.as_bytes());
     signing_input.push(b'.');
     signing_input.extend_from_slice(signed_payload);
-    let signature = b64url(&key.signature(&signing_input)?);
+    let signature = b64url(&checked_signature(key, &signing_input)?);
     Ok(format!("{header_b64}.{shown_payload}.{signature}"))
 }
 

@@ -78,7 +78,7 @@ pub use record::{
     validate_log_id, validate_new_log_id,
 };
 pub use report::{Check, CheckResult, Finding, Report, Status, Subject};
-pub use signer::Signer;
+pub use signer::{Signer, checked_signature};
 pub use time::Timestamp;
 pub use verify::{
     DEFAULT_MAX_FINDINGS, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, entry_record_digest,

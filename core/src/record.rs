@@ -311,7 +311,7 @@ impl Receipt {
     ///
     /// # Errors
     /// [`ErrorCode::InvalidArgument`] when the record's kid is not the key's; the
-    /// signer's errors (see [`Signer::signature`]).
+    /// signer's errors (see [`checked_signature`](crate::checked_signature)).
     pub fn sign(key: &dyn Signer, record: &Record) -> Result<Receipt> {
         if record.kid != key.public_key().kid() {
             return Err(Error::new(ErrorCode::InvalidArgument, "the record's kid is not the signing key's kid"));

@@ -603,6 +603,14 @@ impl Writer {
     }
 }
 
+/// One signature, checked with the key's public key, before a key becomes a log's
+/// key: a key held elsewhere that cannot sign for the public key it was given (a
+/// KMS key id paired with another key's JWK, a token whose public key object is not
+/// the private key's) would otherwise leave records no one can ever seal.
+fn check_signer(key: &dyn Signer) -> Result<()> {
+    evidentia::checked_signature(key, b"evidentia: can this key sign for its public key?").map(drop)
+}
+
 impl Log {
     /// Creates a new, empty log in `dir` (created if missing, and which must not
     /// already hold a log) whose first key is `key`, valid from now (or from
@@ -610,8 +618,10 @@ impl Log {
     ///
     /// # Errors
     /// [`ErrorCode::LogExists`], [`ErrorCode::LogIdInvalid`], [`ErrorCode::LogLocked`],
-    /// [`ErrorCode::Io`].
+    /// [`ErrorCode::Io`]; [`ErrorCode::SignerFailed`] (or the signer's own code) when
+    /// `key` cannot sign for its public key.
     pub fn create(dir: &Path, key: &dyn Signer, options: CreateOptions) -> Result<Log> {
+        check_signer(key)?;
         let fs = Fs::new(options.options.faults.clone());
         let log_id = match options.log_id {
             Some(id) => id,
@@ -835,8 +845,10 @@ impl Log {
     /// [`ErrorCode::KeyNotCurrent`] when `current` is not the log's current key;
     /// [`ErrorCode::KeySetMalformed`] when `new_key` was used by this log before;
     /// [`ErrorCode::Io`], after which the rotation may or may not have taken
-    /// effect: [`Log::keys`] says which key is current.
+    /// effect: [`Log::keys`] says which key is current; [`ErrorCode::SignerFailed`]
+    /// (or the signer's own code) when `new_key` cannot sign for its public key.
     pub fn rotate(&self, current: &dyn Signer, new_key: &dyn Signer, new_key_file: Option<PathBuf>) -> Result<()> {
+        check_signer(new_key)?;
         let mut guard = self.writer()?;
         let writer = &mut *guard;
         writer.repair()?;
