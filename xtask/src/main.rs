@@ -104,7 +104,13 @@ fn test(parts: &[String]) -> Result<()> {
 }
 
 /// Debian's SoftHSM2 module (package softhsm2).
-const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+pub(crate) const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// SoftHSM2, and OpenSC's pkcs11-tool that makes keys in its tokens: the tests of
+/// keys in tokens require them (`EVIDENTIA_REQUIRE_SOFTHSM`), so they cannot skip.
+pub(crate) fn ensure_softhsm() -> Result<()> {
+    tools::ensure_apt(&[(SOFTHSM_MODULE, "softhsm2"), ("pkcs11-tool", "opensc")])
+}
 
 /// The SoftHSM2 token folders the tests made (`softhsm-<pid>` in cargo's
 /// CARGO_TARGET_TMPDIR, `target/tmp`): removed after the run.
@@ -123,9 +129,8 @@ fn test_core() -> Result<()> {
     let _ = root();
     // The evidence-package tests run verify.sh with OpenSSL.
     tools::ensure_apt(&[("/usr/bin/openssl", "openssl")])?;
-    // Keys in tokens (pkcs11/, cli/tests/pkcs11.rs) are tested against SoftHSM2,
-    // made with OpenSC's pkcs11-tool; required here, so those tests cannot skip.
-    tools::ensure_apt(&[(SOFTHSM_MODULE, "softhsm2"), ("pkcs11-tool", "opensc")])?;
+    // Keys in tokens (pkcs11/, cli/tests/pkcs11.rs) are tested against SoftHSM2.
+    ensure_softhsm()?;
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     let tested = run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))

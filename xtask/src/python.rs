@@ -82,10 +82,13 @@ pub(crate) fn install_dev() -> Result<PathBuf> {
 pub(crate) fn test() -> Result<()> {
     let root = root();
     let python = install_dev()?;
+    crate::ensure_softhsm()?;
     run(Command::new(&python)
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "bindings/python/tests"])
         .current_dir(&root)
-        .env("EVIDENTIA_VECTORS", root.join("testvectors")))?;
+        .env("EVIDENTIA_VECTORS", root.join("testvectors"))
+        .env("EVIDENTIA_REQUIRE_SOFTHSM", "1")
+        .env("EVIDENTIA_PKCS11_MODULE", crate::SOFTHSM_MODULE))?;
     crate::conformance::run_cases(
         &[&python.to_string_lossy(), "bindings/python/tests/conformance_adapter.py"],
         crate::conformance::PACKAGE_SKIPS,

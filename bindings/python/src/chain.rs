@@ -18,8 +18,8 @@ pub(crate) struct ReceiptChain {
     chain: Mutex<evidentia::ReceiptChain>,
 }
 
-fn lock_failed() -> PyErr {
-    error(evidentia::Error::new(ErrorCode::Internal, "a thread panicked while issuing a receipt"))
+fn lock_failed_error() -> evidentia::Error {
+    evidentia::Error::new(ErrorCode::Internal, "a thread panicked while issuing a receipt")
 }
 
 #[pymethods]
@@ -43,6 +43,7 @@ impl ReceiptChain {
     #[pyo3(signature = (key, event, nonce = None, time = None))]
     fn issue(
         &self,
+        py: Python<'_>,
         key: &Bound<'_, PyAny>,
         event: &Bound<'_, PyAny>,
         nonce: Option<Str>,
@@ -51,27 +52,37 @@ impl ReceiptChain {
         let event = json_text(event)?;
         let time = crate::log::time(time.as_deref())?;
         let now = evidentia_store::now().map_err(error)?;
-        let mut chain = self.chain.lock().map_err(|_| lock_failed())?;
         let key = signer(key)?;
-        let issued = chain.issue(&key, &event, now, time, nonce.as_deref()).map_err(error)?;
+        // Without the GIL while waiting for the chain and signing: a signer written
+        // in Python takes the GIL back, and may release it (network I/O) while
+        // another thread waits here.
+        let issued = py.detach(|| {
+            let mut chain = self.chain.lock().map_err(|_| lock_failed_error())?;
+            chain.issue(&key, &event, now, time, nonce.as_deref())
+        });
+        let issued = issued.map_err(error)?;
         Ok(issued.receipt.as_str().to_owned())
     }
 
     /// The log id.
     #[getter]
-    fn log_id(&self) -> PyResult<String> {
-        Ok(self.chain.lock().map_err(|_| lock_failed())?.log_id().to_owned())
+    fn log_id(&self, py: Python<'_>) -> PyResult<String> {
+        self.read(py, |chain| chain.log_id().to_owned())
     }
 
     /// How many receipts the chain has issued: the next receipt's sequence number.
-    fn __len__(&self) -> PyResult<usize> {
-        Ok(self.chain.lock().map_err(|_| lock_failed())?.len() as usize)
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        self.read(py, |chain| chain.len() as usize)
     }
 
-    fn __repr__(&self) -> String {
-        match self.chain.lock() {
-            Ok(chain) => format!("ReceiptChain(log_id={:?}, length={})", chain.log_id(), chain.len()),
-            Err(_) => "ReceiptChain(<poisoned>)".to_owned(),
-        }
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        self.read(py, |chain| format!("ReceiptChain(log_id={:?}, length={})", chain.log_id(), chain.len()))
+    }
+}
+
+impl ReceiptChain {
+    /// Reads the chain without the GIL, which an issuing thread's signer may need.
+    fn read<T: Send>(&self, py: Python<'_>, read: impl FnOnce(&evidentia::ReceiptChain) -> T + Send) -> PyResult<T> {
+        py.detach(|| self.chain.lock().map(|chain| read(&chain)).map_err(|_| lock_failed_error())).map_err(error)
     }
 }

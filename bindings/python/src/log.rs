@@ -141,13 +141,15 @@ impl Log {
 
     /// What a holder of record `index` needs to verify it offline: its receipt, or
     /// in batch mode its batch receipt.
-    fn receipt(&self, index: Count) -> PyResult<String> {
-        self.log()?.receipt(index.0).map_err(error)
+    fn receipt(&self, py: Python<'_>, index: Count) -> PyResult<String> {
+        let log = self.log()?;
+        py.detach(|| log.receipt(index.0)).map_err(error)
     }
 
     /// The index of the record holding `nonce`, or None.
-    fn find_nonce(&self, nonce: Str) -> PyResult<Option<u64>> {
-        self.log()?.find_nonce(&nonce).map_err(error)
+    fn find_nonce(&self, py: Python<'_>, nonce: Str) -> PyResult<Option<u64>> {
+        let log = self.log()?;
+        py.detach(|| log.find_nonce(&nonce)).map_err(error)
     }
 
     /// The indexes of the records whose event holds `value` in the indexed payload
@@ -228,7 +230,8 @@ impl Log {
     /// snapshot, provenance, recorded verification and decoded payload), or None
     /// when it holds an ordinary event.
     fn message<'py>(&self, py: Python<'py>, index: Count) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let message = self.log()?.message(index.0).map_err(error)?;
+        let log = self.log()?;
+        let message = py.detach(|| log.message(index.0)).map_err(error)?;
         message.map(|m| value_to_py(py, &m.describe())).transpose()
     }
 
@@ -236,7 +239,8 @@ impl Log {
     /// recorded with it: a dict with `valid`, `status`, `agrees`, `original` and
     /// `reverified`.
     fn verify_message<'py>(&self, py: Python<'py>, index: Count) -> PyResult<Bound<'py, PyAny>> {
-        let checked = self.log()?.verify_message(index.0).map_err(error)?;
+        let log = self.log()?;
+        let checked = py.detach(|| log.verify_message(index.0)).map_err(error)?;
         value_to_py(py, &checked.to_value())
     }
 
@@ -244,13 +248,15 @@ impl Log {
     /// and "messages" in words).
     #[getter]
     fn recovery<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        crate::convert::value_to_py(py, &self.log()?.recovery().to_value())
+        let log = self.log()?;
+        crate::convert::value_to_py(py, &py.detach(|| log.recovery().to_value()))
     }
 
     /// The inclusion proof (JSON) of record `index` (default size: the latest checkpoint's).
     #[pyo3(signature = (index, size = None))]
-    fn inclusion_proof(&self, index: Count, size: Option<Count>) -> PyResult<String> {
-        self.log()?.inclusion_proof(index.0, size.map(|s| s.0)).and_then(|p| p.to_json()).map_err(error)
+    fn inclusion_proof(&self, py: Python<'_>, index: Count, size: Option<Count>) -> PyResult<String> {
+        let log = self.log()?;
+        py.detach(|| log.inclusion_proof(index.0, size.map(|s| s.0)).and_then(|p| p.to_json())).map_err(error)
     }
 
     /// Writes the evidence package of record `index` (SPEC.md §19) to the new folder
@@ -264,8 +270,9 @@ impl Log {
 
     /// The consistency proof (JSON) between two sizes (default new: the latest checkpoint's).
     #[pyo3(signature = (old, new = None))]
-    fn consistency_proof(&self, old: Count, new: Option<Count>) -> PyResult<String> {
-        self.log()?.consistency_proof(old.0, new.map(|n| n.0)).and_then(|p| p.to_json()).map_err(error)
+    fn consistency_proof(&self, py: Python<'_>, old: Count, new: Option<Count>) -> PyResult<String> {
+        let log = self.log()?;
+        py.detach(|| log.consistency_proof(old.0, new.map(|n| n.0)).and_then(|p| p.to_json())).map_err(error)
     }
 
     /// Verifies the whole log against `jwks` (default: the log's own key history).
@@ -281,28 +288,32 @@ impl Log {
 
     /// Retires the current signing key (which first signs a checkpoint of the
     /// records it signed) and continues with `new_key`.
-    fn rotate(&self, new_key: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn rotate(&self, py: Python<'_>, new_key: &Bound<'_, PyAny>) -> PyResult<()> {
         let new_key = signer(new_key)?;
-        self.log()?.rotate(&self.key()?, &new_key, None).map_err(error)?;
+        let (log, key) = (self.log()?, self.key()?);
+        py.detach(|| log.rotate(&key, &new_key, None)).map_err(error)?;
         *self.key.lock().map_err(|_| closed())? = Some(new_key);
         Ok(())
     }
 
     /// The log's key history as JWKS text.
-    fn keys(&self) -> PyResult<String> {
-        Ok(self.log()?.keys().to_json())
+    fn keys(&self, py: Python<'_>) -> PyResult<String> {
+        let log = self.log()?;
+        Ok(py.detach(|| log.keys().to_json()))
     }
 
     /// The log id.
     #[getter]
-    fn log_id(&self) -> PyResult<String> {
-        Ok(self.log()?.log_id())
+    fn log_id(&self, py: Python<'_>) -> PyResult<String> {
+        let log = self.log()?;
+        Ok(py.detach(|| log.log_id()))
     }
 
     /// "receipts" or "batch".
     #[getter]
-    fn mode(&self) -> PyResult<&'static str> {
-        Ok(self.log()?.mode().name())
+    fn mode(&self, py: Python<'_>) -> PyResult<&'static str> {
+        let log = self.log()?;
+        Ok(py.detach(|| log.mode().name()))
     }
 
     /// Releases the log (other processes may then open it for writing).
@@ -312,8 +323,9 @@ impl Log {
         }
     }
 
-    fn __len__(&self) -> PyResult<usize> {
-        Ok(self.log()?.len() as usize)
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        let log = self.log()?;
+        Ok(py.detach(|| log.len()) as usize)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

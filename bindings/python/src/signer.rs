@@ -1,6 +1,7 @@
-//! Keys held elsewhere: any Python object with `sign(message: bytes) -> bytes` and
-//! a public JWK signs through the core's signer seam (a cloud KMS client, an HSM
-//! library, a platform keystore), wherever a `SigningKey` is accepted.
+//! Keys held elsewhere, wherever a `SigningKey` is accepted: a key in a PKCS#11
+//! token named by a `pkcs11:` URI, or any Python object with `sign(message: bytes)
+//! -> bytes` and a public JWK (a cloud KMS client, an HSM library), signing through
+//! the core's signer seam.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::SigningKey;
-use crate::convert::{error, json_text};
+use crate::convert::{Str, error, json_text};
 
 /// A signer the log or chain holds: Evidentia's own key, or a Python object.
 pub(crate) type AnySigner = Arc<dyn evidentia::Signer + Send + Sync>;
@@ -56,14 +57,23 @@ fn public_jwk(object: &Bound<'_, PyAny>) -> PyResult<PublicKey> {
 /// As for any Python function given an argument of the wrong type.
 fn not_a_signer() -> PyErr {
     PyTypeError::new_err(
-        "a key must be a SigningKey, or an object with sign(message: bytes) -> bytes and public_jwk (JWK text or dict)",
+        "a key must be a SigningKey, a pkcs11: URI, or an object with sign(message: bytes) -> bytes and public_jwk (JWK text or dict)",
     )
 }
 
-/// The signer an argument names: a `SigningKey`, or an object that signs.
+/// The signer an argument names: a `SigningKey`, a key in a PKCS#11 token (an RFC
+/// 7512 `pkcs11:` URI), or an object that signs.
 pub(crate) fn signer(object: &Bound<'_, PyAny>) -> PyResult<AnySigner> {
     if let Ok(key) = object.cast::<SigningKey>() {
         return Ok(Arc::new(key.get().0.clone()));
+    }
+    if object.is_instance_of::<PyString>() {
+        let uri: Str = object.extract()?;
+        if !evidentia_pkcs11::is_pkcs11_uri(&uri) {
+            return Err(not_a_signer());
+        }
+        let token = object.py().detach(|| evidentia_pkcs11::Pkcs11Signer::open(&uri)).map_err(error)?;
+        return Ok(Arc::new(token));
     }
     if !object.getattr("sign").is_ok_and(|sign| sign.is_callable()) {
         return Err(not_a_signer());

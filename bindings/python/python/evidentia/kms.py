@@ -5,8 +5,11 @@ Evidentia accepts any object with ``sign(message: bytes) -> bytes`` and
 receipt chains, rotation. The signature may be ASN.1 DER, as AWS KMS and Google
 Cloud KMS return it, or the 64 bytes ``R || S``, as Azure Key Vault returns it.
 Evidentia checks every signature against the public key before it stores
-anything, so a key service that answers with a wrong signature is refused
-(``SIGNER_FAILED``) and the log is unchanged.
+anything it signs, so a key service that answers with a wrong signature is refused
+(``SIGNER_FAILED``): a chain, or a log in receipts mode, is unchanged; a log in
+batch mode keeps the batch it stored, unsealed (``RECORDS_UNSEALED``), until a
+working signer signs the next checkpoint. A key that cannot sign for its public
+key is refused when a log is created with it or rotated to it.
 
 The key must be an ECDSA P-256 key (AWS ``ECC_NIST_P256``, Google
 ``EC_SIGN_P256_SHA256``, Azure ``P-256``). The classes below only call the
