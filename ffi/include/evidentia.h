@@ -439,9 +439,24 @@ typedef struct evidentia_log_verifier evidentia_log_verifier;
 typedef struct evidentia_report evidentia_report;
 
 /**
- * A P-256 private key (opaque).
+ * A P-256 signing key (opaque): a private key in memory, or a key held elsewhere
+ * that signs in a PKCS#11 token ([`evidentia_signing_key_from_pkcs11`]) or through
+ * a callback ([`evidentia_signing_key_from_callback`]).
  */
 typedef struct evidentia_signing_key evidentia_signing_key;
+
+/**
+ * Signs `message` (the whole message; hash it with SHA-256) with ECDSA P-256 and
+ * writes the signature, ASN.1 DER or the 64 bytes `R || S`, into `signature`
+ * (room for `signature_cap` bytes, at least 72), its length into
+ * `*signature_len`; returns 0 on success, anything else on failure.
+ */
+typedef int32_t (*evidentia_sign_fn)(void *context,
+                                     const uint8_t *message,
+                                     size_t message_len,
+                                     uint8_t *signature,
+                                     size_t signature_cap,
+                                     size_t *signature_len);
 
 #ifdef __cplusplus
 extern "C" {
@@ -529,6 +544,46 @@ evidentia_result evidentia_sha256(const uint8_t *data,
 evidentia_result evidentia_signing_key_generate(evidentia_signing_key **out);
 
 /**
+ * A key held elsewhere (an HSM library, a cloud KMS client, a platform keystore)
+ * that signs through `sign`, called with `context`, with `public_jwk` its public
+ * key (a P-256 JWK). Each signature is checked against the public key before it is
+ * used: a failing callback or a wrong signature gives `EVIDENTIA_SIGNER_FAILED`,
+ * and nothing is written in receipts mode (a batch-mode log keeps the batch it
+ * stored, `EVIDENTIA_RECORDS_UNSEALED`, sealed by the next checkpoint a working
+ * signer signs). The callback must not call back into a log it signs for (the log
+ * is locked while it signs). Such a key cannot be exported
+ * (`EVIDENTIA_KEY_NOT_PRIVATE`).
+ *
+ * # Safety
+ * `public_jwk` must point to `len` bytes; `out` must be writable. `sign` may be
+ * called with `context` from any thread that uses the key or a log holding it,
+ * until the key and every such log are freed; keep `context` valid until then.
+ * Free the key with [`evidentia_signing_key_free`].
+ */
+evidentia_result evidentia_signing_key_from_callback(const char *public_jwk,
+                                                     size_t len,
+                                                     evidentia_sign_fn sign,
+                                                     void *context,
+                                                     evidentia_signing_key **out);
+
+/**
+ * A key in a PKCS#11 token (an HSM, a smart card, SoftHSM2), named by an RFC 7512
+ * URI: `pkcs11:token=…;object=…?pin-source=file:…&module-path=…` (the module may
+ * also come from the environment variable `EVIDENTIA_PKCS11_MODULE`). The key never
+ * leaves the token, and cannot be exported (`EVIDENTIA_KEY_NOT_PRIVATE`). Errors:
+ * `EVIDENTIA_KEY_URI_INVALID`, `EVIDENTIA_TOKEN_NOT_FOUND`,
+ * `EVIDENTIA_TOKEN_LOGIN_FAILED`, `EVIDENTIA_TOKEN_KEY_NOT_FOUND`,
+ * `EVIDENTIA_KEY_UNSUPPORTED` (not a P-256 key), `EVIDENTIA_TOKEN_FAILED`.
+ *
+ * # Safety
+ * `uri` must point to `len` bytes; `out` must be writable. Free the key with
+ * [`evidentia_signing_key_free`].
+ */
+evidentia_result evidentia_signing_key_from_pkcs11(const char *uri,
+                                                   size_t len,
+                                                   evidentia_signing_key **out);
+
+/**
  * Makes a new key handle for the same key that signs with random nonces through
  * AWS-LC: about three times faster, but signatures (and so receipts) are no
  * longer byte-identical from run to run; they verify everywhere all the same.
@@ -559,7 +614,8 @@ evidentia_result evidentia_signing_key_from_text(const char *key_text,
 void evidentia_signing_key_free(evidentia_signing_key *key);
 
 /**
- * Writes the private key as canonical JWK text.
+ * Writes the private key as canonical JWK text (`EVIDENTIA_KEY_NOT_PRIVATE` for a
+ * key held elsewhere).
  *
  * # Safety
  * `key` must be a live key; `out` must have room for `cap` bytes; `out_len` writable.
@@ -581,7 +637,8 @@ evidentia_result evidentia_signing_key_public_jwk(const evidentia_signing_key *k
                                                   size_t *out_len);
 
 /**
- * Writes the private key as PKCS#8 PEM.
+ * Writes the private key as PKCS#8 PEM (`EVIDENTIA_KEY_NOT_PRIVATE` for a key
+ * held elsewhere).
  *
  * # Safety
  * As [`evidentia_signing_key_to_jwk`].

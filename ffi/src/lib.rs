@@ -63,7 +63,7 @@ fn boundary(body: impl FnOnce() -> Result<(), Error>) -> evidentia_result {
     }
 }
 
-fn null(name: &str) -> Error {
+pub(crate) fn null(name: &str) -> Error {
     Error::new(ErrorCode::InvalidArgument, format!("{name} is NULL"))
 }
 

@@ -4,10 +4,10 @@ use std::ffi::c_char;
 use std::path::Path;
 use std::sync::Mutex;
 
-use evidentia::{Error, ErrorCode, SigningKey, Timestamp};
+use evidentia::{Error, ErrorCode, Timestamp};
 use evidentia_store::{AppendOptions, CreateOptions, Log, LogOptions, Mode, NewEvent, Wait};
 
-use crate::keys::{evidentia_key_set, evidentia_signing_key};
+use crate::keys::{AnySigner, evidentia_key_set, evidentia_signing_key};
 use crate::verify::evidentia_report;
 use crate::{
     boundary, bytes, c_str, evidentia_result, give, give_string, handle, handle_out, null, string_out, take, write_text,
@@ -22,19 +22,24 @@ pub const EVIDENTIA_MODE_BATCH: u32 = 1;
 pub const EVIDENTIA_APPEND_IDEMPOTENT: u32 = 1;
 
 /// A log opened for appending (opaque). Safe to use from several threads at once.
-#[derive(Debug)]
 pub struct evidentia_log {
     pub(crate) log: Log,
     /// The key that signs appends; [`evidentia_log_rotate`] replaces it.
-    key: Mutex<Option<SigningKey>>,
+    key: Mutex<Option<AnySigner>>,
+}
+
+impl std::fmt::Debug for evidentia_log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("evidentia_log").field("log", &self.log).finish_non_exhaustive()
+    }
 }
 
 impl evidentia_log {
-    fn new(log: Log, key: Option<SigningKey>) -> evidentia_log {
+    fn new(log: Log, key: Option<AnySigner>) -> evidentia_log {
         evidentia_log { log, key: Mutex::new(key) }
     }
 
-    pub(crate) fn key(&self) -> Result<SigningKey, Error> {
+    pub(crate) fn key(&self) -> Result<AnySigner, Error> {
         let key = self.key.lock().map_err(|_| Error::new(ErrorCode::Internal, "a thread panicked holding the key"))?;
         key.clone().ok_or_else(|| Error::new(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))
     }
@@ -83,8 +88,12 @@ pub unsafe extern "C" fn evidentia_log_create(
         };
         let log_id = unsafe { c_str(log_id, "log_id")? }.map(str::to_owned);
         let key_valid_from = unsafe { c_str(valid_from, "valid_from")? }.map(Timestamp::parse).transpose()?;
-        let log = Log::create(dir, &key.0, CreateOptions { log_id, mode, key_valid_from, ..CreateOptions::default() })?;
-        *out = Box::into_raw(Box::new(evidentia_log::new(log, Some(key.0.clone()))));
+        let log = Log::create(
+            dir,
+            &key.signer(),
+            CreateOptions { log_id, mode, key_valid_from, ..CreateOptions::default() },
+        )?;
+        *out = Box::into_raw(Box::new(evidentia_log::new(log, Some(key.signer()))));
         Ok(())
     })
 }
@@ -106,7 +115,7 @@ pub unsafe extern "C" fn evidentia_log_open(
     boundary(|| {
         let out = unsafe { handle_out(out)? };
         let dir = unsafe { self::path(path)? };
-        let key = unsafe { key.as_ref() }.map(|k| k.0.clone());
+        let key = unsafe { key.as_ref() }.map(evidentia_signing_key::signer);
         let wait = Wait::from_seconds(Some(wait_seconds))?;
         let log = Log::open_with(dir, &LogOptions { wait, ..LogOptions::default() })?;
         *out = Box::into_raw(Box::new(evidentia_log::new(log, key)));
@@ -221,8 +230,8 @@ pub unsafe extern "C" fn evidentia_log_rotate(
         let current = key
             .clone()
             .ok_or_else(|| Error::new(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))?;
-        log.log.rotate(&current, &new_key.0, None)?;
-        *key = Some(new_key.0.clone());
+        log.log.rotate(&current, &new_key.signer(), None)?;
+        *key = Some(new_key.signer());
         Ok(())
     })
 }

@@ -58,6 +58,8 @@ pub(crate) fn ensure_tools() -> Result<()> {
         ("pkg-config", "pkg-config"),
         ("valgrind", "valgrind"),
         ("/usr/include/cjson/cJSON.h", "libcjson-dev"),
+        // test_signer's stand-in for a key held elsewhere.
+        ("/usr/include/openssl/evp.h", "libssl-dev"),
     ])
 }
 
@@ -106,7 +108,7 @@ pub(crate) fn test() -> Result<()> {
     let lib = stage_dir.join("lib");
     let bin = root.join("build/c/bin");
     std::fs::create_dir_all(&bin)?;
-    for test in ["test_vectors", "test_api", "test_hostile", "test_pointers"] {
+    for test in ["test_vectors", "test_api", "test_hostile", "test_pointers", "test_signer"] {
         let source = root.join("ffi/tests").join(format!("{test}.c"));
         let shared: PathBuf = bin.join(format!("{test}_shared"));
         let static_: PathBuf = bin.join(format!("{test}_static"));
@@ -119,10 +121,16 @@ pub(crate) fn test() -> Result<()> {
                 format!("-Wl,-rpath,{}", lib.display()),
                 "-levidentia".into(),
                 "-lcjson".into(),
+                "-lcrypto".into(),
                 "-lpthread".into(),
             ],
         )?;
-        let mut static_link = vec![include.clone(), lib.join("libevidentia.a").display().to_string(), "-lcjson".into()];
+        let mut static_link = vec![
+            include.clone(),
+            lib.join("libevidentia.a").display().to_string(),
+            "-lcjson".into(),
+            "-lcrypto".into(),
+        ];
         static_link.extend(NATIVE_STATIC_LIBS.split(' ').map(str::to_owned));
         gcc(&source, &static_, &static_link)?;
         for binary in [&shared, &static_] {
