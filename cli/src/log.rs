@@ -44,7 +44,10 @@ pub(crate) enum LogCommand {
     Init {
         dir: PathBuf,
         /// The log's signing key file (JWK or PEM), or a key in a PKCS#11 token (a
-        /// `pkcs11:` URI with pin-source, never pin-value); remembered for appends
+        /// `pkcs11:` URI with pin-source, never pin-value); remembered for appends.
+        /// A module the remembered URI names is loaded only if it is
+        /// EVIDENTIA_PKCS11_MODULE or, that unset, an absolute path to a file owned by
+        /// root or you that no one else can write
         #[arg(long)]
         key: PathBuf,
         /// The log id (printable ASCII, no spaces); random by default
@@ -219,7 +222,13 @@ pub(crate) fn open(dir: &Path, wait: WaitArg, json: bool) -> Result<Log, Error> 
 pub(crate) fn signing_key(log: &Log, key: Option<&Path>) -> Result<AnySigner, Error> {
     let path = match (key, log.key_file()) {
         (Some(path), _) => path.to_owned(),
-        (None, Some(path)) => path,
+        (None, Some(path)) => {
+            // log.json must not choose the shared library loaded into this process.
+            if let Some(uri) = path.to_str().filter(|p| evidentia_pkcs11::is_pkcs11_uri(p)) {
+                evidentia_pkcs11::Pkcs11Uri::parse(uri)?.check_stored_module()?;
+            }
+            path
+        }
         (None, None) => {
             return Err(Error::new(ErrorCode::InvalidArgument, "the log has no key file on record: pass --key"));
         }

@@ -78,11 +78,21 @@ impl Hsm {
 
     /// Runs the command with `cwd` as its current directory.
     fn evidentia_in(&self, cwd: &Path, args: &[&str], stdin: &[u8]) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_evidentia"))
+        self.evidentia_with(cwd, None, args, stdin)
+    }
+
+    /// Runs the command with `cwd` as its current directory and
+    /// EVIDENTIA_PKCS11_MODULE set to `module` (or unset).
+    fn evidentia_with(&self, cwd: &Path, module: Option<&str>, args: &[&str], stdin: &[u8]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_evidentia"));
+        match module {
+            Some(module) => command.env("EVIDENTIA_PKCS11_MODULE", module),
+            None => command.env_remove("EVIDENTIA_PKCS11_MODULE"),
+        };
+        let mut child = command
             .current_dir(cwd)
             .args(args)
             .env("SOFTHSM2_CONF", &self.conf)
-            .env_remove("EVIDENTIA_PKCS11_MODULE")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -237,5 +247,62 @@ fn relative_paths_in_a_uri_are_stored_absolute() {
     let next = format!("pkcs11:token=evidentia;object=next?pin-source=pin&module-path={}", hsm.module);
     run(&work, &["log", "rotate", log, "--key", &next], b"");
     run(&elsewhere, &["log", "append", log, "-"], b"{\"n\":2}");
+    assert!(hsm.ok(&["log", "verify", log], b"").contains("VALID"));
+}
+
+#[cfg(unix)]
+#[test]
+fn log_json_does_not_choose_the_module_loaded() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(hsm) = Hsm::new("module", &["evidentia"]) else { return };
+    // The module copied to a folder of the user's: trusted while no one else can
+    // write it.
+    let copies = hsm.dir.join("modules");
+    std::fs::create_dir_all(&copies).unwrap();
+    std::fs::set_permissions(&copies, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let copy = copies.join("libtoken.so");
+    std::fs::copy(&hsm.module, &copy).unwrap();
+    let mode = |mode: u32| std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(mode)).unwrap();
+    mode(0o755);
+    let uri = format!(
+        "pkcs11:token=evidentia;object=key;id=%01?pin-source={}&module-path={}",
+        hsm.pin_file.display(),
+        copy.display()
+    );
+    hsm.ok(&["keygen", "--pkcs11", &uri], b"");
+    let log = hsm.dir.join("log");
+    let log = log.to_str().unwrap();
+    hsm.ok(&["log", "init", log, "--key", &uri], b"");
+    hsm.ok(&["log", "append", log, "-"], b"{\"n\":1}");
+    // Others may write the module: not loaded from log.json, but still from --key.
+    mode(0o777);
+    hsm.fails(&["log", "append", log, "-"], "KEY_URI_INVALID");
+    hsm.fails(&["log", "checkpoint", log], "KEY_URI_INVALID");
+    hsm.ok(&["log", "append", log, "--key", &uri, "-"], b"{\"n\":2}");
+    mode(0o755);
+    // The folder too.
+    std::fs::set_permissions(&copies, std::fs::Permissions::from_mode(0o777)).unwrap();
+    hsm.fails(&["log", "append", log, "-"], "KEY_URI_INVALID");
+    std::fs::set_permissions(&copies, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // With EVIDENTIA_PKCS11_MODULE set, log.json may name that module only.
+    let here = Path::new(".");
+    let output = hsm.evidentia_with(here, Some(&hsm.module), &["log", "append", log, "-"], b"{\"n\":3}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("[KEY_URI_INVALID]") && stderr.contains("EVIDENTIA_PKCS11_MODULE"), "{stderr}");
+    let copy_text = copy.to_str().unwrap();
+    let output = hsm.evidentia_with(here, Some(copy_text), &["log", "append", log, "-"], b"{\"n\":3}");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    // A relative module-path in log.json (written by hand) is refused.
+    let config_path = Path::new(log).join("log.json");
+    let config = std::fs::read_to_string(&config_path).unwrap();
+    std::fs::write(
+        &config_path,
+        config.replace(&format!("module-path={copy_text}"), "module-path=modules/libtoken.so"),
+    )
+    .unwrap();
+    let output = hsm.evidentia_in(&hsm.dir, &["log", "append", log, "-"], b"{\"n\":4}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("[KEY_URI_INVALID]") && stderr.contains("absolute"), "{stderr}");
     assert!(hsm.ok(&["log", "verify", log], b"").contains("VALID"));
 }

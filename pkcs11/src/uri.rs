@@ -284,6 +284,34 @@ impl Pkcs11Uri {
         self
     }
 
+    /// Checks the module of a URI read back from a file that others may be able to
+    /// edit (log.json's `key_uri`) before it is loaded: that file must not choose
+    /// which shared library runs in the signer's process.
+    ///
+    /// With `EVIDENTIA_PKCS11_MODULE` set, the URI may name no other module (its
+    /// `module-path` or `module-name`, if any, must give that same path). Without it,
+    /// a `module-path` must be an absolute path to a file owned by root or by the
+    /// current user that neither group nor others can write, in a directory of which
+    /// the same holds; a `module-name` is left to the system's library search.
+    ///
+    /// # Errors
+    /// [`ErrorCode::KeyUriInvalid`] for a module that fails these rules.
+    pub fn check_stored_module(&self) -> Result<()> {
+        if let Some(env) = std::env::var_os(MODULE_ENV).filter(|v| !v.is_empty()) {
+            if (self.module_path.is_some() || self.module_name.is_some()) && self.module()?.as_os_str() != env {
+                return Err(invalid(format!(
+                    "the log's key URI names another PKCS#11 module than {MODULE_ENV}: \
+                     pass the key with --key, or name that module in the log's key URI"
+                )));
+            }
+            return Ok(());
+        }
+        match &self.module_path {
+            Some(path) => trusted_module(Path::new(path)),
+            None => Ok(()),
+        }
+    }
+
     /// Whether the URI carries the PIN itself (`pin-value`).
     pub fn has_pin_value(&self) -> bool {
         self.pin_value.is_some()
@@ -402,6 +430,42 @@ impl fmt::Debug for Pkcs11Uri {
             .field("pin_value", &self.pin_value.as_ref().map(|_| "<redacted>"))
             .finish()
     }
+}
+
+/// A module a stored URI may name (see [`Pkcs11Uri::check_stored_module`]).
+fn trusted_module(path: &Path) -> Result<()> {
+    let refuse = |why: &str| {
+        Err(invalid(format!(
+            "the log's key URI names the PKCS#11 module {}, which {why}: a module is loaded from a stored URI \
+             only when it is an absolute path to a file owned by root or by you that no one else can write \
+             (or pass the key with --key, or set {MODULE_ENV})",
+            path.display()
+        )))
+    };
+    if !path.is_absolute() {
+        return refuse("is not an absolute path");
+    }
+    let Ok(file) = std::fs::canonicalize(path) else { return refuse("cannot be found") };
+    let Ok(metadata) = std::fs::metadata(&file) else { return refuse("cannot be read") };
+    if !metadata.is_file() {
+        return refuse("is not a file");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // The process's effective user owns /proc/self (Linux); elsewhere only root's
+        // files are trusted.
+        let me = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+        let trusted = |m: &std::fs::Metadata| (m.uid() == 0 || Some(m.uid()) == me) && m.mode() & 0o022 == 0;
+        if !trusted(&metadata) {
+            return refuse("is not owned by root or by you, or others can write to it");
+        }
+        let parent = file.parent().and_then(|dir| std::fs::metadata(dir).ok());
+        if !parent.as_ref().is_some_and(trusted) {
+            return refuse("is in a directory not owned by root or by you, or that others can write to");
+        }
+    }
+    Ok(())
 }
 
 /// "1st", "2nd", "3rd", "4th", ….
