@@ -265,6 +265,13 @@ export interface Checkpoint {
   root: Buffer
 }
 
+/**
+ * Checks a signed checkpoint note and its witness cosignatures against a policy
+ * (c2sp.org/tlog-policy text); throws POLICY_NOT_SATISFIED when the quorum is not
+ * met, COSIGNATURE_INVALID, POLICY_MALFORMED, or another coded error.
+ */
+export declare function checkPolicy(note: string, policy: string): PolicyResult
+
 /** The outcome of one check. */
 export interface CheckResult {
   /** The check's stable id, such as "signature". */
@@ -275,6 +282,16 @@ export interface CheckResult {
   failures: number
   /** What the check establishes. */
   description: string
+}
+
+/** A witness of the policy whose cosignature on the checkpoint verified. */
+export interface Cosigned {
+  /** The witness's name in the policy. */
+  witness: string
+  /** The key name of its cosignature line. */
+  keyName: string
+  /** The cosignature's time, seconds since the epoch (as the witness says; not judged). */
+  timestamp: number
 }
 
 /** Options of `Log.create`. */
@@ -369,6 +386,22 @@ export interface PartnerVerified {
   header: Record<string, unknown>
   /** The payload bytes. */
   payload: Buffer
+}
+
+/** A checkpoint whose log signature and witness cosignatures satisfied a policy. */
+export interface PolicyResult {
+  /** The checkpoint's origin (the log's name). */
+  origin: string
+  /** The checkpoint's size (number of entries). */
+  size: number
+  /** The checkpoint's root hash (32 bytes). */
+  root: Buffer
+  /** The key names of the policy's logs whose signatures verified. */
+  signedBy: Array<string>
+  /** The policy's witnesses that cosigned, in policy order. */
+  cosigned: Array<Cosigned>
+  /** Whether the cosignatures meet the quorum (always true for a result returned). */
+  quorumMet: boolean
 }
 
 /**
@@ -521,6 +554,13 @@ export declare function verifyPartnerSignature(alg: string, jwk: string | Record
  * the report.
  */
 export declare function verifyReceipt(receipt: string, jwks: string, event?: unknown): Report
+
+/**
+ * Verifies a tlog-proof (c2sp.org/tlog-proof text) for an entry (bytes, or a
+ * string as UTF-8, hashed as an RFC 6962 leaf): its checkpoint must satisfy the
+ * policy (as `checkPolicy`) and its inclusion proof lead to the checkpoint's root.
+ */
+export declare function verifyTlogProof(proof: string, entry: Uint8Array | string, policy: string): PolicyResult
 
 /** The version of the package and of the core it binds. */
 export declare function version(): string

@@ -279,3 +279,53 @@ test('partners\' signatures and JWS (partner.json)', () => {
   assert.equal(signatures, 1519)
   assert.equal(jws, 33)
 })
+
+test('witness cosignatures and policies, tlog-proofs (witness.json)', () => {
+  const doc = load('witness.json')
+  const outcome = (call) => {
+    try {
+      return [null, call()]
+    } catch (error) {
+      assert.ok(error instanceof Error)
+      return [error.code, null]
+    }
+  }
+  const same = (result, expected, name) => {
+    assert.equal(result.origin, expected.origin, name)
+    assert.equal(result.size, expected.size, name)
+    assert.deepEqual(buf(result.root), Buffer.from(expected.root, 'base64'), name)
+    assert.deepEqual(result.signedBy, expected.signed_by, name)
+    assert.deepEqual(
+      result.cosigned.map((c) => ({ witness: c.witness, keyName: c.keyName, timestamp: c.timestamp })),
+      expected.cosigned.map((c) => ({ witness: c.witness, keyName: c.key_name, timestamp: c.timestamp })),
+      name,
+    )
+    assert.equal(result.quorumMet, true, name)
+  }
+  let policies = 0
+  for (const kase of doc.policies) {
+    const [code, result] = outcome(() => evidentia.checkPolicy(kase.note, kase.policy))
+    assert.equal(code, kase.code, kase.name)
+    if (code === null) same(result, kase.result, kase.name)
+    policies += 1
+  }
+  let proofs = 0
+  for (const kase of doc.proofs) {
+    // The entry as bytes and as a string, alike.
+    const entry = proofs % 2 === 0 ? Buffer.from(kase.entry, 'utf8') : kase.entry
+    const [code, result] = outcome(() => evidentia.verifyTlogProof(kase.proof, entry, kase.policy))
+    assert.equal(code, kase.code, kase.name)
+    if (code === null) same(result, kase.result, kase.name)
+    proofs += 1
+  }
+  assert.ok(policies >= 9 && proofs >= 6)
+  // The issue's cases by name: 2 of 3 satisfied, 1 of 3 refused, a malformed policy.
+  const named = Object.fromEntries(doc.policies.map((k) => [k.name, k]))
+  const two = named['2 of 3 witnesses cosigned: the quorum is met']
+  assert.deepEqual(evidentia.checkPolicy(two.note, two.policy).cosigned.map((c) => c.witness), ['w1', 'w3'])
+  const one = named['1 of 3 witnesses cosigned: refused']
+  throwsCode(() => evidentia.checkPolicy(one.note, one.policy), 'POLICY_NOT_SATISFIED')
+  const bad = named['a group of 3 needing 4: a malformed policy']
+  throwsCode(() => evidentia.checkPolicy(bad.note, bad.policy), 'POLICY_MALFORMED')
+  console.log(`witness.json: ${policies} policy cases, ${proofs} proof cases`)
+})
