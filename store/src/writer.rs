@@ -611,6 +611,43 @@ fn check_signer(key: &dyn Signer) -> Result<()> {
     evidentia::checked_signature(key, b"evidentia: can this key sign for its public key?").map(drop)
 }
 
+thread_local! {
+    /// The logs whose writer this thread holds (by address). A signer runs while
+    /// its log is held; one that calls back into that log on the same thread gets
+    /// an error instead of waiting for itself forever.
+    static HELD: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The writer, held by this thread until dropped.
+struct Held<'a> {
+    guard: MutexGuard<'a, Writer>,
+    id: usize,
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = Writer;
+    fn deref(&self) -> &Writer {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut Writer {
+        &mut self.guard
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        HELD.with(|held| {
+            let mut held = held.borrow_mut();
+            if let Some(at) = held.iter().rposition(|id| *id == self.id) {
+                held.swap_remove(at);
+            }
+        });
+    }
+}
+
 impl Log {
     /// Creates a new, empty log in `dir` (created if missing, and which must not
     /// already hold a log) whose first key is `key`, valid from now (or from
@@ -688,8 +725,18 @@ impl Log {
         Ok(Log { dir: dir.to_owned(), writer: Mutex::new(writer), _lock: lock })
     }
 
-    fn writer(&self) -> Result<MutexGuard<'_, Writer>> {
-        self.writer.lock().map_err(|_| Error::new(ErrorCode::Internal, "a thread panicked while appending"))
+    fn writer(&self) -> Result<Held<'_>> {
+        let id = std::ptr::from_ref(self) as usize;
+        if HELD.with(|held| held.borrow().contains(&id)) {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "the log was used from inside a signer signing for it, which would wait for itself: a signer must not use the log it signs for",
+            ));
+        }
+        let guard =
+            self.writer.lock().map_err(|_| Error::new(ErrorCode::Internal, "a thread panicked while appending"))?;
+        HELD.with(|held| held.borrow_mut().push(id));
+        Ok(Held { guard, id })
     }
 
     /// The log id.

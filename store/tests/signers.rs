@@ -121,3 +121,40 @@ fn a_failing_signer_writes_nothing_in_receipts_mode_and_leaves_a_batch_unsealed(
         assert!(remote.calls.get() >= 3);
     }
 }
+
+/// A signer that uses the log it signs for, as a careless callback might.
+struct Reentrant {
+    key: SigningKey,
+    log: std::cell::OnceCell<std::sync::Arc<Log>>,
+}
+
+impl Signer for Reentrant {
+    fn public_key(&self) -> &PublicKey {
+        self.key.public_key()
+    }
+    fn sign_message(&self, message: &[u8]) -> Result<Vec<u8>> {
+        if let Some(log) = self.log.get() {
+            log.append(&self.key, br#"{"from":"inside the signer"}"#, None)?;
+        }
+        Ok(self.key.sign_der(message))
+    }
+}
+
+#[test]
+fn a_signer_using_its_own_log_gets_an_error_not_a_deadlock() {
+    for mode in [Mode::Receipts, Mode::Batch] {
+        let dir = scratch(&format!("reentrant-{mode:?}"));
+        let signer = Reentrant { key: key(7), log: std::cell::OnceCell::new() };
+        let log = std::sync::Arc::new(Log::create(&dir.0, &signer, options(mode)).unwrap());
+        assert!(signer.log.set(std::sync::Arc::clone(&log)).is_ok());
+        let err = log.append(&signer, br#"{"n":0}"#, None).unwrap_err();
+        assert!(err.message().contains("must not use the log it signs for"), "{mode:?}: {}", err.message());
+        // The log still works with a signer that behaves.
+        log.append(&signer.key, br#"{"n":1}"#, None).unwrap();
+        drop(log);
+        assert!(signer.log.get().is_some());
+        drop(signer);
+        let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+        assert!(report.is_valid(), "{mode:?}: {}", report.to_text());
+    }
+}

@@ -29,7 +29,10 @@ __all__ = ["AwsKmsSigner", "AzureKeyVaultSigner", "GoogleCloudKmsSigner", "Signe
 
 @runtime_checkable
 class Signer(Protocol):
-    """What Evidentia calls to sign: ECDSA P-256 over SHA-256 of ``message``."""
+    """What Evidentia calls to sign: ECDSA P-256 over SHA-256 of ``message``.
+
+    ``sign`` runs while the log it signs for is held, and must not use that log
+    (doing so raises ``UsageError`` rather than waiting for itself)."""
 
     @property
     def public_jwk(self) -> Union[str, dict]: ...
