@@ -325,6 +325,23 @@ fn every_malformed_policy_rule() {
         ("bad witness key", "witness a abc+00000000+AAAA\nquorum none\n".into()),
         ("log key as witness key", format!("witness a {}\nquorum none\n", ecdsa_log().1)),
         ("witness key as log key", format!("log {}\nquorum none\n", w[0].vkey())),
+        // A log cannot witness itself: not by its key, nor by its name (origin).
+        ("log key as a witness", {
+            let log = vkey("example.com/ed-log", 1, w[0].key.verifying_key().as_bytes());
+            format!("log {log}\nwitness w1 {}\ngroup g any w1\nquorum g\n", w[0].vkey())
+        }),
+        ("witness key as a later log", {
+            let log = vkey("example.com/ed-log", 1, w[0].key.verifying_key().as_bytes());
+            format!("witness w1 {}\nlog {log}\nquorum w1\n", w[0].vkey())
+        }),
+        (
+            "witness named as the log",
+            policy_text(&format!("witness {ORIGIN} {}\nquorum none\n", Witness::new("x", 99).vkey())),
+        ),
+        (
+            "witness key named as the log",
+            policy_text(&format!("witness w9 {}\nquorum none\n", Witness::new(ORIGIN, 99).vkey())),
+        ),
         ("extra field", policy_text("quorum none extra\n")),
         ("trailing comment", format!("witness a {} https://w.example/ #comment\nquorum none\n", w[0].vkey())),
         ("log without key", "log\nquorum none\n".into()),

@@ -17,6 +17,17 @@ const MAX_DEPTH: usize = 32;
 /// The predefined name of the empty quorum.
 const NONE: &str = "none";
 
+/// Whether a witness is one of the policy's logs under another title: the same
+/// public key, or the log's name (its origin) as the witness's name or key name. A
+/// log cannot witness itself: its own signature would count toward the quorum.
+fn is_log_itself(name: &str, witness: &WitnessKey, log: &LogKey) -> bool {
+    log.key_bytes() == witness.public_key() || log.name() == name || log.name() == witness.name()
+}
+
+fn log_as_witness(name: &str) -> String {
+    format!("the witness '{name}' is a log of the policy (the same key or name): a log cannot witness itself")
+}
+
 fn malformed(line: usize, message: impl std::fmt::Display) -> Error {
     Error::new(ErrorCode::PolicyMalformed, format!("policy line {line}: {message}"))
 }
@@ -115,6 +126,7 @@ impl Policy {
     /// [`ErrorCode::PolicyMalformed`]: a control character other than tab and
     /// newline, an unknown line kind, a wrong number of fields, a bad key, a name
     /// defined twice or `none`, the same key twice among logs or among witnesses,
+    /// a witness with the key or the name (origin) of a log of the policy,
     /// a reference to a name not defined on an earlier line, a name used as a
     /// group member twice, a threshold not in 1..=n, not exactly one quorum line,
     /// or more than the limits (64 KiB, 256 logs, witnesses or groups, groups
@@ -142,6 +154,9 @@ impl Policy {
                     if policy.logs.iter().any(|k| k.key_bytes() == key.key_bytes()) {
                         return Err(malformed(number, "the same log key is listed twice"));
                     }
+                    if let Some((name, _)) = policy.witnesses.iter().find(|(name, w)| is_log_itself(name, w, &key)) {
+                        return Err(malformed(number, log_as_witness(name)));
+                    }
                     policy.logs.push(key);
                     check_count(number, policy.logs.len())?;
                 }
@@ -150,6 +165,9 @@ impl Policy {
                     let key = WitnessKey::from_vkey(vkey).map_err(|e| malformed(number, e.message()))?;
                     if policy.witnesses.iter().any(|(_, k)| k.public_key() == key.public_key()) {
                         return Err(malformed(number, "the same witness key is listed twice"));
+                    }
+                    if policy.logs.iter().any(|log| is_log_itself(name, &key, log)) {
+                        return Err(malformed(number, log_as_witness(name)));
                     }
                     policy.witnesses.push(((*name).to_owned(), key));
                     check_count(number, policy.witnesses.len())?;
