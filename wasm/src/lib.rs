@@ -9,6 +9,7 @@ mod chain;
 mod convert;
 mod message;
 mod report;
+mod witness;
 
 use evidentia::{ConsistencyProof, ErrorCode, InclusionProof, JwsOptions, KeySet};
 use js_sys::{Array, Object, Uint8Array};
@@ -20,6 +21,7 @@ use crate::convert::{
 };
 pub use crate::message::{read_signed_message, verify_partner_jws, verify_partner_signature};
 pub use crate::report::Report;
+pub use crate::witness::{check_policy, verify_tlog_proof};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
