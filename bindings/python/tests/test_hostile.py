@@ -6,8 +6,9 @@ other exception, no crash, no hang.
 Text arguments are ``str``: bytes that are not UTF-8 arrive as Python decodes such
 input with ``surrogateescape`` (file names, command lines), so with lone surrogates.
 
-Kinds with no Python entry point are skipped: vkey (note verifier keys),
-timestamp_* and certificate (RFC 3161 is in the Rust core and the CLI only) and
+Note verifier keys (vkey) go into tlog-policies (``check_policy``), checkpoints
+also to ``check_policy`` and inside a tlog-proof. Kinds with no Python entry point
+are skipped: timestamp_* and certificate (RFC 3161 is in the Rust core and the CLI only) and
 package (evidence packages are checked by the CLI). Evidence files go to
 ``verify_evidence_file`` as bytes and as ``str``, with the key set each holds and
 with trusted keys.
@@ -31,7 +32,7 @@ VECTORS = Path(os.environ.get("EVIDENTIA_VECTORS", Path(__file__).resolve().pare
 CORPUS = json.loads((VECTORS / "hostile.json").read_text(encoding="utf-8"))
 CONTEXT = CORPUS["context"]
 CODES = {row[1] for row in evidentia.error_codes()} - {"INTERNAL"}
-SKIPPED = {"vkey", "timestamp_response", "timestamp_token", "timestamp_request", "certificate", "package"}
+SKIPPED = {"timestamp_response", "timestamp_token", "timestamp_request", "certificate", "package"}
 TIME_LIMIT = 5.0
 
 
@@ -127,6 +128,9 @@ def checkpoint_note(run: Runner, name: str, note: str) -> None:
         lambda: evidentia.verify_consistency(CONTEXT["consistency_proof"], note, CONTEXT["checkpoint"], JWKS),
     )
     run(name, "verify_log_entries (the checkpoint)", lambda: evidentia.verify_log_entries([], JWKS, [(0, note)]))
+    run(name, "check_policy (the note)", lambda: evidentia.check_policy(note, "quorum none\n"))
+    proof = "c2sp.org/tlog-proof@v1\nindex 0\n\n" + note
+    run(name, "verify_tlog_proof (the note)", lambda: evidentia.verify_tlog_proof(proof, b"", "quorum none\n"))
 
 
 def run_case(run: Runner, case: dict) -> None:
@@ -192,6 +196,11 @@ def run_case(run: Runner, case: dict) -> None:
     elif kind == "nonce":
         chain = evidentia.ReceiptChain("hostile.example/log")
         run(name, "ReceiptChain.issue (nonce)", lambda: chain.issue(KEY, "{}", nonce=given, time="2026-01-01T00:00:00Z"))
+    elif kind == "vkey":
+        note = CONTEXT["checkpoint"]
+        run(name, "check_policy (a log key)", lambda: evidentia.check_policy(note, f"log {given}\nquorum none\n"))
+        policy = f"witness w {given}\nquorum w\n"
+        run(name, "check_policy (a witness key)", lambda: evidentia.check_policy(note, policy))
     else:
         assert kind in SKIPPED, f"unknown kind {kind}"
 
