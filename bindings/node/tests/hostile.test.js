@@ -10,8 +10,9 @@
 // one per byte (as Python's surrogateescape makes them), and again as JavaScript's
 // own decoding makes them (U+FFFD for each bad sequence).
 //
-// Kinds with no JavaScript entry point are skipped: vkey (note verifier keys),
-// timestamp_* and certificate (RFC 3161 is in the Rust core and the CLI only) and
+// Note verifier keys (vkey) go into tlog-policies (checkPolicy), checkpoints also to
+// checkPolicy and inside a tlog-proof. Kinds with no JavaScript entry point are
+// skipped: timestamp_* and certificate (RFC 3161 is in the Rust core and the CLI only) and
 // package (evidence packages are checked by the CLI). Evidence files go to
 // verifyEvidenceFile as bytes and as strings, with the key set each holds and with
 // trusted keys (and to the verifier page, run by the WASM tests in a browser).
@@ -33,7 +34,7 @@ const VECTORS = process.env.EVIDENTIA_VECTORS || path.resolve(__dirname, '../../
 const CORPUS = JSON.parse(fs.readFileSync(path.join(VECTORS, 'hostile.json'), 'utf8'))
 const CONTEXT = CORPUS.context
 const CODES = new Set(evidentia.errorCodes().map((c) => c.name).filter((n) => n !== 'INTERNAL'))
-const SKIPPED = new Set(['vkey', 'timestamp_response', 'timestamp_token', 'timestamp_request', 'certificate', 'package'])
+const SKIPPED = new Set(['timestamp_response', 'timestamp_token', 'timestamp_request', 'certificate', 'package'])
 const TIME_LIMIT_MS = 5000
 
 const raw = (text) => (text === null || text === undefined ? undefined : Buffer.from(text, 'base64'))
@@ -171,6 +172,9 @@ function checkpointNote(run, name, data) {
       evidentia.verifyConsistency(CONTEXT.consistency_proof, note, CONTEXT.checkpoint, JWKS))
     run.call(name, 'verifyLogEntries (the checkpoint)', () =>
       evidentia.verifyLogEntries([], JWKS, [{ size: 0, note }]))
+    run.call(name, 'checkPolicy (the note)', () => evidentia.checkPolicy(note, 'quorum none\n'))
+    const proof = `c2sp.org/tlog-proof@v1\nindex 0\n\n${note}`
+    run.call(name, 'verifyTlogProof (the note)', () => evidentia.verifyTlogProof(proof, '', 'quorum none\n'))
   }
 }
 
@@ -271,6 +275,14 @@ async function runCase(run, kase) {
         const chain = new evidentia.ReceiptChain('hostile.example/log')
         run.call(name, 'ReceiptChain.issue (nonce)', () =>
           chain.issue(KEY, '{}', { nonce, time: '2026-01-01T00:00:00Z' }))
+      }
+      break
+    case 'vkey':
+      for (const vkey of texts(data)) {
+        run.call(name, 'checkPolicy (a log key)', () =>
+          evidentia.checkPolicy(CONTEXT.checkpoint, `log ${vkey}\nquorum none\n`))
+        run.call(name, 'checkPolicy (a witness key)', () =>
+          evidentia.checkPolicy(CONTEXT.checkpoint, `witness w ${vkey}\nquorum w\n`))
       }
       break
     default:
