@@ -10,7 +10,8 @@
 // called (bindings/uniffi/README.md): that exception is accepted for those Strings
 // only.
 //
-// Kinds with no Kotlin entry point are skipped: vkey (note verifier keys),
+// Note verifier keys (vkey) go into tlog-policies (checkPolicy), checkpoints also to
+// checkPolicy and inside a tlog-proof. Kinds with no Kotlin entry point are skipped:
 // timestamp_* and certificate (RFC 3161 is in the Rust core and the CLI only) and
 // package (evidence packages are checked by the CLI). Evidence files go to
 // verifyEvidenceFile, with the key set each holds and with trusted keys.
@@ -29,7 +30,7 @@ import org.junit.jupiter.api.TestFactory
 private val CORPUS: JSONObject = load("hostile.json")
 private val CONTEXT: JSONObject = CORPUS.getJSONObject("context")
 private val CODES: Set<String> = errorCodes().map { it.name }.toSet() - "INTERNAL"
-private val SKIPPED = setOf("vkey", "timestamp_response", "timestamp_token", "timestamp_request", "certificate", "package")
+private val SKIPPED = setOf("timestamp_response", "timestamp_token", "timestamp_request", "certificate", "package")
 private const val TIME_LIMIT_MS = 5_000L
 
 private fun raw(text: String): ByteArray = Base64.getDecoder().decode(text)
@@ -167,6 +168,9 @@ private fun checkpointNote(run: Runner, name: String, data: ByteArray) {
         run.call(name, "verifyLogEntries (the checkpoint)", note) {
             verifyLogEntries(listOf(), JWKS, listOf(LogCheckpoint(0UL, note)))
         }
+        run.call(name, "checkPolicy (the note)", note) { checkPolicy(note, "quorum none\n") }
+        val proof = "c2sp.org/tlog-proof@v1\nindex 0\n\n$note"
+        run.call(name, "verifyTlogProof (the note)", proof) { verifyTlogProof(proof, ByteArray(0), "quorum none\n") }
     }
 }
 
@@ -245,6 +249,14 @@ private fun runCase(run: Runner, case: JSONObject) {
         "nonce" -> for (nonce in texts(data)) {
             ReceiptChain("hostile.example/log").use { chain ->
                 run.call(name, "ReceiptChain.issue (nonce)", nonce) { chain.issue(SIGNER, "{}", nonce, "2026-01-01T00:00:00Z") }
+            }
+        }
+        "vkey" -> for (vkey in texts(data)) {
+            val logPolicy = "log $vkey\nquorum none\n"
+            run.call(name, "checkPolicy (a log key)", logPolicy) { checkPolicy(CONTEXT.getString("checkpoint"), logPolicy) }
+            val witnessPolicy = "witness w $vkey\nquorum w\n"
+            run.call(name, "checkPolicy (a witness key)", witnessPolicy) {
+                checkPolicy(CONTEXT.getString("checkpoint"), witnessPolicy)
             }
         }
         else -> assertTrue(kind in SKIPPED, "unknown kind $kind")
