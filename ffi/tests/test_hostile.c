@@ -3,7 +3,9 @@
  * that evidentia_result_name knows, never EVIDENTIA_INTERNAL, and never crashes
  * (valgrind runs this: no invalid read or write, no leak).
  *
- * Kinds with no C entry point are skipped: vkey (note verifier keys), timestamp_*
+ * Note verifier keys (vkey) go into tlog-policies (evidentia_policy_check),
+ * checkpoints also to evidentia_policy_check and inside a tlog-proof
+ * (evidentia_tlog_proof_verify). Kinds with no C entry point are skipped: timestamp_*
  * and certificate (RFC 3161 is in the Rust core and the CLI only), package
  * (evidence packages are checked by the CLI). Evidence files go to
  * evidentia_verify_evidence_file, with the key set each holds and with trusted keys.
@@ -132,6 +134,32 @@ static void evidence_file(const char *name, struct context *x, const unsigned ch
                  evidentia_verify_evidence_file(in, len, x->keys, &report));
 }
 
+/* prefix, then len bytes of in, then suffix, in a new buffer (its length in *out_len). */
+static char *concat(const char *prefix, const unsigned char *in, size_t len, const char *suffix, size_t *out_len) {
+    size_t a = strlen(prefix), c = strlen(suffix);
+    char *buf = malloc(a + len + c + 1);
+    memcpy(buf, prefix, a);
+    if (len) memcpy(buf + a, in, len);
+    memcpy(buf + a + len, suffix, c + 1);
+    *out_len = a + len + c;
+    return buf;
+}
+
+static void witness_policies(const char *name, struct context *x, const unsigned char *in, size_t len) {
+    char result[4096];
+    size_t result_len = 0, policy_len = 0;
+    char *policy = concat("log ", in, len, "\nquorum none\n", &policy_len);
+    check(name, "evidentia_policy_check (a log key)",
+          evidentia_policy_check(x->checkpoint, strlen(x->checkpoint), policy, policy_len, result, sizeof result,
+                                 &result_len));
+    free(policy);
+    policy = concat("witness w ", in, len, "\nquorum w\n", &policy_len);
+    check(name, "evidentia_policy_check (a witness key)",
+          evidentia_policy_check(x->checkpoint, strlen(x->checkpoint), policy, policy_len, result, sizeof result,
+                                 &result_len));
+    free(policy);
+}
+
 static void checkpoint_note(const char *name, struct context *x, const unsigned char *in, size_t len) {
     uint64_t size = 0;
     check(name, "evidentia_verify_checkpoint", evidentia_verify_checkpoint((const char *)in, len, x->keys, &size));
@@ -146,6 +174,16 @@ static void checkpoint_note(const char *name, struct context *x, const unsigned 
     check(name, "evidentia_verify_consistency (the old checkpoint)",
           evidentia_verify_consistency(x->consistency, strlen(x->consistency), (const char *)in, len, x->checkpoint,
                                        strlen(x->checkpoint), x->keys));
+    char result[4096];
+    size_t result_len = 0, proof_len = 0;
+    const char *none = "quorum none\n";
+    check(name, "evidentia_policy_check (the note)",
+          evidentia_policy_check((const char *)in, len, none, strlen(none), result, sizeof result, &result_len));
+    char *proof = concat("c2sp.org/tlog-proof@v1\nindex 0\n\n", in, len, "", &proof_len);
+    check(name, "evidentia_tlog_proof_verify (the note)",
+          evidentia_tlog_proof_verify(proof, proof_len, NULL, 0, none, strlen(none), result, sizeof result,
+                                      &result_len));
+    free(proof);
     evidentia_log_verifier *verifier = NULL;
     check(name, "evidentia_log_verifier_new", evidentia_log_verifier_new(x->keys, &verifier));
     check(name, "evidentia_log_verifier_push_checkpoint",
@@ -330,6 +368,8 @@ static int run_case(struct context *x, const cJSON *c) {
                                            note_len, x->keys));
     } else if (strcmp(kind, "checkpoint") == 0) {
         checkpoint_note(name, x, in, len);
+    } else if (strcmp(kind, "vkey") == 0) {
+        witness_policies(name, x, in, len);
     } else if (strcmp(kind, "log_entries") == 0) {
         log_entries(name, x, c);
     } else if (strcmp(kind, "log_id") == 0 || strcmp(kind, "time") == 0 || strcmp(kind, "nonce") == 0) {
