@@ -17,6 +17,11 @@ export declare class Log {
   /** Creates a new log in the directory `path`. */
   static create(path: string, key: SigningKey | Signer, options?: CreateLogOptions | undefined | null): Log
   /**
+   * As `create`, on a worker thread: the key signs once before it becomes the
+   * log's key, so a signer whose `sign` returns a Promise creates its log here.
+   */
+  static createAsync(path: string, key: SigningKey | Signer, options?: CreateLogOptions): Promise<Log>
+  /**
    * Opens an existing log, repairing what a crash left (see `recovery()`).
    * Without `key` it can prove and verify but not append.
    */

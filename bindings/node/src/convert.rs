@@ -80,14 +80,16 @@ impl<T: ToNapiValue + TypeName + Send + 'static> Task for Blocking<T> {
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<T> {
-        output.map_err(|e| {
-            // Reject with the error object itself, so it keeps Evidentia's `code`.
-            // SAFETY: a valid env on the JavaScript thread, and a value napi just made.
-            match unsafe { ToNapiValue::to_napi_value(env.raw(), e) } {
-                Ok(raw) => napi::Error::from(unsafe { Unknown::from_raw_unchecked(env.raw(), raw) }),
-                Err(e) => e,
-            }
-        })
+        output.map_err(|e| rejection(env, e))
+    }
+}
+
+/// What a Promise rejects with: the error object itself, so it keeps Evidentia's `code`.
+pub(crate) fn rejection(env: Env, e: napi::Error<Code>) -> napi::Error {
+    // SAFETY: a valid env on the JavaScript thread, and a value napi just made.
+    match unsafe { ToNapiValue::to_napi_value(env.raw(), e) } {
+        Ok(raw) => napi::Error::from(unsafe { Unknown::from_raw_unchecked(env.raw(), raw) }),
+        Err(e) => e,
     }
 }
 

@@ -204,6 +204,73 @@ impl Log {
     }
 }
 
+/// The arguments of `Log.create` and `Log.createAsync`.
+fn create_arguments(
+    env: &Env,
+    path: Unknown<'_>,
+    key: Unknown<'_>,
+    options: Option<CreateLogOptions<'_>>,
+) -> Result<(PathBuf, Key, CreateOptions)> {
+    let key = Key::from_js(env, &key)?;
+    let dir = PathBuf::from(text(&path, "the log path")?);
+    let options = options.unwrap_or_default();
+    let log_id = optional_text(options.log_id.as_ref(), "the log id")?;
+    let mode = optional_text(options.mode.as_ref(), "the mode")?;
+    let mode = Mode::from_name(mode.as_deref().unwrap_or("receipts")).map_err(error)?;
+    let index_fields = options
+        .index_fields
+        .unwrap_or_default()
+        .iter()
+        .map(|name| text(name, "an index field"))
+        .collect::<Result<Vec<_>>>()?;
+    let create = CreateOptions {
+        log_id,
+        mode,
+        key_valid_from: time(options.valid_from.as_ref())?,
+        index_fields,
+        ..CreateOptions::default()
+    };
+    Ok((dir, key, create))
+}
+
+type CreateWork = Box<dyn FnOnce() -> Result<evidentia_store::Log> + Send>;
+
+/// A value that only the JavaScript thread touches, carried by a worker task.
+pub struct OnThread<T>(T);
+
+// SAFETY: a `Creating` task is made, resolved and dropped on the JavaScript
+// thread; the worker only runs its `work`, never touching what this holds.
+unsafe impl<T> Send for OnThread<T> {}
+
+/// `Log.createAsync`: the log is created on a worker thread, and its JavaScript
+/// object made back on the JavaScript thread, with the key.
+pub struct Creating {
+    work: Option<CreateWork>,
+    dir: PathBuf,
+    key: Option<OnThread<Key>>,
+}
+
+impl Task for Creating {
+    type Output = Result<evidentia_store::Log>;
+    type JsValue = Log;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        let work = self.work.take();
+        Ok(guard(|| work.map_or_else(|| Err(fail(ErrorCode::Internal, "the log was already created")), |w| w())))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Log> {
+        match output {
+            Ok(log) => Ok(Log {
+                dir: std::mem::take(&mut self.dir),
+                log: Mutex::new(Some(Arc::new(log))),
+                key: self.key.take().map(|key| key.0),
+            }),
+            Err(e) => Err(crate::convert::rejection(env, e)),
+        }
+    }
+}
+
 /// How long to wait for another writer.
 fn open_options(options: Option<OpenLogOptions>) -> Result<LogOptions> {
     let wait = Wait::from_seconds(options.and_then(|o| o.wait)).map_err(error)?;
@@ -225,27 +292,35 @@ impl Log {
         options: Option<CreateLogOptions<'_>>,
     ) -> Result<Log> {
         guard(|| {
-            let key = Key::from_js(env, &key)?;
-            let dir = PathBuf::from(text(&path, "the log path")?);
-            let options = options.unwrap_or_default();
-            let log_id = optional_text(options.log_id.as_ref(), "the log id")?;
-            let mode = optional_text(options.mode.as_ref(), "the mode")?;
-            let mode = Mode::from_name(mode.as_deref().unwrap_or("receipts")).map_err(error)?;
-            let index_fields = options
-                .index_fields
-                .unwrap_or_default()
-                .iter()
-                .map(|name| text(name, "an index field"))
-                .collect::<Result<Vec<_>>>()?;
-            let create = CreateOptions {
-                log_id,
-                mode,
-                key_valid_from: time(options.valid_from.as_ref())?,
-                index_fields,
-                ..CreateOptions::default()
-            };
+            let (dir, key, create) = create_arguments(env, path, key, options)?;
             let log = evidentia_store::Log::create(&dir, &*key.here(env), create).map_err(error)?;
             Ok(Log { dir, log: Mutex::new(Some(Arc::new(log))), key: Some(key) })
+        })
+    }
+
+    /// As `create`, on a worker thread: the key signs once before it becomes the
+    /// log's key, so a signer whose `sign` returns a Promise creates its log here.
+    #[napi(
+        ts_args_type = "path: string, key: SigningKey | Signer, options?: CreateLogOptions",
+        ts_return_type = "Promise<Log>"
+    )]
+    pub fn create_async(
+        env: &Env,
+        path: Unknown<'_>,
+        key: Unknown<'_>,
+        options: Option<CreateLogOptions<'_>>,
+    ) -> AsyncTask<Creating> {
+        let prepared = guard(|| {
+            let (dir, key, create) = create_arguments(env, path, key, options)?;
+            let signer = key.worker(env)?;
+            let target = dir.clone();
+            let work: CreateWork =
+                Box::new(move || evidentia_store::Log::create(&target, &signer, create).map_err(error));
+            Ok((work, dir, key))
+        });
+        AsyncTask::new(match prepared {
+            Ok((work, dir, key)) => Creating { work: Some(work), dir, key: Some(OnThread(key)) },
+            Err(e) => Creating { work: Some(Box::new(move || Err(e))), dir: PathBuf::new(), key: None },
         })
     }
 

@@ -120,7 +120,10 @@ for (const mode of ['receipts', 'batch']) {
     const client = new KMSClient({ k: pair.privateKey })
     const signer = await awsKmsSigner(client, 'k')
     const dir = tempDir()
-    const log = evidentia.Log.create(dir, signer, { mode })
+    // The key signs once before it becomes the log's key: through a Promise, on a worker.
+    throwsCode(() => evidentia.Log.create(dir, signer, { mode }), 'SIGNER_FAILED', /Promise/)
+    const log = await evidentia.Log.createAsync(dir, signer, { mode })
+    assert.ok(log instanceof evidentia.Log)
     const first = await log.appendAsync({ n: 1 }, { nonce: 'a' })
     const batch = await log.appendBatchAsync([{ n: 2 }, { n: 3 }])
     assert.equal(batch.length, 2)
@@ -279,7 +282,7 @@ test('a Promise that never settles times out, and releases the log', async () =>
   assert.equal(chain.length, 1)
 })
 
-test('signer objects are checked when given', () => {
+test('signer objects are checked when given', async () => {
   const pair = keyPair()
   const dir = tempDir()
   const sign = () => Buffer.alloc(64)
@@ -292,12 +295,16 @@ test('signer objects are checked when given', () => {
       () => new evidentia.ReceiptChain('example.com/x').issue({ publicJwk, sign }, { n: 1 }),
       (e) => e instanceof Error && /^(KEY_|JSON_)/.test(e.code),
     )
+    await assert.rejects(evidentia.Log.createAsync(dir, { publicJwk, sign }), (e) => /^(KEY_|JSON_)/.test(e.code))
   }
   throwsCode(() => evidentia.Log.create(dir, { publicJwk: 42, sign }), 'INVALID_ARGUMENT')
   throwsCode(() => evidentia.Log.create(dir, { publicJwk: pair.publicJwk }), 'INVALID_ARGUMENT')
   throwsCode(() => evidentia.Log.create(dir, { publicJwk: pair.publicJwk, sign, signTimeoutMs: -1 }), 'INVALID_ARGUMENT')
   throwsCode(() => evidentia.Log.create(dir, 'a key'), 'INVALID_ARGUMENT')
   throwsCode(() => new evidentia.ReceiptChain('example.com/x').issue(new evidentia.ReceiptChain('x.example/y'), { n: 1 }), 'INVALID_ARGUMENT')
+  // A signer that cannot sign for its public key never becomes a log's key.
+  throwsCode(() => evidentia.Log.create(dir, { publicJwk: pair.publicJwk, sign }), 'SIGNER_FAILED')
+  await rejectsCode(evidentia.Log.createAsync(dir, { publicJwk: pair.publicJwk, sign: async () => sign() }), 'SIGNER_FAILED')
   assert.ok(!fs.existsSync(path.join(dir, 'log.json')))
 })
 

@@ -42,6 +42,7 @@ const kms: evidentia.Signer = { publicJwk: key.publicJwk(), sign: async (message
 const signed: string = new evidentia.ReceiptChain('a.example/s').issue(signer, { n: 1 })
 const signedLater: Promise<string> = new evidentia.ReceiptChain('a.example/s').issueAsync(kms, { n: 1 })
 const sealed: Promise<string> = evidentia.Log.create('dir', kms).checkpointAsync()
+const created: Promise<evidentia.Log> = evidentia.Log.createAsync('dir', kms, { mode: 'batch' })
 // @ts-expect-error: a signer has a public JWK
 evidentia.Log.create('dir', { sign: (message: Buffer) => message })
 
@@ -58,4 +59,4 @@ evidentia.Log.open('dir', key, 1.5)
 indexed.recordMessage('a.b.c', '{}', { direction: 'sideways' })
 
 export { kid, findings, fromFile, withKeys, receipt, later, lines, size, codes, retried, found, recovery, waited, reader }
-export { hits, partnerKid, ack, acked, shown, again, read, signed, signedLater, sealed }
+export { hits, partnerKid, ack, acked, shown, again, read, signed, signedLater, sealed, created }
