@@ -72,7 +72,7 @@ fn hsm() -> Option<&'static Hsm> {
         )
         .unwrap();
         set_conf(&conf);
-        for label in ["main", "pins", "doomed"] {
+        for label in ["main", "pins", "doomed", "fresh"] {
             run("softhsm2-util", &["--init-token", "--free", "--label", label, "--pin", PIN, "--so-pin", "975312"]);
         }
         let tool = |token: &str, args: &[&str]| {
@@ -196,7 +196,9 @@ fn the_key_is_found_by_id_too() {
 #[test]
 fn keygen_makes_a_sensitive_key_that_never_leaves_the_token() {
     let hsm = hsm_or_skip!();
-    let uri = format!("pkcs11:token=main;object=generated;id=%10?module-path={}&pin-value={PIN}", hsm.module);
+    // A token of its own: SoftHSM2 may answer CKR_GENERAL_ERROR to a key generation
+    // while other sessions use the same token's files.
+    let uri = format!("pkcs11:token=fresh;object=generated;id=%10?module-path={}&pin-value={PIN}", hsm.module);
     let public = generate_key(&uri).unwrap();
     let signer = Pkcs11Signer::open(&uri).unwrap();
     assert_eq!(signer.public_key().kid(), public.kid());
@@ -213,7 +215,7 @@ fn keygen_makes_a_sensitive_key_that_never_leaves_the_token() {
         .unwrap()
         .into_iter()
         // Another test deletes the token "doomed": its slot answers CKR_GENERAL_ERROR.
-        .find(|s| module.get_token_info(*s).is_ok_and(|i| i.label() == "main"))
+        .find(|s| module.get_token_info(*s).is_ok_and(|i| i.label() == "fresh"))
         .unwrap();
     let session = module.open_ro_session(slot).unwrap();
     session
@@ -239,7 +241,7 @@ fn keygen_makes_a_sensitive_key_that_never_leaves_the_token() {
     assert!(!attributes.iter().any(|a| matches!(a, Attribute::Value(_))), "the private value is readable");
     // A second key of the same label or id is refused: a key is never replaced.
     assert_eq!(code(generate_key(&uri)), ErrorCode::KeyUriInvalid);
-    let same_id = format!("pkcs11:token=main;object=other;id=%10?module-path={}&pin-value={PIN}", hsm.module);
+    let same_id = format!("pkcs11:token=fresh;object=other;id=%10?module-path={}&pin-value={PIN}", hsm.module);
     assert_eq!(code(generate_key(&same_id)), ErrorCode::KeyUriInvalid);
 }
 
