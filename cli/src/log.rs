@@ -180,6 +180,27 @@ pub(crate) enum LogCommand {
         #[command(flatten)]
         wait: WaitArg,
     },
+    /// Revoke a retired key of the log's history: the current key signs a key
+    /// record saying that evidence signed by that key claiming `--at` or later is
+    /// not to be trusted (the log's own records of that time included)
+    Revoke {
+        dir: PathBuf,
+        /// The kid of the key to revoke (`evidentia log info` lists them)
+        #[arg(long)]
+        kid: String,
+        /// From when on (RFC 3339 UTC, e.g. 2026-11-30T09:00:00Z): the earliest
+        /// moment the key may have been compromised
+        #[arg(long)]
+        at: String,
+        /// Why, e.g. keyCompromise, superseded, cessationOfOperation
+        #[arg(long)]
+        reason: Option<String>,
+        /// The log's current signing key, if not the one the log remembers
+        #[arg(long)]
+        key: Option<PathBuf>,
+        #[command(flatten)]
+        wait: WaitArg,
+    },
 }
 
 /// What log.json remembers of a key: a key file's absolute path, or a `pkcs11:`
@@ -396,6 +417,13 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
             let current = signing_key(&log, current_key.as_deref())?;
             log.rotate(current.as_ref(), new_key.as_ref(), Some(key_file))?;
             eprintln!("log {} now signs with key {}", log.log_id(), new_key.public_key().kid());
+        }
+        LogCommand::Revoke { dir, kid, at, reason, key, wait } => {
+            let at = evidentia::Timestamp::parse(at)?;
+            let log = open(dir, *wait, json)?;
+            let current = signing_key(&log, key.as_deref())?;
+            log.revoke(current.as_ref(), kid, at, reason.as_deref())?;
+            eprintln!("log {}: key {kid} revoked from {at} on", log.log_id());
         }
     }
     Ok(Outcome::Valid)

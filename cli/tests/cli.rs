@@ -204,6 +204,49 @@ fn rotation_through_the_cli() {
     assert_exit(&refused, 2);
     assert!(stderr(&refused).contains("KEY_NOT_CURRENT"), "{}", stderr(&refused));
     assert_exit(&run(&dir, &["log", "verify", "log"]), 0);
+
+    // Revocation: of the current key, refused; of the retired key, a key record the
+    // current key signs. Revoked from before its first record, its records (the
+    // first, and the rotation's key record) fail: that is what revoking from then says.
+    let keys = |dir: &Path| {
+        evidentia::KeySet::from_json(&std::fs::read_to_string(dir.join("log/keys.jwks")).unwrap()).unwrap()
+    };
+    let kids: Vec<String> = keys(&dir).entries().iter().map(|e| e.thumbprint().to_owned()).collect();
+    let current = run(&dir, &["log", "revoke", "log", "--kid", &kids[1], "--at", "2020-01-01T00:00:00Z"]);
+    assert_exit(&current, 2);
+    assert!(
+        stderr(&current).contains("INVALID_ARGUMENT") && stderr(&current).contains("rotate"),
+        "{}",
+        stderr(&current)
+    );
+    assert_exit(&run(&dir, &["log", "revoke", "log", "--kid", &kids[0], "--at", "yesterday"]), 2);
+    let revoked = run(
+        &dir,
+        &["log", "revoke", "log", "--kid", &kids[0], "--at", "2020-01-01T00:00:00Z", "--reason", "keyCompromise"],
+    );
+    assert_exit(&revoked, 0);
+    assert_eq!(keys(&dir).entries()[0].validity().revocation_reason.as_deref(), Some("keyCompromise"));
+    let report = run(&dir, &["--json", "log", "verify", "log"]);
+    assert_exit(&report, 1);
+    assert!(
+        stdout(&report).contains("KEY_REVOKED") && !stdout(&report).contains("KEY_HISTORY_MISMATCH"),
+        "{}",
+        stdout(&report)
+    );
+
+    // keys.jwks edited to take the revocation back: the log's key history says otherwise.
+    let jwks = dir.join("log/keys.jwks");
+    let text = std::fs::read_to_string(&jwks).unwrap();
+    let start = text.find(",\"revoked\"").unwrap();
+    let end = start + text[start..].find('}').unwrap() + 1;
+    std::fs::write(&jwks, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let report = run(&dir, &["--json", "log", "verify", "log"]);
+    assert_exit(&report, 1);
+    assert!(
+        stdout(&report).contains("KEY_HISTORY_MISMATCH") && !stdout(&report).contains("KEY_REVOKED"),
+        "{}",
+        stdout(&report)
+    );
 }
 
 #[test]

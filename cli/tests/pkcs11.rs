@@ -156,6 +156,12 @@ fn log_with_token_keys(mode: &str) {
     let config = std::fs::read_to_string(Path::new(log).join("log.json")).unwrap();
     assert!(config.contains("object=second"), "{config}");
     hsm.ok(&["log", "append", log, "-"], b"{\"n\":20}");
+    // The token's second key revokes the first from now on (after its last record).
+    let first_kid = evidentia::PublicKey::from_jwk(&jwk).unwrap().kid().to_owned();
+    let now = evidentia::Timestamp::from_system_time(std::time::SystemTime::now()).unwrap().to_string();
+    hsm.ok(&["log", "revoke", log, "--kid", &first_kid, "--at", &now, "--reason", "superseded"], b"");
+    let keys = std::fs::read_to_string(Path::new(log).join("keys.jwks")).unwrap();
+    assert!(keys.contains("\"reason\":\"superseded\""), "{keys}");
     hsm.ok(&["log", "checkpoint", log], b"");
     let report = hsm.ok(&["log", "verify", log], b"");
     assert!(report.contains("VALID") && !report.contains("INVALID"), "{report}");

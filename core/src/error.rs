@@ -194,6 +194,9 @@ error_codes! {
     /// A signed-message event (a partner's JWS with its key snapshot, provenance and
     /// verification result) does not have the form SPEC.md requires.
     MessageMalformed = 506, Record, "MESSAGE_MALFORMED";
+    /// A key record (a log's signed statement of a key rotation or revocation)
+    /// does not have the form SPEC.md requires.
+    KeyRecordMalformed = 507, Record, "KEY_RECORD_MALFORMED";
 
     /// The signature does not verify with the selected key.
     SignatureInvalid = 600, Verification, "SIGNATURE_INVALID";
@@ -259,6 +262,10 @@ error_codes! {
     CosignatureInvalid = 629, Verification, "COSIGNATURE_INVALID";
     /// A checkpoint lacks the cosignatures its policy's quorum requires.
     PolicyNotSatisfied = 630, Verification, "POLICY_NOT_SATISFIED";
+    /// The key history the log signed in its key records is not the key set used
+    /// to verify it (an edited `keys.jwks`), or a key record does not follow from
+    /// the one before it or is signed by a key that may not make it.
+    KeyHistoryMismatch = 631, Verification, "KEY_HISTORY_MISMATCH";
 
     /// A file or directory could not be read or written.
     Io = 700, Storage, "IO";
@@ -387,6 +394,9 @@ impl ErrorCode {
             ErrorCode::MessageMalformed => {
                 "The record of a partner's signed message is damaged or incomplete, so what the partner signed cannot be shown."
             }
+            ErrorCode::KeyRecordMalformed => {
+                "The log's record of a change to its signing keys is damaged or incomplete, so the key history cannot be shown."
+            }
             ErrorCode::SignatureInvalid => {
                 "The signature does not match: the content was changed after it was signed, or it was signed with a different key."
             }
@@ -462,6 +472,9 @@ impl ErrorCode {
             }
             ErrorCode::PolicyNotSatisfied => {
                 "Not enough independent witnesses vouched for the log's checkpoint to meet the policy."
+            }
+            ErrorCode::KeyHistoryMismatch => {
+                "The list of the log's keys differs from the key history the log itself signed: the key list was edited, or a key change was not made by a key allowed to make it."
             }
             ErrorCode::LinkMismatch => {
                 "The message is said to answer another entry of the log, but that entry is missing or different."

@@ -105,6 +105,11 @@ impl KeyEntry {
         &self.validity
     }
 
+    /// The JWK as the key set holds it.
+    pub(crate) fn jwk(&self) -> &Value {
+        &self.jwk
+    }
+
     fn matches(&self, kid: &str) -> bool {
         self.kid.as_deref() == Some(kid) || self.thumbprint == kid
     }

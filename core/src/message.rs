@@ -537,7 +537,8 @@ fn check_provenance(provenance: &Value, keys: &PartnerKeys) -> Result<()> {
 /// # Errors
 /// A `Json*` code for text that is not JSON; [`ErrorCode::MessageMalformed`] or
 /// [`ErrorCode::MessageVerificationMismatch`] for a signed-message event that may
-/// not be recorded.
+/// not be recorded; [`ErrorCode::InvalidArgument`] for a key record (SPEC.md
+/// §23), which a log writes itself.
 pub fn prepare_event(json: &[u8]) -> Result<Vec<u8>> {
     let value = json::parse(json)?;
     let canonical = json::canonicalize_value(&value)?;
@@ -549,6 +550,12 @@ pub fn prepare_event(json: &[u8]) -> Result<Vec<u8>> {
         return Err(Error::new(
             ErrorCode::JsonTooLarge,
             format!("the event's canonical form is {} bytes, more than the limit of {limit} bytes", canonical.len()),
+        ));
+    }
+    if value.get(crate::keyrecord::KEY_RECORD_MEMBER).is_some() {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            "an event with the member \"evidentia_key_record\" is a key record, which only a log's own rotate and revoke write",
         ));
     }
     if let Some(message) = SignedMessage::from_event(&value)? {

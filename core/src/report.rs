@@ -38,6 +38,9 @@ pub enum Check {
     /// Signed messages of other parties verify again with their recorded keys, as
     /// recorded, and their links name records of the log.
     Message,
+    /// Key records follow one another, are signed by the keys allowed to make them,
+    /// and the last one is the key set used to verify.
+    KeyHistory,
 }
 
 impl Check {
@@ -56,6 +59,7 @@ impl Check {
         Check::Inclusion,
         Check::Tree,
         Check::Message,
+        Check::KeyHistory,
     ];
 
     /// The stable identifier used in JSON reports.
@@ -74,6 +78,7 @@ impl Check {
             Check::Inclusion => "inclusion",
             Check::Tree => "tree",
             Check::Message => "message",
+            Check::KeyHistory => "key_history",
         }
     }
 
@@ -92,6 +97,9 @@ impl Check {
             Check::Checkpoint => "Checkpoints are signed by a trusted key and match the records they cover",
             Check::Inclusion => "The record is in the log the signed checkpoint describes",
             Check::Tree => "The stored Merkle tree matches the records",
+            Check::KeyHistory => {
+                "Every change to the log's keys is recorded in the log, signed by the key that hands over or a key in force, and the key list used is the one the log last recorded"
+            }
             Check::Message => {
                 "Messages signed by other parties verify again with the keys recorded with them, as recorded, and answer records of this log"
             }
@@ -119,6 +127,7 @@ impl Check {
             }
             ErrorCode::InclusionProofInvalid => Check::Inclusion,
             ErrorCode::TreeMismatch => Check::Tree,
+            ErrorCode::KeyRecordMalformed | ErrorCode::KeyHistoryMismatch => Check::KeyHistory,
             ErrorCode::MessageMalformed | ErrorCode::MessageVerificationMismatch | ErrorCode::LinkMismatch => {
                 Check::Message
             }
@@ -216,6 +225,7 @@ impl Subject {
                 Check::Checkpoint,
                 Check::Tree,
                 Check::Message,
+                Check::KeyHistory,
             ],
         }
     }

@@ -9,6 +9,7 @@ use crate::checkpoint::{Checkpoint, NoteVerifier, read_checkpoint, verify_note};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorCode, Result};
 use crate::jwks::{KeySet, Validity};
+use crate::keyrecord::{KeyChange, KeyRecord, key_record_of};
 use crate::merkle::{Accumulator, Hash, leaf_hash};
 use crate::message::{Link, check_stored_event};
 use crate::record::{Receipt, Record};
@@ -144,6 +145,8 @@ pub struct PreparedEntry {
     event_missing: bool,
     /// A signed message's link to an earlier record.
     link: Option<Link>,
+    /// A key record (SPEC.md §23), read, when the event is one.
+    key_record: Option<Result<KeyRecord>>,
 }
 
 impl PreparedEntry {
@@ -155,6 +158,7 @@ impl PreparedEntry {
             batch: false,
             event_missing: false,
             link: None,
+            key_record: None,
         }
     }
 
@@ -246,6 +250,7 @@ impl PreparedEntry {
                     }
                     self.link = check.link;
                 }
+                self.key_record = key_record_of(bytes);
             }
             Some(bytes) => {
                 let message = match Digest::of_json(bytes) {
@@ -361,6 +366,8 @@ pub struct LogVerifier {
     /// Links of signed messages, `(index of the linking record, link)`, not yet
     /// checked against the record they name.
     links: Vec<(u64, Link)>,
+    /// The key set the latest key record signed, and that record's index.
+    key_history: Option<(u64, KeySet)>,
 }
 
 impl LogVerifier {
@@ -382,6 +389,7 @@ impl LogVerifier {
             first_unsigned: None,
             covered: 0,
             links: Vec::new(),
+            key_history: None,
         }
     }
 
@@ -449,6 +457,9 @@ impl LogVerifier {
                 self.links.push((index, link));
             }
         }
+        if let Some(key_record) = prepared.key_record {
+            self.check_key_record(index, &record, key_record);
+        }
         if prepared.event_missing && self.options.require_events {
             self.report.fail(ErrorCode::EventMissing, at, "the event of this record is not stored");
         }
@@ -500,6 +511,49 @@ impl LogVerifier {
             }
         }
         self.add_leaf(leaf);
+    }
+
+    /// Checks a key record against the record that carries it and the key record
+    /// before it (SPEC.md §23.2).
+    fn check_key_record(&mut self, index: u64, record: &Record, key_record: Result<KeyRecord>) {
+        let at = Some(index);
+        self.report.ran(&[Check::KeyHistory]);
+        let key_record = match key_record {
+            Ok(key_record) => key_record,
+            Err(e) => return self.report.fail(e.code(), at, e.message()),
+        };
+        let thumbprint = |kid: &str| key_record.keys.select(Some(kid)).map(|(key, _)| key.kid().to_owned()).ok();
+        let signer = thumbprint(&record.kid);
+        let changed = thumbprint(key_record.kid());
+        let in_force = key_record.keys.select(Some(&record.kid)).is_ok_and(|(_, v)| v.check(record.time).is_ok());
+        let allowed = match key_record.change {
+            KeyChange::Rotate { .. } => signer.is_some() && signer == changed,
+            KeyChange::Revoke { .. } => signer.is_some() && signer != changed,
+        };
+        if !allowed || !in_force {
+            let message = match key_record.change {
+                KeyChange::Rotate { .. } => format!(
+                    "a rotation must be signed by the outgoing key {}, valid at the record's time; this one is signed by {}",
+                    key_record.kid(),
+                    record.kid
+                ),
+                KeyChange::Revoke { .. } => format!(
+                    "a revocation must be signed by a key in force other than the revoked key {}; this one is signed by {}",
+                    key_record.kid(),
+                    record.kid
+                ),
+            };
+            self.report.fail(ErrorCode::KeyHistoryMismatch, at, message);
+        }
+        if let Some((before, keys)) = &self.key_history
+            && !key_record.follows(keys)
+        {
+            let message = format!(
+                "the key record's key set is not the key set of the key record at index {before} with this change applied"
+            );
+            self.report.fail(ErrorCode::KeyHistoryMismatch, at, message);
+        }
+        self.key_history = Some((index, key_record.keys));
     }
 
     fn add_leaf(&mut self, leaf: Hash) {
@@ -650,6 +704,14 @@ impl LogVerifier {
     /// [`LogVerifier::check_link`] are findings: a verifier that cannot look up
     /// records must not report them as checked.
     pub fn finish(mut self) -> Report {
+        if let Some((index, keys)) = self.key_history.take()
+            && keys.to_json() != self.keys.to_json()
+        {
+            let message = format!(
+                "the key set used to verify is not the one the log's last key record (index {index}) signed: the key history (keys.jwks) was changed after it, or the keys given are not this log's"
+            );
+            self.report.fail(ErrorCode::KeyHistoryMismatch, Some(index), message);
+        }
         for (index, link) in std::mem::take(&mut self.links) {
             let message = format!("the message's link to record {} was not checked against the log", link.seq);
             self.report.fail(ErrorCode::LinkMismatch, Some(index), message);

@@ -54,10 +54,15 @@ fn issued_receipts_verify_and_chain() {
     assert!(report.is_valid(), "{}", report.to_text());
     assert_eq!(report.records(), 5);
     assert_eq!(report.log_id(), Some("example.com/payments"));
-    // Without checkpoints, a stored tree or signed messages, those checks do not apply.
+    // Without checkpoints, a stored tree, signed messages or key records, those checks do not apply.
     for c in report.checks() {
-        let applies =
-            !matches!(c.check, evidentia::Check::Checkpoint | evidentia::Check::Tree | evidentia::Check::Message);
+        let applies = !matches!(
+            c.check,
+            evidentia::Check::Checkpoint
+                | evidentia::Check::Tree
+                | evidentia::Check::Message
+                | evidentia::Check::KeyHistory
+        );
         assert_eq!(c.status, if applies { Status::Passed } else { Status::Skipped }, "{}", report.to_text());
     }
     assert!(report.summary().starts_with("VALID: log of 5 records"));

@@ -225,6 +225,10 @@ typedef enum {
    */
   EVIDENTIA_MESSAGE_MALFORMED = 506,
   /**
+   * A key record (a log's signed statement of a key rotation or revocation) does not have the form SPEC.md requires.
+   */
+  EVIDENTIA_KEY_RECORD_MALFORMED = 507,
+  /**
    * The signature does not verify with the selected key.
    */
   EVIDENTIA_SIGNATURE_INVALID = 600,
@@ -348,6 +352,10 @@ typedef enum {
    * A checkpoint lacks the cosignatures its policy's quorum requires.
    */
   EVIDENTIA_POLICY_NOT_SATISFIED = 630,
+  /**
+   * The key history the log signed in its key records is not the key set used to verify it (an edited `keys.jwks`), or a key record does not follow from the one before it or is signed by a key that may not make it.
+   */
+  EVIDENTIA_KEY_HISTORY_MISMATCH = 631,
   /**
    * A file or directory could not be read or written.
    */

@@ -90,6 +90,8 @@ pub enum evidentia_result {
     EVIDENTIA_TIME_REFUSED = 505,
     /// A signed-message event (a partner's JWS with its key snapshot, provenance and verification result) does not have the form SPEC.md requires.
     EVIDENTIA_MESSAGE_MALFORMED = 506,
+    /// A key record (a log's signed statement of a key rotation or revocation) does not have the form SPEC.md requires.
+    EVIDENTIA_KEY_RECORD_MALFORMED = 507,
     /// The signature does not verify with the selected key.
     EVIDENTIA_SIGNATURE_INVALID = 600,
     /// No usable ES256 key with the JWS's key id is in the key set.
@@ -152,6 +154,8 @@ pub enum evidentia_result {
     EVIDENTIA_COSIGNATURE_INVALID = 629,
     /// A checkpoint lacks the cosignatures its policy's quorum requires.
     EVIDENTIA_POLICY_NOT_SATISFIED = 630,
+    /// The key history the log signed in its key records is not the key set used to verify it (an edited `keys.jwks`), or a key record does not follow from the one before it or is signed by a key that may not make it.
+    EVIDENTIA_KEY_HISTORY_MISMATCH = 631,
     /// A file or directory could not be read or written.
     EVIDENTIA_IO = 700,
     /// A log already exists where a new one was to be created.
@@ -231,6 +235,7 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::LogIdInvalid => evidentia_result::EVIDENTIA_LOG_ID_INVALID,
             ErrorCode::TimeRefused => evidentia_result::EVIDENTIA_TIME_REFUSED,
             ErrorCode::MessageMalformed => evidentia_result::EVIDENTIA_MESSAGE_MALFORMED,
+            ErrorCode::KeyRecordMalformed => evidentia_result::EVIDENTIA_KEY_RECORD_MALFORMED,
             ErrorCode::SignatureInvalid => evidentia_result::EVIDENTIA_SIGNATURE_INVALID,
             ErrorCode::KeyNotFound => evidentia_result::EVIDENTIA_KEY_NOT_FOUND,
             ErrorCode::KeyAmbiguous => evidentia_result::EVIDENTIA_KEY_AMBIGUOUS,
@@ -262,6 +267,7 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::LinkMismatch => evidentia_result::EVIDENTIA_LINK_MISMATCH,
             ErrorCode::CosignatureInvalid => evidentia_result::EVIDENTIA_COSIGNATURE_INVALID,
             ErrorCode::PolicyNotSatisfied => evidentia_result::EVIDENTIA_POLICY_NOT_SATISFIED,
+            ErrorCode::KeyHistoryMismatch => evidentia_result::EVIDENTIA_KEY_HISTORY_MISMATCH,
             ErrorCode::Io => evidentia_result::EVIDENTIA_IO,
             ErrorCode::LogExists => evidentia_result::EVIDENTIA_LOG_EXISTS,
             ErrorCode::LogNotFound => evidentia_result::EVIDENTIA_LOG_NOT_FOUND,

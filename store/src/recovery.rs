@@ -12,10 +12,12 @@ use std::path::Path;
 
 use evidentia::json::{Number, Value};
 use evidentia::merkle::leaf_hash;
-use evidentia::{ChainState, Error, ErrorCode, Record, Result};
+use evidentia::{ChainState, Error, ErrorCode, KeySet, Record, Result};
 
 use crate::checkpoints::Checkpoints;
-use crate::config::{CHECKPOINTS_FILE, CUT_DIR, Config, INDEX_FILE, Mode, SEGMENTS_DIR, TREE_FILE, read_keys};
+use crate::config::{
+    CHECKPOINTS_FILE, CUT_DIR, Config, INDEX_FILE, KEYS_FILE, Mode, SEGMENTS_DIR, TREE_FILE, read_keys,
+};
 use crate::fields::{self, FieldIndex};
 use crate::frame::{self, Decoded, Tail};
 use crate::fsio::{Fs, file_len, read_regular};
@@ -45,6 +47,9 @@ pub struct Recovery {
     /// Records of a batch-signed log that no checkpoint seals yet (a batch append
     /// stopped after storing them): the next append or checkpoint seals them.
     pub unsealed_records: u64,
+    /// A rotation or revocation was recorded in the log but keys.jwks not yet
+    /// replaced: keys.jwks was written from the log's key record.
+    pub completed_key_change: bool,
 }
 
 impl Recovery {
@@ -80,6 +85,11 @@ impl Recovery {
                 self.reindexed_field_records
             ));
         }
+        if self.completed_key_change {
+            lines.push(
+                "completed a key rotation or revocation the log recorded but keys.jwks did not yet show: keys.jwks was written from the log's key record".to_owned(),
+            );
+        }
         if self.unsealed_records > 0 {
             lines.push(format!(
                 "{} records at the end are stored but not yet sealed by a signed checkpoint; the next append or checkpoint seals them",
@@ -94,6 +104,7 @@ impl Recovery {
     pub fn to_value(&self) -> Value {
         let count = |n: u64| Value::Number(Number::from_i64(n as i64).unwrap_or(Number::from(0)));
         Value::object([
+            ("completed_key_change", Value::from(self.completed_key_change)),
             ("messages", Value::Array(self.describe().into_iter().map(Value::from).collect())),
             ("rebuilt_index_entries", count(self.rebuilt_index_entries)),
             ("rebuilt_tree_leaves", count(self.rebuilt_tree_leaves)),
@@ -236,7 +247,7 @@ fn trusted_tree(fs: &Fs, path: &Path, durable: Option<Durable>) -> Result<TreeFi
 /// locks), repairing and reporting what needs it.
 pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
     let config = Config::read(dir)?;
-    let keys = read_keys(dir)?;
+    let mut keys = read_keys(dir)?;
     let mut recovery = Recovery::default();
     let durable = Durable::read(dir)?;
     let segments_dir = dir.join(SEGMENTS_DIR);
@@ -350,19 +361,20 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
     tree.cut_beyond(fs)?;
 
     let mut last_kid = None;
+    let mut last_entry = None;
     let chain = match count {
         0 => ChainState::new(&config.log_id)?,
         _ => {
             let (segment, offset) = index.get(count - 1)?;
-            let record = segments
+            let entry = segments
                 .segments
                 .get(segment)
                 .ok_or_else(|| corrupt("the index names a missing segment".into()))?
                 .frame_at(offset)
                 .and_then(|payload| Entry::decode(&payload))
-                .map_err(|why| corrupt(format!("the last record cannot be read: {why}")))?
-                .record()
-                .map_err(|e| corrupt(format!("the last record cannot be read: {e}")))?;
+                .map_err(|why| corrupt(format!("the last record cannot be read: {why}")))?;
+            let record = entry.record().map_err(|e| corrupt(format!("the last record cannot be read: {e}")))?;
+            last_entry = Some(entry);
             if record.log_id != config.log_id || record.seq + 1 != count {
                 return Err(corrupt("the last record does not belong at the end of this log".into()));
             }
@@ -385,6 +397,13 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
     }
     if config.mode == Mode::Batch {
         recovery.unsealed_records = count - checkpoints.latest_size().unwrap_or(0);
+    }
+    if let Some(entry) = &last_entry
+        && let Some(after) = key_change_to_complete(entry, &keys, checkpoints.latest_size() == Some(count))
+    {
+        fs.replace(dir, KEYS_FILE, after.to_json().as_bytes())?;
+        keys = after;
+        recovery.completed_key_change = true;
     }
     let mut writer = Writer {
         fs: fs.clone(),
@@ -409,6 +428,25 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
         writer.flush_derived()?;
     }
     Ok(writer)
+}
+
+/// The key set a key change left unwritten: when the log's last record is a key
+/// record (SPEC.md §23) whose key set is `keys` with its change applied, signed
+/// under `keys` (its receipt verifies, or in batch mode a verified checkpoint
+/// covers it), the change was made and keys.jwks not yet replaced.
+fn key_change_to_complete(entry: &Entry, keys: &KeySet, sealed: bool) -> Option<KeySet> {
+    let event = evidentia::json::parse(entry.event()).ok()?;
+    let record = evidentia::KeyRecord::from_event(&event).ok()??;
+    if !record.follows(keys) {
+        return None;
+    }
+    let signed = match entry {
+        Entry::Receipt { receipt, event } => {
+            evidentia::verify_receipt(receipt, keys, Some(event)).is_ok_and(|report| report.is_valid())
+        }
+        Entry::Record { .. } => sealed,
+    };
+    signed.then_some(record.keys)
 }
 
 /// Opens a lookup index for writing, and says from which record on it must be

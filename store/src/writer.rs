@@ -18,8 +18,8 @@ use std::time::{Duration, SystemTime};
 use evidentia::json::{Number, Value};
 use evidentia::merkle::{Hash, leaf_hash};
 use evidentia::{
-    ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeySet, Receipt, Record,
-    Result, Signer, Timestamp, Validity, record_time, sign_checkpoint,
+    ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeyRecord, KeySet, Receipt,
+    Record, Result, Signer, Timestamp, Validity, record_time, sign_checkpoint,
 };
 
 use crate::checkpoints::{Checkpoints, StoredCheckpoint};
@@ -603,6 +603,43 @@ impl Writer {
     }
 }
 
+impl Writer {
+    /// Appends a key record signed by `key` at `time`, seals the log with a
+    /// checkpoint `key` signs, and only then replaces keys.jwks (and log.json when
+    /// `config` is given): a crash in between leaves the record in the log, and
+    /// opening the log completes the change from it.
+    fn record_key_change(
+        &mut self,
+        key: &dyn Signer,
+        record: &KeyRecord,
+        time: Timestamp,
+        config: Option<Config>,
+    ) -> Result<()> {
+        let event = record.to_event();
+        let options = AppendOptions { time: Some(time), idempotent: false };
+        self.commit(key, &[NewEvent { json: &event, nonce: None }], vec![event.clone()], &options)?;
+        self.checkpoint(key)?;
+        let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
+        let replaced = self.fs.replace(&self.dir, KEYS_FILE, record.keys.to_json().as_bytes()).and_then(|()| {
+            self.keys = record.keys.clone();
+            match &config {
+                Some(config) => self.fs.replace(&self.dir, CONFIG_FILE, &config.to_json()),
+                None => Ok(()),
+            }
+        });
+        if replaced.is_err() {
+            // The new key history may be on disk even though a flush failed: the
+            // next call reads back whichever it is (and completes it from the log).
+            self.damaged = true;
+        }
+        replaced?;
+        if let Some(config) = config {
+            self.config = config;
+        }
+        Ok(())
+    }
+}
+
 /// One signature, checked with the key's public key, before a key becomes a log's
 /// key: a key held elsewhere that cannot sign for the public key it was given (a
 /// KMS key id paired with another key's JWK, a token whose public key object is not
@@ -884,9 +921,10 @@ impl Log {
         self.writer()?.checkpoint(key)
     }
 
-    /// Rotates the signing key: `current` signs a checkpoint of the records made
-    /// under it (if one is not there yet), then stops being valid, and `new_key`
-    /// becomes valid from now. Records signed before keep verifying.
+    /// Rotates the signing key: `current` signs a key record (SPEC.md §23) that
+    /// hands over to `new_key` and a checkpoint of the records made under it, then
+    /// stops being valid, and `new_key` becomes valid from that moment on. Records
+    /// signed before keep verifying.
     ///
     /// # Errors
     /// [`ErrorCode::KeyNotCurrent`] when `current` is not the log's current key;
@@ -900,43 +938,45 @@ impl Log {
         let writer = &mut *guard;
         writer.repair()?;
         let validity = writer.current(current)?;
-        if writer.segments.count > 0 {
-            writer.checkpoint(current)?;
+        // The key record is the outgoing key's last record; the incoming key starts
+        // strictly after it, at an instant a NumericDate (keys.jwks, SPEC.md §4.1)
+        // holds exactly: 1 µs steps until its NumericDate is after the record.
+        let time = writer.time_for(None, &validity)?;
+        let mut at = time.as_numeric_date()?;
+        while at <= time {
+            at = at.shifted(Duration::from_micros(1), false)?.as_numeric_date()?;
         }
-        // Strictly after the last record, which stays within the old key's validity,
-        // as keys.jwks will hold it: a NumericDate is a double, about a quarter of a
-        // microsecond apart today, so the instant is moved on until its NumericDate is
-        // still after the last record.
-        let last = writer.chain.last_time();
-        let mut time =
-            last.into_iter().chain(validity.not_before).fold(writer.now()?, Timestamp::max).as_numeric_date()?;
-        while last.is_some_and(|last| time <= last) {
-            time = time.shifted(Duration::from_micros(1), false)?.as_numeric_date()?;
+        let record = KeyRecord::rotate(&writer.keys, current.public_key(), new_key.public_key(), at)?;
+        let config = new_key_file.map(|file| Config { key_file: Some(file), ..writer.config.clone() });
+        writer.record_key_change(current, &record, time, config)
+    }
+
+    /// Revokes the key `kid` of the log's key history from `at` on, with a reason
+    /// such as `keyCompromise`: `key`, the log's current key, signs a key record
+    /// (SPEC.md §23) saying so, and from then on evidence signed by `kid` claiming a
+    /// time at or after `at` is refused, including this log's own records.
+    ///
+    /// # Errors
+    /// [`ErrorCode::KeyNotCurrent`] when `key` is not the log's current key;
+    /// [`ErrorCode::KeyNotFound`] when the log has no key `kid`;
+    /// [`ErrorCode::InvalidArgument`] when `kid` is the current key (rotate first),
+    /// is revoked already, or the reason is empty or longer than 1 KiB;
+    /// [`ErrorCode::Io`], after which [`Log::keys`] says whether it took effect.
+    pub fn revoke(&self, key: &dyn Signer, kid: &str, at: Timestamp, reason: Option<&str>) -> Result<()> {
+        let mut guard = self.writer()?;
+        let writer = &mut *guard;
+        writer.repair()?;
+        let validity = writer.current(key)?;
+        let (revoked, _) = writer.keys.select(Some(kid))?;
+        if revoked == key.public_key() {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "the log's current key cannot revoke itself: rotate to a new key first, then revoke this one with the new key",
+            ));
         }
-        let mut keys = writer.keys.clone();
-        keys.set_validity(current.public_key().kid(), Validity { expires: Some(time), ..validity })?;
-        keys.add(new_key.public_key(), Validity { not_before: Some(time), ..Validity::default() })?;
-        let _commit = writer.commit_lock(Wait::For(Duration::from_secs(60)))?;
-        let mut config = writer.config.clone();
-        let new_config = new_key_file.is_some();
-        if new_config {
-            config.key_file = new_key_file;
-        }
-        let replaced = writer.fs.replace(&writer.dir, KEYS_FILE, keys.to_json().as_bytes()).and_then(|()| {
-            writer.keys = keys;
-            match new_config {
-                true => writer.fs.replace(&writer.dir, CONFIG_FILE, &config.to_json()),
-                false => Ok(()),
-            }
-        });
-        if replaced.is_err() {
-            // The new key history may be on disk even though a flush failed: the
-            // next call reads back whichever it is.
-            writer.damaged = true;
-        }
-        replaced?;
-        writer.config = config;
-        Ok(())
+        let record = KeyRecord::revoke(&writer.keys, revoked.kid(), at, reason)?;
+        let time = writer.time_for(None, &validity)?;
+        writer.record_key_change(key, &record, time, None)
     }
 
     fn read<T>(&self, read: impl FnOnce(&View<'_>) -> Result<T>) -> Result<T> {

@@ -139,13 +139,13 @@ fn a_rotation_followed_by_a_checkpoint_verifies_and_old_batch_receipts_verify() 
         append_many(&log, &old, 0, 7);
         log.rotate(&old, &new, None).unwrap();
         let checkpoint = log.checkpoint(&new).unwrap();
-        assert_eq!(checkpoint.size, 7, "the rotation sealed the records with the old key");
+        assert_eq!(checkpoint.size, 8, "the rotation sealed the records, and its key record, with the old key");
         append_many(&log, &new, 7, 5);
         log.checkpoint(&new).unwrap();
         drop(log);
         assert_valid(&dir.0);
         let reader = LogReader::open(&dir.0).unwrap();
-        for seq in 0..12 {
+        for seq in 0..13 {
             let receipt = reader.receipt(seq).unwrap();
             let report = match mode {
                 Mode::Receipts => verify_receipt(&receipt, reader.keys(), None).unwrap(),

@@ -345,7 +345,7 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
     add(
         "rotated-log",
         "§8",
-        "After a rotation the retired key's records stay valid at their times, and the successor's checkpoint covers them: valid.",
+        "After a rotation, recorded by the retired key in a key record (record 3, §23), the retired key's records stay valid at their times, and the successor's checkpoint covers them: valid.",
         valid(),
         vec![rotated.input()],
     );
@@ -593,30 +593,23 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
     add(
         "retired-key-signs-after-rotation",
         "§8",
-        "After the rotation at T0 + 60 s, record 4 (T0 + 62 s) is signed by the retired k1, whose exp has passed: KEY_EXPIRED (k2's checkpoint of 5 is left out).",
+        "After the rotation just after T0 + 60 s (record 3 is its key record), record 5 (T0 + 62 s) is signed by the retired k1, whose exp has passed: KEY_EXPIRED (k2's checkpoint of 6 is left out).",
         found(&[ErrorCode::KeyExpired]),
         vec![
             rotated
                 .with_checkpoints(&rotated.checkpoints()[..1])
-                .change_entry(4, |e| *e = signed_entry(k1, &next(&rotated_records[3], 4, at(62), k1), 4))
+                .change_entry(5, |e| *e = signed_entry(k1, &next(&rotated_records[4], 5, at(62), k1), 5))
                 .input(),
         ],
     );
     add(
         "successor-key-signs-before-rotation",
         "§8",
-        "Record 2 (T0 + 2 s) is made by k2, whose nbf is the rotation at T0 + 60 s, and the records after it re-chained: KEY_NOT_YET_VALID (checkpoints left out).",
+        "Record 2 (T0 + 2 s), the last record of a log whose key history (keys.jwks) starts k2 at the rotation just after T0 + 60 s, is made by k2: KEY_NOT_YET_VALID (the records after it and the checkpoints left out).",
         found(&[ErrorCode::KeyNotYetValid]),
         vec![{
-            // Record 2 with k2's kid keeps its place, so record 3's prev changes: the
-            // rest of the log is re-signed by k2 after it, and the checkpoints dropped.
-            let r2 = next(&rotated_records[1], 2, at(2), k2);
-            let r3 = next(&r2, 3, at(61), k2);
-            let r4 = next(&r3, 4, at(62), k2);
-            let mut e = rotated_entries.clone();
-            e[2] = signed_entry(k2, &r2, 2);
-            e[3] = signed_entry(k2, &r3, 3);
-            e[4] = signed_entry(k2, &r4, 4);
+            let mut e = rotated_entries[..3].to_vec();
+            e[2] = signed_entry(k2, &next(&rotated_records[1], 2, at(2), k2), 2);
             rotated.with_checkpoints(&[]).with_entries(&e).input()
         }],
     );
@@ -865,10 +858,10 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
     add(
         "checkpoint-signed-by-the-retired-key",
         "§13",
-        "A checkpoint of all 5 records signed by k1 only: k1 expired at the rotation, before record 4's time, so CHECKPOINT_SIGNATURE_INVALID.",
+        "A checkpoint of all 6 records signed by k1 only: k1 expired at the rotation, before record 5's time, so CHECKPOINT_SIGNATURE_INVALID.",
         found(&[ErrorCode::CheckpointSignatureInvalid]),
         vec![
-            rotated.with_checkpoints(&[rcps[0].clone(), signed(&checkpoint_of(&rotated_tree, 5, LOG_ID), k1)]).input(),
+            rotated.with_checkpoints(&[rcps[0].clone(), signed(&checkpoint_of(&rotated_tree, 6, LOG_ID), k1)]).input(),
         ],
     );
     add(

@@ -1,0 +1,70 @@
+//! Key records in a log (SPEC.md §23.2): who may sign them, and that each follows
+//! from the one before. The store writes only honest ones, so these are made by
+//! hand, as someone holding a key but not following the rules could.
+#![allow(clippy::unwrap_used)]
+
+use evidentia::{
+    ChainState, Digest, ErrorCode, KeyRecord, KeySet, LogVerifier, LogVerifyOptions, Receipt, SigningKey, Timestamp,
+};
+
+fn key(n: u8) -> SigningKey {
+    SigningKey::from_bytes(&[n; 32]).unwrap()
+}
+
+fn t(seconds: i64) -> Timestamp {
+    Timestamp::from_unix(1_800_000_000 + seconds, 0).unwrap()
+}
+
+/// Verifies a log of `(signer, event)` entries at times 0, 1, 2, … against `keys`.
+fn verify(entries: &[(&SigningKey, Vec<u8>)], keys: &KeySet) -> Vec<ErrorCode> {
+    let mut chain = ChainState::new("example.com/keys").unwrap();
+    let mut verifier = LogVerifier::new(keys, LogVerifyOptions::default());
+    for (i, (signer, event)) in entries.iter().enumerate() {
+        let time = t(i64::try_from(i).unwrap());
+        let chained = chain.append(signer.public_key().kid(), Digest::sha256(event), time, None).unwrap();
+        let receipt = Receipt::sign(*signer, &chained.record).unwrap();
+        verifier.push(receipt.as_str(), Some(event));
+    }
+    verifier.finish().failure_codes()
+}
+
+#[test]
+fn key_records_must_be_signed_by_the_keys_allowed_to_and_follow_each_other() {
+    let (k1, k2, k3) = (key(1), key(2), key(3));
+    let start = KeySet::single(k1.public_key());
+    // Records are at 0, 1, 2 s: the rotation record at 1 s hands over at 1.5 s.
+    let half = |s: i64| Timestamp::from_unix(1_800_000_000 + s, 500_000_000).unwrap();
+    let rotation = KeyRecord::rotate(&start, k1.public_key(), k2.public_key(), half(1)).unwrap();
+    let revocation = KeyRecord::revoke(&rotation.keys, k1.public_key().kid(), half(1), None).unwrap();
+    let plain = br#"{"n":1}"#.to_vec();
+
+    // Honest: k1 hands over to k2, k2 revokes k1 (after k1's last record).
+    let honest = [(&k1, plain.clone()), (&k1, rotation.to_event()), (&k2, revocation.to_event())];
+    assert_eq!(verify(&honest[..2], &rotation.keys), vec![]);
+    assert_eq!(verify(&honest, &revocation.keys), vec![]);
+
+    // The incoming key signs its own rotation: not the outgoing key's word.
+    let by_incoming = [(&k1, plain.clone()), (&k2, rotation.to_event())];
+    let codes = verify(&by_incoming, &rotation.keys);
+    assert!(codes.contains(&ErrorCode::KeyHistoryMismatch), "{codes:?}");
+
+    // The revoked key revokes itself.
+    let revoke_k2 = KeyRecord::revoke(&rotation.keys, k2.public_key().kid(), t(20), None).unwrap();
+    let by_revoked = [(&k1, plain.clone()), (&k1, rotation.to_event()), (&k2, revoke_k2.to_event())];
+    assert_eq!(verify(&by_revoked, &revoke_k2.keys), vec![ErrorCode::KeyHistoryMismatch]);
+
+    // A second key record that does not follow the first: k3 slipped into its set.
+    let mut widened = rotation.keys.clone();
+    widened.add(k3.public_key(), evidentia::Validity::default()).unwrap();
+    let not_following = KeyRecord::revoke(&widened, k1.public_key().kid(), half(1), None).unwrap();
+    let forked = [(&k1, plain.clone()), (&k1, rotation.to_event()), (&k2, not_following.to_event())];
+    assert_eq!(verify(&forked, &not_following.keys), vec![ErrorCode::KeyHistoryMismatch]);
+
+    // A key record that cannot be read is reported as such.
+    let garbled = String::from_utf8(rotation.to_event()).unwrap().replace("\"rotate\"", "\"rename\"");
+    let codes = verify(&[(&k1, garbled.into_bytes())], &start);
+    assert_eq!(codes, vec![ErrorCode::KeyRecordMalformed]);
+
+    // The key set used to verify must be the last key record's.
+    assert_eq!(verify(&honest[..2], &start), vec![ErrorCode::KeyHistoryMismatch]);
+}

@@ -1,0 +1,239 @@
+//! The key history the log proves (SPEC.md §23): rotations and revocations are key
+//! records in the chain, an edited keys.jwks is caught, and a change the log
+//! recorded but keys.jwks did not yet show is completed when the log is opened.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use evidentia::{ErrorCode, KeyChange, KeyRecord, KeySet, SigningKey, Timestamp};
+use evidentia_store::{CreateOptions, Log, LogOptions, LogReader, Mode, verify_dir};
+
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
+    let dir = std::env::temp_dir().join(format!("evidentia-key-history-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    Scratch(dir)
+}
+
+fn key(n: u8) -> SigningKey {
+    SigningKey::from_bytes(&[n; 32]).unwrap()
+}
+
+fn keys_file(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("keys.jwks")).unwrap()
+}
+
+/// The key records of the log, in order.
+fn key_records(dir: &Path) -> Vec<(u64, KeyRecord)> {
+    let reader = LogReader::open(dir).unwrap();
+    (0..reader.len())
+        .filter_map(|seq| {
+            let entry = reader.entry(seq).unwrap();
+            let event = evidentia::json::parse(entry.event()).unwrap();
+            KeyRecord::from_event(&event).unwrap().map(|record| (seq, record))
+        })
+        .collect()
+}
+
+fn key_history(report: &evidentia::Report) -> evidentia::Status {
+    report.checks().iter().find(|c| c.check == evidentia::Check::KeyHistory).unwrap().status
+}
+
+fn codes(dir: &Path) -> Vec<ErrorCode> {
+    verify_dir(dir, None, |_| {}).unwrap().failure_codes()
+}
+
+/// A log with a rotation from key 1 to key 2 and a revocation of key 1.
+fn rotated_and_revoked(dir: &Path, mode: Mode) -> (SigningKey, SigningKey, Timestamp) {
+    let (old, new) = (key(1), key(2));
+    let log = Log::create(dir, &old, CreateOptions { mode, ..CreateOptions::default() }).unwrap();
+    log.append(&old, br#"{"n":1}"#, None).unwrap();
+    log.rotate(&old, &new, None).unwrap();
+    log.append(&new, br#"{"n":2}"#, None).unwrap();
+    // Revoked after its last record (the rotation's key record): the log stays valid.
+    let handed_over = log.keys().entries()[0].validity().expires.unwrap();
+    log.revoke(&new, old.public_key().kid(), handed_over, Some("keyCompromise")).unwrap();
+    log.append(&new, br#"{"n":3}"#, None).unwrap();
+    (old, new, handed_over)
+}
+
+#[test]
+fn rotations_and_revocations_are_signed_key_records_that_verify() {
+    for mode in [Mode::Receipts, Mode::Batch] {
+        let dir = scratch(&format!("records-{}", mode.name()));
+        let (old, new, handed_over) = rotated_and_revoked(&dir.0, mode);
+        let records = key_records(&dir.0);
+        assert_eq!(records.len(), 2, "{mode:?}");
+        let (rotation_seq, rotation) = &records[0];
+        assert_eq!(*rotation_seq, 1);
+        assert_eq!(records[1].0, 3);
+        assert_eq!(
+            rotation.change,
+            KeyChange::Rotate {
+                from: old.public_key().kid().to_owned(),
+                to: new.public_key().kid().to_owned(),
+                at: handed_over
+            }
+        );
+        // The outgoing key signed the rotation, the key in force the revocation.
+        let reader = LogReader::open(&dir.0).unwrap();
+        assert_eq!(reader.entry(1).unwrap().record().unwrap().kid, old.public_key().kid());
+        assert_eq!(reader.entry(3).unwrap().record().unwrap().kid, new.public_key().kid());
+        // The last key record's key set is keys.jwks.
+        assert_eq!(records[1].1.keys.to_json(), keys_file(&dir.0));
+        let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+        assert!(report.is_valid(), "{mode:?}: {:?}", report.failure_codes());
+        assert_eq!(key_history(&report), evidentia::Status::Passed);
+    }
+}
+
+#[test]
+fn an_edited_keys_jwks_is_caught() {
+    let dir = scratch("edited");
+    let (_, new, _) = rotated_and_revoked(&dir.0, Mode::Receipts);
+    let honest = keys_file(&dir.0);
+    // Each edit keeps every record verifiable against the edited set, so only the
+    // key history can tell: the revocation removed, a key added, a validity moved.
+    let mut unrevoked = KeySet::from_json(&honest).unwrap();
+    let first = unrevoked.entries()[0].thumbprint().to_owned();
+    let validity = unrevoked.entries()[0].validity().clone();
+    unrevoked
+        .set_validity(&first, evidentia::Validity { revoked_at: None, revocation_reason: None, ..validity })
+        .unwrap();
+    let mut added = KeySet::from_json(&honest).unwrap();
+    added.add(key(7).public_key(), evidentia::Validity::default()).unwrap();
+    let mut earlier = KeySet::from_json(&honest).unwrap();
+    let second = new.public_key().kid().to_owned();
+    let start = earlier.entries()[1].validity().not_before.unwrap();
+    let moved = start.shifted(std::time::Duration::from_secs(3600), true).unwrap();
+    earlier.set_validity(&second, evidentia::Validity { not_before: Some(moved), ..Default::default() }).unwrap();
+    for edited in [unrevoked, added, earlier] {
+        std::fs::write(dir.0.join("keys.jwks"), edited.to_json()).unwrap();
+        assert_eq!(codes(&dir.0), vec![ErrorCode::KeyHistoryMismatch], "{}", edited.to_json());
+        // Opening the log does not take an edited key set for an unfinished change.
+        let log = Log::open(&dir.0).unwrap();
+        assert!(!log.recovery().completed_key_change);
+        drop(log);
+        assert_eq!(codes(&dir.0), vec![ErrorCode::KeyHistoryMismatch]);
+    }
+    std::fs::write(dir.0.join("keys.jwks"), &honest).unwrap();
+    assert_eq!(codes(&dir.0), vec![]);
+}
+
+#[test]
+fn a_change_recorded_but_not_yet_in_keys_jwks_is_completed_on_open() {
+    for mode in [Mode::Receipts, Mode::Batch] {
+        let dir = scratch(&format!("complete-{}", mode.name()));
+        let (old, new) = (key(1), key(2));
+        let log = Log::create(&dir.0, &old, CreateOptions { mode, ..CreateOptions::default() }).unwrap();
+        log.append(&old, b"{}", None).unwrap();
+        let before = keys_file(&dir.0);
+        log.rotate(&old, &new, None).unwrap();
+        let after = keys_file(&dir.0);
+        drop(log);
+        // As if the process stopped after the key record and its checkpoint, before
+        // keys.jwks was replaced.
+        std::fs::write(dir.0.join("keys.jwks"), &before).unwrap();
+        assert_eq!(codes(&dir.0), vec![ErrorCode::KeyHistoryMismatch]);
+        let log = Log::open(&dir.0).unwrap();
+        assert!(log.recovery().completed_key_change, "{mode:?}");
+        assert_eq!(keys_file(&dir.0), after);
+        assert_eq!(log.append(&old, b"{}", None).unwrap_err().code(), ErrorCode::KeyNotCurrent);
+        log.append(&new, b"{}", None).unwrap();
+        drop(log);
+        assert_eq!(codes(&dir.0), vec![]);
+    }
+}
+
+#[test]
+fn revocations_that_cannot_be_made_are_refused() {
+    let dir = scratch("refused");
+    let (old, new, other) = (key(1), key(2), key(3));
+    let log = Log::create(&dir.0, &old, CreateOptions::default()).unwrap();
+    let now = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+    let current = log.revoke(&old, old.public_key().kid(), now, None).unwrap_err();
+    assert_eq!(current.code(), ErrorCode::InvalidArgument);
+    assert!(current.message().contains("rotate"), "{}", current.message());
+    log.rotate(&old, &new, None).unwrap();
+    assert_eq!(log.revoke(&old, old.public_key().kid(), now, None).unwrap_err().code(), ErrorCode::KeyNotCurrent);
+    assert_eq!(log.revoke(&new, other.public_key().kid(), now, None).unwrap_err().code(), ErrorCode::KeyNotFound);
+    assert_eq!(log.revoke(&new, old.public_key().kid(), now, Some("")).unwrap_err().code(), ErrorCode::InvalidArgument);
+    let length = log.len();
+    log.revoke(&new, old.public_key().kid(), now, None).unwrap();
+    assert_eq!(log.len(), length + 1);
+    assert_eq!(log.revoke(&new, old.public_key().kid(), now, None).unwrap_err().code(), ErrorCode::InvalidArgument);
+    // Nobody appends a key record but the log itself.
+    let forged = KeyRecord::revoke(&log.keys(), new.public_key().kid(), now, None).unwrap().to_event();
+    assert_eq!(log.append(&new, &forged, None).unwrap_err().code(), ErrorCode::InvalidArgument);
+    drop(log);
+    // Revoked before its records: they are no longer evidence (SPEC.md §23.3).
+    let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+    assert!(report.failure_codes().contains(&ErrorCode::KeyRevoked), "{:?}", report.failure_codes());
+    assert!(!report.failure_codes().contains(&ErrorCode::KeyHistoryMismatch));
+}
+
+#[test]
+fn logs_without_key_records_verify_as_before() {
+    let dir = scratch("no-records");
+    let k = key(1);
+    let log = Log::create(&dir.0, &k, CreateOptions::default()).unwrap();
+    log.append(&k, b"{}", None).unwrap();
+    drop(log);
+    let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+    assert!(report.is_valid());
+    assert_eq!(key_history(&report), evidentia::Status::Skipped);
+}
+
+/// The conformance key `i`, as xtask/src/conformance/fixtures.rs makes it.
+fn conformance_key(i: u8) -> SigningKey {
+    let seed = evidentia::Digest::sha256(format!("evidentia conformance key {i}").as_bytes());
+    SigningKey::from_bytes(seed.as_bytes()).unwrap()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A log rotated before rotations were recorded in the chain (the 0.1 store wrote
+/// it: keys.jwks alone held the history) keeps verifying, and its next change
+/// starts the key history the log proves from the key set it has.
+#[test]
+fn a_log_rotated_before_key_records_keeps_verifying_and_records_its_next_change() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rotated-before-key-records");
+    let dir = scratch("legacy");
+    copy_dir(&fixture, &dir.0);
+    let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+    assert!(report.is_valid(), "{:?}", report.failure_codes());
+    assert_eq!(key_history(&report), evidentia::Status::Skipped);
+    assert!(key_records(&dir.0).is_empty());
+
+    let (k1, k2, k3) = (conformance_key(1), conformance_key(2), conformance_key(3));
+    // The fixture's records are dated 2027: a clock of that day.
+    let clock = Some(Timestamp::parse("2027-01-15T08:05:00Z").unwrap());
+    let log = Log::open_with(&dir.0, &LogOptions { clock, ..LogOptions::default() }).unwrap();
+    log.append(&k2, br#"{"after":"upgrade"}"#, None).unwrap();
+    log.revoke(&k2, k1.public_key().kid(), Timestamp::parse("2027-01-15T08:00:30Z").unwrap(), None).unwrap();
+    log.rotate(&k2, &k3, None).unwrap();
+    log.append(&k3, b"{}", None).unwrap();
+    drop(log);
+    let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+    assert!(report.is_valid(), "{:?}", report.failure_codes());
+    assert_eq!(key_history(&report), evidentia::Status::Passed);
+    assert_eq!(key_records(&dir.0).len(), 2);
+}
