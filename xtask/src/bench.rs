@@ -33,6 +33,7 @@ pub(crate) fn run_bench(args: &[String]) -> Result<()> {
             bindings()?;
             log_reads()?;
             lookup()?;
+            hsm()?;
             wasm()
         }
         Some("compare") if args.get(1).is_some_and(|a| a == "--rewrite") => crate::compare::rewrite(),
@@ -41,9 +42,10 @@ pub(crate) fn run_bench(args: &[String]) -> Result<()> {
         Some("bindings") => bindings(),
         Some("log") => log_reads(),
         Some("lookup") => lookup(),
+        Some("hsm") => hsm(),
         Some("wasm") => wasm(),
         Some(other) => Err(format!(
-            "unknown benchmark {other:?}; choose compare, core, bindings, log, lookup or wasm (default: all)"
+            "unknown benchmark {other:?}; choose compare, core, bindings, log, lookup, hsm or wasm (default: all)"
         )
         .into()),
     }
@@ -55,6 +57,15 @@ pub(crate) fn run_bench(args: &[String]) -> Result<()> {
 fn lookup() -> Result<()> {
     section("bench: find by field and by nonce in a 1,000,000-record log");
     cargo(&["bench", "-p", "evidentia-store", "--bench", "lookup"])
+}
+
+/// Receipts per second with a key in SoftHSM2 against a software key, side by side
+/// in one run, in receipts mode (a token signature per record) and batch mode (one
+/// per group), and raw signatures per second (pkcs11/examples/throughput.rs).
+fn hsm() -> Result<()> {
+    section("bench: a key in SoftHSM2 against a software key");
+    crate::ensure_softhsm()?;
+    cargo(&["run", "--release", "-p", "evidentia-pkcs11", "--example", "throughput"])
 }
 
 fn criterion() -> Result<()> {

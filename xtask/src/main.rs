@@ -36,7 +36,7 @@ commands:
   codegen [--check]   regenerate generated files, or fail if they are stale
   vectors [--check]   regenerate testvectors/, or fail if they are stale
   dist <target>       build a package; targets: cli, c, python, node, wasm
-  bench [compare|core|bindings|log|lookup|wasm]
+  bench [compare|core|bindings|log|lookup|hsm|wasm]
                       run the benchmarks: Evidentia side by side with the libraries
                       users would otherwise pick (writes docs/PERFORMANCE.md),
                       criterion (core, store), the per-call cost of each binding
