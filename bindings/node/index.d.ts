@@ -14,18 +14,23 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  * release it for other processes.
  */
 export declare class Log {
-  /** Creates a new log in the directory `path`. */
-  static create(path: string, key: SigningKey | Signer, options?: CreateLogOptions | undefined | null): Log
+  /**
+   * Creates a new log in the directory `path`, signing with `key`: a
+   * `SigningKey`, a key in a PKCS#11 token named by an RFC 7512 `pkcs11:` URI,
+   * or a signer.
+   */
+  static create(path: string, key: SigningKey | Signer | string, options?: CreateLogOptions | undefined | null): Log
   /**
    * As `create`, on a worker thread: the key signs once before it becomes the
-   * log's key, so a signer whose `sign` returns a Promise creates its log here.
+   * log's key, so a signer whose `sign` returns a Promise creates its log here;
+   * a token is opened on the worker.
    */
-  static createAsync(path: string, key: SigningKey | Signer, options?: CreateLogOptions): Promise<Log>
+  static createAsync(path: string, key: SigningKey | Signer | string, options?: CreateLogOptions): Promise<Log>
   /**
    * Opens an existing log, repairing what a crash left (see `recovery()`).
    * Without `key` it can prove and verify but not append.
    */
-  static open(path: string, key?: SigningKey | Signer | undefined | null, options?: OpenLogOptions | undefined | null): Log
+  static open(path: string, key?: SigningKey | Signer | string | undefined | null, options?: OpenLogOptions | undefined | null): Log
   /**
    * Appends an event (JSON text or a JavaScript value) and returns, once it is
    * on disk, its receipt — or, in batch mode, a JSON line naming the record.
@@ -108,10 +113,17 @@ export declare class Log {
   verifyAsync(jwks?: string | undefined | null): Promise<Report>
   /**
    * Retires the current signing key and continues with `newKey` (a
-   * `SigningKey` or a signer). The current key signs a checkpoint here, so a
-   * signer's `sign` must answer synchronously.
+   * `SigningKey`, a `pkcs11:` URI or a signer). The current key signs a
+   * checkpoint here, so a signer's `sign` must answer synchronously; see
+   * `rotateAsync`.
    */
-  rotate(newKey: SigningKey | Signer): void
+  rotate(newKey: SigningKey | Signer | string): void
+  /**
+   * As `rotate`, on a worker thread: a signer's `sign` may return a Promise,
+   * and a token is opened on the worker. The log signs with `newKey` once the
+   * Promise resolves.
+   */
+  rotateAsync(newKey: SigningKey | Signer | string): Promise<void>
   /** The log's key history as JWKS text. */
   keys(): string
   /** The log id. */
@@ -140,19 +152,20 @@ export declare class ReceiptChain {
   static resume(receipt: string): ReceiptChain
   /**
    * Signs the receipt of the next record, for an event (JSON text or a
-   * JavaScript value), with a `SigningKey` or a signer whose `sign` answers
-   * synchronously. The time defaults to now, never earlier than the last
-   * record's.
+   * JavaScript value), with a `SigningKey`, a key in a PKCS#11 token (a
+   * `pkcs11:` URI) or a signer whose `sign` answers synchronously. The time
+   * defaults to now, never earlier than the last record's.
    */
-  issue(key: SigningKey | Signer, event: unknown, options?: AppendOptions): string
+  issue(key: SigningKey | Signer | string, event: unknown, options?: AppendOptions): string
   /**
    * As `issue`, with a signer whose `sign` may return a Promise (a cloud KMS):
-   * the record is prepared now, signed when the Promise settles (within the
-   * signer's `signTimeoutMs`, default 60 s), and the chain moves past it then.
-   * One at a time: another `issue` or `issueAsync` before this one is done is
-   * refused (INVALID_ARGUMENT); await each.
+   * the record is prepared on a worker thread (once a token is opened there),
+   * signed when the Promise settles (within the signer's `signTimeoutMs`,
+   * default 60 s), and the chain moves past it then. One at a time: another
+   * `issue` or `issueAsync` before this one is done is refused
+   * (INVALID_ARGUMENT); await each.
    */
-  issueAsync(signer: SigningKey | Signer, event: unknown, options?: AppendOptions): Promise<string>
+  issueAsync(signer: SigningKey | Signer | string, event: unknown, options?: AppendOptions): Promise<string>
   /** The log id. */
   get logId(): string
   /** How many receipts the chain has issued: the next receipt's sequence number. */

@@ -42,8 +42,10 @@ pub(crate) fn test() -> Result<()> {
     check_swift(&out)?;
     check_api_doc(&out)?;
 
-    section("kotlin: the shared vectors, the API and a java.security signer (mvn test)");
+    section("kotlin: the shared vectors, the API, a java.security signer and token keys (mvn test)");
     cargo(&["build", "-p", "evidentia-cli"])?;
+    // Keys in tokens (Pkcs11Test) are tested against SoftHSM2.
+    crate::ensure_softhsm()?;
     let python = crate::python::install_dev()?;
     let evidence = root.join("build/uniffi/evidence");
     let _ = std::fs::remove_dir_all(&evidence);
@@ -56,7 +58,9 @@ pub(crate) fn test() -> Result<()> {
         .arg(property("vectors", &root.join("testvectors")))
         .arg(property("cli", &root.join("target/debug/evidentia")))
         .arg(property("python", &python))
-        .arg(property("out", &evidence)))?;
+        .arg(property("out", &evidence))
+        .env("EVIDENTIA_REQUIRE_SOFTHSM", "1")
+        .env("EVIDENTIA_PKCS11_MODULE", crate::SOFTHSM_MODULE))?;
 
     section("kotlin: the package Kotlin exported, checked by its verify.sh with OpenSSL alone");
     let tools = crate::cross::openssl_only_path(&root.join("build/uniffi/openssl-only"))?;

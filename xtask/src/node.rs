@@ -119,10 +119,14 @@ fn run_dispute_example() -> Result<()> {
 pub(crate) fn test() -> Result<()> {
     build()?;
     let dir = package_dir();
+    // Keys in tokens (tests/pkcs11.test.js) are tested against SoftHSM2.
+    crate::ensure_softhsm()?;
     run(Command::new("node")
         .args(["--test", "tests/"])
         .current_dir(&dir)
-        .env("EVIDENTIA_VECTORS", root().join("testvectors")))?;
+        .env("EVIDENTIA_VECTORS", root().join("testvectors"))
+        .env("EVIDENTIA_REQUIRE_SOFTHSM", "1")
+        .env("EVIDENTIA_PKCS11_MODULE", crate::SOFTHSM_MODULE))?;
     crate::conformance::run_cases(
         &["node", "bindings/node/tests/conformance-adapter.js"],
         crate::conformance::PACKAGE_SKIPS,

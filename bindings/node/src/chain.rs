@@ -9,7 +9,7 @@ use napi_derive::napi;
 
 use crate::convert::{Blocking, Result, error, fail, guard, json_text, optional_text, text};
 use crate::log::{AppendOptions, time};
-use crate::signer::Key;
+use crate::signer::{Key, KeyArgument};
 use crate::size_to_js;
 
 /// A chain of receipts held in memory (core's `ReceiptChain`): the record chain of a log (log id, sequence
@@ -76,10 +76,10 @@ impl ReceiptChain {
     }
 
     /// Signs the receipt of the next record, for an event (JSON text or a
-    /// JavaScript value), with a `SigningKey` or a signer whose `sign` answers
-    /// synchronously. The time defaults to now, never earlier than the last
-    /// record's.
-    #[napi(ts_args_type = "key: SigningKey | Signer, event: unknown, options?: AppendOptions")]
+    /// JavaScript value), with a `SigningKey`, a key in a PKCS#11 token (a
+    /// `pkcs11:` URI) or a signer whose `sign` answers synchronously. The time
+    /// defaults to now, never earlier than the last record's.
+    #[napi(ts_args_type = "key: SigningKey | Signer | string, event: unknown, options?: AppendOptions")]
     pub fn issue(
         &self,
         env: &Env,
@@ -100,12 +100,13 @@ impl ReceiptChain {
     }
 
     /// As `issue`, with a signer whose `sign` may return a Promise (a cloud KMS):
-    /// the record is prepared now, signed when the Promise settles (within the
-    /// signer's `signTimeoutMs`, default 60 s), and the chain moves past it then.
-    /// One at a time: another `issue` or `issueAsync` before this one is done is
-    /// refused (INVALID_ARGUMENT); await each.
+    /// the record is prepared on a worker thread (once a token is opened there),
+    /// signed when the Promise settles (within the signer's `signTimeoutMs`,
+    /// default 60 s), and the chain moves past it then. One at a time: another
+    /// `issue` or `issueAsync` before this one is done is refused
+    /// (INVALID_ARGUMENT); await each.
     #[napi(
-        ts_args_type = "signer: SigningKey | Signer, event: unknown, options?: AppendOptions",
+        ts_args_type = "signer: SigningKey | Signer | string, event: unknown, options?: AppendOptions",
         ts_return_type = "Promise<string>"
     )]
     pub fn issue_async(
@@ -117,21 +118,22 @@ impl ReceiptChain {
     ) -> AsyncTask<Blocking<String>> {
         let options = options.unwrap_or_default();
         Blocking::spawn_prepared(guard(|| {
-            let key = Key::from_js(env, &signer)?;
+            let key = KeyArgument::from_js(env, &signer)?;
             let nonce = optional_text(options.nonce.as_ref(), "a nonce")?;
             let time = time(options.time.as_ref())?;
-            let now = evidentia_store::now().map_err(error)?;
             let event = json_text(event)?;
-            let unsigned =
-                self.idle()?.prepare(key.public_key(), &event, now, time, nonce.as_deref()).map_err(error)?;
+            let signer = key.worker(env)?;
             if self.pending.swap(true, Ordering::AcqRel) {
                 return Err(busy());
             }
             let pending = Pending(self.pending.clone());
-            let signer = key.worker(env)?;
             let chain = self.chain.clone();
             Ok(move || {
                 let _pending = pending;
+                let signer = signer.open()?.signer;
+                let now = evidentia_store::now().map_err(error)?;
+                let unsigned =
+                    lock(&chain)?.prepare(signer.public_key(), &event, now, time, nonce.as_deref()).map_err(error)?;
                 let signature = signer.sign_message(unsigned.signing_input()).map_err(error)?;
                 let issued = lock(&chain)?.finish(unsigned, &signature).map_err(error)?;
                 Ok(issued.receipt.as_str().to_owned())

@@ -1,6 +1,8 @@
 //! Logs on disk as JavaScript objects.
 
+use std::cell::{Ref, RefCell};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use evidentia::{Direction, ErrorCode, NewMessage, SignedMessage, Timestamp};
@@ -12,7 +14,7 @@ use evidentia::Signer;
 
 use crate::convert::{Blocking, Result, error, fail, guard, json_text, optional_text, text};
 use crate::report::Report;
-use crate::signer::Key;
+use crate::signer::{Key, KeyArgument, Token};
 use crate::{optional_keys, size_from_js, size_to_js};
 
 /// An evidence log on the local disk, opened for appending. Call `close()` to
@@ -23,8 +25,10 @@ pub struct Log {
     /// `None` once closed. The store's log is itself safe to share between
     /// threads, so work on a worker thread holds its own reference.
     log: Mutex<Option<Arc<evidentia_store::Log>>>,
-    /// The key that signs: a `SigningKey`, or a signer object.
-    key: Option<Key>,
+    /// The key that signs: a `SigningKey`, a key in a token, or a signer object.
+    /// Only used on the JavaScript thread; shared with a `rotateAsync` that
+    /// replaces it once the log has rotated.
+    key: Rc<RefCell<Option<Key>>>,
 }
 
 /// Options of `Log.create`.
@@ -111,6 +115,11 @@ fn closed() -> napi::Error<crate::convert::Code> {
     fail(ErrorCode::InvalidHandle, "the log is closed")
 }
 
+/// A `rotate` called from inside a signer's `sign` while the log's key signs.
+fn rotating() -> napi::Error<crate::convert::Code> {
+    fail(ErrorCode::InvalidArgument, "the log's key is in use: rotate the log after its signature is made")
+}
+
 /// A time option, RFC 3339, read strictly.
 pub(crate) fn time(time: Option<&Unknown<'_>>) -> Result<Option<Timestamp>> {
     optional_text(time, "the time")?.as_deref().map(Timestamp::parse).transpose().map_err(error)
@@ -122,8 +131,14 @@ impl Log {
         self.log.lock().map_err(|_| closed())?.clone().ok_or_else(closed)
     }
 
-    fn key(&self) -> Result<&Key> {
-        self.key.as_ref().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))
+    fn key(&self) -> Result<Ref<'_, Key>> {
+        let key = self.key.try_borrow().map_err(|_| rotating())?;
+        Ref::filter_map(key, Option::as_ref)
+            .map_err(|_| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))
+    }
+
+    fn with_key(dir: PathBuf, log: evidentia_store::Log, key: Option<Key>) -> Log {
+        Log { dir, log: Mutex::new(Some(Arc::new(log))), key: Rc::new(RefCell::new(key)) }
     }
 
     /// The parts of an append that can move to a worker thread.
@@ -205,13 +220,12 @@ impl Log {
 }
 
 /// The arguments of `Log.create` and `Log.createAsync`.
-fn create_arguments(
-    env: &Env,
+fn create_arguments<K>(
+    key: impl FnOnce() -> Result<K>,
     path: Unknown<'_>,
-    key: Unknown<'_>,
     options: Option<CreateLogOptions<'_>>,
-) -> Result<(PathBuf, Key, CreateOptions)> {
-    let key = Key::from_js(env, &key)?;
+) -> Result<(PathBuf, K, CreateOptions)> {
+    let key = key()?;
     let dir = PathBuf::from(text(&path, "the log path")?);
     let options = options.unwrap_or_default();
     let log_id = optional_text(options.log_id.as_ref(), "the log id")?;
@@ -233,17 +247,20 @@ fn create_arguments(
     Ok((dir, key, create))
 }
 
-type CreateWork = Box<dyn FnOnce() -> Result<evidentia_store::Log> + Send>;
+/// Creates the log, and gives the token it opened for its key.
+type CreateWork = Box<dyn FnOnce() -> Result<(evidentia_store::Log, Option<Token>)> + Send>;
 
 /// A value that only the JavaScript thread touches, carried by a worker task.
 pub struct OnThread<T>(T);
 
-// SAFETY: a `Creating` task is made, resolved and dropped on the JavaScript
-// thread; the worker only runs its `work`, never touching what this holds.
+// SAFETY: a `Creating` or `Rotating` task is made, resolved and dropped on the
+// JavaScript thread; the worker only runs its `work`, never touching what this
+// holds.
 unsafe impl<T> Send for OnThread<T> {}
 
-/// `Log.createAsync`: the log is created on a worker thread, and its JavaScript
-/// object made back on the JavaScript thread, with the key.
+/// `Log.createAsync`: the log is created on a worker thread (which opens a token
+/// named by a `pkcs11:` URI), and its JavaScript object made back on the
+/// JavaScript thread, with the key.
 pub struct Creating {
     work: Option<CreateWork>,
     dir: PathBuf,
@@ -251,7 +268,7 @@ pub struct Creating {
 }
 
 impl Task for Creating {
-    type Output = Result<evidentia_store::Log>;
+    type Output = Result<(evidentia_store::Log, Option<Token>)>;
     type JsValue = Log;
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
@@ -261,13 +278,43 @@ impl Task for Creating {
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Log> {
         match output {
-            Ok(log) => Ok(Log {
-                dir: std::mem::take(&mut self.dir),
-                log: Mutex::new(Some(Arc::new(log))),
-                key: self.key.take().map(|key| key.0),
-            }),
+            Ok((log, token)) => {
+                let key = token.map(Key::Token).or_else(|| self.key.take().map(|key| key.0));
+                Ok(Log::with_key(std::mem::take(&mut self.dir), log, key))
+            }
             Err(e) => Err(crate::convert::rejection(env, e)),
         }
+    }
+}
+
+/// Rotates the log, and gives the token it opened for the new key.
+type RotateWork = Box<dyn FnOnce() -> Result<Option<Token>> + Send>;
+
+/// `Log.rotateAsync`: the log rotates on a worker thread; back on the JavaScript
+/// thread the log's object signs with the new key from then on.
+pub struct Rotating {
+    work: Option<RotateWork>,
+    key: Option<OnThread<Key>>,
+    log_key: Option<OnThread<Rc<RefCell<Option<Key>>>>>,
+}
+
+impl Task for Rotating {
+    type Output = Result<Option<Token>>;
+    type JsValue = ();
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        let work = self.work.take();
+        Ok(guard(|| work.map_or_else(|| Err(fail(ErrorCode::Internal, "the log was already rotated")), |w| w())))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<()> {
+        let token = output.map_err(|e| crate::convert::rejection(env, e))?;
+        let key = token.map(Key::Token).or_else(|| self.key.take().map(|key| key.0));
+        if let Some(log_key) = &self.log_key {
+            let mut log_key = log_key.0.try_borrow_mut().map_err(|_| crate::convert::rejection(env, rotating()))?;
+            *log_key = key;
+        }
+        Ok(())
     }
 }
 
@@ -283,25 +330,28 @@ fn single(lines: Vec<String>) -> String {
 
 #[napi]
 impl Log {
-    /// Creates a new log in the directory `path`.
+    /// Creates a new log in the directory `path`, signing with `key`: a
+    /// `SigningKey`, a key in a PKCS#11 token named by an RFC 7512 `pkcs11:` URI,
+    /// or a signer.
     #[napi(factory)]
     pub fn create(
         env: &Env,
         #[napi(ts_arg_type = "string")] path: Unknown<'_>,
-        #[napi(ts_arg_type = "SigningKey | Signer")] key: Unknown<'_>,
+        #[napi(ts_arg_type = "SigningKey | Signer | string")] key: Unknown<'_>,
         options: Option<CreateLogOptions<'_>>,
     ) -> Result<Log> {
         guard(|| {
-            let (dir, key, create) = create_arguments(env, path, key, options)?;
+            let (dir, key, create) = create_arguments(|| Key::from_js(env, &key), path, options)?;
             let log = evidentia_store::Log::create(&dir, &*key.here(env), create).map_err(error)?;
-            Ok(Log { dir, log: Mutex::new(Some(Arc::new(log))), key: Some(key) })
+            Ok(Log::with_key(dir, log, Some(key)))
         })
     }
 
     /// As `create`, on a worker thread: the key signs once before it becomes the
-    /// log's key, so a signer whose `sign` returns a Promise creates its log here.
+    /// log's key, so a signer whose `sign` returns a Promise creates its log here;
+    /// a token is opened on the worker.
     #[napi(
-        ts_args_type = "path: string, key: SigningKey | Signer, options?: CreateLogOptions",
+        ts_args_type = "path: string, key: SigningKey | Signer | string, options?: CreateLogOptions",
         ts_return_type = "Promise<Log>"
     )]
     pub fn create_async(
@@ -311,15 +361,18 @@ impl Log {
         options: Option<CreateLogOptions<'_>>,
     ) -> AsyncTask<Creating> {
         let prepared = guard(|| {
-            let (dir, key, create) = create_arguments(env, path, key, options)?;
+            let (dir, key, create) = create_arguments(|| KeyArgument::from_js(env, &key), path, options)?;
             let signer = key.worker(env)?;
             let target = dir.clone();
-            let work: CreateWork =
-                Box::new(move || evidentia_store::Log::create(&target, &signer, create).map_err(error));
-            Ok((work, dir, key))
+            let work: CreateWork = Box::new(move || {
+                let opened = signer.open()?;
+                let log = evidentia_store::Log::create(&target, &opened.signer, create).map_err(error)?;
+                Ok((log, opened.token))
+            });
+            Ok((work, dir, key.into_key()))
         });
         AsyncTask::new(match prepared {
-            Ok((work, dir, key)) => Creating { work: Some(work), dir, key: Some(OnThread(key)) },
+            Ok((work, dir, key)) => Creating { work: Some(work), dir, key: key.map(OnThread) },
             Err(e) => Creating { work: Some(Box::new(move || Err(e))), dir: PathBuf::new(), key: None },
         })
     }
@@ -330,14 +383,14 @@ impl Log {
     pub fn open(
         env: &Env,
         #[napi(ts_arg_type = "string")] path: Unknown<'_>,
-        #[napi(ts_arg_type = "SigningKey | Signer | undefined | null")] key: Option<Unknown<'_>>,
+        #[napi(ts_arg_type = "SigningKey | Signer | string | undefined | null")] key: Option<Unknown<'_>>,
         options: Option<OpenLogOptions>,
     ) -> Result<Log> {
         guard(|| {
             let dir = PathBuf::from(text(&path, "the log path")?);
             let key = key.map(|key| Key::from_js(env, &key)).transpose()?;
             let log = evidentia_store::Log::open_with(&dir, &open_options(options)?).map_err(error)?;
-            Ok(Log { dir, log: Mutex::new(Some(Arc::new(log))), key })
+            Ok(Log::with_key(dir, log, key))
         })
     }
 
@@ -564,21 +617,44 @@ impl Log {
     }
 
     /// Retires the current signing key and continues with `newKey` (a
-    /// `SigningKey` or a signer). The current key signs a checkpoint here, so a
-    /// signer's `sign` must answer synchronously.
+    /// `SigningKey`, a `pkcs11:` URI or a signer). The current key signs a
+    /// checkpoint here, so a signer's `sign` must answer synchronously; see
+    /// `rotateAsync`.
     #[napi]
     pub fn rotate(
-        &mut self,
+        &self,
         env: &Env,
-        #[napi(ts_arg_type = "SigningKey | Signer")] new_key: Unknown<'_>,
+        #[napi(ts_arg_type = "SigningKey | Signer | string")] new_key: Unknown<'_>,
     ) -> Result<()> {
-        let new_key = guard(|| {
+        guard(|| {
             let new_key = Key::from_js(env, &new_key)?;
             self.log()?.rotate(&*self.key()?.here(env), &*new_key.here(env), None).map_err(error)?;
-            Ok(new_key)
-        })?;
-        self.key = Some(new_key);
-        Ok(())
+            *self.key.try_borrow_mut().map_err(|_| rotating())? = Some(new_key);
+            Ok(())
+        })
+    }
+
+    /// As `rotate`, on a worker thread: a signer's `sign` may return a Promise,
+    /// and a token is opened on the worker. The log signs with `newKey` once the
+    /// Promise resolves.
+    #[napi(ts_args_type = "newKey: SigningKey | Signer | string", ts_return_type = "Promise<void>")]
+    pub fn rotate_async(&self, env: &Env, new_key: Unknown<'_>) -> AsyncTask<Rotating> {
+        let prepared = guard(|| {
+            let new_key = KeyArgument::from_js(env, &new_key)?;
+            let (log, current, next) = (self.log()?, self.key()?.worker(env)?, new_key.worker(env)?);
+            let work: RotateWork = Box::new(move || {
+                let opened = next.open()?;
+                log.rotate(&current, &opened.signer, None).map_err(error)?;
+                Ok(opened.token)
+            });
+            Ok((work, new_key.into_key()))
+        });
+        AsyncTask::new(match prepared {
+            Ok((work, key)) => {
+                Rotating { work: Some(work), key: key.map(OnThread), log_key: Some(OnThread(self.key.clone())) }
+            }
+            Err(e) => Rotating { work: Some(Box::new(move || Err(e))), key: None, log_key: None },
+        })
     }
 
     /// The log's key history as JWKS text.

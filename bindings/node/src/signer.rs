@@ -1,6 +1,12 @@
-//! Keys held elsewhere (a cloud KMS, an HSM client): a JavaScript signer object
-//! `{ publicJwk, sign(message) }` as core's `Signer`. It only converts: the core
-//! checks every signature against the public key before it is used.
+//! Keys held elsewhere, wherever a `SigningKey` is accepted: a key in a PKCS#11
+//! token named by an RFC 7512 `pkcs11:` URI (opened by `evidentia-pkcs11`), or a
+//! JavaScript signer object `{ publicJwk, sign(message) }` (a cloud KMS, an HSM
+//! client) as core's `Signer`. It only converts: the core checks every signature
+//! against the public key before it is used.
+//!
+//! The methods that block open a token on the JavaScript thread; the `…Async`
+//! methods open it on the libuv worker (loading the module and logging in may
+//! take a while).
 //!
 //! A synchronous `sign` is called on the JavaScript thread by the methods that
 //! block. The `…Async` methods sign on a libuv worker: the worker asks the
@@ -54,32 +60,63 @@ pub struct SignerObject<'env> {
     pub sign_timeout_ms: Option<f64>,
 }
 
-/// A key argument: a `SigningKey`, or a signer object.
+/// A key in a PKCS#11 token, shared by the log that holds it and its workers.
+pub(crate) type Token = Arc<evidentia_pkcs11::Pkcs11Signer>;
+
+/// A key argument: a `SigningKey`, a key in a PKCS#11 token, or a signer object.
 pub(crate) enum Key {
     Local(evidentia::SigningKey),
+    Token(Token),
     Js(JsSigner),
 }
 
-impl Key {
-    /// Reads a `SigningKey` or a signer object `{ publicJwk, sign, signTimeoutMs? }`.
-    pub(crate) fn from_js(env: &Env, value: &Unknown<'_>) -> Result<Key> {
-        if value.get_type().map_err(engine)? != ValueType::Object {
-            return Err(fail(ErrorCode::InvalidArgument, "the key is a SigningKey or a signer { publicJwk, sign }"));
-        }
-        // SAFETY: a valid env and value from napi; napi checks the wrapped class.
-        if let Ok(key) = unsafe { ClassInstance::<SigningKey>::from_napi_value(env.raw(), value.raw()) } {
-            return Ok(Key::Local(key.0.clone()));
-        }
-        // SAFETY: an object, just checked.
-        let object: Object<'_> = unsafe { value.cast() }.map_err(engine)?;
-        JsSigner::from_object(env, &object).map(Key::Js)
-    }
+/// A key argument as read on the JavaScript thread: a `pkcs11:` URI is kept as
+/// text, for the caller to open here (`Key::from_js`) or on a worker.
+enum Given {
+    Key(Box<Key>),
+    Uri(String),
+}
 
-    /// The public key.
-    pub(crate) fn public_key(&self) -> &PublicKey {
-        match self {
-            Key::Local(key) => key.public_key(),
-            Key::Js(signer) => &signer.key,
+fn not_a_key() -> napi::Error<crate::convert::Code> {
+    fail(ErrorCode::InvalidArgument, "the key is a SigningKey, a pkcs11: URI or a signer { publicJwk, sign }")
+}
+
+impl Given {
+    fn from_js(env: &Env, value: &Unknown<'_>) -> Result<Given> {
+        match value.get_type().map_err(engine)? {
+            ValueType::String => {
+                let uri = text(value, "the key")?;
+                if !evidentia_pkcs11::is_pkcs11_uri(&uri) {
+                    return Err(not_a_key());
+                }
+                Ok(Given::Uri(uri))
+            }
+            ValueType::Object => {
+                // SAFETY: a valid env and value from napi; napi checks the wrapped class.
+                if let Ok(key) = unsafe { ClassInstance::<SigningKey>::from_napi_value(env.raw(), value.raw()) } {
+                    return Ok(Given::Key(Box::new(Key::Local(key.0.clone()))));
+                }
+                // SAFETY: an object, just checked.
+                let object: Object<'_> = unsafe { value.cast() }.map_err(engine)?;
+                JsSigner::from_object(env, &object).map(|signer| Given::Key(Box::new(Key::Js(signer))))
+            }
+            _ => Err(not_a_key()),
+        }
+    }
+}
+
+/// Opens the key a `pkcs11:` URI names (errors KEY_URI_INVALID, TOKEN_…).
+fn open_token(uri: &str) -> Result<Token> {
+    Ok(Arc::new(evidentia_pkcs11::Pkcs11Signer::open(uri).map_err(error)?))
+}
+
+impl Key {
+    /// Reads a `SigningKey`, a `pkcs11:` URI (opening its token here) or a signer
+    /// object `{ publicJwk, sign, signTimeoutMs? }`.
+    pub(crate) fn from_js(env: &Env, value: &Unknown<'_>) -> Result<Key> {
+        match Given::from_js(env, value)? {
+            Given::Key(key) => Ok(*key),
+            Given::Uri(uri) => open_token(&uri).map(Key::Token),
         }
     }
 
@@ -87,6 +124,7 @@ impl Key {
     pub(crate) fn here<'a>(&'a self, env: &Env) -> Box<dyn Signer + 'a> {
         match self {
             Key::Local(key) => Box::new(key.clone()),
+            Key::Token(token) => Box::new(token.clone()),
             Key::Js(signer) => Box::new(Here { signer, env: *env }),
         }
     }
@@ -96,7 +134,62 @@ impl Key {
     pub(crate) fn worker(&self, env: &Env) -> Result<Box<dyn Signer + Send + Sync>> {
         match self {
             Key::Local(key) => Ok(Box::new(key.clone())),
+            Key::Token(token) => Ok(Box::new(token.clone())),
             Key::Js(signer) => Ok(Box::new(signer.remote(env)?)),
+        }
+    }
+}
+
+/// A key argument of an `…Async` method: a key, or a `pkcs11:` URI whose token
+/// the worker opens.
+pub(crate) struct KeyArgument {
+    given: Given,
+}
+
+/// What a worker signs with: made on the JavaScript thread, or a token it opens.
+pub(crate) enum WorkerKey {
+    Ready(Box<dyn Signer + Send + Sync>),
+    Uri(String),
+}
+
+/// A worker's signer, and the token it opened (which becomes a log's key).
+pub(crate) struct Opened {
+    pub(crate) signer: Box<dyn Signer + Send + Sync>,
+    pub(crate) token: Option<Token>,
+}
+
+impl KeyArgument {
+    /// Reads the argument as `Key::from_js` does, but leaves a token unopened.
+    pub(crate) fn from_js(env: &Env, value: &Unknown<'_>) -> Result<KeyArgument> {
+        Given::from_js(env, value).map(|given| KeyArgument { given })
+    }
+
+    /// On the JavaScript thread: what the worker signs with.
+    pub(crate) fn worker(&self, env: &Env) -> Result<WorkerKey> {
+        match &self.given {
+            Given::Key(key) => key.worker(env).map(WorkerKey::Ready),
+            Given::Uri(uri) => Ok(WorkerKey::Uri(uri.clone())),
+        }
+    }
+
+    /// The key, unless it is a token (which the worker opened).
+    pub(crate) fn into_key(self) -> Option<Key> {
+        match self.given {
+            Given::Key(key) => Some(*key),
+            Given::Uri(_) => None,
+        }
+    }
+}
+
+impl WorkerKey {
+    /// On the worker: the signer, opening a token.
+    pub(crate) fn open(self) -> Result<Opened> {
+        match self {
+            WorkerKey::Ready(signer) => Ok(Opened { signer, token: None }),
+            WorkerKey::Uri(uri) => {
+                let token = open_token(&uri)?;
+                Ok(Opened { signer: Box::new(token.clone()), token: Some(token) })
+            }
         }
     }
 }

@@ -181,6 +181,39 @@ test('a synchronous signer signs in every method, blocking or not', async () => 
   log.close()
 })
 
+test('rotateAsync moves a log to a KMS-shaped signer and on, where rotate cannot', async () => {
+  const dir = tempDir()
+  const log = evidentia.Log.create(dir, evidentia.SigningKey.generate())
+  log.append({ n: 1 })
+  const pair = keyPair()
+  const client = new KMSClient({ k: pair.privateKey })
+  const signer = await awsKmsSigner(client, 'k')
+  // The new key signs once before it becomes the log's key: through a Promise, on a worker.
+  throwsCode(() => log.rotate(signer), 'SIGNER_FAILED', /Promise/)
+  assert.equal(await log.rotateAsync(signer), undefined)
+  assert.equal(JSON.parse(log.keys()).keys.length, 2)
+  const second = await log.appendAsync({ n: 2 })
+  assert.ok(evidentia.verifyReceipt(second, log.keys(), { n: 2 }).valid)
+  // The current key, a Promise-returning signer, signs the retiring checkpoint there too.
+  const next = evidentia.SigningKey.generate()
+  throwsCode(() => log.rotate(next), 'SIGNER_FAILED', /Promise/)
+  await log.rotateAsync(next)
+  log.append({ n: 3 })
+  assert.equal(JSON.parse(log.keys()).keys.length, 3)
+  // A key that cannot sign for its public key is refused, and the log keeps its key.
+  const wrong = { publicJwk: keyPair().publicJwk, sign: async (message) => localSigner(keyPair()).sign(message) }
+  await rejectsCode(log.rotateAsync(wrong), 'SIGNER_FAILED')
+  await rejectsCode(log.rotateAsync('not a key'), 'INVALID_ARGUMENT')
+  log.append({ n: 4 })
+  assert.equal(JSON.parse(log.keys()).keys.length, 3)
+  assert.ok((await log.verifyAsync()).valid)
+  log.close()
+  await rejectsCode(log.rotateAsync(next), 'INVALID_HANDLE')
+  const reader = evidentia.Log.open(dir)
+  await rejectsCode(reader.rotateAsync(next), 'KEY_NOT_PRIVATE')
+  reader.close()
+})
+
 /** A signer whose answers the test switches: good, wrong key, thrown, rejected, … */
 function switchable(pair) {
   const stranger = keyPair()

@@ -26,75 +26,127 @@ pub use crate::witness::{Cosigned, PolicyResult, check_policy, verify_tlog_proof
 
 uniffi::setup_scaffolding!();
 
-/// A P-256 private key that signs deterministically (RFC 6979), or with random
-/// nonces when made by `withRandomizedSignatures`.
-#[derive(Debug, uniffi::Object)]
+/// What signs for a `SigningKey`, shared with the logs that hold it.
+pub(crate) type AnySigner = Arc<dyn evidentia::Signer + Send + Sync>;
+
+/// A P-256 signing key: a private key in memory that signs deterministically
+/// (RFC 6979), or with random nonces when made by `withRandomizedSignatures`; or a
+/// key in a PKCS#11 token (`fromPkcs11`), which never leaves it.
+#[derive(uniffi::Object)]
 #[uniffi::export(Debug)]
-pub struct SigningKey(pub(crate) evidentia::SigningKey);
+pub struct SigningKey {
+    signer: AnySigner,
+    /// The private key, when it is in memory.
+    software: Option<evidentia::SigningKey>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.software {
+            Some(key) => key.fmt(f),
+            None => f.debug_struct("SigningKey").field("kid", &self.signer.public_key().kid()).finish_non_exhaustive(),
+        }
+    }
+}
+
+impl SigningKey {
+    fn software(key: evidentia::SigningKey) -> Arc<SigningKey> {
+        Arc::new(SigningKey { signer: Arc::new(key.clone()), software: Some(key) })
+    }
+
+    /// The signer, for the calls that sign.
+    pub(crate) fn signer(&self) -> AnySigner {
+        Arc::clone(&self.signer)
+    }
+
+    /// The private key in memory, for the calls that export it.
+    fn private(&self) -> Result<&evidentia::SigningKey> {
+        self.software
+            .as_ref()
+            .ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the key is held in a token and cannot be exported"))
+    }
+}
 
 #[uniffi::export]
 impl SigningKey {
     /// A new key from the operating system's random source.
     #[uniffi::constructor]
     pub fn generate() -> Result<Arc<SigningKey>> {
-        Ok(Arc::new(SigningKey(evidentia::SigningKey::generate()?)))
+        Ok(SigningKey::software(evidentia::SigningKey::generate()?))
     }
 
     /// A key from JWK text (with its private part `d`).
     #[uniffi::constructor]
     pub fn from_jwk(jwk: String) -> Result<Arc<SigningKey>> {
-        Ok(Arc::new(SigningKey(evidentia::SigningKey::from_jwk(&jwk)?)))
+        Ok(SigningKey::software(evidentia::SigningKey::from_jwk(&jwk)?))
     }
 
     /// A key from PEM text (PKCS#8 or SEC1).
     #[uniffi::constructor]
     pub fn from_pem(pem: String) -> Result<Arc<SigningKey>> {
-        Ok(Arc::new(SigningKey(evidentia::SigningKey::from_pem(&pem)?)))
+        Ok(SigningKey::software(evidentia::SigningKey::from_pem(&pem)?))
     }
 
-    /// The private key as canonical JWK text.
-    pub fn to_jwk(&self) -> String {
-        self.0.to_jwk()
+    /// The P-256 key in a PKCS#11 token (an HSM, a smart card, SoftHSM2) named by
+    /// an RFC 7512 URI, `pkcs11:token=…;object=…?pin-source=…&module-path=…` (the
+    /// module may also come from the environment variable
+    /// `EVIDENTIA_PKCS11_MODULE`): the token is opened and logged in to now, and
+    /// signs for as long as the key lives; the private key never leaves it.
+    /// Errors: KEY_URI_INVALID, TOKEN_NOT_FOUND, TOKEN_LOGIN_FAILED,
+    /// TOKEN_KEY_NOT_FOUND, KEY_UNSUPPORTED (not P-256), TOKEN_FAILED.
+    #[uniffi::constructor]
+    pub fn from_pkcs11(uri: String) -> Result<Arc<SigningKey>> {
+        let token = evidentia_pkcs11::Pkcs11Signer::open(&uri)?;
+        Ok(Arc::new(SigningKey { signer: Arc::new(token), software: None }))
     }
 
-    /// The private key as PKCS#8 PEM.
-    pub fn to_pem(&self) -> String {
-        self.0.to_pem()
+    /// The private key as canonical JWK text (KEY_NOT_PRIVATE for a key in a token).
+    pub fn to_jwk(&self) -> Result<String> {
+        Ok(self.private()?.to_jwk())
+    }
+
+    /// The private key as PKCS#8 PEM (KEY_NOT_PRIVATE for a key in a token).
+    pub fn to_pem(&self) -> Result<String> {
+        Ok(self.private()?.to_pem())
     }
 
     /// The public key as canonical JWK text.
     pub fn public_jwk(&self) -> String {
-        self.0.public_jwk()
+        self.signer.public_key().to_jwk()
     }
 
     /// The public key as SubjectPublicKeyInfo PEM.
     pub fn public_pem(&self) -> String {
-        self.0.public_key().to_pem()
+        self.signer.public_key().to_pem()
     }
 
     /// The key id: the RFC 7638 thumbprint of the public key.
     pub fn kid(&self) -> String {
-        self.0.kid().to_owned()
+        self.signer.public_key().kid().to_owned()
     }
 
     /// The same key signing with random nonces through AWS-LC: about three times
     /// faster, but signatures (and so receipts) are no longer byte-identical from
-    /// run to run; they verify everywhere all the same.
+    /// run to run; they verify everywhere all the same. A key in a token already
+    /// signs with random nonces: the same key.
     pub fn with_randomized_signatures(&self) -> Arc<SigningKey> {
-        Arc::new(SigningKey(self.0.with_randomized_signatures()))
+        match &self.software {
+            Some(key) => SigningKey::software(key.with_randomized_signatures()),
+            None => Arc::new(SigningKey { signer: self.signer(), software: None }),
+        }
     }
 
-    /// Whether this key signs with random nonces.
+    /// Whether this key signs with random nonces (a key in a token always does).
     pub fn is_randomized(&self) -> bool {
-        self.0.is_randomized()
+        self.software.as_ref().is_none_or(evidentia::SigningKey::is_randomized)
     }
 
     /// Signs `payload` as a compact ES256 JWS (deterministic unless the key is
-    /// randomized): detached leaves the
+    /// randomized or in a token): detached leaves the
     /// payload out (RFC 7515 Appendix F), unencoded signs it as is (RFC 7797).
     #[uniffi::method(default(detached = false, unencoded = false))]
     pub fn sign_jws(&self, payload: Vec<u8>, detached: bool, unencoded: bool) -> Result<String> {
-        Ok(evidentia::sign_jws(&self.0, &payload, JwsOptions { detached, unencoded })?)
+        Ok(evidentia::sign_jws(&*self.signer, &payload, JwsOptions { detached, unencoded })?)
     }
 }
 

@@ -7,10 +7,10 @@ use evidentia::json::Value;
 use evidentia::{Direction, ErrorCode, KeySet, NewMessage, PartnerKeys, SignedMessage, Timestamp};
 use evidentia_store::{AppendOptions, CreateOptions, LogOptions, Mode, NewEvent, Wait};
 
-use crate::SigningKey;
 use crate::error::{Result, fail};
 use crate::message::json_string;
 use crate::report::Report;
+use crate::{AnySigner, SigningKey};
 
 /// An evidence log in a directory: appends, checkpoints, proofs, verification.
 /// Freeing the object releases the writer lock: Kotlin `close()` (or `use { }`),
@@ -19,7 +19,7 @@ use crate::report::Report;
 pub struct Log {
     dir: PathBuf,
     log: evidentia_store::Log,
-    key: Mutex<Option<evidentia::SigningKey>>,
+    key: Mutex<Option<Arc<SigningKey>>>,
 }
 
 fn time(time: Option<String>) -> Result<Option<Timestamp>> {
@@ -31,9 +31,11 @@ fn optional_keys(jwks: Option<String>) -> Result<Option<KeySet>> {
 }
 
 impl Log {
-    fn key(&self) -> Result<evidentia::SigningKey> {
+    fn key(&self) -> Result<AnySigner> {
         let key = self.key.lock().map_err(|_| fail(ErrorCode::Internal, "a thread panicked holding the key"))?;
-        key.clone().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))
+        let key =
+            key.as_ref().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))?;
+        Ok(key.signer())
     }
 }
 
@@ -61,8 +63,8 @@ impl Log {
             ..CreateOptions::default()
         };
         let dir = PathBuf::from(path);
-        let log = evidentia_store::Log::create(&dir, &key.0, options)?;
-        Ok(Arc::new(Log { dir, log, key: Mutex::new(Some(key.0.clone())) }))
+        let log = evidentia_store::Log::create(&dir, &*key.signer(), options)?;
+        Ok(Arc::new(Log { dir, log, key: Mutex::new(Some(key)) }))
     }
 
     /// Opens an existing log, repairing what a crash left (see `recovery`); without
@@ -73,7 +75,7 @@ impl Log {
         let wait = Wait::from_seconds(wait_seconds)?;
         let dir = PathBuf::from(path);
         let log = evidentia_store::Log::open_with(&dir, &LogOptions { wait, ..LogOptions::default() })?;
-        Ok(Arc::new(Log { dir, log, key: Mutex::new(key.map(|k| k.0.clone())) }))
+        Ok(Arc::new(Log { dir, log, key: Mutex::new(key) }))
     }
 
     /// Appends an event (JSON text) and returns its receipt, or in batch mode its
@@ -242,8 +244,8 @@ impl Log {
         let mut key = self.key.lock().map_err(|_| fail(ErrorCode::Internal, "a thread panicked holding the key"))?;
         let current =
             key.clone().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))?;
-        self.log.rotate(&current, &new_key.0, None)?;
-        *key = Some(new_key.0.clone());
+        self.log.rotate(&*current.signer(), &*new_key.signer(), None)?;
+        *key = Some(new_key);
         Ok(())
     }
 
