@@ -166,7 +166,8 @@ class Differential(unittest.TestCase):
         # at all". RECORD_UNSIGNED is for "Batch-mode records".
         d = self.tampered("receipts", self.unsigned)
         rc, got = my_log_codes(d, f"{self.tmp}/receipts/keys.jwks")
-        self.assertEqual([i for n, i in got if n == "RECORD_UNREADABLE"], list(range(7)))
+        # every entry: 4 records, the rotation's key record (§8, §23), 3 records
+        self.assertEqual([i for n, i in got if n == "RECORD_UNREADABLE"], list(range(8)))
         self.assertNotIn("RECORD_UNSIGNED", [n for n, i in got])
 
     def test_unsigned_entries_in_a_receipts_log_cli(self):
@@ -213,6 +214,26 @@ class Differential(unittest.TestCase):
             return p[:2] + [frame(new)] + p[3:]
         for mode in ("receipts", "batch"):
             self.rewrite(mode, edit)
+
+    def test_key_history(self):
+        # SPEC §23: the rotation (setUpClass) and a revocation are key records; keys.jwks must be the
+        # last one's keys (§23.2), so taking the revocation back in keys.jwks is KEY_HISTORY_MISMATCH
+        # at the revocation's record (index 8: 4 records, the rotation, 3 records).
+        for mode in ("receipts", "batch"):
+            d = self.copy(mode)
+            before = slurp(f"{d}/keys.jwks")
+            kid = json.loads(before)["keys"][0]["kid"]
+            rc, out = cli("log", "revoke", d, "--kid", kid, "--at", "2099-01-01T00:00:00Z", "--reason", "superseded")
+            self.assertEqual(rc, 0, out)
+            cli("log", "checkpoint", d)
+            jwks = f"{d}/keys.jwks"
+            self.assertNotEqual(slurp(jwks), before)
+            self.assertEqual(my_log_codes(d, jwks), (0, []), mode)
+            self.assertEqual(cli_log_codes(d, jwks), (0, []), mode)
+            with open(jwks, "wb") as f:
+                f.write(before)
+            self.assertEqual(my_log_codes(d, jwks), (1, [("KEY_HISTORY_MISMATCH", 8)]), mode)
+            self.assertEqual(cli_log_codes(d, jwks), (1, [("KEY_HISTORY_MISMATCH", 8)]), mode)
 
     def test_receipts_and_packages(self):
         for mode in ("receipts", "batch"):

@@ -236,5 +236,118 @@ class Packages(unittest.TestCase):
         self.assertEqual(code(lambda: _gunzip(self.tgz(ok)[:-9])), "INVALID_ARGUMENT")
 
 
+class KeyRecords(unittest.TestCase):
+    """§23: key records and the log's key_history check (§13 step 11, §23.2)."""
+
+    D2 = 0x1234567890ABCDEF1234567890ABCDEF1234567890ABCDEF1234567890ABCDEF
+    T0 = 1800000000
+    LOG = "example.com/keys"
+
+    @classmethod
+    def setUpClass(cls):
+        from spec_verifier.keys import thumbprint
+        cls.JWK2 = cls.jwk_of(cls.D2)
+        cls.K1, cls.K2 = thumbprint(JWK), thumbprint(cls.JWK2)
+        cls.PRIV = {cls.K1: D, cls.K2: cls.D2}
+
+    @staticmethod
+    def jwk_of(d):
+        x, y = ecdsa.public_of(d)
+        return {"kty": "EC", "crv": "P-256", "x": b64url_encode(x.to_bytes(32, "big")),
+                "y": b64url_encode(y.to_bytes(32, "big"))}
+
+    def t(self, s):
+        import datetime
+        return datetime.datetime.fromtimestamp(self.T0 + s, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def rotate(self, at, keys, kid=None, nxt=None, **extra):
+        kr = {"format": 1, "change": "rotate", "kid": kid or self.K1, "next": nxt or self.K2,
+              "at": self.t(at), "keys": {"keys": keys}}
+        kr.update(extra)
+        return {"evidentia_key_record": kr}
+
+    def revoke(self, at, keys, kid=None, reason=None):
+        kr = {"format": 1, "change": "revoke", "kid": kid or self.K1, "at": self.t(at), "keys": {"keys": keys}}
+        if reason is not None:
+            kr["reason"] = reason
+        return {"evidentia_key_record": kr}
+
+    def rotated_keys(self, at=2):
+        return [dict(JWK, nbf=float(self.T0), exp=float(self.T0 + at)), dict(self.JWK2, nbf=float(self.T0 + at))]
+
+    def revoked_keys(self, at=10, reason=None):
+        k1, k2 = self.rotated_keys()
+        rv = {"revoked_at": float(self.T0 + at)}
+        if reason is not None:
+            rv["reason"] = reason
+        return [dict(k1, revoked=rv), k2]
+
+    def verify(self, steps, keys):
+        """steps: (event value, signer kid, seconds after T0); keys: the key set verified with."""
+        import hashlib
+        from spec_verifier.log import LogVerifier
+        from spec_verifier.keys import read_key_set_value
+        v = LogVerifier(read_key_set_value({"keys": keys}), "receipts", expected_log_id=self.LOG)
+        prev = None
+        for seq, (ev, kid, s) in enumerate(steps):
+            rec = craft.record(self.LOG, seq, prev, ev, self.t(s), kid)
+            prev = "sha256:" + hashlib.sha256(rec).hexdigest()
+            v.push((1, craft.receipt(self.PRIV[kid], kid, rec).encode(), jcs.canonical(ev)))
+        return [(f["name"], f["index"]) for f in v.finish().findings]
+
+    def honest(self):
+        return [({"n": 0}, self.K1, 0), (self.rotate(2, self.rotated_keys()), self.K1, 1), ({"n": 2}, self.K2, 3),
+                (self.revoke(10, self.revoked_keys(reason="lost"), reason="lost"), self.K2, 4)]
+
+    def test_honest_history(self):
+        self.assertEqual(self.verify(self.honest()[:3], self.rotated_keys()), [])
+        self.assertEqual(self.verify(self.honest(), self.revoked_keys(reason="lost")), [])
+        # a log without key records: its history is the key set alone, the check is skipped
+        self.assertEqual(self.verify(self.honest()[:1], [JWK]), [])
+
+    def test_key_set_is_not_the_last_key_record(self):
+        # the revocation taken back, a key added, a validity moved: one finding, at the key record
+        for keys in (self.rotated_keys(), self.revoked_keys(reason="lost") + [self.jwk_of(0x3333)],
+                     self.revoked_keys(at=11, reason="lost")):
+            self.assertEqual(self.verify(self.honest(), keys), [("KEY_HISTORY_MISMATCH", 3)])
+        # the same set with its entries in another order is another key set
+        self.assertEqual(self.verify(self.honest(), self.revoked_keys(reason="lost")[::-1]),
+                         [("KEY_HISTORY_MISMATCH", 3)])
+
+    def test_who_signed(self):
+        steps = self.honest()
+        # a rotation signed by the incoming key (valid in the record's keys only after at: say at=1)
+        early = [steps[0], (self.rotate(1, self.rotated_keys(1)), self.K2, 1)]
+        self.assertEqual(self.verify(early, self.rotated_keys(1)), [("KEY_HISTORY_MISMATCH", 1)])
+        # a revocation signed by the revoked key (still valid at the record's time)
+        own = [steps[0], (self.revoke(10, [dict(JWK, revoked={"revoked_at": float(self.T0 + 10)})]), self.K1, 1)]
+        keys = [dict(JWK, revoked={"revoked_at": float(self.T0 + 10)})]
+        self.assertEqual(self.verify(own, keys), [("KEY_HISTORY_MISMATCH", 1)])
+
+    def test_malformed(self):
+        base = self.rotate(2, self.rotated_keys())
+        bad = [dict(base, other=1), self.rotate(2, self.rotated_keys(), extra=1),
+               self.rotate(2, self.rotated_keys(), format=2), self.rotate(2, self.rotated_keys(), reason="x"),
+               self.rotate(3, self.rotated_keys()),
+               self.rotate(2, self.rotated_keys()[:1]), self.rotate(2, [dict(JWK, d="x"), self.rotated_keys()[1]]),
+               self.revoke(10, self.revoked_keys(reason="lost")), self.revoke(10, self.revoked_keys(), reason=""),
+               {"evidentia_key_record": []}]
+        for ev in bad:
+            got = self.verify([({"n": 0}, self.K1, 0), (ev, self.K1, 1)], self.rotated_keys())
+            self.assertEqual(got[0], ("KEY_RECORD_MALFORMED", 1), ev)
+            self.assertNotIn("KEY_HISTORY_MISMATCH", [n for n, i in got], ev)
+
+    def test_a_record_that_does_not_follow(self):
+        steps = self.honest()
+        # the revocation's keys also move k2's nbf: not the rotation's keys with the revocation applied
+        k1, k2 = self.revoked_keys(reason="lost")
+        moved = [k1, dict(k2, nbf=float(self.T0 + 3))]
+        steps[3] = (self.revoke(10, moved, reason="lost"), self.K2, 4)
+        self.assertEqual(self.verify(steps, moved), [("KEY_HISTORY_MISMATCH", 3)])
+        # a revocation of a key the history revoked already
+        steps = self.honest() + [(self.revoke(10, self.revoked_keys(reason="lost"), reason="lost"), self.K2, 5)]
+        self.assertEqual(self.verify(steps, self.revoked_keys(reason="lost")), [("KEY_HISTORY_MISMATCH", 4)])
+
+
 if __name__ == "__main__":
     unittest.main()

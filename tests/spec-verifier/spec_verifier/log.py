@@ -5,6 +5,7 @@ import struct
 import zlib
 
 from . import checkpoints, jcs, merkle
+from .keyrecord import KeyHistory
 from .errors import EvError
 from .keys import read_key_set
 from .jws import verify_signature
@@ -48,6 +49,7 @@ class LogVerifier:
         self.valid_cover = 0
         self.any_nonce = False
         self.any_readable = False
+        self.key_history = KeyHistory(self.report)
         for e in self.pending_bad:
             self.report.fail("checkpoint", e.name, None, e.message)
         self._check_checkpoints()
@@ -89,9 +91,12 @@ class LogVerifier:
         else:
             key_check(r, self.keys, rec.kid, rec.time_ns, i)
         # event
+        event_matches = False
         if event:
             if digest_text(event) != rec.event:
                 r.fail("event", "EVENT_MISMATCH", i)
+            else:
+                event_matches = True
         elif self.require_events:
             r.fail("event", "EVENT_MISSING", i)
         # log_id
@@ -129,6 +134,9 @@ class LogVerifier:
             self.nonces.add(fp)
         # tree
         self._tree_push(merkle.leaf_hash(rec.bytes), i)
+        # message (§21.5) is not implemented here; key_history (§23.2)
+        if event_matches:
+            self.key_history.push(i, rec, event)
         self.prev_bytes = rec.bytes
         self.prev_unreadable = False
         self.i += 1
@@ -209,6 +217,9 @@ class LogVerifier:
         self.cps = {}
         if self.mode == "batch" and self.tree.size > self.valid_cover:
             r.fail("checkpoint", "RECORD_UNSIGNED", self.valid_cover)  # check name: a guess
+        # §23.2, last paragraph: the key set verified with is the last key record's keys (listed
+        # before the gaps, which §13 puts "at the end"; after the end's checkpoint findings: a guess).
+        self.key_history.finish(self.keys)
         for idx, ranges in self.gaps:
             if not isinstance(ranges, list) or ranges:
                 r.fail("sequence", "SEQUENCE_GAP", idx)

@@ -6,7 +6,7 @@ SUBJECT_CHECKS = {
     "receipt": ("format", "key", "signature", "event"),
     "batch_receipt": ("format", "key", "checkpoint", "inclusion", "event"),
     "log": ("format", "key", "signature", "event", "log_id", "sequence", "chain", "time",
-            "nonce", "checkpoint", "tree"),
+            "nonce", "checkpoint", "tree", "key_history"),
 }
 MAX_FINDINGS = 1000
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use evidentia::encoding::b64;
-use evidentia::{Digest, ErrorCode, Record, SigningKey, Timestamp};
+use evidentia::{Digest, ErrorCode, KeyRecord, KeySet, Record, SigningKey, Timestamp};
 use evidentia_store::{CreateOptions, Log, LogOptions, Mode, NewEvent};
 
 use super::fixtures::{
@@ -266,9 +266,45 @@ fn next(prev: &Record, i: usize, time: Timestamp, key: &SigningKey) -> Record {
     }
 }
 
+/// The record that follows `prev` in the suite's log, with the event `json`.
+fn next_event(prev: &Record, json: &[u8], time: Timestamp, key: &SigningKey) -> Record {
+    Record { event: Digest::sha256(json), ..next(prev, 0, time, key) }
+}
+
 /// A receipts-mode entry of `record` signed by `key`, with event `i`.
 fn signed_entry(key: &SigningKey, record: &Record, i: usize) -> Entry {
     Entry { kind: KIND_RECEIPT, first: receipt(key, record).into_bytes(), event: Some(event(i)) }
+}
+
+/// A receipts-mode entry of `record` signed by `key`, storing the event `json`
+/// (whose digest the record holds).
+fn event_entry(key: &SigningKey, record: &Record, json: &[u8]) -> Entry {
+    assert_eq!(record.event, Digest::sha256(json), "the record holds the event's digest");
+    Entry { kind: KIND_RECEIPT, first: receipt(key, record).into_bytes(), event: Some(json.to_vec()) }
+}
+
+/// The receipts-mode entries chained again from the first: each record whose
+/// `prev` is not the digest of the record before it gets that digest and is
+/// signed again by the key of `keys` its `kid` names; events stay as they are.
+fn rechained(entries: &[Entry], keys: &[&SigningKey]) -> Vec<Entry> {
+    let mut out: Vec<Entry> = Vec::new();
+    for entry in entries {
+        let record = entry.record();
+        let prev = out.last().map(|e| e.record().digest());
+        if out.is_empty() || record.prev == prev {
+            out.push(entry.clone());
+            continue;
+        }
+        let key = keys.iter().find(|k| k.kid() == record.kid).expect("a key of the suite");
+        let record = Record { prev, ..record };
+        out.push(Entry { first: receipt(key, &record).into_bytes(), ..entry.clone() });
+    }
+    out
+}
+
+/// Entry `i`'s stored event (a key record's) as text.
+fn event_text(entries: &[Entry], i: usize) -> String {
+    String::from_utf8(entries[i].event.clone().expect("a stored event")).expect("text")
 }
 
 /// A trusted key set given instead of the log's history.
@@ -313,11 +349,23 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
         append_at(log, k2, 4, at(62))?;
         log.checkpoint(k2).map(|_| ())
     })?;
+    // The rotated log, then k2 revokes the retired k1 from T0 + 70 s (after its
+    // last record, the key record) in a second key record, record 6 (T0 + 62 s),
+    // and signs a checkpoint of all seven records.
+    let revoked = make("revoked", Mode::Receipts, |log| {
+        (0..3).try_for_each(|i| append(log, k1, i))?;
+        log.rotate(k1, k2, None)?;
+        append_at(log, k2, 3, at(61))?;
+        append_at(log, k2, 4, at(62))?;
+        log.revoke(k2, k1.kid(), at(70), Some("keyCompromise"))?;
+        log.checkpoint(k2).map(|_| ())
+    })?;
     let empty = make("empty", Mode::Receipts, |_| Ok(()))?;
     // The nonce index is derived and 24 KiB even for a small log: one case keeps
     // it, the others leave it out (§16: it is rebuilt when missing).
     let full = sealed.clone();
-    let [plain, sealed, batch, rotated, empty] = [plain, sealed, batch, rotated, empty].map(|s| s.without("nonces"));
+    let [plain, sealed, batch, rotated, revoked, empty] =
+        [plain, sealed, batch, rotated, revoked, empty].map(|s| s.without("nonces"));
 
     // Valid logs.
     add(
@@ -1025,6 +1073,128 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
         "keys.jwks is not a key set, and the verifier brings keys it trusts: keys.jwks is still read, KEY_SET_MALFORMED, an error.",
         Outcome::Error(ErrorCode::KeySetMalformed),
         vec![plain.with("keys.jwks", br#"{"keyz":[]}"#.to_vec()).input(), trusted(&world.keys())],
+    );
+    // Key records (§23): the key history the log itself signed.
+    let text = |stored: &Stored, path: &str| String::from_utf8(stored.files[path].clone()).expect("text");
+    let rotated_keys = text(&rotated, "keys.jwks");
+    assert_ne!(rotated_keys, text(&revoked, "keys.jwks"), "the revocation changed keys.jwks");
+    add(
+        "rotated-then-revoked-log",
+        "§23",
+        "After the rotation to k2 (key record 3, signed by k1), k2 revokes k1 in key record 6 from T0 + 70 s, after k1's last record (key record 3); keys.jwks is record 6's keys: valid.",
+        valid(),
+        vec![revoked.input()],
+    );
+    add(
+        "revocation-taken-back-in-keys-jwks",
+        "§23",
+        "keys.jwks is edited after the revocation back to the key set before it (k1 not revoked): every record verifies with it, but it is not the last key record's keys, KEY_HISTORY_MISMATCH (at record 6).",
+        found(&[ErrorCode::KeyHistoryMismatch]),
+        vec![revoked.with("keys.jwks", rotated_keys.clone().into_bytes()).input()],
+    );
+    let exp = r#""exp":1800000060.000001,"#;
+    assert!(rotated_keys.contains(exp), "the rotation's exp");
+    add(
+        "expiry-taken-back-in-keys-jwks",
+        "§23",
+        "keys.jwks is edited after the rotation: k1's exp is removed, so k1 would still sign; every record verifies, but the set is not key record 3's keys, KEY_HISTORY_MISMATCH.",
+        found(&[ErrorCode::KeyHistoryMismatch]),
+        vec![rotated.with("keys.jwks", rotated_keys.replacen(exp, "", 1).into_bytes()).input()],
+    );
+    let added = format!("{},{}]}}", &rotated_keys[..rotated_keys.len() - 2], jwk(k3));
+    add(
+        "key-added-to-keys-jwks",
+        "§23",
+        "keys.jwks is edited after the rotation: the stranger k3 is added, without validity metadata; every record verifies, but the set is not key record 3's keys, KEY_HISTORY_MISMATCH.",
+        found(&[ErrorCode::KeyHistoryMismatch]),
+        vec![rotated.with("keys.jwks", added.into_bytes()).input()],
+    );
+    // Key records the store refuses to write, made by hand.
+    let plain_keys = KeySet::from_json(&text(&plain, "keys.jwks")).expect("the log's key set");
+    let by_incoming = KeyRecord::rotate(&plain_keys, k1.public_key(), k2.public_key(), at(60)).expect("a rotation");
+    let by_incoming_event = by_incoming.to_event();
+    let mut e = rotated_entries[..3].to_vec();
+    e.push(event_entry(k2, &next_event(&rotated_records[2], &by_incoming_event, at(60), k2), &by_incoming_event));
+    e.extend_from_slice(&rotated_entries[4..]);
+    add(
+        "rotation-signed-by-the-incoming-key",
+        "§23",
+        "Key record 3 rotates k1 to k2 at T0 + 60 s, its own time, but k2 signed it: k2 is valid then (keys.jwks is the record's keys), yet the outgoing key must vouch for the incoming one, KEY_HISTORY_MISMATCH (checkpoints left out).",
+        found(&[ErrorCode::KeyHistoryMismatch]),
+        vec![
+            rotated
+                .with_checkpoints(&[])
+                .with_entries(&rechained(&e, &[k1, k2]))
+                .with("keys.jwks", by_incoming.keys.to_json().into_bytes())
+                .input(),
+        ],
+    );
+    let by_revoked = KeyRecord::revoke(&plain_keys, k1.kid(), at(100), Some("keyCompromise")).expect("a revocation");
+    let by_revoked_event = by_revoked.to_event();
+    let mut e = entries.clone();
+    e.push(event_entry(k1, &next_event(&records[4], &by_revoked_event, at(5), k1), &by_revoked_event));
+    add(
+        "revocation-signed-by-the-revoked-key",
+        "§23",
+        "Record 5 (T0 + 5 s) is a key record revoking k1 from T0 + 100 s, signed by k1 itself, valid then (keys.jwks is the record's keys): a revocation is made by a key still in force, never the revoked one, KEY_HISTORY_MISMATCH.",
+        found(&[ErrorCode::KeyHistoryMismatch]),
+        vec![plain.with_entries(&e).with("keys.jwks", by_revoked.keys.to_json().into_bytes()).input()],
+    );
+    // A key record that is not one in full (§23.1), stored with its digest in a
+    // record k1 signs again; keys.jwks is the record's keys.
+    for (slug, why, from, to) in [
+        (
+            "key-record-with-an-unknown-member",
+            "has a member §23.1 does not define, \"comment\"",
+            r#""change":"rotate","#,
+            r#""change":"rotate","comment":"planned","#,
+        ),
+        ("key-record-of-another-format", "has \"format\":2", r#""format":1,"#, r#""format":2,"#),
+    ] {
+        let original = event_text(&rotated_entries, 3);
+        assert!(original.contains(from), "{slug}");
+        let changed = original.replacen(from, to, 1).into_bytes();
+        let mut e = rotated_entries.clone();
+        e[3] = event_entry(k1, &Record { event: Digest::sha256(&changed), ..rotated_records[3].clone() }, &changed);
+        add(
+            slug,
+            "§23",
+            &format!(
+                "Key record 3 {why}: KEY_RECORD_MALFORMED, and nothing else is checked for it (the records after it chained again, checkpoints left out)."
+            ),
+            found(&[ErrorCode::KeyRecordMalformed]),
+            vec![rotated.with_checkpoints(&[]).with_entries(&rechained(&e, &[k1, k2])).input()],
+        );
+    }
+    // A second key record whose keys are not the first's with its change applied:
+    // it also moves k2's nbf (to T0 + 61 s, still before k2's first record).
+    let moved = KeySet::from_json(&rotated_keys.replacen(r#""nbf":1800000060.000001"#, r#""nbf":1800000061"#, 1))
+        .expect("a key set");
+    let not_following = KeyRecord::revoke(&moved, k1.kid(), at(70), Some("keyCompromise")).expect("a revocation");
+    let not_following_event = not_following.to_event();
+    let revoked_entries = revoked.entries();
+    let revoked_records: Vec<Record> = revoked_entries.iter().map(Entry::record).collect();
+    let mut e = revoked_entries.clone();
+    e[6] = event_entry(
+        k2,
+        &Record { event: Digest::sha256(&not_following_event), ..revoked_records[6].clone() },
+        &not_following_event,
+    );
+    let changed = revoked.with_entries(&e).with("keys.jwks", not_following.keys.to_json().into_bytes());
+    let changed_tree = tree(&changed.record_bytes());
+    add(
+        "second-key-record-does-not-follow",
+        "§23",
+        "Key record 6 revokes k1 as signed by k2, but its keys also move k2's nbf from the rotation's instant to T0 + 61 s: not key record 3's keys with the revocation applied, KEY_HISTORY_MISMATCH (keys.jwks is record 6's keys, the checkpoint of 7 signed again).",
+        found(&[ErrorCode::KeyHistoryMismatch]),
+        vec![
+            changed
+                .with_checkpoints(&[
+                    revoked.checkpoints()[0].clone(),
+                    signed(&checkpoint_of(&changed_tree, 7, LOG_ID), k2),
+                ])
+                .input(),
+        ],
     );
     Ok(())
 }

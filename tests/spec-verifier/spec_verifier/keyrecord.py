@@ -1,0 +1,225 @@
+"""SPEC §23 key records: reading one (§23.1) and the `key_history` check of a log (§23.2)."""
+from fractions import Fraction
+
+from . import jcs
+from .errors import EvError
+from .keys import numeric_date_ns, read_key_set_value
+from .util import parse_time
+
+MEMBER = "evidentia_key_record"
+ROTATE_MEMBERS = {"format", "change", "kid", "next", "at", "keys"}
+REVOKE_MEMBERS = {"format", "change", "kid", "at", "reason", "keys"}
+
+
+class KeyRecord:
+    def __init__(self, change, kid, next_kid, at_ns, reason, key_set):
+        self.change = change
+        self.kid = kid
+        self.next = next_kid
+        self.at_ns = at_ns
+        self.reason = reason
+        self.keys = key_set  # a KeySet (keys.py)
+
+    def entry(self, kid):
+        """The one key of `keys` that `kid` names (explicit kid or thumbprint), or None."""
+        return find(self.keys.keys, kid)
+
+
+def find(keys, kid):
+    found = [k for k in keys if k.kid == kid or k.thumbprint == kid]
+    return found[0] if len(found) == 1 else None
+
+
+def _bad(message):
+    raise EvError("KEY_RECORD_MALFORMED", message)
+
+
+def is_key_record(event_bytes):
+    """§23.1: "An event with the member `evidentia_key_record` at its top level is a key record
+    and MUST be one in full". An event that is not a JSON object is none. Returns the parsed event
+    or None."""
+    try:
+        obj = jcs.parse(event_bytes)
+    except EvError:
+        return None
+    if isinstance(obj, dict) and MEMBER in obj:
+        return obj
+    return None
+
+
+def read_key_record(obj):
+    """§23.1: the event read as a key record, else KEY_RECORD_MALFORMED."""
+    if set(obj) != {MEMBER}:
+        _bad("the event has members other than evidentia_key_record")
+    kr = obj[MEMBER]
+    if not isinstance(kr, dict):
+        _bad("evidentia_key_record is not an object")
+    change = kr.get("change")
+    if change == "rotate":
+        allowed, required = ROTATE_MEMBERS, ROTATE_MEMBERS
+    elif change == "revoke":
+        allowed, required = REVOKE_MEMBERS, REVOKE_MEMBERS - {"reason"}
+    else:
+        _bad("change is neither rotate nor revoke")
+    names = set(kr)
+    if not names <= allowed:
+        _bad("other members: " + ", ".join(sorted(names - allowed)))
+    if not required <= names:
+        _bad("missing members: " + ", ".join(sorted(required - names)))
+    if not jcs.is_int(kr["format"]) or kr["format"] != 1:
+        _bad("format is not 1")
+    for m in ("kid", "next"):
+        if m in kr and not isinstance(kr[m], str):
+            _bad(f"{m} is not a string")
+    try:
+        # §6.1 times; a time that is not one makes the key record malformed (a guess: §23.2 step 1
+        # "else its code (KEY_RECORD_MALFORMED)" rather than TIME_INVALID).
+        at_ns = parse_time(kr["at"])
+    except EvError:
+        _bad("at is not a time (§6.1)")
+    reason = kr.get("reason")
+    if "reason" in kr and (not isinstance(reason, str) or not 1 <= len(reason.encode("utf-8")) <= 1024):
+        _bad("reason is not a string of 1-1024 bytes")
+    keys = kr["keys"]
+    # "a JWKS (§4) of public keys": a JWKS object (a bare JWK, which §4 also reads as a set of
+    # one, is not a JWKS object: a guess), readable by §4.
+    if not isinstance(keys, dict) or "keys" not in keys:
+        _bad("keys is not a JWKS object")
+    try:
+        key_set = read_key_set_value(keys)
+    except EvError as e:
+        _bad(f"keys is not readable by §4 ({e.name})")
+    if any("d" in k.jwk for k in key_set.keys):
+        _bad("a key of keys has a private member d")
+    rec = KeyRecord(change, kr["kid"], kr.get("next"), at_ns, reason, key_set)
+    # "a change the key set does not show". Which key `kid` and `next` name: the one entry whose
+    # explicit kid or thumbprint it is (§4 key selection, a guess as to unusable entries).
+    outgoing = rec.entry(rec.kid)
+    if outgoing is None:
+        _bad("kid names no key (or several) of keys")
+    if change == "rotate":
+        incoming = rec.entry(rec.next)
+        if incoming is None:
+            _bad("next names no key (or several) of keys")
+        if outgoing.exp != at_ns or incoming.nbf != at_ns:
+            _bad("the rotation is not shown: kid's exp and next's nbf are not both at")
+    else:
+        rv = outgoing.jwk.get("revoked")
+        if outgoing.revoked_at != at_ns or not isinstance(rv, dict) or rv.get("reason") != reason:
+            _bad("the revocation is not shown: kid's revoked_at is not at or its reason not reason")
+    return rec
+
+
+# --- comparing key sets (§23.2 step 3 and the end of the log) ---
+
+def numeric_date(ns):
+    """§4.1 "A writer stores an instant as the double nearest to it"."""
+    return float(Fraction(ns, 10 ** 9))
+
+
+def _normal_entry(jwk):
+    """An entry as keys.jwks holds it: its members, `nbf`, `exp` and `revoked`'s `revoked_at` as
+    NumericDates (the double a writer stores for the instant each denotes); every other member,
+    other members of `revoked` included, as it is (a guess: "revoked as NumericDates")."""
+    out = dict(jwk)
+    for m in ("nbf", "exp"):
+        if m in out:
+            out[m] = numeric_date(numeric_date_ns(out[m]))
+    if isinstance(out.get("revoked"), dict) and "revoked_at" in out["revoked"]:
+        rv = dict(out["revoked"])
+        rv["revoked_at"] = numeric_date(numeric_date_ns(rv["revoked_at"]))
+        out["revoked"] = rv
+    return out
+
+
+def canonical_set(entries):
+    """The canonical JSON of a key set "written as keys.jwks is": {"keys": [entries]}."""
+    return jcs.canonical({"keys": [_normal_entry(e) for e in entries]})
+
+
+def applied(prev, rec):
+    """`prev`'s keys with `rec`'s change applied (§23.2 step 3), as a list of JWK dicts; None when
+    the change cannot apply to them."""
+    entries = [k.jwk for k in prev.keys.keys]
+    target = find(prev.keys.keys, rec.kid)
+    if target is None:
+        return None
+    pos = prev.keys.keys.index(target)
+    new = dict(target.jwk)
+    if rec.change == "rotate":
+        # "the outgoing key, which has neither exp nor revoked, gets exp = at, and the incoming
+        # key, not in the set before, is added with nbf = at" (added at the end: a guess).
+        if "exp" in new or "revoked" in new:
+            return None
+        incoming = rec.entry(rec.next)
+        taken = {k.thumbprint for k in prev.keys.keys} | {k.kid for k in prev.keys.keys if k.kid is not None}
+        if incoming.thumbprint in taken or (incoming.kid is not None and incoming.kid in taken) \
+                or any(k.kid == rec.next or k.thumbprint == rec.next for k in prev.keys.keys):
+            return None
+        new["exp"] = numeric_date(rec.at_ns)
+        added = dict(incoming.jwk)
+        added["nbf"] = numeric_date(rec.at_ns)
+        return entries[:pos] + [new] + entries[pos + 1:] + [added]
+    # "the key, not yet revoked, gets revoked with at and reason"
+    if "revoked" in new:
+        return None
+    new["revoked"] = {"revoked_at": numeric_date(rec.at_ns)}
+    if rec.reason is not None:
+        new["revoked"]["reason"] = rec.reason
+    return entries[:pos] + [new] + entries[pos + 1:]
+
+
+class KeyHistory:
+    """The `key_history` check of §23.2 over a log, entry by entry."""
+
+    def __init__(self, report):
+        self.report = report
+        self.any = False  # the log holds a key record (the check is not skipped)
+        # The last key record step 1 read, whether or not steps 2 and 3 passed for it: "an earlier
+        # key record was read" (step 3) and "the last key record" (the end); a malformed one is
+        # passed over (a guess).
+        self.last = None
+        self.last_index = None
+
+    def push(self, i, rec, event_bytes):
+        """A readable record `rec` at index `i` whose stored event matches it."""
+        obj = is_key_record(event_bytes)
+        if obj is None:
+            return
+        self.any = True
+        r = self.report
+        # 1. read as §23.1 says; else its code, and nothing else is checked for it.
+        try:
+            kr = read_key_record(obj)
+        except EvError as e:
+            r.fail("key_history", e.name, i, e.message)
+            return
+        # 2. who signed it: the record's kid selects a key of the record's own keys, valid at the
+        # record's time; a rotation's is the outgoing key, a revocation's not the revoked key.
+        key, failure = kr.keys.select(rec.kid)
+        if failure is not None or key.validity_failure(rec.time_ns) is not None:
+            r.fail("key_history", "KEY_HISTORY_MISMATCH", i,
+                   "the record's kid selects no key of the record's keys valid at its time")
+        elif kr.change == "rotate" and key is not kr.entry(kr.kid):
+            r.fail("key_history", "KEY_HISTORY_MISMATCH", i, "a rotation not signed by the outgoing key")
+        elif kr.change == "revoke" and key is kr.entry(kr.kid):
+            r.fail("key_history", "KEY_HISTORY_MISMATCH", i, "a revocation signed by the revoked key")
+        # 3. when an earlier key record was read: its keys with this change applied.
+        if self.last is not None:
+            want = applied(self.last, kr)
+            if want is None or canonical_set(want) != canonical_set([k.jwk for k in kr.keys.keys]):
+                r.fail("key_history", "KEY_HISTORY_MISMATCH", i,
+                       "the key record does not follow from the one before it")
+        self.last = kr
+        self.last_index = i
+
+    def finish(self, key_set):
+        """At the end of the log: the key set verified with must be the last key record's keys."""
+        if not self.any:
+            self.report.skip("key_history")
+            return
+        if self.last is None:
+            return
+        if canonical_set([k.jwk for k in key_set.keys]) != canonical_set([k.jwk for k in self.last.keys.keys]):
+            self.report.fail("key_history", "KEY_HISTORY_MISMATCH", self.last_index,
+                             "the key set used is not the last key record's keys")
