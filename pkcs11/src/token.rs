@@ -11,6 +11,7 @@ use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHan
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use evidentia::{Digest, Error, ErrorCode, PublicKey, Result, Signer};
+use secrecy::ExposeSecret;
 
 use crate::uri::Pkcs11Uri;
 
@@ -137,8 +138,19 @@ fn login(uri: &Pkcs11Uri) -> Result<Session> {
     Ok(login_slot(uri)?.2)
 }
 
+/// The PIN each token was logged in with by this process (its SHA-256), by module
+/// and slot. PKCS#11 logs the user in for the whole application: while any session
+/// of the token is logged in, C_Login answers CKR_USER_ALREADY_LOGGED_IN without
+/// looking at the PIN, so a second signer opened with a wrong PIN would be accepted.
+/// A PIN given then must be the one that logged in.
+fn logins() -> MutexGuard<'static, HashMap<(PathBuf, u64), Digest>> {
+    static LOGINS: OnceLock<Mutex<HashMap<(PathBuf, u64), Digest>>> = OnceLock::new();
+    LOGINS.get_or_init(Default::default).lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 fn login_slot(uri: &Pkcs11Uri) -> Result<(Pkcs11, Slot, Session)> {
-    let module = load(&uri.module()?)?;
+    let path = uri.module()?;
+    let module = load(&path)?;
     let slot = find_slot(&module, uri)?;
     let pin = uri.pin()?;
     let session = module.open_rw_session(slot).map_err(|e| token_error(e, "opening a session on the token"))?;
@@ -155,8 +167,22 @@ fn login_slot(uri: &Pkcs11Uri) -> Result<(Pkcs11, Slot, Session)> {
             ));
         }
     }
+    let given = pin.as_ref().map(|pin| Digest::sha256(pin.expose_secret().as_bytes()));
+    let login = (path, slot.id());
     match session.login(UserType::User, pin.as_ref()) {
-        Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok((module, slot, session)),
+        Ok(()) => {
+            if let Some(given) = given {
+                logins().insert(login, given);
+            }
+            Ok((module, slot, session))
+        }
+        Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => match (logins().get(&login), given) {
+            (Some(held), Some(given)) if *held != given => Err(Error::new(
+                ErrorCode::TokenLoginFailed,
+                "the token is logged in by this process with another PIN, and a token cannot check a PIN while logged in: the PIN given is refused",
+            )),
+            _ => Ok((module, slot, session)),
+        },
         Err(CkError::Pkcs11(RvError::PinIncorrect, _)) => {
             Err(Error::new(ErrorCode::TokenLoginFailed, "the token refused the PIN (CKR_PIN_INCORRECT)"))
         }

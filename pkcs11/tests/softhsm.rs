@@ -259,7 +259,15 @@ fn a_wrong_pin_is_a_login_failure_and_is_never_shown() {
         format!("pkcs11:token=pins;object=evkey?module-path={}&pin-source=file://{}", hsm.module, pin_file.display());
     Pkcs11Signer::open(&uri).unwrap();
     let plain = format!("pkcs11:token=pins;object=evkey?module-path={}&pin-source={}", hsm.module, pin_file.display());
+    let open = Pkcs11Signer::open(&plain).unwrap();
+    // While a signer keeps the token logged in, PKCS#11 does not look at a PIN given
+    // to C_Login: a wrong one must still be refused, the right one still accepted.
+    let wrong = format!("pkcs11:token=pins;object=evkey?module-path={}&pin-value=99999999", hsm.module);
+    let error = Pkcs11Signer::open(&wrong).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::TokenLoginFailed, "{error:?}");
+    assert!(!error.message().contains("99999999"), "{error:?}");
     Pkcs11Signer::open(&plain).unwrap();
+    drop(open);
     let no_pin = format!("pkcs11:token=pins;object=evkey?module-path={}", hsm.module);
     assert_eq!(code(Pkcs11Signer::open(&no_pin)), ErrorCode::TokenLoginFailed);
     let missing = format!("pkcs11:token=pins;object=evkey?module-path={}&pin-source=/nonexistent/pin", hsm.module);
