@@ -265,7 +265,8 @@ test('log lifecycle: create, append, rotate, close, reopen, prove, verify', () =
   log.append({ n: 2 })
   const checkpoint = log.checkpoint()
   const proof = log.inclusionProof(0)
-  assert.equal(JSON.parse(log.consistencyProof(1)).new_size, 3)
+  // Records: n 1, the rotation's key record (SPEC §23), n 1.5, n 2.
+  assert.equal(JSON.parse(log.consistencyProof(1)).new_size, 4)
   throwsCode(() => log.append({ n: 3 }, { nonce: 'req-\ud800' }), 'JSON_LONE_SURROGATE')
   throwsCode(() => log.append({ n: 3 }, { nonce: 42 }), 'INVALID_ARGUMENT')
   throwsCode(() => log.receipt(-1), 'INVALID_ARGUMENT')
@@ -283,7 +284,7 @@ test('log lifecycle: create, append, rotate, close, reopen, prove, verify', () =
   log.close()
   evidentia.verifyInclusion(first, proof, checkpoint, keys)
   const checkpointKeys = fs.readFileSync(path.join(dir, 'keys.jwks'), 'utf8')
-  assert.equal(evidentia.verifyCheckpoint(checkpoint, checkpointKeys).size, 3)
+  assert.equal(evidentia.verifyCheckpoint(checkpoint, checkpointKeys).size, 4)
   assert.ok(evidentia.verifyLog(dir).valid)
   const reader = evidentia.Log.open(dir)
   throwsCode(() => reader.append({ n: 3 }), 'KEY_NOT_PRIVATE')
@@ -380,6 +381,7 @@ for (const mode of ['receipts', 'batch']) {
     const dir = path.join(tempDir(), 'log')
     const log = evidentia.Log.create(dir, oldKey, { mode })
     const acknowledgements = [log.append({ n: 0 }, { nonce: 'n-0' }), ...log.appendBatch([{ n: 1 }, { n: 2 }])]
+    const keyRecord = acknowledgements.length
     log.rotate(newKey)
     acknowledgements.push(log.append({ n: 3 }))
     const checkpoint = log.checkpoint()
@@ -387,7 +389,8 @@ for (const mode of ['receipts', 'batch']) {
     const receipts = indexes.map((i) => log.receipt(i))
     const proofs = indexes.map((i) => log.inclusionProof(i))
     const consistency = log.consistencyProof(1)
-    if (mode === 'receipts') assert.deepEqual(receipts, acknowledgements)
+    // The rotation's key record (SPEC §23) is a record of the log too.
+    if (mode === 'receipts') assert.deepEqual(receipts.filter((_, i) => i !== keyRecord), acknowledgements)
     log.close()
     const reader = evidentia.Log.open(dir)
     assert.deepEqual(indexes.map((i) => reader.receipt(i)), receipts)
