@@ -153,7 +153,11 @@ impl KeyRecord {
                 .map(str::to_owned)
                 .ok_or_else(|| malformed(format!("key-record member '{name}' is missing or not a string")))
         };
-        let at = Timestamp::parse(&string("at")?).map_err(|e| malformed(format!("the key record's 'at': {e}")))?;
+        let at_text = string("at")?;
+        let at = Timestamp::parse(&at_text).map_err(|e| malformed(format!("the key record's 'at': {e}")))?;
+        if at.to_string() != at_text {
+            return Err(malformed("the key record's 'at' is not written in its shortest form (SPEC.md §6.1)"));
+        }
         let change = match change {
             Some("rotate") => KeyChange::Rotate { from: string("kid")?, to: string("next")?, at },
             _ => KeyChange::Revoke {
@@ -161,8 +165,14 @@ impl KeyRecord {
                 at,
                 reason: match record.get("reason") {
                     None => None,
-                    Some(Value::String(reason)) => Some(reason.clone()),
-                    Some(_) => return Err(malformed("key-record member 'reason' is not a string")),
+                    Some(Value::String(reason)) if !reason.is_empty() && reason.len() <= MAX_REASON => {
+                        Some(reason.clone())
+                    }
+                    Some(_) => {
+                        return Err(malformed(format!(
+                            "key-record member 'reason' is not a string of 1 to {MAX_REASON} bytes"
+                        )));
+                    }
                 },
             },
         };
@@ -362,10 +372,17 @@ mod tests {
             event.replace("\"keys\":{\"keys\":[", &("\"keys\":{\"keys\":[{".to_owned() + private + "},")),
             event.replace("\"keys\":{\"keys\":", "\"keys\":{\"k\":"),
             event.replace("\"exp\":", "\"nbf\":"),
+            event.replace("2026-01-02T00:00:00Z", "2026-01-02T00:00:00.0Z"),
         ] {
             assert_ne!(bad, event);
             let result = key_record_of(bad.as_bytes()).unwrap();
             assert_eq!(result.unwrap_err().code(), ErrorCode::KeyRecordMalformed, "{bad}");
+        }
+        let revoked = KeyRecord::revoke(&start, a.public_key().kid(), t("2026-01-02T00:00:00Z"), Some("x")).unwrap();
+        let revoked = String::from_utf8(revoked.to_event()).unwrap();
+        for reason in [String::new(), "x".repeat(1025)] {
+            let bad = revoked.replace("\"reason\":\"x\"", &format!("\"reason\":\"{reason}\""));
+            assert_eq!(key_record_of(bad.as_bytes()).unwrap().unwrap_err().code(), ErrorCode::KeyRecordMalformed);
         }
         assert!(key_record_of(br#"{"evidentia_key_records":1}"#).is_none());
         assert!(key_record_of(br#"{"a":1}"#).is_none());

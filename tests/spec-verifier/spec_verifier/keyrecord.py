@@ -72,7 +72,7 @@ def read_key_record(obj):
         if m in kr and not isinstance(kr[m], str):
             _bad(f"{m} is not a string")
     try:
-        # §6.1 times; a time that is not one makes the key record malformed (a guess: §23.2 step 1
+        # §6.1 times; a time that is not one makes the key record malformed (§23.1; §23.2 step 1
         # "else its code (KEY_RECORD_MALFORMED)" rather than TIME_INVALID).
         at_ns = parse_time(kr["at"])
     except EvError:
@@ -82,7 +82,7 @@ def read_key_record(obj):
         _bad("reason is not a string of 1-1024 bytes")
     keys = kr["keys"]
     # "a JWKS (§4) of public keys": a JWKS object (a bare JWK, which §4 also reads as a set of
-    # one, is not a JWKS object: a guess), readable by §4.
+    # one, is not a JWKS object, §23.1), readable by §4.
     if not isinstance(keys, dict) or "keys" not in keys:
         _bad("keys is not a JWKS object")
     try:
@@ -93,7 +93,7 @@ def read_key_record(obj):
         _bad("a key of keys has a private member d")
     rec = KeyRecord(change, kr["kid"], kr.get("next"), at_ns, reason, key_set)
     # "a change the key set does not show". Which key `kid` and `next` name: the one entry whose
-    # explicit kid or thumbprint it is (§4 key selection, a guess as to unusable entries).
+    # explicit kid or thumbprint it is (§4 key selection, §23.1).
     outgoing = rec.entry(rec.kid)
     if outgoing is None:
         _bad("kid names no key (or several) of keys")
@@ -118,16 +118,17 @@ def numeric_date(ns):
 
 
 def _normal_entry(jwk):
-    """An entry as keys.jwks holds it: its members, `nbf`, `exp` and `revoked`'s `revoked_at` as
-    NumericDates (the double a writer stores for the instant each denotes); every other member,
-    other members of `revoked` included, as it is (a guess: "revoked as NumericDates")."""
+    """An entry as a written key set holds it (SPEC §23.2): its members other than `nbf`, `exp`
+    and `revoked` as they are, `nbf` and `exp` as the NumericDates of the instants they denote,
+    and `revoked` as {"revoked_at": NumericDate} plus "reason" when there is one."""
     out = dict(jwk)
     for m in ("nbf", "exp"):
         if m in out:
             out[m] = numeric_date(numeric_date_ns(out[m]))
     if isinstance(out.get("revoked"), dict) and "revoked_at" in out["revoked"]:
-        rv = dict(out["revoked"])
-        rv["revoked_at"] = numeric_date(numeric_date_ns(rv["revoked_at"]))
+        rv = {"revoked_at": numeric_date(numeric_date_ns(out["revoked"]["revoked_at"]))}
+        if "reason" in out["revoked"]:
+            rv["reason"] = out["revoked"]["reason"]
         out["revoked"] = rv
     return out
 
@@ -148,7 +149,7 @@ def applied(prev, rec):
     new = dict(target.jwk)
     if rec.change == "rotate":
         # "the outgoing key, which has neither exp nor revoked, gets exp = at, and the incoming
-        # key, not in the set before, is added with nbf = at" (added at the end: a guess).
+        # key, not in the set before, is added with nbf = at" (added at the end, §23.2).
         if "exp" in new or "revoked" in new:
             return None
         incoming = rec.entry(rec.next)
@@ -177,7 +178,7 @@ class KeyHistory:
         self.any = False  # the log holds a key record (the check is not skipped)
         # The last key record step 1 read, whether or not steps 2 and 3 passed for it: "an earlier
         # key record was read" (step 3) and "the last key record" (the end); a malformed one is
-        # passed over (a guess).
+        # passed over (§23.2).
         self.last = None
         self.last_index = None
 

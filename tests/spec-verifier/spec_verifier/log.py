@@ -215,11 +215,11 @@ class LogVerifier:
                 r.fail("checkpoint", "CHECKPOINT_MISMATCH", self.i - 1 if self.i else None,
                        "checkpoint of more records than the log holds")
         self.cps = {}
+        # §23.2, last paragraph: the key set verified with is the last key record's keys, listed
+        # after the checkpoints of more records than the log holds, before unsigned records and gaps.
+        self.key_history.finish(self.keys)
         if self.mode == "batch" and self.tree.size > self.valid_cover:
             r.fail("checkpoint", "RECORD_UNSIGNED", self.valid_cover)  # check name: a guess
-        # §23.2, last paragraph: the key set verified with is the last key record's keys (listed
-        # before the gaps, which §13 puts "at the end"; after the end's checkpoint findings: a guess).
-        self.key_history.finish(self.keys)
         for idx, ranges in self.gaps:
             if not isinstance(ranges, list) or ranges:
                 r.fail("sequence", "SEQUENCE_GAP", idx)
