@@ -833,6 +833,24 @@ evidentia_result evidentia_log_rotate(const evidentia_log *log,
                                       const evidentia_signing_key *new_key);
 
 /**
+ * Revokes the key `kid` of the log's key history from `at` (RFC 3339 UTC) on,
+ * with a `reason` such as `keyCompromise` (NULL for none): the log's current key
+ * signs a key record saying so, and evidence signed by `kid` claiming a time at or
+ * after `at` is refused from then on, this log's own records included. The
+ * current key cannot revoke itself (`EVIDENTIA_INVALID_ARGUMENT`): rotate first
+ * with [`evidentia_log_rotate`]. A `kid` the log never had is
+ * `EVIDENTIA_KEY_NOT_FOUND`; one revoked already, or a reason empty or longer
+ * than 1 KiB, is `EVIDENTIA_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `log` live; `kid` and `at` NUL-terminated; `reason` NUL-terminated or NULL.
+ */
+evidentia_result evidentia_log_revoke(const evidentia_log *log,
+                                      const char *kid,
+                                      const char *at,
+                                      const char *reason);
+
+/**
  * Writes the log's key history (JWKS text, with each key's validity).
  *
  * # Safety

@@ -236,6 +236,33 @@ pub unsafe extern "C" fn evidentia_log_rotate(
     })
 }
 
+/// Revokes the key `kid` of the log's key history from `at` (RFC 3339 UTC) on,
+/// with a `reason` such as `keyCompromise` (NULL for none): the log's current key
+/// signs a key record saying so, and evidence signed by `kid` claiming a time at or
+/// after `at` is refused from then on, this log's own records included. The
+/// current key cannot revoke itself (`EVIDENTIA_INVALID_ARGUMENT`): rotate first
+/// with [`evidentia_log_rotate`]. A `kid` the log never had is
+/// `EVIDENTIA_KEY_NOT_FOUND`; one revoked already, or a reason empty or longer
+/// than 1 KiB, is `EVIDENTIA_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `log` live; `kid` and `at` NUL-terminated; `reason` NUL-terminated or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_revoke(
+    log: *const evidentia_log,
+    kid: *const c_char,
+    at: *const c_char,
+    reason: *const c_char,
+) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        let kid = unsafe { c_str(kid, "kid")? }.ok_or_else(|| null("kid"))?;
+        let at = unsafe { timestamp(at, "at")? }.ok_or_else(|| null("at"))?;
+        let reason = unsafe { c_str(reason, "reason")? };
+        log.log.revoke(&log.key()?, kid, at, reason)
+    })
+}
+
 /// Writes the log's key history (JWKS text, with each key's validity).
 ///
 /// # Safety

@@ -2,6 +2,7 @@
    input to every parser, and concurrent appends from several threads. */
 #define _DEFAULT_SOURCE
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -17,6 +18,7 @@ static void null_pointers_are_refused(void) {
     CHECK(evidentia_log_open(NULL, NULL, 0, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null path");
     CHECK(evidentia_log_len(NULL, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null log");
     CHECK(evidentia_log_rotate(NULL, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null log to rotate");
+    CHECK(evidentia_log_revoke(NULL, NULL, NULL, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null log to revoke");
     CHECK(evidentia_log_keys(NULL, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "null log keys");
     CHECK(evidentia_log_id(NULL, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "null log id");
     char *text = NULL;
@@ -236,9 +238,10 @@ static void batches_rotation_and_key_history(void) {
     char kid[64];
     size_t kid_len = 0;
     CHECK(evidentia_signing_key_kid(new_key, kid, sizeof kid, &kid_len) == EVIDENTIA_OK && strstr(out, kid), "new kid");
+    /* Three events, the rotation's key record and one more event. */
     char *checkpoint = NULL;
     CHECK(evidentia_log_checkpoint(log, &checkpoint) == EVIDENTIA_OK && checkpoint &&
-              strstr(checkpoint, "c.example/batches\n4\n"),
+              strstr(checkpoint, "c.example/batches\n5\n"),
           "checkpoint signed by the new key");
     evidentia_string_free(checkpoint);
     evidentia_report *report = NULL;
@@ -256,6 +259,107 @@ static uint64_t length_of(const evidentia_log *log) {
     uint64_t len = UINT64_MAX;
     if (evidentia_log_len(log, &len) != EVIDENTIA_OK) return UINT64_MAX;
     return len;
+}
+
+/* Whether a report of the log in `path` has the failure `code`. */
+static int log_fails_with(const char *path, evidentia_result code) {
+    evidentia_report *report = NULL;
+    uint32_t codes[16];
+    size_t n = 0;
+    int found = 0;
+    if (evidentia_verify_log_dir(path, NULL, &report) != EVIDENTIA_OK) return 0;
+    if (evidentia_report_failure_codes(report, codes, 16, &n) == EVIDENTIA_OK) {
+        for (size_t i = 0; i < n; i++) found |= codes[i] == (uint32_t)code;
+    }
+    evidentia_report_free(report);
+    return found;
+}
+
+/* A revocation of a retired key is a key record the log proves: after the key's
+   last record the log stays valid, before it its records are no longer evidence. */
+static void revocation(void) {
+    char dir[] = "/tmp/evidentia-c-api-XXXXXX";
+    if (!mkdtemp(dir)) exit(2);
+    char path[256], early[256];
+    snprintf(path, sizeof path, "%s/log", dir);
+    snprintf(early, sizeof early, "%s/early", dir);
+    evidentia_signing_key *old_key = NULL, *new_key = NULL, *other = NULL;
+    evidentia_log *log = NULL;
+    CHECK(evidentia_signing_key_generate(&old_key) == EVIDENTIA_OK, "generate");
+    CHECK(evidentia_signing_key_generate(&new_key) == EVIDENTIA_OK, "generate");
+    CHECK(evidentia_signing_key_generate(&other) == EVIDENTIA_OK, "generate");
+    char old_kid[64], other_kid[64];
+    size_t kid_len = 0;
+    CHECK(evidentia_signing_key_kid(old_key, old_kid, sizeof old_kid, &kid_len) == EVIDENTIA_OK, "kid");
+    CHECK(evidentia_signing_key_kid(other, other_kid, sizeof other_kid, &kid_len) == EVIDENTIA_OK, "kid");
+    CHECK(evidentia_log_create(path, old_key, "c.example/revoke", EVIDENTIA_MODE_RECEIPTS, NULL, &log) == EVIDENTIA_OK,
+          "create");
+    char *ack = NULL;
+    CHECK(evidentia_log_append(log, (const uint8_t *)"{\"n\":1}", 7, NULL, NULL, 0, &ack) == EVIDENTIA_OK, "append");
+    evidentia_string_free(ack);
+    const char *at = "2026-01-01T00:00:00Z";
+    /* The current key cannot revoke itself: rotate first. */
+    CHECK(evidentia_log_revoke(log, old_kid, at, NULL) == EVIDENTIA_INVALID_ARGUMENT, "the current key");
+    char message[512];
+    size_t message_len = 0;
+    CHECK(evidentia_last_error(message, sizeof message, &message_len) == EVIDENTIA_OK && strstr(message, "rotate"),
+          "the message says to rotate: %s", message);
+    CHECK(evidentia_log_rotate(log, new_key) == EVIDENTIA_OK, "rotate");
+    CHECK(evidentia_log_revoke(log, other_kid, at, NULL) == EVIDENTIA_KEY_NOT_FOUND, "a kid the log never had");
+    CHECK(evidentia_log_revoke(log, old_kid, "not a time", NULL) == EVIDENTIA_TIME_INVALID, "not a time");
+    CHECK(evidentia_log_revoke(log, old_kid, at, "") == EVIDENTIA_INVALID_ARGUMENT, "an empty reason");
+    CHECK(evidentia_log_revoke(log, "\xff", at, NULL) == EVIDENTIA_INVALID_ARGUMENT, "a kid that is not UTF-8");
+    CHECK(evidentia_log_revoke(log, old_kid, at, "\xff") == EVIDENTIA_INVALID_ARGUMENT, "a reason not UTF-8");
+    CHECK(evidentia_log_revoke(NULL, old_kid, at, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null log");
+    CHECK(evidentia_log_revoke(log, NULL, at, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null kid");
+    CHECK(evidentia_log_revoke(log, old_kid, NULL, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null at");
+    CHECK(length_of(log) == 2, "nothing recorded by the refusals");
+    /* Revoked from when it was retired on (its "exp", rounded up to the second). */
+    CHECK(evidentia_log_keys(log, out, BIG, &out_len) == EVIDENTIA_OK, "keys");
+    cJSON *jwks = cJSON_Parse(out);
+    const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(jwks, "keys"), 0);
+    const cJSON *exp = cJSON_GetObjectItem(first, "exp");
+    CHECK(cJSON_IsNumber(exp), "the retired key expires");
+    time_t retired = (time_t)(cJSON_IsNumber(exp) ? exp->valuedouble : 0) + 1;
+    cJSON_Delete(jwks);
+    struct tm tm;
+    char handed_over[32];
+    gmtime_r(&retired, &tm);
+    strftime(handed_over, sizeof handed_over, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    CHECK(evidentia_log_revoke(log, old_kid, handed_over, "keyCompromise") == EVIDENTIA_OK, "revoke");
+    CHECK(length_of(log) == 3, "the revocation is a record");
+    CHECK(evidentia_log_revoke(log, old_kid, handed_over, NULL) == EVIDENTIA_INVALID_ARGUMENT, "revoked already");
+    CHECK(evidentia_log_keys(log, out, BIG, &out_len) == EVIDENTIA_OK && strstr(out, "\"revoked\"") &&
+              strstr(out, "\"keyCompromise\""),
+          "the key history shows the revocation: %s", out);
+    CHECK(evidentia_log_append(log, (const uint8_t *)"{\"n\":2}", 7, NULL, NULL, 0, &ack) == EVIDENTIA_OK, "append");
+    evidentia_string_free(ack);
+    evidentia_report *report = NULL;
+    CHECK(evidentia_log_verify(log, NULL, &report) == EVIDENTIA_OK && evidentia_report_is_valid(report), "valid");
+    evidentia_report_free(report);
+    evidentia_log_free(log);
+    /* Opened without a key, the log cannot sign a revocation. */
+    log = NULL;
+    CHECK(evidentia_log_open(path, NULL, 0, &log) == EVIDENTIA_OK, "open to read");
+    CHECK(evidentia_log_revoke(log, old_kid, handed_over, NULL) == EVIDENTIA_KEY_NOT_PRIVATE, "no key");
+    evidentia_log_free(log);
+    /* Revoked before the key's records: they are no longer evidence. */
+    log = NULL;
+    CHECK(evidentia_log_create(early, old_key, "c.example/early", EVIDENTIA_MODE_RECEIPTS, NULL, &log) == EVIDENTIA_OK,
+          "create");
+    CHECK(evidentia_log_append(log, (const uint8_t *)"{\"n\":1}", 7, NULL, NULL, 0, &ack) == EVIDENTIA_OK, "append");
+    evidentia_string_free(ack);
+    CHECK(evidentia_log_rotate(log, new_key) == EVIDENTIA_OK, "rotate");
+    CHECK(evidentia_log_revoke(log, old_kid, "2000-01-01T00:00:00Z", NULL) == EVIDENTIA_OK, "revoke early");
+    evidentia_log_free(log);
+    CHECK(log_fails_with(early, EVIDENTIA_KEY_REVOKED), "KEY_REVOKED");
+    CHECK(!log_fails_with(early, EVIDENTIA_KEY_HISTORY_MISMATCH), "the history itself is sound");
+    evidentia_signing_key_free(old_key);
+    evidentia_signing_key_free(new_key);
+    evidentia_signing_key_free(other);
+    char command[300];
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    if (system(command) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
 /* Nonces are unique in a log, an idempotent retry gets the original receipt, times
@@ -635,6 +739,7 @@ int main(void) {
     threads_share_a_log();
     nonces_times_and_strings();
     batches_rotation_and_key_history();
+    revocation();
     evidence_files();
     signed_messages();
     printf("test_api: %d checks, %d failed\n", checks_run, checks_failed);

@@ -293,6 +293,23 @@ static void setup_rotate(struct call *c) {
     c->p[1] = key;
 }
 
+static evidentia_result call_revoke(struct call *c) {
+    return evidentia_log_revoke(c->p[0], c->p[1], c->p[2], c->p[3]);
+}
+
+/* The fixture's first key, retired by the rotation above: the first call revokes
+ * it, the others are refused (revoked already) or miss an argument. */
+static char revoked_kid[64];
+
+static void setup_revoke(struct call *c) {
+    size_t len = 0;
+    evidentia_signing_key_kid(fx.key, revoked_kid, sizeof revoked_kid, &len);
+    c->p[0] = fx.log;
+    c->p[1] = revoked_kid;
+    c->p[2] = "2100-01-01T00:00:00Z";
+    c->p[3] = "superseded";
+}
+
 static void free_made_key(struct call *c) {
     evidentia_signing_key_free(c->made[0]);
 }
@@ -672,6 +689,7 @@ static const struct spec specs[] = {
     {"evidentia_log_append", "hiSSo", setup_log_append, call_log_append, free_string_slot},
     {"evidentia_log_append_batch", "haASo", setup_append_batch, call_append_batch, free_string_slot},
     {"evidentia_log_rotate", "hh", setup_rotate, call_rotate, free_made_key},
+    {"evidentia_log_revoke", "hssS", setup_revoke, call_revoke, nothing},
     {"evidentia_log_keys", "hbl", setup_log_text, call_evidentia_log_keys, nothing},
     {"evidentia_log_id", "hbl", setup_log_text, call_evidentia_log_id, nothing},
     {"evidentia_log_len", "hO", setup_log_len, call_log_len, nothing},
@@ -952,6 +970,11 @@ static void the_rest(void) {
     CHECK(evidentia_log_verifier_push(verifier, (const uint8_t *)"x", 1, NULL, 0) == EVIDENTIA_INVALID_HANDLE, "push");
     CHECK(evidentia_log_verifier_push_checkpoint(verifier, "x", 1) == EVIDENTIA_INVALID_HANDLE, "push checkpoint");
     evidentia_log_verifier_free(verifier);
+    /* The first revocation call revoked the retired key; the later ones changed nothing. */
+    CHECK(evidentia_log_keys(fx.log, text_out, BIG, &text_len) == EVIDENTIA_OK && strstr(text_out, "\"superseded\""),
+          "the revocation");
+    const char *revoked = strstr(text_out, "\"revoked\"");
+    CHECK(revoked && !strstr(revoked + 1, "\"revoked\""), "one revocation");
     /* Text that is not UTF-8 where text is taken. */
     evidentia_key_set *keys = NULL;
     CHECK(evidentia_key_set_from_json("\xff", 1, &keys) == EVIDENTIA_INVALID_ARGUMENT && keys == NULL, "not UTF-8");

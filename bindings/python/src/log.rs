@@ -296,6 +296,20 @@ impl Log {
         Ok(())
     }
 
+    /// Revokes the key `kid` of the log's key history from `at` (RFC 3339) on,
+    /// with an optional `reason` such as "keyCompromise": the log's current key
+    /// signs a key record saying so, and evidence signed by `kid` claiming a time
+    /// at or after `at` is refused from then on, this log's own records included.
+    /// The current key cannot revoke itself (INVALID_ARGUMENT): rotate first.
+    /// Releases the GIL while it works.
+    #[pyo3(signature = (kid, at, reason = None))]
+    fn revoke(&self, py: Python<'_>, kid: Str, at: Str, reason: Option<Str>) -> PyResult<()> {
+        let at = Timestamp::parse(&at).map_err(error)?;
+        let (log, key) = (self.log()?, self.key()?);
+        let reason = reason.as_deref();
+        py.detach(|| log.revoke(&key, &kid, at, reason)).map_err(error)
+    }
+
     /// The log's key history as JWKS text.
     fn keys(&self, py: Python<'_>) -> PyResult<String> {
         let log = self.log()?;
