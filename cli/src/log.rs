@@ -167,7 +167,8 @@ pub(crate) enum LogCommand {
         jwks: Option<PathBuf>,
     },
     /// Retire the log's signing key and continue with a new one. The retiring key
-    /// first signs a checkpoint of the records it signed
+    /// signs a key record handing over to the new key (SPEC §23) and a checkpoint of
+    /// the records it signed
     Rotate {
         dir: PathBuf,
         /// The new signing key file (JWK or PEM), or a `pkcs11:` URI (pin-source,
@@ -423,7 +424,8 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
             let log = open(dir, *wait, json)?;
             let current = signing_key(&log, key.as_deref())?;
             log.revoke(current.as_ref(), kid, at, reason.as_deref())?;
-            eprintln!("log {}: key {kid} revoked from {at} on", log.log_id());
+            // As keys.jwks holds it: the instant its NumericDate denotes.
+            eprintln!("log {}: key {kid} revoked from {} on", log.log_id(), at.as_numeric_date()?);
         }
     }
     Ok(Outcome::Valid)

@@ -232,6 +232,55 @@ impl KeyRecord {
         apply(before, &self.change, incoming.as_ref()).is_ok_and(|after| after.to_json() == self.keys.to_json())
     }
 
+    /// Checks that the key that signed the record carrying this change (`signer`, the
+    /// record's kid, at the record's `time`) may make it (SPEC.md §23.2 step 2): a
+    /// rotation is signed by its outgoing key, a revocation by the log's current key
+    /// (the one key with no end) and not the revoked key; and after the change one
+    /// key has no end.
+    ///
+    /// # Errors
+    /// Why not, in words.
+    pub fn check_signer(&self, signer: &str, time: Timestamp) -> std::result::Result<(), String> {
+        let thumbprint = |kid: &str| self.keys.select(Some(kid)).map(|(key, _)| key.kid().to_owned()).ok();
+        let signer_thumbprint = thumbprint(signer);
+        let changed = thumbprint(self.kid());
+        let open: Vec<&str> = self
+            .keys
+            .entries()
+            .iter()
+            .filter(|e| e.validity().expires.is_none() && e.validity().revoked_at.is_none())
+            .map(|e| e.thumbprint())
+            .collect();
+        let in_force = self.keys.select(Some(signer)).is_ok_and(|(_, v)| v.check(time).is_ok());
+        let why = match &self.change {
+            KeyChange::Rotate { .. } if signer_thumbprint.is_none() || signer_thumbprint != changed || !in_force => {
+                format!(
+                    "a rotation must be signed by the outgoing key {}, valid at the record's time; this one is signed by {signer}",
+                    self.kid()
+                )
+            }
+            KeyChange::Rotate { to, .. } if thumbprint(to).as_deref().is_none_or(|to| open != [to]) => {
+                format!("after a rotation the incoming key {to} must be the one key in force with no end")
+            }
+            KeyChange::Revoke { kid, .. } if self.keys.select(Some(kid)).is_ok_and(|(_, v)| v.expires.is_none()) => {
+                format!("only a retired key (one with an expiry) is revoked; {kid} has none")
+            }
+            KeyChange::Revoke { .. }
+                if signer_thumbprint.is_none()
+                    || signer_thumbprint == changed
+                    || open != [signer_thumbprint.as_deref().unwrap_or_default()]
+                    || !in_force =>
+            {
+                format!(
+                    "a revocation must be signed by the log's current key (the one key in force with no end), not by the revoked key {}; this one is signed by {signer}",
+                    self.kid()
+                )
+            }
+            _ => return Ok(()),
+        };
+        Err(why)
+    }
+
     /// The kid the change is about: the outgoing key of a rotation, the revoked key.
     pub fn kid(&self) -> &str {
         match &self.change {
@@ -276,11 +325,25 @@ fn not_current(kid: &str) -> Error {
     Error::new(ErrorCode::KeyNotCurrent, format!("the key {kid} is not the log's key in force, so it cannot hand over"))
 }
 
-/// Reads an event's bytes as a key record, if it is one (a quick scan first:
-/// most events are not).
+/// Whether two key sets hold the same history (SPEC.md §23.2, end of the log): the
+/// same keys by thumbprint, each with the same validity; order and other members
+/// aside.
+pub(crate) fn same_history(a: &KeySet, b: &KeySet) -> bool {
+    let history = |set: &KeySet| {
+        let mut keys: Vec<(String, Validity)> =
+            set.entries().iter().map(|e| (e.thumbprint().to_owned(), e.validity().clone())).collect();
+        keys.sort_by(|x, y| x.0.cmp(&y.0));
+        keys
+    };
+    history(a) == history(b)
+}
+
+/// Reads an event's bytes as a key record, if it is one: an object whose member
+/// `evidentia_key_record` may be spelled with escapes, so bytes holding `\u` are
+/// read too (a quick scan first: most events are neither).
 pub(crate) fn key_record_of(event: &[u8]) -> Option<Result<KeyRecord>> {
     let needle = KEY_RECORD_MEMBER.as_bytes();
-    if !event.windows(needle.len()).any(|window| window == needle) {
+    if !event.windows(needle.len()).any(|window| window == needle) && !event.windows(2).any(|w| w == b"\\u") {
         return None;
     }
     let value = match json::parse(event) {

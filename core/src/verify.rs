@@ -9,7 +9,7 @@ use crate::checkpoint::{Checkpoint, NoteVerifier, read_checkpoint, verify_note};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorCode, Result};
 use crate::jwks::{KeySet, Validity};
-use crate::keyrecord::{KeyChange, KeyRecord, key_record_of};
+use crate::keyrecord::{KeyChange, KeyRecord, key_record_of, same_history};
 use crate::merkle::{Accumulator, Hash, leaf_hash};
 use crate::message::{Link, check_stored_event};
 use crate::record::{Receipt, Record};
@@ -366,8 +366,11 @@ pub struct LogVerifier {
     /// Links of signed messages, `(index of the linking record, link)`, not yet
     /// checked against the record they name.
     links: Vec<(u64, Link)>,
-    /// The key set the latest key record signed, and that record's index.
-    key_history: Option<(u64, KeySet)>,
+    /// The latest key record read, and its index.
+    key_history: Option<(u64, KeyRecord)>,
+    /// The kids (thumbprints and explicit kids) of keys a rotation handed over
+    /// from: a rotation's key record is its outgoing key's last record.
+    handed_over: HashSet<String>,
 }
 
 impl LogVerifier {
@@ -390,6 +393,7 @@ impl LogVerifier {
             covered: 0,
             links: Vec::new(),
             key_history: None,
+            handed_over: HashSet::new(),
         }
     }
 
@@ -457,6 +461,14 @@ impl LogVerifier {
                 self.links.push((index, link));
             }
         }
+        if self.handed_over.contains(&record.kid) {
+            self.report.ran(&[Check::KeyHistory]);
+            let message = format!(
+                "the record is signed by the key {}, which a rotation recorded earlier in the log handed over: a rotation's key record is its outgoing key's last record",
+                record.kid
+            );
+            self.report.fail(ErrorCode::KeyHistoryMismatch, at, message);
+        }
         if let Some(key_record) = prepared.key_record {
             self.check_key_record(index, &record, key_record);
         }
@@ -522,38 +534,25 @@ impl LogVerifier {
             Ok(key_record) => key_record,
             Err(e) => return self.report.fail(e.code(), at, e.message()),
         };
-        let thumbprint = |kid: &str| key_record.keys.select(Some(kid)).map(|(key, _)| key.kid().to_owned()).ok();
-        let signer = thumbprint(&record.kid);
-        let changed = thumbprint(key_record.kid());
-        let in_force = key_record.keys.select(Some(&record.kid)).is_ok_and(|(_, v)| v.check(record.time).is_ok());
-        let allowed = match key_record.change {
-            KeyChange::Rotate { .. } => signer.is_some() && signer == changed,
-            KeyChange::Revoke { .. } => signer.is_some() && signer != changed,
-        };
-        if !allowed || !in_force {
-            let message = match key_record.change {
-                KeyChange::Rotate { .. } => format!(
-                    "a rotation must be signed by the outgoing key {}, valid at the record's time; this one is signed by {}",
-                    key_record.kid(),
-                    record.kid
-                ),
-                KeyChange::Revoke { .. } => format!(
-                    "a revocation must be signed by a key in force other than the revoked key {}; this one is signed by {}",
-                    key_record.kid(),
-                    record.kid
-                ),
-            };
-            self.report.fail(ErrorCode::KeyHistoryMismatch, at, message);
+        if let Err(why) = key_record.check_signer(&record.kid, record.time) {
+            self.report.fail(ErrorCode::KeyHistoryMismatch, at, why);
         }
-        if let Some((before, keys)) = &self.key_history
-            && !key_record.follows(keys)
+        if let Some((before, last)) = &self.key_history
+            && !key_record.follows(&last.keys)
         {
             let message = format!(
                 "the key record's key set is not the key set of the key record at index {before} with this change applied"
             );
             self.report.fail(ErrorCode::KeyHistoryMismatch, at, message);
         }
-        self.key_history = Some((index, key_record.keys));
+        if let KeyChange::Rotate { from, .. } = &key_record.change
+            && let Some(entry) =
+                key_record.keys.entries().iter().find(|e| e.thumbprint() == from || e.kid() == Some(from))
+        {
+            self.handed_over.insert(entry.thumbprint().to_owned());
+            self.handed_over.extend(entry.kid().map(str::to_owned));
+        }
+        self.key_history = Some((index, key_record));
     }
 
     fn add_leaf(&mut self, leaf: Hash) {
@@ -704,12 +703,17 @@ impl LogVerifier {
     /// [`LogVerifier::check_link`] are findings: a verifier that cannot look up
     /// records must not report them as checked.
     pub fn finish(mut self) -> Report {
-        if let Some((index, keys)) = self.key_history.take()
-            && keys.to_json() != self.keys.to_json()
+        if let Some((index, last)) = self.key_history.take()
+            && !same_history(&last.keys, &self.keys)
         {
-            let message = format!(
-                "the key set used to verify is not the one the log's last key record (index {index}) signed: the key history (keys.jwks) was changed after it, or the keys given are not this log's"
-            );
+            let message = match last.follows(&self.keys) {
+                true => format!(
+                    "the key change recorded at index {index} is not yet in the key history (keys.jwks): it was interrupted before keys.jwks was written; opening the log for writing completes it"
+                ),
+                false => format!(
+                    "the key set used to verify is not the one the log's last key record (index {index}) signed: the key history (keys.jwks) was changed after it, or the keys given are not this log's"
+                ),
+            };
             self.report.fail(ErrorCode::KeyHistoryMismatch, Some(index), message);
         }
         for (index, link) in std::mem::take(&mut self.links) {

@@ -67,4 +67,42 @@ fn key_records_must_be_signed_by_the_keys_allowed_to_and_follow_each_other() {
 
     // The key set used to verify must be the last key record's.
     assert_eq!(verify(&honest[..2], &start), vec![ErrorCode::KeyHistoryMismatch]);
+    // ... as a history: the same keys and validity in another order, without their
+    // `alg` and `use`, is the same history.
+    let reordered = {
+        let text = revocation.keys.to_json();
+        let set = evidentia::json::parse(text.as_bytes()).unwrap();
+        let mut entries: Vec<_> = set.get("keys").unwrap().as_array().unwrap().to_vec();
+        entries.reverse();
+        let entries: Vec<_> = entries
+            .into_iter()
+            .map(|e| match e {
+                evidentia::Value::Object(members) => {
+                    evidentia::Value::Object(members.into_iter().filter(|(n, _)| n != "alg" && n != "use").collect())
+                }
+                other => other,
+            })
+            .collect();
+        let value = evidentia::Value::object([("keys", evidentia::Value::Array(entries))]);
+        KeySet::from_json(&String::from_utf8(evidentia::canonicalize_value(&value).unwrap()).unwrap()).unwrap()
+    };
+    assert_ne!(reordered.to_json(), revocation.keys.to_json());
+    assert_eq!(verify(&honest, &reordered), vec![]);
+
+    // A rotation's key record is the outgoing key's last record.
+    let after_handover = [(&k1, plain.clone()), (&k1, rotation.to_event()), (&k1, br#"{"n":2}"#.to_vec())];
+    assert_eq!(verify(&after_handover, &rotation.keys), vec![ErrorCode::KeyExpired, ErrorCode::KeyHistoryMismatch]);
+
+    // Only a retired key is revoked: k2 (current, no expiry) revoked by k3, which
+    // someone put beside it.
+    let mut two_current = rotation.keys.clone();
+    two_current.add(k3.public_key(), evidentia::Validity::default()).unwrap();
+    let revoke_current = KeyRecord::revoke(&two_current, k2.public_key().kid(), half(1), None).unwrap();
+    let by_intruder = [(&k1, plain.clone()), (&k3, revoke_current.to_event())];
+    assert_eq!(verify(&by_intruder, &revoke_current.keys), vec![ErrorCode::KeyHistoryMismatch]);
+
+    // However the stored event spells the member's name, it is a key record.
+    let escaped = String::from_utf8(rotation.to_event()).unwrap().replacen("key_record", "key_r\\u0065cord", 1);
+    let escaped = escaped.replace("\"rotate\"", "\"rename\"");
+    assert_eq!(verify(&[(&k1, escaped.into_bytes())], &start), vec![ErrorCode::KeyRecordMalformed]);
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use evidentia::json::{Number, Value};
 use evidentia::merkle::leaf_hash;
-use evidentia::{ChainState, Error, ErrorCode, KeySet, Record, Result};
+use evidentia::{ChainState, Error, ErrorCode, KeyRecord, KeySet, Record, Result};
 
 use crate::checkpoints::Checkpoints;
 use crate::config::{
@@ -398,12 +398,22 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
     if config.mode == Mode::Batch {
         recovery.unsealed_records = count - checkpoints.latest_size().unwrap_or(0);
     }
-    if let Some(entry) = &last_entry
-        && let Some(after) = key_change_to_complete(entry, &keys, checkpoints.latest_size() == Some(count))
+    // A key change the log recorded but keys.jwks does not show yet is completed now,
+    // or, in batch mode before its seal, when its signer next calls (SPEC.md §23.3).
+    let mut pending_key_change = last_entry.as_ref().and_then(|entry| pending_key_change(entry, &keys));
+    if (config.mode == Mode::Receipts || checkpoints.latest_size() == Some(count))
+        && let Some(record) = pending_key_change.take()
     {
-        fs.replace(dir, KEYS_FILE, after.to_json().as_bytes())?;
-        keys = after;
+        fs.replace(dir, KEYS_FILE, record.keys.to_json().as_bytes())?;
+        keys = record.keys;
         recovery.completed_key_change = true;
+    }
+    let in_force =
+        keys.entries().iter().filter(|e| e.validity().expires.is_none() && e.validity().revoked_at.is_none());
+    if in_force.count() > 1 {
+        return Err(corrupt(
+            "keys.jwks lists more than one key with neither an expiry nor a revocation: a log has one current key, so the key history was edited".into(),
+        ));
     }
     let mut writer = Writer {
         fs: fs.clone(),
@@ -421,6 +431,7 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
         durable: durable.unwrap_or(Durable { entries: 0, root: evidentia::merkle::empty_root() }),
         recovery,
         damaged: false,
+        pending_key_change,
         lock_id: None,
         clock: None,
     };
@@ -430,23 +441,24 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
     Ok(writer)
 }
 
-/// The key set a key change left unwritten: when the log's last record is a key
-/// record (SPEC.md §23) whose key set is `keys` with its change applied, signed
-/// under `keys` (its receipt verifies, or in batch mode a verified checkpoint
-/// covers it), the change was made and keys.jwks not yet replaced.
-fn key_change_to_complete(entry: &Entry, keys: &KeySet, sealed: bool) -> Option<KeySet> {
+/// A key change keys.jwks does not show yet: the log's last record is a key record
+/// (SPEC.md §23) whose key set is `keys` with its change applied, made by the key
+/// that may make it, and signed under `keys` (its receipt verifies; in batch mode
+/// its seal may still be missing).
+fn pending_key_change(entry: &Entry, keys: &KeySet) -> Option<KeyRecord> {
     let event = evidentia::json::parse(entry.event()).ok()?;
-    let record = evidentia::KeyRecord::from_event(&event).ok()??;
-    if !record.follows(keys) {
+    let key_record = KeyRecord::from_event(&event).ok()??;
+    let record = entry.record().ok()?;
+    if !key_record.follows(keys) || key_record.check_signer(&record.kid, record.time).is_err() {
         return None;
     }
     let signed = match entry {
         Entry::Receipt { receipt, event } => {
             evidentia::verify_receipt(receipt, keys, Some(event)).is_ok_and(|report| report.is_valid())
         }
-        Entry::Record { .. } => sealed,
+        Entry::Record { .. } => keys.select(Some(&record.kid)).is_ok_and(|(_, v)| v.check(record.time).is_ok()),
     };
-    signed.then_some(record.keys)
+    signed.then_some(key_record)
 }
 
 /// Opens a lookup index for writing, and says from which record on it must be

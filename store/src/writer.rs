@@ -197,6 +197,9 @@ pub(crate) struct Writer {
     /// Set when a write failed and left files that must be repaired before the
     /// next change (the next call repairs them).
     pub damaged: bool,
+    /// A key change recorded in the log (its key record is the last record) that
+    /// keys.jwks does not show yet: completed before anything else is done.
+    pub pending_key_change: Option<KeyRecord>,
     /// The writer lock file this writer holds (set once the log is open).
     pub lock_id: Option<FileId>,
     /// A fixed time read instead of the system clock ([`LogOptions::clock`]).
@@ -307,6 +310,7 @@ impl Writer {
         options: &AppendOptions,
     ) -> Result<Vec<Appended>> {
         self.repair()?;
+        self.complete_key_change(Some(key))?;
         let validity = self.current(key)?;
 
         // Nonces: never twice in a log. A retry marked idempotent gets the original
@@ -584,6 +588,7 @@ impl Writer {
     /// records came after it.
     fn checkpoint(&mut self, key: &dyn Signer) -> Result<StoredCheckpoint> {
         self.repair()?;
+        self.complete_key_change(Some(key))?;
         if self.checkpoints.latest_size() != Some(self.segments.count) {
             let validity = self.current(key)?;
             // Its key must have been valid when the last record was made, as log
@@ -605,37 +610,78 @@ impl Writer {
 
 impl Writer {
     /// Appends a key record signed by `key` at `time`, seals the log with a
-    /// checkpoint `key` signs, and only then replaces keys.jwks (and log.json when
-    /// `config` is given): a crash in between leaves the record in the log, and
-    /// opening the log completes the change from it.
-    fn record_key_change(
-        &mut self,
-        key: &dyn Signer,
-        record: &KeyRecord,
-        time: Timestamp,
-        config: Option<Config>,
-    ) -> Result<()> {
+    /// checkpoint `key` signs, and only then replaces keys.jwks: from the moment the
+    /// record is stored the change is pending, and whatever fails after that, the
+    /// next call (or opening the log) completes it (SPEC.md §23.3).
+    fn record_key_change(&mut self, key: &dyn Signer, record: &KeyRecord, time: Timestamp) -> Result<()> {
         let event = record.to_event();
         let options = AppendOptions { time: Some(time), idempotent: false };
-        self.commit(key, &[NewEvent { json: &event, nonce: None }], vec![event.clone()], &options)?;
-        self.checkpoint(key)?;
+        let committed = self.commit(key, &[NewEvent { json: &event, nonce: None }], vec![event.clone()], &options);
+        match &committed {
+            Ok(_) => {}
+            // Stored, not sealed: pending until `key` seals it.
+            Err(e) if e.code() == ErrorCode::RecordsUnsealed => {}
+            Err(_) => return committed.map(drop),
+        }
+        self.pending_key_change = Some(record.clone());
+        committed?;
+        if self.checkpoints.latest_size() != Some(self.segments.count) {
+            let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
+            self.sign_checkpoint(key)?;
+        }
+        self.complete_key_change(Some(key))
+    }
+
+    /// Completes a pending key change: in batch mode its key record is sealed first,
+    /// with a checkpoint only its signer (`key`) can sign; then keys.jwks is replaced.
+    fn complete_key_change(&mut self, key: Option<&dyn Signer>) -> Result<()> {
+        let Some(record) = self.pending_key_change.clone() else { return Ok(()) };
+        if self.config.mode == Mode::Batch && self.checkpoints.latest_size() != Some(self.segments.count) {
+            let signer = self.last_kid.clone().unwrap_or_default();
+            let Some(key) = key.filter(|key| key.public_key().kid() == signer) else {
+                return Err(Error::new(
+                    ErrorCode::KeyNotCurrent,
+                    format!(
+                        "a key change is recorded in the log but not yet sealed: only the key that made it ({signer}) can seal it and complete the change"
+                    ),
+                ));
+            };
+            let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
+            self.sign_checkpoint(key)?;
+        }
         let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
-        let replaced = self.fs.replace(&self.dir, KEYS_FILE, record.keys.to_json().as_bytes()).and_then(|()| {
-            self.keys = record.keys.clone();
-            match &config {
-                Some(config) => self.fs.replace(&self.dir, CONFIG_FILE, &config.to_json()),
-                None => Ok(()),
-            }
-        });
-        if replaced.is_err() {
+        if let Err(e) = self.fs.replace(&self.dir, KEYS_FILE, record.keys.to_json().as_bytes()) {
             // The new key history may be on disk even though a flush failed: the
-            // next call reads back whichever it is (and completes it from the log).
+            // next call reads back whichever it is, and completes the change again.
             self.damaged = true;
+            return Err(e);
         }
-        replaced?;
-        if let Some(config) = config {
-            self.config = config;
+        self.keys = record.keys;
+        self.pending_key_change = None;
+        Ok(())
+    }
+
+    /// Whether the log's keys already show `current` handing over to `new_key`.
+    fn rotated(&self, current: &dyn Signer, new_key: &dyn Signer) -> bool {
+        match (self.keys.select(Some(current.public_key().kid())), self.keys.select(Some(new_key.public_key().kid()))) {
+            (Ok((old, before)), Ok((new, after))) => {
+                old == current.public_key()
+                    && new == new_key.public_key()
+                    && before.expires.is_some()
+                    && before.expires == after.not_before
+                    && after.expires.is_none()
+                    && after.revoked_at.is_none()
+            }
+            _ => false,
         }
+    }
+
+    /// Remembers a new key file in log.json, when there is one.
+    fn remember(&mut self, config: Option<Config>) -> Result<()> {
+        let Some(config) = config else { return Ok(()) };
+        let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
+        self.fs.replace(&self.dir, CONFIG_FILE, &config.to_json())?;
+        self.config = config;
         Ok(())
     }
 }
@@ -796,6 +842,8 @@ impl Log {
     pub fn keys(&self) -> KeySet {
         let Ok(mut writer) = self.writer.lock() else { return KeySet::default() };
         let _ = writer.repair();
+        // A pending key change that needs no signature (to seal it) is completed.
+        let _ = writer.complete_key_change(None);
         writer.keys.clone()
     }
 
@@ -926,17 +974,30 @@ impl Log {
     /// stops being valid, and `new_key` becomes valid from that moment on. Records
     /// signed before keep verifying.
     ///
+    /// Once the key record is stored the rotation is made: whatever fails after it
+    /// (a checkpoint the signer could not sign, a file that could not be written),
+    /// the next call or opening the log completes it, and calling `rotate` again
+    /// with the same keys succeeds without a second key record. In batch mode a key
+    /// record left unsealed is sealed by `current` at its next call; other keys get
+    /// [`ErrorCode::KeyNotCurrent`] until then.
+    ///
     /// # Errors
     /// [`ErrorCode::KeyNotCurrent`] when `current` is not the log's current key;
     /// [`ErrorCode::KeySetMalformed`] when `new_key` was used by this log before;
-    /// [`ErrorCode::Io`], after which the rotation may or may not have taken
-    /// effect: [`Log::keys`] says which key is current; [`ErrorCode::SignerFailed`]
-    /// (or the signer's own code) when `new_key` cannot sign for its public key.
+    /// [`ErrorCode::SignerFailed`] (or the signer's own code) when `new_key` cannot
+    /// sign for its public key, or `current` could not sign; [`ErrorCode::RecordsUnsealed`];
+    /// [`ErrorCode::Io`]. After an error [`Log::keys`] says which key is current.
     pub fn rotate(&self, current: &dyn Signer, new_key: &dyn Signer, new_key_file: Option<PathBuf>) -> Result<()> {
         check_signer(new_key)?;
         let mut guard = self.writer()?;
         let writer = &mut *guard;
         writer.repair()?;
+        writer.complete_key_change(Some(current))?;
+        let config = new_key_file.map(|file| Config { key_file: Some(file), ..writer.config.clone() });
+        if writer.rotated(current, new_key) {
+            // A retry of a rotation that took effect (its key record is in the log).
+            return writer.remember(config);
+        }
         let validity = writer.current(current)?;
         // The key record is the outgoing key's last record; the incoming key starts
         // strictly after it, at an instant a NumericDate (keys.jwks, SPEC.md §4.1)
@@ -947,8 +1008,8 @@ impl Log {
             at = at.shifted(Duration::from_micros(1), false)?.as_numeric_date()?;
         }
         let record = KeyRecord::rotate(&writer.keys, current.public_key(), new_key.public_key(), at)?;
-        let config = new_key_file.map(|file| Config { key_file: Some(file), ..writer.config.clone() });
-        writer.record_key_change(current, &record, time, config)
+        writer.record_key_change(current, &record, time)?;
+        writer.remember(config)
     }
 
     /// Revokes the key `kid` of the log's key history from `at` on, with a reason
@@ -966,6 +1027,7 @@ impl Log {
         let mut guard = self.writer()?;
         let writer = &mut *guard;
         writer.repair()?;
+        writer.complete_key_change(Some(key))?;
         let validity = writer.current(key)?;
         let (revoked, _) = writer.keys.select(Some(kid))?;
         if revoked == key.public_key() {
@@ -976,7 +1038,7 @@ impl Log {
         }
         let record = KeyRecord::revoke(&writer.keys, revoked.kid(), at, reason)?;
         let time = writer.time_for(None, &validity)?;
-        writer.record_key_change(key, &record, time, None)
+        writer.record_key_change(key, &record, time)
     }
 
     fn read<T>(&self, read: impl FnOnce(&View<'_>) -> Result<T>) -> Result<T> {

@@ -117,10 +117,12 @@ fn an_edited_keys_jwks_is_caught() {
     for edited in [unrevoked, added, earlier] {
         std::fs::write(dir.0.join("keys.jwks"), edited.to_json()).unwrap();
         assert_eq!(codes(&dir.0), vec![ErrorCode::KeyHistoryMismatch], "{}", edited.to_json());
-        // Opening the log does not take an edited key set for an unfinished change.
-        let log = Log::open(&dir.0).unwrap();
-        assert!(!log.recovery().completed_key_change);
-        drop(log);
+        // Opening the log does not take an edited key set for an unfinished change
+        // (and refuses one with a second key in force).
+        match Log::open(&dir.0) {
+            Ok(log) => assert!(!log.recovery().completed_key_change),
+            Err(e) => assert_eq!(e.code(), ErrorCode::LogCorrupt),
+        }
         assert_eq!(codes(&dir.0), vec![ErrorCode::KeyHistoryMismatch]);
     }
     std::fs::write(dir.0.join("keys.jwks"), &honest).unwrap();
@@ -236,4 +238,90 @@ fn a_log_rotated_before_key_records_keeps_verifying_and_records_its_next_change(
     assert!(report.is_valid(), "{:?}", report.failure_codes());
     assert_eq!(key_history(&report), evidentia::Status::Passed);
     assert_eq!(key_records(&dir.0).len(), 2);
+}
+
+/// A key that signs until told to fail (a KMS that goes away).
+struct Flaky {
+    key: SigningKey,
+    failing: std::cell::Cell<bool>,
+    /// Signatures made before failing on its own, when set.
+    budget: std::cell::Cell<Option<usize>>,
+}
+
+impl Flaky {
+    fn new(key: SigningKey) -> Flaky {
+        Flaky { key, failing: std::cell::Cell::new(false), budget: std::cell::Cell::new(None) }
+    }
+}
+
+impl evidentia::Signer for Flaky {
+    fn public_key(&self) -> &evidentia::PublicKey {
+        self.key.public_key()
+    }
+    fn sign_message(&self, message: &[u8]) -> evidentia::Result<Vec<u8>> {
+        if let Some(left) = self.budget.get() {
+            self.budget.set(left.checked_sub(1));
+            if left == 0 {
+                self.failing.set(true);
+            }
+        }
+        if self.failing.get() {
+            return Err(evidentia::Error::new(ErrorCode::SignerFailed, "the KMS went away"));
+        }
+        Ok(self.key.sign_der(message))
+    }
+}
+
+/// A rotation whose checkpoint (receipts mode) or seal (batch mode) the outgoing
+/// key fails to sign, after its key record is stored: the rotation is made, the
+/// outgoing key signs nothing more, and the log stays valid — in the same handle
+/// and after reopening.
+#[test]
+fn a_rotation_that_fails_after_its_key_record_is_completed_not_forked() {
+    for (mode, reopen) in [(Mode::Receipts, false), (Mode::Receipts, true), (Mode::Batch, false), (Mode::Batch, true)] {
+        let dir = scratch(&format!("flaky-{}-{reopen}", mode.name()));
+        let (old, new) = (Flaky::new(key(1)), key(2));
+        let mut log = Log::create(&dir.0, &old, CreateOptions { mode, ..CreateOptions::default() }).unwrap();
+        log.append(&old, br#"{"n":1}"#, None).unwrap();
+        // Receipts mode: the key record's receipt, then the checkpoint fails. Batch
+        // mode: the seal of the key record fails.
+        old.budget.set(Some(usize::from(mode == Mode::Receipts)));
+        let failed = log.rotate(&old, &new, None).unwrap_err();
+        assert!(matches!(failed.code(), ErrorCode::SignerFailed | ErrorCode::RecordsUnsealed), "{failed:?}");
+        assert_eq!(key_records(&dir.0).len(), 1, "{mode:?}");
+        if reopen {
+            drop(log);
+            log = Log::open(&dir.0).unwrap();
+        }
+        // The successor cannot sign before the change is complete; in batch mode only
+        // the outgoing key can seal it, once it works again.
+        if mode == Mode::Batch {
+            assert_eq!(log.append(&new, b"{}", None).unwrap_err().code(), ErrorCode::KeyNotCurrent);
+            old.failing.set(false);
+            old.budget.set(None);
+        }
+        assert_eq!(log.append(&old, br#"{"n":"late"}"#, None).unwrap_err().code(), ErrorCode::KeyNotCurrent);
+        // A retry of the rotation succeeds and records nothing more.
+        log.rotate(&old, &new, None).unwrap();
+        assert_eq!(key_records(&dir.0).len(), 1);
+        log.append(&new, br#"{"n":2}"#, None).unwrap();
+        drop(log);
+        assert_eq!(codes(&dir.0), vec![], "{mode:?} reopen={reopen}");
+        assert_eq!(keys_file(&dir.0), key_records(&dir.0)[0].1.keys.to_json());
+    }
+}
+
+/// keys.jwks with a second key that has no end (an attacker's key added beside the
+/// current one) is refused by the writer: a log has one current key.
+#[test]
+fn a_second_key_in_force_is_refused() {
+    let dir = scratch("two-current");
+    let (owner, intruder) = (key(1), key(3));
+    let log = Log::create(&dir.0, &owner, CreateOptions::default()).unwrap();
+    log.append(&owner, b"{}", None).unwrap();
+    drop(log);
+    let mut keys = KeySet::from_json(&keys_file(&dir.0)).unwrap();
+    keys.add(intruder.public_key(), evidentia::Validity::default()).unwrap();
+    std::fs::write(dir.0.join("keys.jwks"), keys.to_json()).unwrap();
+    assert_eq!(Log::open(&dir.0).unwrap_err().code(), ErrorCode::LogCorrupt);
 }

@@ -148,10 +148,14 @@ fn rotation_keeps_old_records_valid_and_retires_the_old_key() {
     log.append(&new, b"{}", None).unwrap();
     drop(log);
     assert_valid(&dir.0);
-    // Against a key set holding only the new key, the old record fails the key check,
-    // and so does the checkpoint the old key sealed it with when it was retired.
+    // Against a key set holding only the new key, the old records fail the key check,
+    // and so does the checkpoint the old key sealed them with when it was retired;
+    // and that key set is not the history the rotation's key record signed.
     let report = verify_dir(&dir.0, Some(&KeySet::single(new.public_key())), |_| {}).unwrap();
-    assert_eq!(report.failure_codes(), vec![ErrorCode::KeyNotFound, ErrorCode::CheckpointSignatureInvalid]);
+    assert_eq!(
+        report.failure_codes(),
+        vec![ErrorCode::KeyNotFound, ErrorCode::CheckpointSignatureInvalid, ErrorCode::KeyHistoryMismatch]
+    );
 }
 
 /// keys.jwks holds the rotation instant as a NumericDate (a double, about 0.24 µs
