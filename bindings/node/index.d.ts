@@ -124,6 +124,16 @@ export declare class Log {
    * Promise resolves.
    */
   rotateAsync(newKey: SigningKey | Signer | string): Promise<void>
+  /**
+   * Revokes the retired key `kid` from `at` (RFC 3339) on, with an optional
+   * reason (`keyCompromise`, `superseded`, …): the log's current key signs a key
+   * record saying so (SPEC §23). Evidence signed by `kid` claiming `at` or later
+   * no longer verifies, this log's own records included. A signer's `sign` must
+   * answer synchronously; see `revokeAsync`.
+   */
+  revoke(kid: string, at: string, reason?: string): void
+  /** As `revoke`, on a worker thread; a signer's `sign` may return a Promise. */
+  revokeAsync(kid: string, at: string, reason?: string): Promise<void>
   /** The log's key history as JWKS text. */
   keys(): string
   /** The log id. */

@@ -120,6 +120,16 @@ fn rotating() -> napi::Error<crate::convert::Code> {
     fail(ErrorCode::InvalidArgument, "the log's key is in use: rotate the log after its signature is made")
 }
 
+/// The arguments of a revocation: the kid, the time (RFC 3339) and the reason.
+fn revocation(
+    kid: &Unknown<'_>,
+    at: &Unknown<'_>,
+    reason: Option<&Unknown<'_>>,
+) -> Result<(String, Timestamp, Option<String>)> {
+    let at = Timestamp::parse(&text(at, "the revocation time")?).map_err(error)?;
+    Ok((text(kid, "a kid")?, at, optional_text(reason, "the reason")?))
+}
+
 /// A time option, RFC 3339, read strictly.
 pub(crate) fn time(time: Option<&Unknown<'_>>) -> Result<Option<Timestamp>> {
     optional_text(time, "the time")?.as_deref().map(Timestamp::parse).transpose().map_err(error)
@@ -655,6 +665,35 @@ impl Log {
             }
             Err(e) => Rotating { work: Some(Box::new(move || Err(e))), key: None, log_key: None },
         })
+    }
+
+    /// Revokes the retired key `kid` from `at` (RFC 3339) on, with an optional
+    /// reason (`keyCompromise`, `superseded`, …): the log's current key signs a key
+    /// record saying so (SPEC §23). Evidence signed by `kid` claiming `at` or later
+    /// no longer verifies, this log's own records included. A signer's `sign` must
+    /// answer synchronously; see `revokeAsync`.
+    #[napi(ts_args_type = "kid: string, at: string, reason?: string")]
+    pub fn revoke(&self, env: &Env, kid: Unknown<'_>, at: Unknown<'_>, reason: Option<Unknown<'_>>) -> Result<()> {
+        guard(|| {
+            let (kid, at, reason) = revocation(&kid, &at, reason.as_ref())?;
+            self.log()?.revoke(&*self.key()?.here(env), &kid, at, reason.as_deref()).map_err(error)
+        })
+    }
+
+    /// As `revoke`, on a worker thread; a signer's `sign` may return a Promise.
+    #[napi(ts_args_type = "kid: string, at: string, reason?: string", ts_return_type = "Promise<void>")]
+    pub fn revoke_async(
+        &self,
+        env: &Env,
+        kid: Unknown<'_>,
+        at: Unknown<'_>,
+        reason: Option<Unknown<'_>>,
+    ) -> AsyncTask<Blocking<()>> {
+        Blocking::spawn_prepared(guard(|| {
+            let (kid, at, reason) = revocation(&kid, &at, reason.as_ref())?;
+            let (log, key) = (self.log()?, self.key()?.worker(env)?);
+            Ok(move || log.revoke(&key, &kid, at, reason.as_deref()).map_err(error))
+        }))
     }
 
     /// The log's key history as JWKS text.

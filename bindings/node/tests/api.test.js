@@ -293,6 +293,29 @@ test('log lifecycle: create, append, rotate, close, reopen, prove, verify', () =
   throwsCode(() => evidentia.Log.create(path.join(tempDir(), 'x'), oldKey, { mode: 'sometimes' }), 'INVALID_ARGUMENT')
 })
 
+test('revoke: the current key records the revocation of a retired key; an edited keys.jwks is caught', async () => {
+  const [oldKey, newKey] = [evidentia.SigningKey.generate(), evidentia.SigningKey.generate()]
+  const dir = path.join(tempDir(), 'log')
+  const log = evidentia.Log.create(dir, oldKey)
+  log.append({ n: 1 })
+  log.rotate(newKey)
+  // Two seconds from now, in whole seconds: after the retired key's last record.
+  const later = new Date(Date.now() + 2000).toISOString().replace(/\.\d+Z$/, 'Z')
+  throwsCode(() => log.revoke(newKey.kid, later), 'INVALID_ARGUMENT')
+  throwsCode(() => log.revoke(oldKey.kid, 'yesterday'), 'TIME_INVALID')
+  throwsCode(() => log.revoke('no-such-kid', later), 'KEY_NOT_FOUND')
+  throwsCode(() => log.revoke(oldKey.kid, later, 42), 'INVALID_ARGUMENT')
+  assert.equal(await log.revokeAsync(oldKey.kid, later, 'superseded'), undefined)
+  await assert.rejects(log.revokeAsync(oldKey.kid, later), (e) => e.code === 'INVALID_ARGUMENT')
+  assert.ok(log.keys().includes('"reason":"superseded"'))
+  assert.equal(log.length, 3, 'one event, the key records of the rotation and the revocation')
+  assert.ok(log.verify().valid)
+  log.close()
+  const jwks = path.join(dir, 'keys.jwks')
+  fs.writeFileSync(jwks, fs.readFileSync(jwks, 'utf8').replace(/,"revoked":\{[^}]*\}/, ''))
+  assert.deepEqual(evidentia.verifyLog(dir).failureCodes, ['KEY_HISTORY_MISMATCH'])
+})
+
 test('a nonce is used once; an idempotent retry gets the original receipt', async () => {
   const key = evidentia.SigningKey.generate()
   const dir = path.join(tempDir(), 'log')

@@ -249,6 +249,19 @@ impl Log {
         Ok(())
     }
 
+    /// Revokes the retired key `kid` from `at` (RFC 3339) on, with an optional
+    /// reason (`keyCompromise`, `superseded`, …): the current key signs a key record
+    /// saying so (SPEC §23). Evidence signed by `kid` claiming `at` or later no
+    /// longer verifies, this log's own records included.
+    pub fn revoke(&self, kid: String, at: String, reason: Option<String>) -> Result<()> {
+        let key = self.key.lock().map_err(|_| fail(ErrorCode::Internal, "a thread panicked holding the key"))?;
+        let current =
+            key.clone().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))?;
+        drop(key);
+        self.log.revoke(&*current.signer(), &kid, Timestamp::parse(&at)?, reason.as_deref())?;
+        Ok(())
+    }
+
     /// The log's key history as JWKS text.
     pub fn keys(&self) -> String {
         self.log.keys().to_json()

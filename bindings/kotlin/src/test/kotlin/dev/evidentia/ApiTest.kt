@@ -158,6 +158,29 @@ class ApiTest {
         }
     }
 
+    @Test
+    fun revokingARetiredKeyIsAKeyRecordAndAnEditedKeySetIsCaught() {
+        val (oldKey, newKey) = SigningKey.generate() to SigningKey.generate()
+        val dir = tempDir().resolve("log").toString()
+        // Two seconds from now, in whole seconds: after the retired key's last record.
+        val later = java.time.Instant.now().plusSeconds(2).truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString()
+        Log.create(dir, oldKey, null, "receipts").use { log ->
+            log.append("""{"n":1}""")
+            log.rotate(newKey)
+            assertCode("INVALID_ARGUMENT", "revoke the current key") { log.revoke(newKey.kid(), later, null) }
+            assertCode("TIME_INVALID", "revoke at a time that is not one") { log.revoke(oldKey.kid(), "yesterday", null) }
+            assertCode("KEY_NOT_FOUND", "revoke an unknown key") { log.revoke("no-such-kid", later, null) }
+            log.revoke(oldKey.kid(), later, "superseded")
+            assertCode("INVALID_ARGUMENT", "revoke twice") { log.revoke(oldKey.kid(), later, null) }
+            assertTrue(log.keys().contains("\"reason\":\"superseded\""), log.keys())
+            assertEquals(3uL, log.length())
+            log.verify().use { assertTrue(it.valid(), it.toText()) }
+        }
+        val jwks = java.nio.file.Path.of(dir, "keys.jwks")
+        java.nio.file.Files.writeString(jwks, java.nio.file.Files.readString(jwks).replace(Regex(""",\"revoked\":\{[^}]*\}"""), ""))
+        verifyLog(dir).use { assertEquals(listOf("KEY_HISTORY_MISMATCH"), it.failureCodes()) }
+    }
+
     /** What a log serves: its latest checkpoint, every receipt and inclusion proof, a consistency proof. */
     private data class Served(val checkpoint: String, val receipts: List<String>, val proofs: List<String>, val consistency: String)
 
