@@ -290,9 +290,12 @@ class KeyRecords(unittest.TestCase):
         v = LogVerifier(read_key_set_value({"keys": keys}), "receipts", expected_log_id=self.LOG)
         prev = None
         for seq, (ev, kid, s) in enumerate(steps):
-            rec = craft.record(self.LOG, seq, prev, ev, self.t(s), kid)
+            # an event given as bytes is stored as it is, and the record holds their digest
+            stored = ev if isinstance(ev, bytes) else jcs.canonical(ev)
+            rec = jcs.canonical({"v": 1, "log_id": self.LOG, "seq": seq, "prev": prev, "time": self.t(s),
+                                 "kid": kid, "event": "sha256:" + hashlib.sha256(stored).hexdigest()})
             prev = "sha256:" + hashlib.sha256(rec).hexdigest()
-            v.push((1, craft.receipt(self.PRIV[kid], kid, rec).encode(), jcs.canonical(ev)))
+            v.push((1, craft.receipt(self.PRIV[kid], kid, rec).encode(), stored))
         return [(f["name"], f["index"]) for f in v.finish().findings]
 
     def honest(self):
@@ -310,9 +313,21 @@ class KeyRecords(unittest.TestCase):
         for keys in (self.rotated_keys(), self.revoked_keys(reason="lost") + [self.jwk_of(0x3333)],
                      self.revoked_keys(at=11, reason="lost")):
             self.assertEqual(self.verify(self.honest(), keys), [("KEY_HISTORY_MISMATCH", 3)])
-        # the same set with its entries in another order is another key set
-        self.assertEqual(self.verify(self.honest(), self.revoked_keys(reason="lost")[::-1]),
-                         [("KEY_HISTORY_MISMATCH", 3)])
+        # a reason taken away, or another reason
+        for reason in (None, "other"):
+            self.assertEqual(self.verify(self.honest(), self.revoked_keys(reason=reason)),
+                             [("KEY_HISTORY_MISMATCH", 3)])
+
+    def test_key_set_compared_as_history(self):
+        # the same history, its entries in another order, with other members (use, alg, kid) and
+        # instants spelled as other NumericDates: the same keys with the same nbf, exp, revoked_at
+        # and reason, so valid (§23.2: "the order of the entries and their other members are not
+        # compared")
+        k1, k2 = self.revoked_keys(reason="lost")
+        k1 = dict(k1, use="sig", alg="ES256", kid="one")
+        k1["revoked"] = dict(k1["revoked"], revoked_at=float(self.T0 + 10) + 1e-7, note="x")
+        self.assertEqual(numeric_date_ns(k1["revoked"]["revoked_at"]) - (self.T0 + 10) * 10 ** 9, 0)
+        self.assertEqual(self.verify(self.honest(), [dict(k2, key_ops=["verify"]), k1]), [])
 
     def test_who_signed(self):
         steps = self.honest()
@@ -323,6 +338,60 @@ class KeyRecords(unittest.TestCase):
         own = [steps[0], (self.revoke(10, [dict(JWK, revoked={"revoked_at": float(self.T0 + 10)})]), self.K1, 1)]
         keys = [dict(JWK, revoked={"revoked_at": float(self.T0 + 10)})]
         self.assertEqual(self.verify(own, keys), [("KEY_HISTORY_MISMATCH", 1)])
+
+    def test_revocation_by_the_current_key_only(self):
+        D3 = 0x3333
+        self.PRIV[self.K1] = D
+        k3 = self.jwk_of(D3)
+        gone = dict(k3, exp=float(self.T0 + 50), revoked={"revoked_at": float(self.T0 + 10)})
+        from spec_verifier.keys import thumbprint
+        kid3 = thumbprint(k3)
+        # k1 has an exp (a planned rotation to k2, in keys.jwks before any key record): valid at the
+        # record's time and not the revoked key, but not the log's current key
+        planned = [dict(JWK, nbf=float(self.T0), exp=float(self.T0 + 100)), dict(self.JWK2, nbf=float(self.T0 + 100)),
+                   gone]
+        steps = [({"n": 0}, self.K1, 0), (self.revoke(10, planned, kid=kid3), self.K1, 1)]
+        self.assertEqual(self.verify(steps, planned), [("KEY_HISTORY_MISMATCH", 1)])
+        # k1 in force (neither exp nor revoked), the one such key: valid
+        current = [dict(JWK, nbf=float(self.T0)), gone]
+        steps = [({"n": 0}, self.K1, 0), (self.revoke(10, current, kid=kid3), self.K1, 1)]
+        self.assertEqual(self.verify(steps, current), [])
+        # two keys in force after the revocation: not one current key
+        two = current + [self.JWK2]
+        steps = [({"n": 0}, self.K1, 0), (self.revoke(10, two, kid=kid3), self.K1, 1)]
+        self.assertEqual(self.verify(steps, two), [("KEY_HISTORY_MISMATCH", 1)])
+
+    def test_handed_over_key_signs_no_more(self):
+        steps = self.honest()
+        # record 2 by k1 at T0 + 1 s, the rotation's record time, before at (T0 + 2 s): k1 is still
+        # valid (§13 step 2 passes), but the rotation's key record was its last record
+        late = steps[:2] + [({"n": 2}, self.K1, 1)]
+        self.assertEqual(self.verify(late, self.rotated_keys()), [("KEY_HISTORY_MISMATCH", 2)])
+        # after at too: KEY_EXPIRED (§13 step 2), then the key_history finding
+        late = steps[:3] + [({"n": 3}, self.K1, 3)]
+        self.assertEqual(self.verify(late, self.rotated_keys()), [("KEY_EXPIRED", 3), ("KEY_HISTORY_MISMATCH", 3)])
+        # a revocation of k2 signed by k1 inside [record time, at): not the current key (k1 has
+        # exp), no key in force after it, and k1 was handed over; one record, two findings
+        k1, k2 = self.rotated_keys()
+        bad = steps[:2] + [(self.revoke(1, [k1, dict(k2, revoked={"revoked_at": float(self.T0 + 1)})], kid=self.K2),
+                            self.K1, 1)]
+        got = self.verify(bad, [k1, dict(k2, revoked={"revoked_at": float(self.T0 + 1)})])
+        self.assertEqual(got, [("KEY_HISTORY_MISMATCH", 2), ("KEY_HISTORY_MISMATCH", 2)])
+
+    def test_member_name_escaped(self):
+        steps = self.honest()[:3]
+        text = jcs.canonical(steps[1][0]).replace(b"evidentia_key_record", b"evidentia_key_r\\u0065cord", 1)
+        self.assertIn(b"\\u0065", text)
+        steps[1] = (text, self.K1, 1)
+        self.assertEqual(self.verify(steps, self.rotated_keys()), [])
+        # read as a key record: keys.jwks taken back is found, the key handed over is refused
+        self.assertEqual(self.verify(steps, [JWK, self.JWK2]), [("KEY_HISTORY_MISMATCH", 1)])
+        self.assertEqual(self.verify(steps[:2] + [({"n": 3}, self.K1, 1)], self.rotated_keys()),
+                         [("KEY_HISTORY_MISMATCH", 2)])
+        # the name escaped and an unknown member: KEY_RECORD_MALFORMED
+        other = text.replace(b'"change"', b'"comment":"x","change"', 1)
+        got = self.verify([steps[0], (other, self.K1, 1)], self.rotated_keys())
+        self.assertEqual(got, [("KEY_RECORD_MALFORMED", 1)])
 
     def test_malformed(self):
         base = self.rotate(2, self.rotated_keys())

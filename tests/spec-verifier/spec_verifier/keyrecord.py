@@ -35,9 +35,10 @@ def _bad(message):
 
 
 def is_key_record(event_bytes):
-    """§23.1: "An event with the member `evidentia_key_record` at its top level is a key record
-    and MUST be one in full". An event that is not a JSON object is none. Returns the parsed event
-    or None."""
+    """§23.2: "An event is a key record when, read as JSON (§1), it is an object with the member
+    `evidentia_key_record` (however the stored bytes spell the name)": the name is compared after
+    unescaping (`evidentia_key_r\\u0065cord` is that member). An event that is not JSON (§1), or
+    not an object, is none. Returns the parsed event or None."""
     try:
         obj = jcs.parse(event_bytes)
     except EvError:
@@ -118,9 +119,9 @@ def numeric_date(ns):
 
 
 def _normal_entry(jwk):
-    """An entry as a written key set holds it (SPEC §23.2): its members other than `nbf`, `exp`
-    and `revoked` as they are, `nbf` and `exp` as the NumericDates of the instants they denote,
-    and `revoked` as {"revoked_at": NumericDate} plus "reason" when there is one."""
+    """An entry as a written key set holds it (SPEC §23.2 step 3): its members other than `nbf`,
+    `exp` and `revoked` as they are, `nbf` and `exp` as the NumericDates of the instants they
+    denote, and `revoked` as {"revoked_at": NumericDate} plus "reason" when there is one."""
     out = dict(jwk)
     for m in ("nbf", "exp"):
         if m in out:
@@ -170,6 +171,28 @@ def applied(prev, rec):
     return entries[:pos] + [new] + entries[pos + 1:]
 
 
+def history(key_set):
+    """What the end of the log compares (§23.2): for each key, by thumbprint, its `nbf`, `exp`,
+    `revoked_at` (as instants, §4.1) and revocation `reason`; the order of the entries and their
+    other members are not compared."""
+    out = {}
+    for k in key_set.keys:
+        rv = k.jwk.get("revoked")
+        reason = rv.get("reason") if isinstance(rv, dict) else None
+        out[k.thumbprint] = (k.nbf, k.exp, k.revoked_at, reason)
+    return out
+
+
+def in_force(key_set):
+    """The keys of a key set with neither `exp` nor `revoked` (§23.2 step 2)."""
+    return [k for k in key_set.keys if "exp" not in k.jwk and "revoked" not in k.jwk]
+
+
+def names(key, kid):
+    """Whether `kid` names `key` as §23.1 says: its explicit kid or its thumbprint."""
+    return kid is not None and (kid == key.thumbprint or (key.kid is not None and kid == key.kid))
+
+
 class KeyHistory:
     """The `key_history` check of §23.2 over a log, entry by entry."""
 
@@ -181,31 +204,56 @@ class KeyHistory:
         # passed over (§23.2).
         self.last = None
         self.last_index = None
+        # The keys rotations read so far (step 1) handed over from: "A rotation's key record is its
+        # outgoing key's last record" (§23.2), each as its rotation's keys hold it.
+        self.retired = []
 
     def push(self, i, rec, event_bytes):
-        """A readable record `rec` at index `i` whose stored event matches it."""
-        obj = is_key_record(event_bytes)
-        if obj is None:
-            return
-        self.any = True
+        """A readable record `rec` at index `i`; `event_bytes` its stored event when it matches the
+        record (§13 step 3), else None."""
+        kr = None
+        obj = is_key_record(event_bytes) if event_bytes is not None else None
+        if obj is not None:
+            self.any = True
+            # 1. read as §23.1 says; else its code, and nothing else is checked for it.
+            try:
+                kr = read_key_record(obj)
+            except EvError as e:
+                self.report.fail("key_history", e.name, i, e.message)
+            else:
+                self._steps(i, rec, kr)
+        # "every later record (readable, of any event) whose kid names a key that a rotation read
+        # so far handed over from is KEY_HISTORY_MISMATCH at that record": listed after the
+        # record's own key record findings, also after KEY_RECORD_MALFORMED (a guess, README 18).
+        if any(names(k, rec.kid) for k in self.retired):
+            self.report.fail("key_history", "KEY_HISTORY_MISMATCH", i,
+                             "a record by a key a rotation handed over from, after that rotation's key record")
+        if kr is not None and kr.change == "rotate":
+            self.retired.append(kr.entry(kr.kid))
+
+    def _steps(self, i, rec, kr):
         r = self.report
-        # 1. read as §23.1 says; else its code, and nothing else is checked for it.
-        try:
-            kr = read_key_record(obj)
-        except EvError as e:
-            r.fail("key_history", e.name, i, e.message)
-            return
         # 2. who signed it: the record's kid selects a key of the record's own keys, valid at the
-        # record's time; a rotation's is the outgoing key, a revocation's not the revoked key.
+        # record's time; a rotation's is the outgoing key; a revocation's the log's current key,
+        # "the one key of keys with neither exp nor revoked, and not the revoked key". After the
+        # change keys holds exactly one key with neither exp nor revoked: a rotation's incoming
+        # key, a revocation's signer (counted over every entry, and for a rotation that one key is
+        # the incoming key: a guess, README 19).
         key, failure = kr.keys.select(rec.kid)
+        current = in_force(kr.keys)
         if failure is not None or key.validity_failure(rec.time_ns) is not None:
             r.fail("key_history", "KEY_HISTORY_MISMATCH", i,
                    "the record's kid selects no key of the record's keys valid at its time")
         elif kr.change == "rotate" and key is not kr.entry(kr.kid):
             r.fail("key_history", "KEY_HISTORY_MISMATCH", i, "a rotation not signed by the outgoing key")
-        elif kr.change == "revoke" and key is kr.entry(kr.kid):
-            r.fail("key_history", "KEY_HISTORY_MISMATCH", i, "a revocation signed by the revoked key")
-        # 3. when an earlier key record was read: its keys with this change applied.
+        elif kr.change == "rotate" and (len(current) != 1 or current[0] is not kr.entry(kr.next)):
+            r.fail("key_history", "KEY_HISTORY_MISMATCH", i,
+                   "after the rotation, the incoming key is not the one key with neither exp nor revoked")
+        elif kr.change == "revoke" and (key is kr.entry(kr.kid) or len(current) != 1 or current[0] is not key):
+            r.fail("key_history", "KEY_HISTORY_MISMATCH", i,
+                   "a revocation not signed by the log's current key (the one key with neither exp nor revoked)")
+        # 3. when an earlier key record was read: its keys with this change applied, compared as
+        # written key sets.
         if self.last is not None:
             want = applied(self.last, kr)
             if want is None or canonical_set(want) != canonical_set([k.jwk for k in kr.keys.keys]):
@@ -215,12 +263,13 @@ class KeyHistory:
         self.last_index = i
 
     def finish(self, key_set):
-        """At the end of the log: the key set verified with must be the last key record's keys."""
+        """At the end of the log: the key set verified with must hold the same history as the last
+        key record's keys (§23.2)."""
         if not self.any:
             self.report.skip("key_history")
             return
         if self.last is None:
             return
-        if canonical_set([k.jwk for k in key_set.keys]) != canonical_set([k.jwk for k in self.last.keys.keys]):
+        if history(key_set) != history(self.last.keys):
             self.report.fail("key_history", "KEY_HISTORY_MISMATCH", self.last_index,
-                             "the key set used is not the last key record's keys")
+                             "the key set used does not hold the last key record's history")

@@ -134,9 +134,9 @@ class LogVerifier:
             self.nonces.add(fp)
         # tree
         self._tree_push(merkle.leaf_hash(rec.bytes), i)
-        # message (§21.5) is not implemented here; key_history (§23.2)
-        if event_matches:
-            self.key_history.push(i, rec, event)
+        # message (§21.5) is not implemented here; key_history (§23.2): the key record checks when
+        # the stored event matches, and, for every readable record, whether its key was handed over
+        self.key_history.push(i, rec, event if event_matches else None)
         self.prev_bytes = rec.bytes
         self.prev_unreadable = False
         self.i += 1

@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use evidentia::encoding::b64;
-use evidentia::{Digest, ErrorCode, KeyRecord, KeySet, Record, SigningKey, Timestamp};
+use evidentia::{Digest, ErrorCode, KeyChange, KeyRecord, KeySet, Record, SigningKey, Timestamp};
 use evidentia_store::{CreateOptions, Log, LogOptions, Mode, NewEvent};
 
 use super::fixtures::{
-    LOG_ID, OTHER_LOG, World, at, checkpoint_of, event, jwk, jwk_with, jwks, receipt, set, signed, tree,
+    LOG_ID, OTHER_LOG, World, at, checkpoint_of, event, jwk, jwk_with, jwk_without, jwks, receipt, set, signed, tree,
 };
 use super::{Input, Op, Outcome, Suite, dir, file};
 use crate::util::Result;
@@ -641,8 +641,8 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
     add(
         "retired-key-signs-after-rotation",
         "§8",
-        "After the rotation just after T0 + 60 s (record 3 is its key record), record 5 (T0 + 62 s) is signed by the retired k1, whose exp has passed: KEY_EXPIRED (k2's checkpoint of 6 is left out).",
-        found(&[ErrorCode::KeyExpired]),
+        "After the rotation just after T0 + 60 s (record 3 is its key record), record 5 (T0 + 62 s) is signed by the retired k1, whose exp has passed: KEY_EXPIRED, and the rotation's key record was k1's last record, KEY_HISTORY_MISMATCH (k2's checkpoint of 6 is left out).",
+        found(&[ErrorCode::KeyExpired, ErrorCode::KeyHistoryMismatch]),
         vec![
             rotated
                 .with_checkpoints(&rotated.checkpoints()[..1])
@@ -1195,6 +1195,132 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
                 ])
                 .input(),
         ],
+    );
+
+    // A rotation's key record is its outgoing key's last record (§23.2).
+    let rotated_cps = rotated.checkpoints();
+    let mut e = rotated_entries.clone();
+    e[4] = signed_entry(k1, &next(&rotated_records[3], 3, at(60), k1), 3);
+    let late = rotated.with_entries(&rechained(&e, &[k1, k2]));
+    let late_tree = tree(&late.record_bytes());
+    add(
+        "retired-key-signs-before-its-exp",
+        "§23",
+        "Record 4 is signed by k1 at T0 + 60 s, the time of the rotation's key record (record 3) and before k1's exp (T0 + 60.000001 s): k1 is valid then, but a rotation's key record is its outgoing key's last record, KEY_HISTORY_MISMATCH (record 5 chained again, k2's checkpoint of 6 signed again).",
+        found(&[ErrorCode::KeyHistoryMismatch]),
+        vec![
+            late.with_checkpoints(&[rotated_cps[0].clone(), signed(&checkpoint_of(&late_tree, 6, LOG_ID), k2)]).input(),
+        ],
+    );
+    // k1 revokes its successor k2 from T0 + 60 s, inside [record time, at).
+    let k2_nbf = r#""nbf":1800000060.000001,"#;
+    assert_eq!(rotated_keys.matches(k2_nbf).count(), 1, "k2's nbf");
+    let successor_revoked = KeyRecord {
+        change: KeyChange::Revoke { kid: k2.kid().to_owned(), at: at(60), reason: None },
+        keys: KeySet::from_json(&rotated_keys.replacen(
+            k2_nbf,
+            &format!(r#"{k2_nbf}"revoked":{{"revoked_at":1800000060}},"#),
+            1,
+        ))
+        .expect("a key set"),
+    };
+    let successor_revoked_event = successor_revoked.to_event();
+    let mut e = rotated_entries[..4].to_vec();
+    e.push(event_entry(
+        k1,
+        &next_event(&rotated_records[3], &successor_revoked_event, at(60), k1),
+        &successor_revoked_event,
+    ));
+    add(
+        "retired-key-revokes-its-successor",
+        "§23",
+        "Record 4 (T0 + 60 s, before k1's exp) is a key record revoking k2 from T0 + 60 s, signed by k1: k1 has an exp, so it is not the log's current key, no key is in force after the change, and k1 was handed over by key record 3; KEY_HISTORY_MISMATCH (keys.jwks is record 4's keys, k1's checkpoint of 4 kept).",
+        found(&[ErrorCode::KeyHistoryMismatch]),
+        vec![
+            rotated
+                .with_checkpoints(&rotated_cps[..1])
+                .with_entries(&e)
+                .with("keys.jwks", successor_revoked.keys.to_json().into_bytes())
+                .input(),
+        ],
+    );
+    // A planned rotation written in keys.jwks before any key record: k1 until
+    // T0 + 100 s, then k2; k3 an older key, expired at T0.
+    let planned = KeySet::from_json(&jwks(&[
+        jwk_with(k1, r#""nbf":1800000000,"exp":1800000100"#),
+        jwk_with(k2, r#""nbf":1800000100"#),
+        jwk_with(k3, r#""nbf":1799990000,"exp":1800000000"#),
+    ]))
+    .expect("a key set");
+    let by_expiring = KeyRecord::revoke(&planned, k3.kid(), at(0), Some("superseded")).expect("a revocation");
+    let by_expiring_event = by_expiring.to_event();
+    let mut e = entries.clone();
+    e.push(event_entry(k1, &next_event(&records[4], &by_expiring_event, at(5), k1), &by_expiring_event));
+    add(
+        "revocation-signed-by-a-key-with-an-exp",
+        "§23",
+        "keys.jwks plans a rotation from k1 to k2 at T0 + 100 s (k1 has an exp) and lists an old key k3; record 5 (T0 + 5 s), the log's first key record, revokes k3, signed by k1: valid then and not the revoked key, but not the log's current key (the one key with neither exp nor revoked, k2), KEY_HISTORY_MISMATCH (keys.jwks is the record's keys).",
+        found(&[ErrorCode::KeyHistoryMismatch]),
+        vec![plain.with_entries(&e).with("keys.jwks", by_expiring.keys.to_json().into_bytes()).input()],
+    );
+
+    // The end of the log compares histories: keys by thumbprint, nbf, exp,
+    // revoked_at and reason; not the order of the entries nor other members.
+    let revoked_keys = text(&revoked, "keys.jwks");
+    let k1_history =
+        r#""exp":1800000060.000001,"nbf":1800000000,"revoked":{"reason":"keyCompromise","revoked_at":1800000070}"#;
+    let k2_history = r#""nbf":1800000060.000001"#;
+    for part in [
+        r#""exp":1800000060.000001,"#,
+        r#""nbf":1800000000,"revoked":{"reason":"keyCompromise","revoked_at":1800000070}"#,
+        k2_history,
+    ] {
+        assert!(revoked_keys.contains(part), "the log's history: {part}");
+    }
+    let reordered = |k1_history: &str| {
+        trusted(&jwks(&[jwk_without(k2, &["use", "alg"], k2_history), jwk_without(k1, &["use", "alg"], k1_history)]))
+    };
+    add(
+        "trusted-keys-the-history-reordered",
+        "§23",
+        "The verifier brings the log's history as its own key set: k2 first, then k1, neither with use or alg; the same keys with the same nbf, exp, revoked_at and reason as the last key record's keys, so valid.",
+        valid(),
+        vec![revoked.input(), reordered(k1_history)],
+    );
+    add(
+        "trusted-keys-without-the-revocation-reason",
+        "§23",
+        "The verifier brings the log's history reordered, but k1's revocation has no reason: the history differs from the last key record's keys (the reason is compared), KEY_HISTORY_MISMATCH (at record 6).",
+        found(&[ErrorCode::KeyHistoryMismatch]),
+        vec![revoked.input(), reordered(&k1_history.replacen(r#""reason":"keyCompromise","#, "", 1))],
+    );
+
+    // A key record whose member name the stored event spells with an escape: read
+    // as JSON, it is the member evidentia_key_record (§23.2).
+    let original = event_text(&rotated_entries, 3);
+    let escaped = original.replacen(r#""evidentia_key_record""#, r#""evidentia_key_r\u0065cord""#, 1).into_bytes();
+    assert_ne!(escaped, original.as_bytes(), "the name escaped");
+    let mut e = rotated_entries.clone();
+    e[3] = event_entry(k1, &Record { event: Digest::sha256(&escaped), ..rotated_records[3].clone() }, &escaped);
+    let spelled = rotated.with_entries(&rechained(&e, &[k1, k2]));
+    let spelled_tree = tree(&spelled.record_bytes());
+    let spelled = spelled.with_checkpoints(&[
+        signed(&checkpoint_of(&spelled_tree, 4, LOG_ID), k1),
+        signed(&checkpoint_of(&spelled_tree, 6, LOG_ID), k2),
+    ]);
+    add(
+        "key-record-name-escaped",
+        "§23",
+        "Key record 3's stored event spells its member evidentia_key_r\\u0065cord (the record holds the digest of those bytes, the records after it chained again, the checkpoints signed again): read as JSON it is a key record, and a sound one, so valid.",
+        valid(),
+        vec![spelled.input()],
+    );
+    add(
+        "key-record-name-escaped-then-keys-edited",
+        "§23",
+        "As key-record-name-escaped, with k1's exp removed from keys.jwks: the escaped name still makes record 3 a key record, and the key set is not its keys, KEY_HISTORY_MISMATCH.",
+        found(&[ErrorCode::KeyHistoryMismatch]),
+        vec![spelled.with("keys.jwks", rotated_keys.replacen(exp, "", 1).into_bytes()).input()],
     );
     Ok(())
 }
