@@ -461,17 +461,6 @@ impl LogVerifier {
                 self.links.push((index, link));
             }
         }
-        if self.handed_over.contains(&record.kid) {
-            self.report.ran(&[Check::KeyHistory]);
-            let message = format!(
-                "the record is signed by the key {}, which a rotation recorded earlier in the log handed over: a rotation's key record is its outgoing key's last record",
-                record.kid
-            );
-            self.report.fail(ErrorCode::KeyHistoryMismatch, at, message);
-        }
-        if let Some(key_record) = prepared.key_record {
-            self.check_key_record(index, &record, key_record);
-        }
         if prepared.event_missing && self.options.require_events {
             self.report.fail(ErrorCode::EventMissing, at, "the event of this record is not stored");
         }
@@ -521,6 +510,20 @@ impl LogVerifier {
                     "the record's nonce was already used by an earlier record",
                 );
             }
+        }
+        // Step 11 (SPEC.md §23.2): the key record's own checks, then whether a key a
+        // rotation handed over signed the record.
+        let retired = self.handed_over.contains(&record.kid);
+        if let Some(key_record) = prepared.key_record {
+            self.check_key_record(index, &record, key_record);
+        }
+        if retired {
+            self.report.ran(&[Check::KeyHistory]);
+            let message = format!(
+                "the record is signed by the key {}, which a rotation recorded earlier in the log handed over: a rotation's key record is its outgoing key's last record",
+                record.kid
+            );
+            self.report.fail(ErrorCode::KeyHistoryMismatch, at, message);
         }
         self.add_leaf(leaf);
     }
