@@ -224,7 +224,7 @@ class KeyHistory:
                 self._steps(i, rec, kr)
         # "every later record (readable, of any event) whose kid names a key that a rotation read
         # so far handed over from is KEY_HISTORY_MISMATCH at that record": listed after the
-        # record's own key record findings, also after KEY_RECORD_MALFORMED (a guess, README 18).
+        # record's own key record findings, also after KEY_RECORD_MALFORMED (§23.2 step 4).
         if any(names(k, rec.kid) for k in self.retired):
             self.report.fail("key_history", "KEY_HISTORY_MISMATCH", i,
                              "a record by a key a rotation handed over from, after that rotation's key record")
@@ -238,7 +238,7 @@ class KeyHistory:
         # "the one key of keys with neither exp nor revoked, and not the revoked key". After the
         # change keys holds exactly one key with neither exp nor revoked: a rotation's incoming
         # key, a revocation's signer (counted over every entry, and for a rotation that one key is
-        # the incoming key: a guess, README 19).
+        # the incoming key: §23.2 step 2).
         key, failure = kr.keys.select(rec.kid)
         current = in_force(kr.keys)
         if failure is not None or key.validity_failure(rec.time_ns) is not None:
