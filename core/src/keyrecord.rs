@@ -9,7 +9,7 @@
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::json::{self, Number, Value};
-use crate::jwks::{KeySet, Validity};
+use crate::jwks::{KeyEntry, KeySet, Validity};
 use crate::keys::PublicKey;
 use crate::time::Timestamp;
 
@@ -244,13 +244,14 @@ impl KeyRecord {
         let thumbprint = |kid: &str| self.keys.select(Some(kid)).map(|(key, _)| key.kid().to_owned()).ok();
         let signer_thumbprint = thumbprint(signer);
         let changed = thumbprint(self.kid());
-        let open: Vec<&str> = self
-            .keys
-            .entries()
-            .iter()
-            .filter(|e| e.validity().expires.is_none() && e.validity().revoked_at.is_none())
-            .map(|e| e.thumbprint())
-            .collect();
+        let ends_by = match &self.change {
+            KeyChange::Rotate { at, .. } => *at,
+            KeyChange::Revoke { .. } => time,
+        };
+        let current = match key_in_force(&self.keys, Some(ends_by)) {
+            Ok(current) => current.map(|entry| entry.thumbprint().to_owned()),
+            Err(why) => return Err(format!("after the change, {why}")),
+        };
         let in_force = self.keys.select(Some(signer)).is_ok_and(|(_, v)| v.check(time).is_ok());
         let why = match &self.change {
             KeyChange::Rotate { .. } if signer_thumbprint.is_none() || signer_thumbprint != changed || !in_force => {
@@ -259,7 +260,7 @@ impl KeyRecord {
                     self.kid()
                 )
             }
-            KeyChange::Rotate { to, .. } if thumbprint(to).as_deref().is_none_or(|to| open != [to]) => {
+            KeyChange::Rotate { to, .. } if thumbprint(to).is_none() || thumbprint(to) != current => {
                 format!("after a rotation the incoming key {to} must be the one key in force with no end")
             }
             KeyChange::Revoke { kid, .. } if self.keys.select(Some(kid)).is_ok_and(|(_, v)| v.expires.is_none()) => {
@@ -268,7 +269,7 @@ impl KeyRecord {
             KeyChange::Revoke { .. }
                 if signer_thumbprint.is_none()
                     || signer_thumbprint == changed
-                    || open != [signer_thumbprint.as_deref().unwrap_or_default()]
+                    || signer_thumbprint != current
                     || !in_force =>
             {
                 format!(
@@ -288,6 +289,35 @@ impl KeyRecord {
             KeyChange::Revoke { kid, .. } => kid,
         }
     }
+}
+
+/// The one key of `keys` a log signs with (SPEC.md §23.2 step 2): the only ES256 key
+/// with neither `exp` nor `revoked`, when every other ES256 key's validity ends (its
+/// `exp` or `revoked_at`) at or before `ends_by` (by default, when that key took
+/// over: its `nbf`). Keys that cannot sign ES256 are not counted.
+///
+/// # Errors
+/// Why `keys` cannot be a log's key history, in words.
+pub fn key_in_force(keys: &KeySet, ends_by: Option<Timestamp>) -> std::result::Result<Option<&KeyEntry>, String> {
+    let usable = keys.entries().iter().filter(|e| e.public_key().is_some());
+    let (open, ended): (Vec<&KeyEntry>, Vec<&KeyEntry>) =
+        usable.partition(|e| e.validity().expires.is_none() && e.validity().revoked_at.is_none());
+    if open.len() > 1 {
+        return Err(format!("{} keys are in force with no end, and a log has one current key", open.len()));
+    }
+    let bound = ends_by.or_else(|| open.first().and_then(|e| e.validity().not_before));
+    for entry in ended {
+        let end = [entry.validity().expires, entry.validity().revoked_at].into_iter().flatten().min();
+        if let (Some(end), Some(bound)) = (end, bound)
+            && end > bound
+        {
+            return Err(format!(
+                "the key {} stays valid until {end}, after the current key took over at {bound}",
+                entry.thumbprint()
+            ));
+        }
+    }
+    Ok(open.first().copied())
 }
 
 /// `before` with the change applied; `incoming` is the new key of a rotation.

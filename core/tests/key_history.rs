@@ -101,6 +101,15 @@ fn key_records_must_be_signed_by_the_keys_allowed_to_and_follow_each_other() {
     let by_intruder = [(&k1, plain.clone()), (&k3, revoke_current.to_event())];
     assert_eq!(verify(&by_intruder, &revoke_current.keys), vec![ErrorCode::KeyHistoryMismatch]);
 
+    // A key slipped into the key set before the first key record, with an expiry far
+    // ahead so that it is not a second current key, is not signed into the history.
+    let mut slipped = start.clone();
+    let far = evidentia::Validity { expires: Some(t(1_000_000)), ..evidentia::Validity::default() };
+    slipped.add(k3.public_key(), far).unwrap();
+    let laundering = KeyRecord::rotate(&slipped, k1.public_key(), k2.public_key(), half(1)).unwrap();
+    let laundered = [(&k1, plain.clone()), (&k1, laundering.to_event())];
+    assert_eq!(verify(&laundered, &laundering.keys), vec![ErrorCode::KeyHistoryMismatch]);
+
     // However the stored event spells the member's name, it is a key record.
     let escaped = String::from_utf8(rotation.to_event()).unwrap().replacen("key_record", "key_r\\u0065cord", 1);
     let escaped = escaped.replace("\"rotate\"", "\"rename\"");

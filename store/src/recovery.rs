@@ -27,7 +27,7 @@ use crate::segments::{self, Entry, EntryRef, Segment, SegmentWriter};
 use crate::state::Durable;
 use crate::table::{HashTable, Kind};
 use crate::tree::{self, TreeFile};
-use crate::writer::Writer;
+use crate::writer::{PendingKeyChange, Writer};
 
 /// What opening a log for writing found and repaired.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -398,22 +398,27 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
     if config.mode == Mode::Batch {
         recovery.unsealed_records = count - checkpoints.latest_size().unwrap_or(0);
     }
-    // A key change the log recorded but keys.jwks does not show yet is completed now,
-    // or, in batch mode before its seal, when its signer next calls (SPEC.md §23.3).
-    let mut pending_key_change = last_entry.as_ref().and_then(|entry| pending_key_change(entry, &keys));
-    if (config.mode == Mode::Receipts || checkpoints.latest_size() == Some(count))
-        && let Some(record) = pending_key_change.take()
-    {
-        fs.replace(dir, KEYS_FILE, record.keys.to_json().as_bytes())?;
-        keys = record.keys;
-        recovery.completed_key_change = true;
+    // A key change the log recorded but keys.jwks does not show yet is completed now;
+    // in batch mode, one no checkpoint seals waits for its signer (SPEC.md §23.3).
+    let last_key_record = last_entry.as_ref().and_then(key_record_of);
+    let mut pending_key_change = None;
+    let mut completed_key_change = None;
+    if let (Some(entry), Some(record)) = (&last_entry, last_key_record) {
+        if same_keys(&record.keys, &keys) {
+            completed_key_change = Some(record.change);
+        } else if is_pending(entry, &record, &keys, config.mode) {
+            if config.mode == Mode::Receipts || checkpoints.latest_size() == Some(count) {
+                fs.replace(dir, KEYS_FILE, record.keys.to_json().as_bytes())?;
+                keys = record.keys;
+                recovery.completed_key_change = true;
+                completed_key_change = Some(record.change);
+            } else {
+                pending_key_change = Some(PendingKeyChange { record, ours: false });
+            }
+        }
     }
-    let in_force =
-        keys.entries().iter().filter(|e| e.validity().expires.is_none() && e.validity().revoked_at.is_none());
-    if in_force.count() > 1 {
-        return Err(corrupt(
-            "keys.jwks lists more than one key with neither an expiry nor a revocation: a log has one current key, so the key history was edited".into(),
-        ));
+    if let Err(why) = evidentia::key_in_force(&keys, None) {
+        return Err(corrupt(format!("keys.jwks is not a log's key history: {why}; it was edited")));
     }
     let mut writer = Writer {
         fs: fs.clone(),
@@ -432,6 +437,7 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
         recovery,
         damaged: false,
         pending_key_change,
+        completed_key_change,
         lock_id: None,
         clock: None,
     };
@@ -441,24 +447,35 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
     Ok(writer)
 }
 
-/// A key change keys.jwks does not show yet: the log's last record is a key record
-/// (SPEC.md §23) whose key set is `keys` with its change applied, made by the key
-/// that may make it, and signed under `keys` (its receipt verifies; in batch mode
-/// its seal may still be missing).
-fn pending_key_change(entry: &Entry, keys: &KeySet) -> Option<KeyRecord> {
+/// The entry's event as a key record, if it is a readable one.
+fn key_record_of(entry: &Entry) -> Option<KeyRecord> {
     let event = evidentia::json::parse(entry.event()).ok()?;
-    let key_record = KeyRecord::from_event(&event).ok()??;
-    let record = entry.record().ok()?;
+    KeyRecord::from_event(&event).ok().flatten()
+}
+
+fn same_keys(a: &KeySet, b: &KeySet) -> bool {
+    a.to_json() == b.to_json()
+}
+
+/// Whether the log's last record, a key record, is a change keys.jwks does not show
+/// yet (SPEC.md §23.3): its key set is `keys` with the change applied, made by the
+/// key that may make it, stored as the log's mode stores records, and in receipts
+/// mode signed (its receipt verifies under `keys`). A batch-mode record is signed by
+/// no one until a checkpoint seals it.
+fn is_pending(entry: &Entry, key_record: &KeyRecord, keys: &KeySet, mode: Mode) -> bool {
+    let Ok(record) = entry.record() else { return false };
     if !key_record.follows(keys) || key_record.check_signer(&record.kid, record.time).is_err() {
-        return None;
+        return false;
     }
-    let signed = match entry {
-        Entry::Receipt { receipt, event } => {
+    match (mode, entry) {
+        (Mode::Receipts, Entry::Receipt { receipt, event }) => {
             evidentia::verify_receipt(receipt, keys, Some(event)).is_ok_and(|report| report.is_valid())
         }
-        Entry::Record { .. } => keys.select(Some(&record.kid)).is_ok_and(|(_, v)| v.check(record.time).is_ok()),
-    };
-    signed.then_some(key_record)
+        (Mode::Batch, Entry::Record { .. }) => {
+            keys.select(Some(&record.kid)).is_ok_and(|(_, v)| v.check(record.time).is_ok())
+        }
+        _ => false,
+    }
 }
 
 /// Opens a lookup index for writing, and says from which record on it must be

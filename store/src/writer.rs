@@ -18,8 +18,8 @@ use std::time::{Duration, SystemTime};
 use evidentia::json::{Number, Value};
 use evidentia::merkle::{Hash, leaf_hash};
 use evidentia::{
-    ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeyRecord, KeySet, Receipt,
-    Record, Result, Signer, Timestamp, Validity, record_time, sign_checkpoint,
+    ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeyChange, KeyRecord, KeySet,
+    Receipt, Record, Result, Signer, Timestamp, Validity, record_time, sign_checkpoint,
 };
 
 use crate::checkpoints::{Checkpoints, StoredCheckpoint};
@@ -199,11 +199,25 @@ pub(crate) struct Writer {
     pub damaged: bool,
     /// A key change recorded in the log (its key record is the last record) that
     /// keys.jwks does not show yet: completed before anything else is done.
-    pub pending_key_change: Option<KeyRecord>,
+    pub pending_key_change: Option<PendingKeyChange>,
+    /// The change of the log's last record, when it is a key record keys.jwks
+    /// shows: a rotation or revocation asked for again is then already made.
+    pub completed_key_change: Option<KeyChange>,
     /// The writer lock file this writer holds (set once the log is open).
     pub lock_id: Option<FileId>,
     /// A fixed time read instead of the system clock ([`LogOptions::clock`]).
     pub clock: Option<Timestamp>,
+}
+
+/// A key change recorded in the log that keys.jwks does not show yet.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingKeyChange {
+    /// The key record, the log's last record.
+    pub record: KeyRecord,
+    /// Whether this process wrote it. One read from a batch-mode log, where no
+    /// checkpoint seals it, may have been written by anyone with the files: it is
+    /// completed only when its signer asks for the same change again.
+    pub ours: bool,
 }
 
 /// A log opened for appending. Only one process at a time may hold it; within the
@@ -310,7 +324,7 @@ impl Writer {
         options: &AppendOptions,
     ) -> Result<Vec<Appended>> {
         self.repair()?;
-        self.complete_key_change(Some(key))?;
+        self.complete_key_change(Some(key), None)?;
         let validity = self.current(key)?;
 
         // Nonces: never twice in a log. A retry marked idempotent gets the original
@@ -432,6 +446,7 @@ impl Writer {
         // fails. The index slots come only now, so that an indexed entry is always
         // one that was flushed (recovery relies on it).
         self.segments.commit(frames.len() as u64, offsets.len() as u64);
+        self.completed_key_change = None;
         self.chain = chain;
         self.last_kid = Some(key.public_key().kid().to_owned());
         let new = offsets.len();
@@ -588,7 +603,7 @@ impl Writer {
     /// records came after it.
     fn checkpoint(&mut self, key: &dyn Signer) -> Result<StoredCheckpoint> {
         self.repair()?;
-        self.complete_key_change(Some(key))?;
+        self.complete_key_change(Some(key), None)?;
         if self.checkpoints.latest_size() != Some(self.segments.count) {
             let validity = self.current(key)?;
             // Its key must have been valid when the last record was made, as log
@@ -623,26 +638,30 @@ impl Writer {
             Err(e) if e.code() == ErrorCode::RecordsUnsealed => {}
             Err(_) => return committed.map(drop),
         }
-        self.pending_key_change = Some(record.clone());
+        self.pending_key_change = Some(PendingKeyChange { record: record.clone(), ours: true });
         committed?;
         if self.checkpoints.latest_size() != Some(self.segments.count) {
             let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
             self.sign_checkpoint(key)?;
         }
-        self.complete_key_change(Some(key))
+        self.complete_key_change(Some(key), None)
     }
 
     /// Completes a pending key change: in batch mode its key record is sealed first,
-    /// with a checkpoint only its signer (`key`) can sign; then keys.jwks is replaced.
-    fn complete_key_change(&mut self, key: Option<&dyn Signer>) -> Result<()> {
-        let Some(record) = self.pending_key_change.clone() else { return Ok(()) };
+    /// with a checkpoint only its signer (`key`) can sign, and one this process did
+    /// not write only when `asked` is the same change; then keys.jwks is replaced.
+    fn complete_key_change(&mut self, key: Option<&dyn Signer>, asked: Option<&KeyChange>) -> Result<()> {
+        let Some(pending) = self.pending_key_change.clone() else { return Ok(()) };
         if self.config.mode == Mode::Batch && self.checkpoints.latest_size() != Some(self.segments.count) {
             let signer = self.last_kid.clone().unwrap_or_default();
-            let Some(key) = key.filter(|key| key.public_key().kid() == signer) else {
+            let confirmed = pending.ours || asked.is_some_and(|asked| self.same_change(asked, &pending.record.change));
+            let key = key.filter(|key| key.public_key().kid() == signer);
+            let (Some(key), true) = (key, confirmed) else {
                 return Err(Error::new(
                     ErrorCode::KeyNotCurrent,
                     format!(
-                        "a key change is recorded in the log but not yet sealed: only the key that made it ({signer}) can seal it and complete the change"
+                        "the log ends with a key record ({}) that no checkpoint seals: if its key {signer} made it, make the same rotation or revocation again with that key to complete it; if not, someone with the files but without the key wrote it, and it must be removed before the log is used",
+                        describe(&pending.record.change)
                     ),
                 ));
             };
@@ -650,30 +669,43 @@ impl Writer {
             self.sign_checkpoint(key)?;
         }
         let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
-        if let Err(e) = self.fs.replace(&self.dir, KEYS_FILE, record.keys.to_json().as_bytes()) {
+        if let Err(e) = self.fs.replace(&self.dir, KEYS_FILE, pending.record.keys.to_json().as_bytes()) {
             // The new key history may be on disk even though a flush failed: the
             // next call reads back whichever it is, and completes the change again.
             self.damaged = true;
             return Err(e);
         }
-        self.keys = record.keys;
+        self.keys = pending.record.keys;
         self.pending_key_change = None;
+        self.completed_key_change = Some(pending.record.change);
         Ok(())
     }
 
-    /// Whether the log's keys already show `current` handing over to `new_key`.
-    fn rotated(&self, current: &dyn Signer, new_key: &dyn Signer) -> bool {
-        match (self.keys.select(Some(current.public_key().kid())), self.keys.select(Some(new_key.public_key().kid()))) {
-            (Ok((old, before)), Ok((new, after))) => {
-                old == current.public_key()
-                    && new == new_key.public_key()
-                    && before.expires.is_some()
-                    && before.expires == after.not_before
-                    && after.expires.is_none()
-                    && after.revoked_at.is_none()
+    /// Whether `asked` is the change `made`: a rotation between the same keys (its
+    /// instant is the writer's), a revocation of the same key from the same instant
+    /// (as a NumericDate holds it) with the same reason.
+    fn same_change(&self, asked: &KeyChange, made: &KeyChange) -> bool {
+        let thumbprint = |kid: &str| self.keys.select(Some(kid)).map(|(key, _)| key.kid().to_owned()).ok();
+        match (asked, made) {
+            (KeyChange::Rotate { from, to, .. }, KeyChange::Rotate { from: made_from, to: made_to, .. }) => {
+                from == made_from && to == made_to
+            }
+            (
+                KeyChange::Revoke { kid, at, reason },
+                KeyChange::Revoke { kid: made_kid, at: made_at, reason: made_reason },
+            ) => {
+                thumbprint(kid).is_some()
+                    && thumbprint(kid) == thumbprint(made_kid)
+                    && at.as_numeric_date().ok() == Some(*made_at)
+                    && reason == made_reason
             }
             _ => false,
         }
+    }
+
+    /// Whether `asked` was the last thing the log recorded, completed.
+    fn already_made(&self, asked: &KeyChange) -> bool {
+        self.completed_key_change.as_ref().is_some_and(|made| self.same_change(asked, made))
     }
 
     /// Remembers a new key file in log.json, when there is one.
@@ -683,6 +715,14 @@ impl Writer {
         self.fs.replace(&self.dir, CONFIG_FILE, &config.to_json())?;
         self.config = config;
         Ok(())
+    }
+}
+
+/// A key change in words, for messages.
+fn describe(change: &KeyChange) -> String {
+    match change {
+        KeyChange::Rotate { from, to, .. } => format!("a rotation from {from} to {to}"),
+        KeyChange::Revoke { kid, at, .. } => format!("a revocation of {kid} from {at}"),
     }
 }
 
@@ -843,7 +883,7 @@ impl Log {
         let Ok(mut writer) = self.writer.lock() else { return KeySet::default() };
         let _ = writer.repair();
         // A pending key change that needs no signature (to seal it) is completed.
-        let _ = writer.complete_key_change(None);
+        let _ = writer.complete_key_change(None, None);
         writer.keys.clone()
     }
 
@@ -992,10 +1032,15 @@ impl Log {
         let mut guard = self.writer()?;
         let writer = &mut *guard;
         writer.repair()?;
-        writer.complete_key_change(Some(current))?;
+        let asked = KeyChange::Rotate {
+            from: current.public_key().kid().to_owned(),
+            to: new_key.public_key().kid().to_owned(),
+            at: Timestamp::from_unix(0, 0)?,
+        };
+        writer.complete_key_change(Some(current), Some(&asked))?;
         let config = new_key_file.map(|file| Config { key_file: Some(file), ..writer.config.clone() });
-        if writer.rotated(current, new_key) {
-            // A retry of a rotation that took effect (its key record is in the log).
+        if writer.already_made(&asked) {
+            // Asked again after it was made (its key record is the log's last record).
             return writer.remember(config);
         }
         let validity = writer.current(current)?;
@@ -1027,8 +1072,13 @@ impl Log {
         let mut guard = self.writer()?;
         let writer = &mut *guard;
         writer.repair()?;
-        writer.complete_key_change(Some(key))?;
+        let asked = KeyChange::Revoke { kid: kid.to_owned(), at, reason: reason.map(str::to_owned) };
+        writer.complete_key_change(Some(key), Some(&asked))?;
         let validity = writer.current(key)?;
+        if writer.already_made(&asked) {
+            // Asked again after it was made (its key record is the log's last record).
+            return Ok(());
+        }
         let (revoked, _) = writer.keys.select(Some(kid))?;
         if revoked == key.public_key() {
             return Err(Error::new(

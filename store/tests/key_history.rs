@@ -170,7 +170,12 @@ fn revocations_that_cannot_be_made_are_refused() {
     let length = log.len();
     log.revoke(&new, old.public_key().kid(), now, None).unwrap();
     assert_eq!(log.len(), length + 1);
-    assert_eq!(log.revoke(&new, old.public_key().kid(), now, None).unwrap_err().code(), ErrorCode::InvalidArgument);
+    // Asked again, the same revocation is already made; another one of the same key
+    // is refused.
+    log.revoke(&new, old.public_key().kid(), now, None).unwrap();
+    assert_eq!(log.len(), length + 1);
+    let later = Timestamp::parse("2026-01-02T00:00:00Z").unwrap();
+    assert_eq!(log.revoke(&new, old.public_key().kid(), later, None).unwrap_err().code(), ErrorCode::InvalidArgument);
     // Nobody appends a key record but the log itself.
     let forged = KeyRecord::revoke(&log.keys(), new.public_key().kid(), now, None).unwrap().to_event();
     assert_eq!(log.append(&new, &forged, None).unwrap_err().code(), ErrorCode::InvalidArgument);
@@ -324,4 +329,99 @@ fn a_second_key_in_force_is_refused() {
     keys.add(intruder.public_key(), evidentia::Validity::default()).unwrap();
     std::fs::write(dir.0.join("keys.jwks"), keys.to_json()).unwrap();
     assert_eq!(Log::open(&dir.0).unwrap_err().code(), ErrorCode::LogCorrupt);
+}
+
+/// Someone with the files but no key appends a key record handing the log to their
+/// own key: stored as the log stores records, chained after the last one, claiming
+/// the current key. The writer neither completes it nor seals it.
+#[test]
+fn a_key_record_written_without_the_key_is_never_taken() {
+    for mode in [Mode::Batch, Mode::Receipts] {
+        let dir = scratch(&format!("forged-{}", mode.name()));
+        let (owner, intruder) = (key(1), key(3));
+        let log = Log::create(&dir.0, &owner, CreateOptions { mode, ..CreateOptions::default() }).unwrap();
+        log.append(&owner, br#"{"n":1}"#, None).unwrap();
+        drop(log);
+        let reader = LogReader::open(&dir.0).unwrap();
+        let mut entries: Vec<_> = (0..reader.len()).map(|seq| reader.entry(seq).unwrap()).collect();
+        let last = entries.last().unwrap().record().unwrap();
+        let at = last.time.shifted(std::time::Duration::from_secs(1), false).unwrap().as_numeric_date().unwrap();
+        let event = KeyRecord::rotate(reader.keys(), owner.public_key(), intruder.public_key(), at).unwrap().to_event();
+        let mut chain = evidentia::ChainState::after(&last);
+        let forged =
+            chain.append(owner.public_key().kid(), evidentia::Digest::sha256(&event), last.time, None).unwrap();
+        entries.push(evidentia_store::Entry::Record { record: forged.bytes, event });
+        let copy = scratch(&format!("forged-copy-{}", mode.name()));
+        reader.write_copy(&copy.0, &entries).unwrap();
+        let before = keys_file(&copy.0);
+        match Log::open(&copy.0) {
+            Ok(log) => {
+                assert!(!log.recovery().completed_key_change, "{mode:?}");
+                // In batch mode the owner's next append does not seal it into effect
+                // (a receipts-mode log has no seal: the record, of the other mode's
+                // kind, stays an unreadable entry verification reports).
+                if mode == Mode::Batch {
+                    let refused = log.append(&owner, b"{}", None).unwrap_err();
+                    assert_eq!(refused.code(), ErrorCode::KeyNotCurrent, "{refused:?}");
+                }
+                assert_eq!(log.append(&intruder, b"{}", None).unwrap_err().code(), ErrorCode::KeyNotCurrent);
+                assert_eq!(log.keys().to_json(), before);
+            }
+            Err(e) => assert_eq!(e.code(), ErrorCode::LogCorrupt, "{mode:?}"),
+        }
+        assert_eq!(keys_file(&copy.0), before, "{mode:?}");
+        assert!(!verify_dir(&copy.0, None, |_| {}).unwrap().is_valid());
+    }
+}
+
+/// keys.jwks edited before the log's first key change: a key added with an expiry
+/// far ahead (so that it is not a second current key) would be signed into the
+/// history by the owner's next rotation. The writer refuses such a key set, and
+/// verification refuses such a key record.
+#[test]
+fn a_key_added_with_an_expiry_is_not_laundered() {
+    let dir = scratch("launder");
+    let (owner, intruder) = (key(1), key(3));
+    let log = Log::create(&dir.0, &owner, CreateOptions::default()).unwrap();
+    log.append(&owner, b"{}", None).unwrap();
+    drop(log);
+    let honest = keys_file(&dir.0);
+    let mut keys = KeySet::from_json(&honest).unwrap();
+    let validity = evidentia::Validity {
+        not_before: Some(Timestamp::parse("2020-01-01T00:00:00Z").unwrap()),
+        expires: Some(Timestamp::parse("2099-01-01T00:00:00Z").unwrap()),
+        ..evidentia::Validity::default()
+    };
+    keys.add(intruder.public_key(), validity).unwrap();
+    std::fs::write(dir.0.join("keys.jwks"), keys.to_json()).unwrap();
+    assert_eq!(Log::open(&dir.0).unwrap_err().code(), ErrorCode::LogCorrupt);
+    // A key set of one current key and a key that cannot sign ES256 (an RSA
+    // encryption key) is one the log may have.
+    let mut with_rsa = evidentia::json::parse(honest.as_bytes()).unwrap();
+    if let evidentia::Value::Object(members) = &mut with_rsa
+        && let Some((_, evidentia::Value::Array(entries))) = members.iter_mut().find(|(name, _)| name == "keys")
+    {
+        entries.push(evidentia::json::parse(br#"{"kty":"RSA","n":"AQAB","e":"AQAB","use":"enc"}"#).unwrap());
+    }
+    std::fs::write(dir.0.join("keys.jwks"), evidentia::canonicalize_value(&with_rsa).unwrap()).unwrap();
+    drop(Log::open(&dir.0).unwrap());
+}
+
+/// keys.jwks edited to look as if a rotation had happened: asking for that rotation
+/// is not taken for one already made, since the log holds no key record of it.
+#[test]
+fn a_rotation_keys_jwks_only_shows_is_not_taken_as_made() {
+    let dir = scratch("not-made");
+    let (old, new) = (key(1), key(2));
+    let log = Log::create(&dir.0, &old, CreateOptions::default()).unwrap();
+    log.append(&old, b"{}", None).unwrap();
+    drop(log);
+    let mut keys = KeySet::from_json(&keys_file(&dir.0)).unwrap();
+    let at = Timestamp::from_system_time(std::time::SystemTime::now()).unwrap().as_numeric_date().unwrap();
+    let validity = keys.entries()[0].validity().clone();
+    keys.set_validity(old.public_key().kid(), evidentia::Validity { expires: Some(at), ..validity }).unwrap();
+    keys.add(new.public_key(), evidentia::Validity { not_before: Some(at), ..evidentia::Validity::default() }).unwrap();
+    std::fs::write(dir.0.join("keys.jwks"), keys.to_json()).unwrap();
+    let log = Log::open(&dir.0).unwrap();
+    assert_eq!(log.rotate(&old, &new, None).unwrap_err().code(), ErrorCode::KeyNotCurrent);
 }

@@ -343,7 +343,8 @@ class KeyRecords(unittest.TestCase):
         D3 = 0x3333
         self.PRIV[self.K1] = D
         k3 = self.jwk_of(D3)
-        gone = dict(k3, exp=float(self.T0 + 50), revoked={"revoked_at": float(self.T0 + 10)})
+        # k3, retired when k1 took over at T0 (§23.2 step 2: its validity ends by then)
+        gone = dict(k3, exp=float(self.T0), revoked={"revoked_at": float(self.T0 + 10)})
         from spec_verifier.keys import thumbprint
         kid3 = thumbprint(k3)
         # k1 has an exp (a planned rotation to k2, in keys.jwks before any key record): valid at the
@@ -356,6 +357,12 @@ class KeyRecords(unittest.TestCase):
         current = [dict(JWK, nbf=float(self.T0)), gone]
         steps = [({"n": 0}, self.K1, 0), (self.revoke(10, current, kid=kid3), self.K1, 1)]
         self.assertEqual(self.verify(steps, current), [])
+        # k3 still valid after k1 took over (its validity ends at T0 + 10 s, after the record):
+        # not the history of a log with one current key
+        lingering = [dict(JWK, nbf=float(self.T0)),
+                     dict(k3, exp=float(self.T0 + 50), revoked={"revoked_at": float(self.T0 + 10)})]
+        steps = [({"n": 0}, self.K1, 0), (self.revoke(10, lingering, kid=kid3), self.K1, 1)]
+        self.assertEqual(self.verify(steps, lingering), [("KEY_HISTORY_MISMATCH", 1)])
         # two keys in force after the revocation: not one current key
         two = current + [self.JWK2]
         steps = [({"n": 0}, self.K1, 0), (self.revoke(10, two, kid=kid3), self.K1, 1)]

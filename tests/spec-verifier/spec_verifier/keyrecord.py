@@ -184,8 +184,20 @@ def history(key_set):
 
 
 def in_force(key_set):
-    """The keys of a key set with neither `exp` nor `revoked` (§23.2 step 2)."""
-    return [k for k in key_set.keys if "exp" not in k.jwk and "revoked" not in k.jwk]
+    """The keys of a key set usable for ES256 with neither `exp` nor `revoked` (§23.2 step 2:
+    others cannot sign and are not counted)."""
+    return [k for k in key_set.keys if k.usable and "exp" not in k.jwk and "revoked" not in k.jwk]
+
+
+def ended_by(key_set, bound_ns):
+    """Whether every other ES256 key's validity ends, the earlier of its `exp` and `revoked_at`,
+    at or before bound_ns (§23.2 step 2)."""
+    for k in key_set.keys:
+        if not k.usable or ("exp" not in k.jwk and "revoked" not in k.jwk):
+            continue
+        if min(t for t in (k.exp, k.revoked_at) if t is not None) > bound_ns:
+            return False
+    return True
 
 
 def names(key, kid):
@@ -236,9 +248,9 @@ class KeyHistory:
         # 2. who signed it: the record's kid selects a key of the record's own keys, valid at the
         # record's time; a rotation's is the outgoing key; a revocation's the log's current key,
         # "the one key of keys with neither exp nor revoked, and not the revoked key". After the
-        # change keys holds exactly one key with neither exp nor revoked: a rotation's incoming
-        # key, a revocation's signer (counted over every entry, and for a rotation that one key is
-        # the incoming key: §23.2 step 2).
+        # change, of the ES256 keys, exactly one has neither exp nor revoked (a rotation's incoming
+        # key, a revocation's signer), and every other one's validity ends at or before at (a
+        # rotation) or the record's time (a revocation): §23.2 step 2.
         key, failure = kr.keys.select(rec.kid)
         current = in_force(kr.keys)
         if failure is not None or key.validity_failure(rec.time_ns) is not None:
@@ -252,6 +264,9 @@ class KeyHistory:
         elif kr.change == "revoke" and (key is kr.entry(kr.kid) or len(current) != 1 or current[0] is not key):
             r.fail("key_history", "KEY_HISTORY_MISMATCH", i,
                    "a revocation not signed by the log's current key (the one key with neither exp nor revoked)")
+        elif not ended_by(kr.keys, kr.at_ns if kr.change == "rotate" else rec.time_ns):
+            r.fail("key_history", "KEY_HISTORY_MISMATCH", i,
+                   "after the change another key stays valid past the current key's start")
         # 3. when an earlier key record was read: its keys with this change applied, compared as
         # written key sets.
         if self.last is not None:
