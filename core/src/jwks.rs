@@ -243,7 +243,7 @@ impl KeySet {
         Ok(KeyEntry { kid, thumbprint, key, validity, jwk: jwk.clone() })
     }
 
-    fn push(&mut self, entry: KeyEntry) -> Result<()> {
+    pub(crate) fn push(&mut self, entry: KeyEntry) -> Result<()> {
         for existing in &self.entries {
             if existing.thumbprint == entry.thumbprint {
                 return Err(malformed(format!("key {} is listed twice", entry.thumbprint)));

@@ -69,7 +69,7 @@ impl KeyRecord {
     pub fn rotate(before: &KeySet, from: &PublicKey, to: &PublicKey, at: Timestamp) -> Result<KeyRecord> {
         let change =
             KeyChange::Rotate { from: from.kid().to_owned(), to: to.kid().to_owned(), at: at.as_numeric_date()? };
-        let keys = apply(before, &change, Some(to))?;
+        let keys = apply(before, &change, Some(Incoming::Key(to)))?;
         Ok(KeyRecord { change, keys })
     }
 
@@ -222,14 +222,17 @@ impl KeyRecord {
 
     /// Whether this record's key set is exactly `before` with the change applied.
     pub fn follows(&self, before: &KeySet) -> bool {
+        // The incoming key is added as this record's key set holds its entry.
         let incoming = match &self.change {
-            KeyChange::Rotate { to, .. } => match self.keys.select(Some(to)) {
-                Ok((key, _)) => Some(key.clone()),
-                Err(_) => return false,
-            },
+            KeyChange::Rotate { to, .. } => {
+                match self.keys.entries().iter().find(|e| e.thumbprint() == to || e.kid() == Some(to.as_str())) {
+                    Some(entry) => Some(Incoming::Entry(entry)),
+                    None => return false,
+                }
+            }
             KeyChange::Revoke { .. } => None,
         };
-        apply(before, &self.change, incoming.as_ref()).is_ok_and(|after| after.to_json() == self.keys.to_json())
+        apply(before, &self.change, incoming).is_ok_and(|after| after.to_json() == self.keys.to_json())
     }
 
     /// Checks that the key that signed the record carrying this change (`signer`, the
@@ -320,8 +323,14 @@ pub fn key_in_force(keys: &KeySet, ends_by: Option<Timestamp>) -> std::result::R
     Ok(open.first().copied())
 }
 
+/// A rotation's new key: a key to add with `nbf` = `at`, or an entry to add as it is.
+enum Incoming<'a> {
+    Key(&'a PublicKey),
+    Entry(&'a KeyEntry),
+}
+
 /// `before` with the change applied; `incoming` is the new key of a rotation.
-fn apply(before: &KeySet, change: &KeyChange, incoming: Option<&PublicKey>) -> Result<KeySet> {
+fn apply(before: &KeySet, change: &KeyChange, incoming: Option<Incoming<'_>>) -> Result<KeySet> {
     let mut keys = before.clone();
     let in_force = |kid: &str| -> Result<Validity> {
         let (_, validity) = before.select(Some(kid))?;
@@ -335,7 +344,10 @@ fn apply(before: &KeySet, change: &KeyChange, incoming: Option<&PublicKey>) -> R
             }
             let incoming = incoming.ok_or_else(|| malformed("a rotation names its incoming key"))?;
             keys.set_validity(from, Validity { expires: Some(*at), ..validity })?;
-            keys.add(incoming, Validity { not_before: Some(*at), ..Validity::default() })?;
+            match incoming {
+                Incoming::Key(key) => keys.add(key, Validity { not_before: Some(*at), ..Validity::default() })?,
+                Incoming::Entry(entry) => keys.push(entry.clone())?,
+            }
         }
         KeyChange::Revoke { kid, at, reason } => {
             let validity = in_force(kid)?;

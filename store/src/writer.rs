@@ -287,7 +287,12 @@ impl Writer {
         self.segments.rollback()?;
         let repaired = recovery::open_writer(&self.fs, &self.dir)?;
         let (recovery, lock_id, clock) = (std::mem::take(&mut self.recovery), self.lock_id, self.clock);
+        // A key change this writer recorded stays its own (SPEC.md §23.3).
+        let ours = self.pending_key_change.take().filter(|pending| pending.ours).map(|pending| pending.record.change);
         *self = repaired;
+        if let Some(pending) = &mut self.pending_key_change {
+            pending.ours = ours.as_ref() == Some(&pending.record.change);
+        }
         self.recovery = recovery;
         self.lock_id = lock_id;
         self.clock = clock;
@@ -652,18 +657,24 @@ impl Writer {
     /// not write only when `asked` is the same change; then keys.jwks is replaced.
     fn complete_key_change(&mut self, key: Option<&dyn Signer>, asked: Option<&KeyChange>) -> Result<()> {
         let Some(pending) = self.pending_key_change.clone() else { return Ok(()) };
+        let signer = self.last_kid.clone().unwrap_or_default();
+        // Another change asked for while this one is pending: neither is made.
+        if asked.is_some_and(|asked| !self.same_change(asked, &pending.record.change)) {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "the log's last record is {} by {signer}, not yet complete: make that change again to complete it before another",
+                    describe(&pending.record.change)
+                ),
+            ));
+        }
         if self.config.mode == Mode::Batch && self.checkpoints.latest_size() != Some(self.segments.count) {
-            let signer = self.last_kid.clone().unwrap_or_default();
-            let confirmed = pending.ours || asked.is_some_and(|asked| self.same_change(asked, &pending.record.change));
+            // One this process did not write is taken only as the writer would have
+            // made it: dated no later than the clock allows.
+            let confirmed = pending.ours || (asked.is_some() && self.plausible(&pending.record)?);
             let key = key.filter(|key| key.public_key().kid() == signer);
             let (Some(key), true) = (key, confirmed) else {
-                return Err(Error::new(
-                    ErrorCode::KeyNotCurrent,
-                    format!(
-                        "the log ends with a key record ({}) that no checkpoint seals: if its key {signer} made it, make the same rotation or revocation again with that key to complete it; if not, someone with the files but without the key wrote it, and it must be removed before the log is used",
-                        describe(&pending.record.change)
-                    ),
-                ));
+                return Err(unsealed_key_change(&pending.record.change, &signer));
             };
             let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
             self.sign_checkpoint(key)?;
@@ -703,6 +714,19 @@ impl Writer {
         }
     }
 
+    /// Whether a key record this process did not write is dated as a writer would
+    /// have: its time (the log's last) not beyond what the clock allows, and a
+    /// rotation's instant within a millisecond after it.
+    fn plausible(&self, record: &KeyRecord) -> Result<bool> {
+        let Some(time) = self.chain.last_time() else { return Ok(false) };
+        let latest = self.now()?.shifted(evidentia::MAX_AHEAD_OF_CLOCK, false)?;
+        Ok(time <= latest
+            && match &record.change {
+                KeyChange::Rotate { at, .. } => *at > time && *at <= time.shifted(Duration::from_millis(1), false)?,
+                KeyChange::Revoke { .. } => true,
+            })
+    }
+
     /// Whether `asked` was the last thing the log recorded, completed.
     fn already_made(&self, asked: &KeyChange) -> bool {
         self.completed_key_change.as_ref().is_some_and(|made| self.same_change(asked, made))
@@ -716,6 +740,17 @@ impl Writer {
         self.config = config;
         Ok(())
     }
+}
+
+/// A call refused while the log ends with a key record no checkpoint seals.
+fn unsealed_key_change(change: &KeyChange, signer: &str) -> Error {
+    Error::new(
+        ErrorCode::KeyNotCurrent,
+        format!(
+            "the log ends with a key record ({}) that no checkpoint seals: if its key {signer} made it, make the same rotation or revocation again with that key to complete it; if not, someone with the files but without the key wrote it, and it must be removed before the log is used",
+            describe(change)
+        ),
+    )
 }
 
 /// A key change in words, for messages.
@@ -1046,12 +1081,18 @@ impl Log {
         let validity = writer.current(current)?;
         // The key record is the outgoing key's last record; the incoming key starts
         // strictly after it, at an instant a NumericDate (keys.jwks, SPEC.md §4.1)
-        // holds exactly: 1 µs steps until its NumericDate is after the record.
+        // holds exactly: the record's time, then 1 µs steps from it, until one's
+        // NumericDate is after the record (doubles are at most 61 µs apart before the
+        // year 10000, so the steps end).
         let time = writer.time_for(None, &validity)?;
-        let mut at = time.as_numeric_date()?;
-        while at <= time {
-            at = at.shifted(Duration::from_micros(1), false)?.as_numeric_date()?;
-        }
+        let mut step = 0;
+        let at = loop {
+            let at = time.shifted(Duration::from_micros(step), false)?.as_numeric_date()?;
+            if at > time {
+                break at;
+            }
+            step += 1;
+        };
         let record = KeyRecord::rotate(&writer.keys, current.public_key(), new_key.public_key(), at)?;
         writer.record_key_change(current, &record, time)?;
         writer.remember(config)
@@ -1124,7 +1165,14 @@ impl Log {
     /// As [`Log::receipt`]; [`ErrorCode::InvalidArgument`] when `key` did not sign
     /// the record.
     pub fn receipt_sealed_by(&self, seq: u64, key: &dyn Signer) -> Result<String> {
-        self.read(|view| view.receipt_sealed_by(seq, key))
+        let mut writer = self.writer()?;
+        writer.repair()?;
+        // A key record no checkpoint seals must not be signed into a checkpoint here
+        // either (SPEC.md §23.3): it is completed by its signer asking again.
+        if let Some(pending) = &writer.pending_key_change {
+            return Err(unsealed_key_change(&pending.record.change, writer.last_kid.as_deref().unwrap_or_default()));
+        }
+        writer.view().receipt_sealed_by(seq, key)
     }
 
     /// The inclusion proof of record `index` (see [`crate::LogReader::inclusion_proof`]).

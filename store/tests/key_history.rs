@@ -366,6 +366,17 @@ fn a_key_record_written_without_the_key_is_never_taken() {
                 }
                 assert_eq!(log.append(&intruder, b"{}", None).unwrap_err().code(), ErrorCode::KeyNotCurrent);
                 assert_eq!(log.keys().to_json(), before);
+                if mode == Mode::Batch {
+                    // Nor does a receipt the owner asks for seal it.
+                    let sealed = log.receipt_sealed_by(0, &owner).unwrap_err();
+                    assert_eq!(sealed.code(), ErrorCode::KeyNotCurrent, "{sealed:?}");
+                    // Asking for the same rotation does not take a record dated as the
+                    // writer would not date it (here: its instant a second after it).
+                    assert_eq!(log.rotate(&owner, &intruder, None).unwrap_err().code(), ErrorCode::KeyNotCurrent);
+                    // Another change is refused while it is there.
+                    let other = log.rotate(&owner, &key(4), None).unwrap_err();
+                    assert_eq!(other.code(), ErrorCode::InvalidArgument, "{other:?}");
+                }
             }
             Err(e) => assert_eq!(e.code(), ErrorCode::LogCorrupt, "{mode:?}"),
         }
@@ -424,4 +435,42 @@ fn a_rotation_keys_jwks_only_shows_is_not_taken_as_made() {
     std::fs::write(dir.0.join("keys.jwks"), keys.to_json()).unwrap();
     let log = Log::open(&dir.0).unwrap();
     assert_eq!(log.rotate(&old, &new, None).unwrap_err().code(), ErrorCode::KeyNotCurrent);
+}
+
+/// A rotation under a clock far ahead (doubles are microseconds apart there) ends,
+/// and its instant follows the record.
+#[test]
+fn a_rotation_far_in_the_future_ends() {
+    let dir = scratch("far-future");
+    let (old, new) = (key(1), key(2));
+    let clock = Some(Timestamp::parse("2600-01-01T00:00:00Z").unwrap());
+    let created = CreateOptions { key_valid_from: clock, ..CreateOptions::default() };
+    drop(Log::create(&dir.0, &old, created).unwrap());
+    let log = Log::open_with(&dir.0, &LogOptions { clock, ..LogOptions::default() }).unwrap();
+    log.append(&old, b"{}", None).unwrap();
+    log.rotate(&old, &new, None).unwrap();
+    log.append(&new, b"{}", None).unwrap();
+    drop(log);
+    assert_eq!(codes(&dir.0), vec![]);
+}
+
+/// After a rotation fails past its key record, asking for a rotation to another key
+/// neither makes that one nor completes the first behind the caller's back.
+#[test]
+fn another_rotation_while_one_is_pending_is_refused() {
+    let dir = scratch("pending-other");
+    let (old, new, other) = (Flaky::new(key(1)), key(2), key(4));
+    let log = Log::create(&dir.0, &old, CreateOptions { mode: Mode::Batch, ..CreateOptions::default() }).unwrap();
+    log.append(&old, b"{}", None).unwrap();
+    old.budget.set(Some(0));
+    assert_eq!(log.rotate(&old, &new, None).unwrap_err().code(), ErrorCode::RecordsUnsealed);
+    old.failing.set(false);
+    old.budget.set(None);
+    let refused = log.rotate(&old, &other, None).unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::InvalidArgument, "{refused:?}");
+    assert!(refused.message().contains(new.public_key().kid()), "{refused:?}");
+    assert!(log.keys().select(Some(other.public_key().kid())).is_err());
+    log.rotate(&old, &new, None).unwrap();
+    drop(log);
+    assert_eq!(codes(&dir.0), vec![]);
 }

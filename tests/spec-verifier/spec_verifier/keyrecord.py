@@ -261,6 +261,8 @@ class KeyHistory:
         elif kr.change == "rotate" and (len(current) != 1 or current[0] is not kr.entry(kr.next)):
             r.fail("key_history", "KEY_HISTORY_MISMATCH", i,
                    "after the rotation, the incoming key is not the one key with neither exp nor revoked")
+        elif kr.change == "revoke" and "exp" not in kr.entry(kr.kid).jwk:
+            r.fail("key_history", "KEY_HISTORY_MISMATCH", i, "a revocation of a key that is not retired (no exp)")
         elif kr.change == "revoke" and (key is kr.entry(kr.kid) or len(current) != 1 or current[0] is not key):
             r.fail("key_history", "KEY_HISTORY_MISMATCH", i,
                    "a revocation not signed by the log's current key (the one key with neither exp nor revoked)")
