@@ -439,3 +439,108 @@ fn every_checkpoint_signature_line_of_the_key_must_verify() {
     replace_file(&package, "checkpoint.txt", Some(note.as_bytes()));
     assert_eq!(verdicts(dir, &script, &package, &path), [valid.clone(), valid.clone(), valid]);
 }
+
+/// A log of `mode` whose first key handed over to a second, which then revoked
+/// the first from a time after its records: the package of record 6 (signed by the
+/// first key) and of record 14 (the second), both carrying the revocation.
+fn key_history_packages(dir: &Path, mode: &str) -> [PathBuf; 2] {
+    let log = make_log(dir, mode);
+    std::fs::write(dir.join("key-2.jwk"), evidentia(dir, &["keygen"]).stdout).unwrap();
+    let kid = text(&evidentia(dir, &["pubkey", "key.jwk", "--format", "jwk"]).stdout);
+    let kid = kid.split("\"kid\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    std::fs::write(dir.join("one.json"), "{\"n\":14}").unwrap();
+    for args in [
+        vec!["log", "rotate", log.to_str().unwrap(), "--key", "key-2.jwk"],
+        vec!["log", "append", log.to_str().unwrap(), "one.json"],
+        vec![
+            "log",
+            "revoke",
+            log.to_str().unwrap(),
+            "--kid",
+            &kid,
+            "--at",
+            "2099-01-01T00:00:00Z",
+            "--reason",
+            "retired",
+        ],
+        vec!["log", "checkpoint", log.to_str().unwrap()],
+    ] {
+        let out = evidentia(dir, &args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    }
+    [6, 14].map(|index| {
+        let package = dir.join(format!("package-{mode}-{index}"));
+        let out = evidentia(
+            dir,
+            &["export", log.to_str().unwrap(), "--index", &index.to_string(), "--out", package.to_str().unwrap()],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        package
+    })
+}
+
+#[test]
+fn a_package_carries_the_key_history_the_log_signed_and_an_edited_one_fails_check_11() {
+    for mode in ["receipts", "batch"] {
+        let work = Workdir::new(&format!("key-history-{mode}"));
+        let dir = &work.0;
+        let path = restricted_path(dir);
+        for package in key_history_packages(dir, mode) {
+            let script = dir.join("trusted-verify.sh");
+            std::fs::copy(package.join("verify.sh"), &script).unwrap();
+            let receipt = if mode == "batch" { "key-record-batch-receipt.json" } else { "key-record-receipt.jws" };
+            assert!(package.join(receipt).is_file() && package.join("key-record-event.json").is_file());
+            let out = Command::new(path.join("sh")).arg(&script).arg(&package).env_clear().env("PATH", &path).output();
+            let stdout = text(&out.unwrap().stdout);
+            assert!(
+                stdout
+                    .contains("OK      11. keys.jwks is the key set the log signed in its record 15, a revocation of")
+            );
+            assert_eq!(verdicts(dir, &script, &package, &path), [(vec![], true), (vec![], true), (vec![], true)]);
+
+            // Every key-record file, at eight places: both verifiers fail check 11.
+            let mut names: Vec<String> = std::fs::read_dir(&package)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|name| name.starts_with("key-record"))
+                .collect();
+            names.sort();
+            assert_eq!(names.len(), 7, "{names:?}");
+            for name in &names {
+                let original = std::fs::read(package.join(name)).unwrap();
+                for at in (0..8).map(|i| i * (original.len() - 1) / 7) {
+                    let mut bytes = original.clone();
+                    bytes[at] ^= 0x01;
+                    std::fs::write(package.join(name), &bytes).unwrap();
+                    for (failed, valid) in verdicts(dir, &script, &package, &path) {
+                        assert!(!valid && failed.contains(&1) && failed.contains(&11), "{name} byte {at}: {failed:?}");
+                    }
+                }
+                std::fs::write(package.join(name), &original).unwrap();
+            }
+
+            // keys.jwks with the revocation taken back, its sum made again: check 11
+            // alone fails, in both verifiers.
+            let keys = std::fs::read_to_string(package.join("keys.jwks")).unwrap();
+            let start = keys.find(",\"revoked\":{").unwrap();
+            let end = start + keys[start..].find('}').unwrap() + 1;
+            let unrevoked = format!("{}{}", &keys[..start], &keys[end..]);
+            evidentia::KeySet::from_json(&unrevoked).unwrap();
+            replace_file(&package, "keys.jwks", Some(unrevoked.as_bytes()));
+            assert_eq!(
+                verdicts(dir, &script, &package, &path),
+                [(vec![11], false), (vec![11], false), (vec![11], false)]
+            );
+
+            // Without its key record a package still verifies, but says that its key
+            // history is the maker's word (check 11 does not apply).
+            for name in &names {
+                replace_file(&package, name, None);
+            }
+            assert_eq!(verdicts(dir, &script, &package, &path), [(vec![], true), (vec![], true), (vec![], true)]);
+            let out = Command::new(path.join("sh")).arg(&script).arg(&package).env_clear().env("PATH", &path).output();
+            let stdout = text(&out.unwrap().stdout);
+            assert!(stdout.contains("--      11. no key record in this package"), "{stdout}");
+        }
+    }
+}

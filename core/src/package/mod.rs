@@ -19,7 +19,10 @@ use crate::time::Timestamp;
 use crate::timestamp::{self, TimestampTrust};
 use crate::verify::verify_receipt;
 
+mod keyhistory;
 mod message;
+
+pub use keyhistory::PackageKeyRecord;
 
 /// The shell script of every package.
 pub const VERIFY_SH: &str = include_str!("verify.sh");
@@ -27,7 +30,7 @@ const VERIFICATION_MD: &str = include_str!("VERIFICATION.md");
 
 /// The names the files of a package may have (SPEC.md §19), each listed in
 /// `SHA256SUMS`, which is the only other file. `verify.sh` holds the same list.
-pub const PACKAGE_FILE_NAMES: [&str; 46] = [
+pub const PACKAGE_FILE_NAMES: [&str; 56] = [
     "receipt.jws",
     "batch-receipt.json",
     "signing-input.txt",
@@ -74,6 +77,16 @@ pub const PACKAGE_FILE_NAMES: [&str; 46] = [
     "request-message-signature.bin",
     "request-message-key.jwk",
     "request-message-key.pem",
+    "key-record.json",
+    "key-record-event.json",
+    "key-record-key.pem",
+    "key-record-inclusion-proof.json",
+    "key-record-receipt.jws",
+    "key-record-signing-input.txt",
+    "key-record-signature.der",
+    "key-record-batch-receipt.json",
+    "key-record-checkpoint.txt",
+    "key-record-checkpoint-body.txt",
 ];
 
 /// One file of a package: its name in the package folder and its bytes.
@@ -109,6 +122,10 @@ pub struct PackageInput<'a> {
     /// For a signed message that answers an earlier record (its `link`): that
     /// record's evidence, in the same checkpoint (SPEC.md §21.6).
     pub request: Option<PackageRequest<'a>>,
+    /// The log's last key record (SPEC.md §23) in the package's checkpoint (for a
+    /// batch receipt, in its own), when the log has one: `keys.jwks` is then
+    /// exactly the key set it signed, which `keys` must hold.
+    pub key_record: Option<PackageKeyRecord<'a>>,
 }
 
 /// The record a linked signed message answers, packaged with it: its receipt, its
@@ -232,7 +249,17 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
     }
     add("public-key.pem", key.to_pem().into_bytes());
     add("public-key.jwk", key.to_jwk().into_bytes());
-    add("keys.jwks", input.keys.to_json().into_bytes());
+    let keys_file = match input.key_record {
+        Some(key_record) => {
+            let (files, keys_file) = keyhistory::key_record_files(key_record, input.keys, &checkpoint)?;
+            for file in files {
+                add(&file.name, file.bytes);
+            }
+            keys_file
+        }
+        None => input.keys.to_json().into_bytes(),
+    };
+    add("keys.jwks", keys_file);
     add("inclusion-proof.json", proof.to_json()?.into_bytes());
     if let Some(stamp) = input.timestamp {
         add_timestamp(&mut add, stamp, &checkpoint)?;
@@ -256,6 +283,12 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
         let file = |name: &str| files.iter().find(|f| f.name == name).map(|f| f.bytes.as_slice());
         message::check_request(&file).map_err(|why| {
             Error::new(ErrorCode::LinkMismatch, format!("the record the message answers does not check: {why}"))
+        })?;
+    }
+    if input.key_record.is_some() {
+        let file = |name: &str| files.iter().find(|f| f.name == name).map(|f| f.bytes.as_slice());
+        keyhistory::check_key_record(&file).map_err(|why| {
+            Error::new(ErrorCode::KeyHistoryMismatch, format!("the key record would not check in the package: {why}"))
         })?;
     }
 
@@ -311,22 +344,23 @@ fn describe(subject: &str, record: &Record) -> String {
 /// The outcome of one check of a package, numbered as `verify.sh` numbers it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PackageCheck {
-    /// 1 to 8, as in `verify.sh` and VERIFICATION.md.
+    /// 1 to 11, as in `verify.sh` and VERIFICATION.md.
     pub number: u8,
     /// What the check establishes, in plain words.
     pub title: &'static str,
     /// Why it failed, or `None` when it passed (or does not apply).
     pub failure: Option<String>,
     /// Whether the check applies to this package: check 8 applies only to a package
-    /// with a timestamp.
+    /// with a timestamp, check 11 only to one with a key record.
     pub applies: bool,
     /// What a passed check found that a reader needs, such as the trusted time.
     pub detail: Option<String>,
 }
 
 /// The checks of `verify.sh`, numbered as there, in order. Check 9 is listed only
-/// for a package whose event is a signed message.
-pub const PACKAGE_CHECKS: [&str; 10] = [
+/// for a package whose event is a signed message, check 10 only for one that
+/// answers an earlier record; check 11 is always listed.
+pub const PACKAGE_CHECKS: [&str; 11] = [
     "every file matches its SHA-256 in SHA256SUMS",
     "the key files are one key, whose thumbprint is the record's kid",
     "keys.jwks lists the key as in force at the record's time",
@@ -337,6 +371,7 @@ pub const PACKAGE_CHECKS: [&str; 10] = [
     "a trusted timestamp (RFC 3161) shows the checkpoint existed at its time",
     message::MESSAGE_CHECK,
     message::REQUEST_CHECK,
+    keyhistory::KEY_HISTORY_CHECK,
 ];
 
 /// Checks a package as `verify.sh` does, with the same verdict for each check.
@@ -504,8 +539,24 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
             failure: outcome.err(),
         });
     }
+    let key_history = keyhistory::check_key_record(&file);
+    checks.push(PackageCheck {
+        number: 11,
+        title: PACKAGE_CHECKS[10],
+        applies: !matches!(key_history, Ok(None)),
+        detail: match &key_history {
+            Ok(Some(detail)) => Some(detail.clone()),
+            Ok(None) => Some(NO_KEY_RECORD.to_owned()),
+            Err(_) => None,
+        },
+        failure: key_history.err(),
+    });
     checks
 }
+
+/// What check 11 says of a package without a key record.
+const NO_KEY_RECORD: &str =
+    "the package has no key record: keys.jwks is the signer's statement when the package was made";
 
 /// Check 8: the token verifies for checkpoint.txt through tsa-root.pem (with
 /// tsa-chain.pem), at its own time; both certificate files are canonical PEM.
@@ -657,6 +708,7 @@ mod tests {
             timestamp: None,
             exported_at: None,
             request: None,
+            key_record: None,
         };
         build_package(input).unwrap()
     }
@@ -738,6 +790,7 @@ mod tests {
                 timestamp: None,
                 exported_at: None,
                 request: None,
+                key_record: None,
             })
             .unwrap_err()
             .code()
@@ -757,6 +810,7 @@ mod tests {
             timestamp: None,
             exported_at: None,
             request: None,
+            key_record: None,
         })
         .unwrap_err()
         .code();
