@@ -425,5 +425,171 @@ class KeyRecords(unittest.TestCase):
         self.assertEqual(self.verify(steps, self.revoked_keys(reason="lost")), [("KEY_HISTORY_MISMATCH", 4)])
 
 
+def audit_path(m, leaves):
+    """RFC 9162 §2.1.3.1 PATH(m, D[n]) of leaf hashes."""
+    if len(leaves) <= 1:
+        return []
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    if m < k:
+        return audit_path(m, leaves[:k]) + [merkle.root_of(leaves[k:])]
+    return audit_path(m - k, leaves[k:]) + [merkle.root_of(leaves[:k])]
+
+
+class PackageKeyHistory(KeyRecords):
+    """§19 check 11: a package's key record, and keys.jwks the key set it signed."""
+
+    def package(self, steps, keys, key_record=3, batch=False, log=None):
+        """The key-record files of `steps` (as KeyRecords.verify takes them) with keys.jwks `keys`:
+        in receipts mode with checkpoint-body.txt of every step, in batch mode with the key record's
+        own batch receipt and checkpoint, signed by its signer."""
+        import hashlib
+        from spec_verifier.package import batch_receipt_of, canonical_pem
+        from spec_verifier.util import b64std_encode
+        log = log or self.LOG
+        prev, records, receipts, events = None, [], [], []
+        for seq, (ev, kid, s) in enumerate(steps):
+            stored = ev if isinstance(ev, bytes) else jcs.canonical(ev)
+            rec = jcs.canonical({"v": 1, "log_id": log, "seq": seq, "prev": prev, "time": self.t(s), "kid": kid,
+                                 "event": "sha256:" + hashlib.sha256(stored).hexdigest()})
+            prev = "sha256:" + hashlib.sha256(rec).hexdigest()
+            records.append(rec)
+            events.append(stored)
+            receipts.append(craft.receipt(self.PRIV[kid], kid, rec) if not batch else None)
+        leaves = [merkle.leaf_hash(r) for r in records]
+        body = f"{log}\n{len(records)}\n{b64std_encode(merkle.root_of(leaves))}\n"
+        proof = jcs.canonical({"hashes": [b64std_encode(h) for h in audit_path(key_record, leaves)],
+                               "leaf_index": key_record, "tree_size": len(records), "type": "inclusion"})
+        kid = steps[key_record][1]
+        d = self.PRIV[kid]
+        files = {"keys.jwks": jcs.canonical({"keys": keys}), "key-record.json": records[key_record],
+                 "key-record-event.json": events[key_record],
+                 "key-record-key.pem": canonical_pem(ecdsa.spki_der(*ecdsa.public_of(d))).encode(),
+                 "key-record-inclusion-proof.json": proof}
+        if batch:
+            files["key-record-checkpoint.txt"] = craft.note_sign(d, log, body).encode()
+            files["key-record-checkpoint-body.txt"] = body.encode()
+            files["key-record-batch-receipt.json"] = batch_receipt_of(files, "key-record-")
+        else:
+            receipt = receipts[key_record]
+            head, sig = receipt.rsplit(".", 1)
+            raw = b64url_decode(sig)
+            files.update({"key-record-receipt.jws": receipt.encode(), "key-record-signing-input.txt": head.encode(),
+                          "key-record-signature.der": ecdsa.encode_der_sig(int.from_bytes(raw[:32], "big"),
+                                                                           int.from_bytes(raw[32:], "big")),
+                          "checkpoint-body.txt": body.encode()})
+        return files
+
+    def failure(self, files, log=None):
+        from spec_verifier.package import key_record_failure
+        # the package's own record: any record of the log (only its log_id is compared)
+        record = parse_record(craft.record(log or self.LOG, 0, None, {"n": 0}, self.t(0), self.K1))
+        return key_record_failure(files, record)
+
+    def keys(self):
+        return self.revoked_keys(reason="lost")
+
+    def test_honest_key_record(self):
+        for batch in (False, True):
+            self.assertIsNone(self.failure(self.package(self.honest(), self.keys(), batch=batch)), batch)
+        # the rotation as the last key record
+        self.assertIsNone(self.failure(self.package(self.honest()[:3], self.rotated_keys(), key_record=1)))
+
+    def test_keys_jwks_is_the_key_set_signed(self):
+        for batch in (False, True):
+            # the revocation taken back, or the same key set written otherwise
+            files = self.package(self.honest(), self.keys(), batch=batch)
+            taken_back = files | {"keys.jwks": jcs.canonical({"keys": self.rotated_keys()})}
+            self.assertIn("keys.jwks is not the key set", self.failure(taken_back))
+            spaced = self.package(self.honest(), self.keys(), batch=batch)
+            spaced["keys.jwks"] = spaced["keys.jwks"].replace(b":", b": ", 1)
+            self.assertIn("keys.jwks is not the key set", self.failure(spaced))
+        # an earlier key record (the rotation, record 1) with the later key set
+        self.assertIn("keys.jwks is not the key set",
+                      self.failure(self.package(self.honest(), self.keys(), key_record=1)))
+
+    def test_files_that_do_not_belong_together(self):
+        files = self.package(self.honest(), self.keys())
+        event = files["key-record-event.json"].replace(b"lost", b"gone")
+        self.assertIn("is not the event", self.failure(files | {"key-record-event.json": event}))
+        stranger = files | {"key-record-key.pem": self.package(self.honest(), self.keys(), key_record=0)[
+            "key-record-key.pem"]}
+        self.assertIn("key-record-key.pem", self.failure(stranger))
+        self.assertIn("another log", self.failure(files, log="other.example/log"))
+        other_proof = self.package(self.honest(), self.keys(), key_record=2)["key-record-inclusion-proof.json"]
+        self.assertIn("does not lead", self.failure(files | {"key-record-inclusion-proof.json": other_proof}))
+        self.assertIn("is not the key record's receipt's",
+                      self.failure(files | {"key-record-signing-input.txt": files["key-record-signing-input.txt"]
+                                            + b"\n"}))
+        bad_sig = self.package(self.honest(), self.keys())
+        self.assertIn("not the key record's receipt's", self.failure(bad_sig | {
+            "key-record-signature.der": ecdsa.encode_der_sig(1, 1)}))
+        del bad_sig["key-record-receipt.jws"]
+        self.assertEqual(self.failure(bad_sig), "key-record.json comes with no receipt")
+
+    def test_batch_files(self):
+        files = self.package(self.honest(), self.keys(), batch=True)
+        # the batch receipt not exactly its parts
+        self.assertIn("batch receipt", self.failure(files | {
+            "key-record-batch-receipt.json": files["key-record-batch-receipt.json"] + b" "}))
+        # its checkpoint signed by another key (k1, not the key record's signer k2)
+        from spec_verifier.package import batch_receipt_of
+        body = files["key-record-checkpoint-body.txt"].decode()
+        other = files | {"key-record-checkpoint.txt": craft.note_sign(D, self.LOG, body).encode()}
+        other["key-record-batch-receipt.json"] = batch_receipt_of(other, "key-record-")
+        self.assertIn("not signed by key-record-key.pem", self.failure(other))
+        # the body not the text the note signs
+        self.assertIn("not the text", self.failure(files | {"key-record-checkpoint-body.txt": body.encode() + b"x\n"}))
+        # the proof of another index, the batch receipt made again of it
+        proof = files["key-record-inclusion-proof.json"].replace(b'"leaf_index":3', b'"leaf_index":2')
+        moved = files | {"key-record-inclusion-proof.json": proof}
+        moved["key-record-batch-receipt.json"] = batch_receipt_of(moved, "key-record-")
+        self.assertIn("does not lead", self.failure(moved))
+
+    def test_who_may_sign(self):
+        steps = self.honest()
+        # a revocation signed by the revoked key k1
+        own = steps[:3] + [(steps[3][0], self.K1, 4)]
+        self.assertIn("may not sign this revocation", self.failure(self.package(own, self.keys())))
+        # a rotation signed by the incoming key k2
+        early = [steps[0], (steps[1][0], self.K2, 1)]
+        self.assertIn("may not sign this rotation",
+                      self.failure(self.package(early, self.rotated_keys(), key_record=1)))
+        # a revocation of k2 signed by k1, which has an exp (retired) and no revocation
+        k1, k2 = self.rotated_keys()
+        keys = [k1, dict(k2, revoked={"revoked_at": float(self.T0 + 5)})]
+        retired = steps[:2] + [(self.revoke(5, keys, kid=self.K2), self.K1, 2)]
+        self.assertIn("may not sign this revocation", self.failure(self.package(retired, keys, key_record=2)))
+
+    def test_the_event_read_as_a_key_record(self):
+        steps = self.honest()
+        # not canonical JSON (the record commits to these bytes all the same)
+        spaced = jcs.canonical(steps[3][0]).replace(b":", b": ", 1)
+        files = self.package(steps[:3] + [(spaced, self.K2, 4)], self.keys())
+        self.assertEqual(self.failure(files), "key-record-event.json is not canonical JSON")
+        # not a key record
+        self.assertEqual(self.failure(self.package(steps, self.keys(), key_record=2)),
+                         "key-record-event.json is not a key record")
+        # canonical, keys as keys.jwks, but not a key record in full (§23.1): at is not revoked_at
+        odd = self.revoke(11, self.keys(), reason="lost")
+        files = self.package(steps[:3] + [(odd, self.K2, 4)], self.keys())
+        self.assertIn("key-record-event.json: [KEY_RECORD_MALFORMED]", self.failure(files))
+
+    def test_check_11_applies_only_with_key_record_json(self):
+        import tempfile
+        from spec_verifier.package import verify_package
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, "SHA256SUMS"), "wb") as f:
+                f.write(b"")
+            checks = verify_package(tmp)
+            self.assertFalse(checks[11].applies)
+            with open(os.path.join(tmp, "key-record.json"), "wb") as f:
+                f.write(b"{}")
+            checks = verify_package(tmp)
+            self.assertTrue(checks[11].applies)
+            self.assertFalse(checks[11].passed)
+
+
 if __name__ == "__main__":
     unittest.main()
