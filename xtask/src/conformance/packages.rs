@@ -9,10 +9,12 @@
 use std::collections::BTreeMap;
 
 use evidentia::json::{Number, Value};
-use evidentia::{Digest, canonicalize_value};
+use evidentia::merkle::{MemoryTree, leaf_hash};
+use evidentia::package::{PackageInput, build_package};
+use evidentia::{ChainState, Digest, KEY_RECORD_MEMBER, KeyRecord, KeySet, Receipt, SigningKey, canonicalize_value};
 use evidentia_store::{Log, Mode, NewEvent, export_package};
 
-use super::fixtures::{LOG_ID, World, at, checkpoint_of, event, jwk_with, jwks, signed};
+use super::fixtures::{LOG_ID, OTHER_LOG, World, at, checkpoint_of, event, inclusion, jwk_with, jwks, signed};
 use super::logs::{Scratch, append, options, read_tree};
 use super::{Input, Op, Outcome, Suite, dir, file};
 use crate::util::Result;
@@ -170,13 +172,25 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// Exports the package of record `index` of a log `build` makes (k1 valid from
 /// `T0`, the suite's clock).
 fn export(name: &str, mode: Mode, index: u64, build: impl FnOnce(&Log) -> evidentia::Result<()>) -> Result<Package> {
+    Ok(export_all(name, LOG_ID, mode, &[index], build)?.remove(0))
+}
+
+/// Exports the packages of records `indexes` of a log with the id `log_id` that
+/// `build` makes (k1 valid from `T0`, the suite's clock).
+fn export_all(
+    name: &str,
+    log_id: &str,
+    mode: Mode,
+    indexes: &[u64],
+    build: impl FnOnce(&Log) -> evidentia::Result<()>,
+) -> Result<Vec<Package>> {
     let scratch = Scratch::new(&format!("package-{name}"))?;
     let path = scratch.0.join("log");
     let log = Log::create(
         &path,
         &super::fixtures::key(1),
         evidentia_store::CreateOptions {
-            log_id: Some(LOG_ID.to_owned()),
+            log_id: Some(log_id.to_owned()),
             key_file: None,
             mode,
             key_valid_from: Some(at(0)),
@@ -186,9 +200,14 @@ fn export(name: &str, mode: Mode, index: u64, build: impl FnOnce(&Log) -> eviden
     )?;
     build(&log)?;
     drop(log);
-    let out = scratch.0.join("package");
-    export_package(&path, index, &out)?;
-    Ok(Package::new(read_tree(&out)?))
+    indexes
+        .iter()
+        .map(|index| {
+            let out = scratch.0.join(format!("package-{index}"));
+            export_package(&path, *index, &out)?;
+            Ok(Package::new(read_tree(&out)?))
+        })
+        .collect()
 }
 
 pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
@@ -583,5 +602,364 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
         let gz = pack(&receipts.members(), b"");
         file("package", "package.tar.gz", gz[..gz.len() / 2].to_vec())
     });
+    key_history_cases(suite, world)
+}
+
+/// Builds the log of the key-history cases: k1 signs records 0-2 and hands over to
+/// k2 (record 3, the rotation's key record), k2 signs record 4 and revokes k1 from
+/// T0 + 70 s, after its last record (record 5, the log's last key record); in
+/// receipts mode k2 then signs a checkpoint of all six.
+fn key_history_log(log: &Log, batch: bool) -> evidentia::Result<()> {
+    let (k1, k2) = (&super::fixtures::key(1), &super::fixtures::key(2));
+    if batch {
+        let events: Vec<Vec<u8>> = (0..3).map(event).collect();
+        let events: Vec<NewEvent<'_>> = events.iter().map(|json| NewEvent { json, nonce: None }).collect();
+        log.append_batch(k1, &events, Some(at(0)))?;
+    } else {
+        (0..3).try_for_each(|i| append(log, k1, i))?;
+    }
+    log.rotate(k1, k2, None)?;
+    log.append_batch(k2, &[NewEvent { json: &event(4), nonce: None }], Some(at(61)))?;
+    log.revoke(k2, k1.kid(), at(70), Some("keyCompromise"))?;
+    if !batch {
+        log.checkpoint(k2)?;
+    }
+    Ok(())
+}
+
+/// `keys.jwks` with its one revocation taken back.
+fn unrevoked(keys: &str) -> String {
+    let start = keys.find(r#""revoked":{"#).expect("a revocation");
+    let mut end = start + keys[start..].find('}').expect("its end") + 1;
+    if keys[end..].starts_with(',') {
+        end += 1;
+    }
+    format!("{}{}", &keys[..start], &keys[end..])
+}
+
+/// §19 check 4's batch receipt of a record, a proof and a checkpoint (files' bytes).
+fn batch_receipt_of(record: &[u8], proof: &[u8], checkpoint: &[u8]) -> Vec<u8> {
+    let string = |bytes: &[u8]| {
+        let mut out = vec![b'"'];
+        for &b in bytes {
+            match b {
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                _ => out.push(b),
+            }
+        }
+        out.push(b'"');
+        out
+    };
+    [
+        &b"{\"checkpoint\":"[..],
+        &string(checkpoint),
+        b",\"proof\":",
+        proof,
+        b",\"record\":",
+        &string(record),
+        b",\"type\":\"evidentia-batch-receipt\",\"v\":1}",
+    ]
+    .concat()
+}
+
+/// An ECDSA signature of 64 bytes (R || S) in ASN.1 DER.
+fn der_signature(raw: &[u8; 64]) -> Vec<u8> {
+    let integer = |bytes: &[u8]| {
+        let mut value: Vec<u8> = bytes.iter().copied().skip_while(|b| *b == 0).collect();
+        if value.first().is_none_or(|b| b & 0x80 != 0) {
+            value.insert(0, 0);
+        }
+        [vec![0x02, value.len() as u8], value].concat()
+    };
+    let body = [integer(&raw[..32]), integer(&raw[32..])].concat();
+    [vec![0x30, body.len() as u8], body].concat()
+}
+
+/// A receipts-mode package made of records signed as `entries` say (a signer and an
+/// event, at T0 + i s), not as a log's writer would sign them: the package of record
+/// `index` with the key set of the key record `entries[key_record]`, whose files it
+/// carries, in a checkpoint of every entry signed by `checkpoint_key`.
+fn crafted(
+    entries: &[(&SigningKey, Vec<u8>)],
+    index: usize,
+    key_record: usize,
+    checkpoint_key: &SigningKey,
+) -> Result<Package> {
+    let mut chain = ChainState::new(LOG_ID)?;
+    let mut receipts = Vec::new();
+    for (i, (key, event)) in entries.iter().enumerate() {
+        let chained = chain.append(key.kid(), Digest::sha256(event), at(i as i64), None)?;
+        receipts.push(Receipt::sign(*key, &chained.record)?);
+    }
+    let tree = MemoryTree::from_leaf_hashes(receipts.iter().map(|r| leaf_hash(r.record_bytes())));
+    let size = entries.len() as u64;
+    let note = signed(&checkpoint_of(&tree, size, LOG_ID), checkpoint_key);
+    let event = &entries[key_record].1;
+    let keys_member = evidentia::json::parse(event)?
+        .get(KEY_RECORD_MEMBER)
+        .and_then(|record| record.get("keys"))
+        .map(canonicalize_value)
+        .expect("a key record")?;
+    let keys = KeySet::from_json(std::str::from_utf8(&keys_member).expect("JSON is UTF-8"))?;
+    let files = build_package(PackageInput {
+        receipt: receipts[index].as_str(),
+        event: &entries[index].1,
+        keys: &keys,
+        proof: Some(&inclusion(&tree, index as u64, size)),
+        checkpoint: Some(&note),
+        timestamp: None,
+        exported_at: None,
+        request: None,
+        key_record: None,
+    })?;
+    let package = Package::new(files.into_iter().map(|f| (f.name, f.bytes)).collect());
+    let receipt = &receipts[key_record];
+    let (signing_input, _) = receipt.as_str().rsplit_once('.').expect("a compact JWS");
+    Ok(package
+        .with("key-record.json", receipt.record_bytes().to_vec())
+        .with("key-record-event.json", event.clone())
+        .with("key-record-key.pem", entries[key_record].0.public_key().to_pem())
+        .with("key-record-receipt.jws", receipt.as_str())
+        .with("key-record-signing-input.txt", signing_input)
+        .with("key-record-signature.der", der_signature(receipt.signature()))
+        .with("key-record-inclusion-proof.json", inclusion(&tree, key_record as u64, size).to_json()?)
+        .with("keys.jwks", keys_member))
+}
+
+/// The key-history cases (check 11, SPEC §19 and §23): packages of a log with key
+/// records carry the last one, and keys.jwks must be the key set it signed.
+fn key_history_cases(suite: &mut Suite, world: &World) -> Result<()> {
+    let (k1, k2, k3) = (&world.k1, &world.k2, &world.k3);
+    let mut add = |slug: &str, why: &str, outcome: Outcome, input: Input| {
+        suite.add("package", slug, Op::Package, "§19", why, outcome, vec![input]);
+    };
+    let (valid, invalid) = (Outcome::Valid, Outcome::PackageInvalid);
+    // Packages of records 1 (k1's), 3 (the rotation's key record) and 4 (k2's) of
+    // the key-history log, and the same of a log of another id.
+    let mut receipts =
+        export_all("history-receipts", LOG_ID, Mode::Receipts, &[1, 3, 4], |log| key_history_log(log, false))?;
+    let (revoked, rotation, k2_record) = (receipts.remove(0), receipts.remove(0), receipts.remove(0));
+    let mut batches = export_all("history-batch", LOG_ID, Mode::Batch, &[1, 3], |log| key_history_log(log, true))?;
+    let (batch, batch_rotation) = (batches.remove(0), batches.remove(0));
+    let other = export_all("history-other", OTHER_LOG, Mode::Receipts, &[1], |log| key_history_log(log, false))?;
+    let other_batch =
+        export_all("history-other-batch", OTHER_LOG, Mode::Batch, &[1], |log| key_history_log(log, true))?;
+    // The package with every key-record file taken from `from`.
+    let key_record_of = |package: &Package, from: &Package| {
+        from.files
+            .iter()
+            .filter(|(name, _)| name.starts_with("key-record"))
+            .fold(package.clone(), |out, (name, bytes)| out.with(name, bytes.clone()))
+    };
+    // The package whose key record is the record another package holds (the
+    // rotation's record 3): its files renamed as a key record's.
+    let earlier_key_record = |package: &Package, from: &Package| {
+        let names = [
+            ("record.json", "key-record.json"),
+            ("event.json", "key-record-event.json"),
+            ("public-key.pem", "key-record-key.pem"),
+            ("receipt.jws", "key-record-receipt.jws"),
+            ("signing-input.txt", "key-record-signing-input.txt"),
+            ("signature.der", "key-record-signature.der"),
+            ("batch-receipt.json", "key-record-batch-receipt.json"),
+            ("checkpoint.txt", "key-record-checkpoint.txt"),
+            ("checkpoint-body.txt", "key-record-checkpoint-body.txt"),
+            ("inclusion-proof.json", "key-record-inclusion-proof.json"),
+        ];
+        names
+            .iter()
+            .filter(|(name, _)| from.files.contains_key(*name))
+            .fold(package.clone(), |out, (name, as_name)| out.with(as_name, from.files[*name].clone()))
+    };
+
+    add(
+        "key-history-receipts",
+        "Record 1 by k1 of a receipts-mode log whose last key record (record 5) is k2's revocation of k1 from T0 + 70 s, after a rotation from k1 to k2: the package carries it, keys.jwks is its key set, check 11 passes.",
+        valid.clone(),
+        revoked.folder(),
+    );
+    add(
+        "key-history-batch",
+        "The same log in batch mode: the key record comes with its own batch receipt, signed by k2 in its own checkpoint; check 11 passes.",
+        valid.clone(),
+        batch.folder(),
+    );
+    add(
+        "key-history-receipts-archive",
+        "The receipts-mode package with its key record as a .tar.gz: valid.",
+        valid.clone(),
+        revoked.archive(),
+    );
+    let keys = revoked.text("keys.jwks");
+    add(
+        "key-history-left-out",
+        "Every key-record file removed and keys.jwks's revocation taken back (sums updated): check 11 does not apply, and without a key record keys.jwks is only the maker's word, so valid.",
+        valid.clone(),
+        revoked
+            .files
+            .keys()
+            .filter(|name| name.starts_with("key-record"))
+            .fold(revoked.clone(), |out, name| out.without(name))
+            .with("keys.jwks", unrevoked(&keys))
+            .folder(),
+    );
+    add(
+        "revocation-taken-back",
+        "keys.jwks with k1's revocation taken back (sums updated): check 3 still passes, but keys.jwks is not the key set the key record signed, check 11 fails.",
+        invalid.clone(),
+        revoked.with("keys.jwks", unrevoked(&keys)).folder(),
+    );
+    add(
+        "batch-revocation-taken-back",
+        "In batch mode, keys.jwks with k1's revocation taken back (sums updated): check 11 fails.",
+        invalid.clone(),
+        batch.with("keys.jwks", unrevoked(&batch.text("keys.jwks"))).folder(),
+    );
+    add(
+        "keys-not-byte-for-byte",
+        "keys.jwks holds the same key set with a space after its first colon (sums updated): check 3 reads it alike, but it is not byte for byte the canonical JSON of the key record's keys, check 11 fails.",
+        invalid.clone(),
+        revoked.with("keys.jwks", keys.replacen(':', ": ", 1)).folder(),
+    );
+    add(
+        "key-record-event-keys-differ",
+        "The revocation's reason changed in key-record-event.json and keys.jwks alike (sums updated): keys.jwks is the event's key set, but the event's SHA-256 is not key-record.json's event, check 11 fails.",
+        invalid.clone(),
+        revoked
+            .with("keys.jwks", keys.replace("keyCompromise", "superseded"))
+            .with("key-record-event.json", revoked.text("key-record-event.json").replace("keyCompromise", "superseded"))
+            .folder(),
+    );
+    add(
+        "key-record-key-of-a-stranger",
+        "key-record-key.pem is k3's (sums updated): its thumbprint is not key-record.json's kid, check 11 fails.",
+        invalid.clone(),
+        revoked.with("key-record-key.pem", k3.public_key().to_pem()).folder(),
+    );
+    add(
+        "batch-key-record-key-of-a-stranger",
+        "In batch mode, key-record-key.pem is k3's (sums updated): check 11 fails.",
+        invalid.clone(),
+        batch.with("key-record-key.pem", k3.public_key().to_pem()).folder(),
+    );
+    add(
+        "key-record-key-not-its-signer",
+        "key-record-key.pem is k1's, a key of keys.jwks but not the one that signed the key record (k2) (sums updated): check 11 fails.",
+        invalid.clone(),
+        revoked.with("key-record-key.pem", k1.public_key().to_pem()).folder(),
+    );
+    add(
+        "key-record-of-another-log",
+        "Every key-record file is that of the same history in a log of another id (sums updated): key-record.json's log_id is not record.json's, check 11 fails.",
+        invalid.clone(),
+        key_record_of(&revoked, &other[0]).folder(),
+    );
+    add(
+        "batch-key-record-of-another-log",
+        "In batch mode, every key-record file is that of a log of another id, whose batch receipt holds together on its own (sums updated): key-record.json's log_id is not record.json's, check 11 fails.",
+        invalid.clone(),
+        key_record_of(&batch, &other_batch[0]).folder(),
+    );
+    add(
+        "key-record-proof-of-another-index",
+        "key-record-inclusion-proof.json is the proof of record 4, not of the key record 5 (sums updated): it does not lead from key-record.json to the checkpoint's root, check 11 fails.",
+        invalid.clone(),
+        revoked.with("key-record-inclusion-proof.json", k2_record.files["inclusion-proof.json"].clone()).folder(),
+    );
+    let proof = batch.text("key-record-inclusion-proof.json").replace("\"leaf_index\":5", "\"leaf_index\":4");
+    assert_ne!(proof, batch.text("key-record-inclusion-proof.json"), "the key record is record 5");
+    add(
+        "batch-key-record-proof-of-another-index",
+        "In batch mode, the key record's proof names index 4 and key-record-batch-receipt.json is made again of it (sums updated): the batch receipt is its parts', but the proof does not lead from record 5, check 11 fails.",
+        invalid.clone(),
+        batch
+            .with("key-record-inclusion-proof.json", proof.clone())
+            .with(
+                "key-record-batch-receipt.json",
+                batch_receipt_of(
+                    &batch.files["key-record.json"],
+                    proof.as_bytes(),
+                    &batch.files["key-record-checkpoint.txt"],
+                ),
+            )
+            .folder(),
+    );
+    add(
+        "key-record-earlier-than-keys",
+        "The key-record files are those of the rotation (record 3), an earlier key record of the same log, whose receipt and proof hold (sums updated): keys.jwks, with the later revocation, is not its key set, check 11 fails.",
+        invalid.clone(),
+        earlier_key_record(&revoked, &rotation).folder(),
+    );
+    add(
+        "batch-key-record-earlier-than-keys",
+        "In batch mode, the key-record files are those of the rotation (record 3) with its own batch receipt (sums updated): keys.jwks is not its key set, check 11 fails.",
+        invalid.clone(),
+        earlier_key_record(&batch, &batch_rotation).folder(),
+    );
+    add(
+        "key-record-json-without-its-files",
+        "Only key-record.json is left of the key-record files (sums updated): the package claims a key record it does not prove, check 11 fails.",
+        invalid.clone(),
+        revoked
+            .files
+            .keys()
+            .filter(|name| name.starts_with("key-record-"))
+            .fold(revoked.clone(), |out, name| out.without(name))
+            .folder(),
+    );
+
+    // Key records signed by a key that may not make the change (SPEC §23.2 step 2),
+    // in logs no writer would make, receipts mode.
+    let start = KeySet::single(k1.public_key());
+    let rotation = KeyRecord::rotate(&start, k1.public_key(), k2.public_key(), at(2))?;
+    let by_revoked = KeyRecord::revoke(&rotation.keys, k1.kid(), at(10), None)?;
+    add(
+        "revocation-signed-by-the-revoked-key",
+        "k1 hands over to k2 (record 1), then k1 itself signs the revocation of k1 (record 3); the package of k2's record 2 carries that key record: a revocation is signed by another key, check 11 fails.",
+        invalid.clone(),
+        crafted(&[(k1, event(0)), (k1, rotation.to_event()), (k2, event(2)), (k1, by_revoked.to_event())], 2, 3, k2)?
+            .folder(),
+    );
+    add(
+        "rotation-signed-by-the-incoming-key",
+        "The rotation from k1 to k2 (record 1) is signed by k2, the incoming key; the package of k1's record 0 carries it: a rotation is signed by its outgoing key, check 11 fails.",
+        invalid.clone(),
+        crafted(&[(k1, event(0)), (k2, rotation.to_event())], 0, 1, k1)?.folder(),
+    );
+    let second = KeyRecord::rotate(&rotation.keys, k2.public_key(), k3.public_key(), at(4))?;
+    let by_retired = KeyRecord::revoke(&second.keys, k1.kid(), at(10), None)?;
+    add(
+        "revocation-signed-by-a-retired-key",
+        "k1 hands over to k2, k2 to k3, then k2 (retired: its keys.jwks entry has an exp) signs the revocation of k1; the package of k1's record 0, in a checkpoint k3 signed, carries it: a revocation is signed by the key in force with no end, check 11 fails.",
+        invalid.clone(),
+        crafted(
+            &[(k1, event(0)), (k1, rotation.to_event()), (k2, second.to_event()), (k2, by_retired.to_event())],
+            0,
+            3,
+            k3,
+        )?
+        .folder(),
+    );
+    let by_current = KeyRecord::revoke(&rotation.keys, k1.kid(), at(10), None)?;
+    // The same revocation whose `at` is a second later than the revoked_at its keys show.
+    let current_event = String::from_utf8(by_current.to_event()).expect("JSON is UTF-8");
+    let not_shown = current_event.replace(r#""at":"2027-01-15T08:00:10Z""#, r#""at":"2027-01-15T08:00:11Z""#);
+    assert_ne!(not_shown, current_event, "the revocation is at T0 + 10 s");
+    add(
+        "revocation-signed-by-the-current-key",
+        "The same history as revocation-signed-by-the-revoked-key, but k2, the key in force, signs the revocation: check 11 passes, valid.",
+        valid,
+        crafted(&[(k1, event(0)), (k1, rotation.to_event()), (k2, event(2)), (k2, by_current.to_event())], 2, 3, k2)?
+            .folder(),
+    );
+    add(
+        "key-record-not-one-in-full",
+        "As revocation-signed-by-the-current-key, but the event's at is T0 + 11 s while its keys revoke k1 from T0 + 10 s: canonical, signed, and its keys are keys.jwks, but it is not a key record as §23.1 reads one (the change is not shown), check 11 fails.",
+        invalid,
+        crafted(&[(k1, event(0)), (k1, rotation.to_event()), (k2, event(2)), (k2, not_shown.into_bytes())], 2, 3, k2)?
+            .folder(),
+    );
     Ok(())
 }
