@@ -4,9 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use evidentia::package::{
-    PackageFile, PackageInput, PackageKeyRecord, PackageRequest, PackageTimestamp, build_package,
-};
+use evidentia::package::{PackageFile, PackageInput, PackageRequest, PackageTimestamp, build_package};
 use evidentia::{BatchReceipt, Error, ErrorCode, Result, timestamp};
 
 use crate::fsio::io_error;
@@ -16,10 +14,8 @@ use crate::{Entry, LogReader};
 /// and to `out.tar.gz`; returns the archive's path.
 ///
 /// A receipt's package proves inclusion in the newest checkpoint that covers the
-/// record (and the log's last key record) and has a trusted timestamp, or else in
-/// the newest checkpoint; a batch receipt carries its own checkpoint, whose
-/// timestamp is included when stored. When the log has key records, the last one
-/// comes with its evidence, so that `keys.jwks` is the key set the log signed.
+/// record and has a trusted timestamp, or else in the newest checkpoint; a batch
+/// receipt carries its own checkpoint, whose timestamp is included when stored.
 ///
 /// # Errors
 /// [`ErrorCode::InvalidArgument`] for a record beyond the log, a log without a
@@ -33,8 +29,6 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
     };
     let latest = reader.checkpoint_of_size(None)?;
     let checkpoints = reader.checkpoints()?;
-    let key_record = last_key_record(&reader)?;
-    let covered = key_record.as_ref().map_or(index, |(seq, _)| index.max(*seq));
     let (checkpoint, proof, stamp) = if receipt.starts_with('{') {
         let note = BatchReceipt::parse(&receipt)?.checkpoint_note().to_owned();
         let size = evidentia::read_checkpoint(&note)?.size;
@@ -43,7 +37,7 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
         (None, None, stamp)
     } else {
         let mut stamped = None;
-        for checkpoint in checkpoints.iter().rev().filter(|c| c.size > covered) {
+        for checkpoint in checkpoints.iter().rev().filter(|c| c.size > index) {
             if let Some(stamp) = reader.timestamp(checkpoint.size)? {
                 stamped = Some((checkpoint, stamp));
                 break;
@@ -71,17 +65,6 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
         }
         _ => None,
     };
-    // The key record's receipt, and in receipts mode its proof in the same checkpoint.
-    let key_record = match key_record {
-        Some((seq, event)) => {
-            let proof = match &proof {
-                Some(proof) => Some(reader.inclusion_proof(seq, Some(proof.tree_size))?),
-                None => None,
-            };
-            Some((reader.receipt(seq)?, event, proof))
-        }
-        None => None,
-    };
     let files = build_package(PackageInput {
         receipt: &receipt,
         event: &event,
@@ -94,17 +77,12 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
         },
         exported_at: Some(crate::writer::now()?),
         request: request.as_ref().map(|(receipt, event, proof)| PackageRequest { receipt, event, proof }),
-        key_record: key_record.as_ref().map(|(receipt, event, proof)| PackageKeyRecord {
-            receipt,
-            event,
-            proof: proof.as_ref(),
-        }),
     })?;
     write_package(&files, out)
 }
 
-/// The most files a package may hold: it has 29 at most, 55 for a signed message
-/// that answers another (SPEC.md §19, §21.6), each with a key record's files.
+/// The most files a package may hold: it has 21 at most, 47 for a signed message
+/// that answers another (SPEC.md §19, §21.6).
 const MAX_FILES: usize = 64;
 /// The largest file a package may hold. The store keeps no entry larger than
 /// 64 MiB, so no exported `event.json` is larger; every other file of a package is
@@ -499,24 +477,4 @@ fn describe_kind(kind: tar::EntryType) -> &'static str {
         tar::EntryType::GNUSparse => "a sparse file",
         _ => "an unknown kind of member",
     }
-}
-
-/// The log's last key record (SPEC.md §23), if it has one: its sequence number and
-/// event. A log with a single key has none, so only a log with two keys or more is
-/// read through.
-fn last_key_record(reader: &LogReader) -> Result<Option<(u64, Vec<u8>)>> {
-    if reader.keys().entries().len() < 2 {
-        return Ok(None);
-    }
-    let mut last = None;
-    let mut seq = 0u64;
-    reader.for_each_entry(|entry| {
-        let entry = entry.map_err(|why| Error::new(ErrorCode::LogCorrupt, why))?;
-        if evidentia::key_record_of(entry.event()).is_some() {
-            last = Some((seq, entry.event().to_vec()));
-        }
-        seq += 1;
-        Ok(())
-    })?;
-    Ok(last)
 }

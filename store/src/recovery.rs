@@ -400,7 +400,7 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
     }
     // A key change the log recorded but keys.jwks does not show yet is completed now;
     // in batch mode, one no checkpoint seals waits for its signer (SPEC.md §23.3).
-    let last_key_record = last_entry.as_ref().and_then(|entry| evidentia::key_record_of(entry.event())?.ok());
+    let last_key_record = last_entry.as_ref().and_then(key_record_of);
     let mut pending_key_change = None;
     let mut completed_key_change = None;
     if let (Some(entry), Some(record)) = (&last_entry, last_key_record) {
@@ -445,6 +445,12 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
         writer.flush_derived()?;
     }
     Ok(writer)
+}
+
+/// The entry's event as a key record, if it is a readable one.
+fn key_record_of(entry: &Entry) -> Option<KeyRecord> {
+    let event = evidentia::json::parse(entry.event()).ok()?;
+    KeyRecord::from_event(&event).ok().flatten()
 }
 
 fn same_keys(a: &KeySet, b: &KeySet) -> bool {

@@ -411,7 +411,7 @@ pub(crate) fn generate() -> String {
     chain_cases(&mut c);
     vkey_cases(&mut c, &f, &mut rng);
     timestamp_cases(&mut c, &tsa, &mut rng);
-    package_cases(&mut c, &f, &package, &mut rng);
+    package_cases(&mut c, &package, &mut rng);
 
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
     for (kind, _, _) in &c.cases {
@@ -2149,7 +2149,6 @@ fn package_files(f: &Fixture) -> Vec<PackageFile> {
         timestamp: None,
         exported_at: None,
         request: None,
-        key_record: None,
     })
     .expect("the fixture's package")
 }
@@ -2157,57 +2156,7 @@ fn package_files(f: &Fixture) -> Vec<PackageFile> {
 /// Files added to a package: name and bytes.
 type Files<'a> = Vec<(&'a str, Vec<u8>)>;
 
-/// The files of a package's key record (SPEC.md §19, check 11).
-const KEY_RECORD_FILES: [&str; 10] = [
-    "key-record.json",
-    "key-record-event.json",
-    "key-record-key.pem",
-    "key-record-inclusion-proof.json",
-    "key-record-receipt.jws",
-    "key-record-signing-input.txt",
-    "key-record-signature.der",
-    "key-record-batch-receipt.json",
-    "key-record-checkpoint.txt",
-    "key-record-checkpoint-body.txt",
-];
-
-/// Key-record files (receipts form) that are the package's own record's, which is no
-/// key record: check 11 reads them through to the event.
-fn key_record_receipt(files: &[PackageFile]) -> Files<'static> {
-    let names = [
-        ("record.json", "key-record.json"),
-        ("event.json", "key-record-event.json"),
-        ("public-key.pem", "key-record-key.pem"),
-        ("receipt.jws", "key-record-receipt.jws"),
-        ("signing-input.txt", "key-record-signing-input.txt"),
-        ("signature.der", "key-record-signature.der"),
-        ("inclusion-proof.json", "key-record-inclusion-proof.json"),
-    ];
-    names
-        .iter()
-        .map(|(name, as_name)| {
-            (*as_name, files.iter().find(|f| f.name == *name).expect("a package file").bytes.clone())
-        })
-        .collect()
-}
-
-/// Key-record files (batch form) of the fixture's batch record 1, which is no key
-/// record: check 11 reads them through to the event too.
-fn key_record_batch_receipt(f: &Fixture) -> Files<'static> {
-    let batch = BatchReceipt::parse(&f.batch_receipts[1]).expect("valid");
-    let body = f.batch_checkpoint.split_once("\n\n").map_or("", |(text, _)| text);
-    vec![
-        ("key-record.json", f.batch_records[1].clone()),
-        ("key-record-event.json", canonicalize(EVENTS[1].as_bytes()).expect("valid")),
-        ("key-record-key.pem", f.key.public_key().to_pem().into_bytes()),
-        ("key-record-batch-receipt.json", f.batch_receipts[1].clone().into_bytes()),
-        ("key-record-inclusion-proof.json", batch.proof().to_json().expect("small").into_bytes()),
-        ("key-record-checkpoint.txt", f.batch_checkpoint.clone().into_bytes()),
-        ("key-record-checkpoint-body.txt", format!("{body}\n").into_bytes()),
-    ]
-}
-
-fn package_cases(c: &mut Corpus, f: &Fixture, files: &[PackageFile], rng: &mut Rng) {
+fn package_cases(c: &mut Corpus, files: &[PackageFile], rng: &mut Rng) {
     const K: &str = "package";
     let change = |changes: &[(&str, Option<&[u8]>)]| {
         let list: Vec<String> = changes
@@ -2293,10 +2242,6 @@ fn package_cases(c: &mut Corpus, f: &Fixture, files: &[PackageFile], rng: &mut R
             "the checkpoint key of another key",
             vec![("checkpoint-key.pem", test_key(2).public_key().to_pem().into_bytes())],
         ),
-        ("a key record of garbage", vec![("key-record.json", b"{}".to_vec())]),
-        ("key-record files of garbage", KEY_RECORD_FILES.iter().map(|name| (*name, b"x".to_vec())).collect()),
-        ("a key record that is another record, with its receipt", key_record_receipt(files)),
-        ("a key record that is another record, with its batch receipt", key_record_batch_receipt(f)),
     ];
     for (what, adds) in &added {
         let mut changes: Vec<(&str, Option<&[u8]>)> = adds.iter().map(|(n, b)| (*n, Some(b.as_slice()))).collect();

@@ -19,10 +19,7 @@ use crate::time::Timestamp;
 use crate::timestamp::{self, TimestampTrust};
 use crate::verify::verify_receipt;
 
-mod keyhistory;
 mod message;
-
-pub use keyhistory::PackageKeyRecord;
 
 /// The shell script of every package.
 pub const VERIFY_SH: &str = include_str!("verify.sh");
@@ -30,7 +27,7 @@ const VERIFICATION_MD: &str = include_str!("VERIFICATION.md");
 
 /// The names the files of a package may have (SPEC.md §19), each listed in
 /// `SHA256SUMS`, which is the only other file. `verify.sh` holds the same list.
-pub const PACKAGE_FILE_NAMES: [&str; 56] = [
+pub const PACKAGE_FILE_NAMES: [&str; 46] = [
     "receipt.jws",
     "batch-receipt.json",
     "signing-input.txt",
@@ -77,16 +74,6 @@ pub const PACKAGE_FILE_NAMES: [&str; 56] = [
     "request-message-signature.bin",
     "request-message-key.jwk",
     "request-message-key.pem",
-    "key-record.json",
-    "key-record-event.json",
-    "key-record-key.pem",
-    "key-record-inclusion-proof.json",
-    "key-record-receipt.jws",
-    "key-record-signing-input.txt",
-    "key-record-signature.der",
-    "key-record-batch-receipt.json",
-    "key-record-checkpoint.txt",
-    "key-record-checkpoint-body.txt",
 ];
 
 /// One file of a package: its name in the package folder and its bytes.
@@ -122,10 +109,6 @@ pub struct PackageInput<'a> {
     /// For a signed message that answers an earlier record (its `link`): that
     /// record's evidence, in the same checkpoint (SPEC.md §21.6).
     pub request: Option<PackageRequest<'a>>,
-    /// The log's last key record (SPEC.md §23) in the package's checkpoint (for a
-    /// batch receipt, in its own), when the log has one: `keys.jwks` is then
-    /// exactly the key set it signed, which `keys` must hold.
-    pub key_record: Option<PackageKeyRecord<'a>>,
 }
 
 /// The record a linked signed message answers, packaged with it: its receipt, its
@@ -249,17 +232,7 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
     }
     add("public-key.pem", key.to_pem().into_bytes());
     add("public-key.jwk", key.to_jwk().into_bytes());
-    let keys_file = match input.key_record {
-        Some(key_record) => {
-            let (files, keys_file) = keyhistory::key_record_files(key_record, input.keys, &checkpoint)?;
-            for file in files {
-                add(&file.name, file.bytes);
-            }
-            keys_file
-        }
-        None => input.keys.to_json().into_bytes(),
-    };
-    add("keys.jwks", keys_file);
+    add("keys.jwks", input.keys.to_json().into_bytes());
     add("inclusion-proof.json", proof.to_json()?.into_bytes());
     if let Some(stamp) = input.timestamp {
         add_timestamp(&mut add, stamp, &checkpoint)?;
@@ -283,12 +256,6 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
         let file = |name: &str| files.iter().find(|f| f.name == name).map(|f| f.bytes.as_slice());
         message::check_request(&file).map_err(|why| {
             Error::new(ErrorCode::LinkMismatch, format!("the record the message answers does not check: {why}"))
-        })?;
-    }
-    if input.key_record.is_some() {
-        let file = |name: &str| files.iter().find(|f| f.name == name).map(|f| f.bytes.as_slice());
-        keyhistory::check_key_record(&file).map_err(|why| {
-            Error::new(ErrorCode::KeyHistoryMismatch, format!("the key record would not check in the package: {why}"))
         })?;
     }
 
@@ -344,23 +311,22 @@ fn describe(subject: &str, record: &Record) -> String {
 /// The outcome of one check of a package, numbered as `verify.sh` numbers it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PackageCheck {
-    /// 1 to 11, as in `verify.sh` and VERIFICATION.md.
+    /// 1 to 8, as in `verify.sh` and VERIFICATION.md.
     pub number: u8,
     /// What the check establishes, in plain words.
     pub title: &'static str,
     /// Why it failed, or `None` when it passed (or does not apply).
     pub failure: Option<String>,
     /// Whether the check applies to this package: check 8 applies only to a package
-    /// with a timestamp, check 11 only to one with a key record.
+    /// with a timestamp.
     pub applies: bool,
     /// What a passed check found that a reader needs, such as the trusted time.
     pub detail: Option<String>,
 }
 
 /// The checks of `verify.sh`, numbered as there, in order. Check 9 is listed only
-/// for a package whose event is a signed message, check 10 only for one that
-/// answers an earlier record; check 11 is always listed.
-pub const PACKAGE_CHECKS: [&str; 11] = [
+/// for a package whose event is a signed message.
+pub const PACKAGE_CHECKS: [&str; 10] = [
     "every file matches its SHA-256 in SHA256SUMS",
     "the key files are one key, whose thumbprint is the record's kid",
     "keys.jwks lists the key as in force at the record's time",
@@ -371,7 +337,6 @@ pub const PACKAGE_CHECKS: [&str; 11] = [
     "a trusted timestamp (RFC 3161) shows the checkpoint existed at its time",
     message::MESSAGE_CHECK,
     message::REQUEST_CHECK,
-    keyhistory::KEY_HISTORY_CHECK,
 ];
 
 /// Checks a package as `verify.sh` does, with the same verdict for each check.
@@ -539,24 +504,8 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
             failure: outcome.err(),
         });
     }
-    let key_history = keyhistory::check_key_record(&file);
-    checks.push(PackageCheck {
-        number: 11,
-        title: PACKAGE_CHECKS[10],
-        applies: !matches!(key_history, Ok(None)),
-        detail: match &key_history {
-            Ok(Some(detail)) => Some(detail.clone()),
-            Ok(None) => Some(NO_KEY_RECORD.to_owned()),
-            Err(_) => None,
-        },
-        failure: key_history.err(),
-    });
     checks
 }
-
-/// What check 11 says of a package without a key record.
-const NO_KEY_RECORD: &str =
-    "the package has no key record: keys.jwks is the signer's statement when the package was made";
 
 /// Check 8: the token verifies for checkpoint.txt through tsa-root.pem (with
 /// tsa-chain.pem), at its own time; both certificate files are canonical PEM.
@@ -708,7 +657,6 @@ mod tests {
             timestamp: None,
             exported_at: None,
             request: None,
-            key_record: None,
         };
         build_package(input).unwrap()
     }
@@ -790,7 +738,6 @@ mod tests {
                 timestamp: None,
                 exported_at: None,
                 request: None,
-                key_record: None,
             })
             .unwrap_err()
             .code()
@@ -810,7 +757,6 @@ mod tests {
             timestamp: None,
             exported_at: None,
             request: None,
-            key_record: None,
         })
         .unwrap_err()
         .code();

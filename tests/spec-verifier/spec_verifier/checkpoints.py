@@ -83,15 +83,6 @@ def read(note):
         if raw is None or len(raw) < 5:
             _bad("signature is not base64 of at least 5 bytes")
         sigs.append(SigLine(name, raw[:4], raw[4:]))
-    origin, size, root, extensions = read_text(text)
-    return Checkpoint(note, text, origin, size, root, extensions, sigs)
-
-
-def read_text(text):
-    """A checkpoint's text (the body a note signs, ending in a line feed): (origin, size, root,
-    extension lines); CHECKPOINT_MALFORMED otherwise."""
-    if not text.endswith("\n") or "\n\n" in text or text.startswith("\n") or _has_cc(text, allow_lf=True):
-        _bad("not a checkpoint text")
     tl = text[:-1].split("\n")
     if len(tl) < 3:
         _bad("checkpoint text has fewer than three lines")
@@ -103,7 +94,7 @@ def read_text(text):
     root = b64std_decode(root_s)
     if root is None or len(root) != 32:
         _bad("root is not base64 of 32 bytes")
-    return origin, int(size_s), root, tl[3:]
+    return Checkpoint(note, text, origin, int(size_s), root, tl[3:], sigs)
 
 
 def key_hash(point):

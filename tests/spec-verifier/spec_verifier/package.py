@@ -8,7 +8,6 @@ import zlib
 
 from . import checkpoints, ecdsa, jcs, merkle
 from .errors import EvError
-from .keyrecord import MEMBER as KEY_RECORD_MEMBER, is_key_record, read_key_record
 from .keys import read_key_set, read_point, thumbprint
 from .records import parse_receipt, parse_record
 from .receipt import parse_batch_receipt
@@ -206,12 +205,10 @@ def _as_json_string(b):
     return b'"' + b.replace(b"\\", b"\\\\").replace(b'"', b'\\"').replace(b"\n", b"\\n") + b'"'
 
 
-def batch_receipt_of(files, prefix=""):
-    """The bytes §19 check 4 says `batch-receipt.json` must be exactly (with `prefix`
-    "key-record-", check 11's `key-record-batch-receipt.json`)."""
-    record = files.get("key-record.json" if prefix else "record.json", b"")
-    return (b'{"checkpoint":' + _as_json_string(files.get(prefix + "checkpoint.txt", b"")) + b',"proof":'
-            + files.get(prefix + "inclusion-proof.json", b"") + b',"record":' + _as_json_string(record)
+def batch_receipt_of(files):
+    """The bytes §19 check 4 says `batch-receipt.json` must be exactly."""
+    return (b'{"checkpoint":' + _as_json_string(files.get("checkpoint.txt", b"")) + b',"proof":'
+            + files.get("inclusion-proof.json", b"") + b',"record":' + _as_json_string(files.get("record.json", b""))
             + b',"type":"evidentia-batch-receipt","v":1}')
 
 
@@ -231,7 +228,6 @@ class Check:
 def verify_package(path):
     files = read_package(path)
     checks = {n: Check(n) for n in range(1, 9)}
-    checks[11] = Check(11)
 
     def fail_all(why, numbers):
         for n in numbers:
@@ -274,22 +270,16 @@ def verify_package(path):
     for n in required:
         if n not in files:
             checks[1].fail(f"{n} is missing")
-    if "key-record.json" not in files:
-        # Check 11 applies only to a package that holds the log's key record (§23).
-        checks[11].applies = False
-        checks[11].passed = None
-    # Checks 2-7 (and 11, when it applies) when the package has no record to check.
-    unchecked = [*range(2, 8), *([11] if checks[11].applies else [])]
     if is_receipt == is_batch:
-        fail_all("the package holds neither or both of receipt.jws and batch-receipt.json", unchecked)
+        fail_all("the package holds neither or both of receipt.jws and batch-receipt.json", range(2, 8))
         return checks
     if "record.json" not in files:
-        fail_all("record.json is missing", unchecked)
+        fail_all("record.json is missing", range(2, 8))
         return checks
     try:
         record = parse_record(files["record.json"])
     except EvError:
-        fail_all("record.json is not a record", unchecked)
+        fail_all("record.json is not a record", range(2, 8))
         return checks
 
     # 2. the PEM and the JWK are one key, written canonically, thumbprint = kid
@@ -413,141 +403,7 @@ def verify_package(path):
     else:
         checks[8].passed = None
         checks[8].failure = "not verified: this verifier does not implement RFC 3161 (see README)"
-
-    # 11. the key history: keys.jwks is the key set the log's key record signed
-    if checks[11].applies:
-        why = key_record_failure(files, record)
-        if why is not None:
-            checks[11].fail(why)
     return checks
-
-
-def _body(files, name):
-    """The checkpoint text in file `name`: (size, root) or None."""
-    try:
-        _, size, root, _ = checkpoints.read_text(files.get(name, b"").decode("utf-8"))
-    except (EvError, UnicodeDecodeError):
-        return None
-    return size, root
-
-
-def key_record_failure(files, record):
-    """§19 check 11 (§23), for a package holding `key-record.json`: why it fails, or None.
-
-    key-record.json is a record of the package's log; key-record-event.json is its event;
-    key-record-key.pem is the canonical PEM of the key it names, a key of keys.jwks; the log
-    holds it: through key-record-receipt.jws (its parts key-record-signing-input.txt,
-    key-record-signature.der and key-record.json; the signature verifies) and
-    key-record-inclusion-proof.json in the package's checkpoint, or through
-    key-record-batch-receipt.json (exactly the batch receipt of key-record.json,
-    key-record-inclusion-proof.json and key-record-checkpoint.txt, a note the key signed under
-    the log id whose text is key-record-checkpoint-body.txt) and the proof in that checkpoint;
-    the event is a canonical key record (§23.1) whose `keys` is byte for byte keys.jwks; and the
-    key may make the change: a rotation's outgoing key, or for a revocation a key other than the
-    revoked one with neither `exp` nor `revoked` in keys.jwks (§23.2 step 2)."""
-    try:
-        kr = parse_record(files["key-record.json"])
-    except EvError:
-        return "key-record.json is not a record"
-    if kr.log_id != record.log_id:
-        return "key-record.json is a record of another log"
-    event = files.get("key-record-event.json")
-    if event is None or "sha256:" + hashlib.sha256(event).hexdigest() != kr.event:
-        return "key-record-event.json is not the event key-record.json commits to"
-    point = pem_point(files.get("key-record-key.pem", b""))
-    if point is None or _point_kid(point) != kr.kid:
-        return "key-record-key.pem is not the canonical PEM of the key key-record.json names"
-    keys_file = files.get("keys.jwks", b"")
-    try:
-        ks = read_key_set(keys_file)
-    except EvError:
-        return "keys.jwks is not a key set"
-    signer, failure = ks.select(kr.kid)
-    if failure is not None:
-        return "the key record's signer is not in keys.jwks"
-
-    if "key-record-receipt.jws" in files:
-        try:
-            rc = parse_receipt(files["key-record-receipt.jws"])
-        except EvError:
-            return "key-record-receipt.jws is not a receipt"
-        h64, p64, _ = rc.jws.parts
-        rs = (int.from_bytes(rc.jws.signature[:32], "big"), int.from_bytes(rc.jws.signature[32:], "big"))
-        if files.get("key-record-signing-input.txt") != (h64 + "." + p64).encode() \
-                or files.get("key-record-signature.der") != ecdsa.encode_der_sig(*rs) \
-                or rc.record.bytes != files["key-record.json"]:
-            return "key-record-signing-input.txt, key-record-signature.der or key-record.json is not the key record's receipt's"
-        if not ecdsa.verify(point, rc.jws.signing_input, *rs):
-            return "the signature over the key record's receipt does not verify"
-        body_name = "checkpoint-body.txt"
-    else:
-        if "key-record-batch-receipt.json" not in files:
-            return "key-record.json comes with no receipt"
-        if files["key-record-batch-receipt.json"] != batch_receipt_of(files, "key-record-"):
-            return "key-record-batch-receipt.json is not the batch receipt of its parts"
-        body_name = "key-record-checkpoint-body.txt"
-        try:
-            cp = checkpoints.read(files.get("key-record-checkpoint.txt", b""))
-        except EvError:
-            return "key-record-checkpoint.txt is not a signed checkpoint"
-        kh = checkpoints.key_hash(point)
-        matching = [line for line in cp.sigs if line.name == kr.log_id and line.keyhash == kh]
-        # §19 check 11: "signature lines of which at least one is under the log id with the key
-        # hash of key-record-key.pem, every such line verifies with it" (the origin of its text
-        # is not compared, a guess: see README).
-        ok = bool(matching)
-        for line in matching:
-            rs = ecdsa.parse_der_sig(line.sig)
-            if not rs or not ecdsa.verify(point, cp.text.encode("utf-8"), *rs):
-                ok = False
-        if not ok:
-            return "key-record-checkpoint.txt is not signed by key-record-key.pem for this log"
-        if cp.text.encode("utf-8") != files.get(body_name):
-            return "key-record-checkpoint-body.txt is not the text key-record-checkpoint.txt signs"
-    proof_name = "key-record-inclusion-proof.json"
-    raw = files.get(proof_name, b"")
-    body = _body(files, body_name)
-    try:
-        proof = merkle.read_inclusion(raw)
-        canonical = jcs.canonicalize(raw) == raw
-    except EvError:
-        proof, canonical = None, False
-    if not canonical or body is None or proof.leaf_index != kr.seq or proof.tree_size != body[0] \
-            or not merkle.verify_inclusion(proof, merkle.leaf_hash(kr.bytes), body[1]):
-        return f"{proof_name} does not lead from key-record.json to the root of {body_name}"
-
-    # The event: canonical JSON (one line), a key record read as §23.1 says.
-    try:
-        obj = jcs.parse(event)
-        canonical = jcs.canonical(obj) == event
-    except EvError:
-        canonical = False
-    if not canonical:
-        return "key-record-event.json is not canonical JSON"
-    if is_key_record(event) is None:
-        return "key-record-event.json is not a key record"
-    try:
-        rec = read_key_record(obj)
-    except EvError as e:
-        return f"key-record-event.json: {e}"
-    if jcs.canonical(obj[KEY_RECORD_MEMBER]["keys"]) != keys_file:
-        return "keys.jwks is not the key set the key record signed"
-    # §23.2 step 2: a rotation is signed by its outgoing key; a revocation by the key in force
-    # with no end (neither exp nor revoked), not the revoked one.
-    if rec.change == "rotate":
-        allowed = rec.kid == kr.kid
-    else:
-        allowed = rec.kid != kr.kid and signer.exp is None and "revoked" not in signer.jwk
-    if not allowed:
-        return f"the key {kr.kid} may not sign this {'rotation' if rec.change == 'rotate' else 'revocation'}"
-    return None
-
-
-def _point_kid(point):
-    from .util import b64url_encode
-    x, y = point
-    return thumbprint({"kty": "EC", "crv": "P-256", "x": b64url_encode(x.to_bytes(32, "big")),
-                       "y": b64url_encode(y.to_bytes(32, "big"))})
 
 
 _SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")

@@ -82,10 +82,7 @@ message-signing-input.txt message-payload.bin message-signature.bin message-key.
 request-receipt.jws request-signing-input.txt request-signature.der request-record.json request-event.json \
 request-inclusion-proof.json request-message.jws request-message-keys.jwks request-message-provenance.json \
 request-message-verification.json request-message-export.json request-message-signing-input.txt \
-request-message-payload.bin request-message-signature.bin request-message-key.jwk request-message-key.pem \
-key-record.json key-record-event.json key-record-key.pem key-record-inclusion-proof.json key-record-receipt.jws \
-key-record-signing-input.txt key-record-signature.der key-record-batch-receipt.json key-record-checkpoint.txt \
-key-record-checkpoint-body.txt"
+request-message-payload.bin request-message-signature.bin request-message-key.jwk request-message-key.pem"
 : > "$work/listed"
 : > "$work/sums-lines"
 sums_ok=no
@@ -238,12 +235,10 @@ fi
 # 5. The record is in the log: its leaf hash and the inclusion proof lead to the
 #    root of the signed checkpoint (RFC 9162 §2.1.3.2, hashes over SHA-256 with
 #    the 0x00 leaf and 0x01 node prefixes).
-# inclusion RECORD PROOF [BODY]: proof_ok is yes when the inclusion proof in file
-# PROOF, written canonically, leads from the leaf hash of file RECORD to the root of
-# the checkpoint text BODY (checkpoint-body.txt), at the record's seq in a tree of
-# the checkpoint's size.
+# inclusion RECORD PROOF: proof_ok is yes when the inclusion proof in file PROOF,
+# written canonically, leads from the leaf hash of file RECORD to the root of
+# checkpoint-body.txt, at the record's seq in a tree of the checkpoint's size.
 inclusion() {
-    proof_body=${3:-checkpoint-body.txt}
     index=$(number leaf_index < "$2")
     size=$(number tree_size < "$2")
     { printf '\000'; cat "$1"; } | openssl dgst -sha256 -binary > "$work/hash"
@@ -269,8 +264,8 @@ inclusion() {
     hashes=$(sed -n 's/.*"hashes":\[\([^]]*\)\].*/\1/p' "$2")
     printf '{"hashes":[%s],"leaf_index":%s,"tree_size":%s,"type":"inclusion"}' "$hashes" "$index" "$size" > "$work/proof"
     cmp -s "$work/proof" "$2" || proof_ok=no
-    root=$(sed -n 3p "$proof_body")
-    checkpoint_size=$(sed -n 2p "$proof_body")
+    root=$(sed -n 3p checkpoint-body.txt)
+    checkpoint_size=$(sed -n 2p checkpoint-body.txt)
     if [ "$proof_ok" = yes ] && [ "$sn" -eq 0 ] && [ "$(openssl base64 -A < "$work/hash")" = "$root" ] \
         && [ "$size" = "$checkpoint_size" ] && [ "$index" = "$(number seq < "$1")" ]; then
         proof_ok=yes
@@ -285,44 +280,6 @@ else
     failed "5. the inclusion proof does not lead from the record to the checkpoint's root"
 fi
 
-# pem_kid PEM: the thumbprint (RFC 7638) of the P-256 key in file PEM, when PEM is
-# exactly OpenSSL's PEM of such a key; nothing otherwise.
-pem_kid() {
-    openssl pkey -pubin -in "$1" -pubout 2>/dev/null > "$work/pem-canonical"
-    openssl pkey -pubin -in "$1" -outform DER 2>/dev/null > "$work/pem-der"
-    if cmp -s "$work/pem-canonical" "$1" && [ "$(wc -c < "$work/pem-der")" -eq 91 ]; then
-        px=$(tail -c 64 "$work/pem-der" | head -c 32 | b64url_encode)
-        py=$(tail -c 32 "$work/pem-der" | b64url_encode)
-        printf '{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}' "$px" "$py" | openssl dgst -sha256 -binary | b64url_encode
-    fi
-}
-# note_signed NOTE BODY KEY: note_ok is yes when file NOTE is the signed text BODY,
-# an empty line and well-formed signature lines, and every signature line under the
-# log id (the origin, matched as plain text, not as a pattern) with the key hash of
-# the key in file KEY verifies, and there is one (SPEC §10).
-note_signed() {
-    body_length=$(wc -c < "$2")
-    head -c "$body_length" "$1" > "$work/body"
-    tail -c +$((body_length + 1)) "$1" | head -c 1 | hex > "$work/blank"
-    tail -c +$((body_length + 2)) "$1" > "$work/signatures"
-    malformed=$(grep -c -v '^— [^ ][^ ]* [A-Za-z0-9+/][A-Za-z0-9+/]*=*$' "$work/signatures")
-    key_hash=$(openssl pkey -pubin -in "$3" -outform DER 2>/dev/null | openssl dgst -sha256 -binary | head -c 4 | hex)
-    found=0
-    note_ok=yes
-    origin=$(sed -n 1p "$2")
-    for signature in $(prefix="— $origin " awk 'index($0, ENVIRON["prefix"]) == 1 { print $NF }' "$work/signatures"); do
-        printf '%s' "$signature" | openssl base64 -d -A > "$work/note-sig"
-        if [ "$(head -c 4 "$work/note-sig" | hex)" = "$key_hash" ]; then
-            tail -c +5 "$work/note-sig" > "$work/note-der"
-            found=$((found + 1))
-            openssl dgst -sha256 -verify "$3" -signature "$work/note-der" "$2" || note_ok=no
-        fi
-    done
-    if ! cmp -s "$work/body" "$2" || [ "$(cat "$work/blank")" != 0a ] || [ "$malformed" != 0 ] \
-        || [ "$(tail -c 1 "$1" | hex)" != 0a ] || [ "$found" -eq 0 ]; then
-        note_ok=no
-    fi
-}
 # 6. The checkpoint is signed by the same key (C2SP signed note: the signed text, an
 #    empty line, then lines "— <name> <base64(key hash, DER signature)>") — or, when
 #    the key was rotated before the checkpoint was signed, by the later key in
@@ -331,13 +288,39 @@ checkpoint_key=public-key.pem
 key_listed=yes
 if [ -f checkpoint-key.pem ]; then
     checkpoint_key=checkpoint-key.pem
-    ckid=$(pem_kid checkpoint-key.pem)
-    if [ -z "$ckid" ] || ! grep -q "\"kid\":\"$ckid\"" keys.jwks; then
+    openssl pkey -pubin -in checkpoint-key.pem -pubout 2>/dev/null > "$work/checkpoint-key"
+    openssl pkey -pubin -in checkpoint-key.pem -outform DER 2>/dev/null > "$work/checkpoint-key.der"
+    cx=$(tail -c 64 "$work/checkpoint-key.der" | head -c 32 | b64url_encode)
+    cy=$(tail -c 32 "$work/checkpoint-key.der" | b64url_encode)
+    ckid=$(printf '{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}' "$cx" "$cy" | openssl dgst -sha256 -binary | b64url_encode)
+    if ! cmp -s "$work/checkpoint-key" checkpoint-key.pem || [ "$(wc -c < "$work/checkpoint-key.der")" -ne 91 ] \
+        || ! grep -q "\"kid\":\"$ckid\"" keys.jwks; then
         key_listed=no
     fi
 fi
-note_signed checkpoint.txt checkpoint-body.txt "$checkpoint_key"
-if [ "$note_ok" = yes ] && [ "$key_listed" = yes ]; then
+body_length=$(wc -c < checkpoint-body.txt)
+head -c "$body_length" checkpoint.txt > "$work/body"
+tail -c +$((body_length + 1)) checkpoint.txt | head -c 1 | hex > "$work/blank"
+tail -c +$((body_length + 2)) checkpoint.txt > "$work/signatures"
+malformed=$(grep -c -v '^— [^ ][^ ]* [A-Za-z0-9+/][A-Za-z0-9+/]*=*$' "$work/signatures")
+key_hash=$(openssl pkey -pubin -in "$checkpoint_key" -outform DER 2>/dev/null | openssl dgst -sha256 -binary | head -c 4 | hex)
+# Every signature line under the log id (the origin, matched as plain text, not as
+# a pattern) with the key's key hash must verify, and there must be one (SPEC §10).
+found=0
+signatures_ok=yes
+origin=$(sed -n 1p checkpoint-body.txt)
+for signature in $(prefix="— $origin " awk 'index($0, ENVIRON["prefix"]) == 1 { print $NF }' "$work/signatures"); do
+    printf '%s' "$signature" | openssl base64 -d -A > "$work/note-sig"
+    if [ "$(head -c 4 "$work/note-sig" | hex)" = "$key_hash" ]; then
+        tail -c +5 "$work/note-sig" > "$work/note-der"
+        found=$((found + 1))
+        openssl dgst -sha256 -verify "$checkpoint_key" -signature "$work/note-der" checkpoint-body.txt \
+            || signatures_ok=no
+    fi
+done
+if cmp -s "$work/body" checkpoint-body.txt && [ "$(cat "$work/blank")" = 0a ] && [ "$malformed" = 0 ] \
+    && [ "$(tail -c 1 checkpoint.txt | hex)" = 0a ] && [ "$found" -gt 0 ] && [ "$signatures_ok" = yes ] \
+    && [ "$key_listed" = yes ]; then
     if [ "$checkpoint_key" = public-key.pem ]; then
         ok "6. the checkpoint is signed by the same key"
     else
@@ -661,106 +644,6 @@ if [ -n "$response_link" ]; then
     if [ "$(head -c 29 request-event.json 2>/dev/null)" = '{"evidentia_signed_message":{' ]; then
         message_check request- 10b
     fi
-fi
-
-# 11. Only when the package holds the log's key record (SPEC §23): keys.jwks is the
-#     key set the log itself signed when its keys last changed, not a file its
-#     maker could edit. key-record.json is a record of the same log, signed by the
-#     key in key-record-key.pem (a key of keys.jwks, whose thumbprint it names):
-#     through key-record-receipt.jws, whose parts are key-record-signing-input.txt,
-#     key-record-signature.der and key-record.json, with key-record-inclusion-proof.json
-#     leading to the package's checkpoint; or, in a batch-signed log, through
-#     key-record-batch-receipt.json, whose own checkpoint (key-record-checkpoint.txt)
-#     that key signed. key-record-event.json is its event, a key record whose "keys"
-#     member is byte for byte keys.jwks; a rotation is signed by the key it hands
-#     over from, a revocation by the key in force with no end, not the one revoked.
-if [ -f key-record.json ]; then
-    k_ok=yes
-    k_why=
-    k_kid=$(member kid < key-record.json)
-    k_seq=$(number seq < key-record.json)
-    k_body=checkpoint-body.txt
-    if [ "$(pem_kid key-record-key.pem 2>/dev/null)" != "$k_kid" ] || [ -z "$k_kid" ] \
-        || ! grep -q "\"kid\":\"$k_kid\"" keys.jwks; then
-        k_ok=no
-        k_why="key-record-key.pem is not the key of keys.jwks that key-record.json names"
-    elif [ "$(member log_id < key-record.json)" != "$(member log_id < record.json)" ]; then
-        k_ok=no
-        k_why="key-record.json is a record of another log"
-    elif [ "sha256:$(sha256_hex < key-record-event.json)" != "$(member event < key-record.json)" ]; then
-        k_ok=no
-        k_why="key-record-event.json is not the event key-record.json commits to"
-    elif [ -f key-record-receipt.jws ]; then
-        cut -d. -f1,2 key-record-receipt.jws | tr -d '\n' > "$work/k-input"
-        cut -d. -f3 key-record-receipt.jws | tr -d '\n' | b64url_decode > "$work/k-raw"
-        printf 'asn1=SEQUENCE:sig\n[sig]\nr=INTEGER:0x%s\ns=INTEGER:0x%s\n' \
-            "$(head -c 32 "$work/k-raw" | hex)" "$(tail -c 32 "$work/k-raw" | hex)" > "$work/k-asn1"
-        rm -f "$work/k-der"
-        openssl asn1parse -genconf "$work/k-asn1" -noout -out "$work/k-der" >/dev/null 2>&1
-        cut -d. -f2 key-record-receipt.jws | tr -d '\n' | b64url_decode > "$work/k-record"
-        if [ "$(wc -c < "$work/k-raw")" -ne 64 ] || ! cmp -s "$work/k-input" key-record-signing-input.txt \
-            || ! cmp -s "$work/k-der" key-record-signature.der || ! cmp -s "$work/k-record" key-record.json; then
-            k_ok=no
-            k_why="key-record-signing-input.txt, key-record-signature.der or key-record.json is not key-record-receipt.jws's"
-        elif ! openssl dgst -sha256 -verify key-record-key.pem -signature key-record-signature.der \
-            key-record-signing-input.txt; then
-            k_ok=no
-            k_why="the signature over key-record-receipt.jws does not verify"
-        fi
-    else
-        k_body=key-record-checkpoint-body.txt
-        {
-            printf '{"checkpoint":"'; json_string key-record-checkpoint.txt
-            printf '","proof":'; cat key-record-inclusion-proof.json
-            printf ',"record":"'; json_string key-record.json
-            printf '","type":"evidentia-batch-receipt","v":1}'
-        } > "$work/k-batch" 2>/dev/null
-        if [ ! -f key-record-batch-receipt.json ] || ! cmp -s "$work/k-batch" key-record-batch-receipt.json; then
-            k_ok=no
-            k_why="key-record-batch-receipt.json is not the batch receipt of key-record.json, its proof and its checkpoint"
-        else
-            note_signed key-record-checkpoint.txt key-record-checkpoint-body.txt key-record-key.pem
-            if [ "$note_ok" != yes ] || [ "$(sed -n 1p key-record-checkpoint-body.txt)" != "$(member log_id < key-record.json)" ]; then
-                k_ok=no
-                k_why="key-record-checkpoint.txt is not signed by key-record-key.pem for this log"
-            fi
-        fi
-    fi
-    if [ "$k_ok" = yes ]; then
-        inclusion key-record.json key-record-inclusion-proof.json "$k_body"
-        if [ "$proof_ok" != yes ]; then
-            k_ok=no
-            k_why="key-record-inclusion-proof.json does not lead from key-record.json to the root of $k_body"
-        fi
-    fi
-    # The event on its one line: {"evidentia_key_record":{"at":…,"change":…,
-    # "format":1,"keys":{"keys":[…]},"kid":…[,"next":…|,"reason":…]}}. The last
-    # ']},"kid":"' ends the key set: a JSON string holds no bare double quote.
-    prefix='^{"evidentia_key_record":{"at":"[^"]*","change":"\([a-z]*\)","format":1,"keys":\({"keys":\[.*\]}\),"kid":"\([^"]*\)"'
-    k_change=$(sed -n "s/$prefix.*}}\$/\1/p" key-record-event.json 2>/dev/null)
-    k_changed=$(sed -n "s/$prefix.*}}\$/\3/p" key-record-event.json 2>/dev/null)
-    sed -n "s/$prefix.*}}\$/\2/p" key-record-event.json 2>/dev/null | tr -d '\n' > "$work/k-keys"
-    k_entry=$(tr -d '\n' < keys.jwks | sed 's/},{/}\
-{/g' | grep "\"kid\":\"$k_kid\"" | head -n 1)
-    if [ "$k_ok" = no ]; then
-        :
-    elif [ "$(wc -l < key-record-event.json)" -ne 0 ] || [ -z "$k_change" ] || ! cmp -s "$work/k-keys" keys.jwks; then
-        k_ok=no
-        k_why="keys.jwks is not the key set key-record-event.json signed"
-    elif { [ "$k_change" = rotate ] && [ "$k_changed" != "$k_kid" ]; } || { [ "$k_change" = revoke ] \
-        && { [ "$k_changed" = "$k_kid" ] || printf '%s' "$k_entry" | grep -q -e '"exp":' -e '"revoked":'; }; } \
-        || { [ "$k_change" != rotate ] && [ "$k_change" != revoke ]; }; then
-        k_ok=no
-        k_why="the key $k_kid may not sign this $k_change"
-    fi
-    if [ "$k_ok" = yes ]; then
-        [ "$k_change" = rotate ] && k_change=rotation || k_change=revocation
-        ok "11. keys.jwks is the key set the log signed in its record $k_seq, a $k_change of $k_changed signed by $k_kid"
-    else
-        failed "11. the key history: $k_why"
-    fi
-else
-    echo "--      11. no key record in this package: keys.jwks is the signer's statement when the package was made"
 fi
 
 echo
