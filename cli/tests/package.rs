@@ -439,3 +439,75 @@ fn every_checkpoint_signature_line_of_the_key_must_verify() {
     replace_file(&package, "checkpoint.txt", Some(note.as_bytes()));
     assert_eq!(verdicts(dir, &script, &package, &path), [valid.clone(), valid.clone(), valid]);
 }
+
+#[test]
+fn check_3_compares_nanoseconds_exactly_and_reads_revocation_reasons_as_strings() {
+    let work = Workdir::new("check-3");
+    let dir = &work.0;
+    let path = restricted_path(dir);
+    let log = make_log(dir, "receipts");
+    let package = dir.join("package");
+    let out = evidentia(dir, &["export", log.to_str().unwrap(), "--index", "6", "--out", package.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let script = dir.join("trusted-verify.sh");
+    std::fs::copy(package.join("verify.sh"), &script).unwrap();
+    let record = evidentia::Record::from_bytes(&std::fs::read(package.join("record.json")).unwrap()).unwrap();
+    let keys = evidentia::KeySet::from_json(&std::fs::read_to_string(package.join("keys.jwks")).unwrap()).unwrap();
+    let with_validity = |validity: evidentia::Validity| {
+        let mut changed = keys.clone();
+        changed.set_validity(&record.kid, validity).unwrap();
+        replace_file(&package, "keys.jwks", Some(changed.to_json().as_bytes()));
+        verdicts(dir, &script, &package, &path)
+    };
+    // The nearest doubles to the record's time, as instants: the last at or before
+    // it and the first after it, often fractions of a microsecond apart. A double
+    // comparison would take one for the other; both verifiers compare nanoseconds.
+    let nearest = evidentia::Timestamp::from_numeric_date(record.time.to_numeric_date()).unwrap();
+    let (at_or_before, after) = if nearest > record.time {
+        (evidentia::Timestamp::from_numeric_date(record.time.to_numeric_date().next_down()).unwrap(), nearest)
+    } else {
+        (nearest, evidentia::Timestamp::from_numeric_date(record.time.to_numeric_date().next_up()).unwrap())
+    };
+    assert!(at_or_before <= record.time && record.time < after);
+    let valid = [(vec![], true), (vec![], true), (vec![], true)];
+    let check_3 = [(vec![3], false), (vec![3], false), (vec![3], false)];
+    let expires = |t| evidentia::Validity { expires: Some(t), ..Default::default() };
+    assert_eq!(with_validity(expires(after)), valid, "in force until the first instant after the record");
+    assert_eq!(with_validity(expires(at_or_before)), check_3, "expired at or before the record");
+    let starts = |t| evidentia::Validity { not_before: Some(t), ..Default::default() };
+    assert_eq!(with_validity(starts(at_or_before)), valid);
+    assert_eq!(with_validity(starts(after)), check_3);
+
+    // A revocation reason holding "},{" and the member names of a key entry: the
+    // revocation still counts.
+    let revoked = |t| evidentia::Validity {
+        revoked_at: Some(t),
+        revocation_reason: Some("lost},{\"kid\":\"x\",\"exp\":9e99},{".into()),
+        ..Default::default()
+    };
+    assert_eq!(with_validity(revoked(at_or_before)), check_3);
+    assert_eq!(with_validity(revoked(after)), valid);
+}
+
+#[test]
+fn numbers_beyond_the_shells_arithmetic_fail_check_5_with_a_verdict() {
+    let work = Workdir::new("big-numbers");
+    let dir = &work.0;
+    let path = restricted_path(dir);
+    let log = make_log(dir, "receipts");
+    let package = dir.join("package");
+    let out = evidentia(dir, &["export", log.to_str().unwrap(), "--index", "6", "--out", package.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let script = dir.join("trusted-verify.sh");
+    std::fs::copy(package.join("verify.sh"), &script).unwrap();
+    let proof = std::fs::read_to_string(package.join("inclusion-proof.json")).unwrap();
+    for (member, big) in [("leaf_index", "99999999999999999999"), ("tree_size", "18446744073709551616")] {
+        let start = proof.find(&format!("\"{member}\":")).unwrap() + member.len() + 3;
+        let end = start + proof[start..].find(|c: char| !c.is_ascii_digit()).unwrap();
+        let changed = format!("{}{big}{}", &proof[..start], &proof[end..]);
+        replace_file(&package, "inclusion-proof.json", Some(changed.as_bytes()));
+        let [shell, cli, _] = verdicts(dir, &script, &package, &path);
+        assert!(!shell.1 && shell.0.contains(&5), "{member}: verify.sh {shell:?}");
+        assert!(!cli.1 && cli.0.contains(&5), "{member}: package verify {cli:?}");
+    }
+}

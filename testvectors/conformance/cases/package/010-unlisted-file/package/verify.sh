@@ -150,9 +150,12 @@ else
 fi
 
 # 3. The key history lists that key, in force at the record's time: not before its
-#    nbf, before its exp and before any revocation (NumericDates, seconds since 1970).
-# Seconds since 1970 of an RFC 3339 time YYYY-MM-DDTHH:MM:SS[.F]Z (days from the
-# civil calendar), or nothing when the text is not such a time.
+#    nbf, before its exp and before any revocation. A NumericDate (seconds since
+#    1970) denotes its double's exact value to the nanosecond (SPEC §4.1), and the
+#    record's time is compared with it as whole nanoseconds, never as a double.
+# The instant of an RFC 3339 time YYYY-MM-DDTHH:MM:SS[.F]Z as "SECONDS NANOSECONDS"
+# (days from the civil calendar; F to nine digits), or nothing when the text is not
+# such a time.
 epoch() {
     awk -v t="$1" 'BEGIN {
         if (t !~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\.[0-9]+)?Z$/) exit
@@ -161,26 +164,59 @@ epoch() {
         doy = int((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1
         days = era * 146097 + yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy - 719468
         s = days * 86400 + substr(t, 12, 2) * 3600 + substr(t, 15, 2) * 60 + substr(t, 18, 2)
-        if (substr(t, 20, 1) == ".") s += ("0" substr(t, 20, length(t) - 20)) + 0
-        printf "%.9f\n", s
+        f = (substr(t, 20, 1) == ".") ? substr(t, 21, length(t) - 21) : ""
+        printf "%.0f %s\n", s, substr(f "000000000", 1, 9)
+    }'
+}
+# The members of the "keys" array of keys.jwks, one per line: split at the commas
+# between them, never inside a string (a revocation reason may hold "},{") or a
+# nested value.
+key_entries() {
+    tr -d '\n' < keys.jwks | awk '{
+        n = length($0); depth = 0; quoted = 0; escaped = 0; out = ""
+        for (i = 1; i <= n; i++) {
+            c = substr($0, i, 1)
+            if (quoted) {
+                if (escaped) escaped = 0; else if (c == "\\") escaped = 1; else if (c == "\"") quoted = 0
+            } else if (c == "\"") {
+                quoted = 1
+            } else if (c == "{" || c == "[") {
+                depth++
+            } else if (c == "}" || c == "]") {
+                depth--
+            } else if (c == "," && depth == 2) {
+                print out; out = ""; continue
+            }
+            out = out c
+        }
+        print out
     }'
 }
 time=$(member time < record.json)
 seconds=$(epoch "$time")
-entry=$(tr -d '\n' < keys.jwks | sed 's/},{/}\
-{/g' | grep "\"kid\":\"$kid\"" | head -n 1)
+entry=$(key_entries | grep "\"kid\":\"$kid\"" | head -n 1)
 decimal() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p"; }
 nbf=$(printf '%s' "$entry" | decimal nbf)
 exp=$(printf '%s' "$entry" | decimal exp)
 revoked=$(printf '%s' "$entry" | decimal revoked_at)
-in_force=$(awk -v s="$seconds" -v nbf="$nbf" -v expires="$exp" -v rev="$revoked" -v found="${entry:+yes}" 'BEGIN {
-    ok = (found == "yes" && s != "")
-    s += 0
-    if (nbf != "" && s < nbf + 0) ok = 0
-    if (expires != "" && s >= expires + 0) ok = 0
-    if (rev != "" && s >= rev + 0) ok = 0
-    print ok ? "yes" : "no"
-}')
+in_force=$(awk -v t="$seconds" -v nbf="$nbf" -v expires="$exp" -v rev="$revoked" -v found="${entry:+yes}" '
+    # A NumericDate as whole seconds (ss) and nanoseconds (nn): printf rounds the
+    # double exactly, ties to even.
+    function instant(v,   text, dot) {
+        text = sprintf("%.9f", v + 0); dot = index(text, ".")
+        ss = substr(text, 1, dot - 1) + 0; nn = substr(text, dot + 1) + 0
+        if (substr(text, 1, 1) == "-" && nn > 0) { ss -= 1; nn = 1000000000 - nn }
+    }
+    # Whether the record time comes before the NumericDate v.
+    function before(v) { instant(v); return ts < ss || (ts == ss && tn < nn) }
+    BEGIN {
+        ok = (found == "yes" && t != "")
+        split(t, parts, " "); ts = parts[1] + 0; tn = parts[2] + 0
+        if (nbf != "" && before(nbf)) ok = 0
+        if (expires != "" && !before(expires)) ok = 0
+        if (rev != "" && !before(rev)) ok = 0
+        print ok ? "yes" : "no"
+    }')
 if [ "$in_force" = yes ]; then
     ok "3. keys.jwks lists the key as in force at the record's time ($time)"
 else
@@ -241,6 +277,10 @@ fi
 inclusion() {
     index=$(number leaf_index < "$2")
     size=$(number tree_size < "$2")
+    # Numbers the shell cannot count with (beyond 2^53, or none) lead nowhere.
+    case "$index $size" in
+        " "* | *" " | ????????????????*" "* | *" "????????????????*) proof_ok=no; return ;;
+    esac
     { printf '\000'; cat "$1"; } | openssl dgst -sha256 -binary > "$work/hash"
     fn=$index
     sn=$((size - 1))
@@ -359,7 +399,7 @@ if [ -f timestamp.tst ]; then
         m = index("JanFebMarAprMayJunJulAugSepOctNovDec", $1); if (m % 3 != 1) exit
         split($3, hms, "."); printf "%s-%02d-%02dT%sZ\n", $4, (m + 2) / 3, $2, hms[1]
     }')
-    at=$(epoch "$stamp_time" | cut -d. -f1)
+    at=$(epoch "$stamp_time" | cut -d' ' -f1)
     rm -f "$work/root" "$work/chain" "$work/ts"
     # The root: one self-signed certificate whose own signature holds.
     certificates_ok=no
