@@ -102,6 +102,13 @@ export declare class Log {
    * verifies with its `verify.sh` and OpenSSL alone.
    */
   exportPackage(index: number, out: string): string
+  /**
+   * Verifies a time-stamping authority's response (DER) for one of the log's
+   * checkpoints and stores it beside it, so that packages exported later include
+   * it. Trust as for `verifyTimestamp`; returns the same, with `size`: the size of
+   * the checkpoint the token covers (TIMESTAMP_MISMATCH when it covers none).
+   */
+  attachTimestamp(response: Uint8Array, roots: Uint8Array | string, options?: TimestampOptions | undefined | null): Record<string, unknown>
   /** The consistency proof (JSON) between two sizes (default new: the latest checkpoint's). */
   consistencyProof(oldSize: number, newSize?: number | undefined | null): string
   /**
@@ -497,6 +504,27 @@ export interface SignJwsOptions {
   unencoded?: boolean
 }
 
+/** What else a time-stamp response is checked with, beside the trusted roots. */
+export interface TimestampOptions {
+  /** Certificates that may complete the chain (PEM or DER). */
+  intermediates?: Uint8Array | string
+  /**
+   * The one TSA certificate to accept (PEM or DER): tokens signed with another,
+   * or carrying a certificate outside its chain, are refused.
+   */
+  tsaCertificate?: Uint8Array | string
+  /** The request (DER) the response must answer: same imprint and nonce. */
+  request?: Uint8Array
+}
+
+/**
+ * A time-stamp request (DER, the contents of a `.tsq` file) for `data` — for a log,
+ * the note `Log.checkpoint()` returns — hashed with `hash` ("sha256", the default,
+ * "sha384" or "sha512"), with a random nonce. Send it to the authority with any
+ * HTTP client (`Content-Type: application/timestamp-query`).
+ */
+export declare function timestampRequest(data: Uint8Array | string, hash?: string | undefined | null): Buffer
+
 /** A JWS that verified. */
 export interface VerifiedJws {
   /** The protected header. */
@@ -582,6 +610,16 @@ export declare function verifyPartnerSignature(alg: string, jwk: string | Record
  * the report.
  */
 export declare function verifyReceipt(receipt: string, jwks: string, event?: unknown): Report
+
+/**
+ * Verifies a time-stamping authority's response (DER, a `.tsr` file) for `data`
+ * through the trusted `roots` (PEM or DER certificates). Returns `gen_time`,
+ * `hash`, `serial`, `policy`, `nonce`, `tsa`, `chain` and
+ * `root_sha256_fingerprint`; throws TIMESTAMP_MISMATCH, TIMESTAMP_SIGNATURE_INVALID,
+ * TIMESTAMP_UNTRUSTED, TIMESTAMP_NOT_GRANTED, TIMESTAMP_MALFORMED or
+ * TIMESTAMP_UNSUPPORTED.
+ */
+export declare function verifyTimestamp(response: Uint8Array, data: Uint8Array | string, roots: Uint8Array | string, options?: TimestampOptions | undefined | null): Record<string, unknown>
 
 /**
  * Verifies a tlog-proof (c2sp.org/tlog-proof text) for an entry (bytes, or a

@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use evidentia::json::Value;
 use evidentia::timestamp::{
-    HashAlgorithm, TimestampRequest, TimestampTrust, VerifiedTimestamp, certificate_fingerprint, read_certificates,
-    verify_timestamp,
+    HashAlgorithm, TimestampRequest, TimestampTrust, VerifiedTimestamp, read_certificates, verify_timestamp,
 };
 use evidentia::{Error, ErrorCode};
 use evidentia_store::LogReader;
@@ -193,24 +192,14 @@ fn load_request(path: Option<&Path>) -> Result<Option<TimestampRequest>, Error> 
 }
 
 fn print_verified(verified: &VerifiedTimestamp, what: &str, json: bool) {
-    let root = verified.chain_der.last().map(|c| certificate_fingerprint(c)).unwrap_or_default();
+    let root = verified.root_fingerprint();
     if json {
-        let chain = verified.chain.iter().map(|s| Value::from(s.as_str())).collect();
-        outln!(
-            "{}",
-            text(&Value::object([
-                ("chain", Value::Array(chain)),
-                ("for", Value::from(what)),
-                ("gen_time", Value::from(verified.gen_time.to_string())),
-                ("hash", Value::from(verified.hash.name())),
-                ("nonce", verified.nonce.as_deref().map_or(Value::Null, Value::from)),
-                ("policy", Value::from(verified.policy.as_str())),
-                ("root_sha256_fingerprint", Value::from(root)),
-                ("serial", Value::from(verified.serial.as_str())),
-                ("tsa", Value::from(verified.tsa.as_str())),
-                ("valid", Value::Bool(true)),
-            ]))
-        );
+        let mut value = verified.to_value();
+        if let Value::Object(members) = &mut value {
+            members.push(("for".into(), Value::from(what)));
+            members.push(("valid".into(), Value::Bool(true)));
+        }
+        outln!("{}", text(&value));
     } else {
         outln!("VALID: a trusted timestamp says {what} existed at {}", verified.gen_time);
         outln!("  authority: {}", verified.tsa);

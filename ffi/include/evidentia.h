@@ -1134,6 +1134,81 @@ evidentia_result evidentia_log_find(const evidentia_log *log,
 evidentia_result evidentia_log_add_index_field(const evidentia_log *log, const char *name);
 
 /**
+ * Writes a time-stamp request (DER, the contents of a `.tsq` file) for `data` —
+ * for a log, its checkpoint note — hashed with `hash` (a NUL-terminated "sha256",
+ * "sha384" or "sha512"; NULL for "sha256"), with a random nonce, to `out` (bytes,
+ * no NUL). Each call makes a new nonce, so a retry after
+ * `EVIDENTIA_BUFFER_TOO_SMALL` gives another request: send the one written.
+ *
+ * # Safety
+ * `data` must point to `data_len` bytes; `hash` is NULL or NUL-terminated; `out`
+ * must have room for `cap` bytes; `out_len` must be writable.
+ */
+evidentia_result evidentia_timestamp_request(const uint8_t *data,
+                                             size_t data_len,
+                                             const char *hash,
+                                             uint8_t *out,
+                                             size_t cap,
+                                             size_t *out_len);
+
+/**
+ * Verifies a time-stamping authority's response (DER, a `.tsr` file) for `data`
+ * through the trusted `roots` (PEM or DER certificates), with `intermediates` that
+ * may complete the chain and a pinned `tsa_certificate` (each NULL for none), as
+ * the answer to `request` (DER; NULL for any). Returns `EVIDENTIA_OK` and writes
+ * the result to `out` as JSON text (NUL-terminated): `{"chain","gen_time","hash",
+ * "nonce","policy","root_sha256_fingerprint","serial","tsa"}`. Otherwise a code:
+ * `EVIDENTIA_TIMESTAMP_MISMATCH`, `EVIDENTIA_TIMESTAMP_SIGNATURE_INVALID`,
+ * `EVIDENTIA_TIMESTAMP_UNTRUSTED`, `EVIDENTIA_TIMESTAMP_NOT_GRANTED`,
+ * `EVIDENTIA_TIMESTAMP_MALFORMED`, `EVIDENTIA_TIMESTAMP_UNSUPPORTED`, or
+ * `EVIDENTIA_BUFFER_TOO_SMALL` with the size needed in `*out_len`.
+ *
+ * # Safety
+ * Each pointer must point to its length in bytes (the optional ones may be NULL);
+ * `out` must have room for `cap` bytes; `out_len` must be writable.
+ */
+evidentia_result evidentia_verify_timestamp(const uint8_t *response,
+                                            size_t response_len,
+                                            const uint8_t *data,
+                                            size_t data_len,
+                                            const uint8_t *roots,
+                                            size_t roots_len,
+                                            const uint8_t *intermediates,
+                                            size_t intermediates_len,
+                                            const uint8_t *tsa_certificate,
+                                            size_t tsa_certificate_len,
+                                            const uint8_t *request,
+                                            size_t request_len,
+                                            char *out,
+                                            size_t cap,
+                                            size_t *out_len);
+
+/**
+ * Verifies a time-stamping authority's response (DER) for one of the log's
+ * checkpoints, as [`evidentia_verify_timestamp`] does, and stores it beside the
+ * checkpoint, so that packages exported later include it. Gives the result as a
+ * new string in `*out` (free it with [`crate::evidentia_string_free`]): the JSON of
+ * [`evidentia_verify_timestamp`] with `size`, the size of the checkpoint the token
+ * covers. `EVIDENTIA_TIMESTAMP_MISMATCH` when it covers none.
+ *
+ * # Safety
+ * `log` live; the byte arguments as for [`evidentia_verify_timestamp`]; `out`
+ * writable.
+ */
+evidentia_result evidentia_log_attach_timestamp(const evidentia_log *log,
+                                                const uint8_t *response,
+                                                size_t response_len,
+                                                const uint8_t *roots,
+                                                size_t roots_len,
+                                                const uint8_t *intermediates,
+                                                size_t intermediates_len,
+                                                const uint8_t *tsa_certificate,
+                                                size_t tsa_certificate_len,
+                                                const uint8_t *request,
+                                                size_t request_len,
+                                                char **out);
+
+/**
  * Verifies a receipt (a JWS) or a batch receipt (JSON) and, when `event` is not
  * NULL, that the event (JSON text, any formatting) is the one it commits to.
  * Malformed input is an error; everything else is in the report, including

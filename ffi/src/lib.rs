@@ -24,6 +24,7 @@ mod keys;
 mod log;
 mod message;
 mod result;
+mod timestamp;
 mod verify;
 mod witness;
 
@@ -37,6 +38,7 @@ pub use keys::*;
 pub use log::*;
 pub use message::*;
 pub use result::evidentia_result;
+pub use timestamp::*;
 pub use verify::*;
 pub use witness::*;
 
@@ -74,6 +76,12 @@ unsafe fn bytes<'a>(data: *const u8, len: usize, name: &str) -> Result<&'a [u8],
     }
     // SAFETY: the caller promises `data` points to `len` readable bytes.
     Ok(unsafe { std::slice::from_raw_parts(data, len) })
+}
+
+/// An optional byte slice: NULL is `None`.
+unsafe fn optional_bytes<'a>(data: *const u8, len: usize, name: &str) -> Result<Option<&'a [u8]>, Error> {
+    // SAFETY: as for `bytes`.
+    if data.is_null() { Ok(None) } else { Ok(Some(unsafe { bytes(data, len, name)? })) }
 }
 
 /// UTF-8 text from a pointer and a length.

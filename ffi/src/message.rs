@@ -9,7 +9,8 @@ use evidentia_store::AppendOptions;
 
 use crate::log::{evidentia_log, timestamp};
 use crate::{
-    boundary, bytes, c_str, evidentia_result, give_string, handle, null, string_out, text, write_out, write_text,
+    boundary, bytes, c_str, evidentia_result, give_string, handle, null, optional_bytes, string_out, text, write_out,
+    write_text,
 };
 
 /// `evidentia_log_record_message` flag: record a message whose signature does not
@@ -20,11 +21,6 @@ pub const EVIDENTIA_RECORD_FAILURE: u32 = 1;
 fn json_string(value: &Value) -> Result<String, Error> {
     let bytes = evidentia::canonicalize_value(value)?;
     String::from_utf8(bytes).map_err(|_| Error::new(ErrorCode::Internal, "canonical JSON is not UTF-8"))
-}
-
-/// An optional byte slice: NULL is `None`.
-unsafe fn optional_bytes<'a>(data: *const u8, len: usize, name: &str) -> Result<Option<&'a [u8]>, Error> {
-    if data.is_null() { Ok(None) } else { Ok(Some(unsafe { bytes(data, len, name)? })) }
 }
 
 /// Verifies a compact JWS another party signed (ES256, ES384, ES512, RS256, PS256,

@@ -730,6 +730,99 @@ static void signed_messages(void) {
     if (system(command) != 0) exit(2);
 }
 
+/* A log's checkpoint stamped by a local OpenSSL time-stamping authority: the
+ * request, the authority's answer, the response attached (and carried by the
+ * package); another request's answer and another authority's root refused. */
+static void timestamps(void) {
+    char dir[] = "/tmp/evidentia-c-tsa-XXXXXX";
+    if (!mkdtemp(dir)) exit(2);
+    char command[2048];
+    snprintf(command, sizeof command,
+             "cd '%s' && printf 'basicConstraints=critical,CA:FALSE\\nkeyUsage=critical,digitalSignature\\n"
+             "extendedKeyUsage=critical,timeStamping\\n' > tsa.ext && "
+             "openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem "
+             "-days 3650 -subj '/CN=Evidentia test TSA root' -addext basicConstraints=critical,CA:TRUE "
+             "-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null && "
+             "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tsa.key -out tsa.csr "
+             "-subj '/CN=Evidentia test TSA' 2>/dev/null && "
+             "openssl x509 -req -in tsa.csr -CA root.pem -CAkey root.key -CAcreateserial -days 3000 -out tsa.pem "
+             "-extfile tsa.ext 2>/dev/null && echo 01 > serial && "
+             "printf '[ tsa ]\\ndefault_tsa = c\\n[ c ]\\nserial = %s/serial\\nsigner_cert = %s/tsa.pem\\n"
+             "signer_key = %s/tsa.key\\nsigner_digest = sha256\\ndefault_policy = 1.2.3.4.1\\n"
+             "digests = sha256\\ness_cert_id_alg = sha256\\n' > tsa.cnf",
+             dir, dir, dir, dir);
+    CHECK(system(command) == 0, "a local TSA");
+    char path[300], file[300];
+    snprintf(path, sizeof path, "%s/log", dir);
+    evidentia_signing_key *key = NULL;
+    evidentia_log *log = NULL;
+    char *note = NULL, *text = NULL;
+    CHECK(evidentia_signing_key_generate(&key) == EVIDENTIA_OK, "generate");
+    CHECK(evidentia_log_create(path, key, "c.example/stamped", EVIDENTIA_MODE_RECEIPTS, NULL, &log) == EVIDENTIA_OK,
+          "create");
+    CHECK(evidentia_log_append(log, (const uint8_t *)"{\"n\":1}", 7, NULL, NULL, 0, &text) == EVIDENTIA_OK, "append");
+    evidentia_string_free(text);
+    CHECK(evidentia_log_checkpoint(log, &note) == EVIDENTIA_OK && note, "checkpoint");
+    unsigned char request[256];
+    size_t request_len = 0;
+    CHECK(evidentia_timestamp_request((const uint8_t *)note, strlen(note), "sha256", request, sizeof request,
+                                      &request_len) == EVIDENTIA_OK,
+          "request");
+    snprintf(file, sizeof file, "%s/request.tsq", dir);
+    FILE *f = fopen(file, "wb");
+    if (!f || fwrite(request, 1, request_len, f) != request_len) exit(2);
+    fclose(f);
+    snprintf(command, sizeof command,
+             "cd '%s' && openssl ts -reply -config tsa.cnf -queryfile request.tsq -out response.tsr 2>/dev/null", dir);
+    CHECK(system(command) == 0, "the TSA answers");
+    size_t response_len = 0, root_len = 0;
+    snprintf(file, sizeof file, "%s/response.tsr", dir);
+    char *response = read_file(file, &response_len);
+    snprintf(file, sizeof file, "%s/root.pem", dir);
+    char *root = read_file(file, &root_len);
+    size_t out_len = 0;
+    CHECK(evidentia_verify_timestamp((const uint8_t *)response, response_len, (const uint8_t *)note, strlen(note),
+                                     (const uint8_t *)root, root_len, NULL, 0, NULL, 0, request, request_len, out, BIG,
+                                     &out_len) == EVIDENTIA_OK &&
+              strstr(out, "\"tsa\":\"CN=Evidentia test TSA\""),
+          "verify: %s", out);
+    CHECK(evidentia_log_attach_timestamp(log, (const uint8_t *)response, response_len, (const uint8_t *)root, root_len,
+                                         NULL, 0, NULL, 0, request, request_len, &text) == EVIDENTIA_OK &&
+              text && strstr(text, "\"size\":1"),
+          "attach: %s", text ? text : "(null)");
+    evidentia_string_free(text);
+    text = NULL;
+    CHECK(evidentia_log_attach_timestamp(log, (const uint8_t *)response, response_len, (const uint8_t *)root, root_len,
+                                         NULL, 0, NULL, 0, (const uint8_t *)"\x30\x00", 2, &text) ==
+                  EVIDENTIA_TIMESTAMP_MALFORMED &&
+              text == NULL,
+          "a request that is not one");
+    CHECK(evidentia_log_attach_timestamp(log, (const uint8_t *)response, response_len, (const uint8_t *)"-", 1, NULL,
+                                         0, NULL, 0, NULL, 0, &text) == EVIDENTIA_TIMESTAMP_MALFORMED,
+          "roots that are not certificates");
+    CHECK(evidentia_log_attach_timestamp(NULL, (const uint8_t *)response, response_len, (const uint8_t *)root, root_len,
+                                         NULL, 0, NULL, 0, NULL, 0, &text) == EVIDENTIA_INVALID_ARGUMENT,
+          "no log");
+    /* After another append, record 0's package proves it in the stamped checkpoint. */
+    CHECK(evidentia_log_append(log, (const uint8_t *)"{\"n\":2}", 7, NULL, NULL, 0, &text) == EVIDENTIA_OK, "append");
+    evidentia_string_free(text);
+    char package[400];
+    snprintf(package, sizeof package, "%s/package", dir);
+    CHECK(evidentia_log_export_package(log, 0, package, &text) == EVIDENTIA_OK, "export");
+    evidentia_string_free(text);
+    snprintf(file, sizeof file, "%s/package/timestamp.tst", dir);
+    FILE *stamp = fopen(file, "rb");
+    CHECK(stamp != NULL, "the package carries the timestamp");
+    if (stamp) fclose(stamp);
+    free(response);
+    free(root);
+    evidentia_string_free(note);
+    evidentia_log_free(log);
+    evidentia_signing_key_free(key);
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    if (system(command) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
 int main(void) {
     null_pointers_are_refused();
     small_buffers_get_the_needed_size_and_stay_untouched();
@@ -742,6 +835,7 @@ int main(void) {
     revocation();
     evidence_files();
     signed_messages();
+    timestamps();
     printf("test_api: %d checks, %d failed\n", checks_run, checks_failed);
     return checks_failed ? 1 : 0;
 }

@@ -541,6 +541,80 @@ static void witness(void) {
     cJSON_Delete(doc);
 }
 
+/* timestamps.json: RFC 3161 responses of real authorities, each verified through
+ * its root (with intermediates, and the request it answers when there is one); the
+ * result JSON equals the vector's. Requests hold the data's digest, each its own
+ * nonce. */
+static void timestamps(void) {
+    cJSON *doc = read_vectors("timestamps.json");
+    const cJSON *c;
+    int responses = 0, requests = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
+        size_t response_len, data_len, request_len = 0, out_len = 0;
+        unsigned char *response = unhex(str(c, "response_hex"), &response_len);
+        unsigned char *data = unhex(str(c, "data_hex"), &data_len);
+        unsigned char *request = str(c, "request_hex") ? unhex(str(c, "request_hex"), &request_len) : NULL;
+        const char *roots = str(c, "roots"), *intermediates = str(c, "intermediates");
+        evidentia_result r = evidentia_verify_timestamp(
+            response, response_len, data, data_len, (const uint8_t *)roots, strlen(roots),
+            (const uint8_t *)intermediates, intermediates ? strlen(intermediates) : 0, NULL, 0, request, request_len,
+            out, BIG, &out_len);
+        const char *expected = str(c, "code") ? str(c, "code") : "OK";
+        CHECK(strcmp(name_of(r), expected) == 0, "%s: %s, expected %s", str(c, "name"), name_of(r), expected);
+        if (r == EVIDENTIA_OK) {
+            cJSON *got = cJSON_Parse(out);
+            CHECK(got && cJSON_Compare(got, cJSON_GetObjectItem(c, "result"), 1), "%s: %s", str(c, "name"), out);
+            cJSON_Delete(got);
+            size_t needed = 0;
+            char small[8];
+            CHECK(evidentia_verify_timestamp(response, response_len, data, data_len, (const uint8_t *)roots,
+                                             strlen(roots), (const uint8_t *)intermediates,
+                                             intermediates ? strlen(intermediates) : 0, NULL, 0, request, request_len,
+                                             small, sizeof small, &needed) == EVIDENTIA_BUFFER_TOO_SMALL &&
+                      needed == out_len + 1,
+                  "%s: buffer too small", str(c, "name"));
+        }
+        free(response);
+        free(data);
+        free(request);
+        responses++;
+    }
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "requests")) {
+        size_t data_len, first_len = 0, second_len = 0;
+        unsigned char *data = unhex(str(c, "data_hex"), &data_len);
+        unsigned char first[256], second[256];
+        evidentia_result r = evidentia_timestamp_request(data, data_len, str(c, "hash"), first, sizeof first, &first_len);
+        const char *expected = str(c, "code") ? str(c, "code") : "OK";
+        CHECK(strcmp(name_of(r), expected) == 0, "request %s: %s, expected %s", str(c, "hash"), name_of(r), expected);
+        if (r == EVIDENTIA_OK) {
+            size_t imprint_len;
+            unsigned char *imprint = unhex(str(c, "imprint_hex"), &imprint_len);
+            int found = 0;
+            for (size_t i = 0; i + imprint_len <= first_len; i++) found |= memcmp(first + i, imprint, imprint_len) == 0;
+            CHECK(first[0] == 0x30 && found, "request %s holds the digest", str(c, "hash"));
+            CHECK(evidentia_timestamp_request(data, data_len, str(c, "hash"), second, sizeof second, &second_len) ==
+                          EVIDENTIA_OK &&
+                      (first_len != second_len || memcmp(first, second, first_len) != 0),
+                  "request %s: each has its own nonce", str(c, "hash"));
+            free(imprint);
+        }
+        free(data);
+        requests++;
+    }
+    size_t len = 0;
+    unsigned char request[256];
+    CHECK(evidentia_timestamp_request((const uint8_t *)"x", 1, NULL, request, sizeof request, &len) == EVIDENTIA_OK,
+          "NULL hash is sha256");
+    CHECK(evidentia_timestamp_request(NULL, 1, NULL, request, sizeof request, &len) == EVIDENTIA_INVALID_ARGUMENT,
+          "NULL data");
+    CHECK(evidentia_verify_timestamp((const uint8_t *)"\x30\x00", 2, (const uint8_t *)"x", 1, (const uint8_t *)"-", 1,
+                                     NULL, 0, NULL, 0, NULL, 0, out, BIG, &len) == EVIDENTIA_TIMESTAMP_MALFORMED,
+          "garbage");
+    CHECK(responses >= 10 && requests == 4, "timestamps.json: %d responses, %d requests", responses, requests);
+    printf("timestamps.json: %d responses, %d requests\n", responses, requests);
+    cJSON_Delete(doc);
+}
+
 int main(void) {
     canonicalization();
     digests();
@@ -554,6 +628,7 @@ int main(void) {
     errors();
     partner();
     witness();
+    timestamps();
     external_jcs_documents();
     printf("test_vectors: %d checks, %d failed\n", checks_run, checks_failed);
     return checks_failed ? 1 : 0;

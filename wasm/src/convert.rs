@@ -190,6 +190,21 @@ impl JsonValues {
     }
 }
 
+/// A JSON value as a JavaScript value.
+pub(crate) fn to_js(value: &Value) -> Result<JsValue> {
+    let text = evidentia::canonicalize_value(value).map_err(error)?;
+    js_sys::JSON::parse(&String::from_utf8_lossy(&text))
+}
+
+/// Bytes given as a Uint8Array, or a string as UTF-8.
+pub(crate) fn bytes_or_text(value: &JsValue, what: &str) -> Result<Vec<u8>> {
+    match value.as_string() {
+        Some(text) => Ok(text.into_bytes()),
+        None => optional_bytes(value, what)?
+            .ok_or_else(|| fail(ErrorCode::InvalidArgument, format!("{what} must be a Uint8Array or a string"))),
+    }
+}
+
 /// Bytes as a new Uint8Array.
 pub(crate) fn bytes(data: &[u8]) -> Uint8Array {
     Uint8Array::from(data)

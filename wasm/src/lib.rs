@@ -9,6 +9,7 @@ mod chain;
 mod convert;
 mod message;
 mod report;
+mod timestamp;
 mod witness;
 
 use evidentia::{ConsistencyProof, ErrorCode, InclusionProof, JwsOptions, KeySet};
@@ -21,6 +22,7 @@ use crate::convert::{
 };
 pub use crate::message::{read_signed_message, verify_partner_jws, verify_partner_signature};
 pub use crate::report::Report;
+pub use crate::timestamp::{timestamp_request, verify_timestamp};
 pub use crate::witness::{check_policy, verify_tlog_proof};
 
 #[wasm_bindgen(typescript_custom_section)]

@@ -1,23 +1,16 @@
 //! Signatures by other parties (SPEC.md §21): a partner's JWS or raw signature,
 //! checked against the partner's keys, and signed messages read from events.
 
-use evidentia::json::Value;
 use evidentia::{ErrorCode, PartnerAlgorithm, PartnerKey, PartnerKeys, SignedMessage};
 use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{Result, bytes, error, fail, json_text, optional_bytes, set, text};
+use crate::convert::{Result, bytes, error, fail, json_text, optional_bytes, set, text, to_js};
 
 /// JSON given as text (a string or a Uint8Array) or as a JavaScript value, as text
 /// for the core to read; bytes that are not UTF-8 are refused with `code`.
 fn json_string(value: &JsValue, code: ErrorCode, what: &str) -> Result<String> {
     String::from_utf8(json_text(value)?).map_err(|_| fail(code, format!("{what}: not UTF-8 text")))
-}
-
-/// A JSON value as a JavaScript value.
-fn to_js(value: &Value) -> Result<JsValue> {
-    let text = evidentia::canonicalize_value(value).map_err(error)?;
-    js_sys::JSON::parse(&String::from_utf8_lossy(&text))
 }
 
 /// Verifies a compact JWS another party signed (ES256, ES384, ES512, RS256, PS256,

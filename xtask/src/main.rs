@@ -18,6 +18,7 @@ mod kotlin;
 mod node;
 mod partner_vectors;
 mod python;
+mod timestamp_vectors;
 mod tools;
 mod util;
 mod vectors;

@@ -28,6 +28,7 @@ pub(crate) fn generate() -> BTreeMap<&'static str, String> {
     files.insert("hostile.json", crate::hostile::generate());
     files.insert("partner.json", pretty(crate::partner_vectors::generate(&crate::util::root())));
     files.insert("witness.json", pretty(crate::witness_vectors::generate()));
+    files.insert("timestamps.json", pretty(crate::timestamp_vectors::generate(&crate::util::root())));
     files
 }
 

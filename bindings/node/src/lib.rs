@@ -11,6 +11,7 @@ mod log;
 mod message;
 mod report;
 mod signer;
+mod timestamp;
 mod witness;
 
 use evidentia::{ConsistencyProof, InclusionProof, JwsOptions, KeySet};
@@ -22,6 +23,7 @@ use crate::report::Report;
 
 pub use crate::log::{verify_log, verify_log_async};
 pub use crate::message::{read_signed_message, verify_partner_jws, verify_partner_signature};
+pub use crate::timestamp::{timestamp_request, verify_timestamp};
 pub use crate::witness::{check_policy, verify_tlog_proof};
 
 /// A P-256 private key that signs deterministically (RFC 6979), or with random

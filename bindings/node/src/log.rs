@@ -585,6 +585,27 @@ impl Log {
         })
     }
 
+    /// Verifies a time-stamping authority's response (DER) for one of the log's
+    /// checkpoints and stores it beside it, so that packages exported later include
+    /// it. Trust as for `verifyTimestamp`; returns the same, with `size`: the size of
+    /// the checkpoint the token covers (TIMESTAMP_MISMATCH when it covers none).
+    #[napi(ts_return_type = "Record<string, unknown>")]
+    pub fn attach_timestamp<'env>(
+        &self,
+        env: &'env Env,
+        response: Uint8Array,
+        #[napi(ts_arg_type = "Uint8Array | string")] roots: crate::timestamp::Bytes,
+        options: Option<crate::timestamp::TimestampOptions>,
+    ) -> Result<Unknown<'env>> {
+        guard(|| {
+            let (trust, request) = crate::timestamp::trust(&roots, options.as_ref())?;
+            self.log()?;
+            let (size, verified) =
+                evidentia_store::attach_timestamp(&self.dir, &response, request.as_ref(), &trust).map_err(error)?;
+            crate::convert::value_to_js(env, &verified.to_value_for_checkpoint(size))
+        })
+    }
+
     /// The consistency proof (JSON) between two sizes (default new: the latest checkpoint's).
     #[napi]
     pub fn consistency_proof(&self, old_size: f64, new_size: Option<f64>) -> Result<String> {

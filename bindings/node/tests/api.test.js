@@ -487,3 +487,58 @@ test('version', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'))
   assert.equal(evidentia.version(), pkg.version)
 })
+
+/** A time-stamping authority made with OpenSSL: a P-256 root and a TSA certificate. */
+function localTsa(dir) {
+  const { execFileSync } = require('node:child_process')
+  fs.mkdirSync(dir)
+  const openssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' })
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
+  fs.writeFileSync(path.join(dir, 'tsa.ext'),
+    'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n')
+  openssl('req', '-x509', '-new', ...ec, '-keyout', 'root.key', '-out', 'root.pem', '-days', '3650',
+    '-subj', '/CN=Evidentia test TSA root', '-addext', 'basicConstraints=critical,CA:TRUE',
+    '-addext', 'keyUsage=critical,keyCertSign,cRLSign')
+  openssl('req', '-new', ...ec, '-keyout', 'tsa.key', '-out', 'tsa.csr', '-subj', '/CN=Evidentia test TSA')
+  openssl('x509', '-req', '-in', 'tsa.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-CAcreateserial',
+    '-days', '3000', '-out', 'tsa.pem', '-extfile', 'tsa.ext')
+  fs.writeFileSync(path.join(dir, 'serial'), '01\n')
+  fs.writeFileSync(path.join(dir, 'tsa.cnf'), `[ tsa ]\ndefault_tsa = tsa_config\n[ tsa_config ]\ndir = ${dir}\n` +
+    'serial = $dir/serial\nsigner_cert = $dir/tsa.pem\nsigner_key = $dir/tsa.key\nsigner_digest = sha256\n' +
+    'default_policy = 1.2.3.4.1\ndigests = sha256, sha384, sha512\naccuracy = secs:1\ness_cert_id_alg = sha256\n')
+  return {
+    root: fs.readFileSync(path.join(dir, 'root.pem'), 'utf8'),
+    reply(request) {
+      fs.writeFileSync(path.join(dir, 'request.tsq'), request)
+      openssl('ts', '-reply', '-config', 'tsa.cnf', '-queryfile', 'request.tsq', '-out', 'response.tsr')
+      return fs.readFileSync(path.join(dir, 'response.tsr'))
+    },
+  }
+}
+
+test("a log's checkpoint is stamped by a local authority, and its package carries the timestamp", () => {
+  const dir = tempDir()
+  const tsa = localTsa(path.join(dir, 'tsa'))
+  const log = evidentia.Log.create(path.join(dir, 'log'), evidentia.SigningKey.generate(), { logId: 'example.com/stamped' })
+  for (let n = 0; n < 3; n++) log.append({ n })
+  const note = log.checkpoint()
+  const request = evidentia.timestampRequest(note, 'sha512')
+  const response = tsa.reply(request)
+  const verified = evidentia.verifyTimestamp(response, note, tsa.root, { request })
+  assert.equal(verified.hash, 'sha512')
+  assert.deepEqual(verified.chain, ['CN=Evidentia test TSA', 'CN=Evidentia test TSA root'])
+  assert.deepEqual(log.attachTimestamp(response, tsa.root, { request }), { ...verified, size: 3 })
+  const packageDir = path.join(dir, 'package')
+  log.exportPackage(2, packageDir)
+  assert.ok(fs.statSync(path.join(packageDir, 'timestamp.tst')).isFile())
+
+  // Another request's answer, or another authority's root: refused, nothing stored.
+  const other = evidentia.timestampRequest('something else')
+  throwsCode(() => log.attachTimestamp(tsa.reply(other), tsa.root), 'TIMESTAMP_MISMATCH')
+  throwsCode(() => log.attachTimestamp(response, tsa.root, { request: other }), 'TIMESTAMP_MISMATCH')
+  const stranger = localTsa(path.join(dir, 'stranger'))
+  throwsCode(() => log.attachTimestamp(response, stranger.root), 'TIMESTAMP_UNTRUSTED')
+  // A response that is not bytes: napi-rs refuses it with its own status as the code.
+  assert.throws(() => log.attachTimestamp('not bytes', tsa.root), (e) => e instanceof Error && typeof e.code === 'string')
+  log.close()
+})

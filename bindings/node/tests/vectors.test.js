@@ -280,6 +280,43 @@ test('partners\' signatures and JWS (partner.json)', () => {
   assert.equal(jws, 33)
 })
 
+test('RFC 3161 time-stamp responses and requests (timestamps.json)', () => {
+  const doc = load('timestamps.json')
+  for (const kase of doc.cases) {
+    const options = {}
+    if (kase.intermediates !== null) options.intermediates = kase.intermediates
+    if (kase.request_hex !== null) options.request = hex(kase.request_hex)
+    let code = null
+    let result = null
+    try {
+      // The roots as PEM text and as bytes, alike.
+      result = evidentia.verifyTimestamp(hex(kase.response_hex), hex(kase.data_hex), kase.roots, options)
+      const again = evidentia.verifyTimestamp(hex(kase.response_hex), hex(kase.data_hex), Buffer.from(kase.roots), options)
+      assert.deepEqual(again, result, kase.name)
+    } catch (error) {
+      assert.ok(error instanceof Error, kase.name)
+      code = error.code
+    }
+    assert.equal(code, kase.code, kase.name)
+    if (code === null) assert.deepEqual({ ...result }, kase.result, kase.name)
+  }
+  for (const kase of doc.requests) {
+    const data = hex(kase.data_hex)
+    if (kase.code !== null) {
+      throwsCode(() => evidentia.timestampRequest(data, kase.hash), kase.code, kase.hash)
+      continue
+    }
+    const [first, second] = [evidentia.timestampRequest(data, kase.hash), evidentia.timestampRequest(data, kase.hash)]
+    assert.equal(first[0], 0x30, kase.hash)
+    assert.ok(buf(first).includes(hex(kase.imprint_hex)), kase.hash)
+    assert.notDeepEqual(buf(first), buf(second), 'each request has its own nonce')
+  }
+  assert.deepEqual(buf(evidentia.timestampRequest('hello')).subarray(0, 1), Buffer.from([0x30]))
+  throwsCode(() => evidentia.verifyTimestamp(Buffer.from([0x30, 0x00]), 'hello', doc.cases[0].roots), 'TIMESTAMP_MALFORMED')
+  throwsCode(() => evidentia.verifyTimestamp(hex(doc.cases[0].response_hex), 'hello', 'no certificate'), 'TIMESTAMP_MALFORMED')
+  console.log(`timestamps.json: ${doc.cases.length} responses, ${doc.requests.length} requests`)
+})
+
 test('witness cosignatures and policies, tlog-proofs (witness.json)', () => {
   const doc = load('witness.json')
   const outcome = (call) => {

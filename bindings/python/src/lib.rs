@@ -7,6 +7,7 @@ mod log;
 mod message;
 mod report;
 mod signer;
+mod timestamp;
 mod witness;
 
 use evidentia::{ConsistencyProof, InclusionProof, JwsOptions, KeySet};
@@ -259,6 +260,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<chain::ReceiptChain>()?;
     m.add_class::<message::PartnerVerified>()?;
     m.add_class::<witness::PolicyResult>()?;
+    m.add_function(wrap_pyfunction!(timestamp::timestamp_request, m)?)?;
+    m.add_function(wrap_pyfunction!(timestamp::verify_timestamp, m)?)?;
     m.add_function(wrap_pyfunction!(canonicalize, m)?)?;
     m.add_function(wrap_pyfunction!(digest, m)?)?;
     m.add_function(wrap_pyfunction!(sha256, m)?)?;

@@ -268,6 +268,30 @@ impl Log {
         Ok(archive.display().to_string())
     }
 
+    /// Verifies a time-stamping authority's response (DER) for one of the log's
+    /// checkpoints and stores it beside it, so that packages exported later include
+    /// it. Trust as for `verify_timestamp`. Returns the same dict, with `size`: the
+    /// size of the checkpoint the token covers. Raises `VerificationError`
+    /// (TIMESTAMP_MISMATCH when it covers none) as `verify_timestamp` does.
+    #[pyo3(signature = (response, roots, intermediates = None, tsa_certificate = None, request = None))]
+    fn attach_timestamp<'py>(
+        &self,
+        py: Python<'py>,
+        response: &[u8],
+        roots: &[u8],
+        intermediates: Option<&[u8]>,
+        tsa_certificate: Option<&[u8]>,
+        request: Option<&[u8]>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let trust = crate::timestamp::trust(roots, intermediates, tsa_certificate)?;
+        let request = crate::timestamp::request(request)?;
+        self.log()?;
+        let dir = self.dir.clone();
+        let (size, verified) =
+            py.detach(|| evidentia_store::attach_timestamp(&dir, response, request.as_ref(), &trust)).map_err(error)?;
+        value_to_py(py, &verified.to_value_for_checkpoint(size))
+    }
+
     /// The consistency proof (JSON) between two sizes (default new: the latest checkpoint's).
     #[pyo3(signature = (old, new = None))]
     fn consistency_proof(&self, py: Python<'_>, old: Count, new: Option<Count>) -> PyResult<String> {

@@ -10,6 +10,7 @@ mod log;
 mod message;
 mod report;
 mod signer;
+mod timestamp;
 mod witness;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub use crate::log::{Log, verify_log};
 pub use crate::message::{PartnerVerified, read_signed_message, verify_partner_jws, verify_partner_signature};
 pub use crate::report::{CheckResult, Finding, Report};
 pub use crate::signer::{ReceiptChain, Signer};
+pub use crate::timestamp::{VerifiedTimestamp, timestamp_request, verify_timestamp};
 pub use crate::witness::{Cosigned, PolicyResult, check_policy, verify_tlog_proof};
 
 uniffi::setup_scaffolding!();

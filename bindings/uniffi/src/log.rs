@@ -225,6 +225,25 @@ impl Log {
         Ok(evidentia_store::export_package(&self.dir, index, out.as_ref())?.display().to_string())
     }
 
+    /// Verifies a time-stamping authority's response (DER) for one of the log's
+    /// checkpoints, as `verifyTimestamp` does, and stores it beside the checkpoint,
+    /// so that packages exported later include it. The result's `size` is the size of
+    /// the checkpoint the token covers (TIMESTAMP_MISMATCH when it covers none).
+    #[uniffi::method(default(intermediates = None, tsa_certificate = None, request = None))]
+    pub fn attach_timestamp(
+        &self,
+        response: Vec<u8>,
+        roots: Vec<u8>,
+        intermediates: Option<Vec<u8>>,
+        tsa_certificate: Option<Vec<u8>>,
+        request: Option<Vec<u8>>,
+    ) -> Result<crate::timestamp::VerifiedTimestamp> {
+        let (trust, request) =
+            crate::timestamp::trust(&roots, intermediates.as_deref(), tsa_certificate.as_deref(), request.as_deref())?;
+        let (size, verified) = evidentia_store::attach_timestamp(&self.dir, &response, request.as_ref(), &trust)?;
+        Ok(crate::timestamp::convert(&verified, Some(size)))
+    }
+
     /// The consistency proof between two sizes of the log, as JSON.
     #[uniffi::method(default(new_size = None))]
     pub fn consistency_proof(&self, old_size: u64, new_size: Option<u64>) -> Result<String> {

@@ -44,6 +44,23 @@ impl TimestampRequest {
         }
     }
 
+    /// A request for the time of `data`, hashed with `hash` (`sha256`, `sha384` or
+    /// `sha512`), with a nonce from the system's random source: what every binding
+    /// calls.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for another hash name;
+    /// [`ErrorCode::Internal`] if the random source fails.
+    #[cfg(feature = "getrandom")]
+    pub fn generate(data: &[u8], hash: &str) -> Result<TimestampRequest> {
+        let hash = HashAlgorithm::from_name(hash).ok_or_else(|| {
+            Error::new(ErrorCode::InvalidArgument, format!("the hash {hash:?} is not sha256, sha384 or sha512"))
+        })?;
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|_| Error::new(ErrorCode::Internal, "the system random source failed"))?;
+        Ok(TimestampRequest::new(data, hash, nonce))
+    }
+
     /// Reads a DER TimeStampReq (a `.tsq` file).
     ///
     /// # Errors
@@ -103,6 +120,36 @@ pub struct TimestampTrust {
     pub tsa_certificate: Option<Vec<u8>>,
 }
 
+impl TimestampTrust {
+    /// Whom to trust, from the contents of certificate files (each PEM with one or
+    /// more certificates, or one DER certificate): the trusted roots, other
+    /// certificates that may complete the chain, and the one TSA certificate to
+    /// accept, if pinned.
+    ///
+    /// # Errors
+    /// [`ErrorCode::TimestampMalformed`] for a file that holds no certificate or a
+    /// damaged one; [`ErrorCode::InvalidArgument`] for a pinned TSA file of more than
+    /// one certificate.
+    pub fn from_certificate_files(
+        roots: &[u8],
+        intermediates: Option<&[u8]>,
+        tsa_certificate: Option<&[u8]>,
+    ) -> Result<TimestampTrust> {
+        let tsa_certificate = match tsa_certificate.map(read_certificates).transpose()? {
+            Some(mut list) if list.len() == 1 => list.pop(),
+            Some(_) => {
+                return Err(Error::new(ErrorCode::InvalidArgument, "the pinned TSA certificate is one certificate"));
+            }
+            None => None,
+        };
+        Ok(TimestampTrust {
+            roots: read_certificates(roots)?,
+            intermediates: intermediates.map(read_certificates).transpose()?.unwrap_or_default(),
+            tsa_certificate,
+        })
+    }
+}
+
 /// A verified time-stamp token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedTimestamp {
@@ -122,6 +169,45 @@ pub struct VerifiedTimestamp {
     pub chain: Vec<String>,
     /// The DER certificates of that chain, in the same order.
     pub chain_der: Vec<Vec<u8>>,
+}
+
+impl VerifiedTimestamp {
+    /// The SHA-256 fingerprint of the chain's root certificate (colon-separated hex,
+    /// as OpenSSL prints it): what to compare with the one the authority publishes.
+    pub fn root_fingerprint(&self) -> String {
+        self.chain_der.last().map(|c| certificate_fingerprint(c)).unwrap_or_default()
+    }
+
+    /// As JSON, the form every binding returns: `gen_time` (RFC 3339), `hash`,
+    /// `serial`, `policy`, `nonce` (hex or `null`), `tsa`, `chain` (subjects, TSA
+    /// first) and `root_sha256_fingerprint` (to compare with the one the authority
+    /// publishes).
+    pub fn to_value(&self) -> crate::json::Value {
+        use crate::json::Value;
+        Value::object([
+            ("chain", Value::Array(self.chain.iter().map(|s| Value::from(s.as_str())).collect())),
+            ("gen_time", Value::from(self.gen_time.to_string())),
+            ("hash", Value::from(self.hash.name())),
+            ("nonce", self.nonce.as_deref().map_or(Value::Null, Value::from)),
+            ("policy", Value::from(self.policy.as_str())),
+            ("root_sha256_fingerprint", Value::from(self.root_fingerprint())),
+            ("serial", Value::from(self.serial.as_str())),
+            ("tsa", Value::from(self.tsa.as_str())),
+        ])
+    }
+
+    /// [`VerifiedTimestamp::to_value`] with `size`, the size of the log checkpoint
+    /// the token covers: what attaching a timestamp to a log returns.
+    pub fn to_value_for_checkpoint(&self, size: u64) -> crate::json::Value {
+        use crate::json::{MAX_SAFE_INTEGER, Number, Value};
+        let mut value = self.to_value();
+        // A log's size is far below 2^53; the bound keeps the conversion total.
+        let size = Number::from_i64(i64::try_from(size).unwrap_or(MAX_SAFE_INTEGER).min(MAX_SAFE_INTEGER));
+        if let (Value::Object(members), Ok(size)) = (&mut value, size) {
+            members.push(("size".into(), Value::Number(size)));
+        }
+        value
+    }
 }
 
 /// Verifies a TimeStampResp (a `.tsr` file) for `data`. With `request`, the token

@@ -32,6 +32,7 @@ from ._native import (
     jwk_thumbprint,
     read_signed_message,
     sha256,
+    timestamp_request,
     verify_checkpoint,
     verify_consistency,
     verify_consistency_proof,
@@ -45,6 +46,7 @@ from ._native import (
     verify_partner_signature,
     verify_receipt,
     verify_tlog_proof,
+    verify_timestamp,
 )
 from .errors import (
     EvidentiaError,
@@ -79,6 +81,7 @@ __all__ = [
     "jwk_thumbprint",
     "read_signed_message",
     "sha256",
+    "timestamp_request",
     "verify_checkpoint",
     "verify_consistency",
     "verify_consistency_proof",
@@ -92,6 +95,7 @@ __all__ = [
     "verify_partner_signature",
     "verify_receipt",
     "verify_tlog_proof",
+    "verify_timestamp",
     "EvidentiaError",
     "InternalError",
     "JsonError",

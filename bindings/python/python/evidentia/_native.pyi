@@ -26,6 +26,7 @@ __all__ = [
     "jwk_thumbprint",
     "read_signed_message",
     "sha256",
+    "timestamp_request",
     "verify_checkpoint",
     "verify_consistency",
     "verify_consistency_proof",
@@ -39,6 +40,7 @@ __all__ = [
     "verify_partner_signature",
     "verify_receipt",
     "verify_tlog_proof",
+    "verify_timestamp",
 ]
 
 __version__: str
@@ -162,6 +164,14 @@ class Log:
     def recovery(self) -> dict[str, Any]: ...
     def inclusion_proof(self, index: int, size: Optional[int] = None) -> str: ...
     def export_package(self, index: int, out: _Path) -> str: ...
+    def attach_timestamp(
+        self,
+        response: bytes,
+        roots: bytes,
+        intermediates: Optional[bytes] = None,
+        tsa_certificate: Optional[bytes] = None,
+        request: Optional[bytes] = None,
+    ) -> dict[str, Any]: ...
     def consistency_proof(self, old: int, new: Optional[int] = None) -> str: ...
     def verify(self, jwks: Optional[str] = None) -> Report: ...
     def rotate(self, new_key: Union[SigningKey, Signer]) -> None: ...
@@ -218,6 +228,15 @@ def verify_partner_signature(alg: str, jwk: _JsonInput, message: bytes, signatur
 def read_signed_message(event: _JsonInput) -> Optional[dict[str, Any]]: ...
 def check_policy(note: str, policy: str) -> PolicyResult: ...
 def verify_tlog_proof(proof: str, entry: bytes, policy: str) -> PolicyResult: ...
+def timestamp_request(data: bytes, hash: str = "sha256") -> bytes: ...
+def verify_timestamp(
+    response: bytes,
+    data: bytes,
+    roots: bytes,
+    intermediates: Optional[bytes] = None,
+    tsa_certificate: Optional[bytes] = None,
+    request: Optional[bytes] = None,
+) -> dict[str, Any]: ...
 def verify_receipt(receipt: str, jwks: str, event: Optional[_JsonInput] = None) -> Report: ...
 def verify_evidence_file(evidence: Union[str, bytes], jwks: Optional[str] = None) -> Report: ...
 def verify_log_entries(
