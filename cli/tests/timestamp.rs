@@ -269,3 +269,51 @@ fn garbage_is_refused_with_exit_2() {
         assert!(text(&out.stderr).starts_with("error: ") || text(&out.stderr).contains("error:"), "{args:?}");
     }
 }
+
+#[test]
+fn log_verify_checks_stored_timestamps_again() {
+    let work = Workdir::new("ts-reverify");
+    let dir = &work.0;
+    let log = make_log(dir);
+    let tsa = LocalTsa::new(dir, "tsa", TsaKey::P256, true, false);
+    tsa.stamp_log(dir, &log, "sha256");
+    let verify = |dir: &Path| {
+        let out = evidentia(dir, &["--json", "log", "verify", log.to_str().unwrap()]);
+        let report = json(&out);
+        let mut codes: Vec<String> = report
+            .get("findings")
+            .and_then(|c| c.as_array())
+            .map(|findings| findings.iter().filter_map(|f| f.get("name")?.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        codes.dedup();
+        (out.status.code(), codes)
+    };
+    assert_eq!(verify(dir), (Some(0), vec![]));
+
+    let stamps = log.join("timestamps");
+    let (response, chain) = (stamps.join("3.tsr"), stamps.join("3.pem"));
+    let original = std::fs::read(&response).unwrap();
+    // The token's signature, changed: no longer the authority's.
+    let mut changed = original.clone();
+    let last = changed.len() - 1;
+    changed[last] ^= 0x01;
+    std::fs::write(&response, &changed).unwrap();
+    assert_eq!(verify(dir), (Some(1), vec!["TIMESTAMP_SIGNATURE_INVALID".to_owned()]));
+    // Another checkpoint's token: it does not cover this checkpoint.
+    let other = dir.join("other");
+    std::fs::create_dir(&other).unwrap();
+    let other_log = make_log(&other);
+    for file in ["sha256.tsq", "sha256.tsr"] {
+        std::fs::remove_file(tsa.dir.join(file)).unwrap();
+    }
+    tsa.stamp_log(&other, &other_log, "sha256");
+    std::fs::copy(other_log.join("timestamps/3.tsr"), &response).unwrap();
+    assert_eq!(verify(dir), (Some(1), vec!["TIMESTAMP_MISMATCH".to_owned()]));
+    // The chain stored with it, damaged, or leading to another root.
+    std::fs::write(&response, &original).unwrap();
+    std::fs::write(&chain, "not a certificate").unwrap();
+    assert_eq!(verify(dir), (Some(1), vec!["TIMESTAMP_MALFORMED".to_owned()]));
+    let stranger = LocalTsa::new(dir, "stranger", TsaKey::P256, false, false);
+    std::fs::copy(&stranger.root, &chain).unwrap();
+    assert_eq!(verify(dir), (Some(1), vec!["TIMESTAMP_UNTRUSTED".to_owned()]));
+}

@@ -631,6 +631,33 @@ impl LogVerifier {
         }
     }
 
+    /// Checks a stored RFC 3161 response (SPEC.md §20) for the checkpoint note of
+    /// `size` records again, through the certificate chain stored with it (the
+    /// TSA's certificate first, the root last): the token must still cover exactly
+    /// that note and verify through that chain at its own time. Whose root it is
+    /// was established when the response was attached; this finds a response, a
+    /// chain or a checkpoint changed since. `stored` is the response and its chain,
+    /// or why they could not be read. A failure is a checkpoint finding with the
+    /// timestamp's code.
+    pub fn push_timestamp(&mut self, size: u64, note: &str, stored: Result<(&[u8], &[Vec<u8>])>) {
+        self.report.ran(&[Check::Checkpoint]);
+        let verified = stored.and_then(|(response, chain)| match chain.split_last() {
+            Some((root, rest)) => {
+                let trust = crate::timestamp::TimestampTrust {
+                    roots: vec![root.clone()],
+                    intermediates: rest.to_vec(),
+                    tsa_certificate: None,
+                };
+                crate::timestamp::verify_timestamp(response, note.as_bytes(), None, &trust)
+            }
+            None => Err(Error::new(ErrorCode::TimestampMalformed, "no certificate chain is stored with it")),
+        });
+        if let Err(e) = verified {
+            let message = format!("the stored timestamp of the checkpoint for {size} records does not verify: {e}");
+            self.report.fail_check(Check::Checkpoint, e.code(), size.checked_sub(1), message);
+        }
+    }
+
     /// Checks a stored tree hash against the tree computed from the records. Call it,
     /// right after pushing a record, for each perfect subtree that record completes:
     /// `(0, i)` for record `i` itself, `(1, i/2)` when `i` is odd, and so on.

@@ -157,6 +157,15 @@ pub(crate) fn verify(reader: &LogReader, keys: &KeySet, mut progress: impl FnMut
         }
         Ok(())
     })?;
+    // Stored timestamps cover their checkpoints and verify through their stored
+    // chains (SPEC.md §20); one that cannot be read is a finding too.
+    for (i, size) in reader.checkpoints.sizes().enumerate() {
+        let stamp = reader.timestamp(size).transpose();
+        if let (Some(stamp), Ok(checkpoint)) = (stamp, reader.checkpoints.get(i)) {
+            let stored = stamp.as_ref().map(|s| (s.response.as_slice(), s.chain.as_slice())).map_err(Clone::clone);
+            verifier.push_timestamp(size, &checkpoint.note, stored);
+        }
+    }
     // Signed messages' links name earlier records, looked up once all entries are
     // read (SPEC.md §21.5).
     for (index, link) in verifier.take_links() {
