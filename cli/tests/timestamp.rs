@@ -89,7 +89,7 @@ fn a_local_tsa_with_p256_and_rsa_keys_stamps_checkpoints() {
         args.extend(&trust);
         let out = evidentia(dir, &args);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        assert!(log.join("timestamps/3.tsr").is_file() && log.join("timestamps/3.pem").is_file());
+        assert!(log.join("timestamps/3.stamp").is_file());
     }
 
     // The other authority's root does not make a token trusted.
@@ -271,7 +271,7 @@ fn garbage_is_refused_with_exit_2() {
 }
 
 #[test]
-fn log_verify_checks_stored_timestamps_again() {
+fn log_verify_checks_stored_timestamps_again_and_export_leaves_out_one_that_fails() {
     let work = Workdir::new("ts-reverify");
     let dir = &work.0;
     let log = make_log(dir);
@@ -288,17 +288,40 @@ fn log_verify_checks_stored_timestamps_again() {
         codes.dedup();
         (out.status.code(), codes)
     };
+    let exported_stamp = |name: &str| {
+        let package = dir.join(name);
+        let out =
+            evidentia(dir, &["export", log.to_str().unwrap(), "--index", "1", "--out", package.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        package.join("timestamp.tst").is_file()
+    };
     assert_eq!(verify(dir), (Some(0), vec![]));
 
+    // One file holds the chain and the response.
     let stamps = log.join("timestamps");
-    let (response, chain) = (stamps.join("3.tsr"), stamps.join("3.pem"));
-    let original = std::fs::read(&response).unwrap();
-    // The token's signature, changed: no longer the authority's.
+    let stamp = std::fs::read_to_string(stamps.join("3.stamp")).unwrap();
+    assert!(!stamps.join("3.tsr").exists() && !stamps.join("3.pem").exists());
+    let (chain, block) = stamp.split_once("-----BEGIN TIME-STAMP RESPONSE-----\n").unwrap();
+    let body: String =
+        block.trim_end().strip_suffix("-----END TIME-STAMP RESPONSE-----").unwrap().split_whitespace().collect();
+    let original = evidentia::encoding::b64_decode(&body).unwrap();
+
+    // A log written before keeps the response and its chain in two files: read alike.
+    let (response, chain_file) = (stamps.join("3.tsr"), stamps.join("3.pem"));
+    std::fs::remove_file(stamps.join("3.stamp")).unwrap();
+    std::fs::write(&response, &original).unwrap();
+    std::fs::write(&chain_file, chain).unwrap();
+    assert_eq!(verify(dir), (Some(0), vec![]));
+    assert!(exported_stamp("package-legacy"));
+
+    // The token's signature, changed: no longer the authority's. The package is
+    // still made, without it.
     let mut changed = original.clone();
     let last = changed.len() - 1;
     changed[last] ^= 0x01;
     std::fs::write(&response, &changed).unwrap();
     assert_eq!(verify(dir), (Some(1), vec!["TIMESTAMP_SIGNATURE_INVALID".to_owned()]));
+    assert!(!exported_stamp("package-changed"));
     // Another checkpoint's token: it does not cover this checkpoint.
     let other = dir.join("other");
     std::fs::create_dir(&other).unwrap();
@@ -307,13 +330,23 @@ fn log_verify_checks_stored_timestamps_again() {
         std::fs::remove_file(tsa.dir.join(file)).unwrap();
     }
     tsa.stamp_log(&other, &other_log, "sha256");
-    std::fs::copy(other_log.join("timestamps/3.tsr"), &response).unwrap();
+    let other_stamp = std::fs::read(other_log.join("timestamps/3.stamp")).unwrap();
+    let (_, other_block) = std::str::from_utf8(&other_stamp).unwrap().split_once("RESPONSE-----\n").unwrap();
+    let other_body: String =
+        other_block.trim_end().strip_suffix("-----END TIME-STAMP RESPONSE-----").unwrap().split_whitespace().collect();
+    std::fs::write(&response, evidentia::encoding::b64_decode(&other_body).unwrap()).unwrap();
     assert_eq!(verify(dir), (Some(1), vec!["TIMESTAMP_MISMATCH".to_owned()]));
     // The chain stored with it, damaged, or leading to another root.
     std::fs::write(&response, &original).unwrap();
-    std::fs::write(&chain, "not a certificate").unwrap();
+    std::fs::write(&chain_file, "not a certificate").unwrap();
     assert_eq!(verify(dir), (Some(1), vec!["TIMESTAMP_MALFORMED".to_owned()]));
     let stranger = LocalTsa::new(dir, "stranger", TsaKey::P256, false, false);
-    std::fs::copy(&stranger.root, &chain).unwrap();
+    std::fs::copy(&stranger.root, &chain_file).unwrap();
     assert_eq!(verify(dir), (Some(1), vec!["TIMESTAMP_UNTRUSTED".to_owned()]));
+    // A .stamp is read before the two files: the other log's, here.
+    std::fs::write(stamps.join("3.stamp"), &other_stamp).unwrap();
+    assert_eq!(verify(dir), (Some(1), vec!["TIMESTAMP_MISMATCH".to_owned()]));
+    std::fs::write(stamps.join("3.stamp"), &stamp).unwrap();
+    assert_eq!(verify(dir), (Some(0), vec![]));
+    assert!(exported_stamp("package-restored"));
 }

@@ -641,17 +641,8 @@ impl LogVerifier {
     /// timestamp's code.
     pub fn push_timestamp(&mut self, size: u64, note: &str, stored: Result<(&[u8], &[Vec<u8>])>) {
         self.report.ran(&[Check::Checkpoint]);
-        let verified = stored.and_then(|(response, chain)| match chain.split_last() {
-            Some((root, rest)) => {
-                let trust = crate::timestamp::TimestampTrust {
-                    roots: vec![root.clone()],
-                    intermediates: rest.to_vec(),
-                    tsa_certificate: None,
-                };
-                crate::timestamp::verify_timestamp(response, note.as_bytes(), None, &trust)
-            }
-            None => Err(Error::new(ErrorCode::TimestampMalformed, "no certificate chain is stored with it")),
-        });
+        let verified = stored
+            .and_then(|(response, chain)| crate::timestamp::verify_with_stored_chain(response, note.as_bytes(), chain));
         if let Err(e) = verified {
             let message = format!("the stored timestamp of the checkpoint for {size} records does not verify: {e}");
             self.report.fail_check(Check::Checkpoint, e.code(), size.checked_sub(1), message);

@@ -14,8 +14,9 @@ use crate::{Entry, LogReader};
 /// and to `out.tar.gz`; returns the archive's path.
 ///
 /// A receipt's package proves inclusion in the newest checkpoint that covers the
-/// record and has a trusted timestamp, or else in the newest checkpoint; a batch
-/// receipt carries its own checkpoint, whose timestamp is included when stored.
+/// record and has a stored timestamp that still verifies, or else in the newest
+/// checkpoint; a batch receipt carries its own checkpoint, whose timestamp is
+/// included when stored and still verifying.
 ///
 /// # Errors
 /// [`ErrorCode::InvalidArgument`] for a record beyond the log, a log without a
@@ -32,13 +33,20 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
     let (checkpoint, proof, stamp) = if receipt.starts_with('{') {
         let note = BatchReceipt::parse(&receipt)?.checkpoint_note().to_owned();
         let size = evidentia::read_checkpoint(&note)?.size;
-        let stamp =
-            reader.timestamp(size)?.filter(|_| reader.checkpoint_of_size(Some(size)).is_ok_and(|c| c.note == note));
+        let stamp = reader.timestamp(size).ok().flatten().filter(|stamp| {
+            reader.checkpoint_of_size(Some(size)).is_ok_and(|c| c.note == note)
+                && timestamp::verify_with_stored_chain(&stamp.response, note.as_bytes(), &stamp.chain).is_ok()
+        });
         (None, None, stamp)
     } else {
+        // A stored timestamp that no longer verifies (log verify reports it) is
+        // left out, not a reason to refuse the package.
         let mut stamped = None;
         for checkpoint in checkpoints.iter().rev().filter(|c| c.size > index) {
-            if let Some(stamp) = reader.timestamp(checkpoint.size)? {
+            let stamp = reader.timestamp(checkpoint.size).ok().flatten().filter(|stamp| {
+                timestamp::verify_with_stored_chain(&stamp.response, checkpoint.note.as_bytes(), &stamp.chain).is_ok()
+            });
+            if let Some(stamp) = stamp {
                 stamped = Some((checkpoint, stamp));
                 break;
             }

@@ -1,7 +1,10 @@
-//! RFC 3161 timestamps of a log's checkpoints, kept beside them (SPEC.md §20):
-//! `timestamps/<size>.tsr` is the authority's response as received, and
-//! `timestamps/<size>.pem` the certificate chain it was verified with when it was
-//! attached (TSA certificate first, trusted root last).
+//! RFC 3161 timestamps of a log's checkpoints, kept beside them (SPEC.md §16, §20):
+//! `timestamps/<size>.stamp` holds the certificate chain the response was verified
+//! with when it was attached (PEM, TSA certificate first, trusted root last) and
+//! then the authority's response as received (a `TIME-STAMP RESPONSE` PEM block):
+//! one file, replaced atomically, so a response is never found with another's
+//! chain. Logs written before keep `<size>.tsr` and `<size>.pem`, read when there
+//! is no `.stamp`.
 
 use std::path::Path;
 
@@ -14,6 +17,8 @@ use crate::fsio::{Fs, read_regular};
 
 /// A time-stamp response or certificate chain is a few kilobytes.
 const MAX_FILE: u64 = 1 << 20;
+const RESPONSE_BEGIN: &str = "-----BEGIN TIME-STAMP RESPONSE-----";
+const RESPONSE_END: &str = "-----END TIME-STAMP RESPONSE-----";
 use crate::writer::LogOptions;
 
 /// A stored timestamp of one checkpoint.
@@ -35,6 +40,21 @@ impl LogReader {
     /// [`ErrorCode::TimestampMalformed`] when its chain file is damaged.
     pub fn timestamp(&self, size: u64) -> Result<Option<StoredTimestamp>> {
         let dir = self.dir.join(TIMESTAMPS_DIR);
+        let stamp_path = dir.join(format!("{size}.stamp"));
+        if let Some(stamp) = read_regular(&stamp_path, MAX_FILE)? {
+            let damaged =
+                |why: &str| Error::new(ErrorCode::TimestampMalformed, format!("{}: {why}", stamp_path.display()));
+            let text = std::str::from_utf8(&stamp).map_err(|_| damaged("not PEM text"))?;
+            let (chain, block) = text.split_once(RESPONSE_BEGIN).ok_or_else(|| damaged("no response block"))?;
+            let body = block.strip_suffix('\n').unwrap_or(block).strip_suffix(RESPONSE_END);
+            let body: String =
+                body.ok_or_else(|| damaged("the response block has no end"))?.split_whitespace().collect();
+            let response =
+                evidentia::encoding::b64_decode(&body).ok_or_else(|| damaged("the response is not base64"))?;
+            let chain = timestamp::read_certificates(chain.as_bytes())
+                .map_err(|e| Error::new(e.code(), format!("{}: {e}", stamp_path.display())))?;
+            return Ok(Some(StoredTimestamp { size, response, chain }));
+        }
         let response_path = dir.join(format!("{size}.tsr"));
         let Some(response) = read_regular(&response_path, MAX_FILE)? else { return Ok(None) };
         let chain_path = dir.join(format!("{size}.pem"));
@@ -81,10 +101,7 @@ pub fn attach_timestamp_with(
             Ok(verified) => {
                 let folder = dir.join(TIMESTAMPS_DIR);
                 fs.create_folder(&folder)?;
-                let chain: String = verified.chain_der.iter().map(|c| timestamp::certificate_to_pem(c)).collect();
-                // The chain first: a response is only ever found with its chain.
-                fs.replace(&folder, &format!("{}.pem", checkpoint.size), chain.as_bytes())?;
-                fs.replace(&folder, &format!("{}.tsr", checkpoint.size), response)?;
+                fs.replace(&folder, &format!("{}.stamp", checkpoint.size), stamp_file(&verified, response).as_bytes())?;
                 return Ok((checkpoint.size, verified));
             }
             Err(e) if e.code() == ErrorCode::TimestampMismatch => last_error = Some(e),
@@ -100,4 +117,18 @@ pub fn attach_timestamp_with(
             )
         },
     ))
+}
+
+/// The `.stamp` file of a verified response: its chain, then the response.
+fn stamp_file(verified: &VerifiedTimestamp, response: &[u8]) -> String {
+    let mut text: String = verified.chain_der.iter().map(|c| timestamp::certificate_to_pem(c)).collect();
+    text.push_str(RESPONSE_BEGIN);
+    text.push('\n');
+    for line in evidentia::encoding::b64(response).as_bytes().chunks(64) {
+        text.push_str(&String::from_utf8_lossy(line));
+        text.push('\n');
+    }
+    text.push_str(RESPONSE_END);
+    text.push('\n');
+    text
 }

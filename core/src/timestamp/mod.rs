@@ -58,6 +58,10 @@ impl TimestampRequest {
         })?;
         let mut nonce = [0u8; 8];
         getrandom::fill(&mut nonce).map_err(|_| Error::new(ErrorCode::Internal, "the system random source failed"))?;
+        // 62 random bits with the top two fixed at 01: the DER INTEGER is always eight
+        // bytes, so every request for the same data and hash has the same length (a
+        // caller that asks for the size first gets a buffer that fits the next one).
+        nonce[0] = (nonce[0] & 0x3f) | 0x40;
         Ok(TimestampRequest::new(data, hash, nonce))
     }
 
@@ -208,6 +212,20 @@ impl VerifiedTimestamp {
         }
         value
     }
+}
+
+/// Verifies a response for `data` again through the chain it was verified with when
+/// it was stored (the TSA's certificate first, the root last), that root trusted as
+/// stored: whose root it is was established when the response was attached.
+///
+/// # Errors
+/// As [`verify_timestamp`]; [`ErrorCode::TimestampMalformed`] for an empty chain.
+pub fn verify_with_stored_chain(response: &[u8], data: &[u8], chain: &[Vec<u8>]) -> Result<VerifiedTimestamp> {
+    let (root, rest) = chain
+        .split_last()
+        .ok_or_else(|| Error::new(ErrorCode::TimestampMalformed, "no certificate chain is stored with it"))?;
+    let trust = TimestampTrust { roots: vec![root.clone()], intermediates: rest.to_vec(), tsa_certificate: None };
+    verify_timestamp(response, data, None, &trust)
 }
 
 /// Verifies a TimeStampResp (a `.tsr` file) for `data`. With `request`, the token
@@ -469,14 +487,15 @@ fn build_chain<'c, 'd>(
             ));
         }
         if roots.iter().any(|root| root.der == current.der) {
-            // A self-signed root is trusted as given, but its own signature must
-            // still hold: a changed byte in a root that travelled with the evidence
-            // is caught here, not only by comparing fingerprints.
-            if current.issuer == current.subject && !current.is_self_signed()? {
+            // A chain ends at a self-signed root, as OpenSSL's does: a trusted
+            // certificate that another issued is not an anchor (packages require
+            // one, SPEC §19 check 8). Its own signature must hold: a changed byte,
+            // in its issuer name too, is caught here, not only by fingerprints.
+            if current.issuer != current.subject || !current.is_self_signed()? {
                 return Err(Error::new(
                     ErrorCode::TimestampUntrusted,
                     format!(
-                        "the root certificate {} is damaged: its own signature does not verify",
+                        "the trusted certificate {} is not a self-signed root whose own signature verifies",
                         current.subject_text()
                     ),
                 ));
