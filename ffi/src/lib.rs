@@ -78,10 +78,14 @@ unsafe fn bytes<'a>(data: *const u8, len: usize, name: &str) -> Result<&'a [u8],
     Ok(unsafe { std::slice::from_raw_parts(data, len) })
 }
 
-/// An optional byte slice: NULL is `None`.
+/// An optional byte slice: NULL with length 0 is `None`; NULL with another length is
+/// refused, as for `bytes` (a pointer lost on the way must not drop an input).
 unsafe fn optional_bytes<'a>(data: *const u8, len: usize, name: &str) -> Result<Option<&'a [u8]>, Error> {
+    if data.is_null() {
+        return if len == 0 { Ok(None) } else { Err(null(name)) };
+    }
     // SAFETY: as for `bytes`.
-    if data.is_null() { Ok(None) } else { Ok(Some(unsafe { bytes(data, len, name)? })) }
+    Ok(Some(unsafe { bytes(data, len, name)? }))
 }
 
 /// UTF-8 text from a pointer and a length.

@@ -803,6 +803,26 @@ static void timestamps(void) {
     CHECK(evidentia_log_attach_timestamp(NULL, (const uint8_t *)response, response_len, (const uint8_t *)root, root_len,
                                          NULL, 0, NULL, 0, NULL, 0, &text) == EVIDENTIA_INVALID_ARGUMENT,
           "no log");
+    /* An optional input whose pointer is NULL but whose length is not: refused, not dropped. */
+    CHECK(evidentia_log_attach_timestamp(log, (const uint8_t *)response, response_len, (const uint8_t *)root, root_len,
+                                         NULL, 0, NULL, 5, NULL, 0, &text) == EVIDENTIA_INVALID_ARGUMENT,
+          "a pinned certificate lost on the way");
+    CHECK(evidentia_verify_timestamp((const uint8_t *)response, response_len, (const uint8_t *)note, strlen(note),
+                                     (const uint8_t *)root, root_len, NULL, 0, NULL, 0, NULL, 3, out, BIG,
+                                     &out_len) == EVIDENTIA_INVALID_ARGUMENT,
+          "a request lost on the way");
+    /* Requests for the same data and hash have one length: the size asked first fits. */
+    size_t first_len = 0, again_len = 0;
+    unsigned char again[256];
+    CHECK(evidentia_timestamp_request((const uint8_t *)note, strlen(note), "sha256", NULL, 0, &first_len) ==
+              EVIDENTIA_BUFFER_TOO_SMALL,
+          "the size first");
+    for (int i = 0; i < 64; i++) {
+        CHECK(evidentia_timestamp_request((const uint8_t *)note, strlen(note), "sha256", again, first_len, &again_len) ==
+                      EVIDENTIA_OK &&
+                  again_len == first_len,
+              "a request of the size asked");
+    }
     /* After another append, record 0's package proves it in the stamped checkpoint. */
     CHECK(evidentia_log_append(log, (const uint8_t *)"{\"n\":2}", 7, NULL, NULL, 0, &text) == EVIDENTIA_OK, "append");
     evidentia_string_free(text);

@@ -5,9 +5,11 @@
  *
  * Note verifier keys (vkey) go into tlog-policies (evidentia_policy_check),
  * checkpoints also to evidentia_policy_check and inside a tlog-proof
- * (evidentia_tlog_proof_verify). Kinds with no C entry point are skipped: timestamp_*
- * and certificate (RFC 3161 is in the Rust core and the CLI only), package
- * (evidence packages are checked by the CLI). Evidence files go to
+ * (evidentia_tlog_proof_verify). RFC 3161 responses, requests and certificates go
+ * to evidentia_verify_timestamp (as the response, the request, the roots, the
+ * intermediates and the pinned TSA certificate). Kinds with no C entry point are
+ * skipped: timestamp_token (a bare token is checked inside packages, by the CLI)
+ * and package (evidence packages are checked by the CLI). Evidence files go to
  * evidentia_verify_evidence_file, with the key set each holds and with trusted keys.
  * log_id, time and nonce go to evidentia_log_create and evidentia_log_append, the C
  * functions that take them; inputs holding a NUL byte are skipped there, since a C
@@ -88,6 +90,9 @@ struct context {
     char *partner_keys;
     unsigned char *partner_input, *partner_signature;
     size_t partner_input_len, partner_signature_len;
+    /* An RFC 3161 response that verifies for its data with its root and intermediate. */
+    unsigned char *tsa_data, *tsa_response, *tsa_root, *tsa_intermediate;
+    size_t tsa_data_len, tsa_response_len, tsa_root_len, tsa_intermediate_len;
 };
 
 static void context_free(struct context *x) {
@@ -97,6 +102,42 @@ static void context_free(struct context *x) {
     free(x->leaf);
     free(x->root);
     free(x->old_root);
+    free(x->tsa_data);
+    free(x->tsa_response);
+    free(x->tsa_root);
+    free(x->tsa_intermediate);
+}
+
+/* RFC 3161 material given as one of the inputs of evidentia_verify_timestamp. */
+static void timestamps(const char *name, const char *kind, struct context *x, const unsigned char *in, size_t len) {
+    char out[8192];
+    size_t out_len;
+    if (strcmp(kind, "timestamp_response") == 0) {
+        check(name, "evidentia_verify_timestamp (the response)",
+              evidentia_verify_timestamp(in, len, x->tsa_data, x->tsa_data_len, x->tsa_root, x->tsa_root_len,
+                                         x->tsa_intermediate, x->tsa_intermediate_len, NULL, 0, NULL, 0, out,
+                                         sizeof out, &out_len));
+    } else if (strcmp(kind, "timestamp_request") == 0) {
+        check(name, "evidentia_verify_timestamp (the request)",
+              evidentia_verify_timestamp(x->tsa_response, x->tsa_response_len, x->tsa_data, x->tsa_data_len,
+                                         x->tsa_root, x->tsa_root_len, x->tsa_intermediate, x->tsa_intermediate_len,
+                                         NULL, 0, in, len, out, sizeof out, &out_len));
+        unsigned char request[256];
+        check(name, "evidentia_timestamp_request (the data)",
+              evidentia_timestamp_request(in, len, NULL, request, sizeof request, &out_len));
+    } else {
+        check(name, "evidentia_verify_timestamp (the roots)",
+              evidentia_verify_timestamp(x->tsa_response, x->tsa_response_len, x->tsa_data, x->tsa_data_len, in, len,
+                                         NULL, 0, NULL, 0, NULL, 0, out, sizeof out, &out_len));
+        check(name, "evidentia_verify_timestamp (the intermediates)",
+              evidentia_verify_timestamp(x->tsa_response, x->tsa_response_len, x->tsa_data, x->tsa_data_len,
+                                         x->tsa_root, x->tsa_root_len, in, len, NULL, 0, NULL, 0, out, sizeof out,
+                                         &out_len));
+        check(name, "evidentia_verify_timestamp (the TSA certificate)",
+              evidentia_verify_timestamp(x->tsa_response, x->tsa_response_len, x->tsa_data, x->tsa_data_len,
+                                         x->tsa_root, x->tsa_root_len, x->tsa_intermediate, x->tsa_intermediate_len, in,
+                                         len, NULL, 0, out, sizeof out, &out_len));
+    }
 }
 
 static void verifier_of_one(const char *name, struct context *x, const uint8_t *entry, size_t len,
@@ -374,6 +415,9 @@ static int run_case(struct context *x, const cJSON *c) {
         log_entries(name, x, c);
     } else if (strcmp(kind, "log_id") == 0 || strcmp(kind, "time") == 0 || strcmp(kind, "nonce") == 0) {
         chain(name, kind, x, in, len);
+    } else if (strcmp(kind, "timestamp_response") == 0 || strcmp(kind, "timestamp_request") == 0 ||
+               strcmp(kind, "certificate") == 0) {
+        timestamps(name, kind, x, in, len);
     } else {
         ran = 0; /* No C entry point: see the top of this file. */
     }
@@ -400,6 +444,11 @@ int main(void) {
     x.leaf = bytes_of(ctx, "leaf", &x.leaf_len);
     x.root = bytes_of(ctx, "root", &x.root_len);
     x.old_root = bytes_of(ctx, "old_root", &x.old_root_len);
+    x.tsa_data = bytes_of(ctx, "timestamp_data", &x.tsa_data_len);
+    x.tsa_response = bytes_of(ctx, "timestamp_response", &x.tsa_response_len);
+    x.tsa_root = unbase64(cJSON_GetArrayItem(cJSON_GetObjectItem(ctx, "timestamp_roots"), 0)->valuestring, &x.tsa_root_len);
+    x.tsa_intermediate = unbase64(cJSON_GetArrayItem(cJSON_GetObjectItem(ctx, "timestamp_intermediates"), 0)->valuestring,
+                                  &x.tsa_intermediate_len);
     cJSON *partner = read_vectors("partner.json");
     const cJSON *p;
     cJSON_ArrayForEach(p, cJSON_GetObjectItem(partner, "jws")) {
