@@ -523,7 +523,7 @@ export interface TimestampOptions {
  * "sha384" or "sha512"), with a random nonce. Send it to the authority with any
  * HTTP client (`Content-Type: application/timestamp-query`).
  */
-export declare function timestampRequest(data: Uint8Array | string, hash?: string | undefined | null): Buffer
+export declare function timestampRequest(data: Uint8Array | string, hash?: string): Buffer
 
 /** A JWS that verified. */
 export interface VerifiedJws {

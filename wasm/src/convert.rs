@@ -196,13 +196,14 @@ pub(crate) fn to_js(value: &Value) -> Result<JsValue> {
     js_sys::JSON::parse(&String::from_utf8_lossy(&text))
 }
 
-/// Bytes given as a Uint8Array, or a string as UTF-8.
+/// Bytes given as a Uint8Array, or a string (read strictly: a lone surrogate is
+/// refused) as UTF-8.
 pub(crate) fn bytes_or_text(value: &JsValue, what: &str) -> Result<Vec<u8>> {
-    match value.as_string() {
-        Some(text) => Ok(text.into_bytes()),
-        None => optional_bytes(value, what)?
-            .ok_or_else(|| fail(ErrorCode::InvalidArgument, format!("{what} must be a Uint8Array or a string"))),
+    if value.is_string() {
+        return js_string(value).map(String::into_bytes);
     }
+    optional_bytes(value, what)?
+        .ok_or_else(|| fail(ErrorCode::InvalidArgument, format!("{what} must be a Uint8Array or a string")))
 }
 
 /// Bytes as a new Uint8Array.

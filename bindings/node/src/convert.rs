@@ -136,10 +136,10 @@ fn given_text(value: &Unknown<'_>) -> Result<Option<Vec<u8>>> {
     }
 }
 
-/// JSON text that must be given as text (`what` names it in the error): a string,
-/// read strictly by [`js_string`], or a Uint8Array; any other value is refused with
-/// INVALID_ARGUMENT.
-pub(crate) fn json_bytes(value: &Unknown<'_>, what: &str) -> Result<Vec<u8>> {
+/// Text given as a string, read strictly by [`js_string`], or as bytes (a
+/// Uint8Array), as bytes (`what` names it in the error); any other value is refused
+/// with INVALID_ARGUMENT.
+pub(crate) fn text_bytes(value: &Unknown<'_>, what: &str) -> Result<Vec<u8>> {
     given_text(value)?.ok_or_else(|| fail(ErrorCode::InvalidArgument, format!("{what} is a string or a Uint8Array")))
 }
 

@@ -233,7 +233,7 @@ pub fn verify_receipt(receipt: Unknown<'_>, jwks: Unknown<'_>, event: Option<Unk
 #[napi(ts_args_type = "evidence: string | Uint8Array, jwks?: string")]
 pub fn verify_evidence_file(evidence: Unknown<'_>, jwks: Option<Unknown<'_>>) -> Result<Report> {
     guard(|| {
-        let evidence = convert::json_bytes(&evidence, "evidence")?;
+        let evidence = convert::text_bytes(&evidence, "evidence")?;
         let keys = optional_keys(jwks.as_ref())?;
         Ok(Report(evidentia::verify_evidence_file(&evidence, keys.as_ref()).map_err(error)?))
     })

@@ -594,8 +594,8 @@ impl Log {
         &self,
         env: &'env Env,
         response: Uint8Array,
-        #[napi(ts_arg_type = "Uint8Array | string")] roots: crate::timestamp::Bytes,
-        options: Option<crate::timestamp::TimestampOptions>,
+        #[napi(ts_arg_type = "Uint8Array | string")] roots: Unknown<'_>,
+        options: Option<crate::timestamp::TimestampOptions<'_>>,
     ) -> Result<Unknown<'env>> {
         guard(|| {
             let (trust, request) = crate::timestamp::trust(&roots, options.as_ref())?;

@@ -11,9 +11,11 @@
 // own decoding makes them (U+FFFD for each bad sequence).
 //
 // Note verifier keys (vkey) go into tlog-policies (checkPolicy), checkpoints also to
-// checkPolicy and inside a tlog-proof. Kinds with no JavaScript entry point are
-// skipped: timestamp_* and certificate (RFC 3161 is in the Rust core and the CLI only) and
-// package (evidence packages are checked by the CLI). Evidence files go to
+// checkPolicy and inside a tlog-proof. RFC 3161 responses, requests and certificates
+// go to verifyTimestamp (as the response, the request, the roots, the intermediates
+// and the pinned TSA certificate). Kinds with no JavaScript entry point are skipped:
+// timestamp_token (a bare token is checked inside packages, by the CLI) and package
+// (evidence packages are checked by the CLI). Evidence files go to
 // verifyEvidenceFile as bytes and as strings, with the key set each holds and with
 // trusted keys (and to the verifier page, run by the WASM tests in a browser).
 //
@@ -34,7 +36,7 @@ const VECTORS = process.env.EVIDENTIA_VECTORS || path.resolve(__dirname, '../../
 const CORPUS = JSON.parse(fs.readFileSync(path.join(VECTORS, 'hostile.json'), 'utf8'))
 const CONTEXT = CORPUS.context
 const CODES = new Set(evidentia.errorCodes().map((c) => c.name).filter((n) => n !== 'INTERNAL'))
-const SKIPPED = new Set(['timestamp_response', 'timestamp_token', 'timestamp_request', 'certificate', 'package'])
+const SKIPPED = new Set(['timestamp_token', 'package'])
 const TIME_LIMIT_MS = 5000
 
 const raw = (text) => (text === null || text === undefined ? undefined : Buffer.from(text, 'base64'))
@@ -89,6 +91,22 @@ const PARTNER_INPUT = Buffer.from(PARTNER.jws.split('.').slice(0, 2).join('.'))
 const PARTNER_SIGNATURE = Buffer.from(PARTNER.jws.split('.')[2], 'base64url')
 const ROOT = raw(CONTEXT.root)
 const OLD_ROOT = raw(CONTEXT.old_root)
+const TSA_DATA = raw(CONTEXT.timestamp_data)
+const TSA_RESPONSE = raw(CONTEXT.timestamp_response)
+const TSA_ROOTS = raw(CONTEXT.timestamp_roots[0])
+const TSA_INTERMEDIATES = raw(CONTEXT.timestamp_intermediates[0])
+// A response that verifies for the text "hello" (timestamps.json), for the text arguments.
+const STAMP = (() => {
+  const kase = JSON.parse(fs.readFileSync(path.join(VECTORS, 'timestamps.json'), 'utf8')).cases
+    .find((c) => c.name === 'sigstore staging, SHA-256')
+  const end = '-----END CERTIFICATE-----\n'
+  return {
+    response: Buffer.from(kase.response_hex, 'hex'),
+    roots: kase.roots,
+    options: { intermediates: kase.intermediates },
+    tsa: kase.intermediates.slice(0, kase.intermediates.indexOf(end) + end.length),
+  }
+})()
 
 class Runner {
   constructor() {
@@ -285,6 +303,21 @@ async function runCase(run, kase) {
           evidentia.checkPolicy(CONTEXT.checkpoint, `witness w ${vkey}\nquorum w\n`))
       }
       break
+    case 'timestamp_response':
+      run.call(name, 'verifyTimestamp (the response)', () => evidentia.verifyTimestamp(data, TSA_DATA, TSA_ROOTS))
+      break
+    case 'timestamp_request':
+      run.call(name, 'verifyTimestamp (the request)', () =>
+        evidentia.verifyTimestamp(TSA_RESPONSE, TSA_DATA, TSA_ROOTS, { request: data }))
+      run.call(name, 'timestampRequest (the data)', () => evidentia.timestampRequest(data))
+      break
+    case 'certificate':
+      run.call(name, 'verifyTimestamp (the roots)', () => evidentia.verifyTimestamp(TSA_RESPONSE, TSA_DATA, data))
+      run.call(name, 'verifyTimestamp (the intermediates)', () =>
+        evidentia.verifyTimestamp(TSA_RESPONSE, TSA_DATA, TSA_ROOTS, { intermediates: data }))
+      run.call(name, 'verifyTimestamp (the TSA certificate)', () =>
+        evidentia.verifyTimestamp(TSA_RESPONSE, TSA_DATA, TSA_ROOTS, { intermediates: TSA_INTERMEDIATES, tsaCertificate: data }))
+      break
     default:
       assert.ok(SKIPPED.has(kind), `unknown kind ${kind}`)
   }
@@ -381,6 +414,14 @@ const TEXT_ARGUMENTS = [
   ['ReceiptChain.issue: options.nonce', 'n-1',
     (t) => new evidentia.ReceiptChain('example.com/chain').issue(KEY, EVENT, { nonce: t, time: TIME })],
   ['ReceiptChain.issue: options.time', TIME, (t) => new evidentia.ReceiptChain('example.com/chain').issue(KEY, EVENT, { time: t })],
+  ['timestampRequest: data', 'a checkpoint note', (t) => evidentia.timestampRequest(t)],
+  ['timestampRequest: hash', 'sha256', (t) => evidentia.timestampRequest('data', t)],
+  ['verifyTimestamp: data', 'hello', (t) => evidentia.verifyTimestamp(STAMP.response, t, STAMP.roots, STAMP.options)],
+  ['verifyTimestamp: roots', STAMP.roots, (t) => evidentia.verifyTimestamp(STAMP.response, 'hello', t, STAMP.options)],
+  ['verifyTimestamp: options.intermediates', STAMP.options.intermediates,
+    (t) => evidentia.verifyTimestamp(STAMP.response, 'hello', STAMP.roots, { intermediates: t })],
+  ['verifyTimestamp: options.tsaCertificate', STAMP.tsa,
+    (t) => evidentia.verifyTimestamp(STAMP.response, 'hello', STAMP.roots, { ...STAMP.options, tsaCertificate: t })],
 ]
 
 /** The text arguments of `Log` and the functions that read logs on disk (the Node package only). */

@@ -7,9 +7,11 @@ Text arguments are ``str``: bytes that are not UTF-8 arrive as Python decodes su
 input with ``surrogateescape`` (file names, command lines), so with lone surrogates.
 
 Note verifier keys (vkey) go into tlog-policies (``check_policy``), checkpoints
-also to ``check_policy`` and inside a tlog-proof. Kinds with no Python entry point
-are skipped: timestamp_* and certificate (RFC 3161 is in the Rust core and the CLI only) and
-package (evidence packages are checked by the CLI). Evidence files go to
+also to ``check_policy`` and inside a tlog-proof. RFC 3161 responses, requests and
+certificates go to ``verify_timestamp`` (as the response, the request, the roots,
+the intermediates and the pinned TSA certificate). Kinds with no Python entry point
+are skipped: timestamp_token (a bare token is checked inside packages, by the CLI)
+and package (evidence packages are checked by the CLI). Evidence files go to
 ``verify_evidence_file`` as bytes and as ``str``, with the key set each holds and
 with trusted keys.
 """
@@ -32,7 +34,7 @@ VECTORS = Path(os.environ.get("EVIDENTIA_VECTORS", Path(__file__).resolve().pare
 CORPUS = json.loads((VECTORS / "hostile.json").read_text(encoding="utf-8"))
 CONTEXT = CORPUS["context"]
 CODES = {row[1] for row in evidentia.error_codes()} - {"INTERNAL"}
-SKIPPED = {"timestamp_response", "timestamp_token", "timestamp_request", "certificate", "package"}
+SKIPPED = {"timestamp_token", "package"}
 TIME_LIMIT = 5.0
 
 
@@ -50,6 +52,10 @@ EVENT = raw(CONTEXT["event"])
 LEAF = raw(CONTEXT["leaf"])
 ROOT = raw(CONTEXT["root"])
 OLD_ROOT = raw(CONTEXT["old_root"])
+TSA_DATA = raw(CONTEXT["timestamp_data"])
+TSA_RESPONSE = raw(CONTEXT["timestamp_response"])
+TSA_ROOTS = raw(CONTEXT["timestamp_roots"][0])
+TSA_INTERMEDIATES = raw(CONTEXT["timestamp_intermediates"][0]) if CONTEXT["timestamp_intermediates"] else None
 # A partner's JWS that verifies (RFC 7515 A.3, ES256), for the partner functions.
 PARTNER = next(
     c for c in json.loads((VECTORS / "partner.json").read_text(encoding="utf-8"))["jws"] if c["source"] == "RFC 7515 A.3"
@@ -201,6 +207,28 @@ def run_case(run: Runner, case: dict) -> None:
         run(name, "check_policy (a log key)", lambda: evidentia.check_policy(note, f"log {given}\nquorum none\n"))
         policy = f"witness w {given}\nquorum w\n"
         run(name, "check_policy (a witness key)", lambda: evidentia.check_policy(note, policy))
+    elif kind == "timestamp_response":
+        run(name, "verify_timestamp (the response)", lambda: evidentia.verify_timestamp(data, TSA_DATA, TSA_ROOTS))
+    elif kind == "timestamp_request":
+        run(
+            name,
+            "verify_timestamp (the request)",
+            lambda: evidentia.verify_timestamp(TSA_RESPONSE, TSA_DATA, TSA_ROOTS, request=data),
+        )
+    elif kind == "certificate":
+        run(name, "verify_timestamp (the roots)", lambda: evidentia.verify_timestamp(TSA_RESPONSE, TSA_DATA, data))
+        run(
+            name,
+            "verify_timestamp (the intermediates)",
+            lambda: evidentia.verify_timestamp(TSA_RESPONSE, TSA_DATA, TSA_ROOTS, intermediates=data),
+        )
+        run(
+            name,
+            "verify_timestamp (the TSA certificate)",
+            lambda: evidentia.verify_timestamp(
+                TSA_RESPONSE, TSA_DATA, TSA_ROOTS, intermediates=TSA_INTERMEDIATES, tsa_certificate=data
+            ),
+        )
     else:
         assert kind in SKIPPED, f"unknown kind {kind}"
 

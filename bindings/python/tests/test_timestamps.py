@@ -60,6 +60,8 @@ def test_request_vectors() -> None:
         second = evidentia.timestamp_request(data, case["hash"])
         assert first[0] == 0x30 and bytes.fromhex(case["imprint_hex"]) in first
         assert first != second, "each request has its own nonce"
+        # ... of a fixed length, so a buffer sized by one request fits the next.
+        assert {len(evidentia.timestamp_request(data, case["hash"])) for _ in range(64)} == {len(first)}
 
 
 def test_garbage_is_refused_with_typed_errors() -> None:
@@ -142,6 +144,10 @@ def test_a_log_checkpoint_is_stamped_and_its_package_carries_the_timestamp(tmp_p
     with pytest.raises(evidentia.VerificationError) as raised:
         log.attach_timestamp(response, tsa.root, request=other)
     assert raised.value.code_name == "TIMESTAMP_MISMATCH"
+    # The TSA's own certificate is not a root: a chain ends at a self-signed one.
+    with pytest.raises(evidentia.VerificationError) as raised:
+        log.attach_timestamp(response, (tsa.dir / "tsa.pem").read_bytes())
+    assert raised.value.code_name == "TIMESTAMP_UNTRUSTED"
     # Trusting another root: untrusted.
     stranger = LocalTsa(tmp_path / "stranger")
     with pytest.raises(evidentia.VerificationError) as raised:

@@ -11,9 +11,11 @@
 // only.
 //
 // Note verifier keys (vkey) go into tlog-policies (checkPolicy), checkpoints also to
-// checkPolicy and inside a tlog-proof. Kinds with no Kotlin entry point are skipped:
-// timestamp_* and certificate (RFC 3161 is in the Rust core and the CLI only) and
-// package (evidence packages are checked by the CLI). Evidence files go to
+// checkPolicy and inside a tlog-proof. RFC 3161 responses, requests and certificates
+// go to verifyTimestamp (as the response, the request, the roots, the intermediates
+// and the pinned TSA certificate). Kinds with no Kotlin entry point are skipped:
+// timestamp_token (a bare token is checked inside packages, by the CLI) and package
+// (evidence packages are checked by the CLI). Evidence files go to
 // verifyEvidenceFile, with the key set each holds and with trusted keys.
 package dev.evidentia
 
@@ -30,7 +32,7 @@ import org.junit.jupiter.api.TestFactory
 private val CORPUS: JSONObject = load("hostile.json")
 private val CONTEXT: JSONObject = CORPUS.getJSONObject("context")
 private val CODES: Set<String> = errorCodes().map { it.name }.toSet() - "INTERNAL"
-private val SKIPPED = setOf("timestamp_response", "timestamp_token", "timestamp_request", "certificate", "package")
+private val SKIPPED = setOf("timestamp_token", "package")
 private const val TIME_LIMIT_MS = 5_000L
 
 private fun raw(text: String): ByteArray = Base64.getDecoder().decode(text)
@@ -89,6 +91,10 @@ private val EVENT: ByteArray = raw(CONTEXT.getString("event"))
 private val LEAF: ByteArray = raw(CONTEXT.getString("leaf"))
 private val ROOT: ByteArray = raw(CONTEXT.getString("root"))
 private val OLD_ROOT: ByteArray = raw(CONTEXT.getString("old_root"))
+private val TSA_DATA: ByteArray = raw(CONTEXT.getString("timestamp_data"))
+private val TSA_RESPONSE: ByteArray = raw(CONTEXT.getString("timestamp_response"))
+private val TSA_ROOT: ByteArray = raw(CONTEXT.getJSONArray("timestamp_roots").getString(0))
+private val TSA_INTERMEDIATE: ByteArray = raw(CONTEXT.getJSONArray("timestamp_intermediates").getString(0))
 
 // A partner's JWS that verifies (RFC 7515 A.3, ES256), for the partner functions.
 private val PARTNER: JSONObject =
@@ -257,6 +263,21 @@ private fun runCase(run: Runner, case: JSONObject) {
             val witnessPolicy = "witness w $vkey\nquorum w\n"
             run.call(name, "checkPolicy (a witness key)", witnessPolicy) {
                 checkPolicy(CONTEXT.getString("checkpoint"), witnessPolicy)
+            }
+        }
+        "timestamp_response" ->
+            run.call(name, "verifyTimestamp (the response)") { verifyTimestamp(data, TSA_DATA, TSA_ROOT, TSA_INTERMEDIATE) }
+        "timestamp_request" -> {
+            run.call(name, "verifyTimestamp (the request)") {
+                verifyTimestamp(TSA_RESPONSE, TSA_DATA, TSA_ROOT, TSA_INTERMEDIATE, request = data)
+            }
+            run.call(name, "timestampRequest (the data)") { timestampRequest(data) }
+        }
+        "certificate" -> {
+            run.call(name, "verifyTimestamp (the roots)") { verifyTimestamp(TSA_RESPONSE, TSA_DATA, data) }
+            run.call(name, "verifyTimestamp (the intermediates)") { verifyTimestamp(TSA_RESPONSE, TSA_DATA, TSA_ROOT, data) }
+            run.call(name, "verifyTimestamp (the TSA certificate)") {
+                verifyTimestamp(TSA_RESPONSE, TSA_DATA, TSA_ROOT, TSA_INTERMEDIATE, tsaCertificate = data)
             }
         }
         else -> assertTrue(kind in SKIPPED, "unknown kind $kind")
