@@ -28,7 +28,7 @@ export declare class Log {
   static createAsync(path: string, key: SigningKey | Signer | string, options?: CreateLogOptions): Promise<Log>
   /**
    * Opens an existing log, repairing what a crash left (see `recovery()`).
-   * Without `key` it can prove and verify but not append.
+   * Without `key` it can prove, verify and attach timestamps but not append.
    */
   static open(path: string, key?: SigningKey | Signer | string | undefined | null, options?: OpenLogOptions | undefined | null): Log
   /**

@@ -388,7 +388,7 @@ impl Log {
     }
 
     /// Opens an existing log, repairing what a crash left (see `recovery()`).
-    /// Without `key` it can prove and verify but not append.
+    /// Without `key` it can prove, verify and attach timestamps but not append.
     #[napi(factory)]
     pub fn open(
         env: &Env,

@@ -87,8 +87,9 @@ impl Log {
     }
 
     /// Opens an existing log, repairing what a crash left (see `recovery`). Without
-    /// `key` it can prove and verify but not append. With `wait` (seconds) it waits
-    /// for another process writing to the log instead of failing at once.
+    /// `key` it can prove, verify and attach timestamps but not append. With `wait`
+    /// (seconds) it waits for another process writing to the log instead of failing
+    /// at once.
     /// Releases the GIL while it waits and repairs.
     #[staticmethod]
     #[pyo3(signature = (path, key = None, wait = None))]

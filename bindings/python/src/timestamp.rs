@@ -39,8 +39,9 @@ pub(crate) fn request(request: Option<&[u8]>) -> PyResult<Option<TimestampReques
 /// `request` it must answer (same imprint and nonce). Returns a dict: `gen_time`,
 /// `hash`, `serial`, `policy`, `nonce`, `tsa`, `chain`, `root_sha256_fingerprint`.
 /// Raises `VerificationError` (TIMESTAMP_MISMATCH, TIMESTAMP_SIGNATURE_INVALID,
-/// TIMESTAMP_UNTRUSTED, TIMESTAMP_NOT_GRANTED) or `ProofError` (TIMESTAMP_MALFORMED,
-/// TIMESTAMP_UNSUPPORTED).
+/// TIMESTAMP_UNTRUSTED, TIMESTAMP_NOT_GRANTED), `ProofError` (TIMESTAMP_MALFORMED,
+/// TIMESTAMP_UNSUPPORTED) or `UsageError` (INVALID_ARGUMENT: a pinned
+/// `tsa_certificate` that is not one certificate).
 #[pyfunction]
 #[pyo3(signature = (response, data, roots, intermediates = None, tsa_certificate = None, request = None))]
 pub(crate) fn verify_timestamp<'py>(

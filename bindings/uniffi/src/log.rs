@@ -68,7 +68,7 @@ impl Log {
     }
 
     /// Opens an existing log, repairing what a crash left (see `recovery`); without
-    /// a key it can prove and verify but not append. `wait_seconds` waits for
+    /// a key it can prove, verify and attach timestamps but not append. `wait_seconds` waits for
     /// another process writing to the log instead of failing with LOG_LOCKED.
     #[uniffi::constructor(default(key = None, wait_seconds = None))]
     pub fn open(path: String, key: Option<Arc<SigningKey>>, wait_seconds: Option<f64>) -> Result<Arc<Log>> {
