@@ -88,8 +88,10 @@ impl KeyRecord {
                 format!("a revocation reason is 1 to {MAX_REASON} bytes"),
             ));
         }
-        let change =
-            KeyChange::Revoke { kid: kid.to_owned(), at: at.as_numeric_date()?, reason: reason.map(str::to_owned) };
+        // Revoked from `at` means every record claiming `at` or later is refused, so
+        // the bound written is at or before it, never the nearest double after it.
+        let at = at.as_numeric_date_at_or_before()?;
+        let change = KeyChange::Revoke { kid: kid.to_owned(), at, reason: reason.map(str::to_owned) };
         let keys = apply(before, &change, None)?;
         Ok(KeyRecord { change, keys })
     }
@@ -406,6 +408,29 @@ mod tests {
 
     fn t(text: &str) -> Timestamp {
         Timestamp::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_revocation_from_a_records_exact_time_refuses_that_record() {
+        let (a, b) = (key(1), key(2));
+        let rotated = KeyRecord::rotate(
+            &KeySet::single(a.public_key()),
+            a.public_key(),
+            b.public_key(),
+            t("2026-01-02T00:00:00Z"),
+        )
+        .unwrap();
+        // Nanosecond times between doubles (0.24 µs apart today): the nearest double
+        // is after about half of them.
+        let mut after = 0;
+        for nanos in 0..64u32 {
+            let at = Timestamp::from_unix(1_767_225_600, 123_456_000 + nanos).unwrap();
+            let revoked = KeyRecord::revoke(&rotated.keys, a.public_key().kid(), at, None).unwrap();
+            let (_, validity) = revoked.keys.select(Some(a.public_key().kid())).unwrap();
+            assert!(validity.check(at).is_err(), "a record at {at} is revoked");
+            after += usize::from(Timestamp::from_numeric_date(at.to_numeric_date()).unwrap() > at);
+        }
+        assert!(after > 0, "no time fell before its nearest double");
     }
 
     #[test]

@@ -165,6 +165,14 @@ impl Timestamp {
     pub fn as_numeric_date(self) -> Result<Timestamp> {
         Timestamp::from_numeric_date(self.to_numeric_date())
     }
+
+    /// The latest instant at or before this one that a NumericDate denotes: where a
+    /// bound that must not pass this instant (a revocation from it) can be written.
+    pub fn as_numeric_date_at_or_before(self) -> Result<Timestamp> {
+        let nearest = self.to_numeric_date();
+        let instant = Timestamp::from_numeric_date(nearest)?;
+        if instant <= self { Ok(instant) } else { Timestamp::from_numeric_date(nearest.next_down()) }
+    }
 }
 
 fn is_leap(year: u32) -> bool {

@@ -707,7 +707,7 @@ impl Writer {
             ) => {
                 thumbprint(kid).is_some()
                     && thumbprint(kid) == thumbprint(made_kid)
-                    && at.as_numeric_date().ok() == Some(*made_at)
+                    && at.as_numeric_date_at_or_before().ok() == Some(*made_at)
                     && reason == made_reason
             }
             _ => false,
