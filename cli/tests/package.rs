@@ -316,6 +316,19 @@ fn export_and_package_verify_refuse_garbage() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
 
+/// The package of record 6 of a receipts-mode log in `dir`, a trusted copy of its
+/// verify.sh, and the PATH of the only programs verify.sh may use.
+fn receipt_package(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let path = restricted_path(dir);
+    let log = make_log(dir, "receipts");
+    let package = dir.join("package");
+    let out = evidentia(dir, &["export", log.to_str().unwrap(), "--index", "6", "--out", package.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let script = dir.join("trusted-verify.sh");
+    std::fs::copy(package.join("verify.sh"), &script).unwrap();
+    (package, script, path)
+}
+
 /// Both verifiers' failed checks and verdicts for a package folder: verify.sh (a
 /// trusted copy), `package verify`, and `verify_package` in process.
 fn verdicts(dir: &Path, script: &Path, package: &Path, path: &Path) -> [(Vec<u8>, bool); 3] {
@@ -406,13 +419,7 @@ fn a_log_id_with_pattern_and_json_characters_verifies_alike_everywhere() {
 fn every_checkpoint_signature_line_of_the_key_must_verify() {
     let work = Workdir::new("note-lines");
     let dir = &work.0;
-    let path = restricted_path(dir);
-    let log = make_log(dir, "receipts");
-    let package = dir.join("package");
-    let out = evidentia(dir, &["export", log.to_str().unwrap(), "--index", "6", "--out", package.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let script = dir.join("trusted-verify.sh");
-    std::fs::copy(package.join("verify.sh"), &script).unwrap();
+    let (package, script, path) = receipt_package(dir);
     let note = std::fs::read_to_string(package.join("checkpoint.txt")).unwrap();
     let line = note.lines().last().unwrap();
     let (name, signature) = line.rsplit_once(' ').unwrap();
@@ -444,13 +451,7 @@ fn every_checkpoint_signature_line_of_the_key_must_verify() {
 fn check_3_compares_nanoseconds_exactly_and_reads_revocation_reasons_as_strings() {
     let work = Workdir::new("check-3");
     let dir = &work.0;
-    let path = restricted_path(dir);
-    let log = make_log(dir, "receipts");
-    let package = dir.join("package");
-    let out = evidentia(dir, &["export", log.to_str().unwrap(), "--index", "6", "--out", package.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let script = dir.join("trusted-verify.sh");
-    std::fs::copy(package.join("verify.sh"), &script).unwrap();
+    let (package, script, path) = receipt_package(dir);
     let record = evidentia::Record::from_bytes(&std::fs::read(package.join("record.json")).unwrap()).unwrap();
     let keys = evidentia::KeySet::from_json(&std::fs::read_to_string(package.join("keys.jwks")).unwrap()).unwrap();
     let with_validity = |validity: evidentia::Validity| {
@@ -493,13 +494,7 @@ fn check_3_compares_nanoseconds_exactly_and_reads_revocation_reasons_as_strings(
 fn numbers_beyond_the_shells_arithmetic_fail_check_5_with_a_verdict() {
     let work = Workdir::new("big-numbers");
     let dir = &work.0;
-    let path = restricted_path(dir);
-    let log = make_log(dir, "receipts");
-    let package = dir.join("package");
-    let out = evidentia(dir, &["export", log.to_str().unwrap(), "--index", "6", "--out", package.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let script = dir.join("trusted-verify.sh");
-    std::fs::copy(package.join("verify.sh"), &script).unwrap();
+    let (package, script, path) = receipt_package(dir);
     let proof = std::fs::read_to_string(package.join("inclusion-proof.json")).unwrap();
     for (member, big) in [("leaf_index", "99999999999999999999"), ("tree_size", "18446744073709551616")] {
         let start = proof.find(&format!("\"{member}\":")).unwrap() + member.len() + 3;
