@@ -136,6 +136,12 @@ unsafe fn write_out(data: &[u8], nul: bool, out: *mut u8, cap: usize, out_len: *
     Ok(())
 }
 
+/// JSON text as a string for C: canonical, as every JSON the library writes.
+fn json_string(value: &evidentia::json::Value) -> Result<String, Error> {
+    let bytes = evidentia::canonicalize_value(value)?;
+    String::from_utf8(bytes).map_err(|_| Error::new(ErrorCode::Internal, "canonical JSON is not UTF-8"))
+}
+
 /// Copies text, NUL-terminated, into the caller's buffer.
 unsafe fn write_text(text: &str, out: *mut c_char, cap: usize, out_len: *mut usize) -> Result<(), Error> {
     // SAFETY: forwarded from the caller.

@@ -9,19 +9,13 @@ use evidentia_store::AppendOptions;
 
 use crate::log::{evidentia_log, timestamp};
 use crate::{
-    boundary, bytes, c_str, evidentia_result, give_string, handle, null, optional_bytes, string_out, text, write_out,
-    write_text,
+    boundary, bytes, c_str, evidentia_result, give_string, handle, json_string, null, optional_bytes, string_out, text,
+    write_out, write_text,
 };
 
 /// `evidentia_log_record_message` flag: record a message whose signature does not
 /// verify, marked as failed, instead of returning the failure's code.
 pub const EVIDENTIA_RECORD_FAILURE: u32 = 1;
-
-/// JSON text as a string for C: canonical, as every JSON the library writes.
-fn json_string(value: &Value) -> Result<String, Error> {
-    let bytes = evidentia::canonicalize_value(value)?;
-    String::from_utf8(bytes).map_err(|_| Error::new(ErrorCode::Internal, "canonical JSON is not UTF-8"))
-}
 
 /// Verifies a compact JWS another party signed (ES256, ES384, ES512, RS256, PS256,
 /// PS384 or EdDSA) against its keys, `keys` (JSON text: a JWKS or one JWK, public

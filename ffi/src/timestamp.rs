@@ -4,19 +4,14 @@
 
 use std::ffi::c_char;
 
+use evidentia::Error;
 use evidentia::timestamp::{TimestampRequest, TimestampTrust, verify_timestamp};
-use evidentia::{Error, ErrorCode};
 
 use crate::log::evidentia_log;
 use crate::{
-    boundary, bytes, c_str, evidentia_result, give_string, handle, optional_bytes, string_out, write_out, write_text,
+    boundary, bytes, c_str, evidentia_result, give_string, handle, json_string, optional_bytes, string_out, write_out,
+    write_text,
 };
-
-/// JSON text for C: canonical, as every JSON the library writes.
-fn json_text(value: &evidentia::json::Value) -> Result<String, Error> {
-    String::from_utf8(evidentia::canonicalize_value(value)?)
-        .map_err(|_| Error::new(ErrorCode::Internal, "canonical JSON is not UTF-8"))
-}
 
 /// Whom to trust, and the request a response must answer, from the arguments.
 #[allow(clippy::too_many_arguments)]
@@ -116,7 +111,7 @@ pub unsafe extern "C" fn evidentia_verify_timestamp(
             )?
         };
         let verified = verify_timestamp(response, data, request.as_ref(), &trust)?;
-        unsafe { write_text(&json_text(&verified.to_value())?, out, cap, out_len) }
+        unsafe { write_text(&json_string(&verified.to_value())?, out, cap, out_len) }
     })
 }
 
@@ -162,6 +157,6 @@ pub unsafe extern "C" fn evidentia_log_attach_timestamp(
             )?
         };
         let (size, verified) = evidentia_store::attach_timestamp(log.log.dir(), response, request.as_ref(), &trust)?;
-        give_string(json_text(&verified.to_value_for_checkpoint(size))?, out)
+        give_string(json_string(&verified.to_value_for_checkpoint(size))?, out)
     })
 }

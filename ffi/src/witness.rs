@@ -3,14 +3,13 @@
 
 use std::ffi::c_char;
 
-use evidentia::{Error, ErrorCode, Policy, PolicyResult, TlogProof};
+use evidentia::{Error, Policy, PolicyResult, TlogProof};
 
-use crate::{boundary, bytes, evidentia_result, text, write_text};
+use crate::{boundary, bytes, evidentia_result, json_string, text, write_text};
 
 /// The result as canonical JSON text into the caller's buffer.
 unsafe fn write_result(result: &PolicyResult, out: *mut c_char, cap: usize, out_len: *mut usize) -> Result<(), Error> {
-    let json = evidentia::canonicalize_value(&result.to_value())?;
-    let json = String::from_utf8(json).map_err(|_| Error::new(ErrorCode::Internal, "canonical JSON is not UTF-8"))?;
+    let json = json_string(&result.to_value())?;
     // SAFETY: forwarded from the caller.
     unsafe { write_text(&json, out, cap, out_len) }
 }
