@@ -230,14 +230,15 @@ class Packages(unittest.TestCase):
         self.assertEqual(len(_gunzip(two)) % 512, 0)
         for bad in ([("p/a.txt", b"1"), ("p/A.TXT", b"2")], [("/p/a.txt", b"1")], [("a.txt", b"1")],
                     [("p/a.txt", b"1"), ("q/b.txt", b"2")], [("p/../a.txt", b"1")], [("p/a.", b"1")],
-                    [("p/x/a.txt", b"1")], [("p/f%d" % i, b"") for i in range(65)], []):
+                    [("p/x/a.txt", b"1")], [("p/f%d" % i, b"") for i in range(769)], []):
             self.assertEqual(code(lambda: _read_tar(_gunzip(self.tgz(bad)))), "INVALID_ARGUMENT", bad[:2])
         self.assertEqual(code(lambda: _read_tar(_gunzip(self.tgz(ok, trailer=b"\1")))), "INVALID_ARGUMENT")
+        self.assertEqual(len(_read_tar(_gunzip(self.tgz([("p/f%d" % i, b"") for i in range(768)])))), 768)
         self.assertEqual(code(lambda: _gunzip(self.tgz(ok)[:-9])), "INVALID_ARGUMENT")
 
 
-class KeyRecords(unittest.TestCase):
-    """§23: key records and the log's key_history check (§13 step 11, §23.2)."""
+class KeyRecordSteps:
+    """Key records (§23) of a log of two keys: helpers of KeyRecords and PackageKeyHistory."""
 
     D2 = 0x1234567890ABCDEF1234567890ABCDEF1234567890ABCDEF1234567890ABCDEF
     T0 = 1800000000
@@ -282,6 +283,14 @@ class KeyRecords(unittest.TestCase):
             rv["reason"] = reason
         return [dict(k1, revoked=rv), k2]
 
+    def honest(self):
+        return [({"n": 0}, self.K1, 0), (self.rotate(2, self.rotated_keys()), self.K1, 1), ({"n": 2}, self.K2, 3),
+                (self.revoke(10, self.revoked_keys(reason="lost"), reason="lost"), self.K2, 4)]
+
+
+class KeyRecords(KeyRecordSteps, unittest.TestCase):
+    """§23: key records and the log's key_history check (§13 step 11, §23.2)."""
+
     def verify(self, steps, keys):
         """steps: (event value, signer kid, seconds after T0); keys: the key set verified with."""
         import hashlib
@@ -297,10 +306,6 @@ class KeyRecords(unittest.TestCase):
             prev = "sha256:" + hashlib.sha256(rec).hexdigest()
             v.push((1, craft.receipt(self.PRIV[kid], kid, rec).encode(), stored))
         return [(f["name"], f["index"]) for f in v.finish().findings]
-
-    def honest(self):
-        return [({"n": 0}, self.K1, 0), (self.rotate(2, self.rotated_keys()), self.K1, 1), ({"n": 2}, self.K2, 3),
-                (self.revoke(10, self.revoked_keys(reason="lost"), reason="lost"), self.K2, 4)]
 
     def test_honest_history(self):
         self.assertEqual(self.verify(self.honest()[:3], self.rotated_keys()), [])
@@ -423,6 +428,298 @@ class KeyRecords(unittest.TestCase):
         # a revocation of a key the history revoked already
         steps = self.honest() + [(self.revoke(10, self.revoked_keys(reason="lost"), reason="lost"), self.K2, 5)]
         self.assertEqual(self.verify(steps, self.revoked_keys(reason="lost")), [("KEY_HISTORY_MISMATCH", 4)])
+
+
+
+def audit_path(m, leaves):
+    """RFC 9162 §2.1.3.1 PATH(m, D[n]) of leaf hashes."""
+    if len(leaves) <= 1:
+        return []
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    if m < k:
+        return audit_path(m, leaves[:k]) + [merkle.root_of(leaves[k:])]
+    return audit_path(m - k, leaves[k:]) + [merkle.root_of(leaves[:k])]
+
+
+class PackageKeyHistory(KeyRecordSteps, unittest.TestCase):
+    """§19 check 11 (the key history) and check 6's checkpoint-key.pem, on whole packages."""
+
+    D3 = 0x2468ACE02468ACE02468ACE02468ACE02468ACE02468ACE02468ACE02468ACE0
+
+    @classmethod
+    def setUpClass(cls):
+        from spec_verifier.keys import thumbprint
+        super().setUpClass()
+        cls.JWK3 = cls.jwk_of(cls.D3)
+        cls.K3 = thumbprint(cls.JWK3)
+        cls.PRIV = dict(cls.PRIV, **{cls.K3: cls.D3})
+
+    @staticmethod
+    def pem(d):
+        from spec_verifier.package import canonical_pem
+        return canonical_pem(ecdsa.spki_der(*ecdsa.public_of(d))).encode()
+
+    @staticmethod
+    def receipt_files(receipt):
+        head, sig = receipt.rsplit(".", 1)
+        raw = b64url_decode(sig)
+        return receipt.encode(), head.encode(), ecdsa.encode_der_sig(int.from_bytes(raw[:32], "big"),
+                                                                     int.from_bytes(raw[32:], "big"))
+
+    def package(self, steps, batch=False, keys=None, cp_signer=None):
+        """The package of steps[0] in a log of `steps` (as KeyRecords.verify takes them), carrying
+        every later key record (an event with evidentia_key_record) as key-record-N; its
+        checkpoint covers the whole log, signed by `cp_signer` (default: the record's key; another
+        key is given as checkpoint-key.pem); keys.jwks is `keys` or the last key record's set."""
+        import hashlib
+        from spec_verifier.package import batch_receipt_of
+        from spec_verifier.util import b64std_encode
+        prev, records, events = None, [], []
+        for seq, (ev, kid, s) in enumerate(steps):
+            stored = ev if isinstance(ev, bytes) else jcs.canonical(ev)
+            rec = jcs.canonical({"v": 1, "log_id": self.LOG, "seq": seq, "prev": prev, "time": self.t(s),
+                                 "kid": kid, "event": "sha256:" + hashlib.sha256(stored).hexdigest()})
+            prev = "sha256:" + hashlib.sha256(rec).hexdigest()
+            records.append(rec)
+            events.append(stored)
+        leaves = [merkle.leaf_hash(r) for r in records]
+        body = f"{self.LOG}\n{len(records)}\n{b64std_encode(merkle.root_of(leaves))}\n"
+
+        def proof(i):
+            return jcs.canonical({"hashes": [b64std_encode(h) for h in audit_path(i, leaves)],
+                                  "leaf_index": i, "tree_size": len(records), "type": "inclusion"})
+
+        def note(kid):
+            return craft.note_sign(self.PRIV[kid], self.LOG, body).encode()
+
+        kid0 = steps[0][1]
+        files = {"record.json": records[0], "event.json": events[0], "public-key.pem": self.pem(self.PRIV[kid0]),
+                 "public-key.jwk": jcs.canonical(self.jwk_of(self.PRIV[kid0])),
+                 "inclusion-proof.json": proof(0), "checkpoint-body.txt": body.encode()}
+        signer = cp_signer or kid0
+        files["checkpoint.txt"] = note(signer)
+        if signer != kid0:
+            files["checkpoint-key.pem"] = self.pem(self.PRIV[signer])
+        if batch:
+            files["batch-receipt.json"] = batch_receipt_of(files)
+            files["signature.der"] = checkpoints.read(note(kid0)).sigs[0].sig
+        else:
+            files["receipt.jws"], files["signing-input.txt"], files["signature.der"] = \
+                self.receipt_files(craft.receipt(self.PRIV[kid0], kid0, records[0]))
+        n = 0
+        for i in range(1, len(steps)):
+            ev, kid = steps[i][0], steps[i][1]
+            if not (isinstance(ev, dict) and "evidentia_key_record" in ev
+                    or isinstance(ev, bytes) and b"evidentia_key_record" in ev):
+                continue
+            n += 1
+            kr = f"key-record-{n}"
+            files.update({kr + ".json": records[i], kr + "-event.json": events[i],
+                          kr + "-key.pem": self.pem(self.PRIV[kid])})
+            if batch:
+                files.update({kr + "-checkpoint.txt": note(kid), kr + "-checkpoint-body.txt": body.encode(),
+                              kr + "-inclusion-proof.json": proof(i)})
+                files[kr + "-batch-receipt.json"] = batch_receipt_of(files, n)
+            else:
+                (files[kr + "-receipt.jws"], files[kr + "-signing-input.txt"],
+                 files[kr + "-signature.der"]) = self.receipt_files(craft.receipt(self.PRIV[kid], kid, records[i]))
+            if keys is None and isinstance(ev, dict):
+                files["keys.jwks"] = jcs.canonical(ev["evidentia_key_record"]["keys"])
+        if keys is not None:
+            files["keys.jwks"] = jcs.canonical({"keys": keys})
+        return files
+
+    def checks(self, files):
+        """verify_package on a folder of `files`, with SHA256SUMS made for them (check 1 passes)."""
+        import hashlib
+        import tempfile
+        from spec_verifier.package import verify_package
+        sums = "".join(f"{hashlib.sha256(files[n]).hexdigest()}  {n}\n" for n in sorted(files))
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, data in dict(files, SHA256SUMS=sums.encode()).items():
+                with open(os.path.join(tmp, name), "wb") as f:
+                    f.write(data)
+            return verify_package(tmp)
+
+    def assertOnlyFails(self, files, failing, why=None):
+        checks = self.checks(files)
+        got = sorted(n for n, c in checks.items() if c.applies and c.passed is False)
+        self.assertEqual(got, failing, {n: c.failure for n, c in checks.items()})
+        if why is not None:
+            self.assertIn(why, checks[failing[0]].failure)
+        return checks
+
+    def test_valid_chain(self):
+        from spec_verifier.package import package_valid
+        for batch in (False, True):
+            files = self.package(self.honest(), batch=batch)
+            self.assertIn("key-record-2-event.json", files)
+            checks = self.assertOnlyFails(files, [])
+            self.assertTrue(package_valid(checks))
+            self.assertIs(checks[11].applies, True)
+            self.assertIs(checks[11].passed, True)
+            self.assertIs(checks[8].applies, False)
+        # the rotation as the last key record, the record after it in the log not carried
+        self.assertOnlyFails(self.package(self.honest()[:3]), [])
+
+    def test_without_key_records_check_11_does_not_apply(self):
+        from spec_verifier.package import package_valid
+        checks = self.assertOnlyFails(self.package(self.honest()[:1], keys=[JWK]), [])
+        self.assertIs(checks[11].applies, False)
+        self.assertIsNone(checks[11].passed)
+        self.assertTrue(package_valid(checks))
+
+    def test_stranger_key(self):
+        steps = self.honest()
+        # key record 2 signed by a stranger k3: its PEM's thumbprint is its own record's kid
+        # (k3), not the key the chain reached (k2)
+        stranger = steps[:3] + [(steps[3][0], self.K3, 4)]
+        for batch in (False, True):
+            self.assertOnlyFails(self.package(stranger, batch=batch), [11], "key-record-2.json is not signed")
+        # the record names k2, but k3 signed it (k3's PEM): not the current key's PEM
+        files = self.package(stranger)
+        good = self.package(steps)
+        forged = dict(files, **{"key-record-2.json": good["key-record-2.json"]})
+        forged["key-record-2-receipt.jws"], forged["key-record-2-signing-input.txt"], \
+            forged["key-record-2-signature.der"] = self.receipt_files(
+                craft.receipt(self.D3, self.K2, good["key-record-2.json"]))
+        self.assertOnlyFails(forged, [11], "key-record-2-key.pem")
+        # ... and with k2's PEM, k3's signature does not verify
+        forged["key-record-2-key.pem"] = good["key-record-2-key.pem"]
+        self.assertOnlyFails(forged, [11], "does not verify")
+
+    def test_keys_jwks_edited(self):
+        for batch in (False, True):
+            files = self.package(self.honest(), batch=batch)
+            added = jcs.canonical({"keys": self.revoked_keys(reason="lost") + [self.JWK3]})
+            self.assertOnlyFails(dict(files, **{"keys.jwks": added}), [11], "keys.jwks")
+            # the same key set written otherwise, or the revocation taken back
+            self.assertOnlyFails(dict(files, **{"keys.jwks": files["keys.jwks"].replace(b":", b": ", 1)}),
+                                 [11], "keys.jwks")
+            self.assertOnlyFails(dict(files, **{"keys.jwks": jcs.canonical({"keys": self.rotated_keys()})}),
+                                 [11], "keys.jwks")
+
+    def test_a_key_record_left_out(self):
+        files = self.package(self.honest())
+        # key-record-2's files as key-record-3's, with keys.jwks key record 1's key set
+        gap = {n.replace("key-record-2", "key-record-3"): v for n, v in files.items()}
+        gap["keys.jwks"] = jcs.canonical({"keys": self.rotated_keys()})
+        self.assertOnlyFails(gap, [11], "key-record-3")
+        # only key-record-3.json left over
+        only = {n: v for n, v in gap.items() if not n.startswith("key-record-3-")}
+        self.assertOnlyFails(only, [11], "key-record-3.json")
+        # a file of the other mode, and a name with a leading zero
+        self.assertOnlyFails(dict(files, **{"key-record-1-inclusion-proof.json": files["inclusion-proof.json"]}),
+                             [11], "key-record-1-inclusion-proof.json")
+        self.assertOnlyFails(dict(files, **{"key-record-01.json": files["key-record-1.json"]}), [11],
+                             "key-record-01.json")
+        # a file of a key record missing
+        less = {n: v for n, v in files.items() if n != "key-record-1-signing-input.txt"}
+        self.assertOnlyFails(less, [11], "key-record-1-signing-input.txt")
+        # key-record-2 without key-record-1: check 11 does not apply (SPEC: "only when
+        # key-record-1.json is present")
+        no_first = {n: v for n, v in files.items() if not n.startswith("key-record-1")}
+        self.assertIs(self.checks(no_first)[11].applies, False)
+
+    def test_key_record_of_another_log(self):
+        files = self.package(self.honest())
+        rec = files["key-record-1.json"].replace(b'"log_id":"%s"' % self.LOG.encode(), b'"log_id":"example.com/other"')
+        other = dict(files, **{"key-record-1.json": rec})
+        other["key-record-1-receipt.jws"], other["key-record-1-signing-input.txt"], \
+            other["key-record-1-signature.der"] = self.receipt_files(craft.receipt(D, self.K1, rec))
+        self.assertOnlyFails(other, [11], "another log")
+
+    def test_event_edited(self):
+        files = self.package(self.honest())
+        event = files["key-record-1-event.json"].replace(b'"at":"', b'"at":"9', 1)
+        self.assertOnlyFails(dict(files, **{"key-record-1-event.json": event}), [11], "SHA-256")
+
+    def test_who_may_make_the_change(self):
+        steps = self.honest()
+        # a revocation signed by the key it revokes (k2 revoking k2)
+        k1, k2 = self.rotated_keys()
+        keys = [k1, dict(k2, revoked={"revoked_at": float(self.T0 + 10)})]
+        self.assertOnlyFails(self.package(steps[:3] + [(self.revoke(10, keys, kid=self.K2), self.K2, 4)]),
+                             [11], "revocation of the key that signed it")
+        # a rotation of a key other than the current one (k3 -> k2, signed by k1)
+        self.assertOnlyFails(self.package([steps[0], (self.rotate(2, self.rotated_keys(), kid=self.K3), self.K1, 1)]),
+                             [11], "rotation not of the current key")
+        # the rotation hands over to k3, but k2 signs the next key record
+        to3 = [steps[0], (self.rotate(2, self.rotated_keys(), nxt=self.K3), self.K1, 1)] + steps[2:]
+        self.assertOnlyFails(self.package(to3), [11], "key-record-2.json is not signed")
+        # key record 1 again as key record 2: its seq is not greater than the previous one's
+        files = self.package(steps)
+        again = {n: v for n, v in files.items() if not n.startswith("key-record-2")}
+        again.update({n.replace("key-record-1", "key-record-2"): v for n, v in files.items()
+                      if n.startswith("key-record-1")})
+        self.assertOnlyFails(again, [11], "seq")
+
+    def test_event_text_rules(self):
+        from spec_verifier.package import read_key_record_text
+        rot = read_key_record_text(jcs.canonical(self.rotate(2, self.rotated_keys())))
+        self.assertEqual((rot.change, rot.kid, rot.next_kid), ("rotate", self.K1.encode(), self.K2.encode()))
+        self.assertEqual(rot.keys, jcs.canonical({"keys": self.rotated_keys()}))
+        rev = read_key_record_text(jcs.canonical(self.revoke(10, self.revoked_keys(reason='x]},"kid":"y'),
+                                                             reason='x]},"kid":"y')))
+        self.assertEqual((rev.change, rev.kid, rev.next_kid), ("revoke", self.K1.encode(), None))
+        self.assertIsNotNone(read_key_record_text(jcs.canonical(self.revoke(10, self.revoked_keys()))))
+        ok = jcs.canonical(self.rotate(2, self.rotated_keys()))
+        for bad in (ok + b"\n", ok.replace(b":", b": ", 1), ok.replace(b'"format":1', b'"format":2'),
+                    ok.replace(b'"rotate"', b'"revoke"'), ok[:-2] + b',"x":1}}', ok.replace(b'"next"', b'"nxt"'),
+                    ok.replace(b'"next":"' + self.K2.encode() + b'"', b'"next":""'),
+                    jcs.canonical({"evidentia_key_record": {"at": "x", "change": "rotate", "format": 1,
+                                                            "kid": self.K1, "next": self.K2}})):
+            self.assertIsNone(read_key_record_text(bad), bad)
+        rv = jcs.canonical(self.revoke(10, self.revoked_keys()))
+        self.assertIsNone(read_key_record_text(rv[:-2] + b',"reason":"}}'))
+        self.assertIsNotNone(read_key_record_text(rv[:-2] + b',"reason":"a"}}'))
+        # a key record whose event is not of that form fails check 11 (the record commits to it)
+        steps = self.honest()
+        spaced = jcs.canonical(steps[3][0]).replace(b":", b": ", 1)
+        files = self.package(steps[:3] + [(spaced, self.K2, 4)], keys=self.revoked_keys(reason="lost"))
+        self.assertOnlyFails(files, [11], "key-record-2-event.json is not")
+
+    def test_checkpoint_key(self):
+        steps = self.honest()
+        # (receipts mode) the checkpoint signed by k2, which key record 1 rotates to: check 6 passes
+        self.assertOnlyFails(self.package(steps, cp_signer=self.K2), [])
+        # k3, a key of keys.jwks (and of the key set the rotation signed), but no rotation's next
+        keys = self.rotated_keys() + [self.JWK3]
+        with3 = [steps[0], (self.rotate(2, keys), self.K1, 1)]
+        self.assertOnlyFails(self.package(with3), [])
+        self.assertOnlyFails(self.package(with3, cp_signer=self.K3), [6], "checkpoint-key.pem")
+        # a package made before packages carried key records: checkpoint-key.pem only a key of keys.jwks
+        old = self.package(steps[:1], keys=self.rotated_keys(), cp_signer=self.K2)
+        checks = self.assertOnlyFails(old, [6], "checkpoint-key.pem")
+        self.assertIs(checks[11].applies, False)
+        # checkpoint-key.pem is the rotation's next, but the note is k3's
+        files = self.package(with3, cp_signer=self.K3)
+        files["checkpoint-key.pem"] = self.pem(self.D2)
+        self.assertOnlyFails(files, [6], "no signature line")
+
+    def test_batch_mode_files(self):
+        from spec_verifier.package import batch_receipt_of
+        files = self.package(self.honest(), batch=True)
+        spaced = files["key-record-1-batch-receipt.json"] + b" "
+        self.assertOnlyFails(dict(files, **{"key-record-1-batch-receipt.json": spaced}), [11], "batch receipt")
+        # key record 1's note signed by k2, not by its signer k1
+        body = files["key-record-1-checkpoint-body.txt"].decode()
+        other = dict(files, **{"key-record-1-checkpoint.txt": craft.note_sign(self.D2, self.LOG, body).encode()})
+        other["key-record-1-batch-receipt.json"] = batch_receipt_of(other, 1)
+        self.assertOnlyFails(other, [11], "no signature line")
+        # the body not the text the note signs
+        self.assertOnlyFails(dict(files, **{"key-record-1-checkpoint-body.txt": body.encode() + b"x\n"}), [11],
+                             "key-record-1-checkpoint-body.txt")
+        # a proof that does not lead to the root, the batch receipt made again of it
+        proof = jcs.parse(files["key-record-1-inclusion-proof.json"])
+        proof["hashes"][0] = "A" * 43 + "="
+        moved = dict(files, **{"key-record-1-inclusion-proof.json": jcs.canonical(proof)})
+        moved["key-record-1-batch-receipt.json"] = batch_receipt_of(moved, 1)
+        self.assertOnlyFails(moved, [11], "does not lead")
+        # a receipts-mode file in a batch package
+        self.assertOnlyFails(dict(files, **{"key-record-2-receipt.jws": b"x"}), [11], "key-record-2-receipt.jws")
 
 
 if __name__ == "__main__":

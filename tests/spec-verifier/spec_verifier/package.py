@@ -1,5 +1,6 @@
-"""SPEC §19 evidence packages: reading, checks 1-7, and of check 8 (RFC 3161) only the token's
-outer shape (a guess at what can be judged without §20: see README)."""
+"""SPEC §19 evidence packages: reading, checks 1-7 and 11 (the key history), and of check 8
+(RFC 3161) only the token's outer shape (a guess at what can be judged without §20: see README).
+Checks 9 and 10 (signed messages, §21.6) are not implemented."""
 import base64
 import hashlib
 import os
@@ -11,13 +12,13 @@ from .errors import EvError
 from .keys import read_key_set, read_point, thumbprint
 from .records import parse_receipt, parse_record
 from .receipt import parse_batch_receipt
-from .util import sha256
+from .util import b64url_encode
 
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 MAX_FILE = 64 * 1024 * 1024
 
 
-MAX_FILES = 64
+MAX_FILES = 768
 MAX_TOTAL = 96 * 1024 * 1024
 
 
@@ -36,7 +37,7 @@ def _check_totals(files):
     if not files:
         _refuse("a package holds at least one file")
     if len(files) > MAX_FILES:
-        _refuse("more than 64 files")
+        _refuse(f"more than {MAX_FILES} files")
     if sum(len(v) for v in files.values()) > MAX_TOTAL:
         _refuse("more than 96 MiB in all")
 
@@ -48,7 +49,7 @@ def read_package(path):
         files = {}
         names = sorted(os.listdir(path))
         if len(names) > MAX_FILES:
-            _refuse("more than 64 files")
+            _refuse(f"more than {MAX_FILES} files")
         for name in names:
             p = os.path.join(path, name)
             if os.path.islink(p) or not os.path.isfile(p):
@@ -166,7 +167,7 @@ def _read_tar(data):
             _refuse(f"{base} is larger than 64 MiB")
         files[base] = data[start:end]
         if len(files) > MAX_FILES:
-            _refuse("more than 64 files")
+            _refuse(f"more than {MAX_FILES} files")
     _check_totals(files)
     return files
 
@@ -205,11 +206,267 @@ def _as_json_string(b):
     return b'"' + b.replace(b"\\", b"\\\\").replace(b'"', b'\\"').replace(b"\n", b"\\n") + b'"'
 
 
-def batch_receipt_of(files):
-    """The bytes §19 check 4 says `batch-receipt.json` must be exactly."""
-    return (b'{"checkpoint":' + _as_json_string(files.get("checkpoint.txt", b"")) + b',"proof":'
-            + files.get("inclusion-proof.json", b"") + b',"record":' + _as_json_string(files.get("record.json", b""))
+MAX_KEY_RECORDS = 99
+# §19's table: the files of key record N besides those of its mode.
+KEY_RECORD_ROLES = ("record.json", "event.json", "key.pem")
+RECEIPT_ROLES = ("receipt.jws", "signing-input.txt", "signature.der")
+BATCH_ROLES = ("batch-receipt.json", "checkpoint.txt", "checkpoint-body.txt", "inclusion-proof.json")
+
+
+def file_name(role, n=None):
+    """The file of `role` (named as the package's own record's file: "record.json",
+    "receipt.jws", ...) for the package's record (n None) or for key record n (§19's table:
+    `key-record-N.json`, `key-record-N-receipt.jws`, ...)."""
+    if n is None:
+        return role
+    return f"key-record-{n}.json" if role == "record.json" else f"key-record-{n}-{role}"
+
+
+def key_record_files(n, receipts):
+    """Exactly the files key record n has in a package of the mode (§19 check 11)."""
+    return {file_name(r, n) for r in KEY_RECORD_ROLES + (RECEIPT_ROLES if receipts else BATCH_ROLES)}
+
+
+def batch_receipt_of(files, n=None):
+    """The bytes §19 check 4 says `batch-receipt.json` must be exactly (for key record n, check
+    11 step 3: `key-record-N-batch-receipt.json`, made of that key record's files)."""
+    return (b'{"checkpoint":' + _as_json_string(files.get(file_name("checkpoint.txt", n), b"")) + b',"proof":'
+            + files.get(file_name("inclusion-proof.json", n), b"") + b',"record":'
+            + _as_json_string(files.get(file_name("record.json", n), b""))
             + b',"type":"evidentia-batch-receipt","v":1}')
+
+
+def point_kid(point):
+    """The RFC 7638 thumbprint of a P-256 point."""
+    x, y = point
+    return thumbprint({"kty": "EC", "crv": "P-256", "x": b64url_encode(x.to_bytes(32, "big")),
+                       "y": b64url_encode(y.to_bytes(32, "big"))})
+
+
+def receipt_failure(files, n, point):
+    """§19 check 4 for a receipt (and check 11 step 3 for key record n, receipts mode): the
+    receipt has exactly the parts signing-input.txt, signature.der (in DER) and the record's
+    file, and its signature verifies with `point`. Why not, or None."""
+    name, si, sd, rn = (file_name(r, n) for r in ("receipt.jws", "signing-input.txt", "signature.der", "record.json"))
+    try:
+        rc = parse_receipt(files.get(name, b""))
+    except EvError:
+        return f"{name} is not a receipt"
+    h64, p64, _ = rc.jws.parts
+    rs = (int.from_bytes(rc.jws.signature[:32], "big"), int.from_bytes(rc.jws.signature[32:], "big"))
+    if files.get(si) != (h64 + "." + p64).encode() or files.get(sd) != ecdsa.encode_der_sig(*rs) \
+            or rc.record.bytes != files.get(rn):
+        return f"{si}, {sd} or {rn} is not the receipt's"
+    if point is None or not ecdsa.verify(point, rc.jws.signing_input, *rs):
+        return f"the signature of {name} does not verify with the key"
+    return None
+
+
+def batch_receipt_failure(files, n=None):
+    """§19 check 4 for a batch receipt (and check 11 step 3, batch mode): the file is a batch
+    receipt and exactly the one made of the record's, proof's and checkpoint's files."""
+    name = file_name("batch-receipt.json", n)
+    try:
+        parse_batch_receipt(files.get(name, b""))
+    except EvError:
+        return f"{name} is not a batch receipt"
+    if files[name] != batch_receipt_of(files, n):
+        return f"{name} is not the batch receipt of {file_name('record.json', n)}, " \
+            f"{file_name('inclusion-proof.json', n)} and {file_name('checkpoint.txt', n)}"
+    return None
+
+
+def read_checkpoint(files, n=None):
+    """The signed note in checkpoint.txt (key record n's), or None when it is not one."""
+    try:
+        return checkpoints.read(files.get(file_name("checkpoint.txt", n), b""))
+    except EvError:
+        return None
+
+
+def note_failure(files, n, cp, log_id, point):
+    """§19 check 6 (and check 11 step 3, batch mode): checkpoint.txt is checkpoint-body.txt, an
+    empty line and well-formed signature lines, at least one of which is under the log id
+    (compared as text) with the key hash of `point`, and every such line verifies with it (as
+    §10 requires: the lines of the key named by the note's origin, which must be the log id).
+    With no key (`point` None: its file failed check 2, or check 6 already) only the form is
+    judged here; check 11 always has one (step 2)."""
+    note, body = file_name("checkpoint.txt", n), file_name("checkpoint-body.txt", n)
+    if cp is None or files.get(body) is None or cp.text.encode("utf-8") != files[body]:
+        return f"{note} is not {body} with signature lines"
+    if point is None:
+        return None
+    kh = checkpoints.key_hash(point)
+    matching = [line for line in cp.sigs if line.name == log_id and line.keyhash == kh]
+    ok = bool(matching)
+    for line in matching:
+        rs = ecdsa.parse_der_sig(line.sig)
+        if not rs or not ecdsa.verify(point, files[body], *rs):
+            ok = False
+    if not ok or cp.origin != log_id:
+        return f"no signature line of the key under the log id verifies in {note}"
+    return None
+
+
+def proof_failure(files, n, record, cp):
+    """§19 check 5 (and check 11 step 3, batch mode): the inclusion proof, written canonically,
+    leads from the leaf hash of the record's file to the checkpoint's root, at index `seq` in a
+    tree of the checkpoint's size."""
+    name = file_name("inclusion-proof.json", n)
+    raw = files.get(name, b"")
+    try:
+        proof = merkle.read_inclusion(raw)
+        if jcs.canonicalize(raw) != raw:
+            return f"{name} is not canonical"
+    except EvError:
+        return f"{name} is not an inclusion proof"
+    if cp is None or proof.leaf_index != record.seq or proof.tree_size != cp.size \
+            or not merkle.verify_inclusion(proof, merkle.leaf_hash(record.bytes), cp.root):
+        return f"{name} does not lead to the checkpoint's root"
+    return None
+
+
+class KeyRecordText:
+    def __init__(self, change, keys, kid, next_kid):
+        self.change = change      # "rotate" or "revoke"
+        self.keys = keys          # K: bytes, compared byte for byte with keys.jwks
+        self.kid = kid            # D: bytes
+        self.next_kid = next_kid  # X: bytes (a rotation), None (a revocation)
+
+
+_KR_HEAD = re.compile(rb'\{"evidentia_key_record":\{"at":"[^"]*","change":"(rotate|revoke)","format":1,"keys":'
+                      rb'(?=\{"keys":\[)')
+_KR_KID = b']},"kid":"'
+_KR_NEXT = re.compile(rb',"next":"([^"]+)"\}\}')
+_KR_REASON = b',"reason":"'
+
+
+def read_key_record_text(event):
+    """§19 check 11 step 4, text rules (not JSON): a KeyRecordText, or None when the event is not
+    one line of that form.
+
+    The line starts `{"evidentia_key_record":{"at":"`, text without `"`,
+    `","change":"C","format":1,"keys":{"keys":[` (C `rotate` or `revoke`); K is the text from that
+    `{"keys":[` up to and including the `]}` with which the line's last `]},"kid":"` begins; D the
+    text after its `,"kid":"` up to the next `"`; after D's closing `"`, a rotation has exactly
+    `,"next":"X"}}` (X one or more characters other than `"`), a revocation `}}` or
+    `,"reason":"` and then anything ending in `"}}`."""
+    if b"\n" in event:
+        return None
+    m = _KR_HEAD.match(event)
+    if m is None:
+        return None
+    start = m.end()
+    q = event.rfind(_KR_KID)
+    if q < start + len(b'{"keys":['):
+        return None
+    keys = event[start:q + 2]
+    d_start = q + len(_KR_KID)
+    d_end = event.find(b'"', d_start)
+    if d_end < 0:
+        return None
+    kid, rest = event[d_start:d_end], event[d_end + 1:]
+    change = m.group(1).decode()
+    if change == "rotate":
+        nm = _KR_NEXT.fullmatch(rest)
+        if nm is None:
+            return None
+        return KeyRecordText(change, keys, kid, nm.group(1))
+    if rest == b"}}" or (rest.startswith(_KR_REASON) and rest[len(_KR_REASON):].endswith(b'"}}')):
+        return KeyRecordText(change, keys, kid, None)
+    return None
+
+
+def key_record_numbers(files):
+    """N = 1, 2, ... while key-record-N.json exists (N at most 99, §19's table)."""
+    n = 0
+    while n < MAX_KEY_RECORDS and file_name("record.json", n + 1) in files:
+        n += 1
+    return range(1, n + 1)
+
+
+def rotation_nexts(files):
+    """The `next` (X) of every rotation among the package's key records, read as check 11 step 4
+    reads their events (§19 check 6: the keys checkpoint-key.pem may be)."""
+    out = set()
+    for n in key_record_numbers(files):
+        kr = read_key_record_text(files.get(file_name("event.json", n), b""))
+        if kr is not None and kr.change == "rotate":
+            out.add(kr.next_kid)
+    return out
+
+
+def key_history_failure(files, record, receipts):
+    """§19 check 11 for a package holding key-record-1.json: why it fails, or None.
+
+    The current key starts as record.json's kid and the previous seq as its seq; each key record
+    N, in order, is a record of the log with a greater seq, the current key as its kid, and
+    key-record-N-event.json as its event (step 1); key-record-N-key.pem is the canonical PEM of a
+    P-256 key whose thumbprint is the current key (2); that key signed it: its receipt's parts, or
+    its batch receipt, own note and inclusion proof (3); its event is a key record by the text
+    rules (4); a rotation is signed by its outgoing key, which hands the current key to `next`, a
+    revocation by a key other than the one it revokes (5); its seq is the previous seq (6). Then
+    the last one's key set is byte for byte keys.jwks, and every key-record-* file is one of a key
+    record read, exactly those of the package's mode."""
+    current = record.kid.encode("utf-8")
+    prev_seq = record.seq
+    last = None
+    numbers = key_record_numbers(files)
+    for n in numbers:
+        rn, en, kn = (file_name(r, n) for r in KEY_RECORD_ROLES)
+        # 1. a record of the log, later, signed (it says) by the current key; its event
+        try:
+            kr = parse_record(files[rn])
+        except EvError:
+            return f"{rn} is not a record"
+        if kr.log_id != record.log_id:
+            return f"{rn} is a record of another log"
+        if kr.seq <= prev_seq:
+            return f"{rn}'s seq is not greater than the previous record's"
+        if kr.kid.encode("utf-8") != current:
+            return f"{rn} is not signed by the key the chain has reached (its kid is not the current key)"
+        event = files.get(en)
+        if event is None or "sha256:" + hashlib.sha256(event).hexdigest() != kr.event:
+            return f"{en}'s SHA-256 is not {rn}'s event"
+        # 2. its key: a canonical P-256 PEM whose thumbprint is the current key
+        point = pem_point(files.get(kn, b""))
+        if point is None or point_kid(point).encode("utf-8") != current:
+            return f"{kn} is not the canonical PEM of the current key"
+        # 3. that key signed it
+        if receipts:
+            why = receipt_failure(files, n, point)
+        else:
+            cp = read_checkpoint(files, n)
+            why = batch_receipt_failure(files, n) or note_failure(files, n, cp, record.log_id, point) \
+                or proof_failure(files, n, kr, cp)
+        if why is not None:
+            return why
+        # 4. the event, by the text rules
+        text = read_key_record_text(event)
+        if text is None:
+            return f"{en} is not a key record's canonical line"
+        # 5. the signer may make the change
+        if text.change == "rotate":
+            if text.kid != current:
+                return f"{rn}: a rotation not of the current key"
+            current = text.next_kid
+        elif text.kid == current:
+            return f"{rn}: a revocation of the key that signed it"
+        # 6.
+        prev_seq = kr.seq
+        last = text
+    if last is None or files.get("keys.jwks") != last.keys:
+        return "keys.jwks is not the key set the last key record signed"
+    allowed = set()
+    for n in numbers:
+        allowed |= key_record_files(n, receipts)
+    for name in sorted(files):
+        if name.startswith("key-record-") and name not in allowed:
+            return f"{name} is not a file of a key record read (in the package's mode)"
+    missing = sorted(allowed - set(files))
+    if missing:
+        return f"{missing[0]} is missing"
+    return None
 
 
 class Check:
@@ -227,7 +484,7 @@ class Check:
 
 def verify_package(path):
     files = read_package(path)
-    checks = {n: Check(n) for n in range(1, 9)}
+    checks = {n: Check(n) for n in (*range(1, 9), 11)}
 
     def fail_all(why, numbers):
         for n in numbers:
@@ -270,16 +527,21 @@ def verify_package(path):
     for n in required:
         if n not in files:
             checks[1].fail(f"{n} is missing")
+    # 11 applies only when key-record-1.json is present; it then prints and counts like 1-7.
+    if file_name("record.json", 1) not in files:
+        checks[11].applies = False
+        checks[11].passed = None
+    unchecked = [*range(2, 8), *([11] if checks[11].applies else [])]
     if is_receipt == is_batch:
-        fail_all("the package holds neither or both of receipt.jws and batch-receipt.json", range(2, 8))
+        fail_all("the package holds neither or both of receipt.jws and batch-receipt.json", unchecked)
         return checks
     if "record.json" not in files:
-        fail_all("record.json is missing", range(2, 8))
+        fail_all("record.json is missing", unchecked)
         return checks
     try:
         record = parse_record(files["record.json"])
     except EvError:
-        fail_all("record.json is not a record", range(2, 8))
+        fail_all("record.json is not a record", unchecked)
         return checks
 
     # 2. the PEM and the JWK are one key, written canonically, thumbprint = kid
@@ -302,7 +564,6 @@ def verify_package(path):
         key_point = jpoint
 
     # 3. keys.jwks has that key in force at the record's time
-    ks = None
     try:
         ks = read_key_set(files.get("keys.jwks", b""))
         entry = [k for k in ks.keys if k.thumbprint == record.kid and k.usable]
@@ -312,82 +573,41 @@ def verify_package(path):
         checks[3].fail("keys.jwks is not a key set")
 
     # the checkpoint (6 reads it; 4 and 5 need it)
-    cp = None
-    try:
-        cp = checkpoints.read(files.get("checkpoint.txt", b""))
-    except EvError:
-        pass
+    cp = read_checkpoint(files)
     body = files.get("checkpoint-body.txt")
 
     # 4. the signature
     sig_rs = ecdsa.parse_der_sig(files.get("signature.der", b""))
     if is_receipt:
-        try:
-            rc = parse_receipt(files["receipt.jws"])
-            h64, p64, s64 = rc.jws.parts
-            rs = (int.from_bytes(rc.jws.signature[:32], "big"), int.from_bytes(rc.jws.signature[32:], "big"))
-            if files.get("signing-input.txt") != (h64 + "." + p64).encode() \
-                    or files.get("signature.der") != ecdsa.encode_der_sig(*rs) \
-                    or rc.record.bytes != files["record.json"]:
-                checks[4].fail("signing-input.txt, signature.der or record.json is not the receipt's")
-            elif key_point is None or not ecdsa.verify(key_point, rc.jws.signing_input, *rs):
-                checks[4].fail("the signature does not verify with the key")
-        except EvError:
-            checks[4].fail("receipt.jws is not a receipt")
+        why = receipt_failure(files, None, key_point)
     else:
-        try:
-            br = parse_batch_receipt(files["batch-receipt.json"])
-            if files["batch-receipt.json"] != batch_receipt_of(files) or cp is None:
-                checks[4].fail("batch-receipt.json is not the batch receipt of record.json, "
-                               "inclusion-proof.json and checkpoint.txt")
-            elif sig_rs is None or key_point is None or body is None \
-                    or not ecdsa.verify(key_point, body, *sig_rs):
-                checks[4].fail("the signature does not verify over checkpoint-body.txt")
-        except EvError:
-            checks[4].fail("batch-receipt.json is not a batch receipt")
+        why = batch_receipt_failure(files)
+        if why is None and cp is None:
+            why = "checkpoint.txt is not a signed checkpoint"
+        elif why is None and (sig_rs is None or key_point is None or body is None
+                              or not ecdsa.verify(key_point, body, *sig_rs)):
+            why = "the signature does not verify over checkpoint-body.txt"
+    if why is not None:
+        checks[4].fail(why)
 
     # 5. the inclusion proof, written canonically
-    try:
-        raw = files.get("inclusion-proof.json", b"")
-        proof = merkle.read_inclusion(raw)
-        if jcs.canonicalize(raw) != raw:
-            checks[5].fail("inclusion-proof.json is not canonical")
-        elif cp is None or proof.leaf_index != record.seq or proof.tree_size != cp.size \
-                or not merkle.verify_inclusion(proof, merkle.leaf_hash(record.bytes), cp.root):
-            checks[5].fail("the inclusion proof does not lead to the checkpoint's root")
-    except EvError:
-        checks[5].fail("inclusion-proof.json is not an inclusion proof")
+    why = proof_failure(files, None, record, cp)
+    if why is not None:
+        checks[5].fail(why)
 
-    # 6. checkpoint.txt = body, empty line, signature lines; one verifies under the log id
-    if cp is None or body is None or cp.text.encode("utf-8") != body:
-        checks[6].fail("checkpoint.txt is not checkpoint-body.txt with signature lines")
-    else:
-        signer = key_point
-        if "checkpoint-key.pem" in files:
-            signer = pem_point(files["checkpoint-key.pem"])
-            if signer is None or ks is None:
-                checks[6].fail("checkpoint-key.pem is not a canonical key of keys.jwks")
-                signer = None
-            else:
-                x, y = signer
-                from .util import b64url_encode
-                tpk = thumbprint({"kty": "EC", "crv": "P-256", "x": b64url_encode(x.to_bytes(32, "big")),
-                                  "y": b64url_encode(y.to_bytes(32, "big"))})
-                if not any(k.kid == tpk or k.thumbprint == tpk for k in ks.keys):
-                    checks[6].fail("checkpoint-key.pem is not a key of keys.jwks")
-                    signer = None
-        if signer is not None:
-            kh = sha256(ecdsa.spki_der(*signer))[:4]
-            # "at least one of which is under the log id ... with the key's key hash, and every
-            # such line verifies with the key (as §10 requires)"
-            matching = [line for line in cp.sigs if line.name == record.log_id and line.keyhash == kh]
-            ok = bool(matching)
-            for line in matching:
-                rs = ecdsa.parse_der_sig(line.sig)
-                if not rs or not ecdsa.verify(signer, body, *rs):
-                    ok = False
-            if not ok or cp.origin != record.log_id:
-                checks[6].fail("no signature line of the key under the log id verifies")
+    # 6. checkpoint.txt = body, empty line, signature lines; one verifies under the log id, by
+    # the record's key or checkpoint-key.pem's, the `next` of a rotation among the key records
+    signer = key_point
+    if "checkpoint-key.pem" in files:
+        signer = pem_point(files["checkpoint-key.pem"])
+        if signer is None:
+            checks[6].fail("checkpoint-key.pem is not a P-256 key written as OpenSSL writes it")
+        elif point_kid(signer).encode("utf-8") not in rotation_nexts(files):
+            checks[6].fail("checkpoint-key.pem is not a key a rotation among the package's key records hands over to")
+            signer = None
+    why = note_failure(files, None, cp, record.log_id, signer)
+    if why is not None:
+        checks[6].fail(why)
 
     # 7. event.json is the event
     ev = files.get("event.json")
@@ -403,6 +623,13 @@ def verify_package(path):
     else:
         checks[8].passed = None
         checks[8].failure = "not verified: this verifier does not implement RFC 3161 (see README)"
+
+    # 11. the key history: keys.jwks is the key set the log's key records signed, each signed by
+    # a key reached from the record's key
+    if checks[11].applies:
+        why = key_history_failure(files, record, is_receipt)
+        if why is not None:
+            checks[11].fail(why)
     return checks
 
 
