@@ -610,18 +610,49 @@ class PackageKeyHistory(KeyRecordSteps, unittest.TestCase):
         # only key-record-3.json left over
         only = {n: v for n, v in gap.items() if not n.startswith("key-record-3-")}
         self.assertOnlyFails(only, [11], "key-record-3.json")
-        # a file of the other mode, and a name with a leading zero
+        # a file of the other mode
         self.assertOnlyFails(dict(files, **{"key-record-1-inclusion-proof.json": files["inclusion-proof.json"]}),
                              [11], "key-record-1-inclusion-proof.json")
-        self.assertOnlyFails(dict(files, **{"key-record-01.json": files["key-record-1.json"]}), [11],
-                             "key-record-01.json")
         # a file of a key record missing
         less = {n: v for n, v in files.items() if n != "key-record-1-signing-input.txt"}
         self.assertOnlyFails(less, [11], "key-record-1-signing-input.txt")
-        # key-record-2 without key-record-1: check 11 does not apply (SPEC: "only when
-        # key-record-1.json is present")
+        # key-record-2 without key-record-1: check 11 applies (a file of a key record) and fails
+        # ("`key-record-1.json` must exist")
         no_first = {n: v for n, v in files.items() if not n.startswith("key-record-1")}
-        self.assertIs(self.checks(no_first)[11].applies, False)
+        checks = self.assertOnlyFails(no_first, [11], "key-record-1.json is missing")
+        self.assertIs(checks[11].applies, True)
+        # only key record 2's files, as key record 2 of a package (one file is enough)
+        only2 = {n: v for n, v in files.items() if not n.startswith("key-record-") or n == "key-record-2.json"}
+        self.assertOnlyFails(only2, [11], "key-record-1.json is missing")
+        only2 = {n: v for n, v in files.items() if not n.startswith("key-record-") or n == "key-record-2-key.pem"}
+        self.assertOnlyFails(only2, [11], "key-record-1.json is missing")
+
+    def test_names_not_of_the_table(self):
+        from spec_verifier.package import key_record_file_number, package_valid
+        for name, m in (("key-record-1.json", 1), ("key-record-99-inclusion-proof.json", 99),
+                        ("key-record-10-signing-input.txt", 10), ("key-record-7-checkpoint-body.txt", 7),
+                        ("key-record-01.json", None), ("key-record-0.json", None), ("key-record-100.json", None),
+                        ("key-record-1-foo.txt", None), ("key-record-1-record.json", None),
+                        ("key-record-1.json.bak", None), ("key-record-x", None), ("Key-record-1.json", None)):
+            self.assertEqual(key_record_file_number(name), m, name)
+        # Other names beginning key-record- are not files of a package: check 1 fails them, and
+        # check 11 (which applies for key-record-1.json and the others) does not look at them.
+        for batch in (False, True):
+            files = self.package(self.honest(), batch=batch)
+            for name in ("key-record-01.json", "key-record-100.json", "key-record-1-foo.txt", "key-record-x"):
+                checks = self.assertOnlyFails(dict(files, **{name: files["key-record-1.json"]}), [1], name)
+                self.assertIs(checks[11].passed, True)
+                self.assertFalse(package_valid(checks))
+        # a package whose only key-record- name is not of the table: check 11 does not apply
+        files = self.package(self.honest()[:1], keys=[JWK])
+        for name in ("key-record-01.json", "key-record-100.json", "key-record-1-foo.txt"):
+            checks = self.assertOnlyFails(dict(files, **{name: b"{}"}), [1], name)
+            self.assertIs(checks[11].applies, False)
+            self.assertIsNone(checks[11].passed)
+        # a file of a key record not read (M past the last N) is check 11's
+        files = self.package(self.honest())
+        self.assertOnlyFails(dict(files, **{"key-record-3-key.pem": files["key-record-2-key.pem"]}), [11],
+                             "key-record-3-key.pem")
 
     def test_key_record_of_another_log(self):
         files = self.package(self.honest())
@@ -675,11 +706,25 @@ class PackageKeyHistory(KeyRecordSteps, unittest.TestCase):
         rv = jcs.canonical(self.revoke(10, self.revoked_keys()))
         self.assertIsNone(read_key_record_text(rv[:-2] + b',"reason":"}}'))
         self.assertIsNotNone(read_key_record_text(rv[:-2] + b',"reason":"a"}}'))
+        # "one line without a line feed or NUL byte": neither anywhere, not even where the text
+        # rules take any text (the time, K, a reason)
+        self.assertIsNotNone(read_key_record_text(ok.replace(b'"at":"', b'"at":"x', 1)))
+        for bad in (ok.replace(b'"at":"', b'"at":"\0', 1), ok.replace(b'"at":"', b'"at":"\n', 1),
+                    ok.replace(b'{"keys":[', b'{"keys":[\0', 1), rv[:-2] + b',"reason":"a\0"}}',
+                    rv[:-2] + b',"reason":"a\n"}}', ok + b"\0"):
+            self.assertIsNone(read_key_record_text(bad), bad)
         # a key record whose event is not of that form fails check 11 (the record commits to it)
         steps = self.honest()
         spaced = jcs.canonical(steps[3][0]).replace(b":", b": ", 1)
         files = self.package(steps[:3] + [(spaced, self.K2, 4)], keys=self.revoked_keys(reason="lost"))
         self.assertOnlyFails(files, [11], "key-record-2-event.json is not")
+        # an event with a NUL byte (the record commits to it): check 11 fails; the same event with
+        # another byte there passes
+        canon = jcs.canonical(steps[3][0])
+        for byte, failing in ((b"\0", [11]), (b"x", [])):
+            ev = canon.replace(b'"at":"', b'"at":"' + byte, 1)
+            files = self.package(steps[:3] + [(ev, self.K2, 4)], keys=self.revoked_keys(reason="lost"))
+            self.assertOnlyFails(files, failing, "key-record-2-event.json is not" if failing else None)
 
     def test_checkpoint_key(self):
         steps = self.honest()

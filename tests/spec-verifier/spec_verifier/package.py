@@ -227,6 +227,24 @@ def key_record_files(n, receipts):
     return {file_name(r, n) for r in KEY_RECORD_ROLES + (RECEIPT_ROLES if receipts else BATCH_ROLES)}
 
 
+# §19: "a file of a key record M (a name of the table above: `key-record-M.json` or
+# `key-record-M-` and one of the nine file endings, M 1 to 99 without a leading zero)".
+_KEY_RECORD_FILE = re.compile(r"key-record-([1-9][0-9]?)(?:\.json|-(?:%s))" % "|".join(
+    re.escape(r) for r in ("event.json", "key.pem") + RECEIPT_ROLES + BATCH_ROLES))
+
+
+def key_record_file_number(name):
+    """M when `name` is a file of key record M (a name of §19's table), else None."""
+    m = _KEY_RECORD_FILE.fullmatch(name)
+    return int(m.group(1)) if m else None
+
+
+def not_a_package_file(name):
+    """§19: "Other names beginning `key-record-` are not files of a package at all, and check 1
+    fails them" (`key-record-01.json`, `key-record-100.json`, `key-record-1-foo.txt`)."""
+    return name.startswith("key-record-") and key_record_file_number(name) is None
+
+
 def batch_receipt_of(files, n=None):
     """The bytes §19 check 4 says `batch-receipt.json` must be exactly (for key record n, check
     11 step 3: `key-record-N-batch-receipt.json`, made of that key record's files)."""
@@ -350,8 +368,9 @@ def read_key_record_text(event):
     `{"keys":[` up to and including the `]}` with which the line's last `]},"kid":"` begins; D the
     text after its `,"kid":"` up to the next `"`; after D's closing `"`, a rotation has exactly
     `,"next":"X"}}` (X one or more characters other than `"`), a revocation `}}` or
-    `,"reason":"` and then anything ending in `"}}`."""
-    if b"\n" in event:
+    `,"reason":"` and then anything ending in `"}}`. "One line without a line feed or NUL byte":
+    neither anywhere in it."""
+    if b"\n" in event or b"\0" in event:
         return None
     m = _KR_HEAD.match(event)
     if m is None:
@@ -397,8 +416,9 @@ def rotation_nexts(files):
 
 
 def key_history_failure(files, record, receipts):
-    """§19 check 11 for a package holding key-record-1.json: why it fails, or None.
+    """§19 check 11 for a package holding a file of a key record: why it fails, or None.
 
+    "`key-record-1.json` must exist" (a package with only key record 2's files fails).
     The current key starts as record.json's kid and the previous seq as its seq; each key record
     N, in order, is a record of the log with a greater seq, the current key as its kid, and
     key-record-N-event.json as its event (step 1); key-record-N-key.pem is the canonical PEM of a
@@ -406,8 +426,12 @@ def key_history_failure(files, record, receipts):
     its batch receipt, own note and inclusion proof (3); its event is a key record by the text
     rules (4); a rotation is signed by its outgoing key, which hands the current key to `next`, a
     revocation by a key other than the one it revokes (5); its seq is the previous seq (6). Then
-    the last one's key set is byte for byte keys.jwks, and every key-record-* file is one of a key
-    record read, exactly those of the package's mode."""
+    the last one's key set is byte for byte keys.jwks, and every file of a key record M (a name of
+    §19's table, key_record_file_number) belongs to a key record read (M at most the last N) and
+    is one of the files of the package's mode. Other `key-record-` names are check 1's, not
+    check 11's."""
+    if file_name("record.json", 1) not in files:
+        return f"{file_name('record.json', 1)} is missing"
     current = record.kid.encode("utf-8")
     prev_seq = record.seq
     last = None
@@ -461,7 +485,7 @@ def key_history_failure(files, record, receipts):
     for n in numbers:
         allowed |= key_record_files(n, receipts)
     for name in sorted(files):
-        if name.startswith("key-record-") and name not in allowed:
+        if key_record_file_number(name) is not None and name not in allowed:
             return f"{name} is not a file of a key record read (in the package's mode)"
     missing = sorted(allowed - set(files))
     if missing:
@@ -517,6 +541,9 @@ def verify_package(path):
             for name in files:
                 if name != "SHA256SUMS" and name not in listed:
                     checks[1].fail(f"{name} is not listed")
+    for name in sorted(files):
+        if not_a_package_file(name):
+            checks[1].fail(f"{name} is not a file of a package (a key-record- name not of the table)")
 
     is_receipt = "receipt.jws" in files
     is_batch = "batch-receipt.json" in files
@@ -527,8 +554,9 @@ def verify_package(path):
     for n in required:
         if n not in files:
             checks[1].fail(f"{n} is missing")
-    # 11 applies only when key-record-1.json is present; it then prints and counts like 1-7.
-    if file_name("record.json", 1) not in files:
+    # 11 applies only when the package holds a file of a key record (a name of §19's table,
+    # key-record-N..., N 1 to 99 without a leading zero); it then prints and counts like 1-7.
+    if not any(key_record_file_number(name) is not None for name in files):
         checks[11].applies = False
         checks[11].passed = None
     unchecked = [*range(2, 8), *([11] if checks[11].applies else [])]
