@@ -506,3 +506,168 @@ fn numbers_beyond_the_shells_arithmetic_fail_check_5_with_a_verdict() {
         assert!(!cli.1 && cli.0.contains(&5), "{member}: package verify {cli:?}");
     }
 }
+
+/// A log in `mode` whose first key signs records 0–12, hands over to a second key
+/// (record 13), which signs records 14–26 and hands over to a third (record 27),
+/// which revokes the first from `revoked_at` (record 28); then a checkpoint.
+fn rotated_log(dir: &Path, mode: &str, revoked_at: &str) -> PathBuf {
+    let log = make_log(dir, mode);
+    let first = std::fs::read_to_string(dir.join("key.jwk")).unwrap();
+    let first = evidentia::SigningKey::from_jwk(&first).unwrap().public_key().kid().to_owned();
+    let log_arg = log.to_str().unwrap();
+    for name in ["key-2.jwk", "key-3.jwk"] {
+        std::fs::write(dir.join(name), evidentia(dir, &["keygen"]).stdout).unwrap();
+    }
+    for args in [
+        vec!["log", "rotate", log_arg, "--key", "key-2.jwk"],
+        vec!["log", "append", log_arg, "events.jsonl", "--batch"],
+        vec!["log", "rotate", log_arg, "--key", "key-3.jwk"],
+        vec!["log", "revoke", log_arg, "--kid", &first, "--at", revoked_at, "--reason", "keyCompromise"],
+        vec!["log", "checkpoint", log_arg],
+    ] {
+        let out = evidentia(dir, &args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    }
+    log
+}
+
+fn check_key_history(mode: &str) {
+    let work = Workdir::new(&format!("key-history-{mode}"));
+    let dir = &work.0;
+    let path = restricted_path(dir);
+    let log = rotated_log(dir, mode, "2100-01-01T00:00:00Z");
+    let log_arg = log.to_str().unwrap();
+    let package = dir.join("package");
+    let out = evidentia(dir, &["export", log_arg, "--index", "6", "--out", package.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let script = dir.join("trusted-verify.sh");
+    std::fs::copy(package.join("verify.sh"), &script).unwrap();
+    // The three key records after record 6, in order; keys.jwks is the last one's set.
+    let names: Vec<String> =
+        std::fs::read_dir(&package).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let per_record = if mode == "batch" { 7 } else { 6 };
+    assert_eq!(names.iter().filter(|n| n.starts_with("key-record-")).count(), 3 * per_record, "{names:?}");
+    let out = Command::new(path.join("sh")).arg(&script).arg(&package).env_clear().env("PATH", &path).output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("OK      11. keys.jwks is the key set of the log's key records: record 13: "), "{stdout}");
+    assert!(stdout.contains("; record 28: ") && stdout.contains(" revoked "), "{stdout}");
+    for verdict in verdicts(dir, &script, &package, &path) {
+        assert_eq!(verdict, (vec![], true));
+    }
+
+    // Each key-record file, at eight places: check 1 and check 11 fail in both
+    // verifiers (the next of a rotation also names the checkpoint's key: check 6).
+    let mut key_record_names: Vec<&String> = names.iter().filter(|n| n.starts_with("key-record-")).collect();
+    key_record_names.sort();
+    for name in key_record_names {
+        let original = std::fs::read(package.join(name)).unwrap();
+        for at in (0..8).map(|i| i * (original.len() - 1) / 7) {
+            let mut bytes = original.clone();
+            bytes[at] ^= 0x01;
+            std::fs::write(package.join(name), &bytes).unwrap();
+            let [shell, cli, _] = verdicts(dir, &script, &package, &path);
+            assert!(shell.0.contains(&1) && shell.0.contains(&11), "{mode}: {name} byte {at}: verify.sh {shell:?}");
+            assert_eq!(shell, cli, "{mode}: {name} byte {at}");
+        }
+        std::fs::write(package.join(name), &original).unwrap();
+    }
+
+    // Changes made with their sums written again, so that only the history can
+    // catch them. Each is undone before the next.
+    let expect = |failed: &[u8], why: &str| {
+        for verdict in verdicts(dir, &script, &package, &path) {
+            assert_eq!(verdict, (failed.to_vec(), failed.is_empty()), "{mode}: {why}");
+        }
+    };
+    let keys = std::fs::read_to_string(package.join("keys.jwks")).unwrap();
+    let mut edited = evidentia::KeySet::from_json(&keys).unwrap();
+    let stranger = evidentia::SigningKey::from_bytes(&[7; 32]).unwrap();
+    edited.add(stranger.public_key(), evidentia::Validity::default()).unwrap();
+    replace_file(&package, "keys.jwks", Some(edited.to_json().as_bytes()));
+    expect(&[11], "a key added to keys.jwks");
+    let unrevoked = keys.replace(r#","revoked":{"reason":"keyCompromise","revoked_at":4102444800}"#, "");
+    assert_ne!(unrevoked, keys);
+    replace_file(&package, "keys.jwks", Some(unrevoked.as_bytes()));
+    expect(&[11], "the revocation taken out of keys.jwks");
+    replace_file(&package, "keys.jwks", Some(keys.as_bytes()));
+
+    // A file of a key record the package does not have, and one of the other mode.
+    replace_file(&package, "key-record-4.json", Some(b"{}"));
+    expect(&[11], "key-record-4.json");
+    replace_file(&package, "key-record-4.json", None);
+    let other_mode = if mode == "batch" { "key-record-1-receipt.jws" } else { "key-record-1-checkpoint.txt" };
+    replace_file(&package, other_mode, Some(b"x"));
+    expect(&[11], other_mode);
+    replace_file(&package, other_mode, None);
+
+    // The middle key record left out, the last renumbered: it is signed by a key the
+    // history has not reached.
+    let saved: Vec<(String, Vec<u8>)> = std::fs::read_dir(&package)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("key-record-2") || n.starts_with("key-record-3"))
+        .map(|n| (n.clone(), std::fs::read(package.join(&n)).unwrap()))
+        .collect();
+    for (name, _) in &saved {
+        replace_file(&package, name, None);
+    }
+    for (name, bytes) in &saved {
+        if let Some(rest) = name.strip_prefix("key-record-3") {
+            replace_file(&package, &format!("key-record-2{rest}"), Some(bytes));
+        }
+    }
+    // In receipts mode the checkpoint's key is then one no rotation carried hands
+    // over to: check 6 fails too.
+    expect(if mode == "batch" { &[11] } else { &[6, 11] }, "the middle key record left out");
+    // The newest key record left out, with keys.jwks its predecessor's set: that is
+    // what a package cannot show (SPEC §19), and both verifiers say VALID.
+    for (name, _) in saved.iter().filter(|(n, _)| n.starts_with("key-record-3")) {
+        replace_file(&package, &name.replacen("key-record-3", "key-record-2", 1), None);
+    }
+    for (name, bytes) in saved.iter().filter(|(n, _)| n.starts_with("key-record-2")) {
+        replace_file(&package, name, Some(bytes));
+    }
+    let event = std::fs::read_to_string(package.join("key-record-2-event.json")).unwrap();
+    let start = event.find(r#""keys":"#).unwrap() + 7;
+    let end = event.rfind(r#","kid":""#).unwrap();
+    replace_file(&package, "keys.jwks", Some(&event.as_bytes()[start..end]));
+    expect(&[], "the newest key record left out");
+    for (name, bytes) in &saved {
+        replace_file(&package, name, Some(bytes));
+    }
+    replace_file(&package, "keys.jwks", Some(keys.as_bytes()));
+    expect(&[], "restored");
+
+    // A checkpoint signed by a stranger's key, named in checkpoint-key.pem: the log
+    // never handed over to it (receipts mode; a batch receipt's checkpoint is the
+    // record's own signature).
+    if mode == "receipts" {
+        let body = std::fs::read_to_string(package.join("checkpoint-body.txt")).unwrap();
+        let checkpoint = evidentia::Checkpoint::from_text(&body).unwrap();
+        let note = evidentia::sign_checkpoint(&checkpoint, &stranger).unwrap();
+        let saved_note = std::fs::read(package.join("checkpoint.txt")).unwrap();
+        let saved_key = std::fs::read(package.join("checkpoint-key.pem")).unwrap();
+        replace_file(&package, "checkpoint.txt", Some(note.as_bytes()));
+        replace_file(&package, "checkpoint-key.pem", Some(stranger.public_key().to_pem().as_bytes()));
+        expect(&[6], "a stranger's checkpoint");
+        replace_file(&package, "checkpoint.txt", Some(&saved_note));
+        replace_file(&package, "checkpoint-key.pem", Some(&saved_key));
+    }
+
+    // The record the log's history revokes: no package is made of it.
+    let work = Workdir::new(&format!("key-history-revoked-{mode}"));
+    let log = rotated_log(&work.0, mode, "2000-01-01T00:00:00Z");
+    let out = evidentia(&work.0, &["export", log.to_str().unwrap(), "--index", "6", "--out", "p"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("KEY_REVOKED"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_receipt_package_carries_the_key_history_from_the_records_key() {
+    check_key_history("receipts");
+}
+
+#[test]
+fn a_batch_receipt_package_carries_the_key_history_from_the_records_key() {
+    check_key_history("batch");
+}

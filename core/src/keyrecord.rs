@@ -385,7 +385,7 @@ pub(crate) fn same_history(a: &KeySet, b: &KeySet) -> bool {
 /// Reads an event's bytes as a key record, if it is one: an object whose member
 /// `evidentia_key_record` may be spelled with escapes, so bytes holding `\u` are
 /// read too (a quick scan first: most events are neither).
-pub(crate) fn key_record_of(event: &[u8]) -> Option<Result<KeyRecord>> {
+pub fn key_record_of(event: &[u8]) -> Option<Result<KeyRecord>> {
     let needle = KEY_RECORD_MEMBER.as_bytes();
     if !event.windows(needle.len()).any(|window| window == needle) && !event.windows(2).any(|w| w == b"\\u") {
         return None;

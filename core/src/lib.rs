@@ -64,7 +64,7 @@ pub use evidence::{EvidenceFile, evidence_file, verify_evidence_file};
 pub use json::{Value, canonicalize, canonicalize_value};
 pub use jwks::{KeyEntry, KeySet, Validity};
 pub use jws::{JwsOptions, VerifiedJws, sign_jws, verify_jws};
-pub use keyrecord::{KEY_RECORD_FORMAT, KEY_RECORD_MEMBER, KeyChange, KeyRecord, key_in_force};
+pub use keyrecord::{KEY_RECORD_FORMAT, KEY_RECORD_MEMBER, KeyChange, KeyRecord, key_in_force, key_record_of};
 pub use keys::{ALGORITHM, PublicKey, SigningKey, jwk_thumbprint};
 pub use lookup::{MESSAGE_MEMBER, lookup_document, lookup_terms};
 pub use merkle::{ConsistencyProof, InclusionProof};

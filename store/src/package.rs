@@ -4,7 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use evidentia::package::{PackageFile, PackageInput, PackageRequest, PackageTimestamp, build_package};
+use evidentia::package::{
+    MAX_PACKAGE_KEY_RECORDS, PackageFile, PackageInput, PackageKeyRecord, PackageRequest, PackageTimestamp,
+    build_package,
+};
 use evidentia::{BatchReceipt, Error, ErrorCode, Result, timestamp};
 
 use crate::fsio::io_error;
@@ -16,7 +19,9 @@ use crate::{Entry, LogReader};
 /// A receipt's package proves inclusion in the newest checkpoint that covers the
 /// record and has a stored timestamp that still verifies, or else in the newest
 /// checkpoint; a batch receipt carries its own checkpoint, whose timestamp is
-/// included when stored and still verifying.
+/// included when stored and still verifying. Every key record that follows the
+/// record comes with its receipt (SPEC.md §19 check 11), so that `keys.jwks` is
+/// shown to be the key set the log last signed.
 ///
 /// # Errors
 /// [`ErrorCode::InvalidArgument`] for a record beyond the log, a log without a
@@ -73,6 +78,12 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
         }
         _ => None,
     };
+    let key_records: Vec<(String, Vec<u8>)> = key_records_after(&reader, index)?
+        .into_iter()
+        .map(|(seq, event)| Ok((reader.receipt(seq)?, event)))
+        .collect::<Result<_>>()?;
+    let key_records: Vec<PackageKeyRecord> =
+        key_records.iter().map(|(receipt, event)| PackageKeyRecord { receipt, event }).collect();
     let files = build_package(PackageInput {
         receipt: &receipt,
         event: &event,
@@ -85,13 +96,14 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
         },
         exported_at: Some(crate::writer::now()?),
         request: request.as_ref().map(|(receipt, event, proof)| PackageRequest { receipt, event, proof }),
+        key_records: &key_records,
     })?;
     write_package(&files, out)
 }
 
 /// The most files a package may hold: it has 21 at most, 47 for a signed message
-/// that answers another (SPEC.md §19, §21.6).
-const MAX_FILES: usize = 64;
+/// that answers another (SPEC.md §19, §21.6), and 7 for each of up to 99 key records.
+const MAX_FILES: usize = 768;
 /// The largest file a package may hold. The store keeps no entry larger than
 /// 64 MiB, so no exported `event.json` is larger; every other file of a package is
 /// a few kilobytes (the key history grows by about 300 bytes a key).
@@ -286,7 +298,9 @@ impl Limits {
         let refuse = |why: String| Error::new(ErrorCode::InvalidArgument, format!("{}: {why}", path.display()));
         self.files += 1;
         if self.files > MAX_FILES {
-            return Err(refuse(format!("more than {MAX_FILES} files; a package has about 20")));
+            return Err(refuse(format!(
+                "more than {MAX_FILES} files; a package has about 20, and 7 more for each key record"
+            )));
         }
         if size > MAX_FILE_SIZE {
             return Err(refuse(format!("{name} is larger than {} MiB", MAX_FILE_SIZE >> 20)));
@@ -391,7 +405,9 @@ fn read_package_archive(path: &Path) -> Result<Vec<PackageFile>> {
         let mut entry = entry.map_err(not_package)?;
         members += 1;
         if members > MAX_FILES + 1 {
-            return Err(refuse(format!("more than {MAX_FILES} files; a package has about 20")));
+            return Err(refuse(format!(
+                "more than {MAX_FILES} files; a package has about 20, and 7 more for each key record"
+            )));
         }
         let header = entry.header();
         if header.as_ustar().is_none() && header.as_gnu().is_none() {
@@ -485,4 +501,33 @@ fn describe_kind(kind: tar::EntryType) -> &'static str {
         tar::EntryType::GNUSparse => "a sparse file",
         _ => "an unknown kind of member",
     }
+}
+
+/// The key records (SPEC.md §23) that follow record `index` in the log, in order: their
+/// sequence numbers and events. A log with a single key has none, so only a log with
+/// two keys or more is read through; more than a package carries is refused.
+fn key_records_after(reader: &LogReader, index: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+    if reader.keys().entries().len() < 2 {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    let mut seq = 0u64;
+    reader.for_each_entry(|entry| {
+        let entry = entry.map_err(|why| Error::new(ErrorCode::LogCorrupt, why))?;
+        if seq > index && evidentia::key_record_of(entry.event()).is_some() {
+            if found.len() == MAX_PACKAGE_KEY_RECORDS {
+                return Err(Error::new(
+                    ErrorCode::InvalidArgument,
+                    format!(
+                        "more than {MAX_PACKAGE_KEY_RECORDS} key records follow record {index}, more than a package \
+                        carries: export a later record"
+                    ),
+                ));
+            }
+            found.push((seq, entry.event().to_vec()));
+        }
+        seq += 1;
+        Ok(())
+    })?;
+    Ok(found)
 }

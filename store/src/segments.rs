@@ -97,6 +97,13 @@ pub enum EntryRef<'a> {
 }
 
 impl<'a> EntryRef<'a> {
+    /// The event's canonical bytes.
+    pub fn event(&self) -> &'a [u8] {
+        match self {
+            EntryRef::Receipt { event, .. } | EntryRef::Record { event, .. } => event,
+        }
+    }
+
     /// Reads a frame payload: kind ‖ length of the first part (u32 LE) ‖ first part ‖ event.
     pub(crate) fn decode(payload: &'a [u8]) -> std::result::Result<EntryRef<'a>, String> {
         if payload.len() < 5 {

@@ -2149,6 +2149,7 @@ fn package_files(f: &Fixture) -> Vec<PackageFile> {
         timestamp: None,
         exported_at: None,
         request: None,
+        key_records: &[],
     })
     .expect("the fixture's package")
 }

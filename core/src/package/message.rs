@@ -554,6 +554,7 @@ mod tests {
                 event: &first.event,
                 proof: &request_proof,
             }),
+            key_records: &[],
         };
         assert_eq!(
             build_package(PackageInput { request: None, ..input }).unwrap_err().code(),
@@ -568,7 +569,7 @@ mod tests {
         let files = pair();
         let checks = verify_package(&files);
         let numbers: Vec<u8> = checks.iter().map(|c| c.number).collect();
-        assert_eq!(numbers, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(numbers, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
         assert!(checks.iter().all(|c| c.failure.is_none()), "{checks:?}");
         let mut changes = 0;
         for (i, file) in files.iter().enumerate() {

@@ -19,14 +19,18 @@ use crate::time::Timestamp;
 use crate::timestamp::{self, TimestampTrust};
 use crate::verify::verify_receipt;
 
+mod keyhistory;
 mod message;
+
+pub use keyhistory::{MAX_PACKAGE_KEY_RECORDS, PackageKeyRecord};
 
 /// The shell script of every package.
 pub const VERIFY_SH: &str = include_str!("verify.sh");
 const VERIFICATION_MD: &str = include_str!("VERIFICATION.md");
 
 /// The names the files of a package may have (SPEC.md §19), each listed in
-/// `SHA256SUMS`, which is the only other file. `verify.sh` holds the same list.
+/// `SHA256SUMS`, which is the only other file, besides the numbered files of key
+/// records ([`is_package_file_name`]). `verify.sh` holds the same list.
 pub const PACKAGE_FILE_NAMES: [&str; 46] = [
     "receipt.jws",
     "batch-receipt.json",
@@ -76,6 +80,13 @@ pub const PACKAGE_FILE_NAMES: [&str; 46] = [
     "request-message-key.pem",
 ];
 
+/// Whether a package may hold a file of this name (other than `SHA256SUMS`): one of
+/// [`PACKAGE_FILE_NAMES`], or a file of key record 1 to 99 (`key-record-N.json`,
+/// `key-record-N-event.json`, …).
+pub fn is_package_file_name(name: &str) -> bool {
+    PACKAGE_FILE_NAMES.contains(&name) || keyhistory::key_record_file(name).is_some()
+}
+
 /// One file of a package: its name in the package folder and its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PackageFile {
@@ -109,6 +120,9 @@ pub struct PackageInput<'a> {
     /// For a signed message that answers an earlier record (its `link`): that
     /// record's evidence, in the same checkpoint (SPEC.md §21.6).
     pub request: Option<PackageRequest<'a>>,
+    /// Every key record that follows the record in the log, in log order (SPEC.md
+    /// §19 check 11): `keys` must then be the key set the last one signed.
+    pub key_records: &'a [PackageKeyRecord<'a>],
 }
 
 /// The record a linked signed message answers, packaged with it: its receipt, its
@@ -181,20 +195,26 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
     let subject = if receipt_signature.is_some() { "receipt" } else { "batch receipt" };
 
     let (key, _) = input.keys.select(Some(&record.kid))?;
+    let (key_record_files, signed_keys) = keyhistory::key_record_files(input.key_records, input.keys)?;
     // The checkpoint is signed by the key in force when it was signed: after a
-    // rotation, a later key of the history than the record's (receipts only; a batch
-    // receipt's checkpoint is the record's signature).
+    // rotation, a key the key records hand over to (receipts only; a batch receipt's
+    // checkpoint is the record's signature).
     let signed_by = |k: &crate::PublicKey| note_signature_by(&checkpoint, &record.log_id, k).ok();
+    let handed_over: Vec<String> = {
+        let file = |name: &str| key_record_files.iter().find(|f| f.name == name).map(|f| f.bytes.as_slice());
+        keyhistory::handed_over_to(&file)
+    };
     let (checkpoint_key, (body, note_signature)) = match signed_by(key) {
         Some(found) => (key, found),
-        None if receipt_signature.is_some() => input
-            .keys
-            .entries()
+        None if receipt_signature.is_some() => handed_over
             .iter()
-            .filter_map(|entry| entry.public_key())
+            .filter_map(|kid| input.keys.select(Some(kid)).ok().map(|(k, _)| k))
             .find_map(|k| signed_by(k).map(|found| (k, found)))
             .ok_or_else(|| {
-                Error::new(ErrorCode::CheckpointSignatureInvalid, "no key of the key history signed the checkpoint")
+                Error::new(
+                    ErrorCode::CheckpointSignatureInvalid,
+                    "neither the record's key nor a key its log handed over to since signed the checkpoint",
+                )
             })?,
         None => note_signature_by(&checkpoint, &record.log_id, key).map(|found| (key, found))?,
     };
@@ -232,7 +252,11 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
     }
     add("public-key.pem", key.to_pem().into_bytes());
     add("public-key.jwk", key.to_jwk().into_bytes());
-    add("keys.jwks", input.keys.to_json().into_bytes());
+    // With key records, keys.jwks is byte for byte the key set the last one signed.
+    add("keys.jwks", signed_keys.unwrap_or_else(|| input.keys.to_json().into_bytes()));
+    for file in key_record_files {
+        add(&file.name, file.bytes);
+    }
     add("inclusion-proof.json", proof.to_json()?.into_bytes());
     if let Some(stamp) = input.timestamp {
         add_timestamp(&mut add, stamp, &checkpoint)?;
@@ -276,6 +300,19 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
     files.push(PackageFile { name: "manifest.json".to_owned(), bytes: manifest });
     let sums: String = files.iter().map(|f| format!("{}  {}\n", Digest::sha256(&f.bytes).to_hex(), f.name)).collect();
     files.push(PackageFile { name: "SHA256SUMS".to_owned(), bytes: sums.into_bytes() });
+    // Every package made passes its own checks: the evidence verified above, and this
+    // holds the files to the same rules as a package handed over.
+    if let Some(check) = verify_package(&files).into_iter().find(|c| c.failure.is_some()) {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "the package would fail its check {} ({}): {}",
+                check.number,
+                check.title,
+                check.failure.unwrap_or_default()
+            ),
+        ));
+    }
     Ok(files)
 }
 
@@ -311,32 +348,33 @@ fn describe(subject: &str, record: &Record) -> String {
 /// The outcome of one check of a package, numbered as `verify.sh` numbers it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PackageCheck {
-    /// 1 to 8, as in `verify.sh` and VERIFICATION.md.
+    /// 1 to 11, as in `verify.sh` and VERIFICATION.md.
     pub number: u8,
     /// What the check establishes, in plain words.
     pub title: &'static str,
     /// Why it failed, or `None` when it passed (or does not apply).
     pub failure: Option<String>,
     /// Whether the check applies to this package: check 8 applies only to a package
-    /// with a timestamp.
+    /// with a timestamp, check 11 only to one with key records.
     pub applies: bool,
     /// What a passed check found that a reader needs, such as the trusted time.
     pub detail: Option<String>,
 }
 
-/// The checks of `verify.sh`, numbered as there, in order. Check 9 is listed only
-/// for a package whose event is a signed message.
-pub const PACKAGE_CHECKS: [&str; 10] = [
+/// The checks of `verify.sh`, numbered as there, in order. Checks 9 and 10 are
+/// listed only for a package whose event is a signed message (that answers another).
+pub const PACKAGE_CHECKS: [&str; 11] = [
     "every file matches its SHA-256 in SHA256SUMS",
     "the key files are one key, whose thumbprint is the record's kid",
     "keys.jwks lists the key as in force at the record's time",
     "the signature is valid for the key",
     "the inclusion proof leads from the record to the checkpoint's root",
-    "the checkpoint is signed by the same key, or by a later key of keys.jwks",
+    "the checkpoint is signed by the same key, or by a later key the log's key records hand over to",
     "event.json is the event the record commits to",
     "a trusted timestamp (RFC 3161) shows the checkpoint existed at its time",
     message::MESSAGE_CHECK,
     message::REQUEST_CHECK,
+    keyhistory::KEY_HISTORY_CHECK,
 ];
 
 /// Checks a package as `verify.sh` does, with the same verdict for each check.
@@ -426,7 +464,7 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
         (|| {
             let (record, key, body) = (record.as_ref()?, key.as_ref()?, body.as_ref()?);
             let note = text("checkpoint.txt")?;
-            // After a rotation, another key of the history signed the checkpoint.
+            // After a rotation, a key the log handed over to signed the checkpoint.
             let other_key;
             let key = match file("checkpoint-key.pem") {
                 None => key,
@@ -436,9 +474,13 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
                     if other_key.to_pem() != pem {
                         return Err("checkpoint-key.pem is not the canonical PEM of its key".to_owned());
                     }
-                    let keys = KeySet::from_json(text("keys.jwks")?).map_err(|e| format!("keys.jwks: {e}"))?;
-                    keys.select(Some(other_key.kid()))
-                        .map_err(|_| "checkpoint-key.pem is not a key of keys.jwks".to_owned())?;
+                    if !keyhistory::handed_over_to(&file).iter().any(|kid| kid == other_key.kid()) {
+                        return Err(
+                            "checkpoint-key.pem is not a key a rotation among the package's key records hands \
+                            over to (a package made before packages carried key records: export the record again)"
+                                .to_owned(),
+                        );
+                    }
                     &other_key
                 }
             };
@@ -504,6 +546,21 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
             failure: outcome.err(),
         });
     }
+    let history = keyhistory::check_key_history(files, &file);
+    checks.push(PackageCheck {
+        number: 11,
+        title: PACKAGE_CHECKS[10],
+        applies: !matches!(history, Ok(None)),
+        detail: match &history {
+            Ok(Some(detail)) => Some(detail.clone()),
+            Ok(None) => Some(
+                "no key record follows the record in this package: keys.jwks is the maker's statement beyond the record's key"
+                    .into(),
+            ),
+            Err(_) => None,
+        },
+        failure: history.err(),
+    });
     checks
 }
 
@@ -584,7 +641,7 @@ fn verified(valid: bool, what: &str) -> std::result::Result<(), String> {
 
 /// Check 1: SHA256SUMS lists every other file of the package with its SHA-256:
 /// lines of 64 lowercase hex digits, two spaces and a name of
-/// [`PACKAGE_FILE_NAMES`], each name once, each line ending in a newline (as
+/// a package ([`is_package_file_name`]), each name once, each line ending in a newline (as
 /// `verify.sh` requires before it lets `sha256sum` read any file).
 fn check_sums(files: &[PackageFile]) -> std::result::Result<(), String> {
     // A package proves one record one way: a receipt, or a batch receipt. A second
@@ -603,7 +660,7 @@ fn check_sums(files: &[PackageFile]) -> std::result::Result<(), String> {
         if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             return Err(malformed());
         }
-        if !PACKAGE_FILE_NAMES.contains(&name) {
+        if !is_package_file_name(name) {
             return Err(format!("SHA256SUMS names {name:?}, which is not a file of a package"));
         }
         if listed.contains(&name) {
@@ -657,6 +714,7 @@ mod tests {
             timestamp: None,
             exported_at: None,
             request: None,
+            key_records: &[],
         };
         build_package(input).unwrap()
     }
@@ -738,6 +796,7 @@ mod tests {
                 timestamp: None,
                 exported_at: None,
                 request: None,
+                key_records: &[],
             })
             .unwrap_err()
             .code()
@@ -757,6 +816,7 @@ mod tests {
             timestamp: None,
             exported_at: None,
             request: None,
+            key_records: &[],
         })
         .unwrap_err()
         .code();

@@ -1,0 +1,456 @@
+//! The key history a package carries (SPEC.md §19 check 11, §23): every key record
+//! that follows the packaged record in the log, each with the signature that makes it
+//! the log's own, so that `keys.jwks` — which check 3 reads — is shown to be the key
+//! set the log last signed, and the key that signed the checkpoint (check 6) is one
+//! the log handed over to. Trust starts at the record's own key, the one key the
+//! record vouches for; each key record must be signed by the key the chain has reached
+//! (a rotation by the key it hands over from, which hands over to its `next`).
+//!
+//! The checks read the event as text, as `verify.sh` does: a key record is signed by
+//! the key in force, so its bytes are its signer's statement, and both verifiers must
+//! give the same verdict on the same bytes.
+
+use super::{PackageFile, batch_receipt_of};
+use crate::batch::BatchReceipt;
+use crate::digest::Digest;
+use crate::error::{Error, ErrorCode, Result};
+use crate::jwks::KeySet;
+use crate::keyrecord::KeyRecord;
+use crate::merkle::InclusionProof;
+use crate::record::{Receipt, Record};
+
+/// What check 11 establishes.
+pub(super) const KEY_HISTORY_CHECK: &str =
+    "keys.jwks is the key set the log's key records signed, each signed by a key reached from the record's key";
+
+/// The most key records a package carries (`key-record-1` to `key-record-99`).
+pub const MAX_PACKAGE_KEY_RECORDS: usize = 99;
+
+/// A key record that follows the packaged record in the log: its receipt (a compact
+/// JWS) or batch receipt, exactly as issued, and its event's bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct PackageKeyRecord<'a> {
+    /// The receipt or batch receipt.
+    pub receipt: &'a str,
+    /// The event's canonical JSON bytes.
+    pub event: &'a [u8],
+}
+
+/// The files of a key record besides `key-record-N.json` in both modes.
+const COMMON_PARTS: [&str; 2] = ["event.json", "key.pem"];
+/// Its files in receipts mode.
+const RECEIPT_PARTS: [&str; 3] = ["receipt.jws", "signing-input.txt", "signature.der"];
+/// Its files in batch mode.
+const BATCH_PARTS: [&str; 4] = ["batch-receipt.json", "checkpoint.txt", "checkpoint-body.txt", "inclusion-proof.json"];
+
+/// The name of key record `n`'s file `part` ("" for `key-record-N.json` itself).
+fn file_name(n: usize, part: &str) -> String {
+    if part.is_empty() { format!("key-record-{n}.json") } else { format!("key-record-{n}-{part}") }
+}
+
+/// Which key record a file name belongs to, and which of its files it is ("" for
+/// `key-record-N.json`); `None` for every other name.
+pub(super) fn key_record_file(name: &str) -> Option<(usize, &str)> {
+    let rest = name.strip_prefix("key-record-")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, part) = rest.split_at(digits);
+    if digits == 0 || digits > 2 || number.starts_with('0') {
+        return None;
+    }
+    let part = if part == ".json" { "" } else { part.strip_prefix('-')? };
+    let known = part.is_empty() || COMMON_PARTS.iter().chain(&RECEIPT_PARTS).chain(&BATCH_PARTS).any(|p| *p == part);
+    Some((number.parse().ok()?, part)).filter(|_| known)
+}
+
+/// The files of the key records, numbered in log order, and the bytes `keys.jwks`
+/// then holds: exactly the key set the last one signed. `keys` is the log's key
+/// history, which holds every key that signed one.
+///
+/// # Errors
+/// [`ErrorCode::InvalidArgument`] for more than [`MAX_PACKAGE_KEY_RECORDS`] or an
+/// event that is not a key record; [`ErrorCode::KeyHistoryMismatch`] when the last
+/// one's key set is not the history `keys` holds (a key change still pending); the
+/// code of a receipt that cannot be read or does not verify.
+pub(super) fn key_record_files(
+    records: &[PackageKeyRecord<'_>],
+    keys: &KeySet,
+) -> Result<(Vec<PackageFile>, Option<Vec<u8>>)> {
+    if records.len() > MAX_PACKAGE_KEY_RECORDS {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "{} key records follow the record, and a package carries at most {MAX_PACKAGE_KEY_RECORDS}: export a later record",
+                records.len()
+            ),
+        ));
+    }
+    let mut files = Vec::new();
+    let mut last_keys = None;
+    for (i, input) in records.iter().enumerate() {
+        let n = i + 1;
+        let mut add = |part: &str, bytes: Vec<u8>| files.push(PackageFile { name: file_name(n, part), bytes });
+        let parsed = KeyRecord::from_event(&crate::json::parse(input.event)?)?
+            .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, "an event given as a key record is not one"))?;
+        let record = if input.receipt.starts_with('{') {
+            let batch = BatchReceipt::parse(input.receipt)?;
+            let (key, _) = keys.select(Some(&batch.record().kid))?;
+            let verifier = crate::NoteVerifier::new(&batch.record().log_id, key)?;
+            let body = crate::verify_note(batch.checkpoint_note(), &[verifier])?.text;
+            add("batch-receipt.json", input.receipt.as_bytes().to_vec());
+            add("checkpoint.txt", batch.checkpoint_note().as_bytes().to_vec());
+            add("checkpoint-body.txt", body.into_bytes());
+            add("inclusion-proof.json", batch.proof().to_json()?.into_bytes());
+            (batch.record().clone(), batch.record_bytes().to_vec())
+        } else {
+            let receipt = Receipt::parse(input.receipt)?;
+            add("receipt.jws", input.receipt.as_bytes().to_vec());
+            let signing_input = input.receipt.rsplit_once('.').map_or("", |(head, _)| head);
+            add("signing-input.txt", signing_input.as_bytes().to_vec());
+            add("signature.der", crate::keys::signature_to_der(receipt.signature())?);
+            (receipt.record().clone(), receipt.record_bytes().to_vec())
+        };
+        let (key, _) = keys.select(Some(&record.0.kid))?;
+        add("", record.1);
+        add("event.json", input.event.to_vec());
+        add("key.pem", key.to_pem().into_bytes());
+        if n == records.len() {
+            if !crate::keyrecord::same_history(&parsed.keys, keys) {
+                return Err(Error::new(
+                    ErrorCode::KeyHistoryMismatch,
+                    "the key set differs from the one the log's last key record signed (is a key change still pending?)",
+                ));
+            }
+            last_keys = read_event_text(input.event).map(|text| text.keys.to_vec());
+        }
+    }
+    Ok((files, last_keys))
+}
+
+/// A key-record event read as text (SPEC.md §19, check 11 step 4).
+struct EventText<'e> {
+    rotation: bool,
+    /// The key set, `{"keys":[…]}`, as its bytes.
+    keys: &'e [u8],
+    /// The changed key: a rotation's outgoing key, the revoked key.
+    kid: &'e [u8],
+    /// A rotation's incoming key.
+    next: Option<&'e [u8]>,
+}
+
+/// Reads a key record's event as check 11 step 4 reads it; `None` when it does not
+/// have that form.
+fn read_event_text(event: &[u8]) -> Option<EventText<'_>> {
+    if event.contains(&b'\n') || event.contains(&0) {
+        return None;
+    }
+    let rest = event.strip_prefix(b"{\"evidentia_key_record\":{\"at\":\"")?;
+    let rest = &rest[rest.iter().position(|&b| b == b'"')?..];
+    let rest = rest.strip_prefix(b"\",\"change\":\"")?;
+    let (rotation, rest) = match (rest.strip_prefix(b"rotate"), rest.strip_prefix(b"revoke")) {
+        (Some(rest), _) => (true, rest),
+        (_, Some(rest)) => (false, rest),
+        _ => return None,
+    };
+    let keys_and_rest = rest.strip_prefix(b"\",\"format\":1,\"keys\":")?;
+    const OPEN: &[u8] = b"{\"keys\":[";
+    const MARKER: &[u8] = b"]},\"kid\":\"";
+    if !keys_and_rest.starts_with(OPEN) {
+        return None;
+    }
+    let end = keys_and_rest.windows(MARKER.len()).rposition(|w| w == MARKER).filter(|&at| at >= OPEN.len())?;
+    let keys = &keys_and_rest[..end + 2];
+    let after = &keys_and_rest[end + MARKER.len()..];
+    let quote = after.iter().position(|&b| b == b'"')?;
+    let (kid, tail) = (&after[..quote], &after[quote + 1..]);
+    let next = if rotation {
+        let next = tail.strip_prefix(b",\"next\":\"")?.strip_suffix(b"\"}}")?;
+        if next.is_empty() || next.contains(&b'"') {
+            return None;
+        }
+        Some(next)
+    } else {
+        const REASON: &[u8] = b",\"reason\":\"";
+        let reason = tail.len() >= REASON.len() + 3 && tail.starts_with(REASON) && tail.ends_with(b"\"}}");
+        if tail != b"}}" && !reason {
+            return None;
+        }
+        None
+    };
+    Some(EventText { rotation, keys, kid, next })
+}
+
+/// The keys the package's rotations hand over to: the `next` of each rotation among
+/// `key-record-1-event.json`, `key-record-2-event.json`, … (check 6 accepts these as
+/// the checkpoint's signer; check 11 shows that the log made the rotations).
+pub(super) fn handed_over_to<'f>(file: &impl Fn(&str) -> Option<&'f [u8]>) -> Vec<String> {
+    (1..)
+        .take_while(|&n| file(&file_name(n, "")).is_some())
+        .filter_map(|n| {
+            let text = read_event_text(file(&file_name(n, "event.json"))?)?;
+            Some(String::from_utf8_lossy(text.next?).into_owned())
+        })
+        .collect()
+}
+
+/// Check 11, as `verify.sh` makes it. `Ok(None)` when the package has no key record
+/// (the check does not apply); otherwise what the key records show, or why not.
+pub(super) fn check_key_history<'f>(
+    files: &[PackageFile],
+    file: &impl Fn(&str) -> Option<&'f [u8]>,
+) -> std::result::Result<Option<String>, String> {
+    if !files.iter().any(|f| key_record_file(&f.name).is_some()) {
+        return Ok(None);
+    }
+    if file("key-record-1.json").is_none() {
+        return Err("key-record-1.json is missing".to_owned());
+    }
+    let missing = |name: &str| format!("{name} is missing");
+    let text = |name: &str| -> std::result::Result<&str, String> {
+        std::str::from_utf8(file(name).ok_or_else(|| missing(name))?).map_err(|_| format!("{name} is not UTF-8 text"))
+    };
+    let package_record = Record::from_bytes(file("record.json").ok_or_else(|| missing("record.json"))?)
+        .map_err(|e| format!("record.json: {e}"))?;
+    let receipts_mode = file("receipt.jws").is_some();
+    let mut current = package_record.kid.clone();
+    let mut previous_seq = package_record.seq;
+    let mut last_keys: &[u8] = &[];
+    let mut changes = Vec::new();
+    let mut count = 0;
+    while let Some(record_bytes) = file(&file_name(count + 1, "")) {
+        count += 1;
+        let name = |part: &str| file_name(count, part);
+        let record = Record::from_bytes(record_bytes).map_err(|e| format!("{}: {e}", name("")))?;
+        if record.log_id != package_record.log_id {
+            return Err(format!("{} is a record of another log", name("")));
+        }
+        if record.seq <= previous_seq {
+            return Err(format!("{} does not follow the record before it in the log", name("")));
+        }
+        if record.kid != current {
+            return Err(format!(
+                "{} is signed by {}, not by {current}, the key the history has reached",
+                name(""),
+                record.kid
+            ));
+        }
+        let event = file(&name("event.json")).ok_or_else(|| missing(&name("event.json")))?;
+        if Digest::sha256(event) != record.event {
+            return Err(format!("{} is not the event {} commits to", name("event.json"), name("")));
+        }
+        let pem = text(&name("key.pem"))?;
+        let key = crate::PublicKey::from_pem(pem).map_err(|e| format!("{}: {e}", name("key.pem")))?;
+        if key.to_pem() != pem || key.kid() != current {
+            return Err(format!("{} is not the canonical PEM of the key {current}", name("key.pem")));
+        }
+        if receipts_mode {
+            let receipt = text(&name("receipt.jws"))?;
+            let parsed = Receipt::parse(receipt).map_err(|e| format!("{}: {e}", name("receipt.jws")))?;
+            let input = receipt.rsplit_once('.').map_or("", |(head, _)| head);
+            let der = crate::keys::signature_to_der(parsed.signature()).map_err(|e| e.to_string())?;
+            let signature = file(&name("signature.der")).ok_or_else(|| missing(&name("signature.der")))?;
+            if text(&name("signing-input.txt"))? != input || der != signature || parsed.record_bytes() != record_bytes {
+                return Err(format!(
+                    "{}, {} or {} is not {}'s",
+                    name("signing-input.txt"),
+                    name("signature.der"),
+                    name(""),
+                    name("receipt.jws")
+                ));
+            }
+            if !key.verify_der(input.as_bytes(), signature) {
+                return Err(format!("the signature over {} does not verify", name("receipt.jws")));
+            }
+        } else {
+            let part = |part: &str| file(&name(part)).ok_or_else(|| missing(&name(part)));
+            let batch = part("batch-receipt.json")?;
+            if batch != batch_receipt_of(record_bytes, part("inclusion-proof.json")?, part("checkpoint.txt")?) {
+                return Err(format!("{} is not the batch receipt of its parts", name("batch-receipt.json")));
+            }
+            let body = text(&name("checkpoint-body.txt"))?;
+            let verifier = crate::NoteVerifier::new(&record.log_id, &key).map_err(|e| e.to_string())?;
+            let verified =
+                crate::verify_note(text(&name("checkpoint.txt"))?, &[verifier]).map_err(|e| e.to_string())?;
+            if verified.text != body {
+                return Err(format!(
+                    "{} is not the text {} signs with {}",
+                    name("checkpoint-body.txt"),
+                    name("checkpoint.txt"),
+                    name("key.pem")
+                ));
+            }
+            let written = text(&name("inclusion-proof.json"))?;
+            let proof =
+                InclusionProof::from_json(written).map_err(|e| format!("{}: {e}", name("inclusion-proof.json")))?;
+            let checkpoint =
+                crate::Checkpoint::from_text(body).map_err(|e| format!("{}: {e}", name("checkpoint-body.txt")))?;
+            if proof.to_json().ok().as_deref() != Some(written)
+                || proof.leaf_index != record.seq
+                || proof.tree_size != checkpoint.size
+                || proof.verify(&crate::merkle::leaf_hash(record_bytes), &checkpoint.root).is_err()
+            {
+                return Err(format!(
+                    "{} does not lead from {} to the root of {}",
+                    name("inclusion-proof.json"),
+                    name(""),
+                    name("checkpoint-body.txt")
+                ));
+            }
+        }
+        let event =
+            read_event_text(event).ok_or_else(|| format!("{} is not a key record's one line", name("event.json")))?;
+        let changed = String::from_utf8_lossy(event.kid);
+        match event.next {
+            Some(next) if event.rotation && changed == current => {
+                let next = String::from_utf8_lossy(next).into_owned();
+                changes.push(format!("record {}: {current} handed over to {next}", record.seq));
+                current = next;
+            }
+            None if !event.rotation && changed != current => {
+                changes.push(format!("record {}: {current} revoked {changed}", record.seq));
+            }
+            _ => {
+                let change = if event.rotation { "rotation" } else { "revocation" };
+                return Err(format!("the key {current} may not sign {}'s {change} of {changed}", name("")));
+            }
+        }
+        previous_seq = record.seq;
+        last_keys = event.keys;
+    }
+    if file("keys.jwks") != Some(last_keys) {
+        return Err(format!("keys.jwks is not the key set {} signed", file_name(count, "")));
+    }
+    let allowed: &[&str] = if receipts_mode { &RECEIPT_PARTS } else { &BATCH_PARTS };
+    if let Some(stray) = files.iter().find(|f| {
+        key_record_file(&f.name).is_some_and(|(n, part)| {
+            n > count || !(part.is_empty() || COMMON_PARTS.contains(&part) || allowed.contains(&part))
+        })
+    }) {
+        return Err(format!("{} belongs to no key record of this package", stray.name));
+    }
+    Ok(Some(changes.join("; ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{PackageInput, build_package, verify_package};
+    use super::*;
+    use crate::merkle::{MemoryTree, inclusion_proof, leaf_hash};
+    use crate::{ChainState, Checkpoint, SigningKey, Timestamp, sign_checkpoint};
+
+    fn t(seconds: i64) -> Timestamp {
+        Timestamp::from_unix(1_800_000_000 + seconds, 0).unwrap()
+    }
+
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32]).unwrap()
+    }
+
+    /// A log in receipts mode: key 1 signs record 0 and hands over to key 2 (record
+    /// 1), which signs record 2 and revokes key 1 from `revoked_at` (record 3); key 2
+    /// signs the checkpoint. The package of record 0 with both key records.
+    fn package(revoked_at: Timestamp) -> Result<Vec<PackageFile>> {
+        let (k1, k2) = (key(1), key(2));
+        let rotation = KeyRecord::rotate(&KeySet::single(k1.public_key()), k1.public_key(), k2.public_key(), t(2))?;
+        let revocation = KeyRecord::revoke(&rotation.keys, k1.public_key().kid(), revoked_at, None)?;
+        let entries: [(&SigningKey, Vec<u8>); 4] = [
+            (&k1, br#"{"n":0}"#.to_vec()),
+            (&k1, rotation.to_event()),
+            (&k2, br#"{"n":2}"#.to_vec()),
+            (&k2, revocation.to_event()),
+        ];
+        let mut chain = ChainState::new("example.com/keys")?;
+        let mut receipts = Vec::new();
+        for (i, (signer, event)) in entries.iter().enumerate() {
+            let chained = chain.append(signer.public_key().kid(), Digest::sha256(event), t(i as i64), None)?;
+            receipts.push(Receipt::sign(*signer, &chained.record)?);
+        }
+        let tree = MemoryTree::from_leaf_hashes(receipts.iter().map(|r| leaf_hash(r.record_bytes())));
+        let checkpoint =
+            Checkpoint { origin: "example.com/keys".into(), size: 4, root: tree.root(), extensions: vec![] };
+        let note = sign_checkpoint(&checkpoint, &k2)?;
+        let proof = InclusionProof { leaf_index: 0, tree_size: 4, hashes: inclusion_proof(&tree, 0, 4)? };
+        let key_records = [1, 3].map(|i| PackageKeyRecord { receipt: receipts[i].as_str(), event: &entries[i].1 });
+        build_package(PackageInput {
+            receipt: receipts[0].as_str(),
+            event: &entries[0].1,
+            keys: &revocation.keys,
+            proof: Some(&proof),
+            checkpoint: Some(&note),
+            timestamp: None,
+            exported_at: None,
+            request: None,
+            key_records: &key_records,
+        })
+    }
+
+    fn failed(files: &[PackageFile]) -> Vec<u8> {
+        verify_package(files).iter().filter(|c| c.failure.is_some()).map(|c| c.number).collect()
+    }
+
+    #[test]
+    fn a_package_carries_its_key_records_and_every_changed_byte_of_them_fails_check_11() {
+        let files = package(t(10)).unwrap();
+        let checks = verify_package(&files);
+        assert!(checks.iter().all(|c| c.failure.is_none()), "{checks:?}");
+        let eleven = checks.iter().find(|c| c.number == 11).unwrap();
+        let detail = eleven.detail.as_deref().unwrap();
+        assert!(eleven.applies && detail.contains("record 1: ") && detail.contains("record 3: "), "{detail}");
+        assert!(files.iter().any(|f| f.name == "checkpoint-key.pem"));
+        let mut changes = 0;
+        for (i, file) in files.iter().enumerate().filter(|(_, f)| f.name.starts_with("key-record-")) {
+            for at in 0..file.bytes.len() {
+                let mut changed = files.clone();
+                changed[i].bytes[at] ^= 0x01;
+                let failed = failed(&changed);
+                assert!(failed.contains(&1) && failed.contains(&11), "{} byte {at}: {failed:?}", file.name);
+                changes += 1;
+            }
+        }
+        assert!(changes > 2500, "{changes}");
+    }
+
+    #[test]
+    fn no_package_is_made_of_a_record_the_signed_history_revokes() {
+        assert_eq!(package(t(-5)).unwrap_err().code(), ErrorCode::KeyRevoked);
+    }
+
+    #[test]
+    fn the_event_is_read_as_text_as_verify_sh_reads_it() {
+        let rotation =
+            KeyRecord::rotate(&KeySet::single(key(1).public_key()), key(1).public_key(), key(2).public_key(), t(2))
+                .unwrap();
+        let event = rotation.to_event();
+        let text = read_event_text(&event).unwrap();
+        assert!(text.rotation);
+        assert_eq!(text.kid, key(1).public_key().kid().as_bytes());
+        assert_eq!(text.next, Some(key(2).public_key().kid().as_bytes()));
+        assert_eq!(text.keys, rotation.keys.to_json().as_bytes());
+        let revocation =
+            KeyRecord::revoke(&rotation.keys, key(1).public_key().kid(), t(9), Some("a \"quoted\" ]},\"kid\":\"x"))
+                .unwrap();
+        let event = revocation.to_event();
+        let text = read_event_text(&event).unwrap();
+        assert!(!text.rotation && text.next.is_none());
+        assert_eq!(text.kid, key(1).public_key().kid().as_bytes());
+        let prefix = br#"{"evidentia_key_record":{"at":"x","change":"revoke","format":1,"keys":{"keys":[]},"kid":"k""#;
+        let with = |tail: &[u8]| read_event_text(&[prefix.as_slice(), tail].concat()).is_some();
+        assert!(with(b"}}") && with(br#","reason":"r"}}"#) && with(br#","reason":""}}"#));
+        assert!(!with(br#","reason":"}}"#) && !with(br#","next":"b"}}"#) && !with(b"}}\n") && !with(b"}} "));
+        assert!(read_event_text(&[prefix.as_slice(), b"\0}}"].concat()).is_none());
+        let rotate = br#"{"evidentia_key_record":{"at":"x","change":"rotate","format":1,"keys":{"keys":[]},"kid":"k""#;
+        let with = |tail: &[u8]| read_event_text(&[rotate.as_slice(), tail].concat()).is_some();
+        assert!(with(br#","next":"b"}}"#) && !with(br#","next":""}}"#) && !with(b"}}"));
+        assert!(!with(br#","next":"b"c"}}"#));
+    }
+
+    #[test]
+    fn key_record_file_names_are_those_of_records_1_to_99() {
+        assert_eq!(key_record_file("key-record-1.json"), Some((1, "")));
+        assert_eq!(key_record_file("key-record-99-batch-receipt.json"), Some((99, "batch-receipt.json")));
+        for name in
+            ["key-record-0.json", "key-record-01.json", "key-record-100.json", "key-record-1-foo.txt", "key-record-x"]
+        {
+            assert_eq!(key_record_file(name), None, "{name}");
+        }
+    }
+}
