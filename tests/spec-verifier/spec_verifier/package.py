@@ -239,10 +239,28 @@ def key_record_file_number(name):
     return int(m.group(1)) if m else None
 
 
+# §19's table of files, and the message files it lists (which §21.6 also takes under the
+# prefix `request-`, with the request's own record files).
+_TABLE = (
+    "receipt.jws batch-receipt.json signing-input.txt signature.der record.json event.json public-key.pem "
+    "public-key.jwk keys.jwks inclusion-proof.json checkpoint.txt checkpoint-body.txt checkpoint-key.pem "
+    "timestamp.tst tsa-root.pem tsa-chain.pem subject.txt VERIFICATION.md verify.sh manifest.json"
+).split()
+_MESSAGE_FILES = (
+    "message.jws message-keys.jwks message-provenance.json message-verification.json message-export.json "
+    "message-signing-input.txt message-payload.bin message-signature.bin message-key.jwk message-key.pem"
+).split()
+_REQUEST_FILES = ["request-" + n for n in
+                  ("receipt.jws signing-input.txt signature.der record.json event.json inclusion-proof.json".split()
+                   + _MESSAGE_FILES)]
+PACKAGE_FILES = frozenset(_TABLE + _MESSAGE_FILES + _REQUEST_FILES)
+
+
 def not_a_package_file(name):
-    """§19: "Other names beginning `key-record-` are not files of a package at all, and check 1
-    fails them" (`key-record-01.json`, `key-record-100.json`, `key-record-1-foo.txt`)."""
-    return name.startswith("key-record-") and key_record_file_number(name) is None
+    """§19 check 1: SHA256SUMS names only files a package may have — the table's, the
+    `request-` files of §21.6 and the files of key records 1 to 99 (so `key-record-01.json`,
+    `key-record-100.json`, `key-record-1-foo.txt` and `notes.txt` are none)."""
+    return name != "SHA256SUMS" and name not in PACKAGE_FILES and key_record_file_number(name) is None
 
 
 def batch_receipt_of(files, n=None):
@@ -543,7 +561,7 @@ def verify_package(path):
                     checks[1].fail(f"{name} is not listed")
     for name in sorted(files):
         if not_a_package_file(name):
-            checks[1].fail(f"{name} is not a file of a package (a key-record- name not of the table)")
+            checks[1].fail(f"{name} is not a file of a package")
 
     is_receipt = "receipt.jws" in files
     is_batch = "batch-receipt.json" in files

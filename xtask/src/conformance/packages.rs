@@ -1,4 +1,4 @@
-//! Cases of SPEC.md's packages rules (§19): the eight checks of a package, and
+//! Cases of SPEC.md's packages rules (§19): the checks of a package, and
 //! what a package folder or archive must be to be read at all.
 //!
 //! Packages are exported by the store from logs made with a fixed clock; a case
@@ -47,6 +47,15 @@ impl Package {
         if !out.order.iter().any(|n| n == name) {
             out.order.push(name.to_owned());
         }
+        out.resealed()
+    }
+
+    /// The package without every file whose name starts with `prefix`, the sums
+    /// written again.
+    fn without_all(&self, prefix: &str) -> Package {
+        let mut out = self.clone();
+        out.files.retain(|name, _| !name.starts_with(prefix));
+        out.order.retain(|name| !name.starts_with(prefix));
         out.resealed()
     }
 
@@ -216,6 +225,16 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
         log.append_batch(k2, &[NewEvent { json: &event(3), nonce: None }], Some(at(61)))?;
         log.checkpoint(k2).map(|_| ())
     })?;
+    // Record 1 of a batch-mode log whose key k1 then hands over to k2, which revokes
+    // k1 from a time after record 1's: two key records follow record 1.
+    let batch_rotated = export("batch-rotated", Mode::Batch, 1, |log| {
+        let events: Vec<Vec<u8>> = (0..3).map(event).collect();
+        let events: Vec<NewEvent<'_>> = events.iter().map(|json| NewEvent { json, nonce: None }).collect();
+        log.append_batch(k1, &events, Some(at(0)))?;
+        log.rotate(k1, k2, None)?;
+        log.revoke(k2, k1.public_key().kid(), at(30), Some("keyCompromise"))?;
+        log.checkpoint(k2).map(|_| ())
+    })?;
 
     // Valid packages.
     add(
@@ -239,9 +258,15 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
     add("batch-package-archive", "The batch receipt's package as a .tar.gz: valid.", valid.clone(), batch.archive());
     add(
         "rotated-package-with-checkpoint-key",
-        "Record 1 by k1, its checkpoint signed by k2 after a rotation: checkpoint-key.pem holds k2, a kid of keys.jwks, so check 6 passes.",
+        "Record 1 by k1, its checkpoint signed by k2 after a rotation: the package carries the rotation (key-record-1, signed by k1), checkpoint-key.pem holds k2, the key it hands over to, so check 6 passes, and keys.jwks is the rotation's key set (check 11).",
         valid.clone(),
         rotated.folder(),
+    );
+    add(
+        "batch-rotated-package-with-key-records",
+        "Record 1 of a batch-mode log, followed by k1's rotation to k2 and k2's revocation of k1 from a later time: each key record with its batch receipt, signed by the key reached; keys.jwks is the revocation's key set, valid.",
+        valid.clone(),
+        batch_rotated.folder(),
     );
     let mut with_folder = vec![Member::other("package/", tar::EntryType::Directory, "")];
     with_folder.extend(receipts.members());
@@ -281,6 +306,18 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
         "A file notes.txt that SHA256SUMS does not list: check 1 fails, no file may be unlisted.",
         invalid.clone(),
         receipts.raw("notes.txt", b"hello\n".to_vec()).folder(),
+    );
+    add(
+        "listed-file-of-no-package",
+        "notes.txt listed in SHA256SUMS with its SHA-256: a package has no such file (it would be hashed and never checked), check 1 fails.",
+        invalid.clone(),
+        receipts.with("notes.txt", b"hello\n".to_vec()).folder(),
+    );
+    add(
+        "listed-key-record-name-of-no-package",
+        "key-record-01.json listed in SHA256SUMS (a leading zero: no key record's file): check 1 fails; check 11 does not apply.",
+        invalid.clone(),
+        receipts.with("key-record-01.json", b"{}".to_vec()).folder(),
     );
     add(
         "sums-missing",
@@ -410,7 +447,7 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
     );
     add(
         "checkpoint-key-not-in-history",
-        "checkpoint-key.pem is k3's and k3 signed checkpoint.txt (sums updated): k3's thumbprint is no kid of keys.jwks, check 6 fails.",
+        "checkpoint-key.pem is k3's and k3 signed checkpoint.txt (sums updated): no rotation among the key records hands over to k3, check 6 fails.",
         invalid.clone(),
         {
             let cp = evidentia::read_checkpoint(&rotated.text("checkpoint.txt")).expect("a checkpoint");
@@ -431,6 +468,62 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
         "checkpoint-key.pem is removed (sums updated): the checkpoint must then verify with the record's key k1, but k2 signed it, check 6 fails.",
         invalid.clone(),
         rotated.without("checkpoint-key.pem").folder(),
+    );
+
+    // Check 11: the key history, from the record's own key.
+    add(
+        "rotated-package-without-key-records",
+        "The rotated package without its key record (sums updated), as packages were made before they carried key records: checkpoint-key.pem (k2, a kid of keys.jwks) is a key no carried rotation hands over to, check 6 fails; check 11 does not apply.",
+        invalid.clone(),
+        rotated.without_all("key-record-").folder(),
+    );
+    let mut with_k3 = evidentia::KeySet::from_json(&rotated.text("keys.jwks")).expect("a key set");
+    with_k3.add(k3.public_key(), evidentia::Validity::default()).expect("a new key");
+    add(
+        "key-history-keys-jwks-edited",
+        "keys.jwks with k3 added (sums updated): it is not the key set the rotation signed, check 11 fails.",
+        invalid.clone(),
+        rotated.with("keys.jwks", with_k3.to_json()).folder(),
+    );
+    add(
+        "key-history-first-record-missing",
+        "key-record-1.json removed (sums updated), its other files kept: check 11 applies and fails, and check 6 fails (no rotation is read).",
+        invalid.clone(),
+        rotated.without("key-record-1.json").folder(),
+    );
+    add(
+        "key-history-signer-key-of-a-stranger",
+        "key-record-1-key.pem is k3's PEM (sums updated): not the key the history has reached (k1), check 11 fails.",
+        invalid.clone(),
+        rotated.with("key-record-1-key.pem", k3.public_key().to_pem()).folder(),
+    );
+    add(
+        "key-history-record-repeated",
+        "key-record-2.json and its files are key record 1's again (sums updated): its seq does not follow the one before, and k2 was reached, not k1, check 11 fails.",
+        invalid.clone(),
+        {
+            let mut package = rotated.clone();
+            for (name, bytes) in rotated.files.iter().filter(|(n, _)| n.starts_with("key-record-1")) {
+                package = package.with(&name.replacen("key-record-1", "key-record-2", 1), bytes.clone());
+            }
+            package.folder()
+        },
+    );
+    add(
+        "key-history-file-of-the-other-mode",
+        "key-record-1-checkpoint.txt added to a receipts-mode package (sums updated): a file of a key record that is not its mode's, check 11 fails.",
+        invalid.clone(),
+        rotated.with("key-record-1-checkpoint.txt", rotated.text("checkpoint.txt")).folder(),
+    );
+    add(
+        "key-history-newest-record-left-out",
+        "The batch package without its last key record (the revocation), keys.jwks the rotation's key set (sums updated): a package cannot show that no later key record exists (SPEC §19), valid.",
+        valid.clone(),
+        {
+            let event = batch_rotated.text("key-record-1-event.json");
+            let (start, end) = (event.find("\"keys\":").expect("keys") + 7, event.rfind(",\"kid\":\"").expect("kid"));
+            batch_rotated.without_all("key-record-2").with("keys.jwks", event[start..end].to_owned()).folder()
+        },
     );
 
     // Check 7: event.json is the event the record commits to.
@@ -559,12 +652,12 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
     );
     add(
         "archive-too-many-files",
-        "The archive holds 65 files (a package has about 20; at most 64 are read): refused.",
+        "The archive holds 769 files (a package has about 20, and 7 for each key record; at most 768 are read): refused.",
         refused.clone(),
         {
             let mut members = receipts.members();
             let count = members.len();
-            members.extend((count..65).map(|i| Member::file(&format!("package/extra-{i}.txt"), b"x")));
+            members.extend((count..769).map(|i| Member::file(&format!("package/extra-{i}.txt"), b"x")));
             file("package", "package.tar.gz", pack(&members, b""))
         },
     );

@@ -90,12 +90,16 @@ if [ ! -f SHA256SUMS ]; then
     echo "SHA256SUMS is missing" > "$work/sums-lines"
 elif [ "$(tail -c 1 SHA256SUMS | hex)" != 0a ] || ! tr -d '\000' < SHA256SUMS | cmp -s - SHA256SUMS; then
     echo "SHA256SUMS is not lines of text, each ending in a newline" > "$work/sums-lines"
-elif awk -v names="$expected" -v listed="$work/listed" 'BEGIN { n = split(names, list); for (i = 1; i <= n; i++) known[list[i]] = 1 }
+elif awk -v names="$expected" -v listed="$work/listed" 'BEGIN {
+            n = split(names, list); for (i = 1; i <= n; i++) known[list[i]] = 1
+            # The files of key records 1 to 99 (check 11).
+            key_record = "^key-record-[1-9][0-9]?(\\.json|-(event\\.json|key\\.pem|receipt\\.jws|signing-input\\.txt|signature\\.der|batch-receipt\\.json|checkpoint\\.txt|checkpoint-body\\.txt|inclusion-proof\\.json))$"
+        }
         {
             hash = substr($0, 1, 64); name = substr($0, 67)
             if (length(hash) != 64 || hash !~ /^[0-9a-f]+$/ || substr($0, 65, 2) != "  ") {
                 printf "SHA256SUMS line %d is not a SHA-256 and a file name\n", NR; bad = 1
-            } else if (!(name in known)) {
+            } else if (!(name in known) && name !~ key_record) {
                 printf "SHA256SUMS line %d names a file a package does not have\n", NR; bad = 1
             } else if (name in seen) {
                 printf "SHA256SUMS names %s twice\n", name; bad = 1
@@ -271,10 +275,12 @@ fi
 # 5. The record is in the log: its leaf hash and the inclusion proof lead to the
 #    root of the signed checkpoint (RFC 9162 §2.1.3.2, hashes over SHA-256 with
 #    the 0x00 leaf and 0x01 node prefixes).
-# inclusion RECORD PROOF: proof_ok is yes when the inclusion proof in file PROOF,
-# written canonically, leads from the leaf hash of file RECORD to the root of
-# checkpoint-body.txt, at the record's seq in a tree of the checkpoint's size.
+# inclusion RECORD PROOF [BODY]: proof_ok is yes when the inclusion proof in file
+# PROOF, written canonically, leads from the leaf hash of file RECORD to the root of
+# the checkpoint text BODY (checkpoint-body.txt), at the record's seq in a tree of
+# the checkpoint's size.
 inclusion() {
+    proof_body=${3:-checkpoint-body.txt}
     index=$(number leaf_index < "$2")
     size=$(number tree_size < "$2")
     # Numbers the shell cannot count with (beyond 2^53, or none) lead nowhere.
@@ -304,8 +310,8 @@ inclusion() {
     hashes=$(sed -n 's/.*"hashes":\[\([^]]*\)\].*/\1/p' "$2")
     printf '{"hashes":[%s],"leaf_index":%s,"tree_size":%s,"type":"inclusion"}' "$hashes" "$index" "$size" > "$work/proof"
     cmp -s "$work/proof" "$2" || proof_ok=no
-    root=$(sed -n 3p checkpoint-body.txt)
-    checkpoint_size=$(sed -n 2p checkpoint-body.txt)
+    root=$(sed -n 3p "$proof_body")
+    checkpoint_size=$(sed -n 2p "$proof_body")
     if [ "$proof_ok" = yes ] && [ "$sn" -eq 0 ] && [ "$(openssl base64 -A < "$work/hash")" = "$root" ] \
         && [ "$size" = "$checkpoint_size" ] && [ "$index" = "$(number seq < "$1")" ]; then
         proof_ok=yes
@@ -320,51 +326,104 @@ else
     failed "5. the inclusion proof does not lead from the record to the checkpoint's root"
 fi
 
+# pem_kid PEM: the thumbprint (RFC 7638) of the P-256 key in file PEM, when PEM is
+# exactly OpenSSL's PEM of such a key; nothing otherwise.
+pem_kid() {
+    openssl pkey -pubin -in "$1" -pubout 2>/dev/null > "$work/pem-canonical"
+    openssl pkey -pubin -in "$1" -outform DER 2>/dev/null > "$work/pem-der"
+    if cmp -s "$work/pem-canonical" "$1" && [ "$(wc -c < "$work/pem-der")" -eq 91 ]; then
+        px=$(tail -c 64 "$work/pem-der" | head -c 32 | b64url_encode)
+        py=$(tail -c 32 "$work/pem-der" | b64url_encode)
+        printf '{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}' "$px" "$py" | openssl dgst -sha256 -binary | b64url_encode
+    fi
+}
+# note_signed NOTE BODY KEY: note_ok is yes when file NOTE is the signed text BODY,
+# an empty line and well-formed signature lines, and every signature line under the
+# log id (the origin, matched as plain text, not as a pattern) with the key hash of
+# the key in file KEY verifies, and there is one (SPEC §10).
+note_signed() {
+    body_length=$(wc -c < "$2")
+    head -c "$body_length" "$1" > "$work/body"
+    tail -c +$((body_length + 1)) "$1" | head -c 1 | hex > "$work/blank"
+    tail -c +$((body_length + 2)) "$1" > "$work/signatures"
+    malformed=$(grep -c -v '^— [^ ][^ ]* [A-Za-z0-9+/][A-Za-z0-9+/]*=*$' "$work/signatures")
+    key_hash=$(openssl pkey -pubin -in "$3" -outform DER 2>/dev/null | openssl dgst -sha256 -binary | head -c 4 | hex)
+    found=0
+    note_ok=yes
+    origin=$(sed -n 1p "$2")
+    for signature in $(prefix="— $origin " awk 'index($0, ENVIRON["prefix"]) == 1 { print $NF }' "$work/signatures"); do
+        printf '%s' "$signature" | openssl base64 -d -A > "$work/note-sig"
+        if [ "$(head -c 4 "$work/note-sig" | hex)" = "$key_hash" ]; then
+            tail -c +5 "$work/note-sig" > "$work/note-der"
+            found=$((found + 1))
+            openssl dgst -sha256 -verify "$3" -signature "$work/note-der" "$2" || note_ok=no
+        fi
+    done
+    if ! cmp -s "$work/body" "$2" || [ "$(cat "$work/blank")" != 0a ] || [ "$malformed" != 0 ] \
+        || [ "$(tail -c 1 "$1" | hex)" != 0a ] || [ "$found" -eq 0 ]; then
+        note_ok=no
+    fi
+}
+# key_event FILE: reads a key record's event as check 11 says (SPEC §19): one line,
+# without a line feed or NUL byte, {"evidentia_key_record":{"at":"…","change":"C",
+# "format":1,"keys":{"keys":[…]},"kid":"D" and then ,"next":"X"}} for a rotation,
+# }} or ,"reason":"…"}} for a revocation. Sets k_change (rotate or revoke; empty when
+# FILE has not that form), k_changed (D), k_next (X) and $work/k-keys (the key set:
+# up to the last ]},"kid":" of the line, as no JSON string holds a bare ").
+key_event() {
+    k_change=
+    k_changed=
+    k_next=
+    : > "$work/k-keys"
+    [ -f "$1" ] && [ "$(wc -l < "$1")" -eq 0 ] && tr -d '\000' < "$1" | cmp -s - "$1" || return 0
+    re='^{"evidentia_key_record":{"at":"[^"]*","change":"\([a-z]*\)","format":1,"keys":\({"keys":\[.*]}\),"kid":"\([^"]*\)"\(.*\)$'
+    line_change=$(sed -n "s/$re/\1/p" "$1")
+    k_changed=$(sed -n "s/$re/\3/p" "$1")
+    rest=$(sed -n "s/$re/\4/p" "$1")
+    case "$line_change:$rest" in
+        rotate:',"next":"'?*'"}}')
+            k_next=${rest#,\"next\":\"}
+            k_next=${k_next%\"\}\}}
+            case $k_next in *\"*) return 0 ;; esac
+            ;;
+        revoke:'}}') ;;
+        revoke:',"reason":"'*'"}}') [ "${#rest}" -ge 14 ] || return 0 ;;
+        *) return 0 ;;
+    esac
+    k_change=$line_change
+    sed -n "s/$re/\2/p" "$1" | tr -d '\n' > "$work/k-keys"
+}
+# handed_over: the keys the package's rotations hand over to, one per line: the
+# next of each rotation among key-record-1-event.json, key-record-2-event.json, …
+handed_over() {
+    h=1
+    while [ -f "key-record-$h.json" ]; do
+        key_event "key-record-$h-event.json"
+        [ "$k_change" != rotate ] || printf '%s\n' "$k_next"
+        h=$((h + 1))
+    done
+}
+
 # 6. The checkpoint is signed by the same key (C2SP signed note: the signed text, an
 #    empty line, then lines "— <name> <base64(key hash, DER signature)>") — or, when
 #    the key was rotated before the checkpoint was signed, by the later key in
-#    checkpoint-key.pem, which must be a key of keys.jwks (its thumbprint a kid).
+#    checkpoint-key.pem, which must be a key a rotation among the package's key
+#    records hands over to (check 11 shows that the log made them).
 checkpoint_key=public-key.pem
 key_listed=yes
 if [ -f checkpoint-key.pem ]; then
     checkpoint_key=checkpoint-key.pem
-    openssl pkey -pubin -in checkpoint-key.pem -pubout 2>/dev/null > "$work/checkpoint-key"
-    openssl pkey -pubin -in checkpoint-key.pem -outform DER 2>/dev/null > "$work/checkpoint-key.der"
-    cx=$(tail -c 64 "$work/checkpoint-key.der" | head -c 32 | b64url_encode)
-    cy=$(tail -c 32 "$work/checkpoint-key.der" | b64url_encode)
-    ckid=$(printf '{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}' "$cx" "$cy" | openssl dgst -sha256 -binary | b64url_encode)
-    if ! cmp -s "$work/checkpoint-key" checkpoint-key.pem || [ "$(wc -c < "$work/checkpoint-key.der")" -ne 91 ] \
-        || ! grep -q "\"kid\":\"$ckid\"" keys.jwks; then
+    ckid=$(pem_kid checkpoint-key.pem)
+    if [ -z "$ckid" ] || ! handed_over | grep -q -x -F -e "$ckid"; then
         key_listed=no
     fi
 fi
-body_length=$(wc -c < checkpoint-body.txt)
-head -c "$body_length" checkpoint.txt > "$work/body"
-tail -c +$((body_length + 1)) checkpoint.txt | head -c 1 | hex > "$work/blank"
-tail -c +$((body_length + 2)) checkpoint.txt > "$work/signatures"
-malformed=$(grep -c -v '^— [^ ][^ ]* [A-Za-z0-9+/][A-Za-z0-9+/]*=*$' "$work/signatures")
-key_hash=$(openssl pkey -pubin -in "$checkpoint_key" -outform DER 2>/dev/null | openssl dgst -sha256 -binary | head -c 4 | hex)
-# Every signature line under the log id (the origin, matched as plain text, not as
-# a pattern) with the key's key hash must verify, and there must be one (SPEC §10).
-found=0
-signatures_ok=yes
-origin=$(sed -n 1p checkpoint-body.txt)
-for signature in $(prefix="— $origin " awk 'index($0, ENVIRON["prefix"]) == 1 { print $NF }' "$work/signatures"); do
-    printf '%s' "$signature" | openssl base64 -d -A > "$work/note-sig"
-    if [ "$(head -c 4 "$work/note-sig" | hex)" = "$key_hash" ]; then
-        tail -c +5 "$work/note-sig" > "$work/note-der"
-        found=$((found + 1))
-        openssl dgst -sha256 -verify "$checkpoint_key" -signature "$work/note-der" checkpoint-body.txt \
-            || signatures_ok=no
-    fi
-done
-if cmp -s "$work/body" checkpoint-body.txt && [ "$(cat "$work/blank")" = 0a ] && [ "$malformed" = 0 ] \
-    && [ "$(tail -c 1 checkpoint.txt | hex)" = 0a ] && [ "$found" -gt 0 ] && [ "$signatures_ok" = yes ] \
-    && [ "$key_listed" = yes ]; then
+note_signed checkpoint.txt checkpoint-body.txt "$checkpoint_key"
+if [ "$note_ok" = yes ] && [ "$key_listed" = yes ]; then
     if [ "$checkpoint_key" = public-key.pem ]; then
         ok "6. the checkpoint is signed by the same key"
     else
-        ok "6. the checkpoint is signed by the later key $ckid of keys.jwks (checkpoint-key.pem)"
+        ok "6. the checkpoint is signed by the later key $ckid, one the log's key records hand over to (checkpoint-key.pem)"
     fi
 else
     failed "6. the checkpoint's signature does not verify with the key"
@@ -684,6 +743,140 @@ if [ -n "$response_link" ]; then
     if [ "$(head -c 29 request-event.json 2>/dev/null)" = '{"evidentia_signed_message":{' ]; then
         message_check request- 10b
     fi
+fi
+
+# 11. Only when the package holds key records (SPEC §19, §23): keys.jwks is the key
+#     set the log itself last signed, not a file its maker could edit. Trust starts
+#     at the record's own key; key-record-1, key-record-2, … follow the record in the
+#     log, each signed by the key reached so far (key-record-N-key.pem, whose
+#     thumbprint its record names): through its receipt (receipts mode), or its
+#     batch receipt, whose own checkpoint that key signed (batch mode). A rotation
+#     is signed by the key it hands over from and hands over to its "next"; a
+#     revocation is signed by the key reached, never the key it revokes. The last
+#     one's key set is byte for byte keys.jwks.
+# key_record_file FILE: sets m to the number of the key record FILE is a file of
+# (key-record-M.json, key-record-M-event.json, …; M is 1 to 99, no leading zero) and
+# part to which of its files (.json, -event.json, …); both empty for another name.
+key_record_file() {
+    m=$(printf '%s' "$1" | sed -n 's/^key-record-\([1-9][0-9]\{0,1\}\)[.-].*/\1/p')
+    part=${1#key-record-$m}
+    case $part in
+        .json | -event.json | -key.pem | -receipt.jws | -signing-input.txt | -signature.der | -batch-receipt.json \
+            | -checkpoint.txt | -checkpoint-body.txt | -inclusion-proof.json) [ -n "$m" ] || part= ;;
+        *) m= part= ;;
+    esac
+}
+k_any=no
+for f in key-record-*; do
+    key_record_file "$f"
+    [ ! -e "$f" ] || [ -z "$m" ] || k_any=yes
+done
+if [ "$k_any" = yes ]; then
+    k_ok=yes
+    k_why=
+    [ -f key-record-1.json ] || { k_ok=no; k_why="key-record-1.json is missing"; }
+    current=$(member kid < record.json)
+    previous=$(number seq < record.json)
+    log_id=$(member log_id < record.json)
+    if [ -f receipt.jws ]; then
+        k_parts="-receipt.jws -signing-input.txt -signature.der"
+    else
+        k_parts="-batch-receipt.json -checkpoint.txt -checkpoint-body.txt -inclusion-proof.json"
+    fi
+    n=0
+    k_summary=
+    while [ "$k_ok" = yes ] && [ -f "key-record-$((n + 1)).json" ]; do
+        n=$((n + 1))
+        p=key-record-$n
+        for part in -event.json -key.pem $k_parts; do
+            [ -f "$p$part" ] || { k_ok=no; k_why="$p$part is missing"; break; }
+        done
+        [ "$k_ok" = yes ] || break
+        k_kid=$(member kid < "$p.json")
+        k_seq=$(number seq < "$p.json")
+        case "$k_seq $previous" in
+            " "* | *" " | ????????????????*" "* | *" "????????????????*) k_seq=0 previous=0 ;;
+        esac
+        if [ "$(member log_id < "$p.json")" != "$log_id" ]; then
+            k_why="$p.json is a record of another log"
+        elif [ "$k_seq" -le "$previous" ]; then
+            k_why="$p.json does not follow the record before it in the log"
+        elif [ "$k_kid" != "$current" ]; then
+            k_why="$p.json is signed by $k_kid, not by $current, the key the history has reached"
+        elif [ "sha256:$(sha256_hex < "$p-event.json")" != "$(member event < "$p.json")" ]; then
+            k_why="$p-event.json is not the event $p.json commits to"
+        elif [ "$(pem_kid "$p-key.pem")" != "$current" ]; then
+            k_why="$p-key.pem is not the canonical PEM of the key $current"
+        elif [ -f receipt.jws ]; then
+            cut -d. -f1,2 "$p-receipt.jws" | tr -d '\n' > "$work/k-input"
+            cut -d. -f3 "$p-receipt.jws" | tr -d '\n' | b64url_decode > "$work/k-raw"
+            printf 'asn1=SEQUENCE:sig\n[sig]\nr=INTEGER:0x%s\ns=INTEGER:0x%s\n' \
+                "$(head -c 32 "$work/k-raw" | hex)" "$(tail -c 32 "$work/k-raw" | hex)" > "$work/k-asn1"
+            rm -f "$work/k-der"
+            openssl asn1parse -genconf "$work/k-asn1" -noout -out "$work/k-der" >/dev/null 2>&1
+            cut -d. -f2 "$p-receipt.jws" | tr -d '\n' | b64url_decode > "$work/k-record"
+            if [ "$(wc -c < "$work/k-raw")" -ne 64 ] || ! cmp -s "$work/k-input" "$p-signing-input.txt" \
+                || ! cmp -s "$work/k-der" "$p-signature.der" || ! cmp -s "$work/k-record" "$p.json"; then
+                k_why="$p-signing-input.txt, $p-signature.der or $p.json is not $p-receipt.jws's"
+            elif ! openssl dgst -sha256 -verify "$p-key.pem" -signature "$p-signature.der" "$p-signing-input.txt"; then
+                k_why="the signature over $p-receipt.jws does not verify"
+            fi
+        else
+            {
+                printf '{"checkpoint":"'; json_string "$p-checkpoint.txt"
+                printf '","proof":'; cat "$p-inclusion-proof.json"
+                printf ',"record":"'; json_string "$p.json"
+                printf '","type":"evidentia-batch-receipt","v":1}'
+            } > "$work/k-batch" 2>/dev/null
+            note_signed "$p-checkpoint.txt" "$p-checkpoint-body.txt" "$p-key.pem"
+            if ! cmp -s "$work/k-batch" "$p-batch-receipt.json"; then
+                k_why="$p-batch-receipt.json is not the batch receipt of its parts"
+            elif [ "$note_ok" != yes ] || [ "$(sed -n 1p "$p-checkpoint-body.txt")" != "$log_id" ]; then
+                k_why="$p-checkpoint.txt is not signed by $p-key.pem for this log"
+            else
+                inclusion "$p.json" "$p-inclusion-proof.json" "$p-checkpoint-body.txt"
+                [ "$proof_ok" = yes ] || k_why="$p-inclusion-proof.json does not lead from $p.json to the root of $p-checkpoint-body.txt"
+            fi
+        fi
+        if [ -z "$k_why" ]; then
+            key_event "$p-event.json"
+            if [ -z "$k_change" ]; then
+                k_why="$p-event.json is not a key record's one line"
+            elif [ "$k_change" = rotate ] && [ "$k_changed" = "$current" ]; then
+                k_summary="$k_summary; record $k_seq: $current handed over to $k_next"
+                current=$k_next
+            elif [ "$k_change" = revoke ] && [ "$k_changed" != "$current" ]; then
+                k_summary="$k_summary; record $k_seq: $current revoked $k_changed"
+            else
+                [ "$k_change" = rotate ] && k_change=rotation || k_change=revocation
+                k_why="the key $current may not sign $p.json's $k_change of $k_changed"
+            fi
+        fi
+        [ -z "$k_why" ] || k_ok=no
+        previous=$k_seq
+    done
+    if [ "$k_ok" = yes ] && ! cmp -s "$work/k-keys" keys.jwks; then
+        k_ok=no
+        k_why="keys.jwks is not the key set key-record-$n.json signed"
+    fi
+    # Every file of a key record belongs to one that was read, and is one of its
+    # mode's files (a file that is not of any key record is check 1's).
+    for f in key-record-*; do
+        key_record_file "$f"
+        [ "$k_ok" = yes ] && [ -e "$f" ] && [ -n "$m" ] || continue
+        case " .json -event.json -key.pem $k_parts " in
+            *" $part "*) [ "$m" -le "$n" ] && continue ;;
+        esac
+        k_ok=no
+        k_why="$f belongs to no key record of this package"
+    done
+    if [ "$k_ok" = yes ]; then
+        ok "11. keys.jwks is the key set of the log's key records:${k_summary#;}"
+    else
+        failed "11. the key history: $k_why"
+    fi
+else
+    echo "--      11. no key record follows the record in this package: keys.jwks is the maker's statement beyond the record's key"
 fi
 
 echo
