@@ -766,6 +766,98 @@ class PackageKeyHistory(KeyRecordSteps, unittest.TestCase):
         # a receipts-mode file in a batch package
         self.assertOnlyFails(dict(files, **{"key-record-2-receipt.jws": b"x"}), [11], "key-record-2-receipt.jws")
 
+    def test_receipt_three_parts(self):
+        # check 4: receipt.jws is first three parts joined by two `.`, without a line feed
+        files = self.package(self.honest())
+        rc = files["receipt.jws"]
+        for bad in (rc + b"\n", rc + b"\r\n", b"\n" + rc, rc + b".x", rc + b"."):
+            self.assertOnlyFails(dict(files, **{"receipt.jws": bad}), [4], "receipt.jws is not three parts")
+        # the same for a key record's receipt (check 11 step 3)
+        krc = files["key-record-1-receipt.jws"]
+        for bad in (krc + b"\n", krc + b".x"):
+            self.assertOnlyFails(dict(files, **{"key-record-1-receipt.jws": bad}), [11],
+                                 "key-record-1-receipt.jws is not three parts")
+
+    def test_checkpoint_origin(self):
+        # check 6: the first line of checkpoint-body.txt (its origin) is the log id, even when a
+        # line under the log id verifies
+        from spec_verifier.package import batch_receipt_of
+        for batch in (False, True):
+            files = self.package(self.honest(), batch=batch)
+            body = files["checkpoint-body.txt"].replace(self.LOG.encode(), b"example.com/other", 1)
+            other = dict(files, **{"checkpoint-body.txt": body,
+                                   "checkpoint.txt": craft.note_sign(D, self.LOG, body.decode()).encode()})
+            if batch:
+                other["batch-receipt.json"] = batch_receipt_of(other)
+                other["signature.der"] = checkpoints.read(other["checkpoint.txt"]).sigs[0].sig
+            self.assertOnlyFails(other, [6], "origin")
+            # ... also with a checkpoint-key.pem that is not accepted (no key to verify with)
+            other["checkpoint-key.pem"] = self.pem(self.D3)
+            self.assertOnlyFails(other, [6])
+
+    def test_checkpoint_key_revoked(self):
+        # k1 -> k2 -> k3, then k3 revokes k2: k2 was handed over to, but keys.jwks revokes it
+        k1 = dict(JWK, nbf=float(self.T0), exp=float(self.T0 + 2))
+        k2 = dict(self.JWK2, nbf=float(self.T0 + 2), exp=float(self.T0 + 4))
+        k3 = dict(self.JWK3, nbf=float(self.T0 + 4))
+        gone = dict(k2, revoked={"revoked_at": float(self.T0 + 10)})
+        steps = [({"n": 0}, self.K1, 0), (self.rotate(2, [k1, dict(self.JWK2, nbf=float(self.T0 + 2))]), self.K1, 1),
+                 (self.rotate(4, [k1, k2, k3], kid=self.K2, nxt=self.K3), self.K2, 3),
+                 (self.revoke(10, [k1, gone, k3], kid=self.K2), self.K3, 5)]
+        for batch in (False, True):
+            self.assertOnlyFails(self.package(steps, batch=batch, cp_signer=self.K2), [6], "revoked in keys.jwks")
+            # k3, not revoked, or k2 before the revocation (not carried: keys.jwks its set)
+            self.assertOnlyFails(self.package(steps, batch=batch, cp_signer=self.K3), [])
+            self.assertOnlyFails(self.package(steps[:3], batch=batch, cp_signer=self.K2), [])
+        # a revoked entry found by its explicit kid, whatever its revoked_at
+        files = self.package(steps[:3], cp_signer=self.K2)
+        later = jcs.canonical({"keys": [k1, dict(k2, revoked={"revoked_at": float(self.T0 + 99)}), k3]})
+        self.assertOnlyFails(dict(files, **{"keys.jwks": later}), [6, 11], "revoked in keys.jwks")
+        # keys.jwks not a key set: check 3 fails, and check 6 cannot show the key not revoked
+        self.assertOnlyFails(dict(files, **{"keys.jwks": b"x"}), [3, 6, 11], "keys.jwks")
+        # the record's own key is not tested so (check 3 judges it)
+        self.assertOnlyFails(self.package(steps[:1], keys=[dict(k1, revoked={"revoked_at": float(self.T0 + 9)})]),
+                             [])
+
+    def test_rotation_own_package(self):
+        # the package of a rotation record: event.json rotates the record's key k1 to k2; its
+        # checkpoint is k2's and the key record after it is signed by k2
+        steps = [(self.rotate(2, self.rotated_keys()), self.K1, 1), ({"n": 2}, self.K2, 3),
+                 (self.revoke(10, self.revoked_keys(reason="lost"), reason="lost"), self.K2, 4)]
+        for batch in (False, True):
+            checks = self.assertOnlyFails(self.package(steps, batch=batch, cp_signer=self.K2), [])
+            self.assertIs(checks[11].applies, True)
+            self.assertIs(checks[6].passed, True)
+            self.assertOnlyFails(self.package(steps, batch=batch), [])
+        # without key records: check 6 takes k2 from event.json alone
+        checks = self.assertOnlyFails(self.package(steps[:1], keys=self.rotated_keys(), cp_signer=self.K2), [])
+        self.assertIs(checks[11].applies, False)
+        # a rotation of another key (k3 -> k2) in a record of k1: the chain stays at k1
+        other = [(self.rotate(2, self.rotated_keys(), kid=self.K3), self.K1, 1)] + steps[1:]
+        checks = self.assertOnlyFails(self.package(other, cp_signer=self.K2), [6, 11], "hands over to")
+        self.assertIn("key-record-1.json is not signed", checks[11].failure)
+        # the chain starts at k2: key record 1 signed by k1 is not the current key's
+        by1 = steps[:1] + [(self.revoke(10, self.revoked_keys(reason="lost"), kid=self.K3, reason="lost"), self.K1, 4)]
+        self.assertOnlyFails(self.package(by1), [11], "key-record-1.json is not signed")
+
+    def test_100th_key_record_not_read(self):
+        from spec_verifier.package import key_record_numbers
+        names = {f"key-record-{n}.json" for n in range(1, 101)}
+        self.assertEqual(key_record_numbers(names), range(1, 100))
+        # 100 revocations of a retired k3 signed by k1: key records 1 to 99 are read, the 100th not
+        k3 = dict(self.JWK3, exp=float(self.T0), revoked={"revoked_at": float(self.T0 + 10)})
+        keys = [dict(JWK, nbf=float(self.T0)), k3]
+        last = [keys[0], dict(k3, revoked={"revoked_at": float(self.T0 + 10), "reason": "x"})]
+        steps = [({"n": 0}, self.K1, 0)] + [(self.revoke(10, keys, kid=self.K3), self.K1, 1 + i) for i in range(99)] \
+            + [(self.revoke(10, last, kid=self.K3, reason="x"), self.K1, 100)]
+        files = self.package(steps, keys=keys)
+        self.assertIn("key-record-100.json", files)
+        checks = self.assertOnlyFails(files, [1], "key-record-100")
+        self.assertIs(checks[11].passed, True)
+        # keys.jwks the 100th's key set: not the last key record read's
+        checks = self.assertOnlyFails(dict(files, **{"keys.jwks": jcs.canonical({"keys": last})}), [1, 11])
+        self.assertIn("keys.jwks", checks[11].failure)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -279,11 +279,19 @@ def point_kid(point):
                        "y": b64url_encode(y.to_bytes(32, "big"))})
 
 
+def three_parts(raw):
+    """§19 check 4 (and check 11 step 3): "three parts joined by two `.`, without a line feed"."""
+    return raw is not None and raw.count(b".") == 2 and b"\n" not in raw
+
+
 def receipt_failure(files, n, point):
     """§19 check 4 for a receipt (and check 11 step 3 for key record n, receipts mode): the
-    receipt has exactly the parts signing-input.txt, signature.der (in DER) and the record's
-    file, and its signature verifies with `point`. Why not, or None."""
+    receipt is first three parts joined by two `.`, without a line feed, and has exactly the
+    parts signing-input.txt, signature.der (in DER) and the record's file, and its signature
+    verifies with `point`. Why not, or None."""
     name, si, sd, rn = (file_name(r, n) for r in ("receipt.jws", "signing-input.txt", "signature.der", "record.json"))
+    if not three_parts(files.get(name)):
+        return f"{name} is not three parts joined by two '.', without a line feed"
     try:
         rc = parse_receipt(files.get(name, b""))
     except EvError:
@@ -322,14 +330,18 @@ def read_checkpoint(files, n=None):
 
 def note_failure(files, n, cp, log_id, point):
     """§19 check 6 (and check 11 step 3, batch mode): checkpoint.txt is checkpoint-body.txt, an
-    empty line and well-formed signature lines, at least one of which is under the log id
-    (compared as text) with the key hash of `point`, and every such line verifies with it (as
-    §10 requires: the lines of the key named by the note's origin, which must be the log id).
-    With no key (`point` None: its file failed check 2, or check 6 already) only the form is
-    judged here; check 11 always has one (step 2)."""
+    empty line and well-formed signature lines, at least one of which is under the log id (the
+    record's `log_id`, compared as text) with the key hash of `point`, every such line verifies
+    with it (as §10 requires), and the first line of checkpoint-body.txt (its origin) is the log
+    id. Check 11 step 3 says only "as in check 6"; the origin is judged there too (as this
+    verifier did before check 6 said so: §10 verifies the lines named by the origin).
+    With no key (`point` None: its file failed check 2, or check 6 already) only the form and
+    the origin are judged here; check 11 always has one (step 2)."""
     note, body = file_name("checkpoint.txt", n), file_name("checkpoint-body.txt", n)
     if cp is None or files.get(body) is None or cp.text.encode("utf-8") != files[body]:
         return f"{note} is not {body} with signature lines"
+    if cp.origin != log_id:
+        return f"the first line of {body} (its origin) is not the log id"
     if point is None:
         return None
     kh = checkpoints.key_hash(point)
@@ -339,7 +351,7 @@ def note_failure(files, n, cp, log_id, point):
         rs = ecdsa.parse_der_sig(line.sig)
         if not rs or not ecdsa.verify(point, files[body], *rs):
             ok = False
-    if not ok or cp.origin != log_id:
+    if not ok:
         return f"no signature line of the key under the log id verifies in {note}"
     return None
 
@@ -422,6 +434,42 @@ def key_record_numbers(files):
     return range(1, n + 1)
 
 
+def own_rotation_next(files, record):
+    """X when event.json, read by the text rules of check 11 step 4, is a rotation whose D is
+    record.json's kid (a rotation's own package: §19 check 6 and the start of check 11), else
+    None."""
+    kr = read_key_record_text(files.get("event.json", b""))
+    if kr is not None and kr.change == "rotate" and kr.kid == record.kid.encode("utf-8"):
+        return kr.next_kid
+    return None
+
+
+def handed_over_to(files, record):
+    """§19 check 6: the keys "a rotation the package carries hands over to": the `next` of the
+    record's own event when that is a rotation of the record's key, and the `next` of every
+    rotation among the key records (key-record-N, N = 1, 2, ... up to 99 while
+    key-record-N.json exists), read as check 11 step 4 reads their events."""
+    out = rotation_nexts(files)
+    own = own_rotation_next(files, record)
+    if own is not None:
+        out.add(own)
+    return out
+
+
+def revoked_in_key_set(files, kid):
+    """§19 check 6: checkpoint-key.pem must "not be revoked in `keys.jwks`": True when an entry
+    §4's key selection finds for `kid` (its explicit kid or its thumbprint equal to it) has a
+    `revoked` member, whatever its revoked_at. Every entry found is looked at, so a set where
+    selection is ambiguous hides no revoked entry (a guess); a key with no entry is not revoked
+    there (a guess). keys.jwks that is not a key set: None (the key is not shown not revoked,
+    and check 6 fails: a guess)."""
+    try:
+        ks = read_key_set(files.get("keys.jwks", b""))
+    except EvError:
+        return None
+    return any("revoked" in k.jwk for k in ks.keys if k.kid == kid or k.thumbprint == kid)
+
+
 def rotation_nexts(files):
     """The `next` (X) of every rotation among the package's key records, read as check 11 step 4
     reads their events (§19 check 6: the keys checkpoint-key.pem may be)."""
@@ -437,7 +485,9 @@ def key_history_failure(files, record, receipts):
     """§19 check 11 for a package holding a file of a key record: why it fails, or None.
 
     "`key-record-1.json` must exist" (a package with only key record 2's files fails).
-    The current key starts as record.json's kid and the previous seq as its seq; each key record
+    The current key starts as record.json's kid — or, when event.json read by the text rules of
+    step 4 is a rotation whose D is that kid, as its X (a rotation's own package starts after
+    the hand-over it records) — and the previous seq as the record's seq; each key record
     N, in order, is a record of the log with a greater seq, the current key as its kid, and
     key-record-N-event.json as its event (step 1); key-record-N-key.pem is the canonical PEM of a
     P-256 key whose thumbprint is the current key (2); that key signed it: its receipt's parts, or
@@ -450,7 +500,7 @@ def key_history_failure(files, record, receipts):
     check 11's."""
     if file_name("record.json", 1) not in files:
         return f"{file_name('record.json', 1)} is missing"
-    current = record.kid.encode("utf-8")
+    current = own_rotation_next(files, record) or record.kid.encode("utf-8")
     prev_seq = record.seq
     last = None
     numbers = key_record_numbers(files)
@@ -642,15 +692,26 @@ def verify_package(path):
         checks[5].fail(why)
 
     # 6. checkpoint.txt = body, empty line, signature lines; one verifies under the log id, by
-    # the record's key or checkpoint-key.pem's, the `next` of a rotation among the key records
+    # the record's key or checkpoint-key.pem's: a key a rotation the package carries hands over
+    # to (the record's own event's, or one among the key records), not revoked in keys.jwks.
+    # The record's own key needs no such test (check 3 judges it).
     signer = key_point
     if "checkpoint-key.pem" in files:
         signer = pem_point(files["checkpoint-key.pem"])
         if signer is None:
             checks[6].fail("checkpoint-key.pem is not a P-256 key written as OpenSSL writes it")
-        elif point_kid(signer).encode("utf-8") not in rotation_nexts(files):
-            checks[6].fail("checkpoint-key.pem is not a key a rotation among the package's key records hands over to")
-            signer = None
+        else:
+            ckid = point_kid(signer)
+            revoked = revoked_in_key_set(files, ckid)
+            if ckid.encode("utf-8") not in handed_over_to(files, record):
+                checks[6].fail("checkpoint-key.pem is not a key a rotation the package carries hands over to")
+                signer = None
+            elif revoked is None:
+                checks[6].fail("keys.jwks is not a key set: checkpoint-key.pem is not shown not revoked")
+                signer = None
+            elif revoked:
+                checks[6].fail("checkpoint-key.pem is revoked in keys.jwks")
+                signer = None
     why = note_failure(files, None, cp, record.log_id, signer)
     if why is not None:
         checks[6].fail(why)
