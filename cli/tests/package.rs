@@ -509,9 +509,10 @@ fn numbers_beyond_the_shells_arithmetic_fail_check_5_with_a_verdict() {
 
 /// A log in `mode` whose first key signs records 0–12, hands over to a second key
 /// (record 13), which signs records 14–26 and hands over to a third (record 27),
-/// which revokes the first from `revoked_at` (record 28); then a checkpoint.
+/// which revokes the first from `revoked_at` (record 28); then a checkpoint. Its log
+/// id holds a double quote and a backslash, which the record's JSON escapes.
 fn rotated_log(dir: &Path, mode: &str, revoked_at: &str) -> PathBuf {
-    let log = make_log(dir, mode);
+    let log = make_log_with_id(dir, mode, &format!("example.com/{mode}\"key\\history"));
     let first = std::fs::read_to_string(dir.join("key.jwk")).unwrap();
     let first = evidentia::SigningKey::from_jwk(&first).unwrap().public_key().kid().to_owned();
     let log_arg = log.to_str().unwrap();
@@ -570,6 +571,24 @@ fn check_key_history(mode: &str) {
             assert_eq!(shell, cli, "{mode}: {name} byte {at}");
         }
         std::fs::write(package.join(name), &original).unwrap();
+    }
+
+    // The packages of the key records themselves: a rotation's starts after the
+    // hand-over it records (13: k1 to k2, then k2's rotation and k3's revocation;
+    // 27: k2 to k3, then the revocation), a revocation's carries none (28).
+    for (index, carried) in [(13, 2), (27, 1), (28, 0)] {
+        let out_dir = dir.join(format!("package-{index}"));
+        let out =
+            evidentia(dir, &["export", log_arg, "--index", &index.to_string(), "--out", out_dir.to_str().unwrap()]);
+        assert!(out.status.success(), "{mode} {index}: {}", text(&out.stderr));
+        let count = std::fs::read_dir(&out_dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("key-record-"))
+            .count();
+        assert_eq!(count, carried * per_record, "{mode} {index}");
+        for verdict in verdicts(dir, &script, &out_dir, &path) {
+            assert_eq!(verdict, (vec![], true), "{mode} {index}");
+        }
     }
 
     // Changes made with their sums written again, so that only the history can

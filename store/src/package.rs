@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use evidentia::package::{
     MAX_PACKAGE_KEY_RECORDS, PackageFile, PackageInput, PackageKeyRecord, PackageRequest, PackageTimestamp,
-    build_package,
+    build_package, package_keys,
 };
 use evidentia::{BatchReceipt, Error, ErrorCode, Result, timestamp};
 
@@ -33,8 +33,17 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
     let event = match reader.entry(index)? {
         Entry::Receipt { event, .. } | Entry::Record { event, .. } => event,
     };
-    let latest = reader.checkpoint_of_size(None)?;
-    let checkpoints = reader.checkpoints()?;
+    let key_records: Vec<(String, Vec<u8>)> = key_records_after(&reader, index)?
+        .into_iter()
+        .map(|(seq, event)| Ok((reader.receipt(seq)?, event)))
+        .collect::<Result<_>>()?;
+    let key_records: Vec<PackageKeyRecord> =
+        key_records.iter().map(|(receipt, event)| PackageKeyRecord { receipt, event }).collect();
+    let history = package_keys(&receipt, &event, &key_records, reader.keys())?;
+    // Only a checkpoint check 6 accepts: signed by the record's key, or by a key a
+    // carried rotation hands over to that the history does not revoke.
+    let stored = reader.checkpoints()?;
+    let checkpoints: Vec<_> = stored.iter().filter(|c| history.signed(&c.note, reader.log_id())).collect();
     let (checkpoint, proof, stamp) = if receipt.starts_with('{') {
         let note = BatchReceipt::parse(&receipt)?.checkpoint_note().to_owned();
         let size = evidentia::read_checkpoint(&note)?.size;
@@ -47,7 +56,15 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
         // A stored timestamp that no longer verifies (log verify reports it) is
         // left out, not a reason to refuse the package.
         let mut stamped = None;
-        for checkpoint in checkpoints.iter().rev().filter(|c| c.size > index) {
+        if !stored.iter().any(|c| c.size > index) {
+            reader.checkpoint_of_size(None)?;
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                format!("no checkpoint covers record {index} yet: sign one (log checkpoint) and export again"),
+            ));
+        }
+        let covering: Vec<_> = checkpoints.iter().filter(|c| c.size > index).collect();
+        for &&checkpoint in covering.iter().rev() {
             let stamp = reader.timestamp(checkpoint.size).ok().flatten().filter(|stamp| {
                 timestamp::verify_with_stored_chain(&stamp.response, checkpoint.note.as_bytes(), &stamp.chain).is_ok()
             });
@@ -58,7 +75,17 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
         }
         let (checkpoint, stamp) = match stamped {
             Some((checkpoint, stamp)) => (checkpoint, Some(stamp)),
-            None => (&latest, None),
+            None => (
+                **covering.last().ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::CheckpointSignatureInvalid,
+                        format!(
+                            "no stored checkpoint covers record {index} that its key, or a key its log handed over to since and did not revoke, signed"
+                        ),
+                    )
+                })?,
+                None,
+            ),
         };
         (Some(checkpoint.note.clone()), Some(reader.inclusion_proof(index, Some(checkpoint.size))?), stamp)
     };
@@ -78,12 +105,6 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
         }
         _ => None,
     };
-    let key_records: Vec<(String, Vec<u8>)> = key_records_after(&reader, index)?
-        .into_iter()
-        .map(|(seq, event)| Ok((reader.receipt(seq)?, event)))
-        .collect::<Result<_>>()?;
-    let key_records: Vec<PackageKeyRecord> =
-        key_records.iter().map(|(receipt, event)| PackageKeyRecord { receipt, event }).collect();
     let files = build_package(PackageInput {
         receipt: &receipt,
         event: &event,

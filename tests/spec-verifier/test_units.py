@@ -797,11 +797,14 @@ class PackageKeyHistory(KeyRecordSteps, unittest.TestCase):
 
     def test_checkpoint_key_revoked(self):
         # k1 -> k2 -> k3, then k3 revokes k2: k2 was handed over to, but keys.jwks revokes it
-        k1 = dict(JWK, nbf=float(self.T0), exp=float(self.T0 + 2))
-        k2 = dict(self.JWK2, nbf=float(self.T0 + 2), exp=float(self.T0 + 4))
-        k3 = dict(self.JWK3, nbf=float(self.T0 + 4))
+        # Entries with their explicit kid, as Evidentia writes them: check 6 finds a
+        # revocation by the entry's kid.
+        k1 = dict(JWK, kid=self.K1, nbf=float(self.T0), exp=float(self.T0 + 2))
+        k2 = dict(self.JWK2, kid=self.K2, nbf=float(self.T0 + 2), exp=float(self.T0 + 4))
+        k3 = dict(self.JWK3, kid=self.K3, nbf=float(self.T0 + 4))
         gone = dict(k2, revoked={"revoked_at": float(self.T0 + 10)})
-        steps = [({"n": 0}, self.K1, 0), (self.rotate(2, [k1, dict(self.JWK2, nbf=float(self.T0 + 2))]), self.K1, 1),
+        steps = [({"n": 0}, self.K1, 0),
+                 (self.rotate(2, [k1, dict(self.JWK2, kid=self.K2, nbf=float(self.T0 + 2))]), self.K1, 1),
                  (self.rotate(4, [k1, k2, k3], kid=self.K2, nxt=self.K3), self.K2, 3),
                  (self.revoke(10, [k1, gone, k3], kid=self.K2), self.K3, 5)]
         for batch in (False, True):
@@ -813,8 +816,11 @@ class PackageKeyHistory(KeyRecordSteps, unittest.TestCase):
         files = self.package(steps[:3], cp_signer=self.K2)
         later = jcs.canonical({"keys": [k1, dict(k2, revoked={"revoked_at": float(self.T0 + 99)}), k3]})
         self.assertOnlyFails(dict(files, **{"keys.jwks": later}), [6, 11], "revoked in keys.jwks")
-        # keys.jwks not a key set: check 3 fails, and check 6 cannot show the key not revoked
-        self.assertOnlyFails(dict(files, **{"keys.jwks": b"x"}), [3, 6, 11], "keys.jwks")
+        # keys.jwks not a key set: check 3 fails (and 11); it revokes nothing for check 6
+        self.assertOnlyFails(dict(files, **{"keys.jwks": b"x"}), [3, 11], "keys.jwks")
+        # an entry without its kid is not found by it (verify.sh matches the kid as text)
+        unnamed = jcs.canonical({"keys": [k1, {k: v for k, v in gone.items() if k != "kid"}, k3]})
+        self.assertOnlyFails(dict(files, **{"keys.jwks": unnamed}), [11], "keys.jwks")
         # the record's own key is not tested so (check 3 judges it)
         self.assertOnlyFails(self.package(steps[:1], keys=[dict(k1, revoked={"revoked_at": float(self.T0 + 9)})]),
                              [])

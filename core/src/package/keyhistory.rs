@@ -16,6 +16,7 @@ use crate::digest::Digest;
 use crate::error::{Error, ErrorCode, Result};
 use crate::jwks::KeySet;
 use crate::keyrecord::KeyRecord;
+use crate::keys::PublicKey;
 use crate::merkle::InclusionProof;
 use crate::record::{Receipt, Record};
 
@@ -34,6 +35,79 @@ pub struct PackageKeyRecord<'a> {
     pub receipt: &'a str,
     /// The event's canonical JSON bytes.
     pub event: &'a [u8],
+}
+
+/// What a package of a record carries of its log's key history (SPEC.md §19 checks 6
+/// and 11): the key records, and the keys check 6 accepts as its checkpoint's signer.
+#[derive(Debug)]
+pub struct PackageKeys<'a> {
+    /// The key records the package carries: every one that follows the record, or
+    /// none when they do not start from the record's key (a key the log retired
+    /// before it had key records).
+    pub key_records: &'a [PackageKeyRecord<'a>],
+    /// The record's key, then each key a carried rotation hands over to that the key
+    /// history does not revoke.
+    pub checkpoint_keys: Vec<PublicKey>,
+}
+
+impl PackageKeys<'_> {
+    /// Whether one of [`Self::checkpoint_keys`] signed `note` for `log_id`.
+    pub fn signed(&self, note: &str, log_id: &str) -> bool {
+        self.checkpoint_keys.iter().any(|key| crate::checkpoint::note_signature_by(note, log_id, key).is_ok())
+    }
+}
+
+/// The key history a package of the record `receipt` (with its `event`) carries, from
+/// the key records that follow it in the log, in order, and the log's key set.
+///
+/// # Errors
+/// The code of a receipt that cannot be read; [`ErrorCode::KeyNotFound`] for a key the
+/// key set does not hold.
+pub fn package_keys<'a>(
+    receipt: &str,
+    event: &[u8],
+    key_records: &'a [PackageKeyRecord<'a>],
+    keys: &KeySet,
+) -> Result<PackageKeys<'a>> {
+    let record = record_of(receipt)?;
+    let (start, own_next) = start_key(&record.kid, event);
+    let key_records = match key_records.first() {
+        Some(first) if record_of(first.receipt)?.kid != start => &[][..],
+        _ => key_records,
+    };
+    let handed_over = own_next
+        .into_iter()
+        .chain(key_records.iter().filter_map(|r| read_event_text(r.event)?.next.map(<[u8]>::to_vec)));
+    let mut checkpoint_keys = vec![keys.select(Some(&record.kid))?.0.clone()];
+    for kid in handed_over {
+        let kid = String::from_utf8_lossy(&kid).into_owned();
+        let (key, validity) = keys.select(Some(&kid))?;
+        if validity.revoked_at.is_none() && !checkpoint_keys.contains(key) {
+            checkpoint_keys.push(key.clone());
+        }
+    }
+    Ok(PackageKeys { key_records, checkpoint_keys })
+}
+
+/// The record inside a receipt or a batch receipt.
+fn record_of(receipt: &str) -> Result<Record> {
+    Ok(if receipt.starts_with('{') {
+        BatchReceipt::parse(receipt)?.record().clone()
+    } else {
+        Receipt::parse(receipt)?.record().clone()
+    })
+}
+
+/// Where check 11's chain starts (SPEC.md §19): the record's key, or when the record's
+/// own event is a rotation of that key, the key it hands over to (returned also as the
+/// hand-over check 6 counts).
+fn start_key(record_kid: &str, event: &[u8]) -> (String, Option<Vec<u8>>) {
+    match read_event_text(event) {
+        Some(EventText { rotation: true, kid, next: Some(next), .. }) if kid == record_kid.as_bytes() => {
+            (String::from_utf8_lossy(next).into_owned(), Some(next.to_vec()))
+        }
+        _ => (record_kid.to_owned(), None),
+    }
 }
 
 /// The files of a key record besides `key-record-N.json` in both modes.
@@ -179,17 +253,16 @@ fn read_event_text(event: &[u8]) -> Option<EventText<'_>> {
     Some(EventText { rotation, keys, kid, next })
 }
 
-/// The keys the package's rotations hand over to: the `next` of each rotation among
+/// The keys the package's rotations hand over to: the `next` of `event.json` when it
+/// is a rotation of the record's key `record_kid`, and of each rotation among
 /// `key-record-1-event.json`, `key-record-2-event.json`, … (check 6 accepts these as
-/// the checkpoint's signer; check 11 shows that the log made the rotations).
-pub(super) fn handed_over_to<'f>(file: &impl Fn(&str) -> Option<&'f [u8]>) -> Vec<String> {
-    (1..)
+/// the checkpoint's signer when not revoked; check 11 shows that the log made them).
+pub(super) fn handed_over_to<'f>(record_kid: &str, file: &impl Fn(&str) -> Option<&'f [u8]>) -> Vec<String> {
+    let own = file("event.json").and_then(|event| start_key(record_kid, event).1);
+    let carried = (1..=MAX_PACKAGE_KEY_RECORDS)
         .take_while(|&n| file(&file_name(n, "")).is_some())
-        .filter_map(|n| {
-            let text = read_event_text(file(&file_name(n, "event.json"))?)?;
-            Some(String::from_utf8_lossy(text.next?).into_owned())
-        })
-        .collect()
+        .filter_map(|n| read_event_text(file(&file_name(n, "event.json"))?)?.next.map(<[u8]>::to_vec));
+    own.into_iter().chain(carried).map(|kid| String::from_utf8_lossy(&kid).into_owned()).collect()
 }
 
 /// Check 11, as `verify.sh` makes it. `Ok(None)` when the package has no key record
@@ -211,12 +284,12 @@ pub(super) fn check_key_history<'f>(
     let package_record = Record::from_bytes(file("record.json").ok_or_else(|| missing("record.json"))?)
         .map_err(|e| format!("record.json: {e}"))?;
     let receipts_mode = file("receipt.jws").is_some();
-    let mut current = package_record.kid.clone();
+    let (mut current, _) = start_key(&package_record.kid, file("event.json").unwrap_or_default());
     let mut previous_seq = package_record.seq;
     let mut last_keys: &[u8] = &[];
     let mut changes = Vec::new();
     let mut count = 0;
-    while let Some(record_bytes) = file(&file_name(count + 1, "")) {
+    while let Some(record_bytes) = file(&file_name(count + 1, "")).filter(|_| count < MAX_PACKAGE_KEY_RECORDS) {
         count += 1;
         let name = |part: &str| file_name(count, part);
         let record = Record::from_bytes(record_bytes).map_err(|e| format!("{}: {e}", name("")))?;
@@ -267,6 +340,9 @@ pub(super) fn check_key_history<'f>(
                 return Err(format!("{} is not the batch receipt of its parts", name("batch-receipt.json")));
             }
             let body = text(&name("checkpoint-body.txt"))?;
+            if body.split('\n').next() != Some(record.log_id.as_str()) {
+                return Err(format!("{}'s origin is not the log id", name("checkpoint-body.txt")));
+            }
             let verifier = crate::NoteVerifier::new(&record.log_id, &key).map_err(|e| e.to_string())?;
             let verified =
                 crate::verify_note(text(&name("checkpoint.txt"))?, &[verifier]).map_err(|e| e.to_string())?;
@@ -407,6 +483,73 @@ mod tests {
             }
         }
         assert!(changes > 2500, "{changes}");
+    }
+
+    #[test]
+    fn a_checkpoint_by_a_key_the_history_revokes_fails_check_6() {
+        // Key 1 signs record 0 and hands over to key 2 (record 1), which hands over
+        // to key 3 (record 2), which revokes key 2 (record 3). The holder of key 2
+        // signs a checkpoint of a tree of its own making that holds record 0.
+        let (k1, k2, k3) = (key(1), key(2), key(3));
+        let first =
+            KeyRecord::rotate(&KeySet::single(k1.public_key()), k1.public_key(), k2.public_key(), t(2)).unwrap();
+        let second = KeyRecord::rotate(&first.keys, k2.public_key(), k3.public_key(), t(3)).unwrap();
+        let revocation = KeyRecord::revoke(&second.keys, k2.public_key().kid(), t(3), Some("keyCompromise")).unwrap();
+        let entries: [(&SigningKey, Vec<u8>); 4] = [
+            (&k1, br#"{"n":0}"#.to_vec()),
+            (&k1, first.to_event()),
+            (&k2, second.to_event()),
+            (&k3, revocation.to_event()),
+        ];
+        let mut chain = ChainState::new("example.com/keys").unwrap();
+        let receipts: Vec<Receipt> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (signer, event))| {
+                let chained =
+                    chain.append(signer.public_key().kid(), Digest::sha256(event), t(i as i64), None).unwrap();
+                Receipt::sign(*signer, &chained.record).unwrap()
+            })
+            .collect();
+        let made_up = MemoryTree::from_leaf_hashes([leaf_hash(receipts[0].record_bytes()), leaf_hash(b"made up")]);
+        let checkpoint =
+            Checkpoint { origin: "example.com/keys".into(), size: 2, root: made_up.root(), extensions: vec![] };
+        let proof = InclusionProof { leaf_index: 0, tree_size: 2, hashes: inclusion_proof(&made_up, 0, 2).unwrap() };
+        let key_records = [1, 2, 3].map(|i| PackageKeyRecord { receipt: receipts[i].as_str(), event: &entries[i].1 });
+        let with = |signer: &SigningKey| {
+            build_package(PackageInput {
+                receipt: receipts[0].as_str(),
+                event: &entries[0].1,
+                keys: &revocation.keys,
+                proof: Some(&proof),
+                checkpoint: Some(&sign_checkpoint(&checkpoint, signer).unwrap()),
+                timestamp: None,
+                exported_at: None,
+                request: None,
+                key_records: &key_records,
+            })
+        };
+        // Key 3, in force, may sign it; key 2, revoked, may not (and no package of it
+        // is made).
+        assert!(with(&k3).is_ok());
+        assert_eq!(with(&k2).unwrap_err().code(), ErrorCode::CheckpointSignatureInvalid);
+        let files = with(&k3).unwrap();
+        let mut forged = files.clone();
+        let note = sign_checkpoint(&checkpoint, &k2).unwrap();
+        for file in &mut forged {
+            match file.name.as_str() {
+                "checkpoint.txt" => file.bytes = note.clone().into_bytes(),
+                "checkpoint-key.pem" => file.bytes = k2.public_key().to_pem().into_bytes(),
+                _ => {}
+            }
+        }
+        let sums: String = forged
+            .iter()
+            .filter(|f| f.name != "SHA256SUMS")
+            .map(|f| format!("{}  {}\n", Digest::sha256(&f.bytes).to_hex(), f.name))
+            .collect();
+        forged.iter_mut().find(|f| f.name == "SHA256SUMS").unwrap().bytes = sums.into_bytes();
+        assert_eq!(failed(&forged), [6]);
     }
 
     #[test]

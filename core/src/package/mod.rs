@@ -22,7 +22,7 @@ use crate::verify::verify_receipt;
 mod keyhistory;
 mod message;
 
-pub use keyhistory::{MAX_PACKAGE_KEY_RECORDS, PackageKeyRecord};
+pub use keyhistory::{MAX_PACKAGE_KEY_RECORDS, PackageKeyRecord, PackageKeys, package_keys};
 
 /// The shell script of every package.
 pub const VERIFY_SH: &str = include_str!("verify.sh");
@@ -195,25 +195,22 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
     let subject = if receipt_signature.is_some() { "receipt" } else { "batch receipt" };
 
     let (key, _) = input.keys.select(Some(&record.kid))?;
-    let (key_record_files, signed_keys) = keyhistory::key_record_files(input.key_records, input.keys)?;
+    let history = keyhistory::package_keys(input.receipt, input.event, input.key_records, input.keys)?;
+    let (key_record_files, signed_keys) = keyhistory::key_record_files(history.key_records, input.keys)?;
     // The checkpoint is signed by the key in force when it was signed: after a
-    // rotation, a key the key records hand over to (receipts only; a batch receipt's
-    // checkpoint is the record's signature).
+    // rotation, a key the rotations carried hand over to, not revoked since
+    // (receipts only; a batch receipt's checkpoint is the record's signature).
     let signed_by = |k: &crate::PublicKey| note_signature_by(&checkpoint, &record.log_id, k).ok();
-    let handed_over: Vec<String> = {
-        let file = |name: &str| key_record_files.iter().find(|f| f.name == name).map(|f| f.bytes.as_slice());
-        keyhistory::handed_over_to(&file)
-    };
     let (checkpoint_key, (body, note_signature)) = match signed_by(key) {
         Some(found) => (key, found),
-        None if receipt_signature.is_some() => handed_over
+        None if receipt_signature.is_some() => history
+            .checkpoint_keys
             .iter()
-            .filter_map(|kid| input.keys.select(Some(kid)).ok().map(|(k, _)| k))
             .find_map(|k| signed_by(k).map(|found| (k, found)))
             .ok_or_else(|| {
                 Error::new(
                     ErrorCode::CheckpointSignatureInvalid,
-                    "neither the record's key nor a key its log handed over to since signed the checkpoint",
+                    "neither the record's key nor a key its log handed over to since (and did not revoke) signed the checkpoint",
                 )
             })?,
         None => note_signature_by(&checkpoint, &record.log_id, key).map(|found| (key, found))?,
@@ -474,12 +471,21 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
                     if other_key.to_pem() != pem {
                         return Err("checkpoint-key.pem is not the canonical PEM of its key".to_owned());
                     }
-                    if !keyhistory::handed_over_to(&file).iter().any(|kid| kid == other_key.kid()) {
-                        return Err(
-                            "checkpoint-key.pem is not a key a rotation among the package's key records hands \
-                            over to (a package made before packages carried key records: export the record again)"
-                                .to_owned(),
-                        );
+                    if !keyhistory::handed_over_to(&record.kid, &file).iter().any(|kid| kid == other_key.kid()) {
+                        return Err("checkpoint-key.pem is not a key a rotation the package carries hands over to (a \
+                            package made before packages carried key records: export the record again)"
+                            .to_owned());
+                    }
+                    // A key whose revocation the history records could sign any tree.
+                    // An entry whose kid is its thumbprint and has a revocation; a
+                    // keys.jwks that cannot be read revokes nothing here (check 3 fails it).
+                    let revoked = KeySet::from_json(text("keys.jwks")?).is_ok_and(|keys| {
+                        keys.entries()
+                            .iter()
+                            .any(|e| e.kid() == Some(other_key.kid()) && e.validity().revoked_at.is_some())
+                    });
+                    if revoked {
+                        return Err("checkpoint-key.pem is a key keys.jwks revokes".to_owned());
                     }
                     &other_key
                 }
@@ -488,6 +494,9 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
             let verified = crate::verify_note(note, &[verifier]).map_err(|e| e.to_string())?;
             if verified.text != *body {
                 return Err("checkpoint-body.txt is not the text checkpoint.txt signs".to_owned());
+            }
+            if body.split('\n').next() != Some(record.log_id.as_str()) {
+                return Err("the checkpoint's origin is not the record's log id".to_owned());
             }
             Ok(())
         })(),

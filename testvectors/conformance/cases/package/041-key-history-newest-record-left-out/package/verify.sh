@@ -30,8 +30,15 @@ b64url_decode() {
 b64url_encode() { openssl base64 -A | tr -- '+/' '-_' | tr -d '='; }
 hex() { od -An -v -tx1 | tr -d ' \n'; }
 sha256_hex() { openssl dgst -sha256 -binary | hex; }
-# The string value of member $1 in the one-line canonical JSON on standard input.
+# The string value of member $1 in the one-line canonical JSON on standard input,
+# for values without escapes (key ids, digests, times).
 member() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
+# The string value of member $1 in the one-line canonical JSON on standard input,
+# its escapes \" and \\ undone (a log id is printable ASCII, which canonical JSON
+# escapes no other way).
+string_member() { sed -n 's/.*"'"$1"'":"\([^"\\]*\(\\.[^"\\]*\)*\)".*/\1/p' | sed 's/\\\(.\)/\1/g'; }
+# jws_form FILE: whether FILE is three parts joined by two dots, without a line feed.
+jws_form() { [ "$(wc -l < "$1")" -eq 0 ] && [ "$(tr -cd . < "$1" | wc -c)" -eq 2 ]; }
 # The bytes of file $1 inside a JSON string, without the quotes: a backslash, a
 # double quote and a line feed escaped, every other byte as it is.
 json_string() {
@@ -238,7 +245,8 @@ if [ -f receipt.jws ]; then
     printf 'asn1=SEQUENCE:sig\n[sig]\nr=INTEGER:0x%s\ns=INTEGER:0x%s\n' "$r" "$s" > "$work/asn1"
     openssl asn1parse -genconf "$work/asn1" -noout -out "$work/der" >/dev/null 2>&1
     cut -d. -f2 receipt.jws | tr -d '\n' | b64url_decode > "$work/record"
-    if cmp -s "$work/input" signing-input.txt && cmp -s "$work/der" signature.der && cmp -s "$work/record" record.json; then
+    if jws_form receipt.jws && cmp -s "$work/input" signing-input.txt && cmp -s "$work/der" signature.der \
+        && cmp -s "$work/record" record.json; then
         ok "4a. signing-input.txt, signature.der and record.json are exactly the receipt's parts"
     else
         failed "4a. signing-input.txt, signature.der or record.json is not the receipt's"
@@ -337,10 +345,14 @@ pem_kid() {
         printf '{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}' "$px" "$py" | openssl dgst -sha256 -binary | b64url_encode
     fi
 }
+# The record's log id, which names the log's signature lines and is every
+# checkpoint's origin.
+log_id=$(string_member log_id < record.json)
 # note_signed NOTE BODY KEY: note_ok is yes when file NOTE is the signed text BODY,
-# an empty line and well-formed signature lines, and every signature line under the
-# log id (the origin, matched as plain text, not as a pattern) with the key hash of
-# the key in file KEY verifies, and there is one (SPEC §10).
+# an empty line and well-formed signature lines, BODY's origin (its first line) is
+# the log id, and every signature line under the log id (matched as plain text, not
+# as a pattern) with the key hash of the key in file KEY verifies, and there is one
+# (SPEC §10).
 note_signed() {
     body_length=$(wc -c < "$2")
     head -c "$body_length" "$1" > "$work/body"
@@ -350,8 +362,7 @@ note_signed() {
     key_hash=$(openssl pkey -pubin -in "$3" -outform DER 2>/dev/null | openssl dgst -sha256 -binary | head -c 4 | hex)
     found=0
     note_ok=yes
-    origin=$(sed -n 1p "$2")
-    for signature in $(prefix="— $origin " awk 'index($0, ENVIRON["prefix"]) == 1 { print $NF }' "$work/signatures"); do
+    for signature in $(prefix="— $log_id " awk 'index($0, ENVIRON["prefix"]) == 1 { print $NF }' "$work/signatures"); do
         printf '%s' "$signature" | openssl base64 -d -A > "$work/note-sig"
         if [ "$(head -c 4 "$work/note-sig" | hex)" = "$key_hash" ]; then
             tail -c +5 "$work/note-sig" > "$work/note-der"
@@ -360,7 +371,7 @@ note_signed() {
         fi
     done
     if ! cmp -s "$work/body" "$2" || [ "$(cat "$work/blank")" != 0a ] || [ "$malformed" != 0 ] \
-        || [ "$(tail -c 1 "$1" | hex)" != 0a ] || [ "$found" -eq 0 ]; then
+        || [ "$(tail -c 1 "$1" | hex)" != 0a ] || [ "$found" -eq 0 ] || [ "$(sed -n 1p "$2")" != "$log_id" ]; then
         note_ok=no
     fi
 }
@@ -393,11 +404,21 @@ key_event() {
     k_change=$line_change
     sed -n "s/$re/\2/p" "$1" | tr -d '\n' > "$work/k-keys"
 }
+# own_rotation: own_next is the key event.json hands the record's key over to, when
+# the record is itself a rotation of its key; empty otherwise.
+own_rotation() {
+    key_event event.json
+    own_next=
+    [ "$k_change" != rotate ] || [ "$k_changed" != "$(member kid < record.json)" ] || own_next=$k_next
+}
 # handed_over: the keys the package's rotations hand over to, one per line: the
-# next of each rotation among key-record-1-event.json, key-record-2-event.json, …
+# next of the record's own rotation, and of each rotation among
+# key-record-1-event.json, key-record-2-event.json, … (up to 99).
 handed_over() {
+    own_rotation
+    [ -z "$own_next" ] || printf '%s\n' "$own_next"
     h=1
-    while [ -f "key-record-$h.json" ]; do
+    while [ "$h" -le 99 ] && [ -f "key-record-$h.json" ]; do
         key_event "key-record-$h-event.json"
         [ "$k_change" != rotate ] || printf '%s\n' "$k_next"
         h=$((h + 1))
@@ -407,14 +428,16 @@ handed_over() {
 # 6. The checkpoint is signed by the same key (C2SP signed note: the signed text, an
 #    empty line, then lines "— <name> <base64(key hash, DER signature)>") — or, when
 #    the key was rotated before the checkpoint was signed, by the later key in
-#    checkpoint-key.pem, which must be a key a rotation among the package's key
-#    records hands over to (check 11 shows that the log made them).
+#    checkpoint-key.pem, which must be a key a rotation the package carries hands
+#    over to (check 11 shows that the log made them) and that keys.jwks does not
+#    revoke: a key whose revocation the log recorded could sign any tree.
 checkpoint_key=public-key.pem
 key_listed=yes
 if [ -f checkpoint-key.pem ]; then
     checkpoint_key=checkpoint-key.pem
     ckid=$(pem_kid checkpoint-key.pem)
-    if [ -z "$ckid" ] || ! handed_over | grep -q -x -F -e "$ckid"; then
+    if [ -z "$ckid" ] || ! handed_over | grep -q -x -F -e "$ckid" \
+        || key_entries | grep "\"kid\":\"$ckid\"" | grep -q '"revoked":'; then
         key_listed=no
     fi
 fi
@@ -718,7 +741,7 @@ if [ -n "$response_link" ]; then
         r_ok=no
         r_why="the signature over request-receipt.jws does not verify with the key"
     elif [ "$(member kid < request-record.json)" != "$kid" ] \
-        || [ "$(member log_id < request-record.json)" != "$(member log_id < record.json)" ]; then
+        || [ "$(string_member log_id < request-record.json)" != "$log_id" ]; then
         r_ok=no
         r_why="request-record.json is not a record of this log signed with this key"
     elif [ "$r_seq" != "${response_link#* }" ] || [ "sha256:$(sha256_hex < request-record.json)" != "${response_link% *}" ] \
@@ -775,9 +798,10 @@ if [ "$k_any" = yes ]; then
     k_ok=yes
     k_why=
     [ -f key-record-1.json ] || { k_ok=no; k_why="key-record-1.json is missing"; }
-    current=$(member kid < record.json)
+    # A rotation's own package starts after the hand-over it records.
+    own_rotation
+    current=${own_next:-$(member kid < record.json)}
     previous=$(number seq < record.json)
-    log_id=$(member log_id < record.json)
     if [ -f receipt.jws ]; then
         k_parts="-receipt.jws -signing-input.txt -signature.der"
     else
@@ -785,7 +809,7 @@ if [ "$k_any" = yes ]; then
     fi
     n=0
     k_summary=
-    while [ "$k_ok" = yes ] && [ -f "key-record-$((n + 1)).json" ]; do
+    while [ "$k_ok" = yes ] && [ "$n" -lt 99 ] && [ -f "key-record-$((n + 1)).json" ]; do
         n=$((n + 1))
         p=key-record-$n
         for part in -event.json -key.pem $k_parts; do
@@ -797,7 +821,7 @@ if [ "$k_any" = yes ]; then
         case "$k_seq $previous" in
             " "* | *" " | ????????????????*" "* | *" "????????????????*) k_seq=0 previous=0 ;;
         esac
-        if [ "$(member log_id < "$p.json")" != "$log_id" ]; then
+        if [ "$(string_member log_id < "$p.json")" != "$log_id" ]; then
             k_why="$p.json is a record of another log"
         elif [ "$k_seq" -le "$previous" ]; then
             k_why="$p.json does not follow the record before it in the log"
@@ -815,7 +839,8 @@ if [ "$k_any" = yes ]; then
             rm -f "$work/k-der"
             openssl asn1parse -genconf "$work/k-asn1" -noout -out "$work/k-der" >/dev/null 2>&1
             cut -d. -f2 "$p-receipt.jws" | tr -d '\n' | b64url_decode > "$work/k-record"
-            if [ "$(wc -c < "$work/k-raw")" -ne 64 ] || ! cmp -s "$work/k-input" "$p-signing-input.txt" \
+            if ! jws_form "$p-receipt.jws" || [ "$(wc -c < "$work/k-raw")" -ne 64 ] \
+                || ! cmp -s "$work/k-input" "$p-signing-input.txt" \
                 || ! cmp -s "$work/k-der" "$p-signature.der" || ! cmp -s "$work/k-record" "$p.json"; then
                 k_why="$p-signing-input.txt, $p-signature.der or $p.json is not $p-receipt.jws's"
             elif ! openssl dgst -sha256 -verify "$p-key.pem" -signature "$p-signature.der" "$p-signing-input.txt"; then
@@ -831,7 +856,7 @@ if [ "$k_any" = yes ]; then
             note_signed "$p-checkpoint.txt" "$p-checkpoint-body.txt" "$p-key.pem"
             if ! cmp -s "$work/k-batch" "$p-batch-receipt.json"; then
                 k_why="$p-batch-receipt.json is not the batch receipt of its parts"
-            elif [ "$note_ok" != yes ] || [ "$(sed -n 1p "$p-checkpoint-body.txt")" != "$log_id" ]; then
+            elif [ "$note_ok" != yes ]; then
                 k_why="$p-checkpoint.txt is not signed by $p-key.pem for this log"
             else
                 inclusion "$p.json" "$p-inclusion-proof.json" "$p-checkpoint-body.txt"
