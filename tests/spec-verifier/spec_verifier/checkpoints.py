@@ -83,6 +83,22 @@ def read(note):
         if raw is None or len(raw) < 5:
             _bad("signature is not base64 of at least 5 bytes")
         sigs.append(SigLine(name, raw[:4], raw[4:]))
+    cp = read_text(text)
+    return Checkpoint(note, text, cp.origin, cp.size, cp.root, cp.extensions, sigs)
+
+
+def read_text(text):
+    """A checkpoint's text alone (what its signatures cover, §10 step 4); CHECKPOINT_MALFORMED
+    on any failure."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            _bad("text is not UTF-8")
+    if not text or not text.endswith("\n") or "\n\n" in text or text.startswith("\n"):
+        _bad("text is empty or has an empty line")
+    if _has_cc(text, allow_lf=True):
+        _bad("text has a control character")
     tl = text[:-1].split("\n")
     if len(tl) < 3:
         _bad("checkpoint text has fewer than three lines")
@@ -94,7 +110,7 @@ def read(note):
     root = b64std_decode(root_s)
     if root is None or len(root) != 32:
         _bad("root is not base64 of 32 bytes")
-    return Checkpoint(note, text, origin, int(size_s), root, tl[3:], sigs)
+    return Checkpoint(None, text, origin, int(size_s), root, tl[3:], [])
 
 
 def key_hash(point):

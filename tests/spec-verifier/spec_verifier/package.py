@@ -675,16 +675,19 @@ def verify_package(path):
         why = receipt_failure(files, None, key_point)
     else:
         why = batch_receipt_failure(files)
-        if why is None and cp is None:
-            why = "checkpoint.txt is not a signed checkpoint"
-        elif why is None and (sig_rs is None or key_point is None or body is None
+        if why is None and (sig_rs is None or key_point is None or body is None
                               or not ecdsa.verify(key_point, body, *sig_rs)):
             why = "the signature does not verify over checkpoint-body.txt"
     if why is not None:
         checks[4].fail(why)
 
     # 5. the inclusion proof, written canonically
-    why = proof_failure(files, None, record, cp)
+    # (the root and size checkpoint-body.txt states: check 6 shows checkpoint.txt signs it)
+    try:
+        stated = checkpoints.read_text(body) if body is not None else None
+    except EvError:
+        stated = None
+    why = proof_failure(files, None, record, stated)
     if why is not None:
         checks[5].fail(why)
 
