@@ -167,9 +167,16 @@ fn log_with_token_keys(mode: &str) {
     assert!(report.contains("VALID") && !report.contains("INVALID"), "{report}");
     let receipt = hsm.ok(&["log", "receipt", log, "--index", "3"], b"");
     assert!(!receipt.trim().is_empty());
+    // The package of a record the first token key signed carries the rotation and the
+    // revocation the token signed (check 11), and verifies.
+    let package = hsm.dir.join("package");
+    hsm.ok(&["export", log, "--index", "3", "--out", package.to_str().unwrap()], b"");
+    let verdict = hsm.ok(&["package", "verify", package.to_str().unwrap()], b"");
+    assert!(verdict.contains("OK      11. ") && verdict.contains("VERDICT: VALID"), "{verdict}");
 
     let mut files = Vec::new();
     every_file(Path::new(log), &mut files);
+    every_file(&package, &mut files);
     assert!(files.len() > 3);
     for file in files {
         let bytes = std::fs::read(&file).unwrap();
