@@ -690,3 +690,49 @@ fn a_receipt_package_carries_the_key_history_from_the_records_key() {
 fn a_batch_receipt_package_carries_the_key_history_from_the_records_key() {
     check_key_history("batch");
 }
+
+/// Check 3 and check 6 read a key entry by its own members: never a `kid`, `nbf` or
+/// `revoked` nested in another member's value, and never another entry's.
+#[test]
+fn key_entries_are_read_by_their_own_members_in_every_verifier() {
+    let work = Workdir::new("key-entry-members");
+    let dir = &work.0;
+    let (package, script, path) = receipt_package(dir);
+    let keys = std::fs::read_to_string(package.join("keys.jwks")).unwrap();
+    let entry = keys.strip_prefix(r#"{"keys":["#).and_then(|k| k.strip_suffix("]}")).unwrap().to_owned();
+    let kid = text(&std::fs::read(package.join("record.json")).unwrap())
+        .split(r#""kid":""#)
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    // Another key, for encryption, naming the record's key inside a member of its own.
+    let other = evidentia::SigningKey::from_bytes(&[9; 32])
+        .unwrap()
+        .public_key()
+        .to_jwk()
+        .replace(r#""use":"sig""#, r#""use":"enc""#);
+    let foreign = |inner: &str| format!("{},\"x-alias\":{inner}}}", other.strip_suffix('}').unwrap());
+    let with_member = |member: &str| format!("{},{member}}}", entry.strip_suffix('}').unwrap());
+    let revoked_early = r#""revoked":{"revoked_at":1}"#;
+    let cases: [(String, &[u8]); 5] = [
+        // The other entry first, its nested kid and revocation not the record key's.
+        (format!(r#"{{"keys":[{},{entry}]}}"#, foreign(&format!(r#"{{"kid":"{kid}",{revoked_early}}}"#))), &[]),
+        // The record key's entry with a nested revocation and a far nbf: not its own.
+        (format!(r#"{{"keys":[{}]}}"#, with_member(r#""x-note":{"nbf":4102444800,"revoked":{"revoked_at":1}}"#)), &[]),
+        // Its own revocation, from 1970, behind an entry that names it inside a member.
+        (format!(r#"{{"keys":[{},{}]}}"#, foreign(&format!(r#"{{"kid":"{kid}"}}"#)), with_member(revoked_early)), &[3]),
+        // JSON whitespace between a member's name and value is no member of another name.
+        (format!(r#"{{"keys":[{}]}}"#, entry.replace(r#""kid":""#, r#""kid": ""#)), &[]),
+        // An nbf that is not a number bounds nothing: the key is not shown in force.
+        (format!(r#"{{"keys":[{}]}}"#, with_member(r#""nbf":"soon""#)), &[3]),
+    ];
+    for (keys, failed) in cases {
+        replace_file(&package, "keys.jwks", Some(keys.as_bytes()));
+        for verdict in verdicts(dir, &script, &package, &path) {
+            assert_eq!(verdict, (failed.to_vec(), failed.is_empty()), "{keys}");
+        }
+    }
+}

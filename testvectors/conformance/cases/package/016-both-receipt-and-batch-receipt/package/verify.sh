@@ -179,37 +179,60 @@ epoch() {
         printf "%.0f %s\n", s, substr(f "000000000", 1, 9)
     }'
 }
-# The members of the "keys" array of keys.jwks, one per line: split at the commas
-# between them, never inside a string (a revocation reason may hold "},{") or a
-# nested value.
-key_entries() {
+# key_table: each entry of the "keys" array of keys.jwks as one line of its own
+# top-level members kid, nbf, exp and revoked, as written, separated by tabs (empty
+# when absent). Only the entry's own members count: never one nested in another
+# member's value, nor text inside a string (a revocation reason may hold anything).
+key_table() {
     tr -d '\n' < keys.jwks | awk '{
-        n = length($0); depth = 0; quoted = 0; escaped = 0; out = ""
+        n = length($0); depth = 0; quoted = 0; escaped = 0; state = 0; entry = 0
+        # state, inside an entry (depth 3): 0 before a member name, 1 in the name,
+        # 2 after it, 3 in the value.
         for (i = 1; i <= n; i++) {
             c = substr($0, i, 1)
             if (quoted) {
                 if (escaped) escaped = 0; else if (c == "\\") escaped = 1; else if (c == "\"") quoted = 0
-            } else if (c == "\"") {
+                if (state == 1) { if (quoted) name = name c; else state = 2 }
+                else if (state == 3) value = value c
+                continue
+            }
+            if (c == " " || c == "\t" || c == "\r") continue
+            if (c == "\"") {
                 quoted = 1
+                if (depth == 3 && state == 0) { state = 1; name = "" }
+                else if (state == 3) value = value c
             } else if (c == "{" || c == "[") {
                 depth++
+                if (depth == 3 && c == "{") { split("", m); entry = 1; state = 0 }
+                else if (state == 3) value = value c
             } else if (c == "}" || c == "]") {
+                if (depth == 3 && entry) {
+                    if (state == 3) m[name] = value
+                    print m["kid"] "\t" m["nbf"] "\t" m["exp"] "\t" m["revoked"]
+                    entry = 0; state = 0
+                } else if (state == 3) value = value c
                 depth--
-            } else if (c == "," && depth == 2) {
-                print out; out = ""; continue
-            }
-            out = out c
+            } else if (depth == 3 && c == ":" && state == 2) {
+                state = 3; value = ""
+            } else if (depth == 3 && c == "," && state == 3) {
+                m[name] = value; state = 0
+            } else if (state == 3) value = value c
         }
-        print out
     }'
 }
+# key_row KID: the line of key_table whose own kid is KID.
+key_row() { key_table | awk -F '\t' -v kid="\"$1\"" '$1 == kid { print; exit }'; }
 time=$(member time < record.json)
 seconds=$(epoch "$time")
-entry=$(key_entries | grep "\"kid\":\"$kid\"" | head -n 1)
+entry=$(key_row "$kid")
 decimal() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p"; }
-nbf=$(printf '%s' "$entry" | decimal nbf)
-exp=$(printf '%s' "$entry" | decimal exp)
-revoked=$(printf '%s' "$entry" | decimal revoked_at)
+nbf=$(printf '%s' "$entry" | cut -f2)
+exp=$(printf '%s' "$entry" | cut -f3)
+revoked=$(printf '%s' "$entry" | cut -f4 | decimal revoked_at)
+# A bound that is not a number, or a revocation without a time, is no bound: the
+# key is not shown in force.
+case "$nbf$exp" in *[!0-9.eE+-]*) entry= ;; esac
+[ -z "$(printf '%s' "$entry" | cut -f4)" ] || [ -n "$revoked" ] || entry=
 in_force=$(awk -v t="$seconds" -v nbf="$nbf" -v expires="$exp" -v rev="$revoked" -v found="${entry:+yes}" '
     # A NumericDate as whole seconds (ss) and nanoseconds (nn): printf rounds the
     # double exactly, ties to even.
@@ -437,7 +460,7 @@ if [ -f checkpoint-key.pem ]; then
     checkpoint_key=checkpoint-key.pem
     ckid=$(pem_kid checkpoint-key.pem)
     if [ -z "$ckid" ] || ! handed_over | grep -q -x -F -e "$ckid" \
-        || key_entries | grep "\"kid\":\"$ckid\"" | grep -q '"revoked":'; then
+        || [ -n "$(key_row "$ckid" | cut -f4)" ]; then
         key_listed=no
     fi
 fi
