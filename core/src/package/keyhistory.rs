@@ -10,7 +10,7 @@
 //! the key in force, so its bytes are its signer's statement, and both verifiers must
 //! give the same verdict on the same bytes.
 
-use super::{PackageFile, batch_receipt_of};
+use super::{PackageFile, batch_receipt_of, check_receipt_files, receipt_parts};
 use crate::batch::BatchReceipt;
 use crate::digest::Digest;
 use crate::error::{Error, ErrorCode, Result};
@@ -176,11 +176,10 @@ pub(super) fn key_record_files(
             add("inclusion-proof.json", batch.proof().to_json()?.into_bytes());
             (batch.record().clone(), batch.record_bytes().to_vec())
         } else {
-            let receipt = Receipt::parse(input.receipt)?;
+            let (receipt, signing_input, signature) = receipt_parts(input.receipt)?;
             add("receipt.jws", input.receipt.as_bytes().to_vec());
-            let signing_input = input.receipt.rsplit_once('.').map_or("", |(head, _)| head);
             add("signing-input.txt", signing_input.as_bytes().to_vec());
-            add("signature.der", crate::keys::signature_to_der(receipt.signature())?);
+            add("signature.der", signature);
             (receipt.record().clone(), receipt.record_bytes().to_vec())
         };
         let (key, _) = keys.select(Some(&record.0.kid))?;
@@ -316,23 +315,8 @@ pub(super) fn check_key_history<'f>(
             return Err(format!("{} is not the canonical PEM of the key {current}", name("key.pem")));
         }
         if receipts_mode {
-            let receipt = text(&name("receipt.jws"))?;
-            let parsed = Receipt::parse(receipt).map_err(|e| format!("{}: {e}", name("receipt.jws")))?;
-            let input = receipt.rsplit_once('.').map_or("", |(head, _)| head);
-            let der = crate::keys::signature_to_der(parsed.signature()).map_err(|e| e.to_string())?;
-            let signature = file(&name("signature.der")).ok_or_else(|| missing(&name("signature.der")))?;
-            if text(&name("signing-input.txt"))? != input || der != signature || parsed.record_bytes() != record_bytes {
-                return Err(format!(
-                    "{}, {} or {} is not {}'s",
-                    name("signing-input.txt"),
-                    name("signature.der"),
-                    name(""),
-                    name("receipt.jws")
-                ));
-            }
-            if !key.verify_der(input.as_bytes(), signature) {
-                return Err(format!("the signature over {} does not verify", name("receipt.jws")));
-            }
+            let names = [name("receipt.jws"), name("signing-input.txt"), name("signature.der"), name("")];
+            check_receipt_files(file, names.each_ref().map(String::as_str), &key)?;
         } else {
             let part = |part: &str| file(&name(part)).ok_or_else(|| missing(&name(part)));
             let batch = part("batch-receipt.json")?;

@@ -431,22 +431,9 @@ pub(super) fn check_request<'f>(file: &impl Fn(&str) -> Option<&'f [u8]>) -> std
     let link = link_of(need("event.json")?).ok_or("event.json's message has no link")?;
     let record = Record::from_bytes(need("record.json")?).map_err(|e| format!("record.json: {e}"))?;
     let key = crate::PublicKey::from_pem(text("public-key.pem")?).map_err(|e| format!("public-key.pem: {e}"))?;
-    let receipt_text = text("request-receipt.jws")?;
-    let receipt = Receipt::parse(receipt_text).map_err(|e| format!("request-receipt.jws: {e}"))?;
-    let input = receipt_text.rsplit_once('.').map_or("", |(head, _)| head);
-    let der = crate::keys::signature_to_der(receipt.signature()).map_err(|e| e.to_string())?;
-    if need("request-signing-input.txt")? != input.as_bytes()
-        || need("request-signature.der")? != der
-        || need("request-record.json")? != receipt.record_bytes()
-    {
-        return Err(
-            "request-signing-input.txt, request-signature.der or request-record.json is not request-receipt.jws's"
-                .to_owned(),
-        );
-    }
-    if !key.verify_der(input.as_bytes(), &der) {
-        return Err("the signature over request-receipt.jws does not verify with the key".to_owned());
-    }
+    let names = ["request-receipt.jws", "request-signing-input.txt", "request-signature.der", "request-record.json"];
+    super::check_receipt_files(file, names, &key)?;
+    let receipt = Receipt::parse(text("request-receipt.jws")?).map_err(|e| format!("request-receipt.jws: {e}"))?;
     let request = receipt.record();
     if request.kid != record.kid || request.log_id != record.log_id {
         return Err("request-record.json is not a record of this log signed with this key".to_owned());

@@ -180,16 +180,14 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
             None,
         )
     } else {
-        let receipt = Receipt::parse(input.receipt)?;
+        let (receipt, signing_input, signature) = receipt_parts(input.receipt)?;
         let missing =
             || Error::new(ErrorCode::InvalidArgument, "a receipt's package needs its inclusion proof and checkpoint");
         let proof = input.proof.ok_or_else(missing)?.clone();
         let checkpoint = input.checkpoint.ok_or_else(missing)?.to_owned();
         crate::batch::verify_inclusion_in_checkpoint(receipt.record_bytes(), &proof, &checkpoint, input.keys)?;
         add("receipt.jws", input.receipt.as_bytes().to_vec());
-        let signing_input = input.receipt.rsplit_once('.').map_or("", |(head, _)| head);
         add("signing-input.txt", signing_input.as_bytes().to_vec());
-        let signature = crate::keys::signature_to_der(receipt.signature())?;
         (receipt.record().clone(), receipt.record_bytes().to_vec(), proof, checkpoint, Some(signature))
     };
     let subject = if receipt_signature.is_some() { "receipt" } else { "batch receipt" };
@@ -235,11 +233,10 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
                 "a linked message's package is made from a log in receipts mode",
             ));
         }
-        let parsed = Receipt::parse(request.receipt)?;
+        let (parsed, signing_input, signature) = receipt_parts(request.receipt)?;
         add("request-receipt.jws", request.receipt.as_bytes().to_vec());
-        let signing_input = request.receipt.rsplit_once('.').map_or("", |(head, _)| head);
         add("request-signing-input.txt", signing_input.as_bytes().to_vec());
-        add("request-signature.der", crate::keys::signature_to_der(parsed.signature())?);
+        add("request-signature.der", signature);
         add("request-record.json", parsed.record_bytes().to_vec());
         add("request-event.json", request.event.to_vec());
         add("request-inclusion-proof.json", request.proof.to_json()?.into_bytes());
@@ -412,18 +409,8 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
         (|| {
             let key = key.as_ref()?;
             let signature = file("signature.der").ok_or("signature.der is missing")?;
-            if let Some(receipt) = file("receipt.jws") {
-                let receipt = std::str::from_utf8(receipt).map_err(|_| "receipt.jws is not text")?;
-                let parsed = Receipt::parse(receipt).map_err(|e| format!("receipt.jws: {e}"))?;
-                let input = receipt.rsplit_once('.').map_or("", |(head, _)| head);
-                let der = crate::keys::signature_to_der(parsed.signature()).map_err(|e| e.to_string())?;
-                if text("signing-input.txt")? != input
-                    || der != signature
-                    || file("record.json") != Some(parsed.record_bytes())
-                {
-                    return Err("signing-input.txt, signature.der or record.json is not the receipt's".to_owned());
-                }
-                verified(key.verify_der(input.as_bytes(), signature), "the receipt")
+            if file("receipt.jws").is_some() {
+                check_receipt_files(&file, ["receipt.jws", "signing-input.txt", "signature.der", "record.json"], key)
             } else {
                 // As verify.sh builds it: the batch receipt's canonical JSON spliced
                 // from the bytes of its parts (§11), so that both verifiers compare
@@ -643,6 +630,32 @@ fn json_string(bytes: &[u8]) -> Vec<u8> {
     }
     out.push(b'"');
     out
+}
+
+/// A receipt and the parts a package writes of it: the JWS signing input (its first
+/// two parts) and its signature in DER, as OpenSSL reads it.
+fn receipt_parts(receipt: &str) -> Result<(Receipt, &str, Vec<u8>)> {
+    let parsed = Receipt::parse(receipt)?;
+    let signing_input = receipt.rsplit_once('.').map_or("", |(head, _)| head);
+    let der = crate::keys::signature_to_der(parsed.signature())?;
+    Ok((parsed, signing_input, der))
+}
+
+/// Checks that the package files `[receipt, signing input, signature, record]` are a
+/// receipt and exactly its parts, and that its signature verifies with `key` (check 4
+/// for the record, check 10 for the request, check 11 for a key record).
+fn check_receipt_files<'f>(
+    file: &impl Fn(&str) -> Option<&'f [u8]>,
+    [receipt, signing_input, signature, record]: [&str; 4],
+    key: &crate::PublicKey,
+) -> std::result::Result<(), String> {
+    let need = |name: &str| file(name).ok_or_else(|| format!("{name} is missing"));
+    let text = std::str::from_utf8(need(receipt)?).map_err(|_| format!("{receipt} is not text"))?;
+    let (parsed, input, der) = receipt_parts(text).map_err(|e| format!("{receipt}: {e}"))?;
+    if need(signing_input)? != input.as_bytes() || need(signature)? != der || need(record)? != parsed.record_bytes() {
+        return Err(format!("{signing_input}, {signature} or {record} is not {receipt}'s"));
+    }
+    verified(key.verify_der(input.as_bytes(), &der), receipt)
 }
 
 fn verified(valid: bool, what: &str) -> std::result::Result<(), String> {
