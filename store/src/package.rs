@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use evidentia::package::{
-    MAX_PACKAGE_KEY_RECORDS, PackageFile, PackageInput, PackageKeyRecord, PackageRequest, PackageTimestamp,
-    build_package, package_keys,
+    MAX_ARCHIVE_SIZE, MAX_PACKAGE_KEY_RECORDS, PackageFile, PackageInput, PackageKeyRecord, PackageLimits,
+    PackageRequest, PackageTimestamp, build_package, is_plain_file_name, package_keys,
+    read_package_archive as read_package_archive_bytes,
 };
 use evidentia::{BatchReceipt, Error, ErrorCode, Result, timestamp};
 
@@ -122,19 +123,6 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
     write_package(&files, out)
 }
 
-/// The most files a package may hold: it has 21 at most, 47 for a signed message
-/// that answers another (SPEC.md §19, §21.6), and 7 for each of up to 99 key records.
-const MAX_FILES: usize = 768;
-/// The largest file a package may hold. The store keeps no entry larger than
-/// 64 MiB, so no exported `event.json` is larger; every other file of a package is
-/// a few kilobytes (the key history grows by about 300 bytes a key).
-const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
-/// The most bytes the files of a package may hold together: the largest file and
-/// ample room for the rest.
-const MAX_TOTAL_SIZE: u64 = 96 * 1024 * 1024;
-/// The most bytes read from a decompressed archive: the files, their headers and
-/// padding, and the zero blocks that end an archive.
-const MAX_ARCHIVE_STREAM: u64 = MAX_TOTAL_SIZE + 1024 * 1024;
 /// The longest folder name that fits a ustar header's prefix field, so the archive
 /// needs no long-name extension (which `read_package` refuses).
 const MAX_FOLDER_NAME: usize = 155;
@@ -272,9 +260,10 @@ fn flush_directory(dir: &Path) -> Result<()> {
 /// archive is refused when `tar` could extract anything else or other bytes: a
 /// name twice (also in other letter case), a member outside the one top folder or
 /// in a subfolder, a link, device, FIFO or other non-regular member, a long-name
-/// or PAX extension header, or data after the end of the archive. A folder is
+/// or PAX extension header, or data after the end of the archive (read by
+/// `evidentia::package::read_package_archive`, as in every verifier). A folder is
 /// refused when it holds a symbolic link or anything but regular files. Both are
-/// refused beyond 64 files, 64 MiB a file or 96 MiB in all, and memory stays
+/// refused beyond 768 files, 64 MiB a file or 96 MiB in all, and memory stays
 /// within that whatever the archive's headers claim.
 ///
 /// # Errors
@@ -298,47 +287,11 @@ pub fn read_package(path: &Path) -> Result<Vec<PackageFile>> {
     Ok(files)
 }
 
-/// A name a package file may have: letters, digits, `.`, `_` and `-`, not `.`
-/// or `..` and not ending in `.` (which Windows drops). `verify.sh` refuses the
-/// same names.
-fn is_plain_file_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.ends_with('.')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
-/// The files read so far, counted against the caps.
-struct Limits {
-    files: usize,
-    total: u64,
-}
-
-impl Limits {
-    /// Counts one more file of `size` bytes, or refuses it beyond a cap.
-    fn admit(&mut self, path: &Path, name: &str, size: u64) -> Result<()> {
-        let refuse = |why: String| Error::new(ErrorCode::InvalidArgument, format!("{}: {why}", path.display()));
-        self.files += 1;
-        if self.files > MAX_FILES {
-            return Err(refuse(format!(
-                "more than {MAX_FILES} files; a package has about 20, and 7 more for each key record"
-            )));
-        }
-        if size > MAX_FILE_SIZE {
-            return Err(refuse(format!("{name} is larger than {} MiB", MAX_FILE_SIZE >> 20)));
-        }
-        self.total = self.total.saturating_add(size);
-        if self.total > MAX_TOTAL_SIZE {
-            return Err(refuse(format!("the files are larger than {} MiB in all", MAX_TOTAL_SIZE >> 20)));
-        }
-        Ok(())
-    }
-}
-
 fn read_package_folder(path: &Path) -> Result<Vec<PackageFile>> {
     use std::io::Read;
     let refuse = |why: String| Error::new(ErrorCode::InvalidArgument, format!("{}: {why}", path.display()));
     let mut files = Vec::new();
-    let mut limits = Limits { files: 0, total: 0 };
+    let mut limits = PackageLimits::default();
     let entries = std::fs::read_dir(path).map_err(|e| io_error("read", path, &e))?;
     for entry in entries {
         let entry = entry.map_err(|e| io_error("read", path, &e))?;
@@ -357,7 +310,7 @@ fn read_package_folder(path: &Path) -> Result<Vec<PackageFile>> {
         if !before.is_file() {
             return Err(refuse(format!("{name} is not a regular file; a package holds plain files only")));
         }
-        limits.admit(path, &name, before.len())?;
+        limits.admit(&name, before.len()).map_err(refuse)?;
         let opened = std::fs::File::open(&file).map_err(|e| io_error("read", &file, &e))?;
         let after = opened.metadata().map_err(|e| io_error("read", &file, &e))?;
         #[cfg(unix)]
@@ -380,148 +333,14 @@ fn read_package_folder(path: &Path) -> Result<Vec<PackageFile>> {
     Ok(files)
 }
 
-/// A reader that fails, rather than ending, once it has given `left` bytes and has
-/// more: a decompressed archive cannot grow beyond its limit unnoticed.
-struct Bounded<R> {
-    inner: R,
-    left: u64,
-}
-
-impl<R: std::io::Read> std::io::Read for Bounded<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let most = usize::try_from(self.left.saturating_add(1)).unwrap_or(usize::MAX).min(buf.len());
-        let n = self.inner.read(&mut buf[..most])?;
-        if n as u64 > self.left {
-            return Err(std::io::Error::other(format!(
-                "it holds more than {} MiB uncompressed",
-                MAX_ARCHIVE_STREAM >> 20
-            )));
-        }
-        self.left -= n as u64;
-        Ok(n)
-    }
-}
-
 fn read_package_archive(path: &Path) -> Result<Vec<PackageFile>> {
     use std::io::Read;
-    let refuse = |why: String| {
-        Error::new(ErrorCode::InvalidArgument, format!("{} is not a package .tar.gz: {why}", path.display()))
-    };
-    let not_package = |e: std::io::Error| refuse(e.to_string());
     let archive = std::fs::File::open(path).map_err(|e| io_error("open", path, &e))?;
-    // Every gzip member, as `gzip -d` reads them (the first alone would hide what
-    // a later one holds), and never more than the limit.
-    let stream = Bounded {
-        inner: flate2::read::MultiGzDecoder::new(std::io::BufReader::new(archive)),
-        left: MAX_ARCHIVE_STREAM,
-    };
-    let mut archive = tar::Archive::new(stream);
-    let mut files: Vec<PackageFile> = Vec::new();
-    let mut limits = Limits { files: 0, total: 0 };
-    let mut top: Option<String> = None;
-    let mut members = 0;
-    // Raw entries: long-name and PAX headers come as members, and are refused,
-    // so each name is the header's own, as `tar` reads it.
-    for entry in archive.entries().map_err(not_package)?.raw(true) {
-        let mut entry = entry.map_err(not_package)?;
-        members += 1;
-        if members > MAX_FILES + 1 {
-            return Err(refuse(format!(
-                "more than {MAX_FILES} files; a package has about 20, and 7 more for each key record"
-            )));
-        }
-        let header = entry.header();
-        if header.as_ustar().is_none() && header.as_gnu().is_none() {
-            return Err(refuse("a member's header is neither ustar nor GNU tar".into()));
-        }
-        let raw_name = header.path_bytes().into_owned();
-        let shown = String::from_utf8_lossy(&raw_name).into_owned();
-        let kind = header.entry_type();
-        let size = header.entry_size().map_err(not_package)?;
-        header.mode().map_err(not_package)?;
-        header.mtime().map_err(not_package)?;
-        if kind != tar::EntryType::Regular && kind != tar::EntryType::Directory {
-            return Err(refuse(format!("{shown:?} is not a regular file ({})", describe_kind(kind))));
-        }
-        let name = std::str::from_utf8(&raw_name).map_err(|_| refuse(format!("{shown:?} is not a UTF-8 name")))?;
-        let (folder, file) = match name.split_once('/') {
-            Some((folder, file)) => (folder, file),
-            None => (name, ""),
-        };
-        if folder.is_empty()
-            || folder == "."
-            || folder == ".."
-            || folder.contains(['\\'])
-            || folder.contains(char::is_control)
-        {
-            return Err(refuse(format!("{shown:?} is not inside the package's folder")));
-        }
-        match &top {
-            Some(top) if top != folder => {
-                return Err(refuse(format!("{shown:?} is outside the package's folder {top}/")));
-            }
-            Some(_) => {}
-            None => top = Some(folder.to_owned()),
-        }
-        if kind.is_dir() && file.is_empty() {
-            // The package's folder itself.
-            if size != 0 {
-                return Err(refuse(format!("the folder {shown:?} carries data")));
-            }
-            continue;
-        }
-        if file.is_empty() || file.contains('/') {
-            return Err(refuse(format!("{shown:?} is not a file directly in the package's folder")));
-        }
-        if !is_plain_file_name(file) {
-            return Err(refuse(format!("{shown:?} is not a plain file name of a package")));
-        }
-        if kind != tar::EntryType::Regular {
-            return Err(refuse(format!("{shown:?} is not a regular file ({})", describe_kind(kind))));
-        }
-        if files.iter().any(|f| f.name.eq_ignore_ascii_case(file)) {
-            return Err(refuse(format!(
-                "{shown:?} is in it twice (tar keeps the last, so the folder would not be what was checked)"
-            )));
-        }
-        limits.admit(path, file, size)?;
-        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        (&mut entry).take(size).read_to_end(&mut bytes).map_err(not_package)?;
-        if bytes.len() as u64 != size {
-            return Err(refuse(format!("{shown:?} is cut short")));
-        }
-        files.push(PackageFile { name: file.to_owned(), bytes });
-    }
-    // After the end-of-archive block, only zeros (`tar` reads no further, and
-    // neither may anything be hidden there); this also checks the gzip trailers.
-    let mut rest = archive.into_inner();
-    let mut block = [0u8; 8192];
-    loop {
-        let n = rest.read(&mut block).map_err(not_package)?;
-        if n == 0 {
-            break;
-        }
-        if block[..n].iter().any(|&b| b != 0) {
-            return Err(refuse("it has data after the end of the archive".into()));
-        }
-    }
-    Ok(files)
-}
-
-/// What a non-regular archive member is, in words.
-fn describe_kind(kind: tar::EntryType) -> &'static str {
-    match kind {
-        tar::EntryType::Link => "a hard link",
-        tar::EntryType::Symlink => "a symbolic link",
-        tar::EntryType::Char | tar::EntryType::Block => "a device",
-        tar::EntryType::Fifo => "a FIFO",
-        tar::EntryType::Directory => "a folder",
-        tar::EntryType::Continuous => "a contiguous file",
-        tar::EntryType::GNULongName | tar::EntryType::GNULongLink => "a GNU long-name header",
-        tar::EntryType::XHeader | tar::EntryType::XGlobalHeader => "a PAX extended header",
-        tar::EntryType::GNUSparse => "a sparse file",
-        _ => "an unknown kind of member",
-    }
+    let mut bytes = Vec::new();
+    // One byte beyond the limit, so that core sees a larger archive as larger.
+    archive.take(MAX_ARCHIVE_SIZE + 1).read_to_end(&mut bytes).map_err(|e| io_error("read", path, &e))?;
+    read_package_archive_bytes(&bytes)
+        .map_err(|e| Error::new(e.code(), format!("{} is {}", path.display(), e.message())))
 }
 
 /// The key records (SPEC.md §23) that follow record `index` in the log, in order: their

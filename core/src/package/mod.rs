@@ -19,9 +19,14 @@ use crate::time::Timestamp;
 use crate::timestamp::{self, TimestampTrust};
 use crate::verify::verify_receipt;
 
+mod archive;
 mod keyhistory;
 mod message;
 
+pub use archive::{
+    MAX_ARCHIVE_SIZE, MAX_PACKAGE_FILE_SIZE, MAX_PACKAGE_FILES, MAX_PACKAGE_SIZE, PackageLimits, is_plain_file_name,
+    read_package_archive,
+};
 pub use keyhistory::{MAX_PACKAGE_KEY_RECORDS, PackageKeyRecord, PackageKeys, package_keys};
 
 /// The shell script of every package.
