@@ -304,25 +304,12 @@ pub(crate) fn print_report(report: &evidentia::Report, json: bool) -> Outcome {
     if report.is_valid() { Outcome::Valid } else { Outcome::Invalid }
 }
 
-/// The checks of a package, as verify.sh prints them (or as JSON), and the verdict.
-fn print_package_checks(checks: &[evidentia::package::PackageCheck], json: bool) -> Outcome {
+/// Checks a package and prints its checks as verify.sh does (or as JSON), and the verdict.
+fn print_package_checks(files: &[evidentia::package::PackageFile], json: bool) -> Outcome {
+    let checks = &evidentia::package::verify_package(files);
     let failed = checks.iter().filter(|c| c.failure.is_some()).count();
     if json {
-        let rows = checks
-            .iter()
-            .map(|c| {
-                Value::object([
-                    ("number", Value::from(u32::from(c.number))),
-                    ("check", Value::from(c.title)),
-                    ("applies", Value::Bool(c.applies)),
-                    // null when the check does not apply to this package
-                    ("passed", if c.applies { Value::Bool(c.failure.is_none()) } else { Value::Null }),
-                    ("failure", c.failure.as_deref().map_or(Value::Null, Value::from)),
-                    ("detail", c.detail.as_deref().map_or(Value::Null, Value::from)),
-                ])
-            })
-            .collect();
-        let doc = Value::object([("checks", Value::Array(rows)), ("valid", Value::Bool(failed == 0))]);
+        let doc = evidentia::package::package_report_value(files, checks);
         outln!("{}", evidentia::json::to_pretty_string(&doc).unwrap_or_default().trim_end());
     } else {
         for check in checks {
@@ -496,7 +483,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
         }
         Command::Package(PackageCommand::Verify { path }) => {
             let files = evidentia_store::read_package(path)?;
-            return Ok(print_package_checks(&evidentia::package::verify_package(&files), json));
+            return Ok(print_package_checks(&files, json));
         }
         Command::Timestamp(command) => return timestamp::run(command, json),
         Command::Demo { dir } => return demo::run(dir.as_deref(), json),

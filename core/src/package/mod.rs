@@ -360,6 +360,54 @@ pub struct PackageCheck {
     pub detail: Option<String>,
 }
 
+/// The checks of a package and the verdict as JSON, the form every binding and
+/// `evidentia package verify --json` give: `checks` (each with `number`, `check`,
+/// `applies`, `passed` — null when the check does not apply —, `failure` and
+/// `detail`), `valid` (true when no check failed) and `record`, what the package's
+/// `record.json` claims (`log_id`, `seq`, `time`, `kid`, `event`, and `nonce` when
+/// it has one; null when it cannot be read), to be trusted only when `valid`.
+pub fn package_report_value(files: &[PackageFile], checks: &[PackageCheck]) -> Value {
+    let rows = checks
+        .iter()
+        .map(|c| {
+            let text = |t: &Option<String>| t.as_deref().map_or(Value::Null, Value::from);
+            Value::object([
+                ("number", Value::from(u32::from(c.number))),
+                ("check", Value::from(c.title)),
+                ("applies", Value::Bool(c.applies)),
+                ("passed", if c.applies { Value::Bool(c.failure.is_none()) } else { Value::Null }),
+                ("failure", text(&c.failure)),
+                ("detail", text(&c.detail)),
+            ])
+        })
+        .collect();
+    let record = files.iter().find(|f| f.name == "record.json").and_then(|f| Record::from_bytes(&f.bytes).ok()).map_or(
+        Value::Null,
+        |r| {
+            let mut members = vec![
+                ("event", Value::from(r.event.to_string())),
+                ("kid", Value::from(r.kid.as_str())),
+                ("log_id", Value::from(r.log_id.as_str())),
+                // A number as in record.json (text beyond 2^53, which JSON numbers lose).
+                (
+                    "seq",
+                    i64::try_from(r.seq)
+                        .ok()
+                        .and_then(|n| crate::json::Number::from_i64(n).ok())
+                        .map_or_else(|| Value::from(r.seq.to_string()), Value::Number),
+                ),
+                ("time", Value::from(r.time.to_string())),
+            ];
+            if let Some(nonce) = &r.nonce {
+                members.push(("nonce", Value::from(nonce.as_str())));
+            }
+            Value::object(members)
+        },
+    );
+    let valid = checks.iter().all(|c| c.failure.is_none());
+    Value::object([("checks", Value::Array(rows)), ("record", record), ("valid", Value::Bool(valid))])
+}
+
 /// The checks of `verify.sh`, numbered as there, in order. Checks 9 and 10 are
 /// listed only for a package whose event is a signed message (that answers another).
 pub const PACKAGE_CHECKS: [&str; 11] = [
