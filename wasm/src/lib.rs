@@ -8,6 +8,7 @@
 mod chain;
 mod convert;
 mod message;
+mod package;
 mod report;
 mod timestamp;
 mod witness;
@@ -21,6 +22,7 @@ use crate::convert::{
     text,
 };
 pub use crate::message::{read_signed_message, verify_partner_jws, verify_partner_signature};
+pub use crate::package::{max_package_archive_size, verify_package};
 pub use crate::report::Report;
 pub use crate::timestamp::{timestamp_request, verify_timestamp};
 pub use crate::witness::{check_policy, verify_tlog_proof};
