@@ -1,15 +1,20 @@
 // The verifier page: reads what the user pasted or dropped, asks Evidentia (the
-// WebAssembly module in ./pkg) to verify it, and explains the report in plain words.
+// WebAssembly module in ./pkg) to verify it, and explains the report in plain words:
+// receipts and evidence files with their keys, and whole evidence packages (.tar.gz).
 // Every check is done by Evidentia's core, which also reads evidence files; this
 // file only sorts inputs and shows results. Nothing is sent anywhere (the page's
 // Content-Security-Policy forbids it).
 
-import { verifyReceipt, verifyEvidenceFile, readSignedMessage, errorCodes, version } from './pkg/index.js'
+import {
+  verifyReceipt, verifyEvidenceFile, readSignedMessage, verifyPackage, maxPackageArchiveSize, errorCodes, version,
+} from './pkg/index.js'
 
 const $ = (id) => document.getElementById(id)
 const inputs = { receipt: $('receipt'), jwks: $('jwks'), event: $('event') }
 const button = $('verify')
 const result = $('result')
+const packageInput = $('package')
+const packageResult = $('package-result')
 
 /** Each error code's plain-words explanation, from the table every language shares. */
 const EXPLANATIONS = new Map(errorCodes().map((c) => [c.name, c.explanation]))
@@ -282,13 +287,103 @@ document.addEventListener('dragover', (e) => {
   document.body.classList.add('dragging')
 })
 document.addEventListener('dragleave', () => document.body.classList.remove('dragging'))
+/** Whether a file is an evidence package's .tar.gz: by its name, or by gzip's first two bytes. */
+async function isPackage(file) {
+  if (/\.(tar\.gz|tgz)$/i.test(file.name)) return true
+  const start = new Uint8Array(await file.slice(0, 2).arrayBuffer())
+  return start[0] === 0x1f && start[1] === 0x8b
+}
+
+/** A sentence's first letter in upper case, unless it begins with a file name (keys.jwks stays keys.jwks). */
+const sentence = (text) => /^[^\s.]+\.[a-z]/.test(text) ? text : `${text.charAt(0).toUpperCase()}${text.slice(1)}`
+
+/**
+ * The checks of an evidence package in plain words: Evidentia names each check as
+ * the package's verify.sh and VERIFICATION.md do, and says why one failed.
+ */
+function showPackage(report, name) {
+  const applied = report.checks.filter((c) => c.applies)
+  const failed = applied.filter((c) => c.passed === false)
+  packageResult.className = `result ${report.valid ? 'valid' : 'invalid'}`
+  packageResult.replaceChildren()
+  packageResult.append(element('p', 'verdict', report.valid
+    ? `VALID — every check of this evidence package passed (${applied.length} of ${applied.length}): the record is genuine and part of the signed log.`
+    : `INVALID — this evidence package proves nothing: ${failed.length} of ${applied.length} checks failed.`))
+  packageResult.append(element('p', 'file', name))
+  if (report.valid) {
+    packageResult.append(element('p', 'warning',
+      `The key came with the package. Confirm with the signer, out of band, that the key ${report.record?.kid ?? ''} ` +
+      'is theirs: the package shows that this key signed, not whose key it is.'))
+  }
+  const list = element('ul', 'checks package-checks')
+  for (const check of report.checks) {
+    const status = !check.applies ? 'skipped' : check.passed ? 'passed' : 'failed'
+    const item = element('li', status)
+    const label = { passed: '✓ Passed', failed: '✗ Failed', skipped: '– Does not apply' }[status]
+    item.append(element('span', 'status', label), ' ', element('span', 'name', `${check.number}. ${sentence(check.check)}`))
+    if (check.failure) item.append(element('p', 'why', sentence(check.failure)))
+    if (check.detail) item.append(element('p', 'why detail', sentence(check.detail)))
+    list.append(item)
+  }
+  packageResult.append(list)
+  const record = report.record
+  if (record) {
+    packageResult.append(element('p', '', report.valid ? 'What the record says:' : 'What the record claims (not to be trusted, see above):'))
+    const details = element('dl', 'record')
+    for (const [label, value] of [
+      ['Log', record.log_id],
+      ['Entry number', record.seq],
+      ['Recorded at (UTC)', record.time],
+      ['Signing key id', record.kid],
+      ['Event fingerprint', record.event],
+      ['Reference (nonce)', record.nonce],
+    ]) {
+      if (value !== undefined && value !== null) details.append(element('dt', '', label), element('dd', '', String(value)))
+    }
+    packageResult.append(details)
+  }
+}
+
+function showPackageError(error, name) {
+  const code = error.code || 'INTERNAL'
+  packageResult.className = 'result invalid'
+  packageResult.replaceChildren(
+    element('p', 'verdict', 'INVALID — this is not an evidence package that can be read, so it proves nothing.'),
+    element('p', 'file', name),
+    element('p', 'why', code === 'INVALID_ARGUMENT' ? `${sentence(error.message)}.` : EXPLANATIONS.get(code) || ''),
+    element('p', 'technical', `${code}: ${error.message}`),
+  )
+}
+
+/** Reads a package file (no more than one byte beyond the largest archive) and checks it. */
+async function checkPackage(file) {
+  packageResult.className = 'result'
+  packageResult.replaceChildren(element('p', '', `Checking ${file.name}…`))
+  try {
+    const bytes = new Uint8Array(await file.slice(0, maxPackageArchiveSize() + 1).arrayBuffer())
+    showPackage(verifyPackage(bytes), file.name)
+  } catch (error) {
+    showPackageError(error, file.name)
+  }
+  packageResult.scrollIntoView({ block: 'nearest' })
+}
+
 document.addEventListener('drop', async (e) => {
   e.preventDefault()
   document.body.classList.remove('dragging')
-  for (const file of e.dataTransfer.files) place(await file.text())
+  for (const file of e.dataTransfer.files) {
+    if (await isPackage(file)) await checkPackage(file)
+    else place(await file.text())
+  }
+})
+
+packageInput.addEventListener('change', async () => {
+  const [file] = packageInput.files
+  if (file) await checkPackage(file)
 })
 
 button.addEventListener('click', verify)
 button.disabled = false
 button.textContent = 'Verify'
+packageInput.disabled = false
 $('version').textContent = version()

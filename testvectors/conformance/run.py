@@ -41,6 +41,8 @@ def last_json_line(text):
 # what it gets wrong.
 SKIP_KINDS = {
     "package": lambda case, folder: case["operation"] == "package",
+    "package-folder": lambda case, folder: case["operation"] == "package"
+    and os.path.isdir(os.path.join(folder, case["inputs"]["package"])),
     "log": lambda case, folder: case["operation"] == "log",
     "record-inclusion": lambda case, folder: case["operation"] == "inclusion" and "record" in case["inputs"],
     "not-utf8": lambda case, folder: any(not_utf8(os.path.join(folder, name)) for role, name in case["inputs"].items()

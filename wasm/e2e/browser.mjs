@@ -75,3 +75,32 @@ export async function launch() {
     },
   }
 }
+
+/**
+ * The verifier page open in headless Chromium, loaded and then cut off the
+ * network, with what went wrong in it collected in `problems`: console errors,
+ * page errors, and requests to anywhere but the page's own server.
+ */
+export async function openVerifier() {
+  const server = await serve()
+  const browser = await launch()
+  const page = await browser.context.newPage()
+  const problems = []
+  page.on('console', (message) => message.type() === 'error' && problems.push(`console: ${message.text()}`))
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
+  page.on('request', (request) => {
+    if (!request.url().startsWith(server.url) && !request.url().startsWith('data:')) problems.push(`request: ${request.url()}`)
+  })
+  await page.goto(server.url)
+  await page.getByTestId('verify-button').and(page.locator(':enabled')).waitFor()
+  // From here on the page has no network at all: everything happens in the browser.
+  await browser.context.setOffline(true)
+  return {
+    page,
+    problems,
+    close: async () => {
+      await browser.close()
+      await server.close()
+    },
+  }
+}

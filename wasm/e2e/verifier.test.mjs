@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { serve, launch } from './browser.mjs'
+import { openVerifier } from './browser.mjs'
 
 const VECTORS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../testvectors')
 const load = (name) => JSON.parse(readFileSync(path.join(VECTORS, name), 'utf8'))
@@ -65,29 +65,17 @@ function withChangedTime(receipt) {
   return [header, changed, signature].join('.')
 }
 
-let server
-let browser
+let verifier
 let page
-const problems = [] // console errors, page errors, requests to anywhere but the server
+let problems // console errors, page errors, requests to anywhere but the server
 
 before(async () => {
-  server = await serve()
-  browser = await launch()
-  page = await browser.context.newPage()
-  page.on('console', (message) => message.type() === 'error' && problems.push(`console: ${message.text()}`))
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
-  page.on('request', (request) => {
-    if (!request.url().startsWith(server.url) && !request.url().startsWith('data:')) problems.push(`request: ${request.url()}`)
-  })
-  await page.goto(server.url)
-  await page.getByTestId('verify-button').and(page.locator(':enabled')).waitFor()
-  // From here on the page has no network at all: everything happens in the browser.
-  await browser.context.setOffline(true)
+  verifier = await openVerifier()
+  ;({ page, problems } = verifier)
 })
 
 after(async () => {
-  await browser?.close()
-  await server?.close()
+  await verifier?.close()
 })
 
 /** Fills the three inputs (absent ones emptied), presses Verify, returns the result text. */

@@ -14,7 +14,7 @@ const errors = require(path.join(__dirname, '../../../testvectors/errors.json'))
 
 const REPORT_OPS = new Set(['receipt', 'evidence', 'log'])
 const SKIPPED = {
-  package: 'packages are checked by verify.sh and the CLI',
+  package: 'packages are checked by verify.sh, the CLI and the WASM build',
 }
 
 /** The exit class of an error code's name (SPEC §15): 1 for family 6, else 2. */
@@ -49,6 +49,17 @@ function main(caseDir) {
   const expected = JSON.parse(fs.readFileSync(path.join(caseDir, 'expected.json'), 'utf8'))
   const { operation } = expected
   const inputs = Object.fromEntries(Object.entries(expected.inputs).map(([role, name]) => [role, path.join(caseDir, name)]))
+  if (operation === 'package' && typeof evidentia.verifyPackage === 'function') {
+    if (fs.statSync(inputs.package).isDirectory()) {
+      return [0, { skip: "the browser build reads a package's .tar.gz, not a folder" }]
+    }
+    try {
+      return [evidentia.verifyPackage(fs.readFileSync(inputs.package)).valid ? 0 : 1, { code: null }]
+    } catch (error) {
+      if (typeof error.code !== 'string' || !errors.some((e) => e.name === error.code)) throw error
+      return [exitOf(error.code), { code: error.code }]
+    }
+  }
   if (SKIPPED[operation]) return [0, { skip: SKIPPED[operation] }]
   if (operation === 'log' && typeof evidentia.verifyLog !== 'function') {
     return [0, { skip: 'a browser build cannot open a log directory' }]
