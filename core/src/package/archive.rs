@@ -88,12 +88,59 @@ impl<R: Read> Read for Bounded<R> {
     }
 }
 
+/// The decompressed bytes of every gzip member in turn, as `gzip -d` gives them:
+/// zero bytes after the last member are padding (`gzip -d` ignores them, so `tar`
+/// extracts the archive), anything else must be another member.
+struct GzipMembers<'a> {
+    member: Option<flate2::bufread::GzDecoder<&'a [u8]>>,
+}
+
+impl<'a> GzipMembers<'a> {
+    fn new(bytes: &'a [u8]) -> GzipMembers<'a> {
+        GzipMembers { member: Some(flate2::bufread::GzDecoder::new(bytes)) }
+    }
+}
+
+impl Read for GzipMembers<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while let Some(member) = &mut self.member {
+            let n = member.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            // The member ended with a valid trailer; what follows it is the rest.
+            let rest = self.member.take().map_or(&[][..], flate2::bufread::GzDecoder::into_inner);
+            if rest.iter().any(|&b| b != 0) {
+                self.member = Some(flate2::bufread::GzDecoder::new(rest));
+            }
+        }
+        Ok(0)
+    }
+}
+
+/// A tar header's numeric field as GNU tar reads it without ambiguity: optional
+/// leading spaces, octal digits, then only NULs and spaces. Anything else is
+/// refused: `tar` reads a field beginning with `+` or `-` as base-64 and one with
+/// its high bit set as base-256, where a lenient reader sees another number, so
+/// that the two would find members at different places in the stream.
+fn octal_field(field: &[u8]) -> Option<u64> {
+    let start = field.iter().position(|&b| b != b' ')?;
+    let digits = field[start..].iter().take_while(|b| (b'0'..=b'7').contains(b)).count();
+    let (number, rest) = field[start..].split_at(digits);
+    if digits == 0 || rest.iter().any(|&b| b != 0 && b != b' ') {
+        return None;
+    }
+    number.iter().try_fold(0u64, |n, &d| n.checked_mul(8)?.checked_add(u64::from(d - b'0')))
+}
+
 /// The files of a package's `.tar.gz`, given its bytes, in the archive's order.
 ///
 /// Refused: a name twice (also in other letter case), a member outside the one
 /// top folder or in a subfolder, a link, device, FIFO or other non-regular
-/// member, a long-name or PAX extension header, data after the end of the
-/// archive, more than [`MAX_PACKAGE_FILES`] files or the sizes of
+/// member, a long-name or PAX extension header, a size, mode or time field that
+/// is not plain octal, a file its owner could not read once extracted (or a folder
+/// entry not enterable), data after the end of the archive (zero bytes after the
+/// gzip stream are padding), more than [`MAX_PACKAGE_FILES`] files or the sizes of
 /// [`PackageLimits`]. Memory stays within those whatever the headers claim.
 ///
 /// # Errors
@@ -107,7 +154,7 @@ pub fn read_package_archive(bytes: &[u8]) -> Result<Vec<PackageFile>> {
     }
     // Every gzip member, as `gzip -d` reads them (the first alone would hide what
     // a later one holds), and never more than the limit.
-    let stream = Bounded { inner: flate2::read::MultiGzDecoder::new(bytes), left: MAX_ARCHIVE_SIZE };
+    let stream = Bounded { inner: GzipMembers::new(bytes), left: MAX_ARCHIVE_SIZE };
     let mut archive = tar::Archive::new(stream);
     let mut files: Vec<PackageFile> = Vec::new();
     let mut limits = PackageLimits::default();
@@ -128,9 +175,22 @@ pub fn read_package_archive(bytes: &[u8]) -> Result<Vec<PackageFile>> {
         let raw_name = header.path_bytes().into_owned();
         let shown = String::from_utf8_lossy(&raw_name).into_owned();
         let kind = header.entry_type();
-        let size = header.entry_size().map_err(not_package)?;
-        header.mode().map_err(not_package)?;
-        header.mtime().map_err(not_package)?;
+        let raw = header.as_bytes();
+        let field = |what: &str, at: std::ops::Range<usize>| {
+            octal_field(&raw[at]).ok_or_else(|| refuse(format!("{shown:?} has a {what} that is not plain octal")))
+        };
+        let size = field("size", 124..136)?;
+        if header.entry_size().map_err(not_package)? != size {
+            return Err(refuse(format!("{shown:?} has a size read two ways")));
+        }
+        let mode = field("mode", 100..108)?;
+        field("modification time", 136..148)?;
+        // Extracted by someone else than its owner's account, a member must still
+        // be readable (and the folder enterable), or verify.sh could not read it.
+        let readable = if kind.is_dir() { 0o500 } else { 0o400 };
+        if mode & readable != readable {
+            return Err(refuse(format!("{shown:?} would not be readable once extracted (mode {mode:o})")));
+        }
         if kind != tar::EntryType::Regular && kind != tar::EntryType::Directory {
             return Err(refuse(format!("{shown:?} is not a regular file ({})", describe_kind(kind))));
         }
@@ -215,5 +275,27 @@ fn describe_kind(kind: tar::EntryType) -> &'static str {
         tar::EntryType::XHeader | tar::EntryType::XGlobalHeader => "a PAX extended header",
         tar::EntryType::GNUSparse => "a sparse file",
         _ => "an unknown kind of member",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::octal_field;
+
+    #[test]
+    fn numeric_fields_are_plain_octal_or_refused() {
+        assert_eq!(octal_field(b"00000000106\0"), Some(70));
+        assert_eq!(octal_field(b"   106 \0\0\0\0\0"), Some(70));
+        assert_eq!(octal_field(b"0000644\0"), Some(0o644));
+        // GNU tar reads these as base-64 or base-256: another number than a lenient reader's.
+        assert_eq!(octal_field(b"+0000000106\0"), None);
+        assert_eq!(octal_field(b"-0000000106\0"), None);
+        assert_eq!(octal_field(b"\x80\0\0\0\0\0\0\0\0\0\0\x46"), None);
+        // No digits, digits that are not octal, or anything after them.
+        assert_eq!(octal_field(b"\0\0\0\0\0\0\0\0\0\0\0\0"), None);
+        assert_eq!(octal_field(b"           \0"), None);
+        assert_eq!(octal_field(b"00000000108\0"), None);
+        assert_eq!(octal_field(b"0000010 6\0\0\0"), None);
+        assert_eq!(octal_field(b"777777777777"), Some(0o777777777777));
     }
 }

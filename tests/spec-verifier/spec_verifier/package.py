@@ -76,6 +76,8 @@ def _gunzip(raw, cap=MAX_TOTAL + 1024 * 1024):
     if not raw:
         _refuse("not gzip: empty")
     while raw:
+        if out and raw.count(0) == len(raw):
+            break  # zero padding after the last member, which gzip -d ignores
         d = zlib.decompressobj(wbits=31)
         try:
             out += d.decompress(raw, cap + 1 - len(out))
@@ -119,6 +121,9 @@ def _read_tar(data):
         size = _octal(block[124:136])
         if size is None:
             _refuse("a member size is not octal")
+        mode = _octal(block[100:108])
+        if mode is None or _octal(block[136:148]) is None:
+            _refuse("a member's mode or time is not octal")
         name = block[0:100].split(b"\0", 1)[0]
         if block[257:263] == b"ustar\0":
             prefix = block[345:500].split(b"\0", 1)[0]
@@ -143,6 +148,8 @@ def _read_tar(data):
                 parts = parts[:-1]
             if len(parts) != 1 or size != 0:
                 _refuse(f"member {name} is not the one top folder")
+            if mode & 0o500 != 0o500:
+                _refuse(f"the folder {name} could not be entered once extracted")
             _check_name(parts[0])
             if top is not None and top != parts[0]:
                 _refuse("a second top folder")
@@ -160,6 +167,8 @@ def _read_tar(data):
             _refuse("a second top folder")
         top = folder
         _check_name(base)
+        if mode & 0o400 == 0:
+            _refuse(f"{base} could not be read once extracted")
         if base.lower() in folded:
             _refuse(f"{base} twice (ignoring ASCII case)")
         folded.add(base.lower())

@@ -135,15 +135,30 @@ struct Member {
     kind: tar::EntryType,
     data: Vec<u8>,
     link: Vec<u8>,
+    /// The mode, when not tar's usual one (0755 for folders and scripts, else 0644).
+    mode: Option<u32>,
+    /// The header's raw size field (12 bytes), when not the octal of the data's length.
+    size_field: Option<[u8; 12]>,
 }
 
 impl Member {
     fn file(name: &str, data: &[u8]) -> Member {
-        Member { name: name.as_bytes().to_vec(), kind: tar::EntryType::Regular, data: data.to_vec(), link: vec![] }
+        Member::with_kind(name, tar::EntryType::Regular, data, "")
     }
 
     fn other(name: &str, kind: tar::EntryType, link: &str) -> Member {
-        Member { name: name.as_bytes().to_vec(), kind, data: vec![], link: link.as_bytes().to_vec() }
+        Member::with_kind(name, kind, b"", link)
+    }
+
+    fn with_kind(name: &str, kind: tar::EntryType, data: &[u8], link: &str) -> Member {
+        Member {
+            name: name.as_bytes().to_vec(),
+            kind,
+            data: data.to_vec(),
+            link: link.as_bytes().to_vec(),
+            mode: None,
+            size_field: None,
+        }
     }
 }
 
@@ -158,7 +173,11 @@ fn pack(members: &[Member], after: &[u8]) -> Vec<u8> {
         header.as_old_mut().linkname[..member.link.len()].copy_from_slice(&member.link);
         header.set_entry_type(member.kind);
         header.set_size(member.data.len() as u64);
-        header.set_mode(if member.name.ends_with(b".sh") { 0o755 } else { 0o644 });
+        if let Some(field) = member.size_field {
+            header.as_old_mut().size = field;
+        }
+        let usual = if member.name.ends_with(b".sh") || member.kind.is_dir() { 0o755 } else { 0o644 };
+        header.set_mode(member.mode.unwrap_or(usual));
         header.set_mtime(0);
         header.set_uid(0);
         header.set_gid(0);
@@ -634,12 +653,12 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
         "A PAX extended header (which can rename the next member): refused, names are the headers' own.",
         refused.clone(),
         {
-            let mut members = vec![Member {
-                name: b"package/PaxHeader".to_vec(),
-                kind: tar::EntryType::XHeader,
-                data: b"27 path=package/event.json\n".to_vec(),
-                link: vec![],
-            }];
+            let mut members = vec![Member::with_kind(
+                "package/PaxHeader",
+                tar::EntryType::XHeader,
+                b"27 path=package/event.json\n",
+                "",
+            )];
             members.extend(receipts.members());
             file("package", "package.tar.gz", pack(&members, b""))
         },
@@ -670,6 +689,66 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
             let mut plain = Vec::new();
             std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz.as_slice()), &mut plain)?;
             file("package", "package.tar.gz", plain)
+        },
+    );
+    // A member changed in place: its header, then the archive packed again.
+    let archive_changing = |name: &str, change: &dyn Fn(&mut Member)| {
+        let mut members = receipts.members();
+        members.iter_mut().filter(|m| m.name == format!("package/{name}").as_bytes()).for_each(change);
+        file("package", "package.tar.gz", pack(&members, b""))
+    };
+    add(
+        "archive-size-field-base-64",
+        "signature.der's size field is its octal length after a '+': a lenient reader sees the length, GNU tar a \
+         base-64 number, so each would find the next members elsewhere in the stream (a package could show one \
+         record to one and another record to the other): refused, sizes are plain octal.",
+        refused.clone(),
+        archive_changing("signature.der", &|m| {
+            let mut field = [0u8; 12];
+            field[..11].copy_from_slice(format!("+{:010o}", m.data.len()).as_bytes());
+            m.size_field = Some(field);
+        }),
+    );
+    add(
+        "archive-size-field-base-256",
+        "signature.der's size in base-256, which tar writes only for files of 8 GiB or more: refused, sizes are \
+         plain octal.",
+        refused.clone(),
+        archive_changing("signature.der", &|m| {
+            let mut field = [0u8; 12];
+            field[0] = 0x80;
+            field[4..].copy_from_slice(&(m.data.len() as u64).to_be_bytes());
+            m.size_field = Some(field);
+        }),
+    );
+    add(
+        "archive-member-not-readable",
+        "event.json has mode 000: extracted by an auditor's own account it could not be read, refused.",
+        refused.clone(),
+        archive_changing("event.json", &|m| m.mode = Some(0)),
+    );
+    add(
+        "archive-folder-not-enterable",
+        "The archive's folder entry has mode 0644: extracted by an auditor's own account it could not be entered, \
+         refused.",
+        refused.clone(),
+        {
+            let mut folder = Member::other("package/", tar::EntryType::Directory, "");
+            folder.mode = Some(0o644);
+            let mut members = vec![folder];
+            members.extend(receipts.members());
+            file("package", "package.tar.gz", pack(&members, b""))
+        },
+    );
+    add(
+        "archive-gzip-zero-padding",
+        "Zero bytes after the gzip stream, as tape blocking leaves them: gzip -d ignores them and tar extracts the \
+         package, valid.",
+        valid.clone(),
+        {
+            let mut padded = pack(&receipts.members(), b"");
+            padded.extend_from_slice(&[0u8; 512]);
+            file("package", "package.tar.gz", padded)
         },
     );
     add("archive-cut-short", "The .tar.gz cut in half: it cannot be read whole, refused.", refused, {
