@@ -2,7 +2,7 @@
 //! read and every check of its `verify.sh` run, as `evidentia package verify` does.
 
 use evidentia::ErrorCode;
-use evidentia::package::{package_report_value, read_package_archive, verify_package as verify};
+use evidentia::package::{package_report, read_package_archive};
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{Result, error, fail, optional_bytes, to_js};
@@ -55,7 +55,7 @@ pub fn verify_package(#[wasm_bindgen(unchecked_param_type = "Uint8Array")] archi
     let archive = optional_bytes(&archive, "archive")?
         .ok_or_else(|| fail(ErrorCode::InvalidArgument, "archive must be a Uint8Array"))?;
     let files = read_package_archive(&archive).map_err(error)?;
-    to_js(&package_report_value(&files, &verify(&files)))
+    to_js(&package_report(&files))
 }
 
 /// The largest `.tar.gz` of a package, in bytes: a page reads no more of a file

@@ -360,6 +360,19 @@ pub struct PackageCheck {
     pub detail: Option<String>,
 }
 
+impl PackageCheck {
+    /// Whether the check passed; `None` when it does not apply to the package.
+    pub fn passed(&self) -> Option<bool> {
+        self.applies.then_some(self.failure.is_none())
+    }
+}
+
+/// Checks a package (as [`verify_package`]) and gives the report as JSON (as
+/// [`package_report_value`]): what every binding returns.
+pub fn package_report(files: &[PackageFile]) -> Value {
+    package_report_value(files, &verify_package(files))
+}
+
 /// The checks of a package and the verdict as JSON, the form every binding and
 /// `evidentia package verify --json` give: `checks` (each with `number`, `check`,
 /// `applies`, `passed` — null when the check does not apply —, `failure` and
@@ -375,7 +388,7 @@ pub fn package_report_value(files: &[PackageFile], checks: &[PackageCheck]) -> V
                 ("number", Value::from(u32::from(c.number))),
                 ("check", Value::from(c.title)),
                 ("applies", Value::Bool(c.applies)),
-                ("passed", if c.applies { Value::Bool(c.failure.is_none()) } else { Value::Null }),
+                ("passed", c.passed().map_or(Value::Null, Value::Bool)),
                 ("failure", text(&c.failure)),
                 ("detail", text(&c.detail)),
             ])
