@@ -591,6 +591,16 @@ export declare function verifyLogEntries(entries: Array<LogEntry>, jwks: string,
 export declare function verifyLogEntriesAsync(entries: Array<LogEntry>, jwks: string, checkpoints?: Array<LogCheckpoint> | undefined | null): Promise<Report>
 
 /**
+ * Checks an evidence package: a path (string) to its folder or `.tar.gz`, or the
+ * `.tar.gz`'s bytes. Returns `{valid, checks, record}`, as `evidentia package
+ * verify --json` prints it: each check with `number`, `check`, `applies`,
+ * `passed` (null when it does not apply), `failure` and `detail`, and what the
+ * record claims (to be trusted only when `valid`). A failed check is in the
+ * report, not thrown; what is no package throws INVALID_ARGUMENT saying why.
+ */
+export declare function verifyPackage(package: string | Uint8Array): { valid: boolean; checks: Array<Record<string, unknown>>; record: Record<string, unknown> | null }
+
+/**
  * Verifies a compact JWS another party signed (ES256, ES384, ES512, RS256, PS256,
  * PS384 or EdDSA) against its keys (a JWKS or one JWK, as text or an object),
  * with the payload of a detached JWS when given; throws the coded error when it

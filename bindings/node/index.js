@@ -858,6 +858,7 @@ module.exports.verifyLog = nativeBinding.verifyLog
 module.exports.verifyLogAsync = nativeBinding.verifyLogAsync
 module.exports.verifyLogEntries = nativeBinding.verifyLogEntries
 module.exports.verifyLogEntriesAsync = nativeBinding.verifyLogEntriesAsync
+module.exports.verifyPackage = nativeBinding.verifyPackage
 module.exports.verifyPartnerJws = nativeBinding.verifyPartnerJws
 module.exports.verifyPartnerSignature = nativeBinding.verifyPartnerSignature
 module.exports.verifyReceipt = nativeBinding.verifyReceipt

@@ -1134,6 +1134,31 @@ evidentia_result evidentia_log_find(const evidentia_log *log,
 evidentia_result evidentia_log_add_index_field(const evidentia_log *log, const char *name);
 
 /**
+ * Checks the evidence package at `path` (its folder or `.tar.gz`) with every check
+ * of its `verify.sh`. Returns `EVIDENTIA_OK` whatever the verdict and sets `*out`
+ * to the report as JSON text (NUL-terminated; free it with
+ * `evidentia_string_free`), as `evidentia package verify --json` prints it:
+ * `{"checks":[{"applies","check","detail","failure","number","passed"}],
+ * "record":{...} or null,"valid":true or false}`; read `valid` for the verdict.
+ * `EVIDENTIA_INVALID_ARGUMENT` for what is no package (the message says why),
+ * `EVIDENTIA_IO` for a file that cannot be read.
+ *
+ * # Safety
+ * `path` NUL-terminated; `out` writable.
+ */
+evidentia_result evidentia_verify_package(const char *path, char **out);
+
+/**
+ * As [`evidentia_verify_package`], for a package's `.tar.gz` given as its bytes.
+ *
+ * # Safety
+ * `archive` must point to `archive_len` bytes; `out` writable.
+ */
+evidentia_result evidentia_verify_package_archive(const uint8_t *archive,
+                                                  size_t archive_len,
+                                                  char **out);
+
+/**
  * Writes a time-stamp request (DER, the contents of a `.tsq` file) for `data` —
  * for a log, its checkpoint note — hashed with `hash` (a NUL-terminated "sha256",
  * "sha384" or "sha512"; NULL for "sha256"), with a random nonce, to `out` (bytes,

@@ -23,6 +23,7 @@
 mod keys;
 mod log;
 mod message;
+mod package;
 mod result;
 mod timestamp;
 mod verify;
@@ -37,6 +38,7 @@ use evidentia::{Error, ErrorCode};
 pub use keys::*;
 pub use log::*;
 pub use message::*;
+pub use package::*;
 pub use result::evidentia_result;
 pub use timestamp::*;
 pub use verify::*;

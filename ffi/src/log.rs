@@ -50,7 +50,7 @@ pub(crate) unsafe fn timestamp(time: *const c_char, name: &str) -> Result<Option
     unsafe { c_str(time, name)? }.map(Timestamp::parse).transpose()
 }
 
-unsafe fn path<'a>(path: *const c_char) -> Result<&'a Path, Error> {
+pub(crate) unsafe fn path<'a>(path: *const c_char) -> Result<&'a Path, Error> {
     let path = unsafe { c_str(path, "path")? }.ok_or_else(|| null("path"))?;
     Ok(Path::new(path))
 }

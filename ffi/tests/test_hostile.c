@@ -9,7 +9,8 @@
  * to evidentia_verify_timestamp (as the response, the request, the roots, the
  * intermediates and the pinned TSA certificate). Kinds with no C entry point are
  * skipped: timestamp_token (a bare token is checked inside packages, by the CLI)
- * and package (evidence packages are checked by the CLI). Evidence files go to
+ * and package (sets of package files, run through the core by the CLI;
+ * evidentia_verify_package runs over the conformance packages). Evidence files go to
  * evidentia_verify_evidence_file, with the key set each holds and with trusted keys.
  * log_id, time and nonce go to evidentia_log_create and evidentia_log_append, the C
  * functions that take them; inputs holding a NUL byte are skipped there, since a C

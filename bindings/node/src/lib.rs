@@ -9,6 +9,7 @@ mod chain;
 mod convert;
 mod log;
 mod message;
+mod package;
 mod report;
 mod signer;
 mod timestamp;
@@ -23,6 +24,7 @@ use crate::report::Report;
 
 pub use crate::log::{verify_log, verify_log_async};
 pub use crate::message::{read_signed_message, verify_partner_jws, verify_partner_signature};
+pub use crate::package::verify_package;
 pub use crate::timestamp::{timestamp_request, verify_timestamp};
 pub use crate::witness::{check_policy, verify_tlog_proof};
 

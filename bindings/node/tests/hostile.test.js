@@ -15,7 +15,8 @@
 // go to verifyTimestamp (as the response, the request, the roots, the intermediates
 // and the pinned TSA certificate). Kinds with no JavaScript entry point are skipped:
 // timestamp_token (a bare token is checked inside packages, by the CLI) and package
-// (evidence packages are checked by the CLI). Evidence files go to
+// (sets of package files, run through the core by the CLI; the package
+// functions here run over the conformance packages). Evidence files go to
 // verifyEvidenceFile as bytes and as strings, with the key set each holds and with
 // trusted keys (and to the verifier page, run by the WASM tests in a browser).
 //

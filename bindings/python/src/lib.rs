@@ -5,6 +5,7 @@ mod chain;
 mod convert;
 mod log;
 mod message;
+mod package;
 mod report;
 mod signer;
 mod timestamp;
@@ -272,6 +273,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(message::read_signed_message, m)?)?;
     m.add_function(wrap_pyfunction!(verify_receipt, m)?)?;
     m.add_function(wrap_pyfunction!(verify_evidence_file, m)?)?;
+    m.add_function(wrap_pyfunction!(package::verify_package, m)?)?;
     m.add_function(wrap_pyfunction!(verify_log_entries, m)?)?;
     m.add_function(wrap_pyfunction!(log::verify_log, m)?)?;
     m.add_function(wrap_pyfunction!(verify_checkpoint, m)?)?;

@@ -12,9 +12,6 @@ import evidentia
 from evidentia.errors import EvidentiaError, VerificationError
 
 REPORT_OPS = ("receipt", "evidence", "log")
-SKIPPED = {
-    "package": "packages are checked by verify.sh and the CLI",
-}
 
 
 class NotText(Exception):
@@ -25,8 +22,6 @@ def main(case):
     with open(os.path.join(case, "expected.json"), encoding="utf-8") as f:
         expected = json.load(f)
     operation, inputs = expected["operation"], expected["inputs"]
-    if operation in SKIPPED:
-        return 0, {"skip": SKIPPED[operation]}
     if operation == "inclusion" and "record" in inputs:
         return 0, {"skip": "the package verifies a receipt's inclusion, not a bare record's"}
 
@@ -50,6 +45,13 @@ def main(case):
         elif operation == "log":
             jwks = text("jwks") if "jwks" in inputs else None
             report = evidentia.verify_log(os.path.join(case, inputs["log"]), jwks)
+        elif operation == "package":
+            # A folder or a .tar.gz by its path; a .tar.gz also as its bytes, with the same verdict.
+            path = os.path.join(case, inputs["package"])
+            result = evidentia.verify_package(path)
+            if os.path.isfile(path) and evidentia.verify_package(data("package")) != result:
+                raise SystemExit("a .tar.gz's bytes and its path give different results")
+            return (0 if result["valid"] else 1), {"code": None}
         elif operation == "checkpoint":
             evidentia.verify_checkpoint(text("checkpoint"), text("jwks"))
             return 0, {"code": None}

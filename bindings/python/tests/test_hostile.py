@@ -11,7 +11,8 @@ also to ``check_policy`` and inside a tlog-proof. RFC 3161 responses, requests a
 certificates go to ``verify_timestamp`` (as the response, the request, the roots,
 the intermediates and the pinned TSA certificate). Kinds with no Python entry point
 are skipped: timestamp_token (a bare token is checked inside packages, by the CLI)
-and package (evidence packages are checked by the CLI). Evidence files go to
+and package (sets of package files, run through the core by the CLI; ``verify_package``
+runs over the conformance packages). Evidence files go to
 ``verify_evidence_file`` as bytes and as ``str``, with the key set each holds and
 with trusted keys.
 """

@@ -8,6 +8,7 @@
 mod error;
 mod log;
 mod message;
+mod package;
 mod report;
 mod signer;
 mod timestamp;
@@ -21,6 +22,7 @@ pub use crate::error::EvidentiaError;
 use crate::error::{Result, fail};
 pub use crate::log::{Log, verify_log};
 pub use crate::message::{PartnerVerified, read_signed_message, verify_partner_jws, verify_partner_signature};
+pub use crate::package::{PackageCheck, PackageReport, verify_package, verify_package_archive};
 pub use crate::report::{CheckResult, Finding, Report};
 pub use crate::signer::{ReceiptChain, Signer};
 pub use crate::timestamp::{VerifiedTimestamp, timestamp_request, verify_timestamp};

@@ -2,9 +2,8 @@
 // case's operation performed in-process, its exit class, code and report codes
 // compared with expected.json, as run.py does for the adapters of the other
 // languages (one JVM per case would take minutes). Operations the bindings do not
-// offer are skipped, and counted: packages (verify.sh and the CLI check them), a
-// bare record's inclusion (the bindings verify a receipt's), and inputs that are
-// not UTF-8 (a String cannot hold them unchanged).
+// offer are skipped, and counted: a bare record's inclusion (the bindings verify a
+// receipt's), and inputs that are not UTF-8 (a String cannot hold them unchanged).
 package dev.evidentia
 
 import java.nio.ByteBuffer
@@ -59,7 +58,13 @@ private fun perform(operation: String, inputs: Map<String, Path>): Answer {
                 Answer(0, null, null)
             }
             "evidence" -> answer(verifyEvidenceFile(text("evidence"), inputs["jwks"]?.let { text("jwks") }))
-            "package" -> throw Skip("packages are checked by verify.sh and the CLI")
+            "package" -> {
+                // By its path (folder or .tar.gz); a .tar.gz also by its bytes, with the same report.
+                val path = inputs.getValue("package")
+                val report = verifyPackage(path.toString())
+                if (Files.isRegularFile(path)) assertEquals(report, verifyPackageArchive(data("package")))
+                Answer(if (report.valid) 0 else 1, null, null)
+            }
             else -> error("unknown operation $operation")
         }
     } catch (e: EvidentiaException) {
