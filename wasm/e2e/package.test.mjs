@@ -202,7 +202,7 @@ test('every conformance package given as a .tar.gz gets its expected verdict in 
       code: c.expected.code,
       archive: readFileSync(path.join(c.folder, c.expected.inputs.package)).toString('base64'),
     }))
-  assert.equal(cases.length, 25)
+  assert.equal(cases.length, 29)
   const wrong = await page.evaluate(async (cases) => {
     const { verifyPackage } = await import('/pkg/index.js')
     const wrong = []

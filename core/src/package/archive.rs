@@ -93,11 +93,18 @@ impl<R: Read> Read for Bounded<R> {
 /// extracts the archive), anything else must be another member.
 struct GzipMembers<'a> {
     member: Option<flate2::bufread::GzDecoder<&'a [u8]>>,
+    /// Members begun so far, at most [`MAX_GZIP_MEMBERS`].
+    members: usize,
 }
+
+/// The most gzip members an archive may have. Tools write one; a few more come from
+/// concatenating archives. Millions of empty ones would take `gzip -d` and every
+/// reader half a minute on a 97 MiB file.
+pub const MAX_GZIP_MEMBERS: usize = 64;
 
 impl<'a> GzipMembers<'a> {
     fn new(bytes: &'a [u8]) -> GzipMembers<'a> {
-        GzipMembers { member: Some(flate2::bufread::GzDecoder::new(bytes)) }
+        GzipMembers { member: Some(flate2::bufread::GzDecoder::new(bytes)), members: 1 }
     }
 }
 
@@ -111,6 +118,10 @@ impl Read for GzipMembers<'_> {
             // The member ended with a valid trailer; what follows it is the rest.
             let rest = self.member.take().map_or(&[][..], flate2::bufread::GzDecoder::into_inner);
             if rest.iter().any(|&b| b != 0) {
+                self.members += 1;
+                if self.members > MAX_GZIP_MEMBERS {
+                    return Err(std::io::Error::other(format!("it has more than {MAX_GZIP_MEMBERS} gzip members")));
+                }
                 self.member = Some(flate2::bufread::GzDecoder::new(rest));
             }
         }
@@ -137,8 +148,9 @@ fn octal_field(field: &[u8]) -> Option<u64> {
 ///
 /// Refused: a name twice (also in other letter case), a member outside the one
 /// top folder or in a subfolder, a link, device, FIFO or other non-regular
-/// member, a long-name or PAX extension header, a size, mode or time field that
-/// is not plain octal, a file its owner could not read once extracted (or a folder
+/// member, a long-name or PAX extension header, a size, mode, owner, group, time
+/// or checksum field that is not plain octal, more than [`MAX_GZIP_MEMBERS`] gzip
+/// members, a file its owner could not read once extracted (or a folder
 /// entry not enterable), data after the end of the archive (zero bytes after the
 /// gzip stream are padding), more than [`MAX_PACKAGE_FILES`] files or the sizes of
 /// [`PackageLimits`]. Memory stays within those whatever the headers claim.
@@ -177,14 +189,17 @@ pub fn read_package_archive(bytes: &[u8]) -> Result<Vec<PackageFile>> {
         let kind = header.entry_type();
         let raw = header.as_bytes();
         let field = |what: &str, at: std::ops::Range<usize>| {
-            octal_field(&raw[at]).ok_or_else(|| refuse(format!("{shown:?} has a {what} that is not plain octal")))
+            octal_field(&raw[at]).ok_or_else(|| refuse(format!("{shown:?}: its {what} field is not plain octal")))
         };
         let size = field("size", 124..136)?;
         if header.entry_size().map_err(not_package)? != size {
             return Err(refuse(format!("{shown:?} has a size read two ways")));
         }
         let mode = field("mode", 100..108)?;
+        field("owner", 108..116)?;
+        field("group", 116..124)?;
         field("modification time", 136..148)?;
+        field("checksum", 148..156)?;
         // Extracted by someone else than its owner's account, a member must still
         // be readable (and the folder enterable), or verify.sh could not read it.
         let readable = if kind.is_dir() { 0o500 } else { 0o400 };

@@ -20,6 +20,8 @@ MAX_FILE = 64 * 1024 * 1024
 
 MAX_FILES = 768
 MAX_TOTAL = 96 * 1024 * 1024
+# §19: the most gzip members an archive may have.
+MAX_GZIP_MEMBERS = 64
 
 
 def _refuse(msg):
@@ -75,9 +77,15 @@ def _gunzip(raw, cap=MAX_TOTAL + 1024 * 1024):
     out = bytearray()
     if not raw:
         _refuse("not gzip: empty")
+    members = 0
     while raw:
-        if out and raw.count(0) == len(raw):
+        if out and raw[0] == 0:
+            if raw.count(0) != len(raw):
+                _refuse("not gzip: bytes after the zero padding")
             break  # zero padding after the last member, which gzip -d ignores
+        members += 1
+        if members > MAX_GZIP_MEMBERS:
+            _refuse(f"more than {MAX_GZIP_MEMBERS} gzip members")
         d = zlib.decompressobj(wbits=31)
         try:
             out += d.decompress(raw, cap + 1 - len(out))
@@ -89,6 +97,13 @@ def _gunzip(raw, cap=MAX_TOTAL + 1024 * 1024):
             _refuse("the gzip stream is cut short")
         raw = d.unused_data
     return bytes(out)
+
+
+def _check_folder(name):
+    """The archive's one folder: any UTF-8 name but empty, `.`, `..`, or one with a backslash
+    or a control character (§19)."""
+    if name in ("", ".", "..") or "\\" in name or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in name):
+        _refuse(f"{name!r} is not the name of a package's folder")
 
 
 def _octal(field):
@@ -104,14 +119,16 @@ def _read_tar(data):
     files, folded, top, pos = {}, set(), None, 0
     while True:
         block = data[pos:pos + 512]
+        if not block:
+            break  # the stream ends after a member without end-of-archive blocks, as tar accepts
         if len(block) < 512:
-            _refuse("the archive is cut short (no end-of-archive block)")
+            _refuse("the archive is cut short inside a header")
         if block.count(0) == 512:
             if data[pos:].count(0) != len(data) - pos:
                 _refuse("bytes other than zeros after the end-of-archive blocks")
             break
-        if block[257:263] not in (b"ustar\0", b"ustar "):
-            _refuse("not a ustar or GNU tar header")
+        if block[257:265] not in (b"ustar\x0000", b"ustar  \0"):
+            _refuse("not a ustar or GNU tar header (magic and version)")
         chk = _octal(block[148:156])
         if chk is None or chk != sum(block[:148]) + 8 * 32 + sum(block[156:]):
             _refuse("a tar header checksum fails")
@@ -122,17 +139,17 @@ def _read_tar(data):
         if size is None:
             _refuse("a member size is not octal")
         mode = _octal(block[100:108])
-        if mode is None or _octal(block[136:148]) is None:
-            _refuse("a member's mode or time is not octal")
+        if mode is None or any(_octal(block[a:b]) is None for a, b in ((108, 116), (116, 124), (136, 148))):
+            _refuse("a member's mode, owner, group or time is not octal")
         name = block[0:100].split(b"\0", 1)[0]
         if block[257:263] == b"ustar\0":
             prefix = block[345:500].split(b"\0", 1)[0]
             if prefix:
                 name = prefix + b"/" + name
         try:
-            name = name.decode("ascii")
+            name = name.decode("utf-8")
         except UnicodeDecodeError:
-            _refuse("a member name is not ASCII")
+            _refuse("a member name is not UTF-8")
         start = pos + 512
         end = start + size
         if end > len(data):
@@ -148,9 +165,9 @@ def _read_tar(data):
                 parts = parts[:-1]
             if len(parts) != 1 or size != 0:
                 _refuse(f"member {name} is not the one top folder")
+            _check_folder(parts[0])
             if mode & 0o500 != 0o500:
                 _refuse(f"the folder {name} could not be entered once extracted")
-            _check_name(parts[0])
             if top is not None and top != parts[0]:
                 _refuse("a second top folder")
             top = parts[0]
@@ -162,7 +179,7 @@ def _read_tar(data):
         folder, base = parts
         if ".." in parts:
             _refuse(f"member {name} leaves the folder")
-        _check_name(folder)
+        _check_folder(folder)
         if top is not None and top != folder:
             _refuse("a second top folder")
         top = folder
