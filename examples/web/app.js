@@ -198,6 +198,22 @@ function showMessage(message, report) {
   result.append(section)
 }
 
+/** What a record says (log, entry, time, key, event digest, nonce), as a list for people. */
+function recordDetails(record) {
+  const details = element('dl', 'record')
+  for (const [label, value] of [
+    ['Log', record.log_id],
+    ['Entry number', record.seq],
+    ['Recorded at (UTC)', record.time],
+    ['Signing key id', record.kid],
+    ['Event fingerprint', record.event],
+    ['Reference (nonce)', record.nonce],
+  ]) {
+    if (value !== undefined && value !== null) details.append(element('dt', '', label), element('dd', '', String(value)))
+  }
+  return details
+}
+
 function showReport(report, receipt, keysFromFile, event) {
   // The signed-message check concerns only events that are another party's signed
   // message: for any other event it is not shown.
@@ -234,18 +250,7 @@ function showReport(report, receipt, keysFromFile, event) {
   const record = recordOf(receipt)
   if (record && typeof record === 'object') {
     result.append(element('p', '', report.valid ? 'What the receipt records:' : 'What the receipt claims (not to be trusted, see above):'))
-    const details = element('dl', 'record')
-    for (const [label, value] of [
-      ['Log', record.log_id],
-      ['Entry number', record.seq],
-      ['Recorded at (UTC)', record.time],
-      ['Signing key id', record.kid],
-      ['Event fingerprint', record.event],
-      ['Reference (nonce)', record.nonce],
-    ]) {
-      if (value !== undefined && value !== null) details.append(element('dt', '', label), element('dd', '', String(value)))
-    }
-    result.append(details)
+    result.append(recordDetails(record))
   }
 
   const message = messageOf(event)
@@ -326,21 +331,9 @@ function showPackage(report, name) {
     list.append(item)
   }
   packageResult.append(list)
-  const record = report.record
-  if (record) {
+  if (report.record) {
     packageResult.append(element('p', '', report.valid ? 'What the record says:' : 'What the record claims (not to be trusted, see above):'))
-    const details = element('dl', 'record')
-    for (const [label, value] of [
-      ['Log', record.log_id],
-      ['Entry number', record.seq],
-      ['Recorded at (UTC)', record.time],
-      ['Signing key id', record.kid],
-      ['Event fingerprint', record.event],
-      ['Reference (nonce)', record.nonce],
-    ]) {
-      if (value !== undefined && value !== null) details.append(element('dt', '', label), element('dd', '', String(value)))
-    }
-    packageResult.append(details)
+    packageResult.append(recordDetails(report.record))
   }
 }
 
