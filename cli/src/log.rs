@@ -6,12 +6,12 @@ use std::sync::{Arc, Condvar, Mutex, mpsc};
 
 use clap::Subcommand;
 use evidentia::json::Value;
-use evidentia::{Error, ErrorCode, Signer};
+use evidentia::{Error, ErrorCode, NoteKey, Signer, verify_log_note};
 use evidentia_store::{AppendOptions, CreateOptions, Entry, Log, LogOptions, LogReader, Mode, NewEvent, Wait};
 
-use crate::io::{out, outln, read_input, write_stdout};
+use crate::io::{out, outln, read_input, read_text, write_key_file, write_stdout};
 use crate::progress::Progress;
-use crate::{AnySigner, Outcome, load_keys, load_signing_key, print_report, text};
+use crate::{AnySigner, Outcome, in_file, load_keys, load_signing_key, print_report, text};
 
 /// Events committed together, at most: one flush to disk (and, in batch mode, one
 /// signed checkpoint) per group.
@@ -104,6 +104,22 @@ pub(crate) enum LogCommand {
         /// Signing key file or `pkcs11:` URI, if not the one the log remembers
         #[arg(long)]
         key: Option<PathBuf>,
+        #[command(flatten)]
+        wait: WaitArg,
+    },
+    /// Give the log an Ed25519 note key (C2SP signed-note): every checkpoint it
+    /// signs from then on carries that key's signature beside the ECDSA one, as
+    /// public witnesses require. Prints the key's vkey (without --key: the log's)
+    NoteKey {
+        dir: PathBuf,
+        /// The Ed25519 private key file (PKCS#8 PEM, as `openssl genpkey -algorithm
+        /// ed25519` writes it); remembered in log.json. A log's note key is never
+        /// replaced: witnesses know the log by it
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Create a new key in the --key file first (readable by you only)
+        #[arg(long, requires = "key")]
+        generate: bool,
         #[command(flatten)]
         wait: WaitArg,
     },
@@ -314,7 +330,14 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
         LogCommand::Checkpoint { dir, key, wait } => {
             let reader = LogReader::open(dir)?;
             let note = match reader.latest_checkpoint()? {
-                Some(latest) if latest.size == reader.len() => latest.note,
+                // Read without the writer's lock, unless the log's note key must
+                // add its line to a checkpoint stored before the log had it.
+                Some(latest)
+                    if latest.size == reader.len()
+                        && reader.note_key().is_none_or(|key| verify_log_note(&latest.note, &[key]).is_ok()) =>
+                {
+                    latest.note
+                }
                 _ => {
                     let log = open(dir, *wait, json)?;
                     let key = signing_key(&log, key.as_deref())?;
@@ -392,6 +415,46 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                 out!("{}", evidentia::evidence_file(&receipt, reader.keys(), Some(&event))?);
             } else {
                 outln!("{receipt}");
+            }
+        }
+        LogCommand::NoteKey { dir, key, generate, wait } => {
+            let vkey = match key {
+                None => LogReader::open(dir)?.note_key().map(|k| k.to_vkey()).ok_or_else(|| {
+                    Error::new(ErrorCode::InvalidArgument, "the log has no note key: give it one with --key FILE")
+                })?,
+                Some(path) => {
+                    if path.as_os_str() == "-" {
+                        return Err(Error::new(
+                            ErrorCode::InvalidArgument,
+                            "the note key is a file the log reads again",
+                        ));
+                    }
+                    let log = open(dir, *wait, json)?;
+                    let note_key = if *generate {
+                        if let Some(vkey) = log.note_vkey() {
+                            return Err(Error::new(
+                                ErrorCode::InvalidArgument,
+                                format!(
+                                    "the log has note key {vkey} already; witnesses know it by that key, so it is not replaced"
+                                ),
+                            ));
+                        }
+                        let note_key = NoteKey::generate()?;
+                        write_key_file(path, note_key.to_pem().trim_end().as_bytes(), false)?;
+                        note_key
+                    } else {
+                        NoteKey::from_pem(&read_text(path)?).map_err(in_file(path))?
+                    };
+                    // The file itself, not a link to it: the log reads only regular files.
+                    let file = std::fs::canonicalize(path)
+                        .map_err(|e| Error::new(ErrorCode::Io, format!("{}: {e}", path.display())))?;
+                    log.set_note_key(Box::new(note_key), Some(file))?
+                }
+            };
+            if json {
+                outln!("{}", text(&Value::object([("note_vkey", Value::from(vkey))])));
+            } else {
+                outln!("{vkey}");
             }
         }
         LogCommand::Verify { dir, jwks } => {

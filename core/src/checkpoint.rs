@@ -18,9 +18,9 @@ use crate::signer::{Signer, checked_signature};
 /// The signature type byte of ECDSA P-256 keys in signed notes.
 const ECDSA_TYPE: u8 = 0x02;
 /// The separator before each signature line: U+2014 EM DASH and a space.
-const SIGNATURE_PREFIX: &str = "\u{2014} ";
+pub(crate) const SIGNATURE_PREFIX: &str = "\u{2014} ";
 /// More signatures than this on one note are refused, bounding verification work.
-const MAX_SIGNATURES: usize = 100;
+pub(crate) const MAX_SIGNATURES: usize = 100;
 /// Larger notes are refused.
 const MAX_NOTE_SIZE: usize = 64 * 1024;
 

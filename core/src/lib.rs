@@ -87,5 +87,6 @@ pub use verify::{
     verify_log, verify_log_entries, verify_receipt,
 };
 pub use witness::{
-    Cosignature, Cosigned, LogKey, Policy, PolicyResult, TlogProof, WitnessKey, cosignature_message, verify_log_note,
+    Cosignature, Cosigned, LogKey, NoteKey, NoteSigner, Policy, PolicyResult, TlogProof, WitnessKey,
+    add_note_signature, cosignature_message, note_log_key, verify_log_note,
 };

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use crate::checkpoint::{Checkpoint, NoteVerifier, read_checkpoint, verify_note};
+use crate::checkpoint::{Checkpoint, NoteVerifier, read_checkpoint, split_note, verify_note};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorCode, Result};
 use crate::jwks::{KeySet, Validity};
@@ -15,6 +15,7 @@ use crate::message::{Link, check_stored_event};
 use crate::record::{Receipt, Record};
 use crate::report::{Check, Report, ReportBuilder, Subject};
 use crate::time::Timestamp;
+use crate::witness::LogKey;
 
 /// Findings listed in a report before further ones are only counted.
 pub const DEFAULT_MAX_FINDINGS: usize = 1000;
@@ -310,6 +311,27 @@ impl PreparedCheckpoint {
             }
         };
         PreparedCheckpoint { checkpoint, signers }
+    }
+
+    /// As [`PreparedCheckpoint::new`], and also checks the signature lines of the
+    /// log's Ed25519 note keys (SPEC §10.1): a checkpoint need not carry one (it may
+    /// predate the key), but one it carries must verify.
+    pub fn with_note_keys(keys: &KeySet, note: &str, note_keys: &[LogKey]) -> PreparedCheckpoint {
+        let mut prepared = PreparedCheckpoint::new(keys, note);
+        if prepared.signers.is_ok()
+            && let Ok((text, lines)) = split_note(note)
+        {
+            for line in &lines {
+                let key = note_keys.iter().find(|k| k.name() == line.name && k.key_hash() == line.key_hash);
+                if let Some(key) = key.filter(|key| !key.verifies(text, &line.signature)) {
+                    prepared.signers = Err(Error::new(
+                        ErrorCode::CheckpointSignatureInvalid,
+                        format!("the signature of the log's Ed25519 note key {} does not verify", key.to_vkey()),
+                    ));
+                }
+            }
+        }
+        prepared
     }
 
     /// A stored checkpoint that could not be read at all (damaged storage): it
@@ -868,5 +890,28 @@ mod tests {
         // Garbage for a note is a finding, not a panic.
         let report = verify_log_entries(entries(), [(1, "garbage")], &keys, LogVerifyOptions::default());
         assert!(!report.is_valid());
+    }
+    #[test]
+    fn a_note_key_signature_a_checkpoint_carries_must_verify() {
+        use crate::checkpoint::{Checkpoint, sign_checkpoint};
+        use crate::witness::{NoteKey, add_note_signature, note_log_key};
+        let key = SigningKey::from_bytes(&[3u8; 32]).unwrap();
+        let note_key = NoteKey::from_seed(&[5u8; 32]);
+        let checkpoint = Checkpoint { origin: "test/log".into(), size: 2, root: [1u8; 32], extensions: vec![] };
+        let plain = sign_checkpoint(&checkpoint, &key).unwrap();
+        let note = add_note_signature(&plain, "test/log", &note_key).unwrap();
+        let keys = KeySet::single(key.public_key());
+        let note_keys = [note_log_key("test/log", &note_key).unwrap()];
+        assert!(PreparedCheckpoint::with_note_keys(&keys, &note, &note_keys).signers.is_ok());
+        // One without the line (signed before the log had the key) is fine too.
+        assert!(PreparedCheckpoint::with_note_keys(&keys, &plain, &note_keys).signers.is_ok());
+        // A line of the note key that does not verify is not.
+        let other = add_note_signature(&plain, "test/log", &NoteKey::from_seed(&[6u8; 32])).unwrap();
+        let (_, other_line) = other.rsplit_once("\n— ").unwrap();
+        let (_, own_line) = note.rsplit_once("\n— ").unwrap();
+        let own_hash = &own_line["test/log ".len().."test/log ".len() + 6];
+        let forged = format!("{plain}— test/log {own_hash}{}", &other_line["test/log ".len() + 6..]);
+        let error = PreparedCheckpoint::with_note_keys(&keys, &forged, &note_keys).signers.unwrap_err();
+        assert_eq!(error.code(), ErrorCode::CheckpointSignatureInvalid);
     }
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use evidentia::json::{Number, Value, parse};
-use evidentia::{Error, ErrorCode, KeySet, Result};
+use evidentia::{Error, ErrorCode, KeySet, LogKey, Result};
 
 use crate::fsio::read_regular;
 
@@ -127,26 +127,73 @@ pub(crate) struct Config {
     pub key_file: Option<PathBuf>,
     /// The payload fields the log indexes (`index_fields`), in order.
     pub index_fields: Vec<String>,
+    /// The log's Ed25519 note key, when its checkpoints carry that signature too.
+    pub note_key: Option<NoteKeyConfig>,
+}
+
+/// A log's Ed25519 note key (SPEC §10.1): its vkey (`note_vkey`), and where the
+/// private key is kept (`note_key_file`, or `note_key_uri` for a token), if the
+/// log was told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct NoteKeyConfig {
+    pub vkey: String,
+    pub key_file: Option<PathBuf>,
+}
+
+/// The `(name, value)` member of log.json that says where a key is kept: a file
+/// (`<prefix>_file`) or a `pkcs11:` URI (`<prefix>_uri`, without a `pin-value`).
+fn key_reference_member(prefix: &str, path: &Path) -> (String, Value) {
+    let text = path.to_string_lossy().into_owned();
+    match text.strip_prefix(KEY_URI_SCHEME) {
+        Some(_) => (format!("{prefix}_uri"), Value::from(storable_uri(&text))),
+        None => (format!("{prefix}_file"), Value::from(text)),
+    }
+}
+
+/// Reads the `<prefix>_file` or `<prefix>_uri` member of log.json.
+fn read_key_reference(value: &Value, prefix: &str) -> std::result::Result<Option<PathBuf>, String> {
+    match (value.get(&format!("{prefix}_file")), value.get(&format!("{prefix}_uri"))) {
+        (None, None) => Ok(None),
+        (Some(Value::String(path)), None) => Ok(Some(PathBuf::from(path))),
+        (None, Some(Value::String(uri))) if uri.starts_with(KEY_URI_SCHEME) => Ok(Some(PathBuf::from(uri))),
+        (Some(_), Some(_)) => Err(format!("both '{prefix}_file' and '{prefix}_uri'")),
+        (Some(_), None) => Err(format!("'{prefix}_file' is not a string")),
+        (None, Some(_)) => Err(format!("'{prefix}_uri' is not a pkcs11: URI")),
+    }
+}
+
+/// Checks that `vkey` is an Ed25519 note key named after the log.
+pub(crate) fn check_note_vkey(vkey: &str, log_id: &str) -> Result<LogKey> {
+    let key = LogKey::from_vkey(vkey)?;
+    if !key.is_ed25519() || key.name() != log_id {
+        return Err(Error::new(
+            ErrorCode::KeyUnsupported,
+            format!("a log's note key is an Ed25519 verifier key named after the log ({log_id})"),
+        ));
+    }
+    Ok(key)
 }
 
 impl Config {
     pub(crate) fn to_json(&self) -> Vec<u8> {
         let mut members = vec![
-            ("format", Value::from(FORMAT)),
-            ("log_id", Value::from(self.log_id.as_str())),
-            ("mode", Value::from(self.mode.name())),
-            ("version", Value::from(FORMAT_VERSION)),
+            ("format".to_owned(), Value::from(FORMAT)),
+            ("log_id".to_owned(), Value::from(self.log_id.as_str())),
+            ("mode".to_owned(), Value::from(self.mode.name())),
+            ("version".to_owned(), Value::from(FORMAT_VERSION)),
         ];
         if let Some(key_file) = &self.key_file {
-            let text = key_file.to_string_lossy().into_owned();
-            match text.strip_prefix(KEY_URI_SCHEME) {
-                Some(_) => members.push(("key_uri", Value::from(storable_uri(&text)))),
-                None => members.push(("key_file", Value::from(text))),
-            }
+            members.push(key_reference_member("key", key_file));
         }
         if !self.index_fields.is_empty() {
             let names = self.index_fields.iter().map(|n| Value::from(n.as_str())).collect();
-            members.push(("index_fields", Value::Array(names)));
+            members.push(("index_fields".to_owned(), Value::Array(names)));
+        }
+        if let Some(note_key) = &self.note_key {
+            members.push(("note_vkey".to_owned(), Value::from(note_key.vkey.as_str())));
+            if let Some(key_file) = &note_key.key_file {
+                members.push(key_reference_member("note_key", key_file));
+            }
         }
         let mut bytes = evidentia::canonicalize_value(&Value::object(members)).unwrap_or_default();
         bytes.push(b'\n');
@@ -172,13 +219,15 @@ impl Config {
         evidentia::validate_log_id(log_id).map_err(|e| invalid(e.message()))?;
         let mode = value.get("mode").and_then(Value::as_str).ok_or_else(|| invalid("no 'mode'"))?;
         let mode = Mode::from_name(mode).map_err(|e| invalid(e.message()))?;
-        let key_file = match (value.get("key_file"), value.get("key_uri")) {
-            (None, None) => None,
-            (Some(Value::String(path)), None) => Some(PathBuf::from(path)),
-            (None, Some(Value::String(uri))) if uri.starts_with(KEY_URI_SCHEME) => Some(PathBuf::from(uri)),
-            (Some(_), Some(_)) => return Err(invalid("both 'key_file' and 'key_uri'")),
-            (Some(_), None) => return Err(invalid("'key_file' is not a string")),
-            (None, Some(_)) => return Err(invalid("'key_uri' is not a pkcs11: URI")),
+        let key_file = read_key_reference(&value, "key").map_err(|e| invalid(&e))?;
+        let note_key = match value.get("note_vkey") {
+            None => None,
+            Some(Value::String(vkey)) => {
+                check_note_vkey(vkey, log_id).map_err(|e| invalid(&format!("'note_vkey': {}", e.message())))?;
+                let key_file = read_key_reference(&value, "note_key").map_err(|e| invalid(&e))?;
+                Some(NoteKeyConfig { vkey: vkey.clone(), key_file })
+            }
+            Some(_) => return Err(invalid("'note_vkey' is not a string")),
         };
         let index_fields = match value.get("index_fields") {
             None => Vec::new(),
@@ -194,7 +243,7 @@ impl Config {
             Some(_) => return Err(invalid("'index_fields' is not an array")),
         };
         validate_index_fields(&index_fields).map_err(|e| invalid(&format!("'index_fields': {}", e.message())))?;
-        Ok(Config { log_id: log_id.to_owned(), mode, key_file, index_fields })
+        Ok(Config { log_id: log_id.to_owned(), mode, key_file, index_fields, note_key })
     }
 }
 
@@ -228,6 +277,7 @@ mod key_uri_tests {
             mode: Mode::Receipts,
             key_file: Some(PathBuf::from(uri)),
             index_fields: Vec::new(),
+            note_key: None,
         };
         let json = String::from_utf8(config.to_json()).unwrap();
         assert!(json.contains("\"key_uri\":\"pkcs11:token=t;object=k?module-path=/m.so\""), "{json}");

@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex, mpsc};
 
 use evidentia::{
-    Error, ErrorCode, KeySet, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, Report, Result,
+    Error, ErrorCode, KeySet, LogKey, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, Report, Result,
 };
 
 use crate::config::{Mode, TREE_FILE};
@@ -85,6 +85,7 @@ pub(crate) fn verify(reader: &LogReader, keys: &KeySet, mut progress: impl FnMut
         drop(results);
         let stored = &reader.checkpoints;
         let damaged = reader.checkpoints_damaged;
+        let note_keys: Vec<LogKey> = reader.note_key().into_iter().collect();
         // Stored checkpoints that cannot be used are findings, whatever they claim.
         for problem in stored.problems() {
             let error = Error::new(ErrorCode::LogCorrupt, problem.clone());
@@ -93,7 +94,7 @@ pub(crate) fn verify(reader: &LogReader, keys: &KeySet, mut progress: impl FnMut
         scope.spawn(move || {
             for (i, size) in stored.sizes().enumerate() {
                 let prepared = match stored.get(i) {
-                    Ok(checkpoint) => PreparedCheckpoint::new(keys, &checkpoint.note),
+                    Ok(checkpoint) => PreparedCheckpoint::with_note_keys(keys, &checkpoint.note, &note_keys),
                     Err(e) => PreparedCheckpoint::unreadable(&e),
                 };
                 if checkpoint_sender.send((size, prepared)).is_err() {

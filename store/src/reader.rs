@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use evidentia::merkle::Hash;
-use evidentia::{ConsistencyProof, Error, ErrorCode, InclusionProof, KeySet, Report, Result};
+use evidentia::{ConsistencyProof, Error, ErrorCode, InclusionProof, KeySet, LogKey, Report, Result};
 
 use crate::checkpoints::{Checkpoints, StoredCheckpoint};
 use crate::config::{CHECKPOINTS_FILE, COMMIT_LOCK, Config, INDEX_FILE, Mode, SEGMENTS_DIR, TREE_FILE, read_keys};
@@ -127,6 +127,11 @@ impl LogReader {
     /// The log id.
     pub fn log_id(&self) -> &str {
         &self.config.log_id
+    }
+
+    /// The log's Ed25519 note key, when its checkpoints carry that signature too.
+    pub fn note_key(&self) -> Option<LogKey> {
+        self.config.note_key.as_ref().and_then(|k| LogKey::from_vkey(&k.vkey).ok())
     }
 
     /// How records are signed.

@@ -440,6 +440,7 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
         completed_key_change,
         lock_id: None,
         clock: None,
+        note_signer: None,
     };
     if writer.durable.entries != count || start < count {
         writer.flush_derived()?;

@@ -19,13 +19,14 @@ use evidentia::json::{Number, Value};
 use evidentia::merkle::{Hash, leaf_hash};
 use evidentia::{
     ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeyChange, KeyRecord, KeySet,
-    Receipt, Record, Result, Signer, Timestamp, Validity, record_time, sign_checkpoint,
+    NoteKey, NoteSigner, Receipt, Record, Result, Signer, Timestamp, Validity, add_note_signature, note_log_key,
+    record_time, sign_checkpoint,
 };
 
 use crate::checkpoints::{Checkpoints, StoredCheckpoint};
 use crate::config::{
-    COMMIT_LOCK, CONFIG_FILE, Config, KEYS_FILE, Mode, SEGMENTS_DIR, WRITER_LOCK, random_log_id, validate_index_field,
-    validate_index_fields,
+    COMMIT_LOCK, CONFIG_FILE, Config, KEYS_FILE, Mode, NoteKeyConfig, SEGMENTS_DIR, WRITER_LOCK, random_log_id,
+    validate_index_field, validate_index_fields,
 };
 use crate::faults::Faults;
 use crate::fields::{self, FieldIndex};
@@ -207,6 +208,17 @@ pub(crate) struct Writer {
     pub lock_id: Option<FileId>,
     /// A fixed time read instead of the system clock ([`LogOptions::clock`]).
     pub clock: Option<Timestamp>,
+    /// The log's Ed25519 note key, once attached or loaded from its file.
+    pub note_signer: Option<AttachedNoteKey>,
+}
+
+/// An Ed25519 note signer held by the writer.
+pub(crate) struct AttachedNoteKey(Box<dyn NoteSigner + Send>);
+
+impl std::fmt::Debug for AttachedNoteKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AttachedNoteKey")
+    }
 }
 
 /// A key change recorded in the log that keys.jwks does not show yet.
@@ -231,6 +243,35 @@ pub struct Log {
 
 fn not_current() -> Error {
     Error::new(ErrorCode::KeyNotCurrent, "the key is not this log's current signing key")
+}
+
+/// Whether log.json's key reference is a `pkcs11:` URI rather than a file.
+fn is_token_uri(path: &Path) -> bool {
+    path.to_str().is_some_and(|p| p.starts_with("pkcs11:"))
+}
+
+/// Checks that a note signer signs for its public key, before a log relies on it.
+fn check_note_signer(signer: &dyn NoteSigner) -> Result<()> {
+    let probe = "evidentia note key check\n";
+    let key = note_log_key("evidentia.check", signer)?;
+    if !key.verifies(probe, &signer.sign(probe.as_bytes())?) {
+        return Err(Error::new(
+            ErrorCode::SignerFailed,
+            "the Ed25519 note signer's signature does not verify with its key",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that `signer` holds the note key the log names.
+fn check_note_key(config: &NoteKeyConfig, log_id: &str, signer: &dyn NoteSigner) -> Result<()> {
+    if note_log_key(log_id, signer)?.to_vkey() != config.vkey {
+        return Err(Error::new(
+            ErrorCode::KeyNotCurrent,
+            format!("the Ed25519 key given is not this log's note key {}", config.vkey),
+        ));
+    }
+    Ok(())
 }
 
 impl Writer {
@@ -359,6 +400,12 @@ impl Writer {
                     }
                 }
             }
+        }
+
+        if self.config.mode == Mode::Batch && results.iter().any(Option::is_none) {
+            // The checkpoint sealing the group needs the note key too: found now,
+            // before anything is stored, rather than after as RECORDS_UNSEALED.
+            self.note_signer()?;
         }
 
         // Records and frames, made before anything is written.
@@ -595,13 +642,59 @@ impl Writer {
         let size = self.segments.count;
         let checkpoint =
             Checkpoint { origin: self.config.log_id.clone(), size, root: self.tree.root(), extensions: vec![] };
-        let note = sign_checkpoint(&checkpoint, key)?;
+        let mut note = sign_checkpoint(&checkpoint, key)?;
+        let log_id = self.config.log_id.clone();
+        if let Some(signer) = self.note_signer()? {
+            note = add_note_signature(&note, &log_id, signer)?;
+        }
         if let Err(e) = self.checkpoints.append(&self.fs, size, &note) {
             self.damaged = true;
             return Err(e);
         }
         self.recovery.unsealed_records = 0;
         Ok(size)
+    }
+
+    /// The log's Ed25519 note signer, when the log has a note key: the one attached,
+    /// or the one its `note_key_file` holds (read once).
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] when the key is in a token and none was
+    /// attached, the log was not told where it is, or the file is not a regular
+    /// file of at most 64 KiB; [`ErrorCode::Io`] when it cannot be read;
+    /// [`ErrorCode::KeyMalformed`] when it holds no PEM Ed25519 private key;
+    /// [`ErrorCode::KeyNotCurrent`] when it holds another key.
+    fn note_signer(&mut self) -> Result<Option<&dyn NoteSigner>> {
+        let Some(config) = &self.config.note_key else { return Ok(None) };
+        if self.note_signer.is_none() {
+            let path = config.key_file.as_ref().filter(|path| !is_token_uri(path)).ok_or_else(|| {
+                let kept = match &config.key_file {
+                    Some(uri) => format!(" is kept in a token ({})", uri.display()),
+                    None => ": the log does not say where it is kept".to_owned(),
+                };
+                Error::new(
+                    ErrorCode::InvalidArgument,
+                    format!(
+                        "the log signs its checkpoints with Ed25519 note key {} too, which{kept}: attach it with Log::use_note_key",
+                        config.vkey
+                    ),
+                )
+            })?;
+            let refused = |e: Error| {
+                let code = if e.code() == ErrorCode::Io { ErrorCode::Io } else { ErrorCode::InvalidArgument };
+                Error::new(code, format!("the note key file {}: {}", path.display(), e.message()))
+            };
+            let pem = crate::fsio::read_regular(path, 1 << 16).map_err(refused)?.ok_or_else(|| {
+                Error::new(ErrorCode::Io, format!("the note key file {} does not exist", path.display()))
+            })?;
+            let pem = String::from_utf8(pem)
+                .map_err(|_| Error::new(ErrorCode::KeyMalformed, "the note key file is not UTF-8 text"))?;
+            let key = NoteKey::from_pem(&pem)
+                .map_err(|e| Error::new(e.code(), format!("{}: {}", path.display(), e.message())))?;
+            check_note_key(config, &self.config.log_id, &key)?;
+            self.note_signer = Some(AttachedNoteKey(Box::new(key)));
+        }
+        Ok(self.note_signer.as_ref().map(|attached| &*attached.0 as &dyn NoteSigner))
     }
 
     /// The latest checkpoint, signing one of the whole log with `key` first when
@@ -624,7 +717,16 @@ impl Writer {
             let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
             self.sign_checkpoint(key)?;
         }
-        self.checkpoints.latest()?.ok_or_else(|| Error::new(ErrorCode::Internal, "no checkpoint after signing"))
+        let mut latest =
+            self.checkpoints.latest()?.ok_or_else(|| Error::new(ErrorCode::Internal, "no checkpoint after signing"))?;
+        // Signed before the log had its note key: served with the note key's line
+        // added (Ed25519 is deterministic: the same bytes each time), since a log
+        // stores one checkpoint per size and witnesses need that line.
+        let log_id = self.config.log_id.clone();
+        if let Ok(Some(signer)) = self.note_signer() {
+            latest.note = add_note_signature(&latest.note, &log_id, signer)?;
+        }
+        Ok(latest)
     }
 }
 
@@ -634,6 +736,9 @@ impl Writer {
     /// record is stored the change is pending, and whatever fails after that, the
     /// next call (or opening the log) completes it (SPEC.md §23.3).
     fn record_key_change(&mut self, key: &dyn Signer, record: &KeyRecord, time: Timestamp) -> Result<()> {
+        // The checkpoint sealing the key record needs the note key too: found
+        // before the record is stored, in either mode.
+        self.note_signer()?;
         let event = record.to_event();
         let options = AppendOptions { time: Some(time), idempotent: false };
         let committed = self.commit(key, &[NewEvent { json: &event, nonce: None }], vec![event.clone()], &options);
@@ -841,8 +946,13 @@ impl Log {
             None => options.options.clock.map_or_else(now, Ok)?,
         };
         keys.add(key.public_key(), Validity { not_before: Some(valid_from), ..Validity::default() })?;
-        let config =
-            Config { log_id, mode: options.mode, key_file: options.key_file, index_fields: options.index_fields };
+        let config = Config {
+            log_id,
+            mode: options.mode,
+            key_file: options.key_file,
+            index_fields: options.index_fields,
+            note_key: None,
+        };
         fs.replace(dir, KEYS_FILE, keys.to_json().as_bytes())?;
         // The configuration is written last: a log exists once it is there.
         fs.replace(dir, CONFIG_FILE, &config.to_json())?;
@@ -925,6 +1035,63 @@ impl Log {
     /// Where the log's signing key is kept, if the log was told.
     pub fn key_file(&self) -> Option<PathBuf> {
         self.writer.lock().ok().and_then(|w| w.config.key_file.clone())
+    }
+
+    /// The log's Ed25519 note key (its vkey), when its checkpoints carry that
+    /// signature beside the ECDSA one (SPEC §10.1).
+    pub fn note_vkey(&self) -> Option<String> {
+        self.writer.lock().ok().and_then(|w| w.config.note_key.as_ref().map(|k| k.vkey.clone()))
+    }
+
+    /// Gives the log an Ed25519 note key: from now on every checkpoint it signs
+    /// carries that key's signature line too, as C2SP signed notes and public
+    /// witnesses require. `key_file` (a PKCS#8 PEM file, or a `pkcs11:` URI) is
+    /// remembered in log.json; a key in a file is read from it when the log is
+    /// opened again, a key in a token must be attached with [`Log::use_note_key`].
+    /// Giving the same key again only updates where it is kept. Returns the vkey.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] when the log has another note key: witnesses
+    /// know a log by its key, so it is never replaced; [`ErrorCode::KeyMalformed`]
+    /// when the log id cannot be a key name; [`ErrorCode::SignerFailed`] when
+    /// `signer` cannot sign for its public key; [`ErrorCode::Io`].
+    pub fn set_note_key(&self, signer: Box<dyn NoteSigner + Send>, key_file: Option<PathBuf>) -> Result<String> {
+        check_note_signer(&*signer)?;
+        let mut guard = self.writer()?;
+        let writer = &mut *guard;
+        writer.repair()?;
+        let vkey = note_log_key(&writer.config.log_id, &*signer)?.to_vkey();
+        if let Some(existing) = writer.config.note_key.as_ref().filter(|k| k.vkey != vkey) {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "the log has note key {} already; witnesses know it by that key, so it is not replaced",
+                    existing.vkey
+                ),
+            ));
+        }
+        let config = Config { note_key: Some(NoteKeyConfig { vkey: vkey.clone(), key_file }), ..writer.config.clone() };
+        writer.remember(Some(config))?;
+        writer.note_signer = Some(AttachedNoteKey(signer));
+        Ok(vkey)
+    }
+
+    /// Attaches the log's Ed25519 note key for as long as the log is open (a key
+    /// in a token, or one log.json does not say where to find).
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] when the log has no note key;
+    /// [`ErrorCode::KeyNotCurrent`] when `signer` holds another key;
+    /// [`ErrorCode::SignerFailed`] when it cannot sign for its public key.
+    pub fn use_note_key(&self, signer: Box<dyn NoteSigner + Send>) -> Result<()> {
+        check_note_signer(&*signer)?;
+        let mut writer = self.writer()?;
+        let config = writer.config.note_key.clone().ok_or_else(|| {
+            Error::new(ErrorCode::InvalidArgument, "the log has no note key: give it one with set_note_key")
+        })?;
+        check_note_key(&config, &writer.config.log_id, &*signer)?;
+        writer.note_signer = Some(AttachedNoteKey(signer));
+        Ok(())
     }
 
     /// What opening the log found and repaired.
@@ -1034,7 +1201,8 @@ impl Log {
 
     /// The latest signed checkpoint, signing a new one with `key` first if records
     /// were appended since (or none exists). This also seals records a failed
-    /// batch append left unsealed.
+    /// batch append left unsealed. When the log has a note key, the checkpoint
+    /// carries its line, also one stored before the log had the key.
     ///
     /// # Errors
     /// [`ErrorCode::KeyNotCurrent`] when `key` is not the log's current key; a key

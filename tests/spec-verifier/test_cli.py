@@ -93,6 +93,8 @@ class Differential(unittest.TestCase):
         for mode in ("receipts", "batch"):
             d = f"{t}/{mode}"
             cli("log", "init", d, "--key", f"{t}/k1.jwk", "--id", f"ex.com/{mode}", "--mode", mode)
+            if mode == "batch":  # its checkpoints carry the Ed25519 note key's line too (§10.1)
+                cli("log", "note-key", d, "--key", f"{t}/note.pem", "--generate")
             for i in range(4):
                 cli("log", "append", d, "--nonce", f"n{i}", "-", stdin=json.dumps({"n": i, "s": "x" * i}).encode())
             cli("log", "rotate", d, "--key", f"{t}/k2.jwk")
@@ -134,6 +136,29 @@ class Differential(unittest.TestCase):
 
     def rewrite(self, mode, fn):
         return self.same(self.tampered(mode, fn), mode)
+
+    def test_note_key(self):
+        d = self.copy("batch")
+        path = os.path.join(d, "checkpoints.log")
+        data, fr = frames(path)
+        notes = [data[a + 12:b].decode() for a, b in fr]
+        self.assertTrue(all(n.count("\u2014 ex.com/batch ") == 2 for n in notes), notes)
+        # One bit of the last checkpoint's Ed25519 signature (its last line) flipped.
+        last = notes[-1]
+        at = len(last) - 4
+        forged = last[:at] + ("A" if last[at] != "A" else "B") + last[at + 1:]
+        with open(path, "wb") as f:
+            f.write(b"".join(frame(n.encode()) for n in notes[:-1] + [forged]))
+        rc, findings = self.same(d, "batch")
+        self.assertEqual(rc, 1)
+        self.assertIn("CHECKPOINT_SIGNATURE_INVALID", [n for n, _ in findings])
+        for vkey in ("garbage", "ex.com/other+00000000+AQ==", 7):
+            d = self.copy("batch")
+            cfg = json.loads(slurp(os.path.join(d, "log.json")))
+            cfg["note_vkey"] = vkey
+            with open(os.path.join(d, "log.json"), "w") as f:
+                json.dump(cfg, f)
+            self.assertEqual(self.same(d, "batch"), (2, "LOG_CONFIG_INVALID"))
 
     def test_tampering(self):
         for mode in ("receipts", "batch"):

@@ -136,6 +136,8 @@ fn test_core() -> Result<()> {
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     let tested = run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .arg("test")
+        // Go checks the log's Ed25519 checkpoint signatures (cli/tests/note_key.rs).
+        .env("EVIDENTIA_REQUIRE_GO", "1")
         .env("EVIDENTIA_REQUIRE_SOFTHSM", "1")
         .env("EVIDENTIA_PKCS11_MODULE", SOFTHSM_MODULE));
     remove_token_dirs();

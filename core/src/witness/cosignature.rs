@@ -304,6 +304,11 @@ impl LogKey {
         }
     }
 
+    /// Whether it is an Ed25519 key (signature type 0x01).
+    pub fn is_ed25519(&self) -> bool {
+        matches!(self.0, LogMaterial::Ed25519 { .. })
+    }
+
     /// The key ID its signature lines start with.
     pub fn key_hash(&self) -> [u8; 4] {
         match &self.0 {
@@ -321,7 +326,9 @@ impl LogKey {
         }
     }
 
-    fn verifies(&self, text: &str, signature: &[u8]) -> bool {
+    /// Whether `signature` (the part of a signature line after the key ID) is this
+    /// key's valid signature of `text`.
+    pub fn verifies(&self, text: &str, signature: &[u8]) -> bool {
         match &self.0 {
             LogMaterial::Ed25519 { key, .. } => <&[u8; 64]>::try_from(signature).is_ok_and(|bytes| {
                 key.verify_strict(text.as_bytes(), &ed25519_dalek::Signature::from_bytes(bytes)).is_ok()

@@ -1,10 +1,11 @@
 """SPEC §13 verifying a log, and §16 reading an on-disk log directory."""
 import hashlib
 import os
+import re
 import struct
 import zlib
 
-from . import checkpoints, jcs, merkle
+from . import checkpoints, ed25519, jcs, merkle
 from .keyrecord import KeyHistory
 from .errors import EvError
 from .keys import read_key_set
@@ -12,7 +13,7 @@ from .jws import verify_signature
 from .records import check_log_id, parse_receipt, parse_record
 from .receipt import key_check
 from .report import Report
-from .util import b64std_decode, digest_text
+from .util import b64std_decode, digest_text, sha256
 
 MAGIC = b"EVD1"
 MAX_PAYLOAD = 64 * 1024 * 1024
@@ -23,8 +24,9 @@ class LogVerifier:
     """§13, entry by entry. Entries: (kind, first_part bytes, event bytes or None) or UNREADABLE."""
 
     def __init__(self, key_set, mode, expected_log_id=None, require_events=False,
-                 checkpoints_list=(), stored_tree=None, stored_tree_leaves=None):
+                 checkpoints_list=(), stored_tree=None, stored_tree_leaves=None, note_key=None):
         self.keys = key_set
+        self.note_key = note_key
         self.mode = mode
         self.log_id = expected_log_id
         self.require_events = require_events
@@ -202,6 +204,13 @@ class LogVerifier:
             signed = checkpoints.signed_by(cp, cp.origin, keys)
         except EvError:
             signed = []
+        # §10.1: a line of the log's Ed25519 note key must verify (one need not be there).
+        if signed and self.note_key is not None:
+            kh, public = self.note_key
+            for line in cp.sigs:
+                if line.name == cp.origin and line.keyhash == kh \
+                        and not ed25519.verify(public, cp.text.encode("utf-8"), line.sig):
+                    signed = []
         if not signed:
             r.fail("checkpoint", "CHECKPOINT_SIGNATURE_INVALID", idx)
             ok = False
@@ -388,7 +397,26 @@ def read_config(d):
         check_log_id(cfg.get("log_id"))
     except EvError:
         raise EvError("LOG_CONFIG_INVALID", "log.json log_id")
+    if "note_vkey" in cfg:
+        cfg["note_key"] = _note_key(cfg["note_vkey"], cfg["log_id"])
+        file, uri = cfg.get("note_key_file"), cfg.get("note_key_uri")
+        if (file is not None and uri is not None) or (file is not None and not isinstance(file, str)) \
+                or (uri is not None and not (isinstance(uri, str) and uri.startswith("pkcs11:"))):
+            raise EvError("LOG_CONFIG_INVALID", "log.json note_key_file / note_key_uri")
     return cfg
+
+
+def _note_key(vkey, log_id):
+    """§10.1 and §16: `note_vkey`, an Ed25519 verifier key named by the log id, as
+    (key hash, public key); otherwise LOG_CONFIG_INVALID."""
+    parts = vkey.split("+", 2) if isinstance(vkey, str) else []
+    key = b64std_decode(parts[2]) if len(parts) == 3 else None
+    if key is None or parts[0] != log_id or len(key) != 33 or key[0] != 0x01 \
+            or not re.fullmatch("[0-9a-f]{8}", parts[1]) \
+            or sha256(log_id.encode("utf-8") + b"\n" + key)[:4].hex() != parts[1] \
+            or ed25519.decode_point(key[1:]) is None:
+        raise EvError("LOG_CONFIG_INVALID", "log.json note_vkey")
+    return bytes.fromhex(parts[1]), key[1:]
 
 
 def read_key_history(d):
@@ -465,7 +493,8 @@ def verify_dir(d, key_set=None, require_events=True):
         key_set = own
     # §16 "Verifying a log directory": "`log.json`'s `log_id` as the expected log id", every event required.
     v = LogVerifier(key_set, cfg["mode"], expected_log_id=cfg["log_id"], require_events=require_events,
-                    checkpoints_list=cps, stored_tree=tree, stored_tree_leaves=n)
+                    checkpoints_list=cps, stored_tree=tree, stored_tree_leaves=n,
+                    note_key=cfg.get("note_key"))
     for e in entries:
         v.push(e)
     return v.finish()
