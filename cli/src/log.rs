@@ -113,8 +113,9 @@ pub(crate) enum LogCommand {
     NoteKey {
         dir: PathBuf,
         /// The Ed25519 private key file (PKCS#8 PEM, as `openssl genpkey -algorithm
-        /// ed25519` writes it); remembered in log.json. A log's note key is never
-        /// replaced: witnesses know the log by it
+        /// ed25519` writes it), or an Ed25519 key in a PKCS#11 token (a `pkcs11:`
+        /// URI, pin-source, never pin-value); remembered in log.json. A log's note
+        /// key is never replaced: witnesses know the log by it
         #[arg(long)]
         key: Option<PathBuf>,
         /// Create a new key in the --key file first (readable by you only)
@@ -123,15 +124,50 @@ pub(crate) enum LogCommand {
         #[command(flatten)]
         wait: WaitArg,
     },
-    /// Print the inclusion proof of a record
+    /// Submit the newest checkpoint to each witness the policy names with a URL
+    /// (c2sp.org/tlog-witness add-checkpoint, with a consistency proof from the
+    /// size the witness last cosigned), store the cosigned checkpoint in the log's
+    /// witness/ folder and print it. Fails (POLICY_NOT_SATISFIED, exit 1) when the
+    /// cosignatures do not meet the policy's quorum, unless --fail-open
+    Witness {
+        dir: PathBuf,
+        /// The policy (c2sp.org/tlog-policy): the log's key, the witnesses with
+        /// their submission URLs, and the quorum
+        #[arg(long)]
+        policy: PathBuf,
+        /// Succeed when the quorum is not met, with a warning (the cosignatures
+        /// gathered are stored all the same)
+        #[arg(long)]
+        fail_open: bool,
+        /// Seconds to wait for each witness's answer
+        #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+        timeout: f64,
+        /// Signing key file or `pkcs11:` URI, if not the one the log remembers
+        /// (to sign a checkpoint of records appended since the last)
+        #[arg(long)]
+        key: Option<PathBuf>,
+        #[command(flatten)]
+        wait: WaitArg,
+    },
+    /// Print the inclusion proof of a record; with --tlog-proof, write it as a C2SP
+    /// tlog-proof with the newest cosigned checkpoint that covers the record
     Prove {
         dir: PathBuf,
         /// The record's sequence number
         #[arg(long)]
         index: u64,
-        /// The tree size to prove against (default: the latest checkpoint's)
+        /// The tree size to prove against (default: the latest checkpoint's, or
+        /// with --tlog-proof the newest cosigned one covering the record)
         #[arg(long)]
         size: Option<u64>,
+        /// Write a c2sp.org/tlog-proof file (index, inclusion proof, the
+        /// checkpoint with its witnesses' cosignatures) instead of printing JSON
+        #[arg(long, value_name = "FILE")]
+        tlog_proof: Option<PathBuf>,
+        /// With --tlog-proof: also write the entry the proof is for, the record's
+        /// bytes (its leaf is SHA-256(0x00 ‖ the bytes); `proof verify-tlog --entry`)
+        #[arg(long, value_name = "FILE", requires = "tlog_proof")]
+        entry_out: Option<PathBuf>,
     },
     /// Print the consistency proof between two sizes of the log
     Consistency {
@@ -220,6 +256,15 @@ pub(crate) enum LogCommand {
     },
 }
 
+fn print_note_vkey(vkey: &str, json: bool) -> Result<Outcome, Error> {
+    if json {
+        outln!("{}", text(&Value::object([("note_vkey", Value::from(vkey))])));
+    } else {
+        outln!("{vkey}");
+    }
+    Ok(Outcome::Valid)
+}
+
 /// What log.json remembers of a key: a key file's absolute path, or a `pkcs11:`
 /// URI, which must not hold a PIN (`pin-value`; `pin-source` names a file and is
 /// kept), with a relative `pin-source` and `module-path` made absolute against the
@@ -256,8 +301,17 @@ pub(crate) fn open(dir: &Path, wait: WaitArg, json: bool) -> Result<Log, Error> 
     Ok(log)
 }
 
-/// The signing key: the one given, or the one the log remembers.
+/// The signing key: the one given, or the one the log remembers. A note key the
+/// log keeps in a token is opened and attached too, since what this key signs may
+/// include a checkpoint (a note key in a file the log reads itself).
 pub(crate) fn signing_key(log: &Log, key: Option<&Path>) -> Result<AnySigner, Error> {
+    if let Some(uri) =
+        log.note_key_file().as_deref().and_then(Path::to_str).filter(|p| evidentia_pkcs11::is_pkcs11_uri(p))
+    {
+        // log.json must not choose the shared library loaded into this process.
+        evidentia_pkcs11::Pkcs11Uri::parse(uri)?.check_stored_module()?;
+        log.use_note_key(Box::new(evidentia_pkcs11::Pkcs11NoteSigner::open(uri)?))?;
+    }
     let path = match (key, log.key_file()) {
         (Some(path), _) => path.to_owned(),
         (None, Some(path)) => {
@@ -396,8 +450,11 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
             }
             (None, None) => return Err(Error::new(ErrorCode::InvalidArgument, "give --nonce or --field NAME=VALUE")),
         },
-        LogCommand::Prove { dir, index, size } => {
+        LogCommand::Prove { dir, index, size, tlog_proof: None, .. } => {
             outln!("{}", LogReader::open(dir)?.inclusion_proof(*index, *size)?.to_json()?);
+        }
+        LogCommand::Prove { dir, index, size, tlog_proof: Some(out), entry_out } => {
+            crate::witness_client::write_tlog_proof(dir, *index, *size, out, entry_out.as_deref())?;
         }
         LogCommand::Consistency { dir, from, to } => {
             outln!("{}", LogReader::open(dir)?.consistency_proof(*from, *to)?.to_json()?);
@@ -430,6 +487,19 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                         ));
                     }
                     let log = open(dir, *wait, json)?;
+                    if let Some(uri) = path.to_str().filter(|p| evidentia_pkcs11::is_pkcs11_uri(p)) {
+                        if *generate {
+                            return Err(Error::new(
+                                ErrorCode::InvalidArgument,
+                                "--generate makes a key file; make a key in a token with the token's own tools",
+                            ));
+                        }
+                        // Refused first if it holds a PIN, which log.json never keeps.
+                        let reference = key_reference(path)?;
+                        let signer = evidentia_pkcs11::Pkcs11NoteSigner::open(uri)?;
+                        let vkey = log.set_note_key(Box::new(signer), Some(reference))?;
+                        return print_note_vkey(&vkey, json);
+                    }
                     let note_key = if *generate {
                         if let Some(vkey) = log.note_vkey() {
                             return Err(Error::new(
@@ -451,11 +521,28 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                     log.set_note_key(Box::new(note_key), Some(file))?
                 }
             };
-            if json {
-                outln!("{}", text(&Value::object([("note_vkey", Value::from(vkey))])));
-            } else {
-                outln!("{vkey}");
+            return print_note_vkey(&vkey, json);
+        }
+        LogCommand::Witness { dir, policy, fail_open, timeout, key, wait } => {
+            if !(timeout.is_finite() && *timeout > 0.0 && *timeout <= 3600.0) {
+                return Err(Error::new(ErrorCode::InvalidArgument, "--timeout is 0 to 3600 seconds"));
             }
+            // The newest checkpoint, signed now if records came after the last;
+            // the log is then closed again, so that appends go on while witnesses
+            // are asked.
+            let note = {
+                let log = open(dir, *wait, json)?;
+                let key = signing_key(&log, key.as_deref())?;
+                log.checkpoint(key.as_ref())?.note
+            };
+            return crate::witness_client::witness(
+                dir,
+                policy,
+                &note,
+                *fail_open,
+                std::time::Duration::from_secs_f64(*timeout),
+                json,
+            );
         }
         LogCommand::Verify { dir, jwks } => {
             let keys = jwks.as_deref().map(load_keys).transpose()?;

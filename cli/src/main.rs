@@ -10,6 +10,7 @@ mod message;
 mod progress;
 mod timestamp;
 mod witness;
+mod witness_client;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

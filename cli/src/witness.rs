@@ -32,7 +32,7 @@ pub(crate) struct VerifyTlogArgs {
     policy: PathBuf,
 }
 
-fn load_policy(path: &Path) -> Result<Policy, Error> {
+pub(crate) fn load_policy(path: &Path) -> Result<Policy, Error> {
     let text = String::from_utf8(read_input(Some(path))?)
         .map_err(|_| Error::new(ErrorCode::PolicyMalformed, format!("{} is not UTF-8 text", path.display())))?;
     Policy::parse(&text).map_err(in_file(path))

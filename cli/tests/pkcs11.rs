@@ -319,3 +319,55 @@ fn log_json_does_not_choose_the_module_loaded() {
     assert!(stderr.contains("[KEY_URI_INVALID]") && stderr.contains("absolute"), "{stderr}");
     assert!(hsm.ok(&["log", "verify", log], b"").contains("VALID"));
 }
+
+/// A log's Ed25519 note key (SPEC §10.1) kept in the token: `log note-key --key
+/// pkcs11:...` remembers the URI (no PIN), later commands open it, and every
+/// checkpoint carries its line, which a policy naming only that key accepts.
+#[test]
+fn an_ed25519_note_key_in_the_token_signs_checkpoints() {
+    let Some(hsm) = Hsm::new("note-key", &["evidentia"]) else { return };
+    let keygen = Command::new("pkcs11-tool")
+        .args(["--module", &hsm.module, "--token-label", "evidentia", "--login", "--pin", PIN])
+        .args(["--keypairgen", "--key-type", "EC:edwards25519", "--label", "note", "--id", "03"])
+        .env("SOFTHSM2_CONF", &hsm.conf)
+        .output()
+        .unwrap();
+    assert!(keygen.status.success(), "{}", String::from_utf8_lossy(&keygen.stderr));
+    let note_uri = hsm.uri("evidentia", "note", "%03");
+    let p256_uri = hsm.uri("evidentia", "p256", "%04");
+    hsm.ok(&["keygen", "--pkcs11", &p256_uri], b"");
+
+    let dir = hsm.dir.join("work");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (log, jwk) = (dir.join("log"), dir.join("log.jwk"));
+    let (log, jwk) = (log.to_str().unwrap(), jwk.to_str().unwrap());
+    hsm.ok(&["keygen", "--out", jwk], b"");
+    hsm.ok(&["log", "init", log, "--key", jwk, "--id", "example.com/hsm-note", "--mode", "batch"], b"");
+    hsm.fails(&["log", "note-key", log, "--key", &p256_uri], "KEY_UNSUPPORTED");
+    hsm.fails(&["log", "note-key", log, "--key", &note_uri, "--generate"], "INVALID_ARGUMENT");
+    let vkey = hsm.ok(&["log", "note-key", log, "--key", &note_uri], b"").trim().to_owned();
+    assert!(vkey.starts_with("example.com/hsm-note+"), "{vkey}");
+    let config = std::fs::read_to_string(Path::new(log).join("log.json")).unwrap();
+    assert!(config.contains("\"note_key_uri\":\"pkcs11:token=evidentia;object=note"), "{config}");
+    assert!(!config.contains(PIN), "{config}");
+
+    // Later processes open the token's key to seal each batch.
+    hsm.ok(&["log", "append", log, "--batch", "-"], b"{\"n\":1}\n{\"n\":2}\n");
+    let note = hsm.ok(&["log", "checkpoint", log], b"");
+    assert_eq!(note.matches("\u{2014} example.com/hsm-note ").count(), 2, "{note}");
+    std::fs::write(dir.join("checkpoint"), &note).unwrap();
+    std::fs::write(dir.join("policy"), format!("log {vkey}\nquorum none\n")).unwrap();
+    let checked = hsm.ok(
+        &[
+            "checkpoint",
+            "verify-policy",
+            dir.join("checkpoint").to_str().unwrap(),
+            "--policy",
+            dir.join("policy").to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(checked.contains("VALID"), "{checked}");
+    let report = hsm.ok(&["log", "verify", log], b"");
+    assert!(report.contains("VALID") && !report.contains("INVALID"), "{report}");
+}

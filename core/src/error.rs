@@ -288,6 +288,8 @@ error_codes! {
     RecordsUnsealed = 708, Storage, "RECORDS_UNSEALED";
     /// A lookup by a field the log does not index.
     FieldNotIndexed = 709, Storage, "FIELD_NOT_INDEXED";
+    /// A witness could not be reached, or answered without cosigning (c2sp.org/tlog-witness).
+    WitnessFailed = 710, Storage, "WITNESS_FAILED";
 
     /// A Merkle proof is not well-formed: a hash is not 32 bytes, or an index or size is out of range.
     ProofMalformed = 800, Proof, "PROOF_MALFORMED";
@@ -494,6 +496,9 @@ impl ErrorCode {
             }
             ErrorCode::FieldNotIndexed => {
                 "The log is not set up to search by that field; it can only be searched by the fields it was told to index."
+            }
+            ErrorCode::WitnessFailed => {
+                "An independent witness could not be reached, or did not vouch for the log's latest state; the message says what it answered. The log itself is unchanged."
             }
             ErrorCode::ProofMalformed => "The proof is damaged or not in the expected format.",
             ErrorCode::CheckpointMalformed => {

@@ -87,6 +87,7 @@ pub use verify::{
     verify_log, verify_log_entries, verify_receipt,
 };
 pub use witness::{
-    Cosignature, Cosigned, LogKey, NoteKey, NoteSigner, Policy, PolicyResult, TlogProof, WitnessKey,
-    add_note_signature, cosignature_message, note_log_key, verify_log_note,
+    Cosignature, Cosigned, LogKey, MAX_WITNESS_ANSWER_SIZE, NoteKey, NoteSigner, Policy, PolicyResult, TlogProof,
+    WITNESS_SIZE_CONTENT_TYPE, WitnessAnswer, WitnessKey, add_checkpoint_body, add_note_signature, cosignature_message,
+    merge_notes, note_log_key, read_witness_answer, verify_log_note,
 };

@@ -397,6 +397,10 @@ typedef enum {
    */
   EVIDENTIA_FIELD_NOT_INDEXED = 709,
   /**
+   * A witness could not be reached, or answered without cosigning (c2sp.org/tlog-witness).
+   */
+  EVIDENTIA_WITNESS_FAILED = 710,
+  /**
    * A Merkle proof is not well-formed: a hash is not 32 bytes, or an index or size is out of range.
    */
   EVIDENTIA_PROOF_MALFORMED = 800,

@@ -176,6 +176,8 @@ pub enum evidentia_result {
     EVIDENTIA_RECORDS_UNSEALED = 708,
     /// A lookup by a field the log does not index.
     EVIDENTIA_FIELD_NOT_INDEXED = 709,
+    /// A witness could not be reached, or answered without cosigning (c2sp.org/tlog-witness).
+    EVIDENTIA_WITNESS_FAILED = 710,
     /// A Merkle proof is not well-formed: a hash is not 32 bytes, or an index or size is out of range.
     EVIDENTIA_PROOF_MALFORMED = 800,
     /// A checkpoint or signed note is not well-formed.
@@ -278,6 +280,7 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::NonceInUse => evidentia_result::EVIDENTIA_NONCE_IN_USE,
             ErrorCode::RecordsUnsealed => evidentia_result::EVIDENTIA_RECORDS_UNSEALED,
             ErrorCode::FieldNotIndexed => evidentia_result::EVIDENTIA_FIELD_NOT_INDEXED,
+            ErrorCode::WitnessFailed => evidentia_result::EVIDENTIA_WITNESS_FAILED,
             ErrorCode::ProofMalformed => evidentia_result::EVIDENTIA_PROOF_MALFORMED,
             ErrorCode::CheckpointMalformed => evidentia_result::EVIDENTIA_CHECKPOINT_MALFORMED,
             ErrorCode::BatchReceiptMalformed => evidentia_result::EVIDENTIA_BATCH_RECEIPT_MALFORMED,

@@ -43,7 +43,7 @@ fn load(path: &Path) -> Result<Pkcs11> {
 }
 
 /// `PinIncorrect` → `CKR_PIN_INCORRECT`.
-fn ckr_name(rv: RvError) -> String {
+pub(crate) fn ckr_name(rv: RvError) -> String {
     let debug = format!("{rv:?}");
     let mut name = String::from("CKR_");
     for (i, c) in debug.chars().enumerate() {
@@ -148,7 +148,7 @@ fn logins() -> MutexGuard<'static, HashMap<(PathBuf, u64), Digest>> {
     LOGINS.get_or_init(Default::default).lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn login_slot(uri: &Pkcs11Uri) -> Result<(Pkcs11, Slot, Session)> {
+pub(crate) fn login_slot(uri: &Pkcs11Uri) -> Result<(Pkcs11, Slot, Session)> {
     let path = uri.module()?;
     let module = load(&path)?;
     let slot = find_slot(&module, uri)?;
@@ -205,7 +205,7 @@ fn key_template(uri: &Pkcs11Uri, class: ObjectClass) -> Vec<Attribute> {
     template
 }
 
-fn describe(uri: &Pkcs11Uri) -> String {
+pub(crate) fn describe(uri: &Pkcs11Uri) -> String {
     match (&uri.object, &uri.id) {
         (Some(label), _) => format!("labelled {label:?}"),
         (None, Some(id)) => format!("with id {}", id.iter().map(|b| format!("{b:02x}")).collect::<String>()),
@@ -254,24 +254,7 @@ impl Pkcs11Signer {
     /// As [`Pkcs11Signer::open`].
     pub fn open_uri(uri: &Pkcs11Uri) -> Result<Pkcs11Signer> {
         let (module, slot, session) = login_slot(uri)?;
-        let keys = session
-            .find_objects(&key_template(uri, ObjectClass::PRIVATE_KEY))
-            .map_err(|e| token_error(e, "finding the private key"))?;
-        let key = match keys.as_slice() {
-            [key] => *key,
-            [] => {
-                return Err(Error::new(
-                    ErrorCode::TokenKeyNotFound,
-                    format!("the token has no private key {}", describe(uri)),
-                ));
-            }
-            _ => {
-                return Err(Error::new(
-                    ErrorCode::TokenKeyNotFound,
-                    format!("the token has {} private keys {}: add \"id\" to the URI", keys.len(), describe(uri)),
-                ));
-            }
-        };
+        let key = find_private_key(&session, uri)?;
         let attributes = session
             .get_attributes(
                 key,
@@ -304,7 +287,7 @@ impl Pkcs11Signer {
                 format!("the token's key {} is on another curve than P-256; Evidentia signs with ES256", describe(uri)),
             ));
         }
-        let public = public_key(&session, key, id, label, uri)?;
+        let public = PublicKey::from_sec1(&unwrap_octet_string(&public_point(&session, key, id, label, uri)?))?;
         let signer = Pkcs11Signer { module, slot, session: Mutex::new(session), key, public };
         signer.check_pair(uri)?;
         Ok(signer)
@@ -330,17 +313,32 @@ impl Pkcs11Signer {
     }
 }
 
-/// The public key of the private one: the private key's own CKA_EC_POINT where the
-/// token keeps it, else the one public key object with the same id and label.
-fn public_key(
+/// The one private key the URI names.
+pub(crate) fn find_private_key(session: &Session, uri: &Pkcs11Uri) -> Result<ObjectHandle> {
+    let keys = session
+        .find_objects(&key_template(uri, ObjectClass::PRIVATE_KEY))
+        .map_err(|e| token_error(e, "finding the private key"))?;
+    match keys.as_slice() {
+        [key] => Ok(*key),
+        [] => Err(Error::new(ErrorCode::TokenKeyNotFound, format!("the token has no private key {}", describe(uri)))),
+        _ => Err(Error::new(
+            ErrorCode::TokenKeyNotFound,
+            format!("the token has {} private keys {}: add \"id\" to the URI", keys.len(), describe(uri)),
+        )),
+    }
+}
+
+/// The CKA_EC_POINT of the private key's public half: the private key's own where
+/// the token keeps it, else the one public key object's with the same id and label.
+pub(crate) fn public_point(
     session: &Session,
     private: ObjectHandle,
     id: Option<Vec<u8>>,
     label: Option<Vec<u8>>,
     uri: &Pkcs11Uri,
-) -> Result<PublicKey> {
+) -> Result<Vec<u8>> {
     if let Some(point) = read_point(session, private)? {
-        return PublicKey::from_sec1(&unwrap_octet_string(&point));
+        return Ok(point);
     }
     let id = id.filter(|i| !i.is_empty());
     let label = label.filter(|l| !l.is_empty());
@@ -368,7 +366,7 @@ fn public_key(
     }
     match found.as_slice() {
         [object] => match read_point(session, *object)? {
-            Some(point) => PublicKey::from_sec1(&unwrap_octet_string(&point)),
+            Some(point) => Ok(point),
             None => Err(Error::new(
                 ErrorCode::TokenKeyNotFound,
                 format!("the token's public key object for the private key {} has no CKA_EC_POINT", describe(uri)),

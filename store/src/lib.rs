@@ -10,6 +10,7 @@
 //!   stable storage before an append returns;
 //! - `checkpoints.log`: every signed checkpoint, framed;
 //! - `timestamps/`: RFC 3161 timestamps of checkpoints, with their certificate chains;
+//! - `witness/`: the size each witness last cosigned, and cosigned checkpoints;
 //! - `index`, `tree`, `nonces`, `fields` (with `fields.postings`): an entry index,
 //!   the Merkle tree's node hashes, the nonce index and the index of the payload
 //!   fields `log.json` names, derived from the segments and rebuilt from them when
@@ -25,7 +26,8 @@
 //! table (`table.rs`), `checkpoints.rs`,
 //! `state.rs`, `config.rs`, framed by `frame.rs`); every file operation through one
 //! seam (`fsio.rs`) that tests fail on purpose ([`Faults`]); evidence packages and
-//! RFC 3161 timestamps (`package.rs`, `timestamps.rs`).
+//! RFC 3161 timestamps (`package.rs`, `timestamps.rs`); witnesses' cosignatures
+//! (`witnessing.rs`).
 #![forbid(unsafe_code)]
 
 mod checkpoints;
@@ -48,6 +50,7 @@ mod table;
 mod timestamps;
 mod tree;
 mod view;
+mod witnessing;
 mod writer;
 
 pub use checkpoints::StoredCheckpoint;
@@ -59,6 +62,7 @@ pub use reader::{LogReader, verify_dir};
 pub use recovery::Recovery;
 pub use segments::{Entry, EntryRef};
 pub use timestamps::{StoredTimestamp, attach_timestamp, attach_timestamp_with};
+pub use witnessing::{cosigned_checkpoint, record_witness_size, store_cosigned, witness_sizes};
 pub use writer::{
     AppendOptions, Appended, CreateOptions, InvalidEvent, Log, LogOptions, NewEvent, PrefixAppended, now,
 };

@@ -1043,6 +1043,12 @@ impl Log {
         self.writer.lock().ok().and_then(|w| w.config.note_key.as_ref().map(|k| k.vkey.clone()))
     }
 
+    /// Where the log's note key is kept, if the log was told: a file, or a
+    /// `pkcs11:` URI of a key in a token, which must be attached ([`Log::use_note_key`]).
+    pub fn note_key_file(&self) -> Option<PathBuf> {
+        self.writer.lock().ok().and_then(|w| w.config.note_key.as_ref().and_then(|k| k.key_file.clone()))
+    }
+
     /// Gives the log an Ed25519 note key: from now on every checkpoint it signs
     /// carries that key's signature line too, as C2SP signed notes and public
     /// witnesses require. `key_file` (a PKCS#8 PEM file, or a `pkcs11:` URI) is

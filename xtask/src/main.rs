@@ -132,12 +132,18 @@ fn test_core() -> Result<()> {
     tools::ensure_apt(&[("/usr/bin/openssl", "openssl")])?;
     // Keys in tokens (pkcs11/, cli/tests/pkcs11.rs) are tested against SoftHSM2.
     ensure_softhsm()?;
+    // `log witness` is tested against litewitness, which signs through an
+    // ssh-agent and keeps its logs in SQLite (cli/tests/witness_client.rs).
+    tools::ensure_apt(&[("ssh-agent", "openssh-client"), ("sqlite3", "sqlite3")])?;
+    let litewitness = tools::litewitness()?;
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     let tested = run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .arg("test")
         // Go checks the log's Ed25519 checkpoint signatures (cli/tests/note_key.rs).
         .env("EVIDENTIA_REQUIRE_GO", "1")
+        .env("EVIDENTIA_LITEWITNESS", &litewitness)
+        .env("EVIDENTIA_REQUIRE_WITNESS", "1")
         .env("EVIDENTIA_REQUIRE_SOFTHSM", "1")
         .env("EVIDENTIA_PKCS11_MODULE", SOFTHSM_MODULE));
     remove_token_dirs();

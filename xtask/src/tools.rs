@@ -52,6 +52,37 @@ fn cargo_install(package: &str, binary: &str, version: &str) -> Result<PathBuf> 
     Ok(binary)
 }
 
+/// The litewitness the witness tests run against (filippo.io/torchwood: a C2SP
+/// tlog-witness). v0.6.1 builds with the Go this machine has; later ones need a newer Go.
+const LITEWITNESS_VERSION: &str = "v0.6.1";
+
+/// The `go` command: on PATH, or where the Go distribution installs itself.
+fn go() -> Result<PathBuf> {
+    ["go", "/usr/local/go/bin/go"]
+        .into_iter()
+        .find(|go| Command::new(go).arg("version").output().is_ok_and(|o| o.status.success()))
+        .map(PathBuf::from)
+        .ok_or_else(|| "Go is needed to build litewitness and the signed-note checker (go.dev/dl)".into())
+}
+
+/// litewitness, built from the Go module proxy on first use into
+/// `build/tools/litewitness-<version>`, with Go's caches under `build/go`.
+pub(crate) fn litewitness() -> Result<PathBuf> {
+    let dir = root().join("build/tools").join(format!("litewitness-{LITEWITNESS_VERSION}"));
+    let binary = dir.join("litewitness");
+    if !binary.exists() {
+        let cache = root().join("build/go");
+        run(Command::new(go()?)
+            .args(["install", &format!("filippo.io/torchwood/cmd/litewitness@{LITEWITNESS_VERSION}")])
+            .env("GOBIN", &dir)
+            .env("GOPATH", cache.join("path"))
+            .env("GOCACHE", cache.join("cache"))
+            .env("GOFLAGS", "-modcacherw")
+            .env("GOTOOLCHAIN", "local"))?;
+    }
+    Ok(binary)
+}
+
 /// Installs Debian packages when a file or command they provide is missing. CI
 /// machines start fresh, so every test step installs what it needs itself.
 pub(crate) fn ensure_apt(needs: &[(&str, &str)]) -> Result<()> {

@@ -52,6 +52,8 @@ struct Group {
 pub struct Policy {
     logs: Vec<LogKey>,
     witnesses: Vec<(String, WitnessKey)>,
+    /// Each witness's submission prefix (tlog-witness), when the policy gives one.
+    witness_urls: Vec<Option<String>>,
     groups: Vec<Group>,
     /// `None` for `quorum none`.
     quorum: Option<Member>,
@@ -135,7 +137,13 @@ impl Policy {
         if text.len() > MAX_POLICY_SIZE {
             return Err(Error::new(ErrorCode::PolicyMalformed, "the policy is larger than 64 KiB"));
         }
-        let mut policy = Policy { logs: Vec::new(), witnesses: Vec::new(), groups: Vec::new(), quorum: None };
+        let mut policy = Policy {
+            logs: Vec::new(),
+            witnesses: Vec::new(),
+            witness_urls: Vec::new(),
+            groups: Vec::new(),
+            quorum: None,
+        };
         let mut quorum_seen = false;
         // Names already listed as a group member: each at most once in the file, so
         // that a witness counts toward the quorum in one way only.
@@ -160,7 +168,7 @@ impl Policy {
                     policy.logs.push(key);
                     check_count(number, policy.logs.len())?;
                 }
-                ["witness", name, vkey] | ["witness", name, vkey, _] => {
+                ["witness", name, vkey, url @ ..] if url.len() <= 1 => {
                     policy.check_new_name(number, name)?;
                     let key = WitnessKey::from_vkey(vkey).map_err(|e| malformed(number, e.message()))?;
                     if policy.witnesses.iter().any(|(_, k)| k.public_key() == key.public_key()) {
@@ -170,6 +178,7 @@ impl Policy {
                         return Err(malformed(number, log_as_witness(name)));
                     }
                     policy.witnesses.push(((*name).to_owned(), key));
+                    policy.witness_urls.push(url.first().map(|u| (*u).to_owned()));
                     check_count(number, policy.witnesses.len())?;
                 }
                 ["group", name, threshold, members @ ..] if !members.is_empty() => {
@@ -250,6 +259,15 @@ impl Policy {
     /// The witnesses, with their names in the policy, in order of definition.
     pub fn witnesses(&self) -> impl Iterator<Item = (&str, &WitnessKey)> {
         self.witnesses.iter().map(|(name, key)| (name.as_str(), key))
+    }
+
+    /// The witnesses that give a submission prefix (the URL `add-checkpoint` is
+    /// posted under), with their names in the policy, in order of definition.
+    pub fn witness_urls(&self) -> impl Iterator<Item = (&str, &WitnessKey, &str)> {
+        self.witnesses
+            .iter()
+            .zip(&self.witness_urls)
+            .filter_map(|((name, key), url)| url.as_deref().map(|url| (name.as_str(), key, url)))
     }
 
     /// Checks a signed checkpoint note against the policy and says whether its

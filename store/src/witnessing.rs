@@ -1,0 +1,114 @@
+//! What a log keeps of its witnesses (SPEC §16, §22.4): the size each witness
+//! last cosigned (`witness/state.json`), so that the next `add-checkpoint` states
+//! it as its old size, and the cosigned checkpoints (`witness/<size>.cosigned`).
+//!
+//! Like timestamps, these are written beside the log without its writer lock:
+//! they are evidence about checkpoints the log stores, not part of its history.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use evidentia::json::{Number, Value, parse};
+use evidentia::{Error, ErrorCode, Result, merge_notes, read_checkpoint};
+
+use crate::fsio::{Fs, read_regular};
+use crate::reader::LogReader;
+
+/// The folder of a log's witness files.
+pub(crate) const WITNESS_DIR: &str = "witness";
+const STATE_FILE: &str = "state.json";
+const STATE_VERSION: u32 = 1;
+/// The largest witness file read: a note is at most 64 KiB, a state file holds
+/// at most a few hundred witnesses.
+const MAX_FILE: u64 = 1 << 20;
+
+fn corrupt(path: &Path, what: &str) -> Error {
+    Error::new(ErrorCode::LogCorrupt, format!("{}: {what}", path.display()))
+}
+
+/// The size of the latest checkpoint each witness cosigned for this log, by the
+/// witness's vkey; empty before the first.
+///
+/// # Errors
+/// [`ErrorCode::LogCorrupt`] for a state file that is not what this store writes;
+/// [`ErrorCode::Io`].
+pub fn witness_sizes(dir: &Path) -> Result<BTreeMap<String, u64>> {
+    let path = dir.join(WITNESS_DIR).join(STATE_FILE);
+    let Some(bytes) = read_regular(&path, MAX_FILE)? else { return Ok(BTreeMap::new()) };
+    let value = parse(&bytes).map_err(|e| corrupt(&path, &format!("not JSON: {e}")))?;
+    if value.get("version").and_then(Value::as_number).and_then(Number::as_safe_u64) != Some(u64::from(STATE_VERSION)) {
+        return Err(corrupt(&path, "not a witness state of version 1"));
+    }
+    let Some(Value::Object(members)) = value.get("sizes") else {
+        return Err(corrupt(&path, "no 'sizes' object"));
+    };
+    members
+        .iter()
+        .map(|(vkey, size)| match size.as_str().and_then(|s| s.parse::<u64>().ok()) {
+            Some(size) => Ok((vkey.clone(), size)),
+            None => Err(corrupt(&path, "a size is not a whole number in decimal text")),
+        })
+        .collect()
+}
+
+/// Remembers that the witness with `vkey` cosigned (or, answering 409, has cosigned)
+/// the log's checkpoint of `size`. The file is replaced atomically.
+///
+/// # Errors
+/// As [`witness_sizes`]; [`ErrorCode::Io`].
+pub fn record_witness_size(dir: &Path, vkey: &str, size: u64) -> Result<()> {
+    let mut sizes = witness_sizes(dir)?;
+    sizes.insert(vkey.to_owned(), size);
+    // Sizes as decimal text: a JSON number holds only 2^53 exactly.
+    let members: Vec<(String, Value)> =
+        sizes.into_iter().map(|(vkey, size)| (vkey, Value::from(size.to_string()))).collect();
+    let state = Value::object([("sizes", Value::object(members)), ("version", Value::from(STATE_VERSION))]);
+    let mut bytes = evidentia::canonicalize_value(&state)?;
+    bytes.push(b'\n');
+    let fs = Fs::new(None);
+    let folder = dir.join(WITNESS_DIR);
+    fs.create_folder(&folder)?;
+    fs.replace(&folder, STATE_FILE, &bytes)
+}
+
+/// Stores a cosigned checkpoint: the note of a checkpoint the log stores, with
+/// witness cosignature lines added; merged with the lines stored for that size
+/// before. Returns the size.
+///
+/// # Errors
+/// [`ErrorCode::CheckpointMalformed`] for a note that is not a signed checkpoint;
+/// [`ErrorCode::InvalidArgument`] when the log stores no checkpoint of that size,
+/// or one of another root or origin; [`ErrorCode::Io`].
+pub fn store_cosigned(dir: &Path, note: &str) -> Result<u64> {
+    let checkpoint = read_checkpoint(note)?;
+    let reader = LogReader::open(dir)?;
+    let stored = reader.checkpoint_of_size(Some(checkpoint.size)).map_err(|_| {
+        Error::new(ErrorCode::InvalidArgument, format!("the log stores no checkpoint of size {}", checkpoint.size))
+    })?;
+    if read_checkpoint(&stored.note)? != checkpoint {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            format!("the note is not the log's checkpoint of size {}", checkpoint.size),
+        ));
+    }
+    let merged = match cosigned_checkpoint(dir, checkpoint.size)? {
+        Some(before) => merge_notes(&before, note)?,
+        None => note.to_owned(),
+    };
+    let fs = Fs::new(None);
+    let folder = dir.join(WITNESS_DIR);
+    fs.create_folder(&folder)?;
+    fs.replace(&folder, &format!("{}.cosigned", checkpoint.size), merged.as_bytes())?;
+    Ok(checkpoint.size)
+}
+
+/// The cosigned checkpoint of `size` the log keeps, if any.
+///
+/// # Errors
+/// [`ErrorCode::LogCorrupt`] for a file that is not UTF-8; [`ErrorCode::Io`].
+pub fn cosigned_checkpoint(dir: &Path, size: u64) -> Result<Option<String>> {
+    let path = dir.join(WITNESS_DIR).join(format!("{size}.cosigned"));
+    read_regular(&path, MAX_FILE)?
+        .map(|bytes| String::from_utf8(bytes).map_err(|_| corrupt(&path, "not UTF-8 text")))
+        .transpose()
+}
