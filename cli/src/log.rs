@@ -126,9 +126,10 @@ pub(crate) enum LogCommand {
     },
     /// Submit the newest checkpoint to each witness the policy names with a URL
     /// (c2sp.org/tlog-witness add-checkpoint, with a consistency proof from the
-    /// size the witness last cosigned), store the cosigned checkpoint in the log's
-    /// witness/ folder and print it. Fails (POLICY_NOT_SATISFIED, exit 1) when the
-    /// cosignatures do not meet the policy's quorum, unless --fail-open
+    /// size the witness last held), print the cosigned checkpoint and store it in
+    /// the log's witness/ folder. Fails (POLICY_NOT_SATISFIED, exit 1, nothing
+    /// stored) when the cosignatures do not meet the policy's quorum, unless
+    /// --fail-open
     Witness {
         dir: PathBuf,
         /// The policy (c2sp.org/tlog-policy): the log's key, the witnesses with
@@ -139,7 +140,8 @@ pub(crate) enum LogCommand {
         /// gathered are stored all the same)
         #[arg(long)]
         fail_open: bool,
-        /// Seconds to wait for each witness's answer
+        /// Seconds to wait for each request to a witness (a witness answering 409
+        /// is asked again, up to 3 requests; witnesses are asked one after another)
         #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
         timeout: f64,
         /// Signing key file or `pkcs11:` URI, if not the one the log remembers
@@ -238,7 +240,7 @@ pub(crate) enum LogCommand {
     /// not to be trusted (the log's own records of that time included)
     Revoke {
         dir: PathBuf,
-        /// The kid of the key to revoke (`evidentia log info` lists them)
+        /// The kid of the key to revoke (the log's keys.jwks lists them)
         #[arg(long)]
         kid: String,
         /// From when on (RFC 3339 UTC, e.g. 2026-11-30T09:00:00Z): the earliest
@@ -524,8 +526,8 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
             return print_note_vkey(&vkey, json);
         }
         LogCommand::Witness { dir, policy, fail_open, timeout, key, wait } => {
-            if !(timeout.is_finite() && *timeout > 0.0 && *timeout <= 3600.0) {
-                return Err(Error::new(ErrorCode::InvalidArgument, "--timeout is 0 to 3600 seconds"));
+            if !(timeout.is_finite() && *timeout >= 0.1 && *timeout <= 3600.0) {
+                return Err(Error::new(ErrorCode::InvalidArgument, "--timeout is 0.1 to 3600 seconds"));
             }
             // The newest checkpoint, signed now if records came after the last;
             // the log is then closed again, so that appends go on while witnesses

@@ -82,13 +82,7 @@ fn submit(
     let mut held = None;
     for _ in 0..ATTEMPTS {
         if old > size {
-            error = Some(Error::new(
-                ErrorCode::WitnessFailed,
-                format!(
-                    "witness {name} holds a checkpoint of {old} records of this log, more than the {size} it has: \
-                     the log was rolled back, or the witness was shown another history of it"
-                ),
-            ));
+            error = Some(ahead_of_round(dir, &name, old, size));
             break;
         }
         let answer = proof(reader, old, size)
@@ -102,6 +96,13 @@ fn submit(
                 let recorded = record_witness_size(dir, &witness.to_vkey(), size).err();
                 let submitted = Submitted { witness: name, cosigned: true, size: Some(size), error: recorded };
                 return (Some(cosigned), submitted);
+            }
+            Ok(WitnessAnswer::Conflict(holds)) if holds == old => {
+                error = Some(Error::new(
+                    ErrorCode::WitnessFailed,
+                    format!("witness {name} answered 409 Conflict naming the size it was sent ({old})"),
+                ));
+                break;
             }
             Ok(WitnessAnswer::Conflict(holds)) => {
                 held = Some(holds);
@@ -122,6 +123,24 @@ fn submit(
         let _ = record_witness_size(dir, &witness.to_vkey(), holds);
     }
     (None, Submitted { witness: name, cosigned: false, size: held, error })
+}
+
+/// Why a witness holding a checkpoint of `holds` records cannot cosign this round's
+/// of `size`: the log grew since and another round got there first, or the log
+/// has fewer records than the witness saw.
+fn ahead_of_round(dir: &Path, name: &str, holds: u64, size: u64) -> Error {
+    let now = LogReader::open(dir).map(|reader| reader.len()).unwrap_or(size);
+    let why = if now >= holds {
+        format!("the log has {now} records now: another round overtook this one; witness again")
+    } else {
+        format!("the log has {now}: it was rolled back, or the witness was shown another history of it")
+    };
+    Error::new(
+        ErrorCode::WitnessFailed,
+        format!(
+            "witness {name} holds a checkpoint of {holds} records of this log, more than the {size} this round submits; {why}"
+        ),
+    )
 }
 
 /// The consistency proof from `old` to `size` records: none from 0 or to the same size.
@@ -158,7 +177,14 @@ pub(crate) fn witness(
             submit(&agent, &reader, dir, witness, url, (note, size), known.get(&witness.to_vkey()).copied());
         name.clone_into(&mut submitted.witness);
         if let Some(answer) = answer {
-            cosigned = merge_notes(&cosigned, &answer)?;
+            // A policy of more witnesses than a note holds signatures (100) ends here.
+            match merge_notes(&cosigned, &answer) {
+                Ok(merged) => cosigned = merged,
+                Err(e) => {
+                    submitted.cosigned = false;
+                    submitted.error = Some(Error::new(ErrorCode::WitnessFailed, format!("its cosignature: {e}")));
+                }
+            }
         }
         rounds.push(submitted);
     }
@@ -168,10 +194,12 @@ pub(crate) fn witness(
             format!("{}: no witness of the policy has a URL to submit to", policy_path.display()),
         ));
     }
-    if cosigned != note {
+    let result = policy.evaluate(&cosigned)?;
+    // Kept when it meets the quorum (or the caller chose to fail open): what `log
+    // prove --tlog-proof` hands out must be what the policy accepts.
+    if cosigned != note && (result.quorum_met || fail_open) {
         store_cosigned(dir, &cosigned)?;
     }
-    let result = policy.evaluate(&cosigned)?;
     report(&rounds, &cosigned, result.quorum_met, result.cosigned.len(), fail_open, json)
 }
 
@@ -190,7 +218,7 @@ fn report(
         )
     });
     if let Some(e) = refused.as_ref().filter(|_| fail_open) {
-        eprintln!("warning: {e} (--fail-open: the cosignatures gathered are stored)");
+        eprintln!("warning: {e} (--fail-open: the cosignatures gathered are stored all the same)");
     }
     let refused = refused.filter(|_| !fail_open);
     if json {

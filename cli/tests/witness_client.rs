@@ -195,6 +195,12 @@ fn litewitnesses_cosign_follow_the_log_and_refuse_its_fork() {
     assert_eq!(error, Some("POLICY_NOT_SATISFIED"), "{stderr}");
     let (status, _, stderr) = witness_round(dir, "L", "all.policy", &["--fail-open"]);
     assert_eq!(status, 0, "{stderr}");
+    // Rounds at one size keep one line a witness: the stored checkpoint does not grow.
+    for _ in 0..3 {
+        let (status, _, stderr) = witness_round(dir, "L", "two-of-three.policy", &[]);
+        assert_eq!(status, 0, "{stderr}");
+    }
+    assert_eq!(std::fs::read_to_string(dir.join("L/witness/3.cosigned")).unwrap(), cosigned);
 
     // More records: each witness checks the consistency proof from the size it holds.
     let state = std::fs::read_to_string(dir.join("L/witness/state.json")).unwrap();
@@ -207,6 +213,11 @@ fn litewitnesses_cosign_follow_the_log_and_refuse_its_fork() {
     }
     // Forgetting what a witness holds costs a 409 and a retry from its size.
     std::fs::remove_file(dir.join("L/witness/state.json")).unwrap();
+    // A round that does not meet the quorum stores nothing.
+    let (status, summary, stderr) = witness_round(dir, "L", "all.policy", &[]);
+    assert_eq!(status, 1, "{stderr}");
+    assert_eq!(cosigned_by(&summary)[..2], [("w1".into(), true), ("w2".into(), true)], "{stderr}");
+    assert!(!dir.join("L/witness/5.cosigned").exists());
     let (status, summary, stderr) = witness_round(dir, "L", "two-of-three.policy", &[]);
     assert_eq!(status, 0, "{stderr}");
     assert_eq!(cosigned_by(&summary)[..2], [("w1".into(), true), ("w2".into(), true)], "{stderr}");

@@ -1,5 +1,5 @@
 //! What a log keeps of its witnesses (SPEC §16, §22.4): the size each witness
-//! last cosigned (`witness/state.json`), so that the next `add-checkpoint` states
+//! last said it holds (`witness/state.json`), so that the next `add-checkpoint` states
 //! it as its old size, and the cosigned checkpoints (`witness/<size>.cosigned`).
 //!
 //! Like timestamps, these are written beside the log without its writer lock:
@@ -11,23 +11,41 @@ use std::path::Path;
 use evidentia::json::{Number, Value, parse};
 use evidentia::{Error, ErrorCode, Result, merge_notes, read_checkpoint};
 
-use crate::fsio::{Fs, read_regular};
+use crate::fsio::{Fs, Wait, lock_exclusive, read_regular};
 use crate::reader::LogReader;
 
 /// The folder of a log's witness files.
 pub(crate) const WITNESS_DIR: &str = "witness";
 const STATE_FILE: &str = "state.json";
+/// Held while a witness file is read, changed and replaced, so that two rounds
+/// at once lose neither's sizes nor cosignatures.
+const LOCK_FILE: &str = ".lock";
 const STATE_VERSION: u32 = 1;
 /// The largest witness file read: a note is at most 64 KiB, a state file holds
 /// at most a few hundred witnesses.
 const MAX_FILE: u64 = 1 << 20;
 
+/// The witness folder, made if missing, and its lock, held until dropped.
+fn locked_folder(dir: &Path) -> Result<(Fs, std::path::PathBuf, std::fs::File)> {
+    let fs = Fs::new(None);
+    let folder = dir.join(WITNESS_DIR);
+    fs.create_folder(&folder)?;
+    let lock = lock_exclusive(
+        &fs,
+        &folder.join(LOCK_FILE),
+        Wait::For(std::time::Duration::from_secs(60)),
+        "another process is changing the log's witness files",
+    )?;
+    Ok((fs, folder, lock))
+}
+
 fn corrupt(path: &Path, what: &str) -> Error {
     Error::new(ErrorCode::LogCorrupt, format!("{}: {what}", path.display()))
 }
 
-/// The size of the latest checkpoint each witness cosigned for this log, by the
-/// witness's vkey; empty before the first.
+/// The size each witness last said it holds for this log (by cosigning a
+/// checkpoint of that size, or in a 409 answer), by the witness's vkey; empty
+/// before the first.
 ///
 /// # Errors
 /// [`ErrorCode::LogCorrupt`] for a state file that is not what this store writes;
@@ -51,12 +69,14 @@ pub fn witness_sizes(dir: &Path) -> Result<BTreeMap<String, u64>> {
         .collect()
 }
 
-/// Remembers that the witness with `vkey` cosigned (or, answering 409, has cosigned)
-/// the log's checkpoint of `size`. The file is replaced atomically.
+/// Remembers that the witness with `vkey` holds a checkpoint of `size` records of
+/// this log (it cosigned it, or said so answering 409). The file is replaced
+/// atomically, under the witness folder's lock.
 ///
 /// # Errors
 /// As [`witness_sizes`]; [`ErrorCode::Io`].
 pub fn record_witness_size(dir: &Path, vkey: &str, size: u64) -> Result<()> {
+    let (fs, folder, _lock) = locked_folder(dir)?;
     let mut sizes = witness_sizes(dir)?;
     sizes.insert(vkey.to_owned(), size);
     // Sizes as decimal text: a JSON number holds only 2^53 exactly.
@@ -65,15 +85,13 @@ pub fn record_witness_size(dir: &Path, vkey: &str, size: u64) -> Result<()> {
     let state = Value::object([("sizes", Value::object(members)), ("version", Value::from(STATE_VERSION))]);
     let mut bytes = evidentia::canonicalize_value(&state)?;
     bytes.push(b'\n');
-    let fs = Fs::new(None);
-    let folder = dir.join(WITNESS_DIR);
-    fs.create_folder(&folder)?;
     fs.replace(&folder, STATE_FILE, &bytes)
 }
 
 /// Stores a cosigned checkpoint: the note of a checkpoint the log stores, with
-/// witness cosignature lines added; merged with the lines stored for that size
-/// before. Returns the size.
+/// witness cosignature lines added, which the caller verified; merged with the
+/// lines stored for that size before (a key keeps the line stored first, see
+/// [`evidentia::merge_notes`]). Returns the size.
 ///
 /// # Errors
 /// [`ErrorCode::CheckpointMalformed`] for a note that is not a signed checkpoint;
@@ -91,13 +109,11 @@ pub fn store_cosigned(dir: &Path, note: &str) -> Result<u64> {
             format!("the note is not the log's checkpoint of size {}", checkpoint.size),
         ));
     }
+    let (fs, folder, _lock) = locked_folder(dir)?;
     let merged = match cosigned_checkpoint(dir, checkpoint.size)? {
         Some(before) => merge_notes(&before, note)?,
         None => note.to_owned(),
     };
-    let fs = Fs::new(None);
-    let folder = dir.join(WITNESS_DIR);
-    fs.create_folder(&folder)?;
     fs.replace(&folder, &format!("{}.cosigned", checkpoint.size), merged.as_bytes())?;
     Ok(checkpoint.size)
 }

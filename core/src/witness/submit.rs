@@ -2,7 +2,7 @@
 //! request body a log sends a witness, and what the witness's answer means.
 //! Sans-I/O: the caller does the HTTP.
 
-use crate::checkpoint::{SIGNATURE_PREFIX, read_checkpoint, split_note};
+use crate::checkpoint::{read_checkpoint, split_note};
 use crate::encoding::b64;
 use crate::error::{Error, ErrorCode, Result};
 use crate::merkle::Hash;
@@ -51,7 +51,8 @@ pub fn add_checkpoint_body(old_size: u64, proof: &[Hash], note: &str) -> Result<
 /// What a witness answered an `add-checkpoint` request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WitnessAnswer {
-    /// It cosigned: the note with its verified cosignature lines added.
+    /// It cosigned: the note with its verified cosignature line added (unless the
+    /// note has a line of that key already).
     Cosigned(String),
     /// 409 Conflict: the size of the latest checkpoint it cosigned for the log,
     /// which the request's old size must be.
@@ -64,10 +65,11 @@ pub enum WitnessAnswer {
 ///
 /// # Errors
 /// [`ErrorCode::WitnessFailed`] for another status (with what the witness said),
-/// a 200 answer without a line of `witness`'s key, or a 409 answer that is not a
-/// size; [`ErrorCode::CosignatureInvalid`] for a line of `witness`'s key that does
-/// not verify; [`ErrorCode::CheckpointMalformed`] for a note that is not
-/// well-formed, or too many signatures.
+/// a 200 answer that is not signature lines, has no line of `witness`'s key or one
+/// with the timestamp 0, or a 409 answer that is not a size;
+/// [`ErrorCode::CosignatureInvalid`] for a line of `witness`'s key that does not
+/// verify; [`ErrorCode::CheckpointMalformed`] for a note that is not well-formed,
+/// or one that has 100 signatures already.
 pub fn read_witness_answer(
     witness: &WitnessKey,
     note: &str,
@@ -78,35 +80,17 @@ pub fn read_witness_answer(
     let name = witness.name();
     match status {
         200 => {
-            let text = std::str::from_utf8(body)
-                .map_err(|_| failed(format!("witness {name} answered 200 with bytes that are not UTF-8")))?;
-            let lines: Vec<&str> = text.split_inclusive('\n').collect();
-            if lines.is_empty() || lines.iter().any(|l| !l.starts_with(SIGNATURE_PREFIX) || !l.ends_with('\n')) {
-                return Err(failed(format!("witness {name} answered 200 with something other than signature lines")));
-            }
-            let (checkpoint_text, _) = split_note(note)?;
-            let merged = format!("{note}{text}");
-            let (_, signatures) = split_note(&merged)?;
-            let mut ours = 0;
-            for signature in &signatures[signatures.len() - lines.len()..] {
-                if signature.name != name || signature.key_hash != witness.key_hash() {
-                    continue;
-                }
-                let cosignature = Cosignature::from_note_signature(signature)?;
-                witness.verify(checkpoint_text, &cosignature)?;
-                ours += 1;
-            }
-            if ours == 0 {
-                return Err(failed(format!("witness {name} answered 200 without a cosignature by its key")));
-            }
-            Ok(WitnessAnswer::Cosigned(keep_new_lines(note, &lines, witness)))
+            let line = verified_line(witness, note, body)
+                .map_err(|e| Error::new(e.code(), format!("witness {name} answered 200: {}", e.message())))?;
+            Ok(WitnessAnswer::Cosigned(merge_notes(note, &format!("{}\n{line}", split_note(note)?.0))?))
         }
         409 => {
             let size = std::str::from_utf8(body)
                 .ok()
                 .filter(|_| {
-                    content_type
-                        .is_some_and(|t| t.split(';').next().is_some_and(|t| t.trim() == WITNESS_SIZE_CONTENT_TYPE))
+                    content_type.is_some_and(|t| {
+                        t.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case(WITNESS_SIZE_CONTENT_TYPE))
+                    })
                 })
                 .and_then(|text| text.strip_suffix('\n'))
                 .filter(|digits| {
@@ -123,23 +107,26 @@ pub fn read_witness_answer(
     }
 }
 
-/// Two signed notes of the same text as one: `note` with the signature lines of
-/// `other` it lacks, in `other`'s order (cosignatures gathered at different times).
+/// Two signed notes of the same text as one: `note` with the lines of `other` by
+/// keys (key name and key ID) it has no line of, in `other`'s order. A key keeps
+/// the line it had: merging the cosignatures of rounds at one size adds nothing
+/// once every witness cosigned.
 ///
 /// # Errors
 /// [`ErrorCode::CheckpointMalformed`] for a note that is not well-formed, or more
 /// than 100 signatures together; [`ErrorCode::InvalidArgument`] for notes of
 /// different texts.
 pub fn merge_notes(note: &str, other: &str) -> Result<String> {
-    let (text, _) = split_note(note)?;
-    let (other_text, _) = split_note(other)?;
+    let (text, have) = split_note(note)?;
+    let (other_text, lines) = split_note(other)?;
     if text != other_text {
         return Err(Error::new(ErrorCode::InvalidArgument, "the notes sign different texts"));
     }
     let mut merged = note.to_owned();
-    let have: Vec<&str> = note[text.len() + 1..].split_inclusive('\n').collect();
-    for line in other[other_text.len() + 1..].split_inclusive('\n') {
-        if !have.contains(&line) {
+    let mut keys: Vec<(&str, [u8; 4])> = have.iter().map(|s| (s.name.as_str(), s.key_hash)).collect();
+    for (line, signature) in other[other_text.len() + 1..].split_inclusive('\n').zip(&lines) {
+        if !keys.contains(&(signature.name.as_str(), signature.key_hash)) {
+            keys.push((signature.name.as_str(), signature.key_hash));
             merged.push_str(line);
         }
     }
@@ -147,16 +134,29 @@ pub fn merge_notes(note: &str, other: &str) -> Result<String> {
     Ok(merged)
 }
 
-/// The note with those of `lines` that are `witness`'s and not in it already.
-fn keep_new_lines(note: &str, lines: &[&str], witness: &WitnessKey) -> String {
-    let mut merged = note.to_owned();
-    let prefix = format!("{SIGNATURE_PREFIX}{} ", witness.name());
-    for line in lines {
-        if line.starts_with(&prefix) && !note.contains(line) {
-            merged.push_str(line);
+/// The one cosignature line of `witness` in a 200 answer, verified: the answer must
+/// be signature lines (lines of other keys are ignored), and one of them the
+/// witness's, with a timestamp that is not zero (tlog-witness).
+fn verified_line(witness: &WitnessKey, note: &str, body: &[u8]) -> Result<String> {
+    let answer = std::str::from_utf8(body).map_err(|_| failed("bytes that are not UTF-8"))?;
+    let (text, _) = split_note(note)?;
+    // Read as the signature block of a note of the same text, by the one parser.
+    let (_, signatures) = split_note(&format!("{text}\n{answer}"))
+        .map_err(|e| failed(format!("not signature lines ({})", e.message())))?;
+    let lines: Vec<&str> = answer.split_inclusive('\n').collect();
+    let mut found = None;
+    for (line, signature) in lines.iter().zip(&signatures) {
+        if signature.name != witness.name() || signature.key_hash != witness.key_hash() {
+            continue;
         }
+        let cosignature = Cosignature::from_note_signature(signature)?;
+        witness.verify(text, &cosignature)?;
+        if cosignature.timestamp == 0 {
+            return Err(failed("a cosignature with the timestamp 0, which tlog-witness forbids"));
+        }
+        found.get_or_insert((*line).to_owned());
     }
-    merged
+    found.ok_or_else(|| failed("no cosignature by its key"))
 }
 
 /// What tlog-witness says each refusal means.
@@ -230,8 +230,18 @@ mod tests {
         let (_, stale) = cosignature_line(1, "witness.example/w1", &other_note, 1_700_000_000);
         let error = read_witness_answer(&witness, &note, 200, None, stale.as_bytes()).unwrap_err();
         assert_eq!(error.code(), ErrorCode::CosignatureInvalid);
-        // Only other keys, or not signature lines: not cosigned.
-        for body in [other.as_str(), "", "hello\n", line.trim_end()] {
+        // Its key's line at a later time adds nothing: one line a key.
+        let (_, later) = cosignature_line(1, "witness.example/w1", &note, 1_700_000_001);
+        assert_eq!(read_witness_answer(&witness, &merged, 200, None, later.as_bytes()).unwrap(), again);
+        // A line under its name with another key ID is not its, and not kept.
+        let (_, impostor) = cosignature_line(3, "witness.example/w1", &note, 1_700_000_000);
+        let body = format!("{impostor}{line}");
+        let answer = read_witness_answer(&witness, &note, 200, None, body.as_bytes()).unwrap();
+        assert_eq!(answer, WitnessAnswer::Cosigned(format!("{note}{line}")));
+        // Only other keys, not signature lines, a zero time, CRLF: not cosigned.
+        let (_, zero) = cosignature_line(1, "witness.example/w1", &note, 0);
+        let crlf = line.replace('\n', "\r\n");
+        for body in [other.as_str(), "", "hello\n", line.trim_end(), zero.as_str(), crlf.as_str()] {
             let error = read_witness_answer(&witness, &note, 200, None, body.as_bytes()).unwrap_err();
             assert_eq!(error.code(), ErrorCode::WitnessFailed, "{body:?}");
         }
@@ -244,6 +254,9 @@ mod tests {
         let (_, two) = cosignature_line(2, "witness.example/w2", &note, 2);
         let merged = merge_notes(&format!("{note}{one}"), &format!("{note}{two}{one}")).unwrap();
         assert_eq!(merged, format!("{note}{one}{two}"));
+        // A later line of a key the note has a line of is not added.
+        let (_, later) = cosignature_line(1, "witness.example/w1", &note, 9);
+        assert_eq!(merge_notes(&merged, &format!("{note}{later}")).unwrap(), merged);
         let other = note.replacen("\n5\n", "\n6\n", 1);
         assert_eq!(merge_notes(&note, &other).unwrap_err().code(), ErrorCode::InvalidArgument);
     }
@@ -257,6 +270,7 @@ mod tests {
         };
         assert_eq!(answer(409, Some("text/x.tlog.size"), "4\n").unwrap(), WitnessAnswer::Conflict(4));
         assert_eq!(answer(409, Some("text/x.tlog.size; charset=utf-8"), "0\n").unwrap(), WitnessAnswer::Conflict(0));
+        assert_eq!(answer(409, Some("Text/X.TLOG.Size"), "7\n").unwrap(), WitnessAnswer::Conflict(7));
         for (content_type, body) in [
             (None, "4\n"),
             (Some("text/plain"), "4\n"),
