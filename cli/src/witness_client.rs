@@ -118,9 +118,13 @@ fn submit(
             }
         }
     }
-    if let Some(holds) = held.filter(|holds| *holds <= size) {
+    match held {
         // What it holds is still worth remembering for the next round.
-        let _ = record_witness_size(dir, &witness.to_vkey(), holds);
+        Some(holds) if holds <= size => {
+            let _ = record_witness_size(dir, &witness.to_vkey(), holds);
+        }
+        Some(holds) => error = Some(ahead_of_round(dir, &name, holds, size)),
+        None => {}
     }
     (None, Submitted { witness: name, cosigned: false, size: held, error })
 }
