@@ -257,14 +257,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// An error as the CLI's JSON output gives it: `code`, `message`, `name`.
+pub(crate) fn error_value(e: &Error) -> Value {
+    Value::object([
+        ("code", Value::from(u32::from(e.code() as u16))),
+        ("message", Value::from(e.message())),
+        ("name", Value::from(e.code().name())),
+    ])
+}
+
 fn report_error(e: &Error, json: bool) {
     if json {
-        let error = Value::object([
-            ("code", Value::from(u32::from(e.code() as u16))),
-            ("message", Value::from(e.message())),
-            ("name", Value::from(e.code().name())),
-        ]);
-        outln!("{}", text(&Value::object([("error", error)])));
+        outln!("{}", text(&Value::object([("error", error_value(e))])));
     } else {
         eprintln!("error: {} [{}]", e.message(), e.code().name());
     }

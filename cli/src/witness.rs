@@ -110,14 +110,7 @@ fn print(result: &PolicyResult, json: bool) -> Result<Outcome, Error> {
             ("valid", Value::Bool(refused.is_none())),
         ];
         if let Some(e) = &refused {
-            members.push((
-                "error",
-                Value::object([
-                    ("code", Value::from(u32::from(e.code() as u16))),
-                    ("message", Value::from(e.message())),
-                    ("name", Value::from(e.code().name())),
-                ]),
-            ));
+            members.push(("error", crate::error_value(e)));
         }
         outln!("{}", text(&Value::object(members)));
         return Ok(if refused.is_some() { Outcome::Invalid } else { Outcome::Valid });
