@@ -33,9 +33,15 @@ pub(crate) struct VerifyTlogArgs {
 }
 
 pub(crate) fn load_policy(path: &Path) -> Result<Policy, Error> {
+    load_policy_text(path).map(|(policy, _)| policy)
+}
+
+/// A policy file, parsed, and its text.
+pub(crate) fn load_policy_text(path: &Path) -> Result<(Policy, String), Error> {
     let text = String::from_utf8(read_input(Some(path))?)
         .map_err(|_| Error::new(ErrorCode::PolicyMalformed, format!("{} is not UTF-8 text", path.display())))?;
-    Policy::parse(&text).map_err(in_file(path))
+    let policy = Policy::parse(&text).map_err(in_file(path))?;
+    Ok((policy, text))
 }
 
 /// Checks the checkpoint against the policy; prints which witnesses cosigned and

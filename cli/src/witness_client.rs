@@ -164,7 +164,7 @@ pub(crate) fn witness(
     timeout: Duration,
     json: bool,
 ) -> Result<Outcome, Error> {
-    let policy = crate::witness::load_policy(policy_path)?;
+    let (policy, policy_text) = crate::witness::load_policy_text(policy_path)?;
     // The policy must accept the log's own signature, or no cosignature counts.
     policy.evaluate(note).map_err(|e| {
         Error::new(e.code(), format!("{}: the policy does not accept the log's checkpoint: {e}", policy_path.display()))
@@ -202,7 +202,7 @@ pub(crate) fn witness(
     // Kept when it meets the quorum (or the caller chose to fail open): what `log
     // prove --tlog-proof` hands out must be what the policy accepts.
     if cosigned != note && (result.quorum_met || fail_open) {
-        store_cosigned(dir, &cosigned)?;
+        store_cosigned(dir, &cosigned, result.quorum_met.then_some(policy_text.as_str()))?;
     }
     report(&rounds, &cosigned, result.quorum_met, result.cosigned.len(), fail_open, json)
 }

@@ -222,6 +222,19 @@ fn litewitnesses_cosign_follow_the_log_and_refuse_its_fork() {
     assert_eq!(status, 0, "{stderr}");
     assert_eq!(cosigned_by(&summary)[..2], [("w1".into(), true), ("w2".into(), true)], "{stderr}");
     assert!(dir.join("L/witness/5.cosigned").exists());
+    // A package of record 4 carries the checkpoint as the witnesses cosigned it and
+    // the policy it met; verify.sh checks the log's Ed25519 signature and the
+    // litewitness cosignatures with OpenSSL alone.
+    ok(dir, &["export", "L", "--index", "4", "--out", "pkg"]);
+    let read = |path: &str| std::fs::read_to_string(dir.join(path)).unwrap();
+    assert_eq!(read("pkg/cosigned-checkpoint.txt"), read("L/witness/5.cosigned"));
+    assert_eq!(read("pkg/witness-policy.txt"), read("two-of-three.policy"));
+    let sh = Command::new("sh").arg("verify.sh").current_dir(dir.join("pkg")).output().unwrap();
+    let output = text(&sh.stdout);
+    assert!(sh.status.success(), "{output}{}", text(&sh.stderr));
+    assert!(output.contains("OK      12. the checkpoint is cosigned by witnesses of witness-policy.txt"), "{output}");
+    assert!(output.contains(": w1 at ") && output.contains(", w2 at "), "{output}");
+    ok(dir, &["package", "verify", "pkg"]);
     // A record's tlog-proof carries the newest cosigned checkpoint covering it, and
     // checks against the policy with the record's bytes as the entry.
     for index in ["1", "4"] {

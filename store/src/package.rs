@@ -6,21 +6,26 @@ use std::path::{Path, PathBuf};
 
 use evidentia::package::{
     MAX_ARCHIVE_SIZE, MAX_PACKAGE_KEY_RECORDS, PackageFile, PackageInput, PackageKeyRecord, PackageLimits,
-    PackageRequest, PackageTimestamp, build_package, is_plain_file_name, package_keys,
+    PackageRequest, PackageTimestamp, PackageWitnesses, build_package, is_plain_file_name, package_keys,
     read_package_archive as read_package_archive_bytes,
 };
-use evidentia::{BatchReceipt, Error, ErrorCode, Result, timestamp};
+use evidentia::{BatchReceipt, Error, ErrorCode, Policy, Result, timestamp};
 
 use crate::fsio::io_error;
+use crate::witnessing::{cosigned_checkpoint, witness_policy};
 use crate::{Entry, LogReader};
 
 /// Writes the package of record `index` of the log in `dir` to the new folder `out`
 /// and to `out.tar.gz`; returns the archive's path.
 ///
 /// A receipt's package proves inclusion in the newest checkpoint that covers the
-/// record and has a stored timestamp that still verifies, or else in the newest
-/// checkpoint; a batch receipt carries its own checkpoint, whose timestamp is
-/// included when stored and still verifying. Every key record that follows the
+/// record and that the log's witnesses cosigned meeting its witness policy
+/// ([`crate::store_cosigned`]) and a stored timestamp still verifies; else in the
+/// newest that is witnessed so; else in the newest with a timestamp; else in the
+/// newest checkpoint. A batch receipt carries its own checkpoint, whose timestamp
+/// and witnesses' cosignatures are included when stored (and still verifying, and
+/// meeting the policy). A witnessed package carries the cosigned checkpoint and
+/// the policy (SPEC.md §19 check 12). Every key record that follows the
 /// record comes with its receipt (SPEC.md §19 check 11), so that `keys.jwks` is
 /// shown to be the key set the log last signed.
 ///
@@ -45,18 +50,30 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
     // carried rotation hands over to that the history does not revoke.
     let stored = reader.checkpoints()?;
     let checkpoints: Vec<_> = stored.iter().filter(|c| history.signed(&c.note, reader.log_id())).collect();
-    let (checkpoint, proof, stamp) = if receipt.starts_with('{') {
+    // A cosigned checkpoint of `size` whose cosignatures meet the log's witness
+    // policy (check 12), when the log keeps one.
+    let policy = witness_policy(dir)?.and_then(|text| Policy::parse(&text).ok().map(|policy| (policy, text)));
+    let witnessed = |size: u64, note: &str| -> Result<Option<String>> {
+        let Some((policy, _)) = &policy else { return Ok(None) };
+        let Some(cosigned) = cosigned_checkpoint(dir, size)? else { return Ok(None) };
+        let same = evidentia::read_checkpoint(&cosigned).ok() == evidentia::read_checkpoint(note).ok();
+        Ok((same && policy.evaluate(&cosigned).is_ok_and(|r| r.quorum_met)).then_some(cosigned))
+    };
+    // A stored timestamp that no longer verifies (log verify reports it) is left
+    // out, not a reason to refuse the package.
+    let stamp_of =
+        |size: u64, note: &str| {
+            reader.timestamp(size).ok().flatten().filter(|stamp| {
+                timestamp::verify_with_stored_chain(&stamp.response, note.as_bytes(), &stamp.chain).is_ok()
+            })
+        };
+    let (checkpoint, proof, stamp, cosigned) = if receipt.starts_with('{') {
         let note = BatchReceipt::parse(&receipt)?.checkpoint_note().to_owned();
         let size = evidentia::read_checkpoint(&note)?.size;
-        let stamp = reader.timestamp(size).ok().flatten().filter(|stamp| {
-            reader.checkpoint_of_size(Some(size)).is_ok_and(|c| c.note == note)
-                && timestamp::verify_with_stored_chain(&stamp.response, note.as_bytes(), &stamp.chain).is_ok()
-        });
-        (None, None, stamp)
+        let stored = reader.checkpoint_of_size(Some(size)).is_ok_and(|c| c.note == note);
+        let stamp = if stored { stamp_of(size, &note) } else { None };
+        (None, None, stamp, witnessed(size, &note)?)
     } else {
-        // A stored timestamp that no longer verifies (log verify reports it) is
-        // left out, not a reason to refuse the package.
-        let mut stamped = None;
         if !stored.iter().any(|c| c.size > index) {
             reader.checkpoint_of_size(None)?;
             return Err(Error::new(
@@ -65,30 +82,37 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
             ));
         }
         let covering: Vec<_> = checkpoints.iter().filter(|c| c.size > index).collect();
+        // The newest checkpoint with the most independent evidence: witnessed and
+        // timestamped, else witnessed, else timestamped, else the newest.
+        let mut chosen = None;
+        // What the chosen one has: (witnessed, timestamped), compared in that order.
+        let mut best = (false, false);
         for &&checkpoint in covering.iter().rev() {
-            let stamp = reader.timestamp(checkpoint.size).ok().flatten().filter(|stamp| {
-                timestamp::verify_with_stored_chain(&stamp.response, checkpoint.note.as_bytes(), &stamp.chain).is_ok()
-            });
-            if let Some(stamp) = stamp {
-                stamped = Some((checkpoint, stamp));
+            let cosigned = witnessed(checkpoint.size, &checkpoint.note)?;
+            // An older one is taken only when it has more: no timestamp is
+            // verified for one that could not be.
+            if chosen.is_some() && (cosigned.is_some(), true) <= best {
+                continue;
+            }
+            let stamp = stamp_of(checkpoint.size, &checkpoint.note);
+            let rank = (cosigned.is_some(), stamp.is_some());
+            if chosen.is_none() || rank > best {
+                best = rank;
+                chosen = Some((checkpoint, stamp, cosigned));
+            }
+            if best == (true, true) || (policy.is_none() && best.1) {
                 break;
             }
         }
-        let (checkpoint, stamp) = match stamped {
-            Some((checkpoint, stamp)) => (checkpoint, Some(stamp)),
-            None => (
-                **covering.last().ok_or_else(|| {
-                    Error::new(
-                        ErrorCode::CheckpointSignatureInvalid,
-                        format!(
-                            "no stored checkpoint covers record {index} that its key, or a key its log handed over to since and did not revoke, signed"
-                        ),
-                    )
-                })?,
-                None,
-            ),
-        };
-        (Some(checkpoint.note.clone()), Some(reader.inclusion_proof(index, Some(checkpoint.size))?), stamp)
+        let (checkpoint, stamp, cosigned) = chosen.ok_or_else(|| {
+            Error::new(
+                ErrorCode::CheckpointSignatureInvalid,
+                format!(
+                    "no stored checkpoint covers record {index} that its key, or a key its log handed over to since and did not revoke, signed"
+                ),
+            )
+        })?;
+        (Some(checkpoint.note.clone()), Some(reader.inclusion_proof(index, Some(checkpoint.size))?), stamp, cosigned)
     };
     let token = stamp.as_ref().map(|s| timestamp::timestamp_token(&s.response)).transpose()?;
     // A signed message that answers an earlier record: that record's evidence too,
@@ -119,6 +143,10 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
         exported_at: Some(crate::writer::now()?),
         request: request.as_ref().map(|(receipt, event, proof)| PackageRequest { receipt, event, proof }),
         key_records: &key_records,
+        witnesses: match (&cosigned, &policy) {
+            (Some(note), Some((_, policy))) => Some(PackageWitnesses { note, policy }),
+            _ => None,
+        },
     })?;
     write_package(&files, out)
 }

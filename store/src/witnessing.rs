@@ -1,6 +1,7 @@
 //! What a log keeps of its witnesses (SPEC §16, §22.4): the size each witness
 //! last said it holds (`witness/state.json`), so that the next `add-checkpoint` states
-//! it as its old size, and the cosigned checkpoints (`witness/<size>.cosigned`).
+//! it as its old size, the cosigned checkpoints (`witness/<size>.cosigned`) and the
+//! policy they were checked against (`witness/policy`).
 //!
 //! Like timestamps, these are written beside the log without its writer lock:
 //! they are evidence about checkpoints the log stores, not part of its history.
@@ -9,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use evidentia::json::{Number, Value, parse};
-use evidentia::{Error, ErrorCode, Result, merge_notes, read_checkpoint};
+use evidentia::{Error, ErrorCode, Policy, Result, merge_notes, read_checkpoint};
 
 use crate::fsio::{Fs, Wait, lock_exclusive, read_regular};
 use crate::reader::LogReader;
@@ -17,6 +18,8 @@ use crate::reader::LogReader;
 /// The folder of a log's witness files.
 pub(crate) const WITNESS_DIR: &str = "witness";
 const STATE_FILE: &str = "state.json";
+/// The tlog-policy the last cosigned checkpoint was stored under.
+const POLICY_FILE: &str = "policy";
 /// Held while a witness file is read, changed and replaced, so that two rounds
 /// at once lose neither's sizes nor cosignatures.
 const LOCK_FILE: &str = ".lock";
@@ -91,14 +94,19 @@ pub fn record_witness_size(dir: &Path, vkey: &str, size: u64) -> Result<()> {
 /// Stores a cosigned checkpoint: the note of a checkpoint the log stores, with
 /// witness cosignature lines added, which the caller verified; merged with the
 /// lines stored for that size before (a key keeps the line stored first, see
-/// [`evidentia::merge_notes`]). Returns the size.
+/// [`evidentia::merge_notes`]). Keeps `policy`, the tlog-policy whose quorum its
+/// cosignatures meet, as the log's witness policy (none for a note kept although
+/// it does not meet its policy: the one kept before stays): evidence packages
+/// carry it with the newest cosigned checkpoint that meets it. Returns the size.
 ///
 /// # Errors
 /// [`ErrorCode::CheckpointMalformed`] for a note that is not a signed checkpoint;
-/// [`ErrorCode::InvalidArgument`] when the log stores no checkpoint of that size,
-/// or one of another root or origin; [`ErrorCode::Io`].
-pub fn store_cosigned(dir: &Path, note: &str) -> Result<u64> {
+/// [`ErrorCode::PolicyMalformed`]; [`ErrorCode::InvalidArgument`] when the log
+/// stores no checkpoint of that size, or one of another root or origin;
+/// [`ErrorCode::Io`].
+pub fn store_cosigned(dir: &Path, note: &str, policy: Option<&str>) -> Result<u64> {
     let checkpoint = read_checkpoint(note)?;
+    policy.map(Policy::parse).transpose()?;
     let reader = LogReader::open(dir)?;
     let stored = reader.checkpoint_of_size(Some(checkpoint.size)).map_err(|_| {
         Error::new(ErrorCode::InvalidArgument, format!("the log stores no checkpoint of size {}", checkpoint.size))
@@ -115,7 +123,22 @@ pub fn store_cosigned(dir: &Path, note: &str) -> Result<u64> {
         None => note.to_owned(),
     };
     fs.replace(&folder, &format!("{}.cosigned", checkpoint.size), merged.as_bytes())?;
+    if let Some(policy) = policy {
+        fs.replace(&folder, POLICY_FILE, policy.as_bytes())?;
+    }
     Ok(checkpoint.size)
+}
+
+/// The witness policy the log keeps (the one its last cosigned checkpoint was
+/// stored under), if any.
+///
+/// # Errors
+/// [`ErrorCode::LogCorrupt`] for a file that is not UTF-8; [`ErrorCode::Io`].
+pub fn witness_policy(dir: &Path) -> Result<Option<String>> {
+    let path = dir.join(WITNESS_DIR).join(POLICY_FILE);
+    read_regular(&path, MAX_FILE)?
+        .map(|bytes| String::from_utf8(bytes).map_err(|_| corrupt(&path, "not UTF-8 text")))
+        .transpose()
 }
 
 /// The cosigned checkpoint of `size` the log keeps, if any.

@@ -147,6 +147,17 @@ test('a batch package, and one whose checkpoint carries a real RFC 3161 timestam
   assert.match(text, /Log\s+example\.com\/stamped/)
 })
 
+test('a witnessed package shows which witnesses cosigned its checkpoint, under which policy', async () => {
+  const named = (suffix) => readdirSync(path.join(CASES, 'package')).find((name) => name.endsWith(suffix))
+  const text = await choose('witnessed.tar.gz', archive(named('-witnessed-package-archive')))
+  assert.match(text, /^VALID — every check of this evidence package passed \(8 of 8\)/)
+  assert.equal((await statuses())[12], '✓ Passed')
+  assert.match(text, /12\. Witnesses named in witness-policy\.txt cosigned the checkpoint/)
+  assert.match(text, /cosigned by w1 at \d{4}-\d\d-\d\dT\S+, w2 at/)
+  assert.match(text, /compare it with the policy you trust/)
+  await page.screenshot({ path: screenshot('package-witnessed'), fullPage: true })
+})
+
 test('tampered packages show INVALID, naming the check that failed and why', async () => {
   const event = await choose('package.tar.gz', withEventChanged(archive('002-receipt-package-archive')))
   assert.match(event, /^INVALID — this evidence package proves nothing: 1 of 7 checks failed/)

@@ -2150,6 +2150,7 @@ fn package_files(f: &Fixture) -> Vec<PackageFile> {
         exported_at: None,
         request: None,
         key_records: &[],
+        witnesses: None,
     })
     .expect("the fixture's package")
 }

@@ -440,6 +440,7 @@ mod tests {
             exported_at: None,
             request: None,
             key_records: &key_records,
+            witnesses: None,
         })
     }
 
@@ -511,6 +512,7 @@ mod tests {
                 exported_at: None,
                 request: None,
                 key_records: &key_records,
+                witnesses: None,
             })
         };
         // Key 3, in force, may sign it; key 2, revoked, may not (and no package of it

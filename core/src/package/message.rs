@@ -542,6 +542,7 @@ mod tests {
                 proof: &request_proof,
             }),
             key_records: &[],
+            witnesses: None,
         };
         assert_eq!(
             build_package(PackageInput { request: None, ..input }).unwrap_err().code(),

@@ -22,12 +22,14 @@ use crate::verify::verify_receipt;
 mod archive;
 mod keyhistory;
 mod message;
+mod witnesses;
 
 pub use archive::{
     MAX_ARCHIVE_SIZE, MAX_GZIP_MEMBERS, MAX_PACKAGE_FILE_SIZE, MAX_PACKAGE_FILES, MAX_PACKAGE_SIZE, PackageLimits,
     is_plain_file_name, read_package_archive,
 };
 pub use keyhistory::{MAX_PACKAGE_KEY_RECORDS, PackageKeyRecord, PackageKeys, package_keys};
+pub use witnesses::PackageWitnesses;
 
 /// The shell script of every package.
 pub const VERIFY_SH: &str = include_str!("verify.sh");
@@ -36,7 +38,7 @@ const VERIFICATION_MD: &str = include_str!("VERIFICATION.md");
 /// The names the files of a package may have (SPEC.md §19), each listed in
 /// `SHA256SUMS`, which is the only other file, besides the numbered files of key
 /// records ([`is_package_file_name`]). `verify.sh` holds the same list.
-pub const PACKAGE_FILE_NAMES: [&str; 46] = [
+pub const PACKAGE_FILE_NAMES: [&str; 48] = [
     "receipt.jws",
     "batch-receipt.json",
     "signing-input.txt",
@@ -83,6 +85,8 @@ pub const PACKAGE_FILE_NAMES: [&str; 46] = [
     "request-message-signature.bin",
     "request-message-key.jwk",
     "request-message-key.pem",
+    witnesses::COSIGNED_FILE,
+    witnesses::POLICY_FILE,
 ];
 
 /// Whether a package may hold a file of this name (other than `SHA256SUMS`): one of
@@ -128,6 +132,9 @@ pub struct PackageInput<'a> {
     /// Every key record that follows the record in the log, in log order (SPEC.md
     /// §19 check 11): `keys` must then be the key set the last one signed.
     pub key_records: &'a [PackageKeyRecord<'a>],
+    /// When the log's witnesses cosigned the package's checkpoint: that cosigned
+    /// checkpoint and the policy its cosignatures meet (SPEC.md §19 check 12).
+    pub witnesses: Option<PackageWitnesses<'a>>,
 }
 
 /// The record a linked signed message answers, packaged with it: its receipt, its
@@ -262,6 +269,10 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
     }
     add("checkpoint.txt", checkpoint.into_bytes());
     add("checkpoint-body.txt", body.into_bytes());
+    if let Some(witnessed) = input.witnesses {
+        add(witnesses::COSIGNED_FILE, witnessed.note.as_bytes().to_vec());
+        add(witnesses::POLICY_FILE, witnessed.policy.as_bytes().to_vec());
+    }
     add("subject.txt", describe(subject, &record).into_bytes());
     let explained = VERIFICATION_MD
         .replace("{{subject}}", &describe(subject, &record))
@@ -347,7 +358,7 @@ fn describe(subject: &str, record: &Record) -> String {
 /// The outcome of one check of a package, numbered as `verify.sh` numbers it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PackageCheck {
-    /// 1 to 11, as in `verify.sh` and VERIFICATION.md.
+    /// 1 to 12, as in `verify.sh` and VERIFICATION.md.
     pub number: u8,
     /// What the check establishes, in plain words.
     pub title: &'static str,
@@ -422,8 +433,9 @@ pub fn package_report_value(files: &[PackageFile], checks: &[PackageCheck]) -> V
 }
 
 /// The checks of `verify.sh`, numbered as there, in order. Checks 9 and 10 are
-/// listed only for a package whose event is a signed message (that answers another).
-pub const PACKAGE_CHECKS: [&str; 11] = [
+/// listed only for a package whose event is a signed message (that answers another),
+/// check 12 only for a package that carries a cosigned checkpoint or a policy.
+pub const PACKAGE_CHECKS: [&str; 12] = [
     "every file matches its SHA-256 in SHA256SUMS",
     "the key files are one key, whose thumbprint is the record's kid",
     "keys.jwks lists the key as in force at the record's time",
@@ -435,6 +447,7 @@ pub const PACKAGE_CHECKS: [&str; 11] = [
     message::MESSAGE_CHECK,
     message::REQUEST_CHECK,
     keyhistory::KEY_HISTORY_CHECK,
+    witnesses::WITNESS_CHECK,
 ];
 
 /// Checks a package as `verify.sh` does, with the same verdict for each check.
@@ -624,6 +637,15 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
         },
         failure: history.err(),
     });
+    if let Some(outcome) = witnesses::check_witnesses(&file) {
+        checks.push(PackageCheck {
+            number: 12,
+            title: PACKAGE_CHECKS[11],
+            applies: true,
+            detail: outcome.as_ref().ok().cloned(),
+            failure: outcome.err(),
+        });
+    }
     checks
 }
 
@@ -804,6 +826,7 @@ mod tests {
             exported_at: None,
             request: None,
             key_records: &[],
+            witnesses: None,
         };
         build_package(input).unwrap()
     }
@@ -886,6 +909,7 @@ mod tests {
                 exported_at: None,
                 request: None,
                 key_records: &[],
+                witnesses: None,
             })
             .unwrap_err()
             .code()
@@ -906,6 +930,7 @@ mod tests {
             exported_at: None,
             request: None,
             key_records: &[],
+            witnesses: None,
         })
         .unwrap_err()
         .code();

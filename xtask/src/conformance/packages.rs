@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use evidentia::json::{Number, Value};
-use evidentia::{Digest, canonicalize_value};
+use evidentia::{Digest, NoteKey, NoteSigner, NoteVerifier, WitnessKey, canonicalize_value, cosignature_message};
 use evidentia_store::{Log, Mode, NewEvent, export_package};
 
 use super::fixtures::{LOG_ID, World, at, checkpoint_of, event, jwk_with, jwks, signed};
@@ -209,6 +209,17 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// Exports the package of record `index` of a log `build` makes (k1 valid from
 /// `T0`, the suite's clock).
 fn export(name: &str, mode: Mode, index: u64, build: impl FnOnce(&Log) -> evidentia::Result<()>) -> Result<Package> {
+    export_after(name, mode, index, build, |_| Ok(()))
+}
+
+/// As [`export`], with `after` given the log's folder once the log is closed.
+fn export_after(
+    name: &str,
+    mode: Mode,
+    index: u64,
+    build: impl FnOnce(&Log) -> evidentia::Result<()>,
+    after: impl FnOnce(&std::path::Path) -> evidentia::Result<()>,
+) -> Result<Package> {
     let scratch = Scratch::new(&format!("package-{name}"))?;
     let path = scratch.0.join("log");
     let log = Log::create(
@@ -225,6 +236,7 @@ fn export(name: &str, mode: Mode, index: u64, build: impl FnOnce(&Log) -> eviden
     )?;
     build(&log)?;
     drop(log);
+    after(&path)?;
     let out = scratch.0.join("package");
     export_package(&path, index, &out)?;
     Ok(Package::new(read_tree(&out)?))
@@ -265,6 +277,39 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
         log.revoke(k2, k1.public_key().kid(), at(30), Some("keyCompromise"))?;
         log.checkpoint(k2).map(|_| ())
     })?;
+
+    // The receipts' log, its checkpoint of five cosigned by witnesses w1 and w2 of
+    // three (keys from fixed seeds, at fixed times), under a policy of two of them.
+    let witnesses: Vec<(String, NoteKey)> =
+        (1..=3u8).map(|i| (format!("witness.example/w{i}"), NoteKey::from_seed(&[i; 32]))).collect();
+    let witness_vkey =
+        |i: usize| -> Result<String> { Ok(WitnessKey::new(&witnesses[i].0, &witnesses[i].1.public_key())?.to_vkey()) };
+    let log_vkey = NoteVerifier::new(LOG_ID, k1.public_key())?.to_vkey();
+    let policy = |quorum: &str| -> Result<String> {
+        Ok(format!(
+            "log {log_vkey}\nwitness w1 {}\nwitness w2 {}\nwitness w3 {}\ngroup g {quorum} w1 w2 w3\nquorum g\n",
+            witness_vkey(0)?,
+            witness_vkey(1)?,
+            witness_vkey(2)?
+        ))
+    };
+    let two_of_three = policy("2")?;
+    let witnessed = export_after(
+        "witnessed",
+        Mode::Receipts,
+        1,
+        |log| {
+            (0..5).try_for_each(|i| append(log, k1, i))?;
+            log.checkpoint(k1).map(|_| ())
+        },
+        |path| {
+            let note = evidentia_store::LogReader::open(path)?.checkpoint_of_size(Some(5))?.note;
+            let note = cosign(&note, &witnesses[0].0, &witnesses[0].1, 1_790_000_000)?;
+            let note = cosign(&note, &witnesses[1].0, &witnesses[1].1, 1_790_000_060)?;
+            evidentia_store::store_cosigned(path, &note, Some(&two_of_three)).map(|_| ())
+        },
+    )?;
+    let cosigned = witnessed.text("cosigned-checkpoint.txt");
 
     // Valid packages.
     add(
@@ -803,5 +848,75 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
         let gz = pack(&receipts.members(), b"");
         file("package", "package.tar.gz", gz[..gz.len() / 2].to_vec())
     });
+    // Check 12: applies when cosigned-checkpoint.txt or witness-policy.txt is present.
+    add(
+        "witnessed-package",
+        "A witnessed log's package: cosigned-checkpoint.txt is the checkpoint with the cosignatures of w1 and w2, witness-policy.txt needs two of w1, w2 and w3, and check 12 passes.",
+        valid.clone(),
+        witnessed.folder(),
+    );
+    add("witnessed-package-archive", "The witnessed package as a .tar.gz: valid.", valid.clone(), witnessed.archive());
+    add(
+        "witnessed-quorum-of-all",
+        "witness-policy.txt needs all three witnesses, and w3 did not cosign (sums updated): check 12 fails.",
+        invalid.clone(),
+        witnessed.with("witness-policy.txt", policy("all")?).folder(),
+    );
+    add(
+        "witnessed-cosignature-changed",
+        "The last byte of w2's cosignature changed (sums updated): a line of a policy witness's key that does not verify fails check 12, though w1 alone would not meet the quorum anyway.",
+        invalid.clone(),
+        witnessed.with("cosigned-checkpoint.txt", flip_last_signature_byte(&cosigned)).folder(),
+    );
+    add(
+        "witnessed-policy-of-another-log",
+        "witness-policy.txt names another log key for the origin (k2's), which did not sign the checkpoint (sums updated): check 12 fails.",
+        invalid.clone(),
+        witnessed
+            .with(
+                "witness-policy.txt",
+                two_of_three.replace(&log_vkey, &NoteVerifier::new(LOG_ID, k2.public_key())?.to_vkey()),
+            )
+            .folder(),
+    );
+    add(
+        "witnessed-other-checkpoint",
+        "cosigned-checkpoint.txt cosigns a checkpoint of another size, not checkpoint-body.txt (sums updated): check 12 fails.",
+        invalid.clone(),
+        witnessed.with("cosigned-checkpoint.txt", cosigned.replacen("\n5\n", "\n6\n", 1)).folder(),
+    );
+    add(
+        "witnessed-policy-missing",
+        "cosigned-checkpoint.txt without witness-policy.txt (sums updated): the two come together, check 12 fails.",
+        invalid.clone(),
+        witnessed.without("witness-policy.txt").folder(),
+    );
+    add(
+        "witnessed-policy-malformed",
+        "witness-policy.txt without its quorum line (sums updated): not a policy, check 12 fails.",
+        invalid.clone(),
+        witnessed.with("witness-policy.txt", two_of_three.replace("quorum g\n", "")).folder(),
+    );
     Ok(())
+}
+
+/// The note with a `cosignature/v1` line of the witness key `key` (named `name`)
+/// at `time` added.
+fn cosign(note: &str, name: &str, key: &NoteKey, time: u64) -> evidentia::Result<String> {
+    let body = note.find("\n\n").map_or(note, |end| &note[..=end]);
+    let mut line = WitnessKey::new(name, &key.public_key())?.key_hash().to_vec();
+    line.extend_from_slice(&time.to_be_bytes());
+    line.extend_from_slice(&key.sign(cosignature_message(body, time).as_bytes())?);
+    Ok(format!("{note}\u{2014} {name} {}\n", evidentia::encoding::b64(&line)))
+}
+
+/// The note with the last byte of its last signature line's signature changed.
+fn flip_last_signature_byte(note: &str) -> String {
+    let body = note.trim_end_matches('\n');
+    let (head, last) = body.rsplit_once(' ').expect("a signature line");
+    let mut bytes = evidentia::encoding::b64_decode(last).expect("base64");
+    if let Some(byte) = bytes.last_mut() {
+        *byte ^= 1;
+    }
+    format!("{head} {}\n", evidentia::encoding::b64(&bytes))
 }

@@ -89,7 +89,8 @@ message-signing-input.txt message-payload.bin message-signature.bin message-key.
 request-receipt.jws request-signing-input.txt request-signature.der request-record.json request-event.json \
 request-inclusion-proof.json request-message.jws request-message-keys.jwks request-message-provenance.json \
 request-message-verification.json request-message-export.json request-message-signing-input.txt \
-request-message-payload.bin request-message-signature.bin request-message-key.jwk request-message-key.pem"
+request-message-payload.bin request-message-signature.bin request-message-key.jwk request-message-key.pem \
+cosigned-checkpoint.txt witness-policy.txt"
 : > "$work/listed"
 : > "$work/sums-lines"
 sums_ok=no
@@ -925,6 +926,236 @@ if [ "$k_any" = yes ]; then
     fi
 else
     echo "--      11. no key record follows the record in this package: keys.jwks is the maker's statement beyond the record's key"
+fi
+
+# 12. Only when the package holds cosigned-checkpoint.txt or witness-policy.txt
+#     (SPEC §19, §22): witnesses vouch for the checkpoint. witness-policy.txt is a
+#     C2SP tlog-policy; cosigned-checkpoint.txt is checkpoint-body.txt, an empty
+#     line and signature lines; a log of the policy whose key name is the origin
+#     signed it, every line of a policy key verifies (an Ed25519 cosignature over
+#     "cosignature/v1", "time T" and the checkpoint text), and the witnesses whose
+#     cosignatures verified meet the quorum. The policy is the package maker's
+#     statement: compare it, by the SHA-256 shown, with the policy you trust.
+# vkey_read VKEY: splits a note verifier key <name>+<8 lowercase hex>+<base64> into
+# v_name, v_id, v_type (two hex digits) and $work/v-key (the key's bytes after the
+# type byte); v_type is empty when the key is malformed (base64 that is not
+# canonical, a key ID that is not 8 lowercase hex digits, an empty name).
+vkey_read() {
+    v_name=${1%%+*}
+    v_rest=${1#*+}
+    v_id=${v_rest%%+*}
+    v_b64=${v_rest#*+}
+    v_type=
+    : > "$work/v-key"
+    case "$1" in *+*+*) ;; *) return 0 ;; esac
+    case "$v_id" in *[!0-9a-f]* | "") return 0 ;; esac
+    [ -n "$v_name" ] && [ ${#v_id} -eq 8 ] || return 0
+    printf '%s' "$v_b64" | openssl base64 -d -A > "$work/v-all" 2>/dev/null || return 0
+    [ "$(openssl base64 -A < "$work/v-all")" = "$v_b64" ] && [ -s "$work/v-all" ] || return 0
+    v_type=$(head -c 1 "$work/v-all" | hex)
+    tail -c +2 "$work/v-all" > "$work/v-key"
+}
+# ed25519_id NAME TYPE FILE: the key ID of an Ed25519 key, SHA-256(NAME, a line
+# feed, the type byte, the key)[:4] in hex.
+ed25519_id() {
+    { printf '%s\n' "$1"; printf "\\$(printf '%03o' "0x$2")"; cat "$3"; } | openssl dgst -sha256 -binary | head -c 4 | hex
+}
+# ed25519_pem FILE OUT: the 32-byte Ed25519 key in FILE as a PEM public key in OUT
+# (its DER is a fixed 12-byte prefix and the key).
+ed25519_pem() {
+    { printf '\060\052\060\005\006\003\053\145\160\003\041\000'; cat "$1"; } > "$work/ed-der"
+    openssl pkey -pubin -inform DER -in "$work/ed-der" -out "$2" 2>/dev/null
+}
+if [ -e cosigned-checkpoint.txt ] || [ -e witness-policy.txt ]; then
+    w_why=
+    w_cosigned=
+    origin=$(sed -n 1p checkpoint-body.txt 2>/dev/null)
+    if [ ! -f cosigned-checkpoint.txt ] || [ ! -f witness-policy.txt ]; then
+        w_why="cosigned-checkpoint.txt and witness-policy.txt come together; the package has one of them"
+    else
+        body_length=$(wc -c < checkpoint-body.txt)
+        head -c "$body_length" cosigned-checkpoint.txt > "$work/w-body"
+        tail -c +$((body_length + 1)) cosigned-checkpoint.txt | head -c 1 | hex > "$work/w-blank"
+        tail -c +$((body_length + 2)) cosigned-checkpoint.txt > "$work/w-lines"
+        if ! cmp -s "$work/w-body" checkpoint-body.txt || [ "$(cat "$work/w-blank")" != 0a ] \
+            || [ "$(tail -c 1 cosigned-checkpoint.txt | hex)" != 0a ] || [ ! -s "$work/w-lines" ] \
+            || grep -q -v '^— [^ +][^ +]* [A-Za-z0-9+/][A-Za-z0-9+/]*=*$' "$work/w-lines" \
+            || [ "$(wc -l < "$work/w-lines")" -gt 100 ] || [ "$(wc -c < cosigned-checkpoint.txt)" -gt 65536 ] \
+            || ! iconv -f UTF-8 -t UTF-8 < cosigned-checkpoint.txt > /dev/null 2>&1; then
+            w_why="cosigned-checkpoint.txt is not checkpoint-body.txt, an empty line and signature lines"
+        fi
+    fi
+    # The policy, line by line (c2sp.org/tlog-policy), into $work/w-policy: one
+    # "log VKEY", "witness NAME VKEY" or "group NAME K MEMBER..." line each (K a
+    # number), and "quorum NAME"; or, on $work/w-policy-error, why it is malformed.
+    if [ -z "$w_why" ]; then
+        if [ "$(wc -c < witness-policy.txt)" -gt 65536 ] || ! tr -d '\000' < witness-policy.txt | cmp -s - witness-policy.txt \
+            || ! iconv -f UTF-8 -t UTF-8 < witness-policy.txt > /dev/null 2>&1; then
+            w_why="witness-policy.txt is larger than 64 KiB or not UTF-8 text"
+        elif ! awk '
+            function fail(why) { printf "witness-policy.txt line %d: %s\n", NR, why; bad = 1; exit 1 }
+            {
+                if ($0 ~ /[\001-\010\012-\037\177]/) fail("the only control characters allowed are tab and newline")
+                n = split($0, f, /[ \t]+/); if (n > 0 && f[n] == "") n--
+                if (n > 0 && f[1] == "") { for (i = 1; i < n; i++) f[i] = f[i + 1]; n-- }
+                if (n == 0 || substr(f[1], 1, 1) == "#") next
+                if (f[1] == "log") {
+                    if (n != 2 && n != 3) fail("a log line has the wrong number of fields")
+                    if (++logs > 256) fail("more than 256 logs")
+                    print "log " f[2]
+                } else if (f[1] == "witness") {
+                    if (n != 3 && n != 4) fail("a witness line has the wrong number of fields")
+                    if (f[2] == "none") fail("none is predefined")
+                    if (f[2] in kind) fail("a name is defined twice")
+                    kind[f[2]] = "w"; depth[f[2]] = 0
+                    if (++witnesses > 256) fail("more than 256 witnesses")
+                    print "witness " f[2] " " f[3]
+                } else if (f[1] == "group") {
+                    if (n < 4) fail("a group line has the wrong number of fields")
+                    if (f[2] == "none") fail("none is predefined")
+                    if (f[2] in kind) fail("a name is defined twice")
+                    members = n - 3; deepest = 0
+                    for (i = 4; i <= n; i++) {
+                        if (!(f[i] in kind)) fail("a member is not a witness or group defined on an earlier line")
+                        if (f[i] in used) fail("a name is a group member at most once")
+                        used[f[i]] = 1; if (depth[f[i]] > deepest) deepest = depth[f[i]]
+                    }
+                    if (f[3] == "any") k = 1
+                    else if (f[3] == "all") k = members
+                    else if (f[3] ~ /^[1-9][0-9]*$/ && length(f[3]) < 10 && f[3] + 0 <= members) k = f[3] + 0
+                    else fail("a group threshold is any, all or a number from 1 to its member count")
+                    if (deepest + 1 > 32) fail("groups are nested deeper than 32")
+                    kind[f[2]] = "g"; depth[f[2]] = deepest + 1
+                    if (++groups > 256) fail("more than 256 groups")
+                    line = "group " f[2] " " k; for (i = 4; i <= n; i++) line = line " " f[i]; print line
+                } else if (f[1] == "quorum") {
+                    if (n != 2) fail("a quorum line has the wrong number of fields")
+                    if (quorum++) fail("a policy has exactly one quorum line")
+                    if (f[2] != "none" && !(f[2] in kind)) fail("the quorum is not a witness or group defined on an earlier line")
+                    print "quorum " f[2]
+                } else fail("unknown line kind")
+            }
+            END { if (!bad && !quorum) { print "witness-policy.txt has no quorum line"; exit 1 } }' \
+            witness-policy.txt > "$work/w-policy"; then
+            w_why=$(grep -v '^log \|^witness \|^group \|^quorum ' "$work/w-policy" | head -n 1)
+        fi
+    fi
+    # The policy's keys: each log's type, key name, key ID and key (logs named as
+    # the origin only; a log's key read as another log's or a witness's is refused).
+    if [ -z "$w_why" ]; then
+        : > "$work/w-keys"
+        n_log=0
+        while read -r w_kind w_a w_b; do
+            case $w_kind in log) vkey=$w_a ;; witness) vkey=$w_b ;; *) continue ;; esac
+            vkey_read "$vkey"
+            v_hex=$(hex < "$work/v-key")
+            case "$w_kind:$v_type" in
+                log:01 | witness:04)
+                    if [ "$(wc -c < "$work/v-key")" -ne 32 ] || [ "$(ed25519_id "$v_name" "$v_type" "$work/v-key")" != "$v_id" ] \
+                        || ! ed25519_pem "$work/v-key" "$work/w-key-$v_hex.pem"; then
+                        w_why="witness-policy.txt: the key $vkey is not an Ed25519 key of its name and key ID"
+                    fi
+                    ;;
+                log:02)
+                    if ! openssl pkey -pubin -inform DER -in "$work/v-key" -out "$work/w-key-$v_hex.pem" 2>/dev/null \
+                        || [ "$(openssl pkey -pubin -in "$work/w-key-$v_hex.pem" -outform DER | hex)" != "$v_hex" ] \
+                        || ! openssl pkey -pubin -in "$work/w-key-$v_hex.pem" -text -noout 2>/dev/null | grep -q 'P-256\|prime256v1' \
+                        || [ "$(openssl dgst -sha256 -binary < "$work/v-key" | head -c 4 | hex)" != "$v_id" ]; then
+                        w_why="witness-policy.txt: the key $vkey is not a P-256 key of its key ID"
+                    fi
+                    ;;
+                *) w_why="witness-policy.txt: the $w_kind key $vkey is malformed or of another signature type" ;;
+            esac
+            [ -z "$w_why" ] || break
+            # The same key twice among logs or among witnesses, or a witness that is a
+            # log (the same key, or the log's name as its name or key name).
+            if [ "$w_kind" = log ]; then
+                n_log=$((n_log + 1))
+                if grep -q "^log [^ ]* [^ ]* [^ ]* $v_hex\$" "$work/w-keys"; then
+                    w_why="witness-policy.txt: the same log key is listed twice"
+                elif awk -v k="$v_hex" -v n="$v_name" '$1 == "witness" && ($5 == k || $2 == n || $3 == n) { f = 1 } END { exit !f }' "$work/w-keys"; then
+                    w_why="witness-policy.txt: a witness is a log of the policy (the same key or name): a log cannot witness itself"
+                fi
+                printf 'log %s %s %s %s\n' "$v_type" "$v_name" "$v_id" "$v_hex" >> "$work/w-keys"
+            else
+                if grep -q "^witness [^ ]* [^ ]* [^ ]* $v_hex\$" "$work/w-keys"; then
+                    w_why="witness-policy.txt: the same witness key is listed twice"
+                elif awk -v k="$v_hex" -v n="$v_name" -v w="$w_a" '$1 == "log" && ($5 == k || $3 == n || $3 == w) { f = 1 } END { exit !f }' "$work/w-keys"; then
+                    w_why="witness-policy.txt: a witness is a log of the policy (the same key or name): a log cannot witness itself"
+                fi
+                printf 'witness %s %s %s %s\n' "$w_a" "$v_name" "$v_id" "$v_hex" >> "$work/w-keys"
+            fi
+            [ -z "$w_why" ] || break
+        done < "$work/w-policy"
+        [ -n "$w_why" ] || awk -v o="$origin" '$1 == "log" && $3 == o { f = 1 } END { exit !f }' "$work/w-keys" \
+            || w_why="witness-policy.txt has no log key for the origin $origin"
+    fi
+    # Every signature line of a policy key verifies: a log's (named as the origin)
+    # over checkpoint-body.txt, a witness's as a cosignature; a log of the origin
+    # signed; $work/w-met lists the witnesses (policy names) that cosigned.
+    if [ -z "$w_why" ]; then
+        : > "$work/w-met"
+        log_signed=no
+        w_times=
+        while read -r dash line_name line_sig; do
+            printf '%s' "$line_sig" | openssl base64 -d -A > "$work/w-sig" 2>/dev/null
+            if [ "$(openssl base64 -A < "$work/w-sig")" != "$line_sig" ] || [ "$(wc -c < "$work/w-sig")" -lt 5 ]; then
+                w_why="cosigned-checkpoint.txt has a signature line that is not base64 of a key ID and a signature"
+                break
+            fi
+            line_id=$(head -c 4 "$work/w-sig" | hex)
+            tail -c +5 "$work/w-sig" > "$work/w-sig-rest"
+            while read -r w_kind w_a w_b w_c w_d; do
+                if [ "$w_kind" = log ] && [ "$w_b" = "$line_name" ] && [ "$w_b" = "$origin" ] && [ "$w_c" = "$line_id" ]; then
+                    if [ "$w_a" = 01 ]; then
+                        openssl pkeyutl -verify -pubin -inkey "$work/w-key-$w_d.pem" -rawin -in checkpoint-body.txt \
+                            -sigfile "$work/w-sig-rest" > /dev/null 2>&1 && log_signed=yes || w_why="the signature of the policy's log key $w_b does not verify"
+                    else
+                        openssl dgst -sha256 -verify "$work/w-key-$w_d.pem" -signature "$work/w-sig-rest" checkpoint-body.txt \
+                            > /dev/null 2>&1 && log_signed=yes || w_why="the signature of the policy's log key $w_b does not verify"
+                    fi
+                elif [ "$w_kind" = witness ] && [ "$w_b" = "$line_name" ] && [ "$w_c" = "$line_id" ]; then
+                    # A timestamp (8 bytes, big-endian, at most 2^63 - 1) and a signature.
+                    time_hex=$(head -c 8 "$work/w-sig-rest" | hex)
+                    case $time_hex in [0-7]???????????????) ;; *) time_hex= ;; esac
+                    if [ "$(wc -c < "$work/w-sig-rest")" -ne 72 ] || [ -z "$time_hex" ]; then
+                        w_why="the cosignature of $w_b is not a timestamp and an Ed25519 signature"
+                    else
+                        w_time=$(printf '%d' "0x$time_hex")
+                        tail -c 64 "$work/w-sig-rest" > "$work/w-cosig"
+                        { printf 'cosignature/v1\ntime %s\n' "$w_time"; cat checkpoint-body.txt; } > "$work/w-message"
+                        if openssl pkeyutl -verify -pubin -inkey "$work/w-key-$w_d.pem" -rawin -in "$work/w-message" \
+                            -sigfile "$work/w-cosig" > /dev/null 2>&1; then
+                            if ! grep -q -x -F -e "$w_a" "$work/w-met"; then
+                                printf '%s\n' "$w_a" >> "$work/w-met"
+                                w_times="$w_times, $w_a at $w_time"
+                            fi
+                        else
+                            w_why="the cosignature of witness key $w_b does not verify"
+                        fi
+                    fi
+                fi
+                [ -z "$w_why" ] || break
+            done < "$work/w-keys"
+            [ -z "$w_why" ] || break
+        done < "$work/w-lines"
+        [ -n "$w_why" ] || [ "$log_signed" = yes ] || w_why="no log key of witness-policy.txt for $origin signed cosigned-checkpoint.txt"
+    fi
+    # The quorum: groups in order, each met when at least K of its members are.
+    if [ -z "$w_why" ]; then
+        w_policy_sha256=$(sha256_hex < witness-policy.txt)
+        if awk -v met="$work/w-met" '
+            BEGIN { while ((getline name < met) > 0) ok[name] = 1 }
+            $1 == "group" { c = 0; for (i = 4; i <= NF; i++) if ($i in ok) c++; if (c >= $3) ok[$2] = 1 }
+            $1 == "quorum" { q = $2 }
+            END { exit !(q == "none" || q in ok) }' "$work/w-policy"; then
+            ok "12. the checkpoint is cosigned by witnesses of witness-policy.txt (SHA-256 $w_policy_sha256)${w_times:+:${w_times#,}}, meeting its quorum: compare the policy with the one you trust"
+        else
+            w_list=${w_times#, }
+            w_why="the cosignatures (${w_list:-none}) do not meet the quorum of witness-policy.txt (SHA-256 $w_policy_sha256)"
+        fi
+    fi
+    [ -z "$w_why" ] || failed "12. the witnesses: $w_why"
 fi
 
 echo
