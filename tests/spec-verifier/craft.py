@@ -45,3 +45,35 @@ def note_sign(d, name, text):
     keyhash = sha256(ecdsa.spki_der(x, y))[:4]
     r, s = ecdsa.sign(d, text.encode())
     return text + "\n" + "\u2014 " + name + " " + b64std_encode(keyhash + ecdsa.encode_der_sig(r, s)) + "\n"
+
+
+def ed25519_public(seed):
+    """The 32-byte Ed25519 public key of a 32-byte seed (RFC 8032 §5.1.5)."""
+    return _ed25519_expand(seed)[2]
+
+
+def ed25519_sign(seed, msg):
+    """An Ed25519 signature (RFC 8032 §5.1.6) with the 32-byte private key `seed`."""
+    import hashlib
+    from spec_verifier import ed25519
+    a, prefix, public = _ed25519_expand(seed)
+    r = int.from_bytes(hashlib.sha512(prefix + msg).digest(), "little") % ed25519._L
+    big_r = _ed25519_encode(ed25519._mul(r, ed25519._G))
+    h = int.from_bytes(hashlib.sha512(big_r + public + msg).digest(), "little") % ed25519._L
+    return big_r + ((r + h * a) % ed25519._L).to_bytes(32, "little")
+
+
+def _ed25519_encode(point):
+    from spec_verifier import ed25519
+    zi = pow(point[2], ed25519._P - 2, ed25519._P)
+    x, y = point[0] * zi % ed25519._P, point[1] * zi % ed25519._P
+    return (y | (x & 1) << 255).to_bytes(32, "little")
+
+
+def _ed25519_expand(seed):
+    import hashlib
+    from spec_verifier import ed25519
+    h = hashlib.sha512(seed).digest()
+    a = int.from_bytes(h[:32], "little")
+    a = (a & ((1 << 254) - 8)) | (1 << 254)
+    return a, h[32:], _ed25519_encode(ed25519._mul(a, ed25519._G))

@@ -443,8 +443,8 @@ def audit_path(m, leaves):
     return audit_path(m - k, leaves[k:]) + [merkle.root_of(leaves[:k])]
 
 
-class PackageKeyHistory(KeyRecordSteps, unittest.TestCase):
-    """§19 check 11 (the key history) and check 6's checkpoint-key.pem, on whole packages."""
+class PackageSteps(KeyRecordSteps):
+    """Whole packages of a log of key records: helpers of PackageKeyHistory and PackageWitnesses."""
 
     D3 = 0x2468ACE02468ACE02468ACE02468ACE02468ACE02468ACE02468ACE02468ACE0
 
@@ -550,6 +550,10 @@ class PackageKeyHistory(KeyRecordSteps, unittest.TestCase):
         if why is not None:
             self.assertIn(why, checks[failing[0]].failure)
         return checks
+
+
+class PackageKeyHistory(PackageSteps, unittest.TestCase):
+    """§19 check 11 (the key history) and check 6's checkpoint-key.pem, on whole packages."""
 
     def test_valid_chain(self):
         from spec_verifier.package import package_valid
@@ -863,6 +867,311 @@ class PackageKeyHistory(KeyRecordSteps, unittest.TestCase):
         # keys.jwks the 100th's key set: not the last key record read's
         checks = self.assertOnlyFails(dict(files, **{"keys.jwks": jcs.canonical({"keys": last})}), [1, 11])
         self.assertIn("keys.jwks", checks[11].failure)
+
+
+
+class Witnessing:
+    """Three Ed25519 witnesses (§22.1) and a tlog-policy (§22.2) of a log whose checkpoints an
+    ECDSA P-256 key signs: helpers of Policies and PackageWitnesses."""
+
+    SEEDS = {"w1": b"\x01" * 32, "w2": b"\x02" * 32, "w3": b"\x03" * 32}
+    TIME = 1800000100
+
+    @staticmethod
+    def key_name(w):
+        return f"witness{w[1:]}.example"
+
+    @classmethod
+    def wvkey(cls, w, seed=None, name=None):
+        from spec_verifier.policy import key_id_of
+        from spec_verifier.util import b64std_encode
+        name = name or cls.key_name(w)
+        public = craft.ed25519_public(seed or cls.SEEDS[w])
+        return f"{name}+{key_id_of(name, 4, public).hex()}+{b64std_encode(bytes([4]) + public)}"
+
+    @classmethod
+    def log_ed25519(cls, w, name):
+        """A 0x01 (log, Ed25519) vkey of witness w's key under `name`."""
+        from spec_verifier.policy import key_id_of
+        from spec_verifier.util import b64std_encode
+        public = craft.ed25519_public(cls.SEEDS[w])
+        return f"{name}+{key_id_of(name, 1, public).hex()}+{b64std_encode(bytes([1]) + public)}"
+
+    @staticmethod
+    def log_vkey(origin, d):
+        """§22.1 0x02: `<origin>+<SHA-256(SPKI DER)[:4] hex>+<base64(0x02 ‖ SPKI DER)>`."""
+        from spec_verifier.util import b64std_encode, sha256
+        spki = ecdsa.spki_der(*ecdsa.public_of(d))
+        return f"{origin}+{sha256(spki)[:4].hex()}+{b64std_encode(bytes([2]) + spki)}"
+
+    def policy_text(self, origin, d=D, quorum="2 w1 w2 w3"):
+        return (f"# {origin} and three witnesses, two of which must cosign\n"
+                f"log {self.log_vkey(origin, d)}\n"
+                f"witness w1 {self.wvkey('w1')}\n"
+                f"witness\tw2   {self.wvkey('w2')} https://w2.example/\n"
+                f"witness w3 {self.wvkey('w3')}\n"
+                f"group two-of-three {quorum}\n"
+                "quorum two-of-three\n")
+
+    @classmethod
+    def cosignature(cls, w, body, t=None, seed=None):
+        """`— <key name> <base64(key ID ‖ timestamp ‖ Ed25519 signature)>` and a line feed, over
+        `cosignature/v1`, `time T` and the checkpoint text (§22.1)."""
+        from spec_verifier.policy import cosigned_message, key_id_of
+        from spec_verifier.util import b64std_encode
+        t = cls.TIME if t is None else t
+        seed = seed or cls.SEEDS[w]
+        name = cls.key_name(w)
+        kid = key_id_of(name, 4, craft.ed25519_public(seed))
+        sig = craft.ed25519_sign(seed, cosigned_message(t, body.encode()))
+        return "\u2014 " + name + " " + b64std_encode(kid + t.to_bytes(8, "big") + sig) + "\n"
+
+
+class Policies(Witnessing, unittest.TestCase):
+    """§22.1 vkeys and cosignatures, §22.2 reading and evaluating a tlog-policy."""
+
+    ORIGIN = "example.com/witnessed"
+    BODY = ORIGIN + "\n5\n" + "A" * 43 + "=\n"
+
+    def read(self, text):
+        from spec_verifier.policy import read_policy
+        return code(lambda: read_policy(text.encode() if isinstance(text, str) else text))
+
+    def test_reading(self):
+        from spec_verifier.policy import read_policy
+        good = self.policy_text(self.ORIGIN)
+        p = read_policy(good.encode())
+        self.assertEqual([n for n, _ in p.witnesses], ["w1", "w2", "w3"])
+        self.assertEqual(p.groups["two-of-three"], (2, ["w1", "w2", "w3"]))
+        self.assertEqual(p.logs[0].name, self.ORIGIN)
+        self.assertIsNone(self.read(good.rstrip("\n")))  # the last line may lack its line feed
+        self.assertIsNone(self.read(good.replace("\n", "\n\n  \t\n# comment\n", 1)))
+        self.assertIsNone(self.read(good.replace("2 w1", "any w1")))
+        self.assertIsNone(self.read(good.replace("2 w1", "all w1")))
+        self.assertIsNone(self.read(good.replace("quorum two-of-three", "quorum none")))
+        self.assertIsNone(self.read(good.replace("quorum two-of-three", "quorum w3")))
+        w1 = f"witness w1 {self.wvkey('w1')}\n"
+        bad = {
+            "no quorum": good.replace("quorum two-of-three\n", ""),
+            "two quorums": good + "quorum w1\n",
+            "a quorum not defined": good.replace("quorum two-of-three", "quorum nobody"),
+            "a quorum of two names": good.replace("quorum two-of-three", "quorum w1 w2"),
+            "k 0": good.replace("2 w1", "0 w1"),
+            "k above n": good.replace("2 w1", "4 w1"),
+            "k with a leading zero": good.replace("2 w1", "02 w1"),
+            "no member": good.replace("two-of-three 2 w1 w2 w3", "two-of-three any"),
+            "a member twice": good.replace("w2 w3\n", "w2 w3\ngroup g2 any w1\n"),
+            "a member not defined before": good.replace("w2 w3\n", "w2 w3 w4\n"),
+            "none a member": good.replace("w2 w3\n", "w2 w3 none\n"),
+            "none defined": good.replace("witness w3", "witness none"),
+            "a name defined twice": good.replace("witness w3", "witness w1"),
+            "a witness key twice": good.replace(self.wvkey("w3"), self.wvkey("w1", name=self.key_name("w3"))),
+            "a witness named as the log": good.replace("witness w1 ", f"witness {self.ORIGIN} ")
+                                             .replace("three 2 w1", f"three 2 {self.ORIGIN}"),
+            "a witness key named as the log": good.replace(self.wvkey("w1"), self.wvkey("w1", name=self.ORIGIN)),
+            "a trailing comment": good.replace("https://w2.example/", "https://w2.example/ #comment"),
+            "an unknown line": good + "logs x\n",
+            "a carriage return": good.replace("\n", "\r\n"),
+            "a NUL byte": good.replace("# ", "#\0"),
+            "a witness key of type 0x01": good.replace(self.wvkey("w1"), self.log_ed25519("w1", self.key_name("w1"))),
+            "a log key of type 0x04": good.replace(self.log_vkey(self.ORIGIN, D), self.wvkey("w1", name=self.ORIGIN)),
+            "a wrong key ID": good.replace(self.wvkey("w1"), self.swap_key_id(self.wvkey("w1"), lambda k: k[::-1])),
+            "a key ID in upper case": good.replace(self.wvkey("w1"), self.swap_key_id(self.wvkey("w1"), str.upper)),
+            "a witness's key a log's": good.replace(f"log {self.log_vkey(self.ORIGIN, D)}",
+                                                    f"log {self.log_ed25519('w1', self.ORIGIN)}"),
+            "too large": good + "#" * (64 * 1024) + "\n",
+        }
+        for why, text in bad.items():
+            self.assertEqual(self.read(text), "POLICY_MALFORMED", why)
+        # depth: 32 nested groups are read, 33 are not
+        nested = w1 + "group g1 any w1\n" + "".join(f"group g{i} any g{i - 1}\n" for i in range(2, 33))
+        self.assertIsNone(self.read(f"log {self.log_vkey(self.ORIGIN, D)}\n" + nested + "quorum g32\n"))
+        self.assertEqual(self.read(f"log {self.log_vkey(self.ORIGIN, D)}\n" + nested + "group g33 any g32\nquorum g33\n"),
+                         "POLICY_MALFORMED")
+
+    @staticmethod
+    def swap_key_id(vkey, f):
+        name, kid, key = vkey.split("+", 2)
+        assert f(kid) != kid
+        return f"{name}+{f(kid)}+{key}"
+
+    def test_vkeys(self):
+        from spec_verifier.policy import read_vkey
+        self.assertEqual(read_vkey(self.wvkey("w1"), (4,)).name, "witness1.example")
+        self.assertEqual(code(lambda: read_vkey(self.wvkey("w1"), (1, 2))), "KEY_UNSUPPORTED")
+        self.assertEqual(code(lambda: read_vkey(self.wvkey("w1", name="other"), (4,)).key_id), None)
+        wrong = self.wvkey("w1", name="other").replace("other", "witness1.example")
+        self.assertEqual(code(lambda: read_vkey(wrong, (4,))), "KEY_MALFORMED")
+        # a y of 2 (0x02 and 31 zero bytes) has no x on the curve: not a point
+        from spec_verifier.policy import key_id_of
+        from spec_verifier.util import b64std_encode
+        off = b"\x02" + b"\0" * 31
+        vk = f"n+{key_id_of('n', 4, off).hex()}+{b64std_encode(bytes([4]) + off)}"
+        self.assertEqual(code(lambda: read_vkey(vk, (4,))), "KEY_INVALID")
+        self.assertEqual(code(lambda: read_vkey("n+00000000", (4,))), "KEY_MALFORMED")
+
+    def test_evaluating(self):
+        from spec_verifier.policy import evaluate, read_policy
+        p = read_policy(self.policy_text(self.ORIGIN).encode())
+        note = craft.note_sign(D, self.ORIGIN, self.BODY)
+        ev = evaluate((note + self.cosignature("w3", self.BODY) + self.cosignature("w1", self.BODY, t=5)).encode(), p)
+        self.assertEqual([(n, t) for n, _, t in ev.cosigned], [("w1", 5), ("w3", self.TIME)])  # policy order
+        self.assertEqual([vk.name for vk in ev.signed_by], [self.ORIGIN])
+        # a witness with two valid lines counts once, with its first timestamp; lines of other keys are ignored
+        twice = note + self.cosignature("w1", self.BODY, t=7) + self.cosignature("w1", self.BODY, t=9) \
+            + self.cosignature("w2", self.BODY, seed=b"\x09" * 32) + "\u2014 stranger AAAAAAAA\n"
+        self.assertEqual(code(lambda: evaluate(twice.encode(), p)), "POLICY_NOT_SATISFIED")
+        ev = evaluate((twice + self.cosignature("w3", self.BODY)).encode(), p)
+        self.assertEqual([(n, t) for n, _, t in ev.cosigned], [("w1", 7), ("w3", self.TIME)])
+        # a timestamp of 2^63 (the line signed over it) is no cosignature
+        big = note + self.cosignature("w1", self.BODY) + self.cosignature("w2", self.BODY, t=2 ** 63)
+        self.assertEqual(code(lambda: evaluate(big.encode(), p)), "COSIGNATURE_INVALID")
+        # a cosignature over another text
+        other = self.BODY.replace("\n5\n", "\n6\n")
+        moved = note + self.cosignature("w1", self.BODY) + self.cosignature("w2", other)
+        self.assertEqual(code(lambda: evaluate(moved.encode(), p)), "COSIGNATURE_INVALID")
+        # the log's line: signed by another key under the origin, or a line of the policy's key that fails
+        stranger = craft.note_sign(0x1234, self.ORIGIN, self.BODY) + self.cosignature("w1", self.BODY) \
+            + self.cosignature("w2", self.BODY)
+        self.assertEqual(code(lambda: evaluate(stranger.encode(), p)), "CHECKPOINT_SIGNATURE_INVALID")
+        forged = craft.note_sign(D, self.ORIGIN, other).replace(other, self.BODY)
+        self.assertEqual(code(lambda: evaluate((forged + self.cosignature("w1", self.BODY)).encode(), p)),
+                         "CHECKPOINT_SIGNATURE_INVALID")
+        # the quorum none needs no witness; an Ed25519 log key (0x01) verifies its own line
+        none = read_policy(self.policy_text(self.ORIGIN).replace("quorum two-of-three", "quorum none").encode())
+        self.assertEqual(evaluate(note.encode(), none).cosigned, [])
+        ed_log = read_policy(f"log {self.log_ed25519('w1', self.ORIGIN)}\nquorum none\n".encode())
+        from spec_verifier.policy import key_id_of
+        from spec_verifier.util import b64std_encode
+        kid = key_id_of(self.ORIGIN, 1, craft.ed25519_public(self.SEEDS["w1"]))
+        ed_line = "\u2014 " + self.ORIGIN + " " + b64std_encode(kid + craft.ed25519_sign(self.SEEDS["w1"], self.BODY.encode())) + "\n"
+        self.assertEqual(len(evaluate((note + ed_line).encode(), ed_log).signed_by), 1)
+        self.assertEqual(code(lambda: evaluate(note.encode(), ed_log)), "CHECKPOINT_SIGNATURE_INVALID")
+        self.assertEqual(code(lambda: evaluate(self.BODY.encode(), p)), "CHECKPOINT_MALFORMED")
+
+    def test_spec_example_message(self):
+        # c2sp.org/tlog-cosignature's example: the message a timestamp and a checkpoint text give
+        from spec_verifier.policy import cosigned_message
+        self.assertEqual(cosigned_message(1679315147, b"example.com/behind-the-sofa\n20852163\n"),
+                         b"cosignature/v1\ntime 1679315147\nexample.com/behind-the-sofa\n20852163\n")
+
+
+class PackageWitnesses(Witnessing, PackageSteps, unittest.TestCase):
+    """§19 check 12 (the witnesses): a package carrying cosigned-checkpoint.txt, its checkpoint
+    as witnesses cosigned it, and witness-policy.txt, the tlog-policy it meets."""
+
+    def witnessed(self, batch=False, witnesses=("w1", "w3"), policy=None):
+        """A valid package of one record (no key records), with its checkpoint cosigned by
+        `witnesses` and a 2-of-3 policy whose log key is the package's key."""
+        files = self.package(self.honest()[:1], batch=batch, keys=[JWK])
+        body = files["checkpoint-body.txt"].decode()
+        sigs = files["checkpoint.txt"].decode()[len(body) + 1:]
+        files["cosigned-checkpoint.txt"] = (body + "\n" + sigs
+                                            + "".join(self.cosignature(w, body) for w in witnesses)).encode()
+        files["witness-policy.txt"] = (policy or self.policy_text(self.LOG)).encode()
+        return files
+
+    def test_valid_two_of_three(self):
+        import hashlib
+        from spec_verifier.package import package_valid
+        for batch in (False, True):
+            files = self.witnessed(batch=batch)
+            checks = self.assertOnlyFails(files, [])
+            self.assertTrue(package_valid(checks))
+            self.assertIs(checks[12].applies, True)
+            self.assertIs(checks[12].passed, True)
+            self.assertIn(hashlib.sha256(files["witness-policy.txt"]).hexdigest(), checks[12].detail)
+            self.assertEqual(list(checks)[-1], 12)
+        self.assertOnlyFails(self.witnessed(witnesses=("w3", "w2", "w1")), [])
+
+    def test_not_witnessed_check_12_not_reported(self):
+        checks = self.assertOnlyFails(self.package(self.honest()[:1], keys=[JWK]), [])
+        self.assertNotIn(12, checks)
+
+    def test_quorum_not_met(self):
+        self.assertOnlyFails(self.witnessed(witnesses=("w2",)), [12], "POLICY_NOT_SATISFIED")
+        self.assertOnlyFails(self.witnessed(witnesses=()), [12], "POLICY_NOT_SATISFIED")
+        self.assertOnlyFails(self.witnessed(witnesses=("w1", "w2"), policy=self.policy_text(self.LOG, quorum="all w1 w2 w3")),
+                             [12], "POLICY_NOT_SATISFIED")
+
+    def test_flipped_cosignature_byte(self):
+        from spec_verifier.util import b64std_encode
+        files = self.witnessed()
+        lines = files["cosigned-checkpoint.txt"].decode().split("\n")
+        name, b64 = lines[-2][2:].split(" ")
+        raw = bytearray(b64std_decode(b64))
+        raw[-1] ^= 0x01
+        lines[-2] = "\u2014 " + name + " " + b64std_encode(bytes(raw))
+        files["cosigned-checkpoint.txt"] = "\n".join(lines).encode()
+        self.assertOnlyFails(files, [12], "COSIGNATURE_INVALID")
+
+    def test_body_mismatch(self):
+        files = self.witnessed()
+        body = files["checkpoint-body.txt"].decode()
+        other = body.replace("\n1\n", "\n2\n")
+        self.assertNotEqual(other, body)
+        # a note of another text, its log line and cosignatures over that text
+        files["cosigned-checkpoint.txt"] = (craft.note_sign(D, self.LOG, other)
+                                            + self.cosignature("w1", other) + self.cosignature("w3", other)).encode()
+        self.assertOnlyFails(files, [12], "does not start with checkpoint-body.txt")
+        # the body's text, but cosignatures over another
+        files = self.witnessed()
+        files["cosigned-checkpoint.txt"] += (self.cosignature("w2", other)).encode()
+        self.assertOnlyFails(files, [12], "COSIGNATURE_INVALID")
+
+    def test_one_file_without_the_other(self):
+        for name in ("cosigned-checkpoint.txt", "witness-policy.txt"):
+            files = self.witnessed()
+            del files[name]
+            checks = self.assertOnlyFails(files, [12], f"{name} is missing")
+            self.assertIs(checks[12].applies, True)
+
+    def test_policy_without_quorum_line(self):
+        files = self.witnessed(policy=self.policy_text(self.LOG).replace("quorum two-of-three\n", ""))
+        self.assertOnlyFails(files, [12], "POLICY_MALFORMED")
+
+    def test_policy_of_another_log_key(self):
+        # the policy's log key under the origin is not the key that signed: no trusted key signed
+        files = self.witnessed(policy=self.policy_text(self.LOG, d=self.D2))
+        self.assertOnlyFails(files, [12], "CHECKPOINT_SIGNATURE_INVALID")
+        # a log of another origin only
+        files = self.witnessed(policy=self.policy_text("example.com/other"))
+        self.assertOnlyFails(files, [12], "CHECKPOINT_SIGNATURE_INVALID")
+
+    @staticmethod
+    def uncanonical(note):
+        """The note with its last line's base64 ending in non-zero unused bits (76 bytes: `==`)."""
+        import string
+        alphabet = (string.ascii_uppercase + string.ascii_lowercase + string.digits + "+/").encode()
+        assert note.endswith(b"==\n")
+        last = note[-4]
+        return note[:-4] + bytes([alphabet[alphabet.index(last) ^ 1]]) + b"==\n"
+
+    def test_note_form(self):
+        files = self.witnessed()
+        note = files["cosigned-checkpoint.txt"]
+        body = files["checkpoint-body.txt"]
+        for why, bad in {
+            "no line feed at the end": note[:-1],
+            "no signature line": body + b"\n",
+            "base64 not canonical": self.uncanonical(note),
+            "a name with a +": note.replace(b"witness1.example", b"witness+1.example"),
+            "a CR": note[:-1] + b"\r\n",
+            "101 signature lines": note + self.cosignature("w2", body.decode()).encode() * 100,
+        }.items():
+            self.assertOnlyFails(dict(files, **{"cosigned-checkpoint.txt": bad}), [12], None)
+        # larger than 64 KiB
+        self.assertOnlyFails(dict(files, **{"cosigned-checkpoint.txt": note + b"\xe2\x80\x94 x AAAAAAAA\n" * 6000}),
+                             [12], "64 KiB")
+
+    def test_check_12_without_a_record(self):
+        # judged from checkpoint-body.txt and its own files: still reported when the record is unreadable
+        files = self.witnessed()
+        files["record.json"] = b"{}"
+        checks = self.checks(files)
+        self.assertIs(checks[12].passed, True)
+        del files["witness-policy.txt"]
+        self.assertIs(self.checks(files)[12].passed, False)
 
 
 if __name__ == "__main__":

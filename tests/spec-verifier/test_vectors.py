@@ -101,6 +101,22 @@ class Vectors(unittest.TestCase):
             got = [{"code": f["name"], "index": f["index"]} for f in r.findings]
             self.assertEqual(got, c["findings"], c["name"])
 
+    def test_witness_policies(self):
+        """witness.json's `policies`: each note evaluated against its tlog-policy (§22.2), the policy
+        read first; a valid one gives the result core gives."""
+        from spec_verifier import policy
+        from spec_verifier.util import b64std_encode
+
+        def result(p, note):
+            ev = policy.evaluate(note.encode(), p)
+            cp = ev.checkpoint
+            return {"cosigned": [{"key_name": vk.name, "timestamp": t, "witness": n} for n, vk, t in ev.cosigned],
+                    "origin": cp.origin, "quorum_met": ev.quorum_met, "root": b64std_encode(cp.root),
+                    "signed_by": [vk.name for vk in ev.signed_by], "size": cp.size}
+        for c in load("witness.json")["policies"]:
+            got = outcome(lambda: result(policy.read_policy(c["policy"].encode()), c["note"]))
+            self.assertEqual(got, c["result"] if c["code"] is None else "ERR:" + c["code"], c["name"])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,18 +1,18 @@
-"""SPEC §19 evidence packages: reading, checks 1-7 and 11 (the key history), and of check 8
-(RFC 3161) only the token's outer shape (a guess at what can be judged without §20: see README).
-Checks 9 and 10 (signed messages, §21.6) are not implemented."""
+"""SPEC §19 evidence packages: reading, checks 1-7, 11 (the key history) and 12 (the witnesses),
+and of check 8 (RFC 3161) only the token's outer shape (a guess at what can be judged without
+§20: see README). Checks 9 and 10 (signed messages, §21.6) are not implemented."""
 import base64
 import hashlib
 import os
 import re
 import zlib
 
-from . import checkpoints, ecdsa, jcs, merkle
+from . import checkpoints, ecdsa, jcs, merkle, policy
 from .errors import EvError
 from .keys import read_key_set, read_point, thumbprint
 from .records import parse_receipt, parse_record
 from .receipt import parse_batch_receipt
-from .util import b64url_encode
+from .util import b64std_decode, b64url_encode
 
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 MAX_FILE = 64 * 1024 * 1024
@@ -270,7 +270,8 @@ def key_record_file_number(name):
 _TABLE = (
     "receipt.jws batch-receipt.json signing-input.txt signature.der record.json event.json public-key.pem "
     "public-key.jwk keys.jwks inclusion-proof.json checkpoint.txt checkpoint-body.txt checkpoint-key.pem "
-    "timestamp.tst tsa-root.pem tsa-chain.pem subject.txt VERIFICATION.md verify.sh manifest.json"
+    "timestamp.tst tsa-root.pem tsa-chain.pem cosigned-checkpoint.txt witness-policy.txt subject.txt "
+    "VERIFICATION.md verify.sh manifest.json"
 ).split()
 _MESSAGE_FILES = (
     "message.jws message-keys.jwks message-provenance.json message-verification.json message-export.json "
@@ -584,12 +585,71 @@ def key_history_failure(files, record, receipts):
     return None
 
 
+WITNESS_FILES = ("cosigned-checkpoint.txt", "witness-policy.txt")
+_SIG_LINE = re.compile(rb"\xe2\x80\x94 ([^ +]+) ([^ ]*)")
+
+
+def witnesses_failure(files):
+    """§19 check 12 for a package holding cosigned-checkpoint.txt or witness-policy.txt: why it
+    fails, or None.
+
+    1. both files are present; 2. cosigned-checkpoint.txt is UTF-8 text of at most 64 KiB: exactly the bytes of
+    checkpoint-body.txt, a line feed, then 1 to 100 lines `— <name> <standard base64>` and a line
+    feed, the name without spaces or `+`, the base64 canonical, of at least 5 bytes; 3.
+    witness-policy.txt is UTF-8 text and a policy read by §22.2 (policy.read_policy, which reads its keys as
+    step 3 says: an Ed25519 key of 32 bytes and its key ID, an ECDSA log key a P-256 SPKI DER as
+    OpenSSL writes it whose key ID is the first 4 bytes of its SHA-256); 4. the note is
+    evaluated against the policy by §22.2 (policy.evaluate: reading the note by §10, a log of
+    the origin signed it, every line of a policy witness is a valid cosignature over
+    checkpoint-body.txt, the quorum is met).
+
+    A guess: a policy's Ed25519 key that is not a curve point fails step 3 (§22.1 KEY_INVALID),
+    though step 3 lists only its length and key ID."""
+    note, raw = (files.get(n) for n in WITNESS_FILES)
+    if note is None or raw is None:
+        missing = WITNESS_FILES[0] if note is None else WITNESS_FILES[1]
+        return f"{missing} is missing: the package holds one of {WITNESS_FILES[0]} and {WITNESS_FILES[1]} without the other"
+    # 2. and 3.: both are UTF-8 text
+    for name, data in zip(WITNESS_FILES, (note, raw)):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return f"{name} is not UTF-8 text"
+    # 2. the cosigned note: checkpoint-body.txt, a line feed, signature lines
+    body = files.get("checkpoint-body.txt")
+    if len(note) > checkpoints.MAX_NOTE:
+        return f"{WITNESS_FILES[0]} is larger than 64 KiB"
+    if body is None or not note.startswith(body + b"\n"):
+        return f"{WITNESS_FILES[0]} does not start with checkpoint-body.txt and a line feed"
+    block = note[len(body) + 1:]
+    lines = block[:-1].split(b"\n")
+    if not block.endswith(b"\n") or not 1 <= len(lines) <= checkpoints.MAX_SIGS:
+        return f"{WITNESS_FILES[0]} does not end in 1 to 100 signature lines"
+    for line in lines:
+        m = _SIG_LINE.fullmatch(line)
+        sig = m and b64std_decode(m.group(2))
+        if not sig or len(sig) < 5:
+            return f"{WITNESS_FILES[0]} has a malformed signature line"
+    # 3. the policy
+    try:
+        pol = policy.read_policy(raw)
+    except EvError as e:
+        return f"{WITNESS_FILES[1]} is not a policy: {e.message} ({e.name})"
+    # 4. evaluated against it
+    try:
+        policy.evaluate(note, pol)
+    except EvError as e:
+        return f"{WITNESS_FILES[0]} does not meet {WITNESS_FILES[1]}: {e.message} ({e.name})"
+    return None
+
+
 class Check:
     def __init__(self, number):
         self.number = number
         self.passed = True
         self.applies = True
         self.failure = None
+        self.detail = None
 
     def fail(self, why):
         if self.passed:
@@ -599,7 +659,10 @@ class Check:
 
 def verify_package(path):
     files = read_package(path)
-    checks = {n: Check(n) for n in (*range(1, 9), 11)}
+    # 12 applies only when the package holds cosigned-checkpoint.txt or witness-policy.txt;
+    # like 9 and 10 it is otherwise neither printed nor reported (no entry here).
+    witnessed = any(n in files for n in WITNESS_FILES)
+    checks = {n: Check(n) for n in (*range(1, 9), 11, *([12] if witnessed else []))}
 
     def fail_all(why, numbers):
         for n in numbers:
@@ -635,6 +698,17 @@ def verify_package(path):
     for name in sorted(files):
         if not_a_package_file(name):
             checks[1].fail(f"{name} is not a file of a package")
+
+    # 12. the witnesses: judged from checkpoint-body.txt and its own two files alone, so before
+    # (and whatever) the record's checks find. The policy's SHA-256, for the reader to compare
+    # with the policy they trust: the check shows the witnesses it names cosigned, not that they
+    # are the reader's.
+    if witnessed:
+        if "witness-policy.txt" in files:
+            checks[12].detail = "witness-policy.txt SHA-256 " + hashlib.sha256(files["witness-policy.txt"]).hexdigest()
+        why = witnesses_failure(files)
+        if why is not None:
+            checks[12].fail(why)
 
     is_receipt = "receipt.jws" in files
     is_batch = "batch-receipt.json" in files
