@@ -152,7 +152,58 @@ fn a_witnessed_log_exports_packages_whose_cosignatures_verify_sh_and_the_library
     let third_only =
         cosign(&add_note_signature(&stored, ORIGIN, &note_key).unwrap(), &witnesses[2].0, &witnesses[2].1, 5);
     let stranger = NoteVerifier::new(ORIGIN, &PublicKey::from_jwk(&ok(dir, &["keygen"])).unwrap()).unwrap().to_vkey();
+    // The log's key as a compressed point: the same key, another DER.
+    let compressed = {
+        let out = Command::new("openssl")
+            .args(["pkey", "-pubin", "-ec_conv_form", "compressed", "-outform", "DER"])
+            .arg("-in")
+            .arg(dir.join("pkg/public-key.pem"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let mut key = vec![0x02];
+        key.extend_from_slice(&out.stdout);
+        let id = evidentia::encoding::hex(&evidentia::Digest::sha256(&out.stdout).as_bytes()[..4]);
+        format!("{ORIGIN}+{id}+{}", evidentia::encoding::b64(&key))
+    };
+    // A line of a key nobody trusts, named with a character §10 forbids in names.
+    let odd_name = |name: &str| format!("{cosigned}\u{2014} {name} AAAAAAAAAAA=\n").into_bytes();
+    let mut not_utf8 = b"# \xf4\x90\x80\x80\n".to_vec();
+    not_utf8.extend_from_slice(two_of_three.as_bytes());
+    // A log named a\tb (a backslash, then t) and a witness of the same name, which
+    // may not be: verify.sh must compare the text, not what awk makes of it.
+    let backslash_log = evidentia::LogKey::ed25519("a\\tb", &NoteKey::from_seed(&[9; 32]).public_key()).unwrap();
+    let backslash_witness =
+        WitnessKey::new("witness.example/w4", &NoteKey::from_seed(&[10; 32]).public_key()).unwrap().to_vkey();
     let cases: Vec<(&str, Files, bool)> = vec![
+        (
+            "the policy names the log's key as a compressed point",
+            with("witness-policy.txt", Some(policy(&compressed, "2").into_bytes())),
+            false,
+        ),
+        (
+            "a signature line's key name holds a control character",
+            with("cosigned-checkpoint.txt", Some(odd_name("zz\u{1}z"))),
+            false,
+        ),
+        (
+            "a signature line's key name holds U+0085",
+            with("cosigned-checkpoint.txt", Some(odd_name("zz\u{85}z"))),
+            false,
+        ),
+        ("a signature line of an unknown key", with("cosigned-checkpoint.txt", Some(odd_name("zz\u{a0}z"))), true),
+        ("the policy is not UTF-8", with("witness-policy.txt", Some(not_utf8)), false),
+        (
+            "a witness named as a log whose name holds a backslash",
+            with(
+                "witness-policy.txt",
+                Some(
+                    format!("log {}\nwitness a\\tb {backslash_witness}\n{two_of_three}", backslash_log.to_vkey())
+                        .into_bytes(),
+                ),
+            ),
+            false,
+        ),
         (
             "the policy names the log's Ed25519 note key",
             with("witness-policy.txt", Some(policy(&note_vkey, "2").into_bytes())),
@@ -260,4 +311,32 @@ fn a_package_keeps_the_witnessed_checkpoint_over_a_newer_one_and_only_under_a_me
     assert!(!dir.join("newer/cosigned-checkpoint.txt").exists());
     let body = std::fs::read_to_string(dir.join("newer/checkpoint-body.txt")).unwrap();
     assert_eq!(body.lines().nth(1), Some("3"), "{body}");
+}
+
+#[test]
+fn a_log_id_with_backslashes_is_compared_as_text() {
+    let work = Workdir::new("witnessed-package-backslash");
+    let dir = &work.0;
+    let origin = r"corp\audit\x41";
+    ok(dir, &["keygen", "--out", "log.jwk"]);
+    ok(dir, &["log", "init", "L", "--key", "log.jwk", "--id", origin]);
+    let note_vkey = ok(dir, &["log", "note-key", "L", "--key", "note.pem", "--generate"]).trim().to_owned();
+    std::fs::write(dir.join("e.json"), r#"{"action":"approve"}"#).unwrap();
+    ok(dir, &["log", "append", "L", "e.json"]);
+    ok(dir, &["log", "checkpoint", "L"]);
+    let note_key = NoteKey::from_pem(&std::fs::read_to_string(dir.join("note.pem")).unwrap()).unwrap();
+    let stored = evidentia_store::LogReader::open(&dir.join("L")).unwrap().checkpoint_of_size(Some(1)).unwrap().note;
+    let witness = NoteKey::from_seed(&[5; 32]);
+    let vkey = WitnessKey::new(r"witness\t.example", &witness.public_key()).unwrap().to_vkey();
+    let cosigned = cosign(&add_note_signature(&stored, origin, &note_key).unwrap(), r"witness\t.example", &witness, 9);
+    let policy = format!("log {note_vkey}\nwitness w\\n {vkey}\nquorum w\\n\n");
+    evidentia_store::store_cosigned(&dir.join("L"), &cosigned, Some(&policy)).unwrap();
+    ok(dir, &["export", "L", "--index", "0", "--out", "pkg"]);
+    let (status, output, failed) = verdicts(dir, &dir.join("pkg"));
+    assert_eq!((status, failed.as_slice()), (0, &[][..]), "{output}");
+    assert!(
+        output.starts_with(r"OK      12. the checkpoint is cosigned by witnesses of witness-policy.txt"),
+        "{output}"
+    );
+    assert!(output.contains(r": w\n at 9,"), "{output}");
 }

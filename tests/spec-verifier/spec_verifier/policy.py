@@ -49,7 +49,8 @@ def read_vkey(text, types):
     malformed vkey or a key ID that is not the key's, KEY_UNSUPPORTED for another type,
     KEY_INVALID for an Ed25519 key (or, a guess, an ECDSA key) that is not a curve point.
 
-    Guesses: the name is non-empty (§10's key names are); the base64 is standard with padding
+    The name is a key name (§19 check 12 step 3: as §10's, U+0080 to U+009F included). Guesses:
+    the base64 is standard with padding
     and canonical (§10's signature lines are); an ECDSA key is the 91-byte P-256 SPKI DER "as
     OpenSSL writes it" (§19 check 12 step 3; §22.1 says only "SPKI DER"). Order: form, type,
     key, key ID."""
@@ -57,7 +58,7 @@ def read_vkey(text, types):
     if len(parts) != 3:
         raise EvError("KEY_MALFORMED", "a vkey is name+keyID+key")
     name, kid_hex, b64 = parts
-    if not name or any(c in " \t\n" or ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+    if not name or any(c in " \t\n+" or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in name):
         raise EvError("KEY_MALFORMED", "a vkey's name is empty or has a space or control character")
     if not _KEY_ID.fullmatch(kid_hex):
         raise EvError("KEY_MALFORMED", "a vkey's key ID is not 8 lowercase hex digits")

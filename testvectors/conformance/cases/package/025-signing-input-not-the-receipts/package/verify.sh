@@ -949,11 +949,40 @@ vkey_read() {
     : > "$work/v-key"
     case "$1" in *+*+*) ;; *) return 0 ;; esac
     case "$v_id" in *[!0-9a-f]* | "") return 0 ;; esac
-    [ -n "$v_name" ] && [ ${#v_id} -eq 8 ] || return 0
+    key_name "$v_name" && [ ${#v_id} -eq 8 ] || return 0
     printf '%s' "$v_b64" | openssl base64 -d -A > "$work/v-all" 2>/dev/null || return 0
     [ "$(openssl base64 -A < "$work/v-all")" = "$v_b64" ] && [ -s "$work/v-all" ] || return 0
     v_type=$(head -c 1 "$work/v-all" | hex)
     tail -c +2 "$work/v-all" > "$work/v-key"
+}
+# utf8_text FILE: whether FILE is UTF-8 (RFC 3629: shortest forms, no surrogates,
+# nothing beyond U+10FFFF), read byte by byte.
+utf8_text() {
+    od -An -v -tu1 < "$1" | awk '{
+        for (i = 1; i <= NF; i++) {
+            b = $i + 0
+            if (need > 0) {
+                if (b < lo || b > hi) exit 1
+                need--; lo = 128; hi = 191; continue
+            }
+            if (b < 128) continue
+            lo = 128; hi = 191
+            if (b >= 194 && b <= 223) need = 1
+            else if (b == 224) { need = 2; lo = 160 }
+            else if (b == 237) { need = 2; hi = 159 }
+            else if (b >= 225 && b <= 239) need = 2
+            else if (b == 240) { need = 3; lo = 144 }
+            else if (b >= 241 && b <= 243) need = 3
+            else if (b == 244) { need = 3; hi = 143 }
+            else exit 1
+        }
+    } END { if (need > 0) exit 1 }'
+}
+# key_name NAME: whether NAME may name a note key (SPEC §10): not empty, without a
+# space, "+" or control character, U+0080 to U+009F included (UTF-8 C2 80 to C2 9F).
+key_name() {
+    case $1 in "" | *[[:space:]+[:cntrl:]]*) return 1 ;; esac
+    ! printf '%s' "$1" | od -An -v -tx1 | tr -s ' \n' '\n\n' | awk 'c2 && /^[89]/ { f = 1 } { c2 = ($1 == "c2") } END { exit !f }'
 }
 # ed25519_id NAME TYPE FILE: the key ID of an Ed25519 key, SHA-256(NAME, a line
 # feed, the type byte, the key)[:4] in hex.
@@ -979,9 +1008,10 @@ if [ -e cosigned-checkpoint.txt ] || [ -e witness-policy.txt ]; then
         tail -c +$((body_length + 2)) cosigned-checkpoint.txt > "$work/w-lines"
         if ! cmp -s "$work/w-body" checkpoint-body.txt || [ "$(cat "$work/w-blank")" != 0a ] \
             || [ "$(tail -c 1 cosigned-checkpoint.txt | hex)" != 0a ] || [ ! -s "$work/w-lines" ] \
-            || grep -q -v '^— [^ +][^ +]* [A-Za-z0-9+/][A-Za-z0-9+/]*=*$' "$work/w-lines" \
+            || grep -q -v '^— [^ +[:cntrl:]][^ +[:cntrl:]]* [A-Za-z0-9+/][A-Za-z0-9+/]*=*$' "$work/w-lines" \
             || [ "$(wc -l < "$work/w-lines")" -gt 100 ] || [ "$(wc -c < cosigned-checkpoint.txt)" -gt 65536 ] \
-            || ! iconv -f UTF-8 -t UTF-8 < cosigned-checkpoint.txt > /dev/null 2>&1; then
+            || ! utf8_text cosigned-checkpoint.txt \
+            || ! awk '{ print $2 }' "$work/w-lines" | while read -r name; do key_name "$name" || exit 1; done; then
             w_why="cosigned-checkpoint.txt is not checkpoint-body.txt, an empty line and signature lines"
         fi
     fi
@@ -990,7 +1020,7 @@ if [ -e cosigned-checkpoint.txt ] || [ -e witness-policy.txt ]; then
     # number), and "quorum NAME"; or, on $work/w-policy-error, why it is malformed.
     if [ -z "$w_why" ]; then
         if [ "$(wc -c < witness-policy.txt)" -gt 65536 ] || ! tr -d '\000' < witness-policy.txt | cmp -s - witness-policy.txt \
-            || ! iconv -f UTF-8 -t UTF-8 < witness-policy.txt > /dev/null 2>&1; then
+            || ! utf8_text witness-policy.txt; then
             w_why="witness-policy.txt is larger than 64 KiB or not UTF-8 text"
         elif ! awk '
             function fail(why) { printf "witness-policy.txt line %d: %s\n", NR, why; bad = 1; exit 1 }
@@ -1059,9 +1089,10 @@ if [ -e cosigned-checkpoint.txt ] || [ -e witness-policy.txt ]; then
                 log:02)
                     if ! openssl pkey -pubin -inform DER -in "$work/v-key" -out "$work/w-key-$v_hex.pem" 2>/dev/null \
                         || [ "$(openssl pkey -pubin -in "$work/w-key-$v_hex.pem" -outform DER | hex)" != "$v_hex" ] \
-                        || ! openssl pkey -pubin -in "$work/w-key-$v_hex.pem" -text -noout 2>/dev/null | grep -q 'P-256\|prime256v1' \
+                        || [ "${v_hex#3059301306072a8648ce3d020106082a8648ce3d03010703420004}" = "$v_hex" ] \
+                        || [ "$(wc -c < "$work/v-key")" -ne 91 ] \
                         || [ "$(openssl dgst -sha256 -binary < "$work/v-key" | head -c 4 | hex)" != "$v_id" ]; then
-                        w_why="witness-policy.txt: the key $vkey is not a P-256 key of its key ID"
+                        w_why="witness-policy.txt: the key $vkey is not an uncompressed P-256 key of its key ID"
                     fi
                     ;;
                 *) w_why="witness-policy.txt: the $w_kind key $vkey is malformed or of another signature type" ;;
@@ -1073,21 +1104,21 @@ if [ -e cosigned-checkpoint.txt ] || [ -e witness-policy.txt ]; then
                 n_log=$((n_log + 1))
                 if grep -q "^log [^ ]* [^ ]* [^ ]* $v_hex\$" "$work/w-keys"; then
                     w_why="witness-policy.txt: the same log key is listed twice"
-                elif awk -v k="$v_hex" -v n="$v_name" '$1 == "witness" && ($5 == k || $2 == n || $3 == n) { f = 1 } END { exit !f }' "$work/w-keys"; then
+                elif k=$v_hex n=$v_name awk '$1 == "witness" && ($5 == ENVIRON["k"] || $2 == ENVIRON["n"] || $3 == ENVIRON["n"]) { f = 1 } END { exit !f }' "$work/w-keys"; then
                     w_why="witness-policy.txt: a witness is a log of the policy (the same key or name): a log cannot witness itself"
                 fi
                 printf 'log %s %s %s %s\n' "$v_type" "$v_name" "$v_id" "$v_hex" >> "$work/w-keys"
             else
                 if grep -q "^witness [^ ]* [^ ]* [^ ]* $v_hex\$" "$work/w-keys"; then
                     w_why="witness-policy.txt: the same witness key is listed twice"
-                elif awk -v k="$v_hex" -v n="$v_name" -v w="$w_a" '$1 == "log" && ($5 == k || $3 == n || $3 == w) { f = 1 } END { exit !f }' "$work/w-keys"; then
+                elif k=$v_hex n=$v_name w=$w_a awk '$1 == "log" && ($5 == ENVIRON["k"] || $3 == ENVIRON["n"] || $3 == ENVIRON["w"]) { f = 1 } END { exit !f }' "$work/w-keys"; then
                     w_why="witness-policy.txt: a witness is a log of the policy (the same key or name): a log cannot witness itself"
                 fi
                 printf 'witness %s %s %s %s\n' "$w_a" "$v_name" "$v_id" "$v_hex" >> "$work/w-keys"
             fi
             [ -z "$w_why" ] || break
         done < "$work/w-policy"
-        [ -n "$w_why" ] || awk -v o="$origin" '$1 == "log" && $3 == o { f = 1 } END { exit !f }' "$work/w-keys" \
+        [ -n "$w_why" ] || o=$origin awk '$1 == "log" && $3 == ENVIRON["o"] { f = 1 } END { exit !f }' "$work/w-keys" \
             || w_why="witness-policy.txt has no log key for the origin $origin"
     fi
     # Every signature line of a policy key verifies: a log's (named as the origin)
@@ -1144,8 +1175,8 @@ if [ -e cosigned-checkpoint.txt ] || [ -e witness-policy.txt ]; then
     # The quorum: groups in order, each met when at least K of its members are.
     if [ -z "$w_why" ]; then
         w_policy_sha256=$(sha256_hex < witness-policy.txt)
-        if awk -v met="$work/w-met" '
-            BEGIN { while ((getline name < met) > 0) ok[name] = 1 }
+        if met="$work/w-met" awk '
+            BEGIN { while ((getline name < ENVIRON["met"]) > 0) ok[name] = 1 }
             $1 == "group" { c = 0; for (i = 4; i <= NF; i++) if ($i in ok) c++; if (c >= $3) ok[$2] = 1 }
             $1 == "quorum" { q = $2 }
             END { exit !(q == "none" || q in ok) }' "$work/w-policy"; then
