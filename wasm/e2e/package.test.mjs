@@ -147,7 +147,7 @@ test('a batch package, and one whose checkpoint carries a real RFC 3161 timestam
   assert.match(text, /Log\s+example\.com\/stamped/)
 })
 
-test('a witnessed package shows which witnesses cosigned its checkpoint, under which policy', async () => {
+test('a witnessed package shows which witnesses cosigned its checkpoint, and one whose quorum is not met fails check 12', async () => {
   const named = (suffix) => readdirSync(path.join(CASES, 'package')).find((name) => name.endsWith(suffix))
   const text = await choose('witnessed.tar.gz', archive(named('-witnessed-package-archive')))
   assert.match(text, /^VALID — every check of this evidence package passed \(8 of 8\)/)
@@ -156,6 +156,10 @@ test('a witnessed package shows which witnesses cosigned its checkpoint, under w
   assert.match(text, /cosigned by w1 at \d{4}-\d\d-\d\dT\S+, w2 at/)
   assert.match(text, /compare it with the policy you trust/)
   await page.screenshot({ path: screenshot('package-witnessed'), fullPage: true })
+  const refused = await choose('witnessed.tar.gz', archive(named('-witnessed-quorum-of-all-archive')))
+  assert.match(refused, /^INVALID — this evidence package proves nothing: 1 of 8 checks failed/)
+  assert.equal((await statuses())[12], '✗ Failed')
+  assert.match(refused, /do not meet the quorum of witness-policy\.txt/)
 })
 
 test('tampered packages show INVALID, naming the check that failed and why', async () => {
@@ -213,7 +217,7 @@ test('every conformance package given as a .tar.gz gets its expected verdict in 
       code: c.expected.code,
       archive: readFileSync(path.join(c.folder, c.expected.inputs.package)).toString('base64'),
     }))
-  assert.equal(cases.length, 29)
+  assert.equal(cases.length, 31)
   const wrong = await page.evaluate(async (cases) => {
     const { verifyPackage } = await import('/pkg/index.js')
     const wrong = []

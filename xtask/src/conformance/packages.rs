@@ -863,6 +863,12 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
         witnessed.with("witness-policy.txt", policy("all")?).folder(),
     );
     add(
+        "witnessed-quorum-of-all-archive",
+        "The same package as a .tar.gz: a reader of archives (the browser's too) fails check 12 alike.",
+        invalid.clone(),
+        witnessed.with("witness-policy.txt", policy("all")?).archive(),
+    );
+    add(
         "witnessed-cosignature-changed",
         "The last byte of w2's cosignature changed (sums updated): a line of a policy witness's key that does not verify fails check 12, though w1 alone would not meet the quorum anyway.",
         invalid.clone(),
