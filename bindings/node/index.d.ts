@@ -97,6 +97,12 @@ export declare class Log {
   /** The inclusion proof (JSON) of record `index` (default size: the latest checkpoint's). */
   inclusionProof(index: number, size?: number | undefined | null): string
   /**
+   * Record `index`'s C2SP tlog-proof (SPEC.md §22.3) and its entry, the record's
+   * bytes that `verifyTlogProof` takes: to the checkpoint of `size`, by default the
+   * newest covering it that the log keeps cosigned by witnesses, else the newest.
+   */
+  tlogProof(index: number, size?: number | undefined | null): TlogProofExport
+  /**
    * Writes the evidence package of record `index` (SPEC.md §19) to the new folder
    * `out` and to `out` + ".tar.gz"; returns the archive's path. The package
    * verifies with its `verify.sh` and OpenSSL alone.
@@ -524,6 +530,14 @@ export interface TimestampOptions {
  * HTTP client (`Content-Type: application/timestamp-query`).
  */
 export declare function timestampRequest(data: Uint8Array | string, hash?: string): Buffer
+
+/** A record's C2SP tlog-proof, and the entry it proves. */
+export interface TlogProofExport {
+  /** The tlog-proof text. */
+  proof: string
+  /** The entry: the record's bytes. */
+  entry: Buffer
+}
 
 /** A JWS that verified. */
 export interface VerifiedJws {

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use evidentia::json::Value;
 use evidentia::{
-    Error, ErrorCode, MAX_WITNESS_ANSWER_SIZE, Receipt, TlogProof, WitnessAnswer, WitnessKey, add_checkpoint_body,
-    merge_notes, read_checkpoint, read_witness_answer,
+    Error, ErrorCode, MAX_WITNESS_ANSWER_SIZE, WitnessAnswer, WitnessKey, add_checkpoint_body, merge_notes,
+    read_checkpoint, read_witness_answer,
 };
-use evidentia_store::{Entry, LogReader, cosigned_checkpoint, record_witness_size, store_cosigned, witness_sizes};
+use evidentia_store::{LogReader, record_tlog_proof, record_witness_size, store_cosigned, witness_sizes};
 
 use crate::io::outln;
 use crate::{Outcome, text};
@@ -264,10 +264,9 @@ fn report(
     refused.map_or(Ok(Outcome::Valid), Err)
 }
 
-/// Writes record `index`'s c2sp.org/tlog-proof to `out`: its inclusion proof to the
-/// checkpoint of `size` (cosigned if witnesses cosigned it), or by default to the
-/// newest cosigned checkpoint that covers it, else the newest checkpoint. With
-/// `entry_out`, the record's bytes (the entry the proof is for) too.
+/// Writes record `index`'s c2sp.org/tlog-proof to `out` (see
+/// [`evidentia_store::record_tlog_proof`]) and, with `entry_out`, the record's bytes
+/// (the entry the proof is for).
 pub(crate) fn write_tlog_proof(
     dir: &Path,
     index: u64,
@@ -275,42 +274,10 @@ pub(crate) fn write_tlog_proof(
     out: &Path,
     entry_out: Option<&Path>,
 ) -> Result<(), Error> {
-    let reader = LogReader::open(dir)?;
-    let note = match size {
-        Some(size) => match cosigned_checkpoint(dir, size)? {
-            Some(note) => note,
-            None => reader.checkpoint_of_size(Some(size))?.note,
-        },
-        None => {
-            let mut newest_cosigned = None;
-            for size in reader.checkpoint_sizes().into_iter().rev().take_while(|size| *size > index) {
-                if let Some(note) = cosigned_checkpoint(dir, size)? {
-                    newest_cosigned = Some(note);
-                    break;
-                }
-            }
-            match newest_cosigned {
-                Some(note) => note,
-                None => reader.checkpoint_of_size(None)?.note,
-            }
-        }
-    };
-    let checkpoint_size = read_checkpoint(&note)?.size;
-    if index >= checkpoint_size {
-        return Err(Error::new(
-            ErrorCode::InvalidArgument,
-            format!("record {index} is not covered by the checkpoint of {checkpoint_size} records"),
-        ));
-    }
-    let proof = reader.inclusion_proof(index, Some(checkpoint_size))?;
-    let tlog = TlogProof { extra: None, index, hashes: proof.hashes, checkpoint: note };
-    write_file(out, tlog.to_text().as_bytes())?;
+    let (proof, entry) = record_tlog_proof(dir, index, size)?;
+    write_file(out, proof.to_text().as_bytes())?;
     if let Some(entry_out) = entry_out {
-        let record = match reader.entry(index)? {
-            Entry::Receipt { receipt, .. } => Receipt::parse(&receipt)?.record_bytes().to_vec(),
-            Entry::Record { record, .. } => record,
-        };
-        write_file(entry_out, &record)?;
+        write_file(entry_out, &entry)?;
     }
     Ok(())
 }

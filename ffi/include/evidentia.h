@@ -955,6 +955,22 @@ evidentia_result evidentia_log_export_package(const evidentia_log *log,
                                               char **out);
 
 /**
+ * Gives record `index`'s C2SP tlog-proof (SPEC.md §22.3) as a new string in
+ * `*proof_out`, and its entry, the record's bytes (canonical JSON text), as a new
+ * string in `*entry_out` (free both with [`crate::evidentia_string_free`]): to the
+ * checkpoint of `size` records, or with `size` 0 to the newest covering it that
+ * the log keeps cosigned by witnesses, else the newest.
+ *
+ * # Safety
+ * `log` live; `proof_out` and `entry_out` writable.
+ */
+evidentia_result evidentia_log_tlog_proof(const evidentia_log *log,
+                                          uint64_t index,
+                                          uint64_t size,
+                                          char **proof_out,
+                                          char **entry_out);
+
+/**
  * Writes the consistency proof (JSON) between the trees of `old` and `new`
  * records; `new` 0 means the latest checkpoint's size.
  *

@@ -431,6 +431,35 @@ pub unsafe extern "C" fn evidentia_log_export_package(
     })
 }
 
+/// Gives record `index`'s C2SP tlog-proof (SPEC.md §22.3) as a new string in
+/// `*proof_out`, and its entry, the record's bytes (canonical JSON text), as a new
+/// string in `*entry_out` (free both with [`crate::evidentia_string_free`]): to the
+/// checkpoint of `size` records, or with `size` 0 to the newest covering it that
+/// the log keeps cosigned by witnesses, else the newest.
+///
+/// # Safety
+/// `log` live; `proof_out` and `entry_out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_tlog_proof(
+    log: *const evidentia_log,
+    index: u64,
+    size: u64,
+    proof_out: *mut *mut c_char,
+    entry_out: *mut *mut c_char,
+) -> evidentia_result {
+    boundary(|| {
+        let proof_out = unsafe { string_out(proof_out)? };
+        let entry_out = unsafe { string_out(entry_out)? };
+        let log = unsafe { handle(log, "log")? };
+        let size = (size != 0).then_some(size);
+        let (proof, entry) = evidentia_store::record_tlog_proof(log.log.dir(), index, size)?;
+        let entry = String::from_utf8(entry)
+            .map_err(|_| evidentia::Error::new(evidentia::ErrorCode::LogCorrupt, "the record is not UTF-8 text"))?;
+        give_string(proof.to_text(), proof_out)?;
+        give_string(entry, entry_out)
+    })
+}
+
 /// Writes the consistency proof (JSON) between the trees of `old` and `new`
 /// records; `new` 0 means the latest checkpoint's size.
 ///

@@ -187,6 +187,19 @@ static void threads_share_a_log(void) {
     CHECK(evidentia_log_export_package(NULL, 3, package, &text) == EVIDENTIA_INVALID_ARGUMENT, "no log");
     CHECK(evidentia_log_export_package(log, 3, "/tmp/evidentia-c-never", NULL) == EVIDENTIA_INVALID_ARGUMENT,
           "no out");
+    /* Record 3's C2SP tlog-proof, to the newest checkpoint, and its entry: the record's bytes. */
+    char *tlog = NULL, *entry = NULL;
+    CHECK(evidentia_log_tlog_proof(log, 3, 0, &tlog, &entry) == EVIDENTIA_OK && tlog && entry, "tlog-proof");
+    CHECK(tlog && strncmp(tlog, "c2sp.org/tlog-proof@v1\nindex 3\n", 31) == 0 &&
+              strstr(tlog, "\n\nc.example/threads\n80\n"),
+          "tlog-proof text: %s", tlog ? tlog : "(null)");
+    CHECK(entry && strstr(entry, "\"seq\":3"), "entry: %s", entry ? entry : "(null)");
+    evidentia_string_free(tlog);
+    evidentia_string_free(entry);
+    tlog = entry = NULL;
+    CHECK(evidentia_log_tlog_proof(log, 80, 0, &tlog, &entry) == EVIDENTIA_INVALID_ARGUMENT && !tlog && !entry,
+          "tlog-proof beyond the checkpoint");
+    CHECK(evidentia_log_tlog_proof(log, 3, 0, NULL, &entry) == EVIDENTIA_INVALID_ARGUMENT && !entry, "no proof out");
     CHECK(evidentia_log_append(log, (const uint8_t *)"{}", 2, NULL, "not a time", 0, &text) == EVIDENTIA_TIME_INVALID &&
               text == NULL,
           "bad time");

@@ -62,7 +62,9 @@ pub use reader::{LogReader, verify_dir};
 pub use recovery::Recovery;
 pub use segments::{Entry, EntryRef};
 pub use timestamps::{StoredTimestamp, attach_timestamp, attach_timestamp_with};
-pub use witnessing::{cosigned_checkpoint, record_witness_size, store_cosigned, witness_policy, witness_sizes};
+pub use witnessing::{
+    cosigned_checkpoint, record_tlog_proof, record_witness_size, store_cosigned, witness_policy, witness_sizes,
+};
 pub use writer::{
     AppendOptions, Appended, CreateOptions, InvalidEvent, Log, LogOptions, NewEvent, PrefixAppended, now,
 };

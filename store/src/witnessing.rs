@@ -1,7 +1,8 @@
 //! What a log keeps of its witnesses (SPEC §16, §22.4): the size each witness
 //! last said it holds (`witness/state.json`), so that the next `add-checkpoint` states
 //! it as its old size, the cosigned checkpoints (`witness/<size>.cosigned`) and the
-//! policy they were checked against (`witness/policy`).
+//! policy they were checked against (`witness/policy`); and a record's tlog-proof,
+//! which carries the newest cosigned checkpoint covering it.
 //!
 //! Like timestamps, these are written beside the log without its writer lock:
 //! they are evidence about checkpoints the log stores, not part of its history.
@@ -10,8 +11,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use evidentia::json::{Number, Value, parse};
-use evidentia::{Error, ErrorCode, Policy, Result, merge_notes, read_checkpoint};
+use evidentia::{Error, ErrorCode, Policy, Receipt, Result, TlogProof, merge_notes, read_checkpoint};
 
+use crate::Entry;
 use crate::fsio::{Fs, Wait, lock_exclusive, read_regular};
 use crate::reader::LogReader;
 
@@ -150,4 +152,48 @@ pub fn cosigned_checkpoint(dir: &Path, size: u64) -> Result<Option<String>> {
     read_regular(&path, MAX_FILE)?
         .map(|bytes| String::from_utf8(bytes).map_err(|_| corrupt(&path, "not UTF-8 text")))
         .transpose()
+}
+
+/// Record `index`'s c2sp.org/tlog-proof (SPEC §22.3) and its entry, the record's
+/// bytes: the inclusion proof to the checkpoint of `size` (as witnesses cosigned
+/// it, when the log keeps that), or by default to the newest checkpoint covering
+/// the record that the log keeps cosigned, else to the newest checkpoint.
+///
+/// # Errors
+/// [`ErrorCode::InvalidArgument`] when no checkpoint (of that size) covers the
+/// record; [`ErrorCode::LogCorrupt`]; [`ErrorCode::Io`].
+pub fn record_tlog_proof(dir: &Path, index: u64, size: Option<u64>) -> Result<(TlogProof, Vec<u8>)> {
+    let reader = LogReader::open(dir)?;
+    let note = match size {
+        Some(size) => match cosigned_checkpoint(dir, size)? {
+            Some(note) => note,
+            None => reader.checkpoint_of_size(Some(size))?.note,
+        },
+        None => {
+            let mut newest_cosigned = None;
+            for size in reader.checkpoint_sizes().into_iter().rev().take_while(|size| *size > index) {
+                if let Some(note) = cosigned_checkpoint(dir, size)? {
+                    newest_cosigned = Some(note);
+                    break;
+                }
+            }
+            match newest_cosigned {
+                Some(note) => note,
+                None => reader.checkpoint_of_size(None)?.note,
+            }
+        }
+    };
+    let checkpoint_size = read_checkpoint(&note)?.size;
+    if index >= checkpoint_size {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            format!("record {index} is not covered by the checkpoint of {checkpoint_size} records"),
+        ));
+    }
+    let proof = reader.inclusion_proof(index, Some(checkpoint_size))?;
+    let entry = match reader.entry(index)? {
+        Entry::Receipt { receipt, .. } => Receipt::parse(&receipt)?.record_bytes().to_vec(),
+        Entry::Record { record, .. } => record,
+    };
+    Ok((TlogProof { extra: None, index, hashes: proof.hashes, checkpoint: note }, entry))
 }

@@ -572,6 +572,19 @@ impl Log {
         })
     }
 
+    /// Record `index`'s C2SP tlog-proof (SPEC.md §22.3) and its entry, the record's
+    /// bytes that `verifyTlogProof` takes: to the checkpoint of `size`, by default the
+    /// newest covering it that the log keeps cosigned by witnesses, else the newest.
+    #[napi]
+    pub fn tlog_proof(&self, index: f64, size: Option<f64>) -> Result<TlogProofExport> {
+        guard(|| {
+            let size = size.map(|s| size_from_js(s, "size")).transpose()?;
+            let (proof, entry) =
+                evidentia_store::record_tlog_proof(&self.dir, size_from_js(index, "index")?, size).map_err(error)?;
+            Ok(TlogProofExport { proof: proof.to_text(), entry: entry.into() })
+        })
+    }
+
     /// Writes the evidence package of record `index` (SPEC.md §19) to the new folder
     /// `out` and to `out` + ".tar.gz"; returns the archive's path. The package
     /// verifies with its `verify.sh` and OpenSSL alone.
@@ -774,4 +787,13 @@ pub fn verify_log_async(
         let (path, keys) = (text(&path, "the log path")?, optional_keys(jwks.as_ref())?);
         Ok(move || Ok(Report(evidentia_store::verify_dir(path.as_ref(), keys.as_ref(), |_| {}).map_err(error)?)))
     }))
+}
+
+/// A record's C2SP tlog-proof, and the entry it proves.
+#[napi(object)]
+pub struct TlogProofExport {
+    /// The tlog-proof text.
+    pub proof: String,
+    /// The entry: the record's bytes.
+    pub entry: Buffer,
 }

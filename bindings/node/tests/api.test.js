@@ -542,3 +542,23 @@ test("a log's checkpoint is stamped by a local authority, and its package carrie
   assert.throws(() => log.attachTimestamp('not bytes', tsa.root), (e) => e instanceof Error && typeof e.code === 'string')
   log.close()
 })
+
+test('a log exports a tlog-proof of a record that verifies against its policy', () => {
+  const key = evidentia.SigningKey.generate()
+  const log = evidentia.Log.create(path.join(tempDir(), 'log'), key, { logId: 'example.com/tlog' })
+  for (let n = 0; n < 3; n++) log.append({ n })
+  const note = log.checkpoint()
+  const { proof, entry } = log.tlogProof(1)
+  assert.ok(proof.startsWith('c2sp.org/tlog-proof@v1\nindex 1\n') && proof.endsWith(note))
+  assert.ok(Buffer.isBuffer(entry))
+  assert.equal(JSON.parse(entry.toString()).seq, 1)
+  // The log's ECDSA note verifier key (SPEC §10): origin, SHA-256(SPKI DER)[:4], 0x02 ‖ DER.
+  const der = require('node:crypto').createPublicKey(key.publicPem()).export({ type: 'spki', format: 'der' })
+  const id = require('node:crypto').createHash('sha256').update(der).digest().subarray(0, 4).toString('hex')
+  const policy = `log example.com/tlog+${id}+${Buffer.concat([Buffer.from([2]), der]).toString('base64')}\nquorum none\n`
+  const result = evidentia.verifyTlogProof(proof, entry, policy)
+  assert.deepEqual([result.size, result.quorumMet], [3, true])
+  throwsCode(() => evidentia.verifyTlogProof(proof, Buffer.from('{}'), policy), 'INCLUSION_PROOF_INVALID')
+  throwsCode(() => log.tlogProof(3), 'INVALID_ARGUMENT')
+  log.close()
+})

@@ -7,7 +7,7 @@ use evidentia::json::Value;
 use evidentia::{Direction, KeySet, NewMessage, SignedMessage, Timestamp};
 use evidentia_store::{AppendOptions, CreateOptions, LogOptions, Mode, NewEvent, Wait};
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyBytes, PyList};
 
 use crate::convert::{Count, Str, error, json_text, json_text_opt, value_to_py};
 use crate::report::Report;
@@ -258,6 +258,23 @@ impl Log {
     fn inclusion_proof(&self, py: Python<'_>, index: Count, size: Option<Count>) -> PyResult<String> {
         let log = self.log()?;
         py.detach(|| log.inclusion_proof(index.0, size.map(|s| s.0)).and_then(|p| p.to_json())).map_err(error)
+    }
+
+    /// Record `index`'s C2SP tlog-proof (SPEC.md §22.3) and its entry, the record's
+    /// bytes that `verify_tlog_proof` takes: to the checkpoint of `size`, by default
+    /// the newest covering it that the log keeps cosigned by witnesses, else the
+    /// newest. Releases the GIL while it works.
+    #[pyo3(signature = (index, size = None))]
+    fn tlog_proof<'py>(
+        &self,
+        py: Python<'py>,
+        index: Count,
+        size: Option<Count>,
+    ) -> PyResult<(String, Bound<'py, PyBytes>)> {
+        let dir = self.dir.clone();
+        let (proof, entry) =
+            py.detach(|| evidentia_store::record_tlog_proof(&dir, index.0, size.map(|s| s.0))).map_err(error)?;
+        Ok((proof.to_text(), PyBytes::new(py, &entry)))
     }
 
     /// Writes the evidence package of record `index` (SPEC.md §19) to the new folder

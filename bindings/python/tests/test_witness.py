@@ -6,6 +6,7 @@ and tlog-proofs."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -84,3 +85,31 @@ def test_two_of_three_satisfied_one_of_three_refused() -> None:
     assert bad.value.code_name == "POLICY_MALFORMED" and bad.value.code == 805
     with pytest.raises(AttributeError):
         result.quorum_met = False  # type: ignore[misc]
+
+
+def ecdsa_vkey(origin: str, key: evidentia.SigningKey) -> str:
+    """The log's ECDSA note verifier key (SPEC.md §10): origin, SHA-256(SPKI DER)[:4], 0x02 ‖ DER."""
+    body = "".join(line for line in key.public_pem().splitlines() if not line.startswith("-----"))
+    der = base64.b64decode(body)
+    key_bytes = base64.b64encode(bytes([2]) + der).decode()
+    return f"{origin}+{hashlib.sha256(der).digest()[:4].hex()}+{key_bytes}"
+
+
+def test_a_log_exports_a_tlog_proof_that_verifies_against_its_policy(tmp_path: Path) -> None:
+    key = evidentia.SigningKey.generate()
+    with evidentia.Log.create(tmp_path / "log", key, log_id="example.com/tlog") as log:
+        for n in range(3):
+            log.append({"n": n})
+        note = log.checkpoint()
+        proof, entry = log.tlog_proof(1)
+        assert proof.startswith("c2sp.org/tlog-proof@v1\nindex 1\n") and proof.endswith(note)
+        assert json.loads(entry)["seq"] == 1
+        policy = f"log {ecdsa_vkey('example.com/tlog', key)}\nquorum none\n"
+        result = evidentia.verify_tlog_proof(proof, entry, policy)
+        assert (result.size, result.quorum_met) == (3, True)
+        with pytest.raises(evidentia.VerificationError) as other:
+            evidentia.verify_tlog_proof(proof, b"{}", policy)
+        assert other.value.code_name == "INCLUSION_PROOF_INVALID"
+        with pytest.raises(evidentia.UsageError) as beyond:
+            log.tlog_proof(3)
+        assert beyond.value.code_name == "INVALID_ARGUMENT"

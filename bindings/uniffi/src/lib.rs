@@ -20,7 +20,7 @@ use evidentia::{ConsistencyProof, ErrorCode, InclusionProof, JwsOptions, KeySet}
 
 pub use crate::error::EvidentiaError;
 use crate::error::{Result, fail};
-pub use crate::log::{Log, verify_log};
+pub use crate::log::{Log, TlogProofExport, verify_log};
 pub use crate::message::{PartnerVerified, read_signed_message, verify_partner_jws, verify_partner_signature};
 pub use crate::package::{PackageCheck, PackageReport, verify_package, verify_package_archive};
 pub use crate::report::{CheckResult, Finding, Report};

@@ -218,6 +218,15 @@ impl Log {
         Ok(self.log.inclusion_proof(index, size)?.to_json()?)
     }
 
+    /// Record `index`'s C2SP tlog-proof (SPEC.md §22.3) and its entry, the record's
+    /// bytes that `verifyTlogProof` takes: to the checkpoint of `size`, by default the
+    /// newest covering it that the log keeps cosigned by witnesses, else the newest.
+    #[uniffi::method(default(size = None))]
+    pub fn tlog_proof(&self, index: u64, size: Option<u64>) -> Result<TlogProofExport> {
+        let (proof, entry) = evidentia_store::record_tlog_proof(&self.dir, index, size)?;
+        Ok(TlogProofExport { proof: proof.to_text(), entry })
+    }
+
     /// Writes the evidence package of record `index` (SPEC.md §19) to the new folder
     /// `out` and to `out` + ".tar.gz"; returns the archive's path. The package
     /// verifies with its `verify.sh` and OpenSSL alone.
@@ -307,4 +316,13 @@ impl Log {
 pub fn verify_log(path: String, jwks: Option<String>) -> Result<Arc<Report>> {
     let keys = optional_keys(jwks)?;
     Ok(Arc::new(Report(evidentia_store::verify_dir(path.as_ref(), keys.as_ref(), |_| {})?)))
+}
+
+/// A record's C2SP tlog-proof, and the entry it proves.
+#[derive(Debug, uniffi::Record)]
+pub struct TlogProofExport {
+    /// The tlog-proof text.
+    pub proof: String,
+    /// The entry: the record's bytes.
+    pub entry: Vec<u8>,
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Optional, Sequence, Union, final
+from typing import Any, Optional, Sequence, Tuple, Union, final
 
 from .kms import Signer
 
@@ -164,6 +164,7 @@ class Log:
     @property
     def recovery(self) -> dict[str, Any]: ...
     def inclusion_proof(self, index: int, size: Optional[int] = None) -> str: ...
+    def tlog_proof(self, index: int, size: Optional[int] = None) -> Tuple[str, bytes]: ...
     def export_package(self, index: int, out: _Path) -> str: ...
     def attach_timestamp(
         self,

@@ -78,4 +78,32 @@ class WitnessTest {
         }
         assertEquals("POLICY_MALFORMED", malformed.codeName())
     }
+
+    @Test
+    fun aLogExportsATlogProofThatVerifiesAgainstItsPolicy() {
+        val key = SigningKey.generate()
+        Log.create(tempDir().resolve("log").toString(), key, "example.com/tlog").use { log ->
+            for (n in 0 until 3) log.append("""{"n":$n}""", null)
+            val note = log.checkpoint()
+            val exported = log.tlogProof(1uL)
+            assertTrue(exported.proof.startsWith("c2sp.org/tlog-proof@v1\nindex 1\n") && exported.proof.endsWith(note))
+            assertEquals(1, JSONObject(String(exported.entry)).getInt("seq"))
+            // The log's ECDSA note verifier key (SPEC.md §10): origin, SHA-256(SPKI DER)[:4], 0x02 ‖ DER.
+            val der = Base64.getMimeDecoder().decode(
+                key.publicPem().lines().filterNot { it.startsWith("-----") }.joinToString(""),
+            )
+            val id = java.security.MessageDigest.getInstance("SHA-256").digest(der).copyOf(4)
+                .joinToString("") { "%02x".format(it) }
+            val vkey = "example.com/tlog+$id+" + Base64.getEncoder().encodeToString(byteArrayOf(2) + der)
+            val policy = "log $vkey\nquorum none\n"
+            val result = verifyTlogProof(exported.proof, exported.entry, policy)
+            assertEquals(3uL, result.size)
+            assertTrue(result.quorumMet)
+            val other = assertThrows(EvidentiaException.Verification::class.java) {
+                verifyTlogProof(exported.proof, "{}".toByteArray(), policy)
+            }
+            assertEquals("INCLUSION_PROOF_INVALID", other.codeName())
+            assertEquals("INVALID_ARGUMENT", assertThrows(EvidentiaException::class.java) { log.tlogProof(3uL) }.codeName())
+        }
+    }
 }
