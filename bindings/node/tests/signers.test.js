@@ -346,10 +346,17 @@ test('a chain signs one receipt at a time', async () => {
   const client = new KMSClient({ k: pair.privateKey })
   const signer = await awsKmsSigner(client, 'k')
   const chain = new evidentia.ReceiptChain('example.com/one-at-a-time')
-  const first = chain.issueAsync(signer, { n: 0 })
+  // The first signature waits until the test releases it, so the refusals below
+  // cannot race a signer that happens to answer quickly.
+  let release
+  const released = new Promise((resolve) => (release = resolve))
+  const held = { publicJwk: signer.publicJwk, sign: async (message) => (await released, signer.sign(message)) }
+  const first = chain.issueAsync(held, { n: 0 })
   // While the first waits for its signature, another is refused, not reordered.
   await rejectsCode(chain.issueAsync(signer, { n: 1 }), 'INVALID_ARGUMENT', /await/)
   throwsCode(() => chain.issue(localSigner(pair), { n: 1 }), 'INVALID_ARGUMENT', /await/)
+  assert.equal(chain.length, 0)
+  release()
   const receipts = [await first]
   assert.equal(chain.length, 1)
   // Awaited in turn, they all succeed in order.
