@@ -219,6 +219,11 @@ pub(crate) enum LogCommand {
         /// Trusted keys (JWKS); by default the log's own key history
         #[arg(long)]
         jwks: Option<PathBuf>,
+        /// Verify only the records after this signed checkpoint, one you trust (the
+        /// output of `evidentia log checkpoint` saved when the log last verified):
+        /// the log must still hold it unchanged, and every later record is checked
+        #[arg(long, value_name = "FILE")]
+        from_checkpoint: Option<PathBuf>,
     },
     /// Retire the log's signing key and continue with a new one. The retiring key
     /// signs a key record handing over to the new key (SPEC §23) and a checkpoint of
@@ -546,11 +551,19 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                 json,
             );
         }
-        LogCommand::Verify { dir, jwks } => {
+        LogCommand::Verify { dir, jwks, from_checkpoint } => {
             let keys = jwks.as_deref().map(load_keys).transpose()?;
+            let trusted = match from_checkpoint.as_deref() {
+                None => None,
+                Some(path) => {
+                    let note = read_text(path)?;
+                    evidentia::read_checkpoint(&note).map_err(in_file(path))?;
+                    Some(note)
+                }
+            };
             let reader = LogReader::open(dir)?;
             let mut progress = Progress::new("verifying", Some(reader.len()));
-            let report = reader.verify(keys.as_ref(), |done| progress.update(done))?;
+            let report = reader.verify_from(keys.as_ref(), trusted.as_deref(), |done| progress.update(done))?;
             progress.finish();
             if reader.torn_tail_bytes() > 0 {
                 eprintln!(

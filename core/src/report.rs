@@ -236,6 +236,9 @@ impl Subject {
 pub struct Report {
     subject: Subject,
     log_id: Option<String>,
+    /// The index of the first record verified: the size of the trusted checkpoint
+    /// an incremental verification started from, 0 for a whole log.
+    first: u64,
     records: u64,
     checks: Vec<CheckResult>,
     findings: Vec<Finding>,
@@ -261,6 +264,13 @@ impl Report {
     /// How many records were verified.
     pub fn records(&self) -> u64 {
         self.records
+    }
+
+    /// The index of the first record verified: 0 for a whole log, the size of the
+    /// trusted checkpoint for an incremental verification (records before it were
+    /// not read again).
+    pub fn first_record(&self) -> u64 {
+        self.first
     }
 
     /// One result per check, in [`Check::ALL`] order.
@@ -294,6 +304,15 @@ impl Report {
         let what = match self.subject {
             Subject::Receipt => "receipt".to_owned(),
             Subject::BatchReceipt => "batch receipt".to_owned(),
+            Subject::Log if self.first > 0 => match self.records {
+                0 => format!("log, no records after the trusted checkpoint of {}", self.first),
+                n => format!(
+                    "log records {} to {} after the trusted checkpoint of {}",
+                    self.first,
+                    self.first + n - 1,
+                    self.first
+                ),
+            },
             Subject::Log => format!("log of {} record{}", self.records, if self.records == 1 { "" } else { "s" }),
         };
         let ran = self.checks.iter().filter(|c| c.status != Status::Skipped).count();
@@ -339,7 +358,7 @@ impl Report {
             })
             .collect();
         let subject = self.subject.id();
-        canonical_text(&Value::object([
+        let mut members = vec![
             ("checks", Value::Array(checks)),
             ("findings", Value::Array(findings)),
             ("findings_omitted", count(self.omitted)),
@@ -348,7 +367,13 @@ impl Report {
             ("subject", Value::from(subject)),
             ("summary", Value::from(self.summary())),
             ("valid", Value::Bool(self.is_valid())),
-        ]))
+        ];
+        // Only an incremental verification has it, so that every other report
+        // stays byte for byte what it was.
+        if self.first > 0 {
+            members.push(("first_record", count(self.first)));
+        }
+        canonical_text(&Value::object(members))
     }
 
     /// The report as text for a terminal: the summary, one line per check, and
@@ -383,6 +408,7 @@ impl Report {
 pub(crate) struct ReportBuilder {
     subject: Subject,
     log_id: Option<String>,
+    first: u64,
     records: u64,
     ran: Vec<Check>,
     failures: Vec<(Check, u64)>,
@@ -396,6 +422,7 @@ impl ReportBuilder {
         ReportBuilder {
             subject,
             log_id: None,
+            first: 0,
             records: 0,
             ran: Vec::new(),
             failures: Vec::new(),
@@ -407,6 +434,10 @@ impl ReportBuilder {
 
     pub(crate) fn set_log_id(&mut self, log_id: Option<String>) {
         self.log_id = log_id;
+    }
+
+    pub(crate) fn set_first(&mut self, first: u64) {
+        self.first = first;
     }
 
     pub(crate) fn count_record(&mut self) {
@@ -461,6 +492,7 @@ impl ReportBuilder {
         Report {
             subject: self.subject,
             log_id: self.log_id,
+            first: self.first,
             records: self.records,
             checks,
             findings: self.findings,

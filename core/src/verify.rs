@@ -10,7 +10,7 @@ use crate::digest::Digest;
 use crate::error::{Error, ErrorCode, Result};
 use crate::jwks::{KeySet, Validity};
 use crate::keyrecord::{KeyChange, KeyRecord, key_record_of, same_history};
-use crate::merkle::{Accumulator, Hash, leaf_hash};
+use crate::merkle::{Accumulator, Hash, leaf_hash, verify_inclusion};
 use crate::message::{Link, check_stored_event};
 use crate::record::{Receipt, Record};
 use crate::report::{Check, Report, ReportBuilder, Subject};
@@ -344,6 +344,31 @@ impl PreparedCheckpoint {
 const SIGNATURE_INVALID: &str =
     "the signature does not match the record: the record or the signature was altered, or another key signed it";
 
+/// Where an incremental verification starts (see [`LogVerifier::resume`]): a
+/// signed checkpoint the caller trusts, and what the log stores at its size.
+#[derive(Clone, Copy, Debug)]
+pub struct TrustedStart<'a> {
+    /// The trusted checkpoint, a signed note.
+    pub note: &'a str,
+    /// Keys whose signature lines of the note must verify too (a log's note key).
+    pub note_keys: &'a [LogKey],
+    /// What the log stores at the checkpoint's size; `None` when it holds fewer records.
+    pub stored: Option<&'a StoredStart>,
+}
+
+/// What a log stores at the size of a trusted checkpoint, read by the caller.
+#[derive(Clone, Debug, Default)]
+pub struct StoredStart {
+    /// The roots of the stored tree's perfect subtrees covering the checkpoint's
+    /// records, largest first (one per set bit of its size).
+    pub peaks: Vec<Hash>,
+    /// The stored entry of the checkpoint's last record (a receipt or a record of a
+    /// batch-signed log); `None` for a checkpoint of no records.
+    pub last_entry: Option<Vec<u8>>,
+    /// The inclusion proof of that record in the checkpoint's tree.
+    pub last_entry_proof: Vec<Hash>,
+}
+
 /// Verifies a log record by record, in bounded memory apart from one 16-byte
 /// fingerprint per nonce.
 ///
@@ -416,6 +441,111 @@ impl LogVerifier {
             links: Vec::new(),
             key_history: None,
             handed_over: HashSet::new(),
+        }
+    }
+
+    /// A verifier that continues a log from a checkpoint the caller trusts, without
+    /// reading the records it covers again (SPEC.md §13.1): the entries pushed next
+    /// are the records from the checkpoint's size on. `start` holds the checkpoint
+    /// and what the log stores at its size; whatever of it does not agree with the
+    /// checkpoint (a log rewritten, forked or cut back since) is a finding of the
+    /// report, as is a checkpoint that does not verify with `keys`.
+    pub fn resume(keys: &KeySet, options: LogVerifyOptions, start: TrustedStart<'_>) -> LogVerifier {
+        let mut verifier = LogVerifier::new(keys, options);
+        verifier.report.ran(&[Check::Checkpoint]);
+        let prepared = PreparedCheckpoint::with_note_keys(keys, start.note, start.note_keys);
+        let checkpoint = match prepared.checkpoint {
+            Ok(checkpoint) => checkpoint,
+            Err(e) => {
+                let message = format!("the trusted checkpoint cannot be read: {e}");
+                verifier.report.fail_check(Check::Checkpoint, e.code(), None, message);
+                return verifier;
+            }
+        };
+        let size = checkpoint.size;
+        verifier.index = size;
+        verifier.report.set_first(size);
+        let mismatch = |verifier: &mut LogVerifier, message: String| {
+            verifier.report.fail(ErrorCode::CheckpointMismatch, None, message);
+        };
+        if let Some(expected) = verifier.log_id.clone().filter(|id| *id != checkpoint.origin) {
+            let message = format!("the trusted checkpoint names the log {:?}, not {expected:?}", checkpoint.origin);
+            mismatch(&mut verifier, message);
+        }
+        verifier.log_id.get_or_insert_with(|| checkpoint.origin.clone());
+        let Some(stored) = start.stored else {
+            let message = format!(
+                "the log holds fewer records than the {size} of the trusted checkpoint: records were removed from its end"
+            );
+            mismatch(&mut verifier, message);
+            return verifier;
+        };
+        // The stored tree at the checkpoint's size must be the one it signed: then
+        // every root computed from here on extends it, which is the consistency
+        // proof from the checkpoint to each later one.
+        let tree = match stored.peaks.len() == size.count_ones() as usize {
+            true => Accumulator::from_peaks(size, stored.peaks.clone()),
+            false => Accumulator::new(),
+        };
+        if tree.size() != size || tree.root() != checkpoint.root {
+            let message = format!(
+                "the log's stored tree of its first {size} records is not the tree the trusted checkpoint signed: the log was rewritten or forked since"
+            );
+            mismatch(&mut verifier, message);
+        }
+        verifier.tree = tree;
+        verifier.covered = size;
+        // The last record before the checkpoint's size carries on the chain, the
+        // sequence and the time, once it is shown to be the record the checkpoint covers.
+        let last = stored.last_entry.as_deref().map(|entry| match entry.starts_with(b"{") {
+            true => PreparedEntry::record(keys, entry, None),
+            false => match std::str::from_utf8(entry) {
+                Ok(receipt) => PreparedEntry::receipt(keys, receipt, None),
+                Err(_) => PreparedEntry::unreadable("the entry is neither a receipt nor a record"),
+            },
+        });
+        match (size, last.and_then(|last| last.record)) {
+            (0, _) => verifier.check_start_signers(prepared.signers, None),
+            (_, Some(PreparedRecord { record, digest, leaf, .. }))
+                if verify_inclusion(&leaf, size - 1, size, &stored.last_entry_proof, &checkpoint.root).is_ok() =>
+            {
+                verifier.check_start_signers(prepared.signers, Some(record.time));
+                verifier.previous = Previous::Known(digest);
+                verifier.last_time = Some(record.time);
+                verifier.max_seq = Some(record.seq);
+            }
+            _ => {
+                let message = format!(
+                    "the log's record {} is not the last record the trusted checkpoint covers: the log was rewritten or forked since",
+                    size - 1
+                );
+                mismatch(&mut verifier, message);
+                verifier.previous = Previous::Unreadable;
+                verifier.max_seq = Some(size - 1);
+            }
+        }
+        verifier
+    }
+
+    /// The trusted checkpoint's signers: one must have been valid at the time of
+    /// its last record (`None` for a checkpoint of no records).
+    fn check_start_signers(&mut self, signers: Result<Vec<Validity>>, last_time: Option<Timestamp>) {
+        let valid = |validity: &Validity| match last_time {
+            Some(t) => validity.check(t).is_ok(),
+            None => validity.revoked_at.is_none(),
+        };
+        match signers {
+            Ok(signers) if signers.iter().any(valid) => {}
+            Ok(_) => self.report.fail(
+                ErrorCode::CheckpointSignatureInvalid,
+                None,
+                "the trusted checkpoint's signing key was not valid at the time of its last record",
+            ),
+            Err(e) => self.report.fail(
+                ErrorCode::CheckpointSignatureInvalid,
+                None,
+                format!("the trusted checkpoint does not verify with the keys given: {e}"),
+            ),
         }
     }
 
@@ -891,6 +1021,79 @@ mod tests {
         let report = verify_log_entries(entries(), [(1, "garbage")], &keys, LogVerifyOptions::default());
         assert!(!report.is_valid());
     }
+    /// Five receipts, and what a store holds at size `at`: a checkpoint note of the
+    /// first `at` records signed by `key`, and the stored start.
+    fn log_of_five(at: u64) -> (SigningKey, Vec<crate::record::Issued>, String, StoredStart) {
+        use crate::checkpoint::{Checkpoint, sign_checkpoint};
+        use crate::merkle::{MemoryTree, inclusion_proof};
+        let key = SigningKey::from_bytes(&[3u8; 32]).unwrap();
+        let mut chain = ChainState::new("test/log").unwrap();
+        let time = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+        let receipts: Vec<_> = (0..5)
+            .map(|i| crate::issue_receipt(&key, &mut chain, format!("{{\"n\":{i}}}").as_bytes(), time, None).unwrap())
+            .collect();
+        let leaves: Vec<Hash> = receipts.iter().map(|r| leaf_hash(r.receipt.record_bytes())).collect();
+        let tree = MemoryTree::from_leaf_hashes(leaves[..at as usize].iter().copied());
+        let checkpoint = Checkpoint { origin: "test/log".into(), size: at, root: tree.root(), extensions: vec![] };
+        let note = sign_checkpoint(&checkpoint, &key).unwrap();
+        let mut peaks = Accumulator::new();
+        leaves[..at as usize].iter().for_each(|leaf| peaks.push(*leaf));
+        let stored = StoredStart {
+            peaks: peaks.peaks().to_vec(),
+            last_entry: at.checked_sub(1).map(|i| receipts[i as usize].receipt.as_str().as_bytes().to_vec()),
+            last_entry_proof: at.checked_sub(1).map_or(Vec::new(), |i| inclusion_proof(&tree, i, at).unwrap()),
+        };
+        (key, receipts, note, stored)
+    }
+
+    fn resumed(keys: &KeySet, note: &str, stored: Option<&StoredStart>) -> LogVerifier {
+        LogVerifier::resume(keys, LogVerifyOptions::default(), TrustedStart { note, note_keys: &[], stored })
+    }
+
+    #[test]
+    fn a_verification_resumed_from_a_trusted_checkpoint_checks_only_the_records_after_it() {
+        for at in [0, 1, 2, 3, 4, 5] {
+            let (key, receipts, note, stored) = log_of_five(at);
+            let keys = KeySet::single(key.public_key());
+            let mut verifier = resumed(&keys, &note, Some(&stored));
+            for r in &receipts[at as usize..] {
+                verifier.push(r.receipt.as_str(), Some(&r.event));
+            }
+            let (_, _, later, _) = log_of_five(5);
+            verifier.push_checkpoint(&later);
+            let report = verifier.finish();
+            assert!(report.is_valid(), "{at}: {}", report.to_text());
+            assert_eq!((report.first_record(), report.records()), (at, 5 - at));
+            let json = report.to_json();
+            assert_eq!(json.contains("first_record"), at > 0, "{json}");
+        }
+    }
+
+    #[test]
+    fn a_resumed_verification_finds_a_log_that_no_longer_matches_the_trusted_checkpoint() {
+        let (key, receipts, note, stored) = log_of_five(3);
+        let keys = KeySet::single(key.public_key());
+        let codes = |verifier: LogVerifier| verifier.finish().failure_codes();
+        // Another tree at the same size: the log was rewritten or forked.
+        let forked = StoredStart { peaks: vec![[7u8; 32]; 2], ..stored.clone() };
+        assert_eq!(codes(resumed(&keys, &note, Some(&forked))), vec![ErrorCode::CheckpointMismatch]);
+        // Another record where the checkpoint's last one belongs.
+        let moved =
+            StoredStart { last_entry: Some(receipts[1].receipt.as_str().as_bytes().to_vec()), ..stored.clone() };
+        assert!(codes(resumed(&keys, &note, Some(&moved))).contains(&ErrorCode::CheckpointMismatch));
+        // Fewer records than the checkpoint: cut back.
+        assert_eq!(codes(resumed(&keys, &note, None)), vec![ErrorCode::CheckpointMismatch]);
+        // Records after it that skip one.
+        let mut verifier = resumed(&keys, &note, Some(&stored));
+        verifier.push(receipts[4].receipt.as_str(), Some(&receipts[4].event));
+        let found = codes(verifier);
+        assert!(found.contains(&ErrorCode::ChainBroken) && found.contains(&ErrorCode::SequenceGap), "{found:?}");
+        // A checkpoint the keys given did not sign, and one that is not a checkpoint.
+        let stranger = KeySet::single(SigningKey::from_bytes(&[9u8; 32]).unwrap().public_key());
+        assert!(codes(resumed(&stranger, &note, Some(&stored))).contains(&ErrorCode::CheckpointSignatureInvalid));
+        assert!(!resumed(&keys, "garbage", Some(&stored)).finish().is_valid());
+    }
+
     #[test]
     fn a_note_key_signature_a_checkpoint_carries_must_verify() {
         use crate::checkpoint::{Checkpoint, sign_checkpoint};

@@ -58,7 +58,7 @@ pub use config::{MAX_INDEX_FIELDS, Mode, validate_index_field};
 pub use faults::{FaultError, Faults, Op};
 pub use fsio::Wait;
 pub use package::{export_package, read_package};
-pub use reader::{LogReader, verify_dir};
+pub use reader::{LogReader, verify_dir, verify_dir_from};
 pub use recovery::Recovery;
 pub use segments::{Entry, EntryRef};
 pub use timestamps::{StoredTimestamp, attach_timestamp, attach_timestamp_with};

@@ -7,8 +7,10 @@
 
 use std::sync::{Arc, Mutex, mpsc};
 
+use evidentia::merkle::NodeSource;
 use evidentia::{
     Error, ErrorCode, KeySet, LogKey, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, Report, Result,
+    StoredStart, TrustedStart,
 };
 
 use crate::config::{Mode, TREE_FILE};
@@ -16,6 +18,7 @@ use crate::messages::record_digest;
 use crate::reader::LogReader;
 use crate::segments::{Entry, EntryRef};
 use crate::tree::NodeStream;
+use crate::view::TreeAccess;
 
 /// Entries handed to a verification worker at a time.
 const CHUNK: usize = 1024;
@@ -26,18 +29,58 @@ fn stored_event(event: &[u8]) -> Option<&[u8]> {
     Some(event).filter(|event| !event.is_empty())
 }
 
-/// See [`LogReader::verify`].
-pub(crate) fn verify(reader: &LogReader, keys: &KeySet, mut progress: impl FnMut(u64)) -> Result<Report> {
+/// What a log stores at `size` records (see [`StoredStart`]), `None` when it holds
+/// fewer. A part that cannot be read is left empty, which the verifier reports as
+/// not matching the trusted checkpoint.
+fn stored_start(reader: &LogReader, size: u64) -> Result<Option<StoredStart>> {
+    if size > reader.len() {
+        return Ok(None);
+    }
+    let tree = reader.tree()?;
+    let mut peaks = Vec::new();
+    let mut covered = 0u64;
+    for level in (0..u64::BITS).rev().filter(|level| size >> level & 1 == 1) {
+        peaks.push(tree.node(level, covered >> level)?);
+        covered += 1 << level;
+    }
+    let Some(last) = size.checked_sub(1) else { return Ok(Some(StoredStart { peaks, ..StoredStart::default() })) };
+    let last_entry = match reader.entry(last) {
+        Ok(Entry::Receipt { receipt, .. }) => Some(receipt.into_bytes()),
+        Ok(Entry::Record { record, .. }) => Some(record),
+        Err(e) if e.code() == ErrorCode::Io => return Err(e),
+        Err(_) => None,
+    };
+    let last_entry_proof = evidentia::merkle::inclusion_proof(tree, last, size)?;
+    Ok(Some(StoredStart { peaks, last_entry, last_entry_proof }))
+}
+
+/// See [`LogReader::verify`] and [`LogReader::verify_from`]: `trusted` is the
+/// signed checkpoint an incremental verification starts from.
+pub(crate) fn verify(
+    reader: &LogReader,
+    keys: &KeySet,
+    trusted: Option<&str>,
+    mut progress: impl FnMut(u64),
+) -> Result<Report> {
     let options = LogVerifyOptions {
         expected_log_id: Some(reader.log_id().to_owned()),
         require_events: true,
         ..LogVerifyOptions::default()
     };
-    let mut verifier = LogVerifier::new(keys, options);
+    let note_keys: Vec<LogKey> = reader.note_key().into_iter().collect();
+    let (mut verifier, first) = match trusted {
+        None => (LogVerifier::new(keys, options), 0),
+        Some(note) => {
+            let size = evidentia::read_checkpoint(note)?.size;
+            let stored = stored_start(reader, size)?;
+            let start = TrustedStart { note, note_keys: &note_keys, stored: stored.as_ref() };
+            (LogVerifier::resume(keys, options, start), size)
+        }
+    };
     let mode = reader.mode();
-    let mut tree = NodeStream::open(&reader.dir.join(TREE_FILE), reader.durable)?;
+    let mut tree = NodeStream::open_from(&reader.dir.join(TREE_FILE), reader.durable, first)?;
     let mut stored_nodes = Vec::new();
-    let mut done = 0u64;
+    let mut done = first;
     // Checkpoint signatures are checked on a thread of their own.
     let (checkpoint_sender, checkpoint_receiver) = mpsc::sync_channel::<(u64, PreparedCheckpoint)>(64);
     let mut checkpoints = checkpoint_receiver.iter().peekable();
@@ -85,16 +128,18 @@ pub(crate) fn verify(reader: &LogReader, keys: &KeySet, mut progress: impl FnMut
         drop(results);
         let stored = &reader.checkpoints;
         let damaged = reader.checkpoints_damaged;
-        let note_keys: Vec<LogKey> = reader.note_key().into_iter().collect();
+        let note_keys = &note_keys;
         // Stored checkpoints that cannot be used are findings, whatever they claim.
         for problem in stored.problems() {
             let error = Error::new(ErrorCode::LogCorrupt, problem.clone());
             verifier.push_prepared_checkpoint(PreparedCheckpoint::unreadable(&error));
         }
         scope.spawn(move || {
-            for (i, size) in stored.sizes().enumerate() {
+            // Checkpoints of fewer records than the trusted one cover records not
+            // read again; one of the same size must match it.
+            for (i, size) in stored.sizes().enumerate().filter(|(_, size)| *size >= first) {
                 let prepared = match stored.get(i) {
-                    Ok(checkpoint) => PreparedCheckpoint::with_note_keys(keys, &checkpoint.note, &note_keys),
+                    Ok(checkpoint) => PreparedCheckpoint::with_note_keys(keys, &checkpoint.note, note_keys),
                     Err(e) => PreparedCheckpoint::unreadable(&e),
                 };
                 if checkpoint_sender.send((size, prepared)).is_err() {
@@ -110,7 +155,7 @@ pub(crate) fn verify(reader: &LogReader, keys: &KeySet, mut progress: impl FnMut
         let reading = scope.spawn(move || -> Result<()> {
             let mut chunk = Vec::with_capacity(CHUNK);
             let mut number = 0u64;
-            let sent = reader.for_each_entry(|entry| {
+            let sent = reader.for_each_entry_from(first, |entry| {
                 chunk.push(entry.map(EntryRef::to_owned));
                 if chunk.len() == CHUNK {
                     work.send((number, std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))))
@@ -125,8 +170,8 @@ pub(crate) fn verify(reader: &LogReader, keys: &KeySet, mut progress: impl FnMut
             sent
         });
 
-        // Checkpoints of no records come before the first entry.
-        while let Some((_, checkpoint)) = checkpoints.next_if(|(size, _)| *size == 0) {
+        // Checkpoints of no records (or of the trusted size) come before the first entry.
+        while let Some((_, checkpoint)) = checkpoints.next_if(|(size, _)| *size == first) {
             verifier.push_prepared_checkpoint(checkpoint);
         }
         let mut waiting = std::collections::BTreeMap::new();
@@ -160,7 +205,7 @@ pub(crate) fn verify(reader: &LogReader, keys: &KeySet, mut progress: impl FnMut
     })?;
     // Stored timestamps cover their checkpoints and verify through their stored
     // chains (SPEC.md §20); one that cannot be read is a finding too.
-    for (i, size) in reader.checkpoints.sizes().enumerate() {
+    for (i, size) in reader.checkpoints.sizes().enumerate().filter(|(_, size)| *size >= first) {
         let stamp = reader.timestamp(size).transpose();
         if let (Some(stamp), Ok(checkpoint)) = (stamp, reader.checkpoints.get(i)) {
             let stored = stamp.as_ref().map(|s| (s.response.as_slice(), s.chain.as_slice())).map_err(Clone::clone);

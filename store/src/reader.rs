@@ -269,6 +269,54 @@ impl LogReader {
         })
     }
 
+    /// As [`LogReader::for_each_entry`], from the entry `seq` on, found through
+    /// the index (so that the entries before it are not read; from 0, no index is
+    /// needed).
+    ///
+    /// # Errors
+    /// [`ErrorCode::LogCorrupt`] when the log has no index to find it by; as
+    /// [`LogReader::for_each_entry`].
+    pub(crate) fn for_each_entry_from(
+        &self,
+        seq: u64,
+        mut visit: impl FnMut(std::result::Result<EntryRef<'_>, String>) -> Result<()>,
+    ) -> Result<()> {
+        if seq == 0 {
+            return self.for_each_entry(visit);
+        }
+        if seq >= self.count {
+            return Ok(());
+        }
+        let index = self.index.as_ref().ok_or_else(|| {
+            Error::new(ErrorCode::LogCorrupt, "the log has no index; open it for writing to rebuild it")
+        })?;
+        // The index is derived, not signed. An index pointing elsewhere cannot make
+        // records pass unseen: a verifier starting here expects the record after
+        // `seq - 1` (its sequence and chain), and finds whatever else it is given.
+        let (segment, offset) = index.get(seq)?;
+        let mut read = seq;
+        let count = self.count;
+        segments::for_each_entry_from(&self.segments, self.known, (segment, offset, seq), |entry| {
+            if read >= count {
+                return Ok(()); // Appended after this reader was opened.
+            }
+            read += 1;
+            visit(entry)
+        })?;
+        // Nor can one pointing past entries leave them out unread.
+        match read == count {
+            true => Ok(()),
+            false => Err(Error::new(
+                ErrorCode::LogCorrupt,
+                format!(
+                    "the index leads to {} of the log's {} entries from {seq} on; open the log for writing to rebuild it",
+                    read - seq,
+                    count - seq
+                ),
+            )),
+        }
+    }
+
     /// The inclusion proof of record `index` in the tree of the first `size` records
     /// (by default, the size of the latest checkpoint).
     ///
@@ -339,7 +387,30 @@ impl LogReader {
     /// # Errors
     /// Only when the log cannot be read at all; everything found wrong is in the report.
     pub fn verify(&self, keys: Option<&KeySet>, progress: impl FnMut(u64)) -> Result<Report> {
-        crate::pipeline::verify(self, keys.unwrap_or(&self.keys), progress)
+        crate::pipeline::verify(self, keys.unwrap_or(&self.keys), None, progress)
+    }
+
+    /// Verifies the records after `checkpoint`, a signed checkpoint the caller
+    /// trusts (from an earlier verification, a monitor or a witness), without reading
+    /// the records it covers again (SPEC.md §13.1), or, when it is `None`, the whole
+    /// log as [`LogReader::verify`] does. From a checkpoint: the log's stored tree and last record at the checkpoint's
+    /// size must be the ones it signed, which proves the log only grew since; then
+    /// every later record, stored checkpoint, timestamp and tree hash is checked as
+    /// [`LogReader::verify`] checks them. The report's `first_record` is the
+    /// checkpoint's size. A log cut back below it, rewritten or forked since fails
+    /// with CHECKPOINT_MISMATCH.
+    ///
+    /// # Errors
+    /// The checkpoint's code when it cannot be read as a checkpoint at all;
+    /// [`ErrorCode::LogCorrupt`] when the log has no index or tree to start from
+    /// (opening it for writing rebuilds them); as [`LogReader::verify`].
+    pub fn verify_from(
+        &self,
+        keys: Option<&KeySet>,
+        checkpoint: Option<&str>,
+        progress: impl FnMut(u64),
+    ) -> Result<Report> {
+        crate::pipeline::verify(self, keys.unwrap_or(&self.keys), checkpoint, progress)
     }
 
     /// Writes a copy of this log with the given entries in place of its own, without
@@ -361,4 +432,18 @@ impl LogReader {
 /// Only when the log cannot be read at all.
 pub fn verify_dir(dir: &Path, keys: Option<&KeySet>, progress: impl FnMut(u64)) -> Result<Report> {
     LogReader::open(dir)?.verify(keys, progress)
+}
+
+/// Verifies the records of the log in `dir` after a trusted checkpoint, or the
+/// whole log without one (see [`LogReader::verify_from`]).
+///
+/// # Errors
+/// As [`LogReader::verify_from`].
+pub fn verify_dir_from(
+    dir: &Path,
+    keys: Option<&KeySet>,
+    checkpoint: Option<&str>,
+    progress: impl FnMut(u64),
+) -> Result<Report> {
+    LogReader::open(dir)?.verify_from(keys, checkpoint, progress)
 }

@@ -351,10 +351,21 @@ pub(crate) fn walk(
 pub(crate) fn for_each_entry(
     segments: &[Segment],
     last: Known,
+    visit: impl FnMut(std::result::Result<EntryRef<'_>, String>) -> Result<()>,
+) -> Result<()> {
+    for_each_entry_from(segments, last, (0, 0, 0), visit)
+}
+
+/// As [`for_each_entry`], from the entry `seq` at `offset` in segment `segment`
+/// (found through the index) on.
+pub(crate) fn for_each_entry_from(
+    segments: &[Segment],
+    last: Known,
+    (first, offset, seq): (usize, u64, u64),
     mut visit: impl FnMut(std::result::Result<EntryRef<'_>, String>) -> Result<()>,
 ) -> Result<()> {
     let mut data = Vec::new();
-    for (n, segment) in segments.iter().enumerate() {
+    for (n, segment) in segments.iter().enumerate().skip(first) {
         data.clear();
         let meta = std::fs::symlink_metadata(&segment.path).map_err(|e| io_error("read", &segment.path, &e))?;
         check_regular(&segment.path, &meta, MAX_SEGMENT_FILE)?;
@@ -362,7 +373,11 @@ pub(crate) fn for_each_entry(
         std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, MAX_SEGMENT_FILE), &mut data)
             .map_err(|e| io_error("read", &segment.path, &e))?;
         let known = if n + 1 == segments.len() { last } else { Known::Whole };
-        walk(&data, 0, 0, segment.first_seq, segment, known, |_, item| visit(item.and_then(EntryRef::decode)))?;
+        let (start, start_seq) = match n == first {
+            true => (usize::try_from(offset).unwrap_or(usize::MAX).min(data.len()), seq),
+            false => (0, segment.first_seq),
+        };
+        walk(&data, start, 0, start_seq, segment, known, |_, item| visit(item.and_then(EntryRef::decode)))?;
     }
     Ok(())
 }

@@ -191,18 +191,24 @@ pub(crate) struct NodeStream {
 }
 
 impl NodeStream {
-    /// Streams the nodes of the tree file at `path` (none if it does not exist),
-    /// those of the first `durable` leaves only when that is given: nodes after them
-    /// may be ones a power cut left unwritten, which the next writer rebuilds.
-    pub(crate) fn open(path: &Path, durable: Option<u64>) -> Result<NodeStream> {
+    /// Streams the nodes of the tree file at `path` (none if it does not exist) from
+    /// those leaf `first` completes on; those of the first `durable` leaves only when
+    /// that is given: nodes after them may be ones a power cut left unwritten, which
+    /// the next writer rebuilds.
+    pub(crate) fn open_from(path: &Path, durable: Option<u64>, first: u64) -> Result<NodeStream> {
         regular_or_missing(path)?;
-        let reader = match File::open(path) {
+        let mut reader = match File::open(path) {
             Ok(file) => Some(std::io::BufReader::with_capacity(1 << 16, file)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io_error("open", path, &e)),
         };
         let stored = (file_len(path)? / HASH).min(durable.map_or(u64::MAX, nodes_for));
-        Ok(NodeStream { reader, stored, read: 0, leaf: 0 })
+        let read = nodes_for(first).min(stored);
+        if let Some(reader) = reader.as_mut() {
+            std::io::Seek::seek(reader, std::io::SeekFrom::Start(read * HASH))
+                .map_err(|e| io_error("read", path, &e))?;
+        }
+        Ok(NodeStream { reader, stored, read, leaf: first })
     }
 
     /// The nodes the next leaf completed, `(level, index, stored hash)`: the leaf

@@ -549,3 +549,32 @@ fn entries_of_the_other_modes_kind_cannot_be_read() {
         assert!(!report.is_valid());
     }
 }
+
+/// Verifying from a trusted checkpoint finds the first new entry through the index,
+/// which is derived and unsigned: an index that points elsewhere, or past the
+/// entries, never lets records pass unread.
+#[test]
+fn a_wrong_index_never_hides_records_from_a_verification_from_a_checkpoint() {
+    let dir = scratch("index-from");
+    let log = create(&dir.0, Mode::Receipts);
+    append(&log, 10);
+    let trusted = log.checkpoint(&key()).unwrap().note;
+    append(&log, 15);
+    drop(log);
+    let from = |dir: &Path| evidentia_store::verify_dir_from(dir, None, Some(&trusted), |_| {});
+    let report = from(&dir.0).unwrap();
+    assert!(report.is_valid() && report.records() == 15, "{}", report.to_text());
+    let index = std::fs::read(dir.0.join("index")).unwrap();
+    let slot = |seq: usize| u64::from_le_bytes(index[seq * 8..seq * 8 + 8].try_into().unwrap());
+    // Entry 10's slot pointing at entry 14, at the end of the segment, past it, and
+    // at another segment.
+    for wrong in [slot(14), slot(24), slot(10) + (1 << 30), (5 << 32) | slot(10)] {
+        let mut altered = index.clone();
+        altered[80..88].copy_from_slice(&wrong.to_le_bytes());
+        std::fs::write(dir.0.join("index"), &altered).unwrap();
+        match from(&dir.0) {
+            Ok(report) => assert!(!report.is_valid(), "{wrong:x}: {}", report.to_text()),
+            Err(e) => assert_eq!(e.code(), ErrorCode::LogCorrupt, "{wrong:x}: {e}"),
+        }
+    }
+}

@@ -34,6 +34,10 @@ const WORKLOADS: &[(&str, &str)] = &[
     ("verify_receipt", "verify a receipt and the event it commits to"),
     ("verify_log", "verify a log of 100,000 receipts (signatures, chain, events)"),
     ("verify_log_1m", "verify a log of 1,000,000 receipts"),
+    (
+        "verify_log_1m_incremental",
+        "verify the newest 1,000 receipts of that log from a trusted checkpoint of the 999,000 before them",
+    ),
     ("merkle", "RFC 6962 tree of 1,000,000 leaves, 1,000 inclusion proofs made and checked"),
 ];
 
@@ -110,17 +114,24 @@ fn make_log(cli: &Path, inputs: &Path, name: &str, records: usize) -> Result<(St
     let log = inputs.join(name);
     let key = inputs.join("key.jwk");
     run(Command::new(cli).args(["log", "init", "--id", "bench.evidentia.dev/log", "--key"]).arg(&key).arg(&log))?;
+    append_events(cli, inputs, name, 0..records)
+}
+
+/// Appends the 1 KB events numbered `numbers` to the log `name`: the events
+/// (JSON Lines) and their receipts.
+fn append_events(cli: &Path, inputs: &Path, name: &str, numbers: std::ops::Range<usize>) -> Result<(String, String)> {
     let event = String::from_utf8(evidentia::canonicalize(&std::fs::read(inputs.join("event-1k.json"))?)?)?;
     let body = event.strip_prefix('{').ok_or("the event is not an object")?;
-    let events: String = (0..records).map(|i| format!("{{\"bench_n\":{i},{body}\n")).collect();
+    let events: String = numbers.clone().map(|i| format!("{{\"bench_n\":{i},{body}\n")).collect();
     let events_file = inputs.join("log-events.tmp");
     std::fs::write(&events_file, &events)?;
-    let output = Command::new(cli).args(["log", "append", "--batch"]).arg(&log).arg(&events_file).output()?;
+    let output =
+        Command::new(cli).args(["log", "append", "--batch"]).arg(inputs.join(name)).arg(&events_file).output()?;
     if !output.status.success() {
         return Err(format!("log append failed: {}", String::from_utf8_lossy(&output.stderr)).into());
     }
     let receipts = String::from_utf8(output.stdout)?;
-    if receipts.lines().count() != records {
+    if receipts.lines().count() != numbers.len() {
         return Err("the log did not return one receipt per event".into());
     }
     Ok((events, receipts))
@@ -225,13 +236,13 @@ fn capture(command: &mut Command) -> Result<String> {
 
 /// The CLI verifying a whole log, pinned to one core or on all of them: the time
 /// it took (ns) and its peak resident memory (KiB, as GNU time measures it).
-fn cli_verify(setup: &Setup, log: &str, pinned: bool) -> Result<(f64, f64)> {
+fn cli_verify(setup: &Setup, log: &str, pinned: bool, args: &[&std::ffi::OsStr]) -> Result<(f64, f64)> {
     let mut command = Command::new("/usr/bin/time");
     command.args(["-f", "peak_rss_kib=%M"]);
     if pinned {
         command.args(["taskset", "-c", "0"]);
     }
-    command.arg(&setup.cli).args(["log", "verify"]).arg(setup.inputs.join(log));
+    command.arg(&setup.cli).args(["log", "verify"]).arg(setup.inputs.join(log)).args(args);
     let start = std::time::Instant::now();
     let output = command.output()?;
     let ns = start.elapsed().as_nanos() as f64;
@@ -261,6 +272,9 @@ fn openssl_speed() -> Result<(f64, f64)> {
 /// Receipts in the log that the CLI verifies on one core and on all of them.
 const MILLION: usize = 1_000_000;
 
+/// Receipts of that log after the checkpoint an incremental verification starts from.
+const INCREMENT: usize = 1_000;
+
 /// `cargo xtask bench compare`: writes docs/PERFORMANCE.md.
 pub(crate) fn bench() -> Result<()> {
     const ROUNDS: usize = 3;
@@ -268,7 +282,12 @@ pub(crate) fn bench() -> Result<()> {
     let python = crate::python::install_release()?;
     let setup = prepare(true, 100_000, python)?;
     section("bench compare: a log of 1,000,000 receipts for the parallel verification");
-    make_log(&setup.cli, &setup.inputs, "log-1m", MILLION)?;
+    // Its newest 1,000 records are appended after the checkpoint an incremental
+    // verification trusts.
+    make_log(&setup.cli, &setup.inputs, "log-1m", MILLION - INCREMENT)?;
+    let trusted = capture(Command::new(&setup.cli).args(["log", "checkpoint"]).arg(setup.inputs.join("log-1m")))?;
+    std::fs::write(setup.inputs.join("trusted-1m.txt"), trusted)?;
+    append_events(&setup.cli, &setup.inputs, "log-1m", MILLION - INCREMENT..MILLION)?;
     std::fs::remove_file(setup.inputs.join("log-events.tmp"))?;
     cargo(&["build", "--release", "-p", "evidentia", "--example", "compare"])?;
     cargo(&[
@@ -295,8 +314,14 @@ pub(crate) fn bench() -> Result<()> {
             match implementation {
                 "cli-1-core" | "cli-all-cores" => {
                     let pinned = implementation == "cli-1-core";
-                    for (log, workload) in [("log", "verify_log"), ("log-1m", "verify_log_1m")] {
-                        let (ns, rss) = cli_verify(&setup, log, pinned)?;
+                    let trusted = setup.inputs.join("trusted-1m.txt");
+                    let incremental = ["--from-checkpoint".as_ref(), trusted.as_os_str()];
+                    for (log, workload, args) in [
+                        ("log", "verify_log", &[][..]),
+                        ("log-1m", "verify_log_1m", &[]),
+                        ("log-1m", "verify_log_1m_incremental", &incremental),
+                    ] {
+                        let (ns, rss) = cli_verify(&setup, log, pinned, args)?;
                         let runs = samples.entry(implementation.into()).or_default();
                         runs.entry(workload.into()).or_default().push(ns);
                         runs.entry(format!("{workload}_peak_rss_kib")).or_default().push(rss);
@@ -370,7 +395,7 @@ pub(crate) fn smoke() -> Result<()> {
                 )?;
             }
             "cli-1-core" | "cli-all-cores" => {
-                cli_verify(&setup, "log", *implementation == "cli-1-core")?;
+                cli_verify(&setup, "log", *implementation == "cli-1-core", &[])?;
             }
             _ => {
                 let checked = capture(&mut command(&setup, implementation, Some("--check")))?;
@@ -576,6 +601,17 @@ fn report(samples: &Samples, openssl: &[(f64, f64)], records: usize) -> Result<S
         1.7,
         true,
     );
+    for (implementation, cores) in [("cli-1-core", "one core"), ("cli-all-cores", "all cores")] {
+        target(
+            &format!(
+                "Verifying the newest 1,000 of 1,000,000 receipts from a trusted checkpoint takes ≤ 1% of verifying \
+                 them all (CLI, {cores})"
+            ),
+            speedup_of(implementation, "verify_log_1m_incremental", implementation, "verify_log_1m").map(|r| 100.0 * r),
+            1.0,
+            false,
+        );
+    }
     target(
         "Verifying 100,000 receipts on all cores ≥ 1.7× one core (CLI)",
         speedup("cli-1-core", "cli-all-cores", "verify_log"),
