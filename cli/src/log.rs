@@ -213,7 +213,8 @@ pub(crate) enum LogCommand {
         #[command(flatten)]
         wait: WaitArg,
     },
-    /// Verify the whole log: every record, link, checkpoint and tree hash
+    /// Verify the log: every record, link, checkpoint and tree hash (or, with
+    /// --from-checkpoint, those after a checkpoint you trust)
     Verify {
         dir: PathBuf,
         /// Trusted keys (JWKS); by default the log's own key history
@@ -221,7 +222,9 @@ pub(crate) enum LogCommand {
         jwks: Option<PathBuf>,
         /// Verify only the records after this signed checkpoint, one you trust (the
         /// output of `evidentia log checkpoint` saved when the log last verified):
-        /// the log must still hold it unchanged, and every later record is checked
+        /// the log's tree must still hold it, and every later record is checked.
+        /// Records before it are not read again (SPEC §13.1): verify the whole log
+        /// now and then
         #[arg(long, value_name = "FILE")]
         from_checkpoint: Option<PathBuf>,
     },

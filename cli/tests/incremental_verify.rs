@@ -112,6 +112,16 @@ fn a_log_that_no_longer_holds_the_trusted_checkpoint_fails() {
     let (report, code) = verify(dir, &["short", "--from-checkpoint", "trusted.txt"]);
     assert_eq!((code, names(&report)), (1, vec!["CHECKPOINT_MISMATCH".to_owned()]));
 
+    // A checkpoint of more records than any log holds, its signature no longer
+    // matching: both found, and no crash.
+    let trusted = std::fs::read_to_string(dir.join("trusted.txt")).unwrap();
+    std::fs::write(dir.join("huge.txt"), trusted.replacen("\n10\n", "\n9223372036854775808\n", 1)).unwrap();
+    let (report, code) = verify(dir, &["log", "--from-checkpoint", "huge.txt"]);
+    assert_eq!(code, 1);
+    let found = names(&report);
+    assert!(found.contains(&"CHECKPOINT_MISMATCH".to_owned()), "{report:?}");
+    assert!(found.contains(&"CHECKPOINT_SIGNATURE_INVALID".to_owned()), "{report:?}");
+
     // Another log's checkpoint; one that is not a checkpoint at all is a usage error.
     make_log(dir, "other", "example.com/other", &events(0, 10, "approval"));
     save_checkpoint(dir, "other", "other.txt");

@@ -365,6 +365,9 @@ pub struct StoredStart {
     /// The stored entry of the checkpoint's last record (a receipt or a record of a
     /// batch-signed log); `None` for a checkpoint of no records.
     pub last_entry: Option<Vec<u8>>,
+    /// That record's stored event, when kept: a key record there is where the key
+    /// history stands at the checkpoint.
+    pub last_event: Option<Vec<u8>>,
     /// The inclusion proof of that record in the checkpoint's tree.
     pub last_entry_proof: Vec<Hash>,
 }
@@ -478,6 +481,9 @@ impl LogVerifier {
                 "the log holds fewer records than the {size} of the trusted checkpoint: records were removed from its end"
             );
             mismatch(&mut verifier, message);
+            // Its last record is not there to date it: its signer must never have
+            // been revoked, as for a checkpoint alone.
+            verifier.check_start_signers(prepared.signers, None);
             return verifier;
         };
         // The stored tree at the checkpoint's size must be the one it signed: then
@@ -497,13 +503,15 @@ impl LogVerifier {
         verifier.covered = size;
         // The last record before the checkpoint's size carries on the chain, the
         // sequence and the time, once it is shown to be the record the checkpoint covers.
+        let event = stored.last_event.as_deref();
         let last = stored.last_entry.as_deref().map(|entry| match entry.starts_with(b"{") {
-            true => PreparedEntry::record(keys, entry, None),
+            true => PreparedEntry::record(keys, entry, event),
             false => match std::str::from_utf8(entry) {
-                Ok(receipt) => PreparedEntry::receipt(keys, receipt, None),
+                Ok(receipt) => PreparedEntry::receipt(keys, receipt, event),
                 Err(_) => PreparedEntry::unreadable("the entry is neither a receipt nor a record"),
             },
         });
+        let key_record = last.as_ref().and_then(|last| last.key_record.clone());
         match (size, last.and_then(|last| last.record)) {
             (0, _) => verifier.check_start_signers(prepared.signers, None),
             (_, Some(PreparedRecord { record, digest, leaf, .. }))
@@ -513,6 +521,11 @@ impl LogVerifier {
                 verifier.previous = Previous::Known(digest);
                 verifier.last_time = Some(record.time);
                 verifier.max_seq = Some(record.seq);
+                // A key record there (a rotation's, say) is where the key history
+                // stands: the keys it handed over sign nothing after it.
+                if let Some(Ok(key_record)) = key_record {
+                    verifier.check_key_record(size - 1, &record, Ok(key_record));
+                }
             }
             _ => {
                 let message = format!(
@@ -1041,6 +1054,7 @@ mod tests {
         let stored = StoredStart {
             peaks: peaks.peaks().to_vec(),
             last_entry: at.checked_sub(1).map(|i| receipts[i as usize].receipt.as_str().as_bytes().to_vec()),
+            last_event: at.checked_sub(1).map(|i| receipts[i as usize].event.clone()),
             last_entry_proof: at.checked_sub(1).map_or(Vec::new(), |i| inclusion_proof(&tree, i, at).unwrap()),
         };
         (key, receipts, note, stored)
@@ -1092,6 +1106,40 @@ mod tests {
         let stranger = KeySet::single(SigningKey::from_bytes(&[9u8; 32]).unwrap().public_key());
         assert!(codes(resumed(&stranger, &note, Some(&stored))).contains(&ErrorCode::CheckpointSignatureInvalid));
         assert!(!resumed(&keys, "garbage", Some(&stored)).finish().is_valid());
+    }
+
+    #[test]
+    fn a_key_handed_over_at_the_trusted_checkpoint_signs_nothing_after_it() {
+        use crate::checkpoint::{Checkpoint, sign_checkpoint};
+        use crate::keyrecord::KeyRecord;
+        use crate::merkle::{MemoryTree, inclusion_proof};
+        let (old, new) = (SigningKey::from_bytes(&[3u8; 32]).unwrap(), SigningKey::from_bytes(&[4u8; 32]).unwrap());
+        let time = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+        let at = Timestamp::parse("2026-01-02T00:00:00Z").unwrap();
+        let rotation =
+            KeyRecord::rotate(&KeySet::single(old.public_key()), old.public_key(), new.public_key(), at).unwrap();
+        let mut chain = ChainState::new("test/log").unwrap();
+        let first = crate::issue_receipt(&old, &mut chain, br#"{"n":0}"#, time, None).unwrap();
+        // A log's rotate writes the key record; nothing else may (issue_receipt refuses it).
+        let event = rotation.to_event();
+        let record = chain.next_record(old.public_key().kid(), Digest::sha256(&event), time, None).unwrap();
+        let handover = crate::record::Issued { receipt: Receipt::sign(&old, &record).unwrap(), event };
+        chain.advance(&record).unwrap();
+        // Still within the old key's validity, but after it handed over.
+        let forged = crate::issue_receipt(&old, &mut chain, br#"{"n":2}"#, time, None).unwrap();
+        let leaves = [&first, &handover].map(|r| leaf_hash(r.receipt.record_bytes()));
+        let tree = MemoryTree::from_leaf_hashes(leaves);
+        let checkpoint = Checkpoint { origin: "test/log".into(), size: 2, root: tree.root(), extensions: vec![] };
+        let note = sign_checkpoint(&checkpoint, &old).unwrap();
+        let stored = StoredStart {
+            peaks: vec![tree.root()],
+            last_entry: Some(handover.receipt.as_str().as_bytes().to_vec()),
+            last_event: Some(handover.event.clone()),
+            last_entry_proof: inclusion_proof(&tree, 1, 2).unwrap(),
+        };
+        let mut verifier = resumed(&rotation.keys, &note, Some(&stored));
+        verifier.push(forged.receipt.as_str(), Some(&forged.event));
+        assert_eq!(verifier.finish().failure_codes(), vec![ErrorCode::KeyHistoryMismatch]);
     }
 
     #[test]

@@ -36,6 +36,17 @@ fn stored_start(reader: &LogReader, size: u64) -> Result<Option<StoredStart>> {
     if size > reader.len() {
         return Ok(None);
     }
+    // Tree nodes past what the writer made durable may be what a power cut left
+    // unwritten (the whole verification skips them too): they are no evidence.
+    if let Some(durable) = reader.durable.filter(|durable| size > *durable) {
+        return Err(Error::new(
+            ErrorCode::LogCorrupt,
+            format!(
+                "the log's tree is durable for its first {durable} records only (its writer stopped before finishing): \
+                 open the log for writing to rebuild it, or verify the whole log"
+            ),
+        ));
+    }
     let tree = reader.tree()?;
     let mut peaks = Vec::new();
     let mut covered = 0u64;
@@ -44,14 +55,15 @@ fn stored_start(reader: &LogReader, size: u64) -> Result<Option<StoredStart>> {
         covered += 1 << level;
     }
     let Some(last) = size.checked_sub(1) else { return Ok(Some(StoredStart { peaks, ..StoredStart::default() })) };
-    let last_entry = match reader.entry(last) {
-        Ok(Entry::Receipt { receipt, .. }) => Some(receipt.into_bytes()),
-        Ok(Entry::Record { record, .. }) => Some(record),
+    let (last_entry, last_event) = match reader.entry(last) {
+        Ok(Entry::Receipt { receipt, event }) => (Some(receipt.into_bytes()), Some(event)),
+        Ok(Entry::Record { record, event }) => (Some(record), Some(event)),
         Err(e) if e.code() == ErrorCode::Io => return Err(e),
-        Err(_) => None,
+        Err(_) => (None, None),
     };
     let last_entry_proof = evidentia::merkle::inclusion_proof(tree, last, size)?;
-    Ok(Some(StoredStart { peaks, last_entry, last_entry_proof }))
+    let last_event = last_event.filter(|event| !event.is_empty());
+    Ok(Some(StoredStart { peaks, last_entry, last_event, last_entry_proof }))
 }
 
 /// See [`LogReader::verify`] and [`LogReader::verify_from`]: `trusted` is the
@@ -74,7 +86,12 @@ pub(crate) fn verify(
             let size = evidentia::read_checkpoint(note)?.size;
             let stored = stored_start(reader, size)?;
             let start = TrustedStart { note, note_keys: &note_keys, stored: stored.as_ref() };
-            (LogVerifier::resume(keys, options, start), size)
+            let verifier = LogVerifier::resume(keys, options, start);
+            if stored.is_none() {
+                // Cut back below the checkpoint: there is nothing after it to read.
+                return Ok(verifier.finish());
+            }
+            (verifier, size)
         }
     };
     let mode = reader.mode();

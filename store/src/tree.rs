@@ -22,7 +22,8 @@ const CACHED_LEVEL: u32 = 9;
 
 /// Nodes completed by the first `leaves` leaves.
 pub(crate) fn nodes_for(leaves: u64) -> u64 {
-    2 * leaves - u64::from(leaves.count_ones())
+    // Saturating: a size no file can hold (from a hostile checkpoint) stays large.
+    leaves.saturating_mul(2) - u64::from(leaves.count_ones())
 }
 
 /// The position of node `(level, index)` in the file.
