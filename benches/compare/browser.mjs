@@ -63,8 +63,10 @@ async function inPage(input) {
     if (record.event !== (await digest(dumps(JSON.parse(eventText))))) throw new Error('another event')
     return record
   }
+  // Keys parsed once, as `jose` imports its key once.
+  const keys = evidentia.KeySet.fromJson(input.jwks)
   const ourVerify = (receipt, eventText) => {
-    const report = evidentia.verifyReceipt(receipt, input.jwks, eventText)
+    const report = evidentia.verifyReceipt(receipt, keys, eventText)
     const valid = report.valid
     report.free()
     if (!valid) throw new Error('a receipt did not verify')

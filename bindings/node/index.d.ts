@@ -10,6 +10,21 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * A key set (a JWKS with key history, or one JWK), parsed once. Every function
+ * that takes `jwks` text takes a `KeySet` too.
+ */
+export declare class KeySet {
+  /** Parses JWKS text (or one JWK) strictly, as every verification function does. */
+  static fromJson(jwks: string): KeySet
+  /** The key set as JWKS text. */
+  toJson(): string
+  /** The number of keys. */
+  get length(): number
+  /** `KeySet(keys=…)`. */
+  toString(): string
+}
+
+/**
  * An evidence log on the local disk, opened for appending. Call `close()` to
  * release it for other processes.
  */
@@ -118,12 +133,14 @@ export declare class Log {
   /** The consistency proof (JSON) between two sizes (default new: the latest checkpoint's). */
   consistencyProof(oldSize: number, newSize?: number | undefined | null): string
   /**
-   * Verifies the whole log against `jwks` (default: the log's own key history).
-   * Blocks; `verifyAsync` runs on a worker thread.
+   * Verifies the whole log against `jwks` (default: the log's own key history);
+   * given `fromCheckpoint`, a signed checkpoint of the log you trust, only the
+   * records after it (SPEC.md §13.1). Blocks; `verifyAsync` runs on a worker
+   * thread.
    */
-  verify(jwks?: string | undefined | null): Report
+  verify(jwks?: string | KeySet | undefined | null, fromCheckpoint?: string | undefined | null): Report
   /** As `verify`, on a worker thread. */
-  verifyAsync(jwks?: string | undefined | null): Promise<Report>
+  verifyAsync(jwks?: string | KeySet | undefined | null, fromCheckpoint?: string | undefined | null): Promise<Report>
   /**
    * Retires the current signing key and continues with `newKey` (a
    * `SigningKey`, a `pkcs11:` URI or a signer). The current key signs a
@@ -210,6 +227,11 @@ export declare class Report {
   get subject(): string
   /** How many records were verified. */
   get records(): number
+  /**
+   * The index of the first record verified: 0, or the size of the trusted
+   * checkpoint a verification started from.
+   */
+  get firstRecord(): number
   /** The log id of the verified records. */
   get logId(): string | null
   /** Every check, in order. */
@@ -550,13 +572,13 @@ export interface VerifiedJws {
 }
 
 /** Verifies a signed checkpoint with a JWKS; returns its origin, size and root hash. */
-export declare function verifyCheckpoint(note: string, jwks: string): Checkpoint
+export declare function verifyCheckpoint(note: string, jwks: string | KeySet): Checkpoint
 
 /**
  * Verifies that a log only grew between two signed checkpoints; throws when the
  * proof does not show it.
  */
-export declare function verifyConsistency(proof: string, oldCheckpoint: string, newCheckpoint: string, jwks: string): void
+export declare function verifyConsistency(proof: string, oldCheckpoint: string, newCheckpoint: string, jwks: string | KeySet): void
 
 /** Verifies a consistency proof between two root hashes. */
 export declare function verifyConsistencyProof(proof: string, oldRoot: Uint8Array, newRoot: Uint8Array): void
@@ -569,13 +591,13 @@ export declare function verifyConsistencyProof(proof: string, oldRoot: Uint8Arra
  * it independently). Malformed input throws (INVALID_ARGUMENT for JSON that is
  * not an evidence file); everything else is in the report.
  */
-export declare function verifyEvidenceFile(evidence: string | Uint8Array, jwks?: string): Report
+export declare function verifyEvidenceFile(evidence: string | Uint8Array, jwks?: string | KeySet): Report
 
 /**
  * Verifies a receipt or batch receipt (its signature by a key of the set) and that
  * its record is in the log a signed checkpoint describes; throws when it is not.
  */
-export declare function verifyInclusion(receipt: string, proof: string, checkpoint: string, jwks: string): void
+export declare function verifyInclusion(receipt: string, proof: string, checkpoint: string, jwks: string | KeySet): void
 
 /** Verifies an inclusion proof of a leaf (its data) against a root hash. */
 export declare function verifyInclusionProof(proof: string, leaf: Uint8Array, rootHash: Uint8Array): void
@@ -584,25 +606,27 @@ export declare function verifyInclusionProof(proof: string, leaf: Uint8Array, ro
  * Verifies a compact ES256 JWS against a JWKS (or a single JWK); throws an error
  * with a Verification code when it does not verify.
  */
-export declare function verifyJws(jws: string, jwks: string, payload?: Uint8Array | undefined | null): VerifiedJws
+export declare function verifyJws(jws: string, jwks: string | KeySet, payload?: Uint8Array | undefined | null): VerifiedJws
 
 /**
  * Verifies the log in the directory `path` without opening it for writing (so
- * while another process may be appending). Blocks; see `verifyLogAsync`.
+ * while another process may be appending): the whole log, or, given
+ * `fromCheckpoint`, only the records after that trusted checkpoint. Blocks; see
+ * `verifyLogAsync`.
  */
-export declare function verifyLog(path: string, jwks?: string | undefined | null): Report
+export declare function verifyLog(path: string, jwks?: string | KeySet | undefined | null, fromCheckpoint?: string | undefined | null): Report
 
 /** As `verifyLog`, on a worker thread. */
-export declare function verifyLogAsync(path: string, jwks?: string | undefined | null): Promise<Report>
+export declare function verifyLogAsync(path: string, jwks?: string | KeySet | undefined | null, fromCheckpoint?: string | undefined | null): Promise<Report>
 
 /**
  * Verifies a log held in memory: its entries in stored order, and its signed
  * checkpoints.
  */
-export declare function verifyLogEntries(entries: Array<LogEntry>, jwks: string, checkpoints?: Array<LogCheckpoint> | undefined | null): Report
+export declare function verifyLogEntries(entries: Array<LogEntry>, jwks: string | KeySet, checkpoints?: Array<LogCheckpoint> | undefined | null): Report
 
 /** As `verifyLogEntries`, on a worker thread. */
-export declare function verifyLogEntriesAsync(entries: Array<LogEntry>, jwks: string, checkpoints?: Array<LogCheckpoint> | undefined | null): Promise<Report>
+export declare function verifyLogEntriesAsync(entries: Array<LogEntry>, jwks: string | KeySet, checkpoints?: Array<LogCheckpoint> | undefined | null): Promise<Report>
 
 /**
  * Checks an evidence package: a path (string) to its folder or `.tar.gz`, or the
@@ -633,7 +657,7 @@ export declare function verifyPartnerSignature(alg: string, jwk: string | Record
  * a JavaScript value) when given. Malformed input throws; everything else is in
  * the report.
  */
-export declare function verifyReceipt(receipt: string, jwks: string, event?: unknown): Report
+export declare function verifyReceipt(receipt: string, jwks: string | KeySet, event?: unknown): Report
 
 /**
  * Verifies a time-stamping authority's response (DER, a `.tsr` file) for `data`

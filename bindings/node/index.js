@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.KeySet = nativeBinding.KeySet
 module.exports.Log = nativeBinding.Log
 module.exports.ReceiptChain = nativeBinding.ReceiptChain
 module.exports.Report = nativeBinding.Report

@@ -996,6 +996,37 @@ evidentia_result evidentia_log_verify(const evidentia_log *log,
                                       evidentia_report **out);
 
 /**
+ * As [`evidentia_log_verify`], only the records after `checkpoint`, a signed
+ * checkpoint of the log the caller trusts (`checkpoint_len` bytes; SPEC.md
+ * §13.1): the log must still hold it unchanged, else the report fails with
+ * CHECKPOINT_MISMATCH. NULL with length 0 verifies the whole log.
+ *
+ * # Safety
+ * `log` live; `keys` live or NULL; `checkpoint` must point to `checkpoint_len`
+ * bytes or be NULL; `out` writable. Free the report with
+ * [`crate::evidentia_report_free`].
+ */
+evidentia_result evidentia_log_verify_from(const evidentia_log *log,
+                                           const evidentia_key_set *keys,
+                                           const char *checkpoint,
+                                           size_t checkpoint_len,
+                                           evidentia_report **out);
+
+/**
+ * As [`evidentia_verify_log_dir`], only the records after a trusted checkpoint
+ * (see [`evidentia_log_verify_from`]).
+ *
+ * # Safety
+ * `path` NUL-terminated; `keys` live or NULL; `checkpoint` must point to
+ * `checkpoint_len` bytes or be NULL; `out` writable.
+ */
+evidentia_result evidentia_verify_log_dir_from(const char *path,
+                                               const evidentia_key_set *keys,
+                                               const char *checkpoint,
+                                               size_t checkpoint_len,
+                                               evidentia_report **out);
+
+/**
  * Verifies the log in the directory `path` without opening it for writing (so
  * while another process may be appending).
  *
@@ -1365,6 +1396,15 @@ evidentia_result evidentia_report_summary(const evidentia_report *report,
  * `report` live or NULL.
  */
 uint64_t evidentia_report_records(const evidentia_report *report);
+
+/**
+ * The index of the first record a report covers: 0, or the size of the trusted
+ * checkpoint a verification started from (0 for a NULL report).
+ *
+ * # Safety
+ * `report` live or NULL.
+ */
+uint64_t evidentia_report_first_record(const evidentia_report *report);
 
 /**
  * Writes the report as JSON (SPEC.md, "Reports").

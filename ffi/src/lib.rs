@@ -97,6 +97,16 @@ unsafe fn text<'a>(data: *const c_char, len: usize, name: &str) -> Result<&'a st
     std::str::from_utf8(raw).map_err(|_| Error::new(ErrorCode::InvalidArgument, format!("{name} is not UTF-8")))
 }
 
+/// Optional UTF-8 text from a pointer and a length: NULL with length 0 is `None`
+/// (see [`optional_bytes`]).
+unsafe fn optional_text<'a>(data: *const c_char, len: usize, name: &str) -> Result<Option<&'a str>, Error> {
+    if data.is_null() && len == 0 {
+        return Ok(None);
+    }
+    // SAFETY: as for `text`.
+    Ok(Some(unsafe { text(data, len, name)? }))
+}
+
 /// An optional NUL-terminated UTF-8 string; NULL is `None`.
 unsafe fn c_str<'a>(data: *const c_char, name: &str) -> Result<Option<&'a str>, Error> {
     if data.is_null() {

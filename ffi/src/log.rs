@@ -10,7 +10,8 @@ use evidentia_store::{AppendOptions, CreateOptions, Log, LogOptions, Mode, NewEv
 use crate::keys::{AnySigner, evidentia_key_set, evidentia_signing_key};
 use crate::verify::evidentia_report;
 use crate::{
-    boundary, bytes, c_str, evidentia_result, give, give_string, handle, handle_out, null, string_out, take, write_text,
+    boundary, bytes, c_str, evidentia_result, give, give_string, handle, handle_out, null, optional_text, string_out,
+    take, write_text,
 };
 
 /// `evidentia_log_create` mode: every record signed (a receipt per append).
@@ -496,6 +497,55 @@ pub unsafe extern "C" fn evidentia_log_verify(
         let log = unsafe { handle(log, "log")? };
         let keys = unsafe { keys.as_ref() }.map(|k| &k.0);
         let report = evidentia_store::verify_dir(log.log.dir(), keys, |_| {})?;
+        unsafe { give(evidentia_report(report), out) }
+    })
+}
+
+/// As [`evidentia_log_verify`], only the records after `checkpoint`, a signed
+/// checkpoint of the log the caller trusts (`checkpoint_len` bytes; SPEC.md
+/// §13.1): the log must still hold it unchanged, else the report fails with
+/// CHECKPOINT_MISMATCH. NULL with length 0 verifies the whole log.
+///
+/// # Safety
+/// `log` live; `keys` live or NULL; `checkpoint` must point to `checkpoint_len`
+/// bytes or be NULL; `out` writable. Free the report with
+/// [`crate::evidentia_report_free`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_verify_from(
+    log: *const evidentia_log,
+    keys: *const evidentia_key_set,
+    checkpoint: *const c_char,
+    checkpoint_len: usize,
+    out: *mut *mut evidentia_report,
+) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        let keys = unsafe { keys.as_ref() }.map(|k| &k.0);
+        let checkpoint = unsafe { optional_text(checkpoint, checkpoint_len, "checkpoint")? };
+        let report = evidentia_store::verify_dir_from(log.log.dir(), keys, checkpoint, |_| {})?;
+        unsafe { give(evidentia_report(report), out) }
+    })
+}
+
+/// As [`evidentia_verify_log_dir`], only the records after a trusted checkpoint
+/// (see [`evidentia_log_verify_from`]).
+///
+/// # Safety
+/// `path` NUL-terminated; `keys` live or NULL; `checkpoint` must point to
+/// `checkpoint_len` bytes or be NULL; `out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_verify_log_dir_from(
+    path: *const c_char,
+    keys: *const evidentia_key_set,
+    checkpoint: *const c_char,
+    checkpoint_len: usize,
+    out: *mut *mut evidentia_report,
+) -> evidentia_result {
+    boundary(|| {
+        let dir = unsafe { self::path(path)? };
+        let keys = unsafe { keys.as_ref() }.map(|k| &k.0);
+        let checkpoint = unsafe { optional_text(checkpoint, checkpoint_len, "checkpoint")? };
+        let report = evidentia_store::verify_dir_from(dir, keys, checkpoint, |_| {})?;
         unsafe { give(evidentia_report(report), out) }
     })
 }

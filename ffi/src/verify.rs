@@ -195,6 +195,16 @@ pub unsafe extern "C" fn evidentia_report_records(report: *const evidentia_repor
     std::panic::catch_unwind(|| unsafe { report.as_ref() }.map_or(0, |r| r.0.records())).unwrap_or(0)
 }
 
+/// The index of the first record a report covers: 0, or the size of the trusted
+/// checkpoint a verification started from (0 for a NULL report).
+///
+/// # Safety
+/// `report` live or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_report_first_record(report: *const evidentia_report) -> u64 {
+    std::panic::catch_unwind(|| unsafe { report.as_ref() }.map_or(0, |r| r.0.first_record())).unwrap_or(0)
+}
+
 /// Writes the report as JSON (SPEC.md, "Reports").
 ///
 /// # Safety

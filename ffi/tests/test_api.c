@@ -163,6 +163,8 @@ static void threads_share_a_log(void) {
     CHECK(evidentia_log_checkpoint(log, &checkpoint) == EVIDENTIA_OK && checkpoint &&
               strstr(checkpoint, "c.example/threads\n80\n"),
           "checkpoint");
+    char trusted[1024] = "";
+    if (checkpoint && strlen(checkpoint) < sizeof trusted) strcpy(trusted, checkpoint);
     evidentia_string_free(checkpoint);
     evidentia_log_free(log);
     /* Opened again without a key: it reads, proves and verifies, but does not append. */
@@ -203,9 +205,26 @@ static void threads_share_a_log(void) {
     CHECK(evidentia_log_append(log, (const uint8_t *)"{}", 2, NULL, "not a time", 0, &text) == EVIDENTIA_TIME_INVALID &&
               text == NULL,
           "bad time");
+    /* From a trusted checkpoint: only the records after it (none here), the log unchanged since. */
+    CHECK(evidentia_log_verify_from(log, NULL, trusted, strlen(trusted), &report) == EVIDENTIA_OK &&
+              evidentia_report_is_valid(report) && evidentia_report_first_record(report) == 80 &&
+              evidentia_report_records(report) == 0,
+          "verify from a checkpoint");
+    evidentia_report_free(report);
     evidentia_log_free(log);
     CHECK(evidentia_verify_log_dir(path, NULL, &report) == EVIDENTIA_OK && evidentia_report_is_valid(report), "dir");
     evidentia_report_free(report);
+    CHECK(evidentia_verify_log_dir_from(path, NULL, NULL, 0, &report) == EVIDENTIA_OK &&
+              evidentia_report_is_valid(report) && evidentia_report_first_record(report) == 0 &&
+              evidentia_report_records(report) == 80 && evidentia_report_first_record(NULL) == 0,
+          "dir, whole");
+    evidentia_report_free(report);
+    report = NULL;
+    CHECK(evidentia_verify_log_dir_from(path, NULL, "garbage", 7, &report) == EVIDENTIA_CHECKPOINT_MALFORMED &&
+              report == NULL,
+          "garbage for a checkpoint");
+    CHECK(evidentia_verify_log_dir_from(path, NULL, NULL, 3, &report) == EVIDENTIA_INVALID_ARGUMENT && report == NULL,
+          "NULL checkpoint with a length");
     evidentia_signing_key_free(key);
     char command[300];
     snprintf(command, sizeof command, "rm -rf '%s'", dir);

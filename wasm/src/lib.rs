@@ -7,20 +7,22 @@
 
 mod chain;
 mod convert;
+mod keyset;
 mod message;
 mod package;
 mod report;
 mod timestamp;
 mod witness;
 
-use evidentia::{ConsistencyProof, ErrorCode, InclusionProof, JwsOptions, KeySet};
+use evidentia::{ConsistencyProof, ErrorCode, InclusionProof, JwsOptions};
 use js_sys::{Array, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{
-    Result, bytes, error, fail, flag, get, json_bytes, json_input, json_text_opt, optional_bytes, optional_text, set,
-    text,
+    Result, bytes, error, fail, flag, get, json_bytes, json_input, json_text_opt, optional_bytes, set, text,
 };
+pub use crate::keyset::KeySet;
+use crate::keyset::{keys, optional_keys};
 pub use crate::message::{read_signed_message, verify_partner_jws, verify_partner_signature};
 pub use crate::package::{max_package_archive_size, verify_package};
 pub use crate::report::Report;
@@ -198,10 +200,6 @@ impl SigningKey {
     }
 }
 
-fn keys(jwks: &JsValue) -> Result<KeySet> {
-    KeySet::from_json(&text(jwks, "jwks")?).map_err(error)
-}
-
 /// The RFC 8785 canonical form of a JSON value: JSON text (a string or a
 /// Uint8Array) or a JavaScript value (plain object, array, string, finite number,
 /// boolean, null, BigInt within ±(2^53 − 1)).
@@ -234,12 +232,12 @@ pub fn jwk_thumbprint(#[wasm_bindgen(unchecked_param_type = "string")] jwk: JsVa
 #[wasm_bindgen(js_name = verifyJws, unchecked_return_type = "VerifiedJws")]
 pub fn verify_jws(
     #[wasm_bindgen(unchecked_param_type = "string")] jws: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] jwks: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | KeySet")] jwks: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Uint8Array | undefined | null")] payload: JsValue,
 ) -> Result<Object> {
     let payload = optional_bytes(&payload, "payload")?;
     let verified =
-        evidentia::verify_jws(&text(&jws, "jws")?, &keys(&jwks)?, payload.as_deref(), None).map_err(error)?;
+        evidentia::verify_jws(&text(&jws, "jws")?, &*keys(&jwks)?, payload.as_deref(), None).map_err(error)?;
     let out = Object::new();
     set(&out, "header", js_sys::JSON::parse(&verified.header)?)?;
     set(&out, "payload", bytes(&verified.payload))?;
@@ -253,12 +251,12 @@ pub fn verify_jws(
 #[wasm_bindgen(js_name = verifyReceipt)]
 pub fn verify_receipt(
     #[wasm_bindgen(unchecked_param_type = "string")] receipt: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] jwks: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | KeySet")] jwks: JsValue,
     #[wasm_bindgen(unchecked_param_type = "unknown")] event: JsValue,
 ) -> Result<Report> {
     let event = json_text_opt(&event)?;
     let report =
-        evidentia::verify_receipt(&text(&receipt, "receipt")?, &keys(&jwks)?, event.as_deref()).map_err(error)?;
+        evidentia::verify_receipt(&text(&receipt, "receipt")?, &*keys(&jwks)?, event.as_deref()).map_err(error)?;
     Ok(Report(report))
 }
 
@@ -271,11 +269,11 @@ pub fn verify_receipt(
 #[wasm_bindgen(js_name = verifyEvidenceFile)]
 pub fn verify_evidence_file(
     #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] evidence: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string | undefined | null")] jwks: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | KeySet | undefined | null")] jwks: JsValue,
 ) -> Result<Report> {
     let evidence = json_bytes(&evidence, "evidence")?;
-    let keys = optional_text(&jwks, "jwks")?.as_deref().map(KeySet::from_json).transpose().map_err(error)?;
-    Ok(Report(evidentia::verify_evidence_file(&evidence, keys.as_ref()).map_err(error)?))
+    let keys = optional_keys(&jwks)?;
+    Ok(Report(evidentia::verify_evidence_file(&evidence, keys.as_deref()).map_err(error)?))
 }
 
 /// A size or index from JavaScript: a non-negative safe integer, never rounded.
@@ -291,7 +289,7 @@ fn size(value: &JsValue, what: &str) -> Result<u64> {
 #[wasm_bindgen(js_name = verifyLogEntries)]
 pub fn verify_log_entries(
     #[wasm_bindgen(unchecked_param_type = "LogEntry[]")] entries: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] jwks: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | KeySet")] jwks: JsValue,
     #[wasm_bindgen(unchecked_param_type = "LogCheckpoint[] | undefined | null")] checkpoints: JsValue,
 ) -> Result<Report> {
     let keys = keys(&jwks)?;
@@ -330,7 +328,7 @@ pub fn verify_log_entries(
 #[wasm_bindgen(js_name = verifyLogEntriesAsync, unchecked_return_type = "Promise<Report>")]
 pub fn verify_log_entries_async(
     #[wasm_bindgen(unchecked_param_type = "LogEntry[]")] entries: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] jwks: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | KeySet")] jwks: JsValue,
     #[wasm_bindgen(unchecked_param_type = "LogCheckpoint[] | undefined | null")] checkpoints: JsValue,
 ) -> js_sys::Promise {
     match verify_log_entries(entries, jwks, checkpoints) {
@@ -343,9 +341,9 @@ pub fn verify_log_entries_async(
 #[wasm_bindgen(js_name = verifyCheckpoint, unchecked_return_type = "Checkpoint")]
 pub fn verify_checkpoint(
     #[wasm_bindgen(unchecked_param_type = "string")] note: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] jwks: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | KeySet")] jwks: JsValue,
 ) -> Result<Object> {
-    let checkpoint = evidentia::verify_checkpoint_with_keys(&text(&note, "note")?, &keys(&jwks)?).map_err(error)?;
+    let checkpoint = evidentia::verify_checkpoint_with_keys(&text(&note, "note")?, &*keys(&jwks)?).map_err(error)?;
     let out = Object::new();
     set(&out, "origin", checkpoint.origin)?;
     set(&out, "size", checkpoint.size as f64)?;
@@ -360,12 +358,12 @@ pub fn verify_inclusion(
     #[wasm_bindgen(unchecked_param_type = "string")] receipt: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string")] proof: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string")] checkpoint: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] jwks: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | KeySet")] jwks: JsValue,
 ) -> Result<()> {
     let receipt = text(&receipt, "receipt")?;
     let proof = InclusionProof::from_json(&text(&proof, "proof")?).map_err(error)?;
     let checkpoint = text(&checkpoint, "checkpoint")?;
-    evidentia::verify_receipt_in_checkpoint(&receipt, &proof, &checkpoint, &keys(&jwks)?).map(drop).map_err(error)
+    evidentia::verify_receipt_in_checkpoint(&receipt, &proof, &checkpoint, &*keys(&jwks)?).map(drop).map_err(error)
 }
 
 /// Verifies that a log only grew between two signed checkpoints; throws when the
@@ -375,11 +373,11 @@ pub fn verify_consistency(
     #[wasm_bindgen(unchecked_param_type = "string")] proof: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string")] old_checkpoint: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string")] new_checkpoint: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] jwks: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | KeySet")] jwks: JsValue,
 ) -> Result<()> {
     let proof = ConsistencyProof::from_json(&text(&proof, "proof")?).map_err(error)?;
     let (old, new) = (text(&old_checkpoint, "oldCheckpoint")?, text(&new_checkpoint, "newCheckpoint")?);
-    evidentia::verify_consistency_between(&proof, &old, &new, &keys(&jwks)?).map(drop).map_err(error)
+    evidentia::verify_consistency_between(&proof, &old, &new, &*keys(&jwks)?).map(drop).map_err(error)
 }
 
 fn root(value: &JsValue, what: &str) -> Result<evidentia::merkle::Hash> {

@@ -37,6 +37,13 @@ impl Report {
         self.0.records() as f64
     }
 
+    /// The index of the first record verified: 0, or the size of the trusted
+    /// checkpoint a verification started from.
+    #[wasm_bindgen(getter, js_name = firstRecord)]
+    pub fn first_record(&self) -> f64 {
+        self.0.first_record() as f64
+    }
+
     /// The log id of the verified records.
     #[wasm_bindgen(getter, js_name = logId)]
     pub fn log_id(&self) -> Option<String> {

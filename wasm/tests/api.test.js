@@ -244,3 +244,44 @@ test('partners\' signatures: arguments checked, signed messages read from events
   throwsCode(() => evidentia.readSignedMessage({ evidentia_signed_message: [] }), 'MESSAGE_MALFORMED', 'not an object')
   throwsCode(() => evidentia.readSignedMessage('{"a":1,"a":2}'), 'JSON_DUPLICATE_KEY', 'duplicate key')
 })
+
+test('a KeySet parsed once verifies as its text does, and stays usable', async () => {
+  const keys = evidentia.KeySet.fromJson(validReceipt.jwks)
+  assert.equal(keys.length, JSON.parse(validReceipt.jwks).keys.length)
+  assert.equal(String(keys), `KeySet(keys=${keys.length})`)
+  assert.equal(evidentia.KeySet.fromJson(keys.toJson()).toJson(), keys.toJson())
+  // Used many times: passing it to a function neither consumes nor frees it.
+  for (let i = 0; i < 3; i++) {
+    assert.ok(evidentia.verifyReceipt(validReceipt.receipt, keys, validReceipt.event).valid)
+  }
+  assert.deepEqual(
+    evidentia.verifyReceipt(validReceipt.receipt, keys, '{"other":1}').failureCodes,
+    evidentia.verifyReceipt(validReceipt.receipt, validReceipt.jwks, '{"other":1}').failureCodes,
+  )
+  const key = evidentia.SigningKey.generate()
+  const own = evidentia.KeySet.fromJson(key.publicJwk())
+  const chain = new evidentia.ReceiptChain('example.com/keyset')
+  const entries = [{ n: 1 }, { n: 2 }].map((event) => ({ entry: chain.issue(key, event), event: JSON.stringify(event) }))
+  assert.ok(evidentia.verifyLogEntries(entries, own).valid)
+  assert.ok((await evidentia.verifyLogEntriesAsync(entries, own)).valid)
+  assert.equal(evidentia.verifyJws(entries[0].entry, own).kid, key.kid)
+  assert.ok(!evidentia.verifyLogEntries(entries, keys).valid)
+  throwsCode(() => evidentia.verifyJws(entries[0].entry, keys), 'KEY_NOT_FOUND', 'another key set')
+  // Nothing else stands in for a KeySet: not a look-alike, nor one that hands out
+  // a real KeySet (which must stay usable: taking it would use it up).
+  const lookalike = { __share: () => ({ toJson: () => validReceipt.jwks }) }
+  const handsOut = { __share: () => keys }
+  for (const notKeys of [42, {}, [], null, undefined, key, lookalike, { __share: 1 }, { __share: () => key }, handsOut]) {
+    throwsCode(() => evidentia.verifyReceipt(validReceipt.receipt, notKeys), 'INVALID_ARGUMENT', String(notKeys))
+  }
+  // An object inheriting from a KeySet reads as it, and leaves it whole.
+  assert.ok(evidentia.verifyReceipt(validReceipt.receipt, Object.create(keys), validReceipt.event).valid)
+  assert.ok(evidentia.verifyReceipt(validReceipt.receipt, keys, validReceipt.event).valid)
+  assert.equal(keys.toJson(), evidentia.KeySet.fromJson(validReceipt.jwks).toJson())
+  throwsCode(() => evidentia.KeySet.fromJson('{"keys":[1]}'), 'KEY_SET_MALFORMED', 'malformed')
+  throwsCode(() => evidentia.KeySet.fromJson(42), 'INVALID_ARGUMENT', 'not text')
+  // A freed KeySet is refused, not read.
+  const freed = evidentia.KeySet.fromJson(validReceipt.jwks)
+  freed.free()
+  throwsCode(() => evidentia.verifyReceipt(validReceipt.receipt, freed, validReceipt.event), 'INVALID_ARGUMENT', 'freed')
+})

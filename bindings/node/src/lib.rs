@@ -7,6 +7,7 @@
 
 mod chain;
 mod convert;
+mod keyset;
 mod log;
 mod message;
 mod package;
@@ -15,11 +16,14 @@ mod signer;
 mod timestamp;
 mod witness;
 
+use std::sync::Arc;
+
 use evidentia::{ConsistencyProof, InclusionProof, JwsOptions, KeySet};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::convert::{Result, error, fail, guard, json_input, text, value_to_js};
+use crate::keyset::{key_set, optional_key_set};
 use crate::report::Report;
 
 pub use crate::log::{verify_log, verify_log_async};
@@ -162,15 +166,6 @@ pub struct ErrorCodeInfo {
     pub explanation: String,
 }
 
-pub(crate) fn keys(jwks: &str) -> Result<KeySet> {
-    KeySet::from_json(jwks).map_err(error)
-}
-
-/// An optional JWKS argument, read strictly.
-pub(crate) fn optional_keys(jwks: Option<&Unknown<'_>>) -> Result<Option<KeySet>> {
-    convert::optional_text(jwks, "jwks")?.as_deref().map(keys).transpose()
-}
-
 /// The RFC 8785 canonical form of a JSON value: JSON text (a string, Buffer or
 /// Uint8Array) or a JavaScript value (plain object, array, string, finite number,
 /// boolean, null, BigInt within ±(2^53 − 1)).
@@ -203,12 +198,12 @@ pub fn jwk_thumbprint(#[napi(ts_arg_type = "string")] jwk: Unknown<'_>) -> Resul
 pub fn verify_jws<'env>(
     env: &'env Env,
     #[napi(ts_arg_type = "string")] jws: Unknown<'_>,
-    #[napi(ts_arg_type = "string")] jwks: Unknown<'_>,
+    #[napi(ts_arg_type = "string | KeySet")] jwks: Unknown<'_>,
     payload: Option<Uint8Array>,
 ) -> Result<VerifiedJws<'env>> {
     guard(|| {
-        let (jws, jwks) = (text(&jws, "jws")?, text(&jwks, "jwks")?);
-        let verified = evidentia::verify_jws(&jws, &keys(&jwks)?, payload.as_deref(), None).map_err(error)?;
+        let (jws, keys) = (text(&jws, "jws")?, key_set(&jwks)?);
+        let verified = evidentia::verify_jws(&jws, &keys, payload.as_deref(), None).map_err(error)?;
         let header = evidentia::json::parse(verified.header.as_bytes()).map_err(error)?;
         Ok(VerifiedJws { header: value_to_js(env, &header)?, payload: verified.payload.into(), kid: verified.kid })
     })
@@ -217,12 +212,12 @@ pub fn verify_jws<'env>(
 /// Verifies a receipt or batch receipt against a JWKS, and the event (JSON text or
 /// a JavaScript value) when given. Malformed input throws; everything else is in
 /// the report.
-#[napi(ts_args_type = "receipt: string, jwks: string, event?: unknown")]
+#[napi(ts_args_type = "receipt: string, jwks: string | KeySet, event?: unknown")]
 pub fn verify_receipt(receipt: Unknown<'_>, jwks: Unknown<'_>, event: Option<Unknown<'_>>) -> Result<Report> {
     guard(|| {
-        let (receipt, jwks) = (text(&receipt, "receipt")?, text(&jwks, "jwks")?);
+        let receipt = text(&receipt, "receipt")?;
         let event = convert::json_text_opt(event)?;
-        Ok(Report(evidentia::verify_receipt(&receipt, &keys(&jwks)?, event.as_deref()).map_err(error)?))
+        Ok(Report(evidentia::verify_receipt(&receipt, &*key_set(&jwks)?, event.as_deref()).map_err(error)?))
     })
 }
 
@@ -232,12 +227,12 @@ pub fn verify_receipt(receipt: Unknown<'_>, jwks: Unknown<'_>, event: Option<Unk
 /// with the key set the file holds (which came from whoever made the file: confirm
 /// it independently). Malformed input throws (INVALID_ARGUMENT for JSON that is
 /// not an evidence file); everything else is in the report.
-#[napi(ts_args_type = "evidence: string | Uint8Array, jwks?: string")]
+#[napi(ts_args_type = "evidence: string | Uint8Array, jwks?: string | KeySet")]
 pub fn verify_evidence_file(evidence: Unknown<'_>, jwks: Option<Unknown<'_>>) -> Result<Report> {
     guard(|| {
         let evidence = convert::text_bytes(&evidence, "evidence")?;
-        let keys = optional_keys(jwks.as_ref())?;
-        Ok(Report(evidentia::verify_evidence_file(&evidence, keys.as_ref()).map_err(error)?))
+        let keys = optional_key_set(jwks.as_ref())?;
+        Ok(Report(evidentia::verify_evidence_file(&evidence, keys.as_deref()).map_err(error)?))
     })
 }
 
@@ -265,7 +260,7 @@ pub struct LogCheckpoint<'env> {
 
 /// What `verifyLogEntries` verifies, read from its arguments: the entries (record,
 /// and event when kept), the key set, and the checkpoints (size, note).
-type LogEntriesInput = (Vec<(String, Option<String>)>, KeySet, Vec<(u64, String)>);
+type LogEntriesInput = (Vec<(String, Option<String>)>, Arc<KeySet>, Vec<(u64, String)>);
 
 fn log_entries_input(
     entries: &[LogEntry<'_>],
@@ -278,13 +273,12 @@ fn log_entries_input(
         .iter()
         .map(|e| Ok((text(&e.entry, "an entry's record")?, convert::optional_text(e.event.as_ref(), "an event")?)))
         .collect::<Result<Vec<_>>>()?;
-    let jwks = text(jwks, "jwks")?;
     let checkpoints = checkpoints
         .unwrap_or_default()
         .iter()
         .map(|c| Ok((size(c.size), text(&c.note, "a checkpoint's note")?)))
         .collect::<Result<Vec<_>>>()?;
-    Ok((entries, keys(&jwks)?, checkpoints))
+    Ok((entries, key_set(jwks)?, checkpoints))
 }
 
 /// The work of `verifyLogEntries`, which may run on a worker thread.
@@ -302,7 +296,7 @@ fn verify_entries((entries, keys, checkpoints): &LogEntriesInput) -> Report {
 #[napi]
 pub fn verify_log_entries(
     entries: Vec<LogEntry<'_>>,
-    #[napi(ts_arg_type = "string")] jwks: Unknown<'_>,
+    #[napi(ts_arg_type = "string | KeySet")] jwks: Unknown<'_>,
     checkpoints: Option<Vec<LogCheckpoint<'_>>>,
 ) -> Result<Report> {
     guard(|| Ok(verify_entries(&log_entries_input(&entries, &jwks, checkpoints.as_deref())?)))
@@ -312,7 +306,7 @@ pub fn verify_log_entries(
 #[napi(ts_return_type = "Promise<Report>")]
 pub fn verify_log_entries_async(
     entries: Vec<LogEntry<'_>>,
-    #[napi(ts_arg_type = "string")] jwks: Unknown<'_>,
+    #[napi(ts_arg_type = "string | KeySet")] jwks: Unknown<'_>,
     checkpoints: Option<Vec<LogCheckpoint<'_>>>,
 ) -> AsyncTask<convert::Blocking<Report>> {
     convert::Blocking::spawn_prepared(guard(|| {
@@ -325,11 +319,11 @@ pub fn verify_log_entries_async(
 #[napi]
 pub fn verify_checkpoint(
     #[napi(ts_arg_type = "string")] note: Unknown<'_>,
-    #[napi(ts_arg_type = "string")] jwks: Unknown<'_>,
+    #[napi(ts_arg_type = "string | KeySet")] jwks: Unknown<'_>,
 ) -> Result<Checkpoint> {
     guard(|| {
-        let (note, jwks) = (text(&note, "note")?, text(&jwks, "jwks")?);
-        let checkpoint = evidentia::verify_checkpoint_with_keys(&note, &keys(&jwks)?).map_err(error)?;
+        let (note, keys) = (text(&note, "note")?, key_set(&jwks)?);
+        let checkpoint = evidentia::verify_checkpoint_with_keys(&note, &keys).map_err(error)?;
         Ok(Checkpoint {
             origin: checkpoint.origin,
             size: size_to_js(checkpoint.size),
@@ -345,13 +339,14 @@ pub fn verify_inclusion(
     #[napi(ts_arg_type = "string")] receipt: Unknown<'_>,
     #[napi(ts_arg_type = "string")] proof: Unknown<'_>,
     #[napi(ts_arg_type = "string")] checkpoint: Unknown<'_>,
-    #[napi(ts_arg_type = "string")] jwks: Unknown<'_>,
+    #[napi(ts_arg_type = "string | KeySet")] jwks: Unknown<'_>,
 ) -> Result<()> {
     guard(|| {
         let (receipt, proof) = (text(&receipt, "receipt")?, text(&proof, "proof")?);
-        let (checkpoint, jwks) = (text(&checkpoint, "checkpoint")?, text(&jwks, "jwks")?);
+        let checkpoint = text(&checkpoint, "checkpoint")?;
         let proof = InclusionProof::from_json(&proof).map_err(error)?;
-        evidentia::verify_receipt_in_checkpoint(&receipt, &proof, &checkpoint, &keys(&jwks)?).map(drop).map_err(error)
+        let keys = key_set(&jwks)?;
+        evidentia::verify_receipt_in_checkpoint(&receipt, &proof, &checkpoint, &keys).map(drop).map_err(error)
     })
 }
 
@@ -362,14 +357,14 @@ pub fn verify_consistency(
     #[napi(ts_arg_type = "string")] proof: Unknown<'_>,
     #[napi(ts_arg_type = "string")] old_checkpoint: Unknown<'_>,
     #[napi(ts_arg_type = "string")] new_checkpoint: Unknown<'_>,
-    #[napi(ts_arg_type = "string")] jwks: Unknown<'_>,
+    #[napi(ts_arg_type = "string | KeySet")] jwks: Unknown<'_>,
 ) -> Result<()> {
     guard(|| {
         let proof = text(&proof, "proof")?;
         let (old, new) = (text(&old_checkpoint, "oldCheckpoint")?, text(&new_checkpoint, "newCheckpoint")?);
-        let jwks = text(&jwks, "jwks")?;
         let proof = ConsistencyProof::from_json(&proof).map_err(error)?;
-        evidentia::verify_consistency_between(&proof, &old, &new, &keys(&jwks)?).map(drop).map_err(error)
+        let keys = key_set(&jwks)?;
+        evidentia::verify_consistency_between(&proof, &old, &new, &keys).map(drop).map_err(error)
     })
 }
 

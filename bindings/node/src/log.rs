@@ -13,9 +13,10 @@ use napi_derive::napi;
 use evidentia::Signer;
 
 use crate::convert::{Blocking, Result, error, fail, guard, json_text, optional_text, text};
+use crate::keyset::optional_key_set;
 use crate::report::Report;
 use crate::signer::{Key, KeyArgument, Token};
-use crate::{optional_keys, size_from_js, size_to_js};
+use crate::{size_from_js, size_to_js};
 
 /// An evidence log on the local disk, opened for appending. Call `close()` to
 /// release it for other processes.
@@ -631,18 +632,21 @@ impl Log {
         })
     }
 
-    /// Verifies the whole log against `jwks` (default: the log's own key history).
-    /// Blocks; `verifyAsync` runs on a worker thread.
+    /// Verifies the whole log against `jwks` (default: the log's own key history);
+    /// given `fromCheckpoint`, a signed checkpoint of the log you trust, only the
+    /// records after it (SPEC.md §13.1). Blocks; `verifyAsync` runs on a worker
+    /// thread.
     #[napi]
     pub fn verify(
         &self,
-        #[napi(ts_arg_type = "string | undefined | null")] jwks: Option<Unknown<'_>>,
+        #[napi(ts_arg_type = "string | KeySet | undefined | null")] jwks: Option<Unknown<'_>>,
+        #[napi(ts_arg_type = "string | undefined | null")] from_checkpoint: Option<Unknown<'_>>,
     ) -> Result<Report> {
         guard(|| {
-            let jwks = optional_text(jwks.as_ref(), "jwks")?;
+            let keys = optional_key_set(jwks.as_ref())?;
+            let from = optional_text(from_checkpoint.as_ref(), "fromCheckpoint")?;
             self.log()?;
-            let keys = jwks.as_deref().map(crate::keys).transpose()?;
-            Ok(Report(evidentia_store::verify_dir(&self.dir, keys.as_ref(), |_| {}).map_err(error)?))
+            verify_dir(&self.dir, keys.as_deref(), from.as_deref())
         })
     }
 
@@ -650,13 +654,15 @@ impl Log {
     #[napi(ts_return_type = "Promise<Report>")]
     pub fn verify_async(
         &self,
-        #[napi(ts_arg_type = "string | undefined | null")] jwks: Option<Unknown<'_>>,
+        #[napi(ts_arg_type = "string | KeySet | undefined | null")] jwks: Option<Unknown<'_>>,
+        #[napi(ts_arg_type = "string | undefined | null")] from_checkpoint: Option<Unknown<'_>>,
     ) -> AsyncTask<Blocking<Report>> {
         Blocking::spawn_prepared(guard(|| {
-            let keys = optional_keys(jwks.as_ref())?;
+            let keys = optional_key_set(jwks.as_ref())?;
+            let from = optional_text(from_checkpoint.as_ref(), "fromCheckpoint")?;
             self.log()?;
             let dir = self.dir.clone();
-            Ok(move || Ok(Report(evidentia_store::verify_dir(&dir, keys.as_ref(), |_| {}).map_err(error)?)))
+            Ok(move || verify_dir(&dir, keys.as_deref(), from.as_deref()))
         }))
     }
 
@@ -764,16 +770,25 @@ impl Log {
     }
 }
 
+/// The work of `verify`, `verifyLog` and their async forms.
+fn verify_dir(dir: &std::path::Path, keys: Option<&evidentia::KeySet>, from: Option<&str>) -> Result<Report> {
+    Ok(Report(evidentia_store::verify_dir_from(dir, keys, from, |_| {}).map_err(error)?))
+}
+
 /// Verifies the log in the directory `path` without opening it for writing (so
-/// while another process may be appending). Blocks; see `verifyLogAsync`.
+/// while another process may be appending): the whole log, or, given
+/// `fromCheckpoint`, only the records after that trusted checkpoint. Blocks; see
+/// `verifyLogAsync`.
 #[napi]
 pub fn verify_log(
     #[napi(ts_arg_type = "string")] path: Unknown<'_>,
-    #[napi(ts_arg_type = "string | undefined | null")] jwks: Option<Unknown<'_>>,
+    #[napi(ts_arg_type = "string | KeySet | undefined | null")] jwks: Option<Unknown<'_>>,
+    #[napi(ts_arg_type = "string | undefined | null")] from_checkpoint: Option<Unknown<'_>>,
 ) -> Result<Report> {
     guard(|| {
-        let (path, keys) = (text(&path, "the log path")?, optional_keys(jwks.as_ref())?);
-        Ok(Report(evidentia_store::verify_dir(path.as_ref(), keys.as_ref(), |_| {}).map_err(error)?))
+        let (path, keys) = (text(&path, "the log path")?, optional_key_set(jwks.as_ref())?);
+        let from = optional_text(from_checkpoint.as_ref(), "fromCheckpoint")?;
+        verify_dir(path.as_ref(), keys.as_deref(), from.as_deref())
     })
 }
 
@@ -781,11 +796,13 @@ pub fn verify_log(
 #[napi(ts_return_type = "Promise<Report>")]
 pub fn verify_log_async(
     #[napi(ts_arg_type = "string")] path: Unknown<'_>,
-    #[napi(ts_arg_type = "string | undefined | null")] jwks: Option<Unknown<'_>>,
+    #[napi(ts_arg_type = "string | KeySet | undefined | null")] jwks: Option<Unknown<'_>>,
+    #[napi(ts_arg_type = "string | undefined | null")] from_checkpoint: Option<Unknown<'_>>,
 ) -> AsyncTask<Blocking<Report>> {
     Blocking::spawn_prepared(guard(|| {
-        let (path, keys) = (text(&path, "the log path")?, optional_keys(jwks.as_ref())?);
-        Ok(move || Ok(Report(evidentia_store::verify_dir(path.as_ref(), keys.as_ref(), |_| {}).map_err(error)?)))
+        let (path, keys) = (text(&path, "the log path")?, optional_key_set(jwks.as_ref())?);
+        let from = optional_text(from_checkpoint.as_ref(), "fromCheckpoint")?;
+        Ok(move || verify_dir(path.as_ref(), keys.as_deref(), from.as_deref()))
     }))
 }
 

@@ -61,6 +61,13 @@ impl Report {
         crate::size_to_js(self.0.records())
     }
 
+    /// The index of the first record verified: 0, or the size of the trusted
+    /// checkpoint a verification started from.
+    #[napi(getter)]
+    pub fn first_record(&self) -> i64 {
+        crate::size_to_js(self.0.first_record())
+    }
+
     /// The log id of the verified records.
     #[napi(getter)]
     pub fn log_id(&self) -> Option<String> {

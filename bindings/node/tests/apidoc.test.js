@@ -13,7 +13,7 @@ const evidentia = require(process.env.EVIDENTIA_JS_PACKAGE || '..')
 
 const API_MD = process.env.EVIDENTIA_API_DOC || path.resolve(__dirname, '../../../docs/API.md')
 const JS_COLUMN = 4
-const CLASSES = ['SigningKey', 'Log', 'Report']
+const CLASSES = ['SigningKey', 'KeySet', 'Log', 'Report']
 
 /** The names on the line of API.md that begins with `start`. */
 function namesOfLine(start) {

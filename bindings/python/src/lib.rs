@@ -3,6 +3,7 @@
 
 mod chain;
 mod convert;
+mod keyset;
 mod log;
 mod message;
 mod package;
@@ -11,11 +12,12 @@ mod signer;
 mod timestamp;
 mod witness;
 
-use evidentia::{ConsistencyProof, InclusionProof, JwsOptions, KeySet};
+use evidentia::{ConsistencyProof, InclusionProof, JwsOptions};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use crate::convert::{Count, Str, Text, error, json_input, json_text_opt, value_to_py};
+use crate::keyset::Jwks;
 use crate::report::Report;
 
 /// A P-256 private key that signs deterministically (RFC 6979), or with random
@@ -105,10 +107,6 @@ struct VerifiedJws {
     kid: String,
 }
 
-fn keys(jwks: &str) -> PyResult<KeySet> {
-    KeySet::from_json(jwks).map_err(error)
-}
-
 /// The RFC 8785 canonical form of a JSON value: JSON text (str or bytes) or a
 /// Python value (dict, list, str inside containers, int, float, bool, None).
 #[pyfunction]
@@ -138,8 +136,8 @@ fn jwk_thumbprint(jwk: Str) -> PyResult<String> {
 /// `VerificationError` when it does not verify.
 #[pyfunction]
 #[pyo3(signature = (jws, jwks, payload = None))]
-fn verify_jws(py: Python<'_>, jws: Str, jwks: Str, payload: Option<&[u8]>) -> PyResult<VerifiedJws> {
-    let verified = evidentia::verify_jws(&jws, &keys(&jwks)?, payload, None).map_err(error)?;
+fn verify_jws(py: Python<'_>, jws: Str, jwks: Jwks, payload: Option<&[u8]>) -> PyResult<VerifiedJws> {
+    let verified = evidentia::verify_jws(&jws, &*jwks.keys()?, payload, None).map_err(error)?;
     let header = evidentia::json::parse(verified.header.as_bytes()).map_err(error)?;
     Ok(VerifiedJws {
         header: value_to_py(py, &header)?.cast_into::<PyDict>()?.unbind(),
@@ -153,9 +151,9 @@ fn verify_jws(py: Python<'_>, jws: Str, jwks: Str, payload: Option<&[u8]>) -> Py
 /// report.
 #[pyfunction]
 #[pyo3(signature = (receipt, jwks, event = None))]
-fn verify_receipt(receipt: Str, jwks: Str, event: Option<&Bound<'_, PyAny>>) -> PyResult<Report> {
+fn verify_receipt(receipt: Str, jwks: Jwks, event: Option<&Bound<'_, PyAny>>) -> PyResult<Report> {
     let event = json_text_opt(event)?;
-    Ok(Report(evidentia::verify_receipt(&receipt, &keys(&jwks)?, event.as_deref()).map_err(error)?))
+    Ok(Report(evidentia::verify_receipt(&receipt, &*jwks.keys()?, event.as_deref()).map_err(error)?))
 }
 
 /// Reads an evidence file (SPEC.md §18: JSON text, `str` or `bytes`, holding a
@@ -166,9 +164,9 @@ fn verify_receipt(receipt: Str, jwks: Str, event: Option<&Bound<'_, PyAny>>) -> 
 /// that is not an evidence file); everything else is in the report.
 #[pyfunction]
 #[pyo3(signature = (evidence, jwks = None))]
-fn verify_evidence_file(evidence: Text, jwks: Option<Str>) -> PyResult<Report> {
-    let keys = jwks.as_deref().map(keys).transpose()?;
-    Ok(Report(evidentia::verify_evidence_file(&evidence.0, keys.as_ref()).map_err(error)?))
+fn verify_evidence_file(evidence: Text, jwks: Option<Jwks>) -> PyResult<Report> {
+    let keys = jwks.map(Jwks::keys).transpose()?;
+    Ok(Report(evidentia::verify_evidence_file(&evidence.0, keys.as_deref()).map_err(error)?))
 }
 
 /// Verifies a log held in memory: `entries` are `(entry, event)` pairs in stored
@@ -179,10 +177,10 @@ fn verify_evidence_file(evidence: Text, jwks: Option<Str>) -> PyResult<Report> {
 fn verify_log_entries(
     py: Python<'_>,
     entries: Vec<(Text, Option<Text>)>,
-    jwks: Str,
+    jwks: Jwks,
     checkpoints: Vec<(Count, Str)>,
 ) -> PyResult<Report> {
-    let keys = keys(&jwks)?;
+    let keys = jwks.keys()?;
     let report = py.detach(|| {
         evidentia::verify_log_entries(
             entries.iter().map(|(entry, event)| (entry.0.as_slice(), event.as_ref().map(|e| e.0.as_slice()))),
@@ -196,8 +194,8 @@ fn verify_log_entries(
 
 /// Verifies a signed checkpoint with a JWKS; returns its origin, size and root hash.
 #[pyfunction]
-fn verify_checkpoint<'py>(py: Python<'py>, note: Str, jwks: Str) -> PyResult<Bound<'py, PyDict>> {
-    let checkpoint = evidentia::verify_checkpoint_with_keys(&note, &keys(&jwks)?).map_err(error)?;
+fn verify_checkpoint<'py>(py: Python<'py>, note: Str, jwks: Jwks) -> PyResult<Bound<'py, PyDict>> {
+    let checkpoint = evidentia::verify_checkpoint_with_keys(&note, &*jwks.keys()?).map_err(error)?;
     let out = PyDict::new(py);
     out.set_item("origin", checkpoint.origin)?;
     out.set_item("size", checkpoint.size)?;
@@ -208,17 +206,17 @@ fn verify_checkpoint<'py>(py: Python<'py>, note: Str, jwks: Str) -> PyResult<Bou
 /// Verifies a receipt or batch receipt (its signature by a key of the set) and that
 /// its record is in the log a signed checkpoint describes; raises `VerificationError` when it is not.
 #[pyfunction]
-fn verify_inclusion(receipt: Str, proof: Str, checkpoint: Str, jwks: Str) -> PyResult<()> {
+fn verify_inclusion(receipt: Str, proof: Str, checkpoint: Str, jwks: Jwks) -> PyResult<()> {
     let proof = InclusionProof::from_json(&proof).map_err(error)?;
-    evidentia::verify_receipt_in_checkpoint(&receipt, &proof, &checkpoint, &keys(&jwks)?).map(drop).map_err(error)
+    evidentia::verify_receipt_in_checkpoint(&receipt, &proof, &checkpoint, &*jwks.keys()?).map(drop).map_err(error)
 }
 
 /// Verifies that a log only grew between two signed checkpoints; raises
 /// `VerificationError` when the proof does not show it.
 #[pyfunction]
-fn verify_consistency(proof: Str, old_checkpoint: Str, new_checkpoint: Str, jwks: Str) -> PyResult<()> {
+fn verify_consistency(proof: Str, old_checkpoint: Str, new_checkpoint: Str, jwks: Jwks) -> PyResult<()> {
     let proof = ConsistencyProof::from_json(&proof).map_err(error)?;
-    evidentia::verify_consistency_between(&proof, &old_checkpoint, &new_checkpoint, &keys(&jwks)?)
+    evidentia::verify_consistency_between(&proof, &old_checkpoint, &new_checkpoint, &*jwks.keys()?)
         .map(drop)
         .map_err(error)
 }
@@ -255,6 +253,7 @@ fn error_codes() -> Vec<(u16, &'static str, &'static str, &'static str, &'static
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<SigningKey>()?;
+    m.add_class::<keyset::KeySet>()?;
     m.add_class::<VerifiedJws>()?;
     m.add_class::<Report>()?;
     m.add_class::<log::Log>()?;

@@ -4,12 +4,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use evidentia::json::Value;
-use evidentia::{Direction, KeySet, NewMessage, SignedMessage, Timestamp};
+use evidentia::{Direction, NewMessage, SignedMessage, Timestamp};
 use evidentia_store::{AppendOptions, CreateOptions, LogOptions, Mode, NewEvent, Wait};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
 use crate::convert::{Count, Str, error, json_text, json_text_opt, value_to_py};
+use crate::keyset::Jwks;
 use crate::report::Report;
 use crate::signer::{AnySigner, signer};
 
@@ -31,10 +32,6 @@ fn closed() -> PyErr {
 
 pub(crate) fn time(time: Option<&str>) -> PyResult<Option<Timestamp>> {
     time.map(Timestamp::parse).transpose().map_err(error)
-}
-
-fn keys(jwks: Option<&str>) -> PyResult<Option<KeySet>> {
-    jwks.map(KeySet::from_json).transpose().map_err(error)
 }
 
 impl Log {
@@ -317,14 +314,17 @@ impl Log {
         py.detach(|| log.consistency_proof(old.0, new.map(|n| n.0)).and_then(|p| p.to_json())).map_err(error)
     }
 
-    /// Verifies the whole log against `jwks` (default: the log's own key history).
-    /// Releases the GIL while it works.
-    #[pyo3(signature = (jwks = None))]
-    fn verify(&self, py: Python<'_>, jwks: Option<Str>) -> PyResult<Report> {
-        let keys = keys(jwks.as_deref())?;
+    /// Verifies the whole log against `jwks` (default: the log's own key history);
+    /// given `from_checkpoint`, a signed checkpoint of the log you trust, only the
+    /// records after it (SPEC.md §13.1). Releases the GIL while it works.
+    #[pyo3(signature = (jwks = None, from_checkpoint = None))]
+    fn verify(&self, py: Python<'_>, jwks: Option<Jwks>, from_checkpoint: Option<Str>) -> PyResult<Report> {
+        let keys = jwks.map(Jwks::keys).transpose()?;
         self.log()?; // refused once closed, as every other method is
         let dir = self.dir.clone();
-        let report = py.detach(|| evidentia_store::verify_dir(&dir, keys.as_ref(), |_| {})).map_err(error)?;
+        let report = py
+            .detach(|| evidentia_store::verify_dir_from(&dir, keys.as_deref(), from_checkpoint.as_deref(), |_| {}))
+            .map_err(error)?;
         Ok(Report(report))
     }
 
@@ -399,11 +399,20 @@ impl Log {
 }
 
 /// Verifies the log in the directory `path` without opening it for writing (so
-/// while another process may be appending). Releases the GIL while it works.
+/// while another process may be appending): the whole log, or, given
+/// `from_checkpoint`, only the records after that trusted checkpoint. Releases the
+/// GIL while it works.
 #[pyfunction]
-#[pyo3(signature = (path, jwks = None))]
-pub(crate) fn verify_log(py: Python<'_>, path: PathBuf, jwks: Option<Str>) -> PyResult<Report> {
-    let keys = keys(jwks.as_deref())?;
-    let report = py.detach(|| evidentia_store::verify_dir(&path, keys.as_ref(), |_| {})).map_err(error)?;
+#[pyo3(signature = (path, jwks = None, from_checkpoint = None))]
+pub(crate) fn verify_log(
+    py: Python<'_>,
+    path: PathBuf,
+    jwks: Option<Jwks>,
+    from_checkpoint: Option<Str>,
+) -> PyResult<Report> {
+    let keys = jwks.map(Jwks::keys).transpose()?;
+    let report = py
+        .detach(|| evidentia_store::verify_dir_from(&path, keys.as_deref(), from_checkpoint.as_deref(), |_| {}))
+        .map_err(error)?;
     Ok(Report(report))
 }

@@ -34,6 +34,13 @@ impl Report {
         self.0.records()
     }
 
+    /// The index of the first record verified: 0, or the size of the trusted
+    /// checkpoint a verification started from.
+    #[getter]
+    fn first_record(&self) -> u64 {
+        self.0.first_record()
+    }
+
     /// The log id of the verified records.
     #[getter]
     fn log_id(&self) -> Option<&str> {

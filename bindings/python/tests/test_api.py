@@ -388,3 +388,27 @@ def test_report_shape() -> None:
     assert [c["check"] for c in report.checks][:3] == ["format", "key", "signature"]
     assert report.summary.startswith("VALID")
     assert '"valid":true' in report.to_json()
+
+
+def test_a_log_verifies_from_a_trusted_checkpoint(tmp_path: Path) -> None:
+    key = evidentia.SigningKey.generate()
+    with evidentia.Log.create(tmp_path / "log", key, log_id="example.com/from") as log:
+        for n in range(4):
+            log.append({"n": n})
+        trusted = log.checkpoint()
+        for n in range(4, 10):
+            log.append({"n": n})
+        report = log.verify(from_checkpoint=trusted)
+        assert report.valid and (report.first_record, report.records) == (4, 6)
+        assert log.verify().first_record == 0
+    report = evidentia.verify_log(tmp_path / "log", None, trusted)
+    assert report.valid and report.first_record == 4
+    # Another log under the same id and key, holding other records: a fork.
+    with evidentia.Log.create(tmp_path / "fork", key, log_id="example.com/from") as fork:
+        for n in range(10):
+            fork.append({"other": n})
+    forked = evidentia.verify_log(tmp_path / "fork", from_checkpoint=trusted)
+    assert not forked.valid and forked.failure_codes == ["CHECKPOINT_MISMATCH"]
+    with pytest.raises(evidentia.EvidentiaError) as raised:
+        evidentia.verify_log(tmp_path / "log", from_checkpoint="not a checkpoint")
+    assert raised.value.code_name.startswith("CHECKPOINT_")

@@ -11,7 +11,7 @@ import evidentia
 
 API_MD = Path(os.environ.get("EVIDENTIA_API_DOC", Path(__file__).resolve().parents[3] / "docs" / "API.md"))
 PYTHON_COLUMN = 3
-CLASSES = ["SigningKey", "Log", "Report", "VerifiedJws", "PartnerVerified"]
+CLASSES = ["SigningKey", "KeySet", "Log", "Report", "VerifiedJws", "PartnerVerified"]
 
 
 def documented_names() -> list[str]:

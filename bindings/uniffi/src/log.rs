@@ -259,11 +259,14 @@ impl Log {
         Ok(self.log.consistency_proof(old_size, new_size)?.to_json()?)
     }
 
-    /// Verifies the whole log, with trusted keys (a JWKS) or its own key history.
-    #[uniffi::method(default(jwks = None))]
-    pub fn verify(&self, jwks: Option<String>) -> Result<Arc<Report>> {
+    /// Verifies the whole log, with trusted keys (a JWKS) or its own key history;
+    /// given `from_checkpoint`, a signed checkpoint of the log you trust, only the
+    /// records after it (SPEC.md §13.1).
+    #[uniffi::method(default(jwks = None, from_checkpoint = None))]
+    pub fn verify(&self, jwks: Option<String>, from_checkpoint: Option<String>) -> Result<Arc<Report>> {
         let keys = optional_keys(jwks)?;
-        Ok(Arc::new(Report(evidentia_store::verify_dir(&self.dir, keys.as_ref(), |_| {})?)))
+        let report = evidentia_store::verify_dir_from(&self.dir, keys.as_ref(), from_checkpoint.as_deref(), |_| {})?;
+        Ok(Arc::new(Report(report)))
     }
 
     /// Retires the signing key (which first signs a checkpoint of the records it
@@ -311,11 +314,13 @@ impl Log {
     }
 }
 
-/// Verifies a log directory without opening it for writing.
-#[uniffi::export(default(jwks = None))]
-pub fn verify_log(path: String, jwks: Option<String>) -> Result<Arc<Report>> {
+/// Verifies a log directory without opening it for writing: the whole log, or,
+/// given `from_checkpoint`, only the records after that trusted checkpoint.
+#[uniffi::export(default(jwks = None, from_checkpoint = None))]
+pub fn verify_log(path: String, jwks: Option<String>, from_checkpoint: Option<String>) -> Result<Arc<Report>> {
     let keys = optional_keys(jwks)?;
-    Ok(Arc::new(Report(evidentia_store::verify_dir(path.as_ref(), keys.as_ref(), |_| {})?)))
+    let report = evidentia_store::verify_dir_from(path.as_ref(), keys.as_ref(), from_checkpoint.as_deref(), |_| {})?;
+    Ok(Arc::new(Report(report)))
 }
 
 /// A record's C2SP tlog-proof, and the entry it proves.

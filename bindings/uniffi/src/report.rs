@@ -58,6 +58,12 @@ impl Report {
         self.0.records()
     }
 
+    /// The index of the first record verified: 0, or the size of the trusted
+    /// checkpoint a verification started from.
+    pub fn first_record(&self) -> u64 {
+        self.0.first_record()
+    }
+
     /// The log id of the verified records.
     pub fn log_id(&self) -> Option<String> {
         self.0.log_id().map(str::to_owned)

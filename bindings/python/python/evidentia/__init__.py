@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from . import errors, kms
 from ._native import (
+    KeySet,
     Log,
     PartnerVerified,
     PolicyResult,
@@ -64,6 +65,7 @@ from .errors import (
 from .kms import Signer
 
 __all__ = [
+    "KeySet",
     "Log",
     "PartnerVerified",
     "PolicyResult",

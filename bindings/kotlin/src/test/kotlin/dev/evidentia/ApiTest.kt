@@ -45,7 +45,15 @@ class ApiTest {
                 assertEquals(5, it.checks().size) // format, key, signature, event, message
                 assertEquals("example.com/payments", it.logId())
             }
-            log.verify().use { assertTrue(it.valid(), it.toText()) }
+            log.verify().use { assertTrue(it.valid(), it.toText()); assertEquals(0uL, it.firstRecord()) }
+            // From the checkpoint signed at 3 records: only what follows it.
+            log.append("""{"n":3.5}""")
+            log.verify(null, checkpoint).use {
+                assertTrue(it.valid(), it.toText())
+                assertEquals(listOf(3uL, 1uL), listOf(it.firstRecord(), it.records()))
+            }
+            assertEquals(3uL, verifyLog(dir, null, checkpoint).use { it.firstRecord() })
+            assertCode("CHECKPOINT_MALFORMED", "garbage for a checkpoint") { verifyLog(dir, null, "garbage") }
 
             // An evidence package: cargo xtask test kotlin then runs its verify.sh
             // with OpenSSL alone.
@@ -63,9 +71,9 @@ class ApiTest {
             log.append("""{"n":4}""")
         }
         // `use` closed the log: the writer lock is free again, and the object is gone.
-        // Four events and the rotation's key record (SPEC §23).
-        Log.open(dir, SigningKey.generate()).use { assertEquals(5uL, it.length()) }
-        verifyLog(dir).use { assertTrue(it.valid(), it.toText()); assertEquals(5uL, it.records()) }
+        // Five events and the rotation's key record (SPEC §23).
+        Log.open(dir, SigningKey.generate()).use { assertEquals(6uL, it.length()) }
+        verifyLog(dir).use { assertTrue(it.valid(), it.toText()); assertEquals(6uL, it.records()) }
         Log.open(dir).use { log ->
             assertCode("KEY_NOT_PRIVATE", "append without a key") { log.append("{}") }
             val old = log.consistencyProof(3uL)
