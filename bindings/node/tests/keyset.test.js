@@ -75,3 +75,20 @@ test('a KeySet is made from strict JWKS text only, and nothing else stands in fo
   }
   throwsCode(() => evidentia.verifyLog(tempDir(), 42), 'INVALID_ARGUMENT', /string or a KeySet/)
 })
+
+test('an object of another copy of the addon is refused, not read as a key set or a key', () => {
+  // A second copy of the native module, as two versions of a package in one process.
+  const dir = path.dirname(require.resolve('..'))
+  const addon = fs.readdirSync(dir).find((name) => name.endsWith('.node'))
+  const copy = path.join(tempDir(), 'copy.node')
+  fs.copyFileSync(path.join(dir, addon), copy)
+  const other = require(copy)
+  const key = evidentia.SigningKey.generate()
+  const receipt = new evidentia.ReceiptChain('example.com/k').issue(key, { n: 1 })
+  for (const foreign of [other.SigningKey.generate(), new other.ReceiptChain('example.com/o'), other.verifyReceipt(receipt, key.publicJwk())]) {
+    throwsCode(() => evidentia.verifyReceipt(receipt, foreign, { n: 1 }), 'INVALID_ARGUMENT', /string or a KeySet/)
+  }
+  throwsCode(() => new evidentia.ReceiptChain('example.com/k').issue(new other.ReceiptChain('example.com/o'), { n: 1 }), 'INVALID_ARGUMENT')
+  // The same class from the other copy is the same key set.
+  assert.ok(evidentia.verifyReceipt(receipt, other.KeySet.fromJson(key.publicJwk()), { n: 1 }).valid)
+})
