@@ -133,3 +133,27 @@ fn a_log_that_no_longer_holds_the_trusted_checkpoint_fails() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("garbage.txt"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_key_set_changed_without_a_key_record_fails_from_a_checkpoint_too() {
+    let work = Workdir::new("incremental-keys");
+    let dir = &work.0;
+    std::fs::write(dir.join("key.jwk"), evidentia(dir, &["keygen"]).stdout).unwrap();
+    std::fs::write(dir.join("next.jwk"), evidentia(dir, &["keygen"]).stdout).unwrap();
+    std::fs::write(dir.join("stranger.jwk"), evidentia(dir, &["keygen"]).stdout).unwrap();
+    make_log(dir, "log", "example.com/keys", &events(0, 3, "approval"));
+    let out = evidentia(dir, &["log", "rotate", "log", "--key", "next.jwk"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    append(dir, "log", &events(3, 6, "approval"));
+    save_checkpoint(dir, "log", "trusted.txt");
+    assert_eq!(verify(dir, &["log", "--from-checkpoint", "trusted.txt"]).1, 0);
+    // Someone with the files, not the keys, adds a key to the log's key history.
+    let stranger = text(&evidentia(dir, &["pubkey", "stranger.jwk"]).stdout);
+    let keys = std::fs::read_to_string(dir.join("log/keys.jwks")).unwrap();
+    let at = keys.rfind(']').unwrap();
+    std::fs::write(dir.join("log/keys.jwks"), format!("{},{}{}", &keys[..at], stranger.trim(), &keys[at..])).unwrap();
+    let (whole, code) = verify(dir, &["log"]);
+    assert_eq!((code, names(&whole)), (1, vec!["KEY_HISTORY_MISMATCH".to_owned()]));
+    let (report, code) = verify(dir, &["log", "--from-checkpoint", "trusted.txt"]);
+    assert_eq!((code, names(&report)), (1, vec!["KEY_HISTORY_MISMATCH".to_owned()]), "{report:?}");
+}

@@ -83,8 +83,8 @@ pub use report::{Check, CheckResult, Finding, Report, Status, Subject};
 pub use signer::{Signer, checked_signature};
 pub use time::Timestamp;
 pub use verify::{
-    DEFAULT_MAX_FINDINGS, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, StoredStart, TrustedStart,
-    entry_record_digest, verify_log, verify_log_entries, verify_receipt,
+    DEFAULT_MAX_FINDINGS, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, StoredKeyRecord,
+    StoredStart, TrustedStart, entry_record_digest, verify_log, verify_log_entries, verify_receipt,
 };
 pub use witness::{
     Cosignature, Cosigned, LogKey, MAX_WITNESS_ANSWER_SIZE, NoteKey, NoteSigner, Policy, PolicyResult, TlogProof,

@@ -370,6 +370,33 @@ pub struct StoredStart {
     pub last_event: Option<Vec<u8>>,
     /// The inclusion proof of that record in the checkpoint's tree.
     pub last_entry_proof: Vec<Hash>,
+    /// The last key record (SPEC.md §23) before the checkpoint's last record, when
+    /// the log has one: where the key history stands at the checkpoint.
+    pub key_record: Option<StoredKeyRecord>,
+}
+
+/// A stored key record and its inclusion proof in a trusted checkpoint's tree.
+#[derive(Clone, Debug, Default)]
+pub struct StoredKeyRecord {
+    /// Its index in the log.
+    pub index: u64,
+    /// Its stored entry (a receipt or a record of a batch-signed log).
+    pub entry: Vec<u8>,
+    /// Its stored event, the key record itself.
+    pub event: Vec<u8>,
+    /// Its inclusion proof in the checkpoint's tree.
+    pub proof: Vec<Hash>,
+}
+
+/// Reads a stored entry, whichever kind it is, with its event.
+fn prepare_stored(keys: &KeySet, entry: &[u8], event: Option<&[u8]>) -> PreparedEntry {
+    match entry.starts_with(b"{") {
+        true => PreparedEntry::record(keys, entry, event),
+        false => match std::str::from_utf8(entry) {
+            Ok(receipt) => PreparedEntry::receipt(keys, receipt, event),
+            Err(_) => PreparedEntry::unreadable("the entry is neither a receipt nor a record"),
+        },
+    }
 }
 
 /// Verifies a log record by record, in bounded memory apart from one 16-byte
@@ -503,14 +530,28 @@ impl LogVerifier {
         verifier.covered = size;
         // The last record before the checkpoint's size carries on the chain, the
         // sequence and the time, once it is shown to be the record the checkpoint covers.
+        // The key history stands where the last key record before the checkpoint
+        // left it, once that record is shown to be one the checkpoint covers.
+        if let Some(stored_key) = stored.key_record.as_ref().filter(|k| k.index + 1 < size) {
+            let prepared = prepare_stored(keys, &stored_key.entry, Some(&stored_key.event));
+            let included = |leaf: &Hash| {
+                verify_inclusion(leaf, stored_key.index, size, &stored_key.proof, &checkpoint.root).is_ok()
+            };
+            match (prepared.record, prepared.key_record) {
+                (Some(PreparedRecord { record, leaf, .. }), Some(key_record)) if included(&leaf) => {
+                    verifier.check_key_record(stored_key.index, &record, key_record);
+                }
+                _ => {
+                    let message = format!(
+                        "the log's record {} is not a key record the trusted checkpoint covers: the log was rewritten or forked since",
+                        stored_key.index
+                    );
+                    mismatch(&mut verifier, message);
+                }
+            }
+        }
         let event = stored.last_event.as_deref();
-        let last = stored.last_entry.as_deref().map(|entry| match entry.starts_with(b"{") {
-            true => PreparedEntry::record(keys, entry, event),
-            false => match std::str::from_utf8(entry) {
-                Ok(receipt) => PreparedEntry::receipt(keys, receipt, event),
-                Err(_) => PreparedEntry::unreadable("the entry is neither a receipt nor a record"),
-            },
-        });
+        let last = stored.last_entry.as_deref().map(|entry| prepare_stored(keys, entry, event));
         let key_record = last.as_ref().and_then(|last| last.key_record.clone());
         match (size, last.and_then(|last| last.record)) {
             (0, _) => verifier.check_start_signers(prepared.signers, None),
@@ -1056,6 +1097,7 @@ mod tests {
             last_entry: at.checked_sub(1).map(|i| receipts[i as usize].receipt.as_str().as_bytes().to_vec()),
             last_event: at.checked_sub(1).map(|i| receipts[i as usize].event.clone()),
             last_entry_proof: at.checked_sub(1).map_or(Vec::new(), |i| inclusion_proof(&tree, i, at).unwrap()),
+            key_record: None,
         };
         (key, receipts, note, stored)
     }
@@ -1136,10 +1178,65 @@ mod tests {
             last_entry: Some(handover.receipt.as_str().as_bytes().to_vec()),
             last_event: Some(handover.event.clone()),
             last_entry_proof: inclusion_proof(&tree, 1, 2).unwrap(),
+            key_record: None,
         };
         let mut verifier = resumed(&rotation.keys, &note, Some(&stored));
         verifier.push(forged.receipt.as_str(), Some(&forged.event));
         assert_eq!(verifier.finish().failure_codes(), vec![ErrorCode::KeyHistoryMismatch]);
+    }
+
+    #[test]
+    fn the_key_history_continues_from_the_last_key_record_before_the_trusted_checkpoint() {
+        use crate::checkpoint::{Checkpoint, sign_checkpoint};
+        use crate::keyrecord::KeyRecord;
+        use crate::merkle::{MemoryTree, inclusion_proof};
+        let (old, new) = (SigningKey::from_bytes(&[3u8; 32]).unwrap(), SigningKey::from_bytes(&[4u8; 32]).unwrap());
+        let time = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+        let at = Timestamp::parse("2026-01-02T00:00:00Z").unwrap();
+        let rotation =
+            KeyRecord::rotate(&KeySet::single(old.public_key()), old.public_key(), new.public_key(), at).unwrap();
+        let mut chain = ChainState::new("test/log").unwrap();
+        let event = rotation.to_event();
+        let record = chain.next_record(old.public_key().kid(), Digest::sha256(&event), time, None).unwrap();
+        let handover = crate::record::Issued { receipt: Receipt::sign(&old, &record).unwrap(), event };
+        chain.advance(&record).unwrap();
+        let after: Vec<_> = (0..3)
+            .map(|i| crate::issue_receipt(&new, &mut chain, format!("{{\"n\":{i}}}").as_bytes(), at, None).unwrap())
+            .collect();
+        // Trusted at 3: the key record at 0, records 1 and 2 after it; record 3 is new.
+        let leaves: Vec<Hash> =
+            [&handover, &after[0], &after[1]].iter().map(|r| leaf_hash(r.receipt.record_bytes())).collect();
+        let tree = MemoryTree::from_leaf_hashes(leaves.iter().copied());
+        let checkpoint = Checkpoint { origin: "test/log".into(), size: 3, root: tree.root(), extensions: vec![] };
+        let note = sign_checkpoint(&checkpoint, &new).unwrap();
+        let mut peaks = Accumulator::new();
+        leaves.iter().for_each(|leaf| peaks.push(*leaf));
+        let stored = StoredStart {
+            peaks: peaks.peaks().to_vec(),
+            last_entry: Some(after[1].receipt.as_str().as_bytes().to_vec()),
+            last_event: Some(after[1].event.clone()),
+            last_entry_proof: inclusion_proof(&tree, 2, 3).unwrap(),
+            key_record: Some(StoredKeyRecord {
+                index: 0,
+                entry: handover.receipt.as_str().as_bytes().to_vec(),
+                event: handover.event.clone(),
+                proof: inclusion_proof(&tree, 0, 3).unwrap(),
+            }),
+        };
+        let codes = |keys: &KeySet, stored: &StoredStart| {
+            let mut verifier = resumed(keys, &note, Some(stored));
+            verifier.push(after[2].receipt.as_str(), Some(&after[2].event));
+            verifier.finish().failure_codes()
+        };
+        assert_eq!(codes(&rotation.keys, &stored), vec![]);
+        // A key set with a key no key record added: not the history the log recorded.
+        let mut grown = rotation.keys.clone();
+        grown.add(SigningKey::from_bytes(&[9u8; 32]).unwrap().public_key(), Default::default()).unwrap();
+        assert_eq!(codes(&grown, &stored), vec![ErrorCode::KeyHistoryMismatch]);
+        // A key record the checkpoint does not cover is a log rewritten since.
+        let mut moved = stored.clone();
+        moved.key_record.as_mut().unwrap().index = 1;
+        assert!(codes(&rotation.keys, &moved).contains(&ErrorCode::CheckpointMismatch));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use evidentia::merkle::NodeSource;
 use evidentia::{
     Error, ErrorCode, KeySet, LogKey, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, Report, Result,
-    StoredStart, TrustedStart,
+    StoredKeyRecord, StoredStart, TrustedStart,
 };
 
 use crate::config::{Mode, TREE_FILE};
@@ -32,7 +32,7 @@ fn stored_event(event: &[u8]) -> Option<&[u8]> {
 /// What a log stores at `size` records (see [`StoredStart`]), `None` when it holds
 /// fewer. A part that cannot be read is left empty, which the verifier reports as
 /// not matching the trusted checkpoint.
-fn stored_start(reader: &LogReader, size: u64) -> Result<Option<StoredStart>> {
+fn stored_start(reader: &LogReader, keys: &KeySet, size: u64) -> Result<Option<StoredStart>> {
     if size > reader.len() {
         return Ok(None);
     }
@@ -63,7 +63,44 @@ fn stored_start(reader: &LogReader, size: u64) -> Result<Option<StoredStart>> {
     };
     let last_entry_proof = evidentia::merkle::inclusion_proof(tree, last, size)?;
     let last_event = last_event.filter(|event| !event.is_empty());
-    Ok(Some(StoredStart { peaks, last_entry, last_event, last_entry_proof }))
+    let key_record = match keys.len() > 1 {
+        true => last_key_record_before(reader, last)?,
+        false => None, // A log with one key has no key records.
+    };
+    let key_record = match key_record {
+        Some(found) => {
+            Some(StoredKeyRecord { proof: evidentia::merkle::inclusion_proof(tree, found.index, size)?, ..found })
+        }
+        None => None,
+    };
+    Ok(Some(StoredStart { peaks, last_entry, last_event, last_entry_proof, key_record }))
+}
+
+/// The last key record (SPEC.md §23) stored before entry `end` (its proof left
+/// empty), found by reading the entries before it (no signature is checked), which
+/// only a log with more than one key needs.
+fn last_key_record_before(reader: &LogReader, end: u64) -> Result<Option<StoredKeyRecord>> {
+    let mut found = None;
+    let mut seq = 0u64;
+    reader.for_each_entry(|entry| {
+        if let (true, Ok(entry)) = (seq < end, entry)
+            && evidentia::key_record_of(entry.event()).is_some()
+        {
+            let stored = match entry {
+                EntryRef::Receipt { receipt, .. } => receipt.as_bytes(),
+                EntryRef::Record { record, .. } => record,
+            };
+            found = Some(StoredKeyRecord {
+                index: seq,
+                entry: stored.to_vec(),
+                event: entry.event().to_vec(),
+                proof: Vec::new(),
+            });
+        }
+        seq += 1;
+        Ok(())
+    })?;
+    Ok(found)
 }
 
 /// See [`LogReader::verify`] and [`LogReader::verify_from`]: `trusted` is the
@@ -84,7 +121,7 @@ pub(crate) fn verify(
         None => (LogVerifier::new(keys, options), 0),
         Some(note) => {
             let size = evidentia::read_checkpoint(note)?.size;
-            let stored = stored_start(reader, size)?;
+            let stored = stored_start(reader, keys, size)?;
             let start = TrustedStart { note, note_keys: &note_keys, stored: stored.as_ref() };
             let verifier = LogVerifier::resume(keys, options, start);
             if stored.is_none() {
