@@ -1150,23 +1150,50 @@ mod tests {
         assert!(!resumed(&keys, "garbage", Some(&stored)).finish().is_valid());
     }
 
+    /// A rotation from `old` to `new` taking effect at `at`, recorded at `time`.
+    struct Rotation {
+        old: SigningKey,
+        new: SigningKey,
+        time: Timestamp,
+        at: Timestamp,
+        rotation: crate::keyrecord::KeyRecord,
+        chain: ChainState,
+    }
+
+    impl Rotation {
+        fn new() -> Rotation {
+            let (old, new) = (SigningKey::from_bytes(&[3u8; 32]).unwrap(), SigningKey::from_bytes(&[4u8; 32]).unwrap());
+            let time = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+            let at = Timestamp::parse("2026-01-02T00:00:00Z").unwrap();
+            let before = KeySet::single(old.public_key());
+            let rotation =
+                crate::keyrecord::KeyRecord::rotate(&before, old.public_key(), new.public_key(), at).unwrap();
+            Rotation { old, new, time, at, rotation, chain: ChainState::new("test/log").unwrap() }
+        }
+
+        /// The rotation's key record, signed by the outgoing key, as a log's rotate
+        /// writes it (issue_receipt refuses key records from anyone else).
+        fn handover(
+            old: &SigningKey,
+            rotation: &crate::keyrecord::KeyRecord,
+            chain: &mut ChainState,
+            time: Timestamp,
+        ) -> crate::record::Issued {
+            let event = rotation.to_event();
+            let record = chain.next_record(old.public_key().kid(), Digest::sha256(&event), time, None).unwrap();
+            let handover = crate::record::Issued { receipt: Receipt::sign(old, &record).unwrap(), event };
+            chain.advance(&record).unwrap();
+            handover
+        }
+    }
+
     #[test]
     fn a_key_handed_over_at_the_trusted_checkpoint_signs_nothing_after_it() {
         use crate::checkpoint::{Checkpoint, sign_checkpoint};
-        use crate::keyrecord::KeyRecord;
         use crate::merkle::{MemoryTree, inclusion_proof};
-        let (old, new) = (SigningKey::from_bytes(&[3u8; 32]).unwrap(), SigningKey::from_bytes(&[4u8; 32]).unwrap());
-        let time = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
-        let at = Timestamp::parse("2026-01-02T00:00:00Z").unwrap();
-        let rotation =
-            KeyRecord::rotate(&KeySet::single(old.public_key()), old.public_key(), new.public_key(), at).unwrap();
-        let mut chain = ChainState::new("test/log").unwrap();
+        let Rotation { old, time, rotation, mut chain, .. } = Rotation::new();
         let first = crate::issue_receipt(&old, &mut chain, br#"{"n":0}"#, time, None).unwrap();
-        // A log's rotate writes the key record; nothing else may (issue_receipt refuses it).
-        let event = rotation.to_event();
-        let record = chain.next_record(old.public_key().kid(), Digest::sha256(&event), time, None).unwrap();
-        let handover = crate::record::Issued { receipt: Receipt::sign(&old, &record).unwrap(), event };
-        chain.advance(&record).unwrap();
+        let handover = Rotation::handover(&old, &rotation, &mut chain, time);
         // Still within the old key's validity, but after it handed over.
         let forged = crate::issue_receipt(&old, &mut chain, br#"{"n":2}"#, time, None).unwrap();
         let leaves = [&first, &handover].map(|r| leaf_hash(r.receipt.record_bytes()));
@@ -1188,18 +1215,9 @@ mod tests {
     #[test]
     fn the_key_history_continues_from_the_last_key_record_before_the_trusted_checkpoint() {
         use crate::checkpoint::{Checkpoint, sign_checkpoint};
-        use crate::keyrecord::KeyRecord;
         use crate::merkle::{MemoryTree, inclusion_proof};
-        let (old, new) = (SigningKey::from_bytes(&[3u8; 32]).unwrap(), SigningKey::from_bytes(&[4u8; 32]).unwrap());
-        let time = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
-        let at = Timestamp::parse("2026-01-02T00:00:00Z").unwrap();
-        let rotation =
-            KeyRecord::rotate(&KeySet::single(old.public_key()), old.public_key(), new.public_key(), at).unwrap();
-        let mut chain = ChainState::new("test/log").unwrap();
-        let event = rotation.to_event();
-        let record = chain.next_record(old.public_key().kid(), Digest::sha256(&event), time, None).unwrap();
-        let handover = crate::record::Issued { receipt: Receipt::sign(&old, &record).unwrap(), event };
-        chain.advance(&record).unwrap();
+        let Rotation { old, new, time, at, rotation, mut chain } = Rotation::new();
+        let handover = Rotation::handover(&old, &rotation, &mut chain, time);
         let after: Vec<_> = (0..3)
             .map(|i| crate::issue_receipt(&new, &mut chain, format!("{{\"n\":{i}}}").as_bytes(), at, None).unwrap())
             .collect();

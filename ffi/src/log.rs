@@ -503,8 +503,9 @@ pub unsafe extern "C" fn evidentia_log_verify(
 
 /// As [`evidentia_log_verify`], only the records after `checkpoint`, a signed
 /// checkpoint of the log the caller trusts (`checkpoint_len` bytes; SPEC.md
-/// §13.1): the log must still hold it unchanged, else the report fails with
-/// CHECKPOINT_MISMATCH. NULL with length 0 verifies the whole log.
+/// §13.1): the log's tree must still hold it, else the report fails with
+/// CHECKPOINT_MISMATCH; records before it are not read again. NULL with length 0
+/// verifies the whole log.
 ///
 /// # Safety
 /// `log` live; `keys` live or NULL; `checkpoint` must point to `checkpoint_len`

@@ -397,8 +397,10 @@ impl LogReader {
     /// size must be the ones it signed, which proves the log only grew since; then
     /// every later record, stored checkpoint, timestamp and tree hash is checked as
     /// [`LogReader::verify`] checks them. The report's `first_record` is the
-    /// checkpoint's size. A log cut back below it, rewritten or forked since fails
-    /// with CHECKPOINT_MISMATCH.
+    /// checkpoint's size. A log whose tree no longer holds the checkpoint (cut back
+    /// below it, or rewritten or forked since) fails with CHECKPOINT_MISMATCH;
+    /// records before it are not read again, so damage to them is found only by
+    /// [`LogReader::verify`].
     ///
     /// # Errors
     /// The checkpoint's code when it cannot be read as a checkpoint at all;
