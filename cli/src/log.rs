@@ -11,7 +11,7 @@ use evidentia_store::{AppendOptions, CreateOptions, Entry, Log, LogOptions, LogR
 
 use crate::io::{out, outln, read_input, read_text, write_key_file, write_stdout};
 use crate::progress::Progress;
-use crate::{AnySigner, Outcome, in_file, load_keys, load_signing_key, print_report, text};
+use crate::{AnySigner, Outcome, in_file, load_keys, load_signing_key, text};
 
 /// Events committed together, at most: one flush to disk (and, in batch mode, one
 /// signed checkpoint) per group.
@@ -227,6 +227,8 @@ pub(crate) enum LogCommand {
         /// now and then
         #[arg(long, value_name = "FILE")]
         from_checkpoint: Option<PathBuf>,
+        #[command(flatten)]
+        report: crate::report::ReportArgs,
     },
     /// Retire the log's signing key and continue with a new one. The retiring key
     /// signs a key record handing over to the new key (SPEC §23) and a checkpoint of
@@ -554,7 +556,8 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                 json,
             );
         }
-        LogCommand::Verify { dir, jwks, from_checkpoint } => {
+        LogCommand::Verify { dir, jwks, from_checkpoint, report } => {
+            let signer = report.signer()?;
             let keys = jwks.as_deref().map(load_keys).transpose()?;
             let trusted = match from_checkpoint.as_deref() {
                 None => None,
@@ -574,10 +577,10 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                     reader.torn_tail_bytes()
                 );
             }
-            if keys.is_none() && !json {
+            if keys.is_none() && !json && signer.is_none() {
                 outln!("(keys: the log's own key history; pass --jwks with keys you trust to check who signed)");
             }
-            return Ok(print_report(&report, json));
+            return crate::report::print_report(report, json, signer.as_ref());
         }
         LogCommand::Rotate { dir, key, current_key, wait } => {
             let key_file = key_reference(key)?;

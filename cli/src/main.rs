@@ -8,6 +8,7 @@ mod io;
 mod log;
 mod message;
 mod progress;
+mod report;
 mod timestamp;
 mod witness;
 mod witness_client;
@@ -80,6 +81,9 @@ enum Command {
     /// Verify receipts and batch receipts
     #[command(subcommand)]
     Receipt(ReceiptCommand),
+    /// Check signed verification reports (made with `--sign`)
+    #[command(subcommand)]
+    Report(report::ReportCommand),
     /// Verify inclusion and consistency proofs against signed checkpoints
     #[command(subcommand)]
     Proof(ProofCommand),
@@ -175,6 +179,8 @@ enum ReceiptCommand {
         /// The original event (JSON in any formatting)
         #[arg(long)]
         event: Option<PathBuf>,
+        #[command(flatten)]
+        report: report::ReportArgs,
     },
 }
 
@@ -234,6 +240,8 @@ enum EvidenceCommand {
         /// come from whoever made it, so confirm them independently
         #[arg(long)]
         jwks: Option<PathBuf>,
+        #[command(flatten)]
+        report: report::ReportArgs,
     },
 }
 
@@ -298,15 +306,6 @@ pub(crate) fn load_signing_key(path: &Path) -> Result<AnySigner, Error> {
 
 pub(crate) fn load_keys(path: &Path) -> Result<KeySet, Error> {
     KeySet::from_json(&read_text(path)?).map_err(in_file(path))
-}
-
-pub(crate) fn print_report(report: &evidentia::Report, json: bool) -> Outcome {
-    if json {
-        outln!("{}", report.to_json());
-    } else {
-        out!("{}", report.to_text());
-    }
-    if report.is_valid() { Outcome::Valid } else { Outcome::Invalid }
 }
 
 /// Checks a package and prints its checks as verify.sh does (or as JSON), and the verdict.
@@ -415,13 +414,15 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
         }
         Command::Log(command) => return log::run(command, json),
         Command::Message(command) => return message::run(command, json),
-        Command::Receipt(ReceiptCommand::Verify { receipt, jwks, event }) => {
+        Command::Report(command) => return report::run(command, json),
+        Command::Receipt(ReceiptCommand::Verify { receipt, jwks, event, report }) => {
+            let signer = report.signer()?;
             let keys = load_keys(jwks)?;
             let receipt = String::from_utf8(read_input(Some(receipt))?)
                 .map_err(|_| Error::new(ErrorCode::JwsMalformed, "the receipt is not UTF-8 text"))?;
             let event = event.as_deref().map(|p| read_input(Some(p))).transpose()?;
             let report = evidentia::verify_receipt(receipt.trim(), &keys, event.as_deref())?;
-            return Ok(print_report(&report, json));
+            return report::print_report(report, json, signer.as_ref());
         }
         Command::Proof(ProofCommand::Verify { proof, checkpoint, jwks, receipt, record, old_checkpoint }) => {
             return verify_proof(
@@ -466,7 +467,8 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
                 );
             }
         }
-        Command::Evidence(EvidenceCommand::Verify { file, jwks }) => {
+        Command::Evidence(EvidenceCommand::Verify { file, jwks, report }) => {
+            let signer = report.signer()?;
             let keys = jwks.as_deref().map(load_keys).transpose()?;
             let report =
                 evidentia::verify_evidence_file(&read_input(Some(file))?, keys.as_ref()).map_err(in_file(file))?;
@@ -475,7 +477,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
                     "note: the keys came with the evidence file, from whoever made it; pass --jwks with keys you trust to check who signed"
                 );
             }
-            return Ok(print_report(&report, json));
+            return report::print_report(report, json, signer.as_ref());
         }
         Command::Export { dir, index, out } => {
             let archive = evidentia_store::export_package(dir, *index, out)?;

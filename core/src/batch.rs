@@ -138,6 +138,7 @@ pub fn verify_batch_receipt(text: &str, keys: &KeySet, event: Option<&[u8]>) -> 
     let mut report = ReportBuilder::new(Subject::BatchReceipt, DEFAULT_MAX_FINDINGS);
     report.count_record();
     report.set_log_id(Some(record.log_id.clone()));
+    report.set_tree(receipt.checkpoint.size, receipt.checkpoint.root);
     report.ran(&[Check::Format, Check::Key, Check::Checkpoint, Check::Inclusion]);
 
     match keys.select(Some(&record.kid)) {

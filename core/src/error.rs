@@ -197,6 +197,10 @@ error_codes! {
     /// A key record (a log's signed statement of a key rotation or revocation)
     /// does not have the form SPEC.md requires.
     KeyRecordMalformed = 507, Record, "KEY_RECORD_MALFORMED";
+    /// A signed verification report is not an ES256 JWS of type
+    /// `evidentia-report+jws` over a canonical report with the members SPEC.md
+    /// requires.
+    ReportMalformed = 508, Record, "REPORT_MALFORMED";
 
     /// The signature does not verify with the selected key.
     SignatureInvalid = 600, Verification, "SIGNATURE_INVALID";
@@ -398,6 +402,9 @@ impl ErrorCode {
             }
             ErrorCode::KeyRecordMalformed => {
                 "The log's record of a change to its signing keys is damaged or incomplete, so the key history cannot be shown."
+            }
+            ErrorCode::ReportMalformed => {
+                "The signed verification report is damaged or not a report, so what it says cannot be shown."
             }
             ErrorCode::SignatureInvalid => {
                 "The signature does not match: the content was changed after it was signed, or it was signed with a different key."

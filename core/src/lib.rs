@@ -42,6 +42,7 @@ pub mod package;
 mod partner;
 mod record;
 mod report;
+mod signed_report;
 mod signer;
 mod time;
 pub mod timestamp;
@@ -79,7 +80,8 @@ pub use record::{
     ChainState, ChainedRecord, Issued, RECEIPT_TYPE, RECORD_VERSION, Receipt, Record, UnsignedReceipt, issue_receipt,
     validate_log_id, validate_new_log_id,
 };
-pub use report::{Check, CheckResult, Finding, Report, Status, Subject};
+pub use report::{Check, CheckResult, EVIDENTIA_VERSION, Finding, Report, Status, Subject, TreeHead};
+pub use signed_report::{REPORT_TYPE, SignedReport, verify_signed_report};
 pub use signer::{Signer, checked_signature};
 pub use time::Timestamp;
 pub use verify::{

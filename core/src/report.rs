@@ -3,9 +3,24 @@
 
 use std::fmt::Write as _;
 
+use crate::encoding::b64;
 use crate::error::ErrorCode;
 use crate::json::{Number, Value};
 use crate::keys::canonical_text;
+use crate::merkle::Hash;
+use crate::time::Timestamp;
+
+/// The Evidentia version every report names as the one that made it.
+pub const EVIDENTIA_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The tree a report covers: how many records, and the root hash over them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TreeHead {
+    /// The number of records in the tree.
+    pub size: u64,
+    /// The RFC 9162 root hash of those records.
+    pub root: Hash,
+}
 
 /// One kind of check a verifier performs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -243,6 +258,8 @@ pub struct Report {
     checks: Vec<CheckResult>,
     findings: Vec<Finding>,
     omitted: u64,
+    tree: Option<TreeHead>,
+    made_at: Option<Timestamp>,
 }
 
 impl Report {
@@ -271,6 +288,27 @@ impl Report {
     /// not read again).
     pub fn first_record(&self) -> u64 {
         self.first
+    }
+
+    /// The tree the report covers: for a log, the records read (from record 0,
+    /// including those before a trusted checkpoint) and the root computed over
+    /// them; for a batch receipt, its checkpoint's; none for a receipt.
+    pub fn tree(&self) -> Option<TreeHead> {
+        self.tree
+    }
+
+    /// When the report was made, once [`Report::made_at`] has set it.
+    pub fn made(&self) -> Option<Timestamp> {
+        self.made_at
+    }
+
+    /// The report, stating that it was made at `at`. The core reads no clock:
+    /// the store, the CLI and the bindings call this with the time verification
+    /// ended.
+    #[must_use]
+    pub fn made_at(mut self, at: Timestamp) -> Report {
+        self.made_at = Some(at);
+        self
     }
 
     /// One result per check, in [`Check::ALL`] order.
@@ -358,18 +396,23 @@ impl Report {
             })
             .collect();
         let subject = self.subject.id();
+        let tree = self
+            .tree
+            .map_or(Value::Null, |t| Value::object([("root", Value::from(b64(&t.root))), ("size", count(t.size))]));
         let mut members = vec![
             ("checks", Value::Array(checks)),
+            ("evidentia_version", Value::from(EVIDENTIA_VERSION)),
             ("findings", Value::Array(findings)),
             ("findings_omitted", count(self.omitted)),
             ("log_id", self.log_id.as_deref().map_or(Value::Null, Value::from)),
+            ("made_at", self.made_at.map_or(Value::Null, |t| Value::from(t.to_string()))),
             ("records", count(self.records)),
             ("subject", Value::from(subject)),
             ("summary", Value::from(self.summary())),
+            ("tree", tree),
             ("valid", Value::Bool(self.is_valid())),
         ];
-        // Only an incremental verification has it, so that every other report
-        // stays byte for byte what it was.
+        // Only an incremental verification has it.
         if self.first > 0 {
             members.push(("first_record", count(self.first)));
         }
@@ -384,6 +427,11 @@ impl Report {
         if let Some(log_id) = &self.log_id {
             let _ = writeln!(out, "  log id: {log_id}");
         }
+        if let Some(tree) = &self.tree {
+            let _ = writeln!(out, "  tree:   {} records, root {}", tree.size, b64(&tree.root));
+        }
+        let made = self.made_at.map(|t| format!("at {t} ")).unwrap_or_default();
+        let _ = writeln!(out, "  made {made}by Evidentia {EVIDENTIA_VERSION}");
         for result in &self.checks {
             let mark = match result.status {
                 Status::Passed => "PASS",
@@ -415,6 +463,7 @@ pub(crate) struct ReportBuilder {
     findings: Vec<Finding>,
     max_findings: usize,
     omitted: u64,
+    tree: Option<TreeHead>,
 }
 
 impl ReportBuilder {
@@ -429,7 +478,12 @@ impl ReportBuilder {
             findings: Vec::new(),
             max_findings,
             omitted: 0,
+            tree: None,
         }
+    }
+
+    pub(crate) fn set_tree(&mut self, size: u64, root: Hash) {
+        self.tree = Some(TreeHead { size, root });
     }
 
     pub(crate) fn set_log_id(&mut self, log_id: Option<String>) {
@@ -497,6 +551,8 @@ impl ReportBuilder {
             checks,
             findings: self.findings,
             omitted: self.omitted,
+            tree: self.tree,
+            made_at: None,
         }
     }
 }

@@ -960,6 +960,7 @@ impl LogVerifier {
             self.report.fail(ErrorCode::SequenceGap, Some(gap.index), format!("{missing} before this record"));
         }
         self.report.set_log_id(self.log_id);
+        self.report.set_tree(self.tree.size(), self.tree.root());
         self.report.finish()
     }
 }

@@ -229,6 +229,10 @@ typedef enum {
    */
   EVIDENTIA_KEY_RECORD_MALFORMED = 507,
   /**
+   * A signed verification report is not an ES256 JWS of type `evidentia-report+jws` over a canonical report with the members SPEC.md requires.
+   */
+  EVIDENTIA_REPORT_MALFORMED = 508,
+  /**
    * The signature does not verify with the selected key.
    */
   EVIDENTIA_SIGNATURE_INVALID = 600,

@@ -92,6 +92,8 @@ pub enum evidentia_result {
     EVIDENTIA_MESSAGE_MALFORMED = 506,
     /// A key record (a log's signed statement of a key rotation or revocation) does not have the form SPEC.md requires.
     EVIDENTIA_KEY_RECORD_MALFORMED = 507,
+    /// A signed verification report is not an ES256 JWS of type `evidentia-report+jws` over a canonical report with the members SPEC.md requires.
+    EVIDENTIA_REPORT_MALFORMED = 508,
     /// The signature does not verify with the selected key.
     EVIDENTIA_SIGNATURE_INVALID = 600,
     /// No usable ES256 key with the JWS's key id is in the key set.
@@ -238,6 +240,7 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::TimeRefused => evidentia_result::EVIDENTIA_TIME_REFUSED,
             ErrorCode::MessageMalformed => evidentia_result::EVIDENTIA_MESSAGE_MALFORMED,
             ErrorCode::KeyRecordMalformed => evidentia_result::EVIDENTIA_KEY_RECORD_MALFORMED,
+            ErrorCode::ReportMalformed => evidentia_result::EVIDENTIA_REPORT_MALFORMED,
             ErrorCode::SignatureInvalid => evidentia_result::EVIDENTIA_SIGNATURE_INVALID,
             ErrorCode::KeyNotFound => evidentia_result::EVIDENTIA_KEY_NOT_FOUND,
             ErrorCode::KeyAmbiguous => evidentia_result::EVIDENTIA_KEY_AMBIGUOUS,

@@ -104,8 +104,19 @@ fn last_key_record_before(reader: &LogReader, end: u64) -> Result<Option<StoredK
 }
 
 /// See [`LogReader::verify`] and [`LogReader::verify_from`]: `trusted` is the
-/// signed checkpoint an incremental verification starts from.
+/// signed checkpoint an incremental verification starts from. The report states
+/// the time verification ended (SPEC §14).
 pub(crate) fn verify(
+    reader: &LogReader,
+    keys: &KeySet,
+    trusted: Option<&str>,
+    progress: impl FnMut(u64),
+) -> Result<Report> {
+    let report = verify_records(reader, keys, trusted, progress)?;
+    Ok(report.made_at(crate::writer::now()?))
+}
+
+fn verify_records(
     reader: &LogReader,
     keys: &KeySet,
     trusted: Option<&str>,
