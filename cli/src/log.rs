@@ -151,6 +151,11 @@ pub(crate) enum LogCommand {
         #[command(flatten)]
         wait: WaitArg,
     },
+    /// Watch a log: each round checks that the newest checkpoint extends the one
+    /// trusted last (kept in --state), verifies the records since, and reports a
+    /// split view, a truncation, a rollback, a stale checkpoint or failing records
+    /// (exit 1; one line of JSON a round with --json)
+    Monitor(crate::monitor::MonitorArgs),
     /// Print the inclusion proof of a record; with --tlog-proof, write it as a C2SP
     /// tlog-proof with the newest cosigned checkpoint that covers the record
     Prove {
@@ -535,6 +540,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
             };
             return print_note_vkey(&vkey, json);
         }
+        LogCommand::Monitor(args) => return crate::monitor::run(args, json),
         LogCommand::Witness { dir, policy, fail_open, timeout, key, wait } => {
             if !(timeout.is_finite() && *timeout >= 0.1 && *timeout <= 3600.0) {
                 return Err(Error::new(ErrorCode::InvalidArgument, "--timeout is 0.1 to 3600 seconds"));

@@ -7,6 +7,7 @@ mod demo;
 mod io;
 mod log;
 mod message;
+mod monitor;
 mod progress;
 mod report;
 mod timestamp;

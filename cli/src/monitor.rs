@@ -1,0 +1,73 @@
+//! `evidentia log monitor`: follows a log and raises the alarm on a split view, a
+//! truncation, a rollback, a stale checkpoint or records that fail verification
+//! (SPEC §13.2), with JSON findings that suit alerting.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use evidentia::Error;
+use evidentia_store::{MonitorRound, monitor_round};
+
+use crate::io::outln;
+use crate::{Outcome, load_keys, text};
+
+#[derive(Args, Debug)]
+pub(crate) struct MonitorArgs {
+    /// The log directory to watch
+    source: PathBuf,
+    /// Keys trusted to sign the log's records and checkpoints (JWKS)
+    #[arg(long)]
+    jwks: PathBuf,
+    /// Where the monitor keeps the checkpoint it trusts (created on the first
+    /// round, which verifies the whole log and trusts its newest checkpoint)
+    #[arg(long, value_name = "FILE")]
+    state: PathBuf,
+    /// Report records that no signed checkpoint has covered for longer than this
+    #[arg(long, value_name = "SECONDS")]
+    max_age: Option<u64>,
+    /// Keep watching: a round every --interval seconds until one finds something
+    #[arg(long)]
+    follow: bool,
+    /// Seconds between rounds with --follow
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "follow", value_parser = clap::value_parser!(u64).range(1..))]
+    interval: u64,
+}
+
+/// Runs rounds (one, or until one has findings with `--follow`); exit 1 when a
+/// round has findings.
+pub(crate) fn run(args: &MonitorArgs, json: bool) -> Result<Outcome, Error> {
+    let keys = load_keys(&args.jwks)?;
+    let max_age = args.max_age.map(Duration::from_secs);
+    loop {
+        let round = monitor_round(&args.source, &keys, &args.state, max_age)?;
+        print_round(&round, json);
+        if !round.passed() {
+            return Ok(Outcome::Invalid);
+        }
+        if !args.follow {
+            return Ok(Outcome::Valid);
+        }
+        std::thread::sleep(Duration::from_secs(args.interval));
+    }
+}
+
+fn print_round(round: &MonitorRound, json: bool) {
+    if json {
+        outln!("{}", text(&round.to_value()));
+        return;
+    }
+    let size = |s: Option<u64>| s.map_or_else(|| "none".to_owned(), |s| s.to_string());
+    let verdict = if round.passed() { "OK" } else { "ALERT" };
+    outln!(
+        "{} {verdict}: {} records; trusted checkpoint {} -> {}; {}",
+        round.checked_at,
+        round.records,
+        size(round.trusted_size),
+        size(round.now_trusted_size),
+        round.report.summary()
+    );
+    for finding in &round.findings {
+        outln!("  - {}: {} [{}]", finding.kind.id(), finding.message, finding.code.name());
+    }
+}

@@ -1,0 +1,225 @@
+//! A monitor's round over a log (SPEC §13.2): the newest checkpoint must extend
+//! the one the monitor last trusted, which it keeps in a state file, and the records
+//! since are verified from there (§13.1). A fork, a truncation, a rollback and
+//! records left too long without a checkpoint are findings; the state advances only
+//! after a round without any.
+
+use std::path::Path;
+use std::time::Duration;
+
+use evidentia::json::{Number, Value, parse};
+use evidentia::{Error, ErrorCode, KeySet, Report, Result, Timestamp, read_checkpoint, verify_checkpoint_with_keys};
+
+use crate::fsio::{Fs, read_regular};
+use crate::reader::LogReader;
+use crate::writer::now;
+
+/// The largest state file read: one checkpoint note and two short members.
+const MAX_STATE_SIZE: u64 = 64 * 1024;
+
+/// What a round found wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FindingKind {
+    /// The log no longer holds the trusted checkpoint although it has as many
+    /// records: it was rewritten, or another history is shown (a split view).
+    SplitView,
+    /// The log holds fewer records than the trusted checkpoint covers.
+    Truncated,
+    /// The newest checkpoint covers fewer records than the trusted one.
+    Rollback,
+    /// Records wait longer than the allowed age for a signed checkpoint.
+    StaleCheckpoint,
+    /// The newest checkpoint is not signed by a trusted key.
+    CheckpointUntrusted,
+    /// Verifying the records since the trusted checkpoint found failures.
+    Invalid,
+}
+
+impl FindingKind {
+    /// The stable identifier used in JSON.
+    pub fn id(self) -> &'static str {
+        match self {
+            FindingKind::SplitView => "split_view",
+            FindingKind::Truncated => "truncated",
+            FindingKind::Rollback => "rollback",
+            FindingKind::StaleCheckpoint => "stale_checkpoint",
+            FindingKind::CheckpointUntrusted => "checkpoint_untrusted",
+            FindingKind::Invalid => "invalid",
+        }
+    }
+}
+
+/// One thing a round found wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonitorFinding {
+    /// What kind of problem.
+    pub kind: FindingKind,
+    /// The error code that goes with it.
+    pub code: ErrorCode,
+    /// An explanation for people.
+    pub message: String,
+}
+
+/// The outcome of one round.
+#[derive(Debug)]
+pub struct MonitorRound {
+    /// When the round ended.
+    pub checked_at: Timestamp,
+    /// The size of the checkpoint trusted before the round (none on a first round).
+    pub trusted_size: Option<u64>,
+    /// The size of the checkpoint trusted after it.
+    pub now_trusted_size: Option<u64>,
+    /// How many records the log holds.
+    pub records: u64,
+    /// What was found wrong; empty when the round passed.
+    pub findings: Vec<MonitorFinding>,
+    /// The verification of the records since the trusted checkpoint.
+    pub report: Report,
+}
+
+impl MonitorRound {
+    /// Whether the round found nothing wrong.
+    pub fn passed(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    /// The round as JSON for alerting: `{checked_at, findings: [{code, kind,
+    /// message, name}], passed, records, report, trusted_size, now_trusted_size}`.
+    pub fn to_value(&self) -> Value {
+        let size = |s: Option<u64>| {
+            s.and_then(|s| i64::try_from(s).ok())
+                .and_then(|n| Number::from_i64(n).ok())
+                .map_or(Value::Null, Value::Number)
+        };
+        let findings = self
+            .findings
+            .iter()
+            .map(|f| {
+                Value::object([
+                    ("code", Value::from(u32::from(f.code as u16))),
+                    ("kind", Value::from(f.kind.id())),
+                    ("message", Value::from(f.message.as_str())),
+                    ("name", Value::from(f.code.name())),
+                ])
+            })
+            .collect();
+        Value::object([
+            ("checked_at", Value::from(self.checked_at.to_string())),
+            ("findings", Value::Array(findings)),
+            ("now_trusted_size", size(self.now_trusted_size)),
+            ("passed", Value::Bool(self.passed())),
+            ("records", size(Some(self.records))),
+            ("report", parse(self.report.to_json().as_bytes()).unwrap_or(Value::Null)),
+            ("trusted_size", size(self.trusted_size)),
+        ])
+    }
+}
+
+/// Runs one monitor round over the log at `dir` with the trusted `keys`, keeping
+/// the trusted checkpoint in the file `state`. On a first round (no state file) the
+/// whole log is verified and its newest checkpoint trusted from then on. With
+/// `max_age`, records not covered by a checkpoint for longer are a finding.
+///
+/// # Errors
+/// When the log or the state file cannot be read at all
+/// ([`ErrorCode::InvalidArgument`] for a state file that is not a monitor's);
+/// [`ErrorCode::Io`] when the state cannot be written. Everything found wrong with
+/// the log is in the round's findings.
+pub fn monitor_round(dir: &Path, keys: &KeySet, state: &Path, max_age: Option<Duration>) -> Result<MonitorRound> {
+    let trusted = read_state(state)?;
+    let trusted_size = trusted.as_deref().map(read_checkpoint).transpose()?.map(|c| c.size);
+    let reader = LogReader::open(dir)?;
+    let report = reader.verify_from(Some(keys), trusted.as_deref(), |_| {})?;
+    let records = reader.len();
+    let mut findings = Vec::new();
+    let mut found = |kind, code, message: String| findings.push(MonitorFinding { kind, code, message });
+
+    let latest = reader.latest_checkpoint()?;
+    let latest_size = latest.as_ref().map(|c| c.size);
+    // The start's own mismatch (no record index) is the split view or truncation
+    // classified here; every other failure is reported as found.
+    let at_start = |f: &&evidentia::Finding| f.code == ErrorCode::CheckpointMismatch && f.index.is_none();
+    if let Some(size) = trusted_size {
+        if records < size {
+            let message = format!("the log holds {records} records, fewer than the {size} of the trusted checkpoint");
+            found(FindingKind::Truncated, ErrorCode::CheckpointMismatch, message);
+        } else if report.findings().iter().any(|f| at_start(&f)) {
+            let message = format!(
+                "the log no longer holds the trusted checkpoint of {size} records: its records were rewritten, or this is another history of the log"
+            );
+            found(FindingKind::SplitView, ErrorCode::CheckpointMismatch, message);
+        }
+        if let Some(latest) = latest_size.filter(|&latest| latest < size) {
+            let message = format!("the newest checkpoint covers {latest} records, fewer than the {size} trusted");
+            found(FindingKind::Rollback, ErrorCode::CheckpointMismatch, message);
+        }
+    }
+    let verified = latest.as_ref().map(|c| verify_checkpoint_with_keys(&c.note, keys));
+    if let Some(Err(e)) = &verified {
+        found(FindingKind::CheckpointUntrusted, e.code(), format!("the newest checkpoint: {e}"));
+    }
+    let classified = trusted_size.is_some() && report.findings().iter().any(|f| at_start(&f));
+    let mut others = report.findings().iter().filter(|f| !(classified && at_start(f)));
+    if let Some(first) = others.next() {
+        let more = others.count() as u64 + report.omitted_findings();
+        let place = first.index.map(|i| format!("record {i}: ")).unwrap_or_default();
+        let and_more = if more > 0 { format!(" (and {more} more failures)") } else { String::new() };
+        let message = format!("{}; first: {place}{}{and_more}", report.summary(), first.message);
+        found(FindingKind::Invalid, first.code, message);
+    }
+    let checked_at = now()?;
+    if let Some(max_age) = max_age
+        && records > latest_size.unwrap_or(0)
+    {
+        let first_unsigned = reader.entry(latest_size.unwrap_or(0))?.record()?;
+        let waited = checked_at.unix_seconds().saturating_sub(first_unsigned.time.unix_seconds());
+        if waited > i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX) {
+            let message = format!(
+                "record {} was appended at {} and no signed checkpoint covers it after {waited} s (allowed: {} s)",
+                latest_size.unwrap_or(0),
+                first_unsigned.time,
+                max_age.as_secs()
+            );
+            found(FindingKind::StaleCheckpoint, ErrorCode::RecordUnsigned, message);
+        }
+    }
+
+    let mut now_trusted_size = trusted_size;
+    if findings.is_empty()
+        && let (Some(latest), Some(Ok(_))) = (&latest, &verified)
+        && Some(latest.size) != trusted_size
+    {
+        write_state(state, &latest.note, checked_at)?;
+        now_trusted_size = Some(latest.size);
+    }
+    Ok(MonitorRound { checked_at, trusted_size, now_trusted_size, records, findings, report })
+}
+
+fn state_error(state: &Path, why: &str) -> Error {
+    Error::new(
+        ErrorCode::InvalidArgument,
+        format!(
+            "{} is not a monitor's state file ({why}); remove it to trust the log's newest checkpoint again",
+            state.display()
+        ),
+    )
+}
+
+/// The trusted checkpoint note the state file holds, `None` when there is no file.
+fn read_state(state: &Path) -> Result<Option<String>> {
+    let Some(bytes) = read_regular(state, MAX_STATE_SIZE)? else { return Ok(None) };
+    let value = parse(&bytes).map_err(|e| state_error(state, &e.to_string()))?;
+    let note = value.get("checkpoint").and_then(Value::as_str).ok_or_else(|| state_error(state, "no checkpoint"))?;
+    read_checkpoint(note).map_err(|e| state_error(state, &e.to_string()))?;
+    Ok(Some(note.to_owned()))
+}
+
+/// Replaces the state file atomically and durably.
+fn write_state(state: &Path, note: &str, at: Timestamp) -> Result<()> {
+    let value = Value::object([("checkpoint", Value::from(note)), ("trusted_at", Value::from(at.to_string()))]);
+    let text = evidentia::json::to_pretty_string(&value)?;
+    let dir = state.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = state.file_name().and_then(|n| n.to_str()).ok_or_else(|| state_error(state, "no file name"))?;
+    Fs::new(None).replace(dir, name, text.as_bytes())
+}
