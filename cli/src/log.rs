@@ -583,7 +583,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                     reader.torn_tail_bytes()
                 );
             }
-            if keys.is_none() && !json && signer.is_none() {
+            if keys.is_none() && !json {
                 outln!("(keys: the log's own key history; pass --jwks with keys you trust to check who signed)");
             }
             return crate::report::print_report(report, json, signer.as_ref());

@@ -16,8 +16,10 @@ use crate::{AnySigner, Outcome, in_file, load_keys, load_signing_key, text};
 pub(crate) struct ReportArgs {
     /// Sign the report with this key (a key file, or a `pkcs11:` URI) and print it
     /// as a JWS (SPEC §14.1) instead, for `evidentia report verify`; the verdict
-    /// goes to standard error and the exit code is the same
-    #[arg(long, value_name = "KEY")]
+    /// goes to standard error and the exit code is the same. Needs --jwks: a signed
+    /// report vouches for the keys it was verified with, never for keys that came
+    /// with the evidence
+    #[arg(long, value_name = "KEY", requires = "jwks")]
     sign: Option<PathBuf>,
 }
 
@@ -50,9 +52,11 @@ pub(crate) fn print_report(report: Report, json: bool, signer: Option<&AnySigner
 #[derive(Subcommand, Debug)]
 pub(crate) enum ReportCommand {
     /// Check a signed verification report (from `--sign`): that a trusted key
-    /// signed it, valid when the report was made, and show what it states. Exits 0
-    /// when the report is authentic and says VALID, 1 when it says INVALID or its
-    /// signature does not verify
+    /// signed it, valid at the time the report states it was made (the signer's own
+    /// claim), and show what it states. Exits 0 when the report is authentic and
+    /// says VALID; 1 when it says INVALID, its signature does not verify, or its key
+    /// is not in the key set or was not valid then (KEY_NOT_FOUND, KEY_EXPIRED,
+    /// KEY_REVOKED, KEY_NOT_YET_VALID); 2 when it is not a signed report
     Verify {
         /// The signed report (a JWS), or - for standard input
         report: PathBuf,
@@ -93,6 +97,10 @@ pub(crate) fn run(command: &ReportCommand, json: bool) -> Result<Outcome, Error>
         if let Some(tree) = &signed.tree {
             outln!("  tree:   {} records, root {}", tree.size, evidentia::encoding::b64(&tree.root));
         }
+        if let Some((seq, digest)) = signed.record {
+            outln!("  record: {seq} ({digest})");
+        }
+        outln!("  verified with the keys {}", signed.keys.join(", "));
         outln!("  it says: {}", signed.summary);
     }
     Ok(if signed.valid { Outcome::Valid } else { Outcome::Invalid })

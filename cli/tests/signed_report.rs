@@ -87,6 +87,11 @@ fn an_authentic_report_that_says_invalid_exits_1() {
     let (out, err, code) = run(dir, &["report", "verify", "report.jws", "--jwks", "reporter.pub.jwk"]);
     assert_eq!(code, 1, "{err}");
     assert!(out.starts_with("AUTHENTIC: a receipt report"), "{out}");
+    // It names the record it verified, and the keys it trusted.
+    assert!(out.contains("  record: 0 (sha256:"), "{out}");
+    let kid = parse(&std::fs::read(dir.join("key.pub.jwk")).unwrap()).unwrap();
+    let kid = kid.get("kid").and_then(Value::as_str).unwrap().to_owned();
+    assert!(out.contains(&format!("verified with the keys {kid}")), "{out}");
     assert!(out.contains("it says: INVALID: receipt"), "{out}");
 }
 
@@ -94,7 +99,12 @@ fn an_authentic_report_that_says_invalid_exits_1() {
 fn a_changed_report_another_signer_and_what_is_no_report_are_refused() {
     let work = setup("signed-report-refused");
     let dir = &work.0;
-    let (jws, _, code) = run(dir, &["log", "verify", "log", "--sign", "reporter.jwk"]);
+    // A report vouches only for keys given to it, never for the keys that came
+    // with the evidence: a forger's own log cannot be made into a signed VALID.
+    let (out, err, code) = run(dir, &["log", "verify", "log", "--sign", "reporter.jwk"]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(err.contains("--jwks"), "{err}");
+    let (jws, _, code) = run(dir, &["log", "verify", "log", "--jwks", "key.pub.jwk", "--sign", "reporter.jwk"]);
     assert_eq!(code, 0);
     let parts: Vec<&str> = jws.trim().split('.').collect();
     let payload = evidentia::encoding::b64url_decode(parts[1]).unwrap();
@@ -115,6 +125,6 @@ fn a_changed_report_another_signer_and_what_is_no_report_are_refused() {
     let (_, err, code) = verify("empty.jws", "reporter.pub.jwk");
     assert_eq!((code, err.contains("[JWS_MALFORMED]")), (2, true), "{err}");
     // A key that cannot be read fails before anything is verified.
-    let (out, err, code) = run(dir, &["log", "verify", "log", "--sign", "missing.jwk"]);
+    let (out, err, code) = run(dir, &["log", "verify", "log", "--jwks", "key.pub.jwk", "--sign", "missing.jwk"]);
     assert_eq!((code, out.as_str()), (2, ""), "{err}");
 }

@@ -135,9 +135,10 @@ pub fn verify_batch_receipt(text: &str, keys: &KeySet, event: Option<&[u8]>) -> 
     let receipt = BatchReceipt::parse(text)?;
     let event_digest = event.map(Digest::of_json).transpose()?;
     let record = receipt.record();
-    let mut report = ReportBuilder::new(Subject::BatchReceipt, DEFAULT_MAX_FINDINGS);
+    let mut report = ReportBuilder::new(Subject::BatchReceipt, keys, DEFAULT_MAX_FINDINGS);
     report.count_record();
     report.set_log_id(Some(record.log_id.clone()));
+    report.set_record(record.seq, Digest::sha256(&receipt.record_bytes));
     report.set_tree(receipt.checkpoint.size, receipt.checkpoint.root);
     report.ran(&[Check::Format, Check::Key, Check::Checkpoint, Check::Inclusion]);
 

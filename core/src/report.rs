@@ -3,9 +3,11 @@
 
 use std::fmt::Write as _;
 
+use crate::digest::Digest;
 use crate::encoding::b64;
 use crate::error::ErrorCode;
 use crate::json::{Number, Value};
+use crate::jwks::KeySet;
 use crate::keys::canonical_text;
 use crate::merkle::Hash;
 use crate::time::Timestamp;
@@ -260,6 +262,8 @@ pub struct Report {
     omitted: u64,
     tree: Option<TreeHead>,
     made_at: Option<Timestamp>,
+    keys: Vec<String>,
+    record: Option<(u64, Digest)>,
 }
 
 impl Report {
@@ -295,6 +299,18 @@ impl Report {
     /// them; for a batch receipt, its checkpoint's; none for a receipt.
     pub fn tree(&self) -> Option<TreeHead> {
         self.tree
+    }
+
+    /// The keys the verification trusted: the RFC 7638 thumbprint of every usable
+    /// key of the key set it was given.
+    pub fn trusted_keys(&self) -> &[String] {
+        &self.keys
+    }
+
+    /// For a receipt or batch receipt: the sequence number and digest of the record
+    /// verified.
+    pub fn record(&self) -> Option<(u64, Digest)> {
+        self.record
     }
 
     /// When the report was made, once [`Report::made_at`] has set it.
@@ -405,7 +421,14 @@ impl Report {
             ("findings", Value::Array(findings)),
             ("findings_omitted", count(self.omitted)),
             ("log_id", self.log_id.as_deref().map_or(Value::Null, Value::from)),
+            ("keys", Value::Array(self.keys.iter().map(|k| Value::from(k.as_str())).collect())),
             ("made_at", self.made_at.map_or(Value::Null, |t| Value::from(t.to_string()))),
+            (
+                "record",
+                self.record.map_or(Value::Null, |(seq, digest)| {
+                    Value::object([("digest", Value::from(digest.to_string())), ("seq", count(seq))])
+                }),
+            ),
             ("records", count(self.records)),
             ("subject", Value::from(subject)),
             ("summary", Value::from(self.summary())),
@@ -464,10 +487,14 @@ pub(crate) struct ReportBuilder {
     max_findings: usize,
     omitted: u64,
     tree: Option<TreeHead>,
+    keys: Vec<String>,
+    record: Option<(u64, Digest)>,
 }
 
 impl ReportBuilder {
-    pub(crate) fn new(subject: Subject, max_findings: usize) -> ReportBuilder {
+    /// A report on `subject`, verified with `keys`.
+    pub(crate) fn new(subject: Subject, keys: &KeySet, max_findings: usize) -> ReportBuilder {
+        let keys = keys.entries().iter().filter(|e| e.public_key().is_some()).map(|e| e.thumbprint().to_owned());
         ReportBuilder {
             subject,
             log_id: None,
@@ -479,7 +506,13 @@ impl ReportBuilder {
             max_findings,
             omitted: 0,
             tree: None,
+            keys: keys.collect(),
+            record: None,
         }
+    }
+
+    pub(crate) fn set_record(&mut self, seq: u64, digest: Digest) {
+        self.record = Some((seq, digest));
     }
 
     pub(crate) fn set_tree(&mut self, size: u64, root: Hash) {
@@ -553,6 +586,8 @@ impl ReportBuilder {
             omitted: self.omitted,
             tree: self.tree,
             made_at: None,
+            keys: self.keys,
+            record: self.record,
         }
     }
 }

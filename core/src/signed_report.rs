@@ -2,6 +2,7 @@
 //! made, by which version and over which tree, signed as an ES256 JWS, so that a
 //! report kept for an auditor is evidence itself.
 
+use crate::digest::Digest;
 use crate::encoding::b64_decode;
 use crate::error::{Error, ErrorCode, Result};
 use crate::json::{Number, ParseOptions, Value, parse_with};
@@ -53,6 +54,10 @@ pub struct SignedReport {
     pub tree: Option<TreeHead>,
     /// The index of the first record verified (0 unless verified from a checkpoint).
     pub first_record: u64,
+    /// For a receipt or batch receipt: the sequence number and digest of its record.
+    pub record: Option<(u64, Digest)>,
+    /// The keys the verification trusted (RFC 7638 thumbprints).
+    pub keys: Vec<String>,
     /// How many records were verified.
     pub records: u64,
     /// The report's verdict.
@@ -84,9 +89,15 @@ pub fn verify_signed_report(jws: &str, keys: &KeySet) -> Result<SignedReport> {
     }
     let report = read_report(&verified.payload)?;
     let (_, validity) = keys.select(Some(&verified.kid))?;
-    validity
-        .check(report.made_at)
-        .map_err(|e| Error::new(e.code(), format!("the report was made at {}: {}", report.made_at, e.message())))?;
+    validity.check(report.made_at).map_err(|e| {
+        let message = format!(
+            "the key {} that signed the report was not valid at {}, when the report says it was made ({})",
+            verified.kid,
+            report.made_at,
+            e.code().name()
+        );
+        Error::new(e.code(), message)
+    })?;
     Ok(SignedReport { kid: verified.kid, ..report })
 }
 
@@ -94,7 +105,25 @@ fn malformed(message: impl Into<std::borrow::Cow<'static, str>>) -> Error {
     Error::new(ErrorCode::ReportMalformed, message)
 }
 
-/// Reads a report's canonical JSON (SPEC §14) as a signed report states it.
+/// The members of a report (SPEC §14); `first_record` is the only optional one.
+const MEMBERS: &[&str] = &[
+    "checks",
+    "evidentia_version",
+    "findings",
+    "findings_omitted",
+    "keys",
+    "log_id",
+    "made_at",
+    "record",
+    "records",
+    "subject",
+    "summary",
+    "tree",
+    "valid",
+];
+
+/// Reads a report's canonical JSON (SPEC §14) as a signed report states it, and
+/// refuses one whose parts contradict each other.
 fn read_report(payload: &[u8]) -> Result<SignedReport> {
     let value = parse_with(payload, &ParseOptions::default())
         .map_err(|e| malformed(format!("the signed report is not JSON: {e}")))?;
@@ -102,15 +131,21 @@ fn read_report(payload: &[u8]) -> Result<SignedReport> {
     if json.as_bytes() != payload {
         return Err(malformed("the signed report is not canonical JSON"));
     }
+    let Some(members) = value.as_object() else { return Err(malformed("the signed report is not a JSON object")) };
+    if let Some((name, _)) =
+        members.iter().find(|(name, _)| !MEMBERS.contains(&name.as_str()) && name != "first_record")
+    {
+        return Err(malformed(format!("the report has a member '{name}' SPEC §14 does not define")));
+    }
     let member = |name: &str| value.get(name).ok_or_else(|| malformed(format!("the report has no '{name}'")));
+    for name in MEMBERS {
+        member(name)?;
+    }
     let text = |name: &str| {
         member(name)?
             .as_str()
             .map(str::to_owned)
             .ok_or_else(|| malformed(format!("the report's '{name}' is not a string")))
-    };
-    let count = |v: &Value, name: &str| {
-        v.as_number().and_then(Number::as_safe_u64).ok_or_else(|| malformed(format!("'{name}' is not a count")))
     };
     let subject = text("subject")?;
     if !["receipt", "batch_receipt", "log"].contains(&subject.as_str()) {
@@ -120,27 +155,36 @@ fn read_report(payload: &[u8]) -> Result<SignedReport> {
         .map_err(|e| malformed(format!("the report does not say when it was made: {e}")))?;
     let valid = member("valid")?.as_bool().ok_or_else(|| malformed("the report's 'valid' is not true or false"))?;
     let summary = text("summary")?;
-    let checks = member("checks")?.as_array().ok_or_else(|| malformed("the report's 'checks' is not a list"))?;
-    let failed = checks.iter().any(|c| c.get("status").and_then(Value::as_str) == Some("failed"));
+    let failed = read_checks(member("checks")?)?;
+    let findings = member("findings")?.as_array().ok_or_else(|| malformed("the report's 'findings' is not a list"))?;
+    let omitted = count(member("findings_omitted")?, "findings_omitted")?;
     let verdict = if valid { "VALID:" } else { "INVALID:" };
-    if failed == valid || !summary.starts_with(verdict) {
-        return Err(malformed("the report's verdict, summary and checks disagree"));
+    if failed == valid || !summary.starts_with(verdict) || (valid && (!findings.is_empty() || omitted > 0)) {
+        return Err(malformed("the report's verdict, summary, checks and findings disagree"));
     }
-    member("findings")?.as_array().ok_or_else(|| malformed("the report's 'findings' is not a list"))?;
-    count(member("findings_omitted")?, "findings_omitted")?;
+    if findings.iter().any(|f| f.as_object().is_none()) {
+        return Err(malformed("the report's findings are not objects"));
+    }
+    let keys: Vec<String> = member("keys")?
+        .as_array()
+        .unwrap_or_default()
+        .iter()
+        .map(|k| k.as_str().map(str::to_owned))
+        .collect::<Option<_>>()
+        .filter(|k: &Vec<String>| !k.is_empty())
+        .ok_or_else(|| malformed("the report's 'keys' does not list the keys it trusted"))?;
     let tree = match member("tree")? {
         Value::Null => None,
-        tree => {
-            let size = count(tree.get("size").ok_or_else(|| malformed("the report's tree has no size"))?, "size")?;
-            let root = tree
-                .get("root")
-                .and_then(Value::as_str)
-                .and_then(b64_decode)
-                .and_then(|r| Hash::try_from(r.as_slice()).ok())
-                .ok_or_else(|| malformed("the report's tree root is not a base64 SHA-256 hash"))?;
-            Some(TreeHead { size, root })
-        }
+        tree => Some(read_tree(tree)?),
     };
+    let record = member("record")?;
+    let no_record = *record == Value::Null;
+    if (subject == "log") != no_record || (subject == "receipt" && tree.is_some()) {
+        return Err(malformed(
+            "a receipt's report names its record (and a plain receipt's no tree); a log's names none",
+        ));
+    }
+    let record = if no_record { None } else { Some(read_record(record)?) };
     let log_id = match member("log_id")? {
         Value::Null => None,
         id => Some(id.as_str().ok_or_else(|| malformed("the report's 'log_id' is not a string"))?.to_owned()),
@@ -154,11 +198,65 @@ fn read_report(payload: &[u8]) -> Result<SignedReport> {
         log_id,
         tree,
         first_record,
+        record,
+        keys,
         records: count(member("records")?, "records")?,
         valid,
         summary,
         json,
     })
+}
+
+fn count(value: &Value, name: &str) -> Result<u64> {
+    value.as_number().and_then(Number::as_safe_u64).ok_or_else(|| malformed(format!("'{name}' is not a count")))
+}
+
+/// The names of an object's members, in order (none for what is not an object).
+fn names(value: &Value) -> Vec<&str> {
+    value.as_object().unwrap_or_default().iter().map(|(k, _)| k.as_str()).collect()
+}
+
+/// Reads the report's checks: at least one, each `{check, description, failures,
+/// status}` with a status of SPEC §14 that agrees with its failures. Whether any
+/// failed.
+fn read_checks(checks: &Value) -> Result<bool> {
+    let checks = checks.as_array().filter(|c| !c.is_empty()).ok_or_else(|| malformed("the report lists no checks"))?;
+    let mut failed = false;
+    for check in checks {
+        let failures = check.get("failures").and_then(Value::as_number).and_then(Number::as_safe_u64);
+        let status = check.get("status").and_then(Value::as_str);
+        let named = check.get("check").and_then(Value::as_str).is_some()
+            && check.get("description").and_then(Value::as_str).is_some();
+        let agrees = match (status, failures) {
+            (Some("failed"), Some(n)) => n > 0,
+            (Some("passed" | "skipped"), Some(n)) => n == 0,
+            _ => false,
+        };
+        if names(check) != ["check", "description", "failures", "status"] || !named || !agrees {
+            return Err(malformed("a check of the report is not a check, status and failure count that agree"));
+        }
+        failed |= status == Some("failed");
+    }
+    Ok(failed)
+}
+
+fn read_tree(tree: &Value) -> Result<TreeHead> {
+    let size = tree.get("size").map(|s| count(s, "size")).transpose()?;
+    let root =
+        tree.get("root").and_then(Value::as_str).and_then(b64_decode).and_then(|r| Hash::try_from(r.as_slice()).ok());
+    match (names(tree).as_slice(), size, root) {
+        (["root", "size"], Some(size), Some(root)) => Ok(TreeHead { size, root }),
+        _ => Err(malformed("the report's tree is not a size and a base64 SHA-256 root")),
+    }
+}
+
+fn read_record(record: &Value) -> Result<(u64, Digest)> {
+    let digest = record.get("digest").and_then(Value::as_str).and_then(|d| Digest::parse(d).ok());
+    let seq = record.get("seq").map(|s| count(s, "seq")).transpose()?;
+    match (names(record).as_slice(), digest, seq) {
+        (["digest", "seq"], Some(digest), Some(seq)) => Ok((seq, digest)),
+        _ => Err(malformed("the report's 'record' is not a sequence number and a digest")),
+    }
 }
 
 #[cfg(test)]
@@ -210,6 +308,41 @@ mod tests {
         let other = SigningKey::from_bytes(&[8; 32]).unwrap();
         let other_keys = KeySet::from_json(&format!(r#"{{"keys":[{}]}}"#, other.public_jwk())).unwrap();
         assert_eq!(verify_signed_report(&jws, &other_keys).unwrap_err().code(), ErrorCode::KeyNotFound);
+    }
+
+    #[test]
+    fn a_signed_report_whose_parts_disagree_or_that_has_more_is_refused() {
+        let key = SigningKey::from_bytes(&[7; 32]).unwrap();
+        let (report, keys) = signed(&key);
+        let json = report.made_at(Timestamp::from_unix(1_800_000_000, 0).unwrap()).to_json();
+        assert!(json.contains("\"record\":{\"digest\":\"sha256:"), "{json}");
+        let signs = |payload: &str| {
+            let value = crate::json::parse(payload.as_bytes()).unwrap();
+            let jws =
+                sign_with_header(&key, canonical_text(&value).as_bytes(), JwsOptions::default(), Some(REPORT_TYPE));
+            verify_signed_report(&jws.unwrap(), &keys).map(|r| r.valid)
+        };
+        assert_eq!(signs(&json), Ok(true));
+        let finding = r#"[{"check":"chain","code":612,"index":4,"message":"x","name":"CHAIN_BROKEN"}]"#;
+        for changed in [
+            json.replace("\"findings\":[]", &format!("\"findings\":{finding}")),
+            json.replace("\"findings_omitted\":0", "\"findings_omitted\":7"),
+            json.replacen("\"failures\":0,\"status\":\"passed\"", "\"failures\":3,\"status\":\"passed\"", 1),
+            json.replacen("\"status\":\"passed\"", "\"status\":\"PASSED\"", 1),
+            json.replace(
+                "\"tree\":null",
+                "\"tree\":{\"root\":\"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\",\"size\":0}",
+            ),
+            json.replace("\"valid\":true", "\"extra\":1,\"valid\":true"),
+            json.replace("\"record\":{", "\"record\":null,\"x\":{"),
+        ] {
+            assert_ne!(changed, json);
+            assert_eq!(signs(&changed).map_err(|e| e.code()), Err(ErrorCode::ReportMalformed), "{changed}");
+        }
+        let checks_start = json.find("\"checks\":[").unwrap() + "\"checks\":".len();
+        let checks_end = json.find("],\"evidentia_version\"").unwrap() + 1;
+        let no_checks = format!("{}[]{}", &json[..checks_start], &json[checks_end..]);
+        assert_eq!(signs(&no_checks).map_err(|e| e.code()), Err(ErrorCode::ReportMalformed));
     }
 
     #[test]

@@ -40,9 +40,10 @@ pub fn verify_receipt(receipt: &str, keys: &KeySet, event: Option<&[u8]>) -> Res
 pub(crate) fn verify_compact_receipt(receipt: &str, keys: &KeySet, event: Option<&[u8]>) -> Result<Report> {
     let receipt = Receipt::parse(receipt)?;
     let event_digest = event.map(Digest::of_json).transpose()?;
-    let mut report = ReportBuilder::new(Subject::Receipt, DEFAULT_MAX_FINDINGS);
+    let mut report = ReportBuilder::new(Subject::Receipt, keys, DEFAULT_MAX_FINDINGS);
     report.count_record();
     report.set_log_id(Some(receipt.record().log_id.clone()));
+    report.set_record(receipt.record().seq, Digest::sha256(receipt.record_bytes()));
     report.ran(&[Check::Format]);
     let checks = PreparedEntry::key_and_signature(&receipt, keys);
     report.ran(&checks.ran);
@@ -455,7 +456,7 @@ impl LogVerifier {
     pub fn new(keys: &KeySet, options: LogVerifyOptions) -> LogVerifier {
         LogVerifier {
             keys: keys.clone(),
-            report: ReportBuilder::new(Subject::Log, options.max_findings),
+            report: ReportBuilder::new(Subject::Log, keys, options.max_findings),
             log_id: options.expected_log_id.clone(),
             options,
             index: 0,
@@ -960,7 +961,11 @@ impl LogVerifier {
             self.report.fail(ErrorCode::SequenceGap, Some(gap.index), format!("{missing} before this record"));
         }
         self.report.set_log_id(self.log_id);
-        self.report.set_tree(self.tree.size(), self.tree.root());
+        // Only a tree over every record read: a log cut back below a trusted
+        // checkpoint has none.
+        if self.tree.size() == self.index {
+            self.report.set_tree(self.tree.size(), self.tree.root());
+        }
         self.report.finish()
     }
 }
