@@ -5,9 +5,11 @@
 //! chain, times, nonces, the tree). Memory stays bounded by the channel sizes and
 //! one segment buffer.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, mpsc};
 
-use evidentia::merkle::NodeSource;
+use evidentia::merkle::{Hash, NodeSource, leaf_hash, node_hash};
 use evidentia::{
     Error, ErrorCode, KeySet, LogKey, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, Report, Result,
     StoredKeyRecord, StoredStart, TrustedStart,
@@ -17,7 +19,7 @@ use crate::config::{Mode, TREE_FILE};
 use crate::messages::record_digest;
 use crate::reader::LogReader;
 use crate::segments::{Entry, EntryRef};
-use crate::tree::NodeStream;
+use crate::tree::{NodeStream, TreeFile};
 use crate::view::TreeAccess;
 
 /// Entries handed to a verification worker at a time.
@@ -36,18 +38,13 @@ fn stored_start(reader: &LogReader, keys: &KeySet, size: u64) -> Result<Option<S
     if size > reader.len() {
         return Ok(None);
     }
-    // Tree nodes past what the writer made durable may be what a power cut left
-    // unwritten (the whole verification skips them too): they are no evidence.
-    if let Some(durable) = reader.durable.filter(|durable| size > *durable) {
-        return Err(Error::new(
-            ErrorCode::LogCorrupt,
-            format!(
-                "the log's tree is durable for its first {durable} records only (its writer stopped before finishing): \
-                 open the log for writing to rebuild it, or verify the whole log"
-            ),
-        ));
-    }
-    let tree = reader.tree()?;
+    let tree = &StartTree {
+        stored: reader.tree()?,
+        reader,
+        durable: reader.durable.unwrap_or(size),
+        size,
+        computed: RefCell::new(HashMap::new()),
+    };
     let mut peaks = Vec::new();
     let mut covered = 0u64;
     for level in (0..u64::BITS).rev().filter(|level| size >> level & 1 == 1) {
@@ -74,6 +71,41 @@ fn stored_start(reader: &LogReader, keys: &KeySet, size: u64) -> Result<Option<S
         None => None,
     };
     Ok(Some(StoredStart { peaks, last_entry, last_event, last_entry_proof, key_record }))
+}
+
+/// The tree a verification from a checkpoint of `size` records starts from. Stored
+/// nodes over the records the writer made durable; above them, nodes computed from
+/// the records themselves: tree nodes past what the writer made durable may be what
+/// a power cut left unwritten (the whole verification skips them too), and a live
+/// writer makes its tree durable only now and then (SPEC §16).
+struct StartTree<'a> {
+    stored: &'a TreeFile,
+    reader: &'a LogReader,
+    durable: u64,
+    size: u64,
+    computed: RefCell<HashMap<(u32, u64), Hash>>,
+}
+
+impl NodeSource for StartTree<'_> {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn node(&self, level: u32, index: u64) -> Result<Hash> {
+        let end = index.checked_add(1).and_then(|i| i.checked_shl(level)).unwrap_or(u64::MAX);
+        if end <= self.durable {
+            return self.stored.node(level, index);
+        }
+        if let Some(hash) = self.computed.borrow().get(&(level, index)) {
+            return Ok(*hash);
+        }
+        let hash = match level {
+            0 => leaf_hash(&self.reader.entry(index)?.record_bytes()?),
+            _ => node_hash(&self.node(level - 1, 2 * index)?, &self.node(level - 1, 2 * index + 1)?),
+        };
+        self.computed.borrow_mut().insert((level, index), hash);
+        Ok(hash)
+    }
 }
 
 /// The last key record (SPEC.md §23) stored before entry `end` (its proof left
@@ -113,6 +145,7 @@ pub(crate) fn verify(
     progress: impl FnMut(u64),
 ) -> Result<Report> {
     let report = verify_records(reader, keys, trusted, progress)?;
+    crate::metrics::verified(&report);
     Ok(report.made_at(crate::writer::now()?))
 }
 

@@ -390,3 +390,31 @@ fn a_new_log_id_may_not_hold_a_plus_which_no_checkpoint_key_name_may() {
     }
     evidentia::validate_log_id("test.example/a+b").unwrap();
 }
+
+/// A live writer makes its tree durable only now and then: a verification from a
+/// checkpoint it signed since starts from the records there, and still finds a
+/// fork.
+#[test]
+fn a_checkpoint_of_a_live_writer_is_a_start_for_verifying_from_it() {
+    let dir = scratch("live-start");
+    let k = key(4);
+    let log = Log::create(&dir.0, &k, options(Mode::Batch)).unwrap();
+    append_many(&log, &k, 0, 5);
+    let trusted = LogReader::open(&dir.0).unwrap().latest_checkpoint().unwrap().unwrap();
+    append_many(&log, &k, 5, 3);
+    append_many(&log, &k, 8, 4);
+    let reader = LogReader::open(&dir.0).unwrap();
+    for from in [trusted.note.clone(), reader.latest_checkpoint().unwrap().unwrap().note] {
+        let report = reader.verify_from(None, Some(&from), |_| {}).unwrap();
+        assert!(report.is_valid(), "{}", report.to_text());
+        assert_eq!(report.tree().map(|t| t.size), Some(12));
+    }
+    // Another history of the same size, under the same id and key.
+    let other = scratch("live-start-fork");
+    let forked = Log::create(&other.0, &k, options(Mode::Batch)).unwrap();
+    append_many(&forked, &k, 100, 5);
+    let foreign = LogReader::open(&other.0).unwrap().latest_checkpoint().unwrap().unwrap();
+    let report = reader.verify_from(None, Some(&foreign.note), |_| {}).unwrap();
+    assert_eq!(report.failure_codes(), vec![ErrorCode::CheckpointMismatch], "{}", report.to_text());
+    drop((log, forked));
+}
