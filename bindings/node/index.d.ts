@@ -428,6 +428,12 @@ export interface LogEntry {
   event?: string
 }
 
+/**
+ * The log-integrity metrics of this process (appends, commits, recoveries,
+ * verifications) in the Prometheus text exposition format (docs/OPERATIONS.md).
+ */
+export declare function metrics(): string
+
 /** Options of `Log.open`. */
 export interface OpenLogOptions {
   /**

@@ -845,6 +845,7 @@ module.exports.checkPolicy = nativeBinding.checkPolicy
 module.exports.digest = nativeBinding.digest
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.jwkThumbprint = nativeBinding.jwkThumbprint
+module.exports.metrics = nativeBinding.metrics
 module.exports.readSignedMessage = nativeBinding.readSignedMessage
 module.exports.sha256 = nativeBinding.sha256
 module.exports.timestampRequest = nativeBinding.timestampRequest

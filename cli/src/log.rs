@@ -96,6 +96,8 @@ pub(crate) enum LogCommand {
         key: Option<PathBuf>,
         #[command(flatten)]
         wait: WaitArg,
+        #[command(flatten)]
+        metrics: crate::metrics_server::MetricsArgs,
     },
     /// Print the log's latest signed checkpoint, signing a new one if records were
     /// appended since
@@ -151,10 +153,25 @@ pub(crate) enum LogCommand {
         #[command(flatten)]
         wait: WaitArg,
     },
+    /// Move the log's sealed segment files (all but the one being written) to an
+    /// archive folder (SPEC §16.1). Newer records stay provable and appends go on
+    /// without it; reading or verifying archived records needs it, and `log verify`
+    /// reads both parts, failing (LOG_CORRUPT) when an archived file is missing or
+    /// changed. A log archives into one folder
+    Archive {
+        dir: PathBuf,
+        /// The archive folder (created if needed)
+        #[arg(long)]
+        to: PathBuf,
+        #[command(flatten)]
+        wait: WaitArg,
+    },
     /// Watch a log: each round checks that the newest checkpoint extends the one
     /// trusted last (kept in --state), verifies the records since, and reports a
-    /// split view, a truncation, a rollback, a stale checkpoint or failing records
-    /// (exit 1; one line of JSON a round with --json)
+    /// split view, a truncation, a rollback, an untrusted or stale checkpoint,
+    /// failing records or a log that cannot be read (exit 1; one line of JSON a round
+    /// with --json). Records before the trusted checkpoint are not read again: run
+    /// `log verify` over the whole log now and then (SPEC §13.1)
     Monitor(crate::monitor::MonitorArgs),
     /// Print the inclusion proof of a record; with --tlog-proof, write it as a C2SP
     /// tlog-proof with the newest cosigned checkpoint that covers the record
@@ -376,7 +393,8 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                 );
             }
         }
-        LogCommand::Append { dir, event, batch, nonce, idempotent, key, wait } => {
+        LogCommand::Append { dir, event, batch, nonce, idempotent, key, wait, metrics } => {
+            metrics.serve()?;
             let log = open(dir, *wait, json)?;
             let key = signing_key(&log, key.as_deref())?;
             if *batch {
@@ -541,6 +559,28 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
             return print_note_vkey(&vkey, json);
         }
         LogCommand::Monitor(args) => return crate::monitor::run(args, json),
+        LogCommand::Archive { dir, to, wait } => {
+            let archived = open(dir, *wait, json)?.archive(to)?;
+            let count =
+                |n: u64| evidentia::json::Number::from_i64(i64::try_from(n).unwrap_or(i64::MAX)).map(Value::Number);
+            if json {
+                outln!(
+                    "{}",
+                    text(&Value::object([
+                        ("archived_bytes", count(archived.bytes)?),
+                        ("archived_segments", count(archived.segments)?),
+                        ("dir", Value::from(archived.dir.display().to_string())),
+                    ]))
+                );
+            } else {
+                eprintln!(
+                    "archived {} segment files ({} bytes) to {}",
+                    archived.segments,
+                    archived.bytes,
+                    archived.dir.display()
+                );
+            }
+        }
         LogCommand::Witness { dir, policy, fail_open, timeout, key, wait } => {
             if !(timeout.is_finite() && *timeout >= 0.1 && *timeout <= 3600.0) {
                 return Err(Error::new(ErrorCode::InvalidArgument, "--timeout is 0.1 to 3600 seconds"));

@@ -7,6 +7,7 @@ mod demo;
 mod io;
 mod log;
 mod message;
+mod metrics_server;
 mod monitor;
 mod progress;
 mod report;

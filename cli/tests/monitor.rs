@@ -179,3 +179,33 @@ fn records_and_checkpoints_of_a_key_not_trusted_are_findings() {
     assert_eq!((code, kinds(&round)), (1, vec!["checkpoint_untrusted".to_owned(), "invalid".to_owned()]), "{round:?}");
     assert_eq!(size(&round, "now_trusted_size"), Some(3));
 }
+
+#[test]
+fn a_log_that_lost_its_checkpoints_or_cannot_be_read_is_a_finding() {
+    let work = watched("monitor-lost");
+    let dir = &work.0;
+    copy_folder(&dir.join("log"), &dir.join("copy"));
+    std::fs::remove_file(dir.join("copy").join("checkpoints.log")).unwrap();
+    let (lost, code) = round(dir, "copy", &[]);
+    assert_eq!((code, kinds(&lost)), (1, vec!["rollback".to_owned()]), "{lost:?}");
+    std::fs::remove_file(dir.join("copy").join("log.json")).unwrap();
+    let (gone, code) = round(dir, "copy", &[]);
+    assert_eq!((code, kinds(&gone)), (1, vec!["unreadable".to_owned()]), "{gone:?}");
+    assert_eq!(size(&gone, "now_trusted_size"), Some(3));
+    // Another log under the monitor's state: not this log's history at all.
+    assert!(
+        evidentia(dir, &["log", "init", "other", "--key", "key.jwk", "--id", "example.com/other"]).status.success()
+    );
+    append(dir, "other", &[r#"{"n":0}"#, r#"{"n":1}"#, r#"{"n":2}"#, r#"{"n":3}"#]);
+    let (other, code) = round(dir, "other", &[]);
+    assert_eq!(code, 1);
+    assert_eq!(kinds(&other)[0], "split_view");
+    let message = other.get("findings").and_then(Value::as_array).unwrap()[0].get("message").unwrap().clone();
+    assert!(message.as_str().unwrap().contains("\"example.com/other\""), "{message:?}");
+    // A state file that is not one is refused, whatever it is.
+    std::fs::remove_file(dir.join("state.json")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.join("state.json")).unwrap();
+    let out = evidentia(dir, &["log", "monitor", "log", "--jwks", "pub.jwk", "--state", "state.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("[INVALID_ARGUMENT]"), "{}", text(&out.stderr));
+}

@@ -30,6 +30,7 @@
 //! (`witnessing.rs`).
 #![forbid(unsafe_code)]
 
+mod archive;
 mod checkpoints;
 mod config;
 mod copy;
@@ -39,6 +40,7 @@ mod frame;
 mod fsio;
 mod index;
 mod messages;
+pub mod metrics;
 mod monitor;
 mod nonces;
 mod package;
@@ -54,6 +56,7 @@ mod view;
 mod witnessing;
 mod writer;
 
+pub use archive::Archived;
 pub use checkpoints::StoredCheckpoint;
 pub use config::{MAX_INDEX_FIELDS, Mode, validate_index_field};
 pub use faults::{FaultError, Faults, Op};

@@ -10,6 +10,7 @@ use std::time::Duration;
 use evidentia::json::{Number, Value, parse};
 use evidentia::{Error, ErrorCode, KeySet, Report, Result, Timestamp, read_checkpoint, verify_checkpoint_with_keys};
 
+use crate::checkpoints::StoredCheckpoint;
 use crate::fsio::{Fs, read_regular};
 use crate::reader::LogReader;
 use crate::writer::now;
@@ -34,6 +35,8 @@ pub enum FindingKind {
     CheckpointUntrusted,
     /// Verifying the records since the trusted checkpoint found failures.
     Invalid,
+    /// The log cannot be read: missing or damaged files.
+    Unreadable,
 }
 
 impl FindingKind {
@@ -46,6 +49,7 @@ impl FindingKind {
             FindingKind::StaleCheckpoint => "stale_checkpoint",
             FindingKind::CheckpointUntrusted => "checkpoint_untrusted",
             FindingKind::Invalid => "invalid",
+            FindingKind::Unreadable => "unreadable",
         }
     }
 }
@@ -70,12 +74,16 @@ pub struct MonitorRound {
     pub trusted_size: Option<u64>,
     /// The size of the checkpoint trusted after it.
     pub now_trusted_size: Option<u64>,
-    /// How many records the log holds.
-    pub records: u64,
+    /// How many records the log holds (none when it cannot be read).
+    pub records: Option<u64>,
     /// What was found wrong; empty when the round passed.
     pub findings: Vec<MonitorFinding>,
-    /// The verification of the records since the trusted checkpoint.
-    pub report: Report,
+    /// The verification of the records since the trusted checkpoint (none when the
+    /// log cannot be read).
+    pub report: Option<Report>,
+    /// The newest checkpoint, when a trusted key signed it: trusted next if the
+    /// round passed.
+    latest: Option<StoredCheckpoint>,
 }
 
 impl MonitorRound {
@@ -109,28 +117,62 @@ impl MonitorRound {
             ("findings", Value::Array(findings)),
             ("now_trusted_size", size(self.now_trusted_size)),
             ("passed", Value::Bool(self.passed())),
-            ("records", size(Some(self.records))),
-            ("report", parse(self.report.to_json().as_bytes()).unwrap_or(Value::Null)),
+            ("records", size(self.records)),
+            ("report", self.report.as_ref().and_then(|r| parse(r.to_json().as_bytes()).ok()).unwrap_or(Value::Null)),
             ("trusted_size", size(self.trusted_size)),
         ])
     }
 }
 
-/// Runs one monitor round over the log at `dir` with the trusted `keys`, keeping
+/// Runs one monitor round over the log at `dir` with the trusted `keys` (the log's
+/// key history as last trusted: after a key rotation, the new keys.jwks), keeping
 /// the trusted checkpoint in the file `state`. On a first round (no state file) the
 /// whole log is verified and its newest checkpoint trusted from then on. With
-/// `max_age`, records not covered by a checkpoint for longer are a finding.
+/// `max_age`, records not covered by a checkpoint for longer are a finding. A log
+/// that cannot be read (missing, damaged files) is a finding too, `unreadable`.
 ///
 /// # Errors
-/// When the log or the state file cannot be read at all
-/// ([`ErrorCode::InvalidArgument`] for a state file that is not a monitor's);
-/// [`ErrorCode::Io`] when the state cannot be written. Everything found wrong with
-/// the log is in the round's findings.
+/// [`ErrorCode::InvalidArgument`] for a state file that cannot be read as a
+/// monitor's; [`ErrorCode::Io`] when the state cannot be written.
 pub fn monitor_round(dir: &Path, keys: &KeySet, state: &Path, max_age: Option<Duration>) -> Result<MonitorRound> {
     let trusted = read_state(state)?;
     let trusted_size = trusted.as_deref().map(read_checkpoint).transpose()?.map(|c| c.size);
+    let mut round = match inspect(dir, keys, trusted.as_deref(), trusted_size, max_age) {
+        Ok(round) => round,
+        Err(e) => MonitorRound {
+            checked_at: now()?,
+            trusted_size,
+            now_trusted_size: trusted_size,
+            records: None,
+            findings: vec![MonitorFinding {
+                kind: FindingKind::Unreadable,
+                code: e.code(),
+                message: format!("the log cannot be read: {e}"),
+            }],
+            report: None,
+            latest: None,
+        },
+    };
+    if round.passed()
+        && let Some(latest) = round.latest.take()
+        && Some(latest.size) != trusted_size
+    {
+        write_state(state, &latest.note, round.checked_at)?;
+        round.now_trusted_size = Some(latest.size);
+    }
+    Ok(round)
+}
+
+/// The round's checks of the log (everything but the state file).
+fn inspect(
+    dir: &Path,
+    keys: &KeySet,
+    trusted: Option<&str>,
+    trusted_size: Option<u64>,
+    max_age: Option<Duration>,
+) -> Result<MonitorRound> {
     let reader = LogReader::open(dir)?;
-    let report = reader.verify_from(Some(keys), trusted.as_deref(), |_| {})?;
+    let report = reader.verify_from(Some(keys), trusted, |_| {})?;
     let records = reader.len();
     let mut findings = Vec::new();
     let mut found = |kind, code, message: String| findings.push(MonitorFinding { kind, code, message });
@@ -140,18 +182,28 @@ pub fn monitor_round(dir: &Path, keys: &KeySet, state: &Path, max_age: Option<Du
     // The start's own mismatch (no record index) is the split view or truncation
     // classified here; every other failure is reported as found.
     let at_start = |f: &&evidentia::Finding| f.code == ErrorCode::CheckpointMismatch && f.index.is_none();
+    let classified = trusted_size.is_some() && report.findings().iter().any(|f| at_start(&f));
     if let Some(size) = trusted_size {
-        if records < size {
+        let origin = trusted.map(read_checkpoint).transpose()?.map(|c| c.origin).unwrap_or_default();
+        if origin != reader.log_id() {
+            let message =
+                format!("the trusted checkpoint is of the log {origin:?}, and this is the log {:?}", reader.log_id());
+            found(FindingKind::SplitView, ErrorCode::CheckpointMismatch, message);
+        } else if records < size {
             let message = format!("the log holds {records} records, fewer than the {size} of the trusted checkpoint");
             found(FindingKind::Truncated, ErrorCode::CheckpointMismatch, message);
-        } else if report.findings().iter().any(|f| at_start(&f)) {
+        } else if classified {
             let message = format!(
                 "the log no longer holds the trusted checkpoint of {size} records: its records were rewritten, or this is another history of the log"
             );
             found(FindingKind::SplitView, ErrorCode::CheckpointMismatch, message);
         }
-        if let Some(latest) = latest_size.filter(|&latest| latest < size) {
-            let message = format!("the newest checkpoint covers {latest} records, fewer than the {size} trusted");
+        // A log that lost its checkpoints has none as new as the trusted one.
+        if latest_size.unwrap_or(0) < size {
+            let message = match latest_size {
+                Some(latest) => format!("the newest checkpoint covers {latest} records, fewer than the {size} trusted"),
+                None => format!("the log holds no signed checkpoint, and the one trusted covers {size} records"),
+            };
             found(FindingKind::Rollback, ErrorCode::CheckpointMismatch, message);
         }
     }
@@ -159,7 +211,6 @@ pub fn monitor_round(dir: &Path, keys: &KeySet, state: &Path, max_age: Option<Du
     if let Some(Err(e)) = &verified {
         found(FindingKind::CheckpointUntrusted, e.code(), format!("the newest checkpoint: {e}"));
     }
-    let classified = trusted_size.is_some() && report.findings().iter().any(|f| at_start(&f));
     let mut others = report.findings().iter().filter(|f| !(classified && at_start(f)));
     if let Some(first) = others.next() {
         let more = others.count() as u64 + report.omitted_findings();
@@ -169,12 +220,15 @@ pub fn monitor_round(dir: &Path, keys: &KeySet, state: &Path, max_age: Option<Du
         found(FindingKind::Invalid, first.code, message);
     }
     let checked_at = now()?;
-    if let Some(max_age) = max_age
-        && records > latest_size.unwrap_or(0)
-    {
+    // How long the first record no checkpoint covers has waited for one.
+    let mut checkpoint_age = Duration::ZERO;
+    if records > latest_size.unwrap_or(0) {
         let first_unsigned = reader.entry(latest_size.unwrap_or(0))?.record()?;
         let waited = checked_at.unix_seconds().saturating_sub(first_unsigned.time.unix_seconds());
-        if waited > i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX) {
+        checkpoint_age = Duration::from_secs(u64::try_from(waited).unwrap_or(0));
+        if let Some(max_age) = max_age
+            && waited > i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX)
+        {
             let message = format!(
                 "record {} was appended at {} and no signed checkpoint covers it after {waited} s (allowed: {} s)",
                 latest_size.unwrap_or(0),
@@ -184,23 +238,33 @@ pub fn monitor_round(dir: &Path, keys: &KeySet, state: &Path, max_age: Option<Du
             found(FindingKind::StaleCheckpoint, ErrorCode::RecordUnsigned, message);
         }
     }
-
-    let mut now_trusted_size = trusted_size;
-    if findings.is_empty()
-        && let (Some(latest), Some(Ok(_))) = (&latest, &verified)
-        && Some(latest.size) != trusted_size
-    {
-        write_state(state, &latest.note, checked_at)?;
-        now_trusted_size = Some(latest.size);
-    }
-    Ok(MonitorRound { checked_at, trusted_size, now_trusted_size, records, findings, report })
+    let kinds: Vec<&'static str> = findings.iter().map(|f| f.kind.id()).collect();
+    let observed = crate::metrics::LogState {
+        log: reader.log_id(),
+        records,
+        signed_size: latest_size.unwrap_or(0),
+        witnessed_size: crate::witnessing::largest_cosigned_size(dir)?,
+        checkpoint_age,
+    };
+    crate::metrics::observed(&observed, &kinds);
+    // Only a checkpoint a trusted key signed is trusted next.
+    let latest = latest.filter(|_| matches!(verified, Some(Ok(_))));
+    Ok(MonitorRound {
+        checked_at,
+        trusted_size,
+        now_trusted_size: trusted_size,
+        records: Some(records),
+        findings,
+        report: Some(report),
+        latest,
+    })
 }
 
 fn state_error(state: &Path, why: &str) -> Error {
     Error::new(
         ErrorCode::InvalidArgument,
         format!(
-            "{} is not a monitor's state file ({why}); remove it to trust the log's newest checkpoint again",
+            "{} cannot be read as a monitor's state file ({why}); restore it from a copy: removed, the next round trusts the log's newest checkpoint as a first round does, forked or not",
             state.display()
         ),
     )
@@ -208,7 +272,9 @@ fn state_error(state: &Path, why: &str) -> Error {
 
 /// The trusted checkpoint note the state file holds, `None` when there is no file.
 fn read_state(state: &Path) -> Result<Option<String>> {
-    let Some(bytes) = read_regular(state, MAX_STATE_SIZE)? else { return Ok(None) };
+    let Some(bytes) = read_regular(state, MAX_STATE_SIZE).map_err(|e| state_error(state, e.message()))? else {
+        return Ok(None);
+    };
     let value = parse(&bytes).map_err(|e| state_error(state, &e.to_string()))?;
     let note = value.get("checkpoint").and_then(Value::as_str).ok_or_else(|| state_error(state, "no checkpoint"))?;
     read_checkpoint(note).map_err(|e| state_error(state, &e.to_string()))?;

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use evidentia::{Error, ErrorCode, Receipt, Record, Result};
 
+use crate::archive::Manifest;
 use crate::frame::{self, Decoded, Tail};
 use crate::fsio::{Fs, check_regular, io_error, read_at, read_regular, regular_or_missing};
 
@@ -172,11 +173,30 @@ pub(crate) struct Segment {
     pub first_seq: u64,
     pub path: PathBuf,
     file: OnceLock<File>,
+    /// For an archived segment, its size when archived.
+    archived_size: Option<u64>,
 }
 
 impl Segment {
     fn new(first_seq: u64, path: PathBuf) -> Segment {
-        Segment { first_seq, path, file: OnceLock::new() }
+        Segment { first_seq, path, file: OnceLock::new(), archived_size: None }
+    }
+
+    /// Where the file is now: its path, or, when a log's segment has been archived
+    /// since this segment was listed, the archived file (SPEC §16.1).
+    pub(crate) fn current_path(&self) -> Result<PathBuf> {
+        if let Some(size) = self.archived_size {
+            return crate::archive::check_archived(&self.path, size).map(|()| self.path.clone());
+        }
+        if std::fs::symlink_metadata(&self.path).is_ok() {
+            return Ok(self.path.clone());
+        }
+        let name = self.path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let log_dir = self.path.parent().and_then(Path::parent);
+        match log_dir.map(Manifest::read).transpose()?.flatten() {
+            Some(manifest) => Ok(manifest.locate(name)?.unwrap_or_else(|| self.path.clone())),
+            None => Ok(self.path.clone()),
+        }
     }
 
     /// The file, opened for reading.
@@ -184,28 +204,30 @@ impl Segment {
         if let Some(file) = self.file.get() {
             return Ok(file);
         }
-        regular_or_missing(&self.path)?;
-        let file = File::open(&self.path).map_err(|e| io_error("open", &self.path, &e))?;
+        let path = self.current_path()?;
+        regular_or_missing(&path)?;
+        let file = File::open(&path).map_err(|e| io_error("open", &path, &e))?;
         Ok(self.file.get_or_init(|| file))
     }
 
     /// The file from `offset` on.
     pub(crate) fn read_from(&self, offset: u64) -> Result<Vec<u8>> {
-        let meta = std::fs::symlink_metadata(&self.path).map_err(|e| io_error("read", &self.path, &e))?;
-        check_regular(&self.path, &meta, MAX_SEGMENT_FILE)?;
-        let mut file = File::open(&self.path).map_err(|e| io_error("open", &self.path, &e))?;
-        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset))
-            .map_err(|e| io_error("read", &self.path, &e))?;
+        let path = self.current_path()?;
+        let meta = std::fs::symlink_metadata(&path).map_err(|e| io_error("read", &path, &e))?;
+        check_regular(&path, &meta, MAX_SEGMENT_FILE)?;
+        let mut file = File::open(&path).map_err(|e| io_error("open", &path, &e))?;
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)).map_err(|e| io_error("read", &path, &e))?;
         let mut data = Vec::new();
         std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_SEGMENT_FILE), &mut data)
-            .map_err(|e| io_error("read", &self.path, &e))?;
+            .map_err(|e| io_error("read", &path, &e))?;
         Ok(data)
     }
 
     /// The whole file.
     pub(crate) fn read(&self) -> Result<Vec<u8>> {
-        read_regular(&self.path, MAX_SEGMENT_FILE)?
-            .ok_or_else(|| Error::new(ErrorCode::LogCorrupt, format!("{} is missing", self.path.display())))
+        let path = self.current_path()?;
+        read_regular(&path, MAX_SEGMENT_FILE)?
+            .ok_or_else(|| Error::new(ErrorCode::LogCorrupt, format!("{} is missing", path.display())))
     }
 
     /// The payload of the frame at `offset`.
@@ -259,19 +281,56 @@ fn segment_name(first_seq: u64) -> String {
     format!("{first_seq:020}.seg")
 }
 
-/// The segments of a log, in order.
+/// The segments of a log, in order: those in `dir` (the log's `segments/`) and
+/// those archived (SPEC §16.1), checked to be in the archive when read.
 pub(crate) fn list(dir: &Path) -> Result<Vec<Segment>> {
+    let mut segments = list_live(dir)?;
+    if let Some(manifest) = dir.parent().map(Manifest::read).transpose()?.flatten() {
+        let first_live = segments.first().map(|s| s.first_seq);
+        for archived in &manifest.segments {
+            if segments.iter().any(|s| s.path.file_name().and_then(|n| n.to_str()) == Some(archived.name.as_str())) {
+                continue; // Archived, and not yet removed from the log: the same bytes.
+            }
+            let path = manifest.dir.join(&archived.name);
+            let segment = Segment { archived_size: Some(archived.size), ..Segment::new(first_seq(&path)?, path) };
+            // Only sealed segments are archived: every one comes before those the
+            // log holds, and the last (the one written to) is never in the archive.
+            if first_live.is_none_or(|live| live <= segment.first_seq) {
+                return Err(Error::new(
+                    ErrorCode::LogCorrupt,
+                    format!(
+                        "archive.json lists {} as archived, which is not before the segments the log holds",
+                        archived.name
+                    ),
+                ));
+            }
+            segments.push(segment);
+        }
+        segments.sort_by_key(|s| s.first_seq);
+    }
+    Ok(segments)
+}
+
+/// The sequence number a segment file's name gives.
+fn first_seq(path: &Path) -> Result<u64> {
+    let stem = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".seg")).unwrap_or_default();
+    // Sequence numbers stop at 2^53 (SPEC §6), far from overflowing a count.
+    stem.parse::<u64>()
+        .ok()
+        .filter(|first| stem.len() == 20 && *first <= 1 << 53)
+        .ok_or_else(|| Error::new(ErrorCode::LogCorrupt, format!("{} is not a segment name", path.display())))
+}
+
+/// The segment files in `dir`, in order.
+pub(crate) fn list_live(dir: &Path) -> Result<Vec<Segment>> {
     let mut segments = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| io_error("read", dir, &e))? {
         let path = entry.map_err(|e| io_error("read", dir, &e))?.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
-        let Some(stem) = name.strip_suffix(".seg") else { continue };
-        // Sequence numbers stop at 2^53 (SPEC §6), far from overflowing a count.
-        let first_seq =
-            stem.parse::<u64>().ok().filter(|first| stem.len() == 20 && *first <= 1 << 53).ok_or_else(|| {
-                Error::new(ErrorCode::LogCorrupt, format!("{} is not a segment name", path.display()))
-            })?;
-        segments.push(Segment::new(first_seq, path));
+        if !name.ends_with(".seg") {
+            continue;
+        }
+        segments.push(Segment::new(first_seq(&path)?, path));
     }
     segments.sort_by_key(|s| s.first_seq);
     Ok(segments)
@@ -367,11 +426,12 @@ pub(crate) fn for_each_entry_from(
     let mut data = Vec::new();
     for (n, segment) in segments.iter().enumerate().skip(first) {
         data.clear();
-        let meta = std::fs::symlink_metadata(&segment.path).map_err(|e| io_error("read", &segment.path, &e))?;
-        check_regular(&segment.path, &meta, MAX_SEGMENT_FILE)?;
-        let mut file = File::open(&segment.path).map_err(|e| io_error("open", &segment.path, &e))?;
+        let path = segment.current_path()?;
+        let meta = std::fs::symlink_metadata(&path).map_err(|e| io_error("read", &path, &e))?;
+        check_regular(&path, &meta, MAX_SEGMENT_FILE)?;
+        let mut file = File::open(&path).map_err(|e| io_error("open", &path, &e))?;
         std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, MAX_SEGMENT_FILE), &mut data)
-            .map_err(|e| io_error("read", &segment.path, &e))?;
+            .map_err(|e| io_error("read", &path, &e))?;
         let known = if n + 1 == segments.len() { last } else { Known::Whole };
         let (start, start_seq) = match n == first {
             true => (usize::try_from(offset).unwrap_or(usize::MAX).min(data.len()), seq),

@@ -143,6 +143,25 @@ pub fn witness_policy(dir: &Path) -> Result<Option<String>> {
         .transpose()
 }
 
+/// The size of the largest checkpoint stored cosigned (`witness/<size>.cosigned`),
+/// 0 for none.
+pub(crate) fn largest_cosigned_size(dir: &Path) -> Result<u64> {
+    let folder = dir.join(WITNESS_DIR);
+    let entries = match std::fs::read_dir(&folder) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(crate::fsio::io_error("read", &folder, &e)),
+    };
+    let mut largest = 0;
+    for entry in entries {
+        let entry = entry.map_err(|e| crate::fsio::io_error("read", &folder, &e))?;
+        let name = entry.file_name();
+        let size = name.to_str().and_then(|n| n.strip_suffix(".cosigned")).and_then(|n| n.parse::<u64>().ok());
+        largest = largest.max(size.unwrap_or(0));
+    }
+    Ok(largest)
+}
+
 /// The cosigned checkpoint of `size` the log keeps, if any.
 ///
 /// # Errors

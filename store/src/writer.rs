@@ -327,6 +327,7 @@ impl Writer {
         let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
         self.segments.rollback()?;
         let repaired = recovery::open_writer(&self.fs, &self.dir)?;
+        crate::metrics::recovered(&repaired.config.log_id);
         let (recovery, lock_id, clock) = (std::mem::take(&mut self.recovery), self.lock_id, self.clock);
         // A key change this writer recorded stays its own (SPEC.md §23.3).
         let ours = self.pending_key_change.take().filter(|pending| pending.ours).map(|pending| pending.record.change);
@@ -369,6 +370,7 @@ impl Writer {
         canonical: Vec<Vec<u8>>,
         options: &AppendOptions,
     ) -> Result<Vec<Appended>> {
+        let started = std::time::Instant::now();
         self.repair()?;
         self.complete_key_change(Some(key), None)?;
         let validity = self.current(key)?;
@@ -483,7 +485,9 @@ impl Writer {
 
         let _commit = self.commit_lock(Wait::For(Duration::from_secs(60)))?;
         let count = self.segments.count;
+        let writing = std::time::Instant::now();
         let stored = self.segments.write(&frames).and_then(|at| self.segments.sync().map(|()| at));
+        let commit_took = writing.elapsed();
         let (segment, base) = match stored {
             Ok(at) => at,
             Err(e) => {
@@ -520,6 +524,7 @@ impl Writer {
         if self.segments.count - self.durable.entries >= FLUSH_DERIVED_EVERY && self.flush_derived().is_err() {
             self.damaged = true;
         }
+        crate::metrics::appended(&self.config.log_id, new, started.elapsed(), commit_took);
         Ok(appended)
     }
 
@@ -987,6 +992,9 @@ impl Log {
         let commit =
             lock_exclusive(&fs, &dir.join(COMMIT_LOCK), Wait::For(Duration::from_secs(60)), "the log is being read")?;
         let mut writer = recovery::open_writer(&fs, dir)?;
+        if writer.recovery.repaired() {
+            crate::metrics::recovered(&writer.config.log_id);
+        }
         writer.lock_id = FileId::of_file(&lock);
         writer.clock = clock;
         drop(commit);
@@ -1203,6 +1211,22 @@ impl Log {
             self.writer()?.commit(key, &events[..canonical.len()], canonical, &options)?
         };
         Ok(PrefixAppended { appended, invalid })
+    }
+
+    /// Moves every sealed segment file (all but the one being written) to the
+    /// archive folder `to` (SPEC §16.1), listing each in `archive.json` with its size
+    /// and SHA-256. Records stay provable and appends go on without the archive;
+    /// reading or verifying archived records needs it, and a missing or changed
+    /// archive file is then an error ([`ErrorCode::LogCorrupt`]), never a gap. A log
+    /// archives into one folder.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for another folder than the log archived into
+    /// before; [`ErrorCode::LogCorrupt`] when a segment differs from its archived
+    /// copy; [`ErrorCode::Io`].
+    pub fn archive(&self, to: &Path) -> Result<crate::Archived> {
+        let writer = self.writer()?;
+        crate::archive::archive(&writer.fs, &self.dir, to, || writer.commit_lock(Wait::For(Duration::from_secs(60))))
     }
 
     /// The latest signed checkpoint, signing a new one with `key` first if records

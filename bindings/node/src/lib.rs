@@ -398,6 +398,20 @@ pub fn verify_consistency_proof(
     })
 }
 
+/// The log-integrity metrics of this process (appends, commits, recoveries,
+/// verifications) in the Prometheus text exposition format (docs/OPERATIONS.md).
+#[napi]
+pub fn metrics() -> Result<String> {
+    evidentia_store::metrics::render().map_err(error)
+}
+
+/// Counting starts when the addon loads; a recorder installed before is left alone
+/// (`metrics()` then says so).
+#[napi_derive::module_init]
+fn start_metrics() {
+    let _ = evidentia_store::metrics::install();
+}
+
 /// The error-code table: every code with its name, family and meaning.
 #[napi]
 pub fn error_codes() -> Vec<ErrorCodeInfo> {

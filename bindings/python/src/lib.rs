@@ -249,9 +249,19 @@ fn error_codes() -> Vec<(u16, &'static str, &'static str, &'static str, &'static
         .collect()
 }
 
+/// The log-integrity metrics of this process (appends, commits, recoveries,
+/// verifications) in the Prometheus text exposition format (docs/OPERATIONS.md).
+#[pyfunction]
+fn metrics() -> PyResult<String> {
+    evidentia_store::metrics::render().map_err(error)
+}
+
 #[pymodule(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // Counting starts at import; a recorder another extension installed first is
+    // left alone (metrics() then says so).
+    let _ = evidentia_store::metrics::install();
     m.add_class::<SigningKey>()?;
     m.add_class::<keyset::KeySet>()?;
     m.add_class::<VerifiedJws>()?;
@@ -283,5 +293,6 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(witness::check_policy, m)?)?;
     m.add_function(wrap_pyfunction!(witness::verify_tlog_proof, m)?)?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics, m)?)?;
     Ok(())
 }

@@ -1,0 +1,94 @@
+//! `log archive`: sealed segment files move to an archive folder; the log reads and
+//! verifies across both parts, newer records stay provable and appends go on
+//! without the archive, and a missing or changed archive is an error or a finding,
+//! never a silent gap.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod support;
+
+use std::path::Path;
+
+use support::{Workdir, evidentia, text};
+
+/// Appends `n` events of about 1 MiB each, numbered from `from`.
+fn append_large(dir: &Path, from: usize, n: usize) {
+    let pad = "x".repeat(1 << 20);
+    let lines: String = (from..from + n).map(|i| format!("{{\"n\":{i},\"pad\":\"{pad}\"}}\n")).collect();
+    std::fs::write(dir.join("large.jsonl"), lines).unwrap();
+    let out = evidentia(dir, &["log", "append", "log", "--batch", "large.jsonl"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+fn verify(dir: &Path) -> (i32, String) {
+    let out = evidentia(dir, &["log", "verify", "log", "--jwks", "pub.jwk"]);
+    (out.status.code().unwrap(), text(&out.stdout) + &text(&out.stderr))
+}
+
+#[test]
+fn archived_segments_are_read_from_the_archive_and_missed_when_gone() {
+    let work = Workdir::new("archive");
+    let dir = &work.0;
+    std::fs::write(dir.join("key.jwk"), evidentia(dir, &["keygen"]).stdout).unwrap();
+    std::fs::write(dir.join("pub.jwk"), evidentia(dir, &["pubkey", "key.jwk"]).stdout).unwrap();
+    assert!(
+        evidentia(dir, &["log", "init", "log", "--key", "key.jwk", "--id", "example.com/archive"]).status.success()
+    );
+    append_large(dir, 0, 65);
+    append_large(dir, 65, 1);
+    let segments = dir.join("log").join("segments");
+    assert_eq!(files(&segments).len(), 2, "a segment of 64 MiB is full: the next append starts another");
+
+    let out = evidentia(dir, &["--json", "log", "archive", "log", "--to", "archive"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("\"archived_segments\":1"), "{}", text(&out.stdout));
+    assert_eq!(files(&segments), ["00000000000000000065.seg"]);
+    assert_eq!(files(&dir.join("archive")), ["00000000000000000000.seg"]);
+    // Archiving again moves nothing more: the last segment is still being written.
+    let out = evidentia(dir, &["--json", "log", "archive", "log", "--to", "archive"]);
+    assert!(text(&out.stdout).contains("\"archived_segments\":0"), "{}", text(&out.stdout));
+    let out = evidentia(dir, &["log", "archive", "log", "--to", "elsewhere"]);
+    assert_eq!(out.status.code(), Some(2), "one archive folder a log");
+
+    // Both parts are read and verified; records in the archive are read from it.
+    let (code, report) = verify(dir);
+    assert_eq!(code, 0, "{report}");
+    assert!(report.contains("VALID: log of 66 records"), "{report}");
+    assert!(evidentia(dir, &["log", "receipt", "log", "--index", "3"]).status.success());
+
+    // Without the archive: appends go on and newer records stay provable, but a
+    // verification that needs the archive fails and says why.
+    std::fs::rename(dir.join("archive"), dir.join("archive-away")).unwrap();
+    std::fs::write(dir.join("event.json"), "{\"n\":66}").unwrap();
+    assert!(evidentia(dir, &["log", "append", "log", "event.json"]).status.success());
+    assert!(evidentia(dir, &["log", "checkpoint", "log"]).status.success());
+    let out = evidentia(dir, &["log", "prove", "log", "--index", "66"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (code, report) = verify(dir);
+    assert_eq!(code, 2, "{report}");
+    assert!(report.contains("the archive is missing or was moved") && report.contains("[LOG_CORRUPT]"), "{report}");
+    let out = evidentia(dir, &["log", "receipt", "log", "--index", "3"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+
+    // A changed archive file is found: by its size, or by the records in it.
+    std::fs::rename(dir.join("archive-away"), dir.join("archive")).unwrap();
+    assert_eq!(verify(dir).0, 0);
+    let archived = dir.join("archive").join("00000000000000000000.seg");
+    let mut bytes = std::fs::read(&archived).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 1;
+    std::fs::write(&archived, &bytes).unwrap();
+    let (code, report) = verify(dir);
+    assert_eq!(code, 1, "{report}");
+    bytes.push(0);
+    std::fs::write(&archived, &bytes).unwrap();
+    let (code, report) = verify(dir);
+    assert_eq!(code, 2, "{report}");
+    assert!(report.contains("the archive was changed"), "{report}");
+}
