@@ -4,7 +4,8 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use evidentia::{Error, ErrorCode};
@@ -29,7 +30,13 @@ impl MetricsArgs {
         }
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                answer(stream);
+                // Each connection on a thread of its own, so that one that stalls
+                // never holds up a scrape; beyond a few at once, new ones are closed.
+                if OPEN.fetch_add(1, Ordering::SeqCst) < MAX_OPEN {
+                    std::thread::spawn(move || answer(stream));
+                } else {
+                    OPEN.fetch_sub(1, Ordering::SeqCst);
+                }
             }
         });
         Ok(())
@@ -39,14 +46,23 @@ impl MetricsArgs {
 /// The largest request head read: a scrape's is a few hundred bytes.
 const MAX_REQUEST: usize = 8 * 1024;
 
-/// Answers one request, one at a time: a scraper waits at most the timeouts for
-/// another that stalls.
+/// How long a connection may take, from its first byte to the answer written.
+const DEADLINE: Duration = Duration::from_secs(10);
+
+/// Connections answered at once.
+const MAX_OPEN: usize = 16;
+static OPEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Answers one request within [`DEADLINE`].
 fn answer(mut stream: TcpStream) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+    let deadline = Instant::now() + DEADLINE;
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_REQUEST {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
         match stream.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => head.extend_from_slice(&buf[..n]),
@@ -67,5 +83,8 @@ fn answer(mut stream: TcpStream) {
         "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
+    let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
+    let _ = stream.set_write_timeout(Some(left));
     let _ = stream.write_all(response.as_bytes());
+    OPEN.fetch_sub(1, Ordering::SeqCst);
 }

@@ -92,3 +92,42 @@ fn archived_segments_are_read_from_the_archive_and_missed_when_gone() {
     assert_eq!(code, 2, "{report}");
     assert!(report.contains("the archive was changed"), "{report}");
 }
+
+#[test]
+fn an_archive_folder_is_one_logs_and_an_interrupted_archiving_is_finished_not_lost() {
+    let work = Workdir::new("archive-shared");
+    let dir = &work.0;
+    std::fs::write(dir.join("key.jwk"), evidentia(dir, &["keygen"]).stdout).unwrap();
+    std::fs::write(dir.join("pub.jwk"), evidentia(dir, &["pubkey", "key.jwk"]).stdout).unwrap();
+    assert!(evidentia(dir, &["log", "init", "log", "--key", "key.jwk", "--id", "example.com/a"]).status.success());
+    append_large(dir, 0, 65);
+    append_large(dir, 65, 1);
+    // Another log's segment of the same name is in the folder: never overwritten.
+    std::fs::create_dir(dir.join("shared")).unwrap();
+    std::fs::write(dir.join("shared").join("00000000000000000000.seg"), b"another log's segment").unwrap();
+    let out = evidentia(dir, &["log", "archive", "log", "--to", "shared"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("a folder of its own"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(dir.join("shared").join("00000000000000000000.seg")).unwrap(), b"another log's segment");
+    assert_eq!(verify(dir).0, 0);
+
+    // An archiving stopped after listing the segment, and its copy was lost since:
+    // the next one copies it again before the log lets go of it.
+    let segment = dir.join("log").join("segments").join("00000000000000000000.seg");
+    let bytes = std::fs::read(&segment).unwrap();
+    let archive = dir.join("archive");
+    std::fs::create_dir(&archive).unwrap();
+    let manifest = format!(
+        "{{\"dir\":\"{}\",\"segments\":[{{\"name\":\"00000000000000000000.seg\",\"sha256\":\"{}\",\"size\":{}}}]}}",
+        archive.display(),
+        evidentia::Digest::sha256(&bytes),
+        bytes.len()
+    );
+    std::fs::write(dir.join("log").join("archive.json"), manifest).unwrap();
+    assert_eq!(verify(dir).0, 0, "a segment both listed and in the log is read from the log");
+    let out = evidentia(dir, &["log", "archive", "log", "--to", "archive"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(archive.join("00000000000000000000.seg")).unwrap(), bytes);
+    assert!(!segment.exists());
+    assert_eq!(verify(dir).0, 0);
+}

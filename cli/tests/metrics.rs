@@ -85,6 +85,9 @@ fn appends_streamed_in_are_counted_and_timed() {
     let (mut child, mut stderr) =
         spawn(dir, &["log", "append", "log", "--batch", "-", "--metrics-addr", "127.0.0.1:0"]);
     let addr = metrics_addr(&mut stderr);
+    // A client that sends part of a request and stalls holds up no scrape.
+    let mut stalled = TcpStream::connect(&addr).unwrap();
+    stalled.write_all(b"GET /met").unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let mut receipts = BufReader::new(child.stdout.take().unwrap());
     for n in 0..3 {
@@ -102,7 +105,7 @@ fn appends_streamed_in_are_counted_and_timed() {
     assert!(scrape.contains("# TYPE evidentia_append_seconds histogram"), "{scrape}");
     assert!(scrape.contains("evidentia_append_seconds_bucket{le=\"+Inf\"}"), "{scrape}");
     assert_eq!(get(&addr, "/").0, "HTTP/1.1 404 Not Found");
-    drop(stdin);
+    drop((stdin, stalled));
     assert!(child.wait().unwrap().success());
 }
 

@@ -167,17 +167,42 @@ pub(crate) fn archive(
         let bytes = segment.read()?;
         let archived = ArchivedSegment { name: name.clone(), size: bytes.len() as u64, sha256: Digest::sha256(&bytes) };
         match manifest.segments.iter().find(|s| s.name == name) {
-            None => {
-                fs.replace(&to, &name, &bytes)?;
-                manifest.segments.push(archived);
-            }
-            // Archived before, and still here: the last archiving stopped before
+            None => manifest.segments.push(archived),
+            // Listed before, and still here: the last archiving stopped before
             // removing it.
             Some(before) if *before == archived => {}
             Some(_) => {
                 return Err(Error::new(
                     ErrorCode::LogCorrupt,
                     format!("{} differs from the copy archived before: nothing was changed", segment.path.display()),
+                ));
+            }
+        }
+        // The copy must hold these bytes before the log lets go of them: write it,
+        // or find it written by an archiving that stopped, never another's file.
+        let target = to.join(&name);
+        let existing = match std::fs::symlink_metadata(&target) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(crate::fsio::io_error("read", &target, &e)),
+            Ok(meta)
+                if meta.file_type().is_file()
+                    && meta.len() == bytes.len() as u64
+                    && !same_file(&target, &segment.path) =>
+            {
+                read_regular(&target, meta.len())?
+            }
+            Ok(_) => Some(Vec::new()), // Something else, or the live file itself.
+        };
+        match existing {
+            None => fs.replace(&to, &name, &bytes)?,
+            Some(copy) if copy == bytes => {}
+            Some(_) => {
+                return Err(Error::new(
+                    ErrorCode::InvalidArgument,
+                    format!(
+                        "{} already holds {name}, and not as this log's copy of it: archive each log into a folder of its own. Nothing was moved",
+                        to.display()
+                    ),
                 ));
             }
         }
@@ -189,4 +214,13 @@ pub(crate) fn archive(
         done.bytes += bytes.len() as u64;
     }
     Ok(done)
+}
+
+/// Whether two paths are one file (a hard link, or a folder mounted twice).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
