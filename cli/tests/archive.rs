@@ -102,6 +102,14 @@ fn an_archive_folder_is_one_logs_and_an_interrupted_archiving_is_finished_not_lo
     assert!(evidentia(dir, &["log", "init", "log", "--key", "key.jwk", "--id", "example.com/a"]).status.success());
     append_large(dir, 0, 65);
     append_large(dir, 65, 1);
+    // A folder inside the log is refused before it is made: in segments/ and named
+    // like a segment, it would pass for the last one.
+    for inside in ["log/segments/00000000000000000999.seg", "log/old", "log/../log/segments"] {
+        let out = evidentia(dir, &["log", "archive", "log", "--to", inside]);
+        assert_eq!(out.status.code(), Some(2), "{inside}: {}", text(&out.stderr));
+        assert!(!dir.join(inside).exists() || inside.ends_with("segments"), "{inside}");
+    }
+    assert_eq!(verify(dir).0, 0);
     // Another log's segment of the same name is in the folder: never overwritten.
     std::fs::create_dir(dir.join("shared")).unwrap();
     std::fs::write(dir.join("shared").join("00000000000000000000.seg"), b"another log's segment").unwrap();

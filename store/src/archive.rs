@@ -145,7 +145,13 @@ pub(crate) fn archive(
     to: &Path,
     commit_lock: impl Fn() -> Result<std::fs::File>,
 ) -> Result<Archived> {
-    let to = std::path::absolute(to).map_err(|e| crate::fsio::io_error("use", to, &e))?;
+    let to = resolved(to)?;
+    // Inside the log, the folder would be read as part of it (a folder in segments/
+    // named like a segment, the last one), or archive a file onto itself.
+    let log = std::fs::canonicalize(log_dir).map_err(|e| crate::fsio::io_error("use", log_dir, &e))?;
+    if to.starts_with(&log) {
+        return Err(Error::new(ErrorCode::InvalidArgument, "the archive folder is inside the log's own folder"));
+    }
     let mut manifest = Manifest::read(log_dir)?.unwrap_or(Manifest { dir: to.clone(), segments: Vec::new() });
     if manifest.dir != to {
         return Err(Error::new(
@@ -155,11 +161,6 @@ pub(crate) fn archive(
     }
     fs.create_dir_all(&to)?;
     let segments_dir = log_dir.join(SEGMENTS_DIR);
-    // Archiving a folder onto itself would remove the only copy.
-    let canonical = |p: &Path| std::fs::canonicalize(p).map_err(|e| crate::fsio::io_error("use", p, &e));
-    if canonical(&to)? == canonical(&segments_dir)? {
-        return Err(Error::new(ErrorCode::InvalidArgument, "the archive folder is the log's own segments folder"));
-    }
     let live = crate::segments::list_live(&segments_dir)?;
     let mut done = Archived { dir: to.clone(), ..Archived::default() };
     for segment in live.iter().take(live.len().saturating_sub(1)) {
@@ -223,4 +224,31 @@ fn same_file(a: &Path, b: &Path) -> bool {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
         _ => false,
     }
+}
+
+/// `path` made absolute, without `.` or `..`, through the links of the part that
+/// exists: the folder it names, in one spelling.
+fn resolved(path: &Path) -> Result<PathBuf> {
+    use std::path::Component;
+    let absolute = std::path::absolute(path).map_err(|e| crate::fsio::io_error("use", path, &e))?;
+    let mut lexical = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                lexical.pop();
+            }
+            other => lexical.push(other),
+        }
+    }
+    let mut existing = lexical.as_path();
+    let mut rest = Vec::new();
+    while std::fs::symlink_metadata(existing).is_err() {
+        let Some(parent) = existing.parent() else { break };
+        rest.push(existing.file_name().unwrap_or_default().to_owned());
+        existing = parent;
+    }
+    let mut out = std::fs::canonicalize(existing).map_err(|e| crate::fsio::io_error("use", existing, &e))?;
+    out.extend(rest.iter().rev());
+    Ok(out)
 }
