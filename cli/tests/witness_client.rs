@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Workdir, evidentia, text};
+use support::{Workdir, copy_folder, evidentia, text};
 
 fn litewitness() -> Option<PathBuf> {
     match std::env::var_os("EVIDENTIA_LITEWITNESS") {
@@ -206,8 +206,8 @@ fn litewitnesses_cosign_follow_the_log_and_refuse_its_fork() {
     let state = std::fs::read_to_string(dir.join("L/witness/state.json")).unwrap();
     assert!(state.contains(&format!("\"{}\":\"3\"", w1.vkey)), "{state}");
     let (fork, rolled) = (dir.join("F"), dir.join("R"));
-    copy_dir(&dir.join("L"), &fork);
-    copy_dir(&dir.join("L"), &rolled);
+    copy_folder(&dir.join("L"), &fork);
+    copy_folder(&dir.join("L"), &rolled);
     for _ in 0..2 {
         ok(dir, &["log", "append", "L", "e.json"]);
     }
@@ -281,17 +281,4 @@ fn errors_of(summary: &evidentia::json::Value) -> Vec<String> {
 fn ed25519_point() -> [u8; 32] {
     let key = evidentia::NoteKey::from_seed(&[7u8; 32]);
     evidentia::NoteSigner::public_key(&key)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
