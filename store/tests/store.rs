@@ -418,3 +418,42 @@ fn a_checkpoint_of_a_live_writer_is_a_start_for_verifying_from_it() {
     assert_eq!(report.failure_codes(), vec![ErrorCode::CheckpointMismatch], "{}", report.to_text());
     drop((log, forked));
 }
+
+/// A hand-edited or damaged archive.json (SPEC §16.1) is refused when the log is
+/// opened, never read as a gap or as a place to write.
+#[test]
+fn a_hostile_archive_manifest_is_refused() {
+    let dir = scratch("hostile-archive");
+    let k = key(5);
+    let log = Log::create(&dir.0, &k, options(Mode::Receipts)).unwrap();
+    append_many(&log, &k, 0, 3);
+    drop(log);
+    let elsewhere = std::env::temp_dir().join("evidentia-archive-elsewhere");
+    let digest = evidentia::Digest::sha256(b"x");
+    for manifest in [
+        "not json".to_owned(),
+        r#"{"segments":[]}"#.to_owned(),
+        r#"{"dir":"relative/folder","segments":[]}"#.to_owned(),
+        format!(
+            r#"{{"dir":"{}","segments":[{{"name":"../../etc/passwd","sha256":"{digest}","size":1}}]}}"#,
+            elsewhere.display()
+        ),
+        format!(
+            r#"{{"dir":"{}","segments":[{{"name":"00000000000000000000.seg","sha256":"sha256:00","size":1}}]}}"#,
+            elsewhere.display()
+        ),
+        // Listed as archived, but not before the segments the log holds.
+        format!(
+            r#"{{"dir":"{}","segments":[{{"name":"00000000000000000007.seg","sha256":"{digest}","size":1}}]}}"#,
+            elsewhere.display()
+        ),
+    ] {
+        std::fs::write(dir.0.join("archive.json"), &manifest).unwrap();
+        let code = LogReader::open(&dir.0).map(|_| ()).unwrap_err().code();
+        assert_eq!(code, ErrorCode::LogCorrupt, "{manifest}");
+        let code = Log::open(&dir.0).map(|_| ()).unwrap_err().code();
+        assert_eq!(code, ErrorCode::LogCorrupt, "{manifest}");
+    }
+    std::fs::remove_file(dir.0.join("archive.json")).unwrap();
+    assert_valid(&dir.0);
+}
