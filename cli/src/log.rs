@@ -7,7 +7,9 @@ use std::sync::{Arc, Condvar, Mutex, mpsc};
 use clap::Subcommand;
 use evidentia::json::Value;
 use evidentia::{Error, ErrorCode, NoteKey, Signer, verify_log_note};
-use evidentia_store::{AppendOptions, CreateOptions, Entry, Log, LogOptions, LogReader, Mode, NewEvent, Wait};
+use evidentia_store::{
+    AppendOptions, CreateOptions, Entry, Log, LogOptions, LogReader, Mode, NewEvent, PublishedTree, Wait,
+};
 
 use crate::io::{out, outln, read_input, read_text, write_key_file, write_stdout};
 use crate::progress::Progress;
@@ -166,6 +168,18 @@ pub(crate) enum LogCommand {
         #[command(flatten)]
         wait: WaitArg,
     },
+    /// Publish the log as C2SP tlog-tiles in FOLDER (SPEC §24): its newest signed
+    /// checkpoint, the tiles of its Merkle tree and its records in entry bundles,
+    /// for any static web server to serve. Publishing again adds what is new:
+    /// written tiles are never rewritten, and a folder holding another history of
+    /// the log is refused (CHECKPOINT_MISMATCH). `log verify` and `log monitor` read
+    /// a publication from its folder or URL
+    Publish {
+        dir: PathBuf,
+        /// The folder to publish in (created if needed); one log a folder
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Watch a log: each round checks that the newest checkpoint extends the one
     /// trusted last (kept in --state), verifies the records since, and reports a
     /// split view, a truncation, a rollback, an untrusted or stale checkpoint,
@@ -174,7 +188,9 @@ pub(crate) enum LogCommand {
     /// `log verify` over the whole log now and then (SPEC §13.1)
     Monitor(crate::monitor::MonitorArgs),
     /// Print the inclusion proof of a record; with --tlog-proof, write it as a C2SP
-    /// tlog-proof with the newest cosigned checkpoint that covers the record
+    /// tlog-proof with the newest cosigned checkpoint that covers the record. DIR
+    /// may be a log published as tlog-tiles (folder or http(s):// URL prefix): the
+    /// proof is then read from its tiles
     Prove {
         dir: PathBuf,
         /// The record's sequence number
@@ -193,7 +209,8 @@ pub(crate) enum LogCommand {
         #[arg(long, value_name = "FILE", requires = "tlog_proof")]
         entry_out: Option<PathBuf>,
     },
-    /// Print the consistency proof between two sizes of the log
+    /// Print the consistency proof between two sizes of the log (or of a log
+    /// published as tlog-tiles, from its tiles)
     Consistency {
         dir: PathBuf,
         /// The older size
@@ -236,10 +253,13 @@ pub(crate) enum LogCommand {
         wait: WaitArg,
     },
     /// Verify the log: every record, link, checkpoint and tree hash (or, with
-    /// --from-checkpoint, those after a checkpoint you trust)
+    /// --from-checkpoint, those after a checkpoint you trust). DIR may also be a log
+    /// published as tlog-tiles, by its folder or its http(s):// URL prefix: every
+    /// published record, tile hash and the checkpoint are verified (with --jwks)
     Verify {
         dir: PathBuf,
-        /// Trusted keys (JWKS); by default the log's own key history
+        /// Trusted keys (JWKS); by default the log's own key history (a publication
+        /// carries none: required for one)
         #[arg(long)]
         jwks: Option<PathBuf>,
         /// Verify only the records after this signed checkpoint, one you trust (the
@@ -485,15 +505,27 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
             }
             (None, None) => return Err(Error::new(ErrorCode::InvalidArgument, "give --nonce or --field NAME=VALUE")),
         },
-        LogCommand::Prove { dir, index, size, tlog_proof: None, .. } => {
-            outln!("{}", LogReader::open(dir)?.inclusion_proof(*index, *size)?.to_json()?);
+        LogCommand::Prove { dir, index, size, tlog_proof: None, .. } => match crate::tiles::publication(dir) {
+            Some(source) => {
+                outln!("{}", PublishedTree::open(source.as_ref())?.inclusion_proof(*index, *size)?.to_json()?)
+            }
+            None => outln!("{}", LogReader::open(dir)?.inclusion_proof(*index, *size)?.to_json()?),
+        },
+        LogCommand::Prove { dir, .. } if crate::tiles::publication(dir).is_some() => {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "--tlog-proof is for a log's folder: prove from a publication without it, and check the proof against its checkpoint",
+            ));
         }
         LogCommand::Prove { dir, index, size, tlog_proof: Some(out), entry_out } => {
             crate::witness_client::write_tlog_proof(dir, *index, *size, out, entry_out.as_deref())?;
         }
-        LogCommand::Consistency { dir, from, to } => {
-            outln!("{}", LogReader::open(dir)?.consistency_proof(*from, *to)?.to_json()?);
-        }
+        LogCommand::Consistency { dir, from, to } => match crate::tiles::publication(dir) {
+            Some(source) => {
+                outln!("{}", PublishedTree::open(source.as_ref())?.consistency_proof(*from, *to)?.to_json()?)
+            }
+            None => outln!("{}", LogReader::open(dir)?.consistency_proof(*from, *to)?.to_json()?),
+        },
         LogCommand::Receipt { dir, index, evidence, key, wait } => {
             let reader = LogReader::open(dir)?;
             let receipt = match key {
@@ -581,6 +613,30 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                 );
             }
         }
+        LogCommand::Publish { dir, to } => {
+            let published = evidentia_store::publish(dir, to)?;
+            let count =
+                |n: u64| evidentia::json::Number::from_i64(i64::try_from(n).unwrap_or(i64::MAX)).map(Value::Number);
+            if json {
+                outln!(
+                    "{}",
+                    text(&Value::object([
+                        ("files_written", count(published.files)?),
+                        ("previous_size", count(published.previous_size)?),
+                        ("size", count(published.size)?),
+                        ("to", Value::from(to.display().to_string())),
+                    ]))
+                );
+            } else {
+                eprintln!(
+                    "published the checkpoint of {} records to {} ({} tiles and bundles written; {} records were published before)",
+                    published.size,
+                    to.display(),
+                    published.files,
+                    published.previous_size
+                );
+            }
+        }
         LogCommand::Witness { dir, policy, fail_open, timeout, key, wait } => {
             if !(timeout.is_finite() && *timeout >= 0.1 && *timeout <= 3600.0) {
                 return Err(Error::new(ErrorCode::InvalidArgument, "--timeout is 0.1 to 3600 seconds"));
@@ -613,6 +669,25 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                     Some(note)
                 }
             };
+            if let Some(source) = crate::tiles::publication(dir) {
+                let keys = keys.ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::InvalidArgument,
+                        "a published log carries no keys: pass --jwks with the log's key history you trust",
+                    )
+                })?;
+                if trusted.is_some() {
+                    return Err(Error::new(
+                        ErrorCode::InvalidArgument,
+                        "--from-checkpoint is for a log's folder: a publication is verified whole (`log monitor` compares it with a trusted checkpoint)",
+                    ));
+                }
+                let mut progress = Progress::new("verifying", None);
+                let verified =
+                    evidentia_store::verify_tiles(source.as_ref(), &keys, None, |done| progress.update(done))?;
+                progress.finish();
+                return crate::report::print_report(verified.report, json, signer.as_ref());
+            }
             let reader = LogReader::open(dir)?;
             let mut progress = Progress::new("verifying", Some(reader.len()));
             let report = reader.verify_from(keys.as_ref(), trusted.as_deref(), |done| progress.update(done))?;

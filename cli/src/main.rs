@@ -11,6 +11,7 @@ mod metrics_server;
 mod monitor;
 mod progress;
 mod report;
+mod tiles;
 mod timestamp;
 mod witness;
 mod witness_client;

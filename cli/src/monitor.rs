@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use clap::Args;
 use evidentia::{Error, ErrorCode};
-use evidentia_store::{MonitorRound, monitor_round};
+use evidentia_store::{MonitorRound, monitor_round, monitor_tiles_round};
 
 use crate::{Outcome, load_keys, text};
 
 #[derive(Args, Debug)]
 pub(crate) struct MonitorArgs {
-    /// The log directory to watch
+    /// The log to watch: its folder, or its tlog-tiles publication (`log publish`)
+    /// by folder or http(s):// URL prefix
     source: PathBuf,
     /// Keys trusted to sign the log's records and checkpoints: its key history
     /// (keys.jwks) as you last trusted it; after a key rotation, the new one
@@ -25,6 +26,8 @@ pub(crate) struct MonitorArgs {
     #[arg(long, value_name = "FILE")]
     state: PathBuf,
     /// Report records that no signed checkpoint has covered for longer than this
+    /// (a log's folder only: a publication holds no record its checkpoint does
+    /// not cover)
     #[arg(long, value_name = "SECONDS")]
     max_age: Option<u64>,
     /// Keep watching: a round every --interval seconds until one finds something
@@ -43,8 +46,18 @@ pub(crate) fn run(args: &MonitorArgs, json: bool) -> Result<Outcome, Error> {
     let keys = load_keys(&args.jwks)?;
     args.metrics.serve()?;
     let max_age = args.max_age.map(Duration::from_secs);
+    let publication = crate::tiles::publication(&args.source);
+    if publication.is_some() && max_age.is_some() {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            "--max-age is for a log's folder: a publication holds no record its checkpoint does not cover",
+        ));
+    }
     loop {
-        let round = monitor_round(&args.source, &keys, &args.state, max_age)?;
+        let round = match &publication {
+            Some(source) => monitor_tiles_round(source.as_ref(), &keys, &args.state)?,
+            None => monitor_round(&args.source, &keys, &args.state, max_age)?,
+        };
         print_round(&round, json)?;
         if !round.passed() {
             return Ok(Outcome::Invalid);

@@ -32,10 +32,11 @@ struct Submitted {
     error: Option<Error>,
 }
 
-/// An HTTP client for witnesses: TLS by rustls on aws-lc-rs with the Mozilla
-/// roots, no redirects (a witness answers where the policy says), statuses read
+/// An HTTP client for witnesses and published logs: TLS by rustls on aws-lc-rs with the Mozilla
+/// roots, no redirects (a witness answers where the policy says, a log where it
+/// is published), statuses read
 /// as answers rather than errors, and `timeout` for each whole request.
-fn agent(timeout: Duration) -> ureq::Agent {
+pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
     let tls = ureq::tls::TlsConfig::builder()
         .provider(ureq::tls::TlsProvider::Rustls)
         .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))

@@ -8,10 +8,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use support::{Workdir, evidentia, text};
+use support::{Workdir, evidentia, go_program, text};
 
 fn ok(dir: &Path, args: &[&str]) -> String {
     let out = evidentia(dir, args);
@@ -36,36 +36,6 @@ fn checkpoint_lines(note: &str) -> Vec<&str> {
     note.split_once("\n\n").unwrap().1.lines().collect()
 }
 
-/// The Go checker built once, or `None` when Go is missing and not required.
-fn go_checker() -> Option<PathBuf> {
-    let go = ["go", "/usr/local/go/bin/go"]
-        .into_iter()
-        .find(|go| Command::new(go).arg("version").output().is_ok_and(|o| o.status.success()));
-    let Some(go) = go else {
-        assert!(std::env::var_os("EVIDENTIA_REQUIRE_GO").is_none(), "EVIDENTIA_REQUIRE_GO is set but go is missing");
-        eprintln!("skipped: go is not installed");
-        return None;
-    };
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let binary = tmp.join(format!("signed-note-check-{}", std::process::id()));
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/signed-note-go");
-    let out = Command::new(go)
-        .args(["build", "-mod=readonly", "-o"])
-        .arg(&binary)
-        .arg(".")
-        .current_dir(&source)
-        // Go's module and build caches beside cargo's, so that runs share them and
-        // nothing lands in the home directory; the version go.mod and go.sum pin.
-        .env("GOPATH", tmp.join("go"))
-        .env("GOCACHE", tmp.join("go-cache"))
-        .env("GOFLAGS", "-modcacherw")
-        .env("GOTOOLCHAIN", "local")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "go build: {}", text(&out.stderr));
-    Some(binary)
-}
-
 #[test]
 fn checkpoints_carry_an_ed25519_signature_that_go_sumdb_note_verifies() {
     let work = Workdir::new("note-key-go");
@@ -85,7 +55,7 @@ fn checkpoints_carry_an_ed25519_signature_that_go_sumdb_note_verifies() {
     std::fs::write(dir.join("checkpoint"), &note).unwrap();
     assert!(ok(dir, &["log", "verify", "L"]).contains("VALID"));
 
-    let Some(checker) = go_checker() else { return };
+    let Some(checker) = go_program("signed-note-go") else { return };
     let out = Command::new(&checker).arg(&vkey).arg(dir.join("checkpoint")).output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let printed = text(&out.stdout);

@@ -13,6 +13,7 @@
 //!   inclusion and consistency proofs, C2SP signed checkpoints, batch receipts.
 //! - [`verify_receipt`], [`verify_batch_receipt`], [`LogVerifier`]: verification
 //!   with [`Report`]s.
+//! - [`tiles`]: C2SP tlog-tiles, a log served as static files.
 //! - [`timestamp`]: RFC 3161 trusted timestamps from an independent authority.
 //! - [`Policy`], [`TlogProof`]: C2SP witness cosignatures, tlog-policy quorums and
 //!   tlog-proof files.
@@ -44,6 +45,7 @@ mod record;
 mod report;
 mod signed_report;
 mod signer;
+pub mod tiles;
 mod time;
 pub mod timestamp;
 mod verify;

@@ -27,7 +27,8 @@
 //! `state.rs`, `config.rs`, framed by `frame.rs`); every file operation through one
 //! seam (`fsio.rs`) that tests fail on purpose ([`Faults`]); evidence packages and
 //! RFC 3161 timestamps (`package.rs`, `timestamps.rs`); witnesses' cosignatures
-//! (`witnessing.rs`).
+//! (`witnessing.rs`); publishing as C2SP tlog-tiles and verifying a publication
+//! (`tiles.rs`).
 #![forbid(unsafe_code)]
 
 mod archive;
@@ -50,6 +51,7 @@ mod recovery;
 mod segments;
 mod state;
 mod table;
+mod tiles;
 mod timestamps;
 mod tree;
 mod view;
@@ -61,11 +63,15 @@ pub use checkpoints::StoredCheckpoint;
 pub use config::{MAX_INDEX_FIELDS, Mode, validate_index_field};
 pub use faults::{FaultError, Faults, Op};
 pub use fsio::Wait;
-pub use monitor::{FindingKind, MonitorFinding, MonitorRound, monitor_round};
+pub use monitor::{FindingKind, MonitorFinding, MonitorRound, monitor_round, monitor_tiles_round};
 pub use package::{export_package, read_package};
 pub use reader::{LogReader, verify_dir, verify_dir_from};
 pub use recovery::Recovery;
 pub use segments::{Entry, EntryRef};
+pub use tiles::{
+    CHECKPOINT as TILES_CHECKPOINT, Published, PublishedTree, TileSource, TilesDir, TilesVerification, is_tiles_dir,
+    publish, verify_tiles,
+};
 pub use timestamps::{StoredTimestamp, attach_timestamp, attach_timestamp_with};
 pub use witnessing::{
     cosigned_checkpoint, record_tlog_proof, record_witness_size, store_cosigned, witness_policy, witness_sizes,

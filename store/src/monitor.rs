@@ -13,6 +13,7 @@ use evidentia::{Error, ErrorCode, KeySet, Report, Result, Timestamp, read_checkp
 use crate::checkpoints::StoredCheckpoint;
 use crate::fsio::{Fs, read_regular};
 use crate::reader::LogReader;
+use crate::tiles::{TileSource, verify_tiles};
 use crate::writer::now;
 
 /// The largest state file read: one checkpoint note and two short members.
@@ -135,9 +136,30 @@ impl MonitorRound {
 /// [`ErrorCode::InvalidArgument`] for a state file that cannot be read as a
 /// monitor's; [`ErrorCode::Io`] when the state cannot be written.
 pub fn monitor_round(dir: &Path, keys: &KeySet, state: &Path, max_age: Option<Duration>) -> Result<MonitorRound> {
+    run_round(state, |trusted, trusted_size| inspect(dir, keys, trusted, trusted_size, max_age))
+}
+
+/// Runs one monitor round over a log published as tlog-tiles (SPEC §24), as
+/// [`monitor_round`] does over a log's folder: the published checkpoint must extend
+/// the trusted one, which the tiles must still hold. A publication carries no
+/// record that no checkpoint covers, so nothing is stale; and since its tiles are
+/// verified against its records, each round verifies every published record.
+///
+/// # Errors
+/// As [`monitor_round`].
+pub fn monitor_tiles_round(source: &dyn TileSource, keys: &KeySet, state: &Path) -> Result<MonitorRound> {
+    run_round(state, |trusted, trusted_size| inspect_tiles(source, keys, trusted, trusted_size))
+}
+
+/// A round: `inspect` checks the source against the trusted checkpoint; the state
+/// advances when it found nothing wrong.
+fn run_round(
+    state: &Path,
+    inspect: impl FnOnce(Option<&str>, Option<u64>) -> Result<MonitorRound>,
+) -> Result<MonitorRound> {
     let trusted = read_state(state)?;
     let trusted_size = trusted.as_deref().map(read_checkpoint).transpose()?.map(|c| c.size);
-    let mut round = match inspect(dir, keys, trusted.as_deref(), trusted_size, max_age) {
+    let mut round = match inspect(trusted.as_deref(), trusted_size) {
         Ok(round) => round,
         Err(e) => MonitorRound {
             checked_at: now()?,
@@ -211,13 +233,8 @@ fn inspect(
     if let Some(Err(e)) = &verified {
         found(FindingKind::CheckpointUntrusted, e.code(), format!("the newest checkpoint: {e}"));
     }
-    let mut others = report.findings().iter().filter(|f| !(classified && at_start(f)));
-    if let Some(first) = others.next() {
-        let more = others.count() as u64 + report.omitted_findings();
-        let place = first.index.map(|i| format!("record {i}: ")).unwrap_or_default();
-        let and_more = if more > 0 { format!(" (and {more} more failures)") } else { String::new() };
-        let message = format!("{}; first: {place}{}{and_more}", report.summary(), first.message);
-        found(FindingKind::Invalid, first.code, message);
+    if let Some(finding) = invalid(&report, |f| classified && at_start(&f)) {
+        found(finding.kind, finding.code, finding.message);
     }
     let checked_at = now()?;
     // How long the first record no checkpoint covers has waited for one.
@@ -243,8 +260,8 @@ fn inspect(
         log: reader.log_id(),
         records,
         signed_size: latest_size.unwrap_or(0),
-        witnessed_size: crate::witnessing::largest_cosigned_size(dir)?,
-        checkpoint_age,
+        witnessed_size: Some(crate::witnessing::largest_cosigned_size(dir)?),
+        checkpoint_age: Some(checkpoint_age),
     };
     crate::metrics::observed(&observed, &kinds);
     // Only a checkpoint a trusted key signed is trusted next.
@@ -256,6 +273,79 @@ fn inspect(
         records: Some(records),
         findings,
         report: Some(report),
+        latest,
+    })
+}
+
+/// The `invalid` finding of a report's failures but those `skip` says were
+/// classified otherwise: the first, and how many more.
+fn invalid(report: &Report, skip: impl Fn(&evidentia::Finding) -> bool) -> Option<MonitorFinding> {
+    let mut others = report.findings().iter().filter(|f| !skip(f));
+    let first = others.next()?;
+    let more = others.count() as u64 + report.omitted_findings();
+    let place = first.index.map(|i| format!("record {i}: ")).unwrap_or_default();
+    let and_more = if more > 0 { format!(" (and {more} more failures)") } else { String::new() };
+    let message = format!("{}; first: {place}{}{and_more}", report.summary(), first.message);
+    Some(MonitorFinding { kind: FindingKind::Invalid, code: first.code, message })
+}
+
+/// The round's checks of a publication.
+fn inspect_tiles(
+    source: &dyn TileSource,
+    keys: &KeySet,
+    trusted: Option<&str>,
+    trusted_size: Option<u64>,
+) -> Result<MonitorRound> {
+    let verified = verify_tiles(source, keys, trusted_size, |_| {})?;
+    let published = &verified.checkpoint;
+    let mut findings = Vec::new();
+    let mut found = |kind, code, message: String| findings.push(MonitorFinding { kind, code, message });
+    if let Some(trusted) = trusted.map(read_checkpoint).transpose()? {
+        let size = trusted.size;
+        if trusted.origin != published.origin {
+            let message = format!(
+                "the trusted checkpoint is of the log {:?}, and this is a publication of the log {:?}",
+                trusted.origin, published.origin
+            );
+            found(FindingKind::SplitView, ErrorCode::CheckpointMismatch, message);
+        } else if published.size < size {
+            let message = format!(
+                "the publication holds {} records, fewer than the {size} of the trusted checkpoint",
+                published.size
+            );
+            found(FindingKind::Truncated, ErrorCode::CheckpointMismatch, message);
+            let message =
+                format!("the published checkpoint covers {} records, fewer than the {size} trusted", published.size);
+            found(FindingKind::Rollback, ErrorCode::CheckpointMismatch, message);
+        } else if verified.root_at != Some(trusted.root) {
+            let message = format!(
+                "the published tiles no longer hold the trusted checkpoint of {size} records: its records were rewritten, or this is another history of the log"
+            );
+            found(FindingKind::SplitView, ErrorCode::CheckpointMismatch, message);
+        }
+    }
+    let signed = verify_checkpoint_with_keys(&verified.note, keys);
+    if let Err(e) = &signed {
+        found(FindingKind::CheckpointUntrusted, e.code(), format!("the published checkpoint: {e}"));
+    }
+    findings.extend(invalid(&verified.report, |_| false));
+    let kinds: Vec<&'static str> = findings.iter().map(|f| f.kind.id()).collect();
+    let observed = crate::metrics::LogState {
+        log: &published.origin,
+        records: published.size,
+        signed_size: published.size,
+        witnessed_size: None,
+        checkpoint_age: None,
+    };
+    crate::metrics::observed(&observed, &kinds);
+    let latest = signed.is_ok().then(|| StoredCheckpoint { size: published.size, note: verified.note.clone() });
+    Ok(MonitorRound {
+        checked_at: now()?,
+        trusted_size,
+        now_trusted_size: trusted_size,
+        records: Some(published.size),
+        findings,
+        report: Some(verified.report),
         latest,
     })
 }

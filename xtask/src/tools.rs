@@ -62,7 +62,9 @@ fn go() -> Result<PathBuf> {
         .into_iter()
         .find(|go| Command::new(go).arg("version").output().is_ok_and(|o| o.status.success()))
         .map(PathBuf::from)
-        .ok_or_else(|| "Go is needed to build litewitness and the signed-note checker (go.dev/dl)".into())
+        .ok_or_else(|| {
+            "Go is needed to build litewitness and the signed-note and tlog-tiles checkers (go.dev/dl)".into()
+        })
 }
 
 /// litewitness, built from the Go module proxy on first use into

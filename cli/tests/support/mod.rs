@@ -357,3 +357,40 @@ pub(crate) fn run_within(command: &mut Command, seconds: u64) -> Output {
         .wait_for(std::time::Duration::from_secs(seconds))
         .unwrap_or_else(|| panic!("{command:?} still runs after {seconds} s"))
 }
+
+/// The Go program in `tests/<name>` built (once per test process), or `None` when
+/// Go is missing and not required (`EVIDENTIA_REQUIRE_GO`, which `cargo xtask
+/// test` sets).
+pub(crate) fn go_program(name: &str) -> Option<PathBuf> {
+    let go = ["go", "/usr/local/go/bin/go"]
+        .into_iter()
+        .find(|go| Command::new(go).arg("version").output().is_ok_and(|o| o.status.success()));
+    let Some(go) = go else {
+        assert!(std::env::var_os("EVIDENTIA_REQUIRE_GO").is_none(), "EVIDENTIA_REQUIRE_GO is set but go is missing");
+        eprintln!("skipped: go is not installed");
+        return None;
+    };
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let binary = tmp.join(format!("{name}-{}", std::process::id()));
+    if binary.exists() {
+        return Some(binary);
+    }
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests").join(name);
+    let out = Command::new(go)
+        .args(["build", "-mod=readonly", "-o"])
+        .arg(&binary)
+        .arg(".")
+        .current_dir(&source)
+        // Go's module and build caches beside cargo's, so that runs share them and
+        // nothing lands in the home directory; the version go.mod and go.sum pin.
+        .env("GOPATH", tmp.join("go"))
+        .env("GOCACHE", tmp.join("go-cache"))
+        .env("GOFLAGS", "-modcacherw")
+        .env("GOTOOLCHAIN", "local")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "go build: {}", text(&out.stderr));
+    Some(binary)
+}

@@ -1,0 +1,335 @@
+//! A log published as C2SP tlog-tiles (SPEC.md §24): writing the newest checkpoint,
+//! the hash tiles and the entry bundles into a folder any static web server can
+//! serve, and verifying such a publication read from a folder or fetched from a
+//! server, with no access to the log itself.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use evidentia::merkle::{
+    ConsistencyProof, Hash, InclusionProof, NodeSource, consistency_proof, inclusion_proof, leaf_hash, root,
+};
+use evidentia::tiles::{
+    MAX_ENTRY, TILE_HEIGHT, TILE_WIDTH, Tile, TileNodes, decode_bundle, decode_tile, encode_bundle,
+    tile_hashes_completed_by, tile_levels, tile_of, tiles_at,
+};
+use evidentia::{Checkpoint, Error, ErrorCode, KeySet, LogVerifier, LogVerifyOptions, Report, Result, read_checkpoint};
+
+use crate::fsio::{Fs, read_regular};
+use crate::reader::LogReader;
+use crate::view::TreeAccess;
+use crate::witnessing::cosigned_checkpoint;
+
+/// The checkpoint's file name below the prefix.
+pub const CHECKPOINT: &str = "checkpoint";
+/// The largest checkpoint read: a note with many cosignatures stays far below.
+const MAX_CHECKPOINT: u64 = 1024 * 1024;
+/// The largest entry bundle: 256 entries of the longest length.
+const MAX_BUNDLE: u64 = TILE_WIDTH * (MAX_ENTRY as u64 + 2);
+/// The largest hash tile.
+const MAX_TILE: u64 = TILE_WIDTH * 32;
+
+/// Where a publication is read from: a folder, or a server (the CLI fetches over
+/// HTTPS). `get` returns the resource at `path` below the prefix (`checkpoint`,
+/// `tile/0/000`, …), `None` when there is none, and refuses one longer than `max`.
+pub trait TileSource {
+    /// The resource at `path`.
+    ///
+    /// # Errors
+    /// When it cannot be fetched, or is longer than `max` bytes.
+    fn get(&self, path: &str, max: u64) -> Result<Option<Vec<u8>>>;
+
+    /// Where the publication is, for messages.
+    fn location(&self) -> String;
+}
+
+/// A publication in a folder.
+#[derive(Clone, Debug)]
+pub struct TilesDir(pub PathBuf);
+
+impl TileSource for TilesDir {
+    fn get(&self, path: &str, max: u64) -> Result<Option<Vec<u8>>> {
+        read_regular(&self.0.join(path), max)
+    }
+
+    fn location(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+/// Whether `dir` holds a publication rather than a log: a `checkpoint` file and no
+/// `log.json`.
+pub fn is_tiles_dir(dir: &Path) -> bool {
+    dir.join(CHECKPOINT).is_file() && !dir.join(crate::config::CONFIG_FILE).exists()
+}
+
+fn required(source: &dyn TileSource, path: &str, max: u64) -> Result<Vec<u8>> {
+    source.get(path, max)?.ok_or_else(|| {
+        Error::new(ErrorCode::LogCorrupt, format!("the published log at {} has no {path}", source.location()))
+    })
+}
+
+/// The published checkpoint note and what it says.
+fn published_checkpoint(source: &dyn TileSource) -> Result<Option<(String, Checkpoint)>> {
+    let Some(bytes) = source.get(CHECKPOINT, MAX_CHECKPOINT)? else { return Ok(None) };
+    let bad = |why: String| {
+        Error::new(ErrorCode::LogCorrupt, format!("the checkpoint published at {}: {why}", source.location()))
+    };
+    let note = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
+    let checkpoint = read_checkpoint(&note).map_err(|e| bad(e.to_string()))?;
+    Ok(Some((note, checkpoint)))
+}
+
+/// What [`publish`] wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Published {
+    /// The size of the checkpoint published.
+    pub size: u64,
+    /// The size published before (0 for a new folder).
+    pub previous_size: u64,
+    /// Tiles and entry bundles written.
+    pub files: u64,
+}
+
+/// Publishes the log at `log` as tlog-tiles in the folder `to` (created if need
+/// be): its newest signed checkpoint (as witnesses cosigned it, when the log keeps
+/// that), every tile and entry bundle that checkpoint needs. Publishing again adds
+/// what the log gained since: a full tile or bundle, once written, is never written
+/// again, and one already there must hold the same bytes. The checkpoint is
+/// replaced last, once the tree computed from the published tiles has its root, so
+/// a reader never sees a checkpoint whose tiles are missing.
+///
+/// # Errors
+/// [`ErrorCode::InvalidArgument`] when the log has no signed checkpoint, holds a
+/// record longer than a bundle entry can be, or `to` holds another log's
+/// publication or a newer one; [`ErrorCode::CheckpointMismatch`] when `to` holds
+/// another history of this log (a fork) — nothing is written then;
+/// [`ErrorCode::LogCorrupt`] when the log's stored tree does not give the
+/// checkpoint's root; [`ErrorCode::Io`].
+pub fn publish(log: &Path, to: &Path) -> Result<Published> {
+    let reader = LogReader::open(log)?;
+    let latest = reader.latest_checkpoint()?.ok_or_else(|| {
+        Error::new(
+            ErrorCode::InvalidArgument,
+            "the log has no signed checkpoint to publish yet (`evidentia log checkpoint` signs one)",
+        )
+    })?;
+    let size = latest.size;
+    let note = cosigned_checkpoint(log, size)?.unwrap_or(latest.note);
+    let checkpoint = read_checkpoint(&note)?;
+    let fs = Fs::new(None);
+    fs.create_dir_all(to)?;
+    let dir = TilesDir(to.to_path_buf());
+
+    let previous_size = match published_checkpoint(&dir)? {
+        None => 0,
+        Some((_, published)) => {
+            let refuse = |code, why: String| Err(Error::new(code, format!("{} {why}", to.display())));
+            if published.origin != checkpoint.origin {
+                return refuse(ErrorCode::InvalidArgument, format!("holds the log {:?}", published.origin));
+            }
+            if published.size > size {
+                return refuse(
+                    ErrorCode::InvalidArgument,
+                    format!("holds a checkpoint of {} records, newer than the log's {size}", published.size),
+                );
+            }
+            if reader.root(published.size)? != published.root {
+                return refuse(
+                    ErrorCode::CheckpointMismatch,
+                    format!(
+                        "holds a checkpoint of {} records whose root is not the log's: another history of this log was published there",
+                        published.size
+                    ),
+                );
+            }
+            published.size
+        }
+    };
+
+    let tree = reader.tree()?;
+    let mut files = 0u64;
+    for level in 0..tile_levels(size) {
+        // Full tiles of the previous publication are final; its partial one is not.
+        let from = (previous_size >> (level * TILE_HEIGHT)) / TILE_WIDTH;
+        for tile in tiles_at(size, level, from) {
+            let first = tile.first_node();
+            let nodes = first..first + u64::from(tile.width);
+            let mut hashes = Vec::with_capacity(tile.width as usize * 32);
+            if level == 0 {
+                let records = nodes.map(|seq| reader.entry(seq)?.record_bytes()).collect::<Result<Vec<_>>>()?;
+                records.iter().for_each(|record| hashes.extend_from_slice(&leaf_hash(record)));
+                let bundle = encode_bundle(records.iter().map(Vec::as_slice))
+                    .map_err(|e| Error::new(e.code(), format!("records {first}…: {}", e.message())))?;
+                files += u64::from(write_tile(&fs, to, &tile.entries_path(), &bundle, tile.is_full())?);
+            } else {
+                for node in nodes {
+                    hashes.extend_from_slice(&tree.node(level * TILE_HEIGHT, node)?);
+                }
+            }
+            files += u64::from(write_tile(&fs, to, &tile.path(), &hashes, tile.is_full())?);
+        }
+    }
+    if root(&tile_nodes(&dir, size), size)? != checkpoint.root {
+        return Err(Error::new(
+            ErrorCode::LogCorrupt,
+            format!(
+                "the tiles written to {} do not give the root of the log's checkpoint of {size} records: the log's tree file is damaged (opening the log for writing rebuilds it)",
+                to.display()
+            ),
+        ));
+    }
+    fs.replace(to, CHECKPOINT, note.as_bytes())?;
+    Ok(Published { size, previous_size, files })
+}
+
+/// The nodes of the tree of `size` leaves a publication's tiles hold.
+fn tile_nodes(source: &dyn TileSource, size: u64) -> TileNodes<impl Fn(&Tile) -> Result<Vec<Hash>> + '_> {
+    TileNodes::new(size, move |tile: &Tile| decode_tile(tile, &required(source, &tile.path(), MAX_TILE)?))
+}
+
+/// A publication's tree read from its tiles, for proofs with no access to the log:
+/// inclusion and consistency proofs up to the published checkpoint's size. The
+/// tiles are read as they are: a proof from damaged tiles fails when checked
+/// against the checkpoint, as any proof does.
+pub struct PublishedTree<'a> {
+    source: &'a dyn TileSource,
+    /// The published checkpoint note.
+    pub note: String,
+    /// What it says.
+    pub checkpoint: Checkpoint,
+}
+
+impl std::fmt::Debug for PublishedTree<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublishedTree").field("source", &self.source.location()).field("note", &self.note).finish()
+    }
+}
+
+impl<'a> PublishedTree<'a> {
+    /// Reads the publication's checkpoint.
+    ///
+    /// # Errors
+    /// [`ErrorCode::LogCorrupt`] when there is none or it cannot be read.
+    pub fn open(source: &'a dyn TileSource) -> Result<PublishedTree<'a>> {
+        let (note, checkpoint) = published_checkpoint(source)?.ok_or_else(|| {
+            Error::new(ErrorCode::LogCorrupt, format!("{} holds no published checkpoint", source.location()))
+        })?;
+        Ok(PublishedTree { source, note, checkpoint })
+    }
+
+    /// The inclusion proof of record `index` in the tree of `size` records (by
+    /// default the checkpoint's).
+    ///
+    /// # Errors
+    /// [`ErrorCode::ProofMalformed`] for an index or size beyond the checkpoint's;
+    /// [`ErrorCode::LogCorrupt`] for a tile missing or malformed.
+    pub fn inclusion_proof(&self, index: u64, size: Option<u64>) -> Result<InclusionProof> {
+        let size = size.unwrap_or(self.checkpoint.size);
+        let hashes = inclusion_proof(&tile_nodes(self.source, self.checkpoint.size), index, size)?;
+        Ok(InclusionProof { leaf_index: index, tree_size: size, hashes })
+    }
+
+    /// The consistency proof between the trees of `old` and `new` records (by
+    /// default the checkpoint's).
+    ///
+    /// # Errors
+    /// As [`PublishedTree::inclusion_proof`].
+    pub fn consistency_proof(&self, old: u64, new: Option<u64>) -> Result<ConsistencyProof> {
+        let new = new.unwrap_or(self.checkpoint.size);
+        let hashes = consistency_proof(&tile_nodes(self.source, self.checkpoint.size), old, new)?;
+        Ok(ConsistencyProof { old_size: old, new_size: new, hashes })
+    }
+}
+
+/// Writes one tile or bundle unless a full one is there with these bytes; returns
+/// whether it wrote. A full one with other bytes is another history: refused.
+fn write_tile(fs: &Fs, to: &Path, path: &str, bytes: &[u8], full: bool) -> Result<bool> {
+    let file = to.join(path);
+    if let Some(existing) = read_regular(&file, MAX_BUNDLE)? {
+        if existing == bytes {
+            return Ok(false);
+        }
+        if full {
+            return Err(Error::new(
+                ErrorCode::CheckpointMismatch,
+                format!(
+                    "{} holds other bytes than the log's: another history of this log was published there",
+                    file.display()
+                ),
+            ));
+        }
+    }
+    let parent = file.parent().unwrap_or(to);
+    fs.create_dir_all(parent)?;
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    fs.replace(parent, name, bytes)?;
+    Ok(true)
+}
+
+/// A verified publication.
+#[derive(Debug)]
+pub struct TilesVerification {
+    /// The published checkpoint note.
+    pub note: String,
+    /// What it says.
+    pub checkpoint: Checkpoint,
+    /// The verification of every published record, tile hash and the checkpoint.
+    pub report: Report,
+    /// The root of the first `at` records, when [`verify_tiles`] was asked for one
+    /// the publication holds.
+    pub root_at: Option<Hash>,
+}
+
+/// Verifies a publication against the trusted `keys` (a publication carries none):
+/// every record in the entry bundles, as [`LogVerifier`] checks a log's records
+/// (signed by the checkpoint, as in a batch-signed log: bundles hold records, not
+/// receipts), every hash of every tile against the records, and the checkpoint
+/// against the tree and the keys. `root_at` asks for the root of that many records
+/// too, for comparing with a checkpoint trusted before. `progress` is called with
+/// the number of records done.
+///
+/// # Errors
+/// [`ErrorCode::LogCorrupt`] when the checkpoint, a tile or a bundle is missing or
+/// malformed (everything else wrong is in the report); the source's errors.
+pub fn verify_tiles(
+    source: &dyn TileSource,
+    keys: &KeySet,
+    root_at: Option<u64>,
+    mut progress: impl FnMut(u64),
+) -> Result<TilesVerification> {
+    let PublishedTree { note, checkpoint, .. } = PublishedTree::open(source)?;
+    let size = checkpoint.size;
+    let options = LogVerifyOptions { expected_log_id: Some(checkpoint.origin.clone()), ..LogVerifyOptions::default() };
+    let mut verifier = LogVerifier::new(keys, options);
+    // The tile of each level above 0 whose hashes the records are reaching.
+    let mut upper: HashMap<u32, (Tile, Vec<Hash>)> = HashMap::new();
+    let mut root_found = (root_at == Some(0)).then(|| verifier.tree_root());
+    for tile in tiles_at(size, 0, 0) {
+        let bundle = required(source, &tile.entries_path(), MAX_BUNDLE)?;
+        let entries = decode_bundle(&tile, &bundle)?;
+        let leaves = decode_tile(&tile, &required(source, &tile.path(), MAX_TILE)?)?;
+        for (seq, (entry, leaf)) in (tile.first_node()..).zip(entries.iter().zip(&leaves)) {
+            verifier.push_record(entry, None);
+            verifier.push_tree_node(0, seq, leaf);
+            for (level, node) in tile_hashes_completed_by(seq) {
+                if upper.get(&level).is_none_or(|(t, _)| t.index != node / TILE_WIDTH) {
+                    let Some(t) = tile_of(size, level, node) else { break };
+                    let hashes = decode_tile(&t, &required(source, &t.path(), MAX_TILE)?)?;
+                    upper.insert(level, (t, hashes));
+                }
+                let hash = upper[&level].1[(node % TILE_WIDTH) as usize];
+                verifier.push_tree_node(level * TILE_HEIGHT, node, &hash);
+            }
+            if root_at == Some(seq + 1) {
+                root_found = Some(verifier.tree_root());
+            }
+            progress(seq + 1);
+        }
+    }
+    verifier.push_checkpoint(&note);
+    let report = verifier.finish();
+    crate::metrics::verified(&report);
+    let report = report.made_at(crate::writer::now()?);
+    Ok(TilesVerification { note, checkpoint, report, root_at: root_found })
+}
