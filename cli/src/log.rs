@@ -184,8 +184,9 @@ pub(crate) enum LogCommand {
     /// trusted last (kept in --state), verifies the records since, and reports a
     /// split view, a truncation, a rollback, an untrusted or stale checkpoint,
     /// failing records or a log that cannot be read (exit 1; one line of JSON a round
-    /// with --json). Records before the trusted checkpoint are not read again: run
-    /// `log verify` over the whole log now and then (SPEC §13.1)
+    /// with --json). In a log's folder, records before the trusted checkpoint are
+    /// not read again: run `log verify` over the whole log now and then (SPEC
+    /// §13.1); a publication (tlog-tiles) is verified whole every round
     Monitor(crate::monitor::MonitorArgs),
     /// Print the inclusion proof of a record; with --tlog-proof, write it as a C2SP
     /// tlog-proof with the newest cosigned checkpoint that covers the record. DIR
@@ -622,12 +623,19 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                     "{}",
                     text(&Value::object([
                         ("files_written", count(published.files)?),
+                        ("note_signed", Value::Bool(published.note_signed)),
                         ("previous_size", count(published.previous_size)?),
                         ("size", count(published.size)?),
                         ("to", Value::from(to.display().to_string())),
                     ]))
                 );
             } else {
+                if !published.note_signed {
+                    eprintln!(
+                        "note: the log has no Ed25519 note key, which tlog-tiles clients and public witnesses need: give it one with `evidentia log note-key {} --key FILE --generate`",
+                        dir.display()
+                    );
+                }
                 eprintln!(
                     "published the checkpoint of {} records to {} ({} tiles and bundles written; {} records were published before)",
                     published.size,

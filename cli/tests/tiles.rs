@@ -88,6 +88,7 @@ fn a_publication_has_the_spec_layout_grows_without_rewriting_and_go_reads_it() {
     assert_eq!(
         names,
         [
+            ".lock",
             "checkpoint",
             "tile/0/000",
             "tile/0/001",
@@ -111,7 +112,8 @@ fn a_publication_has_the_spec_layout_grows_without_rewriting_and_go_reads_it() {
     let second = publish(dir, "L", "P");
     assert_eq!((number(&second, "size"), number(&second, "previous_size")), (70_000, 600));
     let after = files(&dir.join("P"));
-    for full in before.iter().filter(|f| !f.0.to_str().unwrap().contains(".p/") && f.0 != Path::new("checkpoint")) {
+    let replaced = [Path::new("checkpoint"), Path::new(".lock")];
+    for full in before.iter().filter(|f| !f.0.to_str().unwrap().contains(".p/") && !replaced.contains(&f.0.as_path())) {
         assert!(after.contains(full), "{} was written again", full.0.display());
     }
     // 70,000 records: 273 full level-0 tiles and bundles and a partial one of
@@ -191,6 +193,12 @@ fn verification_finds_every_kind_of_damage_to_a_publication() {
         std::fs::write(p.join("checkpoint"), format!("{body}\n\n{}", signatures.replacen(first, &changed, 1))).unwrap();
     };
     failed(&damaged("signature", &forged), 1, "CHECKPOINT_SIGNATURE_INVALID");
+    // A checkpoint no trusted key signed is not followed, whatever size it claims.
+    let huge = |p: &Path| {
+        let note = std::fs::read_to_string(p.join("checkpoint")).unwrap();
+        std::fs::write(p.join("checkpoint"), note.replacen("\n300\n", "\n1099511627776\n", 1)).unwrap();
+    };
+    failed(&damaged("huge", &huge), 1, "CHECKPOINT_SIGNATURE_INVALID");
     // Missing or cut files cannot be read as a publication at all.
     failed(&damaged("no-tile", &|p| std::fs::remove_file(p.join("tile/0/001.p/44")).unwrap()), 2, "LOG_CORRUPT");
     let cut = |p: &Path| {
@@ -201,6 +209,55 @@ fn verification_finds_every_kind_of_damage_to_a_publication() {
     failed(&damaged("cut-bundle", &cut), 2, "LOG_CORRUPT");
     // A publication carries no keys.
     failed(&evidentia(dir, &["log", "verify", "P"]), 2, "--jwks");
+}
+
+#[test]
+fn tiles_come_from_the_records_and_carry_the_note_key_signed_later() {
+    let work = Workdir::new("tiles-records");
+    let dir = &work.0;
+    ok(dir, &["keygen", "--out", "log.jwk"]);
+    ok(dir, &["log", "init", "L", "--key", "log.jwk", "--id", "example.com/tiles", "--mode", "batch"]);
+    std::fs::copy(dir.join("L/keys.jwks"), dir.join("pub.jwks")).unwrap();
+    append(dir, "L", "n", 600);
+    let unsigned = publish(dir, "L", "P");
+    assert_eq!(unsigned.get("note_signed"), Some(&Value::Bool(false)));
+    // The checkpoint was signed before the log had a note key: published with that
+    // key's line all the same, as `log checkpoint` serves it.
+    let vkey = ok(dir, &["log", "note-key", "L", "--key", "note.pem", "--generate"]).trim().to_owned();
+    assert_eq!(publish(dir, "L", "P").get("note_signed"), Some(&Value::Bool(true)));
+    assert_eq!(std::fs::read_to_string(dir.join("P/checkpoint")).unwrap(), ok(dir, &["log", "checkpoint", "L"]));
+    // A damaged tree file (node (8, 0), the first hash of tile 1/000) changes no
+    // tile: they are made from the records.
+    copy_folder(&dir.join("L"), &dir.join("damaged"));
+    let tree = dir.join("damaged/tree");
+    let mut bytes = std::fs::read(&tree).unwrap();
+    bytes[510 * 32] ^= 1;
+    std::fs::write(&tree, bytes).unwrap();
+    publish(dir, "damaged", "D");
+    for file in ["tile/1/000.p/2", "tile/0/000", "checkpoint"] {
+        assert_eq!(std::fs::read(dir.join("D").join(file)).unwrap(), std::fs::read(dir.join("P").join(file)).unwrap());
+    }
+    assert_eq!(verify(dir, "D").status.code(), Some(0));
+    if let Some(checker) = go_program("tlog-tiles-go") {
+        let out = Command::new(&checker).arg(&vkey).arg(dir.join("P")).output().unwrap();
+        assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    }
+    // One publisher a folder at a time.
+    if let Some(flock) = support::find_program("flock") {
+        let mut holder = Command::new(flock).arg(dir.join("P/.lock")).args(["sleep", "30"]).spawn().unwrap();
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_secs(10) {
+            let out = evidentia(dir, &["log", "publish", "L", "--to", "P"]);
+            if !out.status.success() {
+                failed(&out, 2, "LOG_LOCKED");
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "the lock was never seen");
+    }
 }
 
 #[test]
@@ -230,8 +287,14 @@ fn publishing_refuses_another_history_or_log_and_a_log_without_a_checkpoint() {
     failed(&evidentia(dir, &["log", "publish", "empty", "--to", "E"]), 2, "log checkpoint");
 }
 
+fn gzip(file: &Path) -> Vec<u8> {
+    let out = Command::new("gzip").arg("-c").arg(file).output().unwrap();
+    assert!(out.status.success());
+    out.stdout
+}
+
 /// A static web server for `root` on a local port, as any would serve a
-/// publication; answers until the test process ends.
+/// publication (entry bundles gzip-encoded); answers until the test process ends.
 fn serve(root: PathBuf) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
@@ -245,8 +308,13 @@ fn serve(root: PathBuf) -> String {
             let path = request.split(' ').nth(1).unwrap_or("/").trim_start_matches("/log/").to_owned();
             let answer = match std::fs::read(root.join(&path)) {
                 Ok(body) if !path.contains("..") => {
+                    // Entry bundles compressed with no negotiation, as the spec allows.
+                    let (body, encoding) = match path.starts_with("tile/entries/") {
+                        true => (gzip(&root.join(&path)), "Content-Encoding: gzip\r\n"),
+                        false => (body, ""),
+                    };
                     let mut answer = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n{encoding}Connection: close\r\n\r\n",
                         body.len()
                     )
                     .into_bytes();
@@ -310,6 +378,14 @@ fn the_monitor_follows_a_publication_over_http_and_catches_a_fork_and_a_truncati
     served("O");
     let (truncated, code) = round(dir, &url);
     assert_eq!((code, kinds(&truncated)), (1, vec!["truncated".to_owned(), "rollback".to_owned()]), "{truncated:?}");
+    // A checkpoint no trusted key signed.
+    ok(dir, &["keygen", "--out", "other.jwk"]);
+    ok(dir, &["log", "init", "impostor", "--key", "other.jwk", "--id", "example.com/tiles"]);
+    append(dir, "impostor", "n", 400);
+    publish(dir, "impostor", "I");
+    served("I");
+    let (untrusted, code) = round(dir, &url);
+    assert_eq!((code, kinds(&untrusted)), (1, vec!["checkpoint_untrusted".to_owned()]), "{untrusted:?}");
     // The trust stayed with the genuine publication; in a folder too.
     assert_eq!(round(dir, "P").1, 0);
     let (missing, code) = round(dir, "O/nothing");

@@ -118,6 +118,18 @@ pub fn tile_hashes_completed_by(leaf: u64) -> impl Iterator<Item = (u32, u64)> {
     })
 }
 
+/// The root of a perfect subtree from its hashes at one level, a power of two of
+/// them, hashed pairwise as nodes: for a full tile's 256 hashes, the hash of the
+/// tile one level up. An empty slice gives the hash of no leaves.
+pub fn subtree_root(hashes: &[Hash]) -> Hash {
+    debug_assert!(hashes.is_empty() || hashes.len().is_power_of_two());
+    let mut row = hashes.to_vec();
+    while row.len() > 1 {
+        row = row.chunks_exact(2).map(|pair| node_hash(&pair[0], &pair[1])).collect();
+    }
+    row.first().copied().unwrap_or_else(crate::merkle::empty_root)
+}
+
 fn malformed(what: &str, why: String) -> Error {
     Error::new(ErrorCode::LogCorrupt, format!("{what}: {why}"))
 }
@@ -210,11 +222,8 @@ impl<F: Fn(&Tile) -> Result<Vec<Hash>>> NodeSource for TileNodes<F> {
         let tile = tile_of(self.size, tile_level, first).ok_or_else(missing)?;
         let hashes = (self.fetch)(&tile)?;
         let start = (first - tile.first_node()) as usize;
-        let mut row = hashes.get(start..start + (1 << rise)).ok_or_else(missing)?.to_vec();
-        while row.len() > 1 {
-            row = row.chunks_exact(2).map(|pair| node_hash(&pair[0], &pair[1])).collect();
-        }
-        Ok(row[0])
+        let row = hashes.get(start..start + (1 << rise)).ok_or_else(missing)?;
+        Ok(subtree_root(row))
     }
 }
 

@@ -13,7 +13,7 @@ use evidentia::{Error, ErrorCode, KeySet, Report, Result, Timestamp, read_checkp
 use crate::checkpoints::StoredCheckpoint;
 use crate::fsio::{Fs, read_regular};
 use crate::reader::LogReader;
-use crate::tiles::{TileSource, verify_tiles};
+use crate::tiles::{PublishedTree, TileSource, verify_tiles};
 use crate::writer::now;
 
 /// The largest state file read: one checkpoint note and two short members.
@@ -296,6 +296,21 @@ fn inspect_tiles(
     trusted: Option<&str>,
     trusted_size: Option<u64>,
 ) -> Result<MonitorRound> {
+    // A checkpoint no trusted key signed is not followed into its records: they
+    // could be any number.
+    let newest = PublishedTree::open(source)?;
+    if let Err(e) = verify_checkpoint_with_keys(&newest.note, keys) {
+        let message = format!("the published checkpoint: {e}");
+        return Ok(MonitorRound {
+            checked_at: now()?,
+            trusted_size,
+            now_trusted_size: trusted_size,
+            records: Some(newest.checkpoint.size),
+            findings: vec![MonitorFinding { kind: FindingKind::CheckpointUntrusted, code: e.code(), message }],
+            report: None,
+            latest: None,
+        });
+    }
     let verified = verify_tiles(source, keys, trusted_size, |_| {})?;
     let published = &verified.checkpoint;
     let mut findings = Vec::new();
@@ -324,10 +339,6 @@ fn inspect_tiles(
             found(FindingKind::SplitView, ErrorCode::CheckpointMismatch, message);
         }
     }
-    let signed = verify_checkpoint_with_keys(&verified.note, keys);
-    if let Err(e) = &signed {
-        found(FindingKind::CheckpointUntrusted, e.code(), format!("the published checkpoint: {e}"));
-    }
     findings.extend(invalid(&verified.report, |_| false));
     let kinds: Vec<&'static str> = findings.iter().map(|f| f.kind.id()).collect();
     let observed = crate::metrics::LogState {
@@ -338,7 +349,7 @@ fn inspect_tiles(
         checkpoint_age: None,
     };
     crate::metrics::observed(&observed, &kinds);
-    let latest = signed.is_ok().then(|| StoredCheckpoint { size: published.size, note: verified.note.clone() });
+    let latest = Some(StoredCheckpoint { size: published.size, note: verified.note.clone() });
     Ok(MonitorRound {
         checked_at: now()?,
         trusted_size,

@@ -134,6 +134,11 @@ impl LogReader {
         self.config.note_key.as_ref().and_then(|k| LogKey::from_vkey(&k.vkey).ok())
     }
 
+    /// Where the log's Ed25519 note key is kept, when it has one.
+    pub(crate) fn note_key_config(&self) -> Option<&crate::config::NoteKeyConfig> {
+        self.config.note_key.as_ref()
+    }
+
     /// How records are signed.
     pub fn mode(&self) -> Mode {
         self.config.mode

@@ -6,18 +6,18 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use evidentia::merkle::{
-    ConsistencyProof, Hash, InclusionProof, NodeSource, consistency_proof, inclusion_proof, leaf_hash, root,
-};
+use evidentia::merkle::{ConsistencyProof, Hash, InclusionProof, consistency_proof, inclusion_proof, leaf_hash, root};
 use evidentia::tiles::{
-    MAX_ENTRY, TILE_HEIGHT, TILE_WIDTH, Tile, TileNodes, decode_bundle, decode_tile, encode_bundle,
+    MAX_ENTRY, TILE_HEIGHT, TILE_WIDTH, Tile, TileNodes, decode_bundle, decode_tile, encode_bundle, subtree_root,
     tile_hashes_completed_by, tile_levels, tile_of, tiles_at,
 };
-use evidentia::{Checkpoint, Error, ErrorCode, KeySet, LogVerifier, LogVerifyOptions, Report, Result, read_checkpoint};
+use evidentia::{
+    Checkpoint, Error, ErrorCode, KeySet, LogVerifier, LogVerifyOptions, Report, Result, add_note_signature,
+    read_checkpoint, verify_checkpoint_with_keys, verify_log_note,
+};
 
-use crate::fsio::{Fs, read_regular};
+use crate::fsio::{Fs, Wait, lock_exclusive, read_regular};
 use crate::reader::LogReader;
-use crate::view::TreeAccess;
 use crate::witnessing::cosigned_checkpoint;
 
 /// The checkpoint's file name below the prefix.
@@ -28,6 +28,8 @@ const MAX_CHECKPOINT: u64 = 1024 * 1024;
 const MAX_BUNDLE: u64 = TILE_WIDTH * (MAX_ENTRY as u64 + 2);
 /// The largest hash tile.
 const MAX_TILE: u64 = TILE_WIDTH * 32;
+/// Held by the one process publishing into a folder.
+const LOCK: &str = ".lock";
 
 /// Where a publication is read from: a folder, or a server (the CLI fetches over
 /// HTTPS). `get` returns the resource at `path` below the prefix (`checkpoint`,
@@ -89,23 +91,30 @@ pub struct Published {
     pub previous_size: u64,
     /// Tiles and entry bundles written.
     pub files: u64,
+    /// Whether the checkpoint carries the log's Ed25519 note signature, which
+    /// tlog-tiles clients and public witnesses need (SPEC §10.1).
+    pub note_signed: bool,
 }
 
 /// Publishes the log at `log` as tlog-tiles in the folder `to` (created if need
 /// be): its newest signed checkpoint (as witnesses cosigned it, when the log keeps
-/// that), every tile and entry bundle that checkpoint needs. Publishing again adds
-/// what the log gained since: a full tile or bundle, once written, is never written
-/// again, and one already there must hold the same bytes. The checkpoint is
-/// replaced last, once the tree computed from the published tiles has its root, so
-/// a reader never sees a checkpoint whose tiles are missing.
+/// that, and with the log's Ed25519 note signature when it has a note key), every
+/// tile and entry bundle that checkpoint needs, made from the records alone.
+/// Publishing again adds what the log gained since: a full tile or bundle, once
+/// written, is never written again, and one already there must hold the same
+/// bytes. The checkpoint is replaced last, once the tree computed from the
+/// published tiles has its root, so a reader never sees a checkpoint whose tiles
+/// are missing. One process publishes into a folder at a time (a lock in it).
 ///
 /// # Errors
 /// [`ErrorCode::InvalidArgument`] when the log has no signed checkpoint, holds a
 /// record longer than a bundle entry can be, or `to` holds another log's
 /// publication or a newer one; [`ErrorCode::CheckpointMismatch`] when `to` holds
-/// another history of this log (a fork) — nothing is written then;
-/// [`ErrorCode::LogCorrupt`] when the log's stored tree does not give the
-/// checkpoint's root; [`ErrorCode::Io`].
+/// another history of this log (a fork): found from its checkpoint before anything
+/// is written, or from a tile or bundle, which stops publishing there, before the
+/// checkpoint is replaced; [`ErrorCode::LogCorrupt`] when the records do not give
+/// the checkpoint's root; [`ErrorCode::LogLocked`] while another process publishes
+/// into `to`; the note key's errors; [`ErrorCode::Io`].
 pub fn publish(log: &Path, to: &Path) -> Result<Published> {
     let reader = LogReader::open(log)?;
     let latest = reader.latest_checkpoint()?.ok_or_else(|| {
@@ -115,10 +124,24 @@ pub fn publish(log: &Path, to: &Path) -> Result<Published> {
         )
     })?;
     let size = latest.size;
-    let note = cosigned_checkpoint(log, size)?.unwrap_or(latest.note);
+    let mut note = cosigned_checkpoint(log, size)?.unwrap_or(latest.note);
+    // A checkpoint signed before the log had its note key gets that key's line, as
+    // `Log::checkpoint` serves it: tlog-tiles clients need an Ed25519 signature.
+    let note_signed = match (reader.note_key_config(), reader.note_key()) {
+        (Some(config), Some(public)) => {
+            if verify_log_note(&note, &[public]).is_err() {
+                let key = crate::writer::read_note_key(config, reader.log_id())?;
+                note = add_note_signature(&note, reader.log_id(), &key)?;
+            }
+            true
+        }
+        _ => false,
+    };
     let checkpoint = read_checkpoint(&note)?;
     let fs = Fs::new(None);
     fs.create_dir_all(to)?;
+    let busy = format!("another process is publishing into {}", to.display());
+    let lock = lock_exclusive(&fs, &to.join(LOCK), Wait::No, &busy)?;
     let dir = TilesDir(to.to_path_buf());
 
     let previous_size = match published_checkpoint(&dir)? {
@@ -147,7 +170,6 @@ pub fn publish(log: &Path, to: &Path) -> Result<Published> {
         }
     };
 
-    let tree = reader.tree()?;
     let mut files = 0u64;
     for level in 0..tile_levels(size) {
         // Full tiles of the previous publication are final; its partial one is not.
@@ -161,26 +183,31 @@ pub fn publish(log: &Path, to: &Path) -> Result<Published> {
                 records.iter().for_each(|record| hashes.extend_from_slice(&leaf_hash(record)));
                 let bundle = encode_bundle(records.iter().map(Vec::as_slice))
                     .map_err(|e| Error::new(e.code(), format!("records {first}…: {}", e.message())))?;
-                files += u64::from(write_tile(&fs, to, &tile.entries_path(), &bundle, tile.is_full())?);
+                files += u64::from(write_tile(&fs, to, &tile.entries_path(), &bundle)?);
             } else {
+                // Each hash is the root of a full tile of the level below, as
+                // published: the tiles follow from the records alone.
                 for node in nodes {
-                    hashes.extend_from_slice(&tree.node(level * TILE_HEIGHT, node)?);
+                    let below = Tile { level: level - 1, index: node, width: TILE_WIDTH as u32 };
+                    let hashes_below = decode_tile(&below, &required(&dir, &below.path(), MAX_TILE)?)?;
+                    hashes.extend_from_slice(&subtree_root(&hashes_below));
                 }
             }
-            files += u64::from(write_tile(&fs, to, &tile.path(), &hashes, tile.is_full())?);
+            files += u64::from(write_tile(&fs, to, &tile.path(), &hashes)?);
         }
     }
     if root(&tile_nodes(&dir, size), size)? != checkpoint.root {
         return Err(Error::new(
             ErrorCode::LogCorrupt,
             format!(
-                "the tiles written to {} do not give the root of the log's checkpoint of {size} records: the log's tree file is damaged (opening the log for writing rebuilds it)",
+                "the records of the log do not give the root of its checkpoint of {size} records: the log is damaged (`evidentia log verify` says where); {} keeps its previous checkpoint",
                 to.display()
             ),
         ));
     }
     fs.replace(to, CHECKPOINT, note.as_bytes())?;
-    Ok(Published { size, previous_size, files })
+    drop(lock);
+    Ok(Published { size, previous_size, files, note_signed })
 }
 
 /// The nodes of the tree of `size` leaves a publication's tiles hold.
@@ -242,23 +269,22 @@ impl<'a> PublishedTree<'a> {
     }
 }
 
-/// Writes one tile or bundle unless a full one is there with these bytes; returns
-/// whether it wrote. A full one with other bytes is another history: refused.
-fn write_tile(fs: &Fs, to: &Path, path: &str, bytes: &[u8], full: bool) -> Result<bool> {
+/// Writes one tile or bundle unless it is there with these bytes; returns whether
+/// it wrote. One with other bytes is another history (a log only grows, so a tile
+/// or bundle of a given name and width never changes): refused.
+fn write_tile(fs: &Fs, to: &Path, path: &str, bytes: &[u8]) -> Result<bool> {
     let file = to.join(path);
     if let Some(existing) = read_regular(&file, MAX_BUNDLE)? {
         if existing == bytes {
             return Ok(false);
         }
-        if full {
-            return Err(Error::new(
-                ErrorCode::CheckpointMismatch,
-                format!(
-                    "{} holds other bytes than the log's: another history of this log was published there",
-                    file.display()
-                ),
-            ));
-        }
+        return Err(Error::new(
+            ErrorCode::CheckpointMismatch,
+            format!(
+                "{} holds other bytes than the log's: another history of this log was published there",
+                file.display()
+            ),
+        ));
     }
     let parent = file.parent().unwrap_or(to);
     fs.create_dir_all(parent)?;
@@ -291,7 +317,9 @@ pub struct TilesVerification {
 ///
 /// # Errors
 /// [`ErrorCode::LogCorrupt`] when the checkpoint, a tile or a bundle is missing or
-/// malformed (everything else wrong is in the report); the source's errors.
+/// malformed; the checkpoint's code (such as
+/// [`ErrorCode::CheckpointSignatureInvalid`]) when no trusted key signed it, before
+/// any record is read; the source's errors. Everything else wrong is in the report.
 pub fn verify_tiles(
     source: &dyn TileSource,
     keys: &KeySet,
@@ -299,6 +327,11 @@ pub fn verify_tiles(
     mut progress: impl FnMut(u64),
 ) -> Result<TilesVerification> {
     let PublishedTree { note, checkpoint, .. } = PublishedTree::open(source)?;
+    // Nothing a checkpoint no trusted key signed covers is worth reading: its size
+    // could be anything.
+    verify_checkpoint_with_keys(&note, keys).map_err(|e| {
+        Error::new(e.code(), format!("the checkpoint published at {}: {}", source.location(), e.message()))
+    })?;
     let size = checkpoint.size;
     let options = LogVerifyOptions { expected_log_id: Some(checkpoint.origin.clone()), ..LogVerifyOptions::default() };
     let mut verifier = LogVerifier::new(keys, options);

@@ -672,31 +672,7 @@ impl Writer {
     fn note_signer(&mut self) -> Result<Option<&dyn NoteSigner>> {
         let Some(config) = &self.config.note_key else { return Ok(None) };
         if self.note_signer.is_none() {
-            let path = config.key_file.as_ref().filter(|path| !is_token_uri(path)).ok_or_else(|| {
-                let kept = match &config.key_file {
-                    Some(uri) => format!(" is kept in a token ({})", uri.display()),
-                    None => ": the log does not say where it is kept".to_owned(),
-                };
-                Error::new(
-                    ErrorCode::InvalidArgument,
-                    format!(
-                        "the log signs its checkpoints with Ed25519 note key {} too, which{kept}: attach it with Log::use_note_key",
-                        config.vkey
-                    ),
-                )
-            })?;
-            let refused = |e: Error| {
-                let code = if e.code() == ErrorCode::Io { ErrorCode::Io } else { ErrorCode::InvalidArgument };
-                Error::new(code, format!("the note key file {}: {}", path.display(), e.message()))
-            };
-            let pem = crate::fsio::read_regular(path, 1 << 16).map_err(refused)?.ok_or_else(|| {
-                Error::new(ErrorCode::Io, format!("the note key file {} does not exist", path.display()))
-            })?;
-            let pem = String::from_utf8(pem)
-                .map_err(|_| Error::new(ErrorCode::KeyMalformed, "the note key file is not UTF-8 text"))?;
-            let key = NoteKey::from_pem(&pem)
-                .map_err(|e| Error::new(e.code(), format!("{}: {}", path.display(), e.message())))?;
-            check_note_key(config, &self.config.log_id, &key)?;
+            let key = read_note_key(config, &self.config.log_id)?;
             self.note_signer = Some(AttachedNoteKey(Box::new(key)));
         }
         Ok(self.note_signer.as_ref().map(|attached| &*attached.0 as &dyn NoteSigner))
@@ -1471,4 +1447,40 @@ fn canonical_event(json: &[u8]) -> Result<Vec<u8>> {
 
 fn busy(dir: &Path) -> String {
     format!("the log at {} is open for writing by another process", dir.display())
+}
+
+/// The log's Ed25519 note key read from the file log.json names, checked to be
+/// the key it names.
+///
+/// # Errors
+/// [`ErrorCode::InvalidArgument`] when the key is kept in a token or nowhere said,
+/// or its file cannot be read; [`ErrorCode::KeyMalformed`] when it holds no PEM
+/// Ed25519 private key; [`ErrorCode::KeyNotCurrent`] when it holds another key.
+pub(crate) fn read_note_key(config: &NoteKeyConfig, log_id: &str) -> Result<NoteKey> {
+    let path = config.key_file.as_ref().filter(|path| !is_token_uri(path)).ok_or_else(|| {
+        let kept = match &config.key_file {
+            Some(uri) => format!(" is kept in a token ({})", uri.display()),
+            None => ": the log does not say where it is kept".to_owned(),
+        };
+        Error::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "the log signs its checkpoints with Ed25519 note key {} too, which{kept}: attach it with Log::use_note_key",
+                config.vkey
+            ),
+        )
+    })?;
+    let refused = |e: Error| {
+        let code = if e.code() == ErrorCode::Io { ErrorCode::Io } else { ErrorCode::InvalidArgument };
+        Error::new(code, format!("the note key file {}: {}", path.display(), e.message()))
+    };
+    let pem = crate::fsio::read_regular(path, 1 << 16)
+        .map_err(refused)?
+        .ok_or_else(|| Error::new(ErrorCode::Io, format!("the note key file {} does not exist", path.display())))?;
+    let pem = String::from_utf8(pem)
+        .map_err(|_| Error::new(ErrorCode::KeyMalformed, "the note key file is not UTF-8 text"))?;
+    let key =
+        NoteKey::from_pem(&pem).map_err(|e| Error::new(e.code(), format!("{}: {}", path.display(), e.message())))?;
+    check_note_key(config, log_id, &key)?;
+    Ok(key)
 }
