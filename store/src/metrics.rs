@@ -91,10 +91,16 @@ pub(crate) fn observed(state: &LogState<'_>, findings: &[&'static str]) {
     if let Some(age) = state.checkpoint_age {
         metrics::gauge!(CHECKPOINT_AGE, "log" => log.clone()).set(age.as_secs_f64());
     }
+    counted(&log, findings);
+}
+
+/// Counts a monitor round and its findings, for a round that saw nothing of the
+/// log's state too (it could not be read, or its checkpoint was not trusted).
+pub(crate) fn counted(log: &str, findings: &[&'static str]) {
     let result = if findings.is_empty() { "passed" } else { "alert" };
-    metrics::counter!(MONITOR_ROUNDS, "log" => log.clone(), "result" => result).increment(1);
+    metrics::counter!(MONITOR_ROUNDS, "log" => log.to_owned(), "result" => result).increment(1);
     for kind in findings {
-        metrics::counter!(MONITOR_FINDINGS, "log" => log.clone(), "kind" => *kind).increment(1);
+        metrics::counter!(MONITOR_FINDINGS, "log" => log.to_owned(), "kind" => *kind).increment(1);
     }
 }
 

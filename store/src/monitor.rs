@@ -136,7 +136,8 @@ impl MonitorRound {
 /// [`ErrorCode::InvalidArgument`] for a state file that cannot be read as a
 /// monitor's; [`ErrorCode::Io`] when the state cannot be written.
 pub fn monitor_round(dir: &Path, keys: &KeySet, state: &Path, max_age: Option<Duration>) -> Result<MonitorRound> {
-    run_round(state, |trusted, trusted_size| inspect(dir, keys, trusted, trusted_size, max_age))
+    let location = dir.display().to_string();
+    run_round(state, &location, |trusted, trusted_size| inspect(dir, keys, trusted, trusted_size, max_age))
 }
 
 /// Runs one monitor round over a log published as tlog-tiles (SPEC §24), as
@@ -148,32 +149,40 @@ pub fn monitor_round(dir: &Path, keys: &KeySet, state: &Path, max_age: Option<Du
 /// # Errors
 /// As [`monitor_round`].
 pub fn monitor_tiles_round(source: &dyn TileSource, keys: &KeySet, state: &Path) -> Result<MonitorRound> {
-    run_round(state, |trusted, trusted_size| inspect_tiles(source, keys, trusted, trusted_size))
+    run_round(state, &source.location(), |trusted, trusted_size| inspect_tiles(source, keys, trusted, trusted_size))
 }
 
 /// A round: `inspect` checks the source against the trusted checkpoint; the state
-/// advances when it found nothing wrong.
+/// advances when it found nothing wrong. A source that cannot be read is counted
+/// in the metrics under the trusted checkpoint's log id, or on a first round its
+/// `location`.
 fn run_round(
     state: &Path,
+    location: &str,
     inspect: impl FnOnce(Option<&str>, Option<u64>) -> Result<MonitorRound>,
 ) -> Result<MonitorRound> {
     let trusted = read_state(state)?;
-    let trusted_size = trusted.as_deref().map(read_checkpoint).transpose()?.map(|c| c.size);
+    let trusted_checkpoint = trusted.as_deref().map(read_checkpoint).transpose()?;
+    let trusted_size = trusted_checkpoint.as_ref().map(|c| c.size);
     let mut round = match inspect(trusted.as_deref(), trusted_size) {
         Ok(round) => round,
-        Err(e) => MonitorRound {
-            checked_at: now()?,
-            trusted_size,
-            now_trusted_size: trusted_size,
-            records: None,
-            findings: vec![MonitorFinding {
-                kind: FindingKind::Unreadable,
-                code: e.code(),
-                message: format!("the log cannot be read: {e}"),
-            }],
-            report: None,
-            latest: None,
-        },
+        Err(e) => {
+            let log = trusted_checkpoint.as_ref().map_or(location, |c| c.origin.as_str());
+            crate::metrics::counted(log, &[FindingKind::Unreadable.id()]);
+            MonitorRound {
+                checked_at: now()?,
+                trusted_size,
+                now_trusted_size: trusted_size,
+                records: None,
+                findings: vec![MonitorFinding {
+                    kind: FindingKind::Unreadable,
+                    code: e.code(),
+                    message: format!("the log cannot be read: {e}"),
+                }],
+                report: None,
+                latest: None,
+            }
+        }
     };
     if round.passed()
         && let Some(latest) = round.latest.take()
@@ -300,6 +309,7 @@ fn inspect_tiles(
     // could be any number.
     let newest = PublishedTree::open(source)?;
     if let Err(e) = verify_checkpoint_with_keys(&newest.note, keys) {
+        crate::metrics::counted(&newest.checkpoint.origin, &[FindingKind::CheckpointUntrusted.id()]);
         let message = format!("the published checkpoint: {e}");
         return Ok(MonitorRound {
             checked_at: now()?,
