@@ -577,9 +577,10 @@ fn report(samples: &Samples, openssl: &[(f64, f64)], records: usize) -> Result<S
 
     // The targets of issue 8, each as a ratio within this run.
     out.push_str("## Targets\n\n| Target | Measured | Met |\n|---|---|---|\n");
-    let mut target = |name: &str, ratio: Option<f64>, goal: f64, more_is_better: bool| {
+    // `unit` follows the measured figure: × for a ratio, % for a share.
+    let mut target = |name: &str, ratio: Option<f64>, goal: f64, more_is_better: bool, unit: &str| {
         let (cell, met) = match ratio {
-            Some(r) => (format!("{r:.2}×"), if more_is_better { r >= goal } else { r <= goal }),
+            Some(r) => (format!("{r:.2}{unit}"), if more_is_better { r >= goal } else { r <= goal }),
             None => ("not measured".to_owned(), false),
         };
         let _ = writeln!(out, "| {name} | {cell} | {} |", if met { "yes" } else { "**no**" });
@@ -594,12 +595,14 @@ fn report(samples: &Samples, openssl: &[(f64, f64)], records: usize) -> Result<S
         core_verify_rate.map(|r| r / verify),
         0.9,
         true,
+        "×",
     );
     target(
         "Verifying 1,000,000 receipts on all cores ≥ 1.7× one core (CLI)",
         speedup("cli-1-core", "cli-all-cores", "verify_log_1m"),
         1.7,
         true,
+        "×",
     );
     for (implementation, cores) in [("cli-1-core", "one core"), ("cli-all-cores", "all cores")] {
         target(
@@ -610,6 +613,7 @@ fn report(samples: &Samples, openssl: &[(f64, f64)], records: usize) -> Result<S
             speedup_of(implementation, "verify_log_1m_incremental", implementation, "verify_log_1m").map(|r| 100.0 * r),
             1.0,
             false,
+            "%",
         );
     }
     target(
@@ -617,42 +621,49 @@ fn report(samples: &Samples, openssl: &[(f64, f64)], records: usize) -> Result<S
         speedup("cli-1-core", "cli-all-cores", "verify_log"),
         1.7,
         true,
+        "×",
     );
     target(
         "Python builds a receipt ≥ 2× faster than rfc8785 + cryptography (deterministic signing, the default)",
         speedup("rfc8785+cryptography", "evidentia-python", "build_receipt"),
         2.0,
         true,
+        "×",
     );
     target(
         "Python builds a receipt ≥ 2× faster than rfc8785 + cryptography (randomized signing, as the peer signs)",
         speedup_of("rfc8785+cryptography", "build_receipt", "evidentia-python", "build_receipt_randomized"),
         2.0,
         true,
+        "×",
     );
     target(
         "Python verifies a receipt ≥ 1.5× faster than rfc8785 + cryptography",
         speedup("rfc8785+cryptography", "evidentia-python", "verify_receipt"),
         1.5,
         true,
+        "×",
     );
     target(
         "Node builds a receipt ≥ 1.5× faster than canonicalize + node:crypto (deterministic signing, the default)",
         speedup("canonicalize+node:crypto", "evidentia-node", "build_receipt"),
         1.5,
         true,
+        "×",
     );
     target(
         "Node builds a receipt ≥ 1.5× faster than canonicalize + node:crypto (randomized signing, as the peer signs)",
         speedup_of("canonicalize+node:crypto", "build_receipt", "evidentia-node", "build_receipt_randomized"),
         1.5,
         true,
+        "×",
     );
     target(
         "Node verifies a receipt ≥ 1.5× faster than canonicalize + node:crypto",
         speedup("canonicalize+node:crypto", "evidentia-node", "verify_receipt"),
         1.5,
         true,
+        "×",
     );
     // Each peer canonicalizer runs in two processes (one per JWS library); the
     // target is judged against the faster of the two.
@@ -667,6 +678,7 @@ fn report(samples: &Samples, openssl: &[(f64, f64)], records: usize) -> Result<S
         })(),
         10.0,
         true,
+        "×",
     );
     target(
         "Node canonicalization (1 KB) ≥ 10× faster than canonicalize (the faster of its two runs)",
@@ -676,6 +688,7 @@ fn report(samples: &Samples, openssl: &[(f64, f64)], records: usize) -> Result<S
         })(),
         10.0,
         true,
+        "×",
     );
     for (implementation, runtime) in [("evidentia-wasm", "Node"), ("chromium-wasm", "headless Chromium")] {
         target(
@@ -686,6 +699,7 @@ fn report(samples: &Samples, openssl: &[(f64, f64)], records: usize) -> Result<S
             speedup(implementation, "rust-core-p256", "verify_receipt"),
             3.0,
             false,
+            "×",
         );
     }
     for (implementation, runtime) in [("evidentia-wasm", "Node"), ("chromium-wasm", "headless Chromium")] {
@@ -699,6 +713,7 @@ fn report(samples: &Samples, openssl: &[(f64, f64)], records: usize) -> Result<S
             })(),
             3.0,
             false,
+            "×",
         );
     }
 
