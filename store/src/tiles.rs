@@ -74,11 +74,11 @@ fn required(source: &dyn TileSource, path: &str, max: u64) -> Result<Vec<u8>> {
 /// The published checkpoint note and what it says.
 fn published_checkpoint(source: &dyn TileSource) -> Result<Option<(String, Checkpoint)>> {
     let Some(bytes) = source.get(CHECKPOINT, MAX_CHECKPOINT)? else { return Ok(None) };
-    let bad = |why: String| {
-        Error::new(ErrorCode::LogCorrupt, format!("the checkpoint published at {}: {why}", source.location()))
-    };
-    let note = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
-    let checkpoint = read_checkpoint(&note).map_err(|e| bad(e.to_string()))?;
+    // Read as §10 reads a checkpoint, with its codes (CHECKPOINT_MALFORMED…).
+    let bad = |code, why: &str| Error::new(code, format!("the checkpoint published at {}: {why}", source.location()));
+    let note =
+        String::from_utf8(bytes).map_err(|_| bad(ErrorCode::CheckpointMalformed, "the note is not UTF-8 text"))?;
+    let checkpoint = read_checkpoint(&note).map_err(|e| bad(e.code(), e.message()))?;
     Ok(Some((note, checkpoint)))
 }
 
@@ -237,7 +237,8 @@ impl<'a> PublishedTree<'a> {
     /// Reads the publication's checkpoint.
     ///
     /// # Errors
-    /// [`ErrorCode::LogCorrupt`] when there is none or it cannot be read.
+    /// [`ErrorCode::LogCorrupt`] when there is none; the code §10 gives (such as
+    /// [`ErrorCode::CheckpointMalformed`]) when it cannot be read as a checkpoint.
     pub fn open(source: &'a dyn TileSource) -> Result<PublishedTree<'a>> {
         let (note, checkpoint) = published_checkpoint(source)?.ok_or_else(|| {
             Error::new(ErrorCode::LogCorrupt, format!("{} holds no published checkpoint", source.location()))

@@ -20,8 +20,9 @@ from spec_verifier.package import package_valid, verify_package  # noqa: E402
 from spec_verifier.receipt import (is_batch_text, parse_batch_receipt, verify_any,  # noqa: E402
                                    verify_batch_receipt, verify_receipt)
 from spec_verifier.records import parse_receipt  # noqa: E402
+from spec_verifier.tiles import verify_publication  # noqa: E402
 
-REPORT_OPS = ("receipt", "evidence", "log")
+REPORT_OPS = ("receipt", "evidence", "log", "tiles")
 
 
 def read(case, name):
@@ -147,6 +148,13 @@ def op_log(case, inputs):
     raise report_outcome(verify_dir(os.path.join(case, inputs["log"]), trusted))
 
 
+def op_tiles(case, inputs):
+    # §24.2; the trusted keys (the caller's input) are read before the publication (a guess, as
+    # for a log).
+    keys = read_key_set(read(case, inputs["jwks"]))
+    raise report_outcome(verify_publication(os.path.join(case, inputs["publication"]), keys))
+
+
 def op_package(case, inputs):
     """§19: valid (0), invalid (1: a check fails, code null) or refused (2) (README "Operations")."""
     try:
@@ -165,7 +173,8 @@ def op_package(case, inputs):
 
 
 OPS = {"receipt": op_receipt, "evidence": op_evidence, "checkpoint": op_checkpoint,
-       "inclusion": op_inclusion, "consistency": op_consistency, "log": op_log, "package": op_package}
+       "inclusion": op_inclusion, "consistency": op_consistency, "log": op_log, "package": op_package,
+       "tiles": op_tiles}
 
 
 def run(case):

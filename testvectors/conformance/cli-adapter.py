@@ -12,7 +12,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EVIDENTIA = os.environ.get("EVIDENTIA") or os.path.join(ROOT, "target", "debug", "evidentia")
-REPORT_OPS = ("receipt", "evidence", "log")
+REPORT_OPS = ("receipt", "evidence", "log", "tiles")
 
 
 def command(operation, inputs, path):
@@ -34,6 +34,8 @@ def command(operation, inputs, path):
                 *option("--jwks", "jwks"), path("proof")]
     if operation == "log":
         return ["log", "verify", *option("--jwks", "jwks"), path("log")]
+    if operation == "tiles":
+        return ["log", "verify", "--jwks", path("jwks"), path("publication")]
     if operation == "package":
         return ["package", "verify", path("package")]
     raise SystemExit(f"unknown operation {operation!r}")

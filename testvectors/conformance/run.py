@@ -44,6 +44,7 @@ SKIP_KINDS = {
     "package-folder": lambda case, folder: case["operation"] == "package"
     and os.path.isdir(os.path.join(folder, case["inputs"]["package"])),
     "log": lambda case, folder: case["operation"] == "log",
+    "tiles": lambda case, folder: case["operation"] == "tiles",
     "record-inclusion": lambda case, folder: case["operation"] == "inclusion" and "record" in case["inputs"],
     "not-utf8": lambda case, folder: any(not_utf8(os.path.join(folder, name)) for role, name in case["inputs"].items()
                                          if role not in ("event", "evidence")),

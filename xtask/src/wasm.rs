@@ -113,7 +113,7 @@ pub(crate) fn test() -> Result<()> {
     crate::conformance::run_cases_with(
         &["node", "bindings/node/tests/conformance-adapter.js"],
         // The browser build checks a package's .tar.gz, but cannot open a folder or a log.
-        &["package-folder", "record-inclusion", "not-utf8", "log"],
+        &["package-folder", "record-inclusion", "not-utf8", "log", "tiles"],
         &[("EVIDENTIA_JS_PACKAGE", package.as_os_str())],
     )?;
 

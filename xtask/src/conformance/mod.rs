@@ -16,6 +16,7 @@ mod logs;
 mod packages;
 mod proofs;
 mod receipts;
+mod tiles;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -36,6 +37,7 @@ pub(crate) enum Op {
     Consistency,
     Log,
     Package,
+    Tiles,
 }
 
 impl Op {
@@ -48,13 +50,14 @@ impl Op {
             Op::Consistency => "consistency",
             Op::Log => "log",
             Op::Package => "package",
+            Op::Tiles => "tiles",
         }
     }
 
     /// Whether the operation's result is a report (SPEC.md §14) rather than a
     /// bare success.
     fn is_report(self) -> bool {
-        matches!(self, Op::Receipt | Op::Evidence | Op::Log)
+        matches!(self, Op::Receipt | Op::Evidence | Op::Log | Op::Tiles)
     }
 }
 
@@ -163,6 +166,7 @@ pub(crate) const GROUPS: &[(&str, &str)] = &[
     ("consistency", "consistency between two checkpoints (§9)"),
     ("log", "log directories (§13, §16)"),
     ("package", "evidence packages (§19)"),
+    ("tiles", "logs published as tlog-tiles (§24)"),
 ];
 
 /// File path (relative to `testvectors/conformance/`) → contents.
@@ -177,6 +181,7 @@ pub(crate) fn generate() -> Result<BTreeMap<PathBuf, Vec<u8>>> {
     proofs::consistency_cases(&mut suite, &world);
     logs::cases(&mut suite, &world)?;
     packages::cases(&mut suite, &world)?;
+    tiles::cases(&mut suite, &world);
 
     let mut files = BTreeMap::new();
     let mut index = Vec::new();
@@ -317,5 +322,6 @@ pub(crate) fn run_cases_with(adapter: &[&str], skips: &[&str], env: &[(&str, &st
 }
 
 /// What the language packages skip: a bare record's inclusion (they verify a
-/// receipt's), and text that is not UTF-8 (their text types cannot carry it).
-pub(crate) const PACKAGE_SKIPS: &[&str] = &["record-inclusion", "not-utf8"];
+/// receipt's), text that is not UTF-8 (their text types cannot carry it), and
+/// publications (tlog-tiles are read by the CLI and the store, not the bindings).
+pub(crate) const PACKAGE_SKIPS: &[&str] = &["record-inclusion", "not-utf8", "tiles"];
