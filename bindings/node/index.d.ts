@@ -474,6 +474,14 @@ export interface PolicyResult {
 }
 
 /**
+ * Publishes the log in the directory `path` as C2SP tlog-tiles in the folder `to`
+ * (SPEC.md §24.1): its newest signed checkpoint, tiles and entry bundles, adding
+ * only what is new to an earlier publication. Returns `{files_written,
+ * note_signed, previous_size, size}`. Blocks.
+ */
+export declare function publishLog(path: string, to: string): Record<string, unknown>
+
+/**
  * The signed message an event holds (JSON text or a JavaScript value), as shown:
  * its direction, JWS, key snapshot, provenance, recorded verification and decoded
  * payload; null when the event is not a signed message.
@@ -657,6 +665,13 @@ export declare function verifyPartnerJws(jws: string, keys: string | Record<stri
  * key `jwk` (text or an object); throws the coded error when it does not verify.
  */
 export declare function verifyPartnerSignature(alg: string, jwk: string | Record<string, unknown>, message: Uint8Array, signature: Uint8Array): void
+
+/**
+ * Verifies a log published as tlog-tiles in the folder `path` (SPEC.md §24.2)
+ * with the trusted keys `jwks` (a publication carries none): every record, tile
+ * hash and the checkpoint. Blocks.
+ */
+export declare function verifyPublication(path: string, jwks: string | KeySet): Report
 
 /**
  * Verifies a receipt or batch receipt against a JWKS, and the event (JSON text or

@@ -616,19 +616,8 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
         }
         LogCommand::Publish { dir, to } => {
             let published = evidentia_store::publish(dir, to)?;
-            let count =
-                |n: u64| evidentia::json::Number::from_i64(i64::try_from(n).unwrap_or(i64::MAX)).map(Value::Number);
             if json {
-                outln!(
-                    "{}",
-                    text(&Value::object([
-                        ("files_written", count(published.files)?),
-                        ("note_signed", Value::Bool(published.note_signed)),
-                        ("previous_size", count(published.previous_size)?),
-                        ("size", count(published.size)?),
-                        ("to", Value::from(to.display().to_string())),
-                    ]))
-                );
+                outln!("{}", text(&published.to_value()));
             } else {
                 if !published.note_signed {
                     eprintln!(

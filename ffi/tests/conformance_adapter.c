@@ -145,7 +145,7 @@ static int skip(const char *why) {
 }
 
 static int perform(const char *operation) {
-    if (!strcmp(operation, "tiles")) return skip("the library does not read tlog-tiles publications (the CLI and the store do)");
+    if (!strcmp(operation, "tiles")) return skip("the library does not read tlog-tiles publications (the CLI, Python and Node do)");
     size_t jwks_len = 0;
     char *jwks = input("jwks", &jwks_len);
     evidentia_key_set *keys = NULL;

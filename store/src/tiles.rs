@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use evidentia::json::{Number, Value};
 use evidentia::merkle::{ConsistencyProof, Hash, InclusionProof, consistency_proof, inclusion_proof, leaf_hash, root};
 use evidentia::tiles::{
     MAX_ENTRY, TILE_HEIGHT, TILE_WIDTH, Tile, TileNodes, decode_bundle, decode_tile, encode_bundle, subtree_root,
@@ -94,6 +95,19 @@ pub struct Published {
     /// Whether the checkpoint carries the log's Ed25519 note signature, which
     /// tlog-tiles clients and public witnesses need (SPEC §10.1).
     pub note_signed: bool,
+}
+
+impl Published {
+    /// As JSON: `{files_written, note_signed, previous_size, size}`.
+    pub fn to_value(&self) -> Value {
+        let count = |n: u64| Number::from_i64(i64::try_from(n).unwrap_or(i64::MAX)).map_or(Value::Null, Value::Number);
+        Value::object([
+            ("files_written", count(self.files)),
+            ("note_signed", Value::Bool(self.note_signed)),
+            ("previous_size", count(self.previous_size)),
+            ("size", count(self.size)),
+        ])
+    }
 }
 
 /// Publishes the log at `log` as tlog-tiles in the folder `to` (created if need

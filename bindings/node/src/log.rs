@@ -814,3 +814,36 @@ pub struct TlogProofExport {
     /// The entry: the record's bytes.
     pub entry: Buffer,
 }
+
+/// Publishes the log in the directory `path` as C2SP tlog-tiles in the folder `to`
+/// (SPEC.md §24.1): its newest signed checkpoint, tiles and entry bundles, adding
+/// only what is new to an earlier publication. Returns `{files_written,
+/// note_signed, previous_size, size}`. Blocks.
+#[napi(ts_return_type = "Record<string, unknown>")]
+pub fn publish_log<'env>(
+    env: &'env Env,
+    #[napi(ts_arg_type = "string")] path: Unknown<'_>,
+    #[napi(ts_arg_type = "string")] to: Unknown<'_>,
+) -> Result<Unknown<'env>> {
+    guard(|| {
+        let (path, to) = (text(&path, "the log path")?, text(&to, "the publication folder")?);
+        let published = evidentia_store::publish(path.as_ref(), to.as_ref()).map_err(error)?;
+        crate::convert::value_to_js(env, &published.to_value())
+    })
+}
+
+/// Verifies a log published as tlog-tiles in the folder `path` (SPEC.md §24.2)
+/// with the trusted keys `jwks` (a publication carries none): every record, tile
+/// hash and the checkpoint. Blocks.
+#[napi]
+pub fn verify_publication(
+    #[napi(ts_arg_type = "string")] path: Unknown<'_>,
+    #[napi(ts_arg_type = "string | KeySet")] jwks: Unknown<'_>,
+) -> Result<Report> {
+    guard(|| {
+        let (path, keys) = (text(&path, "the publication path")?, crate::keyset::key_set(&jwks)?);
+        let source = evidentia_store::TilesDir(PathBuf::from(path));
+        let verified = evidentia_store::verify_tiles(&source, &keys, None, |_| {}).map_err(error)?;
+        Ok(Report(verified.report))
+    })
+}

@@ -285,6 +285,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(package::verify_package, m)?)?;
     m.add_function(wrap_pyfunction!(verify_log_entries, m)?)?;
     m.add_function(wrap_pyfunction!(log::verify_log, m)?)?;
+    m.add_function(wrap_pyfunction!(log::publish_log, m)?)?;
+    m.add_function(wrap_pyfunction!(log::verify_publication, m)?)?;
     m.add_function(wrap_pyfunction!(verify_checkpoint, m)?)?;
     m.add_function(wrap_pyfunction!(verify_inclusion, m)?)?;
     m.add_function(wrap_pyfunction!(verify_consistency, m)?)?;

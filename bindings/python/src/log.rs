@@ -416,3 +416,24 @@ pub(crate) fn verify_log(
         .map_err(error)?;
     Ok(Report(report))
 }
+
+/// Publishes the log in the directory `path` as C2SP tlog-tiles in the folder `to`
+/// (SPEC.md §24.1): its newest signed checkpoint, tiles and entry bundles, adding
+/// only what is new to an earlier publication. Returns `{files_written,
+/// note_signed, previous_size, size}`. Releases the GIL while it works.
+#[pyfunction]
+pub(crate) fn publish_log<'py>(py: Python<'py>, path: PathBuf, to: PathBuf) -> PyResult<Bound<'py, PyAny>> {
+    let published = py.detach(|| evidentia_store::publish(&path, &to)).map_err(error)?;
+    value_to_py(py, &published.to_value())
+}
+
+/// Verifies a log published as tlog-tiles in the folder `path` (SPEC.md §24.2)
+/// with the trusted keys `jwks` (a publication carries none): every record, tile
+/// hash and the checkpoint. Releases the GIL while it works.
+#[pyfunction]
+pub(crate) fn verify_publication(py: Python<'_>, path: PathBuf, jwks: Jwks) -> PyResult<Report> {
+    let keys = jwks.keys()?;
+    let source = evidentia_store::TilesDir(path);
+    let verified = py.detach(|| evidentia_store::verify_tiles(&source, &keys, None, |_| {})).map_err(error)?;
+    Ok(Report(verified.report))
+}

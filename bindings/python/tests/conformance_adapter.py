@@ -11,7 +11,7 @@ import sys
 import evidentia
 from evidentia.errors import EvidentiaError, VerificationError
 
-REPORT_OPS = ("receipt", "evidence", "log")
+REPORT_OPS = ("receipt", "evidence", "log", "tiles")
 
 
 class NotText(Exception):
@@ -24,8 +24,6 @@ def main(case):
     operation, inputs = expected["operation"], expected["inputs"]
     if operation == "inclusion" and "record" in inputs:
         return 0, {"skip": "the package verifies a receipt's inclusion, not a bare record's"}
-    if operation == "tiles":
-        return 0, {"skip": "the package does not read tlog-tiles publications (the CLI and the store do)"}
 
     def data(role):
         with open(os.path.join(case, inputs[role]), "rb") as f:
@@ -47,6 +45,8 @@ def main(case):
         elif operation == "log":
             jwks = text("jwks") if "jwks" in inputs else None
             report = evidentia.verify_log(os.path.join(case, inputs["log"]), jwks)
+        elif operation == "tiles":
+            report = evidentia.verify_publication(os.path.join(case, inputs["publication"]), text("jwks"))
         elif operation == "package":
             # A folder or a .tar.gz by its path; a .tar.gz also as its bytes, with the same verdict.
             path = os.path.join(case, inputs["package"])

@@ -322,6 +322,5 @@ pub(crate) fn run_cases_with(adapter: &[&str], skips: &[&str], env: &[(&str, &st
 }
 
 /// What the language packages skip: a bare record's inclusion (they verify a
-/// receipt's), text that is not UTF-8 (their text types cannot carry it), and
-/// publications (tlog-tiles are read by the CLI and the store, not the bindings).
-pub(crate) const PACKAGE_SKIPS: &[&str] = &["record-inclusion", "not-utf8", "tiles"];
+/// receipt's), and text that is not UTF-8 (their text types cannot carry it).
+pub(crate) const PACKAGE_SKIPS: &[&str] = &["record-inclusion", "not-utf8"];

@@ -27,6 +27,7 @@ __all__ = [
     "error_codes",
     "jwk_thumbprint",
     "metrics",
+    "publish_log",
     "read_signed_message",
     "sha256",
     "timestamp_request",
@@ -42,6 +43,7 @@ __all__ = [
     "verify_package",
     "verify_partner_jws",
     "verify_partner_signature",
+    "verify_publication",
     "verify_receipt",
     "verify_tlog_proof",
     "verify_timestamp",
@@ -265,6 +267,8 @@ def verify_log_entries(
     checkpoints: Sequence[tuple[int, str]] = ...,
 ) -> Report: ...
 def verify_log(path: _Path, jwks: Optional[_Jwks] = None, from_checkpoint: Optional[str] = None) -> Report: ...
+def publish_log(path: _Path, to: _Path) -> dict[str, Any]: ...
+def verify_publication(path: _Path, jwks: _Jwks) -> Report: ...
 def verify_package(package: _Path | bytes | bytearray) -> dict[str, Any]: ...
 def verify_checkpoint(note: str, jwks: _Jwks) -> dict[str, Any]: ...
 def verify_inclusion(receipt: str, proof: str, checkpoint: str, jwks: _Jwks) -> None: ...

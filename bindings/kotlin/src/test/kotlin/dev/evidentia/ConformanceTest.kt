@@ -65,7 +65,7 @@ private fun perform(operation: String, inputs: Map<String, Path>): Answer {
                 if (Files.isRegularFile(path)) assertEquals(report, verifyPackageArchive(data("package")))
                 Answer(if (report.valid) 0 else 1, null, null)
             }
-            "tiles" -> throw Skip("the bindings do not read tlog-tiles publications (the CLI and the store do)")
+            "tiles" -> throw Skip("the Kotlin bindings do not read tlog-tiles publications (the CLI, Python and Node do)")
             else -> error("unknown operation $operation")
         }
     } catch (e: EvidentiaException) {
