@@ -19,19 +19,19 @@ struct HttpTiles {
 impl TileSource for HttpTiles {
     fn get(&self, path: &str, max: u64) -> Result<Option<Vec<u8>>, Error> {
         let url = format!("{}/{path}", self.prefix);
-        let failed = |e: ureq::Error| Error::new(ErrorCode::Io, format!("{url}: {e}"));
+        let failed = |e: ureq::Error| match e {
+            ureq::Error::BodyExceedsLimit(_) => {
+                Error::new(ErrorCode::LogCorrupt, format!("{url} is longer than any such file ({max} bytes)"))
+            }
+            e => Error::new(ErrorCode::Io, format!("{url}: {e}")),
+        };
         let mut response = self.agent.get(&url).call().map_err(failed)?;
         match response.status().as_u16() {
             200 => {}
             404 | 410 => return Ok(None),
             status => return Err(Error::new(ErrorCode::Io, format!("{url}: the server answered {status}"))),
         }
-        // One byte more than allowed, so that a longer answer is told apart.
-        let bytes = response.body_mut().with_config().limit(max + 1).read_to_vec().map_err(failed)?;
-        if bytes.len() as u64 > max {
-            return Err(Error::new(ErrorCode::LogCorrupt, format!("{url} is longer than any such file ({max} bytes)")));
-        }
-        Ok(Some(bytes))
+        Ok(Some(response.body_mut().with_config().limit(max).read_to_vec().map_err(failed)?))
     }
 
     fn location(&self) -> String {

@@ -207,6 +207,8 @@ fn verification_finds_every_kind_of_damage_to_a_publication() {
         std::fs::write(&bundle, &bytes[..bytes.len() - 1]).unwrap();
     };
     failed(&damaged("cut-bundle", &cut), 2, "LOG_CORRUPT");
+    // A publication that lost its checkpoint is still one, and unreadable.
+    failed(&damaged("no-checkpoint", &|p| std::fs::remove_file(p.join("checkpoint")).unwrap()), 2, "LOG_CORRUPT");
     // A publication carries no keys.
     failed(&evidentia(dir, &["log", "verify", "P"]), 2, "--jwks");
 }
@@ -242,6 +244,20 @@ fn tiles_come_from_the_records_and_carry_the_note_key_signed_later() {
         let out = Command::new(&checker).arg(&vkey).arg(dir.join("P")).output().unwrap();
         assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
     }
+    // A published tile changed since: the next publication stops before writing
+    // any tile above level 0 or the checkpoint, and goes on once it is repaired.
+    let tile = dir.join("P/tile/0/000");
+    let good = std::fs::read(&tile).unwrap();
+    let mut bad = good.clone();
+    bad[5] ^= 1;
+    std::fs::write(&tile, &bad).unwrap();
+    append(dir, "L", "m", 300);
+    failed(&evidentia(dir, &["log", "publish", "L", "--to", "P"]), 2, "LOG_CORRUPT");
+    assert!(!dir.join("P/tile/1/000.p/3").exists());
+    assert!(std::fs::read_to_string(dir.join("P/checkpoint")).unwrap().contains("\n600\n"));
+    std::fs::write(&tile, &good).unwrap();
+    assert_eq!(number(&publish(dir, "L", "P"), "size"), 900);
+    assert_eq!(verify(dir, "P").status.code(), Some(0));
     // One publisher a folder at a time.
     if let Some(flock) = support::find_program("flock") {
         let mut holder = Command::new(flock).arg(dir.join("P/.lock")).args(["sleep", "30"]).spawn().unwrap();

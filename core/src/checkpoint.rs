@@ -282,6 +282,24 @@ pub fn verify_note(note: &str, trusted: &[NoteVerifier]) -> Result<VerifiedNote>
     Ok(verified)
 }
 
+/// For each of `trusted`, whether the note carries its signature lines and whether
+/// they all verify: `None` when it carries none. For a verifier that judges each
+/// key by its own rules (its validity at some time) before it counts.
+///
+/// # Errors
+/// [`ErrorCode::CheckpointMalformed`] for a note that is not well-formed.
+pub(crate) fn signature_lines(note: &str, trusted: &[NoteVerifier]) -> Result<Vec<Option<bool>>> {
+    let (text, signatures) = split_note(note)?;
+    Ok(trusted
+        .iter()
+        .map(|v| {
+            let mut lines = signatures.iter().filter(|s| s.name == v.name && s.key_hash == v.key_hash).peekable();
+            lines.peek()?;
+            Some(lines.all(|s| v.key.verify_der(text.as_bytes(), &s.signature)))
+        })
+        .collect())
+}
+
 /// Verifies a signed checkpoint and reads it.
 ///
 /// # Errors

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use crate::checkpoint::{Checkpoint, NoteVerifier, read_checkpoint, split_note, verify_note};
+use crate::checkpoint::{Checkpoint, NoteVerifier, read_checkpoint, split_note};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorCode, Result};
 use crate::jwks::{KeySet, Validity};
@@ -72,6 +72,30 @@ pub(crate) fn check_message_event(report: &mut ReportBuilder, event: &[u8], reco
         if let Some((code, message)) = check.failure {
             report.fail(code, None, message);
         }
+    }
+}
+
+/// Whether a checkpoint's signature lines (see [`PreparedCheckpoint`]) sign it for a
+/// log: only the lines of keys valid at the time of its last record count (for a
+/// checkpoint of no records, keys never revoked, as alone, SPEC §10); a line of
+/// another key (one revoked before, say) is ignored, verifying or not; a counted
+/// one must verify, and one must be counted.
+fn judge_signers(signers: Result<Vec<(Validity, bool)>>, last_time: Option<Timestamp>) -> Result<()> {
+    let signers = signers?;
+    let valid = |validity: &Validity| match last_time {
+        Some(t) => validity.check(t).is_ok(),
+        None => validity.revoked_at.is_none(),
+    };
+    let counted: Vec<bool> = signers.iter().filter(|(v, _)| valid(v)).map(|(_, ok)| *ok).collect();
+    let invalid = |why: &'static str| Err(Error::new(ErrorCode::CheckpointSignatureInvalid, why));
+    if counted.contains(&false) {
+        invalid("the signature of a trusted key does not verify")
+    } else if !counted.is_empty() {
+        Ok(())
+    } else if signers.is_empty() {
+        invalid("the note has no signature from a trusted key")
+    } else {
+        invalid("its signing key was not valid at the time of its last record")
     }
 }
 
@@ -281,32 +305,33 @@ impl PreparedEntry {
 #[derive(Clone, Debug)]
 pub struct PreparedCheckpoint {
     checkpoint: Result<Checkpoint>,
-    /// The validity of each key whose signature verified, or why none did.
-    signers: Result<Vec<Validity>>,
+    /// The validity of each key of the set whose signature lines the note carries,
+    /// and whether they verify; or why the note cannot be judged. Which keys count
+    /// is decided when the checkpoint is pushed (their validity at its last record).
+    signers: Result<Vec<(Validity, bool)>>,
 }
 
 impl PreparedCheckpoint {
-    /// Reads a signed checkpoint and checks its signatures with every usable key of
-    /// `keys`, under the checkpoint's origin as key name.
+    /// Reads a signed checkpoint and checks the signature lines of every usable key
+    /// of `keys`, under the checkpoint's origin as key name.
     pub fn new(keys: &KeySet, note: &str) -> PreparedCheckpoint {
         let checkpoint = read_checkpoint(note);
         let signers = match &checkpoint {
             Err(e) => Err(e.clone()),
             Ok(checkpoint) => {
-                let candidates: Vec<(NoteVerifier, &Validity)> = keys
+                let (verifiers, validities): (Vec<NoteVerifier>, Vec<&Validity>) = keys
                     .entries()
                     .iter()
                     .filter_map(|entry| entry.public_key().map(|key| (key, entry.validity())))
                     .filter_map(|(key, validity)| {
                         NoteVerifier::new(&checkpoint.origin, key).ok().map(|v| (v, validity))
                     })
-                    .collect();
-                let verifiers: Vec<NoteVerifier> = candidates.iter().map(|(v, _)| v.clone()).collect();
-                verify_note(note, &verifiers).map(|verified| {
-                    candidates
-                        .iter()
-                        .filter(|(v, _)| verified.keys.contains(v.key()))
-                        .map(|(_, validity)| (*validity).clone())
+                    .unzip();
+                crate::checkpoint::signature_lines(note, &verifiers).map(|lines| {
+                    validities
+                        .into_iter()
+                        .zip(lines)
+                        .filter_map(|(validity, verified)| verified.map(|ok| (validity.clone(), ok)))
                         .collect()
                 })
             }
@@ -437,6 +462,9 @@ pub struct LogVerifier {
     tree: Accumulator,
     /// The perfect subtrees the last leaf completed: `(level, index, hash)`.
     completed: Vec<(u32, u64, Hash)>,
+    /// The positions of the leaves whose hash is unknown (unreadable entries), in
+    /// ascending order: a node or root over one of them matches nothing stored.
+    unknown_leaves: Vec<u64>,
     /// The first batch record not yet covered by a verified checkpoint.
     first_unsigned: Option<u64>,
     /// The largest tree size a checkpoint covered.
@@ -467,6 +495,7 @@ impl LogVerifier {
             nonces: HashSet::new(),
             tree: Accumulator::new(),
             completed: Vec::new(),
+            unknown_leaves: Vec::new(),
             first_unsigned: None,
             covered: 0,
             links: Vec::new(),
@@ -584,23 +613,10 @@ impl LogVerifier {
 
     /// The trusted checkpoint's signers: one must have been valid at the time of
     /// its last record (`None` for a checkpoint of no records).
-    fn check_start_signers(&mut self, signers: Result<Vec<Validity>>, last_time: Option<Timestamp>) {
-        let valid = |validity: &Validity| match last_time {
-            Some(t) => validity.check(t).is_ok(),
-            None => validity.revoked_at.is_none(),
-        };
-        match signers {
-            Ok(signers) if signers.iter().any(valid) => {}
-            Ok(_) => self.report.fail(
-                ErrorCode::CheckpointSignatureInvalid,
-                None,
-                "the trusted checkpoint's signing key was not valid at the time of its last record",
-            ),
-            Err(e) => self.report.fail(
-                ErrorCode::CheckpointSignatureInvalid,
-                None,
-                format!("the trusted checkpoint does not verify with the keys given: {e}"),
-            ),
+    fn check_start_signers(&mut self, signers: Result<Vec<(Validity, bool)>>, last_time: Option<Timestamp>) {
+        if let Err(e) = judge_signers(signers, last_time) {
+            let message = format!("the trusted checkpoint does not verify with the keys given: {e}");
+            self.report.fail(ErrorCode::CheckpointSignatureInvalid, None, message);
         }
     }
 
@@ -654,6 +670,7 @@ impl LogVerifier {
             // reported once and not again as a gap; it still occupies a leaf, whose hash
             // is unknown, so checkpoints covering it will not match.
             self.max_seq = Some(self.max_seq.map_or(0, |max| max + 1));
+            self.unknown_leaves.push(self.tree.size());
             self.add_leaf([0u8; 32]);
             return;
         };
@@ -765,6 +782,12 @@ impl LogVerifier {
         self.key_history = Some((index, key_record));
     }
 
+    /// Whether a leaf of unknown hash lies in `from..to`.
+    fn unknown_in(&self, from: u64, to: u64) -> bool {
+        let at = self.unknown_leaves.partition_point(|&leaf| leaf < from);
+        self.unknown_leaves.get(at).is_some_and(|&leaf| leaf < to)
+    }
+
     fn add_leaf(&mut self, leaf: Hash) {
         let completed = &mut self.completed;
         completed.clear();
@@ -798,7 +821,9 @@ impl LogVerifier {
             self.report.fail(ErrorCode::CheckpointMismatch, at, message);
             return;
         }
-        if checkpoint.size != self.tree.size() || checkpoint.root != self.tree.root() {
+        // A root over a leaf of unknown hash is unknown: it matches no checkpoint.
+        if checkpoint.size != self.tree.size() || checkpoint.root != self.tree.root() || !self.unknown_leaves.is_empty()
+        {
             let message = format!(
                 "the checkpoint for {} records does not match the first {} records of the log",
                 checkpoint.size,
@@ -810,19 +835,7 @@ impl LogVerifier {
         // A signer must have been valid when the checkpoint's last record was made;
         // a checkpoint of no records has no time, so, as alone (SPEC §10), its
         // signer must never have been revoked.
-        let signed = prepared.signers.and_then(|signers| {
-            let valid = |validity: &Validity| match self.last_time {
-                Some(t) => validity.check(t).is_ok(),
-                None => validity.revoked_at.is_none(),
-            };
-            match signers.iter().any(valid) {
-                true => Ok(()),
-                false => Err(Error::new(
-                    ErrorCode::CheckpointSignatureInvalid,
-                    "its signing key was not valid at the time of its last record",
-                )),
-            }
-        });
+        let signed = judge_signers(prepared.signers, self.last_time);
         match signed {
             Ok(()) => {
                 self.covered = self.covered.max(checkpoint.size);
@@ -862,7 +875,10 @@ impl LogVerifier {
     pub fn push_tree_node(&mut self, level: u32, index: u64, stored: &Hash) {
         self.report.ran(&[Check::Tree]);
         let computed = self.completed.iter().find(|(l, i, _)| *l == level && *i == index).map(|(_, _, h)| h);
-        if computed != Some(stored) {
+        // A node over a leaf of unknown hash is unknown: it matches nothing stored.
+        let span = 1u64.checked_shl(level).unwrap_or(u64::MAX);
+        let first = index.saturating_mul(span);
+        if computed != Some(stored) || self.unknown_in(first, first.saturating_add(span)) {
             let message = format!("the stored tree hash at level {level}, position {index} does not match the records");
             self.report.fail(ErrorCode::TreeMismatch, self.index.checked_sub(1), message);
         }

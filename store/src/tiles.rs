@@ -3,7 +3,7 @@
 //! serve, and verifying such a publication read from a folder or fetched from a
 //! server, with no access to the log itself.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use evidentia::json::{Number, Value};
@@ -60,10 +60,12 @@ impl TileSource for TilesDir {
     }
 }
 
-/// Whether `dir` holds a publication rather than a log: a `checkpoint` file and no
-/// `log.json`.
+/// Whether `dir` holds a publication rather than a log: no `log.json`, and a
+/// `checkpoint` or a `tile` folder (a publication that lost its checkpoint is still
+/// one, and reading it says so).
 pub fn is_tiles_dir(dir: &Path) -> bool {
-    dir.join(CHECKPOINT).is_file() && !dir.join(crate::config::CONFIG_FILE).exists()
+    let exists = |name: &str| std::fs::symlink_metadata(dir.join(name)).is_ok();
+    !exists(crate::config::CONFIG_FILE) && (exists(CHECKPOINT) || exists("tile"))
 }
 
 fn required(source: &dyn TileSource, path: &str, max: u64) -> Result<Vec<u8>> {
@@ -74,7 +76,12 @@ fn required(source: &dyn TileSource, path: &str, max: u64) -> Result<Vec<u8>> {
 
 /// The published checkpoint note and what it says.
 fn published_checkpoint(source: &dyn TileSource) -> Result<Option<(String, Checkpoint)>> {
-    let Some(bytes) = source.get(CHECKPOINT, MAX_CHECKPOINT)? else { return Ok(None) };
+    // Longer than any note (§10), or not a file: not a checkpoint.
+    let fetched = source.get(CHECKPOINT, MAX_CHECKPOINT).map_err(|e| match e.code() {
+        ErrorCode::LogCorrupt => Error::new(ErrorCode::CheckpointMalformed, e.message().to_owned()),
+        _ => e,
+    });
+    let Some(bytes) = fetched? else { return Ok(None) };
     // Read as §10 reads a checkpoint, with its codes (CHECKPOINT_MALFORMED…).
     let bad = |code, why: &str| Error::new(code, format!("the checkpoint published at {}: {why}", source.location()));
     let note =
@@ -184,7 +191,12 @@ pub fn publish(log: &Path, to: &Path) -> Result<Published> {
         }
     };
 
+    // Level 0 comes from the records and is written as it is made. Each hash above
+    // is the root of a full tile of the level below (made now, or published before):
+    // those tiles are kept until the root they give is the checkpoint's, so that a
+    // published tile changed since, or a damaged log, writes no wrong one.
     let mut files = 0u64;
+    let mut upper: BTreeMap<(u32, u64), (Tile, Vec<u8>)> = BTreeMap::new();
     for level in 0..tile_levels(size) {
         // Full tiles of the previous publication are final; its partial one is not.
         let from = (previous_size >> (level * TILE_HEIGHT)) / TILE_WIDTH;
@@ -198,26 +210,35 @@ pub fn publish(log: &Path, to: &Path) -> Result<Published> {
                 let bundle = encode_bundle(records.iter().map(Vec::as_slice))
                     .map_err(|e| Error::new(e.code(), format!("records {first}…: {}", e.message())))?;
                 files += u64::from(write_tile(&fs, to, &tile.entries_path(), &bundle)?);
+                files += u64::from(write_tile(&fs, to, &tile.path(), &hashes)?);
             } else {
-                // Each hash is the root of a full tile of the level below, as
-                // published: the tiles follow from the records alone.
                 for node in nodes {
                     let below = Tile { level: level - 1, index: node, width: TILE_WIDTH as u32 };
-                    let hashes_below = decode_tile(&below, &required(&dir, &below.path(), MAX_TILE)?)?;
+                    let hashes_below = match upper.get(&(below.level, below.index)) {
+                        Some((_, bytes)) => decode_tile(&below, bytes)?,
+                        None => decode_tile(&below, &required(&dir, &below.path(), MAX_TILE)?)?,
+                    };
                     hashes.extend_from_slice(&subtree_root(&hashes_below));
                 }
+                upper.insert((tile.level, tile.index), (tile, hashes));
             }
-            files += u64::from(write_tile(&fs, to, &tile.path(), &hashes)?);
         }
     }
-    if root(&tile_nodes(&dir, size), size)? != checkpoint.root {
+    let nodes = TileNodes::new(size, |tile: &Tile| match upper.get(&(tile.level, tile.index)) {
+        Some((made, bytes)) if made == tile => decode_tile(tile, bytes),
+        _ => decode_tile(tile, &required(&dir, &tile.path(), MAX_TILE)?),
+    });
+    if root(&nodes, size)? != checkpoint.root {
         return Err(Error::new(
             ErrorCode::LogCorrupt,
             format!(
-                "the records of the log do not give the root of its checkpoint of {size} records: the log is damaged (`evidentia log verify` says where); {} keeps its previous checkpoint",
+                "the log's records, with the tiles published before in {0}, do not give the root of its checkpoint of {size} records: a tile published before was changed since (`evidentia log verify {0}` finds it), or the log is damaged (`evidentia log verify` on it says where); no tile above level 0 was written, and {0} keeps its previous checkpoint",
                 to.display()
             ),
         ));
+    }
+    for (tile, bytes) in upper.values() {
+        files += u64::from(write_tile(&fs, to, &tile.path(), bytes)?);
     }
     fs.replace(to, CHECKPOINT, note.as_bytes())?;
     drop(lock);

@@ -27,32 +27,43 @@ def index_path(n, width):
 
 
 def tiles_at(size, level):
-    """(index, width) of the tiles of level `level` for a tree of `size` leaves: the full ones,
-    then a partial one."""
+    """(index, width) of the tiles of level `level` for a tree of `size` leaves, one by one: the
+    full ones, then a partial one."""
     nodes = size // (WIDTH ** level)
-    out = [(n, WIDTH) for n in range(nodes // WIDTH)]
+    for n in range(nodes // WIDTH):
+        yield n, WIDTH
     if nodes % WIDTH:
-        out.append((nodes // WIDTH, nodes % WIDTH))
-    return out
+        yield nodes // WIDTH, nodes % WIDTH
 
 
-def _read(root, path):
+def width_of(size, level, n):
+    """The width of tile `n` of level `level` in a tree of `size` leaves."""
+    nodes = size // (WIDTH ** level)
+    return WIDTH if n < nodes // WIDTH else nodes % WIDTH
+
+
+def _read(root, path, limit):
+    """A file of the publication; none at all, or more than `limit` bytes (more than any such
+    file holds), is LOG_CORRUPT."""
     p = os.path.join(root, *path.split("/"))
     if os.path.islink(p) or not os.path.isfile(p):
         _corrupt(f"{path} is missing")
     with open(p, "rb") as f:
-        return f.read()
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        _corrupt(f"{path} is longer than any such file")
+    return data
 
 
 def read_tile(root, level, n, width):
-    data = _read(root, f"tile/{level}/{index_path(n, width)}")
+    data = _read(root, f"tile/{level}/{index_path(n, width)}", 32 * WIDTH)
     if len(data) != 32 * width:
         _corrupt(f"tile {level}/{n} is {len(data)} bytes, not {32 * width}")
     return [data[i:i + 32] for i in range(0, len(data), 32)]
 
 
 def read_bundle(root, n, width):
-    data = _read(root, f"tile/entries/{index_path(n, width)}")
+    data = _read(root, f"tile/entries/{index_path(n, width)}", WIDTH * (2 + 65535))
     entries = []
     pos = 0
     while pos < len(data):
@@ -82,8 +93,7 @@ class _TilesVerifier(LogVerifier):
         n = node // WIDTH
         held = self.tiles.get(level)
         if held is None or held[0] != n:
-            width = dict(tiles_at(self.size, level))[n]
-            held = (n, read_tile(self.root_dir, level, n, width))
+            held = (n, read_tile(self.root_dir, level, n, width_of(self.size, level, n)))
             self.tiles[level] = held
         return held[1][node % WIDTH]
 
@@ -102,7 +112,14 @@ def verify_publication(root, key_set):
     """§24.2: the checkpoint read and its signature checked alone (§10) first; then each level-0
     tile's bundle and tile, every record verified (§13, batch-signed, no events) and every tile
     hash compared as the record completing it is pushed; the checkpoint as a stored one last."""
-    cp = checkpoints.read(_read(root, "checkpoint"))
+    # §24.2: read as §10 reads a checkpoint: more than a note may hold is CHECKPOINT_MALFORMED.
+    p = os.path.join(root, "checkpoint")
+    if not os.path.lexists(p):
+        _corrupt("checkpoint is missing")
+    if os.path.islink(p) or not os.path.isfile(p):
+        raise EvError("CHECKPOINT_MALFORMED", "checkpoint is not a file")
+    with open(p, "rb") as f:
+        cp = checkpoints.read(f.read(checkpoints.MAX_NOTE + 1))
     checkpoints.verify_alone(cp, key_set)
     v = _TilesVerifier(key_set, cp, root)
     for n, width in tiles_at(cp.size, 0):

@@ -10,7 +10,11 @@ use evidentia::merkle::{Hash, MemoryTree, leaf_hash};
 use evidentia::tiles::{TILE_WIDTH, encode_bundle, subtree_root, tile_levels, tiles_at};
 use evidentia::{Checkpoint, Digest, ErrorCode, SigningKey};
 
-use super::fixtures::{LOG_ID, World, at, checkpoint_of, event, record, set, signed, tree};
+use evidentia::encoding::b64;
+
+use super::fixtures::{
+    LOG_ID, World, at, checkpoint_of, event, jwk, jwk_with, jwks, record, set, signature_line, signed, tree,
+};
 use super::{Op, Outcome, Suite, dir, file};
 
 /// The records of a batch-signed chain of `n` events by `key`, a second apart.
@@ -58,9 +62,9 @@ fn inputs(files: BTreeMap<String, Vec<u8>>, jwks: &str) -> Vec<super::Input> {
 
 pub(crate) fn cases(suite: &mut Suite, world: &World) {
     let key = &world.k1;
-    let jwks = set(&[key]);
+    let trusted = set(&[key]);
     let mut add = |slug: &str, why: &str, outcome: Outcome, files: BTreeMap<String, Vec<u8>>| {
-        suite.add("tiles", slug, Op::Tiles, "§24.2", why, outcome, inputs(files, &jwks));
+        suite.add("tiles", slug, Op::Tiles, "§24.2", why, outcome, inputs(files, &trusted));
     };
     let base = records(300, key);
     let published = publication(&base, &note_of(&base, key));
@@ -192,6 +196,47 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) {
         files,
     );
 
+    // An unreadable entry, its leaf in the tile and the checkpoint made as if its
+    // hash were 32 zero bytes (and signed by the log's key): its leaf is unknown.
+    let mut unreadable = published.clone();
+    let mut entries = base.clone();
+    entries[5] = Vec::new();
+    let mut leaves: Vec<Hash> = entries.iter().map(|r| leaf_hash(r)).collect();
+    leaves[5] = [0; 32];
+    let zeroed = MemoryTree::from_leaf_hashes(leaves.iter().copied());
+    let built = publication(&entries, "");
+    unreadable.insert("tile/entries/000".into(), built["tile/entries/000"].clone());
+    unreadable.insert("tile/0/000".into(), leaves[..256].concat());
+    unreadable.insert("tile/1/000.p/1".into(), subtree_root(&leaves[..256]).to_vec());
+    unreadable.insert("checkpoint".into(), signed(&checkpoint_of(&zeroed, 300, LOG_ID), key).into_bytes());
+    add(
+        "unreadable-entry-zero-leaf",
+        "record 5 is an empty entry, and its tile leaf, the level-1 hash and the checkpoint are made as if its hash were zeros: an unreadable entry's leaf is unknown (§13 step 9), so no stored hash or root over it matches",
+        Outcome::Findings(vec![
+            ErrorCode::RecordMalformed,
+            ErrorCode::TreeMismatch,
+            ErrorCode::CheckpointMismatch,
+            ErrorCode::RecordUnsigned,
+        ]),
+        unreadable,
+    );
+    let none_readable: Vec<Vec<u8>> = vec![b"x".to_vec(); 3];
+    add(
+        "no-entry-readable",
+        "three entries, none a record, under a checkpoint of the log: no readable record is left unsigned, so no RECORD_UNSIGNED (§13)",
+        Outcome::Findings(vec![ErrorCode::RecordMalformed, ErrorCode::TreeMismatch, ErrorCode::CheckpointMismatch]),
+        publication(&none_readable, &note_of(&base[..3], key)),
+    );
+    let mut files = published.clone();
+    let longer = [published["checkpoint"].as_slice(), &[b' '; 64 * 1024][..]].concat();
+    files.insert("checkpoint".into(), longer);
+    add(
+        "checkpoint-longer-than-a-note",
+        "the checkpoint is longer than any signed note (64 KiB, §10): read as §10 reads one, it is malformed",
+        Outcome::Error(ErrorCode::CheckpointMalformed),
+        files,
+    );
+
     let without = |path: &str| {
         let mut files = published.clone();
         files.remove(path).expect("a published file");
@@ -245,5 +290,27 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) {
         "a full level-0 tile holds 257 hashes",
         Outcome::Error(ErrorCode::LogCorrupt),
         resized("tile/0/000", &|b| b.extend_from_slice(&[0; 32])),
+    );
+
+    // A line of a key revoked before every record does not count, verifying or not.
+    let revoked = &world.k2;
+    let mut files = published.clone();
+    let note = note_of(&base, key);
+    let (body, lines) = note.split_once("\n\n").expect("a signed note");
+    let junk = signature_line(&format!("{body}\n"), LOG_ID, revoked);
+    let (head, signature) = junk.trim_end().rsplit_once(' ').expect("a signature line");
+    let mut raw = evidentia::encoding::b64_decode(signature).expect("base64");
+    let last = raw.len() - 1;
+    raw[last] ^= 1;
+    files.insert("checkpoint".into(), format!("{body}\n\n{lines}{head} {}\n", b64(&raw)).into_bytes());
+    let with_revoked = jwks(&[jwk(key), jwk_with(revoked, r#""revoked":{"revoked_at":1799999000}"#)]);
+    suite.add(
+        "tiles",
+        "bad-line-of-a-key-revoked-before",
+        Op::Tiles,
+        "§24.2",
+        "the checkpoint also carries a line, not verifying, of a key the set says was revoked before every record: only lines of keys valid at the last record count (§13), so valid",
+        Outcome::Valid,
+        inputs(files, &with_revoked),
     );
 }
