@@ -42,7 +42,8 @@ impl WaitArg {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum LogCommand {
-    /// Create a new log in DIR
+    /// Create a new log in DIR, or in the PostgreSQL database a `postgres://` URL
+    /// names (SPEC §25)
     Init {
         dir: PathBuf,
         /// The log's signing key file (JWK or PEM), or a key in a PKCS#11 token (a
@@ -384,6 +385,9 @@ pub(crate) fn signing_key(log: &Log, key: Option<&Path>) -> Result<AnySigner, Er
 }
 
 pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
+    if let Some(outcome) = crate::pg::run(command, json)? {
+        return Ok(outcome);
+    }
     match command {
         LogCommand::Init { dir, key, id, mode, index_fields } => {
             let key_file = key_reference(key)?;

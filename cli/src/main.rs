@@ -9,6 +9,7 @@ mod log;
 mod message;
 mod metrics_server;
 mod monitor;
+mod pg;
 mod progress;
 mod report;
 mod tiles;

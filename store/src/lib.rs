@@ -45,6 +45,8 @@ pub mod metrics;
 mod monitor;
 mod nonces;
 mod package;
+#[cfg(feature = "postgres")]
+pub mod pg;
 mod pipeline;
 mod reader;
 mod recovery;

@@ -136,6 +136,9 @@ fn test_core() -> Result<()> {
     // ssh-agent and keeps its logs in SQLite (cli/tests/witness_client.rs).
     tools::ensure_apt(&[("ssh-agent", "openssh-client"), ("sqlite3", "sqlite3")])?;
     let litewitness = tools::litewitness()?;
+    // Logs in PostgreSQL (cli/tests/postgres.rs): each test runs a throwaway
+    // PostgreSQL 15 cluster of its own, as the postgres user, and removes it.
+    tools::ensure_apt(&[("/usr/lib/postgresql/15/bin/initdb", "postgresql-15"), ("psql", "postgresql-client-15")])?;
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     let tested = run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
@@ -144,6 +147,7 @@ fn test_core() -> Result<()> {
         .env("EVIDENTIA_REQUIRE_GO", "1")
         .env("EVIDENTIA_LITEWITNESS", &litewitness)
         .env("EVIDENTIA_REQUIRE_WITNESS", "1")
+        .env("EVIDENTIA_REQUIRE_POSTGRES", "1")
         .env("EVIDENTIA_REQUIRE_SOFTHSM", "1")
         .env("EVIDENTIA_PKCS11_MODULE", SOFTHSM_MODULE));
     remove_token_dirs();

@@ -1,0 +1,152 @@
+//! `evidentia log …` on a log kept in PostgreSQL (`postgres://…`, SPEC §25): the
+//! commands a fleet of writers and their auditors need, through the store's
+//! [`PgLog`]. The database remembers no key file: appends name theirs.
+
+use std::path::Path;
+
+use evidentia::json::Value;
+use evidentia::{Error, ErrorCode, KeySet, Signer};
+use evidentia_store::pg::{PgCreateOptions, PgLog, is_postgres_url};
+use evidentia_store::{AppendOptions, Mode, NewEvent};
+
+use crate::io::{outln, read_input, write_stdout};
+use crate::log::LogCommand;
+use crate::{Outcome, load_keys, load_signing_key, text};
+
+/// The URL, when the log named on the command line is in PostgreSQL.
+fn url(location: &Path) -> Option<&str> {
+    location.to_str().filter(|s| is_postgres_url(s))
+}
+
+/// Runs `command` when it names a log in PostgreSQL; `None` when it names a folder
+/// (or a publication), which `log.rs` handles.
+pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, Error> {
+    let location = match command {
+        LogCommand::Init { dir, .. }
+        | LogCommand::Append { dir, .. }
+        | LogCommand::Checkpoint { dir, .. }
+        | LogCommand::Prove { dir, .. }
+        | LogCommand::Consistency { dir, .. }
+        | LogCommand::Verify { dir, .. } => dir,
+        LogCommand::Index { dir, .. }
+        | LogCommand::NoteKey { dir, .. }
+        | LogCommand::Witness { dir, .. }
+        | LogCommand::Archive { dir, .. }
+        | LogCommand::Publish { dir, .. }
+        | LogCommand::Find { dir, .. }
+        | LogCommand::Receipt { dir, .. }
+        | LogCommand::Rotate { dir, .. }
+        | LogCommand::Revoke { dir, .. }
+            if url(dir).is_some() =>
+        {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "this command is for logs in a folder so far, not for a log in PostgreSQL (SPEC §25.3)",
+            ));
+        }
+        _ => return Ok(None),
+    };
+    let Some(url) = url(location) else { return Ok(None) };
+    let unsupported = |what: &str| Err(Error::new(ErrorCode::InvalidArgument, format!("a log in PostgreSQL {what}")));
+    match command {
+        LogCommand::Init { index_fields, .. } if !index_fields.is_empty() => {
+            return unsupported("indexes no fields yet");
+        }
+        LogCommand::Init { key, id, mode, .. } => init(url, key, id.as_deref(), mode, json)?,
+        LogCommand::Append { batch: true, .. } => {
+            return unsupported("takes one event per `log append` (no --batch yet)");
+        }
+        LogCommand::Append { event, nonce, idempotent, key, .. } => {
+            append(url, event.as_deref(), nonce.as_deref(), *idempotent, key.as_deref())?;
+        }
+        LogCommand::Checkpoint { key, .. } => checkpoint(url, key.as_deref())?,
+        LogCommand::Prove { tlog_proof: Some(_), .. } => {
+            return unsupported("has no cosigned checkpoints (no --tlog-proof)");
+        }
+        LogCommand::Prove { index, size, .. } => {
+            outln!("{}", PgLog::open(url)?.inclusion_proof(*index, *size)?.to_json()?);
+        }
+        LogCommand::Consistency { from, to, .. } => {
+            outln!("{}", PgLog::open(url)?.consistency_proof(*from, *to)?.to_json()?);
+        }
+        LogCommand::Verify { from_checkpoint: Some(_), .. } => {
+            return unsupported("is verified whole (no --from-checkpoint yet)");
+        }
+        LogCommand::Verify { jwks, report, .. } => {
+            return verify(url, jwks.as_deref(), json, report.signer()?.as_ref()).map(Some);
+        }
+        _ => return Ok(None),
+    }
+    Ok(Some(Outcome::Valid))
+}
+
+fn key_required(command: &str) -> Error {
+    Error::new(
+        ErrorCode::InvalidArgument,
+        format!("a log in PostgreSQL remembers no key file: pass --key to `log {command}`"),
+    )
+}
+
+fn init(url: &str, key: &Path, id: Option<&str>, mode: &str, json: bool) -> Result<(), Error> {
+    let signing = load_signing_key(key)?;
+    let options = PgCreateOptions { log_id: id.map(str::to_owned), mode: Mode::from_name(mode)?, key_valid_from: None };
+    let log = PgLog::create(url, signing.as_ref(), options)?;
+    if json {
+        let summary = Value::object([
+            ("kid", Value::from(signing.public_key().kid())),
+            ("log_id", Value::from(log.log_id())),
+            ("mode", Value::from(log.mode().name())),
+        ]);
+        outln!("{}", text(&summary));
+    } else {
+        eprintln!(
+            "created log {} in PostgreSQL (signing key {}, {mode} mode)",
+            log.log_id(),
+            signing.public_key().kid()
+        );
+    }
+    Ok(())
+}
+
+fn append(
+    url: &str,
+    event: Option<&Path>,
+    nonce: Option<&str>,
+    idempotent: bool,
+    key: Option<&Path>,
+) -> Result<(), Error> {
+    let key = load_signing_key(key.ok_or_else(|| key_required("append"))?)?;
+    let log = PgLog::open(url)?;
+    let event = read_input(event)?;
+    let options = AppendOptions { idempotent, ..AppendOptions::default() };
+    for a in log.append_events(key.as_ref(), &[NewEvent { json: &event, nonce }], options)? {
+        if a.replayed {
+            eprintln!("the nonce is already in the log: record {} (the same event), appended before", a.seq);
+        }
+        write_stdout(format!("{}\n", a.to_line()).as_bytes())?;
+    }
+    Ok(())
+}
+
+fn checkpoint(url: &str, key: Option<&Path>) -> Result<(), Error> {
+    let log = PgLog::open(url)?;
+    let note = match (log.latest_checkpoint()?, key) {
+        (Some((size, note)), _) if size == log.len()? => note,
+        (_, None) => return Err(key_required("checkpoint")),
+        (_, Some(key)) => log.checkpoint(load_signing_key(key)?.as_ref())?.1,
+    };
+    write_stdout(note.as_bytes())
+}
+
+fn verify(url: &str, jwks: Option<&Path>, json: bool, signer: Option<&crate::AnySigner>) -> Result<Outcome, Error> {
+    let log = PgLog::open(url)?;
+    let keys: KeySet = match jwks {
+        Some(path) => load_keys(path)?,
+        None => log.keys()?,
+    };
+    let report = log.verify(&keys)?;
+    if jwks.is_none() && !json {
+        outln!("(keys: the log's own key history; pass --jwks with keys you trust to check who signed)");
+    }
+    crate::report::print_report(report, json, signer)
+}

@@ -1,0 +1,371 @@
+//! Logs kept in PostgreSQL, against a real PostgreSQL 15 server: each test starts a
+//! throwaway cluster of its own (so that one may crash it) and removes it after.
+//! Writers are `evidentia log append` processes; after every fault, each
+//! acknowledged record is in the log, no sequence number is missing or held
+//! twice, and the log verifies.
+#![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use evidentia::Receipt;
+use evidentia_store::Entry;
+use evidentia_store::pg::PgLog;
+use support::{Workdir, evidentia, text};
+
+const BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// A PostgreSQL cluster in a temporary folder, run as the `postgres` user (the
+/// server refuses root), stopped and removed when dropped.
+struct Cluster {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Cluster {
+    /// A new cluster, or `None` when PostgreSQL 15 is missing and not required
+    /// (`EVIDENTIA_REQUIRE_POSTGRES`, which `cargo xtask test` sets).
+    fn start(name: &str) -> Option<Cluster> {
+        let usable = Path::new(BIN).join("initdb").exists()
+            && Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout == b"0\n");
+        if !usable {
+            assert!(
+                std::env::var_os("EVIDENTIA_REQUIRE_POSTGRES").is_none(),
+                "EVIDENTIA_REQUIRE_POSTGRES is set but PostgreSQL 15 (and root, to run it as postgres) is missing"
+            );
+            eprintln!("skipped: PostgreSQL 15 is not installed, or this is not root");
+            return None;
+        }
+        // Short: a Unix socket's path is limited to about 107 bytes.
+        let dir = PathBuf::from(format!("/tmp/evpg-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sock")).unwrap();
+        std::fs::write(dir.join("pwfile"), "superpw\n").unwrap();
+        chown_postgres(&dir);
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let cluster = Cluster { dir, port };
+        cluster.postgres(&[
+            &format!("{BIN}/initdb"),
+            "-N",
+            "-D",
+            &cluster.data(),
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            &format!("--pwfile={}/pwfile", cluster.dir.display()),
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ]);
+        cluster.start_server();
+        Some(cluster)
+    }
+
+    fn data(&self) -> String {
+        format!("{}/data", self.dir.display())
+    }
+
+    fn postgres(&self, args: &[&str]) -> Output {
+        let out = Command::new("runuser").args(["-u", "postgres", "--"]).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}{}", text(&out.stdout), text(&out.stderr));
+        out
+    }
+
+    fn start_server(&self) {
+        // fsync off: a killed server keeps what the OS holds, so acknowledged
+        // commits survive `stop -m immediate` (only a power loss would lose them).
+        let options = format!(
+            "-p {} -k {}/sock -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200",
+            self.port,
+            self.dir.display()
+        );
+        let log = format!("{}/server.log", self.dir.display());
+        self.postgres(&[&format!("{BIN}/pg_ctl"), "-D", &self.data(), "-l", &log, "-w", "-o", &options, "start"]);
+    }
+
+    /// Stops the server as a crash would: no shutdown checkpoint, recovery at start.
+    fn crash(&self) {
+        self.postgres(&[&format!("{BIN}/pg_ctl"), "-D", &self.data(), "-m", "immediate", "stop"]);
+    }
+
+    /// A new database, and its URL.
+    fn database(&self, name: &str) -> String {
+        self.sql("postgres", &format!("CREATE DATABASE {name}"));
+        self.url(name)
+    }
+
+    fn url(&self, database: &str) -> String {
+        format!("postgres://postgres:superpw@127.0.0.1:{}/{database}", self.port)
+    }
+
+    fn sql(&self, database: &str, sql: &str) -> String {
+        let out = Command::new("psql")
+            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", &self.url(database), "-c", sql])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{sql}: {}", text(&out.stderr));
+        text(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new("runuser")
+            .args(["-u", "postgres", "--", &format!("{BIN}/pg_ctl"), "-D", &self.data(), "-m", "immediate", "stop"])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn chown_postgres(dir: &Path) {
+    let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir).status().unwrap();
+    assert!(status.success());
+}
+
+/// A signing key in `work`, and a log created with it at `url`.
+fn init(work: &Path, url: &str, mode: &str) -> PathBuf {
+    let key = work.join("key.jwk");
+    if !key.exists() {
+        assert!(evidentia(work, &["keygen", "--out", key.to_str().unwrap()]).status.success());
+    }
+    let out = evidentia(work, &["log", "init", url, "--key", key.to_str().unwrap(), "--mode", mode]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    key
+}
+
+/// A writer process appending `event` under `nonce`.
+fn spawn_append(url: &str, key: &Path, event: &str, nonce: &str) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_evidentia"))
+        .args(["log", "append", url, "-", "--key", key.to_str().unwrap(), "--nonce", nonce])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), event.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    child
+}
+
+/// The receipts of the appends that were acknowledged (exit 0, a receipt printed).
+fn acknowledged(children: Vec<Child>) -> Vec<String> {
+    children
+        .into_iter()
+        .filter_map(|child| {
+            let out = child.wait_with_output().unwrap();
+            out.status.success().then(|| text(&out.stdout).trim().to_owned())
+        })
+        .collect()
+}
+
+/// Every acknowledged receipt is the stored entry at its sequence number, the
+/// numbers run 0..n with none twice, and the log verifies.
+fn assert_intact(work: &Path, url: &str, receipts: &[String]) -> u64 {
+    let log = PgLog::open(url).unwrap();
+    let len = log.len().unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for receipt in receipts {
+        let seq = Receipt::parse(receipt).unwrap().record().seq;
+        assert!(seq < len, "acknowledged record {seq} is beyond the log's {len}");
+        assert!(seen.insert(seq), "two acknowledgements of record {seq}");
+        let stored = match log.entry(seq).unwrap() {
+            Entry::Receipt { receipt, .. } => receipt,
+            Entry::Record { .. } => panic!("a record in a log of receipts"),
+        };
+        assert_eq!(&stored, receipt, "record {seq} is not the one acknowledged");
+    }
+    let out = evidentia(work, &["log", "verify", url, "--json"]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("\"valid\":true"), "{}", text(&out.stdout));
+    len
+}
+
+#[test]
+fn many_writer_processes_append_gap_free_and_the_log_verifies() {
+    let Some(cluster) = Cluster::start("writers") else { return };
+    let work = Workdir::new("pg-writers");
+    let url = cluster.database("writers");
+    let key = init(&work.0, &url, "receipts");
+    let mut receipts = Vec::new();
+    for round in 0..4 {
+        let writers: Vec<Child> = (0..16)
+            .map(|w| {
+                spawn_append(&url, &key, &format!("{{\"writer\":{w},\"round\":{round}}}"), &format!("w{w}-r{round}"))
+            })
+            .collect();
+        let acked = acknowledged(writers);
+        assert_eq!(acked.len(), 16, "every writer appends");
+        receipts.extend(acked);
+    }
+    assert_eq!(assert_intact(&work.0, &url, &receipts), 64);
+    // The proofs come from the database's nodes and check against a checkpoint.
+    let out = evidentia(&work.0, &["log", "checkpoint", &url, "--key", key.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let proof = evidentia(&work.0, &["log", "prove", &url, "--index", "37"]);
+    assert!(proof.status.success(), "{}", text(&proof.stderr));
+    assert!(text(&proof.stdout).contains("\"tree_size\":64"));
+}
+
+#[test]
+fn writers_racing_with_one_nonce_make_one_record() {
+    let Some(cluster) = Cluster::start("nonce") else { return };
+    let work = Workdir::new("pg-nonce");
+    let url = cluster.database("nonce");
+    let key = init(&work.0, &url, "receipts");
+    for round in 0..3 {
+        let nonce = format!("request-{round}");
+        let racers: Vec<Child> =
+            (0..8).map(|w| spawn_append(&url, &key, &format!("{{\"racer\":{w}}}"), &nonce)).collect();
+        let outputs: Vec<Output> = racers.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+        let won = outputs.iter().filter(|o| o.status.success()).count();
+        assert_eq!(won, 1, "exactly one writer of nonce {nonce} appends");
+        for lost in outputs.iter().filter(|o| !o.status.success()) {
+            assert_eq!(lost.status.code(), Some(2));
+            assert!(text(&lost.stderr).contains("NONCE_IN_USE"), "{}", text(&lost.stderr));
+        }
+    }
+    assert_eq!(assert_intact(&work.0, &url, &[]), 3);
+}
+
+#[test]
+fn a_transaction_rolled_back_leaves_no_record_and_no_gap() {
+    let Some(cluster) = Cluster::start("rollback") else { return };
+    let work = Workdir::new("pg-rollback");
+    let url = cluster.database("rollback");
+    let key = init(&work.0, &url, "batch");
+    let append = |event: &str, nonce: &str| acknowledged(vec![spawn_append(&url, &key, event, nonce)]);
+    assert_eq!(append("{\"n\":0}", "a").len(), 1);
+    // The server refuses the entry after the writer inserted it: the whole
+    // transaction, head and nodes included, is rolled back.
+    cluster.sql(
+        "rollback",
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         IF convert_from(NEW.event, 'UTF8') LIKE '%refused%' THEN RAISE EXCEPTION 'refused by policy'; END IF; \
+         RETURN NEW; END $$; \
+         CREATE TRIGGER refuse BEFORE INSERT ON evidentia.entries FOR EACH ROW EXECUTE FUNCTION refuse();",
+    );
+    let refused = spawn_append(&url, &key, "{\"refused\":true}", "b").wait_with_output().unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("refused by policy"), "{}", text(&refused.stderr));
+    let next = append("{\"n\":1}", "c");
+    assert_eq!(next.len(), 1);
+    assert!(next[0].contains("\"seq\":1"), "the next record takes the number left free: {}", next[0]);
+    let log = PgLog::open(&url).unwrap();
+    assert_eq!(log.len().unwrap(), 2);
+    assert_eq!(log.find_nonce("b").unwrap(), None);
+    assert_eq!(log.latest_checkpoint().unwrap().map(|(size, _)| size), Some(2));
+    let out = evidentia(&work.0, &["log", "verify", &url, "--json"]);
+    assert!(text(&out.stdout).contains("\"valid\":true"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn killed_writers_a_crashed_server_and_dropped_connections_lose_no_acknowledged_record() {
+    let Some(cluster) = Cluster::start("faults") else { return };
+    let work = Workdir::new("pg-faults");
+    let url = cluster.database("faults");
+    let key = init(&work.0, &url, "receipts");
+    let (mut receipts, mut failed) = (Vec::new(), 0);
+    let mut n = 0;
+    let mut batch = |count: usize| -> Vec<Child> {
+        (0..count)
+            .map(|_| {
+                n += 1;
+                spawn_append(&url, &key, &format!("{{\"n\":{n}}}"), &format!("n{n}"))
+            })
+            .collect()
+    };
+    for round in 0..6u64 {
+        let mut writers = batch(12);
+        std::thread::sleep(Duration::from_millis(20 + 15 * round));
+        match round % 3 {
+            // Writer processes killed with SIGKILL, wherever they are.
+            0 => {
+                for writer in writers.iter_mut().step_by(2) {
+                    let _ = writer.kill();
+                }
+            }
+            // Every writer's connection dropped by the server.
+            1 => {
+                let _ = Command::new("psql")
+                    .args([
+                        "-X",
+                        "-q",
+                        &cluster.url("postgres"),
+                        "-c",
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'faults'",
+                    ])
+                    .output();
+            }
+            // The server stopped as in a crash, and started again.
+            _ => {
+                cluster.crash();
+                cluster.start_server();
+            }
+        }
+        let acked = acknowledged(writers);
+        failed += 12 - acked.len();
+        receipts.extend(acked);
+        let len = assert_intact(&work.0, &url, &receipts);
+        assert!(len >= receipts.len() as u64);
+    }
+    eprintln!("{} appends acknowledged, {failed} cut short by the faults", receipts.len());
+    assert!(failed > 0, "no fault struck an append");
+    // Writing goes on.
+    let more = acknowledged(batch(4));
+    assert_eq!(more.len(), 4);
+    receipts.extend(more);
+    assert_intact(&work.0, &url, &receipts);
+}
+
+#[test]
+fn a_log_cut_or_changed_in_the_database_does_not_verify() {
+    let Some(cluster) = Cluster::start("tamper") else { return };
+    let work = Workdir::new("pg-tamper");
+    let base = cluster.database("base");
+    let key = init(&work.0, &base, "receipts");
+    let appended =
+        acknowledged((0..10).map(|i| spawn_append(&base, &key, &format!("{{\"n\":{i}}}"), &format!("n{i}"))).collect());
+    assert_eq!(assert_intact(&work.0, &base, &appended), 10);
+    let cases = [
+        // The last record removed, with its nonce: only the head and the tree's
+        // nodes still know of it.
+        (
+            "cut",
+            "DELETE FROM evidentia.entries WHERE seq = 9; DELETE FROM evidentia.nonces WHERE seq = 9",
+            "records were removed from the end",
+        ),
+        ("middle", "DELETE FROM evidentia.entries WHERE seq = 2", "SEQUENCE_GAP"),
+        (
+            "event",
+            "UPDATE evidentia.entries SET event = convert_to('{\"n\":99}', 'UTF8') WHERE seq = 4",
+            "EVENT_MISMATCH",
+        ),
+        ("edge", "UPDATE evidentia.log SET peaks = decode(repeat('00', 64), 'hex')", "another tree edge"),
+        (
+            "node",
+            "UPDATE evidentia.nodes SET hash = decode(repeat('11', 32), 'hex') WHERE level = 1 AND idx = 2",
+            "TREE_MISMATCH",
+        ),
+        // What the schema would refuse, made possible: a finding, never a panic.
+        (
+            "nulled",
+            "ALTER TABLE evidentia.entries ALTER event DROP NOT NULL; UPDATE evidentia.entries SET event = NULL WHERE seq = 4",
+            "RECORD_UNREADABLE",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, sql, finding) in cases {
+        cluster.sql("postgres", &format!("CREATE DATABASE {name} TEMPLATE base"));
+        cluster.sql(name, sql);
+        let out = evidentia(&work.0, &["log", "verify", &cluster.url(name)]);
+        if out.status.code() != Some(1) || !text(&out.stdout).contains(finding) {
+            failures.push(format!("{name}: exit {:?}\n{}{}", out.status.code(), text(&out.stdout), text(&out.stderr)));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1,0 +1,812 @@
+//! Logs kept in PostgreSQL (`postgres://…`): one log per database, shared by any
+//! number of writer processes on any number of hosts (SPEC.md §25).
+//!
+//! Sequencing is gap-free because every append locks the log's one head row
+//! (`SELECT … FOR UPDATE`) in the transaction that inserts its entries, and reads
+//! the chain's last record, the tree's right edge and the size from that row. A
+//! `SEQUENCE` would not do: PostgreSQL documents that a rolled-back transaction
+//! leaves a gap in one. An append returns only after its transaction commits, so
+//! an acknowledged record is in the database; one that did not commit left nothing.
+//!
+//! The records, receipts and checkpoints are made and checked by the core exactly
+//! as for a log folder: the same receipts, checkpoints, proofs and reports come out.
+
+use std::sync::{Mutex, MutexGuard};
+
+use evidentia::merkle::{Accumulator, Hash, NodeSource, leaf_hash};
+use evidentia::{
+    ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeySet, LogVerifier,
+    LogVerifyOptions, PreparedCheckpoint, Receipt, Record, Report, Result, Signer, Timestamp, Validity, record_time,
+    sign_checkpoint,
+};
+use postgres::{Client, Transaction};
+
+use crate::config::{Mode, random_log_id};
+use crate::segments::Entry;
+use crate::writer::{AppendOptions, Appended, NewEvent, now};
+
+/// The schema version this code writes and reads; `init` creates it and opening
+/// migrates an older one (there is none yet).
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// Whether `location` names a PostgreSQL log rather than a folder.
+#[must_use]
+pub fn is_postgres_url(location: &str) -> bool {
+    // URL schemes are case-insensitive: `Postgres://` is no folder name.
+    let scheme = location.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
+    matches!(scheme.as_deref(), Some("postgres" | "postgresql"))
+}
+
+const SCHEMA: &str = "
+CREATE SCHEMA evidentia;
+CREATE TABLE evidentia.schema_version (version integer NOT NULL);
+-- The head row: locked by every append, it orders them.
+CREATE TABLE evidentia.log (
+    one_row boolean PRIMARY KEY DEFAULT true CHECK (one_row),
+    log_id text NOT NULL,
+    mode text NOT NULL CHECK (mode IN ('receipts', 'batch')),
+    keys text NOT NULL,
+    size bigint NOT NULL CHECK (size >= 0),
+    last_record bytea,
+    peaks bytea NOT NULL
+);
+-- Receipts mode stores the receipt, batch mode the record's canonical bytes.
+CREATE TABLE evidentia.entries (
+    seq bigint PRIMARY KEY CHECK (seq >= 0),
+    receipt text,
+    record bytea,
+    event bytea NOT NULL,
+    CHECK ((receipt IS NULL) <> (record IS NULL))
+);
+CREATE TABLE evidentia.nonces (nonce text PRIMARY KEY, seq bigint NOT NULL UNIQUE);
+-- Every perfect subtree's hash: proofs read O(log n) rows.
+CREATE TABLE evidentia.nodes (
+    level integer NOT NULL,
+    idx bigint NOT NULL,
+    hash bytea NOT NULL CHECK (length(hash) = 32),
+    PRIMARY KEY (level, idx)
+);
+CREATE TABLE evidentia.checkpoints (size bigint PRIMARY KEY, note text NOT NULL);
+";
+
+/// An advisory lock key that serializes schema creation and migration.
+const SCHEMA_LOCK: i64 = 0x6576_6964_656e_7469;
+
+/// What PostgreSQL said, with the server's own message when it gave one.
+fn db_error(doing: &str, e: &postgres::Error) -> Error {
+    if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
+        return Error::new(
+            ErrorCode::LogLocked,
+            format!("PostgreSQL: could not {doing}: another writer held the log for over a minute"),
+        );
+    }
+    let said = match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => e.to_string(),
+    };
+    Error::new(ErrorCode::Io, format!("PostgreSQL: could not {doing}: {said}"))
+}
+
+/// Column `i` of `row`, or LOG_CORRUPT when the database holds something else there
+/// (a NULL, another type): never a panic.
+fn col<'a, T: postgres::types::FromSql<'a>>(row: &'a postgres::Row, i: usize) -> Result<T> {
+    row.try_get(i).map_err(|e| corrupt(format!("column {i} of a row: {e}")))
+}
+
+/// A count or sequence number as the database holds it (bigint), never negative.
+fn count(row: &postgres::Row, i: usize) -> Result<u64> {
+    u64::try_from(col::<i64>(row, i)?).map_err(|_| corrupt("a negative count or sequence number"))
+}
+
+fn corrupt(what: impl std::fmt::Display) -> Error {
+    Error::new(ErrorCode::LogCorrupt, format!("the log in PostgreSQL is damaged: {what}"))
+}
+
+fn connect(url: &str) -> Result<Client> {
+    // The client's parser knows the schemes in lower case only.
+    let url = match url.split_once("://") {
+        Some((scheme, rest)) if is_postgres_url(url) => format!("{}://{rest}", scheme.to_ascii_lowercase()),
+        _ => url.to_owned(),
+    };
+    let config: postgres::Config = url
+        .parse()
+        .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("not a PostgreSQL connection URL: {e}")))?;
+    let tls = tls()?;
+    let mut client = config.connect(tls).map_err(|e| db_error("connect", &e))?;
+    // A writer that stalls holding the head's lock (a frozen host, a lost
+    // network) is cut off by the server after a minute, and one waiting for that
+    // lock gives up after a minute too (LOG_LOCKED), rather than the fleet hanging.
+    client
+        .batch_execute("SET idle_in_transaction_session_timeout = '60s'; SET lock_timeout = '60s'")
+        .map_err(|e| db_error("configure the session", &e))?;
+    Ok(client)
+}
+
+/// rustls with the web's root certificates, and the one named by `PGSSLROOTCERT`
+/// (as libpq reads it) for a private CA. TLS is used as the URL's `sslmode` says.
+fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    if let Some(path) = std::env::var_os("PGSSLROOTCERT") {
+        use rustls::pki_types::{CertificateDer, pem::PemObject};
+        let certs = CertificateDer::pem_file_iter(&path).map_err(|e| {
+            Error::new(ErrorCode::InvalidArgument, format!("PGSSLROOTCERT {}: {e}", path.to_string_lossy()))
+        })?;
+        for cert in certs {
+            let cert = cert.map_err(|e| {
+                Error::new(ErrorCode::InvalidArgument, format!("PGSSLROOTCERT {}: {e}", path.to_string_lossy()))
+            })?;
+            roots.add(cert).map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("PGSSLROOTCERT: {e}")))?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::new(ErrorCode::Internal, format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// How a PostgreSQL log is created.
+#[derive(Clone, Debug, Default)]
+pub struct PgCreateOptions {
+    /// The log id; a random one when `None`.
+    pub log_id: Option<String>,
+    /// Whether every record gets a receipt, or each append a checkpoint.
+    pub mode: Mode,
+    /// From when the first key is valid (now when `None`).
+    pub key_valid_from: Option<Timestamp>,
+}
+
+/// A log kept in PostgreSQL, open for appending and reading. Any number of them,
+/// in any number of processes, may append to the same log at once.
+pub struct PgLog {
+    client: Mutex<Client>,
+    log_id: String,
+    mode: Mode,
+}
+
+impl std::fmt::Debug for PgLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgLog").field("log_id", &self.log_id).field("mode", &self.mode).finish_non_exhaustive()
+    }
+}
+
+/// The head row, read under its lock.
+struct Head {
+    keys: KeySet,
+    size: u64,
+    chain: ChainState,
+    tree: Accumulator,
+}
+
+impl PgLog {
+    /// Creates the schema and an empty log whose first key is `key` in the
+    /// database `url` names.
+    ///
+    /// # Errors
+    /// [`ErrorCode::LogExists`] when the database holds a log already;
+    /// [`ErrorCode::Io`] when PostgreSQL cannot be reached or refuses.
+    pub fn create(url: &str, key: &dyn Signer, options: PgCreateOptions) -> Result<PgLog> {
+        let log_id = match options.log_id {
+            Some(id) => id,
+            None => random_log_id()?,
+        };
+        evidentia::validate_new_log_id(&log_id)?;
+        let mut keys = KeySet::new();
+        let valid_from = options.key_valid_from.map_or_else(now, Ok)?;
+        keys.add(key.public_key(), Validity { not_before: Some(valid_from), ..Validity::default() })?;
+        let mut client = connect(url)?;
+        let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK]).map_err(|e| db_error("lock", &e))?;
+        if schema_version(&mut tx)?.is_some() {
+            return Err(Error::new(ErrorCode::LogExists, "the database already holds an Evidentia log"));
+        }
+        tx.batch_execute(SCHEMA).map_err(|e| db_error("create the schema", &e))?;
+        tx.execute("INSERT INTO evidentia.schema_version VALUES ($1)", &[&SCHEMA_VERSION])
+            .map_err(|e| db_error("create the schema", &e))?;
+        tx.execute(
+            "INSERT INTO evidentia.log (log_id, mode, keys, size, last_record, peaks) VALUES ($1, $2, $3, 0, NULL, '')",
+            &[&log_id, &options.mode.name(), &keys.to_json()],
+        )
+        .map_err(|e| db_error("create the log", &e))?;
+        tx.commit().map_err(|e| db_error("commit", &e))?;
+        Ok(PgLog { client: Mutex::new(client), log_id, mode: options.mode })
+    }
+
+    /// Opens the log in the database `url` names.
+    ///
+    /// # Errors
+    /// [`ErrorCode::LogNotFound`] when it holds none; [`ErrorCode::LogConfigInvalid`]
+    /// when its schema is of a newer version; [`ErrorCode::Io`].
+    pub fn open(url: &str) -> Result<PgLog> {
+        let mut client = connect(url)?;
+        let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
+        match schema_version(&mut tx)? {
+            None => return Err(Error::new(ErrorCode::LogNotFound, "the database holds no Evidentia log")),
+            Some(SCHEMA_VERSION) => {}
+            Some(other) => {
+                return Err(Error::new(
+                    ErrorCode::LogConfigInvalid,
+                    format!("the log's schema is of version {other}; this Evidentia reads version {SCHEMA_VERSION}"),
+                ));
+            }
+        }
+        let row =
+            tx.query_one("SELECT log_id, mode FROM evidentia.log", &[]).map_err(|e| db_error("read the log", &e))?;
+        let (log_id, mode): (String, String) = (col(&row, 0)?, col(&row, 1)?);
+        let mode = Mode::from_name(&mode).map_err(|e| corrupt(e.message()))?;
+        tx.commit().map_err(|e| db_error("commit", &e))?;
+        Ok(PgLog { client: Mutex::new(client), log_id, mode })
+    }
+
+    /// The log's id.
+    #[must_use]
+    pub fn log_id(&self) -> &str {
+        &self.log_id
+    }
+
+    /// Whether every record is signed, or each append sealed by a checkpoint.
+    #[must_use]
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    fn client(&self) -> Result<MutexGuard<'_, Client>> {
+        self.client.lock().map_err(|_| Error::new(ErrorCode::Internal, "a thread panicked using this log"))
+    }
+
+    /// The log's key history.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Io`], [`ErrorCode::LogCorrupt`].
+    pub fn keys(&self) -> Result<KeySet> {
+        let mut client = self.client()?;
+        let row = client.query_one("SELECT keys FROM evidentia.log", &[]).map_err(|e| db_error("read", &e))?;
+        KeySet::from_json(col::<&str>(&row, 0)?).map_err(|e| corrupt(e.message()))
+    }
+
+    /// The number of records.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Io`].
+    #[allow(clippy::len_without_is_empty)] // a query that can fail, not a collection
+    pub fn len(&self) -> Result<u64> {
+        let mut client = self.client()?;
+        let row = client.query_one("SELECT size FROM evidentia.log", &[]).map_err(|e| db_error("read", &e))?;
+        count(&row, 0)
+    }
+
+    /// Appends one event; as [`PgLog::append_events`].
+    ///
+    /// # Errors
+    /// As [`PgLog::append_events`].
+    pub fn append(&self, key: &dyn Signer, event: &[u8], nonce: Option<&str>) -> Result<Appended> {
+        let mut appended = self.append_events(key, &[NewEvent { json: event, nonce }], AppendOptions::default())?;
+        appended.pop().ok_or_else(|| Error::new(ErrorCode::Internal, "an append returned no record"))
+    }
+
+    /// Appends events as one transaction: all or none, returned once committed.
+    /// In batch mode the transaction also stores a checkpoint of the whole log.
+    ///
+    /// # Errors
+    /// [`ErrorCode::NonceInUse`] for a nonce already in the log (unless the append
+    /// is idempotent and the event the same); [`ErrorCode::KeyNotCurrent`];
+    /// [`ErrorCode::InvalidEvent`] and the core's event errors;
+    /// [`ErrorCode::LogLocked`] when another writer held the log for over a minute;
+    /// [`ErrorCode::Io`] when PostgreSQL fails. Then nothing was appended, except
+    /// when the connection broke while the commit was under way: the records may
+    /// be in the log. Append with nonces and `idempotent`, and retry: a retry
+    /// returns the records if they were stored, and stores them if not.
+    pub fn append_events(
+        &self,
+        key: &dyn Signer,
+        events: &[NewEvent<'_>],
+        options: AppendOptions,
+    ) -> Result<Vec<Appended>> {
+        let canonical = events.iter().map(|event| evidentia::prepare_event(event.json)).collect::<Result<Vec<_>>>()?;
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
+        let mut head = self.lock_head(&mut tx)?;
+        let validity = current(&head.keys, key)?;
+        let mut results: Vec<Option<Appended>> = Vec::with_capacity(events.len());
+        let mut seen = std::collections::HashSet::new();
+        for (event, canonical) in events.iter().zip(&canonical) {
+            let Some(nonce) = event.nonce else {
+                results.push(None);
+                continue;
+            };
+            if !seen.insert(nonce) {
+                return Err(Error::new(ErrorCode::NonceInUse, "two events of the batch have the same nonce"));
+            }
+            let found = tx
+                .query_opt("SELECT seq FROM evidentia.nonces WHERE nonce = $1", &[&nonce])
+                .map_err(|e| db_error("look up a nonce", &e))?;
+            match found {
+                None => results.push(None),
+                Some(row) => {
+                    let seq = count(&row, 0)?;
+                    let original = replay(&mut tx, seq)?;
+                    if options.idempotent && original.record.event == Digest::sha256(canonical) {
+                        results.push(Some(original));
+                    } else {
+                        let why = if options.idempotent { ", with another event" } else { "" };
+                        return Err(Error::new(
+                            ErrorCode::NonceInUse,
+                            format!("the nonce is already used by record {seq}{why}"),
+                        ));
+                    }
+                }
+            }
+        }
+        if results.iter().all(Option::is_some) {
+            return Ok(results.into_iter().flatten().collect());
+        }
+        let time = record_time(head.chain.last_time(), validity.not_before, options.time, now()?)?;
+        for ((event, canonical), result) in events.iter().zip(&canonical).zip(&mut results) {
+            if result.is_some() {
+                continue;
+            }
+            let chained = head.chain.append(key.public_key().kid(), Digest::sha256(canonical), time, event.nonce)?;
+            let seq = chained.record.seq as i64;
+            let receipt = match self.mode {
+                Mode::Receipts => Some(Receipt::sign(key, &chained.record)?),
+                Mode::Batch => None,
+            };
+            let (receipt_text, record_bytes) = match &receipt {
+                Some(receipt) => (Some(receipt.as_str()), None),
+                None => (None, Some(chained.bytes.as_slice())),
+            };
+            tx.execute(
+                "INSERT INTO evidentia.entries (seq, receipt, record, event) VALUES ($1, $2, $3, $4)",
+                &[&seq, &receipt_text, &record_bytes, &canonical.as_slice()],
+            )
+            .map_err(|e| db_error("insert an entry", &e))?;
+            if let Some(nonce) = event.nonce {
+                tx.execute("INSERT INTO evidentia.nonces (nonce, seq) VALUES ($1, $2)", &[&nonce, &seq]).map_err(
+                    |e| match e.code() {
+                        Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
+                            Error::new(ErrorCode::NonceInUse, "the nonce is already used by another record")
+                        }
+                        _ => db_error("insert a nonce", &e),
+                    },
+                )?;
+            }
+            let mut nodes = Vec::new();
+            head.tree.push_with(leaf_hash(&chained.bytes), |level, index, hash| nodes.push((level, index, *hash)));
+            for (level, index, hash) in nodes {
+                tx.execute(
+                    "INSERT INTO evidentia.nodes (level, idx, hash) VALUES ($1, $2, $3)",
+                    &[&(level as i32), &(index as i64), &hash.as_slice()],
+                )
+                .map_err(|e| db_error("insert a tree node", &e))?;
+            }
+            head.size += 1;
+            *result = Some(Appended {
+                seq: chained.record.seq,
+                record_digest: chained.digest,
+                record: chained.record,
+                receipt,
+                checkpoint_size: None,
+                replayed: false,
+            });
+        }
+        let checkpoint_size = match self.mode {
+            Mode::Batch => Some(self.store_checkpoint(&mut tx, key, &head)?),
+            Mode::Receipts => None,
+        };
+        let peaks: Vec<u8> = head.tree.peaks().concat();
+        let last = results.iter().flatten().rfind(|a| !a.replayed).map(|a| a.record.to_bytes());
+        tx.execute(
+            "UPDATE evidentia.log SET size = $1, last_record = $2, peaks = $3",
+            &[&(head.size as i64), &last, &peaks],
+        )
+        .map_err(|e| db_error("update the head", &e))?;
+        tx.commit().map_err(|e| db_error("commit", &e))?;
+        let mut appended: Vec<Appended> = results.into_iter().flatten().collect();
+        if checkpoint_size.is_some() {
+            for a in appended.iter_mut().filter(|a| !a.replayed) {
+                a.checkpoint_size = checkpoint_size;
+            }
+        }
+        Ok(appended)
+    }
+
+    /// Locks the head row and reads it.
+    fn lock_head(&self, tx: &mut Transaction<'_>) -> Result<Head> {
+        let row = tx
+            .query_one("SELECT keys, size, last_record, peaks FROM evidentia.log FOR UPDATE", &[])
+            .map_err(|e| db_error("lock the log", &e))?;
+        let keys = KeySet::from_json(col::<&str>(&row, 0)?).map_err(|e| corrupt(e.message()))?;
+        let size = u64::try_from(col::<i64>(&row, 1)?).map_err(|_| corrupt("a negative size"))?;
+        let chain = match col::<Option<&[u8]>>(&row, 2)? {
+            None if size == 0 => ChainState::new(&self.log_id)?,
+            Some(bytes) => {
+                let last = Record::from_bytes(bytes).map_err(|e| corrupt(e.message()))?;
+                if last.seq + 1 != size || last.log_id != self.log_id {
+                    return Err(corrupt("the head's last record is not the last of the log"));
+                }
+                ChainState::after(&last)
+            }
+            None => return Err(corrupt("the head lacks its last record")),
+        };
+        let peaks: &[u8] = col(&row, 3)?;
+        if peaks.len() != 32 * size.count_ones() as usize {
+            return Err(corrupt("the head's tree edge does not fit its size"));
+        }
+        let peaks =
+            peaks.chunks(32).map(|c| <Hash>::try_from(c).map_err(|_| corrupt("a tree hash"))).collect::<Result<_>>()?;
+        Ok(Head { keys, size, chain, tree: Accumulator::from_peaks(size, peaks) })
+    }
+
+    fn store_checkpoint(&self, tx: &mut Transaction<'_>, key: &dyn Signer, head: &Head) -> Result<u64> {
+        let checkpoint =
+            Checkpoint { origin: self.log_id.clone(), size: head.size, root: head.tree.root(), extensions: vec![] };
+        let note = sign_checkpoint(&checkpoint, key)?;
+        tx.execute(
+            "INSERT INTO evidentia.checkpoints (size, note) VALUES ($1, $2) ON CONFLICT (size) DO NOTHING",
+            &[&(head.size as i64), &note],
+        )
+        .map_err(|e| db_error("insert a checkpoint", &e))?;
+        Ok(head.size)
+    }
+
+    /// The latest checkpoint, signing one of the whole log with `key` first when
+    /// records came after it. Returns its size and note.
+    ///
+    /// # Errors
+    /// [`ErrorCode::KeyNotCurrent`]; [`ErrorCode::Io`].
+    pub fn checkpoint(&self, key: &dyn Signer) -> Result<(u64, String)> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
+        let head = self.lock_head(&mut tx)?;
+        let latest = latest_checkpoint(&mut tx)?;
+        if let Some((size, note)) = latest.filter(|(size, _)| *size == head.size) {
+            return Ok((size, note));
+        }
+        let validity = current(&head.keys, key)?;
+        if let Some(last) = head.chain.last_time() {
+            validity.check(last)?;
+        }
+        self.store_checkpoint(&mut tx, key, &head)?;
+        tx.commit().map_err(|e| db_error("commit", &e))?;
+        drop(client);
+        self.latest_checkpoint()?.ok_or_else(|| Error::new(ErrorCode::Internal, "no checkpoint after signing"))
+    }
+
+    /// The checkpoint of the most records, if any.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Io`].
+    pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
+        latest_checkpoint(&mut tx)
+    }
+
+    /// The entry of record `seq`: its receipt (receipts mode) or record (batch
+    /// mode), with its canonical event.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] when there is no such record;
+    /// [`ErrorCode::LogCorrupt`]; [`ErrorCode::Io`].
+    pub fn entry(&self, seq: u64) -> Result<Entry> {
+        let mut client = self.client()?;
+        let row = client
+            .query_opt("SELECT receipt, record, event FROM evidentia.entries WHERE seq = $1", &[&(seq as i64)])
+            .map_err(|e| db_error("read an entry", &e))?
+            .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, format!("the log has no record {seq}")))?;
+        match (col(&row, 0)?, col(&row, 1)?, col(&row, 2)?) {
+            (Some(receipt), None, event) => Ok(Entry::Receipt { receipt, event }),
+            (None, Some(record), event) => Ok(Entry::Record { record, event }),
+            _ => Err(corrupt(format!("entry {seq} holds neither a receipt nor a record"))),
+        }
+    }
+
+    /// The record that holds `nonce`, if any.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Io`].
+    pub fn find_nonce(&self, nonce: &str) -> Result<Option<u64>> {
+        let mut client = self.client()?;
+        let row = client
+            .query_opt("SELECT seq FROM evidentia.nonces WHERE nonce = $1", &[&nonce])
+            .map_err(|e| db_error("look up a nonce", &e))?;
+        row.map(|row| count(&row, 0)).transpose()
+    }
+
+    /// The inclusion proof of record `index` in the tree of the first `size`
+    /// records (by default, the latest checkpoint's), from O(log n) stored nodes.
+    ///
+    /// # Errors
+    /// [`ErrorCode::ProofMalformed`] for positions outside the log;
+    /// [`ErrorCode::InvalidArgument`] without `size` when there is no checkpoint
+    /// yet; [`ErrorCode::Io`].
+    pub fn inclusion_proof(&self, index: u64, size: Option<u64>) -> Result<InclusionProof> {
+        let mut client = self.client()?;
+        let (size, nodes) = proof_size(&mut client, size)?;
+        let hashes = evidentia::merkle::inclusion_proof(&nodes, index, size)?;
+        Ok(InclusionProof { leaf_index: index, tree_size: size, hashes })
+    }
+
+    /// The consistency proof from the tree of `old` records to that of `new` (by
+    /// default, the latest checkpoint's).
+    ///
+    /// # Errors
+    /// As [`PgLog::inclusion_proof`].
+    pub fn consistency_proof(&self, old: u64, new: Option<u64>) -> Result<ConsistencyProof> {
+        let mut client = self.client()?;
+        let (new, nodes) = proof_size(&mut client, new)?;
+        let hashes = evidentia::merkle::consistency_proof(&nodes, old, new)?;
+        Ok(ConsistencyProof { old_size: old, new_size: new, hashes })
+    }
+
+    /// Verifies the whole log against `keys`: every record, the chain, the tree
+    /// the stored nodes hold, every checkpoint (SPEC.md §13), and the head the next
+    /// append continues from, which must be the records' last and their tree (a
+    /// record cut from the end is found there). Memory stays constant: entries and
+    /// nodes are read in order, a few thousand at a time.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Io`] when the database cannot be read (what it holds wrongly is
+    /// a finding in the report, not an error).
+    pub fn verify(&self, keys: &KeySet) -> Result<Report> {
+        let options = LogVerifyOptions {
+            expected_log_id: Some(self.log_id.clone()),
+            require_events: true,
+            ..LogVerifyOptions::default()
+        };
+        let mut verifier = LogVerifier::new(keys, options);
+        let mut client = self.client()?;
+        // One snapshot for every read: appends committed meanwhile are not seen.
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(|e| db_error("begin", &e))?;
+        let finding = |verifier: &mut LogVerifier, what: String| {
+            verifier.push_prepared_checkpoint(PreparedCheckpoint::unreadable(&corrupt(what)));
+        };
+        let mut checkpoints = Vec::new();
+        for row in tx
+            .query("SELECT size, note FROM evidentia.checkpoints ORDER BY size", &[])
+            .map_err(|e| db_error("read the checkpoints", &e))?
+        {
+            match (count(&row, 0), col::<String>(&row, 1)) {
+                (Ok(size), Ok(note)) => checkpoints.push((size, note)),
+                (Err(e), _) | (_, Err(e)) => finding(&mut verifier, e.message().to_owned()),
+            }
+        }
+        let mut checkpoints = checkpoints.into_iter().peekable();
+        while let Some((_, note)) = checkpoints.next_if(|(size, _)| *size == 0) {
+            verifier.push_checkpoint(&note);
+        }
+        // Nodes in the order their leaves complete them, beside the entries.
+        let nodes = tx
+            .bind("SELECT ((idx + 1) << level) - 1, level, idx, hash FROM evidentia.nodes ORDER BY 1, 2", &[])
+            .map_err(|e| db_error("read the tree", &e))?;
+        let mut node_rows = std::collections::VecDeque::new();
+        let entries = tx
+            .bind("SELECT receipt, record, event FROM evidentia.entries ORDER BY seq", &[])
+            .map_err(|e| db_error("read the entries", &e))?;
+        let mut done = 0u64;
+        let mut last: Option<Vec<u8>> = None;
+        loop {
+            let rows = tx.query_portal(&entries, 4096).map_err(|e| db_error("read the entries", &e))?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in rows {
+                // A record missing in the middle shows at the next one (sequence,
+                // chain); the leaves after it, and the nodes over them, mismatch.
+                let stored = (col::<Option<&str>>(&row, 0), col::<Option<&[u8]>>(&row, 1), col::<Vec<u8>>(&row, 2));
+                last = match (self.mode, stored) {
+                    (Mode::Receipts, (Ok(Some(receipt)), Ok(None), Ok(event))) => {
+                        verifier.push(receipt, Some(&event));
+                        Receipt::parse(receipt).ok().map(|r| r.record().to_bytes())
+                    }
+                    (Mode::Batch, (Ok(None), Ok(Some(record)), Ok(event))) => {
+                        verifier.push_record(record, Some(&event));
+                        Some(record.to_vec())
+                    }
+                    (_, (Err(e), ..) | (_, Err(e), _) | (.., Err(e))) => {
+                        verifier.push_unreadable(e.message());
+                        None
+                    }
+                    _ => {
+                        verifier.push_unreadable("an entry of another kind than the log's mode stores");
+                        None
+                    }
+                };
+                // Leaf `done` completes node (level, done >> level) for each level
+                // up to its number of trailing ones.
+                for level in 0..=done.trailing_ones() {
+                    let index = done >> level;
+                    let want = (done as i64, level as i32);
+                    let hash = loop {
+                        if node_rows.is_empty() {
+                            node_rows.extend(tx.query_portal(&nodes, 4096).map_err(|e| db_error("read the tree", &e))?);
+                        }
+                        let Some(row) = node_rows.front() else { break None };
+                        let key = (col::<i64>(row, 0).unwrap_or(i64::MIN), col::<i32>(row, 1).unwrap_or(i32::MIN));
+                        match key.cmp(&want) {
+                            // A node no leaf completes: out of place, so unused.
+                            std::cmp::Ordering::Less => drop(node_rows.pop_front()),
+                            std::cmp::Ordering::Equal => {
+                                let row = node_rows.pop_front();
+                                let row = row.filter(|row| col::<i64>(row, 2).ok() == Some(index as i64));
+                                break row
+                                    .and_then(|row| col::<&[u8]>(&row, 3).ok().and_then(|h| <Hash>::try_from(h).ok()));
+                            }
+                            std::cmp::Ordering::Greater => break None,
+                        }
+                    };
+                    // A node missing or unreadable cannot match what the records give.
+                    verifier.push_tree_node(level, index, &hash.unwrap_or([0; 32]));
+                }
+                done += 1;
+                while let Some((_, note)) = checkpoints.next_if(|(size, _)| *size <= done) {
+                    verifier.push_checkpoint(&note);
+                }
+            }
+        }
+        for (_, note) in checkpoints {
+            verifier.push_checkpoint(&note);
+        }
+        let extra = node_rows.len() as u64 + tx.query_portal(&nodes, 1).map_err(|e| db_error("read", &e))?.len() as u64;
+        if extra > 0 {
+            finding(
+                &mut verifier,
+                format!("the tree holds nodes of leaves beyond the {done} records: records were removed from the end"),
+            );
+        }
+        for what in check_head(&mut tx, done, last.as_deref(), verifier.tree_root())? {
+            finding(&mut verifier, what);
+        }
+        Ok(verifier.finish())
+    }
+}
+
+/// What is wrong with the head row, which must count the `records` read, hold the
+/// last of them and the right edge of their tree (whose root is `root`).
+fn check_head(tx: &mut Transaction<'_>, records: u64, last: Option<&[u8]>, root: Hash) -> Result<Vec<String>> {
+    let Some(row) = tx
+        .query_opt("SELECT size, last_record, peaks FROM evidentia.log", &[])
+        .map_err(|e| db_error("read the log's head", &e))?
+    else {
+        return Ok(vec!["the log's head row is missing".to_owned()]);
+    };
+    let mut wrong = Vec::new();
+    let size = match count(&row, 0) {
+        Ok(size) => size,
+        Err(e) => return Ok(vec![e.message().to_owned()]),
+    };
+    if size > records {
+        wrong.push(format!(
+            "the log's head counts {size} records, but {records} are stored: records were removed from the end"
+        ));
+    } else if size < records {
+        wrong.push(format!("the log's head counts {size} records, but {records} are stored"));
+    }
+    match col::<Option<&[u8]>>(&row, 1) {
+        Ok(stored) if stored == last => {}
+        Ok(_) => wrong.push("the log's head names another last record than the last stored".to_owned()),
+        Err(e) => wrong.push(e.message().to_owned()),
+    }
+    let peaks = col::<&[u8]>(&row, 2).ok().filter(|peaks| peaks.len() == 32 * size.count_ones() as usize);
+    let peaks: Option<Vec<Hash>> =
+        peaks.map(|peaks| peaks.chunks(32).filter_map(|c| <Hash>::try_from(c).ok()).collect());
+    if size == records && peaks.map(|peaks| Accumulator::from_peaks(size, peaks).root()) != Some(root) {
+        wrong.push("the log's head holds another tree edge than the records give".to_owned());
+    }
+    Ok(wrong)
+}
+
+/// `key` must be the log's current key; returns its validity.
+fn current(keys: &KeySet, key: &dyn Signer) -> Result<Validity> {
+    let not_current = || Error::new(ErrorCode::KeyNotCurrent, "the key is not the log's current signing key");
+    let (found, validity) = keys.select(Some(key.public_key().kid())).map_err(|_| not_current())?;
+    if found != key.public_key() || validity.expires.is_some() || validity.revoked_at.is_some() {
+        return Err(not_current());
+    }
+    Ok(validity.clone())
+}
+
+fn schema_version(tx: &mut Transaction<'_>) -> Result<Option<i32>> {
+    let exists = tx
+        .query_one("SELECT to_regclass('evidentia.schema_version') IS NOT NULL", &[])
+        .map_err(|e| db_error("read the schema", &e))?
+        .get::<_, bool>(0);
+    if !exists {
+        return Ok(None);
+    }
+    let row = tx
+        .query_opt("SELECT version FROM evidentia.schema_version", &[])
+        .map_err(|e| db_error("read the schema version", &e))?;
+    let row = row.ok_or_else(|| corrupt("the schema version is missing"))?;
+    col::<i32>(&row, 0).map(Some)
+}
+
+fn latest_checkpoint(tx: &mut Transaction<'_>) -> Result<Option<(u64, String)>> {
+    let row = tx
+        .query_opt("SELECT size, note FROM evidentia.checkpoints ORDER BY size DESC LIMIT 1", &[])
+        .map_err(|e| db_error("read the checkpoints", &e))?;
+    row.map(|row| Ok((count(&row, 0)?, col(&row, 1)?))).transpose()
+}
+
+/// The acknowledgement of a record already in the log (an idempotent retry).
+fn replay(tx: &mut Transaction<'_>, seq: u64) -> Result<Appended> {
+    let row = tx
+        .query_one("SELECT receipt, record FROM evidentia.entries WHERE seq = $1", &[&(seq as i64)])
+        .map_err(|e| db_error("read an entry", &e))?;
+    let (receipt, record): (Option<&str>, Option<&[u8]>) = (col(&row, 0)?, col(&row, 1)?);
+    let (receipt, record) = match (receipt, record) {
+        (Some(text), _) => {
+            let receipt = Receipt::parse(text)?;
+            let record = receipt.record().clone();
+            (Some(receipt), record)
+        }
+        (None, Some(bytes)) => (None, Record::from_bytes(bytes)?),
+        (None, None) => return Err(corrupt(format!("entry {seq} holds neither receipt nor record"))),
+    };
+    let checkpoint_size = match receipt {
+        Some(_) => None,
+        None => {
+            let row = tx
+                .query_one("SELECT min(size) FROM evidentia.checkpoints WHERE size > $1", &[&(seq as i64)])
+                .map_err(|e| db_error("read the checkpoints", &e))?;
+            col::<Option<i64>>(&row, 0)?.and_then(|size| u64::try_from(size).ok())
+        }
+    };
+    let bytes = record.to_bytes();
+    Ok(Appended { seq, record_digest: Digest::sha256(&bytes), record, receipt, checkpoint_size, replayed: true })
+}
+
+/// The size a proof is of (`size`, or the latest checkpoint's), checked against
+/// the log's, and the tree's nodes to read it from.
+fn proof_size<'c>(client: &'c mut Client, size: Option<u64>) -> Result<(u64, Nodes<'c>)> {
+    let row = client
+        .query_one("SELECT size, (SELECT max(size) FROM evidentia.checkpoints) FROM evidentia.log", &[])
+        .map_err(|e| db_error("read the log", &e))?;
+    let (count, latest) = (count(&row, 0)?, col::<Option<i64>>(&row, 1)?);
+    let size = match (size, latest) {
+        (Some(size), _) => size,
+        (None, Some(latest)) => u64::try_from(latest).map_err(|_| corrupt("a negative checkpoint size"))?,
+        (None, None) => {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "the log has no signed checkpoint yet: run 'log checkpoint' first",
+            ));
+        }
+    };
+    if size > count {
+        return Err(Error::new(ErrorCode::ProofMalformed, format!("the log has only {count} records")));
+    }
+    Ok((size, Nodes { size: count, client: std::cell::RefCell::new(client) }))
+}
+
+/// The tree's nodes, read from the database as a proof needs them: O(log n) rows.
+struct Nodes<'c> {
+    size: u64,
+    client: std::cell::RefCell<&'c mut Client>,
+}
+
+impl NodeSource for Nodes<'_> {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn node(&self, level: u32, index: u64) -> Result<Hash> {
+        let row = self
+            .client
+            .borrow_mut()
+            .query_opt(
+                "SELECT hash FROM evidentia.nodes WHERE level = $1 AND idx = $2",
+                &[&(level as i32), &(index as i64)],
+            )
+            .map_err(|e| db_error("read a tree node", &e))?
+            .ok_or_else(|| corrupt(format!("tree node {level}/{index} is missing")))?;
+        <Hash>::try_from(col::<&[u8]>(&row, 0)?).map_err(|_| corrupt(format!("tree node {level}/{index}")))
+    }
+}
