@@ -172,6 +172,20 @@ impl std::fmt::Debug for PgLog {
     }
 }
 
+/// The rows an append inserts, column by column (one array parameter each).
+#[derive(Default)]
+struct NewRows {
+    seqs: Vec<i64>,
+    receipts: Vec<Option<String>>,
+    records: Vec<Option<Vec<u8>>>,
+    events: Vec<Vec<u8>>,
+    nonces: Vec<String>,
+    nonce_seqs: Vec<i64>,
+    levels: Vec<i32>,
+    indexes: Vec<i64>,
+    hashes: Vec<Vec<u8>>,
+}
+
 /// The head row, read under its lock.
 struct Head {
     keys: KeySet,
@@ -311,21 +325,26 @@ impl PgLog {
         let validity = current(&head.keys, key)?;
         let mut results: Vec<Option<Appended>> = Vec::with_capacity(events.len());
         let mut seen = std::collections::HashSet::new();
-        for (event, canonical) in events.iter().zip(&canonical) {
-            let Some(nonce) = event.nonce else {
-                results.push(None);
-                continue;
-            };
-            if !seen.insert(nonce) {
+        for event in events {
+            if event.nonce.is_some_and(|nonce| !seen.insert(nonce)) {
                 return Err(Error::new(ErrorCode::NonceInUse, "two events of the batch have the same nonce"));
             }
-            let found = tx
-                .query_opt("SELECT seq FROM evidentia.nonces WHERE nonce = $1", &[&nonce])
-                .map_err(|e| db_error("look up a nonce", &e))?;
-            match found {
+        }
+        // Every nonce of the group looked up at once, under the head's lock.
+        let mut used = std::collections::HashMap::new();
+        if !seen.is_empty() {
+            let nonces: Vec<&str> = seen.into_iter().collect();
+            for row in tx
+                .query("SELECT nonce, seq FROM evidentia.nonces WHERE nonce = ANY($1)", &[&nonces])
+                .map_err(|e| db_error("look up the nonces", &e))?
+            {
+                used.insert(col::<String>(&row, 0)?, count(&row, 1)?);
+            }
+        }
+        for (event, canonical) in events.iter().zip(&canonical) {
+            match event.nonce.and_then(|nonce| used.get(nonce)) {
                 None => results.push(None),
-                Some(row) => {
-                    let seq = count(&row, 0)?;
+                Some(&seq) => {
                     let original = replay(&mut tx, seq)?;
                     if options.idempotent && original.record.event == Digest::sha256(canonical) {
                         results.push(Some(original));
@@ -343,6 +362,7 @@ impl PgLog {
             return Ok(results.into_iter().flatten().collect());
         }
         let time = record_time(head.chain.last_time(), validity.not_before, options.time, now()?)?;
+        let mut rows = NewRows::default();
         for ((event, canonical), result) in events.iter().zip(&canonical).zip(&mut results) {
             if result.is_some() {
                 continue;
@@ -353,34 +373,19 @@ impl PgLog {
                 Mode::Receipts => Some(Receipt::sign(key, &chained.record)?),
                 Mode::Batch => None,
             };
-            let (receipt_text, record_bytes) = match &receipt {
-                Some(receipt) => (Some(receipt.as_str()), None),
-                None => (None, Some(chained.bytes.as_slice())),
-            };
-            tx.execute(
-                "INSERT INTO evidentia.entries (seq, receipt, record, event) VALUES ($1, $2, $3, $4)",
-                &[&seq, &receipt_text, &record_bytes, &canonical.as_slice()],
-            )
-            .map_err(|e| db_error("insert an entry", &e))?;
+            rows.seqs.push(seq);
+            rows.receipts.push(receipt.as_ref().map(|r| r.as_str().to_owned()));
+            rows.records.push(receipt.is_none().then(|| chained.bytes.clone()));
+            rows.events.push(canonical.clone());
             if let Some(nonce) = event.nonce {
-                tx.execute("INSERT INTO evidentia.nonces (nonce, seq) VALUES ($1, $2)", &[&nonce, &seq]).map_err(
-                    |e| match e.code() {
-                        Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
-                            Error::new(ErrorCode::NonceInUse, "the nonce is already used by another record")
-                        }
-                        _ => db_error("insert a nonce", &e),
-                    },
-                )?;
+                rows.nonces.push(nonce.to_owned());
+                rows.nonce_seqs.push(seq);
             }
-            let mut nodes = Vec::new();
-            head.tree.push_with(leaf_hash(&chained.bytes), |level, index, hash| nodes.push((level, index, *hash)));
-            for (level, index, hash) in nodes {
-                tx.execute(
-                    "INSERT INTO evidentia.nodes (level, idx, hash) VALUES ($1, $2, $3)",
-                    &[&(level as i32), &(index as i64), &hash.as_slice()],
-                )
-                .map_err(|e| db_error("insert a tree node", &e))?;
-            }
+            head.tree.push_with(leaf_hash(&chained.bytes), |level, index, hash| {
+                rows.levels.push(level as i32);
+                rows.indexes.push(index as i64);
+                rows.hashes.push(hash.to_vec());
+            });
             head.size += 1;
             *result = Some(Appended {
                 seq: chained.record.seq,
@@ -391,22 +396,54 @@ impl PgLog {
                 replayed: false,
             });
         }
-        let checkpoint_size = match self.mode {
-            Mode::Batch => Some(self.store_checkpoint(&mut tx, key, &head)?),
+        let checkpoint = match self.mode {
+            Mode::Batch => Some(self.checkpoint_note(key, &head)?),
             Mode::Receipts => None,
         };
         let peaks: Vec<u8> = head.tree.peaks().concat();
         let last = results.iter().flatten().rfind(|a| !a.replayed).map(|a| a.record.to_bytes());
+        // Everything in one statement: one round trip, whatever the group's size.
         tx.execute(
-            "UPDATE evidentia.log SET size = $1, last_record = $2, peaks = $3",
-            &[&(head.size as i64), &last, &peaks],
+            "WITH entries AS (
+                 INSERT INTO evidentia.entries (seq, receipt, record, event)
+                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bytea[])),
+             nonces AS (
+                 INSERT INTO evidentia.nonces (nonce, seq) SELECT * FROM unnest($5::text[], $6::bigint[])),
+             nodes AS (
+                 INSERT INTO evidentia.nodes (level, idx, hash)
+                 SELECT * FROM unnest($7::integer[], $8::bigint[], $9::bytea[])),
+             checkpoints AS (
+                 INSERT INTO evidentia.checkpoints (size, note) SELECT $10, $11 WHERE $11::text IS NOT NULL
+                 ON CONFLICT (size) DO NOTHING)
+             UPDATE evidentia.log SET size = $10, last_record = $12, peaks = $13",
+            &[
+                &rows.seqs,
+                &rows.receipts,
+                &rows.records,
+                &rows.events,
+                &rows.nonces,
+                &rows.nonce_seqs,
+                &rows.levels,
+                &rows.indexes,
+                &rows.hashes,
+                &(head.size as i64),
+                &checkpoint,
+                &last,
+                &peaks,
+            ],
         )
-        .map_err(|e| db_error("update the head", &e))?;
+        .map_err(|e| match e.code() {
+            // Only a writer not holding the head's lock could race us to a nonce.
+            Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
+                Error::new(ErrorCode::NonceInUse, "a nonce of the append is already used by another record")
+            }
+            _ => db_error("store the records", &e),
+        })?;
         tx.commit().map_err(|e| db_error("commit", &e))?;
         let mut appended: Vec<Appended> = results.into_iter().flatten().collect();
-        if checkpoint_size.is_some() {
+        if checkpoint.is_some() {
             for a in appended.iter_mut().filter(|a| !a.replayed) {
-                a.checkpoint_size = checkpoint_size;
+                a.checkpoint_size = Some(head.size);
             }
         }
         Ok(appended)
@@ -439,10 +476,15 @@ impl PgLog {
         Ok(Head { keys, size, chain, tree: Accumulator::from_peaks(size, peaks) })
     }
 
-    fn store_checkpoint(&self, tx: &mut Transaction<'_>, key: &dyn Signer, head: &Head) -> Result<u64> {
+    /// A checkpoint of the whole log `head` describes, signed by `key`.
+    fn checkpoint_note(&self, key: &dyn Signer, head: &Head) -> Result<String> {
         let checkpoint =
             Checkpoint { origin: self.log_id.clone(), size: head.size, root: head.tree.root(), extensions: vec![] };
-        let note = sign_checkpoint(&checkpoint, key)?;
+        sign_checkpoint(&checkpoint, key)
+    }
+
+    fn store_checkpoint(&self, tx: &mut Transaction<'_>, key: &dyn Signer, head: &Head) -> Result<u64> {
+        let note = self.checkpoint_note(key, head)?;
         tx.execute(
             "INSERT INTO evidentia.checkpoints (size, note) VALUES ($1, $2) ON CONFLICT (size) DO NOTHING",
             &[&(head.size as i64), &note],
