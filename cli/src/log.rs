@@ -274,6 +274,11 @@ pub(crate) enum LogCommand {
         #[command(flatten)]
         report: crate::report::ReportArgs,
     },
+    /// Copy the log in the folder SRC into the PostgreSQL database DST names
+    /// (`postgres://…`, holding no log yet): the same records, receipts, key history
+    /// and checkpoints, never signed again. SRC must verify first and the copy
+    /// after, with the same latest checkpoint
+    Copy { src: PathBuf, dst: PathBuf },
     /// Retire the log's signing key and continue with a new one. The retiring key
     /// signs a key record handing over to the new key (SPEC §23) and a checkpoint of
     /// the records it signed
@@ -596,6 +601,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
             return print_note_vkey(&vkey, json);
         }
         LogCommand::Monitor(args) => return crate::monitor::run(args, json),
+        LogCommand::Copy { src, dst } => return crate::pg::copy(src, dst, json),
         LogCommand::Archive { dir, to, wait } => {
             let archived = open(dir, *wait, json)?.archive(to)?;
             let count =

@@ -87,6 +87,33 @@ fn key_required(command: &str) -> Error {
     )
 }
 
+pub(crate) fn copy(src: &Path, dst: &Path, json: bool) -> Result<Outcome, Error> {
+    let (None, Some(url)) = (self::url(src), self::url(dst)) else {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            "`log copy` copies a log in a folder into a PostgreSQL database (postgres://…) so far",
+        ));
+    };
+    let reader = evidentia_store::LogReader::open(src)?;
+    let mut progress = crate::progress::Progress::new("copying", Some(reader.len()));
+    let copy = PgLog::copy_from(&reader, url, |done| progress.update(done))?;
+    progress.finish();
+    let size = copy.len()?;
+    if json {
+        let summary = Value::object([
+            ("log_id", Value::from(copy.log_id())),
+            (
+                "records",
+                Value::from(evidentia::json::Number::from_i64(size as i64).unwrap_or(evidentia::json::Number::from(0))),
+            ),
+        ]);
+        outln!("{}", text(&summary));
+    } else {
+        eprintln!("copied log {} ({size} records) into PostgreSQL; the copy verifies", copy.log_id());
+    }
+    Ok(Outcome::Valid)
+}
+
 fn init(url: &str, key: &Path, id: Option<&str>, mode: &str, json: bool) -> Result<(), Error> {
     let signing = load_signing_key(key)?;
     let options = PgCreateOptions { log_id: id.map(str::to_owned), mode: Mode::from_name(mode)?, key_valid_from: None };

@@ -369,3 +369,64 @@ fn a_log_cut_or_changed_in_the_database_does_not_verify() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn a_folder_log_copied_into_postgres_gives_the_same_evidence_and_goes_on() {
+    let Some(cluster) = Cluster::start("copy") else { return };
+    let work = Workdir::new("pg-copy");
+    let run = |args: &[&str]| {
+        let out = evidentia(&work.0, args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    run(&["keygen", "--out", "k1.jwk"]);
+    run(&["keygen", "--out", "k2.jwk"]);
+    for mode in ["receipts", "batch"] {
+        let folder = format!("folder-{mode}");
+        run(&["log", "init", &folder, "--key", "k1.jwk", "--mode", mode]);
+        let append = |n: u32| {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_evidentia"))
+                .args(["log", "append", &folder, "-", "--nonce", &format!("n{n}")])
+                .current_dir(&work.0)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::io::Write::write_all(child.stdin.as_mut().unwrap(), format!("{{\"n\":{n}}}").as_bytes()).unwrap();
+            drop(child.stdin.take());
+            assert!(child.wait().unwrap().success());
+        };
+        (0..20).for_each(append);
+        run(&["log", "rotate", &folder, "--key", "k2.jwk"]);
+        (20..30).for_each(append);
+        let checkpoint = run(&["log", "checkpoint", &folder]);
+        let url = cluster.database(&format!("copy_{mode}"));
+        run(&["log", "copy", &folder, &url]);
+        assert_eq!(run(&["log", "checkpoint", &url, "--key", "k2.jwk"]), checkpoint, "{mode}: the same checkpoint");
+        for index in ["0", "17", "29"] {
+            assert_eq!(
+                run(&["log", "prove", &url, "--index", index]),
+                run(&["log", "prove", &folder, "--index", index])
+            );
+        }
+        // The copy goes on with the log's current key, and still verifies.
+        let mut child = spawn_append(&url, &work.0.join("k2.jwk"), "{\"after\":\"copy\"}", "after");
+        assert!(child.wait().unwrap().success());
+        assert!(run(&["log", "verify", &url, "--json"]).contains("\"valid\":true"));
+        // A database holding a log is not copied into.
+        let again = evidentia(&work.0, &["log", "copy", &folder, &url]);
+        assert_eq!(again.status.code(), Some(2));
+        assert!(text(&again.stderr).contains("LOG_EXISTS"), "{}", text(&again.stderr));
+    }
+    // A log that does not verify is not copied.
+    let segment = std::fs::read_dir(work.0.join("folder-receipts/segments")).unwrap().next().unwrap().unwrap().path();
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let at = bytes.windows(6).position(|w| w == b"{\"n\":3").unwrap();
+    bytes[at + 5] = b'4';
+    std::fs::write(&segment, bytes).unwrap();
+    let url = cluster.database("copy_tampered");
+    let refused = evidentia(&work.0, &["log", "copy", "folder-receipts", &url]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(text(&refused.stderr).contains("does not verify"), "{}", text(&refused.stderr));
+    assert_eq!(cluster.sql("copy_tampered", "SELECT to_regclass('evidentia.log') IS NULL"), "t");
+}

@@ -22,7 +22,8 @@ use evidentia::{
 use postgres::{Client, Transaction};
 
 use crate::config::{Mode, random_log_id};
-use crate::segments::Entry;
+use crate::reader::LogReader;
+use crate::segments::{Entry, EntryRef};
 use crate::writer::{AppendOptions, Appended, NewEvent, now};
 
 /// The schema version this code writes and reads; `init` creates it and opening
@@ -212,20 +213,82 @@ impl PgLog {
         keys.add(key.public_key(), Validity { not_before: Some(valid_from), ..Validity::default() })?;
         let mut client = connect(url)?;
         let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK]).map_err(|e| db_error("lock", &e))?;
-        if schema_version(&mut tx)?.is_some() {
-            return Err(Error::new(ErrorCode::LogExists, "the database already holds an Evidentia log"));
-        }
-        tx.batch_execute(SCHEMA).map_err(|e| db_error("create the schema", &e))?;
-        tx.execute("INSERT INTO evidentia.schema_version VALUES ($1)", &[&SCHEMA_VERSION])
-            .map_err(|e| db_error("create the schema", &e))?;
-        tx.execute(
-            "INSERT INTO evidentia.log (log_id, mode, keys, size, last_record, peaks) VALUES ($1, $2, $3, 0, NULL, '')",
-            &[&log_id, &options.mode.name(), &keys.to_json()],
-        )
-        .map_err(|e| db_error("create the log", &e))?;
+        create_schema(&mut tx, &log_id, options.mode, &keys.to_json())?;
         tx.commit().map_err(|e| db_error("commit", &e))?;
         Ok(PgLog { client: Mutex::new(client), log_id, mode: options.mode })
+    }
+
+    /// Copies the log `source` (a folder) into the database `url` names, which must
+    /// hold no log yet: the same log id, mode, key history, entries (receipts and
+    /// records as signed, never signed again) and checkpoints. The source must
+    /// verify first, and the copy must verify after, with the same latest
+    /// checkpoint; the copy is one transaction, so a failed copy leaves nothing.
+    ///
+    /// # Errors
+    /// [`ErrorCode::LogCorrupt`] when the source or the copy does not verify;
+    /// [`ErrorCode::LogExists`]; [`ErrorCode::Io`].
+    pub fn copy_from(source: &LogReader, url: &str, mut progress: impl FnMut(u64)) -> Result<PgLog> {
+        let report = source.verify(None, |_| {})?;
+        if !report.is_valid() {
+            return Err(Error::new(
+                ErrorCode::LogCorrupt,
+                "the log to copy does not verify: run `log verify` on it to see why; nothing was copied",
+            ));
+        }
+        let mut client = connect(url)?;
+        let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
+        create_schema(&mut tx, source.log_id(), source.mode(), &source.keys().to_json())?;
+        let (mut rows, mut tree, mut last, mut seq) = (NewRows::default(), Accumulator::new(), None, 0u64);
+        source.for_each_entry(|entry| {
+            let entry = entry.map_err(|why| Error::new(ErrorCode::LogCorrupt, why))?;
+            let (record, receipt, stored, event) = match entry {
+                EntryRef::Receipt { receipt, event } => {
+                    (Receipt::parse(receipt)?.record().clone(), Some(receipt.to_owned()), None, event)
+                }
+                EntryRef::Record { record, event } => (Record::from_bytes(record)?, None, Some(record.to_vec()), event),
+            };
+            let bytes = record.to_bytes();
+            rows.seqs.push(seq as i64);
+            rows.receipts.push(receipt);
+            rows.records.push(stored);
+            rows.events.push(event.to_vec());
+            if let Some(nonce) = &record.nonce {
+                rows.nonces.push(nonce.clone());
+                rows.nonce_seqs.push(seq as i64);
+            }
+            tree.push_with(leaf_hash(&bytes), |level, index, hash| {
+                rows.levels.push(level as i32);
+                rows.indexes.push(index as i64);
+                rows.hashes.push(hash.to_vec());
+            });
+            last = Some(bytes);
+            seq += 1;
+            if rows.seqs.len() == 4096 {
+                write_rows(&mut tx, &rows, seq, None, last.as_deref(), &tree.peaks().concat())?;
+                rows = NewRows::default();
+                progress(seq);
+            }
+            Ok(())
+        })?;
+        write_rows(&mut tx, &rows, seq, None, last.as_deref(), &tree.peaks().concat())?;
+        for checkpoint in source.checkpoints()? {
+            tx.execute(
+                "INSERT INTO evidentia.checkpoints (size, note) VALUES ($1, $2)",
+                &[&(checkpoint.size as i64), &checkpoint.note],
+            )
+            .map_err(|e| db_error("copy a checkpoint", &e))?;
+        }
+        tx.commit().map_err(|e| db_error("commit", &e))?;
+        progress(seq);
+        let copy = PgLog { client: Mutex::new(client), log_id: source.log_id().to_owned(), mode: source.mode() };
+        let same = copy.latest_checkpoint()? == source.latest_checkpoint()?.map(|c| (c.size, c.note));
+        if !copy.verify(source.keys())?.is_valid() || !same || copy.len()? != source.len() {
+            return Err(Error::new(
+                ErrorCode::LogCorrupt,
+                "the copy in PostgreSQL does not verify as the log it was copied from: run `log verify` on both",
+            ));
+        }
+        Ok(copy)
     }
 
     /// Opens the log in the database `url` names.
@@ -402,43 +465,7 @@ impl PgLog {
         };
         let peaks: Vec<u8> = head.tree.peaks().concat();
         let last = results.iter().flatten().rfind(|a| !a.replayed).map(|a| a.record.to_bytes());
-        // Everything in one statement: one round trip, whatever the group's size.
-        tx.execute(
-            "WITH entries AS (
-                 INSERT INTO evidentia.entries (seq, receipt, record, event)
-                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bytea[])),
-             nonces AS (
-                 INSERT INTO evidentia.nonces (nonce, seq) SELECT * FROM unnest($5::text[], $6::bigint[])),
-             nodes AS (
-                 INSERT INTO evidentia.nodes (level, idx, hash)
-                 SELECT * FROM unnest($7::integer[], $8::bigint[], $9::bytea[])),
-             checkpoints AS (
-                 INSERT INTO evidentia.checkpoints (size, note) SELECT $10, $11 WHERE $11::text IS NOT NULL
-                 ON CONFLICT (size) DO NOTHING)
-             UPDATE evidentia.log SET size = $10, last_record = $12, peaks = $13",
-            &[
-                &rows.seqs,
-                &rows.receipts,
-                &rows.records,
-                &rows.events,
-                &rows.nonces,
-                &rows.nonce_seqs,
-                &rows.levels,
-                &rows.indexes,
-                &rows.hashes,
-                &(head.size as i64),
-                &checkpoint,
-                &last,
-                &peaks,
-            ],
-        )
-        .map_err(|e| match e.code() {
-            // Only a writer not holding the head's lock could race us to a nonce.
-            Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
-                Error::new(ErrorCode::NonceInUse, "a nonce of the append is already used by another record")
-            }
-            _ => db_error("store the records", &e),
-        })?;
+        write_rows(&mut tx, &rows, head.size, checkpoint.as_deref(), last.as_deref(), &peaks)?;
         tx.commit().map_err(|e| db_error("commit", &e))?;
         let mut appended: Vec<Appended> = results.into_iter().flatten().collect();
         if checkpoint.is_some() {
@@ -708,6 +735,72 @@ impl PgLog {
         }
         Ok(verifier.finish())
     }
+}
+
+/// The schema and an empty log's head, unless the database holds a log already.
+fn create_schema(tx: &mut Transaction<'_>, log_id: &str, mode: Mode, keys: &str) -> Result<()> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK]).map_err(|e| db_error("lock", &e))?;
+    if schema_version(tx)?.is_some() {
+        return Err(Error::new(ErrorCode::LogExists, "the database already holds an Evidentia log"));
+    }
+    tx.batch_execute(SCHEMA).map_err(|e| db_error("create the schema", &e))?;
+    tx.execute("INSERT INTO evidentia.schema_version VALUES ($1)", &[&SCHEMA_VERSION])
+        .map_err(|e| db_error("create the schema", &e))?;
+    tx.execute(
+        "INSERT INTO evidentia.log (log_id, mode, keys, size, last_record, peaks) VALUES ($1, $2, $3, 0, NULL, '')",
+        &[&log_id, &mode.name(), &keys],
+    )
+    .map_err(|e| db_error("create the log", &e))?;
+    Ok(())
+}
+
+/// Inserts `rows` (and a checkpoint), and moves the head to `size` records ending
+/// with `last`, whose tree's right edge is `peaks`: one statement, one round trip.
+fn write_rows(
+    tx: &mut Transaction<'_>,
+    rows: &NewRows,
+    size: u64,
+    checkpoint: Option<&str>,
+    last: Option<&[u8]>,
+    peaks: &[u8],
+) -> Result<()> {
+    tx.execute(
+        "WITH entries AS (
+             INSERT INTO evidentia.entries (seq, receipt, record, event)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bytea[])),
+         nonces AS (
+             INSERT INTO evidentia.nonces (nonce, seq) SELECT * FROM unnest($5::text[], $6::bigint[])),
+         nodes AS (
+             INSERT INTO evidentia.nodes (level, idx, hash)
+             SELECT * FROM unnest($7::integer[], $8::bigint[], $9::bytea[])),
+         checkpoints AS (
+             INSERT INTO evidentia.checkpoints (size, note) SELECT $10, $11 WHERE $11::text IS NOT NULL
+             ON CONFLICT (size) DO NOTHING)
+         UPDATE evidentia.log SET size = $10, last_record = $12, peaks = $13",
+        &[
+            &rows.seqs,
+            &rows.receipts,
+            &rows.records,
+            &rows.events,
+            &rows.nonces,
+            &rows.nonce_seqs,
+            &rows.levels,
+            &rows.indexes,
+            &rows.hashes,
+            &(size as i64),
+            &checkpoint,
+            &last,
+            &peaks,
+        ],
+    )
+    .map_err(|e| match e.code() {
+        // Only a writer not holding the head's lock could race us to a nonce.
+        Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
+            Error::new(ErrorCode::NonceInUse, "a nonce of the append is already used by another record")
+        }
+        _ => db_error("store the records", &e),
+    })?;
+    Ok(())
 }
 
 /// What is wrong with the head row, which must count the `records` read, hold the
