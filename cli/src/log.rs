@@ -274,8 +274,8 @@ pub(crate) enum LogCommand {
         #[command(flatten)]
         report: crate::report::ReportArgs,
     },
-    /// Copy the log in the folder SRC into the PostgreSQL database DST names
-    /// (`postgres://…`, holding no log yet): the same records, receipts, key history
+    /// Copy a log between a folder and a PostgreSQL database (`postgres://…`), either
+    /// way, into a place holding no log yet: the same records, receipts, key history
     /// and checkpoints, never signed again. SRC must verify first and the copy
     /// after, with the same latest checkpoint
     Copy { src: PathBuf, dst: PathBuf },

@@ -88,11 +88,19 @@ fn key_required(command: &str) -> Error {
 }
 
 pub(crate) fn copy(src: &Path, dst: &Path, json: bool) -> Result<Outcome, Error> {
-    let (None, Some(url)) = (self::url(src), self::url(dst)) else {
-        return Err(Error::new(
-            ErrorCode::InvalidArgument,
-            "`log copy` copies a log in a folder into a PostgreSQL database (postgres://…) so far",
-        ));
+    let url = match (self::url(src), self::url(dst)) {
+        (None, Some(url)) => url,
+        (Some(url), None) => {
+            PgLog::open(url)?.copy_to(dst)?;
+            eprintln!("copied the log into {}; the copy verifies", dst.display());
+            return Ok(Outcome::Valid);
+        }
+        _ => {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "`log copy` copies a log between a folder and a PostgreSQL database (postgres://…)",
+            ));
+        }
     };
     let reader = evidentia_store::LogReader::open(src)?;
     let mut progress = crate::progress::Progress::new("copying", Some(reader.len()));

@@ -413,6 +413,29 @@ fn a_folder_log_copied_into_postgres_gives_the_same_evidence_and_goes_on() {
         let mut child = spawn_append(&url, &work.0.join("k2.jwk"), "{\"after\":\"copy\"}", "after");
         assert!(child.wait().unwrap().success());
         assert!(run(&["log", "verify", &url, "--json"]).contains("\"valid\":true"));
+        // And back into a folder: the same evidence, and appends go on there.
+        let back = format!("back-{mode}");
+        run(&["log", "copy", &url, &back]);
+        assert!(run(&["log", "verify", &back, "--json"]).contains("\"valid\":true"));
+        assert_eq!(run(&["log", "prove", &back, "--index", "17"]), run(&["log", "prove", &url, "--index", "17"]));
+        let append_back = |nonce: &str| {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_evidentia"))
+                .args(["log", "append", &back, "-", "--key", "k2.jwk", "--nonce", nonce])
+                .current_dir(&work.0)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"{\"back\":true}").unwrap();
+            drop(child.stdin.take());
+            child.wait().unwrap().code()
+        };
+        assert_eq!(append_back("after"), Some(2), "the nonces came along: NONCE_IN_USE");
+        assert_eq!(append_back("later"), Some(0));
+        assert!(run(&["log", "verify", &back, "--json"]).contains("\"valid\":true"));
+        let refused = evidentia(&work.0, &["log", "copy", &url, &back]);
+        assert!(text(&refused.stderr).contains("LOG_EXISTS"), "{}", text(&refused.stderr));
         // A database holding a log is not copied into.
         let again = evidentia(&work.0, &["log", "copy", &folder, &url]);
         assert_eq!(again.status.code(), Some(2));

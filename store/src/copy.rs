@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use evidentia::Result;
 use evidentia::merkle::leaf_hash;
+use evidentia::{Error, ErrorCode, Result};
 
-use crate::config::{CHECKPOINTS_FILE, CONFIG_FILE, INDEX_FILE, KEYS_FILE, SEGMENTS_DIR, TREE_FILE};
+use crate::config::{CHECKPOINTS_FILE, CONFIG_FILE, Config, INDEX_FILE, KEYS_FILE, SEGMENTS_DIR, TREE_FILE};
 use crate::frame;
 use crate::fsio::{Fs, io_error};
 use crate::index::slot;
@@ -28,7 +28,37 @@ pub(crate) fn write_copy<'a>(
             std::fs::copy(&from, target.join(name)).map_err(|e| io_error("copy", &from, &e))?;
         }
     }
-    let mut tree = TreeFile::open_write(&fs, &target.join(TREE_FILE), 0)?;
+    write_entries(&fs, target, entries)
+}
+
+/// Writes a new log in `target` (which must hold none) from its parts: its
+/// configuration, key history, signed checkpoints and entries. The configuration
+/// comes last: a log exists once log.json is there.
+pub(crate) fn write_log<'a>(
+    target: &Path,
+    config: &Config,
+    keys: &str,
+    checkpoints: &[(u64, String)],
+    entries: impl IntoIterator<Item = &'a Entry>,
+) -> Result<()> {
+    let fs = Fs::default();
+    if target.join(CONFIG_FILE).exists() {
+        return Err(Error::new(ErrorCode::LogExists, format!("a log already exists at {}", target.display())));
+    }
+    fs.create_dir_all(&target.join(SEGMENTS_DIR))?;
+    fs.replace(target, KEYS_FILE, keys.as_bytes())?;
+    let mut framed = Vec::new();
+    for (_, note) in checkpoints {
+        frame::encode(note.as_bytes(), &mut framed);
+    }
+    fs.replace(target, CHECKPOINTS_FILE, &framed)?;
+    write_entries(&fs, target, entries)?;
+    fs.replace(target, CONFIG_FILE, &config.to_json())
+}
+
+/// The segment, index and tree of `entries`, in `target`.
+fn write_entries<'a>(fs: &Fs, target: &Path, entries: impl IntoIterator<Item = &'a Entry>) -> Result<()> {
+    let mut tree = TreeFile::open_write(fs, &target.join(TREE_FILE), 0)?;
     let (mut frames, mut index) = (Vec::new(), Vec::new());
     for entry in entries {
         index.extend_from_slice(&slot(0, frames.len() as u64));
@@ -36,8 +66,8 @@ pub(crate) fn write_copy<'a>(
         // An entry whose record cannot be read still takes a leaf (of nothing).
         tree.push(leaf_hash(&entry.record_bytes().unwrap_or_default()));
     }
-    tree.write_pending(&fs)?;
-    tree.sync(&fs)?;
+    tree.write_pending(fs)?;
+    tree.sync(fs)?;
     fs.replace(&target.join(SEGMENTS_DIR), &format!("{:020}.seg", 0), &frames)?;
     fs.replace(target, INDEX_FILE, &index)
 }

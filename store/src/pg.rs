@@ -11,6 +11,7 @@
 //! The records, receipts and checkpoints are made and checked by the core exactly
 //! as for a log folder: the same receipts, checkpoints, proofs and reports come out.
 
+use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use evidentia::merkle::{Accumulator, Hash, NodeSource, leaf_hash};
@@ -21,7 +22,7 @@ use evidentia::{
 };
 use postgres::{Client, Transaction};
 
-use crate::config::{Mode, random_log_id};
+use crate::config::{Config, Mode, random_log_id};
 use crate::reader::LogReader;
 use crate::segments::{Entry, EntryRef};
 use crate::writer::{AppendOptions, Appended, NewEvent, now};
@@ -289,6 +290,75 @@ impl PgLog {
             ));
         }
         Ok(copy)
+    }
+
+    /// Copies this log into a new folder log in `dir` (which must hold none): the
+    /// same log id, mode, key history, entries as signed, and checkpoints. This log
+    /// must verify first, and the copy after, with the same latest checkpoint. The
+    /// copy holds no key file: appends to it name theirs (`--key`). The entries
+    /// are read from one snapshot and written as one segment, in memory at once.
+    ///
+    /// # Errors
+    /// [`ErrorCode::LogCorrupt`] when this log or the copy does not verify;
+    /// [`ErrorCode::LogExists`]; [`ErrorCode::Io`].
+    pub fn copy_to(&self, dir: &Path) -> Result<()> {
+        let keys = self.keys()?;
+        if !self.verify(&keys)?.is_valid() {
+            return Err(Error::new(
+                ErrorCode::LogCorrupt,
+                "the log to copy does not verify: run `log verify` on it to see why; nothing was copied",
+            ));
+        }
+        let mut client = self.client()?;
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(|e| db_error("begin", &e))?;
+        let row = tx.query_one("SELECT keys, size FROM evidentia.log", &[]).map_err(|e| db_error("read", &e))?;
+        let (keys_json, size) = (col::<String>(&row, 0)?, count(&row, 1)?);
+        let checkpoints = tx
+            .query("SELECT size, note FROM evidentia.checkpoints ORDER BY size", &[])
+            .map_err(|e| db_error("read the checkpoints", &e))?
+            .iter()
+            .map(|row| Ok((count(row, 0)?, col::<String>(row, 1)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let entries = tx
+            .query(
+                "SELECT receipt, record, event FROM evidentia.entries WHERE seq < $1 ORDER BY seq",
+                &[&(size as i64)],
+            )
+            .map_err(|e| db_error("read the entries", &e))?
+            .iter()
+            .map(|row| match (col(row, 0)?, col(row, 1)?, col(row, 2)?) {
+                (Some(receipt), None, event) => Ok(Entry::Receipt { receipt, event }),
+                (None, Some(record), event) => Ok(Entry::Record { record, event }),
+                _ => Err(corrupt("an entry holds neither a receipt nor a record")),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        drop(tx);
+        drop(client);
+        let config = Config {
+            log_id: self.log_id.clone(),
+            mode: self.mode,
+            key_file: None,
+            index_fields: Vec::new(),
+            note_key: None,
+        };
+        crate::copy::write_log(dir, &config, &keys_json, &checkpoints, &entries)?;
+        let copy = LogReader::open(dir)?;
+        let same = copy.latest_checkpoint()?.map(|c| (c.size, c.note)) == checkpoints.last().cloned();
+        if !copy.verify(None, |_| {})?.is_valid() || !same || copy.len() != size {
+            return Err(Error::new(
+                ErrorCode::LogCorrupt,
+                format!(
+                    "the copy in {} does not verify as the log it was copied from: run `log verify` on both",
+                    dir.display()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Opens the log in the database `url` names.
