@@ -24,12 +24,20 @@ const BIN: &str = "/usr/lib/postgresql/15/bin";
 struct Cluster {
     dir: PathBuf,
     port: u16,
+    /// More server options (`-c name=value …`).
+    options: String,
 }
 
 impl Cluster {
     /// A new cluster, or `None` when PostgreSQL 15 is missing and not required
     /// (`EVIDENTIA_REQUIRE_POSTGRES`, which `cargo xtask test` sets).
     fn start(name: &str) -> Option<Cluster> {
+        Cluster::start_with(name, |_| String::new())
+    }
+
+    /// A new cluster whose server also gets the options `extra` gives for its
+    /// folder (made before the server starts, owned by postgres).
+    fn start_with(name: &str, extra: impl FnOnce(&Path) -> String) -> Option<Cluster> {
         let usable = Path::new(BIN).join("initdb").exists()
             && Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout == b"0\n");
         if !usable {
@@ -45,9 +53,10 @@ impl Cluster {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("sock")).unwrap();
         std::fs::write(dir.join("pwfile"), "superpw\n").unwrap();
+        let options = extra(&dir);
         chown_postgres(&dir);
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let cluster = Cluster { dir, port };
+        let cluster = Cluster { dir, port, options };
         cluster.postgres(&[
             &format!("{BIN}/initdb"),
             "-N",
@@ -80,9 +89,10 @@ impl Cluster {
         // fsync off: a killed server keeps what the OS holds, so acknowledged
         // commits survive `stop -m immediate` (only a power loss would lose them).
         let options = format!(
-            "-p {} -k {}/sock -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200",
+            "-p {} -k {}/sock -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200 {}",
             self.port,
-            self.dir.display()
+            self.dir.display(),
+            self.options
         );
         let log = format!("{}/server.log", self.dir.display());
         self.postgres(&[&format!("{BIN}/pg_ctl"), "-D", &self.data(), "-l", &log, "-w", "-o", &options, "start"]);
@@ -452,4 +462,99 @@ fn a_folder_log_copied_into_postgres_gives_the_same_evidence_and_goes_on() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(text(&refused.stderr).contains("does not verify"), "{}", text(&refused.stderr));
     assert_eq!(cluster.sql("copy_tampered", "SELECT to_regclass('evidentia.log') IS NULL"), "t");
+}
+
+#[test]
+fn tls_to_the_server_is_checked_against_the_ca_pgsslrootcert_names() {
+    let Some(cluster) = Cluster::start_with("tls", |dir| {
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
+            assert!(out.status.success(), "openssl {args:?}: {}", text(&out.stderr));
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ]);
+        std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+            "-out",
+            "server.pem",
+        ]);
+        let mut permissions = std::fs::metadata(dir.join("server.key")).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o600);
+        std::fs::set_permissions(dir.join("server.key"), permissions).unwrap();
+        // Connections over TCP without TLS are refused.
+        std::fs::write(
+            dir.join("hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 reject\n",
+        )
+        .unwrap();
+        format!(
+            "-c ssl=on -c ssl_cert_file={0}/server.pem -c ssl_key_file={0}/server.key -c hba_file={0}/hba.conf",
+            dir.display()
+        )
+    }) else {
+        return;
+    };
+    let work = Workdir::new("pg-tls");
+    assert!(evidentia(&work.0, &["keygen", "--out", "k.jwk"]).status.success());
+    let url = format!("{}?sslmode=require", cluster.database("tls"));
+    let init = |url: &str, ca: Option<&Path>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_evidentia"));
+        command.args(["log", "init", url, "--key", "k.jwk"]).current_dir(&work.0).env_remove("PGSSLROOTCERT");
+        if let Some(ca) = ca {
+            command.env("PGSSLROOTCERT", ca);
+        }
+        command.output().unwrap()
+    };
+    // A server certificate of a CA nobody named is refused.
+    let ca = cluster.dir.join("ca.pem");
+    let refused = init(&url, None);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(text(&refused.stderr).contains("connect"), "{}", text(&refused.stderr));
+    // The server takes no connection without TLS, so one that works used it.
+    let plain = init(&url.replace("sslmode=require", "sslmode=disable"), Some(&ca));
+    assert_eq!(plain.status.code(), Some(2), "{}", text(&plain.stderr));
+    let created = init(&url, Some(&ca));
+    assert!(created.status.success(), "{}", text(&created.stderr));
 }
