@@ -378,6 +378,18 @@ fn a_log_cut_or_changed_in_the_database_does_not_verify() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // A row the head does not count, in the next append's way: the log was
+    // changed (LOG_CORRUPT), not a nonce in use.
+    cluster.sql("postgres", "CREATE DATABASE blocked TEMPLATE base");
+    cluster.sql("blocked", "INSERT INTO evidentia.nodes VALUES (0, 10, decode(repeat('00', 32), 'hex'))");
+    let out = spawn_append(&cluster.url("blocked"), &key, "{\"n\":10}", "n10").wait_with_output().unwrap();
+    assert!(text(&out.stderr).contains("LOG_CORRUPT"), "{}", text(&out.stderr));
+    // `log checkpoint` gives the checkpoint of the log's records, whatever else is stored.
+    cluster.sql("postgres", "CREATE DATABASE stray TEMPLATE base");
+    cluster.sql("stray", "INSERT INTO evidentia.checkpoints VALUES (9223372036854775807, 'not a checkpoint')");
+    let out = evidentia(&work.0, &["log", "checkpoint", &cluster.url("stray"), "--key", key.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).lines().nth(1) == Some("10"), "{}", text(&out.stdout));
 }
 
 #[test]

@@ -580,18 +580,8 @@ impl PgLog {
         sign_checkpoint(&checkpoint, key)
     }
 
-    fn store_checkpoint(&self, tx: &mut Transaction<'_>, key: &dyn Signer, head: &Head) -> Result<u64> {
-        let note = self.checkpoint_note(key, head)?;
-        tx.execute(
-            "INSERT INTO evidentia.checkpoints (size, note) VALUES ($1, $2) ON CONFLICT (size) DO NOTHING",
-            &[&(head.size as i64), &note],
-        )
-        .map_err(|e| db_error("insert a checkpoint", &e))?;
-        Ok(head.size)
-    }
-
-    /// The latest checkpoint, signing one of the whole log with `key` first when
-    /// records came after it. Returns its size and note.
+    /// The checkpoint of the whole log, signing one with `key` first when records
+    /// came after the last: its size and note.
     ///
     /// # Errors
     /// [`ErrorCode::KeyNotCurrent`]; [`ErrorCode::Io`].
@@ -599,18 +589,22 @@ impl PgLog {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
         let head = self.lock_head(&mut tx)?;
-        let latest = latest_checkpoint(&mut tx)?;
-        if let Some((size, note)) = latest.filter(|(size, _)| *size == head.size) {
-            return Ok((size, note));
+        let size = head.size as i64;
+        let stored = tx
+            .query_opt("SELECT note FROM evidentia.checkpoints WHERE size = $1", &[&size])
+            .map_err(|e| db_error("read the checkpoints", &e))?;
+        if let Some(row) = stored {
+            return Ok((head.size, col(&row, 0)?));
         }
         let validity = current(&head.keys, key)?;
         if let Some(last) = head.chain.last_time() {
             validity.check(last)?;
         }
-        self.store_checkpoint(&mut tx, key, &head)?;
+        let note = self.checkpoint_note(key, &head)?;
+        tx.execute("INSERT INTO evidentia.checkpoints (size, note) VALUES ($1, $2)", &[&size, &note])
+            .map_err(|e| db_error("insert a checkpoint", &e))?;
         tx.commit().map_err(|e| db_error("commit", &e))?;
-        drop(client);
-        self.latest_checkpoint()?.ok_or_else(|| Error::new(ErrorCode::Internal, "no checkpoint after signing"))
+        Ok((head.size, note))
     }
 
     /// The checkpoint of the most records, if any.
@@ -683,8 +677,8 @@ impl PgLog {
     /// Verifies the whole log against `keys`: every record, the chain, the tree
     /// the stored nodes hold, every checkpoint (SPEC.md §13), and the head the next
     /// append continues from, which must be the records' last and their tree (a
-    /// record cut from the end is found there). Memory stays constant: entries and
-    /// nodes are read in order, a few thousand at a time.
+    /// record cut from the end is found there). Entries are read in order, 64 at a
+    /// time, and nodes 4096 at a time: memory does not grow with the log.
     ///
     /// # Errors
     /// [`ErrorCode::Io`] when the database cannot be read (what it holds wrongly is
@@ -704,6 +698,10 @@ impl PgLog {
             .read_only(true)
             .start()
             .map_err(|e| db_error("begin", &e))?;
+        // Checking a batch of large entries takes a while, between two reads: the
+        // writers' limit on idling in a transaction is not for this session.
+        tx.batch_execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+            .map_err(|e| db_error("configure the session", &e))?;
         let finding = |verifier: &mut LogVerifier, what: String| {
             verifier.push_prepared_checkpoint(PreparedCheckpoint::unreadable(&corrupt(what)));
         };
@@ -732,7 +730,7 @@ impl PgLog {
         let mut done = 0u64;
         let mut last: Option<Vec<u8>> = None;
         loop {
-            let rows = tx.query_portal(&entries, 4096).map_err(|e| db_error("read the entries", &e))?;
+            let rows = tx.query_portal(&entries, 64).map_err(|e| db_error("read the entries", &e))?;
             if rows.is_empty() {
                 break;
             }
@@ -797,7 +795,9 @@ impl PgLog {
         if extra > 0 {
             finding(
                 &mut verifier,
-                format!("the tree holds nodes of leaves beyond the {done} records: records were removed from the end"),
+                format!(
+                    "the tree holds nodes of leaves beyond the {done} records stored: records were removed from the end, or nodes added"
+                ),
             );
         }
         for what in check_head(&mut tx, done, last.as_deref(), verifier.tree_root())? {
@@ -863,12 +863,14 @@ fn write_rows(
             &peaks,
         ],
     )
-    .map_err(|e| match e.code() {
+    .map_err(|e| match e.as_db_error().and_then(|db| db.constraint()) {
         // Only a writer not holding the head's lock could race us to a nonce.
-        Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
+        Some("nonces_pkey") => {
             Error::new(ErrorCode::NonceInUse, "a nonce of the append is already used by another record")
         }
-        _ => db_error("store the records", &e),
+        // Rows the head does not count hold the place: the log was changed.
+        Some(constraint) => corrupt(format!("a row the log's head does not count is in the way ({constraint})")),
+        None => db_error("store the records", &e),
     })?;
     Ok(())
 }
