@@ -25,8 +25,9 @@ export declare class KeySet {
 }
 
 /**
- * An evidence log on the local disk, opened for appending. Call `close()` to
- * release it for other processes.
+ * An evidence log in a folder on the local disk, or in PostgreSQL (a
+ * `postgres://` URL), opened for appending. Call `close()` to release it for
+ * other processes.
  */
 export declare class Log {
   /**

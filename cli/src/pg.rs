@@ -6,17 +6,12 @@ use std::path::Path;
 
 use evidentia::json::Value;
 use evidentia::{Error, ErrorCode, KeySet, Signer};
-use evidentia_store::pg::{PgCreateOptions, PgLog, is_postgres_url};
-use evidentia_store::{AppendOptions, Mode, NewEvent};
+use evidentia_store::pg::{PgCreateOptions, PgLog};
+use evidentia_store::{AppendOptions, Mode, NewEvent, postgres_url};
 
 use crate::io::{outln, read_input, write_stdout};
 use crate::log::LogCommand;
 use crate::{Outcome, load_keys, load_signing_key, text};
-
-/// The URL, when the log named on the command line is in PostgreSQL.
-fn url(location: &Path) -> Option<&str> {
-    location.to_str().filter(|s| is_postgres_url(s))
-}
 
 /// Runs `command` when it names a log in PostgreSQL; `None` when it names a folder
 /// (or a publication), which `log.rs` handles.
@@ -37,7 +32,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         | LogCommand::Receipt { dir, .. }
         | LogCommand::Rotate { dir, .. }
         | LogCommand::Revoke { dir, .. }
-            if url(dir).is_some() =>
+            if postgres_url(dir).is_some() =>
         {
             return Err(Error::new(
                 ErrorCode::InvalidArgument,
@@ -46,7 +41,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         }
         _ => return Ok(None),
     };
-    let Some(url) = url(location) else { return Ok(None) };
+    let Some(url) = postgres_url(location) else { return Ok(None) };
     let unsupported = |what: &str| Err(Error::new(ErrorCode::InvalidArgument, format!("a log in PostgreSQL {what}")));
     match command {
         LogCommand::Init { index_fields, .. } if !index_fields.is_empty() => {
@@ -88,7 +83,7 @@ fn key_required(command: &str) -> Error {
 }
 
 pub(crate) fn copy(src: &Path, dst: &Path, json: bool) -> Result<Outcome, Error> {
-    let url = match (self::url(src), self::url(dst)) {
+    let url = match (postgres_url(src), postgres_url(dst)) {
         (None, Some(url)) => url,
         (Some(url), None) => {
             PgLog::open(url)?.copy_to(dst)?;

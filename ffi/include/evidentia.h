@@ -440,7 +440,8 @@ typedef enum {
 typedef struct evidentia_key_set evidentia_key_set;
 
 /**
- * A log opened for appending (opaque). Safe to use from several threads at once.
+ * A log opened for appending (opaque): a folder, or a log in PostgreSQL. Safe to
+ * use from several threads at once.
  */
 typedef struct evidentia_log evidentia_log;
 
@@ -754,7 +755,8 @@ evidentia_result evidentia_verify_jws(const char *jws,
                                       size_t *out_len);
 
 /**
- * Creates a new log in the directory `path`, signed by `key` (copied), in mode
+ * Creates a new log in the directory `path` (or in the PostgreSQL database a
+ * `postgres://` URL names), signed by `key` (copied), in mode
  * `EVIDENTIA_MODE_RECEIPTS` or `EVIDENTIA_MODE_BATCH`. `log_id` may be NULL for
  * a random id; `valid_from` (RFC 3339 UTC) is when the key becomes valid, NULL
  * for now: records may not be dated before it.
@@ -771,7 +773,8 @@ evidentia_result evidentia_log_create(const char *path,
                                       evidentia_log **out);
 
 /**
- * Opens an existing log for appending, repairing what a crash left (see
+ * Opens an existing log for appending, a folder or a `postgres://` URL,
+ * repairing what a crash left in a folder (see
  * [`evidentia_log_recovery`]). `key` (copied) may be NULL to open it for reading,
  * proving and verifying only. `wait_seconds` (0 to 86400) is how long to wait for
  * another process writing to the log before failing with `EVIDENTIA_LOG_LOCKED`.

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use evidentia::{Error, ErrorCode, Timestamp};
-use evidentia_store::{AppendOptions, CreateOptions, Log, LogOptions, Mode, NewEvent, Wait};
+use evidentia_store::{AnyLog, AppendOptions, CreateOptions, Log, LogOptions, Mode, NewEvent, Wait};
 
 use crate::keys::{AnySigner, evidentia_key_set, evidentia_signing_key};
 use crate::verify::evidentia_report;
@@ -22,9 +22,10 @@ pub const EVIDENTIA_MODE_BATCH: u32 = 1;
 /// event, return that record's receipt instead of `EVIDENTIA_NONCE_IN_USE`.
 pub const EVIDENTIA_APPEND_IDEMPOTENT: u32 = 1;
 
-/// A log opened for appending (opaque). Safe to use from several threads at once.
+/// A log opened for appending (opaque): a folder, or a log in PostgreSQL. Safe to
+/// use from several threads at once.
 pub struct evidentia_log {
-    pub(crate) log: Log,
+    pub(crate) log: AnyLog,
     /// The key that signs appends; [`evidentia_log_rotate`] replaces it.
     key: Mutex<Option<AnySigner>>,
 }
@@ -36,8 +37,13 @@ impl std::fmt::Debug for evidentia_log {
 }
 
 impl evidentia_log {
-    fn new(log: Log, key: Option<AnySigner>) -> evidentia_log {
+    fn new(log: AnyLog, key: Option<AnySigner>) -> evidentia_log {
         evidentia_log { log, key: Mutex::new(key) }
+    }
+
+    /// The folder log, for `what`, which only a folder log does yet.
+    pub(crate) fn folder(&self, what: &str) -> Result<&Log, Error> {
+        self.log.folder(what)
     }
 
     pub(crate) fn key(&self) -> Result<AnySigner, Error> {
@@ -56,7 +62,8 @@ pub(crate) unsafe fn path<'a>(path: *const c_char) -> Result<&'a Path, Error> {
     Ok(Path::new(path))
 }
 
-/// Creates a new log in the directory `path`, signed by `key` (copied), in mode
+/// Creates a new log in the directory `path` (or in the PostgreSQL database a
+/// `postgres://` URL names), signed by `key` (copied), in mode
 /// `EVIDENTIA_MODE_RECEIPTS` or `EVIDENTIA_MODE_BATCH`. `log_id` may be NULL for
 /// a random id; `valid_from` (RFC 3339 UTC) is when the key becomes valid, NULL
 /// for now: records may not be dated before it.
@@ -89,7 +96,7 @@ pub unsafe extern "C" fn evidentia_log_create(
         };
         let log_id = unsafe { c_str(log_id, "log_id")? }.map(str::to_owned);
         let key_valid_from = unsafe { c_str(valid_from, "valid_from")? }.map(Timestamp::parse).transpose()?;
-        let log = Log::create(
+        let log = AnyLog::create(
             dir,
             &key.signer(),
             CreateOptions { log_id, mode, key_valid_from, ..CreateOptions::default() },
@@ -99,7 +106,8 @@ pub unsafe extern "C" fn evidentia_log_create(
     })
 }
 
-/// Opens an existing log for appending, repairing what a crash left (see
+/// Opens an existing log for appending, a folder or a `postgres://` URL,
+/// repairing what a crash left in a folder (see
 /// [`evidentia_log_recovery`]). `key` (copied) may be NULL to open it for reading,
 /// proving and verifying only. `wait_seconds` (0 to 86400) is how long to wait for
 /// another process writing to the log before failing with `EVIDENTIA_LOG_LOCKED`.
@@ -118,7 +126,7 @@ pub unsafe extern "C" fn evidentia_log_open(
         let dir = unsafe { self::path(path)? };
         let key = unsafe { key.as_ref() }.map(evidentia_signing_key::signer);
         let wait = Wait::from_seconds(Some(wait_seconds))?;
-        let log = Log::open_with(dir, &LogOptions { wait, ..LogOptions::default() })?;
+        let log = AnyLog::open(dir, &LogOptions { wait, ..LogOptions::default() })?;
         *out = Box::into_raw(Box::new(evidentia_log::new(log, key)));
         Ok(())
     })
@@ -197,7 +205,7 @@ pub unsafe extern "C" fn evidentia_log_append_batch(
             .collect::<Result<Vec<_>, _>>()?;
         let time = unsafe { c_str(time, "time")? }.map(Timestamp::parse).transpose()?;
         let batch: Vec<NewEvent<'_>> = events.iter().map(|json| NewEvent { json, nonce: None }).collect();
-        let appended = log.log.append_batch(&log.key()?, &batch, time)?;
+        let appended = log.log.append_events(&log.key()?, &batch, &AppendOptions { time, idempotent: false })?;
         let lines: Vec<String> = appended.iter().map(|a| a.to_line()).collect();
         give_string(lines.join("\n"), out)
     })
@@ -231,7 +239,7 @@ pub unsafe extern "C" fn evidentia_log_rotate(
         let current = key
             .clone()
             .ok_or_else(|| Error::new(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))?;
-        log.log.rotate(&current, &new_key.signer(), None)?;
+        log.folder("rotating keys")?.rotate(&current, &new_key.signer(), None)?;
         *key = Some(new_key.signer());
         Ok(())
     })
@@ -260,7 +268,7 @@ pub unsafe extern "C" fn evidentia_log_revoke(
         let kid = unsafe { c_str(kid, "kid")? }.ok_or_else(|| null("kid"))?;
         let at = unsafe { timestamp(at, "at")? }.ok_or_else(|| null("at"))?;
         let reason = unsafe { c_str(reason, "reason")? };
-        log.log.revoke(&log.key()?, kid, at, reason)
+        log.folder("revoking keys")?.revoke(&log.key()?, kid, at, reason)
     })
 }
 
@@ -277,7 +285,7 @@ pub unsafe extern "C" fn evidentia_log_keys(
 ) -> evidentia_result {
     boundary(|| {
         let log = unsafe { handle(log, "log")? };
-        unsafe { write_text(&log.log.keys().to_json(), out, cap, out_len) }
+        unsafe { write_text(&log.log.keys()?.to_json(), out, cap, out_len) }
     })
 }
 
@@ -307,7 +315,7 @@ pub unsafe extern "C" fn evidentia_log_len(log: *const evidentia_log, out: *mut 
     boundary(|| {
         let log = unsafe { handle(log, "log")? };
         let out = unsafe { out.as_mut() }.ok_or_else(|| null("out"))?;
-        *out = log.log.len();
+        *out = log.log.len()?;
         Ok(())
     })
 }
@@ -326,7 +334,7 @@ pub unsafe extern "C" fn evidentia_log_checkpoint(
     boundary(|| {
         let out = unsafe { string_out(out)? };
         let log = unsafe { handle(log, "log")? };
-        give_string(log.log.checkpoint(&log.key()?)?.note, out)
+        give_string(log.log.checkpoint(&log.key()?)?, out)
     })
 }
 
@@ -365,7 +373,7 @@ pub unsafe extern "C" fn evidentia_log_recovery(log: *const evidentia_log, out: 
     boundary(|| {
         let out = unsafe { string_out(out)? };
         let log = unsafe { handle(log, "log")? };
-        give_string(log.log.recovery().to_json(), out)
+        give_string(log.folder("recovery")?.recovery().to_json(), out)
     })
 }
 
@@ -427,7 +435,7 @@ pub unsafe extern "C" fn evidentia_log_export_package(
         let out = unsafe { string_out(out)? };
         let log = unsafe { handle(log, "log")? };
         let target = unsafe { path(dir)? };
-        let archive = evidentia_store::export_package(log.log.dir(), index, target)?;
+        let archive = evidentia_store::export_package(log.folder("evidence packages")?.dir(), index, target)?;
         give_string(archive.display().to_string(), out)
     })
 }
@@ -453,7 +461,7 @@ pub unsafe extern "C" fn evidentia_log_tlog_proof(
         let entry_out = unsafe { string_out(entry_out)? };
         let log = unsafe { handle(log, "log")? };
         let size = (size != 0).then_some(size);
-        let (proof, entry) = evidentia_store::record_tlog_proof(log.log.dir(), index, size)?;
+        let (proof, entry) = evidentia_store::record_tlog_proof(log.folder("tlog-proofs")?.dir(), index, size)?;
         let entry = String::from_utf8(entry)
             .map_err(|_| evidentia::Error::new(evidentia::ErrorCode::LogCorrupt, "the record is not UTF-8 text"))?;
         give_string(proof.to_text(), proof_out)?;
@@ -496,7 +504,7 @@ pub unsafe extern "C" fn evidentia_log_verify(
     boundary(|| {
         let log = unsafe { handle(log, "log")? };
         let keys = unsafe { keys.as_ref() }.map(|k| &k.0);
-        let report = evidentia_store::verify_dir(log.log.dir(), keys, |_| {})?;
+        let report = log.log.verify(keys, None)?;
         unsafe { give(evidentia_report(report), out) }
     })
 }
@@ -523,7 +531,7 @@ pub unsafe extern "C" fn evidentia_log_verify_from(
         let log = unsafe { handle(log, "log")? };
         let keys = unsafe { keys.as_ref() }.map(|k| &k.0);
         let checkpoint = unsafe { optional_text(checkpoint, checkpoint_len, "checkpoint")? };
-        let report = evidentia_store::verify_dir_from(log.log.dir(), keys, checkpoint, |_| {})?;
+        let report = log.log.verify(keys, checkpoint)?;
         unsafe { give(evidentia_report(report), out) }
     })
 }

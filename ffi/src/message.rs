@@ -134,7 +134,8 @@ pub unsafe extern "C" fn evidentia_log_record_message(
         let nonce = unsafe { c_str(nonce, "nonce")? };
         let time = unsafe { timestamp(time, "time")? };
         let key = log.key()?;
-        let link = u64::try_from(link).ok().map(|seq| log.log.link_to(seq)).transpose()?;
+        let link =
+            u64::try_from(link).ok().map(|seq| log.folder("recording signed messages")?.link_to(seq)).transpose()?;
         let message = SignedMessage::verify_new(&NewMessage {
             jws,
             detached_payload: detached,
@@ -148,7 +149,12 @@ pub unsafe extern "C" fn evidentia_log_record_message(
                 None => evidentia_store::now()?,
             },
         })?;
-        let appended = log.log.record_message(&key, &message, nonce, &AppendOptions { time, idempotent: false })?;
+        let appended = log.folder("recording signed messages")?.record_message(
+            &key,
+            &message,
+            nonce,
+            &AppendOptions { time, idempotent: false },
+        )?;
         give_string(appended.to_line(), out)
     })
 }
@@ -169,7 +175,8 @@ pub unsafe extern "C" fn evidentia_log_message(
 ) -> evidentia_result {
     boundary(|| {
         let log = unsafe { handle(log, "log")? };
-        let shown = log.log.message(index)?.map(|m| json_string(&m.describe())).transpose()?;
+        let shown =
+            log.folder("reading signed messages")?.message(index)?.map(|m| json_string(&m.describe())).transpose()?;
         unsafe { write_text(shown.as_deref().unwrap_or(""), out, cap, out_len) }
     })
 }
@@ -190,7 +197,7 @@ pub unsafe extern "C" fn evidentia_log_verify_message(
 ) -> evidentia_result {
     boundary(|| {
         let log = unsafe { handle(log, "log")? };
-        let checked = log.log.verify_message(index)?;
+        let checked = log.folder("reading signed messages")?.verify_message(index)?;
         unsafe { write_text(&json_string(&checked.to_value())?, out, cap, out_len) }
     })
 }
@@ -237,7 +244,7 @@ pub unsafe extern "C" fn evidentia_log_find(
         let log = unsafe { handle(log, "log")? };
         let field = unsafe { c_str(field, "field")? }.ok_or_else(|| null("field"))?;
         let value = unsafe { c_str(value, "value")? }.ok_or_else(|| null("value"))?;
-        let found = log.log.find(field, value)?;
+        let found = log.folder("finding records by field")?.find(field, value)?;
         let indexes = found.iter().map(|seq| seq.to_string()).collect::<Vec<_>>().join(",");
         unsafe { write_text(&format!("[{indexes}]"), out, cap, out_len) }
     })
@@ -257,6 +264,6 @@ pub unsafe extern "C" fn evidentia_log_add_index_field(
     boundary(|| {
         let log = unsafe { handle(log, "log")? };
         let name = unsafe { c_str(name, "name")? }.ok_or_else(|| null("name"))?;
-        log.log.add_index_field(name)
+        log.folder("indexing payload fields")?.add_index_field(name)
     })
 }

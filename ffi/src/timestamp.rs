@@ -156,7 +156,12 @@ pub unsafe extern "C" fn evidentia_log_attach_timestamp(
                 request_len,
             )?
         };
-        let (size, verified) = evidentia_store::attach_timestamp(log.log.dir(), response, request.as_ref(), &trust)?;
+        let (size, verified) = evidentia_store::attach_timestamp(
+            log.folder("attaching timestamps")?.dir(),
+            response,
+            request.as_ref(),
+            &trust,
+        )?;
         give_string(json_string(&verified.to_value_for_checkpoint(size))?, out)
     })
 }

@@ -34,6 +34,7 @@ pub(crate) fn write_copy<'a>(
 /// Writes a new log in `target` (which must hold none) from its parts: its
 /// configuration, key history, signed checkpoints and entries. The configuration
 /// comes last: a log exists once log.json is there.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL's `copy_to`
 pub(crate) fn write_log<'a>(
     target: &Path,
     config: &Config,

@@ -31,14 +31,6 @@ use crate::writer::{AppendOptions, Appended, NewEvent, now};
 /// migrates an older one (there is none yet).
 pub const SCHEMA_VERSION: i32 = 1;
 
-/// Whether `location` names a PostgreSQL log rather than a folder.
-#[must_use]
-pub fn is_postgres_url(location: &str) -> bool {
-    // URL schemes are case-insensitive: `Postgres://` is no folder name.
-    let scheme = location.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
-    matches!(scheme.as_deref(), Some("postgres" | "postgresql"))
-}
-
 const SCHEMA: &str = "
 CREATE SCHEMA evidentia;
 CREATE TABLE evidentia.schema_version (version integer NOT NULL);
@@ -107,7 +99,7 @@ fn corrupt(what: impl std::fmt::Display) -> Error {
 fn connect(url: &str) -> Result<Client> {
     // The client's parser knows the schemes in lower case only.
     let url = match url.split_once("://") {
-        Some((scheme, rest)) if is_postgres_url(url) => format!("{}://{rest}", scheme.to_ascii_lowercase()),
+        Some((scheme, rest)) if crate::is_postgres_url(url) => format!("{}://{rest}", scheme.to_ascii_lowercase()),
         _ => url.to_owned(),
     };
     let config: postgres::Config = url
@@ -633,6 +625,27 @@ impl PgLog {
             (Some(receipt), None, event) => Ok(Entry::Receipt { receipt, event }),
             (None, Some(record), event) => Ok(Entry::Record { record, event }),
             _ => Err(corrupt(format!("entry {seq} holds neither a receipt nor a record"))),
+        }
+    }
+
+    /// What a holder of record `seq` needs to verify it offline: its receipt
+    /// (receipts mode), or a batch receipt (SPEC.md §11): the record, the latest
+    /// checkpoint and the record's inclusion proof to it.
+    ///
+    /// # Errors
+    /// As [`PgLog::entry`]; [`ErrorCode::LogCorrupt`] when no checkpoint covers a
+    /// batch record.
+    pub fn receipt(&self, seq: u64) -> Result<String> {
+        match self.entry(seq)? {
+            Entry::Receipt { receipt, .. } => Ok(receipt),
+            Entry::Record { record, .. } => {
+                let (size, note) = self
+                    .latest_checkpoint()?
+                    .filter(|(size, _)| *size > seq)
+                    .ok_or_else(|| corrupt(format!("no checkpoint covers record {seq}")))?;
+                let proof = self.inclusion_proof(seq, Some(size))?;
+                Ok(evidentia::BatchReceipt::new(&record, proof, &note)?.to_json())
+            }
         }
     }
 

@@ -108,7 +108,9 @@ pub(crate) fn test() -> Result<()> {
     let lib = stage_dir.join("lib");
     let bin = root.join("build/c/bin");
     std::fs::create_dir_all(&bin)?;
-    for test in ["test_vectors", "test_api", "test_hostile", "test_pointers", "test_signer"] {
+    // Logs in PostgreSQL (test_postgres.c), against a throwaway cluster.
+    let postgres = crate::postgres::Cluster::start("c")?;
+    for test in ["test_vectors", "test_api", "test_hostile", "test_pointers", "test_signer", "test_postgres"] {
         let source = root.join("ffi/tests").join(format!("{test}.c"));
         let shared: PathBuf = bin.join(format!("{test}_shared"));
         let static_: PathBuf = bin.join(format!("{test}_static"));
@@ -134,6 +136,8 @@ pub(crate) fn test() -> Result<()> {
         static_link.extend(NATIVE_STATIC_LIBS.split(' ').map(str::to_owned));
         gcc(&source, &static_, &static_link)?;
         for binary in [&shared, &static_] {
+            // Each run makes its logs anew, in empty databases.
+            let server = if test == "test_postgres" { postgres.server()? } else { String::new() };
             run(Command::new("valgrind")
                 .args([
                     "-q",
@@ -143,7 +147,9 @@ pub(crate) fn test() -> Result<()> {
                     "--error-exitcode=1",
                 ])
                 .arg(binary)
-                .env("EVIDENTIA_VECTORS", root.join("testvectors")))?;
+                .env("EVIDENTIA_VECTORS", root.join("testvectors"))
+                .env("EVIDENTIA_TEST_POSTGRES", server)
+                .env("EVIDENTIA_REQUIRE_POSTGRES", "1"))?;
         }
     }
     // The conformance suite through the shared library.

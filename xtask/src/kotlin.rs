@@ -46,6 +46,8 @@ pub(crate) fn test() -> Result<()> {
     cargo(&["build", "-p", "evidentia-cli"])?;
     // Keys in tokens (Pkcs11Test) are tested against SoftHSM2.
     crate::ensure_softhsm()?;
+    // Logs in PostgreSQL (PostgresTest), against a throwaway cluster.
+    let postgres = crate::postgres::Cluster::start("kotlin")?;
     let python = crate::python::install_dev()?;
     let evidence = root.join("build/uniffi/evidence");
     let _ = std::fs::remove_dir_all(&evidence);
@@ -60,7 +62,10 @@ pub(crate) fn test() -> Result<()> {
         .arg(property("python", &python))
         .arg(property("out", &evidence))
         .env("EVIDENTIA_REQUIRE_SOFTHSM", "1")
-        .env("EVIDENTIA_PKCS11_MODULE", crate::SOFTHSM_MODULE))?;
+        .env("EVIDENTIA_PKCS11_MODULE", crate::SOFTHSM_MODULE)
+        .env("EVIDENTIA_TEST_POSTGRES", postgres.server()?)
+        .env("EVIDENTIA_REQUIRE_POSTGRES", "1"))?;
+    drop(postgres);
 
     section("kotlin: the package Kotlin exported, checked by its verify.sh with OpenSSL alone");
     let tools = crate::cross::openssl_only_path(&root.join("build/uniffi/openssl-only"))?;

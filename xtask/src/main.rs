@@ -17,6 +17,7 @@ mod hostile;
 mod kotlin;
 mod node;
 mod partner_vectors;
+mod postgres;
 mod python;
 mod timestamp_vectors;
 mod tools;

@@ -121,9 +121,13 @@ pub(crate) fn test() -> Result<()> {
     let dir = package_dir();
     // Keys in tokens (tests/pkcs11.test.js) are tested against SoftHSM2.
     crate::ensure_softhsm()?;
+    // Logs in PostgreSQL (tests/postgres.test.js), against a throwaway cluster.
+    let postgres = crate::postgres::Cluster::start("node")?;
     run(Command::new("node")
         .args(["--test", "tests/"])
         .current_dir(&dir)
+        .env("EVIDENTIA_TEST_POSTGRES", postgres.server()?)
+        .env("EVIDENTIA_REQUIRE_POSTGRES", "1")
         .env("EVIDENTIA_VECTORS", root().join("testvectors"))
         .env("EVIDENTIA_REQUIRE_SOFTHSM", "1")
         .env("EVIDENTIA_PKCS11_MODULE", crate::SOFTHSM_MODULE))?;

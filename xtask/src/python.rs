@@ -83,9 +83,12 @@ pub(crate) fn test() -> Result<()> {
     let root = root();
     let python = install_dev()?;
     crate::ensure_softhsm()?;
+    let postgres = crate::postgres::Cluster::start("py")?;
     run(Command::new(&python)
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "bindings/python/tests"])
         .current_dir(&root)
+        .env("EVIDENTIA_TEST_POSTGRES", postgres.server()?)
+        .env("EVIDENTIA_REQUIRE_POSTGRES", "1")
         .env("EVIDENTIA_VECTORS", root.join("testvectors"))
         .env("EVIDENTIA_REQUIRE_SOFTHSM", "1")
         .env("EVIDENTIA_PKCS11_MODULE", crate::SOFTHSM_MODULE))?;

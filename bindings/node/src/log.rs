@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use evidentia::{Direction, ErrorCode, NewMessage, SignedMessage, Timestamp};
-use evidentia_store::{CreateOptions, LogOptions, Mode, NewEvent, Wait};
+use evidentia_store::{AnyLog, CreateOptions, LogOptions, Mode, NewEvent, Wait};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -18,14 +18,14 @@ use crate::report::Report;
 use crate::signer::{Key, KeyArgument, Token};
 use crate::{size_from_js, size_to_js};
 
-/// An evidence log on the local disk, opened for appending. Call `close()` to
-/// release it for other processes.
+/// An evidence log in a folder on the local disk, or in PostgreSQL (a
+/// `postgres://` URL), opened for appending. Call `close()` to release it for
+/// other processes.
 #[napi]
 pub struct Log {
-    dir: PathBuf,
     /// `None` once closed. The store's log is itself safe to share between
     /// threads, so work on a worker thread holds its own reference.
-    log: Mutex<Option<Arc<evidentia_store::Log>>>,
+    log: Mutex<Option<Arc<AnyLog>>>,
     /// The key that signs: a `SigningKey`, a key in a token, or a signer object.
     /// Only used on the JavaScript thread; shared with a `rotateAsync` that
     /// replaces it once the log has rotated.
@@ -138,8 +138,13 @@ pub(crate) fn time(time: Option<&Unknown<'_>>) -> Result<Option<Timestamp>> {
 
 impl Log {
     /// The open log (a new reference, so no lock is held while it is used).
-    fn log(&self) -> Result<Arc<evidentia_store::Log>> {
+    fn log(&self) -> Result<Arc<AnyLog>> {
         self.log.lock().map_err(|_| closed())?.clone().ok_or_else(closed)
+    }
+
+    /// The folder of a folder log, for `what`, which only a folder log does yet.
+    fn dir(&self, what: &str) -> Result<PathBuf> {
+        Ok(self.log()?.folder(what).map_err(error)?.dir().to_owned())
     }
 
     fn key(&self) -> Result<Ref<'_, Key>> {
@@ -148,8 +153,8 @@ impl Log {
             .map_err(|_| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))
     }
 
-    fn with_key(dir: PathBuf, log: evidentia_store::Log, key: Option<Key>) -> Log {
-        Log { dir, log: Mutex::new(Some(Arc::new(log))), key: Rc::new(RefCell::new(key)) }
+    fn with_key(log: AnyLog, key: Option<Key>) -> Log {
+        Log { log: Mutex::new(Some(Arc::new(log))), key: Rc::new(RefCell::new(key)) }
     }
 
     /// The parts of an append that can move to a worker thread.
@@ -193,7 +198,8 @@ impl Log {
         let nonce = optional_text(options.nonce.as_ref(), "a nonce")?;
         let time = self::time(options.time.as_ref())?;
         let (log, key) = (self.log()?, signer);
-        let link = options.link.map(|seq| log.link_to(size_from_js(seq, "link")?).map_err(error)).transpose()?;
+        let folder = log.folder("recording signed messages").map_err(error)?;
+        let link = options.link.map(|seq| folder.link_to(size_from_js(seq, "link")?).map_err(error)).transpose()?;
         let message = SignedMessage::verify_new(&NewMessage {
             jws: &jws,
             detached_payload: options.payload.as_deref(),
@@ -210,6 +216,7 @@ impl Log {
         .map_err(error)?;
         let options = evidentia_store::AppendOptions { time, idempotent: false };
         Ok(move || {
+            let log = log.folder("recording signed messages").map_err(error)?;
             let appended = log.record_message(&key, &message, nonce.as_deref(), &options).map_err(error)?;
             Ok(appended.to_line())
         })
@@ -259,7 +266,7 @@ fn create_arguments<K>(
 }
 
 /// Creates the log, and gives the token it opened for its key.
-type CreateWork = Box<dyn FnOnce() -> Result<(evidentia_store::Log, Option<Token>)> + Send>;
+type CreateWork = Box<dyn FnOnce() -> Result<(AnyLog, Option<Token>)> + Send>;
 
 /// A value that only the JavaScript thread touches, carried by a worker task.
 pub struct OnThread<T>(T);
@@ -274,12 +281,11 @@ unsafe impl<T> Send for OnThread<T> {}
 /// JavaScript thread, with the key.
 pub struct Creating {
     work: Option<CreateWork>,
-    dir: PathBuf,
     key: Option<OnThread<Key>>,
 }
 
 impl Task for Creating {
-    type Output = Result<(evidentia_store::Log, Option<Token>)>;
+    type Output = Result<(AnyLog, Option<Token>)>;
     type JsValue = Log;
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
@@ -291,7 +297,7 @@ impl Task for Creating {
         match output {
             Ok((log, token)) => {
                 let key = token.map(Key::Token).or_else(|| self.key.take().map(|key| key.0));
-                Ok(Log::with_key(std::mem::take(&mut self.dir), log, key))
+                Ok(Log::with_key(log, key))
             }
             Err(e) => Err(crate::convert::rejection(env, e)),
         }
@@ -353,8 +359,8 @@ impl Log {
     ) -> Result<Log> {
         guard(|| {
             let (dir, key, create) = create_arguments(|| Key::from_js(env, &key), path, options)?;
-            let log = evidentia_store::Log::create(&dir, &*key.here(env), create).map_err(error)?;
-            Ok(Log::with_key(dir, log, Some(key)))
+            let log = AnyLog::create(&dir, &*key.here(env), create).map_err(error)?;
+            Ok(Log::with_key(log, Some(key)))
         })
     }
 
@@ -374,17 +380,16 @@ impl Log {
         let prepared = guard(|| {
             let (dir, key, create) = create_arguments(|| KeyArgument::from_js(env, &key), path, options)?;
             let signer = key.worker(env)?;
-            let target = dir.clone();
             let work: CreateWork = Box::new(move || {
                 let opened = signer.open()?;
-                let log = evidentia_store::Log::create(&target, &opened.signer, create).map_err(error)?;
+                let log = AnyLog::create(&dir, &opened.signer, create).map_err(error)?;
                 Ok((log, opened.token))
             });
-            Ok((work, dir, key.into_key()))
+            Ok((work, key.into_key()))
         });
         AsyncTask::new(match prepared {
-            Ok((work, dir, key)) => Creating { work: Some(work), dir, key: key.map(OnThread) },
-            Err(e) => Creating { work: Some(Box::new(move || Err(e))), dir: PathBuf::new(), key: None },
+            Ok((work, key)) => Creating { work: Some(work), key: key.map(OnThread) },
+            Err(e) => Creating { work: Some(Box::new(move || Err(e))), key: None },
         })
     }
 
@@ -400,8 +405,8 @@ impl Log {
         guard(|| {
             let dir = PathBuf::from(text(&path, "the log path")?);
             let key = key.map(|key| Key::from_js(env, &key)).transpose()?;
-            let log = evidentia_store::Log::open_with(&dir, &open_options(options)?).map_err(error)?;
-            Ok(Log::with_key(dir, log, key))
+            let log = AnyLog::open(&dir, &open_options(options)?).map_err(error)?;
+            Ok(Log::with_key(log, key))
         })
     }
 
@@ -456,7 +461,7 @@ impl Log {
     /// The latest signed checkpoint, signing a new one if records were appended since.
     #[napi]
     pub fn checkpoint(&self, env: &Env) -> Result<String> {
-        guard(|| Ok(self.log()?.checkpoint(&*self.key()?.here(env)).map_err(error)?.note))
+        guard(|| self.log()?.checkpoint(&*self.key()?.here(env)).map_err(error))
     }
 
     /// As `checkpoint`, on a worker thread; a signer's `sign` may return a Promise.
@@ -464,7 +469,7 @@ impl Log {
     pub fn checkpoint_async(&self, env: &Env) -> AsyncTask<Blocking<String>> {
         Blocking::spawn_prepared(guard(|| {
             let (log, key) = (self.log()?, self.key()?.worker(env)?);
-            Ok(move || Ok(log.checkpoint(&key).map_err(error)?.note))
+            Ok(move || log.checkpoint(&key).map_err(error))
         }))
     }
 
@@ -494,7 +499,15 @@ impl Log {
     ) -> Result<Vec<i64>> {
         guard(|| {
             let (field, value) = (text(&field, "a field name")?, text(&value, "a field value")?);
-            Ok(self.log()?.find(&field, &value).map_err(error)?.into_iter().map(size_to_js).collect())
+            Ok(self
+                .log()?
+                .folder("finding records by field")
+                .map_err(error)?
+                .find(&field, &value)
+                .map_err(error)?
+                .into_iter()
+                .map(size_to_js)
+                .collect())
         })
     }
 
@@ -503,7 +516,7 @@ impl Log {
     pub fn add_index_field(&self, #[napi(ts_arg_type = "string")] name: Unknown<'_>) -> Result<()> {
         guard(|| {
             let name = text(&name, "a field name")?;
-            self.log()?.add_index_field(&name).map_err(error)
+            self.log()?.folder("indexing payload fields").map_err(error)?.add_index_field(&name).map_err(error)
         })
     }
 
@@ -542,7 +555,12 @@ impl Log {
     #[napi(ts_return_type = "Record<string, unknown> | null")]
     pub fn message<'env>(&self, env: &'env Env, index: f64) -> Result<Option<Unknown<'env>>> {
         guard(|| {
-            let message = self.log()?.message(size_from_js(index, "index")?).map_err(error)?;
+            let log = self.log()?;
+            let message = log
+                .folder("reading signed messages")
+                .map_err(error)?
+                .message(size_from_js(index, "index")?)
+                .map_err(error)?;
             message.map(|m| crate::convert::value_to_js(env, &m.describe())).transpose()
         })
     }
@@ -552,7 +570,12 @@ impl Log {
     #[napi(ts_return_type = "Record<string, unknown>")]
     pub fn verify_message<'env>(&self, env: &'env Env, index: f64) -> Result<Unknown<'env>> {
         guard(|| {
-            let checked = self.log()?.verify_message(size_from_js(index, "index")?).map_err(error)?;
+            let log = self.log()?;
+            let checked = log
+                .folder("reading signed messages")
+                .map_err(error)?
+                .verify_message(size_from_js(index, "index")?)
+                .map_err(error)?;
             crate::convert::value_to_js(env, &checked.to_value())
         })
     }
@@ -561,7 +584,10 @@ impl Log {
     /// `messages` in words.
     #[napi(ts_return_type = "Record<string, unknown>")]
     pub fn recovery<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        guard(|| crate::convert::value_to_js(env, &self.log()?.recovery().to_value()))
+        guard(|| {
+            let log = self.log()?;
+            crate::convert::value_to_js(env, &log.folder("recovery").map_err(error)?.recovery().to_value())
+        })
     }
 
     /// The inclusion proof (JSON) of record `index` (default size: the latest checkpoint's).
@@ -581,7 +607,8 @@ impl Log {
         guard(|| {
             let size = size.map(|s| size_from_js(s, "size")).transpose()?;
             let (proof, entry) =
-                evidentia_store::record_tlog_proof(&self.dir, size_from_js(index, "index")?, size).map_err(error)?;
+                evidentia_store::record_tlog_proof(&self.dir("tlog-proofs")?, size_from_js(index, "index")?, size)
+                    .map_err(error)?;
             Ok(TlogProofExport { proof: proof.to_text(), entry: entry.into() })
         })
     }
@@ -593,8 +620,12 @@ impl Log {
     pub fn export_package(&self, index: f64, #[napi(ts_arg_type = "string")] out: Unknown<'_>) -> Result<String> {
         guard(|| {
             let out = text(&out, "the package path")?;
-            let archive = evidentia_store::export_package(&self.dir, size_from_js(index, "index")?, out.as_ref())
-                .map_err(error)?;
+            let archive = evidentia_store::export_package(
+                &self.dir("evidence packages")?,
+                size_from_js(index, "index")?,
+                out.as_ref(),
+            )
+            .map_err(error)?;
             Ok(archive.display().to_string())
         })
     }
@@ -613,9 +644,9 @@ impl Log {
     ) -> Result<Unknown<'env>> {
         guard(|| {
             let (trust, request) = crate::timestamp::trust(&roots, options.as_ref())?;
-            self.log()?;
+            let dir = self.dir("attaching timestamps")?;
             let (size, verified) =
-                evidentia_store::attach_timestamp(&self.dir, &response, request.as_ref(), &trust).map_err(error)?;
+                evidentia_store::attach_timestamp(&dir, &response, request.as_ref(), &trust).map_err(error)?;
             crate::convert::value_to_js(env, &verified.to_value_for_checkpoint(size))
         })
     }
@@ -645,8 +676,7 @@ impl Log {
         guard(|| {
             let keys = optional_key_set(jwks.as_ref())?;
             let from = optional_text(from_checkpoint.as_ref(), "fromCheckpoint")?;
-            self.log()?;
-            verify_dir(&self.dir, keys.as_deref(), from.as_deref())
+            Ok(Report(self.log()?.verify(keys.as_deref(), from.as_deref()).map_err(error)?))
         })
     }
 
@@ -660,9 +690,8 @@ impl Log {
         Blocking::spawn_prepared(guard(|| {
             let keys = optional_key_set(jwks.as_ref())?;
             let from = optional_text(from_checkpoint.as_ref(), "fromCheckpoint")?;
-            self.log()?;
-            let dir = self.dir.clone();
-            Ok(move || verify_dir(&dir, keys.as_deref(), from.as_deref()))
+            let log = self.log()?;
+            Ok(move || Ok(Report(log.verify(keys.as_deref(), from.as_deref()).map_err(error)?)))
         }))
     }
 
@@ -678,7 +707,11 @@ impl Log {
     ) -> Result<()> {
         guard(|| {
             let new_key = Key::from_js(env, &new_key)?;
-            self.log()?.rotate(&*self.key()?.here(env), &*new_key.here(env), None).map_err(error)?;
+            let log = self.log()?;
+            log.folder("rotating keys")
+                .map_err(error)?
+                .rotate(&*self.key()?.here(env), &*new_key.here(env), None)
+                .map_err(error)?;
             *self.key.try_borrow_mut().map_err(|_| rotating())? = Some(new_key);
             Ok(())
         })
@@ -694,7 +727,7 @@ impl Log {
             let (log, current, next) = (self.log()?, self.key()?.worker(env)?, new_key.worker(env)?);
             let work: RotateWork = Box::new(move || {
                 let opened = next.open()?;
-                log.rotate(&current, &opened.signer, None).map_err(error)?;
+                log.folder("rotating keys").map_err(error)?.rotate(&current, &opened.signer, None).map_err(error)?;
                 Ok(opened.token)
             });
             Ok((work, new_key.into_key()))
@@ -716,7 +749,11 @@ impl Log {
     pub fn revoke(&self, env: &Env, kid: Unknown<'_>, at: Unknown<'_>, reason: Option<Unknown<'_>>) -> Result<()> {
         guard(|| {
             let (kid, at, reason) = revocation(&kid, &at, reason.as_ref())?;
-            self.log()?.revoke(&*self.key()?.here(env), &kid, at, reason.as_deref()).map_err(error)
+            let log = self.log()?;
+            log.folder("revoking keys")
+                .map_err(error)?
+                .revoke(&*self.key()?.here(env), &kid, at, reason.as_deref())
+                .map_err(error)
         })
     }
 
@@ -732,14 +769,16 @@ impl Log {
         Blocking::spawn_prepared(guard(|| {
             let (kid, at, reason) = revocation(&kid, &at, reason.as_ref())?;
             let (log, key) = (self.log()?, self.key()?.worker(env)?);
-            Ok(move || log.revoke(&key, &kid, at, reason.as_deref()).map_err(error))
+            Ok(move || {
+                log.folder("revoking keys").map_err(error)?.revoke(&key, &kid, at, reason.as_deref()).map_err(error)
+            })
         }))
     }
 
     /// The log's key history as JWKS text.
     #[napi]
     pub fn keys(&self) -> Result<String> {
-        Ok(self.log()?.keys().to_json())
+        Ok(self.log()?.keys().map_err(error)?.to_json())
     }
 
     /// The log id.
@@ -757,7 +796,7 @@ impl Log {
     /// The number of records.
     #[napi(getter)]
     pub fn length(&self) -> Result<i64> {
-        Ok(size_to_js(self.log()?.len()))
+        Ok(size_to_js(self.log()?.len().map_err(error)?))
     }
 
     /// Releases the log (other processes may then open it for writing). Work

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use evidentia::json::Value;
 use evidentia::{Direction, NewMessage, SignedMessage, Timestamp};
-use evidentia_store::{AppendOptions, CreateOptions, LogOptions, Mode, NewEvent, Wait};
+use evidentia_store::{AnyLog, AppendOptions, CreateOptions, LogOptions, Mode, NewEvent, Wait};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
@@ -14,14 +14,14 @@ use crate::keyset::Jwks;
 use crate::report::Report;
 use crate::signer::{AnySigner, signer};
 
-/// An evidence log on the local disk, opened for appending. Use it as a context
-/// manager, or call `close()`, to release the log for other processes.
+/// An evidence log in a folder on the local disk, or in PostgreSQL (a
+/// `postgres://` URL), opened for appending. Use it as a context manager, or call
+/// `close()`, to release the log for other processes.
 #[pyclass(module = "evidentia._native", frozen)]
 pub(crate) struct Log {
-    dir: PathBuf,
     /// `None` once closed. The store's log is itself safe to share between threads;
     /// the mutex only guards closing, and is never held while waiting for the GIL.
-    log: Mutex<Option<Arc<evidentia_store::Log>>>,
+    log: Mutex<Option<Arc<AnyLog>>>,
     /// The key that signs appends; `rotate` replaces it.
     key: Mutex<Option<AnySigner>>,
 }
@@ -36,8 +36,13 @@ pub(crate) fn time(time: Option<&str>) -> PyResult<Option<Timestamp>> {
 
 impl Log {
     /// The open log (a new reference, so no lock is held while it is used).
-    fn log(&self) -> PyResult<Arc<evidentia_store::Log>> {
+    fn log(&self) -> PyResult<Arc<AnyLog>> {
         self.log.lock().map_err(|_| closed())?.clone().ok_or_else(closed)
+    }
+
+    /// The folder of a folder log, for `what`, which only a folder log does yet.
+    fn dir(&self, what: &str) -> PyResult<PathBuf> {
+        Ok(self.log()?.folder(what).map_err(error)?.dir().to_owned())
     }
 
     fn key(&self) -> PyResult<AnySigner> {
@@ -57,7 +62,8 @@ fn wait(seconds: Option<f64>) -> PyResult<LogOptions> {
 
 #[pymethods]
 impl Log {
-    /// Creates a new log in the directory `path`: mode "receipts" signs every record,
+    /// Creates a new log in the directory `path`, or in the PostgreSQL database a
+    /// `postgres://` URL names (without index fields there yet): mode "receipts" signs every record,
     /// "batch" one checkpoint per batch of appends. The key is valid from now, or
     /// from `valid_from` (RFC 3339), for records of an earlier time. `index_fields`
     /// names the payload fields to index, so that `find` finds records by their values.
@@ -79,11 +85,12 @@ impl Log {
             ..CreateOptions::default()
         };
         let key = signer(key)?;
-        let log = evidentia_store::Log::create(&path, &key, options).map_err(error)?;
-        Ok(Log { dir: path, log: Mutex::new(Some(Arc::new(log))), key: Mutex::new(Some(key)) })
+        let log = AnyLog::create(&path, &key, options).map_err(error)?;
+        Ok(Log { log: Mutex::new(Some(Arc::new(log))), key: Mutex::new(Some(key)) })
     }
 
-    /// Opens an existing log, repairing what a crash left (see `recovery`). Without
+    /// Opens an existing log, a folder or a `postgres://` URL, repairing what a
+    /// crash left in a folder (see `recovery`). Without
     /// `key` it can prove, verify and attach timestamps but not append. With `wait`
     /// (seconds) it waits for another process writing to the log instead of failing
     /// at once.
@@ -93,8 +100,8 @@ impl Log {
     fn open(py: Python<'_>, path: PathBuf, key: Option<&Bound<'_, PyAny>>, wait: Option<f64>) -> PyResult<Log> {
         let key = key.map(signer).transpose()?;
         let options = self::wait(wait)?;
-        let log = py.detach(|| evidentia_store::Log::open_with(&path, &options)).map_err(error)?;
-        Ok(Log { dir: path, log: Mutex::new(Some(Arc::new(log))), key: Mutex::new(key) })
+        let log = py.detach(|| AnyLog::open(&path, &options)).map_err(error)?;
+        Ok(Log { log: Mutex::new(Some(Arc::new(log))), key: Mutex::new(key) })
     }
 
     /// Appends an event (JSON text or a Python value) and returns, once it is on
@@ -127,14 +134,15 @@ impl Log {
         let time = self::time(time.as_deref())?;
         let (log, key) = (self.log()?, self.key()?);
         let batch: Vec<NewEvent<'_>> = events.iter().map(|e| NewEvent { json: e, nonce: None }).collect();
-        let appended = py.detach(|| log.append_batch(&key, &batch, time)).map_err(error)?;
+        let options = AppendOptions { time, idempotent: false };
+        let appended = py.detach(|| log.append_events(&key, &batch, &options)).map_err(error)?;
         Ok(appended.iter().map(|a| a.to_line()).collect())
     }
 
     /// The latest signed checkpoint, signing a new one if records were appended since.
     fn checkpoint(&self, py: Python<'_>) -> PyResult<String> {
         let (log, key) = (self.log()?, self.key()?);
-        Ok(py.detach(|| log.checkpoint(&key)).map_err(error)?.note)
+        py.detach(|| log.checkpoint(&key)).map_err(error)
     }
 
     /// What a holder of record `index` needs to verify it offline: its receipt, or
@@ -155,6 +163,7 @@ impl Log {
     /// Raises `StorageError` (FIELD_NOT_INDEXED) for a field the log does not index.
     fn find(&self, py: Python<'_>, field: Str, value: Str) -> PyResult<Vec<u64>> {
         let log = self.log()?;
+        let log = log.folder("finding records by field").map_err(error)?;
         py.detach(|| log.find(&field, &value)).map_err(error)
     }
 
@@ -162,6 +171,7 @@ impl Log {
     /// as later ones. Releases the GIL while it indexes.
     fn add_index_field(&self, py: Python<'_>, name: Str) -> PyResult<()> {
         let log = self.log()?;
+        let log = log.folder("indexing payload fields").map_err(error)?;
         py.detach(|| log.add_index_field(&name)).map_err(error)
     }
 
@@ -200,6 +210,7 @@ impl Log {
         let direction = Direction::from_name(direction).map_err(error)?;
         let time = self::time(time.as_deref())?;
         let (log, key) = (self.log()?, self.key()?);
+        let log = log.folder("recording signed messages").map_err(error)?;
         let link = link.map(|seq| log.link_to(seq.0)).transpose().map_err(error)?;
         let at = match time {
             Some(time) => time,
@@ -229,6 +240,7 @@ impl Log {
     /// when it holds an ordinary event.
     fn message<'py>(&self, py: Python<'py>, index: Count) -> PyResult<Option<Bound<'py, PyAny>>> {
         let log = self.log()?;
+        let log = log.folder("reading signed messages").map_err(error)?;
         let message = py.detach(|| log.message(index.0)).map_err(error)?;
         message.map(|m| value_to_py(py, &m.describe())).transpose()
     }
@@ -238,6 +250,7 @@ impl Log {
     /// `reverified`.
     fn verify_message<'py>(&self, py: Python<'py>, index: Count) -> PyResult<Bound<'py, PyAny>> {
         let log = self.log()?;
+        let log = log.folder("reading signed messages").map_err(error)?;
         let checked = py.detach(|| log.verify_message(index.0)).map_err(error)?;
         value_to_py(py, &checked.to_value())
     }
@@ -247,6 +260,7 @@ impl Log {
     #[getter]
     fn recovery<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let log = self.log()?;
+        let log = log.folder("recovery").map_err(error)?;
         crate::convert::value_to_py(py, &py.detach(|| log.recovery().to_value()))
     }
 
@@ -268,7 +282,7 @@ impl Log {
         index: Count,
         size: Option<Count>,
     ) -> PyResult<(String, Bound<'py, PyBytes>)> {
-        let dir = self.dir.clone();
+        let dir = self.dir("tlog-proofs")?;
         let (proof, entry) =
             py.detach(|| evidentia_store::record_tlog_proof(&dir, index.0, size.map(|s| s.0))).map_err(error)?;
         Ok((proof.to_text(), PyBytes::new(py, &entry)))
@@ -278,7 +292,7 @@ impl Log {
     /// `out` and to `out` + ".tar.gz"; returns the archive's path. The package verifies
     /// with its `verify.sh` and OpenSSL alone. Releases the GIL while it works.
     fn export_package(&self, py: Python<'_>, index: Count, out: PathBuf) -> PyResult<String> {
-        let dir = self.dir.clone();
+        let dir = self.dir("evidence packages")?;
         let archive = py.detach(|| evidentia_store::export_package(&dir, index.0, &out)).map_err(error)?;
         Ok(archive.display().to_string())
     }
@@ -300,8 +314,7 @@ impl Log {
     ) -> PyResult<Bound<'py, PyAny>> {
         let trust = crate::timestamp::trust(roots, intermediates, tsa_certificate)?;
         let request = crate::timestamp::request(request)?;
-        self.log()?;
-        let dir = self.dir.clone();
+        let dir = self.dir("attaching timestamps")?;
         let (size, verified) =
             py.detach(|| evidentia_store::attach_timestamp(&dir, response, request.as_ref(), &trust)).map_err(error)?;
         value_to_py(py, &verified.to_value_for_checkpoint(size))
@@ -320,11 +333,8 @@ impl Log {
     #[pyo3(signature = (jwks = None, from_checkpoint = None))]
     fn verify(&self, py: Python<'_>, jwks: Option<Jwks>, from_checkpoint: Option<Str>) -> PyResult<Report> {
         let keys = jwks.map(Jwks::keys).transpose()?;
-        self.log()?; // refused once closed, as every other method is
-        let dir = self.dir.clone();
-        let report = py
-            .detach(|| evidentia_store::verify_dir_from(&dir, keys.as_deref(), from_checkpoint.as_deref(), |_| {}))
-            .map_err(error)?;
+        let log = self.log()?;
+        let report = py.detach(|| log.verify(keys.as_deref(), from_checkpoint.as_deref())).map_err(error)?;
         Ok(Report(report))
     }
 
@@ -333,6 +343,7 @@ impl Log {
     fn rotate(&self, py: Python<'_>, new_key: &Bound<'_, PyAny>) -> PyResult<()> {
         let new_key = signer(new_key)?;
         let (log, key) = (self.log()?, self.key()?);
+        let log = log.folder("rotating keys").map_err(error)?;
         py.detach(|| log.rotate(&key, &new_key, None)).map_err(error)?;
         *self.key.lock().map_err(|_| closed())? = Some(new_key);
         Ok(())
@@ -348,6 +359,7 @@ impl Log {
     fn revoke(&self, py: Python<'_>, kid: Str, at: Str, reason: Option<Str>) -> PyResult<()> {
         let at = Timestamp::parse(&at).map_err(error)?;
         let (log, key) = (self.log()?, self.key()?);
+        let log = log.folder("revoking keys").map_err(error)?;
         let reason = reason.as_deref();
         py.detach(|| log.revoke(&key, &kid, at, reason)).map_err(error)
     }
@@ -355,7 +367,7 @@ impl Log {
     /// The log's key history as JWKS text.
     fn keys(&self, py: Python<'_>) -> PyResult<String> {
         let log = self.log()?;
-        Ok(py.detach(|| log.keys().to_json()))
+        Ok(py.detach(|| log.keys()).map_err(error)?.to_json())
     }
 
     /// The log id.
@@ -381,7 +393,7 @@ impl Log {
 
     fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
         let log = self.log()?;
-        Ok(py.detach(|| log.len()) as usize)
+        Ok(py.detach(|| log.len()).map_err(error)? as usize)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -394,7 +406,10 @@ impl Log {
     }
 
     fn __repr__(&self) -> String {
-        format!("Log({:?})", self.dir)
+        match self.log() {
+            Ok(log) => format!("Log({:?})", log.describe()),
+            Err(_) => "Log(closed)".to_owned(),
+        }
     }
 }
 

@@ -1,24 +1,23 @@
 //! Logs on disk.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use evidentia::json::Value;
 use evidentia::{Direction, ErrorCode, KeySet, NewMessage, PartnerKeys, SignedMessage, Timestamp};
-use evidentia_store::{AppendOptions, CreateOptions, LogOptions, Mode, NewEvent, Wait};
+use evidentia_store::{AnyLog, AppendOptions, CreateOptions, LogOptions, Mode, NewEvent, Wait};
 
 use crate::error::{Result, fail};
 use crate::message::json_string;
 use crate::report::Report;
 use crate::{AnySigner, SigningKey};
 
-/// An evidence log in a directory: appends, checkpoints, proofs, verification.
-/// Freeing the object releases the writer lock: Kotlin `close()` (or `use { }`),
+/// An evidence log in a directory, or in PostgreSQL (a `postgres://` URL):
+/// appends, checkpoints, proofs, verification. Freeing the object releases the
+/// writer lock (or the database connection): Kotlin `close()` (or `use { }`),
 /// Swift when the last reference goes.
 #[derive(Debug, uniffi::Object)]
 pub struct Log {
-    dir: PathBuf,
-    log: evidentia_store::Log,
+    log: AnyLog,
     key: Mutex<Option<Arc<SigningKey>>>,
 }
 
@@ -37,11 +36,17 @@ impl Log {
             key.as_ref().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))?;
         Ok(key.signer())
     }
+
+    /// The folder log, for `what`, which only a folder log does yet.
+    fn folder(&self, what: &str) -> Result<&evidentia_store::Log> {
+        Ok(self.log.folder(what)?)
+    }
 }
 
 #[uniffi::export]
 impl Log {
-    /// Creates a log in a new directory, signing with `key`; `mode` is "receipts"
+    /// Creates a log in a new directory (or in the PostgreSQL database a
+    /// `postgres://` URL names), signing with `key`; `mode` is "receipts"
     /// (a receipt per append) or "batch" (a signed checkpoint per batch). The key
     /// is valid from now, or from `valid_from` (RFC 3339) for records of an earlier
     /// time. `index_fields` names the payload fields to index, so that `find` finds
@@ -62,20 +67,19 @@ impl Log {
             index_fields,
             ..CreateOptions::default()
         };
-        let dir = PathBuf::from(path);
-        let log = evidentia_store::Log::create(&dir, &*key.signer(), options)?;
-        Ok(Arc::new(Log { dir, log, key: Mutex::new(Some(key)) }))
+        let log = AnyLog::create(path.as_ref(), &*key.signer(), options)?;
+        Ok(Arc::new(Log { log, key: Mutex::new(Some(key)) }))
     }
 
-    /// Opens an existing log, repairing what a crash left (see `recovery`); without
+    /// Opens an existing log, a directory or a `postgres://` URL, repairing what a
+    /// crash left in a directory (see `recovery`); without
     /// a key it can prove, verify and attach timestamps but not append. `wait_seconds` waits for
     /// another process writing to the log instead of failing with LOG_LOCKED.
     #[uniffi::constructor(default(key = None, wait_seconds = None))]
     pub fn open(path: String, key: Option<Arc<SigningKey>>, wait_seconds: Option<f64>) -> Result<Arc<Log>> {
         let wait = Wait::from_seconds(wait_seconds)?;
-        let dir = PathBuf::from(path);
-        let log = evidentia_store::Log::open_with(&dir, &LogOptions { wait, ..LogOptions::default() })?;
-        Ok(Arc::new(Log { dir, log, key: Mutex::new(key) }))
+        let log = AnyLog::open(path.as_ref(), &LogOptions { wait, ..LogOptions::default() })?;
+        Ok(Arc::new(Log { log, key: Mutex::new(key) }))
     }
 
     /// Appends an event (JSON text) and returns its receipt, or in batch mode its
@@ -103,12 +107,13 @@ impl Log {
     pub fn append_batch(&self, events: Vec<String>, time: Option<String>) -> Result<Vec<String>> {
         let (key, time) = (self.key()?, self::time(time)?);
         let batch: Vec<NewEvent<'_>> = events.iter().map(|e| NewEvent { json: e.as_bytes(), nonce: None }).collect();
-        Ok(self.log.append_batch(&key, &batch, time)?.iter().map(|a| a.to_line()).collect())
+        let options = AppendOptions { time, idempotent: false };
+        Ok(self.log.append_events(&key, &batch, &options)?.iter().map(|a| a.to_line()).collect())
     }
 
     /// The latest signed checkpoint (signing a new one if records were appended since).
     pub fn checkpoint(&self) -> Result<String> {
-        Ok(self.log.checkpoint(&self.key()?)?.note)
+        Ok(self.log.checkpoint(&self.key()?)?)
     }
 
     /// What a holder of record `index` needs: its receipt, or its batch receipt.
@@ -125,13 +130,13 @@ impl Log {
     /// field `field` (for a signed message, a field of its JWS payload), ascending;
     /// throws FIELD_NOT_INDEXED for a field the log does not index.
     pub fn find(&self, field: String, value: String) -> Result<Vec<u64>> {
-        Ok(self.log.find(&field, &value)?)
+        Ok(self.folder("finding records by field")?.find(&field, &value)?)
     }
 
     /// Indexes one more payload field, for the records already in the log as well
     /// as later ones.
     pub fn add_index_field(&self, name: String) -> Result<()> {
-        Ok(self.log.add_index_field(&name)?)
+        Ok(self.folder("indexing payload fields")?.add_index_field(&name)?)
     }
 
     /// Checks a JWS another party signed (or one sent to it: `direction`
@@ -173,7 +178,8 @@ impl Log {
         let direction = Direction::from_name(&direction)?;
         let time = self::time(time)?;
         let key = self.key()?;
-        let link = link.map(|seq| self.log.link_to(seq)).transpose()?;
+        let log = self.folder("recording signed messages")?;
+        let link = link.map(|seq| log.link_to(seq)).transpose()?;
         let message = SignedMessage::verify_new(&NewMessage {
             jws: &jws,
             detached_payload: payload.as_deref(),
@@ -188,27 +194,27 @@ impl Log {
             },
         })?;
         let options = AppendOptions { time, idempotent: false };
-        Ok(self.log.record_message(&key, &message, nonce.as_deref(), &options)?.to_line())
+        Ok(log.record_message(&key, &message, nonce.as_deref(), &options)?.to_line())
     }
 
     /// The signed message record `index` holds, as JSON (its direction, JWS, key
     /// snapshot, provenance, recorded verification and decoded payload), or null
     /// when it holds an ordinary event.
     pub fn message(&self, index: u64) -> Result<Option<String>> {
-        self.log.message(index)?.map(|m| json_string(&m.describe())).transpose()
+        self.folder("reading signed messages")?.message(index)?.map(|m| json_string(&m.describe())).transpose()
     }
 
     /// Checks the signed message record `index` holds again, now, with the keys
     /// recorded with it, as JSON: `agrees`, `original`, `reverified`, `status` and
     /// `valid`.
     pub fn verify_message(&self, index: u64) -> Result<String> {
-        json_string(&self.log.verify_message(index)?.to_value())
+        json_string(&self.folder("reading signed messages")?.verify_message(index)?.to_value())
     }
 
     /// What opening the log found and repaired, as JSON: counts by name,
     /// `repaired`, and `messages` in words.
-    pub fn recovery(&self) -> String {
-        self.log.recovery().to_json()
+    pub fn recovery(&self) -> Result<String> {
+        Ok(self.folder("recovery")?.recovery().to_json())
     }
 
     /// The inclusion proof of record `index` in the tree of `size` records
@@ -223,7 +229,7 @@ impl Log {
     /// newest covering it that the log keeps cosigned by witnesses, else the newest.
     #[uniffi::method(default(size = None))]
     pub fn tlog_proof(&self, index: u64, size: Option<u64>) -> Result<TlogProofExport> {
-        let (proof, entry) = evidentia_store::record_tlog_proof(&self.dir, index, size)?;
+        let (proof, entry) = evidentia_store::record_tlog_proof(self.folder("tlog-proofs")?.dir(), index, size)?;
         Ok(TlogProofExport { proof: proof.to_text(), entry })
     }
 
@@ -231,7 +237,9 @@ impl Log {
     /// `out` and to `out` + ".tar.gz"; returns the archive's path. The package
     /// verifies with its `verify.sh` and OpenSSL alone.
     pub fn export_package(&self, index: u64, out: String) -> Result<String> {
-        Ok(evidentia_store::export_package(&self.dir, index, out.as_ref())?.display().to_string())
+        Ok(evidentia_store::export_package(self.folder("evidence packages")?.dir(), index, out.as_ref())?
+            .display()
+            .to_string())
     }
 
     /// Verifies a time-stamping authority's response (DER) for one of the log's
@@ -249,7 +257,12 @@ impl Log {
     ) -> Result<crate::timestamp::VerifiedTimestamp> {
         let (trust, request) =
             crate::timestamp::trust(&roots, intermediates.as_deref(), tsa_certificate.as_deref(), request.as_deref())?;
-        let (size, verified) = evidentia_store::attach_timestamp(&self.dir, &response, request.as_ref(), &trust)?;
+        let (size, verified) = evidentia_store::attach_timestamp(
+            self.folder("attaching timestamps")?.dir(),
+            &response,
+            request.as_ref(),
+            &trust,
+        )?;
         Ok(crate::timestamp::convert(&verified, Some(size)))
     }
 
@@ -265,7 +278,7 @@ impl Log {
     #[uniffi::method(default(jwks = None, from_checkpoint = None))]
     pub fn verify(&self, jwks: Option<String>, from_checkpoint: Option<String>) -> Result<Arc<Report>> {
         let keys = optional_keys(jwks)?;
-        let report = evidentia_store::verify_dir_from(&self.dir, keys.as_ref(), from_checkpoint.as_deref(), |_| {})?;
+        let report = self.log.verify(keys.as_ref(), from_checkpoint.as_deref())?;
         Ok(Arc::new(Report(report)))
     }
 
@@ -275,7 +288,7 @@ impl Log {
         let mut key = self.key.lock().map_err(|_| fail(ErrorCode::Internal, "a thread panicked holding the key"))?;
         let current =
             key.clone().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))?;
-        self.log.rotate(&*current.signer(), &*new_key.signer(), None)?;
+        self.folder("rotating keys")?.rotate(&*current.signer(), &*new_key.signer(), None)?;
         *key = Some(new_key);
         Ok(())
     }
@@ -289,13 +302,13 @@ impl Log {
         let current =
             key.clone().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))?;
         drop(key);
-        self.log.revoke(&*current.signer(), &kid, Timestamp::parse(&at)?, reason.as_deref())?;
+        self.folder("revoking keys")?.revoke(&*current.signer(), &kid, Timestamp::parse(&at)?, reason.as_deref())?;
         Ok(())
     }
 
     /// The log's key history as JWKS text.
-    pub fn keys(&self) -> String {
-        self.log.keys().to_json()
+    pub fn keys(&self) -> Result<String> {
+        Ok(self.log.keys()?.to_json())
     }
 
     /// The log id.
@@ -309,8 +322,8 @@ impl Log {
     }
 
     /// How many records the log holds.
-    pub fn length(&self) -> u64 {
-        self.log.len()
+    pub fn length(&self) -> Result<u64> {
+        Ok(self.log.len()?)
     }
 }
 

@@ -1,0 +1,76 @@
+// Logs kept in PostgreSQL, opened by URL through the same Log class as a directory.
+// `cargo xtask test` starts a throwaway PostgreSQL 15 cluster and names it in
+// EVIDENTIA_TEST_POSTGRES (a URL ending in '/', with empty databases "receipts" and
+// "batch"); without it these tests skip, unless EVIDENTIA_REQUIRE_POSTGRES is set.
+package dev.evidentia
+
+import org.json.JSONObject
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertNull
+import org.junit.jupiter.api.Assertions.assertThrows
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Assertions.fail
+import org.junit.jupiter.api.Assumptions.assumeTrue
+import org.junit.jupiter.params.ParameterizedTest
+import org.junit.jupiter.params.provider.ValueSource
+
+class PostgresTest {
+    private fun server(): String {
+        val server = System.getenv("EVIDENTIA_TEST_POSTGRES")
+        if (server.isNullOrEmpty()) {
+            if (!System.getenv("EVIDENTIA_REQUIRE_POSTGRES").isNullOrEmpty()) {
+                fail<Unit>("EVIDENTIA_REQUIRE_POSTGRES is set but EVIDENTIA_TEST_POSTGRES is not")
+            }
+            assumeTrue(false, "no PostgreSQL server for the tests (EVIDENTIA_TEST_POSTGRES)")
+        }
+        return server!!
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = ["receipts", "batch"])
+    fun aPostgresLogAppendsProvesAndVerifiesLikeADirectory(mode: String) {
+        val url = server() + mode
+        val key = SigningKey.generate()
+        val logId = "example.com/kotlin-pg-$mode"
+        Log.create(url, key, logId, mode).use { log ->
+            assertEquals(listOf(logId, mode, 0uL), listOf(log.logId(), log.mode(), log.length()))
+            val first = log.append("""{"n":0}""", "order-0")
+            // A second handle on the same log, as another instance of a service: both append.
+            Log.open(url, key).use { other ->
+                assertEquals(2, other.appendBatch(listOf("""{"n":1}""", """{"n":2}""")).size)
+                assertEquals(3uL, other.length())
+            }
+            log.append("""{"n":3}""")
+            assertEquals(4uL, log.length())
+            // A retried request: the same acknowledgement, no second record.
+            assertEquals(first, log.append("""{"n":0}""", "order-0", idempotent = true))
+            val refused = assertThrows(EvidentiaException.Storage::class.java) { log.append("""{"n":9}""", "order-0") }
+            assertEquals("NONCE_IN_USE", refused.codeName)
+            assertEquals(0uL, log.findNonce("order-0"))
+            assertNull(log.findNonce("nope"))
+            val checkpoint = log.checkpoint()
+            assertTrue(checkpoint.startsWith("$logId\n4\n"), checkpoint)
+            val jwks = log.keys()
+            for (index in 0uL until 4uL) {
+                verifyInclusion(log.receipt(index), log.inclusionProof(index), checkpoint, jwks)
+            }
+            if (mode == "receipts") assertEquals(first, log.receipt(0uL))
+            assertEquals(4, JSONObject(log.consistencyProof(1uL)).getInt("new_size"))
+            val report = log.verify(jwks)
+            assertTrue(report.valid(), report.summary())
+            assertEquals(4uL, report.records())
+            assertEquals(logId, report.logId())
+            // What only a directory log does yet is refused, with a message that says so.
+            val e = assertThrows(EvidentiaException.Usage::class.java) { log.rotate(SigningKey.generate()) }
+            assertEquals("INVALID_ARGUMENT", e.codeName)
+            assertTrue(e.reason.contains("PostgreSQL"), e.reason)
+        }
+        val exists = assertThrows(EvidentiaException.Storage::class.java) { Log.create(url, key) }
+        assertEquals("LOG_EXISTS", exists.codeName)
+        Log.open(url).use { reader ->
+            assertEquals(4uL, reader.length())
+            assertTrue(reader.verify().valid())
+            assertThrows(EvidentiaException.Key::class.java) { reader.append("""{"n":5}""") }
+        }
+    }
+}

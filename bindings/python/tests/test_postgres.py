@@ -1,0 +1,69 @@
+"""Logs kept in PostgreSQL, opened by URL through the same ``Log`` class as a folder.
+
+``cargo xtask test`` starts a throwaway PostgreSQL 15 cluster and names it in
+EVIDENTIA_TEST_POSTGRES (a URL ending in ``/``, with empty databases ``receipts``
+and ``batch``); without it these tests skip, unless EVIDENTIA_REQUIRE_POSTGRES is set."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+import evidentia
+
+
+@pytest.fixture
+def server() -> str:
+    base = os.environ.get("EVIDENTIA_TEST_POSTGRES")
+    if not base:
+        if os.environ.get("EVIDENTIA_REQUIRE_POSTGRES"):
+            pytest.fail("EVIDENTIA_REQUIRE_POSTGRES is set but EVIDENTIA_TEST_POSTGRES is not")
+        pytest.skip("no PostgreSQL server for the tests (EVIDENTIA_TEST_POSTGRES)")
+    return base
+
+
+@pytest.mark.parametrize("mode", ["receipts", "batch"])
+def test_a_postgres_log_appends_proves_and_verifies_like_a_folder(server: str, mode: str) -> None:
+    url = server + mode
+    key = evidentia.SigningKey.generate()
+    with evidentia.Log.create(url, key, log_id=f"example.com/pg-{mode}", mode=mode) as log:
+        assert (log.log_id, log.mode, len(log)) == (f"example.com/pg-{mode}", mode, 0)
+        first = log.append({"n": 0}, nonce="order-0")
+        # A second handle on the same log, as another instance of a service: both append.
+        with evidentia.Log.open(url, key) as other:
+            other.append_batch([{"n": 1}, {"n": 2}])
+            assert len(other) == 3
+        log.append({"n": 3})
+        assert len(log) == 4
+        # A retried request: the same acknowledgement, no second record.
+        assert log.append({"n": 0}, nonce="order-0", idempotent=True) == first
+        with pytest.raises(evidentia.StorageError) as raised:
+            log.append({"n": 99}, nonce="order-0")
+        assert raised.value.code_name == "NONCE_IN_USE"
+        assert log.find_nonce("order-0") == 0 and log.find_nonce("nope") is None
+        checkpoint = log.checkpoint()
+        assert checkpoint.startswith(f"example.com/pg-{mode}\n4\n")
+        jwks = log.keys()
+        for index in range(len(log)):
+            evidentia.verify_inclusion(log.receipt(index), log.inclusion_proof(index), checkpoint, jwks)
+        if mode == "receipts":
+            assert log.receipt(0) == first
+        assert json.loads(log.consistency_proof(1))["new_size"] == 4
+        report = log.verify()
+        assert report.valid and report.records == 4 and report.log_id == f"example.com/pg-{mode}"
+        assert log.verify(jwks).valid
+        # What only a folder log does yet is refused, with a message that says so.
+        with pytest.raises(evidentia.UsageError) as raised:
+            log.rotate(evidentia.SigningKey.generate())
+        assert raised.value.code_name == "INVALID_ARGUMENT" and "PostgreSQL" in str(raised.value)
+        # The URL carries a password: it is never shown.
+        assert "superpw" not in repr(log) and f"example.com/pg-{mode}" in repr(log)
+    with pytest.raises(evidentia.StorageError) as raised:
+        evidentia.Log.create(url, key)
+    assert raised.value.code_name == "LOG_EXISTS"
+    with evidentia.Log.open(url) as reader:
+        assert len(reader) == 4 and reader.verify().valid
+        with pytest.raises(evidentia.KeyMaterialError):
+            reader.append({"n": 5})
