@@ -405,23 +405,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                 ..CreateOptions::default()
             };
             let log = Log::create(dir, signing.as_ref(), options)?;
-            if json {
-                let summary = Value::object([
-                    ("dir", Value::from(dir.display().to_string())),
-                    ("kid", Value::from(signing.public_key().kid())),
-                    ("log_id", Value::from(log.log_id())),
-                    ("mode", Value::from(log.mode().name())),
-                ]);
-                outln!("{}", text(&summary));
-            } else {
-                eprintln!(
-                    "created log {} in {} (signing key {}, {} mode)",
-                    log.log_id(),
-                    dir.display(),
-                    signing.public_key().kid(),
-                    mode
-                );
-            }
+            created(Some(dir), signing.public_key().kid(), &log.log_id(), log.mode(), json);
         }
         LogCommand::Append { dir, event, batch, nonce, idempotent, key, wait, metrics } => {
             metrics.serve()?;
@@ -847,4 +831,24 @@ fn append_lines(log: &Log, key: &dyn Signer, input: Option<&Path>) -> Result<(),
 
 fn stdout_error(e: std::io::Error) -> Error {
     Error::new(ErrorCode::Io, format!("cannot write standard output: {e}"))
+}
+
+/// What `log init` says about the new log: its id, where it is (a folder, or
+/// `None` for PostgreSQL), its signing key and mode.
+pub(crate) fn created(dir: Option<&Path>, kid: &str, log_id: &str, mode: Mode, json: bool) {
+    if json {
+        let mut summary = Vec::new();
+        if let Some(dir) = dir {
+            summary.push(("dir", Value::from(dir.display().to_string())));
+        }
+        summary.extend([
+            ("kid", Value::from(kid)),
+            ("log_id", Value::from(log_id)),
+            ("mode", Value::from(mode.name())),
+        ]);
+        outln!("{}", text(&Value::object(summary)));
+    } else {
+        let place = dir.map_or_else(|| "PostgreSQL".to_owned(), |dir| dir.display().to_string());
+        eprintln!("created log {log_id} in {place} (signing key {kid}, {} mode)", mode.name());
+    }
 }

@@ -121,20 +121,7 @@ fn init(url: &str, key: &Path, id: Option<&str>, mode: &str, json: bool) -> Resu
     let signing = load_signing_key(key)?;
     let options = PgCreateOptions { log_id: id.map(str::to_owned), mode: Mode::from_name(mode)?, key_valid_from: None };
     let log = PgLog::create(url, signing.as_ref(), options)?;
-    if json {
-        let summary = Value::object([
-            ("kid", Value::from(signing.public_key().kid())),
-            ("log_id", Value::from(log.log_id())),
-            ("mode", Value::from(log.mode().name())),
-        ]);
-        outln!("{}", text(&summary));
-    } else {
-        eprintln!(
-            "created log {} in PostgreSQL (signing key {}, {mode} mode)",
-            log.log_id(),
-            signing.public_key().kid()
-        );
-    }
+    crate::log::created(None, signing.public_key().kid(), log.log_id(), log.mode(), json);
     Ok(())
 }
 

@@ -148,10 +148,13 @@ fn init(work: &Path, url: &str, mode: &str) -> PathBuf {
     key
 }
 
-/// A writer process appending `event` under `nonce`.
-fn spawn_append(url: &str, key: &Path, event: &str, nonce: &str) -> Child {
+/// An `evidentia log append ARGS…` process in `cwd`, given `event` on its
+/// standard input (ARGS name `-` for it).
+fn spawn_log_append(cwd: &Path, args: &[&str], event: &str) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_evidentia"))
-        .args(["log", "append", url, "-", "--key", key.to_str().unwrap(), "--nonce", nonce])
+        .args(["log", "append"])
+        .args(args)
+        .current_dir(cwd)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -160,6 +163,11 @@ fn spawn_append(url: &str, key: &Path, event: &str, nonce: &str) -> Child {
     std::io::Write::write_all(child.stdin.as_mut().unwrap(), event.as_bytes()).unwrap();
     drop(child.stdin.take());
     child
+}
+
+/// A writer process appending `event` under `nonce`.
+fn spawn_append(url: &str, key: &Path, event: &str, nonce: &str) -> Child {
+    spawn_log_append(Path::new("."), &[url, "-", "--key", key.to_str().unwrap(), "--nonce", nonce], event)
 }
 
 /// The receipts of the appends that were acknowledged (exit 0, a receipt printed).
@@ -407,16 +415,9 @@ fn a_folder_log_copied_into_postgres_gives_the_same_evidence_and_goes_on() {
         let folder = format!("folder-{mode}");
         run(&["log", "init", &folder, "--key", "k1.jwk", "--mode", mode]);
         let append = |n: u32| {
-            let mut child = Command::new(env!("CARGO_BIN_EXE_evidentia"))
-                .args(["log", "append", &folder, "-", "--nonce", &format!("n{n}")])
-                .current_dir(&work.0)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap();
-            std::io::Write::write_all(child.stdin.as_mut().unwrap(), format!("{{\"n\":{n}}}").as_bytes()).unwrap();
-            drop(child.stdin.take());
-            assert!(child.wait().unwrap().success());
+            let child =
+                spawn_log_append(&work.0, &[&folder, "-", "--nonce", &format!("n{n}")], &format!("{{\"n\":{n}}}"));
+            assert!(child.wait_with_output().unwrap().status.success());
         };
         (0..20).for_each(append);
         run(&["log", "rotate", &folder, "--key", "k2.jwk"]);
@@ -441,17 +442,9 @@ fn a_folder_log_copied_into_postgres_gives_the_same_evidence_and_goes_on() {
         assert!(run(&["log", "verify", &back, "--json"]).contains("\"valid\":true"));
         assert_eq!(run(&["log", "prove", &back, "--index", "17"]), run(&["log", "prove", &url, "--index", "17"]));
         let append_back = |nonce: &str| {
-            let mut child = Command::new(env!("CARGO_BIN_EXE_evidentia"))
-                .args(["log", "append", &back, "-", "--key", "k2.jwk", "--nonce", nonce])
-                .current_dir(&work.0)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"{\"back\":true}").unwrap();
-            drop(child.stdin.take());
-            child.wait().unwrap().code()
+            let child =
+                spawn_log_append(&work.0, &[&back, "-", "--key", "k2.jwk", "--nonce", nonce], "{\"back\":true}");
+            child.wait_with_output().unwrap().status.code()
         };
         assert_eq!(append_back("after"), Some(2), "the nonces came along: NONCE_IN_USE");
         assert_eq!(append_back("later"), Some(0));

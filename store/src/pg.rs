@@ -25,7 +25,7 @@ use postgres::{Client, Transaction};
 use crate::config::{Config, Mode, random_log_id};
 use crate::reader::LogReader;
 use crate::segments::{Entry, EntryRef};
-use crate::writer::{AppendOptions, Appended, NewEvent, now};
+use crate::writer::{AppendOptions, Appended, NewEvent, now, retried};
 
 /// The schema version this code writes and reads; `init` creates it and opening
 /// migrates an older one (there is none yet).
@@ -302,12 +302,7 @@ impl PgLog {
             ));
         }
         let mut client = self.client()?;
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(|e| db_error("begin", &e))?;
+        let mut tx = snapshot(&mut client)?;
         let row = tx.query_one("SELECT keys, size FROM evidentia.log", &[]).map_err(|e| db_error("read", &e))?;
         let (keys_json, size) = (col::<String>(&row, 0)?, count(&row, 1)?);
         let checkpoints = tx
@@ -469,18 +464,7 @@ impl PgLog {
         for (event, canonical) in events.iter().zip(&canonical) {
             match event.nonce.and_then(|nonce| used.get(nonce)) {
                 None => results.push(None),
-                Some(&seq) => {
-                    let original = replay(&mut tx, seq)?;
-                    if options.idempotent && original.record.event == Digest::sha256(canonical) {
-                        results.push(Some(original));
-                    } else {
-                        let why = if options.idempotent { ", with another event" } else { "" };
-                        return Err(Error::new(
-                            ErrorCode::NonceInUse,
-                            format!("the nonce is already used by record {seq}{why}"),
-                        ));
-                    }
-                }
+                Some(&seq) => results.push(Some(retried(replay(&mut tx, seq)?, canonical, &options)?)),
             }
         }
         if results.iter().all(Option::is_some) {
@@ -704,17 +688,7 @@ impl PgLog {
         };
         let mut verifier = LogVerifier::new(keys, options);
         let mut client = self.client()?;
-        // One snapshot for every read: appends committed meanwhile are not seen.
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(|e| db_error("begin", &e))?;
-        // Checking a batch of large entries takes a while, between two reads: the
-        // writers' limit on idling in a transaction is not for this session.
-        tx.batch_execute("SET LOCAL idle_in_transaction_session_timeout = 0")
-            .map_err(|e| db_error("configure the session", &e))?;
+        let mut tx = snapshot(&mut client)?;
         let finding = |verifier: &mut LogVerifier, what: String| {
             verifier.push_prepared_checkpoint(PreparedCheckpoint::unreadable(&corrupt(what)));
         };
@@ -946,6 +920,22 @@ fn schema_version(tx: &mut Transaction<'_>) -> Result<Option<i32>> {
         .map_err(|e| db_error("read the schema version", &e))?;
     let row = row.ok_or_else(|| corrupt("the schema version is missing"))?;
     col::<i32>(&row, 0).map(Some)
+}
+
+/// One read-only snapshot for every read of a verification or a copy: appends
+/// committed meanwhile are not seen. Checking or writing a batch of large entries
+/// takes a while between two reads, so the writers' limit on idling in a
+/// transaction is lifted for it.
+fn snapshot(client: &mut Client) -> Result<Transaction<'_>> {
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .map_err(|e| db_error("begin", &e))?;
+    tx.batch_execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+        .map_err(|e| db_error("configure the session", &e))?;
+    Ok(tx)
 }
 
 fn latest_checkpoint(tx: &mut Transaction<'_>) -> Result<Option<(u64, String)>> {

@@ -107,6 +107,17 @@ pub struct AppendOptions {
     pub idempotent: bool,
 }
 
+/// What an append of an event whose nonce record `original` holds gets: that
+/// record's acknowledgement when the append is an idempotent retry of the same
+/// event (`canonical`), else NONCE_IN_USE. Both stores follow this one rule.
+pub(crate) fn retried(original: Appended, canonical: &[u8], options: &AppendOptions) -> Result<Appended> {
+    if options.idempotent && original.record.event == Digest::sha256(canonical) {
+        return Ok(original);
+    }
+    let why = if options.idempotent { ", with another event" } else { "" };
+    Err(Error::new(ErrorCode::NonceInUse, format!("the nonce is already used by record {}{why}", original.seq)))
+}
+
 /// One event to append: its JSON text and an optional nonce.
 #[derive(Clone, Copy, Debug)]
 pub struct NewEvent<'a> {
@@ -389,18 +400,7 @@ impl Writer {
             }
             match self.view().find_nonce(nonce)? {
                 None => results.push(None),
-                Some(seq) => {
-                    let original = self.replay(seq)?;
-                    if options.idempotent && original.record.event == Digest::sha256(canonical) {
-                        results.push(Some(original));
-                    } else {
-                        let why = if options.idempotent { ", with another event" } else { "" };
-                        return Err(Error::new(
-                            ErrorCode::NonceInUse,
-                            format!("the nonce is already used by record {seq}{why}"),
-                        ));
-                    }
-                }
+                Some(seq) => results.push(Some(retried(self.replay(seq)?, canonical, options)?)),
             }
         }
 
