@@ -7,9 +7,9 @@ use std::path::Path;
 use evidentia::json::Value;
 use evidentia::{Error, ErrorCode, KeySet, Signer};
 use evidentia_store::pg::{PgCreateOptions, PgLog};
-use evidentia_store::{AppendOptions, Mode, NewEvent, postgres_url};
+use evidentia_store::{AppendOptions, Entry, Mode, NewEvent, postgres_url};
 
-use crate::io::{outln, read_input, write_stdout};
+use crate::io::{out, outln, read_input, write_stdout};
 use crate::log::LogCommand;
 use crate::{Outcome, load_keys, load_signing_key, text};
 
@@ -22,6 +22,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         | LogCommand::Checkpoint { dir, .. }
         | LogCommand::Prove { dir, .. }
         | LogCommand::Consistency { dir, .. }
+        | LogCommand::Receipt { dir, .. }
         | LogCommand::Verify { dir, .. } => dir,
         LogCommand::Index { dir, .. }
         | LogCommand::NoteKey { dir, .. }
@@ -29,7 +30,6 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         | LogCommand::Archive { dir, .. }
         | LogCommand::Publish { dir, .. }
         | LogCommand::Find { dir, .. }
-        | LogCommand::Receipt { dir, .. }
         | LogCommand::Rotate { dir, .. }
         | LogCommand::Revoke { dir, .. }
             if postgres_url(dir).is_some() =>
@@ -60,6 +60,21 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         }
         LogCommand::Prove { index, size, .. } => {
             outln!("{}", PgLog::open(url)?.inclusion_proof(*index, *size)?.to_json()?);
+        }
+        LogCommand::Receipt { key: Some(_), .. } => {
+            return unsupported("needs no retired key to seal a receipt (no --key)");
+        }
+        LogCommand::Receipt { index, evidence, .. } => {
+            let log = PgLog::open(url)?;
+            let receipt = log.receipt(*index)?;
+            if *evidence {
+                let event = match log.entry(*index)? {
+                    Entry::Receipt { event, .. } | Entry::Record { event, .. } => event,
+                };
+                out!("{}", evidentia::evidence_file(&receipt, &log.keys()?, Some(&event))?);
+            } else {
+                outln!("{receipt}");
+            }
         }
         LogCommand::Consistency { from, to, .. } => {
             outln!("{}", PgLog::open(url)?.consistency_proof(*from, *to)?.to_json()?);

@@ -432,6 +432,19 @@ fn a_folder_log_copied_into_postgres_gives_the_same_evidence_and_goes_on() {
                 run(&["log", "prove", &folder, "--index", index])
             );
         }
+        // Receipts come out of PostgreSQL as evidence files that verify on their own;
+        // a receipts-mode record's receipt is the one the folder stored.
+        for index in ["0", "17", "29"] {
+            let evidence = work.0.join(format!("evidence-{mode}-{index}.json"));
+            std::fs::write(&evidence, run(&["log", "receipt", &url, "--index", index, "--evidence"])).unwrap();
+            assert!(run(&["evidence", "verify", evidence.to_str().unwrap(), "--json"]).contains("\"valid\":true"));
+            if mode == "receipts" {
+                assert_eq!(
+                    run(&["log", "receipt", &url, "--index", index]),
+                    run(&["log", "receipt", &folder, "--index", index])
+                );
+            }
+        }
         // The copy goes on with the log's current key, and still verifies.
         let mut child = spawn_append(&url, &work.0.join("k2.jwk"), "{\"after\":\"copy\"}", "after");
         assert!(child.wait().unwrap().success());

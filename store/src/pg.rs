@@ -613,24 +613,62 @@ impl PgLog {
     }
 
     /// What a holder of record `seq` needs to verify it offline: its receipt
-    /// (receipts mode), or a batch receipt (SPEC.md §11): the record, the latest
-    /// checkpoint and the record's inclusion proof to it.
+    /// (receipts mode), or a batch receipt (SPEC.md §11): the record, the newest
+    /// checkpoint its own key signed, and the record's inclusion proof to it, as a
+    /// folder log serves them. Keys change only at rotations, which seal the
+    /// outgoing key's records first, so that is the newest checkpoint covering no
+    /// record of a later key.
     ///
     /// # Errors
-    /// As [`PgLog::entry`]; [`ErrorCode::LogCorrupt`] when no checkpoint covers a
-    /// batch record.
+    /// As [`PgLog::entry`]; [`ErrorCode::LogCorrupt`] when no such checkpoint is
+    /// stored.
     pub fn receipt(&self, seq: u64) -> Result<String> {
-        match self.entry(seq)? {
-            Entry::Receipt { receipt, .. } => Ok(receipt),
-            Entry::Record { record, .. } => {
-                let (size, note) = self
-                    .latest_checkpoint()?
-                    .filter(|(size, _)| *size > seq)
-                    .ok_or_else(|| corrupt(format!("no checkpoint covers record {seq}")))?;
-                let proof = self.inclusion_proof(seq, Some(size))?;
-                Ok(evidentia::BatchReceipt::new(&record, proof, &note)?.to_json())
+        let record = match self.entry(seq)? {
+            Entry::Receipt { receipt, .. } => return Ok(receipt),
+            Entry::Record { record, .. } => record,
+        };
+        let kid = entry_record(seq, &record)?.kid;
+        let within = match self.first_record_after_key(seq, &kid)? {
+            Some(first) => first,
+            None => self.len()?,
+        };
+        let stored = self
+            .client()?
+            .query_opt(
+                "SELECT size, note FROM evidentia.checkpoints WHERE size > $1 AND size <= $2 ORDER BY size DESC LIMIT 1",
+                &[&(seq as i64), &(within as i64)],
+            )
+            .map_err(|e| db_error("read the checkpoints", &e))?
+            .ok_or_else(|| corrupt(format!("no checkpoint of key {kid} covers record {seq}")))?;
+        let (size, note): (u64, String) = (count(&stored, 0)?, col(&stored, 1)?);
+        let proof = self.inclusion_proof(seq, Some(size))?;
+        Ok(evidentia::BatchReceipt::new(&record, proof, &note)?.to_json())
+    }
+
+    /// The first record after `seq` that a key other than `kid` (record `seq`'s)
+    /// signed, if any: found by bisection, since a log's records are signed by one
+    /// key after another, never by an earlier key again.
+    fn first_record_after_key(&self, seq: u64, kid: &str) -> Result<Option<u64>> {
+        let kid_of = |seq: u64| -> Result<String> {
+            match self.entry(seq)? {
+                Entry::Record { record, .. } => Ok(entry_record(seq, &record)?.kid),
+                Entry::Receipt { .. } => Err(corrupt(format!("entry {seq} of a batch-signed log holds a receipt"))),
+            }
+        };
+        let last = self.len()?.saturating_sub(1);
+        if last <= seq || kid_of(last)? == kid {
+            return Ok(None);
+        }
+        let (mut low, mut high) = (seq, last); // record `low` has `kid`, record `high` does not
+        while high - low > 1 {
+            let mid = low + (high - low) / 2;
+            if kid_of(mid)? == kid {
+                low = mid;
+            } else {
+                high = mid;
             }
         }
+        Ok(Some(high))
     }
 
     /// The record that holds `nonce`, if any.
@@ -654,7 +692,10 @@ impl PgLog {
     /// yet; [`ErrorCode::Io`].
     pub fn inclusion_proof(&self, index: u64, size: Option<u64>) -> Result<InclusionProof> {
         let mut client = self.client()?;
-        let (size, nodes) = proof_size(&mut client, size)?;
+        let (size, count) = proof_size(&mut client, size)?;
+        let wanted = Wanted::new(count);
+        evidentia::merkle::inclusion_proof(&wanted, index, size)?;
+        let nodes = wanted.read(&mut client)?;
         let hashes = evidentia::merkle::inclusion_proof(&nodes, index, size)?;
         Ok(InclusionProof { leaf_index: index, tree_size: size, hashes })
     }
@@ -666,7 +707,10 @@ impl PgLog {
     /// As [`PgLog::inclusion_proof`].
     pub fn consistency_proof(&self, old: u64, new: Option<u64>) -> Result<ConsistencyProof> {
         let mut client = self.client()?;
-        let (new, nodes) = proof_size(&mut client, new)?;
+        let (new, count) = proof_size(&mut client, new)?;
+        let wanted = Wanted::new(count);
+        evidentia::merkle::consistency_proof(&wanted, old, new)?;
+        let nodes = wanted.read(&mut client)?;
         let hashes = evidentia::merkle::consistency_proof(&nodes, old, new)?;
         Ok(ConsistencyProof { old_size: old, new_size: new, hashes })
     }
@@ -922,6 +966,15 @@ fn schema_version(tx: &mut Transaction<'_>) -> Result<Option<i32>> {
     col::<i32>(&row, 0).map(Some)
 }
 
+/// The record entry `seq` holds (batch mode), which must be record `seq`.
+fn entry_record(seq: u64, bytes: &[u8]) -> Result<Record> {
+    let record = Record::from_bytes(bytes).map_err(|e| corrupt(format!("entry {seq}: {}", e.message())))?;
+    if record.seq != seq {
+        return Err(corrupt(format!("entry {seq} holds record {}", record.seq)));
+    }
+    Ok(record)
+}
+
 /// One read-only snapshot for every read of a verification or a copy: appends
 /// committed meanwhile are not seen. Checking or writing a batch of large entries
 /// takes a while between two reads, so the writers' limit on idling in a
@@ -975,7 +1028,7 @@ fn replay(tx: &mut Transaction<'_>, seq: u64) -> Result<Appended> {
 
 /// The size a proof is of (`size`, or the latest checkpoint's), checked against
 /// the log's, and the tree's nodes to read it from.
-fn proof_size<'c>(client: &'c mut Client, size: Option<u64>) -> Result<(u64, Nodes<'c>)> {
+fn proof_size(client: &mut Client, size: Option<u64>) -> Result<(u64, u64)> {
     let row = client
         .query_one("SELECT size, (SELECT max(size) FROM evidentia.checkpoints) FROM evidentia.log", &[])
         .map_err(|e| db_error("read the log", &e))?;
@@ -993,30 +1046,71 @@ fn proof_size<'c>(client: &'c mut Client, size: Option<u64>) -> Result<(u64, Nod
     if size > count {
         return Err(Error::new(ErrorCode::ProofMalformed, format!("the log has only {count} records")));
     }
-    Ok((size, Nodes { size: count, client: std::cell::RefCell::new(client) }))
+    Ok((size, count))
 }
 
-/// The tree's nodes, read from the database as a proof needs them: O(log n) rows.
-struct Nodes<'c> {
+/// The nodes a proof reads, found by running it once on positions alone: which
+/// nodes a proof needs depends on the leaf index and the sizes, never on hashes,
+/// so the rows can then be read in one query rather than one round trip each.
+struct Wanted {
     size: u64,
-    client: std::cell::RefCell<&'c mut Client>,
+    nodes: std::cell::RefCell<Vec<(u32, u64)>>,
 }
 
-impl NodeSource for Nodes<'_> {
+impl Wanted {
+    fn new(size: u64) -> Wanted {
+        Wanted { size, nodes: std::cell::RefCell::new(Vec::new()) }
+    }
+
+    /// Reads the wanted nodes' hashes in one query.
+    fn read(self, client: &mut Client) -> Result<Nodes> {
+        let wanted = self.nodes.into_inner();
+        let levels: Vec<i32> = wanted.iter().map(|&(level, _)| level as i32).collect();
+        let indexes: Vec<i64> = wanted.iter().map(|&(_, index)| index as i64).collect();
+        let rows = client
+            .query(
+                "SELECT n.level, n.idx, n.hash FROM evidentia.nodes n
+                 JOIN unnest($1::integer[], $2::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx",
+                &[&levels, &indexes],
+            )
+            .map_err(|e| db_error("read tree nodes", &e))?;
+        let mut hashes = std::collections::HashMap::with_capacity(rows.len());
+        for row in rows {
+            let (level, index) = (col::<i32>(&row, 0)?, col::<i64>(&row, 1)?);
+            let hash = <Hash>::try_from(col::<&[u8]>(&row, 2)?)
+                .map_err(|_| corrupt(format!("tree node {level}/{index} is not 32 bytes")))?;
+            hashes.insert((level as u32, index as u64), hash);
+        }
+        Ok(Nodes { size: self.size, hashes })
+    }
+}
+
+impl NodeSource for Wanted {
     fn size(&self) -> u64 {
         self.size
     }
 
     fn node(&self, level: u32, index: u64) -> Result<Hash> {
-        let row = self
-            .client
-            .borrow_mut()
-            .query_opt(
-                "SELECT hash FROM evidentia.nodes WHERE level = $1 AND idx = $2",
-                &[&(level as i32), &(index as i64)],
-            )
-            .map_err(|e| db_error("read a tree node", &e))?
-            .ok_or_else(|| corrupt(format!("tree node {level}/{index} is missing")))?;
-        <Hash>::try_from(col::<&[u8]>(&row, 0)?).map_err(|_| corrupt(format!("tree node {level}/{index}")))
+        self.nodes.borrow_mut().push((level, index));
+        Ok([0; 32])
+    }
+}
+
+/// The tree's nodes a proof reads, read from the database (see [`Wanted`]).
+struct Nodes {
+    size: u64,
+    hashes: std::collections::HashMap<(u32, u64), Hash>,
+}
+
+impl NodeSource for Nodes {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn node(&self, level: u32, index: u64) -> Result<Hash> {
+        self.hashes
+            .get(&(level, index))
+            .copied()
+            .ok_or_else(|| corrupt(format!("tree node {level}/{index} is missing")))
     }
 }

@@ -3,7 +3,8 @@
 //! per-call cost of each binding against the core for a 1 KB event, receipts and
 //! proofs served from an open 1,000,000-record log in every binding, and receipts
 //! verified per second by the WASM build (Chromium, Node.js) against the native CLI,
-//! and records found by an indexed field and by nonce in a 1,000,000-record log.
+//! records found by an indexed field and by nonce in a 1,000,000-record log, and a
+//! log in PostgreSQL appended by writer processes against the local store.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -11,7 +12,7 @@ use std::process::Command;
 
 use evidentia::json::{self, Value};
 
-use crate::util::{Result, cargo, root, section};
+use crate::util::{Result, cargo, root, run, section};
 
 /// The operations measured in every language (benches/bindings/), in table order.
 const OPERATIONS: &[(&str, &str)] = &[
@@ -34,6 +35,7 @@ pub(crate) fn run_bench(args: &[String]) -> Result<()> {
             log_reads()?;
             lookup()?;
             hsm()?;
+            postgres()?;
             wasm()
         }
         Some("compare") if args.get(1).is_some_and(|a| a == "--rewrite") => crate::compare::rewrite(),
@@ -43,9 +45,10 @@ pub(crate) fn run_bench(args: &[String]) -> Result<()> {
         Some("log") => log_reads(),
         Some("lookup") => lookup(),
         Some("hsm") => hsm(),
+        Some("postgres") => postgres(),
         Some("wasm") => wasm(),
         Some(other) => Err(format!(
-            "unknown benchmark {other:?}; choose compare, core, bindings, log, lookup, hsm or wasm (default: all)"
+            "unknown benchmark {other:?}; choose compare, core, bindings, log, lookup, hsm, postgres or wasm (default: all)"
         )
         .into()),
     }
@@ -66,6 +69,17 @@ fn hsm() -> Result<()> {
     section("bench: a key in SoftHSM2 against a software key");
     crate::ensure_softhsm()?;
     cargo(&["run", "--release", "-p", "evidentia-pkcs11", "--example", "throughput"])
+}
+
+/// A log in PostgreSQL (fsync on) appended by 1, 4 and 16 writer processes against
+/// the local store, the inclusion proof from a 1,000,000-record PostgreSQL log, and
+/// publishing 1,000,000 records as tiles (store/benches/postgres.rs).
+fn postgres() -> Result<()> {
+    section("bench: a log in PostgreSQL against the local store");
+    let cluster = crate::postgres::Cluster::start("bench", true)?;
+    run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["bench", "-p", "evidentia-store", "--features", "postgres", "--bench", "postgres"])
+        .env("EVIDENTIA_BENCH_POSTGRES", cluster.url()))
 }
 
 fn criterion() -> Result<()> {

@@ -109,7 +109,7 @@ pub(crate) fn test() -> Result<()> {
     let bin = root.join("build/c/bin");
     std::fs::create_dir_all(&bin)?;
     // Logs in PostgreSQL (test_postgres.c), against a throwaway cluster.
-    let postgres = crate::postgres::Cluster::start("c")?;
+    let postgres = crate::postgres::Cluster::start("c", false)?;
     for test in ["test_vectors", "test_api", "test_hostile", "test_pointers", "test_signer", "test_postgres"] {
         let source = root.join("ffi/tests").join(format!("{test}.c"));
         let shared: PathBuf = bin.join(format!("{test}_shared"));

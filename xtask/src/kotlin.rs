@@ -47,7 +47,7 @@ pub(crate) fn test() -> Result<()> {
     // Keys in tokens (Pkcs11Test) are tested against SoftHSM2.
     crate::ensure_softhsm()?;
     // Logs in PostgreSQL (PostgresTest), against a throwaway cluster.
-    let postgres = crate::postgres::Cluster::start("kotlin")?;
+    let postgres = crate::postgres::Cluster::start("kotlin", false)?;
     let python = crate::python::install_dev()?;
     let evidence = root.join("build/uniffi/evidence");
     let _ = std::fs::remove_dir_all(&evidence);

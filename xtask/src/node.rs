@@ -122,7 +122,7 @@ pub(crate) fn test() -> Result<()> {
     // Keys in tokens (tests/pkcs11.test.js) are tested against SoftHSM2.
     crate::ensure_softhsm()?;
     // Logs in PostgreSQL (tests/postgres.test.js), against a throwaway cluster.
-    let postgres = crate::postgres::Cluster::start("node")?;
+    let postgres = crate::postgres::Cluster::start("node", false)?;
     run(Command::new("node")
         .args(["--test", "tests/"])
         .current_dir(&dir)

@@ -18,8 +18,10 @@ pub(crate) struct Cluster {
 }
 
 impl Cluster {
-    /// Installs PostgreSQL 15 when missing, then makes and starts a cluster.
-    pub(crate) fn start(name: &str) -> Result<Cluster> {
+    /// Installs PostgreSQL 15 when missing, then makes and starts a cluster. Tests
+    /// run it with fsync off (faster; only a power loss would lose a commit);
+    /// benchmarks with `durable`, as a production server runs.
+    pub(crate) fn start(name: &str, durable: bool) -> Result<Cluster> {
         tools::ensure_apt(&[(&format!("{BIN}/initdb"), "postgresql-15"), ("psql", "postgresql-client-15")])?;
         // Short: a Unix socket's path is limited to about 107 bytes.
         let dir = PathBuf::from(format!("/tmp/evpg-{name}-{}", std::process::id()));
@@ -44,10 +46,10 @@ impl Cluster {
             "-D",
             &data.to_string_lossy(),
         ])?;
-        let options = format!(
-            "-p {port} -k {}/sock -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
-            cluster.dir.display()
-        );
+        let mut options = format!("-p {port} -k {}/sock -c listen_addresses=127.0.0.1", cluster.dir.display());
+        if !durable {
+            options.push_str(" -c fsync=off -c full_page_writes=off");
+        }
         let log = cluster.dir.join("server.log");
         cluster.as_postgres(&[
             &format!("{BIN}/pg_ctl"),
@@ -67,11 +69,16 @@ impl Cluster {
         run(Command::new("runuser").args(["-u", "postgres", "--"]).args(args))
     }
 
+    /// The server's URL up to the database name.
+    pub(crate) fn url(&self) -> String {
+        format!("postgres://postgres:superpw@127.0.0.1:{}/", self.port)
+    }
+
     /// What the bindings' tests take in EVIDENTIA_TEST_POSTGRES: the server's URL
     /// up to the database name, whose databases `receipts` and `batch` are made
     /// new and empty, one per log mode.
     pub(crate) fn server(&self) -> Result<String> {
-        let server = format!("postgres://postgres:superpw@127.0.0.1:{}/", self.port);
+        let server = self.url();
         for database in ["receipts", "batch"] {
             for sql in [format!("DROP DATABASE IF EXISTS {database}"), format!("CREATE DATABASE {database}")] {
                 let admin = format!("{server}postgres");

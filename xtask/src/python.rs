@@ -83,7 +83,7 @@ pub(crate) fn test() -> Result<()> {
     let root = root();
     let python = install_dev()?;
     crate::ensure_softhsm()?;
-    let postgres = crate::postgres::Cluster::start("py")?;
+    let postgres = crate::postgres::Cluster::start("py", false)?;
     run(Command::new(&python)
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "bindings/python/tests"])
         .current_dir(&root)
