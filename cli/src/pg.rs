@@ -7,7 +7,7 @@ use std::path::Path;
 use evidentia::json::Value;
 use evidentia::{Error, ErrorCode, KeySet, Signer};
 use evidentia_store::pg::{PgCreateOptions, PgLog};
-use evidentia_store::{AppendOptions, Entry, Mode, NewEvent, postgres_url};
+use evidentia_store::{AppendOptions, Entry, Mode, NewEvent, postgres_location, postgres_url};
 
 use crate::io::{out, outln, read_input, write_stdout};
 use crate::log::LogCommand;
@@ -41,7 +41,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         }
         _ => return Ok(None),
     };
-    let Some(url) = postgres_url(location) else { return Ok(None) };
+    let Some(url) = postgres_location(location)? else { return Ok(None) };
     let unsupported = |what: &str| Err(Error::new(ErrorCode::InvalidArgument, format!("a log in PostgreSQL {what}")));
     match command {
         LogCommand::Init { index_fields, .. } if !index_fields.is_empty() => {
@@ -98,7 +98,7 @@ fn key_required(command: &str) -> Error {
 }
 
 pub(crate) fn copy(src: &Path, dst: &Path, json: bool) -> Result<Outcome, Error> {
-    let url = match (postgres_url(src), postgres_url(dst)) {
+    let url = match (postgres_location(src)?, postgres_location(dst)?) {
         (None, Some(url)) => url,
         (Some(url), None) => {
             PgLog::open(url)?.copy_to(dst)?;

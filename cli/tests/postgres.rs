@@ -369,6 +369,10 @@ fn a_log_cut_or_changed_in_the_database_does_not_verify() {
             "UPDATE evidentia.nodes SET hash = decode(repeat('11', 32), 'hex') WHERE level = 1 AND idx = 2",
             "TREE_MISMATCH",
         ),
+        // The nonce table decides whether a retry appends again: it must match the records.
+        ("nonce_gone", "DELETE FROM evidentia.nonces WHERE seq = 3", "a record's nonce is missing"),
+        ("nonce_moved", "UPDATE evidentia.nonces SET seq = seq + 1000", "names records the log does not hold"),
+        ("nonce_changed", "UPDATE evidentia.nonces SET nonce = 'x' WHERE seq = 5", "names a record with another nonce"),
         // What the schema would refuse, made possible: a finding, never a panic.
         (
             "nulled",
@@ -398,6 +402,57 @@ fn a_log_cut_or_changed_in_the_database_does_not_verify() {
     let out = evidentia(&work.0, &["log", "checkpoint", &cluster.url("stray"), "--key", key.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).lines().nth(1) == Some("10"), "{}", text(&out.stdout));
+    // A proof to the latest checkpoint, which claims more records than the log
+    // holds, is refused as damage, not as a bad request.
+    let out = evidentia(&work.0, &["log", "prove", &cluster.url("stray"), "--index", "0"]);
+    assert!(text(&out.stderr).contains("LOG_CORRUPT"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_handle_connects_again_after_its_connection_broke_and_never_hangs_connecting() {
+    let Some(cluster) = Cluster::start("handle") else { return };
+    let url = cluster.database("handle");
+    let key = evidentia::SigningKey::generate().unwrap();
+    let options = evidentia_store::pg::PgCreateOptions::default();
+    let log = PgLog::create(&url, &key, options).unwrap();
+    let first = log.append(&key, b"{\"n\":0}", Some("n0")).unwrap();
+    // The server ends the session (a restart, an administrator, a failover).
+    cluster.sql("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'handle'");
+    let after = (0..2).find_map(|_| log.append(&key, b"{\"n\":1}", Some("n1")).ok());
+    assert_eq!(after.expect("the handle connects again").seq, 1);
+    // An idempotent retry on the same handle answers with the stored record.
+    let options = evidentia_store::AppendOptions { idempotent: true, ..Default::default() };
+    let retried =
+        log.append_events(&key, &[evidentia_store::NewEvent { json: b"{\"n\":0}", nonce: Some("n0") }], options);
+    assert_eq!(retried.unwrap()[0].record, first.record);
+    // What PostgreSQL's text cannot hold is refused before anything is sent.
+    let nul = log.append(&key, b"{}", Some("a\0b")).unwrap_err();
+    assert_eq!(nul.code(), evidentia::ErrorCode::InvalidArgument, "{nul}");
+    assert!(log.verify(&log.keys().unwrap()).unwrap().is_valid());
+
+    // A server that accepts and never answers: the connection is given up after
+    // the URL's connect_timeout and a margin, not waited on forever.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let accepted = silent.accept();
+        std::thread::sleep(Duration::from_secs(10));
+        drop(accepted);
+    });
+    let started = std::time::Instant::now();
+    let refused = PgLog::open(&format!("postgres://u:p@127.0.0.1:{port}/db?connect_timeout=1")).unwrap_err();
+    assert_eq!(refused.code(), evidentia::ErrorCode::Io, "{refused}");
+    assert!(started.elapsed() < Duration::from_secs(15), "waited {:?}", started.elapsed());
+    drop(held);
+
+    // What looks like a mistyped URL never becomes a folder named after it.
+    let work = Workdir::new("pg-lookalike");
+    for location in [format!(" {url}"), url.replacen("://", ":/", 1)] {
+        let out = evidentia(&work.0, &["log", "init", &location, "--key", "-"]);
+        assert!(text(&out.stderr).contains("INVALID_ARGUMENT"), "{}", text(&out.stderr));
+        assert!(!text(&out.stderr).contains("superpw"), "{}", text(&out.stderr));
+        assert!(std::fs::read_dir(&work.0).unwrap().next().is_none(), "nothing was made");
+    }
 }
 
 #[test]

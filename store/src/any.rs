@@ -38,6 +38,29 @@ pub fn postgres_url(location: &Path) -> Option<&str> {
     location.to_str().filter(|text| is_postgres_url(text))
 }
 
+/// The URL of a PostgreSQL log when `location` names one, `None` for a folder.
+///
+/// # Errors
+/// [`ErrorCode::InvalidArgument`] for what looks like a mistyped URL (` postgres://…`,
+/// `postgres:/…`), which would otherwise become a folder named after it, password
+/// and all. The message does not repeat it, for the same reason.
+pub fn postgres_location(location: &Path) -> Result<Option<&str>> {
+    if let Some(url) = postgres_url(location) {
+        return Ok(Some(url));
+    }
+    let lookalike = location.to_str().is_some_and(|text| {
+        let text = text.trim_start().to_ascii_lowercase();
+        text.starts_with("postgres:") || text.starts_with("postgresql:")
+    });
+    if lookalike {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            "the log's location looks like a PostgreSQL URL but is not one: write postgres://user:password@host/database",
+        ));
+    }
+    Ok(None)
+}
+
 #[cfg(not(feature = "postgres"))]
 fn no_postgres() -> Error {
     Error::new(ErrorCode::InvalidArgument, "this build of Evidentia has no PostgreSQL support")
@@ -58,7 +81,7 @@ impl AnyLog {
     /// As [`Log::create`] and [`PgLog::create`]; [`ErrorCode::InvalidArgument`] for
     /// index fields on a PostgreSQL log, which does not index fields yet.
     pub fn create(location: &Path, key: &dyn Signer, options: CreateOptions) -> Result<AnyLog> {
-        let Some(url) = postgres_url(location) else {
+        let Some(url) = postgres_location(location)? else {
             return Log::create(location, key, options).map(AnyLog::Folder);
         };
         if !options.index_fields.is_empty() {
@@ -85,7 +108,7 @@ impl AnyLog {
     /// # Errors
     /// As [`Log::open_with`] and [`PgLog::open`].
     pub fn open(location: &Path, options: &LogOptions) -> Result<AnyLog> {
-        let Some(url) = postgres_url(location) else {
+        let Some(url) = postgres_location(location)? else {
             return Log::open_with(location, options).map(AnyLog::Folder);
         };
         #[cfg(feature = "postgres")]

@@ -13,6 +13,7 @@
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use evidentia::merkle::{Accumulator, Hash, NodeSource, leaf_hash};
 use evidentia::{
@@ -26,6 +27,9 @@ use crate::config::{Config, Mode, random_log_id};
 use crate::reader::LogReader;
 use crate::segments::{Entry, EntryRef};
 use crate::writer::{AppendOptions, Appended, NewEvent, now, retried};
+
+/// How long connecting may take: the socket, then startup and authentication.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The schema version this code writes and reads; `init` creates it and opening
 /// migrates an older one (there is none yet).
@@ -102,11 +106,37 @@ fn connect(url: &str) -> Result<Client> {
         Some((scheme, rest)) if crate::is_postgres_url(url) => format!("{}://{rest}", scheme.to_ascii_lowercase()),
         _ => url.to_owned(),
     };
-    let config: postgres::Config = url
+    let mut config: postgres::Config = url
         .parse()
         .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("not a PostgreSQL connection URL: {e}")))?;
+    if config.get_hosts().is_empty() {
+        return Err(Error::new(ErrorCode::InvalidArgument, "the PostgreSQL URL names no host"));
+    }
+    // A lost network or host is noticed within about a minute, not the system's
+    // two hours, and a connection attempt is bounded (the URL's connect_timeout
+    // wins for the socket).
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    config
+        .keepalives_idle(Duration::from_secs(30))
+        .keepalives_interval(Duration::from_secs(10))
+        .keepalives_retries(3)
+        .tcp_user_timeout(Duration::from_secs(60));
+    let deadline = *config.get_connect_timeout().unwrap_or(&CONNECT_TIMEOUT) + Duration::from_secs(5);
     let tls = tls()?;
-    let mut client = config.connect(tls).map_err(|e| db_error("connect", &e))?;
+    // The socket's timeout does not cover the startup and authentication that
+    // follow, which a server that accepts and never answers would hold forever:
+    // the whole connection is made on a thread and given up after a deadline.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("evidentia-pg-connect".into())
+        .spawn(move || drop(sender.send(config.connect(tls))))
+        .map_err(|e| Error::new(ErrorCode::Io, format!("cannot start a thread to connect: {e}")))?;
+    let connected = receiver.recv_timeout(deadline).map_err(|_| {
+        Error::new(ErrorCode::Io, format!("PostgreSQL did not complete the connection within {} s", deadline.as_secs()))
+    })?;
+    let mut client = connected.map_err(|e| db_error("connect", &e))?;
     // A writer that stalls holding the head's lock (a frozen host, a lost
     // network) is cut off by the server after a minute, and one waiting for that
     // lock gives up after a minute too (LOG_LOCKED), rather than the fleet hanging.
@@ -156,6 +186,9 @@ pub struct PgCreateOptions {
 /// in any number of processes, may append to the same log at once.
 pub struct PgLog {
     client: Mutex<Client>,
+    /// Where to connect again after the connection broke (never shown: it may
+    /// hold a password).
+    url: String,
     log_id: String,
     mode: Mode,
 }
@@ -208,7 +241,7 @@ impl PgLog {
         let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
         create_schema(&mut tx, &log_id, options.mode, &keys.to_json())?;
         tx.commit().map_err(|e| db_error("commit", &e))?;
-        Ok(PgLog { client: Mutex::new(client), log_id, mode: options.mode })
+        Ok(PgLog { client: Mutex::new(client), url: url.to_owned(), log_id, mode: options.mode })
     }
 
     /// Copies the log `source` (a folder) into the database `url` names, which must
@@ -273,7 +306,12 @@ impl PgLog {
         }
         tx.commit().map_err(|e| db_error("commit", &e))?;
         progress(seq);
-        let copy = PgLog { client: Mutex::new(client), log_id: source.log_id().to_owned(), mode: source.mode() };
+        let copy = PgLog {
+            client: Mutex::new(client),
+            url: url.to_owned(),
+            log_id: source.log_id().to_owned(),
+            mode: source.mode(),
+        };
         let same = copy.latest_checkpoint()? == source.latest_checkpoint()?.map(|c| (c.size, c.note));
         if !copy.verify(source.keys())?.is_valid() || !same || copy.len()? != source.len() {
             return Err(Error::new(
@@ -371,7 +409,7 @@ impl PgLog {
         let (log_id, mode): (String, String) = (col(&row, 0)?, col(&row, 1)?);
         let mode = Mode::from_name(&mode).map_err(|e| corrupt(e.message()))?;
         tx.commit().map_err(|e| db_error("commit", &e))?;
-        Ok(PgLog { client: Mutex::new(client), log_id, mode })
+        Ok(PgLog { client: Mutex::new(client), url: url.to_owned(), log_id, mode })
     }
 
     /// The log's id.
@@ -386,8 +424,15 @@ impl PgLog {
         self.mode
     }
 
+    /// The connection, made again when the last one broke (a restarted server, a
+    /// terminated session): the call that found it broken failed, the next works.
     fn client(&self) -> Result<MutexGuard<'_, Client>> {
-        self.client.lock().map_err(|_| Error::new(ErrorCode::Internal, "a thread panicked using this log"))
+        let mut client =
+            self.client.lock().map_err(|_| Error::new(ErrorCode::Internal, "a thread panicked using this log"))?;
+        if client.is_closed() {
+            *client = connect(&self.url)?;
+        }
+        Ok(client)
     }
 
     /// The log's key history.
@@ -439,6 +484,7 @@ impl PgLog {
         options: AppendOptions,
     ) -> Result<Vec<Appended>> {
         let canonical = events.iter().map(|event| evidentia::prepare_event(event.json)).collect::<Result<Vec<_>>>()?;
+        check_group(events, &canonical)?;
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
         let mut head = self.lock_head(&mut tx)?;
@@ -755,6 +801,20 @@ impl PgLog {
             .bind("SELECT ((idx + 1) << level) - 1, level, idx, hash FROM evidentia.nodes ORDER BY 1, 2", &[])
             .map_err(|e| db_error("read the tree", &e))?;
         let mut node_rows = std::collections::VecDeque::new();
+        // The nonce table, beside the entries: it decides whether a retry appends
+        // again, so it must hold each record's nonce and nothing else.
+        let nonces = tx
+            .bind("SELECT seq, nonce FROM evidentia.nonces ORDER BY seq", &[])
+            .map_err(|e| db_error("read the nonces", &e))?;
+        let mut nonce_rows = std::collections::VecDeque::new();
+        // One finding of each kind says what is wrong; memory stays bounded when a
+        // whole table was changed.
+        let mut nonce_findings: Vec<String> = Vec::new();
+        let mut nonce_finding = |kind: usize, what: String| {
+            if !nonce_findings.iter().any(|seen| seen.starts_with(NONCE_FINDINGS[kind])) {
+                nonce_findings.push(format!("{} {what}", NONCE_FINDINGS[kind]));
+            }
+        };
         let entries = tx
             .bind("SELECT receipt, record, event FROM evidentia.entries ORDER BY seq", &[])
             .map_err(|e| db_error("read the entries", &e))?;
@@ -787,6 +847,34 @@ impl PgLog {
                         None
                     }
                 };
+                let nonce = last.as_deref().and_then(|bytes| Record::from_bytes(bytes).ok()).and_then(|r| r.nonce);
+                loop {
+                    if nonce_rows.is_empty() {
+                        nonce_rows.extend(tx.query_portal(&nonces, 4096).map_err(|e| db_error("read the nonces", &e))?);
+                    }
+                    let row = nonce_rows.front().map(|row| (count(row, 0).ok(), col::<String>(row, 1).ok()));
+                    match row {
+                        Some((Some(seq), stored)) if seq <= done => {
+                            nonce_rows.pop_front();
+                            if seq < done || stored != nonce {
+                                nonce_finding(0, format!("(record {seq})"));
+                            }
+                            if seq == done {
+                                break;
+                            }
+                        }
+                        Some((None, _)) => {
+                            nonce_rows.pop_front();
+                            nonce_finding(1, String::new());
+                        }
+                        _ => {
+                            if nonce.is_some() {
+                                nonce_finding(2, format!("(record {done}): a retry with it would append again"));
+                            }
+                            break;
+                        }
+                    }
+                }
                 // Leaf `done` completes node (level, done >> level) for each level
                 // up to its number of trailing ones.
                 for level in 0..=done.trailing_ones() {
@@ -830,6 +918,13 @@ impl PgLog {
                     "the tree holds nodes of leaves beyond the {done} records stored: records were removed from the end, or nodes added"
                 ),
             );
+        }
+        let extra = nonce_rows.len() + tx.query_portal(&nonces, 1).map_err(|e| db_error("read", &e))?.len();
+        if extra > 0 {
+            nonce_finding(3, format!("(beyond the {done} stored)"));
+        }
+        for what in nonce_findings {
+            finding(&mut verifier, what);
         }
         for what in check_head(&mut tx, done, last.as_deref(), verifier.tree_root())? {
             finding(&mut verifier, what);
@@ -966,6 +1061,29 @@ fn schema_version(tx: &mut Transaction<'_>) -> Result<Option<i32>> {
     col::<i32>(&row, 0).map(Some)
 }
 
+/// What a group of events must be to go into one transaction: no larger than a
+/// folder log's commit (one message to the server holds them all), with nonces
+/// that PostgreSQL's text can hold.
+fn check_group(events: &[NewEvent<'_>], canonical: &[Vec<u8>]) -> Result<()> {
+    let bytes: usize = canonical.iter().map(Vec::len).sum();
+    if bytes > crate::writer::MAX_GROUP_BYTES {
+        return Err(Error::new(
+            ErrorCode::EntryTooLarge,
+            format!(
+                "the events are larger than {} MiB together: append them in smaller batches",
+                crate::writer::MAX_GROUP_BYTES >> 20
+            ),
+        ));
+    }
+    if events.iter().any(|event| event.nonce.is_some_and(|nonce| nonce.contains('\0'))) {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            "a log in PostgreSQL cannot hold a nonce with a NUL character",
+        ));
+    }
+    Ok(())
+}
+
 /// The record entry `seq` holds (batch mode), which must be record `seq`.
 fn entry_record(seq: u64, bytes: &[u8]) -> Result<Record> {
     let record = Record::from_bytes(bytes).map_err(|e| corrupt(format!("entry {seq}: {}", e.message())))?;
@@ -974,6 +1092,14 @@ fn entry_record(seq: u64, bytes: &[u8]) -> Result<Record> {
     }
     Ok(record)
 }
+
+/// What `verify` finds wrong with the nonce table, by kind.
+const NONCE_FINDINGS: [&str; 4] = [
+    "the nonce table names a record with another nonce than the record holds",
+    "the nonce table holds an unreadable row",
+    "a record's nonce is missing from the nonce table",
+    "the nonce table names records the log does not hold",
+];
 
 /// One read-only snapshot for every read of a verification or a copy: appends
 /// committed meanwhile are not seen. Checking or writing a batch of large entries
@@ -1028,12 +1154,12 @@ fn replay(tx: &mut Transaction<'_>, seq: u64) -> Result<Appended> {
 
 /// The size a proof is of (`size`, or the latest checkpoint's), checked against
 /// the log's, and the tree's nodes to read it from.
-fn proof_size(client: &mut Client, size: Option<u64>) -> Result<(u64, u64)> {
+fn proof_size(client: &mut Client, requested: Option<u64>) -> Result<(u64, u64)> {
     let row = client
         .query_one("SELECT size, (SELECT max(size) FROM evidentia.checkpoints) FROM evidentia.log", &[])
         .map_err(|e| db_error("read the log", &e))?;
     let (count, latest) = (count(&row, 0)?, col::<Option<i64>>(&row, 1)?);
-    let size = match (size, latest) {
+    let size = match (requested, latest) {
         (Some(size), _) => size,
         (None, Some(latest)) => u64::try_from(latest).map_err(|_| corrupt("a negative checkpoint size"))?,
         (None, None) => {
@@ -1044,7 +1170,9 @@ fn proof_size(client: &mut Client, size: Option<u64>) -> Result<(u64, u64)> {
         }
     };
     if size > count {
-        return Err(Error::new(ErrorCode::ProofMalformed, format!("the log has only {count} records")));
+        // A checkpoint of more records than the log holds is damage, not a bad request.
+        let code = if requested.is_some() { ErrorCode::ProofMalformed } else { ErrorCode::LogCorrupt };
+        return Err(Error::new(code, format!("the log has only {count} records")));
     }
     Ok((size, count))
 }

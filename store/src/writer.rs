@@ -43,7 +43,7 @@ use crate::view::View;
 
 /// The largest group of events committed at once, framed: appends of more must be
 /// split. It also keeps every segment far below the 4 GiB its index can address.
-const MAX_GROUP_BYTES: usize = 256 * 1024 * 1024;
+pub(crate) const MAX_GROUP_BYTES: usize = 256 * 1024 * 1024;
 /// The frame, kind, length and record or receipt around an event: at most this.
 const ENTRY_OVERHEAD: usize = 2048;
 /// After this many records the derived files are flushed and `state.json` written,
