@@ -67,9 +67,11 @@ impl Log {
     /// "batch" one checkpoint per batch of appends. The key is valid from now, or
     /// from `valid_from` (RFC 3339), for records of an earlier time. `index_fields`
     /// names the payload fields to index, so that `find` finds records by their values.
+    /// Releases the GIL while it creates the log.
     #[staticmethod]
     #[pyo3(signature = (path, key, log_id = None, mode = "receipts", valid_from = None, index_fields = None))]
     fn create(
+        py: Python<'_>,
         path: PathBuf,
         key: &Bound<'_, PyAny>,
         log_id: Option<Str>,
@@ -85,7 +87,8 @@ impl Log {
             ..CreateOptions::default()
         };
         let key = signer(key)?;
-        let log = AnyLog::create(&path, &key, options).map_err(error)?;
+        // Connecting to PostgreSQL can take a while: other threads run meanwhile.
+        let log = py.detach(|| AnyLog::create(&path, &key, options)).map_err(error)?;
         Ok(Log { log: Mutex::new(Some(Arc::new(log))), key: Mutex::new(Some(key)) })
     }
 
