@@ -7,7 +7,7 @@ use std::path::Path;
 use evidentia::json::Value;
 use evidentia::{Error, ErrorCode, KeySet, Signer};
 use evidentia_store::pg::{PgCreateOptions, PgLog};
-use evidentia_store::{AppendOptions, Entry, Mode, NewEvent, postgres_location, postgres_url};
+use evidentia_store::{AppendOptions, Entry, Mode, NewEvent, postgres_location};
 
 use crate::io::{out, outln, read_input, write_stdout};
 use crate::log::LogCommand;
@@ -32,7 +32,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         | LogCommand::Find { dir, .. }
         | LogCommand::Rotate { dir, .. }
         | LogCommand::Revoke { dir, .. }
-            if postgres_url(dir).is_some() =>
+            if postgres_location(dir)?.is_some() =>
         {
             return Err(Error::new(
                 ErrorCode::InvalidArgument,

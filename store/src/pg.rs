@@ -12,6 +12,7 @@
 //! as for a log folder: the same receipts, checkpoints, proofs and reports come out.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -30,6 +31,11 @@ use crate::writer::{AppendOptions, Appended, NewEvent, now, retried};
 
 /// How long connecting may take: the socket, then startup and authentication.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connection attempts of this process given up on but still waiting for the
+/// server (see [`connect`]), and how many may be.
+static ABANDONED_CONNECTS: AtomicUsize = AtomicUsize::new(0);
+const MAX_ABANDONED_CONNECTS: usize = 8;
 
 /// The schema version this code writes and reads; `init` creates it and opening
 /// migrates an older one (there is none yet).
@@ -128,12 +134,36 @@ fn connect(url: &str) -> Result<Client> {
     // The socket's timeout does not cover the startup and authentication that
     // follow, which a server that accepts and never answers would hold forever:
     // the whole connection is made on a thread and given up after a deadline.
+    // A thread given up on cannot be stopped: it ends when the server answers or
+    // drops the connection. So few may be left hanging at once, or a server that
+    // never answers would make every retry leak a thread and its socket.
+    if ABANDONED_CONNECTS.load(Ordering::SeqCst) >= MAX_ABANDONED_CONNECTS {
+        return Err(Error::new(
+            ErrorCode::Io,
+            format!(
+                "{MAX_ABANDONED_CONNECTS} earlier connections to PostgreSQL are still waiting for the server to answer"
+            ),
+        ));
+    }
+    // 0 while connecting, 1 once done, 2 once given up on: whichever side moves
+    // it from 0 first decides whether the attempt counts as abandoned.
+    let state = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(0));
     let (sender, receiver) = std::sync::mpsc::channel();
+    let thread_state = state.clone();
     std::thread::Builder::new()
         .name("evidentia-pg-connect".into())
-        .spawn(move || drop(sender.send(config.connect(tls))))
+        .spawn(move || {
+            let connected = config.connect(tls);
+            if thread_state.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+                ABANDONED_CONNECTS.fetch_sub(1, Ordering::SeqCst);
+            }
+            drop(sender.send(connected));
+        })
         .map_err(|e| Error::new(ErrorCode::Io, format!("cannot start a thread to connect: {e}")))?;
     let connected = receiver.recv_timeout(deadline).map_err(|_| {
+        if state.compare_exchange(0, 2, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            ABANDONED_CONNECTS.fetch_add(1, Ordering::SeqCst);
+        }
         Error::new(ErrorCode::Io, format!("PostgreSQL did not complete the connection within {} s", deadline.as_secs()))
     })?;
     let mut client = connected.map_err(|e| db_error("connect", &e))?;
@@ -696,7 +726,12 @@ impl PgLog {
     /// key after another, never by an earlier key again.
     fn first_record_after_key(&self, seq: u64, kid: &str) -> Result<Option<u64>> {
         let kid_of = |seq: u64| -> Result<String> {
-            match self.entry(seq)? {
+            // Every record below the head's size must be there.
+            let entry = self.entry(seq).map_err(|e| match e.code() {
+                ErrorCode::InvalidArgument => corrupt(format!("record {seq} is missing from the entries")),
+                _ => e,
+            })?;
+            match entry {
                 Entry::Record { record, .. } => Ok(entry_record(seq, &record)?.kid),
                 Entry::Receipt { .. } => Err(corrupt(format!("entry {seq} of a batch-signed log holds a receipt"))),
             }
@@ -722,6 +757,9 @@ impl PgLog {
     /// # Errors
     /// [`ErrorCode::Io`].
     pub fn find_nonce(&self, nonce: &str) -> Result<Option<u64>> {
+        if nonce.contains('\0') {
+            return Ok(None); // never stored: PostgreSQL's text cannot hold it
+        }
         let mut client = self.client()?;
         let row = client
             .query_opt("SELECT seq FROM evidentia.nonces WHERE nonce = $1", &[&nonce])
@@ -800,13 +838,13 @@ impl PgLog {
         let nodes = tx
             .bind("SELECT ((idx + 1) << level) - 1, level, idx, hash FROM evidentia.nodes ORDER BY 1, 2", &[])
             .map_err(|e| db_error("read the tree", &e))?;
-        let mut node_rows = std::collections::VecDeque::new();
+        let (mut node_rows, mut nodes_read) = (std::collections::VecDeque::new(), false);
         // The nonce table, beside the entries: it decides whether a retry appends
         // again, so it must hold each record's nonce and nothing else.
         let nonces = tx
             .bind("SELECT seq, nonce FROM evidentia.nonces ORDER BY seq", &[])
             .map_err(|e| db_error("read the nonces", &e))?;
-        let mut nonce_rows = std::collections::VecDeque::new();
+        let (mut nonce_rows, mut nonces_read) = (std::collections::VecDeque::new(), false);
         // One finding of each kind says what is wrong; memory stays bounded when a
         // whole table was changed.
         let mut nonce_findings: Vec<String> = Vec::new();
@@ -849,8 +887,12 @@ impl PgLog {
                 };
                 let nonce = last.as_deref().and_then(|bytes| Record::from_bytes(bytes).ok()).and_then(|r| r.nonce);
                 loop {
-                    if nonce_rows.is_empty() {
-                        nonce_rows.extend(tx.query_portal(&nonces, 4096).map_err(|e| db_error("read the nonces", &e))?);
+                    if nonce_rows.is_empty() && !nonces_read {
+                        let rows = tx.query_portal(&nonces, 4096).map_err(|e| db_error("read the nonces", &e))?;
+                        // Fewer than asked: the table is read to its end; asking
+                        // again for every later record would cost a round trip each.
+                        nonces_read = rows.len() < 4096;
+                        nonce_rows.extend(rows);
                     }
                     let row = nonce_rows.front().map(|row| (count(row, 0).ok(), col::<String>(row, 1).ok()));
                     match row {
@@ -881,8 +923,10 @@ impl PgLog {
                     let index = done >> level;
                     let want = (done as i64, level as i32);
                     let hash = loop {
-                        if node_rows.is_empty() {
-                            node_rows.extend(tx.query_portal(&nodes, 4096).map_err(|e| db_error("read the tree", &e))?);
+                        if node_rows.is_empty() && !nodes_read {
+                            let rows = tx.query_portal(&nodes, 4096).map_err(|e| db_error("read the tree", &e))?;
+                            nodes_read = rows.len() < 4096;
+                            node_rows.extend(rows);
                         }
                         let Some(row) = node_rows.front() else { break None };
                         let key = (col::<i64>(row, 0).unwrap_or(i64::MIN), col::<i32>(row, 1).unwrap_or(i32::MIN));
