@@ -8,6 +8,7 @@
 
 mod support;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
@@ -417,7 +418,9 @@ fn a_handle_connects_again_after_its_connection_broke_and_never_hangs_connecting
     let log = PgLog::create(&url, &key, options).unwrap();
     let first = log.append(&key, b"{\"n\":0}", Some("n0")).unwrap();
     // The server ends the session (a restart, an administrator, a failover).
-    cluster.sql("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'handle'");
+    // The wait for the session's end keeps it from ending during a commit,
+    // which could store the record and fail the call.
+    cluster.sql("postgres", "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE datname = 'handle'");
     let after = (0..2).find_map(|_| log.append(&key, b"{\"n\":1}", Some("n1")).ok());
     assert_eq!(after.expect("the handle connects again").seq, 1);
     // An idempotent retry on the same handle answers with the stored record.
@@ -425,6 +428,39 @@ fn a_handle_connects_again_after_its_connection_broke_and_never_hangs_connecting
     let retried =
         log.append_events(&key, &[evidentia_store::NewEvent { json: b"{\"n\":0}", nonce: Some("n0") }], options);
     assert_eq!(retried.unwrap()[0].record, first.record);
+    // The session ends while a call waits on the server (here for the head's
+    // lock, which another session holds): that call fails, the next one works.
+    let mut holder = Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", &url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut holding = holder.stdin.take().unwrap();
+    writeln!(holding, "BEGIN; SELECT 1 FROM evidentia.log FOR UPDATE;").unwrap();
+    let held = "SELECT count(*) FROM pg_stat_activity WHERE datname = 'handle' AND state = 'idle in transaction'";
+    while cluster.sql("postgres", held) != "1" {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let waited = std::thread::scope(|scope| {
+        let waiting = scope.spawn(|| log.append(&key, b"{\"n\":2}", Some("n2")));
+        let blocked = "SELECT count(*) FROM pg_stat_activity WHERE datname = 'handle' AND wait_event_type = 'Lock'";
+        while cluster.sql("postgres", blocked) != "1" {
+            assert!(!waiting.is_finished(), "the append did not wait for the lock");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        cluster.sql(
+            "postgres",
+            "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity
+             WHERE datname = 'handle' AND wait_event_type = 'Lock'",
+        );
+        waiting.join().unwrap()
+    });
+    assert_eq!(waited.unwrap_err().code(), evidentia::ErrorCode::Io);
+    writeln!(holding, "COMMIT;").unwrap();
+    drop(holding);
+    assert!(holder.wait().unwrap().success());
+    assert_eq!(log.append(&key, b"{\"n\":2}", Some("n2")).expect("the next call works").seq, 2);
     // What PostgreSQL's text cannot hold is refused before anything is sent.
     let nul = log.append(&key, b"{}", Some("a\0b")).unwrap_err();
     assert_eq!(nul.code(), evidentia::ErrorCode::InvalidArgument, "{nul}");

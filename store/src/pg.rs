@@ -22,7 +22,8 @@ use evidentia::{
     LogVerifyOptions, PreparedCheckpoint, Receipt, Record, Report, Result, Signer, Timestamp, Validity, record_time,
     sign_checkpoint,
 };
-use postgres::{Client, Transaction};
+use postgres::types::ToSql;
+use postgres::{Client, GenericClient, Row, Statement, Transaction};
 
 use crate::config::{Config, Mode, random_log_id};
 use crate::reader::LogReader;
@@ -215,7 +216,7 @@ pub struct PgCreateOptions {
 /// A log kept in PostgreSQL, open for appending and reading. Any number of them,
 /// in any number of processes, may append to the same log at once.
 pub struct PgLog {
-    client: Mutex<Client>,
+    connection: Mutex<Connection>,
     /// Where to connect again after the connection broke (never shown: it may
     /// hold a password).
     url: String,
@@ -226,6 +227,78 @@ pub struct PgLog {
 impl std::fmt::Debug for PgLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgLog").field("log_id", &self.log_id).field("mode", &self.mode).finish_non_exhaustive()
+    }
+}
+
+/// A connection and the statements prepared on it.
+struct Connection {
+    client: Client,
+    prepared: Prepared,
+}
+
+impl Connection {
+    fn new(client: Client) -> Connection {
+        Connection { client, prepared: Prepared::default() }
+    }
+}
+
+/// The statements of this module prepared on one connection, by their text:
+/// each is parsed once per connection rather than once per call, which spares a
+/// round trip per statement (an append holds the head's lock across every one)
+/// and lets PostgreSQL reuse its plan.
+#[derive(Default)]
+struct Prepared(std::collections::HashMap<&'static str, Statement>);
+
+type Params<'a> = [&'a (dyn ToSql + Sync)];
+
+impl Prepared {
+    fn statement(&mut self, client: &mut impl GenericClient, sql: &'static str) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.0.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = client.prepare(sql)?;
+        self.0.insert(sql, statement.clone());
+        Ok(statement)
+    }
+
+    fn query(
+        &mut self,
+        client: &mut impl GenericClient,
+        sql: &'static str,
+        params: &Params<'_>,
+    ) -> Result<Vec<Row>, postgres::Error> {
+        let statement = self.statement(client, sql)?;
+        client.query(&statement, params)
+    }
+
+    fn query_one(
+        &mut self,
+        client: &mut impl GenericClient,
+        sql: &'static str,
+        params: &Params<'_>,
+    ) -> Result<Row, postgres::Error> {
+        let statement = self.statement(client, sql)?;
+        client.query_one(&statement, params)
+    }
+
+    fn query_opt(
+        &mut self,
+        client: &mut impl GenericClient,
+        sql: &'static str,
+        params: &Params<'_>,
+    ) -> Result<Option<Row>, postgres::Error> {
+        let statement = self.statement(client, sql)?;
+        client.query_opt(&statement, params)
+    }
+
+    fn execute(
+        &mut self,
+        client: &mut impl GenericClient,
+        sql: &'static str,
+        params: &Params<'_>,
+    ) -> Result<u64, postgres::Error> {
+        let statement = self.statement(client, sql)?;
+        client.execute(&statement, params)
     }
 }
 
@@ -271,7 +344,7 @@ impl PgLog {
         let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
         create_schema(&mut tx, &log_id, options.mode, &keys.to_json())?;
         tx.commit().map_err(|e| db_error("commit", &e))?;
-        Ok(PgLog { client: Mutex::new(client), url: url.to_owned(), log_id, mode: options.mode })
+        Ok(PgLog { connection: Mutex::new(Connection::new(client)), url: url.to_owned(), log_id, mode: options.mode })
     }
 
     /// Copies the log `source` (a folder) into the database `url` names, which must
@@ -294,6 +367,7 @@ impl PgLog {
         let mut client = connect(url)?;
         let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
         create_schema(&mut tx, source.log_id(), source.mode(), &source.keys().to_json())?;
+        let mut prepared = Prepared::default();
         let (mut rows, mut tree, mut last, mut seq) = (NewRows::default(), Accumulator::new(), None, 0u64);
         source.for_each_entry(|entry| {
             let entry = entry.map_err(|why| Error::new(ErrorCode::LogCorrupt, why))?;
@@ -320,13 +394,13 @@ impl PgLog {
             last = Some(bytes);
             seq += 1;
             if rows.seqs.len() == 4096 {
-                write_rows(&mut tx, &rows, seq, None, last.as_deref(), &tree.peaks().concat())?;
+                write_rows(&mut tx, &mut prepared, &rows, seq, None, last.as_deref(), &tree.peaks().concat())?;
                 rows = NewRows::default();
                 progress(seq);
             }
             Ok(())
         })?;
-        write_rows(&mut tx, &rows, seq, None, last.as_deref(), &tree.peaks().concat())?;
+        write_rows(&mut tx, &mut prepared, &rows, seq, None, last.as_deref(), &tree.peaks().concat())?;
         for checkpoint in source.checkpoints()? {
             tx.execute(
                 "INSERT INTO evidentia.checkpoints (size, note) VALUES ($1, $2)",
@@ -337,7 +411,7 @@ impl PgLog {
         tx.commit().map_err(|e| db_error("commit", &e))?;
         progress(seq);
         let copy = PgLog {
-            client: Mutex::new(client),
+            connection: Mutex::new(Connection { client, prepared }),
             url: url.to_owned(),
             log_id: source.log_id().to_owned(),
             mode: source.mode(),
@@ -369,8 +443,8 @@ impl PgLog {
                 "the log to copy does not verify: run `log verify` on it to see why; nothing was copied",
             ));
         }
-        let mut client = self.client()?;
-        let mut tx = snapshot(&mut client)?;
+        let mut connection = self.connection()?;
+        let mut tx = snapshot(&mut connection.client)?;
         let row = tx.query_one("SELECT keys, size FROM evidentia.log", &[]).map_err(|e| db_error("read", &e))?;
         let (keys_json, size) = (col::<String>(&row, 0)?, count(&row, 1)?);
         let checkpoints = tx
@@ -393,7 +467,7 @@ impl PgLog {
             })
             .collect::<Result<Vec<_>>>()?;
         drop(tx);
-        drop(client);
+        drop(connection);
         let config = Config {
             log_id: self.log_id.clone(),
             mode: self.mode,
@@ -439,7 +513,7 @@ impl PgLog {
         let (log_id, mode): (String, String) = (col(&row, 0)?, col(&row, 1)?);
         let mode = Mode::from_name(&mode).map_err(|e| corrupt(e.message()))?;
         tx.commit().map_err(|e| db_error("commit", &e))?;
-        Ok(PgLog { client: Mutex::new(client), url: url.to_owned(), log_id, mode })
+        Ok(PgLog { connection: Mutex::new(Connection::new(client)), url: url.to_owned(), log_id, mode })
     }
 
     /// The log's id.
@@ -456,13 +530,20 @@ impl PgLog {
 
     /// The connection, made again when the last one broke (a restarted server, a
     /// terminated session): the call that found it broken failed, the next works.
-    fn client(&self) -> Result<MutexGuard<'_, Client>> {
-        let mut client =
-            self.client.lock().map_err(|_| Error::new(ErrorCode::Internal, "a thread panicked using this log"))?;
-        if client.is_closed() {
-            *client = connect(&self.url)?;
+    fn connection(&self) -> Result<MutexGuard<'_, Connection>> {
+        let mut connection =
+            self.connection.lock().map_err(|_| Error::new(ErrorCode::Internal, "a thread panicked using this log"))?;
+        if connection.client.is_closed() {
+            *connection = Connection::new(connect(&self.url)?);
         }
-        Ok(client)
+        Ok(connection)
+    }
+
+    /// Runs `f` on the connection, which is held until `f` returns (so `f` must
+    /// not call another method of the log).
+    fn with<T>(&self, f: impl FnOnce(&mut Client, &mut Prepared) -> Result<T>) -> Result<T> {
+        let Connection { client, prepared } = &mut *self.connection()?;
+        f(client, prepared)
     }
 
     /// The log's key history.
@@ -470,9 +551,11 @@ impl PgLog {
     /// # Errors
     /// [`ErrorCode::Io`], [`ErrorCode::LogCorrupt`].
     pub fn keys(&self) -> Result<KeySet> {
-        let mut client = self.client()?;
-        let row = client.query_one("SELECT keys FROM evidentia.log", &[]).map_err(|e| db_error("read", &e))?;
-        KeySet::from_json(col::<&str>(&row, 0)?).map_err(|e| corrupt(e.message()))
+        self.with(|client, prepared| {
+            let row =
+                prepared.query_one(client, "SELECT keys FROM evidentia.log", &[]).map_err(|e| db_error("read", &e))?;
+            KeySet::from_json(col::<&str>(&row, 0)?).map_err(|e| corrupt(e.message()))
+        })
     }
 
     /// The number of records.
@@ -481,9 +564,11 @@ impl PgLog {
     /// [`ErrorCode::Io`].
     #[allow(clippy::len_without_is_empty)] // a query that can fail, not a collection
     pub fn len(&self) -> Result<u64> {
-        let mut client = self.client()?;
-        let row = client.query_one("SELECT size FROM evidentia.log", &[]).map_err(|e| db_error("read", &e))?;
-        count(&row, 0)
+        self.with(|client, prepared| {
+            let row =
+                prepared.query_one(client, "SELECT size FROM evidentia.log", &[]).map_err(|e| db_error("read", &e))?;
+            count(&row, 0)
+        })
     }
 
     /// Appends one event; as [`PgLog::append_events`].
@@ -515,93 +600,95 @@ impl PgLog {
     ) -> Result<Vec<Appended>> {
         let canonical = events.iter().map(|event| evidentia::prepare_event(event.json)).collect::<Result<Vec<_>>>()?;
         check_group(events, &canonical)?;
-        let mut client = self.client()?;
-        let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
-        let mut head = self.lock_head(&mut tx)?;
-        let validity = current(&head.keys, key)?;
-        let mut results: Vec<Option<Appended>> = Vec::with_capacity(events.len());
-        let mut seen = std::collections::HashSet::new();
-        for event in events {
-            if event.nonce.is_some_and(|nonce| !seen.insert(nonce)) {
-                return Err(Error::new(ErrorCode::NonceInUse, "two events of the batch have the same nonce"));
+        self.with(|client, prepared| {
+            let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
+            let mut head = self.lock_head(&mut tx, prepared)?;
+            let validity = current(&head.keys, key)?;
+            let mut results: Vec<Option<Appended>> = Vec::with_capacity(events.len());
+            let mut seen = std::collections::HashSet::new();
+            for event in events {
+                if event.nonce.is_some_and(|nonce| !seen.insert(nonce)) {
+                    return Err(Error::new(ErrorCode::NonceInUse, "two events of the batch have the same nonce"));
+                }
             }
-        }
-        // Every nonce of the group looked up at once, under the head's lock.
-        let mut used = std::collections::HashMap::new();
-        if !seen.is_empty() {
-            let nonces: Vec<&str> = seen.into_iter().collect();
-            for row in tx
-                .query("SELECT nonce, seq FROM evidentia.nonces WHERE nonce = ANY($1)", &[&nonces])
-                .map_err(|e| db_error("look up the nonces", &e))?
-            {
-                used.insert(col::<String>(&row, 0)?, count(&row, 1)?);
+            // Every nonce of the group looked up at once, under the head's lock.
+            let mut used = std::collections::HashMap::new();
+            if !seen.is_empty() {
+                let nonces: Vec<&str> = seen.into_iter().collect();
+                for row in prepared
+                    .query(&mut tx, "SELECT nonce, seq FROM evidentia.nonces WHERE nonce = ANY($1)", &[&nonces])
+                    .map_err(|e| db_error("look up the nonces", &e))?
+                {
+                    used.insert(col::<String>(&row, 0)?, count(&row, 1)?);
+                }
             }
-        }
-        for (event, canonical) in events.iter().zip(&canonical) {
-            match event.nonce.and_then(|nonce| used.get(nonce)) {
-                None => results.push(None),
-                Some(&seq) => results.push(Some(retried(replay(&mut tx, seq)?, canonical, &options)?)),
+            for (event, canonical) in events.iter().zip(&canonical) {
+                match event.nonce.and_then(|nonce| used.get(nonce)) {
+                    None => results.push(None),
+                    Some(&seq) => results.push(Some(retried(replay(&mut tx, prepared, seq)?, canonical, &options)?)),
+                }
             }
-        }
-        if results.iter().all(Option::is_some) {
-            return Ok(results.into_iter().flatten().collect());
-        }
-        let time = record_time(head.chain.last_time(), validity.not_before, options.time, now()?)?;
-        let mut rows = NewRows::default();
-        for ((event, canonical), result) in events.iter().zip(&canonical).zip(&mut results) {
-            if result.is_some() {
-                continue;
+            if results.iter().all(Option::is_some) {
+                return Ok(results.into_iter().flatten().collect());
             }
-            let chained = head.chain.append(key.public_key().kid(), Digest::sha256(canonical), time, event.nonce)?;
-            let seq = chained.record.seq as i64;
-            let receipt = match self.mode {
-                Mode::Receipts => Some(Receipt::sign(key, &chained.record)?),
-                Mode::Batch => None,
+            let time = record_time(head.chain.last_time(), validity.not_before, options.time, now()?)?;
+            let mut rows = NewRows::default();
+            for ((event, canonical), result) in events.iter().zip(&canonical).zip(&mut results) {
+                if result.is_some() {
+                    continue;
+                }
+                let chained =
+                    head.chain.append(key.public_key().kid(), Digest::sha256(canonical), time, event.nonce)?;
+                let seq = chained.record.seq as i64;
+                let receipt = match self.mode {
+                    Mode::Receipts => Some(Receipt::sign(key, &chained.record)?),
+                    Mode::Batch => None,
+                };
+                rows.seqs.push(seq);
+                rows.receipts.push(receipt.as_ref().map(|r| r.as_str().to_owned()));
+                rows.records.push(receipt.is_none().then(|| chained.bytes.clone()));
+                rows.events.push(canonical.clone());
+                if let Some(nonce) = event.nonce {
+                    rows.nonces.push(nonce.to_owned());
+                    rows.nonce_seqs.push(seq);
+                }
+                head.tree.push_with(leaf_hash(&chained.bytes), |level, index, hash| {
+                    rows.levels.push(level as i32);
+                    rows.indexes.push(index as i64);
+                    rows.hashes.push(hash.to_vec());
+                });
+                head.size += 1;
+                *result = Some(Appended {
+                    seq: chained.record.seq,
+                    record_digest: chained.digest,
+                    record: chained.record,
+                    receipt,
+                    checkpoint_size: None,
+                    replayed: false,
+                });
+            }
+            let checkpoint = match self.mode {
+                Mode::Batch => Some(self.checkpoint_note(key, &head)?),
+                Mode::Receipts => None,
             };
-            rows.seqs.push(seq);
-            rows.receipts.push(receipt.as_ref().map(|r| r.as_str().to_owned()));
-            rows.records.push(receipt.is_none().then(|| chained.bytes.clone()));
-            rows.events.push(canonical.clone());
-            if let Some(nonce) = event.nonce {
-                rows.nonces.push(nonce.to_owned());
-                rows.nonce_seqs.push(seq);
+            let peaks: Vec<u8> = head.tree.peaks().concat();
+            let last = results.iter().flatten().rfind(|a| !a.replayed).map(|a| a.record.to_bytes());
+            write_rows(&mut tx, prepared, &rows, head.size, checkpoint.as_deref(), last.as_deref(), &peaks)?;
+            tx.commit().map_err(|e| db_error("commit", &e))?;
+            let mut appended: Vec<Appended> = results.into_iter().flatten().collect();
+            if checkpoint.is_some() {
+                for a in appended.iter_mut().filter(|a| !a.replayed) {
+                    a.checkpoint_size = Some(head.size);
+                }
             }
-            head.tree.push_with(leaf_hash(&chained.bytes), |level, index, hash| {
-                rows.levels.push(level as i32);
-                rows.indexes.push(index as i64);
-                rows.hashes.push(hash.to_vec());
-            });
-            head.size += 1;
-            *result = Some(Appended {
-                seq: chained.record.seq,
-                record_digest: chained.digest,
-                record: chained.record,
-                receipt,
-                checkpoint_size: None,
-                replayed: false,
-            });
-        }
-        let checkpoint = match self.mode {
-            Mode::Batch => Some(self.checkpoint_note(key, &head)?),
-            Mode::Receipts => None,
-        };
-        let peaks: Vec<u8> = head.tree.peaks().concat();
-        let last = results.iter().flatten().rfind(|a| !a.replayed).map(|a| a.record.to_bytes());
-        write_rows(&mut tx, &rows, head.size, checkpoint.as_deref(), last.as_deref(), &peaks)?;
-        tx.commit().map_err(|e| db_error("commit", &e))?;
-        let mut appended: Vec<Appended> = results.into_iter().flatten().collect();
-        if checkpoint.is_some() {
-            for a in appended.iter_mut().filter(|a| !a.replayed) {
-                a.checkpoint_size = Some(head.size);
-            }
-        }
-        Ok(appended)
+            Ok(appended)
+        })
     }
 
     /// Locks the head row and reads it.
-    fn lock_head(&self, tx: &mut Transaction<'_>) -> Result<Head> {
-        let row = tx
-            .query_one("SELECT keys, size, last_record, peaks FROM evidentia.log FOR UPDATE", &[])
+    fn lock_head(&self, tx: &mut Transaction<'_>, prepared: &mut Prepared) -> Result<Head> {
+        let row = prepared
+            .query_one(tx, "SELECT keys, size, last_record, peaks FROM evidentia.log FOR UPDATE", &[])
             .map_err(|e| db_error("lock the log", &e))?;
         let keys = KeySet::from_json(col::<&str>(&row, 0)?).map_err(|e| corrupt(e.message()))?;
         let size = u64::try_from(col::<i64>(&row, 1)?).map_err(|_| corrupt("a negative size"))?;
@@ -638,25 +725,27 @@ impl PgLog {
     /// # Errors
     /// [`ErrorCode::KeyNotCurrent`]; [`ErrorCode::Io`].
     pub fn checkpoint(&self, key: &dyn Signer) -> Result<(u64, String)> {
-        let mut client = self.client()?;
-        let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
-        let head = self.lock_head(&mut tx)?;
-        let size = head.size as i64;
-        let stored = tx
-            .query_opt("SELECT note FROM evidentia.checkpoints WHERE size = $1", &[&size])
-            .map_err(|e| db_error("read the checkpoints", &e))?;
-        if let Some(row) = stored {
-            return Ok((head.size, col(&row, 0)?));
-        }
-        let validity = current(&head.keys, key)?;
-        if let Some(last) = head.chain.last_time() {
-            validity.check(last)?;
-        }
-        let note = self.checkpoint_note(key, &head)?;
-        tx.execute("INSERT INTO evidentia.checkpoints (size, note) VALUES ($1, $2)", &[&size, &note])
-            .map_err(|e| db_error("insert a checkpoint", &e))?;
-        tx.commit().map_err(|e| db_error("commit", &e))?;
-        Ok((head.size, note))
+        self.with(|client, prepared| {
+            let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
+            let head = self.lock_head(&mut tx, prepared)?;
+            let size = head.size as i64;
+            let stored = prepared
+                .query_opt(&mut tx, "SELECT note FROM evidentia.checkpoints WHERE size = $1", &[&size])
+                .map_err(|e| db_error("read the checkpoints", &e))?;
+            if let Some(row) = stored {
+                return Ok((head.size, col(&row, 0)?));
+            }
+            let validity = current(&head.keys, key)?;
+            if let Some(last) = head.chain.last_time() {
+                validity.check(last)?;
+            }
+            let note = self.checkpoint_note(key, &head)?;
+            prepared
+                .execute(&mut tx, "INSERT INTO evidentia.checkpoints (size, note) VALUES ($1, $2)", &[&size, &note])
+                .map_err(|e| db_error("insert a checkpoint", &e))?;
+            tx.commit().map_err(|e| db_error("commit", &e))?;
+            Ok((head.size, note))
+        })
     }
 
     /// The checkpoint of the most records, if any.
@@ -664,9 +753,7 @@ impl PgLog {
     /// # Errors
     /// [`ErrorCode::Io`].
     pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>> {
-        let mut client = self.client()?;
-        let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
-        latest_checkpoint(&mut tx)
+        self.with(latest_checkpoint)
     }
 
     /// The entry of record `seq`: its receipt (receipts mode) or record (batch
@@ -676,16 +763,21 @@ impl PgLog {
     /// [`ErrorCode::InvalidArgument`] when there is no such record;
     /// [`ErrorCode::LogCorrupt`]; [`ErrorCode::Io`].
     pub fn entry(&self, seq: u64) -> Result<Entry> {
-        let mut client = self.client()?;
-        let row = client
-            .query_opt("SELECT receipt, record, event FROM evidentia.entries WHERE seq = $1", &[&(seq as i64)])
-            .map_err(|e| db_error("read an entry", &e))?
-            .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, format!("the log has no record {seq}")))?;
-        match (col(&row, 0)?, col(&row, 1)?, col(&row, 2)?) {
-            (Some(receipt), None, event) => Ok(Entry::Receipt { receipt, event }),
-            (None, Some(record), event) => Ok(Entry::Record { record, event }),
-            _ => Err(corrupt(format!("entry {seq} holds neither a receipt nor a record"))),
-        }
+        self.with(|client, prepared| {
+            let row = prepared
+                .query_opt(
+                    client,
+                    "SELECT receipt, record, event FROM evidentia.entries WHERE seq = $1",
+                    &[&(seq as i64)],
+                )
+                .map_err(|e| db_error("read an entry", &e))?
+                .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, format!("the log has no record {seq}")))?;
+            match (col(&row, 0)?, col(&row, 1)?, col(&row, 2)?) {
+                (Some(receipt), None, event) => Ok(Entry::Receipt { receipt, event }),
+                (None, Some(record), event) => Ok(Entry::Record { record, event }),
+                _ => Err(corrupt(format!("entry {seq} holds neither a receipt nor a record"))),
+            }
+        })
     }
 
     /// What a holder of record `seq` needs to verify it offline: its receipt
@@ -708,14 +800,16 @@ impl PgLog {
             Some(first) => first,
             None => self.len()?,
         };
-        let stored = self
-            .client()?
-            .query_opt(
-                "SELECT size, note FROM evidentia.checkpoints WHERE size > $1 AND size <= $2 ORDER BY size DESC LIMIT 1",
-                &[&(seq as i64), &(within as i64)],
-            )
-            .map_err(|e| db_error("read the checkpoints", &e))?
-            .ok_or_else(|| corrupt(format!("no checkpoint of key {kid} covers record {seq}")))?;
+        let stored = self.with(|client, prepared| {
+            prepared
+                .query_opt(
+                    client,
+                    "SELECT size, note FROM evidentia.checkpoints WHERE size > $1 AND size <= $2 ORDER BY size DESC LIMIT 1",
+                    &[&(seq as i64), &(within as i64)],
+                )
+                .map_err(|e| db_error("read the checkpoints", &e))?
+                .ok_or_else(|| corrupt(format!("no checkpoint of key {kid} covers record {seq}")))
+        })?;
         let (size, note): (u64, String) = (count(&stored, 0)?, col(&stored, 1)?);
         let proof = self.inclusion_proof(seq, Some(size))?;
         Ok(evidentia::BatchReceipt::new(&record, proof, &note)?.to_json())
@@ -760,11 +854,12 @@ impl PgLog {
         if nonce.contains('\0') {
             return Ok(None); // never stored: PostgreSQL's text cannot hold it
         }
-        let mut client = self.client()?;
-        let row = client
-            .query_opt("SELECT seq FROM evidentia.nonces WHERE nonce = $1", &[&nonce])
-            .map_err(|e| db_error("look up a nonce", &e))?;
-        row.map(|row| count(&row, 0)).transpose()
+        self.with(|client, prepared| {
+            let row = prepared
+                .query_opt(client, "SELECT seq FROM evidentia.nonces WHERE nonce = $1", &[&nonce])
+                .map_err(|e| db_error("look up a nonce", &e))?;
+            row.map(|row| count(&row, 0)).transpose()
+        })
     }
 
     /// The inclusion proof of record `index` in the tree of the first `size`
@@ -775,13 +870,14 @@ impl PgLog {
     /// [`ErrorCode::InvalidArgument`] without `size` when there is no checkpoint
     /// yet; [`ErrorCode::Io`].
     pub fn inclusion_proof(&self, index: u64, size: Option<u64>) -> Result<InclusionProof> {
-        let mut client = self.client()?;
-        let (size, count) = proof_size(&mut client, size)?;
-        let wanted = Wanted::new(count);
-        evidentia::merkle::inclusion_proof(&wanted, index, size)?;
-        let nodes = wanted.read(&mut client)?;
-        let hashes = evidentia::merkle::inclusion_proof(&nodes, index, size)?;
-        Ok(InclusionProof { leaf_index: index, tree_size: size, hashes })
+        self.with(|client, prepared| {
+            let (size, count) = proof_size(client, prepared, size)?;
+            let wanted = Wanted::new(count);
+            evidentia::merkle::inclusion_proof(&wanted, index, size)?;
+            let nodes = wanted.read(client, prepared)?;
+            let hashes = evidentia::merkle::inclusion_proof(&nodes, index, size)?;
+            Ok(InclusionProof { leaf_index: index, tree_size: size, hashes })
+        })
     }
 
     /// The consistency proof from the tree of `old` records to that of `new` (by
@@ -790,13 +886,14 @@ impl PgLog {
     /// # Errors
     /// As [`PgLog::inclusion_proof`].
     pub fn consistency_proof(&self, old: u64, new: Option<u64>) -> Result<ConsistencyProof> {
-        let mut client = self.client()?;
-        let (new, count) = proof_size(&mut client, new)?;
-        let wanted = Wanted::new(count);
-        evidentia::merkle::consistency_proof(&wanted, old, new)?;
-        let nodes = wanted.read(&mut client)?;
-        let hashes = evidentia::merkle::consistency_proof(&nodes, old, new)?;
-        Ok(ConsistencyProof { old_size: old, new_size: new, hashes })
+        self.with(|client, prepared| {
+            let (new, count) = proof_size(client, prepared, new)?;
+            let wanted = Wanted::new(count);
+            evidentia::merkle::consistency_proof(&wanted, old, new)?;
+            let nodes = wanted.read(client, prepared)?;
+            let hashes = evidentia::merkle::consistency_proof(&nodes, old, new)?;
+            Ok(ConsistencyProof { old_size: old, new_size: new, hashes })
+        })
     }
 
     /// Verifies the whole log against `keys`: every record, the chain, the tree
@@ -815,165 +912,166 @@ impl PgLog {
             ..LogVerifyOptions::default()
         };
         let mut verifier = LogVerifier::new(keys, options);
-        let mut client = self.client()?;
-        let mut tx = snapshot(&mut client)?;
-        let finding = |verifier: &mut LogVerifier, what: String| {
-            verifier.push_prepared_checkpoint(PreparedCheckpoint::unreadable(&corrupt(what)));
-        };
-        let mut checkpoints = Vec::new();
-        for row in tx
-            .query("SELECT size, note FROM evidentia.checkpoints ORDER BY size", &[])
-            .map_err(|e| db_error("read the checkpoints", &e))?
-        {
-            match (count(&row, 0), col::<String>(&row, 1)) {
-                (Ok(size), Ok(note)) => checkpoints.push((size, note)),
-                (Err(e), _) | (_, Err(e)) => finding(&mut verifier, e.message().to_owned()),
+        self.with(|client, _| {
+            let mut tx = snapshot(client)?;
+            let finding = |verifier: &mut LogVerifier, what: String| {
+                verifier.push_prepared_checkpoint(PreparedCheckpoint::unreadable(&corrupt(what)));
+            };
+            let mut checkpoints = Vec::new();
+            for row in tx
+                .query("SELECT size, note FROM evidentia.checkpoints ORDER BY size", &[])
+                .map_err(|e| db_error("read the checkpoints", &e))?
+            {
+                match (count(&row, 0), col::<String>(&row, 1)) {
+                    (Ok(size), Ok(note)) => checkpoints.push((size, note)),
+                    (Err(e), _) | (_, Err(e)) => finding(&mut verifier, e.message().to_owned()),
+                }
             }
-        }
-        let mut checkpoints = checkpoints.into_iter().peekable();
-        while let Some((_, note)) = checkpoints.next_if(|(size, _)| *size == 0) {
-            verifier.push_checkpoint(&note);
-        }
-        // Nodes in the order their leaves complete them, beside the entries.
-        let nodes = tx
-            .bind("SELECT ((idx + 1) << level) - 1, level, idx, hash FROM evidentia.nodes ORDER BY 1, 2", &[])
-            .map_err(|e| db_error("read the tree", &e))?;
-        let (mut node_rows, mut nodes_read) = (std::collections::VecDeque::new(), false);
-        // The nonce table, beside the entries: it decides whether a retry appends
-        // again, so it must hold each record's nonce and nothing else.
-        let nonces = tx
-            .bind("SELECT seq, nonce FROM evidentia.nonces ORDER BY seq", &[])
-            .map_err(|e| db_error("read the nonces", &e))?;
-        let (mut nonce_rows, mut nonces_read) = (std::collections::VecDeque::new(), false);
-        // One finding of each kind says what is wrong; memory stays bounded when a
-        // whole table was changed.
-        let mut nonce_findings: Vec<String> = Vec::new();
-        let mut nonce_finding = |kind: usize, what: String| {
-            if !nonce_findings.iter().any(|seen| seen.starts_with(NONCE_FINDINGS[kind])) {
-                nonce_findings.push(format!("{} {what}", NONCE_FINDINGS[kind]));
+            let mut checkpoints = checkpoints.into_iter().peekable();
+            while let Some((_, note)) = checkpoints.next_if(|(size, _)| *size == 0) {
+                verifier.push_checkpoint(&note);
             }
-        };
-        let entries = tx
-            .bind("SELECT receipt, record, event FROM evidentia.entries ORDER BY seq", &[])
-            .map_err(|e| db_error("read the entries", &e))?;
-        let mut done = 0u64;
-        let mut last: Option<Vec<u8>> = None;
-        loop {
-            let rows = tx.query_portal(&entries, 64).map_err(|e| db_error("read the entries", &e))?;
-            if rows.is_empty() {
-                break;
-            }
-            for row in rows {
-                // A record missing in the middle shows at the next one (sequence,
-                // chain); the leaves after it, and the nodes over them, mismatch.
-                let stored = (col::<Option<&str>>(&row, 0), col::<Option<&[u8]>>(&row, 1), col::<Vec<u8>>(&row, 2));
-                last = match (self.mode, stored) {
-                    (Mode::Receipts, (Ok(Some(receipt)), Ok(None), Ok(event))) => {
-                        verifier.push(receipt, Some(&event));
-                        Receipt::parse(receipt).ok().map(|r| r.record().to_bytes())
-                    }
-                    (Mode::Batch, (Ok(None), Ok(Some(record)), Ok(event))) => {
-                        verifier.push_record(record, Some(&event));
-                        Some(record.to_vec())
-                    }
-                    (_, (Err(e), ..) | (_, Err(e), _) | (.., Err(e))) => {
-                        verifier.push_unreadable(e.message());
-                        None
-                    }
-                    _ => {
-                        verifier.push_unreadable("an entry of another kind than the log's mode stores");
-                        None
-                    }
-                };
-                let nonce = last.as_deref().and_then(|bytes| Record::from_bytes(bytes).ok()).and_then(|r| r.nonce);
-                loop {
-                    if nonce_rows.is_empty() && !nonces_read {
-                        let rows = tx.query_portal(&nonces, 4096).map_err(|e| db_error("read the nonces", &e))?;
-                        // Fewer than asked: the table is read to its end; asking
-                        // again for every later record would cost a round trip each.
-                        nonces_read = rows.len() < 4096;
-                        nonce_rows.extend(rows);
-                    }
-                    let row = nonce_rows.front().map(|row| (count(row, 0).ok(), col::<String>(row, 1).ok()));
-                    match row {
-                        Some((Some(seq), stored)) if seq <= done => {
-                            nonce_rows.pop_front();
-                            if seq < done || stored != nonce {
-                                nonce_finding(0, format!("(record {seq})"));
+            // Nodes in the order their leaves complete them, beside the entries.
+            let nodes = tx
+                .bind("SELECT ((idx + 1) << level) - 1, level, idx, hash FROM evidentia.nodes ORDER BY 1, 2", &[])
+                .map_err(|e| db_error("read the tree", &e))?;
+            let (mut node_rows, mut nodes_read) = (std::collections::VecDeque::new(), false);
+            // The nonce table, beside the entries: it decides whether a retry appends
+            // again, so it must hold each record's nonce and nothing else.
+            let nonces = tx
+                .bind("SELECT seq, nonce FROM evidentia.nonces ORDER BY seq", &[])
+                .map_err(|e| db_error("read the nonces", &e))?;
+            let (mut nonce_rows, mut nonces_read) = (std::collections::VecDeque::new(), false);
+            // One finding of each kind says what is wrong; memory stays bounded when a
+            // whole table was changed.
+            let mut nonce_findings: Vec<String> = Vec::new();
+            let mut nonce_finding = |kind: usize, what: String| {
+                if !nonce_findings.iter().any(|seen| seen.starts_with(NONCE_FINDINGS[kind])) {
+                    nonce_findings.push(format!("{} {what}", NONCE_FINDINGS[kind]));
+                }
+            };
+            let entries = tx
+                .bind("SELECT receipt, record, event FROM evidentia.entries ORDER BY seq", &[])
+                .map_err(|e| db_error("read the entries", &e))?;
+            let mut done = 0u64;
+            let mut last: Option<Vec<u8>> = None;
+            loop {
+                let rows = tx.query_portal(&entries, 64).map_err(|e| db_error("read the entries", &e))?;
+                if rows.is_empty() {
+                    break;
+                }
+                for row in rows {
+                    // A record missing in the middle shows at the next one (sequence,
+                    // chain); the leaves after it, and the nodes over them, mismatch.
+                    let stored = (col::<Option<&str>>(&row, 0), col::<Option<&[u8]>>(&row, 1), col::<Vec<u8>>(&row, 2));
+                    last = match (self.mode, stored) {
+                        (Mode::Receipts, (Ok(Some(receipt)), Ok(None), Ok(event))) => {
+                            verifier.push(receipt, Some(&event));
+                            Receipt::parse(receipt).ok().map(|r| r.record().to_bytes())
+                        }
+                        (Mode::Batch, (Ok(None), Ok(Some(record)), Ok(event))) => {
+                            verifier.push_record(record, Some(&event));
+                            Some(record.to_vec())
+                        }
+                        (_, (Err(e), ..) | (_, Err(e), _) | (.., Err(e))) => {
+                            verifier.push_unreadable(e.message());
+                            None
+                        }
+                        _ => {
+                            verifier.push_unreadable("an entry of another kind than the log's mode stores");
+                            None
+                        }
+                    };
+                    let nonce = last.as_deref().and_then(|bytes| Record::from_bytes(bytes).ok()).and_then(|r| r.nonce);
+                    loop {
+                        if nonce_rows.is_empty() && !nonces_read {
+                            let rows = tx.query_portal(&nonces, 4096).map_err(|e| db_error("read the nonces", &e))?;
+                            // Fewer than asked: the table is read to its end; asking
+                            // again for every later record would cost a round trip each.
+                            nonces_read = rows.len() < 4096;
+                            nonce_rows.extend(rows);
+                        }
+                        let row = nonce_rows.front().map(|row| (count(row, 0).ok(), col::<String>(row, 1).ok()));
+                        match row {
+                            Some((Some(seq), stored)) if seq <= done => {
+                                nonce_rows.pop_front();
+                                if seq < done || stored != nonce {
+                                    nonce_finding(0, format!("(record {seq})"));
+                                }
+                                if seq == done {
+                                    break;
+                                }
                             }
-                            if seq == done {
+                            Some((None, _)) => {
+                                nonce_rows.pop_front();
+                                nonce_finding(1, String::new());
+                            }
+                            _ => {
+                                if nonce.is_some() {
+                                    nonce_finding(2, format!("(record {done}): a retry with it would append again"));
+                                }
                                 break;
                             }
                         }
-                        Some((None, _)) => {
-                            nonce_rows.pop_front();
-                            nonce_finding(1, String::new());
-                        }
-                        _ => {
-                            if nonce.is_some() {
-                                nonce_finding(2, format!("(record {done}): a retry with it would append again"));
+                    }
+                    // Leaf `done` completes node (level, done >> level) for each level
+                    // up to its number of trailing ones.
+                    for level in 0..=done.trailing_ones() {
+                        let index = done >> level;
+                        let want = (done as i64, level as i32);
+                        let hash = loop {
+                            if node_rows.is_empty() && !nodes_read {
+                                let rows = tx.query_portal(&nodes, 4096).map_err(|e| db_error("read the tree", &e))?;
+                                nodes_read = rows.len() < 4096;
+                                node_rows.extend(rows);
                             }
-                            break;
-                        }
+                            let Some(row) = node_rows.front() else { break None };
+                            let key = (col::<i64>(row, 0).unwrap_or(i64::MIN), col::<i32>(row, 1).unwrap_or(i32::MIN));
+                            match key.cmp(&want) {
+                                // A node no leaf completes: out of place, so unused.
+                                std::cmp::Ordering::Less => drop(node_rows.pop_front()),
+                                std::cmp::Ordering::Equal => {
+                                    let row = node_rows.pop_front();
+                                    let row = row.filter(|row| col::<i64>(row, 2).ok() == Some(index as i64));
+                                    break row
+                                        .and_then(|row| col::<&[u8]>(&row, 3).ok().and_then(|h| <Hash>::try_from(h).ok()));
+                                }
+                                std::cmp::Ordering::Greater => break None,
+                            }
+                        };
+                        // A node missing or unreadable cannot match what the records give.
+                        verifier.push_tree_node(level, index, &hash.unwrap_or([0; 32]));
+                    }
+                    done += 1;
+                    while let Some((_, note)) = checkpoints.next_if(|(size, _)| *size <= done) {
+                        verifier.push_checkpoint(&note);
                     }
                 }
-                // Leaf `done` completes node (level, done >> level) for each level
-                // up to its number of trailing ones.
-                for level in 0..=done.trailing_ones() {
-                    let index = done >> level;
-                    let want = (done as i64, level as i32);
-                    let hash = loop {
-                        if node_rows.is_empty() && !nodes_read {
-                            let rows = tx.query_portal(&nodes, 4096).map_err(|e| db_error("read the tree", &e))?;
-                            nodes_read = rows.len() < 4096;
-                            node_rows.extend(rows);
-                        }
-                        let Some(row) = node_rows.front() else { break None };
-                        let key = (col::<i64>(row, 0).unwrap_or(i64::MIN), col::<i32>(row, 1).unwrap_or(i32::MIN));
-                        match key.cmp(&want) {
-                            // A node no leaf completes: out of place, so unused.
-                            std::cmp::Ordering::Less => drop(node_rows.pop_front()),
-                            std::cmp::Ordering::Equal => {
-                                let row = node_rows.pop_front();
-                                let row = row.filter(|row| col::<i64>(row, 2).ok() == Some(index as i64));
-                                break row
-                                    .and_then(|row| col::<&[u8]>(&row, 3).ok().and_then(|h| <Hash>::try_from(h).ok()));
-                            }
-                            std::cmp::Ordering::Greater => break None,
-                        }
-                    };
-                    // A node missing or unreadable cannot match what the records give.
-                    verifier.push_tree_node(level, index, &hash.unwrap_or([0; 32]));
-                }
-                done += 1;
-                while let Some((_, note)) = checkpoints.next_if(|(size, _)| *size <= done) {
-                    verifier.push_checkpoint(&note);
-                }
             }
-        }
-        for (_, note) in checkpoints {
-            verifier.push_checkpoint(&note);
-        }
-        let extra = node_rows.len() as u64 + tx.query_portal(&nodes, 1).map_err(|e| db_error("read", &e))?.len() as u64;
-        if extra > 0 {
-            finding(
-                &mut verifier,
-                format!(
-                    "the tree holds nodes of leaves beyond the {done} records stored: records were removed from the end, or nodes added"
-                ),
-            );
-        }
-        let extra = nonce_rows.len() + tx.query_portal(&nonces, 1).map_err(|e| db_error("read", &e))?.len();
-        if extra > 0 {
-            nonce_finding(3, format!("(beyond the {done} stored)"));
-        }
-        for what in nonce_findings {
-            finding(&mut verifier, what);
-        }
-        for what in check_head(&mut tx, done, last.as_deref(), verifier.tree_root())? {
-            finding(&mut verifier, what);
-        }
-        Ok(verifier.finish())
+            for (_, note) in checkpoints {
+                verifier.push_checkpoint(&note);
+            }
+            let extra = node_rows.len() as u64 + tx.query_portal(&nodes, 1).map_err(|e| db_error("read", &e))?.len() as u64;
+            if extra > 0 {
+                finding(
+                    &mut verifier,
+                    format!(
+                        "the tree holds nodes of leaves beyond the {done} records stored: records were removed from the end, or nodes added"
+                    ),
+                );
+            }
+            let extra = nonce_rows.len() + tx.query_portal(&nonces, 1).map_err(|e| db_error("read", &e))?.len();
+            if extra > 0 {
+                nonce_finding(3, format!("(beyond the {done} stored)"));
+            }
+            for what in nonce_findings {
+                finding(&mut verifier, what);
+            }
+            for what in check_head(&mut tx, done, last.as_deref(), verifier.tree_root())? {
+                finding(&mut verifier, what);
+            }
+            Ok(verifier.finish())
+        })
     }
 }
 
@@ -998,14 +1096,17 @@ fn create_schema(tx: &mut Transaction<'_>, log_id: &str, mode: Mode, keys: &str)
 /// with `last`, whose tree's right edge is `peaks`: one statement, one round trip.
 fn write_rows(
     tx: &mut Transaction<'_>,
+    prepared: &mut Prepared,
     rows: &NewRows,
     size: u64,
     checkpoint: Option<&str>,
     last: Option<&[u8]>,
     peaks: &[u8],
 ) -> Result<()> {
-    tx.execute(
-        "WITH entries AS (
+    prepared
+        .execute(
+            tx,
+            "WITH entries AS (
              INSERT INTO evidentia.entries (seq, receipt, record, event)
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bytea[])),
          nonces AS (
@@ -1017,31 +1118,31 @@ fn write_rows(
              INSERT INTO evidentia.checkpoints (size, note) SELECT $10, $11 WHERE $11::text IS NOT NULL
              ON CONFLICT (size) DO NOTHING)
          UPDATE evidentia.log SET size = $10, last_record = $12, peaks = $13",
-        &[
-            &rows.seqs,
-            &rows.receipts,
-            &rows.records,
-            &rows.events,
-            &rows.nonces,
-            &rows.nonce_seqs,
-            &rows.levels,
-            &rows.indexes,
-            &rows.hashes,
-            &(size as i64),
-            &checkpoint,
-            &last,
-            &peaks,
-        ],
-    )
-    .map_err(|e| match e.as_db_error().and_then(|db| db.constraint()) {
-        // Only a writer not holding the head's lock could race us to a nonce.
-        Some("nonces_pkey") => {
-            Error::new(ErrorCode::NonceInUse, "a nonce of the append is already used by another record")
-        }
-        // Rows the head does not count hold the place: the log was changed.
-        Some(constraint) => corrupt(format!("a row the log's head does not count is in the way ({constraint})")),
-        None => db_error("store the records", &e),
-    })?;
+            &[
+                &rows.seqs,
+                &rows.receipts,
+                &rows.records,
+                &rows.events,
+                &rows.nonces,
+                &rows.nonce_seqs,
+                &rows.levels,
+                &rows.indexes,
+                &rows.hashes,
+                &(size as i64),
+                &checkpoint,
+                &last,
+                &peaks,
+            ],
+        )
+        .map_err(|e| match e.as_db_error().and_then(|db| db.constraint()) {
+            // Only a writer not holding the head's lock could race us to a nonce.
+            Some("nonces_pkey") => {
+                Error::new(ErrorCode::NonceInUse, "a nonce of the append is already used by another record")
+            }
+            // Rows the head does not count hold the place: the log was changed.
+            Some(constraint) => corrupt(format!("a row the log's head does not count is in the way ({constraint})")),
+            None => db_error("store the records", &e),
+        })?;
     Ok(())
 }
 
@@ -1161,17 +1262,17 @@ fn snapshot(client: &mut Client) -> Result<Transaction<'_>> {
     Ok(tx)
 }
 
-fn latest_checkpoint(tx: &mut Transaction<'_>) -> Result<Option<(u64, String)>> {
-    let row = tx
-        .query_opt("SELECT size, note FROM evidentia.checkpoints ORDER BY size DESC LIMIT 1", &[])
+fn latest_checkpoint(client: &mut impl GenericClient, prepared: &mut Prepared) -> Result<Option<(u64, String)>> {
+    let row = prepared
+        .query_opt(client, "SELECT size, note FROM evidentia.checkpoints ORDER BY size DESC LIMIT 1", &[])
         .map_err(|e| db_error("read the checkpoints", &e))?;
     row.map(|row| Ok((count(&row, 0)?, col(&row, 1)?))).transpose()
 }
 
 /// The acknowledgement of a record already in the log (an idempotent retry).
-fn replay(tx: &mut Transaction<'_>, seq: u64) -> Result<Appended> {
-    let row = tx
-        .query_one("SELECT receipt, record FROM evidentia.entries WHERE seq = $1", &[&(seq as i64)])
+fn replay(tx: &mut Transaction<'_>, prepared: &mut Prepared, seq: u64) -> Result<Appended> {
+    let row = prepared
+        .query_one(tx, "SELECT receipt, record FROM evidentia.entries WHERE seq = $1", &[&(seq as i64)])
         .map_err(|e| db_error("read an entry", &e))?;
     let (receipt, record): (Option<&str>, Option<&[u8]>) = (col(&row, 0)?, col(&row, 1)?);
     let (receipt, record) = match (receipt, record) {
@@ -1186,8 +1287,8 @@ fn replay(tx: &mut Transaction<'_>, seq: u64) -> Result<Appended> {
     let checkpoint_size = match receipt {
         Some(_) => None,
         None => {
-            let row = tx
-                .query_one("SELECT min(size) FROM evidentia.checkpoints WHERE size > $1", &[&(seq as i64)])
+            let row = prepared
+                .query_one(tx, "SELECT min(size) FROM evidentia.checkpoints WHERE size > $1", &[&(seq as i64)])
                 .map_err(|e| db_error("read the checkpoints", &e))?;
             col::<Option<i64>>(&row, 0)?.and_then(|size| u64::try_from(size).ok())
         }
@@ -1198,9 +1299,9 @@ fn replay(tx: &mut Transaction<'_>, seq: u64) -> Result<Appended> {
 
 /// The size a proof is of (`size`, or the latest checkpoint's), checked against
 /// the log's, and the tree's nodes to read it from.
-fn proof_size(client: &mut Client, requested: Option<u64>) -> Result<(u64, u64)> {
-    let row = client
-        .query_one("SELECT size, (SELECT max(size) FROM evidentia.checkpoints) FROM evidentia.log", &[])
+fn proof_size(client: &mut Client, prepared: &mut Prepared, requested: Option<u64>) -> Result<(u64, u64)> {
+    let row = prepared
+        .query_one(client, "SELECT size, (SELECT max(size) FROM evidentia.checkpoints) FROM evidentia.log", &[])
         .map_err(|e| db_error("read the log", &e))?;
     let (count, latest) = (count(&row, 0)?, col::<Option<i64>>(&row, 1)?);
     let size = match (requested, latest) {
@@ -1235,12 +1336,13 @@ impl Wanted {
     }
 
     /// Reads the wanted nodes' hashes in one query.
-    fn read(self, client: &mut Client) -> Result<Nodes> {
+    fn read(self, client: &mut Client, prepared: &mut Prepared) -> Result<Nodes> {
         let wanted = self.nodes.into_inner();
         let levels: Vec<i32> = wanted.iter().map(|&(level, _)| level as i32).collect();
         let indexes: Vec<i64> = wanted.iter().map(|&(_, index)| index as i64).collect();
-        let rows = client
+        let rows = prepared
             .query(
+                client,
                 "SELECT n.level, n.idx, n.hash FROM evidentia.nodes n
                  JOIN unnest($1::integer[], $2::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx",
                 &[&levels, &indexes],
