@@ -407,6 +407,15 @@ fn a_log_cut_or_changed_in_the_database_does_not_verify() {
     // holds, is refused as damage, not as a bad request.
     let out = evidentia(&work.0, &["log", "prove", &cluster.url("stray"), "--index", "0"]);
     assert!(text(&out.stderr).contains("LOG_CORRUPT"), "{}", text(&out.stderr));
+    // Without its head row the log is damaged, whatever one asks of it.
+    cluster.sql("postgres", "CREATE DATABASE headless TEMPLATE base");
+    cluster.sql("headless", "DELETE FROM evidentia.log");
+    let out = spawn_append(&cluster.url("headless"), &key, "{\"n\":10}", "n10").wait_with_output().unwrap();
+    assert!(text(&out.stderr).contains("LOG_CORRUPT"), "{}", text(&out.stderr));
+    for command in ["prove", "receipt"] {
+        let out = evidentia(&work.0, &["log", command, &cluster.url("headless"), "--index", "0"]);
+        assert!(text(&out.stderr).contains("LOG_CORRUPT"), "{command}: {}", text(&out.stderr));
+    }
 }
 
 #[test]
@@ -483,7 +492,13 @@ fn a_handle_connects_again_after_its_connection_broke_and_never_hangs_connecting
 
     // What looks like a mistyped URL never becomes a folder named after it.
     let work = Workdir::new("pg-lookalike");
-    for location in [format!(" {url}"), url.replacen("://", ":/", 1)] {
+    let mistyped = [
+        format!(" {url}"),
+        url.replacen("://", ":/", 1),
+        url.replacen("postgres", "pg", 1),
+        url.replacen("s:", "ss:", 1),
+    ];
+    for location in mistyped {
         let out = evidentia(&work.0, &["log", "init", &location, "--key", "-"]);
         assert!(text(&out.stderr).contains("INVALID_ARGUMENT"), "{}", text(&out.stderr));
         assert!(!text(&out.stderr).contains("superpw"), "{}", text(&out.stderr));

@@ -42,23 +42,35 @@ pub fn postgres_url(location: &Path) -> Option<&str> {
 ///
 /// # Errors
 /// [`ErrorCode::InvalidArgument`] for what looks like a mistyped URL (` postgres://…`,
-/// `postgres:/…`), which would otherwise become a folder named after it, password
-/// and all. The message does not repeat it, for the same reason.
+/// `postgres:/…`, `pg://…`, `postgress://…`), which would otherwise become a folder
+/// named after it, password and all. The message does not repeat it, for the same
+/// reason. `http(s)://` is left alone: commands that read a log also read a
+/// published one from a web server.
 pub fn postgres_location(location: &Path) -> Result<Option<&str>> {
     if let Some(url) = postgres_url(location) {
         return Ok(Some(url));
     }
-    let lookalike = location.to_str().is_some_and(|text| {
-        let text = text.trim_start().to_ascii_lowercase();
-        text.starts_with("postgres:") || text.starts_with("postgresql:")
-    });
-    if lookalike {
+    let Some(text) = location.to_str() else { return Ok(None) };
+    let text = text.trim_start().to_ascii_lowercase();
+    if text.starts_with("postgres:") || text.starts_with("postgresql:") {
         return Err(Error::new(
             ErrorCode::InvalidArgument,
             "the log's location looks like a PostgreSQL URL but is not one: write postgres://user:password@host/database",
         ));
     }
-    Ok(None)
+    // A URL's scheme (RFC 3986): a letter, then letters, digits, `+`, `-` or `.`.
+    let scheme = text.split_once("://").map(|(scheme, _)| scheme).filter(|scheme| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
+    match scheme {
+        Some("http" | "https") | None => Ok(None),
+        Some(_) => Err(Error::new(
+            ErrorCode::InvalidArgument,
+            "the log's location is a URL of a kind Evidentia does not open: a log is a folder or a \
+             postgres://user:password@host/database URL",
+        )),
+    }
 }
 
 #[cfg(not(feature = "postgres"))]

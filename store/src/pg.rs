@@ -103,6 +103,11 @@ fn count(row: &postgres::Row, i: usize) -> Result<u64> {
     u64::try_from(col::<i64>(row, i)?).map_err(|_| corrupt("a negative count or sequence number"))
 }
 
+/// The head row, which a log always has.
+fn head(row: Option<Row>) -> Result<Row> {
+    row.ok_or_else(|| corrupt("the head row is missing"))
+}
+
 fn corrupt(what: impl std::fmt::Display) -> Error {
     Error::new(ErrorCode::LogCorrupt, format!("the log in PostgreSQL is damaged: {what}"))
 }
@@ -445,7 +450,10 @@ impl PgLog {
         }
         let mut connection = self.connection()?;
         let mut tx = snapshot(&mut connection.client)?;
-        let row = tx.query_one("SELECT keys, size FROM evidentia.log", &[]).map_err(|e| db_error("read", &e))?;
+        let row = tx
+            .query_opt("SELECT keys, size FROM evidentia.log", &[])
+            .map_err(|e| db_error("read", &e))
+            .and_then(head)?;
         let (keys_json, size) = (col::<String>(&row, 0)?, count(&row, 1)?);
         let checkpoints = tx
             .query("SELECT size, note FROM evidentia.checkpoints ORDER BY size", &[])
@@ -508,8 +516,10 @@ impl PgLog {
                 ));
             }
         }
-        let row =
-            tx.query_one("SELECT log_id, mode FROM evidentia.log", &[]).map_err(|e| db_error("read the log", &e))?;
+        let row = tx
+            .query_opt("SELECT log_id, mode FROM evidentia.log", &[])
+            .map_err(|e| db_error("read the log", &e))
+            .and_then(head)?;
         let (log_id, mode): (String, String) = (col(&row, 0)?, col(&row, 1)?);
         let mode = Mode::from_name(&mode).map_err(|e| corrupt(e.message()))?;
         tx.commit().map_err(|e| db_error("commit", &e))?;
@@ -552,8 +562,10 @@ impl PgLog {
     /// [`ErrorCode::Io`], [`ErrorCode::LogCorrupt`].
     pub fn keys(&self) -> Result<KeySet> {
         self.with(|client, prepared| {
-            let row =
-                prepared.query_one(client, "SELECT keys FROM evidentia.log", &[]).map_err(|e| db_error("read", &e))?;
+            let row = prepared
+                .query_opt(client, "SELECT keys FROM evidentia.log", &[])
+                .map_err(|e| db_error("read", &e))
+                .and_then(head)?;
             KeySet::from_json(col::<&str>(&row, 0)?).map_err(|e| corrupt(e.message()))
         })
     }
@@ -565,8 +577,10 @@ impl PgLog {
     #[allow(clippy::len_without_is_empty)] // a query that can fail, not a collection
     pub fn len(&self) -> Result<u64> {
         self.with(|client, prepared| {
-            let row =
-                prepared.query_one(client, "SELECT size FROM evidentia.log", &[]).map_err(|e| db_error("read", &e))?;
+            let row = prepared
+                .query_opt(client, "SELECT size FROM evidentia.log", &[])
+                .map_err(|e| db_error("read", &e))
+                .and_then(head)?;
             count(&row, 0)
         })
     }
@@ -688,8 +702,9 @@ impl PgLog {
     /// Locks the head row and reads it.
     fn lock_head(&self, tx: &mut Transaction<'_>, prepared: &mut Prepared) -> Result<Head> {
         let row = prepared
-            .query_one(tx, "SELECT keys, size, last_record, peaks FROM evidentia.log FOR UPDATE", &[])
-            .map_err(|e| db_error("lock the log", &e))?;
+            .query_opt(tx, "SELECT keys, size, last_record, peaks FROM evidentia.log FOR UPDATE", &[])
+            .map_err(|e| db_error("lock the log", &e))
+            .and_then(head)?;
         let keys = KeySet::from_json(col::<&str>(&row, 0)?).map_err(|e| corrupt(e.message()))?;
         let size = u64::try_from(col::<i64>(&row, 1)?).map_err(|_| corrupt("a negative size"))?;
         let chain = match col::<Option<&[u8]>>(&row, 2)? {
@@ -1301,8 +1316,9 @@ fn replay(tx: &mut Transaction<'_>, prepared: &mut Prepared, seq: u64) -> Result
 /// the log's, and the tree's nodes to read it from.
 fn proof_size(client: &mut Client, prepared: &mut Prepared, requested: Option<u64>) -> Result<(u64, u64)> {
     let row = prepared
-        .query_one(client, "SELECT size, (SELECT max(size) FROM evidentia.checkpoints) FROM evidentia.log", &[])
-        .map_err(|e| db_error("read the log", &e))?;
+        .query_opt(client, "SELECT size, (SELECT max(size) FROM evidentia.checkpoints) FROM evidentia.log", &[])
+        .map_err(|e| db_error("read the log", &e))
+        .and_then(head)?;
     let (count, latest) = (count(&row, 0)?, col::<Option<i64>>(&row, 1)?);
     let size = match (requested, latest) {
         (Some(size), _) => size,
