@@ -43,6 +43,13 @@ pub(crate) struct MonitorArgs {
 /// Runs rounds (one, or until one has findings with `--follow`); exit 1 when a
 /// round has findings.
 pub(crate) fn run(args: &MonitorArgs, json: bool) -> Result<Outcome, Error> {
+    let text = args.source.to_str().unwrap_or_default();
+    if !evidentia_store::is_publication_url(text) && evidentia_store::postgres_location(&args.source)?.is_some() {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            "log monitor is for logs in a folder and publications so far, not for a log in PostgreSQL",
+        ));
+    }
     let keys = load_keys(&args.jwks)?;
     args.metrics.serve()?;
     let max_age = args.max_age.map(Duration::from_secs);

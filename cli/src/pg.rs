@@ -17,6 +17,12 @@ use crate::{Outcome, load_keys, load_signing_key, text};
 /// (or a publication), which `log.rs` handles.
 pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, Error> {
     let location = match command {
+        // What also reads a published log, from a web server.
+        LogCommand::Prove { dir, .. } | LogCommand::Consistency { dir, .. } | LogCommand::Verify { dir, .. }
+            if dir.to_str().is_some_and(evidentia_store::is_publication_url) =>
+        {
+            return Ok(None);
+        }
         LogCommand::Init { dir, .. }
         | LogCommand::Append { dir, .. }
         | LogCommand::Checkpoint { dir, .. }

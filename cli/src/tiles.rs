@@ -43,7 +43,7 @@ impl TileSource for HttpTiles {
 /// holding a published checkpoint and no log; `None` for anything else (a log).
 pub(crate) fn publication(source: &Path) -> Option<Box<dyn TileSource>> {
     let text = source.to_str().unwrap_or_default();
-    if text.starts_with("https://") || text.starts_with("http://") {
+    if evidentia_store::is_publication_url(text) {
         let prefix = text.trim_end_matches('/').to_owned();
         return Some(Box::new(HttpTiles { prefix, agent: crate::witness_client::agent(FETCH_TIMEOUT) }));
     }

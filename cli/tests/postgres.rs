@@ -407,14 +407,22 @@ fn a_log_cut_or_changed_in_the_database_does_not_verify() {
     // holds, is refused as damage, not as a bad request.
     let out = evidentia(&work.0, &["log", "prove", &cluster.url("stray"), "--index", "0"]);
     assert!(text(&out.stderr).contains("LOG_CORRUPT"), "{}", text(&out.stderr));
-    // Without its head row the log is damaged, whatever one asks of it.
+    // Without its one head row the log is damaged, whatever one asks of it.
     cluster.sql("postgres", "CREATE DATABASE headless TEMPLATE base");
     cluster.sql("headless", "DELETE FROM evidentia.log");
-    let out = spawn_append(&cluster.url("headless"), &key, "{\"n\":10}", "n10").wait_with_output().unwrap();
-    assert!(text(&out.stderr).contains("LOG_CORRUPT"), "{}", text(&out.stderr));
-    for command in ["prove", "receipt"] {
-        let out = evidentia(&work.0, &["log", command, &cluster.url("headless"), "--index", "0"]);
-        assert!(text(&out.stderr).contains("LOG_CORRUPT"), "{command}: {}", text(&out.stderr));
+    cluster.sql("postgres", "CREATE DATABASE twoheads TEMPLATE base");
+    cluster.sql(
+        "twoheads",
+        "ALTER TABLE evidentia.log DROP CONSTRAINT log_pkey, DROP CONSTRAINT log_one_row_check;
+         INSERT INTO evidentia.log SELECT * FROM evidentia.log",
+    );
+    for name in ["headless", "twoheads"] {
+        let out = spawn_append(&cluster.url(name), &key, "{\"n\":10}", "n10").wait_with_output().unwrap();
+        assert!(text(&out.stderr).contains("LOG_CORRUPT"), "{name}: {}", text(&out.stderr));
+        for command in ["prove", "receipt"] {
+            let out = evidentia(&work.0, &["log", command, &cluster.url(name), "--index", "0"]);
+            assert!(text(&out.stderr).contains("LOG_CORRUPT"), "{name} {command}: {}", text(&out.stderr));
+        }
     }
 }
 
@@ -470,6 +478,13 @@ fn a_handle_connects_again_after_its_connection_broke_and_never_hangs_connecting
     drop(holding);
     assert!(holder.wait().unwrap().success());
     assert_eq!(log.append(&key, b"{\"n\":2}", Some("n2")).expect("the next call works").seq, 2);
+    // A schema change makes a statement the handle prepared stale: one call may
+    // fail, the next prepares it again.
+    log.checkpoint(&key).unwrap();
+    cluster.sql("handle", "ALTER TABLE evidentia.checkpoints ALTER note TYPE varchar");
+    let (_, note) = log.checkpoint(&key).or_else(|_| log.checkpoint(&key)).expect("prepared again");
+    assert_eq!(log.latest_checkpoint().unwrap().unwrap().1, note);
+    assert_eq!(log.append(&key, b"{\"n\":3}", Some("n3")).unwrap().seq, 3);
     // What PostgreSQL's text cannot hold is refused before anything is sent.
     let nul = log.append(&key, b"{}", Some("a\0b")).unwrap_err();
     assert_eq!(nul.code(), evidentia::ErrorCode::InvalidArgument, "{nul}");
@@ -497,6 +512,9 @@ fn a_handle_connects_again_after_its_connection_broke_and_never_hangs_connecting
         url.replacen("://", ":/", 1),
         url.replacen("postgres", "pg", 1),
         url.replacen("s:", "ss:", 1),
+        url.replacen("://", " ://", 1),
+        url.replacen("://", "//", 1),
+        url.replacen("postgres:", "HTTPS:", 1),
     ];
     for location in mistyped {
         let out = evidentia(&work.0, &["log", "init", &location, "--key", "-"]);
@@ -504,6 +522,11 @@ fn a_handle_connects_again_after_its_connection_broke_and_never_hangs_connecting
         assert!(!text(&out.stderr).contains("superpw"), "{}", text(&out.stderr));
         assert!(std::fs::read_dir(&work.0).unwrap().next().is_none(), "nothing was made");
     }
+    // A command for folders and publications refuses a log in PostgreSQL.
+    let args = ["log", "monitor", &url, "--jwks", "keys.jwks", "--state", "state.json"];
+    let out = evidentia(&work.0, &args);
+    assert!(text(&out.stderr).contains("INVALID_ARGUMENT"), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("superpw"), "{}", text(&out.stderr));
 }
 
 #[test]

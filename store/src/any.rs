@@ -32,6 +32,14 @@ pub fn is_postgres_url(location: &str) -> bool {
     matches!(scheme.as_deref(), Some("postgres" | "postgresql"))
 }
 
+/// Whether `location` is an `http://` or `https://` URL: a published log (tlog-tiles,
+/// SPEC §24), which commands that read a log also read.
+#[must_use]
+pub fn is_publication_url(location: &str) -> bool {
+    let scheme = location.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
+    matches!(scheme.as_deref(), Some("http" | "https"))
+}
+
 /// The URL of a PostgreSQL log, when `location` names one.
 #[must_use]
 pub fn postgres_url(location: &Path) -> Option<&str> {
@@ -42,33 +50,35 @@ pub fn postgres_url(location: &Path) -> Option<&str> {
 ///
 /// # Errors
 /// [`ErrorCode::InvalidArgument`] for what looks like a mistyped URL (` postgres://…`,
-/// `postgres:/…`, `pg://…`, `postgress://…`), which would otherwise become a folder
+/// `postgres:/…`, `postgres ://…`, `postgres//…`) or is a URL of another scheme
+/// (`pg://…`, `postgress://…`, `https://…`), which would otherwise become a folder
 /// named after it, password and all. The message does not repeat it, for the same
-/// reason. `http(s)://` is left alone: commands that read a log also read a
-/// published one from a web server.
+/// reason. Commands that also read a publication check [`is_publication_url`]
+/// first.
 pub fn postgres_location(location: &Path) -> Result<Option<&str>> {
     if let Some(url) = postgres_url(location) {
         return Ok(Some(url));
     }
     let Some(text) = location.to_str() else { return Ok(None) };
-    let text = text.trim_start().to_ascii_lowercase();
-    if text.starts_with("postgres:") || text.starts_with("postgresql:") {
+    let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+    if ["postgres:", "postgresql:", "postgres//", "postgresql//"].iter().any(|start| squeezed.starts_with(start)) {
         return Err(Error::new(
             ErrorCode::InvalidArgument,
             "the log's location looks like a PostgreSQL URL but is not one: write postgres://user:password@host/database",
         ));
     }
     // A URL's scheme (RFC 3986): a letter, then letters, digits, `+`, `-` or `.`.
-    let scheme = text.split_once("://").map(|(scheme, _)| scheme).filter(|scheme| {
+    let scheme = squeezed.split_once("://").map(|(scheme, _)| scheme).filter(|scheme| {
         scheme.starts_with(|c: char| c.is_ascii_alphabetic())
             && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
     });
     match scheme {
-        Some("http" | "https") | None => Ok(None),
+        None => Ok(None),
         Some(_) => Err(Error::new(
             ErrorCode::InvalidArgument,
-            "the log's location is a URL of a kind Evidentia does not open: a log is a folder or a \
-             postgres://user:password@host/database URL",
+            "the log's location is a URL of a kind Evidentia does not write to or open as a log: a log is a \
+             folder or a postgres://user:password@host/database URL (http(s) URLs name publications, which \
+             only log verify, prove, consistency and monitor read)",
         )),
     }
 }

@@ -61,7 +61,7 @@ mod view;
 mod witnessing;
 mod writer;
 
-pub use any::{AnyLog, is_postgres_url, postgres_location, postgres_url};
+pub use any::{AnyLog, is_postgres_url, is_publication_url, postgres_location, postgres_url};
 pub use archive::Archived;
 pub use checkpoints::StoredCheckpoint;
 pub use config::{MAX_INDEX_FIELDS, Mode, validate_index_field};

@@ -104,8 +104,13 @@ fn count(row: &postgres::Row, i: usize) -> Result<u64> {
 }
 
 /// The head row, which a log always has.
-fn head(row: Option<Row>) -> Result<Row> {
-    row.ok_or_else(|| corrupt("the head row is missing"))
+fn head(rows: Vec<Row>) -> Result<Row> {
+    let mut rows = rows.into_iter();
+    match (rows.next(), rows.next()) {
+        (Some(row), None) => Ok(row),
+        (None, _) => Err(corrupt("the head row is missing")),
+        (Some(_), Some(_)) => Err(corrupt("there is more than one head row")),
+    }
 }
 
 fn corrupt(what: impl std::fmt::Display) -> Error {
@@ -250,7 +255,9 @@ impl Connection {
 /// The statements of this module prepared on one connection, by their text:
 /// each is parsed once per connection rather than once per call, which spares a
 /// round trip per statement (an append holds the head's lock across every one)
-/// and lets PostgreSQL reuse its plan.
+/// and lets PostgreSQL reuse its plan. Any failure empties the cache, so that a
+/// statement a schema change made stale ("cached plan must not change result
+/// type") fails one call, not every call after it.
 #[derive(Default)]
 struct Prepared(std::collections::HashMap<&'static str, Statement>);
 
@@ -273,7 +280,7 @@ impl Prepared {
         params: &Params<'_>,
     ) -> Result<Vec<Row>, postgres::Error> {
         let statement = self.statement(client, sql)?;
-        client.query(&statement, params)
+        client.query(&statement, params).inspect_err(|_| self.0.clear())
     }
 
     fn query_one(
@@ -283,7 +290,7 @@ impl Prepared {
         params: &Params<'_>,
     ) -> Result<Row, postgres::Error> {
         let statement = self.statement(client, sql)?;
-        client.query_one(&statement, params)
+        client.query_one(&statement, params).inspect_err(|_| self.0.clear())
     }
 
     fn query_opt(
@@ -293,7 +300,7 @@ impl Prepared {
         params: &Params<'_>,
     ) -> Result<Option<Row>, postgres::Error> {
         let statement = self.statement(client, sql)?;
-        client.query_opt(&statement, params)
+        client.query_opt(&statement, params).inspect_err(|_| self.0.clear())
     }
 
     fn execute(
@@ -303,7 +310,7 @@ impl Prepared {
         params: &Params<'_>,
     ) -> Result<u64, postgres::Error> {
         let statement = self.statement(client, sql)?;
-        client.execute(&statement, params)
+        client.execute(&statement, params).inspect_err(|_| self.0.clear())
     }
 }
 
@@ -450,10 +457,8 @@ impl PgLog {
         }
         let mut connection = self.connection()?;
         let mut tx = snapshot(&mut connection.client)?;
-        let row = tx
-            .query_opt("SELECT keys, size FROM evidentia.log", &[])
-            .map_err(|e| db_error("read", &e))
-            .and_then(head)?;
+        let row =
+            tx.query("SELECT keys, size FROM evidentia.log", &[]).map_err(|e| db_error("read", &e)).and_then(head)?;
         let (keys_json, size) = (col::<String>(&row, 0)?, count(&row, 1)?);
         let checkpoints = tx
             .query("SELECT size, note FROM evidentia.checkpoints ORDER BY size", &[])
@@ -517,7 +522,7 @@ impl PgLog {
             }
         }
         let row = tx
-            .query_opt("SELECT log_id, mode FROM evidentia.log", &[])
+            .query("SELECT log_id, mode FROM evidentia.log", &[])
             .map_err(|e| db_error("read the log", &e))
             .and_then(head)?;
         let (log_id, mode): (String, String) = (col(&row, 0)?, col(&row, 1)?);
@@ -563,7 +568,7 @@ impl PgLog {
     pub fn keys(&self) -> Result<KeySet> {
         self.with(|client, prepared| {
             let row = prepared
-                .query_opt(client, "SELECT keys FROM evidentia.log", &[])
+                .query(client, "SELECT keys FROM evidentia.log", &[])
                 .map_err(|e| db_error("read", &e))
                 .and_then(head)?;
             KeySet::from_json(col::<&str>(&row, 0)?).map_err(|e| corrupt(e.message()))
@@ -578,7 +583,7 @@ impl PgLog {
     pub fn len(&self) -> Result<u64> {
         self.with(|client, prepared| {
             let row = prepared
-                .query_opt(client, "SELECT size FROM evidentia.log", &[])
+                .query(client, "SELECT size FROM evidentia.log", &[])
                 .map_err(|e| db_error("read", &e))
                 .and_then(head)?;
             count(&row, 0)
@@ -702,7 +707,7 @@ impl PgLog {
     /// Locks the head row and reads it.
     fn lock_head(&self, tx: &mut Transaction<'_>, prepared: &mut Prepared) -> Result<Head> {
         let row = prepared
-            .query_opt(tx, "SELECT keys, size, last_record, peaks FROM evidentia.log FOR UPDATE", &[])
+            .query(tx, "SELECT keys, size, last_record, peaks FROM evidentia.log FOR UPDATE", &[])
             .map_err(|e| db_error("lock the log", &e))
             .and_then(head)?;
         let keys = KeySet::from_json(col::<&str>(&row, 0)?).map_err(|e| corrupt(e.message()))?;
@@ -1130,7 +1135,7 @@ fn write_rows(
              INSERT INTO evidentia.nodes (level, idx, hash)
              SELECT * FROM unnest($7::integer[], $8::bigint[], $9::bytea[])),
          checkpoints AS (
-             INSERT INTO evidentia.checkpoints (size, note) SELECT $10, $11 WHERE $11::text IS NOT NULL
+             INSERT INTO evidentia.checkpoints (size, note) SELECT $10, $11::text WHERE $11::text IS NOT NULL
              ON CONFLICT (size) DO NOTHING)
          UPDATE evidentia.log SET size = $10, last_record = $12, peaks = $13",
             &[
@@ -1316,7 +1321,7 @@ fn replay(tx: &mut Transaction<'_>, prepared: &mut Prepared, seq: u64) -> Result
 /// the log's, and the tree's nodes to read it from.
 fn proof_size(client: &mut Client, prepared: &mut Prepared, requested: Option<u64>) -> Result<(u64, u64)> {
     let row = prepared
-        .query_opt(client, "SELECT size, (SELECT max(size) FROM evidentia.checkpoints) FROM evidentia.log", &[])
+        .query(client, "SELECT size, (SELECT max(size) FROM evidentia.checkpoints) FROM evidentia.log", &[])
         .map_err(|e| db_error("read the log", &e))
         .and_then(head)?;
     let (count, latest) = (count(&row, 0)?, col::<Option<i64>>(&row, 1)?);
