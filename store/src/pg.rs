@@ -677,14 +677,7 @@ impl PgLog {
                     rows.hashes.push(hash.to_vec());
                 });
                 head.size += 1;
-                *result = Some(Appended {
-                    seq: chained.record.seq,
-                    record_digest: chained.digest,
-                    record: chained.record,
-                    receipt,
-                    checkpoint_size: None,
-                    replayed: false,
-                });
+                *result = Some(Appended::fresh(chained, receipt));
             }
             let checkpoint = match self.mode {
                 Mode::Batch => Some(self.checkpoint_note(key, &head)?),
@@ -1314,7 +1307,7 @@ fn replay(tx: &mut Transaction<'_>, prepared: &mut Prepared, seq: u64) -> Result
         }
     };
     let bytes = record.to_bytes();
-    Ok(Appended { seq, record_digest: Digest::sha256(&bytes), record, receipt, checkpoint_size, replayed: true })
+    Ok(Appended::replayed(seq, &bytes, record, receipt, checkpoint_size))
 }
 
 /// The size a proof is of (`size`, or the latest checkpoint's), checked against

@@ -18,9 +18,9 @@ use std::time::{Duration, SystemTime};
 use evidentia::json::{Number, Value};
 use evidentia::merkle::{Hash, leaf_hash};
 use evidentia::{
-    ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeyChange, KeyRecord, KeySet,
-    NoteKey, NoteSigner, Receipt, Record, Result, Signer, Timestamp, Validity, add_note_signature, note_log_key,
-    record_time, sign_checkpoint,
+    ChainState, ChainedRecord, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeyChange,
+    KeyRecord, KeySet, NoteKey, NoteSigner, Receipt, Record, Result, Signer, Timestamp, Validity, add_note_signature,
+    note_log_key, record_time, sign_checkpoint,
 };
 
 use crate::checkpoints::{Checkpoints, StoredCheckpoint};
@@ -147,6 +147,24 @@ pub struct Appended {
 }
 
 impl Appended {
+    /// The acknowledgement of a record this append made.
+    pub(crate) fn fresh(chained: ChainedRecord, receipt: Option<Receipt>) -> Self {
+        let ChainedRecord { record, digest, .. } = chained;
+        Appended { seq: record.seq, record, record_digest: digest, receipt, checkpoint_size: None, replayed: false }
+    }
+
+    /// The acknowledgement of a record an earlier append of the same nonce made,
+    /// read back from the log as `bytes`.
+    pub(crate) fn replayed(
+        seq: u64,
+        bytes: &[u8],
+        record: Record,
+        receipt: Option<Receipt>,
+        checkpoint_size: Option<u64>,
+    ) -> Self {
+        Appended { seq, record_digest: Digest::sha256(bytes), record, receipt, checkpoint_size, replayed: true }
+    }
+
     /// One line that acknowledges the append: the receipt, or for a batch-signed
     /// log a JSON object naming the record, its digest and its checkpoint.
     pub fn to_line(&self) -> String {
@@ -370,7 +388,7 @@ impl Writer {
             Some(_) => None,
             None => self.checkpoints.latest_size().filter(|size| *size > seq),
         };
-        Ok(Appended { seq, record_digest: Digest::sha256(&bytes), record, receipt, checkpoint_size, replayed: true })
+        Ok(Appended::replayed(seq, &bytes, record, receipt, checkpoint_size))
     }
 
     /// Appends canonical events as one group: all or none.
@@ -464,14 +482,7 @@ impl Writer {
             if let Some(nonce) = event.nonce {
                 new_nonces.push((fingerprint(nonce), chained.record.seq));
             }
-            *result = Some(Appended {
-                seq: chained.record.seq,
-                record_digest: chained.digest,
-                record: chained.record,
-                receipt,
-                checkpoint_size: None,
-                replayed: false,
-            });
+            *result = Some(Appended::fresh(chained, receipt));
         }
         let mut appended: Vec<Appended> = results.into_iter().flatten().collect();
         if offsets.is_empty() {
