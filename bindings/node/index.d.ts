@@ -294,6 +294,14 @@ export declare class SigningKey {
 export interface AppendBatchOptions {
   /** The records' time, RFC 3339 (default: now). */
   time?: string
+  /** One nonce for each event, `null` for an event without one (default: none). */
+  nonces?: Array<string | null>
+  /**
+   * When an event's nonce is already in the log with the same event, return
+   * that record's acknowledgement instead of failing with NONCE_IN_USE
+   * (default: false).
+   */
+  idempotent?: boolean
 }
 
 /** Options of `Log.append`. */

@@ -166,10 +166,7 @@ pub unsafe extern "C" fn evidentia_log_append(
         let event = unsafe { bytes(event, event_len, "event")? };
         let nonce = unsafe { c_str(nonce, "nonce")? };
         let time = unsafe { c_str(time, "time")? }.map(Timestamp::parse).transpose()?;
-        if flags & !EVIDENTIA_APPEND_IDEMPOTENT != 0 {
-            return Err(Error::new(ErrorCode::InvalidArgument, "unknown flags: 0 or EVIDENTIA_APPEND_IDEMPOTENT"));
-        }
-        let options = AppendOptions { time, idempotent: flags & EVIDENTIA_APPEND_IDEMPOTENT != 0 };
+        let options = AppendOptions { time, idempotent: append_flags(flags)? };
         let appended = log.log.append_events(&log.key()?, &[NewEvent { json: event, nonce }], &options)?;
         give_string(appended.first().map(|a| a.to_line()).unwrap_or_default(), out)
     })
@@ -177,20 +174,28 @@ pub unsafe extern "C" fn evidentia_log_append(
 
 /// Appends `count` events (JSON texts: `events[i]` points to `event_lens[i]`
 /// bytes) with one flush to stable storage and, in batch mode, one signed
-/// checkpoint; all or none. Gives one acknowledgement per event, as
+/// checkpoint; all or none. `nonces` is NULL, or points to `count` nonces, each
+/// NUL-terminated or NULL for an event without one. `flags` are those of
+/// [`evidentia_log_append`]: with `EVIDENTIA_APPEND_IDEMPOTENT`, an event whose
+/// nonce is already in the log with the same event gives that record's
+/// acknowledgement. Gives one acknowledgement per event, as
 /// [`evidentia_log_append`] does, separated by newlines, in a new string in `*out`
 /// (free it with [`crate::evidentia_string_free`]). `time` may be NULL.
 ///
 /// # Safety
-/// `log` live; `events` and `event_lens` must point to `count` entries each (or be
-/// NULL when `count` is 0); otherwise as [`evidentia_log_append`].
+/// `log` live; `events` and `event_lens` (and `nonces`, unless NULL) must point
+/// to `count` entries each (or be NULL when `count` is 0); otherwise as
+/// [`evidentia_log_append`].
+#[allow(clippy::too_many_arguments)] // the C ABI takes arguments, not a struct
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn evidentia_log_append_batch(
     log: *const evidentia_log,
     events: *const *const u8,
     event_lens: *const usize,
     count: usize,
+    nonces: *const *const c_char,
     time: *const c_char,
+    flags: u32,
     out: *mut *mut c_char,
 ) -> evidentia_result {
     boundary(|| {
@@ -203,12 +208,30 @@ pub unsafe extern "C" fn evidentia_log_append_batch(
             .zip(lens)
             .map(|(&event, &len)| unsafe { bytes(event, len, "event") })
             .collect::<Result<Vec<_>, _>>()?;
+        let nonces = match nonces.is_null() {
+            true => None,
+            false => Some(
+                unsafe { slice(nonces, count, "nonces")? }
+                    .iter()
+                    .map(|&nonce| unsafe { c_str(nonce, "nonce") })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        };
         let time = unsafe { c_str(time, "time")? }.map(Timestamp::parse).transpose()?;
-        let batch: Vec<NewEvent<'_>> = events.iter().map(|json| NewEvent { json, nonce: None }).collect();
-        let appended = log.log.append_events(&log.key()?, &batch, &AppendOptions { time, idempotent: false })?;
+        let options = AppendOptions { time, idempotent: append_flags(flags)? };
+        let batch = NewEvent::group(&events, nonces.as_deref())?;
+        let appended = log.log.append_events(&log.key()?, &batch, &options)?;
         let lines: Vec<String> = appended.iter().map(|a| a.to_line()).collect();
         give_string(lines.join("\n"), out)
     })
+}
+
+/// Whether `flags` ask for an idempotent append; unknown flags are refused.
+fn append_flags(flags: u32) -> Result<bool, Error> {
+    if flags & !EVIDENTIA_APPEND_IDEMPOTENT != 0 {
+        return Err(Error::new(ErrorCode::InvalidArgument, "unknown flags: 0 or EVIDENTIA_APPEND_IDEMPOTENT"));
+    }
+    Ok(flags & EVIDENTIA_APPEND_IDEMPOTENT != 0)
 }
 
 /// A slice of `T` from a pointer and a count; NULL is allowed only for count 0.

@@ -117,6 +117,12 @@ impl Checkpoints {
         self.places.len().checked_sub(1).map(|i| self.get(i)).transpose()
     }
 
+    /// The size of the oldest checkpoint that holds record `seq`: the one that
+    /// sealed it.
+    pub(crate) fn oldest_holding(&self, seq: u64) -> Option<u64> {
+        self.places.get(self.places.partition_point(|p| p.size <= seq)).map(|p| p.size)
+    }
+
     /// Position of the newest checkpoint of at most `size` records.
     pub(crate) fn newest_within(&self, size: u64) -> Option<usize> {
         self.places.partition_point(|p| p.size <= size).checked_sub(1)

@@ -127,6 +127,35 @@ pub struct NewEvent<'a> {
     pub nonce: Option<&'a str>,
 }
 
+impl<'a> NewEvent<'a> {
+    /// The events of a batch append with their nonces: `nonces`, when given,
+    /// holds one for each event (`None` for an event without one).
+    ///
+    /// # Errors
+    /// INVALID_ARGUMENT when `nonces` does not hold one for each event.
+    pub fn group<E: AsRef<[u8]>, N: AsRef<str>>(
+        events: &'a [E],
+        nonces: Option<&'a [Option<N>]>,
+    ) -> Result<Vec<NewEvent<'a>>> {
+        let nonces = match nonces {
+            None => return Ok(events.iter().map(|e| NewEvent { json: e.as_ref(), nonce: None }).collect()),
+            Some(nonces) if nonces.len() != events.len() => {
+                return Err(Error::new(
+                    ErrorCode::InvalidArgument,
+                    format!(
+                        "{} nonces for {} events: give one for each event (null for an event without one), or none",
+                        nonces.len(),
+                        events.len()
+                    ),
+                ));
+            }
+            Some(nonces) => nonces,
+        };
+        let pairs = events.iter().zip(nonces);
+        Ok(pairs.map(|(e, n)| NewEvent { json: e.as_ref(), nonce: n.as_ref().map(AsRef::as_ref) }).collect())
+    }
+}
+
 /// What an append returns, once the entry is durable (and, in batch mode, sealed
 /// by a signed checkpoint).
 #[derive(Clone, Debug)]
@@ -386,7 +415,7 @@ impl Writer {
         };
         let checkpoint_size = match receipt {
             Some(_) => None,
-            None => self.checkpoints.latest_size().filter(|size| *size > seq),
+            None => self.checkpoints.oldest_holding(seq),
         };
         Ok(Appended::replayed(seq, &bytes, record, receipt, checkpoint_size))
     }
@@ -545,7 +574,9 @@ impl Writer {
     fn seal(&mut self, key: &dyn Signer, appended: &mut [Appended], new: usize) -> Result<()> {
         match self.sign_checkpoint(key) {
             Ok(size) => {
-                for a in appended.iter_mut() {
+                // Records sealed before (idempotent retries) keep the checkpoint
+                // that sealed them, as their first acknowledgement named it.
+                for a in appended.iter_mut().filter(|a| a.checkpoint_size.is_none()) {
                     a.checkpoint_size = Some(size);
                 }
                 Ok(())

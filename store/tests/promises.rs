@@ -197,6 +197,30 @@ fn a_retried_nonce_is_refused_or_answered_with_the_original() {
     assert_eq!(log.append(&k, b"{}", Some("req-2")).unwrap_err().code(), ErrorCode::NonceInUse);
 }
 
+/// In a batch-signed log, an idempotent retry is acknowledged with the line its
+/// first append gave, naming the checkpoint that sealed it, also when the retry
+/// comes with new events that a newer checkpoint seals.
+#[test]
+fn a_retried_batch_record_is_acknowledged_as_it_was_first() {
+    let dir = scratch("batch-nonce");
+    let k = key(6);
+    let log = create(&dir.0, &k, Mode::Batch);
+    let events = [br#"{"n":1}"#.as_slice(), br#"{"n":2}"#];
+    let first =
+        log.append_events(&k, &NewEvent::group(&events, Some(&[Some("a"), None])).unwrap(), &AppendOptions::default());
+    let first = first.unwrap()[0].to_line();
+    let idempotent = AppendOptions { idempotent: true, ..AppendOptions::default() };
+    let events = [br#"{"n":1}"#.as_slice(), br#"{"n":3}"#];
+    let mixed = log.append_events(&k, &NewEvent::group(&events, Some(&[Some("a"), Some("b")])).unwrap(), &idempotent);
+    let mixed = mixed.unwrap();
+    assert_eq!((mixed[0].replayed, mixed[0].to_line()), (true, first), "the first acknowledgement");
+    assert_eq!((mixed[1].seq, mixed[1].checkpoint_size), (2, Some(3)), "the new record, sealed by a new checkpoint");
+    let miscounted = NewEvent::group(&events, Some(&[Some("c")]));
+    assert_eq!(miscounted.unwrap_err().code(), ErrorCode::InvalidArgument);
+    drop(log);
+    assert_valid(&dir.0);
+}
+
 /// Behaviour 6: readers racing a writer (in this process; `cli/tests/stress.rs` runs
 /// processes) never see half of an append: no false findings, no failed proofs.
 #[test]

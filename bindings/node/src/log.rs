@@ -12,7 +12,7 @@ use napi_derive::napi;
 
 use evidentia::Signer;
 
-use crate::convert::{Blocking, Result, error, fail, guard, json_text, optional_text, text};
+use crate::convert::{Blocking, Result, engine, error, fail, guard, json_text, optional_text, text};
 use crate::keyset::optional_key_set;
 use crate::report::Report;
 use crate::signer::{Key, KeyArgument, Token};
@@ -83,6 +83,13 @@ pub struct AppendBatchOptions<'env> {
     /// The records' time, RFC 3339 (default: now).
     #[napi(ts_type = "string")]
     pub time: Option<Unknown<'env>>,
+    /// One nonce for each event, `null` for an event without one (default: none).
+    #[napi(ts_type = "Array<string | null>")]
+    pub nonces: Option<Vec<Unknown<'env>>>,
+    /// When an event's nonce is already in the log with the same event, return
+    /// that record's acknowledgement instead of failing with NONCE_IN_USE
+    /// (default: false).
+    pub idempotent: Option<bool>,
 }
 
 /// Options of `Log.recordMessage`.
@@ -157,12 +164,13 @@ impl Log {
         Log { log: Mutex::new(Some(Arc::new(log))), key: Rc::new(RefCell::new(key)) }
     }
 
-    /// The parts of an append that can move to a worker thread.
+    /// The parts of an append that can move to a worker thread. `nonces`, when
+    /// given, holds one for each event.
     fn prepare_batch<S: Signer>(
         &self,
         signer: S,
         events: Vec<Unknown<'_>>,
-        nonce: Option<String>,
+        nonces: Option<Vec<Option<String>>>,
         time: Option<&Unknown<'_>>,
         idempotent: bool,
     ) -> Result<impl FnOnce() -> Result<Vec<String>> + use<S>> {
@@ -170,11 +178,24 @@ impl Log {
         let options = evidentia_store::AppendOptions { time: self::time(time)?, idempotent };
         let (log, key) = (self.log()?, signer);
         Ok(move || {
-            let nonce = nonce.as_deref();
-            let batch: Vec<NewEvent<'_>> = events.iter().map(|json| NewEvent { json, nonce }).collect();
+            let batch = NewEvent::group(&events, nonces.as_deref()).map_err(error)?;
             let appended = log.append_events(&key, &batch, &options).map_err(error)?;
             Ok(appended.iter().map(|a| a.to_line()).collect())
         })
+    }
+
+    /// The parts of `appendBatch` and `appendBatchAsync` that read the
+    /// JavaScript arguments.
+    fn prepare_append_batch<S: Signer>(
+        &self,
+        signer: S,
+        events: Vec<Unknown<'_>>,
+        options: Option<AppendBatchOptions<'_>>,
+    ) -> Result<impl FnOnce() -> Result<Vec<String>> + use<S>> {
+        let options = options.unwrap_or_default();
+        let nonces = options.nonces.map(|nonces| nonces.iter().map(optional_nonce).collect()).transpose()?;
+        let idempotent = options.idempotent.unwrap_or(false);
+        self.prepare_batch(signer, events, nonces, options.time.as_ref(), idempotent)
     }
 
     /// The parts of `recordMessage` that read the JavaScript arguments and check the
@@ -232,7 +253,7 @@ impl Log {
         let options = options.unwrap_or_default();
         let nonce = optional_text(options.nonce.as_ref(), "a nonce")?;
         let idempotent = options.idempotent.unwrap_or(false);
-        let work = self.prepare_batch(signer, vec![event], nonce, options.time.as_ref(), idempotent)?;
+        let work = self.prepare_batch(signer, vec![event], Some(vec![nonce]), options.time.as_ref(), idempotent)?;
         Ok(move || work().map(single))
     }
 }
@@ -439,8 +460,7 @@ impl Log {
         events: Vec<Unknown<'_>>,
         options: Option<AppendBatchOptions<'_>>,
     ) -> Result<Vec<String>> {
-        let options = options.unwrap_or_default();
-        guard(|| self.prepare_batch(self.key()?.here(env), events, None, options.time.as_ref(), false)?())
+        guard(|| self.prepare_append_batch(self.key()?.here(env), events, options)?())
     }
 
     /// As `appendBatch`, flushing on a worker thread; a signer's `sign` may
@@ -452,10 +472,7 @@ impl Log {
         events: Vec<Unknown<'_>>,
         options: Option<AppendBatchOptions<'_>>,
     ) -> AsyncTask<Blocking<Vec<String>>> {
-        let options = options.unwrap_or_default();
-        Blocking::spawn_prepared(guard(|| {
-            self.prepare_batch(self.key()?.worker(env)?, events, None, options.time.as_ref(), false)
-        }))
+        Blocking::spawn_prepared(guard(|| self.prepare_append_batch(self.key()?.worker(env)?, events, options)))
     }
 
     /// The latest signed checkpoint, signing a new one if records were appended since.
@@ -885,4 +902,13 @@ pub fn verify_publication(
         let verified = evidentia_store::verify_tiles(&source, &keys, None, |_| {}).map_err(error)?;
         Ok(Report(verified.report))
     })
+}
+
+/// One entry of `nonces`: a string, or `null` or `undefined` for an event without
+/// a nonce.
+fn optional_nonce(value: &Unknown<'_>) -> Result<Option<String>> {
+    match value.get_type().map_err(engine)? {
+        ValueType::Null | ValueType::Undefined => Ok(None),
+        _ => text(value, "a nonce").map(Some),
+    }
 }

@@ -316,6 +316,32 @@ test('revoke: the current key records the revocation of a retired key; an edited
   assert.deepEqual(evidentia.verifyLog(dir).failureCodes, ['KEY_HISTORY_MISMATCH'])
 })
 
+test('a batch takes a nonce for each event; an idempotent retry gets the original receipts', async () => {
+  const key = evidentia.SigningKey.generate()
+  const log = evidentia.Log.create(path.join(tempDir(), 'log'), key, { mode: 'batch' })
+  const acks = log.appendBatch([{ order: 1 }, { order: 2 }, { n: 3 }], { nonces: ['order-1', 'order-2', null] })
+  assert.deepEqual([log.findNonce('order-1'), log.findNonce('order-2'), log.length], [0, 1, 3])
+  throwsCode(() => log.appendBatch([{ order: 1 }], { nonces: ['order-1'] }), 'NONCE_IN_USE')
+  const retried = log.appendBatch([{ order: 1 }, { order: 2 }], { nonces: ['order-1', 'order-2'], idempotent: true })
+  assert.deepEqual(retried, acks.slice(0, 2))
+  // A retry that adds an event appends only that one, on a worker thread too.
+  const more = await log.appendBatchAsync([{ order: 2 }, { order: 4 }], {
+    nonces: ['order-2', undefined],
+    idempotent: true,
+  })
+  assert.equal(more[0], acks[1])
+  assert.deepEqual([JSON.parse(more[1]).seq, JSON.parse(more[1]).checkpoint_size], [3, 4])
+  // Refused, appending nothing.
+  throwsCode(() => log.appendBatch([{ n: 5 }, { n: 6 }], { nonces: ['a'] }), 'INVALID_ARGUMENT')
+  throwsCode(() => log.appendBatch([{ n: 5 }, { n: 6 }], { nonces: ['b', 'b'] }), 'NONCE_IN_USE')
+  throwsCode(() => log.appendBatch([{ n: 5 }], { nonces: [5] }), 'INVALID_ARGUMENT')
+  throwsCode(() => log.appendBatch([{ order: 9 }], { nonces: ['order-1'], idempotent: true }), 'NONCE_IN_USE')
+  await assert.rejects(log.appendBatchAsync([{ n: 5 }], { nonces: [] }), { code: 'INVALID_ARGUMENT' })
+  assert.equal(log.length, 4)
+  assert.equal(log.verify().valid, true)
+  log.close()
+})
+
 test('a nonce is used once; an idempotent retry gets the original receipt', async () => {
   const key = evidentia.SigningKey.generate()
   const dir = path.join(tempDir(), 'log')

@@ -33,8 +33,10 @@ for (const mode of ['receipts', 'batch']) {
     const first = log.append({ n: 0 }, { nonce: 'order-0' })
     // A second handle on the same log, as another instance of a service: both append.
     const other = evidentia.Log.open(url, key)
-    assert.equal((await other.appendBatchAsync([{ n: 1 }, { n: 2 }])).length, 2)
+    const batch = await other.appendBatchAsync([{ n: 1 }, { n: 2 }], { nonces: [null, 'order-2'] })
     assert.equal(other.length, 3)
+    // A retried batch gives the same acknowledgement from either handle.
+    assert.deepEqual(log.appendBatch([{ n: 2 }], { nonces: ['order-2'], idempotent: true }), batch.slice(1))
     other.close()
     await log.appendAsync({ n: 3 })
     assert.equal(log.length, 4)

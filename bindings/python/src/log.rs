@@ -130,14 +130,23 @@ impl Log {
     }
 
     /// Appends several events with one flush to disk (and, in batch mode, one
-    /// signed checkpoint); all or none.
-    #[pyo3(signature = (events, time = None))]
-    fn append_batch(&self, py: Python<'_>, events: &Bound<'_, PyList>, time: Option<Str>) -> PyResult<Vec<String>> {
+    /// signed checkpoint); all or none. `nonces`, when given, holds one nonce or
+    /// None for each event; with `idempotent`, events whose nonce is already in the
+    /// log with the same event return that record's acknowledgement.
+    #[pyo3(signature = (events, time = None, nonces = None, idempotent = false))]
+    fn append_batch(
+        &self,
+        py: Python<'_>,
+        events: &Bound<'_, PyList>,
+        time: Option<Str>,
+        nonces: Option<Vec<Option<Str>>>,
+        idempotent: bool,
+    ) -> PyResult<Vec<String>> {
         let events = events.iter().map(|e| json_text(&e)).collect::<PyResult<Vec<_>>>()?;
-        let time = self::time(time.as_deref())?;
+        let nonces: Option<Vec<Option<&str>>> = nonces.as_ref().map(|n| n.iter().map(|n| n.as_deref()).collect());
+        let batch = NewEvent::group(&events, nonces.as_deref()).map_err(error)?;
+        let options = AppendOptions { time: self::time(time.as_deref())?, idempotent };
         let (log, key) = (self.log()?, self.key()?);
-        let batch: Vec<NewEvent<'_>> = events.iter().map(|e| NewEvent { json: e, nonce: None }).collect();
-        let options = AppendOptions { time, idempotent: false };
         let appended = py.detach(|| log.append_events(&key, &batch, &options)).map_err(error)?;
         Ok(appended.iter().map(|a| a.to_line()).collect())
     }

@@ -263,6 +263,37 @@ def test_nonces_are_unique_and_retries_idempotent(tmp_path: Path) -> None:
         assert (reader.find_nonce("order-1"), reader.find_nonce("order-2"), reader.find_nonce("x")) == (0, 1, None)
 
 
+def test_a_batch_takes_a_nonce_for_each_event(tmp_path: Path) -> None:
+    key = evidentia.SigningKey.generate()
+    with evidentia.Log.create(tmp_path / "log", key) as log:
+        acks = log.append_batch([{"order": 1}, {"order": 2}, {"n": 3}], nonces=["order-1", "order-2", None])
+        assert (log.find_nonce("order-1"), log.find_nonce("order-2"), len(log)) == (0, 1, 3)
+        # A retried batch: refused, or with idempotent the same receipts and no new record.
+        with pytest.raises(evidentia.StorageError) as raised:
+            log.append_batch([{"order": 1}, {"order": 2}], nonces=["order-1", "order-2"])
+        assert raised.value.code_name == "NONCE_IN_USE"
+        retried = log.append_batch([{"order": 1}, {"order": 2}], nonces=["order-1", "order-2"], idempotent=True)
+        assert retried == acks[:2] and len(log) == 3
+        # A retry that adds an event appends only that one.
+        more = log.append_batch([{"order": 2}, {"order": 4}], nonces=["order-2", "order-4"], idempotent=True)
+        assert more[0] == acks[1] and len(log) == 4 and log.find_nonce("order-4") == 3
+        # Refused, appending nothing: a nonce count unlike the event count, one nonce
+        # twice, another event under a used nonce, a nonce that is not text.
+        with pytest.raises(evidentia.UsageError) as raised:
+            log.append_batch([{"n": 5}, {"n": 6}], nonces=["a"])
+        assert raised.value.code_name == "INVALID_ARGUMENT" and "1 nonces for 2 events" in str(raised.value)
+        with pytest.raises(evidentia.StorageError) as raised:
+            log.append_batch([{"n": 5}, {"n": 6}], nonces=["b", "b"])
+        assert raised.value.code_name == "NONCE_IN_USE"
+        with pytest.raises(evidentia.StorageError) as raised:
+            log.append_batch([{"n": 5}, {"order": 99}], nonces=[None, "order-1"], idempotent=True)
+        assert raised.value.code_name == "NONCE_IN_USE"
+        with pytest.raises(TypeError):
+            log.append_batch([{"n": 5}], nonces=[5])  # type: ignore[list-item]
+        assert len(log) == 4
+        assert log.verify().valid
+
+
 def test_record_times_are_checked(tmp_path: Path) -> None:
     key = evidentia.SigningKey.generate()
     with evidentia.Log.create(tmp_path / "log", key) as log:

@@ -33,8 +33,11 @@ def test_a_postgres_log_appends_proves_and_verifies_like_a_folder(server: str, m
         first = log.append({"n": 0}, nonce="order-0")
         # A second handle on the same log, as another instance of a service: both append.
         with evidentia.Log.open(url, key) as other:
-            other.append_batch([{"n": 1}, {"n": 2}])
+            batch = other.append_batch([{"n": 1}, {"n": 2}], nonces=[None, "order-2"])
             assert len(other) == 3
+            # A retried batch gives the same acknowledgement from either handle.
+            assert log.append_batch([{"n": 2}], nonces=["order-2"], idempotent=True) == batch[1:]
+            assert log.find_nonce("order-2") == 2
         log.append({"n": 3})
         assert len(log) == 4
         # A retried request: the same acknowledgement, no second record.

@@ -102,12 +102,20 @@ impl Log {
     }
 
     /// Appends events (JSON texts) as one group; returns a receipt or
-    /// acknowledgement line for each.
-    #[uniffi::method(default(time = None))]
-    pub fn append_batch(&self, events: Vec<String>, time: Option<String>) -> Result<Vec<String>> {
+    /// acknowledgement line for each. `nonces`, when given, holds one nonce or
+    /// null for each event; with `idempotent`, an event whose nonce is already in
+    /// the log with the same event returns that record's acknowledgement.
+    #[uniffi::method(default(time = None, nonces = None, idempotent = false))]
+    pub fn append_batch(
+        &self,
+        events: Vec<String>,
+        time: Option<String>,
+        nonces: Option<Vec<Option<String>>>,
+        idempotent: bool,
+    ) -> Result<Vec<String>> {
         let (key, time) = (self.key()?, self::time(time)?);
-        let batch: Vec<NewEvent<'_>> = events.iter().map(|e| NewEvent { json: e.as_bytes(), nonce: None }).collect();
-        let options = AppendOptions { time, idempotent: false };
+        let batch = NewEvent::group(&events, nonces.as_deref())?;
+        let options = AppendOptions { time, idempotent };
         Ok(self.log.append_events(&key, &batch, &options)?.iter().map(|a| a.to_line()).collect())
     }
 

@@ -108,6 +108,19 @@ class ApiTest {
             assertEquals(null, log.findNonce("unknown"))
             log.append("""{"order":2}""", "order-2")
             assertEquals(1uL, log.findNonce("order-2"))
+            // A batch takes one nonce or null for each event; a retried batch gets
+            // the original receipts and appends only what is new.
+            val batch = log.appendBatch(listOf("""{"order":3}""", """{"n":4}"""), nonces = listOf("order-3", null))
+            val retried = log.appendBatch(
+                listOf("""{"order":3}""", """{"order":5}"""), nonces = listOf("order-3", "order-5"), idempotent = true,
+            )
+            assertEquals(batch[0], retried[0])
+            assertEquals(listOf(2uL, 4uL), listOf("order-3", "order-5").map { log.findNonce(it) })
+            assertCode("INVALID_ARGUMENT", "fewer nonces than events") {
+                log.appendBatch(listOf("{}", "{}"), nonces = listOf("order-6"))
+            }
+            assertCode("NONCE_IN_USE", "a batch nonce in use") { log.appendBatch(listOf("""{"order":3}"""), nonces = listOf("order-3")) }
+            assertEquals(5uL, log.length())
         }
         Log.open(dir).use { reader ->
             assertEquals(listOf(0uL, 1uL, null), listOf("order-1", "order-2", "x").map { reader.findNonce(it) })
