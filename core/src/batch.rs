@@ -9,12 +9,17 @@ use crate::json::{Number, Value, parse};
 use crate::jwks::KeySet;
 use crate::keys::canonical_text;
 use crate::merkle::{ConsistencyProof, InclusionProof, leaf_hash};
-use crate::record::{RECORD_VERSION, Record};
+use crate::record::Record;
 use crate::report::{Check, Report, ReportBuilder, Subject};
 use crate::verify::DEFAULT_MAX_FINDINGS;
 
 /// The `type` of a batch receipt.
 pub const BATCH_RECEIPT_TYPE: &str = "evidentia-batch-receipt";
+
+/// The version of the batch receipt format (its `v`). It is the format of the
+/// receipt, not of the record it carries: a new record version (§5) does not
+/// change it.
+pub const BATCH_RECEIPT_VERSION: u32 = 1;
 
 fn malformed(message: impl Into<std::borrow::Cow<'static, str>>) -> Error {
     Error::new(ErrorCode::BatchReceiptMalformed, message)
@@ -63,7 +68,7 @@ impl BatchReceipt {
             ("proof", proof),
             ("record", Value::from(String::from_utf8_lossy(&self.record_bytes).into_owned())),
             ("type", Value::from(BATCH_RECEIPT_TYPE)),
-            ("v", Value::from(RECORD_VERSION)),
+            ("v", Value::from(BATCH_RECEIPT_VERSION)),
         ]))
     }
 
@@ -77,7 +82,9 @@ impl BatchReceipt {
         if value.get("type").and_then(Value::as_str) != Some(BATCH_RECEIPT_TYPE) {
             return Err(malformed("not a batch receipt (its 'type' is not evidentia-batch-receipt)"));
         }
-        if value.get("v").and_then(Value::as_number).and_then(Number::as_safe_u64) != Some(u64::from(RECORD_VERSION)) {
+        if value.get("v").and_then(Value::as_number).and_then(Number::as_safe_u64)
+            != Some(u64::from(BATCH_RECEIPT_VERSION))
+        {
             return Err(malformed("unsupported batch receipt version"));
         }
         let record = value.get("record").and_then(Value::as_str).ok_or_else(|| malformed("no 'record' string"))?;

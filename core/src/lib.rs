@@ -52,8 +52,8 @@ mod verify;
 mod witness;
 
 pub use batch::{
-    BATCH_RECEIPT_TYPE, BatchReceipt, checkpoint_verifiers, record_of_receipt, verify_batch_receipt,
-    verify_checkpoint_with_keys, verify_consistency_between, verify_inclusion_in_checkpoint,
+    BATCH_RECEIPT_TYPE, BATCH_RECEIPT_VERSION, BatchReceipt, checkpoint_verifiers, record_of_receipt,
+    verify_batch_receipt, verify_checkpoint_with_keys, verify_consistency_between, verify_inclusion_in_checkpoint,
     verify_receipt_in_checkpoint,
 };
 pub use chain::{MAX_AHEAD_OF_CLOCK, ReceiptChain, record_time};
