@@ -48,6 +48,12 @@ export declare class Log {
    */
   static open(path: string, key?: SigningKey | Signer | string | undefined | null, options?: OpenLogOptions | undefined | null): Log
   /**
+   * As `open`, on a worker thread: opening a log in PostgreSQL connects to the
+   * server, and opening a folder log may wait for another writer (`wait`) and
+   * repair what a crash left; the JavaScript thread goes on meanwhile.
+   */
+  static openAsync(path: string, key?: SigningKey | Signer | string | undefined | null, options?: OpenLogOptions | undefined | null): Promise<Log>
+  /**
    * Appends an event (JSON text or a JavaScript value) and returns, once it is
    * on disk, its receipt — or, in batch mode, a JSON line naming the record.
    * Blocks until the data is flushed; `appendAsync` waits on a worker thread.

@@ -297,12 +297,23 @@ pub struct OnThread<T>(T);
 // holds.
 unsafe impl<T> Send for OnThread<T> {}
 
-/// `Log.createAsync`: the log is created on a worker thread (which opens a token
-/// named by a `pkcs11:` URI), and its JavaScript object made back on the
-/// JavaScript thread, with the key.
+/// `Log.createAsync` and `Log.openAsync`: the log is created or opened on a
+/// worker thread (which opens a token named by a `pkcs11:` URI), and its
+/// JavaScript object made back on the JavaScript thread, with the key.
 pub struct Creating {
     work: Option<CreateWork>,
     key: Option<OnThread<Key>>,
+}
+
+impl Creating {
+    /// The task of the work prepared on the JavaScript thread, or of the error
+    /// preparing it met, which the promise rejects with.
+    fn task(prepared: Result<(CreateWork, Option<Key>)>) -> AsyncTask<Creating> {
+        AsyncTask::new(match prepared {
+            Ok((work, key)) => Creating { work: Some(work), key: key.map(OnThread) },
+            Err(e) => Creating { work: Some(Box::new(move || Err(e))), key: None },
+        })
+    }
 }
 
 impl Task for Creating {
@@ -408,10 +419,7 @@ impl Log {
             });
             Ok((work, key.into_key()))
         });
-        AsyncTask::new(match prepared {
-            Ok((work, key)) => Creating { work: Some(work), key: key.map(OnThread) },
-            Err(e) => Creating { work: Some(Box::new(move || Err(e))), key: None },
-        })
+        Creating::task(prepared)
     }
 
     /// Opens an existing log, repairing what a crash left (see `recovery()`).
@@ -429,6 +437,31 @@ impl Log {
             let log = AnyLog::open(&dir, &open_options(options)?).map_err(error)?;
             Ok(Log::with_key(log, key))
         })
+    }
+
+    /// As `open`, on a worker thread: opening a log in PostgreSQL connects to the
+    /// server, and opening a folder log may wait for another writer (`wait`) and
+    /// repair what a crash left; the JavaScript thread goes on meanwhile.
+    #[napi(ts_return_type = "Promise<Log>")]
+    pub fn open_async(
+        env: &Env,
+        #[napi(ts_arg_type = "string")] path: Unknown<'_>,
+        #[napi(ts_arg_type = "SigningKey | Signer | string | undefined | null")] key: Option<Unknown<'_>>,
+        options: Option<OpenLogOptions>,
+    ) -> AsyncTask<Creating> {
+        let prepared = guard(|| {
+            let dir = PathBuf::from(text(&path, "the log path")?);
+            let options = open_options(options)?;
+            let key = key.map(|key| KeyArgument::from_js(env, &key)).transpose()?;
+            let signer = key.as_ref().map(|key| key.worker(env)).transpose()?;
+            let work: CreateWork = Box::new(move || {
+                let opened = signer.map(|signer| signer.open()).transpose()?;
+                let log = AnyLog::open(&dir, &options).map_err(error)?;
+                Ok((log, opened.and_then(|opened| opened.token)))
+            });
+            Ok((work, key.and_then(KeyArgument::into_key)))
+        });
+        Creating::task(prepared)
     }
 
     /// Appends an event (JSON text or a JavaScript value) and returns, once it is

@@ -395,6 +395,32 @@ test('record times are checked against the key and the last record', () => {
   throwsCode(() => evidentia.Log.create(path.join(tempDir(), 'log'), key, { validFrom: 'yesterday' }), 'TIME_INVALID')
 })
 
+test('openAsync waits for a locked log on a worker thread, then opens it with its key', async () => {
+  const key = evidentia.SigningKey.generate()
+  const dir = path.join(tempDir(), 'log')
+  const log = evidentia.Log.create(dir, key)
+  log.append({ n: 0 })
+  // The JavaScript thread goes on while the open waits for the writer.
+  let ticks = 0
+  const timer = setInterval(() => ticks++, 10)
+  await assert.rejects(evidentia.Log.openAsync(dir, key, { wait: 0.3 }), { code: 'LOG_LOCKED' })
+  clearInterval(timer)
+  assert.ok(ticks >= 5, `the event loop ran ${ticks} times during the wait`)
+  await assert.rejects(evidentia.Log.openAsync(dir, key, { wait: -1 }), { code: 'INVALID_ARGUMENT' })
+  await assert.rejects(evidentia.Log.openAsync(42), { code: 'INVALID_ARGUMENT' })
+  await assert.rejects(evidentia.Log.openAsync(dir, 'not a key'), { code: 'INVALID_ARGUMENT' })
+  log.close()
+  await assert.rejects(evidentia.Log.openAsync(path.join(dir, 'none')), (e) => e.code === 'LOG_NOT_FOUND' || e.code === 'IO')
+  const opened = await evidentia.Log.openAsync(dir, key)
+  opened.append({ n: 1 })
+  assert.equal(opened.length, 2)
+  opened.close()
+  const reader = await evidentia.Log.openAsync(dir, null)
+  throwsCode(() => reader.append({ n: 2 }), 'KEY_NOT_PRIVATE')
+  assert.ok(reader.verify().valid)
+  reader.close()
+})
+
 test('opening a locked log waits, then fails with LOG_LOCKED; recovery of a clean log', () => {
   const key = evidentia.SigningKey.generate()
   const dir = path.join(tempDir(), 'log')

@@ -32,7 +32,7 @@ for (const mode of ['receipts', 'batch']) {
     assert.deepEqual([log.logId, log.mode, log.length], [logId, mode, 0])
     const first = log.append({ n: 0 }, { nonce: 'order-0' })
     // A second handle on the same log, as another instance of a service: both append.
-    const other = evidentia.Log.open(url, key)
+    const other = await evidentia.Log.openAsync(url, key)
     const batch = await other.appendBatchAsync([{ n: 1 }, { n: 2 }], { nonces: [null, 'order-2'] })
     assert.equal(other.length, 3)
     // A retried batch gives the same acknowledgement from either handle.
