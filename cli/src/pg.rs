@@ -29,6 +29,8 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         | LogCommand::Prove { dir, .. }
         | LogCommand::Consistency { dir, .. }
         | LogCommand::Receipt { dir, .. }
+        | LogCommand::Rotate { dir, .. }
+        | LogCommand::Revoke { dir, .. }
         | LogCommand::Verify { dir, .. } => dir,
         LogCommand::Index { dir, .. }
         | LogCommand::NoteKey { dir, .. }
@@ -36,8 +38,6 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         | LogCommand::Archive { dir, .. }
         | LogCommand::Publish { dir, .. }
         | LogCommand::Find { dir, .. }
-        | LogCommand::Rotate { dir, .. }
-        | LogCommand::Revoke { dir, .. }
             if postgres_location(dir)?.is_some() =>
         {
             return Err(Error::new(
@@ -85,6 +85,22 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         LogCommand::Consistency { from, to, .. } => {
             outln!("{}", PgLog::open(url)?.consistency_proof(*from, *to)?.to_json()?);
         }
+        LogCommand::Rotate { key, current_key, .. } => {
+            let current =
+                load_signing_key(current_key.as_deref().ok_or_else(|| key_required("rotate", "--current-key"))?)?;
+            let new_key = load_signing_key(key)?;
+            let log = PgLog::open(url)?;
+            log.rotate(current.as_ref(), new_key.as_ref())?;
+            eprintln!("log {} now signs with key {}", log.log_id(), new_key.public_key().kid());
+        }
+        LogCommand::Revoke { kid, at, reason, key, .. } => {
+            let at = evidentia::Timestamp::parse(at)?;
+            let current = load_signing_key(key.as_deref().ok_or_else(|| key_required("revoke", "--key"))?)?;
+            let log = PgLog::open(url)?;
+            log.revoke(current.as_ref(), kid, at, reason.as_deref())?;
+            // As the key history holds it: the instant its NumericDate denotes.
+            eprintln!("log {}: key {kid} revoked from {} on", log.log_id(), at.as_numeric_date()?);
+        }
         LogCommand::Verify { from_checkpoint: Some(_), .. } => {
             return unsupported("is verified whole (no --from-checkpoint yet)");
         }
@@ -96,10 +112,10 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
     Ok(Some(Outcome::Valid))
 }
 
-fn key_required(command: &str) -> Error {
+fn key_required(command: &str, option: &str) -> Error {
     Error::new(
         ErrorCode::InvalidArgument,
-        format!("a log in PostgreSQL remembers no key file: pass --key to `log {command}`"),
+        format!("a log in PostgreSQL remembers no key file: pass {option} to `log {command}`"),
     )
 }
 
@@ -153,7 +169,7 @@ fn append(
     idempotent: bool,
     key: Option<&Path>,
 ) -> Result<(), Error> {
-    let key = load_signing_key(key.ok_or_else(|| key_required("append"))?)?;
+    let key = load_signing_key(key.ok_or_else(|| key_required("append", "--key"))?)?;
     let log = PgLog::open(url)?;
     let event = read_input(event)?;
     let options = AppendOptions { idempotent, ..AppendOptions::default() };
@@ -170,7 +186,7 @@ fn checkpoint(url: &str, key: Option<&Path>) -> Result<(), Error> {
     let log = PgLog::open(url)?;
     let note = match (log.latest_checkpoint()?, key) {
         (Some((size, note)), _) if size == log.len()? => note,
-        (_, None) => return Err(key_required("checkpoint")),
+        (_, None) => return Err(key_required("checkpoint", "--key")),
         (_, Some(key)) => log.checkpoint(load_signing_key(key)?.as_ref())?.1,
     };
     write_stdout(note.as_bytes())

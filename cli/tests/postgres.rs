@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use evidentia::Receipt;
+use evidentia::{KeySet, Receipt};
 use evidentia_store::Entry;
 use evidentia_store::pg::PgLog;
 use support::{Workdir, evidentia, text};
@@ -527,6 +527,83 @@ fn a_handle_connects_again_after_its_connection_broke_and_never_hangs_connecting
     let out = evidentia(&work.0, &args);
     assert!(text(&out.stderr).contains("INVALID_ARGUMENT"), "{}", text(&out.stderr));
     assert!(!text(&out.stderr).contains("superpw"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn keys_rotate_and_are_revoked_in_postgres_as_in_a_folder() {
+    let Some(cluster) = Cluster::start("keys") else { return };
+    let work = Workdir::new("pg-keys");
+    let run = |args: &[&str]| evidentia(&work.0, args);
+    let ok = |args: &[&str]| {
+        let out = run(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let refused = |args: &[&str], code: &str| {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(code), "{args:?}: {}", text(&out.stderr));
+    };
+    ok(&["keygen", "--out", "one.jwk"]);
+    ok(&["keygen", "--out", "two.jwk"]);
+    for mode in ["receipts", "batch"] {
+        let url = cluster.database(&format!("keys_{mode}"));
+        ok(&["log", "init", &url, "--key", "one.jwk", "--mode", mode]);
+        let append =
+            |key: &str| spawn_log_append(&work.0, &[&url, "-", "--key", key], "{}").wait_with_output().unwrap();
+        assert!(append("one.jwk").status.success());
+        refused(&["log", "rotate", &url, "--key", "two.jwk"], "--current-key");
+        ok(&["log", "rotate", &url, "--key", "two.jwk", "--current-key", "one.jwk"]);
+        // Asked again once made (a retry after a lost answer): nothing more is written.
+        ok(&["log", "rotate", &url, "--key", "two.jwk", "--current-key", "one.jwk"]);
+        let log = PgLog::open(&url).unwrap();
+        assert_eq!(log.len().unwrap(), 2, "{mode}: a record and the rotation's key record");
+        // The key record is sealed by a checkpoint, in either mode.
+        assert_eq!(log.latest_checkpoint().unwrap().map(|(size, _)| size), Some(2));
+        let retired = append("one.jwk");
+        assert_eq!(retired.status.code(), Some(2));
+        assert!(text(&retired.stderr).contains("KEY_NOT_CURRENT"), "{}", text(&retired.stderr));
+        assert!(append("two.jwk").status.success());
+        refused(&["log", "rotate", &url, "--key", "one.jwk", "--current-key", "two.jwk"], "KEY_SET_MALFORMED");
+        assert!(ok(&["log", "verify", &url, "--json"]).contains("\"valid\":true"));
+        // The first record's evidence still verifies with the key history.
+        let evidence = work.0.join(format!("evidence-{mode}.json"));
+        std::fs::write(&evidence, ok(&["log", "receipt", &url, "--index", "0", "--evidence"])).unwrap();
+        assert!(ok(&["evidence", "verify", evidence.to_str().unwrap(), "--json"]).contains("\"valid\":true"));
+
+        // Revocation, as in a folder: of the current key, refused; of the retired
+        // key from before its first record, its records fail verification.
+        let keys = log.keys().unwrap();
+        let kids: Vec<String> = keys.entries().iter().map(|e| e.thumbprint().to_owned()).collect();
+        refused(&["log", "revoke", &url, "--kid", &kids[0], "--at", "2020-01-01T00:00:00Z"], "--key");
+        refused(
+            &["log", "revoke", &url, "--kid", &kids[1], "--at", "2020-01-01T00:00:00Z", "--key", "two.jwk"],
+            "rotate",
+        );
+        refused(
+            &["log", "revoke", &url, "--kid", &kids[0], "--at", "2020-01-01T00:00:00Z", "--key", "one.jwk"],
+            "KEY_NOT_CURRENT",
+        );
+        let revoke =
+            ["log", "revoke", &url, "--kid", &kids[0], "--at", "2020-01-01T00:00:00Z", "--reason", "keyCompromise"];
+        ok(&[&revoke[..], &["--key", "two.jwk"]].concat());
+        assert_eq!(log.len().unwrap(), 4);
+        assert_eq!(log.keys().unwrap().entries()[0].validity().revocation_reason.as_deref(), Some("keyCompromise"));
+        let report = run(&["--json", "log", "verify", &url]);
+        assert_eq!(report.status.code(), Some(1), "{}", text(&report.stdout));
+        assert!(
+            text(&report.stdout).contains("KEY_REVOKED") && !text(&report.stdout).contains("KEY_HISTORY_MISMATCH"),
+            "{}",
+            text(&report.stdout)
+        );
+        // The key history in the head row edited to take the revocation back: the
+        // log's key records say otherwise.
+        let unrevoked = KeySet::from_json(&keys.to_json()).unwrap().to_json().replace('\'', "''");
+        cluster.sql(&format!("keys_{mode}"), &format!("UPDATE evidentia.log SET keys = '{unrevoked}'"));
+        let report = run(&["--json", "log", "verify", &url]);
+        assert_eq!(report.status.code(), Some(1), "{}", text(&report.stdout));
+        assert!(text(&report.stdout).contains("KEY_HISTORY_MISMATCH"), "{}", text(&report.stdout));
+    }
 }
 
 #[test]

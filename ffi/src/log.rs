@@ -262,7 +262,7 @@ pub unsafe extern "C" fn evidentia_log_rotate(
         let current = key
             .clone()
             .ok_or_else(|| Error::new(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))?;
-        log.folder("rotating keys")?.rotate(&current, &new_key.signer(), None)?;
+        log.log.rotate(&current, &new_key.signer())?;
         *key = Some(new_key.signer());
         Ok(())
     })
@@ -291,7 +291,7 @@ pub unsafe extern "C" fn evidentia_log_revoke(
         let kid = unsafe { c_str(kid, "kid")? }.ok_or_else(|| null("kid"))?;
         let at = unsafe { timestamp(at, "at")? }.ok_or_else(|| null("at"))?;
         let reason = unsafe { c_str(reason, "reason")? };
-        log.folder("revoking keys")?.revoke(&log.key()?, kid, at, reason)
+        log.log.revoke(&log.key()?, kid, at, reason)
     })
 }
 

@@ -80,6 +80,22 @@ static void a_log_in_postgres(const char *server, const char *database, uint32_t
     CHECK(evidentia_log_recovery(log, &text) == EVIDENTIA_INVALID_ARGUMENT && text == NULL, "recovery");
     CHECK(evidentia_last_error(message, sizeof message, &message_len) == EVIDENTIA_OK && strstr(message, "PostgreSQL"),
           "the message: %s", message);
+    /* Keys rotate as in a folder: the retired key's records keep verifying. */
+    evidentia_signing_key *new_key = NULL;
+    CHECK(evidentia_signing_key_generate(&new_key) == EVIDENTIA_OK, "generate");
+    CHECK(evidentia_log_rotate(log, new_key) == EVIDENTIA_OK, "rotate");
+    text = NULL;
+    CHECK(evidentia_log_append(log, (const uint8_t *)"{\"n\":4}", 7, NULL, NULL, 0, &text) == EVIDENTIA_OK,
+          "append after the rotation");
+    evidentia_string_free(text);
+    text = NULL;
+    report = NULL;
+    CHECK(evidentia_log_verify(log, NULL, &report) == EVIDENTIA_OK && evidentia_report_is_valid(report) &&
+              evidentia_report_records(report) == 6,
+          "verify after the rotation");
+    evidentia_report_free(report);
+    CHECK(evidentia_log_rotate(log, key) == EVIDENTIA_KEY_SET_MALFORMED, "an old key does not come back");
+    evidentia_signing_key_free(new_key);
     evidentia_log_free(log);
     log = NULL;
     CHECK(evidentia_log_create(url, key, NULL, mode, NULL, &log) == EVIDENTIA_LOG_EXISTS && log == NULL, "exists");

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use evidentia::{ConsistencyProof, Error, ErrorCode, InclusionProof, KeySet, Report, Result, Signer};
+use evidentia::{ConsistencyProof, Error, ErrorCode, InclusionProof, KeySet, Report, Result, Signer, Timestamp};
 
 #[cfg(feature = "postgres")]
 use crate::pg::{PgCreateOptions, PgLog};
@@ -231,6 +231,33 @@ impl AnyLog {
             AnyLog::Folder(log) => log.checkpoint(key).map(|checkpoint| checkpoint.note),
             #[cfg(feature = "postgres")]
             AnyLog::Postgres(log) => log.checkpoint(key).map(|(_, note)| note),
+        }
+    }
+
+    /// Retires the log's current key `current` and continues with `new_key` (see
+    /// [`Log::rotate`] and [`PgLog::rotate`]).
+    ///
+    /// # Errors
+    /// As those.
+    pub fn rotate(&self, current: &dyn Signer, new_key: &dyn Signer) -> Result<()> {
+        match self {
+            AnyLog::Folder(log) => log.rotate(current, new_key, None),
+            #[cfg(feature = "postgres")]
+            AnyLog::Postgres(log) => log.rotate(current, new_key),
+        }
+    }
+
+    /// Revokes the key `kid` of the log's key history from `at` on; `key`, the
+    /// log's current key, signs the key record (see [`Log::revoke`] and
+    /// [`PgLog::revoke`]).
+    ///
+    /// # Errors
+    /// As those.
+    pub fn revoke(&self, key: &dyn Signer, kid: &str, at: Timestamp, reason: Option<&str>) -> Result<()> {
+        match self {
+            AnyLog::Folder(log) => log.revoke(key, kid, at, reason),
+            #[cfg(feature = "postgres")]
+            AnyLog::Postgres(log) => log.revoke(key, kid, at, reason),
         }
     }
 

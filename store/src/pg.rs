@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use evidentia::merkle::{Accumulator, Hash, NodeSource, leaf_hash};
 use evidentia::{
-    ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeySet, LogVerifier,
+    ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeyRecord, KeySet, LogVerifier,
     LogVerifyOptions, PreparedCheckpoint, Receipt, Record, Report, Result, Signer, Timestamp, Validity, record_time,
     sign_checkpoint,
 };
@@ -28,7 +28,7 @@ use postgres::{Client, GenericClient, Row, Statement, Transaction};
 use crate::config::{Config, Mode, random_log_id};
 use crate::reader::LogReader;
 use crate::segments::{Entry, EntryRef};
-use crate::writer::{AppendOptions, Appended, NewEvent, now, retried};
+use crate::writer::{AppendOptions, Appended, NewEvent, check_signer, handover, now, retried, revocation};
 
 /// How long connecting may take: the socket, then startup and authentication.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -406,13 +406,17 @@ impl PgLog {
             last = Some(bytes);
             seq += 1;
             if rows.seqs.len() == 4096 {
-                write_rows(&mut tx, &mut prepared, &rows, seq, None, last.as_deref(), &tree.peaks().concat())?;
+                let peaks = tree.peaks().concat();
+                let head = NewHead { size: seq, checkpoint: None, last: last.as_deref(), peaks: &peaks, keys: None };
+                write_rows(&mut tx, &mut prepared, &rows, &head)?;
                 rows = NewRows::default();
                 progress(seq);
             }
             Ok(())
         })?;
-        write_rows(&mut tx, &mut prepared, &rows, seq, None, last.as_deref(), &tree.peaks().concat())?;
+        let peaks = tree.peaks().concat();
+        let head = NewHead { size: seq, checkpoint: None, last: last.as_deref(), peaks: &peaks, keys: None };
+        write_rows(&mut tx, &mut prepared, &rows, &head)?;
         for checkpoint in source.checkpoints()? {
             tx.execute(
                 "INSERT INTO evidentia.checkpoints (size, note) VALUES ($1, $2)",
@@ -651,50 +655,168 @@ impl PgLog {
                 return Ok(results.into_iter().flatten().collect());
             }
             let time = record_time(head.chain.last_time(), validity.not_before, options.time, now()?)?;
-            let mut rows = NewRows::default();
-            for ((event, canonical), result) in events.iter().zip(&canonical).zip(&mut results) {
-                if result.is_some() {
-                    continue;
-                }
-                let chained =
-                    head.chain.append(key.public_key().kid(), Digest::sha256(canonical), time, event.nonce)?;
-                let seq = chained.record.seq as i64;
-                let receipt = match self.mode {
-                    Mode::Receipts => Some(Receipt::sign(key, &chained.record)?),
-                    Mode::Batch => None,
-                };
-                rows.seqs.push(seq);
-                rows.receipts.push(receipt.as_ref().map(|r| r.as_str().to_owned()));
-                rows.records.push(receipt.is_none().then(|| chained.bytes.clone()));
-                rows.events.push(canonical.clone());
-                if let Some(nonce) = event.nonce {
-                    rows.nonces.push(nonce.to_owned());
-                    rows.nonce_seqs.push(seq);
-                }
-                head.tree.push_with(leaf_hash(&chained.bytes), |level, index, hash| {
-                    rows.levels.push(level as i32);
-                    rows.indexes.push(index as i64);
-                    rows.hashes.push(hash.to_vec());
-                });
-                head.size += 1;
-                *result = Some(Appended::fresh(chained, receipt));
-            }
-            let checkpoint = match self.mode {
-                Mode::Batch => Some(self.checkpoint_note(key, &head)?),
-                Mode::Receipts => None,
-            };
-            let peaks: Vec<u8> = head.tree.peaks().concat();
-            let last = results.iter().flatten().rfind(|a| !a.replayed).map(|a| a.record.to_bytes());
-            write_rows(&mut tx, prepared, &rows, head.size, checkpoint.as_deref(), last.as_deref(), &peaks)?;
+            let sealed = self.store(&mut tx, prepared, &mut head, key, events, &canonical, &mut results, time, None)?;
             tx.commit().map_err(|e| db_error("commit", &e))?;
             let mut appended: Vec<Appended> = results.into_iter().flatten().collect();
-            if checkpoint.is_some() {
-                for a in appended.iter_mut().filter(|a| !a.replayed) {
-                    a.checkpoint_size = Some(head.size);
-                }
+            for a in appended.iter_mut().filter(|a| !a.replayed) {
+                a.checkpoint_size = sealed;
             }
             Ok(appended)
         })
+    }
+
+    /// Retires the log's current key `current` and continues with `new_key`, in one
+    /// transaction: `current` signs a key record (SPEC.md §23) handing over to
+    /// `new_key` and a checkpoint of the whole log that seals it, and the key
+    /// history gains `new_key`. Records signed before keep verifying with the key
+    /// history. Asked again once made (a retry after an `IO` error), it does
+    /// nothing.
+    ///
+    /// # Errors
+    /// [`ErrorCode::KeyNotCurrent`] when `current` is not the log's current key;
+    /// [`ErrorCode::SignerFailed`] when `new_key` cannot sign for its public key;
+    /// [`ErrorCode::KeySetMalformed`] when `new_key` was a key of the log before;
+    /// [`ErrorCode::LogLocked`]; [`ErrorCode::Io`], after which [`PgLog::keys`]
+    /// says whether it was made.
+    pub fn rotate(&self, current: &dyn Signer, new_key: &dyn Signer) -> Result<()> {
+        check_signer(new_key)?;
+        self.with(|client, prepared| {
+            let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
+            let mut head = self.lock_head(&mut tx, prepared)?;
+            let validity = match self::current(&head.keys, current) {
+                Ok(validity) => validity,
+                // Made already: `new_key` took over from `current`.
+                Err(_)
+                    if self::current(&head.keys, new_key).is_ok()
+                        && head
+                            .keys
+                            .select(Some(current.public_key().kid()))
+                            .is_ok_and(|(key, validity)| key == current.public_key() && validity.expires.is_some()) =>
+                {
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            };
+            let time = record_time(head.chain.last_time(), validity.not_before, None, now()?)?;
+            let record = KeyRecord::rotate(&head.keys, current.public_key(), new_key.public_key(), handover(time)?)?;
+            self.record_key_change(&mut tx, prepared, &mut head, current, &record, time)?;
+            tx.commit().map_err(|e| db_error("commit", &e))
+        })
+    }
+
+    /// Revokes the key `kid` of the log's key history from `at` on, with a reason
+    /// such as `keyCompromise`: `key`, the log's current key, signs a key record
+    /// (SPEC.md §23) saying so and a checkpoint that seals it, in one transaction.
+    /// From then on evidence signed by `kid` claiming a time at or after `at` is
+    /// refused, including this log's own records.
+    ///
+    /// # Errors
+    /// [`ErrorCode::KeyNotCurrent`] when `key` is not the log's current key;
+    /// [`ErrorCode::KeyNotFound`] when the log has no key `kid`;
+    /// [`ErrorCode::InvalidArgument`] when `kid` is the current key (rotate first),
+    /// is revoked already, or the reason is empty or longer than 1 KiB;
+    /// [`ErrorCode::LogLocked`]; [`ErrorCode::Io`], after which [`PgLog::keys`]
+    /// says whether it was made.
+    pub fn revoke(&self, key: &dyn Signer, kid: &str, at: Timestamp, reason: Option<&str>) -> Result<()> {
+        self.with(|client, prepared| {
+            let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
+            let mut head = self.lock_head(&mut tx, prepared)?;
+            let validity = current(&head.keys, key)?;
+            let record = revocation(&head.keys, key, kid, at, reason)?;
+            let time = record_time(head.chain.last_time(), validity.not_before, None, now()?)?;
+            self.record_key_change(&mut tx, prepared, &mut head, key, &record, time)?;
+            tx.commit().map_err(|e| db_error("commit", &e))
+        })
+    }
+
+    /// Appends the key record `record`, which `key` signs, with a checkpoint
+    /// sealing it, and makes its key history the log's.
+    fn record_key_change(
+        &self,
+        tx: &mut Transaction<'_>,
+        prepared: &mut Prepared,
+        head: &mut Head,
+        key: &dyn Signer,
+        record: &KeyRecord,
+        time: Timestamp,
+    ) -> Result<()> {
+        let event = record.to_event();
+        let events = [NewEvent { json: &event, nonce: None }];
+        let mut results = [None];
+        self.store(
+            tx,
+            prepared,
+            head,
+            key,
+            &events,
+            std::slice::from_ref(&event),
+            &mut results,
+            time,
+            Some(&record.keys),
+        )?;
+        Ok(())
+    }
+
+    /// Stores the events whose `results` are `None` (the others are retries) under
+    /// the head's lock, filling in their acknowledgements; in batch mode, and when
+    /// `keys` is a new key history (a key record's), with a checkpoint of the whole
+    /// log that `key` signs. Gives that checkpoint's size. The caller commits.
+    #[allow(clippy::too_many_arguments)] // one transaction's parts, each needed
+    fn store(
+        &self,
+        tx: &mut Transaction<'_>,
+        prepared: &mut Prepared,
+        head: &mut Head,
+        key: &dyn Signer,
+        events: &[NewEvent<'_>],
+        canonical: &[Vec<u8>],
+        results: &mut [Option<Appended>],
+        time: Timestamp,
+        keys: Option<&KeySet>,
+    ) -> Result<Option<u64>> {
+        let mut rows = NewRows::default();
+        for ((event, canonical), result) in events.iter().zip(canonical).zip(results.iter_mut()) {
+            if result.is_some() {
+                continue;
+            }
+            let chained = head.chain.append(key.public_key().kid(), Digest::sha256(canonical), time, event.nonce)?;
+            let seq = chained.record.seq as i64;
+            let receipt = match self.mode {
+                Mode::Receipts => Some(Receipt::sign(key, &chained.record)?),
+                Mode::Batch => None,
+            };
+            rows.seqs.push(seq);
+            rows.receipts.push(receipt.as_ref().map(|r| r.as_str().to_owned()));
+            rows.records.push(receipt.is_none().then(|| chained.bytes.clone()));
+            rows.events.push(canonical.clone());
+            if let Some(nonce) = event.nonce {
+                rows.nonces.push(nonce.to_owned());
+                rows.nonce_seqs.push(seq);
+            }
+            head.tree.push_with(leaf_hash(&chained.bytes), |level, index, hash| {
+                rows.levels.push(level as i32);
+                rows.indexes.push(index as i64);
+                rows.hashes.push(hash.to_vec());
+            });
+            head.size += 1;
+            *result = Some(Appended::fresh(chained, receipt));
+        }
+        let checkpoint = match (self.mode, keys) {
+            (Mode::Batch, _) | (_, Some(_)) => Some(self.checkpoint_note(key, head)?),
+            (Mode::Receipts, None) => None,
+        };
+        let peaks: Vec<u8> = head.tree.peaks().concat();
+        let last = results.iter().flatten().rfind(|a| !a.replayed).map(|a| a.record.to_bytes());
+        let keys = keys.map(KeySet::to_json);
+        let new_head = NewHead {
+            size: head.size,
+            checkpoint: checkpoint.as_deref(),
+            last: last.as_deref(),
+            peaks: &peaks,
+            keys: keys.as_deref(),
+        };
+        write_rows(tx, prepared, &rows, &new_head)?;
+        Ok(checkpoint.map(|_| head.size))
     }
 
     /// Locks the head row and reads it.
@@ -1107,15 +1229,17 @@ fn create_schema(tx: &mut Transaction<'_>, log_id: &str, mode: Mode, keys: &str)
 
 /// Inserts `rows` (and a checkpoint), and moves the head to `size` records ending
 /// with `last`, whose tree's right edge is `peaks`: one statement, one round trip.
-fn write_rows(
-    tx: &mut Transaction<'_>,
-    prepared: &mut Prepared,
-    rows: &NewRows,
+/// The head row after an append: what it counts, a checkpoint to store with it,
+/// and the new key history after a key record.
+struct NewHead<'a> {
     size: u64,
-    checkpoint: Option<&str>,
-    last: Option<&[u8]>,
-    peaks: &[u8],
-) -> Result<()> {
+    checkpoint: Option<&'a str>,
+    last: Option<&'a [u8]>,
+    peaks: &'a [u8],
+    keys: Option<&'a str>,
+}
+
+fn write_rows(tx: &mut Transaction<'_>, prepared: &mut Prepared, rows: &NewRows, head: &NewHead<'_>) -> Result<()> {
     prepared
         .execute(
             tx,
@@ -1130,7 +1254,7 @@ fn write_rows(
          checkpoints AS (
              INSERT INTO evidentia.checkpoints (size, note) SELECT $10, $11::text WHERE $11::text IS NOT NULL
              ON CONFLICT (size) DO NOTHING)
-         UPDATE evidentia.log SET size = $10, last_record = $12, peaks = $13",
+         UPDATE evidentia.log SET size = $10, last_record = $12, peaks = $13, keys = coalesce($14::text, keys)",
             &[
                 &rows.seqs,
                 &rows.receipts,
@@ -1141,10 +1265,11 @@ fn write_rows(
                 &rows.levels,
                 &rows.indexes,
                 &rows.hashes,
-                &(size as i64),
-                &checkpoint,
-                &last,
-                &peaks,
+                &(head.size as i64),
+                &head.checkpoint,
+                &head.last,
+                &head.peaks,
+                &head.keys,
             ],
         )
         .map_err(|e| match e.as_db_error().and_then(|db| db.constraint()) {

@@ -889,11 +889,47 @@ fn describe(change: &KeyChange) -> String {
     }
 }
 
+/// When the incoming key of a rotation whose key record has the time `time`
+/// starts: strictly after it, since the key record is the outgoing key's last
+/// record, at an instant a NumericDate (keys.jwks, SPEC.md §4.1) holds exactly:
+/// the record's time, then 1 µs steps from it, until one's NumericDate is after
+/// the record (doubles are at most 61 µs apart before the year 10000, so the steps
+/// end).
+pub(crate) fn handover(time: Timestamp) -> Result<Timestamp> {
+    let mut step = 0;
+    loop {
+        let at = time.shifted(Duration::from_micros(step), false)?.as_numeric_date()?;
+        if at > time {
+            return Ok(at);
+        }
+        step += 1;
+    }
+}
+
+/// The key record of `key`, a log's current key, revoking the key `kid` of the
+/// log's key history `keys` from `at`.
+pub(crate) fn revocation(
+    keys: &KeySet,
+    key: &dyn Signer,
+    kid: &str,
+    at: Timestamp,
+    reason: Option<&str>,
+) -> Result<KeyRecord> {
+    let (revoked, _) = keys.select(Some(kid))?;
+    if revoked == key.public_key() {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            "the log's current key cannot revoke itself: rotate to a new key first, then revoke this one with the new key",
+        ));
+    }
+    KeyRecord::revoke(keys, revoked.kid(), at, reason)
+}
+
 /// One signature, checked with the key's public key, before a key becomes a log's
 /// key: a key held elsewhere that cannot sign for the public key it was given (a
 /// KMS key id paired with another key's JWK, a token whose public key object is not
 /// the private key's) would otherwise leave records no one can ever seal.
-fn check_signer(key: &dyn Signer) -> Result<()> {
+pub(crate) fn check_signer(key: &dyn Signer) -> Result<()> {
     evidentia::checked_signature(key, b"evidentia: can this key sign for its public key?").map(drop)
 }
 
@@ -1295,21 +1331,8 @@ impl Log {
             return writer.remember(config);
         }
         let validity = writer.current(current)?;
-        // The key record is the outgoing key's last record; the incoming key starts
-        // strictly after it, at an instant a NumericDate (keys.jwks, SPEC.md §4.1)
-        // holds exactly: the record's time, then 1 µs steps from it, until one's
-        // NumericDate is after the record (doubles are at most 61 µs apart before the
-        // year 10000, so the steps end).
         let time = writer.time_for(None, &validity)?;
-        let mut step = 0;
-        let at = loop {
-            let at = time.shifted(Duration::from_micros(step), false)?.as_numeric_date()?;
-            if at > time {
-                break at;
-            }
-            step += 1;
-        };
-        let record = KeyRecord::rotate(&writer.keys, current.public_key(), new_key.public_key(), at)?;
+        let record = KeyRecord::rotate(&writer.keys, current.public_key(), new_key.public_key(), handover(time)?)?;
         writer.record_key_change(current, &record, time)?;
         writer.remember(config)
     }
@@ -1336,14 +1359,7 @@ impl Log {
             // Asked again after it was made (its key record is the log's last record).
             return Ok(());
         }
-        let (revoked, _) = writer.keys.select(Some(kid))?;
-        if revoked == key.public_key() {
-            return Err(Error::new(
-                ErrorCode::InvalidArgument,
-                "the log's current key cannot revoke itself: rotate to a new key first, then revoke this one with the new key",
-            ));
-        }
-        let record = KeyRecord::revoke(&writer.keys, revoked.kid(), at, reason)?;
+        let record = revocation(&writer.keys, key, kid, at, reason)?;
         let time = writer.time_for(None, &validity)?;
         writer.record_key_change(key, &record, time)
     }

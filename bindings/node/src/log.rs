@@ -758,10 +758,7 @@ impl Log {
         guard(|| {
             let new_key = Key::from_js(env, &new_key)?;
             let log = self.log()?;
-            log.folder("rotating keys")
-                .map_err(error)?
-                .rotate(&*self.key()?.here(env), &*new_key.here(env), None)
-                .map_err(error)?;
+            log.rotate(&*self.key()?.here(env), &*new_key.here(env)).map_err(error)?;
             *self.key.try_borrow_mut().map_err(|_| rotating())? = Some(new_key);
             Ok(())
         })
@@ -777,7 +774,7 @@ impl Log {
             let (log, current, next) = (self.log()?, self.key()?.worker(env)?, new_key.worker(env)?);
             let work: RotateWork = Box::new(move || {
                 let opened = next.open()?;
-                log.folder("rotating keys").map_err(error)?.rotate(&current, &opened.signer, None).map_err(error)?;
+                log.rotate(&current, &opened.signer).map_err(error)?;
                 Ok(opened.token)
             });
             Ok((work, new_key.into_key()))
@@ -800,10 +797,7 @@ impl Log {
         guard(|| {
             let (kid, at, reason) = revocation(&kid, &at, reason.as_ref())?;
             let log = self.log()?;
-            log.folder("revoking keys")
-                .map_err(error)?
-                .revoke(&*self.key()?.here(env), &kid, at, reason.as_deref())
-                .map_err(error)
+            log.revoke(&*self.key()?.here(env), &kid, at, reason.as_deref()).map_err(error)
         })
     }
 
@@ -819,9 +813,7 @@ impl Log {
         Blocking::spawn_prepared(guard(|| {
             let (kid, at, reason) = revocation(&kid, &at, reason.as_ref())?;
             let (log, key) = (self.log()?, self.key()?.worker(env)?);
-            Ok(move || {
-                log.folder("revoking keys").map_err(error)?.revoke(&key, &kid, at, reason.as_deref()).map_err(error)
-            })
+            Ok(move || log.revoke(&key, &kid, at, reason.as_deref()).map_err(error))
         }))
     }
 

@@ -59,13 +59,20 @@ for (const mode of ['receipts', 'batch']) {
     assert.ok(log.verify(evidentia.KeySet.fromJson(jwks)).valid)
     // What only a folder log does yet is refused, with a message that says so.
     assert.throws(
-      () => log.rotate(evidentia.SigningKey.generate()),
+      () => log.addIndexField('n'),
       (error) => error.code === 'INVALID_ARGUMENT' && error.message.includes('PostgreSQL'),
     )
+    // Keys rotate as in a folder: the retired key's records keep verifying.
+    const newKey = evidentia.SigningKey.generate()
+    await log.rotateAsync(newKey)
+    log.append({ n: 4 })
+    assert.ok(log.verify().valid)
+    throwsCode(() => log.revoke(newKey.kid, '2020-01-01T00:00:00Z'), 'INVALID_ARGUMENT')
+    throwsCode(() => log.rotate(key), 'KEY_SET_MALFORMED')
     log.close()
     throwsCode(() => evidentia.Log.create(url, key), 'LOG_EXISTS')
     const reader = evidentia.Log.open(url)
-    assert.equal(reader.length, 4)
+    assert.equal(reader.length, 6)
     assert.ok(reader.verify().valid)
     throwsCode(() => reader.append({ n: 5 }), 'KEY_NOT_PRIVATE')
     reader.close()

@@ -355,8 +355,7 @@ impl Log {
     fn rotate(&self, py: Python<'_>, new_key: &Bound<'_, PyAny>) -> PyResult<()> {
         let new_key = signer(new_key)?;
         let (log, key) = (self.log()?, self.key()?);
-        let log = log.folder("rotating keys").map_err(error)?;
-        py.detach(|| log.rotate(&key, &new_key, None)).map_err(error)?;
+        py.detach(|| log.rotate(&key, &new_key)).map_err(error)?;
         *self.key.lock().map_err(|_| closed())? = Some(new_key);
         Ok(())
     }
@@ -371,7 +370,6 @@ impl Log {
     fn revoke(&self, py: Python<'_>, kid: Str, at: Str, reason: Option<Str>) -> PyResult<()> {
         let at = Timestamp::parse(&at).map_err(error)?;
         let (log, key) = (self.log()?, self.key()?);
-        let log = log.folder("revoking keys").map_err(error)?;
         let reason = reason.as_deref();
         py.detach(|| log.revoke(&key, &kid, at, reason)).map_err(error)
     }

@@ -59,7 +59,7 @@ def test_a_postgres_log_appends_proves_and_verifies_like_a_folder(server: str, m
         assert log.verify(jwks).valid
         # What only a folder log does yet is refused, with a message that says so.
         with pytest.raises(evidentia.UsageError) as raised:
-            log.rotate(evidentia.SigningKey.generate())
+            log.add_index_field("n")
         assert raised.value.code_name == "INVALID_ARGUMENT" and "PostgreSQL" in str(raised.value)
         # The URL carries a password: it is never shown.
         assert "superpw" not in repr(log) and f"example.com/pg-{mode}" in repr(log)
@@ -70,3 +70,18 @@ def test_a_postgres_log_appends_proves_and_verifies_like_a_folder(server: str, m
         assert len(reader) == 4 and reader.verify().valid
         with pytest.raises(evidentia.KeyMaterialError):
             reader.append({"n": 5})
+    # Keys rotate as in a folder: a key record and a checkpoint sealing it; the
+    # retired key's records keep verifying, and the current key cannot revoke itself.
+    new_key = evidentia.SigningKey.generate()
+    with evidentia.Log.open(url, key) as log:
+        log.rotate(new_key)
+        log.append({"n": 5})
+        assert len(log) == 6 and log.verify().valid
+        assert log.checkpoint().startswith(f"example.com/pg-{mode}\n6\n")
+        with pytest.raises(evidentia.UsageError) as raised:
+            log.revoke(new_key.kid, "2020-01-01T00:00:00Z")
+        assert raised.value.code_name == "INVALID_ARGUMENT" and "rotate" in str(raised.value)
+    with evidentia.Log.open(url, key) as log:
+        with pytest.raises(evidentia.KeyMaterialError) as raised:
+            log.append({"n": 6})
+        assert raised.value.code_name == "KEY_NOT_CURRENT"

@@ -296,7 +296,7 @@ impl Log {
         let mut key = self.key.lock().map_err(|_| fail(ErrorCode::Internal, "a thread panicked holding the key"))?;
         let current =
             key.clone().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))?;
-        self.folder("rotating keys")?.rotate(&*current.signer(), &*new_key.signer(), None)?;
+        self.log.rotate(&*current.signer(), &*new_key.signer())?;
         *key = Some(new_key);
         Ok(())
     }
@@ -310,7 +310,7 @@ impl Log {
         let current =
             key.clone().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))?;
         drop(key);
-        self.folder("revoking keys")?.revoke(&*current.signer(), &kid, Timestamp::parse(&at)?, reason.as_deref())?;
+        self.log.revoke(&*current.signer(), &kid, Timestamp::parse(&at)?, reason.as_deref())?;
         Ok(())
     }
 

@@ -61,14 +61,23 @@ class PostgresTest {
             assertEquals(4uL, report.records())
             assertEquals(logId, report.logId())
             // What only a directory log does yet is refused, with a message that says so.
-            val e = assertThrows(EvidentiaException.Usage::class.java) { log.rotate(SigningKey.generate()) }
+            val e = assertThrows(EvidentiaException.Usage::class.java) { log.addIndexField("n") }
             assertEquals("INVALID_ARGUMENT", e.codeName)
             assertTrue(e.reason.contains("PostgreSQL"), e.reason)
+        }
+        // Keys rotate as in a directory: the retired key's records keep verifying.
+        val newKey = SigningKey.generate()
+        Log.open(url, key).use { log ->
+            log.rotate(newKey)
+            log.append("""{"n":4}""")
+            assertTrue(log.verify().valid())
+            val current = assertThrows(EvidentiaException.Usage::class.java) { log.revoke(newKey.kid(), "2020-01-01T00:00:00Z", null) }
+            assertEquals("INVALID_ARGUMENT", current.codeName)
         }
         val exists = assertThrows(EvidentiaException.Storage::class.java) { Log.create(url, key) }
         assertEquals("LOG_EXISTS", exists.codeName)
         Log.open(url).use { reader ->
-            assertEquals(4uL, reader.length())
+            assertEquals(6uL, reader.length())
             assertTrue(reader.verify().valid())
             assertThrows(EvidentiaException.Key::class.java) { reader.append("""{"n":5}""") }
         }
