@@ -300,7 +300,11 @@ export declare class SigningKey {
 export interface AppendBatchOptions {
   /** The records' time, RFC 3339 (default: now). */
   time?: string
-  /** One nonce for each event, `null` for an event without one (default: none). */
+  /**
+   * One nonce for each event, `null` for an event without one (default: none).
+   * A retried batch appends its events without a nonce again: give every event
+   * one.
+   */
   nonces?: Array<string | null>
   /**
    * When an event's nonce is already in the log with the same event, return

@@ -530,6 +530,44 @@ fn a_handle_connects_again_after_its_connection_broke_and_never_hangs_connecting
 }
 
 #[test]
+fn a_retried_batch_is_answered_as_it_was_first() {
+    use evidentia_store::{AppendOptions, Mode, NewEvent};
+    let Some(cluster) = Cluster::start("retry") else { return };
+    let url = cluster.database("retry");
+    let key = evidentia::SigningKey::generate().unwrap();
+    let options = evidentia_store::pg::PgCreateOptions { mode: Mode::Batch, ..Default::default() };
+    let log = PgLog::create(&url, &key, options).unwrap();
+    let lines = |appended: Vec<evidentia_store::Appended>| appended.iter().map(|a| a.to_line()).collect::<Vec<_>>();
+    let events: Vec<String> = (0..300).map(|n| format!("{{\"n\":{n}}}")).collect();
+    let nonces: Vec<Option<String>> = (0..300).map(|n| (n % 3 != 0).then(|| format!("n{n}"))).collect();
+    let first = NewEvent::group(&events, Some(&nonces)).unwrap();
+    let first = lines(log.append_events(&key, &first, AppendOptions::default()).unwrap());
+    log.append(&key, b"{\"later\":1}", None).unwrap();
+    // A retry of the records with nonces, and a new one: each retried record is
+    // answered with its first acknowledgement (the checkpoint that sealed it, not
+    // the newer one), the new one appended.
+    let mut again: Vec<String> = (0..300).filter(|n| n % 3 != 0).map(|n| events[n].clone()).collect();
+    let mut again_nonces: Vec<Option<String>> = (0..300).filter(|n| n % 3 != 0).map(|n| nonces[n].clone()).collect();
+    again.push("{\"new\":1}".to_owned());
+    again_nonces.push(Some("new".to_owned()));
+    let retry = AppendOptions { idempotent: true, ..Default::default() };
+    let answered =
+        lines(log.append_events(&key, &NewEvent::group(&again, Some(&again_nonces)).unwrap(), retry).unwrap());
+    let expected: Vec<&String> = (0..300).filter(|n| n % 3 != 0).map(|n| &first[n]).collect();
+    assert_eq!(answered[..200].iter().collect::<Vec<_>>(), expected);
+    assert!(
+        answered[200].contains("\"seq\":301") && answered[200].contains("\"checkpoint_size\":302"),
+        "{}",
+        answered[200]
+    );
+    assert_eq!(log.len().unwrap(), 302);
+    // A nonce whose record is gone is a damaged log, not an unused nonce.
+    cluster.sql("retry", "DELETE FROM evidentia.entries WHERE seq = 1");
+    let damaged = log.append_events(&key, &[NewEvent { json: b"{\"n\":1}", nonce: Some("n1") }], retry);
+    assert_eq!(damaged.unwrap_err().code(), evidentia::ErrorCode::LogCorrupt);
+}
+
+#[test]
 fn keys_rotate_and_are_revoked_in_postgres_as_in_a_folder() {
     let Some(cluster) = Cluster::start("keys") else { return };
     let work = Workdir::new("pg-keys");

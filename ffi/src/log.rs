@@ -174,13 +174,34 @@ pub unsafe extern "C" fn evidentia_log_append(
 
 /// Appends `count` events (JSON texts: `events[i]` points to `event_lens[i]`
 /// bytes) with one flush to stable storage and, in batch mode, one signed
-/// checkpoint; all or none. `nonces` is NULL, or points to `count` nonces, each
-/// NUL-terminated or NULL for an event without one. `flags` are those of
-/// [`evidentia_log_append`]: with `EVIDENTIA_APPEND_IDEMPOTENT`, an event whose
-/// nonce is already in the log with the same event gives that record's
-/// acknowledgement. Gives one acknowledgement per event, as
+/// checkpoint; all or none. Gives one acknowledgement per event, as
 /// [`evidentia_log_append`] does, separated by newlines, in a new string in `*out`
-/// (free it with [`crate::evidentia_string_free`]). `time` may be NULL.
+/// (free it with [`crate::evidentia_string_free`]). `time` may be NULL. The
+/// events take no nonces: [`evidentia_log_append_events`] gives them some.
+///
+/// # Safety
+/// `log` live; `events` and `event_lens` must point to `count` entries each (or be
+/// NULL when `count` is 0); otherwise as [`evidentia_log_append`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_append_batch(
+    log: *const evidentia_log,
+    events: *const *const u8,
+    event_lens: *const usize,
+    count: usize,
+    time: *const c_char,
+    out: *mut *mut c_char,
+) -> evidentia_result {
+    // SAFETY: as the caller promises, and no nonces.
+    unsafe { evidentia_log_append_events(log, events, event_lens, count, std::ptr::null(), time, 0, out) }
+}
+
+/// As [`evidentia_log_append_batch`], with a nonce for each event: `nonces` is
+/// NULL, or points to `count` nonces, each NUL-terminated or NULL for an event
+/// without one. `flags` are those of [`evidentia_log_append`]: with
+/// `EVIDENTIA_APPEND_IDEMPOTENT`, an event whose nonce is already in the log with
+/// the same event gives that record's acknowledgement, as its first append gave
+/// it, and the other events are appended (those without a nonce too: a retried
+/// batch is safe when every event has a nonce).
 ///
 /// # Safety
 /// `log` live; `events` and `event_lens` (and `nonces`, unless NULL) must point
@@ -188,7 +209,7 @@ pub unsafe extern "C" fn evidentia_log_append(
 /// [`evidentia_log_append`].
 #[allow(clippy::too_many_arguments)] // the C ABI takes arguments, not a struct
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn evidentia_log_append_batch(
+pub unsafe extern "C" fn evidentia_log_append_events(
     log: *const evidentia_log,
     events: *const *const u8,
     event_lens: *const usize,

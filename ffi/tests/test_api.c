@@ -22,7 +22,7 @@ static void null_pointers_are_refused(void) {
     CHECK(evidentia_log_keys(NULL, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "null log keys");
     CHECK(evidentia_log_id(NULL, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "null log id");
     char *text = NULL;
-    CHECK(evidentia_log_append_batch(NULL, NULL, NULL, 0, NULL, NULL, 0, &text) == EVIDENTIA_INVALID_ARGUMENT && text == NULL,
+    CHECK(evidentia_log_append_batch(NULL, NULL, NULL, 0, NULL, &text) == EVIDENTIA_INVALID_ARGUMENT && text == NULL,
           "null log batch");
     CHECK(evidentia_log_append(NULL, (const uint8_t *)"{}", 2, NULL, NULL, 0, &text) == EVIDENTIA_INVALID_ARGUMENT &&
               text == NULL,
@@ -246,7 +246,7 @@ static void batches_rotation_and_key_history(void) {
     const uint8_t *events[] = {(const uint8_t *)texts[0], (const uint8_t *)texts[1], (const uint8_t *)texts[2]};
     size_t lens[] = {7, 7, 7};
     char *acks = NULL;
-    CHECK(evidentia_log_append_batch(log, events, lens, 3, NULL, NULL, 0, &acks) == EVIDENTIA_OK && acks, "batch");
+    CHECK(evidentia_log_append_batch(log, events, lens, 3, NULL, &acks) == EVIDENTIA_OK && acks, "batch");
     size_t lines = 1;
     for (const char *c = acks ? acks : ""; *c; c++) lines += *c == '\n';
     CHECK(lines == 3 && acks && strstr(acks, "\"seq\":2"), "one line per event: %s", acks ? acks : "(null)");
@@ -254,17 +254,17 @@ static void batches_rotation_and_key_history(void) {
     /* All or none: an invalid event in a batch appends nothing. */
     const uint8_t *bad[] = {(const uint8_t *)texts[0], (const uint8_t *)"{\"n\":"};
     size_t bad_lens[] = {7, 5};
-    CHECK(evidentia_log_append_batch(log, bad, bad_lens, 2, NULL, NULL, 0, &acks) == EVIDENTIA_JSON_SYNTAX && acks == NULL, "bad");
-    CHECK(evidentia_log_append_batch(log, NULL, lens, 2, NULL, NULL, 0, &acks) == EVIDENTIA_INVALID_ARGUMENT, "null");
-    CHECK(evidentia_log_append_batch(log, events, lens, 3, NULL, NULL, 0, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null out");
-    CHECK(evidentia_log_append_batch(log, NULL, NULL, 0, NULL, NULL, 0, &acks) == EVIDENTIA_OK && acks && acks[0] == 0, "empty");
+    CHECK(evidentia_log_append_batch(log, bad, bad_lens, 2, NULL, &acks) == EVIDENTIA_JSON_SYNTAX && acks == NULL, "bad");
+    CHECK(evidentia_log_append_batch(log, NULL, lens, 2, NULL, &acks) == EVIDENTIA_INVALID_ARGUMENT, "null");
+    CHECK(evidentia_log_append_batch(log, events, lens, 3, NULL, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null out");
+    CHECK(evidentia_log_append_batch(log, NULL, NULL, 0, NULL, &acks) == EVIDENTIA_OK && acks && acks[0] == 0, "empty");
     evidentia_string_free(acks);
     uint64_t len = 0;
     CHECK(evidentia_log_len(log, &len) == EVIDENTIA_OK && len == 3, "len %llu", (unsigned long long)len);
     /* After a rotation, appends are signed with the new key and the history keeps both. */
     CHECK(evidentia_log_rotate(log, new_key) == EVIDENTIA_OK, "rotate");
     CHECK(evidentia_log_rotate(log, old_key) == EVIDENTIA_KEY_SET_MALFORMED, "an old key does not come back");
-    CHECK(evidentia_log_append_batch(log, events, lens, 1, NULL, NULL, 0, &acks) == EVIDENTIA_OK, "after rotation");
+    CHECK(evidentia_log_append_batch(log, events, lens, 1, NULL, &acks) == EVIDENTIA_OK, "after rotation");
     evidentia_string_free(acks);
     CHECK(evidentia_log_keys(log, out, BIG, &out_len) == EVIDENTIA_OK && strstr(out, "\"exp\"") != NULL, "history");
     char kid[64];
@@ -476,13 +476,13 @@ static void nonces_times_and_strings(void) {
     size_t more_lens[] = {11, 11};
     const char *more_nonces[] = {"order-6", NULL};
     char *acks = NULL, *retry = NULL;
-    CHECK(evidentia_log_append_batch(log, more, more_lens, 2, more_nonces, NULL, 0, &acks) == EVIDENTIA_OK && acks,
+    CHECK(evidentia_log_append_events(log, more, more_lens, 2, more_nonces, NULL, 0, &acks) == EVIDENTIA_OK && acks,
           "batch");
     /* A batch retried: refused without the flag, the original receipt with it. */
-    CHECK(evidentia_log_append_batch(log, more, more_lens, 1, more_nonces, NULL, 0, &retry) == EVIDENTIA_NONCE_IN_USE &&
+    CHECK(evidentia_log_append_events(log, more, more_lens, 1, more_nonces, NULL, 0, &retry) == EVIDENTIA_NONCE_IN_USE &&
               retry == NULL,
           "a batch nonce in use");
-    CHECK(evidentia_log_append_batch(log, more, more_lens, 1, more_nonces, NULL, EVIDENTIA_APPEND_IDEMPOTENT, &retry) ==
+    CHECK(evidentia_log_append_events(log, more, more_lens, 1, more_nonces, NULL, EVIDENTIA_APPEND_IDEMPOTENT, &retry) ==
                   EVIDENTIA_OK &&
               retry && acks && strncmp(acks, retry, strlen(retry)) == 0 && acks[strlen(retry)] == '\n',
           "an idempotent batch retry gives the first receipt: %s", retry ? retry : "(null)");
@@ -490,14 +490,14 @@ static void nonces_times_and_strings(void) {
     retry = NULL;
     evidentia_string_free(acks);
     const char *twice[] = {"order-8", "order-8"};
-    CHECK(evidentia_log_append_batch(log, more, more_lens, 2, twice, NULL, 0, &retry) == EVIDENTIA_NONCE_IN_USE &&
+    CHECK(evidentia_log_append_events(log, more, more_lens, 2, twice, NULL, 0, &retry) == EVIDENTIA_NONCE_IN_USE &&
               retry == NULL,
           "one nonce twice in a batch");
     const char *not_utf8[] = {"\xff", NULL};
-    CHECK(evidentia_log_append_batch(log, more, more_lens, 2, not_utf8, NULL, 0, &retry) == EVIDENTIA_INVALID_ARGUMENT &&
+    CHECK(evidentia_log_append_events(log, more, more_lens, 2, not_utf8, NULL, 0, &retry) == EVIDENTIA_INVALID_ARGUMENT &&
               retry == NULL,
           "a nonce that is not UTF-8");
-    CHECK(evidentia_log_append_batch(log, more, more_lens, 2, NULL, NULL, 4, &retry) == EVIDENTIA_INVALID_ARGUMENT &&
+    CHECK(evidentia_log_append_events(log, more, more_lens, 2, NULL, NULL, 4, &retry) == EVIDENTIA_INVALID_ARGUMENT &&
               retry == NULL,
           "unknown batch flags");
     CHECK(length_of(log) == 3, "len after the batch retries");

@@ -269,14 +269,28 @@ static const uint8_t *batch_events[2] = {(const uint8_t *)"{\"b\":1}", (const ui
 static size_t batch_lens[2] = {7, 3};
 
 static evidentia_result call_append_batch(struct call *c) {
-    return evidentia_log_append_batch(c->p[0], c->p[1], c->p[2], c->n[1], c->p[3], c->p[4],
-                                      EVIDENTIA_APPEND_IDEMPOTENT, c->p[5]);
+    return evidentia_log_append_batch(c->p[0], c->p[1], c->p[2], c->n[1], c->p[3], c->p[4]);
+}
+
+static void setup_append_batch(struct call *c) {
+    c->p[0] = fx.log;
+    c->p[1] = batch_events;
+    c->n[1] = 2;
+    c->p[2] = batch_lens;
+    c->n[2] = 2;
+    c->p[3] = NULL;
+    out_handle(c, 4, 0);
 }
 
 /* The first event's nonce makes every call after the first an idempotent retry. */
 static const char *batch_nonces[2] = {"pointers-batch", NULL};
 
-static void setup_append_batch(struct call *c) {
+static evidentia_result call_append_events(struct call *c) {
+    return evidentia_log_append_events(c->p[0], c->p[1], c->p[2], c->n[1], c->p[3], c->p[4],
+                                       EVIDENTIA_APPEND_IDEMPOTENT, c->p[5]);
+}
+
+static void setup_append_events(struct call *c) {
     c->p[0] = fx.log;
     c->p[1] = batch_events;
     c->n[1] = 2;
@@ -693,7 +707,8 @@ static const struct spec specs[] = {
     {"evidentia_log_create", "shSSo", setup_log_create, call_log_create, free_log_slot},
     {"evidentia_log_open", "sHo", setup_log_open, call_log_open, free_log_slot},
     {"evidentia_log_append", "hiSSo", setup_log_append, call_log_append, free_string_slot},
-    {"evidentia_log_append_batch", "haANSo", setup_append_batch, call_append_batch, free_string_slot},
+    {"evidentia_log_append_batch", "haASo", setup_append_batch, call_append_batch, free_string_slot},
+    {"evidentia_log_append_events", "haANSo", setup_append_events, call_append_events, free_string_slot},
     {"evidentia_log_rotate", "hh", setup_rotate, call_rotate, free_made_key},
     {"evidentia_log_revoke", "hssS", setup_revoke, call_revoke, nothing},
     {"evidentia_log_keys", "hbl", setup_log_text, call_evidentia_log_keys, nothing},
@@ -988,7 +1003,7 @@ static void the_rest(void) {
     const uint8_t *events[2] = {(const uint8_t *)"{}", NULL};
     size_t lens[2] = {2, 5};
     char *out_string = NULL;
-    CHECK(evidentia_log_append_batch(fx.log, events, lens, 2, NULL, NULL, 0, &out_string) == EVIDENTIA_INVALID_ARGUMENT &&
+    CHECK(evidentia_log_append_batch(fx.log, events, lens, 2, NULL, &out_string) == EVIDENTIA_INVALID_ARGUMENT &&
               out_string == NULL,
           "an event NULL in a batch");
     /* A path that is not UTF-8, and a wait out of range. */

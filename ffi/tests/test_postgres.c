@@ -25,7 +25,7 @@ static void a_log_in_postgres(const char *server, const char *database, uint32_t
     CHECK(evidentia_log_open(url, key, 0, &other) == EVIDENTIA_OK, "open a second handle");
     const uint8_t *events[] = {(const uint8_t *)"{\"n\":1}", (const uint8_t *)"{\"n\":2}"};
     size_t lens[] = {7, 7};
-    CHECK(evidentia_log_append_batch(other, events, lens, 2, NULL, NULL, 0, &text) == EVIDENTIA_OK, "batch");
+    CHECK(evidentia_log_append_batch(other, events, lens, 2, NULL, &text) == EVIDENTIA_OK, "batch");
     evidentia_string_free(text);
     evidentia_log_free(other);
     CHECK(evidentia_log_append(log, (const uint8_t *)"{\"n\":3}", 7, NULL, NULL, 0, &text) == EVIDENTIA_OK, "append");

@@ -379,7 +379,7 @@ static void batch_receipts(void) {
         count++;
     }
     char *acks = NULL;
-    CHECK(evidentia_log_append_batch(log, events, lens, count, NULL, str(doc, "time"), 0, &acks) == EVIDENTIA_OK, "append batch");
+    CHECK(evidentia_log_append_batch(log, events, lens, count, str(doc, "time"), &acks) == EVIDENTIA_OK, "append batch");
     evidentia_string_free(acks);
     for (int i = 0; i < cJSON_GetArraySize(issue); i++) {
         CHECK(evidentia_log_receipt(log, (uint64_t)i, out, BIG, &out_len) == EVIDENTIA_OK &&

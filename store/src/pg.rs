@@ -283,16 +283,6 @@ impl Prepared {
         client.query(&statement, params).inspect_err(|_| self.0.clear())
     }
 
-    fn query_one(
-        &mut self,
-        client: &mut impl GenericClient,
-        sql: &'static str,
-        params: &Params<'_>,
-    ) -> Result<Row, postgres::Error> {
-        let statement = self.statement(client, sql)?;
-        client.query_one(&statement, params).inspect_err(|_| self.0.clear())
-    }
-
     fn query_opt(
         &mut self,
         client: &mut impl GenericClient,
@@ -634,21 +624,30 @@ impl PgLog {
                     return Err(Error::new(ErrorCode::NonceInUse, "two events of the batch have the same nonce"));
                 }
             }
-            // Every nonce of the group looked up at once, under the head's lock.
+            // Every nonce of the group looked up at once, under the head's lock,
+            // with the records that hold them (one round trip, however many).
             let mut used = std::collections::HashMap::new();
             if !seen.is_empty() {
                 let nonces: Vec<&str> = seen.into_iter().collect();
                 for row in prepared
-                    .query(&mut tx, "SELECT nonce, seq FROM evidentia.nonces WHERE nonce = ANY($1)", &[&nonces])
+                    .query(
+                        &mut tx,
+                        "SELECT n.nonce, n.seq, e.receipt, e.record,
+                             (SELECT min(c.size) FROM evidentia.checkpoints c
+                              WHERE e.receipt IS NULL AND c.size > n.seq)
+                         FROM evidentia.nonces n LEFT JOIN evidentia.entries e ON e.seq = n.seq
+                         WHERE n.nonce = ANY($1)",
+                        &[&nonces],
+                    )
                     .map_err(|e| db_error("look up the nonces", &e))?
                 {
-                    used.insert(col::<String>(&row, 0)?, count(&row, 1)?);
+                    used.insert(col::<String>(&row, 0)?, replayed(&row)?);
                 }
             }
             for (event, canonical) in events.iter().zip(&canonical) {
-                match event.nonce.and_then(|nonce| used.get(nonce)) {
+                match event.nonce.and_then(|nonce| used.remove(nonce)) {
                     None => results.push(None),
-                    Some(&seq) => results.push(Some(retried(replay(&mut tx, prepared, seq)?, canonical, &options)?)),
+                    Some(original) => results.push(Some(retried(original, canonical, &options)?)),
                 }
             }
             if results.iter().all(Option::is_some) {
@@ -1407,12 +1406,12 @@ fn latest_checkpoint(client: &mut impl GenericClient, prepared: &mut Prepared) -
     row.map(|row| Ok((count(&row, 0)?, col(&row, 1)?))).transpose()
 }
 
-/// The acknowledgement of a record already in the log (an idempotent retry).
-fn replay(tx: &mut Transaction<'_>, prepared: &mut Prepared, seq: u64) -> Result<Appended> {
-    let row = prepared
-        .query_one(tx, "SELECT receipt, record FROM evidentia.entries WHERE seq = $1", &[&(seq as i64)])
-        .map_err(|e| db_error("read an entry", &e))?;
-    let (receipt, record): (Option<&str>, Option<&[u8]>) = (col(&row, 0)?, col(&row, 1)?);
+/// The acknowledgement of a record already in the log (an idempotent retry),
+/// from a row of its sequence number, receipt, record and the size of the
+/// checkpoint that first sealed it (batch mode).
+fn replayed(row: &Row) -> Result<Appended> {
+    let seq = count(row, 1)?;
+    let (receipt, record): (Option<&str>, Option<&[u8]>) = (col(row, 2)?, col(row, 3)?);
     let (receipt, record) = match (receipt, record) {
         (Some(text), _) => {
             let receipt = Receipt::parse(text)?;
@@ -1420,17 +1419,11 @@ fn replay(tx: &mut Transaction<'_>, prepared: &mut Prepared, seq: u64) -> Result
             (Some(receipt), record)
         }
         (None, Some(bytes)) => (None, Record::from_bytes(bytes)?),
-        (None, None) => return Err(corrupt(format!("entry {seq} holds neither receipt nor record"))),
-    };
-    let checkpoint_size = match receipt {
-        Some(_) => None,
-        None => {
-            let row = prepared
-                .query_one(tx, "SELECT min(size) FROM evidentia.checkpoints WHERE size > $1", &[&(seq as i64)])
-                .map_err(|e| db_error("read the checkpoints", &e))?;
-            col::<Option<i64>>(&row, 0)?.and_then(|size| u64::try_from(size).ok())
+        (None, None) => {
+            return Err(corrupt(format!("entry {seq}, which holds a nonce, holds neither receipt nor record")));
         }
     };
+    let checkpoint_size = col::<Option<i64>>(row, 4)?.and_then(|size| u64::try_from(size).ok());
     let bytes = record.to_bytes();
     Ok(Appended::replayed(seq, &bytes, record, receipt, checkpoint_size))
 }

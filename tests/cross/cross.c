@@ -156,7 +156,7 @@ static void produce(const cJSON *spec, const char *dir) {
     char *given = NULL;
     ok(evidentia_log_append(log, batch[0], lens[0], NULL, NULL, 0, &given), "append");
     add_given(fresh, "receipt", given);
-    ok(evidentia_log_append_batch(log, batch + 1, lens + 1, 2, NULL, NULL, 0, &given), "append batch");
+    ok(evidentia_log_append_batch(log, batch + 1, lens + 1, 2, NULL, &given), "append batch");
     evidentia_string_free(given);
     ok(evidentia_log_checkpoint(log, &given), "checkpoint");
     add_given(fresh, "checkpoint", given);
@@ -173,7 +173,7 @@ static void produce(const cJSON *spec, const char *dir) {
     snprintf(path, sizeof path, "%s/batch", dir);
     ok(evidentia_log_create(path, fresh_key, "c.example/cross-batch", EVIDENTIA_MODE_BATCH, NULL, &log), "create");
     cJSON_AddStringToObject(fresh, "batch_log", path);
-    ok(evidentia_log_append_batch(log, batch, lens, 3, NULL, NULL, 0, &given), "append batch");
+    ok(evidentia_log_append_batch(log, batch, lens, 3, NULL, &given), "append batch");
     evidentia_string_free(given);
     ok(evidentia_log_receipt(log, 0, out, BIG, &out_len), "batch receipt");
     cJSON_AddStringToObject(fresh, "batch_receipt", out);

@@ -84,6 +84,8 @@ pub struct AppendBatchOptions<'env> {
     #[napi(ts_type = "string")]
     pub time: Option<Unknown<'env>>,
     /// One nonce for each event, `null` for an event without one (default: none).
+    /// A retried batch appends its events without a nonce again: give every event
+    /// one.
     #[napi(ts_type = "Array<string | null>")]
     pub nonces: Option<Vec<Unknown<'env>>>,
     /// When an event's nonce is already in the log with the same event, return

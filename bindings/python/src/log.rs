@@ -132,7 +132,8 @@ impl Log {
     /// Appends several events with one flush to disk (and, in batch mode, one
     /// signed checkpoint); all or none. `nonces`, when given, holds one nonce or
     /// None for each event; with `idempotent`, events whose nonce is already in the
-    /// log with the same event return that record's acknowledgement.
+    /// log with the same event return that record's acknowledgement. A retried
+    /// batch appends its events without a nonce again: give every event one.
     #[pyo3(signature = (events, time = None, nonces = None, idempotent = false))]
     fn append_batch(
         &self,

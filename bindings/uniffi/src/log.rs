@@ -104,7 +104,9 @@ impl Log {
     /// Appends events (JSON texts) as one group; returns a receipt or
     /// acknowledgement line for each. `nonces`, when given, holds one nonce or
     /// null for each event; with `idempotent`, an event whose nonce is already in
-    /// the log with the same event returns that record's acknowledgement.
+    /// the log with the same event returns that record's acknowledgement. A
+    /// retried batch appends its events without a nonce again: give every event
+    /// one.
     #[uniffi::method(default(time = None, nonces = None, idempotent = false))]
     pub fn append_batch(
         &self,
