@@ -194,11 +194,8 @@ fn checkpoint(url: &str, key: Option<&Path>) -> Result<(), Error> {
 
 fn verify(url: &str, jwks: Option<&Path>, json: bool, signer: Option<&crate::AnySigner>) -> Result<Outcome, Error> {
     let log = PgLog::open(url)?;
-    let keys: KeySet = match jwks {
-        Some(path) => load_keys(path)?,
-        None => log.keys()?,
-    };
-    let report = log.verify(&keys)?;
+    let keys: Option<KeySet> = jwks.map(load_keys).transpose()?;
+    let report = log.verify(keys.as_ref())?;
     if jwks.is_none() && !json {
         outln!("(keys: the log's own key history; pass --jwks with keys you trust to check who signed)");
     }

@@ -327,10 +327,7 @@ impl AnyLog {
                 if from_checkpoint.is_some() {
                     return Err(folder_only("verifying from a checkpoint"));
                 }
-                match keys {
-                    Some(keys) => log.verify(keys),
-                    None => log.verify(&log.keys()?),
-                }
+                log.verify(keys)
             }
         }
     }

@@ -423,7 +423,7 @@ impl PgLog {
             mode: source.mode(),
         };
         let same = copy.latest_checkpoint()? == source.latest_checkpoint()?.map(|c| (c.size, c.note));
-        if !copy.verify(source.keys())?.is_valid() || !same || copy.len()? != source.len() {
+        if !copy.verify(Some(source.keys()))?.is_valid() || !same || copy.len()? != source.len() {
             return Err(Error::new(
                 ErrorCode::LogCorrupt,
                 "the copy in PostgreSQL does not verify as the log it was copied from: run `log verify` on both",
@@ -442,8 +442,7 @@ impl PgLog {
     /// [`ErrorCode::LogCorrupt`] when this log or the copy does not verify;
     /// [`ErrorCode::LogExists`]; [`ErrorCode::Io`].
     pub fn copy_to(&self, dir: &Path) -> Result<()> {
-        let keys = self.keys()?;
-        if !self.verify(&keys)?.is_valid() {
+        if !self.verify(None)?.is_valid() {
             return Err(Error::new(
                 ErrorCode::LogCorrupt,
                 "the log to copy does not verify: run `log verify` on it to see why; nothing was copied",
@@ -668,8 +667,8 @@ impl PgLog {
     /// transaction: `current` signs a key record (SPEC.md §23) handing over to
     /// `new_key` and a checkpoint of the whole log that seals it, and the key
     /// history gains `new_key`. Records signed before keep verifying with the key
-    /// history. Asked again once made (a retry after an `IO` error), it does
-    /// nothing.
+    /// history. Asked again once made (a retry after an `IO` error: the key
+    /// history shows `current` handing over to `new_key`), it does nothing.
     ///
     /// # Errors
     /// [`ErrorCode::KeyNotCurrent`] when `current` is not the log's current key;
@@ -684,16 +683,7 @@ impl PgLog {
             let mut head = self.lock_head(&mut tx, prepared)?;
             let validity = match self::current(&head.keys, current) {
                 Ok(validity) => validity,
-                // Made already: `new_key` took over from `current`.
-                Err(_)
-                    if self::current(&head.keys, new_key).is_ok()
-                        && head
-                            .keys
-                            .select(Some(current.public_key().kid()))
-                            .is_ok_and(|(key, validity)| key == current.public_key() && validity.expires.is_some()) =>
-                {
-                    return Ok(());
-                }
+                Err(_) if handed_over(&head.keys, current, new_key) => return Ok(()), // made already
                 Err(e) => return Err(e),
             };
             let time = record_time(head.chain.last_time(), validity.not_before, None, now()?)?;
@@ -713,7 +703,8 @@ impl PgLog {
     /// [`ErrorCode::KeyNotCurrent`] when `key` is not the log's current key;
     /// [`ErrorCode::KeyNotFound`] when the log has no key `kid`;
     /// [`ErrorCode::InvalidArgument`] when `kid` is the current key (rotate first),
-    /// is revoked already, or the reason is empty or longer than 1 KiB;
+    /// is revoked already (other than so: asked again once made, it does nothing),
+    /// or the reason is empty or longer than 1 KiB;
     /// [`ErrorCode::LogLocked`]; [`ErrorCode::Io`], after which [`PgLog::keys`]
     /// says whether it was made.
     pub fn revoke(&self, key: &dyn Signer, kid: &str, at: Timestamp, reason: Option<&str>) -> Result<()> {
@@ -721,6 +712,9 @@ impl PgLog {
             let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
             let mut head = self.lock_head(&mut tx, prepared)?;
             let validity = current(&head.keys, key)?;
+            if revoked_so(&head.keys, kid, at, reason)? {
+                return Ok(()); // made already
+            }
             let record = revocation(&head.keys, key, kid, at, reason)?;
             let time = record_time(head.chain.last_time(), validity.not_before, None, now()?)?;
             self.record_key_change(&mut tx, prepared, &mut head, key, &record, time)?;
@@ -930,10 +924,7 @@ impl PgLog {
             Entry::Record { record, .. } => record,
         };
         let kid = entry_record(seq, &record)?.kid;
-        let within = match self.first_record_after_key(seq, &kid)? {
-            Some(first) => first,
-            None => self.len()?,
-        };
+        let within = self.end_of_key(seq, &kid)?;
         let stored = self.with(|client, prepared| {
             prepared
                 .query_opt(
@@ -949,10 +940,13 @@ impl PgLog {
         Ok(evidentia::BatchReceipt::new(&record, proof, &note)?.to_json())
     }
 
-    /// The first record after `seq` that a key other than `kid` (record `seq`'s)
-    /// signed, if any: found by bisection, since a log's records are signed by one
-    /// key after another, never by an earlier key again.
-    fn first_record_after_key(&self, seq: u64, kid: &str) -> Result<Option<u64>> {
+    /// Where the records of `kid` (record `seq`'s key) end: the first record after
+    /// `seq` that another key signed, found by bisection, since a log's records are
+    /// signed by one key after another, never by an earlier key again; or, when
+    /// there is none, the size of the log as read then. No checkpoint of at most
+    /// that size is signed by a later key, however many rotations commit meanwhile
+    /// (reading the size again could take one in).
+    fn end_of_key(&self, seq: u64, kid: &str) -> Result<u64> {
         let kid_of = |seq: u64| -> Result<String> {
             // Every record below the head's size must be there.
             let entry = self.entry(seq).map_err(|e| match e.code() {
@@ -964,9 +958,10 @@ impl PgLog {
                 Entry::Receipt { .. } => Err(corrupt(format!("entry {seq} of a batch-signed log holds a receipt"))),
             }
         };
-        let last = self.len()?.saturating_sub(1);
+        let size = self.len()?;
+        let last = size.saturating_sub(1);
         if last <= seq || kid_of(last)? == kid {
-            return Ok(None);
+            return Ok(size);
         }
         let (mut low, mut high) = (seq, last); // record `low` has `kid`, record `high` does not
         while high - low > 1 {
@@ -977,7 +972,7 @@ impl PgLog {
                 high = mid;
             }
         }
-        Ok(Some(high))
+        Ok(high)
     }
 
     /// The record that holds `nonce`, if any.
@@ -1030,7 +1025,9 @@ impl PgLog {
         })
     }
 
-    /// Verifies the whole log against `keys`: every record, the chain, the tree
+    /// Verifies the whole log against `keys`, or when `None` against the log's own
+    /// key history, read in the same snapshot as the records (one read before it
+    /// could miss a key record committed between): every record, the chain, the tree
     /// the stored nodes hold, every checkpoint (SPEC.md §13), and the head the next
     /// append continues from, which must be the records' last and their tree (a
     /// record cut from the end is found there). Entries are read in order, 64 at a
@@ -1039,15 +1036,27 @@ impl PgLog {
     /// # Errors
     /// [`ErrorCode::Io`] when the database cannot be read (what it holds wrongly is
     /// a finding in the report, not an error).
-    pub fn verify(&self, keys: &KeySet) -> Result<Report> {
+    pub fn verify(&self, keys: Option<&KeySet>) -> Result<Report> {
         let options = LogVerifyOptions {
             expected_log_id: Some(self.log_id.clone()),
             require_events: true,
             ..LogVerifyOptions::default()
         };
-        let mut verifier = LogVerifier::new(keys, options);
         self.with(|client, _| {
             let mut tx = snapshot(client)?;
+            let own;
+            let keys = match keys {
+                Some(keys) => keys,
+                None => {
+                    let row = tx
+                        .query("SELECT keys FROM evidentia.log", &[])
+                        .map_err(|e| db_error("read the key history", &e))
+                        .and_then(head)?;
+                    own = KeySet::from_json(col::<&str>(&row, 0)?).map_err(|e| corrupt(e.message()))?;
+                    &own
+                }
+            };
+            let mut verifier = LogVerifier::new(keys, options);
             let finding = |verifier: &mut LogVerifier, what: String| {
                 verifier.push_prepared_checkpoint(PreparedCheckpoint::unreadable(&corrupt(what)));
             };
@@ -1319,6 +1328,23 @@ fn check_head(tx: &mut Transaction<'_>, records: u64, last: Option<&[u8]>, root:
 }
 
 /// `key` must be the log's current key; returns its validity.
+/// Whether the key history shows `from` handing over to `to`, which is current:
+/// `from` expired at the instant `to` became valid.
+fn handed_over(keys: &KeySet, from: &dyn Signer, to: &dyn Signer) -> bool {
+    let Ok(incoming) = current(keys, to) else { return false };
+    keys.select(Some(from.public_key().kid())).is_ok_and(|(key, validity)| {
+        key == from.public_key() && validity.expires.is_some() && validity.expires == incoming.not_before
+    })
+}
+
+/// Whether the key history already revokes `kid` from `at` (as a NumericDate
+/// holds it, §23) with `reason`.
+fn revoked_so(keys: &KeySet, kid: &str, at: Timestamp, reason: Option<&str>) -> Result<bool> {
+    let Ok((_, validity)) = keys.select(Some(kid)) else { return Ok(false) };
+    Ok(validity.revoked_at == Some(at.as_numeric_date_at_or_before()?)
+        && validity.revocation_reason.as_deref() == reason)
+}
+
 fn current(keys: &KeySet, key: &dyn Signer) -> Result<Validity> {
     let not_current = || Error::new(ErrorCode::KeyNotCurrent, "the key is not the log's current signing key");
     let (found, validity) = keys.select(Some(key.public_key().kid())).map_err(|_| not_current())?;
