@@ -101,7 +101,7 @@ enum Command {
     /// Write an evidence package for one record: a folder (and a .tar.gz of it) that
     /// an auditor checks with nothing but OpenSSL (`sh verify.sh`)
     Export {
-        /// The log directory
+        /// The log directory, or a postgres:// URL
         dir: PathBuf,
         /// The record's sequence number
         #[arg(long)]
@@ -484,7 +484,10 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             return report::print_report(report, json, signer.as_ref());
         }
         Command::Export { dir, index, out } => {
-            let archive = evidentia_store::export_package(dir, *index, out)?;
+            let archive = match evidentia_store::postgres_location(dir)? {
+                Some(url) => evidentia_store::pg::PgLog::open(url)?.export_package(*index, out)?,
+                None => evidentia_store::export_package(dir, *index, out)?,
+            };
             eprintln!(
                 "wrote {} and {}; check it with: sh {}/verify.sh",
                 out.display(),

@@ -479,7 +479,7 @@ pub unsafe extern "C" fn evidentia_log_export_package(
         let out = unsafe { string_out(out)? };
         let log = unsafe { handle(log, "log")? };
         let target = unsafe { path(dir)? };
-        let archive = evidentia_store::export_package(log.folder("evidence packages")?.dir(), index, target)?;
+        let archive = log.log.export_package(index, target)?;
         give_string(archive.display().to_string(), out)
     })
 }

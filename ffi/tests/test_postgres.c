@@ -4,6 +4,7 @@
  * `cargo xtask test` starts a throwaway PostgreSQL 15 cluster and names it in
  * EVIDENTIA_TEST_POSTGRES (a URL ending in '/', with empty databases "receipts" and
  * "batch"); without it this test skips, unless EVIDENTIA_REQUIRE_POSTGRES is set. */
+#define _DEFAULT_SOURCE /* mkdtemp */
 #include "common.h"
 
 static void a_log_in_postgres(const char *server, const char *database, uint32_t mode) {
@@ -95,6 +96,21 @@ static void a_log_in_postgres(const char *server, const char *database, uint32_t
           "verify after the rotation");
     evidentia_report_free(report);
     CHECK(evidentia_log_rotate(log, key) == EVIDENTIA_KEY_SET_MALFORMED, "an old key does not come back");
+    /* An evidence package of a record before the rotation carries the key record
+     * and verifies on its own. */
+    char dir[] = "/tmp/evidentia-c-pg-XXXXXX";
+    if (!mkdtemp(dir)) exit(2);
+    char package[300], command[400];
+    snprintf(package, sizeof package, "%s/package", dir);
+    char *archive = NULL, *package_report = NULL;
+    CHECK(evidentia_log_export_package(log, 1, package, &archive) == EVIDENTIA_OK && archive, "export");
+    CHECK(archive && evidentia_verify_package(archive, &package_report) == EVIDENTIA_OK && package_report &&
+              strstr(package_report, "\"valid\":true"),
+          "the package: %s", package_report ? package_report : "(none)");
+    evidentia_string_free(archive);
+    evidentia_string_free(package_report);
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    if (system(command) != 0) exit(2);
     evidentia_signing_key_free(new_key);
     evidentia_log_free(log);
     log = NULL;

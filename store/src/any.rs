@@ -4,7 +4,7 @@
 //! is reached through [`AnyLog::folder`], which refuses a PostgreSQL log with a
 //! clear error rather than a missing-file one.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use evidentia::{ConsistencyProof, Error, ErrorCode, InclusionProof, KeySet, Report, Result, Signer, Timestamp};
 
@@ -271,6 +271,19 @@ impl AnyLog {
             AnyLog::Folder(log) => log.receipt(seq),
             #[cfg(feature = "postgres")]
             AnyLog::Postgres(log) => log.receipt(seq),
+        }
+    }
+
+    /// Writes the evidence package of record `index` (SPEC.md §19) to the new
+    /// folder `out` and to `out.tar.gz`; returns the archive's path.
+    ///
+    /// # Errors
+    /// As [`crate::export_package`] and [`PgLog::export_package`].
+    pub fn export_package(&self, index: u64, out: &Path) -> Result<PathBuf> {
+        match self {
+            AnyLog::Folder(log) => crate::export_package(log.dir(), index, out),
+            #[cfg(feature = "postgres")]
+            AnyLog::Postgres(log) => log.export_package(index, out),
         }
     }
 

@@ -9,11 +9,114 @@ use evidentia::package::{
     PackageRequest, PackageTimestamp, PackageWitnesses, build_package, is_plain_file_name, package_keys,
     read_package_archive as read_package_archive_bytes,
 };
-use evidentia::{BatchReceipt, Error, ErrorCode, Policy, Result, timestamp};
+use evidentia::{BatchReceipt, Error, ErrorCode, InclusionProof, KeySet, Policy, Result, timestamp};
 
 use crate::fsio::io_error;
 use crate::witnessing::{cosigned_checkpoint, witness_policy};
-use crate::{Entry, LogReader};
+use crate::{Entry, LogReader, StoredCheckpoint, StoredTimestamp};
+
+/// What a package is made from: a log's records, key history, checkpoints and
+/// proofs, read from a log folder or (in one snapshot) a PostgreSQL log, and the
+/// timestamps and witnesses' cosignatures only a log folder keeps.
+pub(crate) trait PackageSource {
+    fn log_id(&self) -> &str;
+    fn keys(&self) -> &KeySet;
+    /// The receipt of record `seq`, as the log serves it.
+    fn receipt(&mut self, seq: u64) -> Result<String>;
+    /// The canonical event of record `seq`.
+    fn event(&mut self, seq: u64) -> Result<Vec<u8>>;
+    /// The key records (SPEC.md §23) after record `index`, in order: their
+    /// sequence numbers and events, at most [`MAX_PACKAGE_KEY_RECORDS`] + 1 (one
+    /// more than a package carries is enough to refuse it).
+    fn key_records_after(&mut self, index: u64) -> Result<Vec<(u64, Vec<u8>)>>;
+    /// Every stored checkpoint, oldest first.
+    fn checkpoints(&mut self) -> Result<Vec<StoredCheckpoint>>;
+    fn inclusion_proof(&mut self, index: u64, size: u64) -> Result<InclusionProof>;
+    /// The stored timestamp of the checkpoint of `size` records, if any.
+    fn timestamp(&mut self, size: u64) -> Option<StoredTimestamp>;
+    /// The log's witness policy's text, if it keeps one.
+    fn witness_policy(&mut self) -> Result<Option<String>>;
+    /// The witnesses' cosigned checkpoint of `size` records, if stored and readable.
+    fn cosigned(&mut self, size: u64) -> Option<String>;
+}
+
+/// A log folder's records, through its reader.
+struct Folder<'a> {
+    dir: &'a Path,
+    reader: LogReader,
+}
+
+impl PackageSource for Folder<'_> {
+    fn log_id(&self) -> &str {
+        self.reader.log_id()
+    }
+
+    fn keys(&self) -> &KeySet {
+        self.reader.keys()
+    }
+
+    fn receipt(&mut self, seq: u64) -> Result<String> {
+        self.reader.receipt(seq)
+    }
+
+    fn event(&mut self, seq: u64) -> Result<Vec<u8>> {
+        match self.reader.entry(seq)? {
+            Entry::Receipt { event, .. } | Entry::Record { event, .. } => Ok(event),
+        }
+    }
+
+    /// A log with a single key has none, so only a log with two keys or more is
+    /// read through.
+    fn key_records_after(&mut self, index: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+        if self.reader.keys().entries().len() < 2 {
+            return Ok(Vec::new());
+        }
+        let mut found = Vec::new();
+        let mut seq = 0u64;
+        self.reader.for_each_entry(|entry| {
+            let entry = entry.map_err(|why| Error::new(ErrorCode::LogCorrupt, why))?;
+            if seq > index && evidentia::key_record_of(entry.event()).is_some() {
+                if found.len() > MAX_PACKAGE_KEY_RECORDS {
+                    return Err(too_many_key_records(index));
+                }
+                found.push((seq, entry.event().to_vec()));
+            }
+            seq += 1;
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
+    fn checkpoints(&mut self) -> Result<Vec<StoredCheckpoint>> {
+        self.reader.checkpoints()
+    }
+
+    fn inclusion_proof(&mut self, index: u64, size: u64) -> Result<InclusionProof> {
+        self.reader.inclusion_proof(index, Some(size))
+    }
+
+    fn timestamp(&mut self, size: u64) -> Option<StoredTimestamp> {
+        self.reader.timestamp(size).ok().flatten()
+    }
+
+    fn witness_policy(&mut self) -> Result<Option<String>> {
+        witness_policy(self.dir)
+    }
+
+    fn cosigned(&mut self, size: u64) -> Option<String> {
+        cosigned_checkpoint(self.dir, size).ok().flatten()
+    }
+}
+
+fn too_many_key_records(index: u64) -> Error {
+    Error::new(
+        ErrorCode::InvalidArgument,
+        format!(
+            "more than {MAX_PACKAGE_KEY_RECORDS} key records follow record {index}, more than a package carries: \
+             export a later record"
+        ),
+    )
+}
 
 /// Writes the package of record `index` of the log in `dir` to the new folder `out`
 /// and to `out.tar.gz`; returns the archive's path.
@@ -34,50 +137,58 @@ use crate::{Entry, LogReader};
 /// checkpoint, or an `out` that exists; the code of evidence that does not verify
 /// (no package is written then); [`ErrorCode::Io`].
 pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
-    let reader = LogReader::open(dir)?;
-    let receipt = reader.receipt(index)?;
-    let event = match reader.entry(index)? {
-        Entry::Receipt { event, .. } | Entry::Record { event, .. } => event,
-    };
-    let key_records: Vec<(String, Vec<u8>)> = key_records_after(&reader, index)?
-        .into_iter()
-        .map(|(seq, event)| Ok((reader.receipt(seq)?, event)))
-        .collect::<Result<_>>()?;
+    export(&mut Folder { dir, reader: LogReader::open(dir)? }, index, out)
+}
+
+/// Writes the package of record `index` read from `source`, as [`export_package`].
+pub(crate) fn export<S: PackageSource>(source: &mut S, index: u64, out: &Path) -> Result<PathBuf> {
+    let receipt = source.receipt(index)?;
+    let event = source.event(index)?;
+    let key_records = source.key_records_after(index)?;
+    if key_records.len() > MAX_PACKAGE_KEY_RECORDS {
+        return Err(too_many_key_records(index));
+    }
+    let key_records: Vec<(String, Vec<u8>)> =
+        key_records.into_iter().map(|(seq, event)| Ok((source.receipt(seq)?, event))).collect::<Result<_>>()?;
     let key_records: Vec<PackageKeyRecord> =
         key_records.iter().map(|(receipt, event)| PackageKeyRecord { receipt, event }).collect();
-    let history = package_keys(&receipt, &event, &key_records, reader.keys())?;
+    let history = package_keys(&receipt, &event, &key_records, source.keys())?;
     // Only a checkpoint check 6 accepts: signed by the record's key, or by a key a
     // carried rotation hands over to that the history does not revoke.
-    let stored = reader.checkpoints()?;
-    let checkpoints: Vec<_> = stored.iter().filter(|c| history.signed(&c.note, reader.log_id())).collect();
+    let stored = source.checkpoints()?;
+    let checkpoints: Vec<_> = stored.iter().filter(|c| history.signed(&c.note, source.log_id())).collect();
     // A cosigned checkpoint of `size` whose cosignatures meet the log's witness
     // policy (check 12), when the log keeps one.
-    let policy = witness_policy(dir)?.and_then(|text| Policy::parse(&text).ok().map(|policy| (policy, text)));
-    let witnessed = |size: u64, note: &str| -> Result<Option<String>> {
-        let Some((policy, _)) = &policy else { return Ok(None) };
+    let policy = source.witness_policy()?.and_then(|text| Policy::parse(&text).ok().map(|policy| (policy, text)));
+    let witnessed = |source: &mut S, size: u64, note: &str| -> Option<String> {
+        let (policy, _) = policy.as_ref()?;
         // One that cannot be read is left out, as a timestamp that no longer
         // verifies is: the package is made without it.
-        let Some(cosigned) = cosigned_checkpoint(dir, size).ok().flatten() else { return Ok(None) };
+        let cosigned = source.cosigned(size)?;
         let same = evidentia::read_checkpoint(&cosigned).ok() == evidentia::read_checkpoint(note).ok();
-        Ok((same && policy.evaluate(&cosigned).is_ok_and(|r| r.quorum_met)).then_some(cosigned))
+        (same && policy.evaluate(&cosigned).is_ok_and(|r| r.quorum_met)).then_some(cosigned)
     };
     // A stored timestamp that no longer verifies (log verify reports it) is left
     // out, not a reason to refuse the package.
-    let stamp_of =
-        |size: u64, note: &str| {
-            reader.timestamp(size).ok().flatten().filter(|stamp| {
-                timestamp::verify_with_stored_chain(&stamp.response, note.as_bytes(), &stamp.chain).is_ok()
-            })
-        };
+    let stamp_of = |source: &mut S, size: u64, note: &str| {
+        source
+            .timestamp(size)
+            .filter(|stamp| timestamp::verify_with_stored_chain(&stamp.response, note.as_bytes(), &stamp.chain).is_ok())
+    };
     let (checkpoint, proof, stamp, cosigned) = if receipt.starts_with('{') {
         let note = BatchReceipt::parse(&receipt)?.checkpoint_note().to_owned();
         let size = evidentia::read_checkpoint(&note)?.size;
-        let stored = reader.checkpoint_of_size(Some(size)).is_ok_and(|c| c.note == note);
-        let stamp = if stored { stamp_of(size, &note) } else { None };
-        (None, None, stamp, witnessed(size, &note)?)
+        let is_stored = stored.iter().any(|c| c.size == size && c.note == note);
+        let stamp = if is_stored { stamp_of(source, size, &note) } else { None };
+        (None, None, stamp, witnessed(source, size, &note))
     } else {
+        if stored.is_empty() {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "the log has no signed checkpoint yet: run `evidentia log checkpoint` first",
+            ));
+        }
         if !stored.iter().any(|c| c.size > index) {
-            reader.checkpoint_of_size(None)?;
             return Err(Error::new(
                 ErrorCode::InvalidArgument,
                 format!("no checkpoint covers record {index} yet: sign one (log checkpoint) and export again"),
@@ -90,13 +201,13 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
         // What the chosen one has: (witnessed, timestamped), compared in that order.
         let mut best = (false, false);
         for &&checkpoint in covering.iter().rev() {
-            let cosigned = witnessed(checkpoint.size, &checkpoint.note)?;
+            let cosigned = witnessed(source, checkpoint.size, &checkpoint.note);
             // An older one is taken only when it has more: no timestamp is
             // verified for one that could not be.
             if chosen.is_some() && (cosigned.is_some(), true) <= best {
                 continue;
             }
-            let stamp = stamp_of(checkpoint.size, &checkpoint.note);
+            let stamp = stamp_of(source, checkpoint.size, &checkpoint.note);
             let rank = (cosigned.is_some(), stamp.is_some());
             if chosen.is_none() || rank > best {
                 best = rank;
@@ -114,7 +225,7 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
                 ),
             )
         })?;
-        (Some(checkpoint.note.clone()), Some(reader.inclusion_proof(index, Some(checkpoint.size))?), stamp, cosigned)
+        (Some(checkpoint.note.clone()), Some(source.inclusion_proof(index, checkpoint.size)?), stamp, cosigned)
     };
     let token = stamp.as_ref().map(|s| timestamp::timestamp_token(&s.response)).transpose()?;
     // A signed message that answers an earlier record: that record's evidence too,
@@ -124,18 +235,17 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
         .and_then(|value| evidentia::SignedMessage::from_event(&value).ok().flatten())
         .and_then(|message| message.link);
     let request = match (link, &proof) {
-        (Some(link), Some(proof)) => {
-            let event = match reader.entry(link.seq)? {
-                Entry::Receipt { event, .. } | Entry::Record { event, .. } => event,
-            };
-            Some((reader.receipt(link.seq)?, event, reader.inclusion_proof(link.seq, Some(proof.tree_size))?))
-        }
+        (Some(link), Some(proof)) => Some((
+            source.receipt(link.seq)?,
+            source.event(link.seq)?,
+            source.inclusion_proof(link.seq, proof.tree_size)?,
+        )),
         _ => None,
     };
     let files = build_package(PackageInput {
         receipt: &receipt,
         event: &event,
-        keys: reader.keys(),
+        keys: source.keys(),
         proof: proof.as_ref(),
         checkpoint: checkpoint.as_deref(),
         timestamp: match (&token, &stamp) {
@@ -371,33 +481,4 @@ fn read_package_archive(path: &Path) -> Result<Vec<PackageFile>> {
     archive.take(MAX_ARCHIVE_SIZE + 1).read_to_end(&mut bytes).map_err(|e| io_error("read", path, &e))?;
     read_package_archive_bytes(&bytes)
         .map_err(|e| Error::new(e.code(), format!("{} is {}", path.display(), e.message())))
-}
-
-/// The key records (SPEC.md §23) that follow record `index` in the log, in order: their
-/// sequence numbers and events. A log with a single key has none, so only a log with
-/// two keys or more is read through; more than a package carries is refused.
-fn key_records_after(reader: &LogReader, index: u64) -> Result<Vec<(u64, Vec<u8>)>> {
-    if reader.keys().entries().len() < 2 {
-        return Ok(Vec::new());
-    }
-    let mut found = Vec::new();
-    let mut seq = 0u64;
-    reader.for_each_entry(|entry| {
-        let entry = entry.map_err(|why| Error::new(ErrorCode::LogCorrupt, why))?;
-        if seq > index && evidentia::key_record_of(entry.event()).is_some() {
-            if found.len() == MAX_PACKAGE_KEY_RECORDS {
-                return Err(Error::new(
-                    ErrorCode::InvalidArgument,
-                    format!(
-                        "more than {MAX_PACKAGE_KEY_RECORDS} key records follow record {index}, more than a package \
-                        carries: export a later record"
-                    ),
-                ));
-            }
-            found.push((seq, entry.event().to_vec()));
-        }
-        seq += 1;
-        Ok(())
-    })?;
-    Ok(found)
 }

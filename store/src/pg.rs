@@ -11,24 +11,28 @@
 //! The records, receipts and checkpoints are made and checked by the core exactly
 //! as for a log folder: the same receipts, checkpoints, proofs and reports come out.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use evidentia::merkle::{Accumulator, Hash, NodeSource, leaf_hash};
 use evidentia::{
-    ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeyRecord, KeySet, LogVerifier,
-    LogVerifyOptions, PreparedCheckpoint, Receipt, Record, Report, Result, Signer, Timestamp, Validity, record_time,
-    sign_checkpoint,
+    ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KEY_RECORD_MEMBER, KeyRecord,
+    KeySet, LogVerifier, LogVerifyOptions, PreparedCheckpoint, Receipt, Record, Report, Result, Signer, Timestamp,
+    Validity, record_time, sign_checkpoint,
 };
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, Row, Statement, Transaction};
 
+use crate::checkpoints::StoredCheckpoint;
 use crate::config::{Config, Mode, random_log_id};
+use crate::package::PackageSource;
 use crate::reader::LogReader;
 use crate::segments::{Entry, EntryRef};
+use crate::timestamps::StoredTimestamp;
 use crate::writer::{AppendOptions, Appended, NewEvent, check_signer, handover, now, retried, revocation};
+use evidentia::package::MAX_PACKAGE_KEY_RECORDS;
 
 /// How long connecting may take: the socket, then startup and authentication.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -432,6 +436,23 @@ impl PgLog {
         Ok(copy)
     }
 
+    /// Writes the evidence package of record `index` (SPEC.md §19) to the new
+    /// folder `out` and to `out.tar.gz`, as [`crate::export_package`] does for a
+    /// log folder, from one snapshot of the log: appends and rotations committing
+    /// meanwhile are not seen. The log keeps no timestamps or witnesses'
+    /// cosignatures, so its packages carry none.
+    ///
+    /// # Errors
+    /// As [`crate::export_package`].
+    pub fn export_package(&self, index: u64, out: &Path) -> Result<PathBuf> {
+        self.with(|client, prepared| {
+            let mut tx = snapshot(client)?;
+            let keys = Reads { client: &mut tx, prepared: &mut *prepared }.keys()?;
+            let mut source = Snapshot { reads: Reads { client: &mut tx, prepared }, keys, log_id: &self.log_id };
+            crate::package::export(&mut source, index, out)
+        })
+    }
+
     /// Copies this log into a new folder log in `dir` (which must hold none): the
     /// same log id, mode, key history, entries as signed, and checkpoints. This log
     /// must verify first, and the copy after, with the same latest checkpoint. The
@@ -559,13 +580,7 @@ impl PgLog {
     /// # Errors
     /// [`ErrorCode::Io`], [`ErrorCode::LogCorrupt`].
     pub fn keys(&self) -> Result<KeySet> {
-        self.with(|client, prepared| {
-            let row = prepared
-                .query(client, "SELECT keys FROM evidentia.log", &[])
-                .map_err(|e| db_error("read", &e))
-                .and_then(head)?;
-            KeySet::from_json(col::<&str>(&row, 0)?).map_err(|e| corrupt(e.message()))
-        })
+        self.with(|client, prepared| Reads { client, prepared }.keys())
     }
 
     /// The number of records.
@@ -574,13 +589,7 @@ impl PgLog {
     /// [`ErrorCode::Io`].
     #[allow(clippy::len_without_is_empty)] // a query that can fail, not a collection
     pub fn len(&self) -> Result<u64> {
-        self.with(|client, prepared| {
-            let row = prepared
-                .query(client, "SELECT size FROM evidentia.log", &[])
-                .map_err(|e| db_error("read", &e))
-                .and_then(head)?;
-            count(&row, 0)
-        })
+        self.with(|client, prepared| Reads { client, prepared }.size())
     }
 
     /// Appends one event; as [`PgLog::append_events`].
@@ -891,88 +900,19 @@ impl PgLog {
     /// [`ErrorCode::InvalidArgument`] when there is no such record;
     /// [`ErrorCode::LogCorrupt`]; [`ErrorCode::Io`].
     pub fn entry(&self, seq: u64) -> Result<Entry> {
-        self.with(|client, prepared| {
-            let row = prepared
-                .query_opt(
-                    client,
-                    "SELECT receipt, record, event FROM evidentia.entries WHERE seq = $1",
-                    &[&(seq as i64)],
-                )
-                .map_err(|e| db_error("read an entry", &e))?
-                .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, format!("the log has no record {seq}")))?;
-            match (col(&row, 0)?, col(&row, 1)?, col(&row, 2)?) {
-                (Some(receipt), None, event) => Ok(Entry::Receipt { receipt, event }),
-                (None, Some(record), event) => Ok(Entry::Record { record, event }),
-                _ => Err(corrupt(format!("entry {seq} holds neither a receipt nor a record"))),
-            }
-        })
+        self.with(|client, prepared| Reads { client, prepared }.entry(seq))
     }
 
     /// What a holder of record `seq` needs to verify it offline: its receipt
     /// (receipts mode), or a batch receipt (SPEC.md §11): the record, the newest
     /// checkpoint its own key signed, and the record's inclusion proof to it, as a
-    /// folder log serves them. Keys change only at rotations, which seal the
-    /// outgoing key's records first, so that is the newest checkpoint covering no
-    /// record of a later key.
+    /// folder log serves them.
     ///
     /// # Errors
     /// As [`PgLog::entry`]; [`ErrorCode::LogCorrupt`] when no such checkpoint is
     /// stored.
     pub fn receipt(&self, seq: u64) -> Result<String> {
-        let record = match self.entry(seq)? {
-            Entry::Receipt { receipt, .. } => return Ok(receipt),
-            Entry::Record { record, .. } => record,
-        };
-        let kid = entry_record(seq, &record)?.kid;
-        let within = self.end_of_key(seq, &kid)?;
-        let stored = self.with(|client, prepared| {
-            prepared
-                .query_opt(
-                    client,
-                    "SELECT size, note FROM evidentia.checkpoints WHERE size > $1 AND size <= $2 ORDER BY size DESC LIMIT 1",
-                    &[&(seq as i64), &(within as i64)],
-                )
-                .map_err(|e| db_error("read the checkpoints", &e))?
-                .ok_or_else(|| corrupt(format!("no checkpoint of key {kid} covers record {seq}")))
-        })?;
-        let (size, note): (u64, String) = (count(&stored, 0)?, col(&stored, 1)?);
-        let proof = self.inclusion_proof(seq, Some(size))?;
-        Ok(evidentia::BatchReceipt::new(&record, proof, &note)?.to_json())
-    }
-
-    /// Where the records of `kid` (record `seq`'s key) end: the first record after
-    /// `seq` that another key signed, found by bisection, since a log's records are
-    /// signed by one key after another, never by an earlier key again; or, when
-    /// there is none, the size of the log as read then. No checkpoint of at most
-    /// that size is signed by a later key, however many rotations commit meanwhile
-    /// (reading the size again could take one in).
-    fn end_of_key(&self, seq: u64, kid: &str) -> Result<u64> {
-        let kid_of = |seq: u64| -> Result<String> {
-            // Every record below the head's size must be there.
-            let entry = self.entry(seq).map_err(|e| match e.code() {
-                ErrorCode::InvalidArgument => corrupt(format!("record {seq} is missing from the entries")),
-                _ => e,
-            })?;
-            match entry {
-                Entry::Record { record, .. } => Ok(entry_record(seq, &record)?.kid),
-                Entry::Receipt { .. } => Err(corrupt(format!("entry {seq} of a batch-signed log holds a receipt"))),
-            }
-        };
-        let size = self.len()?;
-        let last = size.saturating_sub(1);
-        if last <= seq || kid_of(last)? == kid {
-            return Ok(size);
-        }
-        let (mut low, mut high) = (seq, last); // record `low` has `kid`, record `high` does not
-        while high - low > 1 {
-            let mid = low + (high - low) / 2;
-            if kid_of(mid)? == kid {
-                low = mid;
-            } else {
-                high = mid;
-            }
-        }
-        Ok(high)
+        self.with(|client, prepared| Reads { client, prepared }.receipt(seq))
     }
 
     /// The record that holds `nonce`, if any.
@@ -999,14 +939,7 @@ impl PgLog {
     /// [`ErrorCode::InvalidArgument`] without `size` when there is no checkpoint
     /// yet; [`ErrorCode::Io`].
     pub fn inclusion_proof(&self, index: u64, size: Option<u64>) -> Result<InclusionProof> {
-        self.with(|client, prepared| {
-            let (size, count) = proof_size(client, prepared, size)?;
-            let wanted = Wanted::new(count);
-            evidentia::merkle::inclusion_proof(&wanted, index, size)?;
-            let nodes = wanted.read(client, prepared)?;
-            let hashes = evidentia::merkle::inclusion_proof(&nodes, index, size)?;
-            Ok(InclusionProof { leaf_index: index, tree_size: size, hashes })
-        })
+        self.with(|client, prepared| Reads { client, prepared }.inclusion_proof(index, size))
     }
 
     /// The consistency proof from the tree of `old` records to that of `new` (by
@@ -1042,17 +975,13 @@ impl PgLog {
             require_events: true,
             ..LogVerifyOptions::default()
         };
-        self.with(|client, _| {
+        self.with(|client, prepared| {
             let mut tx = snapshot(client)?;
             let own;
             let keys = match keys {
                 Some(keys) => keys,
                 None => {
-                    let row = tx
-                        .query("SELECT keys FROM evidentia.log", &[])
-                        .map_err(|e| db_error("read the key history", &e))
-                        .and_then(head)?;
-                    own = KeySet::from_json(col::<&str>(&row, 0)?).map_err(|e| corrupt(e.message()))?;
+                    own = Reads { client: &mut tx, prepared }.keys()?;
                     &own
                 }
             };
@@ -1401,6 +1330,200 @@ fn entry_record(seq: u64, bytes: &[u8]) -> Result<Record> {
     Ok(record)
 }
 
+/// The reads that serve records, receipts and proofs, on a connection or inside
+/// a snapshot (a package is read in one).
+struct Reads<'a, C: GenericClient> {
+    client: &'a mut C,
+    prepared: &'a mut Prepared,
+}
+
+impl<C: GenericClient> Reads<'_, C> {
+    fn size(&mut self) -> Result<u64> {
+        let row = self
+            .prepared
+            .query(self.client, "SELECT size FROM evidentia.log", &[])
+            .map_err(|e| db_error("read", &e))
+            .and_then(head)?;
+        count(&row, 0)
+    }
+
+    fn keys(&mut self) -> Result<KeySet> {
+        let row = self
+            .prepared
+            .query(self.client, "SELECT keys FROM evidentia.log", &[])
+            .map_err(|e| db_error("read the key history", &e))
+            .and_then(head)?;
+        KeySet::from_json(col::<&str>(&row, 0)?).map_err(|e| corrupt(e.message()))
+    }
+
+    fn entry(&mut self, seq: u64) -> Result<Entry> {
+        let row = self
+            .prepared
+            .query_opt(
+                self.client,
+                "SELECT receipt, record, event FROM evidentia.entries WHERE seq = $1",
+                &[&(seq as i64)],
+            )
+            .map_err(|e| db_error("read an entry", &e))?
+            .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, format!("the log has no record {seq}")))?;
+        match (col(&row, 0)?, col(&row, 1)?, col(&row, 2)?) {
+            (Some(receipt), None, event) => Ok(Entry::Receipt { receipt, event }),
+            (None, Some(record), event) => Ok(Entry::Record { record, event }),
+            _ => Err(corrupt(format!("entry {seq} holds neither a receipt nor a record"))),
+        }
+    }
+
+    /// As [`PgLog::receipt`]. Keys change only at rotations, which seal the
+    /// outgoing key's records first, so a batch record's checkpoint is the newest
+    /// one covering no record of a later key.
+    fn receipt(&mut self, seq: u64) -> Result<String> {
+        let record = match self.entry(seq)? {
+            Entry::Receipt { receipt, .. } => return Ok(receipt),
+            Entry::Record { record, .. } => record,
+        };
+        let kid = entry_record(seq, &record)?.kid;
+        let within = self.end_of_key(seq, &kid)?;
+        let stored = self
+            .prepared
+            .query_opt(
+                self.client,
+                "SELECT size, note FROM evidentia.checkpoints WHERE size > $1 AND size <= $2 ORDER BY size DESC LIMIT 1",
+                &[&(seq as i64), &(within as i64)],
+            )
+            .map_err(|e| db_error("read the checkpoints", &e))?
+            .ok_or_else(|| corrupt(format!("no checkpoint of key {kid} covers record {seq}")))?;
+        let (size, note): (u64, String) = (count(&stored, 0)?, col(&stored, 1)?);
+        let proof = self.inclusion_proof(seq, Some(size))?;
+        Ok(evidentia::BatchReceipt::new(&record, proof, &note)?.to_json())
+    }
+
+    /// Where the records of `kid` (record `seq`'s key) end: the first record after
+    /// `seq` that another key signed, found by bisection, since a log's records are
+    /// signed by one key after another, never by an earlier key again; or, when
+    /// there is none, the size of the log as read then. No checkpoint of at most
+    /// that size is signed by a later key, however many rotations commit meanwhile
+    /// (reading the size again could take one in).
+    fn end_of_key(&mut self, seq: u64, kid: &str) -> Result<u64> {
+        let size = self.size()?;
+        let mut kid_of = |seq: u64| -> Result<String> {
+            // Every record below the head's size must be there.
+            let entry = self.entry(seq).map_err(|e| match e.code() {
+                ErrorCode::InvalidArgument => corrupt(format!("record {seq} is missing from the entries")),
+                _ => e,
+            })?;
+            match entry {
+                Entry::Record { record, .. } => Ok(entry_record(seq, &record)?.kid),
+                Entry::Receipt { .. } => Err(corrupt(format!("entry {seq} of a batch-signed log holds a receipt"))),
+            }
+        };
+        let last = size.saturating_sub(1);
+        if last <= seq || kid_of(last)? == kid {
+            return Ok(size);
+        }
+        let (mut low, mut high) = (seq, last); // record `low` has `kid`, record `high` does not
+        while high - low > 1 {
+            let mid = low + (high - low) / 2;
+            if kid_of(mid)? == kid {
+                low = mid;
+            } else {
+                high = mid;
+            }
+        }
+        Ok(high)
+    }
+
+    fn inclusion_proof(&mut self, index: u64, size: Option<u64>) -> Result<InclusionProof> {
+        let (size, count) = proof_size(self.client, self.prepared, size)?;
+        let wanted = Wanted::new(count);
+        evidentia::merkle::inclusion_proof(&wanted, index, size)?;
+        let nodes = wanted.read(self.client, self.prepared)?;
+        let hashes = evidentia::merkle::inclusion_proof(&nodes, index, size)?;
+        Ok(InclusionProof { leaf_index: index, tree_size: size, hashes })
+    }
+}
+
+/// A package's reads, in one snapshot of the log.
+struct Snapshot<'a, 't> {
+    reads: Reads<'a, Transaction<'t>>,
+    keys: KeySet,
+    log_id: &'a str,
+}
+
+impl PackageSource for Snapshot<'_, '_> {
+    fn log_id(&self) -> &str {
+        self.log_id
+    }
+
+    fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    fn receipt(&mut self, seq: u64) -> Result<String> {
+        self.reads.receipt(seq)
+    }
+
+    fn event(&mut self, seq: u64) -> Result<Vec<u8>> {
+        match self.reads.entry(seq)? {
+            Entry::Receipt { event, .. } | Entry::Record { event, .. } => Ok(event),
+        }
+    }
+
+    /// The server picks out the events that can be key records (as
+    /// [`evidentia::key_record_of`] does first), so only those are sent.
+    fn key_records_after(&mut self, index: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+        if self.keys.entries().len() < 2 {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .reads
+            .prepared
+            .query(
+                self.reads.client,
+                "SELECT seq, event FROM evidentia.entries
+                 WHERE seq > $1 AND (position($2::bytea IN event) > 0 OR position($3::bytea IN event) > 0)
+                 ORDER BY seq",
+                &[&(index as i64), &KEY_RECORD_MEMBER.as_bytes(), &&b"\\u"[..]],
+            )
+            .map_err(|e| db_error("read the key records", &e))?;
+        let mut found = Vec::new();
+        for row in rows {
+            let event: Vec<u8> = col(&row, 1)?;
+            if evidentia::key_record_of(&event).is_some() {
+                found.push((count(&row, 0)?, event));
+                if found.len() > MAX_PACKAGE_KEY_RECORDS {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn checkpoints(&mut self) -> Result<Vec<StoredCheckpoint>> {
+        let rows = self
+            .reads
+            .prepared
+            .query(self.reads.client, "SELECT size, note FROM evidentia.checkpoints ORDER BY size", &[])
+            .map_err(|e| db_error("read the checkpoints", &e))?;
+        rows.iter().map(|row| Ok(StoredCheckpoint { size: count(row, 0)?, note: col(row, 1)? })).collect()
+    }
+
+    fn inclusion_proof(&mut self, index: u64, size: u64) -> Result<InclusionProof> {
+        self.reads.inclusion_proof(index, Some(size))
+    }
+
+    fn timestamp(&mut self, _size: u64) -> Option<StoredTimestamp> {
+        None
+    }
+
+    fn witness_policy(&mut self) -> Result<Option<String>> {
+        Ok(None)
+    }
+
+    fn cosigned(&mut self, _size: u64) -> Option<String> {
+        None
+    }
+}
+
 /// What `verify` finds wrong with the nonce table, by kind.
 const NONCE_FINDINGS: [&str; 4] = [
     "the nonce table names a record with another nonce than the record holds",
@@ -1456,7 +1579,7 @@ fn replayed(row: &Row) -> Result<Appended> {
 
 /// The size a proof is of (`size`, or the latest checkpoint's), checked against
 /// the log's, and the tree's nodes to read it from.
-fn proof_size(client: &mut Client, prepared: &mut Prepared, requested: Option<u64>) -> Result<(u64, u64)> {
+fn proof_size(client: &mut impl GenericClient, prepared: &mut Prepared, requested: Option<u64>) -> Result<(u64, u64)> {
     let row = prepared
         .query(client, "SELECT size, (SELECT max(size) FROM evidentia.checkpoints) FROM evidentia.log", &[])
         .map_err(|e| db_error("read the log", &e))
@@ -1494,7 +1617,7 @@ impl Wanted {
     }
 
     /// Reads the wanted nodes' hashes in one query.
-    fn read(self, client: &mut Client, prepared: &mut Prepared) -> Result<Nodes> {
+    fn read(self, client: &mut impl GenericClient, prepared: &mut Prepared) -> Result<Nodes> {
         let wanted = self.nodes.into_inner();
         let levels: Vec<i32> = wanted.iter().map(|&(level, _)| level as i32).collect();
         let indexes: Vec<i64> = wanted.iter().map(|&(_, index)| index as i64).collect();

@@ -672,12 +672,7 @@ impl Log {
     pub fn export_package(&self, index: f64, #[napi(ts_arg_type = "string")] out: Unknown<'_>) -> Result<String> {
         guard(|| {
             let out = text(&out, "the package path")?;
-            let archive = evidentia_store::export_package(
-                &self.dir("evidence packages")?,
-                size_from_js(index, "index")?,
-                out.as_ref(),
-            )
-            .map_err(error)?;
+            let archive = self.log()?.export_package(size_from_js(index, "index")?, out.as_ref()).map_err(error)?;
             Ok(archive.display().to_string())
         })
     }

@@ -7,6 +7,9 @@
 
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
 
 const evidentia = require('..')
 
@@ -69,6 +72,16 @@ for (const mode of ['receipts', 'batch']) {
     assert.ok(log.verify().valid)
     throwsCode(() => log.revoke(newKey.kid, '2020-01-01T00:00:00Z'), 'INVALID_ARGUMENT')
     throwsCode(() => log.rotate(key), 'KEY_SET_MALFORMED')
+    // An evidence package of a record before the rotation carries the key record
+    // and verifies on its own.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evidentia-node-pg-'))
+    try {
+      const report = evidentia.verifyPackage(log.exportPackage(1, path.join(dir, 'package')))
+      assert.ok(report.valid, JSON.stringify(report))
+      assert.equal(report.record.seq, 1)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
     log.close()
     throwsCode(() => evidentia.Log.create(url, key), 'LOG_EXISTS')
     const reader = evidentia.Log.open(url)

@@ -305,8 +305,8 @@ impl Log {
     /// `out` and to `out` + ".tar.gz"; returns the archive's path. The package verifies
     /// with its `verify.sh` and OpenSSL alone. Releases the GIL while it works.
     fn export_package(&self, py: Python<'_>, index: Count, out: PathBuf) -> PyResult<String> {
-        let dir = self.dir("evidence packages")?;
-        let archive = py.detach(|| evidentia_store::export_package(&dir, index.0, &out)).map_err(error)?;
+        let log = self.log()?;
+        let archive = py.detach(|| log.export_package(index.0, &out)).map_err(error)?;
         Ok(archive.display().to_string())
     }
 

@@ -25,7 +25,7 @@ def server() -> str:
 
 
 @pytest.mark.parametrize("mode", ["receipts", "batch"])
-def test_a_postgres_log_appends_proves_and_verifies_like_a_folder(server: str, mode: str) -> None:
+def test_a_postgres_log_appends_proves_and_verifies_like_a_folder(server: str, mode: str, tmp_path) -> None:
     url = server + mode
     key = evidentia.SigningKey.generate()
     with evidentia.Log.create(url, key, log_id=f"example.com/pg-{mode}", mode=mode) as log:
@@ -81,6 +81,11 @@ def test_a_postgres_log_appends_proves_and_verifies_like_a_folder(server: str, m
         with pytest.raises(evidentia.UsageError) as raised:
             log.revoke(new_key.kid, "2020-01-01T00:00:00Z")
         assert raised.value.code_name == "INVALID_ARGUMENT" and "rotate" in str(raised.value)
+        # An evidence package of a record before the rotation: it carries the key
+        # record, and verifies on its own.
+        archive = log.export_package(1, tmp_path / "package")
+        report = evidentia.verify_package(archive)
+        assert report["valid"] and report["record"]["seq"] == 1, report
     with evidentia.Log.open(url, key) as log:
         with pytest.raises(evidentia.KeyMaterialError) as raised:
             log.append({"n": 6})

@@ -247,9 +247,7 @@ impl Log {
     /// `out` and to `out` + ".tar.gz"; returns the archive's path. The package
     /// verifies with its `verify.sh` and OpenSSL alone.
     pub fn export_package(&self, index: u64, out: String) -> Result<String> {
-        Ok(evidentia_store::export_package(self.folder("evidence packages")?.dir(), index, out.as_ref())?
-            .display()
-            .to_string())
+        Ok(self.log.export_package(index, out.as_ref())?.display().to_string())
     }
 
     /// Verifies a time-stamping authority's response (DER) for one of the log's

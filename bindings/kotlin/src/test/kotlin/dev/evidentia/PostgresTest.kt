@@ -73,6 +73,15 @@ class PostgresTest {
             assertTrue(log.verify().valid())
             val current = assertThrows(EvidentiaException.Usage::class.java) { log.revoke(newKey.kid(), "2020-01-01T00:00:00Z", null) }
             assertEquals("INVALID_ARGUMENT", current.codeName)
+            // An evidence package of a record before the rotation carries the key
+            // record and verifies on its own.
+            val dir = java.nio.file.Files.createTempDirectory("evidentia-kotlin-pg-")
+            try {
+                val report = verifyPackage(log.exportPackage(1uL, dir.resolve("package").toString()))
+                assertTrue(report.valid, report.checks.toString())
+            } finally {
+                dir.toFile().deleteRecursively()
+            }
         }
         val exists = assertThrows(EvidentiaException.Storage::class.java) { Log.create(url, key) }
         assertEquals("LOG_EXISTS", exists.codeName)
