@@ -8,7 +8,8 @@ use clap::Subcommand;
 use evidentia::json::Value;
 use evidentia::{Error, ErrorCode, NoteKey, Signer, verify_log_note};
 use evidentia_store::{
-    AppendOptions, CreateOptions, Entry, Log, LogOptions, LogReader, Mode, NewEvent, PublishedTree, Wait,
+    AppendOptions, CreateOptions, Entry, Log, LogOptions, LogReader, Mode, NewEvent, PrefixAppended, PublishedTree,
+    Wait,
 };
 
 use crate::io::{out, outln, read_input, read_text, write_key_file, write_stdout};
@@ -412,7 +413,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
             let log = open(dir, *wait, json)?;
             let key = signing_key(&log, key.as_deref())?;
             if *batch {
-                append_lines(&log, key.as_ref(), event.as_deref())?;
+                append_lines(|events| log.append_valid_prefix(key.as_ref(), events, None), event.as_deref())?;
             } else {
                 let event = read_input(event.as_deref())?;
                 let options = AppendOptions { idempotent: *idempotent, ..AppendOptions::default() };
@@ -717,7 +718,13 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
 /// Appends JSON Lines in groups: a reader thread feeds lines; each group takes what
 /// is waiting (up to [`GROUP`]), so a fast producer gets large groups and a slow one
 /// gets each event committed — and acknowledged — as soon as it arrives.
-fn append_lines(log: &Log, key: &dyn Signer, input: Option<&Path>) -> Result<(), Error> {
+/// Appends the JSON Lines of `input` (standard input for `None` or `-`) in groups,
+/// each through `append` (a folder's or a PostgreSQL log's `append_valid_prefix`),
+/// printing each acknowledgement once its group is committed.
+pub(crate) fn append_lines(
+    append: impl Fn(&[NewEvent<'_>]) -> Result<PrefixAppended, Error>,
+    input: Option<&Path>,
+) -> Result<(), Error> {
     let (sender, lines) = mpsc::sync_channel::<Result<(u64, Vec<u8>), Error>>(4 * GROUP);
     // Bytes read but not yet committed: the reader waits while they exceed the budget.
     let in_flight = Arc::new((Mutex::new(0usize), Condvar::new()));
@@ -807,7 +814,7 @@ fn append_lines(log: &Log, key: &dyn Signer, input: Option<&Path>) -> Result<(),
         let events: Vec<NewEvent<'_>> = group.iter().map(|(_, line)| NewEvent { json: line, nonce: None }).collect();
         let mut from = 0;
         while from < events.len() {
-            let result = log.append_valid_prefix(key, &events[from..], None)?;
+            let result = append(&events[from..])?;
             for a in &result.appended {
                 writeln!(out, "{}", a.to_line()).map_err(stdout_error)?;
             }

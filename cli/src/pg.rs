@@ -54,8 +54,10 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
             return unsupported("indexes no fields yet");
         }
         LogCommand::Init { key, id, mode, .. } => init(url, key, id.as_deref(), mode, json)?,
-        LogCommand::Append { batch: true, .. } => {
-            return unsupported("takes one event per `log append` (no --batch yet)");
+        LogCommand::Append { batch: true, event, key, .. } => {
+            let key = load_signing_key(key.as_deref().ok_or_else(|| key_required("append", "--key"))?)?;
+            let log = PgLog::open(url)?;
+            crate::log::append_lines(|events| log.append_valid_prefix(key.as_ref(), events, None), event.as_deref())?;
         }
         LogCommand::Append { event, nonce, idempotent, key, .. } => {
             append(url, event.as_deref(), nonce.as_deref(), *idempotent, key.as_deref())?;

@@ -677,6 +677,47 @@ fn keys_rotate_and_are_revoked_in_postgres_as_in_a_folder() {
 }
 
 #[test]
+fn json_lines_are_appended_in_groups_and_a_bad_line_stops_after_the_lines_before_it() {
+    let Some(cluster) = Cluster::start("lines") else { return };
+    let work = Workdir::new("pg-lines");
+    let mut lines: String = (0..2500).map(|n| format!("{{\"n\":{n}}}\n")).collect();
+    lines.push_str("\n{oops\n{\"n\":\"after\"}\n");
+    for mode in ["receipts", "batch"] {
+        let url = cluster.database(&format!("lines_{mode}"));
+        let key = init(&work.0, &url, mode);
+        let out = spawn_log_append(&work.0, &[&url, "-", "--batch", "--key", key.to_str().unwrap()], &lines)
+            .wait_with_output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{mode}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("line 2502"), "{mode}: {}", text(&out.stderr));
+        // Every line before the bad one acknowledged, in order, and stored.
+        let acks: Vec<String> = text(&out.stdout).lines().map(str::to_owned).collect();
+        assert_eq!(acks.len(), 2500, "{mode}");
+        let last = acks.last().unwrap();
+        let seq = match Receipt::parse(last) {
+            Ok(receipt) => receipt.record().seq,
+            Err(_) => evidentia::json::parse(last.as_bytes())
+                .unwrap()
+                .get("seq")
+                .and_then(|n| n.as_number()?.as_safe_u64())
+                .unwrap(),
+        };
+        assert_eq!(seq, 2499, "{mode}: {last}");
+        let log = PgLog::open(&url).unwrap();
+        assert_eq!(log.len().unwrap(), 2500, "{mode}");
+        match log.entry(1234).unwrap() {
+            Entry::Receipt { event, .. } | Entry::Record { event, .. } => assert_eq!(event, b"{\"n\":1234}"),
+        }
+        // Batch mode seals each group of 1000 with a checkpoint as it commits.
+        if mode == "batch" {
+            assert_eq!(log.latest_checkpoint().unwrap().map(|(size, _)| size), Some(2500));
+        }
+        let report = evidentia(&work.0, &["log", "verify", &url, "--json"]);
+        assert!(text(&report.stdout).contains("\"valid\":true"), "{}", text(&report.stdout));
+    }
+}
+
+#[test]
 fn a_folder_log_copied_into_postgres_gives_the_same_evidence_and_goes_on() {
     let Some(cluster) = Cluster::start("copy") else { return };
     let work = Workdir::new("pg-copy");

@@ -31,7 +31,9 @@ use crate::package::PackageSource;
 use crate::reader::LogReader;
 use crate::segments::{Entry, EntryRef};
 use crate::timestamps::StoredTimestamp;
-use crate::writer::{AppendOptions, Appended, NewEvent, check_signer, handover, now, retried, revocation};
+use crate::writer::{
+    AppendOptions, Appended, NewEvent, PrefixAppended, check_signer, handover, now, retried, revocation, valid_prefix,
+};
 use evidentia::package::MAX_PACKAGE_KEY_RECORDS;
 
 /// How long connecting may take: the socket, then startup and authentication.
@@ -400,17 +402,13 @@ impl PgLog {
             last = Some(bytes);
             seq += 1;
             if rows.seqs.len() == 4096 {
-                let peaks = tree.peaks().concat();
-                let head = NewHead { size: seq, checkpoint: None, last: last.as_deref(), peaks: &peaks, keys: None };
-                write_rows(&mut tx, &mut prepared, &rows, &head)?;
+                write_copied(&mut tx, &mut prepared, &rows, seq, last.as_deref(), &tree)?;
                 rows = NewRows::default();
                 progress(seq);
             }
             Ok(())
         })?;
-        let peaks = tree.peaks().concat();
-        let head = NewHead { size: seq, checkpoint: None, last: last.as_deref(), peaks: &peaks, keys: None };
-        write_rows(&mut tx, &mut prepared, &rows, &head)?;
+        write_copied(&mut tx, &mut prepared, &rows, seq, last.as_deref(), &tree)?;
         for checkpoint in source.checkpoints()? {
             tx.execute(
                 "INSERT INTO evidentia.checkpoints (size, note) VALUES ($1, $2)",
@@ -620,6 +618,39 @@ impl PgLog {
         options: AppendOptions,
     ) -> Result<Vec<Appended>> {
         let canonical = events.iter().map(|event| evidentia::prepare_event(event.json)).collect::<Result<Vec<_>>>()?;
+        self.commit(key, events, canonical, options)
+    }
+
+    /// Appends the events up to the first one that is not valid JSON, as
+    /// [`PgLog::append_events`] does, and says which event stopped it, if one did,
+    /// as [`Log::append_valid_prefix`](crate::Log::append_valid_prefix) does.
+    ///
+    /// # Errors
+    /// As [`PgLog::append_events`], for everything but invalid events.
+    pub fn append_valid_prefix(
+        &self,
+        key: &dyn Signer,
+        events: &[NewEvent<'_>],
+        time: Option<Timestamp>,
+    ) -> Result<PrefixAppended> {
+        let (canonical, invalid) = valid_prefix(events);
+        let appended = if canonical.is_empty() {
+            Vec::new()
+        } else {
+            let options = AppendOptions { time, idempotent: false };
+            self.commit(key, &events[..canonical.len()], canonical, options)?
+        };
+        Ok(PrefixAppended { appended, invalid })
+    }
+
+    /// Appends `events`, whose canonical forms are `canonical`, as one transaction.
+    fn commit(
+        &self,
+        key: &dyn Signer,
+        events: &[NewEvent<'_>],
+        canonical: Vec<Vec<u8>>,
+        options: AppendOptions,
+    ) -> Result<Vec<Appended>> {
         check_group(events, &canonical)?;
         self.with(|client, prepared| {
             let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
@@ -1219,6 +1250,20 @@ fn write_rows(tx: &mut Transaction<'_>, prepared: &mut Prepared, rows: &NewRows,
             None => db_error("store the records", &e),
         })?;
     Ok(())
+}
+
+/// Writes copied rows, and moves the head to the `size` records copied so far,
+/// ending with `last`, whose tree is `tree`.
+fn write_copied(
+    tx: &mut Transaction<'_>,
+    prepared: &mut Prepared,
+    rows: &NewRows,
+    size: u64,
+    last: Option<&[u8]>,
+    tree: &Accumulator,
+) -> Result<()> {
+    let peaks = tree.peaks().concat();
+    write_rows(tx, prepared, rows, &NewHead { size, checkpoint: None, last, peaks: &peaks, keys: None })
 }
 
 /// What is wrong with the head row, which must count the `records` read, hold the

@@ -1241,23 +1241,7 @@ impl Log {
         events: &[NewEvent<'_>],
         time: Option<Timestamp>,
     ) -> Result<PrefixAppended> {
-        let mut canonical = Vec::with_capacity(events.len());
-        let mut invalid = None;
-        let mut bytes = 0;
-        for (position, event) in events.iter().enumerate() {
-            match canonical_event(event.json) {
-                // What fits one commit; the caller appends the rest next.
-                Ok(event) if !canonical.is_empty() && bytes + event.len() + ENTRY_OVERHEAD > MAX_GROUP_BYTES => break,
-                Ok(event) => {
-                    bytes += event.len() + ENTRY_OVERHEAD;
-                    canonical.push(event);
-                }
-                Err(error) => {
-                    invalid = Some(InvalidEvent { position, error });
-                    break;
-                }
-            }
-        }
+        let (canonical, invalid) = valid_prefix(events);
         let appended = if canonical.is_empty() {
             Vec::new()
         } else {
@@ -1501,6 +1485,25 @@ impl Drop for Log {
 /// path passes through here, once.
 fn canonical_event(json: &[u8]) -> Result<Vec<u8>> {
     evidentia::prepare_event(json)
+}
+
+/// The canonical forms of `events` up to the first that is not valid JSON (named
+/// in the second value), and of no more than fit one commit (a log folder's,
+/// which is also within a PostgreSQL log's): the rest go into the next.
+pub(crate) fn valid_prefix(events: &[NewEvent<'_>]) -> (Vec<Vec<u8>>, Option<InvalidEvent>) {
+    let mut canonical = Vec::with_capacity(events.len());
+    let mut bytes = 0;
+    for (position, event) in events.iter().enumerate() {
+        match canonical_event(event.json) {
+            Ok(event) if !canonical.is_empty() && bytes + event.len() + ENTRY_OVERHEAD > MAX_GROUP_BYTES => break,
+            Ok(event) => {
+                bytes += event.len() + ENTRY_OVERHEAD;
+                canonical.push(event);
+            }
+            Err(error) => return (canonical, Some(InvalidEvent { position, error })),
+        }
+    }
+    (canonical, None)
 }
 
 fn busy(dir: &Path) -> String {
