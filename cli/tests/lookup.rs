@@ -116,3 +116,24 @@ fn bad_input_exits_2_with_its_code() {
     assert_eq!(json.status.code(), Some(2));
     assert!(text(&json.stdout).contains("\"name\":\"FIELD_NOT_INDEXED\""), "{}", text(&json.stdout));
 }
+
+/// A kid is base64url and so begins with '-' one time in 64; nonces, log ids and
+/// reasons are the caller's own text. Each is taken as a value, not an option.
+#[test]
+fn values_that_begin_with_a_hyphen_are_values() {
+    let work = workdir("hyphen");
+    let dir = &work.0;
+    ok(&evidentia(dir, &["keygen", "--out", "key.jwk"], b""));
+    ok(&evidentia(dir, &["log", "init", "log", "--key", "key.jwk", "--id", "-log", "--index-field", "id"], b""));
+    ok(&evidentia(dir, &["log", "append", "log", "--nonce", "-n1", "-"], br#"{"id":"-x"}"#));
+    assert_eq!(ok(&evidentia(dir, &["log", "find", "log", "--nonce", "-n1"], b"")), "0\n");
+    assert_eq!(ok(&evidentia(dir, &["log", "find", "log", "--field", "id=-x"], b"")), "0\n");
+    let revoke = evidentia(
+        dir,
+        &["log", "revoke", "log", "--kid", "-unknown", "--at", "2026-01-01T00:00:00Z", "--reason", "-why"],
+        b"",
+    );
+    assert_eq!(revoke.status.code(), Some(1));
+    assert!(text(&revoke.stderr).contains("no key with kid -unknown in the key set [KEY_NOT_FOUND]"));
+    assert!(text(&evidentia(dir, &["log", "verify", "log"], b"").stdout).contains("-log"));
+}
