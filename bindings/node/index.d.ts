@@ -493,8 +493,8 @@ export interface PolicyResult {
 }
 
 /**
- * Publishes the log in the directory `path` as C2SP tlog-tiles in the folder `to`
- * (SPEC.md §24.1): its newest signed checkpoint, tiles and entry bundles, adding
+ * Publishes the log in the directory `path` (or in the PostgreSQL database a
+ * `postgres://` URL names) as C2SP tlog-tiles in the folder `to` (SPEC.md §24.1): its newest signed checkpoint, tiles and entry bundles, adding
  * only what is new to an earlier publication. Returns `{files_written,
  * note_signed, previous_size, size}`. Blocks.
  */

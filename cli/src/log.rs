@@ -610,11 +610,16 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
             }
         }
         LogCommand::Publish { dir, to } => {
+            let postgres = evidentia_store::postgres_location(dir)?;
             let published = evidentia_store::publish(dir, to)?;
             if json {
                 outln!("{}", text(&published.to_value()));
             } else {
-                if !published.note_signed {
+                if postgres.is_some() {
+                    eprintln!(
+                        "note: a log in PostgreSQL has no Ed25519 note key yet, which tlog-tiles clients and public witnesses need: its checkpoints carry their ES256 signature only"
+                    );
+                } else if !published.note_signed {
                     eprintln!(
                         "note: the log has no Ed25519 note key, which tlog-tiles clients and public witnesses need: give it one with `evidentia log note-key {} --key FILE --generate`",
                         dir.display()

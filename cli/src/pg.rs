@@ -36,7 +36,6 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         | LogCommand::NoteKey { dir, .. }
         | LogCommand::Witness { dir, .. }
         | LogCommand::Archive { dir, .. }
-        | LogCommand::Publish { dir, .. }
         | LogCommand::Find { dir, .. }
             if postgres_location(dir)?.is_some() =>
         {

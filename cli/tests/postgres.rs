@@ -760,6 +760,14 @@ fn a_folder_log_copied_into_postgres_gives_the_same_evidence_and_goes_on() {
                 .unwrap();
             assert!(script.status.success(), "{}{}", text(&script.stdout), text(&script.stderr));
         }
+        // Published as tlog-tiles, the same files as the folder's publication.
+        run(&["log", "publish", &url, "--to", &format!("tiles-pg-{mode}")]);
+        run(&["log", "publish", &folder, "--to", &format!("tiles-folder-{mode}")]);
+        assert_eq!(
+            files_below(&work.0.join(format!("tiles-pg-{mode}"))),
+            files_below(&work.0.join(format!("tiles-folder-{mode}"))),
+            "{mode}: the publications"
+        );
         let refused = evidentia(&work.0, &["export", &url, "--index", "31", "--out", "beyond"]);
         assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
         for index in ["0", "17", "29"] {
@@ -785,6 +793,14 @@ fn a_folder_log_copied_into_postgres_gives_the_same_evidence_and_goes_on() {
         let mut child = spawn_append(&url, &work.0.join("k2.jwk"), "{\"after\":\"copy\"}", "after");
         assert!(child.wait().unwrap().success());
         assert!(run(&["log", "verify", &url, "--json"]).contains("\"valid\":true"));
+        // Publishing again adds what came since, and the publication verifies.
+        run(&["log", "checkpoint", &url, "--key", "k2.jwk"]);
+        let published = run(&["--json", "log", "publish", &url, "--to", &format!("tiles-pg-{mode}")]);
+        assert!(published.contains("\"previous_size\":31") && published.contains("\"size\":32"), "{published}");
+        let jwks = work.0.join(format!("keys-{mode}.jwks"));
+        std::fs::write(&jwks, PgLog::open(&url).unwrap().keys().unwrap().to_json()).unwrap();
+        let verified = run(&["log", "verify", &format!("tiles-pg-{mode}"), "--jwks", jwks.to_str().unwrap(), "--json"]);
+        assert!(verified.contains("\"valid\":true") && verified.contains("\"records\":32"), "{verified}");
         // And back into a folder: the same evidence, and appends go on there.
         let back = format!("back-{mode}");
         run(&["log", "copy", &url, &back]);
@@ -816,6 +832,23 @@ fn a_folder_log_copied_into_postgres_gives_the_same_evidence_and_goes_on() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(text(&refused.stderr).contains("does not verify"), "{}", text(&refused.stderr));
     assert_eq!(cluster.sql("copy_tampered", "SELECT to_regclass('evidentia.log') IS NULL"), "t");
+}
+
+/// Every file below `dir` but the publisher's lock, by path, with its bytes.
+fn files_below(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.file_name() != Some(".lock".as_ref()) {
+                files.insert(path.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
 }
 
 #[test]

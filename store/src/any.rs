@@ -84,7 +84,7 @@ pub fn postgres_location(location: &Path) -> Result<Option<&str>> {
 }
 
 #[cfg(not(feature = "postgres"))]
-fn no_postgres() -> Error {
+pub(crate) fn no_postgres() -> Error {
     Error::new(ErrorCode::InvalidArgument, "this build of Evidentia has no PostgreSQL support")
 }
 

@@ -30,6 +30,7 @@ use crate::config::{Config, Mode, random_log_id};
 use crate::package::PackageSource;
 use crate::reader::LogReader;
 use crate::segments::{Entry, EntryRef};
+use crate::tiles::PublishSource;
 use crate::timestamps::StoredTimestamp;
 use crate::writer::{
     AppendOptions, Appended, NewEvent, PrefixAppended, check_signer, handover, now, retried, revocation, valid_prefix,
@@ -448,6 +449,23 @@ impl PgLog {
             let keys = Reads { client: &mut tx, prepared: &mut *prepared }.keys()?;
             let mut source = Snapshot { reads: Reads { client: &mut tx, prepared }, keys, log_id: &self.log_id };
             crate::package::export(&mut source, index, out)
+        })
+    }
+
+    /// Publishes the log's newest checkpoint as C2SP tlog-tiles into the folder
+    /// `to`, incrementally, as [`crate::publish`] does for a log folder, from one
+    /// snapshot of the log. The log has no Ed25519 note key, so the checkpoint
+    /// carries only its ES256 signature.
+    ///
+    /// # Errors
+    /// As [`crate::publish`].
+    pub fn publish(&self, to: &Path) -> Result<crate::Published> {
+        self.with(|client, prepared| {
+            let mut tx = snapshot(client)?;
+            let mut reads = Reads { client: &mut tx, prepared };
+            let (_, note) =
+                latest_checkpoint(reads.client, reads.prepared)?.ok_or_else(crate::tiles::nothing_to_publish)?;
+            crate::tiles::publish_tree(&mut reads, note, false, to)
         })
     }
 
@@ -1484,6 +1502,46 @@ impl<C: GenericClient> Reads<'_, C> {
         let nodes = wanted.read(self.client, self.prepared)?;
         let hashes = evidentia::merkle::inclusion_proof(&nodes, index, size)?;
         Ok(InclusionProof { leaf_index: index, tree_size: size, hashes })
+    }
+}
+
+impl<C: GenericClient> PublishSource for Reads<'_, C> {
+    fn root(&mut self, size: u64) -> Result<Hash> {
+        let count = self.size()?;
+        if size > count {
+            return Err(corrupt(format!("a tree of {size} records is asked for; the log holds {count}")));
+        }
+        let wanted = Wanted::new(count);
+        evidentia::merkle::root(&wanted, size)?;
+        let nodes = wanted.read(self.client, self.prepared)?;
+        evidentia::merkle::root(&nodes, size)
+    }
+
+    fn records(&mut self, first: u64, n: u64) -> Result<Vec<Vec<u8>>> {
+        let rows = self
+            .prepared
+            .query(
+                self.client,
+                "SELECT seq, receipt, record FROM evidentia.entries WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+                &[&(first as i64), &((first + n) as i64)],
+            )
+            .map_err(|e| db_error("read entries", &e))?;
+        if rows.len() as u64 != n {
+            return Err(corrupt(format!("records {first} to {} are not all in the entries", first + n - 1)));
+        }
+        rows.iter()
+            .zip(first..)
+            .map(|(row, seq)| {
+                if count(row, 0)? != seq {
+                    return Err(corrupt(format!("record {seq} is missing from the entries")));
+                }
+                match (col::<Option<&str>>(row, 1)?, col::<Option<Vec<u8>>>(row, 2)?) {
+                    (Some(receipt), None) => Ok(Receipt::parse(receipt)?.record_bytes().to_vec()),
+                    (None, Some(record)) => Ok(record),
+                    _ => Err(corrupt(format!("entry {seq} holds neither a receipt nor a record"))),
+                }
+            })
+            .collect()
     }
 }
 

@@ -117,7 +117,8 @@ impl Published {
     }
 }
 
-/// Publishes the log at `log` as tlog-tiles in the folder `to` (created if need
+/// Publishes the log at `log` (a folder, or a `postgres://` URL, as
+/// `PgLog::publish` does) as tlog-tiles in the folder `to` (created if need
 /// be): its newest signed checkpoint (as witnesses cosigned it, when the log keeps
 /// that, and with the log's Ed25519 note signature when it has a note key), every
 /// tile and entry bundle that checkpoint needs, made from the records alone.
@@ -137,13 +138,17 @@ impl Published {
 /// the checkpoint's root; [`ErrorCode::LogLocked`] while another process publishes
 /// into `to`; the note key's errors; [`ErrorCode::Io`].
 pub fn publish(log: &Path, to: &Path) -> Result<Published> {
-    let reader = LogReader::open(log)?;
-    let latest = reader.latest_checkpoint()?.ok_or_else(|| {
-        Error::new(
-            ErrorCode::InvalidArgument,
-            "the log has no signed checkpoint to publish yet (`evidentia log checkpoint` signs one)",
-        )
-    })?;
+    if let Some(url) = crate::postgres_location(log)? {
+        #[cfg(feature = "postgres")]
+        return crate::pg::PgLog::open(url)?.publish(to);
+        #[cfg(not(feature = "postgres"))]
+        {
+            let _ = url;
+            return Err(crate::any::no_postgres());
+        }
+    }
+    let mut reader = LogReader::open(log)?;
+    let latest = reader.latest_checkpoint()?.ok_or_else(nothing_to_publish)?;
     let size = latest.size;
     let mut note = cosigned_checkpoint(log, size)?.unwrap_or(latest.note);
     // A checkpoint signed before the log had its note key gets that key's line, as
@@ -158,7 +163,48 @@ pub fn publish(log: &Path, to: &Path) -> Result<Published> {
         }
         _ => false,
     };
+    publish_tree(&mut reader, note, note_signed, to)
+}
+
+/// What a publication is made from: the tree and records of a log folder, or of
+/// one snapshot of a PostgreSQL log.
+pub(crate) trait PublishSource {
+    /// The root of the tree of the first `size` records.
+    fn root(&mut self, size: u64) -> Result<Hash>;
+    /// The records `first..first + count` as the tree hashes them (a receipt's
+    /// signed record).
+    fn records(&mut self, first: u64, count: u64) -> Result<Vec<Vec<u8>>>;
+}
+
+impl PublishSource for LogReader {
+    fn root(&mut self, size: u64) -> Result<Hash> {
+        LogReader::root(self, size)
+    }
+
+    fn records(&mut self, first: u64, count: u64) -> Result<Vec<Vec<u8>>> {
+        (first..first + count).map(|seq| self.entry(seq)?.record_bytes()).collect()
+    }
+}
+
+/// Why a log without a signed checkpoint cannot be published.
+pub(crate) fn nothing_to_publish() -> Error {
+    Error::new(
+        ErrorCode::InvalidArgument,
+        "the log has no signed checkpoint to publish yet (`evidentia log checkpoint` signs one)",
+    )
+}
+
+/// Publishes the checkpoint `note` (`note_signed` when it carries the log's
+/// Ed25519 note key's signature) with the tiles and bundles of `source`'s
+/// records, as [`publish`] says.
+pub(crate) fn publish_tree(
+    source: &mut impl PublishSource,
+    note: String,
+    note_signed: bool,
+    to: &Path,
+) -> Result<Published> {
     let checkpoint = read_checkpoint(&note)?;
+    let size = checkpoint.size;
     let fs = Fs::new(None);
     fs.create_dir_all(to)?;
     let busy = format!("another process is publishing into {}", to.display());
@@ -178,7 +224,7 @@ pub fn publish(log: &Path, to: &Path) -> Result<Published> {
                     format!("holds a checkpoint of {} records, newer than the log's {size}", published.size),
                 );
             }
-            if reader.root(published.size)? != published.root {
+            if source.root(published.size)? != published.root {
                 return refuse(
                     ErrorCode::CheckpointMismatch,
                     format!(
@@ -205,7 +251,7 @@ pub fn publish(log: &Path, to: &Path) -> Result<Published> {
             let nodes = first..first + u64::from(tile.width);
             let mut hashes = Vec::with_capacity(tile.width as usize * 32);
             if level == 0 {
-                let records = nodes.map(|seq| reader.entry(seq)?.record_bytes()).collect::<Result<Vec<_>>>()?;
+                let records = source.records(first, u64::from(tile.width))?;
                 records.iter().for_each(|record| hashes.extend_from_slice(&leaf_hash(record)));
                 let bundle = encode_bundle(records.iter().map(Vec::as_slice))
                     .map_err(|e| Error::new(e.code(), format!("records {first}…: {}", e.message())))?;

@@ -893,8 +893,8 @@ pub struct TlogProofExport {
     pub entry: Buffer,
 }
 
-/// Publishes the log in the directory `path` as C2SP tlog-tiles in the folder `to`
-/// (SPEC.md §24.1): its newest signed checkpoint, tiles and entry bundles, adding
+/// Publishes the log in the directory `path` (or in the PostgreSQL database a
+/// `postgres://` URL names) as C2SP tlog-tiles in the folder `to` (SPEC.md §24.1): its newest signed checkpoint, tiles and entry bundles, adding
 /// only what is new to an earlier publication. Returns `{files_written,
 /// note_signed, previous_size, size}`. Blocks.
 #[napi(ts_return_type = "Record<string, unknown>")]

@@ -86,6 +86,11 @@ def test_a_postgres_log_appends_proves_and_verifies_like_a_folder(server: str, m
         archive = log.export_package(1, tmp_path / "package")
         report = evidentia.verify_package(archive)
         assert report["valid"] and report["record"]["seq"] == 1, report
+        # Published as tlog-tiles, and read back with no database.
+        log.checkpoint()
+        published = evidentia.publish_log(url, tmp_path / "tiles")
+        assert published["size"] == 6 and published["previous_size"] == 0, published
+        assert evidentia.verify_publication(tmp_path / "tiles", log.keys()).records == 6
     with evidentia.Log.open(url, key) as log:
         with pytest.raises(evidentia.KeyMaterialError) as raised:
             log.append({"n": 6})
