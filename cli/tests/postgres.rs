@@ -641,6 +641,31 @@ fn keys_rotate_and_are_revoked_in_postgres_as_in_a_folder() {
         let report = run(&["--json", "log", "verify", &url]);
         assert_eq!(report.status.code(), Some(1), "{}", text(&report.stdout));
         assert!(text(&report.stdout).contains("KEY_HISTORY_MISMATCH"), "{}", text(&report.stdout));
+        // The revocation hidden from a package of record 0 as well: its event changed
+        // so that it no longer reads as a key record, or its entry deleted. Either
+        // breaks the hash chain the export follows, and no package is made.
+        let database = format!("keys_{mode}");
+        cluster.sql(
+            &database,
+            "UPDATE evidentia.entries SET event = convert_to(replace(convert_from(event, 'UTF8'), \
+             'evidentia_key_record', 'evidentiA_key_record'), 'UTF8') WHERE seq = 3",
+        );
+        let export = |out: &str| run(&["export", &url, "--index", "0", "--out", out]);
+        let changed = export("changed");
+        assert_eq!(changed.status.code(), Some(2));
+        assert!(
+            text(&changed.stderr).contains("record 3 breaks the log's hash chain (its stored event is not the event")
+                && text(&changed.stderr).contains("LOG_CORRUPT"),
+            "{}",
+            text(&changed.stderr)
+        );
+        for seq in [3, 2] {
+            cluster.sql(&database, &format!("DELETE FROM evidentia.entries WHERE seq = {seq}"));
+            let deleted = export("deleted");
+            assert_eq!(deleted.status.code(), Some(2));
+            assert!(text(&deleted.stderr).contains("LOG_CORRUPT"), "{}", text(&deleted.stderr));
+        }
+        assert!(!work.0.join("changed").exists() && !work.0.join("deleted").exists());
     }
     // A rotation never asked for is not taken for one made (one→two→three, then
     // one→three); a revocation asked again once made writes nothing, as a

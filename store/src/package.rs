@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use evidentia::package::{
-    MAX_ARCHIVE_SIZE, MAX_PACKAGE_KEY_RECORDS, PackageFile, PackageInput, PackageKeyRecord, PackageLimits,
-    PackageRequest, PackageTimestamp, PackageWitnesses, build_package, is_plain_file_name, package_keys,
+    KeyRecordScan, MAX_ARCHIVE_SIZE, MAX_PACKAGE_KEY_RECORDS, PackageFile, PackageInput, PackageKeyRecord,
+    PackageLimits, PackageRequest, PackageTimestamp, PackageWitnesses, build_package, is_plain_file_name, package_keys,
     read_package_archive as read_package_archive_bytes,
 };
 use evidentia::{BatchReceipt, Error, ErrorCode, InclusionProof, KeySet, Policy, Result, timestamp};
@@ -26,8 +26,9 @@ pub(crate) trait PackageSource {
     /// The canonical event of record `seq`.
     fn event(&mut self, seq: u64) -> Result<Vec<u8>>;
     /// The key records (SPEC.md §23) after record `index`, in order: their
-    /// sequence numbers and events, at most [`MAX_PACKAGE_KEY_RECORDS`] + 1 (one
-    /// more than a package carries is enough to refuse it).
+    /// sequence numbers and events, found by following the hash chain of every
+    /// record from `index` on ([`KeyRecords`]), so that none is left out unseen.
+    /// More than [`MAX_PACKAGE_KEY_RECORDS`] are refused.
     fn key_records_after(&mut self, index: u64) -> Result<Vec<(u64, Vec<u8>)>>;
     /// Every stored checkpoint, oldest first.
     fn checkpoints(&mut self) -> Result<Vec<StoredCheckpoint>>;
@@ -71,20 +72,15 @@ impl PackageSource for Folder<'_> {
         if self.reader.keys().entries().len() < 2 {
             return Ok(Vec::new());
         }
-        let mut found = Vec::new();
+        let mut found = KeyRecords::after(index);
         let mut seq = 0u64;
-        self.reader.for_each_entry(|entry| {
+        self.reader.for_each_entry_from(index, |entry| {
             let entry = entry.map_err(|why| Error::new(ErrorCode::LogCorrupt, why))?;
-            if seq > index && evidentia::key_record_of(entry.event()).is_some() {
-                if found.len() > MAX_PACKAGE_KEY_RECORDS {
-                    return Err(too_many_key_records(index));
-                }
-                found.push((seq, entry.event().to_vec()));
-            }
+            found.push(index + seq, &entry.record_bytes()?, entry.event())?;
             seq += 1;
             Ok(())
         })?;
-        Ok(found)
+        found.finish(self.reader.len())
     }
 
     fn checkpoints(&mut self) -> Result<Vec<StoredCheckpoint>> {
@@ -105,6 +101,46 @@ impl PackageSource for Folder<'_> {
 
     fn cosigned(&mut self, size: u64) -> Option<String> {
         cosigned_checkpoint(self.dir, size).ok().flatten()
+    }
+}
+
+/// The key records after a packaged record, found by a [`KeyRecordScan`] over the
+/// records from it on.
+pub(crate) struct KeyRecords {
+    index: u64,
+    scan: Option<KeyRecordScan>,
+    found: Vec<(u64, Vec<u8>)>,
+}
+
+impl KeyRecords {
+    /// Finds the key records after record `index`.
+    pub(crate) fn after(index: u64) -> KeyRecords {
+        KeyRecords { index, scan: None, found: Vec::new() }
+    }
+
+    /// Reads the next record, stored as record `seq`: the packaged record first,
+    /// then each one after it.
+    pub(crate) fn push(&mut self, seq: u64, record_bytes: &[u8], event: &[u8]) -> Result<()> {
+        let Some(scan) = self.scan.as_mut() else {
+            self.scan = Some(KeyRecordScan::after(self.index, record_bytes)?);
+            return Ok(());
+        };
+        if scan.push(record_bytes, event)? {
+            if self.found.len() == MAX_PACKAGE_KEY_RECORDS {
+                return Err(too_many_key_records(self.index));
+            }
+            self.found.push((seq, event.to_vec()));
+        }
+        Ok(())
+    }
+
+    /// The key records found, once every record of a log of `size` was read.
+    pub(crate) fn finish(self, size: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+        let Some(scan) = self.scan else {
+            return Err(Error::new(ErrorCode::LogCorrupt, format!("the log holds no entry for record {}", self.index)));
+        };
+        scan.finish(size)?;
+        Ok(self.found)
     }
 }
 
@@ -145,9 +181,6 @@ pub(crate) fn export<S: PackageSource>(source: &mut S, index: u64, out: &Path) -
     let receipt = source.receipt(index)?;
     let event = source.event(index)?;
     let key_records = source.key_records_after(index)?;
-    if key_records.len() > MAX_PACKAGE_KEY_RECORDS {
-        return Err(too_many_key_records(index));
-    }
     let key_records: Vec<(String, Vec<u8>)> =
         key_records.into_iter().map(|(seq, event)| Ok((source.receipt(seq)?, event))).collect::<Result<_>>()?;
     let key_records: Vec<PackageKeyRecord> =

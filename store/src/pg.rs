@@ -18,16 +18,16 @@ use std::time::Duration;
 
 use evidentia::merkle::{Accumulator, Hash, NodeSource, leaf_hash};
 use evidentia::{
-    ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KEY_RECORD_MEMBER, KeyRecord,
-    KeySet, LogVerifier, LogVerifyOptions, PreparedCheckpoint, Receipt, Record, Report, Result, Signer, Timestamp,
-    Validity, record_time, sign_checkpoint,
+    ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeyRecord, KeySet, LogVerifier,
+    LogVerifyOptions, PreparedCheckpoint, Receipt, Record, Report, Result, Signer, Timestamp, Validity, record_time,
+    sign_checkpoint,
 };
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, Row, Statement, Transaction};
 
 use crate::checkpoints::StoredCheckpoint;
 use crate::config::{Config, Mode, random_log_id};
-use crate::package::PackageSource;
+use crate::package::{KeyRecords, PackageSource};
 use crate::reader::LogReader;
 use crate::segments::{Entry, EntryRef};
 use crate::tiles::PublishSource;
@@ -35,7 +35,6 @@ use crate::timestamps::StoredTimestamp;
 use crate::writer::{
     AppendOptions, Appended, NewEvent, PrefixAppended, check_signer, handover, now, retried, revocation, valid_prefix,
 };
-use evidentia::package::MAX_PACKAGE_KEY_RECORDS;
 
 /// How long connecting may take: the socket, then startup and authentication.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -80,6 +79,15 @@ CREATE TABLE evidentia.nodes (
 );
 CREATE TABLE evidentia.checkpoints (size bigint PRIMARY KEY, note text NOT NULL);
 ";
+
+/// The entry in `row`'s columns `first..first + 3`: receipt, record and event.
+fn entry_of(row: &Row, seq: u64, first: usize) -> Result<Entry> {
+    match (col(row, first)?, col(row, first + 1)?, col(row, first + 2)?) {
+        (Some(receipt), None, event) => Ok(Entry::Receipt { receipt, event }),
+        (None, Some(record), event) => Ok(Entry::Record { record, event }),
+        _ => Err(corrupt(format!("entry {seq} holds neither a receipt nor a record"))),
+    }
+}
 
 /// An advisory lock key that serializes schema creation and migration.
 const SCHEMA_LOCK: i64 = 0x6576_6964_656e_7469;
@@ -1427,12 +1435,13 @@ impl<C: GenericClient> Reads<'_, C> {
                 "SELECT receipt, record, event FROM evidentia.entries WHERE seq = $1",
                 &[&(seq as i64)],
             )
-            .map_err(|e| db_error("read an entry", &e))?
-            .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, format!("the log has no record {seq}")))?;
-        match (col(&row, 0)?, col(&row, 1)?, col(&row, 2)?) {
-            (Some(receipt), None, event) => Ok(Entry::Receipt { receipt, event }),
-            (None, Some(record), event) => Ok(Entry::Record { record, event }),
-            _ => Err(corrupt(format!("entry {seq} holds neither a receipt nor a record"))),
+            .map_err(|e| db_error("read an entry", &e))?;
+        match row {
+            Some(row) => entry_of(&row, seq, 0),
+            None => match self.size()? {
+                size if seq < size => Err(corrupt(format!("record {seq} is missing from the entries"))),
+                size => Err(crate::view::beyond(size, seq)),
+            },
         }
     }
 
@@ -1571,34 +1580,36 @@ impl PackageSource for Snapshot<'_, '_> {
         }
     }
 
-    /// The server picks out the events that can be key records (as
-    /// [`evidentia::key_record_of`] does first), so only those are sent.
+    /// Every record from `index` on is read, a page at a time, as a folder's are.
     fn key_records_after(&mut self, index: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+        const PAGE: i64 = 4096;
         if self.keys.entries().len() < 2 {
             return Ok(Vec::new());
         }
-        let rows = self
-            .reads
-            .prepared
-            .query(
-                self.reads.client,
-                "SELECT seq, event FROM evidentia.entries
-                 WHERE seq > $1 AND (position($2::bytea IN event) > 0 OR position($3::bytea IN event) > 0)
-                 ORDER BY seq",
-                &[&(index as i64), &KEY_RECORD_MEMBER.as_bytes(), &&b"\\u"[..]],
-            )
-            .map_err(|e| db_error("read the key records", &e))?;
-        let mut found = Vec::new();
-        for row in rows {
-            let event: Vec<u8> = col(&row, 1)?;
-            if evidentia::key_record_of(&event).is_some() {
-                found.push((count(&row, 0)?, event));
-                if found.len() > MAX_PACKAGE_KEY_RECORDS {
-                    break;
-                }
+        let size = self.reads.size()?;
+        let mut found = KeyRecords::after(index);
+        let mut from = index;
+        loop {
+            let rows = self
+                .reads
+                .prepared
+                .query(
+                    self.reads.client,
+                    "SELECT seq, receipt, record, event FROM evidentia.entries
+                     WHERE seq >= $1 AND seq < $2 ORDER BY seq LIMIT $3",
+                    &[&(from as i64), &(size as i64), &PAGE],
+                )
+                .map_err(|e| db_error("read the records after the packaged one", &e))?;
+            for row in &rows {
+                let seq = count(row, 0)?;
+                let entry = entry_of(row, seq, 1)?;
+                found.push(seq, &entry.record_bytes()?, entry.event())?;
+                from = seq + 1;
+            }
+            if rows.len() < PAGE as usize {
+                return found.finish(size);
             }
         }
-        Ok(found)
     }
 
     fn checkpoints(&mut self) -> Result<Vec<StoredCheckpoint>> {

@@ -45,7 +45,8 @@ impl TreeAccess for TreeFile {
     }
 }
 
-fn beyond(count: u64, seq: u64) -> Error {
+/// Why record `seq` of a log of `count` records cannot be read.
+pub(crate) fn beyond(count: u64, seq: u64) -> Error {
     Error::new(ErrorCode::InvalidArgument, format!("the log has {count} records; there is no record {seq}"))
 }
 

@@ -474,3 +474,23 @@ fn another_rotation_while_one_is_pending_is_refused() {
     drop(log);
     assert_eq!(codes(&dir.0), vec![]);
 }
+
+#[test]
+fn a_package_carries_at_most_99_key_records_and_says_so() {
+    let s = scratch("many-key-records");
+    let log = Log::create(&s.0, &key(1), CreateOptions::default()).unwrap();
+    log.append(&key(1), br#"{"n":0}"#, None).unwrap();
+    for n in 1..=100 {
+        log.rotate(&key(n), &key(n + 1), None).unwrap();
+    }
+    log.checkpoint(&key(101)).unwrap();
+    let e = evidentia_store::export_package(&s.0, 0, &s.0.join("of-0")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument);
+    assert!(e.message().contains("more than 99 key records follow record 0"), "{e}");
+    assert!(!s.0.join("of-0").exists());
+    // Record 1, the first key record, is followed by 99.
+    let archive = evidentia_store::export_package(&s.0, 1, &s.0.join("of-1")).unwrap();
+    let files = evidentia_store::read_package(&archive).unwrap();
+    assert!(evidentia::package::verify_package(&files).iter().all(|c| c.failure.is_none()));
+    assert!(files.iter().any(|f| f.name.starts_with("key-record-99")));
+}

@@ -390,6 +390,76 @@ pub(super) fn check_key_history<'f>(
     Ok(Some(changes.join("; ")))
 }
 
+/// Finds the key records that follow a packaged record in its log, reading the
+/// records after it in order and following their hash chain (each record names its
+/// sequence number, the digest of the record before it and the digest of its event).
+/// A key record whose event was changed so that it no longer reads as one, or whose
+/// entry was taken out, breaks the chain, and the package is refused rather than made
+/// with a key history that leaves it out. A batch log's records carry no signature of
+/// their own, so a stretch of them rewritten as a whole is found only by `log verify`,
+/// against the checkpoints.
+#[derive(Debug)]
+pub struct KeyRecordScan {
+    next: u64,
+    prev: Digest,
+}
+
+impl KeyRecordScan {
+    /// Starts after record `index`, given by its canonical bytes (the record a receipt
+    /// signs, or a batch log's stored record).
+    ///
+    /// # Errors
+    /// [`ErrorCode::LogCorrupt`] when they are not record `index`.
+    pub fn after(index: u64, record_bytes: &[u8]) -> Result<KeyRecordScan> {
+        let record = Record::from_bytes(record_bytes).map_err(|e| chain_broken(index, e.message()))?;
+        if record.seq != index {
+            return Err(chain_broken(index, &format!("the entry holds record {}", record.seq)));
+        }
+        Ok(KeyRecordScan { next: index + 1, prev: Digest::sha256(record_bytes) })
+    }
+
+    /// Reads the next record, by its canonical bytes and its stored event: whether it
+    /// is a key record (as [`crate::key_record_of`] tells).
+    ///
+    /// # Errors
+    /// [`ErrorCode::LogCorrupt`] when the record is not the next one, does not follow
+    /// the one before it, or commits to another event.
+    pub fn push(&mut self, record_bytes: &[u8], event: &[u8]) -> Result<bool> {
+        let seq = self.next;
+        let record = Record::from_bytes(record_bytes).map_err(|e| chain_broken(seq, e.message()))?;
+        if record.seq != seq {
+            return Err(chain_broken(seq, &format!("the entry holds record {}", record.seq)));
+        }
+        if record.prev.as_ref() != Some(&self.prev) {
+            return Err(chain_broken(seq, "it does not follow the record before it"));
+        }
+        if record.event != Digest::sha256(event) {
+            return Err(chain_broken(seq, "its stored event is not the event it commits to"));
+        }
+        self.next += 1;
+        self.prev = Digest::sha256(record_bytes);
+        Ok(crate::keyrecord::key_record_of(event).is_some())
+    }
+
+    /// Ends the scan of a log of `size` records.
+    ///
+    /// # Errors
+    /// [`ErrorCode::LogCorrupt`] when fewer records were read.
+    pub fn finish(self, size: u64) -> Result<()> {
+        if self.next < size {
+            return Err(chain_broken(self.next, "the log holds no such entry"));
+        }
+        Ok(())
+    }
+}
+
+fn chain_broken(seq: u64, why: &str) -> Error {
+    Error::new(
+        ErrorCode::LogCorrupt,
+        format!("record {seq} breaks the log's hash chain ({why}): no package is made; run `evidentia log verify`"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{PackageInput, build_package, verify_package};
@@ -442,6 +512,45 @@ mod tests {
             key_records: &key_records,
             witnesses: None,
         })
+    }
+
+    #[test]
+    fn the_scan_finds_key_records_and_refuses_a_broken_chain() {
+        let (k1, k2) = (key(1), key(2));
+        let rotation = KeyRecord::rotate(&KeySet::single(k1.public_key()), k1.public_key(), k2.public_key(), t(2))
+            .unwrap()
+            .to_event();
+        let events = [br#"{"n":0}"#.to_vec(), rotation, br#"{"n":2}"#.to_vec()];
+        let mut chain = ChainState::new("example.com/keys").unwrap();
+        let records: Vec<Vec<u8>> = events
+            .iter()
+            .enumerate()
+            .map(|(i, event)| {
+                let chained = chain.append(k1.public_key().kid(), Digest::sha256(event), t(i as i64), None).unwrap();
+                chained.record.to_bytes()
+            })
+            .collect();
+        let scan = |records: &[Vec<u8>], events: &[Vec<u8>], size: u64| -> Result<Vec<bool>> {
+            let mut scan = KeyRecordScan::after(0, &records[0])?;
+            let found = records[1..].iter().zip(&events[1..]).map(|(r, e)| scan.push(r, e)).collect::<Result<_>>()?;
+            scan.finish(size)?;
+            Ok(found)
+        };
+        assert_eq!(scan(&records, &events, 3).unwrap(), [true, false]);
+        // The key record's member renamed: its event no longer reads as one.
+        let mut renamed = events.clone();
+        renamed[1] = String::from_utf8(events[1].clone()).unwrap().replacen("evidentia", "evidentiA", 1).into_bytes();
+        assert_ne!(renamed[1], events[1]);
+        let e = scan(&records, &renamed, 3).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::LogCorrupt);
+        assert!(e.message().contains("record 1 breaks the log's hash chain"), "{e}");
+        // Its entry taken out, or the last one.
+        let e = scan(&[records[0].clone(), records[2].clone()], &[events[0].clone(), events[2].clone()], 3);
+        assert!(e.unwrap_err().message().contains("record 1 breaks"));
+        let e = scan(&records[..2], &events[..2], 3).unwrap_err();
+        assert!(e.message().contains("record 2 breaks") && e.message().contains("no such entry"), "{e}");
+        // A record that is not the packaged one.
+        assert_eq!(KeyRecordScan::after(1, &records[0]).unwrap_err().code(), ErrorCode::LogCorrupt);
     }
 
     fn failed(files: &[PackageFile]) -> Vec<u8> {

@@ -28,7 +28,7 @@ pub use archive::{
     MAX_ARCHIVE_SIZE, MAX_GZIP_MEMBERS, MAX_PACKAGE_FILE_SIZE, MAX_PACKAGE_FILES, MAX_PACKAGE_SIZE, PackageLimits,
     is_plain_file_name, read_package_archive,
 };
-pub use keyhistory::{MAX_PACKAGE_KEY_RECORDS, PackageKeyRecord, PackageKeys, package_keys};
+pub use keyhistory::{KeyRecordScan, MAX_PACKAGE_KEY_RECORDS, PackageKeyRecord, PackageKeys, package_keys};
 pub use witnesses::PackageWitnesses;
 
 /// The shell script of every package.
