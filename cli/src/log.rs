@@ -55,7 +55,7 @@ pub(crate) enum LogCommand {
         #[arg(long)]
         key: PathBuf,
         /// The log id (printable ASCII, no spaces); random by default
-        #[arg(long, allow_hyphen_values = true)]
+        #[arg(long)]
         id: Option<String>,
         /// receipts: every record signed (a receipt per append); batch: one signed
         /// checkpoint per batch of appends, batch receipts on demand
@@ -88,7 +88,7 @@ pub(crate) enum LogCommand {
         #[arg(long)]
         batch: bool,
         /// A nonce to bind into the record (a request id); must be unique in the log
-        #[arg(long, conflicts_with = "batch", allow_hyphen_values = true)]
+        #[arg(long, conflicts_with = "batch")]
         nonce: Option<String>,
         /// If the nonce is already in the log with the same event, print that
         /// record's receipt instead of failing (NONCE_IN_USE): a retried request
@@ -228,11 +228,11 @@ pub(crate) enum LogCommand {
     Find {
         dir: PathBuf,
         /// The nonce (a request id) given when the record was appended
-        #[arg(long, required_unless_present = "field", conflicts_with = "field", allow_hyphen_values = true)]
+        #[arg(long, required_unless_present = "field", conflicts_with = "field")]
         nonce: Option<String>,
         /// An indexed field and the value to find, as NAME=VALUE (split at the
         /// first '=')
-        #[arg(long, value_name = "NAME=VALUE", allow_hyphen_values = true)]
+        #[arg(long, value_name = "NAME=VALUE")]
         field: Option<String>,
     },
     /// Print what a holder of a record needs to verify it offline: its receipt, or
@@ -300,7 +300,9 @@ pub(crate) enum LogCommand {
     /// not to be trusted (the log's own records of that time included)
     Revoke {
         dir: PathBuf,
-        /// The kid of the key to revoke (the log's keys.jwks lists them)
+        /// The kid of the key to revoke (the log's keys.jwks lists them). A kid
+        /// beginning with '-' is taken as one: a value that is an option instead
+        /// names no key, and is refused (KEY_NOT_FOUND)
         #[arg(long, allow_hyphen_values = true)]
         kid: String,
         /// From when on (RFC 3339 UTC, e.g. 2026-11-30T09:00:00Z): the earliest
@@ -308,7 +310,7 @@ pub(crate) enum LogCommand {
         #[arg(long)]
         at: String,
         /// Why, e.g. keyCompromise, superseded, cessationOfOperation
-        #[arg(long, allow_hyphen_values = true)]
+        #[arg(long)]
         reason: Option<String>,
         /// The log's current signing key, if not the one the log remembers
         #[arg(long)]

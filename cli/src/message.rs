@@ -46,7 +46,7 @@ pub(crate) enum MessageCommand {
         #[arg(long)]
         record_failure: bool,
         /// A nonce to bind into the record (a request id); must be unique in the log
-        #[arg(long, allow_hyphen_values = true)]
+        #[arg(long)]
         nonce: Option<String>,
         /// The log's signing key file (default: the one the log remembers)
         #[arg(long)]

@@ -117,20 +117,26 @@ fn bad_input_exits_2_with_its_code() {
     assert!(text(&json.stdout).contains("\"name\":\"FIELD_NOT_INDEXED\""), "{}", text(&json.stdout));
 }
 
-/// A kid is base64url and so begins with '-' one time in 64; nonces, log ids and
-/// reasons are the caller's own text. Each is taken as a value, not an option.
+/// A kid is base64url and so begins with '-' one time in 64: `--kid -…` takes it as
+/// the kid. Other values that begin with '-' (nonces, log ids, field values) are
+/// given as `--name=-value`, so that a value left out never swallows the option
+/// after it.
 #[test]
-fn values_that_begin_with_a_hyphen_are_values() {
+fn values_that_begin_with_a_hyphen() {
     let work = workdir("hyphen");
     let dir = &work.0;
     ok(&evidentia(dir, &["keygen", "--out", "key.jwk"], b""));
-    ok(&evidentia(dir, &["log", "init", "log", "--key", "key.jwk", "--id", "-log", "--index-field", "id"], b""));
-    ok(&evidentia(dir, &["log", "append", "log", "--nonce", "-n1", "-"], br#"{"id":"-x"}"#));
-    assert_eq!(ok(&evidentia(dir, &["log", "find", "log", "--nonce", "-n1"], b"")), "0\n");
+    ok(&evidentia(dir, &["log", "init", "log", "--key", "key.jwk", "--id=-log", "--index-field", "id"], b""));
+    ok(&evidentia(dir, &["log", "append", "log", "--nonce=-n1", "-"], br#"{"id":"-x"}"#));
+    assert_eq!(ok(&evidentia(dir, &["log", "find", "log", "--nonce=-n1"], b"")), "0\n");
     assert_eq!(ok(&evidentia(dir, &["log", "find", "log", "--field", "id=-x"], b"")), "0\n");
+    // A nonce left out: the next option is not taken for it.
+    let missing = evidentia(dir, &["log", "append", "log", "--nonce", "--idempotent", "-"], b"{}");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("a value is required for '--nonce"), "{}", text(&missing.stderr));
     let revoke = evidentia(
         dir,
-        &["log", "revoke", "log", "--kid", "-unknown", "--at", "2026-01-01T00:00:00Z", "--reason", "-why"],
+        &["log", "revoke", "log", "--kid", "-unknown", "--at", "2026-01-01T00:00:00Z", "--reason=-why"],
         b"",
     );
     assert_eq!(revoke.status.code(), Some(1));

@@ -12,6 +12,7 @@ use evidentia::package::{
 use evidentia::{BatchReceipt, Error, ErrorCode, InclusionProof, KeySet, Policy, Result, timestamp};
 
 use crate::fsio::io_error;
+use crate::segments::EntryRef;
 use crate::witnessing::{cosigned_checkpoint, witness_policy};
 use crate::{Entry, LogReader, StoredCheckpoint, StoredTimestamp};
 
@@ -66,17 +67,11 @@ impl PackageSource for Folder<'_> {
         }
     }
 
-    /// A log with a single key has none, so only a log with two keys or more is
-    /// read through.
     fn key_records_after(&mut self, index: u64) -> Result<Vec<(u64, Vec<u8>)>> {
-        if self.reader.keys().entries().len() < 2 {
-            return Ok(Vec::new());
-        }
-        let mut found = KeyRecords::after(index);
-        let mut seq = 0u64;
+        let mut found = KeyRecords::after(index, self.reader.keys());
+        let mut seq = index;
         self.reader.for_each_entry_from(index, |entry| {
-            let entry = entry.map_err(|why| Error::new(ErrorCode::LogCorrupt, why))?;
-            found.push(index + seq, &entry.record_bytes()?, entry.event())?;
+            found.push(seq, entry.map_err(|why| Error::new(ErrorCode::LogCorrupt, why))?)?;
             seq += 1;
             Ok(())
         })?;
@@ -105,31 +100,36 @@ impl PackageSource for Folder<'_> {
 }
 
 /// The key records after a packaged record, found by a [`KeyRecordScan`] over the
-/// records from it on.
-pub(crate) struct KeyRecords {
+/// records from it on, each receipt's signature checked with the log's key set.
+pub(crate) struct KeyRecords<'a> {
     index: u64,
+    keys: &'a KeySet,
     scan: Option<KeyRecordScan>,
     found: Vec<(u64, Vec<u8>)>,
 }
 
-impl KeyRecords {
-    /// Finds the key records after record `index`.
-    pub(crate) fn after(index: u64) -> KeyRecords {
-        KeyRecords { index, scan: None, found: Vec::new() }
+impl<'a> KeyRecords<'a> {
+    /// Finds the key records after record `index` of a log whose key set is `keys`.
+    pub(crate) fn after(index: u64, keys: &'a KeySet) -> KeyRecords<'a> {
+        KeyRecords { index, keys, scan: None, found: Vec::new() }
     }
 
-    /// Reads the next record, stored as record `seq`: the packaged record first,
+    /// Reads the next entry, stored as record `seq`: the packaged record's first,
     /// then each one after it.
-    pub(crate) fn push(&mut self, seq: u64, record_bytes: &[u8], event: &[u8]) -> Result<()> {
+    pub(crate) fn push(&mut self, seq: u64, entry: EntryRef<'_>) -> Result<()> {
         let Some(scan) = self.scan.as_mut() else {
-            self.scan = Some(KeyRecordScan::after(self.index, record_bytes)?);
+            self.scan = Some(KeyRecordScan::after(self.index, &entry.record_bytes()?)?);
             return Ok(());
         };
-        if scan.push(record_bytes, event)? {
+        let is_key_record = match entry {
+            EntryRef::Receipt { receipt, event } => scan.push_receipt(receipt, self.keys, event)?,
+            EntryRef::Record { record, event } => scan.push(record, event)?,
+        };
+        if is_key_record {
             if self.found.len() == MAX_PACKAGE_KEY_RECORDS {
                 return Err(too_many_key_records(self.index));
             }
-            self.found.push((seq, event.to_vec()));
+            self.found.push((seq, entry.event().to_vec()));
         }
         Ok(())
     }

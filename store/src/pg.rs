@@ -1583,11 +1583,8 @@ impl PackageSource for Snapshot<'_, '_> {
     /// Every record from `index` on is read, a page at a time, as a folder's are.
     fn key_records_after(&mut self, index: u64) -> Result<Vec<(u64, Vec<u8>)>> {
         const PAGE: i64 = 4096;
-        if self.keys.entries().len() < 2 {
-            return Ok(Vec::new());
-        }
         let size = self.reads.size()?;
-        let mut found = KeyRecords::after(index);
+        let mut found = KeyRecords::after(index, &self.keys);
         let mut from = index;
         loop {
             let rows = self
@@ -1602,8 +1599,7 @@ impl PackageSource for Snapshot<'_, '_> {
                 .map_err(|e| db_error("read the records after the packaged one", &e))?;
             for row in &rows {
                 let seq = count(row, 0)?;
-                let entry = entry_of(row, seq, 1)?;
-                found.push(seq, &entry.record_bytes()?, entry.event())?;
+                found.push(seq, entry_of(row, seq, 1)?.as_ref())?;
                 from = seq + 1;
             }
             if rows.len() < PAGE as usize {

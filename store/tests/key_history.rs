@@ -494,3 +494,24 @@ fn a_package_carries_at_most_99_key_records_and_says_so() {
     assert!(evidentia::package::verify_package(&files).iter().all(|c| c.failure.is_none()));
     assert!(files.iter().any(|f| f.name.starts_with("key-record-99")));
 }
+
+#[test]
+fn a_package_is_not_made_from_a_log_whose_key_history_was_cut_back() {
+    for mode in [Mode::Receipts, Mode::Batch] {
+        let s = scratch(&format!("cut-back-{mode:?}"));
+        let (old, new, _) = rotated_and_revoked(&s.0, mode);
+        Log::open(&s.0).unwrap().checkpoint(&new).unwrap();
+        // keys.jwks edited back to the first key alone, as if never rotated.
+        std::fs::write(s.0.join("keys.jwks"), KeySet::single(old.public_key()).to_json()).unwrap();
+        let e = evidentia_store::export_package(&s.0, 0, &s.0.join("of-0")).unwrap_err();
+        // Receipts: the rotation's next key signs a receipt the cut key set cannot
+        // check. Batch: the key records found name a key it does not hold.
+        let (code, says) = match mode {
+            Mode::Receipts => (ErrorCode::LogCorrupt, "record 2 breaks the log's hash chain (its receipt's signature"),
+            Mode::Batch => (ErrorCode::KeyNotFound, "no key with kid"),
+        };
+        assert_eq!(e.code(), code, "{mode:?}: {e}");
+        assert!(e.message().contains(says), "{mode:?}: {e}");
+        assert!(!s.0.join("of-0").exists());
+    }
+}

@@ -395,7 +395,8 @@ pub(super) fn check_key_history<'f>(
 /// sequence number, the digest of the record before it and the digest of its event).
 /// A key record whose event was changed so that it no longer reads as one, or whose
 /// entry was taken out, breaks the chain, and the package is refused rather than made
-/// with a key history that leaves it out. A batch log's records carry no signature of
+/// with a key history that leaves it out; a receipt's signature is checked too
+/// ([`KeyRecordScan::push_receipt`]). A batch log's records carry no signature of
 /// their own, so a stretch of them rewritten as a whole is found only by `log verify`,
 /// against the checkpoints.
 #[derive(Debug)]
@@ -439,6 +440,25 @@ impl KeyRecordScan {
         self.next += 1;
         self.prev = Digest::sha256(record_bytes);
         Ok(crate::keyrecord::key_record_of(event).is_some())
+    }
+
+    /// As [`KeyRecordScan::push`], for a receipt: its signature must also verify
+    /// with the key its record names in `keys` (the log's key set), so that a record
+    /// rewritten without the log's key (a key record made to read as another event,
+    /// its chain and digests made good) is found.
+    ///
+    /// # Errors
+    /// As [`KeyRecordScan::push`].
+    pub fn push_receipt(&mut self, receipt: &str, keys: &KeySet, event: &[u8]) -> Result<bool> {
+        let seq = self.next;
+        let receipt = Receipt::parse(receipt).map_err(|e| chain_broken(seq, e.message()))?;
+        let kid = receipt.header_kid();
+        let signed = kid == receipt.record().kid
+            && keys.select(Some(kid)).is_ok_and(|(key, _)| key.verify(receipt.signing_input(), receipt.signature()));
+        if !signed {
+            return Err(chain_broken(seq, "its receipt's signature does not verify with the log's key set"));
+        }
+        self.push(receipt.record_bytes(), event)
     }
 
     /// Ends the scan of a log of `size` records.
@@ -551,6 +571,25 @@ mod tests {
         assert!(e.message().contains("record 2 breaks") && e.message().contains("no such entry"), "{e}");
         // A record that is not the packaged one.
         assert_eq!(KeyRecordScan::after(1, &records[0]).unwrap_err().code(), ErrorCode::LogCorrupt);
+        // Receipts: the key record rewritten as another event, its chain and digest
+        // made good, keeps the old signature, which no longer verifies.
+        let keys = KeySet::single(k1.public_key());
+        let receipts: Vec<Receipt> =
+            records.iter().map(|r| Receipt::sign(&k1, &Record::from_bytes(r).unwrap()).unwrap()).collect();
+        let mut scan = KeyRecordScan::after(0, &records[0]).unwrap();
+        assert!(scan.push_receipt(receipts[1].as_str(), &keys, &events[1]).unwrap());
+        let mut forged = Record::from_bytes(&records[1]).unwrap();
+        forged.event = Digest::sha256(br#"{"n":1}"#);
+        let forged_payload = crate::encoding::b64url(&forged.to_bytes());
+        let mut parts: Vec<&str> = receipts[1].as_str().split('.').collect();
+        parts[1] = &forged_payload;
+        let mut scan = KeyRecordScan::after(0, &records[0]).unwrap();
+        let e = scan.push_receipt(&parts.join("."), &keys, br#"{"n":1}"#).unwrap_err();
+        assert!(e.message().contains("record 1 breaks") && e.message().contains("signature"), "{e}");
+        // Signed by a key the log's key set does not hold.
+        let mut scan = KeyRecordScan::after(0, &records[0]).unwrap();
+        let other = KeySet::single(k2.public_key());
+        assert!(scan.push_receipt(receipts[1].as_str(), &other, &events[1]).is_err());
     }
 
     fn failed(files: &[PackageFile]) -> Vec<u8> {
