@@ -6,7 +6,7 @@ use std::sync::{Arc, Condvar, Mutex, mpsc};
 
 use clap::Subcommand;
 use evidentia::json::Value;
-use evidentia::{Error, ErrorCode, NoteKey, Signer, verify_log_note};
+use evidentia::{Error, ErrorCode, NoteKey, NoteSigner, Signer, verify_log_note};
 use evidentia_store::{
     AppendOptions, CreateOptions, Entry, Log, LogOptions, LogReader, Mode, NewEvent, PrefixAppended, PublishedTree,
     Wait,
@@ -120,8 +120,9 @@ pub(crate) enum LogCommand {
         dir: PathBuf,
         /// The Ed25519 private key file (PKCS#8 PEM, as `openssl genpkey -algorithm
         /// ed25519` writes it), or an Ed25519 key in a PKCS#11 token (a `pkcs11:`
-        /// URI, pin-source, never pin-value); remembered in log.json. A log's note
-        /// key is never replaced: witnesses know the log by it
+        /// URI, pin-source, never pin-value); remembered in log.json (a log in
+        /// PostgreSQL keeps its public key only). A log's note key is never
+        /// replaced: witnesses know the log by it
         #[arg(long)]
         key: Option<PathBuf>,
         /// Create a new key in the --key file first (readable by you only)
@@ -181,6 +182,11 @@ pub(crate) enum LogCommand {
         /// The folder to publish in (created if needed); one log a folder
         #[arg(long)]
         to: PathBuf,
+        /// A log in PostgreSQL, which remembers no key file: its Ed25519 note key
+        /// (a file or a `pkcs11:` URI), whose signature the published checkpoint
+        /// carries (a log folder reads the one its log.json names)
+        #[arg(long, value_name = "KEY")]
+        note_key: Option<PathBuf>,
     },
     /// Watch a log: each round checks that the newest checkpoint extends the one
     /// trusted last (kept in --state), verifies the records since, and reports a
@@ -320,7 +326,22 @@ pub(crate) enum LogCommand {
     },
 }
 
-fn print_note_vkey(vkey: &str, json: bool) -> Result<Outcome, Error> {
+/// An Ed25519 note key: in a PKCS#8 PEM file, or in a PKCS#11 token by its URI.
+pub(crate) fn load_note_key(path: &Path) -> Result<Box<dyn NoteSigner + Send>, Error> {
+    match path.to_str().filter(|p| evidentia_pkcs11::is_pkcs11_uri(p)) {
+        Some(uri) => Ok(Box::new(evidentia_pkcs11::Pkcs11NoteSigner::open(uri)?)),
+        None => Ok(Box::new(NoteKey::from_pem(&read_text(path)?).map_err(in_file(path))?)),
+    }
+}
+
+pub(crate) fn generate_in_token() -> Error {
+    Error::new(
+        ErrorCode::InvalidArgument,
+        "--generate makes a key file; make a key in a token with the token's own tools",
+    )
+}
+
+pub(crate) fn print_note_vkey(vkey: &str, json: bool) -> Result<Outcome, Error> {
     if json {
         outln!("{}", text(&Value::object([("note_vkey", Value::from(vkey))])));
     } else {
@@ -538,6 +559,9 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                 outln!("{receipt}");
             }
         }
+        LogCommand::NoteKey { dir, key, generate, .. } if evidentia_store::postgres_location(dir)?.is_some() => {
+            return crate::pg::note_key(dir, key.as_deref(), *generate, json);
+        }
         LogCommand::NoteKey { dir, key, generate, wait } => {
             let vkey = match key {
                 None => LogReader::open(dir)?.note_key().map(|k| k.to_vkey()).ok_or_else(|| {
@@ -553,10 +577,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                     let log = open(dir, *wait, json)?;
                     if let Some(uri) = path.to_str().filter(|p| evidentia_pkcs11::is_pkcs11_uri(p)) {
                         if *generate {
-                            return Err(Error::new(
-                                ErrorCode::InvalidArgument,
-                                "--generate makes a key file; make a key in a token with the token's own tools",
-                            ));
+                            return Err(generate_in_token());
                         }
                         // Refused first if it holds a PIN, which log.json never keeps.
                         let reference = key_reference(path)?;
@@ -611,20 +632,33 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                 );
             }
         }
-        LogCommand::Publish { dir, to } => {
+        LogCommand::Publish { dir, to, note_key } => {
             let postgres = evidentia_store::postgres_location(dir)?;
-            let published = evidentia_store::publish(dir, to)?;
+            let published = match (postgres, note_key) {
+                (Some(url), note_key) => {
+                    let signer = note_key.as_deref().map(load_note_key).transpose()?;
+                    let signer = signer.as_deref().map(|signer| signer as &dyn NoteSigner);
+                    evidentia_store::pg::PgLog::open(url)?.publish_signed(to, signer)?
+                }
+                (None, Some(_)) => {
+                    return Err(Error::new(
+                        ErrorCode::InvalidArgument,
+                        "a log folder publishes with the note key its log.json names (log note-key), not --note-key",
+                    ));
+                }
+                (None, None) => evidentia_store::publish(dir, to)?,
+            };
             if json {
                 outln!("{}", text(&published.to_value()));
             } else {
-                if postgres.is_some() {
+                if !published.note_signed {
+                    // A URL is not repeated: it may hold a password.
+                    let (log, publish_with) = match postgres {
+                        Some(_) => ("URL".to_owned(), ", and publish with --note-key FILE"),
+                        None => (dir.display().to_string(), ""),
+                    };
                     eprintln!(
-                        "note: a log in PostgreSQL has no Ed25519 note key yet, which tlog-tiles clients and public witnesses need: its checkpoints carry their ES256 signature only"
-                    );
-                } else if !published.note_signed {
-                    eprintln!(
-                        "note: the log has no Ed25519 note key, which tlog-tiles clients and public witnesses need: give it one with `evidentia log note-key {} --key FILE --generate`",
-                        dir.display()
+                        "note: the log has no Ed25519 note key, which tlog-tiles clients and public witnesses need: give it one with `evidentia log note-key {log} --key FILE --generate`{publish_with}"
                     );
                 }
                 eprintln!(

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use evidentia::json::Value;
-use evidentia::{Error, ErrorCode, KeySet, Signer};
+use evidentia::{Error, ErrorCode, KeySet, NoteKey, Signer};
 use evidentia_store::pg::{PgCreateOptions, PgLog};
 use evidentia_store::{AppendOptions, Entry, Mode, NewEvent, postgres_location};
 
@@ -33,7 +33,6 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         | LogCommand::Revoke { dir, .. }
         | LogCommand::Verify { dir, .. } => dir,
         LogCommand::Index { dir, .. }
-        | LogCommand::NoteKey { dir, .. }
         | LogCommand::Witness { dir, .. }
         | LogCommand::Archive { dir, .. }
         | LogCommand::Find { dir, .. }
@@ -111,6 +110,35 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         _ => return Ok(None),
     }
     Ok(Some(Outcome::Valid))
+}
+
+/// `log note-key URL`: prints the log's note key (vkey), or gives it one.
+pub(crate) fn note_key(location: &Path, key: Option<&Path>, generate: bool, json: bool) -> Result<Outcome, Error> {
+    let Some(url) = postgres_location(location)? else { unreachable!("a PostgreSQL location") };
+    let log = PgLog::open(url)?;
+    let vkey = match key {
+        None => log.note_vkey()?.ok_or_else(|| {
+            Error::new(ErrorCode::InvalidArgument, "the log has no note key: give it one with --key FILE")
+        })?,
+        Some(path) if generate => {
+            if path.to_str().is_some_and(evidentia_pkcs11::is_pkcs11_uri) {
+                return Err(crate::log::generate_in_token());
+            }
+            if let Some(vkey) = log.note_vkey()? {
+                return Err(Error::new(
+                    ErrorCode::InvalidArgument,
+                    format!(
+                        "the log has note key {vkey} already; witnesses know it by that key, so it is not replaced"
+                    ),
+                ));
+            }
+            let note_key = NoteKey::generate()?;
+            crate::io::write_key_file(path, note_key.to_pem().trim_end().as_bytes(), false)?;
+            log.set_note_key(&note_key)?
+        }
+        Some(path) => log.set_note_key(crate::log::load_note_key(path)?.as_ref())?,
+    };
+    crate::log::print_note_vkey(&vkey, json)
 }
 
 fn key_required(command: &str, option: &str) -> Error {

@@ -753,6 +753,8 @@ fn a_folder_log_copied_into_postgres_gives_the_same_evidence_and_goes_on() {
     };
     run(&["keygen", "--out", "k1.jwk"]);
     run(&["keygen", "--out", "k2.jwk"]);
+    run(&["log", "init", "other", "--key", "k1.jwk"]);
+    run(&["log", "note-key", "other", "--key", "other-note.pem", "--generate"]);
     for mode in ["receipts", "batch"] {
         let folder = format!("folder-{mode}");
         run(&["log", "init", &folder, "--key", "k1.jwk", "--mode", mode]);
@@ -793,6 +795,31 @@ fn a_folder_log_copied_into_postgres_gives_the_same_evidence_and_goes_on() {
             files_below(&work.0.join(format!("tiles-folder-{mode}"))),
             "{mode}: the publications"
         );
+        // With the log's Ed25519 note key, which the database knows by its vkey: the
+        // same checkpoint, signed by it too, read by Go's tlog-tiles client.
+        let generate: &[&str] = if mode == "receipts" { &["--generate"] } else { &[] };
+        let vkey = run(&[&["log", "note-key", &url, "--key", "note.pem"], generate].concat());
+        assert_eq!(run(&["log", "note-key", &url]), vkey, "{mode}: the vkey, kept");
+        assert_eq!(run(&["log", "note-key", &folder, "--key", "note.pem"]), vkey);
+        let publish_pg = |key: &[&str]| {
+            evidentia(&work.0, &[&["log", "publish", &url, "--to", &format!("signed-pg-{mode}")], key].concat())
+        };
+        let unsigned = publish_pg(&[]);
+        assert_eq!(unsigned.status.code(), Some(2));
+        assert!(text(&unsigned.stderr).contains("give that key to publish"), "{}", text(&unsigned.stderr));
+        let other = publish_pg(&["--note-key", "other-note.pem"]);
+        assert!(text(&other.stderr).contains("KEY_NOT_CURRENT"), "{}", text(&other.stderr));
+        assert!(publish_pg(&["--note-key", "note.pem"]).status.success());
+        run(&["log", "publish", &folder, "--to", &format!("signed-folder-{mode}")]);
+        let signed = work.0.join(format!("signed-pg-{mode}"));
+        assert_eq!(files_below(&signed), files_below(&work.0.join(format!("signed-folder-{mode}"))), "{mode}");
+        if let Some(checker) = support::go_program("tlog-tiles-go") {
+            let out = Command::new(&checker).arg(vkey.trim()).arg(&signed).output().unwrap();
+            assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+            assert!(text(&out.stdout).starts_with("verified: 31 entries"), "{}", text(&out.stdout));
+        }
+        let replaced = evidentia(&work.0, &["log", "note-key", &url, "--key", "other-note.pem", "--generate"]);
+        assert!(text(&replaced.stderr).contains("is not replaced"), "{}", text(&replaced.stderr));
         let refused = evidentia(&work.0, &["export", &url, "--index", "31", "--out", "beyond"]);
         assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
         for index in ["0", "17", "29"] {
@@ -820,16 +847,20 @@ fn a_folder_log_copied_into_postgres_gives_the_same_evidence_and_goes_on() {
         assert!(run(&["log", "verify", &url, "--json"]).contains("\"valid\":true"));
         // Publishing again adds what came since, and the publication verifies.
         run(&["log", "checkpoint", &url, "--key", "k2.jwk"]);
-        let published = run(&["--json", "log", "publish", &url, "--to", &format!("tiles-pg-{mode}")]);
+        let published =
+            run(&["--json", "log", "publish", &url, "--to", &format!("tiles-pg-{mode}"), "--note-key", "note.pem"]);
         assert!(published.contains("\"previous_size\":31") && published.contains("\"size\":32"), "{published}");
         let jwks = work.0.join(format!("keys-{mode}.jwks"));
         std::fs::write(&jwks, PgLog::open(&url).unwrap().keys().unwrap().to_json()).unwrap();
         let verified = run(&["log", "verify", &format!("tiles-pg-{mode}"), "--jwks", jwks.to_str().unwrap(), "--json"]);
         assert!(verified.contains("\"valid\":true") && verified.contains("\"records\":32"), "{verified}");
-        // And back into a folder: the same evidence, and appends go on there.
+        // And back into a folder: the same evidence and note key, and appends go on
+        // there once it is told where the note key is kept.
         let back = format!("back-{mode}");
         run(&["log", "copy", &url, &back]);
         assert!(run(&["log", "verify", &back, "--json"]).contains("\"valid\":true"));
+        assert_eq!(run(&["log", "note-key", &back]), vkey);
+        run(&["log", "note-key", &back, "--key", "note.pem"]);
         assert_eq!(run(&["log", "prove", &back, "--index", "17"]), run(&["log", "prove", &url, "--index", "17"]));
         let append_back = |nonce: &str| {
             let child =
@@ -857,6 +888,35 @@ fn a_folder_log_copied_into_postgres_gives_the_same_evidence_and_goes_on() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(text(&refused.stderr).contains("does not verify"), "{}", text(&refused.stderr));
     assert_eq!(cluster.sql("copy_tampered", "SELECT to_regclass('evidentia.log') IS NULL"), "t");
+}
+
+#[test]
+fn a_log_of_an_older_schema_is_migrated_when_opened_and_a_newer_one_refused() {
+    let Some(cluster) = Cluster::start("migrate") else { return };
+    let work = Workdir::new("pg-migrate");
+    assert!(evidentia(&work.0, &["keygen", "--out", "k.jwk"]).status.success());
+    let url = cluster.database("migrate");
+    assert!(evidentia(&work.0, &["log", "init", &url, "--key", "k.jwk"]).status.success());
+    let mut child = spawn_append(&url, &work.0.join("k.jwk"), "{}", "one");
+    assert!(child.wait().unwrap().success());
+    // Version 1 had no note key.
+    cluster.sql(
+        "migrate",
+        "ALTER TABLE evidentia.log DROP COLUMN note_vkey; UPDATE evidentia.schema_version SET version = 1",
+    );
+    let verified = evidentia(&work.0, &["--json", "log", "verify", &url]);
+    assert!(text(&verified.stdout).contains("\"valid\":true"), "{}", text(&verified.stderr));
+    assert_eq!(cluster.sql("migrate", "SELECT version FROM evidentia.schema_version"), "2");
+    let vkey = evidentia(&work.0, &["log", "note-key", &url, "--key", "note.pem", "--generate"]);
+    assert!(vkey.status.success(), "{}", text(&vkey.stderr));
+    cluster.sql("migrate", "UPDATE evidentia.schema_version SET version = 3");
+    let newer = evidentia(&work.0, &["log", "verify", &url]);
+    assert_eq!(newer.status.code(), Some(2));
+    assert!(
+        text(&newer.stderr).contains("the log's schema is of version 3; this Evidentia reads version 2"),
+        "{}",
+        text(&newer.stderr)
+    );
 }
 
 /// Every file below `dir` but the publisher's lock, by path, with its bytes.

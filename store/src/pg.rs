@@ -19,14 +19,14 @@ use std::time::Duration;
 use evidentia::merkle::{Accumulator, Hash, NodeSource, leaf_hash};
 use evidentia::{
     ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeyRecord, KeySet, LogVerifier,
-    LogVerifyOptions, PreparedCheckpoint, Receipt, Record, Report, Result, Signer, Timestamp, Validity, record_time,
-    sign_checkpoint,
+    LogVerifyOptions, NoteSigner, PreparedCheckpoint, Receipt, Record, Report, Result, Signer, Timestamp, Validity,
+    add_note_signature, note_log_key, record_time, sign_checkpoint, verify_log_note,
 };
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, Row, Statement, Transaction};
 
 use crate::checkpoints::StoredCheckpoint;
-use crate::config::{Config, Mode, random_log_id};
+use crate::config::{Config, Mode, NoteKeyConfig, random_log_id};
 use crate::package::{KeyRecords, PackageSource};
 use crate::reader::LogReader;
 use crate::segments::{Entry, EntryRef};
@@ -45,8 +45,15 @@ static ABANDONED_CONNECTS: AtomicUsize = AtomicUsize::new(0);
 const MAX_ABANDONED_CONNECTS: usize = 8;
 
 /// The schema version this code writes and reads; `init` creates it and opening
-/// migrates an older one (there is none yet).
-pub const SCHEMA_VERSION: i32 = 1;
+/// migrates an older one ([`MIGRATIONS`]).
+pub const SCHEMA_VERSION: i32 = 2;
+
+/// What brings a schema of version `n + 1` to `n + 2`: each runs once, in the
+/// transaction that records the new version, under [`SCHEMA_LOCK`].
+const MIGRATIONS: [&str; 1] = [
+    // 1 → 2: the log's Ed25519 note key (SPEC.md §10.1), by its vkey.
+    "ALTER TABLE evidentia.log ADD COLUMN note_vkey text",
+];
 
 const SCHEMA: &str = "
 CREATE SCHEMA evidentia;
@@ -59,7 +66,8 @@ CREATE TABLE evidentia.log (
     keys text NOT NULL,
     size bigint NOT NULL CHECK (size >= 0),
     last_record bytea,
-    peaks bytea NOT NULL
+    peaks bytea NOT NULL,
+    note_vkey text
 );
 -- Receipts mode stores the receipt, batch mode the record's canonical bytes.
 CREATE TABLE evidentia.entries (
@@ -384,6 +392,10 @@ impl PgLog {
         let mut client = connect(url)?;
         let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
         create_schema(&mut tx, source.log_id(), source.mode(), &source.keys().to_json())?;
+        if let Some(vkey) = source.note_key().map(|key| key.to_vkey()) {
+            tx.execute("UPDATE evidentia.log SET note_vkey = $1", &[&vkey])
+                .map_err(|e| db_error("copy the note key", &e))?;
+        }
         let mut prepared = Prepared::default();
         let (mut rows, mut tree, mut last, mut seq) = (NewRows::default(), Accumulator::new(), None, 0u64);
         source.for_each_entry(|entry| {
@@ -460,20 +472,110 @@ impl PgLog {
         })
     }
 
-    /// Publishes the log's newest checkpoint as C2SP tlog-tiles into the folder
-    /// `to`, incrementally, as [`crate::publish`] does for a log folder, from one
-    /// snapshot of the log. The log has no Ed25519 note key, so the checkpoint
-    /// carries only its ES256 signature.
+    /// The log's Ed25519 note key (its vkey), once it was given one
+    /// ([`PgLog::set_note_key`]).
     ///
     /// # Errors
-    /// As [`crate::publish`].
+    /// [`ErrorCode::Io`].
+    pub fn note_vkey(&self) -> Result<Option<String>> {
+        self.with(note_vkey)
+    }
+
+    /// Gives the log an Ed25519 note key (SPEC.md §10.1), by its vkey: its
+    /// publications (tlog-tiles) carry that key's signature on their checkpoint
+    /// beside the ES256 one, as tlog-tiles clients and public witnesses need. The
+    /// database keeps the vkey, never the key: publishing names the key
+    /// ([`PgLog::publish_signed`]). Giving the same key again changes nothing.
+    /// Returns the vkey.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] when the log has another note key: witnesses
+    /// know a log by its key, so it is never replaced; [`ErrorCode::KeyMalformed`]
+    /// when the log id cannot be a key name; [`ErrorCode::SignerFailed`] when
+    /// `signer` cannot sign for its public key; [`ErrorCode::Io`].
+    pub fn set_note_key(&self, signer: &dyn NoteSigner) -> Result<String> {
+        crate::writer::check_note_signer(signer)?;
+        let vkey = note_log_key(&self.log_id, signer)?.to_vkey();
+        self.with(|client, _| {
+            let row = client
+                .query_one(
+                    "WITH given AS (UPDATE evidentia.log SET note_vkey = $1 WHERE note_vkey IS NULL RETURNING note_vkey)
+                     SELECT coalesce((SELECT note_vkey FROM given), (SELECT note_vkey FROM evidentia.log))",
+                    &[&vkey],
+                )
+                .map_err(|e| db_error("give the log its note key", &e))?;
+            match col::<Option<String>>(&row, 0)? {
+                Some(kept) if kept == vkey => Ok(vkey.clone()),
+                Some(kept) => Err(Error::new(
+                    ErrorCode::InvalidArgument,
+                    format!(
+                        "the log has note key {kept} already; witnesses know it by that key, so it is not replaced"
+                    ),
+                )),
+                None => Err(corrupt("the log's head row is missing")),
+            }
+        })
+    }
+
+    /// Publishes the log's newest checkpoint as C2SP tlog-tiles into the folder
+    /// `to`, incrementally, as [`crate::publish`] does for a log folder, from one
+    /// snapshot of the log. A log with a note key needs it to publish
+    /// ([`PgLog::publish_signed`]); without one, the checkpoint carries only its
+    /// ES256 signature.
+    ///
+    /// # Errors
+    /// As [`PgLog::publish_signed`].
     pub fn publish(&self, to: &Path) -> Result<crate::Published> {
+        self.publish_signed(to, None)
+    }
+
+    /// As [`PgLog::publish`], with the log's note key, whose signature the
+    /// published checkpoint carries (added to the stored checkpoint, which the
+    /// log's ES256 key signed, as a folder log adds it to a checkpoint signed
+    /// before it had its note key): the same files a folder log with that note key,
+    /// holding the same records and checkpoints, publishes.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] when the log has a note key and none is
+    /// given, or has none and one is given; [`ErrorCode::KeyNotCurrent`] for
+    /// another key than the log's; as [`crate::publish`].
+    pub fn publish_signed(&self, to: &Path, note_key: Option<&dyn NoteSigner>) -> Result<crate::Published> {
         self.with(|client, prepared| {
             let mut tx = snapshot(client)?;
             let mut reads = Reads { client: &mut tx, prepared };
-            let (_, note) =
+            let (_, mut note) =
                 latest_checkpoint(reads.client, reads.prepared)?.ok_or_else(crate::tiles::nothing_to_publish)?;
-            crate::tiles::publish_tree(&mut reads, note, false, to)
+            let note_signed = match (note_vkey(reads.client, reads.prepared)?, note_key) {
+                (None, None) => false,
+                (Some(vkey), Some(signer)) => {
+                    let key = note_log_key(&self.log_id, signer)?;
+                    if key.to_vkey() != vkey {
+                        return Err(Error::new(
+                            ErrorCode::KeyNotCurrent,
+                            format!("the Ed25519 key given is not this log's note key {vkey}"),
+                        ));
+                    }
+                    if verify_log_note(&note, &[key]).is_err() {
+                        note = add_note_signature(&note, &self.log_id, signer)?;
+                    }
+                    true
+                }
+                (Some(vkey), None) => {
+                    return Err(Error::new(
+                        ErrorCode::InvalidArgument,
+                        format!(
+                            "the log's publications carry its Ed25519 note key {vkey}'s signature: give that key to publish"
+                        ),
+                    ));
+                }
+                (None, Some(_)) => {
+                    return Err(Error::new(
+                        ErrorCode::InvalidArgument,
+                        "the log has no note key: give it one first (log note-key), so that witnesses know it by it",
+                    ));
+                }
+            };
+            crate::tiles::publish_tree(&mut reads, note, note_signed, to)
         })
     }
 
@@ -495,9 +597,12 @@ impl PgLog {
         }
         let mut connection = self.connection()?;
         let mut tx = snapshot(&mut connection.client)?;
-        let row =
-            tx.query("SELECT keys, size FROM evidentia.log", &[]).map_err(|e| db_error("read", &e)).and_then(head)?;
+        let row = tx
+            .query("SELECT keys, size, note_vkey FROM evidentia.log", &[])
+            .map_err(|e| db_error("read", &e))
+            .and_then(head)?;
         let (keys_json, size) = (col::<String>(&row, 0)?, count(&row, 1)?);
+        let note_key = col::<Option<String>>(&row, 2)?.map(|vkey| NoteKeyConfig { vkey, key_file: None });
         let checkpoints = tx
             .query("SELECT size, note FROM evidentia.checkpoints ORDER BY size", &[])
             .map_err(|e| db_error("read the checkpoints", &e))?
@@ -519,13 +624,8 @@ impl PgLog {
             .collect::<Result<Vec<_>>>()?;
         drop(tx);
         drop(connection);
-        let config = Config {
-            log_id: self.log_id.clone(),
-            mode: self.mode,
-            key_file: None,
-            index_fields: Vec::new(),
-            note_key: None,
-        };
+        let config =
+            Config { log_id: self.log_id.clone(), mode: self.mode, key_file: None, index_fields: Vec::new(), note_key };
         crate::copy::write_log(dir, &config, &keys_json, &checkpoints, &entries)?;
         let copy = LogReader::open(dir)?;
         let same = copy.latest_checkpoint()?.map(|c| (c.size, c.note)) == checkpoints.last().cloned();
@@ -552,6 +652,7 @@ impl PgLog {
         match schema_version(&mut tx)? {
             None => return Err(Error::new(ErrorCode::LogNotFound, "the database holds no Evidentia log")),
             Some(SCHEMA_VERSION) => {}
+            Some(older) if older < SCHEMA_VERSION => migrate(&mut tx)?,
             Some(other) => {
                 return Err(Error::new(
                     ErrorCode::LogConfigInvalid,
@@ -1204,6 +1305,19 @@ impl PgLog {
     }
 }
 
+/// Brings an older schema to [`SCHEMA_VERSION`], unless another process did
+/// first.
+fn migrate(tx: &mut Transaction<'_>) -> Result<()> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK]).map_err(|e| db_error("lock", &e))?;
+    let from = schema_version(tx)?.ok_or_else(|| corrupt("the schema version is missing"))?;
+    for (to, migration) in (2..).zip(MIGRATIONS).filter(|(to, _)| *to > from) {
+        tx.batch_execute(migration).map_err(|e| db_error(&format!("migrate the schema to version {to}"), &e))?;
+    }
+    tx.execute("UPDATE evidentia.schema_version SET version = $1", &[&SCHEMA_VERSION])
+        .map_err(|e| db_error("migrate the schema", &e))?;
+    Ok(())
+}
+
 /// The schema and an empty log's head, unless the database holds a log already.
 fn create_schema(tx: &mut Transaction<'_>, log_id: &str, mode: Mode, keys: &str) -> Result<()> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK]).map_err(|e| db_error("lock", &e))?;
@@ -1656,6 +1770,14 @@ fn snapshot(client: &mut Client) -> Result<Transaction<'_>> {
     tx.batch_execute("SET LOCAL idle_in_transaction_session_timeout = 0")
         .map_err(|e| db_error("configure the session", &e))?;
     Ok(tx)
+}
+
+fn note_vkey(client: &mut impl GenericClient, prepared: &mut Prepared) -> Result<Option<String>> {
+    let row = prepared
+        .query(client, "SELECT note_vkey FROM evidentia.log", &[])
+        .map_err(|e| db_error("read the note key", &e))
+        .and_then(head)?;
+    col(&row, 0)
 }
 
 fn latest_checkpoint(client: &mut impl GenericClient, prepared: &mut Prepared) -> Result<Option<(u64, String)>> {

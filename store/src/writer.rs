@@ -309,7 +309,7 @@ fn is_token_uri(path: &Path) -> bool {
 }
 
 /// Checks that a note signer signs for its public key, before a log relies on it.
-fn check_note_signer(signer: &dyn NoteSigner) -> Result<()> {
+pub(crate) fn check_note_signer(signer: &dyn NoteSigner) -> Result<()> {
     let probe = "evidentia note key check\n";
     let key = note_log_key("evidentia.check", signer)?;
     if !key.verifies(probe, &signer.sign(probe.as_bytes())?) {
