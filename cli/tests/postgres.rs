@@ -407,6 +407,14 @@ fn a_log_cut_or_changed_in_the_database_does_not_verify() {
     // holds, is refused as damage, not as a bad request.
     let out = evidentia(&work.0, &["log", "prove", &cluster.url("stray"), "--index", "0"]);
     assert!(text(&out.stderr).contains("LOG_CORRUPT"), "{}", text(&out.stderr));
+    // So is a package, whose checkpoints are all read.
+    let out = evidentia(&work.0, &["export", &cluster.url("stray"), "--index", "0", "--out", "stray"]);
+    assert!(
+        text(&out.stderr).contains("a checkpoint of 9223372036854775807 records is stored, and the log holds 10")
+            && text(&out.stderr).contains("LOG_CORRUPT"),
+        "{}",
+        text(&out.stderr)
+    );
     // Without its one head row the log is damaged, whatever one asks of it.
     cluster.sql("postgres", "CREATE DATABASE headless TEMPLATE base");
     cluster.sql("headless", "DELETE FROM evidentia.log");

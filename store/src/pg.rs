@@ -1728,7 +1728,15 @@ impl PackageSource for Snapshot<'_, '_> {
             .prepared
             .query(self.reads.client, "SELECT size, note FROM evidentia.checkpoints ORDER BY size", &[])
             .map_err(|e| db_error("read the checkpoints", &e))?;
-        rows.iter().map(|row| Ok(StoredCheckpoint { size: count(row, 0)?, note: col(row, 1)? })).collect()
+        let size = self.reads.size()?;
+        rows.iter()
+            .map(|row| match count(row, 0)? {
+                beyond if beyond > size => {
+                    Err(corrupt(format!("a checkpoint of {beyond} records is stored, and the log holds {size}")))
+                }
+                checkpoint_size => Ok(StoredCheckpoint { size: checkpoint_size, note: col(row, 1)? }),
+            })
+            .collect()
     }
 
     fn inclusion_proof(&mut self, index: u64, size: u64) -> Result<InclusionProof> {
