@@ -87,7 +87,8 @@ pub(crate) enum LogCommand {
         /// Read JSON Lines and commit them in groups
         #[arg(long)]
         batch: bool,
-        /// A nonce to bind into the record (a request id); must be unique in the log
+        /// A nonce to bind into the record (a request id); must be unique in the log.
+        /// One beginning with '-' is given as --nonce=-…
         #[arg(long, conflicts_with = "batch")]
         nonce: Option<String>,
         /// If the nonce is already in the log with the same event, print that

@@ -653,6 +653,25 @@ fn keys_rotate_and_are_revoked_in_postgres_as_in_a_folder() {
         // so that it no longer reads as a key record, or its entry deleted. Either
         // breaks the hash chain the export follows, and no package is made.
         let database = format!("keys_{mode}");
+        if mode == "receipts" {
+            // A bare record where a receipt belongs would escape the signature check.
+            let receipt = cluster.sql(&database, "SELECT receipt FROM evidentia.entries WHERE seq = 3");
+            cluster.sql(
+                &database,
+                "UPDATE evidentia.entries SET record = convert_to('{}', 'UTF8'), receipt = NULL WHERE seq = 3",
+            );
+            let bare = run(&["export", &url, "--index", "0", "--out", "bare"]);
+            assert_eq!(bare.status.code(), Some(2));
+            assert!(
+                text(&bare.stderr).contains("entry 3 is not of the kind a log in receipts mode stores"),
+                "{}",
+                text(&bare.stderr)
+            );
+            cluster.sql(
+                &database,
+                &format!("UPDATE evidentia.entries SET receipt = '{receipt}', record = NULL WHERE seq = 3"),
+            );
+        }
         cluster.sql(
             &database,
             "UPDATE evidentia.entries SET event = convert_to(replace(convert_from(event, 'UTF8'), \
@@ -917,6 +936,42 @@ fn a_log_of_an_older_schema_is_migrated_when_opened_and_a_newer_one_refused() {
     assert_eq!(cluster.sql("migrate", "SELECT version FROM evidentia.schema_version"), "2");
     let vkey = evidentia(&work.0, &["log", "note-key", &url, "--key", "note.pem", "--generate"]);
     assert!(vkey.status.success(), "{}", text(&vkey.stderr));
+    // Given again by several processes at once: each is told the key is the log's.
+    cluster.sql("migrate", "UPDATE evidentia.log SET note_vkey = NULL");
+    let givers: Vec<Child> = (0..6)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_evidentia"))
+                .args(["log", "note-key", &url, "--key", "note.pem"])
+                .current_dir(&work.0)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for giver in givers {
+        let out = giver.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), text(&vkey.stdout));
+    }
+    // A stored note key that is none: a finding, and LOG_CORRUPT where it is used.
+    cluster.sql("postgres", "CREATE DATABASE bad_vkey TEMPLATE migrate");
+    cluster.sql("bad_vkey", "UPDATE evidentia.log SET note_vkey = 'garbage'");
+    let verified = evidentia(&work.0, &["log", "verify", &cluster.url("bad_vkey")]);
+    assert_eq!(verified.status.code(), Some(1));
+    assert!(text(&verified.stdout).contains("is not an Ed25519 key of this log"), "{}", text(&verified.stdout));
+    let shown = evidentia(&work.0, &["log", "note-key", &cluster.url("bad_vkey")]);
+    assert!(text(&shown.stderr).contains("LOG_CORRUPT"), "{}", text(&shown.stderr));
+    // A schema version that no Evidentia wrote, or two of them: damage.
+    for (name, sql) in [
+        ("version_zero", "UPDATE evidentia.schema_version SET version = 0"),
+        ("two_versions", "INSERT INTO evidentia.schema_version VALUES (2)"),
+    ] {
+        cluster.sql("postgres", &format!("CREATE DATABASE {name} TEMPLATE migrate"));
+        cluster.sql(name, sql);
+        let out = evidentia(&work.0, &["log", "verify", &cluster.url(name)]);
+        assert!(text(&out.stderr).contains("LOG_CORRUPT"), "{name}: {}", text(&out.stderr));
+    }
     cluster.sql("migrate", "UPDATE evidentia.schema_version SET version = 3");
     let newer = evidentia(&work.0, &["log", "verify", &url]);
     assert_eq!(newer.status.code(), Some(2));
@@ -925,6 +980,35 @@ fn a_log_of_an_older_schema_is_migrated_when_opened_and_a_newer_one_refused() {
         "{}",
         text(&newer.stderr)
     );
+}
+
+#[test]
+fn a_log_larger_than_a_segment_is_copied_out_into_several() {
+    let Some(cluster) = Cluster::start("big") else { return };
+    let work = Workdir::new("pg-big");
+    let url = cluster.database("big");
+    let key = init(&work.0, &url, "batch");
+    // 70 events of 1 MiB: more than the 64 MiB after which a folder log starts
+    // its next segment.
+    let line = format!("{{\"b\":\"{}\"}}\n", "x".repeat(1 << 20));
+    let lines = line.repeat(70);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_evidentia"))
+        .args(["log", "append", "--batch", &url, "-", "--key", key.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(lines.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let copied = evidentia(&work.0, &["log", "copy", &url, "back"]);
+    assert!(copied.status.success(), "{}", text(&copied.stderr));
+    assert_eq!(std::fs::read_dir(work.0.join("back/segments")).unwrap().count(), 2);
+    let verified = evidentia(&work.0, &["--json", "log", "verify", "back"]);
+    assert!(text(&verified.stdout).contains("\"valid\":true"), "{}", text(&verified.stdout));
+    assert_eq!(evidentia(&work.0, &["log", "prove", "back", "--index", "69"]).stdout, {
+        evidentia(&work.0, &["log", "prove", &url, "--index", "69"]).stdout
+    });
 }
 
 /// Every file below `dir` but the publisher's lock, by path, with its bytes.

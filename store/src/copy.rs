@@ -11,7 +11,7 @@ use crate::frame;
 use crate::fsio::{Fs, io_error};
 use crate::index::slot;
 use crate::reader::LogReader;
-use crate::segments::Entry;
+use crate::segments::{Entry, MAX_SEGMENT};
 use crate::tree::TreeFile;
 
 /// See [`LogReader::write_copy`].
@@ -57,18 +57,27 @@ pub(crate) fn write_log<'a>(
     fs.replace(target, CONFIG_FILE, &config.to_json())
 }
 
-/// The segment, index and tree of `entries`, in `target`.
+/// The segments, index and tree of `entries`, in `target`: a new segment once one
+/// reaches [`MAX_SEGMENT`], as the log's own writer starts one.
 fn write_entries<'a>(fs: &Fs, target: &Path, entries: impl IntoIterator<Item = &'a Entry>) -> Result<()> {
     let mut tree = TreeFile::open_write(fs, &target.join(TREE_FILE), 0)?;
     let (mut frames, mut index) = (Vec::new(), Vec::new());
+    let (mut segment, mut first_seq, mut seq) = (0usize, 0u64, 0u64);
+    let segments = target.join(SEGMENTS_DIR);
     for entry in entries {
-        index.extend_from_slice(&slot(0, frames.len() as u64));
+        if frames.len() as u64 >= MAX_SEGMENT {
+            fs.replace(&segments, &format!("{first_seq:020}.seg"), &frames)?;
+            frames.clear();
+            (segment, first_seq) = (segment + 1, seq);
+        }
+        index.extend_from_slice(&slot(segment, frames.len() as u64));
         frame::encode_with(&mut frames, |out| entry.as_ref().write_payload(out));
         // An entry whose record cannot be read still takes a leaf (of nothing).
         tree.push(leaf_hash(&entry.record_bytes().unwrap_or_default()));
+        seq += 1;
     }
     tree.write_pending(fs)?;
     tree.sync(fs)?;
-    fs.replace(&target.join(SEGMENTS_DIR), &format!("{:020}.seg", 0), &frames)?;
+    fs.replace(&segments, &format!("{first_seq:020}.seg"), &frames)?;
     fs.replace(target, INDEX_FILE, &index)
 }

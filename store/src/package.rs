@@ -14,7 +14,7 @@ use evidentia::{BatchReceipt, Error, ErrorCode, InclusionProof, KeySet, Policy, 
 use crate::fsio::io_error;
 use crate::segments::EntryRef;
 use crate::witnessing::{cosigned_checkpoint, witness_policy};
-use crate::{Entry, LogReader, StoredCheckpoint, StoredTimestamp};
+use crate::{Entry, LogReader, Mode, StoredCheckpoint, StoredTimestamp};
 
 /// What a package is made from: a log's records, key history, checkpoints and
 /// proofs, read from a log folder or (in one snapshot) a PostgreSQL log, and the
@@ -68,7 +68,7 @@ impl PackageSource for Folder<'_> {
     }
 
     fn key_records_after(&mut self, index: u64) -> Result<Vec<(u64, Vec<u8>)>> {
-        let mut found = KeyRecords::after(index, self.reader.keys());
+        let mut found = KeyRecords::after(index, self.reader.keys(), self.reader.mode());
         let mut seq = index;
         self.reader.for_each_entry_from(index, |entry| {
             found.push(seq, entry.map_err(|why| Error::new(ErrorCode::LogCorrupt, why))?)?;
@@ -104,14 +104,16 @@ impl PackageSource for Folder<'_> {
 pub(crate) struct KeyRecords<'a> {
     index: u64,
     keys: &'a KeySet,
+    mode: Mode,
     scan: Option<KeyRecordScan>,
     found: Vec<(u64, Vec<u8>)>,
 }
 
 impl<'a> KeyRecords<'a> {
-    /// Finds the key records after record `index` of a log whose key set is `keys`.
-    pub(crate) fn after(index: u64, keys: &'a KeySet) -> KeyRecords<'a> {
-        KeyRecords { index, keys, scan: None, found: Vec::new() }
+    /// Finds the key records after record `index` of a log of `mode` whose key set
+    /// is `keys`.
+    pub(crate) fn after(index: u64, keys: &'a KeySet, mode: Mode) -> KeyRecords<'a> {
+        KeyRecords { index, keys, mode, scan: None, found: Vec::new() }
     }
 
     /// Reads the next entry, stored as record `seq`: the packaged record's first,
@@ -121,9 +123,20 @@ impl<'a> KeyRecords<'a> {
             self.scan = Some(KeyRecordScan::after(self.index, &entry.record_bytes()?)?);
             return Ok(());
         };
-        let is_key_record = match entry {
-            EntryRef::Receipt { receipt, event } => scan.push_receipt(receipt, self.keys, event)?,
-            EntryRef::Record { record, event } => scan.push(record, event)?,
+        // An entry of the other kind than the log's mode stores was not written
+        // by it: in receipts mode, a bare record would escape the signature check.
+        let is_key_record = match (entry, self.mode) {
+            (EntryRef::Receipt { receipt, event }, Mode::Receipts) => scan.push_receipt(receipt, self.keys, event)?,
+            (EntryRef::Record { record, event }, Mode::Batch) => scan.push(record, event)?,
+            _ => {
+                return Err(Error::new(
+                    ErrorCode::LogCorrupt,
+                    format!(
+                        "entry {seq} is not of the kind a log in {} mode stores: no package is made",
+                        self.mode.name()
+                    ),
+                ));
+            }
         };
         if is_key_record {
             if self.found.len() == MAX_PACKAGE_KEY_RECORDS {

@@ -467,7 +467,8 @@ impl PgLog {
         self.with(|client, prepared| {
             let mut tx = snapshot(client)?;
             let keys = Reads { client: &mut tx, prepared: &mut *prepared }.keys()?;
-            let mut source = Snapshot { reads: Reads { client: &mut tx, prepared }, keys, log_id: &self.log_id };
+            let mut source =
+                Snapshot { reads: Reads { client: &mut tx, prepared }, keys, log_id: &self.log_id, mode: self.mode };
             crate::package::export(&mut source, index, out)
         })
     }
@@ -496,15 +497,14 @@ impl PgLog {
     pub fn set_note_key(&self, signer: &dyn NoteSigner) -> Result<String> {
         crate::writer::check_note_signer(signer)?;
         let vkey = note_log_key(&self.log_id, signer)?.to_vkey();
-        self.with(|client, _| {
-            let row = client
-                .query_one(
-                    "WITH given AS (UPDATE evidentia.log SET note_vkey = $1 WHERE note_vkey IS NULL RETURNING note_vkey)
-                     SELECT coalesce((SELECT note_vkey FROM given), (SELECT note_vkey FROM evidentia.log))",
-                    &[&vkey],
-                )
+        self.with(|client, prepared| {
+            // An UPDATE that waited for another process giving the log its key
+            // finds the key given; the next statement, with a snapshot of its own,
+            // reads it.
+            client
+                .execute("UPDATE evidentia.log SET note_vkey = $1 WHERE note_vkey IS NULL", &[&vkey])
                 .map_err(|e| db_error("give the log its note key", &e))?;
-            match col::<Option<String>>(&row, 0)? {
+            match note_vkey(client, prepared)? {
                 Some(kept) if kept == vkey => Ok(vkey.clone()),
                 Some(kept) => Err(Error::new(
                     ErrorCode::InvalidArgument,
@@ -512,7 +512,7 @@ impl PgLog {
                         "the log has note key {kept} already; witnesses know it by that key, so it is not replaced"
                     ),
                 )),
-                None => Err(corrupt("the log's head row is missing")),
+                None => Err(corrupt("the note key given was not stored")),
             }
         })
     }
@@ -626,17 +626,28 @@ impl PgLog {
         drop(connection);
         let config =
             Config { log_id: self.log_id.clone(), mode: self.mode, key_file: None, index_fields: Vec::new(), note_key };
-        crate::copy::write_log(dir, &config, &keys_json, &checkpoints, &entries)?;
-        let copy = LogReader::open(dir)?;
-        let same = copy.latest_checkpoint()?.map(|c| (c.size, c.note)) == checkpoints.last().cloned();
-        if !copy.verify(None, |_| {})?.is_valid() || !same || copy.len() != size {
-            return Err(Error::new(
-                ErrorCode::LogCorrupt,
-                format!(
-                    "the copy in {} does not verify as the log it was copied from: run `log verify` on both",
-                    dir.display()
-                ),
-            ));
+        // A copy that fails leaves no folder it made behind, so that it can be
+        // tried again.
+        let made = !dir.exists();
+        let copied = crate::copy::write_log(dir, &config, &keys_json, &checkpoints, &entries).and_then(|()| {
+            let copy = LogReader::open(dir)?;
+            let same = copy.latest_checkpoint()?.map(|c| (c.size, c.note)) == checkpoints.last().cloned();
+            match copy.verify(None, |_| {})?.is_valid() && same && copy.len() == size {
+                true => Ok(()),
+                false => Err(Error::new(
+                    ErrorCode::LogCorrupt,
+                    format!(
+                        "the copy in {} does not verify as the log it was copied from: run `log verify` on both",
+                        dir.display()
+                    ),
+                )),
+            }
+        });
+        if let Err(e) = copied {
+            if made {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            return Err(e);
         }
         Ok(())
     }
@@ -1300,6 +1311,15 @@ impl PgLog {
             for what in check_head(&mut tx, done, last.as_deref(), verifier.tree_root())? {
                 finding(&mut verifier, what);
             }
+            let row = tx
+                .query("SELECT note_vkey, log_id FROM evidentia.log", &[])
+                .map_err(|e| db_error("read the note key", &e))
+                .and_then(head)?;
+            if let Some(vkey) = col::<Option<String>>(&row, 0)?
+                && let Some(problem) = note_vkey_problem(&vkey, &col::<String>(&row, 1)?)
+            {
+                finding(&mut verifier, problem);
+            }
             Ok(verifier.finish())
         })
     }
@@ -1476,11 +1496,16 @@ fn schema_version(tx: &mut Transaction<'_>) -> Result<Option<i32>> {
     if !exists {
         return Ok(None);
     }
-    let row = tx
-        .query_opt("SELECT version FROM evidentia.schema_version", &[])
+    let rows = tx
+        .query("SELECT version FROM evidentia.schema_version", &[])
         .map_err(|e| db_error("read the schema version", &e))?;
-    let row = row.ok_or_else(|| corrupt("the schema version is missing"))?;
-    col::<i32>(&row, 0).map(Some)
+    let [row] = rows.as_slice() else {
+        return Err(corrupt(format!("the schema version is stored {} times, not once", rows.len())));
+    };
+    match col::<i32>(row, 0)? {
+        version if version < 1 => Err(corrupt(format!("the schema version is {version}"))),
+        version => Ok(Some(version)),
+    }
 }
 
 /// What a group of events must be to go into one transaction: no larger than a
@@ -1673,6 +1698,7 @@ struct Snapshot<'a, 't> {
     reads: Reads<'a, Transaction<'t>>,
     keys: KeySet,
     log_id: &'a str,
+    mode: Mode,
 }
 
 impl PackageSource for Snapshot<'_, '_> {
@@ -1696,9 +1722,10 @@ impl PackageSource for Snapshot<'_, '_> {
 
     /// Every record from `index` on is read, a page at a time, as a folder's are.
     fn key_records_after(&mut self, index: u64) -> Result<Vec<(u64, Vec<u8>)>> {
-        const PAGE: i64 = 4096;
+        // As `verify` reads them: a page's events are held at once.
+        const PAGE: i64 = 64;
         let size = self.reads.size()?;
-        let mut found = KeyRecords::after(index, &self.keys);
+        let mut found = KeyRecords::after(index, &self.keys, self.mode);
         let mut from = index;
         loop {
             let rows = self
@@ -1780,12 +1807,25 @@ fn snapshot(client: &mut Client) -> Result<Transaction<'_>> {
     Ok(tx)
 }
 
+/// The log's note key (vkey), checked to be an Ed25519 key named for the log.
 fn note_vkey(client: &mut impl GenericClient, prepared: &mut Prepared) -> Result<Option<String>> {
     let row = prepared
-        .query(client, "SELECT note_vkey FROM evidentia.log", &[])
+        .query(client, "SELECT note_vkey, log_id FROM evidentia.log", &[])
         .map_err(|e| db_error("read the note key", &e))
         .and_then(head)?;
-    col(&row, 0)
+    let Some(vkey) = col::<Option<String>>(&row, 0)? else { return Ok(None) };
+    match note_vkey_problem(&vkey, &col::<String>(&row, 1)?) {
+        None => Ok(Some(vkey)),
+        Some(problem) => Err(corrupt(problem)),
+    }
+}
+
+/// What is wrong with a stored note key (vkey) of the log `log_id`, if anything.
+fn note_vkey_problem(vkey: &str, log_id: &str) -> Option<String> {
+    match evidentia::LogKey::from_vkey(vkey) {
+        Ok(key) if key.is_ed25519() && key.name() == log_id && key.to_vkey() == vkey => None,
+        _ => Some(format!("the stored note key {vkey:?} is not an Ed25519 key of this log")),
+    }
 }
 
 fn latest_checkpoint(client: &mut impl GenericClient, prepared: &mut Prepared) -> Result<Option<(u64, String)>> {

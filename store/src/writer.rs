@@ -1520,13 +1520,14 @@ fn busy(dir: &Path) -> String {
 pub(crate) fn read_note_key(config: &NoteKeyConfig, log_id: &str) -> Result<NoteKey> {
     let path = config.key_file.as_ref().filter(|path| !is_token_uri(path)).ok_or_else(|| {
         let kept = match &config.key_file {
-            Some(uri) => format!(" is kept in a token ({})", uri.display()),
-            None => ": the log does not say where it is kept".to_owned(),
+            Some(uri) => format!("is kept in a token ({})", uri.display()),
+            None => "is kept where the log does not say".to_owned(),
         };
         Error::new(
             ErrorCode::InvalidArgument,
             format!(
-                "the log signs its checkpoints with Ed25519 note key {} too, which{kept}: attach it with Log::use_note_key",
+                "the log signs its checkpoints with Ed25519 note key {} too, which {kept}: attach it \
+                 (Log::use_note_key), or tell the log where it is (evidentia log note-key DIR --key FILE)",
                 config.vkey
             ),
         )
