@@ -560,9 +560,6 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                 outln!("{receipt}");
             }
         }
-        LogCommand::NoteKey { dir, key, generate, .. } if evidentia_store::postgres_location(dir)?.is_some() => {
-            return crate::pg::note_key(dir, key.as_deref(), *generate, json);
-        }
         LogCommand::NoteKey { dir, key, generate, wait } => {
             let vkey = match key {
                 None => LogReader::open(dir)?.note_key().map(|k| k.to_vkey()).ok_or_else(|| {

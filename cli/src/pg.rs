@@ -31,6 +31,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         | LogCommand::Receipt { dir, .. }
         | LogCommand::Rotate { dir, .. }
         | LogCommand::Revoke { dir, .. }
+        | LogCommand::NoteKey { dir, .. }
         | LogCommand::Verify { dir, .. } => dir,
         LogCommand::Index { dir, .. }
         | LogCommand::Witness { dir, .. }
@@ -101,6 +102,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
             // As the key history holds it: the instant its NumericDate denotes.
             eprintln!("log {}: key {kid} revoked from {} on", log.log_id(), at.as_numeric_date()?);
         }
+        LogCommand::NoteKey { key, generate, .. } => return note_key(url, key.as_deref(), *generate, json).map(Some),
         LogCommand::Verify { from_checkpoint: Some(_), .. } => {
             return unsupported("is verified whole (no --from-checkpoint yet)");
         }
@@ -113,8 +115,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
 }
 
 /// `log note-key URL`: prints the log's note key (vkey), or gives it one.
-pub(crate) fn note_key(location: &Path, key: Option<&Path>, generate: bool, json: bool) -> Result<Outcome, Error> {
-    let Some(url) = postgres_location(location)? else { unreachable!("a PostgreSQL location") };
+fn note_key(url: &str, key: Option<&Path>, generate: bool, json: bool) -> Result<Outcome, Error> {
     let log = PgLog::open(url)?;
     let vkey = match key {
         None => log.note_vkey()?.ok_or_else(|| {

@@ -616,11 +616,8 @@ impl PgLog {
             )
             .map_err(|e| db_error("read the entries", &e))?
             .iter()
-            .map(|row| match (col(row, 0)?, col(row, 1)?, col(row, 2)?) {
-                (Some(receipt), None, event) => Ok(Entry::Receipt { receipt, event }),
-                (None, Some(record), event) => Ok(Entry::Record { record, event }),
-                _ => Err(corrupt("an entry holds neither a receipt nor a record")),
-            })
+            .zip(0u64..)
+            .map(|(row, seq)| entry_of(row, seq, 0))
             .collect::<Result<Vec<_>>>()?;
         drop(tx);
         drop(connection);
