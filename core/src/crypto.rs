@@ -15,7 +15,11 @@
 //! Signatures reach this module already parsed by `p256` (`R || S` in range, or
 //! strict DER), so what is accepted as well-formed is decided in one place.
 
+use std::sync::Arc;
+
 use p256::ecdsa::{Signature, VerifyingKey};
+
+use crate::deferred::Oracle;
 
 /// The provider that verifies signatures in this build: `"aws-lc"` or `"p256"`.
 pub const VERIFICATION_PROVIDER: &str =
@@ -28,6 +32,9 @@ pub(crate) struct Verifier {
     parsed: aws_lc_rs::signature::ParsedPublicKey,
     #[cfg(not(all(feature = "aws-lc", not(target_arch = "wasm32"))))]
     key: VerifyingKey,
+    /// Set on the keys of a key set whose checks are answered outside the core
+    /// ([`crate::deferred`]).
+    deferred: Option<(Arc<Oracle>, [u8; 65])>,
 }
 
 impl Verifier {
@@ -39,19 +46,36 @@ impl Verifier {
                 &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
                 point.as_bytes(),
             ) {
-                Ok(parsed) => Verifier { parsed },
+                Ok(parsed) => Verifier { parsed, deferred: None },
                 // `p256` has already checked that the point is on the curve.
                 Err(_) => unreachable!("AWS-LC refused a P-256 point that p256 accepted"),
             }
         }
         #[cfg(not(all(feature = "aws-lc", not(target_arch = "wasm32"))))]
         {
-            Verifier { key: *key }
+            Verifier { key: *key, deferred: None }
         }
+    }
+
+    /// This key, with its checks put to `oracle` first.
+    pub(crate) fn deferred_to(&self, oracle: &Arc<Oracle>, key: &VerifyingKey) -> Verifier {
+        let mut point = [0; 65];
+        point.copy_from_slice(key.to_sec1_point(false).as_bytes());
+        Verifier { deferred: Some((Arc::clone(oracle), point)), ..self.clone() }
     }
 
     /// Whether `signature` is valid for `message` (ECDSA P-256, SHA-256).
     pub(crate) fn verify(&self, message: &[u8], signature: &Signature) -> bool {
+        match &self.deferred {
+            Some((oracle, key)) => {
+                oracle.answer(key, message, &signature.to_bytes().into(), || self.verify_here(message, signature))
+            }
+            None => self.verify_here(message, signature),
+        }
+    }
+
+    /// Whether `signature` is valid for `message`, checked by this build's provider.
+    fn verify_here(&self, message: &[u8], signature: &Signature) -> bool {
         #[cfg(all(feature = "aws-lc", not(target_arch = "wasm32")))]
         {
             self.parsed.verify_sig(message, &signature.to_bytes()).is_ok()

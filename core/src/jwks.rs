@@ -140,6 +140,16 @@ fn numeric_date_value(t: Timestamp) -> Value {
 }
 
 impl KeySet {
+    /// This set, with the signature checks of its keys put to `oracle`
+    /// ([`crate::deferred`]).
+    pub(crate) fn deferred_to(&self, oracle: &std::sync::Arc<crate::deferred::Oracle>) -> KeySet {
+        let entries = self.entries.iter().map(|entry| KeyEntry {
+            key: entry.key.as_ref().map(|key| key.deferred_to(oracle)).map_err(|why| *why),
+            ..entry.clone()
+        });
+        KeySet { entries: entries.collect() }
+    }
+
     /// An empty key set.
     pub fn new() -> KeySet {
         KeySet::default()

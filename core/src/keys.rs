@@ -393,6 +393,11 @@ impl PublicKey {
         Ok(PublicKey::from_inner(inner))
     }
 
+    /// This key, with its signature checks put to `oracle` ([`crate::deferred`]).
+    pub(crate) fn deferred_to(&self, oracle: &std::sync::Arc<crate::deferred::Oracle>) -> PublicKey {
+        PublicKey { verifier: self.verifier.deferred_to(oracle, &self.inner), ..self.clone() }
+    }
+
     /// Verifies an ASN.1 DER ECDSA P-256 / SHA-256 signature over `message`.
     pub fn verify_der(&self, message: &[u8], der: &[u8]) -> bool {
         Signature::from_der(der).is_ok_and(|signature| self.verifier.verify(message, &signature))

@@ -27,6 +27,7 @@ mod batch;
 mod chain;
 mod checkpoint;
 mod crypto;
+mod deferred;
 mod digest;
 pub mod encoding;
 mod error;
@@ -61,6 +62,7 @@ pub use checkpoint::{
     Checkpoint, NoteVerifier, VerifiedNote, read_checkpoint, sign_checkpoint, sign_note, verify_checkpoint, verify_note,
 };
 pub use crypto::VERIFICATION_PROVIDER;
+pub use deferred::{Deferral, SignatureCheck};
 pub use digest::Digest;
 pub use error::{Error, ErrorCode, ErrorFamily, Result};
 pub use evidence::{EvidenceFile, evidence_file, verify_evidence_file};

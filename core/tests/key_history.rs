@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 use evidentia::{
-    ChainState, Digest, ErrorCode, KeyRecord, KeySet, LogVerifier, LogVerifyOptions, Receipt, SigningKey, Timestamp,
+    ChainState, Deferral, Digest, ErrorCode, KeyRecord, KeySet, LogVerifier, LogVerifyOptions, PublicKey, Receipt,
+    SigningKey, Timestamp,
 };
 
 fn key(n: u8) -> SigningKey {
@@ -15,17 +16,34 @@ fn t(seconds: i64) -> Timestamp {
     Timestamp::from_unix(1_800_000_000 + seconds, 0).unwrap()
 }
 
-/// Verifies a log of `(signer, event)` entries at times 0, 1, 2, … against `keys`.
+/// Verifies a log of `(signer, event)` entries at times 0, 1, 2, … against `keys`,
+/// once with the signatures checked here and once with them deferred and answered
+/// outside (as WebCrypto does in a browser), which must give the same report.
 fn verify(entries: &[(&SigningKey, Vec<u8>)], keys: &KeySet) -> Vec<ErrorCode> {
     let mut chain = ChainState::new("example.com/keys").unwrap();
-    let mut verifier = LogVerifier::new(keys, LogVerifyOptions::default());
+    let mut receipts = Vec::new();
     for (i, (signer, event)) in entries.iter().enumerate() {
         let time = t(i64::try_from(i).unwrap());
         let chained = chain.append(signer.public_key().kid(), Digest::sha256(event), time, None).unwrap();
-        let receipt = Receipt::sign(*signer, &chained.record).unwrap();
-        verifier.push(receipt.as_str(), Some(event));
+        receipts.push((Receipt::sign(*signer, &chained.record).unwrap(), event));
     }
-    verifier.finish().failure_codes()
+    let run = |keys: &KeySet| {
+        let mut verifier = LogVerifier::new(keys, LogVerifyOptions::default());
+        for (receipt, event) in &receipts {
+            verifier.push(receipt.as_str(), Some(event));
+        }
+        verifier.finish()
+    };
+    let report = run(keys);
+    let deferral = Deferral::new(keys);
+    let assumed = run(deferral.keys());
+    let answers: Vec<bool> = deferral
+        .take_checks()
+        .iter()
+        .map(|c| PublicKey::from_sec1(&c.public_key).unwrap().verify(&c.message, &c.signature))
+        .collect();
+    assert_eq!(deferral.finish(assumed, &answers, run), report);
+    report.failure_codes()
 }
 
 #[test]

@@ -6,7 +6,7 @@
 // Content-Security-Policy forbids it).
 
 import {
-  verifyReceipt, verifyEvidenceFile, readSignedMessage, verifyPackage, maxPackageArchiveSize, errorCodes, version,
+  verifyReceiptAsync, verifyEvidenceFile, readSignedMessage, verifyPackage, maxPackageArchiveSize, errorCodes, version,
 } from './pkg/index.js'
 
 const $ = (id) => document.getElementById(id)
@@ -257,10 +257,15 @@ function showReport(report, receipt, keysFromFile, event) {
   if (message) showMessage(message, report)
 }
 
-function verify() {
+/**
+ * Verifies what was given. A receipt's signature is checked by the browser's
+ * WebCrypto (native code) through verifyReceiptAsync; the module decides the report.
+ */
+async function verify() {
+  button.disabled = true
   try {
     const { evidence, receipt, jwks, event, keysFromFile } = collect()
-    const report = evidence === undefined ? verifyReceipt(receipt, jwks, event) : verifyEvidence(evidence, jwks)
+    const report = evidence === undefined ? await verifyReceiptAsync(receipt, jwks, event) : verifyEvidence(evidence, jwks)
     try {
       showReport(report, evidence === undefined ? receipt : receiptOf(evidence), keysFromFile,
         evidence === undefined ? parseJson(event ?? '') : eventOf(evidence))
@@ -269,6 +274,8 @@ function verify() {
     }
   } catch (error) {
     showError(error)
+  } finally {
+    button.disabled = false
   }
 }
 

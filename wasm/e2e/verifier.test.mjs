@@ -83,8 +83,14 @@ async function verify({ receipt = '', jwks = '', event = '' }) {
   await page.getByTestId('receipt-input').fill(receipt)
   await page.getByTestId('jwks-input').fill(jwks)
   await page.getByTestId('event-input').fill(event)
+  return press()
+}
+
+/** Presses Verify and returns the result text once shown (the page verifies asynchronously). */
+async function press() {
   await page.getByTestId('result').evaluate((node) => node.replaceChildren())
   await page.getByTestId('verify-button').click()
+  await page.waitForFunction(() => document.querySelector('[data-testid="result"]').childElementCount > 0)
   return (await page.getByTestId('result').innerText()).trim()
 }
 
@@ -176,8 +182,7 @@ test('dropped files land in the right inputs', async () => {
   await page.waitForFunction(() => document.querySelector('[data-testid=receipt-input]').value !== '')
   assert.equal(await page.getByTestId('event-input').inputValue(), valid.event.trim())
   assert.equal(await page.getByTestId('jwks-input').inputValue(), valid.jwks.trim())
-  await page.getByTestId('verify-button').click()
-  assert.match(await page.getByTestId('result').innerText(), /^VALID/)
+  assert.match(await press(), /^VALID/)
 })
 
 test('every evidence file of the hostile corpus gives a verdict, and any code shown is of the table', async () => {
@@ -261,6 +266,63 @@ test('partners\' signature vectors (partner.json), every case, in the browser', 
   assert.equal(counts.signatures, doc.signatures.length)
   assert.equal(counts.jws, doc.jws.length)
   assert.deepEqual([counts.signatures, counts.jws], [1519, 33])
+})
+
+test('WebCrypto checks the signatures of the async functions, which give the synchronous reports', async () => {
+  const cases = [
+    ...load('receipts.json').verify.filter((k) => !('error' in k)).map((k) => ({ name: k.name, receipt: k.receipt, jwks: k.jwks, event: k.event })),
+    ...load('batch_receipts.json').verify.filter((k) => !('error' in k)).map((k) => ({ name: k.name, receipt: k.batch_receipt, jwks: k.jwks, event: k.event })),
+  ]
+  const logs = load('logs.json')
+  const outcome = await page.evaluate(async ({ cases, logs }) => {
+    const wasm = await import('/pkg/index.js')
+    const subtle = crypto.subtle
+    const real = subtle.verify
+    let calls = 0
+    subtle.verify = function (...args) { calls++; return real.apply(subtle, args) }
+    const differ = []
+    let invalid = 0
+    try {
+      for (const k of cases) {
+        const [sync, async] = [wasm.verifyReceipt(k.receipt, k.jwks, k.event), await wasm.verifyReceiptAsync(k.receipt, k.jwks, k.event)]
+        if (sync.toJson() !== async.toJson()) differ.push(k.name)
+        if (!sync.valid) invalid++
+      }
+      for (const k of logs.cases) {
+        const entries = k.entries.map((e) => ({ entry: e.receipt, event: e.event ?? undefined }))
+        const [sync, async] = [wasm.verifyLogEntries(entries, logs.jwks), await wasm.verifyLogEntriesAsync(entries, logs.jwks)]
+        if (sync.toJson() !== async.toJson()) differ.push(k.name)
+        if (!sync.valid) invalid++
+      }
+    } finally {
+      subtle.verify = real
+    }
+    return { differ, invalid, calls }
+  }, { cases, logs })
+  assert.deepEqual(outcome.differ, [])
+  assert.ok(outcome.invalid >= 5, `${outcome.invalid} invalid cases`)
+  assert.ok(outcome.calls > 60, `WebCrypto made ${outcome.calls} checks`)
+})
+
+test('Chromium\'s WebCrypto calls no Wycheproof ECDSA P-256 signature valid that is not', async () => {
+  // The async functions take WebCrypto's "valid" on its word (its "invalid" is checked again).
+  const doc = load('external/wycheproof/ecdsa_secp256r1_sha256_p1363_test.json')
+  const outcome = await page.evaluate(async (doc) => {
+    const hex = (text) => Uint8Array.from(text.match(/../g) ?? [], (b) => parseInt(b, 16))
+    const wrong = []
+    let checked = 0
+    for (const group of doc.testGroups) {
+      const key = await crypto.subtle.importKey('raw', hex(group.publicKey.uncompressed), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify'])
+      for (const t of group.tests) {
+        const answer = await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, hex(t.sig), hex(t.msg)).catch(() => false)
+        if (answer && t.result === 'invalid') wrong.push(t.tcId)
+        checked++
+      }
+    }
+    return { wrong, checked }
+  }, doc)
+  assert.deepEqual(outcome.wrong, [])
+  assert.equal(outcome.checked, doc.numberOfTests)
 })
 
 test('nothing but the page itself was loaded, and nothing went wrong in it', () => {

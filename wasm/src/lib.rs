@@ -12,6 +12,7 @@ mod message;
 mod package;
 mod report;
 mod timestamp;
+mod webcrypto;
 mod witness;
 
 use evidentia::{ConsistencyProof, ErrorCode, InclusionProof, JwsOptions};
@@ -260,6 +261,22 @@ pub fn verify_receipt(
     Ok(Report(report))
 }
 
+/// As `verifyReceipt`, returning a Promise: where the runtime has WebCrypto
+/// (browsers, Node.js), it checks the signature in native code; the module decides
+/// the report, the same report as `verifyReceipt`.
+#[wasm_bindgen(js_name = verifyReceiptAsync)]
+pub async fn verify_receipt_async(
+    #[wasm_bindgen(unchecked_param_type = "string")] receipt: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | KeySet")] jwks: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "unknown")] event: JsValue,
+) -> Result<Report> {
+    let event = json_text_opt(&event)?;
+    let receipt = text(&receipt, "receipt")?;
+    let keys = keys(&jwks)?;
+    let report = webcrypto::verify(&keys, |keys| evidentia::verify_receipt(&receipt, keys, event.as_deref())).await;
+    Ok(Report(report.map_err(error)?))
+}
+
 /// Reads an evidence file (SPEC.md §18: JSON text, a string or a Uint8Array,
 /// holding a receipt or batch receipt, a key set and optionally the event) and
 /// verifies what it holds, with `jwks`, keys the caller trusts, or, when absent,
@@ -292,48 +309,83 @@ pub fn verify_log_entries(
     #[wasm_bindgen(unchecked_param_type = "string | KeySet")] jwks: JsValue,
     #[wasm_bindgen(unchecked_param_type = "LogCheckpoint[] | undefined | null")] checkpoints: JsValue,
 ) -> Result<Report> {
-    let keys = keys(&jwks)?;
-    let list = |value: &JsValue, what: &str| -> Result<Vec<JsValue>> {
-        if value.is_undefined() || value.is_null() {
-            return Ok(Vec::new());
-        }
-        if !Array::is_array(value) {
-            return Err(fail(ErrorCode::InvalidArgument, format!("{what} must be an array")));
-        }
-        Ok(value.clone().unchecked_into::<Array>().iter().collect())
-    };
-    let mut notes = Vec::new();
-    for checkpoint in list(&checkpoints, "checkpoints")? {
-        let (size_value, note) = (get(&checkpoint, "size", "a checkpoint")?, get(&checkpoint, "note", "a checkpoint")?);
-        notes.push((size(&size_value, "a checkpoint's size")?, text(&note, "a checkpoint's note")?));
-    }
-    let mut records = Vec::new();
-    for entry in list(&entries, "entries")? {
-        let record = text(&get(&entry, "entry", "an entry")?, "an entry's record")?;
-        let event = get(&entry, "event", "an entry")?;
-        let event = if event.is_undefined() || event.is_null() { None } else { Some(text(&event, "an event")?) };
-        records.push((record, event));
-    }
-    Ok(Report(evidentia::verify_log_entries(
-        records.iter().map(|(record, event)| (record.as_bytes(), event.as_ref().map(|e| e.as_bytes()))),
-        notes.iter().map(|(size, note)| (*size, note.as_str())),
-        &keys,
-        evidentia::LogVerifyOptions::default(),
-    )))
+    let log = LogInMemory::read(&entries, &checkpoints)?;
+    Ok(log.verify(&*keys(&jwks)?, &mut || {}))
 }
 
-/// As `verifyLogEntries`, returning a Promise, so code written for the Node package
-/// runs unchanged. In a browser the work runs on the calling thread; run it in a
-/// Web Worker to keep a page responsive while a long log verifies.
-#[wasm_bindgen(js_name = verifyLogEntriesAsync, unchecked_return_type = "Promise<Report>")]
-pub fn verify_log_entries_async(
+/// As `verifyLogEntries`, returning a Promise. Where the runtime has WebCrypto
+/// (browsers, Node.js), it checks the signatures, in native code and on its own
+/// threads; parsing, canonicalization, chains and proofs stay in the module, which
+/// decides the report (the same report as `verifyLogEntries`). The rest of the
+/// work runs on the calling thread: run a long verification in a Web Worker to keep
+/// a page responsive.
+#[wasm_bindgen(js_name = verifyLogEntriesAsync)]
+pub async fn verify_log_entries_async(
     #[wasm_bindgen(unchecked_param_type = "LogEntry[]")] entries: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string | KeySet")] jwks: JsValue,
     #[wasm_bindgen(unchecked_param_type = "LogCheckpoint[] | undefined | null")] checkpoints: JsValue,
-) -> js_sys::Promise {
-    match verify_log_entries(entries, jwks, checkpoints) {
-        Ok(report) => js_sys::Promise::resolve(&JsValue::from(report)),
-        Err(e) => js_sys::Promise::reject(&e),
+) -> Result<Report> {
+    let log = LogInMemory::read(&entries, &checkpoints)?;
+    let keys = keys(&jwks)?;
+    let Some(webcrypto) = webcrypto::WebCrypto::new(&keys).await else {
+        return Ok(log.verify(&keys, &mut || {}));
+    };
+    // WebCrypto gets the signatures of every few entries while the next are read.
+    let assumed = log.verify(webcrypto.keys(), &mut || webcrypto.start());
+    Ok(webcrypto.finish(assumed, |keys| log.verify(keys, &mut || {})).await)
+}
+
+/// The arguments of `verifyLogEntries`, read.
+struct LogInMemory {
+    /// Each entry's record, and its event when given.
+    records: Vec<(String, Option<String>)>,
+    /// Each checkpoint's size and note.
+    notes: Vec<(u64, String)>,
+}
+
+impl LogInMemory {
+    fn read(entries: &JsValue, checkpoints: &JsValue) -> Result<LogInMemory> {
+        let list = |value: &JsValue, what: &str| -> Result<Vec<JsValue>> {
+            if value.is_undefined() || value.is_null() {
+                return Ok(Vec::new());
+            }
+            if !Array::is_array(value) {
+                return Err(fail(ErrorCode::InvalidArgument, format!("{what} must be an array")));
+            }
+            Ok(value.clone().unchecked_into::<Array>().iter().collect())
+        };
+        let mut notes = Vec::new();
+        for checkpoint in list(checkpoints, "checkpoints")? {
+            let (size_value, note) =
+                (get(&checkpoint, "size", "a checkpoint")?, get(&checkpoint, "note", "a checkpoint")?);
+            notes.push((size(&size_value, "a checkpoint's size")?, text(&note, "a checkpoint's note")?));
+        }
+        let mut records = Vec::new();
+        for entry in list(entries, "entries")? {
+            let record = text(&get(&entry, "entry", "an entry")?, "an entry's record")?;
+            let event = get(&entry, "event", "an entry")?;
+            let event = if event.is_undefined() || event.is_null() { None } else { Some(text(&event, "an event")?) };
+            records.push((record, event));
+        }
+        Ok(LogInMemory { records, notes })
+    }
+
+    /// Verifies the log with `keys`, calling `every_few` after every few entries.
+    fn verify(&self, keys: &evidentia::KeySet, every_few: &mut dyn FnMut()) -> Report {
+        /// Entries between calls of `every_few`.
+        const FEW: usize = 64;
+        let entries = self.records.iter().enumerate().map(|(i, (record, event))| {
+            if i % FEW == 0 {
+                every_few();
+            }
+            (record.as_bytes(), event.as_ref().map(|e| e.as_bytes()))
+        });
+        Report(evidentia::verify_log_entries(
+            entries,
+            self.notes.iter().map(|(size, note)| (*size, note.as_str())),
+            keys,
+            evidentia::LogVerifyOptions::default(),
+        ))
     }
 }
 
