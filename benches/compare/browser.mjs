@@ -2,8 +2,10 @@
 //
 //   node browser.mjs IMPLEMENTATION INPUTS [--quick | --check]
 //
-// IMPLEMENTATION is `evidentia-wasm` (the WASM build for the web, EVIDENTIA_WEB_PKG)
-// or `canonicalize+jose` (the `canonicalize` package and `jose` on WebCrypto, served
+// IMPLEMENTATION is `evidentia-wasm` (the WASM build for the web, EVIDENTIA_WEB_PKG),
+// `evidentia-wasm-webcrypto` (the same build's async functions, whose signatures
+// WebCrypto checks; it also verifies the whole log, fetched from INPUTS) or
+// `canonicalize+jose` (the `canonicalize` package and `jose` on WebCrypto, served
 // from this folder's node_modules). The page is the verifier page's origin, so the
 // code runs under its content security policy, as an auditor's browser would run it.
 // Prints one JSON line per workload with its median time per operation, in the
@@ -18,8 +20,8 @@ import { launch, serve } from '../../wasm/e2e/browser.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const [implementation, inputs] = process.argv.slice(2)
-if (!['evidentia-wasm', 'canonicalize+jose'].includes(implementation) || !inputs) {
-  console.error('usage: node browser.mjs evidentia-wasm|canonicalize+jose INPUTS [--quick | --check]')
+if (!['evidentia-wasm', 'evidentia-wasm-webcrypto', 'canonicalize+jose'].includes(implementation) || !inputs) {
+  console.error('usage: node browser.mjs evidentia-wasm|evidentia-wasm-webcrypto|canonicalize+jose INPUTS [--quick | --check]')
   process.exit(2)
 }
 const read = (name) => readFileSync(path.join(inputs, name), 'utf8')
@@ -72,7 +74,15 @@ async function inPage(input) {
     if (!valid) throw new Error('a receipt did not verify')
   }
 
+  const ourVerifyAsync = async (receipt, eventText) => {
+    const report = await evidentia.verifyReceiptAsync(receipt, keys, eventText)
+    const valid = report.valid
+    report.free()
+    if (!valid) throw new Error('a receipt did not verify')
+  }
+
   if (input.check) {
+    await ourVerifyAsync(input.receipt, input.receiptEvent)
     const record = {
       event: await digest(dumps(JSON.parse(input.event1k))),
       kid: input.jwk.kid,
@@ -111,6 +121,8 @@ async function inPage(input) {
           canonicalize_64k: () => evidentia.canonicalize(input.doc64k),
           verify_receipt: () => ourVerify(input.receipt, input.receiptEvent),
         }
+      : input.implementation === 'evidentia-wasm-webcrypto'
+      ? { verify_receipt: () => ourVerifyAsync(input.receipt, input.receiptEvent) }
       : {
           canonicalize_1k: () => dumps(JSON.parse(input.event1k)),
           canonicalize_64k: () => dumps(JSON.parse(input.doc64k)),
@@ -121,10 +133,22 @@ async function inPage(input) {
   for (const [workload, call] of Object.entries(workloads)) {
     results.push({ workload, median_ns: await medianNs(call, perRepeat[workload] / input.scale) })
   }
+  if (input.implementation === 'evidentia-wasm-webcrypto') {
+    // The whole log, as an auditor's page holds it: fetched, then one timed call.
+    const lines = async (name) => (await (await fetch(`/inputs/${name}`)).text()).split('\n').filter((l) => l !== '')
+    const [receipts, events] = [await lines('log-receipts.txt'), await lines('log-events.jsonl')]
+    const entries = receipts.map((entry, i) => ({ entry, event: events[i] }))
+    const start = performance.now()
+    const report = await evidentia.verifyLogEntriesAsync(entries, keys)
+    const elapsed = performance.now() - start
+    if (!report.valid || report.records !== entries.length) throw new Error(`the log did not verify: ${report.summary}`)
+    report.free()
+    results.push({ workload: 'verify_log', median_ns: elapsed * 1e6 })
+  }
   return results
 }
 
-const server = await serve({ '/peers/': path.join(HERE, 'node_modules') })
+const server = await serve({ '/peers/': path.join(HERE, 'node_modules'), '/inputs/': path.resolve(inputs) })
 const browser = await launch()
 try {
   const page = await browser.context.newPage()
