@@ -309,8 +309,9 @@ pub fn verify_log_entries(
     #[wasm_bindgen(unchecked_param_type = "string | KeySet")] jwks: JsValue,
     #[wasm_bindgen(unchecked_param_type = "LogCheckpoint[] | undefined | null")] checkpoints: JsValue,
 ) -> Result<Report> {
+    let keys = keys(&jwks)?;
     let log = LogInMemory::read(&entries, &checkpoints)?;
-    Ok(log.verify(&*keys(&jwks)?, &mut || {}))
+    Ok(log.verify(&keys, &mut || {}))
 }
 
 /// As `verifyLogEntries`, returning a Promise. Where the runtime has WebCrypto
@@ -325,8 +326,8 @@ pub async fn verify_log_entries_async(
     #[wasm_bindgen(unchecked_param_type = "string | KeySet")] jwks: JsValue,
     #[wasm_bindgen(unchecked_param_type = "LogCheckpoint[] | undefined | null")] checkpoints: JsValue,
 ) -> Result<Report> {
-    let log = LogInMemory::read(&entries, &checkpoints)?;
     let keys = keys(&jwks)?;
+    let log = LogInMemory::read(&entries, &checkpoints)?;
     let Some(webcrypto) = webcrypto::WebCrypto::new(&keys).await else {
         return Ok(log.verify(&keys, &mut || {}));
     };

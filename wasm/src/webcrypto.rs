@@ -72,14 +72,28 @@ impl WebCrypto {
 
     /// The verification's result: `assumed`, reached with [`Self::keys`], once
     /// WebCrypto's answers confirm it, or `verify` run again with them.
+    ///
+    /// A WebCrypto that has not answered every check within [`patience`] leaves
+    /// them all to the module.
     pub(crate) async fn finish<R>(self, assumed: R, verify: impl FnOnce(&KeySet) -> R) -> R {
         self.start();
-        let answers = match JsFuture::from(Promise::all_settled(&self.started)).await {
-            Ok(settled) => Array::from(&settled)
+        let settled = Promise::all_settled(&self.started);
+        let timer = Timer::start(patience(self.started.length()));
+        let answered = match &timer {
+            Some(timer) => Promise::race(&[&settled, &timer.fired].into_iter().collect::<Array>()),
+            None => settled,
+        };
+        let answered = JsFuture::from(answered).await;
+        // A pending timer would keep Node.js running after the last call.
+        drop(timer);
+        // Answers are read only from a settled array of exactly one per check; a
+        // time-out resolves to undefined, which is not an array.
+        let answers = match answered {
+            Ok(settled) if Array::is_array(&settled) => Array::from(&settled)
                 .iter()
                 .map(|outcome| Reflect::get(&outcome, &"value".into()).is_ok_and(|v| v.as_bool() == Some(true)))
                 .collect(),
-            Err(_) => Vec::new(),
+            _ => Vec::new(),
         };
         self.deferral.finish(assumed, &answers, verify)
     }
@@ -97,6 +111,41 @@ pub(crate) async fn verify<R>(keys: &KeySet, verify: impl Fn(&KeySet) -> R) -> R
     }
 }
 
+/// How long WebCrypto may take to answer `checks` checks, in milliseconds: ten
+/// seconds, and a millisecond per check (it takes about 0.07 ms in Chromium).
+fn patience(checks: u32) -> f64 {
+    10_000.0 + f64::from(checks)
+}
+
+/// A `setTimeout` timer, cleared when dropped.
+struct Timer {
+    /// Resolves to undefined when the time is up.
+    fired: Promise,
+    handle: JsValue,
+}
+
+impl Timer {
+    /// A timer of `milliseconds`, when the runtime has `setTimeout`.
+    fn start(milliseconds: f64) -> Option<Timer> {
+        let set_timeout: Function = Reflect::get(&js_sys::global(), &"setTimeout".into()).ok()?.dyn_into().ok()?;
+        let mut handle = Ok(JsValue::UNDEFINED);
+        let fired = Promise::new(&mut |resolve, _reject| {
+            handle = set_timeout.call2(&JsValue::UNDEFINED, &resolve, &milliseconds.into());
+        });
+        Some(Timer { fired, handle: handle.ok()? })
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        let clear =
+            Reflect::get(&js_sys::global(), &"clearTimeout".into()).ok().and_then(|f| f.dyn_into::<Function>().ok());
+        if let Some(clear) = clear {
+            let _ = clear.call1(&JsValue::UNDEFINED, &self.handle);
+        }
+    }
+}
+
 /// `globalThis.crypto.subtle`, when the runtime has it (browsers in secure
 /// contexts, Node.js 19 and later).
 fn subtle() -> Option<Object> {
@@ -105,34 +154,17 @@ fn subtle() -> Option<Object> {
     Some(subtle.unchecked_into())
 }
 
-/// Imported keys are kept, so that checking one receipt after another imports
-/// its key once; at most this many (a verifier sees few keys).
-const KEPT_KEYS: usize = 64;
-
-thread_local! {
-    static KEPT: std::cell::RefCell<HashMap<[u8; 65], JsValue>> = std::cell::RefCell::new(HashMap::new());
-}
-
 /// The public key as a WebCrypto `CryptoKey` for ECDSA P-256 verification.
+/// Imported for each verification and never kept: a key kept from an earlier
+/// call would carry whatever `importKey` returned then into later verdicts.
 async fn import(subtle: &Object, public_key: &[u8; 65]) -> Result<JsValue, JsValue> {
-    if let Some(key) = KEPT.with(|kept| kept.borrow().get(public_key).cloned()) {
-        return Ok(key);
-    }
     let import_key: Function = Reflect::get(subtle, &"importKey".into())?.dyn_into()?;
     let parameters = object(&[("name", "ECDSA".into()), ("namedCurve", "P-256".into())])?;
     let usages: Array = std::iter::once(JsValue::from("verify")).collect();
     let arguments: [JsValue; 5] =
         ["raw".into(), Uint8Array::from(&public_key[..]).into(), parameters.into(), false.into(), usages.into()];
     let promise: Promise = import_key.apply(subtle, &arguments.iter().collect::<Array>())?.dyn_into()?;
-    let key = JsFuture::from(promise).await?;
-    KEPT.with(|kept| {
-        let mut kept = kept.borrow_mut();
-        if kept.len() >= KEPT_KEYS {
-            kept.clear();
-        }
-        kept.insert(*public_key, key.clone());
-    });
-    Ok(key)
+    JsFuture::from(promise).await
 }
 
 fn object(members: &[(&str, JsValue)]) -> Result<Object, JsValue> {

@@ -53,7 +53,8 @@ function cases () {
 
 /** Runs every case with `subtle.verify` replaced by `verify` (or removed). */
 async function withVerify (verify, check) {
-  const subtle = globalThis.crypto.subtle
+  const crypto = globalThis.crypto
+  const subtle = crypto.subtle
   const original = subtle.verify
   if (verify === undefined) {
     Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true })
@@ -63,7 +64,7 @@ async function withVerify (verify, check) {
   try {
     await check()
   } finally {
-    if (verify === undefined) Object.defineProperty(globalThis, 'crypto', { value: { subtle }, configurable: true })
+    if (verify === undefined) Object.defineProperty(globalThis, 'crypto', { value: crypto, configurable: true })
     subtle.verify = original
   }
 }
@@ -123,4 +124,44 @@ test('Node\'s WebCrypto calls no Wycheproof ECDSA P-256 signature valid that is 
   }
   assert.deepEqual(wrong, [])
   assert.equal(checked, doc.numberOfTests)
+})
+
+test('a key WebCrypto imported wrongly once is not carried into later verifications', async () => {
+  // importKey patched for one call gives another party's key for the victim's;
+  // once it is restored, a receipt that party signed under the victim's kid fails.
+  const nodeCrypto = require('node:crypto')
+  const victim = evidentia.SigningKey.generate()
+  const jwks = `{"keys":[${victim.publicJwk()}]}`
+  const kid = JSON.parse(victim.publicJwk()).kid
+  const { publicKey, privateKey } = nodeCrypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const event = { pay: 'someone else', amount: 1000000 }
+  const digest = 'sha256:' + nodeCrypto.createHash('sha256').update(evidentia.canonicalize(event)).digest('hex')
+  const b64 = (s) => Buffer.from(s).toString('base64url')
+  const header = b64(JSON.stringify({ alg: 'ES256', kid, typ: 'evidentia-receipt+jws' }))
+  const record = b64(JSON.stringify({ event: digest, kid, log_id: 'example.com/x', prev: null, seq: 0, time: '2026-12-04T17:36:12.407Z', v: 1 }))
+  const signature = nodeCrypto.sign('sha256', Buffer.from(`${header}.${record}`), { key: privateKey, dsaEncoding: 'ieee-p1363' })
+  const forged = `${header}.${record}.${signature.toString('base64url')}`
+
+  const subtle = globalThis.crypto.subtle
+  const original = subtle.importKey
+  const other = publicKey.export({ format: 'der', type: 'spki' }).subarray(-65)
+  subtle.importKey = function (format, data, ...rest) {
+    subtle.importKey = original
+    return original.call(subtle, format, other, ...rest)
+  }
+  await evidentia.verifyReceiptAsync(forged, jwks, event)
+  assert.equal(subtle.importKey, original)
+  assert.equal(evidentia.verifyReceipt(forged, jwks, event).valid, false)
+  assert.equal((await evidentia.verifyReceiptAsync(forged, jwks, event)).valid, false)
+  const log = await evidentia.verifyLogEntriesAsync([{ entry: forged, event: JSON.stringify(event) }], jwks)
+  assert.equal(log.valid, false)
+})
+
+test('a WebCrypto that never answers leaves the checks to the module after its time', async () => {
+  const [name, sync, async] = CASES.find(([, sync]) => !sync().valid)
+  await withVerify(() => new Promise(() => {}), async () => {
+    const started = Date.now()
+    assert.equal((await async()).toJson(), sync().toJson(), name)
+    assert.ok(Date.now() - started >= 10_000)
+  })
 })
