@@ -137,7 +137,8 @@ async function inPage(input) {
     // The whole log, as an auditor's page holds it: fetched, then one timed call.
     const lines = async (name) => (await (await fetch(`/inputs/${name}`)).text()).split('\n').filter((l) => l !== '')
     const [receipts, events] = [await lines('log-receipts.txt'), await lines('log-events.jsonl')]
-    const entries = receipts.map((entry, i) => ({ entry, event: events[i] }))
+    // A log stores each event in its canonical form, as verification requires.
+    const entries = receipts.map((entry, i) => ({ entry, event: decoder.decode(evidentia.canonicalize(events[i])) }))
     const start = performance.now()
     const report = await evidentia.verifyLogEntriesAsync(entries, keys)
     const elapsed = performance.now() - start
