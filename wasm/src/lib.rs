@@ -273,7 +273,7 @@ pub async fn verify_receipt_async(
     let event = json_text_opt(&event)?;
     let receipt = text(&receipt, "receipt")?;
     let keys = keys(&jwks)?;
-    let report = webcrypto::verify(&keys, |keys| evidentia::verify_receipt(&receipt, keys, event.as_deref())).await;
+    let report = webcrypto::verify(&keys, |keys, _| evidentia::verify_receipt(&receipt, keys, event.as_deref())).await;
     Ok(Report(report.map_err(error)?))
 }
 
@@ -328,12 +328,8 @@ pub async fn verify_log_entries_async(
 ) -> Result<Report> {
     let keys = keys(&jwks)?;
     let log = LogInMemory::read(&entries, &checkpoints)?;
-    let Some(webcrypto) = webcrypto::WebCrypto::new(&keys).await else {
-        return Ok(log.verify(&keys, &mut || {}));
-    };
     // WebCrypto gets the signatures of every few entries while the next are read.
-    let assumed = log.verify(webcrypto.keys(), &mut || webcrypto.start());
-    Ok(webcrypto.finish(assumed, |keys| log.verify(keys, &mut || {})).await)
+    Ok(webcrypto::verify(&keys, |keys, every_few| log.verify(keys, every_few)).await)
 }
 
 /// The arguments of `verifyLogEntries`, read.

@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 /// A verification whose signatures WebCrypto checks.
-pub(crate) struct WebCrypto {
+struct WebCrypto {
     deferral: Deferral,
     subtle: Object,
     verify: Function,
@@ -30,7 +30,7 @@ pub(crate) struct WebCrypto {
 impl WebCrypto {
     /// Imports `keys` into WebCrypto; `None` where the runtime has no WebCrypto
     /// or it refuses a key (the module then checks every signature itself).
-    pub(crate) async fn new(keys: &KeySet) -> Option<WebCrypto> {
+    async fn new(keys: &KeySet) -> Option<WebCrypto> {
         let subtle = subtle()?;
         let verify = Reflect::get(&subtle, &"verify".into()).ok()?.dyn_into().ok()?;
         let algorithm = object(&[("name", "ECDSA".into()), ("hash", "SHA-256".into())]).ok()?;
@@ -46,12 +46,12 @@ impl WebCrypto {
     }
 
     /// The key set to verify with.
-    pub(crate) fn keys(&self) -> &KeySet {
+    fn keys(&self) -> &KeySet {
         self.deferral.keys()
     }
 
     /// Hands WebCrypto the checks made since the last call.
-    pub(crate) fn start(&self) {
+    fn start(&self) {
         for check in self.deferral.take_checks() {
             let answer = match self.imported.get(&check.public_key) {
                 Some(key) => {
@@ -75,7 +75,7 @@ impl WebCrypto {
     ///
     /// A WebCrypto that has not answered every check within [`patience`] leaves
     /// them all to the module.
-    pub(crate) async fn finish<R>(self, assumed: R, verify: impl FnOnce(&KeySet) -> R) -> R {
+    async fn finish<R>(self, assumed: R, verify: impl FnOnce(&KeySet) -> R) -> R {
         self.start();
         let settled = Promise::all_settled(&self.started);
         let timer = Timer::start(patience(self.started.length()));
@@ -100,14 +100,15 @@ impl WebCrypto {
 }
 
 /// Runs `verify` with `keys`, its signature checks made by WebCrypto where the
-/// runtime has it, by the module where not.
-pub(crate) async fn verify<R>(keys: &KeySet, verify: impl Fn(&KeySet) -> R) -> R {
+/// runtime has it, by the module where not. `verify` may call the hook it is given
+/// as it goes (between a log's entries) to hand WebCrypto the checks made so far.
+pub(crate) async fn verify<R>(keys: &KeySet, verify: impl Fn(&KeySet, &mut dyn FnMut()) -> R) -> R {
     match WebCrypto::new(keys).await {
         Some(webcrypto) => {
-            let assumed = verify(webcrypto.keys());
-            webcrypto.finish(assumed, &verify).await
+            let assumed = verify(webcrypto.keys(), &mut || webcrypto.start());
+            webcrypto.finish(assumed, |keys| verify(keys, &mut || {})).await
         }
-        None => verify(keys),
+        None => verify(keys, &mut || {}),
     }
 }
 
