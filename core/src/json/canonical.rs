@@ -3,8 +3,9 @@
 
 use std::cmp::Ordering;
 
-use super::parse::{MAX_DEPTH_LIMIT, ParseOptions, parse_with};
-use super::value::Value;
+use super::parse::{MAX_DEPTH_LIMIT, ParseOptions, parse_tree};
+use super::tree::{Borrowed, Tree, View};
+use super::value::{MAX_SAFE_INTEGER, Value};
 use crate::error::{Error, ErrorCode, Result};
 
 /// Canonicalizes JSON text (RFC 8785) with the default limits.
@@ -20,7 +21,7 @@ pub fn canonicalize(input: &[u8]) -> Result<Vec<u8>> {
 /// # Errors
 /// Any error of [`parse_with`](super::parse_with).
 pub fn canonicalize_with(input: &[u8], options: &ParseOptions) -> Result<Vec<u8>> {
-    let value = parse_with(input, options)?;
+    let value: Borrowed<'_> = parse_tree(input, options)?;
     let mut out = Vec::with_capacity(input.len());
     write_value(&value, &mut out, options.max_depth)?;
     Ok(out)
@@ -52,11 +53,41 @@ pub fn to_pretty_string(value: &Value) -> Result<String> {
 /// Formats a finite double as ECMAScript's `Number.prototype.toString` does, which
 /// is what RFC 8785 §3.2.2.3 requires. `-0` becomes `0`.
 pub(crate) fn format_number(value: f64) -> String {
+    let mut out = Vec::new();
+    write_number(value, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes a finite double as [`format_number`] formats it.
+fn write_number(value: f64, out: &mut Vec<u8>) {
     if value == 0.0 {
-        return "0".to_owned();
+        out.push(b'0');
+    } else if value.fract() == 0.0 && value.abs() <= MAX_SAFE_INTEGER as f64 {
+        // An integer below 2^53 prints as its decimal digits in ECMAScript, and
+        // exactly, so the digits of the `i64` are the ones `format_finite` would write.
+        write_integer(value as i64, out);
+    } else {
+        out.extend_from_slice(ryu_js::Buffer::new().format_finite(value).as_bytes());
     }
-    let mut buffer = ryu_js::Buffer::new();
-    buffer.format_finite(value).to_owned()
+}
+
+/// Writes the decimal digits of an integer, with a minus sign when it is negative.
+fn write_integer(value: i64, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let mut rest = value.unsigned_abs();
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Orders member names by their UTF-16 code units (RFC 8785 §3.2.3).
@@ -75,36 +106,38 @@ pub(crate) fn compare_names(a: &str, b: &str) -> Ordering {
 
 /// Writes the canonical form of `value`, iteratively: no value, however deep,
 /// can exhaust the stack here.
-fn write_value(value: &Value, out: &mut Vec<u8>, max_depth: usize) -> Result<()> {
+fn write_value<'a, T: Tree<'a>>(value: &T, out: &mut Vec<u8>, max_depth: usize) -> Result<()> {
     write_value_indented(value, out, max_depth, false)
 }
 
 /// Writes `value` with member names in canonical order; `pretty` adds newlines
 /// and two-space indentation (which canonical JSON never has).
-fn write_value_indented(value: &Value, out: &mut Vec<u8>, max_depth: usize, pretty: bool) -> Result<()> {
-    enum Frame<'a> {
-        Array { items: std::slice::Iter<'a, Value>, started: bool },
-        Object { members: std::vec::IntoIter<&'a (String, Value)>, started: bool },
+fn write_value_indented<'a, T: Tree<'a>>(value: &T, out: &mut Vec<u8>, max_depth: usize, pretty: bool) -> Result<()> {
+    enum Frame<'v, T, S> {
+        Array { items: std::slice::Iter<'v, T>, started: bool },
+        Object { members: Members<'v, T, S>, started: bool },
     }
-    let mut stack: Vec<Frame<'_>> = Vec::new();
+    let mut stack: Vec<Frame<'_, T, T::Text>> = Vec::new();
     let mut next = Some(value);
     loop {
         if let Some(value) = next.take() {
-            match value {
-                Value::Null => out.extend_from_slice(b"null"),
-                Value::Bool(true) => out.extend_from_slice(b"true"),
-                Value::Bool(false) => out.extend_from_slice(b"false"),
-                Value::Number(n) => out.extend_from_slice(format_number(n.as_f64()).as_bytes()),
-                Value::String(s) => write_string(s, out),
-                Value::Array(items) => {
+            match value.view() {
+                View::Null => out.extend_from_slice(b"null"),
+                View::Bool(true) => out.extend_from_slice(b"true"),
+                View::Bool(false) => out.extend_from_slice(b"false"),
+                View::Number(n) => write_number(n.as_f64(), out),
+                View::String(s) => write_text::<T>(s, out),
+                View::Array(items) => {
                     check_depth(stack.len() + 1, max_depth)?;
                     out.push(b'[');
                     stack.push(Frame::Array { items: items.iter(), started: false });
                 }
-                Value::Object(members) => {
+                View::Object(members) => {
                     check_depth(stack.len() + 1, max_depth)?;
                     out.push(b'{');
-                    stack.push(Frame::Object { members: sorted_members(members)?.into_iter(), started: false });
+                    let members =
+                        if T::IN_CANONICAL_ORDER { Members::InOrder(members.iter()) } else { sorted_members(members)? };
+                    stack.push(Frame::Object { members, started: false });
                 }
             }
         }
@@ -115,7 +148,7 @@ fn write_value_indented(value: &Value, out: &mut Vec<u8>, max_depth: usize, pret
         let (started, item) = match frame {
             Frame::Array { items, started } => (std::mem::replace(started, true), items.next().map(|v| (None, v))),
             Frame::Object { members, started } => {
-                (std::mem::replace(started, true), members.next().map(|(k, v)| (Some(k.as_str()), v)))
+                (std::mem::replace(started, true), members.next().map(|(k, v)| (Some(k), v)))
             }
         };
         let newline = |out: &mut Vec<u8>, depth: usize| {
@@ -131,7 +164,7 @@ fn write_value_indented(value: &Value, out: &mut Vec<u8>, max_depth: usize, pret
                     newline(out, stack.len());
                 }
                 if let Some(name) = name {
-                    write_string(name, out);
+                    write_text::<T>(name, out);
                     out.push(b':');
                     if pretty {
                         out.push(b' ');
@@ -161,23 +194,45 @@ fn check_depth(depth: usize, max_depth: usize) -> Result<()> {
     }
 }
 
+/// An object's members in canonical order: as they are, when they already are in
+/// it (as every parsed object is), or sorted.
+enum Members<'v, T, S> {
+    InOrder(std::slice::Iter<'v, (S, T)>),
+    Sorted(std::vec::IntoIter<&'v (S, T)>),
+}
+
+impl<'v, T, S> Iterator for Members<'v, T, S> {
+    type Item = &'v (S, T);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Members::InOrder(members) => members.next(),
+            Members::Sorted(members) => members.next(),
+        }
+    }
+}
+
 /// An object's members in canonical order.
 ///
 /// # Errors
 /// [`ErrorCode::JsonDuplicateKey`] when two members share a name.
-fn sorted_members(members: &[(String, Value)]) -> Result<Vec<&(String, Value)>> {
-    let mut sorted: Vec<&(String, Value)> = members.iter().collect();
-    if !members.windows(2).all(|p| compare_names(&p[0].0, &p[1].0) == Ordering::Less) {
-        sorted.sort_by(|a, b| compare_names(&a.0, &b.0));
-        if sorted.windows(2).any(|p| p[0].0 == p[1].0) {
-            return Err(Error::new(ErrorCode::JsonDuplicateKey, "an object has the same member name twice"));
-        }
+fn sorted_members<T, S: AsRef<str>>(members: &[(S, T)]) -> Result<Members<'_, T, S>> {
+    fn name<S: AsRef<str>, T>(member: &(S, T)) -> &str {
+        member.0.as_ref()
     }
-    Ok(sorted)
+    if members.windows(2).all(|p| compare_names(name(&p[0]), name(&p[1])) == Ordering::Less) {
+        return Ok(Members::InOrder(members.iter()));
+    }
+    let mut sorted: Vec<&(S, T)> = members.iter().collect();
+    sorted.sort_by(|a, b| compare_names(name(a), name(b)));
+    if sorted.windows(2).any(|p| name(p[0]) == name(p[1])) {
+        return Err(Error::new(ErrorCode::JsonDuplicateKey, "an object has the same member name twice"));
+    }
+    Ok(Members::Sorted(sorted.into_iter()))
 }
 
 /// Bytes that a JSON string must escape: control characters, `"` and `\`.
-const NEEDS_ESCAPE: [bool; 256] = {
+pub(crate) const NEEDS_ESCAPE: [bool; 256] = {
     let mut table = [false; 256];
     let mut i = 0;
     while i < 0x20 {
@@ -188,6 +243,17 @@ const NEEDS_ESCAPE: [bool; 256] = {
     table[b'\\' as usize] = true;
     table
 };
+
+/// Writes a string of a tree: as it stands when the tree knows it needs no escapes.
+fn write_text<'a, T: Tree<'a>>(text: &T::Text, out: &mut Vec<u8>) {
+    if T::needs_no_escapes(text) {
+        out.push(b'"');
+        out.extend_from_slice(text.as_ref().as_bytes());
+        out.push(b'"');
+    } else {
+        write_string(text.as_ref(), out);
+    }
+}
 
 /// Writes a JSON string with exactly the escapes RFC 8785 §3.2.2.2 prescribes.
 pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
@@ -217,6 +283,18 @@ pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use crate::json::parse;
+
+    #[test]
+    fn integers_print_as_ecmascript_prints_them() {
+        let max = MAX_SAFE_INTEGER as f64;
+        let mut cases = vec![1.0, -1.0, 9.0, 10.0, -10.0, 123_456_789.0, max, -max, max - 1.0, 1e15, 1e15 + 1.0];
+        cases.extend((0..53).flat_map(|bit| [(1u64 << bit) as f64, -((1u64 << bit) as f64)]));
+        for value in cases {
+            let mut out = Vec::new();
+            write_number(value, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), ryu_js::Buffer::new().format_finite(value), "{value}");
+        }
+    }
 
     #[test]
     fn pretty_output_is_indented_and_parses_back() {

@@ -2,6 +2,7 @@
 
 mod canonical;
 mod parse;
+mod tree;
 mod value;
 
 pub(crate) use canonical::write_string;

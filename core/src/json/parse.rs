@@ -2,7 +2,10 @@
 //! reproduce faithfully: duplicate names, lone surrogates, invalid UTF-8, numbers
 //! outside the double range, integers that would lose precision.
 
-use super::canonical::format_number;
+use std::borrow::Cow;
+
+use super::canonical::{NEEDS_ESCAPE, format_number};
+use super::tree::Tree;
 use super::value::{Number, Value};
 use crate::error::{Error, ErrorCode, Result};
 
@@ -41,6 +44,11 @@ pub fn parse(input: &[u8]) -> Result<Value> {
 /// A `Json*` [`ErrorCode`]; [`ErrorCode::InvalidArgument`] when `max_depth` exceeds
 /// [`MAX_DEPTH_LIMIT`].
 pub fn parse_with(input: &[u8], options: &ParseOptions) -> Result<Value> {
+    parse_tree(input, options)
+}
+
+/// Parses JSON text into either kind of [`Tree`]; both see the same checks.
+pub(crate) fn parse_tree<'a, T: Tree<'a>>(input: &'a [u8], options: &ParseOptions) -> Result<T> {
     if options.max_depth > MAX_DEPTH_LIMIT {
         return Err(Error::new(
             ErrorCode::InvalidArgument,
@@ -87,14 +95,14 @@ fn line_column(input: &[u8], offset: usize) -> (usize, usize) {
 }
 
 /// An array or object being parsed.
-enum Container {
-    Array(Vec<Value>),
+enum Container<'a, T: Tree<'a>> {
+    Array(Vec<T>),
     /// Members so far, where the object starts, and the name of the member whose
     /// value is being parsed.
     Object {
-        members: Vec<(String, Value)>,
+        members: Vec<(T::Text, T)>,
         start: usize,
-        name: String,
+        name: T::Text,
     },
 }
 
@@ -105,7 +113,7 @@ struct Parser<'a> {
     max_depth: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn error(&self, code: ErrorCode, what: &str) -> Error {
         self.error_at(self.pos, code, what)
     }
@@ -125,7 +133,7 @@ impl Parser<'_> {
         }
     }
 
-    fn expect_literal(&mut self, literal: &str, value: Value) -> Result<Value> {
+    fn expect_literal<T>(&mut self, literal: &str, value: T) -> Result<T> {
         if self.bytes[self.pos..].starts_with(literal.as_bytes()) {
             self.pos += literal.len();
             Ok(value)
@@ -136,17 +144,17 @@ impl Parser<'_> {
 
     /// Parses one value. Nesting is handled with an explicit stack rather than
     /// recursion, so no input can exhaust the thread's stack.
-    fn value(&mut self) -> Result<Value> {
-        let mut stack: Vec<Container> = Vec::new();
+    fn value<T: Tree<'a>>(&mut self) -> Result<T> {
+        let mut stack: Vec<Container<'a, T>> = Vec::new();
         loop {
             // Parse a value, or open a container and continue with its first element.
             let mut value = match self.peek() {
                 None => return Err(self.error(ErrorCode::JsonSyntax, "unexpected end of input, expected a value")),
-                Some(b'n') => self.expect_literal("null", Value::Null)?,
-                Some(b't') => self.expect_literal("true", Value::Bool(true))?,
-                Some(b'f') => self.expect_literal("false", Value::Bool(false))?,
-                Some(b'"') => Value::String(self.string()?),
-                Some(b'-' | b'0'..=b'9') => Value::Number(self.number()?),
+                Some(b'n') => self.expect_literal("null", T::null())?,
+                Some(b't') => self.expect_literal("true", T::bool(true))?,
+                Some(b'f') => self.expect_literal("false", T::bool(false))?,
+                Some(b'"') => T::string(T::text(self.string()?)),
+                Some(b'-' | b'0'..=b'9') => T::number(self.number()?),
                 Some(open @ (b'[' | b'{')) => {
                     if stack.len() >= self.max_depth {
                         return Err(self.error(
@@ -160,12 +168,12 @@ impl Parser<'_> {
                     let close = if open == b'[' { b']' } else { b'}' };
                     if self.peek() == Some(close) {
                         self.pos += 1;
-                        if open == b'[' { Value::Array(Vec::new()) } else { Value::Object(Vec::new()) }
+                        if open == b'[' { T::array(Vec::new()) } else { T::object(Vec::new()) }
                     } else {
                         stack.push(if open == b'[' {
                             Container::Array(Vec::new())
                         } else {
-                            Container::Object { members: Vec::new(), start, name: self.member_name()? }
+                            Container::Object { members: Vec::new(), start, name: T::text(self.member_name()?) }
                         });
                         continue;
                     }
@@ -206,12 +214,12 @@ impl Parser<'_> {
                 if next == Some(b',') {
                     self.skip_whitespace();
                     if let Some(Container::Object { name, .. }) = stack.last_mut() {
-                        *name = self.member_name()?;
+                        *name = T::text(self.member_name()?);
                     }
                     break;
                 }
                 value = match stack.pop() {
-                    Some(Container::Array(items)) => Value::Array(items),
+                    Some(Container::Array(items)) => T::array(items),
                     Some(Container::Object { members, start, .. }) => self.finish_object(members, start)?,
                     None => unreachable!("a container was just inspected"),
                 };
@@ -220,7 +228,7 @@ impl Parser<'_> {
     }
 
     /// Reads `"name" :` and the whitespace after it.
-    fn member_name(&mut self) -> Result<String> {
+    fn member_name(&mut self) -> Result<Cow<'a, str>> {
         if self.peek() != Some(b'"') {
             return Err(self.error(ErrorCode::JsonSyntax, "expected a member name in double quotes"));
         }
@@ -235,16 +243,16 @@ impl Parser<'_> {
     }
 
     /// Sorts members into canonical order and refuses duplicate names.
-    fn finish_object(&self, mut members: Vec<(String, Value)>, start: usize) -> Result<Value> {
-        members.sort_by(|a, b| super::canonical::compare_names(&a.0, &b.0));
-        if members.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+    fn finish_object<T: Tree<'a>>(&self, mut members: Vec<(T::Text, T)>, start: usize) -> Result<T> {
+        members.sort_by(|a, b| super::canonical::compare_names(a.0.as_ref(), b.0.as_ref()));
+        if members.windows(2).any(|pair| pair[0].0.as_ref() == pair[1].0.as_ref()) {
             return Err(self.error_at(
                 start,
                 ErrorCode::JsonDuplicateKey,
                 "duplicate member name in the object starting",
             ));
         }
-        Ok(Value::Object(members))
+        Ok(T::object(members))
     }
 
     fn hex4(&mut self) -> Result<u16> {
@@ -262,22 +270,34 @@ impl Parser<'_> {
         }
     }
 
-    fn string(&mut self) -> Result<String> {
+    /// Reads a string. It borrows from the input unless it has escapes.
+    fn string(&mut self) -> Result<Cow<'a, str>> {
+        let text: &'a str = self.text;
         self.pos += 1; // opening quote
-        let mut out = String::new();
+        let mut unescaped: Option<String> = None;
         let mut run_start = self.pos;
         loop {
+            // Skip the bytes that stand for themselves, which are most of them.
+            let rest = &self.bytes[self.pos..];
+            self.pos += rest.iter().position(|&b| NEEDS_ESCAPE[usize::from(b)]).unwrap_or(rest.len());
             let Some(b) = self.peek() else {
                 return Err(self.error(ErrorCode::JsonSyntax, "unterminated string"));
             };
             match b {
                 b'"' => {
-                    out.push_str(&self.text[run_start..self.pos]);
+                    let run = &text[run_start..self.pos];
                     self.pos += 1;
-                    return Ok(out);
+                    return Ok(match unescaped {
+                        None => Cow::Borrowed(run),
+                        Some(mut out) => {
+                            out.push_str(run);
+                            Cow::Owned(out)
+                        }
+                    });
                 }
                 b'\\' => {
-                    out.push_str(&self.text[run_start..self.pos]);
+                    let out = unescaped.get_or_insert_with(String::new);
+                    out.push_str(&text[run_start..self.pos]);
                     let escape_start = self.pos;
                     self.pos += 1;
                     let Some(kind) = self.peek() else {
