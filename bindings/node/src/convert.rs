@@ -255,12 +255,24 @@ fn napi_ok(status: napi::sys::napi_status, what: &str) -> Result<()> {
 pub(crate) fn js_string(value: &Unknown<'_>) -> Result<String> {
     use napi::sys;
     let raw = value.value();
-    let mut length = 0;
+    let mut units = 0;
     // SAFETY: a valid env and string from napi; a NULL buffer asks for the length.
+    // In UTF-16 units the engine knows it; in UTF-8 bytes it would count them by
+    // reading the whole string, once more than the read below.
     napi_ok(
-        unsafe { sys::napi_get_value_string_utf8(raw.env, raw.value, std::ptr::null_mut(), 0, &mut length) },
+        unsafe { sys::napi_get_value_string_utf16(raw.env, raw.value, std::ptr::null_mut(), 0, &mut units) },
         "read a string",
     )?;
+    let mut length = units.saturating_mul(3);
+    if length > 1 << 20 {
+        // A long string is measured exactly rather than given three times its room.
+        // SAFETY: as above.
+        napi_ok(
+            unsafe { sys::napi_get_value_string_utf8(raw.env, raw.value, std::ptr::null_mut(), 0, &mut length) },
+            "read a string",
+        )?;
+    }
+    // Each UTF-16 unit becomes at most three bytes of UTF-8 (a surrogate pair, four).
     let mut bytes = vec![0u8; length + 1];
     let mut written = 0;
     // SAFETY: `bytes` has room for the string and the terminating NUL.

@@ -80,8 +80,11 @@ test('values that would change are refused', () => {
     ['"\ud800"', 'JSON_LONE_SURROGATE'],
     [{ long: 'x'.repeat(300) + '\ud800' + '\ufffd' }, 'JSON_LONE_SURROGATE'],
   ]
-  // A real U+FFFD, short or long, is text like any other.
-  for (const text of ['\ufffd', 'x'.repeat(300) + '\ufffd', 'é'.repeat(200)]) {
+  // A real U+FFFD, short or long, is text like any other. Strings are read into
+  // room for three bytes per UTF-16 unit up to 1 MiB of it, and measured above:
+  // characters of two, three and four UTF-8 bytes on both sides of that line.
+  const around = (c) => [349525, 349526].map((n) => c.repeat(Math.floor(n / c.length)))
+  for (const text of ['\ufffd', 'x'.repeat(300) + '\ufffd', 'é'.repeat(200), ...around('€'), ...around('😀'), ...around('é')]) {
     assert.equal(Buffer.from(evidentia.canonicalize({ text })).toString(), JSON.stringify({ text }))
     assert.equal(Buffer.from(evidentia.canonicalize(JSON.stringify(text))).toString(), JSON.stringify(text))
   }
