@@ -5,7 +5,9 @@
 //! `GROUP` events (one commit, and in batch mode one signed checkpoint, per group);
 //! the median of `RUNS` runs is printed. Also the raw signatures per second of each
 //! key. Needs SoftHSM2 (`apt-get install softhsm2`) and writes its token folder
-//! under the system's temporary directory, removed afterwards.
+//! under the system's temporary directory, removed afterwards. Each figure is also
+//! printed as a line of JSON, `{"workload":…,"median_ns":…}` (nanoseconds per
+//! signature or receipt), which `cargo xtask bench compare` reads.
 
 use std::path::Path;
 use std::time::Instant;
@@ -52,6 +54,11 @@ fn log_run(dir: &Path, key: &dyn Signer, mode: Mode, group: usize, run: usize) -
     }
 }
 
+/// A rate as the line of JSON the comparison reads: nanoseconds per operation.
+fn report(workload: &str, per_second: f64) {
+    println!("{{\"workload\":\"{workload}\",\"median_ns\":{:.0}}}", 1e9 / per_second);
+}
+
 fn sign_rate(key: &dyn Signer) -> f64 {
     let mut samples = Vec::new();
     for _ in 0..RUNS {
@@ -94,14 +101,19 @@ fn main() {
     let software = SigningKey::generate().expect("software key");
 
     println!("signatures per second (median of {RUNS} x 200)");
-    println!("  software key: {:>9.0}", sign_rate(&software));
-    println!("  SoftHSM2:     {:>9.0}", sign_rate(&token));
+    let (soft, hsm) = (sign_rate(&software), sign_rate(&token));
+    println!("  software key: {soft:>9.0}");
+    println!("  SoftHSM2:     {hsm:>9.0}");
+    report("sign_software", soft);
+    report("sign_softhsm2", hsm);
     for group in [1, 100] {
         println!("receipts per second, {GROUPS} groups of {group} (median of {RUNS} runs)");
         for (name, mode) in [("receipts", Mode::Receipts), ("batch", Mode::Batch)] {
             let rates = log_rates(&dir, &[&software, &token], mode, group);
             let (soft, hsm) = (rates[0], rates[1]);
             println!("  {name:<9} mode  software {soft:>9.0}   SoftHSM2 {hsm:>9.0}");
+            report(&format!("append_{name}_{group}_software"), soft);
+            report(&format!("append_{name}_{group}_softhsm2"), hsm);
         }
     }
     drop(token);

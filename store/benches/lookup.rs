@@ -1,10 +1,12 @@
 //! Lookups in a 1,000,000-record log (`cargo xtask bench lookup`, or `cargo bench
 //! -p evidentia-store --bench lookup`): the median time of [`LogReader::find`] by
 //! an indexed field and of [`LogReader::find_nonce`], from an open reader, for
-//! records spread over the log. The log (batch mode, each event with its own
+//! records spread over the log, and of the record's receipt and inclusion proof
+//! served by that reader. The log (batch mode, each event with its own
 //! `instruction_id` and nonce) is made once and kept in `build/bench/lookup-1m`
 //! (a `complete` file marks a finished one); `EVIDENTIA_BENCH_LOOKUP_DIR` puts it
-//! elsewhere.
+//! elsewhere. Each median is also printed as a line of JSON,
+//! `{"workload":…,"median_ns":…,"p99_ns":…}`, which `cargo xtask bench compare` reads.
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -79,6 +81,7 @@ fn main() {
     assert_eq!(reader.len(), RECORDS as u64);
     let spread = |k: usize| (k * 7_919 + 13) % RECORDS;
     let (mut by_field, mut by_nonce, mut missing) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut receipts, mut proofs) = (Vec::new(), Vec::new());
     for k in 0..SAMPLES {
         let i = spread(k);
         let id = instruction_id(i);
@@ -96,6 +99,14 @@ fn main() {
         let found = reader.find("instruction_id", &absent).unwrap();
         missing.push(started.elapsed());
         assert!(found.is_empty());
+        let started = Instant::now();
+        let receipt = reader.receipt(i as u64).unwrap();
+        receipts.push(started.elapsed());
+        assert!(!receipt.is_empty());
+        let started = Instant::now();
+        let proof = reader.inclusion_proof(i as u64, None).unwrap();
+        proofs.push(started.elapsed());
+        assert_eq!(proof.tree_size, RECORDS as u64);
     }
     let mut within = true;
     println!(
@@ -109,11 +120,16 @@ fn main() {
         let (median, p99) = median(times);
         within &= median <= TARGET;
         println!("  {what}: median {:.1} µs, p99 {:.1} µs", median.as_secs_f64() * 1e6, p99.as_secs_f64() * 1e6);
-        println!(
-            "{{\"language\":\"core\",\"median_ns\":{},\"op\":\"{op}\",\"p99_ns\":{}}}",
-            median.as_nanos(),
-            p99.as_nanos()
-        );
+        println!("{{\"workload\":\"{op}\",\"median_ns\":{},\"p99_ns\":{}}}", median.as_nanos(), p99.as_nanos());
+    }
+    println!("reads of those records from the same reader:");
+    for (what, op, times) in [
+        ("the record's receipt", "log_receipt", receipts),
+        ("its inclusion proof to the log's size", "log_inclusion_proof", proofs),
+    ] {
+        let (median, p99) = median(times);
+        println!("  {what}: median {:.1} µs, p99 {:.1} µs", median.as_secs_f64() * 1e6, p99.as_secs_f64() * 1e6);
+        println!("{{\"workload\":\"{op}\",\"median_ns\":{},\"p99_ns\":{}}}", median.as_nanos(), p99.as_nanos());
     }
     assert!(within, "a median lookup took more than {} ms", TARGET.as_millis());
 }

@@ -10,7 +10,10 @@
 //!   read by an open `PgLog`;
 //! - publishing a 1,000,000-record local log as C2SP tlog-tiles.
 //!
-//! Each throughput figure is the median of three runs; all are printed as one table.
+//! Each throughput figure is the median of three runs; all are printed as one table,
+//! and each as a line of JSON, `{"workload":…,"median_ns":…}` (nanoseconds per event
+//! appended, per proof, or for the whole publication), which `cargo xtask bench
+//! compare` reads.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -122,6 +125,11 @@ fn local_rate(dir: &Path, mode: Mode, total: u64) -> f64 {
     total as f64 / started.elapsed().as_secs_f64()
 }
 
+/// A figure as the line of JSON the comparison reads.
+fn report(workload: &str, ns: f64) {
+    println!("{{\"workload\":\"{workload}\",\"median_ns\":{ns:.0}}}");
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -194,6 +202,13 @@ fn main() {
             .collect();
         println!("| {} | {} |", mode.name(), cells.join(" | "));
     }
+    for (mode, figures) in &rows {
+        for (where_, rate) in ["local", "pg_1", "pg_4", "pg_16"].iter().zip(figures) {
+            report(&format!("append_{}_{where_}", mode.name()), 1e9 / rate);
+        }
+    }
+    report("inclusion_proof_pg_1m", proof * 1e3);
+    report("publish_tiles_1m", publish * 1e9);
     println!("\nInclusion proof from a {PROOF_RECORDS}-record PostgreSQL log: median {proof:.0} µs (target 1,000 µs)");
     println!("Publishing a {PROOF_RECORDS}-record log as tlog-tiles: {publish:.2} s (target 10 s)");
 }
