@@ -280,7 +280,7 @@ export declare class SigningKey {
   /** The key id: the RFC 7638 thumbprint of the public key. */
   get kid(): string
   /**
-   * The same key signing with random nonces through AWS-LC: about three times
+   * The same key signing with random nonces through AWS-LC: two to three times
    * faster, but signatures (and so receipts) are no longer byte-identical from
    * run to run; they verify everywhere all the same.
    */

@@ -6,7 +6,7 @@
 //!   every target, so the same key and message give the same bytes in every
 //!   language. Randomized signing is an explicit opt-in
 //!   ([`SigningKey::with_randomized_signatures`](crate::SigningKey::with_randomized_signatures)):
-//!   AWS-LC with a fresh nonce, about five times faster, not reproducible.
+//!   AWS-LC with a fresh nonce, several times faster, not reproducible.
 //! - **Verification** uses AWS-LC on native targets built with the `aws-lc` feature
 //!   (the default), `p256` elsewhere (wasm32). A signature is valid or not whoever
 //!   checks it, so the provider changes speed, never a result; both pass every

@@ -204,8 +204,8 @@ impl SigningKey {
         signature.to_bytes().into()
     }
 
-    /// This key, signing with a fresh random nonce each time through AWS-LC: about
-    /// five times faster than deterministic signing, but the same key and message
+    /// This key, signing with a fresh random nonce each time through AWS-LC: several
+    /// times faster than deterministic signing, but the same key and message
     /// no longer give the same signature, so evidence is not byte-identical across
     /// runs and languages (it verifies everywhere all the same). Opt in only where
     /// signing speed matters more than reproducible bytes. Where AWS-LC is not

@@ -602,7 +602,7 @@ evidentia_result evidentia_signing_key_from_pkcs11(const char *uri,
 
 /**
  * Makes a new key handle for the same key that signs with random nonces through
- * AWS-LC: about three times faster, but signatures (and so receipts) are no
+ * AWS-LC: two to three times faster, but signatures (and so receipts) are no
  * longer byte-identical from run to run; they verify everywhere all the same.
  *
  * # Safety

@@ -188,7 +188,7 @@ pub unsafe extern "C" fn evidentia_signing_key_from_pkcs11(
 }
 
 /// Makes a new key handle for the same key that signs with random nonces through
-/// AWS-LC: about three times faster, but signatures (and so receipts) are no
+/// AWS-LC: two to three times faster, but signatures (and so receipts) are no
 /// longer byte-identical from run to run; they verify everywhere all the same.
 ///
 /// # Safety

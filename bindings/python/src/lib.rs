@@ -71,7 +71,7 @@ impl SigningKey {
         self.0.kid()
     }
 
-    /// The same key signing with random nonces through AWS-LC: about three times
+    /// The same key signing with random nonces through AWS-LC: two to three times
     /// faster, but signatures (and so receipts) are no longer byte-identical from
     /// run to run; they verify everywhere all the same.
     fn with_randomized_signatures(&self) -> SigningKey {

@@ -129,7 +129,7 @@ impl SigningKey {
         self.signer.public_key().kid().to_owned()
     }
 
-    /// The same key signing with random nonces through AWS-LC: about three times
+    /// The same key signing with random nonces through AWS-LC: two to three times
     /// faster, but signatures (and so receipts) are no longer byte-identical from
     /// run to run; they verify everywhere all the same. A key in a token already
     /// signs with random nonces: the same key.
