@@ -201,6 +201,9 @@ error_codes! {
     /// `evidentia-report+jws` over a canonical report with the members SPEC.md
     /// requires.
     ReportMalformed = 508, Record, "REPORT_MALFORMED";
+    /// A salted commitment to an event, or one of its disclosures, does not have
+    /// the form SPEC.md §26 requires.
+    CommitmentMalformed = 509, Record, "COMMITMENT_MALFORMED";
 
     /// The signature does not verify with the selected key.
     SignatureInvalid = 600, Verification, "SIGNATURE_INVALID";
@@ -270,6 +273,9 @@ error_codes! {
     /// to verify it (an edited `keys.jwks`), or a key record does not follow from
     /// the one before it or is signed by a key that may not make it.
     KeyHistoryMismatch = 631, Verification, "KEY_HISTORY_MISMATCH";
+    /// A disclosed member of an event is not one the record's commitment lists, or
+    /// is disclosed twice.
+    DisclosureMismatch = 632, Verification, "DISCLOSURE_MISMATCH";
 
     /// A file or directory could not be read or written.
     Io = 700, Storage, "IO";
@@ -406,6 +412,9 @@ impl ErrorCode {
             ErrorCode::ReportMalformed => {
                 "The signed verification report is damaged or not a report, so what it says cannot be shown."
             }
+            ErrorCode::CommitmentMalformed => {
+                "The sealed fingerprint of an entry, or a field shown from it, is damaged or incomplete, so what the entry holds cannot be shown."
+            }
             ErrorCode::SignatureInvalid => {
                 "The signature does not match: the content was changed after it was signed, or it was signed with a different key."
             }
@@ -484,6 +493,9 @@ impl ErrorCode {
             }
             ErrorCode::KeyHistoryMismatch => {
                 "The list of the log's keys differs from the key history the log itself signed: the key list was edited, or a key change was not made by a key allowed to make it."
+            }
+            ErrorCode::DisclosureMismatch => {
+                "A field shown from an entry is not one the signed entry holds: it was changed, taken from another entry, or shown twice."
             }
             ErrorCode::LinkMismatch => {
                 "The message is said to answer another entry of the log, but that entry is missing or different."

@@ -13,6 +13,8 @@
 //!   inclusion and consistency proofs, C2SP signed checkpoints, batch receipts.
 //! - [`verify_receipt`], [`verify_batch_receipt`], [`LogVerifier`]: verification
 //!   with [`Report`]s.
+//! - [`commit`], [`check_disclosures`]: salted commitments to events, member by
+//!   member, and disclosures of some members (SD-JWT's form).
 //! - [`tiles`]: C2SP tlog-tiles, a log served as static files.
 //! - [`timestamp`]: RFC 3161 trusted timestamps from an independent authority.
 //! - [`Policy`], [`TlogProof`]: C2SP witness cosignatures, tlog-policy quorums and
@@ -26,6 +28,7 @@
 mod batch;
 mod chain;
 mod checkpoint;
+mod commitment;
 mod crypto;
 mod deferred;
 mod digest;
@@ -60,6 +63,9 @@ pub use batch::{
 pub use chain::{MAX_AHEAD_OF_CLOCK, ReceiptChain, record_time};
 pub use checkpoint::{
     Checkpoint, NoteVerifier, VerifiedNote, read_checkpoint, sign_checkpoint, sign_note, verify_checkpoint, verify_note,
+};
+pub use commitment::{
+    COMMITMENT_ALGORITHM, Commitment, Disclosed, Disclosure, MAX_SALT_BYTES, MIN_SALT_BYTES, check_disclosures, commit,
 };
 pub use crypto::VERIFICATION_PROVIDER;
 pub use deferred::{Deferral, SignatureCheck};

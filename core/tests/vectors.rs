@@ -170,6 +170,40 @@ fn logs() {
 }
 
 #[test]
+fn commitments() {
+    let doc = read_json("commitments.json");
+    for case in array(&doc, "commitments") {
+        let event = evidentia::json::parse(str_of(case, "event").as_bytes()).unwrap();
+        let c = evidentia::commit(&event, &unhex(str_of(case, "salt_hex"))).unwrap();
+        assert_eq!(c.document, str_of(case, "commitment").as_bytes(), "{}", str_of(case, "name"));
+        assert_eq!(c.digest().to_string(), str_of(case, "event_digest"));
+        let expected = array(case, "disclosures");
+        assert_eq!(c.disclosures.len(), expected.len());
+        for (made, want) in c.disclosures.iter().zip(expected) {
+            assert_eq!((made.name(), made.encoded()), (opt_str(want, "name"), str_of(want, "disclosure")));
+            assert_eq!(made.digest(), str_of(want, "digest"));
+        }
+    }
+    for case in array(&doc, "checks") {
+        let given: Vec<&str> = array(case, "disclosures").iter().map(|d| d.as_str().unwrap()).collect();
+        let digest = Digest::parse(str_of(case, "event_digest")).unwrap();
+        let result = evidentia::check_disclosures(&digest, str_of(case, "commitment").as_bytes(), &given);
+        match (case.get("disclosed"), opt_str(case, "error")) {
+            (Some(disclosed), None) => {
+                let shown = result.unwrap();
+                assert_eq!(&shown.event(), disclosed, "{}", str_of(case, "name"));
+                assert_eq!(
+                    Some(shown.undisclosed as u64),
+                    case.get("undisclosed").and_then(|u| u.as_number()).and_then(|u| u.as_safe_u64())
+                );
+            }
+            (None, Some(code)) => assert_eq!(result.unwrap_err().code().name(), code, "{}", str_of(case, "name")),
+            _ => panic!("malformed case"),
+        }
+    }
+}
+
+#[test]
 fn errors() {
     let doc = read_json("errors.json");
     let codes = array(&doc, "codes");

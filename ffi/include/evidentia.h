@@ -233,6 +233,10 @@ typedef enum {
    */
   EVIDENTIA_REPORT_MALFORMED = 508,
   /**
+   * A salted commitment to an event, or one of its disclosures, does not have the form SPEC.md §26 requires.
+   */
+  EVIDENTIA_COMMITMENT_MALFORMED = 509,
+  /**
    * The signature does not verify with the selected key.
    */
   EVIDENTIA_SIGNATURE_INVALID = 600,
@@ -360,6 +364,10 @@ typedef enum {
    * The key history the log signed in its key records is not the key set used to verify it (an edited `keys.jwks`), or a key record does not follow from the one before it or is signed by a key that may not make it.
    */
   EVIDENTIA_KEY_HISTORY_MISMATCH = 631,
+  /**
+   * A disclosed member of an event is not one the record's commitment lists, or is disclosed twice.
+   */
+  EVIDENTIA_DISCLOSURE_MISMATCH = 632,
   /**
    * A file or directory could not be read or written.
    */

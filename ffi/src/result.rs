@@ -94,6 +94,8 @@ pub enum evidentia_result {
     EVIDENTIA_KEY_RECORD_MALFORMED = 507,
     /// A signed verification report is not an ES256 JWS of type `evidentia-report+jws` over a canonical report with the members SPEC.md requires.
     EVIDENTIA_REPORT_MALFORMED = 508,
+    /// A salted commitment to an event, or one of its disclosures, does not have the form SPEC.md §26 requires.
+    EVIDENTIA_COMMITMENT_MALFORMED = 509,
     /// The signature does not verify with the selected key.
     EVIDENTIA_SIGNATURE_INVALID = 600,
     /// No usable ES256 key with the JWS's key id is in the key set.
@@ -158,6 +160,8 @@ pub enum evidentia_result {
     EVIDENTIA_POLICY_NOT_SATISFIED = 630,
     /// The key history the log signed in its key records is not the key set used to verify it (an edited `keys.jwks`), or a key record does not follow from the one before it or is signed by a key that may not make it.
     EVIDENTIA_KEY_HISTORY_MISMATCH = 631,
+    /// A disclosed member of an event is not one the record's commitment lists, or is disclosed twice.
+    EVIDENTIA_DISCLOSURE_MISMATCH = 632,
     /// A file or directory could not be read or written.
     EVIDENTIA_IO = 700,
     /// A log already exists where a new one was to be created.
@@ -241,6 +245,7 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::MessageMalformed => evidentia_result::EVIDENTIA_MESSAGE_MALFORMED,
             ErrorCode::KeyRecordMalformed => evidentia_result::EVIDENTIA_KEY_RECORD_MALFORMED,
             ErrorCode::ReportMalformed => evidentia_result::EVIDENTIA_REPORT_MALFORMED,
+            ErrorCode::CommitmentMalformed => evidentia_result::EVIDENTIA_COMMITMENT_MALFORMED,
             ErrorCode::SignatureInvalid => evidentia_result::EVIDENTIA_SIGNATURE_INVALID,
             ErrorCode::KeyNotFound => evidentia_result::EVIDENTIA_KEY_NOT_FOUND,
             ErrorCode::KeyAmbiguous => evidentia_result::EVIDENTIA_KEY_AMBIGUOUS,
@@ -273,6 +278,7 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::CosignatureInvalid => evidentia_result::EVIDENTIA_COSIGNATURE_INVALID,
             ErrorCode::PolicyNotSatisfied => evidentia_result::EVIDENTIA_POLICY_NOT_SATISFIED,
             ErrorCode::KeyHistoryMismatch => evidentia_result::EVIDENTIA_KEY_HISTORY_MISMATCH,
+            ErrorCode::DisclosureMismatch => evidentia_result::EVIDENTIA_DISCLOSURE_MISMATCH,
             ErrorCode::Io => evidentia_result::EVIDENTIA_IO,
             ErrorCode::LogExists => evidentia_result::EVIDENTIA_LOG_EXISTS,
             ErrorCode::LogNotFound => evidentia_result::EVIDENTIA_LOG_NOT_FOUND,

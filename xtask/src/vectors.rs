@@ -24,6 +24,7 @@ pub(crate) fn generate() -> BTreeMap<&'static str, String> {
     files.insert("checkpoints.json", pretty(checkpoints()));
     files.insert("batch_receipts.json", pretty(batch_receipts()));
     files.insert("errors.json", pretty(errors()));
+    files.insert("commitments.json", pretty(commitments()));
     files.insert("cross_language.json", pretty(cross_language()));
     files.insert("hostile.json", crate::hostile::generate());
     files.insert("partner.json", pretty(crate::partner_vectors::generate(&crate::util::root())));
@@ -571,6 +572,106 @@ fn errors() -> Value {
     file(
         "The stable error-code table every binding exposes. Codes are append-only and never reused; the hundreds digit is the family.",
         vec![("families", Value::Array(families)), ("codes", Value::Array(codes))],
+    )
+}
+
+/// Salted commitments (SPEC.md §26) to reproduce byte for byte from an event and a
+/// fixed salt, and disclosures to check against them.
+fn commitments() -> Value {
+    use evidentia::encoding::b64url;
+    use evidentia::{check_disclosures, commit};
+    let events: &[(&str, &str, &[u8])] = &[
+        ("two members", r#"{"currency":"EUR","amount":1250}"#, b"0123456789abcdef"),
+        (
+            "a payment, members of every kind",
+            r#"{"instruction_id":"PAY-2026-0001","amount":"100.00","payer":{"name":"Ada Lovelace","iban":"DE89370400440532013000"},"approved":true,"tags":["sepa",null],"note":"é € 😀"}"#,
+            &[0x5a; 32],
+        ),
+        ("an empty object", "{}", b"0123456789abcdef"),
+        (
+            "an event that is not an object",
+            r#""approved""#,
+            b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ),
+    ];
+    let made = events
+        .iter()
+        .map(|(name, event, salt)| {
+            let c = commit(&evidentia::json::parse(event.as_bytes()).expect("valid"), salt).expect("commits");
+            let disclosures = c
+                .disclosures
+                .iter()
+                .map(|d| {
+                    let mut members = vec![("disclosure", s(d.encoded())), ("digest", s(d.digest()))];
+                    if let Some(member) = d.name() {
+                        members.insert(0, ("name", s(member)));
+                    }
+                    obj(members)
+                })
+                .collect();
+            obj(vec![
+                ("name", s(*name)),
+                ("event", s(*event)),
+                ("salt_hex", s(hex(salt))),
+                ("commitment", s(String::from_utf8(c.document.clone()).expect("canonical JSON is UTF-8"))),
+                ("event_digest", s(c.digest().to_string())),
+                ("disclosures", Value::Array(disclosures)),
+            ])
+        })
+        .collect();
+    let payment =
+        commit(&evidentia::json::parse(events[1].1.as_bytes()).expect("valid"), events[1].2).expect("commits");
+    let other = commit(&evidentia::json::parse(events[1].1.as_bytes()).expect("valid"), &[0x5b; 32]).expect("commits");
+    let document = String::from_utf8(payment.document.clone()).expect("UTF-8");
+    let of = |c: &evidentia::Commitment, name: &str| c.disclosure(name).expect("member").encoded().to_owned();
+    let (amount, payer) = (of(&payment, "amount"), of(&payment, "payer"));
+    let checks: Vec<(&str, String, Vec<String>)> = vec![
+        (
+            "the amount and the instruction id, nothing else",
+            document.clone(),
+            vec![amount.clone(), of(&payment, "instruction_id")],
+        ),
+        ("no member disclosed", document.clone(), vec![]),
+        ("a member of the same event under another salt", document.clone(), vec![of(&other, "amount")]),
+        ("a member disclosed twice", document.clone(), vec![payer.clone(), payer.clone()]),
+        (
+            "a disclosure edited to another amount",
+            document.clone(),
+            vec![b64url(br#"["AAAAAAAAAAAAAAAAAAAAAA","amount","1000000.00"]"#)],
+        ),
+        ("a disclosure that is not base64url", document.clone(), vec![format!("{amount}=")]),
+        ("a disclosure of an object, not an array", document.clone(), vec![b64url(br#"{"amount":"100.00"}"#)]),
+        ("a commitment not in canonical form", document.replace(',', ", "), vec![amount.clone()]),
+        (
+            "a commitment of another event",
+            String::from_utf8(other.document.clone()).expect("UTF-8"),
+            vec![amount.clone()],
+        ),
+        ("a commitment with another algorithm", document.replace("sha-256", "sha-512"), vec![]),
+    ];
+    let checks = checks
+        .into_iter()
+        .map(|(name, document, disclosures)| {
+            let given: Vec<&str> = disclosures.iter().map(String::as_str).collect();
+            let mut members = vec![
+                ("name", s(name)),
+                ("event_digest", s(payment.digest().to_string())),
+                ("commitment", s(document.clone())),
+                ("disclosures", Value::Array(disclosures.iter().map(|d| s(d.as_str())).collect())),
+            ];
+            match check_disclosures(&payment.digest(), document.as_bytes(), &given) {
+                Ok(shown) => {
+                    members.push(("disclosed", shown.event()));
+                    members.push(("undisclosed", n(shown.undisclosed as u64)));
+                }
+                Err(e) => members.push(("error", code(&e))),
+            }
+            obj(members)
+        })
+        .collect();
+    file(
+        "Salted commitments to events (SPEC.md §26): from an event and an event salt, the commitment document, the record's event digest and each member's disclosure with its digest, to reproduce byte for byte; then disclosures checked against the commitment of the payment event, with the members they disclose and how many stay hidden, or the error code.",
+        vec![("commitments", Value::Array(made)), ("checks", Value::Array(checks))],
     )
 }
 
