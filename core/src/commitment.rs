@@ -18,13 +18,15 @@
 //! over the member's name), so a store keeps one salt per event and a caller who
 //! supplies the salt gets the same bytes in every language.
 
+use std::collections::HashSet;
+
 use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::digest::Digest;
 use crate::encoding::{b64url, b64url_decode};
 use crate::error::{Error, ErrorCode, Result};
-use crate::json::{Value, canonicalize, canonicalize_value, parse};
+use crate::json::{ParseOptions, Value, canonicalize, canonicalize_value, compare_names, parse};
 
 /// The shortest event salt: 128 bits.
 pub const MIN_SALT_BYTES: usize = 16;
@@ -49,6 +51,24 @@ impl Commitment {
     /// The digest a record holds as its event digest: SHA-256 of [`Self::document`].
     pub fn digest(&self) -> Digest {
         Digest::sha256(&self.document)
+    }
+
+    /// The commitment as bindings return it: `{"commitment": the document as text,
+    /// "event_digest": "sha256:…", "disclosures": [{"name", "disclosure", "digest"}]}`
+    /// (no `name` for the disclosure of an event that is not an object).
+    pub fn to_value(&self) -> Value {
+        let disclosures = self.disclosures.iter().map(|d| {
+            let mut members = vec![("disclosure", Value::string(d.encoded())), ("digest", Value::string(d.digest()))];
+            if let Some(name) = d.name() {
+                members.push(("name", Value::string(name)));
+            }
+            Value::object(members)
+        });
+        Value::object([
+            ("commitment", Value::string(String::from_utf8_lossy(&self.document))),
+            ("disclosures", Value::Array(disclosures.collect())),
+            ("event_digest", Value::string(self.digest().to_string())),
+        ])
     }
 
     /// The disclosure of the member `name`, if the event has one.
@@ -127,32 +147,71 @@ pub fn commit(event: &Value, salt: &[u8]) -> Result<Commitment> {
             ),
         ));
     }
-    let disclosures = match event {
-        Value::Object(_) => {
-            // The members in canonical order, read back from the canonical form
-            // (which also refuses a name given twice in a built object).
-            let canonical = parse(&canonicalize_value(event)?)?;
-            canonical
-                .as_object()
-                .unwrap_or_default()
-                .iter()
-                .cloned()
-                .map(|(name, value)| {
-                    let array = Value::Array(vec![
-                        Value::string(member_salt(salt, &name)),
-                        Value::String(name.clone()),
-                        value.clone(),
-                    ]);
-                    Ok(Disclosure { encoded: b64url(&canonicalize_value(&array)?), name: Some(name), value })
-                })
-                .collect::<Result<Vec<_>>>()?
+    // A verifier reads each disclosure and the document with the default limits,
+    // and a disclosure, like what a check returns, nests the event's values one
+    // level deeper than the event: so the event stays one level inside the limit,
+    // and nothing is committed to that could not be checked.
+    let limits = ParseOptions::default();
+    if depth(event) >= limits.max_depth {
+        return Err(Error::new(
+            ErrorCode::JsonTooDeep,
+            format!("an event committed to may nest at most {} levels deep", limits.max_depth - 1),
+        ));
+    }
+    let disclose = |name: Option<String>, value: &Value| -> Result<Disclosure> {
+        let mut array = vec![Value::string(member_salt(salt, name.as_deref().unwrap_or_default()))];
+        array.extend(name.clone().map(Value::String));
+        array.push(value.clone());
+        let json = canonicalize_value(&Value::Array(array))?;
+        if json.len() > limits.max_size {
+            return Err(too_large("a member's disclosure", json.len(), limits.max_size));
         }
-        _ => {
-            let array = Value::Array(vec![Value::string(member_salt(salt, "")), event.clone()]);
-            vec![Disclosure { encoded: b64url(&canonicalize_value(&array)?), name: None, value: event.clone() }]
-        }
+        Ok(Disclosure { encoded: b64url(&json), name, value: value.clone() })
     };
-    Ok(Commitment { document: commitment_document(disclosures.iter().map(Disclosure::digest).collect())?, disclosures })
+    let disclosures = match event {
+        Value::Object(members) => {
+            let mut members: Vec<&(String, Value)> = members.iter().collect();
+            members.sort_by(|a, b| compare_names(&a.0, &b.0));
+            if members.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+                return Err(Error::new(ErrorCode::JsonDuplicateKey, "the event has the same member name twice"));
+            }
+            members.into_iter().map(|(name, value)| disclose(Some(name.clone()), value)).collect::<Result<Vec<_>>>()?
+        }
+        _ => vec![disclose(None, event)?],
+    };
+    let document = commitment_document(disclosures.iter().map(Disclosure::digest).collect())?;
+    if document.len() > limits.max_size {
+        return Err(too_large("the commitment of an event of so many members", document.len(), limits.max_size));
+    }
+    Ok(Commitment { document, disclosures })
+}
+
+fn too_large(what: &str, size: usize, limit: usize) -> Error {
+    Error::new(ErrorCode::JsonTooLarge, format!("{what} would be {size} bytes, more than the {limit} a verifier reads"))
+}
+
+/// How deeply arrays and objects nest in `value` (1 for `[]`, 0 for a string).
+fn depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0)];
+    while let Some((value, level)) = stack.pop() {
+        let inner: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(members) => Box::new(members.iter().map(|(_, v)| v)),
+            _ => continue,
+        };
+        deepest = deepest.max(level + 1);
+        stack.extend(inner.map(|v| (v, level + 1)));
+    }
+    deepest
+}
+
+/// [`commit`] for an event given as JSON text (any JSON value, parsed strictly).
+///
+/// # Errors
+/// As [`commit`], and a `Json*` code for text that is not JSON.
+pub fn commit_json(event: &[u8], salt: &[u8]) -> Result<Commitment> {
+    commit(&parse(event)?, salt)
 }
 
 /// The salt of one member: the first 16 bytes of HMAC-SHA256 keyed with the event
@@ -185,6 +244,16 @@ pub struct Disclosed {
 }
 
 impl Disclosed {
+    /// What bindings return: `{"disclosed": the event as far as it is disclosed,
+    /// "names": the disclosed members' names in the order given, "undisclosed": how
+    /// many members stay hidden}`.
+    pub fn to_value(&self) -> Value {
+        let names = self.disclosures.iter().filter_map(Disclosure::name).map(Value::string).collect();
+        let undisclosed = crate::json::Number::from_i64(i64::try_from(self.undisclosed).unwrap_or(i64::MAX))
+            .map_or(Value::Null, Value::Number);
+        Value::object([("disclosed", self.event()), ("names", Value::Array(names)), ("undisclosed", undisclosed)])
+    }
+
     /// The event as far as it is disclosed: an object of the disclosed members, or
     /// the whole event when it is not an object and is disclosed.
     pub fn event(&self) -> Value {
@@ -219,14 +288,15 @@ pub fn check_disclosures(event_digest: &Digest, document: &[u8], disclosures: &[
     }
     let mismatch = |what: String| Error::new(ErrorCode::DisclosureMismatch, what);
     let mut checked: Vec<Disclosure> = Vec::with_capacity(disclosures.len());
+    let mut names: HashSet<Option<String>> = HashSet::with_capacity(disclosures.len());
     for encoded in disclosures {
         let disclosure = Disclosure::parse(encoded)?;
         let digest = disclosure.digest();
         if digests.binary_search(&digest).is_err() {
             return Err(mismatch(format!("the commitment lists no disclosure with the digest {digest}")));
         }
-        let whole = disclosure.name.is_none() || checked.iter().any(|d| d.name.is_none());
-        if checked.iter().any(|d| d.name == disclosure.name) || (whole && !checked.is_empty()) {
+        let whole = disclosure.name.is_none() || names.contains(&None);
+        if (whole && !checked.is_empty()) || !names.insert(disclosure.name.clone()) {
             return Err(mismatch(format!(
                 "a disclosure is given twice, or names a member already disclosed ({})",
                 disclosure.name.as_deref().unwrap_or("the whole event")
@@ -331,6 +401,26 @@ mod tests {
         // commitment lists cannot be passed off against the real one.
         let forged = b64url(br#"["AAAAAAAAAAAAAAAAAAAAAA","amount",1]"#);
         assert_eq!(code(&c.digest(), &c.document, &[&forged]), ErrorCode::DisclosureMismatch);
+    }
+
+    #[test]
+    fn nothing_is_committed_to_that_a_verifier_could_not_check() {
+        // Nested 127 deep, an event commits, and its disclosure, and what a check
+        // returns, are read back and written with the default limits; 128 deep is refused.
+        let nested = |levels: usize| {
+            let text = format!("{{\"a\":{}1{}}}", "[".repeat(levels - 1), "]".repeat(levels - 1));
+            parse(text.as_bytes()).unwrap()
+        };
+        let c = commit(&nested(127), SALT).unwrap();
+        let shown = check_disclosures(&c.digest(), &c.document, &[c.disclosures[0].encoded()]).unwrap();
+        assert!(canonicalize_value(&shown.to_value()).is_ok());
+        assert_eq!(commit(&nested(128), SALT).unwrap_err().code(), ErrorCode::JsonTooDeep);
+        // A value of nearly 16 MiB commits only when its disclosure is within them.
+        let big = Value::string("x".repeat(16 * 1024 * 1024 - 10));
+        assert_eq!(commit(&big, SALT).unwrap_err().code(), ErrorCode::JsonTooLarge);
+        let fits = Value::string("x".repeat(16 * 1024 * 1024 - 40));
+        let c = commit(&fits, SALT).unwrap();
+        assert!(check_disclosures(&c.digest(), &c.document, &[c.disclosures[0].encoded()]).is_ok());
     }
 
     #[test]

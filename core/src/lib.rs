@@ -38,6 +38,7 @@ mod evidence;
 pub mod json;
 mod jwks;
 mod jws;
+mod keyed_hash;
 mod keyrecord;
 mod keys;
 mod lookup;
@@ -66,6 +67,7 @@ pub use checkpoint::{
 };
 pub use commitment::{
     COMMITMENT_ALGORITHM, Commitment, Disclosed, Disclosure, MAX_SALT_BYTES, MIN_SALT_BYTES, check_disclosures, commit,
+    commit_json,
 };
 pub use crypto::VERIFICATION_PROVIDER;
 pub use deferred::{Deferral, SignatureCheck};
@@ -75,6 +77,7 @@ pub use evidence::{EvidenceFile, evidence_file, verify_evidence_file};
 pub use json::{Value, canonicalize, canonicalize_value};
 pub use jwks::{KeyEntry, KeySet, Validity};
 pub use jws::{JwsOptions, VerifiedJws, sign_jws, verify_jws};
+pub use keyed_hash::{KEYED_HASH_PREFIX, MIN_HASH_KEY_BYTES, keyed_hash};
 pub use keyrecord::{KEY_RECORD_FORMAT, KEY_RECORD_MEMBER, KeyChange, KeyRecord, key_in_force, key_record_of};
 pub use keys::{ALGORITHM, PublicKey, SigningKey, jwk_thumbprint};
 pub use lookup::{MESSAGE_MEMBER, lookup_document, lookup_terms};

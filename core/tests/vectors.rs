@@ -201,6 +201,14 @@ fn commitments() {
             _ => panic!("malformed case"),
         }
     }
+    for case in array(&doc, "keyed_hashes") {
+        let result = evidentia::keyed_hash(&unhex(str_of(case, "key_hex")), &unhex(str_of(case, "data_hex")));
+        match (opt_str(case, "keyed_hash"), opt_str(case, "error")) {
+            (Some(expected), None) => assert_eq!(result.unwrap(), expected, "{}", str_of(case, "name")),
+            (None, Some(code)) => assert_eq!(result.unwrap_err().code().name(), code, "{}", str_of(case, "name")),
+            _ => panic!("malformed case"),
+        }
+    }
 }
 
 #[test]

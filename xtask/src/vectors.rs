@@ -669,9 +669,35 @@ fn commitments() -> Value {
             obj(members)
         })
         .collect();
+    // RFC 4231 test cases 1 and 6, a value as a caller would hash it, and a key too short.
+    let keyed: Vec<(&str, Vec<u8>, &[u8])> = vec![
+        ("RFC 4231 test case 1", vec![0x0b; 20], b"Hi There"),
+        (
+            "RFC 4231 test case 6, a key longer than the block",
+            vec![0xaa; 131],
+            b"Test Using Larger Than Block-Size Key - Hash Key First",
+        ),
+        ("an IBAN under a 32-byte key", (0u8..32).collect(), b"DE89370400440532013000"),
+        ("a key of 4 bytes", b"Jefe".to_vec(), b"what do ya want for nothing?"),
+    ];
+    let keyed = keyed
+        .into_iter()
+        .map(|(name, key, data)| {
+            let mut members = vec![("name", s(name)), ("key_hex", s(hex(&key))), ("data_hex", s(hex(data)))];
+            match evidentia::keyed_hash(&key, data) {
+                Ok(hash) => members.push(("keyed_hash", s(hash))),
+                Err(e) => members.push(("error", code(&e))),
+            }
+            obj(members)
+        })
+        .collect();
     file(
-        "Salted commitments to events (SPEC.md §26): from an event and an event salt, the commitment document, the record's event digest and each member's disclosure with its digest, to reproduce byte for byte; then disclosures checked against the commitment of the payment event, with the members they disclose and how many stay hidden, or the error code.",
-        vec![("commitments", Value::Array(made)), ("checks", Value::Array(checks))],
+        "Salted commitments to events (SPEC.md §26): from an event and an event salt, the commitment document, the record's event digest and each member's disclosure with its digest, to reproduce byte for byte; then disclosures checked against the commitment of the payment event, with the members they disclose and how many stay hidden, or the error code; then keyed hashes (§26.3) of data under a key, or the error code.",
+        vec![
+            ("commitments", Value::Array(made)),
+            ("checks", Value::Array(checks)),
+            ("keyed_hashes", Value::Array(keyed)),
+        ],
     )
 }
 

@@ -5,7 +5,7 @@ mod parse;
 mod tree;
 mod value;
 
-pub(crate) use canonical::write_string;
 pub use canonical::{canonicalize, canonicalize_value, canonicalize_with, to_pretty_string};
+pub(crate) use canonical::{compare_names, write_string};
 pub use parse::{MAX_DEPTH_LIMIT, ParseOptions, parse, parse_with};
 pub use value::{MAX_SAFE_INTEGER, Number, Value};
