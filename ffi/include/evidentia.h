@@ -561,6 +561,69 @@ evidentia_result evidentia_sha256(const uint8_t *data,
                                   size_t *out_len);
 
 /**
+ * Commits to an event (JSON text, any value) with an event salt of 16 to 64
+ * random bytes. Returns `EVIDENTIA_OK` and writes to `out` JSON text
+ * (NUL-terminated): `{"commitment": the commitment document, "disclosures":
+ * [{"disclosure","digest","name"}], "event_digest": "sha256:…"}`. Otherwise a
+ * code: `EVIDENTIA_INVALID_ARGUMENT` (a salt of another length), a `JSON_*` code,
+ * or `EVIDENTIA_BUFFER_TOO_SMALL` with the size needed in `*out_len`.
+ *
+ * # Safety
+ * `event` must point to `event_len` bytes and `salt` to `salt_len`; `out` must
+ * have room for `cap` bytes; `out_len` must be writable.
+ */
+evidentia_result evidentia_commit_event(const char *event,
+                                        size_t event_len,
+                                        const uint8_t *salt,
+                                        size_t salt_len,
+                                        char *out,
+                                        size_t cap,
+                                        size_t *out_len);
+
+/**
+ * Checks disclosures (a JSON array of disclosure strings) against a commitment
+ * document whose SHA-256 is `event_digest` (NUL-terminated, `sha256:<hex>`, the
+ * record's event digest). Returns `EVIDENTIA_OK` and writes to `out` JSON text
+ * (NUL-terminated): `{"disclosed": the disclosed members as an object,
+ * "names": [...], "undisclosed": how many stay hidden}`. Otherwise a code:
+ * `EVIDENTIA_DISCLOSURE_MISMATCH`, `EVIDENTIA_EVENT_MISMATCH`,
+ * `EVIDENTIA_COMMITMENT_MALFORMED`, `EVIDENTIA_DIGEST_MALFORMED`,
+ * `EVIDENTIA_INVALID_ARGUMENT` (disclosures that are not a JSON array of
+ * strings), or `EVIDENTIA_BUFFER_TOO_SMALL` with the size needed in `*out_len`.
+ *
+ * # Safety
+ * `event_digest` must be NUL-terminated; `commitment` and `disclosures` must point
+ * to their lengths in bytes; `out` must have room for `cap` bytes; `out_len`
+ * must be writable.
+ */
+evidentia_result evidentia_check_disclosures(const char *event_digest,
+                                             const char *commitment,
+                                             size_t commitment_len,
+                                             const char *disclosures,
+                                             size_t disclosures_len,
+                                             char *out,
+                                             size_t cap,
+                                             size_t *out_len);
+
+/**
+ * Writes `hmac-sha256:` and the hex HMAC-SHA256 of `data` under `key` (at least
+ * 16 bytes) to `out` (NUL-terminated, 77 bytes with the NUL): a value to write into
+ * an event in place of personal data. Otherwise `EVIDENTIA_INVALID_ARGUMENT` (a
+ * shorter key) or `EVIDENTIA_BUFFER_TOO_SMALL` with the size needed in `*out_len`.
+ *
+ * # Safety
+ * `key` and `data` must point to their lengths in bytes; `out` must have room for
+ * `cap` bytes; `out_len` must be writable.
+ */
+evidentia_result evidentia_keyed_hash(const uint8_t *key,
+                                      size_t key_len,
+                                      const uint8_t *data,
+                                      size_t data_len,
+                                      char *out,
+                                      size_t cap,
+                                      size_t *out_len);
+
+/**
  * Generates a new key from the operating system's random source.
  *
  * # Safety

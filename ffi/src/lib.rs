@@ -20,6 +20,7 @@
 //! core or the store, and maps the result.
 #![allow(non_camel_case_types, clippy::missing_safety_doc)]
 
+mod commitment;
 mod keys;
 mod log;
 mod message;
@@ -35,6 +36,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use evidentia::{Error, ErrorCode};
 
+pub use commitment::*;
 pub use keys::*;
 pub use log::*;
 pub use message::*;

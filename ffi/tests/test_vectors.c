@@ -615,6 +615,71 @@ static void timestamps(void) {
     cJSON_Delete(doc);
 }
 
+/* commitments.json: salted commitments reproduced byte for byte from an event and
+ * its salt; disclosures checked against a commitment; keyed hashes. */
+static void commitments(void) {
+    cJSON *doc = read_vectors("commitments.json");
+    const cJSON *c;
+    int made = 0, checked = 0, hashed = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "commitments")) {
+        const char *event = str(c, "event");
+        size_t salt_len = 0, out_len = 0;
+        unsigned char *salt = unhex(str(c, "salt_hex"), &salt_len);
+        evidentia_result r = evidentia_commit_event(event, strlen(event), salt, salt_len, out, BIG, &out_len);
+        CHECK(r == EVIDENTIA_OK, "%s: %s", str(c, "name"), name_of(r));
+        cJSON *got = cJSON_Parse(out);
+        const char *fields[] = {"commitment", "event_digest", "disclosures"};
+        for (size_t i = 0; i < 3; i++) {
+            CHECK(got && cJSON_Compare(cJSON_GetObjectItem(got, fields[i]), cJSON_GetObjectItem(c, fields[i]), 1),
+                  "%s: %s differs: %s", str(c, "name"), fields[i], out);
+        }
+        cJSON_Delete(got);
+        CHECK(evidentia_commit_event(event, strlen(event), salt, 15, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT,
+              "%s: a 15-byte salt", str(c, "name"));
+        free(salt);
+        made++;
+    }
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "checks")) {
+        const char *commitment = str(c, "commitment");
+        char *disclosures = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "disclosures"));
+        size_t out_len = 0;
+        evidentia_result r = evidentia_check_disclosures(str(c, "event_digest"), commitment, strlen(commitment),
+                                                         disclosures, strlen(disclosures), out, BIG, &out_len);
+        const char *expected = str(c, "error") ? str(c, "error") : "OK";
+        CHECK(strcmp(name_of(r), expected) == 0, "%s: %s, expected %s", str(c, "name"), name_of(r), expected);
+        if (r == EVIDENTIA_OK) {
+            cJSON *got = cJSON_Parse(out);
+            CHECK(got && cJSON_Compare(cJSON_GetObjectItem(got, "disclosed"), cJSON_GetObjectItem(c, "disclosed"), 1) &&
+                      cJSON_Compare(cJSON_GetObjectItem(got, "undisclosed"), cJSON_GetObjectItem(c, "undisclosed"), 1),
+                  "%s: %s", str(c, "name"), out);
+            cJSON_Delete(got);
+        }
+        cJSON_free(disclosures);
+        checked++;
+    }
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "keyed_hashes")) {
+        size_t key_len = 0, data_len = 0, out_len = 0;
+        unsigned char *key = unhex(str(c, "key_hex"), &key_len), *data = unhex(str(c, "data_hex"), &data_len);
+        evidentia_result r = evidentia_keyed_hash(key, key_len, data, data_len, out, BIG, &out_len);
+        const char *expected = str(c, "error") ? str(c, "error") : "OK";
+        CHECK(strcmp(name_of(r), expected) == 0, "%s: %s, expected %s", str(c, "name"), name_of(r), expected);
+        CHECK(r != EVIDENTIA_OK || strcmp(out, str(c, "keyed_hash")) == 0, "%s: %s", str(c, "name"), out);
+        free(key);
+        free(data);
+        hashed++;
+    }
+    const char *not_a_list = "{\"amount\":1}";
+    size_t out_len = 0;
+    const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "checks"), 0);
+    CHECK(evidentia_check_disclosures(str(first, "event_digest"), str(first, "commitment"),
+                                      strlen(str(first, "commitment")), not_a_list, strlen(not_a_list), out, BIG,
+                                      &out_len) == EVIDENTIA_INVALID_ARGUMENT,
+          "disclosures that are not an array");
+    CHECK(made >= 4 && checked >= 10 && hashed >= 4, "commitments.json: %d, %d, %d cases", made, checked, hashed);
+    printf("commitments.json: %d commitments, %d checks, %d keyed hashes\n", made, checked, hashed);
+    cJSON_Delete(doc);
+}
+
 int main(void) {
     canonicalization();
     digests();
@@ -629,6 +694,7 @@ int main(void) {
     partner();
     witness();
     timestamps();
+    commitments();
     external_jcs_documents();
     printf("test_vectors: %d checks, %d failed\n", checks_run, checks_failed);
     return checks_failed ? 1 : 0;
