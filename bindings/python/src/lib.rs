@@ -2,6 +2,7 @@
 //! store. It converts Python values and maps errors; every rule lives in the core.
 
 mod chain;
+mod commitment;
 mod convert;
 mod keyset;
 mod log;
@@ -273,6 +274,9 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(timestamp::timestamp_request, m)?)?;
     m.add_function(wrap_pyfunction!(timestamp::verify_timestamp, m)?)?;
     m.add_function(wrap_pyfunction!(canonicalize, m)?)?;
+    m.add_function(wrap_pyfunction!(commitment::commit_event, m)?)?;
+    m.add_function(wrap_pyfunction!(commitment::check_disclosures, m)?)?;
+    m.add_function(wrap_pyfunction!(commitment::keyed_hash, m)?)?;
     m.add_function(wrap_pyfunction!(digest, m)?)?;
     m.add_function(wrap_pyfunction!(sha256, m)?)?;
     m.add_function(wrap_pyfunction!(jwk_thumbprint, m)?)?;

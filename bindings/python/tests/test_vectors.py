@@ -162,6 +162,38 @@ def test_batch_receipts(tmp_path: Path) -> None:
         expect_report(case, lambda: evidentia.verify_receipt(case["batch_receipt"], case["jwks"], case["event"]))
 
 
+def test_commitments() -> None:
+    doc = load("commitments.json")
+    for case in doc["commitments"]:
+        made = evidentia.commit_event(case["event"], bytes.fromhex(case["salt_hex"]))
+        assert made == {k: case[k] for k in ("commitment", "disclosures", "event_digest")}, case["name"]
+        # The event as a Python value commits to the same bytes as its text (a str
+        # at the top is JSON text, so the value is given as a dict or not at all).
+        value = json.loads(case["event"])
+        if isinstance(value, dict):
+            assert evidentia.commit_event(value, bytes.fromhex(case["salt_hex"])) == made
+        with pytest.raises(evidentia.UsageError):
+            evidentia.commit_event(case["event"], bytes.fromhex(case["salt_hex"])[:15])
+    for case in doc["checks"]:
+        if "error" in case:
+            with pytest.raises(evidentia.EvidentiaError) as raised:
+                evidentia.check_disclosures(case["event_digest"], case["commitment"], case["disclosures"])
+            assert raised.value.code_name == case["error"], case["name"]
+        else:
+            shown = evidentia.check_disclosures(case["event_digest"], case["commitment"].encode(), case["disclosures"])
+            assert (shown["disclosed"], shown["undisclosed"]) == (case["disclosed"], case["undisclosed"]), case["name"]
+    for case in doc["keyed_hashes"]:
+        key, data = bytes.fromhex(case["key_hex"]), bytes.fromhex(case["data_hex"])
+        if "error" in case:
+            with pytest.raises(evidentia.UsageError):
+                evidentia.keyed_hash(key, data)
+        else:
+            assert evidentia.keyed_hash(key, data) == case["keyed_hash"], case["name"]
+            assert evidentia.keyed_hash(key, data.decode()) == case["keyed_hash"]
+    with pytest.raises(TypeError):
+        evidentia.check_disclosures(doc["checks"][0]["event_digest"], doc["checks"][0]["commitment"], "WyJh")
+
+
 def test_errors() -> None:
     table = {code: (name, family) for code, name, family, _, _ in evidentia.error_codes()}
     for entry in load("errors.json")["codes"]:
