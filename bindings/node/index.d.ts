@@ -337,6 +337,15 @@ export interface AppendOptions {
  */
 export declare function canonicalize(value: unknown): Buffer
 
+/**
+ * Checks disclosures (an array of strings) against a commitment document (a
+ * string or bytes) whose SHA-256 is `eventDigest`, the record's event digest.
+ * Returns `{ disclosed, names, undisclosed }`: the disclosed members, their names,
+ * and how many stay hidden. Throws DISCLOSURE_MISMATCH, EVENT_MISMATCH,
+ * COMMITMENT_MALFORMED or DIGEST_MALFORMED.
+ */
+export declare function checkDisclosures(eventDigest: string, commitment: Uint8Array | string, disclosures: string[]): { disclosed: unknown; names: string[]; undisclosed: number }
+
 /** What a signed checkpoint that verified says. */
 export interface Checkpoint {
   /** The log's origin line. */
@@ -365,6 +374,15 @@ export interface CheckResult {
   /** What the check establishes. */
   description: string
 }
+
+/**
+ * Commits to an event (a JSON value, or JSON text) with an event salt of 16 to 64
+ * random bytes (`crypto.randomBytes(16)`; a fixed salt only for test vectors).
+ * Returns `{ commitment, disclosures: [{ disclosure, digest, name }], event_digest }`:
+ * the commitment document, one disclosure per member, and the digest a record
+ * holds. Throws INVALID_ARGUMENT for a salt of another length.
+ */
+export declare function commitEvent(event: unknown, salt: Uint8Array): { commitment: string; disclosures: Array<{ disclosure: string; digest: string; name?: string }>; event_digest: string }
 
 /** A witness of the policy whose cosignature on the checkpoint verified. */
 export interface Cosigned {
@@ -427,6 +445,13 @@ export interface Finding {
 
 /** The RFC 7638 thumbprint of a JWK. */
 export declare function jwkThumbprint(jwk: string): string
+
+/**
+ * `hmac-sha256:<hex>` of `data` (a string as UTF-8, or bytes) under `key` (at
+ * least 16 bytes, kept outside the log): a value to write into an event in place
+ * of personal data. Throws INVALID_ARGUMENT for a shorter key.
+ */
+export declare function keyedHash(key: Uint8Array, data: Uint8Array | string): string
 
 /** A signed checkpoint of a log held in memory, and the size it was signed at. */
 export interface LogCheckpoint {

@@ -6,6 +6,7 @@
 #![allow(missing_debug_implementations, unreachable_pub)]
 
 mod chain;
+mod commitment;
 mod convert;
 mod keyset;
 mod log;

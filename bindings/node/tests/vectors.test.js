@@ -317,6 +317,40 @@ test('RFC 3161 time-stamp responses and requests (timestamps.json)', () => {
   console.log(`timestamps.json: ${doc.cases.length} responses, ${doc.requests.length} requests`)
 })
 
+test('salted commitments, disclosures and keyed hashes (commitments.json)', () => {
+  const doc = load('commitments.json')
+  for (const kase of doc.commitments) {
+    const made = evidentia.commitEvent(kase.event, hex(kase.salt_hex))
+    assert.deepEqual({ ...made }, { commitment: kase.commitment, disclosures: kase.disclosures, event_digest: kase.event_digest }, kase.name)
+    // The event as a JavaScript value commits to the same bytes as its text (a
+    // string at the top is JSON text, so only objects are given as values).
+    const value = JSON.parse(kase.event)
+    if (typeof value === 'object') assert.deepEqual(evidentia.commitEvent(value, hex(kase.salt_hex)), made, kase.name)
+    throwsCode(() => evidentia.commitEvent(kase.event, hex(kase.salt_hex).subarray(0, 15)), 'INVALID_ARGUMENT')
+  }
+  for (const kase of doc.checks) {
+    if (kase.error) {
+      throwsCode(() => evidentia.checkDisclosures(kase.event_digest, kase.commitment, kase.disclosures), kase.error, kase.name)
+      continue
+    }
+    const shown = evidentia.checkDisclosures(kase.event_digest, Buffer.from(kase.commitment), kase.disclosures)
+    assert.deepEqual([shown.disclosed, shown.undisclosed], [kase.disclosed, kase.undisclosed], kase.name)
+  }
+  for (const kase of doc.keyed_hashes) {
+    const [key, data] = [hex(kase.key_hex), hex(kase.data_hex)]
+    if (kase.error) {
+      throwsCode(() => evidentia.keyedHash(key, data), kase.error, kase.name)
+      continue
+    }
+    assert.equal(evidentia.keyedHash(key, data), kase.keyed_hash, kase.name)
+    assert.equal(evidentia.keyedHash(key, data.toString()), kase.keyed_hash, kase.name)
+  }
+  const first = doc.checks[0]
+  throwsCode(() => evidentia.checkDisclosures(first.event_digest, first.commitment, first.disclosures[0]), 'INVALID_ARGUMENT')
+  throwsCode(() => evidentia.checkDisclosures(first.event_digest, first.commitment, [1]), 'INVALID_ARGUMENT')
+  console.log(`commitments.json: ${doc.commitments.length} commitments, ${doc.checks.length} checks, ${doc.keyed_hashes.length} keyed hashes`)
+})
+
 test('witness cosignatures and policies, tlog-proofs (witness.json)', () => {
   const doc = load('witness.json')
   const outcome = (call) => {
