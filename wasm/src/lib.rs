@@ -6,6 +6,7 @@
 //! error with Evidentia's code (`INVALID_ARGUMENT`) rather than being coerced.
 
 mod chain;
+mod commitment;
 mod convert;
 mod keyset;
 mod message;
@@ -19,6 +20,7 @@ use evidentia::{ConsistencyProof, ErrorCode, InclusionProof, JwsOptions};
 use js_sys::{Array, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
 
+pub use crate::commitment::{check_disclosures, commit_event, keyed_hash};
 use crate::convert::{
     Result, bytes, error, fail, flag, get, json_bytes, json_input, json_text_opt, optional_bytes, set, text,
 };
