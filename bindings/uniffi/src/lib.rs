@@ -5,6 +5,7 @@
 //! Generate the bindings from the built library:
 //! `uniffi-bindgen generate --library libevidentia_uniffi.so --language kotlin --out-dir …`.
 
+mod commitment;
 mod error;
 mod log;
 mod message;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 
 use evidentia::{ConsistencyProof, ErrorCode, InclusionProof, JwsOptions, KeySet};
 
+pub use crate::commitment::{DisclosedEvent, Disclosure, EventCommitment, check_disclosures, commit_event, keyed_hash};
 pub use crate::error::EvidentiaError;
 use crate::error::{Result, fail};
 pub use crate::log::{Log, TlogProofExport, verify_log};

@@ -85,6 +85,44 @@ class VectorsTest {
     }
 
     @Test
+    fun commitments() {
+        val doc = load("commitments.json")
+        for (case in doc.getJSONArray("commitments").objects()) {
+            val name = case.getString("name")
+            val salt = hex(case.getString("salt_hex"))
+            val made = commitEvent(case.getString("event"), salt)
+            assertEquals(case.getString("commitment"), made.commitment, name)
+            assertEquals(case.getString("event_digest"), made.eventDigest, name)
+            val expected = case.getJSONArray("disclosures").objects()
+            assertEquals(expected.map { it.text("name") }, made.disclosures.map { it.name }, name)
+            assertEquals(expected.map { it.getString("disclosure") }, made.disclosures.map { it.disclosure }, name)
+            assertEquals(expected.map { it.getString("digest") }, made.disclosures.map { it.digest }, name)
+            assertCode("INVALID_ARGUMENT", name) { commitEvent(case.getString("event"), salt.copyOf(15)) }
+        }
+        for (case in doc.getJSONArray("checks").objects()) {
+            val name = case.getString("name")
+            val given = case.getJSONArray("disclosures").map { it as String }
+            val check = { checkDisclosures(case.getString("event_digest"), case.getString("commitment"), given) }
+            if (case.has("error")) {
+                assertCode(case.getString("error"), name) { check() }
+            } else {
+                val shown = check()
+                assertTrue(JSONObject(shown.disclosed).similar(case.getJSONObject("disclosed")), name)
+                assertEquals(case.getLong("undisclosed"), shown.undisclosed.toLong(), name)
+            }
+        }
+        for (case in doc.getJSONArray("keyed_hashes").objects()) {
+            val name = case.getString("name")
+            val call = { keyedHash(hex(case.getString("key_hex")), hex(case.getString("data_hex"))) }
+            if (case.has("error")) {
+                assertCode(case.getString("error"), name) { call() }
+            } else {
+                assertEquals(case.getString("keyed_hash"), call(), name)
+            }
+        }
+    }
+
+    @Test
     fun digests() {
         val doc = load("digests.json")
         for (case in doc.getJSONArray("json").objects()) {
