@@ -27,6 +27,7 @@ use crate::convert::{Result, error, fail, guard, json_input, text, value_to_js};
 use crate::keyset::{key_set, optional_key_set};
 use crate::report::Report;
 
+pub use crate::commitment::{check_disclosures, commit_event, keyed_hash};
 pub use crate::log::{publish_log, verify_log, verify_log_async, verify_publication};
 pub use crate::message::{read_signed_message, verify_partner_jws, verify_partner_signature};
 pub use crate::package::verify_package;
