@@ -3,6 +3,7 @@
 //! Exit status: 0 valid, 1 verification failed, 2 malformed input or usage error.
 #![forbid(unsafe_code)]
 
+mod commitment;
 mod demo;
 mod io;
 mod log;
@@ -75,6 +76,10 @@ enum Command {
     /// Sign and verify JSON Web Signatures (ES256)
     #[command(subcommand)]
     Jws(JwsCommand),
+    /// Salted commitments to events, disclosures of some of their members, and
+    /// keyed hashes that keep personal data out of events (SPEC.md §26)
+    #[command(subcommand)]
+    Commitment(commitment::CommitmentCommand),
     /// Create, append to, prove from and verify evidence logs
     #[command(subcommand)]
     Log(log::LogCommand),
@@ -500,6 +505,7 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             return Ok(print_package_checks(&files, json));
         }
         Command::Timestamp(command) => return timestamp::run(command, json),
+        Command::Commitment(command) => return commitment::run(command, json),
         Command::Demo { dir } => return demo::run(dir.as_deref(), json),
     }
     Ok(Outcome::Valid)
