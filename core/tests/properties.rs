@@ -1,12 +1,13 @@
 //! Property tests: canonicalization is idempotent and formatting-blind; signatures
-//! round-trip; any single-byte change to a receipt or a stored record is detected.
+//! round-trip; any single-byte change to a receipt or a stored record is detected;
+//! disclosures prove exactly the members committed to, and no changed one passes.
 
 #![allow(clippy::unwrap_used)]
 
 use evidentia::json::{Number, Value, parse};
 use evidentia::{
     ChainState, ErrorCode, ErrorFamily, JwsOptions, KeySet, LogVerifyOptions, SigningKey, Timestamp, canonicalize,
-    canonicalize_value, issue_receipt, sign_jws, verify_jws, verify_log, verify_receipt,
+    canonicalize_value, check_disclosures, commit, issue_receipt, sign_jws, verify_jws, verify_log, verify_receipt,
 };
 use proptest::prelude::*;
 
@@ -225,6 +226,45 @@ proptest! {
         let report = verify_log(log.iter().map(|(r, e)| (r.as_str(), Some(e.as_slice()))), &keys, LogVerifyOptions::default());
         prop_assert_eq!(report.failure_codes(), vec![ErrorCode::EventMismatch]);
         prop_assert_eq!(report.findings()[0].index, Some(2));
+    }
+
+    #[test]
+    fn disclosures_prove_exactly_the_committed_members(
+        members in prop::collection::btree_map(any::<String>(), json_value(), 1..6),
+        salt in prop::collection::vec(any::<u8>(), 16..=64),
+        shown in any::<u64>(),
+        change in any::<(prop::sample::Index, prop::sample::Index, u8)>(),
+    ) {
+        let event = Value::Object(members.into_iter().collect());
+        let c = commit(&event, &salt).unwrap();
+        // Any subset of the disclosures shows exactly those members with their values.
+        let subset: Vec<&str> = c.disclosures.iter().enumerate().filter(|(i, _)| shown >> i & 1 == 1).map(|(_, d)| d.encoded()).collect();
+        let disclosed = check_disclosures(&c.digest(), &c.document, &subset).unwrap();
+        prop_assert_eq!(disclosed.undisclosed, c.disclosures.len() - subset.len());
+        for d in &disclosed.disclosures {
+            let committed = event.get(d.name().unwrap()).unwrap();
+            prop_assert_eq!(canonicalize_value(committed).unwrap(), canonicalize_value(d.value()).unwrap());
+        }
+        // A single byte changed in one of them (of all, when none was shown), or in
+        // the commitment, is refused.
+        let (which, at, byte) = change;
+        let mut changed: Vec<String> = match subset.is_empty() {
+            true => c.disclosures.iter().map(|d| d.encoded().to_owned()).collect(),
+            false => subset.iter().map(|d| (*d).to_owned()).collect(),
+        };
+        let target = which.index(changed.len());
+        let mut bytes = changed[target].clone().into_bytes();
+        let i = at.index(bytes.len());
+        prop_assume!(bytes[i] != byte);
+        bytes[i] = byte;
+        changed[target] = String::from_utf8_lossy(&bytes).into_owned();
+        let given: Vec<&str> = changed.iter().map(String::as_str).collect();
+        prop_assert!(check_disclosures(&c.digest(), &c.document, &given).is_err());
+        let mut document = c.document.clone();
+        let i = at.index(document.len());
+        prop_assume!(document[i] != byte);
+        document[i] = byte;
+        prop_assert!(check_disclosures(&c.digest(), &document, &subset).is_err());
     }
 }
 
