@@ -372,6 +372,36 @@ pub(crate) fn buffer<'env>(env: &'env Env, bytes: &[u8]) -> Result<BufferSlice<'
 }
 
 /// A JSON value as a JavaScript value.
+/// Makes `name` an own, enumerable, writable data property of `object`, whatever
+/// the name: an assignment would make a member named `__proto__` the object's
+/// prototype (its members then read as members of the object, none of them its own),
+/// and a name holding NUL would be cut at it.
+fn define_member(object: &Object<'_>, name: &str, value: &Unknown<'_>) -> Result<()> {
+    use napi::sys;
+    let (raw_object, raw_value) = (object.value(), value.value());
+    let mut key = std::ptr::null_mut();
+    let length = isize::try_from(name.len()).map_err(|_| fail(ErrorCode::Internal, "a member name is too long"))?;
+    // SAFETY: a valid env; the name's bytes with their length, which may hold NUL.
+    napi_ok(
+        unsafe { sys::napi_create_string_utf8(raw_object.env, name.as_ptr().cast(), length, &mut key) },
+        "make a member name",
+    )?;
+    let descriptor = sys::napi_property_descriptor {
+        utf8name: std::ptr::null(),
+        name: key,
+        method: None,
+        getter: None,
+        setter: None,
+        value: raw_value.value,
+        attributes: sys::PropertyAttributes::writable
+            | sys::PropertyAttributes::enumerable
+            | sys::PropertyAttributes::configurable,
+        data: std::ptr::null_mut(),
+    };
+    // SAFETY: a valid env, object and value from napi, and one descriptor.
+    napi_ok(unsafe { sys::napi_define_properties(raw_object.env, raw_object.value, 1, &descriptor) }, "set a member")
+}
+
 pub(crate) fn value_to_js<'env>(env: &'env Env, value: &Value) -> Result<Unknown<'env>> {
     let unknown = match value {
         Value::Null => Null.into_unknown(env),
@@ -386,9 +416,9 @@ pub(crate) fn value_to_js<'env>(env: &'env Env, value: &Value) -> Result<Unknown
             array.into_unknown(env)
         }
         Value::Object(members) => {
-            let mut object = Object::new(env).map_err(engine)?;
+            let object = Object::new(env).map_err(engine)?;
             for (name, item) in members {
-                object.set_named_property(name, value_to_js(env, item)?).map_err(engine)?;
+                define_member(&object, name, &value_to_js(env, item)?)?;
             }
             object.into_unknown(env)
         }

@@ -345,6 +345,17 @@ test('salted commitments, disclosures and keyed hashes (commitments.json)', () =
     assert.equal(evidentia.keyedHash(key, data), kase.keyed_hash, kase.name)
     assert.equal(evidentia.keyedHash(key, data.toString()), kase.keyed_hash, kase.name)
   }
+  // Member names are data, whatever they are: `__proto__` is an own member (never
+  // the object's prototype), and a name with NUL is kept whole.
+  for (const text of ['{"__proto__":{"admin":true},"amount":5}', '{"a":{"__proto__":[1,2]}}', '{"a\\u0000b":1}']) {
+    const made = evidentia.commitEvent(text, hex('30313233343536373839616263646566'))
+    const shown = evidentia.checkDisclosures(made.event_digest, made.commitment, [made.disclosures[0].disclosure])
+    const name = made.disclosures[0].name
+    // A computed key, like JSON.parse, makes an own member even of `__proto__`.
+    assert.equal(JSON.stringify(shown.disclosed), JSON.stringify({ [name]: JSON.parse(text)[name] }), text)
+    assert.equal(Object.getPrototypeOf(shown.disclosed), Object.prototype, text)
+    assert.equal(shown.disclosed.admin, undefined, text)
+  }
   const first = doc.checks[0]
   throwsCode(() => evidentia.checkDisclosures(first.event_digest, first.commitment, first.disclosures[0]), 'INVALID_ARGUMENT')
   throwsCode(() => evidentia.checkDisclosures(first.event_digest, first.commitment, [1]), 'INVALID_ARGUMENT')
