@@ -584,8 +584,9 @@ evidentia_result evidentia_commit_event(const char *event,
  * Checks disclosures (a JSON array of disclosure strings) against a commitment
  * document whose SHA-256 is `event_digest` (NUL-terminated, `sha256:<hex>`, the
  * record's event digest). Returns `EVIDENTIA_OK` and writes to `out` JSON text
- * (NUL-terminated): `{"disclosed": the disclosed members as an object,
- * "names": [...], "undisclosed": how many stay hidden}`. Otherwise a code:
+ * (NUL-terminated): `{"disclosed": the disclosed members as an object (the value
+ * itself for an event that is not an object), "names": [...], "undisclosed": how
+ * many stay hidden}`. Otherwise a code:
  * `EVIDENTIA_DISCLOSURE_MISMATCH`, `EVIDENTIA_EVENT_MISMATCH`,
  * `EVIDENTIA_COMMITMENT_MALFORMED`, `EVIDENTIA_DIGEST_MALFORMED`,
  * `EVIDENTIA_INVALID_ARGUMENT` (disclosures that are not a JSON array of

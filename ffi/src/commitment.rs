@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use evidentia::json::Value;
+use evidentia::json::{ParseOptions, Value};
 use evidentia::{Digest, Error, ErrorCode};
 
 use crate::{boundary, bytes, evidentia_result, json_string, text, write_text};
@@ -38,8 +38,9 @@ pub unsafe extern "C" fn evidentia_commit_event(
 /// Checks disclosures (a JSON array of disclosure strings) against a commitment
 /// document whose SHA-256 is `event_digest` (NUL-terminated, `sha256:<hex>`, the
 /// record's event digest). Returns `EVIDENTIA_OK` and writes to `out` JSON text
-/// (NUL-terminated): `{"disclosed": the disclosed members as an object,
-/// "names": [...], "undisclosed": how many stay hidden}`. Otherwise a code:
+/// (NUL-terminated): `{"disclosed": the disclosed members as an object (the value
+/// itself for an event that is not an object), "names": [...], "undisclosed": how
+/// many stay hidden}`. Otherwise a code:
 /// `EVIDENTIA_DISCLOSURE_MISMATCH`, `EVIDENTIA_EVENT_MISMATCH`,
 /// `EVIDENTIA_COMMITMENT_MALFORMED`, `EVIDENTIA_DIGEST_MALFORMED`,
 /// `EVIDENTIA_INVALID_ARGUMENT` (disclosures that are not a JSON array of
@@ -65,12 +66,18 @@ pub unsafe extern "C" fn evidentia_check_disclosures(
             unsafe { crate::c_str(event_digest, "event_digest")? }.ok_or_else(|| crate::null("event_digest"))?;
         let digest = Digest::parse(digest)?;
         let commitment = unsafe { bytes(commitment.cast(), commitment_len, "commitment")? };
-        let list = evidentia::json::parse(unsafe { text(disclosures, disclosures_len, "disclosures")? }.as_bytes())?;
+        let not_a_list = || Error::new(ErrorCode::InvalidArgument, "disclosures must be a JSON array of strings");
+        // The list is as large as its disclosures, each of which may be as large as a
+        // verifier reads (16 MiB of JSON, a third more in base64url): no size limit
+        // of its own.
+        let list_text = unsafe { text(disclosures, disclosures_len, "disclosures")? };
+        let options = ParseOptions { max_size: list_text.len(), ..ParseOptions::default() };
+        let list = evidentia::json::parse_with(list_text.as_bytes(), &options).map_err(|_| not_a_list())?;
         let given: Vec<&str> = match &list {
             Value::Array(items) => items.iter().map(Value::as_str).collect::<Option<_>>(),
             _ => None,
         }
-        .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, "disclosures must be a JSON array of strings"))?;
+        .ok_or_else(not_a_list)?;
         let disclosed = evidentia::check_disclosures(&digest, commitment, &given)?;
         unsafe { write_text(&json_string(&disclosed.to_value())?, out, cap, out_len) }
     })

@@ -675,6 +675,10 @@ static void commitments(void) {
                                       strlen(str(first, "commitment")), not_a_list, strlen(not_a_list), out, BIG,
                                       &out_len) == EVIDENTIA_INVALID_ARGUMENT,
           "disclosures that are not an array");
+    CHECK(evidentia_check_disclosures(str(first, "event_digest"), str(first, "commitment"),
+                                      strlen(str(first, "commitment")), NULL, 0, out, BIG,
+                                      &out_len) == EVIDENTIA_INVALID_ARGUMENT,
+          "no disclosures text at all");
     CHECK(made >= 4 && checked >= 10 && hashed >= 4, "commitments.json: %d, %d, %d cases", made, checked, hashed);
     printf("commitments.json: %d commitments, %d checks, %d keyed hashes\n", made, checked, hashed);
     cJSON_Delete(doc);
