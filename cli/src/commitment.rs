@@ -34,6 +34,10 @@ pub(crate) enum CommitmentCommand {
         /// A disclosure (base64url); repeatable
         #[arg(long = "disclosure", value_name = "DISCLOSURE", allow_hyphen_values = true)]
         disclosures: Vec<String>,
+        /// A file of disclosures, one per line (for disclosures too long for an
+        /// argument); repeatable
+        #[arg(long = "disclosure-file", value_name = "FILE")]
+        disclosure_files: Vec<PathBuf>,
     },
     /// Print hmac-sha256:<hex> of a value under a key of at least 16 bytes, to write
     /// into an event in place of personal data
@@ -72,13 +76,22 @@ pub(crate) fn run(command: &CommitmentCommand, json: bool) -> Result<Outcome, Er
                 outln!("commitment:   {}", String::from_utf8_lossy(&commitment.document));
                 outln!("event salt:   {} (keep it with the event)", evidentia::encoding::hex(&salt));
                 for d in &commitment.disclosures {
-                    outln!("disclosure of {}: {}", d.name().unwrap_or("the whole event"), d.encoded());
+                    // A name as JSON text, so that no name can pass for another line.
+                    let name = d.name().map_or_else(|| "the whole event".to_owned(), |n| text(&Value::from(n)));
+                    outln!("disclosure of {name}: {}", d.encoded());
                 }
             }
         }
-        CommitmentCommand::Check { commitment, event_digest, disclosures } => {
+        CommitmentCommand::Check { commitment, event_digest, disclosures, disclosure_files } => {
             let digest = Digest::parse(event_digest)?;
-            let given: Vec<&str> = disclosures.iter().map(String::as_str).collect();
+            let mut from_files = Vec::new();
+            for file in disclosure_files {
+                let text = String::from_utf8(read_input(Some(file))?).map_err(|_| {
+                    Error::new(ErrorCode::InvalidArgument, format!("{}: is not UTF-8 text", file.display()))
+                })?;
+                from_files.extend(text.lines().filter(|line| !line.trim().is_empty()).map(str::to_owned));
+            }
+            let given: Vec<&str> = disclosures.iter().chain(&from_files).map(String::as_str).collect();
             let shown = evidentia::check_disclosures(&digest, &read_input(Some(commitment))?, &given)?;
             if json {
                 outln!("{}", text(&shown.to_value()));

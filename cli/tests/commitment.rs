@@ -88,6 +88,38 @@ fn disclosures_are_checked_with_the_exit_status_of_a_verdict() {
 }
 
 #[test]
+fn a_disclosure_too_long_for_an_argument_is_read_from_a_file() {
+    let work = Workdir::new("commitment-file");
+    let dir = &work.0;
+    let event = format!(r#"{{"note":"{}","amount":5}}"#, "x".repeat(200_000));
+    std::fs::write(dir.join("event.json"), event).unwrap();
+    let out = evidentia(dir, &["--json", "commitment", "make", "event.json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let made = evidentia::json::parse(&out.stdout).unwrap();
+    std::fs::write(dir.join("commitment.json"), str_of(&made, "commitment")).unwrap();
+    let lines: Vec<&str> = list(&made, "disclosures").iter().map(|d| str_of(d, "disclosure")).collect();
+    std::fs::write(dir.join("disclosures.txt"), lines.join("\n") + "\n").unwrap();
+    let digest = str_of(&made, "event_digest");
+    let out = evidentia(
+        dir,
+        &[
+            "--json",
+            "commitment",
+            "check",
+            "commitment.json",
+            "--event-digest",
+            digest,
+            "--disclosure-file",
+            "disclosures.txt",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = evidentia::json::parse(&out.stdout).unwrap();
+    assert_eq!(shown.get("undisclosed").and_then(Value::as_number).and_then(|n| n.as_safe_u64()), Some(0));
+    assert_eq!(shown.get("disclosed").and_then(|d| d.get("amount")), Some(&Value::Number(5.into())));
+}
+
+#[test]
 fn keyed_hashes_are_openssls_hmac() {
     let work = Workdir::new("commitment-keyed-hash");
     let dir = &work.0;
