@@ -204,6 +204,9 @@ error_codes! {
     /// A salted commitment to an event, or one of its disclosures, does not have
     /// the form SPEC.md §26 requires.
     CommitmentMalformed = 509, Record, "COMMITMENT_MALFORMED";
+    /// An erasure record (a log's signed statement that it erased an earlier
+    /// record's event) does not have the form SPEC.md §27 requires.
+    ErasureRecordMalformed = 510, Record, "ERASURE_RECORD_MALFORMED";
 
     /// The signature does not verify with the selected key.
     SignatureInvalid = 600, Verification, "SIGNATURE_INVALID";
@@ -276,6 +279,10 @@ error_codes! {
     /// A disclosed member of an event is not one the record's commitment lists, or
     /// is disclosed twice.
     DisclosureMismatch = 632, Verification, "DISCLOSURE_MISMATCH";
+    /// An erasure record names a record that is not an earlier version-2 record of
+    /// the log, or one already erased; or an event was erased with no erasure
+    /// record naming it.
+    ErasureMismatch = 633, Verification, "ERASURE_MISMATCH";
 
     /// A file or directory could not be read or written.
     Io = 700, Storage, "IO";
@@ -300,6 +307,11 @@ error_codes! {
     FieldNotIndexed = 709, Storage, "FIELD_NOT_INDEXED";
     /// A witness could not be reached, or answered without cosigning (c2sp.org/tlog-witness).
     WitnessFailed = 710, Storage, "WITNESS_FAILED";
+    /// The record's event was erased: it cannot be read, exported or erased again.
+    RecordErased = 711, Storage, "RECORD_ERASED";
+    /// The record's event cannot be erased: the record is of version 1 (its event
+    /// digest is unsalted), a key or erasure record, or under a legal hold.
+    ErasureRefused = 712, Storage, "ERASURE_REFUSED";
 
     /// A Merkle proof is not well-formed: a hash is not 32 bytes, or an index or size is out of range.
     ProofMalformed = 800, Proof, "PROOF_MALFORMED";
@@ -415,6 +427,9 @@ impl ErrorCode {
             ErrorCode::CommitmentMalformed => {
                 "The sealed fingerprint of an entry, or a field shown from it, is damaged or incomplete, so what the entry holds cannot be shown."
             }
+            ErrorCode::ErasureRecordMalformed => {
+                "The log's statement that it deleted an entry's personal data is damaged or incomplete."
+            }
             ErrorCode::SignatureInvalid => {
                 "The signature does not match: the content was changed after it was signed, or it was signed with a different key."
             }
@@ -497,6 +512,9 @@ impl ErrorCode {
             ErrorCode::DisclosureMismatch => {
                 "A field shown from an entry is not one the signed entry holds: it was changed, taken from another entry, or shown twice."
             }
+            ErrorCode::ErasureMismatch => {
+                "An entry's data was deleted without the signed statement that records a deletion, or such a statement names an entry that cannot be deleted or was already deleted."
+            }
             ErrorCode::LinkMismatch => {
                 "The message is said to answer another entry of the log, but that entry is missing or different."
             }
@@ -518,6 +536,12 @@ impl ErrorCode {
             }
             ErrorCode::WitnessFailed => {
                 "An independent witness could not be reached, or did not vouch for the log's latest state; the message says what it answered. The log itself is unchanged."
+            }
+            ErrorCode::RecordErased => {
+                "The entry's personal data was deleted on request, as the log's signed erasure statement records; the entry itself stays proven."
+            }
+            ErrorCode::ErasureRefused => {
+                "The entry's data may not be deleted: it is kept under a legal hold, records the log's own keys or deletions, or was written in a format that cannot be deleted without breaking its proof."
             }
             ErrorCode::ProofMalformed => "The proof is damaged or not in the expected format.",
             ErrorCode::CheckpointMalformed => {

@@ -33,6 +33,7 @@ mod crypto;
 mod deferred;
 mod digest;
 pub mod encoding;
+mod erasure;
 mod error;
 mod evidence;
 pub mod json;
@@ -50,6 +51,7 @@ mod record;
 mod report;
 mod signed_report;
 mod signer;
+mod stored_event;
 pub mod tiles;
 mod time;
 pub mod timestamp;
@@ -72,6 +74,7 @@ pub use commitment::{
 pub use crypto::VERIFICATION_PROVIDER;
 pub use deferred::{Deferral, SignatureCheck};
 pub use digest::Digest;
+pub use erasure::{ERASURE_FORMAT, ERASURE_MEMBER, Erasure, MAX_ERASURE_REASON, erasure_of};
 pub use error::{Error, ErrorCode, ErrorFamily, Result};
 pub use evidence::{EvidenceFile, evidence_file, verify_evidence_file};
 pub use json::{Value, canonicalize, canonicalize_value};
@@ -90,12 +93,13 @@ pub use partner::{
     MAX_KEYS as MAX_PARTNER_KEYS, PartnerAlgorithm, PartnerKey, PartnerKeys, PartnerVerified, verify_partner_jws,
 };
 pub use record::{
-    ChainState, ChainedRecord, Issued, RECEIPT_TYPE, RECORD_VERSION, Receipt, Record, UnsignedReceipt, issue_receipt,
-    validate_log_id, validate_new_log_id,
+    ChainState, ChainedRecord, Issued, RECEIPT_TYPE, RECORD_VERSION, Receipt, Record, RecordVersion, UnsignedReceipt,
+    issue_receipt, validate_log_id, validate_new_log_id,
 };
-pub use report::{Check, CheckResult, EVIDENTIA_VERSION, Finding, Report, Status, Subject, TreeHead};
+pub use report::{Check, CheckResult, EVIDENTIA_VERSION, ErasedRecord, Finding, Report, Status, Subject, TreeHead};
 pub use signed_report::{REPORT_TYPE, SignedReport, verify_signed_report};
 pub use signer::{Signer, checked_signature};
+pub use stored_event::{EventState, StoredEvent, event_as_committed, event_state, stored_event_json};
 pub use time::Timestamp;
 pub use verify::{
     DEFAULT_MAX_FINDINGS, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, StoredKeyRecord,

@@ -558,6 +558,12 @@ pub fn prepare_event(json: &[u8]) -> Result<Vec<u8>> {
             "an event with the member \"evidentia_key_record\" is a key record, which only a log's own rotate and revoke write",
         ));
     }
+    if value.get(crate::erasure::ERASURE_MEMBER).is_some() {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            "an event with the member \"evidentia_erasure\" is an erasure record, which only a log's own erase writes",
+        ));
+    }
     if let Some(message) = SignedMessage::from_event(&value)? {
         let again = message.reverify(message.verification.verified_at);
         if !message.agrees_with(&again) {

@@ -9,8 +9,39 @@ use crate::keys::PublicKey;
 use crate::signer::Signer;
 use crate::time::Timestamp;
 
-/// The record format version this library writes and reads.
+/// The record format version of a record whose event digest is the digest of the
+/// event's canonical JSON; still what [`ChainState::append`] writes.
 pub const RECORD_VERSION: u32 = 1;
+
+/// How a record commits to its event (its member `v`, SPEC.md §6).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum RecordVersion {
+    /// Version 1: `event` is SHA-256 of the event's canonical JSON.
+    #[default]
+    V1,
+    /// Version 2: `event` is SHA-256 of the event's salted commitment (SPEC.md
+    /// §26), so the event and its salt can be erased while the record stays valid.
+    V2,
+}
+
+impl RecordVersion {
+    /// The number written as the record's `v`.
+    pub fn number(self) -> u32 {
+        match self {
+            RecordVersion::V1 => 1,
+            RecordVersion::V2 => 2,
+        }
+    }
+
+    /// The version numbered `v`, if this library knows it.
+    pub fn from_number(v: u64) -> Option<RecordVersion> {
+        match v {
+            1 => Some(RecordVersion::V1),
+            2 => Some(RecordVersion::V2),
+            _ => None,
+        }
+    }
+}
 
 /// The JWS `typ` of a receipt. Generic JWS signing never sets it, so a signature
 /// made for another purpose can never pass as a receipt.
@@ -37,6 +68,8 @@ pub struct Record {
     pub nonce: Option<String>,
     /// The kid (RFC 7638 thumbprint) of the signing key.
     pub kid: String,
+    /// How `event` commits to the event.
+    pub version: RecordVersion,
 }
 
 fn record_error(message: impl Into<std::borrow::Cow<'static, str>>) -> Error {
@@ -94,7 +127,7 @@ impl Record {
             // Sequence numbers stay below 2^53: checked wherever a record is made.
             ("seq", Value::Number(Number::from_i64(self.seq as i64).unwrap_or(Number::from(0)))),
             ("time", Value::from(self.time.to_string())),
-            ("v", Value::from(RECORD_VERSION)),
+            ("v", Value::from(self.version.number())),
         ];
         if let Some(nonce) = &self.nonce {
             members.push(("nonce", Value::from(nonce.as_str())));
@@ -133,7 +166,10 @@ impl Record {
         out.extend_from_slice(self.seq.to_string().as_bytes());
         out.extend_from_slice(b",\"time\":\"");
         self.time.write_text(&mut out);
-        out.extend_from_slice(b"\",\"v\":1}");
+        out.extend_from_slice(match self.version {
+            RecordVersion::V1 => b"\",\"v\":1}",
+            RecordVersion::V2 => b"\",\"v\":2}",
+        });
         out
     }
 
@@ -208,7 +244,14 @@ impl Record {
         literal(b",\"time\":\"", &mut rest)?;
         let time_text = string(&mut rest)?;
         let time = Timestamp::parse(&time_text).ok()?;
-        literal(b",\"v\":1}", &mut rest)?;
+        literal(b",\"v\":", &mut rest)?;
+        let version = match rest.first()? {
+            b'1' => RecordVersion::V1,
+            b'2' => RecordVersion::V2,
+            _ => return None,
+        };
+        rest = &rest[1..];
+        literal(b"}", &mut rest)?;
         if !rest.is_empty()
             || seq > MAX_SAFE_INTEGER as u64
             || validate_log_id(&log_id).is_err()
@@ -232,7 +275,7 @@ impl Record {
         if (seq == 0) != prev.is_none() {
             return None;
         }
-        let record = Record { log_id, seq, prev, event, time, nonce, kid };
+        let record = Record { log_id, seq, prev, event, time, nonce, kid, version };
         debug_assert_eq!(record.to_bytes(), bytes);
         Some(record)
     }
@@ -250,11 +293,11 @@ impl Record {
                 .and_then(Value::as_str)
                 .ok_or_else(|| record_error(format!("record member '{name}' is missing or not a string")))
         };
-        match value.get("v").and_then(Value::as_number).and_then(Number::as_safe_u64) {
-            Some(v) if v == u64::from(RECORD_VERSION) => {}
-            Some(_) => return Err(record_error("record version 'v' is not supported")),
+        let version = match value.get("v").and_then(Value::as_number).and_then(Number::as_safe_u64) {
+            Some(v) => RecordVersion::from_number(v)
+                .ok_or_else(|| record_error(format!("record version 'v' {v} is not supported: 1 and 2 are")))?,
             None => return Err(record_error("record member 'v' is missing or not an integer")),
-        }
+        };
         let log_id = string("log_id")?;
         validate_log_id(log_id)?;
         let seq = value
@@ -293,6 +336,7 @@ impl Record {
             time: Timestamp::parse(string("time")?)?,
             nonce,
             kid: kid.to_owned(),
+            version,
         })
     }
 }
@@ -440,6 +484,22 @@ impl ChainState {
     /// [`ErrorCode::TimeInvalid`] when `time` is before the last record's time,
     /// [`ErrorCode::InvalidArgument`] for an empty or overlong nonce or a full log.
     pub fn next_record(&self, kid: &str, event: Digest, time: Timestamp, nonce: Option<&str>) -> Result<Record> {
+        self.next_record_of(RecordVersion::V1, kid, event, time, nonce)
+    }
+
+    /// [`ChainState::next_record`] of a given version: for [`RecordVersion::V2`],
+    /// `event` is the digest of the event's commitment.
+    ///
+    /// # Errors
+    /// As [`ChainState::next_record`].
+    pub fn next_record_of(
+        &self,
+        version: RecordVersion,
+        kid: &str,
+        event: Digest,
+        time: Timestamp,
+        nonce: Option<&str>,
+    ) -> Result<Record> {
         if self.last_time.is_some_and(|last| time < last) {
             return Err(Error::new(
                 ErrorCode::TimeInvalid,
@@ -460,6 +520,7 @@ impl ChainState {
             time,
             nonce: nonce.map(str::to_owned),
             kid: kid.to_owned(),
+            version,
         })
     }
 
@@ -470,7 +531,22 @@ impl ChainState {
     /// # Errors
     /// As [`ChainState::next_record`].
     pub fn append(&mut self, kid: &str, event: Digest, time: Timestamp, nonce: Option<&str>) -> Result<ChainedRecord> {
-        let record = self.next_record(kid, event, time, nonce)?;
+        self.append_of(RecordVersion::V1, kid, event, time, nonce)
+    }
+
+    /// [`ChainState::append`] of a given version (see [`ChainState::next_record_of`]).
+    ///
+    /// # Errors
+    /// As [`ChainState::next_record`].
+    pub fn append_of(
+        &mut self,
+        version: RecordVersion,
+        kid: &str,
+        event: Digest,
+        time: Timestamp,
+        nonce: Option<&str>,
+    ) -> Result<ChainedRecord> {
+        let record = self.next_record_of(version, kid, event, time, nonce)?;
         let bytes = record.to_bytes();
         let digest = Digest::sha256(&bytes);
         self.next_seq = record.seq + 1;
@@ -605,6 +681,7 @@ mod tests {
             time: Timestamp::from_unix(1_800_000_000, 120_000_000).unwrap(),
             nonce: nonce.map(str::to_owned),
             kid: kid.into(),
+            version: RecordVersion::V1,
         }
     }
 

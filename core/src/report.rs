@@ -133,7 +133,10 @@ impl Check {
             | ErrorCode::KeyExpired
             | ErrorCode::KeyRevoked
             | ErrorCode::KidMismatch => Check::Key,
-            ErrorCode::EventMismatch | ErrorCode::EventMissing => Check::Event,
+            ErrorCode::EventMismatch
+            | ErrorCode::EventMissing
+            | ErrorCode::ErasureMismatch
+            | ErrorCode::ErasureRecordMalformed => Check::Event,
             ErrorCode::LogIdMismatch => Check::LogId,
             ErrorCode::SequenceGap | ErrorCode::SequenceDuplicate | ErrorCode::SequenceReordered => Check::Sequence,
             ErrorCode::ChainBroken => Check::Chain,
@@ -248,6 +251,19 @@ impl Subject {
     }
 }
 
+/// A record whose event was erased, as the erasure record that did it says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErasedRecord {
+    /// The erased record's index in the log.
+    pub index: u64,
+    /// Its sequence number.
+    pub seq: u64,
+    /// The index of the erasure record.
+    pub by: u64,
+    /// The reason the erasure record gives.
+    pub reason: String,
+}
+
 /// A verification report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
@@ -264,6 +280,7 @@ pub struct Report {
     made_at: Option<Timestamp>,
     keys: Vec<String>,
     record: Option<(u64, Digest)>,
+    erased: Vec<ErasedRecord>,
 }
 
 impl Report {
@@ -311,6 +328,13 @@ impl Report {
     /// verified.
     pub fn record(&self) -> Option<(u64, Digest)> {
         self.record
+    }
+
+    /// The records whose events were erased, each named by a later erasure record
+    /// of the log (SPEC.md §27): their records, receipts and proofs were verified,
+    /// their events cannot be.
+    pub fn erased(&self) -> &[ErasedRecord] {
+        &self.erased
     }
 
     /// When the report was made, once [`Report::made_at`] has set it.
@@ -439,6 +463,18 @@ impl Report {
         if self.first > 0 {
             members.push(("first_record", count(self.first)));
         }
+        // Only a log with erased events has it.
+        if !self.erased.is_empty() {
+            let erased = self.erased.iter().map(|e| {
+                Value::object([
+                    ("by", count(e.by)),
+                    ("index", count(e.index)),
+                    ("reason", Value::from(e.reason.as_str())),
+                    ("seq", count(e.seq)),
+                ])
+            });
+            members.push(("erased", Value::Array(erased.collect())));
+        }
         canonical_text(&Value::object(members))
     }
 
@@ -452,6 +488,13 @@ impl Report {
         }
         if let Some(tree) = &self.tree {
             let _ = writeln!(out, "  tree:   {} records, root {}", tree.size, b64(&tree.root));
+        }
+        for erased in &self.erased {
+            let _ = writeln!(
+                out,
+                "  erased: the event of record {} (erasure record {}: {})",
+                erased.index, erased.by, erased.reason
+            );
         }
         let made = self.made_at.map(|t| format!("at {t} ")).unwrap_or_default();
         let _ = writeln!(out, "  made {made}by Evidentia {EVIDENTIA_VERSION}");
@@ -489,6 +532,7 @@ pub(crate) struct ReportBuilder {
     tree: Option<TreeHead>,
     keys: Vec<String>,
     record: Option<(u64, Digest)>,
+    erased: Vec<ErasedRecord>,
 }
 
 impl ReportBuilder {
@@ -508,6 +552,7 @@ impl ReportBuilder {
             tree: None,
             keys: keys.collect(),
             record: None,
+            erased: Vec::new(),
         }
     }
 
@@ -525,6 +570,10 @@ impl ReportBuilder {
 
     pub(crate) fn set_first(&mut self, first: u64) {
         self.first = first;
+    }
+
+    pub(crate) fn erased(&mut self, erased: ErasedRecord) {
+        self.erased.push(erased);
     }
 
     pub(crate) fn count_record(&mut self) {
@@ -588,6 +637,7 @@ impl ReportBuilder {
             made_at: None,
             keys: self.keys,
             record: self.record,
+            erased: self.erased,
         }
     }
 }

@@ -105,7 +105,7 @@ fn malformed(message: impl Into<std::borrow::Cow<'static, str>>) -> Error {
     Error::new(ErrorCode::ReportMalformed, message)
 }
 
-/// The members of a report (SPEC §14); `first_record` is the only optional one.
+/// The members of a report (SPEC §14); `first_record` and `erased` are the optional ones.
 const MEMBERS: &[&str] = &[
     "checks",
     "evidentia_version",
@@ -132,8 +132,9 @@ fn read_report(payload: &[u8]) -> Result<SignedReport> {
         return Err(malformed("the signed report is not canonical JSON"));
     }
     let Some(members) = value.as_object() else { return Err(malformed("the signed report is not a JSON object")) };
-    if let Some((name, _)) =
-        members.iter().find(|(name, _)| !MEMBERS.contains(&name.as_str()) && name != "first_record")
+    if let Some((name, _)) = members
+        .iter()
+        .find(|(name, _)| !MEMBERS.contains(&name.as_str()) && !["erased", "first_record"].contains(&name.as_str()))
     {
         return Err(malformed(format!("the report has a member '{name}' SPEC §14 does not define")));
     }
@@ -190,6 +191,9 @@ fn read_report(payload: &[u8]) -> Result<SignedReport> {
         id => Some(id.as_str().ok_or_else(|| malformed("the report's 'log_id' is not a string"))?.to_owned()),
     };
     let first_record = value.get("first_record").map(|v| count(v, "first_record")).transpose()?.unwrap_or(0);
+    if value.get("erased").is_some_and(|erased| erased.as_array().is_none_or(<[Value]>::is_empty)) {
+        return Err(malformed("the report's 'erased' is not a list of erased records"));
+    }
     Ok(SignedReport {
         kid: String::new(),
         made_at,

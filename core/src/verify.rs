@@ -7,13 +7,15 @@ use std::collections::HashSet;
 
 use crate::checkpoint::{Checkpoint, NoteVerifier, read_checkpoint, split_note};
 use crate::digest::Digest;
+use crate::erasure::{Erasure, erasure_of};
 use crate::error::{Error, ErrorCode, Result};
 use crate::jwks::{KeySet, Validity};
 use crate::keyrecord::{KeyChange, KeyRecord, key_record_of, same_history};
 use crate::merkle::{Accumulator, Hash, leaf_hash, verify_inclusion};
 use crate::message::{Link, check_stored_event};
-use crate::record::{Receipt, Record};
-use crate::report::{Check, Report, ReportBuilder, Subject};
+use crate::record::{Receipt, Record, RecordVersion};
+use crate::report::{Check, ErasedRecord, Report, ReportBuilder, Subject};
+use crate::stored_event::{EventState, event_state};
 use crate::time::Timestamp;
 use crate::witness::LogKey;
 
@@ -169,10 +171,14 @@ pub struct PreparedEntry {
     /// A record of a batch-signed log (covered by checkpoints, not signed itself).
     batch: bool,
     event_missing: bool,
+    /// The record's event was erased (SPEC.md §27).
+    event_erased: bool,
     /// A signed message's link to an earlier record.
     link: Option<Link>,
     /// A key record (SPEC.md §23), read, when the event is one.
     key_record: Option<Result<KeyRecord>>,
+    /// An erasure record (SPEC.md §27), read, when the event is one.
+    erasure: Option<Result<Erasure>>,
 }
 
 impl PreparedEntry {
@@ -183,8 +189,10 @@ impl PreparedEntry {
             record: None,
             batch: false,
             event_missing: false,
+            event_erased: false,
             link: None,
             key_record: None,
+            erasure: None,
         }
     }
 
@@ -263,11 +271,8 @@ impl PreparedEntry {
 
     /// The event check and the digests, for a readable record.
     fn finish(&mut self, record: Record, record_bytes: &[u8], event: Option<&[u8]>) {
-        match event {
-            // Stored events are the exact canonical bytes that were hashed, so the
-            // digest is taken over the stored bytes: any change to them is detected,
-            // even one that re-formats the JSON without changing its value.
-            Some(bytes) if Digest::sha256(bytes) == record.event => {
+        match event.map_or(EventState::Missing, |stored| event_state(&record, stored)) {
+            EventState::Matches(bytes) => {
                 self.ran.push(Check::Event);
                 if let Some(check) = check_stored_event(bytes, Some(record.time)) {
                     self.ran.push(Check::Message);
@@ -277,18 +282,11 @@ impl PreparedEntry {
                     self.link = check.link;
                 }
                 self.key_record = key_record_of(bytes);
+                self.erasure = erasure_of(bytes);
             }
-            Some(bytes) => {
-                let message = match Digest::of_json(bytes) {
-                    Ok(digest) if digest == record.event => {
-                        "the stored event was re-formatted: it is not in the canonical form that was signed"
-                    }
-                    Ok(_) => "the stored event differs from the event the record commits to",
-                    Err(_) => "the stored event is not valid JSON",
-                };
-                self.fail(ErrorCode::EventMismatch, message);
-            }
-            None => self.event_missing = true,
+            EventState::Mismatch(message) => self.fail(ErrorCode::EventMismatch, message),
+            EventState::Erased => self.event_erased = true,
+            EventState::Missing => self.event_missing = true,
         }
         let nonce = record.nonce.as_ref().map(|nonce| {
             let mut fingerprint = [0u8; 16];
@@ -477,6 +475,13 @@ pub struct LogVerifier {
     /// The kids (thumbprints and explicit kids) of keys a rotation handed over
     /// from: a rotation's key record is its outgoing key's last record.
     handed_over: HashSet<String>,
+    /// Records whose event was erased and that no erasure record has named yet,
+    /// by sequence number, with their index.
+    erased_unnamed: std::collections::BTreeMap<u64, u64>,
+    /// The sequence numbers erasure records named, with the erasure's index.
+    erasures: std::collections::HashMap<u64, u64>,
+    /// The indexes of erasure records among `links`.
+    erasure_links: HashSet<u64>,
 }
 
 impl LogVerifier {
@@ -501,6 +506,9 @@ impl LogVerifier {
             links: Vec::new(),
             key_history: None,
             handed_over: HashSet::new(),
+            erased_unnamed: std::collections::BTreeMap::new(),
+            erasures: std::collections::HashMap::new(),
+            erasure_links: HashSet::new(),
         }
     }
 
@@ -688,6 +696,22 @@ impl LogVerifier {
         if prepared.event_missing && self.options.require_events {
             self.report.fail(ErrorCode::EventMissing, at, "the event of this record is not stored");
         }
+        if prepared.event_erased {
+            self.report.ran(&[Check::Event]);
+            match record.version {
+                RecordVersion::V1 => self.report.fail(
+                    ErrorCode::ErasureMismatch,
+                    at,
+                    "the event of this version-1 record was erased: only a version-2 record's event can be",
+                ),
+                RecordVersion::V2 => {
+                    self.erased_unnamed.insert(record.seq, index);
+                }
+            }
+        }
+        if let Some(erasure) = prepared.erasure {
+            self.check_erasure(index, &record, erasure);
+        }
 
         self.report.ran(&[Check::LogId]);
         match &self.log_id {
@@ -780,6 +804,30 @@ impl LogVerifier {
             self.handed_over.extend(entry.kid().map(str::to_owned));
         }
         self.key_history = Some((index, key_record));
+    }
+
+    /// Checks an erasure record (SPEC.md §27.2): it names an earlier record, once;
+    /// the digest it names is checked as a link. The erased record is reported.
+    fn check_erasure(&mut self, index: u64, record: &Record, erasure: Result<Erasure>) {
+        let at = Some(index);
+        self.report.ran(&[Check::Event]);
+        let erasure = match erasure {
+            Ok(erasure) => erasure,
+            Err(e) => return self.report.fail(e.code(), at, e.message()),
+        };
+        if erasure.seq >= record.seq {
+            let message = format!("the erasure names record {}, which is not before it", erasure.seq);
+            return self.report.fail(ErrorCode::ErasureMismatch, at, message);
+        }
+        if let Some(first) = self.erasures.insert(erasure.seq, index) {
+            let message = format!("record {} was already erased by the erasure record at index {first}", erasure.seq);
+            return self.report.fail(ErrorCode::ErasureMismatch, at, message);
+        }
+        self.links.push((index, erasure.link()));
+        self.erasure_links.insert(index);
+        if let Some(erased) = self.erased_unnamed.remove(&erasure.seq) {
+            self.report.erased(ErasedRecord { index: erased, seq: erasure.seq, by: index, reason: erasure.reason });
+        }
     }
 
     /// Whether a leaf of unknown hash lies in `from..to`.
@@ -928,6 +976,14 @@ impl LogVerifier {
     /// Checks a signed message's link: `found` is the digest of the record stored
     /// at the link's sequence number, `None` when there is none.
     pub fn check_link(&mut self, index: u64, link: Link, found: Option<Digest>) {
+        if self.erasure_links.contains(&index) {
+            let message = match found {
+                Some(digest) if digest == link.record => return,
+                Some(_) => format!("the erasure names record {}, but that record has a different digest", link.seq),
+                None => format!("the erasure names record {}, which is not in the log", link.seq),
+            };
+            return self.report.fail(ErrorCode::ErasureMismatch, Some(index), message);
+        }
         match found {
             Some(digest) if digest == link.record => {}
             Some(_) => self.report.fail(
@@ -961,8 +1017,17 @@ impl LogVerifier {
             self.report.fail(ErrorCode::KeyHistoryMismatch, Some(index), message);
         }
         for (index, link) in std::mem::take(&mut self.links) {
-            let message = format!("the message's link to record {} was not checked against the log", link.seq);
-            self.report.fail(ErrorCode::LinkMismatch, Some(index), message);
+            if self.erasure_links.contains(&index) {
+                let message = format!("the erasure of record {} was not checked against the log", link.seq);
+                self.report.fail(ErrorCode::ErasureMismatch, Some(index), message);
+            } else {
+                let message = format!("the message's link to record {} was not checked against the log", link.seq);
+                self.report.fail(ErrorCode::LinkMismatch, Some(index), message);
+            }
+        }
+        for (seq, index) in std::mem::take(&mut self.erased_unnamed) {
+            let message = format!("the event of record {seq} was erased, but no erasure record of the log names it");
+            self.report.fail(ErrorCode::ErasureMismatch, Some(index), message);
         }
         if let Some(first) = self.first_unsigned {
             let message = format!("records {first} to {} are not covered by a signed checkpoint", self.index - 1);
@@ -1097,6 +1162,112 @@ mod tests {
         let report = verify_log_entries(entries(), [(1, "garbage")], &keys, LogVerifyOptions::default());
         assert!(!report.is_valid());
     }
+    /// A log of salted (version-2) records with events `{"n":i}` and, after them, an
+    /// erasure record naming record `erase` (if any) with `digest` (its own if `None`):
+    /// `(receipts, stored events)`, the named record's event erased when `wipe`.
+    fn log_with_erasure(
+        erase: Option<(u64, Option<Digest>)>,
+        wipe: Option<u64>,
+    ) -> (SigningKey, Vec<String>, Vec<Vec<u8>>) {
+        use crate::record::RecordVersion;
+        use crate::stored_event::StoredEvent;
+        let key = SigningKey::from_bytes(&[3u8; 32]).unwrap();
+        let mut chain = ChainState::new("test/log").unwrap();
+        let time = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+        let (mut receipts, mut events, mut digests) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..3u8 {
+            let event = format!("{{\"n\":{i}}}").into_bytes();
+            let salt = [i + 1; 16];
+            let digest = crate::commitment::commit_json(&event, &salt).unwrap().digest();
+            let chained = chain.append_of(RecordVersion::V2, key.kid(), digest, time, None).unwrap();
+            receipts.push(Receipt::sign(&key, &chained.record).unwrap().as_str().to_owned());
+            events.push(StoredEvent::salted(&salt, &event).unwrap());
+            digests.push(chained.digest);
+        }
+        if let Some((seq, digest)) = erase {
+            let named = digest.unwrap_or_else(|| digests[seq as usize]);
+            let event = crate::erasure::Erasure::new(seq, named, "retention period ended").unwrap().to_event();
+            let chained = chain.append(key.kid(), Digest::sha256(&event), time, None).unwrap();
+            receipts.push(Receipt::sign(&key, &chained.record).unwrap().as_str().to_owned());
+            events.push(event);
+        }
+        if let Some(seq) = wipe {
+            let len = events[seq as usize].len();
+            events[seq as usize] = StoredEvent::erased(len);
+        }
+        (key, receipts, events)
+    }
+
+    fn verify_stored(key: &SigningKey, receipts: &[String], events: &[Vec<u8>]) -> Report {
+        let options = LogVerifyOptions { require_events: true, ..LogVerifyOptions::default() };
+        let entries = receipts.iter().zip(events).map(|(r, e)| (r.as_str(), Some(e.as_slice())));
+        verify_log(entries, &KeySet::single(key.public_key()), options)
+    }
+
+    #[test]
+    fn an_erased_event_is_valid_and_reported_only_with_the_erasure_record_that_names_it() {
+        let (key, receipts, events) = log_with_erasure(None, None);
+        let report = verify_stored(&key, &receipts, &events);
+        assert!(report.is_valid(), "{}", report.to_text());
+        assert!(report.erased().is_empty());
+        assert!(!report.to_json().contains("\"erased\""), "no member without erasures: old reports keep their bytes");
+
+        let (key, receipts, events) = log_with_erasure(Some((1, None)), Some(1));
+        let report = verify_stored(&key, &receipts, &events);
+        assert!(report.is_valid(), "{}", report.to_text());
+        let erased = crate::report::ErasedRecord { index: 1, seq: 1, by: 3, reason: "retention period ended".into() };
+        assert_eq!(report.erased(), [erased]);
+        assert!(
+            report.to_json().contains(r#""erased":[{"by":3,"index":1,"reason":"retention period ended","seq":1}]"#)
+        );
+        assert!(report.to_text().contains("erased: the event of record 1 (erasure record 3"));
+
+        // Erased with no erasure record; erased record 0 while the erasure names 1;
+        // an erasure naming a wrong digest, or not an earlier record.
+        let wrong = Some(Digest::sha256(b"another record"));
+        for (erase, wipe) in
+            [(None, Some(1)), (Some((1, None)), Some(0)), (Some((1, wrong)), Some(1)), (Some((3, wrong)), None)]
+        {
+            let (key, receipts, events) = log_with_erasure(erase, wipe);
+            let report = verify_stored(&key, &receipts, &events);
+            assert_eq!(
+                report.failure_codes(),
+                [ErrorCode::ErasureMismatch],
+                "{erase:?} {wipe:?}: {}",
+                report.to_text()
+            );
+        }
+        // The same record erased twice.
+        let (key, mut receipts, mut events) = log_with_erasure(Some((1, None)), Some(1));
+        let mut chain = ChainState::after(Receipt::parse(receipts.last().unwrap()).unwrap().record());
+        let again = events[3].clone();
+        let time = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+        let chained = chain.append(key.kid(), Digest::sha256(&again), time, None).unwrap();
+        receipts.push(Receipt::sign(&key, &chained.record).unwrap().as_str().to_owned());
+        events.push(again);
+        let report = verify_stored(&key, &receipts, &events);
+        assert_eq!(report.failure_codes(), [ErrorCode::ErasureMismatch], "{}", report.to_text());
+    }
+
+    #[test]
+    fn a_version_1_event_cannot_be_erased() {
+        let key = SigningKey::from_bytes(&[3u8; 32]).unwrap();
+        let mut chain = ChainState::new("test/log").unwrap();
+        let time = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+        let first = crate::issue_receipt(&key, &mut chain, br#"{"n":0}"#, time, None).unwrap();
+        let event = crate::erasure::Erasure::new(0, Digest::sha256(first.receipt.record_bytes()), "request")
+            .unwrap()
+            .to_event();
+        let chained = chain.append(key.kid(), Digest::sha256(&event), time, None).unwrap();
+        let second = Receipt::sign(&key, &chained.record).unwrap();
+        let receipts = [first.receipt.as_str().to_owned(), second.as_str().to_owned()];
+        let events = [crate::stored_event::StoredEvent::erased(first.event.len()), event];
+        let report = verify_stored(&key, &receipts, &events);
+        assert_eq!(report.failure_codes(), [ErrorCode::ErasureMismatch], "{}", report.to_text());
+        // Appending an erasure record (or a key record) as an event is refused.
+        assert!(crate::issue_receipt(&key, &mut chain, &events[1], time, None).is_err());
+    }
+
     /// Five receipts, and what a store holds at size `at`: a checkpoint note of the
     /// first `at` records signed by `key`, and the stored start.
     fn log_of_five(at: u64) -> (SigningKey, Vec<crate::record::Issued>, String, StoredStart) {

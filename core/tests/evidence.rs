@@ -286,7 +286,8 @@ fn non_canonical_records_are_refused() {
     let text = String::from_utf8(bytes).unwrap();
     for bad in [
         text.replacen('{', "{ ", 1),
-        text.replace(r#""v":1"#, r#""v":2"#),
+        text.replace(r#""v":1"#, r#""v":3"#),
+        text.replace(r#""v":1"#, r#""v":0"#),
         text.replace(r#""v":1"#, r#""v":1,"x":1"#),
         text.replace(r#""seq":0"#, r#""seq":-1"#),
         text.replace(r#""seq":0"#, r#""seq":0.5"#),

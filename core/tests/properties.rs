@@ -200,6 +200,7 @@ proptest! {
             time: Timestamp::from_unix(seconds, nanos).unwrap(),
             nonce,
             kid: "kid".into(),
+            version: if seq % 2 == 0 { evidentia::RecordVersion::V1 } else { evidentia::RecordVersion::V2 },
         };
         let bytes = record.to_bytes();
         prop_assert_eq!(&bytes, &canonicalize_value(&record.to_value()).unwrap());

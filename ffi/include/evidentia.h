@@ -237,6 +237,10 @@ typedef enum {
    */
   EVIDENTIA_COMMITMENT_MALFORMED = 509,
   /**
+   * An erasure record (a log's signed statement that it erased an earlier record's event) does not have the form SPEC.md §27 requires.
+   */
+  EVIDENTIA_ERASURE_RECORD_MALFORMED = 510,
+  /**
    * The signature does not verify with the selected key.
    */
   EVIDENTIA_SIGNATURE_INVALID = 600,
@@ -369,6 +373,10 @@ typedef enum {
    */
   EVIDENTIA_DISCLOSURE_MISMATCH = 632,
   /**
+   * An erasure record names a record that is not an earlier version-2 record of the log, or one already erased; or an event was erased with no erasure record naming it.
+   */
+  EVIDENTIA_ERASURE_MISMATCH = 633,
+  /**
    * A file or directory could not be read or written.
    */
   EVIDENTIA_IO = 700,
@@ -412,6 +420,14 @@ typedef enum {
    * A witness could not be reached, or answered without cosigning (c2sp.org/tlog-witness).
    */
   EVIDENTIA_WITNESS_FAILED = 710,
+  /**
+   * The record's event was erased: it cannot be read, exported or erased again.
+   */
+  EVIDENTIA_RECORD_ERASED = 711,
+  /**
+   * The record's event cannot be erased: the record is of version 1 (its event digest is unsalted), a key or erasure record, or under a legal hold.
+   */
+  EVIDENTIA_ERASURE_REFUSED = 712,
   /**
    * A Merkle proof is not well-formed: a hash is not 32 bytes, or an index or size is out of range.
    */

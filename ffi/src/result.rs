@@ -96,6 +96,8 @@ pub enum evidentia_result {
     EVIDENTIA_REPORT_MALFORMED = 508,
     /// A salted commitment to an event, or one of its disclosures, does not have the form SPEC.md §26 requires.
     EVIDENTIA_COMMITMENT_MALFORMED = 509,
+    /// An erasure record (a log's signed statement that it erased an earlier record's event) does not have the form SPEC.md §27 requires.
+    EVIDENTIA_ERASURE_RECORD_MALFORMED = 510,
     /// The signature does not verify with the selected key.
     EVIDENTIA_SIGNATURE_INVALID = 600,
     /// No usable ES256 key with the JWS's key id is in the key set.
@@ -162,6 +164,8 @@ pub enum evidentia_result {
     EVIDENTIA_KEY_HISTORY_MISMATCH = 631,
     /// A disclosed member of an event is not one the record's commitment lists, or is disclosed twice.
     EVIDENTIA_DISCLOSURE_MISMATCH = 632,
+    /// An erasure record names a record that is not an earlier version-2 record of the log, or one already erased; or an event was erased with no erasure record naming it.
+    EVIDENTIA_ERASURE_MISMATCH = 633,
     /// A file or directory could not be read or written.
     EVIDENTIA_IO = 700,
     /// A log already exists where a new one was to be created.
@@ -184,6 +188,10 @@ pub enum evidentia_result {
     EVIDENTIA_FIELD_NOT_INDEXED = 709,
     /// A witness could not be reached, or answered without cosigning (c2sp.org/tlog-witness).
     EVIDENTIA_WITNESS_FAILED = 710,
+    /// The record's event was erased: it cannot be read, exported or erased again.
+    EVIDENTIA_RECORD_ERASED = 711,
+    /// The record's event cannot be erased: the record is of version 1 (its event digest is unsalted), a key or erasure record, or under a legal hold.
+    EVIDENTIA_ERASURE_REFUSED = 712,
     /// A Merkle proof is not well-formed: a hash is not 32 bytes, or an index or size is out of range.
     EVIDENTIA_PROOF_MALFORMED = 800,
     /// A checkpoint or signed note is not well-formed.
@@ -246,6 +254,7 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::KeyRecordMalformed => evidentia_result::EVIDENTIA_KEY_RECORD_MALFORMED,
             ErrorCode::ReportMalformed => evidentia_result::EVIDENTIA_REPORT_MALFORMED,
             ErrorCode::CommitmentMalformed => evidentia_result::EVIDENTIA_COMMITMENT_MALFORMED,
+            ErrorCode::ErasureRecordMalformed => evidentia_result::EVIDENTIA_ERASURE_RECORD_MALFORMED,
             ErrorCode::SignatureInvalid => evidentia_result::EVIDENTIA_SIGNATURE_INVALID,
             ErrorCode::KeyNotFound => evidentia_result::EVIDENTIA_KEY_NOT_FOUND,
             ErrorCode::KeyAmbiguous => evidentia_result::EVIDENTIA_KEY_AMBIGUOUS,
@@ -279,6 +288,7 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::PolicyNotSatisfied => evidentia_result::EVIDENTIA_POLICY_NOT_SATISFIED,
             ErrorCode::KeyHistoryMismatch => evidentia_result::EVIDENTIA_KEY_HISTORY_MISMATCH,
             ErrorCode::DisclosureMismatch => evidentia_result::EVIDENTIA_DISCLOSURE_MISMATCH,
+            ErrorCode::ErasureMismatch => evidentia_result::EVIDENTIA_ERASURE_MISMATCH,
             ErrorCode::Io => evidentia_result::EVIDENTIA_IO,
             ErrorCode::LogExists => evidentia_result::EVIDENTIA_LOG_EXISTS,
             ErrorCode::LogNotFound => evidentia_result::EVIDENTIA_LOG_NOT_FOUND,
@@ -290,6 +300,8 @@ impl From<ErrorCode> for evidentia_result {
             ErrorCode::RecordsUnsealed => evidentia_result::EVIDENTIA_RECORDS_UNSEALED,
             ErrorCode::FieldNotIndexed => evidentia_result::EVIDENTIA_FIELD_NOT_INDEXED,
             ErrorCode::WitnessFailed => evidentia_result::EVIDENTIA_WITNESS_FAILED,
+            ErrorCode::RecordErased => evidentia_result::EVIDENTIA_RECORD_ERASED,
+            ErrorCode::ErasureRefused => evidentia_result::EVIDENTIA_ERASURE_REFUSED,
             ErrorCode::ProofMalformed => evidentia_result::EVIDENTIA_PROOF_MALFORMED,
             ErrorCode::CheckpointMalformed => evidentia_result::EVIDENTIA_CHECKPOINT_MALFORMED,
             ErrorCode::BatchReceiptMalformed => evidentia_result::EVIDENTIA_BATCH_RECEIPT_MALFORMED,

@@ -434,12 +434,15 @@ impl KeyRecordScan {
         if record.prev.as_ref() != Some(&self.prev) {
             return Err(chain_broken(seq, "it does not follow the record before it"));
         }
-        if record.event != Digest::sha256(event) {
-            return Err(chain_broken(seq, "its stored event is not the event it commits to"));
-        }
+        // A key record is never erased; any other record's event may be.
+        let is_key_record = match crate::stored_event::event_state(&record, event) {
+            crate::stored_event::EventState::Matches(event) => crate::keyrecord::key_record_of(event).is_some(),
+            crate::stored_event::EventState::Erased => false,
+            _ => return Err(chain_broken(seq, "its stored event is not the event it commits to")),
+        };
         self.next += 1;
         self.prev = Digest::sha256(record_bytes);
-        Ok(crate::keyrecord::key_record_of(event).is_some())
+        Ok(is_key_record)
     }
 
     /// As [`KeyRecordScan::push`], for a receipt: its signature must also verify

@@ -45,8 +45,8 @@ def parse_record(raw):
     names = set(f)
     if not set(REQUIRED) <= names or not names <= set(REQUIRED) | {"nonce"}:
         raise EvError("RECORD_MALFORMED", "record members are not exactly those of §6")
-    if not jcs.is_int(f["v"]) or f["v"] != 1:
-        raise EvError("RECORD_MALFORMED", "v is not 1")
+    if not jcs.is_int(f["v"]) or f["v"] not in (1, 2):
+        raise EvError("RECORD_MALFORMED", "v is neither 1 nor 2")
     for m in ("log_id", "event", "time", "kid"):
         if not isinstance(f[m], str):
             raise EvError("RECORD_MALFORMED", f"{m} is not a string")

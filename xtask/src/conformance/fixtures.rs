@@ -6,8 +6,8 @@ use evidentia::encoding::{b64, b64url};
 use evidentia::json::Value;
 use evidentia::merkle::{Hash, MemoryTree, consistency_proof, inclusion_proof, leaf_hash, root};
 use evidentia::{
-    BatchReceipt, ChainState, Checkpoint, ConsistencyProof, Digest, InclusionProof, Receipt, Record, SigningKey,
-    Timestamp, canonicalize_value, sign_checkpoint, sign_note,
+    BatchReceipt, ChainState, Checkpoint, ConsistencyProof, Digest, InclusionProof, Receipt, Record, RecordVersion,
+    SigningKey, Timestamp, canonicalize_value, sign_checkpoint, sign_note,
 };
 
 /// The log id of every log of the suite.
@@ -60,6 +60,7 @@ pub(crate) fn record(seq: u64, prev: Option<Digest>, event: &[u8], time: Timesta
         time,
         nonce: None,
         kid: key.kid().to_owned(),
+        version: RecordVersion::V1,
     }
 }
 
