@@ -8,8 +8,7 @@ use clap::Subcommand;
 use evidentia::json::Value;
 use evidentia::{Error, ErrorCode, NoteKey, NoteSigner, Signer, verify_log_note};
 use evidentia_store::{
-    AppendOptions, CreateOptions, Entry, Log, LogOptions, LogReader, Mode, NewEvent, PrefixAppended, PublishedTree,
-    Wait,
+    AppendOptions, CreateOptions, Log, LogOptions, LogReader, Mode, NewEvent, PrefixAppended, PublishedTree, Wait,
 };
 
 use crate::io::{out, outln, read_input, read_text, write_key_file, write_stdout};
@@ -65,6 +64,12 @@ pub(crate) enum LogCommand {
         /// (`log find --field NAME=VALUE`); repeat for more (at most 16)
         #[arg(long = "index-field", value_name = "NAME")]
         index_fields: Vec<String>,
+        /// The version of the records the log writes: 2 commits to each event under
+        /// a random salt kept beside it, so that the event can be erased (`log
+        /// erase`) while every receipt and proof stays valid; 1 commits to the
+        /// event's plain digest
+        #[arg(long = "record-version", default_value = "1", value_parser = ["1", "2"])]
+        record_version: String,
     },
     /// Index one more payload field of an existing log (built from the records
     /// stored, and kept up to date by later appends)
@@ -302,6 +307,51 @@ pub(crate) enum LogCommand {
         #[command(flatten)]
         wait: WaitArg,
     },
+    /// Erase the event of a record (of version 2) and its salt: the current key
+    /// signs an erasure record naming the record and the reason, then every copy of
+    /// the event in the log's files is overwritten or removed. The record, its
+    /// receipt and every proof stay valid; `log verify` reports it as erased
+    Erase {
+        dir: PathBuf,
+        /// The record's sequence number
+        #[arg(long)]
+        index: u64,
+        /// Why (a policy or request reference, never the erased data itself)
+        #[arg(long)]
+        reason: String,
+        /// The log's current signing key, if not the one the log remembers
+        #[arg(long)]
+        key: Option<PathBuf>,
+        #[command(flatten)]
+        wait: WaitArg,
+    },
+    /// Set a legal hold on a record: its event cannot be erased until released
+    Hold {
+        dir: PathBuf,
+        /// The record's sequence number
+        #[arg(long)]
+        index: u64,
+        /// Why (a case or matter reference)
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        wait: WaitArg,
+    },
+    /// Release the legal hold on a record
+    Release {
+        dir: PathBuf,
+        /// The record's sequence number
+        #[arg(long)]
+        index: u64,
+        #[command(flatten)]
+        wait: WaitArg,
+    },
+    /// List the log's legal holds, one JSON object per line
+    Holds {
+        dir: PathBuf,
+        #[command(flatten)]
+        wait: WaitArg,
+    },
     /// Revoke a retired key of the log's history: the current key signs a key
     /// record saying that evidence signed by that key claiming `--at` or later is
     /// not to be trusted (the log's own records of that time included)
@@ -419,14 +469,19 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
         return Ok(outcome);
     }
     match command {
-        LogCommand::Init { dir, key, id, mode, index_fields } => {
+        LogCommand::Init { dir, key, id, mode, index_fields, record_version } => {
             let key_file = key_reference(key)?;
             let signing = load_signing_key(key)?;
+            let record_version = match record_version.as_str() {
+                "2" => evidentia::RecordVersion::V2,
+                _ => evidentia::RecordVersion::V1,
+            };
             let options = CreateOptions {
                 log_id: id.clone(),
                 key_file: Some(key_file),
                 mode: Mode::from_name(mode)?,
                 index_fields: index_fields.clone(),
+                record_version: Some(record_version),
                 ..CreateOptions::default()
             };
             let log = Log::create(dir, signing.as_ref(), options)?;
@@ -552,9 +607,8 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                 None => reader.receipt(*index)?,
             };
             if *evidence {
-                let event = match reader.entry(*index)? {
-                    Entry::Receipt { event, .. } | Entry::Record { event, .. } => event,
-                };
+                let entry = reader.entry(*index)?;
+                let event = evidentia::event_as_committed(&entry.record()?, entry.stored_event())?;
                 out!("{}", evidentia::evidence_file(&receipt, reader.keys(), Some(&event))?);
             } else {
                 outln!("{receipt}");
@@ -741,6 +795,33 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
             let current = signing_key(&log, current_key.as_deref())?;
             log.rotate(current.as_ref(), new_key.as_ref(), Some(key_file))?;
             eprintln!("log {} now signs with key {}", log.log_id(), new_key.public_key().kid());
+        }
+        LogCommand::Erase { dir, index, reason, key, wait } => {
+            let log = open(dir, *wait, json)?;
+            let current = signing_key(&log, key.as_deref())?;
+            let appended = log.erase(current.as_ref(), *index, reason)?;
+            eprintln!("log {}: the event of record {index} was erased by record {}", log.log_id(), appended.seq);
+            outln!("{}", appended.to_line());
+        }
+        LogCommand::Hold { dir, index, reason, wait } => {
+            open(dir, *wait, json)?.hold(*index, reason)?;
+            eprintln!("record {index} is held: its event cannot be erased until the hold is released");
+        }
+        LogCommand::Release { dir, index, wait } => {
+            if !open(dir, *wait, json)?.release(*index)? {
+                return Err(Error::new(ErrorCode::InvalidArgument, format!("record {index} is not held")));
+            }
+            eprintln!("the hold on record {index} was released");
+        }
+        LogCommand::Holds { dir, wait } => {
+            for hold in open(dir, *wait, json)?.holds()? {
+                let line = evidentia::json::Value::object([
+                    ("reason", evidentia::json::Value::from(hold.reason.as_str())),
+                    ("seq", evidentia::json::Value::Number(evidentia::json::Number::from_i64(hold.seq as i64)?)),
+                    ("since", evidentia::json::Value::string(hold.since.to_string())),
+                ]);
+                outln!("{}", String::from_utf8_lossy(&evidentia::canonicalize_value(&line)?));
+            }
         }
         LogCommand::Revoke { dir, kid, at, reason, key, wait } => {
             let at = evidentia::Timestamp::parse(at)?;

@@ -7,7 +7,7 @@ use std::path::Path;
 use evidentia::json::Value;
 use evidentia::{Error, ErrorCode, KeySet, NoteKey, Signer};
 use evidentia_store::pg::{PgCreateOptions, PgLog};
-use evidentia_store::{AppendOptions, Entry, Mode, NewEvent, postgres_location};
+use evidentia_store::{AppendOptions, Mode, NewEvent, postgres_location};
 
 use crate::io::{out, outln, read_input, write_stdout};
 use crate::log::LogCommand;
@@ -34,6 +34,10 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         | LogCommand::NoteKey { dir, .. }
         | LogCommand::Verify { dir, .. } => dir,
         LogCommand::Index { dir, .. }
+        | LogCommand::Erase { dir, .. }
+        | LogCommand::Hold { dir, .. }
+        | LogCommand::Release { dir, .. }
+        | LogCommand::Holds { dir, .. }
         | LogCommand::Witness { dir, .. }
         | LogCommand::Archive { dir, .. }
         | LogCommand::Find { dir, .. }
@@ -51,6 +55,9 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
     match command {
         LogCommand::Init { index_fields, .. } if !index_fields.is_empty() => {
             return unsupported("indexes no fields yet");
+        }
+        LogCommand::Init { record_version, .. } if record_version != "1" => {
+            return unsupported("writes records of version 1 only so far");
         }
         LogCommand::Init { key, id, mode, .. } => init(url, key, id.as_deref(), mode, json)?,
         LogCommand::Append { batch: true, event, key, .. } => {
@@ -75,9 +82,8 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
             let log = PgLog::open(url)?;
             let receipt = log.receipt(*index)?;
             if *evidence {
-                let event = match log.entry(*index)? {
-                    Entry::Receipt { event, .. } | Entry::Record { event, .. } => event,
-                };
+                let entry = log.entry(*index)?;
+                let event = evidentia::event_as_committed(&entry.record()?, entry.stored_event())?;
                 out!("{}", evidentia::evidence_file(&receipt, &log.keys()?, Some(&event))?);
             } else {
                 outln!("{receipt}");

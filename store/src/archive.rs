@@ -71,7 +71,7 @@ impl Manifest {
     }
 
     /// Replaces the manifest atomically and durably.
-    fn write(&self, fs: &Fs, log_dir: &Path) -> Result<()> {
+    pub(crate) fn write(&self, fs: &Fs, log_dir: &Path) -> Result<()> {
         let segments = self
             .segments
             .iter()

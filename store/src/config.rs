@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use evidentia::json::{Number, Value, parse};
-use evidentia::{Error, ErrorCode, KeySet, LogKey, Result};
+use evidentia::{Error, ErrorCode, KeySet, LogKey, RecordVersion, Result};
 
 use crate::fsio::read_regular;
 
@@ -65,7 +65,6 @@ pub(crate) fn validate_index_fields(names: &[String]) -> Result<()> {
 }
 
 const FORMAT: &str = "evidentia-log";
-const FORMAT_VERSION: u32 = 1;
 
 /// How a log's records are signed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -129,6 +128,9 @@ pub(crate) struct Config {
     pub index_fields: Vec<String>,
     /// The log's Ed25519 note key, when its checkpoints carry that signature too.
     pub note_key: Option<NoteKeyConfig>,
+    /// The version of the records the log writes, log.json's `version` (SPEC.md
+    /// §16): 1, or 2 for records that commit to salted events, which can be erased.
+    pub record_version: RecordVersion,
 }
 
 /// A log's Ed25519 note key (SPEC §10.1): its vkey (`note_vkey`), and where the
@@ -180,7 +182,7 @@ impl Config {
             ("format".to_owned(), Value::from(FORMAT)),
             ("log_id".to_owned(), Value::from(self.log_id.as_str())),
             ("mode".to_owned(), Value::from(self.mode.name())),
-            ("version".to_owned(), Value::from(FORMAT_VERSION)),
+            ("version".to_owned(), Value::from(self.record_version.number())),
         ];
         if let Some(key_file) = &self.key_file {
             members.push(key_reference_member("key", key_file));
@@ -210,11 +212,12 @@ impl Config {
         if value.get("format").and_then(Value::as_str) != Some(FORMAT) {
             return Err(invalid("not an Evidentia log configuration"));
         }
-        if value.get("version").and_then(Value::as_number).and_then(Number::as_safe_u64)
-            != Some(u64::from(FORMAT_VERSION))
-        {
-            return Err(invalid("unsupported log format version"));
-        }
+        let record_version = value
+            .get("version")
+            .and_then(Value::as_number)
+            .and_then(Number::as_safe_u64)
+            .and_then(RecordVersion::from_number)
+            .ok_or_else(|| invalid("unsupported log format version: 1 and 2 are"))?;
         let log_id = value.get("log_id").and_then(Value::as_str).ok_or_else(|| invalid("no 'log_id'"))?;
         evidentia::validate_log_id(log_id).map_err(|e| invalid(e.message()))?;
         let mode = value.get("mode").and_then(Value::as_str).ok_or_else(|| invalid("no 'mode'"))?;
@@ -243,7 +246,7 @@ impl Config {
             Some(_) => return Err(invalid("'index_fields' is not an array")),
         };
         validate_index_fields(&index_fields).map_err(|e| invalid(&format!("'index_fields': {}", e.message())))?;
-        Ok(Config { log_id: log_id.to_owned(), mode, key_file, index_fields, note_key })
+        Ok(Config { log_id: log_id.to_owned(), mode, key_file, index_fields, note_key, record_version })
     }
 }
 
@@ -278,6 +281,7 @@ mod key_uri_tests {
             key_file: Some(PathBuf::from(uri)),
             index_fields: Vec::new(),
             note_key: None,
+            record_version: RecordVersion::V1,
         };
         let json = String::from_utf8(config.to_json()).unwrap();
         assert!(json.contains("\"key_uri\":\"pkcs11:token=t;object=k?module-path=/m.so\""), "{json}");

@@ -36,6 +36,7 @@ mod archive;
 mod checkpoints;
 mod config;
 mod copy;
+mod erasure;
 mod faults;
 mod fields;
 mod frame;
@@ -65,6 +66,7 @@ pub use any::{AnyLog, is_postgres_url, is_publication_url, postgres_location, po
 pub use archive::Archived;
 pub use checkpoints::StoredCheckpoint;
 pub use config::{MAX_INDEX_FIELDS, Mode, validate_index_field};
+pub use erasure::Hold;
 pub use faults::{FaultError, Faults, Op};
 pub use fsio::Wait;
 pub use monitor::{FindingKind, MonitorFinding, MonitorRound, monitor_round, monitor_tiles_round};
@@ -81,5 +83,6 @@ pub use witnessing::{
     cosigned_checkpoint, record_tlog_proof, record_witness_size, store_cosigned, witness_policy, witness_sizes,
 };
 pub use writer::{
-    AppendOptions, Appended, CreateOptions, InvalidEvent, Log, LogOptions, NewEvent, PrefixAppended, now,
+    AppendOptions, Appended, CreateOptions, DEFAULT_RECORD_VERSION, InvalidEvent, Log, LogOptions, NewEvent,
+    PrefixAppended, now,
 };

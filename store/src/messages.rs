@@ -38,9 +38,7 @@ fn reverify(seq: u64, entry: &Entry) -> Result<Reverification> {
 
 /// The signed message an entry holds, if it holds one.
 fn message_of(entry: &Entry) -> Result<Option<SignedMessage>> {
-    let event = match entry {
-        Entry::Receipt { event, .. } | Entry::Record { event, .. } => event,
-    };
+    let event = entry.readable_event()?;
     let value = parse(event).map_err(|e| Error::new(ErrorCode::LogCorrupt, format!("a stored event: {e}")))?;
     SignedMessage::from_event(&value)
 }

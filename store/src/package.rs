@@ -14,7 +14,7 @@ use evidentia::{BatchReceipt, Error, ErrorCode, InclusionProof, KeySet, Policy, 
 use crate::fsio::io_error;
 use crate::segments::EntryRef;
 use crate::witnessing::{cosigned_checkpoint, witness_policy};
-use crate::{Entry, LogReader, Mode, StoredCheckpoint, StoredTimestamp};
+use crate::{LogReader, Mode, StoredCheckpoint, StoredTimestamp};
 
 /// What a package is made from: a log's records, key history, checkpoints and
 /// proofs, read from a log folder or (in one snapshot) a PostgreSQL log, and the
@@ -62,9 +62,8 @@ impl PackageSource for Folder<'_> {
     }
 
     fn event(&mut self, seq: u64) -> Result<Vec<u8>> {
-        match self.reader.entry(seq)? {
-            Entry::Receipt { event, .. } | Entry::Record { event, .. } => Ok(event),
-        }
+        let entry = self.reader.entry(seq)?;
+        evidentia::event_as_committed(&entry.record()?, entry.stored_event())
     }
 
     fn key_records_after(&mut self, index: u64) -> Result<Vec<(u64, Vec<u8>)>> {

@@ -19,8 +19,8 @@ use std::time::Duration;
 use evidentia::merkle::{Accumulator, Hash, NodeSource, leaf_hash};
 use evidentia::{
     ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeyRecord, KeySet, LogVerifier,
-    LogVerifyOptions, NoteSigner, PreparedCheckpoint, Receipt, Record, Report, Result, Signer, Timestamp, Validity,
-    add_note_signature, note_log_key, record_time, sign_checkpoint, verify_log_note,
+    LogVerifyOptions, NoteSigner, PreparedCheckpoint, Receipt, Record, RecordVersion, Report, Result, Signer,
+    Timestamp, Validity, add_note_signature, note_log_key, record_time, sign_checkpoint, verify_log_note,
 };
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, Row, Statement, Transaction};
@@ -621,8 +621,15 @@ impl PgLog {
             .collect::<Result<Vec<_>>>()?;
         drop(tx);
         drop(connection);
-        let config =
-            Config { log_id: self.log_id.clone(), mode: self.mode, key_file: None, index_fields: Vec::new(), note_key };
+        // A PostgreSQL log writes version-1 records.
+        let config = Config {
+            log_id: self.log_id.clone(),
+            mode: self.mode,
+            key_file: None,
+            index_fields: Vec::new(),
+            note_key,
+            record_version: RecordVersion::V1,
+        };
         // A copy that fails leaves no folder it made behind, so that it can be
         // tried again.
         let made = !dir.exists();
@@ -821,7 +828,7 @@ impl PgLog {
             for (event, canonical) in events.iter().zip(&canonical) {
                 match event.nonce.and_then(|nonce| used.remove(nonce)) {
                     None => results.push(None),
-                    Some(original) => results.push(Some(retried(original, canonical, &options)?)),
+                    Some(original) => results.push(Some(retried(original, None, canonical, &options)?)),
                 }
             }
             if results.iter().all(Option::is_some) {
@@ -1712,9 +1719,8 @@ impl PackageSource for Snapshot<'_, '_> {
     }
 
     fn event(&mut self, seq: u64) -> Result<Vec<u8>> {
-        match self.reads.entry(seq)? {
-            Entry::Receipt { event, .. } | Entry::Record { event, .. } => Ok(event),
-        }
+        let entry = self.reads.entry(seq)?;
+        evidentia::event_as_committed(&entry.record()?, entry.stored_event())
     }
 
     /// Every record from `index` on is read, a page at a time, as a folder's are.

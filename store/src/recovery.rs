@@ -333,8 +333,7 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
             if seq >= fields_from
                 && let Some(table) = field_table.as_mut()
             {
-                let (EntryRef::Receipt { event, .. } | EntryRef::Record { event, .. }) = entry;
-                terms.extend(fields::event_fingerprints(event, &field_names).into_iter().map(|f| (f, seq)));
+                terms.extend(fields::event_fingerprints(entry.event(), &field_names).into_iter().map(|f| (f, seq)));
                 if terms.len() >= fields::INSERT_AT_ONCE {
                     table.insert(fs, &terms)?;
                     terms.clear();
@@ -469,8 +468,8 @@ fn is_pending(entry: &Entry, key_record: &KeyRecord, keys: &KeySet, mode: Mode) 
         return false;
     }
     match (mode, entry) {
-        (Mode::Receipts, Entry::Receipt { receipt, event }) => {
-            evidentia::verify_receipt(receipt, keys, Some(event)).is_ok_and(|report| report.is_valid())
+        (Mode::Receipts, Entry::Receipt { receipt, .. }) => {
+            evidentia::verify_receipt(receipt, keys, Some(entry.event())).is_ok_and(|report| report.is_valid())
         }
         (Mode::Batch, Entry::Record { .. }) => {
             keys.select(Some(&record.kid)).is_ok_and(|(_, v)| v.check(record.time).is_ok())

@@ -15,13 +15,14 @@ use crate::fsio::{Fs, check_regular, io_error, read_at, read_regular, regular_or
 pub(crate) const MAX_SEGMENT: u64 = 64 * 1024 * 1024;
 /// No segment this store writes is larger: a full one plus the largest group of
 /// appends (256 MiB) that can follow before the next starts.
-const MAX_SEGMENT_FILE: u64 = MAX_SEGMENT + 256 * 1024 * 1024;
+pub(crate) const MAX_SEGMENT_FILE: u64 = MAX_SEGMENT + 256 * 1024 * 1024;
 
 const RECEIPT: u8 = 1;
 const RECORD: u8 = 2;
 
 /// One stored entry: a receipt (per-event signing) or a bare record (batch
-/// signing), with the event's canonical bytes.
+/// signing), with the event as stored (SPEC.md §16.2: its canonical JSON, salted
+/// for a version-2 record, or erased).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Entry {
     /// A receipt: the JWS exactly as signed.
@@ -54,8 +55,29 @@ impl Entry {
         EntryRef::decode(payload).map(EntryRef::to_owned)
     }
 
-    /// The event's canonical bytes.
+    /// The event's canonical JSON: empty when it is not kept or was erased.
     pub fn event(&self) -> &[u8] {
+        evidentia::stored_event_json(self.stored_event())
+    }
+
+    /// The event's canonical JSON, for a caller that needs it.
+    ///
+    /// # Errors
+    /// RECORD_ERASED once the event was erased; LOG_CORRUPT for stored bytes in
+    /// none of the forms of SPEC.md §16.2.
+    pub fn readable_event(&self) -> Result<&[u8]> {
+        match evidentia::StoredEvent::read(self.stored_event()) {
+            Ok(Some(evidentia::StoredEvent::Erased)) => {
+                Err(Error::new(ErrorCode::RecordErased, "the record's event was erased"))
+            }
+            Ok(stored) => Ok(stored.and_then(evidentia::StoredEvent::event).unwrap_or_default()),
+            Err(e) => Err(Error::new(ErrorCode::LogCorrupt, e.message().to_owned())),
+        }
+    }
+
+    /// The event as stored (SPEC.md §16.2): canonical JSON, salted for a version-2
+    /// record, or erased.
+    pub fn stored_event(&self) -> &[u8] {
         match self {
             Entry::Receipt { event, .. } | Entry::Record { event, .. } => event,
         }
@@ -98,8 +120,14 @@ pub enum EntryRef<'a> {
 }
 
 impl<'a> EntryRef<'a> {
-    /// The event's canonical bytes.
+    /// The event's canonical JSON: empty when it is not kept or was erased.
     pub fn event(&self) -> &'a [u8] {
+        evidentia::stored_event_json(self.stored_event())
+    }
+
+    /// The event as stored (SPEC.md §16.2): canonical JSON, salted for a version-2
+    /// record, or erased.
+    pub fn stored_event(&self) -> &'a [u8] {
         match self {
             EntryRef::Receipt { event, .. } | EntryRef::Record { event, .. } => event,
         }
@@ -232,6 +260,27 @@ impl Segment {
 
     /// The payload of the frame at `offset`.
     pub(crate) fn frame_at(&self, offset: u64) -> std::result::Result<Vec<u8>, String> {
+        // An erasure overwrites a frame in place (SPEC.md §27.3): a read that met
+        // it half written reads again.
+        self.read_frame(offset).or_else(|_| self.read_frame(offset))
+    }
+
+    /// The payload of the frame at `offset`, without checking its CRC: for an
+    /// erasure to finish overwriting a frame a crash left half overwritten.
+    pub(crate) fn unchecked_frame_at(&self, offset: u64) -> std::result::Result<Vec<u8>, String> {
+        let file = self.file().map_err(|e| e.message().to_owned())?;
+        let mut header = [0u8; frame::HEADER];
+        read_at(file, &mut header, offset).map_err(|_| "the index points past the end of its segment")?;
+        let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        if header[..4] != frame::MAGIC || len > frame::MAX_PAYLOAD {
+            return Err("the index does not point at a frame".into());
+        }
+        let mut payload = vec![0u8; len];
+        read_at(file, &mut payload, offset + frame::HEADER as u64).map_err(|_| "the frame is cut short")?;
+        Ok(payload)
+    }
+
+    fn read_frame(&self, offset: u64) -> std::result::Result<Vec<u8>, String> {
         let file = self.file().map_err(|e| e.message().to_owned())?;
         let mut header = [0u8; frame::HEADER];
         read_at(file, &mut header, offset).map_err(|_| "the index points past the end of its segment")?;

@@ -18,9 +18,9 @@ use std::time::{Duration, SystemTime};
 use evidentia::json::{Number, Value};
 use evidentia::merkle::{Hash, leaf_hash};
 use evidentia::{
-    ChainState, ChainedRecord, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeyChange,
-    KeyRecord, KeySet, NoteKey, NoteSigner, Receipt, Record, Result, Signer, Timestamp, Validity, add_note_signature,
-    note_log_key, record_time, sign_checkpoint,
+    ChainState, ChainedRecord, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, EventState, InclusionProof,
+    KeyChange, KeyRecord, KeySet, NoteKey, NoteSigner, Receipt, Record, RecordVersion, Result, Signer, StoredEvent,
+    Timestamp, Validity, add_note_signature, note_log_key, record_time, sign_checkpoint,
 };
 
 use crate::checkpoints::{Checkpoints, StoredCheckpoint};
@@ -28,6 +28,7 @@ use crate::config::{
     COMMIT_LOCK, CONFIG_FILE, Config, KEYS_FILE, Mode, NoteKeyConfig, SEGMENTS_DIR, WRITER_LOCK, random_log_id,
     validate_index_field, validate_index_fields,
 };
+use crate::erasure::Hold;
 use crate::faults::Faults;
 use crate::fields::{self, FieldIndex};
 use crate::frame;
@@ -90,9 +91,22 @@ pub struct CreateOptions {
     /// ([`Log::find`]): 1 to 64 bytes of printable ASCII each, at most 16, none
     /// twice.
     pub index_fields: Vec<String>,
+    /// The version of the records the log writes: 2 (salted events that can be
+    /// erased, SPEC.md §27) or 1; [`DEFAULT_RECORD_VERSION`] when `None`.
+    pub record_version: Option<RecordVersion>,
     /// How the new log is opened.
     pub options: LogOptions,
 }
+
+/// A new event salt: 128 random bits (SPEC.md §26).
+fn random_salt() -> Result<[u8; 16]> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|_| Error::new(ErrorCode::Internal, "the system random source failed"))?;
+    Ok(salt)
+}
+
+/// The version of the records a new log writes unless told otherwise.
+pub const DEFAULT_RECORD_VERSION: RecordVersion = RecordVersion::V1;
 
 /// How to append.
 #[derive(Clone, Copy, Debug, Default)]
@@ -110,8 +124,21 @@ pub struct AppendOptions {
 /// What an append of an event whose nonce record `original` holds gets: that
 /// record's acknowledgement when the append is an idempotent retry of the same
 /// event (`canonical`), else NONCE_IN_USE. Both stores follow this one rule.
-pub(crate) fn retried(original: Appended, canonical: &[u8], options: &AppendOptions) -> Result<Appended> {
-    if options.idempotent && original.record.event == Digest::sha256(canonical) {
+/// `stored_event` is the original's event as stored, which a version-2 record
+/// needs: its salt is new on every append, so the events themselves are compared.
+pub(crate) fn retried(
+    original: Appended,
+    stored_event: Option<&[u8]>,
+    canonical: &[u8],
+    options: &AppendOptions,
+) -> Result<Appended> {
+    let same = match original.record.version {
+        RecordVersion::V1 => original.record.event == Digest::sha256(canonical),
+        RecordVersion::V2 => stored_event.is_some_and(|stored| {
+            matches!(evidentia::event_state(&original.record, stored), EventState::Matches(event) if event == canonical)
+        }),
+    };
+    if options.idempotent && same {
         return Ok(original);
     }
     let why = if options.idempotent { ", with another event" } else { "" };
@@ -338,7 +365,7 @@ impl Writer {
         self.clock.map_or_else(now, Ok)
     }
 
-    fn view(&self) -> View<'_> {
+    pub(crate) fn view(&self) -> View<'_> {
         View {
             config: &self.config,
             segments: &self.segments.segments,
@@ -378,7 +405,7 @@ impl Writer {
     /// Repairs the files after a write failed in this process: what was written
     /// after the last acknowledged append is cut, then everything is recovered as
     /// when opening.
-    fn repair(&mut self) -> Result<()> {
+    pub(crate) fn repair(&mut self) -> Result<()> {
         if !self.damaged {
             return Ok(());
         }
@@ -404,8 +431,9 @@ impl Writer {
         record_time(self.chain.last_time(), validity.not_before, given, self.now()?)
     }
 
-    /// The acknowledgement of a record already in the log (an idempotent retry).
-    fn replay(&self, seq: u64) -> Result<Appended> {
+    /// The acknowledgement of a record already in the log (an idempotent retry),
+    /// with its event as stored.
+    fn replay(&self, seq: u64) -> Result<(Appended, Vec<u8>)> {
         let entry = self.view().entry(seq)?;
         let bytes = entry.record_bytes()?;
         let record = Record::from_bytes(&bytes)?;
@@ -417,16 +445,20 @@ impl Writer {
             Some(_) => None,
             None => self.checkpoints.oldest_holding(seq),
         };
-        Ok(Appended::replayed(seq, &bytes, record, receipt, checkpoint_size))
+        let stored_event = entry.stored_event().to_vec();
+        Ok((Appended::replayed(seq, &bytes, record, receipt, checkpoint_size), stored_event))
     }
 
     /// Appends canonical events as one group: all or none.
-    fn commit(
+    /// Records are of `version`: a version-2 record commits to its event under a
+    /// new random salt, kept with the event.
+    pub(crate) fn commit(
         &mut self,
         key: &dyn Signer,
         events: &[NewEvent<'_>],
         canonical: Vec<Vec<u8>>,
         options: &AppendOptions,
+        version: RecordVersion,
     ) -> Result<Vec<Appended>> {
         let started = std::time::Instant::now();
         self.repair()?;
@@ -447,7 +479,10 @@ impl Writer {
             }
             match self.view().find_nonce(nonce)? {
                 None => results.push(None),
-                Some(seq) => results.push(Some(retried(self.replay(seq)?, canonical, options)?)),
+                Some(seq) => {
+                    let (original, stored_event) = self.replay(seq)?;
+                    results.push(Some(retried(original, Some(&stored_event), canonical, options)?));
+                }
             }
         }
 
@@ -473,7 +508,16 @@ impl Writer {
             if result.is_some() {
                 continue;
             }
-            let chained = chain.append(key.public_key().kid(), Digest::sha256(&canonical), time, event.nonce)?;
+            let (digest, stored) = match version {
+                RecordVersion::V1 => (Digest::sha256(&canonical), None),
+                RecordVersion::V2 => {
+                    let salt = random_salt()?;
+                    let commitment = evidentia::commit_json(&canonical, &salt)?;
+                    (commitment.digest(), Some(StoredEvent::salted(&salt, &canonical)?))
+                }
+            };
+            let chained = chain.append_of(version, key.public_key().kid(), digest, time, event.nonce)?;
+            let stored = stored.as_deref().unwrap_or(&canonical);
             if !self.config.index_fields.is_empty() {
                 let terms = fields::event_fingerprints(&canonical, &self.config.index_fields);
                 new_terms.extend(terms.into_iter().map(|fingerprint| (fingerprint, chained.record.seq)));
@@ -483,8 +527,8 @@ impl Writer {
                 Mode::Batch => None,
             };
             let entry = match &receipt {
-                Some(receipt) => EntryRef::Receipt { receipt: receipt.as_str(), event: &canonical },
-                None => EntryRef::Record { record: &chained.bytes, event: &canonical },
+                Some(receipt) => EntryRef::Receipt { receipt: receipt.as_str(), event: stored },
+                None => EntryRef::Record { record: &chained.bytes, event: stored },
             };
             if entry.payload_len() > frame::MAX_PAYLOAD {
                 return Err(Error::new(
@@ -646,7 +690,7 @@ impl Writer {
     /// configuration names the new field: whichever of them a crash leaves, opening
     /// the log finds a table that does not match its fields, or one that indexes
     /// nothing yet, and builds it again.
-    fn build_field_index(&mut self, config: &Config) -> Result<()> {
+    pub(crate) fn build_field_index(&mut self, config: &Config) -> Result<()> {
         let count = self.segments.count;
         let tag = fields::tag(&config.index_fields);
         self.fields = None;
@@ -655,8 +699,7 @@ impl Writer {
         let fs = &self.fs;
         let mut terms = Vec::new();
         recovery::rebuild_pass(&self.segments.segments, 0, count, |seq, _, _, entry| {
-            let (EntryRef::Receipt { event, .. } | EntryRef::Record { event, .. }) = entry;
-            terms.extend(fields::event_fingerprints(event, &config.index_fields).into_iter().map(|f| (f, seq)));
+            terms.extend(fields::event_fingerprints(entry.event(), &config.index_fields).into_iter().map(|f| (f, seq)));
             if terms.len() >= fields::INSERT_AT_ONCE {
                 table.insert(fs, &terms)?;
                 terms.clear();
@@ -764,7 +807,9 @@ impl Writer {
         self.note_signer()?;
         let event = record.to_event();
         let options = AppendOptions { time: Some(time), idempotent: false };
-        let committed = self.commit(key, &[NewEvent { json: &event, nonce: None }], vec![event.clone()], &options);
+        let events = [NewEvent { json: &event, nonce: None }];
+        // A key record is of version 1: never erased, read by every verifier.
+        let committed = self.commit(key, &events, vec![event.clone()], &options, RecordVersion::V1);
         match &committed {
             Ok(_) => {}
             // Stored, not sealed: pending until `key` seals it.
@@ -1011,6 +1056,7 @@ impl Log {
             key_file: options.key_file,
             index_fields: options.index_fields,
             note_key: None,
+            record_version: options.record_version.unwrap_or(DEFAULT_RECORD_VERSION),
         };
         fs.replace(dir, KEYS_FILE, keys.to_json().as_bytes())?;
         // The configuration is written last: a log exists once it is there.
@@ -1051,6 +1097,8 @@ impl Log {
         }
         writer.lock_id = FileId::of_file(&lock);
         writer.clock = clock;
+        // An erasure a crash interrupted is finished before anything else.
+        writer.finish_erasure()?;
         drop(commit);
         Ok(Log { dir: dir.to_owned(), writer: Mutex::new(writer), _lock: lock })
     }
@@ -1225,7 +1273,8 @@ impl Log {
             .enumerate()
             .map(|(i, e)| canonical_event(e.json).map_err(|err| Error::new(err.code(), format!("event {i}: {err}"))))
             .collect::<Result<Vec<_>>>()?;
-        self.writer()?.commit(key, events, canonical, options)
+        let version = self.writer()?.config.record_version;
+        self.writer()?.commit(key, events, canonical, options, version)
     }
 
     /// Appends the events up to the first one that is not valid JSON, as
@@ -1246,7 +1295,8 @@ impl Log {
             Vec::new()
         } else {
             let options = AppendOptions { time, idempotent: false };
-            self.writer()?.commit(key, &events[..canonical.len()], canonical, &options)?
+            let version = self.writer()?.config.record_version;
+            self.writer()?.commit(key, &events[..canonical.len()], canonical, &options, version)?
         };
         Ok(PrefixAppended { appended, invalid })
     }
@@ -1346,6 +1396,54 @@ impl Log {
         let record = revocation(&writer.keys, key, kid, at, reason)?;
         let time = writer.time_for(None, &validity)?;
         writer.record_key_change(key, &record, time)
+    }
+
+    /// Erases the event of record `seq` and its salt (SPEC.md §27): `key`, the
+    /// log's current key, signs an erasure record naming the record and `reason`,
+    /// then every copy of the event in the log's files is overwritten or removed.
+    /// The record, its receipt, every proof and checkpoint stay valid, and `log
+    /// verify` reports the record as erased. Returns the erasure record's
+    /// acknowledgement.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for a record the log does not have or a
+    /// reason that is empty, over 1024 bytes or holds a control character;
+    /// [`ErrorCode::RecordErased`] when it was erased already;
+    /// [`ErrorCode::ErasureRefused`] for a version-1 record, a key or erasure
+    /// record, or one under a legal hold; the errors of [`Log::append`].
+    pub fn erase(&self, key: &dyn Signer, seq: u64, reason: &str) -> Result<Appended> {
+        let mut writer = self.writer()?;
+        writer.repair()?;
+        writer.erase(key, seq, reason)
+    }
+
+    /// Sets a legal hold on record `seq`: its event cannot be erased until the hold
+    /// is released. Holding a held record again replaces its reason.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for a record the log does not have or a
+    /// reason that is empty, over 1024 bytes or holds a control character.
+    pub fn hold(&self, seq: u64, reason: &str) -> Result<()> {
+        let mut writer = self.writer()?;
+        writer.repair()?;
+        writer.hold(seq, reason)
+    }
+
+    /// Releases the legal hold on record `seq`; whether there was one.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Io`], or [`ErrorCode::LogCorrupt`] for a damaged holds file.
+    pub fn release(&self, seq: u64) -> Result<bool> {
+        let mut writer = self.writer()?;
+        writer.release(seq)
+    }
+
+    /// The log's legal holds, by sequence number.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Io`], or [`ErrorCode::LogCorrupt`] for a damaged holds file.
+    pub fn holds(&self) -> Result<Vec<Hold>> {
+        crate::erasure::read_holds(&self.dir)
     }
 
     fn read<T>(&self, read: impl FnOnce(&View<'_>) -> Result<T>) -> Result<T> {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use evidentia::encoding::b64;
-use evidentia::{Digest, ErrorCode, KeyChange, KeyRecord, KeySet, Record, SigningKey, Timestamp};
+use evidentia::{Digest, ErrorCode, KeyChange, KeyRecord, KeySet, Record, RecordVersion, SigningKey, Timestamp};
 use evidentia_store::{CreateOptions, Log, LogOptions, Mode, NewEvent};
 
 use super::fixtures::{
@@ -234,6 +234,8 @@ pub(crate) fn make(name: &str, mode: Mode, build: impl FnOnce(&Log) -> evidentia
             mode,
             key_valid_from: Some(at(0)),
             index_fields: Vec::new(),
+            // The suite's logs are of version 1, whatever a new log's default.
+            record_version: Some(evidentia::RecordVersion::V1),
             options: options(),
         },
     )?;
@@ -263,6 +265,7 @@ fn next(prev: &Record, i: usize, time: Timestamp, key: &SigningKey) -> Record {
         time,
         nonce: None,
         kid: key.kid().to_owned(),
+        version: RecordVersion::V1,
     }
 }
 
@@ -1046,7 +1049,7 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
     let with_config = |text: String| vec![plain.with("log.json", text.into_bytes()).input()];
     for (slug, why, from, to) in [
         ("log-json-other-format", "names the format \"evidentia-ledger\"", "\"evidentia-log\"", "\"evidentia-ledger\""),
-        ("log-json-version-2", "is of version 2", "\"version\":1", "\"version\":2"),
+        ("log-json-version-3", "is of version 3", "\"version\":1", "\"version\":3"),
         ("log-json-log-id-with-a-space", "has a log id with a space", "\"log_id\":\"", "\"log_id\":\"a "),
         ("log-json-key-file-a-number", "has a key_file that is a number", "{", "{\"key_file\":7,"),
         ("log-json-not-json", "is not JSON (cut short)", "}", ""),

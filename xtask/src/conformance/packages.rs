@@ -231,6 +231,8 @@ fn export_after(
             mode,
             key_valid_from: Some(at(0)),
             index_fields: Vec::new(),
+            // The suite's logs are of version 1, whatever a new log's default.
+            record_version: Some(evidentia::RecordVersion::V1),
             options: options(),
         },
     )?;

@@ -1,0 +1,301 @@
+//! Erasing a record's event (SPEC.md §27.3), and the legal holds that prevent it.
+//!
+//! An erasure appends a signed erasure record naming the record, then overwrites
+//! the record's stored event and salt with zeros in place, in its segment (or its
+//! archived copy), so that no offset moves and the frame stays valid. A journal,
+//! `erasing.json`, flushed before the erasure record is appended and removed once
+//! every copy is gone, makes opening the log finish an erasure a crash interrupted.
+//! Besides the segment, the event's bytes may be in the field index (rebuilt) and in
+//! `cut/`, which keeps bytes of unacknowledged appends, perhaps a torn copy of the
+//! event (emptied).
+
+use std::path::Path;
+
+use evidentia::json::{Number, Value, parse};
+use evidentia::{Digest, Erasure, Error, ErrorCode, Result, Signer, StoredEvent, Timestamp, erasure_of, key_record_of};
+
+use crate::archive::Manifest;
+use crate::config::CUT_DIR;
+use crate::frame;
+use crate::fsio::{Fs, io_error, read_regular};
+use crate::segments::EntryRef;
+use crate::writer::{AppendOptions, Appended, NewEvent, Writer};
+
+/// The legal holds of a log.
+pub(crate) const HOLDS_FILE: &str = "holds.json";
+/// The journal of an erasure in progress.
+pub(crate) const ERASING_FILE: &str = "erasing.json";
+/// The largest holds file read.
+const MAX_HOLDS_FILE: u64 = 16 * 1024 * 1024;
+
+/// A legal hold: the record's event may not be erased until it is released.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hold {
+    /// The record held.
+    pub seq: u64,
+    /// Why (a case or matter reference).
+    pub reason: String,
+    /// When the hold was set.
+    pub since: Timestamp,
+}
+
+fn corrupt(path: &Path, why: &str) -> Error {
+    Error::new(ErrorCode::LogCorrupt, format!("{} is damaged: {why}", path.display()))
+}
+
+fn count(n: u64) -> Value {
+    Value::Number(i64::try_from(n).ok().and_then(|n| Number::from_i64(n).ok()).unwrap_or(Number::from(0)))
+}
+
+/// The log's holds, by sequence number.
+pub(crate) fn read_holds(dir: &Path) -> Result<Vec<Hold>> {
+    let path = dir.join(HOLDS_FILE);
+    let Some(bytes) = read_regular(&path, MAX_HOLDS_FILE)? else { return Ok(Vec::new()) };
+    let value = parse(&bytes).map_err(|e| corrupt(&path, &format!("not JSON: {e}")))?;
+    let items = value.get("holds").and_then(Value::as_array).ok_or_else(|| corrupt(&path, "no 'holds' list"))?;
+    items
+        .iter()
+        .map(|item| {
+            let seq = item.get("seq").and_then(Value::as_number).and_then(Number::as_safe_u64);
+            let reason = item.get("reason").and_then(Value::as_str);
+            let since = item.get("since").and_then(Value::as_str).and_then(|t| Timestamp::parse(t).ok());
+            match (seq, reason, since) {
+                (Some(seq), Some(reason), Some(since)) => Ok(Hold { seq, reason: reason.to_owned(), since }),
+                _ => Err(corrupt(&path, "a hold is not a seq, a reason and a time")),
+            }
+        })
+        .collect()
+}
+
+fn write_holds(fs: &Fs, dir: &Path, holds: &[Hold]) -> Result<()> {
+    let items = holds.iter().map(|hold| {
+        Value::object([
+            ("reason", Value::from(hold.reason.as_str())),
+            ("seq", count(hold.seq)),
+            ("since", Value::string(hold.since.to_string())),
+        ])
+    });
+    let value = Value::object([("holds", Value::Array(items.collect()))]);
+    fs.replace(dir, HOLDS_FILE, evidentia::json::to_pretty_string(&value)?.as_bytes())
+}
+
+/// The journal: which record is being erased, and the log's size before its
+/// erasure record, which is the record at that position.
+fn write_journal(fs: &Fs, dir: &Path, seq: u64, size: u64) -> Result<()> {
+    let value = Value::object([("seq", count(seq)), ("size", count(size))]);
+    fs.replace(dir, ERASING_FILE, &evidentia::canonicalize_value(&value)?)
+}
+
+fn read_journal(dir: &Path) -> Result<Option<(u64, u64)>> {
+    let path = dir.join(ERASING_FILE);
+    let Some(bytes) = read_regular(&path, 4096)? else { return Ok(None) };
+    let value = parse(&bytes).map_err(|e| corrupt(&path, &format!("not JSON: {e}")))?;
+    let number = |name: &str| value.get(name).and_then(Value::as_number).and_then(Number::as_safe_u64);
+    match (number("seq"), number("size")) {
+        (Some(seq), Some(size)) => Ok(Some((seq, size))),
+        _ => Err(corrupt(&path, "not a seq and a size")),
+    }
+}
+
+fn remove_journal(fs: &Fs, dir: &Path) -> Result<()> {
+    let path = dir.join(ERASING_FILE);
+    match std::fs::remove_file(&path) {
+        Ok(()) => fs.sync_dir(dir),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_error("remove", &path, &e)),
+    }
+}
+
+fn refused(message: String) -> Error {
+    Error::new(ErrorCode::ErasureRefused, message)
+}
+
+impl Writer {
+    /// Sets a hold on record `seq` (again with a new reason, if held already).
+    pub(crate) fn hold(&mut self, seq: u64, reason: &str) -> Result<()> {
+        if seq >= self.segments.count {
+            return Err(no_record(seq, self.segments.count));
+        }
+        if reason.is_empty() || reason.len() > evidentia::MAX_ERASURE_REASON || reason.chars().any(char::is_control) {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "a hold's reason is 1 to 1024 bytes of text without control characters",
+            ));
+        }
+        let since = self.clock.map_or_else(crate::now, Ok)?;
+        let mut holds = read_holds(&self.dir)?;
+        holds.retain(|hold| hold.seq != seq);
+        holds.push(Hold { seq, reason: reason.to_owned(), since });
+        holds.sort_by_key(|hold| hold.seq);
+        write_holds(&self.fs, &self.dir, &holds)
+    }
+
+    /// Releases the hold on record `seq`; whether there was one.
+    pub(crate) fn release(&mut self, seq: u64) -> Result<bool> {
+        let mut holds = read_holds(&self.dir)?;
+        let before = holds.len();
+        holds.retain(|hold| hold.seq != seq);
+        if holds.len() == before {
+            return Ok(false);
+        }
+        write_holds(&self.fs, &self.dir, &holds)?;
+        Ok(true)
+    }
+
+    /// Erases the event of record `seq`: checks it may be, appends the erasure
+    /// record `key` signs, and removes every copy of the event and its salt.
+    pub(crate) fn erase(&mut self, key: &dyn Signer, seq: u64, reason: &str) -> Result<Appended> {
+        self.finish_erasure()?;
+        let count = self.segments.count;
+        if seq >= count {
+            return Err(no_record(seq, count));
+        }
+        let entry = self.view().entry(seq)?;
+        match StoredEvent::read(entry.stored_event()) {
+            Ok(Some(StoredEvent::Erased)) => {
+                return Err(Error::new(
+                    ErrorCode::RecordErased,
+                    format!("the event of record {seq} was erased already"),
+                ));
+            }
+            Ok(Some(StoredEvent::Salted { event, .. } | StoredEvent::Plain(event)))
+                if key_record_of(event).is_some() || erasure_of(event).is_some() =>
+            {
+                return Err(refused(format!("record {seq} is the log's own key or erasure record: it is kept")));
+            }
+            Ok(Some(StoredEvent::Salted { .. })) => {}
+            Ok(Some(StoredEvent::Plain(_))) => {
+                return Err(refused(format!(
+                    "record {seq} is of version 1: its event digest is not salted, so erasing the event would leave it open to guessing; only the events of version-2 records (a log created with records of version 2) can be erased"
+                )));
+            }
+            Ok(None) => return Err(refused(format!("the event of record {seq} is not kept"))),
+            Err(e) => return Err(Error::new(ErrorCode::LogCorrupt, format!("record {seq}: {}", e.message()))),
+        }
+        if let Some(hold) = read_holds(&self.dir)?.into_iter().find(|hold| hold.seq == seq) {
+            return Err(refused(format!(
+                "record {seq} is under a legal hold since {} ({}): release the hold first",
+                hold.since, hold.reason
+            )));
+        }
+        let erasure = Erasure::new(seq, Digest::sha256(&entry.record_bytes()?), reason)?;
+        let event = erasure.to_event();
+        write_journal(&self.fs, &self.dir, seq, count)?;
+        let events = [NewEvent { json: &event, nonce: None }];
+        // An erasure record is of version 1, so that every verifier reads it.
+        let appended =
+            self.commit(key, &events, vec![event.clone()], &AppendOptions::default(), evidentia::RecordVersion::V1);
+        match appended {
+            Ok(mut appended) => {
+                self.finish_erasure()?;
+                Ok(appended.remove(0))
+            }
+            // Stored but not sealed: the next append seals it; the event goes now.
+            Err(e) if e.code() == ErrorCode::RecordsUnsealed => {
+                self.finish_erasure()?;
+                Err(e)
+            }
+            Err(e) => {
+                // Nothing was appended: the journal names a record that is not there.
+                if self.segments.count == count {
+                    remove_journal(&self.fs, &self.dir)?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Finishes the erasure the journal names, if any: once its erasure record is
+    /// in the log, every copy of the event is removed; else the journal is dropped.
+    /// Called when the log is opened for writing and before each erasure.
+    pub(crate) fn finish_erasure(&mut self) -> Result<()> {
+        let Some((seq, size)) = read_journal(&self.dir)? else { return Ok(()) };
+        // Files a failed write left are repaired first, so the record at `size` is
+        // read for sure: the journal goes only once it is known not to be there.
+        self.repair()?;
+        let appended = match size < self.segments.count {
+            true => erasure_of(self.view().entry(size)?.event()).is_some_and(|e| e.is_ok_and(|e| e.seq == seq)),
+            false => false,
+        };
+        if appended {
+            self.wipe(seq)?;
+        }
+        remove_journal(&self.fs, &self.dir)
+    }
+
+    /// Overwrites the stored event of record `seq` with zeros, wherever its
+    /// segment is, and removes the other copies.
+    fn wipe(&mut self, seq: u64) -> Result<()> {
+        let (segment, offset) = self.index.get(seq)?;
+        let segment = self.segments.segments.get(segment).ok_or_else(|| {
+            Error::new(ErrorCode::LogCorrupt, format!("the index names a missing segment for entry {seq}"))
+        })?;
+        let path = segment.current_path()?;
+        // Read without its CRC: an erasure a crash cut short leaves the frame half
+        // overwritten. What it overwrites is the event alone, so the record before
+        // it is intact, and checked to be record `seq`.
+        let corrupt = |why: String| Error::new(ErrorCode::LogCorrupt, format!("entry {seq}: {why}"));
+        let payload = segment.unchecked_frame_at(offset).map_err(corrupt)?;
+        let entry = EntryRef::decode(&payload).map_err(corrupt)?;
+        if entry.record_bytes().ok().and_then(|bytes| evidentia::Record::from_bytes(&bytes).ok()).map(|r| r.seq)
+            != Some(seq)
+        {
+            return Err(corrupt("the index does not point at its record".into()));
+        }
+        let stored = entry.stored_event();
+        self.purge_cut()?;
+        let intact = segment.frame_at(offset).is_ok();
+        if !intact || stored.iter().any(|&b| b != 0) {
+            let at = payload.len() - stored.len();
+            let mut wiped = payload.clone();
+            wiped[at..].copy_from_slice(&StoredEvent::erased(stored.len()));
+            let mut framed = Vec::with_capacity(frame::HEADER + wiped.len());
+            frame::encode(&wiped, &mut framed);
+            let file = self.fs.open(&path, false)?;
+            self.fs.write_at(&file, &path, &framed, offset)?;
+            self.fs.sync(&file, &path)?;
+        }
+        // An archived segment's manifest lists its digest: it changed.
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        if let Some(mut manifest) = Manifest::read(&self.dir)?
+            && path.parent() == Some(manifest.dir.as_path())
+            && let Some(archived) = manifest.segments.iter_mut().find(|s| s.name == name)
+        {
+            let bytes = read_regular(&path, archived.size)?
+                .ok_or_else(|| Error::new(ErrorCode::LogCorrupt, format!("{} is missing", path.display())))?;
+            if archived.sha256 != Digest::sha256(&bytes) {
+                archived.sha256 = Digest::sha256(&bytes);
+                manifest.write(&self.fs, &self.dir)?;
+            }
+        }
+        if !self.config.index_fields.is_empty() {
+            let config = self.config.clone();
+            self.build_field_index(&config)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the files of `cut/`: bytes of appends that were never acknowledged,
+    /// kept for inspection by hand, one of which may hold this event, or a torn part
+    /// of it that no search would recognize.
+    fn purge_cut(&self) -> Result<()> {
+        let folder = self.dir.join(CUT_DIR);
+        let Ok(items) = std::fs::read_dir(&folder) else { return Ok(()) };
+        let mut removed = false;
+        for item in items {
+            let path = item.map_err(|e| io_error("read", &folder, &e))?.path();
+            if std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.file_type().is_file()) {
+                std::fs::remove_file(&path).map_err(|e| io_error("remove", &path, &e))?;
+                removed = true;
+            }
+        }
+        if removed {
+            self.fs.sync_dir(&folder)?;
+        }
+        Ok(())
+    }
+}
+
+fn no_record(seq: u64, count: u64) -> Error {
+    Error::new(ErrorCode::InvalidArgument, format!("the log has no record {seq}: it holds {count} records"))
+}
