@@ -312,9 +312,38 @@ fn verify_records(
     }
     // Signed messages' links name earlier records, looked up once all entries are
     // read (SPEC.md §21.5).
-    for (index, link) in verifier.take_links() {
-        let found = reader.entry(link.seq).ok().as_ref().and_then(record_digest).filter(|(seq, _)| *seq == link.seq);
-        verifier.check_link(index, link, found.map(|(_, digest)| digest));
+    // A log without its (derived) index is read through once for the records
+    // the links name, rather than reporting them missing.
+    let links = verifier.take_links();
+    let mut found = std::collections::HashMap::new();
+    let mut wanted = std::collections::HashSet::new();
+    for (_, link) in &links {
+        match reader.entry(link.seq) {
+            Ok(entry) => {
+                let digest = record_digest(&entry).filter(|(seq, _)| *seq == link.seq).map(|(_, digest)| digest);
+                found.insert(link.seq, digest);
+            }
+            Err(_) => {
+                wanted.insert(link.seq);
+            }
+        }
+    }
+    if !wanted.is_empty() {
+        let mut position = 0u64;
+        reader.for_each_entry(|entry| {
+            if wanted.contains(&position)
+                && let Some((seq, digest)) = entry.ok().and_then(|e| evidentia::entry_record_digest(e.first_part()))
+                && seq == position
+            {
+                found.insert(seq, Some(digest));
+            }
+            position += 1;
+            Ok(())
+        })?;
+    }
+    for (index, link) in links {
+        let digest = found.get(&link.seq).copied().flatten();
+        verifier.check_link(index, link, digest);
     }
     Ok(verifier.finish())
 }

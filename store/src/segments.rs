@@ -120,6 +120,14 @@ pub enum EntryRef<'a> {
 }
 
 impl<'a> EntryRef<'a> {
+    /// The entry's first part: the receipt's text, or the record's bytes.
+    pub fn first_part(&self) -> &'a [u8] {
+        match self {
+            EntryRef::Receipt { receipt, .. } => receipt.as_bytes(),
+            EntryRef::Record { record, .. } => record,
+        }
+    }
+
     /// The event's canonical JSON: empty when it is not kept or was erased.
     pub fn event(&self) -> &'a [u8] {
         evidentia::stored_event_json(self.stored_event())
