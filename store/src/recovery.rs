@@ -439,6 +439,7 @@ pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
         completed_key_change,
         lock_id: None,
         clock: None,
+        salt_seed: None,
         note_signer: None,
     };
     if writer.durable.entries != count || start < count {

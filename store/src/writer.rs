@@ -70,6 +70,10 @@ pub struct LogOptions {
     /// tests: what the log reads wherever it would read the clock (a record's
     /// default time, the limit on a given time, a first key's `nbf`, a rotation).
     pub clock: Option<Timestamp>,
+    /// Derives each version-2 record's salt from this seed and the record's
+    /// sequence number instead of the system's random source, for reproducible
+    /// fixtures and test vectors only: salts that can be derived hide nothing.
+    pub salt_seed: Option<[u8; 32]>,
 }
 
 /// Settings for a new log.
@@ -103,6 +107,16 @@ fn random_salt() -> Result<[u8; 16]> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|_| Error::new(ErrorCode::Internal, "the system random source failed"))?;
     Ok(salt)
+}
+
+/// The salt of record `seq` derived from a seed ([`LogOptions::salt_seed`]): the
+/// first 16 bytes of SHA-256 of the seed and `seq` (u64 big-endian).
+fn derived_salt(seed: &[u8; 32], seq: u64) -> [u8; 16] {
+    let mut input = seed.to_vec();
+    input.extend_from_slice(&seq.to_be_bytes());
+    let mut salt = [0u8; 16];
+    salt.copy_from_slice(&Digest::sha256(&input).as_bytes()[..16]);
+    salt
 }
 
 /// The version of the records a new log writes unless told otherwise.
@@ -293,6 +307,8 @@ pub(crate) struct Writer {
     pub lock_id: Option<FileId>,
     /// A fixed time read instead of the system clock ([`LogOptions::clock`]).
     pub clock: Option<Timestamp>,
+    /// Where salts come from instead of the random source ([`LogOptions::salt_seed`]).
+    pub salt_seed: Option<[u8; 32]>,
     /// The log's Ed25519 note key, once attached or loaded from its file.
     pub note_signer: Option<AttachedNoteKey>,
 }
@@ -413,7 +429,8 @@ impl Writer {
         self.segments.rollback()?;
         let repaired = recovery::open_writer(&self.fs, &self.dir)?;
         crate::metrics::recovered(&repaired.config.log_id);
-        let (recovery, lock_id, clock) = (std::mem::take(&mut self.recovery), self.lock_id, self.clock);
+        let (recovery, lock_id, clock, salt_seed) =
+            (std::mem::take(&mut self.recovery), self.lock_id, self.clock, self.salt_seed);
         // A key change this writer recorded stays its own (SPEC.md §23.3).
         let ours = self.pending_key_change.take().filter(|pending| pending.ours).map(|pending| pending.record.change);
         *self = repaired;
@@ -423,6 +440,7 @@ impl Writer {
         self.recovery = recovery;
         self.lock_id = lock_id;
         self.clock = clock;
+        self.salt_seed = salt_seed;
         Ok(())
     }
 
@@ -511,7 +529,10 @@ impl Writer {
             let (digest, stored) = match version {
                 RecordVersion::V1 => (Digest::sha256(&canonical), None),
                 RecordVersion::V2 => {
-                    let salt = random_salt()?;
+                    let salt = match self.salt_seed {
+                        Some(seed) => derived_salt(&seed, chain.next_seq()),
+                        None => random_salt()?,
+                    };
                     let commitment = evidentia::commit_json(&canonical, &salt)?;
                     (commitment.digest(), Some(StoredEvent::salted(&salt, &canonical)?))
                 }
@@ -1061,7 +1082,7 @@ impl Log {
         fs.replace(dir, KEYS_FILE, keys.to_json().as_bytes())?;
         // The configuration is written last: a log exists once it is there.
         fs.replace(dir, CONFIG_FILE, &config.to_json())?;
-        Log::open_locked(dir, fs, lock, options.options.clock)
+        Log::open_locked(dir, fs, lock, &options.options)
     }
 
     /// Opens an existing log for appending, repairing what a crash may have left
@@ -1085,10 +1106,10 @@ impl Log {
         let fs = Fs::new(options.faults.clone());
         Config::read(dir)?;
         let lock = lock_exclusive(&fs, &dir.join(WRITER_LOCK), options.wait, &busy(dir))?;
-        Log::open_locked(dir, fs, lock, options.clock)
+        Log::open_locked(dir, fs, lock, options)
     }
 
-    fn open_locked(dir: &Path, fs: Fs, lock: File, clock: Option<Timestamp>) -> Result<Log> {
+    fn open_locked(dir: &Path, fs: Fs, lock: File, options: &LogOptions) -> Result<Log> {
         let commit =
             lock_exclusive(&fs, &dir.join(COMMIT_LOCK), Wait::For(Duration::from_secs(60)), "the log is being read")?;
         let mut writer = recovery::open_writer(&fs, dir)?;
@@ -1096,7 +1117,8 @@ impl Log {
             crate::metrics::recovered(&writer.config.log_id);
         }
         writer.lock_id = FileId::of_file(&lock);
-        writer.clock = clock;
+        writer.clock = options.clock;
+        writer.salt_seed = options.salt_seed;
         // An erasure a crash interrupted is finished before anything else.
         writer.finish_erasure()?;
         drop(commit);

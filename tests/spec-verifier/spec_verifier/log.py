@@ -12,6 +12,7 @@ from .errors import EvError
 from .keys import read_key_set
 from .jws import verify_signature
 from .records import check_log_id, parse_receipt, parse_record
+from .stored_event import event_state, read_erasure
 from .receipt import key_check
 from .report import Report
 from .util import b64std_decode, digest_text, sha256
@@ -54,6 +55,13 @@ class LogVerifier:
         self.any_readable = False
         self.readable = []  # indices of the readable records, ascending
         self.key_history = KeyHistory(self.report)
+        # §27.2: records whose event is erased and no erasure record named yet (seq -> index),
+        # the seqs erasure records named, the digest of each seq's record, and the erasures'
+        # digests to check at the end, (index, seq, digest).
+        self.erased_unnamed = {}
+        self.erasures = set()
+        self.record_digests = {}
+        self.erasure_links = []
         for e in self.pending_bad:
             self.report.fail("checkpoint", e.name, None, e.message)
         self._check_checkpoints()
@@ -97,13 +105,22 @@ class LogVerifier:
             key_check(r, self.keys, rec.kid, rec.time_ns, i)
         # event
         event_matches = False
-        if event:
-            if digest_text(event) != rec.event:
-                r.fail("event", "EVENT_MISMATCH", i)
-            else:
-                event_matches = True
-        elif self.require_events:
+        state = event_state(rec, event)
+        if state[0] == "matches":
+            event_matches = True
+            event = state[1]
+        elif state[0] == "mismatch":
+            r.fail("event", "EVENT_MISMATCH", i)
+        elif state[0] == "missing" and self.require_events:
             r.fail("event", "EVENT_MISSING", i)
+        elif state[0] == "erased":
+            if rec.version == 1:
+                r.fail("event", "ERASURE_MISMATCH", i)
+            else:
+                self.erased_unnamed.setdefault(rec.seq, i)
+        self.record_digests.setdefault(rec.seq, rec.digest)
+        if event_matches:
+            self._erasure(i, rec, event)
         # log_id
         if rec.log_id != self.log_id:
             r.fail("log_id", "LOG_ID_MISMATCH", i)
@@ -146,6 +163,23 @@ class LogVerifier:
         self.prev_unreadable = False
         self.i += 1
         self._check_checkpoints()
+
+    def _erasure(self, i, rec, event):
+        """§27.2 for an erasure record at index i."""
+        try:
+            erasure = read_erasure(event)
+        except EvError as e:
+            self.report.fail("event", e.name, i)
+            return
+        if erasure is None:
+            return
+        seq, digest, _reason = erasure
+        if seq >= rec.seq or seq in self.erasures:
+            self.report.fail("event", "ERASURE_MISMATCH", i)
+            return
+        self.erasures.add(seq)
+        self.erasure_links.append((i, seq, digest))
+        self.erased_unnamed.pop(seq, None)
 
     def _unreadable_entry(self):
         e = 0 if self.max_seq is None else self.max_seq + 1
@@ -222,6 +256,11 @@ class LogVerifier:
 
     def finish(self):
         r = self.report
+        for i, seq, digest in self.erasure_links:
+            if self.record_digests.get(seq) != digest:
+                r.fail("event", "ERASURE_MISMATCH", i)
+        for seq, i in self.erased_unnamed.items():
+            r.fail("event", "ERASURE_MISMATCH", i)
         for size in sorted(self.cps):
             for cp in self.cps[size]:
                 r.fail("checkpoint", "CHECKPOINT_MISMATCH", self.i - 1 if self.i else None,
@@ -395,7 +434,7 @@ def read_config(d):
     if not isinstance(cfg, dict):
         # "not JSON ... refused": a JSON value that is not an object has none of the members.
         raise EvError("LOG_CONFIG_INVALID", "log.json is not an object")
-    if cfg.get("format") != "evidentia-log" or not jcs.is_int(cfg.get("version")) or cfg["version"] != 1 \
+    if cfg.get("format") != "evidentia-log" or not jcs.is_int(cfg.get("version")) or cfg["version"] not in (1, 2) \
             or cfg.get("mode") not in ("receipts", "batch") \
             or ("key_file" in cfg and not isinstance(cfg["key_file"], str)):
         raise EvError("LOG_CONFIG_INVALID", "log.json values")

@@ -29,6 +29,7 @@ class Record:
         self.time_ns = parse_time(fields["time"], allow_trailing_zeros=True)
         self.nonce = fields.get("nonce")
         self.kid = fields["kid"]
+        self.version = fields["v"]
         self.digest = digest_text(raw)
 
 

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use evidentia::encoding::b64;
-use evidentia::{Digest, ErrorCode, KeyChange, KeyRecord, KeySet, Record, RecordVersion, SigningKey, Timestamp};
+use evidentia::{
+    Digest, ErrorCode, KeyChange, KeyRecord, KeySet, Record, RecordVersion, SigningKey, StoredEvent, Timestamp,
+};
 use evidentia_store::{CreateOptions, Log, LogOptions, Mode, NewEvent};
 
 use super::fixtures::{
@@ -223,6 +225,17 @@ pub(crate) fn options() -> LogOptions {
 /// Makes a log with the store in a temporary folder: `k1` valid from `T0`, then
 /// `build` appends to it. Returns its files.
 pub(crate) fn make(name: &str, mode: Mode, build: impl FnOnce(&Log) -> evidentia::Result<()>) -> Result<Stored> {
+    make_of(name, mode, RecordVersion::V1, build)
+}
+
+/// As [`make`], for a log writing records of `version`; the salts of version-2
+/// records derive from a fixed seed, so that the suite's files are reproducible.
+fn make_of(
+    name: &str,
+    mode: Mode,
+    version: RecordVersion,
+    build: impl FnOnce(&Log) -> evidentia::Result<()>,
+) -> Result<Stored> {
     let scratch = Scratch::new(name)?;
     let path = scratch.0.join("log");
     let log = Log::create(
@@ -234,9 +247,9 @@ pub(crate) fn make(name: &str, mode: Mode, build: impl FnOnce(&Log) -> evidentia
             mode,
             key_valid_from: Some(at(0)),
             index_fields: Vec::new(),
-            // The suite's logs are of version 1, whatever a new log's default.
-            record_version: Some(evidentia::RecordVersion::V1),
-            options: options(),
+            // The suite's logs say their version, whatever a new log's default.
+            record_version: Some(version),
+            options: LogOptions { salt_seed: Some([0x5A; 32]), ..options() },
         },
     )?;
     build(&log)?;
@@ -1324,6 +1337,108 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
         "As key-record-name-escaped, with k1's exp removed from keys.jwks: the escaped name still makes record 3 a key record, and the key set is not its keys, KEY_HISTORY_MISMATCH.",
         found(&[ErrorCode::KeyHistoryMismatch]),
         vec![spelled.with("keys.jwks", rotated_keys.replacen(exp, "", 1).into_bytes()).input()],
+    );
+    salted_cases(&mut add, k1)
+}
+
+/// Logs of version-2 records, and erasure (§16 stored events, §26.1, §27).
+fn salted_cases(add: &mut impl FnMut(&str, &'static str, &str, Outcome, Vec<Input>), k1: &SigningKey) -> Result<()> {
+    let found = |codes: &[ErrorCode]| Outcome::Findings(codes.to_vec());
+    // Five version-2 records by k1, their salts derived from a fixed seed.
+    let salted =
+        make_of("salted", Mode::Receipts, RecordVersion::V2, |log| (0..5).try_for_each(|i| append(log, k1, i)))?
+            .without("nonces");
+    // The same, then record 1's event erased: the erasure record is record 5.
+    let erased = make_of("erased", Mode::Receipts, RecordVersion::V2, |log| {
+        (0..5).try_for_each(|i| append(log, k1, i))?;
+        log.erase(k1, 1, "retention period ended").map(drop)
+    })?
+    .without("nonces");
+    let entries = salted.entries();
+    let stored = |i: usize| entries[i].event.clone().expect("a stored event");
+    add(
+        "salted-log",
+        "§16",
+        "A log of version-2 records: each stored event is 0x01, the salt's length, the salt and the event, and the commitment they make (§26.1) is the record's event digest. Valid.",
+        Outcome::Valid,
+        vec![salted.input()],
+    );
+    add(
+        "erased-log",
+        "§27",
+        "Record 1's stored event is erased (zeros of its length), and record 5 is the erasure record naming it with its digest: valid, record 1 reported erased.",
+        Outcome::Valid,
+        vec![erased.input()],
+    );
+    let zeroed = |i: usize| StoredEvent::erased(stored(i).len());
+    add(
+        "event-erased-without-erasure-record",
+        "§27",
+        "Record 2's stored event is zeros, and no erasure record names it: ERASURE_MISMATCH.",
+        found(&[ErrorCode::ErasureMismatch]),
+        vec![salted.change_entry(2, |e| e.event = Some(zeroed(2))).input()],
+    );
+    add(
+        "other-event-erased-than-the-erasure-names",
+        "§27",
+        "The erasure record names record 1, but record 3's event is the one erased, record 1's kept: ERASURE_MISMATCH (at record 3).",
+        found(&[ErrorCode::ErasureMismatch]),
+        vec![
+            erased
+                .change_entry(3, |e| e.event = Some(zeroed(3)))
+                .change_entry(1, |e| e.event = Some(stored(1)))
+                .input(),
+        ],
+    );
+    add(
+        "erasure-record-with-event-kept",
+        "§27",
+        "Record 5 erases record 1, whose event is still stored (an erasure not yet finished): valid, nothing reported erased.",
+        Outcome::Valid,
+        vec![erased.change_entry(1, |e| e.event = Some(stored(1))).input()],
+    );
+    let mut salt_changed = stored(0);
+    salt_changed[2] ^= 1;
+    add(
+        "salted-event-with-another-salt",
+        "§16",
+        "Record 0's stored salt has one bit changed: the commitment differs, EVENT_MISMATCH.",
+        found(&[ErrorCode::EventMismatch]),
+        vec![salted.change_entry(0, |e| e.event = Some(salt_changed)).input()],
+    );
+    let mut short_salt = stored(0);
+    short_salt[1] = 15;
+    add(
+        "salted-event-with-a-salt-of-15-bytes",
+        "§16",
+        "Record 0's stored event says its salt is 15 bytes: not a stored event's form, EVENT_MISMATCH.",
+        found(&[ErrorCode::EventMismatch]),
+        vec![salted.change_entry(0, |e| e.event = Some(short_salt)).input()],
+    );
+    let plain_json = stored(0)[18..].to_vec();
+    add(
+        "salted-record-with-its-event-unsalted",
+        "§13",
+        "Record 0 is of version 2, but its event is stored as plain JSON, without its salt: EVENT_MISMATCH.",
+        found(&[ErrorCode::EventMismatch]),
+        vec![salted.change_entry(0, |e| e.event = Some(plain_json)).input()],
+    );
+    let mut not_zero = zeroed(2);
+    not_zero[7] = 1;
+    add(
+        "erased-event-not-all-zeros",
+        "§16",
+        "Record 2's stored event begins with 0x00 but is not all zeros: no stored event's form, EVENT_MISMATCH.",
+        found(&[ErrorCode::EventMismatch]),
+        vec![salted.change_entry(2, |e| e.event = Some(not_zero)).input()],
+    );
+    let version_3 = |text: String| text.replace("\"version\":2", "\"version\":3").into_bytes();
+    add(
+        "salted-log-json-version-3",
+        "§16",
+        "log.json of a salted log says version 3: LOG_CONFIG_INVALID.",
+        Outcome::Error(ErrorCode::LogConfigInvalid),
+        vec![salted.with("log.json", version_3(String::from_utf8(salted.files["log.json"].clone())?)).input()],
     );
     Ok(())
 }
