@@ -171,6 +171,25 @@ export declare class Log {
   revoke(kid: string, at: string, reason?: string): void
   /** As `revoke`, on a worker thread; a signer's `sign` may return a Promise. */
   revokeAsync(kid: string, at: string, reason?: string): Promise<void>
+  /**
+   * Erases the event of record `index` and its salt (a folder log of version-2
+   * records, SPEC.md §27): the log's key signs an erasure record naming the
+   * record and `reason`, then every copy of the event in the log's files is
+   * overwritten or removed; the record, its receipt and every proof stay valid.
+   * Returns the erasure record's acknowledgement, as `append` does. RECORD_ERASED
+   * when it was erased already; ERASURE_REFUSED for a version-1, key or erasure
+   * record, or one under a legal hold.
+   */
+  erase(index: number, reason: string): string
+  /**
+   * Sets a legal hold on record `index` (with a case or matter reference): its
+   * event cannot be erased until the hold is released.
+   */
+  hold(index: number, reason: string): void
+  /** Releases the legal hold on record `index`; whether there was one. */
+  release(index: number): boolean
+  /** The legal holds, each `{ seq, reason, since }`. */
+  holds(): Array<{ seq: number, reason: string, since: string }>
   /** The log's key history as JWKS text. */
   keys(): string
   /** The log id. */
@@ -407,6 +426,12 @@ export interface CreateLogOptions {
   validFrom?: string
   /** The payload fields to index, so that `find` finds records by their values. */
   indexFields?: string[]
+  /**
+   * The version of the records a folder log writes (SPEC.md §27): 2 commits to
+   * each event under a random salt kept beside it, so that `erase` can delete
+   * the event; 1 commits to its plain digest (default: the library's default).
+   */
+  recordVersion?: number
 }
 
 /** The digest of a JSON value's canonical form, `sha256:<hex>`. */

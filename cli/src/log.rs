@@ -815,12 +815,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
         }
         LogCommand::Holds { dir, wait } => {
             for hold in open(dir, *wait, json)?.holds()? {
-                let line = evidentia::json::Value::object([
-                    ("reason", evidentia::json::Value::from(hold.reason.as_str())),
-                    ("seq", evidentia::json::Value::Number(evidentia::json::Number::from_i64(hold.seq as i64)?)),
-                    ("since", evidentia::json::Value::string(hold.since.to_string())),
-                ]);
-                outln!("{}", String::from_utf8_lossy(&evidentia::canonicalize_value(&line)?));
+                outln!("{}", String::from_utf8_lossy(&evidentia::canonicalize_value(&hold.to_value())?));
             }
         }
         LogCommand::Revoke { dir, kid, at, reason, key, wait } => {

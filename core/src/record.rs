@@ -41,6 +41,15 @@ impl RecordVersion {
             _ => None,
         }
     }
+
+    /// The version a caller asks for by number.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for a number other than 1 and 2.
+    pub fn parse(v: u64) -> Result<RecordVersion> {
+        RecordVersion::from_number(v)
+            .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, format!("a record version is 1 or 2, not {v}")))
+    }
 }
 
 /// The JWS `typ` of a receipt. Generic JWS signing never sets it, so a signature

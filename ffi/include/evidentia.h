@@ -861,6 +861,24 @@ evidentia_result evidentia_log_create(const char *path,
                                       evidentia_log **out);
 
 /**
+ * As [`evidentia_log_create`], with the version of the records a folder log
+ * writes (SPEC.md §27): 2 commits to each event under a random salt kept beside
+ * it, so that [`evidentia_log_erase`] can delete the event; 1 commits to its plain
+ * digest; 0 is the library's default. Another number is
+ * `EVIDENTIA_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * As [`evidentia_log_create`].
+ */
+evidentia_result evidentia_log_create_versioned(const char *path,
+                                                const evidentia_signing_key *key,
+                                                const char *log_id,
+                                                uint32_t mode,
+                                                const char *valid_from,
+                                                uint32_t record_version,
+                                                evidentia_log **out);
+
+/**
  * Opens an existing log for appending, a folder or a `postgres://` URL,
  * repairing what a crash left in a folder (see
  * [`evidentia_log_recovery`]). `key` (copied) may be NULL to open it for reading,
@@ -972,6 +990,55 @@ evidentia_result evidentia_log_revoke(const evidentia_log *log,
                                       const char *kid,
                                       const char *at,
                                       const char *reason);
+
+/**
+ * Erases the event of record `index` and its salt (a folder log of version-2
+ * records, SPEC.md §27): the log's key signs an erasure record naming the record
+ * and `reason`, then every copy of the event in the log's files is overwritten or
+ * removed; the record, its receipt and every proof stay valid. Writes the erasure
+ * record's acknowledgement, as [`evidentia_log_append`] does.
+ * `EVIDENTIA_RECORD_ERASED` when it was erased already;
+ * `EVIDENTIA_ERASURE_REFUSED` for a version-1, key or erasure record, or one
+ * under a legal hold; `EVIDENTIA_INVALID_ARGUMENT` for a record the log does not
+ * have or a reason that is empty, over 1 KiB or holds a control character.
+ *
+ * # Safety
+ * `log` live; `reason` NUL-terminated; as [`evidentia_log_append`] for `out`.
+ */
+evidentia_result evidentia_log_erase(const evidentia_log *log,
+                                     uint64_t index,
+                                     const char *reason,
+                                     char *out,
+                                     size_t cap,
+                                     size_t *out_len);
+
+/**
+ * Sets a legal hold on record `index`, with a case or matter reference as
+ * `reason`: its event cannot be erased until the hold is released.
+ *
+ * # Safety
+ * `log` live; `reason` NUL-terminated.
+ */
+evidentia_result evidentia_log_hold(const evidentia_log *log, uint64_t index, const char *reason);
+
+/**
+ * Releases the legal hold on record `index`; `*released` says whether there was one.
+ *
+ * # Safety
+ * `log` live; `released` writable.
+ */
+evidentia_result evidentia_log_release(const evidentia_log *log, uint64_t index, bool *released);
+
+/**
+ * Writes the log's legal holds as a JSON array of `{"reason", "seq", "since"}`.
+ *
+ * # Safety
+ * As [`evidentia_log_append`].
+ */
+evidentia_result evidentia_log_holds(const evidentia_log *log,
+                                     char *out,
+                                     size_t cap,
+                                     size_t *out_len);
 
 /**
  * Writes the log's key history (JWKS text, with each key's validity).

@@ -80,6 +80,27 @@ pub unsafe extern "C" fn evidentia_log_create(
     valid_from: *const c_char,
     out: *mut *mut evidentia_log,
 ) -> evidentia_result {
+    unsafe { evidentia_log_create_versioned(path, key, log_id, mode, valid_from, 0, out) }
+}
+
+/// As [`evidentia_log_create`], with the version of the records a folder log
+/// writes (SPEC.md §27): 2 commits to each event under a random salt kept beside
+/// it, so that [`evidentia_log_erase`] can delete the event; 1 commits to its plain
+/// digest; 0 is the library's default. Another number is
+/// `EVIDENTIA_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// As [`evidentia_log_create`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_create_versioned(
+    path: *const c_char,
+    key: *const evidentia_signing_key,
+    log_id: *const c_char,
+    mode: u32,
+    valid_from: *const c_char,
+    record_version: u32,
+    out: *mut *mut evidentia_log,
+) -> evidentia_result {
     boundary(|| {
         let out = unsafe { handle_out(out)? };
         let dir = unsafe { self::path(path)? };
@@ -96,10 +117,14 @@ pub unsafe extern "C" fn evidentia_log_create(
         };
         let log_id = unsafe { c_str(log_id, "log_id")? }.map(str::to_owned);
         let key_valid_from = unsafe { c_str(valid_from, "valid_from")? }.map(Timestamp::parse).transpose()?;
+        let record_version = match record_version {
+            0 => None,
+            v => Some(evidentia::RecordVersion::parse(u64::from(v))?),
+        };
         let log = AnyLog::create(
             dir,
             &key.signer(),
-            CreateOptions { log_id, mode, key_valid_from, ..CreateOptions::default() },
+            CreateOptions { log_id, mode, key_valid_from, record_version, ..CreateOptions::default() },
         )?;
         *out = Box::into_raw(Box::new(evidentia_log::new(log, Some(key.signer()))));
         Ok(())
@@ -313,6 +338,91 @@ pub unsafe extern "C" fn evidentia_log_revoke(
         let at = unsafe { timestamp(at, "at")? }.ok_or_else(|| null("at"))?;
         let reason = unsafe { c_str(reason, "reason")? };
         log.log.revoke(&log.key()?, kid, at, reason)
+    })
+}
+
+/// Erases the event of record `index` and its salt (a folder log of version-2
+/// records, SPEC.md §27): the log's key signs an erasure record naming the record
+/// and `reason`, then every copy of the event in the log's files is overwritten or
+/// removed; the record, its receipt and every proof stay valid. Writes the erasure
+/// record's acknowledgement, as [`evidentia_log_append`] does.
+/// `EVIDENTIA_RECORD_ERASED` when it was erased already;
+/// `EVIDENTIA_ERASURE_REFUSED` for a version-1, key or erasure record, or one
+/// under a legal hold; `EVIDENTIA_INVALID_ARGUMENT` for a record the log does not
+/// have or a reason that is empty, over 1 KiB or holds a control character.
+///
+/// # Safety
+/// `log` live; `reason` NUL-terminated; as [`evidentia_log_append`] for `out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_erase(
+    log: *const evidentia_log,
+    index: u64,
+    reason: *const c_char,
+    out: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        let reason = unsafe { c_str(reason, "reason")? }.ok_or_else(|| null("reason"))?;
+        let appended = log.folder("erasing events")?.erase(&log.key()?, index, reason)?;
+        unsafe { write_text(&appended.to_line(), out, cap, out_len) }
+    })
+}
+
+/// Sets a legal hold on record `index`, with a case or matter reference as
+/// `reason`: its event cannot be erased until the hold is released.
+///
+/// # Safety
+/// `log` live; `reason` NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_hold(
+    log: *const evidentia_log,
+    index: u64,
+    reason: *const c_char,
+) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        let reason = unsafe { c_str(reason, "reason")? }.ok_or_else(|| null("reason"))?;
+        log.folder("legal holds")?.hold(index, reason)
+    })
+}
+
+/// Releases the legal hold on record `index`; `*released` says whether there was one.
+///
+/// # Safety
+/// `log` live; `released` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_release(
+    log: *const evidentia_log,
+    index: u64,
+    released: *mut bool,
+) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        let released = unsafe { released.as_mut() }.ok_or_else(|| null("released"))?;
+        *released = log.folder("legal holds")?.release(index)?;
+        Ok(())
+    })
+}
+
+/// Writes the log's legal holds as a JSON array of `{"reason", "seq", "since"}`.
+///
+/// # Safety
+/// As [`evidentia_log_append`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_holds(
+    log: *const evidentia_log,
+    out: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        let holds = log.folder("legal holds")?.holds()?;
+        let value = evidentia::json::Value::Array(holds.iter().map(evidentia_store::Hold::to_value).collect());
+        let text = String::from_utf8(evidentia::canonicalize_value(&value)?).unwrap_or_default();
+        unsafe { write_text(&text, out, cap, out_len) }
     })
 }
 

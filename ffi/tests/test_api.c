@@ -899,6 +899,63 @@ static void timestamps(void) {
     if (system(command) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* Whether a file under `dir` (one level of folders deep, as a log has) holds `needle`. */
+static int any_file_holds(const char *dir, const char *needle) {
+    char command[600];
+    snprintf(command, sizeof command, "grep -rqF '%s' '%s'", needle, dir);
+    return system(command) == 0;
+}
+
+/* Erasure (SPEC.md §27): a version-2 log erases an event, which is then in no
+   file of the log, keeps verifying, and refuses what may not be erased. */
+static void erasure(void) {
+    char dir[] = "/tmp/evidentia-c-erase-XXXXXX";
+    if (!mkdtemp(dir)) exit(2);
+    char path[256];
+    snprintf(path, sizeof path, "%s/log", dir);
+    evidentia_signing_key *key = NULL;
+    evidentia_log *log = NULL;
+    CHECK(evidentia_signing_key_generate(&key) == EVIDENTIA_OK, "generate");
+    CHECK(evidentia_log_create_versioned(path, key, NULL, EVIDENTIA_MODE_RECEIPTS, NULL, 3, &log) ==
+              EVIDENTIA_INVALID_ARGUMENT && log == NULL,
+          "record version 3");
+    CHECK(evidentia_log_create_versioned(path, key, NULL, EVIDENTIA_MODE_RECEIPTS, NULL, 2, &log) == EVIDENTIA_OK,
+          "create a version-2 log");
+    const char *events[] = {"{\"name\":\"Bob\"}", "{\"name\":\"Dorothy-Vaughan-3e7a\"}", "{\"name\":\"Carol\"}"};
+    for (int i = 0; i < 3; i++) {
+        char *ack = NULL;
+        CHECK(evidentia_log_append(log, (const uint8_t *)events[i], strlen(events[i]), NULL, NULL, 0, &ack) ==
+                  EVIDENTIA_OK,
+              "append");
+        evidentia_string_free(ack);
+    }
+    CHECK(any_file_holds(dir, "Dorothy-Vaughan-3e7a"), "the event is stored");
+    CHECK(evidentia_log_hold(log, 1, "case 2026-17") == EVIDENTIA_OK, "hold");
+    CHECK(evidentia_log_holds(log, out, BIG, &out_len) == EVIDENTIA_OK && strstr(out, "\"case 2026-17\""),
+          "holds: %s", out);
+    CHECK(evidentia_log_erase(log, 1, "GDPR", out, BIG, &out_len) == EVIDENTIA_ERASURE_REFUSED, "held");
+    bool released = false;
+    CHECK(evidentia_log_release(log, 1, &released) == EVIDENTIA_OK && released, "release");
+    CHECK(evidentia_log_release(log, 1, &released) == EVIDENTIA_OK && !released, "released already");
+    CHECK(evidentia_log_erase(log, 1, "GDPR Art. 17 request 118", out, BIG, &out_len) == EVIDENTIA_OK, "erase");
+    CHECK(!any_file_holds(dir, "Dorothy-Vaughan-3e7a"), "the event is in no file");
+    evidentia_report *report = NULL;
+    CHECK(evidentia_log_verify(log, NULL, &report) == EVIDENTIA_OK && evidentia_report_is_valid(report), "valid");
+    CHECK(evidentia_report_to_json(report, out, BIG, &out_len) == EVIDENTIA_OK &&
+              strstr(out, "\"erased\":[{\"by\":3,\"index\":1,\"reason\":\"GDPR Art. 17 request 118\",\"seq\":1}]"),
+          "reported erased: %s", out);
+    evidentia_report_free(report);
+    CHECK(evidentia_log_erase(log, 1, "again", out, BIG, &out_len) == EVIDENTIA_RECORD_ERASED, "erased already");
+    CHECK(evidentia_log_erase(log, 3, "own", out, BIG, &out_len) == EVIDENTIA_ERASURE_REFUSED, "the erasure record");
+    CHECK(evidentia_log_erase(log, 9, "beyond", out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "beyond");
+    CHECK(evidentia_log_erase(log, 0, NULL, out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "null reason");
+    CHECK(evidentia_log_hold(log, 0, "\x01") == EVIDENTIA_INVALID_ARGUMENT, "a control character");
+    CHECK(evidentia_log_release(log, 0, NULL) == EVIDENTIA_INVALID_ARGUMENT, "null released");
+    CHECK(evidentia_log_erase(NULL, 0, "x", out, BIG, &out_len) == EVIDENTIA_INVALID_ARGUMENT, "null log");
+    evidentia_log_free(log);
+    evidentia_signing_key_free(key);
+}
+
 int main(void) {
     null_pointers_are_refused();
     small_buffers_get_the_needed_size_and_stay_untouched();
@@ -909,6 +966,7 @@ int main(void) {
     nonces_times_and_strings();
     batches_rotation_and_key_history();
     revocation();
+    erasure();
     evidence_files();
     signed_messages();
     timestamps();

@@ -109,6 +109,9 @@ impl AnyLog {
         if !options.index_fields.is_empty() {
             return Err(folder_only("indexing payload fields"));
         }
+        if options.record_version == Some(evidentia::RecordVersion::V2) {
+            return Err(folder_only("records of version 2 (salted events that can be erased)"));
+        }
         #[cfg(feature = "postgres")]
         {
             let options =

@@ -39,6 +39,18 @@ pub struct Hold {
     pub since: Timestamp,
 }
 
+impl Hold {
+    /// The hold as JSON, as `holds.json` and the bindings give it:
+    /// `{"reason", "seq", "since"}`.
+    pub fn to_value(&self) -> Value {
+        Value::object([
+            ("reason", Value::from(self.reason.as_str())),
+            ("seq", count(self.seq)),
+            ("since", Value::string(self.since.to_string())),
+        ])
+    }
+}
+
 fn corrupt(path: &Path, why: &str) -> Error {
     Error::new(ErrorCode::LogCorrupt, format!("{} is damaged: {why}", path.display()))
 }
@@ -68,13 +80,7 @@ pub(crate) fn read_holds(dir: &Path) -> Result<Vec<Hold>> {
 }
 
 fn write_holds(fs: &Fs, dir: &Path, holds: &[Hold]) -> Result<()> {
-    let items = holds.iter().map(|hold| {
-        Value::object([
-            ("reason", Value::from(hold.reason.as_str())),
-            ("seq", count(hold.seq)),
-            ("since", Value::string(hold.since.to_string())),
-        ])
-    });
+    let items = holds.iter().map(Hold::to_value);
     let value = Value::object([("holds", Value::Array(items.collect()))]);
     fs.replace(dir, HOLDS_FILE, evidentia::json::to_pretty_string(&value)?.as_bytes())
 }

@@ -5,14 +5,15 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
-use evidentia::{Direction, ErrorCode, NewMessage, SignedMessage, Timestamp};
+use evidentia::json::Value;
+use evidentia::{Direction, ErrorCode, NewMessage, RecordVersion, SignedMessage, Timestamp};
 use evidentia_store::{AnyLog, CreateOptions, LogOptions, Mode, NewEvent, Wait};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use evidentia::Signer;
 
-use crate::convert::{Blocking, Result, engine, error, fail, guard, json_text, optional_text, text};
+use crate::convert::{Blocking, Result, engine, error, fail, guard, json_text, optional_text, text, value_to_js};
 use crate::keyset::optional_key_set;
 use crate::report::Report;
 use crate::signer::{Key, KeyArgument, Token};
@@ -49,6 +50,10 @@ pub struct CreateLogOptions<'env> {
     /// The payload fields to index, so that `find` finds records by their values.
     #[napi(ts_type = "string[]")]
     pub index_fields: Option<Vec<Unknown<'env>>>,
+    /// The version of the records a folder log writes (SPEC.md §27): 2 commits to
+    /// each event under a random salt kept beside it, so that `erase` can delete
+    /// the event; 1 commits to its plain digest (default: the library's default).
+    pub record_version: Option<f64>,
 }
 
 /// Options of `Log.open`.
@@ -278,11 +283,16 @@ fn create_arguments<K>(
         .iter()
         .map(|name| text(name, "an index field"))
         .collect::<Result<Vec<_>>>()?;
+    let record_version = options
+        .record_version
+        .map(|v| size_from_js(v, "recordVersion").and_then(|v| RecordVersion::parse(v).map_err(error)))
+        .transpose()?;
     let create = CreateOptions {
         log_id,
         mode,
         key_valid_from: time(options.valid_from.as_ref())?,
         index_fields,
+        record_version,
         ..CreateOptions::default()
     };
     Ok((dir, key, create))
@@ -812,6 +822,49 @@ impl Log {
             let (log, key) = (self.log()?, self.key()?.worker(env)?);
             Ok(move || log.revoke(&key, &kid, at, reason.as_deref()).map_err(error))
         }))
+    }
+
+    /// Erases the event of record `index` and its salt (a folder log of version-2
+    /// records, SPEC.md §27): the log's key signs an erasure record naming the
+    /// record and `reason`, then every copy of the event in the log's files is
+    /// overwritten or removed; the record, its receipt and every proof stay valid.
+    /// Returns the erasure record's acknowledgement, as `append` does. RECORD_ERASED
+    /// when it was erased already; ERASURE_REFUSED for a version-1, key or erasure
+    /// record, or one under a legal hold.
+    #[napi(ts_args_type = "index: number, reason: string")]
+    pub fn erase(&self, env: &Env, index: f64, reason: Unknown<'_>) -> Result<String> {
+        guard(|| {
+            let (index, reason) = (size_from_js(index, "index")?, text(&reason, "the reason")?);
+            let log = self.log()?;
+            let folder = log.folder("erasing events").map_err(error)?;
+            folder.erase(&*self.key()?.here(env), index, &reason).map(|a| a.to_line()).map_err(error)
+        })
+    }
+
+    /// Sets a legal hold on record `index` (with a case or matter reference): its
+    /// event cannot be erased until the hold is released.
+    #[napi(ts_args_type = "index: number, reason: string")]
+    pub fn hold(&self, index: f64, reason: Unknown<'_>) -> Result<()> {
+        guard(|| {
+            let (index, reason) = (size_from_js(index, "index")?, text(&reason, "the reason")?);
+            self.log()?.folder("legal holds").and_then(|folder| folder.hold(index, &reason)).map_err(error)
+        })
+    }
+
+    /// Releases the legal hold on record `index`; whether there was one.
+    #[napi]
+    pub fn release(&self, index: f64) -> Result<bool> {
+        guard(|| {
+            let index = size_from_js(index, "index")?;
+            self.log()?.folder("legal holds").and_then(|folder| folder.release(index)).map_err(error)
+        })
+    }
+
+    /// The legal holds, each `{ seq, reason, since }`.
+    #[napi(ts_return_type = "Array<{ seq: number, reason: string, since: string }>")]
+    pub fn holds<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
+        let holds = guard(|| self.log()?.folder("legal holds").and_then(|folder| folder.holds()).map_err(error))?;
+        value_to_js(env, &Value::Array(holds.iter().map(evidentia_store::Hold::to_value).collect()))
     }
 
     /// The log's key history as JWKS text.

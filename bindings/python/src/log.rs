@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use evidentia::json::Value;
-use evidentia::{Direction, NewMessage, SignedMessage, Timestamp};
+use evidentia::{Direction, NewMessage, RecordVersion, SignedMessage, Timestamp};
 use evidentia_store::{AnyLog, AppendOptions, CreateOptions, LogOptions, Mode, NewEvent, Wait};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
@@ -67,9 +67,13 @@ impl Log {
     /// "batch" one checkpoint per batch of appends. The key is valid from now, or
     /// from `valid_from` (RFC 3339), for records of an earlier time. `index_fields`
     /// names the payload fields to index, so that `find` finds records by their values.
+    /// `record_version` 2 (a folder log) commits to each event under a random salt
+    /// kept beside it, so that `erase` can delete the event; 1 commits to its plain
+    /// digest; None is the default (SPEC.md §27).
     /// Releases the GIL while it creates the log.
     #[staticmethod]
-    #[pyo3(signature = (path, key, log_id = None, mode = "receipts", valid_from = None, index_fields = None))]
+    #[pyo3(signature = (path, key, log_id = None, mode = "receipts", valid_from = None, index_fields = None, record_version = None))]
+    #[allow(clippy::too_many_arguments)]
     fn create(
         py: Python<'_>,
         path: PathBuf,
@@ -78,12 +82,14 @@ impl Log {
         mode: &str,
         valid_from: Option<Str>,
         index_fields: Option<Vec<Str>>,
+        record_version: Option<Count>,
     ) -> PyResult<Log> {
         let options = CreateOptions {
             log_id: log_id.map(|id| id.0),
             mode: Mode::from_name(mode).map_err(error)?,
             key_valid_from: self::time(valid_from.as_deref())?,
             index_fields: index_fields.unwrap_or_default().into_iter().map(|name| name.0).collect(),
+            record_version: record_version.map(|v| RecordVersion::parse(v.0)).transpose().map_err(error)?,
             ..CreateOptions::default()
         };
         let key = signer(key)?;
@@ -373,6 +379,41 @@ impl Log {
         let (log, key) = (self.log()?, self.key()?);
         let reason = reason.as_deref();
         py.detach(|| log.revoke(&key, &kid, at, reason)).map_err(error)
+    }
+
+    /// Erases the event of record `index` and its salt (a folder log of version-2
+    /// records, SPEC.md §27): the log's key signs an erasure record naming the
+    /// record and `reason`, then every copy of the event in the log's files is
+    /// overwritten or removed; the record, its receipt and every proof stay valid.
+    /// Returns the erasure record's acknowledgement, as `append` does. Raises
+    /// RECORD_ERASED when it was erased already, ERASURE_REFUSED for a version-1,
+    /// key or erasure record or one under a legal hold. Releases the GIL while it works.
+    fn erase(&self, py: Python<'_>, index: Count, reason: Str) -> PyResult<String> {
+        let (log, key) = (self.log()?, self.key()?);
+        let folder = log.folder("erasing events").map_err(error)?;
+        py.detach(|| folder.erase(&key, index.0, &reason)).map(|a| a.to_line()).map_err(error)
+    }
+
+    /// Sets a legal hold on record `index` (with a case or matter reference): its
+    /// event cannot be erased until the hold is released.
+    fn hold(&self, py: Python<'_>, index: Count, reason: Str) -> PyResult<()> {
+        let log = self.log()?;
+        let folder = log.folder("legal holds").map_err(error)?;
+        py.detach(|| folder.hold(index.0, &reason)).map_err(error)
+    }
+
+    /// Releases the legal hold on record `index`; whether there was one.
+    fn release(&self, py: Python<'_>, index: Count) -> PyResult<bool> {
+        let log = self.log()?;
+        let folder = log.folder("legal holds").map_err(error)?;
+        py.detach(|| folder.release(index.0)).map_err(error)
+    }
+
+    /// The legal holds, each a dict with `seq`, `reason` and `since`.
+    fn holds<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let log = self.log()?;
+        let holds = log.folder("legal holds").and_then(|folder| folder.holds()).map_err(error)?;
+        value_to_py(py, &Value::Array(holds.iter().map(|hold| hold.to_value()).collect()))
     }
 
     /// The log's key history as JWKS text.

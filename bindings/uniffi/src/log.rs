@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use evidentia::json::Value;
-use evidentia::{Direction, ErrorCode, KeySet, NewMessage, PartnerKeys, SignedMessage, Timestamp};
+use evidentia::{Direction, ErrorCode, KeySet, NewMessage, PartnerKeys, RecordVersion, SignedMessage, Timestamp};
 use evidentia_store::{AnyLog, AppendOptions, CreateOptions, LogOptions, Mode, NewEvent, Wait};
 
 use crate::error::{Result, fail};
@@ -50,8 +50,10 @@ impl Log {
     /// (a receipt per append) or "batch" (a signed checkpoint per batch). The key
     /// is valid from now, or from `valid_from` (RFC 3339) for records of an earlier
     /// time. `index_fields` names the payload fields to index, so that `find` finds
-    /// records by their values.
-    #[uniffi::constructor(default(log_id = None, mode = None, valid_from = None, index_fields = []))]
+    /// records by their values. `record_version` 2 (a directory log) commits to
+    /// each event under a random salt kept beside it, so that `erase` can delete the
+    /// event; 1 commits to its plain digest; none is the default (SPEC §27).
+    #[uniffi::constructor(default(log_id = None, mode = None, valid_from = None, index_fields = [], record_version = None))]
     pub fn create(
         path: String,
         key: Arc<SigningKey>,
@@ -59,12 +61,14 @@ impl Log {
         mode: Option<String>,
         valid_from: Option<String>,
         index_fields: Vec<String>,
+        record_version: Option<u32>,
     ) -> Result<Arc<Log>> {
         let options = CreateOptions {
             log_id,
             mode: Mode::from_name(mode.as_deref().unwrap_or("receipts"))?,
             key_valid_from: time(valid_from)?,
             index_fields,
+            record_version: record_version.map(|v| RecordVersion::parse(u64::from(v))).transpose()?,
             ..CreateOptions::default()
         };
         let log = AnyLog::create(path.as_ref(), &*key.signer(), options)?;
@@ -314,6 +318,38 @@ impl Log {
         Ok(())
     }
 
+    /// Erases the event of record `index` and its salt (a directory log of
+    /// version-2 records, SPEC §27): the log's key signs an erasure record naming
+    /// the record and `reason`, then every copy of the event in the log's files is
+    /// overwritten or removed; the record, its receipt and every proof stay valid.
+    /// Returns the erasure record's acknowledgement, as `append` does.
+    /// RECORD_ERASED when it was erased already; ERASURE_REFUSED for a version-1,
+    /// key or erasure record, or one under a legal hold.
+    pub fn erase(&self, index: u64, reason: String) -> Result<String> {
+        let key = self.key.lock().map_err(|_| fail(ErrorCode::Internal, "a thread panicked holding the key"))?;
+        let current =
+            key.clone().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))?;
+        drop(key);
+        Ok(self.log.folder("erasing events")?.erase(&*current.signer(), index, &reason)?.to_line())
+    }
+
+    /// Sets a legal hold on record `index` (with a case or matter reference): its
+    /// event cannot be erased until the hold is released.
+    pub fn hold(&self, index: u64, reason: String) -> Result<()> {
+        Ok(self.log.folder("legal holds")?.hold(index, &reason)?)
+    }
+
+    /// Releases the legal hold on record `index`; whether there was one.
+    pub fn release(&self, index: u64) -> Result<bool> {
+        Ok(self.log.folder("legal holds")?.release(index)?)
+    }
+
+    /// The legal holds.
+    pub fn holds(&self) -> Result<Vec<LogHold>> {
+        let holds = self.log.folder("legal holds")?.holds()?;
+        Ok(holds.into_iter().map(|h| LogHold { seq: h.seq, reason: h.reason, since: h.since.to_string() }).collect())
+    }
+
     /// The log's key history as JWKS text.
     pub fn keys(&self) -> Result<String> {
         Ok(self.log.keys()?.to_json())
@@ -351,4 +387,15 @@ pub struct TlogProofExport {
     pub proof: String,
     /// The entry: the record's bytes.
     pub entry: Vec<u8>,
+}
+
+/// A legal hold on a record: its event cannot be erased until it is released.
+#[derive(Debug, uniffi::Record)]
+pub struct LogHold {
+    /// The record held.
+    pub seq: u64,
+    /// Why (a case or matter reference).
+    pub reason: String,
+    /// When the hold was set (RFC 3339 UTC).
+    pub since: String,
 }

@@ -202,6 +202,38 @@ class ApiTest {
         verifyLog(dir).use { assertEquals(listOf("KEY_HISTORY_MISMATCH"), it.failureCodes()) }
     }
 
+    @Test
+    fun anErasedEventIsInNoFileAndTheLogStaysValid() {
+        val key = SigningKey.generate()
+        val dir = tempDir().resolve("log")
+        val secret = "Mary-Jackson-44c0"
+        fun holding() = java.nio.file.Files.walk(dir).use { paths ->
+            paths.filter { java.nio.file.Files.isRegularFile(it) }
+                .filter { String(java.nio.file.Files.readAllBytes(it), Charsets.ISO_8859_1).contains(secret) }.count()
+        }
+        Log.create(dir.toString(), key, null, "receipts", null, listOf("name"), 2u).use { log ->
+            for (name in listOf("Bob", secret, "Carol")) log.append("""{"name":"$name"}""")
+            assertEquals(1L, holding())
+            log.hold(1uL, "case 2026-17")
+            assertEquals(listOf(1uL to "case 2026-17"), log.holds().map { it.seq to it.reason })
+            assertCode("ERASURE_REFUSED", "erase a held record") { log.erase(1uL, "GDPR Art. 17") }
+            assertTrue(log.release(1uL))
+            assertFalse(log.release(1uL))
+            assertTrue(log.erase(1uL, "GDPR Art. 17 request 118").isNotEmpty())
+            assertEquals(0L, holding())
+            log.verify().use {
+                assertTrue(it.valid(), it.toText())
+                assertTrue(it.toJson().contains("\"erased\":[{\"by\":3,\"index\":1,"), it.toJson())
+            }
+            assertCode("RECORD_ERASED", "erase twice") { log.erase(1uL, "again") }
+            assertCode("ERASURE_REFUSED", "erase the erasure record") { log.erase(3uL, "own") }
+            assertCode("INVALID_ARGUMENT", "erase beyond the log") { log.erase(9uL, "beyond") }
+        }
+        assertCode("INVALID_ARGUMENT", "record version 3") {
+            Log.create(tempDir().resolve("other").toString(), key, null, null, null, listOf(), 3u).close()
+        }
+    }
+
     /** What a log serves: its latest checkpoint, every receipt and inclusion proof, a consistency proof. */
     private data class Served(val checkpoint: String, val receipts: List<String>, val proofs: List<String>, val consistency: String)
 

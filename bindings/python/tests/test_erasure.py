@@ -1,0 +1,63 @@
+"""Erasure (SPEC.md §27): a version-2 log erases an event, keeps verifying and
+reports the record erased; legal holds refuse it; every refusal has its code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import evidentia
+
+SECRET = b"Grace-Hopper-5d1c"
+
+
+def files_holding(folder: Path, needle: bytes) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+@pytest.mark.parametrize("mode", ["receipts", "batch"])
+def test_an_erased_event_is_in_no_file_and_the_log_stays_valid(tmp_path: Path, mode: str) -> None:
+    key = evidentia.SigningKey.generate()
+    path = tmp_path / "log"
+    log = evidentia.Log.create(path, key, mode=mode, record_version=2, index_fields=["name"])
+    for name in ["Bob", SECRET.decode(), "Carol"]:
+        log.append({"name": name, "amount": 12})
+    assert len(files_holding(path, SECRET)) == 1
+
+    log.hold(1, "case 2026-17")
+    assert [(h["seq"], h["reason"]) for h in log.holds()] == [(1, "case 2026-17")]
+    with pytest.raises(evidentia.StorageError) as held:
+        log.erase(1, "GDPR Art. 17")
+    assert held.value.code_name == "ERASURE_REFUSED"
+    assert log.release(1) is True
+    assert log.release(1) is False
+
+    line = log.erase(1, "GDPR Art. 17 request 118")
+    assert line
+    assert files_holding(path, SECRET) == []
+    report = log.verify()
+    assert report.valid, report.to_text()
+    erased = json.loads(report.to_json())["erased"]
+    assert erased == [{"by": 3, "index": 1, "reason": "GDPR Art. 17 request 118", "seq": 1}]
+
+    with pytest.raises(evidentia.StorageError) as again:
+        log.erase(1, "again")
+    assert again.value.code_name == "RECORD_ERASED"
+    with pytest.raises(evidentia.StorageError) as own:
+        log.erase(3, "the erasure record")
+    assert own.value.code_name == "ERASURE_REFUSED"
+    with pytest.raises(evidentia.UsageError):
+        log.erase(9, "beyond")
+
+
+def test_a_version_1_log_does_not_erase(tmp_path: Path) -> None:
+    key = evidentia.SigningKey.generate()
+    log = evidentia.Log.create(tmp_path / "log", key, record_version=1)
+    log.append({"name": "x"})
+    with pytest.raises(evidentia.StorageError) as refused:
+        log.erase(0, "request")
+    assert refused.value.code_name == "ERASURE_REFUSED"
+    with pytest.raises(evidentia.UsageError):
+        evidentia.Log.create(tmp_path / "other", key, record_version=3)
