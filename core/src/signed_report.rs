@@ -191,8 +191,16 @@ fn read_report(payload: &[u8]) -> Result<SignedReport> {
         id => Some(id.as_str().ok_or_else(|| malformed("the report's 'log_id' is not a string"))?.to_owned()),
     };
     let first_record = value.get("first_record").map(|v| count(v, "first_record")).transpose()?.unwrap_or(0);
-    if value.get("erased").is_some_and(|erased| erased.as_array().is_none_or(<[Value]>::is_empty)) {
-        return Err(malformed("the report's 'erased' is not a list of erased records"));
+    if let Some(erased) = value.get("erased") {
+        let is_erased_record = |item: &Value| {
+            item.as_object().is_some_and(|members| members.len() == 4)
+                && ["by", "index", "seq"].iter().all(|name| item.get(name).is_some_and(|n| count(n, name).is_ok()))
+                && item.get("reason").and_then(Value::as_str).is_some()
+        };
+        let listed = erased.as_array().filter(|items| !items.is_empty() && items.iter().all(is_erased_record));
+        if listed.is_none() || subject != "log" {
+            return Err(malformed("the report's 'erased' is not a list of erased records of a log"));
+        }
     }
     Ok(SignedReport {
         kid: String::new(),
@@ -339,6 +347,12 @@ mod tests {
             ),
             json.replace("\"valid\":true", "\"extra\":1,\"valid\":true"),
             json.replace("\"record\":{", "\"record\":null,\"x\":{"),
+            // `erased` belongs to the report of a log, and lists erased records.
+            json.replace(
+                "\"evidentia_version\"",
+                "\"erased\":[{\"by\":3,\"index\":1,\"reason\":\"r\",\"seq\":1}],\"evidentia_version\"",
+            ),
+            json.replace("\"evidentia_version\"", "\"erased\":[],\"evidentia_version\""),
         ] {
             assert_ne!(changed, json);
             assert_eq!(signs(&changed).map_err(|e| e.code()), Err(ErrorCode::ReportMalformed), "{changed}");

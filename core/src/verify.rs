@@ -177,8 +177,8 @@ pub struct PreparedEntry {
     link: Option<Link>,
     /// A key record (SPEC.md §23), read, when the event is one.
     key_record: Option<Result<KeyRecord>>,
-    /// An erasure record (SPEC.md §27), read, when the event is one.
-    erasure: Option<Result<Erasure>>,
+    /// An erasure record (SPEC.md §27), when the event is one.
+    erasure: Option<Erasure>,
 }
 
 impl PreparedEntry {
@@ -282,7 +282,13 @@ impl PreparedEntry {
                     self.link = check.link;
                 }
                 self.key_record = key_record_of(bytes);
-                self.erasure = erasure_of(bytes);
+                // Only a version-1 record with a well-formed erasure event is an
+                // erasure record (SPEC.md §27.1): any other event is an event, so
+                // logs written before erasure existed read as they did. A malformed
+                // one explains no erasure, and the event it meant stays unexplained.
+                if record.version == RecordVersion::V1 {
+                    self.erasure = erasure_of(bytes).and_then(Result::ok);
+                }
             }
             EventState::Mismatch(message) => self.fail(ErrorCode::EventMismatch, message),
             EventState::Erased => self.event_erased = true,
@@ -476,8 +482,8 @@ pub struct LogVerifier {
     /// from: a rotation's key record is its outgoing key's last record.
     handed_over: HashSet<String>,
     /// Records whose event was erased and that no erasure record has named yet,
-    /// by sequence number, with their index.
-    erased_unnamed: std::collections::BTreeMap<u64, u64>,
+    /// by sequence number, with their index and digest.
+    erased_unnamed: std::collections::BTreeMap<u64, (u64, Digest)>,
     /// The sequence numbers erasure records named, with the erasure's index.
     erasures: std::collections::HashMap<u64, u64>,
     /// The indexes of erasure records among `links`.
@@ -705,7 +711,7 @@ impl LogVerifier {
                     "the event of this version-1 record was erased: only a version-2 record's event can be",
                 ),
                 RecordVersion::V2 => {
-                    self.erased_unnamed.insert(record.seq, index);
+                    self.erased_unnamed.insert(record.seq, (index, digest));
                 }
             }
         }
@@ -808,13 +814,9 @@ impl LogVerifier {
 
     /// Checks an erasure record (SPEC.md §27.2): it names an earlier record, once;
     /// the digest it names is checked as a link. The erased record is reported.
-    fn check_erasure(&mut self, index: u64, record: &Record, erasure: Result<Erasure>) {
+    fn check_erasure(&mut self, index: u64, record: &Record, erasure: Erasure) {
         let at = Some(index);
         self.report.ran(&[Check::Event]);
-        let erasure = match erasure {
-            Ok(erasure) => erasure,
-            Err(e) => return self.report.fail(e.code(), at, e.message()),
-        };
         if erasure.seq >= record.seq {
             let message = format!("the erasure names record {}, which is not before it", erasure.seq);
             return self.report.fail(ErrorCode::ErasureMismatch, at, message);
@@ -825,7 +827,7 @@ impl LogVerifier {
         }
         self.links.push((index, erasure.link()));
         self.erasure_links.insert(index);
-        if let Some(erased) = self.erased_unnamed.remove(&erasure.seq) {
+        if let Some((erased, _)) = self.erased_unnamed.remove(&erasure.seq) {
             self.report.erased(ErasedRecord { index: erased, seq: erasure.seq, by: index, reason: erasure.reason });
         }
     }
@@ -966,6 +968,27 @@ impl LogVerifier {
         self.max_seq = Some(self.max_seq.map_or(seq, |max| max.max(seq)));
     }
 
+    /// The records met so far whose event is erased and that no erasure record met
+    /// so far names, as `(seq, record digest)`: a reader whose snapshot was taken
+    /// before an erasure sees the event erased but not the erasure record, and
+    /// looks for it after its snapshot ([`LogVerifier::erased_after`]).
+    pub fn unnamed_erasures(&self) -> Vec<(u64, Digest)> {
+        self.erased_unnamed.iter().map(|(seq, (_, digest))| (*seq, *digest)).collect()
+    }
+
+    /// Takes `erasure`, the erasure record at `index` after the entries verified
+    /// (appended since the snapshot they were read from), for a record whose event
+    /// is erased: when it names that record by its digest, the record is reported
+    /// erased instead of `ERASURE_MISMATCH`.
+    pub fn erased_after(&mut self, index: u64, erasure: &Erasure) {
+        if self.erased_unnamed.get(&erasure.seq).is_some_and(|(_, digest)| *digest == erasure.record)
+            && let Some((erased, _)) = self.erased_unnamed.remove(&erasure.seq)
+        {
+            let reason = erasure.reason.clone();
+            self.report.erased(ErasedRecord { index: erased, seq: erasure.seq, by: index, reason });
+        }
+    }
+
     /// The links of signed messages met so far and not yet checked, as
     /// `(index of the linking record, link)`: the caller looks up each linked
     /// record and passes its digest to [`LogVerifier::check_link`].
@@ -1025,7 +1048,7 @@ impl LogVerifier {
                 self.report.fail(ErrorCode::LinkMismatch, Some(index), message);
             }
         }
-        for (seq, index) in std::mem::take(&mut self.erased_unnamed) {
+        for (seq, (index, _)) in std::mem::take(&mut self.erased_unnamed) {
             let message = format!("the event of record {seq} was erased, but no erasure record of the log names it");
             self.report.fail(ErrorCode::ErasureMismatch, Some(index), message);
         }
@@ -1266,6 +1289,27 @@ mod tests {
         assert_eq!(report.failure_codes(), [ErrorCode::ErasureMismatch], "{}", report.to_text());
         // Appending an erasure record (or a key record) as an event is refused.
         assert!(crate::issue_receipt(&key, &mut chain, &events[1], time, None).is_err());
+    }
+
+    #[test]
+    fn an_event_that_is_not_a_well_formed_erasure_record_is_an_event() {
+        // Logs written before erasure existed may hold such events: they verify as they did.
+        let key = SigningKey::from_bytes(&[3u8; 32]).unwrap();
+        let mut chain = ChainState::new("test/log").unwrap();
+        let time = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+        let mut receipts = Vec::new();
+        let mut events = Vec::new();
+        for event in [
+            br#"{"n":0}"#.as_slice(),
+            br#"{"evidentia_erasure":{"format":1,"reason":"r","record":"sha256:00","seq":0},"x":1}"#,
+            br#"{"evidentia_erasure":"hello"}"#,
+        ] {
+            let chained = chain.append(key.kid(), Digest::sha256(event), time, None).unwrap();
+            receipts.push(Receipt::sign(&key, &chained.record).unwrap().as_str().to_owned());
+            events.push(event.to_vec());
+        }
+        let report = verify_stored(&key, &receipts, &events);
+        assert!(report.is_valid(), "{}", report.to_text());
     }
 
     /// Five receipts, and what a store holds at size `at`: a checkpoint note of the

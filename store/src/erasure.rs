@@ -15,7 +15,7 @@ use evidentia::json::{Number, Value, parse};
 use evidentia::{Digest, Erasure, Error, ErrorCode, Result, Signer, StoredEvent, Timestamp, erasure_of, key_record_of};
 
 use crate::archive::Manifest;
-use crate::config::CUT_DIR;
+use crate::config::{CUT_DIR, SEGMENTS_DIR};
 use crate::frame;
 use crate::fsio::{Fs, io_error, read_regular};
 use crate::segments::EntryRef;
@@ -85,22 +85,127 @@ fn write_holds(fs: &Fs, dir: &Path, holds: &[Hold]) -> Result<()> {
     fs.replace(dir, HOLDS_FILE, evidentia::json::to_pretty_string(&value)?.as_bytes())
 }
 
-/// The journal: which record is being erased, and the log's size before its
-/// erasure record, which is the record at that position.
-fn write_journal(fs: &Fs, dir: &Path, seq: u64, size: u64) -> Result<()> {
-    let value = Value::object([("seq", count(seq)), ("size", count(size))]);
-    fs.replace(dir, ERASING_FILE, &evidentia::canonicalize_value(&value)?)
+/// The journal of an erasure: which record is being erased, the log's size before
+/// its erasure record (which is the record at that position), and, once known,
+/// the overwrite to make: the segment file's name, the frame's offset, the frame's
+/// payload up to its stored event (the entry's kind and record), and the stored
+/// event's length. The overwrite is redone before recovery reads a segment, so a
+/// frame a crash left half overwritten is whole again before anything judges it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Journal {
+    seq: u64,
+    size: u64,
+    overwrite: Option<Overwrite>,
 }
 
-fn read_journal(dir: &Path) -> Result<Option<(u64, u64)>> {
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Overwrite {
+    name: String,
+    offset: u64,
+    prefix: Vec<u8>,
+    event_len: u64,
+}
+
+impl Overwrite {
+    /// The frame as the erasure leaves it.
+    fn frame(&self) -> Vec<u8> {
+        let mut payload = self.prefix.clone();
+        payload.resize(self.prefix.len() + self.event_len as usize, 0);
+        let mut framed = Vec::with_capacity(frame::HEADER + payload.len());
+        frame::encode(&payload, &mut framed);
+        framed
+    }
+
+    /// Writes the frame over the copy at `path`, after checking that the frame
+    /// there is the same entry (same length, same kind and record): the journal
+    /// never makes the writer overwrite anything else.
+    fn apply(&self, fs: &Fs, path: &Path) -> Result<()> {
+        let framed = self.frame();
+        let file = std::fs::File::open(path).map_err(|e| io_error("open", path, &e))?;
+        let mut existing = vec![0u8; frame::HEADER + self.prefix.len()];
+        crate::fsio::read_at(&file, &mut existing, self.offset).map_err(|e| io_error("read", path, &e))?;
+        if existing[..4] != framed[..4] || existing[4..8] != framed[4..8] || existing[frame::HEADER..] != self.prefix {
+            return Err(Error::new(
+                ErrorCode::LogCorrupt,
+                format!(
+                    "{} does not hold, at offset {}, the entry the erasure journal {ERASING_FILE} names: nothing was overwritten",
+                    path.display(),
+                    self.offset
+                ),
+            ));
+        }
+        let file = fs.open(path, false)?;
+        fs.write_at(&file, path, &framed, self.offset)?;
+        fs.sync(&file, path)
+    }
+}
+
+/// The files that hold segment `name`: the one in `segments/`, and its archived
+/// copy, either or both (a crash while archiving leaves both).
+fn copies(dir: &Path, name: &str) -> Result<Vec<std::path::PathBuf>> {
+    let mut paths = Vec::new();
+    let live = dir.join(SEGMENTS_DIR).join(name);
+    if std::fs::symlink_metadata(&live).is_ok_and(|m| m.file_type().is_file()) {
+        paths.push(live);
+    }
+    if let Some(manifest) = Manifest::read(dir)?
+        && manifest.segments.iter().any(|s| s.name == name)
+    {
+        let archived = manifest.dir.join(name);
+        if std::fs::symlink_metadata(&archived).is_ok_and(|m| m.file_type().is_file()) {
+            paths.push(archived);
+        }
+    }
+    Ok(paths)
+}
+
+fn write_journal(fs: &Fs, dir: &Path, journal: &Journal) -> Result<()> {
+    let mut members = vec![("seq", count(journal.seq)), ("size", count(journal.size))];
+    if let Some(overwrite) = &journal.overwrite {
+        members.push(("event_len", count(overwrite.event_len)));
+        members.push(("name", Value::from(overwrite.name.as_str())));
+        members.push(("offset", count(overwrite.offset)));
+        members.push(("prefix", Value::string(evidentia::encoding::b64url(&overwrite.prefix))));
+    }
+    fs.replace(dir, ERASING_FILE, &evidentia::canonicalize_value(&Value::object(members))?)
+}
+
+fn read_journal(dir: &Path) -> Result<Option<Journal>> {
     let path = dir.join(ERASING_FILE);
-    let Some(bytes) = read_regular(&path, 4096)? else { return Ok(None) };
+    let Some(bytes) = read_regular(&path, 1 << 20)? else { return Ok(None) };
     let value = parse(&bytes).map_err(|e| corrupt(&path, &format!("not JSON: {e}")))?;
     let number = |name: &str| value.get(name).and_then(Value::as_number).and_then(Number::as_safe_u64);
-    match (number("seq"), number("size")) {
-        (Some(seq), Some(size)) => Ok(Some((seq, size))),
-        _ => Err(corrupt(&path, "not a seq and a size")),
+    let (Some(seq), Some(size)) = (number("seq"), number("size")) else {
+        return Err(corrupt(&path, "no seq and size"));
+    };
+    let overwrite = match value.get("name") {
+        None => None,
+        Some(name) => {
+            let name = name.as_str().filter(|n| crate::archive::is_segment_name(n));
+            let prefix = value.get("prefix").and_then(Value::as_str).and_then(evidentia::encoding::b64url_decode);
+            match (name, number("offset"), prefix, number("event_len")) {
+                (Some(name), Some(offset), Some(prefix), Some(event_len))
+                    if prefix.len() as u64 + event_len <= frame::MAX_PAYLOAD as u64 =>
+                {
+                    Some(Overwrite { name: name.to_owned(), offset, prefix, event_len })
+                }
+                _ => {
+                    return Err(corrupt(&path, "the overwrite is not a segment name, an offset, a prefix and a length"));
+                }
+            }
+        }
+    };
+    Ok(Some(Journal { seq, size, overwrite }))
+}
+
+/// Redoes the overwrite an erasure journal names, if any: called first when a log
+/// is opened for writing, before recovery reads the segments.
+pub(crate) fn redo(fs: &Fs, dir: &Path) -> Result<()> {
+    let Some(Journal { overwrite: Some(overwrite), .. }) = read_journal(dir)? else { return Ok(()) };
+    for path in copies(dir, &overwrite.name)? {
+        overwrite.apply(fs, &path)?;
     }
+    Ok(())
 }
 
 fn remove_journal(fs: &Fs, dir: &Path) -> Result<()> {
@@ -186,19 +291,19 @@ impl Writer {
         }
         let erasure = Erasure::new(seq, Digest::sha256(&entry.record_bytes()?), reason)?;
         let event = erasure.to_event();
-        write_journal(&self.fs, &self.dir, seq, count)?;
+        write_journal(&self.fs, &self.dir, &Journal { seq, size: count, overwrite: None })?;
         let events = [NewEvent { json: &event, nonce: None }];
         // An erasure record is of version 1, so that every verifier reads it.
         let appended =
             self.commit(key, &events, vec![event.clone()], &AppendOptions::default(), evidentia::RecordVersion::V1);
         match appended {
             Ok(mut appended) => {
-                self.finish_erasure()?;
+                self.finish_or_repair()?;
                 Ok(appended.remove(0))
             }
             // Stored but not sealed: the next append seals it; the event goes now.
             Err(e) if e.code() == ErrorCode::RecordsUnsealed => {
-                self.finish_erasure()?;
+                self.finish_or_repair()?;
                 Err(e)
             }
             Err(e) => {
@@ -211,11 +316,21 @@ impl Writer {
         }
     }
 
+    /// [`Writer::finish_erasure`]; when it fails, the files are repaired before the
+    /// next change (which redoes the overwrite from the journal).
+    fn finish_or_repair(&mut self) -> Result<()> {
+        let finished = self.finish_erasure();
+        if finished.is_err() {
+            self.damaged = true;
+        }
+        finished
+    }
+
     /// Finishes the erasure the journal names, if any: once its erasure record is
     /// in the log, every copy of the event is removed; else the journal is dropped.
     /// Called when the log is opened for writing and before each erasure.
     pub(crate) fn finish_erasure(&mut self) -> Result<()> {
-        let Some((seq, size)) = read_journal(&self.dir)? else { return Ok(()) };
+        let Some(Journal { seq, size, .. }) = read_journal(&self.dir)? else { return Ok(()) };
         // Files a failed write left are repaired first, so the record at `size` is
         // read for sure: the journal goes only once it is known not to be there.
         self.repair()?;
@@ -224,22 +339,22 @@ impl Writer {
             false => false,
         };
         if appended {
-            self.wipe(seq)?;
+            self.wipe(seq, size)?;
         }
         remove_journal(&self.fs, &self.dir)
     }
 
-    /// Overwrites the stored event of record `seq` with zeros, wherever its
-    /// segment is, and removes the other copies.
-    fn wipe(&mut self, seq: u64) -> Result<()> {
+    /// Overwrites the stored event of record `seq` with zeros in every copy of its
+    /// segment, and removes the other copies of the event; `size` is the journal's.
+    fn wipe(&mut self, seq: u64, size: u64) -> Result<()> {
         let (segment, offset) = self.index.get(seq)?;
         let segment = self.segments.segments.get(segment).ok_or_else(|| {
             Error::new(ErrorCode::LogCorrupt, format!("the index names a missing segment for entry {seq}"))
         })?;
-        let path = segment.current_path()?;
-        // Read without its CRC: an erasure a crash cut short leaves the frame half
-        // overwritten. What it overwrites is the event alone, so the record before
-        // it is intact, and checked to be record `seq`.
+        let name = segment.path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        // Read without its CRC: a frame half overwritten is whole again once the
+        // journal's overwrite was redone, but one read before is not. What an
+        // erasure overwrites is the event alone, and the record is checked.
         let corrupt = |why: String| Error::new(ErrorCode::LogCorrupt, format!("entry {seq}: {why}"));
         let payload = segment.unchecked_frame_at(offset).map_err(corrupt)?;
         let entry = EntryRef::decode(&payload).map_err(corrupt)?;
@@ -248,28 +363,22 @@ impl Writer {
         {
             return Err(corrupt("the index does not point at its record".into()));
         }
-        let stored = entry.stored_event();
+        let event_len = entry.stored_event().len();
+        let prefix = payload[..payload.len() - event_len].to_vec();
         self.purge_cut()?;
-        let intact = segment.frame_at(offset).is_ok();
-        if !intact || stored.iter().any(|&b| b != 0) {
-            let at = payload.len() - stored.len();
-            let mut wiped = payload.clone();
-            wiped[at..].copy_from_slice(&StoredEvent::erased(stored.len()));
-            let mut framed = Vec::with_capacity(frame::HEADER + wiped.len());
-            frame::encode(&wiped, &mut framed);
-            let file = self.fs.open(&path, false)?;
-            self.fs.write_at(&file, &path, &framed, offset)?;
-            self.fs.sync(&file, &path)?;
+        let overwrite = Overwrite { name: name.clone(), offset, prefix, event_len: event_len as u64 };
+        write_journal(&self.fs, &self.dir, &Journal { seq, size, overwrite: Some(overwrite.clone()) })?;
+        for path in copies(&self.dir, &name)? {
+            overwrite.apply(&self.fs, &path)?;
         }
-        // An archived segment's manifest lists its digest: it changed.
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        // An archived copy's digest is in the manifest: it changed.
         if let Some(mut manifest) = Manifest::read(&self.dir)?
-            && path.parent() == Some(manifest.dir.as_path())
             && let Some(archived) = manifest.segments.iter_mut().find(|s| s.name == name)
         {
-            let bytes = read_regular(&path, archived.size)?
-                .ok_or_else(|| Error::new(ErrorCode::LogCorrupt, format!("{} is missing", path.display())))?;
-            if archived.sha256 != Digest::sha256(&bytes) {
+            let path = manifest.dir.join(&name);
+            if let Some(bytes) = read_regular(&path, archived.size)?
+                && archived.sha256 != Digest::sha256(&bytes)
+            {
                 archived.sha256 = Digest::sha256(&bytes);
                 manifest.write(&self.fs, &self.dir)?;
             }

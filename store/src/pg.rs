@@ -382,6 +382,12 @@ impl PgLog {
     /// [`ErrorCode::LogCorrupt`] when the source or the copy does not verify;
     /// [`ErrorCode::LogExists`]; [`ErrorCode::Io`].
     pub fn copy_from(source: &LogReader, url: &str, mut progress: impl FnMut(u64)) -> Result<PgLog> {
+        if source.record_version() != RecordVersion::V1 {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "a log of version-2 records (salted events that can be erased) is not copied to PostgreSQL, which keeps version-1 records only so far: nothing was copied",
+            ));
+        }
         let report = source.verify(None, |_| {})?;
         if !report.is_valid() {
             return Err(Error::new(

@@ -345,5 +345,24 @@ fn verify_records(
         let digest = found.get(&link.seq).copied().flatten();
         verifier.check_link(index, link, digest);
     }
+    find_erasures_after(reader, &mut verifier)?;
     Ok(verifier.finish())
+}
+
+/// An erasure made while the log was being read: the erased event is seen, but its
+/// erasure record was appended after the reader's snapshot. Such records are
+/// looked for in the log as it is now (SPEC.md §27.2).
+fn find_erasures_after(reader: &LogReader, verifier: &mut LogVerifier) -> Result<()> {
+    if verifier.unnamed_erasures().is_empty() {
+        return Ok(());
+    }
+    let now = LogReader::open(&reader.dir)?;
+    for seq in reader.count..now.count {
+        if let Ok(entry) = now.entry(seq)
+            && let Some(Ok(erasure)) = evidentia::erasure_of(entry.event())
+        {
+            verifier.erased_after(seq, &erasure);
+        }
+    }
+    Ok(())
 }

@@ -139,6 +139,11 @@ impl LogReader {
         self.config.note_key.as_ref()
     }
 
+    /// The version of the records the log writes (log.json's `version`).
+    pub fn record_version(&self) -> evidentia::RecordVersion {
+        self.config.record_version
+    }
+
     /// How records are signed.
     pub fn mode(&self) -> Mode {
         self.config.mode

@@ -247,6 +247,8 @@ fn trusted_tree(fs: &Fs, path: &Path, durable: Option<Durable>) -> Result<TreeFi
 /// locks), repairing and reporting what needs it.
 pub(crate) fn open_writer(fs: &Fs, dir: &Path) -> Result<Writer> {
     let config = Config::read(dir)?;
+    // A frame an erasure was overwriting when it was stopped is made whole first.
+    crate::erasure::redo(fs, dir)?;
     let mut keys = read_keys(dir)?;
     let mut recovery = Recovery::default();
     let durable = Durable::read(dir)?;

@@ -155,7 +155,13 @@ pub(crate) fn retried(
     if options.idempotent && same {
         return Ok(original);
     }
-    let why = if options.idempotent { ", with another event" } else { "" };
+    let erased = stored_event
+        .is_some_and(|stored| matches!(evidentia::event_state(&original.record, stored), EventState::Erased));
+    let why = match (options.idempotent, erased) {
+        (_, true) => ", whose event was erased",
+        (true, false) => ", with another event",
+        (false, false) => "",
+    };
     Err(Error::new(ErrorCode::NonceInUse, format!("the nonce is already used by record {}{why}", original.seq)))
 }
 

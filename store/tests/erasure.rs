@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use evidentia::{ErrorCode, RecordVersion, SigningKey, Timestamp};
-use evidentia_store::{CreateOptions, FaultError, Faults, Log, LogOptions, Mode, NewEvent, verify_dir};
+use evidentia_store::{CreateOptions, FaultError, Faults, Log, LogOptions, LogReader, Mode, NewEvent, verify_dir};
 
 struct Scratch(PathBuf);
 
@@ -43,8 +43,10 @@ fn make(dir: &Path, mode: Mode, options: LogOptions) -> Log {
         ..CreateOptions::default()
     };
     let log = Log::create(dir, &key(), create).unwrap();
+    // Record 1 spans sectors, so that a write cut short can tear it.
+    let padding = "p".repeat(6000);
     for (name, nonce) in [("Bob", None), (SECRET, Some("req-1")), ("Carol", None)] {
-        let event = format!(r#"{{"name":"{name}","amount":12}}"#);
+        let event = format!(r#"{{"name":"{name}","amount":12,"padding":"{padding}"}}"#);
         log.append_events(&key(), &[NewEvent { json: event.as_bytes(), nonce }], &Default::default()).unwrap();
     }
     log
@@ -121,7 +123,7 @@ fn an_erased_event_is_in_no_file_and_the_log_verifies_with_the_record_reported_e
         assert_eq!(log.hold(9, "beyond").unwrap_err().code(), ErrorCode::InvalidArgument);
         // An idempotent retry of the erased record's nonce is no retry of it.
         let retry = evidentia_store::AppendOptions { idempotent: true, ..Default::default() };
-        let event = format!(r#"{{"name":"{SECRET}","amount":12}}"#);
+        let event = format!(r#"{{"name":"{SECRET}","amount":12,"padding":"{}"}}"#, "p".repeat(6000));
         let again = log.append_events(&key(), &[NewEvent { json: event.as_bytes(), nonce: Some("req-1") }], &retry);
         assert_eq!(again.unwrap_err().code(), ErrorCode::NonceInUse);
     }
@@ -139,7 +141,7 @@ fn a_version_1_record_is_not_erased_and_an_idempotent_retry_of_a_salted_one_is_f
     let dir = scratch("retry");
     let log = make(&dir.0, Mode::Receipts, LogOptions::default());
     let retry = evidentia_store::AppendOptions { idempotent: true, ..Default::default() };
-    let event = format!(r#"{{ "amount": 12, "name": "{SECRET}" }}"#);
+    let event = format!(r#"{{ "amount": 12, "name": "{SECRET}", "padding": "{}" }}"#, "p".repeat(6000));
     let again =
         log.append_events(&key(), &[NewEvent { json: event.as_bytes(), nonce: Some("req-1") }], &retry).unwrap();
     assert!(again[0].replayed);
@@ -148,30 +150,49 @@ fn a_version_1_record_is_not_erased_and_an_idempotent_retry_of_a_salted_one_is_f
     assert_eq!(other.unwrap_err().code(), ErrorCode::NonceInUse);
 }
 
+/// What happens after the fault: the process goes on, or the power is cut and
+/// every unflushed write is lost, or only some of them (a write cut short).
+#[derive(Clone, Copy, Debug)]
+enum After {
+    GoesOn,
+    PowerCut,
+    PowerCutKeepingSome(u64),
+}
+
 #[test]
 fn an_erasure_cut_short_at_any_file_operation_is_finished_or_not_made_when_the_log_reopens() {
-    for power_cut in [false, true] {
+    let some = [6, 7, 36, 37].map(After::PowerCutKeepingSome);
+    for after in [[After::GoesOn, After::PowerCut].as_slice(), &some].concat() {
         let mut n = 1;
         loop {
-            let dir = scratch(&format!("fault-{power_cut}-{n}"));
+            let dir = scratch(&format!("fault-{after:?}-{n}"));
             let faults = Arc::new(Faults::new());
             let log =
                 make(&dir.0, Mode::Receipts, LogOptions { faults: Some(Arc::clone(&faults)), ..Default::default() });
-            if power_cut {
+            if !matches!(after, After::GoesOn) {
                 faults.record_unflushed();
             }
             faults.fail_operation(n, if n % 2 == 0 { FaultError::NoSpace } else { FaultError::Io });
             let result = log.erase(&key(), 1, "retention ended");
             let injected = faults.injected();
-            if power_cut && injected.is_some() {
-                faults.power_cut().unwrap();
+            let mut acknowledged = 3 + u64::from(result.is_ok());
+            match after {
+                _ if injected.is_none() => {}
+                After::GoesOn => {
+                    // The application goes on appending: every acknowledged record stays.
+                    let more = log.append(&key(), br#"{"name":"Dan"}"#, None);
+                    acknowledged += u64::from(more.is_ok());
+                }
+                After::PowerCut => faults.power_cut().unwrap(),
+                After::PowerCutKeepingSome(seed) => faults.power_cut_keeping_some(seed).unwrap(),
             }
             drop(log);
-            let what = format!("power cut {power_cut}, fault at operation {n} ({injected:?}): {result:?}");
+            let what = format!("{after:?}, fault at operation {n} ({injected:?}): {result:?}");
             if let Err(e) = &result {
                 assert!(matches!(e.code(), ErrorCode::Io | ErrorCode::RecordsUnsealed), "{what}");
             }
             let log = Log::open(&dir.0).unwrap_or_else(|e| panic!("{what}: the log does not reopen: {e:?}"));
+            assert!(log.len() >= acknowledged, "{what}: {} records, {acknowledged} acknowledged", log.len());
             let erasures = erasure_records(&log);
             let holding = files_holding(&dir.0, SECRET.as_bytes());
             match erasures.as_slice() {
@@ -192,5 +213,48 @@ fn an_erasure_cut_short_at_any_file_operation_is_finished_or_not_made_when_the_l
             }
             n += 1;
         }
+    }
+}
+
+/// A segment archived (SPEC.md §16.1) while a crash left it in `segments/` too:
+/// both copies lose the event, and the manifest's digest follows.
+#[test]
+fn an_event_in_an_archived_segment_is_erased_in_every_copy() {
+    let dir = scratch("archived");
+    let archive = scratch("archived-to");
+    let log = make(&dir.0, Mode::Receipts, LogOptions::default());
+    let big = format!(r#"{{"blob":"{}"}}"#, "b".repeat(1 << 20));
+    for _ in 0..66 {
+        log.append(&key(), big.as_bytes(), None).unwrap();
+    }
+    log.archive(&archive.0).unwrap();
+    let name = "00000000000000000000.seg";
+    std::fs::copy(archive.0.join(name), dir.0.join("segments").join(name)).unwrap();
+    assert_eq!(files_holding(&dir.0, SECRET.as_bytes()).len() + files_holding(&archive.0, SECRET.as_bytes()).len(), 2);
+    log.erase(&key(), 1, "retention ended").unwrap();
+    assert!(files_holding(&dir.0, SECRET.as_bytes()).is_empty());
+    assert!(files_holding(&archive.0, SECRET.as_bytes()).is_empty());
+    drop(log);
+    let report = verify_dir(&dir.0, None, |_| {}).unwrap();
+    assert!(report.is_valid(), "{}", report.to_text());
+    // Archiving again finds the copies alike and the manifest right.
+    let log = Log::open(&dir.0).unwrap();
+    log.archive(&archive.0).unwrap();
+}
+
+/// A reader whose snapshot was taken before an erasure sees the event erased but
+/// not the erasure record after its snapshot: it finds that record, and the log
+/// is valid, the record reported erased.
+#[test]
+fn a_reader_opened_before_an_erasure_reports_the_record_erased() {
+    for mode in [Mode::Receipts, Mode::Batch] {
+        let dir = scratch(&format!("reader-{}", mode.name()));
+        let log = make(&dir.0, mode, LogOptions::default());
+        let reader = LogReader::open(&dir.0).unwrap();
+        log.erase(&key(), 1, "retention ended").unwrap();
+        let report = reader.verify(None, |_| {}).unwrap();
+        assert!(report.is_valid(), "{}", report.to_text());
+        assert_eq!(report.records(), 3);
+        assert_eq!((report.erased()[0].seq, report.erased()[0].by), (1, 3));
     }
 }

@@ -434,10 +434,11 @@ impl KeyRecordScan {
         if record.prev.as_ref() != Some(&self.prev) {
             return Err(chain_broken(seq, "it does not follow the record before it"));
         }
-        // A key record is never erased; any other record's event may be.
+        // A key record is of version 1 and never erased; the event of a version-2
+        // record may be.
         let is_key_record = match crate::stored_event::event_state(&record, event) {
             crate::stored_event::EventState::Matches(event) => crate::keyrecord::key_record_of(event).is_some(),
-            crate::stored_event::EventState::Erased => false,
+            crate::stored_event::EventState::Erased if record.version == crate::record::RecordVersion::V2 => false,
             _ => return Err(chain_broken(seq, "its stored event is not the event it commits to")),
         };
         self.next += 1;
@@ -560,6 +561,11 @@ mod tests {
             Ok(found)
         };
         assert_eq!(scan(&records, &events, 3).unwrap(), [true, false]);
+        // The key record's event zeroed, as an erasure leaves a version-2 event: a
+        // version-1 record is never erased, so this hides a key change.
+        let mut zeroed = events.clone();
+        zeroed[1] = crate::stored_event::StoredEvent::erased(events[1].len());
+        assert_eq!(scan(&records, &zeroed, 3).unwrap_err().code(), ErrorCode::LogCorrupt);
         // The key record's member renamed: its event no longer reads as one.
         let mut renamed = events.clone();
         renamed[1] = String::from_utf8(events[1].clone()).unwrap().replacen("evidentia", "evidentiA", 1).into_bytes();
