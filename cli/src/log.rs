@@ -608,7 +608,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
             };
             if *evidence {
                 let entry = reader.entry(*index)?;
-                let event = evidentia::event_as_committed(&entry.record()?, entry.stored_event())?;
+                let event = evidentia::event_as_committed(&entry.record()?, entry.stored_event())?.bytes;
                 out!("{}", evidentia::evidence_file(&receipt, reader.keys(), Some(&event))?);
             } else {
                 outln!("{receipt}");

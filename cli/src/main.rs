@@ -115,6 +115,12 @@ enum Command {
         /// <OUT>.tar.gz. Neither may exist
         #[arg(long)]
         out: PathBuf,
+        /// For a record of version 2, disclose only these members of its event,
+        /// comma-separated (e.g. amount,currency): the others stay hidden, and the
+        /// package still proves those shown belong to the signed record. Without
+        /// it, every member is disclosed
+        #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
+        disclose: Option<Vec<String>>,
     },
     /// Check evidence packages
     #[command(subcommand)]
@@ -488,10 +494,17 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             }
             return report::print_report(report, json, signer.as_ref());
         }
-        Command::Export { dir, index, out } => {
-            let archive = match evidentia_store::postgres_location(dir)? {
-                Some(url) => evidentia_store::pg::PgLog::open(url)?.export_package(*index, out)?,
-                None => evidentia_store::export_package(dir, *index, out)?,
+        Command::Export { dir, index, out, disclose } => {
+            let archive = match (evidentia_store::postgres_location(dir)?, disclose) {
+                (Some(_), Some(_)) => {
+                    return Err(Error::new(
+                        ErrorCode::InvalidArgument,
+                        "a log in PostgreSQL keeps version-1 records, whose events are shown whole: --disclose is for a folder log of version-2 records",
+                    ));
+                }
+                (Some(url), None) => evidentia_store::pg::PgLog::open(url)?.export_package(*index, out)?,
+                (None, Some(names)) => evidentia_store::export_package_disclosing(dir, *index, out, names)?,
+                (None, None) => evidentia_store::export_package(dir, *index, out)?,
             };
             eprintln!(
                 "wrote {} and {}; check it with: sh {}/verify.sh",

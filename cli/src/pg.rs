@@ -83,7 +83,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
             let receipt = log.receipt(*index)?;
             if *evidence {
                 let entry = log.entry(*index)?;
-                let event = evidentia::event_as_committed(&entry.record()?, entry.stored_event())?;
+                let event = evidentia::event_as_committed(&entry.record()?, entry.stored_event())?.bytes;
                 out!("{}", evidentia::evidence_file(&receipt, &log.keys()?, Some(&event))?);
             } else {
                 outln!("{receipt}");

@@ -11,7 +11,7 @@
 //! - `0x00` and zeros to the same length: an event and salt that were erased. The
 //!   length is kept so that an erasure overwrites in place and nothing after it moves.
 
-use crate::commitment::{MAX_SALT_BYTES, MIN_SALT_BYTES, commit_json};
+use crate::commitment::{Commitment, MAX_SALT_BYTES, MIN_SALT_BYTES, commit_json};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorCode, Result};
 use crate::record::{Record, RecordVersion};
@@ -157,19 +157,62 @@ pub fn event_state<'a>(record: &Record, stored: &'a [u8]) -> EventState<'a> {
     }
 }
 
-/// The bytes whose SHA-256 is the record's event digest, as a package's
-/// `event.json` holds them: the event's canonical JSON for a version-1 record, the
-/// commitment document (SPEC.md §26) for a version-2 record.
+/// A record's event as a package holds it: the bytes whose SHA-256 is the
+/// record's event digest (the event's canonical JSON for a version-1 record, the
+/// commitment document, SPEC.md §26, for a version-2 record), and for a version-2
+/// record the commitment with every member's disclosure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommittedEvent {
+    /// What the record's event digest is the SHA-256 of.
+    pub bytes: Vec<u8>,
+    /// The commitment and its disclosures, for a version-2 record.
+    pub commitment: Option<Commitment>,
+}
+
+impl CommittedEvent {
+    /// The disclosures of the members named (all of them for `None`), in the
+    /// event's canonical member order; none for a version-1 record.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for a name the event has no member of, or
+    /// names given for a version-1 record, whose event is shown whole.
+    pub fn disclosures(&self, names: Option<&[String]>) -> Result<Vec<String>> {
+        let Some(commitment) = &self.commitment else {
+            return match names {
+                None => Ok(Vec::new()),
+                Some(_) => Err(Error::new(
+                    ErrorCode::InvalidArgument,
+                    "the record is of version 1: its event is not committed member by member, so it is shown whole",
+                )),
+            };
+        };
+        if let Some(names) = names
+            && let Some(missing) = names.iter().find(|name| commitment.disclosure(name).is_none())
+        {
+            return Err(Error::new(ErrorCode::InvalidArgument, format!("the event has no member {missing:?}")));
+        }
+        let chosen = commitment
+            .disclosures
+            .iter()
+            .filter(|d| names.is_none_or(|names| d.name().is_some_and(|name| names.iter().any(|n| n == name))));
+        Ok(chosen.map(|d| d.encoded().to_owned()).collect())
+    }
+}
+
+/// The record's event as a package holds it (see [`CommittedEvent`]).
 ///
 /// # Errors
 /// [`ErrorCode::RecordErased`] for an erased event, [`ErrorCode::EventMissing`]
 /// for one not kept, [`ErrorCode::EventMismatch`] for one that is not the event
 /// the record commits to.
-pub fn event_as_committed(record: &Record, stored: &[u8]) -> Result<Vec<u8>> {
+pub fn event_as_committed(record: &Record, stored: &[u8]) -> Result<CommittedEvent> {
     match event_state(record, stored) {
         EventState::Matches(event) => match StoredEvent::read(stored)? {
-            Some(StoredEvent::Salted { salt, .. }) => Ok(commit_json(event, salt)?.document),
-            _ => Ok(event.to_vec()),
+            Some(StoredEvent::Salted { salt, .. }) => {
+                let commitment = commit_json(event, salt)?;
+                Ok(CommittedEvent { bytes: commitment.document.clone(), commitment: Some(commitment) })
+            }
+            _ => Ok(CommittedEvent { bytes: event.to_vec(), commitment: None }),
         },
         EventState::Erased => {
             Err(Error::new(ErrorCode::RecordErased, format!("the event of record {} was erased", record.seq)))

@@ -190,7 +190,10 @@ fn read_journal(dir: &Path) -> Result<Option<Journal>> {
                     Some(Overwrite { name: name.to_owned(), offset, prefix, event_len })
                 }
                 _ => {
-                    return Err(corrupt(&path, "the overwrite is not a segment name, an offset, a prefix and a length"));
+                    return Err(corrupt(
+                        &path,
+                        "the overwrite is not a segment name, an offset, a prefix and a length",
+                    ));
                 }
             }
         }

@@ -70,7 +70,7 @@ pub use erasure::Hold;
 pub use faults::{FaultError, Faults, Op};
 pub use fsio::Wait;
 pub use monitor::{FindingKind, MonitorFinding, MonitorRound, monitor_round, monitor_tiles_round};
-pub use package::{export_package, read_package};
+pub use package::{export_package, export_package_disclosing, read_package};
 pub use reader::{LogReader, verify_dir, verify_dir_from};
 pub use recovery::Recovery;
 pub use segments::{Entry, EntryRef};

@@ -9,7 +9,7 @@ use evidentia::package::{
     PackageLimits, PackageRequest, PackageTimestamp, PackageWitnesses, build_package, is_plain_file_name, package_keys,
     read_package_archive as read_package_archive_bytes,
 };
-use evidentia::{BatchReceipt, Error, ErrorCode, InclusionProof, KeySet, Policy, Result, timestamp};
+use evidentia::{BatchReceipt, CommittedEvent, Error, ErrorCode, InclusionProof, KeySet, Policy, Result, timestamp};
 
 use crate::fsio::io_error;
 use crate::segments::EntryRef;
@@ -24,8 +24,8 @@ pub(crate) trait PackageSource {
     fn keys(&self) -> &KeySet;
     /// The receipt of record `seq`, as the log serves it.
     fn receipt(&mut self, seq: u64) -> Result<String>;
-    /// The canonical event of record `seq`.
-    fn event(&mut self, seq: u64) -> Result<Vec<u8>>;
+    /// The event of record `seq` as a package holds it.
+    fn event(&mut self, seq: u64) -> Result<CommittedEvent>;
     /// The key records (SPEC.md §23) after record `index`, in order: their
     /// sequence numbers and events, found by following the hash chain of every
     /// record from `index` on ([`KeyRecords`]), so that none is left out unseen.
@@ -61,7 +61,7 @@ impl PackageSource for Folder<'_> {
         self.reader.receipt(seq)
     }
 
-    fn event(&mut self, seq: u64) -> Result<Vec<u8>> {
+    fn event(&mut self, seq: u64) -> Result<CommittedEvent> {
         let entry = self.reader.entry(seq)?;
         evidentia::event_as_committed(&entry.record()?, entry.stored_event())
     }
@@ -185,13 +185,32 @@ fn too_many_key_records(index: u64) -> Error {
 /// checkpoint, or an `out` that exists; the code of evidence that does not verify
 /// (no package is written then); [`ErrorCode::Io`].
 pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
-    export(&mut Folder { dir, reader: LogReader::open(dir)? }, index, out)
+    export(&mut Folder { dir, reader: LogReader::open(dir)? }, index, out, None)
 }
 
-/// Writes the package of record `index` read from `source`, as [`export_package`].
-pub(crate) fn export<S: PackageSource>(source: &mut S, index: u64, out: &Path) -> Result<PathBuf> {
+/// As [`export_package`], for a version-2 record disclosing only the members
+/// `disclose` names (SPEC.md §19 check 13): the others stay hidden behind their
+/// salts, and the package still proves that those disclosed belong to the record.
+///
+/// # Errors
+/// As [`export_package`]; [`ErrorCode::InvalidArgument`] for a name the event has
+/// no member of, or a version-1 record, whose event is shown whole.
+pub fn export_package_disclosing(dir: &Path, index: u64, out: &Path, disclose: &[String]) -> Result<PathBuf> {
+    export(&mut Folder { dir, reader: LogReader::open(dir)? }, index, out, Some(disclose))
+}
+
+/// Writes the package of record `index` read from `source`, as [`export_package`],
+/// disclosing the members `disclose` names (all for `None`).
+pub(crate) fn export<S: PackageSource>(
+    source: &mut S,
+    index: u64,
+    out: &Path,
+    disclose: Option<&[String]>,
+) -> Result<PathBuf> {
     let receipt = source.receipt(index)?;
-    let event = source.event(index)?;
+    let committed = source.event(index)?;
+    let disclosures = committed.disclosures(disclose)?;
+    let event = committed.bytes;
     let key_records = source.key_records_after(index)?;
     let key_records: Vec<(String, Vec<u8>)> =
         key_records.into_iter().map(|(seq, event)| Ok((source.receipt(seq)?, event))).collect::<Result<_>>()?;
@@ -282,7 +301,7 @@ pub(crate) fn export<S: PackageSource>(source: &mut S, index: u64, out: &Path) -
     let request = match (link, &proof) {
         (Some(link), Some(proof)) => Some((
             source.receipt(link.seq)?,
-            source.event(link.seq)?,
+            source.event(link.seq)?.bytes,
             source.inclusion_proof(link.seq, proof.tree_size)?,
         )),
         _ => None,
@@ -290,6 +309,7 @@ pub(crate) fn export<S: PackageSource>(source: &mut S, index: u64, out: &Path) -
     let files = build_package(PackageInput {
         receipt: &receipt,
         event: &event,
+        disclosures: &disclosures,
         keys: source.keys(),
         proof: proof.as_ref(),
         checkpoint: checkpoint.as_deref(),

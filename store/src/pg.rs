@@ -475,7 +475,7 @@ impl PgLog {
             let keys = Reads { client: &mut tx, prepared: &mut *prepared }.keys()?;
             let mut source =
                 Snapshot { reads: Reads { client: &mut tx, prepared }, keys, log_id: &self.log_id, mode: self.mode };
-            crate::package::export(&mut source, index, out)
+            crate::package::export(&mut source, index, out, None)
         })
     }
 
@@ -1724,7 +1724,7 @@ impl PackageSource for Snapshot<'_, '_> {
         self.reads.receipt(seq)
     }
 
-    fn event(&mut self, seq: u64) -> Result<Vec<u8>> {
+    fn event(&mut self, seq: u64) -> Result<evidentia::CommittedEvent> {
         let entry = self.reads.entry(seq)?;
         evidentia::event_as_committed(&entry.record()?, entry.stored_event())
     }

@@ -2143,6 +2143,7 @@ fn package_files(f: &Fixture) -> Vec<PackageFile> {
     build_package(PackageInput {
         receipt: &f.receipts[1].0,
         event: &f.receipts[1].1,
+        disclosures: &[],
         keys: &keys,
         proof: Some(&proof),
         checkpoint: Some(&f.checkpoint),

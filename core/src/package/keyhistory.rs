@@ -527,6 +527,7 @@ mod tests {
         build_package(PackageInput {
             receipt: receipts[0].as_str(),
             event: &entries[0].1,
+            disclosures: &[],
             keys: &revocation.keys,
             proof: Some(&proof),
             checkpoint: Some(&note),
@@ -662,6 +663,7 @@ mod tests {
             build_package(PackageInput {
                 receipt: receipts[0].as_str(),
                 event: &entries[0].1,
+                disclosures: &[],
                 keys: &revocation.keys,
                 proof: Some(&proof),
                 checkpoint: Some(&sign_checkpoint(&checkpoint, signer).unwrap()),

@@ -531,6 +531,7 @@ mod tests {
         let input = PackageInput {
             receipt: second.receipt.as_str(),
             event: &second.event,
+            disclosures: &[],
             keys: &keys,
             proof: Some(&response_proof),
             checkpoint: Some(&note),

@@ -20,6 +20,7 @@ use crate::timestamp::{self, TimestampTrust};
 use crate::verify::verify_receipt;
 
 mod archive;
+mod disclosure;
 mod keyhistory;
 mod message;
 mod witnesses;
@@ -38,7 +39,7 @@ const VERIFICATION_MD: &str = include_str!("VERIFICATION.md");
 /// The names the files of a package may have (SPEC.md §19), each listed in
 /// `SHA256SUMS`, which is the only other file, besides the numbered files of key
 /// records ([`is_package_file_name`]). `verify.sh` holds the same list.
-pub const PACKAGE_FILE_NAMES: [&str; 48] = [
+pub const PACKAGE_FILE_NAMES: [&str; 49] = [
     "receipt.jws",
     "batch-receipt.json",
     "signing-input.txt",
@@ -87,6 +88,7 @@ pub const PACKAGE_FILE_NAMES: [&str; 48] = [
     "request-message-key.pem",
     witnesses::COSIGNED_FILE,
     witnesses::POLICY_FILE,
+    disclosure::DISCLOSURES_FILE,
 ];
 
 /// Whether a package may hold a file of this name (other than `SHA256SUMS`): one of
@@ -112,8 +114,12 @@ pub struct PackageFile {
 pub struct PackageInput<'a> {
     /// A receipt (compact JWS) or a batch receipt (JSON), exactly as issued.
     pub receipt: &'a str,
-    /// The event's canonical JSON bytes.
+    /// The event's canonical JSON bytes; for a version-2 record, its commitment
+    /// document (SPEC.md §26).
     pub event: &'a [u8],
+    /// For a version-2 record, the disclosures of the members to show (SPEC.md §19
+    /// check 13); the others stay hidden. Empty for a version-1 record.
+    pub disclosures: &'a [String],
     /// The signer's key history.
     pub keys: &'a KeySet,
     /// For a receipt: the inclusion proof of its record.
@@ -231,6 +237,15 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
     add("signature.der", receipt_signature.unwrap_or(note_signature));
     add("record.json", record_bytes);
     add("event.json", input.event.to_vec());
+    if !input.disclosures.is_empty() {
+        if record.version != crate::record::RecordVersion::V2 {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "only a version-2 record's event is committed member by member, so only it has disclosures",
+            ));
+        }
+        add(disclosure::DISCLOSURES_FILE, disclosure::disclosures_file(input.disclosures));
+    }
     for file in message::message_files(input.event, input.exported_at)?.unwrap_or_default() {
         add(&file.name, file.bytes);
     }
@@ -435,7 +450,7 @@ pub fn package_report_value(files: &[PackageFile], checks: &[PackageCheck]) -> V
 /// The checks of `verify.sh`, numbered as there, in order. Checks 9 and 10 are
 /// listed only for a package whose event is a signed message (that answers another),
 /// check 12 only for a package that carries a cosigned checkpoint or a policy.
-pub const PACKAGE_CHECKS: [&str; 12] = [
+pub const PACKAGE_CHECKS: [&str; 13] = [
     "every file matches its SHA-256 in SHA256SUMS",
     "the key files are one key, whose thumbprint is the record's kid",
     "keys.jwks lists the key as in force at the record's time",
@@ -448,6 +463,7 @@ pub const PACKAGE_CHECKS: [&str; 12] = [
     message::REQUEST_CHECK,
     keyhistory::KEY_HISTORY_CHECK,
     witnesses::WITNESS_CHECK,
+    disclosure::DISCLOSURE_CHECK,
 ];
 
 /// Checks a package as `verify.sh` does, with the same verdict for each check.
@@ -646,6 +662,15 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
             failure: outcome.err(),
         });
     }
+    if let Some(outcome) = disclosure::check(&file) {
+        checks.push(PackageCheck {
+            number: 13,
+            title: PACKAGE_CHECKS[12],
+            applies: true,
+            detail: outcome.as_ref().ok().cloned(),
+            failure: outcome.err(),
+        });
+    }
     checks
 }
 
@@ -819,6 +844,7 @@ mod tests {
         let input = PackageInput {
             receipt: &receipt,
             event: &event,
+            disclosures: &[],
             keys: &keys,
             proof: Some(&proof),
             checkpoint: Some(&note),
@@ -902,6 +928,7 @@ mod tests {
             build_package(PackageInput {
                 receipt: &receipt,
                 event,
+                disclosures: &[],
                 keys: &keys,
                 proof,
                 checkpoint,
@@ -923,6 +950,7 @@ mod tests {
         let code = build_package(PackageInput {
             receipt: &receipt,
             event: &event,
+            disclosures: &[],
             keys: &other,
             proof: Some(&proof),
             checkpoint: Some(&note),

@@ -12,7 +12,7 @@ from .errors import EvError
 from .keys import read_key_set, read_point, thumbprint
 from .records import parse_receipt, parse_record
 from .receipt import parse_batch_receipt
-from .util import b64std_decode, b64url_encode
+from .util import b64std_decode, b64url_decode, b64url_encode
 
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 MAX_FILE = 64 * 1024 * 1024
@@ -271,7 +271,7 @@ _TABLE = (
     "receipt.jws batch-receipt.json signing-input.txt signature.der record.json event.json public-key.pem "
     "public-key.jwk keys.jwks inclusion-proof.json checkpoint.txt checkpoint-body.txt checkpoint-key.pem "
     "timestamp.tst tsa-root.pem tsa-chain.pem cosigned-checkpoint.txt witness-policy.txt subject.txt "
-    "VERIFICATION.md verify.sh manifest.json"
+    "VERIFICATION.md verify.sh manifest.json disclosures.txt"
 ).split()
 _MESSAGE_FILES = (
     "message.jws message-keys.jwks message-provenance.json message-verification.json message-export.json "
@@ -657,12 +657,65 @@ class Check:
             self.failure = why
 
 
+def disclosures_failure(event, listed):
+    """§19 check 13: disclosures.txt is lines of base64url, each ending in a line feed;
+    event.json is a commitment document (§26.2: exactly `_sd`, a list of base64url SHA-256
+    digests, and `_sd_alg` "sha-256"); each disclosure's digest is listed, no disclosure
+    twice, and each decodes to a JSON array of a salt (string), a member name (string) and a
+    value, or a salt and a value alone only when it is the one disclosure of a document of one
+    digest; no member name twice. Why it fails, or None."""
+    if event is None:
+        return "event.json is missing"
+    try:
+        text = listed.decode("ascii")
+    except UnicodeDecodeError:
+        return "disclosures.txt is not text"
+    if not text.endswith("\n") or text == "\n":
+        return "disclosures.txt is not lines, each ending in a line feed"
+    lines = text[:-1].split("\n")
+    if any(not re.fullmatch(r"[A-Za-z0-9_-]+", line) for line in lines):
+        return "disclosures.txt has a line that is not base64url"
+    try:
+        doc = jcs.parse(event)
+    except EvError:
+        return "event.json is not a commitment document"
+    if not isinstance(doc, dict) or set(doc) != {"_sd", "_sd_alg"} or doc["_sd_alg"] != "sha-256" \
+            or not isinstance(doc["_sd"], list) \
+            or any(not (isinstance(d, str) and re.fullmatch(r"[A-Za-z0-9_-]{43}", d)) for d in doc["_sd"]):
+        return "event.json is not a commitment document"
+    digests = set(doc["_sd"])
+    if len(set(lines)) != len(lines):
+        return "a disclosure is listed twice"
+    names = set()
+    for line in lines:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(line.encode("ascii")).digest()).rstrip(b"=").decode()
+        if digest not in digests:
+            return "a disclosure is not one event.json lists"
+        raw = b64url_decode(line)
+        if raw is None:
+            return "a disclosure is not base64url"
+        try:
+            array = jcs.parse(raw)
+        except (ValueError, EvError):
+            return "a disclosure is not a JSON array"
+        if not isinstance(array, list) or not isinstance(array[0] if array else None, str):
+            return "a disclosure is not a salt and a member"
+        if len(array) == 3 and isinstance(array[1], str):
+            if array[1] in names:
+                return "a member is disclosed twice"
+            names.add(array[1])
+        elif not (len(array) == 2 and len(lines) == 1 and len(digests) == 1):
+            return "a disclosure is not a salt, a name and a value"
+    return None
+
+
 def verify_package(path):
     files = read_package(path)
     # 12 applies only when the package holds cosigned-checkpoint.txt or witness-policy.txt;
     # like 9 and 10 it is otherwise neither printed nor reported (no entry here).
     witnessed = any(n in files for n in WITNESS_FILES)
-    checks = {n: Check(n) for n in (*range(1, 9), 11, *([12] if witnessed else []))}
+    disclosing = "disclosures.txt" in files
+    checks = {n: Check(n) for n in (*range(1, 9), 11, *([12] if witnessed else []), *([13] if disclosing else []))}
 
     def fail_all(why, numbers):
         for n in numbers:
@@ -709,6 +762,12 @@ def verify_package(path):
         why = witnesses_failure(files)
         if why is not None:
             checks[12].fail(why)
+
+    # 13. the disclosures: judged from event.json and disclosures.txt alone.
+    if disclosing:
+        why = disclosures_failure(files.get("event.json"), files["disclosures.txt"])
+        if why is not None:
+            checks[13].fail(why)
 
     is_receipt = "receipt.jws" in files
     is_batch = "batch-receipt.json" in files

@@ -220,6 +220,20 @@ fn export_after(
     build: impl FnOnce(&Log) -> evidentia::Result<()>,
     after: impl FnOnce(&std::path::Path) -> evidentia::Result<()>,
 ) -> Result<Package> {
+    export_of(name, mode, index, None, build, after)
+}
+
+/// As [`export_after`]; with `disclose`, the log's records are of version 2 (their
+/// salts derived from a fixed seed) and the package discloses those members.
+fn export_of(
+    name: &str,
+    mode: Mode,
+    index: u64,
+    disclose: Option<&[String]>,
+    build: impl FnOnce(&Log) -> evidentia::Result<()>,
+    after: impl FnOnce(&std::path::Path) -> evidentia::Result<()>,
+) -> Result<Package> {
+    let version = if disclose.is_some() { evidentia::RecordVersion::V2 } else { evidentia::RecordVersion::V1 };
     let scratch = Scratch::new(&format!("package-{name}"))?;
     let path = scratch.0.join("log");
     let log = Log::create(
@@ -231,16 +245,19 @@ fn export_after(
             mode,
             key_valid_from: Some(at(0)),
             index_fields: Vec::new(),
-            // The suite's logs are of version 1, whatever a new log's default.
-            record_version: Some(evidentia::RecordVersion::V1),
-            options: options(),
+            // The suite's logs say their version, whatever a new log's default.
+            record_version: Some(version),
+            options: evidentia_store::LogOptions { salt_seed: Some([0x5A; 32]), ..options() },
         },
     )?;
     build(&log)?;
     drop(log);
     after(&path)?;
     let out = scratch.0.join("package");
-    export_package(&path, index, &out)?;
+    match disclose {
+        Some(names) => evidentia_store::export_package_disclosing(&path, index, &out, names)?,
+        None => export_package(&path, index, &out)?,
+    };
     Ok(Package::new(read_tree(&out)?))
 }
 
@@ -904,6 +921,58 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
         "witness-policy.txt without its quorum line (sums updated): not a policy, check 12 fails.",
         invalid.clone(),
         witnessed.with("witness-policy.txt", two_of_three.replace("quorum g\n", "")).folder(),
+    );
+    disclosure_cases(&mut add, k1)
+}
+
+/// Packages of a version-2 record that disclose some members (check 13).
+fn disclosure_cases(add: &mut impl FnMut(&str, &str, Outcome, Input), k1: &evidentia::SigningKey) -> Result<()> {
+    let event = br#"{"amount":"1250.00","currency":"EUR","iban":"DE89370400440532013000","name":"Ada Lovelace"}"#;
+    let names = ["amount".to_owned(), "currency".to_owned()];
+    let disclosed = export_of(
+        "disclosed",
+        Mode::Receipts,
+        0,
+        Some(&names),
+        |log| {
+            log.append_batch(k1, &[NewEvent { json: event, nonce: None }], Some(at(0)))?;
+            log.checkpoint(k1).map(|_| ())
+        },
+        |_| Ok(()),
+    )?;
+    let listed = disclosed.text("disclosures.txt");
+    let lines: Vec<&str> = listed.lines().collect();
+    add(
+        "disclosing-two-members",
+        "A version-2 record's package: event.json is the commitment document, disclosures.txt discloses amount and currency; name and iban stay hidden. Every check passes, check 13 among them.",
+        Outcome::Valid,
+        disclosed.folder(),
+    );
+    add(
+        "disclosure-of-another-event",
+        "disclosures.txt gains a disclosure of another event's member (sums updated): its digest is not one event.json lists, check 13 fails.",
+        Outcome::PackageInvalid,
+        disclosed
+            .with("disclosures.txt", format!("{listed}WyJyRlRrdWtsRzRQbmlzWndRMGoxT3p3IiwiYW1vdW50IiwiOTk5OS4wMCJd\n"))
+            .folder(),
+    );
+    add(
+        "disclosure-listed-twice",
+        "disclosures.txt lists the same disclosure twice (sums updated): check 13 fails.",
+        Outcome::PackageInvalid,
+        disclosed.with("disclosures.txt", format!("{listed}{}\n", lines[0])).folder(),
+    );
+    add(
+        "disclosures-without-final-line-feed",
+        "disclosures.txt's last line does not end in a line feed (sums updated): not lines, check 13 fails.",
+        Outcome::PackageInvalid,
+        disclosed.with("disclosures.txt", listed.trim_end_matches('\n').to_owned()).folder(),
+    );
+    add(
+        "disclosing-one-member-fewer",
+        "disclosures.txt without its first line (sums updated): a package disclosing one member only, valid.",
+        Outcome::Valid,
+        disclosed.with("disclosures.txt", format!("{}\n", lines[1])).folder(),
     );
     Ok(())
 }

@@ -90,7 +90,7 @@ request-receipt.jws request-signing-input.txt request-signature.der request-reco
 request-inclusion-proof.json request-message.jws request-message-keys.jwks request-message-provenance.json \
 request-message-verification.json request-message-export.json request-message-signing-input.txt \
 request-message-payload.bin request-message-signature.bin request-message-key.jwk request-message-key.pem \
-cosigned-checkpoint.txt witness-policy.txt"
+cosigned-checkpoint.txt witness-policy.txt disclosures.txt"
 : > "$work/listed"
 : > "$work/sums-lines"
 sums_ok=no
@@ -1187,6 +1187,48 @@ if [ -e cosigned-checkpoint.txt ] || [ -e witness-policy.txt ]; then
         fi
     fi
     [ -z "$w_why" ] || failed "12. the witnesses: $w_why"
+fi
+
+# 13. Only when the package holds disclosures.txt (SPEC §19, §26): the members it
+#     shows belong to the event the record commits to. event.json (check 7) is
+#     then a commitment document, {"_sd":[digests],"_sd_alg":"sha-256"}, the
+#     digests base64url. Each line of disclosures.txt is a disclosure: base64url of
+#     the JSON array [salt, member name, value]; its SHA-256 in base64url must be a
+#     digest event.json lists, and no line may come twice. A member not disclosed
+#     cannot be recovered from its digest, which hides a random salt. Each
+#     disclosure is shown decoded.
+if [ -e disclosures.txt ]; then
+    d_why=
+    d_sd=$(sed -n 's/^{"_sd":\[\(.*\)\],"_sd_alg":"sha-256"}$/\1/p' event.json)
+    printf '%s' "$d_sd" | tr ',' '\n' | sed 's/^"\(.*\)"$/\1/' > "$work/d-listed"
+    if [ "$(wc -l < event.json)" -ne 0 ] || [ "$(printf '{"_sd":[%s],"_sd_alg":"sha-256"}' "$d_sd")" != "$(cat event.json)" ] \
+        || grep -q -v -x '[A-Za-z0-9_-]\{43\}' "$work/d-listed"; then
+        d_why="event.json is not a commitment document"
+    elif [ ! -s disclosures.txt ] || [ "$(tail -c 1 disclosures.txt | hex)" != 0a ] \
+        || grep -q -v -x '[A-Za-z0-9_-][A-Za-z0-9_-]*' disclosures.txt \
+        || ! tr -d '\000\r' < disclosures.txt | cmp -s - disclosures.txt; then
+        d_why="disclosures.txt is not lines of base64url, each ending in a line feed"
+    elif [ -n "$(sort disclosures.txt | uniq -d)" ]; then
+        d_why="disclosures.txt lists a disclosure twice"
+    fi
+    d_count=0
+    if [ -z "$d_why" ]; then
+        while IFS= read -r d_line; do
+            d_count=$((d_count + 1))
+            d_digest=$(printf '%s' "$d_line" | openssl dgst -sha256 -binary | b64url_encode)
+            if ! grep -q -x -F -e "$d_digest" "$work/d-listed"; then
+                d_why="disclosure $d_count (SHA-256 $d_digest) is not one event.json lists"
+                break
+            fi
+            printf '        disclosed: %s\n' "$(printf '%s' "$d_line" | b64url_decode | head -c 300 | tr -d '\000-\010\013-\037')"
+        done < disclosures.txt
+    fi
+    if [ -z "$d_why" ]; then
+        d_total=$(grep -c . "$work/d-listed")
+        ok "13. the $d_count disclosed member(s) are members of the event the record commits to; $((d_total - d_count)) of its $d_total stay hidden"
+    else
+        failed "13. the disclosures: $d_why"
+    fi
 fi
 
 echo
