@@ -276,9 +276,18 @@ pub(crate) fn run(dir: Option<&Path>, json: bool) -> Result<Outcome, Error> {
     Ok(if success { Outcome::Valid } else { Outcome::Invalid })
 }
 
-/// Raises the amount of a stored payment event, keeping it canonical as a careful
-/// forger would.
-fn edit_amount(event: &[u8]) -> Result<Vec<u8>, Error> {
+/// Raises the amount of a stored payment event, keeping it canonical (and its salt,
+/// for a salted event) as a careful forger would.
+fn edit_amount(stored: &[u8]) -> Result<Vec<u8>, Error> {
+    match evidentia::StoredEvent::read(stored)? {
+        Some(evidentia::StoredEvent::Salted { salt, event }) => {
+            evidentia::StoredEvent::salted(salt, &edit_json(event)?)
+        }
+        _ => edit_json(stored),
+    }
+}
+
+fn edit_json(event: &[u8]) -> Result<Vec<u8>, Error> {
     let Value::Object(mut members) = parse(event)? else {
         return Err(Error::new(ErrorCode::Internal, "the demo event is not an object"));
     };

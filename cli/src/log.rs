@@ -66,10 +66,11 @@ pub(crate) enum LogCommand {
         index_fields: Vec<String>,
         /// The version of the records the log writes: 2 commits to each event under
         /// a random salt kept beside it, so that the event can be erased (`log
-        /// erase`) while every receipt and proof stays valid; 1 commits to the
-        /// event's plain digest
-        #[arg(long = "record-version", default_value = "1", value_parser = ["1", "2"])]
-        record_version: String,
+        /// erase`) and shown member by member (`export --disclose`) while every
+        /// receipt and proof stays valid; 1 (the default for now) commits to the
+        /// event's plain digest. A log in PostgreSQL writes version 1
+        #[arg(long = "record-version", value_parser = ["1", "2"])]
+        record_version: Option<String>,
     },
     /// Index one more payload field of an existing log (built from the records
     /// stored, and kept up to date by later appends)
@@ -472,16 +473,17 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
         LogCommand::Init { dir, key, id, mode, index_fields, record_version } => {
             let key_file = key_reference(key)?;
             let signing = load_signing_key(key)?;
-            let record_version = match record_version.as_str() {
-                "2" => evidentia::RecordVersion::V2,
-                _ => evidentia::RecordVersion::V1,
+            let record_version = match record_version.as_deref() {
+                Some("1") => Some(evidentia::RecordVersion::V1),
+                Some(_) => Some(evidentia::RecordVersion::V2),
+                None => None,
             };
             let options = CreateOptions {
                 log_id: id.clone(),
                 key_file: Some(key_file),
                 mode: Mode::from_name(mode)?,
                 index_fields: index_fields.clone(),
-                record_version: Some(record_version),
+                record_version,
                 ..CreateOptions::default()
             };
             let log = Log::create(dir, signing.as_ref(), options)?;

@@ -56,7 +56,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         LogCommand::Init { index_fields, .. } if !index_fields.is_empty() => {
             return unsupported("indexes no fields yet");
         }
-        LogCommand::Init { record_version, .. } if record_version != "1" => {
+        LogCommand::Init { record_version: Some(version), .. } if version != "1" => {
             return unsupported("writes records of version 1 only so far");
         }
         LogCommand::Init { key, id, mode, .. } => init(url, key, id.as_deref(), mode, json)?,

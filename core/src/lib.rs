@@ -87,7 +87,7 @@ pub use lookup::{MESSAGE_MEMBER, lookup_document, lookup_terms};
 pub use merkle::{ConsistencyProof, InclusionProof};
 pub use message::{
     Direction, Link, MESSAGE_FORMAT, NewMessage, PROVENANCE_FIELDS, Reverification, SignedMessage, Verification,
-    prepare_event,
+    prepare_event, record_version_for,
 };
 pub use partner::{
     MAX_KEYS as MAX_PARTNER_KEYS, PartnerAlgorithm, PartnerKey, PartnerKeys, PartnerVerified, verify_partner_jws,

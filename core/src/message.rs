@@ -596,6 +596,20 @@ pub(crate) fn stored_event_options() -> json::ParseOptions {
     json::ParseOptions { max_size: usize::MAX, ..json::ParseOptions::default() }
 }
 
+/// The version of the record a log that writes records of `version` makes for
+/// `event` (canonical JSON): a signed message of another party (SPEC.md §21) is
+/// of version 1 in any log, since a dispute package shows it whole (§21.6) and it
+/// is evidence of what the other party signed, not data of the log's own to erase.
+pub fn record_version_for(event: &[u8], version: crate::record::RecordVersion) -> crate::record::RecordVersion {
+    if version == crate::record::RecordVersion::V1 || !memchr_member(event) {
+        return version;
+    }
+    match json::parse(event) {
+        Ok(value) if value.get(MESSAGE_MEMBER).is_some() => crate::record::RecordVersion::V1,
+        _ => version,
+    }
+}
+
 fn memchr_member(canonical: &[u8]) -> bool {
     let needle = MESSAGE_MEMBER.as_bytes();
     canonical.windows(needle.len()).any(|window| window == needle)

@@ -532,6 +532,7 @@ impl Writer {
             if result.is_some() {
                 continue;
             }
+            let version = evidentia::record_version_for(&canonical, version);
             let (digest, stored) = match version {
                 RecordVersion::V1 => (Digest::sha256(&canonical), None),
                 RecordVersion::V2 => {

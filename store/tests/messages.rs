@@ -57,12 +57,14 @@ fn message(payload: &[u8], link: Option<Link>, forged: bool) -> SignedMessage {
 
 #[test]
 fn messages_are_recorded_found_and_verified_in_both_modes() {
-    for mode in [Mode::Receipts, Mode::Batch] {
-        let dir = scratch(mode.name());
+    let versions = [evidentia::RecordVersion::V1, evidentia::RecordVersion::V2];
+    for (mode, version) in [Mode::Receipts, Mode::Batch].into_iter().flat_map(|m| versions.map(|v| (m, v))) {
+        let dir = scratch(&format!("{}-{version:?}", mode.name()));
         let options = CreateOptions {
             log_id: Some("test.example/messages".into()),
             mode,
             index_fields: vec!["instruction_id".into()],
+            record_version: Some(version),
             ..CreateOptions::default()
         };
         let log = Log::create(&dir.0, &operator(), options).unwrap();
@@ -85,6 +87,18 @@ fn messages_are_recorded_found_and_verified_in_both_modes() {
         assert_eq!(stored.jws, response.jws);
         assert_eq!(stored.link, Some(link));
         assert!(log.message(0).unwrap().is_none());
+        // A signed message of another party is a version-1 record in any log: a
+        // dispute package shows it whole, with the record it answers.
+        assert_eq!(log.entry(0).unwrap().record().unwrap().version, version);
+        assert_eq!(log.entry(1).unwrap().record().unwrap().version, evidentia::RecordVersion::V1);
+        if mode == Mode::Receipts {
+            log.checkpoint(&operator()).unwrap();
+            let package = evidentia_store::export_package(&dir.0, 1, &dir.0.join("package")).unwrap();
+            let files = evidentia_store::read_package(&package).unwrap();
+            assert!(files.iter().any(|f| f.name == "message.jws"));
+            assert!(files.iter().any(|f| f.name == "request-event.json"));
+            assert!(evidentia::package::verify_package(&files).iter().all(|c| c.failure.is_none()));
+        }
         drop(log);
 
         let reader = LogReader::open(&dir.0).unwrap();
