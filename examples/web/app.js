@@ -342,6 +342,26 @@ function showPackage(report, name) {
     packageResult.append(element('p', '', report.valid ? 'What the record says:' : 'What the record claims (not to be trusted, see above):'))
     packageResult.append(recordDetails(report.record))
   }
+  if (report.disclosed) showDisclosed(report.disclosed, report.valid)
+}
+
+/**
+ * The members a package discloses of its record's event, each name with its value,
+ * and how many it keeps hidden: those are not in the package at all.
+ */
+function showDisclosed({ disclosed, names, undisclosed }, valid) {
+  packageResult.append(element('p', '', valid
+    ? `The members of the event this package discloses (${names.length} of ${names.length + undisclosed}):`
+    : 'The members the package claims to disclose (not to be trusted, see above):'))
+  const table = element('dl', 'record disclosed')
+  for (const name of names) {
+    table.append(element('dt', '', name), element('dd', '', JSON.stringify(disclosed[name])))
+  }
+  packageResult.append(table)
+  if (undisclosed > 0) {
+    packageResult.append(element('p', 'hidden', `${undisclosed} other member${undisclosed === 1 ? ' is' : 's are'} hidden: ` +
+      'the record commits to them, but the package does not hold their names or values, and they cannot be recovered from it.'))
+  }
 }
 
 function showPackageError(error, name) {

@@ -162,6 +162,19 @@ test('a witnessed package shows which witnesses cosigned its checkpoint, and one
   assert.match(refused, /do not meet the quorum of witness-policy\.txt/)
 })
 
+test('a package disclosing two members of the event shows them, and that the others are hidden', async () => {
+  const named = readdirSync(path.join(CASES, 'package')).find((name) => name.endsWith('-disclosing-two-members-archive'))
+  const text = await choose('disclosed.tar.gz', archive(named))
+  assert.match(text, /^VALID — every check of this evidence package passed/)
+  assert.equal((await statuses())[13], '✓ Passed')
+  assert.match(text, /The members of the event this package discloses \(2 of 4\):/)
+  assert.match(text, /amount\s+"1250\.00"/)
+  assert.match(text, /currency\s+"EUR"/)
+  assert.match(text, /2 other members are hidden: the record commits to them, but the package does not hold/)
+  assert.doesNotMatch(text, /Ada Lovelace|DE89|iban/)
+  await page.screenshot({ path: screenshot('package-disclosed'), fullPage: true })
+})
+
 test('tampered packages show INVALID, naming the check that failed and why', async () => {
   const event = await choose('package.tar.gz', withEventChanged(archive('002-receipt-package-archive')))
   assert.match(event, /^INVALID — this evidence package proves nothing: 1 of 7 checks failed/)
@@ -217,7 +230,7 @@ test('every conformance package given as a .tar.gz gets its expected verdict in 
       code: c.expected.code,
       archive: readFileSync(path.join(c.folder, c.expected.inputs.package)).toString('base64'),
     }))
-  assert.equal(cases.length, 31)
+  assert.equal(cases.length, 32)
   const wrong = await page.evaluate(async (cases) => {
     const { verifyPackage } = await import('/pkg/index.js')
     const wrong = []

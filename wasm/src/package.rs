@@ -11,7 +11,7 @@ use crate::convert::{Result, error, fail, optional_bytes, to_js};
 const TYPES: &str = r#"
 /** One check of an evidence package, numbered as its verify.sh numbers it. */
 export interface PackageCheck {
-  /** 1 to 11, as in verify.sh and VERIFICATION.md. */
+  /** 1 to 13, as in verify.sh and VERIFICATION.md. */
   number: number
   /** What the check establishes, in plain words. */
   check: string
@@ -43,6 +43,11 @@ export interface PackageReport {
   checks: PackageCheck[]
   /** Null when record.json cannot be read. */
   record: PackageRecord | null
+  /**
+   * Only for a package that discloses members of a version-2 record's event (check 13
+   * passed): the members shown, their names, and how many stay hidden.
+   */
+  disclosed?: { disclosed: Record<string, unknown>, names: string[], undisclosed: number }
 }
 "#;
 

@@ -15,6 +15,17 @@ pub(crate) fn disclosures_file(disclosures: &[String]) -> Vec<u8> {
     disclosures.iter().flat_map(|d| [d.as_bytes(), b"\n"].concat()).collect()
 }
 
+/// What the package's disclosures show, when check 13 passes: `{"disclosed": the
+/// members shown, "names", "undisclosed": how many stay hidden}` (as
+/// [`crate::Disclosed::to_value`]); `None` without `disclosures.txt` or when it
+/// fails.
+pub(crate) fn disclosed<'f>(file: &impl Fn(&str) -> Option<&'f [u8]>) -> Option<crate::json::Value> {
+    let text = std::str::from_utf8(file(DISCLOSURES_FILE)?).ok()?;
+    let disclosures: Vec<&str> = text.strip_suffix('\n')?.split('\n').collect();
+    let event = file("event.json")?;
+    check_disclosures(&Digest::sha256(event), event, &disclosures).ok().map(|d| d.to_value())
+}
+
 /// Check 13, when the package has `disclosures.txt`: it is lines of base64url,
 /// event.json is a commitment document (SPEC.md §26) whose SHA-256 the record
 /// holds (check 7), and each disclosure is one the document lists, no member twice.

@@ -404,7 +404,10 @@ pub fn package_report(files: &[PackageFile]) -> Value {
 /// `applies`, `passed` — null when the check does not apply —, `failure` and
 /// `detail`), `valid` (true when no check failed) and `record`, what the package's
 /// `record.json` claims (`log_id`, `seq`, `time`, `kid`, `event`, and `nonce` when
-/// it has one; null when it cannot be read), to be trusted only when `valid`.
+/// it has one; null when it cannot be read), to be trusted only when `valid`; and,
+/// for a package that discloses members of a version-2 record's event (check 13
+/// passed), `disclosed`: `{"disclosed": the members shown, "names": their names,
+/// "undisclosed": how many stay hidden}`.
 pub fn package_report_value(files: &[PackageFile], checks: &[PackageCheck]) -> Value {
     let rows = checks
         .iter()
@@ -444,7 +447,15 @@ pub fn package_report_value(files: &[PackageFile], checks: &[PackageCheck]) -> V
         },
     );
     let valid = checks.iter().all(|c| c.failure.is_none());
-    Value::object([("checks", Value::Array(rows)), ("record", record), ("valid", Value::Bool(valid))])
+    let mut members = vec![("checks", Value::Array(rows)), ("record", record), ("valid", Value::Bool(valid))];
+    // Only a package that discloses members has it.
+    let file = |name: &str| files.iter().find(|f| f.name == name).map(|f| f.bytes.as_slice());
+    if checks.iter().any(|c| c.number == 13 && c.failure.is_none())
+        && let Some(disclosed) = disclosure::disclosed(&file)
+    {
+        members.push(("disclosed", disclosed));
+    }
+    Value::object(members)
 }
 
 /// The checks of `verify.sh`, numbered as there, in order. Checks 9 and 10 are

@@ -974,6 +974,12 @@ fn disclosure_cases(add: &mut impl FnMut(&str, &str, Outcome, Input), k1: &evide
         Outcome::Valid,
         disclosed.with("disclosures.txt", format!("{}\n", lines[1])).folder(),
     );
+    add(
+        "disclosing-two-members-archive",
+        "disclosing-two-members as its .tar.gz: valid.",
+        Outcome::Valid,
+        disclosed.archive(),
+    );
     Ok(())
 }
 
