@@ -129,7 +129,7 @@ export declare class Log {
    * `out` and to `out` + ".tar.gz"; returns the archive's path. The package
    * verifies with its `verify.sh` and OpenSSL alone.
    */
-  exportPackage(index: number, out: string): string
+  exportPackage(index: number, out: string, options?: { disclose?: string[] }): string
   /**
    * Verifies a time-stamping authority's response (DER) for one of the log's
    * checkpoints and stores it beside it, so that packages exported later include
@@ -454,6 +454,15 @@ export interface ErrorCodeInfo {
 /** The error-code table: every code with its name, family and meaning. */
 export declare function errorCodes(): Array<ErrorCodeInfo>
 
+/** Options of `Log.exportPackage`. */
+export interface ExportOptions {
+  /**
+   * For a version-2 record, the members of its event to disclose (default: all);
+   * the others stay hidden (SPEC.md §19 check 13).
+   */
+  disclose?: string[]
+}
+
 /** One failure. */
 export interface Finding {
   /** The stable number of the error code. */
@@ -719,7 +728,7 @@ export declare function verifyLogEntriesAsync(entries: Array<LogEntry>, jwks: st
  * record claims (to be trusted only when `valid`). A failed check is in the
  * report, not thrown; what is no package throws INVALID_ARGUMENT saying why.
  */
-export declare function verifyPackage(package: string | Uint8Array): { valid: boolean; checks: Array<Record<string, unknown>>; record: Record<string, unknown> | null }
+export declare function verifyPackage(package: string | Uint8Array): { valid: boolean; checks: Array<Record<string, unknown>>; record: Record<string, unknown> | null; disclosed?: { disclosed: Record<string, unknown>; names: string[]; undisclosed: number } }
 
 /**
  * Verifies a compact JWS another party signed (ES256, ES384, ES512, RS256, PS256,

@@ -1141,6 +1141,23 @@ evidentia_result evidentia_log_export_package(const evidentia_log *log,
                                               char **out);
 
 /**
+ * As [`evidentia_log_export_package`], for a version-2 record of a folder log
+ * disclosing only the members `disclose` names, a JSON array of strings
+ * (`disclose_len` bytes; SPEC.md §19 check 13): the others stay hidden. A name the
+ * event has no member of, a version-1 record, or a list that is not a JSON array
+ * of strings is `EVIDENTIA_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * As [`evidentia_log_export_package`]; `disclose` readable for `disclose_len` bytes.
+ */
+evidentia_result evidentia_log_export_package_disclosing(const evidentia_log *log,
+                                                         uint64_t index,
+                                                         const char *dir,
+                                                         const char *disclose,
+                                                         size_t disclose_len,
+                                                         char **out);
+
+/**
  * Gives record `index`'s C2SP tlog-proof (SPEC.md §22.3) as a new string in
  * `*proof_out`, and its entry, the record's bytes (canonical JSON text), as a new
  * string in `*entry_out` (free both with [`crate::evidentia_string_free`]): to the

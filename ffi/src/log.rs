@@ -594,6 +594,40 @@ pub unsafe extern "C" fn evidentia_log_export_package(
     })
 }
 
+/// As [`evidentia_log_export_package`], for a version-2 record of a folder log
+/// disclosing only the members `disclose` names, a JSON array of strings
+/// (`disclose_len` bytes; SPEC.md §19 check 13): the others stay hidden. A name the
+/// event has no member of, a version-1 record, or a list that is not a JSON array
+/// of strings is `EVIDENTIA_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// As [`evidentia_log_export_package`]; `disclose` readable for `disclose_len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_export_package_disclosing(
+    log: *const evidentia_log,
+    index: u64,
+    dir: *const c_char,
+    disclose: *const c_char,
+    disclose_len: usize,
+    out: *mut *mut c_char,
+) -> evidentia_result {
+    boundary(|| {
+        let out = unsafe { string_out(out)? };
+        let log = unsafe { handle(log, "log")? };
+        let target = unsafe { path(dir)? };
+        let list = unsafe { crate::text(disclose, disclose_len, "disclose")? };
+        let not_a_list = || Error::new(ErrorCode::InvalidArgument, "disclose must be a JSON array of strings");
+        let names: Vec<String> = match evidentia::json::parse(list.as_bytes()).map_err(|_| not_a_list())? {
+            evidentia::json::Value::Array(items) => {
+                items.iter().map(|i| i.as_str().map(str::to_owned)).collect::<Option<_>>().ok_or_else(not_a_list)?
+            }
+            _ => return Err(not_a_list()),
+        };
+        let archive = log.log.export_package_disclosing(index, target, Some(&names))?;
+        give_string(archive.display().to_string(), out)
+    })
+}
+
 /// Gives record `index`'s C2SP tlog-proof (SPEC.md §22.3) as a new string in
 /// `*proof_out`, and its entry, the record's bytes (canonical JSON text), as a new
 /// string in `*entry_out` (free both with [`crate::evidentia_string_free`]): to the

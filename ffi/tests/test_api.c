@@ -937,6 +937,19 @@ static void erasure(void) {
     bool released = false;
     CHECK(evidentia_log_release(log, 1, &released) == EVIDENTIA_OK && released, "release");
     CHECK(evidentia_log_release(log, 1, &released) == EVIDENTIA_OK && !released, "released already");
+    char *checkpoint = NULL;
+    CHECK(evidentia_log_checkpoint(log, &checkpoint) == EVIDENTIA_OK, "checkpoint");
+    evidentia_string_free(checkpoint);
+    char package[300];
+    snprintf(package, sizeof package, "%s/package", dir);
+    char *archive = NULL;
+    const char *names = "[\"name\"]";
+    CHECK(evidentia_log_export_package_disclosing(log, 2, package, names, strlen(names), &archive) == EVIDENTIA_OK,
+          "export disclosing");
+    evidentia_string_free(archive);
+    CHECK(!any_file_holds(package, "Dorothy"), "only record 2 is in its package");
+    CHECK(evidentia_log_export_package_disclosing(log, 2, package, "{}", 2, &archive) == EVIDENTIA_INVALID_ARGUMENT,
+          "not a list");
     CHECK(evidentia_log_erase(log, 1, "GDPR Art. 17 request 118", out, BIG, &out_len) == EVIDENTIA_OK, "erase");
     CHECK(!any_file_holds(dir, "Dorothy-Vaughan-3e7a"), "the event is in no file");
     evidentia_report *report = NULL;

@@ -283,10 +283,24 @@ impl AnyLog {
     /// # Errors
     /// As [`crate::export_package`] and [`PgLog::export_package`].
     pub fn export_package(&self, index: u64, out: &Path) -> Result<PathBuf> {
-        match self {
-            AnyLog::Folder(log) => crate::export_package(log.dir(), index, out),
+        self.export_package_disclosing(index, out, None)
+    }
+
+    /// As [`AnyLog::export_package`], for a version-2 record of a folder log
+    /// disclosing only the members `disclose` names (all for `None`; SPEC.md §19
+    /// check 13).
+    ///
+    /// # Errors
+    /// As [`crate::export_package_disclosing`]; [`ErrorCode::InvalidArgument`] for
+    /// names given for a PostgreSQL log, whose version-1 events are shown whole.
+    pub fn export_package_disclosing(&self, index: u64, out: &Path, disclose: Option<&[String]>) -> Result<PathBuf> {
+        match (self, disclose) {
+            (AnyLog::Folder(log), Some(names)) => crate::export_package_disclosing(log.dir(), index, out, names),
+            (AnyLog::Folder(log), None) => crate::export_package(log.dir(), index, out),
             #[cfg(feature = "postgres")]
-            AnyLog::Postgres(log) => log.export_package(index, out),
+            (AnyLog::Postgres(_), Some(_)) => Err(folder_only("disclosing chosen members (version-2 records)")),
+            #[cfg(feature = "postgres")]
+            (AnyLog::Postgres(log), None) => log.export_package(index, out),
         }
     }
 

@@ -56,6 +56,16 @@ pub struct CreateLogOptions<'env> {
     pub record_version: Option<f64>,
 }
 
+/// Options of `Log.exportPackage`.
+#[napi(object)]
+#[derive(Default)]
+pub struct ExportOptions<'env> {
+    /// For a version-2 record, the members of its event to disclose (default: all);
+    /// the others stay hidden (SPEC.md §19 check 13).
+    #[napi(ts_type = "string[]")]
+    pub disclose: Option<Vec<Unknown<'env>>>,
+}
+
 /// Options of `Log.open`.
 #[napi(object)]
 #[derive(Default)]
@@ -679,10 +689,21 @@ impl Log {
     /// `out` and to `out` + ".tar.gz"; returns the archive's path. The package
     /// verifies with its `verify.sh` and OpenSSL alone.
     #[napi]
-    pub fn export_package(&self, index: f64, #[napi(ts_arg_type = "string")] out: Unknown<'_>) -> Result<String> {
+    pub fn export_package(
+        &self,
+        index: f64,
+        #[napi(ts_arg_type = "string")] out: Unknown<'_>,
+        #[napi(ts_arg_type = "{ disclose?: string[] }")] options: Option<ExportOptions<'_>>,
+    ) -> Result<String> {
         guard(|| {
             let out = text(&out, "the package path")?;
-            let archive = self.log()?.export_package(size_from_js(index, "index")?, out.as_ref()).map_err(error)?;
+            let names = options
+                .and_then(|o| o.disclose)
+                .map(|names| names.iter().map(|n| text(n, "a member name")).collect::<Result<Vec<_>>>())
+                .transpose()?;
+            let index = size_from_js(index, "index")?;
+            let archive =
+                self.log()?.export_package_disclosing(index, out.as_ref(), names.as_deref()).map_err(error)?;
             Ok(archive.display().to_string())
         })
     }

@@ -13,7 +13,7 @@ use crate::convert::{Result, engine, error, guard, js_string, text_bytes, value_
 /// record claims (to be trusted only when `valid`). A failed check is in the
 /// report, not thrown; what is no package throws INVALID_ARGUMENT saying why.
 #[napi(
-    ts_return_type = "{ valid: boolean; checks: Array<Record<string, unknown>>; record: Record<string, unknown> | null }"
+    ts_return_type = "{ valid: boolean; checks: Array<Record<string, unknown>>; record: Record<string, unknown> | null; disclosed?: { disclosed: Record<string, unknown>; names: string[]; undisclosed: number } }"
 )]
 pub fn verify_package<'env>(
     env: &'env Env,

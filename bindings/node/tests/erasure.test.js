@@ -42,6 +42,14 @@ for (const mode of ['receipts', 'batch']) {
     assert.equal(log.release(1), true)
     assert.equal(log.release(1), false)
 
+    log.checkpoint()
+    const archive = log.exportPackage(2, path.join(path.dirname(dir), 'package'), { disclose: ['amount'] })
+    const packaged = evidentia.verifyPackage(archive)
+    assert.ok(packaged.valid, JSON.stringify(packaged))
+    assert.deepEqual(packaged.disclosed, { disclosed: { amount: 12 }, names: ['amount'], undisclosed: 1 })
+    assert.deepEqual(filesHolding(path.join(path.dirname(dir), 'package'), 'Carol'), [])
+    throwsCode(() => log.exportPackage(2, path.join(path.dirname(dir), 'other'), { disclose: ['nope'] }), 'INVALID_ARGUMENT')
+
     assert.ok(log.erase(1, 'GDPR Art. 17 request 118'))
     assert.deepEqual(filesHolding(dir, SECRET), [])
     const report = log.verify()

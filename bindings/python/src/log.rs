@@ -310,9 +310,17 @@ impl Log {
     /// Writes the evidence package of record `index` (SPEC.md §19) to the new folder
     /// `out` and to `out` + ".tar.gz"; returns the archive's path. The package verifies
     /// with its `verify.sh` and OpenSSL alone. Releases the GIL while it works.
-    fn export_package(&self, py: Python<'_>, index: Count, out: PathBuf) -> PyResult<String> {
+    #[pyo3(signature = (index, out, disclose = None))]
+    fn export_package(
+        &self,
+        py: Python<'_>,
+        index: Count,
+        out: PathBuf,
+        disclose: Option<Vec<Str>>,
+    ) -> PyResult<String> {
         let log = self.log()?;
-        let archive = py.detach(|| log.export_package(index.0, &out)).map_err(error)?;
+        let names: Option<Vec<String>> = disclose.map(|names| names.into_iter().map(|n| n.0).collect());
+        let archive = py.detach(|| log.export_package_disclosing(index.0, &out, names.as_deref())).map_err(error)?;
         Ok(archive.display().to_string())
     }
 

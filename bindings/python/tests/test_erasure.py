@@ -34,6 +34,16 @@ def test_an_erased_event_is_in_no_file_and_the_log_stays_valid(tmp_path: Path, m
     assert log.release(1) is True
     assert log.release(1) is False
 
+    # A package of record 2 disclosing one member only: the rest stays out of it.
+    log.checkpoint()
+    archive = log.export_package(2, tmp_path / "package", disclose=["amount"])
+    report = evidentia.verify_package(archive)
+    assert report["valid"], report
+    assert report["disclosed"] == {"disclosed": {"amount": 12}, "names": ["amount"], "undisclosed": 1}
+    assert files_holding(tmp_path / "package", b"Carol") == []
+    with pytest.raises(evidentia.UsageError):
+        log.export_package(2, tmp_path / "other", disclose=["nope"])
+
     line = log.erase(1, "GDPR Art. 17 request 118")
     assert line
     assert files_holding(path, SECRET) == []
@@ -41,6 +51,9 @@ def test_an_erased_event_is_in_no_file_and_the_log_stays_valid(tmp_path: Path, m
     assert report.valid, report.to_text()
     erased = json.loads(report.to_json())["erased"]
     assert erased == [{"by": 3, "index": 1, "reason": "GDPR Art. 17 request 118", "seq": 1}]
+    with pytest.raises(evidentia.StorageError) as gone:
+        log.export_package(1, tmp_path / "erased")
+    assert gone.value.code_name == "RECORD_ERASED"
 
     with pytest.raises(evidentia.StorageError) as again:
         log.erase(1, "again")

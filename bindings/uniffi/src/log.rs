@@ -250,8 +250,9 @@ impl Log {
     /// Writes the evidence package of record `index` (SPEC.md §19) to the new folder
     /// `out` and to `out` + ".tar.gz"; returns the archive's path. The package
     /// verifies with its `verify.sh` and OpenSSL alone.
-    pub fn export_package(&self, index: u64, out: String) -> Result<String> {
-        Ok(self.log.export_package(index, out.as_ref())?.display().to_string())
+    #[uniffi::method(default(disclose = None))]
+    pub fn export_package(&self, index: u64, out: String, disclose: Option<Vec<String>>) -> Result<String> {
+        Ok(self.log.export_package_disclosing(index, out.as_ref(), disclose.as_deref())?.display().to_string())
     }
 
     /// Verifies a time-stamping authority's response (DER) for one of the log's

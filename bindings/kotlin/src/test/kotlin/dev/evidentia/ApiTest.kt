@@ -219,6 +219,10 @@ class ApiTest {
             assertCode("ERASURE_REFUSED", "erase a held record") { log.erase(1uL, "GDPR Art. 17") }
             assertTrue(log.release(1uL))
             assertFalse(log.release(1uL))
+            log.checkpoint()
+            val packaged = verifyPackage(log.exportPackage(2uL, dir.resolveSibling("package").toString(), listOf("name")))
+            assertTrue(packaged.valid, packaged.json)
+            assertTrue(packaged.json.contains("\"disclosed\":{\"disclosed\":{\"name\":\"Carol\"}"), packaged.json)
             assertTrue(log.erase(1uL, "GDPR Art. 17 request 118").isNotEmpty())
             assertEquals(0L, holding())
             log.verify().use {
