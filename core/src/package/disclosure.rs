@@ -45,6 +45,14 @@ pub(crate) fn check<'f>(file: &impl Fn(&str) -> Option<&'f [u8]>) -> Option<std:
         {
             return Err(format!("{DISCLOSURES_FILE} has a line that is not base64url"));
         }
+        // Only a version-2 record commits to its event member by member: for a
+        // version-1 record, event.json is the event itself, whatever it looks like.
+        let record = file("record.json").and_then(|r| crate::record::Record::from_bytes(r).ok());
+        if record.map(|r| r.version) != Some(crate::record::RecordVersion::V2) {
+            return Err(
+                "record.json is not a record of version 2, whose event is committed member by member".to_owned()
+            );
+        }
         let event = file("event.json").ok_or("event.json is missing")?;
         // Check 7 compares event.json with the record; this one reads what it lists.
         let disclosed = check_disclosures(&Digest::sha256(event), event, &disclosures).map_err(|e| e.to_string())?;

@@ -657,7 +657,7 @@ class Check:
             self.failure = why
 
 
-def disclosures_failure(event, listed):
+def disclosures_failure(record, event, listed):
     """§19 check 13: disclosures.txt is lines of base64url, each ending in a line feed;
     event.json is a commitment document (§26.2: exactly `_sd`, a list of base64url SHA-256
     digests, and `_sd_alg` "sha-256"); each disclosure's digest is listed, no disclosure
@@ -666,6 +666,11 @@ def disclosures_failure(event, listed):
     digest; no member name twice. Why it fails, or None."""
     if event is None:
         return "event.json is missing"
+    try:
+        if parse_record(record).f["v"] != 2:
+            return "record.json is not of version 2"
+    except (EvError, TypeError):
+        return "record.json is not of version 2"
     try:
         text = listed.decode("ascii")
     except UnicodeDecodeError:
@@ -765,7 +770,7 @@ def verify_package(path):
 
     # 13. the disclosures: judged from event.json and disclosures.txt alone.
     if disclosing:
-        why = disclosures_failure(files.get("event.json"), files["disclosures.txt"])
+        why = disclosures_failure(files.get("record.json"), files.get("event.json"), files["disclosures.txt"])
         if why is not None:
             checks[13].fail(why)
 

@@ -1201,7 +1201,9 @@ if [ -e disclosures.txt ]; then
     d_why=
     d_sd=$(sed -n 's/^{"_sd":\[\(.*\)\],"_sd_alg":"sha-256"}$/\1/p' event.json)
     printf '%s' "$d_sd" | tr ',' '\n' | sed 's/^"\(.*\)"$/\1/' > "$work/d-listed"
-    if [ "$(wc -l < event.json)" -ne 0 ] || [ "$(printf '{"_sd":[%s],"_sd_alg":"sha-256"}' "$d_sd")" != "$(cat event.json)" ] \
+    if [ "$(cat record.json 2>/dev/null | number v)" != 2 ]; then
+        d_why="record.json is not a record of version 2, whose event is committed member by member"
+    elif [ "$(wc -l < event.json)" -ne 0 ] || [ "$(printf '{"_sd":[%s],"_sd_alg":"sha-256"}' "$d_sd")" != "$(cat event.json)" ] \
         || grep -q -v -x '[A-Za-z0-9_-]\{43\}' "$work/d-listed"; then
         d_why="event.json is not a commitment document"
     elif [ ! -s disclosures.txt ] || [ "$(tail -c 1 disclosures.txt | hex)" != 0a ] \
@@ -1220,7 +1222,7 @@ if [ -e disclosures.txt ]; then
                 d_why="disclosure $d_count (SHA-256 $d_digest) is not one event.json lists"
                 break
             fi
-            printf '        disclosed: %s\n' "$(printf '%s' "$d_line" | b64url_decode | head -c 300 | tr -d '\000-\010\013-\037')"
+            printf '        disclosed: %s\n' "$(printf '%s' "$d_line" | b64url_decode | head -c 300 | tr -d '\000-\037')"
         done < disclosures.txt
     fi
     if [ -z "$d_why" ]; then
