@@ -170,7 +170,8 @@ async function main() {
     if (evidentia.Log) {
       const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'evidentia-bench-'))
       process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }))
-      log = evidentia.Log.create(path.join(dir, 'log'), key, { logId: 'bench.evidentia.dev/compare' })
+      // Records of version 1, which commit to the plain event digest the peers check.
+      log = evidentia.Log.create(path.join(dir, 'log'), key, { logId: 'bench.evidentia.dev/compare', recordVersion: 1 })
     }
     if (check) {
       const [theirs] = await peer.receipt(event1k, 0, null, now)

@@ -190,7 +190,8 @@ def main() -> None:
         # A log on tmpfs where there is one, so that no disk flush is counted.
         folder = tempfile.mkdtemp(prefix="evidentia-bench-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None)
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        log = evidentia.Log.create(Path(folder) / "log", key, log_id="bench.evidentia.dev/compare")
+        # Records of version 1, which commit to the plain event digest the peers check.
+        log = evidentia.Log.create(Path(folder) / "log", key, log_id="bench.evidentia.dev/compare", record_version=1)
         # Receipts in memory, as the peers make them; and with the opt-in randomized
         # signing, which is how the peers sign.
         chain = evidentia.ReceiptChain("bench.evidentia.dev/compare")

@@ -83,6 +83,13 @@ export declare class Log {
    * in batch mode its batch receipt.
    */
   receipt(index: number): string
+  /**
+   * The salt record `index` commits to its event under, for a record of version
+   * 2, or null for one of version 1: with the event, it checks the receipt
+   * without the log (`verifyReceipt(receipt, jwks, event, salt)`). Throws
+   * RECORD_ERASED once the event is erased.
+   */
+  salt(index: number): Uint8Array | null
   /** The index of the record holding `nonce`, or null. */
   findNonce(nonce: string): number | null
   /**
@@ -753,10 +760,11 @@ export declare function verifyPublication(path: string, jwks: string | KeySet): 
 
 /**
  * Verifies a receipt or batch receipt against a JWKS, and the event (JSON text or
- * a JavaScript value) when given. Malformed input throws; everything else is in
- * the report.
+ * a JavaScript value) when given, with its salt (from `log.salt`) for a record of
+ * version 2. Malformed input throws (INVALID_ARGUMENT for a version-2 record's
+ * event without its salt); everything else is in the report.
  */
-export declare function verifyReceipt(receipt: string, jwks: string | KeySet, event?: unknown): Report
+export declare function verifyReceipt(receipt: string, jwks: string | KeySet, event?: unknown, salt?: Uint8Array): Report
 
 /**
  * Verifies a time-stamping authority's response (DER, a `.tsr` file) for `data`

@@ -117,13 +117,7 @@ pub(crate) fn run(command: &CommitmentCommand, json: bool) -> Result<Outcome, Er
 }
 
 /// Bytes from hex (either case).
-fn decode_hex(hex: &str) -> Result<Vec<u8>, Error> {
-    let invalid = || Error::new(ErrorCode::InvalidArgument, "--salt-hex is an even number of hex digits");
-    if !hex.len().is_multiple_of(2) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(invalid());
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| hex.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()).ok_or_else(invalid))
-        .collect()
+pub(crate) fn decode_hex(hex: &str) -> Result<Vec<u8>, Error> {
+    evidentia::encoding::hex_decode(hex)
+        .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, "--salt-hex is an even number of hex digits"))
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use evidentia::json::{Value, parse};
-use evidentia::{Error, ErrorCode, KeySet, Report, SigningKey, canonicalize_value, verify_receipt};
+use evidentia::{Error, ErrorCode, KeySet, Report, SigningKey, canonicalize_value, verify_receipt_salted};
 use evidentia_store::{CreateOptions, Entry, Log, LogReader, Mode, verify_dir};
 
 use crate::Outcome;
@@ -139,7 +139,7 @@ pub(crate) fn run(dir: Option<&Path>, json: bool) -> Result<Outcome, Error> {
         let event = payment_event(i);
         let appended = log.append(key, event.as_bytes(), Some(&format!("req-{i:06}")))?;
         if i == EDITED {
-            kept = Some((appended.to_line(), event));
+            kept = Some((appended.to_line(), event, appended.salt));
         }
     }
     let append_time = started.elapsed().as_secs_f64();
@@ -163,7 +163,7 @@ pub(crate) fn run(dir: Option<&Path>, json: bool) -> Result<Outcome, Error> {
         out.say(format!("     | {line}"));
     }
 
-    let Some((receipt, event)) = kept else {
+    let Some((receipt, event, salt)) = kept else {
         return Err(Error::new(ErrorCode::Internal, "the demo did not keep its sample receipt"));
     };
     let receipt_path = dir.join(format!("receipt-{EDITED}.jws"));
@@ -183,9 +183,9 @@ pub(crate) fn run(dir: Option<&Path>, json: bool) -> Result<Outcome, Error> {
     let keys = KeySet::from_json(
         &std::fs::read_to_string(log_dir.join("keys.jwks")).map_err(|e| io_error("read", &log_dir, &e))?,
     )?;
-    let receipt_ok = verify_receipt(&receipt, &keys, Some(event.as_bytes()))?;
+    let receipt_ok = verify_receipt_salted(&receipt, &keys, Some(event.as_bytes()), salt.as_deref())?;
     let altered_event = event.replacen("\"officer-", "\"intruder-", 1);
-    let receipt_altered = verify_receipt(&receipt, &keys, Some(altered_event.as_bytes()))?;
+    let receipt_altered = verify_receipt_salted(&receipt, &keys, Some(altered_event.as_bytes()), salt.as_deref())?;
     out.say(format!("   receipt {EDITED} with its event, checked alone: {}", receipt_ok.summary()));
     out.say(format!("   the same receipt with an altered event:         {}", receipt_altered.summary()));
     let reader = LogReader::open(&log_dir)?;
@@ -265,8 +265,9 @@ pub(crate) fn run(dir: Option<&Path>, json: bool) -> Result<Outcome, Error> {
         }
         out.say("\nTry it yourself:");
         out.say(format!("   evidentia log verify {}", log_dir.display()));
+        let salt = salt.map(|salt| format!(" --salt-hex {}", evidentia::encoding::hex(&salt))).unwrap_or_default();
         out.say(format!(
-            "   evidentia receipt verify {} --jwks {} --event {}",
+            "   evidentia receipt verify {} --jwks {} --event {}{salt}",
             receipt_path.display(),
             log_dir.join("keys.jwks").display(),
             event_path.display()

@@ -64,11 +64,11 @@ pub(crate) enum LogCommand {
         /// (`log find --field NAME=VALUE`); repeat for more (at most 16)
         #[arg(long = "index-field", value_name = "NAME")]
         index_fields: Vec<String>,
-        /// The version of the records the log writes: 2 commits to each event under
-        /// a random salt kept beside it, so that the event can be erased (`log
-        /// erase`) and shown member by member (`export --disclose`) while every
-        /// receipt and proof stays valid; 1 (the default for now) commits to the
-        /// event's plain digest. A log in PostgreSQL writes version 1
+        /// The version of the records the log writes: 2 (the default) commits to
+        /// each event under a random salt kept beside it, so that the event can be
+        /// erased (`log erase`) and shown member by member (`export --disclose`)
+        /// while every receipt and proof stays valid; 1 commits to the event's
+        /// plain digest. A log in PostgreSQL writes version 1
         #[arg(long = "record-version", value_parser = ["1", "2"])]
         record_version: Option<String>,
     },
@@ -267,6 +267,16 @@ pub(crate) enum LogCommand {
         key: Option<PathBuf>,
         #[command(flatten)]
         wait: WaitArg,
+    },
+    /// Print the salt a record of version 2 commits to its event under, in hex:
+    /// with the event, it checks the record's receipt without the log
+    /// (`evidentia receipt verify --event FILE --salt-hex HEX`). Keep it with the
+    /// receipt: once the event is erased, the log no longer holds it
+    Salt {
+        dir: PathBuf,
+        /// The record's sequence number
+        #[arg(long)]
+        index: u64,
     },
     /// Verify the log: every record, link, checkpoint and tree hash (or, with
     /// --from-checkpoint, those after a checkpoint you trust). DIR may also be a log
@@ -610,12 +620,24 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
             };
             if *evidence {
                 let entry = reader.entry(*index)?;
-                let event = evidentia::event_as_committed(&entry.record()?, entry.stored_event())?.bytes;
-                out!("{}", evidentia::evidence_file(&receipt, reader.keys(), Some(&event))?);
+                let (event, salt) = evidentia::event_with_salt(&entry.record()?, entry.stored_event())?;
+                out!("{}", evidentia::evidence_file(&receipt, reader.keys(), Some(&event), salt.as_deref())?);
             } else {
                 outln!("{receipt}");
             }
         }
+        LogCommand::Salt { dir, index } => match LogReader::open(dir)?.salt(*index)? {
+            Some(salt) if json => {
+                outln!("{}", text(&Value::object([("salt_hex", Value::from(evidentia::encoding::hex(&salt)))])))
+            }
+            Some(salt) => outln!("{}", evidentia::encoding::hex(&salt)),
+            None => {
+                return Err(Error::new(
+                    ErrorCode::InvalidArgument,
+                    format!("record {index} is of version 1: its event is not salted, so it has no salt"),
+                ));
+            }
+        },
         LogCommand::NoteKey { dir, key, generate, wait } => {
             let vkey = match key {
                 None => LogReader::open(dir)?.note_key().map(|k| k.to_vkey()).ok_or_else(|| {

@@ -194,6 +194,10 @@ enum ReceiptCommand {
         /// The original event (JSON in any formatting)
         #[arg(long)]
         event: Option<PathBuf>,
+        /// The event's salt in hex, for a record of version 2, which commits to
+        /// its event under it: from `evidentia log salt`
+        #[arg(long = "salt-hex", value_name = "HEX")]
+        salt_hex: Option<String>,
         #[command(flatten)]
         report: report::ReportArgs,
     },
@@ -430,13 +434,14 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
         Command::Log(command) => return log::run(command, json),
         Command::Message(command) => return message::run(command, json),
         Command::Report(command) => return report::run(command, json),
-        Command::Receipt(ReceiptCommand::Verify { receipt, jwks, event, report }) => {
+        Command::Receipt(ReceiptCommand::Verify { receipt, jwks, event, salt_hex, report }) => {
             let signer = report.signer()?;
             let keys = load_keys(jwks)?;
             let receipt = String::from_utf8(read_input(Some(receipt))?)
                 .map_err(|_| Error::new(ErrorCode::JwsMalformed, "the receipt is not UTF-8 text"))?;
             let event = event.as_deref().map(|p| read_input(Some(p))).transpose()?;
-            let report = evidentia::verify_receipt(receipt.trim(), &keys, event.as_deref())?;
+            let salt = salt_hex.as_deref().map(|hex| commitment::decode_hex(hex.trim())).transpose()?;
+            let report = evidentia::verify_receipt_salted(receipt.trim(), &keys, event.as_deref(), salt.as_deref())?;
             return report::print_report(report, json, signer.as_ref());
         }
         Command::Proof(ProofCommand::Verify { proof, checkpoint, jwks, receipt, record, old_checkpoint }) => {

@@ -38,6 +38,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         | LogCommand::Hold { dir, .. }
         | LogCommand::Release { dir, .. }
         | LogCommand::Holds { dir, .. }
+        | LogCommand::Salt { dir, .. }
         | LogCommand::Witness { dir, .. }
         | LogCommand::Archive { dir, .. }
         | LogCommand::Find { dir, .. }
@@ -83,8 +84,8 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
             let receipt = log.receipt(*index)?;
             if *evidence {
                 let entry = log.entry(*index)?;
-                let event = evidentia::event_as_committed(&entry.record()?, entry.stored_event())?.bytes;
-                out!("{}", evidentia::evidence_file(&receipt, &log.keys()?, Some(&event))?);
+                let (event, salt) = evidentia::event_with_salt(&entry.record()?, entry.stored_event())?;
+                out!("{}", evidentia::evidence_file(&receipt, &log.keys()?, Some(&event), salt.as_deref())?);
             } else {
                 outln!("{receipt}");
             }

@@ -152,14 +152,57 @@ fn log_init_append_verify_and_receipt_verify() {
     assert!(stdout(&json).contains(r#""valid":true"#));
 
     std::fs::write(dir.join("keys.jwks"), std::fs::read(dir.join("payments/keys.jwks")).unwrap()).unwrap();
-    let receipt = run(&dir, &["receipt", "verify", "receipt.jws", "--jwks", "keys.jwks", "--event", "event.json"]);
+    // A new log writes records of version 2: the event is checked with its salt.
+    let salt = run(&dir, &["log", "salt", "payments", "--index", "0"]);
+    assert_exit(&salt, 0);
+    let salt = stdout(&salt).trim().to_owned();
+    assert_eq!(salt.len(), 32, "16 bytes in hex: {salt}");
+    let receipt = run(
+        &dir,
+        &["receipt", "verify", "receipt.jws", "--jwks", "keys.jwks", "--event", "event.json", "--salt-hex", &salt],
+    );
     assert_exit(&receipt, 0);
+    assert!(stdout(&receipt).contains("PASS  event"), "{}", stdout(&receipt));
     let wrong = run(
         &dir,
-        &["--json", "receipt", "verify", "receipt.jws", "--jwks", "keys.jwks", "--event", "wrong-event.json"],
+        &[
+            "--json",
+            "receipt",
+            "verify",
+            "receipt.jws",
+            "--jwks",
+            "keys.jwks",
+            "--event",
+            "wrong-event.json",
+            "--salt-hex",
+            &salt,
+        ],
     );
     assert_exit(&wrong, 1);
     assert!(stdout(&wrong).contains(r#""name":"EVENT_MISMATCH""#));
+    // Without its salt a version-2 record's event cannot be judged: an error, not
+    // a verdict; and a salt is refused without an event, or when it is not hex.
+    let unsalted = run(&dir, &["receipt", "verify", "receipt.jws", "--jwks", "keys.jwks", "--event", "event.json"]);
+    assert_exit(&unsalted, 2);
+    assert!(stderr(&unsalted).contains("INVALID_ARGUMENT") && stderr(&unsalted).contains("log salt"));
+    assert_exit(&run(&dir, &["receipt", "verify", "receipt.jws", "--jwks", "keys.jwks", "--salt-hex", &salt]), 2);
+    let bad_salt = ["receipt", "verify", "receipt.jws", "--jwks", "keys.jwks", "--event", "event.json"];
+    assert_exit(&run(&dir, &[&bad_salt[..], &["--salt-hex", "not hex!"]].concat()), 2);
+    assert_exit(&run(&dir, &[&bad_salt[..], &["--salt-hex", "5a5"]].concat()), 2);
+    assert_exit(&run(&dir, &[&bad_salt[..], &["--salt-hex", "5a5a"]].concat()), 2);
+    let json_salt = run(&dir, &["--json", "log", "salt", "payments", "--index", "0"]);
+    assert_eq!(stdout(&json_salt).trim(), format!(r#"{{"salt_hex":"{salt}"}}"#));
+    assert_exit(&run(&dir, &["log", "salt", "payments", "--index", "9"]), 2);
+    // A log of version-1 records: the event alone checks, and it has no salt.
+    let legacy = ["log", "init", "legacy", "--key", "key.jwk", "--id", "example.com/legacy", "--record-version", "1"];
+    assert_exit(&run(&dir, &legacy), 0);
+    let old = evidentia(&dir, &["log", "append", "legacy"], b"{\"amount\": 100}");
+    assert_exit(&old, 0);
+    std::fs::write(dir.join("legacy.jws"), &old.stdout).unwrap();
+    let old_receipt = ["receipt", "verify", "legacy.jws", "--jwks", "legacy/keys.jwks", "--event", "event.json"];
+    assert_exit(&run(&dir, &old_receipt), 0);
+    assert_exit(&run(&dir, &[&old_receipt[..], &["--salt-hex", &salt]].concat()), 2);
+    assert_exit(&run(&dir, &["log", "salt", "legacy", "--index", "0"]), 2);
     assert_exit(&run(&dir, &["receipt", "verify", "event.json", "--jwks", "keys.jwks"]), 2);
 
     // Damage a byte of the first receipt on disk: the log no longer verifies.
@@ -295,21 +338,28 @@ fn batch_mode_checkpoints_proofs_and_batch_receipts() {
     assert_exit(&receipt, 0);
     std::fs::write(dir.join("receipt.json"), &receipt.stdout).unwrap();
     std::fs::write(dir.join("event.json"), "{\"kind\":\"approval\",\"n\":1234}").unwrap();
-    assert_exit(&run(&dir, &["receipt", "verify", "receipt.json", "--jwks", "keys.jwk", "--event", "event.json"]), 0);
+    let salt = stdout(&run(&dir, &["log", "salt", "log", "--index", "1234"])).trim().to_owned();
+    let with_event = ["receipt", "verify", "receipt.json", "--jwks", "keys.jwk", "--event", "event.json"];
+    assert_exit(&run(&dir, &[&with_event[..], &["--salt-hex", &salt]].concat()), 0);
+    let other_salt = stdout(&run(&dir, &["log", "salt", "log", "--index", "1233"])).trim().to_owned();
+    assert_exit(&run(&dir, &[&with_event[..], &["--salt-hex", &other_salt]].concat()), 1);
 
-    // An evidence file (SPEC.md §18) carries the batch receipt exactly, the log's keys and the event.
+    // An evidence file (SPEC.md §18) carries the batch receipt exactly, the log's keys,
+    // the event and, for a record of version 2, the event's salt.
     let evidence = run(&dir, &["log", "receipt", "log", "--index", "1234", "--evidence"]);
     assert_exit(&evidence, 0);
     let file = evidentia::json::parse(&evidence.stdout).unwrap();
     let member = |name: &str| file.get(name).unwrap_or_else(|| panic!("no {name} in {}", stdout(&evidence)));
     assert_eq!(member("batch_receipt").as_str().unwrap(), stdout(&receipt).trim_end());
     assert_eq!(evidentia::canonicalize_value(member("event")).unwrap(), b"{\"kind\":\"approval\",\"n\":1234}");
+    assert_eq!(member("salt_hex").as_str().unwrap(), salt);
     let keys = String::from_utf8(evidentia::canonicalize_value(member("jwks")).unwrap()).unwrap();
     let keys = evidentia::KeySet::from_json(&keys).unwrap();
     let event = evidentia::canonicalize_value(member("event")).unwrap();
-    assert!(
-        evidentia::verify_receipt(member("batch_receipt").as_str().unwrap(), &keys, Some(&event)).unwrap().is_valid()
-    );
+    let salt_bytes = evidentia::encoding::hex_decode(&salt).unwrap();
+    let batch_receipt = member("batch_receipt").as_str().unwrap();
+    let verified = evidentia::verify_receipt_salted(batch_receipt, &keys, Some(&event), Some(&salt_bytes)).unwrap();
+    assert!(verified.is_valid(), "{}", verified.to_text());
     assert_exit(&run(&dir, &["log", "receipt", "log", "--index", "2500", "--evidence"]), 2);
     // `evidence verify` reads it back (SPEC.md §18) and verifies it with the keys it
     // holds, or with the keys given instead.

@@ -89,6 +89,7 @@ fn covering_check(file: &str, batch: bool) -> Option<u8> {
         "record.json" | "inclusion-proof.json" => Some(5),
         "checkpoint.txt" | "checkpoint-key.pem" => Some(6),
         "event.json" => Some(7),
+        "disclosures.txt" => Some(13),
         "timestamp.tst" | "tsa-root.pem" | "tsa-chain.pem" => Some(8),
         _ => None,
     }
@@ -151,8 +152,9 @@ fn check_package(mode: &str) {
         "{stdout}"
     );
     // With the timestamp, its root and the chain below it (the batch receipt's
-    // package has no signing-input.txt and receipt.jws, but batch-receipt.json).
-    let expected = if mode == "batch" { 18 } else { 19 };
+    // package has no signing-input.txt and receipt.jws, but batch-receipt.json),
+    // and the disclosures of the version-2 record's event.
+    let expected = if mode == "batch" { 19 } else { 20 };
     assert_eq!(std::fs::read_dir(&package).unwrap().count(), expected, "{stdout}");
     let chain = std::fs::read_to_string(package.join("tsa-chain.pem")).unwrap();
     assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), if mode == "batch" { 2 } else { 1 });

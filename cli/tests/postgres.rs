@@ -784,7 +784,8 @@ fn a_folder_log_copied_into_postgres_gives_the_same_evidence_and_goes_on() {
     run(&["log", "note-key", "other", "--key", "other-note.pem", "--generate"]);
     for mode in ["receipts", "batch"] {
         let folder = format!("folder-{mode}");
-        run(&["log", "init", &folder, "--key", "k1.jwk", "--mode", mode]);
+        // A log in PostgreSQL holds records of version 1 so far: so must its source.
+        run(&["log", "init", &folder, "--key", "k1.jwk", "--mode", mode, "--record-version", "1"]);
         let append = |n: u32| {
             let child =
                 spawn_log_append(&work.0, &[&folder, "-", "--nonce", &format!("n{n}")], &format!("{{\"n\":{n}}}"));

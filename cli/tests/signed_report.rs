@@ -79,7 +79,18 @@ fn an_authentic_report_that_says_invalid_exits_1() {
     let work = setup("signed-invalid-report");
     let dir = &work.0;
     std::fs::write(dir.join("other.json"), "{\"n\":99}").unwrap();
-    let args = ["receipt", "verify", "receipt.jws", "--jwks", "key.pub.jwk", "--event", "other.json"];
+    let (salt, _, _) = run(dir, &["log", "salt", "log", "--index", "0"]);
+    let args = [
+        "receipt",
+        "verify",
+        "receipt.jws",
+        "--jwks",
+        "key.pub.jwk",
+        "--event",
+        "other.json",
+        "--salt-hex",
+        salt.trim(),
+    ];
     let (jws, err, code) = run(dir, &[&args[..], &["--sign", "reporter.jwk"]].concat());
     assert_eq!(code, 1, "{err}");
     assert!(err.starts_with("INVALID: receipt"), "{err}");

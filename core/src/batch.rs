@@ -137,11 +137,24 @@ impl BatchReceipt {
 ///
 /// # Errors
 /// Malformed input: a batch receipt, proof or checkpoint that is not well-formed,
-/// or an event that is not valid JSON.
+/// or an event that is not valid JSON; [`ErrorCode::InvalidArgument`] for the
+/// event of a version-2 record, which is checked with its salt
+/// ([`verify_receipt_salted`](crate::verify_receipt_salted)).
 pub fn verify_batch_receipt(text: &str, keys: &KeySet, event: Option<&[u8]>) -> Result<Report> {
+    verify_batch_receipt_salted(text, keys, event, None)
+}
+
+/// [`verify_batch_receipt`] with the event's salt, as
+/// [`verify_receipt_salted`](crate::verify_receipt_salted).
+pub(crate) fn verify_batch_receipt_salted(
+    text: &str,
+    keys: &KeySet,
+    event: Option<&[u8]>,
+    salt: Option<&[u8]>,
+) -> Result<Report> {
     let receipt = BatchReceipt::parse(text)?;
-    let event_digest = event.map(Digest::of_json).transpose()?;
     let record = receipt.record();
+    let event_digest = crate::verify::claimed_event_digest(record, event, salt)?;
     let mut report = ReportBuilder::new(Subject::BatchReceipt, keys, DEFAULT_MAX_FINDINGS);
     report.count_record();
     report.set_log_id(Some(record.log_id.clone()));
@@ -172,14 +185,7 @@ pub fn verify_batch_receipt(text: &str, keys: &KeySet, event: Option<&[u8]>) -> 
     if let Err(e) = receipt.proof.verify(&leaf_hash(&receipt.record_bytes), &receipt.checkpoint.root) {
         report.fail(ErrorCode::InclusionProofInvalid, None, e.message());
     }
-    if let Some(digest) = event_digest {
-        report.ran(&[Check::Event]);
-        if digest != record.event {
-            report.fail(ErrorCode::EventMismatch, None, "the event differs from the event the record commits to");
-        } else if let Some(event) = event {
-            crate::verify::check_message_event(&mut report, event, Some(record.time));
-        }
-    }
+    crate::verify::check_claimed_event(&mut report, record, event, event_digest);
     Ok(report.finish())
 }
 

@@ -6,14 +6,15 @@ use crate::json::{self, Value};
 use crate::{BatchReceipt, Error, ErrorCode, KeySet, Report, Result};
 
 /// Writes an evidence file: `receipt` (a receipt, or a batch receipt's JSON text),
-/// the key set, and the event's JSON text when given. Indented for people; the
-/// receipt is kept as the exact string, so nothing that was signed is re-written.
+/// the key set, the event's JSON text when given, and for a version-2 record the
+/// event's salt (`salt_hex`). Indented for people; the receipt is kept as the exact
+/// string, so nothing that was signed is re-written.
 ///
 /// # Errors
 /// [`ErrorCode::BatchReceiptMalformed`] (or the code of its malformed part) when
 /// `receipt` looks like a batch receipt but is not one; a JSON code when the event
 /// is not JSON.
-pub fn evidence_file(receipt: &str, keys: &KeySet, event: Option<&[u8]>) -> Result<String> {
+pub fn evidence_file(receipt: &str, keys: &KeySet, event: Option<&[u8]>, salt: Option<&[u8]>) -> Result<String> {
     let member = if receipt.starts_with('{') {
         BatchReceipt::parse(receipt)?;
         "batch_receipt"
@@ -25,6 +26,9 @@ pub fn evidence_file(receipt: &str, keys: &KeySet, event: Option<&[u8]>) -> Resu
     let mut members = vec![(member.to_owned(), Value::from(receipt)), ("jwks".to_owned(), keys)];
     if let Some(event) = event {
         members.push(("event".to_owned(), json::parse(event)?));
+    }
+    if let Some(salt) = salt {
+        members.push(("salt_hex".to_owned(), Value::from(crate::encoding::hex(salt))));
     }
     json::to_pretty_string(&Value::Object(members))
 }
@@ -40,13 +44,16 @@ pub struct EvidenceFile {
     pub jwks: String,
     /// The event's canonical JSON, when the file holds one.
     pub event: Option<Vec<u8>>,
+    /// The event's salt, for a version-2 record, when the file holds one.
+    pub salt: Option<Vec<u8>>,
 }
 
 impl EvidenceFile {
     /// Reads an evidence file as SPEC.md §18 says: JSON (§1) holding an object with
     /// exactly one of `receipt` (a string) and `batch_receipt` (a string, or an
     /// object, written back as canonical JSON), `jwks` (an object or a string) and
-    /// optionally `event` (any JSON value); other members are ignored.
+    /// optionally `event` (any JSON value) and `salt_hex` (a string of hex
+    /// digits); other members are ignored.
     ///
     /// # Errors
     /// A JSON code for text that is not JSON; [`ErrorCode::InvalidArgument`] for JSON
@@ -77,11 +84,19 @@ impl EvidenceFile {
             None => return Err(not_evidence("the evidence file holds no key set ('jwks')")),
         };
         let event = value.get("event").map(json::canonicalize_value).transpose()?;
-        Ok(EvidenceFile { receipt, batch, jwks, event })
+        let salt =
+            match value.get("salt_hex") {
+                None => None,
+                Some(Value::String(hex)) => Some(crate::encoding::hex_decode(hex).ok_or_else(|| {
+                    not_evidence("the evidence file's 'salt_hex' is not an even number of hex digits")
+                })?),
+                Some(_) => return Err(not_evidence("the evidence file's 'salt_hex' is not a string")),
+            };
+        Ok(EvidenceFile { receipt, batch, jwks, event, salt })
     }
 
-    /// Verifies the receipt (SPEC.md §12) or batch receipt (§11) with the event the
-    /// file holds, and with `keys` or, when `None`, the key set the file holds. The
+    /// Verifies the receipt (SPEC.md §12) or batch receipt (§11) with the event (and
+    /// salt) the file holds, and with `keys` or, when `None`, the key set the file holds. The
     /// file's keys come from whoever made it: a verifier must still confirm them
     /// independently (§17).
     ///
@@ -97,10 +112,10 @@ impl EvidenceFile {
                 &own
             }
         };
-        let event = self.event.as_deref();
+        let (event, salt) = (self.event.as_deref(), self.salt.as_deref());
         match self.batch {
-            true => crate::batch::verify_batch_receipt(&self.receipt, keys, event),
-            false => crate::verify::verify_compact_receipt(&self.receipt, keys, event),
+            true => crate::batch::verify_batch_receipt_salted(&self.receipt, keys, event, salt),
+            false => crate::verify::verify_compact_receipt(&self.receipt, keys, event, salt),
         }
     }
 }
@@ -137,7 +152,7 @@ mod tests {
         let time = Timestamp::parse("2026-11-22T10:00:00Z").unwrap();
         let issued = issue_receipt(&key, &mut state, br#"{"b": 1, "a": [true]}"#, time, None).unwrap();
         let keys = KeySet::single(key.public_key());
-        let file = evidence_file(issued.receipt.as_str(), &keys, Some(&issued.event)).unwrap();
+        let file = evidence_file(issued.receipt.as_str(), &keys, Some(&issued.event), None).unwrap();
         let parsed = json::parse(file.as_bytes()).unwrap();
         assert_eq!(text(&parsed, "receipt"), issued.receipt.as_str());
         assert!(parsed.get("batch_receipt").is_none());
@@ -149,7 +164,7 @@ mod tests {
         assert!(verify_receipt(text(&parsed, "receipt"), &jwks, Some(&event)).unwrap().is_valid());
 
         let without_event =
-            json::parse(evidence_file(issued.receipt.as_str(), &keys, None).unwrap().as_bytes()).unwrap();
+            json::parse(evidence_file(issued.receipt.as_str(), &keys, None, None).unwrap().as_bytes()).unwrap();
         assert!(without_event.get("event").is_none());
     }
 
@@ -160,7 +175,7 @@ mod tests {
         let time = Timestamp::parse("2026-11-22T10:00:00Z").unwrap();
         let issued = issue_receipt(&key, &mut state, br#"{"b": 1, "a": [true]}"#, time, None).unwrap();
         let keys = KeySet::single(key.public_key());
-        let file = evidence_file(issued.receipt.as_str(), &keys, Some(&issued.event)).unwrap();
+        let file = evidence_file(issued.receipt.as_str(), &keys, Some(&issued.event), None).unwrap();
         let read = EvidenceFile::parse(file.as_bytes()).unwrap();
         assert_eq!(read.receipt, issued.receipt.as_str());
         assert_eq!(read.event.as_deref(), Some(&issued.event[..]));
@@ -216,9 +231,9 @@ mod tests {
     fn garbage_is_refused_with_its_code() {
         let keys = KeySet::new();
         assert_eq!(
-            evidence_file("{\"type\":\"x\"}", &keys, None).unwrap_err().code(),
+            evidence_file("{\"type\":\"x\"}", &keys, None, None).unwrap_err().code(),
             ErrorCode::BatchReceiptMalformed
         );
-        assert_eq!(evidence_file("a.b.c", &keys, Some(b"{")).unwrap_err().code(), ErrorCode::JsonSyntax);
+        assert_eq!(evidence_file("a.b.c", &keys, Some(b"{"), None).unwrap_err().code(), ErrorCode::JsonSyntax);
     }
 }

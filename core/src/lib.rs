@@ -99,11 +99,14 @@ pub use record::{
 pub use report::{Check, CheckResult, EVIDENTIA_VERSION, ErasedRecord, Finding, Report, Status, Subject, TreeHead};
 pub use signed_report::{REPORT_TYPE, SignedReport, verify_signed_report};
 pub use signer::{Signer, checked_signature};
-pub use stored_event::{CommittedEvent, EventState, StoredEvent, event_as_committed, event_state, stored_event_json};
+pub use stored_event::{
+    CommittedEvent, EventState, StoredEvent, event_as_committed, event_state, event_with_salt, stored_event_json,
+};
 pub use time::Timestamp;
 pub use verify::{
     DEFAULT_MAX_FINDINGS, LogVerifier, LogVerifyOptions, PreparedCheckpoint, PreparedEntry, StoredKeyRecord,
     StoredStart, TrustedStart, entry_record_digest, verify_log, verify_log_entries, verify_receipt,
+    verify_receipt_salted,
 };
 pub use witness::{
     Cosignature, Cosigned, LogKey, MAX_WITNESS_ANSWER_SIZE, NoteKey, NoteSigner, Policy, PolicyResult, TlogProof,

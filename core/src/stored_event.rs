@@ -206,13 +206,26 @@ impl CommittedEvent {
 /// for one not kept, [`ErrorCode::EventMismatch`] for one that is not the event
 /// the record commits to.
 pub fn event_as_committed(record: &Record, stored: &[u8]) -> Result<CommittedEvent> {
+    match event_with_salt(record, stored)? {
+        (event, Some(salt)) => {
+            let commitment = commit_json(&event, &salt)?;
+            Ok(CommittedEvent { bytes: commitment.document.clone(), commitment: Some(commitment) })
+        }
+        (event, None) => Ok(CommittedEvent { bytes: event, commitment: None }),
+    }
+}
+
+/// The event of `record` as `stored` (its canonical JSON), with the salt it is
+/// committed to under for a version-2 record: what checks it against the record's
+/// receipt (SPEC.md §12).
+///
+/// # Errors
+/// As [`event_as_committed`].
+pub fn event_with_salt(record: &Record, stored: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
     match event_state(record, stored) {
         EventState::Matches(event) => match StoredEvent::read(stored)? {
-            Some(StoredEvent::Salted { salt, .. }) => {
-                let commitment = commit_json(event, salt)?;
-                Ok(CommittedEvent { bytes: commitment.document.clone(), commitment: Some(commitment) })
-            }
-            _ => Ok(CommittedEvent { bytes: event.to_vec(), commitment: None }),
+            Some(StoredEvent::Salted { salt, .. }) => Ok((event.to_vec(), Some(salt.to_vec()))),
+            _ => Ok((event.to_vec(), None)),
         },
         EventState::Erased => {
             Err(Error::new(ErrorCode::RecordErased, format!("the event of record {} was erased", record.seq)))

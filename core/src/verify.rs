@@ -26,22 +26,49 @@ pub const DEFAULT_MAX_FINDINGS: usize = 1000;
 /// with `{`) — with [`verify_batch_receipt`](crate::verify_batch_receipt) for the
 /// latter: its signature, that its key is in `keys` and was valid at the record's
 /// time, and, when `event` (JSON text) is given, that the event is the one the
-/// record commits to.
+/// record commits to. For a record of version 2, which commits to its event under
+/// a salt, use [`verify_receipt_salted`].
 ///
 /// # Errors
 /// Malformed input: a receipt that is not a well-formed receipt (`Jws*`, `Record*`,
 /// `Proof*` codes) or an event that is not valid JSON (`Json*` codes).
+/// [`ErrorCode::InvalidArgument`] for the event of a version-2 record, which
+/// cannot be checked without its salt (unless it is the record's commitment
+/// document, SPEC.md §12).
 pub fn verify_receipt(receipt: &str, keys: &KeySet, event: Option<&[u8]>) -> Result<Report> {
-    if receipt.starts_with('{') {
-        return crate::batch::verify_batch_receipt(receipt, keys, event);
-    }
-    verify_compact_receipt(receipt, keys, event)
+    verify_receipt_salted(receipt, keys, event, None)
 }
 
-/// [`verify_receipt`] for a receipt (a compact JWS), never a batch receipt.
-pub(crate) fn verify_compact_receipt(receipt: &str, keys: &KeySet, event: Option<&[u8]>) -> Result<Report> {
+/// [`verify_receipt`] with the event's salt (SPEC.md §26): the salt a record of
+/// version 2 commits to its event under, which an append returns and the log keeps
+/// beside the event until it is erased. The event may also be the record's
+/// commitment document itself, which needs no salt.
+///
+/// # Errors
+/// As [`verify_receipt`]; [`ErrorCode::InvalidArgument`] for a salt given without
+/// an event, a salt for a record of version 1 (whose event is not salted), or a
+/// salt shorter than 16 or longer than 64 bytes.
+pub fn verify_receipt_salted(
+    receipt: &str,
+    keys: &KeySet,
+    event: Option<&[u8]>,
+    salt: Option<&[u8]>,
+) -> Result<Report> {
+    if receipt.starts_with('{') {
+        return crate::batch::verify_batch_receipt_salted(receipt, keys, event, salt);
+    }
+    verify_compact_receipt(receipt, keys, event, salt)
+}
+
+/// [`verify_receipt_salted`] for a receipt (a compact JWS), never a batch receipt.
+pub(crate) fn verify_compact_receipt(
+    receipt: &str,
+    keys: &KeySet,
+    event: Option<&[u8]>,
+    salt: Option<&[u8]>,
+) -> Result<Report> {
     let receipt = Receipt::parse(receipt)?;
-    let event_digest = event.map(Digest::of_json).transpose()?;
+    let event_digest = claimed_event_digest(receipt.record(), event, salt)?;
     let mut report = ReportBuilder::new(Subject::Receipt, keys, DEFAULT_MAX_FINDINGS);
     report.count_record();
     report.set_log_id(Some(receipt.record().log_id.clone()));
@@ -52,15 +79,63 @@ pub(crate) fn verify_compact_receipt(receipt: &str, keys: &KeySet, event: Option
     for finding in checks.findings {
         report.fail_check(finding.check, finding.code, None, finding.message);
     }
-    if let Some(digest) = event_digest {
-        report.ran(&[Check::Event]);
-        if digest != receipt.record().event {
-            report.fail(ErrorCode::EventMismatch, None, EVENT_MISMATCH);
-        } else if let Some(event) = event {
-            check_message_event(&mut report, event, Some(receipt.record().time));
-        }
-    }
+    check_claimed_event(&mut report, receipt.record(), event, event_digest);
     Ok(report.finish())
+}
+
+/// The digest of the event a receipt's holder claims its record commits to
+/// (SPEC.md §12): `event` (JSON text) as it is for a record of version 1; for one
+/// of version 2, the event as it is when that is the record's commitment document
+/// itself, else its commitment under `salt` (SPEC.md §26.1).
+///
+/// # Errors
+/// A `Json*` code for an event that is not JSON; [`ErrorCode::InvalidArgument`]
+/// for a salt without an event or for a version-1 record, a salt of the wrong
+/// length, or a version-2 record's event without its salt.
+pub(crate) fn claimed_event_digest(
+    record: &Record,
+    event: Option<&[u8]>,
+    salt: Option<&[u8]>,
+) -> Result<Option<Digest>> {
+    let invalid = |message: &str| Err(Error::new(ErrorCode::InvalidArgument, message.to_owned()));
+    let Some(event) = event else {
+        return match salt {
+            Some(_) => invalid("a salt was given without the event it salts"),
+            None => Ok(None),
+        };
+    };
+    // The event is read first: text that is not JSON is that error, whatever the salt.
+    let plain = Digest::of_json(event)?;
+    match (record.version, salt) {
+        (RecordVersion::V1, None) => Ok(Some(plain)),
+        (RecordVersion::V1, Some(_)) => {
+            invalid("the record is of version 1: its event is not salted, so it is checked without a salt")
+        }
+        // The record's own commitment document, with its salt or without.
+        (RecordVersion::V2, _) if plain == record.event => Ok(Some(plain)),
+        (RecordVersion::V2, Some(salt)) => Ok(Some(crate::commitment::commit_json(event, salt)?.digest())),
+        (RecordVersion::V2, None) => invalid(
+            "the record is of version 2: it commits to its event under a salt, so the event is checked with it \
+             (kept with the receipt; `evidentia log salt` prints it until the event is erased)",
+        ),
+    }
+}
+
+/// Records the event check of a single record, whose claimed event (`event`) has
+/// the digest `digest` ([`claimed_event_digest`]).
+pub(crate) fn check_claimed_event(
+    report: &mut ReportBuilder,
+    record: &Record,
+    event: Option<&[u8]>,
+    digest: Option<Digest>,
+) {
+    let (Some(event), Some(digest)) = (event, digest) else { return };
+    report.ran(&[Check::Event]);
+    if digest != record.event {
+        report.fail(ErrorCode::EventMismatch, None, EVENT_MISMATCH);
+    } else {
+        check_message_event(report, event, Some(record.time));
+    }
 }
 
 const EVENT_MISMATCH: &str = "the event differs from the event the record commits to";

@@ -214,7 +214,7 @@ fn receipt_like(r: &mut Runner, x: &Context, case: &str, input: &[u8], event: Op
     let receipt = text(input);
     r.call(case, "verify_receipt", || verify_receipt(&receipt, &x.keys, event));
     r.call(case, "verify_batch_receipt", || verify_batch_receipt(&receipt, &x.keys, event));
-    r.call(case, "evidence_file", || evidence_file(&receipt, &x.keys, event));
+    r.call(case, "evidence_file", || evidence_file(&receipt, &x.keys, event, None));
     r.call(case, "BatchReceipt::parse", || BatchReceipt::parse(&receipt));
     r.call(case, "PreparedEntry::receipt", || {
         let mut verifier = evidentia::LogVerifier::new(&x.keys, LogVerifyOptions::default());

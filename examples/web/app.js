@@ -10,7 +10,7 @@ import {
 } from './pkg/index.js'
 
 const $ = (id) => document.getElementById(id)
-const inputs = { receipt: $('receipt'), jwks: $('jwks'), event: $('event') }
+const inputs = { receipt: $('receipt'), jwks: $('jwks'), event: $('event'), salt: $('salt') }
 const button = $('verify')
 const result = $('result')
 const packageInput = $('package')
@@ -70,16 +70,21 @@ function collect() {
   const receipt = inputs.receipt.value.trim()
   const jwks = inputs.jwks.value.trim()
   const event = inputs.event.value.trim()
+  const salt = inputs.salt.value.trim()
   if (!receipt) throw new InputError('Paste or drop a receipt first.', 'INVALID_ARGUMENT')
   if (isEvidenceFile(receipt)) {
-    if (event) {
-      throw new InputError('An evidence file brings its own event: to compare another event, paste the receipt ' +
-        'itself instead of the evidence file, or empty the event.', 'INVALID_ARGUMENT')
+    if (event || salt) {
+      throw new InputError('An evidence file brings its own event and salt: to compare another event, paste the ' +
+        'receipt itself instead of the evidence file, or empty the event and the salt.', 'INVALID_ARGUMENT')
     }
     return { evidence: receipt, jwks: jwks || undefined, keysFromFile: !jwks }
   }
   if (!jwks) throw new InputError('Paste or drop the signer\'s public keys (a JWKS) too: without them nothing can be checked.', 'INVALID_ARGUMENT')
-  return { receipt, jwks, event: event || undefined, keysFromFile: false }
+  if (salt && !/^([0-9A-Fa-f]{2})+$/.test(salt)) {
+    throw new InputError('The salt is written in hex: an even number of the digits 0-9 and a-f.', 'INVALID_ARGUMENT')
+  }
+  const saltBytes = salt ? Uint8Array.from(salt.match(/../g), (pair) => parseInt(pair, 16)) : undefined
+  return { receipt, jwks, event: event || undefined, salt: saltBytes, keysFromFile: false }
 }
 
 /**
@@ -90,9 +95,27 @@ function verifyEvidence(evidence, jwks) {
   try {
     return verifyEvidenceFile(evidence, jwks)
   } catch (error) {
-    if (error.code !== 'INVALID_ARGUMENT') throw error
-    throw new InputError(`${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`, error.code)
+    throw asInputError(error)
   }
+}
+
+/**
+ * Verifies a receipt, through WebCrypto. An input that cannot be judged as given
+ * (INVALID_ARGUMENT: a version-2 record's event without its salt, say) was not
+ * checked at all: the page says so, in Evidentia's words.
+ */
+async function verifyReceiptGiven(receipt, jwks, event, salt) {
+  try {
+    return await verifyReceiptAsync(receipt, jwks, event, salt)
+  } catch (error) {
+    throw asInputError(error)
+  }
+}
+
+/** An INVALID_ARGUMENT error of the module as the page's InputError; any other as it is. */
+function asInputError(error) {
+  if (error.code !== 'INVALID_ARGUMENT') return error
+  return new InputError(`${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`, error.code)
 }
 
 /** The event an evidence file holds, for display only; undefined when it has none. */
@@ -264,8 +287,8 @@ function showReport(report, receipt, keysFromFile, event) {
 async function verify() {
   button.disabled = true
   try {
-    const { evidence, receipt, jwks, event, keysFromFile } = collect()
-    const report = evidence === undefined ? await verifyReceiptAsync(receipt, jwks, event) : verifyEvidence(evidence, jwks)
+    const { evidence, receipt, jwks, event, salt, keysFromFile } = collect()
+    const report = evidence === undefined ? await verifyReceiptGiven(receipt, jwks, event, salt) : verifyEvidence(evidence, jwks)
     try {
       showReport(report, evidence === undefined ? receipt : receiptOf(evidence), keysFromFile,
         evidence === undefined ? parseJson(event ?? '') : eventOf(evidence))

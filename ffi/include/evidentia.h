@@ -1113,6 +1113,23 @@ evidentia_result evidentia_log_receipt(const evidentia_log *log,
                                        size_t *out_len);
 
 /**
+ * Writes the salt record `index` commits to its event under, for a record of
+ * version 2 (16 bytes; SPEC.md §26), to `out`: with the event, it checks the
+ * receipt without the log ([`evidentia_verify_receipt_salted`](crate::verify::evidentia_verify_receipt_salted)).
+ * For a record of version 1, whose event has no salt, `*out_len` is 0 and nothing
+ * is written. `EVIDENTIA_RECORD_ERASED` once the event is erased.
+ *
+ * # Safety
+ * `log` live; `out` must have room for `cap` bytes (or be NULL with `cap` 0, to
+ * learn the length from `EVIDENTIA_BUFFER_TOO_SMALL`); `out_len` writable.
+ */
+evidentia_result evidentia_log_salt(const evidentia_log *log,
+                                    uint64_t index,
+                                    uint8_t *out,
+                                    size_t cap,
+                                    size_t *out_len);
+
+/**
  * Writes the inclusion proof (JSON) of record `index` in the tree of `size`
  * records; `size` 0 means the latest checkpoint's size.
  *
@@ -1504,6 +1521,27 @@ evidentia_result evidentia_verify_receipt(const char *receipt,
                                           const uint8_t *event,
                                           size_t event_len,
                                           evidentia_report **out);
+
+/**
+ * As [`evidentia_verify_receipt`], with the event's salt for a record of version
+ * 2, which commits to its event under it (SPEC.md §26; from
+ * [`evidentia_log_salt`](crate::log::evidentia_log_salt)). `salt` NULL or
+ * `salt_len` 0 (what `evidentia_log_salt` gives for a version-1 record) is no
+ * salt: [`evidentia_verify_receipt`]. `EVIDENTIA_INVALID_ARGUMENT` for a salt without an
+ * event, a salt for a version-1 record, or a version-2 record's event without
+ * its salt.
+ *
+ * # Safety
+ * As [`evidentia_verify_receipt`]; `salt` must point to `salt_len` bytes (or be NULL).
+ */
+evidentia_result evidentia_verify_receipt_salted(const char *receipt,
+                                                 size_t receipt_len,
+                                                 const evidentia_key_set *keys,
+                                                 const uint8_t *event,
+                                                 size_t event_len,
+                                                 const uint8_t *salt,
+                                                 size_t salt_len,
+                                                 evidentia_report **out);
 
 /**
  * Reads an evidence file (SPEC.md §18: JSON holding a receipt or batch receipt,

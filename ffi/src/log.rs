@@ -11,7 +11,7 @@ use crate::keys::{AnySigner, evidentia_key_set, evidentia_signing_key};
 use crate::verify::evidentia_report;
 use crate::{
     boundary, bytes, c_str, evidentia_result, give, give_string, handle, handle_out, null, optional_text, string_out,
-    take, write_text,
+    take, write_out, write_text,
 };
 
 /// `evidentia_log_create` mode: every record signed (a receipt per append).
@@ -547,6 +547,35 @@ pub unsafe extern "C" fn evidentia_log_receipt(
     boundary(|| {
         let log = unsafe { handle(log, "log")? };
         unsafe { write_text(&log.log.receipt(index)?, out, cap, out_len) }
+    })
+}
+
+/// Writes the salt record `index` commits to its event under, for a record of
+/// version 2 (16 bytes; SPEC.md §26), to `out`: with the event, it checks the
+/// receipt without the log ([`evidentia_verify_receipt_salted`](crate::verify::evidentia_verify_receipt_salted)).
+/// For a record of version 1, whose event has no salt, `*out_len` is 0 and nothing
+/// is written. `EVIDENTIA_RECORD_ERASED` once the event is erased.
+///
+/// # Safety
+/// `log` live; `out` must have room for `cap` bytes (or be NULL with `cap` 0, to
+/// learn the length from `EVIDENTIA_BUFFER_TOO_SMALL`); `out_len` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_log_salt(
+    log: *const evidentia_log,
+    index: u64,
+    out: *mut u8,
+    cap: usize,
+    out_len: *mut usize,
+) -> evidentia_result {
+    boundary(|| {
+        let log = unsafe { handle(log, "log")? };
+        let salt = log.log.salt(index)?.unwrap_or_default();
+        if salt.is_empty() {
+            // SAFETY: the caller promises `out_len` is writable, or NULL.
+            *unsafe { out_len.as_mut() }.ok_or_else(|| null("out_len"))? = 0;
+            return Ok(());
+        }
+        unsafe { write_out(&salt, false, out, cap, out_len) }
     })
 }
 

@@ -41,6 +41,40 @@ pub unsafe extern "C" fn evidentia_verify_receipt(
     })
 }
 
+/// As [`evidentia_verify_receipt`], with the event's salt for a record of version
+/// 2, which commits to its event under it (SPEC.md §26; from
+/// [`evidentia_log_salt`](crate::log::evidentia_log_salt)). `salt` NULL or
+/// `salt_len` 0 (what `evidentia_log_salt` gives for a version-1 record) is no
+/// salt: [`evidentia_verify_receipt`]. `EVIDENTIA_INVALID_ARGUMENT` for a salt without an
+/// event, a salt for a version-1 record, or a version-2 record's event without
+/// its salt.
+///
+/// # Safety
+/// As [`evidentia_verify_receipt`]; `salt` must point to `salt_len` bytes (or be NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn evidentia_verify_receipt_salted(
+    receipt: *const c_char,
+    receipt_len: usize,
+    keys: *const evidentia_key_set,
+    event: *const u8,
+    event_len: usize,
+    salt: *const u8,
+    salt_len: usize,
+    out: *mut *mut evidentia_report,
+) -> evidentia_result {
+    boundary(|| {
+        let receipt = unsafe { text(receipt, receipt_len, "receipt")? };
+        let keys = unsafe { handle(keys, "keys")? };
+        let event = if event.is_null() { None } else { Some(unsafe { bytes(event, event_len, "event")? }) };
+        let salt = match salt.is_null() || salt_len == 0 {
+            true => None,
+            false => Some(unsafe { bytes(salt, salt_len, "salt")? }),
+        };
+        let report = evidentia::verify_receipt_salted(receipt, &keys.0, event, salt)?;
+        unsafe { give(evidentia_report(report), out) }
+    })
+}
+
 /// Reads an evidence file (SPEC.md §18: JSON holding a receipt or batch receipt,
 /// a key set and optionally the event) and verifies what it holds, with `keys`, the
 /// keys the caller trusts, or, when `keys` is NULL, with the key set the file holds

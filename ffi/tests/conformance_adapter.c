@@ -73,7 +73,8 @@ static int all_inputs_utf8(void) {
     cJSON_ArrayForEach(item, inputs) {
         /* Folders, and the inputs the library takes as bytes. */
         const char *role = item->string;
-        if (!strcmp(role, "log") || !strcmp(role, "package") || !strcmp(role, "event") || !strcmp(role, "evidence"))
+        if (!strcmp(role, "log") || !strcmp(role, "package") || !strcmp(role, "event") || !strcmp(role, "evidence") ||
+            !strcmp(role, "salt"))
             continue;
         size_t len = 0;
         char *data = input(item->string, &len);
@@ -161,7 +162,9 @@ static int perform(const char *operation) {
     if (!strcmp(operation, "receipt")) {
         a = input("receipt", &a_len);
         b = input("event", &b_len);
-        r = evidentia_verify_receipt(a, a_len, keys, (const uint8_t *)b, b ? b_len : 0, &report);
+        c = input("salt", &c_len);
+        r = evidentia_verify_receipt_salted(a, a_len, keys, (const uint8_t *)b, b ? b_len : 0, (const uint8_t *)c,
+                                            c ? c_len : 0, &report);
     } else if (!strcmp(operation, "log")) {
         r = evidentia_verify_log_dir(path_of("log"), keys, &report);
     } else if (!strcmp(operation, "checkpoint")) {

@@ -387,6 +387,10 @@ static evidentia_result call_log_receipt(struct call *c) {
     return evidentia_log_receipt(c->p[0], 0, c->p[1], c->n[1], c->p[2]);
 }
 
+static evidentia_result call_log_salt(struct call *c) {
+    return evidentia_log_salt(c->p[0], 0, c->p[1], c->n[1], c->p[2]);
+}
+
 static evidentia_result call_log_inclusion_proof(struct call *c) {
     return evidentia_log_inclusion_proof(c->p[0], 0, 2, c->p[1], c->n[1], c->p[2]);
 }
@@ -442,6 +446,21 @@ static void setup_verify_receipt(struct call *c) {
     c->p[2] = fx.event;
     c->n[2] = fx.event_len;
     out_handle(c, 3, 0);
+}
+
+/* The fixture's receipt is of a version-1 record: no salt (NULL), as it needs. */
+static evidentia_result call_verify_receipt_salted(struct call *c) {
+    return evidentia_verify_receipt_salted(c->p[0], c->n[0], c->p[1], c->p[2], c->n[2], c->p[3], c->n[3], c->p[4]);
+}
+
+static void setup_verify_receipt_salted(struct call *c) {
+    in_text(c, 0, fx.receipt);
+    c->p[1] = fx.keys;
+    c->p[2] = fx.event;
+    c->n[2] = fx.event_len;
+    c->p[3] = NULL;
+    c->n[3] = 0;
+    out_handle(c, 4, 0);
 }
 
 static evidentia_result call_verify_evidence_file(struct call *c) {
@@ -718,12 +737,15 @@ static const struct spec specs[] = {
     {"evidentia_log_find_nonce", "hsOO", setup_find_nonce, call_find_nonce, nothing},
     {"evidentia_log_recovery", "ho", setup_log_string, call_log_recovery, free_string_slot},
     {"evidentia_log_receipt", "hbl", setup_log_text, call_log_receipt, nothing},
+    {"evidentia_log_salt", "hbl", setup_log_text, call_log_salt, nothing},
     {"evidentia_log_inclusion_proof", "hbl", setup_log_text, call_log_inclusion_proof, nothing},
     {"evidentia_log_export_package", "hso", setup_export, call_export, free_string_slot},
     {"evidentia_log_consistency_proof", "hbl", setup_log_text, call_log_consistency_proof, nothing},
     {"evidentia_log_verify", "hHo", setup_log_verify, call_log_verify, free_report_slot},
     {"evidentia_verify_log_dir", "sHo", setup_verify_log_dir, call_verify_log_dir, free_report_slot},
     {"evidentia_verify_receipt", "ihIo", setup_verify_receipt, call_verify_receipt, free_report_slot},
+    {"evidentia_verify_receipt_salted", "ihIIo", setup_verify_receipt_salted, call_verify_receipt_salted,
+     free_report_slot},
     {"evidentia_verify_evidence_file", "iHo", setup_verify_evidence_file, call_verify_evidence_file, free_report_slot},
     {"evidentia_log_verifier_new", "ho", setup_verifier_new, call_verifier_new, free_verifier_slot},
     {"evidentia_log_verifier_push", "hiI", setup_verifier_push, call_verifier_push, free_made_verifier},

@@ -225,10 +225,12 @@ static void receipts(void) {
     char path[1200];
     snprintf(path, sizeof path, "%s/log", dir);
     evidentia_log *log = NULL;
-    /* The records carry fixed past times: the key is made valid from the first. */
+    /* The records carry fixed past times: the key is made valid from the first. The
+     * vectors are of version-1 records, whose events are not salted. */
     const cJSON *issue = cJSON_GetObjectItem(doc, "issue");
     const char *valid_from = str(cJSON_GetArrayItem(issue, 0), "time");
-    CHECK(evidentia_log_create(path, key, str(doc, "log_id"), EVIDENTIA_MODE_RECEIPTS, valid_from, &log) == EVIDENTIA_OK,
+    CHECK(evidentia_log_create_versioned(path, key, str(doc, "log_id"), EVIDENTIA_MODE_RECEIPTS, valid_from, 1, &log) ==
+              EVIDENTIA_OK,
           "create");
     const cJSON *c;
     cJSON_ArrayForEach(c, issue) {
@@ -365,8 +367,8 @@ static void batch_receipts(void) {
     char path[1200];
     snprintf(path, sizeof path, "%s/log", dir);
     evidentia_log *log = NULL;
-    CHECK(evidentia_log_create(path, key, str(doc, "log_id"), EVIDENTIA_MODE_BATCH, str(doc, "time"), &log) ==
-              EVIDENTIA_OK,
+    CHECK(evidentia_log_create_versioned(path, key, str(doc, "log_id"), EVIDENTIA_MODE_BATCH, str(doc, "time"), 1,
+                                         &log) == EVIDENTIA_OK,
           "create");
     /* One batch, as the vectors were made. */
     const cJSON *issue = cJSON_GetObjectItem(doc, "issue"), *c;

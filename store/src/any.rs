@@ -277,6 +277,20 @@ impl AnyLog {
         }
     }
 
+    /// The salt record `seq` commits to its event under (see [`Log::salt`]);
+    /// `None` for a record of version 1, as every record of a PostgreSQL log is.
+    ///
+    /// # Errors
+    /// As [`Log::salt`]; for a PostgreSQL log, as [`PgLog::receipt`] (which finds
+    /// the record).
+    pub fn salt(&self, seq: u64) -> Result<Option<Vec<u8>>> {
+        match self {
+            AnyLog::Folder(log) => log.salt(seq),
+            #[cfg(feature = "postgres")]
+            AnyLog::Postgres(log) => log.receipt(seq).map(|_| None),
+        }
+    }
+
     /// Writes the evidence package of record `index` (SPEC.md §19) to the new
     /// folder `out` and to `out.tar.gz`; returns the archive's path.
     ///

@@ -980,7 +980,7 @@ impl PgLog {
                 rows.hashes.push(hash.to_vec());
             });
             head.size += 1;
-            *result = Some(Appended::fresh(chained, receipt));
+            *result = Some(Appended::fresh(chained, receipt, None));
         }
         let checkpoint = match (self.mode, keys) {
             (Mode::Batch, _) | (_, Some(_)) => Some(self.checkpoint_note(key, head)?),
@@ -1863,7 +1863,8 @@ fn replayed(row: &Row) -> Result<Appended> {
     };
     let checkpoint_size = col::<Option<i64>>(row, 4)?.and_then(|size| u64::try_from(size).ok());
     let bytes = record.to_bytes();
-    Ok(Appended::replayed(seq, &bytes, record, receipt, checkpoint_size))
+    // A PostgreSQL log holds records of version 1, whose events have no salt.
+    Ok(Appended::replayed(seq, &bytes, record, receipt, checkpoint_size, &[]))
 }
 
 /// The size a proof is of (`size`, or the latest checkpoint's), checked against

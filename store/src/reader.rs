@@ -353,6 +353,19 @@ impl LogReader {
         self.read(|view| view.root(size))
     }
 
+    /// The salt record `seq` of a log of version-2 records commits to its event
+    /// under (SPEC.md §26): with the event, it checks a receipt without the log
+    /// ([`evidentia::verify_receipt_salted`]). `None` for a record of version 1,
+    /// whose event is not salted.
+    ///
+    /// # Errors
+    /// As [`LogReader::entry`]; [`ErrorCode::RecordErased`] for a record whose
+    /// event (and salt) was erased; [`ErrorCode::EventMissing`] or
+    /// [`ErrorCode::EventMismatch`] for an event not kept or altered.
+    pub fn salt(&self, seq: u64) -> Result<Option<Vec<u8>>> {
+        self.read(|view| view.salt(seq))
+    }
+
     /// What a holder of record `seq` needs to verify it offline: its receipt in a log
     /// that signs every record, or a batch receipt (the record, its inclusion proof
     /// and the newest checkpoint its own key signed) in a batch-signed log.

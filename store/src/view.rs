@@ -5,7 +5,7 @@
 use evidentia::merkle::{self, Hash};
 use evidentia::{
     BatchReceipt, Checkpoint, ConsistencyProof, Error, ErrorCode, InclusionProof, Record, Result, Signer,
-    sign_checkpoint,
+    event_with_salt, sign_checkpoint,
 };
 
 use crate::checkpoints::{Checkpoints, StoredCheckpoint};
@@ -85,6 +85,13 @@ impl View<'_> {
                 Ok(BatchReceipt::new(&record, proof, &checkpoint.note)?.to_json())
             }
         }
+    }
+
+    /// The salt record `seq` commits to its event under, for a record of version 2
+    /// (SPEC.md §26); `None` for one of version 1.
+    pub(crate) fn salt(&self, seq: u64) -> Result<Option<Vec<u8>>> {
+        let (entry, record) = self.entry_and_record(seq)?;
+        Ok(event_with_salt(&record, entry.stored_event())?.1)
     }
 
     /// The batch receipt of record `seq` of a log rotated before rotations sealed:

@@ -119,8 +119,10 @@ fn derived_salt(seed: &[u8; 32], seq: u64) -> [u8; 16] {
     salt
 }
 
-/// The version of the records a new log writes unless told otherwise.
-pub const DEFAULT_RECORD_VERSION: RecordVersion = RecordVersion::V1;
+/// The version of the records a new log folder writes unless told otherwise:
+/// 2, whose events can be erased and are hidden from receipt holders by their
+/// salts (a PostgreSQL log writes version 1 so far).
+pub const DEFAULT_RECORD_VERSION: RecordVersion = RecordVersion::V2;
 
 /// How to append.
 #[derive(Clone, Copy, Debug, Default)]
@@ -220,25 +222,37 @@ pub struct Appended {
     /// Whether this is the record an earlier append of the same nonce made
     /// (an idempotent retry), rather than a new one.
     pub replayed: bool,
+    /// The salt a record of version 2 commits to its event under (SPEC.md §26):
+    /// what checks the event against the receipt without the log
+    /// ([`evidentia::verify_receipt_salted`]). `None` for a record of version 1,
+    /// and for a replayed record whose event was erased since.
+    pub salt: Option<Vec<u8>>,
 }
 
 impl Appended {
     /// The acknowledgement of a record this append made.
-    pub(crate) fn fresh(chained: ChainedRecord, receipt: Option<Receipt>) -> Self {
+    pub(crate) fn fresh(chained: ChainedRecord, receipt: Option<Receipt>, salt: Option<Vec<u8>>) -> Self {
         let ChainedRecord { record, digest, .. } = chained;
-        Appended { seq: record.seq, record, record_digest: digest, receipt, checkpoint_size: None, replayed: false }
+        let seq = record.seq;
+        Appended { seq, record, record_digest: digest, receipt, checkpoint_size: None, replayed: false, salt }
     }
 
     /// The acknowledgement of a record an earlier append of the same nonce made,
-    /// read back from the log as `bytes`.
+    /// read back from the log as `bytes`, its event stored as `stored_event`.
     pub(crate) fn replayed(
         seq: u64,
         bytes: &[u8],
         record: Record,
         receipt: Option<Receipt>,
         checkpoint_size: Option<u64>,
+        stored_event: &[u8],
     ) -> Self {
-        Appended { seq, record_digest: Digest::sha256(bytes), record, receipt, checkpoint_size, replayed: true }
+        let salt = match StoredEvent::read(stored_event) {
+            Ok(Some(StoredEvent::Salted { salt, .. })) => Some(salt.to_vec()),
+            _ => None,
+        };
+        let record_digest = Digest::sha256(bytes);
+        Appended { seq, record_digest, record, receipt, checkpoint_size, replayed: true, salt }
     }
 
     /// One line that acknowledges the append: the receipt, or for a batch-signed
@@ -470,7 +484,7 @@ impl Writer {
             None => self.checkpoints.oldest_holding(seq),
         };
         let stored_event = entry.stored_event().to_vec();
-        Ok((Appended::replayed(seq, &bytes, record, receipt, checkpoint_size), stored_event))
+        Ok((Appended::replayed(seq, &bytes, record, receipt, checkpoint_size, &stored_event), stored_event))
     }
 
     /// Appends canonical events as one group: all or none.
@@ -533,15 +547,15 @@ impl Writer {
                 continue;
             }
             let version = evidentia::record_version_for(&canonical, version);
-            let (digest, stored) = match version {
-                RecordVersion::V1 => (Digest::sha256(&canonical), None),
+            let (digest, stored, salt) = match version {
+                RecordVersion::V1 => (Digest::sha256(&canonical), None, None),
                 RecordVersion::V2 => {
                     let salt = match self.salt_seed {
                         Some(seed) => derived_salt(&seed, chain.next_seq()),
                         None => random_salt()?,
                     };
                     let commitment = evidentia::commit_json(&canonical, &salt)?;
-                    (commitment.digest(), Some(StoredEvent::salted(&salt, &canonical)?))
+                    (commitment.digest(), Some(StoredEvent::salted(&salt, &canonical)?), Some(salt.to_vec()))
                 }
             };
             let chained = chain.append_of(version, key.public_key().kid(), digest, time, event.nonce)?;
@@ -583,7 +597,7 @@ impl Writer {
             if let Some(nonce) = event.nonce {
                 new_nonces.push((fingerprint(nonce), chained.record.seq));
             }
-            *result = Some(Appended::fresh(chained, receipt));
+            *result = Some(Appended::fresh(chained, receipt, salt));
         }
         let mut appended: Vec<Appended> = results.into_iter().flatten().collect();
         if offsets.is_empty() {
@@ -1487,6 +1501,15 @@ impl Log {
     /// [`ErrorCode::InvalidArgument`] beyond the log; [`ErrorCode::LogCorrupt`].
     pub fn entry(&self, seq: u64) -> Result<Entry> {
         self.read(|view| view.entry(seq))
+    }
+
+    /// The salt of record `seq`'s event (see [`crate::LogReader::salt`]), from the
+    /// open log.
+    ///
+    /// # Errors
+    /// As [`crate::LogReader::salt`].
+    pub fn salt(&self, seq: u64) -> Result<Option<Vec<u8>>> {
+        self.read(|view| view.salt(seq))
     }
 
     /// What a holder of record `seq` needs to verify it offline (see

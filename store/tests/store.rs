@@ -8,6 +8,7 @@ use std::sync::Arc;
 use evidentia::merkle::leaf_hash;
 use evidentia::{
     ErrorCode, KeySet, SigningKey, Timestamp, read_checkpoint, verify_batch_receipt, verify_checkpoint, verify_receipt,
+    verify_receipt_salted,
 };
 use evidentia_store::{AppendOptions, CreateOptions, Log, LogReader, Mode, NewEvent, verify_dir};
 
@@ -72,7 +73,28 @@ fn receipts_mode_create_append_reopen_verify() {
     assert_valid(&dir.0);
     let reader = LogReader::open(&dir.0).unwrap();
     assert_eq!(reader.receipt(1).unwrap(), receipt.as_str());
-    assert!(verify_receipt(receipt.as_str(), reader.keys(), Some(br#"{"n":2}"#)).unwrap().is_valid());
+    // A new log writes version-2 records: the event is checked with its salt,
+    // which the append returned and the log serves.
+    let salt = second.salt.clone().unwrap();
+    assert_eq!(reader.salt(1).unwrap(), Some(salt.clone()));
+    assert_eq!(salt.len(), 16);
+    let verified = verify_receipt_salted(receipt.as_str(), reader.keys(), Some(br#"{"n":2}"#), Some(&salt)).unwrap();
+    assert!(verified.is_valid(), "{}", verified.to_text());
+    let other = verify_receipt_salted(receipt.as_str(), reader.keys(), Some(br#"{"n":3}"#), Some(&salt)).unwrap();
+    assert_eq!(other.failure_codes(), [ErrorCode::EventMismatch]);
+    let unsalted = verify_receipt(receipt.as_str(), reader.keys(), Some(br#"{"n":2}"#)).unwrap_err();
+    assert_eq!(unsalted.code(), ErrorCode::InvalidArgument);
+    // The record's commitment document itself needs no salt.
+    let document = evidentia::commit_json(br#"{"n":2}"#, &salt).unwrap().document;
+    assert!(verify_receipt(receipt.as_str(), reader.keys(), Some(&document)).unwrap().is_valid());
+    // A retry of a nonce returns the same record and salt.
+    let log = Log::open(&dir.0).unwrap();
+    let retry = [NewEvent { json: br#"{"n": 1}"#, nonce: Some("req-1") }];
+    let retried = log.append_events(&k, &retry, &AppendOptions { idempotent: true, ..AppendOptions::default() });
+    let retried = retried.unwrap().pop().unwrap();
+    assert!(retried.replayed);
+    assert!(first.salt.is_some());
+    assert_eq!(retried.salt, first.salt);
 }
 
 #[test]
@@ -92,9 +114,14 @@ fn batch_mode_seals_each_batch_with_a_checkpoint() {
     for seq in 0..11 {
         let receipt = reader.receipt(seq).unwrap();
         let canonical = evidentia::canonicalize(&event(seq as usize)).unwrap();
-        let report = verify_batch_receipt(&receipt, reader.keys(), Some(&canonical)).unwrap();
+        let salt = reader.salt(seq).unwrap();
+        let report = verify_receipt_salted(&receipt, reader.keys(), Some(&canonical), salt.as_deref()).unwrap();
         assert!(report.is_valid(), "{}", report.to_text());
     }
+    // Without its salt, the event of a version-2 record is not judged.
+    let canonical = evidentia::canonicalize(&event(0)).unwrap();
+    let unsalted = verify_batch_receipt(&reader.receipt(0).unwrap(), reader.keys(), Some(&canonical));
+    assert_eq!(unsalted.unwrap_err().code(), ErrorCode::InvalidArgument);
     assert_valid(&dir.0);
 }
 
@@ -203,7 +230,9 @@ fn a_fixed_clock_makes_the_same_log_twice() {
         let (old, new) = (key(1), key(2));
         let options = CreateOptions {
             log_id: Some("test.example/clock".into()),
-            options: evidentia_store::LogOptions { clock: Some(at), ..Default::default() },
+            // The salts of version-2 records come from the system's random source
+            // unless derived from a seed.
+            options: evidentia_store::LogOptions { clock: Some(at), salt_seed: Some([3; 32]), ..Default::default() },
             ..CreateOptions::default()
         };
         let log = Log::create(&dir.0, &old, options).unwrap();

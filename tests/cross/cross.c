@@ -78,6 +78,16 @@ static size_t unhex(const char *hex, uint8_t *bytes) {
     return n;
 }
 
+/* Adds the salt of record 0 of `log`, in hex, to `object` as `name`. */
+static void add_salt(cJSON *object, const char *name, const evidentia_log *log) {
+    uint8_t salt[64];
+    size_t len = 0;
+    ok(evidentia_log_salt(log, 0, salt, sizeof salt, &len), "salt");
+    char hex[2 * sizeof salt + 1] = "";
+    for (size_t i = 0; i < len; i++) snprintf(hex + 2 * i, 3, "%02x", salt[i]);
+    cJSON_AddStringToObject(object, name, hex);
+}
+
 static evidentia_key_set *keys(const char *jwks) {
     evidentia_key_set *set = NULL;
     ok(evidentia_key_set_from_json(jwks, strlen(jwks), &set), "key set");
@@ -122,9 +132,11 @@ static void produce(const cJSON *spec, const char *dir) {
     }
     evidentia_log *log = NULL;
     snprintf(path, sizeof path, "%s/fixed", dir);
-    /* The records carry fixed past times: the key is valid from the first. */
+    /* The records carry fixed past times: the key is valid from the first. The
+     * fixed receipts are of version-1 records, whose events are not salted. */
     const char *valid_from = str(cJSON_GetArrayItem(cJSON_GetObjectItem(spec, "receipts"), 0), "time");
-    ok(evidentia_log_create(path, key, str(spec, "log_id"), EVIDENTIA_MODE_RECEIPTS, valid_from, &log), "create");
+    ok(evidentia_log_create_versioned(path, key, str(spec, "log_id"), EVIDENTIA_MODE_RECEIPTS, valid_from, 1, &log),
+       "create");
     cJSON *receipts = cJSON_AddArrayToObject(evidence, "receipts");
     cJSON_ArrayForEach(item, cJSON_GetObjectItem(spec, "receipts")) {
         const char *event = str(item, "event");
@@ -156,6 +168,7 @@ static void produce(const cJSON *spec, const char *dir) {
     char *given = NULL;
     ok(evidentia_log_append(log, batch[0], lens[0], NULL, NULL, 0, &given), "append");
     add_given(fresh, "receipt", given);
+    add_salt(fresh, "salt_hex", log);
     ok(evidentia_log_append_batch(log, batch + 1, lens + 1, 2, NULL, &given), "append batch");
     evidentia_string_free(given);
     ok(evidentia_log_checkpoint(log, &given), "checkpoint");
@@ -177,6 +190,7 @@ static void produce(const cJSON *spec, const char *dir) {
     evidentia_string_free(given);
     ok(evidentia_log_receipt(log, 0, out, BIG, &out_len), "batch receipt");
     cJSON_AddStringToObject(fresh, "batch_receipt", out);
+    add_salt(fresh, "batch_salt_hex", log);
     snprintf(path, sizeof path, "%s/package-batch", dir);
     ok(evidentia_log_export_package(log, 0, path, &given), "export batch");
     evidentia_string_free(given);
@@ -260,13 +274,16 @@ static void verify_one(const cJSON *spec, const cJSON *evidence) {
     evidentia_key_set *history = keys(str(fresh, "jwks"));
     const char *fresh_receipt = str(fresh, "receipt"), *event = str(spec, "fresh_event");
     const char *other_event = "{\"type\":\"cross.check\",\"amount\":10.51}";
+    uint8_t salt[64], batch_salt[64];
+    size_t salt_len = unhex(str(fresh, "salt_hex"), salt);
+    size_t batch_salt_len = unhex(str(fresh, "batch_salt_hex"), batch_salt);
     evidentia_report *report = NULL;
-    ok(evidentia_verify_receipt(fresh_receipt, strlen(fresh_receipt), history, (const uint8_t *)event, strlen(event),
-                                &report),
+    ok(evidentia_verify_receipt_salted(fresh_receipt, strlen(fresh_receipt), history, (const uint8_t *)event,
+                                       strlen(event), salt, salt_len, &report),
        "receipt");
     check(report_valid(report, 0), "the receipt");
-    ok(evidentia_verify_receipt(fresh_receipt, strlen(fresh_receipt), history, (const uint8_t *)other_event,
-                                strlen(other_event), &report),
+    ok(evidentia_verify_receipt_salted(fresh_receipt, strlen(fresh_receipt), history, (const uint8_t *)other_event,
+                                       strlen(other_event), salt, salt_len, &report),
        "receipt");
     check(report_valid(report, EVIDENTIA_EVENT_MISMATCH), "another event");
     const char *checkpoint = str(fresh, "checkpoint"), *proof = str(fresh, "inclusion_proof");
@@ -280,8 +297,8 @@ static void verify_one(const cJSON *spec, const cJSON *evidence) {
     ok(evidentia_verify_log_dir(str(fresh, "log"), NULL, &report), "log");
     check(report_valid(report, 0), "the log");
     const char *batch_receipt = str(fresh, "batch_receipt");
-    ok(evidentia_verify_receipt(batch_receipt, strlen(batch_receipt), history, (const uint8_t *)event, strlen(event),
-                                &report),
+    ok(evidentia_verify_receipt_salted(batch_receipt, strlen(batch_receipt), history, (const uint8_t *)event,
+                                       strlen(event), batch_salt, batch_salt_len, &report),
        "batch receipt");
     check(report_valid(report, 0), "the batch receipt");
     ok(evidentia_verify_log_dir(str(fresh, "batch_log"), NULL, &report), "batch log");

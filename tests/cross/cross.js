@@ -27,15 +27,17 @@ function produce(spec, out) {
       key.signJws(payload, { detached: true, unencoded: true }),
     ]
   })
-  // The records carry fixed past times: the key is valid from the first.
+  // The records carry fixed past times: the key is valid from the first. The
+  // fixed receipts are of version-1 records, whose events are not salted.
   const validFrom = spec.receipts[0].time
-  const fixed = evidentia.Log.create(path.join(out, 'fixed'), key, { logId: spec.log_id, validFrom })
+  const fixed = evidentia.Log.create(path.join(out, 'fixed'), key, { logId: spec.log_id, validFrom, recordVersion: 1 })
   evidence.receipts = spec.receipts.map((r) => fixed.append(r.event, { nonce: r.nonce, time: r.time }))
   fixed.close()
 
   const fresh = evidentia.SigningKey.generate()
   const log = evidentia.Log.create(path.join(out, 'log'), fresh, { logId: 'node.example/cross' })
   const receipt = log.append(spec.fresh_event)
+  const salt = log.salt(0)
   log.appendBatch([{ n: 2 }, { n: 3 }])
   const checkpoint = log.checkpoint()
   const proof = log.inclusionProof(0)
@@ -46,6 +48,7 @@ function produce(spec, out) {
   const batch = evidentia.Log.create(path.join(out, 'batch'), fresh, { logId: 'node.example/cross-batch', mode: 'batch' })
   batch.appendBatch([spec.fresh_event, { n: 2 }, { n: 3 }])
   const batchReceipt = batch.receipt(0)
+  const batchSalt = batch.salt(0)
   batch.exportPackage(0, path.join(out, 'package-batch'))
   batch.close()
   evidence.fresh = {
@@ -54,11 +57,13 @@ function produce(spec, out) {
     log: path.resolve(out, 'log'),
     jwks,
     receipt,
+    salt_hex: Buffer.from(salt).toString('hex'),
     checkpoint,
     size: 3,
     inclusion_proof: proof,
     batch_log: path.resolve(out, 'batch'),
     batch_receipt: batchReceipt,
+    batch_salt_hex: Buffer.from(batchSalt).toString('hex'),
   }
   fs.writeFileSync(path.join(out, 'evidence.json'), JSON.stringify(evidence, null, 1))
 }
@@ -92,13 +97,14 @@ function verifyOne(spec, evidence) {
   } catch (error) {
     check(error.code === 'SIGNATURE_INVALID', `another payload: ${error.code}`)
   }
-  const report = evidentia.verifyReceipt(fresh.receipt, fresh.jwks, spec.fresh_event)
+  const [salt, batchSalt] = [Buffer.from(fresh.salt_hex, 'hex'), Buffer.from(fresh.batch_salt_hex, 'hex')]
+  const report = evidentia.verifyReceipt(fresh.receipt, fresh.jwks, spec.fresh_event, salt)
   check(report.valid, report.toText())
-  const other = evidentia.verifyReceipt(fresh.receipt, fresh.jwks, { type: 'cross.check', amount: 10.51 })
+  const other = evidentia.verifyReceipt(fresh.receipt, fresh.jwks, { type: 'cross.check', amount: 10.51 }, salt)
   check(same(other.failureCodes, ['EVENT_MISMATCH']), `another event: ${other.failureCodes}`)
   check(evidentia.verifyCheckpoint(fresh.checkpoint, fresh.jwks).size === fresh.size, 'the checkpoint size')
   evidentia.verifyInclusion(fresh.receipt, fresh.inclusion_proof, fresh.checkpoint, fresh.jwks)
-  const batch = evidentia.verifyReceipt(fresh.batch_receipt, fresh.jwks, spec.fresh_event)
+  const batch = evidentia.verifyReceipt(fresh.batch_receipt, fresh.jwks, spec.fresh_event, batchSalt)
   check(batch.valid && batch.subject === 'batch_receipt', batch.toText())
   if (READS_FILES) {
     const log = evidentia.verifyLog(fresh.log)

@@ -26,15 +26,18 @@ def produce(spec: dict, out: Path) -> None:
             key.sign_jws(payload, detached=True),
             key.sign_jws(payload, detached=True, unencoded=True),
         ]
-    # The records carry fixed past times: the key is valid from the first.
+    # The records carry fixed past times: the key is valid from the first. The
+    # fixed receipts are of version-1 records, whose events are not salted.
     valid_from = spec["receipts"][0]["time"]
-    with evidentia.Log.create(out / "fixed", key, log_id=spec["log_id"], valid_from=valid_from) as log:
+    fixed = out / "fixed"
+    with evidentia.Log.create(fixed, key, log_id=spec["log_id"], valid_from=valid_from, record_version=1) as log:
         evidence["receipts"] = [log.append(r["event"], nonce=r["nonce"], time=r["time"]) for r in spec["receipts"]]
 
     fresh = evidentia.SigningKey.generate()
     payload = bytes.fromhex(spec["fresh_payload_hex"])
     with evidentia.Log.create(out / "log", fresh, log_id="python.example/cross") as log:
         receipt = log.append(spec["fresh_event"])
+        salt = log.salt(0)
         log.append_batch([{"n": 2}, {"n": 3}])
         checkpoint = log.checkpoint()
         proof = log.inclusion_proof(0)
@@ -43,6 +46,7 @@ def produce(spec: dict, out: Path) -> None:
     with evidentia.Log.create(out / "batch", fresh, log_id="python.example/cross-batch", mode="batch") as batch:
         batch.append_batch([spec["fresh_event"], {"n": 2}, {"n": 3}])
         batch_receipt = batch.receipt(0)
+        batch_salt = batch.salt(0)
         batch.export_package(0, str(out / "package-batch"))
     evidence["fresh"] = {
         "public_jwk": fresh.public_jwk(),
@@ -50,11 +54,13 @@ def produce(spec: dict, out: Path) -> None:
         "log": str((out / "log").resolve()),
         "jwks": jwks,
         "receipt": receipt,
+        "salt_hex": salt.hex(),
         "checkpoint": checkpoint,
         "size": 3,
         "inclusion_proof": proof,
         "batch_log": str((out / "batch").resolve()),
         "batch_receipt": batch_receipt,
+        "batch_salt_hex": batch_salt.hex(),
     }
     (out / "evidence.json").write_text(json.dumps(evidence, indent=1, ensure_ascii=False), encoding="utf-8")
 
@@ -92,16 +98,18 @@ def verify_one(spec: dict, evidence: dict) -> int:
         check.that(False, "a JWS over another payload verified")
     except evidentia.VerificationError:
         check.that(True, "")
-    report = evidentia.verify_receipt(fresh["receipt"], fresh["jwks"], spec["fresh_event"])
+    salt, batch_salt = bytes.fromhex(fresh["salt_hex"]), bytes.fromhex(fresh["batch_salt_hex"])
+    report = evidentia.verify_receipt(fresh["receipt"], fresh["jwks"], spec["fresh_event"], salt=salt)
     check.that(report.valid, report.to_text())
-    other = evidentia.verify_receipt(fresh["receipt"], fresh["jwks"], {"type": "cross.check", "amount": 10.51})
+    other_event = {"type": "cross.check", "amount": 10.51}
+    other = evidentia.verify_receipt(fresh["receipt"], fresh["jwks"], other_event, salt=salt)
     check.that(other.failure_codes == ["EVENT_MISMATCH"], f"another event: {other.failure_codes}")
     checkpoint = evidentia.verify_checkpoint(fresh["checkpoint"], fresh["jwks"])
     check.that(checkpoint["size"] == fresh["size"], "the checkpoint size")
     evidentia.verify_inclusion(fresh["receipt"], fresh["inclusion_proof"], fresh["checkpoint"], fresh["jwks"])
     log = evidentia.verify_log(fresh["log"])
     check.that(log.valid and log.records == fresh["size"], log.to_text())
-    batch = evidentia.verify_receipt(fresh["batch_receipt"], fresh["jwks"], spec["fresh_event"])
+    batch = evidentia.verify_receipt(fresh["batch_receipt"], fresh["jwks"], spec["fresh_event"], salt=batch_salt)
     check.that(batch.valid and batch.subject == "batch_receipt", batch.to_text())
     check.that(evidentia.verify_log(fresh["batch_log"]).valid, "the batch log")
     return check.passed

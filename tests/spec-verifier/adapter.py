@@ -77,7 +77,8 @@ def op_receipt(case, inputs):
     parse_artifact(text)
     keys = read_key_set(read(case, inputs["jwks"]))
     event = read(case, inputs["event"]) if inputs.get("event") else None
-    raise report_outcome(verify_any(text, keys, event))
+    salt = read(case, inputs["salt"]) if inputs.get("salt") else None
+    raise report_outcome(verify_any(text, keys, event, salt))
 
 
 def op_evidence(case, inputs):

@@ -20,8 +20,16 @@ def command(operation, inputs, path):
     def option(flag, role):
         return [flag, path(role)] if role in inputs else []
 
+    def salt():
+        """--salt-hex takes the salt's bytes in hex (as `log salt` prints them)."""
+        if "salt" not in inputs:
+            return []
+        with open(path("salt"), "rb") as f:
+            return ["--salt-hex", f.read().hex()]
+
     if operation == "receipt":
-        return ["receipt", "verify", *option("--jwks", "jwks"), *option("--event", "event"), path("receipt")]
+        return ["receipt", "verify", *option("--jwks", "jwks"), *option("--event", "event"), *salt(),
+                path("receipt")]
     if operation == "evidence":
         return ["evidence", "verify", *option("--jwks", "jwks"), path("evidence")]
     if operation == "checkpoint":

@@ -141,8 +141,10 @@ test('a valid receipt package shows VALID, every check in plain words, and what 
 test('a batch package, and one whose checkpoint carries a real RFC 3161 timestamp', async () => {
   assert.match(await choose('batch.tar.gz', archive('004-batch-package-archive')), /^VALID/)
   const text = await choose('stamped.tar.gz', timestampedPackage())
-  assert.match(text, /^VALID — every check of this evidence package passed \(8 of 8\)/)
+  // A new log's record is of version 2: its package discloses the event's members (check 13).
+  assert.match(text, /^VALID — every check of this evidence package passed \(9 of 9\)/)
   assert.equal((await statuses())[8], '✓ Passed')
+  assert.equal((await statuses())[13], '✓ Passed')
   assert.match(text, /The checkpoint existed at \d{4}-\d\d-\d\dT\S+ by \S[^\n]*Test TSA/)
   assert.match(text, /Log\s+example\.com\/stamped/)
 })

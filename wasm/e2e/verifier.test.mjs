@@ -79,10 +79,11 @@ after(async () => {
 })
 
 /** Fills the three inputs (absent ones emptied), presses Verify, returns the result text. */
-async function verify({ receipt = '', jwks = '', event = '' }) {
+async function verify({ receipt = '', jwks = '', event = '', salt = '' }) {
   await page.getByTestId('receipt-input').fill(receipt)
   await page.getByTestId('jwks-input').fill(jwks)
   await page.getByTestId('event-input').fill(event)
+  await page.getByTestId('salt-input').fill(salt)
   return press()
 }
 
@@ -168,6 +169,22 @@ test('a batch receipt, and an evidence file that carries its own keys and event'
   // A string event is the JSON string itself (SPEC §18), not JSON text to be read.
   const eventAsText = JSON.stringify({ batch_receipt: JSON.parse(batch.batch_receipt), jwks: batch.jwks, event: batch.event })
   assert.match(await verify({ receipt: eventAsText }), /^INVALID[\s\S]*EVENT_MISMATCH/)
+})
+
+test('a version-2 record\'s event is checked with its salt, and without it nothing is', async () => {
+  const kase = path.join(VECTORS, 'conformance/cases/receipt/184-version-2-event-with-its-salt')
+  const read = (name) => readFileSync(path.join(kase, name))
+  const salted = { receipt: read('receipt.jws').toString('utf8'), jwks: read('keys.jwks').toString('utf8'), event: read('event.json').toString('utf8') }
+  const salt = read('salt.bin').toString('hex')
+  assert.match(await verify({ ...salted, salt }), /^VALID[\s\S]*✓ Passed\s+The event given matches/)
+  assert.match(await verify({ ...salted, salt: salt.toUpperCase() }), /^VALID/)
+  assert.match(await verify({ ...salted, salt: `${salt.slice(0, -2)}00` }), /^INVALID[\s\S]*EVENT_MISMATCH/)
+  assert.match(await verify(salted), /^INVALID — nothing was checked\. [\s\S]*salt/)
+  assert.match(await verify({ ...salted, salt: 'not hex' }), /^INVALID — nothing was checked\. The salt is written in hex/)
+  // An evidence file brings its own salt, as its own event.
+  const evidence = JSON.stringify({ receipt: salted.receipt, jwks: JSON.parse(salted.jwks), event: JSON.parse(salted.event), salt_hex: salt })
+  assert.match(await verify({ receipt: evidence }), /^VALID/)
+  assert.match(await verify({ receipt: evidence, salt }), /^INVALID — nothing was checked\. An evidence file brings its own event and salt/)
 })
 
 test('dropped files land in the right inputs', async () => {

@@ -249,17 +249,22 @@ pub fn verify_jws(
 }
 
 /// Verifies a receipt or batch receipt against a JWKS, and the event (JSON text or
-/// a JavaScript value) when given. Malformed input throws; everything else is in
-/// the report.
+/// a JavaScript value) when given, with its salt (a Uint8Array, from the log that
+/// made the record) for a record of version 2. Malformed input throws
+/// (INVALID_ARGUMENT for a version-2 record's event without its salt); everything
+/// else is in the report.
 #[wasm_bindgen(js_name = verifyReceipt)]
 pub fn verify_receipt(
     #[wasm_bindgen(unchecked_param_type = "string")] receipt: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string | KeySet")] jwks: JsValue,
     #[wasm_bindgen(unchecked_param_type = "unknown")] event: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | undefined")] salt: JsValue,
 ) -> Result<Report> {
     let event = json_text_opt(&event)?;
+    let salt = optional_bytes(&salt, "salt")?;
+    let receipt = text(&receipt, "receipt")?;
     let report =
-        evidentia::verify_receipt(&text(&receipt, "receipt")?, &*keys(&jwks)?, event.as_deref()).map_err(error)?;
+        evidentia::verify_receipt_salted(&receipt, &*keys(&jwks)?, event.as_deref(), salt.as_deref()).map_err(error)?;
     Ok(Report(report))
 }
 
@@ -271,11 +276,16 @@ pub async fn verify_receipt_async(
     #[wasm_bindgen(unchecked_param_type = "string")] receipt: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string | KeySet")] jwks: JsValue,
     #[wasm_bindgen(unchecked_param_type = "unknown")] event: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | undefined")] salt: JsValue,
 ) -> Result<Report> {
     let event = json_text_opt(&event)?;
+    let salt = optional_bytes(&salt, "salt")?;
     let receipt = text(&receipt, "receipt")?;
     let keys = keys(&jwks)?;
-    let report = webcrypto::verify(&keys, |keys, _| evidentia::verify_receipt(&receipt, keys, event.as_deref())).await;
+    let report = webcrypto::verify(&keys, |keys, _| {
+        evidentia::verify_receipt_salted(&receipt, keys, event.as_deref(), salt.as_deref())
+    })
+    .await;
     Ok(Report(report.map_err(error)?))
 }
 

@@ -189,7 +189,9 @@ fn prepare(release: bool, records: usize, python: PathBuf) -> Result<Setup> {
 fn make_log(cli: &Path, inputs: &Path, name: &str, records: usize) -> Result<(String, String)> {
     let log = inputs.join(name);
     let key = inputs.join("key.jwk");
-    run(Command::new(cli).args(["log", "init", "--id", "bench.evidentia.dev/log", "--key"]).arg(&key).arg(&log))?;
+    // Records of version 1, which commit to the plain event digest the peers check.
+    let init = ["log", "init", "--id", "bench.evidentia.dev/log", "--record-version", "1", "--key"];
+    run(Command::new(cli).args(init).arg(&key).arg(&log))?;
     append_events(cli, inputs, name, 0..records)
 }
 

@@ -239,6 +239,13 @@ impl Cli {
         ])?;
         self.output(&[&"log", &"append", &"--batch", &batch, &batch_events])?;
         let batch_receipt = self.output(&[&"log", &"receipt", &"--index", &"0", &batch])?;
+        // The salts, in hex as `log salt` prints them and every producer writes them.
+        let salt_hex = |log: &Path| -> Result<Value> {
+            let salt = self.output(&[&"log", &"salt", &"--index", &"0", &log])?.trim().to_owned();
+            evidentia::encoding::hex_decode(&salt).ok_or("log salt printed no hex")?;
+            Ok(Value::String(salt))
+        };
+        let (salt, batch_salt) = (salt_hex(&log)?, salt_hex(&batch)?);
         self.output(&[&"export", &log, &"--index", &"0", &"--out", &out.join("package-receipt")])?;
         self.output(&[&"export", &batch, &"--index", &"0", &"--out", &out.join("package-batch")])?;
 
@@ -249,11 +256,13 @@ impl Cli {
             ("log", path(&log)),
             ("jwks", Value::String(std::fs::read_to_string(log.join("keys.jwks"))?)),
             ("receipt", Value::String(receipt)),
+            ("salt_hex", salt),
             ("checkpoint", Value::String(checkpoint + "\n")),
             ("size", Value::Number(json::Number::from_i64(3)?)),
             ("inclusion_proof", Value::String(proof)),
             ("batch_log", path(&batch)),
             ("batch_receipt", Value::String(batch_receipt)),
+            ("batch_salt_hex", batch_salt),
         ]);
         let evidence = Value::object(vec![
             ("producer", Value::String("cli".into())),
@@ -325,11 +334,13 @@ impl Cli {
         let event = file("fresh-event.json", text(spec, "fresh_event")?.as_bytes())?;
         let other_event = file("other-event.json", br#"{"type":"cross.check","amount":10.51}"#)?;
         let receipt = file("fresh-receipt.jws", text(fresh, "receipt")?.as_bytes())?;
-        let verify_receipt = |receipt: &Path, event: &Path| {
-            self.run(&[&"receipt", &"verify", &"--jwks", &jwks, &"--event", &event, &receipt]).map(|(_, code)| code)
+        let (salt, batch_salt) = (text(fresh, "salt_hex")?, text(fresh, "batch_salt_hex")?);
+        let verify_receipt = |receipt: &Path, event: &Path, salt: &str| {
+            self.run(&[&"receipt", &"verify", &"--jwks", &jwks, &"--event", &event, &"--salt-hex", &salt, &receipt])
+                .map(|(_, code)| code)
         };
-        check(verify_receipt(&receipt, &event)? == 0, "the receipt")?;
-        check(verify_receipt(&receipt, &other_event)? == 1, "the receipt with another event")?;
+        check(verify_receipt(&receipt, &event, salt)? == 0, "the receipt")?;
+        check(verify_receipt(&receipt, &other_event, salt)? == 1, "the receipt with another event")?;
         let checkpoint = file("checkpoint.txt", text(fresh, "checkpoint")?.as_bytes())?;
         let proof = file("inclusion.json", text(fresh, "inclusion_proof")?.as_bytes())?;
         let (_, code) = self.run(&[
@@ -346,7 +357,7 @@ impl Cli {
         check(code == 0, "the inclusion proof")?;
         check(self.run(&[&"log", &"verify", &text(fresh, "log")?])?.1 == 0, "the log")?;
         let batch_receipt = file("batch-receipt.json", text(fresh, "batch_receipt")?.as_bytes())?;
-        check(verify_receipt(&batch_receipt, &event)? == 0, "the batch receipt")?;
+        check(verify_receipt(&batch_receipt, &event, batch_salt)? == 0, "the batch receipt")?;
         check(self.run(&[&"log", &"verify", &text(fresh, "batch_log")?])?.1 == 0, "the batch log")?;
         Ok(passed)
     }

@@ -1364,8 +1364,8 @@ fn batch_receipt_cases(c: &mut Corpus, f: &Fixture, rng: &mut Rng) {
 fn evidence_cases(c: &mut Corpus, f: &Fixture, rng: &mut Rng) {
     const K: &str = "evidence";
     let keys = KeySet::from_json(&f.jwks).expect("valid");
-    let file = evidence_file(&f.receipts[1].0, &keys, Some(&f.receipts[1].1)).expect("evidence file");
-    let batch = evidence_file(&f.batch_receipts[1], &keys, Some(&f.receipts[1].1)).expect("evidence file");
+    let file = evidence_file(&f.receipts[1].0, &keys, Some(&f.receipts[1].1), None).expect("evidence file");
+    let batch = evidence_file(&f.batch_receipts[1], &keys, Some(&f.receipts[1].1), None).expect("evidence file");
     let receipt = quote(&f.receipts[1].0);
     let cases: Vec<(String, String)> = vec![
         ("an empty object".into(), "{}".into()),

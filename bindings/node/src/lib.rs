@@ -212,14 +212,22 @@ pub fn verify_jws<'env>(
 }
 
 /// Verifies a receipt or batch receipt against a JWKS, and the event (JSON text or
-/// a JavaScript value) when given. Malformed input throws; everything else is in
-/// the report.
-#[napi(ts_args_type = "receipt: string, jwks: string | KeySet, event?: unknown")]
-pub fn verify_receipt(receipt: Unknown<'_>, jwks: Unknown<'_>, event: Option<Unknown<'_>>) -> Result<Report> {
+/// a JavaScript value) when given, with its salt (from `log.salt`) for a record of
+/// version 2. Malformed input throws (INVALID_ARGUMENT for a version-2 record's
+/// event without its salt); everything else is in the report.
+#[napi(ts_args_type = "receipt: string, jwks: string | KeySet, event?: unknown, salt?: Uint8Array")]
+pub fn verify_receipt(
+    receipt: Unknown<'_>,
+    jwks: Unknown<'_>,
+    event: Option<Unknown<'_>>,
+    salt: Option<Uint8Array>,
+) -> Result<Report> {
     guard(|| {
         let receipt = text(&receipt, "receipt")?;
         let event = convert::json_text_opt(event)?;
-        Ok(Report(evidentia::verify_receipt(&receipt, &*key_set(&jwks)?, event.as_deref()).map_err(error)?))
+        let keys = key_set(&jwks)?;
+        let report = evidentia::verify_receipt_salted(&receipt, &keys, event.as_deref(), salt.as_deref());
+        Ok(Report(report.map_err(error)?))
     })
 }
 

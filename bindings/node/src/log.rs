@@ -552,6 +552,15 @@ impl Log {
         guard(|| self.log()?.receipt(size_from_js(index, "index")?).map_err(error))
     }
 
+    /// The salt record `index` commits to its event under, for a record of version
+    /// 2, or null for one of version 1: with the event, it checks the receipt
+    /// without the log (`verifyReceipt(receipt, jwks, event, salt)`). Throws
+    /// RECORD_ERASED once the event is erased.
+    #[napi]
+    pub fn salt(&self, index: f64) -> Result<Option<Uint8Array>> {
+        guard(|| Ok(self.log()?.salt(size_from_js(index, "index")?).map_err(error)?.map(Uint8Array::from)))
+    }
+
     /// The index of the record holding `nonce`, or null.
     #[napi]
     pub fn find_nonce(&self, #[napi(ts_arg_type = "string")] nonce: Unknown<'_>) -> Result<Option<f64>> {

@@ -170,7 +170,7 @@ test('randomized signing is opt-in', () => {
   const dir = path.join(tempDir(), 'log')
   const log = evidentia.Log.create(dir, fast)
   const receipt = log.append({ n: 1 })
-  assert.ok(evidentia.verifyReceipt(receipt, log.keys(), { n: 1 }).valid)
+  assert.ok(evidentia.verifyReceipt(receipt, log.keys(), { n: 1 }, log.salt(0)).valid)
   log.close()
   assert.ok(evidentia.verifyLog(dir).valid)
 })

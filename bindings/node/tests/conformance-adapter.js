@@ -24,7 +24,12 @@ function exitOf(name) {
 function perform(operation, inputs, data, text) {
   switch (operation) {
     case 'receipt':
-      return evidentia.verifyReceipt(text('receipt'), text('jwks'), inputs.event ? data('event') : undefined)
+      return evidentia.verifyReceipt(
+        text('receipt'),
+        text('jwks'),
+        inputs.event ? data('event') : undefined,
+        inputs.salt ? data('salt') : undefined,
+      )
     case 'evidence':
       return evidentia.verifyEvidenceFile(data('evidence'), inputs.jwks ? text('jwks') : undefined)
     case 'log':

@@ -50,8 +50,19 @@ for (const mode of ['receipts', 'batch']) {
     assert.deepEqual(filesHolding(path.join(path.dirname(dir), 'package'), 'Carol'), [])
     throwsCode(() => log.exportPackage(2, path.join(path.dirname(dir), 'other'), { disclose: ['nope'] }), 'INVALID_ARGUMENT')
 
+    // The salt checks the event against its receipt without the log, until erased.
+    const salt = log.salt(1)
+    assert.ok(salt instanceof Uint8Array && salt.length === 16)
+    const [receipt, event] = [log.receipt(1), { name: SECRET, amount: 12 }]
+    assert.ok(evidentia.verifyReceipt(receipt, log.keys(), event, salt).valid)
+    assert.deepEqual(evidentia.verifyReceipt(receipt, log.keys(), { ...event, amount: 13 }, salt).failureCodes, ['EVENT_MISMATCH'])
+    throwsCode(() => evidentia.verifyReceipt(receipt, log.keys(), event), 'INVALID_ARGUMENT', /salt/)
+
     assert.ok(log.erase(1, 'GDPR Art. 17 request 118'))
     assert.deepEqual(filesHolding(dir, SECRET), [])
+    throwsCode(() => log.salt(1), 'RECORD_ERASED')
+    // The holder who kept the salt still proves the erased event.
+    assert.ok(evidentia.verifyReceipt(receipt, log.keys(), event, salt).valid)
     const report = log.verify()
     assert.ok(report.valid, report.toText())
     assert.deepEqual(JSON.parse(report.toJson()).erased, [{ by: 3, index: 1, reason: 'GDPR Art. 17 request 118', seq: 1 }])
@@ -68,7 +79,10 @@ test('a version-1 log does not erase, and only versions 1 and 2 are made', () =>
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'evidentia-node-'))
   const key = evidentia.SigningKey.generate()
   const log = evidentia.Log.create(path.join(tmp, 'log'), key, { recordVersion: 1 })
-  log.append({ name: 'x' })
+  const receipt = log.append({ name: 'x' })
+  assert.equal(log.salt(0), null)
+  assert.ok(evidentia.verifyReceipt(receipt, log.keys(), { name: 'x' }).valid)
+  throwsCode(() => evidentia.verifyReceipt(receipt, log.keys(), { name: 'x' }, new Uint8Array(16)), 'INVALID_ARGUMENT')
   throwsCode(() => log.erase(0, 'request'), 'ERASURE_REFUSED')
   throwsCode(() => evidentia.Log.create(path.join(tmp, 'other'), key, { recordVersion: 3 }), 'INVALID_ARGUMENT')
 })

@@ -78,6 +78,7 @@ for (const mode of ['receipts', 'batch']) {
     const dir = path.join(tempDir(), 'log')
     const log = evidentia.Log.create(dir, token.uri('log-key'), { mode })
     const receipts = [0, 1, 2].map((n) => log.append({ n }))
+    const salts = [0, 1, 2].map((n) => log.salt(n))
     log.checkpoint()
     log.rotate(token.uri('next-key'))
     log.append({ n: 3 })
@@ -87,7 +88,7 @@ for (const mode of ['receipts', 'batch']) {
     assert.ok(evidentia.verifyLog(dir).valid)
     const keys = fs.readFileSync(path.join(dir, 'keys.jwks'), 'utf8')
     assert.equal(JSON.parse(keys).keys.length, 2)
-    if (mode === 'receipts') receipts.forEach((r, n) => assert.ok(evidentia.verifyReceipt(r, keys, { n }).valid))
+    if (mode === 'receipts') receipts.forEach((r, n) => assert.ok(evidentia.verifyReceipt(r, keys, { n }, salts[n]).valid))
     assertNoPin(dir)
     // Opened again with the token key, the log continues.
     const again = evidentia.Log.open(dir, token.uri('next-key'))
@@ -111,14 +112,16 @@ for (const mode of ['receipts', 'batch']) {
     await log.appendAsync({ n: 3 })
     // The log signs with the token key rotateAsync opened, blocking or not.
     const last = log.append({ n: 4 })
+    const lastSalt = log.salt(log.length - 1) // after the rotation's key record
     await log.checkpointAsync()
     assert.equal(JSON.parse(log.keys()).keys.length, 2)
     assert.ok((await log.verifyAsync()).valid)
-    if (mode === 'receipts') assert.ok(evidentia.verifyReceipt(last, log.keys(), { n: 4 }).valid)
+    const firstSalt = log.salt(0)
+    if (mode === 'receipts') assert.ok(evidentia.verifyReceipt(last, log.keys(), { n: 4 }, lastSalt).valid)
     log.close()
     assert.ok((await evidentia.verifyLogAsync(dir)).valid)
     const keys = fs.readFileSync(path.join(dir, 'keys.jwks'), 'utf8')
-    if (mode === 'receipts') assert.ok(evidentia.verifyReceipt(first, keys, { n: 0 }).valid)
+    if (mode === 'receipts') assert.ok(evidentia.verifyReceipt(first, keys, { n: 0 }, firstSalt).valid)
     assertNoPin(dir)
     const chain = new evidentia.ReceiptChain('node.example/token-async')
     const receipts = [await chain.issueAsync(token.uri('log-key'), { n: 0 })]

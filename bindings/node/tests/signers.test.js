@@ -133,8 +133,8 @@ for (const mode of ['receipts', 'batch']) {
     assert.equal(log.length, 3)
     const report = await log.verifyAsync()
     assert.ok(report.valid, report.toText())
-    if (mode === 'receipts') assert.ok(evidentia.verifyReceipt(first, log.keys(), { n: 1 }).valid)
-    assert.ok(evidentia.verifyReceipt(log.receipt(2), log.keys(), { n: 3 }).valid)
+    if (mode === 'receipts') assert.ok(evidentia.verifyReceipt(first, log.keys(), { n: 1 }, log.salt(0)).valid)
+    assert.ok(evidentia.verifyReceipt(log.receipt(2), log.keys(), { n: 3 }, log.salt(2)).valid)
     // A Promise-returning signer cannot answer the methods that block: in receipts
     // mode nothing is appended; in batch mode the record is stored, and sealed by
     // the next checkpoint.
@@ -193,7 +193,7 @@ test('rotateAsync moves a log to a KMS-shaped signer and on, where rotate cannot
   assert.equal(await log.rotateAsync(signer), undefined)
   assert.equal(JSON.parse(log.keys()).keys.length, 2)
   const second = await log.appendAsync({ n: 2 })
-  assert.ok(evidentia.verifyReceipt(second, log.keys(), { n: 2 }).valid)
+  assert.ok(evidentia.verifyReceipt(second, log.keys(), { n: 2 }, log.salt(log.length - 1)).valid)
   // The current key, a Promise-returning signer, signs the retiring checkpoint there too.
   const next = evidentia.SigningKey.generate()
   throwsCode(() => log.rotate(next), 'SIGNER_FAILED', /Promise/)
@@ -272,7 +272,7 @@ test('a wrong, thrown or rejected signature is SIGNER_FAILED and changes nothing
   signer.how = 'good'
   const receipt = log.append({ n: 1 })
   assert.equal(log.length, 2)
-  assert.ok(evidentia.verifyReceipt(receipt, log.keys(), { n: 1 }).valid)
+  assert.ok(evidentia.verifyReceipt(receipt, log.keys(), { n: 1 }, log.salt(1)).valid)
   assert.ok(log.verify().valid)
   log.close()
 

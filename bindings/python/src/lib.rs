@@ -148,13 +148,15 @@ fn verify_jws(py: Python<'_>, jws: Str, jwks: Jwks, payload: Option<&[u8]>) -> P
 }
 
 /// Verifies a receipt or batch receipt against a JWKS, and the event (JSON text or
-/// a Python value) when given. Malformed input raises; everything else is in the
-/// report.
+/// a Python value) when given, with its salt (`bytes`, from `Log.salt`) for a
+/// record of version 2. Malformed input raises (`UsageError` INVALID_ARGUMENT for
+/// a version-2 record's event without its salt); everything else is in the report.
 #[pyfunction]
-#[pyo3(signature = (receipt, jwks, event = None))]
-fn verify_receipt(receipt: Str, jwks: Jwks, event: Option<&Bound<'_, PyAny>>) -> PyResult<Report> {
+#[pyo3(signature = (receipt, jwks, event = None, salt = None))]
+fn verify_receipt(receipt: Str, jwks: Jwks, event: Option<&Bound<'_, PyAny>>, salt: Option<&[u8]>) -> PyResult<Report> {
     let event = json_text_opt(event)?;
-    Ok(Report(evidentia::verify_receipt(&receipt, &*jwks.keys()?, event.as_deref()).map_err(error)?))
+    let keys = jwks.keys()?;
+    Ok(Report(evidentia::verify_receipt_salted(&receipt, &keys, event.as_deref(), salt).map_err(error)?))
 }
 
 /// Reads an evidence file (SPEC.md §18: JSON text, `str` or `bytes`, holding a

@@ -171,6 +171,16 @@ impl Log {
         py.detach(|| log.receipt(index.0)).map_err(error)
     }
 
+    /// The salt record `index` commits to its event under (`bytes`), for a record
+    /// of version 2, or None for one of version 1: with the event, it checks the
+    /// receipt without the log (`verify_receipt(..., salt=...)`). Raises
+    /// RECORD_ERASED once the event is erased.
+    fn salt<'py>(&self, py: Python<'py>, index: Count) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let log = self.log()?;
+        let salt = py.detach(|| log.salt(index.0)).map_err(error)?;
+        Ok(salt.map(|salt| PyBytes::new(py, &salt)))
+    }
+
     /// The index of the record holding `nonce`, or None.
     fn find_nonce(&self, py: Python<'_>, nonce: Str) -> PyResult<Option<u64>> {
         let log = self.log()?;

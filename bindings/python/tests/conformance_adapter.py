@@ -38,7 +38,8 @@ def main(case):
     try:
         if operation == "receipt":
             event = data("event") if "event" in inputs else None
-            report = evidentia.verify_receipt(text("receipt"), text("jwks"), event)
+            salt = data("salt") if "salt" in inputs else None
+            report = evidentia.verify_receipt(text("receipt"), text("jwks"), event, salt=salt)
         elif operation == "evidence":
             jwks = text("jwks") if "jwks" in inputs else None
             report = evidentia.verify_evidence_file(data("evidence"), jwks)

@@ -44,6 +44,17 @@ def test_an_erased_event_is_in_no_file_and_the_log_stays_valid(tmp_path: Path, m
     with pytest.raises(evidentia.UsageError):
         log.export_package(2, tmp_path / "other", disclose=["nope"])
 
+    # The salt checks the event against its receipt without the log, until erased.
+    salt = log.salt(1)
+    assert isinstance(salt, bytes) and len(salt) == 16
+    receipt, event = log.receipt(1), {"name": SECRET.decode(), "amount": 12}
+    assert evidentia.verify_receipt(receipt, log.keys(), event, salt=salt).valid
+    wrong = evidentia.verify_receipt(receipt, log.keys(), {**event, "amount": 13}, salt=salt)
+    assert wrong.failure_codes == ["EVENT_MISMATCH"]
+    with pytest.raises(evidentia.UsageError) as unsalted:
+        evidentia.verify_receipt(receipt, log.keys(), event)
+    assert unsalted.value.code_name == "INVALID_ARGUMENT"
+
     line = log.erase(1, "GDPR Art. 17 request 118")
     assert line
     assert files_holding(path, SECRET) == []
@@ -54,6 +65,11 @@ def test_an_erased_event_is_in_no_file_and_the_log_stays_valid(tmp_path: Path, m
     with pytest.raises(evidentia.StorageError) as gone:
         log.export_package(1, tmp_path / "erased")
     assert gone.value.code_name == "RECORD_ERASED"
+    with pytest.raises(evidentia.StorageError) as no_salt:
+        log.salt(1)
+    assert no_salt.value.code_name == "RECORD_ERASED"
+    # The holder who kept the salt still proves the erased event.
+    assert evidentia.verify_receipt(receipt, log.keys(), event, salt=salt).valid
 
     with pytest.raises(evidentia.StorageError) as again:
         log.erase(1, "again")
@@ -68,7 +84,11 @@ def test_an_erased_event_is_in_no_file_and_the_log_stays_valid(tmp_path: Path, m
 def test_a_version_1_log_does_not_erase(tmp_path: Path) -> None:
     key = evidentia.SigningKey.generate()
     log = evidentia.Log.create(tmp_path / "log", key, record_version=1)
-    log.append({"name": "x"})
+    receipt = log.append({"name": "x"})
+    assert log.salt(0) is None
+    assert evidentia.verify_receipt(receipt, log.keys(), {"name": "x"}).valid
+    with pytest.raises(evidentia.UsageError):
+        evidentia.verify_receipt(receipt, log.keys(), {"name": "x"}, salt=bytes(16))
     with pytest.raises(evidentia.StorageError) as refused:
         log.erase(0, "request")
     assert refused.value.code_name == "ERASURE_REFUSED"

@@ -56,12 +56,14 @@ def test_a_log_signs_through_a_kms_that_returns_der(tmp_path: Path, kms_key: Any
     with evidentia.Log.create(path, signer, mode=mode) as log:
         receipts = [log.append({"n": n}) for n in range(3)]
         receipts += log.append_batch([{"n": 3}, {"n": 4}])
+        salts = [log.salt(n) for n in range(5)]
         log.checkpoint()
         assert '"kid":"%s"' % key.kid in log.keys()
     assert evidentia.verify_log(path).valid
     if mode == "receipts":
+        keys = (path / "keys.jwks").read_text()
         for n, receipt in enumerate(receipts):
-            assert evidentia.verify_receipt(receipt, (path / "keys.jwks").read_text(), {"n": n}).valid
+            assert evidentia.verify_receipt(receipt, keys, {"n": n}, salt=salts[n]).valid
     # One check of the key at creation; then one signature per record and one for the
     # checkpoint in receipts mode, one per batch in batch mode (which seals as it goes).
     assert client.calls == (1 + 5 + 1 if mode == "receipts" else 1 + 4)

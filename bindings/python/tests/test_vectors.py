@@ -98,9 +98,11 @@ def test_jws() -> None:
 def test_receipts(tmp_path: Path) -> None:
     doc = load("receipts.json")
     signer = key(doc["key"])
-    # The records carry fixed past times: the key is valid from the first.
+    # The records carry fixed past times: the key is valid from the first. The
+    # vectors are of version-1 records, whose events are not salted.
     valid_from = doc["issue"][0]["time"]
-    with evidentia.Log.create(tmp_path / "log", signer, log_id=doc["log_id"], valid_from=valid_from) as log:
+    log = evidentia.Log.create(tmp_path / "log", signer, log_id=doc["log_id"], valid_from=valid_from, record_version=1)
+    with log:
         for entry in doc["issue"]:
             receipt = log.append(entry["event"], nonce=entry["nonce"], time=entry["time"])
             assert receipt == entry["receipt"]
@@ -152,7 +154,10 @@ def test_checkpoints() -> None:
 def test_batch_receipts(tmp_path: Path) -> None:
     doc = load("batch_receipts.json")
     signer = key(doc["key"])
-    with evidentia.Log.create(tmp_path / "log", signer, log_id=doc["log_id"], mode="batch", valid_from=doc["time"]) as log:
+    log = evidentia.Log.create(
+        tmp_path / "log", signer, log_id=doc["log_id"], mode="batch", valid_from=doc["time"], record_version=1
+    )
+    with log:
         log.append_batch([entry["canonical_event"] for entry in doc["issue"]], time=doc["time"])
         for index, entry in enumerate(doc["issue"]):
             assert log.receipt(index) == entry["batch_receipt"]

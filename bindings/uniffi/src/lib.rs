@@ -212,10 +212,18 @@ pub fn verify_jws(jws: String, jwks: String, payload: Option<Vec<u8>>) -> Result
 }
 
 /// Verifies a receipt or batch receipt against a JWKS, and the event (JSON text)
-/// when given. Malformed input throws; everything else is in the report.
-#[uniffi::export(default(event = None))]
-pub fn verify_receipt(receipt: String, jwks: String, event: Option<String>) -> Result<Arc<Report>> {
-    let report = evidentia::verify_receipt(&receipt, &keys(&jwks)?, event.as_deref().map(str::as_bytes))?;
+/// when given, with its salt (from `Log.salt`) for a record of version 2.
+/// Malformed input throws (INVALID_ARGUMENT for a version-2 record's event without
+/// its salt); everything else is in the report.
+#[uniffi::export(default(event = None, salt = None))]
+pub fn verify_receipt(
+    receipt: String,
+    jwks: String,
+    event: Option<String>,
+    salt: Option<Vec<u8>>,
+) -> Result<Arc<Report>> {
+    let event = event.as_deref().map(str::as_bytes);
+    let report = evidentia::verify_receipt_salted(&receipt, &keys(&jwks)?, event, salt.as_deref())?;
     Ok(Arc::new(Report(report)))
 }
 

@@ -135,6 +135,14 @@ impl Log {
         Ok(self.log.receipt(index)?)
     }
 
+    /// The salt record `index` commits to its event under, for a record of version
+    /// 2 (null for version 1): with the event, it checks the receipt without the
+    /// log (`verifyReceipt(receipt, jwks, event, salt)`). Throws RECORD_ERASED once
+    /// the event is erased.
+    pub fn salt(&self, index: u64) -> Result<Option<Vec<u8>>> {
+        Ok(self.log.salt(index)?)
+    }
+
     /// The index of the record holding `nonce`, if one does.
     pub fn find_nonce(&self, nonce: String) -> Result<Option<u64>> {
         Ok(self.log.find_nonce(&nonce)?)

@@ -4,18 +4,41 @@ from .errors import EvError
 from .jws import verify_signature
 from .records import parse_receipt, parse_record
 from .report import Report
+from .stored_event import commitment_document
 from .util import digest_text
 
 BATCH_TYPE = "evidentia-batch-receipt"
 
 
-def event_digest(event):
-    """The digest of an event given as JSON text (bytes/str) or as a parsed value (§1 errors raise)."""
+def canonical_event(event):
+    """An event given as JSON text (bytes/str) or as a parsed value, canonical (§1 errors raise)."""
     if isinstance(event, (bytes, str)):
-        return digest_text(jcs.canonicalize(event))
+        return jcs.canonicalize(event)
     if hasattr(event, "v"):  # an already parsed value (evidence files, §18)
-        return digest_text(jcs.canonical(event.v))
-    return digest_text(jcs.canonical(event))
+        return jcs.canonical(event.v)
+    return jcs.canonical(event)
+
+
+def claimed_digest(rec, event, salt):
+    """§12 "The claimed event's digest" (None without an event): the event is read first, then
+    the salt judged; errors raise."""
+    if event is None:
+        if salt is not None:
+            raise EvError("INVALID_ARGUMENT", "a salt without an event")
+        return None
+    canonical = canonical_event(event)
+    plain = digest_text(canonical)
+    if rec.version == 1:
+        if salt is not None:
+            raise EvError("INVALID_ARGUMENT", "a salt for a version-1 record")
+        return plain
+    if plain == rec.event:  # the record's own commitment document, with a salt or without
+        return plain
+    if salt is None:
+        raise EvError("INVALID_ARGUMENT", "a version-2 record's event without its salt")
+    if not 16 <= len(salt) <= 64:
+        raise EvError("INVALID_ARGUMENT", "a salt of 16 to 64 bytes (§26.1)")
+    return digest_text(commitment_document(canonical, salt))
 
 
 def key_check(report, key_set, kid, time_ns, index=None):
@@ -30,11 +53,11 @@ def key_check(report, key_set, kid, time_ns, index=None):
     return key
 
 
-def verify_receipt(text, key_set, event=None):
+def verify_receipt(text, key_set, event=None, salt=None):
     """§12: parse (errors raise), then a report with format, key, signature, event."""
     receipt = parse_receipt(text)
-    ev = event_digest(event) if event is not None else None
     rec = receipt.record
+    ev = claimed_digest(rec, event, salt)
     report = Report("receipt")
     report.log_id, report.records = rec.log_id, 1
     if receipt.header_kid != rec.kid:
@@ -90,10 +113,10 @@ def parse_batch_receipt(text):
     return BatchReceipt(text, record, proof, cp)
 
 
-def verify_batch_receipt(text, key_set, event=None):
+def verify_batch_receipt(text, key_set, event=None, salt=None):
     br = parse_batch_receipt(text)
-    ev = event_digest(event) if event is not None else None
     rec, cp = br.record, br.checkpoint
+    ev = claimed_digest(rec, event, salt)
     report = Report("batch_receipt")
     report.log_id, report.records = rec.log_id, 1
     key = key_check(report, key_set, rec.kid, rec.time_ns)
@@ -127,8 +150,8 @@ def is_batch_text(text):
     return text[:1] == "{"
 
 
-def verify_any(text, key_set, event=None):
+def verify_any(text, key_set, event=None, salt=None):
     """A receipt or a batch receipt, told apart by the text (a JSON object or a JWS)."""
     if is_batch_text(text):
-        return verify_batch_receipt(text, key_set, event)
-    return verify_receipt(text, key_set, event)
+        return verify_batch_receipt(text, key_set, event, salt)
+    return verify_receipt(text, key_set, event, salt)

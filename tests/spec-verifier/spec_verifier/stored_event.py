@@ -28,21 +28,44 @@ def read_stored_event(b):
     return ("plain", b)
 
 
+def _depth(value):
+    """How deeply arrays and objects nest in a value (1 for [], 0 for a string)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        v, level = stack.pop()
+        inner = v.values() if isinstance(v, dict) else v if isinstance(v, list) else None
+        if inner is None:
+            continue
+        deepest = max(deepest, level + 1)
+        stack.extend((item, level + 1) for item in inner)
+    return deepest
+
+
 def commitment_document(event_bytes, salt):
-    """§26.1: the commitment document of an event (JSON text) under an event salt."""
+    """§26.1: the commitment document of an event (JSON text) under an event salt, with its limits:
+    an event nested 128 levels deep or more, and a disclosure's JSON or a document over 16 MiB,
+    are refused."""
     event = jcs.parse(event_bytes)
+    if _depth(event) >= jcs.DEFAULT_MAX_DEPTH:
+        raise EvError("JSON_TOO_DEEP", "an event committed to nests 128 levels deep or more")
 
     def disclosure(name, value):
         member_salt = b64url_encode(hmac.new(salt, (name or "").encode("utf-8"), hashlib.sha256).digest()[:16])
         array = [member_salt, name, value] if name is not None else [member_salt, value]
-        text = b64url_encode(jcs.canonical(array))
+        json = jcs.canonical(array)
+        if len(json) > jcs.DEFAULT_MAX_SIZE:
+            raise EvError("JSON_TOO_LARGE", "a disclosure over 16 MiB")
+        text = b64url_encode(json)
         return b64url_encode(hashlib.sha256(text.encode("ascii")).digest())
 
     if isinstance(event, dict):
         digests = [disclosure(name, value) for name, value in event.items()]
     else:
         digests = [disclosure(None, event)]
-    return jcs.canonical({"_sd": sorted(digests), "_sd_alg": "sha-256"})
+    document = jcs.canonical({"_sd": sorted(digests), "_sd_alg": "sha-256"})
+    if len(document) > jcs.DEFAULT_MAX_SIZE:
+        raise EvError("JSON_TOO_LARGE", "a commitment document over 16 MiB")
+    return document
 
 
 def event_state(rec, stored):

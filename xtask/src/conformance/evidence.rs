@@ -235,4 +235,55 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) {
         &evidence(&[("receipt", &receipt), ("jwks", "5")]),
         Some(&keys),
     );
+
+    // A version-2 record's event, checked with the salt the file holds (§12).
+    let salted = quote(&super::receipts::salted_receipt(world));
+    let salt_hex = quote(&evidentia::encoding::hex(&super::receipts::SALT));
+    case(
+        "version-2-event-and-salt-hex",
+        "A version-2 record's receipt, its event and the event's salt in hex: the event is checked with it: valid.",
+        Outcome::Valid,
+        &evidence(&[("receipt", &salted), ("jwks", &keys), ("event", &event1), ("salt_hex", &salt_hex)]),
+        None,
+    );
+    case(
+        "version-2-event-and-salt-hex-in-capitals",
+        "salt_hex is hex digits of either case: valid.",
+        Outcome::Valid,
+        &evidence(&[("receipt", &salted), ("jwks", &keys), ("event", &event1), ("salt_hex", &salt_hex.to_uppercase())]),
+        None,
+    );
+    case(
+        "version-2-other-event-and-salt-hex",
+        "Step 4: another event under the salt makes another commitment: EVENT_MISMATCH.",
+        Outcome::Findings(vec![E::EventMismatch]),
+        &evidence(&[
+            ("receipt", &salted),
+            ("jwks", &keys),
+            ("event", &String::from_utf8(event(2)).expect("UTF-8")),
+            ("salt_hex", &salt_hex),
+        ]),
+        None,
+    );
+    case(
+        "version-2-event-without-salt-hex",
+        "Step 4: a version-2 record's event without its salt cannot be judged (§12): INVALID_ARGUMENT.",
+        Outcome::Error(E::InvalidArgument),
+        &evidence(&[("receipt", &salted), ("jwks", &keys), ("event", &event1)]),
+        None,
+    );
+    case(
+        "salt-hex-of-odd-length",
+        "Step 2: salt_hex is an even number of hex digits, before the key set is read (it is malformed too): INVALID_ARGUMENT.",
+        Outcome::Error(E::InvalidArgument),
+        &evidence(&[("receipt", &salted), ("jwks", r#"{"keys":5}"#), ("event", &event1), ("salt_hex", r#""5a5""#)]),
+        None,
+    );
+    case(
+        "salt-hex-not-a-string",
+        "Step 2: salt_hex is a string: INVALID_ARGUMENT.",
+        Outcome::Error(E::InvalidArgument),
+        &evidence(&[("receipt", &salted), ("jwks", &keys), ("event", &event1), ("salt_hex", "[90]")]),
+        None,
+    );
 }

@@ -1329,6 +1329,134 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) {
         Outcome::Error(E::RecordMalformed),
         &by_k1(world, &payload(world, 1, &[("v", Some("3"))])),
     );
+    salted_cases(suite, world, &keys);
+}
+
+/// The salt of the version-2 record of the salted cases.
+pub(crate) const SALT: [u8; 16] = [0x5a; 16];
+
+/// The receipt of record 1 of the world as a version-2 record, committing to
+/// event 1 under [`SALT`] (§26.1).
+pub(crate) fn salted_receipt(world: &World) -> String {
+    let digest = evidentia::commit_json(&event(1), &SALT).expect("a commitment").digest();
+    by_k1(world, &payload(world, 1, &[("v", Some("2")), ("event", Some(&quote(&digest.to_string())))]))
+}
+
+/// Cases of §12's event check for a record of version 2, which commits to its
+/// event under a salt (§26.1): the event is checked with its salt (input `salt`,
+/// the salt's bytes).
+fn salted_cases(suite: &mut Suite, world: &World, keys: &str) {
+    let commitment = evidentia::commit_json(&event(1), &SALT).expect("a commitment");
+    let v2 = salted_receipt(world);
+    let mut case =
+        |slug: &str, why: &str, outcome: Outcome, receipt: &str, event: Option<&[u8]>, salt: Option<&[u8]>| {
+            let mut inputs = vec![file("receipt", "receipt.jws", receipt), file("jwks", "keys.jwks", keys)];
+            if let Some(event) = event {
+                inputs.push(file("event", "event.json", event));
+            }
+            if let Some(salt) = salt {
+                inputs.push(file("salt", "salt.bin", salt));
+            }
+            suite.add(GROUP, slug, Op::Receipt, "§12", why, outcome, inputs);
+        };
+    case(
+        "version-2-event-with-its-salt",
+        "A version-2 record's event with its salt: the digest of the commitment document they make is the record's event.",
+        Outcome::Valid,
+        &v2,
+        Some(&event_reformatted(1)),
+        Some(&SALT),
+    );
+    case(
+        "version-2-other-event-with-the-salt",
+        "Another event under the record's salt makes another commitment: EVENT_MISMATCH.",
+        found(&[E::EventMismatch]),
+        &v2,
+        Some(&event(2)),
+        Some(&SALT),
+    );
+    case(
+        "version-2-event-with-another-salt",
+        "The event under another salt makes another commitment: EVENT_MISMATCH.",
+        found(&[E::EventMismatch]),
+        &v2,
+        Some(&event(1)),
+        Some(&[0xa5; 16]),
+    );
+    case(
+        "version-2-event-without-salt",
+        "Without its salt, a version-2 record's event cannot be judged: INVALID_ARGUMENT, not a verdict.",
+        Outcome::Error(E::InvalidArgument),
+        &v2,
+        Some(&event(1)),
+        None,
+    );
+    case(
+        "version-2-commitment-document-without-salt",
+        "The record's commitment document itself needs no salt: its digest is the record's event.",
+        Outcome::Valid,
+        &v2,
+        Some(&commitment.document),
+        None,
+    );
+    case(
+        "version-2-commitment-document-with-the-salt",
+        "The record's commitment document is the record's event with a salt too (step 4 before step 6): valid.",
+        Outcome::Valid,
+        &v2,
+        Some(&commitment.document),
+        Some(&SALT),
+    );
+    case(
+        "version-2-salt-of-15-bytes",
+        "An event salt is 16 to 64 bytes (§26.1): one of 15 is INVALID_ARGUMENT.",
+        Outcome::Error(E::InvalidArgument),
+        &v2,
+        Some(&event(1)),
+        Some(&SALT[..15]),
+    );
+    case(
+        "version-2-salt-with-an-event-not-json",
+        "The event is read before the salt is judged: an event that is not JSON is JSON_SYNTAX, even with a wrong salt.",
+        Outcome::Error(E::JsonSyntax),
+        &v2,
+        Some(b"{\"amount\":"),
+        Some(&SALT[..15]),
+    );
+    case(
+        "version-1-event-with-a-salt",
+        "A version-1 record's event is not salted: a salt given for it is INVALID_ARGUMENT.",
+        Outcome::Error(E::InvalidArgument),
+        &world.receipts[1],
+        Some(&event(1)),
+        Some(&SALT),
+    );
+    let other = evidentia::commit_json(&event(2), &SALT).expect("a commitment").document;
+    case(
+        "version-2-other-commitment-document-without-salt",
+        "Without a salt, even an event in the form of a commitment document cannot be judged: INVALID_ARGUMENT.",
+        Outcome::Error(E::InvalidArgument),
+        &v2,
+        Some(&other),
+        None,
+    );
+    let deep = format!("{}{}", "[".repeat(128), "]".repeat(128));
+    case(
+        "version-2-event-of-128-levels-with-the-salt",
+        "§26.1 refuses to commit to an event nested 128 levels deep (one a verifier reads, §1.1): JSON_TOO_DEEP.",
+        Outcome::Error(E::JsonTooDeep),
+        &v2,
+        Some(deep.as_bytes()),
+        Some(&SALT),
+    );
+    case(
+        "salt-without-event",
+        "A salt opens an event; given without one it is INVALID_ARGUMENT.",
+        Outcome::Error(E::InvalidArgument),
+        &v2,
+        None,
+        Some(&SALT),
+    );
 }
 
 /// A DER ECDSA signature of a 64-byte R||S (both integers positive and minimal).

@@ -38,7 +38,9 @@ class ApiTest {
             val checkpoint = log.checkpoint()
             verifyInclusion(receipt, log.inclusionProof(0uL), checkpoint, log.keys())
             assertEquals(3uL, verifyCheckpoint(checkpoint, log.keys()).size)
-            verifyReceipt(receipt, key.publicJwk(), """{"amount":"1250.00","type":"payment.approved"}""").use {
+            val salt = log.salt(0uL)
+            assertEquals(16, salt?.size, "a new log's records are of version 2, salted")
+            verifyReceipt(receipt, key.publicJwk(), """{"amount":"1250.00","type":"payment.approved"}""", salt).use {
                 assertTrue(it.valid(), it.toText())
                 assertTrue(it.summary().startsWith("VALID"))
                 assertEquals("receipt", it.subject())
@@ -223,8 +225,19 @@ class ApiTest {
             val packaged = verifyPackage(log.exportPackage(2uL, dir.resolveSibling("package").toString(), listOf("name")))
             assertTrue(packaged.valid, packaged.json)
             assertTrue(packaged.json.contains("\"disclosed\":{\"disclosed\":{\"name\":\"Carol\"}"), packaged.json)
+            // The salt checks the event against its receipt without the log, until erased.
+            val salt = log.salt(1uL)
+            val receipt = log.receipt(1uL)
+            val event = """{"name":"$secret"}"""
+            verifyReceipt(receipt, log.keys(), event, salt).use { assertTrue(it.valid(), it.toText()) }
+            verifyReceipt(receipt, log.keys(), """{"name":"Ada"}""", salt).use {
+                assertEquals(listOf("EVENT_MISMATCH"), it.failureCodes())
+            }
+            assertCode("INVALID_ARGUMENT", "an event without its salt") { verifyReceipt(receipt, log.keys(), event) }
             assertTrue(log.erase(1uL, "GDPR Art. 17 request 118").isNotEmpty())
             assertEquals(0L, holding())
+            assertCode("RECORD_ERASED", "the salt of an erased event") { log.salt(1uL) }
+            verifyReceipt(receipt, log.keys(), event, salt).use { assertTrue(it.valid(), it.toText()) }
             log.verify().use {
                 assertTrue(it.valid(), it.toText())
                 assertTrue(it.toJson().contains("\"erased\":[{\"by\":3,\"index\":1,"), it.toJson())
@@ -293,10 +306,12 @@ class ApiTest {
     fun anEvidenceFileVerifiesWithItsOwnKeysOrTrustedOnes() {
         val key = SigningKey.generate()
         val stranger = """{"keys":[${SigningKey.generate().publicJwk()}]}"""
-        val (receipt, jwks) = Log.create(tempDir().resolve("log").toString(), key).use { log ->
-            log.append("""{"n":1,"a":[true]}""") to log.keys()
+        // A record of version 2: the file carries the event's salt, with which the event is checked.
+        val (receipt, jwks, salt) = Log.create(tempDir().resolve("log").toString(), key).use { log ->
+            val receipt = log.append("""{"n":1,"a":[true]}""")
+            Triple(receipt, log.keys(), log.salt(0uL)!!.joinToString("") { "%02x".format(it) })
         }
-        val evidence = """{"receipt": "$receipt", "jwks": $jwks, "event": {"a": [true], "n": 1.0}}"""
+        val evidence = """{"receipt": "$receipt", "jwks": $jwks, "event": {"a": [true], "n": 1.0}, "salt_hex": "$salt"}"""
         verifyEvidenceFile(evidence).use {
             assertTrue(it.valid(), it.toText())
             assertEquals("receipt", it.subject())
@@ -310,8 +325,10 @@ class ApiTest {
         val noKeys = """{"receipt": "$receipt", "jwks": "{}"}"""
         assertCode("KEY_SET_MALFORMED", "the file's key set") { verifyEvidenceFile(noKeys) }
         verifyEvidenceFile(noKeys, jwks).use { assertTrue(it.valid(), it.toText()) }
-        val otherEvent = """{"receipt": "$receipt", "jwks": $jwks, "event": {"n": 2}}"""
+        val otherEvent = """{"receipt": "$receipt", "jwks": $jwks, "event": {"n": 2}, "salt_hex": "$salt"}"""
         verifyEvidenceFile(otherEvent).use { assertEquals(listOf("EVENT_MISMATCH"), it.failureCodes()) }
+        val unsalted = """{"receipt": "$receipt", "jwks": $jwks, "event": {"n": 1, "a": [true]}}"""
+        assertCode("INVALID_ARGUMENT", "a version-2 record's event without its salt") { verifyEvidenceFile(unsalted) }
         for ((text, code) in listOf(
             """{"receipt":""" to "JSON_SYNTAX",
             "[]" to "INVALID_ARGUMENT",

@@ -45,7 +45,10 @@ private fun perform(operation: String, inputs: Map<String, Path>): Answer {
     }
     return try {
         when (operation) {
-            "receipt" -> answer(verifyReceipt(text("receipt"), text("jwks"), inputs["event"]?.let { text("event") }))
+            "receipt" -> {
+                val event = inputs["event"]?.let { text("event") }
+                answer(verifyReceipt(text("receipt"), text("jwks"), event, inputs["salt"]?.let { data("salt") }))
+            }
             "log" -> answer(verifyLog(inputs.getValue("log").toString(), inputs["jwks"]?.let { text("jwks") }))
             "checkpoint" -> { verifyCheckpoint(text("checkpoint"), text("jwks")); Answer(0, null, null) }
             "inclusion" -> {

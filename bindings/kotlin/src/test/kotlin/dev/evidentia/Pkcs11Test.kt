@@ -102,14 +102,15 @@ class Pkcs11Test {
             val dir = logDir()
             val key = SigningKey.fromPkcs11(uri("log-key"))
             val next = SigningKey.fromPkcs11(uri("next-key"))
-            val receipts = Log.create(dir.toString(), key, mode = mode).use { log ->
+            val (receipts, salts) = Log.create(dir.toString(), key, mode = mode).use { log ->
                 val receipts = (0..2).map { log.append(event(it)) }
+                val salts = (0..2).map { log.salt(it.toULong()) }
                 log.checkpoint()
                 log.rotate(next)
                 log.append(event(3))
                 log.checkpoint()
                 log.verify().use { assertTrue(it.valid(), it.toText()) }
-                receipts
+                receipts to salts
             }
             verifyLog(dir.toString()).use { assertTrue(it.valid(), it.toText()) }
             val keys = Files.readString(dir.resolve("keys.jwks"))
@@ -117,7 +118,7 @@ class Pkcs11Test {
             assertEquals(listOf(key.kid(), next.kid()), kids)
             if (mode == "receipts") {
                 receipts.forEachIndexed { n, receipt ->
-                    verifyReceipt(receipt, keys, event(n)).use { assertTrue(it.valid(), it.toText()) }
+                    verifyReceipt(receipt, keys, event(n), salts[n]).use { assertTrue(it.valid(), it.toText()) }
                 }
             }
             assertNoPin(dir)

@@ -189,9 +189,11 @@ class VectorsTest {
         val doc = load("receipts.json")
         val signer = key(doc.getString("key"))
         val issue = doc.getJSONArray("issue").objects()
-        // The records carry fixed past times: the key is valid from the first.
+        // The records carry fixed past times: the key is valid from the first. The
+        // vectors are of version-1 records, whose events are not salted.
         val validFrom = issue.first().getString("time")
-        Log.create(tempDir().resolve("log").toString(), signer, doc.getString("log_id"), validFrom = validFrom).use { log ->
+        val dir = tempDir().resolve("log").toString()
+        Log.create(dir, signer, doc.getString("log_id"), validFrom = validFrom, recordVersion = 1u).use { log ->
             for (entry in issue) {
                 assertEquals(entry.getString("receipt"), log.append(entry.getString("event"), entry.text("nonce"), entry.text("time")))
             }
@@ -257,7 +259,8 @@ class VectorsTest {
     fun batchReceipts() {
         val doc = load("batch_receipts.json")
         val dir = tempDir().resolve("log").toString()
-        Log.create(dir, key(doc.getString("key")), doc.getString("log_id"), "batch", doc.getString("time")).use { log ->
+        val signer = key(doc.getString("key"))
+        Log.create(dir, signer, doc.getString("log_id"), "batch", doc.getString("time"), recordVersion = 1u).use { log ->
             val issue = doc.getJSONArray("issue").objects()
             log.appendBatch(issue.map { it.getString("canonical_event") }, doc.getString("time"))
             issue.forEachIndexed { index, entry -> assertEquals(entry.getString("batch_receipt"), log.receipt(index.toULong())) }
