@@ -366,6 +366,24 @@ function showPackage(report, name) {
     packageResult.append(recordDetails(report.record))
   }
   if (report.disclosed) showDisclosed(report.disclosed, report.valid)
+  if (report.erased) showErased(report.erased)
+}
+
+/**
+ * What an erased record's package says of the erasure (given only when check 14
+ * passed): the event is gone, and the log recorded by which record, when and why.
+ */
+function showErased({ by, time, reason }) {
+  packageResult.append(element('p', 'hidden',
+    'The event of this record was erased: the log no longer holds it, and neither does this package. ' +
+    'The record, its signature and its place in the log are still proven; what the event said is not.'))
+  const table = element('dl', 'record erased')
+  table.append(
+    element('dt', '', 'erased by'), element('dd', '', `record ${by} of the same log`),
+    element('dt', '', 'at'), element('dd', '', time),
+    element('dt', '', 'reason'), element('dd', '', reason),
+  )
+  packageResult.append(table)
 }
 
 /**

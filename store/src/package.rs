@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use evidentia::package::{
-    KeyRecordScan, MAX_ARCHIVE_SIZE, MAX_PACKAGE_KEY_RECORDS, PackageFile, PackageInput, PackageKeyRecord,
-    PackageLimits, PackageRequest, PackageTimestamp, PackageWitnesses, build_package, is_plain_file_name, package_keys,
-    read_package_archive as read_package_archive_bytes,
+    KeyRecordScan, MAX_ARCHIVE_SIZE, MAX_PACKAGE_KEY_RECORDS, PackageErasure, PackageFile, PackageInput,
+    PackageKeyRecord, PackageLimits, PackageRequest, PackageTimestamp, PackageWitnesses, build_package,
+    is_plain_file_name, package_keys, read_package_archive as read_package_archive_bytes,
 };
 use evidentia::{BatchReceipt, CommittedEvent, Error, ErrorCode, InclusionProof, KeySet, Policy, Result, timestamp};
 
@@ -26,11 +26,11 @@ pub(crate) trait PackageSource {
     fn receipt(&mut self, seq: u64) -> Result<String>;
     /// The event of record `seq` as a package holds it.
     fn event(&mut self, seq: u64) -> Result<CommittedEvent>;
-    /// The key records (SPEC.md §23) after record `index`, in order: their
-    /// sequence numbers and events, found by following the hash chain of every
-    /// record from `index` on ([`KeyRecords`]), so that none is left out unseen.
-    /// More than [`MAX_PACKAGE_KEY_RECORDS`] are refused.
-    fn key_records_after(&mut self, index: u64) -> Result<Vec<(u64, Vec<u8>)>>;
+    /// What follows record `index` that its package needs ([`Following`]): its key
+    /// records, found by following the hash chain of every record from `index` on
+    /// ([`KeyRecords`]), so that none is left out unseen, and the erasure of its
+    /// event, if any. More than [`MAX_PACKAGE_KEY_RECORDS`] key records are refused.
+    fn records_after(&mut self, index: u64) -> Result<Following>;
     /// Every stored checkpoint, oldest first.
     fn checkpoints(&mut self) -> Result<Vec<StoredCheckpoint>>;
     fn inclusion_proof(&mut self, index: u64, size: u64) -> Result<InclusionProof>;
@@ -66,7 +66,7 @@ impl PackageSource for Folder<'_> {
         evidentia::event_as_committed(&entry.record()?, entry.stored_event())
     }
 
-    fn key_records_after(&mut self, index: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+    fn records_after(&mut self, index: u64) -> Result<Following> {
         let mut found = KeyRecords::after(index, self.reader.keys(), self.reader.mode());
         let mut seq = index;
         self.reader.for_each_entry_from(index, |entry| {
@@ -98,30 +98,61 @@ impl PackageSource for Folder<'_> {
     }
 }
 
+/// What follows a packaged record that its package needs.
+pub(crate) struct Following {
+    /// The key records (SPEC.md §23) after it, in order: their sequence numbers and
+    /// events.
+    pub(crate) key_records: Vec<(u64, Vec<u8>)>,
+    /// The erasure record that names it (SPEC.md §27), when its event was erased.
+    pub(crate) erasure: Option<ErasureEntry>,
+}
+
+/// An erasure record as a package holds it (SPEC.md §19 check 14).
+pub(crate) struct ErasureEntry {
+    pub(crate) seq: u64,
+    pub(crate) record: Vec<u8>,
+    pub(crate) event: Vec<u8>,
+}
+
 /// The key records after a packaged record, found by a [`KeyRecordScan`] over the
-/// records from it on, each receipt's signature checked with the log's key set.
+/// records from it on, each receipt's signature checked with the log's key set,
+/// and the erasure record that names the packaged record, if any.
 pub(crate) struct KeyRecords<'a> {
     index: u64,
     keys: &'a KeySet,
     mode: Mode,
     scan: Option<KeyRecordScan>,
     found: Vec<(u64, Vec<u8>)>,
+    /// The packaged record's digest, which its erasure names.
+    digest: Option<evidentia::Digest>,
+    erasure: Option<ErasureEntry>,
 }
 
 impl<'a> KeyRecords<'a> {
     /// Finds the key records after record `index` of a log of `mode` whose key set
     /// is `keys`.
     pub(crate) fn after(index: u64, keys: &'a KeySet, mode: Mode) -> KeyRecords<'a> {
-        KeyRecords { index, keys, mode, scan: None, found: Vec::new() }
+        KeyRecords { index, keys, mode, scan: None, found: Vec::new(), digest: None, erasure: None }
     }
 
     /// Reads the next entry, stored as record `seq`: the packaged record's first,
     /// then each one after it.
     pub(crate) fn push(&mut self, seq: u64, entry: EntryRef<'_>) -> Result<()> {
         let Some(scan) = self.scan.as_mut() else {
-            self.scan = Some(KeyRecordScan::after(self.index, &entry.record_bytes()?)?);
+            let record = entry.record_bytes()?;
+            self.digest = Some(evidentia::Digest::sha256(&record));
+            self.scan = Some(KeyRecordScan::after(self.index, &record)?);
             return Ok(());
         };
+        // The first erasure that names the record (a second one is refused by the
+        // log's own erase, and `log verify` reports it).
+        if self.erasure.is_none()
+            && let Some(Ok(erasure)) = evidentia::erasure_of(entry.event())
+            && erasure.seq == self.index
+            && Some(erasure.record) == self.digest
+        {
+            self.erasure = Some(ErasureEntry { seq, record: entry.record_bytes()?, event: entry.event().to_vec() });
+        }
         // An entry of the other kind than the log's mode stores was not written
         // by it: in receipts mode, a bare record would escape the signature check.
         let is_key_record = match (entry, self.mode) {
@@ -146,13 +177,13 @@ impl<'a> KeyRecords<'a> {
         Ok(())
     }
 
-    /// The key records found, once every record of a log of `size` was read.
-    pub(crate) fn finish(self, size: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+    /// What was found, once every record of a log of `size` was read.
+    pub(crate) fn finish(self, size: u64) -> Result<Following> {
         let Some(scan) = self.scan else {
             return Err(Error::new(ErrorCode::LogCorrupt, format!("the log holds no entry for record {}", self.index)));
         };
         scan.finish(size)?;
-        Ok(self.found)
+        Ok(Following { key_records: self.found, erasure: self.erasure })
     }
 }
 
@@ -178,11 +209,15 @@ fn too_many_key_records(index: u64) -> Error {
 /// meeting the policy). A witnessed package carries the cosigned checkpoint and
 /// the policy (SPEC.md §19 check 12). Every key record that follows the
 /// record comes with its receipt (SPEC.md §19 check 11), so that `keys.jwks` is
-/// shown to be the key set the log last signed.
+/// shown to be the key set the log last signed. The package of a record whose
+/// event was erased holds, in place of the event, the erasure record, in a
+/// checkpoint that holds it too (SPEC.md §27.5).
 ///
 /// # Errors
 /// [`ErrorCode::InvalidArgument`] for a record beyond the log, a log without a
-/// checkpoint, or an `out` that exists; the code of evidence that does not verify
+/// checkpoint (or, for an erased record, without one that holds its erasure), or
+/// an `out` that exists; [`ErrorCode::RecordErased`] for an erased record of a
+/// log in batch mode; the code of evidence that does not verify
 /// (no package is written then); [`ErrorCode::Io`].
 pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
     export(&mut Folder { dir, reader: LogReader::open(dir)? }, index, out, None)
@@ -208,10 +243,24 @@ pub(crate) fn export<S: PackageSource>(
     disclose: Option<&[String]>,
 ) -> Result<PathBuf> {
     let receipt = source.receipt(index)?;
-    let committed = source.event(index)?;
-    let disclosures = committed.disclosures(disclose)?;
-    let event = committed.bytes;
-    let key_records = source.key_records_after(index)?;
+    let Following { key_records, erasure } = source.records_after(index)?;
+    // An erased record's package shows its erasure instead (SPEC.md §19 check 14).
+    let (event, disclosures) = match &erasure {
+        None => {
+            let committed = source.event(index)?;
+            let disclosures = committed.disclosures(disclose)?;
+            (committed.bytes, disclosures)
+        }
+        Some(erasure) if disclose.is_some() => {
+            return Err(Error::new(
+                ErrorCode::RecordErased,
+                format!("the event of record {index} was erased by record {}: it has nothing to disclose", erasure.seq),
+            ));
+        }
+        Some(_) => (Vec::new(), Vec::new()),
+    };
+    // The checkpoint must hold the erasure record too, to show it.
+    let needed = erasure.as_ref().map_or(index, |erasure| erasure.seq);
     let key_records: Vec<(String, Vec<u8>)> =
         key_records.into_iter().map(|(seq, event)| Ok((source.receipt(seq)?, event))).collect::<Result<_>>()?;
     let key_records: Vec<PackageKeyRecord> =
@@ -252,13 +301,17 @@ pub(crate) fn export<S: PackageSource>(
                 "the log has no signed checkpoint yet: run `evidentia log checkpoint` first",
             ));
         }
-        if !stored.iter().any(|c| c.size > index) {
+        if !stored.iter().any(|c| c.size > needed) {
+            let what = match &erasure {
+                None => format!("record {index}"),
+                Some(erasure) => format!("record {}, which erased the event of record {index},", erasure.seq),
+            };
             return Err(Error::new(
                 ErrorCode::InvalidArgument,
-                format!("no checkpoint covers record {index} yet: sign one (log checkpoint) and export again"),
+                format!("no checkpoint covers {what} yet: sign one (log checkpoint) and export again"),
             ));
         }
-        let covering: Vec<_> = checkpoints.iter().filter(|c| c.size > index).collect();
+        let covering: Vec<_> = checkpoints.iter().filter(|c| c.size > needed).collect();
         // The newest checkpoint with the most independent evidence: witnessed and
         // timestamped, else witnessed, else timestamped, else the newest.
         let mut chosen = None;
@@ -285,7 +338,7 @@ pub(crate) fn export<S: PackageSource>(
             Error::new(
                 ErrorCode::CheckpointSignatureInvalid,
                 format!(
-                    "no stored checkpoint covers record {index} that its key, or a key its log handed over to since and did not revoke, signed"
+                    "no stored checkpoint covers record {needed} that record {index}'s key, or a key its log handed over to since and did not revoke, signed"
                 ),
             )
         })?;
@@ -306,6 +359,20 @@ pub(crate) fn export<S: PackageSource>(
         )),
         _ => None,
     };
+    let erasure_proof = match (&erasure, &proof) {
+        (None, _) => None,
+        (Some(erasure), Some(proof)) => Some(source.inclusion_proof(erasure.seq, proof.tree_size)?),
+        (Some(erasure), None) => {
+            return Err(Error::new(
+                ErrorCode::RecordErased,
+                format!(
+                    "the event of record {index} was erased by record {}, and a batch receipt's checkpoint was \
+                     signed before that: the package of an erased record is made from a log in receipts mode only",
+                    erasure.seq
+                ),
+            ));
+        }
+    };
     let files = build_package(PackageInput {
         receipt: &receipt,
         event: &event,
@@ -324,6 +391,11 @@ pub(crate) fn export<S: PackageSource>(
             (Some(note), Some((_, policy))) => Some(PackageWitnesses { note, policy }),
             _ => None,
         },
+        erasure: erasure.as_ref().zip(erasure_proof.as_ref()).map(|(erasure, proof)| PackageErasure {
+            record: &erasure.record,
+            event: &erasure.event,
+            proof,
+        }),
     })?;
     write_package(&files, out)
 }

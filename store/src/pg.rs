@@ -1730,7 +1730,7 @@ impl PackageSource for Snapshot<'_, '_> {
     }
 
     /// Every record from `index` on is read, a page at a time, as a folder's are.
-    fn key_records_after(&mut self, index: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+    fn records_after(&mut self, index: u64) -> Result<crate::package::Following> {
         // As `verify` reads them: a page's events are held at once.
         const PAGE: i64 = 64;
         let size = self.reads.size()?;

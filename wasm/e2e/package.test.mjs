@@ -177,6 +177,20 @@ test('a package disclosing two members of the event shows them, and that the oth
   await page.screenshot({ path: screenshot('package-disclosed'), fullPage: true })
 })
 
+test('the package of an erased record shows that its event was erased, by which record, when and why', async () => {
+  const named = readdirSync(path.join(CASES, 'package')).find((name) => name.endsWith('-erased-record-archive'))
+  const text = await choose('erased.tar.gz', archive(named))
+  assert.match(text, /^VALID — every check of this evidence package passed \(7 of 7\)/)
+  const shown = await statuses()
+  assert.equal(shown[7], '– Does not apply')
+  assert.equal(shown[14], '✓ Passed')
+  assert.match(text, /The event of this record was erased: the log no longer holds it/)
+  assert.match(text, /erased by\s+record 2 of the same log/)
+  assert.match(text, /reason\s+GDPR Art\. 17 request 2026-118/)
+  assert.doesNotMatch(text, /Ada Lovelace|DE89/)
+  await page.screenshot({ path: screenshot('package-erased'), fullPage: true })
+})
+
 test('tampered packages show INVALID, naming the check that failed and why', async () => {
   const event = await choose('package.tar.gz', withEventChanged(archive('002-receipt-package-archive')))
   assert.match(event, /^INVALID — this evidence package proves nothing: 1 of 7 checks failed/)
@@ -232,7 +246,7 @@ test('every conformance package given as a .tar.gz gets its expected verdict in 
       code: c.expected.code,
       archive: readFileSync(path.join(c.folder, c.expected.inputs.package)).toString('base64'),
     }))
-  assert.equal(cases.length, 32)
+  assert.equal(cases.length, 33)
   const wrong = await page.evaluate(async (cases) => {
     const { verifyPackage } = await import('/pkg/index.js')
     const wrong = []

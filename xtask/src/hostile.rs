@@ -2152,6 +2152,7 @@ fn package_files(f: &Fixture) -> Vec<PackageFile> {
         request: None,
         key_records: &[],
         witnesses: None,
+        erasure: None,
     })
     .expect("the fixture's package")
 }

@@ -112,6 +112,7 @@ mod tests {
             request: None,
             key_records: &[],
             witnesses: None,
+            erasure: None,
         })
         .unwrap()
     }

@@ -536,6 +536,7 @@ mod tests {
             request: None,
             key_records: &key_records,
             witnesses: None,
+            erasure: None,
         })
     }
 
@@ -672,6 +673,7 @@ mod tests {
                 request: None,
                 key_records: &key_records,
                 witnesses: None,
+                erasure: None,
             })
         };
         // Key 3, in force, may sign it; key 2, revoked, may not (and no package of it

@@ -544,6 +544,7 @@ mod tests {
             }),
             key_records: &[],
             witnesses: None,
+            erasure: None,
         };
         assert_eq!(
             build_package(PackageInput { request: None, ..input }).unwrap_err().code(),

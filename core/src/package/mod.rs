@@ -21,6 +21,7 @@ use crate::verify::verify_receipt;
 
 mod archive;
 mod disclosure;
+mod erased;
 mod keyhistory;
 mod message;
 mod witnesses;
@@ -29,6 +30,7 @@ pub use archive::{
     MAX_ARCHIVE_SIZE, MAX_GZIP_MEMBERS, MAX_PACKAGE_FILE_SIZE, MAX_PACKAGE_FILES, MAX_PACKAGE_SIZE, PackageLimits,
     is_plain_file_name, read_package_archive,
 };
+pub use erased::PackageErasure;
 pub use keyhistory::{KeyRecordScan, MAX_PACKAGE_KEY_RECORDS, PackageKeyRecord, PackageKeys, package_keys};
 pub use witnesses::PackageWitnesses;
 
@@ -39,7 +41,7 @@ const VERIFICATION_MD: &str = include_str!("VERIFICATION.md");
 /// The names the files of a package may have (SPEC.md §19), each listed in
 /// `SHA256SUMS`, which is the only other file, besides the numbered files of key
 /// records ([`is_package_file_name`]). `verify.sh` holds the same list.
-pub const PACKAGE_FILE_NAMES: [&str; 49] = [
+pub const PACKAGE_FILE_NAMES: [&str; 52] = [
     "receipt.jws",
     "batch-receipt.json",
     "signing-input.txt",
@@ -89,6 +91,9 @@ pub const PACKAGE_FILE_NAMES: [&str; 49] = [
     witnesses::COSIGNED_FILE,
     witnesses::POLICY_FILE,
     disclosure::DISCLOSURES_FILE,
+    erased::ERASURE_RECORD_FILE,
+    erased::ERASURE_EVENT_FILE,
+    erased::ERASURE_PROOF_FILE,
 ];
 
 /// Whether a package may hold a file of this name (other than `SHA256SUMS`): one of
@@ -115,7 +120,7 @@ pub struct PackageInput<'a> {
     /// A receipt (compact JWS) or a batch receipt (JSON), exactly as issued.
     pub receipt: &'a str,
     /// The event's canonical JSON bytes; for a version-2 record, its commitment
-    /// document (SPEC.md §26).
+    /// document (SPEC.md §26); empty for a record whose event was erased.
     pub event: &'a [u8],
     /// For a version-2 record, the disclosures of the members to show (SPEC.md §19
     /// check 13); the others stay hidden. Empty for a version-1 record.
@@ -141,6 +146,10 @@ pub struct PackageInput<'a> {
     /// When the log's witnesses cosigned the package's checkpoint: that cosigned
     /// checkpoint and the policy its cosignatures meet (SPEC.md §19 check 12).
     pub witnesses: Option<PackageWitnesses<'a>>,
+    /// For a version-2 record whose event was erased (SPEC.md §27): the erasure
+    /// record, in the tree of the package's checkpoint (SPEC.md §19 check 14). The
+    /// package then holds no `event.json`.
+    pub erasure: Option<PackageErasure<'a>>,
 }
 
 /// The record a linked signed message answers, packaged with it: its receipt, its
@@ -175,7 +184,12 @@ pub struct PackageTimestamp<'a> {
 /// that does not verify the receipt, or a missing proof or checkpoint
 /// ([`ErrorCode::InvalidArgument`]).
 pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
-    let report = verify_receipt(input.receipt, input.keys, Some(input.event))?;
+    // An erased event is not there to check: the erasure is, by check 14 below.
+    let event = if input.erasure.is_some() { None } else { Some(input.event) };
+    if event.is_none() && !input.event.is_empty() {
+        return Err(Error::new(ErrorCode::InvalidArgument, "the package of an erased record has no event"));
+    }
+    let report = verify_receipt(input.receipt, input.keys, event)?;
     if let Some(code) = report.failure_codes().first() {
         return Err(Error::new(
             *code,
@@ -236,7 +250,21 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
     }
     add("signature.der", receipt_signature.unwrap_or(note_signature));
     add("record.json", record_bytes);
-    add("event.json", input.event.to_vec());
+    match input.erasure {
+        None => add("event.json", input.event.to_vec()),
+        Some(erasure) => {
+            if subject != "receipt" {
+                return Err(Error::new(
+                    ErrorCode::RecordErased,
+                    "the package of an erased record is made from a log in receipts mode: a batch receipt's \
+                     checkpoint was signed before the erasure, which it cannot show",
+                ));
+            }
+            for (name, bytes) in erased::erasure_files(erasure)? {
+                add(name, bytes);
+            }
+        }
+    }
     if !input.disclosures.is_empty() {
         if record.version != crate::record::RecordVersion::V2 {
             return Err(Error::new(
@@ -373,7 +401,7 @@ fn describe(subject: &str, record: &Record) -> String {
 /// The outcome of one check of a package, numbered as `verify.sh` numbers it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PackageCheck {
-    /// 1 to 12, as in `verify.sh` and VERIFICATION.md.
+    /// 1 to 14, as in `verify.sh` and VERIFICATION.md.
     pub number: u8,
     /// What the check establishes, in plain words.
     pub title: &'static str,
@@ -407,7 +435,9 @@ pub fn package_report(files: &[PackageFile]) -> Value {
 /// it has one; null when it cannot be read), to be trusted only when `valid`; and,
 /// for a package that discloses members of a version-2 record's event (check 13
 /// passed), `disclosed`: `{"disclosed": the members shown, "names": their names,
-/// "undisclosed": how many stay hidden}`.
+/// "undisclosed": how many stay hidden}`; for the package of an erased record
+/// (check 14 passed), `erased`: `{"by": the erasure record's seq, "reason", "time":
+/// the erasure record's time}`.
 pub fn package_report_value(files: &[PackageFile], checks: &[PackageCheck]) -> Value {
     let rows = checks
         .iter()
@@ -431,13 +461,7 @@ pub fn package_report_value(files: &[PackageFile], checks: &[PackageCheck]) -> V
                 ("kid", Value::from(r.kid.as_str())),
                 ("log_id", Value::from(r.log_id.as_str())),
                 // A number as in record.json (text beyond 2^53, which JSON numbers lose).
-                (
-                    "seq",
-                    i64::try_from(r.seq)
-                        .ok()
-                        .and_then(|n| crate::json::Number::from_i64(n).ok())
-                        .map_or_else(|| Value::from(r.seq.to_string()), Value::Number),
-                ),
+                ("seq", erased::seq_value(r.seq)),
                 ("time", Value::from(r.time.to_string())),
             ];
             if let Some(nonce) = &r.nonce {
@@ -455,13 +479,19 @@ pub fn package_report_value(files: &[PackageFile], checks: &[PackageCheck]) -> V
     {
         members.push(("disclosed", disclosed));
     }
+    if checks.iter().any(|c| c.number == 14 && c.failure.is_none())
+        && let Some(erased) = erased::erased(&file)
+    {
+        members.push(("erased", erased));
+    }
     Value::object(members)
 }
 
 /// The checks of `verify.sh`, numbered as there, in order. Checks 9 and 10 are
 /// listed only for a package whose event is a signed message (that answers another),
-/// check 12 only for a package that carries a cosigned checkpoint or a policy.
-pub const PACKAGE_CHECKS: [&str; 13] = [
+/// check 12 only for a package that carries a cosigned checkpoint or a policy, check
+/// 13 only for one with disclosures, check 14 only for one of an erased record.
+pub const PACKAGE_CHECKS: [&str; 14] = [
     "every file matches its SHA-256 in SHA256SUMS",
     "the key files are one key, whose thumbprint is the record's kid",
     "keys.jwks lists the key as in force at the record's time",
@@ -475,6 +505,7 @@ pub const PACKAGE_CHECKS: [&str; 13] = [
     keyhistory::KEY_HISTORY_CHECK,
     witnesses::WITNESS_CHECK,
     disclosure::DISCLOSURE_CHECK,
+    erased::ERASURE_CHECK,
 ];
 
 /// Checks a package as `verify.sh` does, with the same verdict for each check.
@@ -615,6 +646,16 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
             detail: None,
         })
         .collect();
+    // A package of an erased record has no event to compare: check 14 shows why.
+    if file(erased::ERASURE_RECORD_FILE).is_some() && file("event.json").is_none() {
+        checks[6] = PackageCheck {
+            number: 7,
+            title: PACKAGE_CHECKS[6],
+            failure: None,
+            applies: false,
+            detail: Some("the event was erased: check 14 shows by which record".into()),
+        };
+    }
     let stamp = file("timestamp.tst").map(|token| check_timestamp(token, &file));
     checks.push(PackageCheck {
         number: 8,
@@ -677,6 +718,15 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
         checks.push(PackageCheck {
             number: 13,
             title: PACKAGE_CHECKS[12],
+            applies: true,
+            detail: outcome.as_ref().ok().cloned(),
+            failure: outcome.err(),
+        });
+    }
+    if let Some(outcome) = erased::check(&file) {
+        checks.push(PackageCheck {
+            number: 14,
+            title: PACKAGE_CHECKS[13],
             applies: true,
             detail: outcome.as_ref().ok().cloned(),
             failure: outcome.err(),
@@ -864,6 +914,7 @@ mod tests {
             request: None,
             key_records: &[],
             witnesses: None,
+            erasure: None,
         };
         build_package(input).unwrap()
     }
@@ -948,6 +999,7 @@ mod tests {
                 request: None,
                 key_records: &[],
                 witnesses: None,
+                erasure: None,
             })
             .unwrap_err()
             .code()
@@ -970,6 +1022,7 @@ mod tests {
             request: None,
             key_records: &[],
             witnesses: None,
+            erasure: None,
         })
         .unwrap_err()
         .code();

@@ -1,4 +1,5 @@
-"""SPEC §19 evidence packages: reading, checks 1-7, 11 (the key history) and 12 (the witnesses),
+"""SPEC §19 evidence packages: reading, checks 1-7, 11 (the key history), 12 (the witnesses), 13
+(the disclosures) and 14 (the erasure, §27.5),
 and of check 8 (RFC 3161) only the token's outer shape (a guess at what can be judged without
 §20: see README). Checks 9 and 10 (signed messages, §21.6) are not implemented."""
 import base64
@@ -12,6 +13,7 @@ from .errors import EvError
 from .keys import read_key_set, read_point, thumbprint
 from .records import parse_receipt, parse_record
 from .receipt import parse_batch_receipt
+from .stored_event import read_erasure
 from .util import b64std_decode, b64url_decode, b64url_encode
 
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
@@ -271,7 +273,8 @@ _TABLE = (
     "receipt.jws batch-receipt.json signing-input.txt signature.der record.json event.json public-key.pem "
     "public-key.jwk keys.jwks inclusion-proof.json checkpoint.txt checkpoint-body.txt checkpoint-key.pem "
     "timestamp.tst tsa-root.pem tsa-chain.pem cosigned-checkpoint.txt witness-policy.txt subject.txt "
-    "VERIFICATION.md verify.sh manifest.json disclosures.txt"
+    "VERIFICATION.md verify.sh manifest.json disclosures.txt erasure-record.json erasure-event.json "
+    "erasure-inclusion-proof.json"
 ).split()
 _MESSAGE_FILES = (
     "message.jws message-keys.jwks message-provenance.json message-verification.json message-export.json "
@@ -714,13 +717,56 @@ def disclosures_failure(record, event, listed):
     return None
 
 
+def erasure_failure(files, record, stated):
+    """§27.5 check 14, in its order: no event.json; record.json of version 2; erasure-record.json a
+    later record of the same log, of version 1, whose event is erasure-event.json; that event an
+    erasure record (§27.1), canonical, naming record.json's seq and SHA-256; its inclusion proof,
+    canonical, leading to the root checkpoint-body.txt states. Why it fails, or None."""
+    if "event.json" in files:
+        return "the package holds event.json and an erasure"
+    if record is None or record.f["v"] != 2:
+        return "record.json is not a record of version 2"
+    try:
+        by = parse_record(files.get("erasure-record.json", b""))
+    except (EvError, TypeError):
+        return "erasure-record.json is not a record"
+    if by.log_id != record.log_id or by.seq <= record.seq:
+        return "erasure-record.json is not a later record of the same log"
+    event = files.get("erasure-event.json")
+    if event is None or by.f["v"] != 1 or "sha256:" + hashlib.sha256(event).hexdigest() != by.event:
+        return "erasure-event.json is not the event erasure-record.json commits to"
+    try:
+        erasure = read_erasure(event)
+        canonical = jcs.canonicalize(event) == event
+    except EvError:
+        erasure, canonical = None, False
+    if erasure is None or not canonical:
+        return "erasure-event.json is not an erasure record in canonical form"
+    seq, digest, _ = erasure
+    if seq != record.seq or digest != "sha256:" + hashlib.sha256(files["record.json"]).hexdigest():
+        return "erasure-event.json does not name record.json"
+    raw = files.get("erasure-inclusion-proof.json", b"")
+    try:
+        proof = merkle.read_inclusion(raw)
+        if jcs.canonicalize(raw) != raw:
+            return "erasure-inclusion-proof.json is not canonical"
+    except EvError:
+        return "erasure-inclusion-proof.json is not an inclusion proof"
+    if stated is None or proof.leaf_index != by.seq or proof.tree_size != stated.size \
+            or not merkle.verify_inclusion(proof, merkle.leaf_hash(by.bytes), stated.root):
+        return "erasure-inclusion-proof.json does not lead to the checkpoint's root"
+    return None
+
+
 def verify_package(path):
     files = read_package(path)
     # 12 applies only when the package holds cosigned-checkpoint.txt or witness-policy.txt;
     # like 9 and 10 it is otherwise neither printed nor reported (no entry here).
     witnessed = any(n in files for n in WITNESS_FILES)
     disclosing = "disclosures.txt" in files
-    checks = {n: Check(n) for n in (*range(1, 9), 11, *([12] if witnessed else []), *([13] if disclosing else []))}
+    erased = "erasure-record.json" in files
+    checks = {n: Check(n) for n in (*range(1, 9), 11, *([12] if witnessed else []), *([13] if disclosing else []),
+                                    *([14] if erased else []))}
 
     def fail_all(why, numbers):
         for n in numbers:
@@ -780,6 +826,8 @@ def verify_package(path):
                 "inclusion-proof.json", "checkpoint.txt", "checkpoint-body.txt", "signature.der"]
     if is_receipt:
         required.append("signing-input.txt")
+    if erased:
+        required.remove("event.json")
     for n in required:
         if n not in files:
             checks[1].fail(f"{n} is missing")
@@ -788,7 +836,11 @@ def verify_package(path):
     if not any(key_record_file_number(name) is not None for name in files):
         checks[11].applies = False
         checks[11].passed = None
-    unchecked = [*range(2, 8), *([11] if checks[11].applies else [])]
+    # 7 does not apply to the package of an erased record (§27.5): 14 judges it.
+    if erased and "event.json" not in files:
+        checks[7].applies = False
+        checks[7].passed = None
+    unchecked = [*range(2, 8), *([11] if checks[11].applies else []), *([14] if erased else [])]
     if is_receipt == is_batch:
         fail_all("the package holds neither or both of receipt.jws and batch-receipt.json", unchecked)
         return checks
@@ -879,8 +931,14 @@ def verify_package(path):
 
     # 7. event.json is the event
     ev = files.get("event.json")
-    if ev is None or "sha256:" + hashlib.sha256(ev).hexdigest() != record.event:
+    if checks[7].applies and (ev is None or "sha256:" + hashlib.sha256(ev).hexdigest() != record.event):
         checks[7].fail("event.json's SHA-256 is not the record's event")
+
+    # 14. the erasure (§27.5)
+    if erased:
+        why = erasure_failure(files, record, stated)
+        if why is not None:
+            checks[14].fail(why)
 
     # 8. RFC 3161: not implemented by this verifier
     if "timestamp.tst" not in files:

@@ -220,20 +220,21 @@ fn export_after(
     build: impl FnOnce(&Log) -> evidentia::Result<()>,
     after: impl FnOnce(&std::path::Path) -> evidentia::Result<()>,
 ) -> Result<Package> {
-    export_of(name, mode, index, None, build, after)
+    export_of(name, mode, index, evidentia::RecordVersion::V1, None, build, after)
 }
 
-/// As [`export_after`]; with `disclose`, the log's records are of version 2 (their
-/// salts derived from a fixed seed) and the package discloses those members.
+/// As [`export_after`], for a log of records of `version` (the salts of version-2
+/// records derived from a fixed seed); with `disclose`, the package discloses
+/// those members.
 fn export_of(
     name: &str,
     mode: Mode,
     index: u64,
+    version: evidentia::RecordVersion,
     disclose: Option<&[String]>,
     build: impl FnOnce(&Log) -> evidentia::Result<()>,
     after: impl FnOnce(&std::path::Path) -> evidentia::Result<()>,
 ) -> Result<Package> {
-    let version = if disclose.is_some() { evidentia::RecordVersion::V2 } else { evidentia::RecordVersion::V1 };
     let scratch = Scratch::new(&format!("package-{name}"))?;
     let path = scratch.0.join("log");
     let log = Log::create(
@@ -922,7 +923,8 @@ pub(crate) fn cases(suite: &mut Suite, world: &World) -> Result<()> {
         invalid.clone(),
         witnessed.with("witness-policy.txt", two_of_three.replace("quorum g\n", "")).folder(),
     );
-    disclosure_cases(&mut add, k1)
+    disclosure_cases(&mut add, k1)?;
+    erasure_cases(&mut add, k1)
 }
 
 /// Packages of a version-2 record that disclose some members (check 13).
@@ -933,6 +935,7 @@ fn disclosure_cases(add: &mut impl FnMut(&str, &str, Outcome, Input), k1: &evide
         "disclosed",
         Mode::Receipts,
         0,
+        evidentia::RecordVersion::V2,
         Some(&names),
         |log| {
             log.append_batch(k1, &[NewEvent { json: event, nonce: None }], Some(at(0)))?;
@@ -979,6 +982,63 @@ fn disclosure_cases(add: &mut impl FnMut(&str, &str, Outcome, Input), k1: &evide
         "disclosing-two-members as its .tar.gz: valid.",
         Outcome::Valid,
         disclosed.archive(),
+    );
+    Ok(())
+}
+
+/// Packages of a version-2 record whose event was erased (check 14, SPEC.md §27.5).
+fn erasure_cases(add: &mut impl FnMut(&str, &str, Outcome, Input), k1: &evidentia::SigningKey) -> Result<()> {
+    let erased = export_of(
+        "erased",
+        Mode::Receipts,
+        0,
+        evidentia::RecordVersion::V2,
+        None,
+        |log| {
+            for event in [&br#"{"holder":"Ada Lovelace","iban":"DE89370400440532013000"}"#[..], br#"{"status":"kept"}"#]
+            {
+                log.append_batch(k1, &[NewEvent { json: event, nonce: None }], Some(at(0)))?;
+            }
+            log.erase(k1, 0, "GDPR Art. 17 request 2026-118")?;
+            log.checkpoint(k1).map(|_| ())
+        },
+        |_| Ok(()),
+    )?;
+    add(
+        "erased-record",
+        "The package of a version-2 record whose event was erased by record 2: no event.json, but the erasure record, its event and its inclusion proof in the same checkpoint. Check 7 does not apply; every other check passes, check 14 among them.",
+        Outcome::Valid,
+        erased.folder(),
+    );
+    add("erased-record-archive", "erased-record as its .tar.gz: valid.", Outcome::Valid, erased.archive());
+    add(
+        "erased-record-with-an-event",
+        "erased-record with an event.json put back (sums updated): a package shows an event or its erasure, never both; checks 7 and 14 fail.",
+        Outcome::PackageInvalid,
+        erased.with("event.json", r#"{"holder":"Ada Lovelace"}"#.to_owned()).folder(),
+    );
+    add(
+        "erased-record-without-its-erasure",
+        "erased-record without its three erasure files (sums updated): nothing explains the missing event.json, check 7 fails.",
+        Outcome::PackageInvalid,
+        erased.without_all("erasure-").folder(),
+    );
+    add(
+        "erasure-record-is-the-record",
+        "erasure-record.json replaced by record.json's bytes (sums updated): not a later record of the log, check 14 fails.",
+        Outcome::PackageInvalid,
+        erased.with("erasure-record.json", erased.text("record.json")).folder(),
+    );
+    add(
+        "erasure-proof-of-another-leaf",
+        "erasure-inclusion-proof.json claims leaf 1 instead of 2 (sums updated): it does not lead from erasure-record.json to the root, check 14 fails.",
+        Outcome::PackageInvalid,
+        erased
+            .with(
+                "erasure-inclusion-proof.json",
+                erased.text("erasure-inclusion-proof.json").replace(r#""leaf_index":2"#, r#""leaf_index":1"#),
+            )
+            .folder(),
     );
     Ok(())
 }

@@ -90,7 +90,8 @@ request-receipt.jws request-signing-input.txt request-signature.der request-reco
 request-inclusion-proof.json request-message.jws request-message-keys.jwks request-message-provenance.json \
 request-message-verification.json request-message-export.json request-message-signing-input.txt \
 request-message-payload.bin request-message-signature.bin request-message-key.jwk request-message-key.pem \
-cosigned-checkpoint.txt witness-policy.txt disclosures.txt"
+cosigned-checkpoint.txt witness-policy.txt disclosures.txt erasure-record.json erasure-event.json \
+erasure-inclusion-proof.json"
 : > "$work/listed"
 : > "$work/sums-lines"
 sums_ok=no
@@ -476,9 +477,12 @@ else
     failed "6. the checkpoint's signature does not verify with the key"
 fi
 
-# 7. The event: its SHA-256 is the digest the record commits to.
+# 7. The event: its SHA-256 is the digest the record commits to. A package of an
+#    erased record has no event.json but erasure-record.json: check 14 judges it.
 event=$(member event < record.json)
-if [ "sha256:$(sha256_hex < event.json)" = "$event" ]; then
+if [ -e erasure-record.json ] && [ ! -e event.json ]; then
+    echo "--      7. the event was erased: check 14 shows by which record"
+elif [ "sha256:$(sha256_hex < event.json)" = "$event" ]; then
     ok "7. event.json is the event the record commits to"
 else
     failed "7. event.json is not the event the record commits to"
@@ -1230,6 +1234,50 @@ if [ -e disclosures.txt ]; then
         ok "13. the $d_count disclosed member(s) are members of the event the record commits to; $((d_total - d_count)) of its $d_total stay hidden"
     else
         failed "13. the disclosures: $d_why"
+    fi
+fi
+
+# 14. Only when the package holds erasure-record.json (SPEC §19, §27): the event was
+#     erased by a later record of the same log, in the same checkpoint. The package
+#     holds no event.json; record.json is of version 2; erasure-record.json is a
+#     record of the same log, after it, of version 1, whose event is
+#     erasure-event.json; that event is the erasure statement naming record.json by
+#     its seq and SHA-256, exactly
+#     {"evidentia_erasure":{"format":1,"reason":"...","record":"sha256:<hex>","seq":<seq>}};
+#     and erasure-inclusion-proof.json leads from erasure-record.json to the root of
+#     checkpoint-body.txt (as check 5).
+if [ -e erasure-record.json ]; then
+    e_why=
+    e_seq=$(number seq < erasure-record.json)
+    e_event=$(cat erasure-event.json 2>/dev/null)
+    e_head='{"evidentia_erasure":{"format":1,"reason":"'
+    e_tail="\",\"record\":\"sha256:$(sha256_hex < record.json)\",\"seq\":$(number seq < record.json)}}"
+    e_reason=${e_event#"$e_head"}
+    e_reason=${e_reason%"$e_tail"}
+    if [ -e event.json ]; then
+        e_why="the package holds event.json and an erasure: a package shows an event or its erasure"
+    elif [ "$(number v < record.json)" != 2 ]; then
+        e_why="record.json is not a record of version 2, the only version whose event can be erased"
+    elif [ "$(string_member log_id < erasure-record.json)" != "$(string_member log_id < record.json)" ] \
+        || [ -z "$e_seq" ] || [ "${#e_seq}" -gt 15 ] || [ "$e_seq" -le "$(number seq < record.json)" ]; then
+        e_why="erasure-record.json is not a later record of the same log"
+    elif [ "$(number v < erasure-record.json)" != 1 ] \
+        || [ "sha256:$(sha256_hex < erasure-event.json)" != "$(member event < erasure-record.json)" ]; then
+        e_why="erasure-event.json is not the event erasure-record.json commits to"
+    elif [ "$(wc -l < erasure-event.json)" -ne 0 ] || [ "$e_head$e_reason$e_tail" != "$e_event" ] \
+        || [ "$e_reason" = "$e_event" ] || [ -z "$e_reason" ]; then
+        e_why="erasure-event.json is not the erasure of record.json (its seq and SHA-256)"
+    else
+        inclusion erasure-record.json erasure-inclusion-proof.json
+        [ "$proof_ok" = yes ] \
+            || e_why="erasure-inclusion-proof.json does not lead from erasure-record.json to the checkpoint's root"
+    fi
+    if [ -z "$e_why" ]; then
+        printf '        erased by record %s at %s, reason: %s\n' "$e_seq" "$(member time < erasure-record.json)" \
+            "$(printf '%s' "$e_reason" | head -c 1100 | tr -d '\000-\037')"
+        ok "14. the event was erased by record $e_seq of the log, in the same checkpoint"
+    else
+        failed "14. the erasure: $e_why"
     fi
 fi
 
