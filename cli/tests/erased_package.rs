@@ -14,6 +14,9 @@ use evidentia::Digest;
 use evidentia::package::{PackageFile, package_report, verify_package};
 use support::{Workdir, evidentia, restricted_path, shells, text};
 
+/// A reason JSON escapes, which verify.sh shows as it was given.
+const REASON: &str = r#"GDPR Art. 17 "request" \ 2026-118"#;
+
 const ERASURE_FILES: [&str; 3] = ["erasure-record.json", "erasure-event.json", "erasure-inclusion-proof.json"];
 
 fn verify_sh(package: &Path, bin: &Path, shell: &Path) -> (bool, String) {
@@ -66,7 +69,7 @@ fn the_package_of_an_erased_record_shows_the_erasure_and_each_changed_byte_fails
     run_ok(dir, &["log", "append", "log", "a.json"]);
     run_ok(dir, &["log", "append", "log", "b.json"]);
     run_ok(dir, &["log", "checkpoint", "log"]);
-    run_ok(dir, &["log", "erase", "log", "--index", "0", "--reason", "GDPR Art. 17 request 2026-118"]);
+    run_ok(dir, &["log", "erase", "log", "--index", "0", "--reason", REASON]);
 
     // The newest checkpoint predates the erasure record: nothing could show it.
     let out = evidentia(dir, &["export", "log", "--index", "0", "--out", "early"]);
@@ -91,14 +94,14 @@ fn the_package_of_an_erased_record_shows_the_erasure_and_each_changed_byte_fails
     assert_eq!(report.get("valid").and_then(evidentia::json::Value::as_bool), Some(true), "{report:?}");
     let erased = report.get("erased").unwrap();
     assert_eq!(erased.get("by").and_then(|v| v.as_number()).and_then(|n| n.as_safe_u64()), Some(2));
-    assert_eq!(erased.get("reason").and_then(|v| v.as_str()), Some("GDPR Art. 17 request 2026-118"));
+    assert_eq!(erased.get("reason").and_then(|v| v.as_str()), Some(REASON));
     let bin = restricted_path(dir, &[]);
     for shell in shells(&bin) {
         let (valid, output) = verify_sh(&package, &bin, &shell);
         assert!(valid, "{}: {output}", shell.display());
         assert!(output.contains("--      7. the event was erased"), "{output}");
         assert!(output.contains("OK      14. the event was erased by record 2"), "{output}");
-        assert!(output.contains("reason: GDPR Art. 17 request 2026-118"), "{output}");
+        assert!(output.contains(&format!("reason: {REASON}\n")), "{output}");
     }
     let out = evidentia(dir, &["package", "verify", package.to_str().unwrap()]);
     assert!(out.status.success() && text(&out.stdout).contains("OK      14."), "{}", text(&out.stdout));
@@ -146,7 +149,59 @@ fn the_package_of_an_erased_record_shows_the_erasure_and_each_changed_byte_fails
     let (valid, output) = verify_sh(&package, &bin, shell);
     assert!(!valid && output.contains("FAILED  7."), "{output}");
 
-    // The record that was not erased still packages its event.
+    // A proof hash with a spare bit set (base64 that decodes to the same bytes), and
+    // a tree size with a leading zero: verify.sh gives its verdict, INVALID.
+    let at_proof = original.iter().position(|f| f.name == "erasure-inclusion-proof.json").unwrap();
+    let proof = String::from_utf8(original[at_proof].bytes.clone()).unwrap();
+    let spare = proof.replacen("=\"", "#\"", 1);
+    let last = spare.find('#').unwrap() - 1;
+    let bumped = (spare.as_bytes()[last] + 1) as char;
+    let spare = format!("{}{bumped}={}", &spare[..last], &spare[last + 2..]);
+    for changed in [spare, proof.replace(r#""tree_size":3"#, r#""tree_size":03"#)] {
+        assert_ne!(changed, proof);
+        let mut files = original.clone();
+        files[at_proof].bytes = changed.into_bytes();
+        resum(&mut files);
+        assert!(verify_package(&files).iter().any(|c| c.number == 14 && c.failure.is_some()));
+        write_files(&package, &files);
+        let (valid, output) = verify_sh(&package, &bin, shell);
+        assert!(!valid && output.contains("FAILED  14.") && output.contains("VERDICT: INVALID"), "{output}");
+    }
+
+    // The record that was not erased still packages its event; erasure files
+    // added to its package are checked, and fail: they come together.
     run_ok(dir, &["export", "log", "--index", "1", "--out", "kept"]);
-    assert!(dir.join("kept/event.json").exists() && !dir.join("kept/erasure-record.json").exists());
+    let kept = dir.join("kept");
+    assert!(kept.join("event.json").exists() && !kept.join("erasure-record.json").exists());
+    let mut files = read_files(&kept);
+    for name in ["erasure-event.json", "erasure-inclusion-proof.json"] {
+        files.push(original.iter().find(|f| f.name == name).unwrap().clone());
+    }
+    resum(&mut files);
+    assert!(verify_package(&files).iter().any(|c| c.number == 14 && c.failure.is_some()));
+    write_files(&kept, &files);
+    let (valid, output) = verify_sh(&kept, &bin, shell);
+    assert!(!valid && output.contains("FAILED  14. the erasure: erasure-record.json, erasure-event.json"), "{output}");
+}
+
+#[test]
+fn a_batch_mode_log_packages_an_erased_record_in_its_batch_receipts_checkpoint() {
+    let work = Workdir::new("erased-batch-package");
+    let dir = &work.0;
+    std::fs::write(dir.join("key.jwk"), evidentia(dir, &["keygen"]).stdout).unwrap();
+    std::fs::write(dir.join("a.json"), r#"{"holder":"Ada Lovelace"}"#).unwrap();
+    std::fs::write(dir.join("b.json"), r#"{"status":"kept"}"#).unwrap();
+    run_ok(dir, &["log", "init", "--mode", "batch", "--key", "key.jwk", "log"]);
+    run_ok(dir, &["log", "append", "log", "a.json"]);
+    run_ok(dir, &["log", "append", "log", "b.json"]);
+    run_ok(dir, &["log", "erase", "log", "--index", "0", "--reason", "retention period ended"]);
+    run_ok(dir, &["export", "log", "--index", "0", "--out", "package"]);
+    let package = dir.join("package");
+    assert!(package.join("batch-receipt.json").exists() && !package.join("event.json").exists());
+    let bin = restricted_path(dir, &[]);
+    for shell in shells(&bin) {
+        let (valid, output) = verify_sh(&package, &bin, &shell);
+        assert!(valid && output.contains("OK      14. the event was erased by record 2"), "{output}");
+    }
+    assert!(package_report(&read_files(&package)).get("erased").is_some());
 }

@@ -32,13 +32,8 @@ pub unsafe extern "C" fn evidentia_verify_receipt(
     event_len: usize,
     out: *mut *mut evidentia_report,
 ) -> evidentia_result {
-    boundary(|| {
-        let receipt = unsafe { text(receipt, receipt_len, "receipt")? };
-        let keys = unsafe { handle(keys, "keys")? };
-        let event = if event.is_null() { None } else { Some(unsafe { bytes(event, event_len, "event")? }) };
-        let report = evidentia::verify_receipt(receipt, &keys.0, event)?;
-        unsafe { give(evidentia_report(report), out) }
-    })
+    // No salt: the salted form's rules with none.
+    unsafe { evidentia_verify_receipt_salted(receipt, receipt_len, keys, event, event_len, std::ptr::null(), 0, out) }
 }
 
 /// As [`evidentia_verify_receipt`], with the event's salt for a record of version

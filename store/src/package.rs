@@ -216,8 +216,7 @@ fn too_many_key_records(index: u64) -> Error {
 /// # Errors
 /// [`ErrorCode::InvalidArgument`] for a record beyond the log, a log without a
 /// checkpoint (or, for an erased record, without one that holds its erasure), or
-/// an `out` that exists; [`ErrorCode::RecordErased`] for an erased record of a
-/// log in batch mode; the code of evidence that does not verify
+/// an `out` that exists; the code of evidence that does not verify
 /// (no package is written then); [`ErrorCode::Io`].
 pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
     export(&mut Folder { dir, reader: LogReader::open(dir)? }, index, out, None)
@@ -229,7 +228,8 @@ pub fn export_package(dir: &Path, index: u64, out: &Path) -> Result<PathBuf> {
 ///
 /// # Errors
 /// As [`export_package`]; [`ErrorCode::InvalidArgument`] for a name the event has
-/// no member of, or a version-1 record, whose event is shown whole.
+/// no member of, or a version-1 record, whose event is shown whole;
+/// [`ErrorCode::RecordErased`] for a record whose event was erased.
 pub fn export_package_disclosing(dir: &Path, index: u64, out: &Path, disclose: &[String]) -> Result<PathBuf> {
     export(&mut Folder { dir, reader: LogReader::open(dir)? }, index, out, Some(disclose))
 }
@@ -359,18 +359,26 @@ pub(crate) fn export<S: PackageSource>(
         )),
         _ => None,
     };
-    let erasure_proof = match (&erasure, &proof) {
-        (None, _) => None,
-        (Some(erasure), Some(proof)) => Some(source.inclusion_proof(erasure.seq, proof.tree_size)?),
-        (Some(erasure), None) => {
-            return Err(Error::new(
-                ErrorCode::RecordErased,
-                format!(
-                    "the event of record {index} was erased by record {}, and a batch receipt's checkpoint was \
-                     signed before that: the package of an erased record is made from a log in receipts mode only",
-                    erasure.seq
-                ),
-            ));
+    // The erasure record's proof, in the checkpoint of the package: a receipt's
+    // proof's, or the one a batch receipt carries.
+    let erasure_proof = match &erasure {
+        None => None,
+        Some(erasure) => {
+            let size = match &proof {
+                Some(proof) => proof.tree_size,
+                None => BatchReceipt::parse(&receipt)?.proof().tree_size,
+            };
+            if size <= erasure.seq {
+                return Err(Error::new(
+                    ErrorCode::InvalidArgument,
+                    format!(
+                        "the checkpoint of record {index}'s batch receipt does not cover record {}, which erased \
+                         its event: sign one (log checkpoint) and export again",
+                        erasure.seq
+                    ),
+                ));
+            }
+            Some(source.inclusion_proof(erasure.seq, size)?)
         }
     };
     let files = build_package(PackageInput {

@@ -1174,5 +1174,30 @@ class PackageWitnesses(Witnessing, PackageSteps, unittest.TestCase):
         self.assertIs(self.checks(files)[12].passed, False)
 
 
+class CommitmentDocumentInAPackage(unittest.TestCase):
+    """§19 check 13 reads event.json as §26.2's commitment document: digests of 32 bytes in
+    base64url (no spare bits in the last character), sorted by their bytes, each listed once."""
+
+    def failure(self, digests, disclosed):
+        from spec_verifier.package import disclosures_failure
+        record = b'{"event":"sha256:' + b"0" * 64 + b'","kid":"k","log_id":"l","prev":null,"seq":0,' \
+            b'"time":"2026-01-01T00:00:00Z","v":2}'
+        event = jcs.canonical({"_sd": digests, "_sd_alg": "sha-256"})
+        return disclosures_failure(record, event, (disclosed + "\n").encode())
+
+    def test_sorted_once_and_canonical(self):
+        import base64
+        import hashlib
+        lines = [b64url_encode(jcs.canonical(["salt%d" % i, "m%d" % i, i])) for i in range(3)]
+        digests = sorted(base64.urlsafe_b64encode(hashlib.sha256(line.encode()).digest()).rstrip(b"=").decode()
+                         for line in lines)
+        self.assertIsNone(self.failure(digests, lines[0]))
+        self.assertIsNotNone(self.failure(list(reversed(digests)), lines[0]))
+        self.assertIsNotNone(self.failure(digests + digests[-1:], lines[0]))
+        # A digest's last character carries 4 bits: the next character sets a spare one.
+        spare = digests[:-1] + [digests[-1][:-1] + chr(ord(digests[-1][-1]) + 1)]
+        self.assertIsNotNone(self.failure(sorted(spare), lines[0]))
+
+
 if __name__ == "__main__":
     unittest.main()

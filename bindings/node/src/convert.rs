@@ -143,6 +143,23 @@ pub(crate) fn text_bytes(value: &Unknown<'_>, what: &str) -> Result<Vec<u8>> {
     given_text(value)?.ok_or_else(|| fail(ErrorCode::InvalidArgument, format!("{what} is a string or a Uint8Array")))
 }
 
+/// Bytes given as a Uint8Array (or a Buffer), for an optional argument
+/// (`undefined` and `null` are absent); any other value is refused with
+/// INVALID_ARGUMENT (`what` names it), as napi's own conversion would not code it.
+pub(crate) fn bytes_opt(value: Option<Unknown<'_>>, what: &str) -> Result<Option<Vec<u8>>> {
+    let Some(value) = value else { return Ok(None) };
+    match value.get_type().map_err(engine)? {
+        ValueType::Undefined | ValueType::Null => Ok(None),
+        ValueType::Object if is_typed_array(&value) => {
+            // SAFETY: a typed array, just checked; napi checks that it is a Uint8Array.
+            let bytes: Uint8Array = unsafe { value.cast() }
+                .map_err(|_| fail(ErrorCode::InvalidArgument, format!("{what} is a Uint8Array or a Buffer")))?;
+            Ok(Some(bytes.to_vec()))
+        }
+        _ => Err(fail(ErrorCode::InvalidArgument, format!("{what} is a Uint8Array or a Buffer"))),
+    }
+}
+
 /// As [`json_text`], for an optional argument (`undefined` and `null` are absent).
 pub(crate) fn json_text_opt(value: Option<Unknown<'_>>) -> Result<Option<Vec<u8>>> {
     match value {

@@ -220,12 +220,13 @@ pub fn verify_receipt(
     receipt: Unknown<'_>,
     jwks: Unknown<'_>,
     event: Option<Unknown<'_>>,
-    salt: Option<Uint8Array>,
+    salt: Option<Unknown<'_>>,
 ) -> Result<Report> {
     guard(|| {
         let receipt = text(&receipt, "receipt")?;
         let event = convert::json_text_opt(event)?;
         let keys = key_set(&jwks)?;
+        let salt = convert::bytes_opt(salt, "salt")?;
         let report = evidentia::verify_receipt_salted(&receipt, &keys, event.as_deref(), salt.as_deref());
         Ok(Report(report.map_err(error)?))
     })

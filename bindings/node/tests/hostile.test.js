@@ -540,6 +540,22 @@ test('a lone surrogate in any text argument is refused with JSON_LONE_SURROGATE,
   await checkTextArguments(TEXT_ARGUMENTS)
 })
 
+test('a salt that is not bytes is refused with INVALID_ARGUMENT, and undefined or null is no salt', () => {
+  const failures = []
+  for (const salt of [42, 'c2FsdA', {}, [1, 2, 3], true, new Uint16Array(8)]) {
+    try {
+      evidentia.verifyReceipt(CONTEXT.receipt, JWKS, EVENT, salt)
+      failures.push(`${typeof salt} ${salt}: no error`)
+    } catch (error) {
+      if (!(error instanceof Error) || error.code !== 'INVALID_ARGUMENT') failures.push(`${typeof salt} ${salt}: ${error.code} ${error.message}`)
+    }
+  }
+  assert.deepEqual(failures, [])
+  for (const salt of [undefined, null]) {
+    assert.equal(evidentia.verifyReceipt(CONTEXT.receipt, JWKS, EVENT, salt).valid, true)
+  }
+})
+
 const NO_LOG = Boolean(process.env.EVIDENTIA_JS_PACKAGE) && 'the WASM build has no Log (it needs a file system)'
 
 test('a lone surrogate in any text argument of a log is refused with JSON_LONE_SURROGATE, a number with INVALID_ARGUMENT',

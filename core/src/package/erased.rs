@@ -47,10 +47,13 @@ struct Found {
     reason: String,
 }
 
-/// Check 14, when the package holds `erasure-record.json`: the detail saying what
-/// was erased, when and why; or why the erasure does not hold.
+/// Check 14, when the package holds any of the erasure's files (the three come
+/// together, so that none is carried unchecked): the detail saying what was erased,
+/// when and why; or why the erasure does not hold.
 pub(crate) fn check<'f>(file: &impl Fn(&str) -> Option<&'f [u8]>) -> Option<std::result::Result<String, String>> {
-    file(ERASURE_RECORD_FILE)?;
+    if [ERASURE_RECORD_FILE, ERASURE_EVENT_FILE, ERASURE_PROOF_FILE].iter().all(|name| file(name).is_none()) {
+        return None;
+    }
     Some(find(file).map(|found| {
         format!(
             "the event was erased by record {} of the log, recorded at {}, for the reason {:?}; the record, its \
@@ -81,6 +84,9 @@ pub(crate) fn seq_value(seq: u64) -> Value {
 
 fn find<'f>(file: &impl Fn(&str) -> Option<&'f [u8]>) -> std::result::Result<Found, String> {
     let need = |name: &str| file(name).ok_or_else(|| format!("{name} is missing"));
+    if [ERASURE_RECORD_FILE, ERASURE_EVENT_FILE, ERASURE_PROOF_FILE].iter().any(|name| file(name).is_none()) {
+        return Err(format!("{ERASURE_RECORD_FILE}, {ERASURE_EVENT_FILE} and {ERASURE_PROOF_FILE} come together"));
+    }
     if file("event.json").is_some() {
         return Err("the package holds event.json and an erasure: a package shows an event or its erasure".to_owned());
     }

@@ -253,13 +253,6 @@ pub fn build_package(input: PackageInput<'_>) -> Result<Vec<PackageFile>> {
     match input.erasure {
         None => add("event.json", input.event.to_vec()),
         Some(erasure) => {
-            if subject != "receipt" {
-                return Err(Error::new(
-                    ErrorCode::RecordErased,
-                    "the package of an erased record is made from a log in receipts mode: a batch receipt's \
-                     checkpoint was signed before the erasure, which it cannot show",
-                ));
-            }
             for (name, bytes) in erased::erasure_files(erasure)? {
                 add(name, bytes);
             }

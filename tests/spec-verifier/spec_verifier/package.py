@@ -689,7 +689,11 @@ def disclosures_failure(record, event, listed):
         return "event.json is not a commitment document"
     if not isinstance(doc, dict) or set(doc) != {"_sd", "_sd_alg"} or doc["_sd_alg"] != "sha-256" \
             or not isinstance(doc["_sd"], list) \
-            or any(not (isinstance(d, str) and re.fullmatch(r"[A-Za-z0-9_-]{43}", d)) for d in doc["_sd"]):
+            or any(not (isinstance(d, str) and re.fullmatch(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]", d))
+                   for d in doc["_sd"]) \
+            or any(a >= b for a, b in zip(doc["_sd"], doc["_sd"][1:])):
+        # §26.2: each digest 32 bytes in base64url (so its last character carries no spare bits),
+        # sorted and listed once.
         return "event.json is not a commitment document"
     digests = set(doc["_sd"])
     if len(set(lines)) != len(lines):
@@ -717,11 +721,16 @@ def disclosures_failure(record, event, listed):
     return None
 
 
+ERASURE_FILES = ("erasure-record.json", "erasure-event.json", "erasure-inclusion-proof.json")
+
+
 def erasure_failure(files, record, stated):
     """§27.5 check 14, in its order: no event.json; record.json of version 2; erasure-record.json a
     later record of the same log, of version 1, whose event is erasure-event.json; that event an
     erasure record (§27.1), canonical, naming record.json's seq and SHA-256; its inclusion proof,
     canonical, leading to the root checkpoint-body.txt states. Why it fails, or None."""
+    if any(n not in files for n in ERASURE_FILES):
+        return "the three erasure files come together"
     if "event.json" in files:
         return "the package holds event.json and an erasure"
     if record is None or record.f["v"] != 2:
@@ -764,7 +773,8 @@ def verify_package(path):
     # like 9 and 10 it is otherwise neither printed nor reported (no entry here).
     witnessed = any(n in files for n in WITNESS_FILES)
     disclosing = "disclosures.txt" in files
-    erased = "erasure-record.json" in files
+    # 14 applies when any of the erasure's three files is there (they come together).
+    erased = any(n in files for n in ERASURE_FILES)
     checks = {n: Check(n) for n in (*range(1, 9), 11, *([12] if witnessed else []), *([13] if disclosing else []),
                                     *([14] if erased else []))}
 
@@ -826,7 +836,7 @@ def verify_package(path):
                 "inclusion-proof.json", "checkpoint.txt", "checkpoint-body.txt", "signature.der"]
     if is_receipt:
         required.append("signing-input.txt")
-    if erased:
+    if "erasure-record.json" in files:
         required.remove("event.json")
     for n in required:
         if n not in files:
@@ -837,7 +847,7 @@ def verify_package(path):
         checks[11].applies = False
         checks[11].passed = None
     # 7 does not apply to the package of an erased record (§27.5): 14 judges it.
-    if erased and "event.json" not in files:
+    if "erasure-record.json" in files and "event.json" not in files:
         checks[7].applies = False
         checks[7].passed = None
     unchecked = [*range(2, 8), *([11] if checks[11].applies else []), *([14] if erased else [])]

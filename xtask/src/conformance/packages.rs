@@ -988,22 +988,16 @@ fn disclosure_cases(add: &mut impl FnMut(&str, &str, Outcome, Input), k1: &evide
 
 /// Packages of a version-2 record whose event was erased (check 14, SPEC.md §27.5).
 fn erasure_cases(add: &mut impl FnMut(&str, &str, Outcome, Input), k1: &evidentia::SigningKey) -> Result<()> {
-    let erased = export_of(
-        "erased",
-        Mode::Receipts,
-        0,
-        evidentia::RecordVersion::V2,
-        None,
-        |log| {
-            for event in [&br#"{"holder":"Ada Lovelace","iban":"DE89370400440532013000"}"#[..], br#"{"status":"kept"}"#]
-            {
-                log.append_batch(k1, &[NewEvent { json: event, nonce: None }], Some(at(0)))?;
-            }
-            log.erase(k1, 0, "GDPR Art. 17 request 2026-118")?;
-            log.checkpoint(k1).map(|_| ())
-        },
-        |_| Ok(()),
-    )?;
+    // Two records, the event of the first erased by record 2, and a checkpoint of all.
+    let build = |log: &Log| {
+        for event in [&br#"{"holder":"Ada Lovelace","iban":"DE89370400440532013000"}"#[..], br#"{"status":"kept"}"#] {
+            log.append_batch(k1, &[NewEvent { json: event, nonce: None }], Some(at(0)))?;
+        }
+        log.erase(k1, 0, "GDPR Art. 17 request 2026-118")?;
+        log.checkpoint(k1).map(|_| ())
+    };
+    let erased = export_of("erased", Mode::Receipts, 0, evidentia::RecordVersion::V2, None, build, |_| Ok(()))?;
+    let kept = export_of("kept", Mode::Receipts, 1, evidentia::RecordVersion::V2, None, build, |_| Ok(()))?;
     add(
         "erased-record",
         "The package of a version-2 record whose event was erased by record 2: no event.json, but the erasure record, its event and its inclusion proof in the same checkpoint. Check 7 does not apply; every other check passes, check 14 among them.",
@@ -1038,6 +1032,14 @@ fn erasure_cases(add: &mut impl FnMut(&str, &str, Outcome, Input), k1: &evidenti
                 "erasure-inclusion-proof.json",
                 erased.text("erasure-inclusion-proof.json").replace(r#""leaf_index":2"#, r#""leaf_index":1"#),
             )
+            .folder(),
+    );
+    add(
+        "erasure-files-beside-an-event",
+        "The package of record 1, never erased, with erasure-event.json and erasure-inclusion-proof.json added but no erasure-record.json (sums updated): the erasure's files come together, check 14 fails.",
+        Outcome::PackageInvalid,
+        kept.with("erasure-event.json", erased.text("erasure-event.json"))
+            .with("erasure-inclusion-proof.json", erased.text("erasure-inclusion-proof.json"))
             .folder(),
     );
     Ok(())

@@ -318,7 +318,7 @@ inclusion() {
     size=$(number tree_size < "$2")
     # Numbers the shell cannot count with (beyond 2^53, or none) lead nowhere.
     case "$index $size" in
-        " "* | *" " | ????????????????*" "* | *" "????????????????*) proof_ok=no; return ;;
+        " "* | *" " | ????????????????*" "* | *" "????????????????* | 0[0-9]*" "* | *" "0[0-9]*) proof_ok=no; return ;;
     esac
     { printf '\000'; cat "$1"; } | openssl dgst -sha256 -binary > "$work/hash"
     fn=$index
@@ -326,7 +326,12 @@ inclusion() {
     proof_ok=yes
     for h in $(sed -n 's/.*"hashes":\[\([^]]*\)\].*/\1/p' "$2" | tr ',' ' ' | tr -d '"'); do
         printf '%s' "$h" | openssl base64 -d -A > "$work/sibling"
-        if [ "$sn" -eq 0 ]; then proof_ok=no; break; fi
+        # 32 bytes, written as base64 writes them (no spare bits set).
+        if [ "$sn" -eq 0 ] || [ "$(wc -c < "$work/sibling")" -ne 32 ] \
+            || [ "$(openssl base64 -A < "$work/sibling")" != "$h" ]; then
+            proof_ok=no
+            break
+        fi
         if [ $((fn % 2)) -eq 1 ] || [ "$fn" -eq "$sn" ]; then
             { printf '\001'; cat "$work/sibling" "$work/hash"; } | openssl dgst -sha256 -binary > "$work/next"
             if [ $((fn % 2)) -eq 0 ]; then
@@ -1208,8 +1213,9 @@ if [ -e disclosures.txt ]; then
     if [ "$(cat record.json 2>/dev/null | number v)" != 2 ]; then
         d_why="record.json is not a record of version 2, whose event is committed member by member"
     elif [ "$(wc -l < event.json)" -ne 0 ] || [ "$(printf '{"_sd":[%s],"_sd_alg":"sha-256"}' "$d_sd")" != "$(cat event.json)" ] \
-        || grep -q -v -x '[A-Za-z0-9_-]\{43\}' "$work/d-listed"; then
-        d_why="event.json is not a commitment document"
+        || grep -q -v -x '[A-Za-z0-9_-]\{42\}[AEIMQUYcgkosw048]' "$work/d-listed" \
+        || ! LC_ALL=C sort -c -u "$work/d-listed" 2>/dev/null; then
+        d_why="event.json is not a commitment document (digests of 32 bytes in base64url, sorted, each once)"
     elif [ ! -s disclosures.txt ] || [ "$(tail -c 1 disclosures.txt | hex)" != 0a ] \
         || grep -q -v -x '[A-Za-z0-9_-][A-Za-z0-9_-]*' disclosures.txt \
         || ! tr -d '\000\r' < disclosures.txt | cmp -s - disclosures.txt; then
@@ -1237,7 +1243,8 @@ if [ -e disclosures.txt ]; then
     fi
 fi
 
-# 14. Only when the package holds erasure-record.json (SPEC §19, §27): the event was
+# 14. Only when the package holds erasure-record.json, erasure-event.json or
+#     erasure-inclusion-proof.json, which come together (SPEC §19, §27): the event was
 #     erased by a later record of the same log, in the same checkpoint. The package
 #     holds no event.json; record.json is of version 2; erasure-record.json is a
 #     record of the same log, after it, of version 1, whose event is
@@ -1246,7 +1253,7 @@ fi
 #     {"evidentia_erasure":{"format":1,"reason":"...","record":"sha256:<hex>","seq":<seq>}};
 #     and erasure-inclusion-proof.json leads from erasure-record.json to the root of
 #     checkpoint-body.txt (as check 5).
-if [ -e erasure-record.json ]; then
+if [ -e erasure-record.json ] || [ -e erasure-event.json ] || [ -e erasure-inclusion-proof.json ]; then
     e_why=
     e_seq=$(number seq < erasure-record.json)
     e_event=$(cat erasure-event.json 2>/dev/null)
@@ -1254,7 +1261,9 @@ if [ -e erasure-record.json ]; then
     e_tail="\",\"record\":\"sha256:$(sha256_hex < record.json)\",\"seq\":$(number seq < record.json)}}"
     e_reason=${e_event#"$e_head"}
     e_reason=${e_reason%"$e_tail"}
-    if [ -e event.json ]; then
+    if [ ! -e erasure-record.json ] || [ ! -e erasure-event.json ] || [ ! -e erasure-inclusion-proof.json ]; then
+        e_why="erasure-record.json, erasure-event.json and erasure-inclusion-proof.json come together"
+    elif [ -e event.json ]; then
         e_why="the package holds event.json and an erasure: a package shows an event or its erasure"
     elif [ "$(number v < record.json)" != 2 ]; then
         e_why="record.json is not a record of version 2, the only version whose event can be erased"
@@ -1273,8 +1282,10 @@ if [ -e erasure-record.json ]; then
             || e_why="erasure-inclusion-proof.json does not lead from erasure-record.json to the checkpoint's root"
     fi
     if [ -z "$e_why" ]; then
+        # The reason as the log recorded it: canonical JSON escapes only \" and \\ in
+        # it (a reason holds no control character).
         printf '        erased by record %s at %s, reason: %s\n' "$e_seq" "$(member time < erasure-record.json)" \
-            "$(printf '%s' "$e_reason" | head -c 1100 | tr -d '\000-\037')"
+            "$(printf '%s' "$e_reason" | sed 's/\\\(.\)/\1/g' | tr -d '\000-\037')"
         ok "14. the event was erased by record $e_seq of the log, in the same checkpoint"
     else
         failed "14. the erasure: $e_why"
