@@ -373,7 +373,8 @@ pub(crate) fn export<S: PackageSource>(
                     ErrorCode::InvalidArgument,
                     format!(
                         "the checkpoint of record {index}'s batch receipt does not cover record {}, which erased \
-                         its event: sign one (log checkpoint) and export again",
+                         its event: a checkpoint its key signs later would (log checkpoint), unless the key was \
+                         rotated since",
                         erasure.seq
                     ),
                 ));

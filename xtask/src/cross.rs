@@ -112,6 +112,8 @@ pub(crate) const PACKAGE_TOOLS: &[&str] = &[
     "wc",
     "dirname",
     "mv",
+    "sort",
+    "uniq",
 ];
 
 /// A folder of links to [`PACKAGE_TOOLS`], to use as the only PATH.

@@ -62,8 +62,15 @@ def test_an_erased_event_is_in_no_file_and_the_log_stays_valid(tmp_path: Path, m
     assert report.valid, report.to_text()
     erased = json.loads(report.to_json())["erased"]
     assert erased == [{"by": 3, "index": 1, "reason": "GDPR Art. 17 request 118", "seq": 1}]
+    # The package of the erased record shows the erasure record in place of the event.
+    log.checkpoint()
+    erased_package = evidentia.verify_package(log.export_package(1, tmp_path / "erased"))
+    assert erased_package["valid"], erased_package
+    assert erased_package["erased"]["by"] == 3
+    assert erased_package["erased"]["reason"] == "GDPR Art. 17 request 118"
+    assert files_holding(tmp_path / "erased", SECRET) == []
     with pytest.raises(evidentia.StorageError) as gone:
-        log.export_package(1, tmp_path / "erased")
+        log.export_package(1, tmp_path / "disclosed", disclose=["amount"])
     assert gone.value.code_name == "RECORD_ERASED"
     with pytest.raises(evidentia.StorageError) as no_salt:
         log.salt(1)

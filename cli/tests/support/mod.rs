@@ -203,7 +203,7 @@ impl LocalTsa {
 }
 
 /// The programs verify.sh may use, and nothing else.
-pub(crate) const VERIFY_SH_TOOLS: [&str; 18] = [
+pub(crate) const VERIFY_SH_TOOLS: [&str; 20] = [
     "sh",
     "openssl",
     "sha256sum",
@@ -222,6 +222,8 @@ pub(crate) const VERIFY_SH_TOOLS: [&str; 18] = [
     "wc",
     "dirname",
     "mv",
+    "sort",
+    "uniq",
 ];
 
 /// Where a program is on the PATH.
