@@ -69,6 +69,8 @@ fn the_package_of_an_erased_record_shows_the_erasure_and_each_changed_byte_fails
     run_ok(dir, &["log", "append", "log", "a.json"]);
     run_ok(dir, &["log", "append", "log", "b.json"]);
     run_ok(dir, &["log", "checkpoint", "log"]);
+    // A second apart, so that a revocation can fall between record 0 and its erasure.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     run_ok(dir, &["log", "erase", "log", "--index", "0", "--reason", REASON]);
 
     // The newest checkpoint predates the erasure record: nothing could show it.
@@ -168,6 +170,27 @@ fn the_package_of_an_erased_record_shows_the_erasure_and_each_changed_byte_fails
         assert!(!valid && output.contains("FAILED  14.") && output.contains("VERDICT: INVALID"), "{output}");
     }
 
+    // keys.jwks revoking the key from a time after record 0 and at or before its
+    // erasure record: the record's key is in force (check 3), the erasure's is not
+    // (check 14), in core and in verify.sh.
+    let at_record = original.iter().position(|f| f.name == "erasure-record.json").unwrap();
+    let erased_at = evidentia::Record::from_bytes(&original[at_record].bytes).unwrap().time.unix_seconds();
+    let at_keys = original.iter().position(|f| f.name == "keys.jwks").unwrap();
+    let keys = String::from_utf8(original[at_keys].bytes.clone()).unwrap();
+    let revoked = keys.replacen(r#""nbf":"#, &format!(r#""revoked":{{"revoked_at":{erased_at}}},"nbf":"#), 1);
+    assert_ne!(revoked, keys);
+    let mut files = original.clone();
+    files[at_keys].bytes = revoked.into_bytes();
+    resum(&mut files);
+    let failed: Vec<u8> = verify_package(&files).iter().filter(|c| c.failure.is_some()).map(|c| c.number).collect();
+    assert_eq!(failed, [14]);
+    write_files(&package, &files);
+    for shell in shells(&bin) {
+        let (valid, output) = verify_sh(&package, &bin, &shell);
+        assert!(!valid && output.contains("OK      3.") && output.contains("FAILED  14."), "{output}");
+        assert!(output.contains("does not list the key erasure-record.json names as in force"), "{output}");
+    }
+
     // The record that was not erased still packages its event; erasure files
     // added to its package are checked, and fail: they come together.
     run_ok(dir, &["export", "log", "--index", "1", "--out", "kept"]);
@@ -204,4 +227,36 @@ fn a_batch_mode_log_packages_an_erased_record_in_its_batch_receipts_checkpoint()
         assert!(valid && output.contains("OK      14. the event was erased by record 2"), "{output}");
     }
     assert!(package_report(&read_files(&package)).get("erased").is_some());
+}
+
+#[test]
+fn an_erasure_signed_by_a_key_revoked_before_it_is_not_packaged() {
+    let work = Workdir::new("erased-revoked-package");
+    let dir = &work.0;
+    for key in ["k1.jwk", "k2.jwk", "k3.jwk"] {
+        std::fs::write(dir.join(key), evidentia(dir, &["keygen"]).stdout).unwrap();
+    }
+    std::fs::write(dir.join("a.json"), r#"{"holder":"Ada Lovelace"}"#).unwrap();
+    run_ok(dir, &["log", "init", "--key", "k1.jwk", "log"]);
+    run_ok(dir, &["log", "append", "log", "a.json"]);
+    run_ok(dir, &["log", "rotate", "log", "--key", "k2.jwk"]);
+    // A second apart, so that k2's revocation can fall before the erasure it signs.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let erased = evidentia(dir, &["log", "erase", "log", "--index", "0", "--reason", "retention"]);
+    assert!(erased.status.success(), "{}", text(&erased.stderr));
+    let erasure = evidentia::Receipt::parse(text(&erased.stdout).trim()).unwrap().record().clone();
+    run_ok(dir, &["log", "rotate", "log", "--key", "k3.jwk"]);
+    let at = evidentia::Timestamp::from_unix(erasure.time.unix_seconds(), 0).unwrap().to_string();
+    run_ok(dir, &["log", "revoke", "log", "--kid", &erasure.kid, "--at", &at, "--reason", "keyCompromise"]);
+    run_ok(dir, &["log", "checkpoint", "log"]);
+    // Exit 1: a key revoked, as for any evidence signed after its revocation.
+    let out = evidentia(dir, &["export", "log", "--index", "0", "--out", "package"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("KEY_REVOKED")
+            && text(&out.stderr).contains(&format!("record {}, which erased the event of record 0", erasure.seq)),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.join("package").exists());
 }

@@ -259,6 +259,24 @@ pub(crate) fn export<S: PackageSource>(
         }
         Some(_) => (Vec::new(), Vec::new()),
     };
+    // Check 14 judges the erasure record's key as check 3 the record's: an erasure
+    // signed by a key not in force at its time is refused here, not packaged.
+    if let Some(erasure) = &erasure {
+        let by = evidentia::Record::from_bytes(&erasure.record)?;
+        let in_force = source.keys().select(Some(&by.kid)).and_then(|(_, validity)| validity.check(by.time));
+        if let Err(e) = in_force {
+            return Err(Error::new(
+                e.code(),
+                format!(
+                    "record {}, which erased the event of record {index}, was signed by key {}, which the log's key \
+                     history does not show in force at its time: {}",
+                    erasure.seq,
+                    by.kid,
+                    e.message()
+                ),
+            ));
+        }
+    }
     // The checkpoint must hold the erasure record too, to show it.
     let needed = erasure.as_ref().map_or(index, |erasure| erasure.seq);
     let key_records: Vec<(String, Vec<u8>)> =

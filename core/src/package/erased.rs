@@ -7,7 +7,7 @@ use crate::digest::Digest;
 use crate::erasure::erasure_of;
 use crate::error::Result;
 use crate::json::Value;
-use crate::merkle::{InclusionProof, leaf_hash};
+use crate::merkle::InclusionProof;
 use crate::record::{Record, RecordVersion};
 
 /// The erasure record's canonical bytes: the file whose presence makes a package
@@ -68,18 +68,10 @@ pub(crate) fn check<'f>(file: &impl Fn(&str) -> Option<&'f [u8]>) -> Option<std:
 pub(crate) fn erased<'f>(file: &impl Fn(&str) -> Option<&'f [u8]>) -> Option<Value> {
     let found = find(file).ok()?;
     Some(Value::object([
-        ("by", seq_value(found.by.seq)),
+        ("by", super::seq_value(found.by.seq)),
         ("reason", Value::from(found.reason.as_str())),
         ("time", Value::string(found.by.time.to_string())),
     ]))
-}
-
-/// A sequence number as report JSON gives one: a number, or text beyond 2^53.
-pub(crate) fn seq_value(seq: u64) -> Value {
-    i64::try_from(seq)
-        .ok()
-        .and_then(|n| crate::json::Number::from_i64(n).ok())
-        .map_or_else(|| Value::from(seq.to_string()), Value::Number)
 }
 
 fn find<'f>(file: &impl Fn(&str) -> Option<&'f [u8]>) -> std::result::Result<Found, String> {
@@ -111,19 +103,14 @@ fn find<'f>(file: &impl Fn(&str) -> Option<&'f [u8]>) -> std::result::Result<Fou
     if erasure.seq != record.seq || erasure.record != Digest::sha256(record_bytes) {
         return Err(format!("{ERASURE_EVENT_FILE} does not name record.json (its seq and SHA-256)"));
     }
+    // The key that signed the erasure, as check 3 judges the record's: an erasure
+    // claimed under a key revoked before it, or one the log never had, is refused.
+    let keys = std::str::from_utf8(need("keys.jwks")?).map_err(|_| "keys.jwks is not text")?;
+    super::in_force(keys, &by.kid, by.time).map_err(|e| format!("the key of {ERASURE_RECORD_FILE}: {e}"))?;
     let written =
         std::str::from_utf8(need(ERASURE_PROOF_FILE)?).map_err(|_| format!("{ERASURE_PROOF_FILE} is not text"))?;
-    let proof = InclusionProof::from_json(written).map_err(|e| format!("{ERASURE_PROOF_FILE}: {e}"))?;
-    if proof.to_json().ok().as_deref() != Some(written) {
-        return Err(format!("{ERASURE_PROOF_FILE} is not the canonical JSON of its proof"));
-    }
     let body = std::str::from_utf8(need("checkpoint-body.txt")?).map_err(|_| "checkpoint-body.txt is not text")?;
-    let checkpoint = crate::Checkpoint::from_text(body).map_err(|e| format!("checkpoint-body.txt: {e}"))?;
-    if proof.leaf_index != by.seq || proof.tree_size != checkpoint.size {
-        return Err(format!("{ERASURE_PROOF_FILE} is not for {ERASURE_RECORD_FILE} in this checkpoint's tree"));
-    }
-    proof
-        .verify(&leaf_hash(need(ERASURE_RECORD_FILE)?), &checkpoint.root)
-        .map_err(|e| format!("{ERASURE_PROOF_FILE} does not lead from {ERASURE_RECORD_FILE} to the root: {e}"))?;
+    let by_bytes = need(ERASURE_RECORD_FILE)?;
+    super::check_inclusion(ERASURE_PROOF_FILE, written, ERASURE_RECORD_FILE, by_bytes, by.seq, body)?;
     Ok(Found { by, reason: erasure.reason })
 }

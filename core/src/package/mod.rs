@@ -454,7 +454,7 @@ pub fn package_report_value(files: &[PackageFile], checks: &[PackageCheck]) -> V
                 ("kid", Value::from(r.kid.as_str())),
                 ("log_id", Value::from(r.log_id.as_str())),
                 // A number as in record.json (text beyond 2^53, which JSON numbers lose).
-                ("seq", erased::seq_value(r.seq)),
+                ("seq", seq_value(r.seq)),
                 ("time", Value::from(r.time.to_string())),
             ];
             if let Some(nonce) = &r.nonce {
@@ -501,6 +501,49 @@ pub const PACKAGE_CHECKS: [&str; 14] = [
     erased::ERASURE_CHECK,
 ];
 
+/// A sequence number as report JSON gives one: a number, or text beyond 2^53.
+pub(crate) fn seq_value(seq: u64) -> Value {
+    i64::try_from(seq)
+        .ok()
+        .and_then(|n| crate::json::Number::from_i64(n).ok())
+        .map_or_else(|| Value::from(seq.to_string()), Value::Number)
+}
+
+/// That the inclusion proof `proof_file`, whose text is `written`, leads from the
+/// leaf of `leaf_file` (`leaf_bytes`, record `seq`) to the root of the checkpoint
+/// `body` states, in a tree of its size: check 5 asks it for the record, check 14
+/// for the erasure record. The proof must be written canonically, as `verify.sh`
+/// compares it byte for byte: one form, so the file checked is the file an auditor
+/// reads.
+fn check_inclusion(
+    proof_file: &str,
+    written: &str,
+    leaf_file: &str,
+    leaf_bytes: &[u8],
+    seq: u64,
+    body: &str,
+) -> std::result::Result<(), String> {
+    let proof = InclusionProof::from_json(written).map_err(|e| format!("{proof_file}: {e}"))?;
+    if proof.to_json().ok().as_deref() != Some(written) {
+        return Err(format!("{proof_file} is not the canonical JSON of its proof"));
+    }
+    let checkpoint = crate::Checkpoint::from_text(body).map_err(|e| format!("checkpoint-body.txt: {e}"))?;
+    if proof.leaf_index != seq || proof.tree_size != checkpoint.size {
+        return Err(format!("{proof_file} is not for {leaf_file} in this checkpoint's tree"));
+    }
+    proof
+        .verify(&crate::merkle::leaf_hash(leaf_bytes), &checkpoint.root)
+        .map_err(|e| format!("{proof_file} does not lead from {leaf_file} to the root: {e}"))
+}
+
+/// Whether `keys_jwks` lists the key `kid` as in force at `time`: check 3 asks it
+/// for the record, check 14 for the erasure record.
+fn in_force(keys_jwks: &str, kid: &str, time: Timestamp) -> std::result::Result<(), String> {
+    let keys = KeySet::from_json(keys_jwks).map_err(|e| format!("keys.jwks: {e}"))?;
+    let (_, validity) = keys.select(Some(kid)).map_err(|e| format!("keys.jwks: {e}"))?;
+    validity.check(time).map_err(|e| e.to_string())
+}
+
 /// Checks a package as `verify.sh` does, with the same verdict for each check.
 /// Every check runs even when an earlier one failed, so the report says all that
 /// is wrong.
@@ -532,9 +575,7 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
         })(),
         (|| {
             let record = record.as_ref()?;
-            let keys = KeySet::from_json(text("keys.jwks")?).map_err(|e| format!("keys.jwks: {e}"))?;
-            let (_, validity) = keys.select(Some(&record.kid)).map_err(|e| format!("keys.jwks: {e}"))?;
-            validity.check(record.time).map_err(|e| e.to_string())
+            in_force(text("keys.jwks")?, &record.kid, record.time)
         })(),
         (|| {
             let key = key.as_ref()?;
@@ -561,19 +602,15 @@ pub fn verify_package(files: &[PackageFile]) -> Vec<PackageCheck> {
         })(),
         (|| {
             let (record, body) = (record.as_ref()?, body.as_ref()?);
-            let written = text("inclusion-proof.json")?;
-            let proof = InclusionProof::from_json(written).map_err(|e| format!("inclusion-proof.json: {e}"))?;
-            // As verify.sh compares it byte for byte: one form, so the file checked
-            // is the file an auditor reads.
-            if proof.to_json().ok().as_deref() != Some(written) {
-                return Err("inclusion-proof.json is not the canonical JSON of its proof".to_owned());
-            }
-            let checkpoint = crate::Checkpoint::from_text(body).map_err(|e| format!("checkpoint-body.txt: {e}"))?;
-            if proof.leaf_index != record.seq || proof.tree_size != checkpoint.size {
-                return Err("the proof is not for this record in this checkpoint's tree".to_owned());
-            }
-            let leaf = crate::merkle::leaf_hash(file("record.json").unwrap_or_default());
-            proof.verify(&leaf, &checkpoint.root).map_err(|e| e.to_string())
+            let record_bytes = file("record.json").unwrap_or_default();
+            check_inclusion(
+                "inclusion-proof.json",
+                text("inclusion-proof.json")?,
+                "record.json",
+                record_bytes,
+                record.seq,
+                body,
+            )
         })(),
         (|| {
             let (record, key, body) = (record.as_ref()?, key.as_ref()?, body.as_ref()?);

@@ -724,11 +724,20 @@ def disclosures_failure(record, event, listed):
 ERASURE_FILES = ("erasure-record.json", "erasure-event.json", "erasure-inclusion-proof.json")
 
 
+def in_force(files, kid, time_ns):
+    """Whether keys.jwks has the key `kid` in force at `time_ns` (checks 3 and 14). Raises EvError
+    for a keys.jwks that is not a key set."""
+    ks = read_key_set(files.get("keys.jwks", b""))
+    entry = [k for k in ks.keys if k.thumbprint == kid and k.usable]
+    return len(entry) == 1 and entry[0].validity_failure(time_ns) is None
+
+
 def erasure_failure(files, record, stated):
     """§27.5 check 14, in its order: no event.json; record.json of version 2; erasure-record.json a
     later record of the same log, of version 1, whose event is erasure-event.json; that event an
-    erasure record (§27.1), canonical, naming record.json's seq and SHA-256; its inclusion proof,
-    canonical, leading to the root checkpoint-body.txt states. Why it fails, or None."""
+    erasure record (§27.1), canonical, naming record.json's seq and SHA-256; its key in force at its
+    time in keys.jwks; its inclusion proof, canonical, leading to the root checkpoint-body.txt
+    states. Why it fails, or None."""
     if any(n not in files for n in ERASURE_FILES):
         return "the three erasure files come together"
     if "event.json" in files:
@@ -754,6 +763,11 @@ def erasure_failure(files, record, stated):
     seq, digest, _ = erasure
     if seq != record.seq or digest != "sha256:" + hashlib.sha256(files["record.json"]).hexdigest():
         return "erasure-event.json does not name record.json"
+    try:
+        if not in_force(files, by.kid, by.time_ns):
+            return "keys.jwks does not have the key of erasure-record.json in force at its time"
+    except EvError:
+        return "keys.jwks is not a key set"
     raw = files.get("erasure-inclusion-proof.json", b"")
     try:
         proof = merkle.read_inclusion(raw)
@@ -884,9 +898,7 @@ def verify_package(path):
 
     # 3. keys.jwks has that key in force at the record's time
     try:
-        ks = read_key_set(files.get("keys.jwks", b""))
-        entry = [k for k in ks.keys if k.thumbprint == record.kid and k.usable]
-        if len(entry) != 1 or entry[0].validity_failure(record.time_ns) is not None:
+        if not in_force(files, record.kid, record.time_ns):
             checks[3].fail("keys.jwks does not have the key in force at the record's time")
     except EvError:
         checks[3].fail("keys.jwks is not a key set")

@@ -1042,6 +1042,20 @@ fn erasure_cases(add: &mut impl FnMut(&str, &str, Outcome, Input), k1: &evidenti
             .with("erasure-inclusion-proof.json", erased.text("erasure-inclusion-proof.json"))
             .folder(),
     );
+    add(
+        "erasure-by-a-revoked-key",
+        "erased-record with keys.jwks revoking the key from 08:00:30, after the record (08:00:00) and before its erasure record (08:01:00) (sums updated): the record's key is in force (check 3), the erasure's is not, check 14 fails.",
+        Outcome::PackageInvalid,
+        erased
+            .with(
+                "keys.jwks",
+                erased.text("keys.jwks").replace(
+                    r#""nbf":1800000000,"#,
+                    r#""nbf":1800000000,"revoked":{"reason":"keyCompromise","revoked_at":1800000030},"#,
+                ),
+            )
+            .folder(),
+    );
     Ok(())
 }
 

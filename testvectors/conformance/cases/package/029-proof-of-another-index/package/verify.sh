@@ -224,36 +224,40 @@ key_table() {
 }
 # key_row KID: the line of key_table whose own kid is KID.
 key_row() { key_table | awk -F '\t' -v kid="\"$1\"" '$1 == kid { print; exit }'; }
-time=$(member time < record.json)
-seconds=$(epoch "$time")
-entry=$(key_row "$kid")
 decimal() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p"; }
-nbf=$(printf '%s' "$entry" | cut -f2)
-exp=$(printf '%s' "$entry" | cut -f3)
-revoked=$(printf '%s' "$entry" | cut -f4 | decimal revoked_at)
-# A bound that is not a number, or a revocation without a time, is no bound: the
-# key is not shown in force.
-case "$nbf$exp" in *[!0-9.eE+-]*) entry= ;; esac
-[ -z "$(printf '%s' "$entry" | cut -f4)" ] || [ -n "$revoked" ] || entry=
-in_force=$(awk -v t="$seconds" -v nbf="$nbf" -v expires="$exp" -v rev="$revoked" -v found="${entry:+yes}" '
-    # A NumericDate as whole seconds (ss) and nanoseconds (nn): printf rounds the
-    # double exactly, ties to even.
-    function instant(v,   text, dot) {
-        text = sprintf("%.9f", v + 0); dot = index(text, ".")
-        ss = substr(text, 1, dot - 1) + 0; nn = substr(text, dot + 1) + 0
-        if (substr(text, 1, 1) == "-" && nn > 0) { ss -= 1; nn = 1000000000 - nn }
-    }
-    # Whether the record time comes before the NumericDate v.
-    function before(v) { instant(v); return ts < ss || (ts == ss && tn < nn) }
-    BEGIN {
-        ok = (found == "yes" && t != "")
-        split(t, parts, " "); ts = parts[1] + 0; tn = parts[2] + 0
-        if (nbf != "" && before(nbf)) ok = 0
-        if (expires != "" && !before(expires)) ok = 0
-        if (rev != "" && !before(rev)) ok = 0
-        print ok ? "yes" : "no"
-    }')
-if [ "$in_force" = yes ]; then
+# in_force KID TIME: "yes" when keys.jwks lists the key KID as in force at TIME,
+# else "no" (check 3 asks it for the record, check 14 for the erasure record).
+in_force() {
+    f_seconds=$(epoch "$2")
+    f_entry=$(key_row "$1")
+    f_nbf=$(printf '%s' "$f_entry" | cut -f2)
+    f_exp=$(printf '%s' "$f_entry" | cut -f3)
+    f_revoked=$(printf '%s' "$f_entry" | cut -f4 | decimal revoked_at)
+    # A bound that is not a number, or a revocation without a time, is no bound: the
+    # key is not shown in force.
+    case "$f_nbf$f_exp" in *[!0-9.eE+-]*) f_entry= ;; esac
+    [ -z "$(printf '%s' "$f_entry" | cut -f4)" ] || [ -n "$f_revoked" ] || f_entry=
+    awk -v t="$f_seconds" -v nbf="$f_nbf" -v expires="$f_exp" -v rev="$f_revoked" -v found="${f_entry:+yes}" '
+        # A NumericDate as whole seconds (ss) and nanoseconds (nn): printf rounds the
+        # double exactly, ties to even.
+        function instant(v,   text, dot) {
+            text = sprintf("%.9f", v + 0); dot = index(text, ".")
+            ss = substr(text, 1, dot - 1) + 0; nn = substr(text, dot + 1) + 0
+            if (substr(text, 1, 1) == "-" && nn > 0) { ss -= 1; nn = 1000000000 - nn }
+        }
+        # Whether the record time comes before the NumericDate v.
+        function before(v) { instant(v); return ts < ss || (ts == ss && tn < nn) }
+        BEGIN {
+            ok = (found == "yes" && t != "")
+            split(t, parts, " "); ts = parts[1] + 0; tn = parts[2] + 0
+            if (nbf != "" && before(nbf)) ok = 0
+            if (expires != "" && !before(expires)) ok = 0
+            if (rev != "" && !before(rev)) ok = 0
+            print ok ? "yes" : "no"
+        }'
+}
+time=$(member time < record.json)
+if [ "$(in_force "$kid" "$time")" = yes ]; then
     ok "3. keys.jwks lists the key as in force at the record's time ($time)"
 else
     failed "3. keys.jwks does not list the key as in force at $time"
@@ -1251,7 +1255,8 @@ fi
 #     erasure-event.json; that event is the erasure statement naming record.json by
 #     its seq and SHA-256, exactly
 #     {"evidentia_erasure":{"format":1,"reason":"...","record":"sha256:<hex>","seq":<seq>}};
-#     and erasure-inclusion-proof.json leads from erasure-record.json to the root of
+#     keys.jwks lists the key erasure-record.json names as in force at its time (as
+#     check 3 for the record); and erasure-inclusion-proof.json leads from erasure-record.json to the root of
 #     checkpoint-body.txt (as check 5).
 if [ -e erasure-record.json ] || [ -e erasure-event.json ] || [ -e erasure-inclusion-proof.json ]; then
     e_why=
@@ -1276,6 +1281,8 @@ if [ -e erasure-record.json ] || [ -e erasure-event.json ] || [ -e erasure-inclu
     elif [ "$(wc -l < erasure-event.json)" -ne 0 ] || [ "$e_head$e_reason$e_tail" != "$e_event" ] \
         || [ "$e_reason" = "$e_event" ] || [ -z "$e_reason" ]; then
         e_why="erasure-event.json is not the erasure of record.json (its seq and SHA-256)"
+    elif [ "$(in_force "$(member kid < erasure-record.json)" "$(member time < erasure-record.json)")" != yes ]; then
+        e_why="keys.jwks does not list the key erasure-record.json names as in force at its time"
     else
         inclusion erasure-record.json erasure-inclusion-proof.json
         [ "$proof_ok" = yes ] \
