@@ -179,8 +179,8 @@ export declare class Log {
   /** As `revoke`, on a worker thread; a signer's `sign` may return a Promise. */
   revokeAsync(kid: string, at: string, reason?: string): Promise<void>
   /**
-   * Erases the event of record `index` and its salt (a folder log of version-2
-   * records, SPEC.md §27): the log's key signs an erasure record naming the
+   * Erases the event of record `index` and its salt (a record of version 2,
+   * SPEC.md §27): the log's key signs an erasure record naming the
    * record and `reason`, then every copy of the event in the log's files is
    * overwritten or removed; the record, its receipt and every proof stay valid.
    * Returns the erasure record's acknowledgement, as `append` does. RECORD_ERASED
@@ -434,7 +434,7 @@ export interface CreateLogOptions {
   /** The payload fields to index, so that `find` finds records by their values. */
   indexFields?: string[]
   /**
-   * The version of the records a folder log writes (SPEC.md §27): 2 commits to
+   * The version of the records the log writes (SPEC.md §27): 2 commits to
    * each event under a random salt kept beside it, so that `erase` can delete
    * the event; 1 commits to its plain digest (default: the library's default).
    */

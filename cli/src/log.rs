@@ -68,7 +68,7 @@ pub(crate) enum LogCommand {
         /// each event under a random salt kept beside it, so that the event can be
         /// erased (`log erase`) and shown member by member (`export --disclose`)
         /// while every receipt and proof stays valid; 1 commits to the event's
-        /// plain digest. A log in PostgreSQL writes version 1
+        /// plain digest. In a folder or in PostgreSQL
         #[arg(long = "record-version", value_parser = ["1", "2"])]
         record_version: Option<String>,
     },
@@ -320,7 +320,8 @@ pub(crate) enum LogCommand {
     },
     /// Erase the event of a record (of version 2) and its salt: the current key
     /// signs an erasure record naming the record and the reason, then every copy of
-    /// the event in the log's files is overwritten or removed. The record, its
+    /// the event in the log's files is overwritten or removed (in PostgreSQL, its
+    /// row is updated and VACUUM reclaims the old row version: SPEC §25.6). The record, its
     /// receipt and every proof stay valid; `log verify` reports it as erased
     Erase {
         dir: PathBuf,
@@ -330,7 +331,8 @@ pub(crate) enum LogCommand {
         /// Why (a policy or request reference, never the erased data itself)
         #[arg(long)]
         reason: String,
-        /// The log's current signing key, if not the one the log remembers
+        /// The log's current signing key, if not the one the log remembers (a log
+        /// in PostgreSQL remembers none)
         #[arg(long)]
         key: Option<PathBuf>,
         #[command(flatten)]
@@ -448,6 +450,60 @@ pub(crate) fn open(dir: &Path, wait: WaitArg, json: bool) -> Result<Log, Error> 
     Ok(log)
 }
 
+/// The record version `log init --record-version` names (clap allows 1 and 2).
+pub(crate) fn record_version_arg(version: Option<&str>) -> Option<evidentia::RecordVersion> {
+    match version {
+        Some("1") => Some(evidentia::RecordVersion::V1),
+        Some(_) => Some(evidentia::RecordVersion::V2),
+        None => None,
+    }
+}
+
+/// What `log salt` prints: the salt of record `index`, in hex.
+pub(crate) fn print_salt(index: u64, salt: Option<Vec<u8>>, json: bool) -> Result<(), Error> {
+    match salt {
+        Some(salt) if json => {
+            outln!("{}", text(&Value::object([("salt_hex", Value::from(evidentia::encoding::hex(&salt)))])))
+        }
+        Some(salt) => outln!("{}", evidentia::encoding::hex(&salt)),
+        None => {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                format!("record {index} is of version 1: its event is not salted, so it has no salt"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What `log erase` says once record `index`'s event was erased by `appended`.
+pub(crate) fn erased(log_id: &str, index: u64, appended: &evidentia_store::Appended) {
+    eprintln!("log {log_id}: the event of record {index} was erased by record {}", appended.seq);
+    outln!("{}", appended.to_line());
+}
+
+/// What `log hold` says once record `index` is held.
+pub(crate) fn held(index: u64) {
+    eprintln!("record {index} is held: its event cannot be erased until the hold is released");
+}
+
+/// What `log release` says, or the error when record `index` was not held.
+pub(crate) fn released(index: u64, was_held: bool) -> Result<(), Error> {
+    if !was_held {
+        return Err(Error::new(ErrorCode::InvalidArgument, format!("record {index} is not held")));
+    }
+    eprintln!("the hold on record {index} was released");
+    Ok(())
+}
+
+/// What `log holds` prints: one line of canonical JSON per hold.
+pub(crate) fn print_holds(holds: &[evidentia_store::Hold]) -> Result<(), Error> {
+    for hold in holds {
+        outln!("{}", String::from_utf8_lossy(&evidentia::canonicalize_value(&hold.to_value())?));
+    }
+    Ok(())
+}
+
 /// The signing key: the one given, or the one the log remembers. A note key the
 /// log keeps in a token is opened and attached too, since what this key signs may
 /// include a checkpoint (a note key in a file the log reads itself).
@@ -483,11 +539,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
         LogCommand::Init { dir, key, id, mode, index_fields, record_version } => {
             let key_file = key_reference(key)?;
             let signing = load_signing_key(key)?;
-            let record_version = match record_version.as_deref() {
-                Some("1") => Some(evidentia::RecordVersion::V1),
-                Some(_) => Some(evidentia::RecordVersion::V2),
-                None => None,
-            };
+            let record_version = record_version_arg(record_version.as_deref());
             let options = CreateOptions {
                 log_id: id.clone(),
                 key_file: Some(key_file),
@@ -626,18 +678,7 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
                 outln!("{receipt}");
             }
         }
-        LogCommand::Salt { dir, index } => match LogReader::open(dir)?.salt(*index)? {
-            Some(salt) if json => {
-                outln!("{}", text(&Value::object([("salt_hex", Value::from(evidentia::encoding::hex(&salt)))])))
-            }
-            Some(salt) => outln!("{}", evidentia::encoding::hex(&salt)),
-            None => {
-                return Err(Error::new(
-                    ErrorCode::InvalidArgument,
-                    format!("record {index} is of version 1: its event is not salted, so it has no salt"),
-                ));
-            }
-        },
+        LogCommand::Salt { dir, index } => print_salt(*index, LogReader::open(dir)?.salt(*index)?, json)?,
         LogCommand::NoteKey { dir, key, generate, wait } => {
             let vkey = match key {
                 None => LogReader::open(dir)?.note_key().map(|k| k.to_vkey()).ok_or_else(|| {
@@ -823,25 +864,14 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Outcome, Error> {
         LogCommand::Erase { dir, index, reason, key, wait } => {
             let log = open(dir, *wait, json)?;
             let current = signing_key(&log, key.as_deref())?;
-            let appended = log.erase(current.as_ref(), *index, reason)?;
-            eprintln!("log {}: the event of record {index} was erased by record {}", log.log_id(), appended.seq);
-            outln!("{}", appended.to_line());
+            erased(&log.log_id(), *index, &log.erase(current.as_ref(), *index, reason)?);
         }
         LogCommand::Hold { dir, index, reason, wait } => {
             open(dir, *wait, json)?.hold(*index, reason)?;
-            eprintln!("record {index} is held: its event cannot be erased until the hold is released");
+            held(*index);
         }
-        LogCommand::Release { dir, index, wait } => {
-            if !open(dir, *wait, json)?.release(*index)? {
-                return Err(Error::new(ErrorCode::InvalidArgument, format!("record {index} is not held")));
-            }
-            eprintln!("the hold on record {index} was released");
-        }
-        LogCommand::Holds { dir, wait } => {
-            for hold in open(dir, *wait, json)?.holds()? {
-                outln!("{}", String::from_utf8_lossy(&evidentia::canonicalize_value(&hold.to_value())?));
-            }
-        }
+        LogCommand::Release { dir, index, wait } => released(*index, open(dir, *wait, json)?.release(*index)?)?,
+        LogCommand::Holds { dir, wait } => print_holds(&open(dir, *wait, json)?.holds()?)?,
         LogCommand::Revoke { dir, kid, at, reason, key, wait } => {
             let at = evidentia::Timestamp::parse(at)?;
             let log = open(dir, *wait, json)?;

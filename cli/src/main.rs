@@ -501,13 +501,11 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
         }
         Command::Export { dir, index, out, disclose } => {
             let archive = match (evidentia_store::postgres_location(dir)?, disclose) {
-                (Some(_), Some(_)) => {
-                    return Err(Error::new(
-                        ErrorCode::InvalidArgument,
-                        "a log in PostgreSQL keeps version-1 records, whose events are shown whole: --disclose is for a folder log of version-2 records",
-                    ));
-                }
-                (Some(url), None) => evidentia_store::pg::PgLog::open(url)?.export_package(*index, out)?,
+                (Some(url), disclose) => evidentia_store::pg::PgLog::open(url)?.export_package_disclosing(
+                    *index,
+                    out,
+                    disclose.as_deref(),
+                )?,
                 (None, Some(names)) => evidentia_store::export_package_disclosing(dir, *index, out, names)?,
                 (None, None) => evidentia_store::export_package(dir, *index, out)?,
             };

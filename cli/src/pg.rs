@@ -33,12 +33,12 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         | LogCommand::Revoke { dir, .. }
         | LogCommand::NoteKey { dir, .. }
         | LogCommand::Verify { dir, .. } => dir,
-        LogCommand::Index { dir, .. }
-        | LogCommand::Erase { dir, .. }
+        LogCommand::Erase { dir, .. }
         | LogCommand::Hold { dir, .. }
         | LogCommand::Release { dir, .. }
         | LogCommand::Holds { dir, .. }
-        | LogCommand::Salt { dir, .. }
+        | LogCommand::Salt { dir, .. } => dir,
+        LogCommand::Index { dir, .. }
         | LogCommand::Witness { dir, .. }
         | LogCommand::Archive { dir, .. }
         | LogCommand::Find { dir, .. }
@@ -57,10 +57,9 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
         LogCommand::Init { index_fields, .. } if !index_fields.is_empty() => {
             return unsupported("indexes no fields yet");
         }
-        LogCommand::Init { record_version: Some(version), .. } if version != "1" => {
-            return unsupported("writes records of version 1 only so far");
+        LogCommand::Init { key, id, mode, record_version, .. } => {
+            init(url, key, id.as_deref(), mode, record_version.as_deref(), json)?;
         }
-        LogCommand::Init { key, id, mode, .. } => init(url, key, id.as_deref(), mode, json)?,
         LogCommand::Append { batch: true, event, key, .. } => {
             let key = load_signing_key(key.as_deref().ok_or_else(|| key_required("append", "--key"))?)?;
             let log = PgLog::open(url)?;
@@ -109,6 +108,18 @@ pub(crate) fn run(command: &LogCommand, json: bool) -> Result<Option<Outcome>, E
             // As the key history holds it: the instant its NumericDate denotes.
             eprintln!("log {}: key {kid} revoked from {} on", log.log_id(), at.as_numeric_date()?);
         }
+        LogCommand::Erase { index, reason, key, .. } => {
+            let current = load_signing_key(key.as_deref().ok_or_else(|| key_required("erase", "--key"))?)?;
+            let log = PgLog::open(url)?;
+            crate::log::erased(log.log_id(), *index, &log.erase(current.as_ref(), *index, reason)?);
+        }
+        LogCommand::Hold { index, reason, .. } => {
+            PgLog::open(url)?.hold(*index, reason)?;
+            crate::log::held(*index);
+        }
+        LogCommand::Release { index, .. } => crate::log::released(*index, PgLog::open(url)?.release(*index)?)?,
+        LogCommand::Holds { .. } => crate::log::print_holds(&PgLog::open(url)?.holds()?)?,
+        LogCommand::Salt { index, .. } => crate::log::print_salt(*index, PgLog::open(url)?.salt(*index)?, json)?,
         LogCommand::NoteKey { key, generate, .. } => return note_key(url, key.as_deref(), *generate, json).map(Some),
         LogCommand::Verify { from_checkpoint: Some(_), .. } => {
             return unsupported("is verified whole (no --from-checkpoint yet)");
@@ -191,9 +202,14 @@ pub(crate) fn copy(src: &Path, dst: &Path, json: bool) -> Result<Outcome, Error>
     Ok(Outcome::Valid)
 }
 
-fn init(url: &str, key: &Path, id: Option<&str>, mode: &str, json: bool) -> Result<(), Error> {
+fn init(url: &str, key: &Path, id: Option<&str>, mode: &str, version: Option<&str>, json: bool) -> Result<(), Error> {
     let signing = load_signing_key(key)?;
-    let options = PgCreateOptions { log_id: id.map(str::to_owned), mode: Mode::from_name(mode)?, key_valid_from: None };
+    let options = PgCreateOptions {
+        log_id: id.map(str::to_owned),
+        mode: Mode::from_name(mode)?,
+        key_valid_from: None,
+        record_version: crate::log::record_version_arg(version),
+    };
     let log = PgLog::create(url, signing.as_ref(), options)?;
     crate::log::created(None, signing.public_key().kid(), log.log_id(), log.mode(), json);
     Ok(())

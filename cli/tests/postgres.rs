@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use evidentia::{KeySet, Receipt};
+use evidentia::{Digest, KeySet, Receipt};
 use evidentia_store::Entry;
 use evidentia_store::pg::PgLog;
 use support::{Workdir, evidentia, text};
@@ -264,7 +264,7 @@ fn a_transaction_rolled_back_leaves_no_record_and_no_gap() {
     cluster.sql(
         "rollback",
         "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
-         IF convert_from(NEW.event, 'UTF8') LIKE '%refused%' THEN RAISE EXCEPTION 'refused by policy'; END IF; \
+         IF position(convert_to('refused', 'UTF8') IN NEW.event) > 0 THEN RAISE EXCEPTION 'refused by policy'; END IF; \
          RETURN NEW; END $$; \
          CREATE TRIGGER refuse BEFORE INSERT ON evidentia.entries FOR EACH ROW EXECUTE FUNCTION refuse();",
     );
@@ -757,8 +757,10 @@ fn json_lines_are_appended_in_groups_and_a_bad_line_stops_after_the_lines_before
         assert_eq!(seq, 2499, "{mode}: {last}");
         let log = PgLog::open(&url).unwrap();
         assert_eq!(log.len().unwrap(), 2500, "{mode}");
-        match log.entry(1234).unwrap() {
-            Entry::Receipt { event, .. } | Entry::Record { event, .. } => assert_eq!(event, b"{\"n\":1234}"),
+        // Salted (version 2, the default): the salt, then the event.
+        match evidentia::StoredEvent::read(log.entry(1234).unwrap().stored_event()).unwrap() {
+            Some(evidentia::StoredEvent::Salted { event, .. }) => assert_eq!(event, b"{\"n\":1234}"),
+            other => panic!("{mode}: record 1234's event is stored as {other:?}"),
         }
         // Batch mode seals each group of 1000 with a checkpoint as it commits.
         if mode == "batch" {
@@ -924,17 +926,28 @@ fn a_log_of_an_older_schema_is_migrated_when_opened_and_a_newer_one_refused() {
     let work = Workdir::new("pg-migrate");
     assert!(evidentia(&work.0, &["keygen", "--out", "k.jwk"]).status.success());
     let url = cluster.database("migrate");
-    assert!(evidentia(&work.0, &["log", "init", &url, "--key", "k.jwk"]).status.success());
+    let init = ["log", "init", &url, "--key", "k.jwk", "--record-version", "1"];
+    assert!(evidentia(&work.0, &init).status.success());
     let mut child = spawn_append(&url, &work.0.join("k.jwk"), "{}", "one");
     assert!(child.wait().unwrap().success());
-    // Version 1 had no note key.
+    // Version 1 had no note key, no record version (its logs wrote version-1
+    // records) and no holds.
     cluster.sql(
         "migrate",
-        "ALTER TABLE evidentia.log DROP COLUMN note_vkey; UPDATE evidentia.schema_version SET version = 1",
+        "ALTER TABLE evidentia.log DROP COLUMN note_vkey; ALTER TABLE evidentia.log DROP COLUMN record_version;
+         DROP TABLE evidentia.holds; UPDATE evidentia.schema_version SET version = 1",
     );
     let verified = evidentia(&work.0, &["--json", "log", "verify", &url]);
     assert!(text(&verified.stdout).contains("\"valid\":true"), "{}", text(&verified.stderr));
-    assert_eq!(cluster.sql("migrate", "SELECT version FROM evidentia.schema_version"), "2");
+    assert_eq!(cluster.sql("migrate", "SELECT version FROM evidentia.schema_version"), "3");
+    assert_eq!(cluster.sql("migrate", "SELECT record_version FROM evidentia.log"), "1");
+    // It goes on writing version-1 records, which are not erased.
+    let mut child = spawn_append(&url, &work.0.join("k.jwk"), "{}", "two");
+    assert!(child.wait().unwrap().success());
+    assert!(PgLog::open(&url).unwrap().salt(1).unwrap().is_none());
+    let erase = evidentia(&work.0, &["log", "erase", &url, "--index", "1", "--reason", "x", "--key", "k.jwk"]);
+    assert!(text(&erase.stderr).contains("ERASURE_REFUSED"), "{}", text(&erase.stderr));
+    assert!(evidentia(&work.0, &["log", "hold", &url, "--index", "0", "--reason", "case"]).status.success());
     let vkey = evidentia(&work.0, &["log", "note-key", &url, "--key", "note.pem", "--generate"]);
     assert!(vkey.status.success(), "{}", text(&vkey.stderr));
     // Given again by several processes at once: each is told the key is the log's.
@@ -973,11 +986,11 @@ fn a_log_of_an_older_schema_is_migrated_when_opened_and_a_newer_one_refused() {
         let out = evidentia(&work.0, &["log", "verify", &cluster.url(name)]);
         assert!(text(&out.stderr).contains("LOG_CORRUPT"), "{name}: {}", text(&out.stderr));
     }
-    cluster.sql("migrate", "UPDATE evidentia.schema_version SET version = 3");
+    cluster.sql("migrate", "UPDATE evidentia.schema_version SET version = 4");
     let newer = evidentia(&work.0, &["log", "verify", &url]);
     assert_eq!(newer.status.code(), Some(2));
     assert!(
-        text(&newer.stderr).contains("the log's schema is of version 3; this Evidentia reads version 2"),
+        text(&newer.stderr).contains("the log's schema is of version 4; this Evidentia reads version 3"),
         "{}",
         text(&newer.stderr)
     );
@@ -1122,4 +1135,182 @@ fn tls_to_the_server_is_checked_against_the_ca_pgsslrootcert_names() {
     assert_eq!(plain.status.code(), Some(2), "{}", text(&plain.stderr));
     let created = init(&url, Some(&ca));
     assert!(created.status.success(), "{}", text(&created.stderr));
+}
+
+/// Whether `needle` occurs in `haystack`.
+fn holds_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+/// The files of relation `relation` (its main fork's segments), below the
+/// cluster's data folder.
+fn relation_files(cluster: &Cluster, database: &str, relation: &str) -> Vec<Vec<u8>> {
+    let path = cluster.sql(database, &format!("SELECT pg_relation_filepath({relation})"));
+    let base = PathBuf::from(cluster.data()).join(path);
+    let mut files = vec![std::fs::read(&base).unwrap()];
+    for segment in 1.. {
+        match std::fs::read(format!("{}.{segment}", base.display())) {
+            Ok(bytes) => files.push(bytes),
+            Err(_) => break,
+        }
+    }
+    files
+}
+
+/// Whether the files of the entries table or its TOAST table hold `needle`.
+fn entries_files_hold(cluster: &Cluster, database: &str, needle: &[u8]) -> bool {
+    cluster.sql(database, "CHECKPOINT");
+    ["'evidentia.entries'", "(SELECT reltoastrelid FROM pg_class WHERE oid = 'evidentia.entries'::regclass)"]
+        .iter()
+        .flat_map(|relation| relation_files(cluster, database, relation))
+        .any(|file| holds_bytes(&file, needle))
+}
+
+#[test]
+fn a_log_in_postgres_erases_an_event_holds_records_and_keeps_every_proof() {
+    let Some(cluster) = Cluster::start("erase") else { return };
+    let work = Workdir::new("pg-erase");
+    let run = |args: &[&str]| {
+        let out = evidentia(&work.0, args);
+        assert!(out.status.success(), "{args:?}: {:?} {}{}", out.status, text(&out.stdout), text(&out.stderr));
+        text(&out.stdout)
+    };
+    let refused = |args: &[&str], code: &str| {
+        let out = evidentia(&work.0, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(code), "{args:?}: {}", text(&out.stderr));
+    };
+    for mode in ["receipts", "batch"] {
+        let url = cluster.database(&format!("erase_{mode}"));
+        let key = init(&work.0, &url, mode);
+        let key = key.to_str().unwrap();
+        // Version 2 by default: salted, each event under its own salt.
+        // A name to erase, and a long member the database keeps in its TOAST table.
+        let secret = format!("Erika Mustermann {mode}");
+        // (Base64 of digests: too random for PostgreSQL to compress, so its bytes are
+        // in the files as written.)
+        let long: String =
+            (0..100u32).map(|i| evidentia::encoding::b64url(Digest::sha256(&i.to_be_bytes()).as_bytes())).collect();
+        let events = [
+            format!(r#"{{"name":"{secret}","amount":120}}"#),
+            format!(r#"{{"note":"{long}"}}"#),
+            r#"{"name":"kept","amount":7}"#.to_owned(),
+        ];
+        for (i, event) in events.iter().enumerate() {
+            std::fs::write(work.0.join(format!("event{i}.json")), event).unwrap();
+            run(&["log", "append", &url, &format!("event{i}.json"), "--key", key, "--nonce", &format!("n{i}")]);
+        }
+        run(&["log", "checkpoint", &url, "--key", key]);
+        std::fs::write(work.0.join("receipt0"), run(&["log", "receipt", &url, "--index", "0"])).unwrap();
+        let salt = run(&["log", "salt", &url, "--index", "0"]);
+        assert_eq!(salt.trim().len(), 32, "a salt of 128 bits: {salt}");
+        std::fs::write(work.0.join("keys.jwks"), PgLog::open(&url).unwrap().keys().unwrap().to_json()).unwrap();
+        let receipt = ["receipt", "verify", "receipt0", "--jwks", "keys.jwks", "--event", "event0.json"];
+        run(&[&receipt[..], &["--salt-hex", salt.trim()]].concat());
+        // An idempotent retry of a version-2 record is answered by its stored event.
+        let again = ["log", "append", &url, "event0.json", "--key", key, "--nonce", "n0", "--idempotent"];
+        if mode == "receipts" {
+            assert_eq!(run(&again).trim(), std::fs::read_to_string(work.0.join("receipt0")).unwrap().trim());
+        }
+        // Before any erasure the events are in the table's files: the search finds them.
+        assert!(entries_files_hold(&cluster, &format!("erase_{mode}"), secret.as_bytes()));
+        // (TOAST stores it in chunks of about 2 kB: a part is searched for.)
+        assert!(entries_files_hold(&cluster, &format!("erase_{mode}"), &long.as_bytes()[1000..1100]));
+
+        // Holds: set, listed, refusing erasure, released.
+        run(&["log", "hold", &url, "--index", "1", "--reason", "case 2026-17"]);
+        assert!(run(&["log", "holds", &url]).contains(r#""reason":"case 2026-17","seq":1"#));
+        refused(&["log", "erase", &url, "--index", "1", "--reason", "gdpr", "--key", key], "ERASURE_REFUSED");
+        run(&["log", "release", &url, "--index", "1"]);
+        refused(&["log", "release", &url, "--index", "1"], "INVALID_ARGUMENT");
+        assert_eq!(run(&["log", "holds", &url]), "");
+
+        let erased =
+            run(&["log", "erase", &url, "--index", "0", "--reason", "GDPR art. 17 request 4711", "--key", key]);
+        assert!(!erased.trim().is_empty());
+        run(&["log", "erase", &url, "--index", "1", "--reason", "retention", "--key", key]);
+        refused(&["log", "erase", &url, "--index", "0", "--reason", "again", "--key", key], "RECORD_ERASED");
+        refused(&["log", "erase", &url, "--index", "99", "--reason", "none", "--key", key], "INVALID_ARGUMENT");
+        // The erasure record itself is kept.
+        refused(&["log", "erase", &url, "--index", "3", "--reason", "x", "--key", key], "ERASURE_REFUSED");
+        refused(&["log", "salt", &url, "--index", "0"], "RECORD_ERASED");
+        let retried = evidentia(&work.0, &again);
+        assert!(text(&retried.stderr).contains("whose event was erased"), "{}", text(&retried.stderr));
+        run(&["log", "checkpoint", &url, "--key", key]);
+
+        let report = run(&["--json", "log", "verify", &url]);
+        assert!(report.contains("\"valid\":true"), "{report}");
+        assert!(report.contains(r#""reason":"GDPR art. 17 request 4711""#), "{report}");
+        // Receipts and proofs are unchanged: the receipt still verifies, without the event.
+        run(&["receipt", "verify", "receipt0", "--jwks", "keys.jwks"]);
+
+        // The package of the erased record: the erasure record in its place, no event.
+        let package = work.0.join(format!("package-{mode}"));
+        run(&["export", &url, "--index", "0", "--out", package.to_str().unwrap()]);
+        assert!(package.join("erasure-record.json").exists() && !package.join("event.json").exists());
+        let checked = run(&["--json", "package", "verify", package.to_str().unwrap()]);
+        assert!(checked.replace(' ', "").contains("\"valid\":true"), "{checked}");
+        // A package disclosing one member of a kept record.
+        let disclosed = work.0.join(format!("disclosed-{mode}"));
+        run(&["export", &url, "--index", "2", "--out", disclosed.to_str().unwrap(), "--disclose", "amount"]);
+        let checked = run(&["--json", "package", "verify", disclosed.to_str().unwrap()]);
+        assert!(checked.replace(' ', "").contains("\"valid\":true"), "{checked}");
+
+        // No row, package or copy holds the erased events.
+        let dumped = Command::new(format!("{BIN}/pg_dump")).arg(&url).output().unwrap();
+        assert!(dumped.status.success(), "{}", text(&dumped.stderr));
+        // A dump shows bytea in hex: each needle is looked for as it is and in hex.
+        let hex = |bytes: &[u8]| evidentia::encoding::hex(bytes).into_bytes();
+        assert!(holds_bytes(&dumped.stdout, &hex(b"\"kept\"")), "the dump holds the events kept");
+        run(&["log", "hold", &url, "--index", "2", "--reason", "case 9"]);
+        let copy = work.0.join(format!("copy-{mode}"));
+        run(&["log", "copy", &url, copy.to_str().unwrap()]);
+        assert!(run(&["log", "holds", copy.to_str().unwrap()]).contains(r#""seq":2"#));
+        let files: Vec<Vec<u8>> = [&copy, &package, &disclosed]
+            .iter()
+            .flat_map(|dir| files_below(dir).into_values())
+            .chain([dumped.stdout])
+            .collect();
+        assert!(
+            files_below(&copy).values().any(|file| holds_bytes(file, b"\"kept\"")),
+            "the copy holds the events kept"
+        );
+        for needle in [secret.as_bytes(), &long.as_bytes()[1000..1100]] {
+            for needle in [needle.to_vec(), hex(needle)] {
+                assert!(!files.iter().any(|file| holds_bytes(file, &needle)), "{mode}: an erased event is still there");
+            }
+        }
+        // An erased event put back (a row restored from a backup): a finding, since
+        // the erasure removed it in the same transaction.
+        let restored = format!("restored_{mode}");
+        cluster.sql("postgres", &format!("CREATE DATABASE {restored} TEMPLATE erase_{mode}"));
+        let hex_event =
+            evidentia::encoding::hex(&evidentia::StoredEvent::salted(&[7; 16], events[0].as_bytes()).unwrap());
+        cluster.sql(&restored, &format!("UPDATE evidentia.entries SET event = '\\x{hex_event}' WHERE seq = 0"));
+        let out = evidentia(&work.0, &["log", "verify", &cluster.url(&restored)]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+        assert!(text(&out.stdout).contains("whose event is stored"), "{}", text(&out.stdout));
+        // The old row versions stay in the table's files until VACUUM FULL rewrites it.
+        cluster.sql(&format!("erase_{mode}"), "VACUUM FULL evidentia.entries");
+        assert!(!entries_files_hold(&cluster, &format!("erase_{mode}"), secret.as_bytes()));
+        assert!(!entries_files_hold(&cluster, &format!("erase_{mode}"), &long.as_bytes()[1000..1100]));
+        assert!(run(&["--json", "log", "verify", &url]).contains("\"valid\":true"));
+        // The copy goes back into PostgreSQL, erasures and holds with it.
+        let back = cluster.database(&format!("back_{mode}"));
+        run(&["log", "copy", copy.to_str().unwrap(), &back]);
+        assert!(run(&["log", "holds", &back]).contains(r#""seq":2"#));
+        refused(&["log", "erase", &back, "--index", "0", "--reason", "again", "--key", key], "RECORD_ERASED");
+        refused(&["log", "erase", &back, "--index", "2", "--reason", "held", "--key", key], "ERASURE_REFUSED");
+    }
+    // A log of version-1 records erases nothing.
+    let url = cluster.database("erase_v1");
+    let key = work.0.join("key.jwk");
+    run(&["log", "init", &url, "--key", key.to_str().unwrap(), "--record-version", "1"]);
+    std::fs::write(work.0.join("plain.json"), r#"{"a":1}"#).unwrap();
+    run(&["log", "append", &url, "plain.json", "--key", key.to_str().unwrap()]);
+    refused(&["log", "salt", &url, "--index", "0"], "INVALID_ARGUMENT");
+    refused(
+        &["log", "erase", &url, "--index", "0", "--reason", "x", "--key", key.to_str().unwrap()],
+        "ERASURE_REFUSED",
+    );
 }

@@ -861,8 +861,7 @@ evidentia_result evidentia_log_create(const char *path,
                                       evidentia_log **out);
 
 /**
- * As [`evidentia_log_create`], with the version of the records a folder log
- * writes (SPEC.md §27): 2 commits to each event under a random salt kept beside
+ * As [`evidentia_log_create`], with the version of the records the log writes (SPEC.md §27): 2 commits to each event under a random salt kept beside
  * it, so that [`evidentia_log_erase`] can delete the event; 1 commits to its plain
  * digest; 0 is the library's default. Another number is
  * `EVIDENTIA_INVALID_ARGUMENT`.
@@ -992,8 +991,8 @@ evidentia_result evidentia_log_revoke(const evidentia_log *log,
                                       const char *reason);
 
 /**
- * Erases the event of record `index` and its salt (a folder log of version-2
- * records, SPEC.md §27): the log's key signs an erasure record naming the record
+ * Erases the event of record `index` and its salt (a record of version 2, in a
+ * folder or in PostgreSQL; SPEC.md §27): the log's key signs an erasure record naming the record
  * and `reason`, then every copy of the event in the log's files is overwritten or
  * removed; the record, its receipt and every proof stay valid. Writes the erasure
  * record's acknowledgement, as [`evidentia_log_append`] does.
@@ -1158,8 +1157,7 @@ evidentia_result evidentia_log_export_package(const evidentia_log *log,
                                               char **out);
 
 /**
- * As [`evidentia_log_export_package`], for a version-2 record of a folder log
- * disclosing only the members `disclose` names, a JSON array of strings
+ * As [`evidentia_log_export_package`], for a version-2 record disclosing only the members `disclose` names, a JSON array of strings
  * (`disclose_len` bytes; SPEC.md §19 check 13): the others stay hidden. A name the
  * event has no member of, a version-1 record, or a list that is not a JSON array
  * of strings is `EVIDENTIA_INVALID_ARGUMENT`.

@@ -83,8 +83,7 @@ pub unsafe extern "C" fn evidentia_log_create(
     unsafe { evidentia_log_create_versioned(path, key, log_id, mode, valid_from, 0, out) }
 }
 
-/// As [`evidentia_log_create`], with the version of the records a folder log
-/// writes (SPEC.md §27): 2 commits to each event under a random salt kept beside
+/// As [`evidentia_log_create`], with the version of the records the log writes (SPEC.md §27): 2 commits to each event under a random salt kept beside
 /// it, so that [`evidentia_log_erase`] can delete the event; 1 commits to its plain
 /// digest; 0 is the library's default. Another number is
 /// `EVIDENTIA_INVALID_ARGUMENT`.
@@ -341,8 +340,8 @@ pub unsafe extern "C" fn evidentia_log_revoke(
     })
 }
 
-/// Erases the event of record `index` and its salt (a folder log of version-2
-/// records, SPEC.md §27): the log's key signs an erasure record naming the record
+/// Erases the event of record `index` and its salt (a record of version 2, in a
+/// folder or in PostgreSQL; SPEC.md §27): the log's key signs an erasure record naming the record
 /// and `reason`, then every copy of the event in the log's files is overwritten or
 /// removed; the record, its receipt and every proof stay valid. Writes the erasure
 /// record's acknowledgement, as [`evidentia_log_append`] does.
@@ -365,7 +364,7 @@ pub unsafe extern "C" fn evidentia_log_erase(
     boundary(|| {
         let log = unsafe { handle(log, "log")? };
         let reason = unsafe { c_str(reason, "reason")? }.ok_or_else(|| null("reason"))?;
-        let appended = log.folder("erasing events")?.erase(&log.key()?, index, reason)?;
+        let appended = log.log.erase(&log.key()?, index, reason)?;
         unsafe { write_text(&appended.to_line(), out, cap, out_len) }
     })
 }
@@ -384,7 +383,7 @@ pub unsafe extern "C" fn evidentia_log_hold(
     boundary(|| {
         let log = unsafe { handle(log, "log")? };
         let reason = unsafe { c_str(reason, "reason")? }.ok_or_else(|| null("reason"))?;
-        log.folder("legal holds")?.hold(index, reason)
+        log.log.hold(index, reason)
     })
 }
 
@@ -401,7 +400,7 @@ pub unsafe extern "C" fn evidentia_log_release(
     boundary(|| {
         let log = unsafe { handle(log, "log")? };
         let released = unsafe { released.as_mut() }.ok_or_else(|| null("released"))?;
-        *released = log.folder("legal holds")?.release(index)?;
+        *released = log.log.release(index)?;
         Ok(())
     })
 }
@@ -419,7 +418,7 @@ pub unsafe extern "C" fn evidentia_log_holds(
 ) -> evidentia_result {
     boundary(|| {
         let log = unsafe { handle(log, "log")? };
-        let holds = log.folder("legal holds")?.holds()?;
+        let holds = log.log.holds()?;
         let value = evidentia::json::Value::Array(holds.iter().map(evidentia_store::Hold::to_value).collect());
         let text = String::from_utf8(evidentia::canonicalize_value(&value)?).unwrap_or_default();
         unsafe { write_text(&text, out, cap, out_len) }
@@ -623,8 +622,7 @@ pub unsafe extern "C" fn evidentia_log_export_package(
     })
 }
 
-/// As [`evidentia_log_export_package`], for a version-2 record of a folder log
-/// disclosing only the members `disclose` names, a JSON array of strings
+/// As [`evidentia_log_export_package`], for a version-2 record disclosing only the members `disclose` names, a JSON array of strings
 /// (`disclose_len` bytes; SPEC.md §19 check 13): the others stay hidden. A name the
 /// event has no member of, a version-1 record, or a list that is not a JSON array
 /// of strings is `EVIDENTIA_INVALID_ARGUMENT`.

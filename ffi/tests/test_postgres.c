@@ -109,6 +109,24 @@ static void a_log_in_postgres(const char *server, const char *database, uint32_t
           "the package: %s", package_report ? package_report : "(none)");
     evidentia_string_free(archive);
     evidentia_string_free(package_report);
+    /* Salted by default (version 2): an event is erased in one transaction, a held
+     * record is not, and the log stays valid. */
+    char out[4096];
+    size_t out_len = 0;
+    CHECK(evidentia_log_hold(log, 5, "case 2026-17") == EVIDENTIA_OK, "hold");
+    CHECK(evidentia_log_holds(log, out, sizeof out, &out_len) == EVIDENTIA_OK && strstr(out, "\"case 2026-17\""),
+          "holds: %s", out);
+    CHECK(evidentia_log_erase(log, 5, "GDPR", out, sizeof out, &out_len) == EVIDENTIA_ERASURE_REFUSED, "held");
+    bool released = false;
+    CHECK(evidentia_log_release(log, 5, &released) == EVIDENTIA_OK && released, "release");
+    CHECK(evidentia_log_erase(log, 5, "GDPR Art. 17 request 118", out, sizeof out, &out_len) == EVIDENTIA_OK, "erase");
+    CHECK(evidentia_log_erase(log, 5, "again", out, sizeof out, &out_len) == EVIDENTIA_RECORD_ERASED, "erased already");
+    report = NULL;
+    CHECK(evidentia_log_verify(log, NULL, &report) == EVIDENTIA_OK && evidentia_report_is_valid(report), "valid");
+    CHECK(evidentia_report_to_json(report, out, sizeof out, &out_len) == EVIDENTIA_OK &&
+              strstr(out, "\"erased\":[{\"by\":6,\"index\":5,\"reason\":\"GDPR Art. 17 request 118\",\"seq\":5}]"),
+          "reported erased: %s", out);
+    evidentia_report_free(report);
     snprintf(command, sizeof command, "rm -rf '%s'", dir);
     if (system(command) != 0) exit(2);
     evidentia_signing_key_free(new_key);

@@ -85,7 +85,12 @@ fn database(server: &str, name: &str) -> String {
 /// Events per second of `writers` processes appending `total` events to a new log.
 fn pg_rate(server: &str, mode: Mode, writers: u64, total: u64) -> f64 {
     let url = database(server, &format!("bench_{}_{writers}", mode.name()));
-    let options = PgCreateOptions { log_id: Some("bench.evidentia.dev/pg".into()), mode, key_valid_from: None };
+    let options = PgCreateOptions {
+        log_id: Some("bench.evidentia.dev/pg".into()),
+        mode,
+        key_valid_from: None,
+        record_version: None,
+    };
     drop(PgLog::create(&url, &key(), options).unwrap());
     let start = epoch_ms() + 300 + 20 * u128::from(writers);
     let children: Vec<_> = (0..writers)
@@ -164,8 +169,12 @@ fn main() {
     // The inclusion proof from a 1,000,000-record log in PostgreSQL, and publishing
     // a 1,000,000-record local log as tiles.
     let url = database(&server, "bench_proof");
-    let options =
-        PgCreateOptions { log_id: Some("bench.evidentia.dev/proof".into()), mode: Mode::Batch, key_valid_from: None };
+    let options = PgCreateOptions {
+        log_id: Some("bench.evidentia.dev/proof".into()),
+        mode: Mode::Batch,
+        key_valid_from: None,
+        record_version: None,
+    };
     let log = PgLog::create(&url, &key(), options).unwrap();
     let made = Instant::now();
     append_all(PROOF_RECORDS, Mode::Batch, 0, |events| {

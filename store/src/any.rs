@@ -109,13 +109,14 @@ impl AnyLog {
         if !options.index_fields.is_empty() {
             return Err(folder_only("indexing payload fields"));
         }
-        if options.record_version == Some(evidentia::RecordVersion::V2) {
-            return Err(folder_only("records of version 2 (salted events that can be erased)"));
-        }
         #[cfg(feature = "postgres")]
         {
-            let options =
-                PgCreateOptions { log_id: options.log_id, mode: options.mode, key_valid_from: options.key_valid_from };
+            let options = PgCreateOptions {
+                log_id: options.log_id,
+                mode: options.mode,
+                key_valid_from: options.key_valid_from,
+                record_version: options.record_version,
+            };
             PgLog::create(url, key, options).map(AnyLog::Postgres)
         }
         #[cfg(not(feature = "postgres"))]
@@ -278,16 +279,65 @@ impl AnyLog {
     }
 
     /// The salt record `seq` commits to its event under (see [`Log::salt`]);
-    /// `None` for a record of version 1, as every record of a PostgreSQL log is.
+    /// `None` for a record of version 1 and one whose event was erased.
     ///
     /// # Errors
-    /// As [`Log::salt`]; for a PostgreSQL log, as [`PgLog::receipt`] (which finds
-    /// the record).
+    /// As [`Log::salt`] and [`PgLog::salt`].
     pub fn salt(&self, seq: u64) -> Result<Option<Vec<u8>>> {
         match self {
             AnyLog::Folder(log) => log.salt(seq),
             #[cfg(feature = "postgres")]
-            AnyLog::Postgres(log) => log.receipt(seq).map(|_| None),
+            AnyLog::Postgres(log) => log.salt(seq),
+        }
+    }
+
+    /// Erases the event of record `seq` and its salt; `key`, the log's current
+    /// key, signs the erasure record naming it and `reason` (see [`Log::erase`]
+    /// and [`PgLog::erase`]).
+    ///
+    /// # Errors
+    /// As those.
+    pub fn erase(&self, key: &dyn Signer, seq: u64, reason: &str) -> Result<Appended> {
+        match self {
+            AnyLog::Folder(log) => log.erase(key, seq, reason),
+            #[cfg(feature = "postgres")]
+            AnyLog::Postgres(log) => log.erase(key, seq, reason),
+        }
+    }
+
+    /// Sets a legal hold on record `seq` (see [`Log::hold`] and [`PgLog::hold`]).
+    ///
+    /// # Errors
+    /// As those.
+    pub fn hold(&self, seq: u64, reason: &str) -> Result<()> {
+        match self {
+            AnyLog::Folder(log) => log.hold(seq, reason),
+            #[cfg(feature = "postgres")]
+            AnyLog::Postgres(log) => log.hold(seq, reason),
+        }
+    }
+
+    /// Releases the legal hold on record `seq`; whether there was one.
+    ///
+    /// # Errors
+    /// As [`Log::release`] and [`PgLog::release`].
+    pub fn release(&self, seq: u64) -> Result<bool> {
+        match self {
+            AnyLog::Folder(log) => log.release(seq),
+            #[cfg(feature = "postgres")]
+            AnyLog::Postgres(log) => log.release(seq),
+        }
+    }
+
+    /// The log's legal holds, by sequence number.
+    ///
+    /// # Errors
+    /// As [`Log::holds`] and [`PgLog::holds`].
+    pub fn holds(&self) -> Result<Vec<crate::Hold>> {
+        match self {
+            AnyLog::Folder(log) => log.holds(),
+            #[cfg(feature = "postgres")]
+            AnyLog::Postgres(log) => log.holds(),
         }
     }
 
@@ -300,21 +350,17 @@ impl AnyLog {
         self.export_package_disclosing(index, out, None)
     }
 
-    /// As [`AnyLog::export_package`], for a version-2 record of a folder log
-    /// disclosing only the members `disclose` names (all for `None`; SPEC.md §19
-    /// check 13).
+    /// As [`AnyLog::export_package`], for a version-2 record disclosing only the
+    /// members `disclose` names (all for `None`; SPEC.md §19 check 13).
     ///
     /// # Errors
-    /// As [`crate::export_package_disclosing`]; [`ErrorCode::InvalidArgument`] for
-    /// names given for a PostgreSQL log, whose version-1 events are shown whole.
+    /// As [`crate::export_package_disclosing`].
     pub fn export_package_disclosing(&self, index: u64, out: &Path, disclose: Option<&[String]>) -> Result<PathBuf> {
         match (self, disclose) {
             (AnyLog::Folder(log), Some(names)) => crate::export_package_disclosing(log.dir(), index, out, names),
             (AnyLog::Folder(log), None) => crate::export_package(log.dir(), index, out),
             #[cfg(feature = "postgres")]
-            (AnyLog::Postgres(_), Some(_)) => Err(folder_only("disclosing chosen members (version-2 records)")),
-            #[cfg(feature = "postgres")]
-            (AnyLog::Postgres(log), None) => log.export_package(index, out),
+            (AnyLog::Postgres(log), disclose) => log.export_package_disclosing(index, out, disclose),
         }
     }
 

@@ -41,6 +41,7 @@ pub(crate) fn write_log<'a>(
     keys: &str,
     checkpoints: &[(u64, String)],
     entries: impl IntoIterator<Item = &'a Entry>,
+    holds: &[crate::erasure::Hold],
 ) -> Result<()> {
     let fs = Fs::default();
     if target.join(CONFIG_FILE).exists() {
@@ -54,6 +55,9 @@ pub(crate) fn write_log<'a>(
     }
     fs.replace(target, CHECKPOINTS_FILE, &framed)?;
     write_entries(&fs, target, entries)?;
+    if !holds.is_empty() {
+        crate::erasure::write_holds(&fs, target, holds)?;
+    }
     fs.replace(target, CONFIG_FILE, &config.to_json())
 }
 

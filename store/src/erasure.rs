@@ -79,7 +79,7 @@ pub(crate) fn read_holds(dir: &Path) -> Result<Vec<Hold>> {
         .collect()
 }
 
-fn write_holds(fs: &Fs, dir: &Path, holds: &[Hold]) -> Result<()> {
+pub(crate) fn write_holds(fs: &Fs, dir: &Path, holds: &[Hold]) -> Result<()> {
     let items = holds.iter().map(Hold::to_value);
     let value = Value::object([("holds", Value::Array(items.collect()))]);
     fs.replace(dir, HOLDS_FILE, evidentia::json::to_pretty_string(&value)?.as_bytes())
@@ -224,18 +224,55 @@ fn refused(message: String) -> Error {
     Error::new(ErrorCode::ErasureRefused, message)
 }
 
+/// Whether the event of record `seq`, stored as `stored`, may be erased: not
+/// when it was already (RECORD_ERASED), nor for a version-1 record, the log's
+/// own key or erasure record, or an event not kept (ERASURE_REFUSED). Both
+/// stores ask this.
+pub(crate) fn check_erasable(seq: u64, stored: &[u8]) -> Result<()> {
+    match StoredEvent::read(stored) {
+        Ok(Some(StoredEvent::Erased)) => {
+            Err(Error::new(ErrorCode::RecordErased, format!("the event of record {seq} was erased already")))
+        }
+        Ok(Some(StoredEvent::Salted { event, .. } | StoredEvent::Plain(event)))
+            if key_record_of(event).is_some() || erasure_of(event).is_some() =>
+        {
+            Err(refused(format!("record {seq} is the log's own key or erasure record: it is kept")))
+        }
+        Ok(Some(StoredEvent::Salted { .. })) => Ok(()),
+        Ok(Some(StoredEvent::Plain(_))) => Err(refused(format!(
+            "record {seq} is of version 1: its event digest is not salted, so erasing the event would leave it open to guessing; only the events of version-2 records (a log created with records of version 2) can be erased"
+        ))),
+        Ok(None) => Err(refused(format!("the event of record {seq} is not kept"))),
+        Err(e) => Err(Error::new(ErrorCode::LogCorrupt, format!("record {seq}: {}", e.message()))),
+    }
+}
+
+/// The refusal to erase a record under `hold`.
+pub(crate) fn held(hold: &Hold) -> Error {
+    refused(format!(
+        "record {} is under a legal hold since {} ({}): release the hold first",
+        hold.seq, hold.since, hold.reason
+    ))
+}
+
+/// A hold's reason: 1 to 1024 bytes of text without control characters.
+pub(crate) fn check_hold_reason(reason: &str) -> Result<()> {
+    if reason.is_empty() || reason.len() > evidentia::MAX_ERASURE_REASON || reason.chars().any(char::is_control) {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            "a hold's reason is 1 to 1024 bytes of text without control characters",
+        ));
+    }
+    Ok(())
+}
+
 impl Writer {
     /// Sets a hold on record `seq` (again with a new reason, if held already).
     pub(crate) fn hold(&mut self, seq: u64, reason: &str) -> Result<()> {
         if seq >= self.segments.count {
             return Err(no_record(seq, self.segments.count));
         }
-        if reason.is_empty() || reason.len() > evidentia::MAX_ERASURE_REASON || reason.chars().any(char::is_control) {
-            return Err(Error::new(
-                ErrorCode::InvalidArgument,
-                "a hold's reason is 1 to 1024 bytes of text without control characters",
-            ));
-        }
+        check_hold_reason(reason)?;
         let since = self.clock.map_or_else(crate::now, Ok)?;
         let mut holds = read_holds(&self.dir)?;
         holds.retain(|hold| hold.seq != seq);
@@ -265,32 +302,9 @@ impl Writer {
             return Err(no_record(seq, count));
         }
         let entry = self.view().entry(seq)?;
-        match StoredEvent::read(entry.stored_event()) {
-            Ok(Some(StoredEvent::Erased)) => {
-                return Err(Error::new(
-                    ErrorCode::RecordErased,
-                    format!("the event of record {seq} was erased already"),
-                ));
-            }
-            Ok(Some(StoredEvent::Salted { event, .. } | StoredEvent::Plain(event)))
-                if key_record_of(event).is_some() || erasure_of(event).is_some() =>
-            {
-                return Err(refused(format!("record {seq} is the log's own key or erasure record: it is kept")));
-            }
-            Ok(Some(StoredEvent::Salted { .. })) => {}
-            Ok(Some(StoredEvent::Plain(_))) => {
-                return Err(refused(format!(
-                    "record {seq} is of version 1: its event digest is not salted, so erasing the event would leave it open to guessing; only the events of version-2 records (a log created with records of version 2) can be erased"
-                )));
-            }
-            Ok(None) => return Err(refused(format!("the event of record {seq} is not kept"))),
-            Err(e) => return Err(Error::new(ErrorCode::LogCorrupt, format!("record {seq}: {}", e.message()))),
-        }
+        check_erasable(seq, entry.stored_event())?;
         if let Some(hold) = read_holds(&self.dir)?.into_iter().find(|hold| hold.seq == seq) {
-            return Err(refused(format!(
-                "record {seq} is under a legal hold since {} ({}): release the hold first",
-                hold.since, hold.reason
-            )));
+            return Err(held(&hold));
         }
         let erasure = Erasure::new(seq, Digest::sha256(&entry.record_bytes()?), reason)?;
         let event = erasure.to_event();
@@ -414,6 +428,6 @@ impl Writer {
     }
 }
 
-fn no_record(seq: u64, count: u64) -> Error {
+pub(crate) fn no_record(seq: u64, count: u64) -> Error {
     Error::new(ErrorCode::InvalidArgument, format!("the log has no record {seq}: it holds {count} records"))
 }

@@ -18,22 +18,25 @@ use std::time::Duration;
 
 use evidentia::merkle::{Accumulator, Hash, NodeSource, leaf_hash};
 use evidentia::{
-    ChainState, Checkpoint, ConsistencyProof, Digest, Error, ErrorCode, InclusionProof, KeyRecord, KeySet, LogVerifier,
-    LogVerifyOptions, NoteSigner, PreparedCheckpoint, Receipt, Record, RecordVersion, Report, Result, Signer,
-    Timestamp, Validity, add_note_signature, note_log_key, record_time, sign_checkpoint, verify_log_note,
+    ChainState, Checkpoint, ConsistencyProof, Digest, Erasure, Error, ErrorCode, InclusionProof, KeyRecord, KeySet,
+    LogVerifier, LogVerifyOptions, NoteSigner, PreparedCheckpoint, Receipt, Record, RecordVersion, Report, Result,
+    Signer, StoredEvent, Timestamp, Validity, add_note_signature, note_log_key, record_time, sign_checkpoint,
+    verify_log_note,
 };
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, Row, Statement, Transaction};
 
 use crate::checkpoints::StoredCheckpoint;
 use crate::config::{Config, Mode, NoteKeyConfig, random_log_id};
+use crate::erasure::Hold;
 use crate::package::{KeyRecords, PackageSource};
 use crate::reader::LogReader;
 use crate::segments::{Entry, EntryRef};
 use crate::tiles::PublishSource;
 use crate::timestamps::StoredTimestamp;
 use crate::writer::{
-    AppendOptions, Appended, NewEvent, PrefixAppended, check_signer, handover, now, retried, revocation, valid_prefix,
+    AppendOptions, Appended, NewEvent, PrefixAppended, check_signer, commit_to, handover, now, random_salt, retried,
+    revocation, valid_prefix,
 };
 
 /// How long connecting may take: the socket, then startup and authentication.
@@ -46,13 +49,18 @@ const MAX_ABANDONED_CONNECTS: usize = 8;
 
 /// The schema version this code writes and reads; `init` creates it and opening
 /// migrates an older one ([`MIGRATIONS`]).
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// What brings a schema of version `n + 1` to `n + 2`: each runs once, in the
 /// transaction that records the new version, under [`SCHEMA_LOCK`].
-const MIGRATIONS: [&str; 1] = [
+const MIGRATIONS: [&str; 2] = [
     // 1 → 2: the log's Ed25519 note key (SPEC.md §10.1), by its vkey.
     "ALTER TABLE evidentia.log ADD COLUMN note_vkey text",
+    // 2 → 3: the version of the records the log writes, 1 for the logs made before
+    // (SPEC.md §26), and the legal holds (§27.4).
+    "ALTER TABLE evidentia.log ADD COLUMN record_version integer NOT NULL DEFAULT 1 CHECK (record_version IN (1, 2));
+     CREATE TABLE evidentia.holds (
+         seq bigint PRIMARY KEY CHECK (seq >= 0), reason text NOT NULL, since text NOT NULL)",
 ];
 
 const SCHEMA: &str = "
@@ -67,9 +75,11 @@ CREATE TABLE evidentia.log (
     size bigint NOT NULL CHECK (size >= 0),
     last_record bytea,
     peaks bytea NOT NULL,
-    note_vkey text
+    note_vkey text,
+    record_version integer NOT NULL DEFAULT 1 CHECK (record_version IN (1, 2))
 );
--- Receipts mode stores the receipt, batch mode the record's canonical bytes.
+-- Receipts mode stores the receipt, batch mode the record's canonical bytes;
+-- `event` is the stored event (SPEC.md §16): canonical JSON, salted, or erased.
 CREATE TABLE evidentia.entries (
     seq bigint PRIMARY KEY CHECK (seq >= 0),
     receipt text,
@@ -86,6 +96,7 @@ CREATE TABLE evidentia.nodes (
     PRIMARY KEY (level, idx)
 );
 CREATE TABLE evidentia.checkpoints (size bigint PRIMARY KEY, note text NOT NULL);
+CREATE TABLE evidentia.holds (seq bigint PRIMARY KEY CHECK (seq >= 0), reason text NOT NULL, since text NOT NULL);
 ";
 
 /// The entry in `row`'s columns `first..first + 3`: receipt, record and event.
@@ -244,6 +255,9 @@ pub struct PgCreateOptions {
     pub mode: Mode,
     /// From when the first key is valid (now when `None`).
     pub key_valid_from: Option<Timestamp>,
+    /// The version of the records the log writes: 2 (salted events that can be
+    /// erased, SPEC.md §27) or 1; [`crate::DEFAULT_RECORD_VERSION`] when `None`.
+    pub record_version: Option<RecordVersion>,
 }
 
 /// A log kept in PostgreSQL, open for appending and reading. Any number of them,
@@ -255,6 +269,8 @@ pub struct PgLog {
     url: String,
     log_id: String,
     mode: Mode,
+    /// The version of the records it writes, fixed when it was made.
+    record_version: RecordVersion,
 }
 
 impl std::fmt::Debug for PgLog {
@@ -365,11 +381,18 @@ impl PgLog {
         let mut keys = KeySet::new();
         let valid_from = options.key_valid_from.map_or_else(now, Ok)?;
         keys.add(key.public_key(), Validity { not_before: Some(valid_from), ..Validity::default() })?;
+        let record_version = options.record_version.unwrap_or(crate::DEFAULT_RECORD_VERSION);
         let mut client = connect(url)?;
         let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
-        create_schema(&mut tx, &log_id, options.mode, &keys.to_json())?;
+        create_schema(&mut tx, &log_id, options.mode, &keys.to_json(), record_version)?;
         tx.commit().map_err(|e| db_error("commit", &e))?;
-        Ok(PgLog { connection: Mutex::new(Connection::new(client)), url: url.to_owned(), log_id, mode: options.mode })
+        Ok(PgLog {
+            connection: Mutex::new(Connection::new(client)),
+            url: url.to_owned(),
+            log_id,
+            mode: options.mode,
+            record_version,
+        })
     }
 
     /// Copies the log `source` (a folder) into the database `url` names, which must
@@ -382,12 +405,13 @@ impl PgLog {
     /// [`ErrorCode::LogCorrupt`] when the source or the copy does not verify;
     /// [`ErrorCode::LogExists`]; [`ErrorCode::Io`].
     pub fn copy_from(source: &LogReader, url: &str, mut progress: impl FnMut(u64)) -> Result<PgLog> {
-        if source.record_version() != RecordVersion::V1 {
+        if source.dir.join(crate::erasure::ERASING_FILE).exists() {
             return Err(Error::new(
                 ErrorCode::InvalidArgument,
-                "a log of version-2 records (salted events that can be erased) is not copied to PostgreSQL, which keeps version-1 records only so far: nothing was copied",
+                "an erasure of the log to copy is unfinished: opening the log for writing finishes it (`evidentia log holds DIR` does); nothing was copied",
             ));
         }
+        let holds = crate::erasure::read_holds(&source.dir)?;
         let report = source.verify(None, |_| {})?;
         if !report.is_valid() {
             return Err(Error::new(
@@ -397,7 +421,15 @@ impl PgLog {
         }
         let mut client = connect(url)?;
         let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
-        create_schema(&mut tx, source.log_id(), source.mode(), &source.keys().to_json())?;
+        let record_version = source.record_version();
+        create_schema(&mut tx, source.log_id(), source.mode(), &source.keys().to_json(), record_version)?;
+        for hold in &holds {
+            tx.execute(
+                "INSERT INTO evidentia.holds (seq, reason, since) VALUES ($1, $2, $3)",
+                &[&(hold.seq as i64), &hold.reason, &hold.since.to_string()],
+            )
+            .map_err(|e| db_error("copy a legal hold", &e))?;
+        }
         if let Some(vkey) = source.note_key().map(|key| key.to_vkey()) {
             tx.execute("UPDATE evidentia.log SET note_vkey = $1", &[&vkey])
                 .map_err(|e| db_error("copy the note key", &e))?;
@@ -450,6 +482,7 @@ impl PgLog {
             url: url.to_owned(),
             log_id: source.log_id().to_owned(),
             mode: source.mode(),
+            record_version,
         };
         let same = copy.latest_checkpoint()? == source.latest_checkpoint()?.map(|c| (c.size, c.note));
         if !copy.verify(Some(source.keys()))?.is_valid() || !same || copy.len()? != source.len() {
@@ -470,12 +503,21 @@ impl PgLog {
     /// # Errors
     /// As [`crate::export_package`].
     pub fn export_package(&self, index: u64, out: &Path) -> Result<PathBuf> {
+        self.export_package_disclosing(index, out, None)
+    }
+
+    /// As [`PgLog::export_package`], for a version-2 record disclosing only the
+    /// members `disclose` names (all for `None`; SPEC.md §19 check 13).
+    ///
+    /// # Errors
+    /// As [`crate::export_package_disclosing`].
+    pub fn export_package_disclosing(&self, index: u64, out: &Path, disclose: Option<&[String]>) -> Result<PathBuf> {
         self.with(|client, prepared| {
             let mut tx = snapshot(client)?;
             let keys = Reads { client: &mut tx, prepared: &mut *prepared }.keys()?;
             let mut source =
                 Snapshot { reads: Reads { client: &mut tx, prepared }, keys, log_id: &self.log_id, mode: self.mode };
-            crate::package::export(&mut source, index, out, None)
+            crate::package::export(&mut source, index, out, disclose)
         })
     }
 
@@ -603,6 +645,12 @@ impl PgLog {
         }
         let mut connection = self.connection()?;
         let mut tx = snapshot(&mut connection.client)?;
+        let holds = tx
+            .query(HOLDS, &[])
+            .map_err(|e| db_error("read the holds", &e))?
+            .iter()
+            .map(hold_of)
+            .collect::<Result<Vec<_>>>()?;
         let row = tx
             .query("SELECT keys, size, note_vkey FROM evidentia.log", &[])
             .map_err(|e| db_error("read", &e))
@@ -627,19 +675,18 @@ impl PgLog {
             .collect::<Result<Vec<_>>>()?;
         drop(tx);
         drop(connection);
-        // A PostgreSQL log writes version-1 records.
         let config = Config {
             log_id: self.log_id.clone(),
             mode: self.mode,
             key_file: None,
             index_fields: Vec::new(),
             note_key,
-            record_version: RecordVersion::V1,
+            record_version: self.record_version,
         };
         // A copy that fails leaves no folder it made behind, so that it can be
         // tried again.
         let made = !dir.exists();
-        let copied = crate::copy::write_log(dir, &config, &keys_json, &checkpoints, &entries).and_then(|()| {
+        let copied = crate::copy::write_log(dir, &config, &keys_json, &checkpoints, &entries, &holds).and_then(|()| {
             let copy = LogReader::open(dir)?;
             let same = copy.latest_checkpoint()?.map(|c| (c.size, c.note)) == checkpoints.last().cloned();
             match copy.verify(None, |_| {})?.is_valid() && same && copy.len() == size {
@@ -682,13 +729,18 @@ impl PgLog {
             }
         }
         let row = tx
-            .query("SELECT log_id, mode FROM evidentia.log", &[])
+            .query("SELECT log_id, mode, record_version FROM evidentia.log", &[])
             .map_err(|e| db_error("read the log", &e))
             .and_then(head)?;
         let (log_id, mode): (String, String) = (col(&row, 0)?, col(&row, 1)?);
         let mode = Mode::from_name(&mode).map_err(|e| corrupt(e.message()))?;
+        let version = col::<i32>(&row, 2)?;
+        let record_version = u64::try_from(version)
+            .ok()
+            .and_then(RecordVersion::from_number)
+            .ok_or_else(|| corrupt(format!("the log writes records of version {version}")))?;
         tx.commit().map_err(|e| db_error("commit", &e))?;
-        Ok(PgLog { connection: Mutex::new(Connection::new(client)), url: url.to_owned(), log_id, mode })
+        Ok(PgLog { connection: Mutex::new(Connection::new(client)), url: url.to_owned(), log_id, mode, record_version })
     }
 
     /// The log's id.
@@ -821,7 +873,8 @@ impl PgLog {
                         &mut tx,
                         "SELECT n.nonce, n.seq, e.receipt, e.record,
                              (SELECT min(c.size) FROM evidentia.checkpoints c
-                              WHERE e.receipt IS NULL AND c.size > n.seq)
+                              WHERE e.receipt IS NULL AND c.size > n.seq),
+                             e.event
                          FROM evidentia.nonces n LEFT JOIN evidentia.entries e ON e.seq = n.seq
                          WHERE n.nonce = ANY($1)",
                         &[&nonces],
@@ -834,14 +887,27 @@ impl PgLog {
             for (event, canonical) in events.iter().zip(&canonical) {
                 match event.nonce.and_then(|nonce| used.remove(nonce)) {
                     None => results.push(None),
-                    Some(original) => results.push(Some(retried(original, None, canonical, &options)?)),
+                    Some((original, stored_event)) => {
+                        results.push(Some(retried(original, Some(&stored_event), canonical, &options)?));
+                    }
                 }
             }
             if results.iter().all(Option::is_some) {
                 return Ok(results.into_iter().flatten().collect());
             }
             let time = record_time(head.chain.last_time(), validity.not_before, options.time, now()?)?;
-            let sealed = self.store(&mut tx, prepared, &mut head, key, events, &canonical, &mut results, time, None)?;
+            let sealed = self.store(
+                &mut tx,
+                prepared,
+                &mut head,
+                key,
+                events,
+                &canonical,
+                &mut results,
+                time,
+                self.record_version,
+                None,
+            )?;
             tx.commit().map_err(|e| db_error("commit", &e))?;
             let mut appended: Vec<Appended> = results.into_iter().flatten().collect();
             for a in appended.iter_mut().filter(|a| !a.replayed) {
@@ -910,6 +976,140 @@ impl PgLog {
         })
     }
 
+    /// Erases the event of record `seq` and its salt (SPEC.md §27.3) in one
+    /// transaction: `key`, the log's current key, signs an erasure record naming
+    /// the record and `reason` (in batch mode, with a checkpoint sealing it), and
+    /// the record's stored event becomes the erased marker. The record, its
+    /// receipt and every proof stay valid. Returns the erasure record's
+    /// acknowledgement. PostgreSQL keeps the row's old version in the table's
+    /// files until VACUUM reclaims its space, and the event in its write-ahead log
+    /// and backups until they are recycled (SPEC.md §25.6).
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for a record the log does not have or a
+    /// reason that is empty, over 1024 bytes or holds a control character;
+    /// [`ErrorCode::RecordErased`] when it was erased already;
+    /// [`ErrorCode::ErasureRefused`] for a version-1 record, a key or erasure
+    /// record, or one under a legal hold; [`ErrorCode::KeyNotCurrent`];
+    /// [`ErrorCode::LogLocked`]; [`ErrorCode::Io`], after which erasing again says
+    /// whether it was made (RECORD_ERASED).
+    pub fn erase(&self, key: &dyn Signer, seq: u64, reason: &str) -> Result<Appended> {
+        self.with(|client, prepared| {
+            let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
+            let mut head = self.lock_head(&mut tx, prepared)?;
+            let validity = current(&head.keys, key)?;
+            if seq >= head.size {
+                return Err(crate::erasure::no_record(seq, head.size));
+            }
+            let entry = Reads { client: &mut tx, prepared: &mut *prepared }.entry(seq)?;
+            crate::erasure::check_erasable(seq, entry.stored_event())?;
+            if let Some(hold) = read_hold(&mut tx, prepared, seq)? {
+                return Err(crate::erasure::held(&hold));
+            }
+            let event = Erasure::new(seq, Digest::sha256(&entry.record_bytes()?), reason)?.to_event();
+            let time = record_time(head.chain.last_time(), validity.not_before, None, now()?)?;
+            let events = [NewEvent { json: &event, nonce: None }];
+            let mut results = [None];
+            let canonical = std::slice::from_ref(&event);
+            // An erasure record is of version 1, so that every verifier reads it.
+            let sealed = self.store(
+                &mut tx,
+                prepared,
+                &mut head,
+                key,
+                &events,
+                canonical,
+                &mut results,
+                time,
+                RecordVersion::V1,
+                None,
+            )?;
+            let erased = prepared
+                .execute(
+                    &mut tx,
+                    "UPDATE evidentia.entries SET event = $2 WHERE seq = $1",
+                    &[&(seq as i64), &StoredEvent::erased(1)],
+                )
+                .map_err(|e| db_error("erase the event", &e))?;
+            if erased != 1 {
+                return Err(corrupt(format!("record {seq} is missing from the entries")));
+            }
+            tx.commit().map_err(|e| db_error("commit", &e))?;
+            let [Some(mut appended)] = results else {
+                return Err(Error::new(ErrorCode::Internal, "the erasure record was not appended"));
+            };
+            appended.checkpoint_size = sealed;
+            Ok(appended)
+        })
+    }
+
+    /// Sets a legal hold on record `seq`: its event cannot be erased until the
+    /// hold is released. Holding a held record again replaces its reason.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidArgument`] for a record the log does not have or a
+    /// reason that is empty, over 1024 bytes or holds a control character;
+    /// [`ErrorCode::LogLocked`]; [`ErrorCode::Io`].
+    pub fn hold(&self, seq: u64, reason: &str) -> Result<()> {
+        crate::erasure::check_hold_reason(reason)?;
+        self.with(|client, prepared| {
+            let mut tx = client.transaction().map_err(|e| db_error("begin", &e))?;
+            // Under the head's lock: an erasure either sees the hold or came first.
+            let head = self.lock_head(&mut tx, prepared)?;
+            if seq >= head.size {
+                return Err(crate::erasure::no_record(seq, head.size));
+            }
+            prepared
+                .execute(
+                    &mut tx,
+                    "INSERT INTO evidentia.holds (seq, reason, since) VALUES ($1, $2, $3)
+                     ON CONFLICT (seq) DO UPDATE SET reason = excluded.reason, since = excluded.since",
+                    &[&(seq as i64), &reason, &now()?.to_string()],
+                )
+                .map_err(|e| db_error("set the hold", &e))?;
+            tx.commit().map_err(|e| db_error("commit", &e))
+        })
+    }
+
+    /// Releases the legal hold on record `seq`; whether there was one.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Io`].
+    pub fn release(&self, seq: u64) -> Result<bool> {
+        self.with(|client, prepared| {
+            let released = prepared
+                .execute(client, "DELETE FROM evidentia.holds WHERE seq = $1", &[&(seq as i64)])
+                .map_err(|e| db_error("release the hold", &e))?;
+            Ok(released > 0)
+        })
+    }
+
+    /// The log's legal holds, by sequence number.
+    ///
+    /// # Errors
+    /// [`ErrorCode::Io`]; [`ErrorCode::LogCorrupt`] for a hold that is not a
+    /// sequence number, a reason and a time.
+    pub fn holds(&self) -> Result<Vec<Hold>> {
+        self.with(|client, prepared| {
+            prepared
+                .query(client, HOLDS, &[])
+                .map_err(|e| db_error("read the holds", &e))?
+                .iter()
+                .map(hold_of)
+                .collect()
+        })
+    }
+
+    /// The salt record `seq` commits to its event under (SPEC.md §26), as
+    /// [`crate::LogReader::salt`] gives it: `None` for a record of version 1.
+    ///
+    /// # Errors
+    /// As [`crate::LogReader::salt`]; [`ErrorCode::Io`].
+    pub fn salt(&self, seq: u64) -> Result<Option<Vec<u8>>> {
+        let entry = self.entry(seq)?;
+        Ok(evidentia::event_with_salt(&entry.record()?, entry.stored_event())?.1)
+    }
+
     /// Appends the key record `record`, which `key` signs, with a checkpoint
     /// sealing it, and makes its key history the log's.
     fn record_key_change(
@@ -933,13 +1133,15 @@ impl PgLog {
             std::slice::from_ref(&event),
             &mut results,
             time,
+            RecordVersion::V1, // never erased, read by every verifier
             Some(&record.keys),
         )?;
         Ok(())
     }
 
     /// Stores the events whose `results` are `None` (the others are retries) under
-    /// the head's lock, filling in their acknowledgements; in batch mode, and when
+    /// the head's lock, in records of `version` (or 1, for an event always of
+    /// version 1), filling in their acknowledgements; in batch mode, and when
     /// `keys` is a new key history (a key record's), with a checkpoint of the whole
     /// log that `key` signs. Gives that checkpoint's size. The caller commits.
     #[allow(clippy::too_many_arguments)] // one transaction's parts, each needed
@@ -953,6 +1155,7 @@ impl PgLog {
         canonical: &[Vec<u8>],
         results: &mut [Option<Appended>],
         time: Timestamp,
+        version: RecordVersion,
         keys: Option<&KeySet>,
     ) -> Result<Option<u64>> {
         let mut rows = NewRows::default();
@@ -960,7 +1163,9 @@ impl PgLog {
             if result.is_some() {
                 continue;
             }
-            let chained = head.chain.append(key.public_key().kid(), Digest::sha256(canonical), time, event.nonce)?;
+            let committed = commit_to(canonical, version, random_salt)?;
+            let chained =
+                head.chain.append_of(committed.version, key.public_key().kid(), committed.digest, time, event.nonce)?;
             let seq = chained.record.seq as i64;
             let receipt = match self.mode {
                 Mode::Receipts => Some(Receipt::sign(key, &chained.record)?),
@@ -969,7 +1174,7 @@ impl PgLog {
             rows.seqs.push(seq);
             rows.receipts.push(receipt.as_ref().map(|r| r.as_str().to_owned()));
             rows.records.push(receipt.is_none().then(|| chained.bytes.clone()));
-            rows.events.push(canonical.clone());
+            rows.events.push(committed.stored.unwrap_or_else(|| canonical.clone()));
             if let Some(nonce) = event.nonce {
                 rows.nonces.push(nonce.to_owned());
                 rows.nonce_seqs.push(seq);
@@ -980,7 +1185,7 @@ impl PgLog {
                 rows.hashes.push(hash.to_vec());
             });
             head.size += 1;
-            *result = Some(Appended::fresh(chained, receipt, None));
+            *result = Some(Appended::fresh(chained, receipt, committed.salt));
         }
         let checkpoint = match (self.mode, keys) {
             (Mode::Batch, _) | (_, Some(_)) => Some(self.checkpoint_note(key, head)?),
@@ -1330,6 +1535,37 @@ impl PgLog {
             {
                 finding(&mut verifier, problem);
             }
+            // The records erasure records name, read in the same snapshot, so that
+            // each is checked against the digest it gives (SPEC.md §27.2). A
+            // database that fails meanwhile fails verification; it finds nothing.
+            for (index, link) in verifier.take_links() {
+                let read = Reads { client: &mut tx, prepared: &mut *prepared }.entry(link.seq);
+                let entry = match read {
+                    Ok(entry) => Some(entry),
+                    Err(e) if matches!(e.code(), ErrorCode::Io | ErrorCode::LogLocked) => return Err(e),
+                    Err(_) => None, // no such record: a finding
+                };
+                let found = entry
+                    .as_ref()
+                    .and_then(crate::messages::record_digest)
+                    .filter(|(seq, _)| *seq == link.seq)
+                    .map(|(_, digest)| digest);
+                // The erasure and the event's removal commit together here: an
+                // erased record whose event is stored had it put back (§25.6).
+                if found == Some(link.record)
+                    && let Some(entry) = &entry
+                    && !matches!(StoredEvent::read(entry.stored_event()), Ok(Some(StoredEvent::Erased)))
+                {
+                    finding(
+                        &mut verifier,
+                        format!(
+                            "the erasure record at index {index} names record {}, whose event is stored: the erasure removed it in the same transaction, so it was put back",
+                            link.seq
+                        ),
+                    );
+                }
+                verifier.check_link(index, link, found);
+            }
             Ok(verifier.finish())
         })
     }
@@ -1349,7 +1585,13 @@ fn migrate(tx: &mut Transaction<'_>) -> Result<()> {
 }
 
 /// The schema and an empty log's head, unless the database holds a log already.
-fn create_schema(tx: &mut Transaction<'_>, log_id: &str, mode: Mode, keys: &str) -> Result<()> {
+fn create_schema(
+    tx: &mut Transaction<'_>,
+    log_id: &str,
+    mode: Mode,
+    keys: &str,
+    record_version: RecordVersion,
+) -> Result<()> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK]).map_err(|e| db_error("lock", &e))?;
     if schema_version(tx)?.is_some() {
         return Err(Error::new(ErrorCode::LogExists, "the database already holds an Evidentia log"));
@@ -1358,8 +1600,9 @@ fn create_schema(tx: &mut Transaction<'_>, log_id: &str, mode: Mode, keys: &str)
     tx.execute("INSERT INTO evidentia.schema_version VALUES ($1)", &[&SCHEMA_VERSION])
         .map_err(|e| db_error("create the schema", &e))?;
     tx.execute(
-        "INSERT INTO evidentia.log (log_id, mode, keys, size, last_record, peaks) VALUES ($1, $2, $3, 0, NULL, '')",
-        &[&log_id, &mode.name(), &keys],
+        "INSERT INTO evidentia.log (log_id, mode, keys, size, last_record, peaks, record_version)
+         VALUES ($1, $2, $3, 0, NULL, '', $4)",
+        &[&log_id, &mode.name(), &keys, &(record_version.number() as i32)],
     )
     .map_err(|e| db_error("create the log", &e))?;
     Ok(())
@@ -1847,7 +2090,7 @@ fn latest_checkpoint(client: &mut impl GenericClient, prepared: &mut Prepared) -
 /// The acknowledgement of a record already in the log (an idempotent retry),
 /// from a row of its sequence number, receipt, record and the size of the
 /// checkpoint that first sealed it (batch mode).
-fn replayed(row: &Row) -> Result<Appended> {
+fn replayed(row: &Row) -> Result<(Appended, Vec<u8>)> {
     let seq = count(row, 1)?;
     let (receipt, record): (Option<&str>, Option<&[u8]>) = (col(row, 2)?, col(row, 3)?);
     let (receipt, record) = match (receipt, record) {
@@ -1862,9 +2105,29 @@ fn replayed(row: &Row) -> Result<Appended> {
         }
     };
     let checkpoint_size = col::<Option<i64>>(row, 4)?.and_then(|size| u64::try_from(size).ok());
+    let stored_event: Vec<u8> = col(row, 5)?;
     let bytes = record.to_bytes();
-    // A PostgreSQL log holds records of version 1, whose events have no salt.
-    Ok(Appended::replayed(seq, &bytes, record, receipt, checkpoint_size, &[]))
+    Ok((Appended::replayed(seq, &bytes, record, receipt, checkpoint_size, &stored_event), stored_event))
+}
+
+/// Every hold, by sequence number.
+const HOLDS: &str = "SELECT seq, reason, since FROM evidentia.holds ORDER BY seq";
+
+/// The hold on record `seq`, if any.
+fn read_hold(tx: &mut Transaction<'_>, prepared: &mut Prepared, seq: u64) -> Result<Option<Hold>> {
+    prepared
+        .query_opt(tx, "SELECT seq, reason, since FROM evidentia.holds WHERE seq = $1", &[&(seq as i64)])
+        .map_err(|e| db_error("read the holds", &e))?
+        .as_ref()
+        .map(hold_of)
+        .transpose()
+}
+
+/// A row of `evidentia.holds`.
+fn hold_of(row: &Row) -> Result<Hold> {
+    let since: &str = col(row, 2)?;
+    let since = Timestamp::parse(since).map_err(|_| corrupt(format!("a hold's time, {since:?}, is not a time")))?;
+    Ok(Hold { seq: count(row, 0)?, reason: col(row, 1)?, since })
 }
 
 /// The size a proof is of (`size`, or the latest checkpoint's), checked against

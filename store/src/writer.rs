@@ -102,8 +102,42 @@ pub struct CreateOptions {
     pub options: LogOptions,
 }
 
+/// How a record commits to its event, and what is stored beside it (SPEC.md §26).
+pub(crate) struct Committed {
+    /// The record's version: the log's, or 1 for an event that is always of
+    /// version 1 ([`evidentia::record_version_for`]).
+    pub version: RecordVersion,
+    /// The record's `event` digest.
+    pub digest: Digest,
+    /// The stored event of a version-2 record (salt and event); `None` for one of
+    /// version 1, whose stored event is the canonical event itself.
+    pub stored: Option<Vec<u8>>,
+    /// The salt of a version-2 record.
+    pub salt: Option<Vec<u8>>,
+}
+
+/// How a log writing records of `version` commits to the event `canonical`:
+/// under a salt from `salt` when the record is of version 2. Both stores do this.
+pub(crate) fn commit_to(
+    canonical: &[u8],
+    version: RecordVersion,
+    salt: impl FnOnce() -> Result<[u8; 16]>,
+) -> Result<Committed> {
+    Ok(match evidentia::record_version_for(canonical, version) {
+        RecordVersion::V1 => {
+            Committed { version: RecordVersion::V1, digest: Digest::sha256(canonical), stored: None, salt: None }
+        }
+        RecordVersion::V2 => {
+            let salt = salt()?;
+            let digest = evidentia::commit_json(canonical, &salt)?.digest();
+            let stored = Some(StoredEvent::salted(&salt, canonical)?);
+            Committed { version: RecordVersion::V2, digest, stored, salt: Some(salt.to_vec()) }
+        }
+    })
+}
+
 /// A new event salt: 128 random bits (SPEC.md §26).
-fn random_salt() -> Result<[u8; 16]> {
+pub(crate) fn random_salt() -> Result<[u8; 16]> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|_| Error::new(ErrorCode::Internal, "the system random source failed"))?;
     Ok(salt)
@@ -119,9 +153,9 @@ fn derived_salt(seed: &[u8; 32], seq: u64) -> [u8; 16] {
     salt
 }
 
-/// The version of the records a new log folder writes unless told otherwise:
-/// 2, whose events can be erased and are hidden from receipt holders by their
-/// salts (a PostgreSQL log writes version 1 so far).
+/// The version of the records a new log writes unless told otherwise, in a
+/// folder or in PostgreSQL: 2, whose events can be erased and are hidden from
+/// receipt holders by their salts.
 pub const DEFAULT_RECORD_VERSION: RecordVersion = RecordVersion::V2;
 
 /// How to append.
@@ -546,20 +580,14 @@ impl Writer {
             if result.is_some() {
                 continue;
             }
-            let version = evidentia::record_version_for(&canonical, version);
-            let (digest, stored, salt) = match version {
-                RecordVersion::V1 => (Digest::sha256(&canonical), None, None),
-                RecordVersion::V2 => {
-                    let salt = match self.salt_seed {
-                        Some(seed) => derived_salt(&seed, chain.next_seq()),
-                        None => random_salt()?,
-                    };
-                    let commitment = evidentia::commit_json(&canonical, &salt)?;
-                    (commitment.digest(), Some(StoredEvent::salted(&salt, &canonical)?), Some(salt.to_vec()))
-                }
-            };
-            let chained = chain.append_of(version, key.public_key().kid(), digest, time, event.nonce)?;
-            let stored = stored.as_deref().unwrap_or(&canonical);
+            let committed = commit_to(&canonical, version, || match self.salt_seed {
+                Some(seed) => Ok(derived_salt(&seed, chain.next_seq())),
+                None => random_salt(),
+            })?;
+            let chained =
+                chain.append_of(committed.version, key.public_key().kid(), committed.digest, time, event.nonce)?;
+            let salt = committed.salt;
+            let stored = committed.stored.as_deref().unwrap_or(&canonical);
             if !self.config.index_fields.is_empty() {
                 let terms = fields::event_fingerprints(&canonical, &self.config.index_fields);
                 new_terms.extend(terms.into_iter().map(|fingerprint| (fingerprint, chained.record.seq)));

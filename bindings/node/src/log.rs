@@ -50,7 +50,7 @@ pub struct CreateLogOptions<'env> {
     /// The payload fields to index, so that `find` finds records by their values.
     #[napi(ts_type = "string[]")]
     pub index_fields: Option<Vec<Unknown<'env>>>,
-    /// The version of the records a folder log writes (SPEC.md §27): 2 commits to
+    /// The version of the records the log writes (SPEC.md §27): 2 commits to
     /// each event under a random salt kept beside it, so that `erase` can delete
     /// the event; 1 commits to its plain digest (default: the library's default).
     pub record_version: Option<f64>,
@@ -854,8 +854,8 @@ impl Log {
         }))
     }
 
-    /// Erases the event of record `index` and its salt (a folder log of version-2
-    /// records, SPEC.md §27): the log's key signs an erasure record naming the
+    /// Erases the event of record `index` and its salt (a record of version 2,
+    /// SPEC.md §27): the log's key signs an erasure record naming the
     /// record and `reason`, then every copy of the event in the log's files is
     /// overwritten or removed; the record, its receipt and every proof stay valid.
     /// Returns the erasure record's acknowledgement, as `append` does. RECORD_ERASED
@@ -865,9 +865,7 @@ impl Log {
     pub fn erase(&self, env: &Env, index: f64, reason: Unknown<'_>) -> Result<String> {
         guard(|| {
             let (index, reason) = (size_from_js(index, "index")?, text(&reason, "the reason")?);
-            let log = self.log()?;
-            let folder = log.folder("erasing events").map_err(error)?;
-            folder.erase(&*self.key()?.here(env), index, &reason).map(|a| a.to_line()).map_err(error)
+            self.log()?.erase(&*self.key()?.here(env), index, &reason).map(|a| a.to_line()).map_err(error)
         })
     }
 
@@ -877,7 +875,7 @@ impl Log {
     pub fn hold(&self, index: f64, reason: Unknown<'_>) -> Result<()> {
         guard(|| {
             let (index, reason) = (size_from_js(index, "index")?, text(&reason, "the reason")?);
-            self.log()?.folder("legal holds").and_then(|folder| folder.hold(index, &reason)).map_err(error)
+            self.log()?.hold(index, &reason).map_err(error)
         })
     }
 
@@ -886,14 +884,14 @@ impl Log {
     pub fn release(&self, index: f64) -> Result<bool> {
         guard(|| {
             let index = size_from_js(index, "index")?;
-            self.log()?.folder("legal holds").and_then(|folder| folder.release(index)).map_err(error)
+            self.log()?.release(index).map_err(error)
         })
     }
 
     /// The legal holds, each `{ seq, reason, since }`.
     #[napi(ts_return_type = "Array<{ seq: number, reason: string, since: string }>")]
     pub fn holds<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        let holds = guard(|| self.log()?.folder("legal holds").and_then(|folder| folder.holds()).map_err(error))?;
+        let holds = guard(|| self.log()?.holds().map_err(error))?;
         value_to_js(env, &Value::Array(holds.iter().map(evidentia_store::Hold::to_value).collect()))
     }
 

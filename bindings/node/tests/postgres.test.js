@@ -82,10 +82,26 @@ for (const mode of ['receipts', 'batch']) {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
+    // Salted by default (version 2): an event is erased in one transaction, a held
+    // record is not, and every receipt stays valid.
+    const [salt, receipt] = [log.salt(5), log.receipt(5)]
+    assert.ok(salt instanceof Uint8Array && salt.length === 16)
+    assert.ok(evidentia.verifyReceipt(receipt, log.keys(), { n: 4 }, salt).valid)
+    log.hold(5, 'case 2026-17')
+    assert.deepEqual(log.holds().map((h) => [h.seq, h.reason]), [[5, 'case 2026-17']])
+    throwsCode(() => log.erase(5, 'GDPR Art. 17'), 'ERASURE_REFUSED')
+    assert.equal(log.release(5), true)
+    assert.ok(log.erase(5, 'GDPR Art. 17 request 118'))
+    throwsCode(() => log.erase(5, 'again'), 'RECORD_ERASED')
+    throwsCode(() => log.salt(5), 'RECORD_ERASED')
+    const erasedReport = log.verify()
+    assert.ok(erasedReport.valid, erasedReport.toText())
+    assert.deepEqual(JSON.parse(erasedReport.toJson()).erased, [{ by: 6, index: 5, reason: 'GDPR Art. 17 request 118', seq: 5 }])
+    assert.ok(evidentia.verifyReceipt(receipt, log.keys(), { n: 4 }, salt).valid)
     log.close()
     throwsCode(() => evidentia.Log.create(url, key), 'LOG_EXISTS')
     const reader = evidentia.Log.open(url)
-    assert.equal(reader.length, 6)
+    assert.equal(reader.length, 7)
     assert.ok(reader.verify().valid)
     throwsCode(() => reader.append({ n: 5 }), 'KEY_NOT_PRIVATE')
     reader.close()

@@ -67,7 +67,7 @@ impl Log {
     /// "batch" one checkpoint per batch of appends. The key is valid from now, or
     /// from `valid_from` (RFC 3339), for records of an earlier time. `index_fields`
     /// names the payload fields to index, so that `find` finds records by their values.
-    /// `record_version` 2 (a folder log) commits to each event under a random salt
+    /// `record_version` 2 commits to each event under a random salt
     /// kept beside it, so that `erase` can delete the event; 1 commits to its plain
     /// digest; None is the default (SPEC.md §27).
     /// Releases the GIL while it creates the log.
@@ -399,8 +399,8 @@ impl Log {
         py.detach(|| log.revoke(&key, &kid, at, reason)).map_err(error)
     }
 
-    /// Erases the event of record `index` and its salt (a folder log of version-2
-    /// records, SPEC.md §27): the log's key signs an erasure record naming the
+    /// Erases the event of record `index` and its salt (a record of version 2,
+    /// SPEC.md §27): the log's key signs an erasure record naming the
     /// record and `reason`, then every copy of the event in the log's files is
     /// overwritten or removed; the record, its receipt and every proof stay valid.
     /// Returns the erasure record's acknowledgement, as `append` does. Raises
@@ -408,29 +408,26 @@ impl Log {
     /// key or erasure record or one under a legal hold. Releases the GIL while it works.
     fn erase(&self, py: Python<'_>, index: Count, reason: Str) -> PyResult<String> {
         let (log, key) = (self.log()?, self.key()?);
-        let folder = log.folder("erasing events").map_err(error)?;
-        py.detach(|| folder.erase(&key, index.0, &reason)).map(|a| a.to_line()).map_err(error)
+        py.detach(|| log.erase(&key, index.0, &reason)).map(|a| a.to_line()).map_err(error)
     }
 
     /// Sets a legal hold on record `index` (with a case or matter reference): its
     /// event cannot be erased until the hold is released.
     fn hold(&self, py: Python<'_>, index: Count, reason: Str) -> PyResult<()> {
         let log = self.log()?;
-        let folder = log.folder("legal holds").map_err(error)?;
-        py.detach(|| folder.hold(index.0, &reason)).map_err(error)
+        py.detach(|| log.hold(index.0, &reason)).map_err(error)
     }
 
     /// Releases the legal hold on record `index`; whether there was one.
     fn release(&self, py: Python<'_>, index: Count) -> PyResult<bool> {
         let log = self.log()?;
-        let folder = log.folder("legal holds").map_err(error)?;
-        py.detach(|| folder.release(index.0)).map_err(error)
+        py.detach(|| log.release(index.0)).map_err(error)
     }
 
     /// The legal holds, each a dict with `seq`, `reason` and `since`.
     fn holds<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let log = self.log()?;
-        let holds = log.folder("legal holds").and_then(|folder| folder.holds()).map_err(error)?;
+        let holds = log.holds().map_err(error)?;
         value_to_py(py, &Value::Array(holds.iter().map(|hold| hold.to_value()).collect()))
     }
 

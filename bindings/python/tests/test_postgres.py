@@ -95,3 +95,31 @@ def test_a_postgres_log_appends_proves_and_verifies_like_a_folder(server: str, m
         with pytest.raises(evidentia.KeyMaterialError) as raised:
             log.append({"n": 6})
         assert raised.value.code_name == "KEY_NOT_CURRENT"
+    # Salted by default (version 2): an event is erased in one transaction, a held
+    # record is not, and every receipt and proof stays valid.
+    with evidentia.Log.open(url, new_key) as log:
+        salt, receipt = log.salt(5), log.receipt(5)
+        assert isinstance(salt, bytes) and len(salt) == 16
+        assert evidentia.verify_receipt(receipt, log.keys(), {"n": 5}, salt=salt).valid
+        log.hold(5, "case 2026-17")
+        assert [(h["seq"], h["reason"]) for h in log.holds()] == [(5, "case 2026-17")]
+        with pytest.raises(evidentia.StorageError) as raised:
+            log.erase(5, "GDPR Art. 17")
+        assert raised.value.code_name == "ERASURE_REFUSED"
+        assert log.release(5) is True and log.release(5) is False
+        assert log.erase(5, "GDPR Art. 17 request 118")
+        with pytest.raises(evidentia.StorageError) as raised:
+            log.erase(5, "again")
+        assert raised.value.code_name == "RECORD_ERASED"
+        with pytest.raises(evidentia.StorageError) as raised:
+            log.salt(5)
+        assert raised.value.code_name == "RECORD_ERASED"
+        report = log.verify()
+        assert report.valid, report.to_text()
+        assert json.loads(report.to_json())["erased"] == [
+            {"by": 6, "index": 5, "reason": "GDPR Art. 17 request 118", "seq": 5}
+        ]
+        log.checkpoint()
+        erased = evidentia.verify_package(log.export_package(5, tmp_path / "erased"))
+        assert erased["valid"] and erased["erased"]["by"] == 6, erased
+        assert evidentia.verify_receipt(receipt, log.keys(), {"n": 5}, salt=salt).valid

@@ -50,7 +50,7 @@ impl Log {
     /// (a receipt per append) or "batch" (a signed checkpoint per batch). The key
     /// is valid from now, or from `valid_from` (RFC 3339) for records of an earlier
     /// time. `index_fields` names the payload fields to index, so that `find` finds
-    /// records by their values. `record_version` 2 (a directory log) commits to
+    /// records by their values. `record_version` 2 commits to
     /// each event under a random salt kept beside it, so that `erase` can delete the
     /// event; 1 commits to its plain digest; none is the default (SPEC §27).
     #[uniffi::constructor(default(log_id = None, mode = None, valid_from = None, index_fields = [], record_version = None))]
@@ -327,8 +327,8 @@ impl Log {
         Ok(())
     }
 
-    /// Erases the event of record `index` and its salt (a directory log of
-    /// version-2 records, SPEC §27): the log's key signs an erasure record naming
+    /// Erases the event of record `index` and its salt (a record of version 2,
+    /// SPEC §27): the log's key signs an erasure record naming
     /// the record and `reason`, then every copy of the event in the log's files is
     /// overwritten or removed; the record, its receipt and every proof stay valid.
     /// Returns the erasure record's acknowledgement, as `append` does.
@@ -339,23 +339,23 @@ impl Log {
         let current =
             key.clone().ok_or_else(|| fail(ErrorCode::KeyNotPrivate, "the log was opened without a signing key"))?;
         drop(key);
-        Ok(self.log.folder("erasing events")?.erase(&*current.signer(), index, &reason)?.to_line())
+        Ok(self.log.erase(&*current.signer(), index, &reason)?.to_line())
     }
 
     /// Sets a legal hold on record `index` (with a case or matter reference): its
     /// event cannot be erased until the hold is released.
     pub fn hold(&self, index: u64, reason: String) -> Result<()> {
-        Ok(self.log.folder("legal holds")?.hold(index, &reason)?)
+        Ok(self.log.hold(index, &reason)?)
     }
 
     /// Releases the legal hold on record `index`; whether there was one.
     pub fn release(&self, index: u64) -> Result<bool> {
-        Ok(self.log.folder("legal holds")?.release(index)?)
+        Ok(self.log.release(index)?)
     }
 
     /// The legal holds.
     pub fn holds(&self) -> Result<Vec<LogHold>> {
-        let holds = self.log.folder("legal holds")?.holds()?;
+        let holds = self.log.holds()?;
         Ok(holds.into_iter().map(|h| LogHold { seq: h.seq, reason: h.reason, since: h.since.to_string() }).collect())
     }
 

@@ -82,11 +82,27 @@ class PostgresTest {
             } finally {
                 dir.toFile().deleteRecursively()
             }
+            // Salted by default (version 2): an event is erased in one transaction, a
+            // held record is not, and every receipt stays valid.
+            val salt = log.salt(5uL)
+            val receipt = log.receipt(5uL)
+            verifyReceipt(receipt, log.keys(), """{"n":4}""", salt).use { assertTrue(it.valid(), it.toText()) }
+            log.hold(5uL, "case 2026-17")
+            assertEquals(listOf(5uL to "case 2026-17"), log.holds().map { it.seq to it.reason })
+            assertCode("ERASURE_REFUSED", "erase a held record") { log.erase(5uL, "GDPR Art. 17") }
+            assertTrue(log.release(5uL))
+            assertTrue(log.erase(5uL, "GDPR Art. 17 request 118").isNotEmpty())
+            assertCode("RECORD_ERASED", "erase twice") { log.erase(5uL, "again") }
+            log.verify().use {
+                assertTrue(it.valid(), it.toText())
+                assertTrue(it.toJson().contains("\"erased\":[{\"by\":6,\"index\":5,"), it.toJson())
+            }
+            verifyReceipt(receipt, log.keys(), """{"n":4}""", salt).use { assertTrue(it.valid(), it.toText()) }
         }
         val exists = assertThrows(EvidentiaException.Storage::class.java) { Log.create(url, key) }
         assertEquals("LOG_EXISTS", exists.codeName)
         Log.open(url).use { reader ->
-            assertEquals(6uL, reader.length())
+            assertEquals(7uL, reader.length())
             assertTrue(reader.verify().valid())
             assertThrows(EvidentiaException.Key::class.java) { reader.append("""{"n":5}""") }
         }
