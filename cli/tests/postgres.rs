@@ -1290,6 +1290,21 @@ fn a_log_in_postgres_erases_an_event_holds_records_and_keeps_every_proof() {
         let out = evidentia(&work.0, &["log", "verify", &cluster.url(&restored)]);
         assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
         assert!(text(&out.stdout).contains("whose event is stored"), "{}", text(&out.stdout));
+        // A hold row whose time is not a time: listing it, and erasing the record it
+        // holds, say the table is damaged rather than ignoring the hold.
+        cluster.sql(&restored, "UPDATE evidentia.holds SET since = 'yesterday' WHERE seq = 2");
+        for args in [
+            vec!["log", "holds", &cluster.url(&restored)],
+            vec!["log", "erase", &cluster.url(&restored), "--index", "2", "--reason", "r", "--key", key],
+        ] {
+            let out = evidentia(&work.0, &args);
+            assert!(!out.status.success(), "{args:?}");
+            assert!(
+                text(&out.stderr).contains("LOG_CORRUPT") && text(&out.stderr).contains("yesterday"),
+                "{}",
+                text(&out.stderr)
+            );
+        }
         // The old row versions stay in the table's files until VACUUM FULL rewrites it.
         cluster.sql(&format!("erase_{mode}"), "VACUUM FULL evidentia.entries");
         assert!(!entries_files_hold(&cluster, &format!("erase_{mode}"), secret.as_bytes()));
