@@ -931,16 +931,21 @@ fn a_log_of_an_older_schema_is_migrated_when_opened_and_a_newer_one_refused() {
     let mut child = spawn_append(&url, &work.0.join("k.jwk"), "{}", "one");
     assert!(child.wait().unwrap().success());
     // Version 1 had no note key, no record version (its logs wrote version-1
-    // records) and no holds.
+    // records), no holds, and let ANALYZE sample the events.
     cluster.sql(
         "migrate",
         "ALTER TABLE evidentia.log DROP COLUMN note_vkey; ALTER TABLE evidentia.log DROP COLUMN record_version;
-         DROP TABLE evidentia.holds; UPDATE evidentia.schema_version SET version = 1",
+         DROP TABLE evidentia.holds; UPDATE evidentia.schema_version SET version = 1;
+         ALTER TABLE evidentia.entries ALTER COLUMN event SET STATISTICS -1; ANALYZE evidentia.entries",
     );
+    assert_eq!(sampled(&cluster, "migrate", "event"), "1");
     let verified = evidentia(&work.0, &["--json", "log", "verify", &url]);
     assert!(text(&verified.stdout).contains("\"valid\":true"), "{}", text(&verified.stderr));
     assert_eq!(cluster.sql("migrate", "SELECT version FROM evidentia.schema_version"), "3");
     assert_eq!(cluster.sql("migrate", "SELECT record_version FROM evidentia.log"), "1");
+    // The events' statistics are dropped, and not collected again.
+    cluster.sql("migrate", "ANALYZE evidentia.entries");
+    assert_eq!(sampled(&cluster, "migrate", "event"), "0");
     // It goes on writing version-1 records, which are not erased.
     let mut child = spawn_append(&url, &work.0.join("k.jwk"), "{}", "two");
     assert!(child.wait().unwrap().success());
@@ -1158,6 +1163,17 @@ fn relation_files(cluster: &Cluster, database: &str, relation: &str) -> Vec<Vec<
 }
 
 /// Whether the files of the entries table or its TOAST table hold `needle`.
+/// How many rows of statistics `pg_stats` shows for `column` of the entries.
+fn sampled(cluster: &Cluster, database: &str, column: &str) -> String {
+    cluster.sql(
+        database,
+        &format!(
+            "SELECT count(*) FROM pg_stats WHERE schemaname = 'evidentia' AND tablename = 'entries' \
+             AND attname = '{column}'"
+        ),
+    )
+}
+
 fn entries_files_hold(cluster: &Cluster, database: &str, needle: &[u8]) -> bool {
     cluster.sql(database, "CHECKPOINT");
     ["'evidentia.entries'", "(SELECT reltoastrelid FROM pg_class WHERE oid = 'evidentia.entries'::regclass)"]
@@ -1216,6 +1232,11 @@ fn a_log_in_postgres_erases_an_event_holds_records_and_keeps_every_proof() {
         assert!(entries_files_hold(&cluster, &format!("erase_{mode}"), secret.as_bytes()));
         // (TOAST stores it in chunks of about 2 kB: a part is searched for.)
         assert!(entries_files_hold(&cluster, &format!("erase_{mode}"), &long.as_bytes()[1000..1100]));
+        // ANALYZE samples columns into pg_statistic, out of an erasure's reach: the
+        // events are never sampled, the other columns are.
+        cluster.sql(&format!("erase_{mode}"), "ANALYZE evidentia.entries");
+        assert_eq!(sampled(&cluster, &format!("erase_{mode}"), "seq"), "1");
+        assert_eq!(sampled(&cluster, &format!("erase_{mode}"), "event"), "0");
 
         // Holds: set, listed, refusing erasure, released.
         run(&["log", "hold", &url, "--index", "1", "--reason", "case 2026-17"]);

@@ -57,10 +57,14 @@ const MIGRATIONS: [&str; 2] = [
     // 1 → 2: the log's Ed25519 note key (SPEC.md §10.1), by its vkey.
     "ALTER TABLE evidentia.log ADD COLUMN note_vkey text",
     // 2 → 3: the version of the records the log writes, 1 for the logs made before
-    // (SPEC.md §26), and the legal holds (§27.4).
+    // (SPEC.md §26), and the legal holds (§27.4); no statistics of the events (see
+    // SCHEMA), and those collected before dropped: PostgreSQL drops a column's
+    // statistics when its type is set, here to the type it has, without a rewrite.
     "ALTER TABLE evidentia.log ADD COLUMN record_version integer NOT NULL DEFAULT 1 CHECK (record_version IN (1, 2));
      CREATE TABLE evidentia.holds (
-         seq bigint PRIMARY KEY CHECK (seq >= 0), reason text NOT NULL, since text NOT NULL)",
+         seq bigint PRIMARY KEY CHECK (seq >= 0), reason text NOT NULL, since text NOT NULL);
+     ALTER TABLE evidentia.entries ALTER COLUMN event TYPE bytea;
+     ALTER TABLE evidentia.entries ALTER COLUMN event SET STATISTICS 0",
 ];
 
 const SCHEMA: &str = "
@@ -87,6 +91,9 @@ CREATE TABLE evidentia.entries (
     event bytea NOT NULL,
     CHECK ((receipt IS NULL) <> (record IS NULL))
 );
+-- ANALYZE copies sampled column values into pg_statistic, where an erasure would
+-- not reach them (SPEC.md §25.6): events are never sampled.
+ALTER TABLE evidentia.entries ALTER COLUMN event SET STATISTICS 0;
 CREATE TABLE evidentia.nonces (nonce text PRIMARY KEY, seq bigint NOT NULL UNIQUE);
 -- Every perfect subtree's hash: proofs read O(log n) rows.
 CREATE TABLE evidentia.nodes (
