@@ -191,6 +191,28 @@ fn the_package_of_an_erased_record_shows_the_erasure_and_each_changed_byte_fails
         assert!(output.contains("does not list the key erasure-record.json names as in force"), "{output}");
     }
 
+    // A key set the core cannot read (SPEC §4) shows no key in force to verify.sh
+    // either: the key listed again, revoked before the erasure, with its kid's name
+    // plain or written with an escape; an entry with a member name twice.
+    let entry = keys.strip_prefix(r#"{"keys":["#).and_then(|rest| rest.strip_suffix("]}")).unwrap();
+    let revoked_entry = entry.replacen(r#""nbf":"#, &format!(r#""revoked":{{"revoked_at":{erased_at}}},"nbf":"#), 1);
+    for malformed in [
+        format!(r#"{{"keys":[{entry},{revoked_entry}]}}"#),
+        format!(r#"{{"keys":[{entry},{}]}}"#, revoked_entry.replacen(r#""kid":"#, r#""k\u0069d":"#, 1)),
+        format!(r#"{{"keys":[{}]}}"#, entry.replacen(r#""nbf":"#, r#""nbf":1800000000,"nbf":"#, 1)),
+    ] {
+        let mut files = original.clone();
+        files[at_keys].bytes = malformed.into_bytes();
+        resum(&mut files);
+        let failed: Vec<u8> = verify_package(&files).iter().filter(|c| c.failure.is_some()).map(|c| c.number).collect();
+        assert!(failed.contains(&3) && failed.contains(&14), "{failed:?}");
+        write_files(&package, &files);
+        for shell in shells(&bin) {
+            let (valid, output) = verify_sh(&package, &bin, &shell);
+            assert!(!valid && output.contains("FAILED  3.") && output.contains("FAILED  14."), "{output}");
+        }
+    }
+
     // The record that was not erased still packages its event; erasure files
     // added to its package are checked, and fail: they come together.
     run_ok(dir, &["export", "log", "--index", "1", "--out", "kept"]);

@@ -1056,6 +1056,18 @@ fn erasure_cases(add: &mut impl FnMut(&str, &str, Outcome, Input), k1: &evidenti
             )
             .folder(),
     );
+    let jwks = erased.text("keys.jwks");
+    let entry = jwks.strip_prefix(r#"{"keys":["#).and_then(|rest| rest.strip_suffix("]}")).expect("one key");
+    let revoked = entry.replace(
+        r#""nbf":1800000000,"#,
+        r#""nbf":1800000000,"revoked":{"reason":"keyCompromise","revoked_at":1800000030},"#,
+    );
+    add(
+        "key-listed-twice-once-revoked",
+        "erased-record with keys.jwks listing the key twice, the second time revoked from 08:00:30, between the record and its erasure record (sums updated): a key set that lists a kid twice is malformed (§4), checks 3 and 14 fail.",
+        Outcome::PackageInvalid,
+        erased.with("keys.jwks", format!(r#"{{"keys":[{entry},{revoked}]}}"#)).folder(),
+    );
     Ok(())
 }
 

@@ -185,6 +185,8 @@ epoch() {
 # top-level members kid, nbf, exp and revoked, as written, separated by tabs (empty
 # when absent). Only the entry's own members count: never one nested in another
 # member's value, nor text inside a string (a revocation reason may hold anything).
+# An entry with a member name twice, or a name written with an escape (which could
+# spell "kid" unseen), is malformed to the core: its kid is printed as "!".
 key_table() {
     tr -d '\n' < keys.jwks | awk '{
         n = length($0); depth = 0; quoted = 0; escaped = 0; state = 0; entry = 0
@@ -194,7 +196,7 @@ key_table() {
             c = substr($0, i, 1)
             if (quoted) {
                 if (escaped) escaped = 0; else if (c == "\\") escaped = 1; else if (c == "\"") quoted = 0
-                if (state == 1) { if (quoted) name = name c; else state = 2 }
+                if (state == 1) { if (quoted) name = name c; else { state = 2; if (index(name, "\\")) bad = 1 } }
                 else if (state == 3) value = value c
                 continue
             }
@@ -205,25 +207,34 @@ key_table() {
                 else if (state == 3) value = value c
             } else if (c == "{" || c == "[") {
                 depth++
-                if (depth == 3 && c == "{") { split("", m); entry = 1; state = 0 }
+                if (depth == 3 && c == "{") { split("", m); entry = 1; state = 0; bad = 0 }
                 else if (state == 3) value = value c
             } else if (c == "}" || c == "]") {
                 if (depth == 3 && entry) {
-                    if (state == 3) m[name] = value
-                    print m["kid"] "\t" m["nbf"] "\t" m["exp"] "\t" m["revoked"]
+                    if (state == 3) { if (name in m) bad = 1; m[name] = value }
+                    print (bad ? "!" : m["kid"]) "\t" m["nbf"] "\t" m["exp"] "\t" m["revoked"]
                     entry = 0; state = 0
                 } else if (state == 3) value = value c
                 depth--
             } else if (depth == 3 && c == ":" && state == 2) {
                 state = 3; value = ""
             } else if (depth == 3 && c == "," && state == 3) {
+                if (name in m) bad = 1
                 m[name] = value; state = 0
             } else if (state == 3) value = value c
         }
     }'
 }
-# key_row KID: the line of key_table whose own kid is KID.
-key_row() { key_table | awk -F '\t' -v kid="\"$1\"" '$1 == kid { print; exit }'; }
+# key_row KID: the line of key_table whose own kid is KID; nothing when KID is listed
+# twice, or any entry is malformed or has a kid written with an escape: such a key
+# set is malformed to the core, or may list KID twice unseen (SPEC §4), and shows no
+# key in force.
+key_row() {
+    key_table | awk -F '\t' -v kid="\"$1\"" '
+        $1 == "!" || index($1, "\\") { bad = 1 }
+        $1 == kid { n++; row = $0 }
+        END { if (!bad && n == 1) print row }'
+}
 decimal() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p"; }
 # in_force KID TIME: "yes" when keys.jwks lists the key KID as in force at TIME,
 # else "no" (check 3 asks it for the record, check 14 for the erasure record).
